@@ -1,0 +1,40 @@
+# Developer entry points. `make` alone lists them.
+PYTHON ?= python3
+VENV := .venv
+# Stamp inside .venv: .gitignore already covers it, and deleting .venv resets it.
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv install test demo bench clean
+
+help:
+	@echo "make install  create $(VENV) if missing and install armsledger[dev] (alias: venv)"
+	@echo "make test     run the tests against a throwaway PostgreSQL (PYTEST_ARGS=... appends)"
+	@echo "make demo     run 'armsledger demo'"
+	@echo "make bench    run the benchmarks (bench/run_all.py) against a throwaway PostgreSQL"
+	@echo "make clean    remove caches and build output (keeps $(VENV); rm -rf $(VENV) to reset it)"
+
+# Order-only: the interpreter's mtime (a symlink to the system python) is
+# meaningless, only its existence matters.
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the declared dependencies change.
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+venv install: $(STAMP)
+
+test: install
+	deploy/with-test-postgres $(VENV)/bin/pytest -q -p no:cacheprovider tests $(PYTEST_ARGS)
+
+demo: install
+	$(VENV)/bin/armsledger demo
+
+bench: install
+	deploy/with-test-postgres $(VENV)/bin/python bench/run_all.py
+
+clean:
+	rm -rf build *.egg-info .pytest_cache .hypothesis bench/out
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
