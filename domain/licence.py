@@ -1,0 +1,205 @@
+"""Licences and authorizations (FP art 7, art 10(2)-(3)).
+
+One aggregate for every kind: export licence, import authorization, transit
+no-objection, transfer licence (the acquirer's licence to hold) and broker
+registration. Each carries its number, issuer, dates, parties, countries and
+quantity. Its id is derived from issuing state, kind and number, so a number
+cannot be issued twice and partners can refer to it without coordination.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import Enum
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from domain.authority import Authority, check_permitted
+from domain.errors import InvalidField, InvalidState, LicenceRefused
+from domain.marking import ARMSLEDGER_NAMESPACE, check_country, check_text, normalise
+from domain.time import check_occurred_on, format_time
+
+
+class LicenceKind(str, Enum):
+    EXPORT_LICENCE = "export_licence"
+    IMPORT_AUTHORIZATION = "import_authorization"
+    TRANSIT_NO_OBJECTION = "transit_no_objection"
+    TRANSFER_LICENCE = "transfer_licence"
+    BROKER_REGISTRATION = "broker_registration"
+
+    @classmethod
+    def parse(cls, value: str, field: str = "kind") -> LicenceKind:
+        try:
+            return cls(value)
+        except ValueError:
+            kinds = ", ".join(k.value for k in cls)
+            raise InvalidField(f"{value!r} is not a licence kind ({kinds})", field=field) from None
+
+
+def licence_id(issuer_state: str, kind: LicenceKind | str, number: str) -> uuid.UUID:
+    """Deterministic id of licence ``number`` of ``kind`` issued by ``issuer_state``."""
+    return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"licence|{issuer_state}|{LicenceKind(kind).value}|{normalise(number)}")
+
+
+class Licence(Aggregate):
+    TOPIC = "Licence"
+
+    class Event(Aggregate.Event):
+        TOPIC = "Licence.Event"
+        occurred_on: int
+        authority: str
+
+    class Issued(Event, Aggregate.Created):
+        TOPIC = "Licence.Issued"
+        number: str
+        kind: str
+        issuer_state: str
+        holder: str
+        valid_from: int
+        valid_until: int
+        export_state: str
+        import_state: str
+        transit_states: tuple
+        consignee: str
+        end_user: str
+        quantity: int
+        weapons: tuple
+
+    class Revoked(Event):
+        TOPIC = "Licence.Revoked"
+        reason: str
+
+        def apply(self, licence: Licence) -> None:
+            licence.revoked_on = self.occurred_on
+            licence.revocation_reason = self.reason
+
+    def __init__(self, occurred_on: int, authority: str, number: str, kind: str, issuer_state: str,
+                 holder: str, valid_from: int, valid_until: int, export_state: str, import_state: str,
+                 transit_states: tuple, consignee: str, end_user: str, quantity: int, weapons: tuple):
+        self.number = number
+        self.kind = LicenceKind(kind)
+        self.issuer_state = issuer_state
+        self.holder = holder
+        self.valid_from = valid_from
+        self.valid_until = valid_until
+        self.export_state = export_state
+        self.import_state = import_state
+        self.transit_states = tuple(transit_states)
+        self.consignee = consignee
+        self.end_user = end_user
+        self.quantity = quantity
+        self.weapons = tuple(weapons)
+        self.revoked_on: int | None = None
+        self.revocation_reason = ""
+
+    @staticmethod
+    def create_id(issuer_state: str, kind: str, number: str, **_: Any) -> uuid.UUID:  # type: ignore[override]
+        return licence_id(issuer_state, kind, number)
+
+    @classmethod
+    def issue(
+        cls,
+        *,
+        authority: Authority,
+        number: str,
+        kind: LicenceKind | str,
+        holder: str,
+        valid_from: int,
+        valid_until: int,
+        occurred_on: int,
+        export_state: str = "",
+        import_state: str = "",
+        transit_states: tuple[str, ...] = (),
+        consignee: str = "",
+        end_user: str = "",
+        quantity: int = 0,
+        weapons: tuple[str, ...] = (),
+    ) -> Licence:
+        """Issue a licence. Raises ``InvalidField`` or ``NotPermitted``.
+
+        Requires ``valid_from <= valid_until``; an export licence names its
+        export and import states; an import authorization its import and export
+        states (FP art 10(2)); a transit no-objection all three.
+        """
+        check_permitted("Licence.Issued", authority.kind)
+        kind = LicenceKind.parse(kind if isinstance(kind, str) else kind.value)
+        if valid_until < valid_from:
+            raise InvalidField("ends before valid_from", field="valid_until")
+        if quantity < 0:
+            raise InvalidField("cannot be negative", field="quantity")
+        needs_route = kind in (LicenceKind.EXPORT_LICENCE, LicenceKind.IMPORT_AUTHORIZATION,
+                               LicenceKind.TRANSIT_NO_OBJECTION)
+        if needs_route:
+            export_state = check_country(export_state, "export_state")
+            import_state = check_country(import_state, "import_state")
+        transit = tuple(check_country(s, "transit_states") for s in transit_states)
+        return cls._create(
+            cls.Issued,
+            occurred_on=check_occurred_on(occurred_on),
+            authority=authority.key_id,
+            number=check_text(number, "number", max_length=64),
+            kind=kind.value,
+            issuer_state=authority.state,
+            holder=check_text(holder, "holder"),
+            valid_from=valid_from,
+            valid_until=valid_until,
+            export_state=export_state or "",
+            import_state=import_state or "",
+            transit_states=transit,
+            consignee=check_text(consignee, "consignee", required=False),
+            end_user=check_text(end_user, "end_user", required=False),
+            quantity=int(quantity),
+            weapons=tuple(str(w) for w in weapons),
+        )
+
+    def revoke(self, *, authority: Authority, reason: str, occurred_on: int) -> None:
+        check_permitted("Licence.Revoked", authority.kind)
+        if self.revoked_on is not None:
+            raise InvalidState(f"licence {self.number} is revoked already", field="licence")
+        self.trigger_event(self.Revoked, occurred_on=check_occurred_on(occurred_on),
+                           authority=authority.key_id, reason=check_text(reason, "reason"))
+
+    def check_valid_on(self, moment: int, field: str = "licence") -> None:
+        """Raise ``LicenceRefused`` unless the licence is in force at ``moment``."""
+        if self.revoked_on is not None and self.revoked_on <= moment:
+            raise LicenceRefused(f"{self.kind.value} {self.number} was revoked on "
+                                 f"{format_time(self.revoked_on)}", field=field)
+        if moment < self.valid_from:
+            raise LicenceRefused(f"{self.kind.value} {self.number} is not valid before "
+                                 f"{format_time(self.valid_from)}", field=field)
+        if moment > self.valid_until:
+            raise LicenceRefused(f"{self.kind.value} {self.number} expired on "
+                                 f"{format_time(self.valid_until)}", field=field)
+
+    def check_kind(self, kind: LicenceKind, field: str = "licence") -> None:
+        if self.kind is not kind:
+            raise LicenceRefused(f"{self.number} is a {self.kind.value}, not a {kind.value}", field=field)
+
+    def check_covers_export(self, weapon_id: str, holder: str, to_state: str, moment: int) -> None:
+        """Raise ``LicenceRefused`` unless this export licence covers the export (FP art 10(2)).
+
+        Covered: the licence is an export licence in force at ``moment`` for
+        ``to_state``, and either lists the weapon or lists none and was issued to
+        the weapon's current holder.
+        """
+        self.check_kind(LicenceKind.EXPORT_LICENCE)
+        self.check_valid_on(moment)
+        if self.import_state != to_state:
+            raise LicenceRefused(f"export licence {self.number} is for {self.import_state}, not {to_state}",
+                                 field="to")
+        if self.weapons:
+            if weapon_id not in self.weapons:
+                raise LicenceRefused(f"export licence {self.number} does not cover weapon {weapon_id}",
+                                     field="licence")
+        elif normalise(self.holder) != normalise(holder):
+            raise LicenceRefused(f"export licence {self.number} was issued to {self.holder!r}, "
+                                 f"not to the weapon's holder {holder!r}", field="licence")
+
+    def check_allows_holding(self, holder: str, moment: int) -> None:
+        """Raise ``LicenceRefused`` unless this is ``holder``'s transfer licence in force at ``moment``."""
+        self.check_kind(LicenceKind.TRANSFER_LICENCE)
+        self.check_valid_on(moment)
+        if normalise(self.holder) != normalise(holder):
+            raise LicenceRefused(f"transfer licence {self.number} belongs to {self.holder!r}, not {holder!r}",
+                                 field="licence")

@@ -1,0 +1,104 @@
+"""Shipments: weapons that cross a border together under one export licence (FP art 10).
+
+A shipment names its export licence, the importing state's import
+authorization, the transit states' no-objections, the consignee and the
+weapons. It stays open until customs of the importing state confirm receipt
+(FP art 10(4)); that confirmation arrives from the partner node.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from domain.authority import Authority, check_permitted
+from domain.errors import InvalidField, InvalidState
+from domain.marking import check_country, check_text
+from domain.time import check_occurred_on
+
+
+class Shipment(Aggregate):
+    TOPIC = "Shipment"
+
+    class Event(Aggregate.Event):
+        TOPIC = "Shipment.Event"
+        occurred_on: int
+        authority: str
+
+    class Opened(Event, Aggregate.Created):
+        TOPIC = "Shipment.Opened"
+        export_licence: str
+        import_authorization: str
+        transit_no_objections: tuple
+        export_state: str
+        import_state: str
+        transit_states: tuple
+        consignee: str
+        weapons: tuple
+
+    class ReceiptConfirmed(Event):
+        TOPIC = "Shipment.ReceiptConfirmed"
+        confirmed_by_state: str
+        confirmation: str
+
+        def apply(self, shipment: Shipment) -> None:
+            shipment.received_on = self.occurred_on
+
+    def __init__(self, occurred_on: int, authority: str, export_licence: str, import_authorization: str,
+                 transit_no_objections: tuple, export_state: str, import_state: str, transit_states: tuple,
+                 consignee: str, weapons: tuple):
+        self.exported_on = occurred_on
+        self.export_licence = export_licence
+        self.import_authorization = import_authorization
+        self.transit_no_objections = tuple(transit_no_objections)
+        self.export_state = export_state
+        self.import_state = import_state
+        self.transit_states = tuple(transit_states)
+        self.consignee = consignee
+        self.weapons = tuple(weapons)
+        self.received_on: int | None = None
+
+    @staticmethod
+    def create_id(**_: Any) -> uuid.UUID:  # type: ignore[override]
+        return uuid.uuid4()
+
+    @property
+    def is_open(self) -> bool:
+        return self.received_on is None
+
+    @classmethod
+    def open(
+        cls, *, authority: Authority, export_licence: str, import_authorization: str, import_state: str,
+        weapons: tuple[str, ...], occurred_on: int, transit_states: tuple[str, ...] = (),
+        transit_no_objections: tuple[str, ...] = (), consignee: str = "",
+    ) -> Shipment:
+        check_permitted("Shipment.Opened", authority.kind)
+        if not weapons:
+            raise InvalidField("a shipment holds at least one weapon", field="weapon")
+        if len(set(weapons)) != len(weapons):
+            raise InvalidField("the same weapon is listed twice", field="weapon")
+        transit = tuple(check_country(s, "via") for s in transit_states)
+        if transit_no_objections and len(transit_no_objections) != len(transit):
+            raise InvalidField("give one transit no-objection per transit state", field="transit_no_objection")
+        return cls._create(
+            cls.Opened, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+            export_licence=export_licence, import_authorization=check_text(import_authorization, "import_authorization"),
+            transit_no_objections=tuple(transit_no_objections), export_state=authority.state,
+            import_state=check_country(import_state, "to"), transit_states=transit,
+            consignee=check_text(consignee, "consignee", required=False), weapons=tuple(weapons),
+        )
+
+    def confirm_receipt(self, *, authority: Authority, confirmed_by_state: str, confirmation: str,
+                        occurred_on: int) -> None:
+        """Close the shipment on the receipt confirmation of the importing state's customs."""
+        check_permitted("Shipment.ReceiptConfirmed", authority.kind)
+        if not self.is_open:
+            raise InvalidState("the shipment's receipt is confirmed already", field="shipment")
+        if confirmed_by_state != self.import_state:
+            raise InvalidState(f"receipt must be confirmed by {self.import_state}, not {confirmed_by_state}",
+                               field="shipment")
+        self.trigger_event(self.ReceiptConfirmed, occurred_on=check_occurred_on(occurred_on),
+                           authority=authority.key_id, confirmed_by_state=confirmed_by_state,
+                           confirmation=confirmation)

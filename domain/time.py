@@ -1,0 +1,51 @@
+"""Business time (``occurred_on``): integer seconds since the Unix epoch, UTC.
+
+Business time is when the thing happened (date of export, of seizure); recording
+time is when the node wrote it. They are distinct: records of paper registers
+are written today about events decades old, but never about the future.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timezone
+
+from domain.errors import InvalidField
+
+# Clocks of authorities' terminals drift; an event "in the future" by less than
+# this is accepted (a receipt typed at 23:59:59 on a fast clock is not fraud).
+CLOCK_TOLERANCE_SECONDS = 300
+
+
+def check_occurred_on(occurred_on: int, *, now: float | None = None, field: str = "occurred_on") -> int:
+    """Return ``occurred_on`` or raise ``InvalidField`` if it is not an int or in the future."""
+    if not isinstance(occurred_on, int) or isinstance(occurred_on, bool):
+        raise InvalidField("must be an integer number of seconds since 1970-01-01 UTC", field=field)
+    current = time.time() if now is None else now
+    if occurred_on > current + CLOCK_TOLERANCE_SECONDS:
+        raise InvalidField(
+            f"{format_time(occurred_on)} is in the future: business dates cannot be later than now",
+            field=field,
+        )
+    return occurred_on
+
+
+def parse_time(text: str, field: str = "date") -> int:
+    """Parse ``YYYY-MM-DD`` or an ISO 8601 date-time (naive means UTC) into epoch seconds."""
+    value = (text or "").strip()
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            moment = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+        else:
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise InvalidField(f"{text!r} is not a date (YYYY-MM-DD) or ISO 8601 date-time", field=field) from None
+    return int(moment.timestamp())
+
+
+def format_time(seconds: int) -> str:
+    """ISO 8601 UTC, seconds precision (``2024-03-01T00:00:00Z``)."""
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

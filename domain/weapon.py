@@ -1,0 +1,478 @@
+"""The Weapon aggregate: one firearm's life from manufacture to destruction.
+
+Its first record here is ``Manufactured``, ``Imported`` or ``Seized`` (a seizure
+of an unrecorded weapon registers it, ITI para 9); nothing else may open a
+record. After ``Destroyed`` only ``Seized`` is accepted, and flagged: a destroyed
+weapon that turns up again is evidence of diversion from the destruction
+process. A deactivated weapon is no longer a firearm (FP art 9) and cannot be
+transferred or exported as one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from domain.authority import Authority, check_permitted
+from domain.errors import InvalidField, InvalidState, UnknownWeapon
+from domain.licence import Licence, LicenceKind
+from domain.marking import Marking, check_country, check_text
+from domain.time import check_occurred_on
+
+
+class Status(str, Enum):
+    ACTIVE = "active"              # in legal custody in this state
+    EXPORTED = "exported"          # left this state under an export licence
+    LOST = "lost"
+    STOLEN = "stolen"
+    SEIZED = "seized"
+    CONFISCATED = "confiscated"
+    DEACTIVATED = "deactivated"
+    DESTROYED = "destroyed"
+
+
+# Statuses in which the weapon is held lawfully by a holder and may change hands.
+_HELD = (Status.ACTIVE,)
+
+
+class Weapon(Aggregate):
+    TOPIC = "Weapon"
+
+    class Event(Aggregate.Event):
+        """Every weapon record: business time and the recording authority's key id."""
+
+        TOPIC = "Weapon.Event"
+        OPENS_RECORD = False
+        occurred_on: int
+        authority: str
+
+        def mutate(self, aggregate: Weapon | None) -> Weapon | None:  # type: ignore[override]
+            if aggregate is None:
+                if not self.OPENS_RECORD:
+                    raise UnknownWeapon(f"{self.TOPIC} cannot be the first record of a weapon")
+                aggregate = Weapon._shell(self.originator_id, self.timestamp)
+            return super().mutate(aggregate)
+
+    class Manufactured(Event):
+        TOPIC = "Weapon.Manufactured"
+        OPENS_RECORD = True
+        marking: dict
+        type: str
+        make: str
+        model: str
+        calibre: str
+        year: int
+        holder: str
+
+        def apply(self, w: Weapon) -> None:
+            w._register(self.marking, self.type, self.make, self.model, self.calibre, self.year)
+            w.holder = self.holder
+            w.place = self.marking["country"]
+            w.status = Status.ACTIVE
+
+    class Imported(Event):
+        TOPIC = "Weapon.Imported"
+        OPENS_RECORD = True
+        marking: dict
+        type: str
+        make: str
+        model: str
+        calibre: str
+        year: int
+        from_state: str
+        import_state: str
+        import_year: int
+        import_authorization: str
+        shipment: str
+        holder: str
+
+        def apply(self, w: Weapon) -> None:
+            if not w.marking:
+                w._register(self.marking, self.type, self.make, self.model, self.calibre, self.year)
+            w.import_marking = {"country": self.import_state, "year": self.import_year}
+            w.holder = self.holder
+            w.place = self.import_state
+            w.status = Status.ACTIVE
+            w.awaiting_receipt = self.shipment
+
+    class Exported(Event):
+        TOPIC = "Weapon.Exported"
+        licence: str
+        import_authorization: str
+        from_state: str
+        to_state: str
+        transit_states: tuple
+        consignee: str
+        shipment: str
+
+        def apply(self, w: Weapon) -> None:
+            w.status = Status.EXPORTED
+            w.place = self.to_state
+            w.holder = self.consignee
+            w.open_shipment = self.shipment
+
+    class ReceiptConfirmed(Event):
+        TOPIC = "Weapon.ReceiptConfirmed"
+        shipment: str
+        from_state: str
+        received_by: str
+
+        def apply(self, w: Weapon) -> None:
+            w.awaiting_receipt = ""
+            w.holder = self.received_by or w.holder
+
+    class Transferred(Event):
+        TOPIC = "Weapon.Transferred"
+        from_holder: str
+        to_holder: str
+        licence: str
+
+        def apply(self, w: Weapon) -> None:
+            w.holder = self.to_holder
+
+    class Marked(Event):
+        TOPIC = "Weapon.Marked"
+        mark: str
+        reason: str
+
+        def apply(self, w: Weapon) -> None:
+            w.marks = (*w.marks, self.mark)
+
+    class ReportedLost(Event):
+        TOPIC = "Weapon.ReportedLost"
+        place: str
+        circumstances: str
+
+        def apply(self, w: Weapon) -> None:
+            w.status_before_loss = w.status
+            w.status = Status.LOST
+
+    class ReportedStolen(Event):
+        TOPIC = "Weapon.ReportedStolen"
+        place: str
+        circumstances: str
+
+        def apply(self, w: Weapon) -> None:
+            w.status_before_loss = w.status
+            w.status = Status.STOLEN
+
+    class Recovered(Event):
+        TOPIC = "Weapon.Recovered"
+        place: str
+        holder: str
+
+        def apply(self, w: Weapon) -> None:
+            w.status = Status.ACTIVE
+            w.holder = self.holder or w.holder
+
+    class Seized(Event):
+        TOPIC = "Weapon.Seized"
+        OPENS_RECORD = True
+        marking: dict
+        type: str
+        make: str
+        model: str
+        calibre: str
+        place: str
+        state: str
+        circumstances: str
+        flags: tuple
+
+        def apply(self, w: Weapon) -> None:
+            if not w.marking:
+                w._register(self.marking, self.type, self.make, self.model, self.calibre, 0)
+            w.flags = (*w.flags, *self.flags)
+            w.place = self.state
+            if w.status is not Status.DESTROYED:
+                w.status = Status.SEIZED
+
+    class Confiscated(Event):
+        TOPIC = "Weapon.Confiscated"
+        order: str
+
+        def apply(self, w: Weapon) -> None:
+            w.status = Status.CONFISCATED
+            w.holder = ""
+
+    class Deactivated(Event):
+        TOPIC = "Weapon.Deactivated"
+        certificate: str
+        method: str
+
+        def apply(self, w: Weapon) -> None:
+            w.status = Status.DEACTIVATED
+            w.deactivation_certificate = self.certificate
+
+    class Destroyed(Event):
+        TOPIC = "Weapon.Destroyed"
+        method: str
+        certificate: str
+
+        def apply(self, w: Weapon) -> None:
+            w.status = Status.DESTROYED
+
+    # --- construction -------------------------------------------------------------
+
+    @classmethod
+    def _shell(cls, weapon_id: uuid.UUID, timestamp: datetime) -> Weapon:
+        # Weapons open with one of several events, not a single Created event, so
+        # the aggregate starts as an empty shell at version 0 that the first event fills.
+        weapon = cls.__new__(cls)
+        weapon.__base_init__(weapon_id, 0, timestamp)
+        weapon.marking = {}
+        weapon.type = weapon.make = weapon.model = weapon.calibre = ""
+        weapon.year = 0
+        weapon.import_marking = {}
+        weapon.holder = ""
+        weapon.place = ""
+        weapon.status = None
+        weapon.status_before_loss = None
+        weapon.marks = ()
+        weapon.flags = ()
+        weapon.open_shipment = ""
+        weapon.awaiting_receipt = ""
+        weapon.deactivation_certificate = ""
+        return weapon
+
+    def _register(self, marking: dict, type_: str, make: str, model: str, calibre: str, year: int) -> None:
+        self.marking = dict(marking)
+        self.type, self.make, self.model, self.calibre, self.year = type_, make, model, calibre, year
+
+    @classmethod
+    def manufacture(
+        cls, *, authority: Authority, marking: Marking, type: str, make: str, model: str,
+        calibre: str, year: int, holder: str, occurred_on: int,
+    ) -> Weapon:
+        """Register a newly manufactured weapon (ITI para 8(a), FP art 8(1)(a)).
+
+        The id is derived from the marking; a second manufacture of the same
+        marking is refused by the application (``DuplicateMarking``).
+        """
+        check_permitted("Weapon.Manufactured", authority.kind)
+        fields = _description(type, make, model, calibre)
+        if not 1800 <= int(year) <= datetime.now(timezone.utc).year:
+            raise InvalidField(f"{year} is not a plausible year of manufacture", field="year")
+        weapon = cls._shell(marking.weapon_id(), _now())
+        weapon.trigger_event(
+            cls.Manufactured, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+            marking=marking.as_dict(), year=int(year), holder=check_text(holder, "holder"), **fields,
+        )
+        return weapon
+
+    @classmethod
+    def register_import(cls, weapon_id: uuid.UUID, *, marking: Marking, **fields: Any) -> Weapon:
+        """Open the record of a weapon first seen here on import (see ``import_``)."""
+        weapon = cls._shell(weapon_id, _now())
+        weapon.import_(marking=marking, **fields)
+        return weapon
+
+    @classmethod
+    def register_seizure(cls, weapon_id: uuid.UUID, *, marking: Marking, **fields: Any) -> Weapon:
+        """Open the record of an unrecorded weapon by its seizure (ITI para 9)."""
+        weapon = cls._shell(weapon_id, _now())
+        weapon.seize(marking=marking, **fields)
+        return weapon
+
+    # --- commands -------------------------------------------------------------------
+
+    def import_(
+        self, *, authority: Authority, marking: Marking, type: str, make: str, model: str,
+        calibre: str, year: int, from_state: str, import_year: int, import_authorization: str,
+        holder: str, occurred_on: int, shipment: str = "",
+    ) -> None:
+        """Record an import into the authority's state, with the import marking (FP art 8(1)(b))."""
+        check_permitted("Weapon.Imported", authority.kind)
+        if self.status is Status.DESTROYED:
+            raise InvalidState("the weapon was destroyed: it cannot be imported", field="weapon")
+        if self.status is not None and self.status is not Status.EXPORTED:
+            raise InvalidState(f"the weapon is {self.status.value} here: only an exported weapon "
+                               "can come back by import", field="weapon")
+        fields = _description(type, make, model, calibre)
+        self.trigger_event(
+            self.Imported, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+            marking=marking.as_dict(), year=int(year or 0), from_state=check_country(from_state, "from_state"),
+            import_state=authority.state, import_year=int(import_year),
+            import_authorization=check_text(import_authorization, "import_authorization", max_length=64),
+            shipment=check_text(shipment, "shipment", required=False, max_length=64),
+            holder=check_text(holder, "holder"), **fields,
+        )
+
+    def export(
+        self, *, authority: Authority, licence: Licence | None, import_authorization: str,
+        to_state: str, occurred_on: int, transit_states: tuple[str, ...] = (), consignee: str = "",
+        shipment: str,
+    ) -> None:
+        """Record an export under ``licence`` (FP art 10(2)).
+
+        Refused unless the weapon is held lawfully here, the export licence is
+        valid on the date and covers the weapon and destination, and an import
+        authorization number of the importing state is given.
+        """
+        check_permitted("Weapon.Exported", authority.kind)
+        self._check_not_destroyed()
+        self._check_is_firearm("exported")
+        self._check_held("exported")
+        occurred_on = check_occurred_on(occurred_on)
+        to_state = check_country(to_state, "to")
+        if to_state == authority.state:
+            raise InvalidField("an export leaves the state: destination is the exporting state", field="to")
+        if licence is None:
+            raise InvalidField("an export needs an export licence number", field="licence")
+        licence.check_covers_export(str(self.id), self.holder, to_state, occurred_on)
+        import_authorization = check_text(import_authorization, "import_authorization", max_length=64)
+        transit = tuple(check_country(s, "via") for s in transit_states)
+        self.trigger_event(
+            self.Exported, occurred_on=occurred_on, authority=authority.key_id, licence=licence.number,
+            import_authorization=import_authorization, from_state=authority.state, to_state=to_state,
+            transit_states=transit, consignee=check_text(consignee or licence.consignee, "consignee", required=False),
+            shipment=shipment,
+        )
+
+    def confirm_receipt(self, *, authority: Authority, occurred_on: int, received_by: str = "") -> None:
+        """Customs of the importing state confirm receipt of the shipment (FP art 10(4))."""
+        check_permitted("Weapon.ReceiptConfirmed", authority.kind)
+        self._check_not_destroyed()
+        if not self.awaiting_receipt and self.status is not Status.ACTIVE:
+            raise InvalidState("no import of this weapon awaits confirmation of receipt", field="weapon")
+        if not self.awaiting_receipt:
+            raise InvalidState("no import of this weapon awaits confirmation of receipt", field="weapon")
+        self.trigger_event(
+            self.ReceiptConfirmed, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+            shipment=self.awaiting_receipt, from_state=self.import_marking.get("country", ""),
+            received_by=check_text(received_by, "received_by", required=False),
+        )
+
+    def transfer(self, *, authority: Authority, to_holder: str, licence: Licence | None, occurred_on: int) -> None:
+        """Transfer to a new holder who holds a transfer licence in force (FP art 7)."""
+        check_permitted("Weapon.Transferred", authority.kind)
+        self._check_not_destroyed()
+        self._check_is_firearm("transferred")
+        self._check_held("transferred")
+        occurred_on = check_occurred_on(occurred_on)
+        to_holder = check_text(to_holder, "to")
+        if licence is None:
+            raise InvalidField("a transfer needs the acquirer's transfer licence number", field="licence")
+        licence.check_allows_holding(to_holder, occurred_on)
+        self.trigger_event(self.Transferred, occurred_on=occurred_on, authority=authority.key_id,
+                           from_holder=self.holder, to_holder=to_holder, licence=licence.number)
+
+    def mark(self, *, authority: Authority, mark: str, reason: str, occurred_on: int) -> None:
+        """Record a mark applied after manufacture (import mark, national mark, ITI para 8(b)-(c))."""
+        check_permitted("Weapon.Marked", authority.kind)
+        self._check_not_destroyed()
+        self.trigger_event(self.Marked, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+                           mark=check_text(mark, "mark", max_length=64), reason=check_text(reason, "reason", required=False))
+
+    def report_lost(self, *, authority: Authority, place: str, circumstances: str, occurred_on: int) -> None:
+        check_permitted("Weapon.ReportedLost", authority.kind)
+        self._check_can_go_missing()
+        self.trigger_event(self.ReportedLost, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+                           place=check_text(place, "place", required=False),
+                           circumstances=check_text(circumstances, "circumstances", required=False, max_length=2000))
+
+    def report_stolen(self, *, authority: Authority, place: str, circumstances: str, occurred_on: int) -> None:
+        check_permitted("Weapon.ReportedStolen", authority.kind)
+        self._check_can_go_missing()
+        self.trigger_event(self.ReportedStolen, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+                           place=check_text(place, "place", required=False),
+                           circumstances=check_text(circumstances, "circumstances", required=False, max_length=2000))
+
+    def recover(self, *, authority: Authority, place: str, holder: str, occurred_on: int) -> None:
+        check_permitted("Weapon.Recovered", authority.kind)
+        self._check_not_destroyed()
+        if self.status not in (Status.LOST, Status.STOLEN):
+            raise InvalidState(f"the weapon is {self.status.value}, not lost or stolen", field="weapon")
+        self.trigger_event(self.Recovered, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+                           place=check_text(place, "place", required=False),
+                           holder=check_text(holder, "holder", required=False))
+
+    def seize(
+        self, *, authority: Authority, place: str, circumstances: str, occurred_on: int,
+        marking: Marking | None = None, type: str = "", make: str = "", model: str = "", calibre: str = "",
+    ) -> None:
+        """Record a seizure. Allowed in any status; flagged when the weapon was destroyed or deactivated."""
+        check_permitted("Weapon.Seized", authority.kind)
+        flags = []
+        if self.status is Status.DESTROYED:
+            flags.append("after-destruction")
+        if self.status is Status.DEACTIVATED:
+            flags.append("after-deactivation")
+        if self.status in (Status.LOST, Status.STOLEN):
+            flags.append(f"reported-{self.status.value}")
+        description = {"type": type, "make": make, "model": model, "calibre": calibre}
+        if self.marking:
+            description = {"type": self.type, "make": self.make, "model": self.model, "calibre": self.calibre}
+        self.trigger_event(
+            self.Seized, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+            marking=marking.as_dict() if marking else dict(self.marking), place=check_text(place, "place", required=False),
+            state=authority.state, circumstances=check_text(circumstances, "circumstances", required=False, max_length=2000),
+            flags=tuple(flags), **{k: check_text(v, k, required=False) for k, v in description.items()},
+        )
+
+    def confiscate(self, *, authority: Authority, order: str, occurred_on: int) -> None:
+        check_permitted("Weapon.Confiscated", authority.kind)
+        self._check_not_destroyed()
+        if self.status is not Status.SEIZED:
+            raise InvalidState(f"the weapon is {self.status.value}: only a seized weapon can be confiscated",
+                               field="weapon")
+        self.trigger_event(self.Confiscated, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+                           order=check_text(order, "order"))
+
+    def deactivate(self, *, authority: Authority, certificate: str, method: str, occurred_on: int) -> None:
+        """Deactivation with a certificate (FP art 9)."""
+        check_permitted("Weapon.Deactivated", authority.kind)
+        self._check_not_destroyed()
+        if self.status is Status.DEACTIVATED:
+            raise InvalidState("the weapon is deactivated already", field="weapon")
+        if self.status not in (Status.ACTIVE, Status.SEIZED, Status.CONFISCATED):
+            raise InvalidState(f"the weapon is {self.status.value}: it is not here to deactivate", field="weapon")
+        self.trigger_event(self.Deactivated, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+                           certificate=check_text(certificate, "certificate", max_length=64),
+                           method=check_text(method, "method", required=False))
+
+    def destroy(self, *, authority: Authority, method: str, certificate: str, occurred_on: int) -> None:
+        check_permitted("Weapon.Destroyed", authority.kind)
+        self._check_not_destroyed()
+        if self.status in (Status.EXPORTED, Status.LOST, Status.STOLEN):
+            raise InvalidState(f"the weapon is {self.status.value}: it is not here to destroy", field="weapon")
+        self.trigger_event(self.Destroyed, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+                           method=check_text(method, "method"),
+                           certificate=check_text(certificate, "certificate", required=False, max_length=64))
+
+    # --- rule checks ----------------------------------------------------------------
+
+    def _check_not_destroyed(self) -> None:
+        if self.status is Status.DESTROYED:
+            raise InvalidState("the weapon was destroyed: only a seizure can be recorded after destruction",
+                               field="weapon")
+
+    def _check_is_firearm(self, verb: str) -> None:
+        if self.status is Status.DEACTIVATED:
+            raise InvalidState(f"the weapon is deactivated (certificate {self.deactivation_certificate}) and "
+                               f"cannot be {verb} as a firearm", field="weapon")
+
+    def _check_held(self, verb: str) -> None:
+        if self.status not in _HELD:
+            raise InvalidState(f"the weapon is {self.status.value}: it cannot be {verb}", field="weapon")
+
+    def _check_can_go_missing(self) -> None:
+        self._check_not_destroyed()
+        if self.status in (Status.LOST, Status.STOLEN):
+            raise InvalidState(f"the weapon is reported {self.status.value} already", field="weapon")
+
+
+def _description(type_: str, make: str, model: str, calibre: str) -> dict[str, str]:
+    return {
+        "type": check_text(type_, "type", max_length=64),
+        "make": check_text(make, "make", required=False),
+        "model": check_text(model, "model", required=False),
+        "calibre": check_text(calibre, "calibre", max_length=32),
+    }
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,93 @@
+"""Canonical msgpack encoding (DESIGN.md, "The signed envelope").
+
+Canonical means: one byte string per value, so that two nodes hashing the same
+record get the same hash. Rules: map keys are ``str`` and sorted by their UTF-8
+bytes; no floats (amounts and times are integers); tuples and lists both encode
+as msgpack arrays; ``bytes`` as msgpack bin; the smallest integer width is used
+(msgpack does that itself).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+
+from ledger.errors import EncodingError
+
+_PLAIN_SCALARS = (str, int, bytes, bool, type(None))
+
+
+def canonical_encode(value: Any) -> bytes:
+    """Encode ``value`` canonically.
+
+    Requires a tree of ``str``, ``int``, ``bytes``, ``bool``, ``None``, lists or
+    tuples, and dicts with ``str`` keys. Raises ``EncodingError`` naming the
+    offending path otherwise (floats included: they have no canonical form).
+    """
+    try:
+        return msgpack.packb(_sorted(value), use_bin_type=True)
+    except (_Unencodable, TypeError):
+        raise EncodingError(_first_problem(value, "$")) from None
+
+
+def canonical_decode(data: bytes) -> Any:
+    """Decode canonical msgpack; arrays come back as tuples, maps as dicts.
+
+    Raises ``EncodingError`` if ``data`` is not msgpack, or if it is msgpack but
+    not the canonical encoding of what it holds (unsorted keys, floats,
+    non-minimal integers, trailing bytes): accepting a non-canonical form would
+    let two byte strings carry one signed meaning.
+    """
+    try:
+        value = msgpack.unpackb(data, raw=False, use_list=False, strict_map_key=True)
+    except Exception as e:  # msgpack raises several unrelated exception types
+        raise EncodingError(f"not valid msgpack: {e}") from e
+    if canonical_encode(value) != bytes(data):
+        raise EncodingError("msgpack is not in canonical form")
+    return value
+
+
+class _Unencodable(Exception):
+    pass
+
+
+def _sorted(value: Any) -> Any:
+    # Hot path (every envelope is encoded at least twice): no path bookkeeping
+    # here; _first_problem() finds and names the culprit only on failure.
+    kind = type(value)
+    if kind is dict:
+        return {key: _sorted(value[key]) for key in sorted(value, key=_utf8)}
+    if kind is list or kind is tuple:
+        return [_sorted(item) for item in value]
+    if isinstance(value, _PLAIN_SCALARS):
+        return value
+    raise _Unencodable
+
+
+def _utf8(key: Any) -> bytes:
+    if type(key) is not str:
+        raise _Unencodable
+    return key.encode("utf-8")
+
+
+def _first_problem(value: Any, path: str) -> str:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{path}: map key {key!r} is not a str"
+            problem = _first_problem(item, f"{path}.{key}")
+            if problem:
+                return problem
+        return ""
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            problem = _first_problem(item, f"{path}[{i}]")
+            if problem:
+                return problem
+        return ""
+    if isinstance(value, float):
+        return f"{path}: floats are not allowed (use integers)"
+    if isinstance(value, _PLAIN_SCALARS):
+        return ""
+    return f"{path}: {type(value).__name__} cannot be encoded"

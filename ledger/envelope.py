@@ -1,0 +1,146 @@
+"""Signed envelopes: the unit that is stored, replicated and proved.
+
+::
+
+    {node, stream, version, type, occurred_on, recorded_at, authority, prev, body}
+    hash = SHA-256(canonical bytes without sig)
+    sig  = Ed25519(authority key, hash)
+
+The stored form is the canonical msgpack of the same map with ``sig`` added, so
+an envelope verifies anywhere from its bytes plus the signer's public key.
+``prev`` is the hash of the previous envelope of the same stream
+(``GENESIS_PREV`` for version 1): deleting, editing or reordering a record
+breaks the chain of every later record of that stream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Mapping
+
+from ledger.encoding import canonical_decode, canonical_encode
+from ledger.errors import ChainError, EncodingError
+from ledger.keys import Ed25519PrivateKey, Ed25519PublicKey, sign, verify_signature
+
+GENESIS_PREV = bytes(32)
+
+_HEADER = ("node", "stream", "version", "type", "occurred_on", "recorded_at", "authority", "prev")
+_FIELDS = frozenset(_HEADER + ("body", "sig"))
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One signed record. Build with ``seal()`` or ``Envelope.from_bytes()``."""
+
+    node: str
+    stream: str
+    version: int
+    type: str
+    occurred_on: int
+    recorded_at: int
+    authority: str
+    prev: bytes
+    body: Mapping[str, Any]
+    sig: bytes = field(default=b"", repr=False)
+
+    def unsigned(self) -> dict[str, Any]:
+        return {
+            "node": self.node,
+            "stream": self.stream,
+            "version": self.version,
+            "type": self.type,
+            "occurred_on": self.occurred_on,
+            "recorded_at": self.recorded_at,
+            "authority": self.authority,
+            "prev": self.prev,
+            "body": self.body,
+        }
+
+    @cached_property
+    def signed_bytes(self) -> bytes:
+        """Canonical bytes of everything but ``sig``: what the hash covers."""
+        return canonical_encode(self.unsigned())
+
+    @cached_property
+    def hash(self) -> bytes:
+        """SHA-256 of ``signed_bytes``: the leaf data and the next ``prev``."""
+        return hashlib.sha256(self.signed_bytes).digest()
+
+    def to_bytes(self) -> bytes:
+        """Canonical msgpack of the whole envelope including ``sig``."""
+        whole = self.unsigned()
+        whole["sig"] = self.sig
+        return canonical_encode(whole)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Envelope:
+        """Parse stored or received bytes.
+
+        Raises ``EncodingError`` naming the field when the bytes are not a
+        canonical envelope (missing or extra fields, wrong types). Does not check
+        the signature: see ``verify_envelope``.
+        """
+        value = canonical_decode(data)
+        if not isinstance(value, dict):
+            raise EncodingError("envelope: not a map")
+        missing = sorted(_FIELDS - value.keys())
+        if missing:
+            raise EncodingError(f"envelope: missing field {missing[0]!r}")
+        extra = sorted(value.keys() - _FIELDS)
+        if extra:
+            raise EncodingError(f"envelope: unexpected field {extra[0]!r}")
+        for name, kind in (
+            ("node", str), ("stream", str), ("version", int), ("type", str),
+            ("occurred_on", int), ("recorded_at", int), ("authority", str),
+            ("prev", bytes), ("body", dict), ("sig", bytes),
+        ):
+            if not isinstance(value[name], kind) or isinstance(value[name], bool):
+                raise EncodingError(f"envelope: field {name!r} must be {kind.__name__}")
+        if value["version"] < 1:
+            raise EncodingError("envelope: field 'version' must be >= 1")
+        if len(value["prev"]) != 32:
+            raise EncodingError("envelope: field 'prev' must be 32 bytes")
+        return cls(**value)
+
+
+def seal(key: Ed25519PrivateKey, **fields: Any) -> Envelope:
+    """Sign a new envelope with ``key``; ``fields`` are the header and ``body``.
+
+    Requires every field of the header; ``authority`` must be the key id of
+    ``key`` (the caller knows it; it is not recomputed here for speed).
+    """
+    unsigned = Envelope(**fields)
+    return Envelope(**fields, sig=sign(key, unsigned.hash))
+
+
+def verify_envelope(envelope: Envelope, public_key: Ed25519PublicKey) -> bool:
+    """Return True or raise ``SignatureError``: ``sig`` is Ed25519 over ``hash``."""
+    return verify_signature(public_key, envelope.sig, envelope.hash)
+
+
+def verify_chain(envelopes: list[Envelope]) -> bool:
+    """Check that ``envelopes`` are one stream's versions 1..n, each linked by ``prev``.
+
+    Returns True or raises ``ChainError`` naming the first bad version with the
+    expected and calculated hashes.
+    """
+    expected_prev = GENESIS_PREV
+    for position, envelope in enumerate(envelopes, start=1):
+        if envelope.version != position:
+            raise ChainError(
+                f"stream {envelope.stream}: version {envelope.version} where {position} was expected "
+                "(a record is missing or out of order)",
+                expected=position,
+                calculated=envelope.version,
+            )
+        if envelope.prev != expected_prev:
+            raise ChainError(
+                f"stream {envelope.stream} version {envelope.version}: prev does not match "
+                "the hash of the previous record",
+                expected=expected_prev,
+                calculated=envelope.prev,
+            )
+        expected_prev = envelope.hash
+    return True

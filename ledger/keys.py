@@ -1,0 +1,125 @@
+"""Ed25519 keys: generation, key ids, and encrypted storage at rest.
+
+A key id is the first 16 bytes of SHA-256 over the raw 32-byte public key, in
+hex. Private keys are stored as PKCS#8 PEM encrypted with the node passphrase
+(``cryptography``'s BestAvailableEncryption) in files created with mode 0600.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+
+from ledger.errors import KeyStoreError, SignatureError
+
+__all__ = [
+    "Ed25519PrivateKey",
+    "Ed25519PublicKey",
+    "generate_key",
+    "key_id",
+    "public_bytes",
+    "public_key_from_bytes",
+    "save_private_key",
+    "load_private_key",
+    "sign",
+    "verify_signature",
+]
+
+
+def generate_key() -> Ed25519PrivateKey:
+    """A fresh Ed25519 private key from the operating system's CSPRNG."""
+    return Ed25519PrivateKey.generate()
+
+
+def public_bytes(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
+    """The raw 32-byte public key of ``key``."""
+    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def public_key_from_bytes(raw: bytes) -> Ed25519PublicKey:
+    """Requires ``len(raw) == 32``; raises ``KeyStoreError`` otherwise."""
+    if not isinstance(raw, (bytes, bytearray)) or len(raw) != 32:
+        raise KeyStoreError("an Ed25519 public key is exactly 32 bytes")
+    return Ed25519PublicKey.from_public_bytes(bytes(raw))
+
+
+def key_id(key: Ed25519PrivateKey | Ed25519PublicKey | bytes) -> str:
+    """Hex of the first 16 bytes of SHA-256(raw public key)."""
+    raw = key if isinstance(key, (bytes, bytearray)) else public_bytes(key)
+    return hashlib.sha256(bytes(raw)).digest()[:16].hex()
+
+
+def sign(key: Ed25519PrivateKey, message: bytes) -> bytes:
+    """Ed25519 signature (64 bytes) over ``message``."""
+    return key.sign(message)
+
+
+def verify_signature(public_key: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
+    """Return True or raise ``SignatureError``."""
+    try:
+        public_key.verify(bytes(signature), bytes(message))
+    except (InvalidSignature, ValueError, TypeError) as e:
+        raise SignatureError(
+            f"Ed25519 signature does not verify for key {key_id(public_key)}"
+        ) from e
+    return True
+
+
+def save_private_key(path: Path, key: Ed25519PrivateKey, passphrase: str) -> None:
+    """Write ``key`` encrypted with ``passphrase`` to a new 0600 file.
+
+    Requires a non-empty passphrase and that ``path`` does not exist yet (keys are
+    never silently replaced). Raises ``KeyStoreError`` otherwise.
+    """
+    if not passphrase:
+        raise KeyStoreError("a passphrase is required to store private keys (ARMSLEDGER_PASSPHRASE)")
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase.encode("utf-8")),
+    )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as e:
+        raise KeyStoreError(f"{path}: key file exists already, refusing to overwrite") from e
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def load_private_key(path: Path, passphrase: str) -> Ed25519PrivateKey:
+    """Read and decrypt a key written by ``save_private_key``.
+
+    Raises ``KeyStoreError`` if the file is missing, readable by group or others
+    (a leaked key signs anything), or the passphrase is wrong.
+    """
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+        data = path.read_bytes()
+    except OSError as e:
+        raise KeyStoreError(f"{path}: cannot read key file: {e.strerror}") from e
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyStoreError(f"{path}: key file is accessible by group or others (chmod 600)")
+    if not passphrase:
+        raise KeyStoreError("ARMSLEDGER_PASSPHRASE is not set: cannot unlock private keys")
+    try:
+        key = serialization.load_pem_private_key(data, passphrase.encode("utf-8"))
+    except (ValueError, TypeError) as e:
+        raise KeyStoreError(f"{path}: wrong passphrase or damaged key file") from e
+    if not isinstance(key, Ed25519PrivateKey):
+        raise KeyStoreError(f"{path}: not an Ed25519 key")
+    return key

@@ -1,0 +1,156 @@
+"""A node's identity: its state, its node key, and its certified authority keys.
+
+On disk, under ``HOME``::
+
+    node.json            state, node key id and public key, authority key ids (public data)
+    keys/node.key        node private key, encrypted with ARMSLEDGER_PASSPHRASE, mode 0600
+    keys/<kind>.key      one private key per authority kind, same protection
+
+Authority keys are certified by the node key with an ``Authority.Certified``
+record in the node's own log (stream ``authorities_stream(state)``), signed by
+the node key. So certificates are replicated, proved and audited like every
+other record, and a partner that trusts the node key can check any authority.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from eventsourcing.domain import Aggregate
+
+from domain.authority import Authority, AuthorityKind
+from domain.marking import ARMSLEDGER_NAMESPACE
+from ledger.keys import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+    generate_key,
+    key_id,
+    load_private_key,
+    public_bytes,
+    public_key_from_bytes,
+    save_private_key,
+)
+from nodes.errors import NodeExists, NodeNotInitialised
+
+NODE_FILE = "node.json"
+
+
+def authorities_stream(state: str) -> uuid.UUID:
+    return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"authorities|{state}")
+
+
+class AuthorityRegister(Aggregate):
+    """The node's register of certified authority keys (one per node)."""
+
+    TOPIC = "Authority"
+
+    class Event(Aggregate.Event):
+        TOPIC = "Authority.Event"
+        occurred_on: int
+        authority: str  # the node key id: the node key signs certificates
+
+    class Created(Event, Aggregate.Created):
+        TOPIC = "Authority.RegisterOpened"
+        state: str
+
+    class Certified(Event):
+        TOPIC = "Authority.Certified"
+        key_id: str
+        public_key: bytes
+        kind: str
+        name: str
+
+        def apply(self, register: AuthorityRegister) -> None:
+            register.keys[self.key_id] = (self.public_key, AuthorityKind(self.kind))
+
+    def __init__(self, occurred_on: int, authority: str, state: str):
+        self.state = state
+        self.keys: dict[str, tuple[bytes, AuthorityKind]] = {}
+
+    @staticmethod
+    def create_id(state: str, **_: object) -> uuid.UUID:  # type: ignore[override]
+        return authorities_stream(state)
+
+    @classmethod
+    def open(cls, *, state: str, node_key_id: str, occurred_on: int) -> AuthorityRegister:
+        return cls._create(cls.Created, occurred_on=occurred_on, authority=node_key_id, state=state)
+
+    def certify(self, *, node_key_id: str, public_key: bytes, kind: AuthorityKind, name: str, occurred_on: int) -> None:
+        self.trigger_event(self.Certified, occurred_on=occurred_on, authority=node_key_id,
+                           key_id=key_id(public_key), public_key=public_key, kind=kind.value, name=name)
+
+
+@dataclass(frozen=True)
+class NodeIdentity:
+    """Public identity of a node plus, when unlocked, its private keys."""
+
+    state: str
+    node_key_id: str
+    node_public_key: bytes
+    authority_key_ids: dict[str, str]  # kind -> key id
+    private_keys: dict[str, Ed25519PrivateKey]  # key id -> private key (empty when locked)
+
+    def authority(self, kind: AuthorityKind) -> Authority:
+        """The node's authority of ``kind``."""
+        return Authority(key_id=self.authority_key_ids[kind.value], kind=kind, state=self.state)
+
+    @property
+    def node_public(self) -> Ed25519PublicKey:
+        return public_key_from_bytes(self.node_public_key)
+
+
+def create_identity(home: Path, state: str, passphrase: str) -> tuple[NodeIdentity, dict[AuthorityKind, bytes]]:
+    """Generate and store the node key and one key per authority kind.
+
+    Refuses (``NodeExists``) when ``home`` already holds a node. Returns the
+    identity and the authority public keys still to be certified in the log.
+    """
+    home = Path(home)
+    if (home / NODE_FILE).exists():
+        raise NodeExists(f"{home}: a node exists already; refusing to overwrite it")
+    node_key = generate_key()
+    save_private_key(home / "keys" / "node.key", node_key, passphrase)
+    private = {key_id(node_key): node_key}
+    authority_ids: dict[str, str] = {}
+    publics: dict[AuthorityKind, bytes] = {}
+    for kind in AuthorityKind:
+        key = generate_key()
+        save_private_key(home / "keys" / f"{kind.value}.key", key, passphrase)
+        authority_ids[kind.value] = key_id(key)
+        private[key_id(key)] = key
+        publics[kind] = public_bytes(key)
+    identity = NodeIdentity(state, key_id(node_key), public_bytes(node_key), authority_ids, private)
+    document = {
+        "state": state,
+        "node_key_id": identity.node_key_id,
+        "node_public_key": identity.node_public_key.hex(),
+        "authorities": authority_ids,
+    }
+    (home / NODE_FILE).write_text(json.dumps(document, indent=2) + "\n")
+    return identity, publics
+
+
+def load_identity(home: Path, passphrase: str | None) -> NodeIdentity:
+    """Read the node at ``home``; unlock its private keys when ``passphrase`` is given."""
+    path = Path(home) / NODE_FILE
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise NodeNotInitialised(f"{home}: no node here (run 'armsledger init --state CC')") from None
+    private: dict[str, Ed25519PrivateKey] = {}
+    if passphrase:
+        node_key = load_private_key(Path(home) / "keys" / "node.key", passphrase)
+        private[key_id(node_key)] = node_key
+        for kind in document["authorities"]:
+            key = load_private_key(Path(home) / "keys" / f"{kind}.key", passphrase)
+            private[key_id(key)] = key
+    return NodeIdentity(
+        state=document["state"],
+        node_key_id=document["node_key_id"],
+        node_public_key=bytes.fromhex(document["node_public_key"]),
+        authority_key_ids=dict(document["authorities"]),
+        private_keys=private,
+    )

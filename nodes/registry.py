@@ -1,0 +1,250 @@
+"""The national registry: the node's event-sourced application.
+
+Every command loads the aggregates it needs, lets the domain check its rules,
+and saves the resulting events in one transaction; the envelope mapper signs
+them on the way to the database. Nothing is constructed at import time: see
+``nodes.bootstrap``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent
+
+from domain.authority import Authority, AuthorityKind
+from domain.errors import DuplicateMarking, InvalidField, LicenceRefused, UnknownWeapon
+from domain.licence import Licence, LicenceKind, licence_id
+from domain.marking import Marking
+from domain.shipment import Shipment
+from domain.weapon import Weapon
+from ledger.envelope import Envelope
+from nodes.envelope_mapper import EnvelopeMapper
+from nodes.identity import AuthorityRegister, NodeIdentity, authorities_stream
+from nodes.storage import eventsourcing_env
+
+
+class Registry(Application[UUID]):
+    """A state's registry of weapons, licences and shipments."""
+
+    name = "armsledger"
+
+    def __init__(self, db: str, identity: NodeIdentity):
+        self.identity = identity
+        super().__init__(env=eventsourcing_env(db))
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return EnvelopeMapper(self.identity.state, self.identity.private_keys, self._stored_hash)
+
+    def _stored_hash(self, stream: UUID, version: int) -> bytes:
+        stored = self.recorder.select_events(stream, gt=version - 1, lte=version)
+        if not stored:
+            raise UnknownWeapon(f"stream {stream} has no version {version}")
+        return Envelope.from_bytes(stored[0].state).hash
+
+    # --- authorities ------------------------------------------------------------------
+
+    def authority(self, kind: AuthorityKind | str) -> Authority:
+        return self.identity.authority(AuthorityKind.parse(kind) if isinstance(kind, str) else kind)
+
+    def certify_authorities(self, public_keys: dict[AuthorityKind, bytes], occurred_on: int) -> None:
+        """Record the node key's certificate for each authority key (done once, by ``init``)."""
+        register = AuthorityRegister.open(state=self.identity.state, node_key_id=self.identity.node_key_id,
+                                          occurred_on=occurred_on)
+        for kind, public in public_keys.items():
+            register.certify(node_key_id=self.identity.node_key_id, public_key=public, kind=kind,
+                             name=f"{self.identity.state} {kind.value} authority", occurred_on=occurred_on)
+        self.save(register)
+
+    def authority_register(self) -> AuthorityRegister:
+        return self.repository.get(authorities_stream(self.identity.state))
+
+    # --- weapons ----------------------------------------------------------------------
+
+    def weapon(self, weapon_id: UUID | str) -> Weapon:
+        """The weapon's aggregate; raises ``UnknownWeapon`` if there is no record of it."""
+        weapon_id = _as_uuid(weapon_id, "weapon")
+        try:
+            weapon = self.repository.get(weapon_id)
+        except AggregateNotFoundError:
+            raise UnknownWeapon(f"no record of weapon {weapon_id}", field="weapon") from None
+        if not isinstance(weapon, Weapon):
+            raise UnknownWeapon(f"{weapon_id} is not a weapon", field="weapon")
+        return weapon
+
+    def manufacture(self, *, by: str = "licensing", marking: Marking, occurred_on: int | None = None,
+                    **fields: object) -> UUID:
+        """Record a manufacture; returns the weapon id. ``DuplicateMarking`` if already registered."""
+        weapon_id = marking.weapon_id()
+        if weapon_id in self.repository:
+            raise DuplicateMarking(f"a weapon with marking {marking.key} is registered already "
+                                   f"({weapon_id})", field="serial")
+        weapon = Weapon.manufacture(authority=self.authority(by), marking=marking,
+                                    occurred_on=_now_if_none(occurred_on), **fields)
+        self._save_new(weapon, marking)
+        return weapon.id
+
+    def manufacture_many(self, records: Iterable[tuple[str, Marking, dict]]) -> list[UUID]:
+        """Record several manufactures in one transaction (bulk migration).
+
+        ``records`` holds (authority kind, marking, fields incl. occurred_on).
+        All or nothing: ``DuplicateMarking`` if any marking is registered.
+        """
+        weapons = [Weapon.manufacture(authority=self.authority(by), marking=marking, **fields)
+                   for by, marking, fields in records]
+        try:
+            self.save(*weapons)
+        except IntegrityError as e:
+            raise DuplicateMarking("one of the markings is registered already", field="serial") from e
+        return [w.id for w in weapons]
+
+    def import_weapon(self, *, by: str = "customs", marking: Marking, occurred_on: int | None = None,
+                      **fields: object) -> UUID:
+        """Record an import; opens the weapon's record here if it has none (FP art 8(1)(b))."""
+        weapon_id = marking.weapon_id()
+        authority = self.authority(by)
+        occurred = _now_if_none(occurred_on)
+        if weapon_id in self.repository:
+            weapon = self.weapon(weapon_id)
+            weapon.import_(authority=authority, marking=marking, occurred_on=occurred, **fields)
+            self.save(weapon)
+        else:
+            weapon = Weapon.register_import(weapon_id, authority=authority, marking=marking,
+                                            occurred_on=occurred, **fields)
+            self._save_new(weapon, marking)
+        return weapon.id
+
+    def seize(self, *, by: str = "police", weapon_id: UUID | str | None = None, marking: Marking | None = None,
+              occurred_on: int | None = None, **fields: object) -> UUID:
+        """Record a seizure; an unrecorded weapon is registered by it (ITI para 9).
+
+        A weapon without a complete marking gets a random id; pass ``marking``
+        with ``?`` for obliterated characters.
+        """
+        authority = self.authority(by)
+        occurred = _now_if_none(occurred_on)
+        if weapon_id is None:
+            if marking is None:
+                raise InvalidField("give the weapon id or its marking", field="weapon")
+            weapon_id = marking.weapon_id() if marking.is_complete else uuid4()
+        weapon_id = _as_uuid(weapon_id, "weapon")
+        if weapon_id in self.repository:
+            weapon = self.weapon(weapon_id)
+            weapon.seize(authority=authority, occurred_on=occurred, **fields)
+            self.save(weapon)
+        else:
+            if marking is None:
+                raise UnknownWeapon(f"no record of weapon {weapon_id}: give its marking to register "
+                                    "it by seizure", field="weapon")
+            weapon = Weapon.register_seizure(weapon_id, authority=authority, marking=marking,
+                                             occurred_on=occurred, **fields)
+            self._save_new(weapon, marking)
+        return weapon.id
+
+    def export(self, *, by: str = "customs", weapon_ids: list[UUID | str], licence: str,
+               import_authorization: str, to_state: str, transit_states: tuple[str, ...] = (),
+               transit_no_objections: tuple[str, ...] = (), consignee: str = "",
+               occurred_on: int | None = None) -> UUID:
+        """Export weapons under an export licence as one shipment; returns the shipment id."""
+        authority = self.authority(by)
+        occurred = _now_if_none(occurred_on)
+        export_licence = self.licence(licence, LicenceKind.EXPORT_LICENCE, field="licence")
+        weapons = [self.weapon(w) for w in weapon_ids]
+        shipment = Shipment.open(
+            authority=authority, export_licence=export_licence.number, import_authorization=import_authorization,
+            import_state=to_state, weapons=tuple(str(w.id) for w in weapons), occurred_on=occurred,
+            transit_states=transit_states, transit_no_objections=transit_no_objections, consignee=consignee,
+        )
+        for weapon in weapons:
+            weapon.export(authority=authority, licence=export_licence, import_authorization=import_authorization,
+                          to_state=to_state, transit_states=transit_states, consignee=consignee,
+                          occurred_on=occurred, shipment=str(shipment.id))
+        self.save(shipment, *weapons)
+        return shipment.id
+
+    def transfer(self, *, by: str = "licensing", weapon_id: UUID | str, to_holder: str, licence: str,
+                 occurred_on: int | None = None) -> None:
+        weapon = self.weapon(weapon_id)
+        holder_licence = self.licence(licence, LicenceKind.TRANSFER_LICENCE, field="licence")
+        weapon.transfer(authority=self.authority(by), to_holder=to_holder, licence=holder_licence,
+                        occurred_on=_now_if_none(occurred_on))
+        self.save(weapon)
+
+    def record(self, command: str, *, by: str, weapon_id: UUID | str, occurred_on: int | None = None,
+               **fields: object) -> None:
+        """Run a weapon command without licence lookups (``mark``, ``report_lost``, ``destroy`` ...)."""
+        if command not in _SIMPLE_COMMANDS:
+            raise InvalidField(f"{command!r} is not a weapon command", field="command")
+        weapon = self.weapon(weapon_id)
+        getattr(weapon, command)(authority=self.authority(by), occurred_on=_now_if_none(occurred_on), **fields)
+        self.save(weapon)
+
+    # --- licences ---------------------------------------------------------------------
+
+    def issue_licence(self, *, by: str = "licensing", occurred_on: int | None = None, **fields: object) -> UUID:
+        licence = Licence.issue(authority=self.authority(by), occurred_on=_now_if_none(occurred_on), **fields)
+        if licence.id in self.repository:
+            raise InvalidField(f"{licence.kind.value} {licence.number} is issued already", field="number")
+        try:
+            self.save(licence)
+        except IntegrityError as e:
+            raise InvalidField(f"{licence.kind.value} {licence.number} is issued already", field="number") from e
+        return licence.id
+
+    def licence(self, number: str, kind: LicenceKind, *, field: str) -> Licence:
+        """This state's licence ``number`` of ``kind``; ``LicenceRefused`` if none."""
+        if not (number or "").strip():
+            raise InvalidField(f"a {kind.value} number is required", field=field)
+        try:
+            found = self.repository.get(licence_id(self.identity.state, kind, number))
+        except AggregateNotFoundError:
+            raise LicenceRefused(f"no {kind.value} {number!r} was issued by {self.identity.state}",
+                                 field=field) from None
+        assert isinstance(found, Licence)
+        return found
+
+    # --- reading the log --------------------------------------------------------------
+
+    def envelopes(self, stream: UUID | str) -> list[Envelope]:
+        """The stream's stored envelopes in version order (empty when none)."""
+        stored = self.recorder.select_events(_as_uuid(stream, "weapon"))
+        return [Envelope.from_bytes(s.state) for s in stored]
+
+    def stored_notifications(self, start: int = 1, batch: int = 1000) -> Iterator[tuple[int, StoredEvent]]:
+        """Every stored record in notification order: (notification id, stored event)."""
+        position = start
+        while True:
+            notifications = self.recorder.select_notifications(start=position, limit=batch)
+            if not notifications:
+                return
+            for n in notifications:
+                yield n.id, n
+            position = notifications[-1].id + 1
+
+    def _save_new(self, aggregate: Weapon, marking: Marking) -> None:
+        try:
+            self.save(aggregate)
+        except IntegrityError as e:
+            raise DuplicateMarking(f"a weapon with marking {marking.key} is registered already",
+                                   field="serial") from e
+
+
+_SIMPLE_COMMANDS = frozenset({
+    "mark", "report_lost", "report_stolen", "recover", "confiscate", "deactivate", "destroy", "confirm_receipt",
+})
+
+
+def _as_uuid(value: UUID | str, field: str) -> UUID:
+    if isinstance(value, UUID):
+        return value
+    try:
+        return UUID(str(value).strip())
+    except ValueError:
+        raise InvalidField(f"{value!r} is not a weapon id (UUID)", field=field) from None
+
+
+def _now_if_none(occurred_on: int | None) -> int:
+    return int(time.time()) if occurred_on is None else occurred_on
