@@ -1,0 +1,87 @@
+"""Wires a node from settings: identity, registry, sealer and projections.
+
+Nothing is constructed at import time; the CLI, the tests and the benchmarks all
+start here, so whatever the CLI can do is possible from Python::
+
+    node = open_node(Settings.load())
+    weapon_id = node.registry.manufacture(...)
+    node.settle()          # seal a checkpoint and bring the projections up to date
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from domain.countries import ISO_3166_ALPHA2
+from domain.errors import InvalidField
+from nodes.errors import ConfigurationError
+from nodes.identity import NodeIdentity, create_identity, load_identity
+from nodes.registry import Registry
+from nodes.settings import Settings
+
+
+@dataclass
+class Node:
+    settings: Settings
+    identity: NodeIdentity
+    registry: Registry
+    _closed: bool = field(default=False, repr=False)
+
+    @cached_property
+    def views(self):  # -> projections.views.Views
+        from projections.views import Views
+
+        return Views.open(self.settings.db)
+
+    @cached_property
+    def sealer(self):  # -> nodes.sealer.Sealer
+        from nodes.sealer import Sealer
+
+        return Sealer(self.registry, self.identity)
+
+    def settle(self) -> None:
+        """After writes: sign a checkpoint over the log, then update the projections."""
+        if self.identity.private_keys:
+            self.sealer.seal()
+        self.views.catch_up(self.registry)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if "views" in self.__dict__:
+            self.views.close()
+        self.registry.close()
+
+    def __enter__(self) -> Node:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_node(settings: Settings, *, unlock: bool = True) -> Node:
+    """Open the node at ``settings.home``; ``unlock`` loads the private keys (needs the passphrase)."""
+    if unlock and not settings.passphrase:
+        raise ConfigurationError("ARMSLEDGER_PASSPHRASE is not set: it unlocks the node's signing keys")
+    identity = load_identity(settings.home, settings.passphrase if unlock else None)
+    return Node(settings, identity, Registry(settings.db, identity))
+
+
+def init_node(settings: Settings, state: str) -> Node:
+    """Create a node for ``state``: keys on disk, authority certificates in the log.
+
+    Refuses to overwrite an existing node (``NodeExists``).
+    """
+    state = (state or "").strip().upper()
+    if state not in ISO_3166_ALPHA2:
+        raise InvalidField(f"{state!r} is not an ISO 3166-1 alpha-2 country code", field="state")
+    if not settings.passphrase:
+        raise ConfigurationError("ARMSLEDGER_PASSPHRASE is not set: it encrypts the node's private keys")
+    settings.home.mkdir(parents=True, exist_ok=True)
+    identity, public_keys = create_identity(settings.home, state, settings.passphrase)
+    node = Node(settings, identity, Registry(settings.db, identity))
+    node.registry.certify_authorities(public_keys, int(time.time()))
+    return node

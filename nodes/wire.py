@@ -1,0 +1,96 @@
+"""Messages between national nodes on Kafka (one inbox topic per state).
+
+Every message is the canonical msgpack of a map with a ``kind``; the Kafka key
+is the stream id (records) or the origin state (checkpoints, cosignatures).
+Kafka is transport only: everything a message asserts is checked on ingest
+from the bytes themselves plus the trust store.
+
+``record``       one signed envelope of the origin's log, with the checkpoint it
+                 is proved against (by size) and its RFC 9162 inclusion proof.
+``checkpoint``   a signed checkpoint of the origin's log, with a consistency
+                 proof from the last checkpoint the origin sent this partner
+                 (``previous_size``; 0 when none), so a partner can demand that
+                 the log only grew (RFC 9162 section 2.1.4).
+``cosignature``  a witness's signature over a checkpoint it verified, sent back
+                 to the checkpoint's origin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+from ledger.encoding import canonical_decode, canonical_encode
+from ledger.errors import EncodingError
+
+WIRE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RecordMessage:
+    origin: str
+    envelope: bytes
+    checkpoint_size: int
+    index: int
+    proof: tuple[bytes, ...]
+
+    kind = "record"
+
+
+@dataclass(frozen=True)
+class CheckpointMessage:
+    origin: str
+    checkpoint: bytes
+    previous_size: int
+    consistency: tuple[bytes, ...]
+
+    kind = "checkpoint"
+
+
+@dataclass(frozen=True)
+class CosignatureMessage:
+    origin: str          # the witness state that cosigns
+    checkpoint: bytes    # the checkpoint cosigned (of the receiving node)
+    witness_key: str     # key id of the witness's node key
+    sig: bytes           # Ed25519 over SHA-256 of the checkpoint bytes
+
+    kind = "cosignature"
+
+
+Message = Union[RecordMessage, CheckpointMessage, CosignatureMessage]
+
+_KINDS = {cls.kind: cls for cls in (RecordMessage, CheckpointMessage, CosignatureMessage)}
+_TYPES = {
+    "origin": str, "envelope": bytes, "checkpoint_size": int, "index": int, "proof": tuple,
+    "checkpoint": bytes, "previous_size": int, "consistency": tuple, "witness_key": str, "sig": bytes,
+}
+
+
+def encode_message(message: Message) -> bytes:
+    fields = {name: getattr(message, name) for name in message.__dataclass_fields__}
+    return canonical_encode({"v": WIRE_VERSION, "kind": message.kind, **fields})
+
+
+def decode_message(data: bytes) -> Message:
+    """Parse a message; raises ``EncodingError`` naming what is wrong (it is quarantined)."""
+    value = canonical_decode(data)
+    if not isinstance(value, dict):
+        raise EncodingError("message: not a map")
+    if value.get("v") != WIRE_VERSION:
+        raise EncodingError(f"message: unsupported wire version {value.get('v')!r}")
+    cls = _KINDS.get(value.get("kind"))  # type: ignore[arg-type]
+    if cls is None:
+        raise EncodingError(f"message: unknown kind {value.get('kind')!r}")
+    names = set(cls.__dataclass_fields__)
+    given = set(value) - {"v", "kind"}
+    if given != names:
+        problem = sorted(names - given) or sorted(given - names)
+        raise EncodingError(f"message {cls.kind}: missing or unexpected field {problem[0]!r}")
+    for name in names:
+        if not isinstance(value[name], _TYPES[name]) or isinstance(value[name], bool):
+            raise EncodingError(f"message {cls.kind}: field {name!r} must be {_TYPES[name].__name__}")
+    if "proof" in names and not all(isinstance(p, bytes) and len(p) == 32 for p in value["proof"]):
+        raise EncodingError("message record: proof elements must be 32-byte hashes")
+    if "consistency" in names and not all(isinstance(p, bytes) and len(p) == 32 for p in value["consistency"]):
+        raise EncodingError("message checkpoint: consistency proof elements must be 32-byte hashes")
+    return cls(**{name: value[name] for name in names})
