@@ -50,6 +50,16 @@ PERMISSIONS: dict[str, frozenset[AuthorityKind]] = {
     "Licence.Revoked": frozenset({L}),
     "Shipment.Opened": frozenset({C, L}),
     "Shipment.ReceiptConfirmed": frozenset({C}),
+    # Tracing (ITI paras 17-23) is police work; the registry answers from its records.
+    "TraceRequest.Submitted": frozenset({P}),
+    "TraceRequest.Forwarded": frozenset({P}),
+    "TraceRequest.Closed": frozenset({P}),
+    "TraceAnswer.Acknowledged": frozenset({P, R}),
+    "TraceAnswer.Responded": frozenset({P, R}),
+    "TraceAnswer.Untraceable": frozenset({P, R}),
+    "TraceAnswer.Delayed": frozenset({P, R}),
+    "TraceAnswer.Restricted": frozenset({P, R}),
+    "TraceAnswer.Refused": frozenset({P, R}),
 }
 
 

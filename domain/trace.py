@@ -1,0 +1,293 @@
+"""Tracing (International Tracing Instrument, paras 17-23).
+
+A trace has one id, shared by both parties; each records its own steps in its
+own log under that id:
+
+- the requesting state's ``TraceRequest``: ``Submitted`` (para 17: markings,
+  type, calibre, circumstances, legal basis, intended use, priority),
+  ``Forwarded`` (the response showed an export, so the trace continues at the
+  importing state: multi-hop tracing without a central registry) and ``Closed``;
+- the requested state's ``TraceAnswer``: ``Acknowledged`` (para 19), then
+  ``Responded`` with the signed lifecycle fragment it holds (para 20), or
+  ``Delayed`` / ``Restricted`` / ``Refused`` with a para 22 ground and an
+  explanation (para 23), or ``Untraceable`` with a reason.
+
+Every step is signed, so the timeliness of each answer is measurable.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import Enum
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from domain.authority import Authority, check_permitted
+from domain.errors import InvalidField, InvalidState
+from domain.marking import check_country, check_text
+from domain.time import check_occurred_on
+
+
+class TraceStatus(str, Enum):
+    SUBMITTED = "SUBMITTED"
+    ACKNOWLEDGED = "ACKNOWLEDGED"
+    FORWARDED = "FORWARDED"
+    TRACED = "TRACED"
+    PARTIAL = "PARTIAL"
+    UNTRACEABLE = "UNTRACEABLE"
+    DELAYED = "DELAYED"
+    RESTRICTED = "RESTRICTED"
+    REFUSED = "REFUSED"
+    CLOSED = "CLOSED"
+
+
+class Priority(str, Enum):
+    ROUTINE = "routine"
+    URGENT = "urgent"
+
+
+class Para22Ground(str, Enum):
+    """Grounds on which information may be delayed, restricted or refused (ITI para 22)."""
+
+    ONGOING_INVESTIGATION = "ongoing-investigation"   # release could compromise a criminal investigation
+    CONFIDENTIALITY_LAW = "confidentiality-law"       # release would violate legal provisions on confidentiality
+    NATIONAL_SECURITY = "national-security"           # national security reasons consistent with the UN Charter
+
+    @classmethod
+    def parse(cls, value: str) -> Para22Ground:
+        try:
+            return cls(value)
+        except ValueError:
+            grounds = ", ".join(g.value for g in cls)
+            raise InvalidField(f"{value!r} is not an ITI para 22 ground ({grounds})", field="ground") from None
+
+
+class TraceRequest(Aggregate):
+    """The requesting state's side of a trace."""
+
+    TOPIC = "TraceRequest"
+
+    class Event(Aggregate.Event):
+        TOPIC = "TraceRequest.Event"
+        occurred_on: int
+        authority: str
+
+    class Submitted(Event, Aggregate.Created):
+        TOPIC = "TraceRequest.Submitted"
+        requesting_state: str
+        addressee: str
+        weapon_id: str
+        marking: dict
+        type: str
+        calibre: str
+        circumstances: str
+        legal_basis: str
+        intended_use: str
+        priority: str
+        parent: str       # trace this one continues (multi-hop), "" for the first hop
+        hop: int
+
+    class Forwarded(Event):
+        TOPIC = "TraceRequest.Forwarded"
+        to_state: str
+        next_trace: str
+        reason: str
+
+        def apply(self, trace: TraceRequest) -> None:
+            trace.forwarded_to = (*trace.forwarded_to, self.to_state)
+
+    class Closed(Event):
+        TOPIC = "TraceRequest.Closed"
+        outcome: str
+
+        def apply(self, trace: TraceRequest) -> None:
+            trace.closed = True
+
+    def __init__(self, occurred_on: int, authority: str, requesting_state: str, addressee: str, weapon_id: str,
+                 marking: dict, type: str, calibre: str, circumstances: str, legal_basis: str,
+                 intended_use: str, priority: str, parent: str, hop: int):
+        self.submitted_on = occurred_on
+        self.requesting_state = requesting_state
+        self.addressee = addressee
+        self.weapon_id = weapon_id
+        self.marking = dict(marking)
+        self.type = type
+        self.calibre = calibre
+        self.circumstances = circumstances
+        self.legal_basis = legal_basis
+        self.intended_use = intended_use
+        self.priority = priority
+        self.parent = parent
+        self.hop = hop
+        self.forwarded_to: tuple[str, ...] = ()
+        self.closed = False
+
+    @staticmethod
+    def create_id(**_: Any) -> uuid.UUID:  # type: ignore[override]
+        return uuid.uuid4()
+
+    @classmethod
+    def submit(
+        cls, *, authority: Authority, addressee: str, weapon_id: str, marking: dict, type: str, calibre: str,
+        circumstances: str, legal_basis: str, intended_use: str, priority: str, occurred_on: int,
+        parent: str = "", hop: int = 1,
+    ) -> TraceRequest:
+        """Submit a trace request (ITI para 17). Requires an addressee other than the requester."""
+        check_permitted("TraceRequest.Submitted", authority.kind)
+        addressee = check_country(addressee, "addressee")
+        if addressee == authority.state:
+            raise InvalidField("a trace request is addressed to another state", field="addressee")
+        try:
+            priority = Priority(priority).value
+        except ValueError:
+            raise InvalidField(f"{priority!r} is not a priority (routine, urgent)", field="priority") from None
+        return cls._create(
+            cls.Submitted, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+            requesting_state=authority.state, addressee=addressee, weapon_id=weapon_id, marking=dict(marking),
+            type=check_text(type, "type", required=False), calibre=check_text(calibre, "calibre", required=False),
+            circumstances=check_text(circumstances, "circumstances", max_length=2000),
+            legal_basis=check_text(legal_basis, "legal_basis", max_length=500),
+            intended_use=check_text(intended_use, "intended_use", max_length=500),
+            priority=priority, parent=parent, hop=int(hop),
+        )
+
+    def forward(self, *, authority: Authority, to_state: str, next_trace: str, reason: str, occurred_on: int) -> None:
+        """Record that the trace continues at ``to_state`` as trace ``next_trace``."""
+        check_permitted("TraceRequest.Forwarded", authority.kind)
+        self._check_open()
+        to_state = check_country(to_state, "to_state")
+        if to_state in self.forwarded_to:
+            raise InvalidState(f"the trace was forwarded to {to_state} already", field="to_state")
+        self.trigger_event(self.Forwarded, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+                           to_state=to_state, next_trace=next_trace, reason=check_text(reason, "reason"))
+
+    def close(self, *, authority: Authority, outcome: str, occurred_on: int) -> None:
+        check_permitted("TraceRequest.Closed", authority.kind)
+        self._check_open()
+        self.trigger_event(self.Closed, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+                           outcome=check_text(outcome, "outcome", max_length=2000))
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise InvalidState("the trace is closed", field="trace")
+
+
+class TraceAnswer(Aggregate):
+    """The requested state's side of a trace (same id as the request)."""
+
+    TOPIC = "TraceAnswer"
+
+    class Event(Aggregate.Event):
+        TOPIC = "TraceAnswer.Event"
+        occurred_on: int
+        authority: str
+
+    class Acknowledged(Event, Aggregate.Created):
+        TOPIC = "TraceAnswer.Acknowledged"
+        requesting_state: str
+        answering_state: str
+
+    class Responded(Event):
+        TOPIC = "TraceAnswer.Responded"
+        weapon_id: str
+        fragment: tuple          # envelope bytes of the lifecycle held, with proofs (see nodes.tracing)
+        exported_to: tuple       # states the fragment shows the weapon was exported to
+        complete: bool           # False: PARTIAL (the state holds only part of the life)
+
+        def apply(self, answer: TraceAnswer) -> None:
+            answer.answered = True
+
+    class Untraceable(Event):
+        TOPIC = "TraceAnswer.Untraceable"
+        reason: str
+
+        def apply(self, answer: TraceAnswer) -> None:
+            answer.answered = True
+
+    class Delayed(Event):
+        TOPIC = "TraceAnswer.Delayed"
+        ground: str
+        explanation: str
+        expected_by: int
+
+    class Restricted(Event):
+        TOPIC = "TraceAnswer.Restricted"
+        ground: str
+        explanation: str
+        weapon_id: str
+        fragment: tuple
+
+        def apply(self, answer: TraceAnswer) -> None:
+            answer.answered = True
+
+    class Refused(Event):
+        TOPIC = "TraceAnswer.Refused"
+        ground: str
+        explanation: str
+
+        def apply(self, answer: TraceAnswer) -> None:
+            answer.answered = True
+
+    def __init__(self, occurred_on: int, authority: str, requesting_state: str, answering_state: str):
+        self.acknowledged_on = occurred_on
+        self.requesting_state = requesting_state
+        self.answering_state = answering_state
+        self.answered = False
+
+    @staticmethod
+    def create_id(trace_id: uuid.UUID, **_: Any) -> uuid.UUID:  # type: ignore[override]
+        return trace_id
+
+    @classmethod
+    def acknowledge(cls, *, trace_id: uuid.UUID, authority: Authority, requesting_state: str,
+                    occurred_on: int) -> TraceAnswer:
+        """Acknowledge receipt of a trace request (ITI para 19)."""
+        check_permitted("TraceAnswer.Acknowledged", authority.kind)
+        return cls._create(cls.Acknowledged, trace_id=trace_id, occurred_on=check_occurred_on(occurred_on),
+                           authority=authority.key_id, requesting_state=requesting_state,
+                           answering_state=authority.state)
+
+    def respond(self, *, authority: Authority, weapon_id: str, fragment: tuple[bytes, ...],
+                exported_to: tuple[str, ...], complete: bool, occurred_on: int) -> None:
+        """Respond with the signed lifecycle fragment held (ITI para 20)."""
+        check_permitted("TraceAnswer.Responded", authority.kind)
+        self._check_unanswered()
+        self.trigger_event(self.Responded, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+                           weapon_id=weapon_id, fragment=tuple(fragment), exported_to=tuple(exported_to),
+                           complete=bool(complete))
+
+    def untraceable(self, *, authority: Authority, reason: str, occurred_on: int) -> None:
+        check_permitted("TraceAnswer.Untraceable", authority.kind)
+        self._check_unanswered()
+        self.trigger_event(self.Untraceable, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+                           reason=check_text(reason, "reason", max_length=2000))
+
+    def delay(self, *, authority: Authority, ground: str, explanation: str, expected_by: int, occurred_on: int) -> None:
+        """Delay the answer on a para 22 ground, explained (para 23)."""
+        check_permitted("TraceAnswer.Delayed", authority.kind)
+        self._check_unanswered()
+        self.trigger_event(self.Delayed, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+                           ground=Para22Ground.parse(ground).value,
+                           explanation=check_text(explanation, "explanation", max_length=2000),
+                           expected_by=int(expected_by))
+
+    def restrict(self, *, authority: Authority, ground: str, explanation: str, weapon_id: str,
+                 fragment: tuple[bytes, ...], occurred_on: int) -> None:
+        check_permitted("TraceAnswer.Restricted", authority.kind)
+        self._check_unanswered()
+        self.trigger_event(self.Restricted, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+                           ground=Para22Ground.parse(ground).value,
+                           explanation=check_text(explanation, "explanation", max_length=2000),
+                           weapon_id=weapon_id, fragment=tuple(fragment))
+
+    def refuse(self, *, authority: Authority, ground: str, explanation: str, occurred_on: int) -> None:
+        check_permitted("TraceAnswer.Refused", authority.kind)
+        self._check_unanswered()
+        self.trigger_event(self.Refused, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+                           ground=Para22Ground.parse(ground).value,
+                           explanation=check_text(explanation, "explanation", max_length=2000))
+
+    def _check_unanswered(self) -> None:
+        if self.answered:
+            raise InvalidState("the trace is answered already", field="trace")
