@@ -1,0 +1,40 @@
+"""armsledger's signed, event-sourced ledger: hashing, Merkle tree, proofs and their errors."""
+
+from .errors import (
+    CertificateError,
+    ChainError,
+    CheckpointError,
+    ConsistencyProofError,
+    EncodingError,
+    InclusionProofError,
+    KeyStoreError,
+    LedgerError,
+    SignatureError,
+    VerificationError,
+)
+from .hashing import EMPTY_ROOT, HASH_SIZE, leaf_hash, node_hash
+from .merkle import MerkleTree, consistency_proof, inclusion_proof, merkle_root
+from .proofs import verify_consistency, verify_inclusion
+
+__all__ = [
+    "EMPTY_ROOT",
+    "HASH_SIZE",
+    "CertificateError",
+    "ChainError",
+    "CheckpointError",
+    "ConsistencyProofError",
+    "EncodingError",
+    "InclusionProofError",
+    "KeyStoreError",
+    "LedgerError",
+    "MerkleTree",
+    "SignatureError",
+    "VerificationError",
+    "consistency_proof",
+    "inclusion_proof",
+    "leaf_hash",
+    "merkle_root",
+    "node_hash",
+    "verify_consistency",
+    "verify_inclusion",
+]

@@ -1,0 +1,261 @@
+"""Merkle tree roots and proofs of RFC 9162 section 2.1 (identical to RFC 6962 section 2.1).
+
+Everything here works on *leaf hashes* (``hashing.leaf_hash(data)``, 32 bytes
+each), never on leaf data.
+
+- ``merkle_root``, ``inclusion_proof`` and ``consistency_proof`` are pure
+  functions over a sequence of leaf hashes; each call hashes the whole tree
+  once (O(n)).
+- ``MerkleTree`` is the append-only, in-memory version a node keeps: it caches
+  the hash of every complete subtree, so appends cost O(1) hashes amortised and
+  roots and proofs for any earlier size cost O(log n) to O(log^2 n) hashes.
+
+The verifiers that pair with the proof builders are in ``ledger.proofs``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from itertools import islice
+
+from .hashing import EMPTY_ROOT, HASH_SIZE, NODE_PREFIX, node_hash
+
+# MTH(D[lo:hi]) for 0 <= lo < hi, as a callable so that the pure functions
+# and MerkleTree share the descent of PATH and SUBPROOF.
+_SubtreeRoot = Callable[[int, int], bytes]
+
+
+def merkle_root(leaf_hashes: Sequence[bytes]) -> bytes:
+    """Return MTH(D_n), the root of the tree whose leaves have ``leaf_hashes``.
+
+    Requires every element to be a 32-byte leaf hash (not checked, for speed).
+    The root of the empty tree is ``EMPTY_ROOT``.
+    """
+    if len(leaf_hashes) == 0:
+        return EMPTY_ROOT
+    return _range_root(leaf_hashes, 0, len(leaf_hashes))
+
+
+def inclusion_proof(index: int, leaf_hashes: Sequence[bytes]) -> list[bytes]:
+    """Return the audit path PATH(index, D_n) of RFC 9162 section 2.1.3.1.
+
+    The path lists sibling hashes from the leaf up to the root, as
+    ``proofs.verify_inclusion`` expects. Requires ``0 <= index < n`` with
+    ``n = len(leaf_hashes)``; raises ``ValueError`` otherwise.
+    """
+    size = len(leaf_hashes)
+    if not 0 <= index < size:
+        raise ValueError(
+            f"leaf index {index} is outside a tree of size {size}: requires 0 <= index < size"
+        )
+    return _inclusion_path(index, size, lambda lo, hi: _range_root(leaf_hashes, lo, hi))
+
+
+def consistency_proof(size1: int, leaf_hashes: Sequence[bytes]) -> list[bytes]:
+    """Return PROOF(size1, D_n) of RFC 9162 section 2.1.4.1.
+
+    The proof links the tree of the first ``size1`` leaves to the whole tree.
+
+    Requires ``0 < size1 <= n`` with ``n = len(leaf_hashes)``; raises
+    ``ValueError`` otherwise. The proof is empty when ``size1 == n``. There is
+    no proof from the empty tree (``ledger.proofs.verify_consistency`` rejects
+    ``size1 == 0``: every tree extends it, so such a proof would prove nothing).
+    """
+    size2 = len(leaf_hashes)
+    _check_consistency_sizes(size1, size2)
+    return _consistency_path(size1, size2, lambda lo, hi: _range_root(leaf_hashes, lo, hi))
+
+
+class MerkleTree:
+    """An append-only RFC 9162 Merkle tree held in memory.
+
+    It keeps every leaf hash and, level by level, the hash of every complete
+    subtree (2**level leaves starting at a multiple of 2**level), packed 32 bytes
+    per node in one ``bytearray`` per level (about 64 bytes of memory per leaf).
+    Any range ``[lo, hi)`` that occurs in a root or proof is a run of such
+    complete subtrees, so roots and proofs for the current or any earlier size
+    are computed from cached nodes without rehashing leaves.
+
+    Roots and proofs agree byte for byte with ``merkle_root``,
+    ``inclusion_proof`` and ``consistency_proof`` over the same leaf hashes.
+    """
+
+    def __init__(self, leaf_hashes: Iterable[bytes] = ()) -> None:
+        """Create a tree holding ``leaf_hashes`` (32 bytes each), in order."""
+        # _levels[0] holds the leaf hashes; _levels[k][32*j : 32*(j+1)] is the
+        # hash of the complete subtree of leaves [j * 2**k, (j + 1) * 2**k).
+        self._levels: list[bytearray] = [bytearray()]
+        for leaf in leaf_hashes:
+            self.append(leaf)
+
+    def __len__(self) -> int:
+        """The number of leaves."""
+        return len(self._levels[0]) // HASH_SIZE
+
+    def append(self, leaf_hash: bytes) -> int:
+        """Append one leaf hash and return its index.
+
+        Requires ``len(leaf_hash) == 32``; raises ``ValueError`` otherwise.
+        Costs one node hash amortised (at most log2(n) in the worst case).
+        """
+        if len(leaf_hash) != HASH_SIZE:
+            raise ValueError(f"a leaf hash is {HASH_SIZE} bytes, got {len(leaf_hash)}")
+        levels = self._levels
+        level = levels[0]
+        level += leaf_hash
+        index = len(level) // HASH_SIZE - 1
+        height = 0
+        # An even number of nodes on a level means the last two now form a
+        # complete subtree one level up.
+        while not len(level) % (2 * HASH_SIZE):
+            parent = hashlib.sha256(NODE_PREFIX + level[-2 * HASH_SIZE :]).digest()
+            height += 1
+            if height == len(levels):
+                levels.append(bytearray())
+            level = levels[height]
+            level += parent
+        return index
+
+    def root(self, size: int | None = None) -> bytes:
+        """Return the root of the tree of the first ``size`` leaves (default: all).
+
+        Requires ``0 <= size <= len(self)``; raises ``ValueError`` otherwise.
+        """
+        size = self._check_size(size)
+        if size == 0:
+            return EMPTY_ROOT
+        return self._subtree_root(0, size)
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        """Return PATH(index, D_size) of RFC 9162 section 2.1.3.1.
+
+        The tree is that of the first ``size`` leaves (default: all).
+
+        Requires ``0 <= index < size <= len(self)``; raises ``ValueError`` otherwise.
+        """
+        size = self._check_size(size)
+        if not 0 <= index < size:
+            raise ValueError(
+                f"leaf index {index} is outside a tree of size {size}: requires 0 <= index < size"
+            )
+        return _inclusion_path(index, size, self._subtree_root)
+
+    def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
+        """Return PROOF(size1, D_size2) of RFC 9162 section 2.1.4.1 between two sizes of this tree.
+
+        ``size2`` defaults to the current size.
+
+        Requires ``0 < size1 <= size2 <= len(self)``; raises ``ValueError``
+        otherwise. The proof is empty when ``size1 == size2``.
+        """
+        size2 = self._check_size(size2)
+        _check_consistency_sizes(size1, size2)
+        return _consistency_path(size1, size2, self._subtree_root)
+
+    def _check_size(self, size: int | None) -> int:
+        if size is None:
+            return len(self)
+        if not 0 <= size <= len(self):
+            raise ValueError(
+                f"tree size {size} is not one this tree has had: requires 0 <= size <= {len(self)}"
+            )
+        return size
+
+    def _node(self, height: int, position: int) -> bytes:
+        start = position * HASH_SIZE
+        return bytes(self._levels[height][start : start + HASH_SIZE])
+
+    def _subtree_root(self, lo: int, hi: int) -> bytes:
+        # [lo, hi) is cut into complete subtrees of decreasing size, largest
+        # first; by RFC 9162 section 2.1.1 (split at the largest power of two
+        # below the size) its MTH folds them together from the right.
+        pieces = []
+        while lo < hi:
+            height = (hi - lo).bit_length() - 1
+            # Holds for every range PATH and SUBPROOF visit: the left end of a
+            # subtree is a multiple of its left child's size.
+            assert lo % (1 << height) == 0, (lo, hi)
+            pieces.append(self._node(height, lo >> height))
+            lo += 1 << height
+        root = pieces.pop()
+        while pieces:
+            root = node_hash(pieces.pop(), root)
+        return root
+
+
+def _check_consistency_sizes(size1: int, size2: int) -> None:
+    if not 0 < size1 <= size2:
+        raise ValueError(
+            f"no consistency proof from size {size1} to size {size2}: requires 0 < size1 <= size2"
+        )
+
+
+def _split(n: int) -> int:
+    """The largest power of two smaller than ``n`` (k in RFC 9162 section 2.1.1); requires n >= 2."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def _range_root(leaf_hashes: Sequence[bytes], lo: int, hi: int) -> bytes:
+    """MTH(D[lo:hi]) for 0 <= lo < hi <= len(leaf_hashes), computed level by level."""
+    # Pairing neighbours level by level and carrying an unpaired last node up
+    # unchanged gives exactly the MTH of RFC 9162 section 2.1.1: the subtree
+    # boundaries of the recursive definition are the pairings at each level.
+    sha256 = hashlib.sha256
+    prefix = NODE_PREFIX
+    nodes = islice(leaf_hashes, lo, hi)
+    count = hi - lo
+    last = leaf_hashes[hi - 1]
+    while count > 1:
+        level = [sha256(prefix + left + right).digest() for left, right in zip(nodes, nodes)]
+        if count % 2:
+            level.append(last)
+        count = len(level)
+        last = level[-1]
+        nodes = iter(level)
+    return bytes(last)
+
+
+def _inclusion_path(index: int, size: int, subtree_root: _SubtreeRoot) -> list[bytes]:
+    # RFC 9162 section 2.1.3.1, with k the largest power of two below n:
+    #   PATH(m, D_n) = PATH(m, D[0:k]) : MTH(D[k:n])      if m < k
+    #   PATH(m, D_n) = PATH(m - k, D[k:n]) : MTH(D[0:k])  if m >= k
+    # Walking down from the root finds the siblings top-down; the path lists
+    # them bottom-up.
+    siblings = []
+    lo, hi = 0, size
+    while hi - lo > 1:
+        k = _split(hi - lo)
+        if index < lo + k:
+            siblings.append(subtree_root(lo + k, hi))
+            hi = lo + k
+        else:
+            siblings.append(subtree_root(lo, lo + k))
+            lo += k
+    siblings.reverse()
+    return siblings
+
+
+def _consistency_path(size1: int, size2: int, subtree_root: _SubtreeRoot) -> list[bytes]:
+    # RFC 9162 section 2.1.4.1: PROOF(m, D_n) = SUBPROOF(m, D_n, true), where
+    #   SUBPROOF(m, D_m, true)  = {}
+    #   SUBPROOF(m, D_m, false) = {MTH(D_m)}
+    #   SUBPROOF(m, D_n, b) = SUBPROOF(m, D[0:k], b) : MTH(D[k:n])          if m <= k
+    #   SUBPROOF(m, D_n, b) = SUBPROOF(m - k, D[k:n], false) : MTH(D[0:k])  if m > k
+    # As for PATH, the nodes are found top-down and listed bottom-up.
+    nodes = []
+    lo, hi = 0, size2
+    old_tree_is_whole_subtree = True  # the flag b
+    while size1 != hi:
+        k = _split(hi - lo)
+        if size1 - lo <= k:
+            nodes.append(subtree_root(lo + k, hi))
+            hi = lo + k
+        else:
+            nodes.append(subtree_root(lo, lo + k))
+            lo += k
+            old_tree_is_whole_subtree = False
+    if not old_tree_is_whole_subtree:
+        nodes.append(subtree_root(lo, hi))
+    nodes.reverse()
+    return nodes
