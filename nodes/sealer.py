@@ -1,0 +1,320 @@
+"""The sealer: follows the node's log, keeps its Merkle tree and signs checkpoints.
+
+It reads the notification log (the registry's global order), appends
+``envelope_leaf(envelope.hash)`` for each record to an in-memory RFC 9162
+``MerkleTree``, and when the log has grown since the last checkpoint, signs
+a new one with the node key (DESIGN.md, "The log"). It stores, in the
+registry's own database (SQLite or PostgreSQL), in one transaction:
+
+``armsledger_checkpoints``
+    one row per signed checkpoint (size PRIMARY KEY, root, timestamp, signer,
+    sig, and the checkpoint's canonical ``bytes``, which are what counts);
+``armsledger_leaves``
+    the leaf index: leaf ``leaf_index`` is the record at notification
+    ``position``, stream, version, envelope hash. It lets a restarted sealer
+    resume without re-reading the log, lets the relay find a record's leaf,
+    and lets ``armsledger verify`` name a deleted record. Every checkpoint
+    vouches for it: its leaves must rebuild the signed roots.
+
+Several processes may seal at once: sizes are primary keys, a duplicate of
+the same size and root is ignored, and a different root for a size already
+signed raises ``CheckpointError``: the log was rewritten, or forked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import PersistenceError
+from eventsourcing.sqlite import SQLiteDatastore
+
+from ledger.audit import SealedLeaf
+from ledger.checkpoint import Checkpoint, envelope_leaf, sign_checkpoint
+from ledger.envelope import Envelope
+from ledger.errors import CheckpointError, LedgerError
+from ledger.merkle import MerkleTree
+from nodes.errors import StorageError
+
+CHECKPOINTS_TABLE = "armsledger_checkpoints"
+LEAVES_TABLE = "armsledger_leaves"
+
+_FOLLOW_BATCH = 1000
+_SEAL_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class CheckpointRow:
+    """A stored checkpoint row as it is in the table, columns and signed bytes alike."""
+
+    size: int
+    root: bytes
+    timestamp: int
+    signer: str
+    sig: bytes
+    bytes: bytes
+
+
+class Sealer:
+    """Seals ``registry``'s log with ``identity``'s node key.
+
+    Reading (checkpoints, proofs) works on a locked node; ``seal()`` needs the
+    node's private key.
+    """
+
+    def __init__(self, registry: Any, identity: Any, *, clock: Callable[[], int] | None = None):
+        self.registry = registry
+        self.identity = identity
+        self._clock = clock or (lambda: time.time_ns() // 1000)
+        self._tables = _Tables(registry.recorder.datastore)
+        self._lock = threading.RLock()
+        self._tree: MerkleTree | None = None
+        self._positions: list[int] = []  # notification id of each leaf
+        # Rows (leaf index, position, stream, version, envelope hash) not yet in
+        # LEAVES_TABLE as far as this sealer knows.
+        self._pending: list[tuple[int, int, str, int, bytes]] = []
+        self._next_position = 1
+
+    # --- sealing ----------------------------------------------------------------------
+
+    def seal(self) -> Checkpoint | None:
+        """Sign and store a checkpoint if the log grew since the latest one; return it, else None.
+
+        Raises ``CheckpointError`` when the log no longer agrees with the
+        latest checkpoint (records deleted or altered since: run ``armsledger
+        verify``) or when another checkpoint of the same size has another
+        root; ``StorageError`` when the database fails; ``KeyError`` when the
+        node is locked.
+        """
+        key = self.identity.private_keys[self.identity.node_key_id]
+        with self._lock:
+            for _ in range(_SEAL_ATTEMPTS):
+                self._follow()
+                with self._storage("sealing a checkpoint"), self._tables.transaction(commit=True) as cursor:
+                    latest = self._tables.latest(cursor)
+                    if latest is not None and latest.size > len(self._tree):
+                        continue  # another sealer saw newer records: read them and retry
+                    return self._seal_in(cursor, key, latest)
+            raise CheckpointError(
+                f"the log holds {len(self._tree)} records but a checkpoint sealed {latest.size}: "
+                "sealed records were deleted (run armsledger verify)",
+                expected=latest.size, calculated=len(self._tree),
+            )
+
+    def _seal_in(self, cursor: Any, key: Any, latest: CheckpointRow | None) -> Checkpoint | None:
+        tree = self._tree
+        size = len(tree)
+        if latest is not None:
+            if tree.root(latest.size) != latest.root:
+                raise CheckpointError(
+                    f"the log's first {latest.size} records no longer have the root of the checkpoint "
+                    "at that size: sealed records were altered or deleted (run armsledger verify)",
+                    expected=latest.root, calculated=tree.root(latest.size),
+                )
+            if latest.size == size:
+                return None
+        if size == 0:
+            return None
+        checkpoint = sign_checkpoint(key, self.identity.state, size, tree.root(), self._clock())
+        self._tables.insert_leaves(cursor, self._pending)
+        stored = self._tables.insert_checkpoint(cursor, checkpoint)
+        if stored.root != checkpoint.root:
+            # Raising rolls the transaction back, leaves included.
+            raise CheckpointError(
+                f"a checkpoint at size {size} with another root is stored already: the log was "
+                "rewritten or forked (run armsledger verify)",
+                expected=stored.root, calculated=checkpoint.root,
+            )
+        self._pending = [row for row in self._pending if row[0] >= size]
+        return Checkpoint.from_bytes(stored.bytes)
+
+    def _follow(self) -> None:
+        """Load the tree at first use, then append the records logged since."""
+        if self._tree is None:
+            self._load()
+        recorder = self.registry.recorder
+        while True:
+            with self._storage("reading the log"):
+                notifications = recorder.select_notifications(start=self._next_position, limit=_FOLLOW_BATCH)
+            if not notifications:
+                return
+            for notification in notifications:
+                try:
+                    digest = Envelope.from_bytes(notification.state).hash
+                except LedgerError as e:
+                    raise CheckpointError(
+                        f"refusing to seal: the record at position {notification.id} is not an envelope "
+                        f"({e}); run armsledger verify"
+                    ) from e
+                index = self._tree.append(envelope_leaf(digest))
+                self._positions.append(notification.id)
+                self._pending.append((index, notification.id, str(notification.originator_id),
+                                      notification.originator_version, digest))
+            self._next_position = notifications[-1].id + 1
+
+    def _load(self) -> None:
+        # Resume from the leaf index rather than re-reading and re-hashing the
+        # whole log; the latest checkpoint vouches for the index.
+        with self._storage("loading the leaf index"), self._tables.transaction(commit=False) as cursor:
+            leaves = self._tables.leaves(cursor)
+            latest = self._tables.latest(cursor)
+        tree = MerkleTree()
+        positions = []
+        for expected, (index, position, digest) in enumerate(leaves):
+            if index != expected:
+                raise CheckpointError(f"the leaf index skips from {expected - 1} to {index}: run armsledger verify")
+            tree.append(envelope_leaf(digest))
+            positions.append(position)
+        if latest is not None and (latest.size > len(tree) or tree.root(latest.size) != latest.root):
+            raise CheckpointError(
+                f"the leaf index does not rebuild the checkpoint at size {latest.size}: run armsledger verify"
+            )
+        self._tree, self._positions = tree, positions
+        self._next_position = positions[-1] + 1 if positions else 1
+
+    # --- reading ----------------------------------------------------------------------
+
+    def latest_checkpoint(self) -> Checkpoint | None:
+        """The stored checkpoint of the largest size, or None before the first seal."""
+        with self._storage("reading checkpoints"), self._tables.transaction(commit=False) as cursor:
+            latest = self._tables.latest(cursor)
+        return Checkpoint.from_bytes(latest.bytes) if latest else None
+
+    def checkpoints(self) -> list[Checkpoint]:
+        """Every stored checkpoint, smallest size first. Raises ``CheckpointError`` for an unreadable row."""
+        return [Checkpoint.from_bytes(row.bytes) for row in self.checkpoint_rows()]
+
+    def checkpoint_rows(self) -> list[CheckpointRow]:
+        """Every stored checkpoint row as stored (the audit compares columns with the signed bytes)."""
+        with self._storage("reading checkpoints"), self._tables.transaction(commit=False) as cursor:
+            return self._tables.checkpoint_rows(cursor)
+
+    def sealed_leaves(self) -> list[SealedLeaf]:
+        """The stored leaf index, by leaf index."""
+        with self._storage("reading the leaf index"), self._tables.transaction(commit=False) as cursor:
+            return self._tables.sealed_leaves(cursor)
+
+    def leaf_index(self, position: int) -> int:
+        """The leaf index of the record at notification ``position``; ``KeyError`` if it has none yet."""
+        with self._lock:
+            self._follow()
+            found = bisect_left(self._positions, position)
+            if found == len(self._positions) or self._positions[found] != position:
+                raise KeyError(f"no record at log position {position}")
+            return found
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        """RFC 9162 PATH(index, D_size) for ``size`` (default: the latest checkpoint's size).
+
+        Requires ``0 <= index < size <= records in the log``; ``ValueError`` otherwise.
+        """
+        with self._lock:
+            self._follow()
+            return self._tree.inclusion_proof(index, self._sealed_size() if size is None else size)
+
+    def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
+        """RFC 9162 PROOF(size1, D_size2) (default ``size2``: the latest checkpoint's size).
+
+        Requires ``0 < size1 <= size2 <= records in the log``; ``ValueError`` otherwise.
+        """
+        with self._lock:
+            self._follow()
+            return self._tree.consistency_proof(size1, self._sealed_size() if size2 is None else size2)
+
+    def _sealed_size(self) -> int:
+        latest = self.latest_checkpoint()
+        return latest.size if latest else 0
+
+    @contextlib.contextmanager
+    def _storage(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except PersistenceError as e:
+            raise StorageError(f"{action}: {e}") from e
+
+
+class _Tables:
+    """The sealer's tables on the registry's datastore: the one place that knows the SQL dialects."""
+
+    def __init__(self, datastore: Any):
+        self.datastore = datastore
+        if isinstance(datastore, SQLiteDatastore):
+            self._placeholder, prefix, integer, blob = "?", "", "INTEGER", "BLOB"
+        else:  # eventsourcing.postgres.PostgresDatastore
+            self._placeholder, prefix, integer, blob = "%s", f'"{datastore.schema}".', "BIGINT", "BYTEA"
+        self.checkpoints_table = prefix + CHECKPOINTS_TABLE
+        self.leaves_table = prefix + LEAVES_TABLE
+        self.ddl = [
+            f"CREATE TABLE IF NOT EXISTS {self.checkpoints_table} ("
+            f"size {integer} PRIMARY KEY, root {blob} NOT NULL, timestamp {integer} NOT NULL, "
+            f"signer TEXT NOT NULL, sig {blob} NOT NULL, bytes {blob} NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.leaves_table} ("
+            f"leaf_index {integer} PRIMARY KEY, position {integer} NOT NULL, stream TEXT NOT NULL, "
+            f"version {integer} NOT NULL, envelope_hash {blob} NOT NULL)",
+        ]
+        self._created = False
+
+    @contextlib.contextmanager
+    def transaction(self, *, commit: bool) -> Iterator[Any]:
+        if not self._created:
+            with self.datastore.transaction(commit=True) as cursor:
+                for statement in self.ddl:
+                    cursor.execute(statement)
+            self._created = True
+        with self.datastore.transaction(commit=commit) as cursor:
+            yield cursor
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", self._placeholder)
+
+    def latest(self, cursor: Any) -> CheckpointRow | None:
+        cursor.execute(f"SELECT * FROM {self.checkpoints_table} ORDER BY size DESC LIMIT 1")
+        row = cursor.fetchone()
+        return _checkpoint_row(row) if row else None
+
+    def checkpoint_rows(self, cursor: Any) -> list[CheckpointRow]:
+        cursor.execute(f"SELECT * FROM {self.checkpoints_table} ORDER BY size")
+        return [_checkpoint_row(row) for row in cursor.fetchall()]
+
+    def leaves(self, cursor: Any) -> list[tuple[int, int, bytes]]:
+        cursor.execute(f"SELECT leaf_index, position, envelope_hash FROM {self.leaves_table} ORDER BY leaf_index")
+        return [(row["leaf_index"], row["position"], bytes(row["envelope_hash"])) for row in cursor.fetchall()]
+
+    def sealed_leaves(self, cursor: Any) -> list[SealedLeaf]:
+        cursor.execute(f"SELECT leaf_index, stream, version, envelope_hash FROM {self.leaves_table} "
+                       "ORDER BY leaf_index")
+        return [SealedLeaf(row["leaf_index"], row["stream"], row["version"], bytes(row["envelope_hash"]))
+                for row in cursor.fetchall()]
+
+    def insert_leaves(self, cursor: Any, rows: list[tuple[int, int, str, int, bytes]]) -> None:
+        """Insert (leaf index, position, stream, version, envelope hash) rows."""
+        if not rows:
+            return
+        # Another sealer may have stored some of them: same log, same leaves
+        # (were they not, the checkpoint's root would differ and roll all back).
+        cursor.executemany(
+            self._sql(f"INSERT INTO {self.leaves_table} (leaf_index, position, stream, version, envelope_hash) "
+                      "VALUES (?, ?, ?, ?, ?) ON CONFLICT (leaf_index) DO NOTHING"),
+            rows,
+        )
+
+    def insert_checkpoint(self, cursor: Any, checkpoint: Checkpoint) -> CheckpointRow:
+        """Insert unless the size is taken; return the row stored for that size (ours or another sealer's)."""
+        cursor.execute(
+            self._sql(f"INSERT INTO {self.checkpoints_table} (size, root, timestamp, signer, sig, bytes) "
+                      "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (size) DO NOTHING"),
+            (checkpoint.size, checkpoint.root, checkpoint.timestamp, checkpoint.signer, checkpoint.sig,
+             checkpoint.to_bytes()),
+        )
+        cursor.execute(self._sql(f"SELECT * FROM {self.checkpoints_table} WHERE size = ?"), (checkpoint.size,))
+        return _checkpoint_row(cursor.fetchone())
+
+
+def _checkpoint_row(row: Any) -> CheckpointRow:
+    return CheckpointRow(size=row["size"], root=bytes(row["root"]), timestamp=row["timestamp"],
+                         signer=row["signer"], sig=bytes(row["sig"]), bytes=bytes(row["bytes"]))

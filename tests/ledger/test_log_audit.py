@@ -1,0 +1,357 @@
+"""The offline log audit over in-memory logs: every kind of damage is named with its kind."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+
+import pytest
+
+import ledger.audit
+from ledger.audit import AuditReport, ProblemKind, SealedLeaf, audit_log
+from ledger.checkpoint import envelope_leaf, sign_checkpoint
+from ledger.encoding import canonical_decode, canonical_encode
+from ledger.envelope import GENESIS_PREV, Envelope, seal
+from ledger.keys import generate_key, key_id, public_bytes
+from ledger.merkle import merkle_root
+
+NODE = generate_key()
+LICENSING = generate_key()
+POLICE = generate_key()
+ROGUE = generate_key()
+T = 1_700_000_000_000_000
+REGISTER = "authorities|BE"
+
+
+@dataclass
+class Log:
+    """Builds a log the way a node does: certificates first, then records chained per stream."""
+
+    envelopes: list[Envelope] = field(default_factory=list)
+    heads: dict[str, tuple[int, bytes]] = field(default_factory=dict)
+
+    def add(self, key, stream: str, type_: str = "Weapon.Marked", body: dict | None = None, *,
+            authority: str | None = None) -> Envelope:
+        version, prev = self.heads.get(stream, (0, GENESIS_PREV))
+        envelope = seal(key, node="BE", stream=stream, version=version + 1, type=type_, occurred_on=1,
+                        recorded_at=T + len(self.envelopes), authority=authority or key_id(key), prev=prev,
+                        body=body if body is not None else {"n": len(self.envelopes)})
+        self.heads[stream] = (envelope.version, envelope.hash)
+        self.envelopes.append(envelope)
+        return envelope
+
+    def certify(self, key, kind: str, *, signer=NODE) -> Envelope:
+        public = public_bytes(key)
+        return self.add(signer, REGISTER, "Authority.Certified",
+                        {"key_id": key_id(public), "public_key": public, "kind": kind, "name": f"BE {kind}"})
+
+    def records(self) -> list[tuple[int, bytes]]:
+        return [(position, e.to_bytes()) for position, e in enumerate(self.envelopes, start=1)]
+
+    def checkpoint(self, size: int | None = None, key=NODE):
+        size = len(self.envelopes) if size is None else size
+        root = merkle_root([envelope_leaf(e.hash) for e in self.envelopes[:size]])
+        return sign_checkpoint(key, "BE", size, root, T)
+
+    def sealed(self) -> list[SealedLeaf]:
+        return [SealedLeaf(i, e.stream, e.version, e.hash) for i, e in enumerate(self.envelopes)]
+
+
+def good_log() -> Log:
+    log = Log()
+    log.add(NODE, REGISTER, "Authority.RegisterOpened", {"state": "BE"})
+    log.certify(LICENSING, "licensing")
+    log.certify(POLICE, "police")
+    for weapon in ("w1", "w2", "w3"):
+        log.add(LICENSING, weapon, "Weapon.Manufactured")
+    log.add(POLICE, "w1")
+    log.add(POLICE, "w2")
+    log.add(POLICE, "w1")
+    log.add(LICENSING, "w3")
+    return log
+
+
+def audit(records, checkpoints, **options) -> AuditReport:
+    options.setdefault("workers", 1)
+    return audit_log(records, checkpoints, public_bytes(NODE), origin="BE", **options)
+
+
+def kinds(report: AuditReport) -> set[ProblemKind]:
+    return {p.kind for p in report.problems}
+
+
+def named(report: AuditReport, kind: ProblemKind) -> set[tuple[str | None, int | None]]:
+    return {(p.stream, p.version) for p in report.problems if p.kind is kind}
+
+
+def resealed(envelope: Envelope, key, **changes) -> Envelope:
+    fields = envelope.unsigned() | changes
+    return seal(key, **fields)
+
+
+def test_a_good_log_passes():
+    log = good_log()
+    report = audit(log.records(), [log.checkpoint(4), log.checkpoint()])
+    assert report.ok, report.problems
+    assert (report.events_checked, report.streams_checked, report.checkpoint_size) == (10, 4, 10)
+    assert report.checkpoints_checked == 2
+    assert report.unsealed == 0
+
+
+def test_records_beyond_the_latest_checkpoint_are_unsealed_not_wrong():
+    log = good_log()
+    report = audit(log.records(), [log.checkpoint(7)])
+    assert report.ok
+    assert (report.checkpoint_size, report.unsealed) == (7, 3)
+
+
+def test_a_log_without_checkpoints_is_all_unsealed():
+    report = audit(good_log().records(), [])
+    assert report.ok
+    assert (report.checkpoint_size, report.unsealed) == (0, 10)
+
+
+def test_an_altered_body_breaks_the_signature_and_the_root():
+    log = good_log()
+    checkpoint = log.checkpoint()
+    target = log.envelopes[6]
+    log.envelopes[6] = replace(target, body={"n": 999})  # same sig, other content
+    report = audit(log.records(), [checkpoint])
+    assert named(report, ProblemKind.SIGNATURE) == {("w1", 2)}
+    assert ProblemKind.ROOT in kinds(report)
+    assert not report.ok
+
+
+def test_an_altered_signature_is_named_alone():
+    log = good_log()
+    target = log.envelopes[4]
+    log.envelopes[4] = replace(target, sig=bytes([target.sig[0] ^ 1]) + target.sig[1:])
+    report = audit(log.records(), [log.checkpoint()])
+    assert [(p.kind, p.stream, p.version, p.position) for p in report.problems] == [
+        (ProblemKind.SIGNATURE, "w2", 1, 5)]
+
+
+def test_a_record_signed_by_another_key_than_the_one_it_names_fails_its_signature():
+    log = good_log()
+    log.envelopes[7] = resealed(log.envelopes[7], ROGUE)  # still names the police key
+    report = audit(log.records(), [log.checkpoint()])
+    assert named(report, ProblemKind.SIGNATURE) == {("w2", 2)}
+
+
+def test_a_record_by_an_uncertified_authority_is_named():
+    log = good_log()
+    log.add(ROGUE, "w3")
+    report = audit(log.records(), [log.checkpoint()])
+    assert named(report, ProblemKind.CERTIFICATE) == {("w3", 3)}
+    assert "no earlier Authority.Certified" in report.problems[0].reason
+
+
+def test_a_certificate_must_precede_the_use_of_its_key():
+    log = Log()
+    log.add(NODE, REGISTER, "Authority.RegisterOpened", {"state": "BE"})
+    log.certify(LICENSING, "licensing")
+    log.add(LICENSING, "w1", "Weapon.Manufactured")
+    log.add(POLICE, "w1")
+    log.certify(POLICE, "police")
+    log.add(POLICE, "w1")
+    report = audit(log.records(), [log.checkpoint()])
+    assert named(report, ProblemKind.CERTIFICATE) == {("w1", 2)}
+
+
+def test_a_certificate_not_signed_by_the_node_key_certifies_nothing():
+    log = Log()
+    log.add(NODE, REGISTER, "Authority.RegisterOpened", {"state": "BE"})
+    log.certify(LICENSING, "licensing")
+    log.certify(ROGUE, "police", signer=LICENSING)
+    log.add(ROGUE, "w1", "Weapon.Manufactured")
+    report = audit(log.records(), [log.checkpoint()])
+    assert named(report, ProblemKind.CERTIFICATE) == {(REGISTER, 3), ("w1", 1)}
+
+
+def test_a_certificate_whose_key_id_is_not_its_keys_is_refused():
+    log = Log()
+    log.add(NODE, REGISTER, "Authority.RegisterOpened", {"state": "BE"})
+    public = public_bytes(ROGUE)
+    log.add(NODE, REGISTER, "Authority.Certified",
+            {"key_id": key_id(LICENSING), "public_key": public, "kind": "licensing", "name": "x"})
+    log.add(LICENSING, "w1", "Weapon.Manufactured")
+    report = audit(log.records(), [])
+    assert named(report, ProblemKind.CERTIFICATE) == {(REGISTER, 2), ("w1", 1)}
+
+
+def test_the_node_key_signs_only_authority_records():
+    log = good_log()
+    log.add(NODE, "w3")
+    report = audit(log.records(), [])
+    assert named(report, ProblemKind.CERTIFICATE) == {("w3", 3)}
+    assert "signs only Authority.*" in report.problems[0].reason
+
+
+def test_a_broken_prev_link_is_named():
+    log = good_log()
+    log.envelopes[9] = resealed(log.envelopes[9], LICENSING, prev=bytes(32))
+    report = audit(log.records(), [])
+    assert [(p.kind, p.stream, p.version) for p in report.problems] == [(ProblemKind.CHAIN, "w3", 2)]
+
+
+def test_a_deleted_middle_record_breaks_the_chain_and_the_root():
+    log = good_log()
+    checkpoint, sealed = log.checkpoint(), log.sealed()
+    del log.envelopes[6]  # w1 version 2
+    report = audit(log.records(), [checkpoint])
+    assert named(report, ProblemKind.CHAIN) == {("w1", 3)}
+    assert "version 2 missing" in report.problems[0].reason
+    assert ProblemKind.DELETED in kinds(report)  # 9 records where 10 were sealed
+    named_by_index = audit(log.records(), [checkpoint], sealed=sealed)
+    assert ("w1", 2) in named(named_by_index, ProblemKind.DELETED)
+
+
+def test_reordered_versions_of_a_stream_are_named():
+    log = good_log()
+    log.envelopes[6], log.envelopes[8] = log.envelopes[8], log.envelopes[6]  # w1 v3 before v2
+    report = audit(log.records(), [])
+    assert named(report, ProblemKind.CHAIN) == {("w1", 3), ("w1", 2)}
+
+
+def test_records_of_different_streams_swapped_in_the_log_change_the_root_and_are_named_as_moved():
+    log = good_log()
+    checkpoint, sealed = log.checkpoint(), log.sealed()
+    log.envelopes[3], log.envelopes[4] = log.envelopes[4], log.envelopes[3]
+    report = audit(log.records(), [checkpoint])
+    assert kinds(report) == {ProblemKind.ROOT}
+    with_index = audit(log.records(), [checkpoint], sealed=sealed)
+    assert named(with_index, ProblemKind.MOVED) == {("w1", 1), ("w2", 1)}
+
+
+def test_deleted_last_records_below_the_checkpoint_size_are_a_failure():
+    log = good_log()
+    checkpoint, sealed = log.checkpoint(), log.sealed()
+    del log.envelopes[8:]  # w1 v3 and w3 v2: chains still look fine
+    report = audit(log.records(), [checkpoint])
+    assert kinds(report) == {ProblemKind.DELETED}
+    assert "2 sealed records were deleted" in report.problems[0].reason
+    with_index = audit(log.records(), [checkpoint], sealed=sealed)
+    assert named(with_index, ProblemKind.DELETED) >= {("w1", 3), ("w3", 2)}
+
+
+def test_a_checkpoint_with_a_wrong_root_is_reported():
+    log = good_log()
+    honest = log.checkpoint()
+    wrong = sign_checkpoint(NODE, "BE", honest.size, bytes(32), T)
+    report = audit(log.records(), [wrong])
+    assert kinds(report) == {ProblemKind.ROOT}
+    assert report.problems[0].stream is None
+
+
+@pytest.mark.parametrize("spoil", [
+    lambda c: replace(c, sig=bytes(64)),
+    lambda c: replace(c, size=c.size - 1),
+    lambda c: sign_checkpoint(ROGUE, "BE", c.size, c.root, T),
+])
+def test_a_badly_signed_checkpoint_is_reported_and_not_used(spoil):
+    log = good_log()
+    report = audit(log.records(), [log.checkpoint(5), spoil(log.checkpoint())])
+    assert kinds(report) == {ProblemKind.CHECKPOINT}
+    assert report.checkpoint_size == 5
+
+
+def test_a_checkpoint_of_another_origin_is_reported():
+    log = good_log()
+    other = sign_checkpoint(NODE, "FR", 10, log.checkpoint().root, T)
+    assert kinds(audit(log.records(), [other])) == {ProblemKind.CHECKPOINT}
+
+
+def test_an_older_checkpoint_inconsistent_with_the_newer_is_reported():
+    log = good_log()
+    wrong_older = sign_checkpoint(NODE, "BE", 4, bytes(32), T)
+    report = audit(log.records(), [wrong_older, log.checkpoint(7), log.checkpoint()])
+    assert kinds(report) == {ProblemKind.CONSISTENCY}
+    assert "size 4" in report.problems[0].reason
+
+
+def test_a_change_between_two_checkpoints_is_located():
+    log = good_log()
+    checkpoints = [log.checkpoint(3), log.checkpoint(6), log.checkpoint()]
+    log.envelopes[7] = replace(log.envelopes[7], body={"n": -1})
+    report = audit(log.records(), checkpoints)
+    consistency = [p for p in report.problems if p.kind is ProblemKind.CONSISTENCY]
+    assert len(consistency) == 1
+    assert "log indexes 6..9" in consistency[0].reason
+
+
+def test_two_checkpoints_of_one_size_with_different_roots_are_a_fork():
+    log = good_log()
+    fork = sign_checkpoint(NODE, "BE", 10, bytes(32), T)
+    report = audit(log.records(), [log.checkpoint(), fork])
+    assert ProblemKind.CONSISTENCY in kinds(report)
+    assert "forked" in " ".join(p.reason for p in report.problems)
+
+
+def test_bytes_that_are_not_an_envelope_are_named_by_their_row():
+    log = good_log()
+    records = log.records()
+    records[5] = (6, b"\x93garbage", "w3", 1)
+    report = audit(records, [])
+    assert [(p.kind, p.stream, p.version, p.position) for p in report.problems] == [
+        (ProblemKind.ENCODING, "w3", 1, 6)]
+
+
+def test_a_row_holding_another_rows_envelope_is_misfiled():
+    log = good_log()
+    rows = [(position, data, e.stream, e.version)
+            for (position, data), e in zip(log.records(), log.envelopes)]
+    rows[3], rows[4] = (4, rows[4][1], "w1", 1), (5, rows[3][1], "w2", 1)  # states swapped
+    report = audit(rows, [log.checkpoint()])
+    assert named(report, ProblemKind.MISFILED) == {("w1", 1), ("w2", 1)}
+
+
+def test_an_altered_leaf_index_is_reported_but_not_trusted():
+    log = good_log()
+    checkpoint, sealed = log.checkpoint(), log.sealed()
+    sealed[2] = sealed[2]._replace(envelope_hash=bytes(32))
+    del log.envelopes[9]
+    report = audit(log.records(), [checkpoint], sealed=sealed)
+    assert ProblemKind.INDEX in kinds(report)
+    assert all(p.stream is None for p in report.problems if p.kind is ProblemKind.DELETED)
+
+
+def test_a_malformed_certificate_certifies_nothing():
+    log = good_log()
+    police_certificate = log.envelopes[2]
+    body = dict(police_certificate.body) | {"public_key": b"short"}
+    log.envelopes[2] = resealed(police_certificate, NODE, body=body)
+    report = audit(log.records(), [])
+    assert (REGISTER, 3) in named(report, ProblemKind.CERTIFICATE)
+    assert ("w1", 1) not in named(report, ProblemKind.CERTIFICATE)  # licensing still certified
+    assert ("w1", 2) in named(report, ProblemKind.CERTIFICATE)  # police key is not
+
+
+def test_the_process_pool_finds_what_the_plain_loop_finds(monkeypatch):
+    monkeypatch.setattr(ledger.audit, "CHUNK_SIZE", 3)
+    log = good_log()
+    checkpoint = log.checkpoint()
+    log.add(ROGUE, "w2")
+    target = log.envelopes[4]
+    log.envelopes[4] = replace(target, sig=bytes(64))
+    inline = audit(log.records(), [checkpoint], workers=1)
+    pooled = audit(log.records(), [checkpoint], workers=2)
+    assert pooled == inline
+    assert kinds(pooled) == {ProblemKind.SIGNATURE, ProblemKind.CERTIFICATE}
+
+
+def test_the_report_is_plain_json():
+    log = good_log()
+    log.envelopes[4] = replace(log.envelopes[4], sig=bytes(64))
+    document = json.loads(json.dumps(audit(log.records(), [log.checkpoint()]).to_dict()))
+    assert document["ok"] is False
+    assert document["problems"] == [{"stream": "w2", "version": 1, "position": 5, "kind": "signature",
+                                     "reason": document["problems"][0]["reason"]}]
+    assert "does not verify" in document["problems"][0]["reason"]
+
+
+def test_canonical_envelope_bytes_survive_a_round_trip_through_the_audit_helpers():
+    # Guards the test builder itself: what it stores is what a node stores.
+    for envelope in good_log().envelopes:
+        data = envelope.to_bytes()
+        assert canonical_encode(canonical_decode(data)) == data
+        assert Envelope.from_bytes(data) == envelope
