@@ -22,7 +22,7 @@ from domain.marking import Marking
 from domain.shipment import Shipment
 from domain.weapon import Weapon
 from ledger.envelope import Envelope
-from nodes.envelope_mapper import EnvelopeMapper
+from nodes.envelope_mapper import EnvelopeMapper, domain_event_from
 from nodes.identity import AuthorityRegister, NodeIdentity, authorities_stream
 from nodes.storage import eventsourcing_env
 
@@ -212,6 +212,22 @@ class Registry(Application[UUID]):
         """The stream's stored envelopes in version order (empty when none)."""
         stored = self.recorder.select_events(_as_uuid(stream, "weapon"))
         return [Envelope.from_bytes(s.state) for s in stored]
+
+    def history(self, weapon_id: UUID | str) -> tuple[Weapon, list[Envelope]]:
+        """The weapon's aggregate and its signed envelopes, from one read of its stream.
+
+        The aggregate is replayed from the same envelopes that are returned, so
+        the status always agrees with the records shown. ``UnknownWeapon`` if
+        the stream holds no weapon records.
+        """
+        envelopes = self.envelopes(weapon_id)
+        if not envelopes or not envelopes[0].type.startswith("Weapon."):
+            raise UnknownWeapon(f"no record of weapon {_as_uuid(weapon_id, 'weapon')}", field="weapon")
+        weapon = None
+        for envelope in envelopes:
+            weapon = domain_event_from(envelope).mutate(weapon)
+        assert isinstance(weapon, Weapon)
+        return weapon, envelopes
 
     def stored_notifications(self, start: int = 1, batch: int = 1000) -> Iterator[tuple[int, StoredEvent]]:
         """Every stored record in notification order: (notification id, stored event)."""
