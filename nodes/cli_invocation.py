@@ -1,0 +1,202 @@
+"""One run of an ``armsledger`` command: its arguments, settings and output.
+
+The command modules (``nodes.cli_record``, ``nodes.cli_query``, ...) receive an
+``Invocation`` and use it to open the node, to turn shared options (marking,
+``--weapon``, ``--date``, ``--by``) into domain values, and to print either
+human text or, with ``--json``, one JSON document on stdout.
+
+Shared options are defined here once, so every command spells them the same
+way and refusals name the option the user typed (``--date``, not ``occurred_on``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable, Mapping, TextIO
+from uuid import UUID
+
+from domain.authority import AuthorityKind
+from domain.errors import InvalidField
+from domain.marking import Marking
+from domain.time import parse_time
+from nodes.bootstrap import Node, open_node
+from nodes.settings import Settings
+
+# Domain errors name the field of the library call; where the CLI option that
+# feeds it has another name, this says which option to point the user at.
+_OPTION_FOR_FIELD = {
+    "occurred_on": "date",
+    "authority": "by",
+    "to_state": "to",
+    "transit_states": "transit",
+    "weapons": "weapon",
+}
+
+
+# --- shared options ---------------------------------------------------------------------
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+
+
+def add_command(subparsers: Any, name: str, handler: Callable[[Invocation], int], help: str,
+                description: str | None = None) -> argparse.ArgumentParser:
+    """A subcommand whose run calls ``handler(invocation) -> exit code``."""
+    parser = subparsers.add_parser(name, help=help, description=description or help)
+    parser.set_defaults(handler=handler, command_parser=parser)
+    return parser
+
+
+def add_marking_options(parser: argparse.ArgumentParser, *, obliterated: bool = False,
+                        required: bool = False, title: str = "marking (instead of --weapon)") -> None:
+    """``--manufacturer --country --serial``: the marking as read off the weapon (ITI para 8(a))."""
+    group = parser.add_argument_group(title)
+    group.add_argument("--manufacturer", required=required, help="manufacturer as marked on the weapon")
+    group.add_argument("--country", required=required, help="country of manufacture (ISO 3166-1 alpha-2)")
+    serial_help = "serial number"
+    if obliterated:
+        serial_help += "; write ? for each obliterated character (the weapon then gets a random id)"
+    group.add_argument("--serial", required=required, help=serial_help)
+
+
+def add_weapon_options(parser: argparse.ArgumentParser, *, many: bool = False, obliterated: bool = False) -> None:
+    """``--weapon ID`` (repeatable when ``many``) or the three marking options."""
+    if many:
+        parser.add_argument("--weapon", action="append", default=[], metavar="ID",
+                            help="weapon id (repeat for a shipment of several weapons)")
+    else:
+        parser.add_argument("--weapon", metavar="ID", help="weapon id")
+    add_marking_options(parser, obliterated=obliterated)
+
+
+def add_record_options(parser: argparse.ArgumentParser, default_authority: AuthorityKind) -> None:
+    """``--date`` (business date) and ``--by`` (recording authority kind), plus ``--json``."""
+    parser.add_argument("--date", help="business date, YYYY-MM-DD or ISO 8601 date-time in UTC (default: now)")
+    parser.add_argument("--by", default=default_authority.value, choices=[k.value for k in AuthorityKind],
+                        help=f"kind of authority recording it (default: {default_authority.value})")
+    add_json_option(parser)
+
+
+# --- the invocation ---------------------------------------------------------------------
+
+@dataclass
+class Invocation:
+    """Parsed arguments, settings and output streams of one command run."""
+
+    args: argparse.Namespace
+    environ: Mapping[str, str]
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
+
+    @property
+    def settings(self) -> Settings:
+        return Settings.load(self.environ, home=self.args.home, db=self.args.db)
+
+    def open_node(self, *, unlock: bool) -> Node:
+        """The node at ``--home``; ``unlock`` (for signing commands) needs ARMSLEDGER_PASSPHRASE."""
+        return open_node(self.settings, unlock=unlock)
+
+    # --- output ---
+
+    @property
+    def wants_json(self) -> bool:
+        return bool(getattr(self.args, "json", False))
+
+    def emit(self, data: Any, human: str | None = None) -> None:
+        """Print ``data`` as JSON with ``--json``, else ``human`` (default: ``data`` as text)."""
+        if self.wants_json:
+            self.out.write(json.dumps(data, default=plain, ensure_ascii=False, indent=2) + "\n")
+        else:
+            self.out.write((human if human is not None else str(data)) + "\n")
+
+    def say(self, text: str) -> None:
+        """A line of human text on stdout (nothing with ``--json``)."""
+        if not self.wants_json:
+            self.out.write(text + "\n")
+
+    def warn(self, text: str) -> None:
+        self.err.write(text + "\n")
+
+    def option_for(self, field_name: str | None) -> str | None:
+        """The command's option (``--date``) that feeds library field ``field_name`` (``occurred_on``)."""
+        if not field_name:
+            return None
+        parser: argparse.ArgumentParser | None = getattr(self.args, "command_parser", None)
+        if parser is None:
+            return None
+        wanted = {field_name, _OPTION_FOR_FIELD.get(field_name, field_name)}
+        for action in parser._actions:  # argparse offers no public accessor
+            if action.dest in wanted and action.option_strings:
+                return max(action.option_strings, key=len)
+            if action.dest in wanted and not action.option_strings:
+                return str(action.metavar or action.dest.upper())
+        return None
+
+    # --- shared options as domain values ---
+
+    def occurred_on(self) -> int | None:
+        """``--date`` as epoch seconds, or None for "now"."""
+        text = getattr(self.args, "date", None)
+        return None if text is None else parse_time(text, field="date")
+
+    def marking(self) -> Marking | None:
+        """The marking from ``--manufacturer --country --serial``, or None if none is given."""
+        given = {name: getattr(self.args, name, None) for name in ("manufacturer", "country", "serial")}
+        if all(value is None for value in given.values()):
+            return None
+        for name, value in given.items():
+            if value is None:
+                raise InvalidField("a marking needs --manufacturer, --country and --serial", field=name)
+        return Marking.read(given["manufacturer"], given["country"], given["serial"])
+
+    def weapon_id(self) -> UUID:
+        """The weapon named by ``--weapon ID`` or by its complete marking."""
+        ids = self.weapon_ids()
+        if len(ids) != 1:
+            raise InvalidField("name exactly one weapon", field="weapon")
+        return ids[0]
+
+    def weapon_ids(self) -> list[UUID]:
+        """The weapons named by ``--weapon`` (possibly repeated) or one complete marking."""
+        marking = self.marking()
+        given = self.args.weapon
+        ids = [given] if isinstance(given, str) else list(given or [])
+        if marking is not None and ids:
+            raise InvalidField("give --weapon or the marking options, not both", field="weapon")
+        if marking is not None:
+            return [marking.weapon_id()]
+        if not ids:
+            raise InvalidField("give --weapon ID or --manufacturer, --country and --serial", field="weapon")
+        return [parse_weapon_id(text) for text in ids]
+
+
+def parse_weapon_id(text: str, field_name: str = "weapon") -> UUID:
+    try:
+        return UUID(str(text).strip())
+    except ValueError:
+        raise InvalidField(f"{text!r} is not a weapon id (UUID)", field=field_name) from None
+
+
+def plain(value: Any) -> Any:
+    """JSON form of the values records carry (ids, bytes, enums, tuples, dates, paths)."""
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).hex()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

@@ -1,0 +1,276 @@
+"""Reading commands: ``history``, ``search``, ``stats``, ``shipments``, ``verify``, ``rebuild``.
+
+None of them signs, so none needs ARMSLEDGER_PASSPHRASE (the node is opened
+locked). ``history`` reads the weapon's own stream from the log (one indexed
+read, the signed envelopes themselves); ``search``, ``stats`` and ``shipments``
+read the projections after bringing them up to date with the log.
+
+``history --json`` (part of the CLI contract)::
+
+    {"weapon_id", "marking": {manufacturer, country, serial}, "status", "holder", "place",
+     "description": {type, make, model, calibre, year}, "flags", "marks",
+     "events": [{"type", "version", "occurred_on", "occurred_on_iso", "recorded_at",
+                 "recorded_at_iso", "authority", "authority_kind", "node", "hash", "prev",
+                 "body", <each body field not clashing with the names above>}]}
+
+``occurred_on`` is the business time in epoch seconds and ``recorded_at`` the
+recording time in epoch microseconds, exactly as signed; ``hash`` and ``prev``
+are hex SHA-256 of the envelope (``ledger.envelope``); ``body`` is the signed
+body as is (a Manufactured record's ``type`` field, the weapon type, is there).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from domain.errors import InvalidField
+from domain.time import format_time
+from ledger.envelope import Envelope
+from nodes.cli_invocation import (
+    Invocation,
+    add_command,
+    add_json_option,
+    add_marking_options,
+    parse_weapon_id,
+    plain,
+)
+
+# Body fields that the timeline does not repeat on every line: the marking and
+# description are printed once in the header.
+_DESCRIPTION = ("marking", "type", "make", "model", "calibre", "year")
+
+
+def add_commands(subparsers: Any) -> None:
+    parser = add_command(subparsers, "history", history,
+                         "a weapon's signed timeline, by id or by marking",
+                         "Replay a weapon's life from its signed records.")
+    parser.add_argument("weapon", nargs="?", metavar="ID", help="weapon id (or give the marking)")
+    add_marking_options(parser)
+    add_json_option(parser)
+
+    parser = add_command(subparsers, "search", search,
+                         "find weapons by serial: exact, ? for one unknown character, * for any run")
+    parser.add_argument("--serial", required=True, metavar="PATTERN", help="serial or pattern such as AB?12*")
+    add_json_option(parser)
+
+    parser = add_command(subparsers, "stats", stats,
+                         "counts by event type, country, weapon type and month")
+    add_json_option(parser)
+
+    parser = add_command(subparsers, "shipments", shipments,
+                         "open shipments: exported, receipt not yet confirmed (FP art 10(4))")
+    parser.add_argument("--overdue-days", type=int, default=None, metavar="N",
+                        help="only shipments open for more than N days")
+    add_json_option(parser)
+
+    parser = add_command(subparsers, "verify", verify,
+                         "audit the whole store offline: signatures, certificates, chains, Merkle log; "
+                         "exit 1 if anything fails")
+    add_json_option(parser)
+
+    parser = add_command(subparsers, "rebuild", rebuild, "rebuild the projections from the log, from scratch")
+    add_json_option(parser)
+
+
+# --- history -----------------------------------------------------------------------------
+
+def history(run: Invocation) -> int:
+    a = run.args
+    marking = run.marking()
+    if marking is not None and a.weapon:
+        raise InvalidField("give the weapon id or the marking options, not both", field="weapon")
+    if marking is None and not a.weapon:
+        raise InvalidField("give the weapon id or --manufacturer, --country and --serial", field="weapon")
+    weapon_id = marking.weapon_id() if marking is not None else parse_weapon_id(a.weapon)
+    with run.open_node(unlock=False) as node:
+        weapon, envelopes = node.registry.history(weapon_id)
+        kinds = {key_id: kind for kind, key_id in node.identity.authority_key_ids.items()}
+    document = history_document(weapon, envelopes, kinds)
+    run.emit(document, None if run.wants_json else history_text(document))
+    return 0
+
+
+def history_document(weapon: Any, envelopes: list[Envelope], authority_kinds: dict[str, str]) -> dict[str, Any]:
+    """The ``history --json`` object of ``weapon`` (see the module docstring)."""
+    return {
+        "weapon_id": str(weapon.id),
+        "marking": dict(weapon.marking),
+        "status": weapon.status.value if weapon.status is not None else None,
+        "holder": weapon.holder,
+        "place": weapon.place,
+        "description": {"type": weapon.type, "make": weapon.make, "model": weapon.model,
+                        "calibre": weapon.calibre, "year": weapon.year},
+        "import_marking": dict(weapon.import_marking),
+        "flags": list(weapon.flags),
+        "marks": list(weapon.marks),
+        "events": [_event_document(e, authority_kinds) for e in envelopes],
+    }
+
+
+def _event_document(envelope: Envelope, authority_kinds: dict[str, str]) -> dict[str, Any]:
+    header = {
+        "type": envelope.type,
+        "version": envelope.version,
+        "occurred_on": envelope.occurred_on,
+        "occurred_on_iso": format_time(envelope.occurred_on),
+        "recorded_at": envelope.recorded_at,
+        "recorded_at_iso": format_time(envelope.recorded_at // 1_000_000),
+        "authority": envelope.authority,
+        "authority_kind": authority_kinds.get(envelope.authority, ""),
+        "node": envelope.node,
+        "hash": envelope.hash.hex(),
+        "prev": envelope.prev.hex(),
+        "body": dict(envelope.body),
+    }
+    lifted = {k: v for k, v in envelope.body.items() if k not in header}
+    return {**header, **lifted}
+
+
+def history_text(document: dict[str, Any]) -> str:
+    """A readable timeline of a ``history_document``."""
+    m, d = document["marking"], document["description"]
+    described = " ".join(str(v) for v in (d["type"], d["make"], d["model"]) if v)
+    lines = [
+        f"weapon   {document['weapon_id']}",
+        f"marking  {m.get('manufacturer', '')} / {m.get('country', '')} / {m.get('serial', '')}",
+        f"is       {described}, calibre {d['calibre']}" + (f", made {d['year']}" if d["year"] else ""),
+        f"status   {document['status']}" + (f", held by {document['holder']}" if document["holder"] else "")
+        + (f" in {document['place']}" if document["place"] else ""),
+    ]
+    if document["flags"]:
+        lines.append(f"flags    {', '.join(document['flags'])}")
+    if document["marks"]:
+        lines.append(f"marks    {', '.join(document['marks'])}")
+    lines.append("")
+    for event in document["events"]:
+        name = event["type"].split(".", 1)[-1]
+        details = ", ".join(f"{k}: {_show(v)}" for k, v in event["body"].items()
+                            if k not in _DESCRIPTION and v not in ("", (), [], None, {}))
+        by = event["authority_kind"] or event["authority"][:12]
+        lines.append(f"{event['occurred_on_iso'][:10]}  {name:<16} {by:<12} {details}".rstrip())
+    return "\n".join(lines)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return " > ".join(str(v) for v in value)
+    return str(value)
+
+
+# --- projections ---------------------------------------------------------------------------
+
+def search(run: Invocation) -> int:
+    """Partial-serial search over the marking index (``?`` one character, ``*`` any run)."""
+    pattern = run.args.serial
+    with run.open_node(unlock=False) as node:
+        node.views.catch_up(node.registry)
+        matches = [_record(m) for m in node.views.search_serial(pattern)]
+    lines = [f"{m['weapon_id']}  {_marking_text(m['marking'])}  {m['status']}" for m in matches]
+    run.emit({"pattern": pattern, "matches": matches}, "\n".join(lines) or f"no weapon matches {pattern!r}")
+    return 0
+
+
+def stats(run: Invocation) -> int:
+    with run.open_node(unlock=False) as node:
+        node.views.catch_up(node.registry)
+        figures = _record(node.views.statistics())
+    run.emit(figures, _tree(figures))
+    return 0
+
+
+def shipments(run: Invocation) -> int:
+    """Open shipments, oldest first; with ``--overdue-days N`` only those open N days or more."""
+    overdue = run.args.overdue_days
+    if overdue is not None and overdue < 0:
+        raise InvalidField("cannot be negative", field="overdue_days")
+    with run.open_node(unlock=False) as node:
+        node.views.catch_up(node.registry)
+        found = [_record(s) for s in node.views.open_shipments(int(time.time()), overdue)]
+    lines = [f"{s['shipment_id']}  {format_time(s['exported_on'])[:10]}  {s['from_state']} -> "
+             + " -> ".join([*s["transit"], s["to_state"]])
+             + f"  {s['age_days']} days open  licence {s['export_licence']}  {len(s['weapons'])} weapons"
+             for s in found]
+    run.emit({"overdue_days": overdue, "shipments": found}, "\n".join(lines) or "no open shipments")
+    return 0
+
+
+def rebuild(run: Invocation) -> int:
+    with run.open_node(unlock=False) as node:
+        result = node.views.rebuild(node.registry)
+    document = {"rebuilt": True}
+    if isinstance(result, int):
+        document["events"] = result
+    run.emit(document, "projections rebuilt" + (f" from {result} records" if isinstance(result, int) else ""))
+    return 0
+
+
+# --- verify --------------------------------------------------------------------------------
+
+def verify(run: Invocation) -> int:
+    """Exit 0 only when every check holds; otherwise name each problem (on stderr) and exit 1."""
+    from nodes.audit import verify_store
+
+    with run.open_node(unlock=False) as node:
+        report = verify_store(node)
+    document = report.to_dict()
+    summary = (f"{report.events_checked} records in {report.streams_checked} streams checked against "
+               f"the checkpoint of size {report.checkpoint_size} ({report.checkpoints_checked} checkpoints)")
+    if report.unsealed:
+        summary += f"; {report.unsealed} records are not sealed yet"
+    verdict = "ok" if report.ok else f"FAILED: {len(report.problems)} problems"
+    run.emit(document, f"{verdict}: {summary}")
+    for problem in report.problems:
+        run.warn(f"armsledger verify: {problem}")
+    return 0 if report.ok else 1
+
+
+# --- rendering of projection rows ----------------------------------------------------------
+
+def _record(value: Any) -> Any:
+    """A projection row (dict, dataclass, named tuple, object with to_dict) as plain JSON data."""
+    import dataclasses
+
+    if hasattr(value, "to_dict"):
+        value = value.to_dict()
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    elif hasattr(value, "_asdict"):
+        value = value._asdict()
+    if isinstance(value, dict):
+        return {str(k): _record(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_record(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return plain(value)
+
+
+def _line(row: Any) -> str:
+    if not isinstance(row, dict):
+        return str(row)
+    return "  ".join(f"{k}={_show(v) if not isinstance(v, dict) else _inline(v)}" for k, v in row.items())
+
+
+def _inline(mapping: dict) -> str:
+    return "/".join(str(v) for v in mapping.values())
+
+
+def _marking_text(marking: dict) -> str:
+    return f"{marking.get('manufacturer', '')} / {marking.get('country', '')} / {marking.get('serial', '')}"
+
+
+def _tree(value: Any, indent: int = 0) -> str:
+    pad = "  " * indent
+    if isinstance(value, dict):
+        lines = []
+        for k, v in value.items():
+            if isinstance(v, (dict, list)) and v:
+                lines.append(f"{pad}{k}:")
+                lines.append(_tree(v, indent + 1))
+            else:
+                lines.append(f"{pad}{k}: {v}")
+        return "\n".join(lines)
+    if isinstance(value, list):
+        return "\n".join(f"{pad}- {_line(v)}" for v in value)
+    return f"{pad}{value}"
