@@ -88,3 +88,21 @@ def sqlite_url(tmp_path) -> str:
 def db_url(request) -> str:
     """Database URL for each backend in turn: a SQLite path, then a PostgreSQL URL."""
     return request.getfixturevalue(f"{request.param}_url")
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap():
+    """Bootstrap servers of a Kafka-protocol broker shared by the session's tests.
+
+    ARMSLEDGER_TEST_KAFKA (``host:port[,..]``) if set; otherwise a local Tansu broker
+    (nodes.broker) on a free port, stopped when the session ends. Tests keep apart by
+    using topic prefixes of their own; a test that kills a broker starts its own.
+    """
+    given = os.environ.get("ARMSLEDGER_TEST_KAFKA")
+    if given:
+        yield given
+        return
+    from nodes.broker import LocalBroker  # here, not at the top: see the module docstring
+
+    with LocalBroker() as broker:
+        yield broker.bootstrap_servers

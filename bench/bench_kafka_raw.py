@@ -1,0 +1,198 @@
+"""Raw Kafka baseline: kafka-python produce/consume throughput and end-to-end latency.
+
+The replication benchmark is compared with these figures, measured in the same run
+on the same broker. Also measures the same through ``nodes.kafka_transport`` to show
+what the adapter costs.
+
+    .venv/bin/python bench/bench_kafka_raw.py [-n 50000] [--size 600] [--kafka HOST:PORT]
+        [--latency-samples 500] [--fetch-max-wait-ms 10]
+
+Without ``--kafka`` it starts a local Tansu broker (nodes.broker) on a free port.
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
+
+from nodes.broker import LocalBroker  # noqa: E402
+from nodes.kafka_transport import KafkaTransport  # noqa: E402
+
+
+def create_topic(bootstrap: str, topic: str) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin.create_topics({topic: {"num_partitions": 1, "replication_factor": -1}}, wait_for_metadata=True)
+    admin.close()
+
+
+def producer(bootstrap: str) -> KafkaProducer:
+    # The settings of issue 3 "Speed": linger 20 ms, 1 MB batches.
+    return KafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=1024 * 1024,
+        allow_auto_create_topics=False,
+    )
+
+
+def consumer(bootstrap: str, tp: TopicPartition, fetch_max_wait_ms: int) -> KafkaConsumer:
+    c = KafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+        auto_offset_reset="earliest", fetch_max_wait_ms=fetch_max_wait_ms,
+        allow_auto_create_topics=False,
+    )
+    c.assign([tp])
+    c.seek(tp, 0)
+    return c
+
+
+def raw_throughput(bootstrap: str, n: int, size: int, fetch_max_wait_ms: int) -> tuple[float, float]:
+    topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
+    create_topic(bootstrap, topic)
+    tp = TopicPartition(topic, 0)
+    value = os.urandom(size)
+    p = producer(bootstrap)
+    started = time.perf_counter()
+    for i in range(n):
+        p.send(topic, value=value, key=b"stream-%d" % (i % 64), partition=0)
+    p.flush()
+    produce_rate = n / (time.perf_counter() - started)
+    p.close()
+
+    c = consumer(bootstrap, tp, fetch_max_wait_ms)
+    got = 0
+    started = time.perf_counter()
+    while got < n:
+        for records in c.poll(timeout_ms=1000, max_records=10_000).values():
+            got += len(records)
+    consume_rate = n / (time.perf_counter() - started)
+    c.close()
+    return produce_rate, consume_rate
+
+
+def raw_latency(bootstrap: str, samples: int, size: int, fetch_max_wait_ms: int) -> list[float]:
+    """Produce one record at a time; a consumer polling in another thread reads it."""
+    topic = f"bench.lat.{uuid.uuid4().hex[:8]}"
+    create_topic(bootstrap, topic)
+    tp = TopicPartition(topic, 0)
+    c = consumer(bootstrap, tp, fetch_max_wait_ms)
+    c.poll(timeout_ms=200)  # connected and positioned before the clock starts
+    sent_at: dict[int, float] = {}
+    latencies: list[float] = []
+    done = threading.Event()
+
+    def consume() -> None:
+        while len(latencies) < samples and not done.is_set():
+            for records in c.poll(timeout_ms=100).values():
+                now = time.perf_counter()
+                latencies.extend(now - sent_at[int(r.key)] for r in records)
+
+    reader = threading.Thread(target=consume)
+    reader.start()
+    p = producer(bootstrap)
+    p.send(topic, value=b"warm-up", key=b"-1", partition=0).get(10)
+    sent_at[-1] = time.perf_counter()
+    latencies.clear()
+    value = os.urandom(size)
+    for i in range(samples):
+        sent_at[i] = time.perf_counter()
+        p.send(topic, value=value, key=b"%d" % i, partition=0)
+        p.flush()
+        time.sleep(0.003)
+    reader.join(timeout=30)
+    done.set()
+    p.close()
+    c.close()
+    return [x for x in latencies if x >= 0]
+
+
+def transport_figures(bootstrap: str, n: int, size: int, samples: int) -> tuple[float, float, list[float]]:
+    """The same through KafkaTransport: publish in chunks, read in batches, one-record latency."""
+    t = KafkaTransport(bootstrap, topic_prefix=f"bench-{uuid.uuid4().hex[:8]}")
+    topic = t.inbox_topic("BE")
+    t.ensure_topics(["BE"])
+    value = os.urandom(size)
+    items = [(b"stream-%d" % (i % 64), value) for i in range(n)]
+    started = time.perf_counter()
+    for i in range(0, n, 5000):
+        t.publish(topic, items[i : i + 5000])
+    publish_rate = n / (time.perf_counter() - started)
+    got, offset = 0, 0
+    started = time.perf_counter()
+    while got < n:
+        batch = t.read(topic, offset, max_records=5000, timeout_s=1.0)
+        got += len(batch)
+        offset = batch.next_offset or offset
+    read_rate = n / (time.perf_counter() - started)
+
+    latency_topic = t.inbox_topic("NL")
+    t.ensure_topics(["NL"])
+    reader = KafkaTransport(bootstrap, topic_prefix=t.topic_prefix)
+    reader.read(latency_topic, 0, timeout_s=0.1)
+    latencies: list[float] = []
+    for i in range(samples):
+        sent = time.perf_counter()
+        t.publish(latency_topic, [(b"k", value)])
+        batch = reader.read(latency_topic, i, max_records=1, timeout_s=5)
+        assert len(batch) == 1
+        latencies.append(time.perf_counter() - sent)
+    reader.close()
+    t.close()
+    return publish_rate, read_rate, latencies
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", type=int, default=50_000, help="messages for throughput")
+    parser.add_argument("--size", type=int, default=600, help="bytes per message")
+    parser.add_argument("--kafka", help="bootstrap servers (default: start a local Tansu broker)")
+    parser.add_argument("--latency-samples", type=int, default=500)
+    parser.add_argument("--fetch-max-wait-ms", type=int, default=10)
+    args = parser.parse_args()
+
+    try:
+        import crc32c  # noqa: F401
+        crc = "crc32c installed"
+    except ImportError:
+        crc = "crc32c MISSING: kafka-python checksums in pure Python, 3-6x slower"
+
+    broker = None
+    bootstrap = args.kafka
+    if not bootstrap:
+        broker = LocalBroker().start()
+        bootstrap = broker.bootstrap_servers
+        print(f"local Tansu broker on {bootstrap}, ready in {broker.last_start_s * 1000:.0f} ms")
+    print(f"{crc}; {args.n} messages of {args.size} bytes; fetch_max_wait_ms={args.fetch_max_wait_ms}")
+    try:
+        produce_rate, consume_rate = raw_throughput(bootstrap, args.n, args.size, args.fetch_max_wait_ms)
+        print(f"raw kafka-python   produce {produce_rate:9,.0f} msgs/s   consume {consume_rate:9,.0f} msgs/s")
+        lat = raw_latency(bootstrap, args.latency_samples, args.size, args.fetch_max_wait_ms)
+        print(
+            f"raw end-to-end     p50 {percentile(lat, 50) * 1000:6.1f} ms   p99 {percentile(lat, 99) * 1000:6.1f} ms"
+            f"   ({len(lat)} samples, consumer polling in another thread)"
+        )
+        pub, rd, tlat = transport_figures(bootstrap, args.n, args.size, min(args.latency_samples, 300))
+        print(f"KafkaTransport     publish {pub:9,.0f} msgs/s   read    {rd:9,.0f} msgs/s")
+        print(
+            f"transport one-by-one publish+read  p50 {percentile(tlat, 50) * 1000:6.1f} ms"
+            f"   p99 {percentile(tlat, 99) * 1000:6.1f} ms   ({len(tlat)} samples, sequential)"
+        )
+    finally:
+        if broker is not None:
+            broker.stop()
+
+
+if __name__ == "__main__":
+    main()

