@@ -25,7 +25,8 @@ Exit codes (outside scripts rely on them):
 ====  =========================================================================
 0     success
 1     verification failure: ``verify`` found a bad signature, certificate,
-      chain or checkpoint (each problem is named)
+      chain or checkpoint (each problem is named), or a command met a stored
+      record that is not a readable envelope
 2     refused input: a rule or a malformed value (domain errors), bad usage,
       missing passphrase or node, a node that exists already, a wrong
       passphrase; the message on stderr names the field (and option) and why.
@@ -47,7 +48,7 @@ import traceback
 from collections.abc import Mapping, Sequence
 
 from domain.errors import DomainError
-from ledger.errors import KeyStoreError, VerificationError
+from ledger.errors import KeyStoreError, LedgerError, VerificationError
 from nodes import cli_demo, cli_query, cli_record
 from nodes.cli_invocation import Invocation, add_command, add_json_option
 from nodes.errors import ConfigurationError, ImportFileError, NodeError, NodeExists, NodeNotInitialised, StorageError
@@ -132,6 +133,10 @@ def _guarded(run_: Invocation) -> int:
         return EXIT_REFUSED
     except VerificationError as e:
         run_.warn(f"{name}: verification failed: {e}")
+        return EXIT_VERIFICATION_FAILED
+    except LedgerError as e:  # stored bytes that are not a canonical envelope: tampering or corruption
+        run_.warn(f"{name}: verification failed: a stored record is unreadable ({e}); "
+                  f"run 'armsledger verify' to locate every bad record")
         return EXIT_VERIFICATION_FAILED
     except KeyboardInterrupt:
         run_.warn(f"{name}: interrupted")

@@ -172,3 +172,15 @@ def test_demo_walks_through_a_weapons_life(env, capsys, monkeypatch, tmp_path):
                      "status   exported", "Zastava / RS / M70?12?4", "ok:"):
         assert expected in out
     assert not (tmp_path / ".armsledger").exists()  # the demo keeps out of the working directory
+
+
+def test_a_record_overwritten_with_garbage_is_a_verification_failure_not_a_crash(cli, sqlite_url):
+    pistol, _ = populate(cli)
+    with sqlite3.connect(sqlite_url) as db:
+        tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                  if {"originator_id", "state"} <= {c[1] for c in db.execute(f"PRAGMA table_info({name})")}]
+        for table in tables:
+            db.execute(f"UPDATE {table} SET state = ? WHERE topic = 'Weapon.Exported'", [b"\xc1garbage"])
+    result = cli("history", pistol)
+    assert result.code == 1 and "armsledger verify" in result.err
+    assert cli("verify").code == 1
