@@ -87,7 +87,7 @@ def sqlite_url(tmp_path) -> str:
 )
 def db_url(request) -> str:
     """Database URL for each backend in turn: a SQLite path, then a PostgreSQL URL."""
-    return request.getfixturevalue(f"{request.param}_url")
+    return request.getfixturevalue({"sqlite": "sqlite_url", "postgres": "pg_url"}[request.param])
 
 
 @pytest.fixture(scope="session")
