@@ -93,14 +93,12 @@ def raw_latency(bootstrap: str, samples: int, size: int, fetch_max_wait_ms: int)
         while len(latencies) < samples and not done.is_set():
             for records in c.poll(timeout_ms=100).values():
                 now = time.perf_counter()
-                latencies.extend(now - sent_at[int(r.key)] for r in records)
+                latencies.extend(now - sent_at[int(r.key)] for r in records if int(r.key) >= 0)
 
     reader = threading.Thread(target=consume)
     reader.start()
     p = producer(bootstrap)
-    p.send(topic, value=b"warm-up", key=b"-1", partition=0).get(10)
-    sent_at[-1] = time.perf_counter()
-    latencies.clear()
+    p.send(topic, value=b"warm-up", key=b"-1", partition=0).get(10)  # connected
     value = os.urandom(size)
     for i in range(samples):
         sent_at[i] = time.perf_counter()

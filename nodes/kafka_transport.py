@@ -7,8 +7,9 @@ Design (DESIGN.md, "Federation over Kafka"):
 
 - One inbox topic per state, ``<prefix>.inbox.<STATE>``, with ONE partition, keyed by
   stream id. One partition gives a total order per inbox, hence the per-stream order
-  that ingest's chain check needs, and it is enough for now: one partition carries
-  ~31k msgs/s produced and ~79k/s consumed on the local broker, far above what ingest
+  that ingest's chain check needs, and it is enough for now: one partition carried
+  ~31k msgs/s produced and ~79k/s consumed on the local broker (issue 3; see
+  bench/bench_kafka_raw.py), far above what ingest
   verifies (Ed25519 ~8-9k/s per core), and a node has one ingest process anyway. The
   key is the stream id so that more partitions later (hash of key) keep per-stream order.
   The partition is a parameter where that costs nothing.
@@ -53,6 +54,11 @@ FETCH_MAX_WAIT_MS = 10
 # at its end, so linger never delays the last record.
 LINGER_MS = 20
 BATCH_BYTES = 1024 * 1024
+# A topic's identity, once confirmed, is trusted this long before asking again. A
+# reset is still always detected: an identity never comes back, so the next check
+# (or the next read given the identity stored with a position) sees the change. It
+# saves a metadata round trip (1-5 ms) on most publishes and reads of single records.
+IDENTITY_TTL_S = 0.25
 
 # A broker that answers with these no longer knows the idempotent producer's session.
 _PRODUCER_FORGOTTEN = (
@@ -141,8 +147,10 @@ class KafkaTransport:
         # Where the consumer's fetch position is, to avoid a seek (which drops the
         # prefetched data) when the caller reads on from where it stopped.
         self._consumer_at: dict[TopicPartition, int] = {}
-        # The topic identity seen last for each topic this transport used.
+        # The topic identity seen last for each topic this transport used, and when
+        # it was last confirmed by the broker (time.monotonic()).
         self._known_ids: dict[str, str | None] = {}
+        self._confirmed_at: dict[str, float] = {}
 
     # -- topics ----------------------------------------------------------------------
 
@@ -458,10 +466,25 @@ class KafkaTransport:
         return ids
 
     def _check_identity(self, topic: str, expected: str | None, from_offset: int | None) -> str | None:
-        """The topic's current identity; raises ``TransportReset`` if it is gone or not ``expected``."""
-        current = self._topic_ids([topic])[topic]
+        """The topic's current identity; raises ``TransportReset`` if it is gone or not ``expected``.
+
+        Trusts an identity confirmed within ``IDENTITY_TTL_S`` if it is the one expected.
+        """
         previous = self._known_ids.get(topic)
+        confirmed_at = self._confirmed_at.get(topic)
+        if (
+            previous is not None
+            and confirmed_at is not None
+            and time.monotonic() - confirmed_at < IDENTITY_TTL_S
+            and expected in (None, previous)
+        ):
+            return previous
+        current = self._topic_ids([topic])[topic]
         self._known_ids[topic] = current
+        if current is None:
+            self._confirmed_at.pop(topic, None)
+        else:
+            self._confirmed_at[topic] = time.monotonic()
         if current is None and (expected is not None or previous is not None or from_offset):
             raise TransportReset(
                 f"topic {topic} no longer exists: the broker lost its records; "

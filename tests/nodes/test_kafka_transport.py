@@ -231,3 +231,34 @@ def test_a_position_beyond_what_this_reader_last_saw_is_not_mistaken_for_a_reset
 
     assert [r.offset for r in batch] in ([], [15, 16, 17, 18, 19])
     assert [r.value for r in read_all(transport, topic, 15, 5)] == [b"15", b"16", b"17", b"18", b"19"]
+
+
+def test_a_reset_inside_the_identity_cache_window_is_still_reported_by_a_later_read():
+    # The identity is trusted for IDENTITY_TTL_S; records read in that window after a
+    # restart may carry the old identity, but the reset must surface on a later read.
+    from nodes.kafka_transport import IDENTITY_TTL_S
+
+    with LocalBroker() as broker, KafkaTransport(broker.bootstrap_servers) as reader:
+        topic = reader.inbox_topic("LU")
+        old_id = reader.ensure_topics(["LU"])[topic]
+        with KafkaTransport(broker.bootstrap_servers) as writer:
+            writer.publish(topic, [(b"k", b"old")])
+        assert len(reader.read(topic, 0, timeout_s=2)) == 1
+        broker.restart()
+        with KafkaTransport(broker.bootstrap_servers) as writer:  # e.g. another node
+            writer.ensure_topics(["LU"])
+            writer.publish(topic, [(b"k", b"new-%d" % i) for i in range(5)])
+
+        outcomes = []
+        deadline = time.monotonic() + IDENTITY_TTL_S + 5
+        position = 1
+        while time.monotonic() < deadline:
+            try:
+                batch = reader.read(topic, position, timeout_s=0.1)
+            except TransportReset as reset:
+                outcomes.append(("reset", reset.topic_id))
+                break
+            outcomes.append(("read", batch.topic_id))
+            position = batch.next_offset or position
+        assert outcomes[-1][0] == "reset" and outcomes[-1][1] not in (None, old_id)
+        assert all(topic_id == old_id for kind, topic_id in outcomes[:-1])
