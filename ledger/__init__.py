@@ -38,3 +38,20 @@ __all__ = [
     "verify_consistency",
     "verify_inclusion",
 ]
+
+# Signed checkpoints and the offline audit of a log.
+from .audit import AuditReport, LogRecord, Problem, ProblemKind, SealedLeaf, audit_log  # noqa: E402
+from .checkpoint import Checkpoint, envelope_leaf, sign_checkpoint, verify_checkpoint  # noqa: E402
+
+__all__ += [
+    "AuditReport",
+    "Checkpoint",
+    "LogRecord",
+    "Problem",
+    "ProblemKind",
+    "SealedLeaf",
+    "audit_log",
+    "envelope_leaf",
+    "sign_checkpoint",
+    "verify_checkpoint",
+]

@@ -96,6 +96,7 @@ class Sealer:
             for _ in range(_SEAL_ATTEMPTS):
                 self._follow()
                 with self._storage("sealing a checkpoint"), self._tables.transaction(commit=True) as cursor:
+                    self._tables.lock_out_other_sealers(cursor)
                     latest = self._tables.latest(cursor)
                     if latest is not None and latest.size > len(self._tree):
                         continue  # another sealer saw newer records: read them and retry
@@ -248,6 +249,14 @@ class _Tables:
         else:  # eventsourcing.postgres.PostgresDatastore
             self._placeholder, prefix, integer, blob = "%s", f'"{datastore.schema}".', "BIGINT", "BYTEA"
         self.checkpoints_table = prefix + CHECKPOINTS_TABLE
+        if isinstance(datastore, SQLiteDatastore):
+            # A write as the transaction's first statement takes SQLite's one
+            # write lock, waiting for it; a transaction that read first could
+            # not upgrade once another sealer had written ("database is locked").
+            self._lock_statement = f"DELETE FROM {self.checkpoints_table} WHERE 0"
+        else:
+            # Self-conflicting, so sealers queue; readers are not blocked.
+            self._lock_statement = f"LOCK TABLE {self.checkpoints_table} IN SHARE ROW EXCLUSIVE MODE"
         self.leaves_table = prefix + LEAVES_TABLE
         self.ddl = [
             f"CREATE TABLE IF NOT EXISTS {self.checkpoints_table} ("
@@ -268,6 +277,10 @@ class _Tables:
             self._created = True
         with self.datastore.transaction(commit=commit) as cursor:
             yield cursor
+
+    def lock_out_other_sealers(self, cursor: Any) -> None:
+        """Make other sealing transactions wait until this one ends; the first statement of a sealing transaction."""
+        cursor.execute(self._lock_statement)
 
     def _sql(self, statement: str) -> str:
         return statement.replace("?", self._placeholder)

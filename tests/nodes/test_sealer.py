@@ -1,0 +1,170 @@
+"""The sealer on both backends: checkpoints, proofs against them, and concurrent sealers."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from domain.marking import Marking
+from ledger.checkpoint import envelope_leaf, sign_checkpoint, verify_checkpoint
+from ledger.envelope import Envelope
+from ledger.errors import CheckpointError
+from ledger.proofs import verify_consistency, verify_inclusion
+from nodes.bootstrap import init_node, open_node
+from nodes.sealer import CHECKPOINTS_TABLE
+from nodes.settings import Settings
+
+NOW = int(time.time()) - 3600
+
+
+@pytest.fixture
+def node(db_url, tmp_path):
+    node = init_node(Settings.load(home=tmp_path / "be", db=db_url, passphrase="pw"), "BE")
+    yield node
+    node.close()
+
+
+def manufacture(node, serial: str) -> str:
+    return str(node.registry.manufacture(
+        marking=Marking.read("FN Herstal", "BE", serial), type="pistol", make="FN", model="Five-seveN",
+        calibre="5.7x28", year=2020, holder="FN Herstal", occurred_on=NOW))
+
+
+def mark(node, weapon: str, text: str) -> None:
+    node.registry.record("mark", by="police", weapon_id=weapon, mark=text, reason="inspection", occurred_on=NOW)
+
+
+def logged(node) -> list[tuple[int, Envelope]]:
+    return [(position, Envelope.from_bytes(stored.state)) for position, stored in node.registry.stored_notifications()]
+
+
+def test_seal_signs_the_log_once_per_growth(node):
+    sealer = node.sealer
+    assert sealer.latest_checkpoint() is None
+    first = sealer.seal()
+    assert first.size == 6  # RegisterOpened + 5 certificates
+    assert first.origin == "BE" and first.signer == node.identity.node_key_id
+    assert verify_checkpoint(first, node.identity.node_public)
+    assert sealer.seal() is None
+    manufacture(node, "S1")
+    second = sealer.seal()
+    assert second.size == 7
+    assert sealer.latest_checkpoint() == second
+    assert sealer.checkpoints() == [first, second]
+    assert [row.size for row in sealer.checkpoint_rows()] == [6, 7]
+    assert [(leaf.index, leaf.version) for leaf in sealer.sealed_leaves()][-1] == (6, 1)
+
+
+def test_every_record_is_proved_included_under_the_latest_checkpoint(node):
+    weapon = manufacture(node, "S1")
+    for text in ("M1", "M2"):
+        mark(node, weapon, text)
+    checkpoint = node.sealer.seal()
+    records = logged(node)
+    assert len(records) == checkpoint.size
+    for position, envelope in records:
+        index = node.sealer.leaf_index(position)
+        proof = node.sealer.inclusion_proof(index)
+        assert verify_inclusion(index, checkpoint.size, envelope_leaf(envelope.hash), proof, checkpoint.root)
+
+
+def test_consecutive_checkpoints_are_proved_consistent(node):
+    older = node.sealer.seal()
+    manufacture(node, "S1")
+    manufacture(node, "S2")
+    newer = node.sealer.seal()
+    proof = node.sealer.consistency_proof(older.size, newer.size)
+    assert verify_consistency(older.size, newer.size, older.root, newer.root, proof)
+
+
+def test_a_restarted_sealer_resumes_from_its_leaf_index(node):
+    weapon = manufacture(node, "S1")
+    first = node.sealer.seal()
+    mark(node, weapon, "M1")
+    with open_node(node.settings) as restarted:
+        second = restarted.sealer.seal()
+    assert second.size == first.size + 1
+    assert verify_consistency(first.size, second.size, first.root, second.root,
+                              node.sealer.consistency_proof(first.size, second.size))
+
+
+def test_two_sealers_at_once_agree_and_store_one_checkpoint_per_size(node):
+    node.sealer.seal()
+    manufacture(node, "S1")
+    with open_node(node.settings) as other:
+        results, errors = [], []
+
+        def seal(sealer):
+            try:
+                results.append(sealer.seal())
+            except Exception as e:  # noqa: BLE001 - reported by the assertion below
+                errors.append(e)
+
+        threads = [threading.Thread(target=seal, args=(s,)) for s in (node.sealer, other.sealer)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    sealed = [c for c in results if c is not None]
+    assert sealed and all(c.size == 7 and c.root == sealed[0].root for c in sealed)
+    assert [row.size for row in node.sealer.checkpoint_rows()] == [6, 7]
+
+
+def test_another_root_for_a_signed_size_is_an_alarm(node):
+    node.sealer.seal()
+    manufacture(node, "S1")
+    key = node.identity.private_keys[node.identity.node_key_id]
+    forged = sign_checkpoint(key, "BE", 7, bytes(32), 1)
+    placeholder = "%s" if node.settings.db.startswith("postgresql://") else "?"
+    with node.registry.recorder.datastore.transaction(commit=True) as cursor:
+        cursor.execute(f"INSERT INTO {CHECKPOINTS_TABLE} VALUES ({', '.join([placeholder] * 6)})",
+                       (7, forged.root, forged.timestamp, forged.signer, forged.sig, forged.to_bytes()))
+    with pytest.raises(CheckpointError, match="no longer have the root"):
+        node.sealer.seal()
+
+
+def test_a_locked_node_reads_checkpoints_but_cannot_seal(node):
+    node.sealer.seal()
+    settings = node.settings
+    with open_node(settings, unlock=False) as locked:
+        assert locked.sealer.latest_checkpoint().size == 6
+        with pytest.raises(KeyError):
+            locked.sealer.seal()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(marks=st.lists(st.tuples(st.integers(0, 2), st.text("ABCXYZ0123-", min_size=1, max_size=12)),
+                                min_size=1, max_size=6),
+       data=st.data())
+def test_appended_records_are_proved_included_after_sealing(node, marks, data):
+    # The log grows across examples; each example appends, seals and proves.
+    weapons = [str(w.id) for w in _weapons(node)]
+    before = node.sealer.latest_checkpoint()
+    for weapon, text in marks:
+        mark(node, weapons[weapon], text)
+    checkpoint = node.sealer.seal()
+    records = logged(node)
+    assert checkpoint.size == len(records)
+    # Drawn independently of the log's size: hypothesis replays examples on a log that has grown.
+    index = data.draw(st.integers(0, 2**16), label="index") % checkpoint.size
+    leaf = envelope_leaf(records[index][1].hash)
+    assert verify_inclusion(index, checkpoint.size, leaf, node.sealer.inclusion_proof(index), checkpoint.root)
+    if before is not None:
+        assert verify_consistency(before.size, checkpoint.size, before.root, checkpoint.root,
+                                  node.sealer.consistency_proof(before.size))
+
+
+def _weapons(node):
+    found = []
+    for serial in ("H1", "H2", "H3"):
+        marking = Marking.read("FN Herstal", "BE", serial)
+        if marking.weapon_id() not in node.registry.repository:
+            manufacture(node, serial)
+        found.append(node.registry.weapon(marking.weapon_id()))
+    return found
