@@ -100,6 +100,14 @@ class Weapon(Aggregate):
             w.awaiting_receipt = self.shipment
 
     class Exported(Event):
+        """An export (FP art 10(2)). It carries the marking and description so that the
+        importing state can open the weapon's record on receipt without the exporter's
+        other records (data minimisation, FP art 12(5)). ``authorization_evidence`` is
+        the hash (hex) of the importing state's signed ``Licence.Issued`` of the import
+        authorization, checked before the export, or "" when that state has no node
+        and the authorization was accepted on paper, unverified; ``transit_evidence``
+        likewise, one per transit state. Records older than these fields lack them."""
+
         TOPIC = "Weapon.Exported"
         licence: str
         import_authorization: str
@@ -108,6 +116,14 @@ class Weapon(Aggregate):
         transit_states: tuple
         consignee: str
         shipment: str
+        marking: dict
+        type: str
+        make: str
+        model: str
+        calibre: str
+        year: int
+        authorization_evidence: str
+        transit_evidence: tuple
 
         def apply(self, w: Weapon) -> None:
             w.status = Status.EXPORTED
@@ -304,13 +320,15 @@ class Weapon(Aggregate):
     def export(
         self, *, authority: Authority, licence: Licence | None, import_authorization: str,
         to_state: str, occurred_on: int, transit_states: tuple[str, ...] = (), consignee: str = "",
-        shipment: str,
+        shipment: str, authorization_evidence: str = "", transit_evidence: tuple[str, ...] = (),
     ) -> None:
         """Record an export under ``licence`` (FP art 10(2)).
 
         Refused unless the weapon is held lawfully here, the export licence is
         valid on the date and covers the weapon and destination, and an import
-        authorization number of the importing state is given.
+        authorization number of the importing state is given. Whether that
+        authorization was received and checked is the application's concern
+        (``nodes.crossborder``); it passes the evidence it found.
         """
         check_permitted("Weapon.Exported", authority.kind)
         self._check_not_destroyed()
@@ -329,7 +347,9 @@ class Weapon(Aggregate):
             self.Exported, occurred_on=occurred_on, authority=authority.key_id, licence=licence.number,
             import_authorization=import_authorization, from_state=authority.state, to_state=to_state,
             transit_states=transit, consignee=check_text(consignee or licence.consignee, "consignee", required=False),
-            shipment=shipment,
+            shipment=shipment, marking=dict(self.marking), type=self.type, make=self.make, model=self.model,
+            calibre=self.calibre, year=int(self.year or 0), authorization_evidence=str(authorization_evidence),
+            transit_evidence=tuple(str(e) for e in transit_evidence),
         )
 
     def confirm_receipt(self, *, authority: Authority, occurred_on: int, received_by: str = "") -> None:

@@ -29,6 +29,13 @@ class Node:
     registry: Registry
     _closed: bool = field(default=False, repr=False)
 
+    def __post_init__(self) -> None:
+        # Exports check the partners' authorizations received (FP art 10(2)-(3)); the
+        # check reads the inbox, so the node, not the domain, provides it.
+        from nodes.crossborder import ExportAuthorizations
+
+        self.registry.export_check = ExportAuthorizations(self)
+
     @cached_property
     def views(self):  # -> projections.views.Views
         from projections.views import Views

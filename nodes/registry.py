@@ -9,7 +9,7 @@ them on the way to the database. Nothing is constructed at import time: see
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -31,6 +31,13 @@ class Registry(Application[UUID]):
     """A state's registry of weapons, licences and shipments."""
 
     name = "armsledger"
+
+    #: Checks, before an export, that the importing state's import authorization and
+    #: each transit state's no-objection were received (FP art 10(2)-(3)); returns the
+    #: evidence to record (see ``nodes.crossborder.ExportAuthorizations``). Injected by
+    #: ``nodes.bootstrap``, since it reads the node's received records; None: the
+    #: numbers given are recorded unverified.
+    export_check: Callable[..., tuple[str, tuple[str, ...]]] | None = None
 
     def __init__(self, db: str, identity: NodeIdentity):
         self.identity = identity
@@ -153,6 +160,12 @@ class Registry(Application[UUID]):
         occurred = _now_if_none(occurred_on)
         export_licence = self.licence(licence, LicenceKind.EXPORT_LICENCE, field="licence")
         weapons = [self.weapon(w) for w in weapon_ids]
+        evidence: tuple[str, tuple[str, ...]] = ("", ())
+        if self.export_check is not None:
+            evidence = self.export_check(
+                to_state=to_state, import_authorization=import_authorization, transit_states=tuple(transit_states),
+                transit_no_objections=tuple(transit_no_objections), consignee=consignee or export_licence.consignee,
+                quantity=len(weapons), occurred_on=occurred)
         shipment = Shipment.open(
             authority=authority, export_licence=export_licence.number, import_authorization=import_authorization,
             import_state=to_state, weapons=tuple(str(w.id) for w in weapons), occurred_on=occurred,
@@ -161,7 +174,8 @@ class Registry(Application[UUID]):
         for weapon in weapons:
             weapon.export(authority=authority, licence=export_licence, import_authorization=import_authorization,
                           to_state=to_state, transit_states=transit_states, consignee=consignee,
-                          occurred_on=occurred, shipment=str(shipment.id))
+                          occurred_on=occurred, shipment=str(shipment.id), authorization_evidence=evidence[0],
+                          transit_evidence=evidence[1])
         self.save(shipment, *weapons)
         return shipment.id
 
