@@ -48,6 +48,12 @@ class Node:
 
         return Sealer(self.registry, self.identity)
 
+    @cached_property
+    def inbox(self):  # -> nodes.inbox.Inbox
+        from nodes.inbox import Inbox
+
+        return Inbox.open(self.settings.db)
+
     def settle(self) -> None:
         """After writes: sign a checkpoint over the log, then update the projections."""
         if self.identity.private_keys:
@@ -60,6 +66,8 @@ class Node:
         self._closed = True
         if "views" in self.__dict__:
             self.views.close()
+        if "inbox" in self.__dict__:
+            self.inbox.close()
         self.registry.close()
 
     def __enter__(self) -> Node:

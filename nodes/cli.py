@@ -49,7 +49,7 @@ from collections.abc import Mapping, Sequence
 
 from domain.errors import DomainError
 from ledger.errors import KeyStoreError, LedgerError, VerificationError
-from nodes import cli_demo, cli_query, cli_record
+from nodes import cli_demo, cli_federation, cli_query, cli_record
 from nodes.cli_invocation import Invocation, add_command, add_json_option
 from nodes.errors import ConfigurationError, ImportFileError, NodeError, NodeExists, NodeNotInitialised, StorageError
 
@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--home", metavar="DIR", help="node directory (env ARMSLEDGER_HOME, default ./.armsledger)")
     parser.add_argument("--db", metavar="URL", help="SQLite path or postgresql:// URL "
                                                     "(env ARMSLEDGER_DB, default HOME/ledger.db)")
+    parser.add_argument("--kafka", metavar="HOST:PORT[,..]", help="Kafka bootstrap servers for federation "
+                                                                  "(env ARMSLEDGER_KAFKA)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     init = add_command(commands, "init", init_command, "create the node: keys and authority certificates")
@@ -82,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_record.add_commands(commands)
     cli_query.add_commands(commands)
     cli_demo.add_commands(commands)
+    cli_federation.add_commands(commands)
     return parser
 
 

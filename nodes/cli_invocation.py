@@ -96,7 +96,7 @@ class Invocation:
 
     @property
     def settings(self) -> Settings:
-        return Settings.load(self.environ, home=self.args.home, db=self.args.db)
+        return Settings.load(self.environ, home=self.args.home, db=self.args.db, kafka=getattr(self.args, "kafka", None))
 
     def open_node(self, *, unlock: bool) -> Node:
         """The node at ``--home``; ``unlock`` (for signing commands) needs ARMSLEDGER_PASSPHRASE."""

@@ -1,0 +1,189 @@
+"""Federation passes: relay our records, ingest our inbox, react, relay what the reactions made.
+
+``sync(node, transport, timeout_s)`` does one pass and returns (``armsledger sync``): it
+publishes everything pending, ingests everything that was in our inbox topic when it
+started (and whatever arrives while it runs), calls ``nodes.reactions.react`` after
+every committed batch of accepted partner records, and publishes the records those
+reactions made; it repeats until nothing is left to do, or the timeout. Scripts and
+tests get a deterministic step.
+
+``run(node, transport, stop_event)`` loops the same until ``stop_event`` is set
+(``armsledger node run``; SIGTERM sets it): the batch in hand is finished first.
+
+Needs an unlocked node: sealing and cosigning sign with the node key, and reactions
+record signed steps.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from nodes.ingest import Ingest, IngestReport, kafka_position
+from nodes.relay import Relay, RelayReport
+
+log = logging.getLogger(__name__)
+
+#: ``run`` waits this long for a message before it relays again.
+IDLE_WAIT_S = 0.2
+#: ``run`` re-reads the trust store this often (``armsledger trust add`` while running).
+TRUST_REFRESH_S = 5.0
+
+
+@dataclass
+class SyncReport:
+    """What a ``sync`` (or a ``run``) did, in total."""
+
+    passes: int = 0
+    published: int = 0         # record messages published to partners
+    checkpoints_sent: int = 0
+    read: int = 0              # messages read from our inbox topic
+    accepted: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    alarms: int = 0
+    checkpoints_kept: int = 0
+    cosignatures: int = 0
+    resolved: int = 0          # parked messages settled on a later check
+    reactions: int = 0         # automatic steps recorded
+    resets: int = 0            # broker memory losses seen
+    quiet: bool = False        # True: ended with nothing left to do; False: timed out or stopped
+    elapsed_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def add_relay(self, report: RelayReport) -> None:
+        self.published += report.records
+        self.checkpoints_sent += report.checkpoints
+        self.resets += report.resets
+
+    def add_ingest(self, report: IngestReport) -> None:
+        self.read += report.read
+        self.accepted += len(report.accepted)
+        self.duplicates += report.duplicates
+        self.quarantined += report.quarantined
+        self.alarms += report.alarms
+        self.checkpoints_kept += report.checkpoints
+        self.cosignatures += report.cosignatures
+        self.resolved += report.resolved
+        self.resets += report.resets
+
+
+class Federation:
+    """A node's relay and ingest over one transport. Close when done (the ingest's pool)."""
+
+    def __init__(self, node: Any, transport: Any, *, pool_size: int | None = None):
+        self.node = node
+        self.transport = transport
+        self.relay = Relay(node, transport, node.inbox)
+        kwargs = {} if pool_size is None else {"pool_size": pool_size}
+        self.ingest = Ingest(node, transport, node.inbox, self.relay.send, **kwargs)
+
+    def close(self) -> None:
+        self.ingest.close()
+
+    def __enter__(self) -> Federation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def log_size(self) -> int:
+        return self.node.registry.recorder.max_notification_id() or 0
+
+    def ingest_step(self, timeout_s: float, report: SyncReport) -> IngestReport:
+        """One ingest batch, then the reactions to what it accepted."""
+        step = self.ingest.step(timeout_s)
+        report.add_ingest(step)
+        self._react(step, report)
+        return step
+
+    def refresh(self, report: SyncReport) -> None:
+        refreshed = self.ingest.refresh()
+        report.add_ingest(refreshed)
+        self._react(refreshed, report)
+
+    def _react(self, step: IngestReport, report: SyncReport) -> None:
+        if not step.accepted:
+            return
+        try:
+            from nodes.reactions import react
+        except ImportError:  # pragma: no cover - TODO: drop once nodes.reactions is committed
+            return
+        reaction = react(self.node, step.accepted)
+        report.reactions += len(getattr(reaction, "steps", ()) or ())
+
+
+def sync(node: Any, transport: Any, timeout_s: float = 10.0, *, federation: Federation | None = None) -> SyncReport:
+    """One pass (module docstring). Raises ``TransportError`` / ``StorageError`` on
+    infrastructure failures; bad messages are quarantined, never raised."""
+    started = time.monotonic()
+    deadline = started + timeout_s
+    report = SyncReport()
+    owned = federation is None
+    fed = federation or Federation(node, transport)
+    try:
+        fed.refresh(report)
+        while time.monotonic() < deadline:
+            report.passes += 1
+            report.add_relay(fed.relay.relay())
+            before = fed.log_size()
+            read = _drain(fed, deadline, report)
+            if not read and fed.log_size() == before:
+                report.quiet = True
+                break
+            # Reactions recorded steps (relay them), or messages came in (look again).
+    finally:
+        if owned:
+            fed.close()
+    report.elapsed_s = time.monotonic() - started
+    return report
+
+
+def _drain(fed: Federation, deadline: float, report: SyncReport) -> int:
+    """Ingest until our position reaches the end our inbox topic had when we looked; returns messages read."""
+    ingest = fed.ingest
+    if ingest.topic_id is None:
+        ingest.topic_id = fed.transport.ensure_topics([ingest.state]).get(ingest.topic)
+    end = fed.transport.end_offset(ingest.topic)
+    read = 0
+    checked_reset = False
+    while time.monotonic() < deadline:
+        position = fed.node.inbox.position(kafka_position(ingest.topic, ingest.topic_id))
+        if position > end and not checked_reset:
+            # Our position is beyond the topic's end: the broker lost its memory. A read
+            # says so for sure (and moves us to the re-created topic).
+            checked_reset = True
+            if fed.ingest_step(0.0, report).resets:
+                end = fed.transport.end_offset(ingest.topic)
+            continue
+        if position >= end:
+            break
+        step = fed.ingest_step(min(2.0, max(0.0, deadline - time.monotonic())), report)
+        read += step.read
+        if step.resets:
+            end = fed.transport.end_offset(ingest.topic)
+    return read
+
+
+def run(node: Any, transport: Any, stop_event: threading.Event, *, idle_wait_s: float = IDLE_WAIT_S) -> SyncReport:
+    """Relay and ingest until ``stop_event`` is set; the batch in hand is finished first."""
+    started = time.monotonic()
+    report = SyncReport()
+    with Federation(node, transport) as fed:
+        refreshed_at = 0.0
+        while not stop_event.is_set():
+            if time.monotonic() - refreshed_at > TRUST_REFRESH_S:
+                fed.refresh(report)
+                refreshed_at = time.monotonic()
+            report.passes += 1
+            report.add_relay(fed.relay.relay())
+            if stop_event.is_set():
+                break
+            fed.ingest_step(idle_wait_s, report)
+    report.elapsed_s = time.monotonic() - started
+    return report

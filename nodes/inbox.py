@@ -1,0 +1,480 @@
+"""The inbox: what this node received from its partners, in its own database.
+
+One eventsourcing ``ProcessRecorder`` named ``inbox`` (tables ``inbox_events`` and
+``inbox_tracking``, on SQLite as on PostgreSQL) holds, as stored events:
+
+=============================  ==========================================  ================================
+what                           originator id / version                     topic, state
+=============================  ==========================================  ================================
+accepted partner envelope      ``uuid5(NS, "NODE|STREAM")`` / its version  envelope type, the envelope
+                                                                           bytes exactly as received
+partner checkpoint (kept)      ``uuid5(NS, "checkpoints|NODE")`` / 1..n    ``armsledger.PartnerCheckpoint``,
+                                                                           checkpoint bytes
+quarantine entry               ``uuid5(NS, "quarantine|REASON|HASH")`` / 1 ``armsledger.Quarantined``,
+                                                                           canonical map (``QuarantineEntry``)
+quarantine entry resolved      same id / 2                                 ``armsledger.QuarantineResolved``
+cosignature of our checkpoint  ``uuid5(NS, "cosignature|WITNESS|HASH")``/1 ``armsledger.Cosignature``
+=============================  ==========================================  ================================
+
+(NS is ``domain.marking.ARMSLEDGER_NAMESPACE``.) ``record`` writes a batch of these and,
+optionally, a tracking row (``Tracking(name, offset + 1)``) in ONE transaction, as
+eventsourcing's ``Follower`` does: a batch is either wholly recorded with its position
+or not at all, so re-reading Kafka after a crash has no effect (DESIGN.md,
+"Federation over Kafka"). The ids of duplicates are the same ids, so the database
+itself refuses a second copy (``record`` then returns False and writes nothing).
+
+Tracking rows also hold the relay's positions (``nodes.relay``): all of a node's
+federation positions live in its own database, none in Kafka.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from eventsourcing.persistence import (
+    InfrastructureFactory,
+    IntegrityError,
+    PersistenceError,
+    ProcessRecorder,
+    StoredEvent,
+    Tracking,
+)
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteProcessRecorder
+from eventsourcing.utils import Environment, get_topic
+
+from domain.marking import ARMSLEDGER_NAMESPACE
+from ledger.checkpoint import Checkpoint
+from ledger.encoding import canonical_decode, canonical_encode
+from ledger.envelope import Envelope
+from nodes.errors import StorageError
+from nodes.storage import eventsourcing_env, translated_errors
+
+INBOX_NAME = "inbox"
+EVENTS_TABLE = "inbox_events"
+TRACKING_TABLE = "inbox_tracking"
+
+#: Topics of the inbox's own bookkeeping; every other topic is an accepted envelope's type.
+INTERNAL_PREFIX = "armsledger."
+PARTNER_CHECKPOINT = "armsledger.PartnerCheckpoint"
+QUARANTINED = "armsledger.Quarantined"
+QUARANTINE_RESOLVED = "armsledger.QuarantineResolved"
+COSIGNATURE = "armsledger.Cosignature"
+
+#: Kinds of quarantine entry: ``alarm`` is evidence that a partner forked or rewrote its
+#: history (DESIGN.md, "The log"); ``error`` is any other refused message.
+KIND_ERROR = "error"
+KIND_ALARM = "alarm"
+
+_PAGE = 1000
+_IN_CHUNK = 500  # ids per IN (...) list: SQLite caps bound parameters per statement
+
+
+def received_stream_id(node: str, stream: str) -> uuid.UUID:
+    """Originator id of partner ``node``'s ``stream`` in the inbox."""
+    return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"{node}|{stream}")
+
+
+def checkpoints_stream_id(node: str) -> uuid.UUID:
+    """Originator id of the checkpoints kept from partner ``node``."""
+    return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"checkpoints|{node}")
+
+
+def quarantine_id(reason: str, key: bytes | None, message: bytes) -> uuid.UUID:
+    """Id of the quarantine entry for ``message`` (with Kafka ``key``) refused for ``reason``.
+
+    Derived from the content, so the same bytes refused again for the same reason
+    (a redelivery) are the same entry, recorded once.
+    """
+    digest = hashlib.sha256(canonical_encode([key or b"", message])).hexdigest()
+    return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"quarantine|{reason}|{digest}")
+
+
+def cosignature_id(witness: str, checkpoint: bytes) -> uuid.UUID:
+    return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"cosignature|{witness}|{hashlib.sha256(checkpoint).hexdigest()}")
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+@dataclass(frozen=True)
+class QuarantineEntry:
+    """A refused message, kept with why and where it came from.
+
+    ``received_at`` is in microseconds since the epoch (UTC); ``origin`` is the state the
+    message claimed to come from ("" if unreadable); ``key`` and ``message`` are the Kafka
+    key and value exactly as read, so a parked message can be verified again later.
+    """
+
+    received_at: int
+    topic: str
+    offset: int
+    origin: str
+    reason: str
+    kind: str
+    detail: str
+    key: bytes
+    message: bytes
+
+    @property
+    def id(self) -> uuid.UUID:
+        return quarantine_id(self.reason, self.key, self.message)
+
+    def to_bytes(self) -> bytes:
+        return canonical_encode({
+            "received_at": self.received_at, "topic": self.topic, "offset": self.offset,
+            "origin": self.origin, "reason": self.reason, "kind": self.kind, "detail": self.detail,
+            "key": self.key, "message": self.message,
+        })
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> QuarantineEntry:
+        value = canonical_decode(data)
+        return cls(**{name: value[name] for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class Cosignature:
+    """A partner's (``witness``) Ed25519 signature over SHA-256 of one of our checkpoints."""
+
+    witness: str
+    witness_key: str
+    checkpoint: bytes
+    sig: bytes
+    received_at: int
+
+    def to_bytes(self) -> bytes:
+        return canonical_encode({name: getattr(self, name) for name in self.__dataclass_fields__})
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Cosignature:
+        value = canonical_decode(data)
+        return cls(**{name: value[name] for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class ParkedEntry:
+    """An unresolved quarantine entry with its position in the inbox (arrival order)."""
+
+    notification_id: int
+    entry: QuarantineEntry
+
+
+@dataclass
+class InboxBatch:
+    """What one ``Inbox.record`` call writes in one transaction.
+
+    ``accepted`` holds (envelope, bytes as received); ``checkpoints`` holds (checkpoint,
+    version in that partner's checkpoint stream); ``resolved`` holds (quarantine entry id,
+    outcome) for parked entries that a later check settled.
+    """
+
+    accepted: list[tuple[Envelope, bytes]] = field(default_factory=list)
+    checkpoints: list[tuple[Checkpoint, int]] = field(default_factory=list)
+    quarantined: list[QuarantineEntry] = field(default_factory=list)
+    resolved: list[tuple[uuid.UUID, str]] = field(default_factory=list)
+    cosignatures: list[Cosignature] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.accepted or self.checkpoints or self.quarantined or self.resolved or self.cosignatures)
+
+    def stored_events(self) -> list[StoredEvent]:
+        stored = [
+            StoredEvent(originator_id=received_stream_id(envelope.node, envelope.stream),
+                        originator_version=envelope.version, topic=envelope.type, state=raw)
+            for envelope, raw in self.accepted
+        ]
+        stored += [
+            StoredEvent(originator_id=checkpoints_stream_id(checkpoint.origin), originator_version=version,
+                        topic=PARTNER_CHECKPOINT, state=checkpoint.to_bytes())
+            for checkpoint, version in self.checkpoints
+        ]
+        stored += [
+            StoredEvent(originator_id=entry.id, originator_version=1, topic=QUARANTINED, state=entry.to_bytes())
+            for entry in self.quarantined
+        ]
+        stored += [
+            StoredEvent(originator_id=entry_id, originator_version=2, topic=QUARANTINE_RESOLVED,
+                        state=canonical_encode({"resolved_at": now_us(), "outcome": outcome}))
+            for entry_id, outcome in self.resolved
+        ]
+        stored += [
+            StoredEvent(originator_id=cosignature_id(c.witness, c.checkpoint), originator_version=1,
+                        topic=COSIGNATURE, state=c.to_bytes())
+            for c in self.cosignatures
+        ]
+        return stored
+
+
+class Inbox:
+    """Received partner records, checkpoints, quarantine and positions. Close when done."""
+
+    def __init__(self, recorder: ProcessRecorder, factory: InfrastructureFactory | None = None):
+        self.recorder = recorder
+        self._factory = factory
+        self._queries = _Queries(recorder)
+
+    @classmethod
+    def open(cls, db: str) -> Inbox:
+        """Open (creating the tables if missing) the inbox in database ``db``.
+
+        ``db`` is a SQLite file path or a ``postgresql://`` URL, as for the registry;
+        raises ``ConfigurationError`` for anything else, ``StorageError`` if the
+        database cannot be opened.
+        """
+        env = eventsourcing_env(db)
+        if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
+            # The library names SQLite tables "stored_events" and "tracking" whatever the
+            # application: the registry's. The inbox needs tables of its own.
+            env["PROCESS_RECORDER_TOPIC"] = get_topic(_SQLiteInboxRecorder)
+        else:
+            env.update({"POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "4"})
+        with _storage("opening the inbox"):
+            factory = InfrastructureFactory.construct(Environment(INBOX_NAME, env))
+            recorder = factory.process_recorder()
+            inbox = cls(recorder, factory)
+            inbox._queries.create_indexes()
+        return inbox
+
+    def close(self) -> None:
+        if self._factory is not None:
+            self._factory.close()
+            self._factory = None
+
+    def __enter__(self) -> Inbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- reading: accepted records ---------------------------------------------------------
+
+    def received(self, *, node: str, stream: str) -> list[Envelope]:
+        """Accepted envelopes of partner ``node``'s ``stream``, in version order."""
+        with self._reading("reading received records"):
+            stored = self.recorder.select_events(received_stream_id(node, str(stream)))
+        return [Envelope.from_bytes(s.state) for s in stored]
+
+    def received_about(self, stream: str, nodes: Iterable[str]) -> list[Envelope]:
+        """Accepted envelopes of ``stream`` from each of ``nodes`` (a weapon's id is the same
+        everywhere), node by node in the order given, each in version order."""
+        found: list[Envelope] = []
+        for node in nodes:
+            found += self.received(node=node, stream=stream)
+        return found
+
+    def received_notifications(self, start: int, limit: int) -> list[tuple[int, Envelope]]:
+        """Up to ``limit`` accepted envelopes with notification id >= ``start``, in arrival order.
+
+        Ids have gaps (bookkeeping rows are skipped; PostgreSQL sequences skip too): resume
+        from the last id returned + 1. An empty list means nothing more is there now.
+        """
+        found: list[tuple[int, Envelope]] = []
+        position = start
+        while len(found) < limit:
+            with self._reading("reading received records"):
+                notifications = self.recorder.select_notifications(start=position, limit=max(limit, _PAGE))
+            for n in notifications:
+                if not n.topic.startswith(INTERNAL_PREFIX):
+                    found.append((n.id, Envelope.from_bytes(n.state)))
+                    if len(found) == limit:
+                        break
+            if len(notifications) < max(limit, _PAGE):
+                break
+            position = notifications[-1].id + 1
+        return found
+
+    def max_notification_id(self) -> int:
+        with self._reading("reading the inbox"):
+            return self.recorder.max_notification_id() or 0
+
+    def held(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[int, bytes]]:
+        """For each (node, stream): the versions accepted so far and their bytes (one query per 500)."""
+        by_id = {received_stream_id(node, stream): (node, stream) for node, stream in keys}
+        found: dict[tuple[str, str], dict[int, bytes]] = {key: {} for key in by_id.values()}
+        with self._reading("reading received records"):
+            for originator_id, version, state in self._queries.select_streams(list(by_id)):
+                found[by_id[originator_id]][version] = state
+        return found
+
+    # --- reading: checkpoints, cosignatures, quarantine -----------------------------------
+
+    def partner_checkpoints(self, node: str) -> list[Checkpoint]:
+        """Every checkpoint kept from partner ``node``, smallest size first."""
+        with self._reading("reading partner checkpoints"):
+            stored = self.recorder.select_events(checkpoints_stream_id(node))
+        return sorted((Checkpoint.from_bytes(s.state) for s in stored), key=lambda c: c.size)
+
+    def cosignatures(self) -> list[Cosignature]:
+        """Every cosignature partners sent for our checkpoints, in arrival order."""
+        return [Cosignature.from_bytes(n.state) for n in self._by_topic((COSIGNATURE,))]
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        """Messages still in quarantine, in arrival order: {id, received_at, topic, offset,
+        origin, reason, kind, size, detail}. ``id`` is the entry's notification id;
+        ``received_at`` microseconds since the epoch; ``kind`` "alarm" or "error"."""
+        return [
+            {"id": p.notification_id, "received_at": p.entry.received_at, "topic": p.entry.topic,
+             "offset": p.entry.offset, "origin": p.entry.origin, "reason": p.entry.reason,
+             "kind": p.entry.kind, "size": len(p.entry.message), "detail": p.entry.detail}
+            for p in self.parked()
+        ]
+
+    def parked(self, reasons: Iterable[str] | None = None) -> list[ParkedEntry]:
+        """Unresolved quarantine entries (with the message bytes), in arrival order."""
+        wanted = None if reasons is None else set(reasons)
+        entries: dict[uuid.UUID, ParkedEntry] = {}
+        for n in self._by_topic((QUARANTINED, QUARANTINE_RESOLVED)):
+            if n.topic == QUARANTINE_RESOLVED:
+                entries.pop(n.originator_id, None)
+                continue
+            entry = QuarantineEntry.from_bytes(n.state)
+            if wanted is None or entry.reason in wanted:
+                entries[n.originator_id] = ParkedEntry(n.id, entry)
+        return list(entries.values())
+
+    def _by_topic(self, topics: Sequence[str]) -> Iterator[Any]:
+        position = 1
+        while True:
+            with self._reading("reading the inbox"):
+                page = self.recorder.select_notifications(start=position, limit=_PAGE, topics=topics)
+            yield from page
+            if len(page) < _PAGE:
+                return
+            position = page[-1].id + 1
+
+    def existing(self, originator_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of ``originator_ids`` have at least one stored event."""
+        with self._reading("reading the inbox"):
+            return {row[0] for row in self._queries.select_streams(list(set(originator_ids)))}
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def record(self, batch: InboxBatch, tracking: Tracking | None = None) -> bool:
+        """Write ``batch`` and ``tracking`` in one transaction.
+
+        Returns False, having written nothing, when another writer got there first (a
+        stored event with one of the ids, or a tracking row at or beyond ``tracking``):
+        re-read the state and the position, then try again. Raises ``StorageError`` when
+        the database fails.
+        """
+        stored = batch.stored_events()
+        if not stored and tracking is None:
+            return True
+        with _storage("recording received messages"):
+            try:
+                self.recorder.insert_events(stored, tracking=tracking)
+            except IntegrityError:
+                return False
+        return True
+
+    # --- positions -------------------------------------------------------------------------
+
+    def position(self, name: str) -> int:
+        """The tracked position ``name`` (0 if never tracked)."""
+        with self._reading("reading a position"):
+            return self.recorder.max_tracking_id(name) or 0
+
+    def advance(self, name: str, position: int) -> None:
+        """Track ``position`` for ``name`` unless it is there already or beyond (positions never go back)."""
+        if position <= self.position(name):
+            return
+        with _storage("recording a position"):
+            try:
+                self.recorder.insert_tracking(Tracking(application_name=name, notification_id=position))
+            except IntegrityError:
+                pass  # another process tracked it further meanwhile
+
+    def _reading(self, action: str) -> contextlib.AbstractContextManager[None]:
+        return _storage(action)
+
+
+@contextlib.contextmanager
+def _storage(action: str) -> Iterator[None]:
+    """Re-raise database failures during ``action`` as ``StorageError`` (cause kept)."""
+    try:
+        with translated_errors(action):
+            yield
+    except PersistenceError as e:
+        raise StorageError(f"{action}: {e}") from e
+
+
+class _SQLiteInboxRecorder(SQLiteProcessRecorder):
+    """The library's SQLite process recorder on tables ``inbox_events`` and ``inbox_tracking``."""
+
+    def __init__(self, datastore: SQLiteDatastore, **_: Any):
+        super().__init__(datastore, events_table_name=EVENTS_TABLE)
+        if not datastore.single_row_tracking:
+            raise ValueError("the inbox needs single-row tracking (SINGLE_ROW_TRACKING=yes)")
+        # As the library's statements, with the inbox's own tracking table.
+        self.insert_tracking_statement = (
+            f"INSERT INTO {TRACKING_TABLE} VALUES (:application_name, :notification_id) "
+            "ON CONFLICT (application_name) DO UPDATE SET notification_id = :notification_id "
+            f"WHERE {TRACKING_TABLE}.notification_id < :notification_id RETURNING notification_id"
+        )
+        self.select_max_tracking_id_statement = (
+            f"SELECT MAX(notification_id) FROM {TRACKING_TABLE} WHERE application_name=?"
+        )
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            f"CREATE TABLE IF NOT EXISTS {EVENTS_TABLE} (originator_id TEXT, originator_version INTEGER, "
+            "topic TEXT, state BLOB, PRIMARY KEY (originator_id, originator_version))",
+            f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (application_name TEXT, notification_id INTEGER, "
+            "PRIMARY KEY (application_name)) WITHOUT ROWID",
+        ]
+
+
+class _Queries:
+    """The few reads the recorder API lacks, in each SQL dialect."""
+
+    def __init__(self, recorder: ProcessRecorder):
+        self.recorder = recorder
+        self.datastore = recorder.datastore  # type: ignore[attr-defined]
+        self.sqlite = isinstance(self.datastore, SQLiteDatastore)
+        if self.sqlite:
+            self.table = EVENTS_TABLE
+        else:
+            self.table = f'"{self.datastore.schema}"."{recorder.events_table_name}"'  # type: ignore[attr-defined]
+
+    def create_indexes(self) -> None:
+        # Quarantine, checkpoints and cosignatures are listed by topic.
+        name = "inbox_events_topic_idx"
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {self.table} (topic)")
+
+    def select_streams(self, originator_ids: list[uuid.UUID]) -> list[tuple[uuid.UUID, int, bytes]]:
+        """(originator id, version, state) of every stored event of ``originator_ids``."""
+        rows: list[tuple[uuid.UUID, int, bytes]] = []
+        if not originator_ids:
+            return rows
+        with self.datastore.transaction(commit=False) as cursor:
+            for start in range(0, len(originator_ids), _IN_CHUNK):
+                chunk = originator_ids[start:start + _IN_CHUNK]
+                if self.sqlite:
+                    cursor.execute(
+                        f"SELECT originator_id, originator_version, state FROM {self.table} "
+                        f"WHERE originator_id IN ({', '.join('?' * len(chunk))})",
+                        [i.hex for i in chunk],
+                    )
+                    rows += [(uuid.UUID(r["originator_id"]), r["originator_version"], bytes(r["state"]))
+                             for r in cursor.fetchall()]
+                else:
+                    cursor.execute(
+                        f"SELECT originator_id, originator_version, state FROM {self.table} "
+                        "WHERE originator_id = ANY(%s)",
+                        (chunk,),
+                    )
+                    rows += [(_as_uuid(r["originator_id"]), r["originator_version"], bytes(r["state"]))
+                             for r in cursor.fetchall()]
+        return rows
+
+
+def _as_uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
