@@ -25,13 +25,21 @@ from domain.errors import InvalidField
 
 ARMSLEDGER_NAMESPACE = uuid.UUID("5f1c7d52-3a0e-5b6e-9a43-0f9d7e1c2b11")
 
-_REMOVED = re.compile(r"[\s\-./\\]+")
+# Besides ASCII, the hyphens, dashes, minus signs and slashes that NFKC leaves
+# alone (U+2010-U+2015, U+2212, U+2044, U+2215): a marking copied from a word
+# processor or OCR must give the same weapon id as one typed by hand.
+_REMOVED = re.compile(r"[\s\-./\\\u2010-\u2015\u2212\u2044\u2215]+")
 UNKNOWN_CHARACTER = "?"
 
 
 def normalise(text: str) -> str:
-    """NFKC, upper case, without spaces, hyphens, dots and slashes."""
-    return _REMOVED.sub("", unicodedata.normalize("NFKC", text).upper())
+    """NFKC, upper case, without spaces, hyphens, dots and slashes.
+
+    NFKC again at the end: removing a separator or upper-casing can leave a
+    decomposed sequence ("A\u00b4" gives "A" + combining acute), which must
+    compose to the same text as a typed "\u00c1" (idempotence).
+    """
+    return unicodedata.normalize("NFKC", _REMOVED.sub("", unicodedata.normalize("NFKC", text).upper()))
 
 
 def check_country(value: str, field: str) -> str:
@@ -118,8 +126,9 @@ def serial_pattern_to_regex(pattern: str) -> re.Pattern[str]:
             parts.append(".")
         elif chunk == "*":
             parts.append(".*")
-        elif chunk:
+        elif normalise(chunk):
             parts.append(re.escape(normalise(chunk)))
     if not parts:
         raise InvalidField("pattern has no characters to search for", field="serial")
-    return re.compile("".join(parts))
+    # Anchored: "AB?12" finds the serial AB912, not AB912X; "*" says where more may follow.
+    return re.compile(r"\A" + "".join(parts) + r"\Z")

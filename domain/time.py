@@ -47,5 +47,12 @@ def parse_time(text: str, field: str = "date") -> int:
 
 
 def format_time(seconds: int) -> str:
-    """ISO 8601 UTC, seconds precision (``2024-03-01T00:00:00Z``)."""
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """ISO 8601 UTC, seconds precision (``2024-03-01T00:00:00Z``).
+
+    Outside the years 1-9999 (a date given in milliseconds, say) the raw
+    number of seconds is shown instead: error messages must not fail.
+    """
+    try:
+        return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (ValueError, OverflowError, OSError):
+        return f"{seconds} seconds since 1970-01-01 UTC"

@@ -244,7 +244,7 @@ class TraceAnswer(Aggregate):
                     occurred_on: int) -> TraceAnswer:
         """Acknowledge receipt of a trace request (ITI para 19)."""
         check_permitted("TraceAnswer.Acknowledged", authority.kind)
-        return cls._create(cls.Acknowledged, trace_id=trace_id, occurred_on=check_occurred_on(occurred_on),
+        return cls._create(cls.Acknowledged, id=trace_id, occurred_on=check_occurred_on(occurred_on),
                            authority=authority.key_id, requesting_state=requesting_state,
                            answering_state=authority.state)
 

@@ -16,6 +16,7 @@ import msgpack
 from ledger.errors import EncodingError
 
 _PLAIN_SCALARS = (str, int, bytes, bool, type(None))
+_MIN_INT, _MAX_INT = -(2**63), 2**64 - 1
 
 
 def canonical_encode(value: Any) -> bytes:
@@ -27,8 +28,9 @@ def canonical_encode(value: Any) -> bytes:
     """
     try:
         return msgpack.packb(_sorted(value), use_bin_type=True)
-    except (_Unencodable, TypeError):
-        raise EncodingError(_first_problem(value, "$")) from None
+    except (_Unencodable, TypeError, OverflowError):
+        # OverflowError: msgpack has no integers outside [-2**63, 2**64).
+        raise EncodingError(_first_problem(value, "$") or "$: cannot be encoded") from None
 
 
 def canonical_decode(data: bytes) -> Any:
@@ -62,6 +64,11 @@ def _sorted(value: Any) -> Any:
         return [_sorted(item) for item in value]
     if isinstance(value, _PLAIN_SCALARS):
         return value
+    # Subclasses (OrderedDict, named tuples) encode like their base type.
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value, key=_utf8)}
+    if isinstance(value, (list, tuple)):
+        return [_sorted(item) for item in value]
     raise _Unencodable
 
 
@@ -88,6 +95,8 @@ def _first_problem(value: Any, path: str) -> str:
         return ""
     if isinstance(value, float):
         return f"{path}: floats are not allowed (use integers)"
+    if isinstance(value, int) and not _MIN_INT <= value <= _MAX_INT:
+        return f"{path}: integer {value} is outside msgpack's 64-bit range"
     if isinstance(value, _PLAIN_SCALARS):
         return ""
     return f"{path}: {type(value).__name__} cannot be encoded"

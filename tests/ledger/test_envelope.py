@@ -1,0 +1,231 @@
+"""Signed envelopes: seal, verify, parse, and the per-stream ``prev`` hash chain."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+import msgpack
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.encoding import canonical_decode, canonical_encode
+from ledger.envelope import GENESIS_PREV, Envelope, seal, verify_chain, verify_envelope
+from ledger.errors import ChainError, EncodingError, LedgerError, SignatureError
+from ledger.keys import generate_key, key_id
+
+KEY = generate_key()
+OTHER_KEY = generate_key()
+STREAM = "6f1c7d52-3a0e-5b6e-9a43-0f9d7e1c2b11"
+
+
+def make(version: int = 1, prev: bytes = GENESIS_PREV, body=None, key=KEY, **header) -> Envelope:
+    fields = dict(node="BE", stream=STREAM, version=version, type="Weapon.Marked", occurred_on=1_700_000_000,
+                  recorded_at=1_700_000_000_123_456, authority=key_id(key), prev=prev,
+                  body={"mark": "BE-1", "reason": ""} if body is None else body)
+    fields.update(header)
+    return seal(key, **fields)
+
+
+def chain(length: int) -> list[Envelope]:
+    envelopes, prev = [], GENESIS_PREV
+    for version in range(1, length + 1):
+        envelope = make(version, prev, body={"n": version})
+        envelopes.append(envelope)
+        prev = envelope.hash
+    return envelopes
+
+
+# --- seal and verify ------------------------------------------------------------------------
+
+
+def test_seal_verify_and_round_trip():
+    envelope = make()
+    assert verify_envelope(envelope, KEY.public_key()) is True
+    assert len(envelope.sig) == 64
+    parsed = Envelope.from_bytes(envelope.to_bytes())
+    assert parsed == envelope and parsed.hash == envelope.hash
+    assert verify_envelope(parsed, KEY.public_key()) is True
+
+
+def test_hash_covers_everything_but_the_signature():
+    envelope = make()
+    unsigned = canonical_decode(envelope.to_bytes())
+    del unsigned["sig"]
+    assert envelope.hash == hashlib.sha256(canonical_encode(unsigned)).digest()
+    assert dataclasses.replace(envelope, sig=bytes(64)).hash == envelope.hash
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"node": "NL"}, {"stream": STREAM.replace("6", "7")}, {"version": 2}, {"type": "Weapon.Destroyed"},
+        {"occurred_on": 1_700_000_001}, {"recorded_at": 1}, {"authority": key_id(OTHER_KEY)},
+        {"prev": b"\x01" * 32}, {"body": {"mark": "BE-2", "reason": ""}}, {"body": {"mark": "BE-1"}},
+        {"body": {"mark": "BE-1", "reason": "", "extra": 0}},
+    ],
+    ids=lambda change: "-".join(f"{k}" for k in change) + ("-" + str(len(change["body"])) if "body" in change else ""),
+)
+def test_altered_envelope_fails_verification(change):
+    envelope = make()
+    altered = dataclasses.replace(envelope, **change)
+    with pytest.raises(SignatureError):
+        verify_envelope(altered, KEY.public_key())
+    with pytest.raises(SignatureError):
+        verify_envelope(Envelope.from_bytes(altered.to_bytes()), KEY.public_key())
+
+
+def test_altered_signature_fails_verification():
+    envelope = make()
+    for sig in (bytes(64), envelope.sig[:-1] + bytes([envelope.sig[-1] ^ 1]), envelope.sig[:63], b""):
+        with pytest.raises(SignatureError):
+            verify_envelope(dataclasses.replace(envelope, sig=sig), KEY.public_key())
+
+
+def test_signature_of_another_key_fails_verification():
+    with pytest.raises(SignatureError):
+        verify_envelope(make(), OTHER_KEY.public_key())
+
+
+def test_every_flipped_bit_of_the_stored_bytes_is_caught():
+    data = make().to_bytes()
+    for position in range(len(data)):
+        for bit in (0x01, 0x80):
+            tampered = bytearray(data)
+            tampered[position] ^= bit
+            with pytest.raises(LedgerError):  # EncodingError when unparseable, else SignatureError
+                verify_envelope(Envelope.from_bytes(bytes(tampered)), KEY.public_key())
+
+
+# --- parsing ------------------------------------------------------------------------------
+
+
+def _whole(**change) -> dict:
+    value = dict(canonical_decode(make().to_bytes()))
+    value.update(change)
+    return value
+
+
+@pytest.mark.parametrize(
+    ("value", "field"),
+    [
+        ({k: v for k, v in _whole().items() if k != "body"}, "body"),
+        ({k: v for k, v in _whole().items() if k != "sig"}, "sig"),
+        ({k: v for k, v in _whole().items() if k != "node"}, "node"),
+        (_whole(extra=1), "extra"),
+        (_whole(node=1), "node"),
+        (_whole(stream=b"x"), "stream"),
+        (_whole(version="1"), "version"),
+        (_whole(version=True), "version"),
+        (_whole(version=0), "version"),
+        (_whole(type=None), "type"),
+        (_whole(occurred_on="2024-01-01"), "occurred_on"),
+        (_whole(recorded_at=None), "recorded_at"),
+        (_whole(authority=b"k"), "authority"),
+        (_whole(prev="00" * 32), "prev"),
+        (_whole(prev=bytes(31)), "prev"),
+        (_whole(body=[1, 2]), "body"),
+        (_whole(sig="sig"), "sig"),
+    ],
+)
+def test_from_bytes_names_the_bad_field(value, field):
+    with pytest.raises(EncodingError) as info:
+        Envelope.from_bytes(canonical_encode(value))
+    assert repr(field) in str(info.value)
+
+
+@pytest.mark.parametrize("data", [canonical_encode([1, 2]), canonical_encode("envelope"), b"\x81\xa1a"])
+def test_from_bytes_refuses_what_is_not_an_envelope(data):
+    with pytest.raises(EncodingError):
+        Envelope.from_bytes(data)
+
+
+def test_from_bytes_refuses_non_canonical_bytes():
+    value = _whole()
+    # The same map with keys in reverse order: same meaning, other bytes.
+    reordered = msgpack.packb(dict(reversed(list(value.items()))), use_bin_type=True)
+    assert reordered != canonical_encode(value)
+    with pytest.raises(EncodingError):
+        Envelope.from_bytes(reordered)
+
+
+# --- chains -------------------------------------------------------------------------------
+
+
+def test_chain_verifies():
+    assert verify_chain(chain(5)) is True
+    assert verify_chain([]) is True
+
+
+def test_chain_gap_is_detected():
+    envelopes = chain(4)
+    with pytest.raises(ChainError) as info:
+        verify_chain([envelopes[0], envelopes[2], envelopes[3]])
+    assert (info.value.expected, info.value.calculated) == (2, 3)
+
+
+def test_chain_reorder_is_detected():
+    envelopes = chain(3)
+    with pytest.raises(ChainError):
+        verify_chain([envelopes[1], envelopes[0], envelopes[2]])
+    with pytest.raises(ChainError):
+        verify_chain([envelopes[0], envelopes[2], envelopes[1]])
+
+
+def test_chain_missing_first_record_is_detected():
+    with pytest.raises(ChainError) as info:
+        verify_chain(chain(3)[1:])
+    assert (info.value.expected, info.value.calculated) == (1, 2)
+
+
+def test_chain_edited_prev_is_detected():
+    envelopes = chain(3)
+    forged = make(2, prev=b"\x07" * 32, body={"n": 2})  # validly signed, wrong link
+    with pytest.raises(ChainError) as info:
+        verify_chain([envelopes[0], forged, envelopes[2]])
+    assert info.value.expected == envelopes[0].hash and info.value.calculated == b"\x07" * 32
+
+
+def test_chain_first_record_must_link_to_genesis():
+    with pytest.raises(ChainError) as info:
+        verify_chain([make(1, prev=b"\x01" * 32)])
+    assert info.value.expected == GENESIS_PREV
+
+
+def test_chain_edited_earlier_record_breaks_the_next_link():
+    envelopes = chain(3)
+    edited = make(1, body={"n": "edited"})  # re-signed by the same key: its own signature verifies
+    assert verify_envelope(edited, KEY.public_key())
+    with pytest.raises(ChainError) as info:
+        verify_chain([edited, *envelopes[1:]])
+    assert info.value.expected == edited.hash and info.value.calculated == envelopes[0].hash
+
+
+# --- properties ---------------------------------------------------------------------------
+
+body_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**64 - 1) | st.text(max_size=12)
+    | st.binary(max_size=12),
+    lambda children: st.lists(children, max_size=3).map(tuple)
+    | st.dictionaries(st.text(max_size=6), children, max_size=3),
+    max_leaves=12,
+)
+bodies = st.dictionaries(st.text(max_size=10), body_values, max_size=6)
+
+
+@given(body=bodies, version=st.integers(min_value=1, max_value=2**32), occurred_on=st.integers(-(2**40), 2**40),
+       prev=st.binary(min_size=32, max_size=32), type_=st.text(min_size=1, max_size=20))
+def test_random_envelopes_round_trip_and_verify(body, version, occurred_on, prev, type_):
+    envelope = make(version, prev, body=body, occurred_on=occurred_on, type=type_)
+    parsed = Envelope.from_bytes(envelope.to_bytes())
+    assert parsed == envelope
+    assert parsed.hash == envelope.hash
+    assert verify_envelope(parsed, KEY.public_key())
+
+
+@settings(max_examples=50)
+@given(bodies, bodies)
+def test_different_bodies_have_different_hashes(first, second):
+    if canonical_encode(first) != canonical_encode(second):
+        assert make(body=first).hash != make(body=second).hash
