@@ -53,7 +53,8 @@ class Weapon(Aggregate):
         def mutate(self, aggregate: Weapon | None) -> Weapon | None:  # type: ignore[override]
             if aggregate is None:
                 if not self.OPENS_RECORD:
-                    raise UnknownWeapon(f"{self.TOPIC} cannot be the first record of a weapon")
+                    raise UnknownWeapon(f"{self.TOPIC} cannot be the first record of a weapon",
+                                        field="weapon")
                 aggregate = Weapon._shell(self.originator_id, self.timestamp)
             return super().mutate(aggregate)
 
@@ -94,6 +95,7 @@ class Weapon(Aggregate):
             if not w.marking:
                 w._register(self.marking, self.type, self.make, self.model, self.calibre, self.year)
             w.import_marking = {"country": self.import_state, "year": self.import_year}
+            w.imported_from = self.from_state
             w.holder = self.holder
             w.place = self.import_state
             w.status = Status.ACTIVE
@@ -243,6 +245,7 @@ class Weapon(Aggregate):
         weapon.type = weapon.make = weapon.model = weapon.calibre = ""
         weapon.year = 0
         weapon.import_marking = {}
+        weapon.imported_from = ""
         weapon.holder = ""
         weapon.place = ""
         weapon.status = None
@@ -270,7 +273,11 @@ class Weapon(Aggregate):
         """
         check_permitted("Weapon.Manufactured", authority.kind)
         fields = _description(type, make, model, calibre)
-        if not 1800 <= int(year) <= datetime.now(timezone.utc).year:
+        try:
+            year = int(year)
+        except (TypeError, ValueError):
+            raise InvalidField(f"{year!r} is not a year", field="year") from None
+        if not 1800 <= year <= datetime.now(timezone.utc).year:
             raise InvalidField(f"{year} is not a plausible year of manufacture", field="year")
         weapon = cls._shell(marking.weapon_id(), _now())
         weapon.trigger_event(
@@ -362,7 +369,7 @@ class Weapon(Aggregate):
             raise InvalidState("no import of this weapon awaits confirmation of receipt", field="weapon")
         self.trigger_event(
             self.ReceiptConfirmed, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-            shipment=self.awaiting_receipt, from_state=self.import_marking.get("country", ""),
+            shipment=self.awaiting_receipt, from_state=self.imported_from,
             received_by=check_text(received_by, "received_by", required=False),
         )
 
@@ -471,7 +478,9 @@ class Weapon(Aggregate):
                                field="weapon")
 
     def _check_is_firearm(self, verb: str) -> None:
-        if self.status is Status.DEACTIVATED:
+        # The certificate, not the status: deactivation is permanent (FP art 9), and a
+        # deactivated weapon later stolen and recovered, or seized, is still not a firearm.
+        if self.deactivation_certificate:
             raise InvalidState(f"the weapon is deactivated (certificate {self.deactivation_certificate}) and "
                                f"cannot be {verb} as a firearm", field="weapon")
 
