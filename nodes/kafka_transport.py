@@ -31,6 +31,7 @@ Not thread-safe: one thread uses a transport at a time.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -42,6 +43,12 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from nodes.errors import ConfigurationError, TransportError, TransportReset
 
+# kafka-python logs every lost connection at ERROR; failures reach callers as
+# TransportError instead. Without a handler of its own, Python's last-resort handler
+# would print those lines on stderr of every CLI command; handlers an application
+# configures still receive them.
+logging.getLogger("kafka").addHandler(logging.NullHandler())
+
 _NO_TOPIC_ID = "00000000-0000-0000-0000-000000000000"
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _PREFIX = re.compile(r"[A-Za-z0-9_.-]{1,100}")
@@ -49,6 +56,8 @@ _PREFIX = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 # A fetch waits at most this long for data on the broker. Tansu does not answer a
 # waiting fetch early when data arrives, so Kafka's default (500 ms) makes end-to-end
 # latency ~126/253 ms p50/p99; 10 ms gives ~6/12 ms (measured, issue 3 "Speed").
+# The price: a reader waiting on an idle topic sends ~100 fetches/s, ~15% of a core
+# in kafka-python (measured); raise it for nodes where latency matters less.
 FETCH_MAX_WAIT_MS = 10
 # Within one publish the producer fills batches for up to this long; publish flushes
 # at its end, so linger never delays the last record.
@@ -117,7 +126,8 @@ class KafkaTransport:
     """Inbox topics on a Kafka-protocol broker at ``bootstrap_servers`` (``host:port[,..]``).
 
     ``timeout_s`` bounds connecting, each request and each publish: an unreachable
-    broker gives ``TransportError`` after about that long. Clients are created on
+    broker gives ``TransportError`` after about that long. ``fetch_max_wait_ms`` is how
+    long the broker may hold a fetch when there is nothing new (see FETCH_MAX_WAIT_MS). Clients are created on
     first use, so constructing a transport does no I/O. Close it (or use ``with``).
     """
 
@@ -127,6 +137,7 @@ class KafkaTransport:
         topic_prefix: str = "armsledger",
         *,
         timeout_s: float = 10.0,
+        fetch_max_wait_ms: int = FETCH_MAX_WAIT_MS,
         client_id: str = "armsledger",
     ) -> None:
         if not bootstrap_servers or not bootstrap_servers.strip():
@@ -137,9 +148,14 @@ class KafkaTransport:
             )
         if timeout_s <= 0:
             raise ConfigurationError(f"kafka timeout {timeout_s!r}: must be positive")
+        if not 0 <= fetch_max_wait_ms < timeout_s * 1000:
+            raise ConfigurationError(
+                f"fetch_max_wait_ms {fetch_max_wait_ms!r}: must be >= 0 and below the timeout"
+            )
         self.bootstrap_servers = bootstrap_servers.strip()
         self.topic_prefix = topic_prefix
         self.timeout_s = timeout_s
+        self.fetch_max_wait_ms = fetch_max_wait_ms
         self.client_id = client_id
         self._admin: KafkaAdminClient | None = None
         self._producer: KafkaProducer | None = None
@@ -400,7 +416,7 @@ class KafkaTransport:
                 enable_auto_commit=False,
                 # Never jump silently to another offset: out of range is a reset.
                 auto_offset_reset="none",
-                fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+                fetch_max_wait_ms=self.fetch_max_wait_ms,
                 allow_auto_create_topics=False,
             )
         return self._consumer
