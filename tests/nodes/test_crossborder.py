@@ -22,12 +22,24 @@ DAY = 86_400
 NOW = int(time.time()) - 60
 
 
+def federation(tmp_path, url):
+    return MemoryFederation(tmp_path, lambda s: url if s == "BE" else str(tmp_path / f"{s}.db"), ["BE", "NL", "DE"])
+
+
 @pytest.fixture
 def fed(tmp_path, db_url):
-    federation = MemoryFederation(tmp_path, lambda s: db_url if s == "BE" else str(tmp_path / f"{s}.db"),
-                                  ["BE", "NL", "DE"])
-    yield federation
-    federation.close()
+    """BE on each backend."""
+    f = federation(tmp_path, db_url)
+    yield f
+    f.close()
+
+
+@pytest.fixture
+def lite(tmp_path, sqlite_url):
+    """All on SQLite: for the rule checks, which read the same records on every backend."""
+    f = federation(tmp_path, sqlite_url)
+    yield f
+    f.close()
 
 
 def manufacture(fed, serial="FN-1", holder="FN Herstal") -> UUID:
@@ -80,6 +92,14 @@ def ready(fed):
     return weapon
 
 
+@pytest.fixture
+def lite_ready(lite):
+    weapon = manufacture(lite)
+    export_licence(lite)
+    authorizations(lite)
+    return weapon
+
+
 def last_export(node, weapon):
     return [e for e in node.registry.envelopes(weapon) if e.type == "Weapon.Exported"][-1]
 
@@ -118,53 +138,53 @@ def test_export_is_refused_without_the_import_authorization_of_a_partner(fed):
     ({"consignee": "Shell Trading Ltd"}, "consignee", "authorizes consignee 'Shell Trading Ltd'"),
     ({"quantity": 1}, "import_authorization", "covers 1 weapons"),
 ], ids=["expired", "not-yet-valid", "wrong-export-state", "consignee-mismatch", "quantity-exceeded"])
-def test_export_is_refused_when_the_authorization_does_not_match(fed, ia, field, reason):
-    first, second = manufacture(fed, "FN-1"), manufacture(fed, "FN-2")
-    export_licence(fed)
-    authorizations(fed, ia=ia)
+def test_export_is_refused_when_the_authorization_does_not_match(lite, ia, field, reason):
+    first, second = manufacture(lite, "FN-1"), manufacture(lite, "FN-2")
+    export_licence(lite)
+    authorizations(lite, ia=ia)
     with pytest.raises(LicenceRefused, match=reason) as e:
-        export(fed, [first, second])
+        export(lite, [first, second])
     assert e.value.field == field
 
 
-def test_quantity_counts_earlier_shipments_under_the_same_authorization(fed):
-    first, second = manufacture(fed, "FN-1"), manufacture(fed, "FN-2")
-    export_licence(fed)
-    authorizations(fed, ia={"quantity": 1})
-    export(fed, [first])
+def test_quantity_counts_earlier_shipments_under_the_same_authorization(lite):
+    first, second = manufacture(lite, "FN-1"), manufacture(lite, "FN-2")
+    export_licence(lite)
+    authorizations(lite, ia={"quantity": 1})
+    export(lite, [first])
     with pytest.raises(LicenceRefused, match="2 would have been exported"):
-        export(fed, [second], occurred_on=NOW - 90 * DAY)
+        export(lite, [second], occurred_on=NOW - 90 * DAY)
 
 
-def test_revoked_authorization_is_refused_from_its_revocation_on(fed, ready):
-    nl = fed["NL"]
+def test_revoked_authorization_is_refused_from_its_revocation_on(lite, lite_ready):
+    nl = lite["NL"]
     revoked = nl.registry.repository.get(licence_id("NL", LicenceKind.IMPORT_AUTHORIZATION, "NL-IA-1"))
     revoked.revoke(authority=nl.registry.authority("licensing"), reason="end user sanctioned",
                    occurred_on=NOW - 120 * DAY)
     nl.registry.save(revoked)
-    fed.deliver("NL", "BE")
+    lite.deliver("NL", "BE")
     with pytest.raises(LicenceRefused, match="revoked"):
-        export(fed, [ready])
+        export(lite, [lite_ready])
 
 
-def test_transit_no_objection_of_a_partner_is_required(fed):
-    weapon = manufacture(fed)
-    export_licence(fed)
-    authorizations(fed, deliver=False)
-    hand_over(fed, "NL", licence_id("NL", LicenceKind.IMPORT_AUTHORIZATION, "NL-IA-1"))
+def test_transit_no_objection_of_a_partner_is_required(lite):
+    weapon = manufacture(lite)
+    export_licence(lite)
+    authorizations(lite, deliver=False)
+    hand_over(lite, "NL", licence_id("NL", LicenceKind.IMPORT_AUTHORIZATION, "NL-IA-1"))
     with pytest.raises(LicenceRefused, match="no transit no objection 'DE-TNO-1' of DE") as e:
-        export(fed, [weapon])
+        export(lite, [weapon])
     assert e.value.field == "transit_no_objection"
     with pytest.raises(LicenceRefused, match="DE runs a node: give its transit no-objection number"):
-        export(fed, [weapon], transit_no_objections=())
+        export(lite, [weapon], transit_no_objections=())
 
 
-def test_paper_authorization_of_a_state_without_a_node_is_recorded_as_unverified(fed):
-    weapon = manufacture(fed)
-    issue(fed["BE"], "EL-US", LicenceKind.EXPORT_LICENCE, holder="FN Herstal", import_state="US")
-    export(fed, [weapon], licence="EL-US", import_authorization="US-IA-77", to_state="US", transit_states=(),
+def test_paper_authorization_of_a_state_without_a_node_is_recorded_as_unverified(lite):
+    weapon = manufacture(lite)
+    issue(lite["BE"], "EL-US", LicenceKind.EXPORT_LICENCE, holder="FN Herstal", import_state="US")
+    export(lite, [weapon], licence="EL-US", import_authorization="US-IA-77", to_state="US", transit_states=(),
            transit_no_objections=(), consignee="Gun Shop Inc")
-    exported = last_export(fed["BE"], weapon)
+    exported = last_export(lite["BE"], weapon)
     assert exported.body["import_authorization"] == "US-IA-77"
     assert exported.body["authorization_evidence"] == ""  # accepted on paper, not verified electronically
 
@@ -196,28 +216,28 @@ def test_receipt_opens_the_record_on_the_importer_and_closes_the_shipment_on_the
         crossborder.confirm_receipt(nl, shipment=str(shipment))
 
 
-def test_a_shipment_closes_only_when_every_weapon_is_confirmed(fed):
-    first, second = manufacture(fed, "FN-1"), manufacture(fed, "FN-2")
-    export_licence(fed)
-    authorizations(fed)
-    shipment = export(fed, [first, second])
-    fed.deliver("BE", "NL")
-    crossborder.confirm_receipt(fed["NL"], weapon_id=first)
-    fed.deliver("NL", "BE")
-    assert fed["BE"].registry.repository.get(shipment).is_open
-    crossborder.confirm_receipt(fed["NL"], weapon_id=second)
-    fed.deliver("NL", "BE")
-    assert not fed["BE"].registry.repository.get(shipment).is_open
+def test_a_shipment_closes_only_when_every_weapon_is_confirmed(lite):
+    first, second = manufacture(lite, "FN-1"), manufacture(lite, "FN-2")
+    export_licence(lite)
+    authorizations(lite)
+    shipment = export(lite, [first, second])
+    lite.deliver("BE", "NL")
+    crossborder.confirm_receipt(lite["NL"], weapon_id=first)
+    lite.deliver("NL", "BE")
+    assert lite["BE"].registry.repository.get(shipment).is_open
+    crossborder.confirm_receipt(lite["NL"], weapon_id=second)
+    lite.deliver("NL", "BE")
+    assert not lite["BE"].registry.repository.get(shipment).is_open
 
 
-def test_receipt_of_a_shipment_never_announced_is_refused(fed):
+def test_receipt_of_a_shipment_never_announced_is_refused(lite):
     with pytest.raises(UnknownWeapon, match="no export to NL of shipment"):
-        crossborder.confirm_receipt(fed["NL"], shipment="00000000-0000-0000-0000-000000000001")
+        crossborder.confirm_receipt(lite["NL"], shipment="00000000-0000-0000-0000-000000000001")
 
 
-def test_unconfirmed_shipments_are_overdue_after_the_configured_days(fed, ready, monkeypatch):
-    shipment = export(fed, [ready])
-    be = fed["BE"]
+def test_unconfirmed_shipments_are_overdue_after_the_configured_days(lite, lite_ready, monkeypatch):
+    shipment = export(lite, [lite_ready])
+    be = lite["BE"]
     listed = crossborder.open_shipments(be, now=NOW)
     assert listed[0]["overdue"] and listed[0]["overdue_days"] == crossborder.DEFAULT_OVERDUE_DAYS
     monkeypatch.setenv("ARMSLEDGER_OVERDUE_DAYS", "365")

@@ -1,0 +1,247 @@
+"""Signed lifecycle fragments: what a state holds about a weapon, provable offline (ITI para 20).
+
+A trace response carries the addressee's own records of the weapon as a tuple
+of items, each the canonical msgpack bytes of::
+
+    {"envelope": <envelope bytes>, "checkpoint": <checkpoint bytes>, "index": <leaf index>,
+     "proof": (<32-byte hash>, ...)}
+
+that is, the record exactly as signed by the responding state's authority, the
+responder's latest signed checkpoint (RFC 9162 log head), the record's leaf
+index in that log and its inclusion proof (RFC 9162 section 2.1.3). The
+fragment also carries the responder's ``Authority.*`` records (signed by its node
+key), so the requester verifies every item from the bytes plus its trust store:
+checkpoint signed by the partner's node key and agreeing with the checkpoints of
+that partner it kept; leaf proven in that checkpoint; signature by an authority
+key the partner's node key certified, of a kind permitted to record the event;
+stream chain intact. An item that fails any check is reported and never used.
+
+``build_fragment`` runs on the responder, ``verify_fragment`` (pure) on the requester.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from domain.authority import AuthorityKind, check_permitted
+from domain.errors import DomainError
+from domain.licence import LicenceKind, licence_id
+from ledger.checkpoint import Checkpoint, envelope_leaf, verify_checkpoint
+from ledger.encoding import canonical_decode, canonical_encode
+from ledger.envelope import Envelope, verify_chain, verify_envelope
+from ledger.errors import LedgerError
+from ledger.keys import Ed25519PublicKey, key_id, public_key_from_bytes
+from ledger.proofs import verify_inclusion
+from nodes.identity import authorities_stream
+
+_ITEM_FIELDS = frozenset({"envelope", "checkpoint", "index", "proof"})
+_CERTIFIED = "Authority.Certified"
+# A restricted answer (ITI para 22) releases only the cross-border path of the weapon:
+# how it came into being here and how it left, not its domestic holders.
+_RESTRICTED_TYPES = frozenset({"Weapon.Manufactured", "Weapon.Imported", "Weapon.Exported",
+                               "Weapon.ReceiptConfirmed", "Shipment.Opened", "Shipment.ReceiptConfirmed"})
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """What ``build_fragment`` found: the items to send and what they show."""
+
+    items: tuple[bytes, ...]
+    records: tuple[Envelope, ...]     # the weapon's own records (no certificates)
+    exported_to: tuple[str, ...]      # destinations of the exports among them, in order
+    complete: bool                    # the records run from manufacture or import here on
+
+
+@dataclass(frozen=True)
+class FragmentCheck:
+    """The verified records of a fragment, and a line per item or stream that failed."""
+
+    records: tuple[Envelope, ...]
+    problems: tuple[str, ...]
+    notes: tuple[str, ...] = ()   # streams shown only in part (a restricted answer): not failures
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def build_fragment(node: Any, weapon_id: UUID | str, *, restricted: bool = False) -> Fragment:
+    """The signed fragment this node holds about ``weapon_id`` (possibly empty).
+
+    Includes the weapon's stream, the streams of our shipments it travelled in,
+    our export licences its exports cite, and the authority register. Seals a
+    checkpoint first so that every record is covered. ``restricted`` keeps only
+    the cross-border path (manufacture/import, export, receipt, shipments).
+    Requires an unlocked node (sealing signs).
+    """
+    registry, state = node.registry, node.identity.state
+    weapon = [e for e in registry.envelopes(weapon_id) if e.type.startswith("Weapon.")]
+    if not weapon:
+        return Fragment((), (), (), False)
+    streams = [weapon]
+    for shipment in dict.fromkeys(str(e.body["shipment"]) for e in weapon if e.body.get("shipment")):
+        streams.append(_own_stream(registry, shipment, "Shipment."))  # empty for a partner's shipment
+    if not restricted:
+        for number in dict.fromkeys(str(e.body.get("licence", "")) for e in weapon if e.type == "Weapon.Exported"):
+            if number:
+                streams.append(_own_stream(registry, str(licence_id(state, LicenceKind.EXPORT_LICENCE, number)),
+                                           "Licence."))
+    records = [e for stream in streams for e in stream if not restricted or e.type in _RESTRICTED_TYPES]
+    certificates = registry.envelopes(authorities_stream(state))
+    node.sealer.seal()
+    checkpoint = node.sealer.latest_checkpoint()
+    wanted = {(e.stream, e.version) for e in (*records, *certificates)}
+    leaves = {(stream, version): index for index, stream, version, _ in node.sealer.sealed_leaves()
+              if (stream, version) in wanted}
+    items = []
+    for envelope in (*certificates, *records):
+        index = leaves[(envelope.stream, envelope.version)]
+        proof = node.sealer.inclusion_proof(index, checkpoint.size)
+        items.append(canonical_encode({"envelope": envelope.to_bytes(), "checkpoint": checkpoint.to_bytes(),
+                                       "index": index, "proof": tuple(proof)}))
+    exported_to = tuple(dict.fromkeys(str(e.body.get("to_state", "")) for e in weapon
+                                      if e.type == "Weapon.Exported" and e.body.get("to_state")))
+    complete = weapon[0].type in ("Weapon.Manufactured", "Weapon.Imported")
+    return Fragment(tuple(items), tuple(records), exported_to, complete)
+
+
+def _own_stream(registry: Any, stream: str, prefix: str) -> list[Envelope]:
+    try:
+        UUID(stream)
+    except ValueError:
+        return []
+    return [e for e in registry.envelopes(stream) if e.type.startswith(prefix)]
+
+
+def decode_item(item: bytes) -> tuple[Envelope, Checkpoint, int, tuple[bytes, ...]]:
+    """Parse one fragment item; raises ``LedgerError`` (or a subclass) naming what is wrong."""
+    value = canonical_decode(bytes(item))
+    if not isinstance(value, dict) or set(value) != _ITEM_FIELDS:
+        raise LedgerError("not a fragment item {envelope, checkpoint, index, proof}")
+    index, proof = value["index"], value["proof"]
+    if not isinstance(index, int) or isinstance(index, bool) or not isinstance(proof, tuple) \
+            or not all(isinstance(p, bytes) for p in proof):
+        raise LedgerError("fragment item: index must be an integer and proof a list of hashes")
+    if not isinstance(value["envelope"], bytes) or not isinstance(value["checkpoint"], bytes):
+        raise LedgerError("fragment item: envelope and checkpoint must be bytes")
+    return Envelope.from_bytes(value["envelope"]), Checkpoint.from_bytes(value["checkpoint"]), index, proof
+
+
+def verify_fragment(
+    items: Iterable[bytes], *, origin: str, node_key: Ed25519PublicKey | None,
+    kept: Iterable[Checkpoint] = (), certificates: Iterable[Envelope] = (),
+) -> FragmentCheck:
+    """Verify a fragment from ``origin`` (see the module docstring); pure.
+
+    ``node_key``: the partner's trusted node key (None: not a partner, nothing
+    verifies). ``kept``: that partner's checkpoints kept on ingest; one of the
+    same size must have the same root (else the partner shows two histories).
+    ``certificates``: its ``Authority.Certified`` records received already.
+    Returns the verified records (certificates included) and the problems.
+    """
+    items = list(items)
+    if node_key is None:
+        return FragmentCheck((), (f"{origin} is not a trusted partner: none of its {len(items)} fragment items "
+                                  "can be verified",) if items else ())
+    node_key_id = key_id(node_key)
+    kept_roots = {c.size: c.root for c in kept}
+    problems: list[str] = []
+    checked: dict[bytes, str | None] = {}  # checkpoint bytes -> problem (None: good)
+    proven: list[tuple[int, Envelope]] = []
+    for position, item in enumerate(items, start=1):
+        try:
+            envelope, checkpoint, index, proof = decode_item(item)
+        except (LedgerError, TypeError, ValueError) as e:
+            problems.append(f"item {position}: unreadable ({e})")
+            continue
+        what = f"item {position} ({envelope.type} {envelope.stream} v{envelope.version})"
+        if envelope.node != origin:
+            problems.append(f"{what}: recorded by {envelope.node}, not by {origin}")
+            continue
+        raw = checkpoint.to_bytes()
+        if raw not in checked:
+            checked[raw] = _checkpoint_problem(checkpoint, origin, node_key, kept_roots)
+        if checked[raw] is not None:
+            problems.append(f"{what}: {checked[raw]}")
+            continue
+        try:
+            verify_inclusion(index, checkpoint.size, envelope_leaf(envelope.hash), proof, checkpoint.root)
+        except LedgerError as e:
+            problems.append(f"{what}: not in {origin}'s log at the checkpoint of size {checkpoint.size} ({e})")
+            continue
+        proven.append((position, envelope))
+    keys: dict[str, tuple[bytes, str]] = {}
+    for certificate in (*certificates, *(e for _, e in proven)):
+        if certificate.type == _CERTIFIED and certificate.node == origin and certificate.authority == node_key_id:
+            try:
+                verify_envelope(certificate, node_key)
+            except LedgerError:
+                continue
+            keys[str(certificate.body.get("key_id"))] = (bytes(certificate.body.get("public_key", b"")),
+                                                         str(certificate.body.get("kind", "")))
+    records: list[Envelope] = []
+    for position, envelope in proven:
+        what = f"item {position} ({envelope.type} {envelope.stream} v{envelope.version})"
+        problem = _signature_problem(envelope, node_key, node_key_id, keys)
+        if problem:
+            problems.append(f"{what}: {problem}")
+        else:
+            records.append(envelope)
+    notes: list[str] = []
+    return FragmentCheck(tuple(_chained(records, problems, notes)), tuple(problems), tuple(notes))
+
+
+def _checkpoint_problem(checkpoint: Checkpoint, origin: str, node_key: Ed25519PublicKey,
+                        kept_roots: dict[int, bytes]) -> str | None:
+    if checkpoint.origin != origin:
+        return f"its checkpoint is of {checkpoint.origin}'s log, not {origin}'s"
+    try:
+        verify_checkpoint(checkpoint, node_key)
+    except LedgerError as e:
+        return f"its checkpoint is not signed by {origin}'s node key ({e})"
+    if checkpoint.size in kept_roots and kept_roots[checkpoint.size] != checkpoint.root:
+        return (f"its checkpoint of size {checkpoint.size} has another root than the one {origin} sent us "
+                "before: two histories of one log")
+    return None
+
+
+def _signature_problem(envelope: Envelope, node_key: Ed25519PublicKey, node_key_id: str,
+                       keys: dict[str, tuple[bytes, str]]) -> str | None:
+    try:
+        if envelope.type.startswith("Authority."):
+            if envelope.authority != node_key_id:
+                return "an authority certificate not signed by the partner's node key"
+            verify_envelope(envelope, node_key)
+            return None
+        certified = keys.get(envelope.authority)
+        if certified is None:
+            return f"signed by key {envelope.authority}, which {envelope.node}'s node key has not certified"
+        verify_envelope(envelope, public_key_from_bytes(certified[0]))
+        check_permitted(envelope.type, AuthorityKind(certified[1]))
+    except (LedgerError, DomainError, ValueError) as e:
+        return str(e)
+    return None
+
+
+def _chained(records: list[Envelope], problems: list[str], notes: list[str]) -> list[Envelope]:
+    """Drop the records of any stream whose versions 1..n do not chain; gaps are reported, not dropped."""
+    streams: dict[str, list[Envelope]] = defaultdict(list)
+    for envelope in records:
+        streams[envelope.stream].append(envelope)
+    broken = set()
+    for stream, envelopes in streams.items():
+        envelopes.sort(key=lambda e: e.version)
+        if [e.version for e in envelopes] != list(range(1, len(envelopes) + 1)):
+            notes.append(f"stream {stream}: versions {[e.version for e in envelopes]} are not the whole "
+                         "stream (records withheld); each record shown is proven on its own")
+            continue
+        try:
+            verify_chain(envelopes)
+        except LedgerError as e:
+            problems.append(f"stream {stream}: {e}")
+            broken.add(stream)
+    return [e for e in records if e.stream not in broken]

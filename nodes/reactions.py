@@ -1,0 +1,97 @@
+"""Automatic signed steps after ingest: what a node does when partner records arrive.
+
+``react(node, accepted)`` is called by sync/ingest after each committed batch of
+accepted partner envelopes. For each envelope it may record steps of its own,
+signed by the competent authority; the relay then publishes them like any other
+record:
+
+=============================  ===================================================
+received                       our step
+=============================  ===================================================
+``TraceRequest.Submitted``     acknowledge (ITI para 19), then, unless
+addressed to us                ARMSLEDGER_TRACE_AUTORESPOND=0, respond with the
+                               signed fragment we hold or "untraceable" (para 20)
+``TraceAnswer.Responded`` /    verify the fragment; forward the trace to every state
+``Restricted`` of our trace    it shows an export to that was not asked yet
+``Weapon.ReceiptConfirmed``    close our shipment once every weapon of it is
+naming us as exporter          confirmed (``Shipment.ReceiptConfirmed``, FP art 10(4))
+=============================  ===================================================
+
+Every step is idempotent (a step done already is not done again), so reacting
+twice to the same records, or to records replayed after a crash, changes
+nothing. A partner record that our rules refuse (a receipt by a state that was
+not the destination, a trace answered twice) is skipped and reported in the
+returned ``Reaction.skipped``: bad input never stops ingest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.errors import DomainError
+from ledger.envelope import Envelope
+from nodes import crossborder, tracing
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Reaction:
+    """What ``react`` recorded: one line per step, and the records it skipped with the reason."""
+
+    steps: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.steps)
+
+
+def react(node: Any, accepted: Iterable[Envelope], transport_publish: Callable[..., Any] | None = None, *,
+          settings: tracing.TraceSettings | None = None) -> Reaction:
+    """Record our automatic steps for ``accepted`` partner envelopes (see the module docstring).
+
+    ``transport_publish`` is accepted for the ingest contract and not used: our
+    new records reach partners through the relay, from the log. Requires an
+    unlocked node. Seals a checkpoint when it recorded anything, so the relay
+    can prove the new records at once.
+    """
+    settings = settings or tracing.TraceSettings.load()
+    us = node.identity.state
+    done = Reaction()
+    for envelope in accepted:
+        try:
+            if envelope.type == tracing.SUBMITTED and envelope.body.get("addressee") == us:
+                _answer(node, envelope, settings, done)
+            elif envelope.type in (tracing.RESPONDED, tracing.RESTRICTED):
+                for follow_up in tracing.follow_response(node, envelope):
+                    done.steps.append(f"trace {envelope.stream}: {envelope.node}'s answer shows an export; "
+                                      f"forwarded as trace {follow_up}")
+            elif envelope.type == crossborder.RECEIPT and envelope.body.get("from_state") == us:
+                closed = crossborder.close_shipment(node, envelope)
+                if closed is not None:
+                    done.steps.append(f"shipment {closed}: receipt confirmed by {envelope.node}, closed")
+        except DomainError as e:
+            message = f"{envelope.type} {envelope.stream} from {envelope.node}: {e}"
+            log.warning("reaction skipped: %s", message)
+            done.skipped.append(message)
+    if done.steps:
+        node.sealer.seal()
+    return done
+
+
+def _answer(node: Any, request: Envelope, settings: tracing.TraceSettings, done: Reaction) -> None:
+    if tracing.acknowledge(node, request):
+        done.steps.append(f"trace {request.stream} from {request.node}: acknowledged")
+    elif _handled(node, request):
+        return
+    if settings.autorespond:
+        answered = tracing.respond(node, request.stream)
+        done.steps.append(f"trace {request.stream} from {request.node}: {answered.split('.', 1)[1].lower()}")
+
+
+def _handled(node: Any, request: Envelope) -> bool:
+    """True when an officer or an earlier reaction took a step after the acknowledgement."""
+    return any(e.type != tracing.ACKNOWLEDGED for e in node.registry.envelopes(request.stream))
