@@ -1,0 +1,128 @@
+"""The inbox on both backends: one transaction per batch, positions that only advance, quarantine.
+
+Every test takes ``db_url`` and so runs on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from eventsourcing.persistence import Tracking
+
+from ledger.checkpoint import sign_checkpoint
+from ledger.envelope import GENESIS_PREV, seal
+from ledger.keys import generate_key, key_id
+from nodes.inbox import KIND_ALARM, KIND_ERROR, Inbox, InboxBatch, QuarantineEntry, received_stream_id
+
+STREAM = str(uuid.uuid4())
+
+
+@pytest.fixture
+def inbox(db_url):
+    inbox = Inbox.open(db_url)
+    yield inbox
+    inbox.close()
+
+
+def envelopes(node: str, stream: str, count: int, key=None) -> list:
+    key = key or generate_key()
+    found, prev = [], GENESIS_PREV
+    for version in range(1, count + 1):
+        envelope = seal(key, node=node, stream=stream, version=version, type="Weapon.Marked", occurred_on=1,
+                        recorded_at=version, authority=key_id(key), prev=prev, body={"mark": f"M{version}"})
+        found.append(envelope)
+        prev = envelope.hash
+    return found
+
+
+def entry(reason: str = "malformed", message: bytes = b"junk", kind: str = KIND_ERROR) -> QuarantineEntry:
+    return QuarantineEntry(received_at=time.time_ns() // 1000, topic="t.inbox.NL", offset=7, origin="BE",
+                           reason=reason, kind=kind, detail="why", key=b"k", message=message)
+
+
+def test_a_batch_and_its_position_are_written_together_or_not_at_all(inbox):
+    first, second = envelopes("BE", STREAM, 2)
+    assert inbox.record(InboxBatch(accepted=[(first, first.to_bytes())]), Tracking("kafka:x@1", 5))
+    assert inbox.position("kafka:x@1") == 5
+    # A conflicting event (the same stream version again) rolls back the new position too.
+    assert not inbox.record(InboxBatch(accepted=[(second, second.to_bytes()), (first, first.to_bytes())]),
+                            Tracking("kafka:x@1", 9))
+    assert inbox.position("kafka:x@1") == 5
+    assert inbox.received(node="BE", stream=STREAM) == [first]
+    # As does a position that is not beyond the tracked one (a redelivered batch).
+    assert not inbox.record(InboxBatch(accepted=[(second, second.to_bytes())]), Tracking("kafka:x@1", 5))
+    assert inbox.received(node="BE", stream=STREAM) == [first]
+    assert inbox.record(InboxBatch(accepted=[(second, second.to_bytes())]), Tracking("kafka:x@1", 6))
+    assert inbox.received(node="BE", stream=STREAM) == [first, second]
+
+
+def test_received_records_are_kept_byte_for_byte_per_node_and_stream(inbox):
+    be = envelopes("BE", STREAM, 3)
+    de = envelopes("DE", STREAM, 1)
+    assert inbox.record(InboxBatch(accepted=[(e, e.to_bytes()) for e in be + de]))
+    stored = inbox.recorder.select_events(received_stream_id("BE", STREAM))
+    assert [bytes(s.state) for s in stored] == [e.to_bytes() for e in be]
+    assert [s.topic for s in stored] == ["Weapon.Marked"] * 3
+    assert inbox.received_about(STREAM, ["DE", "BE", "FR"]) == de + be
+    assert inbox.held([("BE", STREAM), ("FR", STREAM)]) == {
+        ("BE", STREAM): {e.version: e.to_bytes() for e in be}, ("FR", STREAM): {}}
+
+
+def test_received_notifications_skip_bookkeeping_and_resume_after_the_last_id(inbox):
+    key = generate_key()
+    checkpoint = sign_checkpoint(key, "BE", 3, bytes(32), 1)
+    a = envelopes("BE", STREAM, 1)[0]
+    b = envelopes("BE", str(uuid.uuid4()), 1)[0]
+    assert inbox.record(InboxBatch(accepted=[(a, a.to_bytes())], checkpoints=[(checkpoint, 1)],
+                                   quarantined=[entry()]))
+    assert inbox.record(InboxBatch(accepted=[(b, b.to_bytes())]))
+    first = inbox.received_notifications(1, 1)
+    assert [e for _, e in first] == [a]
+    rest = inbox.received_notifications(first[-1][0] + 1, 10)
+    assert [e for _, e in rest] == [b]
+    assert inbox.received_notifications(rest[-1][0] + 1, 10) == []
+
+
+def test_partner_checkpoints_come_back_by_size(inbox):
+    key = generate_key()
+    checkpoints = [sign_checkpoint(key, "BE", size, bytes([size]) * 32, size) for size in (5, 9, 2)]
+    assert inbox.record(InboxBatch(checkpoints=[(c, v) for v, c in enumerate(checkpoints, start=1)]))
+    assert [c.size for c in inbox.partner_checkpoints("BE")] == [2, 5, 9]
+    assert inbox.partner_checkpoints("BE")[0] == checkpoints[2]
+    assert inbox.partner_checkpoints("NL") == []
+
+
+def test_quarantine_lists_unresolved_entries_once_each(inbox):
+    junk, fork = entry(), entry("fork-or-rewrite", b"other", KIND_ALARM)
+    assert inbox.record(InboxBatch(quarantined=[junk, fork]))
+    assert not inbox.record(InboxBatch(quarantined=[junk]))  # the same bytes, same reason: one entry
+    listed = inbox.quarantined()
+    assert [(e["reason"], e["kind"], e["size"], e["origin"], e["offset"]) for e in listed] == [
+        ("malformed", "error", 4, "BE", 7), ("fork-or-rewrite", "alarm", 5, "BE", 7)]
+    assert inbox.existing([junk.id, uuid.uuid4()]) == {junk.id}
+    assert inbox.record(InboxBatch(resolved=[(junk.id, "accepted")]))
+    assert [e["reason"] for e in inbox.quarantined()] == ["fork-or-rewrite"]
+    assert [p.entry for p in inbox.parked(["fork-or-rewrite"])] == [fork]
+
+
+def test_positions_only_move_forward(inbox):
+    assert inbox.position("relay:NL@a") == 0
+    inbox.advance("relay:NL@a", 10)
+    inbox.advance("relay:NL@a", 4)
+    assert inbox.position("relay:NL@a") == 10
+    assert inbox.position("relay:NL@b") == 0
+
+
+def test_the_inbox_has_tables_of_its_own(sqlite_url):
+    import sqlite3
+
+    from nodes.registry import Registry  # noqa: F401  (the registry's tables live in the same file)
+
+    with Inbox.open(sqlite_url) as inbox:
+        a = envelopes("BE", STREAM, 1)[0]
+        assert inbox.record(InboxBatch(accepted=[(a, a.to_bytes())]), Tracking("kafka:x@1", 1))
+    tables = {row[0] for row in sqlite3.connect(sqlite_url).execute("SELECT name FROM sqlite_master")}
+    assert {"inbox_events", "inbox_tracking"} <= tables
+    assert "stored_events" not in tables and "tracking" not in tables

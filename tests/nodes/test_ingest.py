@@ -1,0 +1,182 @@
+"""Ingest against a real broker: forged and malformed messages are quarantined with the right reason,
+out-of-order messages wait and then settle, checkpoints are kept, checked and cosigned."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+
+import pytest
+
+from ledger.checkpoint import sign_checkpoint
+from ledger.envelope import Envelope, seal
+from ledger.keys import generate_key, public_bytes, public_key_from_bytes, verify_signature
+from nodes.identity import authorities_stream
+from nodes.inbox import received_stream_id
+from nodes.ingest import BAD_SIGNATURE, FORK, MALFORMED, NOT_PERMITTED, STREAM_MISMATCH, UNTRUSTED
+from nodes.wire import CheckpointMessage, RecordMessage, decode_message, encode_message
+from federation_nodes import Cluster, manufacture, publish, raw_messages
+
+
+@pytest.fixture
+def cluster(tmp_path, kafka_bootstrap, db_url):
+    # NL ingests into db_url; BE sends; FR sends too, but NL does not trust FR.
+    cluster = Cluster(tmp_path, kafka_bootstrap, ["BE", "NL", "FR"], db={"NL": db_url}, trust=False)
+    cluster.trust("BE", "NL")
+    cluster.trust("NL", "BE")
+    cluster.trust("FR", "NL")
+    yield cluster
+    cluster.close()
+
+
+def stolen_weapon(cluster: Cluster, serial: str = "W-1"):
+    be = cluster["BE"]
+    weapon = manufacture(be, serial)
+    be.registry.record("report_stolen", by="police", weapon_id=weapon, place="Gent", circumstances="burglary")
+    return weapon
+
+
+def reasons(cluster: Cluster, state: str = "NL") -> list[str]:
+    return sorted(e["reason"] for e in cluster[state].inbox.quarantined())
+
+
+def test_forged_and_malformed_messages_are_quarantined_with_their_reason(cluster):
+    be, nl = cluster["BE"], cluster["NL"]
+    weapon = stolen_weapon(cluster)
+    cluster.sync("BE")
+    cluster.sync("FR")  # FR publishes its certificates to NL, which does not trust FR
+    legit = [(key, decode_message(value)) for _, key, value in raw_messages(cluster, "NL")
+             if decode_message(value).origin == "BE"]
+    key, theft = next((k, m) for k, m in legit if isinstance(m, RecordMessage)
+                      and Envelope.from_bytes(m.envelope).type == "Weapon.ReportedStolen")
+    envelope = Envelope.from_bytes(theft.envelope)
+
+    altered = replace(envelope, body={**envelope.body, "place": "Brussels"})  # the signature is the old one
+    customs = be.identity.authority_key_ids["customs"]
+    destroyed = seal(be.identity.private_keys[customs], node="BE", stream=envelope.stream, version=3,
+                     type="Weapon.Destroyed", occurred_on=envelope.occurred_on, recorded_at=envelope.recorded_at + 1,
+                     authority=customs, prev=envelope.hash, body={"method": "melted", "certificate": "X"})
+    rogue_checkpoint = sign_checkpoint(generate_key(), "BE", 99, bytes(32), 1)
+    forged = [
+        (key, encode_message(replace(theft, envelope=altered.to_bytes()))),               # altered body
+        (key, encode_message(replace(theft, envelope=destroyed.to_bytes()))),             # customs may not destroy
+        (str(weapon).replace("-", "")[::-1].encode(), encode_message(theft)),              # another stream's key
+        (b"BE", b"\xc1 not msgpack"),                                                     # malformed bytes
+        (b"BE", encode_message(CheckpointMessage("BE", rogue_checkpoint.to_bytes(), 0, ()))),  # untrusted key
+    ]
+    publish(cluster, "NL", forged)
+    report = cluster.sync("NL")
+    assert sorted(reasons(cluster)) == sorted(
+        [BAD_SIGNATURE, NOT_PERMITTED, STREAM_MISMATCH, MALFORMED, BAD_SIGNATURE] + [UNTRUSTED] * 7)
+    assert all(e["kind"] == "error" for e in nl.inbox.quarantined())
+    # The consumer went on: every legit record is accepted, stored byte for byte.
+    assert nl.inbox.received(node="BE", stream=str(weapon)) == [envelope]
+    assert report.accepted == 7 and report.quarantined == 12 and report.alarms == 0
+    stored = [bytes(s.state) for s in nl.inbox.recorder.select_events(received_stream_id("BE", str(weapon)))]
+    assert stored == [theft.envelope]
+
+    # Redelivery of every message, twice, changes nothing.
+    everything = [(k, v) for _, k, v in raw_messages(cluster, "NL")]
+    publish(cluster, "NL", everything + everything)
+    before = (nl.inbox.max_notification_id(), nl.inbox.quarantined())
+    again = cluster.sync("NL")
+    assert again.read == 2 * len(everything) and again.accepted == 0 and again.quarantined == 0
+    assert (nl.inbox.max_notification_id(), nl.inbox.quarantined()) == before
+
+
+def test_messages_of_a_partner_trusted_later_wait_and_are_then_accepted(cluster):
+    nl = cluster["NL"]
+    fr = cluster["FR"]
+    fr.registry.record("report_lost", by="police", weapon_id=manufacture(fr, "F-1"), place="Lyon",
+                       circumstances="")
+    cluster.sync("FR")
+    cluster.sync("NL")
+    assert reasons(cluster) == [UNTRUSTED] * 8
+    assert nl.inbox.received_notifications(1, 100) == []
+    cluster.trust("NL", "FR")
+    report = cluster.sync("NL")
+    assert report.resolved == 8 and report.accepted == 7 and report.checkpoints_kept == 1
+    assert reasons(cluster) == []
+    assert [e.type for _, e in nl.inbox.received_notifications(1, 100)][-1] == "Weapon.ReportedLost"
+
+
+def test_records_before_their_certificates_and_checkpoint_wait_for_them(cluster, tmp_path):
+    """Delivered in reverse order, everything still ends up accepted, in the right order of checks."""
+    stolen_weapon(cluster, "W-2")
+    cluster.sync("BE")
+    messages = [(key, value) for _, key, value in raw_messages(cluster, "NL")]
+    late = Cluster(tmp_path / "de", cluster.bootstrap, ["DE"], trust=False)
+    try:
+        late.prefix = late.transports["DE"].topic_prefix = cluster.prefix
+        de = late["DE"]
+        cluster.nodes["DE"] = de
+        cluster.transports["DE"] = late.transports["DE"]
+        cluster.trust("DE", "BE")
+        publish(cluster, "DE", messages[::-1])
+        report = cluster.sync("DE")
+        assert report.accepted == 7 and report.checkpoints_kept == 1
+        assert reasons(cluster, "DE") == []
+        types = [e.type for _, e in de.inbox.received_notifications(1, 100)]
+        assert sorted(types) == sorted(["Authority.RegisterOpened"] + ["Authority.Certified"] * 5
+                                       + ["Weapon.ReportedStolen"])
+    finally:
+        cluster.nodes.pop("DE")
+        cluster.transports.pop("DE")
+        late.close()
+
+
+def test_checkpoints_are_kept_cosigned_and_a_second_history_raises_an_alarm(cluster):
+    be, nl = cluster["BE"], cluster["NL"]
+    stolen_weapon(cluster, "W-3")
+    cluster.sync("BE")
+    cluster.sync("NL")
+    kept = nl.inbox.partner_checkpoints("BE")
+    assert kept == be.sealer.checkpoints()
+    # The witness's cosignature comes back to BE and verifies with NL's node key.
+    cluster.sync("BE")
+    [cosignature] = be.inbox.cosignatures()
+    assert cosignature.witness == "NL" and cosignature.checkpoint == kept[-1].to_bytes()
+    verify_signature(public_key_from_bytes(nl.identity.node_public_key), cosignature.sig,
+                     hashlib.sha256(cosignature.checkpoint).digest())
+
+    node_key = be.identity.private_keys[be.identity.node_key_id]
+    newest = kept[-1]
+    other_root = sign_checkpoint(node_key, "BE", newest.size, bytes(32), newest.timestamp + 1)
+    larger_unproved = sign_checkpoint(node_key, "BE", newest.size + 5, bytes(32), newest.timestamp + 2)
+    publish(cluster, "NL", [
+        (b"BE", encode_message(CheckpointMessage("BE", other_root.to_bytes(), 0, ()))),
+        (b"BE", encode_message(CheckpointMessage("BE", larger_unproved.to_bytes(), 1, ()))),
+        (b"BE", encode_message(CheckpointMessage("BE", larger_unproved.to_bytes(), newest.size,
+                                                 (bytes(32),) * 3))),
+    ])
+    report = cluster.sync("NL")
+    assert report.alarms == 3
+    alarms = nl.inbox.quarantined()
+    assert [(e["reason"], e["kind"]) for e in alarms] == [(FORK, "alarm")] * 3
+    assert nl.inbox.partner_checkpoints("BE") == kept  # nothing of the second history is kept
+    # BE's real history goes on being accepted.
+    be.registry.record("report_lost", by="police", weapon_id=manufacture(be, "W-5"), place="Gent",
+                       circumstances="")
+    cluster.sync("BE")
+    assert cluster.sync("NL").accepted == 1
+    assert len(nl.inbox.partner_checkpoints("BE")) == len(kept) + 1
+
+
+def test_a_certificate_must_name_the_key_it_certifies(cluster):
+    be, nl = cluster["BE"], cluster["NL"]
+    cluster.sync("BE")
+    cluster.sync("NL")
+    register = be.registry.envelopes(str(authorities_stream("BE")))
+    last = register[-1]
+    node_key = be.identity.private_keys[be.identity.node_key_id]
+    rogue = generate_key()
+    bogus = seal(node_key, node="BE", stream=last.stream, version=last.version + 1, type="Authority.Certified",
+                 occurred_on=last.occurred_on, recorded_at=last.recorded_at + 1, authority=be.identity.node_key_id,
+                 prev=last.hash, body={"key_id": "0" * 32, "public_key": public_bytes(rogue), "kind": "police",
+                                       "name": "rogue"})
+    checkpoint = nl.inbox.partner_checkpoints("BE")[-1]
+    publish(cluster, "NL", [(last.stream.encode(), encode_message(RecordMessage("BE", bogus.to_bytes(),
+                                                                                checkpoint.size, 0, ())))])
+    cluster.sync("NL")
+    assert reasons(cluster) == ["broken-chain"]
+    assert nl.inbox.received(node="BE", stream=last.stream) == register

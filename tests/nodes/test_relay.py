@@ -1,0 +1,123 @@
+"""The relay against a real broker: what goes to whom, in which order, proved, and never twice."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.licence import LicenceKind
+from ledger.checkpoint import Checkpoint, envelope_leaf
+from ledger.envelope import Envelope
+from ledger.proofs import verify_consistency, verify_inclusion
+from nodes.broker import LocalBroker
+from nodes.relay import Relay
+from nodes.wire import CheckpointMessage, RecordMessage, decode_message
+from federation_nodes import Cluster, issue, manufacture, raw_messages
+
+
+@pytest.fixture
+def cluster(tmp_path, kafka_bootstrap, db_url):
+    # BE relays from db_url (its positions live there); its partners on SQLite.
+    cluster = Cluster(tmp_path, kafka_bootstrap, ["BE", "NL", "DE"], db={"BE": db_url})
+    yield cluster
+    cluster.close()
+
+
+def relay(cluster: Cluster, state: str = "BE"):
+    return Relay(cluster[state], cluster.transports[state], cluster[state].inbox).relay()
+
+
+def decoded(cluster: Cluster, state: str) -> list:
+    return [(key, decode_message(value)) for _, key, value in raw_messages(cluster, state)]
+
+
+def check_proved(messages: list) -> None:
+    """Every record is proved against a checkpoint sent before it; checkpoints chain by consistency proofs."""
+    kept: dict[int, Checkpoint] = {}
+    newest: Checkpoint | None = None
+    for key, message in messages:
+        if isinstance(message, CheckpointMessage):
+            checkpoint = Checkpoint.from_bytes(message.checkpoint)
+            if newest is None:
+                assert message.previous_size == 0 and message.consistency == ()
+            else:
+                assert message.previous_size == newest.size
+                verify_consistency(newest.size, checkpoint.size, newest.root, checkpoint.root, message.consistency)
+            kept[checkpoint.size] = newest = checkpoint
+        else:
+            envelope = Envelope.from_bytes(message.envelope)
+            assert key == envelope.stream.encode()
+            checkpoint = kept[message.checkpoint_size]
+            verify_inclusion(message.index, checkpoint.size, envelope_leaf(envelope.hash), message.proof,
+                             checkpoint.root)
+
+
+def test_each_partner_gets_what_the_policy_gives_it_certificates_first(cluster):
+    be = cluster["BE"]
+    issue(be, "EL-1", LicenceKind.EXPORT_LICENCE, export_state="BE", import_state="NL")
+    stolen = manufacture(be, "A-1")
+    be.registry.record("report_stolen", by="police", weapon_id=stolen, place="Gent", circumstances="burglary")
+    report = relay(cluster)
+    assert report.resets == 0
+    to_nl, to_de = decoded(cluster, "NL"), decoded(cluster, "DE")
+    check_proved(to_nl)
+    check_proved(to_de)
+    for messages in (to_nl, to_de):
+        assert isinstance(messages[0][1], CheckpointMessage)
+        types = [Envelope.from_bytes(m.envelope).type for _, m in messages if isinstance(m, RecordMessage)]
+        # The register of authorities first (log order), then the one record both need.
+        assert types == ["Authority.RegisterOpened"] + ["Authority.Certified"] * 5 + ["Weapon.ReportedStolen"]
+    assert report.records == 14 and report.checkpoints == 2
+    assert raw_messages(cluster, "BE") == []
+
+
+def test_a_second_pass_publishes_only_what_is_new(cluster):
+    be = cluster["BE"]
+    relay(cluster)
+    before = len(raw_messages(cluster, "NL"))
+    assert not relay(cluster)  # nothing new: nothing published, not even a checkpoint
+    assert len(raw_messages(cluster, "NL")) == before
+    weapon = manufacture(be, "A-2")
+    be.registry.record("report_lost", by="police", weapon_id=weapon, place="Liege", circumstances="")
+    report = relay(cluster)
+    assert report.records == 2 and report.checkpoints == 2  # one record and one checkpoint to each
+    new = decoded(cluster, "NL")[before:]
+    assert [type(m) for _, m in new] == [CheckpointMessage, RecordMessage]
+    check_proved(decoded(cluster, "NL"))
+
+
+def test_a_partner_trusted_later_gets_the_history_it_is_owed(cluster, tmp_path):
+    be = cluster["BE"]
+    weapon = manufacture(be, "A-3")
+    be.registry.record("report_stolen", by="police", weapon_id=weapon, place="Gent", circumstances="")
+    relay(cluster)
+    late = Cluster(tmp_path / "late", cluster.bootstrap, ["FR"], trust=False)
+    try:
+        late.prefix = cluster.prefix
+        cluster.nodes["FR"] = late["FR"]
+        cluster.trust("BE", "FR")
+        report = relay(cluster)
+        assert report.by_partner == {"FR": 8}  # the checkpoint, 6 certificates, the theft report
+        to_fr = decoded(cluster, "FR")
+        check_proved(to_fr)
+    finally:
+        del cluster.nodes["FR"]
+        late.close()
+
+
+def test_after_the_broker_lost_its_memory_everything_is_published_again(tmp_path, sqlite_url):
+    with LocalBroker() as broker:
+        cluster = Cluster(tmp_path, broker.bootstrap_servers, ["BE", "NL"])
+        try:
+            be = cluster["BE"]
+            be.registry.record("report_stolen", by="police", weapon_id=manufacture(be, "A-4"), place="Gent",
+                               circumstances="")
+            first = relay(cluster)
+            assert first.by_partner == {"NL": 8}
+            broker.restart()
+            assert raw_messages(cluster, "NL") == []
+            again = relay(cluster)
+            assert again.resets >= 1
+            assert again.by_partner == {"NL": 8}
+            check_proved(decoded(cluster, "NL"))
+        finally:
+            cluster.close()
