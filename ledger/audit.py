@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import multiprocessing.context
 import os
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -300,9 +302,7 @@ def _examined(records: Iterator, candidate_keys: dict[str, bytes], workers: int 
             _learn_certificates(chunk, candidate_keys)
             yield from zip(chunk, _examine_chunk([r.envelope for r in chunk], candidate_keys))
         return
-    # forkserver: never fork this process, which may hold database pool threads.
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
         pending: deque[tuple[list[LogRecord], Future]] = deque()
         for chunk in chunks:
             # Certificates are learnt before the chunk that holds them is
@@ -315,6 +315,22 @@ def _examined(records: Iterator, candidate_keys: dict[str, bytes], workers: int 
         while pending:
             done, future = pending.popleft()
             yield from zip(done, future.result())
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """How to start workers: fork when it is safe, else a fresh interpreter.
+
+    Forking is fast and re-imports nothing, but only safe while this process
+    runs one thread: a thread of a database pool could hold a lock at the
+    moment of the fork that the child would then wait for forever. Otherwise
+    workers come from a fork server, which, like spawn, imports the main
+    module again: a script calling this must guard its entry point with
+    ``if __name__ == "__main__"`` (the ``armsledger`` console script does).
+    """
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
 def _learn_certificates(chunk: list[LogRecord], candidate_keys: dict[str, bytes]) -> None:
@@ -547,8 +563,13 @@ class _CheckpointCheck:
 
         The index is trusted only as far as the checkpoints vouch for it.
         """
+        prefix = sealed[:self.latest_size]
+        if not self.disagrees and len(prefix) == self.latest_size and all(
+                leaf.index == i and leaf.envelope_hash == log_leaf[3]
+                for i, (leaf, log_leaf) in enumerate(zip(prefix, self.walk.leaves))):
+            return True  # the same leaves as the log's, whose roots are checked already
         index_tree = MerkleTree()
-        for expected, leaf in enumerate(sealed[:self.latest_size]):
+        for expected, leaf in enumerate(prefix):
             if leaf.index != expected or len(leaf.envelope_hash) != 32:
                 break
             index_tree.append(envelope_leaf(leaf.envelope_hash))

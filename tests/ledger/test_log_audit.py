@@ -330,8 +330,12 @@ def test_a_malformed_certificate_certifies_nothing():
     assert ("w1", 2) in named(report, ProblemKind.CERTIFICATE)  # police key is not
 
 
-def test_the_process_pool_finds_what_the_plain_loop_finds(monkeypatch):
+@pytest.mark.parametrize("threads", [1, 2], ids=["fork", "forkserver"])
+def test_the_process_pool_finds_what_the_plain_loop_finds(monkeypatch, threads):
     monkeypatch.setattr(ledger.audit, "CHUNK_SIZE", 3)
+    # With other threads alive (a database pool's), workers must not be forked.
+    monkeypatch.setattr(ledger.audit.threading, "active_count", lambda: threads)
+    assert ledger.audit._pool_context().get_start_method() == ("fork" if threads == 1 else "forkserver")
     log = good_log()
     checkpoint = log.checkpoint()
     log.add(ROGUE, "w2")
