@@ -18,7 +18,7 @@ stdout.
 
 Commands: ``init``, ``record EVENT``, ``licence issue``, ``history``,
 ``search``, ``stats``, ``shipments``, ``verify``, ``import-csv``, ``rebuild``,
-``demo`` (see ``armsledger COMMAND --help``).
+``demo``, ``trace``, ``diversion`` (see ``armsledger COMMAND --help``).
 
 Exit codes (outside scripts rely on them):
 
@@ -49,7 +49,7 @@ from collections.abc import Mapping, Sequence
 
 from domain.errors import DomainError
 from ledger.errors import KeyStoreError, LedgerError, VerificationError
-from nodes import cli_demo, cli_federation, cli_query, cli_record
+from nodes import cli_demo, cli_federation, cli_query, cli_record, cli_trace
 from nodes.cli_invocation import Invocation, add_command, add_json_option
 from nodes.errors import ConfigurationError, ImportFileError, NodeError, NodeExists, NodeNotInitialised, StorageError
 
@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_query.add_commands(commands)
     cli_demo.add_commands(commands)
     cli_federation.add_commands(commands)
+    cli_trace.add_commands(commands)
     return parser
 
 

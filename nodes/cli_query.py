@@ -180,16 +180,18 @@ def stats(run: Invocation) -> int:
 
 
 def shipments(run: Invocation) -> int:
-    """Open shipments, oldest first; with ``--overdue-days N`` only those open N days or more."""
+    """Open shipments, oldest first, each flagged overdue after ARMSLEDGER_OVERDUE_DAYS (default 30);
+    with ``--overdue-days N`` only those open N days or more (``nodes.crossborder.open_shipments``)."""
+    from nodes.crossborder import open_shipments
+
     overdue = run.args.overdue_days
-    if overdue is not None and overdue < 0:
-        raise InvalidField("cannot be negative", field="overdue_days")
     with run.open_node(unlock=False) as node:
-        node.views.catch_up(node.registry)
-        found = [_record(s) for s in node.views.open_shipments(int(time.time()), overdue)]
+        found = [_record(s) for s in open_shipments(node, now=int(time.time()), overdue_days=overdue,
+                                                    only_overdue=overdue is not None)]
     lines = [f"{s['shipment_id']}  {format_time(s['exported_on'])[:10]}  {s['from_state']} -> "
              + " -> ".join([*s["transit"], s["to_state"]])
              + f"  {s['age_days']} days open  licence {s['export_licence']}  {len(s['weapons'])} weapons"
+             + ("  OVERDUE" if s["overdue"] else "")
              for s in found]
     run.emit({"overdue_days": overdue, "shipments": found}, "\n".join(lines) or "no open shipments")
     return 0

@@ -23,6 +23,7 @@ from domain.errors import InvalidField, UnknownWeapon
 from domain.licence import LicenceKind
 from domain.marking import Marking
 from domain.time import parse_time
+from nodes import cli_trace
 from nodes.cli_invocation import (
     Invocation,
     add_command,
@@ -46,6 +47,7 @@ def add_commands(subparsers: Any) -> None:
     _add_export(events)
     _add_transfer(events)
     _add_seize(events)
+    cli_trace.add_receipt_command(events)  # receipt of a partner's shipment: nodes.crossborder
     for name, spec in _SIMPLE.items():
         parser = add_command(events, name, _simple_handler(name), spec.help)
         add_weapon_options(parser)
@@ -221,9 +223,6 @@ class _Simple:
 
 
 _SIMPLE = {
-    "receipt": _Simple("confirm_receipt", C, "Weapon.ReceiptConfirmed",
-                       "confirm receipt of an imported weapon (FP art 10(4))",
-                       (("--received-by", False, "who received it (default: the importer)"),)),
     "mark": _Simple("mark", L, "Weapon.Marked", "record a mark applied after manufacture (ITI para 8(b)-(c))",
                     (("--mark", True, "the mark applied"), ("--reason", False, "why (import, national mark, ...)"))),
     "report-lost": _Simple("report_lost", P, "Weapon.ReportedLost", "report a weapon lost",

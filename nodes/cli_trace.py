@@ -1,0 +1,270 @@
+"""``armsledger trace ...``, ``armsledger diversion`` and ``armsledger record receipt``.
+
+A thin layer over ``nodes.tracing`` and ``nodes.crossborder``:
+
+- ``trace request`` submits a trace request (ITI para 17) to a partner state;
+  ``trace list`` and ``trace show ID`` print every trace with each signed step and
+  its time, the status, and overdue acknowledgements or responses (paras 19-20);
+- the addressee's manual steps: ``trace respond`` (the signed fragment held,
+  para 20), ``trace delay|restrict|refuse`` (``--ground``, one of the para 22
+  grounds, and ``--explanation``, para 23), ``trace untraceable --reason``; the
+  requester closes with ``trace close --outcome``. Acknowledgement, response and
+  forwarding are automatic on ``armsledger sync`` (``nodes.reactions``);
+- ``diversion`` prints the point-of-diversion verdict on the federated evidence
+  held here (own records, partners' records, verified trace fragments);
+- ``record receipt`` (customs of the importing state, FP art 10(4)) confirms
+  receipt of a partner's shipment and opens the weapons' records here.
+
+Signing commands need ARMSLEDGER_PASSPHRASE; ``trace list|show`` and
+``diversion`` do not. Each prints ``--json`` on request.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from domain.authority import AuthorityKind
+from domain.errors import InvalidField
+from domain.time import format_time, parse_time
+from domain.trace import Para22Ground
+from nodes import crossborder, tracing
+from nodes.cli_invocation import (
+    Invocation,
+    add_command,
+    add_json_option,
+    add_marking_options,
+    add_record_options,
+    add_weapon_options,
+    parse_weapon_id,
+)
+
+_GROUNDS = ", ".join(g.value for g in Para22Ground)
+
+
+def add_commands(subparsers: Any) -> None:
+    trace = subparsers.add_parser("trace", help="trace requests and answers (ITI paras 17-23)",
+                                  description="Trace a weapon across borders: request, answer, follow.")
+    actions = trace.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    parser = add_command(actions, "request", request, "submit a trace request to a partner state (ITI para 17); "
+                                                      "prints the trace id")
+    add_weapon_options(parser)
+    parser.add_argument("--type", default="", help="weapon type (default: from the records held)")
+    parser.add_argument("--calibre", default="", help="calibre (default: from the records held)")
+    parser.add_argument("--circumstances", required=True, help="circumstances of the recovery")
+    parser.add_argument("--legal-basis", required=True, help="legal basis of the request")
+    parser.add_argument("--intended-use", required=True, help="intended use of the information")
+    parser.add_argument("--priority", default="routine", choices=["routine", "urgent"])
+    parser.add_argument("--to", required=True, metavar="CC", help="the state asked (a trusted partner)")
+    add_record_options(parser, AuthorityKind.POLICE)
+
+    parser = add_command(actions, "list", list_traces, "every trace asked or received, with status and overdue steps")
+    add_json_option(parser)
+
+    parser = add_command(actions, "show", show, "one trace and the traces it was forwarded as: every step, "
+                                                "with times, deadlines and the verified fragment")
+    parser.add_argument("trace", metavar="ID", help="trace id")
+    add_json_option(parser)
+
+    parser = add_command(actions, "respond", respond, "answer with the signed lifecycle fragment held (ITI para 20)")
+    _answer_options(parser)
+    for name, handler, help_text in (("delay", delay, "delay the answer (ITI paras 22-23)"),
+                                     ("restrict", restrict, "answer with the cross-border path only (paras 22-23)"),
+                                     ("refuse", refuse, "refuse to answer (paras 22-23)")):
+        parser = add_command(actions, name, handler, help_text)
+        parser.add_argument("--ground", required=True, help=f"ITI para 22 ground: {_GROUNDS}")
+        parser.add_argument("--explanation", required=True, help="the explanation owed (ITI para 23)")
+        if name == "delay":
+            parser.add_argument("--until", required=True, metavar="DATE", help="when the answer is expected")
+        _answer_options(parser)
+    parser = add_command(actions, "untraceable", untraceable, "answer that the weapon cannot be traced here")
+    parser.add_argument("--reason", required=True, help="why")
+    _answer_options(parser)
+    parser = add_command(actions, "close", close, "close a trace this state requested")
+    parser.add_argument("--outcome", required=True, help="the outcome")
+    parser.add_argument("trace", metavar="ID", help="trace id")
+    add_record_options(parser, AuthorityKind.POLICE)
+
+    parser = add_command(subparsers, "diversion", diversion,
+                         "where a weapon left legal custody, on the federated evidence held here")
+    parser.add_argument("weapon", nargs="?", metavar="ID", help="weapon id (or give the marking)")
+    add_marking_options(parser)
+    add_json_option(parser)
+
+
+def add_receipt_command(events: Any) -> None:
+    """``armsledger record receipt`` (registered under ``record`` by ``nodes.cli_record``)."""
+    parser = add_command(events, "receipt", receipt,
+                         "customs confirm receipt of a shipment from a partner state (FP art 10(4)); opens the "
+                         "weapons' records here")
+    parser.add_argument("--shipment", default="", metavar="ID", help="the exporter's shipment id")
+    add_weapon_options(parser)
+    parser.add_argument("--received-by", default="", help="who received it (default: the consignee)")
+    add_record_options(parser, AuthorityKind.CUSTOMS)
+
+
+def _answer_options(parser: Any) -> None:
+    parser.add_argument("trace", metavar="ID", help="trace id")
+    add_record_options(parser, AuthorityKind.REGISTRY)
+
+
+# --- the requester ---------------------------------------------------------------------------
+
+def request(run: Invocation) -> int:
+    a = run.args
+    marking = run.marking()
+    weapon = parse_weapon_id(a.weapon) if a.weapon else None
+    if (marking is None) == (weapon is None):
+        raise InvalidField("give --weapon ID or --manufacturer, --country and --serial", field="weapon")
+    occurred_on = run.occurred_on()
+    with run.open_node(unlock=True) as node:
+        trace_id = tracing.submit(node, to=a.to, weapon_id=weapon, marking=marking, type=a.type, calibre=a.calibre,
+                                  circumstances=a.circumstances, legal_basis=a.legal_basis,
+                                  intended_use=a.intended_use, priority=a.priority, occurred_on=occurred_on, by=a.by)
+        node.settle()
+    run.emit({"trace_id": str(trace_id), "to": a.to.strip().upper(), "event": "TraceRequest.Submitted"},
+             str(trace_id))
+    return 0
+
+
+def close(run: Invocation) -> int:
+    a = run.args
+    with run.open_node(unlock=True) as node:
+        tracing.close(node, a.trace, outcome=a.outcome, occurred_on=run.occurred_on(), by=a.by)
+        node.settle()
+    run.emit({"trace_id": a.trace, "event": "TraceRequest.Closed"}, a.trace)
+    return 0
+
+
+# --- the addressee ---------------------------------------------------------------------------
+
+def _answering(event: str, step: Any):
+    def handler(run: Invocation) -> int:
+        a = run.args
+        with run.open_node(unlock=True) as node:
+            recorded = step(node, a, run.occurred_on()) or event
+            node.settle()
+        run.emit({"trace_id": a.trace, "event": recorded}, f"{a.trace}: {recorded}")
+        return 0
+
+    return handler
+
+
+respond = _answering("TraceAnswer.Responded", lambda node, a, on: tracing.respond(node, a.trace, occurred_on=on,
+                                                                                  by=a.by))
+delay = _answering("TraceAnswer.Delayed", lambda node, a, on: tracing.delay(
+    node, a.trace, ground=a.ground, explanation=a.explanation, expected_by=parse_time(a.until, field="until"),
+    occurred_on=on, by=a.by))
+restrict = _answering("TraceAnswer.Restricted", lambda node, a, on: tracing.restrict(
+    node, a.trace, ground=a.ground, explanation=a.explanation, occurred_on=on, by=a.by))
+refuse = _answering("TraceAnswer.Refused", lambda node, a, on: tracing.refuse(
+    node, a.trace, ground=a.ground, explanation=a.explanation, occurred_on=on, by=a.by))
+untraceable = _answering("TraceAnswer.Untraceable", lambda node, a, on: tracing.untraceable(
+    node, a.trace, reason=a.reason, occurred_on=on, by=a.by))
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+def list_traces(run: Invocation) -> int:
+    with run.open_node(unlock=False) as node:
+        found = tracing.traces(node)
+    lines = [_summary(t) for t in found]
+    run.emit({"traces": [t.to_dict() for t in found]}, "\n".join(lines) or "no traces")
+    return 0
+
+
+def show(run: Invocation) -> int:
+    with run.open_node(unlock=False) as node:
+        hops = tracing.hops(node, run.args.trace)
+    run.emit({"trace": hops[0].to_dict(), "hops": [h.to_dict() for h in hops]},
+             "\n\n".join(_details(h) for h in hops))
+    return 0
+
+
+def _summary(t: tracing.Trace) -> str:
+    marking = t.request.get("marking", {})
+    shown = " ".join(str(marking.get(k, "")) for k in ("manufacturer", "country", "serial"))
+    flags = "".join(f"  OVERDUE {name}" for name in t.overdue)
+    return (f"{t.trace_id}  {t.requesting_state} -> {t.addressee}  hop {t.request.get('hop')}  "
+            f"{t.status.value:<12} {shown}{flags}")
+
+
+def _details(t: tracing.Trace) -> str:
+    now = t.now
+    lines = [f"trace    {t.trace_id} ({'we asked' if t.role == 'requester' else 'we were asked'})",
+             f"route    {t.requesting_state} -> {t.addressee}, hop {t.request.get('hop')}"
+             + (f", continues trace {t.request.get('parent')}" if t.request.get("parent") else ""),
+             f"weapon   {t.weapon_id} ({' / '.join(str(v) for v in t.request.get('marking', {}).values())})",
+             f"status   {t.status.value}" + (f": {t.reason}" if t.reason else "")]
+    for name, deadline in (("acknowledge", t.acknowledgement), ("respond", t.response)):
+        state = ("OVERDUE" if deadline.overdue(now) else "late" if deadline.late
+                 else "done" if deadline.done_on is not None else "pending")
+        lines.append(f"{name:<8} by {format_time(deadline.due_by)}  {state}")
+    lines.append("steps")
+    for step in t.steps:
+        lines.append(f"  {format_time(step.occurred_on)}  {step.state}  {step.type.split('.', 1)[1]:<13} {step.detail}")
+    if t.fragment is not None:
+        lines.append(f"fragment {len(t.fragment.records)} records verified"
+                     + (f", {len(t.fragment.problems)} items REJECTED" if t.fragment.problems else ""))
+        lines += [f"  rejected: {p}" for p in t.fragment.problems] + [f"  note: {n}" for n in t.fragment.notes]
+    return "\n".join(lines)
+
+
+def diversion(run: Invocation) -> int:
+    a = run.args
+    marking = run.marking()
+    if (marking is None) == (not a.weapon):
+        raise InvalidField("give the weapon id or --manufacturer, --country and --serial", field="weapon")
+    weapon = marking.weapon_id() if marking is not None else parse_weapon_id(a.weapon)
+    with run.open_node(unlock=False) as node:
+        verdict, life = tracing.diversion_verdict(node, weapon, now=int(time.time()))
+    document = {**verdict.to_dict(), "unverified": list(life.unverified), "answered": list(life.answered),
+                "expected_from": list(life.expected_from),
+                "records_by_node": _count_by_node(life.records)}
+    run.emit(document, _verdict_text(document))
+    return 0
+
+
+def _count_by_node(records: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for record in records:
+        if not record.type.startswith("Authority."):
+            counts[record.node] = counts.get(record.node, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _verdict_text(d: dict[str, Any]) -> str:
+    custodian = d["last_legal_custodian"]
+    lines = [d["sentence"], "",
+             f"rule                  {d['rule']}" + (f" (also: {', '.join(d['other_rules'])})" if d["other_rules"] else ""),
+             f"last legal custodian  " + (f"{custodian['holder'] or 'not on record'} ({custodian['state']})"
+                                          if custodian else "none on record"),
+             f"place                 {d['place'] or '-'}",
+             f"when                  {d['occurred_on_utc'] or '-'}",
+             f"evidence complete     {'yes' if d['complete'] else 'NO'}"]
+    lines += [f"  missing {m['state']}: {m['reason']}" for m in d["missing"]]
+    lines.append("evidence")
+    lines += [f"  {e['hash'][:16]}  {e['node']}  {e['type']}  (stream {e['stream']} v{e['version']})"
+              for e in d["evidence"]]
+    lines += [f"unverified, not used: {u}" for u in d["unverified"]]
+    return "\n".join(lines)
+
+
+# --- receipt -----------------------------------------------------------------------------------
+
+def receipt(run: Invocation) -> int:
+    """By ``--shipment`` (every weapon of it), or ``--weapon`` / marking (that weapon's export to us)."""
+    a = run.args
+    marking = run.marking()
+    weapon = marking.weapon_id() if marking is not None else (parse_weapon_id(a.weapon) if a.weapon else None)
+    if not a.shipment and weapon is None:
+        raise InvalidField("give --shipment ID, or --weapon ID or the marking", field="shipment")
+    with run.open_node(unlock=True) as node:
+        done = crossborder.confirm_receipt(node, shipment=a.shipment.strip(), weapon_id=weapon, by=a.by,
+                                           received_by=a.received_by, occurred_on=run.occurred_on())
+        node.settle()
+    single = {"weapon_id": done.weapons[0]} if len(done.weapons) == 1 else {}
+    run.emit({**done.to_dict(), "weapon_ids": list(done.weapons), **single},
+             "\n".join(done.weapons) if done.weapons else "")
+    return 0

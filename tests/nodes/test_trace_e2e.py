@@ -1,0 +1,127 @@
+"""End to end over a real Kafka-protocol broker: export, receipt, a second export never confirmed,
+a seizure, a multi-hop trace and the point of diversion.
+
+Four national nodes (BE, NL, DE, FR; NL on each backend through ``db_url``) run
+the real inbox, ingest, relay and sharing policy; each step is a library call or
+an ``armsledger`` command, and ``Cluster.settle`` drives sync passes in-process
+until nothing moves. The same story without a broker is in test_reactions.py.
+"""
+
+from __future__ import annotations
+
+import json
+from uuid import UUID
+
+import pytest
+
+from domain.licence import LicenceKind
+from domain.marking import Marking
+from domain.trace import TraceStatus
+from federation_nodes import DAY, PASSPHRASE, Cluster, now
+from nodes import crossborder, tracing
+from nodes.cli import run as armsledger
+from nodes.cli_federation import TOPIC_PREFIX_ENV
+
+MARKING = Marking.read("FN Herstal", "BE", "FN57-0042")
+SERIAL = ["--manufacturer", "FN Herstal", "--country", "BE", "--serial", "FN57-0042"]
+
+
+@pytest.fixture
+def cluster(tmp_path, kafka_bootstrap, db_url):
+    cluster = Cluster(tmp_path, kafka_bootstrap, ["BE", "NL", "DE", "FR"], db={"NL": db_url})
+    yield cluster
+    cluster.close()
+
+
+class Cli:
+    """``armsledger`` on one node of the cluster, in-process."""
+
+    def __init__(self, cluster: Cluster, state: str, capsys):
+        node = cluster[state]
+        self.capsys = capsys
+        self.environ = {"ARMSLEDGER_HOME": str(node.settings.home), "ARMSLEDGER_DB": node.settings.db,
+                        "ARMSLEDGER_PASSPHRASE": PASSPHRASE, "ARMSLEDGER_KAFKA": cluster.bootstrap,
+                        TOPIC_PREFIX_ENV: cluster.prefix}
+
+    def __call__(self, *argv: str) -> dict:
+        self.capsys.readouterr()
+        code = armsledger([*argv, "--json"], self.environ)
+        out, err = self.capsys.readouterr()
+        assert code == 0, err
+        return json.loads(out)
+
+
+def licence(node, number, kind, holder, export_state, import_state, **fields):
+    node.registry.issue_licence(number=number, kind=kind, holder=holder, valid_from=now() - 500 * DAY,
+                                valid_until=now() + 500 * DAY, export_state=export_state,
+                                import_state=import_state, occurred_on=now() - 450 * DAY, **fields)
+
+
+def test_a_weapon_traced_across_three_states_to_an_export_never_confirmed(cluster, capsys):
+    be, nl, de, fr = (cluster[s] for s in ("BE", "NL", "DE", "FR"))
+    nl_cli, fr_cli = Cli(cluster, "NL", capsys), Cli(cluster, "FR", capsys)
+
+    # BE makes the pistol; NL authorizes its import (FP art 10(2)); the authorization travels to BE.
+    weapon = be.registry.manufacture(marking=MARKING, type="pistol", make="FN", model="Five-seveN",
+                                     calibre="5.7x28", year=2020, holder="FN Herstal", occurred_on=now() - 400 * DAY)
+    licence(be, "BE-EL-1", LicenceKind.EXPORT_LICENCE, "FN Herstal", "BE", "NL")
+    licence(nl, "NL-IA-1", LicenceKind.IMPORT_AUTHORIZATION, "Wapenhandel BV", "BE", "NL",
+            consignee="Wapenhandel BV")
+    export = dict(weapon_ids=[weapon], licence="BE-EL-1", import_authorization="NL-IA-1", to_state="NL",
+                  consignee="Wapenhandel BV", occurred_on=now() - 300 * DAY)
+    with pytest.raises(Exception, match="no import authorization 'NL-IA-1' of NL has been received"):
+        be.registry.export(**export)
+    cluster.settle()
+    shipment = be.registry.export(**export)
+    exported = be.registry.envelopes(weapon)[-1]
+    assert exported.body["authorization_evidence"]  # the received authorization's hash, not a paper number
+
+    # NL's customs confirm receipt; the confirmation travels back and closes BE's shipment.
+    cluster.settle()
+    received = nl_cli("record", "receipt", "--shipment", str(shipment), "--date",
+                      _date(now() - 290 * DAY))
+    assert received["weapon_ids"] == [str(weapon)] and received["from_state"] == "BE"
+    cluster.settle()
+    assert not be.registry.repository.get(shipment).is_open
+    assert crossborder.open_shipments(be) == []
+
+    # NL exports to DE under DE's authorization; DE never confirms receipt.
+    licence(nl, "NL-EL-7", LicenceKind.EXPORT_LICENCE, "Wapenhandel BV", "NL", "DE")
+    licence(de, "DE-IA-3", LicenceKind.IMPORT_AUTHORIZATION, "Waffen Schmidt GmbH", "NL", "DE")
+    cluster.settle()
+    second = nl.registry.export(weapon_ids=[weapon], licence="NL-EL-7", import_authorization="DE-IA-3",
+                                to_state="DE", consignee="Waffen Schmidt GmbH", occurred_on=now() - 200 * DAY)
+    assert [s["shipment_id"] for s in crossborder.open_shipments(nl) if s["overdue"]] == [str(second)]
+
+    # FR seizes the pistol and traces it to its maker's state; the trace hops on by itself.
+    fr.registry.seize(marking=MARKING, place="Lille", circumstances="found in a car", type="pistol",
+                      calibre="5.7x28", occurred_on=now() - 5 * DAY)
+    first = fr_cli("trace", "request", *SERIAL, "--circumstances", "found in a car after a shooting",
+                   "--legal-basis", "CPP art 60", "--intended-use", "criminal prosecution", "--priority", "urgent",
+                   "--to", "BE")["trace_id"]
+    cluster.settle(rounds=8)   # each hop: request out, answer back, forward out
+
+    shown = fr_cli("trace", "show", first)
+    hops = [(h["addressee"], h["status"], h["hop"]) for h in shown["hops"]]
+    assert hops == [("BE", "FORWARDED", 1), ("NL", "FORWARDED", 2), ("DE", "UNTRACEABLE", 3)]
+    assert [s["step"] for s in shown["trace"]["steps"]] == ["Submitted", "Acknowledged", "Responded", "Forwarded"]
+    assert all(h["overdue"] == [] and h["acknowledgement"]["done_on"] for h in shown["hops"])
+    assert all(h["fragment"] is None or h["fragment"]["problems"] == [] for h in shown["hops"])
+    assert "NL recorded its export to DE" in shown["hops"][2]["reason"]
+    assert {t["status"] for t in fr_cli("trace", "list")["traces"]} == {"FORWARDED", "UNTRACEABLE"}
+    assert tracing.traces(de)[0].status is TraceStatus.UNTRACEABLE
+
+    verdict = fr_cli("diversion", *SERIAL)
+    assert verdict["rule"] == "export-never-confirmed", verdict["sentence"]
+    assert verdict["last_legal_custodian"]["state"] == "NL" and verdict["complete"]
+    assert "DE never confirmed receipt" in verdict["sentence"]
+    evidence = {(e["type"], e["node"]) for e in verdict["evidence"]}
+    assert {("Weapon.Exported", "NL"), ("Weapon.Seized", "FR")} <= evidence
+    assert verdict["unverified"] == [] and set(verdict["answered"]) == {"BE", "NL", "DE"}
+    assert set(verdict["records_by_node"]) == {"BE", "NL", "FR"}
+
+
+def _date(seconds: int) -> str:
+    from domain.time import format_time
+
+    return format_time(seconds)
