@@ -175,8 +175,9 @@ def verify_fragment(
             continue
         proven.append((position, envelope))
     keys: dict[str, tuple[bytes, str]] = {}
-    for certificate in (*certificates, *(e for _, e in proven)):
-        if certificate.type == _CERTIFIED and certificate.node == origin and certificate.authority == node_key_id:
+    candidates = {e.hash: e for e in (*certificates, *(e for _, e in proven)) if e.type == _CERTIFIED}
+    for certificate in candidates.values():
+        if certificate.node == origin and certificate.authority == node_key_id:
             try:
                 verify_envelope(certificate, node_key)
             except LedgerError:

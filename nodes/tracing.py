@@ -266,11 +266,12 @@ def _detail(e: Envelope) -> str:
 # --- reading a trace on a node ------------------------------------------------------------
 
 
-def trace(node: Any, trace_id: UUID | str, *, now: int | None = None, settings: TraceSettings | None = None) -> Trace:
+def trace(node: Any, trace_id: UUID | str, *, now: int | None = None, settings: TraceSettings | None = None,
+          verify: bool = True) -> Trace:
     """Trace ``trace_id`` as this node sees it (as requester or addressee); ``InvalidField`` if unknown here.
 
     On the requester, the fragment of a response is verified (``fragment`` holds
-    the verified records and the problems).
+    the verified records and the problems) unless ``verify`` is False (status only).
     """
     trace_id = _trace_uuid(trace_id)
     now = int(time.time()) if now is None else now
@@ -280,7 +281,7 @@ def trace(node: Any, trace_id: UUID | str, *, now: int | None = None, settings: 
         addressee = str(own[0].body.get("addressee"))
         answer = _received(node, addressee, trace_id)
         return trace_status(own, answer, now=now, role="requester", settings=settings,
-                            fragment=_verified(node, addressee, answer))
+                            fragment=_verified(node, addressee, answer) if verify else None)
     if own and own[0].type == ACKNOWLEDGED:
         request = _received(node, str(own[0].body.get("requesting_state")), trace_id)
         return trace_status(request, own, now=now, role="addressee", settings=settings)
@@ -303,7 +304,7 @@ def traces(node: Any, *, now: int | None = None, settings: TraceSettings | None 
 
 
 def hops(node: Any, trace_id: UUID | str, *, now: int | None = None,
-         settings: TraceSettings | None = None) -> list[Trace]:
+         settings: TraceSettings | None = None, verify: bool = True) -> list[Trace]:
     """The trace and every trace it was forwarded as (on the requester), in hop order."""
     found, pending, seen = [], [str(trace_id)], set()
     while pending:
@@ -311,7 +312,7 @@ def hops(node: Any, trace_id: UUID | str, *, now: int | None = None,
         if current in seen:
             continue
         seen.add(current)
-        step = trace(node, current, now=now, settings=settings)
+        step = trace(node, current, now=now, settings=settings, verify=verify)
         found.append(step)
         if step.role == "requester":
             pending += [next_trace for _, next_trace in step.forwarded]
