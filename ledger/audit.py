@@ -343,9 +343,10 @@ def _learn_certificates(chunk: list[LogRecord], candidate_keys: dict[str, bytes]
             continue
         try:
             public = Envelope.from_bytes(record.envelope).body.get("public_key")
-            candidate_keys[key_id(public)] = bytes(public)
-        except (LedgerError, TypeError, ValueError):
+        except LedgerError:
             continue  # _LogWalk reports it
+        if isinstance(public, bytes) and len(public) == 32:
+            candidate_keys[key_id(public)] = public
 
 
 def _take(records: Iterator, count: int) -> list[LogRecord]:

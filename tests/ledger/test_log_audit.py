@@ -407,3 +407,12 @@ def test_the_audits_fast_parser_agrees_with_envelope_from_bytes(body, data):
                     + canonical[position + 1:])
     for variant in variants:
         assert _fast(variant) == _reference(variant)
+
+
+@pytest.mark.parametrize("public_key", [None, "text", b"short", 7])
+def test_a_certificate_with_a_malformed_key_is_reported_not_raised(public_key):
+    log = good_log()
+    body = dict(log.envelopes[2].body) | {"public_key": public_key}
+    log.envelopes[2] = resealed(log.envelopes[2], NODE, body=body)
+    report = audit(log.records(), [])
+    assert (REGISTER, 3) in named(report, ProblemKind.CERTIFICATE)
