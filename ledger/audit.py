@@ -521,7 +521,7 @@ class _CheckpointCheck:
             self.disagrees = True
             self._problem(ProblemKind.DELETED,
                           f"the log holds {size} records but the latest checkpoint sealed {latest.size}: "
-                          f"{latest.size - size} sealed records were deleted")
+                          f"sealed records were deleted ({latest.size - size} missing)")
             return
         calculated = tree.root(latest.size)
         if calculated != latest.root:
