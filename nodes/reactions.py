@@ -95,3 +95,21 @@ def _answer(node: Any, request: Envelope, settings: tracing.TraceSettings, done:
 def _handled(node: Any, request: Envelope) -> bool:
     """True when an officer or an earlier reaction took a step after the acknowledgement."""
     return any(e.type != tracing.ACKNOWLEDGED for e in node.registry.envelopes(request.stream))
+
+
+def catch_up(node: Any, *, settings: tracing.TraceSettings | None = None) -> Reaction:
+    """React to every partner record received so far: repairs steps lost when a reaction failed.
+
+    Ingest commits a batch before ``react`` runs, so a crash (or a database
+    failure) in between loses the reaction; since every step is idempotent,
+    reacting again to everything received does exactly the missing steps.
+    Reads the whole inbox: for repair and startup, not for every batch.
+    """
+    received, start = [], 1
+    while True:
+        page = node.inbox.received_notifications(start, 1000)
+        if not page:
+            break
+        received += [envelope for _, envelope in page]
+        start = page[-1][0] + 1
+    return react(node, received, settings=settings)

@@ -14,22 +14,18 @@ is the service both sides use:
   then ``respond``s with the signed fragment it holds (para 20; automatic unless
   ARMSLEDGER_TRACE_AUTORESPOND=0), or is ``untraceable``, or ``delay``s,
   ``restrict``s or ``refuse``s on a para 22 ground with an explanation (para 23);
-- both read ``trace``/``traces``: the status computed by ``trace_status`` over
-  both sides' records, every step with its time, and overdue flags.
-
-Timeliness (paras 19-20 ask for acknowledgement "within a reasonable time" and
-"prompt" responses without fixing numbers): an acknowledgement is overdue 2 days
-after submission (urgent: 1 day), a response 30 days after (urgent: 7 days), or
-after the date a delay announced. ARMSLEDGER_TRACE_ACK_DAYS and
-ARMSLEDGER_TRACE_RESPONSE_DAYS change the routine figures.
+- both read ``trace``/``traces``/``hops``: the status computed by
+  ``nodes.trace_status`` over both sides' records, every step with its time,
+  and overdue flags;
+- ``diversion_verdict`` joins the federated lifecycle of a weapon (own records,
+  partners' records received, verified fragments) for ``nodes.diversion``.
 """
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -45,222 +41,14 @@ from nodes.crossborder import CrossBorderSettings, partner_states
 from nodes.diversion import Verdict, analyse
 from nodes.fragment import FragmentCheck, build_fragment, verify_fragment
 from nodes.identity import authorities_stream
+from nodes.trace_status import (  # noqa: F401 - the status names are part of this service's API
+    ACKNOWLEDGED, ANSWERS, CLOSED, DELAYED, FORWARDED, REFUSED, RESPONDED, RESTRICTED, SUBMITTED, UNTRACEABLE,
+    Deadline, Step, Trace, TraceSettings, trace_status,
+)
 from nodes.trust import TrustStore
-
-SECONDS_PER_DAY = 86_400
-SUBMITTED, FORWARDED, CLOSED = "TraceRequest.Submitted", "TraceRequest.Forwarded", "TraceRequest.Closed"
-ACKNOWLEDGED, RESPONDED, UNTRACEABLE = "TraceAnswer.Acknowledged", "TraceAnswer.Responded", "TraceAnswer.Untraceable"
-DELAYED, RESTRICTED, REFUSED = "TraceAnswer.Delayed", "TraceAnswer.Restricted", "TraceAnswer.Refused"
-ANSWERS = (RESPONDED, UNTRACEABLE, RESTRICTED, REFUSED)   # steps that end the addressee's part
 
 REQUESTING_AUTHORITY = "police"      # tracing officers ask (domain.authority: police only)
 ANSWERING_AUTHORITY = "registry"     # the national registry answers from its records
-
-
-@dataclass(frozen=True)
-class TraceSettings:
-    """Automatic response, and the days after submission at which steps become overdue."""
-
-    autorespond: bool = True
-    acknowledge_days: int = 2
-    respond_days: int = 30
-    urgent_acknowledge_days: int = 1
-    urgent_respond_days: int = 7
-
-    @classmethod
-    def load(cls, environ: Mapping[str, str] | None = None) -> TraceSettings:
-        """From ARMSLEDGER_TRACE_AUTORESPOND (0/false/no/off: only acknowledge), ARMSLEDGER_TRACE_ACK_DAYS
-        and ARMSLEDGER_TRACE_RESPONSE_DAYS; ``InvalidField`` for a value that is not a whole number."""
-        env = os.environ if environ is None else environ
-        autorespond = str(env.get("ARMSLEDGER_TRACE_AUTORESPOND", "1")).strip().lower() not in (
-            "0", "false", "no", "off")
-        days = {}
-        for name, variable in (("acknowledge_days", "ARMSLEDGER_TRACE_ACK_DAYS"),
-                               ("respond_days", "ARMSLEDGER_TRACE_RESPONSE_DAYS")):
-            text = str(env.get(variable, "") or "").strip()
-            if text:
-                if not text.isdigit():
-                    raise InvalidField(f"{variable}={text!r} is not a whole number of days", field=name)
-                days[name] = int(text)
-        return cls(autorespond=autorespond, **days)
-
-    def deadlines(self, priority: str) -> tuple[int, int]:
-        """(acknowledge within, respond within) in seconds for ``priority``."""
-        if priority == "urgent":
-            return self.urgent_acknowledge_days * SECONDS_PER_DAY, self.urgent_respond_days * SECONDS_PER_DAY
-        return self.acknowledge_days * SECONDS_PER_DAY, self.respond_days * SECONDS_PER_DAY
-
-
-# --- status -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Step:
-    """One signed step of a trace: what, by which state, when (business and recording time)."""
-
-    type: str
-    state: str
-    occurred_on: int
-    recorded_at: int
-    hash: str
-    detail: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"step": self.type.split(".", 1)[1], "type": self.type, "state": self.state,
-                "occurred_on": self.occurred_on, "occurred_on_utc": format_time(self.occurred_on),
-                "recorded_at": self.recorded_at, "hash": self.hash, "detail": self.detail}
-
-
-@dataclass(frozen=True)
-class Deadline:
-    """When a step was due, when it happened (None: not yet), and whether it is overdue or was late."""
-
-    due_by: int | None
-    done_on: int | None
-
-    def overdue(self, now: int) -> bool:
-        return self.done_on is None and self.due_by is not None and now > self.due_by
-
-    @property
-    def late(self) -> bool:
-        return self.done_on is not None and self.due_by is not None and self.done_on > self.due_by
-
-    def to_dict(self, now: int) -> dict[str, Any]:
-        return {"due_by": self.due_by, "due_by_utc": format_time(self.due_by) if self.due_by else None,
-                "done_on": self.done_on, "overdue": self.overdue(now), "late": self.late}
-
-
-@dataclass(frozen=True)
-class Trace:
-    """A trace as this node sees it: the request, every step of both sides, the status."""
-
-    trace_id: str
-    role: str                       # "requester" or "addressee"
-    requesting_state: str
-    addressee: str
-    request: dict[str, Any]         # the Submitted body: weapon_id, marking, priority, parent, hop, ...
-    status: TraceStatus
-    reason: str
-    steps: tuple[Step, ...]
-    forwarded: tuple[tuple[str, str], ...]   # (state, next trace id)
-    exported_to: tuple[str, ...]
-    complete: bool | None
-    acknowledgement: Deadline
-    response: Deadline
-    now: int
-    fragment: FragmentCheck | None = field(default=None, repr=False)
-
-    @property
-    def weapon_id(self) -> str:
-        return str(self.request.get("weapon_id", ""))
-
-    @property
-    def overdue(self) -> list[str]:
-        return [name for name, deadline in (("acknowledgement", self.acknowledgement), ("response", self.response))
-                if deadline.overdue(self.now)]
-
-    def to_dict(self) -> dict[str, Any]:
-        fragment = self.fragment
-        return {
-            "trace_id": self.trace_id, "role": self.role, "requesting_state": self.requesting_state,
-            "addressee": self.addressee, "status": self.status.value, "reason": self.reason,
-            "weapon_id": self.weapon_id, "marking": dict(self.request.get("marking", {})),
-            "priority": self.request.get("priority"), "parent": self.request.get("parent", ""),
-            "hop": self.request.get("hop"), "circumstances": self.request.get("circumstances"),
-            "legal_basis": self.request.get("legal_basis"), "intended_use": self.request.get("intended_use"),
-            "steps": [s.to_dict() for s in self.steps],
-            "forwarded": [{"to_state": s, "trace_id": t} for s, t in self.forwarded],
-            "exported_to": list(self.exported_to), "complete": self.complete,
-            "acknowledgement": self.acknowledgement.to_dict(self.now), "response": self.response.to_dict(self.now),
-            "overdue": self.overdue,
-            "fragment": None if fragment is None else {
-                "verified_records": len(fragment.records), "problems": list(fragment.problems),
-                "notes": list(fragment.notes),
-                "records": [{"type": e.type, "stream": e.stream, "version": e.version, "node": e.node,
-                             "hash": e.hash.hex(), "occurred_on": e.occurred_on} for e in fragment.records
-                            if not e.type.startswith("Authority.")]},
-        }
-
-
-def trace_status(request: list[Envelope], answer: list[Envelope], *, now: int, role: str = "requester",
-                 settings: TraceSettings | None = None, fragment: FragmentCheck | None = None) -> Trace:
-    """The status of one trace from both sides' records; pure.
-
-    ``request``: the requester's ``TraceRequest`` records of the trace (at least
-    ``Submitted``); ``answer``: the addressee's ``TraceAnswer`` records (maybe
-    none). Precedence: CLOSED; then the answer (TRACED if the fragment is
-    complete, PARTIAL if not, RESTRICTED, REFUSED, UNTRACEABLE), where an
-    answer followed by a forward is FORWARDED (the trace goes on elsewhere);
-    then DELAYED, ACKNOWLEDGED, SUBMITTED. ``InvalidField`` without a ``Submitted``.
-    """
-    settings = settings or TraceSettings()
-    submitted = next((e for e in request if e.type == SUBMITTED), None)
-    if submitted is None:
-        raise InvalidField("no trace request record for this trace", field="trace")
-    body = dict(submitted.body)
-    records = sorted((*request, *answer), key=lambda e: (e.occurred_on, e.recorded_at, e.type))
-    steps = tuple(Step(e.type, e.node, e.occurred_on, e.recorded_at, e.hash.hex(), _detail(e)) for e in records)
-    by_type: dict[str, list[Envelope]] = {}
-    for e in records:
-        by_type.setdefault(e.type, []).append(e)
-    forwarded = tuple((str(e.body.get("to_state")), str(e.body.get("next_trace"))) for e in by_type.get(FORWARDED, ()))
-    final = next((e for e in records if e.type in ANSWERS), None)
-    delayed = [e for e in records if e.type == DELAYED]
-    acknowledged = next((e for e in records if e.type == ACKNOWLEDGED), None)
-    closed = next((e for e in records if e.type == CLOSED), None)
-    reason, complete, exported_to = "", None, ()
-    if final is not None and final.type == RESPONDED:
-        complete = bool(final.body.get("complete"))
-        exported_to = tuple(final.body.get("exported_to", ()))
-    if closed is not None:
-        status, reason = TraceStatus.CLOSED, str(closed.body.get("outcome", ""))
-    elif final is not None:
-        status = {RESPONDED: TraceStatus.TRACED if complete else TraceStatus.PARTIAL,
-                  UNTRACEABLE: TraceStatus.UNTRACEABLE, RESTRICTED: TraceStatus.RESTRICTED,
-                  REFUSED: TraceStatus.REFUSED}[final.type]
-        reason = _detail(final)
-        if forwarded and final.type in (RESPONDED, RESTRICTED):
-            status = TraceStatus.FORWARDED
-            reason = "; ".join(str(e.body.get("reason", "")) for e in by_type[FORWARDED])
-    elif delayed:
-        status, reason = TraceStatus.DELAYED, _detail(delayed[-1])
-    elif acknowledged is not None:
-        status = TraceStatus.ACKNOWLEDGED
-    else:
-        status = TraceStatus.SUBMITTED
-    ack_within, respond_within = settings.deadlines(str(body.get("priority", "routine")))
-    respond_by = submitted.occurred_on + respond_within
-    if delayed:
-        respond_by = max(respond_by, int(delayed[-1].body.get("expected_by", 0) or 0))
-    return Trace(
-        trace_id=submitted.stream, role=role, requesting_state=submitted.node, addressee=str(body.get("addressee")),
-        request=body, status=status, reason=reason, steps=steps, forwarded=forwarded, exported_to=exported_to,
-        complete=complete,
-        acknowledgement=Deadline(submitted.occurred_on + ack_within, acknowledged.occurred_on if acknowledged else None),
-        response=Deadline(respond_by, final.occurred_on if final else None), now=now, fragment=fragment,
-    )
-
-
-def _detail(e: Envelope) -> str:
-    b = e.body
-    if e.type == SUBMITTED:
-        return f"to {b.get('addressee')} ({b.get('priority')}, hop {b.get('hop')})"
-    if e.type == FORWARDED:
-        return f"forwarded to {b.get('to_state')} as trace {b.get('next_trace')}: {b.get('reason')}"
-    if e.type == CLOSED:
-        return str(b.get("outcome", ""))
-    if e.type == RESPONDED:
-        exported = ", ".join(b.get("exported_to", ())) or "none"
-        return (f"{len(b.get('fragment', ()))} signed items, {'complete' if b.get('complete') else 'partial'} "
-                f"record, exports to: {exported}")
-    if e.type == UNTRACEABLE:
-        return str(b.get("reason", ""))
-    if e.type in (DELAYED, RESTRICTED, REFUSED):
-        text = f"{b.get('ground')}: {b.get('explanation')}"
-        if e.type == DELAYED and b.get("expected_by"):
-            text += f" (answer expected by {format_time(int(b['expected_by']))})"
-        return text
-    return ""
 
 
 # --- reading a trace on a node ------------------------------------------------------------

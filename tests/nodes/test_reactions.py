@@ -21,7 +21,7 @@ from ledger.keys import generate_key, key_id
 from memory_federation import MemoryFederation
 from nodes import crossborder, tracing
 from nodes.diversion import Rule
-from nodes.reactions import react
+from nodes.reactions import catch_up, react
 from nodes.tracing import TraceSettings
 
 DAY = 86_400
@@ -125,7 +125,20 @@ def test_reacting_twice_to_the_same_records_changes_nothing(lite):
     assert not again and sum(1 for _ in be.registry.stored_notifications()) == before
     before_fr = sum(1 for _ in fr.registry.stored_notifications())
     assert not react(fr, fr.inbox.envelopes)
+    assert not catch_up(fr)
     assert sum(1 for _ in fr.registry.stored_notifications()) == before_fr
+
+
+def test_catch_up_does_the_steps_a_lost_reaction_missed(lite):
+    story(lite)
+    fr, be = lite["FR"], lite["BE"]
+    trace_id = tracing.submit(fr, to="BE", marking=MARKING, **TRACE)
+    fr.sealer.seal()
+    be.inbox.accept([e for e in fr.registry.envelopes(trace_id)])   # delivered, but BE crashed before reacting
+    assert tracing.trace(be, trace_id).status is TraceStatus.SUBMITTED
+    repaired = catch_up(be)
+    assert len(repaired.steps) == 2   # acknowledged and responded
+    assert tracing.trace(be, trace_id).status is TraceStatus.TRACED
 
 
 def test_without_autorespond_the_addressee_only_acknowledges(tmp_path, sqlite_url):

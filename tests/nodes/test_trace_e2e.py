@@ -10,7 +10,6 @@ until nothing moves. The same story without a broker is in test_reactions.py.
 from __future__ import annotations
 
 import json
-from uuid import UUID
 
 import pytest
 
@@ -44,11 +43,14 @@ class Cli:
                         TOPIC_PREFIX_ENV: cluster.prefix}
 
     def __call__(self, *argv: str) -> dict:
+        return json.loads(self.text(*argv, "--json"))
+
+    def text(self, *argv: str) -> str:
         self.capsys.readouterr()
-        code = armsledger([*argv, "--json"], self.environ)
+        code = armsledger(list(argv), self.environ)
         out, err = self.capsys.readouterr()
         assert code == 0, err
-        return json.loads(out)
+        return out
 
 
 def licence(node, number, kind, holder, export_state, import_state, **fields):
@@ -111,7 +113,12 @@ def test_a_weapon_traced_across_three_states_to_an_export_never_confirmed(cluste
     assert {t["status"] for t in fr_cli("trace", "list")["traces"]} == {"FORWARDED", "UNTRACEABLE"}
     assert tracing.traces(de)[0].status is TraceStatus.UNTRACEABLE
 
+    text = fr_cli.text("trace", "show", first)
+    assert "status   FORWARDED: BE's response shows an export to NL" in text
+    assert "status   UNTRACEABLE: DE holds no record" in text and "REJECTED" not in text
+
     verdict = fr_cli("diversion", *SERIAL)
+    assert "DE never confirmed receipt" in fr_cli.text("diversion", *SERIAL)
     assert verdict["rule"] == "export-never-confirmed", verdict["sentence"]
     assert verdict["last_legal_custodian"]["state"] == "NL" and verdict["complete"]
     assert "DE never confirmed receipt" in verdict["sentence"]
