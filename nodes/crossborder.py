@@ -272,7 +272,9 @@ def confirm_receipt(node: Any, *, shipment: str = "", weapon_id: UUID | str | No
         if weapon_id is not None and not shipment:
             return _confirm_own_import(node, weapon_id, by, received_by, occurred)
         raise UnknownWeapon(f"no export to {node.identity.state} of shipment {shipment!r} has been received "
-                            "(run armsledger sync, or check the shipment id)", field="shipment")
+                            "(run armsledger sync, or check the shipment id; from a state without a node, record "
+                            "the import with armsledger record import --shipment, then confirm by --weapon)",
+                            field="shipment")
     weapons = []
     for export in exports:
         body = export.body

@@ -132,3 +132,38 @@ def _date(seconds: int) -> str:
     from domain.time import format_time
 
     return format_time(seconds)
+
+
+def test_manual_answers_from_the_command_line(tmp_path, kafka_bootstrap, capsys, monkeypatch):
+    monkeypatch.setenv("ARMSLEDGER_TRACE_AUTORESPOND", "0")   # the addressee only acknowledges by itself
+    cluster = Cluster(tmp_path, kafka_bootstrap, ["BE", "FR"])
+    try:
+        be, fr = Cli(cluster, "BE", capsys), Cli(cluster, "FR", capsys)
+        cluster["BE"].registry.manufacture(marking=MARKING, type="pistol", make="FN", model="Five-seveN",
+                                           calibre="5.7x28", year=2020, holder="FN Herstal",
+                                           occurred_on=now() - 400 * DAY)
+        trace_id = fr("trace", "request", *SERIAL, "--type", "pistol", "--calibre", "5.7x28", "--circumstances",
+                      "seized at a border check", "--legal-basis", "CPP art 60", "--intended-use", "prosecution",
+                      "--to", "BE")["trace_id"]
+        cluster.settle()
+        assert fr("trace", "show", trace_id)["trace"]["status"] == "ACKNOWLEDGED"
+        assert be("trace", "list")["traces"][0]["role"] == "addressee"
+
+        refused = armsledger(["trace", "refuse", trace_id, "--ground", "because", "--explanation", "x"], be.environ)
+        assert refused == 2 and "--ground" in capsys.readouterr().err
+        be("trace", "delay", trace_id, "--ground", "ongoing-investigation", "--explanation", "file with the judge",
+           "--until", _date(now() + 20 * DAY))
+        cluster.settle()
+        delayed = fr("trace", "show", trace_id)["trace"]
+        assert delayed["status"] == "DELAYED" and "file with the judge" in delayed["reason"]
+        assert delayed["response"]["due_by"] >= now() + 20 * DAY
+
+        be("trace", "respond", trace_id)
+        cluster.settle()
+        traced = fr("trace", "show", trace_id)["trace"]
+        assert traced["status"] == "TRACED" and traced["fragment"]["problems"] == []
+        assert [r["type"] for r in traced["fragment"]["records"]] == ["Weapon.Manufactured"]
+        fr("trace", "close", trace_id, "--outcome", "made in BE, held by its maker: reported to the prosecutor")
+        assert fr("trace", "show", trace_id)["trace"]["status"] == "CLOSED"
+    finally:
+        cluster.close()
