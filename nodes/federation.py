@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 #: ``run`` waits this long for a message before it relays again.
 IDLE_WAIT_S = 0.2
+#: A busy ingest still sends its cosignatures this often.
+COSIGN_EVERY_S = 1.0
 #: ``run`` re-reads the trust store this often (``armsledger trust add`` while running).
 TRUST_REFRESH_S = 5.0
 
@@ -82,6 +84,7 @@ class Federation:
         self.relay = Relay(node, transport, node.inbox)
         kwargs = {} if pool_size is None else {"pool_size": pool_size}
         self.ingest = Ingest(node, transport, node.inbox, self.relay.send, **kwargs)
+        self._cosigned_at = time.monotonic()
 
     def close(self) -> None:
         self.ingest.close()
@@ -96,11 +99,17 @@ class Federation:
         return self.node.registry.recorder.max_notification_id() or 0
 
     def ingest_step(self, timeout_s: float, report: SyncReport) -> IngestReport:
-        """One ingest batch, then the reactions to what it accepted."""
+        """One ingest batch, then the reactions to what it accepted; cosignatures when idle."""
         step = self.ingest.step(timeout_s)
         report.add_ingest(step)
         self._react(step, report)
+        if not step.read or time.monotonic() - self._cosigned_at > COSIGN_EVERY_S:
+            self.send_cosignatures()
         return step
+
+    def send_cosignatures(self) -> None:
+        self.ingest.send_cosignatures()
+        self._cosigned_at = time.monotonic()
 
     def refresh(self, report: SyncReport) -> None:
         refreshed = self.ingest.refresh()
@@ -137,6 +146,7 @@ def sync(node: Any, transport: Any, timeout_s: float = 10.0, *, federation: Fede
                 report.quiet = True
                 break
             # Reactions recorded steps (relay them), or messages came in (look again).
+        fed.send_cosignatures()
     finally:
         if owned:
             fed.close()
@@ -185,5 +195,6 @@ def run(node: Any, transport: Any, stop_event: threading.Event, *, idle_wait_s: 
             if stop_event.is_set():
                 break
             fed.ingest_step(idle_wait_s, report)
+        fed.send_cosignatures()
     report.elapsed_s = time.monotonic() - started
     return report

@@ -14,14 +14,14 @@ The notification log is the outbox (DESIGN.md, "Federation over Kafka"). Each pa
    order puts the authority certificates (the first records of every log) before
    any record they certify.
 
-Positions, per partner, are tracking rows in the inbox's recorder (the node's own
+The position, per partner, is a tracking row in the inbox's recorder (the node's own
 database, never Kafka), named after the partner's inbox topic *and its identity*:
-
-``relay:NL@<topic id>``             last notification id of our log considered for NL
-``relay-checkpoint:NL@<topic id>``  size of the last checkpoint sent to NL
-
-They advance only after the broker acknowledged the messages (at-least-once; ingest
-drops duplicates). A broker that lost its memory re-creates the topic with a new
+``relay:NL@<topic id>`` is the last notification id of our log considered for NL. The
+checkpoints sent follow from it: a pass publishes every checkpoint up to the newest, then
+the records it covers, so the checkpoints up to the leaf of that position have been sent
+(after a crash between two pages a few are sent again: ingest drops them). A position
+advances only after the broker acknowledged the messages (at-least-once; ingest drops
+duplicates). A broker that lost its memory re-creates the topic with a new
 identity (``TransportReset``): positions under the new name start at 0, so the relay
 re-publishes everything from scratch, checkpoints included.
 """
@@ -37,7 +37,7 @@ from ledger.checkpoint import Checkpoint
 from ledger.envelope import Envelope
 from ledger.errors import LedgerError
 from nodes.errors import TransportReset
-from nodes.sharing import SharingContext, SharingRules, recipients
+from nodes.sharing import SharingContext, SharingRules, recipients, recipients_by_type
 from nodes.trust import TrustStore
 from nodes.wire import CheckpointMessage, RecordMessage, encode_message
 
@@ -50,10 +50,6 @@ _RESET_ATTEMPTS = 3
 
 def records_position(state: str, topic_id: str | None) -> str:
     return f"relay:{state}@{topic_id or ''}"
-
-
-def checkpoints_position(state: str, topic_id: str | None) -> str:
-    return f"relay-checkpoint:{state}@{topic_id or ''}"
 
 
 @dataclass
@@ -107,19 +103,20 @@ class Relay:
             own_records=self.node.registry.envelopes,
             rules=SharingRules.load(self.node.settings.home),
         )
-        for state in partners:
-            for attempt in range(_RESET_ATTEMPTS):
-                try:
-                    self._relay_to(state, checkpoints, context, report)
-                    break
-                except TransportReset as reset:
-                    # The broker lost the topic: positions under its new identity start at 0.
-                    report.resets += 1
-                    log.warning("relay to %s: %s; re-publishing from the start", state, reset)
-                    self._topic_ids.pop(state, None)
-                    self._ensure_topics([state])
-                    if attempt == _RESET_ATTEMPTS - 1:
-                        raise
+        reset = self._relay_to(partners, checkpoints, context, report)
+        for attempt in range(_RESET_ATTEMPTS):
+            if not reset:
+                break
+            # The broker lost those topics: positions under their new identities start
+            # at 0, so everything is published again.
+            report.resets += len(reset)
+            for state in reset:
+                self._topic_ids.pop(state, None)
+            self._ensure_topics(reset)
+            reset = self._relay_to(reset, checkpoints, context, report)
+        if reset:
+            raise TransportReset(f"relay: the inbox topics of {', '.join(reset)} keep being re-created",
+                                 self.transport.inbox_topic(reset[0]), None)
         return report
 
     def send(self, state: str, items: Sequence[tuple[bytes, bytes]]) -> None:
@@ -136,12 +133,9 @@ class Relay:
                     raise
 
     def own_checkpoints(self) -> list[Checkpoint]:
-        """This node's checkpoints, smallest first (cached; re-read when a newer one exists)."""
-        latest = self.node.sealer.latest_checkpoint()
-        if latest is None:
-            return []
-        if not self._checkpoints or self._checkpoints[-1].size != latest.size:
-            self._checkpoints = self.node.sealer.checkpoints()
+        """This node's checkpoints, smallest first (cached; only newer ones are read again)."""
+        newest = self._checkpoints[-1].size if self._checkpoints else 0
+        self._checkpoints += self.node.sealer.checkpoints(after=newest)
         return self._checkpoints
 
     # --- internals -------------------------------------------------------------------------
@@ -153,53 +147,77 @@ class Relay:
             for state in missing:
                 self._topic_ids[state] = ids.get(self.transport.inbox_topic(state))
 
-    def _relay_to(self, state: str, checkpoints: list[Checkpoint], context: SharingContext,
-                  report: RelayReport) -> None:
-        topic = self.transport.inbox_topic(state)
-        topic_id = self._topic_ids.get(state)
-        records_name = records_position(state, topic_id)
-        checkpoints_name = checkpoints_position(state, topic_id)
+    def _relay_to(self, states: list[str], checkpoints: list[Checkpoint], context: SharingContext,
+                  report: RelayReport) -> list[str]:
+        """Publish the log to ``states``, page by page; returns the states whose topic was reset."""
         newest = checkpoints[-1]
-
-        items = self._checkpoint_items(checkpoints, self.inbox.position(checkpoints_name))
-        published_checkpoints = len(items)
-        position = self.inbox.position(records_name)
-        origin = self.node.identity.state
         sealer = self.node.sealer
+        origin = self.node.identity.state
+        names = {s: records_position(s, self._topic_ids.get(s)) for s in states}
+        positions = {s: self.inbox.position(names[s]) for s in states}
+        pending = {s: self._checkpoint_items(checkpoints, self._checkpoints_sent(positions[s])) for s in states}
+        reset: list[str] = []
+        start = min(positions.values()) + 1
         while True:
-            notifications = self.node.registry.recorder.select_notifications(start=position + 1, limit=PAGE)
-            # Only records the newest checkpoint covers: a record logged after sealing
-            # waits for the next pass (and the next checkpoint).
+            notifications = self.node.registry.recorder.select_notifications(start=start, limit=PAGE)
             covered = []
             if notifications:
+                # Every notification is a leaf, in log order: leaf indexes are consecutive.
+                # Only what the newest checkpoint covers; the rest waits for the next pass.
                 first_index = sealer.leaf_index(notifications[0].id)
-                # Every notification is a leaf, in log order: indexes are consecutive.
-                covered = [(first_index + i, n) for i, n in enumerate(notifications)
-                           if first_index + i < newest.size]
-            for index, notification in covered:
-                envelope = _envelope(notification)
-                if envelope is None or state not in recipients(envelope, context):
+                covered = [(first_index + i, n) for i, n in enumerate(notifications) if first_index + i < newest.size]
+            routed = self._route(covered, context)
+            for state in states:
+                if state in reset:
                     continue
-                message = RecordMessage(origin=origin, envelope=bytes(notification.state),
-                                        checkpoint_size=newest.size, index=index,
-                                        proof=tuple(sealer.inclusion_proof(index, newest.size)))
-                items.append((envelope.stream.encode(), encode_message(message)))
-            last_covered = covered[-1][1].id if covered else position
-            if items:
-                self.transport.publish(topic, items, expected_topic_id=topic_id)
-                sent = len(items) - published_checkpoints
-                report.records += sent
-                report.checkpoints += published_checkpoints
-                report.by_partner[state] = report.by_partner.get(state, 0) + len(items)
-            if published_checkpoints:
-                self.inbox.advance(checkpoints_name, newest.size)
-                published_checkpoints = 0
-            if last_covered > position:
-                self.inbox.advance(records_name, last_covered)
-                position = last_covered
-            items = []
+                items = pending.pop(state, [])
+                sent_checkpoints = len(items)
+                for index, notification, to in routed:
+                    if notification.id > positions[state] and state in to:
+                        message = RecordMessage(origin=origin, envelope=bytes(notification.state),
+                                                checkpoint_size=newest.size, index=index,
+                                                proof=tuple(sealer.inclusion_proof(index, newest.size)))
+                        # The key is the stream id (the mapper's originator id is the envelope's stream).
+                        items.append((str(notification.originator_id).encode(), encode_message(message)))
+                try:
+                    if items:
+                        self.transport.publish(self.transport.inbox_topic(state), items,
+                                               expected_topic_id=self._topic_ids.get(state))
+                except TransportReset as e:
+                    log.warning("relay to %s: %s; publishing everything again", state, e)
+                    reset.append(state)
+                    continue
+                report.records += len(items) - sent_checkpoints
+                report.checkpoints += sent_checkpoints
+                if items:
+                    report.by_partner[state] = report.by_partner.get(state, 0) + len(items)
+                if covered and covered[-1][1].id > positions[state]:
+                    positions[state] = covered[-1][1].id
+                    self.inbox.advance(names[state], positions[state])
             if len(covered) < PAGE:
-                return
+                return reset
+            start = covered[-1][1].id + 1
+
+    def _route(self, covered: list[tuple[int, Any]], context: SharingContext) -> list[tuple[int, Any, frozenset[str]]]:
+        """(leaf index, notification, recipients) of each covered record that goes to someone."""
+        routed = []
+        for index, notification in covered:
+            to = recipients_by_type(notification.topic, context)
+            if to is None:  # it depends on what the record says
+                envelope = _envelope(notification)
+                to = recipients(envelope, context) if envelope is not None else frozenset()
+            if to:
+                routed.append((index, notification, to))
+        return routed
+
+    def _checkpoints_sent(self, position: int) -> int:
+        """The size of the newest checkpoint sent to a partner whose position is ``position``."""
+        if position == 0:
+            return 0
+        try:
+            return self.node.sealer.leaf_index(position) + 1
+        except KeyError:
+            return 0  # not a record of our log (any more): send every checkpoint again
 
     def _checkpoint_items(self, checkpoints: list[Checkpoint], sent_size: int) -> list[tuple[bytes, bytes]]:
         origin = self.node.identity.state

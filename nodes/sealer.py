@@ -186,14 +186,16 @@ class Sealer:
             latest = self._tables.latest(cursor)
         return Checkpoint.from_bytes(latest.bytes) if latest else None
 
-    def checkpoints(self) -> list[Checkpoint]:
-        """Every stored checkpoint, smallest size first. Raises ``CheckpointError`` for an unreadable row."""
-        return [Checkpoint.from_bytes(row.bytes) for row in self.checkpoint_rows()]
+    def checkpoints(self, after: int = 0) -> list[Checkpoint]:
+        """Every stored checkpoint larger than ``after``, smallest size first. Raises ``CheckpointError``
+        for an unreadable row."""
+        return [Checkpoint.from_bytes(row.bytes) for row in self.checkpoint_rows(after)]
 
-    def checkpoint_rows(self) -> list[CheckpointRow]:
-        """Every stored checkpoint row as stored (the audit compares columns with the signed bytes)."""
+    def checkpoint_rows(self, after: int = 0) -> list[CheckpointRow]:
+        """Every stored checkpoint row (larger than ``after``) as stored (the audit compares columns
+        with the signed bytes)."""
         with self._storage("reading checkpoints"), self._tables.transaction(commit=False) as cursor:
-            return self._tables.checkpoint_rows(cursor)
+            return self._tables.checkpoint_rows(cursor, after)
 
     def sealed_leaves(self) -> list[SealedLeaf]:
         """The stored leaf index, by leaf index."""
@@ -215,7 +217,7 @@ class Sealer:
         Requires ``0 <= index < size <= records in the log``; ``ValueError`` otherwise.
         """
         with self._lock:
-            self._follow()
+            self._follow_to(size)
             return self._tree.inclusion_proof(index, self._sealed_size() if size is None else size)
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
@@ -224,8 +226,13 @@ class Sealer:
         Requires ``0 < size1 <= size2 <= records in the log``; ``ValueError`` otherwise.
         """
         with self._lock:
-            self._follow()
+            self._follow_to(size2)
             return self._tree.consistency_proof(size1, self._sealed_size() if size2 is None else size2)
+
+    def _follow_to(self, size: int | None) -> None:
+        # A proof within the tree held needs no read of the log (the relay asks one per record).
+        if self._tree is None or size is None or size > len(self._tree):
+            self._follow()
 
     def _sealed_size(self) -> int:
         latest = self.latest_checkpoint()
@@ -290,8 +297,8 @@ class _Tables:
         row = cursor.fetchone()
         return _checkpoint_row(row) if row else None
 
-    def checkpoint_rows(self, cursor: Any) -> list[CheckpointRow]:
-        cursor.execute(f"SELECT * FROM {self.checkpoints_table} ORDER BY size")
+    def checkpoint_rows(self, cursor: Any, after: int = 0) -> list[CheckpointRow]:
+        cursor.execute(self._sql(f"SELECT * FROM {self.checkpoints_table} WHERE size > ? ORDER BY size"), (after,))
         return [_checkpoint_row(row) for row in cursor.fetchall()]
 
     def leaves(self, cursor: Any) -> list[tuple[int, int, bytes]]:

@@ -121,14 +121,38 @@ class SharingContext:
 
 def recipients(envelope: Envelope, context: SharingContext) -> frozenset[str]:
     """The trusted partners that receive ``envelope`` (one of this node's own records)."""
-    wanted = set(_default_recipients(envelope, context))
-    for key in (envelope.type, EVERY_TYPE):
+    by_type = recipients_by_type(envelope.type, context)
+    if by_type is not None:
+        return by_type
+    return _with_rules(_default_recipients(envelope, context), envelope.type, context)
+
+
+def recipients_by_type(record_type: str, context: SharingContext) -> frozenset[str] | None:
+    """The recipients of every record of ``record_type``, or None when they depend on the record.
+
+    Lets the relay route most records without reading them.
+    """
+    if record_type in _BODY_DEPENDENT or record_type.startswith(_BODY_DEPENDENT_PREFIXES):
+        return None
+    default = context.partners if record_type.startswith("Authority.") or record_type in _TO_EVERY_PARTNER \
+        else frozenset()
+    return _with_rules(default, record_type, context)
+
+
+def _with_rules(default: frozenset[str] | set[str], record_type: str, context: SharingContext) -> frozenset[str]:
+    wanted = set(default)
+    for key in (record_type, EVERY_TYPE):
         added = context.rules.extra.get(key)
         if added == ALL:
             wanted |= context.partners
         elif added:
             wanted |= added
     return frozenset(wanted & context.partners) - {context.own_state}
+
+
+_BODY_DEPENDENT_PREFIXES = ("TraceRequest.", "TraceAnswer.")
+_BODY_DEPENDENT = frozenset({"Weapon.Exported", "Weapon.ReceiptConfirmed", "Shipment.Opened", "Licence.Issued",
+                             "Licence.Revoked", "Weapon.Seized"})
 
 
 def _default_recipients(envelope: Envelope, context: SharingContext) -> frozenset[str] | set[str]:

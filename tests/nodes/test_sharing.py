@@ -9,7 +9,7 @@ import pytest
 
 from ledger.envelope import GENESIS_PREV, Envelope
 from nodes.errors import ConfigurationError
-from nodes.sharing import ALL, SharingContext, SharingRules, recipients
+from nodes.sharing import ALL, SharingContext, SharingRules, recipients, recipients_by_type
 
 PARTNERS = frozenset({"NL", "DE", "FR", "US"})
 STREAM = str(uuid.uuid4())
@@ -26,7 +26,7 @@ def context(own: list[Envelope] = (), rules: SharingRules | None = None, partner
                           rules=rules or SharingRules())
 
 
-@pytest.mark.parametrize("envelope, expected", [
+CASES = [
     (record("Authority.Certified", key_id="k", public_key=b"", kind="customs", name=""), PARTNERS),
     (record("Weapon.Exported", to_state="NL", transit_states=("DE",), from_state="BE"), {"NL", "DE"}),
     (record("Weapon.ReceiptConfirmed", from_state="FR", shipment="s", received_by=""), {"FR"}),
@@ -42,9 +42,21 @@ def context(own: list[Envelope] = (), rules: SharingRules | None = None, partner
     (record("Weapon.Manufactured", marking={"country": "BE"}, holder="Jan Peeters"), set()),
     (record("Weapon.Transferred", from_holder="A", to_holder="Jan Peeters", licence="TL"), set()),
     (record("Weapon.Destroyed", method="", certificate=""), set()),
-])
+]
+
+
+@pytest.mark.parametrize("envelope, expected", CASES)
 def test_default_recipients(envelope, expected):
     assert recipients(envelope, context()) == frozenset(expected)
+
+
+@pytest.mark.parametrize("envelope, expected", CASES)
+def test_routing_by_type_alone_agrees_with_reading_the_record(envelope, expected):
+    rules = SharingRules.parse({"share": {"Weapon.Destroyed": ["FR"]}})
+    by_type = recipients_by_type(envelope.type, context(rules=rules))
+    assert by_type is None or by_type == recipients(envelope, context(rules=rules))
+    if envelope.type in ("Weapon.Exported", "Licence.Issued", "Weapon.Seized"):
+        assert by_type is None
 
 
 def test_only_trusted_partners_ever_receive_and_never_ourselves():

@@ -1,0 +1,218 @@
+"""Replication node to node: throughput with verification on ingest, and append-to-visible latency.
+
+    .venv/bin/python bench/bench_replication.py [-n 20000] [--kafka HOST:PORT] [--latency-samples 200]
+        [--db-a URL] [--db-b URL] [--pool-size 2]
+
+Two nodes (BE relays, NL ingests) on SQLite in a temporary directory unless ``--db-a`` /
+``--db-b`` name databases (empty ones, e.g. PostgreSQL). BE's sharing policy sends its
+manufactures to NL (``sharing.json``), so every record is replicated. Figures:
+
+1. replication throughput: BE's relay in one process (seal, route, prove, publish) and
+   NL's ingest in this one (decode, trust, certificate, Ed25519 signature, permission,
+   chain, Merkle inclusion, one transaction per batch with its Kafka position), running
+   together; events/s from the relay's start until NL holds the last record. The relay and
+   the ingest are also timed alone;
+2. raw kafka-python produce and consume of the very same message bytes, on the same
+   broker in the same run (bench/bench_kafka_raw.py's client settings);
+3. append-to-visible latency: record one event at BE, relay, ingest at NL until it is
+   accepted there; p50/p99 over ``--latency-samples`` (fetch_max_wait 10 ms).
+
+Without ``--kafka`` it starts a local Tansu broker. Prints figures; asserts nothing.
+Targets (issue 3): >= 6,000 events/s; p50 <= 25 ms, p99 <= 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import multiprocessing
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))
+
+from kafka import TopicPartition  # noqa: E402
+
+from bench_kafka_raw import consumer, create_topic, producer  # noqa: E402
+from domain.marking import Marking  # noqa: E402
+from nodes.bootstrap import init_node, open_node  # noqa: E402
+from nodes.broker import LocalBroker  # noqa: E402
+from nodes.federation import Federation, SyncReport  # noqa: E402
+from nodes.kafka_transport import KafkaTransport  # noqa: E402
+from nodes.relay import Relay  # noqa: E402
+from nodes.settings import Settings  # noqa: E402
+from nodes.trust import TrustStore, export_identity, parse_identity  # noqa: E402
+
+PASSPHRASE = "bench"
+FIELDS = dict(type="pistol", make="Acme", model="A1", calibre="9mm", year=2020, holder="Acme Arms")
+
+
+def record_many(node, count: int, prefix: str) -> None:
+    occurred = int(time.time()) - 86_400
+    for start in range(0, count, 2000):
+        node.registry.manufacture_many(
+            ("licensing", Marking.read("Acme Arms", "BE", f"{prefix}{i:07d}"), {**FIELDS, "occurred_on": occurred})
+            for i in range(start, min(count, start + 2000)))
+
+
+def relay_in_child(home: str, db: str, bootstrap: str, prefix: str, results) -> None:
+    """BE's relay, alone in its own process, as a node's relay runs."""
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)
+    node = open_node(Settings(home=Path(home), db=db, passphrase=PASSPHRASE, kafka=bootstrap))
+    transport = KafkaTransport(bootstrap, prefix)
+    relay = Relay(node, transport, node.inbox)
+    relay.own_checkpoints()
+    transport.ensure_topics(["NL"])
+    results.put("ready")
+    started, cpu = time.time(), time.process_time()
+    report = relay.relay()
+    results.put((started, time.time(), time.process_time() - cpu, report.records))
+    transport.close()
+    node.close()
+
+
+def percentile(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+def raw_same_bytes(bootstrap: str, messages: list[tuple[bytes, bytes]]) -> tuple[float, float]:
+    """kafka-python produce, then consume, of exactly these (key, value) messages."""
+    topic = f"bench.same.{uuid.uuid4().hex[:8]}"
+    create_topic(bootstrap, topic)
+    p = producer(bootstrap)
+    started = time.perf_counter()
+    for key, value in messages:
+        p.send(topic, value=value, key=key, partition=0)
+    p.flush()
+    produce_rate = len(messages) / (time.perf_counter() - started)
+    p.close()
+    c = consumer(bootstrap, TopicPartition(topic, 0), 10)
+    got = 0
+    started = time.perf_counter()
+    while got < len(messages):
+        for records in c.poll(timeout_ms=1000, max_records=10_000).values():
+            got += len(records)
+    consume_rate = len(messages) / (time.perf_counter() - started)
+    c.close()
+    return produce_rate, consume_rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", type=int, default=20_000, help="records to replicate")
+    parser.add_argument("--kafka", help="bootstrap servers (default: start a local Tansu broker)")
+    parser.add_argument("--latency-samples", type=int, default=200)
+    parser.add_argument("--db-a", help="database of the relaying node (default: SQLite in a temp dir)")
+    parser.add_argument("--db-b", help="database of the ingesting node (default: SQLite in a temp dir)")
+    parser.add_argument("--pool-size", type=int, default=2, help="signature verification processes at ingest")
+    args = parser.parse_args()
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)
+
+    broker = None
+    bootstrap = args.kafka
+    if not bootstrap:
+        broker = LocalBroker().start()
+        bootstrap = broker.bootstrap_servers
+    prefix = f"bench{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory(prefix="armsledger-bench-") as tmp:
+        a_settings = Settings(home=Path(tmp) / "be", db=args.db_a or str(Path(tmp) / "be.db"),
+                              passphrase=PASSPHRASE, kafka=bootstrap)
+        b_settings = Settings(home=Path(tmp) / "nl", db=args.db_b or str(Path(tmp) / "nl.db"),
+                              passphrase=PASSPHRASE, kafka=bootstrap)
+        a, b = init_node(a_settings, "BE"), init_node(b_settings, "NL")
+        for node, other in ((a, b), (b, a)):
+            partner = parse_identity(export_identity(other.identity), expected_state=other.identity.state)
+            TrustStore(node.settings.home).add(partner, own_state=node.identity.state)
+        (a_settings.home / "sharing.json").write_text(json.dumps({"share": {"Weapon.Manufactured": "all"}}))
+        print(f"broker {bootstrap}; BE on {'SQLite' if not a_settings.is_postgres else 'PostgreSQL'}, "
+              f"NL on {'SQLite' if not b_settings.is_postgres else 'PostgreSQL'}; {os.cpu_count()} CPUs")
+
+        started = time.perf_counter()
+        record_many(a, args.n, "T")
+        recorded = time.perf_counter() - started
+        started = time.perf_counter()
+        a.sealer.seal()
+        print(f"setup: {args.n} records signed and stored at BE in {recorded:.1f} s, sealed in "
+              f"{time.perf_counter() - started:.1f} s (not counted below)")
+
+        # 1. Throughput: relay (child process) and ingest (here) at the same time.
+        b_transport = KafkaTransport(bootstrap, prefix)
+        fed_b = Federation(b, b_transport, pool_size=args.pool_size)
+        fed_b.ingest.verify_signatures([])  # nothing: the pool starts on first use, counted below
+        results: multiprocessing.Queue = multiprocessing.get_context("spawn").Queue()
+        child = multiprocessing.get_context("spawn").Process(
+            target=relay_in_child, args=(str(a_settings.home), a_settings.db, bootstrap, prefix, results))
+        child.start()
+        assert results.get(timeout=120) == "ready"
+        total = args.n + 6  # and BE's six certificates
+        accepted, cpu = 0, time.process_time()
+        report = SyncReport()
+        first_read = None
+        while accepted < total:
+            step = fed_b.ingest_step(2.0, report)
+            if step.read and first_read is None:
+                first_read = time.time()
+            accepted += len(step.accepted)
+        done = time.time()
+        ingest_cpu = time.process_time() - cpu
+        relay_started, relay_done, relay_cpu, relayed = results.get(timeout=120)
+        child.join()
+        wall = done - relay_started
+        print(f"replication        {args.n / wall:9,.0f} events/s  ({args.n} events in {wall:.2f} s, relay and "
+              f"ingest running together; target >= 6,000)")
+        print(f"  relay alone      {relayed / (relay_done - relay_started):9,.0f} events/s  "
+              f"(seal, route, prove, publish; {relay_cpu:.2f} s CPU)")
+        print(f"  ingest           {args.n / (done - first_read):9,.0f} events/s  from its first read "
+              f"({ingest_cpu:.2f} s CPU here + {args.pool_size if args.pool_size > 1 else 0} verifying processes)")
+        assert report.quarantined == 0, report
+
+        # 2. Raw kafka-python on the same bytes, same broker, same run.
+        reader = KafkaTransport(bootstrap, prefix)
+        topic, offset, messages = reader.inbox_topic("NL"), 0, []
+        end = reader.end_offset(topic)
+        while offset < end:
+            batch = reader.read(topic, offset, 5000, 5.0)
+            messages += [(r.key, r.value) for r in batch]
+            offset = batch.next_offset or offset
+        reader.close()
+        produce_rate, consume_rate = raw_same_bytes(bootstrap, messages)
+        size = statistics.mean(len(v) for _, v in messages)
+        print(f"raw kafka-python   produce {produce_rate:9,.0f} msgs/s   consume {consume_rate:9,.0f} msgs/s  "
+              f"(the same {len(messages)} messages, {size:.0f} bytes on average)")
+
+        # 3. Append-to-visible latency, one event at a time.
+        a_transport = KafkaTransport(bootstrap, prefix)
+        relay = Relay(a, a_transport, a.inbox)
+        relay.relay()
+        while fed_b.ingest_step(0.2, report).read:
+            pass
+        latencies = []
+        for i in range(args.latency_samples):
+            weapon = a.registry.manufacture(marking=Marking.read("Acme Arms", "BE", f"L{i:07d}"),
+                                            occurred_on=int(time.time()) - 60, **FIELDS)
+            appended = time.perf_counter()
+            relay.relay()
+            while not any(e.stream == str(weapon) for e in fed_b.ingest_step(1.0, report).accepted):
+                pass
+            latencies.append(time.perf_counter() - appended)
+        print(f"append-to-visible  p50 {percentile(latencies, 50) * 1000:6.1f} ms   p99 "
+              f"{percentile(latencies, 99) * 1000:6.1f} ms  ({len(latencies)} samples: relay seals and "
+              f"publishes, NL ingests; targets 25 / 100 ms)")
+        fed_b.close()
+        a_transport.close()
+        b_transport.close()
+        a.close()
+        b.close()
+    if broker is not None:
+        broker.stop()
+
+
+if __name__ == "__main__":
+    main()
