@@ -1,70 +1,171 @@
-"""``armsledger demo``: a single-node walk through a weapon's life, in a temporary home.
+"""``armsledger demo``: five national nodes follow one pistol across borders to its point of diversion.
 
-It runs the real commands, printing each as it would be typed: a node for
-Belgium, a transfer licence, a manufacture, a transfer, an export licence and
-an export to the Netherlands, the seizure of a rifle with an obliterated serial,
-then the pistol's history, a partial-serial search and a full ``verify``.
-Keys are encrypted with ARMSLEDGER_PASSPHRASE, or with "demo" when it is unset.
-The home (and its SQLite database) is deleted afterwards.
+Starts a local Kafka-protocol broker and national nodes for BE, NL, DE, IT and FR
+on the embedded default (SQLite, one temporary home each), plays the story of
+``nodes.demo_story`` (manufacture, licensed export with import authorization and
+transit no-objection, receipt confirmation, domestic transfers, a second export
+never confirmed, a seizure, a multi-hop trace), then prints what a tracing officer
+of the seizing state sees: the trace hop by hop, the weapon's federated timeline
+(each record with its date, type, origin node and hash) and the diversion
+verdict; finally every node's ``verify``.
 
-(A federated demo over Kafka replaces this one later.)
+Keys are encrypted with ARMSLEDGER_PASSPHRASE, or "demo" when it is unset. The
+homes are deleted afterwards unless ``--keep DIR`` names a new directory to keep
+them in (then ``armsledger --home DIR/fr diversion --weapon ID`` works there; the
+broker is gone, so federation commands need ``armsledger broker run`` again).
+Exit codes: 0 when the story ran and every node verified, 1 when a node failed
+``verify``, otherwise those of ``nodes.cli``.
 """
 
 from __future__ import annotations
 
-import shlex
-import sys
 import tempfile
+import textwrap
+import time
+from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
+from domain.errors import InvalidField
+from domain.time import format_time
 from nodes.cli_invocation import Invocation, add_command
 
-PISTOL = ["--manufacturer", "FN Herstal", "--country", "BE", "--serial", "FN57-000123"]
-DEALER = "Armurerie Liegeoise SA"
-
-STEPS: list[list[str]] = [
-    ["init", "--state", "BE"],
-    ["licence", "issue", "--number", "TL-2021-001", "--kind", "transfer_licence", "--holder", DEALER,
-     "--valid-from", "2021-01-01", "--valid-until", "2030-12-31"],
-    ["record", "manufacture", *PISTOL, "--type", "pistol", "--make", "FN", "--model", "Five-seveN",
-     "--calibre", "5.7x28mm", "--year", "2020", "--holder", "FN Herstal", "--date", "2020-03-02"],
-    ["record", "transfer", *PISTOL, "--to", DEALER, "--licence", "TL-2021-001", "--date", "2021-06-15"],
-    ["licence", "issue", "--number", "EL-2023-042", "--kind", "export_licence", "--holder", DEALER,
-     "--valid-from", "2023-01-01", "--valid-until", "2023-12-31", "--export-state", "BE",
-     "--import-state", "NL", "--consignee", "Wapenhandel Utrecht BV", "--date", "2022-12-20"],
-    ["record", "export", *PISTOL, "--licence", "EL-2023-042", "--import-authorization", "NL-IA-2023-7",
-     "--to", "NL", "--date", "2023-03-10"],
-    ["record", "seize", "--manufacturer", "Zastava", "--country", "RS", "--serial", "M70?12?4",
-     "--type", "rifle", "--calibre", "7.62x39mm", "--place", "Antwerp", "--circumstances",
-     "found in a vehicle at a border check", "--date", "2024-05-20"],
-    ["history", *PISTOL],
-    ["search", "--serial", "M70*"],
-    ["verify"],
-]
+WIDTH = 110
+NAMES = {"BE": "Belgium", "NL": "Netherlands", "DE": "Germany", "IT": "Italy", "FR": "France"}
 
 
 def add_commands(subparsers: Any) -> None:
-    add_command(subparsers, "demo", demo,
-                "walk through a weapon's life on a throwaway node (single node for now)")
+    parser = add_command(subparsers, "demo", demo,
+                         "five national nodes over a local broker trace a pistol to its point of diversion")
+    parser.add_argument("--keep", metavar="DIR", help="keep the nodes' homes in DIR (a new directory)")
 
 
 def demo(run: Invocation) -> int:
-    """Run ``STEPS`` against a temporary home; stop at the first failing step with its exit code."""
-    from nodes.cli import run as run_command
+    from nodes.audit import verify_store
+    from nodes.demo_story import STATES, DemoNetwork, play
 
-    with tempfile.TemporaryDirectory(prefix="armsledger-demo-") as home:
-        environ = {k: v for k, v in run.environ.items() if k not in ("ARMSLEDGER_HOME", "ARMSLEDGER_DB")}
-        environ.setdefault("ARMSLEDGER_PASSPHRASE", "demo")
-        if not environ["ARMSLEDGER_PASSPHRASE"]:
-            environ["ARMSLEDGER_PASSPHRASE"] = "demo"
-        run.out.write(f"# a throwaway node in {home}\n")
-        for step in STEPS:
-            run.out.write(f"\n$ armsledger {shlex.join(step)}\n")
-            run.out.flush()
-            code = run_command(["--home", home, *step], environ)
-            sys.stdout.flush()
-            if code != 0:
-                run.warn(f"armsledger demo: step failed with exit code {code}: armsledger {shlex.join(step)}")
-                return code
-    run.out.write("\ndemo finished: every record above is signed, chained and covered by a checkpoint\n")
+    started = time.monotonic()
+    passphrase = run.environ.get("ARMSLEDGER_PASSPHRASE") or "demo"
+    out = run.out
+    with ExitStack() as stack:
+        base = _base(run, stack)
+        _heading(out, "armsledger demo: five national nodes trace a pistol to its point of diversion", "=")
+        out.write(f"Homes in {base} ({'kept' if run.args.keep else 'deleted afterwards'}); "
+                  "keys encrypted with ARMSLEDGER_PASSPHRASE (\"demo\" if unset).\n")
+        net = stack.enter_context(DemoNetwork(base, passphrase=passphrase, states=STATES))
+
+        _heading(out, "Network")
+        out.write(f"  broker  {net.bootstrap}: a local Kafka-protocol broker (memory storage); "
+                  f"inbox topics {net.topic_prefix}.inbox.<STATE>\n")
+        for state in net.states:
+            node = net[state]
+            out.write(f"  {state}  {NAMES.get(state, state):<12} node key {node.identity.node_key_id}  "
+                      f"SQLite {Path(node.settings.db).relative_to(base)}\n")
+        out.write(f"  each node trusts the other {len(net.states) - 1} node keys "
+                  "(armsledger key export / trust add)\n")
+
+        _heading(out, "The story, as each national authority records it")
+        out.flush()
+        outcome = play(net, lambda line: (_write(out, line, 2, 18), out.flush()))
+
+        _print_trace(out, outcome)
+        _print_timeline(out, outcome)
+        _print_verdict(out, outcome)
+
+        _heading(out, "Integrity")
+        failed = []
+        for state in net.states:
+            node = net[state]
+            report = verify_store(node, workers=1)
+            quarantined = len(node.inbox.quarantined())
+            if not report.ok:
+                failed.append(state)
+            out.write(f"  {state}  verify {'ok' if report.ok else 'FAILED'}: own records {report.events_checked}, "
+                      f"signed checkpoints {report.checkpoints_checked}; messages quarantined {quarantined}\n")
+            for problem in report.problems:
+                out.write(f"      {problem}\n")
+        traffic = net.traffic
+        _write(out, f"{traffic.accepted} records crossed borders in {traffic.rounds} rounds of sync passes, each "
+                    "verified on ingest (signature, certificate, permission, chain, inclusion proof); "
+                    f"{traffic.reactions} steps were taken automatically", 2, 4)
+        for state, shipments in outcome.open_shipments.items():
+            for s in shipments:
+                out.write(f"  {state}  shipment {s['shipment_id'][:8]} to {s['to_state']}, exported "
+                          f"{format_time(s['exported_on'])[:10]}: never confirmed"
+                          + (f", overdue since {s['due_by'][:10]}\n" if s["overdue"] else "\n"))
+    out.write(f"\ndemo finished in {time.monotonic() - started:.1f} s\n")
+    if failed:
+        run.warn(f"armsledger demo: verify failed on {', '.join(failed)}")
+        return 1
     return 0
+
+
+def _base(run: Invocation, stack: ExitStack) -> Path:
+    if not run.args.keep:
+        return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="armsledger-demo-")))
+    base = Path(run.args.keep)
+    if base.exists() and (not base.is_dir() or any(base.iterdir())):
+        raise InvalidField(f"{base} exists and is not an empty directory", field="keep")
+    base.mkdir(parents=True, exist_ok=True)
+    return base
+
+
+def _heading(out: Any, title: str, rule: str = "-") -> None:
+    out.write(f"\n{title}\n{rule * len(title)}\n")
+
+
+def _print_trace(out: Any, outcome: Any) -> None:
+    route = " -> ".join([outcome.seizing_state, *(h.addressee for h in outcome.hops)])
+    _heading(out, f"Trace {str(outcome.trace_id)[:8]}, {route} (ITI paras 17-20), as {outcome.seizing_state} sees it")
+    for hop in outcome.hops:
+        ack, answer = hop.acknowledgement, hop.response
+        timing = (f"acknowledged {_clock(ack.done_on)}, answered {_clock(answer.done_on)}"
+                  + (" (in time)" if ack.done_on and answer.done_on and not (ack.late or answer.late) else ""))
+        out.write(f"  hop {hop.request.get('hop')}  {hop.requesting_state} -> {hop.addressee}  "
+                  f"{hop.status.value:<12} {timing}\n")
+        if hop.fragment is not None:
+            rejected = len(hop.fragment.problems)
+            out.write(f"         {len(hop.fragment.records)} signed items received and verified "
+                      f"(signatures, checkpoint, inclusion proofs)" + (f", {rejected} REJECTED" if rejected else "")
+                      + "\n")
+        _write(out, hop.reason, 9, 9)
+
+
+def _print_timeline(out: Any, outcome: Any) -> None:
+    _heading(out, f"Federated timeline of weapon {outcome.weapon_id}, as {outcome.seizing_state} holds it")
+    out.write(f"  {'date':<10}  {'record':<25} {'origin':<6} {'hash':<12}  what\n")
+    for entry in outcome.timeline:
+        out.write(f"  {format_time(entry.occurred_on)[:10]}  {entry.type:<25} {entry.node:<6} {entry.hash[:12]}  "
+                  f"{entry.detail}\n")
+
+
+def _print_verdict(out: Any, outcome: Any) -> None:
+    verdict = outcome.verdict
+    _heading(out, "Point of diversion")
+    custodian = verdict.last_legal_custodian
+    dates = {e.hash: e.occurred_on for e in outcome.timeline}
+    also = f" (also: {', '.join(r.value for r in verdict.other_rules)})" if verdict.other_rules else ""
+    out.write(f"  rule                  {verdict.rule.value}{also}\n")
+    out.write("  last legal custodian  "
+              + (f"{custodian.holder or 'not on record'} ({custodian.state})" if custodian else "none on record") + "\n")
+    out.write(f"  place                 {verdict.place or '-'}\n")
+    out.write(f"  date                  {format_time(verdict.occurred_on)[:10] if verdict.occurred_on else '-'}\n")
+    out.write(f"  evidence complete     {'yes' if verdict.complete else 'NO'}\n")
+    for missing in verdict.missing:
+        out.write(f"    missing {missing.state}: {missing.reason}\n")
+    out.write("  evidence\n")
+    for e in verdict.evidence:
+        when = format_time(dates[e.hash])[:10] if e.hash in dates else "          "
+        out.write(f"    {when}  {e.type:<25} {e.node:<6} {e.hash[:12]}\n")
+    out.write("\n")
+    _write(out, verdict.sentence, 2, 2)
+
+
+def _write(out: Any, text: str, indent: int, hanging: int) -> None:
+    """``text`` wrapped at ``WIDTH`` columns: first line indented by ``indent``, the others by ``hanging``."""
+    out.write(textwrap.fill(text, WIDTH, initial_indent=" " * indent, subsequent_indent=" " * hanging,
+                            break_on_hyphens=False) + "\n")
+
+
+def _clock(seconds: int | None) -> str:
+    return "never" if seconds is None else format_time(seconds).replace("T", " ")

@@ -1,4 +1,7 @@
-"""The CLI's reading commands and bulk import: search, stats, shipments, verify, rebuild, import-csv, demo."""
+"""The CLI's reading commands and bulk import: search, stats, shipments, verify, rebuild, import-csv.
+
+The demo has its own tests: test_demo.py.
+"""
 
 from __future__ import annotations
 
@@ -161,17 +164,6 @@ def test_import_csv_of_a_clean_file_exits_0_and_of_a_missing_file_2(cli, tmp_pat
     bad = tmp_path / "bad.csv"
     bad.write_text("colour,size\nred,3\n")
     assert cli("import-csv", str(bad)).code == 2
-
-
-def test_demo_walks_through_a_weapons_life(env, capsys, monkeypatch, tmp_path):
-    env.delenv("ARMSLEDGER_PASSPHRASE")
-    monkeypatch.chdir(tmp_path)
-    assert main(["demo"]) == 0
-    out = capsys.readouterr().out
-    for expected in ("$ armsledger record manufacture", "Manufactured", "Transferred", "Exported",
-                     "status   exported", "Zastava / RS / M70?12?4", "ok:"):
-        assert expected in out
-    assert not (tmp_path / ".armsledger").exists()  # the demo keeps out of the working directory
 
 
 def test_a_record_overwritten_with_garbage_is_a_verification_failure_not_a_crash(cli, sqlite_url):
