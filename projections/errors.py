@@ -1,0 +1,23 @@
+"""Errors of the projections layer.
+
+Hierarchy::
+
+    ProjectionError         root; the read models could not be brought up to date
+    └── TrackingConflict    another process recorded a position at or past this batch's
+                            meanwhile; the batch was rolled back and nothing was applied twice
+
+Refused query input (a malformed weapon id or serial pattern) raises
+``domain.errors.InvalidField`` like every other refused input. Database
+failures arrive as ``eventsourcing.persistence.PersistenceError`` subclasses;
+``nodes.storage.translated_errors`` turns them into the node's ``StorageError``.
+"""
+
+from __future__ import annotations
+
+
+class ProjectionError(Exception):
+    """Root of the projection errors."""
+
+
+class TrackingConflict(ProjectionError):
+    """The tracked position was advanced by someone else while this batch was projected."""

@@ -1,0 +1,318 @@
+"""The views' tables and the interface every backend implements.
+
+A store is an eventsourcing ``TrackingRecorder`` (see ``sqlite_store`` and
+``postgres_store``): it writes a batch's view rows and the tracking row
+(application name, last notification id) in ONE transaction, using the
+library's own tracking statement, which refuses a position that does not
+advance. So a crash between batches loses nothing and a batch is never
+applied twice, even by two processes catching up at once.
+
+Tables (the same on SQLite and PostgreSQL but for the type of ``envelope``
+and how the serial columns are indexed for ``LIKE``)::
+
+    view_events            one row per projected record, key (stream, node, version):
+                           the signed envelope as stored, its header, sequence_on, month
+    view_weapons           one row per weapon: marking, normalised marking key and serial
+                           (and the serial reversed, for suffix search), description,
+                           status, holder, place, since, flags, opened_by, and the
+                           lifecycle position of the last record folded in (last_*)
+    view_shipments         one row per shipment: export facts, exported_on, received_on
+    view_shipment_weapons  (shipment_id, weapon_id)
+    views_tracking         eventsourcing's single-row-per-application tracking table
+
+SQL here is written once with ``?`` parameters; the PostgreSQL store turns
+them into ``%s``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from abc import abstractmethod
+from collections.abc import Collection, Iterator, Sequence
+from typing import Any
+
+import msgpack
+from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
+
+from domain.marking import normalise
+from projections.batch import ProjectedBatch, ViewEvent
+from projections.errors import TrackingConflict
+from projections.weapon_state import WeaponState
+
+TRACKING_TABLE = "views_tracking"
+VIEW_TABLES = ("view_events", "view_weapons", "view_shipments", "view_shipment_weapons")
+# Raise when the tables below change: views of an older layout are dropped
+# when opened (they are rebuilt from the log by the next catch-up).
+SCHEMA_VERSION = 1
+SCHEMA_TRACKING_NAME = "__views_schema__"
+
+# {bytes}: binary column type; {serial}: type of the serial columns searched with
+# LIKE; {pattern_ops}: operator class that lets a B-tree index serve LIKE.
+TABLES_DDL = (
+    """CREATE TABLE IF NOT EXISTS view_events (
+        stream TEXT NOT NULL,
+        node TEXT NOT NULL,
+        version BIGINT NOT NULL,
+        notification_id BIGINT,
+        type TEXT NOT NULL,
+        occurred_on BIGINT NOT NULL,
+        sequence_on BIGINT NOT NULL,
+        recorded_at BIGINT NOT NULL,
+        month TEXT NOT NULL,
+        authority TEXT NOT NULL,
+        envelope {bytes} NOT NULL,
+        PRIMARY KEY (stream, node, version))""",
+    """CREATE TABLE IF NOT EXISTS view_weapons (
+        weapon_id TEXT PRIMARY KEY,
+        opened_by TEXT NOT NULL,
+        manufacturer TEXT NOT NULL,
+        country TEXT NOT NULL,
+        serial TEXT NOT NULL,
+        marking_key TEXT NOT NULL,
+        serial_key {serial} NOT NULL,
+        serial_key_reversed {serial} NOT NULL,
+        type TEXT NOT NULL,
+        make TEXT NOT NULL,
+        model TEXT NOT NULL,
+        calibre TEXT NOT NULL,
+        year INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        place TEXT NOT NULL,
+        since BIGINT,
+        flags TEXT NOT NULL,
+        last_sequence_on BIGINT NOT NULL,
+        last_node TEXT NOT NULL,
+        last_version BIGINT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS view_weapons_marking ON view_weapons (marking_key)",
+    "CREATE INDEX IF NOT EXISTS view_weapons_serial ON view_weapons (serial_key{pattern_ops})",
+    "CREATE INDEX IF NOT EXISTS view_weapons_serial_reversed ON view_weapons (serial_key_reversed{pattern_ops})",
+    """CREATE TABLE IF NOT EXISTS view_shipments (
+        shipment_id TEXT PRIMARY KEY,
+        node TEXT NOT NULL DEFAULT '',
+        export_licence TEXT NOT NULL DEFAULT '',
+        import_authorization TEXT NOT NULL DEFAULT '',
+        from_state TEXT NOT NULL DEFAULT '',
+        to_state TEXT NOT NULL DEFAULT '',
+        transit TEXT NOT NULL DEFAULT '',
+        consignee TEXT NOT NULL DEFAULT '',
+        exported_on BIGINT,
+        received_on BIGINT,
+        received_by_node TEXT NOT NULL DEFAULT '')""",
+    "CREATE INDEX IF NOT EXISTS view_shipments_open ON view_shipments (received_on, exported_on)",
+    """CREATE TABLE IF NOT EXISTS view_shipment_weapons (
+        shipment_id TEXT NOT NULL,
+        weapon_id TEXT NOT NULL,
+        PRIMARY KEY (shipment_id, weapon_id))""",
+)
+
+@dataclass(frozen=True)
+class RowsInto:
+    """Rows of one kind that a batch writes into ``table``, and what a conflicting row does.
+
+    ``columns`` are (name, PostgreSQL type) in row order. A batch holds at
+    most one row per conflict key where ``on_conflict`` updates (PostgreSQL
+    refuses to update one row twice in one statement): ``projections.batch``
+    merges them.
+    """
+
+    name: str
+    table: str
+    columns: tuple[tuple[str, str], ...]
+    on_conflict: str
+
+    @property
+    def column_list(self) -> str:
+        return ", ".join(name for name, _ in self.columns)
+
+    @property
+    def insert_values(self) -> str:
+        """INSERT of one row (``?`` parameters) with the conflict clause."""
+        return (f"INSERT INTO {self.table} ({self.column_list}) VALUES ({', '.join('?' * len(self.columns))}) "
+                f"{self.on_conflict}")
+
+
+def _update_all(key: str, columns: tuple[tuple[str, str], ...]) -> str:
+    return f"ON CONFLICT ({key}) DO UPDATE SET " + ", ".join(
+        f"{name} = excluded.{name}" for name, _ in columns if name != key)
+
+
+EVENT_ROWS = RowsInto("events", "view_events", (
+    ("stream", "text"), ("node", "text"), ("version", "int8"), ("notification_id", "int8"), ("type", "text"),
+    ("occurred_on", "int8"), ("sequence_on", "int8"), ("recorded_at", "int8"), ("month", "text"),
+    ("authority", "text"), ("envelope", "bytea"),
+), "ON CONFLICT (stream, node, version) DO NOTHING")
+_WEAPON_COLUMNS = (
+    ("weapon_id", "text"), ("opened_by", "text"), ("manufacturer", "text"), ("country", "text"), ("serial", "text"),
+    ("marking_key", "text"), ("serial_key", "text"), ("serial_key_reversed", "text"), ("type", "text"),
+    ("make", "text"), ("model", "text"), ("calibre", "text"), ("year", "int4"), ("status", "text"),
+    ("holder", "text"), ("place", "text"), ("since", "int8"), ("flags", "text"), ("last_sequence_on", "int8"),
+    ("last_node", "text"), ("last_version", "int8"),
+)
+WEAPON_ROWS = RowsInto("weapons", "view_weapons", _WEAPON_COLUMNS, _update_all("weapon_id", _WEAPON_COLUMNS))
+_SHIPMENT_COLUMNS = (
+    ("shipment_id", "text"), ("node", "text"), ("export_licence", "text"), ("import_authorization", "text"),
+    ("from_state", "text"), ("to_state", "text"), ("transit", "text"), ("consignee", "text"), ("exported_on", "int8"),
+)
+SHIPMENT_ROWS = RowsInto("shipments", "view_shipments", _SHIPMENT_COLUMNS,
+                         _update_all("shipment_id", _SHIPMENT_COLUMNS))
+SHIPMENT_WEAPON_ROWS = RowsInto("shipment_weapons", "view_shipment_weapons",
+                                (("shipment_id", "text"), ("weapon_id", "text")),
+                                "ON CONFLICT (shipment_id, weapon_id) DO NOTHING")
+# The earliest confirmation wins whatever order confirmations arrive in (they
+# may come from partner nodes); SET expressions all see the old row.
+_EARLIER = "view_shipments.received_on IS NULL OR excluded.received_on < view_shipments.received_on"
+RECEIPT_ROWS = RowsInto(
+    "receipts", "view_shipments", (("shipment_id", "text"), ("received_on", "int8"), ("received_by_node", "text")),
+    "ON CONFLICT (shipment_id) DO UPDATE SET "
+    f"received_by_node = CASE WHEN {_EARLIER} THEN excluded.received_by_node "
+    "ELSE view_shipments.received_by_node END, "
+    f"received_on = CASE WHEN {_EARLIER} THEN excluded.received_on ELSE view_shipments.received_on END",
+)
+SELECT_EVENT_COLUMNS = "stream, node, version, notification_id, type, occurred_on, sequence_on, recorded_at, " \
+                       "authority, envelope"
+
+
+class ViewStore(TrackingRecorder):
+    """Tables of the views plus tracking, in one database. Backends: SQLite, PostgreSQL.
+
+    A backend is also an eventsourcing tracking recorder (``create_table``,
+    ``insert_tracking``, ``max_tracking_id``) whose ``datastore.transaction``
+    yields a DB-API cursor returning rows addressable by column name.
+    """
+
+    datastore: Any
+
+    # --- what each backend provides ----------------------------------------------------
+
+    @abstractmethod
+    def sql(self, statement: str) -> str:
+        """``statement`` in the backend's parameter style."""
+
+    @abstractmethod
+    def select_in(self, cursor: Any, statement: str, values: Collection[str]) -> list[Any]:
+        """Rows of ``statement``, whose one parameter ``?`` stands for a column = one of ``values``.
+
+        Written ``column IN ?``; each backend says it its own way (a list of
+        parameters in chunks, or ``= ANY(array)``).
+        """
+
+    def load_weapons(self, weapon_ids: Collection[str]) -> dict[str, WeaponState]:
+        """Stored state of those of these weapons that have one."""
+        with self.reading() as cursor:
+            rows = self.select_in(cursor, "SELECT * FROM view_weapons WHERE weapon_id IN ?", weapon_ids)
+        return {row["weapon_id"]: weapon_state(row) for row in rows}
+
+    def load_weapon_events(self, weapon_ids: Collection[str]) -> list[ViewEvent]:
+        """Projected records of these weapons (any order)."""
+        with self.reading() as cursor:
+            rows = self.select_in(cursor, f"SELECT {SELECT_EVENT_COLUMNS} FROM view_events WHERE stream IN ?",
+                                  weapon_ids)
+        return [self.view_event(row) for row in rows]
+
+    @abstractmethod
+    def _clear(self, cursor: Any) -> None:
+        """Empty every view table and forget every tracked position (``_clear_tracking``)."""
+
+    def _clear_tracking(self, cursor: Any) -> None:
+        # Kept: the library's migration marker and the layout version.
+        cursor.execute(self.sql(f"DELETE FROM {TRACKING_TABLE} WHERE application_name NOT IN (?, ?)"),
+                       (self.table_migration_identifier, SCHEMA_TRACKING_NAME))  # type: ignore[attr-defined]
+
+    # --- layout --------------------------------------------------------------------------
+
+    def ensure_schema(self) -> None:
+        """Drop views written by an older version of this code (any layout but ``SCHEMA_VERSION``'s)."""
+        if self.max_tracking_id(SCHEMA_TRACKING_NAME) == SCHEMA_VERSION:
+            return
+        with self.datastore.transaction(commit=True) as cursor:
+            for table in VIEW_TABLES:
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            self._clear_tracking(cursor)
+        self.create_table()
+        self.insert_tracking(Tracking(SCHEMA_TRACKING_NAME, SCHEMA_VERSION))
+
+    # --- writing -----------------------------------------------------------------------
+
+    def write(self, batch: ProjectedBatch, tracking: Tracking) -> None:
+        """Apply ``batch`` and record ``tracking`` atomically.
+
+        Raises ``TrackingConflict`` (and applies nothing) unless ``tracking``
+        is past the recorded position of its application.
+        """
+        with self.datastore.transaction(commit=True) as cursor:
+            # Tracking first: on PostgreSQL its row lock makes a concurrent
+            # catch-up wait here and then fail, instead of racing on the views.
+            try:
+                self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]
+            except IntegrityError as e:
+                raise TrackingConflict(
+                    f"views: position {tracking.notification_id} of {tracking.application_name} "
+                    "was recorded meanwhile") from e
+            for rows_into, rows in (
+                (EVENT_ROWS, [e.row() for e in batch.events]),
+                (WEAPON_ROWS, [_weapon_row(w) for w in batch.weapons]),
+                (SHIPMENT_ROWS, [s.row() for s in batch.shipments]),
+                (SHIPMENT_WEAPON_ROWS, batch.shipment_weapons),
+                (RECEIPT_ROWS, [r.row() for r in batch.receipts]),
+            ):
+                if rows:
+                    self._insert(cursor, rows_into, rows)
+
+    def clear(self) -> None:
+        """Empty the views and forget every tracked position, in one transaction."""
+        with self.datastore.transaction(commit=True) as cursor:
+            self._clear(cursor)
+
+    def _insert(self, cursor: Any, rows_into: RowsInto, rows: Sequence[tuple]) -> None:
+        """Write ``rows`` (non-empty) as ``rows_into`` says; a backend may do it faster than this."""
+        cursor.executemany(self.sql(rows_into.insert_values), rows)
+
+    # --- reading -----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Any]:
+        """A cursor in a read-only transaction: several queries see one state of the views."""
+        with self.datastore.transaction(commit=False) as cursor:
+            yield cursor
+
+    @abstractmethod
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Rows of one statement, run on its own (one round trip on PostgreSQL: no BEGIN/ROLLBACK)."""
+
+    def select(self, cursor: Any, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+        cursor.execute(self.sql(statement), tuple(params))
+        return list(cursor.fetchall())
+
+    @staticmethod
+    def view_event(row: Any) -> ViewEvent:
+        """A ``view_events`` row (``SELECT_EVENT_COLUMNS``) as a ``ViewEvent``."""
+        envelope = bytes(row["envelope"])
+        # Bytes this store wrote after Envelope.from_bytes accepted them: the
+        # canonical-form check need not be repeated to read the body back.
+        body = msgpack.unpackb(envelope, raw=False)["body"]
+        return ViewEvent(
+            stream=row["stream"], node=row["node"], version=row["version"], notification_id=row["notification_id"],
+            type=row["type"], occurred_on=row["occurred_on"], sequence_on=row["sequence_on"],
+            recorded_at=row["recorded_at"], authority=row["authority"], envelope=envelope, body=body,
+        )
+
+
+def _weapon_row(w: WeaponState) -> tuple:
+    assert w.last is not None, "a weapon's row is written after a record was folded in"
+    serial_key = normalise(w.serial)
+    return (w.weapon_id, w.opened_by, w.manufacturer, w.country, w.serial, w.marking_key(serial_key), serial_key,
+            serial_key[::-1], w.type, w.make, w.model, w.calibre, w.year, w.status, w.holder, w.place, w.since,
+            ",".join(w.flags), *w.last)
+
+
+def weapon_state(row: Any) -> WeaponState:
+    """A ``view_weapons`` row as the ``WeaponState`` it was written from."""
+    return WeaponState(
+        weapon_id=row["weapon_id"], opened_by=row["opened_by"], manufacturer=row["manufacturer"],
+        country=row["country"], serial=row["serial"], type=row["type"], make=row["make"], model=row["model"],
+        calibre=row["calibre"], year=row["year"], status=row["status"], holder=row["holder"], place=row["place"],
+        since=row["since"], flags=tuple(f for f in row["flags"].split(",") if f),
+        last=(row["last_sequence_on"], row["last_node"], row["last_version"]),
+    )

@@ -1,0 +1,278 @@
+"""The read models of a node: lifecycle, marking index, custody, open shipments, statistics.
+
+Rebuilt from the signed envelopes of the notification log, with the position
+tracked (eventsourcing's tracking machinery) in the same transaction as the
+rows, so ``catch_up`` resumes exactly where the last committed batch ended::
+
+    views = Views.open(settings.db)          # SQLite path or postgresql:// URL
+    views.catch_up(node.registry)            # project what was recorded since last time
+    views.lifecycle(weapon_id)
+
+``catch_up`` needs only ``registry.name`` (the tracked application name,
+"armsledger" for the node's registry) and ``registry.recorder``'s
+``select_notifications``; any application with a log of envelopes can be
+projected into the same views under its own name (the log of records
+received from partners, in the federated lifecycle).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Protocol
+
+from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, Tracking
+from eventsourcing.utils import Environment
+
+from domain.errors import InvalidField
+from domain.marking import Marking
+from ledger.envelope import Envelope
+from projections.batch import project_batch
+from projections.errors import TrackingConflict
+from projections.serial_search import serial_like
+from projections.store import ViewStore
+
+SECONDS_PER_DAY = 86_400
+
+
+class EnvelopeLog(Protocol):
+    """What ``catch_up`` reads: an eventsourcing application whose stored states are envelopes."""
+
+    name: str
+    recorder: ApplicationRecorder
+
+
+class Views:
+    """Queries over the views; ``catch_up`` and ``rebuild`` write them. Close when done."""
+
+    BATCH_SIZE = 1000  # envelopes per transaction
+
+    def __init__(self, store: ViewStore, factory: InfrastructureFactory | None = None):
+        self.store = store
+        self._factory = factory
+
+    @classmethod
+    def open(cls, db: str) -> Views:
+        """Open (creating the tables if missing) the views in database ``db``.
+
+        ``db`` is a SQLite file path or a ``postgresql://`` URL, as for the
+        registry; raises ``nodes.errors.ConfigurationError`` for anything else.
+        """
+        from nodes.storage import eventsourcing_env  # the one place that reads a --db value
+
+        env = eventsourcing_env(db)
+        module = env["PERSISTENCE_MODULE"]
+        if module == "eventsourcing.postgres":
+            from projections.postgres_store import PostgresViewStore as store_class
+            # The views need one connection at a time; don't hold the registry's pool size.
+            env.update({"POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "2"})
+        else:
+            from projections.sqlite_store import SQLiteViewStore as store_class  # type: ignore[assignment]
+        factory = InfrastructureFactory.construct(Environment("views", env))
+        store = factory.tracking_recorder(store_class)
+        store.ensure_schema()
+        return cls(store, factory)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        if self._factory is not None:
+            self._factory.close()
+            self._factory = None
+
+    def __enter__(self) -> Views:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- writing -----------------------------------------------------------------------
+
+    def position(self, log: EnvelopeLog) -> int:
+        """Notification id of the last record of ``log`` projected (0 if none)."""
+        return self.store.max_tracking_id(log.name) or 0
+
+    def catch_up(self, log: EnvelopeLog) -> int:
+        """Project every notification of ``log`` after the tracked position.
+
+        Batches of ``BATCH_SIZE``, each with its tracking row in one
+        transaction. Returns the number of notifications processed, those of
+        types the views skip included. If another process catches up at the
+        same time, each batch is applied by exactly one of them.
+        """
+        processed = 0
+        position = self.position(log)
+        while True:
+            notifications = log.recorder.select_notifications(start=position + 1, limit=self.BATCH_SIZE)
+            if not notifications:
+                return processed
+            batch = project_batch(notifications, self.store.load_weapons, self.store.load_weapon_events)
+            try:
+                self.store.write(batch, Tracking(log.name, batch.last_notification_id))
+            except TrackingConflict:
+                position = self.position(log)  # someone else projected it: go on from there
+                continue
+            processed += batch.processed
+            position = batch.last_notification_id
+
+    def rebuild(self, log: EnvelopeLog) -> int:
+        """Empty every view and tracked position, then project ``log`` from its start.
+
+        Records of other logs (partners) are forgotten too: catch up with
+        each of them again afterwards. Returns the number of notifications processed.
+        """
+        self.store.clear()
+        return self.catch_up(log)
+
+    # --- queries -----------------------------------------------------------------------
+
+    def lifecycle(self, weapon_id: uuid.UUID | str) -> dict[str, Any] | None:
+        """The weapon's marking, description, current state and every record, in lifecycle order.
+
+        None if no record of the weapon was projected. Raises ``InvalidField``
+        if ``weapon_id`` is not a UUID.
+        """
+        weapon_id = _weapon_id(weapon_id)
+        rows = self.store.query(
+            "SELECT w.weapon_id, w.manufacturer, w.country, w.serial, w.type, w.make, w.model, w.calibre, w.year, "
+            "w.status, w.holder, w.place, w.flags, e.envelope FROM view_weapons w "
+            "LEFT JOIN view_events e ON e.stream = w.weapon_id WHERE w.weapon_id = ? "
+            "ORDER BY e.sequence_on, e.node, e.version", [weapon_id])
+        if not rows:
+            return None
+        weapon = rows[0]
+        return {
+            "weapon_id": weapon_id,
+            "marking": _marking(weapon),
+            "description": {k: weapon[k] for k in ("type", "make", "model", "calibre", "year")},
+            "status": weapon["status"],
+            "holder": weapon["holder"],
+            "place": weapon["place"],
+            "flags": _flags(weapon),
+            "events": [_event(row["envelope"]) for row in rows if row["envelope"] is not None],
+        }
+
+    def find_by_marking(self, manufacturer: str, country: str, serial: str) -> list[str]:
+        """Ids of weapons whose normalised marking equals this one (raises ``InvalidField`` if malformed)."""
+        key = Marking.read(manufacturer, country, serial).key
+        rows = self.store.query("SELECT weapon_id FROM view_weapons WHERE marking_key = ? ORDER BY weapon_id", [key])
+        return [row["weapon_id"] for row in rows]
+
+    def search_serial(self, pattern: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Weapons whose normalised serial matches ``pattern`` (``?`` one character, ``*`` any run).
+
+        At most ``limit`` results, ordered by serial. Raises ``InvalidField``
+        (field ``serial``) for an empty pattern.
+        """
+        like = serial_like(pattern)
+        rows = self.store.query(
+            "SELECT weapon_id, manufacturer, country, serial, status FROM view_weapons "
+            f"WHERE {like.column} LIKE ? ESCAPE '\\' ORDER BY serial_key, weapon_id LIMIT ?",
+            [like.pattern, max(0, int(limit))])
+        return [{"weapon_id": r["weapon_id"], "marking": _marking(r), "status": r["status"]} for r in rows]
+
+    def custody(self, weapon_id: uuid.UUID | str) -> dict[str, Any] | None:
+        """Current holder, place (state), status and since when (occurred_on); None if unknown."""
+        weapon_id = _weapon_id(weapon_id)
+        rows = self.store.query("SELECT holder, place, status, since FROM view_weapons WHERE weapon_id = ?",
+                                [weapon_id])
+        if not rows:
+            return None
+        row = rows[0]
+        return {"weapon_id": weapon_id, "holder": row["holder"], "place": row["place"], "status": row["status"],
+                "since": row["since"]}
+
+    def open_shipments(self, now: int, overdue_days: int | None = None) -> list[dict[str, Any]]:
+        """Shipments exported and not confirmed as received (FP art 10(4)), oldest first.
+
+        ``age_days`` is whole days from ``exported_on`` to ``now``; with
+        ``overdue_days``, only shipments at least that old. A shipment is
+        closed by ``Shipment.ReceiptConfirmed`` or by any ``Weapon.ReceiptConfirmed``
+        naming it, from whichever node.
+        """
+        condition, params = "", []
+        if overdue_days is not None:
+            condition, params = " AND s.exported_on <= ?", [now - overdue_days * SECONDS_PER_DAY]
+        rows = self.store.query(
+            "SELECT s.*, sw.weapon_id FROM view_shipments s "
+            "LEFT JOIN view_shipment_weapons sw ON sw.shipment_id = s.shipment_id "
+            f"WHERE s.received_on IS NULL AND s.exported_on IS NOT NULL{condition} "
+            "ORDER BY s.exported_on, s.shipment_id, sw.weapon_id", params)
+        shipments: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            shipment = shipments.get(row["shipment_id"])
+            if shipment is None:
+                shipment = shipments[row["shipment_id"]] = {
+                    "shipment_id": row["shipment_id"], "node": row["node"],
+                    "export_licence": row["export_licence"], "import_authorization": row["import_authorization"],
+                    "from_state": row["from_state"], "to_state": row["to_state"],
+                    "transit": [s for s in row["transit"].split(",") if s], "consignee": row["consignee"],
+                    "weapons": [], "exported_on": row["exported_on"],
+                    "age_days": (now - row["exported_on"]) // SECONDS_PER_DAY,
+                }
+            if row["weapon_id"] is not None:
+                shipment["weapons"].append(row["weapon_id"])
+        return list(shipments.values())
+
+    def statistics(self) -> dict[str, Any]:
+        """Counts in the shape of UNODC's illicit arms flows (seizure) questionnaire.
+
+        ``by_type``, ``by_state`` (the state of the node that recorded the
+        record) and ``by_month`` (``YYYY-MM`` of occurred_on, UTC) count
+        records; ``by_weapon_type`` and ``by_country_of_manufacture`` (the
+        marking's country) count weapons; ``seizures_by_type_and_month`` and
+        ``seizures_by_country_of_manufacture`` count ``Weapon.Seized`` records
+        by the seized weapon's type and marking.
+        """
+        seizures = ("FROM view_events e JOIN view_weapons w ON w.weapon_id = e.stream "
+                    "WHERE e.type = 'Weapon.Seized'")
+        with self.store.reading() as cursor:
+            def counts(statement: str) -> dict[str, int]:
+                return {row["k"]: row["n"] for row in self.store.select(cursor, statement)}
+
+            by_type_and_month: dict[str, dict[str, int]] = {}
+            for row in self.store.select(cursor, f"SELECT w.type AS k, e.month AS m, COUNT(*) AS n {seizures} "
+                                                 "GROUP BY w.type, e.month ORDER BY w.type, e.month"):
+                by_type_and_month.setdefault(row["k"], {})[row["m"]] = row["n"]
+            by_type = counts("SELECT type AS k, COUNT(*) AS n FROM view_events GROUP BY type ORDER BY type")
+            by_weapon_type = counts("SELECT type AS k, COUNT(*) AS n FROM view_weapons GROUP BY type ORDER BY type")
+            return {
+                "events": sum(by_type.values()),
+                "weapons": sum(by_weapon_type.values()),
+                "by_type": by_type,
+                "by_state": counts("SELECT node AS k, COUNT(*) AS n FROM view_events GROUP BY node ORDER BY node"),
+                "by_month": counts("SELECT month AS k, COUNT(*) AS n FROM view_events GROUP BY month ORDER BY month"),
+                "by_weapon_type": by_weapon_type,
+                "by_country_of_manufacture": counts(
+                    "SELECT country AS k, COUNT(*) AS n FROM view_weapons GROUP BY country ORDER BY country"),
+                "seizures_by_type_and_month": by_type_and_month,
+                "seizures_by_country_of_manufacture": counts(
+                    f"SELECT w.country AS k, COUNT(*) AS n {seizures} GROUP BY w.country ORDER BY w.country"),
+            }
+
+
+def _weapon_id(value: uuid.UUID | str) -> str:
+    try:
+        return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value).strip()))
+    except ValueError:
+        raise InvalidField(f"{value!r} is not a weapon id (UUID)", field="weapon") from None
+
+
+def _marking(row: Any) -> dict[str, str]:
+    return {"manufacturer": row["manufacturer"], "country": row["country"], "serial": row["serial"]}
+
+
+def _flags(row: Any) -> list[str]:
+    return [f for f in row["flags"].split(",") if f]
+
+
+def _event(data: bytes) -> dict[str, Any]:
+    envelope = Envelope.from_bytes(bytes(data))
+    return {
+        "type": envelope.type,
+        "occurred_on": envelope.occurred_on,
+        "recorded_at": envelope.recorded_at,
+        "authority": envelope.authority,
+        "node": envelope.node,
+        "hash": envelope.hash.hex(),
+        "version": envelope.version,
+        "fields": dict(envelope.body),
+    }
+
