@@ -339,19 +339,21 @@ class Ingest:
             self._own_checkpoints.update((c.size, c) for c in self.node.sealer.checkpoints(after=newest))
         return self._own_checkpoints.get(size)
 
-    def verify_signatures(self, tasks: list[tuple[bytes, bytes, bytes]]) -> list[bool]:
-        """Ed25519 verify each (raw public key, signature, message); on ``pool_size`` threads when many.
+    def verify_signatures_later(self, tasks: list[tuple[bytes, bytes, bytes]]) -> Callable[[], list[bool]]:
+        """Start verifying each (raw public key, signature, message); the result comes from calling
+        what this returns. On ``pool_size`` threads when many, so this thread goes on meanwhile.
 
-        ``cryptography`` has no batch verification, but releases the GIL while it verifies,
-        so a large batch is split over a few threads (measured: ~1.3-1.6x on 2 cores).
+        ``cryptography`` has no batch verification, but releases the GIL while it verifies
+        (measured here: two threads verify ~1.3-1.6x as fast as one).
         """
         if len(tasks) < POOL_THRESHOLD or self.pool_size < 2:
-            return _verify_chunk(tasks)
+            results = _verify_chunk(tasks)
+            return lambda: results
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.pool_size, thread_name_prefix="armsledger-verify")
         size = -(-len(tasks) // self.pool_size)
-        chunks = [tasks[i:i + size] for i in range(0, len(tasks), size)]
-        return [ok for chunk in self._pool.map(_verify_chunk, chunks) for ok in chunk]
+        futures = [self._pool.submit(_verify_chunk, tasks[i:i + size]) for i in range(0, len(tasks), size)]
+        return lambda: [ok for future in futures for ok in future.result()]
 
 
 def parse_envelope(data: bytes) -> Envelope:
@@ -397,6 +399,7 @@ class _Run:
         self.certified: dict[tuple[str, str], tuple[bytes, AuthorityKind]] = {}
         self.kept: dict[str, dict[int, Checkpoint]] = {}
         self.signature_ok: dict[int, bool] = {}
+        self.inclusion_ok: dict[int, tuple[bytes, str | None]] = {}  # position -> (root, failure)
 
     # --- orchestration ---
 
@@ -446,7 +449,9 @@ class _Run:
             return _Refused(MALFORMED, f"the record is not an envelope: {e}"), None
 
     def _prefetch(self, decoded: list[tuple[Any, Envelope | None]]) -> None:
-        """One query for the versions we hold of every stream in the list; signatures in bulk."""
+        """What can be done for the whole list up front: one query for the versions we hold of
+        every stream; the signatures with keys known now, on the verifying threads; meanwhile,
+        here, the inclusion proofs against the checkpoints kept now."""
         keys = {(m.origin, e.stream) for m, e in decoded if e is not None}
         self.held = self.ingest.inbox.held(keys)
         tasks, positions = [], []
@@ -457,8 +462,14 @@ class _Run:
             if found is not None and self.held[(message.origin, envelope.stream)].get(envelope.version) != message.envelope:
                 tasks.append((found[0], envelope.sig, envelope.hash))
                 positions.append(position)
-        for position, ok in zip(positions, self.ingest.verify_signatures(tasks)):
-            self.signature_ok[position] = ok
+        verified = self.ingest.verify_signatures_later(tasks)
+        for position, (message, envelope) in enumerate(decoded):
+            if envelope is None:
+                continue
+            checkpoint = self.knowledge.kept.get(message.origin, {}).get(message.checkpoint_size)
+            if checkpoint is not None:
+                self.inclusion_ok[position] = (checkpoint.root, _proves(message, envelope, checkpoint))
+        self.signature_ok = dict(zip(positions, verified()))
 
     def _authority_key(self, origin: str, envelope: Envelope) -> tuple[bytes, AuthorityKind | None] | None:
         partner = self.knowledge.partners.get(origin)
@@ -518,11 +529,11 @@ class _Run:
         if checkpoint is None:
             raise _Refused(UNPROVEN, f"{what}: proved against {origin}'s checkpoint of size "
                                      f"{message.checkpoint_size}, which we have not kept")
-        try:
-            verify_inclusion(message.index, checkpoint.size, envelope_leaf(envelope.hash), message.proof,
-                             checkpoint.root)
-        except VerificationError as e:
-            raise _Refused(BAD_PROOF, f"{what}: inclusion proof fails against checkpoint {checkpoint.size}: {e}")
+        root, failure = self.inclusion_ok.get(position, (None, None))
+        if root != checkpoint.root:
+            failure = _proves(message, envelope, checkpoint)
+        if failure is not None:
+            raise _Refused(BAD_PROOF, f"{what}: inclusion proof fails against checkpoint {checkpoint.size}: {failure}")
         certificate = _certificate(envelope) if envelope.type == "Authority.Certified" else None
         held[envelope.version] = message.envelope
         self.batch.accepted.append((envelope, message.envelope))
@@ -647,6 +658,15 @@ class _Run:
                                                    checkpoint=message.checkpoint, sig=message.sig,
                                                    received_at=now_us()))
         self.report.cosignatures += 1
+
+
+def _proves(message: RecordMessage, envelope: Envelope, checkpoint: Checkpoint) -> str | None:
+    """None if the message's inclusion proof leads to ``checkpoint``'s root, else why not."""
+    try:
+        verify_inclusion(message.index, checkpoint.size, envelope_leaf(envelope.hash), message.proof, checkpoint.root)
+    except VerificationError as e:
+        return str(e)
+    return None
 
 
 def _certificate(envelope: Envelope) -> tuple[str, bytes, AuthorityKind]:
