@@ -9,8 +9,9 @@ Kafka"; issue 3, item 3), in log order:
                 (section 2.1.4.2). The same size with another root, a failing proof, or
                 a proof from another size is a **fork or rewrite**: quarantined as an
                 alarm and logged loudly. Kept checkpoints are cosigned as a witness
-                (Ed25519 by our node key over SHA-256 of the checkpoint bytes) and the
-                cosignature is published to the partner's inbox.
+                (Ed25519 by our node key over SHA-256 of the checkpoint bytes); the
+                cosignature of the newest is published to the partner's inbox when
+                ingest is idle (``send_cosignatures``), off the path of replication.
 ``record``      a signed envelope of the partner (``envelope.node`` is the message's
                 origin; the Kafka key is its stream, else it was replayed from another
                 stream), by an authority key that the partner's node key certified in an
@@ -37,7 +38,12 @@ quarantine list. So ``armsledger trust add`` after messages arrived loses nothin
 Batches: up to ``batch_size`` messages per database transaction, with the Kafka
 position (``Tracking("kafka:<topic>@<topic id>", last offset + 1)``) in the same
 transaction. The topic's identity is part of the name: a broker that lost its memory
-re-creates the topic, and reading starts again at offset 0 of the new one.
+re-creates the topic, and reading starts again at offset 0 of the new one. A large
+batch's signatures are verified on a few threads (``cryptography`` releases the GIL)
+while this thread checks the inclusion proofs.
+
+A check that breaks on input nobody foresaw quarantines the message as
+``unverifiable`` (with the traceback in the log) rather than stopping ingest.
 """
 
 from __future__ import annotations
@@ -90,9 +96,10 @@ UNPROVEN = "unproven"                   # proved against a checkpoint not kept (
 BAD_PROOF = "bad-proof"                 # inclusion proof does not lead to the kept root
 STALE_CHECKPOINT = "stale-checkpoint"   # older than the newest kept, not linkable to it
 MISDIRECTED = "misdirected"             # a cosignature of a checkpoint that is not ours
+UNVERIFIABLE = "unverifiable"           # a check failed unexpectedly (logged with its traceback)
 
 REASONS = (MALFORMED, UNTRUSTED, ORIGIN_MISMATCH, STREAM_MISMATCH, UNCERTIFIED, BAD_SIGNATURE, NOT_PERMITTED,
-           BROKEN_CHAIN, FORK, UNPROVEN, BAD_PROOF, STALE_CHECKPOINT, MISDIRECTED)
+           BROKEN_CHAIN, FORK, UNPROVEN, BAD_PROOF, STALE_CHECKPOINT, MISDIRECTED, UNVERIFIABLE)
 PARKED = frozenset({UNTRUSTED, UNCERTIFIED, UNPROVEN})
 
 BATCH_SIZE = 500
@@ -217,11 +224,21 @@ class Ingest:
             return report
         if not batch.records:
             return report
-        received_at = now_us()
-        incoming = [_Incoming(self.topic, r.offset, r.key or b"", r.value or b"", received_at) for r in batch]
-        report.read = len(incoming)
         tracking = Tracking(application_name=name, notification_id=batch.records[-1].offset + 1)
-        report.add(self._settle(incoming, tracking))
+        return self.process([(r.offset, r.key, r.value) for r in batch], tracking=tracking)
+
+    def process(self, records: Sequence[tuple[int, bytes | None, bytes | None]], *,
+                tracking: Tracking | None = None) -> IngestReport:
+        """Verify ``records`` ((offset, key, value) read from our inbox topic, in order) and record
+        the outcome, with ``tracking`` (the position after them), in one transaction; then verify
+        again the parked messages that what was accepted unblocks.
+
+        Bad messages are quarantined, never raised. Raises ``StorageError`` when the database fails.
+        """
+        received_at = now_us()
+        incoming = [_Incoming(self.topic, offset, key or b"", value or b"", received_at)
+                    for offset, key, value in records]
+        report = self._settle(incoming, tracking)
         report.read = len(incoming)
         if report.accepted or report.checkpoints:
             report.add(self._retry_parked())
@@ -425,6 +442,10 @@ class _Run:
                 self.report.duplicates += 1
                 outcome = "duplicate"
             except _Refused as refused:
+                outcome = self._quarantine(incoming, getattr(message, "origin", ""), refused)
+            except Exception as e:  # a check that broke on input nobody foresaw: never stop for it
+                log.exception("ingest: message at %s[%d] could not be checked", incoming.topic, incoming.offset)
+                refused = _Refused(UNVERIFIABLE, f"could not be checked: {type(e).__name__}: {e}")
                 outcome = self._quarantine(incoming, getattr(message, "origin", ""), refused)
             if incoming.parked is not None and outcome is not None:
                 self.batch.resolved.append((incoming.parked.entry.id, outcome))

@@ -7,6 +7,8 @@ import hashlib
 from dataclasses import replace
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ledger.checkpoint import sign_checkpoint
 from ledger.envelope import Envelope, seal
@@ -180,3 +182,91 @@ def test_a_certificate_must_name_the_key_it_certifies(cluster):
     cluster.sync("NL")
     assert reasons(cluster) == ["broken-chain"]
     assert nl.inbox.received(node="BE", stream=last.stream) == register
+
+
+# --- property: no corruption of a message is accepted, none stops ingest ----------------------
+
+
+class CapturingTransport:
+    """Just enough of KafkaTransport for a relay to publish into lists (unit tests only)."""
+
+    topic_prefix = "mem"
+
+    def __init__(self) -> None:
+        self.sent: dict[str, list[tuple[bytes, bytes]]] = {}
+
+    def inbox_topic(self, state: str) -> str:
+        return f"mem.inbox.{state}"
+
+    def ensure_topics(self, states) -> dict[str, str]:
+        return {self.inbox_topic(s): "mem" for s in states}
+
+    def publish(self, topic: str, items, expected_topic_id=None) -> None:
+        self.sent.setdefault(topic, []).extend(items)
+
+
+@pytest.fixture(scope="module")
+def relayed(tmp_path_factory):
+    """NL and the messages BE's relay sends it: a checkpoint, certificates, three records."""
+    from federation_nodes import PASSPHRASE
+    from nodes.bootstrap import init_node
+    from nodes.relay import Relay
+    from nodes.settings import Settings
+    from nodes.trust import TrustStore, export_identity, parse_identity
+
+    root = tmp_path_factory.mktemp("mutations")
+    be = init_node(Settings.load(environ={}, home=root / "be", passphrase=PASSPHRASE), "BE")
+    nl = init_node(Settings.load(environ={}, home=root / "nl", passphrase=PASSPHRASE), "NL")
+    for node, other in ((be, nl), (nl, be)):
+        TrustStore(node.settings.home).add(parse_identity(export_identity(other.identity),
+                                                          expected_state=other.identity.state),
+                                           own_state=node.identity.state)
+    for serial in ("M-1", "M-2", "M-3"):
+        be.registry.record("report_stolen", by="police", weapon_id=manufacture(be, serial), place="Gent",
+                           circumstances="")
+    transport = CapturingTransport()
+    Relay(be, transport, be.inbox).relay()
+    yield nl, transport.sent["mem.inbox.NL"]
+    be.close()
+    nl.close()
+
+
+MUTATIONS = ("flip", "truncate", "key", "extend")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_no_corrupted_message_is_accepted_and_none_stops_ingest(relayed, tmp_path_factory, data):
+    from nodes.inbox import Inbox
+    from nodes.ingest import Ingest
+
+    nl, messages = relayed
+    target = data.draw(st.integers(0, len(messages) - 1), label="message")
+    key, value = messages[target]
+    kind = data.draw(st.sampled_from(MUTATIONS), label="mutation")
+    if kind == "flip":
+        at = data.draw(st.integers(0, len(value) - 1), label="byte")
+        value = value[:at] + bytes([value[at] ^ data.draw(st.integers(1, 255), label="xor")]) + value[at + 1:]
+    elif kind == "truncate":
+        value = value[:data.draw(st.integers(0, len(value) - 1), label="length")]
+    elif kind == "key":
+        key = data.draw(st.binary(max_size=40), label="key")
+    else:
+        value = value + data.draw(st.binary(min_size=1, max_size=8), label="tail")
+    where = data.draw(st.integers(0, len(messages)), label="position")
+    stream = messages[:where] + [(key, value)] + messages[where:]
+    records = [(offset, k, v) for offset, (k, v) in enumerate(stream)]
+
+    inbox = Inbox.open(str(tmp_path_factory.mktemp("inbox") / "nl.db"))
+    try:
+        ingest = Ingest(nl, CapturingTransport(), inbox, lambda state, items: None)
+        report = ingest.process(records)  # must not raise
+        originals = {m.envelope for m in (decode_message(v) for _, v in messages) if isinstance(m, RecordMessage)}
+        accepted = {bytes(n.state) for n in inbox.recorder.select_notifications(start=1, limit=1000)
+                    if not n.topic.startswith("armsledger.")}
+        assert accepted == originals  # every original accepted, nothing else
+        assert report.read == len(records)
+        handled = len(report.accepted) + report.checkpoints + report.duplicates + report.quarantined
+        assert handled >= len(records) - 1  # the copy may be an exact duplicate of a parked message
+    finally:
+        inbox.close()
