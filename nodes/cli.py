@@ -18,7 +18,9 @@ stdout.
 
 Commands: ``init``, ``record EVENT``, ``licence issue``, ``history``,
 ``search``, ``stats``, ``shipments``, ``verify``, ``import-csv``, ``rebuild``,
-``demo``, ``trace``, ``diversion`` (see ``armsledger COMMAND --help``).
+``demo``, ``trace``, ``diversion``; federation (``nodes.cli_federation``): ``broker run``,
+``key export``, ``trust add|list``, ``sync``, ``node run``, ``quarantine``, with the
+global ``--kafka HOST:PORT[,..]`` (env ARMSLEDGER_KAFKA) (see ``armsledger COMMAND --help``).
 
 Exit codes (outside scripts rely on them):
 
