@@ -7,6 +7,10 @@ every committed batch of accepted partner records, and publishes the records tho
 reactions made; it repeats until nothing is left to do, or the timeout. Scripts and
 tests get a deterministic step.
 
+Reactions have a position of their own in the inbox (``REACTIONS_POSITION``), advanced
+after they ran: records whose reactions a crash cut short are reacted to again at the
+next start (reactions are idempotent).
+
 ``run(node, transport, stop_event)`` loops the same until ``stop_event`` is set
 (``armsledger node run``; SIGTERM sets it): the batch in hand is finished first.
 
@@ -23,12 +27,15 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from nodes.ingest import Ingest, IngestReport, kafka_position
+from nodes.reactions import react
 from nodes.relay import Relay, RelayReport
 
 log = logging.getLogger(__name__)
 
 #: ``run`` waits this long for a message before it relays again.
 IDLE_WAIT_S = 0.2
+#: Tracking name of the last received record reacted to (in the inbox's recorder).
+REACTIONS_POSITION = "reactions"
 #: A busy ingest still sends its cosignatures this often.
 COSIGN_EVERY_S = 1.0
 #: ``run`` re-reads the trust store this often (``armsledger trust add`` while running).
@@ -112,6 +119,9 @@ class Federation:
         self._cosigned_at = time.monotonic()
 
     def refresh(self, report: SyncReport) -> None:
+        """Re-read the trust store (parked messages of new partners are checked again), and react
+        to what was accepted but not reacted to (a crash between a commit and its reactions)."""
+        self._catch_up_reactions(report)
         refreshed = self.ingest.refresh()
         report.add_ingest(refreshed)
         self._react(refreshed, report)
@@ -119,12 +129,25 @@ class Federation:
     def _react(self, step: IngestReport, report: SyncReport) -> None:
         if not step.accepted:
             return
-        try:
-            from nodes.reactions import react
-        except ImportError:  # pragma: no cover - TODO: drop once nodes.reactions is committed
-            return
+        inbox = self.node.inbox
+        reacted_to = inbox.max_notification_id()  # the batch is committed: this covers it
         reaction = react(self.node, step.accepted)
-        report.reactions += len(getattr(reaction, "steps", ()) or ())
+        report.reactions += len(reaction.steps)
+        inbox.advance(REACTIONS_POSITION, reacted_to)
+
+    def _catch_up_reactions(self, report: SyncReport) -> None:
+        # Every reaction is idempotent, so reacting again to a batch whose reactions were
+        # half done does exactly the missing steps.
+        inbox = self.node.inbox
+        start = inbox.position(REACTIONS_POSITION) + 1
+        while True:
+            page = inbox.received_notifications(start, 1000)
+            if not page:
+                return
+            reaction = react(self.node, [envelope for _, envelope in page])
+            report.reactions += len(reaction.steps)
+            inbox.advance(REACTIONS_POSITION, page[-1][0])
+            start = page[-1][0] + 1
 
 
 def sync(node: Any, transport: Any, timeout_s: float = 10.0, *, federation: Federation | None = None) -> SyncReport:
