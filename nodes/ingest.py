@@ -161,6 +161,7 @@ class _Knowledge:
     partners: dict[str, Partner]
     certified: dict[tuple[str, str], tuple[bytes, AuthorityKind]] = field(default_factory=dict)  # raw key
     kept: dict[str, dict[int, Checkpoint]] = field(default_factory=dict)
+    newest: dict[str, Checkpoint] = field(default_factory=dict)  # checkpoints are kept in size order
     loaded: set[str] = field(default_factory=set)
 
 
@@ -347,7 +348,10 @@ class Ingest:
             if envelope.type == "Authority.Certified":
                 body = envelope.body
                 knowledge.certified[(origin, body["key_id"])] = (bytes(body["public_key"]), AuthorityKind(body["kind"]))
-        knowledge.kept[origin] = {c.size: c for c in self.inbox.partner_checkpoints(origin)}
+        kept = self.inbox.partner_checkpoints(origin)
+        knowledge.kept[origin] = {c.size: c for c in kept}
+        if kept:
+            knowledge.newest[origin] = kept[-1]
         knowledge.loaded.add(origin)
 
     def own_checkpoint(self, size: int) -> Checkpoint | None:
@@ -455,6 +459,7 @@ class _Run:
         self.knowledge.certified.update(self.certified)
         for origin, kept in self.kept.items():
             self.knowledge.kept.setdefault(origin, {}).update(kept)
+            self.knowledge.newest[origin] = kept[max(kept)]
 
     def _decode(self, incoming: _Incoming) -> tuple[Any, Envelope | None]:
         """(message, its envelope if a record), or (``_Refused``, None) for bytes that are neither."""
@@ -520,8 +525,12 @@ class _Run:
             raise _Refused(UNTRUSTED, f"{origin!r} is not a trusted partner (armsledger trust add)")
         return partner
 
-    def _kept(self, origin: str) -> dict[int, Checkpoint]:
-        return {**self.knowledge.kept.get(origin, {}), **self.kept.get(origin, {})}
+    def _kept_at(self, origin: str, size: int) -> Checkpoint | None:
+        return self.kept.get(origin, {}).get(size) or self.knowledge.kept.get(origin, {}).get(size)
+
+    def _newest_kept(self, origin: str) -> Checkpoint | None:
+        in_run = self.kept.get(origin)
+        return in_run[max(in_run)] if in_run else self.knowledge.newest.get(origin)
 
     # --- records ---
 
@@ -546,7 +555,7 @@ class _Run:
         if kind is not None and kind not in PERMISSIONS[envelope.type]:
             raise _Refused(NOT_PERMITTED, f"{what}: a {kind.value} authority may not record {envelope.type}")
         self._check_chain(envelope, held, what)
-        checkpoint = self._kept(origin).get(message.checkpoint_size)
+        checkpoint = self._kept_at(origin, message.checkpoint_size)
         if checkpoint is None:
             raise _Refused(UNPROVEN, f"{what}: proved against {origin}'s checkpoint of size "
                                      f"{message.checkpoint_size}, which we have not kept")
@@ -615,13 +624,12 @@ class _Run:
             verify_checkpoint(checkpoint, partner.public_key)
         except VerificationError as e:
             raise _Refused(BAD_SIGNATURE, f"{what}: {e}")
-        kept = self._kept(origin)
-        same_size = kept.get(checkpoint.size)
+        same_size = self._kept_at(origin, checkpoint.size)
         if same_size is not None:
             if same_size.root == checkpoint.root:
                 raise _Duplicate
             raise self._alarm(f"{what}: another root than the checkpoint of that size we kept")
-        newest = kept[max(kept)] if kept else None
+        newest = self._newest_kept(origin)
         if newest is not None:
             if checkpoint.size < newest.size:
                 raise _Refused(STALE_CHECKPOINT, f"{what}: older than the newest we kept ({newest.size}) "
@@ -633,8 +641,8 @@ class _Run:
                 verify_consistency(newest.size, checkpoint.size, newest.root, checkpoint.root, message.consistency)
             except VerificationError as e:
                 raise self._alarm(f"{what}: not an extension of the one at size {newest.size} we kept: {e}")
+        version = len(self.knowledge.kept.get(origin, {})) + len(self.kept.get(origin, {})) + 1
         self.kept.setdefault(origin, {})[checkpoint.size] = checkpoint
-        version = len(kept) + 1
         self.batch.checkpoints.append((checkpoint, version))
         self.report.checkpoints += 1
         self._cosign(origin, message.checkpoint)
