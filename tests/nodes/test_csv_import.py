@@ -5,6 +5,7 @@ signed records, bad rows are reported by line and column, a re-run records
 nothing twice, and a kill -9 mid-run leaves no half-written weapon and resumes.
 """
 
+import contextlib
 import csv
 import os
 import signal
@@ -308,8 +309,26 @@ with open_node(Settings.load(home=sys.argv[1], db=sys.argv[2], passphrase=sys.ar
 """
 
 
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError), open(f"/proc/{entry}/stat") as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry))
+    return found
+
+
+def is_running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def test_an_import_killed_mid_run_leaves_no_half_weapon_and_resumes(node, settings, tmp_path):
-    total = 4000
+    total = 3000
     expected = {str(weapon_id(f"K-{i:05d}")): 2 if i % 2 else 1 for i in range(total)}
     path = write_csv(tmp_path / "register.csv",
                      [with_holder(f"K-{i:05d}") if i % 2 else a_row(f"K-{i:05d}") for i in range(total)])
@@ -317,7 +336,7 @@ def test_an_import_killed_mid_run_leaves_no_half_weapon_and_resumes(node, settin
     streams_before = set(streams(node))
     importer = subprocess.Popen(
         [sys.executable, "-c", IMPORT_SCRIPT, str(settings.home), settings.db, PASSPHRASE, str(path), "200"],
-        start_new_session=True,  # its own process group: the kill takes its signing workers too
+        start_new_session=True,  # its own process group, for the clean-up below
     )
     try:
         deadline = time.monotonic() + 120
@@ -325,8 +344,17 @@ def test_an_import_killed_mid_run_leaves_no_half_weapon_and_resumes(node, settin
             assert importer.poll() is None, "the import ended before it could be killed"
             assert time.monotonic() < deadline, "the import wrote nothing"
             time.sleep(0.005)
+        workers = children_of(importer.pid)
+        os.kill(importer.pid, signal.SIGKILL)
+        importer.wait()
+        # Its signing workers notice and exit rather than linger as orphans.
+        deadline = time.monotonic() + 10
+        while any(is_running(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert workers and not any(is_running(pid) for pid in workers)
     finally:
-        os.killpg(importer.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(importer.pid, signal.SIGKILL)
         importer.wait()
 
     # Killed mid-run: some weapons are in, each one whole.
