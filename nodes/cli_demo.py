@@ -30,7 +30,8 @@ from domain.errors import InvalidField
 from domain.time import format_time
 from nodes.cli_invocation import Invocation, add_command
 
-WIDTH = 110
+WIDTH = 110          # prose
+TABLE_WIDTH = 130    # timeline rows: a table reads better unwrapped
 NAMES = {"BE": "Belgium", "NL": "Netherlands", "DE": "Germany", "IT": "Italy", "FR": "France"}
 
 
@@ -50,13 +51,13 @@ def demo(run: Invocation) -> int:
     with ExitStack() as stack:
         base = _base(run, stack)
         _heading(out, "armsledger demo: five national nodes trace a pistol to its point of diversion", "=")
-        out.write(f"Homes in {base} ({'kept' if run.args.keep else 'deleted afterwards'}); "
-                  "keys encrypted with ARMSLEDGER_PASSPHRASE (\"demo\" if unset).\n")
+        out.write(f"Homes in {base} ({'kept' if run.args.keep else 'deleted afterwards'})\n"
+                  "Keys encrypted with ARMSLEDGER_PASSPHRASE (\"demo\" when unset)\n")
         net = stack.enter_context(DemoNetwork(base, passphrase=passphrase, states=STATES))
 
         _heading(out, "Network")
-        out.write(f"  broker  {net.bootstrap}: a local Kafka-protocol broker (memory storage); "
-                  f"inbox topics {net.topic_prefix}.inbox.<STATE>\n")
+        _write(out, f"broker  {net.bootstrap} (local Kafka-protocol broker, memory storage), "
+                    f"topics {net.topic_prefix}.inbox.<STATE>", 2, 10)
         for state in net.states:
             node = net[state]
             out.write(f"  {state}  {NAMES.get(state, state):<12} node key {node.identity.node_key_id}  "
@@ -135,8 +136,8 @@ def _print_timeline(out: Any, outcome: Any) -> None:
     _heading(out, f"Federated timeline of weapon {outcome.weapon_id}, as {outcome.seizing_state} holds it")
     out.write(f"  {'date':<10}  {'record':<25} {'origin':<6} {'hash':<12}  what\n")
     for entry in outcome.timeline:
-        out.write(f"  {format_time(entry.occurred_on)[:10]}  {entry.type:<25} {entry.node:<6} {entry.hash[:12]}  "
-                  f"{entry.detail}\n")
+        row = f"  {format_time(entry.occurred_on)[:10]}  {entry.type:<25} {entry.node:<6} {entry.hash[:12]}  "
+        _write(out, row + entry.detail, 0, len(row), width=TABLE_WIDTH)
 
 
 def _print_verdict(out: Any, outcome: Any) -> None:
@@ -161,9 +162,9 @@ def _print_verdict(out: Any, outcome: Any) -> None:
     _write(out, verdict.sentence, 2, 2)
 
 
-def _write(out: Any, text: str, indent: int, hanging: int) -> None:
-    """``text`` wrapped at ``WIDTH`` columns: first line indented by ``indent``, the others by ``hanging``."""
-    out.write(textwrap.fill(text, WIDTH, initial_indent=" " * indent, subsequent_indent=" " * hanging,
+def _write(out: Any, text: str, indent: int, hanging: int, *, width: int = WIDTH) -> None:
+    """``text`` wrapped at ``width`` columns: first line indented by ``indent``, the others by ``hanging``."""
+    out.write(textwrap.fill(text, width, initial_indent=" " * indent, subsequent_indent=" " * hanging,
                             break_on_hyphens=False) + "\n")
 
 

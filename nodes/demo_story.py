@@ -330,21 +330,22 @@ def describe(record: Envelope) -> str:
     b = record.body
     kind = record.type.split(".", 1)[1]
     if kind == "Manufactured":
-        return f"by {b.get('holder')}: {b.get('make')} {b.get('model')} {b.get('type')}, {b.get('calibre')}"
+        return f"{b.get('make')} {b.get('model')} {b.get('type')}, {b.get('calibre')}, by {b.get('holder')}"
     if kind == "Imported":
-        return f"from {b.get('from_state')}, holder {b.get('holder')}, import marking {b.get('import_state')} " \
+        return f"from {b.get('from_state')}, held by {b.get('holder')}, import marking {b.get('import_state')} " \
                f"{b.get('import_year')}"
     if kind == "Exported":
         via = f" via {', '.join(b.get('transit_states', ()))}" if b.get("transit_states") else ""
-        return f"to {b.get('to_state')}{via}, consignee {b.get('consignee')}, licence {b.get('licence')}"
+        return f"to {b.get('to_state')}{via}, for {b.get('consignee')}, licence {b.get('licence')}"
     if kind == "ReceiptConfirmed" and record.type.startswith("Weapon."):
-        return f"received by {b.get('received_by')} (shipment from {b.get('from_state')})"
+        return f"received by {b.get('received_by')}"
     if kind == "Transferred":
-        return f"{b.get('from_holder')} -> {b.get('to_holder')} (licence {b.get('licence')})"
+        return f"to {b.get('to_holder')}, transfer licence {b.get('licence')}"
     if kind == "Seized":
         return f"in {b.get('place')}, {b.get('state')}: {b.get('circumstances')}"
     if kind == "Opened":
-        return f"{b.get('export_state')} -> {b.get('import_state')}, {len(b.get('weapons', ()))} weapon(s), " \
+        count = len(b.get("weapons", ()))
+        return f"{b.get('export_state')} -> {b.get('import_state')}, {count} weapon{'s' * (count != 1)}, " \
                f"import authorization {b.get('import_authorization')}"
     if record.type == "Shipment.ReceiptConfirmed":
         return f"closed: {b.get('confirmed_by_state')} confirmed receipt"
