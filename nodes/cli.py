@@ -147,6 +147,11 @@ def _guarded(run_: Invocation) -> int:
     except KeyboardInterrupt:
         run_.warn(f"{name}: interrupted")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`armsledger history ... | head`): not an error of ours.
+        # Point stdout at devnull so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as e:
         if _is_storage_failure(e):
             run_.warn(f"{name}: database failure ({run_.settings.db if not _pg(run_) else 'PostgreSQL'}): {e}")
