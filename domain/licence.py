@@ -176,18 +176,33 @@ class Licence(Aggregate):
         if self.kind is not kind:
             raise LicenceRefused(f"{self.number} is a {self.kind.value}, not a {kind.value}", field=field)
 
-    def check_covers_export(self, weapon_id: str, holder: str, to_state: str, moment: int) -> None:
+    def check_covers_export(
+        self, weapon_id: str, holder: str, to_state: str, moment: int, *,
+        from_state: str | None = None, transit_states: tuple[str, ...] | None = None, consignee: str | None = None,
+    ) -> None:
         """Raise ``LicenceRefused`` unless this export licence covers the export (FP art 10(2)).
 
         Covered: the licence is an export licence in force at ``moment`` for
         ``to_state``, and either lists the weapon or lists none and was issued to
-        the weapon's current holder.
+        the weapon's current holder. When given, the exporting state, the transit
+        route and the consignee must be those the licence names: a shipment that
+        deviates from its licensed route or consignee is what diversion looks like.
         """
         self.check_kind(LicenceKind.EXPORT_LICENCE)
         self.check_valid_on(moment)
         if self.import_state != to_state:
             raise LicenceRefused(f"export licence {self.number} is for {self.import_state}, not {to_state}",
                                  field="to")
+        if from_state is not None and self.export_state != from_state:
+            raise LicenceRefused(f"export licence {self.number} is for exports from {self.export_state}, "
+                                 f"not from {from_state}", field="licence")
+        if transit_states is not None and self.transit_states and tuple(transit_states) != self.transit_states:
+            route = ", ".join(self.transit_states)
+            raise LicenceRefused(f"export licence {self.number} licenses transit through {route} only",
+                                 field="via")
+        if consignee and self.consignee and normalise(consignee) != normalise(self.consignee):
+            raise LicenceRefused(f"export licence {self.number} names consignee {self.consignee!r}, "
+                                 f"not {consignee!r}", field="consignee")
         if self.weapons:
             if weapon_id not in self.weapons:
                 raise LicenceRefused(f"export licence {self.number} does not cover weapon {weapon_id}",

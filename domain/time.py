@@ -16,11 +16,18 @@ from domain.errors import InvalidField
 # this is accepted (a receipt typed at 23:59:59 on a fast clock is not fraud).
 CLOCK_TOLERANCE_SECONDS = 300
 
+# No firearm record predates 1800-01-01 (the registers being migrated are
+# 20th-century paper); anything earlier is a typing error, e.g. a date in
+# milliseconds read as seconds the other way round.
+EARLIEST_OCCURRED_ON = -5364662400
+
 
 def check_occurred_on(occurred_on: int, *, now: float | None = None, field: str = "occurred_on") -> int:
-    """Return ``occurred_on`` or raise ``InvalidField`` if it is not an int or in the future."""
+    """Return ``occurred_on`` or raise ``InvalidField`` if it is not an int, before 1800 or in the future."""
     if not isinstance(occurred_on, int) or isinstance(occurred_on, bool):
         raise InvalidField("must be an integer number of seconds since 1970-01-01 UTC", field=field)
+    if occurred_on < EARLIEST_OCCURRED_ON:
+        raise InvalidField("is before 1800-01-01: not a plausible business date", field=field)
     current = time.time() if now is None else now
     if occurred_on > current + CLOCK_TOLERANCE_SECONDS:
         raise InvalidField(
