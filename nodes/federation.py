@@ -26,7 +26,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from nodes.ingest import Ingest, IngestReport, kafka_position
+from nodes.ingest import POOL_THRESHOLD, Ingest, IngestReport, kafka_position
 from nodes.reactions import react
 from nodes.relay import Relay, RelayReport
 
@@ -183,6 +183,8 @@ def _drain(fed: Federation, deadline: float, report: SyncReport) -> int:
     if ingest.topic_id is None:
         ingest.topic_id = fed.transport.ensure_topics([ingest.state]).get(ingest.topic)
     end = fed.transport.end_offset(ingest.topic)
+    if end - fed.node.inbox.position(kafka_position(ingest.topic, ingest.topic_id)) >= POOL_THRESHOLD:
+        ingest.warm_up()  # a large backlog: start the verifying processes while the first batch is read
     read = 0
     checked_reset = False
     while time.monotonic() < deadline:
@@ -208,6 +210,7 @@ def run(node: Any, transport: Any, stop_event: threading.Event, *, idle_wait_s: 
     started = time.monotonic()
     report = SyncReport()
     with Federation(node, transport) as fed:
+        fed.ingest.warm_up()
         refreshed_at = 0.0
         while not stop_event.is_set():
             if time.monotonic() - refreshed_at > TRUST_REFRESH_S:

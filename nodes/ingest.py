@@ -39,8 +39,8 @@ Batches: up to ``batch_size`` messages per database transaction, with the Kafka
 position (``Tracking("kafka:<topic>@<topic id>", last offset + 1)``) in the same
 transaction. The topic's identity is part of the name: a broker that lost its memory
 re-creates the topic, and reading starts again at offset 0 of the new one. A large
-batch's signatures are verified on a few threads (``cryptography`` releases the GIL)
-while this thread checks the inclusion proofs.
+batch's signatures are verified by a few worker processes while this one checks the
+inclusion proofs.
 
 A check that breaks on input nobody foresaw quarantines the message as
 ``unverifiable`` (with the traceback in the log) rather than stopping ingest.
@@ -51,7 +51,8 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,7 +104,7 @@ REASONS = (MALFORMED, UNTRUSTED, ORIGIN_MISMATCH, STREAM_MISMATCH, UNCERTIFIED, 
 PARKED = frozenset({UNTRUSTED, UNCERTIFIED, UNPROVEN})
 
 BATCH_SIZE = 500
-#: Batches with more signatures than this are verified on a pool of threads.
+#: Batches with more signatures than this are verified by a pool of processes.
 POOL_THRESHOLD = 200
 POOL_SIZE = 2
 
@@ -186,7 +187,7 @@ class Ingest:
         self._knowledge: _Knowledge | None = None
         self._parked: list[ParkedEntry] | None = None
         self._own_checkpoints: dict[int, Checkpoint] = {}
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: ProcessPoolExecutor | None = None
         #: origin -> (key, value) of our cosignature of its newest kept checkpoint, not sent yet.
         self.cosignatures_due: dict[str, tuple[bytes, bytes]] = {}
 
@@ -297,17 +298,17 @@ class Ingest:
     def _retry_parked(self) -> IngestReport:
         """Verify again, in arrival order, the parked messages whose missing piece is now there."""
         report = IngestReport()
-        for _ in range(100):  # each round may unlock the next (a certificate, then its records)
+        while True:  # each round may unlock the next (a certificate, then the records it certifies)
             ready = self._ready_parked()
-            if not ready:
-                break
-            incoming = [_Incoming(p.entry.topic, p.entry.offset, p.entry.key, p.entry.message, p.entry.received_at, p)
-                        for p in ready]
-            done = self._settle(incoming, None)
-            report.add(done)
-            if not (done.accepted or done.checkpoints or done.resolved):
-                break
-        return report
+            progress = False
+            for start in range(0, len(ready), self.batch_size):
+                incoming = [_Incoming(p.entry.topic, p.entry.offset, p.entry.key, p.entry.message,
+                                      p.entry.received_at, p) for p in ready[start:start + self.batch_size]]
+                done = self._settle(incoming, None)
+                report.add(done)
+                progress = progress or bool(done.accepted or done.checkpoints or done.resolved)
+            if not progress:
+                return report
 
     def _ready_parked(self) -> list[ParkedEntry]:
         if self._parked is None:
@@ -362,19 +363,62 @@ class Ingest:
 
     def verify_signatures_later(self, tasks: list[tuple[bytes, bytes, bytes]]) -> Callable[[], list[bool]]:
         """Start verifying each (raw public key, signature, message); the result comes from calling
-        what this returns. On ``pool_size`` threads when many, so this thread goes on meanwhile.
+        what this returns. On ``pool_size`` worker processes when many, so that this process goes
+        on meanwhile (``cryptography`` has no batch verification and holds the GIL).
 
-        ``cryptography`` has no batch verification, but releases the GIL while it verifies
-        (measured here: two threads verify ~1.3-1.6x as fast as one).
+        A pool that cannot start or breaks is given up (verification goes on here, slower):
+        ingest never stops for it.
         """
         if len(tasks) < POOL_THRESHOLD or self.pool_size < 2:
             results = _verify_chunk(tasks)
             return lambda: results
+        try:
+            pool = self._started_pool()
+            size = -(-len(tasks) // self.pool_size)
+            futures = [pool.submit(_verify_chunk, tasks[i:i + size]) for i in range(0, len(tasks), size)]
+        except (BrokenProcessPool, OSError, RuntimeError) as e:
+            return self._without_pool(tasks, e)
+
+        def results() -> list[bool]:
+            try:
+                return [ok for future in futures for ok in future.result()]
+            except (BrokenProcessPool, OSError, RuntimeError) as e:
+                return self._without_pool(tasks, e)
+
+        return results
+
+    def warm_up(self) -> None:
+        """Start the verifying processes now, in the background (they take ~1 s to import)."""
+        if self.pool_size >= 2:
+            try:
+                pool = self._started_pool()
+                for _ in range(self.pool_size):
+                    pool.submit(_verify_chunk, [])
+            except (BrokenProcessPool, OSError, RuntimeError) as e:
+                self._without_pool([], e)
+
+    def _started_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.pool_size, thread_name_prefix="armsledger-verify")
-        size = -(-len(tasks) // self.pool_size)
-        futures = [self._pool.submit(_verify_chunk, tasks[i:i + size]) for i in range(0, len(tasks), size)]
-        return lambda: [ok for future in futures for ok in future.result()]
+            self._pool = ProcessPoolExecutor(self.pool_size, mp_context=_pool_context())
+        return self._pool
+
+    def _without_pool(self, tasks: list[tuple[bytes, bytes, bytes]], error: BaseException) -> Callable[[], list[bool]]:
+        log.warning("ingest: signature verification processes unavailable (%s); verifying here", error)
+        self.close()
+        self.pool_size = 1
+        results = _verify_chunk(tasks)
+        return lambda: results
+
+
+def _pool_context() -> Any:
+    # forkserver (or spawn), never fork: this process runs Kafka client threads and holds
+    # database connections that a forked child must not inherit. Like spawn, it imports the
+    # main module again: a script must guard its entry point (``if __name__ == "__main__"``;
+    # the armsledger console script does), else the pool breaks and ingest verifies alone.
+    import multiprocessing
+
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
 def parse_envelope(data: bytes) -> Envelope:

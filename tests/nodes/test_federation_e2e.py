@@ -151,7 +151,7 @@ def test_a_node_killed_mid_ingest_resumes_without_loss(tmp_path, kafka_bootstrap
         probe = open_node(nl_settings, unlock=False)
         try:
             deadline = time.monotonic() + 60
-            while probe.inbox.max_notification_id() < 600 and time.monotonic() < deadline:
+            while probe.inbox.max_notification_id() == 0 and time.monotonic() < deadline:  # a first batch is in
                 time.sleep(0.01)
             process.send_signal(signal.SIGKILL)
             process.wait(10)
@@ -190,7 +190,7 @@ def test_node_run_replicates_until_sigterm_then_exits_0(tmp_path, kafka_bootstra
             cluster.sync("BE")
             probe = open_node(nl_settings, unlock=False)
             try:
-                deadline = time.monotonic() + 30
+                deadline = time.monotonic() + 60
                 while not probe.inbox.received(node="BE", stream=str(weapon)) and time.monotonic() < deadline:
                     time.sleep(0.05)
                 assert [e.type for e in probe.inbox.received(node="BE", stream=str(weapon))] == \
@@ -198,9 +198,10 @@ def test_node_run_replicates_until_sigterm_then_exits_0(tmp_path, kafka_bootstra
             finally:
                 probe.close()
             # NL's running node cosigned BE's checkpoint as a witness.
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60
             while not be.inbox.cosignatures() and time.monotonic() < deadline:
                 cluster.sync("BE")
+                time.sleep(0.1)
             assert {c.witness for c in be.inbox.cosignatures()} == {"NL"}
         finally:
             process.send_signal(signal.SIGTERM)
