@@ -1,0 +1,111 @@
+"""Projection rebuild and ``verify`` throughput, against the I/O floor and the Ed25519 ceiling.
+
+    .venv/bin/python bench/bench_rebuild_verify.py [--events N] [--rounds R] [--backend sqlite|postgres|both]
+
+Fills a fresh store with N signed events (import-csv of N/2 weapons) and seals
+a checkpoint over them. Then, ``--rounds`` times: reads every notification
+with ``select_notifications`` (1,000 per call: the I/O floor of both),
+rebuilds the projections from scratch (``node.views.rebuild``), and audits the
+store (``nodes.audit.verify_store``, what ``armsledger verify`` runs). Rebuild
+is compared with the raw read rate; verify with the Ed25519 verification rate
+of one core times the cores, measured in the same run. Medians of the rounds.
+Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import os
+
+import common
+from common import Stopwatch, Table, median, progress
+
+REBUILD_TARGET = 20_000  # events/s on PostgreSQL (issue 2, "Speed")
+VERIFY_TARGET = 12_000
+READ_BATCH = 1_000
+
+
+def fill(node, folder, events: int) -> None:
+    from nodes.csv_import import import_csv
+
+    path = common.write_weapons_csv(folder / "register.csv", events // 2)
+    report = import_csv(node, path)
+    if report.imported != events // 2:
+        raise RuntimeError(f"import-csv refused rows: {report.errors[:3]}")
+    path.unlink()
+
+
+def raw_read(registry) -> float:
+    """Events/s of reading every stored notification, nothing else."""
+    count, position = 0, 1
+    with Stopwatch() as watch:
+        while True:
+            notifications = registry.recorder.select_notifications(start=position, limit=READ_BATCH)
+            if not notifications:
+                break
+            count += len(notifications)
+            position = notifications[-1].id + 1
+    return count / watch.seconds
+
+
+def rebuild(node) -> float:
+    with Stopwatch() as watch:
+        processed = node.views.rebuild(node.registry)
+    return processed / watch.seconds
+
+
+def verify(node) -> float:
+    from nodes.audit import verify_store
+
+    with Stopwatch() as watch:
+        report = verify_store(node)
+    if not report.ok:
+        raise RuntimeError(f"verify found problems in a fresh store: {report.to_dict()}")
+    return report.events_checked / watch.seconds
+
+
+def measure(backend: str, events: int, rounds: int, verify_ceiling: float) -> Table:
+    label = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[backend]
+    on_postgres = backend == "postgres"
+    table = Table(f"bench_rebuild_verify: {events:,} stored events, {label}")
+    figures: dict[str, list[float]] = {"read": [], "rebuild": [], "verify": []}
+    with common.fresh_database(backend) as (db, folder):
+        node = common.new_node(db, folder)
+        progress(f"{label}: filling {events:,} signed events (import-csv) and sealing")
+        fill(node, folder, events)
+        with Stopwatch() as sealing:
+            node.sealer.seal()
+        for r in range(rounds):
+            for name, run in (("read", lambda: raw_read(node.registry)), ("rebuild", lambda: rebuild(node)),
+                              ("verify", lambda: verify(node))):
+                progress(f"{label} round {r + 1}/{rounds}: {name}")
+                figures[name].append(run())
+        node.close()
+
+    m = {k: median(v) for k, v in figures.items()}
+    table.add("rebuild", m["rebuild"], m["read"], REBUILD_TARGET if on_postgres else None)
+    table.add("verify", m["verify"], verify_ceiling, VERIFY_TARGET if on_postgres else None)
+    table.add("raw notification read", m["read"])
+    table.add("seal (checkpoint over the fill)", events / sealing.seconds)
+    table.notes += [
+        f"median of {rounds} rounds: " + ", ".join(f"{k} " + "/".join(f"{x:,.0f}" for x in v)
+                                                   for k, v in figures.items()),
+        f"rebuild baseline: raw select_notifications read rate ({READ_BATCH:,} per call) of the same events",
+        f"verify baseline: Ed25519 verifications/s of one core x {os.cpu_count()} cores, this run",
+    ]
+    return table
+
+
+def main() -> None:
+    p = common.parser(__doc__.splitlines()[0], default_events=200_000)
+    p.add_argument("--rounds", type=int, default=3, help="rounds; the median is printed")
+    args = p.parse_args()
+    print(f"bench_rebuild_verify: {common.machine_note()}")
+    _, verify_rate = common.ed25519_rates()
+    ceiling = verify_rate * (os.cpu_count() or 1)
+    print(f"Ed25519 in this run: {verify_rate:,.0f} verifications/s per core, ceiling {ceiling:,.0f}/s")
+    for backend in common.backends(args.backend):
+        measure(backend, args.events, args.rounds, ceiling).print()
+
+
+if __name__ == "__main__":
+    main()

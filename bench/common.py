@@ -1,0 +1,311 @@
+"""What every benchmark script shares: databases, nodes, the baseline aggregate, timing, tables.
+
+A benchmark prints figures side by side with a baseline measured in the same
+run on the same database (STYLE.md point 9: figures, never timed asserts).
+``--backend postgres`` needs ``ARMSLEDGER_TEST_PG_DSN`` (``make bench`` starts a
+throwaway server with deploy/with-test-postgres); each measurement gets a
+fresh database on that server, dropped afterwards, as tests/conftest.py does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from eventsourcing.application import Application  # noqa: E402
+from eventsourcing.domain import Aggregate, event  # noqa: E402
+
+PASSPHRASE = "bench"
+STATE = "BE"
+DAY = 86_400
+PG_DSN_VARIABLE = "ARMSLEDGER_TEST_PG_DSN"
+IDLE_SIGN_RATE = 29_000  # Ed25519 signatures/s per core on the bench machine, idle (issue 2, "Speed")
+
+
+# --- command line -------------------------------------------------------------------------
+
+
+def parser(description: str, default_events: int) -> argparse.ArgumentParser:
+    """The options every bench script takes: ``--events N`` and ``--backend``."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--events", type=int, default=default_events, help=f"size of the run (default {default_events:,})")
+    p.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both",
+                   help="database(s) to measure (postgres needs ARMSLEDGER_TEST_PG_DSN)")
+    return p
+
+
+def backends(choice: str) -> list[str]:
+    """The backends to run; PostgreSQL is left out, with a note, when no server is configured."""
+    wanted = ["sqlite", "postgres"] if choice == "both" else [choice]
+    if "postgres" in wanted and not os.environ.get(PG_DSN_VARIABLE):
+        print(f"(PostgreSQL skipped: {PG_DSN_VARIABLE} is not set; run through deploy/with-test-postgres)")
+        wanted.remove("postgres")
+    return wanted
+
+
+def machine_note() -> str:
+    """CPUs, load and this moment's Ed25519 signing rate: how busy the machine is for this run."""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    sign_rate, _ = ed25519_rates(seconds=0.3, verify=False)
+    return (f"{os.cpu_count()} CPUs, load average {load:.1f} at start; Ed25519 signs {sign_rate:,.0f}/s on one core "
+            f"now (issue 2 measured ~{IDLE_SIGN_RATE:,}/s on this machine idle: lower means a busy machine, "
+            "noisy absolute figures; compare the ratios)")
+
+
+# --- databases and nodes ------------------------------------------------------------------
+
+
+def _url_for_database(dsn: str, dbname: str) -> str:
+    """The ``postgresql://`` URL of ``dbname`` on the server of ``dsn`` (as tests/conftest.py)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = {k: str(v) for k, v in conninfo_to_dict(dsn).items()}
+    params.pop("dbname", None)
+    user = params.pop("user", "")
+    password = params.pop("password", None)
+    userinfo = quote(user, safe="") + (":" + quote(password, safe="") if password else "")
+    netloc = ""
+    if params.get("host") and not params["host"].startswith("/"):
+        netloc = params.pop("host") + (":" + params.pop("port") if "port" in params else "")
+    if userinfo:
+        netloc = userinfo + "@" + netloc
+    query = "?" + urlencode(params) if params else ""
+    return f"postgresql://{netloc}/{quote(dbname, safe='')}{query}"
+
+
+@contextlib.contextmanager
+def fresh_database(backend: str) -> Iterator[tuple[str, Path]]:
+    """(db URL, scratch folder) of an empty database, removed afterwards.
+
+    SQLite: a file in a new temporary folder. PostgreSQL: a new database on the
+    server of ``ARMSLEDGER_TEST_PG_DSN``, dropped WITH (FORCE) at the end.
+    """
+    import psycopg
+    from psycopg import sql
+
+    with tempfile.TemporaryDirectory(prefix="armsledger-bench-") as scratch:
+        folder = Path(scratch)
+        if backend == "sqlite":
+            yield str(folder / "ledger.db"), folder
+            return
+        dsn = os.environ[PG_DSN_VARIABLE]
+        dbname = f"armsledger_bench_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+        try:
+            yield _url_for_database(dsn, dbname), folder
+        finally:
+            with psycopg.connect(dsn, autocommit=True) as admin:
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+
+
+def node_settings(db: str, folder: Path):
+    from nodes.settings import Settings
+
+    return Settings.load(environ={}, home=folder / "node", db=db, passphrase=PASSPHRASE)
+
+
+def new_node(db: str, folder: Path):
+    """A freshly initialised node for state BE (keys in ``folder/node``, log in ``db``)."""
+    from nodes.bootstrap import init_node
+
+    return init_node(node_settings(db, folder), STATE)
+
+
+def open_existing_node(db: str, folder: Path):
+    from nodes.bootstrap import open_node
+
+    return open_node(node_settings(db, folder))
+
+
+# --- the baseline: the eventsourcing library alone, unsigned ------------------------------
+
+
+class Item(Aggregate):
+    """A trivial aggregate with events shaped like a weapon's (a few short strings and ints)."""
+
+    @event("Registered")
+    def __init__(self, serial: str, type: str, make: str, model: str, calibre: str, year: int, holder: str,
+                 occurred_on: int):
+        self.serial = serial
+        self.holder = holder
+
+    @event("Transferred")
+    def transfer(self, to_holder: str, licence: str, occurred_on: int) -> None:
+        self.holder = to_holder
+
+    @event("Marked")
+    def mark(self, mark: str, reason: str, occurred_on: int) -> None:
+        pass
+
+
+def new_item(serial: str, occurred_on: int) -> Item:
+    return Item(serial=serial, type="pistol", make="FN", model="Five-seveN", calibre="5.7x28", year=2020,
+                holder="FN Herstal", occurred_on=occurred_on)
+
+
+class Baseline(Application):
+    """Plain eventsourcing Application, default JSON transcoder, tables ``baseline_*``."""
+
+    name = "baseline"
+
+
+def baseline_app(db: str) -> Baseline:
+    """The baseline application on the same database as the node (its own tables)."""
+    from nodes.storage import eventsourcing_env
+
+    return Baseline(env=eventsourcing_env(db))
+
+
+# --- workload data ------------------------------------------------------------------------
+
+CSV_HEADER = ("manufacturer", "country", "serial", "type", "make", "model", "calibre", "year", "manufactured_on",
+              "first_holder", "current_holder", "transferred_on", "transfer_licence")
+
+
+def write_weapons_csv(path: Path, rows: int, *, prefix: str = "S") -> Path:
+    """A register of ``rows`` weapons in the import-csv layout (docs/csv-layout.md),
+    each with a current holder: two signed events per row (manufacture, transfer)."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(CSV_HEADER)
+        for i in range(rows):
+            writer.writerow(("FN Herstal", "BE", f"{prefix}{i:09d}", "pistol", "FN", "Five-seveN", "5.7x28", 2001,
+                             "2001-03-04", "FN Herstal", f"Holder {i % 997}", "2010-05-06", f"LG/2010/{i % 9973}"))
+    return path
+
+
+# --- Ed25519 context ----------------------------------------------------------------------
+
+
+def ed25519_rates(seconds: float = 1.0, verify: bool = True) -> tuple[float, float]:
+    """(signatures/s, verifications/s; 0.0 unless ``verify``) of one core, over 32-byte digests as envelopes sign."""
+    from ledger.keys import generate_key, sign, verify_signature
+
+    key = generate_key()
+    public = key.public_key()
+    digests = [os.urandom(32) for _ in range(256)]
+    signatures = [sign(key, d) for d in digests]
+    operations = [lambda i: sign(key, digests[i & 255])]
+    if verify:
+        operations.append(lambda i: verify_signature(public, signatures[i & 255], digests[i & 255]))
+    rates = [0.0, 0.0]
+    for n, operation in enumerate(operations):
+        count, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            for i in range(200):
+                operation(i)
+            count += 200
+        rates[n] = count / (time.perf_counter() - started)
+    return rates[0], rates[1]
+
+
+# --- timing -------------------------------------------------------------------------------
+
+
+class Stopwatch:
+    """``with Stopwatch() as w: ...`` then ``w.seconds``."""
+
+    def __enter__(self) -> Stopwatch:
+        self.started = time.perf_counter()
+        self.seconds = 0.0
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self.started
+
+
+def percentile(samples: list[float], p: float) -> float:
+    """The ``p``-th percentile (0..100) of ``samples``, nearest rank on the sorted list."""
+    ordered = sorted(samples)
+    rank = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+# --- printing -----------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    """One figure. ``target`` is a bound: at least it (``higher_is_better``) or at most it."""
+
+    metric: str
+    value: float
+    baseline: float | None = None
+    target: float | None = None
+    higher_is_better: bool = True
+    unit: str = "events/s"
+
+    @property
+    def ratio(self) -> float | None:
+        return self.value / self.baseline if self.baseline else None
+
+    @property
+    def met(self) -> str:
+        if self.target is None:
+            return ""
+        ok = self.value >= self.target if self.higher_is_better else self.value <= self.target
+        return "yes" if ok else "NO"
+
+
+@dataclass
+class Table:
+    """A compact table: metric, value, baseline, ratio, target, met?; then what each baseline was."""
+
+    title: str
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, *args, **kwargs) -> Row:
+        row = Row(*args, **kwargs)
+        self.rows.append(row)
+        return row
+
+    def print(self) -> None:
+        header = ("metric", "value", "baseline", "ratio", "target", "met?")
+        lines = [header]
+        for r in self.rows:
+            bound = "" if r.target is None else ((">= " if r.higher_is_better else "<= ") + _figure(r.target))
+            lines.append((f"{r.metric} ({r.unit})", _figure(r.value),
+                          "" if r.baseline is None else _figure(r.baseline),
+                          "" if r.ratio is None else f"{r.ratio:.2f}", bound, r.met))
+        widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+        print(f"\n== {self.title} ==")
+        for n, line in enumerate(lines):
+            cells = [line[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(line[1:], widths[1:])]
+            print("  ".join(cells).rstrip())
+            if n == 0:
+                print("  ".join("-" * w for w in widths))
+        for note in self.notes:
+            print(f"  * {note}")
+        sys.stdout.flush()
+
+
+def _figure(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def progress(message: str) -> None:
+    """A line on stderr, so that stdout holds only the tables."""
+    print(f"  .. {message}", file=sys.stderr, flush=True)
