@@ -74,6 +74,9 @@ from nodes.storage import translated_errors
 if TYPE_CHECKING:  # imported where used: signing workers need neither psycopg nor the recorders
     from eventsourcing.postgres import PostgresApplicationRecorder
 
+    from nodes.bootstrap import Node
+    from nodes.identity import NodeIdentity
+
 REQUIRED_COLUMNS = ("manufacturer", "country", "serial", "type", "calibre", "year", "manufactured_on",
                     "first_holder")
 OPTIONAL_COLUMNS = ("make", "model", "current_holder", "transferred_on", "transfer_licence", "by")
@@ -126,7 +129,7 @@ class ImportReport:
 # --- the entry point ----------------------------------------------------------------------
 
 
-def import_csv(node: Any, path: str | os.PathLike[str], *, batch_size: int = 1000,
+def import_csv(node: Node, path: str | os.PathLike[str], *, batch_size: int = 1000,
                workers: int | None = None) -> ImportReport:
     """Record every valid row of the CSV file at ``path`` in ``node``'s registry.
 
@@ -284,7 +287,7 @@ class RowSigner:
         self._keys = {k: Ed25519PrivateKey.from_private_bytes(raw) for k, raw in private_keys.items()}
 
     @classmethod
-    def for_identity(cls, identity: Any) -> RowSigner:
+    def for_identity(cls, identity: NodeIdentity) -> RowSigner:
         """Signer for a node identity; ``ConfigurationError`` if its keys are locked."""
         authorities = {kind: identity.authority(kind) for kind in (AuthorityKind.REGISTRY, AuthorityKind.LICENSING)}
         try:
