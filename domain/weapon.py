@@ -17,8 +17,8 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
-from domain.authority import Authority, check_permitted
-from domain.errors import InvalidField, InvalidState, UnknownWeapon
+from domain.authority import Authority, AuthorityKind, check_permitted
+from domain.errors import InvalidField, InvalidState, NotPermitted, UnknownWeapon
 from domain.licence import Licence, LicenceKind
 from domain.marking import Marking, check_country, check_text
 from domain.time import check_occurred_on
@@ -386,6 +386,31 @@ class Weapon(Aggregate):
         licence.check_allows_holding(to_holder, occurred_on)
         self.trigger_event(self.Transferred, occurred_on=occurred_on, authority=authority.key_id,
                            from_holder=self.holder, to_holder=to_holder, licence=licence.number)
+
+    def migrate_transfer(self, *, authority: Authority, to_holder: str, licence_reference: str,
+                         occurred_on: int) -> None:
+        """Record a past transfer copied from a paper register (bulk migration only).
+
+        The acquirer's licence of the time exists on paper, not as a ``Licence``
+        record here, so it cannot be checked like a live transfer's. Only the
+        registry authority may record such a transfer, and only with the paper
+        licence reference, which it vouches for with its signature; the record
+        is an ordinary ``Transferred`` whose ``licence`` is that reference and
+        whose signer (the registry key) marks it as migrated. A transfer with no
+        licence reference at all is not migrated (FP art 7: transfers are
+        licensed). Raises ``NotPermitted``, ``InvalidState`` or ``InvalidField``.
+        """
+        if authority.kind is not AuthorityKind.REGISTRY:
+            raise NotPermitted(f"a {authority.kind.value} authority records transfers against an issued "
+                               "transfer licence: only the registry authority migrates paper-register "
+                               "transfers", field="authority")
+        check_permitted("Weapon.Transferred", authority.kind)
+        self._check_not_destroyed()
+        self._check_is_firearm("transferred")
+        self._check_held("transferred")
+        self.trigger_event(self.Transferred, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+                           from_holder=self.holder, to_holder=check_text(to_holder, "to"),
+                           licence=check_text(licence_reference, "licence", max_length=64))
 
     def mark(self, *, authority: Authority, mark: str, reason: str, occurred_on: int) -> None:
         """Record a mark applied after manufacture (import mark, national mark, ITI para 8(b)-(c))."""

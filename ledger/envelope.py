@@ -112,7 +112,11 @@ def seal(key: Ed25519PrivateKey, **fields: Any) -> Envelope:
     ``key`` (the caller knows it; it is not recomputed here for speed).
     """
     unsigned = Envelope(**fields)
-    return Envelope(**fields, sig=sign(key, unsigned.hash))
+    sealed = Envelope(**fields, sig=sign(key, unsigned.hash))
+    # ``sig`` is not hashed: hand the sealed envelope the bytes and hash already
+    # computed instead of encoding again (every append needs its hash for ``prev``).
+    sealed.__dict__.update(signed_bytes=unsigned.signed_bytes, hash=unsigned.hash)
+    return sealed
 
 
 def verify_envelope(envelope: Envelope, public_key: Ed25519PublicKey) -> bool:
