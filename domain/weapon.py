@@ -182,9 +182,13 @@ class Weapon(Aggregate):
         TOPIC = "Weapon.Recovered"
         place: str
         holder: str
+        restored_status: str
 
         def apply(self, w: Weapon) -> None:
-            w.status = Status.ACTIVE
+            # Back to what it was before it went missing: a weapon lost from police
+            # custody is seized again, not lawfully held by someone. The record says
+            # so itself, so partners that never saw the loss fold it the same way.
+            w.status = Status(self.restored_status)
             w.holder = self.holder or w.holder
 
     class Seized(Event):
@@ -347,9 +351,10 @@ class Weapon(Aggregate):
             raise InvalidField("an export leaves the state: destination is the exporting state", field="to")
         if licence is None:
             raise InvalidField("an export needs an export licence number", field="licence")
-        licence.check_covers_export(str(self.id), self.holder, to_state, occurred_on)
-        import_authorization = check_text(import_authorization, "import_authorization", max_length=64)
         transit = tuple(check_country(s, "via") for s in transit_states)
+        licence.check_covers_export(str(self.id), self.holder, to_state, occurred_on, from_state=authority.state,
+                                    transit_states=transit, consignee=consignee)
+        import_authorization = check_text(import_authorization, "import_authorization", max_length=64)
         self.trigger_event(
             self.Exported, occurred_on=occurred_on, authority=authority.key_id, licence=licence.number,
             import_authorization=import_authorization, from_state=authority.state, to_state=to_state,
@@ -440,7 +445,8 @@ class Weapon(Aggregate):
             raise InvalidState(f"the weapon is {self.status.value}, not lost or stolen", field="weapon")
         self.trigger_event(self.Recovered, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
                            place=check_text(place, "place", required=False),
-                           holder=check_text(holder, "holder", required=False))
+                           holder=check_text(holder, "holder", required=False),
+                           restored_status=(self.status_before_loss or Status.ACTIVE).value)
 
     def seize(
         self, *, authority: Authority, place: str, circumstances: str, occurred_on: int,
@@ -455,6 +461,9 @@ class Weapon(Aggregate):
             flags.append("after-deactivation")
         if self.status in (Status.LOST, Status.STOLEN):
             flags.append(f"reported-{self.status.value}")
+        if marking is not None and self.marking and marking.key != Marking(**self.marking).key:
+            # Tampered or inconsistent marking (ITI para 9): kept as read, and flagged.
+            flags.append("marking-differs")
         description = {"type": type, "make": make, "model": model, "calibre": calibre}
         if self.marking:
             description = {"type": self.type, "make": self.make, "model": self.model, "calibre": self.calibre}

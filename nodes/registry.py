@@ -140,7 +140,7 @@ class Registry(Application[UUID]):
         weapon_id = _as_uuid(weapon_id, "weapon")
         if weapon_id in self.repository:
             weapon = self.weapon(weapon_id)
-            weapon.seize(authority=authority, occurred_on=occurred, **fields)
+            weapon.seize(authority=authority, occurred_on=occurred, marking=marking, **fields)
             self.save(weapon)
         else:
             if marking is None:

@@ -156,7 +156,7 @@ def _status(status: Status) -> Callable[[WeaponState, Mapping[str, Any]], None]:
 
 
 def _recovered(w: WeaponState, body: Mapping[str, Any]) -> None:
-    w.status = Status.ACTIVE.value
+    w.status = str(body.get("restored_status") or Status.ACTIVE.value)
     w.holder = str(body.get("holder") or w.holder)
 
 
