@@ -59,9 +59,6 @@ from typing import Any
 from eventsourcing.persistence import Tracking
 
 from domain.authority import PERMISSIONS, AuthorityKind
-# The audit's parser checks canonical form with msgpack's C packer: a third of the cost of
-# Envelope.from_bytes plus .hash, for the same verdict (TODO: public in ledger.envelope).
-from ledger.audit import _parsed
 from ledger.checkpoint import Checkpoint, envelope_leaf, verify_checkpoint
 from ledger.envelope import GENESIS_PREV, Envelope
 from ledger.errors import LedgerError, VerificationError
@@ -326,7 +323,7 @@ class Ingest:
             try:
                 message = decode_message(entry.message)
                 if entry.reason == UNCERTIFIED and isinstance(message, RecordMessage):
-                    if (entry.origin, parse_envelope(message.envelope).authority) in knowledge.certified:
+                    if (entry.origin, Envelope.from_bytes(message.envelope).authority) in knowledge.certified:
                         ready.append(parked)
                 elif entry.reason == UNPROVEN and isinstance(message, RecordMessage):
                     if message.checkpoint_size in knowledge.kept.get(entry.origin, {}):
@@ -421,13 +418,6 @@ def _pool_context() -> Any:
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
-def parse_envelope(data: bytes) -> Envelope:
-    """``Envelope.from_bytes`` with its hash computed, on the audit's fast path (same verdict)."""
-    envelope, digest = _parsed(data)
-    envelope.__dict__["hash"] = digest
-    return envelope
-
-
 def _verify_chunk(tasks: list[tuple[bytes, bytes, bytes]]) -> list[bool]:
     results = []
     keys: dict[bytes, Ed25519PublicKey] = {}
@@ -514,7 +504,7 @@ class _Run:
         if not isinstance(message, RecordMessage):
             return message, None
         try:
-            return message, parse_envelope(message.envelope)
+            return message, Envelope.from_bytes(message.envelope)
         except LedgerError as e:
             return _Refused(MALFORMED, f"the record is not an envelope: {e}"), None
 
@@ -644,11 +634,11 @@ class _Run:
         if version == 1 and envelope.prev != GENESIS_PREV:
             raise _Refused(BROKEN_CHAIN, f"{what}: the first version must start the chain")
         previous = held.get(version - 1)
-        if previous is not None and parse_envelope(previous).hash != envelope.prev:
+        if previous is not None and Envelope.from_bytes(previous).hash != envelope.prev:
             raise _Refused(FORK, f"{what}: prev is not the hash of the version {version - 1} we hold: "
                                  f"{envelope.node} has two histories", KIND_ALARM)
         following = held.get(version + 1)
-        if following is not None and parse_envelope(following).prev != envelope.hash:
+        if following is not None and Envelope.from_bytes(following).prev != envelope.hash:
             raise _Refused(FORK, f"{what}: the version {version + 1} we hold does not follow it: "
                                  f"{envelope.node} has two histories", KIND_ALARM)
 

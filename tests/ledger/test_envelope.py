@@ -229,3 +229,94 @@ def test_random_envelopes_round_trip_and_verify(body, version, occurred_on, prev
 def test_different_bodies_have_different_hashes(first, second):
     if canonical_encode(first) != canonical_encode(second):
         assert make(body=first).hash != make(body=second).hash
+
+
+# --- the fast parser against a straightforward reference ----------------------------------
+
+
+def _reference(data: bytes):
+    """The verdict of the definition: canonical msgpack, then each field and its type; and the hash."""
+    try:
+        value = canonical_decode(data)
+    except EncodingError:
+        return "refused"
+    types = {"node": str, "stream": str, "version": int, "type": str, "occurred_on": int, "recorded_at": int,
+             "authority": str, "prev": bytes, "body": dict, "sig": bytes}
+    if not isinstance(value, dict) or value.keys() != types.keys() or any(
+            not isinstance(value[name], kind) or isinstance(value[name], bool) for name, kind in types.items()):
+        return "refused"
+    if value["version"] < 1 or len(value["prev"]) != 32:
+        return "refused"
+    unsigned = {name: item for name, item in value.items() if name != "sig"}
+    return value, hashlib.sha256(canonical_encode(unsigned)).digest()
+
+
+def _parsed(data: bytes):
+    try:
+        envelope = Envelope.from_bytes(data)
+    except EncodingError:
+        return "refused"
+    return {**envelope.unsigned(), "sig": envelope.sig}, envelope.hash
+
+
+def _spoilt(value: dict, body: dict) -> list[bytes]:
+    """Non-canonical or non-envelope variants of ``value``, each of a kind the fast path must see."""
+    pack = lambda v: msgpack.packb(v, use_bin_type=True)  # noqa: E731 (keeps the insertion order)
+    nested = {"a": {"y": 1, "x": 2}}
+    return [
+        pack(dict(reversed(value.items()))),  # unsorted header
+        pack(value | {"body": dict(reversed(list(body.items())))}),  # unsorted body
+        pack(value | {"body": nested}),  # unsorted nested map
+        pack(value | {"body": {"a": ({"y": 1, "x": 2},)}}),  # unsorted map inside an array
+        pack(value | {"body": {"f": 1.5}}),  # float64
+        msgpack.packb(value | {"body": {"f": 1.5}}, use_bin_type=True, use_single_float=True),  # float32
+        pack(value | {"body": {"t": msgpack.Timestamp(1, 0)}}),  # timestamp extension
+        pack(value | {"body": {"e": msgpack.ExtType(5, b"x")}}),  # other extension
+        pack(value | {"body": {b"k": 1}}),  # bytes map key
+        pack(value | {"body": {"a": {b"k": 1}}}),  # nested bytes map key
+        pack(value | {"version": 0}), pack(value | {"version": True}), pack(value | {"occurred_on": False}),
+        pack(value | {"prev": bytes(31)}), pack(value | {"prev": "x" * 32}), pack(value | {"sig": "s"}),
+        pack(value | {"body": (1, 2)}), pack({k: v for k, v in value.items() if k != "node"}),
+        pack(value | {"zz": 1}),
+        canonical_encode(value) + b"\x00",  # trailing byte
+        canonical_encode(value)[:-1],  # truncated
+        pack(value).replace(b"\xa7version", b"\xd9\x07version", 1),  # non-minimal string length
+        pack(value)[:-1] + b"\xcc" + pack(value)[-1:] if value["version"] < 128 else b"",  # non-minimal int
+        b"\x8b" + pack(value)[1:] + b"\xa4node\xa2BE",  # a repeated key
+        pack((value,)),
+    ]
+
+
+@given(body=bodies, version=st.integers(min_value=1, max_value=200), prev=st.binary(min_size=32, max_size=32),
+       data=st.data())
+def test_from_bytes_agrees_with_the_reference(body, version, prev, data):
+    # from_bytes checks canonical form by re-packing in C, not by the
+    # definition: both must accept and refuse the same bytes, with the same hash.
+    envelope = make(version, prev, body=body)
+    canonical = envelope.to_bytes()
+    assert _parsed(canonical) == _reference(canonical) != "refused"
+    assert _parsed(canonical)[1] == envelope.hash
+    value = canonical_decode(canonical)
+    variants = _spoilt(value, body)
+    position = data.draw(st.integers(0, len(canonical) - 1), label="position")
+    variants.append(canonical[:position] + bytes([canonical[position] ^ data.draw(st.integers(1, 255))])
+                    + canonical[position + 1:])
+    for variant in variants:
+        assert _parsed(variant) == _reference(variant), variant
+
+
+def test_every_spoilt_variant_is_refused():
+    # Guards the table above: each variant is a refusal for the reference itself.
+    value = canonical_decode(make(body={"a": 1, "b": 2}).to_bytes())
+    for variant in _spoilt(value, {"a": 1, "b": 2}):
+        assert _reference(variant) == "refused", variant
+
+
+def test_canonical_bytes_take_the_fast_path(monkeypatch):
+    # Otherwise the agreement above would hold trivially, every parse being the reference's.
+    def refuse(data):
+        raise AssertionError("the reference parser was used for canonical bytes")
+
+    monkeypatch.setattr(Envelope, "_from_bytes_checked", refuse)
+    envelope = make(body={"marking": {"country": "BE", "serial": "1"}, "weapons": ("a", {"b": b"c"}), "n": -1})
+    assert Envelope.from_bytes(envelope.to_bytes()) == envelope

@@ -5,17 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 
-import msgpack
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 import ledger.audit
 from ledger.audit import AuditReport, ProblemKind, SealedLeaf, audit_log
 from ledger.checkpoint import envelope_leaf, sign_checkpoint
 from ledger.encoding import canonical_decode, canonical_encode
 from ledger.envelope import GENESIS_PREV, Envelope, seal
-from ledger.errors import LedgerError
 from ledger.keys import generate_key, key_id, public_bytes
 from ledger.merkle import merkle_root
 
@@ -363,50 +359,6 @@ def test_canonical_envelope_bytes_survive_a_round_trip_through_the_audit_helpers
         data = envelope.to_bytes()
         assert canonical_encode(canonical_decode(data)) == data
         assert Envelope.from_bytes(data) == envelope
-
-
-plain = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**63, 2**64 - 1) | st.text(max_size=6) | st.binary(max_size=6),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
-    max_leaves=8,
-)
-
-
-def _reference(data: bytes):
-    try:
-        envelope = Envelope.from_bytes(data)
-    except LedgerError:
-        return "refused"
-    return envelope, envelope.hash
-
-
-def _fast(data: bytes):
-    try:
-        return ledger.audit._parsed(data)
-    except LedgerError:
-        return "refused"
-
-
-@given(st.dictionaries(st.text(max_size=6), plain, max_size=4), st.data())
-def test_the_audits_fast_parser_agrees_with_envelope_from_bytes(body, data):
-    envelope = seal(LICENSING, node="BE", stream="w1", version=1, type="Weapon.Marked", occurred_on=1,
-                    recorded_at=T, authority=key_id(LICENSING), prev=GENESIS_PREV, body=body)
-    canonical = envelope.to_bytes()
-    assert _fast(canonical) == _reference(canonical)
-    assert _fast(canonical)[1] == envelope.hash
-    value = canonical_decode(canonical)
-    variants = [
-        msgpack.packb(dict(reversed(value.items())), use_bin_type=True),  # unsorted keys
-        msgpack.packb(value | {"body": {"f": 1.5}}, use_bin_type=True),  # a float
-        msgpack.packb(value | {"version": 0}, use_bin_type=True),
-        msgpack.packb({k: v for k, v in value.items() if k != "node"}, use_bin_type=True),
-        msgpack.packb(value | {"body": dict(reversed(list(body.items())))}, use_bin_type=True),
-    ]
-    position = data.draw(st.integers(0, len(canonical) - 1), label="position")
-    variants.append(canonical[:position] + bytes([canonical[position] ^ data.draw(st.integers(1, 255))])
-                    + canonical[position + 1:])
-    for variant in variants:
-        assert _fast(variant) == _reference(variant)
 
 
 @pytest.mark.parametrize("public_key", [None, "text", b"short", 7])
