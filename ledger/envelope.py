@@ -35,6 +35,7 @@ _FIELDS = frozenset(_HEADER + ("body", "sig"))
 _CANONICAL_FIELDS = (("authority", str), ("body", dict), ("node", str), ("occurred_on", int), ("prev", bytes),
                      ("recorded_at", int), ("sig", bytes), ("stream", str), ("type", str), ("version", int))
 _CANONICAL_NAMES = tuple(name for name, _ in _CANONICAL_FIELDS)
+_CANONICAL_TYPES = tuple(kind for _, kind in _CANONICAL_FIELDS)
 # Set in an envelope's __dict__ by the fast path of ``from_bytes``: its maps are
 # sorted and its values plain, so msgpack alone writes its canonical bytes.
 _PARSED_CANONICAL = "_parsed_canonical"
@@ -116,7 +117,7 @@ class Envelope:
         if (
             type(value) is dict
             and tuple(value) == _CANONICAL_NAMES  # the fields, each once, in sorted order
-            and all(type(value[name]) is kind for name, kind in _CANONICAL_FIELDS)
+            and tuple(map(type, value.values())) == _CANONICAL_TYPES
             and value["version"] >= 1
             and len(value["prev"]) == 32
             and _sorted_without_floats(value["body"])

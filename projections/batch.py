@@ -14,6 +14,7 @@ the log they are.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -66,11 +67,21 @@ class ViewEvent:
     @property
     def month(self) -> str:
         """``YYYY-MM`` of ``occurred_on`` (UTC): the period of the statistics."""
-        return datetime.fromtimestamp(self.occurred_on, tz=timezone.utc).strftime("%Y-%m")
+        return _month_of_day(self.occurred_on // SECONDS_PER_DAY)
 
     def row(self) -> tuple:
         return (self.stream, self.node, self.version, self.notification_id, self.type, self.occurred_on,
                 self.sequence_on, self.recorded_at, self.month, self.authority, self.envelope)
+
+
+SECONDS_PER_DAY = 86_400
+
+
+@functools.lru_cache(maxsize=4096)
+def _month_of_day(day: int) -> str:
+    # Per day, not per record: formatting a date was a tenth of building a batch,
+    # and a UTC month always starts at a day boundary (epoch seconds have no leap seconds).
+    return datetime.fromtimestamp(day * SECONDS_PER_DAY, tz=timezone.utc).strftime("%Y-%m")
 
 
 @dataclass(frozen=True)

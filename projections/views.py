@@ -97,20 +97,7 @@ class Views:
         types the views skip included. If another process catches up at the
         same time, each batch is applied by exactly one of them.
         """
-        processed = 0
-        position = self.position(log)
-        while True:
-            notifications = log.recorder.select_notifications(start=position + 1, limit=self.BATCH_SIZE)
-            if not notifications:
-                return processed
-            batch = project_batch(notifications, self.store.load_weapons, self.store.load_weapon_events)
-            try:
-                self.store.write(batch, Tracking(log.name, batch.last_notification_id))
-            except TrackingConflict:
-                position = self.position(log)  # someone else projected it: go on from there
-                continue
-            processed += batch.processed
-            position = batch.last_notification_id
+        return self._project(log, written=None)
 
     def rebuild(self, log: EnvelopeLog) -> int:
         """Empty every view and tracked position, then project ``log`` from its start.
@@ -119,7 +106,36 @@ class Views:
         each of them again afterwards. Returns the number of notifications processed.
         """
         self.store.clear()
-        return self.catch_up(log)
+        # The views start empty, so only weapons this rebuild has written can
+        # have a stored state: the others need no query (a tenth of a rebuild
+        # on PostgreSQL was spent looking up weapons that were not there).
+        return self._project(log, written=set())
+
+    def _project(self, log: EnvelopeLog, written: set[str] | None) -> int:
+        """``catch_up``; ``written``, when not None, holds every weapon id that has a row in the views."""
+        processed = 0
+        position = self.position(log)
+
+        def load_weapons(weapon_ids):
+            if written is not None:
+                weapon_ids = [w for w in weapon_ids if w in written]
+            return self.store.load_weapons(weapon_ids) if weapon_ids else {}
+
+        while True:
+            notifications = log.recorder.select_notifications(start=position + 1, limit=self.BATCH_SIZE)
+            if not notifications:
+                return processed
+            batch = project_batch(notifications, load_weapons, self.store.load_weapon_events)
+            try:
+                self.store.write(batch, Tracking(log.name, batch.last_notification_id))
+            except TrackingConflict:
+                position = self.position(log)  # someone else projected it: go on from there
+                written = None  # and wrote weapons this process does not know of
+                continue
+            if written is not None:
+                written.update(weapon.weapon_id for weapon in batch.weapons)
+            processed += batch.processed
+            position = batch.last_notification_id
 
     # --- queries -----------------------------------------------------------------------
 
