@@ -85,10 +85,8 @@ class Registry(Application[UUID]):
     def manufacture(self, *, by: str = "licensing", marking: Marking, occurred_on: int | None = None,
                     **fields: object) -> UUID:
         """Record a manufacture; returns the weapon id. ``DuplicateMarking`` if already registered."""
-        weapon_id = marking.weapon_id()
-        if weapon_id in self.repository:
-            raise DuplicateMarking(f"a weapon with marking {marking.key} is registered already "
-                                   f"({weapon_id})", field="serial")
+        # No existence check first: the store's unique (stream, version 1) refuses a
+        # second manufacture of the marking in the same transaction, one round trip less.
         weapon = Weapon.manufacture(authority=self.authority(by), marking=marking,
                                     occurred_on=_now_if_none(occurred_on), **fields)
         self._save_new(weapon, marking)
@@ -258,8 +256,8 @@ class Registry(Application[UUID]):
         try:
             self.save(aggregate)
         except IntegrityError as e:
-            raise DuplicateMarking(f"a weapon with marking {marking.key} is registered already",
-                                   field="serial") from e
+            raise DuplicateMarking(f"a weapon with marking {marking.key} is registered already "
+                                   f"({aggregate.id})", field="serial") from e
 
 
 _SIMPLE_COMMANDS = frozenset({
