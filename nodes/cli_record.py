@@ -58,6 +58,7 @@ def add_commands(subparsers: Any) -> None:
     licence = subparsers.add_parser("licence", help="licences and authorizations (FP art 7, 10)")
     actions = licence.add_subparsers(dest="action", required=True, metavar="ACTION")
     _add_licence_issue(actions)
+    _add_licence_revoke(actions)
 
     parser = add_command(subparsers, "import-csv", import_csv_file,
                          "migrate a legacy register from CSV (see nodes.csv_import for the layout); "
@@ -302,6 +303,29 @@ def issue_licence(run: Invocation) -> int:
         )
         node.settle()
     run.emit({"licence_id": str(issued), "number": a.number.strip(), "kind": kind.value}, str(issued))
+    return 0
+
+
+def _add_licence_revoke(actions: Any) -> None:
+    kinds = ", ".join(k.value for k in LicenceKind)
+    parser = add_command(actions, "revoke", revoke_licence,
+                         "revoke a licence or authorization of this state; later use of it is refused")
+    parser.add_argument("--number", required=True, help="licence number")
+    parser.add_argument("--kind", required=True, help=f"one of {kinds}")
+    parser.add_argument("--reason", required=True, help="why it is revoked")
+    add_record_options(parser, L)
+
+
+def revoke_licence(run: Invocation) -> int:
+    a = run.args
+    occurred_on = run.occurred_on()
+    kind = LicenceKind.parse(a.kind.strip().lower().replace("-", "_").replace(" ", "_"))
+    with run.open_node(unlock=True) as node:
+        revoked = node.registry.revoke_licence(by=a.by, occurred_on=occurred_on, number=a.number, kind=kind,
+                                               reason=a.reason)
+        node.settle()
+    run.emit({"licence_id": str(revoked), "number": a.number.strip(), "kind": kind.value, "revoked": True},
+             str(revoked))
     return 0
 
 

@@ -392,15 +392,3 @@ def open_shipments(node: Any, *, now: int | None = None, overdue_days: int | Non
         shipment["overdue_days"] = days
         shipment["due_by"] = format_time(shipment["exported_on"] + days * SECONDS_PER_DAY)
     return found
-
-
-def export_destinations(envelopes: Iterable[Envelope]) -> list[str]:
-    """Destinations of the exports among ``envelopes``, in order, without repeats."""
-    seen: list[str] = []
-    for envelope in envelopes:
-        if envelope.type == EXPORTED:
-            state = str(envelope.body.get("to_state", ""))
-            if state and state not in seen:
-                seen.append(state)
-    return seen
-

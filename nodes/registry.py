@@ -206,6 +206,15 @@ class Registry(Application[UUID]):
             raise InvalidField(f"{licence.kind.value} {licence.number} is issued already", field="number") from e
         return licence.id
 
+    def revoke_licence(self, *, by: str = "licensing", number: str, kind: LicenceKind | str, reason: str,
+                       occurred_on: int | None = None) -> UUID:
+        """Revoke this state's licence ``number`` of ``kind``; later exports or transfers under it are refused."""
+        kind = LicenceKind.parse(kind) if isinstance(kind, str) else kind
+        licence = self.licence(number, kind, field="number")
+        licence.revoke(authority=self.authority(by), reason=reason, occurred_on=_now_if_none(occurred_on))
+        self.save(licence)
+        return licence.id
+
     def licence(self, number: str, kind: LicenceKind, *, field: str) -> Licence:
         """This state's licence ``number`` of ``kind``; ``LicenceRefused`` if none."""
         if not (number or "").strip():

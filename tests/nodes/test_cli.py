@@ -407,3 +407,26 @@ def test_history_of_an_unknown_weapon_or_a_bad_id_is_refused(cli):
     from nodes.identity import authorities_stream
 
     assert "no record" in cli.refused("history", str(authorities_stream("BE"))).err
+
+
+# --- licence revocation ----------------------------------------------------------------------
+
+def test_a_revoked_transfer_licence_no_longer_allows_a_transfer(cli):
+    manufacture(cli)
+    transfer_licence(cli, "TL-7", "Dealer SA")
+    revoked = cli.ok("licence", "revoke", "--number", "TL-7", "--kind", "transfer_licence",
+                     "--reason", "holder convicted", "--date", "2021-01-01", "--json").json()
+    assert revoked["revoked"] is True and revoked["number"] == "TL-7"
+    refused = cli.refused("record", "transfer", "--weapon", PISTOL_ID, "--to", "Dealer SA", "--licence", "TL-7",
+                          "--date", "2021-06-15")
+    assert "revoked" in refused.err and "--licence" in refused.err
+    assert history(cli)["events"][-1]["type"] == "Weapon.Manufactured"
+
+
+def test_revoking_an_unknown_or_revoked_licence_is_refused(cli):
+    unknown = cli.refused("licence", "revoke", "--number", "TL-404", "--kind", "transfer_licence", "--reason", "x")
+    assert "TL-404" in unknown.err
+    transfer_licence(cli, "TL-8", "Dealer SA")
+    cli.ok("licence", "revoke", "--number", "TL-8", "--kind", "transfer_licence", "--reason", "expired early")
+    again = cli.refused("licence", "revoke", "--number", "TL-8", "--kind", "transfer_licence", "--reason", "x")
+    assert "revoked already" in again.err
