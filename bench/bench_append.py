@@ -9,7 +9,7 @@ processes, each with its own Registry on the same database. Baseline: a
 trivial eventsourcing aggregate with similar events, the same command mix
 (create-and-save, then get-change-save), one event per save, same writer count.
 
-Bulk: ``nodes.csv_import.import_csv`` of a generated register of N/2 rows
+Bulk: ``nodes.migration.csv_import.import_csv`` of a generated register of N/2 rows
 (two signed events each). Baseline: eventsourcing saving the same number of
 unsigned aggregates with two events each, 1,000 aggregates per save.
 
@@ -122,7 +122,7 @@ def run_writers(target, db: str, folder: Path, tag: str, writers: int, events: i
 
 
 def bulk_import(node, folder: Path, tag: str, events: int) -> float:
-    from nodes.csv_import import import_csv
+    from nodes.migration.csv_import import import_csv
 
     path = common.write_weapons_csv(folder / f"register-{tag}.csv", events // 2, prefix=tag)
     with Stopwatch() as watch:

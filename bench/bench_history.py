@@ -28,7 +28,7 @@ WARM_UP = 200
 
 def fill_signed(node, folder, events: int) -> float:
     """Bulk-import events/2 weapons; returns events/s of the fill (context only)."""
-    from nodes.csv_import import import_csv
+    from nodes.migration.csv_import import import_csv
 
     path = common.write_weapons_csv(folder / "register.csv", events // 2)
     with Stopwatch() as watch:

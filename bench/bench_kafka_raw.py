@@ -1,13 +1,13 @@
 """Raw Kafka baseline: kafka-python produce/consume throughput and end-to-end latency.
 
 The replication benchmark is compared with these figures, measured in the same run
-on the same broker. Also measures the same through ``nodes.kafka_transport`` to show
+on the same broker. Also measures the same through ``nodes.federation.kafka_transport`` to show
 what the adapter costs.
 
     .venv/bin/python bench/bench_kafka_raw.py [-n 50000] [--size 600] [--kafka HOST:PORT]
         [--latency-samples 500] [--fetch-max-wait-ms 10]
 
-Without ``--kafka`` it starts a local Tansu broker (nodes.broker) on a free port.
+Without ``--kafka`` it starts a local Tansu broker (nodes.federation.broker) on a free port.
 Prints figures; asserts nothing.
 """
 
@@ -25,8 +25,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 
-from nodes.broker import LocalBroker  # noqa: E402
-from nodes.kafka_transport import KafkaTransport  # noqa: E402
+from nodes.federation.broker import LocalBroker  # noqa: E402
+from nodes.federation.kafka_transport import KafkaTransport  # noqa: E402
 
 
 def create_topic(bootstrap: str, topic: str) -> None:

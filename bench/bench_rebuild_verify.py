@@ -6,7 +6,7 @@ Fills a fresh store with N signed events (import-csv of N/2 weapons) and seals
 a checkpoint over them. Then, ``--rounds`` times: reads every notification
 with ``select_notifications`` (1,000 per call: the I/O floor of both),
 rebuilds the projections from scratch (``node.views.rebuild``), and audits the
-store (``nodes.audit.verify_store``, what ``armsledger verify`` runs). Rebuild
+store (``nodes.registry.verify.verify_store``, what ``armsledger verify`` runs). Rebuild
 is compared with the raw read rate; verify with the Ed25519 verification rate
 of one core times the cores, measured in each round just before it. Medians
 of the rounds.
@@ -26,7 +26,7 @@ READ_BATCH = 1_000
 
 
 def fill(node, folder, events: int) -> None:
-    from nodes.csv_import import import_csv
+    from nodes.migration.csv_import import import_csv
 
     path = common.write_weapons_csv(folder / "register.csv", events // 2)
     report = import_csv(node, path)
@@ -55,7 +55,7 @@ def rebuild(node) -> float:
 
 
 def verify(node) -> float:
-    from nodes.audit import verify_store
+    from nodes.registry.verify import verify_store
 
     with Stopwatch() as watch:
         report = verify_store(node)

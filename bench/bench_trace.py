@@ -10,7 +10,7 @@ BE makes it and exports it to NL under NL's import authorization, NL confirms
 receipt, NL exports it to DE (never confirmed), FR seizes it.
 
 Timed: FR submits a trace request to BE; sync passes are driven in-process
-(``nodes.federation.sync`` on every node whose inbox topic holds unread
+(``nodes.federation.sync.sync`` on every node whose inbox topic holds unread
 messages, as its own loop would; no knowledge of the route) until the third hop
 is answered (BE responds showing the export
 to NL, FR forwards to NL, NL responds showing the export to DE, FR forwards to
@@ -36,13 +36,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from common import fresh_database, machine_note  # noqa: E402
 from domain.licence import LicenceKind  # noqa: E402
 from domain.marking import Marking  # noqa: E402
-from nodes import crossborder, tracing  # noqa: E402
+from nodes.federation import crossborder  # noqa: E402
+from nodes.tracing import service as tracing  # noqa: E402
 from nodes.bootstrap import init_node  # noqa: E402
-from nodes.federation import Federation, sync  # noqa: E402
-from nodes.ingest import kafka_position  # noqa: E402
-from nodes.kafka_transport import KafkaTransport  # noqa: E402
+from nodes.federation.sync import Federation, sync  # noqa: E402
+from nodes.federation.ingest import kafka_position  # noqa: E402
+from nodes.federation.kafka_transport import KafkaTransport  # noqa: E402
 from nodes.settings import Settings  # noqa: E402
-from nodes.trust import TrustStore, export_identity, parse_identity  # noqa: E402
+from nodes.federation.trust import TrustStore, export_identity, parse_identity  # noqa: E402
 
 STATES = ("BE", "NL", "DE", "FR")
 DAY = 86_400
@@ -173,7 +174,7 @@ def main() -> None:
     with contextlib.ExitStack() as stack:
         bootstrap = args.kafka
         if not bootstrap:
-            from nodes.broker import LocalBroker
+            from nodes.federation.broker import LocalBroker
 
             bootstrap = stack.enter_context(LocalBroker()).bootstrap_servers
         root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="armsledger-bench-trace-")))

@@ -1,4 +1,4 @@
-"""Throughput of ``armsledger verify`` (nodes.audit.verify_store) on a store of N events.
+"""Throughput of ``armsledger verify`` (nodes.registry.verify.verify_store) on a store of N events.
 
     .venv/bin/python bench/bench_verify.py [-n 50000] [--db URL] [--home DIR]
 
@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from domain.marking import Marking  # noqa: E402
-from nodes.audit import verify_store  # noqa: E402
+from nodes.registry.verify import verify_store  # noqa: E402
 from nodes.bootstrap import init_node  # noqa: E402
 from nodes.settings import Settings  # noqa: E402
 

@@ -165,7 +165,7 @@ class Baseline(Application):
 
 def baseline_app(db: str) -> Baseline:
     """The baseline application on the same database as the node (its own tables)."""
-    from nodes.storage import eventsourcing_env
+    from nodes.registry.storage import eventsourcing_env
 
     return Baseline(env=eventsourcing_env(db))
 

@@ -191,7 +191,7 @@ class TraceAnswer(Aggregate):
     class Responded(Event):
         TOPIC = "TraceAnswer.Responded"
         weapon_id: str
-        fragment: tuple          # envelope bytes of the lifecycle held, with proofs (see nodes.tracing)
+        fragment: tuple          # envelope bytes of the lifecycle held, with proofs (see nodes.tracing.service)
         exported_to: tuple       # states the fragment shows the weapon was exported to
         complete: bool           # False: PARTIAL (the state holds only part of the life)
 

@@ -339,7 +339,7 @@ class Weapon(Aggregate):
         valid on the date and covers the weapon and destination, and an import
         authorization number of the importing state is given. Whether that
         authorization was received and checked is the application's concern
-        (``nodes.crossborder``); it passes the evidence it found.
+        (``nodes.federation.crossborder``); it passes the evidence it found.
         """
         check_permitted("Weapon.Exported", authority.kind)
         self._check_not_destroyed()

@@ -51,7 +51,7 @@ from ledger.merkle import MerkleTree
 from ledger.proofs import verify_consistency
 
 CERTIFICATE_TYPE = "Authority.Certified"
-"""Envelope type of an authority certificate; body ``{key_id, public_key, kind, name}`` (nodes.identity)."""
+"""Envelope type of an authority certificate; body ``{key_id, public_key, kind, name}`` (nodes.registry.identity)."""
 
 NODE_RECORD_PREFIX = "Authority."
 """The node key signs only records whose type starts with this: its register of authority keys."""

@@ -17,8 +17,8 @@ from functools import cached_property
 from domain.countries import ISO_3166_ALPHA2
 from domain.errors import InvalidField
 from nodes.errors import ConfigurationError
-from nodes.identity import NodeIdentity, create_identity, load_identity
-from nodes.registry import Registry
+from nodes.registry.identity import NodeIdentity, create_identity, load_identity
+from nodes.registry.application import Registry
 from nodes.settings import Settings
 
 
@@ -32,7 +32,7 @@ class Node:
     def __post_init__(self) -> None:
         # Exports check the partners' authorizations received (FP art 10(2)-(3)); the
         # check reads the inbox, so the node, not the domain, provides it.
-        from nodes.crossborder import ExportAuthorizations
+        from nodes.federation.crossborder import ExportAuthorizations
 
         self.registry.export_check = ExportAuthorizations(self)
 
@@ -43,14 +43,14 @@ class Node:
         return Views.open(self.settings.db)
 
     @cached_property
-    def sealer(self):  # -> nodes.sealer.Sealer
-        from nodes.sealer import Sealer
+    def sealer(self):  # -> nodes.registry.sealer.Sealer
+        from nodes.registry.sealer import Sealer
 
         return Sealer(self.registry, self.identity)
 
     @cached_property
-    def inbox(self):  # -> nodes.inbox.Inbox
-        from nodes.inbox import Inbox
+    def inbox(self):  # -> nodes.federation.inbox.Inbox
+        from nodes.federation.inbox import Inbox
 
         return Inbox.open(self.settings.db)
 

@@ -9,7 +9,7 @@ Hierarchy::
 Refused query input (a malformed weapon id or serial pattern) raises
 ``domain.errors.InvalidField`` like every other refused input. Database
 failures arrive as ``eventsourcing.persistence.PersistenceError`` subclasses;
-``nodes.storage.translated_errors`` turns them into the node's ``StorageError``.
+``nodes.registry.storage.translated_errors`` turns them into the node's ``StorageError``.
 """
 
 from __future__ import annotations

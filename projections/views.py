@@ -57,7 +57,7 @@ class Views:
         ``db`` is a SQLite file path or a ``postgresql://`` URL, as for the
         registry; raises ``nodes.errors.ConfigurationError`` for anything else.
         """
-        from nodes.storage import eventsourcing_env  # the one place that reads a --db value
+        from nodes.registry.storage import eventsourcing_env  # the one place that reads a --db value
 
         env = eventsourcing_env(db)
         module = env["PERSISTENCE_MODULE"]

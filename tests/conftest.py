@@ -95,14 +95,14 @@ def kafka_bootstrap():
     """Bootstrap servers of a Kafka-protocol broker shared by the session's tests.
 
     ARMSLEDGER_TEST_KAFKA (``host:port[,..]``) if set; otherwise a local Tansu broker
-    (nodes.broker) on a free port, stopped when the session ends. Tests keep apart by
+    (nodes.federation.broker) on a free port, stopped when the session ends. Tests keep apart by
     using topic prefixes of their own; a test that kills a broker starts its own.
     """
     given = os.environ.get("ARMSLEDGER_TEST_KAFKA")
     if given:
         yield given
         return
-    from nodes.broker import LocalBroker  # here, not at the top: see the module docstring
+    from nodes.federation.broker import LocalBroker  # here, not at the top: see the module docstring
 
     with LocalBroker() as broker:
         yield broker.bootstrap_servers

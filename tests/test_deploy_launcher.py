@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from domain.licence import LicenceKind, licence_id
-from nodes.cli import run as armsledger
-from nodes.inbox import Inbox
+from nodes.cli.main import run as armsledger
+from nodes.federation.inbox import Inbox
 
 LAUNCHER = Path(__file__).resolve().parent.parent / "deploy" / "local-nodes"
 PASSPHRASE = "launcher test"

@@ -1,10 +1,10 @@
 """In-memory stand-in for the federation, for unit tests of tracing, cross-border flows and reactions.
 
-``MemoryInbox`` exposes the methods of ``nodes.inbox.Inbox`` that tracing and
+``MemoryInbox`` exposes the methods of ``nodes.federation.inbox.Inbox`` that tracing and
 cross-border code read; ``MemoryFederation`` creates real nodes (real registry,
 keys, sealer, SQLite or PostgreSQL), makes them trust each other, and carries
 records between them under the default sharing policy of DESIGN.md, then runs
-``nodes.reactions.react`` on the receiver, as sync does. Unit tests only: the
+``nodes.federation.reactions.react`` on the receiver, as sync does. Unit tests only: the
 end-to-end tests (test_trace_e2e.py) use the real inbox, relay and broker.
 """
 
@@ -17,10 +17,10 @@ from pathlib import Path
 from ledger.checkpoint import Checkpoint
 from ledger.envelope import Envelope
 from nodes.bootstrap import Node, init_node
-from nodes.reactions import Reaction, react
+from nodes.federation.reactions import Reaction, react
 from nodes.settings import Settings
-from nodes.tracing import TraceSettings
-from nodes.trust import TrustStore, export_identity, parse_identity
+from nodes.tracing.service import TraceSettings
+from nodes.federation.trust import TrustStore, export_identity, parse_identity
 
 
 class MemoryInbox:
@@ -65,7 +65,7 @@ class MemoryInbox:
 
 
 def recipients(envelope: Envelope, own: list[Envelope]) -> set[str]:
-    """The default sharing policy of DESIGN.md (the real one is nodes.sharing)."""
+    """The default sharing policy of DESIGN.md (the real one is nodes.federation.sharing)."""
     body, kind = envelope.body, envelope.type
     first = own[0].body if own else body
     if kind.startswith("Authority.") or kind in ("Weapon.ReportedLost", "Weapon.ReportedStolen"):

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from nodes.broker import LocalBroker, broker_binary, free_port
+from nodes.federation.broker import LocalBroker, broker_binary, free_port
 from nodes.errors import TransportError
-from nodes.kafka_transport import KafkaTransport
+from nodes.federation.kafka_transport import KafkaTransport
 
 
 def accepts(address: str) -> bool:

@@ -1,6 +1,6 @@
 """The CLI contract: init, record *, licence issue, history; exit codes and messages.
 
-Commands run in-process through ``nodes.cli.main`` (captured with capsys);
+Commands run in-process through ``nodes.cli.main.main`` (captured with capsys);
 the node lives in ``tmp_path`` and the passphrase comes from the environment.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 
 from domain.marking import Marking
-from nodes.cli import main
+from nodes.cli.main import main
 
 PISTOL = ["--manufacturer", "FN Herstal", "--country", "BE", "--serial", "FN57-0001"]
 PISTOL_ID = str(Marking.read("FN Herstal", "BE", "FN57-0001").weapon_id())
@@ -404,7 +404,7 @@ def test_history_of_an_unknown_weapon_or_a_bad_id_is_refused(cli):
     assert "not a weapon id" in cli.refused("history", "12345").err
     assert "weapon" in cli.refused("history").err
     # The authority register is a stream too, but not a weapon.
-    from nodes.identity import authorities_stream
+    from nodes.registry.identity import authorities_stream
 
     assert "no record" in cli.refused("history", str(authorities_stream("BE"))).err
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from nodes.cli import main
+from nodes.cli.main import main
 
 PISTOL = ["--manufacturer", "FN Herstal", "--country", "BE", "--serial", "AB-1234"]
 

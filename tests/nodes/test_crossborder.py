@@ -16,7 +16,7 @@ from domain.licence import LicenceKind, licence_id
 from domain.marking import Marking
 from domain.shipment import Shipment
 from memory_federation import MemoryFederation
-from nodes import crossborder
+from nodes.federation import crossborder
 
 DAY = 86_400
 NOW = int(time.time()) - 60

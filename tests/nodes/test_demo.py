@@ -8,10 +8,10 @@ import uuid
 from pathlib import Path
 
 from domain.trace import TraceStatus
-from nodes.audit import verify_store
-from nodes.cli import run as armsledger
-from nodes.demo_story import NL_SECOND_DEALER, DemoNetwork, play
-from nodes.diversion import Custodian, Rule
+from nodes.registry.verify import verify_store
+from nodes.cli.main import run as armsledger
+from nodes.demo.story import NL_SECOND_DEALER, DemoNetwork, play
+from nodes.tracing.diversion import Custodian, Rule
 
 TIMELINE = [
     ("Weapon.Manufactured", "BE"), ("Shipment.Opened", "BE"), ("Weapon.Exported", "BE"),

@@ -17,7 +17,7 @@ from domain.marking import Marking
 from domain.time import format_time, parse_time
 from ledger.envelope import GENESIS_PREV, Envelope, seal, verify_chain, verify_envelope
 from ledger.keys import generate_key, key_id
-from nodes.diversion import Custodian, Rule, analyse
+from nodes.tracing.diversion import Custodian, Rule, analyse
 
 DAY = 86_400
 T0 = parse_time("2024-03-01")

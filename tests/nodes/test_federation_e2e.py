@@ -19,10 +19,10 @@ import pytest
 
 from domain.licence import LicenceKind
 from nodes.bootstrap import open_node
-from nodes.broker import LocalBroker
-from nodes.crossborder import confirm_receipt
-from nodes.federation import SyncReport
-from nodes.ingest import FORK
+from nodes.federation.broker import LocalBroker
+from nodes.federation.crossborder import confirm_receipt
+from nodes.federation.sync import SyncReport
+from nodes.federation.ingest import FORK
 from federation_nodes import PASSPHRASE, Cluster, issue, manufacture, manufacture_many
 
 ARMSLEDGER = str(Path(sys.executable).with_name("armsledger"))

@@ -14,7 +14,7 @@ from eventsourcing.persistence import Tracking
 from ledger.checkpoint import sign_checkpoint
 from ledger.envelope import GENESIS_PREV, seal
 from ledger.keys import generate_key, key_id
-from nodes.inbox import KIND_ALARM, KIND_ERROR, Inbox, InboxBatch, QuarantineEntry, received_stream_id
+from nodes.federation.inbox import KIND_ALARM, KIND_ERROR, Inbox, InboxBatch, QuarantineEntry, received_stream_id
 
 STREAM = str(uuid.uuid4())
 
@@ -118,7 +118,7 @@ def test_positions_only_move_forward(inbox):
 def test_the_inbox_has_tables_of_its_own(sqlite_url):
     import sqlite3
 
-    from nodes.registry import Registry  # noqa: F401  (the registry's tables live in the same file)
+    from nodes.registry.application import Registry  # noqa: F401  (the registry's tables live in the same file)
 
     with Inbox.open(sqlite_url) as inbox:
         a = envelopes("BE", STREAM, 1)[0]

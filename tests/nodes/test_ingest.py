@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from ledger.checkpoint import sign_checkpoint
 from ledger.envelope import Envelope, seal
 from ledger.keys import generate_key, public_bytes, public_key_from_bytes, verify_signature
-from nodes.identity import authorities_stream
-from nodes.inbox import received_stream_id
-from nodes.ingest import BAD_SIGNATURE, FORK, MALFORMED, NOT_PERMITTED, STREAM_MISMATCH, UNTRUSTED
-from nodes.wire import CheckpointMessage, RecordMessage, decode_message, encode_message
+from nodes.registry.identity import authorities_stream
+from nodes.federation.inbox import received_stream_id
+from nodes.federation.ingest import BAD_SIGNATURE, FORK, MALFORMED, NOT_PERMITTED, STREAM_MISMATCH, UNTRUSTED
+from nodes.federation.wire import CheckpointMessage, RecordMessage, decode_message, encode_message
 from federation_nodes import Cluster, manufacture, publish, raw_messages
 
 
@@ -210,9 +210,9 @@ def relayed(tmp_path_factory):
     """NL and the messages BE's relay sends it: a checkpoint, certificates, three records."""
     from federation_nodes import PASSPHRASE
     from nodes.bootstrap import init_node
-    from nodes.relay import Relay
+    from nodes.federation.relay import Relay
     from nodes.settings import Settings
-    from nodes.trust import TrustStore, export_identity, parse_identity
+    from nodes.federation.trust import TrustStore, export_identity, parse_identity
 
     root = tmp_path_factory.mktemp("mutations")
     be = init_node(Settings.load(environ={}, home=root / "be", passphrase=PASSPHRASE), "BE")
@@ -237,8 +237,8 @@ MUTATIONS = ("flip", "truncate", "key", "extend")
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_no_corrupted_message_is_accepted_and_none_stops_ingest(relayed, tmp_path_factory, data):
-    from nodes.inbox import Inbox
-    from nodes.ingest import Ingest
+    from nodes.federation.inbox import Inbox
+    from nodes.federation.ingest import Ingest
 
     nl, messages = relayed
     target = data.draw(st.integers(0, len(messages) - 1), label="message")

@@ -2,7 +2,7 @@
 
 Four real nodes (FR on each backend through ``db_url``, the others on SQLite)
 exchange records through the in-memory stand-in of the federation
-(memory_federation), which calls ``nodes.reactions.react`` on every receiver as
+(memory_federation), which calls ``nodes.federation.reactions.react`` on every receiver as
 sync does. The same story runs over the real broker in test_trace_e2e.py.
 """
 
@@ -19,10 +19,11 @@ from domain.trace import TraceStatus
 from ledger.envelope import seal
 from ledger.keys import generate_key, key_id
 from memory_federation import MemoryFederation
-from nodes import crossborder, tracing
-from nodes.diversion import Rule
-from nodes.reactions import catch_up, react
-from nodes.tracing import TraceSettings
+from nodes.federation import crossborder
+from nodes.tracing import service as tracing
+from nodes.tracing.diversion import Rule
+from nodes.federation.reactions import catch_up, react
+from nodes.tracing.service import TraceSettings
 
 DAY = 86_400
 NOW = int(time.time()) - 60

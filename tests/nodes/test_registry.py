@@ -21,8 +21,8 @@ from domain.weapon import Status
 from ledger.envelope import GENESIS_PREV, Envelope, verify_chain, verify_envelope
 from ledger.keys import public_key_from_bytes
 from nodes.bootstrap import init_node
-from nodes.identity import authorities_stream
-from nodes.registry import Registry
+from nodes.registry.identity import authorities_stream
+from nodes.registry.application import Registry
 from nodes.settings import Settings
 
 DAY = 86_400

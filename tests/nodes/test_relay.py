@@ -8,9 +8,9 @@ from domain.licence import LicenceKind
 from ledger.checkpoint import Checkpoint, envelope_leaf
 from ledger.envelope import Envelope
 from ledger.proofs import verify_consistency, verify_inclusion
-from nodes.broker import LocalBroker
-from nodes.relay import Relay
-from nodes.wire import CheckpointMessage, RecordMessage, decode_message
+from nodes.federation.broker import LocalBroker
+from nodes.federation.relay import Relay
+from nodes.federation.wire import CheckpointMessage, RecordMessage, decode_message
 from federation_nodes import Cluster, issue, manufacture, raw_messages
 
 

@@ -15,7 +15,7 @@ from ledger.envelope import Envelope
 from ledger.errors import CheckpointError
 from ledger.proofs import verify_consistency, verify_inclusion
 from nodes.bootstrap import init_node, open_node
-from nodes.sealer import CHECKPOINTS_TABLE
+from nodes.registry.sealer import CHECKPOINTS_TABLE
 from nodes.settings import Settings
 
 NOW = int(time.time()) - 3600

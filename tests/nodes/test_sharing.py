@@ -9,7 +9,7 @@ import pytest
 
 from ledger.envelope import GENESIS_PREV, Envelope
 from nodes.errors import ConfigurationError
-from nodes.sharing import ALL, SharingContext, SharingRules, recipients, recipients_by_type
+from nodes.federation.sharing import ALL, SharingContext, SharingRules, recipients, recipients_by_type
 
 PARTNERS = frozenset({"NL", "DE", "FR", "US"})
 STREAM = str(uuid.uuid4())

@@ -18,9 +18,9 @@ import pytest
 from domain.marking import Marking
 from ledger.audit import ProblemKind
 from ledger.envelope import Envelope
-from nodes.audit import verify_store
+from nodes.registry.verify import verify_store
 from nodes.bootstrap import init_node, open_node
-from nodes.sealer import CHECKPOINTS_TABLE, LEAVES_TABLE
+from nodes.registry.sealer import CHECKPOINTS_TABLE, LEAVES_TABLE
 from nodes.settings import Settings
 
 
@@ -191,7 +191,7 @@ def test_the_sealer_refuses_to_seal_over_a_tampered_log(store):
     assert (store.w2, 2) in problems(report, ProblemKind.DELETED)
     # A restarted sealer whose leaf index was wiped cannot rebuild the signed
     # roots, and refuses to sign anything.
-    from nodes.sealer import Sealer
+    from nodes.registry.sealer import Sealer
 
     store.sql(f"DELETE FROM {LEAVES_TABLE}")
     with pytest.raises(CheckpointError):

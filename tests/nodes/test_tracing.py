@@ -19,9 +19,9 @@ from ledger.encoding import canonical_decode, canonical_encode
 from ledger.envelope import GENESIS_PREV, Envelope, seal
 from ledger.keys import generate_key, key_id, public_key_from_bytes
 from memory_federation import MemoryFederation
-from nodes import tracing
-from nodes.fragment import build_fragment, decode_item, verify_fragment
-from nodes.tracing import TraceSettings, trace_status
+from nodes.tracing import service as tracing
+from nodes.tracing.fragment import build_fragment, decode_item, verify_fragment
+from nodes.tracing.service import TraceSettings, trace_status
 
 DAY = 86_400
 T0 = 1_700_000_000

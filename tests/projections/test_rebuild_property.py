@@ -19,7 +19,7 @@ from domain.errors import DomainError
 from domain.marking import Marking
 from domain.time import parse_time
 from nodes.bootstrap import init_node
-from nodes.registry import Registry
+from nodes.registry.application import Registry
 from nodes.settings import Settings
 from projections.views import Views
 

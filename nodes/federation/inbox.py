@@ -23,7 +23,7 @@ or not at all, so re-reading Kafka after a crash has no effect (DESIGN.md,
 "Federation over Kafka"). The ids of duplicates are the same ids, so the database
 itself refuses a second copy (``record`` then returns False and writes nothing).
 
-Tracking rows also hold the relay's positions (``nodes.relay``): all of a node's
+Tracking rows also hold the relay's positions (``nodes.federation.relay``): all of a node's
 federation positions live in its own database, none in Kafka.
 """
 
@@ -53,7 +53,7 @@ from ledger.checkpoint import Checkpoint
 from ledger.encoding import canonical_decode, canonical_encode
 from ledger.envelope import Envelope
 from nodes.errors import StorageError
-from nodes.storage import eventsourcing_env, translated_errors
+from nodes.registry.storage import eventsourcing_env, translated_errors
 
 INBOX_NAME = "inbox"
 EVENTS_TABLE = "inbox_events"

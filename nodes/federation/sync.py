@@ -2,7 +2,7 @@
 
 ``sync(node, transport, timeout_s)`` does one pass and returns (``armsledger sync``): it
 publishes everything pending, ingests everything that was in our inbox topic when it
-started (and whatever arrives while it runs), calls ``nodes.reactions.react`` after
+started (and whatever arrives while it runs), calls ``nodes.federation.reactions.react`` after
 every committed batch of accepted partner records, and publishes the records those
 reactions made; it repeats until nothing is left to do, or the timeout. Scripts and
 tests get a deterministic step.
@@ -26,9 +26,9 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from nodes.ingest import POOL_THRESHOLD, Ingest, IngestReport, kafka_position
-from nodes.reactions import react
-from nodes.relay import Relay, RelayReport
+from nodes.federation.ingest import POOL_THRESHOLD, Ingest, IngestReport, kafka_position
+from nodes.federation.reactions import react
+from nodes.federation.relay import Relay, RelayReport
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
 """The federated demo: five national nodes follow one pistol across Europe to its point of diversion.
 
-``DemoNetwork`` starts a local Kafka-protocol broker (``nodes.broker.LocalBroker``)
+``DemoNetwork`` starts a local Kafka-protocol broker (``nodes.federation.broker.LocalBroker``)
 and one national node per state on the embedded default (a SQLite file in a home
 of its own), and makes every node trust every other one exactly as
 ``armsledger key export`` / ``armsledger trust add`` would. ``settle`` drives
-``nodes.federation.sync`` passes on every node in turn until a whole round moves
+``nodes.federation.sync.sync`` passes on every node in turn until a whole round moves
 nothing: each step of the story is deterministic, no sleeps.
 
 ``play`` is the story, told as library calls (the CLI is a thin layer over them):
@@ -22,7 +22,7 @@ nothing: each step of the story is deterministic, no sleeps.
    the export to NL, so FR's node forwards the trace to NL; NL's answer shows the
    export to IT, so it goes on to IT, which holds nothing (paras 19-20).
 8. FR's node joins what it holds into the federated timeline and finds the point
-   of diversion (``nodes.tracing.diversion_verdict``).
+   of diversion (``nodes.tracing.service.diversion_verdict``).
 
 Business dates of the story are fixed; trace steps happen now (their deadlines
 run from now).
@@ -42,9 +42,10 @@ from domain.licence import LicenceKind
 from domain.marking import Marking
 from domain.time import format_time, parse_time
 from ledger.envelope import Envelope
-from nodes import crossborder, tracing
-from nodes.diversion import Verdict
-from nodes.trace_status import Trace
+from nodes.federation import crossborder
+from nodes.tracing import service as tracing
+from nodes.tracing.diversion import Verdict
+from nodes.tracing.trace_status import Trace
 
 #: The national nodes of the story: maker, first importer, transit, second importer, seizing state.
 STATES = ("BE", "NL", "DE", "IT", "FR")
@@ -102,9 +103,9 @@ class DemoNetwork:
 
     def start(self) -> DemoNetwork:
         from nodes.bootstrap import init_node
-        from nodes.broker import LocalBroker
-        from nodes.federation import Federation
-        from nodes.kafka_transport import KafkaTransport
+        from nodes.federation.broker import LocalBroker
+        from nodes.federation.sync import Federation
+        from nodes.federation.kafka_transport import KafkaTransport
         from nodes.settings import Settings
 
         try:
@@ -127,7 +128,7 @@ class DemoNetwork:
 
     def exchange_identities(self) -> None:
         """Every node trusts every other node's key: ``armsledger key export`` then ``trust add``."""
-        from nodes.trust import TrustStore, export_identity, parse_identity
+        from nodes.federation.trust import TrustStore, export_identity, parse_identity
 
         for state, node in self.nodes.items():
             store = TrustStore(node.settings.home)
@@ -142,7 +143,7 @@ class DemoNetwork:
         Raises ``RuntimeError`` if a node's pass does not finish in ``timeout_s``
         or the network does not come to rest within ``MAX_ROUNDS`` rounds.
         """
-        from nodes.federation import sync
+        from nodes.federation.sync import sync
 
         for _ in range(MAX_ROUNDS):
             self.traffic.rounds += 1

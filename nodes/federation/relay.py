@@ -9,7 +9,7 @@ The notification log is the outbox (DESIGN.md, "Federation over Kafka"). Each pa
    checkpoint before it (``previous_size``; 0 and no proof for the first). A partner
    therefore keeps the node's whole sequence of checkpoints and can demand that each
    extends the one before (section 2.1.4);
-3. then the records that the sharing policy (``nodes.sharing``) gives that partner,
+3. then the records that the sharing policy (``nodes.federation.sharing``) gives that partner,
    in log order, each with its inclusion proof against the newest checkpoint. Log
    order puts the authority certificates (the first records of every log) before
    any record they certify.
@@ -37,9 +37,9 @@ from ledger.checkpoint import Checkpoint
 from ledger.envelope import Envelope
 from ledger.errors import LedgerError
 from nodes.errors import TransportReset
-from nodes.sharing import SharingContext, SharingRules, recipients, recipients_by_type
-from nodes.trust import TrustStore
-from nodes.wire import CheckpointMessage, RecordMessage, encode_message
+from nodes.federation.sharing import SharingContext, SharingRules, recipients, recipients_by_type
+from nodes.federation.trust import TrustStore
+from nodes.federation.wire import CheckpointMessage, RecordMessage, encode_message
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from typing import Any
 from domain.errors import InvalidField
 from domain.time import format_time
 from ledger.envelope import Envelope
-from nodes.cli_invocation import (
+from nodes.cli.invocation import (
     Invocation,
     add_command,
     add_json_option,
@@ -181,8 +181,8 @@ def stats(run: Invocation) -> int:
 
 def shipments(run: Invocation) -> int:
     """Open shipments, oldest first, each flagged overdue after ARMSLEDGER_OVERDUE_DAYS (default 30);
-    with ``--overdue-days N`` only those open N days or more (``nodes.crossborder.open_shipments``)."""
-    from nodes.crossborder import open_shipments
+    with ``--overdue-days N`` only those open N days or more (``nodes.federation.crossborder.open_shipments``)."""
+    from nodes.federation.crossborder import open_shipments
 
     overdue = run.args.overdue_days
     with run.open_node(unlock=False) as node:
@@ -211,7 +211,7 @@ def rebuild(run: Invocation) -> int:
 
 def verify(run: Invocation) -> int:
     """Exit 0 only when every check holds; otherwise name each problem (on stderr) and exit 1."""
-    from nodes.audit import verify_store
+    from nodes.registry.verify import verify_store
 
     with run.open_node(unlock=False) as node:
         report = verify_store(node)

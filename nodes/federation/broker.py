@@ -217,7 +217,7 @@ class LocalBroker:
 
     def _wait_until_ready(self) -> None:
         # Imported here: the transport is the one module that talks Kafka.
-        from nodes.kafka_transport import KafkaTransport
+        from nodes.federation.kafka_transport import KafkaTransport
 
         started = time.monotonic()
         deadline = started + self.start_timeout_s

@@ -27,7 +27,7 @@ from typing import Any
 
 from domain.errors import InvalidField
 from domain.time import format_time
-from nodes.cli_invocation import Invocation, add_command, add_json_option
+from nodes.cli.invocation import Invocation, add_command, add_json_option
 from nodes.errors import ConfigurationError
 
 TOPIC_PREFIX_ENV = "ARMSLEDGER_TOPIC_PREFIX"
@@ -71,7 +71,7 @@ def add_commands(subparsers: Any) -> None:
 # --- commands ------------------------------------------------------------------------------
 
 def broker_run(run: Invocation) -> int:
-    from nodes.broker import LocalBroker
+    from nodes.federation.broker import LocalBroker
 
     stop = _stop_on_signals()
     with LocalBroker(port=run.args.port, host=run.args.host) as broker:
@@ -86,16 +86,16 @@ def broker_run(run: Invocation) -> int:
 
 
 def key_export(run: Invocation) -> int:
-    from nodes.identity import load_identity
-    from nodes.trust import export_identity
+    from nodes.registry.identity import load_identity
+    from nodes.federation.trust import export_identity
 
     run.out.write(export_identity(load_identity(run.settings.home, None)))
     return 0
 
 
 def trust_add(run: Invocation) -> int:
-    from nodes.identity import load_identity
-    from nodes.trust import TrustStore, parse_identity
+    from nodes.registry.identity import load_identity
+    from nodes.federation.trust import TrustStore, parse_identity
 
     identity = load_identity(run.settings.home, None)
     path = Path(run.args.file)
@@ -111,7 +111,7 @@ def trust_add(run: Invocation) -> int:
 
 
 def trust_list(run: Invocation) -> int:
-    from nodes.trust import TrustStore
+    from nodes.federation.trust import TrustStore
 
     partners = TrustStore(run.settings.home).partners()
     rows = [{"state": p.state, "node_key_id": p.node_key_id} for p in partners.values()]
@@ -120,7 +120,7 @@ def trust_list(run: Invocation) -> int:
 
 
 def sync_command(run: Invocation) -> int:
-    from nodes.federation import sync
+    from nodes.federation.sync import sync
 
     if run.args.timeout <= 0:
         raise InvalidField("must be positive", field="timeout")
@@ -136,7 +136,7 @@ def sync_command(run: Invocation) -> int:
 
 
 def node_run(run: Invocation) -> int:
-    from nodes.federation import run as run_federation
+    from nodes.federation.sync import run as run_federation
 
     _log_to_stderr()
     stop = _stop_on_signals()
@@ -165,7 +165,7 @@ def quarantine(run: Invocation) -> int:
 
 def open_transport(run: Invocation) -> Any:
     """The Kafka transport from ``--kafka`` / ARMSLEDGER_KAFKA and ARMSLEDGER_TOPIC_PREFIX."""
-    from nodes.kafka_transport import KafkaTransport
+    from nodes.federation.kafka_transport import KafkaTransport
 
     bootstrap = run.settings.kafka
     if not bootstrap:

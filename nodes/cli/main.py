@@ -1,7 +1,7 @@
 """``armsledger``: the command line of a national node.
 
 A thin layer over the library (``nodes.bootstrap``, ``node.registry``,
-``node.views``, ``nodes.audit``, ``nodes.csv_import``): every command is one or
+``node.views``, ``nodes.registry.verify``, ``nodes.migration.csv_import``): every command is one or
 two library calls, so whatever the CLI does can be done from Python.
 
 Usage::
@@ -18,7 +18,7 @@ stdout.
 
 Commands: ``init``, ``record EVENT``, ``licence issue``, ``history``,
 ``search``, ``stats``, ``shipments``, ``verify``, ``import-csv``, ``rebuild``,
-``demo``, ``trace``, ``diversion``; federation (``nodes.cli_federation``): ``broker run``,
+``demo``, ``trace``, ``diversion``; federation (``nodes.cli.federation``): ``broker run``,
 ``key export``, ``trust add|list``, ``sync``, ``node run``, ``quarantine``, with the
 global ``--kafka HOST:PORT[,..]`` (env ARMSLEDGER_KAFKA) (see ``armsledger COMMAND --help``).
 
@@ -51,8 +51,12 @@ from collections.abc import Mapping, Sequence
 
 from domain.errors import DomainError
 from ledger.errors import KeyStoreError, LedgerError, VerificationError
-from nodes import cli_demo, cli_federation, cli_query, cli_record, cli_trace
-from nodes.cli_invocation import Invocation, add_command, add_json_option
+from nodes.cli import demo as cli_demo
+from nodes.cli import federation as cli_federation
+from nodes.cli import query as cli_query
+from nodes.cli import record as cli_record
+from nodes.cli import trace as cli_trace
+from nodes.cli.invocation import Invocation, add_command, add_json_option
 from nodes.errors import ConfigurationError, ImportFileError, NodeError, NodeExists, NodeNotInitialised, StorageError
 
 EXIT_OK = 0

@@ -66,16 +66,16 @@ from domain.marking import Marking
 from domain.time import format_time, parse_time
 from domain.weapon import Weapon
 from ledger.envelope import GENESIS_PREV, Envelope, seal
-from nodes.envelope_mapper import _NOT_IN_BODY as NOT_IN_BODY  # the mapper's convention, shared
-from nodes.envelope_mapper import to_microseconds
+from nodes.registry.mapper import _NOT_IN_BODY as NOT_IN_BODY  # the mapper's convention, shared
+from nodes.registry.mapper import to_microseconds
 from nodes.errors import ConfigurationError, ImportFileError, StorageError
-from nodes.storage import translated_errors
+from nodes.registry.storage import translated_errors
 
 if TYPE_CHECKING:  # imported where used: signing workers need neither psycopg nor the recorders
     from eventsourcing.postgres import PostgresApplicationRecorder
 
     from nodes.bootstrap import Node
-    from nodes.identity import NodeIdentity
+    from nodes.registry.identity import NodeIdentity
 
 REQUIRED_COLUMNS = ("manufacturer", "country", "serial", "type", "calibre", "year", "manufactured_on",
                     "first_holder")

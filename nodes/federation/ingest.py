@@ -65,8 +65,8 @@ from ledger.errors import LedgerError, VerificationError
 from ledger.keys import Ed25519PublicKey, key_id, public_key_from_bytes, sign
 from ledger.proofs import verify_consistency, verify_inclusion
 from nodes.errors import TransportError, TransportReset
-from nodes.identity import authorities_stream
-from nodes.inbox import (
+from nodes.registry.identity import authorities_stream
+from nodes.federation.inbox import (
     KIND_ALARM,
     KIND_ERROR,
     Cosignature,
@@ -76,8 +76,8 @@ from nodes.inbox import (
     cosignature_id,
     now_us,
 )
-from nodes.trust import Partner, TrustStore
-from nodes.wire import CheckpointMessage, CosignatureMessage, RecordMessage, decode_message, encode_message
+from nodes.federation.trust import Partner, TrustStore
+from nodes.federation.wire import CheckpointMessage, CosignatureMessage, RecordMessage, decode_message, encode_message
 
 log = logging.getLogger(__name__)
 

@@ -6,19 +6,19 @@ policy carries each side's records to the other (``domain.trace``). This module
 is the service both sides use:
 
 - the requester ``submit``s (para 17), later ``close``s; ``follow_response``
-  (a reaction) verifies the fragment received (``nodes.fragment``) and, when it
+  (a reaction) verifies the fragment received (``nodes.tracing.fragment``) and, when it
   shows an export to a state not yet asked, submits a follow-up request there
   (``parent`` = this trace, ``hop`` + 1) and records ``TraceRequest.Forwarded``:
   multi-hop tracing without a central registry;
-- the addressee ``acknowledge``s (para 19; automatic, see ``nodes.reactions``),
+- the addressee ``acknowledge``s (para 19; automatic, see ``nodes.federation.reactions``),
   then ``respond``s with the signed fragment it holds (para 20; automatic unless
   ARMSLEDGER_TRACE_AUTORESPOND=0), or is ``untraceable``, or ``delay``s,
   ``restrict``s or ``refuse``s on a para 22 ground with an explanation (para 23);
 - both read ``trace``/``traces``/``hops``: the status computed by
-  ``nodes.trace_status`` over both sides' records, every step with its time,
+  ``nodes.tracing.trace_status`` over both sides' records, every step with its time,
   and overdue flags;
 - ``diversion_verdict`` joins the federated lifecycle of a weapon (own records,
-  partners' records received, verified fragments) for ``nodes.diversion``.
+  partners' records received, verified fragments) for ``nodes.tracing.diversion``.
 """
 
 from __future__ import annotations
@@ -37,15 +37,15 @@ from domain.marking import Marking, check_country
 from domain.time import format_time
 from domain.trace import TraceAnswer, TraceRequest, TraceStatus
 from ledger.envelope import Envelope
-from nodes.crossborder import CrossBorderSettings, partner_states
-from nodes.diversion import Verdict, analyse
-from nodes.fragment import FragmentCheck, build_fragment, verify_fragment
-from nodes.identity import authorities_stream
-from nodes.trace_status import (  # noqa: F401 - the status names are part of this service's API
+from nodes.federation.crossborder import CrossBorderSettings, partner_states
+from nodes.tracing.diversion import Verdict, analyse
+from nodes.tracing.fragment import FragmentCheck, build_fragment, verify_fragment
+from nodes.registry.identity import authorities_stream
+from nodes.tracing.trace_status import (  # noqa: F401 - the status names are part of this service's API
     ACKNOWLEDGED, ANSWERS, CLOSED, DELAYED, FORWARDED, REFUSED, RESPONDED, RESTRICTED, SUBMITTED, UNTRACEABLE,
     Deadline, Step, Trace, TraceSettings, trace_status,
 )
-from nodes.trust import TrustStore
+from nodes.federation.trust import TrustStore
 
 REQUESTING_AUTHORITY = "police"      # tracing officers ask (domain.authority: police only)
 ANSWERING_AUTHORITY = "registry"     # the national registry answers from its records
@@ -441,7 +441,7 @@ def federated_lifecycle(node: Any, weapon_id: UUID | str, *, now: int | None = N
 
 
 def diversion_verdict(node: Any, weapon_id: UUID | str, *, now: int | None = None) -> tuple[Verdict, FederatedLifecycle]:
-    """The point of diversion of ``weapon_id`` on the federated evidence held here (``nodes.diversion``)."""
+    """The point of diversion of ``weapon_id`` on the federated evidence held here (``nodes.tracing.diversion``)."""
     now = int(time.time()) if now is None else now
     life = federated_lifecycle(node, weapon_id, now=now)
     verdict = analyse(life.weapon_id, life.records, now=now, expected_from=life.expected_from,

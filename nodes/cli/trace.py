@@ -1,6 +1,6 @@
 """``armsledger trace ...``, ``armsledger diversion`` and ``armsledger record receipt``.
 
-A thin layer over ``nodes.tracing`` and ``nodes.crossborder``:
+A thin layer over ``nodes.tracing.service`` and ``nodes.federation.crossborder``:
 
 - ``trace request`` submits a trace request (ITI para 17) to a partner state;
   ``trace list`` and ``trace show ID`` print every trace with each signed step and
@@ -9,7 +9,7 @@ A thin layer over ``nodes.tracing`` and ``nodes.crossborder``:
   para 20), ``trace delay|restrict|refuse`` (``--ground``, one of the para 22
   grounds, and ``--explanation``, para 23), ``trace untraceable --reason``; the
   requester closes with ``trace close --outcome``. Acknowledgement, response and
-  forwarding are automatic on ``armsledger sync`` (``nodes.reactions``);
+  forwarding are automatic on ``armsledger sync`` (``nodes.federation.reactions``);
 - ``diversion`` prints the point-of-diversion verdict on the federated evidence
   held here (own records, partners' records, verified trace fragments);
 - ``record receipt`` (customs of the importing state, FP art 10(4)) confirms
@@ -28,8 +28,9 @@ from domain.authority import AuthorityKind
 from domain.errors import InvalidField
 from domain.time import format_time, parse_time
 from domain.trace import Para22Ground
-from nodes import crossborder, tracing
-from nodes.cli_invocation import (
+from nodes.federation import crossborder
+from nodes.tracing import service as tracing
+from nodes.cli.invocation import (
     Invocation,
     add_command,
     add_json_option,
@@ -94,7 +95,7 @@ def add_commands(subparsers: Any) -> None:
 
 
 def add_receipt_command(events: Any) -> None:
-    """``armsledger record receipt`` (registered under ``record`` by ``nodes.cli_record``)."""
+    """``armsledger record receipt`` (registered under ``record`` by ``nodes.cli.record``)."""
     parser = add_command(events, "receipt", receipt,
                          "customs confirm receipt of a shipment from a partner state (FP art 10(4)); opens the "
                          "weapons' records here")

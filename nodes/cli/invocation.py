@@ -1,6 +1,6 @@
 """One run of an ``armsledger`` command: its arguments, settings and output.
 
-The command modules (``nodes.cli_record``, ``nodes.cli_query``, ...) receive an
+The command modules (``nodes.cli.record``, ``nodes.cli.query``, ...) receive an
 ``Invocation`` and use it to open the node, to turn shared options (marking,
 ``--weapon``, ``--date``, ``--by``) into domain values, and to print either
 human text or, with ``--json``, one JSON document on stdout.

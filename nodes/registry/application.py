@@ -22,9 +22,9 @@ from domain.marking import Marking
 from domain.shipment import Shipment
 from domain.weapon import Weapon
 from ledger.envelope import Envelope
-from nodes.envelope_mapper import EnvelopeMapper, domain_event_from
-from nodes.identity import AuthorityRegister, NodeIdentity, authorities_stream
-from nodes.storage import eventsourcing_env
+from nodes.registry.mapper import EnvelopeMapper, domain_event_from
+from nodes.registry.identity import AuthorityRegister, NodeIdentity, authorities_stream
+from nodes.registry.storage import eventsourcing_env
 
 
 class Registry(Application[UUID]):
@@ -34,7 +34,7 @@ class Registry(Application[UUID]):
 
     #: Checks, before an export, that the importing state's import authorization and
     #: each transit state's no-objection were received (FP art 10(2)-(3)); returns the
-    #: evidence to record (see ``nodes.crossborder.ExportAuthorizations``). Injected by
+    #: evidence to record (see ``nodes.federation.crossborder.ExportAuthorizations``). Injected by
     #: ``nodes.bootstrap``, since it reads the node's received records; None: the
     #: numbers given are recorded unverified.
     export_check: Callable[..., tuple[str, tuple[str, ...]]] | None = None

@@ -23,7 +23,7 @@ Three duties, each over the node's own log and the partner records it received
   from the marking the export carries) and ``Weapon.ReceiptConfirmed`` for each
   weapon. The confirmation travels back to the exporter (sharing policy).
 - **Closing** on the exporter: ``close_shipment`` (a reaction, see
-  ``nodes.reactions``) records ``Shipment.ReceiptConfirmed`` on the exporter's own
+  ``nodes.federation.reactions``) records ``Shipment.ReceiptConfirmed`` on the exporter's own
   shipment once the importing state has confirmed every weapon of it. Shipments
   still open after ``CrossBorderSettings.overdue_days`` (ARMSLEDGER_OVERDUE_DAYS,
   default 30) are listed as overdue (``open_shipments``).
@@ -48,8 +48,8 @@ from domain.shipment import Shipment
 from domain.time import format_time
 from domain.weapon import Weapon
 from ledger.envelope import Envelope
-from nodes.envelope_mapper import domain_event_from
-from nodes.trust import TrustStore
+from nodes.registry.mapper import domain_event_from
+from nodes.federation.trust import TrustStore
 
 DEFAULT_OVERDUE_DAYS = 30
 SECONDS_PER_DAY = 86_400

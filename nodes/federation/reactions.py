@@ -33,7 +33,8 @@ from typing import Any
 
 from domain.errors import DomainError
 from ledger.envelope import Envelope
-from nodes import crossborder, tracing
+from nodes.federation import crossborder
+from nodes.tracing import service as tracing
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ a default)::
     {"share": {"Weapon.Transferred": ["NL", "DE"], "Weapon.Destroyed": "all", "*": ["FR"]}}
 
 ``"all"`` means every trusted partner; ``"*"`` applies to every type. Whatever the
-policy says, only trusted partners (``nodes.trust``) ever receive anything, and never
+policy says, only trusted partners (``nodes.federation.trust``) ever receive anything, and never
 the node's own state.
 
 Personal data: records carry the names of holders as recorded (e.g. a private holder

@@ -13,7 +13,7 @@ days after submission (urgent: 1 day), a response 30 days after (urgent: 7
 days), or after the date a delay announced (para 23). ARMSLEDGER_TRACE_ACK_DAYS
 and ARMSLEDGER_TRACE_RESPONSE_DAYS change the routine figures;
 ARMSLEDGER_TRACE_AUTORESPOND=0 makes the addressee only acknowledge
-automatically (``nodes.reactions``).
+automatically (``nodes.federation.reactions``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from domain.errors import InvalidField
 from domain.time import format_time
 from domain.trace import TraceStatus
 from ledger.envelope import Envelope
-from nodes.fragment import FragmentCheck
+from nodes.tracing.fragment import FragmentCheck
 
 SECONDS_PER_DAY = 86_400
 SUBMITTED, FORWARDED, CLOSED = "TraceRequest.Submitted", "TraceRequest.Forwarded", "TraceRequest.Closed"

@@ -19,7 +19,7 @@ from pathlib import Path
 from domain.countries import ISO_3166_ALPHA2
 from domain.errors import InvalidField
 from ledger.keys import Ed25519PublicKey, key_id, public_key_from_bytes
-from nodes.identity import NodeIdentity
+from nodes.registry.identity import NodeIdentity
 
 IDENTITY_FORMAT = 1
 

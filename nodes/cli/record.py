@@ -1,6 +1,6 @@
 """``armsledger record ...`` and ``armsledger licence issue``: the signing commands.
 
-Each command is one call of ``nodes.registry.Registry`` followed by
+Each command is one call of ``nodes.registry.application.Registry`` followed by
 ``node.settle()`` (checkpoint and projections). The node is unlocked, so
 ARMSLEDGER_PASSPHRASE must be set. Every record takes ``--date`` (business
 date, default now) and ``--by KIND`` (the recording authority; each command
@@ -23,8 +23,8 @@ from domain.errors import InvalidField, UnknownWeapon
 from domain.licence import LicenceKind
 from domain.marking import Marking
 from domain.time import parse_time
-from nodes import cli_trace
-from nodes.cli_invocation import (
+from nodes.cli import trace as cli_trace
+from nodes.cli.invocation import (
     Invocation,
     add_command,
     add_json_option,
@@ -47,7 +47,7 @@ def add_commands(subparsers: Any) -> None:
     _add_export(events)
     _add_transfer(events)
     _add_seize(events)
-    cli_trace.add_receipt_command(events)  # receipt of a partner's shipment: nodes.crossborder
+    cli_trace.add_receipt_command(events)  # receipt of a partner's shipment: nodes.federation.crossborder
     for name, spec in _SIMPLE.items():
         parser = add_command(events, name, _simple_handler(name), spec.help)
         add_weapon_options(parser)
@@ -61,7 +61,7 @@ def add_commands(subparsers: Any) -> None:
     _add_licence_revoke(actions)
 
     parser = add_command(subparsers, "import-csv", import_csv_file,
-                         "migrate a legacy register from CSV (see nodes.csv_import for the layout); "
+                         "migrate a legacy register from CSV (see nodes.migration.csv_import for the layout); "
                          "exit 2 if any row was refused")
     parser.add_argument("file", metavar="FILE", help="the CSV file")
     add_json_option(parser)
@@ -333,7 +333,7 @@ def revoke_licence(run: Invocation) -> int:
 
 def import_csv_file(run: Invocation) -> int:
     """Record every valid row; report refused rows by line, field and reason (exit 2 if any)."""
-    from nodes.csv_import import import_csv
+    from nodes.migration.csv_import import import_csv
 
     path = Path(run.args.file)
     if not path.is_file():

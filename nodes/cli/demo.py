@@ -2,7 +2,7 @@
 
 Starts a local Kafka-protocol broker and national nodes for BE, NL, DE, IT and FR
 on the embedded default (SQLite, one temporary home each), plays the story of
-``nodes.demo_story`` (manufacture, licensed export with import authorization and
+``nodes.demo.story`` (manufacture, licensed export with import authorization and
 transit no-objection, receipt confirmation, domestic transfers, a second export
 never confirmed, a seizure, a multi-hop trace), then prints what a tracing officer
 of the seizing state sees: the trace hop by hop, the weapon's federated timeline
@@ -14,7 +14,7 @@ homes are deleted afterwards unless ``--keep DIR`` names a new directory to keep
 them in (then ``armsledger --home DIR/fr diversion --weapon ID`` works there; the
 broker is gone, so federation commands need ``armsledger broker run`` again).
 Exit codes: 0 when the story ran and every node verified, 1 when a node failed
-``verify``, otherwise those of ``nodes.cli``.
+``verify``, otherwise those of ``nodes.cli.main``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 
 from domain.errors import InvalidField
 from domain.time import format_time
-from nodes.cli_invocation import Invocation, add_command
+from nodes.cli.invocation import Invocation, add_command
 
 WIDTH = 110          # prose
 TABLE_WIDTH = 130    # timeline rows: a table reads better unwrapped
@@ -42,8 +42,8 @@ def add_commands(subparsers: Any) -> None:
 
 
 def demo(run: Invocation) -> int:
-    from nodes.audit import verify_store
-    from nodes.demo_story import STATES, DemoNetwork, play
+    from nodes.registry.verify import verify_store
+    from nodes.demo.story import STATES, DemoNetwork, play
 
     started = time.monotonic()
     passphrase = run.environ.get("ARMSLEDGER_PASSPHRASE") or "demo"

@@ -36,7 +36,7 @@ from ledger.envelope import Envelope, verify_chain, verify_envelope
 from ledger.errors import LedgerError
 from ledger.keys import Ed25519PublicKey, key_id, public_key_from_bytes
 from ledger.proofs import verify_inclusion
-from nodes.identity import authorities_stream
+from nodes.registry.identity import authorities_stream
 
 _ITEM_FIELDS = frozenset({"envelope", "checkpoint", "index", "proof"})
 _CERTIFIED = "Authority.Certified"
