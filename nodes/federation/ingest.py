@@ -64,6 +64,7 @@ from ledger.envelope import GENESIS_PREV, Envelope
 from ledger.errors import LedgerError, VerificationError
 from ledger.keys import Ed25519PublicKey, key_id, public_key_from_bytes, sign
 from ledger.proofs import verify_consistency, verify_inclusion
+from nodes.workers import start_pool
 from nodes.errors import TransportError, TransportReset
 from nodes.registry.identity import authorities_stream
 from nodes.federation.inbox import (
@@ -396,7 +397,7 @@ class Ingest:
 
     def _started_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.pool_size, mp_context=_pool_context())
+            self._pool = start_pool(self.pool_size)
         return self._pool
 
     def _without_pool(self, tasks: list[tuple[bytes, bytes, bytes]], error: BaseException) -> Callable[[], list[bool]]:
@@ -405,17 +406,6 @@ class Ingest:
         self.pool_size = 1
         results = _verify_chunk(tasks)
         return lambda: results
-
-
-def _pool_context() -> Any:
-    # forkserver (or spawn), never fork: this process runs Kafka client threads and holds
-    # database connections that a forked child must not inherit. Like spawn, it imports the
-    # main module again: a script must guard its entry point (``if __name__ == "__main__"``;
-    # the armsledger console script does), else the pool breaks and ingest verifies alone.
-    import multiprocessing
-
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
 def _verify_chunk(tasks: list[tuple[bytes, bytes, bytes]]) -> list[bool]:

@@ -45,12 +45,9 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
-import multiprocessing
 import os
-import threading
-import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -68,6 +65,7 @@ from domain.weapon import Weapon
 from ledger.envelope import GENESIS_PREV, Envelope, seal
 from nodes.registry.mapper import _NOT_IN_BODY as NOT_IN_BODY  # the mapper's convention, shared
 from nodes.registry.mapper import to_microseconds
+from nodes.workers import start_pool
 from nodes.errors import ConfigurationError, ImportFileError, StorageError
 from nodes.registry.storage import translated_errors
 
@@ -427,9 +425,7 @@ def _signed_batches(rows: _CsvRows, signer: RowSigner, batch_size: int,
         for batch in batches:
             yield signer.sign_batch(batch)
         return
-    # spawn, not fork: the writing process holds database connections and pool threads.
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_stop_with_parent, initargs=(os.getpid(),))
+    pool = start_pool(workers)
     try:
         in_flight: list[Future[list[SignedRow | RowError]]] = [pool.submit(signer.sign_batch, first),
                                                                 pool.submit(signer.sign_batch, second)]
@@ -442,18 +438,6 @@ def _signed_batches(rows: _CsvRows, signer: RowSigner, batch_size: int,
             yield in_flight.pop(0).result()
     finally:
         pool.shutdown(cancel_futures=True)  # after a failure, do not sign what will not be written
-
-
-def _stop_with_parent(parent: int) -> None:
-    """Start a signing worker: it exits when the importing process dies (kill -9),
-    instead of waiting forever on the pool's queue, whose pipe it holds open itself."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="stop-with-parent", daemon=True).start()
 
 
 def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:

@@ -1,0 +1,56 @@
+"""Worker processes end with the process that started them, even after SIGKILL."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from nodes.workers import start_pool
+
+STARTER = """
+import os, sys
+from nodes.workers import start_pool
+if __name__ == "__main__":
+    pool = start_pool(2)
+    pids = {pool.submit(os.getpid).result() for _ in range(8)}
+    print(" ".join(map(str, sorted(pids))), flush=True)
+    sys.stdin.read()  # until killed
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
+
+
+def test_workers_end_when_their_parent_is_killed(tmp_path):
+    script = tmp_path / "starter.py"
+    script.write_text(STARTER)
+    starter = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True, cwd=os.getcwd())
+    try:
+        workers = [int(p) for p in starter.stdout.readline().split()]
+        assert workers and all(_alive(pid) for pid in workers)
+        starter.send_signal(signal.SIGKILL)
+        starter.wait()
+        # Bounded wait for the kernel to deliver the parent-death signal; not a timing assertion.
+        for _ in range(200):
+            if not any(_alive(pid) for pid in workers):
+                break
+            time.sleep(0.05)
+        assert [pid for pid in workers if _alive(pid)] == []
+    finally:
+        starter.kill()
+
+
+def test_pool_runs_work_and_refuses_no_workers():
+    with start_pool(1) as pool:
+        assert pool.submit(pow, 2, 10).result() == 1024
+    with pytest.raises(ValueError, match="at least 1"):
+        start_pool(0)
