@@ -28,22 +28,22 @@ from typing import Any
 
 from domain.errors import InvalidField
 from domain.time import format_time
-from nodes.cli.invocation import Invocation, add_command
+from nodes.cli.invocation import Commands, Invocation, add_command
 
 WIDTH = 110          # prose
 TABLE_WIDTH = 130    # timeline rows: a table reads better unwrapped
 NAMES = {"BE": "Belgium", "NL": "Netherlands", "DE": "Germany", "IT": "Italy", "FR": "France"}
 
 
-def add_commands(subparsers: Any) -> None:
+def add_commands(subparsers: Commands) -> None:
     parser = add_command(subparsers, "demo", demo,
                          "five national nodes over a local broker trace a pistol to its point of diversion")
     parser.add_argument("--keep", metavar="DIR", help="keep the nodes' homes in DIR (a new directory)")
 
 
 def demo(run: Invocation) -> int:
-    from nodes.registry.verify import verify_store
     from nodes.demo.story import STATES, DemoNetwork, play
+    from nodes.registry.verify import verify_store
 
     started = time.monotonic()
     passphrase = run.environ.get("ARMSLEDGER_PASSPHRASE") or "demo"
@@ -67,7 +67,11 @@ def demo(run: Invocation) -> int:
 
         _heading(out, "The story, as each national authority records it")
         out.flush()
-        outcome = play(net, lambda line: (_write(out, line, 2, 18), out.flush()))
+        def show(line: str) -> None:
+            _write(out, line, 2, 18)
+            out.flush()
+
+        outcome = play(net, show)
 
         _print_trace(out, outcome)
         _print_timeline(out, outcome)
