@@ -11,12 +11,16 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from domain.errors import InvalidField
 from domain.time import format_time
 from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option
 from nodes.errors import ConfigurationError
+
+if TYPE_CHECKING:  # imported where used: only the federation commands need kafka-python
+    from nodes.federation.kafka_transport import KafkaTransport
 
 TOPIC_PREFIX_ENV = "ARMSLEDGER_TOPIC_PREFIX"
 DEFAULT_TOPIC_PREFIX = "armsledger"
@@ -106,7 +110,7 @@ def quarantine(run: Invocation) -> int:
 
 # --- shared ----------------------------------------------------------------------------------
 
-def open_transport(run: Invocation) -> Any:
+def open_transport(run: Invocation) -> KafkaTransport:
     """The Kafka transport from ``--kafka`` / ARMSLEDGER_KAFKA and ARMSLEDGER_TOPIC_PREFIX."""
     from nodes.federation.kafka_transport import KafkaTransport
 
@@ -121,7 +125,7 @@ def open_transport(run: Invocation) -> Any:
 def _stop_on_signals() -> threading.Event:
     stop = threading.Event()
 
-    def handler(signum: int, frame: Any) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
     signal.signal(signal.SIGTERM, handler)

@@ -9,13 +9,17 @@ grounds are described in docs/cli.md.
 
 from __future__ import annotations
 
+import argparse
 import time
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeAlias
 
 from domain.authority import AuthorityKind
 from domain.errors import InvalidField
 from domain.time import format_time, parse_time
 from domain.trace import Para22Ground
+from ledger.envelope import Envelope
+from nodes.bootstrap import Node
 from nodes.cli.invocation import (
     Commands,
     Invocation,
@@ -27,6 +31,9 @@ from nodes.cli.invocation import (
     parse_weapon_id,
 )
 from nodes.tracing import service as tracing
+
+# One manual step of the addressee: (node, arguments, --date) -> the event recorded, if it says.
+AnswerStep: TypeAlias = Callable[[Node, argparse.Namespace, "int | None"], "str | None"]
 
 _GROUNDS = ", ".join(g.value for g in Para22Ground)
 
@@ -82,7 +89,7 @@ def add_commands(subparsers: Commands) -> None:
     add_json_option(parser)
 
 
-def _answer_options(parser: Any) -> None:
+def _answer_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("trace", metavar="ID", help="trace id")
     add_record_options(parser, AuthorityKind.REGISTRY)
 
@@ -117,7 +124,9 @@ def close(run: Invocation) -> int:
 
 # --- the addressee ---------------------------------------------------------------------------
 
-def _answering(event: str, step: Any):
+def _answering(event: str, step: AnswerStep) -> Callable[[Invocation], int]:
+    """The handler of an addressee's step: ``step`` records it and returns the event recorded (or None)."""
+
     def handler(run: Invocation) -> int:
         a = run.args
         with run.open_node(unlock=True) as node:
@@ -205,7 +214,7 @@ def diversion(run: Invocation) -> int:
     return 0
 
 
-def _count_by_node(records: Any) -> dict[str, int]:
+def _count_by_node(records: Iterable[Envelope]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for record in records:
         if not record.type.startswith("Authority."):
