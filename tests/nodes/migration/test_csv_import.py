@@ -1,4 +1,4 @@
-"""Bulk migration of paper registers (issue 2 item 5): nodes.migration.import_csv.
+"""Bulk migration of paper registers: nodes.migration.import_csv (layout: docs/csv-layout.md).
 
 Contract tests run on SQLite and PostgreSQL (``db_url``): good rows land as
 signed records, bad rows are reported by line and column, a re-run records
