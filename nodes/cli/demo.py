@@ -24,26 +24,29 @@ import textwrap
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TextIO
 
 from domain.errors import InvalidField
 from domain.time import format_time
-from nodes.cli.invocation import Invocation, add_command
+from nodes.cli.invocation import Commands, Invocation, add_command
+
+if TYPE_CHECKING:  # imported where used: the story starts a broker and five nodes
+    from nodes.demo.story import Outcome
 
 WIDTH = 110          # prose
 TABLE_WIDTH = 130    # timeline rows: a table reads better unwrapped
 NAMES = {"BE": "Belgium", "NL": "Netherlands", "DE": "Germany", "IT": "Italy", "FR": "France"}
 
 
-def add_commands(subparsers: Any) -> None:
+def add_commands(subparsers: Commands) -> None:
     parser = add_command(subparsers, "demo", demo,
                          "five national nodes over a local broker trace a pistol to its point of diversion")
     parser.add_argument("--keep", metavar="DIR", help="keep the nodes' homes in DIR (a new directory)")
 
 
 def demo(run: Invocation) -> int:
-    from nodes.registry.verify import verify_store
     from nodes.demo.story import STATES, DemoNetwork, play
+    from nodes.registry.verify import verify_store
 
     started = time.monotonic()
     passphrase = run.environ.get("ARMSLEDGER_PASSPHRASE") or "demo"
@@ -67,7 +70,11 @@ def demo(run: Invocation) -> int:
 
         _heading(out, "The story, as each national authority records it")
         out.flush()
-        outcome = play(net, lambda line: (_write(out, line, 2, 18), out.flush()))
+        def show(line: str) -> None:
+            _write(out, line, 2, 18)
+            out.flush()
+
+        outcome = play(net, show)
 
         _print_trace(out, outcome)
         _print_timeline(out, outcome)
@@ -111,11 +118,11 @@ def _base(run: Invocation, stack: ExitStack) -> Path:
     return base
 
 
-def _heading(out: Any, title: str, rule: str = "-") -> None:
+def _heading(out: TextIO, title: str, rule: str = "-") -> None:
     out.write(f"\n{title}\n{rule * len(title)}\n")
 
 
-def _print_trace(out: Any, outcome: Any) -> None:
+def _print_trace(out: TextIO, outcome: Outcome) -> None:
     route = " -> ".join([outcome.seizing_state, *(h.addressee for h in outcome.hops)])
     _heading(out, f"Trace {str(outcome.trace_id)[:8]}, {route} (ITI paras 17-20), as {outcome.seizing_state} sees it")
     for hop in outcome.hops:
@@ -132,7 +139,7 @@ def _print_trace(out: Any, outcome: Any) -> None:
         _write(out, hop.reason, 9, 9)
 
 
-def _print_timeline(out: Any, outcome: Any) -> None:
+def _print_timeline(out: TextIO, outcome: Outcome) -> None:
     _heading(out, f"Federated timeline of weapon {outcome.weapon_id}, as {outcome.seizing_state} holds it")
     out.write(f"  {'date':<10}  {'record':<25} {'origin':<6} {'hash':<12}  what\n")
     for entry in outcome.timeline:
@@ -140,7 +147,7 @@ def _print_timeline(out: Any, outcome: Any) -> None:
         _write(out, row + entry.detail, 0, len(row), width=TABLE_WIDTH)
 
 
-def _print_verdict(out: Any, outcome: Any) -> None:
+def _print_verdict(out: TextIO, outcome: Outcome) -> None:
     verdict = outcome.verdict
     _heading(out, "Point of diversion")
     custodian = verdict.last_legal_custodian
@@ -152,8 +159,7 @@ def _print_verdict(out: Any, outcome: Any) -> None:
     out.write(f"  place                 {verdict.place or '-'}\n")
     out.write(f"  date                  {format_time(verdict.occurred_on)[:10] if verdict.occurred_on else '-'}\n")
     out.write(f"  evidence complete     {'yes' if verdict.complete else 'NO'}\n")
-    for missing in verdict.missing:
-        out.write(f"    missing {missing.state}: {missing.reason}\n")
+    out.writelines(f"    missing {missing.state}: {missing.reason}\n" for missing in verdict.missing)
     out.write("  evidence\n")
     for e in verdict.evidence:
         when = format_time(dates[e.hash])[:10] if e.hash in dates else "          "
@@ -162,7 +168,7 @@ def _print_verdict(out: Any, outcome: Any) -> None:
     _write(out, verdict.sentence, 2, 2)
 
 
-def _write(out: Any, text: str, indent: int, hanging: int, *, width: int = WIDTH) -> None:
+def _write(out: TextIO, text: str, indent: int, hanging: int, *, width: int = WIDTH) -> None:
     """``text`` wrapped at ``width`` columns: first line indented by ``indent``, the others by ``hanging``."""
     out.write(textwrap.fill(text, width, initial_indent=" " * indent, subsequent_indent=" " * hanging,
                             break_on_hyphens=False) + "\n")

@@ -14,11 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Mapping, TextIO
+from typing import Any, TextIO, TypeAlias
 from uuid import UUID
 
 from domain.authority import AuthorityKind
@@ -27,6 +28,9 @@ from domain.marking import Marking
 from domain.time import parse_time
 from nodes.bootstrap import Node, open_node
 from nodes.settings import Settings
+
+# What ``add_subparsers`` returns: one command group; argparse names no public type for it.
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 # Domain errors name the field of the library call; where the CLI option that
 # feeds it has another name, this says which option to point the user at.
@@ -45,7 +49,7 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
 
-def add_command(subparsers: Any, name: str, handler: Callable[[Invocation], int], help: str,
+def add_command(subparsers: Commands, name: str, handler: Callable[[Invocation], int], help: str,
                 description: str | None = None) -> argparse.ArgumentParser:
     """A subcommand whose run calls ``handler(invocation) -> exit code``."""
     parser = subparsers.add_parser(name, help=help, description=description or help)
@@ -147,13 +151,15 @@ class Invocation:
 
     def marking(self) -> Marking | None:
         """The marking from ``--manufacturer --country --serial``, or None if none is given."""
-        given = {name: getattr(self.args, name, None) for name in ("manufacturer", "country", "serial")}
-        if all(value is None for value in given.values()):
+        names = ("manufacturer", "country", "serial")
+        given = [getattr(self.args, name, None) for name in names]
+        if all(value is None for value in given):
             return None
-        for name, value in given.items():
+        for name, value in zip(names, given):
             if value is None:
                 raise InvalidField("a marking needs --manufacturer, --country and --serial", field=name)
-        return Marking.read(given["manufacturer"], given["country"], given["serial"])
+        manufacturer, country, serial = (str(value) for value in given)
+        return Marking.read(manufacturer, country, serial)
 
     def weapon_id(self) -> UUID:
         """The weapon named by ``--weapon ID`` or by its complete marking."""

@@ -1,43 +1,8 @@
 """``armsledger``: the command line of a national node.
 
-A thin layer over the library (``nodes.bootstrap``, ``node.registry``,
-``node.views``, ``nodes.registry.verify``, ``nodes.migration.csv_import``): every command is one or
-two library calls, so whatever the CLI does can be done from Python.
-
-Usage::
-
-    armsledger [--home DIR] [--db URL] COMMAND [options] [--json]
-
-Global options come before the command: ``--home`` (env ARMSLEDGER_HOME,
-default ``./.armsledger``) and ``--db`` (env ARMSLEDGER_DB, a SQLite path or
-a ``postgresql://`` URL, default ``HOME/ledger.db``). Signing commands
-(``init``, ``record``, ``licence``, ``import-csv``) need the passphrase of the
-node's keys in ARMSLEDGER_PASSPHRASE; reading commands do not. Every command
-that prints accepts ``--json`` after the command name: one JSON document on
-stdout.
-
-Commands: ``init``, ``record EVENT``, ``licence issue``, ``history``,
-``search``, ``stats``, ``shipments``, ``verify``, ``import-csv``, ``rebuild``,
-``demo``, ``trace``, ``diversion``; federation (``nodes.cli.federation``): ``broker run``,
-``key export``, ``trust add|list``, ``sync``, ``node run``, ``quarantine``, with the
-global ``--kafka HOST:PORT[,..]`` (env ARMSLEDGER_KAFKA) (see ``armsledger COMMAND --help``).
-
-Exit codes (outside scripts rely on them):
-
-====  =========================================================================
-0     success
-1     verification failure: ``verify`` found a bad signature, certificate,
-      chain or checkpoint (each problem is named), or a command met a stored
-      record that is not a readable envelope
-2     refused input: a rule or a malformed value (domain errors), bad usage,
-      missing passphrase or node, a node that exists already, a wrong
-      passphrase; the message on stderr names the field (and option) and why.
-      ``import-csv`` also exits 2 when any row was refused (valid rows are
-      recorded all the same)
-3     infrastructure failure: the database could not be reached or failed
-4     internal error (a bug): the traceback is printed for the report
-130   interrupted (Ctrl-C)
-====  =========================================================================
+Builds the parser from the command groups (one module each) and runs one
+command, mapping every failure a user can cause to a one-line message and an
+exit code. The commands, options and exit codes are described in docs/cli.md.
 """
 
 from __future__ import annotations
@@ -51,12 +16,8 @@ from collections.abc import Mapping, Sequence
 
 from domain.errors import DomainError
 from ledger.errors import KeyStoreError, LedgerError, VerificationError
-from nodes.cli import demo as cli_demo
-from nodes.cli import federation as cli_federation
-from nodes.cli import query as cli_query
-from nodes.cli import record as cli_record
-from nodes.cli import trace as cli_trace
-from nodes.cli.invocation import Invocation, add_command, add_json_option
+from nodes.cli import demo, federation, licence, query, record, store, trace, trust
+from nodes.cli.invocation import Invocation
 from nodes.errors import ConfigurationError, ImportFileError, NodeError, NodeExists, NodeNotInitialised, StorageError
 
 EXIT_OK = 0
@@ -83,35 +44,20 @@ def build_parser() -> argparse.ArgumentParser:
                                                                   "(env ARMSLEDGER_KAFKA)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    init = add_command(commands, "init", init_command, "create the node: keys and authority certificates")
-    init.add_argument("--state", required=True, metavar="CC", help="the node's state (ISO 3166-1 alpha-2)")
-    add_json_option(init)
-
-    cli_record.add_commands(commands)
-    cli_query.add_commands(commands)
-    cli_demo.add_commands(commands)
-    cli_federation.add_commands(commands)
-    cli_trace.add_commands(commands)
+    # In the order ``armsledger --help`` lists them.
+    store.add_init(commands)
+    record.add_commands(commands)       # record EVENT
+    licence.add_commands(commands)      # licence issue|revoke
+    store.add_import_csv(commands)
+    query.add_commands(commands)        # history, search, stats, shipments
+    store.add_verify(commands)
+    store.add_rebuild(commands)
+    demo.add_commands(commands)
+    federation.add_broker(commands)
+    trust.add_commands(commands)        # key export, trust add|list
+    federation.add_commands(commands)   # sync, node run, quarantine
+    trace.add_commands(commands)        # trace ACTION, diversion
     return parser
-
-
-def init_command(run: Invocation) -> int:
-    """Create the node at ``--home``; refuses (exit 2) if one exists there."""
-    from nodes.bootstrap import init_node
-
-    settings = run.settings
-    with init_node(settings, run.args.state) as node:
-        node.settle()
-        identity = node.identity
-    document = {
-        "state": identity.state,
-        "home": str(settings.home),
-        "db": settings.db if not settings.is_postgres else _without_password(settings.db),
-        "node_key_id": identity.node_key_id,
-        "authorities": dict(identity.authority_key_ids),
-    }
-    run.emit(document, f"node {identity.state} created in {settings.home} (node key {identity.node_key_id})")
-    return EXIT_OK
 
 
 def run(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
@@ -156,7 +102,7 @@ def _guarded(run_: Invocation) -> int:
         # Point stdout at devnull so the interpreter's final flush does not fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - the last resort: every failure gets an exit code and a message
         if _is_storage_failure(e):
             run_.warn(f"{name}: database failure ({run_.settings.db if not _pg(run_) else 'PostgreSQL'}): {e}")
             return EXIT_STORAGE
@@ -206,18 +152,8 @@ def _command_name(args: argparse.Namespace) -> str:
 def _pg(run_: Invocation) -> bool:
     try:
         return run_.settings.is_postgres
-    except Exception:
+    except Exception:  # noqa: BLE001 - only used while reporting another failure, which must not be masked
         return False
-
-
-def _without_password(url: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 if __name__ == "__main__":

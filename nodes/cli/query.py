@@ -1,22 +1,9 @@
-"""Reading commands: ``history``, ``search``, ``stats``, ``shipments``, ``verify``, ``rebuild``.
+"""The reading commands: ``history``, ``search``, ``stats``, ``shipments``.
 
-None of them signs, so none needs ARMSLEDGER_PASSPHRASE (the node is opened
-locked). ``history`` reads the weapon's own stream from the log (one indexed
-read, the signed envelopes themselves); ``search``, ``stats`` and ``shipments``
-read the projections after bringing them up to date with the log.
-
-``history --json`` (part of the CLI contract)::
-
-    {"weapon_id", "marking": {manufacturer, country, serial}, "status", "holder", "place",
-     "description": {type, make, model, calibre, year}, "flags", "marks",
-     "events": [{"type", "version", "occurred_on", "occurred_on_iso", "recorded_at",
-                 "recorded_at_iso", "authority", "authority_kind", "node", "hash", "prev",
-                 "body", <each body field not clashing with the names above>}]}
-
-``occurred_on`` is the business time in epoch seconds and ``recorded_at`` the
-recording time in epoch microseconds, exactly as signed; ``hash`` and ``prev``
-are hex SHA-256 of the envelope (``ledger.envelope``); ``body`` is the signed
-body as is (a Manufactured record's ``type`` field, the weapon type, is there).
+None of them signs, so none needs ARMSLEDGER_PASSPHRASE. ``history`` reads the
+weapon's signed envelopes from the log; the others read the projections after
+bringing them up to date. The ``history --json`` document is part of the CLI
+contract (docs/cli.md).
 """
 
 from __future__ import annotations
@@ -28,6 +15,7 @@ from domain.errors import InvalidField
 from domain.time import format_time
 from ledger.envelope import Envelope
 from nodes.cli.invocation import (
+    Commands,
     Invocation,
     add_command,
     add_json_option,
@@ -41,7 +29,7 @@ from nodes.cli.invocation import (
 _DESCRIPTION = ("marking", "type", "make", "model", "calibre", "year")
 
 
-def add_commands(subparsers: Any) -> None:
+def add_commands(subparsers: Commands) -> None:
     parser = add_command(subparsers, "history", history,
                          "a weapon's signed timeline, by id or by marking",
                          "Replay a weapon's life from its signed records.")
@@ -64,13 +52,6 @@ def add_commands(subparsers: Any) -> None:
                         help="only shipments open for more than N days")
     add_json_option(parser)
 
-    parser = add_command(subparsers, "verify", verify,
-                         "audit the whole store offline: signatures, certificates, chains, Merkle log; "
-                         "exit 1 if anything fails")
-    add_json_option(parser)
-
-    parser = add_command(subparsers, "rebuild", rebuild, "rebuild the projections from the log, from scratch")
-    add_json_option(parser)
 
 
 # --- history -----------------------------------------------------------------------------
@@ -92,7 +73,7 @@ def history(run: Invocation) -> int:
 
 
 def history_document(weapon: Any, envelopes: list[Envelope], authority_kinds: dict[str, str]) -> dict[str, Any]:
-    """The ``history --json`` object of ``weapon`` (see the module docstring)."""
+    """The ``history --json`` object of ``weapon`` (its fields: docs/cli.md)."""
     return {
         "weapon_id": str(weapon.id),
         "marking": dict(weapon.marking),
@@ -195,36 +176,6 @@ def shipments(run: Invocation) -> int:
              for s in found]
     run.emit({"overdue_days": overdue, "shipments": found}, "\n".join(lines) or "no open shipments")
     return 0
-
-
-def rebuild(run: Invocation) -> int:
-    with run.open_node(unlock=False) as node:
-        result = node.views.rebuild(node.registry)
-    document = {"rebuilt": True}
-    if isinstance(result, int):
-        document["events"] = result
-    run.emit(document, "projections rebuilt" + (f" from {result} records" if isinstance(result, int) else ""))
-    return 0
-
-
-# --- verify --------------------------------------------------------------------------------
-
-def verify(run: Invocation) -> int:
-    """Exit 0 only when every check holds; otherwise name each problem (on stderr) and exit 1."""
-    from nodes.registry.verify import verify_store
-
-    with run.open_node(unlock=False) as node:
-        report = verify_store(node)
-    document = report.to_dict()
-    summary = (f"{report.events_checked} records in {report.streams_checked} streams checked against "
-               f"the checkpoint of size {report.checkpoint_size} ({report.checkpoints_checked} checkpoints)")
-    if report.unsealed:
-        summary += f"; {report.unsealed} records are not sealed yet"
-    verdict = "ok" if report.ok else f"FAILED: {len(report.problems)} problems"
-    run.emit(document, f"{verdict}: {summary}")
-    for problem in report.problems:
-        run.warn(f"armsledger verify: {problem}")
-    return 0 if report.ok else 1
 
 
 # --- rendering of projection rows ----------------------------------------------------------

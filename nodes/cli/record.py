@@ -1,43 +1,40 @@
-"""``armsledger record ...`` and ``armsledger licence issue``: the signing commands.
+"""``armsledger record EVENT``: the signed records of a weapon's life.
 
-Each command is one call of ``nodes.registry.application.Registry`` followed by
-``node.settle()`` (checkpoint and projections). The node is unlocked, so
-ARMSLEDGER_PASSPHRASE must be set. Every record takes ``--date`` (business
-date, default now) and ``--by KIND`` (the recording authority; each command
-has the default its law assigns, see ``domain.authority.PERMISSIONS``).
-
-Output: the id of the weapon (or shipment, or licence) recorded; with
-``--json`` an object such as ``{"weapon_id": ..., "event": "Weapon.Transferred"}``.
+Each command is one call of ``nodes.registry.application.Registry`` (``record
+receipt``: ``nodes.federation.crossborder``) followed by ``node.settle()``; it
+needs ARMSLEDGER_PASSPHRASE. ``--date`` is the business date (default now) and
+``--by KIND`` the recording authority, whose default is the one the law assigns
+(``domain.authority.PERMISSIONS``). Output: the id of the weapon (or shipment);
+with ``--json`` an object such as ``{"weapon_id": ..., "event": "Weapon.Transferred"}``.
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-from datetime import datetime, timezone
-from typing import Any
+from collections.abc import Callable
+from datetime import UTC, datetime
 from uuid import UUID
 
 from domain.authority import AuthorityKind
 from domain.errors import InvalidField, UnknownWeapon
-from domain.licence import LicenceKind
 from domain.marking import Marking
-from domain.time import parse_time
-from nodes.cli import trace as cli_trace
+from domain.weapon import Weapon
+from nodes.bootstrap import Node
 from nodes.cli.invocation import (
+    Commands,
     Invocation,
     add_command,
-    add_json_option,
     add_marking_options,
     add_record_options,
     add_weapon_options,
     parse_weapon_id,
 )
+from nodes.federation import crossborder
 
 L, C, P, D = AuthorityKind.LICENSING, AuthorityKind.CUSTOMS, AuthorityKind.POLICE, AuthorityKind.DEACTIVATION
 
 
-def add_commands(subparsers: Any) -> None:
+def add_commands(subparsers: Commands) -> None:
     record = subparsers.add_parser("record", help="record an event of a weapon's life (signed)",
                                    description="Record an event of a weapon's life; the record is signed "
                                                "by the authority given with --by.")
@@ -47,7 +44,7 @@ def add_commands(subparsers: Any) -> None:
     _add_export(events)
     _add_transfer(events)
     _add_seize(events)
-    cli_trace.add_receipt_command(events)  # receipt of a partner's shipment: nodes.federation.crossborder
+    _add_receipt(events)
     for name, spec in _SIMPLE.items():
         parser = add_command(events, name, _simple_handler(name), spec.help)
         add_weapon_options(parser)
@@ -55,21 +52,10 @@ def add_commands(subparsers: Any) -> None:
             parser.add_argument(option, required=required, default="", help=help_text)
         add_record_options(parser, spec.authority)
 
-    licence = subparsers.add_parser("licence", help="licences and authorizations (FP art 7, 10)")
-    actions = licence.add_subparsers(dest="action", required=True, metavar="ACTION")
-    _add_licence_issue(actions)
-    _add_licence_revoke(actions)
-
-    parser = add_command(subparsers, "import-csv", import_csv_file,
-                         "migrate a legacy register from CSV (see nodes.migration.csv_import for the layout); "
-                         "exit 2 if any row was refused")
-    parser.add_argument("file", metavar="FILE", help="the CSV file")
-    add_json_option(parser)
-
 
 # --- manufacture, import, export, transfer, seize ------------------------------------------
 
-def _add_manufacture(events: Any) -> None:
+def _add_manufacture(events: Commands) -> None:
     parser = add_command(events, "manufacture", manufacture,
                          "register a newly manufactured weapon (ITI para 8(a)); prints its id")
     add_marking_options(parser, required=True, title="marking")
@@ -82,6 +68,8 @@ def manufacture(run: Invocation) -> int:
     a = run.args
     occurred_on = run.occurred_on()
     marking = run.marking()
+    if marking is None:  # unreachable from the command line: the parser requires the three options
+        raise InvalidField("a manufacture needs the marking", field="serial")
     with run.open_node(unlock=True) as node:
         weapon_id = node.registry.manufacture(
             by=a.by, marking=marking, occurred_on=occurred_on, type=a.type, make=a.make or "",
@@ -92,7 +80,7 @@ def manufacture(run: Invocation) -> int:
     return 0
 
 
-def _add_import(events: Any) -> None:
+def _add_import(events: Commands) -> None:
     parser = add_command(events, "import", import_weapon,
                          "record an import with its import marking (FP art 8(1)(b)); prints the weapon id")
     add_weapon_options(parser)
@@ -131,7 +119,7 @@ def import_weapon(run: Invocation) -> int:
     return 0
 
 
-def _add_export(events: Any) -> None:
+def _add_export(events: Commands) -> None:
     parser = add_command(events, "export", export,
                          "export weapons as one shipment under an export licence (FP art 10(2)); "
                          "prints the shipment id")
@@ -149,7 +137,7 @@ def _add_export(events: Any) -> None:
 def export(run: Invocation) -> int:
     a = run.args
     occurred_on = run.occurred_on()
-    weapon_ids = run.weapon_ids()
+    weapon_ids: list[UUID | str] = [*run.weapon_ids()]
     with run.open_node(unlock=True) as node:
         shipment_id = node.registry.export(
             by=a.by, weapon_ids=weapon_ids, licence=a.licence, import_authorization=a.import_authorization,
@@ -162,7 +150,7 @@ def export(run: Invocation) -> int:
     return 0
 
 
-def _add_transfer(events: Any) -> None:
+def _add_transfer(events: Commands) -> None:
     parser = add_command(events, "transfer", transfer,
                          "transfer a weapon to a holder with a transfer licence (FP art 7)")
     add_weapon_options(parser)
@@ -183,7 +171,7 @@ def transfer(run: Invocation) -> int:
     return 0
 
 
-def _add_seize(events: Any) -> None:
+def _add_seize(events: Commands) -> None:
     parser = add_command(events, "seize", seize,
                          "record a seizure; an unrecorded weapon is registered by it (ITI para 9); "
                          "prints the weapon id")
@@ -215,6 +203,35 @@ def seize(run: Invocation) -> int:
     return 0
 
 
+# --- receipt of a partner's shipment ----------------------------------------------------------
+
+def _add_receipt(events: Commands) -> None:
+    parser = add_command(events, "receipt", receipt,
+                         "customs confirm receipt of a shipment from a partner state (FP art 10(4)); opens the "
+                         "weapons' records here")
+    parser.add_argument("--shipment", default="", metavar="ID", help="the exporter's shipment id")
+    add_weapon_options(parser)
+    parser.add_argument("--received-by", default="", help="who received it (default: the consignee)")
+    add_record_options(parser, C)
+
+
+def receipt(run: Invocation) -> int:
+    """By ``--shipment`` (every weapon of it), or ``--weapon`` / marking (that weapon's export to us)."""
+    a = run.args
+    marking = run.marking()
+    weapon = marking.weapon_id() if marking is not None else (parse_weapon_id(a.weapon) if a.weapon else None)
+    if not a.shipment and weapon is None:
+        raise InvalidField("give --shipment ID, or --weapon ID or the marking", field="shipment")
+    with run.open_node(unlock=True) as node:
+        done = crossborder.confirm_receipt(node, shipment=a.shipment.strip(), weapon_id=weapon, by=a.by,
+                                           received_by=a.received_by, occurred_on=run.occurred_on())
+        node.settle()
+    single = {"weapon_id": done.weapons[0]} if len(done.weapons) == 1 else {}
+    run.emit({**done.to_dict(), "weapon_ids": list(done.weapons), **single},
+             "\n".join(done.weapons) if done.weapons else "")
+    return 0
+
+
 # --- records without licence look-ups ------------------------------------------------------
 
 class _Simple:
@@ -242,7 +259,7 @@ _SIMPLE = {
 }
 
 
-def _simple_handler(name: str):
+def _simple_handler(name: str) -> Callable[[Invocation], int]:
     spec = _SIMPLE[name]
 
     def handler(run: Invocation) -> int:
@@ -262,93 +279,6 @@ def _simple_handler(name: str):
     return handler
 
 
-# --- licences ----------------------------------------------------------------------------
-
-def _add_licence_issue(actions: Any) -> None:
-    kinds = ", ".join(k.value for k in LicenceKind)
-    parser = add_command(actions, "issue", issue_licence, "issue a licence or authorization; prints its id")
-    parser.add_argument("--number", required=True, help="licence number")
-    parser.add_argument("--kind", required=True, help=f"one of {kinds}")
-    parser.add_argument("--holder", required=True, help="to whom it is issued")
-    parser.add_argument("--valid-from", required=True, metavar="DATE", help="first day in force")
-    parser.add_argument("--valid-until", required=True, metavar="DATE",
-                        help="last day in force (a plain date means until the end of that day, UTC)")
-    parser.add_argument("--export-state", default="", metavar="CC")
-    parser.add_argument("--import-state", default="", metavar="CC")
-    parser.add_argument("--transit", dest="transit_states", action="append", default=[], metavar="CC",
-                        help="transit state (repeatable)")
-    parser.add_argument("--consignee", default="")
-    parser.add_argument("--end-user", default="")
-    parser.add_argument("--quantity", type=int, default=0, help="number of weapons covered (0: not limited)")
-    parser.add_argument("--weapon", action="append", default=[], metavar="ID",
-                        help="weapon covered (repeatable; none: every weapon of the holder)")
-    add_record_options(parser, L)
-
-
-def issue_licence(run: Invocation) -> int:
-    a = run.args
-    occurred_on = run.occurred_on()
-    kind = LicenceKind.parse(a.kind.strip().lower().replace("-", "_").replace(" ", "_"))
-    valid_from = parse_time(a.valid_from, field="valid_from")
-    valid_until = parse_time(a.valid_until, field="valid_until")
-    if len(a.valid_until.strip()) == 10:
-        valid_until += 86_399  # "valid until 2030-12-31" includes that day
-    weapons = tuple(str(parse_weapon_id(w)) for w in a.weapon)
-    with run.open_node(unlock=True) as node:
-        issued = node.registry.issue_licence(
-            by=a.by, occurred_on=occurred_on, number=a.number, kind=kind, holder=a.holder,
-            valid_from=valid_from, valid_until=valid_until, export_state=a.export_state,
-            import_state=a.import_state, transit_states=tuple(a.transit_states), consignee=a.consignee,
-            end_user=a.end_user, quantity=a.quantity, weapons=weapons,
-        )
-        node.settle()
-    run.emit({"licence_id": str(issued), "number": a.number.strip(), "kind": kind.value}, str(issued))
-    return 0
-
-
-def _add_licence_revoke(actions: Any) -> None:
-    kinds = ", ".join(k.value for k in LicenceKind)
-    parser = add_command(actions, "revoke", revoke_licence,
-                         "revoke a licence or authorization of this state; later use of it is refused")
-    parser.add_argument("--number", required=True, help="licence number")
-    parser.add_argument("--kind", required=True, help=f"one of {kinds}")
-    parser.add_argument("--reason", required=True, help="why it is revoked")
-    add_record_options(parser, L)
-
-
-def revoke_licence(run: Invocation) -> int:
-    a = run.args
-    occurred_on = run.occurred_on()
-    kind = LicenceKind.parse(a.kind.strip().lower().replace("-", "_").replace(" ", "_"))
-    with run.open_node(unlock=True) as node:
-        revoked = node.registry.revoke_licence(by=a.by, occurred_on=occurred_on, number=a.number, kind=kind,
-                                               reason=a.reason)
-        node.settle()
-    run.emit({"licence_id": str(revoked), "number": a.number.strip(), "kind": kind.value, "revoked": True},
-             str(revoked))
-    return 0
-
-
-# --- bulk migration ----------------------------------------------------------------------
-
-def import_csv_file(run: Invocation) -> int:
-    """Record every valid row; report refused rows by line, field and reason (exit 2 if any)."""
-    from nodes.migration.csv_import import import_csv
-
-    path = Path(run.args.file)
-    if not path.is_file():
-        raise InvalidField(f"{run.args.file}: no such file", field="file")
-    with run.open_node(unlock=True) as node:
-        report = import_csv(node, path)
-        node.settle()
-    document = report.to_dict()
-    run.emit(document, f"{path.name}: {report.imported} weapons recorded ({report.events} signed events), "
-                       f"{report.skipped} recorded already, {len(report.errors)} rows refused")
-    for error in report.errors:
-        run.warn(f"armsledger import-csv: {path.name} line {error.line}: {error.field}: {error.reason}")
-    return 2 if report.errors else 0
-
-
 # --- shared pieces -----------------------------------------------------------------------
 
 def _add_description_options(parser: argparse.ArgumentParser, *, required: bool, year: bool = True) -> None:
@@ -361,7 +291,7 @@ def _add_description_options(parser: argparse.ArgumentParser, *, required: bool,
         group.add_argument("--year", type=int, required=required, help="year of manufacture")
 
 
-def _known_weapon(node: Any, weapon_id: UUID):
+def _known_weapon(node: Node, weapon_id: UUID) -> Weapon | None:
     try:
         return node.registry.weapon(weapon_id)
     except UnknownWeapon:
@@ -369,5 +299,5 @@ def _known_weapon(node: Any, weapon_id: UUID):
 
 
 def _year_of(occurred_on: int | None) -> int:
-    moment = datetime.now(timezone.utc) if occurred_on is None else datetime.fromtimestamp(occurred_on, timezone.utc)
+    moment = datetime.now(UTC) if occurred_on is None else datetime.fromtimestamp(occurred_on, UTC)
     return moment.year

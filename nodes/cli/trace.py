@@ -1,36 +1,27 @@
-"""``armsledger trace ...``, ``armsledger diversion`` and ``armsledger record receipt``.
+"""``armsledger trace ...`` and ``armsledger diversion``: federated tracing (ITI paras 17-23).
 
-A thin layer over ``nodes.tracing.service`` and ``nodes.federation.crossborder``:
-
-- ``trace request`` submits a trace request (ITI para 17) to a partner state;
-  ``trace list`` and ``trace show ID`` print every trace with each signed step and
-  its time, the status, and overdue acknowledgements or responses (paras 19-20);
-- the addressee's manual steps: ``trace respond`` (the signed fragment held,
-  para 20), ``trace delay|restrict|refuse`` (``--ground``, one of the para 22
-  grounds, and ``--explanation``, para 23), ``trace untraceable --reason``; the
-  requester closes with ``trace close --outcome``. Acknowledgement, response and
-  forwarding are automatic on ``armsledger sync`` (``nodes.federation.reactions``);
-- ``diversion`` prints the point-of-diversion verdict on the federated evidence
-  held here (own records, partners' records, verified trace fragments);
-- ``record receipt`` (customs of the importing state, FP art 10(4)) confirms
-  receipt of a partner's shipment and opens the weapons' records here.
-
-Signing commands need ARMSLEDGER_PASSPHRASE; ``trace list|show`` and
-``diversion`` do not. Each prints ``--json`` on request.
+A thin layer over ``nodes.tracing.service``: the requester submits and closes
+traces, the addressee answers by hand (acknowledgement, response and forwarding
+are automatic on ``armsledger sync``), and ``diversion`` prints the
+point-of-diversion verdict on the evidence held here. The steps and their
+grounds are described in docs/cli.md.
 """
 
 from __future__ import annotations
 
+import argparse
 import time
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeAlias
 
 from domain.authority import AuthorityKind
 from domain.errors import InvalidField
 from domain.time import format_time, parse_time
 from domain.trace import Para22Ground
-from nodes.federation import crossborder
-from nodes.tracing import service as tracing
+from ledger.envelope import Envelope
+from nodes.bootstrap import Node
 from nodes.cli.invocation import (
+    Commands,
     Invocation,
     add_command,
     add_json_option,
@@ -39,11 +30,15 @@ from nodes.cli.invocation import (
     add_weapon_options,
     parse_weapon_id,
 )
+from nodes.tracing import service as tracing
+
+# One manual step of the addressee: (node, arguments, --date) -> the event recorded, if it says.
+AnswerStep: TypeAlias = Callable[[Node, argparse.Namespace, "int | None"], "str | None"]
 
 _GROUNDS = ", ".join(g.value for g in Para22Ground)
 
 
-def add_commands(subparsers: Any) -> None:
+def add_commands(subparsers: Commands) -> None:
     trace = subparsers.add_parser("trace", help="trace requests and answers (ITI paras 17-23)",
                                   description="Trace a weapon across borders: request, answer, follow.")
     actions = trace.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -94,18 +89,7 @@ def add_commands(subparsers: Any) -> None:
     add_json_option(parser)
 
 
-def add_receipt_command(events: Any) -> None:
-    """``armsledger record receipt`` (registered under ``record`` by ``nodes.cli.record``)."""
-    parser = add_command(events, "receipt", receipt,
-                         "customs confirm receipt of a shipment from a partner state (FP art 10(4)); opens the "
-                         "weapons' records here")
-    parser.add_argument("--shipment", default="", metavar="ID", help="the exporter's shipment id")
-    add_weapon_options(parser)
-    parser.add_argument("--received-by", default="", help="who received it (default: the consignee)")
-    add_record_options(parser, AuthorityKind.CUSTOMS)
-
-
-def _answer_options(parser: Any) -> None:
+def _answer_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("trace", metavar="ID", help="trace id")
     add_record_options(parser, AuthorityKind.REGISTRY)
 
@@ -140,7 +124,9 @@ def close(run: Invocation) -> int:
 
 # --- the addressee ---------------------------------------------------------------------------
 
-def _answering(event: str, step: Any):
+def _answering(event: str, step: AnswerStep) -> Callable[[Invocation], int]:
+    """The handler of an addressee's step: ``step`` records it and returns the event recorded (or None)."""
+
     def handler(run: Invocation) -> int:
         a = run.args
         with run.open_node(unlock=True) as node:
@@ -201,7 +187,8 @@ def _details(t: tracing.Trace) -> str:
     for name, deadline in (("acknowledge", t.acknowledgement), ("respond", t.response)):
         state = ("OVERDUE" if deadline.overdue(now) else "late" if deadline.late
                  else "done" if deadline.done_on is not None else "pending")
-        lines.append(f"{name:<8} by {format_time(deadline.due_by)}  {state}")
+        due_by = format_time(deadline.due_by) if deadline.due_by is not None else "-"
+        lines.append(f"{name:<8} by {due_by}  {state}")
     lines.append("steps")
     for step in t.steps:
         lines.append(f"  {format_time(step.occurred_on)}  {step.state}  {step.type.split('.', 1)[1]:<13} {step.detail}")
@@ -227,7 +214,7 @@ def diversion(run: Invocation) -> int:
     return 0
 
 
-def _count_by_node(records: Any) -> dict[str, int]:
+def _count_by_node(records: Iterable[Envelope]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for record in records:
         if not record.type.startswith("Authority."):
@@ -239,7 +226,7 @@ def _verdict_text(d: dict[str, Any]) -> str:
     custodian = d["last_legal_custodian"]
     lines = [d["sentence"], "",
              f"rule                  {d['rule']}" + (f" (also: {', '.join(d['other_rules'])})" if d["other_rules"] else ""),
-             f"last legal custodian  " + (f"{custodian['holder'] or 'not on record'} ({custodian['state']})"
+             "last legal custodian  " + (f"{custodian['holder'] or 'not on record'} ({custodian['state']})"
                                           if custodian else "none on record"),
              f"place                 {d['place'] or '-'}",
              f"when                  {d['occurred_on_utc'] or '-'}",
@@ -250,22 +237,3 @@ def _verdict_text(d: dict[str, Any]) -> str:
               for e in d["evidence"]]
     lines += [f"unverified, not used: {u}" for u in d["unverified"]]
     return "\n".join(lines)
-
-
-# --- receipt -----------------------------------------------------------------------------------
-
-def receipt(run: Invocation) -> int:
-    """By ``--shipment`` (every weapon of it), or ``--weapon`` / marking (that weapon's export to us)."""
-    a = run.args
-    marking = run.marking()
-    weapon = marking.weapon_id() if marking is not None else (parse_weapon_id(a.weapon) if a.weapon else None)
-    if not a.shipment and weapon is None:
-        raise InvalidField("give --shipment ID, or --weapon ID or the marking", field="shipment")
-    with run.open_node(unlock=True) as node:
-        done = crossborder.confirm_receipt(node, shipment=a.shipment.strip(), weapon_id=weapon, by=a.by,
-                                           received_by=a.received_by, occurred_on=run.occurred_on())
-        node.settle()
-    single = {"weapon_id": done.weapons[0]} if len(done.weapons) == 1 else {}
-    run.emit({**done.to_dict(), "weapon_ids": list(done.weapons), **single},
-             "\n".join(done.weapons) if done.weapons else "")
-    return 0

@@ -1,4 +1,4 @@
-"""Bulk migration of paper registers (issue 2 item 5): nodes.migration.csv_import.import_csv.
+"""Bulk migration of paper registers: nodes.migration.import_csv (layout: docs/csv-layout.md).
 
 Contract tests run on SQLite and PostgreSQL (``db_url``): good rows land as
 signed records, bad rows are reported by line and column, a re-run records
@@ -23,8 +23,8 @@ from domain.time import parse_time
 from ledger.envelope import Envelope, verify_chain, verify_envelope
 from ledger.keys import public_key_from_bytes
 from nodes.bootstrap import init_node, open_node
-from nodes.migration.csv_import import REQUIRED_COLUMNS, RowError, import_csv
 from nodes.errors import ConfigurationError, ImportFileError
+from nodes.migration import REQUIRED_COLUMNS, RowError, import_csv
 from nodes.registry.application import Registry
 from nodes.settings import Settings
 
@@ -302,7 +302,7 @@ def test_a_locked_node_cannot_import(sqlite_url, tmp_path):
 IMPORT_SCRIPT = """
 import sys
 from nodes.bootstrap import open_node
-from nodes.migration.csv_import import import_csv
+from nodes.migration import import_csv
 from nodes.settings import Settings
 with open_node(Settings.load(home=sys.argv[1], db=sys.argv[2], passphrase=sys.argv[3])) as node:
     import_csv(node, sys.argv[4], batch_size=int(sys.argv[5]))

@@ -1,0 +1,117 @@
+"""The operator's commands on the node's store: ``init``, ``import-csv``, ``verify``, ``rebuild``.
+
+``init`` and ``import-csv`` sign (they need ARMSLEDGER_PASSPHRASE); ``verify`` and
+``rebuild`` open the node locked. Each is one library call (``nodes.bootstrap``,
+``nodes.migration``, ``nodes.registry.verify``, ``node.views``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from domain.errors import InvalidField
+from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option
+
+
+def add_init(subparsers: Commands) -> None:
+    init = add_command(subparsers, "init", init_command, "create the node: keys and authority certificates")
+    init.add_argument("--state", required=True, metavar="CC", help="the node's state (ISO 3166-1 alpha-2)")
+    add_json_option(init)
+
+
+def add_import_csv(subparsers: Commands) -> None:
+    parser = add_command(subparsers, "import-csv", import_csv_file,
+                         "migrate a legacy register from CSV (layout: docs/csv-layout.md); "
+                         "exit 2 if any row was refused")
+    parser.add_argument("file", metavar="FILE", help="the CSV file")
+    add_json_option(parser)
+
+
+def add_verify(subparsers: Commands) -> None:
+    parser = add_command(subparsers, "verify", verify,
+                         "audit the whole store offline: signatures, certificates, chains, Merkle log; "
+                         "exit 1 if anything fails")
+    add_json_option(parser)
+
+
+def add_rebuild(subparsers: Commands) -> None:
+    parser = add_command(subparsers, "rebuild", rebuild, "rebuild the projections from the log, from scratch")
+    add_json_option(parser)
+
+
+def init_command(run: Invocation) -> int:
+    """Create the node at ``--home``; refuses (exit 2) if one exists there."""
+    from nodes.bootstrap import init_node
+
+    settings = run.settings
+    with init_node(settings, run.args.state) as node:
+        node.settle()
+        identity = node.identity
+    document = {
+        "state": identity.state,
+        "home": str(settings.home),
+        "db": settings.db if not settings.is_postgres else without_password(settings.db),
+        "node_key_id": identity.node_key_id,
+        "authorities": dict(identity.authority_key_ids),
+    }
+    run.emit(document, f"node {identity.state} created in {settings.home} (node key {identity.node_key_id})")
+    return 0
+
+
+def import_csv_file(run: Invocation) -> int:
+    """Record every valid row; report refused rows by line, field and reason (exit 2 if any)."""
+    from nodes.migration import import_csv
+
+    path = Path(run.args.file)
+    if not path.is_file():
+        raise InvalidField(f"{run.args.file}: no such file", field="file")
+    with run.open_node(unlock=True) as node:
+        report = import_csv(node, path)
+        node.settle()
+    document = report.to_dict()
+    run.emit(document, f"{path.name}: {report.imported} weapons recorded ({report.events} signed events), "
+                       f"{report.skipped} recorded already, {len(report.errors)} rows refused")
+    for error in report.errors:
+        run.warn(f"armsledger import-csv: {path.name} line {error.line}: {error.field}: {error.reason}")
+    return 2 if report.errors else 0
+
+
+def verify(run: Invocation) -> int:
+    """Exit 0 only when every check holds; otherwise name each problem (on stderr) and exit 1."""
+    from nodes.registry.verify import verify_store
+
+    with run.open_node(unlock=False) as node:
+        report = verify_store(node)
+    document = report.to_dict()
+    summary = (f"{report.events_checked} records in {report.streams_checked} streams checked against "
+               f"the checkpoint of size {report.checkpoint_size} ({report.checkpoints_checked} checkpoints)")
+    if report.unsealed:
+        summary += f"; {report.unsealed} records are not sealed yet"
+    verdict = "ok" if report.ok else f"FAILED: {len(report.problems)} problems"
+    run.emit(document, f"{verdict}: {summary}")
+    for problem in report.problems:
+        run.warn(f"armsledger verify: {problem}")
+    return 0 if report.ok else 1
+
+
+def rebuild(run: Invocation) -> int:
+    """Drop the projections and replay the whole log into them."""
+    with run.open_node(unlock=False) as node:
+        result = node.views.rebuild(node.registry)
+    document: dict[str, Any] = {"rebuilt": True}
+    if isinstance(result, int):
+        document["events"] = result
+    run.emit(document, "projections rebuilt" + (f" from {result} records" if isinstance(result, int) else ""))
+    return 0
+
+
+def without_password(url: str) -> str:
+    """``url`` with its password, if any, replaced by ``***`` (for printing)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+

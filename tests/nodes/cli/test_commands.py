@@ -1,0 +1,52 @@
+"""The command line's shape: each command is handled in the module named by its group."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from nodes.cli.main import build_parser
+from nodes.cli.store import without_password
+
+
+def commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], str]:
+    """Every runnable command path (``("record", "receipt")``) -> module of its handler."""
+    found = {}
+    for action in parser._actions:  # argparse offers no public accessor
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                handler = sub.get_default("handler")
+                if handler is not None:
+                    found[(*path, name)] = handler.__module__
+                found.update(commands(sub, (*path, name)))
+    return found
+
+
+GROUPS = {
+    "nodes.cli.store": {("init",), ("import-csv",), ("verify",), ("rebuild",)},
+    "nodes.cli.record": {("record", e) for e in ("manufacture", "import", "export", "transfer", "seize", "receipt",
+                                                 "mark", "report-lost", "report-stolen", "recover", "confiscate",
+                                                 "deactivate", "destroy")},
+    "nodes.cli.licence": {("licence", "issue"), ("licence", "revoke")},
+    "nodes.cli.query": {("history",), ("search",), ("stats",), ("shipments",)},
+    "nodes.cli.trace": {("trace", a) for a in ("request", "list", "show", "respond", "delay", "restrict", "refuse",
+                                               "untraceable", "close")} | {("diversion",)},
+    "nodes.cli.trust": {("key", "export"), ("trust", "add"), ("trust", "list")},
+    "nodes.cli.federation": {("broker", "run"), ("sync",), ("node", "run"), ("quarantine",)},
+    "nodes.cli.demo": {("demo",)},
+}
+
+
+def test_every_command_is_handled_by_the_module_of_its_group():
+    found = commands(build_parser())
+    assert found == {path: module for module, paths in GROUPS.items() for path in paths}
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("postgresql://armsledger:s3cret@db.example:5432/ledger", "postgresql://armsledger:***@db.example:5432/ledger"),
+    ("postgresql://armsledger@db.example/ledger", "postgresql://armsledger@db.example/ledger"),
+    ("postgresql:///ledger", "postgresql:///ledger"),
+])
+def test_init_prints_a_database_url_without_its_password(url, shown):
+    assert without_password(url) == shown
