@@ -18,6 +18,12 @@ from domain.errors import InvalidField, InvalidState
 from domain.marking import check_country, check_text
 from domain.time import check_occurred_on
 
+# Days after export at which a shipment that no state confirmed receiving is
+# overdue (FP art 10(4) asks for confirmation of receipt but fixes no period):
+# the listing of open shipments and the diversion analysis use the same figure,
+# which a node may change (``nodes.settings.Settings.overdue_days``).
+DEFAULT_OVERDUE_DAYS = 30
+
 
 class Shipment(Aggregate):
     TOPIC = "Shipment"

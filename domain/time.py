@@ -12,6 +12,10 @@ from datetime import date, datetime, timezone
 
 from domain.errors import InvalidField
 
+# A day of epoch seconds (POSIX time has no leap seconds): the unit of every
+# deadline and overdue period (receipt of shipments, trace steps).
+SECONDS_PER_DAY = 86_400
+
 # Clocks of authorities' terminals drift; an event "in the future" by less than
 # this is accepted (a receipt typed at 23:59:59 on a fast clock is not fraud).
 CLOCK_TOLERANCE_SECONDS = 300
