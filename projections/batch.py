@@ -21,14 +21,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
+from domain.event_types import (
+    EXPORTED, LICENCE_EVENT_TYPES, RECEIPT_CONFIRMED, SHIPMENT_EVENT_TYPES, SHIPMENT_OPENED,
+    SHIPMENT_RECEIPT_CONFIRMED, WEAPON_EVENT_TYPES,
+)
+from domain.time import SECONDS_PER_DAY
 from ledger.envelope import Envelope
 from ledger.errors import EncodingError
-from projections.weapon_state import WEAPON_EVENT_TYPES, WeaponState, fold
+from projections.weapon_state import WeaponState, fold
 
 logger = logging.getLogger(__name__)
 
-SHIPMENT_EVENT_TYPES = frozenset({"Shipment.Opened", "Shipment.ReceiptConfirmed"})
-LICENCE_EVENT_TYPES = frozenset({"Licence.Issued", "Licence.Revoked"})
 PROJECTED_EVENT_TYPES = WEAPON_EVENT_TYPES | SHIPMENT_EVENT_TYPES | LICENCE_EVENT_TYPES
 
 
@@ -73,8 +76,6 @@ class ViewEvent:
         return (self.stream, self.node, self.version, self.notification_id, self.type, self.occurred_on,
                 self.sequence_on, self.recorded_at, self.month, self.authority, self.envelope)
 
-
-SECONDS_PER_DAY = 86_400
 
 
 @functools.lru_cache(maxsize=4096)
@@ -239,7 +240,7 @@ def _merge_shipment_rows(batch: ProjectedBatch) -> None:
 
 def _collect_shipment_facts(event: ViewEvent, batch: ProjectedBatch) -> None:
     body = event.body
-    if event.type == "Shipment.Opened":
+    if event.type == SHIPMENT_OPENED:
         batch.shipments.append(ShipmentFacts(
             shipment_id=event.stream, node=event.node, export_licence=str(body.get("export_licence", "")),
             import_authorization=str(body.get("import_authorization", "")),
@@ -248,7 +249,7 @@ def _collect_shipment_facts(event: ViewEvent, batch: ProjectedBatch) -> None:
             exported_on=event.occurred_on,
         ))
         batch.shipment_weapons.extend((event.stream, str(w)) for w in body.get("weapons", ()))
-    elif event.type == "Weapon.Exported" and body.get("shipment"):
+    elif event.type == EXPORTED and body.get("shipment"):
         batch.shipments.append(ShipmentFacts(
             shipment_id=str(body["shipment"]), node=event.node, export_licence=str(body.get("licence", "")),
             import_authorization=str(body.get("import_authorization", "")),
@@ -257,7 +258,7 @@ def _collect_shipment_facts(event: ViewEvent, batch: ProjectedBatch) -> None:
             exported_on=event.occurred_on,
         ))
         batch.shipment_weapons.append((str(body["shipment"]), event.stream))
-    elif event.type == "Shipment.ReceiptConfirmed":
+    elif event.type == SHIPMENT_RECEIPT_CONFIRMED:
         batch.receipts.append(ShipmentReceipt(event.stream, event.occurred_on, event.node))
-    elif event.type == "Weapon.ReceiptConfirmed" and body.get("shipment"):
+    elif event.type == RECEIPT_CONFIRMED and body.get("shipment"):
         batch.receipts.append(ShipmentReceipt(str(body["shipment"]), event.occurred_on, event.node))

@@ -15,9 +15,9 @@ from domain.errors import InvalidField, InvalidState, LicenceRefused, UnknownWea
 from domain.licence import LicenceKind
 from domain.marking import Marking
 from domain.weapon import Status, Weapon
+from domain.time import SECONDS_PER_DAY as DAY
 
 STATE = "BE"  # the state of the ``authorities`` fixture (conftest.py)
-DAY = 86_400
 
 L, C, P, D, R = (AuthorityKind.LICENSING, AuthorityKind.CUSTOMS, AuthorityKind.POLICE,
                  AuthorityKind.DEACTIVATION, AuthorityKind.REGISTRY)

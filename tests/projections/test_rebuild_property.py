@@ -17,14 +17,14 @@ from hypothesis import strategies as st
 
 from domain.errors import DomainError
 from domain.marking import Marking
-from domain.time import parse_time
+from domain.time import SECONDS_PER_DAY as DAY, parse_time
 from nodes.bootstrap import init_node
 from nodes.registry.application import Registry
 from nodes.settings import Settings
+from nodes.registry.storage import eventsourcing_env
 from projections.views import Views
 
 BASE = parse_time("2020-01-01")
-DAY = 86_400
 MARKINGS = [Marking.read("FN Herstal", "BE", f"P-{i}") for i in range(3)]
 WEAPON_IDS = [str(m.weapon_id()) for m in MARKINGS]
 HOLDERS = ["FN Herstal SA", "Dealer A", "Dealer B"]
@@ -105,7 +105,7 @@ def test_rebuild_equals_incremental_catch_up_and_the_fold_equals_the_domain(iden
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "ledger.db")
         registry = Registry(db, identity)
-        views = Views.open(db)
+        views = Views.open(eventsourcing_env(db))
         try:
             issue_licences(registry)
             views.BATCH_SIZE = batch_size
