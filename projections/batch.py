@@ -28,7 +28,7 @@ from domain.event_types import (
 from domain.time import SECONDS_PER_DAY
 from ledger.envelope import Envelope
 from ledger.errors import EncodingError
-from projections.weapon_state import WeaponState, fold
+from projections.weapon_state import WeaponView, fold
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class ProjectedBatch:
     last_notification_id: int
     processed: int
     events: list[ViewEvent] = field(default_factory=list)
-    weapons: list[WeaponState] = field(default_factory=list)
+    weapons: list[WeaponView] = field(default_factory=list)
     shipments: list[ShipmentFacts] = field(default_factory=list)
     shipment_weapons: list[tuple[str, str]] = field(default_factory=list)
     receipts: list[ShipmentReceipt] = field(default_factory=list)
@@ -130,7 +130,7 @@ class ProjectedBatch:
 
 def project_batch(
     notifications: Sequence[StoredNotification],
-    load_weapons: Callable[[Collection[str]], Mapping[str, WeaponState]],
+    load_weapons: Callable[[Collection[str]], Mapping[str, WeaponView]],
     load_weapon_events: Callable[[Collection[str]], Iterable[ViewEvent]],
 ) -> ProjectedBatch:
     """Rows for ``notifications`` (non-empty, in notification order).
@@ -201,7 +201,7 @@ def _parse(notification: StoredNotification, batch: ProjectedBatch) -> Envelope 
     return envelope
 
 
-def _chain_ends(states: Mapping[str, WeaponState],
+def _chain_ends(states: Mapping[str, WeaponView],
                 events: Mapping[str, Mapping[tuple[str, str, int], ViewEvent]]) -> dict[tuple[str, str], int]:
     """``sequence_on`` of the last stored record of each (weapon, node) chain that is known."""
     ends: dict[tuple[str, str], tuple[int, int]] = {}
@@ -217,7 +217,7 @@ def _chain_ends(states: Mapping[str, WeaponState],
     return {key: sequence_on for key, (_, sequence_on) in ends.items()}
 
 
-def _projected_already(envelope: Envelope, states: Mapping[str, WeaponState],
+def _projected_already(envelope: Envelope, states: Mapping[str, WeaponView],
                        events: Mapping[str, Mapping[tuple[str, str, int], ViewEvent]]) -> bool:
     """Same stream, node and version as a projected record: the same signed record."""
     if envelope.stream in events:

@@ -16,6 +16,7 @@ from domain.licence import LicenceKind
 from domain.marking import Marking
 from domain.weapon import Status, Weapon
 from domain.time import SECONDS_PER_DAY as DAY
+from domain.weapon_state import OPENING_TYPES
 
 STATE = "BE"  # the state of the ``authorities`` fixture (conftest.py)
 
@@ -95,7 +96,7 @@ def test_exactly_manufacture_import_and_seizure_open_a_record():
     classes = {c for c in vars(Weapon).values()
                if isinstance(c, type) and issubclass(c, Weapon.Event) and c not in (Weapon.Event, Weapon.Created)}
     assert classes == OPENING | set(NON_OPENING)
-    assert {c for c in classes if c.OPENS_RECORD} == OPENING
+    assert {c for c in classes if c.TOPIC in OPENING_TYPES} == OPENING
 
 
 def test_manufacture_opens_a_record(make_weapon):
