@@ -60,11 +60,11 @@ class Licence(Aggregate):
         valid_until: int
         export_state: str
         import_state: str
-        transit_states: tuple
+        transit_states: tuple[str, ...]
         consignee: str
         end_user: str
         quantity: int
-        weapons: tuple
+        weapons: tuple[str, ...]
 
     class Revoked(Event):
         TOPIC = "Licence.Revoked"
@@ -76,7 +76,7 @@ class Licence(Aggregate):
 
     def __init__(self, occurred_on: int, authority: str, number: str, kind: str, issuer_state: str,
                  holder: str, valid_from: int, valid_until: int, export_state: str, import_state: str,
-                 transit_states: tuple, consignee: str, end_user: str, quantity: int, weapons: tuple):
+                 transit_states: tuple[str, ...], consignee: str, end_user: str, quantity: int, weapons: tuple[str, ...]):
         self.number = number
         self.kind = LicenceKind(kind)
         self.issuer_state = issuer_state
@@ -94,7 +94,7 @@ class Licence(Aggregate):
         self.revocation_reason = ""
 
     @staticmethod
-    def create_id(issuer_state: str, kind: str, number: str, **_: Any) -> uuid.UUID:  # type: ignore[override]
+    def create_id(issuer_state: str, kind: str, number: str, **_: Any) -> uuid.UUID:
         return licence_id(issuer_state, kind, number)
 
     @classmethod

@@ -37,12 +37,12 @@ class Shipment(Aggregate):
         TOPIC = "Shipment.Opened"
         export_licence: str
         import_authorization: str
-        transit_no_objections: tuple
+        transit_no_objections: tuple[str, ...]
         export_state: str
         import_state: str
-        transit_states: tuple
+        transit_states: tuple[str, ...]
         consignee: str
-        weapons: tuple
+        weapons: tuple[str, ...]
 
     class ReceiptConfirmed(Event):
         TOPIC = "Shipment.ReceiptConfirmed"
@@ -53,8 +53,8 @@ class Shipment(Aggregate):
             shipment.received_on = self.occurred_on
 
     def __init__(self, occurred_on: int, authority: str, export_licence: str, import_authorization: str,
-                 transit_no_objections: tuple, export_state: str, import_state: str, transit_states: tuple,
-                 consignee: str, weapons: tuple):
+                 transit_no_objections: tuple[str, ...], export_state: str, import_state: str, transit_states: tuple[str, ...],
+                 consignee: str, weapons: tuple[str, ...]):
         self.exported_on = occurred_on
         self.export_licence = export_licence
         self.import_authorization = import_authorization
@@ -67,7 +67,7 @@ class Shipment(Aggregate):
         self.received_on: int | None = None
 
     @staticmethod
-    def create_id(**_: Any) -> uuid.UUID:  # type: ignore[override]
+    def create_id(**_: Any) -> uuid.UUID:
         return uuid.uuid4()
 
     @property

@@ -8,7 +8,7 @@ are written today about events decades old, but never about the future.
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from domain.errors import InvalidField
 
@@ -47,11 +47,11 @@ def parse_time(text: str, field: str = "date") -> int:
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
-            moment = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
         else:
             moment = datetime.fromisoformat(value)
             if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=timezone.utc)
+                moment = moment.replace(tzinfo=UTC)
     except ValueError:
         raise InvalidField(f"{text!r} is not a date (YYYY-MM-DD) or ISO 8601 date-time", field=field) from None
     return int(moment.timestamp())
@@ -64,6 +64,6 @@ def format_time(seconds: int) -> str:
     number of seconds is shown instead: error messages must not fail.
     """
     try:
-        return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     except (ValueError, OverflowError, OSError):
         return f"{seconds} seconds since 1970-01-01 UTC"

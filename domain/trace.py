@@ -78,7 +78,7 @@ class TraceRequest(Aggregate):
         requesting_state: str
         addressee: str
         weapon_id: str
-        marking: dict
+        marking: dict[str, Any]
         type: str
         calibre: str
         circumstances: str
@@ -105,7 +105,7 @@ class TraceRequest(Aggregate):
             trace.closed = True
 
     def __init__(self, occurred_on: int, authority: str, requesting_state: str, addressee: str, weapon_id: str,
-                 marking: dict, type: str, calibre: str, circumstances: str, legal_basis: str,
+                 marking: dict[str, Any], type: str, calibre: str, circumstances: str, legal_basis: str,
                  intended_use: str, priority: str, parent: str, hop: int):
         self.submitted_on = occurred_on
         self.requesting_state = requesting_state
@@ -124,12 +124,12 @@ class TraceRequest(Aggregate):
         self.closed = False
 
     @staticmethod
-    def create_id(**_: Any) -> uuid.UUID:  # type: ignore[override]
+    def create_id(**_: Any) -> uuid.UUID:
         return uuid.uuid4()
 
     @classmethod
     def submit(
-        cls, *, authority: Authority, addressee: str, weapon_id: str, marking: dict, type: str, calibre: str,
+        cls, *, authority: Authority, addressee: str, weapon_id: str, marking: dict[str, Any], type: str, calibre: str,
         circumstances: str, legal_basis: str, intended_use: str, priority: str, occurred_on: int,
         parent: str = "", hop: int = 1,
     ) -> TraceRequest:
@@ -191,8 +191,8 @@ class TraceAnswer(Aggregate):
     class Responded(Event):
         TOPIC = "TraceAnswer.Responded"
         weapon_id: str
-        fragment: tuple          # envelope bytes of the lifecycle held, with proofs (see nodes.tracing.service)
-        exported_to: tuple       # states the fragment shows the weapon was exported to
+        fragment: tuple[Any, ...]  # envelope bytes of the lifecycle held, with proofs (see nodes.tracing.service)
+        exported_to: tuple[str, ...]  # states the fragment shows the weapon was exported to
         complete: bool           # False: PARTIAL (the state holds only part of the life)
 
         def apply(self, answer: TraceAnswer) -> None:
@@ -216,7 +216,7 @@ class TraceAnswer(Aggregate):
         ground: str
         explanation: str
         weapon_id: str
-        fragment: tuple
+        fragment: tuple[str, ...]
 
         def apply(self, answer: TraceAnswer) -> None:
             answer.answered = True
@@ -236,7 +236,7 @@ class TraceAnswer(Aggregate):
         self.answered = False
 
     @staticmethod
-    def create_id(trace_id: uuid.UUID, **_: Any) -> uuid.UUID:  # type: ignore[override]
+    def create_id(trace_id: uuid.UUID, **_: Any) -> uuid.UUID:
         return trace_id
 
     @classmethod

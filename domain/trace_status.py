@@ -23,14 +23,32 @@ from typing import Any, Protocol
 from domain.errors import InvalidField
 from domain.event_types import (
     TRACE_ACKNOWLEDGED as ACKNOWLEDGED,
+)
+from domain.event_types import (
     TRACE_ANSWERS as ANSWERS,
+)
+from domain.event_types import (
     TRACE_CLOSED as CLOSED,
+)
+from domain.event_types import (
     TRACE_DELAYED as DELAYED,
+)
+from domain.event_types import (
     TRACE_FORWARDED as FORWARDED,
+)
+from domain.event_types import (
     TRACE_REFUSED as REFUSED,
+)
+from domain.event_types import (
     TRACE_RESPONDED as RESPONDED,
+)
+from domain.event_types import (
     TRACE_RESTRICTED as RESTRICTED,
+)
+from domain.event_types import (
     TRACE_SUBMITTED as SUBMITTED,
+)
+from domain.event_types import (
     TRACE_UNTRACEABLE as UNTRACEABLE,
 )
 from domain.records import SignedRecord

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.domain import Aggregate
@@ -56,7 +56,7 @@ class Weapon(Aggregate):
 
     class Manufactured(Event):
         TOPIC = types.MANUFACTURED
-        marking: dict
+        marking: dict[str, Any]
         type: str
         make: str
         model: str
@@ -67,7 +67,7 @@ class Weapon(Aggregate):
 
     class Imported(Event):
         TOPIC = types.IMPORTED
-        marking: dict
+        marking: dict[str, Any]
         type: str
         make: str
         model: str
@@ -95,17 +95,17 @@ class Weapon(Aggregate):
         import_authorization: str
         from_state: str
         to_state: str
-        transit_states: tuple
+        transit_states: tuple[str, ...]
         consignee: str
         shipment: str
-        marking: dict
+        marking: dict[str, Any]
         type: str
         make: str
         model: str
         calibre: str
         year: int
         authorization_evidence: str
-        transit_evidence: tuple
+        transit_evidence: tuple[str, ...]
 
 
     class ReceiptConfirmed(Event):
@@ -149,7 +149,7 @@ class Weapon(Aggregate):
 
     class Seized(Event):
         TOPIC = types.SEIZED
-        marking: dict
+        marking: dict[str, Any]
         type: str
         make: str
         model: str
@@ -157,7 +157,7 @@ class Weapon(Aggregate):
         place: str
         state: str
         circumstances: str
-        flags: tuple
+        flags: tuple[str, ...]
 
 
     class Confiscated(Event):
@@ -276,7 +276,7 @@ class Weapon(Aggregate):
             year = int(year)
         except (TypeError, ValueError):
             raise InvalidField(f"{year!r} is not a year", field="year") from None
-        if not 1800 <= year <= datetime.now(timezone.utc).year:
+        if not 1800 <= year <= datetime.now(UTC).year:
             raise InvalidField(f"{year} is not a plausible year of manufacture", field="year")
         weapon = cls._shell(marking.weapon_id(), _now())
         weapon.trigger_event(
@@ -311,7 +311,7 @@ class Weapon(Aggregate):
         if self.status is Status.DESTROYED:
             raise InvalidState("the weapon was destroyed: it cannot be imported", field="weapon")
         if self.status is not None and self.status is not Status.EXPORTED:
-            raise InvalidState(f"the weapon is {self.status.value} here: only an exported weapon "
+            raise InvalidState(f"the weapon is {_name(self.status)} here: only an exported weapon "
                                "can come back by import", field="weapon")
         fields = _description(type, make, model, calibre)
         self.trigger_event(
@@ -437,7 +437,7 @@ class Weapon(Aggregate):
         check_permitted(types.RECOVERED, authority.kind)
         self._check_not_destroyed()
         if self.status not in (Status.LOST, Status.STOLEN):
-            raise InvalidState(f"the weapon is {self.status.value}, not lost or stolen", field="weapon")
+            raise InvalidState(f"the weapon is {_name(self.status)}, not lost or stolen", field="weapon")
         self.trigger_event(self.Recovered, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
                            place=check_text(place, "place", required=False),
                            holder=check_text(holder, "holder", required=False),
@@ -455,7 +455,7 @@ class Weapon(Aggregate):
         if self.status is Status.DEACTIVATED:
             flags.append("after-deactivation")
         if self.status in (Status.LOST, Status.STOLEN):
-            flags.append(f"reported-{self.status.value}")
+            flags.append(f"reported-{_name(self.status)}")
         if marking is not None and self.marking and marking.key != Marking(**self.marking).key:
             # Tampered or inconsistent marking (ITI para 9): kept as read, and flagged.
             flags.append("marking-differs")
@@ -473,7 +473,7 @@ class Weapon(Aggregate):
         check_permitted(types.CONFISCATED, authority.kind)
         self._check_not_destroyed()
         if self.status is not Status.SEIZED:
-            raise InvalidState(f"the weapon is {self.status.value}: only a seized weapon can be confiscated",
+            raise InvalidState(f"the weapon is {_name(self.status)}: only a seized weapon can be confiscated",
                                field="weapon")
         self.trigger_event(self.Confiscated, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
                            order=check_text(order, "order"))
@@ -485,7 +485,7 @@ class Weapon(Aggregate):
         if self.status is Status.DEACTIVATED:
             raise InvalidState("the weapon is deactivated already", field="weapon")
         if self.status not in (Status.ACTIVE, Status.SEIZED, Status.CONFISCATED):
-            raise InvalidState(f"the weapon is {self.status.value}: it is not here to deactivate", field="weapon")
+            raise InvalidState(f"the weapon is {_name(self.status)}: it is not here to deactivate", field="weapon")
         self.trigger_event(self.Deactivated, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
                            certificate=check_text(certificate, "certificate", max_length=64),
                            method=check_text(method, "method", required=False))
@@ -494,7 +494,7 @@ class Weapon(Aggregate):
         check_permitted(types.DESTROYED, authority.kind)
         self._check_not_destroyed()
         if self.status in (Status.EXPORTED, Status.LOST, Status.STOLEN):
-            raise InvalidState(f"the weapon is {self.status.value}: it is not here to destroy", field="weapon")
+            raise InvalidState(f"the weapon is {_name(self.status)}: it is not here to destroy", field="weapon")
         self.trigger_event(self.Destroyed, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
                            method=check_text(method, "method"),
                            certificate=check_text(certificate, "certificate", required=False, max_length=64))
@@ -515,12 +515,12 @@ class Weapon(Aggregate):
 
     def _check_held(self, verb: str) -> None:
         if self.status not in _HELD:
-            raise InvalidState(f"the weapon is {self.status.value}: it cannot be {verb}", field="weapon")
+            raise InvalidState(f"the weapon is {_name(self.status)}: it cannot be {verb}", field="weapon")
 
     def _check_can_go_missing(self) -> None:
         self._check_not_destroyed()
         if self.status in (Status.LOST, Status.STOLEN):
-            raise InvalidState(f"the weapon is reported {self.status.value} already", field="weapon")
+            raise InvalidState(f"the weapon is reported {_name(self.status)} already", field="weapon")
 
 
 def _description(type_: str, make: str, model: str, calibre: str) -> dict[str, str]:
@@ -532,5 +532,9 @@ def _description(type_: str, make: str, model: str, calibre: str) -> dict[str, s
     }
 
 
+def _name(status: Status | None) -> str:
+    return "unrecorded" if status is None else status.value
+
+
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

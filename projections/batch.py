@@ -18,12 +18,17 @@ import functools
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from domain.event_types import (
-    EXPORTED, LICENCE_EVENT_TYPES, RECEIPT_CONFIRMED, SHIPMENT_EVENT_TYPES, SHIPMENT_OPENED,
-    SHIPMENT_RECEIPT_CONFIRMED, WEAPON_EVENT_TYPES,
+    EXPORTED,
+    LICENCE_EVENT_TYPES,
+    RECEIPT_CONFIRMED,
+    SHIPMENT_EVENT_TYPES,
+    SHIPMENT_OPENED,
+    SHIPMENT_RECEIPT_CONFIRMED,
+    WEAPON_EVENT_TYPES,
 )
 from domain.time import SECONDS_PER_DAY
 from ledger.envelope import Envelope
@@ -82,7 +87,7 @@ class ViewEvent:
 def _month_of_day(day: int) -> str:
     # Per day, not per record: formatting a date was a tenth of building a batch,
     # and a UTC month always starts at a day boundary (epoch seconds have no leap seconds).
-    return datetime.fromtimestamp(day * SECONDS_PER_DAY, tz=timezone.utc).strftime("%Y-%m")
+    return datetime.fromtimestamp(day * SECONDS_PER_DAY, tz=UTC).strftime("%Y-%m")
 
 
 @dataclass(frozen=True)

@@ -27,19 +27,19 @@ them into ``%s``.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 from abc import abstractmethod
 from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import msgpack
 from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 
 from domain.marking import normalise
+from domain.weapon_state import Status, WeaponState
 from projections.batch import ProjectedBatch, ViewEvent
 from projections.errors import TrackingConflict
 from projections.weapon_state import WeaponView
-from domain.weapon_state import Status, WeaponState
 
 TRACKING_TABLE = "views_tracking"
 VIEW_TABLES = ("view_events", "view_weapons", "view_shipments", "view_shipment_weapons")

@@ -19,9 +19,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
-from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, Tracking
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    InfrastructureFactory,
+    Tracking,
+)
 from eventsourcing.utils import Environment
 
 from domain.errors import InvalidField
@@ -79,7 +83,7 @@ class Views:
             self._factory.close()
             self._factory = None
 
-    def __enter__(self) -> Views:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

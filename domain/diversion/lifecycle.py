@@ -10,13 +10,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any
 
 from domain.diversion.verdict import Custodian
 from domain.event_types import (
-    AUTHORITY_CERTIFIED, CONFISCATED, DEACTIVATED, DESTROYED, EXPORTED, IMPORTED, LICENCE_ISSUED, MANUFACTURED,
-    MARKED, RECEIPT_CONFIRMED, RECOVERED, REPORTED_LOST, REPORTED_STOLEN, SEIZED, SHIPMENT_OPENED,
-    SHIPMENT_RECEIPT_CONFIRMED, TRANSFERRED, WEAPON_PREFIX,
+    AUTHORITY_CERTIFIED,
+    CONFISCATED,
+    DEACTIVATED,
+    DESTROYED,
+    EXPORTED,
+    IMPORTED,
+    LICENCE_ISSUED,
+    MANUFACTURED,
+    MARKED,
+    RECEIPT_CONFIRMED,
+    RECOVERED,
+    REPORTED_LOST,
+    REPORTED_STOLEN,
+    SEIZED,
+    SHIPMENT_OPENED,
+    SHIPMENT_RECEIPT_CONFIRMED,
+    TRANSFERRED,
+    WEAPON_PREFIX,
 )
 from domain.marking import normalise
 from domain.records import SignedRecord
@@ -25,7 +39,7 @@ from domain.records import SignedRecord
 _LAWFUL_IN_DESTINATION = frozenset({IMPORTED, RECEIPT_CONFIRMED, TRANSFERRED, EXPORTED})
 
 
-def lifecycle_order(envelope: SignedRecord) -> tuple:
+def lifecycle_order(envelope: SignedRecord) -> tuple[int, int, str, str, int]:
     # Business time first, recording time to break ties; node, stream and version
     # only make the order total so that verdicts do not depend on input order.
     return (envelope.occurred_on, envelope.recorded_at, envelope.node, envelope.stream, envelope.version)

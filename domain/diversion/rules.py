@@ -12,10 +12,26 @@ from dataclasses import dataclass
 from domain.diversion.lifecycle import Custody, Lifecycle
 from domain.diversion.verdict import Custodian, Rule
 from domain.diversion.words import (
-    and_list, certificate, date_of, describe, holder_name, left_by_export, marking_key, place_of, route,
+    and_list,
+    certificate,
+    date_of,
+    describe,
+    holder_name,
+    left_by_export,
+    marking_key,
+    place_of,
+    route,
 )
 from domain.event_types import (
-    DEACTIVATED, DESTROYED, EXPORTED, MANUFACTURED, MARKED, RECOVERED, REPORTED_LOST, REPORTED_STOLEN, SEIZED,
+    DEACTIVATED,
+    DESTROYED,
+    EXPORTED,
+    MANUFACTURED,
+    MARKED,
+    RECOVERED,
+    REPORTED_LOST,
+    REPORTED_STOLEN,
+    SEIZED,
     WEAPON_PREFIX,
 )
 from domain.marking import UNKNOWN_CHARACTER, normalise
@@ -118,18 +134,19 @@ def _deviation(a: Analysis, export: SignedRecord) -> tuple[str, str, tuple[Signe
         licensed_to = str(licence.body.get("import_state", ""))
         licensed_via = tuple(licence.body.get("transit_states", ()))
         if licensed_to and licensed_to != destination:
-            return (destination, f"export licence {licence.body.get('number')} is for {licensed_to}, not "
-                    f"{destination}", (licence,))
+            return (destination, (f"export licence {licence.body.get('number')} is for {licensed_to}, not "
+                                  f"{destination}"), (licence,))
         off_route = [s for s in transit if s not in licensed_via]
         if off_route:
-            return (and_list(off_route), f"it was routed via {and_list(off_route)}, but export licence "
-                    f"{licence.body.get('number')} allows transit only via {and_list(licensed_via) or 'no state'}",
-                    (licence,))
+            return (and_list(off_route), (
+                f"it was routed via {and_list(off_route)}, but export licence {licence.body.get('number')} "
+                f"allows transit only via {and_list(licensed_via) or 'no state'}"), (licence,))
     if authorization is not None:
         authorised = str(authorization.body.get("consignee", ""))
         if authorised and consignee and normalise(authorised) != normalise(consignee):
-            return (destination, f"the export names consignee {consignee}, but import authorization "
-                    f"{authorization.body.get('number')} of {destination} authorises {authorised}", (authorization,))
+            return (destination, (f"the export names consignee {consignee}, but import authorization "
+                                  f"{authorization.body.get('number')} of {destination} authorises {authorised}"),
+                    (authorization,))
     arrivals = a.life.arrivals(export)
     for arrival, state in arrivals:
         if state != destination:
@@ -140,8 +157,8 @@ def _deviation(a: Analysis, export: SignedRecord) -> tuple[str, str, tuple[Signe
         for seizure in a.life.after(export, SEIZED):
             state = str(seizure.body.get("state") or seizure.node)
             if a.life.position[seizure.hash] < arrived and state not in allowed:
-                return (place_of(seizure), f"during transit it was {describe(seizure)}, off the licensed route "
-                        f"{route(export)}", (seizure, arrivals[0][0]))
+                return (place_of(seizure), (f"during transit it was {describe(seizure)}, off the licensed route "
+                                            f"{route(export)}"), (seizure, arrivals[0][0]))
     return None
 
 
@@ -190,7 +207,7 @@ def _tampered_marking(a: Analysis) -> Finding | None:
         elif any(UNKNOWN_CHARACTER in str(v) for v in seen.values()):
             detail = f"its marking reads {shown}, with obliterated characters"
         elif original and seen and marking_key(seen) != marking_key(original):
-            when = "manufacture" if a.life.marked_at.type == MANUFACTURED else "import"
+            when = "manufacture" if a.life.marked_at is not None and a.life.marked_at.type == MANUFACTURED else "import"
             detail = (f"its marking reads {shown}, not {original.get('manufacturer')} {original.get('country')} "
                       f"{original.get('serial')} as marked at {when}")
         else:

@@ -6,8 +6,20 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from domain.event_types import (
-    CONFISCATED, DEACTIVATED, DESTROYED, EXPORTED, IMPORTED, MANUFACTURED, MARKED, RECEIPT_CONFIRMED, RECOVERED,
-    REPORTED_LOST, REPORTED_STOLEN, SEIZED, SHIPMENT_RECEIPT_CONFIRMED, TRANSFERRED,
+    CONFISCATED,
+    DEACTIVATED,
+    DESTROYED,
+    EXPORTED,
+    IMPORTED,
+    MANUFACTURED,
+    MARKED,
+    RECEIPT_CONFIRMED,
+    RECOVERED,
+    REPORTED_LOST,
+    REPORTED_STOLEN,
+    SEIZED,
+    SHIPMENT_RECEIPT_CONFIRMED,
+    TRANSFERRED,
 )
 from domain.marking import normalise
 from domain.records import SignedRecord
@@ -27,7 +39,7 @@ def holder_name(holder: str) -> str:
     return holder or "a holder not on record"
 
 
-def marking_key(marking: dict) -> tuple[str, str, str]:
+def marking_key(marking: Mapping[str, Any]) -> tuple[str, str, str]:
     return (normalise(str(marking.get("manufacturer", ""))), str(marking.get("country", "")).upper(),
             normalise(str(marking.get("serial", ""))))
 
