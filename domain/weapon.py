@@ -6,6 +6,11 @@ record. After ``Destroyed`` only ``Seized`` is accepted, and flagged: a destroye
 weapon that turns up again is evidence of diversion from the destruction
 process. A deactivated weapon is no longer a firearm (FP art 9) and cannot be
 transferred or exported as one.
+
+The effect of each record on the weapon's state is ``domain.weapon_state.evolve``,
+shared with the views. The module stays above 400 lines for a reason: the
+events are nested classes and the commands methods of one aggregate
+(eventsourcing's model, ``Weapon.Exported`` / ``weapon.export()``).
 """
 
 from __future__ import annotations
