@@ -13,6 +13,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
+from domain import event_types as types
 from domain.authority import Authority, check_permitted
 from domain.errors import InvalidField, InvalidState
 from domain.marking import check_country, check_text
@@ -34,7 +35,7 @@ class Shipment(Aggregate):
         authority: str
 
     class Opened(Event, Aggregate.Created):
-        TOPIC = "Shipment.Opened"
+        TOPIC = types.SHIPMENT_OPENED
         export_licence: str
         import_authorization: str
         transit_no_objections: tuple[str, ...]
@@ -45,7 +46,7 @@ class Shipment(Aggregate):
         weapons: tuple[str, ...]
 
     class ReceiptConfirmed(Event):
-        TOPIC = "Shipment.ReceiptConfirmed"
+        TOPIC = types.SHIPMENT_RECEIPT_CONFIRMED
         confirmed_by_state: str
         confirmation: str
 
@@ -80,7 +81,7 @@ class Shipment(Aggregate):
         weapons: tuple[str, ...], occurred_on: int, transit_states: tuple[str, ...] = (),
         transit_no_objections: tuple[str, ...] = (), consignee: str = "",
     ) -> Shipment:
-        check_permitted("Shipment.Opened", authority.kind)
+        check_permitted(types.SHIPMENT_OPENED, authority.kind)
         if not weapons:
             raise InvalidField("a shipment holds at least one weapon", field="weapon")
         if len(set(weapons)) != len(weapons):
@@ -99,7 +100,7 @@ class Shipment(Aggregate):
     def confirm_receipt(self, *, authority: Authority, confirmed_by_state: str, confirmation: str,
                         occurred_on: int) -> None:
         """Close the shipment on the receipt confirmation of the importing state's customs."""
-        check_permitted("Shipment.ReceiptConfirmed", authority.kind)
+        check_permitted(types.SHIPMENT_RECEIPT_CONFIRMED, authority.kind)
         if not self.is_open:
             raise InvalidState("the shipment's receipt is confirmed already", field="shipment")
         if confirmed_by_state != self.import_state:
