@@ -203,7 +203,7 @@ class ViewStore(TrackingRecorder):
         """Stored state of those of these weapons that have one."""
         with self.reading() as cursor:
             rows = self.select_in(cursor, "SELECT * FROM view_weapons WHERE weapon_id IN ?", weapon_ids)
-        return {row["weapon_id"]: weapon_state(row) for row in rows}
+        return {row["weapon_id"]: weapon_view(row) for row in rows}
 
     def load_weapon_events(self, weapon_ids: Collection[str]) -> list[ViewEvent]:
         """Projected records of these weapons (any order)."""
@@ -309,7 +309,7 @@ def _weapon_row(w: WeaponView) -> tuple[Any, ...]:
             ",".join(s.flags), *w.last)
 
 
-def weapon_state(row: Any) -> WeaponView:
+def weapon_view(row: Any) -> WeaponView:
     """A ``view_weapons`` row as the ``WeaponView`` it was written from.
 
     The state keeps what the row holds; the fields the views do not store
