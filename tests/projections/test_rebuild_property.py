@@ -4,6 +4,9 @@
    commands, in batches of any size, leaves the same views as one rebuild.
 2. The folded state of every weapon equals the domain aggregate's, with
    business dates in any order (records typed in late).
+
+Own records only: partner records arriving in any order are covered by
+test_federated_fold_property.py.
 """
 
 from __future__ import annotations
