@@ -1,4 +1,4 @@
-"""Rules of the Weapon aggregate (issue 2, item 3), each with its failing case.
+"""Rules of the Weapon aggregate, each with its failing case.
 
 Every refusal is checked for its error class and the ``field`` it names.
 """
