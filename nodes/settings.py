@@ -19,9 +19,9 @@ trace.respond_days              ARMSLEDGER_TRACE_RESPONSE_DAYS   30 (urgent trac
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 from domain.errors import InvalidField
 from domain.shipment import DEFAULT_OVERDUE_DAYS

@@ -6,6 +6,7 @@ import pytest
 
 from domain import event_types as types
 from domain.errors import UnknownWeapon
+from domain.weapon import Weapon
 from domain.weapon_state import OPENING_TYPES, REGISTERING_TYPES, Status, WeaponState, evolve
 
 MARKING = {"manufacturer": "FN Herstal", "country": "BE", "serial": "F-1"}
@@ -34,8 +35,7 @@ def test_the_fold_never_refuses_a_record_whatever_comes_first(record_type):
 
 
 def test_the_aggregate_refuses_what_the_fold_accepts_first():
-    from domain.weapon import Weapon  # the aggregate applies the same fold after its own checks
-
+    # The aggregate applies the same fold, after its own checks.
     transfer = Weapon.Transferred(originator_id=Weapon.create_id(), originator_version=1,
                                   timestamp=Weapon.Event.create_timestamp(), occurred_on=0, authority="k",
                                   from_holder="", to_holder="Dealer", licence="TL-1")

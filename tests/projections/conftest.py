@@ -29,9 +29,9 @@ from domain.time import parse_time
 from ledger.envelope import GENESIS_PREV, seal
 from ledger.keys import generate_key, key_id
 from nodes.bootstrap import init_node
+from nodes.registry.storage import eventsourcing_env
 from nodes.settings import Settings
 from projections.store import VIEW_TABLES
-from nodes.registry.storage import eventsourcing_env
 from projections.views import Views
 
 D = parse_time  # dates of the scenario read better as "2024-02-10"

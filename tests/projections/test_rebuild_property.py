@@ -20,11 +20,12 @@ from hypothesis import strategies as st
 
 from domain.errors import DomainError
 from domain.marking import Marking
-from domain.time import SECONDS_PER_DAY as DAY, parse_time
+from domain.time import SECONDS_PER_DAY as DAY
+from domain.time import parse_time
 from nodes.bootstrap import init_node
 from nodes.registry.application import Registry
-from nodes.settings import Settings
 from nodes.registry.storage import eventsourcing_env
+from nodes.settings import Settings
 from projections.views import Views
 
 BASE = parse_time("2020-01-01")

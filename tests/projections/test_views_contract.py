@@ -17,10 +17,10 @@ from domain.marking import normalise, serial_pattern_to_regex
 from domain.time import parse_time as D
 from ledger.envelope import GENESIS_PREV, seal
 from ledger.keys import generate_key, key_id
+from nodes.registry.storage import eventsourcing_env
 from projections.batch import project_batch
 from projections.errors import TrackingConflict
 from projections.serial_search import serial_like
-from nodes.registry.storage import eventsourcing_env
 from projections.views import Views
 
 
