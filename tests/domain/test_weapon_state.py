@@ -7,7 +7,13 @@ import pytest
 from domain import event_types as types
 from domain.errors import UnknownWeapon
 from domain.weapon import Weapon
-from domain.weapon_state import OPENING_TYPES, REGISTERING_TYPES, Status, WeaponState, evolve
+from domain.weapon_state import (
+    OPENING_TYPES,
+    REGISTERING_TYPES,
+    Status,
+    WeaponState,
+    evolve,
+)
 
 MARKING = {"manufacturer": "FN Herstal", "country": "BE", "serial": "F-1"}
 DESCRIPTION = {"type": "pistol", "make": "FN", "model": "57", "calibre": "5.7", "year": 2019}
