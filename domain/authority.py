@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from domain import event_types as types
 from domain.errors import InvalidField, NotPermitted
 
 
@@ -33,33 +34,33 @@ L, C, P, D, R = (AuthorityKind.LICENSING, AuthorityKind.CUSTOMS, AuthorityKind.P
                  AuthorityKind.DEACTIVATION, AuthorityKind.REGISTRY)
 
 PERMISSIONS: dict[str, frozenset[AuthorityKind]] = {
-    "Weapon.Manufactured": frozenset({L, R}),
-    "Weapon.Imported": frozenset({L, C, R}),
-    "Weapon.Exported": frozenset({C, L}),
-    "Weapon.ReceiptConfirmed": frozenset({C}),
-    "Weapon.Transferred": frozenset({L, R}),
-    "Weapon.Marked": frozenset({L, P, R}),
-    "Weapon.ReportedLost": frozenset({P, L, R}),
-    "Weapon.ReportedStolen": frozenset({P}),
-    "Weapon.Recovered": frozenset({P}),
-    "Weapon.Seized": frozenset({P, C}),
-    "Weapon.Confiscated": frozenset({P, R}),
-    "Weapon.Deactivated": frozenset({D}),
-    "Weapon.Destroyed": frozenset({P, D, R}),
-    "Licence.Issued": frozenset({L}),
-    "Licence.Revoked": frozenset({L}),
-    "Shipment.Opened": frozenset({C, L}),
-    "Shipment.ReceiptConfirmed": frozenset({C}),
+    types.MANUFACTURED: frozenset({L, R}),
+    types.IMPORTED: frozenset({L, C, R}),
+    types.EXPORTED: frozenset({C, L}),
+    types.RECEIPT_CONFIRMED: frozenset({C}),
+    types.TRANSFERRED: frozenset({L, R}),
+    types.MARKED: frozenset({L, P, R}),
+    types.REPORTED_LOST: frozenset({P, L, R}),
+    types.REPORTED_STOLEN: frozenset({P}),
+    types.RECOVERED: frozenset({P}),
+    types.SEIZED: frozenset({P, C}),
+    types.CONFISCATED: frozenset({P, R}),
+    types.DEACTIVATED: frozenset({D}),
+    types.DESTROYED: frozenset({P, D, R}),
+    types.LICENCE_ISSUED: frozenset({L}),
+    types.LICENCE_REVOKED: frozenset({L}),
+    types.SHIPMENT_OPENED: frozenset({C, L}),
+    types.SHIPMENT_RECEIPT_CONFIRMED: frozenset({C}),
     # Tracing (ITI paras 17-23) is police work; the registry answers from its records.
-    "TraceRequest.Submitted": frozenset({P}),
-    "TraceRequest.Forwarded": frozenset({P}),
-    "TraceRequest.Closed": frozenset({P}),
-    "TraceAnswer.Acknowledged": frozenset({P, R}),
-    "TraceAnswer.Responded": frozenset({P, R}),
-    "TraceAnswer.Untraceable": frozenset({P, R}),
-    "TraceAnswer.Delayed": frozenset({P, R}),
-    "TraceAnswer.Restricted": frozenset({P, R}),
-    "TraceAnswer.Refused": frozenset({P, R}),
+    types.TRACE_SUBMITTED: frozenset({P}),
+    types.TRACE_FORWARDED: frozenset({P}),
+    types.TRACE_CLOSED: frozenset({P}),
+    types.TRACE_ACKNOWLEDGED: frozenset({P, R}),
+    types.TRACE_RESPONDED: frozenset({P, R}),
+    types.TRACE_UNTRACEABLE: frozenset({P, R}),
+    types.TRACE_DELAYED: frozenset({P, R}),
+    types.TRACE_RESTRICTED: frozenset({P, R}),
+    types.TRACE_REFUSED: frozenset({P, R}),
 }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
+from domain import event_types as types
 from domain.authority import Authority, check_permitted
 from domain.errors import InvalidField, InvalidState, LicenceRefused
 from domain.marking import ARMSLEDGER_NAMESPACE, check_country, check_text, normalise
@@ -51,7 +52,7 @@ class Licence(Aggregate):
         authority: str
 
     class Issued(Event, Aggregate.Created):
-        TOPIC = "Licence.Issued"
+        TOPIC = types.LICENCE_ISSUED
         number: str
         kind: str
         issuer_state: str
@@ -60,14 +61,14 @@ class Licence(Aggregate):
         valid_until: int
         export_state: str
         import_state: str
-        transit_states: tuple
+        transit_states: tuple[str, ...]
         consignee: str
         end_user: str
         quantity: int
-        weapons: tuple
+        weapons: tuple[str, ...]
 
     class Revoked(Event):
-        TOPIC = "Licence.Revoked"
+        TOPIC = types.LICENCE_REVOKED
         reason: str
 
         def apply(self, licence: Licence) -> None:
@@ -76,7 +77,7 @@ class Licence(Aggregate):
 
     def __init__(self, occurred_on: int, authority: str, number: str, kind: str, issuer_state: str,
                  holder: str, valid_from: int, valid_until: int, export_state: str, import_state: str,
-                 transit_states: tuple, consignee: str, end_user: str, quantity: int, weapons: tuple):
+                 transit_states: tuple[str, ...], consignee: str, end_user: str, quantity: int, weapons: tuple[str, ...]):
         self.number = number
         self.kind = LicenceKind(kind)
         self.issuer_state = issuer_state
@@ -94,7 +95,7 @@ class Licence(Aggregate):
         self.revocation_reason = ""
 
     @staticmethod
-    def create_id(issuer_state: str, kind: str, number: str, **_: Any) -> uuid.UUID:  # type: ignore[override]
+    def create_id(issuer_state: str, kind: str, number: str, **_: Any) -> uuid.UUID:
         return licence_id(issuer_state, kind, number)
 
     @classmethod
@@ -122,7 +123,7 @@ class Licence(Aggregate):
         export and import states; an import authorization its import and export
         states (FP art 10(2)); a transit no-objection all three.
         """
-        check_permitted("Licence.Issued", authority.kind)
+        check_permitted(types.LICENCE_ISSUED, authority.kind)
         kind = LicenceKind.parse(kind if isinstance(kind, str) else kind.value)
         if valid_until < valid_from:
             raise InvalidField("ends before valid_from", field="valid_until")
@@ -154,7 +155,7 @@ class Licence(Aggregate):
         )
 
     def revoke(self, *, authority: Authority, reason: str, occurred_on: int) -> None:
-        check_permitted("Licence.Revoked", authority.kind)
+        check_permitted(types.LICENCE_REVOKED, authority.kind)
         if self.revoked_on is not None:
             raise InvalidState(f"licence {self.number} is revoked already", field="licence")
         self.trigger_event(self.Revoked, occurred_on=check_occurred_on(occurred_on),

@@ -8,9 +8,13 @@ are written today about events decades old, but never about the future.
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from domain.errors import InvalidField
+
+# A day of epoch seconds (POSIX time has no leap seconds): the unit of every
+# deadline and overdue period (receipt of shipments, trace steps).
+SECONDS_PER_DAY = 86_400
 
 # Clocks of authorities' terminals drift; an event "in the future" by less than
 # this is accepted (a receipt typed at 23:59:59 on a fast clock is not fraud).
@@ -43,11 +47,11 @@ def parse_time(text: str, field: str = "date") -> int:
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
-            moment = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
         else:
             moment = datetime.fromisoformat(value)
             if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=timezone.utc)
+                moment = moment.replace(tzinfo=UTC)
     except ValueError:
         raise InvalidField(f"{text!r} is not a date (YYYY-MM-DD) or ISO 8601 date-time", field=field) from None
     return int(moment.timestamp())
@@ -60,6 +64,6 @@ def format_time(seconds: int) -> str:
     number of seconds is shown instead: error messages must not fail.
     """
     try:
-        return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     except (ValueError, OverflowError, OSError):
         return f"{seconds} seconds since 1970-01-01 UTC"

@@ -23,6 +23,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
+from domain import event_types as types
 from domain.authority import Authority, check_permitted
 from domain.errors import InvalidField, InvalidState
 from domain.marking import check_country, check_text
@@ -74,11 +75,11 @@ class TraceRequest(Aggregate):
         authority: str
 
     class Submitted(Event, Aggregate.Created):
-        TOPIC = "TraceRequest.Submitted"
+        TOPIC = types.TRACE_SUBMITTED
         requesting_state: str
         addressee: str
         weapon_id: str
-        marking: dict
+        marking: dict[str, Any]
         type: str
         calibre: str
         circumstances: str
@@ -89,7 +90,7 @@ class TraceRequest(Aggregate):
         hop: int
 
     class Forwarded(Event):
-        TOPIC = "TraceRequest.Forwarded"
+        TOPIC = types.TRACE_FORWARDED
         to_state: str
         next_trace: str
         reason: str
@@ -98,14 +99,14 @@ class TraceRequest(Aggregate):
             trace.forwarded_to = (*trace.forwarded_to, self.to_state)
 
     class Closed(Event):
-        TOPIC = "TraceRequest.Closed"
+        TOPIC = types.TRACE_CLOSED
         outcome: str
 
         def apply(self, trace: TraceRequest) -> None:
             trace.closed = True
 
     def __init__(self, occurred_on: int, authority: str, requesting_state: str, addressee: str, weapon_id: str,
-                 marking: dict, type: str, calibre: str, circumstances: str, legal_basis: str,
+                 marking: dict[str, Any], type: str, calibre: str, circumstances: str, legal_basis: str,
                  intended_use: str, priority: str, parent: str, hop: int):
         self.submitted_on = occurred_on
         self.requesting_state = requesting_state
@@ -124,17 +125,17 @@ class TraceRequest(Aggregate):
         self.closed = False
 
     @staticmethod
-    def create_id(**_: Any) -> uuid.UUID:  # type: ignore[override]
+    def create_id(**_: Any) -> uuid.UUID:
         return uuid.uuid4()
 
     @classmethod
     def submit(
-        cls, *, authority: Authority, addressee: str, weapon_id: str, marking: dict, type: str, calibre: str,
+        cls, *, authority: Authority, addressee: str, weapon_id: str, marking: dict[str, Any], type: str, calibre: str,
         circumstances: str, legal_basis: str, intended_use: str, priority: str, occurred_on: int,
         parent: str = "", hop: int = 1,
     ) -> TraceRequest:
         """Submit a trace request (ITI para 17). Requires an addressee other than the requester."""
-        check_permitted("TraceRequest.Submitted", authority.kind)
+        check_permitted(types.TRACE_SUBMITTED, authority.kind)
         addressee = check_country(addressee, "addressee")
         if addressee == authority.state:
             raise InvalidField("a trace request is addressed to another state", field="addressee")
@@ -154,7 +155,7 @@ class TraceRequest(Aggregate):
 
     def forward(self, *, authority: Authority, to_state: str, next_trace: str, reason: str, occurred_on: int) -> None:
         """Record that the trace continues at ``to_state`` as trace ``next_trace``."""
-        check_permitted("TraceRequest.Forwarded", authority.kind)
+        check_permitted(types.TRACE_FORWARDED, authority.kind)
         self._check_open()
         to_state = check_country(to_state, "to_state")
         if to_state in self.forwarded_to:
@@ -163,7 +164,7 @@ class TraceRequest(Aggregate):
                            to_state=to_state, next_trace=next_trace, reason=check_text(reason, "reason"))
 
     def close(self, *, authority: Authority, outcome: str, occurred_on: int) -> None:
-        check_permitted("TraceRequest.Closed", authority.kind)
+        check_permitted(types.TRACE_CLOSED, authority.kind)
         self._check_open()
         self.trigger_event(self.Closed, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
                            outcome=check_text(outcome, "outcome", max_length=2000))
@@ -184,45 +185,45 @@ class TraceAnswer(Aggregate):
         authority: str
 
     class Acknowledged(Event, Aggregate.Created):
-        TOPIC = "TraceAnswer.Acknowledged"
+        TOPIC = types.TRACE_ACKNOWLEDGED
         requesting_state: str
         answering_state: str
 
     class Responded(Event):
-        TOPIC = "TraceAnswer.Responded"
+        TOPIC = types.TRACE_RESPONDED
         weapon_id: str
-        fragment: tuple          # envelope bytes of the lifecycle held, with proofs (see nodes.tracing.service)
-        exported_to: tuple       # states the fragment shows the weapon was exported to
+        fragment: tuple[Any, ...]  # envelope bytes of the lifecycle held, with proofs (see nodes.tracing.service)
+        exported_to: tuple[str, ...]  # states the fragment shows the weapon was exported to
         complete: bool           # False: PARTIAL (the state holds only part of the life)
 
         def apply(self, answer: TraceAnswer) -> None:
             answer.answered = True
 
     class Untraceable(Event):
-        TOPIC = "TraceAnswer.Untraceable"
+        TOPIC = types.TRACE_UNTRACEABLE
         reason: str
 
         def apply(self, answer: TraceAnswer) -> None:
             answer.answered = True
 
     class Delayed(Event):
-        TOPIC = "TraceAnswer.Delayed"
+        TOPIC = types.TRACE_DELAYED
         ground: str
         explanation: str
         expected_by: int
 
     class Restricted(Event):
-        TOPIC = "TraceAnswer.Restricted"
+        TOPIC = types.TRACE_RESTRICTED
         ground: str
         explanation: str
         weapon_id: str
-        fragment: tuple
+        fragment: tuple[str, ...]
 
         def apply(self, answer: TraceAnswer) -> None:
             answer.answered = True
 
     class Refused(Event):
-        TOPIC = "TraceAnswer.Refused"
+        TOPIC = types.TRACE_REFUSED
         ground: str
         explanation: str
 
@@ -236,14 +237,14 @@ class TraceAnswer(Aggregate):
         self.answered = False
 
     @staticmethod
-    def create_id(trace_id: uuid.UUID, **_: Any) -> uuid.UUID:  # type: ignore[override]
+    def create_id(trace_id: uuid.UUID, **_: Any) -> uuid.UUID:
         return trace_id
 
     @classmethod
     def acknowledge(cls, *, trace_id: uuid.UUID, authority: Authority, requesting_state: str,
                     occurred_on: int) -> TraceAnswer:
         """Acknowledge receipt of a trace request (ITI para 19)."""
-        check_permitted("TraceAnswer.Acknowledged", authority.kind)
+        check_permitted(types.TRACE_ACKNOWLEDGED, authority.kind)
         return cls._create(cls.Acknowledged, id=trace_id, occurred_on=check_occurred_on(occurred_on),
                            authority=authority.key_id, requesting_state=requesting_state,
                            answering_state=authority.state)
@@ -251,21 +252,21 @@ class TraceAnswer(Aggregate):
     def respond(self, *, authority: Authority, weapon_id: str, fragment: tuple[bytes, ...],
                 exported_to: tuple[str, ...], complete: bool, occurred_on: int) -> None:
         """Respond with the signed lifecycle fragment held (ITI para 20)."""
-        check_permitted("TraceAnswer.Responded", authority.kind)
+        check_permitted(types.TRACE_RESPONDED, authority.kind)
         self._check_unanswered()
         self.trigger_event(self.Responded, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
                            weapon_id=weapon_id, fragment=tuple(fragment), exported_to=tuple(exported_to),
                            complete=bool(complete))
 
     def untraceable(self, *, authority: Authority, reason: str, occurred_on: int) -> None:
-        check_permitted("TraceAnswer.Untraceable", authority.kind)
+        check_permitted(types.TRACE_UNTRACEABLE, authority.kind)
         self._check_unanswered()
         self.trigger_event(self.Untraceable, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
                            reason=check_text(reason, "reason", max_length=2000))
 
     def delay(self, *, authority: Authority, ground: str, explanation: str, expected_by: int, occurred_on: int) -> None:
         """Delay the answer on a para 22 ground, explained (para 23)."""
-        check_permitted("TraceAnswer.Delayed", authority.kind)
+        check_permitted(types.TRACE_DELAYED, authority.kind)
         self._check_unanswered()
         self.trigger_event(self.Delayed, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
                            ground=Para22Ground.parse(ground).value,
@@ -274,7 +275,7 @@ class TraceAnswer(Aggregate):
 
     def restrict(self, *, authority: Authority, ground: str, explanation: str, weapon_id: str,
                  fragment: tuple[bytes, ...], occurred_on: int) -> None:
-        check_permitted("TraceAnswer.Restricted", authority.kind)
+        check_permitted(types.TRACE_RESTRICTED, authority.kind)
         self._check_unanswered()
         self.trigger_event(self.Restricted, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
                            ground=Para22Ground.parse(ground).value,
@@ -282,7 +283,7 @@ class TraceAnswer(Aggregate):
                            weapon_id=weapon_id, fragment=tuple(fragment))
 
     def refuse(self, *, authority: Authority, ground: str, explanation: str, occurred_on: int) -> None:
-        check_permitted("TraceAnswer.Refused", authority.kind)
+        check_permitted(types.TRACE_REFUSED, authority.kind)
         self._check_unanswered()
         self.trigger_event(self.Refused, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
                            ground=Para22Ground.parse(ground).value,

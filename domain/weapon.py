@@ -6,34 +6,31 @@ record. After ``Destroyed`` only ``Seized`` is accepted, and flagged: a destroye
 weapon that turns up again is evidence of diversion from the destruction
 process. A deactivated weapon is no longer a firearm (FP art 9) and cannot be
 transferred or exported as one.
+
+The effect of each record on the weapon's state is ``domain.weapon_state.evolve``,
+shared with the views. The module stays above 400 lines for a reason: the
+events are nested classes and the commands methods of one aggregate
+(eventsourcing's model, ``Weapon.Exported`` / ``weapon.export()``).
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
-from enum import Enum
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.domain import Aggregate
 
+from domain import event_types as types
 from domain.authority import Authority, AuthorityKind, check_permitted
 from domain.errors import InvalidField, InvalidState, NotPermitted, UnknownWeapon
-from domain.licence import Licence, LicenceKind
+from domain.licence import Licence
 from domain.marking import Marking, check_country, check_text
 from domain.time import check_occurred_on
+from domain.weapon_state import OPENING_TYPES, Status, WeaponState, evolve
 
-
-class Status(str, Enum):
-    ACTIVE = "active"              # in legal custody in this state
-    EXPORTED = "exported"          # left this state under an export licence
-    LOST = "lost"
-    STOLEN = "stolen"
-    SEIZED = "seized"
-    CONFISCATED = "confiscated"
-    DEACTIVATED = "deactivated"
-    DESTROYED = "destroyed"
-
+__all__ = ["Status", "Weapon"]
 
 # Statuses in which the weapon is held lawfully by a holder and may change hands.
 _HELD = (Status.ACTIVE,)
@@ -46,22 +43,25 @@ class Weapon(Aggregate):
         """Every weapon record: business time and the recording authority's key id."""
 
         TOPIC = "Weapon.Event"
-        OPENS_RECORD = False
         occurred_on: int
         authority: str
 
         def mutate(self, aggregate: Weapon | None) -> Weapon | None:  # type: ignore[override]
             if aggregate is None:
-                if not self.OPENS_RECORD:
+                if self.TOPIC not in OPENING_TYPES:
                     raise UnknownWeapon(f"{self.TOPIC} cannot be the first record of a weapon",
                                         field="weapon")
                 aggregate = Weapon._shell(self.originator_id, self.timestamp)
             return super().mutate(aggregate)
 
+        def apply(self, aggregate: Aggregate) -> None:
+            # The one weapon fold (domain.weapon_state), shared with the views.
+            assert isinstance(aggregate, Weapon)
+            aggregate.state = evolve(aggregate.state, self.TOPIC, vars(self))
+
     class Manufactured(Event):
-        TOPIC = "Weapon.Manufactured"
-        OPENS_RECORD = True
-        marking: dict
+        TOPIC = types.MANUFACTURED
+        marking: dict[str, Any]
         type: str
         make: str
         model: str
@@ -69,16 +69,10 @@ class Weapon(Aggregate):
         year: int
         holder: str
 
-        def apply(self, w: Weapon) -> None:
-            w._register(self.marking, self.type, self.make, self.model, self.calibre, self.year)
-            w.holder = self.holder
-            w.place = self.marking["country"]
-            w.status = Status.ACTIVE
 
     class Imported(Event):
-        TOPIC = "Weapon.Imported"
-        OPENS_RECORD = True
-        marking: dict
+        TOPIC = types.IMPORTED
+        marking: dict[str, Any]
         type: str
         make: str
         model: str
@@ -91,15 +85,6 @@ class Weapon(Aggregate):
         shipment: str
         holder: str
 
-        def apply(self, w: Weapon) -> None:
-            if not w.marking:
-                w._register(self.marking, self.type, self.make, self.model, self.calibre, self.year)
-            w.import_marking = {"country": self.import_state, "year": self.import_year}
-            w.imported_from = self.from_state
-            w.holder = self.holder
-            w.place = self.import_state
-            w.status = Status.ACTIVE
-            w.awaiting_receipt = self.shipment
 
     class Exported(Event):
         """An export (FP art 10(2)). It carries the marking and description so that the
@@ -110,91 +95,66 @@ class Weapon(Aggregate):
         and the authorization was accepted on paper, unverified; ``transit_evidence``
         likewise, one per transit state. Records older than these fields lack them."""
 
-        TOPIC = "Weapon.Exported"
+        TOPIC = types.EXPORTED
         licence: str
         import_authorization: str
         from_state: str
         to_state: str
-        transit_states: tuple
+        transit_states: tuple[str, ...]
         consignee: str
         shipment: str
-        marking: dict
+        marking: dict[str, Any]
         type: str
         make: str
         model: str
         calibre: str
         year: int
         authorization_evidence: str
-        transit_evidence: tuple
+        transit_evidence: tuple[str, ...]
 
-        def apply(self, w: Weapon) -> None:
-            w.status = Status.EXPORTED
-            w.place = self.to_state
-            w.holder = self.consignee
-            w.open_shipment = self.shipment
 
     class ReceiptConfirmed(Event):
-        TOPIC = "Weapon.ReceiptConfirmed"
+        TOPIC = types.RECEIPT_CONFIRMED
         shipment: str
         from_state: str
         received_by: str
 
-        def apply(self, w: Weapon) -> None:
-            w.awaiting_receipt = ""
-            w.holder = self.received_by or w.holder
 
     class Transferred(Event):
-        TOPIC = "Weapon.Transferred"
+        TOPIC = types.TRANSFERRED
         from_holder: str
         to_holder: str
         licence: str
 
-        def apply(self, w: Weapon) -> None:
-            w.holder = self.to_holder
 
     class Marked(Event):
-        TOPIC = "Weapon.Marked"
+        TOPIC = types.MARKED
         mark: str
         reason: str
 
-        def apply(self, w: Weapon) -> None:
-            w.marks = (*w.marks, self.mark)
 
     class ReportedLost(Event):
-        TOPIC = "Weapon.ReportedLost"
+        TOPIC = types.REPORTED_LOST
         place: str
         circumstances: str
 
-        def apply(self, w: Weapon) -> None:
-            w.status_before_loss = w.status
-            w.status = Status.LOST
 
     class ReportedStolen(Event):
-        TOPIC = "Weapon.ReportedStolen"
+        TOPIC = types.REPORTED_STOLEN
         place: str
         circumstances: str
 
-        def apply(self, w: Weapon) -> None:
-            w.status_before_loss = w.status
-            w.status = Status.STOLEN
 
     class Recovered(Event):
-        TOPIC = "Weapon.Recovered"
+        TOPIC = types.RECOVERED
         place: str
         holder: str
         restored_status: str
 
-        def apply(self, w: Weapon) -> None:
-            # Back to what it was before it went missing: a weapon lost from police
-            # custody is seized again, not lawfully held by someone. The record says
-            # so itself, so partners that never saw the loss fold it the same way.
-            w.status = Status(self.restored_status)
-            w.holder = self.holder or w.holder
 
     class Seized(Event):
-        TOPIC = "Weapon.Seized"
-        OPENS_RECORD = True
-        marking: dict
+        TOPIC = types.SEIZED
+        marking: dict[str, Any]
         type: str
         make: str
         model: str
@@ -202,40 +162,25 @@ class Weapon(Aggregate):
         place: str
         state: str
         circumstances: str
-        flags: tuple
+        flags: tuple[str, ...]
 
-        def apply(self, w: Weapon) -> None:
-            if not w.marking:
-                w._register(self.marking, self.type, self.make, self.model, self.calibre, 0)
-            w.flags = (*w.flags, *self.flags)
-            w.place = self.state
-            if w.status is not Status.DESTROYED:
-                w.status = Status.SEIZED
 
     class Confiscated(Event):
-        TOPIC = "Weapon.Confiscated"
+        TOPIC = types.CONFISCATED
         order: str
 
-        def apply(self, w: Weapon) -> None:
-            w.status = Status.CONFISCATED
-            w.holder = ""
 
     class Deactivated(Event):
-        TOPIC = "Weapon.Deactivated"
+        TOPIC = types.DEACTIVATED
         certificate: str
         method: str
 
-        def apply(self, w: Weapon) -> None:
-            w.status = Status.DEACTIVATED
-            w.deactivation_certificate = self.certificate
 
     class Destroyed(Event):
-        TOPIC = "Weapon.Destroyed"
+        TOPIC = types.DESTROYED
         method: str
         certificate: str
 
-        def apply(self, w: Weapon) -> None:
-            w.status = Status.DESTROYED
 
     # --- construction -------------------------------------------------------------
 
@@ -245,25 +190,80 @@ class Weapon(Aggregate):
         # the aggregate starts as an empty shell at version 0 that the first event fills.
         weapon = cls.__new__(cls)
         weapon.__base_init__(weapon_id, 0, timestamp)
-        weapon.marking = {}
-        weapon.type = weapon.make = weapon.model = weapon.calibre = ""
-        weapon.year = 0
-        weapon.import_marking = {}
-        weapon.imported_from = ""
-        weapon.holder = ""
-        weapon.place = ""
-        weapon.status = None
-        weapon.status_before_loss = None
-        weapon.marks = ()
-        weapon.flags = ()
-        weapon.open_shipment = ""
-        weapon.awaiting_receipt = ""
-        weapon.deactivation_certificate = ""
+        weapon.state = WeaponState()
         return weapon
 
-    def _register(self, marking: dict, type_: str, make: str, model: str, calibre: str, year: int) -> None:
-        self.marking = dict(marking)
-        self.type, self.make, self.model, self.calibre, self.year = type_, make, model, calibre, year
+    # --- the state, as its records left it (domain.weapon_state) ---------------------
+
+    state: WeaponState
+
+    @property
+    def marking(self) -> Mapping[str, Any]:
+        return self.state.marking
+
+    @property
+    def type(self) -> str:
+        return self.state.type
+
+    @property
+    def make(self) -> str:
+        return self.state.make
+
+    @property
+    def model(self) -> str:
+        return self.state.model
+
+    @property
+    def calibre(self) -> str:
+        return self.state.calibre
+
+    @property
+    def year(self) -> int:
+        return self.state.year
+
+    @property
+    def import_marking(self) -> Mapping[str, Any]:
+        return self.state.import_marking
+
+    @property
+    def imported_from(self) -> str:
+        return self.state.imported_from
+
+    @property
+    def holder(self) -> str:
+        return self.state.holder
+
+    @property
+    def place(self) -> str:
+        return self.state.place
+
+    @property
+    def status(self) -> Status | None:
+        return self.state.status
+
+    @property
+    def status_before_loss(self) -> Status | None:
+        return self.state.status_before_loss
+
+    @property
+    def marks(self) -> tuple[str, ...]:
+        return self.state.marks
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        return self.state.flags
+
+    @property
+    def open_shipment(self) -> str:
+        return self.state.open_shipment
+
+    @property
+    def awaiting_receipt(self) -> str:
+        return self.state.awaiting_receipt
+
+    @property
+    def deactivation_certificate(self) -> str:
+        return self.state.deactivation_certificate
 
     @classmethod
     def manufacture(
@@ -275,13 +275,13 @@ class Weapon(Aggregate):
         The id is derived from the marking; a second manufacture of the same
         marking is refused by the application (``DuplicateMarking``).
         """
-        check_permitted("Weapon.Manufactured", authority.kind)
+        check_permitted(types.MANUFACTURED, authority.kind)
         fields = _description(type, make, model, calibre)
         try:
             year = int(year)
         except (TypeError, ValueError):
             raise InvalidField(f"{year!r} is not a year", field="year") from None
-        if not 1800 <= year <= datetime.now(timezone.utc).year:
+        if not 1800 <= year <= datetime.now(UTC).year:
             raise InvalidField(f"{year} is not a plausible year of manufacture", field="year")
         weapon = cls._shell(marking.weapon_id(), _now())
         weapon.trigger_event(
@@ -312,11 +312,11 @@ class Weapon(Aggregate):
         holder: str, occurred_on: int, shipment: str = "",
     ) -> None:
         """Record an import into the authority's state, with the import marking (FP art 8(1)(b))."""
-        check_permitted("Weapon.Imported", authority.kind)
+        check_permitted(types.IMPORTED, authority.kind)
         if self.status is Status.DESTROYED:
             raise InvalidState("the weapon was destroyed: it cannot be imported", field="weapon")
         if self.status is not None and self.status is not Status.EXPORTED:
-            raise InvalidState(f"the weapon is {self.status.value} here: only an exported weapon "
+            raise InvalidState(f"the weapon is {_name(self.status)} here: only an exported weapon "
                                "can come back by import", field="weapon")
         fields = _description(type, make, model, calibre)
         self.trigger_event(
@@ -341,7 +341,7 @@ class Weapon(Aggregate):
         authorization was received and checked is the application's concern
         (``nodes.federation.crossborder``); it passes the evidence it found.
         """
-        check_permitted("Weapon.Exported", authority.kind)
+        check_permitted(types.EXPORTED, authority.kind)
         self._check_not_destroyed()
         self._check_is_firearm("exported")
         self._check_held("exported")
@@ -366,7 +366,7 @@ class Weapon(Aggregate):
 
     def confirm_receipt(self, *, authority: Authority, occurred_on: int, received_by: str = "") -> None:
         """Customs of the importing state confirm receipt of the shipment (FP art 10(4))."""
-        check_permitted("Weapon.ReceiptConfirmed", authority.kind)
+        check_permitted(types.RECEIPT_CONFIRMED, authority.kind)
         self._check_not_destroyed()
         if not self.awaiting_receipt and self.status is not Status.ACTIVE:
             raise InvalidState("no import of this weapon awaits confirmation of receipt", field="weapon")
@@ -380,7 +380,7 @@ class Weapon(Aggregate):
 
     def transfer(self, *, authority: Authority, to_holder: str, licence: Licence | None, occurred_on: int) -> None:
         """Transfer to a new holder who holds a transfer licence in force (FP art 7)."""
-        check_permitted("Weapon.Transferred", authority.kind)
+        check_permitted(types.TRANSFERRED, authority.kind)
         self._check_not_destroyed()
         self._check_is_firearm("transferred")
         self._check_held("transferred")
@@ -409,7 +409,7 @@ class Weapon(Aggregate):
             raise NotPermitted(f"a {authority.kind.value} authority records transfers against an issued "
                                "transfer licence: only the registry authority migrates paper-register "
                                "transfers", field="authority")
-        check_permitted("Weapon.Transferred", authority.kind)
+        check_permitted(types.TRANSFERRED, authority.kind)
         self._check_not_destroyed()
         self._check_is_firearm("transferred")
         self._check_held("transferred")
@@ -419,30 +419,30 @@ class Weapon(Aggregate):
 
     def mark(self, *, authority: Authority, mark: str, reason: str, occurred_on: int) -> None:
         """Record a mark applied after manufacture (import mark, national mark, ITI para 8(b)-(c))."""
-        check_permitted("Weapon.Marked", authority.kind)
+        check_permitted(types.MARKED, authority.kind)
         self._check_not_destroyed()
         self.trigger_event(self.Marked, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
                            mark=check_text(mark, "mark", max_length=64), reason=check_text(reason, "reason", required=False))
 
     def report_lost(self, *, authority: Authority, place: str, circumstances: str, occurred_on: int) -> None:
-        check_permitted("Weapon.ReportedLost", authority.kind)
+        check_permitted(types.REPORTED_LOST, authority.kind)
         self._check_can_go_missing()
         self.trigger_event(self.ReportedLost, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
                            place=check_text(place, "place", required=False),
                            circumstances=check_text(circumstances, "circumstances", required=False, max_length=2000))
 
     def report_stolen(self, *, authority: Authority, place: str, circumstances: str, occurred_on: int) -> None:
-        check_permitted("Weapon.ReportedStolen", authority.kind)
+        check_permitted(types.REPORTED_STOLEN, authority.kind)
         self._check_can_go_missing()
         self.trigger_event(self.ReportedStolen, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
                            place=check_text(place, "place", required=False),
                            circumstances=check_text(circumstances, "circumstances", required=False, max_length=2000))
 
     def recover(self, *, authority: Authority, place: str, holder: str, occurred_on: int) -> None:
-        check_permitted("Weapon.Recovered", authority.kind)
+        check_permitted(types.RECOVERED, authority.kind)
         self._check_not_destroyed()
         if self.status not in (Status.LOST, Status.STOLEN):
-            raise InvalidState(f"the weapon is {self.status.value}, not lost or stolen", field="weapon")
+            raise InvalidState(f"the weapon is {_name(self.status)}, not lost or stolen", field="weapon")
         self.trigger_event(self.Recovered, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
                            place=check_text(place, "place", required=False),
                            holder=check_text(holder, "holder", required=False),
@@ -453,14 +453,14 @@ class Weapon(Aggregate):
         marking: Marking | None = None, type: str = "", make: str = "", model: str = "", calibre: str = "",
     ) -> None:
         """Record a seizure. Allowed in any status; flagged when the weapon was destroyed or deactivated."""
-        check_permitted("Weapon.Seized", authority.kind)
+        check_permitted(types.SEIZED, authority.kind)
         flags = []
         if self.status is Status.DESTROYED:
             flags.append("after-destruction")
         if self.status is Status.DEACTIVATED:
             flags.append("after-deactivation")
         if self.status in (Status.LOST, Status.STOLEN):
-            flags.append(f"reported-{self.status.value}")
+            flags.append(f"reported-{_name(self.status)}")
         if marking is not None and self.marking and marking.key != Marking(**self.marking).key:
             # Tampered or inconsistent marking (ITI para 9): kept as read, and flagged.
             flags.append("marking-differs")
@@ -475,31 +475,31 @@ class Weapon(Aggregate):
         )
 
     def confiscate(self, *, authority: Authority, order: str, occurred_on: int) -> None:
-        check_permitted("Weapon.Confiscated", authority.kind)
+        check_permitted(types.CONFISCATED, authority.kind)
         self._check_not_destroyed()
         if self.status is not Status.SEIZED:
-            raise InvalidState(f"the weapon is {self.status.value}: only a seized weapon can be confiscated",
+            raise InvalidState(f"the weapon is {_name(self.status)}: only a seized weapon can be confiscated",
                                field="weapon")
         self.trigger_event(self.Confiscated, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
                            order=check_text(order, "order"))
 
     def deactivate(self, *, authority: Authority, certificate: str, method: str, occurred_on: int) -> None:
         """Deactivation with a certificate (FP art 9)."""
-        check_permitted("Weapon.Deactivated", authority.kind)
+        check_permitted(types.DEACTIVATED, authority.kind)
         self._check_not_destroyed()
         if self.status is Status.DEACTIVATED:
             raise InvalidState("the weapon is deactivated already", field="weapon")
         if self.status not in (Status.ACTIVE, Status.SEIZED, Status.CONFISCATED):
-            raise InvalidState(f"the weapon is {self.status.value}: it is not here to deactivate", field="weapon")
+            raise InvalidState(f"the weapon is {_name(self.status)}: it is not here to deactivate", field="weapon")
         self.trigger_event(self.Deactivated, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
                            certificate=check_text(certificate, "certificate", max_length=64),
                            method=check_text(method, "method", required=False))
 
     def destroy(self, *, authority: Authority, method: str, certificate: str, occurred_on: int) -> None:
-        check_permitted("Weapon.Destroyed", authority.kind)
+        check_permitted(types.DESTROYED, authority.kind)
         self._check_not_destroyed()
         if self.status in (Status.EXPORTED, Status.LOST, Status.STOLEN):
-            raise InvalidState(f"the weapon is {self.status.value}: it is not here to destroy", field="weapon")
+            raise InvalidState(f"the weapon is {_name(self.status)}: it is not here to destroy", field="weapon")
         self.trigger_event(self.Destroyed, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
                            method=check_text(method, "method"),
                            certificate=check_text(certificate, "certificate", required=False, max_length=64))
@@ -520,12 +520,12 @@ class Weapon(Aggregate):
 
     def _check_held(self, verb: str) -> None:
         if self.status not in _HELD:
-            raise InvalidState(f"the weapon is {self.status.value}: it cannot be {verb}", field="weapon")
+            raise InvalidState(f"the weapon is {_name(self.status)}: it cannot be {verb}", field="weapon")
 
     def _check_can_go_missing(self) -> None:
         self._check_not_destroyed()
         if self.status in (Status.LOST, Status.STOLEN):
-            raise InvalidState(f"the weapon is reported {self.status.value} already", field="weapon")
+            raise InvalidState(f"the weapon is reported {_name(self.status)} already", field="weapon")
 
 
 def _description(type_: str, make: str, model: str, calibre: str) -> dict[str, str]:
@@ -537,5 +537,9 @@ def _description(type_: str, make: str, model: str, calibre: str) -> dict[str, s
     }
 
 
+def _name(status: Status | None) -> str:
+    return "unrecorded" if status is None else status.value
+
+
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

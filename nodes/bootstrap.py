@@ -38,9 +38,10 @@ class Node:
 
     @cached_property
     def views(self):  # -> projections.views.Views
+        from nodes.registry.storage import eventsourcing_env
         from projections.views import Views
 
-        return Views.open(self.settings.db)
+        return Views.open(eventsourcing_env(self.settings.db))
 
     @cached_property
     def sealer(self):  # -> nodes.registry.sealer.Sealer

@@ -1,13 +1,17 @@
 """Settings, read once from the environment (and command-line overrides) into a frozen object.
 
-=====================  ===============================  ===========================
-setting                environment                      default
-=====================  ===============================  ===========================
-home                   ARMSLEDGER_HOME                  ``./.armsledger``
-db                     ARMSLEDGER_DB                    ``HOME/ledger.db`` (SQLite)
-passphrase             ARMSLEDGER_PASSPHRASE            none: required to sign
-kafka                  ARMSLEDGER_KAFKA                 none (federation off)
-=====================  ===============================  ===========================
+==============================  ===============================  ===========================
+setting                         environment                      default
+==============================  ===============================  ===========================
+home                            ARMSLEDGER_HOME                  ``./.armsledger``
+db                              ARMSLEDGER_DB                    ``HOME/ledger.db`` (SQLite)
+passphrase                      ARMSLEDGER_PASSPHRASE            none: required to sign
+kafka                           ARMSLEDGER_KAFKA                 none (federation off)
+overdue_days                    ARMSLEDGER_OVERDUE_DAYS          30
+trace.autorespond               ARMSLEDGER_TRACE_AUTORESPOND     on (0/false/no/off: off)
+trace.acknowledge_days          ARMSLEDGER_TRACE_ACK_DAYS        2 (urgent traces: 1)
+trace.respond_days              ARMSLEDGER_TRACE_RESPONSE_DAYS   30 (urgent traces: 7)
+==============================  ===============================  ===========================
 
 ``db`` is a SQLite file path or a ``postgresql://`` URL.
 """
@@ -15,17 +19,58 @@ kafka                  ARMSLEDGER_KAFKA                 none (federation off)
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+
+from domain.errors import InvalidField
+from domain.shipment import DEFAULT_OVERDUE_DAYS
+from domain.trace_status import TraceDeadlines
+
+_OFF = ("0", "false", "no", "off")
+
+
+@dataclass(frozen=True)
+class TraceSettings(TraceDeadlines):
+    """The trace deadlines (ITI paras 19-20), and whether the addressee answers by itself.
+
+    ``autorespond`` off: a received trace request is only acknowledged
+    automatically; an officer answers (``nodes.federation.reactions``).
+    """
+
+    autorespond: bool = True
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str]) -> TraceSettings:
+        """From ARMSLEDGER_TRACE_AUTORESPOND, ARMSLEDGER_TRACE_ACK_DAYS and ARMSLEDGER_TRACE_RESPONSE_DAYS.
+
+        Raises ``InvalidField`` for a number of days that is not a whole number.
+        """
+        autorespond = str(environ.get("ARMSLEDGER_TRACE_AUTORESPOND", "1")).strip().lower() not in _OFF
+        days = {name: _days(environ, variable, name) for name, variable in (
+            ("acknowledge_days", "ARMSLEDGER_TRACE_ACK_DAYS"), ("respond_days", "ARMSLEDGER_TRACE_RESPONSE_DAYS"))}
+        return cls(autorespond=autorespond, **{k: v for k, v in days.items() if v is not None})
 
 
 @dataclass(frozen=True)
 class Settings:
+    """One node's settings. ``overdue_days``: a shipment that no state confirmed receiving
+    this many days after its export is overdue, in the listing of open shipments and
+    in the diversion analysis alike.
+
+    One default, 30 days (``domain.shipment.DEFAULT_OVERDUE_DAYS``). FP art 10(4)
+    requires confirmation of receipt of a shipment but sets no period, and the ITI
+    none either; 30 days is the period the node already applied when listing open
+    shipments and judging diversion (the pure analysis alone defaulted to 90), so
+    no node's output changes; a state sets its own with ARMSLEDGER_OVERDUE_DAYS.
+    """
+
     home: Path
     db: str
     passphrase: str = field(default="", repr=False)
     kafka: str = ""
+    overdue_days: int = DEFAULT_OVERDUE_DAYS
+    trace: TraceSettings = field(default_factory=TraceSettings)
 
     @property
     def is_postgres(self) -> bool:
@@ -33,14 +78,30 @@ class Settings:
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-        """Settings from ``environ`` (default ``os.environ``); non-None ``overrides`` win."""
+        """Settings from ``environ`` (default ``os.environ``); non-None ``overrides`` win.
+
+        Raises ``InvalidField`` when a number of days is not a whole number.
+        """
         env = os.environ if environ is None else environ
         given = {k: v for k, v in overrides.items() if v is not None}
         home = Path(str(given.get("home") or env.get("ARMSLEDGER_HOME") or ".armsledger"))
         db = str(given.get("db") or env.get("ARMSLEDGER_DB") or home / "ledger.db")
+        overdue_days = _days(env, "ARMSLEDGER_OVERDUE_DAYS", "overdue_days")
         return cls(
             home=home,
             db=db,
             passphrase=str(given.get("passphrase") or env.get("ARMSLEDGER_PASSPHRASE") or ""),
             kafka=str(given.get("kafka") or env.get("ARMSLEDGER_KAFKA") or ""),
+            overdue_days=DEFAULT_OVERDUE_DAYS if overdue_days is None else overdue_days,
+            trace=TraceSettings.load(env),
         )
+
+
+def _days(environ: Mapping[str, str], variable: str, name: str) -> int | None:
+    """The whole number of days in ``variable``, None when unset; ``InvalidField`` otherwise."""
+    text = str(environ.get(variable, "") or "").strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise InvalidField(f"{variable}={text!r} is not a whole number of days", field=name)
+    return int(text)

@@ -18,17 +18,25 @@ import functools
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from domain.event_types import (
+    EXPORTED,
+    LICENCE_EVENT_TYPES,
+    RECEIPT_CONFIRMED,
+    SHIPMENT_EVENT_TYPES,
+    SHIPMENT_OPENED,
+    SHIPMENT_RECEIPT_CONFIRMED,
+    WEAPON_EVENT_TYPES,
+)
+from domain.time import SECONDS_PER_DAY
 from ledger.envelope import Envelope
 from ledger.errors import EncodingError
-from projections.weapon_state import WEAPON_EVENT_TYPES, WeaponState, fold
+from projections.weapon_state import WeaponView, fold
 
 logger = logging.getLogger(__name__)
 
-SHIPMENT_EVENT_TYPES = frozenset({"Shipment.Opened", "Shipment.ReceiptConfirmed"})
-LICENCE_EVENT_TYPES = frozenset({"Licence.Issued", "Licence.Revoked"})
 PROJECTED_EVENT_TYPES = WEAPON_EVENT_TYPES | SHIPMENT_EVENT_TYPES | LICENCE_EVENT_TYPES
 
 
@@ -74,14 +82,12 @@ class ViewEvent:
                 self.sequence_on, self.recorded_at, self.month, self.authority, self.envelope)
 
 
-SECONDS_PER_DAY = 86_400
-
 
 @functools.lru_cache(maxsize=4096)
 def _month_of_day(day: int) -> str:
     # Per day, not per record: formatting a date was a tenth of building a batch,
     # and a UTC month always starts at a day boundary (epoch seconds have no leap seconds).
-    return datetime.fromtimestamp(day * SECONDS_PER_DAY, tz=timezone.utc).strftime("%Y-%m")
+    return datetime.fromtimestamp(day * SECONDS_PER_DAY, tz=UTC).strftime("%Y-%m")
 
 
 @dataclass(frozen=True)
@@ -120,7 +126,7 @@ class ProjectedBatch:
     last_notification_id: int
     processed: int
     events: list[ViewEvent] = field(default_factory=list)
-    weapons: list[WeaponState] = field(default_factory=list)
+    weapons: list[WeaponView] = field(default_factory=list)
     shipments: list[ShipmentFacts] = field(default_factory=list)
     shipment_weapons: list[tuple[str, str]] = field(default_factory=list)
     receipts: list[ShipmentReceipt] = field(default_factory=list)
@@ -129,7 +135,7 @@ class ProjectedBatch:
 
 def project_batch(
     notifications: Sequence[StoredNotification],
-    load_weapons: Callable[[Collection[str]], Mapping[str, WeaponState]],
+    load_weapons: Callable[[Collection[str]], Mapping[str, WeaponView]],
     load_weapon_events: Callable[[Collection[str]], Iterable[ViewEvent]],
 ) -> ProjectedBatch:
     """Rows for ``notifications`` (non-empty, in notification order).
@@ -200,7 +206,7 @@ def _parse(notification: StoredNotification, batch: ProjectedBatch) -> Envelope 
     return envelope
 
 
-def _chain_ends(states: Mapping[str, WeaponState],
+def _chain_ends(states: Mapping[str, WeaponView],
                 events: Mapping[str, Mapping[tuple[str, str, int], ViewEvent]]) -> dict[tuple[str, str], int]:
     """``sequence_on`` of the last stored record of each (weapon, node) chain that is known."""
     ends: dict[tuple[str, str], tuple[int, int]] = {}
@@ -216,7 +222,7 @@ def _chain_ends(states: Mapping[str, WeaponState],
     return {key: sequence_on for key, (_, sequence_on) in ends.items()}
 
 
-def _projected_already(envelope: Envelope, states: Mapping[str, WeaponState],
+def _projected_already(envelope: Envelope, states: Mapping[str, WeaponView],
                        events: Mapping[str, Mapping[tuple[str, str, int], ViewEvent]]) -> bool:
     """Same stream, node and version as a projected record: the same signed record."""
     if envelope.stream in events:
@@ -239,7 +245,7 @@ def _merge_shipment_rows(batch: ProjectedBatch) -> None:
 
 def _collect_shipment_facts(event: ViewEvent, batch: ProjectedBatch) -> None:
     body = event.body
-    if event.type == "Shipment.Opened":
+    if event.type == SHIPMENT_OPENED:
         batch.shipments.append(ShipmentFacts(
             shipment_id=event.stream, node=event.node, export_licence=str(body.get("export_licence", "")),
             import_authorization=str(body.get("import_authorization", "")),
@@ -248,7 +254,7 @@ def _collect_shipment_facts(event: ViewEvent, batch: ProjectedBatch) -> None:
             exported_on=event.occurred_on,
         ))
         batch.shipment_weapons.extend((event.stream, str(w)) for w in body.get("weapons", ()))
-    elif event.type == "Weapon.Exported" and body.get("shipment"):
+    elif event.type == EXPORTED and body.get("shipment"):
         batch.shipments.append(ShipmentFacts(
             shipment_id=str(body["shipment"]), node=event.node, export_licence=str(body.get("licence", "")),
             import_authorization=str(body.get("import_authorization", "")),
@@ -257,7 +263,7 @@ def _collect_shipment_facts(event: ViewEvent, batch: ProjectedBatch) -> None:
             exported_on=event.occurred_on,
         ))
         batch.shipment_weapons.append((str(body["shipment"]), event.stream))
-    elif event.type == "Shipment.ReceiptConfirmed":
+    elif event.type == SHIPMENT_RECEIPT_CONFIRMED:
         batch.receipts.append(ShipmentReceipt(event.stream, event.occurred_on, event.node))
-    elif event.type == "Weapon.ReceiptConfirmed" and body.get("shipment"):
+    elif event.type == RECEIPT_CONFIRMED and body.get("shipment"):
         batch.receipts.append(ShipmentReceipt(str(body["shipment"]), event.occurred_on, event.node))

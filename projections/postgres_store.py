@@ -15,7 +15,13 @@ from typing import Any
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg.sql import SQL, Identifier
 
-from projections.store import TABLES_DDL, TRACKING_TABLE, VIEW_TABLES, RowsInto, ViewStore
+from projections.store import (
+    TABLES_DDL,
+    TRACKING_TABLE,
+    VIEW_TABLES,
+    RowsInto,
+    ViewStore,
+)
 
 # text_pattern_ops: a B-tree index serves LIKE 'prefix%' whatever the database's
 # collation (with a non-C collation a plain text index cannot).

@@ -42,8 +42,8 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         if not self.datastore.single_row_tracking:
             raise ValueError("the views need single-row tracking (SINGLE_ROW_TRACKING=yes)")
         return [
-            f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (application_name TEXT, notification_id INTEGER, "
-            "PRIMARY KEY (application_name)) WITHOUT ROWID",
+            (f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (application_name TEXT, notification_id INTEGER, "
+             "PRIMARY KEY (application_name)) WITHOUT ROWID"),
             *(ddl.format(**_DIALECT) for ddl in TABLES_DDL),
         ]
 

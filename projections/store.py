@@ -27,18 +27,19 @@ them into ``%s``.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 from abc import abstractmethod
 from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import msgpack
 from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 
 from domain.marking import normalise
+from domain.weapon_state import Status, WeaponState
 from projections.batch import ProjectedBatch, ViewEvent
 from projections.errors import TrackingConflict
-from projections.weapon_state import WeaponState
+from projections.weapon_state import WeaponView
 
 TRACKING_TABLE = "views_tracking"
 VIEW_TABLES = ("view_events", "view_weapons", "view_shipments", "view_shipment_weapons")
@@ -198,11 +199,11 @@ class ViewStore(TrackingRecorder):
         parameters in chunks, or ``= ANY(array)``).
         """
 
-    def load_weapons(self, weapon_ids: Collection[str]) -> dict[str, WeaponState]:
+    def load_weapons(self, weapon_ids: Collection[str]) -> dict[str, WeaponView]:
         """Stored state of those of these weapons that have one."""
         with self.reading() as cursor:
             rows = self.select_in(cursor, "SELECT * FROM view_weapons WHERE weapon_id IN ?", weapon_ids)
-        return {row["weapon_id"]: weapon_state(row) for row in rows}
+        return {row["weapon_id"]: weapon_view(row) for row in rows}
 
     def load_weapon_events(self, weapon_ids: Collection[str]) -> list[ViewEvent]:
         """Projected records of these weapons (any order)."""
@@ -299,20 +300,25 @@ class ViewStore(TrackingRecorder):
         )
 
 
-def _weapon_row(w: WeaponState) -> tuple:
+def _weapon_row(w: WeaponView) -> tuple[Any, ...]:
     assert w.last is not None, "a weapon's row is written after a record was folded in"
     serial_key = normalise(w.serial)
+    s = w.state
     return (w.weapon_id, w.opened_by, w.manufacturer, w.country, w.serial, w.marking_key(serial_key), serial_key,
-            serial_key[::-1], w.type, w.make, w.model, w.calibre, w.year, w.status, w.holder, w.place, w.since,
-            ",".join(w.flags), *w.last)
+            serial_key[::-1], s.type, s.make, s.model, s.calibre, s.year, w.status, s.holder, s.place, w.since,
+            ",".join(s.flags), *w.last)
 
 
-def weapon_state(row: Any) -> WeaponState:
-    """A ``view_weapons`` row as the ``WeaponState`` it was written from."""
-    return WeaponState(
-        weapon_id=row["weapon_id"], opened_by=row["opened_by"], manufacturer=row["manufacturer"],
-        country=row["country"], serial=row["serial"], type=row["type"], make=row["make"], model=row["model"],
-        calibre=row["calibre"], year=row["year"], status=row["status"], holder=row["holder"], place=row["place"],
-        since=row["since"], flags=tuple(f for f in row["flags"].split(",") if f),
-        last=(row["last_sequence_on"], row["last_node"], row["last_version"]),
-    )
+def weapon_view(row: Any) -> WeaponView:
+    """A ``view_weapons`` row as the ``WeaponView`` it was written from.
+
+    The state keeps what the row holds; the fields the views do not store
+    (marks, the awaited receipt, ...) start empty: no column depends on them.
+    """
+    marking = {k: row[k] for k in ("manufacturer", "country", "serial")}
+    state = WeaponState(
+        marking=marking if any(marking.values()) else {}, type=row["type"], make=row["make"], model=row["model"],
+        calibre=row["calibre"], year=row["year"], status=Status(row["status"]) if row["status"] else None,
+        holder=row["holder"], place=row["place"], flags=tuple(f for f in row["flags"].split(",") if f))
+    return WeaponView(weapon_id=row["weapon_id"], opened_by=row["opened_by"], state=state, since=row["since"],
+                      last=(row["last_sequence_on"], row["last_node"], row["last_version"]))

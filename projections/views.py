@@ -4,7 +4,7 @@ Rebuilt from the signed envelopes of the notification log, with the position
 tracked (eventsourcing's tracking machinery) in the same transaction as the
 rows, so ``catch_up`` resumes exactly where the last committed batch ended::
 
-    views = Views.open(settings.db)          # SQLite path or postgresql:// URL
+    views = Views.open(eventsourcing_env(settings.db))   # the node says where the database is
     views.catch_up(node.registry)            # project what was recorded since last time
     views.lifecycle(weapon_id)
 
@@ -18,20 +18,25 @@ received from partners, in the federated lifecycle).
 from __future__ import annotations
 
 import uuid
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol, Self
 
-from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, Tracking
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    InfrastructureFactory,
+    Tracking,
+)
 from eventsourcing.utils import Environment
 
 from domain.errors import InvalidField
+from domain.event_types import SEIZED
 from domain.marking import Marking
+from domain.time import SECONDS_PER_DAY
 from ledger.envelope import Envelope
 from projections.batch import project_batch
 from projections.errors import TrackingConflict
 from projections.serial_search import serial_like
 from projections.store import ViewStore
-
-SECONDS_PER_DAY = 86_400
 
 
 class EnvelopeLog(Protocol):
@@ -51,15 +56,16 @@ class Views:
         self._factory = factory
 
     @classmethod
-    def open(cls, db: str) -> Views:
-        """Open (creating the tables if missing) the views in database ``db``.
+    def open(cls, persistence: Mapping[str, str]) -> Views:
+        """Open (creating the tables if missing) the views in the database ``persistence`` names.
 
-        ``db`` is a SQLite file path or a ``postgresql://`` URL, as for the
-        registry; raises ``nodes.errors.ConfigurationError`` for anything else.
+        ``persistence`` is the environment of eventsourcing's persistence module
+        (``PERSISTENCE_MODULE`` ``eventsourcing.sqlite`` or ``eventsourcing.postgres``
+        and its settings), as the node builds it from its ``--db`` value
+        (``nodes.registry.storage.eventsourcing_env``). Raises ``KeyError`` when
+        ``PERSISTENCE_MODULE`` is missing.
         """
-        from nodes.registry.storage import eventsourcing_env  # the one place that reads a --db value
-
-        env = eventsourcing_env(db)
+        env = dict(persistence)
         module = env["PERSISTENCE_MODULE"]
         if module == "eventsourcing.postgres":
             from projections.postgres_store import PostgresViewStore as store_class
@@ -77,7 +83,7 @@ class Views:
             self._factory.close()
             self._factory = None
 
-    def __enter__(self) -> Views:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -238,7 +244,7 @@ class Views:
         by the seized weapon's type and marking.
         """
         seizures = ("FROM view_events e JOIN view_weapons w ON w.weapon_id = e.stream "
-                    "WHERE e.type = 'Weapon.Seized'")
+                    f"WHERE e.type = '{SEIZED}'")
         with self.store.reading() as cursor:
             def counts(statement: str) -> dict[str, int]:
                 return {row["k"]: row["n"] for row in self.store.select(cursor, statement)}

@@ -44,8 +44,8 @@ from domain.time import format_time, parse_time
 from ledger.envelope import Envelope
 from nodes.federation import crossborder
 from nodes.tracing import service as tracing
-from nodes.tracing.diversion import Verdict
-from nodes.tracing.trace_status import Trace
+from domain.diversion import Verdict
+from domain.trace_status import Trace
 
 #: The national nodes of the story: maker, first importer, transit, second importer, seizing state.
 STATES = ("BE", "NL", "DE", "IT", "FR")

@@ -25,15 +25,14 @@ Three duties, each over the node's own log and the partner records it received
 - **Closing** on the exporter: ``close_shipment`` (a reaction, see
   ``nodes.federation.reactions``) records ``Shipment.ReceiptConfirmed`` on the exporter's own
   shipment once the importing state has confirmed every weapon of it. Shipments
-  still open after ``CrossBorderSettings.overdue_days`` (ARMSLEDGER_OVERDUE_DAYS,
-  default 30) are listed as overdue (``open_shipments``).
+  still open after ``Settings.overdue_days`` (ARMSLEDGER_OVERDUE_DAYS, default 30)
+  are listed as overdue (``open_shipments``).
 """
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -41,40 +40,18 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
+from domain.event_types import EXPORTED, SHIPMENT_OPENED
+from domain.event_types import RECEIPT_CONFIRMED as RECEIPT
 from domain.errors import InvalidField, InvalidState, LicenceRefused, UnknownWeapon
 from domain.licence import Licence, LicenceKind, licence_id
 from domain.marking import Marking, check_country, normalise
 from domain.shipment import Shipment
-from domain.time import format_time
+from domain.time import SECONDS_PER_DAY, format_time
 from domain.weapon import Weapon
 from ledger.envelope import Envelope
 from nodes.registry.mapper import domain_event_from
 from nodes.federation.trust import TrustStore
 
-DEFAULT_OVERDUE_DAYS = 30
-SECONDS_PER_DAY = 86_400
-
-EXPORTED, RECEIPT = "Weapon.Exported", "Weapon.ReceiptConfirmed"
-SHIPMENT_OPENED = "Shipment.Opened"
-
-
-@dataclass(frozen=True)
-class CrossBorderSettings:
-    """``overdue_days``: a shipment not confirmed as received within this many days is overdue."""
-
-    overdue_days: int = DEFAULT_OVERDUE_DAYS
-
-    @classmethod
-    def load(cls, environ: Mapping[str, str] | None = None) -> CrossBorderSettings:
-        """From ARMSLEDGER_OVERDUE_DAYS (default 30); ``InvalidField`` if it is not a whole number >= 0."""
-        env = os.environ if environ is None else environ
-        text = str(env.get("ARMSLEDGER_OVERDUE_DAYS", "") or "").strip()
-        if not text:
-            return cls()
-        if not text.isdigit():
-            raise InvalidField(f"ARMSLEDGER_OVERDUE_DAYS={text!r} is not a whole number of days",
-                               field="overdue_days")
-        return cls(int(text))
 
 
 def partner_states(node: Any) -> list[str]:
@@ -378,11 +355,11 @@ def open_shipments(node: Any, *, now: int | None = None, overdue_days: int | Non
                    only_overdue: bool = False) -> list[dict[str, Any]]:
     """Our shipments not yet confirmed as received, oldest first, each flagged ``overdue``.
 
-    ``overdue_days`` defaults to ``CrossBorderSettings.load().overdue_days``;
+    ``overdue_days`` defaults to the node's ``Settings.overdue_days``;
     with ``only_overdue`` only the overdue ones are listed.
     """
     now = int(time.time()) if now is None else now
-    days = CrossBorderSettings.load().overdue_days if overdue_days is None else overdue_days
+    days = node.settings.overdue_days if overdue_days is None else overdue_days
     if days < 0:
         raise InvalidField("cannot be negative", field="overdue_days")
     node.views.catch_up(node.registry)

@@ -59,7 +59,7 @@ def react(node: Any, accepted: Iterable[Envelope], transport_publish: Callable[.
     unlocked node. Seals a checkpoint when it recorded anything, so the relay
     can prove the new records at once.
     """
-    settings = settings or tracing.TraceSettings.load()
+    settings = settings or node.settings.trace
     us = node.identity.state
     done = Reaction()
     for envelope in accepted:

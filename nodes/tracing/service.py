@@ -15,10 +15,10 @@ is the service both sides use:
   ARMSLEDGER_TRACE_AUTORESPOND=0), or is ``untraceable``, or ``delay``s,
   ``restrict``s or ``refuse``s on a para 22 ground with an explanation (para 23);
 - both read ``trace``/``traces``/``hops``: the status computed by
-  ``nodes.tracing.trace_status`` over both sides' records, every step with its time,
+  ``domain.trace_status`` over both sides' records, every step with its time,
   and overdue flags;
 - ``diversion_verdict`` joins the federated lifecycle of a weapon (own records,
-  partners' records received, verified fragments) for ``nodes.tracing.diversion``.
+  partners' records received, verified fragments) for ``domain.diversion``.
 """
 
 from __future__ import annotations
@@ -37,14 +37,15 @@ from domain.marking import Marking, check_country
 from domain.time import format_time
 from domain.trace import TraceAnswer, TraceRequest, TraceStatus
 from ledger.envelope import Envelope
-from nodes.federation.crossborder import CrossBorderSettings, partner_states
-from nodes.tracing.diversion import Verdict, analyse
+from nodes.federation.crossborder import partner_states
+from domain.diversion import Verdict, analyse
 from nodes.tracing.fragment import FragmentCheck, build_fragment, verify_fragment
 from nodes.registry.identity import authorities_stream
-from nodes.tracing.trace_status import (  # noqa: F401 - the status names are part of this service's API
+from domain.trace_status import (  # noqa: F401 - the status names are part of this service's API
     ACKNOWLEDGED, ANSWERS, CLOSED, DELAYED, FORWARDED, REFUSED, RESPONDED, RESTRICTED, SUBMITTED, UNTRACEABLE,
-    Deadline, Step, Trace, TraceSettings, trace_status,
+    Deadline, Step, Trace, trace_status,
 )
+from nodes.settings import TraceSettings
 from nodes.federation.trust import TrustStore
 
 REQUESTING_AUTHORITY = "police"      # tracing officers ask (domain.authority: police only)
@@ -63,20 +64,21 @@ def trace(node: Any, trace_id: UUID | str, *, now: int | None = None, settings: 
     """
     trace_id = _trace_uuid(trace_id)
     now = int(time.time()) if now is None else now
+    deadlines = node.settings.trace if settings is None else settings
     us = node.identity.state
     own = node.registry.envelopes(trace_id)
     if own and own[0].type == SUBMITTED:
         addressee = str(own[0].body.get("addressee"))
         answer = _received(node, addressee, trace_id)
-        return trace_status(own, answer, now=now, role="requester", settings=settings,
+        return trace_status(own, answer, now=now, role="requester", deadlines=deadlines,
                             fragment=_verified(node, addressee, answer) if verify else None)
     if own and own[0].type == ACKNOWLEDGED:
         request = _received(node, str(own[0].body.get("requesting_state")), trace_id)
-        return trace_status(request, own, now=now, role="addressee", settings=settings)
+        return trace_status(request, own, now=now, role="addressee", deadlines=deadlines)
     request = [e for e in node.inbox.received_about(str(trace_id), partner_states(node))
                if e.type.startswith("TraceRequest.")]
     if request and request[0].body.get("addressee") == us:
-        return trace_status(request, [], now=now, role="addressee", settings=settings)
+        return trace_status(request, [], now=now, role="addressee", deadlines=deadlines)
     raise InvalidField(f"no trace {trace_id} is known here", field="trace")
 
 
@@ -441,10 +443,10 @@ def federated_lifecycle(node: Any, weapon_id: UUID | str, *, now: int | None = N
 
 
 def diversion_verdict(node: Any, weapon_id: UUID | str, *, now: int | None = None) -> tuple[Verdict, FederatedLifecycle]:
-    """The point of diversion of ``weapon_id`` on the federated evidence held here (``nodes.tracing.diversion``)."""
+    """The point of diversion of ``weapon_id`` on the federated evidence held here (``domain.diversion``)."""
     now = int(time.time()) if now is None else now
     life = federated_lifecycle(node, weapon_id, now=now)
     verdict = analyse(life.weapon_id, life.records, now=now, expected_from=life.expected_from,
                       answered=life.answered, licences=life.licences,
-                      overdue_days=CrossBorderSettings.load().overdue_days)
+                      overdue_days=node.settings.overdue_days)
     return verdict, life

@@ -15,9 +15,9 @@ from domain.authority import Authority, AuthorityKind
 from domain.licence import Licence, LicenceKind
 from domain.marking import Marking
 from domain.weapon import Weapon
+from domain.time import SECONDS_PER_DAY as DAY
 
 STATE = "BE"
-DAY = 86_400
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from domain.marking import Marking
 from domain.shipment import Shipment
 from domain.trace import TraceAnswer, TraceRequest
 from domain.weapon import Weapon
+from domain.time import SECONDS_PER_DAY as DAY
 
-DAY = 86_400
 L, C, P, D, R = (AuthorityKind.LICENSING, AuthorityKind.CUSTOMS, AuthorityKind.POLICE,
                  AuthorityKind.DEACTIVATION, AuthorityKind.REGISTRY)
 

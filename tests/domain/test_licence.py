@@ -7,8 +7,8 @@ import pytest
 from domain.authority import AuthorityKind
 from domain.errors import InvalidField, InvalidState, LicenceRefused, NotPermitted
 from domain.licence import Licence, LicenceKind, licence_id
+from domain.time import SECONDS_PER_DAY as DAY
 
-DAY = 86_400
 
 
 def test_issue_records_every_field(make_licence, now):

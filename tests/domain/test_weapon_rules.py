@@ -1,4 +1,4 @@
-"""Rules of the Weapon aggregate (issue 2, item 3), each with its failing case.
+"""Rules of the Weapon aggregate, each with its failing case.
 
 Every refusal is checked for its error class and the ``field`` it names.
 """
@@ -15,9 +15,10 @@ from domain.errors import InvalidField, InvalidState, LicenceRefused, UnknownWea
 from domain.licence import LicenceKind
 from domain.marking import Marking
 from domain.weapon import Status, Weapon
+from domain.time import SECONDS_PER_DAY as DAY
+from domain.weapon_state import OPENING_TYPES
 
 STATE = "BE"  # the state of the ``authorities`` fixture (conftest.py)
-DAY = 86_400
 
 L, C, P, D, R = (AuthorityKind.LICENSING, AuthorityKind.CUSTOMS, AuthorityKind.POLICE,
                  AuthorityKind.DEACTIVATION, AuthorityKind.REGISTRY)
@@ -95,7 +96,7 @@ def test_exactly_manufacture_import_and_seizure_open_a_record():
     classes = {c for c in vars(Weapon).values()
                if isinstance(c, type) and issubclass(c, Weapon.Event) and c not in (Weapon.Event, Weapon.Created)}
     assert classes == OPENING | set(NON_OPENING)
-    assert {c for c in classes if c.OPENS_RECORD} == OPENING
+    assert {c for c in classes if c.TOPIC in OPENING_TYPES} == OPENING
 
 
 def test_manufacture_opens_a_record(make_weapon):

@@ -29,6 +29,7 @@ from domain.time import parse_time
 from ledger.envelope import GENESIS_PREV, seal
 from ledger.keys import generate_key, key_id
 from nodes.bootstrap import init_node
+from nodes.registry.storage import eventsourcing_env
 from nodes.settings import Settings
 from projections.store import VIEW_TABLES
 from projections.views import Views
@@ -108,7 +109,7 @@ def belgium(db_url, tmp_path):
     """BE's node on the backend under test, its views (not yet caught up) and the scenario's ids."""
     node = init_node(Settings.load(home=tmp_path / "be", db=db_url, passphrase="pw"), "BE")
     ids = build_belgium(node.registry)
-    views = Views.open(db_url)
+    views = Views.open(eventsourcing_env(db_url))
     yield SimpleNamespace(node=node, registry=node.registry, views=views, ids=ids, db=db_url)
     views.close()
     node.close()

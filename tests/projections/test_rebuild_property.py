@@ -4,6 +4,9 @@
    commands, in batches of any size, leaves the same views as one rebuild.
 2. The folded state of every weapon equals the domain aggregate's, with
    business dates in any order (records typed in late).
+
+Own records only: partner records arriving in any order are covered by
+test_federated_fold_property.py.
 """
 
 from __future__ import annotations
@@ -17,14 +20,15 @@ from hypothesis import strategies as st
 
 from domain.errors import DomainError
 from domain.marking import Marking
+from domain.time import SECONDS_PER_DAY as DAY
 from domain.time import parse_time
 from nodes.bootstrap import init_node
 from nodes.registry.application import Registry
+from nodes.registry.storage import eventsourcing_env
 from nodes.settings import Settings
 from projections.views import Views
 
 BASE = parse_time("2020-01-01")
-DAY = 86_400
 MARKINGS = [Marking.read("FN Herstal", "BE", f"P-{i}") for i in range(3)]
 WEAPON_IDS = [str(m.weapon_id()) for m in MARKINGS]
 HOLDERS = ["FN Herstal SA", "Dealer A", "Dealer B"]
@@ -105,7 +109,7 @@ def test_rebuild_equals_incremental_catch_up_and_the_fold_equals_the_domain(iden
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "ledger.db")
         registry = Registry(db, identity)
-        views = Views.open(db)
+        views = Views.open(eventsourcing_env(db))
         try:
             issue_licences(registry)
             views.BATCH_SIZE = batch_size

@@ -17,6 +17,7 @@ from domain.marking import normalise, serial_pattern_to_regex
 from domain.time import parse_time as D
 from ledger.envelope import GENESIS_PREV, seal
 from ledger.keys import generate_key, key_id
+from nodes.registry.storage import eventsourcing_env
 from projections.batch import project_batch
 from projections.errors import TrackingConflict
 from projections.serial_search import serial_like
@@ -166,7 +167,7 @@ def test_catch_up_in_small_batches_then_again_then_rebuild_give_the_same_views(b
     # Views of an older layout (no layout version recorded) are dropped on open, then rebuilt.
     with belgium.views.store.datastore.transaction(commit=True) as cursor:
         cursor.execute("DELETE FROM views_tracking WHERE application_name = '__views_schema__'")
-    with Views.open(belgium.db) as reopened:
+    with Views.open(eventsourcing_env(belgium.db)) as reopened:
         assert reopened.position(belgium.registry) == 0
         assert reopened.lifecycle(belgium.ids.w1) is None
         assert reopened.catch_up(belgium.registry) == last
@@ -217,14 +218,14 @@ def test_a_batch_is_applied_once_even_when_written_twice_or_by_another_process(b
         store.write(batch, tracking)
     assert dump_views(belgium.views) == before
 
-    with Views.open(belgium.db) as other:
+    with Views.open(eventsourcing_env(belgium.db)) as other:
         assert other.position(belgium.registry) == belgium.registry.recorder.max_notification_id()
         assert other.catch_up(belgium.registry) == 0
         assert other.custody(belgium.ids.w4)["status"] == "stolen"
 
 
 def test_serial_search_uses_the_serial_indexes(db_url):
-    with Views.open(db_url) as views:
+    with Views.open(eventsourcing_env(db_url)) as views:
         for pattern, index in (("AB?12*", "view_weapons_serial"), ("*3456", "view_weapons_serial_reversed")):
             like = serial_like(pattern)
             query = f"SELECT weapon_id FROM view_weapons WHERE {like.column} LIKE ? ESCAPE '\\'"

@@ -14,11 +14,12 @@ import pytest
 from domain.errors import InvalidState, LicenceRefused, UnknownWeapon
 from domain.licence import LicenceKind, licence_id
 from domain.marking import Marking
-from domain.shipment import Shipment
+from domain.shipment import DEFAULT_OVERDUE_DAYS, Shipment
+from domain.time import SECONDS_PER_DAY as DAY
 from memory_federation import MemoryFederation
 from nodes.federation import crossborder
+from nodes.settings import Settings
 
-DAY = 86_400
 NOW = int(time.time()) - 60
 
 
@@ -239,12 +240,12 @@ def test_unconfirmed_shipments_are_overdue_after_the_configured_days(lite, lite_
     shipment = export(lite, [lite_ready])
     be = lite["BE"]
     listed = crossborder.open_shipments(be, now=NOW)
-    assert listed[0]["overdue"] and listed[0]["overdue_days"] == crossborder.DEFAULT_OVERDUE_DAYS
-    monkeypatch.setenv("ARMSLEDGER_OVERDUE_DAYS", "365")
+    assert listed[0]["overdue"] and listed[0]["overdue_days"] == DEFAULT_OVERDUE_DAYS
+    configured = Settings.load({"ARMSLEDGER_OVERDUE_DAYS": "365"}, home=be.settings.home, db=be.settings.db)
+    monkeypatch.setattr(be, "settings", configured)
     assert not crossborder.open_shipments(be, now=NOW)[0]["overdue"]
     assert crossborder.open_shipments(be, now=NOW, only_overdue=True) == []
     assert [s["shipment_id"] for s in crossborder.open_shipments(be, now=NOW, overdue_days=99, only_overdue=True)] \
         == [str(shipment)]
-    monkeypatch.setenv("ARMSLEDGER_OVERDUE_DAYS", "soon")
     with pytest.raises(Exception, match="not a whole number"):
-        crossborder.CrossBorderSettings.load()
+        Settings.load({"ARMSLEDGER_OVERDUE_DAYS": "soon"})

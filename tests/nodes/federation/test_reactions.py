@@ -21,7 +21,7 @@ from ledger.keys import generate_key, key_id
 from memory_federation import MemoryFederation
 from nodes.federation import crossborder
 from nodes.tracing import service as tracing
-from nodes.tracing.diversion import Rule
+from domain.diversion import Rule
 from nodes.federation.reactions import catch_up, react
 from nodes.tracing.service import TraceSettings
 

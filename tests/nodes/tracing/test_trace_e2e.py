@@ -21,6 +21,7 @@ from nodes.federation import crossborder
 from nodes.tracing import service as tracing
 from nodes.cli.main import run as armsledger
 from nodes.cli.federation import TOPIC_PREFIX_ENV
+from nodes.settings import Settings
 
 MARKING = Marking.read("FN Herstal", "BE", "FN57-0042")
 SERIAL = ["--manufacturer", "FN Herstal", "--country", "BE", "--serial", "FN57-0042"]
@@ -135,9 +136,12 @@ def _date(seconds: int) -> str:
     return format_time(seconds)
 
 
-def test_manual_answers_from_the_command_line(tmp_path, kafka_bootstrap, capsys, monkeypatch):
-    monkeypatch.setenv("ARMSLEDGER_TRACE_AUTORESPOND", "0")   # the addressee only acknowledges by itself
+def test_manual_answers_from_the_command_line(tmp_path, kafka_bootstrap, capsys):
     cluster = Cluster(tmp_path, kafka_bootstrap, ["BE", "FR"])
+    addressee = cluster["BE"]
+    # The addressee only acknowledges by itself: its settings, read once, say so.
+    addressee.settings = Settings.load({"ARMSLEDGER_TRACE_AUTORESPOND": "0"}, home=addressee.settings.home,
+                                       db=addressee.settings.db, passphrase=PASSPHRASE, kafka=kafka_bootstrap)
     try:
         be, fr = Cli(cluster, "BE", capsys), Cli(cluster, "FR", capsys)
         cluster["BE"].registry.manufacture(marking=MARKING, type="pistol", make="FN", model="Five-seveN",

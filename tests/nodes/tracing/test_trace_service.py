@@ -13,7 +13,9 @@ import pytest
 
 from domain.errors import InvalidField
 from domain.marking import Marking
+from domain.time import SECONDS_PER_DAY as DAY
 from domain.trace import TraceStatus
+from domain.trace_status import trace_status
 from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.encoding import canonical_decode, canonical_encode
 from ledger.envelope import GENESIS_PREV, Envelope, seal
@@ -21,9 +23,8 @@ from ledger.keys import generate_key, key_id, public_key_from_bytes
 from memory_federation import MemoryFederation
 from nodes.tracing import service as tracing
 from nodes.tracing.fragment import build_fragment, decode_item, verify_fragment
-from nodes.tracing.service import TraceSettings, trace_status
+from nodes.settings import TraceSettings
 
-DAY = 86_400
 T0 = 1_700_000_000
 KEY = generate_key()
 
@@ -132,7 +133,7 @@ def test_a_delay_moves_the_response_deadline_to_the_date_announced():
 def test_deadlines_come_from_the_environment():
     settings = TraceSettings.load({"ARMSLEDGER_TRACE_ACK_DAYS": "5", "ARMSLEDGER_TRACE_AUTORESPOND": "off"})
     assert settings.acknowledge_days == 5 and settings.autorespond is False
-    assert Records().status(4, settings=settings).overdue == []
+    assert Records().status(4, deadlines=settings).overdue == []
     with pytest.raises(InvalidField, match="not a whole number"):
         TraceSettings.load({"ARMSLEDGER_TRACE_RESPONSE_DAYS": "a month"})
 

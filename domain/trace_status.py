@@ -8,62 +8,75 @@ step with its business and recording time, and the deadlines of the
 acknowledgement and the response with overdue and late flags.
 
 Timeliness: paras 19-20 ask for acknowledgement "within a reasonable time" and
-"prompt" responses without fixing numbers. Here an acknowledgement is overdue 2
-days after submission (urgent: 1 day), a response 30 days after (urgent: 7
-days), or after the date a delay announced (para 23). ARMSLEDGER_TRACE_ACK_DAYS
-and ARMSLEDGER_TRACE_RESPONSE_DAYS change the routine figures;
-ARMSLEDGER_TRACE_AUTORESPOND=0 makes the addressee only acknowledge
-automatically (``nodes.federation.reactions``).
+"prompt" responses without fixing numbers. By default (``TraceDeadlines``) an
+acknowledgement is overdue 2 days after submission (urgent: 1 day), a response
+30 days after (urgent: 7 days), or after the date a delay announced (para 23);
+a node reads its own figures once (``nodes.settings.Settings.trace``).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from domain.errors import InvalidField
-from domain.time import format_time
+from domain.event_types import (
+    TRACE_ACKNOWLEDGED as ACKNOWLEDGED,
+)
+from domain.event_types import (
+    TRACE_ANSWERS as ANSWERS,
+)
+from domain.event_types import (
+    TRACE_CLOSED as CLOSED,
+)
+from domain.event_types import (
+    TRACE_DELAYED as DELAYED,
+)
+from domain.event_types import (
+    TRACE_FORWARDED as FORWARDED,
+)
+from domain.event_types import (
+    TRACE_REFUSED as REFUSED,
+)
+from domain.event_types import (
+    TRACE_RESPONDED as RESPONDED,
+)
+from domain.event_types import (
+    TRACE_RESTRICTED as RESTRICTED,
+)
+from domain.event_types import (
+    TRACE_SUBMITTED as SUBMITTED,
+)
+from domain.event_types import (
+    TRACE_UNTRACEABLE as UNTRACEABLE,
+)
+from domain.records import SignedRecord
+from domain.time import SECONDS_PER_DAY, format_time
 from domain.trace import TraceStatus
-from ledger.envelope import Envelope
-from nodes.tracing.fragment import FragmentCheck
 
-SECONDS_PER_DAY = 86_400
-SUBMITTED, FORWARDED, CLOSED = "TraceRequest.Submitted", "TraceRequest.Forwarded", "TraceRequest.Closed"
-ACKNOWLEDGED, RESPONDED, UNTRACEABLE = "TraceAnswer.Acknowledged", "TraceAnswer.Responded", "TraceAnswer.Untraceable"
-DELAYED, RESTRICTED, REFUSED = "TraceAnswer.Delayed", "TraceAnswer.Restricted", "TraceAnswer.Refused"
-ANSWERS = (RESPONDED, UNTRACEABLE, RESTRICTED, REFUSED)   # steps that end the addressee's part
+
+class VerifiedFragment(Protocol):
+    """A response's fragment after verification (``nodes.tracing.fragment.FragmentCheck`` is one)."""
+
+    @property
+    def records(self) -> Sequence[SignedRecord]: ...
+    @property
+    def problems(self) -> Sequence[str]: ...
+    @property
+    def notes(self) -> Sequence[str]: ...
 
 
 @dataclass(frozen=True)
-class TraceSettings:
-    """Automatic response, and the days after submission at which steps become overdue."""
+class TraceDeadlines:
+    """The days after submission at which the acknowledgement and the response become overdue."""
 
-    autorespond: bool = True
     acknowledge_days: int = 2
     respond_days: int = 30
     urgent_acknowledge_days: int = 1
     urgent_respond_days: int = 7
 
-    @classmethod
-    def load(cls, environ: Mapping[str, str] | None = None) -> TraceSettings:
-        """From ARMSLEDGER_TRACE_AUTORESPOND (0/false/no/off: only acknowledge), ARMSLEDGER_TRACE_ACK_DAYS
-        and ARMSLEDGER_TRACE_RESPONSE_DAYS; ``InvalidField`` for a value that is not a whole number."""
-        env = os.environ if environ is None else environ
-        autorespond = str(env.get("ARMSLEDGER_TRACE_AUTORESPOND", "1")).strip().lower() not in (
-            "0", "false", "no", "off")
-        days = {}
-        for name, variable in (("acknowledge_days", "ARMSLEDGER_TRACE_ACK_DAYS"),
-                               ("respond_days", "ARMSLEDGER_TRACE_RESPONSE_DAYS")):
-            text = str(env.get(variable, "") or "").strip()
-            if text:
-                if not text.isdigit():
-                    raise InvalidField(f"{variable}={text!r} is not a whole number of days", field=name)
-                days[name] = int(text)
-        return cls(autorespond=autorespond, **days)
-
-    def deadlines(self, priority: str) -> tuple[int, int]:
+    def within(self, priority: str) -> tuple[int, int]:
         """(acknowledge within, respond within) in seconds for ``priority``."""
         if priority == "urgent":
             return self.urgent_acknowledge_days * SECONDS_PER_DAY, self.urgent_respond_days * SECONDS_PER_DAY
@@ -127,7 +140,7 @@ class Trace:
     acknowledgement: Deadline
     response: Deadline
     now: int
-    fragment: FragmentCheck | None = field(default=None, repr=False)
+    fragment: VerifiedFragment | None = field(default=None, repr=False)
 
     @property
     def weapon_id(self) -> str:
@@ -161,8 +174,8 @@ class Trace:
         }
 
 
-def trace_status(request: list[Envelope], answer: list[Envelope], *, now: int, role: str = "requester",
-                 settings: TraceSettings | None = None, fragment: FragmentCheck | None = None) -> Trace:
+def trace_status(request: list[SignedRecord], answer: list[SignedRecord], *, now: int, role: str = "requester",
+                 deadlines: TraceDeadlines | None = None, fragment: VerifiedFragment | None = None) -> Trace:
     """The status of one trace from both sides' records; pure.
 
     ``request``: the requester's ``TraceRequest`` records of the trace (at least
@@ -172,14 +185,14 @@ def trace_status(request: list[Envelope], answer: list[Envelope], *, now: int, r
     answer followed by a forward is FORWARDED (the trace goes on elsewhere);
     then DELAYED, ACKNOWLEDGED, SUBMITTED. ``InvalidField`` without a ``Submitted``.
     """
-    settings = settings or TraceSettings()
+    deadlines = deadlines or TraceDeadlines()
     submitted = next((e for e in request if e.type == SUBMITTED), None)
     if submitted is None:
         raise InvalidField("no trace request record for this trace", field="trace")
     body = dict(submitted.body)
     records = sorted((*request, *answer), key=lambda e: (e.occurred_on, e.recorded_at, e.type))
     steps = tuple(Step(e.type, e.node, e.occurred_on, e.recorded_at, e.hash.hex(), _detail(e)) for e in records)
-    by_type: dict[str, list[Envelope]] = {}
+    by_type: dict[str, list[SignedRecord]] = {}
     for e in records:
         by_type.setdefault(e.type, []).append(e)
     forwarded = tuple((str(e.body.get("to_state")), str(e.body.get("next_trace"))) for e in by_type.get(FORWARDED, ()))
@@ -207,7 +220,7 @@ def trace_status(request: list[Envelope], answer: list[Envelope], *, now: int, r
         status = TraceStatus.ACKNOWLEDGED
     else:
         status = TraceStatus.SUBMITTED
-    ack_within, respond_within = settings.deadlines(str(body.get("priority", "routine")))
+    ack_within, respond_within = deadlines.within(str(body.get("priority", "routine")))
     respond_by = submitted.occurred_on + respond_within
     if delayed:
         respond_by = max(respond_by, int(delayed[-1].body.get("expected_by", 0) or 0))
@@ -220,7 +233,7 @@ def trace_status(request: list[Envelope], answer: list[Envelope], *, now: int, r
     )
 
 
-def _detail(e: Envelope) -> str:
+def _detail(e: SignedRecord) -> str:
     b = e.body
     if e.type == SUBMITTED:
         return f"to {b.get('addressee')} ({b.get('priority')}, hop {b.get('hop')})"

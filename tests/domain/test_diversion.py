@@ -1,4 +1,4 @@
-"""Diversion analysis (issue 3 item 6): one scenario per rule, incomplete evidence, precedence.
+"""Diversion analysis (``domain.diversion``): one scenario per rule, incomplete evidence, precedence.
 
 Every scenario is a federated lifecycle of real signed envelopes from the
 nodes of BE, NL, DE and FR, each (node, stream) chained by ``prev``; the
@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 import pytest
 
 from domain.marking import Marking
-from domain.time import format_time, parse_time
+from domain.time import SECONDS_PER_DAY as DAY, format_time, parse_time
 from ledger.envelope import GENESIS_PREV, Envelope, seal, verify_chain, verify_envelope
 from ledger.keys import generate_key, key_id
-from nodes.tracing.diversion import Custodian, Rule, analyse
+from domain.diversion import Custodian, Rule, analyse
 
-DAY = 86_400
 T0 = parse_time("2024-03-01")
 MARKING = {"manufacturer": "FN Herstal", "country": "BE", "serial": "123456"}
 WEAPON = str(Marking.read(**MARKING).weapon_id())
@@ -168,14 +167,15 @@ def export_never_confirmed_overdue(b: Ledgers) -> Case:
     export = b.exported(10, via=("DE",))
     return Case(Rule.EXPORT_NEVER_CONFIRMED, Custodian("Dealer BVBA", "BE"), 10, [transfer, export],
                 ("Dealer BVBA", "via DE", "NL never confirmed receipt", "within 90 days"),
-                place="in transit from BE to NL via DE", kwargs={"answered": ("NL",), "now": day(100)})
+                place="in transit from BE to NL via DE",
+                kwargs={"answered": ("NL",), "now": day(100), "overdue_days": 90})
 
 
 def export_not_yet_overdue(b: Ledgers) -> Case:
     b.manufactured()
     export = b.exported(10)
     return Case(Rule.NO_DIVERSION_FOUND, FN, 10, [export], ("in transit from BE to NL", "not yet overdue"),
-                kwargs={"answered": ("NL",), "now": day(99)})
+                kwargs={"answered": ("NL",), "now": day(99), "overdue_days": 90})
 
 
 def receipt_by_another_state(b: Ledgers) -> Case:

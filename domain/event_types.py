@@ -1,0 +1,60 @@
+"""The names of the records, as signed in each envelope's ``type``: declared once, here.
+
+The aggregates' events (``Weapon.Exported`` ...) take their ``TOPIC`` from these
+names, and every reader of envelopes (diversion, trace status, sharing policy,
+projections) compares with them rather than with a string of its own.
+"""
+
+from __future__ import annotations
+
+# Weapon lifecycle (DESIGN.md "Events").
+MANUFACTURED = "Weapon.Manufactured"
+IMPORTED = "Weapon.Imported"
+EXPORTED = "Weapon.Exported"
+RECEIPT_CONFIRMED = "Weapon.ReceiptConfirmed"
+TRANSFERRED = "Weapon.Transferred"
+MARKED = "Weapon.Marked"
+REPORTED_LOST = "Weapon.ReportedLost"
+REPORTED_STOLEN = "Weapon.ReportedStolen"
+RECOVERED = "Weapon.Recovered"
+SEIZED = "Weapon.Seized"
+CONFISCATED = "Weapon.Confiscated"
+DEACTIVATED = "Weapon.Deactivated"
+DESTROYED = "Weapon.Destroyed"
+
+# Shipments (FP art 10(2)-(4)) and licences (FP art 7, art 10(3)).
+SHIPMENT_OPENED = "Shipment.Opened"
+SHIPMENT_RECEIPT_CONFIRMED = "Shipment.ReceiptConfirmed"
+LICENCE_ISSUED = "Licence.Issued"
+LICENCE_REVOKED = "Licence.Revoked"
+
+# Tracing (ITI paras 17-23): the requester's steps, then the addressee's.
+TRACE_SUBMITTED = "TraceRequest.Submitted"
+TRACE_FORWARDED = "TraceRequest.Forwarded"
+TRACE_CLOSED = "TraceRequest.Closed"
+TRACE_ACKNOWLEDGED = "TraceAnswer.Acknowledged"
+TRACE_RESPONDED = "TraceAnswer.Responded"
+TRACE_UNTRACEABLE = "TraceAnswer.Untraceable"
+TRACE_DELAYED = "TraceAnswer.Delayed"
+TRACE_RESTRICTED = "TraceAnswer.Restricted"
+TRACE_REFUSED = "TraceAnswer.Refused"
+
+# The node's register of its authorities' keys (certificates signed by the node key).
+AUTHORITY_CERTIFIED = "Authority.Certified"
+
+WEAPON_PREFIX = "Weapon."
+AUTHORITY_PREFIX = "Authority."
+TRACE_REQUEST_PREFIX = "TraceRequest."
+TRACE_ANSWER_PREFIX = "TraceAnswer."
+
+WEAPON_EVENT_TYPES = frozenset({
+    MANUFACTURED, IMPORTED, EXPORTED, RECEIPT_CONFIRMED, TRANSFERRED, MARKED, REPORTED_LOST, REPORTED_STOLEN,
+    RECOVERED, SEIZED, CONFISCATED, DEACTIVATED, DESTROYED,
+})
+# Every weapon record but a post-manufacture mark says who holds the weapon,
+# where, or in what status: its date is the date custody last changed.
+CUSTODY_EVENT_TYPES = WEAPON_EVENT_TYPES - {MARKED}
+SHIPMENT_EVENT_TYPES = frozenset({SHIPMENT_OPENED, SHIPMENT_RECEIPT_CONFIRMED})
+LICENCE_EVENT_TYPES = frozenset({LICENCE_ISSUED, LICENCE_REVOKED})
+# The addressee's steps that end its part of a trace (ITI paras 20-22).
+TRACE_ANSWERS = (TRACE_RESPONDED, TRACE_UNTRACEABLE, TRACE_RESTRICTED, TRACE_REFUSED)

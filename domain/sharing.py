@@ -1,0 +1,114 @@
+"""The default sharing policy: which states receive one of a node's own records (DESIGN.md).
+
+Data minimisation (FP art 12(5)): a record goes only to the states that need it.
+Pure: the caller names its trusted partners and hands over its own earlier
+records of the same stream; adding recipients from a node's configuration and
+keeping only trusted partners is the node's concern (``nodes.federation.sharing``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from domain.event_types import (
+    AUTHORITY_PREFIX,
+    EXPORTED,
+    IMPORTED,
+    LICENCE_ISSUED,
+    LICENCE_REVOKED,
+    RECEIPT_CONFIRMED,
+    REPORTED_LOST,
+    REPORTED_STOLEN,
+    SEIZED,
+    SHIPMENT_OPENED,
+    TRACE_ACKNOWLEDGED,
+    TRACE_ANSWER_PREFIX,
+    TRACE_REQUEST_PREFIX,
+    TRACE_SUBMITTED,
+)
+from domain.records import SignedRecord
+
+#: ``own_records(stream)``: the node's own records of ``stream``, in version order.
+OwnRecords = Callable[[str], Sequence[SignedRecord]]
+
+_TO_EVERY_PARTNER = frozenset({REPORTED_LOST, REPORTED_STOLEN})
+_AUTHORISATIONS = frozenset({"import_authorization", "transit_no_objection"})
+_BODY_DEPENDENT_PREFIXES = (TRACE_REQUEST_PREFIX, TRACE_ANSWER_PREFIX)
+_BODY_DEPENDENT = frozenset({EXPORTED, RECEIPT_CONFIRMED, SHIPMENT_OPENED, LICENCE_ISSUED, LICENCE_REVOKED, SEIZED})
+
+
+def default_recipients_by_type(record_type: str, partners: frozenset[str]) -> frozenset[str] | None:
+    """The default recipients of every record of ``record_type``, or None when they depend on the record.
+
+    Lets a relay route most records without reading them.
+    """
+    if record_type in _BODY_DEPENDENT or record_type.startswith(_BODY_DEPENDENT_PREFIXES):
+        return None
+    if record_type.startswith(AUTHORITY_PREFIX) or record_type in _TO_EVERY_PARTNER:
+        # Partners cannot verify any record without the certificate of its authority key.
+        return partners
+    return frozenset()
+
+
+def default_recipients(record: SignedRecord, partners: frozenset[str], own_records: OwnRecords) -> frozenset[str]:
+    """The states that receive ``record`` (one of this node's own) under the default policy.
+
+    May name states that are not ``partners``, and the node's own state: the
+    caller keeps only trusted partners. Never raises for odd bodies: a field
+    that is missing names no state ("").
+    """
+    by_type = default_recipients_by_type(record.type, partners)
+    if by_type is not None:
+        return by_type
+    record_type, body = record.type, record.body
+    if record_type == EXPORTED:
+        return frozenset({body.get("to_state", ""), *body.get("transit_states", ())})
+    if record_type == RECEIPT_CONFIRMED:
+        return frozenset({body.get("from_state", "")})
+    if record_type == SHIPMENT_OPENED:
+        return frozenset({body.get("import_state", ""), *body.get("transit_states", ())})
+    if record_type == LICENCE_ISSUED:
+        return _authorisation_recipients(body)
+    if record_type == LICENCE_REVOKED:
+        return _authorisation_recipients(_first_body(record, own_records, LICENCE_ISSUED))
+    if record_type.startswith(TRACE_REQUEST_PREFIX):
+        submitted = body if record_type == TRACE_SUBMITTED else _first_body(record, own_records, TRACE_SUBMITTED)
+        return frozenset({submitted.get("addressee", "")})
+    if record_type.startswith(TRACE_ANSWER_PREFIX):
+        acknowledged = body if record_type == TRACE_ACKNOWLEDGED else \
+            _first_body(record, own_records, TRACE_ACKNOWLEDGED)
+        return frozenset({acknowledged.get("requesting_state", "")})
+    if record_type == SEIZED:
+        return _seizure_recipients(record, own_records)
+    return frozenset()
+
+
+def _authorisation_recipients(body: Mapping[str, Any]) -> frozenset[str]:
+    # An import authorization or transit no-objection is the exporting state's
+    # precondition for its export licence (FP art 10(2)-(3)).
+    if body.get("kind") in _AUTHORISATIONS:
+        return frozenset({body.get("export_state", "")})
+    return frozenset()
+
+
+def _seizure_recipients(record: SignedRecord, own_records: OwnRecords) -> frozenset[str]:
+    """The state of manufacture and the state the weapon was last imported from."""
+    found: set[str] = set()
+    history = [e for e in own_records(record.stream) if e.version <= record.version] or [record]
+    for earlier in history:
+        marking = earlier.body.get("marking")
+        if isinstance(marking, Mapping) and marking.get("country"):
+            found.add(marking["country"])
+            break
+    imports = [r for r in history if r.type == IMPORTED]
+    if imports:
+        found.add(imports[-1].body.get("from_state", ""))
+    return frozenset(found)
+
+
+def _first_body(record: SignedRecord, own_records: OwnRecords, record_type: str) -> Mapping[str, Any]:
+    for earlier in own_records(record.stream):
+        if earlier.type == record_type:
+            return earlier.body
+    return {}

@@ -1,0 +1,204 @@
+"""A weapon's state folded from its records: the one set of rules the aggregate and the views share.
+
+``evolve(state, record_type, body)`` is the effect of one record. The ``Weapon``
+aggregate (``domain.weapon``) applies its own records with it, in version order,
+after its commands checked them; the views (``projections.weapon_state``) fold
+with it the records of every node about the weapon, in business-time order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any
+
+from domain.event_types import (
+    CONFISCATED,
+    DEACTIVATED,
+    DESTROYED,
+    EXPORTED,
+    IMPORTED,
+    MANUFACTURED,
+    MARKED,
+    RECEIPT_CONFIRMED,
+    RECOVERED,
+    REPORTED_LOST,
+    REPORTED_STOLEN,
+    SEIZED,
+    TRANSFERRED,
+    WEAPON_EVENT_TYPES,
+)
+
+
+class Status(str, Enum):
+    ACTIVE = "active"              # in legal custody in this state
+    EXPORTED = "exported"          # left this state under an export licence
+    LOST = "lost"
+    STOLEN = "stolen"
+    SEIZED = "seized"
+    CONFISCATED = "confiscated"
+    DEACTIVATED = "deactivated"
+    DESTROYED = "destroyed"
+
+
+# The records that may open a weapon's record on the node that records them: a
+# weapon is manufactured, first seen here on import, or found (seizure of an
+# unrecorded weapon, ITI para 9). The aggregate refuses any other first record.
+OPENING_TYPES = frozenset({MANUFACTURED, IMPORTED, SEIZED})
+
+# Where a fold is more lenient than the aggregate. The views fold the records of
+# several nodes in business-time order, so a partner's record may come before any
+# record of ours. ``evolve`` therefore never refuses a record, whatever the state:
+# a view shows what was recorded, the aggregate's commands decided what may be.
+# And an export registers the marking it carries when no record did: an export
+# carries the marking so that the importing state can open the weapon's record
+# from it alone (data minimisation, FP art 12(5)), and a partner's export is then
+# the first record that state holds. On the aggregate's own chain an opening
+# record always registered the marking before, so this changes nothing there.
+REGISTERING_TYPES = OPENING_TYPES | {EXPORTED}
+
+
+@dataclass(frozen=True)
+class WeaponState:
+    """What the records say of a weapon now; the empty state is before any record.
+
+    ``status`` is None before a record that gives one. ``marking`` is the marking as
+    applied (manufacturer, country, serial); ``marks`` the marks applied later.
+    """
+
+    marking: Mapping[str, Any] = field(default_factory=dict)
+    type: str = ""
+    make: str = ""
+    model: str = ""
+    calibre: str = ""
+    year: int = 0
+    import_marking: Mapping[str, Any] = field(default_factory=dict)
+    imported_from: str = ""
+    holder: str = ""
+    place: str = ""
+    status: Status | None = None
+    status_before_loss: Status | None = None
+    marks: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    open_shipment: str = ""
+    awaiting_receipt: str = ""
+    deactivation_certificate: str = ""
+
+    @property
+    def registered(self) -> bool:
+        """True once a record registered the weapon's marking."""
+        return any(self.marking.values())
+
+
+def evolve(state: WeaponState, record_type: str, body: Mapping[str, Any]) -> WeaponState:
+    """The state after one record of ``record_type`` with fields ``body``.
+
+    Total: any record in any state gives a state (see ``REGISTERING_TYPES`` for
+    why); a type that is not a weapon record leaves the state as it is. Missing
+    fields read as empty. Raises nothing.
+    """
+    rule = _RULES.get(record_type)
+    return state if rule is None else rule(state, body)
+
+
+# --- one rule per record -------------------------------------------------------------------
+
+
+def _registered(w: WeaponState, body: Mapping[str, Any], *, year: bool = True) -> WeaponState:
+    """``w`` with the marking and description ``body`` carries (a seizure gives no year)."""
+    return replace(
+        w, marking=dict(body.get("marking") or {}), type=str(body.get("type", "")), make=str(body.get("make", "")),
+        model=str(body.get("model", "")), calibre=str(body.get("calibre", "")),
+        year=int(body.get("year") or 0) if year else 0)
+
+
+def _manufactured(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+    w = _registered(w, body)
+    return replace(w, holder=str(body.get("holder", "")), place=str(w.marking.get("country", "")),
+                   status=Status.ACTIVE)
+
+
+def _imported(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+    if not w.registered:
+        w = _registered(w, body)
+    import_state = str(body.get("import_state", ""))
+    return replace(w, import_marking={"country": import_state, "year": body.get("import_year", 0)},
+                   imported_from=str(body.get("from_state", "")), holder=str(body.get("holder", "")),
+                   place=import_state, status=Status.ACTIVE, awaiting_receipt=str(body.get("shipment", "")))
+
+
+def _exported(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+    if not w.registered and body.get("marking"):
+        w = _registered(w, body)
+    return replace(w, status=Status.EXPORTED, place=str(body.get("to_state", "")),
+                   holder=str(body.get("consignee", "")), open_shipment=str(body.get("shipment", "")))
+
+
+def _receipt_confirmed(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+    return replace(w, awaiting_receipt="", holder=str(body.get("received_by") or w.holder))
+
+
+def _transferred(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+    return replace(w, holder=str(body.get("to_holder", "")))
+
+
+def _marked(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+    return replace(w, marks=(*w.marks, str(body.get("mark", ""))))
+
+
+def _missing(status: Status) -> Callable[[WeaponState, Mapping[str, Any]], WeaponState]:
+    def apply(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+        return replace(w, status_before_loss=w.status, status=status)
+    return apply
+
+
+def _recovered(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+    # Back to what it was before it went missing: a weapon lost from police
+    # custody is seized again, not lawfully held by someone. The record says
+    # so itself, so partners that never saw the loss fold it the same way.
+    restored = str(body.get("restored_status") or "")
+    status = Status(restored) if restored in _STATUS_VALUES else Status.ACTIVE
+    return replace(w, status=status, holder=str(body.get("holder") or w.holder))
+
+
+def _seized(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+    # A seizure of an unrecorded weapon registers it (ITI para 9); a seizure
+    # after destruction keeps the status DESTROYED and carries the flag.
+    if not w.registered:
+        w = _registered(w, body, year=False)
+    status = w.status if w.status is Status.DESTROYED else Status.SEIZED
+    return replace(w, flags=(*w.flags, *(str(f) for f in body.get("flags", ()))),
+                   place=str(body.get("state", "")), status=status)
+
+
+def _confiscated(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+    return replace(w, status=Status.CONFISCATED, holder="")
+
+
+def _deactivated(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+    return replace(w, status=Status.DEACTIVATED, deactivation_certificate=str(body.get("certificate", "")))
+
+
+def _destroyed(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+    return replace(w, status=Status.DESTROYED)
+
+
+_STATUS_VALUES = frozenset(s.value for s in Status)
+
+_RULES: dict[str, Callable[[WeaponState, Mapping[str, Any]], WeaponState]] = {
+    MANUFACTURED: _manufactured,
+    IMPORTED: _imported,
+    EXPORTED: _exported,
+    RECEIPT_CONFIRMED: _receipt_confirmed,
+    TRANSFERRED: _transferred,
+    MARKED: _marked,
+    REPORTED_LOST: _missing(Status.LOST),
+    REPORTED_STOLEN: _missing(Status.STOLEN),
+    RECOVERED: _recovered,
+    SEIZED: _seized,
+    CONFISCATED: _confiscated,
+    DEACTIVATED: _deactivated,
+    DESTROYED: _destroyed,
+}
+assert _RULES.keys() == WEAPON_EVENT_TYPES

@@ -1,0 +1,68 @@
+"""The one weapon fold (``domain.weapon_state``): what a federated fold may do that the aggregate refuses."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain import event_types as types
+from domain.errors import UnknownWeapon
+from domain.weapon import Weapon
+from domain.weapon_state import (
+    OPENING_TYPES,
+    REGISTERING_TYPES,
+    Status,
+    WeaponState,
+    evolve,
+)
+
+MARKING = {"manufacturer": "FN Herstal", "country": "BE", "serial": "F-1"}
+DESCRIPTION = {"type": "pistol", "make": "FN", "model": "57", "calibre": "5.7", "year": 2019}
+
+
+def test_a_partners_export_registers_the_marking_it_carries():
+    state = evolve(WeaponState(), types.EXPORTED, {"marking": MARKING, "to_state": "FR", "consignee": "Armurerie",
+                                                   "shipment": "S-1", **DESCRIPTION})
+    assert state.registered and state.marking == MARKING and state.year == 2019
+    assert (state.status, state.place, state.holder, state.open_shipment) == (
+        Status.EXPORTED, "FR", "Armurerie", "S-1")
+    assert types.EXPORTED in REGISTERING_TYPES and types.EXPORTED not in OPENING_TYPES
+
+
+def test_an_export_does_not_overwrite_a_marking_registered_before():
+    made = evolve(WeaponState(), types.MANUFACTURED, {"marking": MARKING, "holder": "FN", **DESCRIPTION})
+    other = {**MARKING, "serial": "F-2"}
+    assert evolve(made, types.EXPORTED, {"marking": other, "to_state": "FR"}).marking == MARKING
+
+
+@pytest.mark.parametrize("record_type", sorted(types.WEAPON_EVENT_TYPES))
+def test_the_fold_never_refuses_a_record_whatever_comes_first(record_type):
+    state = evolve(WeaponState(), record_type, {})
+    assert isinstance(state, WeaponState)
+
+
+def test_the_aggregate_refuses_what_the_fold_accepts_first():
+    # The aggregate applies the same fold, after its own checks.
+    transfer = Weapon.Transferred(originator_id=Weapon.create_id(), originator_version=1,
+                                  timestamp=Weapon.Event.create_timestamp(), occurred_on=0, authority="k",
+                                  from_holder="", to_holder="Dealer", licence="TL-1")
+    with pytest.raises(UnknownWeapon):
+        transfer.mutate(None)
+    assert evolve(WeaponState(), types.TRANSFERRED, {"to_holder": "Dealer"}).holder == "Dealer"
+
+
+def test_a_recovery_restores_the_status_the_record_names():
+    lost = evolve(WeaponState(status=Status.SEIZED), types.REPORTED_LOST, {})
+    assert (lost.status, lost.status_before_loss) == (Status.LOST, Status.SEIZED)
+    assert evolve(lost, types.RECOVERED, {"restored_status": "seized"}).status is Status.SEIZED
+    assert evolve(lost, types.RECOVERED, {"restored_status": "no such status"}).status is Status.ACTIVE
+
+
+def test_a_seizure_after_destruction_keeps_the_status_and_adds_the_flag():
+    destroyed = WeaponState(marking=MARKING, status=Status.DESTROYED)
+    seized = evolve(destroyed, types.SEIZED, {"state": "NL", "flags": ("after-destruction",)})
+    assert (seized.status, seized.place, seized.flags) == (Status.DESTROYED, "NL", ("after-destruction",))
+
+
+def test_records_that_are_not_weapon_records_change_nothing():
+    state = WeaponState(holder="x")
+    assert evolve(state, types.SHIPMENT_OPENED, {"holder": "y"}) is state

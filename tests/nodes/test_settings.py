@@ -1,0 +1,45 @@
+"""Settings are read once, into a frozen object: the overdue period and the trace timing included."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from domain.errors import InvalidField
+from domain.shipment import DEFAULT_OVERDUE_DAYS
+from domain.time import SECONDS_PER_DAY
+from nodes.settings import Settings, TraceSettings
+
+
+def test_defaults_without_environment():
+    settings = Settings.load({})
+    assert settings.overdue_days == DEFAULT_OVERDUE_DAYS == 30
+    assert settings.trace == TraceSettings()
+    assert settings.trace.autorespond is True
+    assert settings.trace.within("routine") == (2 * SECONDS_PER_DAY, 30 * SECONDS_PER_DAY)
+    assert settings.trace.within("urgent") == (1 * SECONDS_PER_DAY, 7 * SECONDS_PER_DAY)
+
+
+def test_every_setting_comes_from_the_environment_given():
+    settings = Settings.load({"ARMSLEDGER_OVERDUE_DAYS": "365", "ARMSLEDGER_TRACE_AUTORESPOND": "no",
+                              "ARMSLEDGER_TRACE_ACK_DAYS": "5", "ARMSLEDGER_TRACE_RESPONSE_DAYS": "60"})
+    assert settings.overdue_days == 365
+    assert settings.trace == TraceSettings(autorespond=False, acknowledge_days=5, respond_days=60)
+
+
+def test_the_environment_is_read_once(monkeypatch):
+    monkeypatch.setenv("ARMSLEDGER_OVERDUE_DAYS", "10")
+    settings = Settings.load()
+    monkeypatch.setenv("ARMSLEDGER_OVERDUE_DAYS", "20")
+    assert settings.overdue_days == 10
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.overdue_days = 20  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("variable", ["ARMSLEDGER_OVERDUE_DAYS", "ARMSLEDGER_TRACE_ACK_DAYS",
+                                      "ARMSLEDGER_TRACE_RESPONSE_DAYS"])
+@pytest.mark.parametrize("value", ["soon", "-1", "2.5"])
+def test_a_number_of_days_that_is_not_whole_is_refused_with_its_name(variable, value):
+    with pytest.raises(InvalidField, match=f"{variable}={value!r} is not a whole number of days"):
+        Settings.load({variable: value})
