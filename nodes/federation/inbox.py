@@ -290,6 +290,12 @@ class Inbox:
             position = notifications[-1].id + 1
         return found
 
+    def stored_rows(self) -> Iterator[Any]:
+        """Every row of the inbox, bookkeeping included, in arrival order (notifications with
+        ``id``, ``originator_id``, ``originator_version``, ``topic`` and ``state``): what
+        ``armsledger verify`` audits, without trusting the topic column to tell them apart."""
+        return self._by_topic(None)
+
     def max_notification_id(self) -> int:
         with self._reading("reading the inbox"):
             return self.recorder.max_notification_id() or 0
@@ -339,11 +345,11 @@ class Inbox:
                 entries[n.originator_id] = ParkedEntry(n.id, entry)
         return list(entries.values())
 
-    def _by_topic(self, topics: Sequence[str]) -> Iterator[Any]:
+    def _by_topic(self, topics: Sequence[str] | None) -> Iterator[Any]:
         position = 1
         while True:
             with self._reading("reading the inbox"):
-                page = self.recorder.select_notifications(start=position, limit=_PAGE, topics=topics)
+                page = self.recorder.select_notifications(start=position, limit=_PAGE, topics=topics or ())
             yield from page
             if len(page) < _PAGE:
                 return
