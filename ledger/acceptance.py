@@ -130,8 +130,8 @@ def signer(record: SignedRecord, signers: Signers) -> tuple[bytes, str | None] |
                                         f"not by the node key {signers.node_key_id}")
     found = signers.certified.get(record.authority)
     if found is None:
-        return Refusal(Reason.UNCERTIFIED, f"{record.type} is signed by key {record.authority}, which no earlier "
-                                           f"{CERTIFICATE_TYPE} record of the node key certifies")
+        return Refusal(Reason.UNCERTIFIED, f"{record.type} is signed by key {record.authority}, which the node key "
+                                           f"has not certified: no earlier {CERTIFICATE_TYPE} record names it")
     return found.public_key, found.kind
 
 
