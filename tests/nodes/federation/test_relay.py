@@ -121,3 +121,69 @@ def test_after_the_broker_lost_its_memory_everything_is_published_again(tmp_path
             check_proved(decoded(cluster, "NL"))
         finally:
             cluster.close()
+
+
+# --- routing by the signed envelope, never by the topic column ----------------------------
+
+
+class CapturingTransport:
+    """Just enough of KafkaTransport for a relay to publish into lists (routing is under test, not the broker)."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, list[tuple[bytes, bytes]]] = {}
+
+    def inbox_topic(self, state: str) -> str:
+        return f"mem.inbox.{state}"
+
+    def ensure_topics(self, states) -> dict[str, str]:
+        return {self.inbox_topic(s): "mem" for s in states}
+
+    def publish(self, topic: str, items, expected_topic_id=None) -> None:
+        self.sent.setdefault(topic, []).extend(items)
+
+
+def set_topic(node, stream: str, version: int, topic: str) -> None:
+    """Rewrite a row's topic column behind the node's back, as an insider with SQL access would."""
+    import sqlite3
+    import uuid
+
+    import psycopg
+
+    db, table = node.settings.db, node.registry.recorder.events_table_name
+    statement = f"UPDATE {table} SET topic = ? WHERE originator_id = ? AND originator_version = ?"
+    if db.startswith("postgresql://"):
+        with psycopg.connect(db, autocommit=True) as connection:
+            connection.execute(statement.replace("?", "%s"), (topic, uuid.UUID(stream), version))
+        return
+    with sqlite3.connect(db) as connection:
+        connection.execute(statement, (topic, uuid.UUID(stream).hex, version))
+
+
+def test_records_are_routed_by_their_signed_type_not_by_the_topic_column(tmp_path, db_url):
+    from federation_nodes import PASSPHRASE
+    from nodes.bootstrap import init_node
+    from nodes.federation.trust import TrustStore, export_identity, parse_identity
+    from nodes.settings import Settings
+
+    be = init_node(Settings.load(environ={}, home=tmp_path / "be", db=db_url, passphrase=PASSPHRASE), "BE")
+    nl = init_node(Settings.load(environ={}, home=tmp_path / "nl", db=str(tmp_path / "nl.db"),
+                                 passphrase=PASSPHRASE), "NL")
+    try:
+        TrustStore(be.settings.home).add(parse_identity(export_identity(nl.identity), expected_state="NL"),
+                                         own_state="BE")
+        marked, stolen = str(manufacture(be, "R-1")), str(manufacture(be, "R-2"))
+        be.registry.record("mark", by="police", weapon_id=marked, mark="M1", reason="inspection")
+        be.registry.record("report_stolen", by="police", weapon_id=stolen, place="Gent", circumstances="")
+        # A domestic record made to look like a theft report, a theft report made to look domestic.
+        set_topic(be, marked, 2, "Weapon.ReportedStolen")
+        set_topic(be, stolen, 2, "Weapon.Marked")
+        transport = CapturingTransport()
+        report = Relay(be, transport, be.inbox).relay()
+        sent = [Envelope.from_bytes(m.envelope) for m in (decode_message(v) for _, v in transport.sent["mem.inbox.NL"])
+                if isinstance(m, RecordMessage)]
+        assert [(e.stream, e.type) for e in sent if e.type.startswith("Weapon.")] == [
+            (stolen, "Weapon.ReportedStolen")]
+        assert report.misfiled == 2
+    finally:
+        be.close()
+        nl.close()
