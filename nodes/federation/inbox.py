@@ -52,6 +52,7 @@ from domain.marking import ARMSLEDGER_NAMESPACE
 from ledger.checkpoint import Checkpoint
 from ledger.encoding import canonical_decode, canonical_encode
 from ledger.envelope import Envelope
+from ledger.errors import LedgerError
 from nodes.errors import StorageError
 from nodes.registry.storage import eventsourcing_env, translated_errors
 
@@ -273,7 +274,9 @@ class Inbox:
         """Up to ``limit`` accepted envelopes with notification id >= ``start``, in arrival order.
 
         Ids have gaps (bookkeeping rows are skipped; PostgreSQL sequences skip too): resume
-        from the last id returned + 1. An empty list means nothing more is there now.
+        from the last id returned + 1. An empty list means nothing more is there now. Rows are
+        told apart by their bytes, not by the unsigned topic column. Raises ``EncodingError``
+        for a received record whose bytes are not an envelope (``armsledger verify`` names it).
         """
         found: list[tuple[int, Envelope]] = []
         position = start
@@ -281,8 +284,9 @@ class Inbox:
             with self._reading("reading received records"):
                 notifications = self.recorder.select_notifications(start=position, limit=max(limit, _PAGE))
             for n in notifications:
-                if not n.topic.startswith(INTERNAL_PREFIX):
-                    found.append((n.id, Envelope.from_bytes(n.state)))
+                envelope = _received_envelope(n)
+                if envelope is not None:
+                    found.append((n.id, envelope))
                     if len(found) == limit:
                         break
             if len(notifications) < max(limit, _PAGE):
@@ -480,6 +484,16 @@ class _Queries:
                     rows += [(_as_uuid(r["originator_id"]), r["originator_version"], bytes(r["state"]))
                              for r in cursor.fetchall()]
         return rows
+
+
+def _received_envelope(notification: Any) -> Envelope | None:
+    """The envelope a row holds, or None for a bookkeeping row (checkpoint, quarantine, cosignature)."""
+    try:
+        return Envelope.from_bytes(notification.state)
+    except LedgerError:
+        if notification.topic.startswith(INTERNAL_PREFIX):
+            return None
+        raise
 
 
 def _as_uuid(value: Any) -> uuid.UUID:
