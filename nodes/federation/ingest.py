@@ -66,7 +66,8 @@ class Ingest:
     """
 
     def __init__(self, node: Any, transport: Any, inbox: Any,
-                 send: Callable[[str, Sequence[tuple[bytes, bytes]]], None], *, batch_size: int = BATCH_SIZE, pool_size: int = POOL_SIZE):
+                 send: Callable[[str, Sequence[tuple[bytes, bytes]]], None], *,
+                 batch_size: int = BATCH_SIZE, pool_size: int = POOL_SIZE):
         self.node = node
         self.transport = transport
         self.inbox = inbox

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import pytest
-
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 
 import ledger.audit_records
 from ledger.audit import AuditReport, ProblemKind, SealedLeaf, audit_log
