@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,12 +27,14 @@ from ledger.acceptance import (
     check_row,
     check_signed,
     read_certificate,
+    verify_signatures,
 )
 from ledger.audit_records import KIND_OF
 from ledger.audit_report import Problem, ProblemKind
 from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.envelope import Envelope
 from ledger.errors import LedgerError
+from ledger.keys import key_id
 from nodes.acceptance import DomainPolicy
 from nodes.federation.inbox import (
     INTERNAL_PREFIX,
@@ -39,6 +42,8 @@ from nodes.federation.inbox import (
     received_stream_id,
 )
 from nodes.federation.trust import Partner
+
+_CHUNK = 1000  # signatures per task on the executor
 
 
 @dataclass
@@ -49,20 +54,19 @@ class ReceivedAudit:
     problems: list[Problem] = field(default_factory=list)
 
 
-def audit_received(rows: Iterable[Any], partners: dict[str, Partner]) -> ReceivedAudit:
+def audit_received(rows: Iterable[Any], partners: dict[str, Partner], *,
+                   executor: Executor | None = None) -> ReceivedAudit:
     """Audit the inbox ``rows`` (``Inbox.stored_rows()``, in arrival order) against the trusted ``partners``.
 
+    ``executor``: where signatures are verified, in chunks (``None``: in this process).
     Never raises for what it finds: every finding is a ``Problem`` naming the partner,
     stream and version (``position`` is the row's place in the inbox).
     """
     result = ReceivedAudit()
-    signers: dict[str, Signers] = {}
-    certified: dict[str, dict[str, CertifiedKey]] = defaultdict(dict)
-    held: dict[tuple[str, str], dict[int, tuple[int, Envelope]]] = defaultdict(dict)  # -> (row id, envelope)
-    untrusted: dict[str, int] = defaultdict(int)
+    received: list[tuple[Any, Envelope]] = []
     for row in rows:
         try:
-            envelope = Envelope.from_bytes(row.state)
+            received.append((row, Envelope.from_bytes(row.state)))
         except LedgerError as e:
             if row.topic == PARTNER_CHECKPOINT:
                 _check_checkpoint(row, partners, result)
@@ -70,7 +74,14 @@ def audit_received(rows: Iterable[Any], partners: dict[str, Partner]) -> Receive
                 result.checked += 1
                 result.problems.append(Problem(None, row.originator_version, row.id, ProblemKind.ENCODING,
                                                f"a received record's bytes are not a signed envelope: {e}"))
-            continue  # bookkeeping: quarantine, cosignatures
+            # else bookkeeping: quarantine entries, cosignatures
+    signature_ok = _signatures(received, partners, executor)
+    signers: dict[str, Signers] = {}
+    policies: dict[str, DomainPolicy] = {}
+    certified: dict[str, dict[str, CertifiedKey]] = defaultdict(dict)
+    held: dict[tuple[str, str], dict[int, tuple[int, Envelope]]] = defaultdict(dict)  # -> (row id, envelope)
+    untrusted: dict[str, int] = defaultdict(int)
+    for at, (row, envelope) in enumerate(received):
         result.checked += 1
         origin = envelope.node
         partner = partners.get(origin)
@@ -79,9 +90,11 @@ def audit_received(rows: Iterable[Any], partners: dict[str, Partner]) -> Receive
             continue
         if origin not in signers:
             signers[origin] = Signers(partner.node_key_id, partner.node_public_key, certified[origin])
+            policies[origin] = DomainPolicy(origin)
         refusals = [check_row(envelope, stream=_stream_of(row, envelope), version=row.originator_version,
                               topic=row.topic),
-                    check_signed(envelope, signers[origin], DomainPolicy(origin), body=envelope.body)]
+                    check_signed(envelope, signers[origin], policies[origin], body=envelope.body,
+                                 signature_ok=signature_ok.get(at))]
         for refusal in refusals:
             if refusal is not None:
                 result.problems.append(_problem(envelope, row.id, refusal))
@@ -102,6 +115,31 @@ def audit_received(rows: Iterable[Any], partners: dict[str, Partner]) -> Receive
                                        f"{count} records held of {origin}, which is not a trusted partner: "
                                        "they cannot be verified (armsledger trust add)", origin))
     return result
+
+
+def _signatures(received: list[tuple[Any, Envelope]], partners: dict[str, Partner],
+                executor: Executor | None) -> dict[int, bool]:
+    """Whether each record's signature verifies with the key its authority names, where a key of
+    that id is known (the node key or a certified one): by index in ``received``. Which key may
+    sign which record, and from when on, is the rule's to decide, in arrival order."""
+    candidates: dict[str, dict[str, bytes]] = {origin: {p.node_key_id: p.node_public_key}
+                                               for origin, p in partners.items()}
+    for _, envelope in received:
+        public = envelope.body.get("public_key") if envelope.type == CERTIFICATE_TYPE else None
+        if envelope.node in candidates and isinstance(public, bytes) and len(public) == 32:
+            candidates[envelope.node][key_id(public)] = public
+    at, tasks = [], []
+    for index, (_, envelope) in enumerate(received):
+        raw = candidates.get(envelope.node, {}).get(envelope.authority)
+        if raw is not None:
+            at.append(index)
+            tasks.append((raw, envelope.sig, envelope.hash))
+    chunks = [tasks[i:i + _CHUNK] for i in range(0, len(tasks), _CHUNK)]
+    if executor is None:
+        results = [ok for chunk in chunks for ok in verify_signatures(chunk)]
+    else:
+        results = [ok for verified in executor.map(verify_signatures, chunks) for ok in verified]
+    return dict(zip(at, results))
 
 
 def _stream_of(row: Any, envelope: Envelope) -> str:

@@ -31,16 +31,17 @@ def verify_store(node: Any, *, workers: int | None = None) -> AuditReport:
     Raises ``StorageError`` if the database cannot be read; everything found in the
     data is a ``Problem`` of the report.
     """
+    inbox = node.inbox
     if workers is None:
-        size = node.registry.recorder.max_notification_id() or 0
+        size = (node.registry.recorder.max_notification_id() or 0) + inbox.max_notification_id()
         workers = _cpu_count() if size >= POOL_THRESHOLD else 1
     pool = start_pool(workers) if workers > 1 else None
     try:
         report = _audit_own_log(node, pool)
+        received = audit_received(inbox.stored_rows(), TrustStore(node.settings.home).partners(), executor=pool)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    received = audit_received(node.inbox.stored_rows(), TrustStore(node.settings.home).partners())
     return report.with_problems(received.problems, received_checked=received.checked)
 
 

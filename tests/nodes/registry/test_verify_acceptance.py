@@ -172,3 +172,14 @@ def test_an_edited_topic_column_of_an_own_record_fails_verify(partners, capsys):
     assert named(report, "misfiled") == {(None, stolen[0], 1)}
     assert f"stream {stolen[0]} version 1" in err
 
+
+
+def test_worker_processes_find_what_this_process_finds(partners):
+    from nodes.registry.verify import verify_store
+
+    _, nl, stolen = partners
+    table, stream = nl.inbox.recorder.events_table_name, received_stream_id("BE", stolen[0])
+    sql(nl.settings.db, f"UPDATE {table} SET topic = 'Weapon.Destroyed' WHERE originator_id = ? "
+        "AND originator_version = 2", row_id(nl.settings.db, stream))
+    here, pooled = verify_store(nl, workers=1), verify_store(nl, workers=2)
+    assert pooled == here and not here.ok and here.received_checked == 8
