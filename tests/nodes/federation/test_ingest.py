@@ -7,6 +7,7 @@ import hashlib
 from dataclasses import replace
 
 import pytest
+from capturing_transport import CapturingTransport
 from federation_nodes import Cluster, manufacture, publish, raw_messages
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -185,24 +186,6 @@ def test_a_certificate_must_name_the_key_it_certifies(cluster):
 
 
 # --- property: no corruption of a message is accepted, none stops ingest ----------------------
-
-
-class CapturingTransport:
-    """Just enough of KafkaTransport for a relay to publish into lists (unit tests only)."""
-
-    topic_prefix = "mem"
-
-    def __init__(self) -> None:
-        self.sent: dict[str, list[tuple[bytes, bytes]]] = {}
-
-    def inbox_topic(self, state: str) -> str:
-        return f"mem.inbox.{state}"
-
-    def ensure_topics(self, states) -> dict[str, str]:
-        return {self.inbox_topic(s): "mem" for s in states}
-
-    def publish(self, topic: str, items, expected_topic_id=None) -> None:
-        self.sent.setdefault(topic, []).extend(items)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from capturing_transport import CapturingTransport
 from federation_nodes import Cluster, issue, manufacture, raw_messages
+from insider import row_id, sql
 
 from domain.licence import LicenceKind
 from ledger.checkpoint import Checkpoint, envelope_leaf
@@ -126,37 +128,11 @@ def test_after_the_broker_lost_its_memory_everything_is_published_again(tmp_path
 # --- routing by the signed envelope, never by the topic column ----------------------------
 
 
-class CapturingTransport:
-    """Just enough of KafkaTransport for a relay to publish into lists (routing is under test, not the broker)."""
-
-    def __init__(self) -> None:
-        self.sent: dict[str, list[tuple[bytes, bytes]]] = {}
-
-    def inbox_topic(self, state: str) -> str:
-        return f"mem.inbox.{state}"
-
-    def ensure_topics(self, states) -> dict[str, str]:
-        return {self.inbox_topic(s): "mem" for s in states}
-
-    def publish(self, topic: str, items, expected_topic_id=None) -> None:
-        self.sent.setdefault(topic, []).extend(items)
-
-
 def set_topic(node, stream: str, version: int, topic: str) -> None:
     """Rewrite a row's topic column behind the node's back, as an insider with SQL access would."""
-    import sqlite3
-    import uuid
-
-    import psycopg
-
     db, table = node.settings.db, node.registry.recorder.events_table_name
-    statement = f"UPDATE {table} SET topic = ? WHERE originator_id = ? AND originator_version = ?"
-    if db.startswith("postgresql://"):
-        with psycopg.connect(db, autocommit=True) as connection:
-            connection.execute(statement.replace("?", "%s"), (topic, uuid.UUID(stream), version))
-        return
-    with sqlite3.connect(db) as connection:
-        connection.execute(statement, (topic, uuid.UUID(stream).hex, version))
+    sql(db, f"UPDATE {table} SET topic = ? WHERE originator_id = ? AND originator_version = ?",
+        topic, row_id(db, stream), version)
 
 
 def test_records_are_routed_by_their_signed_type_not_by_the_topic_column(tmp_path, db_url):

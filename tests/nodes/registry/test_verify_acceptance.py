@@ -8,13 +8,12 @@ the signed type) and expects ``verify`` to exit 1 naming the record. SQLite and 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
-import uuid
 from dataclasses import replace
 
-import psycopg
 import pytest
+from capturing_transport import CapturingTransport
+from insider import row_id, sql, swap_authority_keys
 
 from domain.marking import Marking
 from ledger.envelope import Envelope
@@ -27,41 +26,6 @@ from nodes.federation.trust import TrustStore, export_identity, parse_identity
 from nodes.settings import Settings
 
 PASSPHRASE = "pw"
-
-
-class CapturingTransport:
-    """Just enough of KafkaTransport for a relay to publish into lists (the broker is not under test)."""
-
-    def __init__(self) -> None:
-        self.sent: dict[str, list[tuple[bytes, bytes]]] = {}
-
-    def inbox_topic(self, state: str) -> str:
-        return f"mem.inbox.{state}"
-
-    def ensure_topics(self, states) -> dict[str, str]:
-        return {self.inbox_topic(s): "mem" for s in states}
-
-    def publish(self, topic: str, items, expected_topic_id=None) -> None:
-        self.sent.setdefault(topic, []).extend(items)
-
-
-def sql(db: str, statement: str, *params) -> list:
-    """Run ``statement`` (``?`` placeholders) on the database itself, as an insider would."""
-    if db.startswith("postgresql://"):
-        with psycopg.connect(db, autocommit=True) as connection:
-            cursor = connection.execute(statement.replace("?", "%s"), params)
-            return cursor.fetchall() if cursor.description else []
-    connection = sqlite3.connect(db, isolation_level=None)
-    try:
-        return connection.execute(statement, params).fetchall()
-    finally:
-        connection.close()
-
-
-def row_id(db: str, originator: uuid.UUID | str):
-    # eventsourcing keeps UUIDs as hex text in SQLite and as uuid in PostgreSQL.
-    value = uuid.UUID(str(originator))
-    return value if db.startswith("postgresql://") else value.hex
 
 
 def verify_cli(capsys, node) -> tuple[int, dict, str]:
@@ -119,11 +83,7 @@ def test_a_record_signed_by_a_kind_that_may_not_make_it_fails_verify(tmp_path, d
     """Swap the licensing and police key ids in node.json: the police key now signs a manufacture."""
     settings = Settings.load(environ={}, home=tmp_path / "be", db=db_url, passphrase=PASSPHRASE)
     init_node(settings, "BE").close()
-    path = settings.home / "node.json"
-    document = json.loads(path.read_text())
-    ids = document["authorities"]
-    ids["licensing"], ids["police"] = ids["police"], ids["licensing"]
-    path.write_text(json.dumps(document))
+    swap_authority_keys(settings.home, "licensing", "police")
     with open_node(settings) as node:
         weapon = manufacture(node, "P-1")
         node.sealer.seal()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import time
+
+from insider import swap_authority_keys
 
 from domain.marking import Marking
 from nodes.bootstrap import init_node, open_node
@@ -24,11 +25,7 @@ def test_a_record_signed_by_a_kind_that_may_not_make_it_is_refused(tmp_path):
     """Licensing and police key ids swapped in node.json: the police key signs the manufacture."""
     settings = Settings.load(environ={}, home=tmp_path / "be", db=str(tmp_path / "be.db"), passphrase="pw")
     init_node(settings, "BE").close()
-    path = settings.home / "node.json"
-    document = json.loads(path.read_text())
-    ids = document["authorities"]
-    ids["licensing"], ids["police"] = ids["police"], ids["licensing"]
-    path.write_text(json.dumps(document))
+    swap_authority_keys(settings.home, "licensing", "police")
     with open_node(settings) as node:
         stream = weapon(node, "F-1")
         result = verify_fragment(build_fragment(node, stream).items, origin="BE", node_key=node.identity.node_public)
