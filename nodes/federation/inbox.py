@@ -1,30 +1,11 @@
 """The inbox: what this node received from its partners, in its own database.
 
-One eventsourcing ``ProcessRecorder`` named ``inbox`` (tables ``inbox_events`` and
-``inbox_tracking``, on SQLite as on PostgreSQL) holds, as stored events:
-
-=============================  ==========================================  ================================
-what                           originator id / version                     topic, state
-=============================  ==========================================  ================================
-accepted partner envelope      ``uuid5(NS, "NODE|STREAM")`` / its version  envelope type, the envelope
-                                                                           bytes exactly as received
-partner checkpoint (kept)      ``uuid5(NS, "checkpoints|NODE")`` / 1..n    ``armsledger.PartnerCheckpoint``,
-                                                                           checkpoint bytes
-quarantine entry               ``uuid5(NS, "quarantine|REASON|HASH")`` / 1 ``armsledger.Quarantined``,
-                                                                           canonical map (``QuarantineEntry``)
-quarantine entry resolved      same id / 2                                 ``armsledger.QuarantineResolved``
-cosignature of our checkpoint  ``uuid5(NS, "cosignature|WITNESS|HASH")``/1 ``armsledger.Cosignature``
-=============================  ==========================================  ================================
-
-(NS is ``domain.marking.ARMSLEDGER_NAMESPACE``.) ``record`` writes a batch of these and,
-optionally, a tracking row (``Tracking(name, offset + 1)``) in ONE transaction, as
-eventsourcing's ``Follower`` does: a batch is either wholly recorded with its position
-or not at all, so re-reading Kafka after a crash has no effect (DESIGN.md,
-"Federation over Kafka"). The ids of duplicates are the same ids, so the database
-itself refuses a second copy (``record`` then returns False and writes nothing).
-
-Tracking rows also hold the relay's positions (``nodes.federation.relay``): all of a node's
-federation positions live in its own database, none in Kafka.
+Accepted partner envelopes (bytes exactly as received), kept partner checkpoints,
+quarantine entries and cosignatures of our checkpoints, as stored events of one
+eventsourcing ``ProcessRecorder`` (tables ``inbox_events`` and ``inbox_tracking``);
+``record`` writes a batch and its tracking row in ONE transaction, so re-reading
+Kafka after a crash has no effect. Tracking rows also hold the relay's positions.
+The layout is in docs/federation.md ("Inbox").
 """
 
 from __future__ import annotations
