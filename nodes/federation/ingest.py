@@ -21,7 +21,7 @@ from ledger.checkpoint import Checkpoint
 from ledger.envelope import Envelope
 from ledger.errors import LedgerError
 from nodes.errors import TransportError, TransportReset
-from nodes.federation.inbox import KIND_ALARM, ParkedEntry, QuarantineEntry, cosignature_id, now_us
+from nodes.federation.inbox_records import KIND_ALARM, ParkedEntry, QuarantineEntry, cosignature_id, now_us
 from nodes.federation.ingest_reasons import (  # noqa: F401  (re-exported: the reasons quarantine entries name)
     BAD_PROOF,
     BAD_SIGNATURE,

@@ -4,7 +4,7 @@ quarantine reason for each refusal of the acceptance rule (``ledger.acceptance``
 from __future__ import annotations
 
 from ledger.acceptance import Reason, Refusal
-from nodes.federation.inbox import KIND_ALARM, KIND_ERROR
+from nodes.federation.inbox_records import KIND_ALARM, KIND_ERROR
 
 MALFORMED = "malformed"                 # not a message, envelope or checkpoint
 UNTRUSTED = "untrusted-origin"          # origin not in the trust store (parked)

@@ -32,7 +32,7 @@ from ledger.errors import LedgerError, VerificationError
 from ledger.keys import sign
 from ledger.proofs import verify_consistency
 from nodes.acceptance import DomainPolicy
-from nodes.federation.inbox import KIND_ALARM, Cosignature, InboxBatch, ParkedEntry, QuarantineEntry, now_us
+from nodes.federation.inbox_records import KIND_ALARM, Cosignature, InboxBatch, ParkedEntry, QuarantineEntry, now_us
 from nodes.federation.ingest_reasons import (
     BAD_PROOF,
     BAD_SIGNATURE,
@@ -144,8 +144,8 @@ class Run:
                 outcome = self._quarantine(incoming, getattr(message, "origin", ""), refused)
             except Exception as e:  # a check that broke on input nobody foresaw: never stop for it
                 log.exception("ingest: message at %s[%d] could not be checked", incoming.topic, incoming.offset)
-                refused = Refused(UNVERIFIABLE, f"could not be checked: {type(e).__name__}: {e}")
-                outcome = self._quarantine(incoming, getattr(message, "origin", ""), refused)
+                unforeseen = Refused(UNVERIFIABLE, f"could not be checked: {type(e).__name__}: {e}")
+                outcome = self._quarantine(incoming, getattr(message, "origin", ""), unforeseen)
             if incoming.parked is not None and outcome is not None:
                 self.batch.resolved.append((incoming.parked.entry.id, outcome))
                 self.report.resolved += 1

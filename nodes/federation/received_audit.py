@@ -36,7 +36,7 @@ from ledger.envelope import Envelope
 from ledger.errors import LedgerError
 from ledger.keys import key_id
 from nodes.acceptance import DomainPolicy
-from nodes.federation.inbox import (
+from nodes.federation.inbox_records import (
     INTERNAL_PREFIX,
     PARTNER_CHECKPOINT,
     received_stream_id,

@@ -49,13 +49,13 @@ class SignaturePool:
         except (BrokenProcessPool, OSError, RuntimeError) as e:
             return self._without_pool(tasks, e)
 
-        def results() -> list[bool]:
+        def collected() -> list[bool]:
             try:
                 return [ok for future in futures for ok in future.result()]
             except (BrokenProcessPool, OSError, RuntimeError) as e:
                 return self._without_pool(tasks, e)()
 
-        return results
+        return collected
 
     def warm_up(self) -> None:
         """Start the processes now, in the background (they take ~1 s to import)."""
