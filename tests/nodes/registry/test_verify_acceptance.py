@@ -143,3 +143,17 @@ def test_worker_processes_find_what_this_process_finds(partners):
         "AND originator_version = 2", row_id(nl.settings.db, stream))
     here, pooled = verify_store(nl, workers=1), verify_store(nl, workers=2)
     assert pooled == here and not here.ok and here.received_checked == 8
+
+
+def test_an_edited_partner_checkpoint_fails_verify(partners, capsys):
+    from nodes.federation.inbox_records import checkpoints_stream_id
+
+    _, nl, _ = partners
+    table, db = nl.inbox.recorder.events_table_name, nl.settings.db
+    [kept] = nl.inbox.partner_checkpoints("BE")
+    forged = replace(kept, root=bytes(32))  # the signature is the old one
+    sql(db, f"UPDATE {table} SET state = ? WHERE originator_id = ?", forged.to_bytes(),
+        row_id(db, checkpoints_stream_id("BE")))
+    code, report, _ = verify_cli(capsys, nl)
+    assert code == 1
+    assert [p["kind"] for p in report["problems"]] == ["checkpoint"]
