@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Self
 
 from eventsourcing.persistence import (
     InfrastructureFactory,
@@ -91,7 +91,7 @@ class Inbox:
             self._factory.close()
             self._factory = None
 
-    def __enter__(self) -> Inbox:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -277,10 +277,10 @@ class _SQLiteInboxRecorder(SQLiteProcessRecorder):
 
     def construct_create_table_statements(self) -> list[str]:
         return [
-            f"CREATE TABLE IF NOT EXISTS {EVENTS_TABLE} (originator_id TEXT, originator_version INTEGER, "
-            "topic TEXT, state BLOB, PRIMARY KEY (originator_id, originator_version))",
-            f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (application_name TEXT, notification_id INTEGER, "
-            "PRIMARY KEY (application_name)) WITHOUT ROWID",
+            (f"CREATE TABLE IF NOT EXISTS {EVENTS_TABLE} (originator_id TEXT, originator_version INTEGER, "
+             "topic TEXT, state BLOB, PRIMARY KEY (originator_id, originator_version))"),
+            (f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (application_name TEXT, notification_id INTEGER, "
+             "PRIMARY KEY (application_name)) WITHOUT ROWID"),
         ]
 
 

@@ -215,12 +215,16 @@ class Ingest:
             self.load(entry.origin)
             try:
                 message = decode_message(entry.message)
-                if entry.reason == UNCERTIFIED and isinstance(message, RecordMessage):
-                    if Envelope.from_bytes(message.envelope).authority in knowledge.certified.get(entry.origin, {}):
-                        ready.append(parked)
-                elif entry.reason == UNPROVEN and isinstance(message, RecordMessage):
-                    if message.checkpoint_size in knowledge.kept.get(entry.origin, {}):
-                        ready.append(parked)
+                if not isinstance(message, RecordMessage):
+                    continue
+                if entry.reason == UNCERTIFIED:
+                    unblocked = Envelope.from_bytes(message.envelope).authority in knowledge.certified.get(
+                        entry.origin, {})
+                else:
+                    unblocked = entry.reason == UNPROVEN and message.checkpoint_size in knowledge.kept.get(
+                        entry.origin, {})
+                if unblocked:
+                    ready.append(parked)
             except LedgerError:
                 continue
         return ready

@@ -152,8 +152,8 @@ def verify_fragment(
     """
     items = list(items)
     if node_key is None:
-        return FragmentCheck((), (f"{origin} is not a trusted partner: none of its {len(items)} fragment items "
-                                  "can be verified",) if items else ())
+        refused = f"{origin} is not a trusted partner: none of its {len(items)} fragment items can be verified"
+        return FragmentCheck((), (refused,) if items else ())
     node_key_id = key_id(node_key)
     kept_roots = {c.size: c.root for c in kept}
     problems: list[str] = []
