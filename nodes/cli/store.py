@@ -89,6 +89,8 @@ def verify(run: Invocation) -> int:
                f"the checkpoint of size {report.checkpoint_size} ({report.checkpoints_checked} checkpoints)")
     if report.unsealed:
         summary += f"; {report.unsealed} records are not sealed yet"
+    if report.received_checked:
+        summary += f"; {report.received_checked} records received from partners checked"
     verdict = "ok" if report.ok else f"FAILED: {len(report.problems)} problems"
     run.emit(document, f"{verdict}: {summary}")
     for problem in report.problems:

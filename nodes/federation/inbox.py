@@ -1,215 +1,59 @@
 """The inbox: what this node received from its partners, in its own database.
 
-One eventsourcing ``ProcessRecorder`` named ``inbox`` (tables ``inbox_events`` and
-``inbox_tracking``, on SQLite as on PostgreSQL) holds, as stored events:
-
-=============================  ==========================================  ================================
-what                           originator id / version                     topic, state
-=============================  ==========================================  ================================
-accepted partner envelope      ``uuid5(NS, "NODE|STREAM")`` / its version  envelope type, the envelope
-                                                                           bytes exactly as received
-partner checkpoint (kept)      ``uuid5(NS, "checkpoints|NODE")`` / 1..n    ``armsledger.PartnerCheckpoint``,
-                                                                           checkpoint bytes
-quarantine entry               ``uuid5(NS, "quarantine|REASON|HASH")`` / 1 ``armsledger.Quarantined``,
-                                                                           canonical map (``QuarantineEntry``)
-quarantine entry resolved      same id / 2                                 ``armsledger.QuarantineResolved``
-cosignature of our checkpoint  ``uuid5(NS, "cosignature|WITNESS|HASH")``/1 ``armsledger.Cosignature``
-=============================  ==========================================  ================================
-
-(NS is ``domain.marking.ARMSLEDGER_NAMESPACE``.) ``record`` writes a batch of these and,
-optionally, a tracking row (``Tracking(name, offset + 1)``) in ONE transaction, as
-eventsourcing's ``Follower`` does: a batch is either wholly recorded with its position
-or not at all, so re-reading Kafka after a crash has no effect (DESIGN.md,
-"Federation over Kafka"). The ids of duplicates are the same ids, so the database
-itself refuses a second copy (``record`` then returns False and writes nothing).
-
-Tracking rows also hold the relay's positions (``nodes.federation.relay``): all of a node's
-federation positions live in its own database, none in Kafka.
+Accepted partner envelopes (bytes exactly as received), kept partner checkpoints,
+quarantine entries and cosignatures of our checkpoints, as stored events of one
+eventsourcing ``ProcessRecorder`` (tables ``inbox_events`` and ``inbox_tracking``);
+``record`` writes a batch and its tracking row in ONE transaction, so re-reading
+Kafka after a crash has no effect. Tracking rows also hold the relay's positions.
+The layout is in docs/federation.md ("Inbox").
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from eventsourcing.persistence import (
     InfrastructureFactory,
     IntegrityError,
     PersistenceError,
     ProcessRecorder,
-    StoredEvent,
     Tracking,
 )
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteProcessRecorder
 from eventsourcing.utils import Environment, get_topic
 
-from domain.marking import ARMSLEDGER_NAMESPACE
 from ledger.checkpoint import Checkpoint
-from ledger.encoding import canonical_decode, canonical_encode
 from ledger.envelope import Envelope
+from ledger.errors import LedgerError
 from nodes.errors import StorageError
+from nodes.federation.inbox_records import (  # noqa: F401  (re-exported: the inbox's records and ids)
+    COSIGNATURE,
+    EVENTS_TABLE,
+    INBOX_NAME,
+    INTERNAL_PREFIX,
+    KIND_ALARM,
+    KIND_ERROR,
+    PARTNER_CHECKPOINT,
+    QUARANTINE_RESOLVED,
+    QUARANTINED,
+    TRACKING_TABLE,
+    Cosignature,
+    InboxBatch,
+    ParkedEntry,
+    QuarantineEntry,
+    checkpoints_stream_id,
+    cosignature_id,
+    now_us,
+    quarantine_id,
+    received_stream_id,
+)
 from nodes.registry.storage import eventsourcing_env, translated_errors
-
-INBOX_NAME = "inbox"
-EVENTS_TABLE = "inbox_events"
-TRACKING_TABLE = "inbox_tracking"
-
-#: Topics of the inbox's own bookkeeping; every other topic is an accepted envelope's type.
-INTERNAL_PREFIX = "armsledger."
-PARTNER_CHECKPOINT = "armsledger.PartnerCheckpoint"
-QUARANTINED = "armsledger.Quarantined"
-QUARANTINE_RESOLVED = "armsledger.QuarantineResolved"
-COSIGNATURE = "armsledger.Cosignature"
-
-#: Kinds of quarantine entry: ``alarm`` is evidence that a partner forked or rewrote its
-#: history (DESIGN.md, "The log"); ``error`` is any other refused message.
-KIND_ERROR = "error"
-KIND_ALARM = "alarm"
 
 _PAGE = 1000
 _IN_CHUNK = 500  # ids per IN (...) list: SQLite caps bound parameters per statement
-
-
-def received_stream_id(node: str, stream: str) -> uuid.UUID:
-    """Originator id of partner ``node``'s ``stream`` in the inbox."""
-    return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"{node}|{stream}")
-
-
-def checkpoints_stream_id(node: str) -> uuid.UUID:
-    """Originator id of the checkpoints kept from partner ``node``."""
-    return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"checkpoints|{node}")
-
-
-def quarantine_id(reason: str, key: bytes | None, message: bytes) -> uuid.UUID:
-    """Id of the quarantine entry for ``message`` (with Kafka ``key``) refused for ``reason``.
-
-    Derived from the content, so the same bytes refused again for the same reason
-    (a redelivery) are the same entry, recorded once.
-    """
-    digest = hashlib.sha256(canonical_encode([key or b"", message])).hexdigest()
-    return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"quarantine|{reason}|{digest}")
-
-
-def cosignature_id(witness: str, checkpoint: bytes) -> uuid.UUID:
-    return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"cosignature|{witness}|{hashlib.sha256(checkpoint).hexdigest()}")
-
-
-def now_us() -> int:
-    return time.time_ns() // 1000
-
-
-@dataclass(frozen=True)
-class QuarantineEntry:
-    """A refused message, kept with why and where it came from.
-
-    ``received_at`` is in microseconds since the epoch (UTC); ``origin`` is the state the
-    message claimed to come from ("" if unreadable); ``key`` and ``message`` are the Kafka
-    key and value exactly as read, so a parked message can be verified again later.
-    """
-
-    received_at: int
-    topic: str
-    offset: int
-    origin: str
-    reason: str
-    kind: str
-    detail: str
-    key: bytes
-    message: bytes
-
-    @property
-    def id(self) -> uuid.UUID:
-        return quarantine_id(self.reason, self.key, self.message)
-
-    def to_bytes(self) -> bytes:
-        return canonical_encode({
-            "received_at": self.received_at, "topic": self.topic, "offset": self.offset,
-            "origin": self.origin, "reason": self.reason, "kind": self.kind, "detail": self.detail,
-            "key": self.key, "message": self.message,
-        })
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> QuarantineEntry:
-        value = canonical_decode(data)
-        return cls(**{name: value[name] for name in cls.__dataclass_fields__})
-
-
-@dataclass(frozen=True)
-class Cosignature:
-    """A partner's (``witness``) Ed25519 signature over SHA-256 of one of our checkpoints."""
-
-    witness: str
-    witness_key: str
-    checkpoint: bytes
-    sig: bytes
-    received_at: int
-
-    def to_bytes(self) -> bytes:
-        return canonical_encode({name: getattr(self, name) for name in self.__dataclass_fields__})
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> Cosignature:
-        value = canonical_decode(data)
-        return cls(**{name: value[name] for name in cls.__dataclass_fields__})
-
-
-@dataclass(frozen=True)
-class ParkedEntry:
-    """An unresolved quarantine entry with its position in the inbox (arrival order)."""
-
-    notification_id: int
-    entry: QuarantineEntry
-
-
-@dataclass
-class InboxBatch:
-    """What one ``Inbox.record`` call writes in one transaction.
-
-    ``accepted`` holds (envelope, bytes as received); ``checkpoints`` holds (checkpoint,
-    version in that partner's checkpoint stream); ``resolved`` holds (quarantine entry id,
-    outcome) for parked entries that a later check settled.
-    """
-
-    accepted: list[tuple[Envelope, bytes]] = field(default_factory=list)
-    checkpoints: list[tuple[Checkpoint, int]] = field(default_factory=list)
-    quarantined: list[QuarantineEntry] = field(default_factory=list)
-    resolved: list[tuple[uuid.UUID, str]] = field(default_factory=list)
-    cosignatures: list[Cosignature] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.accepted or self.checkpoints or self.quarantined or self.resolved or self.cosignatures)
-
-    def stored_events(self) -> list[StoredEvent]:
-        stored = [
-            StoredEvent(originator_id=received_stream_id(envelope.node, envelope.stream),
-                        originator_version=envelope.version, topic=envelope.type, state=raw)
-            for envelope, raw in self.accepted
-        ]
-        stored += [
-            StoredEvent(originator_id=checkpoints_stream_id(checkpoint.origin), originator_version=version,
-                        topic=PARTNER_CHECKPOINT, state=checkpoint.to_bytes())
-            for checkpoint, version in self.checkpoints
-        ]
-        stored += [
-            StoredEvent(originator_id=entry.id, originator_version=1, topic=QUARANTINED, state=entry.to_bytes())
-            for entry in self.quarantined
-        ]
-        stored += [
-            StoredEvent(originator_id=entry_id, originator_version=2, topic=QUARANTINE_RESOLVED,
-                        state=canonical_encode({"resolved_at": now_us(), "outcome": outcome}))
-            for entry_id, outcome in self.resolved
-        ]
-        stored += [
-            StoredEvent(originator_id=cosignature_id(c.witness, c.checkpoint), originator_version=1,
-                        topic=COSIGNATURE, state=c.to_bytes())
-            for c in self.cosignatures
-        ]
-        return stored
 
 
 class Inbox:
@@ -247,7 +91,7 @@ class Inbox:
             self._factory.close()
             self._factory = None
 
-    def __enter__(self) -> Inbox:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -273,7 +117,9 @@ class Inbox:
         """Up to ``limit`` accepted envelopes with notification id >= ``start``, in arrival order.
 
         Ids have gaps (bookkeeping rows are skipped; PostgreSQL sequences skip too): resume
-        from the last id returned + 1. An empty list means nothing more is there now.
+        from the last id returned + 1. An empty list means nothing more is there now. Rows are
+        told apart by their bytes, not by the unsigned topic column. Raises ``EncodingError``
+        for a received record whose bytes are not an envelope (``armsledger verify`` names it).
         """
         found: list[tuple[int, Envelope]] = []
         position = start
@@ -281,14 +127,21 @@ class Inbox:
             with self._reading("reading received records"):
                 notifications = self.recorder.select_notifications(start=position, limit=max(limit, _PAGE))
             for n in notifications:
-                if not n.topic.startswith(INTERNAL_PREFIX):
-                    found.append((n.id, Envelope.from_bytes(n.state)))
+                envelope = _received_envelope(n)
+                if envelope is not None:
+                    found.append((n.id, envelope))
                     if len(found) == limit:
                         break
             if len(notifications) < max(limit, _PAGE):
                 break
             position = notifications[-1].id + 1
         return found
+
+    def stored_rows(self) -> Iterator[Any]:
+        """Every row of the inbox, bookkeeping included, in arrival order (notifications with
+        ``id``, ``originator_id``, ``originator_version``, ``topic`` and ``state``): what
+        ``armsledger verify`` audits, without trusting the topic column to tell them apart."""
+        return self._by_topic(None)
 
     def max_notification_id(self) -> int:
         with self._reading("reading the inbox"):
@@ -339,11 +192,11 @@ class Inbox:
                 entries[n.originator_id] = ParkedEntry(n.id, entry)
         return list(entries.values())
 
-    def _by_topic(self, topics: Sequence[str]) -> Iterator[Any]:
+    def _by_topic(self, topics: Sequence[str] | None) -> Iterator[Any]:
         position = 1
         while True:
             with self._reading("reading the inbox"):
-                page = self.recorder.select_notifications(start=position, limit=_PAGE, topics=topics)
+                page = self.recorder.select_notifications(start=position, limit=_PAGE, topics=topics or ())
             yield from page
             if len(page) < _PAGE:
                 return
@@ -424,10 +277,10 @@ class _SQLiteInboxRecorder(SQLiteProcessRecorder):
 
     def construct_create_table_statements(self) -> list[str]:
         return [
-            f"CREATE TABLE IF NOT EXISTS {EVENTS_TABLE} (originator_id TEXT, originator_version INTEGER, "
-            "topic TEXT, state BLOB, PRIMARY KEY (originator_id, originator_version))",
-            f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (application_name TEXT, notification_id INTEGER, "
-            "PRIMARY KEY (application_name)) WITHOUT ROWID",
+            (f"CREATE TABLE IF NOT EXISTS {EVENTS_TABLE} (originator_id TEXT, originator_version INTEGER, "
+             "topic TEXT, state BLOB, PRIMARY KEY (originator_id, originator_version))"),
+            (f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (application_name TEXT, notification_id INTEGER, "
+             "PRIMARY KEY (application_name)) WITHOUT ROWID"),
         ]
 
 
@@ -474,6 +327,16 @@ class _Queries:
                     rows += [(_as_uuid(r["originator_id"]), r["originator_version"], bytes(r["state"]))
                              for r in cursor.fetchall()]
         return rows
+
+
+def _received_envelope(notification: Any) -> Envelope | None:
+    """The envelope a row holds, or None for a bookkeeping row (checkpoint, quarantine, cosignature)."""
+    try:
+        return Envelope.from_bytes(notification.state)
+    except LedgerError:
+        if notification.topic.startswith(INTERNAL_PREFIX):
+            return None
+        raise
 
 
 def _as_uuid(value: Any) -> uuid.UUID:

@@ -1,29 +1,12 @@
 """The relay: publishes this node's records to its partners' inbox topics.
 
-The notification log is the outbox (DESIGN.md, "Federation over Kafka"). Each pass:
-
-1. seals (``node.sealer.seal()``), so every record it publishes is covered by a
-   signed checkpoint;
-2. for each trusted partner, publishes every own checkpoint that partner has not
-   been sent yet, in size order, each with the RFC 9162 consistency proof from the
-   checkpoint before it (``previous_size``; 0 and no proof for the first). A partner
-   therefore keeps the node's whole sequence of checkpoints and can demand that each
-   extends the one before (section 2.1.4);
-3. then the records that the sharing policy (``nodes.federation.sharing``) gives that partner,
-   in log order, each with its inclusion proof against the newest checkpoint. Log
-   order puts the authority certificates (the first records of every log) before
-   any record they certify.
-
-The position, per partner, is a tracking row in the inbox's recorder (the node's own
-database, never Kafka), named after the partner's inbox topic *and its identity*:
-``relay:NL@<topic id>`` is the last notification id of our log considered for NL. The
-checkpoints sent follow from it: a pass publishes every checkpoint up to the newest, then
-the records it covers, so the checkpoints up to the leaf of that position have been sent
-(after a crash between two pages a few are sent again: ingest drops them). A position
-advances only after the broker acknowledged the messages (at-least-once; ingest drops
-duplicates). A broker that lost its memory re-creates the topic with a new
-identity (``TransportReset``): positions under the new name start at 0, so the relay
-re-publishes everything from scratch, checkpoints included.
+The notification log is the outbox. Each pass seals, then sends each trusted
+partner the checkpoints it has not been sent (each with its consistency proof
+from the one before) and the records the sharing policy gives it, in log order,
+each with its inclusion proof; records are routed by their signed envelope. The
+position per partner is a tracking row in the node's own database, advanced
+only after the broker acknowledged (at-least-once). docs/federation.md ("Relay")
+tells the protocol, including what happens when the broker loses its topics.
 """
 
 from __future__ import annotations
@@ -54,11 +37,13 @@ def records_position(state: str, topic_id: str | None) -> str:
 
 @dataclass
 class RelayReport:
-    """What one pass published: record and checkpoint messages, per partner, and resets seen."""
+    """What one pass published: record and checkpoint messages, per partner, resets seen, and
+    rows whose topic column is not their envelope's type (each logged as an error)."""
 
     records: int = 0
     checkpoints: int = 0
     resets: int = 0
+    misfiled: int = 0
     by_partner: dict[str, int] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
@@ -166,7 +151,7 @@ class Relay:
                 # Only what the newest checkpoint covers; the rest waits for the next pass.
                 first_index = sealer.leaf_index(notifications[0].id)
                 covered = [(first_index + i, n) for i, n in enumerate(notifications) if first_index + i < newest.size]
-            routed = self._route(covered, context)
+            routed = self._route(covered, context, report)
             for state in states:
                 if state in reset:
                     continue
@@ -198,14 +183,26 @@ class Relay:
                 return reset
             start = covered[-1][1].id + 1
 
-    def _route(self, covered: list[tuple[int, Any]], context: SharingContext) -> list[tuple[int, Any, frozenset[str]]]:
-        """(leaf index, notification, recipients) of each covered record that goes to someone."""
+    def _route(self, covered: list[tuple[int, Any]], context: SharingContext,
+               report: RelayReport) -> list[tuple[int, Any, frozenset[str]]]:
+        """(leaf index, notification, recipients) of each covered record that goes to someone.
+
+        Routed by the signed envelope, never by the row's unsigned topic column: a row whose
+        topic is not its envelope's type is logged as an error and counted (``armsledger verify``
+        names it), and goes where its envelope says.
+        """
         routed = []
         for index, notification in covered:
-            to = recipients_by_type(notification.topic, context)
+            envelope = _envelope(notification)
+            if envelope is None:
+                continue
+            if notification.topic != envelope.type:
+                report.misfiled += 1
+                log.error("relay: the row at position %s has topic %r but holds a signed %s; routed as %s",
+                          notification.id, notification.topic, envelope.type, envelope.type)
+            to = recipients_by_type(envelope.type, context)
             if to is None:  # it depends on what the record says
-                envelope = _envelope(notification)
-                to = recipients(envelope, context) if envelope is not None else frozenset()
+                to = recipients(envelope, context)
             if to:
                 routed.append((index, notification, to))
         return routed

@@ -1,49 +1,73 @@
-"""``armsledger verify``: audit a node's whole store offline.
+"""``armsledger verify``: audit a node's whole store offline, own log and received partner records.
 
-Reads every stored record in log order, the sealer's checkpoints and leaf
-index straight from the database, and runs ``ledger.audit.audit_log`` with the
-node's public key only. No passphrase is needed: a locked node can be
-verified, and so can a copy of its database.
+Reads every stored record in log order, the sealer's checkpoints and leaf index
+straight from the database, and runs ``ledger.audit.audit_log`` with the node's
+public key and the domain's permissions (``nodes.acceptance``); then audits the
+partner records held in the inbox (``nodes.federation.received_audit``). No
+passphrase is needed: a locked node can be verified, and so can a copy of its database.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from concurrent.futures import Executor
 from typing import Any
 
-from ledger.audit import AuditReport, LogRecord, Problem, ProblemKind, audit_log
+from ledger.audit import POOL_THRESHOLD, AuditReport, LogRecord, Problem, ProblemKind, audit_log
 from ledger.checkpoint import Checkpoint
 from ledger.errors import CheckpointError
+from nodes.acceptance import DomainPolicy
+from nodes.federation.received_audit import audit_received
+from nodes.federation.trust import TrustStore
+from nodes.workers import start_pool
 
 
 def verify_store(node: Any, *, workers: int | None = None) -> AuditReport:
-    """Audit ``node``'s log, checkpoints and leaf index; see ``ledger.audit`` for what is checked.
+    """Audit ``node``'s log, checkpoints, leaf index and received partner records.
 
-    ``workers`` as in ``audit_log`` (default: a process pool for large logs).
-    Raises ``StorageError`` if the database cannot be read; everything found
-    in the data is a ``Problem`` of the report.
+    ``workers``: processes that parse and verify signatures (``nodes.workers.start_pool``);
+    default: every CPU for a log of ``POOL_THRESHOLD`` records or more, else none (1).
+    Raises ``StorageError`` if the database cannot be read; everything found in the
+    data is a ``Problem`` of the report.
     """
+    inbox = node.inbox
+    if workers is None:
+        size = (node.registry.recorder.max_notification_id() or 0) + inbox.max_notification_id()
+        workers = _cpu_count() if size >= POOL_THRESHOLD else 1
+    pool = start_pool(workers) if workers > 1 else None
+    try:
+        report = _audit_own_log(node, pool)
+        received = audit_received(inbox.stored_rows(), TrustStore(node.settings.home).partners(), executor=pool)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return report.with_problems(received.problems, received_checked=received.checked)
+
+
+def _audit_own_log(node: Any, executor: Executor | None) -> AuditReport:
     sealer = node.sealer
     checkpoints, row_problems = _checkpoints(sealer.checkpoint_rows())
     report = audit_log(
         _records(node.registry),
         checkpoints,
         node.identity.node_public_key,
+        policy=DomainPolicy(node.identity.state),
         origin=node.identity.state,
         sealed=sealer.sealed_leaves(),
-        workers=workers,
+        executor=executor,
     )
     return report.with_problems(row_problems)
 
 
 def _records(registry: Any) -> Iterator[LogRecord]:
     for position, stored in registry.stored_notifications():
-        # The row's own key goes along, so a row holding another row's
-        # envelope is named even when the envelope itself is intact.
-        yield LogRecord(position, stored.state, str(stored.originator_id), stored.originator_version)
+        # The row's own key and topic go along, so a row holding another row's
+        # envelope, or naming another type, is named even when the envelope is intact.
+        yield LogRecord(position, stored.state, str(stored.originator_id), stored.originator_version, stored.topic)
 
 
-def _checkpoints(rows: list) -> tuple[list[Checkpoint], list[Problem]]:
+def _checkpoints(rows: list[Any]) -> tuple[list[Checkpoint], list[Problem]]:
     """Parse the signed bytes of each row, and check that the plain columns repeat them."""
     checkpoints, problems = [], []
     for row in rows:
@@ -61,3 +85,10 @@ def _checkpoints(rows: list) -> tuple[list[Checkpoint], list[Problem]]:
                                     "differs from the signed checkpoint bytes"))
         checkpoints.append(checkpoint)
     return checkpoints, problems
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1

@@ -12,9 +12,10 @@ index in that log and its inclusion proof (RFC 9162 section 2.1.3). The
 fragment also carries the responder's ``Authority.*`` records (signed by its node
 key), so the requester verifies every item from the bytes plus its trust store:
 checkpoint signed by the partner's node key and agreeing with the checkpoints of
-that partner it kept; leaf proven in that checkpoint; signature by an authority
-key the partner's node key certified, of a kind permitted to record the event;
-stream chain intact. An item that fails any check is reported and never used.
+that partner it kept; then the acceptance rule (``nodes.acceptance``): leaf proven
+in that checkpoint, signature by an authority key the partner's node key
+certified, of a kind permitted to record the event, versions held chained.
+An item that fails any check is reported and never used.
 
 ``build_fragment`` runs on the responder, ``verify_fragment`` (pure) on the requester.
 """
@@ -27,19 +28,25 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from domain.authority import AuthorityKind, check_permitted
-from domain.errors import DomainError
 from domain.licence import LicenceKind, licence_id
-from ledger.checkpoint import Checkpoint, envelope_leaf, verify_checkpoint
+from ledger.acceptance import (
+    CERTIFICATE_TYPE,
+    CertifiedKey,
+    Signers,
+    check_inclusion,
+    check_link,
+    check_signed,
+    read_certificate,
+)
+from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.encoding import canonical_decode, canonical_encode
-from ledger.envelope import Envelope, verify_chain, verify_envelope
+from ledger.envelope import Envelope
 from ledger.errors import LedgerError
-from ledger.keys import Ed25519PublicKey, key_id, public_key_from_bytes
-from ledger.proofs import verify_inclusion
+from ledger.keys import Ed25519PublicKey, key_id, public_bytes
+from nodes.acceptance import DomainPolicy
 from nodes.registry.identity import authorities_stream
 
 _ITEM_FIELDS = frozenset({"envelope", "checkpoint", "index", "proof"})
-_CERTIFIED = "Authority.Certified"
 # A restricted answer (ITI para 22) releases only the cross-border path of the weapon:
 # how it came into being here and how it left, not its domestic holders.
 _RESTRICTED_TYPES = frozenset({"Weapon.Manufactured", "Weapon.Imported", "Weapon.Exported",
@@ -145,8 +152,8 @@ def verify_fragment(
     """
     items = list(items)
     if node_key is None:
-        return FragmentCheck((), (f"{origin} is not a trusted partner: none of its {len(items)} fragment items "
-                                  "can be verified",) if items else ())
+        refused = f"{origin} is not a trusted partner: none of its {len(items)} fragment items can be verified"
+        return FragmentCheck((), (refused,) if items else ())
     node_key_id = key_id(node_key)
     kept_roots = {c.size: c.root for c in kept}
     problems: list[str] = []
@@ -168,28 +175,28 @@ def verify_fragment(
         if checked[raw] is not None:
             problems.append(f"{what}: {checked[raw]}")
             continue
-        try:
-            verify_inclusion(index, checkpoint.size, envelope_leaf(envelope.hash), proof, checkpoint.root)
-        except LedgerError as e:
-            problems.append(f"{what}: not in {origin}'s log at the checkpoint of size {checkpoint.size} ({e})")
+        refusal = check_inclusion(envelope, index, proof, checkpoint)
+        if refusal is not None:
+            problems.append(f"{what}: {origin}'s record {refusal.detail}")
             continue
         proven.append((position, envelope))
-    keys: dict[str, tuple[bytes, str]] = {}
-    candidates = {e.hash: e for e in (*certificates, *(e for _, e in proven)) if e.type == _CERTIFIED}
+    # The one acceptance rule (ledger.acceptance with the domain's permissions): certificates
+    # signed by the partner's node key first, then every record against the keys they certify.
+    policy = DomainPolicy(origin)
+    certified: dict[str, CertifiedKey] = {}
+    signers = Signers(node_key_id, public_bytes(node_key), certified)
+    candidates = {e.hash: e for e in (*certificates, *(e for _, e in proven)) if e.type == CERTIFICATE_TYPE}
     for certificate in candidates.values():
-        if certificate.node == origin and certificate.authority == node_key_id:
-            try:
-                verify_envelope(certificate, node_key)
-            except LedgerError:
-                continue
-            keys[str(certificate.body.get("key_id"))] = (bytes(certificate.body.get("public_key", b"")),
-                                                         str(certificate.body.get("kind", "")))
+        if certificate.node == origin and check_signed(certificate, signers, policy, body=certificate.body) is None:
+            key = read_certificate(certificate.body)
+            if isinstance(key, CertifiedKey):
+                certified[key.key_id] = key
     records: list[Envelope] = []
     for position, envelope in proven:
         what = f"item {position} ({envelope.type} {envelope.stream} v{envelope.version})"
-        problem = _signature_problem(envelope, node_key, node_key_id, keys)
-        if problem:
-            problems.append(f"{what}: {problem}")
+        refusal = check_signed(envelope, signers, policy, body=envelope.body)
+        if refusal is not None:
+            problems.append(f"{what}: {refusal.detail}")
         else:
             records.append(envelope)
     notes: list[str] = []
@@ -210,39 +217,21 @@ def _checkpoint_problem(checkpoint: Checkpoint, origin: str, node_key: Ed25519Pu
     return None
 
 
-def _signature_problem(envelope: Envelope, node_key: Ed25519PublicKey, node_key_id: str,
-                       keys: dict[str, tuple[bytes, str]]) -> str | None:
-    try:
-        if envelope.type.startswith("Authority."):
-            if envelope.authority != node_key_id:
-                return "an authority certificate not signed by the partner's node key"
-            verify_envelope(envelope, node_key)
-            return None
-        certified = keys.get(envelope.authority)
-        if certified is None:
-            return f"signed by key {envelope.authority}, which {envelope.node}'s node key has not certified"
-        verify_envelope(envelope, public_key_from_bytes(certified[0]))
-        check_permitted(envelope.type, AuthorityKind(certified[1]))
-    except (LedgerError, DomainError, ValueError) as e:
-        return str(e)
-    return None
-
-
 def _chained(records: list[Envelope], problems: list[str], notes: list[str]) -> list[Envelope]:
-    """Drop the records of any stream whose versions 1..n do not chain; gaps are reported, not dropped."""
-    streams: dict[str, list[Envelope]] = defaultdict(list)
+    """Drop the records of any stream whose versions held do not link; a partial stream is noted, not dropped."""
+    streams: dict[str, dict[int, Envelope]] = defaultdict(dict)
     for envelope in records:
-        streams[envelope.stream].append(envelope)
+        streams[envelope.stream][envelope.version] = envelope
     broken = set()
-    for stream, envelopes in streams.items():
-        envelopes.sort(key=lambda e: e.version)
-        if [e.version for e in envelopes] != list(range(1, len(envelopes) + 1)):
-            notes.append(f"stream {stream}: versions {[e.version for e in envelopes]} are not the whole "
+    for stream, versions in streams.items():
+        if sorted(versions) != list(range(1, len(versions) + 1)):
+            notes.append(f"stream {stream}: versions {sorted(versions)} are not the whole "
                          "stream (records withheld); each record shown is proven on its own")
-            continue
-        try:
-            verify_chain(envelopes)
-        except LedgerError as e:
-            problems.append(f"stream {stream}: {e}")
-            broken.add(stream)
+        for version in sorted(versions):
+            previous = versions.get(version - 1)
+            refusal = check_link(versions[version], previous=previous.hash if previous is not None else None)
+            if refusal is not None:
+                problems.append(f"stream {stream} version {version}: {refusal.detail}")
+                broken.add(stream)
+                break
     return [e for e in records if e.stream not in broken]

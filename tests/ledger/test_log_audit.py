@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import pytest
 
-import ledger.audit
+import ledger.audit_records
 from ledger.audit import AuditReport, ProblemKind, SealedLeaf, audit_log
 from ledger.checkpoint import envelope_leaf, sign_checkpoint
 from ledger.encoding import canonical_decode, canonical_encode
@@ -21,6 +23,17 @@ POLICE = generate_key()
 ROGUE = generate_key()
 T = 1_700_000_000_000_000
 REGISTER = "authorities|BE"
+
+
+class TablePolicy:
+    """A small permission table standing in for the domain's (the ledger knows no firearms law)."""
+
+    TABLE = {"Weapon.Manufactured": {"licensing"}, "Weapon.Marked": {"licensing", "police"}}
+
+    def refusal(self, record_type: str, stream: str, kind: str | None) -> str | None:
+        if kind is None:
+            return None if stream == REGISTER else f"{record_type} outside the register"
+        return None if kind in self.TABLE.get(record_type, ()) else f"a {kind} authority may not record {record_type}"
 
 
 @dataclass
@@ -72,8 +85,7 @@ def good_log() -> Log:
 
 
 def audit(records, checkpoints, **options) -> AuditReport:
-    options.setdefault("workers", 1)
-    return audit_log(records, checkpoints, public_bytes(NODE), origin="BE", **options)
+    return audit_log(records, checkpoints, public_bytes(NODE), policy=TablePolicy(), origin="BE", **options)
 
 
 def kinds(report: AuditReport) -> set[ProblemKind]:
@@ -185,6 +197,23 @@ def test_the_node_key_signs_only_authority_records():
     report = audit(log.records(), [])
     assert named(report, ProblemKind.CERTIFICATE) == {("w3", 3)}
     assert "signs only Authority.*" in report.problems[0].reason
+
+
+def test_a_record_the_signers_kind_may_not_make_is_named():
+    log = good_log()
+    log.add(POLICE, "w9", "Weapon.Manufactured")  # certified, well signed, but police may not manufacture
+    report = audit(log.records(), [log.checkpoint()])
+    assert [(p.kind, p.stream, p.version) for p in report.problems] == [(ProblemKind.PERMISSION, "w9", 1)]
+    assert "police authority may not record Weapon.Manufactured" in report.problems[0].reason
+
+
+def test_a_row_whose_topic_is_not_the_signed_type_is_misfiled():
+    log = good_log()
+    rows = [(position, data, e.stream, e.version, e.type) for (position, data), e in zip(log.records(), log.envelopes)]
+    rows[4] = rows[4][:4] + ("Weapon.Destroyed",)
+    report = audit(rows, [log.checkpoint()])
+    assert [(p.kind, p.stream, p.version) for p in report.problems] == [(ProblemKind.MISFILED, "w2", 1)]
+    assert "topic 'Weapon.Destroyed'" in report.problems[0].reason
 
 
 def test_a_broken_prev_link_is_named():
@@ -326,19 +355,17 @@ def test_a_malformed_certificate_certifies_nothing():
     assert ("w1", 2) in named(report, ProblemKind.CERTIFICATE)  # police key is not
 
 
-@pytest.mark.parametrize("threads", [1, 2], ids=["fork", "forkserver"])
-def test_the_process_pool_finds_what_the_plain_loop_finds(monkeypatch, threads):
-    monkeypatch.setattr(ledger.audit, "CHUNK_SIZE", 3)
-    # With other threads alive (a database pool's), workers must not be forked.
-    monkeypatch.setattr(ledger.audit.threading, "active_count", lambda: threads)
-    assert ledger.audit._pool_context().get_start_method() == ("fork" if threads == 1 else "forkserver")
+def test_the_process_pool_finds_what_the_plain_loop_finds(monkeypatch):
+    monkeypatch.setattr(ledger.audit_records, "CHUNK_SIZE", 3)
+    monkeypatch.setattr(ledger.audit_records, "IN_FLIGHT", 1)
     log = good_log()
     checkpoint = log.checkpoint()
     log.add(ROGUE, "w2")
     target = log.envelopes[4]
     log.envelopes[4] = replace(target, sig=bytes(64))
-    inline = audit(log.records(), [checkpoint], workers=1)
-    pooled = audit(log.records(), [checkpoint], workers=2)
+    inline = audit(log.records(), [checkpoint])
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pooled = audit(log.records(), [checkpoint], executor=pool)
     assert pooled == inline
     assert kinds(pooled) == {ProblemKind.SIGNATURE, ProblemKind.CERTIFICATE}
 
@@ -349,7 +376,7 @@ def test_the_report_is_plain_json():
     document = json.loads(json.dumps(audit(log.records(), [log.checkpoint()]).to_dict()))
     assert document["ok"] is False
     assert document["problems"] == [{"stream": "w2", "version": 1, "position": 5, "kind": "signature",
-                                     "reason": document["problems"][0]["reason"]}]
+                                     "reason": document["problems"][0]["reason"], "partner": None}]
     assert "does not verify" in document["problems"][0]["reason"]
 
 

@@ -126,3 +126,14 @@ def test_the_inbox_has_tables_of_its_own(sqlite_url):
     tables = {row[0] for row in sqlite3.connect(sqlite_url).execute("SELECT name FROM sqlite_master")}
     assert {"inbox_events", "inbox_tracking"} <= tables
     assert "stored_events" not in tables and "tracking" not in tables
+
+
+def test_received_records_are_told_apart_by_their_bytes_not_by_the_topic_column(inbox):
+    from eventsourcing.persistence import StoredEvent
+
+    hidden, shown = envelopes("BE", STREAM, 2)
+    # A received record whose topic column names bookkeeping, as an edit of the table would leave it.
+    inbox.recorder.insert_events([StoredEvent(originator_id=received_stream_id("BE", STREAM), originator_version=1,
+                                              topic="armsledger.Cosignature", state=hidden.to_bytes())])
+    assert inbox.record(InboxBatch(accepted=[(shown, shown.to_bytes())], quarantined=[entry()]))
+    assert [e for _, e in inbox.received_notifications(1, 10)] == [hidden, shown]

@@ -7,17 +7,18 @@ import hashlib
 from dataclasses import replace
 
 import pytest
+from capturing_transport import CapturingTransport
+from federation_nodes import Cluster, manufacture, publish, raw_messages
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.checkpoint import sign_checkpoint
 from ledger.envelope import Envelope, seal
 from ledger.keys import generate_key, public_bytes, public_key_from_bytes, verify_signature
-from nodes.registry.identity import authorities_stream
 from nodes.federation.inbox import received_stream_id
 from nodes.federation.ingest import BAD_SIGNATURE, FORK, MALFORMED, NOT_PERMITTED, STREAM_MISMATCH, UNTRUSTED
 from nodes.federation.wire import CheckpointMessage, RecordMessage, decode_message, encode_message
-from federation_nodes import Cluster, manufacture, publish, raw_messages
+from nodes.registry.identity import authorities_stream
 
 
 @pytest.fixture
@@ -187,32 +188,15 @@ def test_a_certificate_must_name_the_key_it_certifies(cluster):
 # --- property: no corruption of a message is accepted, none stops ingest ----------------------
 
 
-class CapturingTransport:
-    """Just enough of KafkaTransport for a relay to publish into lists (unit tests only)."""
-
-    topic_prefix = "mem"
-
-    def __init__(self) -> None:
-        self.sent: dict[str, list[tuple[bytes, bytes]]] = {}
-
-    def inbox_topic(self, state: str) -> str:
-        return f"mem.inbox.{state}"
-
-    def ensure_topics(self, states) -> dict[str, str]:
-        return {self.inbox_topic(s): "mem" for s in states}
-
-    def publish(self, topic: str, items, expected_topic_id=None) -> None:
-        self.sent.setdefault(topic, []).extend(items)
-
-
 @pytest.fixture(scope="module")
 def relayed(tmp_path_factory):
     """NL and the messages BE's relay sends it: a checkpoint, certificates, three records."""
     from federation_nodes import PASSPHRASE
+
     from nodes.bootstrap import init_node
     from nodes.federation.relay import Relay
-    from nodes.settings import Settings
     from nodes.federation.trust import TrustStore, export_identity, parse_identity
+    from nodes.settings import Settings
 
     root = tmp_path_factory.mktemp("mutations")
     be = init_node(Settings.load(environ={}, home=root / "be", passphrase=PASSPHRASE), "BE")

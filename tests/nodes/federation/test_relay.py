@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from capturing_transport import CapturingTransport
+from federation_nodes import Cluster, issue, manufacture, raw_messages
+from insider import row_id, sql
 
 from domain.licence import LicenceKind
 from ledger.checkpoint import Checkpoint, envelope_leaf
@@ -11,7 +14,6 @@ from ledger.proofs import verify_consistency, verify_inclusion
 from nodes.federation.broker import LocalBroker
 from nodes.federation.relay import Relay
 from nodes.federation.wire import CheckpointMessage, RecordMessage, decode_message
-from federation_nodes import Cluster, issue, manufacture, raw_messages
 
 
 @pytest.fixture
@@ -121,3 +123,44 @@ def test_after_the_broker_lost_its_memory_everything_is_published_again(tmp_path
             check_proved(decoded(cluster, "NL"))
         finally:
             cluster.close()
+
+
+# --- routing by the signed envelope, never by the topic column ----------------------------
+
+
+def set_topic(node, stream: str, version: int, topic: str) -> None:
+    """Rewrite a row's topic column behind the node's back, as an insider with SQL access would."""
+    db, table = node.settings.db, node.registry.recorder.events_table_name
+    sql(db, f"UPDATE {table} SET topic = ? WHERE originator_id = ? AND originator_version = ?",
+        topic, row_id(db, stream), version)
+
+
+def test_records_are_routed_by_their_signed_type_not_by_the_topic_column(tmp_path, db_url):
+    from federation_nodes import PASSPHRASE
+
+    from nodes.bootstrap import init_node
+    from nodes.federation.trust import TrustStore, export_identity, parse_identity
+    from nodes.settings import Settings
+
+    be = init_node(Settings.load(environ={}, home=tmp_path / "be", db=db_url, passphrase=PASSPHRASE), "BE")
+    nl = init_node(Settings.load(environ={}, home=tmp_path / "nl", db=str(tmp_path / "nl.db"),
+                                 passphrase=PASSPHRASE), "NL")
+    try:
+        TrustStore(be.settings.home).add(parse_identity(export_identity(nl.identity), expected_state="NL"),
+                                         own_state="BE")
+        marked, stolen = str(manufacture(be, "R-1")), str(manufacture(be, "R-2"))
+        be.registry.record("mark", by="police", weapon_id=marked, mark="M1", reason="inspection")
+        be.registry.record("report_stolen", by="police", weapon_id=stolen, place="Gent", circumstances="")
+        # A domestic record made to look like a theft report, a theft report made to look domestic.
+        set_topic(be, marked, 2, "Weapon.ReportedStolen")
+        set_topic(be, stolen, 2, "Weapon.Marked")
+        transport = CapturingTransport()
+        report = Relay(be, transport, be.inbox).relay()
+        sent = [Envelope.from_bytes(m.envelope) for m in (decode_message(v) for _, v in transport.sent["mem.inbox.NL"])
+                if isinstance(m, RecordMessage)]
+        assert [(e.stream, e.type) for e in sent if e.type.startswith("Weapon.")] == [
+            (stolen, "Weapon.ReportedStolen")]
+        assert report.misfiled == 2
+    finally:
+        be.close()
+        nl.close()

@@ -7,20 +7,18 @@ to fail naming the stream and version. Runs on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
-import sqlite3
 import time
-import uuid
 from dataclasses import dataclass, replace
 
-import psycopg
 import pytest
+from insider import row_id, sql
 
 from domain.marking import Marking
 from ledger.audit import ProblemKind
 from ledger.envelope import Envelope
-from nodes.registry.verify import verify_store
 from nodes.bootstrap import init_node, open_node
 from nodes.registry.sealer import CHECKPOINTS_TABLE, LEAVES_TABLE
+from nodes.registry.verify import verify_store
 from nodes.settings import Settings
 
 
@@ -38,19 +36,10 @@ class Store:
 
     def sql(self, statement: str, *params) -> list:
         """Run ``statement`` (with ``?`` placeholders) on the database itself, outside the node."""
-        if self.db.startswith("postgresql://"):
-            with psycopg.connect(self.db, autocommit=True) as connection:
-                cursor = connection.execute(statement.replace("?", "%s"), params)
-                return cursor.fetchall() if cursor.description else []
-        connection = sqlite3.connect(self.db, isolation_level=None)
-        try:
-            return connection.execute(statement, params).fetchall()
-        finally:
-            connection.close()
+        return sql(self.db, statement, *params)
 
     def row_id(self, stream: str):
-        # eventsourcing keeps UUIDs as hex text in SQLite and as uuid in PostgreSQL.
-        return uuid.UUID(stream) if self.db.startswith("postgresql://") else uuid.UUID(stream).hex
+        return row_id(self.db, stream)
 
     def state(self, stream: str, version: int) -> bytes:
         rows = self.sql(f"SELECT state FROM {self.events_table} WHERE originator_id = ? AND originator_version = ?",

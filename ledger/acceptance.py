@@ -1,0 +1,229 @@
+"""The one rule that decides whether a signed record is acceptable.
+
+Pure checks over one record and what is known of its origin's log: who may sign
+it (the origin's node key, or an authority key that node key certified), its
+Ed25519 signature, the signer's permission, the per-stream chain, inclusion in
+a checkpoint and the stored row's columns. ``ledger.audit`` (``armsledger
+verify``), ingest and trace-fragment verification all decide with these
+functions; docs/verification.md describes the protocol.
+
+Which authority kind may record which type is firearms law, so it is not here:
+the caller passes a ``Policy`` (``nodes.acceptance`` wraps the domain's table).
+The ledger keeps what is structural: the node key signs only its register of
+authorities (``Authority.*`` records), and a certificate must name its key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+from cryptography.exceptions import InvalidSignature
+
+from ledger.checkpoint import Checkpoint, envelope_leaf
+from ledger.envelope import GENESIS_PREV
+from ledger.errors import LedgerError, VerificationError
+from ledger.keys import Ed25519PublicKey, key_id, public_key_from_bytes
+from ledger.proofs import verify_inclusion
+
+CERTIFICATE_TYPE = "Authority.Certified"
+"""Type of an authority certificate; body ``{key_id, public_key, kind, name}``, signed by the node key."""
+
+REGISTER_PREFIX = "Authority."
+"""The node key signs only records whose type starts with this: its register of authority keys."""
+
+
+class Reason(StrEnum):
+    """Why a record is refused; each caller words it in its own report (audit problem, quarantine)."""
+
+    UNCERTIFIED = "uncertified"  # signed by a key the node key had not certified before this record
+    REGISTER = "register"        # node key outside its register, or a register record by another key
+    CERTIFICATE = "certificate"  # a certificate that does not name its key properly
+    SIGNATURE = "signature"      # the Ed25519 signature does not verify
+    PERMISSION = "permission"    # the policy refuses this type to the signer's kind
+    CHAIN = "chain"              # prev does not link with the neighbouring version held
+    INCLUSION = "inclusion"      # the inclusion proof does not lead to the checkpoint's root
+    ROW = "row"                  # a stored column differs from the signed envelope
+
+
+@dataclass(frozen=True)
+class Refusal:
+    reason: Reason
+    detail: str
+
+
+class SignedRecord(Protocol):
+    """What the checks read of a record: an ``Envelope``, or a summary with the same fields."""
+
+    @property
+    def stream(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def authority(self) -> str: ...
+    @property
+    def prev(self) -> bytes: ...
+    @property
+    def hash(self) -> bytes: ...
+    @property
+    def sig(self) -> bytes: ...
+
+
+class Policy(Protocol):
+    """Which signer may record which type (a rule of the domain, passed in by the node layer)."""
+
+    def refusal(self, record_type: str, stream: str, kind: str | None) -> str | None:
+        """Why an authority of ``kind`` (``None``: the node key) may not record ``record_type``
+        in ``stream``; ``None`` when it may."""
+        ...
+
+
+@dataclass(frozen=True)
+class CertifiedKey:
+    key_id: str
+    public_key: bytes  # raw, 32 bytes
+    kind: str
+
+
+@dataclass(frozen=True)
+class Signers:
+    """Who may sign an origin's records: its node key, and the keys it certified so far."""
+
+    node_key_id: str
+    node_key: bytes  # raw, 32 bytes
+    certified: Mapping[str, CertifiedKey]
+
+    @classmethod
+    def of(cls, node_key: bytes, certified: Mapping[str, CertifiedKey]) -> Signers:
+        return cls(key_id(node_key), node_key, certified)
+
+
+def read_certificate(body: Mapping[str, Any]) -> CertifiedKey | Refusal:
+    """The key an ``Authority.Certified`` body certifies, or why it certifies nothing."""
+    public, claimed, kind = body.get("public_key"), body.get("key_id"), body.get("kind")
+    if not (isinstance(public, bytes) and len(public) == 32 and isinstance(kind, str)
+            and isinstance(body.get("name"), str)):
+        return Refusal(Reason.CERTIFICATE, "certificate body needs public_key (32 bytes), key_id, kind and name")
+    if claimed != key_id(public):
+        return Refusal(Reason.CERTIFICATE,
+                       f"certificate names key id {claimed!r} for a key whose id is {key_id(public)}")
+    try:
+        public_key_from_bytes(public)
+    except LedgerError as e:
+        return Refusal(Reason.CERTIFICATE, f"certificate: {e}")
+    return CertifiedKey(claimed, public, kind)
+
+
+def signer(record: SignedRecord, signers: Signers) -> tuple[bytes, str | None] | Refusal:
+    """(raw key, kind) that must have signed ``record`` (kind ``None``: the node key), or why none may."""
+    if record.authority == signers.node_key_id:
+        if not record.type.startswith(REGISTER_PREFIX):
+            return Refusal(Reason.REGISTER, f"{record.type} is signed by the node key, which signs only "
+                                            f"{REGISTER_PREFIX}* records")
+        return signers.node_key, None
+    if record.type.startswith(REGISTER_PREFIX):
+        return Refusal(Reason.REGISTER, f"{record.type} is signed by key {record.authority}, "
+                                        f"not by the node key {signers.node_key_id}")
+    found = signers.certified.get(record.authority)
+    if found is None:
+        return Refusal(Reason.UNCERTIFIED, f"{record.type} is signed by key {record.authority}, which the node key "
+                                           f"has not certified: no earlier {CERTIFICATE_TYPE} record names it")
+    return found.public_key, found.kind
+
+
+def check_signed(record: SignedRecord, signers: Signers, policy: Policy, *,
+                 signature_ok: bool | None = None, body: Mapping[str, Any] | None = None) -> Refusal | None:
+    """The first refusal of: signer, signature, permission, certificate body; ``None`` if all hold.
+
+    ``signature_ok``: the result of ``verify_signatures`` for this record with the key
+    ``signer`` names, when already known (None: verified here). ``body`` is required
+    for a certificate (``CERTIFICATE_TYPE``) and read for nothing else.
+    """
+    found = signer(record, signers)
+    if isinstance(found, Refusal):
+        return found
+    raw, kind = found
+    if signature_ok is None:
+        signature_ok = verify_signatures([(raw, record.sig, record.hash)])[0]
+    if not signature_ok:
+        return Refusal(Reason.SIGNATURE, f"{record.type}: Ed25519 signature does not verify for key "
+                                         f"{record.authority}")
+    why = policy.refusal(record.type, record.stream, kind)
+    if why is not None:
+        return Refusal(Reason.PERMISSION, why)
+    if record.type == CERTIFICATE_TYPE:
+        certificate = read_certificate(body if body is not None else {})
+        if isinstance(certificate, Refusal):
+            return certificate
+    return None
+
+
+def check_link(record: SignedRecord, *, previous: bytes | None = None,
+               next_prev: bytes | None = None) -> Refusal | None:
+    """Whether ``record`` chains with its neighbours in its stream, where they are held.
+
+    ``previous``: hash of version - 1 (for version 1 the chain starts at ``GENESIS_PREV``);
+    ``next_prev``: ``prev`` of version + 1. ``None`` where that version is not held.
+    """
+    if record.version == 1:
+        previous = GENESIS_PREV
+    if previous is not None and record.prev != previous:
+        what = "the first version must start the chain" if record.version == 1 else \
+            f"prev is not the hash of version {record.version - 1}"
+        return Refusal(Reason.CHAIN, what)
+    if next_prev is not None and next_prev != record.hash:
+        return Refusal(Reason.CHAIN, f"version {record.version + 1} does not follow it")
+    return None
+
+
+def check_inclusion(record: SignedRecord, index: int, proof: Sequence[bytes],
+                    checkpoint: Checkpoint) -> Refusal | None:
+    """Whether ``proof`` leads from ``record``'s leaf at ``index`` to ``checkpoint``'s root (RFC 9162 2.1.3.2).
+
+    Requires a checkpoint whose signature the caller verified.
+    """
+    try:
+        verify_inclusion(index, checkpoint.size, envelope_leaf(record.hash), list(proof), checkpoint.root)
+    except VerificationError as e:
+        return Refusal(Reason.INCLUSION, f"not in the log at the checkpoint of size {checkpoint.size}: {e}")
+    return None
+
+
+def check_row(record: SignedRecord, *, stream: str | None = None, version: int | None = None,
+              topic: str | None = None) -> Refusal | None:
+    """Whether the stored row's unsigned columns repeat the signed envelope (``None``: column not checked)."""
+    differing = [f"{name} {column!r} (signed: {signed!r})" for name, column, signed in (
+        ("stream", stream, record.stream), ("version", version, record.version), ("topic", topic, record.type))
+        if column is not None and column != signed]
+    if differing:
+        return Refusal(Reason.ROW, f"the row's {', '.join(differing)} differs from the signed envelope")
+    return None
+
+
+_keys: dict[bytes, Ed25519PublicKey] = {}  # parsed keys, per process
+_KEYS_KEPT = 4096
+
+
+def verify_signatures(tasks: Sequence[tuple[bytes, bytes, bytes]]) -> list[bool]:
+    """For each (raw public key, signature, message): whether the Ed25519 signature verifies.
+
+    The one bulk verifier (it runs in worker processes too): never raises for bad input.
+    """
+    results = []
+    for public, sig, message in tasks:
+        try:
+            key = _keys.get(public)
+            if key is None:
+                if len(_keys) >= _KEYS_KEPT:
+                    _keys.clear()
+                key = _keys[public] = public_key_from_bytes(public)
+            key.verify(sig, message)
+        except (InvalidSignature, LedgerError, TypeError, ValueError):  # a bad signature, key or value
+            results.append(False)
+        else:
+            results.append(True)
+    return results

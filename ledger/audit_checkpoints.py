@@ -1,0 +1,163 @@
+"""The checkpoint part of a log audit: signed checkpoints against the tree recomputed from the log.
+
+Each checkpoint's signature by the node key; the latest one's root over the
+log as stored (RFC 9162 section 2.1.1); each consistent with the next (section
+2.1.4); and, with the sealer's leaf index, which sealed records were deleted,
+altered, inserted or moved.
+"""
+
+from __future__ import annotations
+
+from ledger.audit_records import RecordWalk
+from ledger.audit_report import Problem, ProblemKind, SealedLeaf
+from ledger.checkpoint import Checkpoint, envelope_leaf, verify_checkpoint
+from ledger.errors import ConsistencyProofError, VerificationError
+from ledger.keys import Ed25519PublicKey
+from ledger.merkle import MerkleTree
+from ledger.proofs import verify_consistency
+
+
+class CheckpointCheck:
+    """The checkpoints of one log, checked against the ``RecordWalk`` of its records."""
+
+    def __init__(self, walk: RecordWalk, node_key: Ed25519PublicKey, origin: str | None):
+        self.walk = walk
+        self.node_key = node_key
+        self.origin = origin
+        self.problems: list[Problem] = []
+        self.valid: list[Checkpoint] = []
+        self.count = 0
+        self.disagrees = False
+
+    @property
+    def latest_size(self) -> int:
+        return self.valid[-1].size if self.valid else 0
+
+    def run(self, checkpoints: list[Checkpoint]) -> None:
+        by_size: dict[int, Checkpoint] = {}
+        for checkpoint in checkpoints:
+            self.count += 1
+            try:
+                verify_checkpoint(checkpoint, self.node_key)
+            except VerificationError as e:
+                self._problem(ProblemKind.CHECKPOINT, f"checkpoint at size {checkpoint.size}: {e}")
+                continue
+            if self.origin is not None and checkpoint.origin != self.origin:
+                self._problem(ProblemKind.CHECKPOINT,
+                              f"checkpoint at size {checkpoint.size} is of origin {checkpoint.origin!r}, "
+                              f"not {self.origin!r}")
+                continue
+            other = by_size.setdefault(checkpoint.size, checkpoint)
+            if other.root != checkpoint.root:
+                self.disagrees = True
+                self._problem(ProblemKind.CONSISTENCY,
+                              f"two checkpoints at size {checkpoint.size} have different roots "
+                              f"({other.root.hex()} and {checkpoint.root.hex()}): the node forked its log")
+        self.valid = [by_size[size] for size in sorted(by_size) if size > 0]
+        if self.valid:
+            self._check_latest(self.valid[-1])
+            self._check_consecutive()
+
+    def _check_latest(self, latest: Checkpoint) -> None:
+        tree, size = self.walk.tree, len(self.walk.tree)
+        if latest.size > size:
+            self.disagrees = True
+            self._problem(ProblemKind.DELETED,
+                          f"the log holds {size} records but the latest checkpoint sealed {latest.size}: "
+                          f"sealed records were deleted ({latest.size - size} missing)")
+            return
+        calculated = tree.root(latest.size)
+        if calculated != latest.root:
+            self.disagrees = True
+            self._problem(ProblemKind.ROOT,
+                          f"the Merkle root of the first {latest.size} records is {calculated.hex()}, "
+                          f"the latest checkpoint says {latest.root.hex()}: sealed records were altered, "
+                          "deleted, inserted or reordered")
+
+    def _check_consecutive(self) -> None:
+        # RFC 9162 section 2.1.4: each checkpoint must be a prefix of the next,
+        # by a proof built from the log as stored.
+        tree, size = self.walk.tree, len(self.walk.tree)
+        failures: list[tuple[Checkpoint, Checkpoint, ConsistencyProofError]] = []
+        for older, newer in zip(self.valid, self.valid[1:]):
+            if newer.size > size:
+                break
+            proof = tree.consistency_proof(older.size, newer.size)
+            try:
+                verify_consistency(older.size, newer.size, older.root, newer.root, proof)
+            except ConsistencyProofError as e:
+                failures.append((older, newer, e))
+        if not failures:
+            return
+        self.disagrees = True
+        older, newer, error = failures[0]
+        where = self._positions(older.size, newer.size) if tree.root(older.size) == older.root else ""
+        more = f" ({len(failures) - 1} later pairs of checkpoints fail too)" if len(failures) > 1 else ""
+        self._problem(ProblemKind.CONSISTENCY,
+                      f"checkpoint at size {older.size} is not consistent with checkpoint at size "
+                      f"{newer.size} over the log as stored: {error}{where}{more}")
+
+    def _positions(self, lo: int, hi: int) -> str:
+        leaves = self.walk.leaves
+        return (f"; the first {lo} records match, so the change lies among log indexes {lo}..{hi - 1} "
+                f"(positions {leaves[lo][2]}..{leaves[hi - 1][2]})")
+
+    def index_rebuilds_checkpoints(self, sealed: list[SealedLeaf]) -> bool:
+        """Whether the sealer's leaf index rebuilds every checkpoint's root; a problem if not.
+
+        The index is trusted only as far as the checkpoints vouch for it.
+        """
+        prefix = sealed[:self.latest_size]
+        if not self.disagrees and len(prefix) == self.latest_size and all(
+                leaf.index == i and leaf.envelope_hash == log_leaf[3]
+                for i, (leaf, log_leaf) in enumerate(zip(prefix, self.walk.leaves))):
+            return True  # the same leaves as the log's, whose roots are checked already
+        index_tree = MerkleTree()
+        for expected, leaf in enumerate(prefix):
+            if leaf.index != expected or len(leaf.envelope_hash) != 32:
+                break
+            index_tree.append(envelope_leaf(leaf.envelope_hash))
+        bad = [c.size for c in self.valid if c.size > len(index_tree) or index_tree.root(c.size) != c.root]
+        if bad:
+            self._problem(ProblemKind.INDEX,
+                          f"the sealer's leaf index does not rebuild the checkpoint at size {bad[0]}: "
+                          "it was altered, so it cannot name the records that differ")
+        return not bad
+
+    def name_records(self, sealed: list[SealedLeaf]) -> None:
+        """Name the records that differ from what the checkpoints sealed, by the (authenticated) leaf index."""
+        latest = self.latest_size
+        in_log = {(stream, version): (index, position, digest)
+                  for index, (stream, version, position, digest) in enumerate(self.walk.leaves)}
+        sealed_keys: set[tuple[str | None, int | None]] = set()
+        moved: list[tuple[SealedLeaf, int, int]] = []
+        for leaf in sealed[:latest]:
+            key = (leaf.stream, leaf.version)
+            sealed_keys.add(key)
+            found = in_log.get(key)
+            if found is None:
+                self._problem(ProblemKind.DELETED,
+                              f"sealed at log index {leaf.index}, missing from the log", leaf.stream, leaf.version)
+                continue
+            index, position, digest = found
+            if digest != leaf.envelope_hash:
+                self._problem(ProblemKind.ALTERED,
+                              f"sealed with hash {leaf.envelope_hash.hex()}, stored with another",
+                              leaf.stream, leaf.version, position)
+            elif index != leaf.index:
+                moved.append((leaf, index, position))
+        for index, (stream, version, position, _) in enumerate(self.walk.leaves[:latest]):
+            if (stream, version) not in sealed_keys:
+                self._problem(ProblemKind.INSERTED,
+                              f"at log index {index}, inside the sealed range, but never sealed",
+                              stream, version, position)
+        if not any(p.kind in (ProblemKind.DELETED, ProblemKind.ALTERED, ProblemKind.INSERTED)
+                   for p in self.problems):
+            # Only then is an index shift news rather than an echo of a deletion.
+            for leaf, index, position in moved:
+                self._problem(ProblemKind.MOVED, f"sealed at log index {leaf.index}, now at {index}",
+                              leaf.stream, leaf.version, position)
+
+    def _problem(self, kind: ProblemKind, reason: str, stream: str | None = None, version: int | None = None,
+                 position: int | None = None) -> None:
+        self.problems.append(Problem(stream, version, position, kind, reason))

@@ -1,0 +1,213 @@
+"""The record part of a log audit: parse and verify in chunks, then walk the log in order.
+
+Parsing and Ed25519 checks dominate the cost, so they run in chunks, on the
+caller's executor when it passes one (``examine_chunk`` is what its workers
+run); certificates, chains and the Merkle tree are kept in log order here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Executor, Future
+from typing import Any, NamedTuple
+
+from ledger.acceptance import (
+    CERTIFICATE_TYPE,
+    CertifiedKey,
+    Policy,
+    Reason,
+    Refusal,
+    Signers,
+    check_link,
+    check_row,
+    check_signed,
+    read_certificate,
+    verify_signatures,
+)
+from ledger.audit_report import LogRecord, Problem, ProblemKind
+from ledger.checkpoint import envelope_leaf
+from ledger.envelope import GENESIS_PREV, Envelope
+from ledger.errors import LedgerError
+from ledger.keys import key_id
+from ledger.merkle import MerkleTree
+
+CHUNK_SIZE = 1000
+IN_FLIGHT = 8
+"""Chunks submitted to the executor ahead of the one being walked."""
+
+KIND_OF = {
+    Reason.UNCERTIFIED: ProblemKind.CERTIFICATE,
+    Reason.REGISTER: ProblemKind.CERTIFICATE,
+    Reason.CERTIFICATE: ProblemKind.CERTIFICATE,
+    Reason.SIGNATURE: ProblemKind.SIGNATURE,
+    Reason.PERMISSION: ProblemKind.PERMISSION,
+    Reason.CHAIN: ProblemKind.CHAIN,
+    Reason.INCLUSION: ProblemKind.ROOT,
+    Reason.ROW: ProblemKind.MISFILED,
+}
+"""How an audit reports each refusal of ``ledger.acceptance``."""
+
+
+class Summary(NamedTuple):
+    """A parsed record, as a worker returns it (a ``SignedRecord``); ``sig_ok`` None: key unknown there."""
+
+    stream: str
+    version: int
+    type: str
+    authority: str
+    prev: bytes
+    hash: bytes
+    sig: bytes
+    sig_ok: bool | None
+    certificate: dict[str, Any] | None  # the body of a certificate, else None
+
+
+class Unreadable(NamedTuple):
+    reason: str
+    hash: bytes  # SHA-256 of the stored bytes: a stand-in leaf
+
+
+def examine_chunk(chunk: list[bytes], keys: dict[str, bytes]) -> list[Summary | Unreadable]:
+    """Parse, hash and verify one chunk of envelopes with the candidate ``keys`` (key id -> raw key)."""
+    parsed: list[Envelope | Unreadable] = []
+    for data in chunk:
+        try:
+            envelope = Envelope.from_bytes(data)
+            envelope.hash  # noqa: B018 (hashed here, on the worker)
+        except LedgerError as e:
+            parsed.append(Unreadable(str(e), hashlib.sha256(data).digest()))
+        else:
+            parsed.append(envelope)
+    envelopes = [e for e in parsed if isinstance(e, Envelope) and e.authority in keys]
+    verified = dict(zip((id(e) for e in envelopes),
+                        verify_signatures([(keys[e.authority], e.sig, e.hash) for e in envelopes])))
+    return [item if isinstance(item, Unreadable) else Summary(
+        item.stream, item.version, item.type, item.authority, item.prev, item.hash, item.sig,
+        verified.get(id(item)), dict(item.body) if item.type == CERTIFICATE_TYPE else None) for item in parsed]
+
+
+def examined(records: Iterator[LogRecord], candidate_keys: dict[str, bytes], executor: Executor | None
+             ) -> Iterator[tuple[LogRecord, Summary | Unreadable]]:
+    """Yield (record, summary) in log order, examining chunks here or on ``executor``."""
+    if executor is None:
+        for chunk in _chunks(records):
+            _learn_certificates(chunk, candidate_keys)
+            yield from zip(chunk, examine_chunk([r.envelope for r in chunk], candidate_keys))
+        return
+    pending: deque[tuple[list[LogRecord], Future[list[Summary | Unreadable]]]] = deque()
+    for chunk in _chunks(records):
+        # Certificates are learnt before the chunk that holds them is
+        # submitted, so a worker knows every key certified earlier in the log.
+        _learn_certificates(chunk, candidate_keys)
+        pending.append((chunk, executor.submit(examine_chunk, [r.envelope for r in chunk], dict(candidate_keys))))
+        while len(pending) > IN_FLIGHT:
+            done, future = pending.popleft()
+            yield from zip(done, future.result())
+    while pending:
+        done, future = pending.popleft()
+        yield from zip(done, future.result())
+
+
+def _learn_certificates(chunk: list[LogRecord], candidate_keys: dict[str, bytes]) -> None:
+    # Candidates only: which of them are really certified, and from when on,
+    # is decided in log order by RecordWalk. A byte search finds the few
+    # certificates without parsing every record here.
+    marker = CERTIFICATE_TYPE.encode()
+    for record in chunk:
+        if marker not in record.envelope:
+            continue
+        try:
+            public = Envelope.from_bytes(record.envelope).body.get("public_key")
+        except LedgerError:
+            continue  # RecordWalk reports it
+        if isinstance(public, bytes) and len(public) == 32:
+            candidate_keys[key_id(public)] = public
+
+
+def _chunks(records: Iterator[LogRecord]) -> Iterator[list[LogRecord]]:
+    chunk: list[LogRecord] = []
+    for item in records:
+        chunk.append(item)
+        if len(chunk) >= CHUNK_SIZE:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class RecordWalk:
+    """The log in order: certificates learnt, each record checked by ``ledger.acceptance``, leaves kept."""
+
+    def __init__(self, node_key_raw: bytes, policy: Policy, partner: str | None = None):
+        self.certified: dict[str, CertifiedKey] = {}  # by valid earlier certificates
+        self.signers = Signers(key_id(node_key_raw), node_key_raw, self.certified)
+        self.candidate_keys: dict[str, bytes] = {self.signers.node_key_id: node_key_raw}
+        self.policy = policy
+        self.partner = partner
+        # stream -> (highest version, its hash, or None when that record was unreadable)
+        self.heads: dict[str, tuple[int | None, bytes | None]] = {}
+        self.tree = MerkleTree()
+        # per log index: stream, version, position, envelope hash
+        self.leaves: list[tuple[str | None, int | None, int, bytes]] = []
+        self.problems: list[Problem] = []
+
+    def add(self, record: LogRecord, summary: Summary | Unreadable) -> None:
+        position = record.position
+        if isinstance(summary, Unreadable):
+            self._problem(record.stream, record.version, position, ProblemKind.ENCODING,
+                          f"stored bytes are not a signed envelope: {summary.reason}")
+            if record.stream is not None:
+                # The row's key stands in, so the stream's next version is not
+                # also reported; its prev cannot be checked (hash unknown).
+                self.heads[record.stream] = (record.version, None)
+            # A stand-in leaf keeps the later records at their log index.
+            self.tree.append(envelope_leaf(summary.hash))
+            self.leaves.append((record.stream, record.version, position, summary.hash))
+            return
+        stream, version = summary.stream, summary.version
+        self.tree.append(envelope_leaf(summary.hash))
+        self.leaves.append((stream, version, position, summary.hash))
+        row = check_row(summary, stream=record.stream, version=record.version, topic=record.topic)
+        if row is not None:
+            self._refused(summary, position, row)
+        # A worker verified with the key of that id (a key id is a hash of its key).
+        refusal = check_signed(summary, self.signers, self.policy, signature_ok=summary.sig_ok,
+                               body=summary.certificate)
+        if refusal is not None:
+            self._refused(summary, position, refusal)
+        elif summary.certificate is not None:
+            certified = read_certificate(summary.certificate)
+            if not isinstance(certified, Refusal):
+                self.certified[certified.key_id] = certified
+        self._check_chain(summary, position)
+
+    def _check_chain(self, summary: Summary, position: int) -> None:
+        stream, version = summary.stream, summary.version
+        head = self.heads.get(stream)
+        last_version, last_hash = head if head else (0, GENESIS_PREV)
+        last_version = last_version or 0
+        if version > last_version + 1:
+            missing = (f"version {last_version + 1}" if version == last_version + 2
+                       else f"versions {last_version + 1}..{version - 1}")
+            follows = f"follows version {last_version}" if head else "is the first record of its stream"
+            self._problem(stream, version, position, ProblemKind.CHAIN,
+                          f"version {version} {follows}: {missing} missing")
+        elif version <= last_version:
+            self._problem(stream, version, position, ProblemKind.CHAIN,
+                          f"version {version} comes after version {last_version} of its stream "
+                          "(reordered or duplicated record)")
+            return  # keep the head: later versions still link to it
+        elif last_hash is not None and check_link(summary, previous=last_hash) is not None:
+            self._problem(stream, version, position, ProblemKind.CHAIN,
+                          f"prev is not the hash of version {last_version}: a record before it was "
+                          "altered or replaced")
+        self.heads[stream] = (version, summary.hash)
+
+    def _refused(self, summary: Summary, position: int, refusal: Refusal) -> None:
+        self._problem(summary.stream, summary.version, position, KIND_OF[refusal.reason], refusal.detail)
+
+    def _problem(self, stream: str | None, version: int | None, position: int, kind: ProblemKind,
+                 reason: str) -> None:
+        self.problems.append(Problem(stream, version, position, kind, reason, self.partner))

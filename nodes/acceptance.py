@@ -1,0 +1,43 @@
+"""The acceptance rule with this project's law: ``ledger.acceptance`` plus the domain's permissions.
+
+The checks themselves are pure and live once in ``ledger.acceptance`` (signature,
+certificate, chain, inclusion, row columns), where the log audit can reach them
+without importing firearms law. What they need of the domain, which authority
+kind may record which type (``domain.authority.PERMISSIONS``) and which records
+form a node's register of authorities, is given here as ``DomainPolicy``. The
+audit (``armsledger verify``), ingest and trace fragments all pass this policy.
+"""
+
+from __future__ import annotations
+
+from domain.authority import AuthorityKind, check_permitted
+from domain.errors import DomainError
+from nodes.registry.identity import authorities_stream
+
+REGISTER_TYPES = frozenset({"Authority.RegisterOpened", "Authority.Certified"})
+"""The records of a node's register of authorities, the only ones its node key signs."""
+
+
+class DomainPolicy:
+    """``ledger.acceptance.Policy`` for the records of ``state``: the domain's permission table."""
+
+    def __init__(self, state: str):
+        self.state = state
+        self.register = str(authorities_stream(state))
+
+    def refusal(self, record_type: str, stream: str, kind: str | None) -> str | None:
+        """Why an authority of ``kind`` (``None``: ``state``'s node key) may not record ``record_type``
+        in ``stream``; ``None`` when it may."""
+        if kind is None:
+            if record_type not in REGISTER_TYPES:
+                return f"{record_type} is not a recordable event"
+            if stream != self.register:
+                return f"{record_type} not in {self.state}'s register of authorities"
+            return None
+        try:
+            check_permitted(record_type, AuthorityKind(kind))
+        except ValueError:
+            return f"{kind!r} is not an authority kind"
+        except DomainError as e:
+            return str(e.args[0])  # without the field name: the caller says what it refused
+        return None

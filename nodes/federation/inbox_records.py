@@ -1,0 +1,170 @@
+"""What the inbox stores besides partner records: its ids, quarantine entries, cosignatures,
+and the batch that ``Inbox.record`` writes in one transaction (layout: ``nodes.federation.inbox``)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from eventsourcing.persistence import StoredEvent
+
+from domain.marking import ARMSLEDGER_NAMESPACE
+from ledger.checkpoint import Checkpoint
+from ledger.encoding import canonical_decode, canonical_encode
+from ledger.envelope import Envelope
+
+INBOX_NAME = "inbox"
+EVENTS_TABLE = "inbox_events"
+TRACKING_TABLE = "inbox_tracking"
+
+#: Topics of the inbox's own bookkeeping; every other topic is an accepted envelope's type.
+INTERNAL_PREFIX = "armsledger."
+PARTNER_CHECKPOINT = "armsledger.PartnerCheckpoint"
+QUARANTINED = "armsledger.Quarantined"
+QUARANTINE_RESOLVED = "armsledger.QuarantineResolved"
+COSIGNATURE = "armsledger.Cosignature"
+
+#: Kinds of quarantine entry: ``alarm`` is evidence that a partner forked or rewrote its
+#: history (DESIGN.md, "The log"); ``error`` is any other refused message.
+KIND_ERROR = "error"
+KIND_ALARM = "alarm"
+
+
+
+def received_stream_id(node: str, stream: str) -> uuid.UUID:
+    """Originator id of partner ``node``'s ``stream`` in the inbox."""
+    return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"{node}|{stream}")
+
+
+def checkpoints_stream_id(node: str) -> uuid.UUID:
+    """Originator id of the checkpoints kept from partner ``node``."""
+    return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"checkpoints|{node}")
+
+
+def quarantine_id(reason: str, key: bytes | None, message: bytes) -> uuid.UUID:
+    """Id of the quarantine entry for ``message`` (with Kafka ``key``) refused for ``reason``.
+
+    Derived from the content, so the same bytes refused again for the same reason
+    (a redelivery) are the same entry, recorded once.
+    """
+    digest = hashlib.sha256(canonical_encode([key or b"", message])).hexdigest()
+    return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"quarantine|{reason}|{digest}")
+
+
+def cosignature_id(witness: str, checkpoint: bytes) -> uuid.UUID:
+    return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"cosignature|{witness}|{hashlib.sha256(checkpoint).hexdigest()}")
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+@dataclass(frozen=True)
+class QuarantineEntry:
+    """A refused message, kept with why and where it came from.
+
+    ``received_at`` is in microseconds since the epoch (UTC); ``origin`` is the state the
+    message claimed to come from ("" if unreadable); ``key`` and ``message`` are the Kafka
+    key and value exactly as read, so a parked message can be verified again later.
+    """
+
+    received_at: int
+    topic: str
+    offset: int
+    origin: str
+    reason: str
+    kind: str
+    detail: str
+    key: bytes
+    message: bytes
+
+    @property
+    def id(self) -> uuid.UUID:
+        return quarantine_id(self.reason, self.key, self.message)
+
+    def to_bytes(self) -> bytes:
+        return canonical_encode({
+            "received_at": self.received_at, "topic": self.topic, "offset": self.offset,
+            "origin": self.origin, "reason": self.reason, "kind": self.kind, "detail": self.detail,
+            "key": self.key, "message": self.message,
+        })
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> QuarantineEntry:
+        value = canonical_decode(data)
+        return cls(**{name: value[name] for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class Cosignature:
+    """A partner's (``witness``) Ed25519 signature over SHA-256 of one of our checkpoints."""
+
+    witness: str
+    witness_key: str
+    checkpoint: bytes
+    sig: bytes
+    received_at: int
+
+    def to_bytes(self) -> bytes:
+        return canonical_encode({name: getattr(self, name) for name in self.__dataclass_fields__})
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Cosignature:
+        value = canonical_decode(data)
+        return cls(**{name: value[name] for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class ParkedEntry:
+    """An unresolved quarantine entry with its position in the inbox (arrival order)."""
+
+    notification_id: int
+    entry: QuarantineEntry
+
+
+@dataclass
+class InboxBatch:
+    """What one ``Inbox.record`` call writes in one transaction.
+
+    ``accepted`` holds (envelope, bytes as received); ``checkpoints`` holds (checkpoint,
+    version in that partner's checkpoint stream); ``resolved`` holds (quarantine entry id,
+    outcome) for parked entries that a later check settled.
+    """
+
+    accepted: list[tuple[Envelope, bytes]] = field(default_factory=list)
+    checkpoints: list[tuple[Checkpoint, int]] = field(default_factory=list)
+    quarantined: list[QuarantineEntry] = field(default_factory=list)
+    resolved: list[tuple[uuid.UUID, str]] = field(default_factory=list)
+    cosignatures: list[Cosignature] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.accepted or self.checkpoints or self.quarantined or self.resolved or self.cosignatures)
+
+    def stored_events(self) -> list[StoredEvent]:
+        stored = [
+            StoredEvent(originator_id=received_stream_id(envelope.node, envelope.stream),
+                        originator_version=envelope.version, topic=envelope.type, state=raw)
+            for envelope, raw in self.accepted
+        ]
+        stored += [
+            StoredEvent(originator_id=checkpoints_stream_id(checkpoint.origin), originator_version=version,
+                        topic=PARTNER_CHECKPOINT, state=checkpoint.to_bytes())
+            for checkpoint, version in self.checkpoints
+        ]
+        stored += [
+            StoredEvent(originator_id=entry.id, originator_version=1, topic=QUARANTINED, state=entry.to_bytes())
+            for entry in self.quarantined
+        ]
+        stored += [
+            StoredEvent(originator_id=entry_id, originator_version=2, topic=QUARANTINE_RESOLVED,
+                        state=canonical_encode({"resolved_at": now_us(), "outcome": outcome}))
+            for entry_id, outcome in self.resolved
+        ]
+        stored += [
+            StoredEvent(originator_id=cosignature_id(c.witness, c.checkpoint), originator_version=1,
+                        topic=COSIGNATURE, state=c.to_bytes())
+            for c in self.cosignatures
+        ]
+        return stored

@@ -1,0 +1,355 @@
+"""The checks of one list of inbox messages, in order: records by the acceptance rule,
+checkpoints by consistency with those kept, cosignatures of our own checkpoints.
+
+``Run`` verifies against what ingest knows (``Knowledge``) plus what the run itself
+accepts, and collects an ``InboxBatch`` that ingest writes in one transaction.
+The protocol is in docs/federation.md ("Ingest").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import ChainMap
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ledger.acceptance import (
+    CERTIFICATE_TYPE,
+    CertifiedKey,
+    Refusal,
+    Signers,
+    check_inclusion,
+    check_link,
+    check_signed,
+    read_certificate,
+    signer,
+    verify_signatures,
+)
+from ledger.checkpoint import Checkpoint, verify_checkpoint
+from ledger.envelope import GENESIS_PREV, Envelope
+from ledger.errors import LedgerError, VerificationError
+from ledger.keys import sign
+from ledger.proofs import verify_consistency
+from nodes.acceptance import DomainPolicy
+from nodes.federation.inbox_records import KIND_ALARM, Cosignature, InboxBatch, ParkedEntry, QuarantineEntry, now_us
+from nodes.federation.ingest_reasons import (
+    BAD_PROOF,
+    BAD_SIGNATURE,
+    BROKEN_CHAIN,
+    FORK,
+    MALFORMED,
+    MISDIRECTED,
+    ORIGIN_MISMATCH,
+    STALE_CHECKPOINT,
+    STREAM_MISMATCH,
+    UNPROVEN,
+    UNTRUSTED,
+    UNVERIFIABLE,
+    Duplicate,
+    Refused,
+)
+from nodes.federation.trust import Partner
+from nodes.federation.wire import CheckpointMessage, CosignatureMessage, RecordMessage, decode_message, encode_message
+
+if TYPE_CHECKING:
+    from nodes.federation.ingest import Ingest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestReport:
+    """What one or more ``Ingest.step`` calls did."""
+
+    read: int = 0
+    accepted: list[Envelope] = field(default_factory=list)
+    duplicates: int = 0
+    quarantined: int = 0
+    alarms: int = 0
+    checkpoints: int = 0
+    cosignatures: int = 0
+    resolved: int = 0
+    resets: int = 0
+    conflicts: int = 0
+
+    def add(self, other: IngestReport) -> None:
+        for name in self.__dataclass_fields__:
+            mine = getattr(self, name)
+            setattr(self, name, mine + getattr(other, name))
+
+
+@dataclass(frozen=True)
+class Incoming:
+    topic: str
+    offset: int
+    key: bytes
+    value: bytes
+    received_at: int
+    parked: ParkedEntry | None = None
+
+
+@dataclass
+class Knowledge:
+    """What verification needs, loaded per origin from the inbox on first use."""
+
+    partners: dict[str, Partner]
+    certified: dict[str, dict[str, CertifiedKey]] = field(default_factory=dict)  # origin -> key id -> key
+    kept: dict[str, dict[int, Checkpoint]] = field(default_factory=dict)
+    newest: dict[str, Checkpoint] = field(default_factory=dict)  # checkpoints are kept in size order
+    loaded: set[str] = field(default_factory=set)
+
+
+class Run:
+    """Verification of one list of messages, in order, against the knowledge plus what it accepts."""
+
+    def __init__(self, ingest: Ingest, knowledge: Knowledge, incoming: list[Incoming]):
+        self.ingest = ingest
+        self.knowledge = knowledge
+        self.incoming = incoming
+        self.batch = InboxBatch()
+        self.report = IngestReport()
+        self.cosign_items: dict[str, tuple[bytes, bytes]] = {}  # origin -> newest cosignature
+        self.held: dict[tuple[str, str], dict[int, bytes]] = {}
+        self.certified: dict[str, dict[str, CertifiedKey]] = {}
+        self.kept: dict[str, dict[int, Checkpoint]] = {}
+        self.signature_ok: dict[int, bool] = {}
+        self.inclusion_ok: dict[int, tuple[bytes, Refusal | None]] = {}  # position -> (root, failure)
+
+    # --- orchestration ---
+
+    def verify_all(self) -> None:
+        decoded = [self._decode(m) for m in self.incoming]
+        for message, _ in decoded:
+            origin = getattr(message, "origin", None)
+            if origin in self.knowledge.partners:
+                self.ingest.load(origin)
+        self._prefetch(decoded)
+        for position, (incoming, (message, envelope)) in enumerate(zip(self.incoming, decoded)):
+            try:
+                if isinstance(message, Refused):
+                    raise message
+                if isinstance(message, RecordMessage):
+                    assert envelope is not None
+                    self._record(position, incoming, message, envelope)
+                elif isinstance(message, CheckpointMessage):
+                    self._checkpoint(message)
+                else:
+                    self._cosignature(message)
+                outcome: str | None = "accepted"
+            except Duplicate:
+                self.report.duplicates += 1
+                outcome = "duplicate"
+            except Refused as refused:
+                outcome = self._quarantine(incoming, getattr(message, "origin", ""), refused)
+            except Exception as e:  # a check that broke on input nobody foresaw: never stop for it
+                log.exception("ingest: message at %s[%d] could not be checked", incoming.topic, incoming.offset)
+                unforeseen = Refused(UNVERIFIABLE, f"could not be checked: {type(e).__name__}: {e}")
+                outcome = self._quarantine(incoming, getattr(message, "origin", ""), unforeseen)
+            if incoming.parked is not None and outcome is not None:
+                self.batch.resolved.append((incoming.parked.entry.id, outcome))
+                self.report.resolved += 1
+
+    def commit_knowledge(self) -> None:
+        for origin, keys in self.certified.items():
+            self.knowledge.certified.setdefault(origin, {}).update(keys)
+        for origin, kept in self.kept.items():
+            self.knowledge.kept.setdefault(origin, {}).update(kept)
+            self.knowledge.newest[origin] = kept[max(kept)]
+
+    def _decode(self, incoming: Incoming) -> tuple[Any, Envelope | None]:
+        """(message, its envelope if a record), or (``Refused``, None) for bytes that are neither."""
+        try:
+            message = decode_message(incoming.value)
+        except (LedgerError, ValueError, TypeError) as e:
+            return Refused(MALFORMED, f"not a federation message: {e}"), None
+        if not isinstance(message, RecordMessage):
+            return message, None
+        try:
+            return message, Envelope.from_bytes(message.envelope)
+        except LedgerError as e:
+            return Refused(MALFORMED, f"the record is not an envelope: {e}"), None
+
+    def _prefetch(self, decoded: list[tuple[Any, Envelope | None]]) -> None:
+        """What can be done for the whole list up front: one query for the versions we hold of
+        every stream; the signatures with keys known now, on the verifying processes; meanwhile,
+        here, the inclusion proofs against the checkpoints kept now."""
+        keys = {(m.origin, e.stream) for m, e in decoded if e is not None}
+        self.held = self.ingest.inbox.held(keys)
+        tasks, positions = [], []
+        for position, (message, envelope) in enumerate(decoded):
+            if envelope is None or message.origin not in self.knowledge.partners:
+                continue
+            found = signer(envelope, self._signers(self.knowledge.partners[message.origin]))
+            if not isinstance(found, Refusal) and \
+                    self.held[(message.origin, envelope.stream)].get(envelope.version) != message.envelope:
+                tasks.append((found[0], envelope.sig, envelope.hash))
+                positions.append(position)
+        verified = self.ingest.signatures.verify_later(tasks)
+        for position, (message, envelope) in enumerate(decoded):
+            if envelope is None:
+                continue
+            checkpoint = self.knowledge.kept.get(message.origin, {}).get(message.checkpoint_size)
+            if checkpoint is not None:
+                self.inclusion_ok[position] = (
+                    checkpoint.root, check_inclusion(envelope, message.index, message.proof, checkpoint))
+        self.signature_ok = dict(zip(positions, verified()))
+
+    def _signers(self, partner: Partner) -> Signers:
+        """Who may sign ``partner``'s records: its node key, the keys certified before and in this run."""
+        origin = partner.state
+        certified = ChainMap(self.certified.setdefault(origin, {}), self.knowledge.certified.get(origin, {}))
+        return Signers(partner.node_key_id, partner.node_public_key, certified)
+
+    def _quarantine(self, incoming: Incoming, origin: str, refused: Refused) -> str | None:
+        if incoming.parked is not None and incoming.parked.entry.reason == refused.reason:
+            return None  # still waiting for the same thing: stays parked as it is
+        self.batch.quarantined.append(QuarantineEntry(
+            received_at=incoming.received_at, topic=incoming.topic, offset=incoming.offset,
+            origin=origin if isinstance(origin, str) else "", reason=refused.reason, kind=refused.kind,
+            detail=refused.detail, key=incoming.key, message=incoming.value,
+        ))
+        return f"quarantined again: {refused.reason}"
+
+    def _partner(self, origin: str) -> Partner:
+        partner = self.knowledge.partners.get(origin)
+        if partner is None:
+            raise Refused(UNTRUSTED, f"{origin!r} is not a trusted partner (armsledger trust add)")
+        return partner
+
+    def _kept_at(self, origin: str, size: int) -> Checkpoint | None:
+        return self.kept.get(origin, {}).get(size) or self.knowledge.kept.get(origin, {}).get(size)
+
+    def _newest_kept(self, origin: str) -> Checkpoint | None:
+        in_run = self.kept.get(origin)
+        return in_run[max(in_run)] if in_run else self.knowledge.newest.get(origin)
+
+    # --- records: the acceptance rule ---
+
+    def _record(self, position: int, incoming: Incoming, message: RecordMessage, envelope: Envelope) -> None:
+        origin = message.origin
+        partner = self._partner(origin)
+        if envelope.node != origin:
+            raise Refused(ORIGIN_MISMATCH, f"a record of {envelope.node!r} sent as {origin}'s")
+        if incoming.key != envelope.stream.encode():
+            raise Refused(STREAM_MISMATCH, f"Kafka key {incoming.key[:64]!r} is not the envelope's stream "
+                                           f"{envelope.stream}: replayed from another stream")
+        held = self.held.setdefault((origin, envelope.stream), {})
+        if held.get(envelope.version) == message.envelope:
+            raise Duplicate
+        what = f"{envelope.type} v{envelope.version} of {origin} stream {envelope.stream}"
+        refusal = check_signed(envelope, self._signers(partner), DomainPolicy(origin),
+                               signature_ok=self.signature_ok.get(position), body=envelope.body)
+        if refusal is not None:
+            raise Refused.by_rule(refusal, what)
+        self._check_chain(envelope, held, what)
+        checkpoint = self._kept_at(origin, message.checkpoint_size)
+        if checkpoint is None:
+            raise Refused(UNPROVEN, f"{what}: proved against {origin}'s checkpoint of size "
+                                    f"{message.checkpoint_size}, which we have not kept")
+        root, failure = self.inclusion_ok.get(position, (None, None))
+        if root != checkpoint.root:
+            failure = check_inclusion(envelope, message.index, message.proof, checkpoint)
+        if failure is not None:
+            raise Refused(BAD_PROOF, f"{what}: inclusion proof fails against checkpoint {checkpoint.size}: "
+                                     f"{failure.detail}")
+        held[envelope.version] = message.envelope
+        self.batch.accepted.append((envelope, message.envelope))
+        self.report.accepted.append(envelope)
+        if envelope.type == CERTIFICATE_TYPE:
+            key = read_certificate(envelope.body)
+            if isinstance(key, CertifiedKey):  # check_signed refused any other
+                self.certified.setdefault(origin, {})[key.key_id] = key
+
+    def _check_chain(self, envelope: Envelope, held: dict[int, bytes], what: str) -> None:
+        version = envelope.version
+        if version in held:
+            raise Refused(FORK, f"{what}: we hold another record at this version: "
+                                f"{envelope.node} has two histories", KIND_ALARM)
+        if version == 1 and envelope.prev != GENESIS_PREV:
+            raise Refused(BROKEN_CHAIN, f"{what}: the first version must start the chain")
+        previous, following = held.get(version - 1), held.get(version + 1)
+        refusal = check_link(envelope, previous=Envelope.from_bytes(previous).hash if previous else None,
+                             next_prev=Envelope.from_bytes(following).prev if following else None)
+        if refusal is not None:
+            raise Refused.by_rule(refusal, what)
+
+    # --- checkpoints ---
+
+    def _checkpoint(self, message: CheckpointMessage) -> None:
+        origin = message.origin
+        partner = self._partner(origin)
+        try:
+            checkpoint = Checkpoint.from_bytes(message.checkpoint)
+        except LedgerError as e:
+            raise Refused(MALFORMED, f"not a checkpoint: {e}") from e
+        if checkpoint.origin != origin:
+            raise Refused(ORIGIN_MISMATCH, f"a checkpoint of {checkpoint.origin!r} sent as {origin}'s")
+        what = f"{origin}'s checkpoint at size {checkpoint.size}"
+        try:
+            verify_checkpoint(checkpoint, partner.public_key)
+        except VerificationError as e:
+            raise Refused(BAD_SIGNATURE, f"{what}: {e}") from e
+        same_size = self._kept_at(origin, checkpoint.size)
+        if same_size is not None:
+            if same_size.root == checkpoint.root:
+                raise Duplicate
+            raise self._alarm(f"{what}: another root than the checkpoint of that size we kept")
+        newest = self._newest_kept(origin)
+        if newest is not None:
+            if checkpoint.size < newest.size:
+                raise Refused(STALE_CHECKPOINT, f"{what}: older than the newest we kept ({newest.size}) "
+                                                "and not one of those we kept")
+            if message.previous_size != newest.size:
+                raise self._alarm(f"{what}: proved consistent from size {message.previous_size}, "
+                                  f"not from the newest we kept ({newest.size})")
+            try:
+                verify_consistency(newest.size, checkpoint.size, newest.root, checkpoint.root, message.consistency)
+            except VerificationError as e:
+                raise self._alarm(f"{what}: not an extension of the one at size {newest.size} we kept: {e}") from e
+        version = len(self.knowledge.kept.get(origin, {})) + len(self.kept.get(origin, {})) + 1
+        self.kept.setdefault(origin, {})[checkpoint.size] = checkpoint
+        self.batch.checkpoints.append((checkpoint, version))
+        self.report.checkpoints += 1
+        self._cosign(origin, message.checkpoint)
+
+    def _alarm(self, detail: str) -> Refused:
+        return Refused(FORK, detail, KIND_ALARM)
+
+    def _cosign(self, origin: str, checkpoint_bytes: bytes) -> None:
+        # DESIGN.md "The log": partners cosign as witnesses, so a node cannot show
+        # different histories to different partners without being caught.
+        identity = self.ingest.node.identity
+        key = identity.private_keys[identity.node_key_id]
+        cosignature = CosignatureMessage(origin=identity.state, checkpoint=checkpoint_bytes,
+                                         witness_key=identity.node_key_id,
+                                         sig=sign(key, hashlib.sha256(checkpoint_bytes).digest()))
+        self.cosign_items[origin] = (identity.state.encode(), encode_message(cosignature))
+
+    # --- cosignatures of our checkpoints ---
+
+    def _cosignature(self, message: CosignatureMessage) -> None:
+        witness = message.origin
+        partner = self._partner(witness)
+        if message.witness_key != partner.node_key_id:
+            raise Refused(BAD_SIGNATURE, f"cosignature by key {message.witness_key}, not {witness}'s node key")
+        [ok] = verify_signatures([(partner.node_public_key, message.sig, hashlib.sha256(message.checkpoint).digest())])
+        if not ok:
+            raise Refused(BAD_SIGNATURE, f"{witness}'s cosignature does not verify")
+        try:
+            checkpoint = Checkpoint.from_bytes(message.checkpoint)
+        except LedgerError as e:
+            raise Refused(MALFORMED, f"cosigned bytes are not a checkpoint: {e}") from e
+        own = self.ingest.node.identity
+        if checkpoint.origin != own.state:
+            raise Refused(MISDIRECTED, f"{witness} cosigned {checkpoint.origin}'s checkpoint, not ours")
+        mine = self.ingest.own_checkpoint(checkpoint.size)
+        if mine is None or mine.root != checkpoint.root:
+            raise self._alarm(f"{witness} cosigned a checkpoint of ours at size {checkpoint.size} "
+                              "that is not the one we signed")
+        if any(c.witness == witness and c.checkpoint == message.checkpoint for c in self.batch.cosignatures):
+            raise Duplicate
+        self.batch.cosignatures.append(Cosignature(witness=witness, witness_key=message.witness_key,
+                                                   checkpoint=message.checkpoint, sig=message.sig,
+                                                   received_at=now_us()))
+        self.report.cosignatures += 1

@@ -1,0 +1,39 @@
+"""What an insider with access to a node's files and database can do behind its back (for tamper tests)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from pathlib import Path
+
+import psycopg
+
+
+def sql(db: str, statement: str, *params) -> list:
+    """Run ``statement`` (with ``?`` placeholders) on database ``db`` itself, outside the node."""
+    if db.startswith("postgresql://"):
+        with psycopg.connect(db, autocommit=True) as connection:
+            cursor = connection.execute(statement.replace("?", "%s"), params)
+            return cursor.fetchall() if cursor.description else []
+    connection = sqlite3.connect(db, isolation_level=None)
+    try:
+        return connection.execute(statement, params).fetchall()
+    finally:
+        connection.close()
+
+
+def row_id(db: str, originator: uuid.UUID | str):
+    """An originator id as the database holds it: hex text in SQLite, uuid in PostgreSQL (eventsourcing's choice)."""
+    value = uuid.UUID(str(originator))
+    return value if db.startswith("postgresql://") else value.hex
+
+
+def swap_authority_keys(home: Path, first: str, second: str) -> None:
+    """Swap the key ids of two authority kinds in node.json: the node then signs ``first``'s records
+    with ``second``'s key (its certificate says ``second``) and the other way round."""
+    path = Path(home) / "node.json"
+    document = json.loads(path.read_text())
+    ids = document["authorities"]
+    ids[first], ids[second] = ids[second], ids[first]
+    path.write_text(json.dumps(document))
