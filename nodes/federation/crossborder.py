@@ -49,6 +49,7 @@ from domain.time import format_time
 from domain.weapon import Weapon
 from ledger.envelope import Envelope
 from nodes.registry.mapper import domain_event_from
+from nodes.registry.paging import notifications, received_pages
 from nodes.federation.trust import TrustStore
 
 DEFAULT_OVERDUE_DAYS = 30
@@ -189,17 +190,13 @@ class ExportAuthorizations:
 
     def _exported_under(self, import_state: str, number: str) -> int:
         """Weapons in our earlier shipments to ``import_state`` under authorization ``number``."""
-        recorder, count, start = self.node.registry.recorder, 0, 1
-        while True:
-            page = recorder.select_notifications(start=start, limit=500, topics=(SHIPMENT_OPENED,))
-            if not page:
-                return count
-            for notification in page:
-                body = Envelope.from_bytes(notification.state).body
-                if body.get("import_state") == import_state and \
-                        normalise(str(body.get("import_authorization", ""))) == normalise(number):
-                    count += len(body.get("weapons", ()))
-            start = page[-1].id + 1
+        count = 0
+        for notification in notifications(self.node.registry.recorder, topics=(SHIPMENT_OPENED,)):
+            body = Envelope.from_bytes(notification.state).body
+            if body.get("import_state") == import_state and \
+                    normalise(str(body.get("import_authorization", ""))) == normalise(number):
+                count += len(body.get("weapons", ()))
+        return count
 
 
 # --- receipt on the importing node ----------------------------------------------------
@@ -241,14 +238,9 @@ def incoming_exports(node: Any, *, shipment: str = "", weapon_id: UUID | str | N
         exports += [e for e in inbox.received_about(weapon, partners)
                     if e.type == EXPORTED and e.body.get("shipment") == shipment and e.body.get("to_state") == us]
     if not exports:  # the sharing policy may send only the weapon records: scan them
-        start = 1
-        while True:
-            page = inbox.received_notifications(start, 1000)
-            if not page:
-                break
+        for page in received_pages(inbox):
             exports += [e for _, e in page if e.type == EXPORTED and e.body.get("shipment") == shipment
                         and e.body.get("to_state") == us]
-            start = page[-1][0] + 1
     return list({e.hash: e for e in exports}.values())
 
 

@@ -53,6 +53,7 @@ from ledger.checkpoint import Checkpoint
 from ledger.encoding import canonical_decode, canonical_encode
 from ledger.envelope import Envelope
 from nodes.errors import StorageError
+from nodes.registry.paging import notifications
 from nodes.registry.storage import eventsourcing_env, translated_errors
 
 INBOX_NAME = "inbox"
@@ -276,18 +277,12 @@ class Inbox:
         from the last id returned + 1. An empty list means nothing more is there now.
         """
         found: list[tuple[int, Envelope]] = []
-        position = start
-        while len(found) < limit:
-            with self._reading("reading received records"):
-                notifications = self.recorder.select_notifications(start=position, limit=max(limit, _PAGE))
-            for n in notifications:
+        with self._reading("reading received records"):
+            for n in notifications(self.recorder, start=start, limit=max(limit, _PAGE)):
                 if not n.topic.startswith(INTERNAL_PREFIX):
                     found.append((n.id, Envelope.from_bytes(n.state)))
                     if len(found) == limit:
                         break
-            if len(notifications) < max(limit, _PAGE):
-                break
-            position = notifications[-1].id + 1
         return found
 
     def max_notification_id(self) -> int:
@@ -340,14 +335,8 @@ class Inbox:
         return list(entries.values())
 
     def _by_topic(self, topics: Sequence[str]) -> Iterator[Any]:
-        position = 1
-        while True:
-            with self._reading("reading the inbox"):
-                page = self.recorder.select_notifications(start=position, limit=_PAGE, topics=topics)
-            yield from page
-            if len(page) < _PAGE:
-                return
-            position = page[-1].id + 1
+        with self._reading("reading the inbox"):
+            yield from notifications(self.recorder, topics=topics, limit=_PAGE)
 
     def existing(self, originator_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
         """Which of ``originator_ids`` have at least one stored event."""

@@ -34,6 +34,7 @@ from typing import Any
 from domain.errors import DomainError
 from ledger.envelope import Envelope
 from nodes.federation import crossborder
+from nodes.registry.paging import received
 from nodes.tracing import service as tracing
 
 log = logging.getLogger(__name__)
@@ -106,11 +107,4 @@ def catch_up(node: Any, *, settings: tracing.TraceSettings | None = None) -> Rea
     reacting again to everything received does exactly the missing steps.
     Reads the whole inbox: for repair and startup, not for every batch.
     """
-    received, start = [], 1
-    while True:
-        page = node.inbox.received_notifications(start, 1000)
-        if not page:
-            break
-        received += [envelope for _, envelope in page]
-        start = page[-1][0] + 1
-    return react(node, received, settings=settings)
+    return react(node, [envelope for _, envelope in received(node.inbox)], settings=settings)

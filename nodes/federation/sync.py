@@ -29,6 +29,7 @@ from typing import Any
 from nodes.federation.ingest import POOL_THRESHOLD, Ingest, IngestReport, kafka_position
 from nodes.federation.reactions import react
 from nodes.federation.relay import Relay, RelayReport
+from nodes.registry.paging import received_pages
 
 log = logging.getLogger(__name__)
 
@@ -139,15 +140,10 @@ class Federation:
         # Every reaction is idempotent, so reacting again to a batch whose reactions were
         # half done does exactly the missing steps.
         inbox = self.node.inbox
-        start = inbox.position(REACTIONS_POSITION) + 1
-        while True:
-            page = inbox.received_notifications(start, 1000)
-            if not page:
-                return
+        for page in received_pages(inbox, start=inbox.position(REACTIONS_POSITION) + 1):
             reaction = react(self.node, [envelope for _, envelope in page])
             report.reactions += len(reaction.steps)
             inbox.advance(REACTIONS_POSITION, page[-1][0])
-            start = page[-1][0] + 1
 
 
 def sync(node: Any, transport: Any, timeout_s: float = 10.0, *, federation: Federation | None = None) -> SyncReport:

@@ -24,6 +24,7 @@ from domain.weapon import Weapon
 from ledger.envelope import Envelope
 from nodes.registry.mapper import EnvelopeMapper, domain_event_from
 from nodes.registry.identity import AuthorityRegister, NodeIdentity, authorities_stream
+from nodes.registry.paging import PAGE, notifications
 from nodes.registry.storage import eventsourcing_env
 
 
@@ -250,16 +251,10 @@ class Registry(Application[UUID]):
         assert isinstance(weapon, Weapon)
         return weapon, envelopes
 
-    def stored_notifications(self, start: int = 1, batch: int = 1000) -> Iterator[tuple[int, StoredEvent]]:
+    def stored_notifications(self, start: int = 1, batch: int = PAGE) -> Iterator[tuple[int, StoredEvent]]:
         """Every stored record in notification order: (notification id, stored event)."""
-        position = start
-        while True:
-            notifications = self.recorder.select_notifications(start=position, limit=batch)
-            if not notifications:
-                return
-            for n in notifications:
-                yield n.id, n
-            position = notifications[-1].id + 1
+        for n in notifications(self.recorder, start=start, limit=batch):
+            yield n.id, n
 
     def _save_new(self, aggregate: Weapon, marking: Marking) -> None:
         try:

@@ -40,6 +40,7 @@ from ledger.envelope import Envelope
 from ledger.errors import CheckpointError, LedgerError
 from ledger.merkle import MerkleTree
 from nodes.errors import StorageError
+from nodes.registry.paging import notification_pages
 
 CHECKPOINTS_TABLE = "armsledger_checkpoints"
 LEAVES_TABLE = "armsledger_leaves"
@@ -138,11 +139,11 @@ class Sealer:
         """Load the tree at first use, then append the records logged since."""
         if self._tree is None:
             self._load()
-        recorder = self.registry.recorder
+        pages = notification_pages(self.registry.recorder, start=self._next_position, limit=_FOLLOW_BATCH)
         while True:
             with self._storage("reading the log"):
-                notifications = recorder.select_notifications(start=self._next_position, limit=_FOLLOW_BATCH)
-            if not notifications:
+                notifications = next(pages, None)
+            if notifications is None:
                 return
             for notification in notifications:
                 try:

@@ -41,6 +41,7 @@ from nodes.federation.crossborder import CrossBorderSettings, partner_states
 from nodes.tracing.diversion import Verdict, analyse
 from nodes.tracing.fragment import FragmentCheck, build_fragment, verify_fragment
 from nodes.registry.identity import authorities_stream
+from nodes.registry.paging import notifications, received
 from nodes.tracing.trace_status import (  # noqa: F401 - the status names are part of this service's API
     ACKNOWLEDGED, ANSWERS, CLOSED, DELAYED, FORWARDED, REFUSED, RESPONDED, RESTRICTED, SUBMITTED, UNTRACEABLE,
     Deadline, Step, Trace, TraceSettings, trace_status,
@@ -82,9 +83,9 @@ def trace(node: Any, trace_id: UUID | str, *, now: int | None = None, settings: 
 
 def traces(node: Any, *, now: int | None = None, settings: TraceSettings | None = None) -> list[Trace]:
     """Every trace this node requested or was asked, oldest first."""
-    ids = list(dict.fromkeys(n.originator_id for n in _notifications(node.registry.recorder, (SUBMITTED, ACKNOWLEDGED))))
+    ids = list(dict.fromkeys(n.originator_id for n in notifications(node.registry.recorder, topics=(SUBMITTED, ACKNOWLEDGED))))
     us = node.identity.state
-    for _, envelope in _received_notifications(node):
+    for _, envelope in received(node.inbox):
         if envelope.type == SUBMITTED and envelope.body.get("addressee") == us:
             ids.append(UUID(envelope.stream))
     found = [trace(node, i, now=now, settings=settings) for i in dict.fromkeys(ids)]
@@ -111,7 +112,7 @@ def traces_about(node: Any, weapon_id: UUID | str) -> list[Envelope]:
     """Our ``TraceRequest.Submitted`` records about ``weapon_id``."""
     wanted = str(weapon_id)
     found = []
-    for notification in _notifications(node.registry.recorder, (SUBMITTED,)):
+    for notification in notifications(node.registry.recorder, topics=(SUBMITTED,)):
         envelope = Envelope.from_bytes(notification.state)
         if envelope.body.get("weapon_id") == wanted:
             found.append(envelope)
@@ -132,26 +133,6 @@ def _verified(node: Any, origin: str, answer: list[Envelope]) -> FragmentCheck |
     return verify_fragment(carrying[-1].body.get("fragment", ()), origin=origin,
                            node_key=partner.public_key if partner else None,
                            kept=node.inbox.partner_checkpoints(origin), certificates=certificates)
-
-
-def _notifications(recorder: Any, topics: tuple[str, ...]) -> Iterable[Any]:
-    start = 1
-    while True:
-        page = recorder.select_notifications(start=start, limit=1000, topics=topics)
-        if not page:
-            return
-        yield from page
-        start = page[-1].id + 1
-
-
-def _received_notifications(node: Any) -> Iterable[tuple[int, Envelope]]:
-    start = 1
-    while True:
-        page = node.inbox.received_notifications(start, 1000)
-        if not page:
-            return
-        yield from page
-        start = page[-1][0] + 1
 
 
 def _trace_uuid(value: UUID | str) -> UUID:
