@@ -48,7 +48,7 @@ from nodes.federation.sync import Federation, SyncReport  # noqa: E402
 from nodes.federation.kafka_transport import KafkaTransport  # noqa: E402
 from nodes.federation.relay import Relay  # noqa: E402
 from nodes.settings import Settings  # noqa: E402
-from nodes.federation.trust import TrustStore, export_identity, parse_identity  # noqa: E402
+from nodes.federation.trust import trust_each_other  # noqa: E402
 
 PASSPHRASE = "bench"
 FIELDS = dict(type="pistol", make="Acme", model="A1", calibre="9mm", year=2020, holder="Acme Arms")
@@ -127,9 +127,7 @@ def main() -> None:
         b_settings = Settings(home=Path(tmp) / "nl", db=args.db_b or str(Path(tmp) / "nl.db"),
                               passphrase=PASSPHRASE, kafka=bootstrap)
         a, b = init_node(a_settings, "BE"), init_node(b_settings, "NL")
-        for node, other in ((a, b), (b, a)):
-            partner = parse_identity(export_identity(other.identity), expected_state=other.identity.state)
-            TrustStore(node.settings.home).add(partner, own_state=node.identity.state)
+        trust_each_other([a, b])
         (a_settings.home / "sharing.json").write_text(json.dumps({"share": {"Weapon.Manufactured": "all"}}))
         print(f"broker {bootstrap}; BE on {'SQLite' if not a_settings.is_postgres else 'PostgreSQL'}, "
               f"NL on {'SQLite' if not b_settings.is_postgres else 'PostgreSQL'}; {os.cpu_count()} CPUs")

@@ -128,14 +128,9 @@ class DemoNetwork:
 
     def exchange_identities(self) -> None:
         """Every node trusts every other node's key: ``armsledger key export`` then ``trust add``."""
-        from nodes.federation.trust import TrustStore, export_identity, parse_identity
+        from nodes.federation.trust import trust_each_other
 
-        for state, node in self.nodes.items():
-            store = TrustStore(node.settings.home)
-            for other, partner in self.nodes.items():
-                if other != state:
-                    store.add(parse_identity(export_identity(partner.identity), expected_state=other),
-                              own_state=state)
+        trust_each_other(self.nodes.values())
 
     def settle(self, timeout_s: float = 30.0) -> None:
         """Sync every node in turn until a whole round publishes and reads nothing.

@@ -20,7 +20,7 @@ from nodes.bootstrap import Node, init_node
 from nodes.federation.reactions import Reaction, react
 from nodes.settings import Settings
 from nodes.tracing.service import TraceSettings
-from nodes.federation.trust import TrustStore, export_identity, parse_identity
+from nodes.federation.trust import trust_each_other
 
 
 class MemoryInbox:
@@ -97,11 +97,7 @@ class MemoryFederation:
             node = init_node(Settings.load(home=root / state, db=db_url_for(state), passphrase="pw"), state)
             node.inbox = MemoryInbox()
             self.nodes[state] = node
-        for state, node in self.nodes.items():
-            for other, partner in self.nodes.items():
-                if other != state:
-                    identity = parse_identity(export_identity(partner.identity), expected_state=other)
-                    TrustStore(node.settings.home).add(identity, own_state=state)
+        trust_each_other(self.nodes.values())
 
     def __getitem__(self, state: str) -> Node:
         return self.nodes[state]

@@ -212,15 +212,12 @@ def relayed(tmp_path_factory):
     from nodes.bootstrap import init_node
     from nodes.federation.relay import Relay
     from nodes.settings import Settings
-    from nodes.federation.trust import TrustStore, export_identity, parse_identity
+    from nodes.federation.trust import trust_each_other
 
     root = tmp_path_factory.mktemp("mutations")
     be = init_node(Settings.load(environ={}, home=root / "be", passphrase=PASSPHRASE), "BE")
     nl = init_node(Settings.load(environ={}, home=root / "nl", passphrase=PASSPHRASE), "NL")
-    for node, other in ((be, nl), (nl, be)):
-        TrustStore(node.settings.home).add(parse_identity(export_identity(other.identity),
-                                                          expected_state=other.identity.state),
-                                           own_state=node.identity.state)
+    trust_each_other([be, nl])
     for serial in ("M-1", "M-2", "M-3"):
         be.registry.record("report_stolen", by="police", weapon_id=manufacture(be, serial), place="Gent",
                            circumstances="")
