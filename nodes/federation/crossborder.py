@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -48,9 +48,9 @@ from domain.shipment import Shipment
 from domain.time import format_time
 from domain.weapon import Weapon
 from ledger.envelope import Envelope
+from nodes.federation.trust import TrustStore
 from nodes.registry.mapper import domain_event_from
 from nodes.registry.paging import notifications, received_pages
-from nodes.federation.trust import TrustStore
 
 DEFAULT_OVERDUE_DAYS = 30
 SECONDS_PER_DAY = 86_400

@@ -236,7 +236,7 @@ def test_a_position_beyond_what_this_reader_last_saw_is_not_mistaken_for_a_reset
 def test_a_reset_inside_the_identity_cache_window_is_still_reported_by_a_later_read():
     # The identity is trusted for IDENTITY_TTL_S; records read in that window after a
     # restart may carry the old identity, but the reset must surface on a later read.
-    from nodes.federation.kafka_transport import IDENTITY_TTL_S
+    from nodes.federation.kafka_topics import IDENTITY_TTL_S
 
     with LocalBroker() as broker, KafkaTransport(broker.bootstrap_servers) as reader:
         topic = reader.inbox_topic("LU")
