@@ -2,7 +2,7 @@
 
 A topic's identity is its Kafka topic id (KIP-516). A broker that lost its memory
 re-creates topics under new ids, so a position stored with an identity tells whether
-it still refers to the same topic (docs/federation.md, "Broker resets").
+it still refers to the same topic (docs/kafka-transport.md, "Broker resets").
 kafka-python errors pass through; ``KafkaTransport`` translates them.
 """
 

@@ -45,8 +45,9 @@ class KafkaTransport:
 
     ``timeout_s`` bounds connecting, each request and each publish: an unreachable
     broker gives ``TransportError`` after about that long. ``fetch_max_wait_ms`` is how
-    long the broker may hold a fetch when there is nothing new (see FETCH_MAX_WAIT_MS). Clients are created on
-    first use, so constructing a transport does no I/O. Close it (or use ``with``).
+    long the broker may hold a fetch when there is nothing new (see FETCH_MAX_WAIT_MS).
+    Clients are created on first use, so constructing a transport does no I/O. Close it
+    (or use ``with``).
     """
 
     def __init__(
