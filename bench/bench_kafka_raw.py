@@ -200,9 +200,23 @@ def main() -> None:
             f"transport end-to-end p50 {percentile(tlat, 50) * 1000:6.1f} ms   p99 {percentile(tlat, 99) * 1000:6.1f} ms"
             f"   ({len(tlat)} samples, publish() to read() in another thread)"
         )
+        with KafkaTransport(bootstrap, f"bench{uuid.uuid4().hex[:8]}") as idle:
+            topic = idle.inbox_topic("BE")
+            idle.ensure_topics(["BE"])
+            idle.read(topic, 0, timeout_s=0)  # connect first
+            started = time.perf_counter()
+            idle.read(topic, 0, timeout_s=0.3)
+            print(f"an empty read at the end returned after {(time.perf_counter() - started) * 1000:.0f} ms "
+                  "(timeout 300 ms)")
     finally:
         if broker is not None:
+            client = KafkaTransport(broker.bootstrap_servers)
+            client.list_topics()  # a connected client: Tansu alone would drain it for ~5 s
+            started = time.perf_counter()
             broker.stop()
+            client.close()
+            print(f"local broker stopped in {(time.perf_counter() - started) * 1000:.0f} ms with a client connected "
+                  f"(grace {broker.stop_grace_s:g} s, then SIGKILL)")
 
 
 if __name__ == "__main__":
