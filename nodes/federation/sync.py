@@ -29,6 +29,7 @@ from typing import Any
 from nodes.federation.ingest import POOL_THRESHOLD, Ingest, IngestReport, kafka_position
 from nodes.federation.reactions import react
 from nodes.federation.relay import Relay, RelayReport
+from nodes.ports import Node, Transport
 from nodes.registry.paging import received_pages
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ class SyncReport:
 class Federation:
     """A node's relay and ingest over one transport. Close when done (the ingest's pool)."""
 
-    def __init__(self, node: Any, transport: Any, *, pool_size: int | None = None):
+    def __init__(self, node: Node, transport: Transport, *, pool_size: int | None = None):
         self.node = node
         self.transport = transport
         self.relay = Relay(node, transport, node.inbox)
@@ -146,7 +147,8 @@ class Federation:
             inbox.advance(REACTIONS_POSITION, page[-1][0])
 
 
-def sync(node: Any, transport: Any, timeout_s: float = 10.0, *, federation: Federation | None = None) -> SyncReport:
+def sync(node: Node, transport: Transport, timeout_s: float = 10.0, *,
+         federation: Federation | None = None) -> SyncReport:
     """One pass (module docstring). Raises ``TransportError`` / ``StorageError`` on
     infrastructure failures; bad messages are quarantined, never raised."""
     started = time.monotonic()
@@ -201,7 +203,8 @@ def _drain(fed: Federation, deadline: float, report: SyncReport) -> int:
     return read
 
 
-def run(node: Any, transport: Any, stop_event: threading.Event, *, idle_wait_s: float = IDLE_WAIT_S) -> SyncReport:
+def run(node: Node, transport: Transport, stop_event: threading.Event, *,
+        idle_wait_s: float = IDLE_WAIT_S) -> SyncReport:
     """Relay and ingest until ``stop_event`` is set; the batch in hand is finished first."""
     started = time.monotonic()
     report = SyncReport()
