@@ -197,7 +197,8 @@ def main() -> None:
         pub, rd, tlat = transport_figures(bootstrap, args.n, args.size, min(args.latency_samples, 300))
         print(f"KafkaTransport     publish {pub:9,.0f} msgs/s   read    {rd:9,.0f} msgs/s")
         print(
-            f"transport end-to-end p50 {percentile(tlat, 50) * 1000:6.1f} ms   p99 {percentile(tlat, 99) * 1000:6.1f} ms"
+            f"transport end-to-end p50 {percentile(tlat, 50) * 1000:6.1f} ms"
+            f"   p99 {percentile(tlat, 99) * 1000:6.1f} ms"
             f"   ({len(tlat)} samples, publish() to read() in another thread)"
         )
         with KafkaTransport(bootstrap, f"bench{uuid.uuid4().hex[:8]}") as idle:

@@ -38,17 +38,17 @@ from pathlib import Path
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
 
+from bench_kafka_raw import consumer, create_topic, producer  # noqa: E402
 from kafka import TopicPartition  # noqa: E402
 
-from bench_kafka_raw import consumer, create_topic, producer  # noqa: E402
 from domain.marking import Marking  # noqa: E402
 from nodes.bootstrap import init_node, open_node  # noqa: E402
 from nodes.federation.broker import LocalBroker  # noqa: E402
-from nodes.federation.sync import Federation, SyncReport  # noqa: E402
 from nodes.federation.kafka_transport import KafkaTransport  # noqa: E402
 from nodes.federation.relay import Relay  # noqa: E402
-from nodes.settings import Settings  # noqa: E402
+from nodes.federation.sync import Federation, SyncReport  # noqa: E402
 from nodes.federation.trust import trust_each_other  # noqa: E402
+from nodes.settings import Settings  # noqa: E402
 
 PASSPHRASE = "bench"
 FIELDS = dict(type="pistol", make="Acme", model="A1", calibre="9mm", year=2020, holder="Acme Arms")

@@ -34,16 +34,17 @@ from pathlib import Path
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from common import fresh_database, machine_note  # noqa: E402
+
 from domain.licence import LicenceKind  # noqa: E402
 from domain.marking import Marking  # noqa: E402
-from nodes.federation import crossborder  # noqa: E402
-from nodes.tracing import service as tracing  # noqa: E402
 from nodes.bootstrap import init_node  # noqa: E402
-from nodes.federation.sync import Federation, sync  # noqa: E402
+from nodes.federation import crossborder  # noqa: E402
 from nodes.federation.ingest import kafka_position  # noqa: E402
 from nodes.federation.kafka_transport import KafkaTransport  # noqa: E402
-from nodes.settings import Settings  # noqa: E402
+from nodes.federation.sync import Federation, sync  # noqa: E402
 from nodes.federation.trust import trust_each_other  # noqa: E402
+from nodes.settings import Settings  # noqa: E402
+from nodes.tracing import service as tracing  # noqa: E402
 
 STATES = ("BE", "NL", "DE", "FR")
 DAY = 86_400

@@ -23,8 +23,8 @@ from domain.marking import Marking
 from domain.shipment import Shipment
 from domain.weapon import Weapon
 from ledger.envelope import Envelope
-from nodes.registry.mapper import EnvelopeMapper, domain_event_from
 from nodes.registry.identity import AuthorityRegister, NodeIdentity, authorities_stream
+from nodes.registry.mapper import EnvelopeMapper, domain_event_from
 from nodes.registry.paging import PAGE, notifications
 from nodes.registry.storage import eventsourcing_env
 

@@ -129,7 +129,8 @@ def _envelope_hash(key, stream: int, body: dict) -> bytes:
                 recorded_at=2, authority=key_id(key), prev=GENESIS_PREV, body=body).hash
 
 
-bodies = st.dictionaries(st.sampled_from(["a", "b", "serial"]), st.integers(-2**63, 2**64 - 1) | st.text(max_size=8), max_size=3)
+bodies = st.dictionaries(st.sampled_from(["a", "b", "serial"]), st.integers(-2**63, 2**64 - 1) | st.text(max_size=8),
+                         max_size=3)
 
 
 @given(st.lists(bodies, min_size=1, max_size=40), st.data())

@@ -30,10 +30,10 @@ from nodes.federation.inbox import (
     received_stream_id,
 )
 from nodes.federation.reactions import Reaction, react
+from nodes.federation.trust import trust_each_other
 from nodes.registry.paging import notifications, received
 from nodes.settings import Settings
 from nodes.tracing.service import TraceSettings
-from nodes.federation.trust import trust_each_other
 
 
 class MemoryInbox:

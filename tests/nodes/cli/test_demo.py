@@ -8,9 +8,9 @@ import uuid
 from pathlib import Path
 
 from domain.trace import TraceStatus
-from nodes.registry.verify import verify_store
 from nodes.cli.main import run as armsledger
 from nodes.demo.story import NL_SECOND_DEALER, DemoNetwork, play
+from nodes.registry.verify import verify_store
 from nodes.tracing.diversion import Custodian, Rule
 
 TIMELINE = [

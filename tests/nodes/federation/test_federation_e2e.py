@@ -16,14 +16,14 @@ import time
 from pathlib import Path
 
 import pytest
+from federation_nodes import PASSPHRASE, Cluster, issue, manufacture, manufacture_many
 
 from domain.licence import LicenceKind
 from nodes.bootstrap import open_node
 from nodes.federation.broker import LocalBroker
 from nodes.federation.crossborder import confirm_receipt
-from nodes.federation.sync import SyncReport
 from nodes.federation.ingest import BATCH_SIZE, FORK
-from federation_nodes import PASSPHRASE, Cluster, issue, manufacture, manufacture_many
+from nodes.federation.sync import SyncReport
 
 ARMSLEDGER = str(Path(sys.executable).with_name("armsledger"))
 

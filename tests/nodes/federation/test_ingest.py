@@ -7,17 +7,17 @@ import hashlib
 from dataclasses import replace
 
 import pytest
+from federation_nodes import Cluster, manufacture, publish, raw_messages
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.checkpoint import sign_checkpoint
 from ledger.envelope import Envelope, seal
 from ledger.keys import generate_key, public_bytes, public_key_from_bytes, verify_signature
-from nodes.registry.identity import authorities_stream
 from nodes.federation.inbox import received_stream_id
 from nodes.federation.ingest import BAD_SIGNATURE, FORK, MALFORMED, NOT_PERMITTED, STREAM_MISMATCH, UNTRUSTED
 from nodes.federation.wire import CheckpointMessage, RecordMessage, decode_message, encode_message
-from federation_nodes import Cluster, manufacture, publish, raw_messages
+from nodes.registry.identity import authorities_stream
 
 
 @pytest.fixture
@@ -209,10 +209,11 @@ class CapturingTransport:
 def relayed(tmp_path_factory):
     """NL and the messages BE's relay sends it: a checkpoint, certificates, three records."""
     from federation_nodes import PASSPHRASE
+
     from nodes.bootstrap import init_node
     from nodes.federation.relay import Relay
-    from nodes.settings import Settings
     from nodes.federation.trust import trust_each_other
+    from nodes.settings import Settings
 
     root = tmp_path_factory.mktemp("mutations")
     be = init_node(Settings.load(environ={}, home=root / "be", passphrase=PASSPHRASE), "BE")

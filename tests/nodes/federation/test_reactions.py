@@ -12,17 +12,17 @@ import time
 from uuid import UUID
 
 import pytest
+from memory_federation import MemoryFederation
 
 from domain.licence import LicenceKind
 from domain.marking import Marking
 from domain.trace import TraceStatus
 from ledger.envelope import seal
 from ledger.keys import generate_key, key_id
-from memory_federation import MemoryFederation
 from nodes.federation import crossborder
+from nodes.federation.reactions import catch_up, react
 from nodes.tracing import service as tracing
 from nodes.tracing.diversion import Rule
-from nodes.federation.reactions import catch_up, react
 from nodes.tracing.service import TraceSettings
 
 DAY = 86_400

@@ -24,8 +24,8 @@ from domain.time import parse_time
 from ledger.envelope import Envelope, verify_chain, verify_envelope
 from ledger.keys import public_key_from_bytes
 from nodes.bootstrap import init_node, open_node
-from nodes.migration.csv_import import REQUIRED_COLUMNS, RowError, import_csv
 from nodes.errors import ConfigurationError, ImportFileError
+from nodes.migration.csv_import import REQUIRED_COLUMNS, RowError, import_csv
 from nodes.registry.application import Registry
 from nodes.settings import Settings
 

@@ -18,9 +18,9 @@ import pytest
 from domain.marking import Marking
 from ledger.audit import ProblemKind
 from ledger.envelope import Envelope
-from nodes.registry.verify import verify_store
 from nodes.bootstrap import init_node, open_node
 from nodes.registry.sealer import CHECKPOINTS_TABLE, LEAVES_TABLE
+from nodes.registry.verify import verify_store
 from nodes.settings import Settings
 
 

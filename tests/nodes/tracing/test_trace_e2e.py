@@ -12,15 +12,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from federation_nodes import DAY, PASSPHRASE, Cluster, now
 
 from domain.licence import LicenceKind
 from domain.marking import Marking
 from domain.trace import TraceStatus
-from federation_nodes import DAY, PASSPHRASE, Cluster, now
+from nodes.cli.federation import TOPIC_PREFIX_ENV
+from nodes.cli.main import run as armsledger
 from nodes.federation import crossborder
 from nodes.tracing import service as tracing
-from nodes.cli.main import run as armsledger
-from nodes.cli.federation import TOPIC_PREFIX_ENV
 
 MARKING = Marking.read("FN Herstal", "BE", "FN57-0042")
 SERIAL = ["--manufacturer", "FN Herstal", "--country", "BE", "--serial", "FN57-0042"]

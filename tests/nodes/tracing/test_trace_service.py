@@ -10,6 +10,7 @@ import time
 import uuid
 
 import pytest
+from memory_federation import MemoryFederation
 
 from domain.errors import InvalidField
 from domain.marking import Marking
@@ -18,7 +19,6 @@ from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.encoding import canonical_decode, canonical_encode
 from ledger.envelope import GENESIS_PREV, Envelope, seal
 from ledger.keys import generate_key, key_id, public_key_from_bytes
-from memory_federation import MemoryFederation
 from nodes.tracing import service as tracing
 from nodes.tracing.fragment import build_fragment, decode_item, verify_fragment
 from nodes.tracing.service import TraceSettings, trace_status
