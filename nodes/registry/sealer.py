@@ -27,9 +27,9 @@ import contextlib
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.sqlite import SQLiteDatastore
@@ -44,6 +44,8 @@ from nodes.errors import StorageError
 from nodes.registry.paging import notification_pages
 
 if TYPE_CHECKING:
+    from eventsourcing.postgres import PostgresDatastore
+
     from nodes.registry.application import Registry
     from nodes.registry.identity import NodeIdentity
 
@@ -52,6 +54,18 @@ LEAVES_TABLE = "armsledger_leaves"
 
 _FOLLOW_BATCH = 1000
 _SEAL_ATTEMPTS = 3
+
+
+class _Cursor(Protocol):
+    """A cursor of either datastore (sqlite3 or psycopg); rows are read by column name."""
+
+    def execute(self, query: str, params: Sequence[object] = ..., /) -> object: ...
+
+    def executemany(self, query: str, params: Sequence[Sequence[object]], /) -> object: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -113,7 +127,7 @@ class Sealer:
                 expected=sealed, calculated=len(tree),
             )
 
-    def _seal_in(self, cursor: Any, key: Ed25519PrivateKey, latest: CheckpointRow | None,
+    def _seal_in(self, cursor: _Cursor, key: Ed25519PrivateKey, latest: CheckpointRow | None,
                  tree: MerkleTree) -> Checkpoint | None:
         size = len(tree)
         if latest is not None:
@@ -254,7 +268,7 @@ class Sealer:
 class _Tables:
     """The sealer's tables on the registry's datastore: the one place that knows the SQL dialects."""
 
-    def __init__(self, datastore: Any):
+    def __init__(self, datastore: SQLiteDatastore | PostgresDatastore):
         self.datastore = datastore
         if isinstance(datastore, SQLiteDatastore):
             self._placeholder, prefix, integer, blob = "?", "", "INTEGER", "BLOB"
@@ -281,7 +295,7 @@ class _Tables:
         self._created = False
 
     @contextlib.contextmanager
-    def transaction(self, *, commit: bool) -> Iterator[Any]:
+    def transaction(self, *, commit: bool) -> Iterator[_Cursor]:
         if not self._created:
             with self.datastore.transaction(commit=True) as cursor:
                 for statement in self.ddl:
@@ -290,33 +304,33 @@ class _Tables:
         with self.datastore.transaction(commit=commit) as cursor:
             yield cursor
 
-    def lock_out_other_sealers(self, cursor: Any) -> None:
+    def lock_out_other_sealers(self, cursor: _Cursor) -> None:
         """Make other sealing transactions wait until this one ends; the first statement of a sealing transaction."""
         cursor.execute(self._lock_statement)
 
     def _sql(self, statement: str) -> str:
         return statement.replace("?", self._placeholder)
 
-    def latest(self, cursor: Any) -> CheckpointRow | None:
+    def latest(self, cursor: _Cursor) -> CheckpointRow | None:
         cursor.execute(f"SELECT * FROM {self.checkpoints_table} ORDER BY size DESC LIMIT 1")
         row = cursor.fetchone()
         return _checkpoint_row(row) if row else None
 
-    def checkpoint_rows(self, cursor: Any, after: int = 0) -> list[CheckpointRow]:
+    def checkpoint_rows(self, cursor: _Cursor, after: int = 0) -> list[CheckpointRow]:
         cursor.execute(self._sql(f"SELECT * FROM {self.checkpoints_table} WHERE size > ? ORDER BY size"), (after,))
         return [_checkpoint_row(row) for row in cursor.fetchall()]
 
-    def leaves(self, cursor: Any) -> list[tuple[int, int, bytes]]:
+    def leaves(self, cursor: _Cursor) -> list[tuple[int, int, bytes]]:
         cursor.execute(f"SELECT leaf_index, position, envelope_hash FROM {self.leaves_table} ORDER BY leaf_index")
         return [(row["leaf_index"], row["position"], bytes(row["envelope_hash"])) for row in cursor.fetchall()]
 
-    def sealed_leaves(self, cursor: Any) -> list[SealedLeaf]:
+    def sealed_leaves(self, cursor: _Cursor) -> list[SealedLeaf]:
         cursor.execute(f"SELECT leaf_index, stream, version, envelope_hash FROM {self.leaves_table} "
                        "ORDER BY leaf_index")
         return [SealedLeaf(row["leaf_index"], row["stream"], row["version"], bytes(row["envelope_hash"]))
                 for row in cursor.fetchall()]
 
-    def insert_leaves(self, cursor: Any, rows: list[tuple[int, int, str, int, bytes]]) -> None:
+    def insert_leaves(self, cursor: _Cursor, rows: list[tuple[int, int, str, int, bytes]]) -> None:
         """Insert (leaf index, position, stream, version, envelope hash) rows."""
         if not rows:
             return
@@ -328,7 +342,7 @@ class _Tables:
             rows,
         )
 
-    def insert_checkpoint(self, cursor: Any, checkpoint: Checkpoint) -> CheckpointRow:
+    def insert_checkpoint(self, cursor: _Cursor, checkpoint: Checkpoint) -> CheckpointRow:
         """Insert unless the size is taken; return the row stored for that size (ours or another sealer's)."""
         cursor.execute(
             self._sql(f"INSERT INTO {self.checkpoints_table} (size, root, timestamp, signer, sig, bytes) "
