@@ -36,7 +36,7 @@ def create_topic(bootstrap: str, topic: str) -> None:
 
 
 def producer(bootstrap: str) -> KafkaProducer:
-    # The settings of issue 3 "Speed": linger 20 ms, 1 MB batches.
+    # The transport's settings (docs/kafka-transport.md): linger 20 ms, 1 MB batches.
     return KafkaProducer(
         bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=1024 * 1024,
         allow_auto_create_topics=False,

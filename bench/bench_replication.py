@@ -18,7 +18,7 @@ manufactures to NL (``sharing.json``), so every record is replicated. Figures:
    accepted there; p50/p99 over ``--latency-samples`` (fetch_max_wait 10 ms).
 
 Without ``--kafka`` it starts a local Tansu broker. Prints figures; asserts nothing.
-Targets (issue 3): >= 6,000 events/s; p50 <= 25 ms, p99 <= 100 ms.
+Targets: >= 6,000 events/s; p50 <= 25 ms, p99 <= 100 ms.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Three-hop trace round trip to verdict, over a real Kafka-protocol broker (issue 3 target: <= 2 s).
+"""Three-hop trace round trip to verdict, over a real Kafka-protocol broker (target: <= 2 s).
 
     .venv/bin/python bench/bench_trace.py [--rounds 5] [--kafka HOST:PORT] [--backend sqlite|postgres]
 
