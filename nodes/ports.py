@@ -1,8 +1,8 @@
 """The ports of a node: what each collaborator must offer, as ``typing.Protocol``s.
 
 Each port has a real adapter and, for unit tests, an in-memory stand-in; one contract
-test per port holds both to it (tests/nodes/test_*_contract.py). The values a port
-exchanges (``Record``, ``Batch``, ``Delivery``) are defined here with it.
+test per port holds both to it (tests/nodes/federation/test_*_contract.py). The values
+a port exchanges (``Record``, ``Batch``, ``Delivery``) are defined here with it.
 """
 
 from __future__ import annotations
@@ -164,6 +164,7 @@ class Inbox(ReceivedRecords, Protocol):
         ...
 
     def close(self) -> None:
+        """Release the database connections."""
         ...
 
 
