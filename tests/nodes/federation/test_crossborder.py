@@ -10,13 +10,14 @@ import time
 from uuid import UUID
 
 import pytest
-from memory_federation import MemoryFederation
 
 from domain.errors import InvalidState, LicenceRefused, UnknownWeapon
 from domain.licence import LicenceKind, licence_id
 from domain.marking import Marking
 from domain.shipment import Shipment
 from nodes.federation import crossborder
+
+from memory_federation import MemoryFederation
 
 DAY = 86_400
 NOW = int(time.time()) - 60

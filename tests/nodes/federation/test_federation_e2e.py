@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-from federation_nodes import PASSPHRASE, Cluster, issue, manufacture, manufacture_many
 
 from domain.licence import LicenceKind
 from nodes.bootstrap import open_node
@@ -24,6 +23,8 @@ from nodes.federation.broker import LocalBroker
 from nodes.federation.crossborder import confirm_receipt
 from nodes.federation.ingest import BATCH_SIZE, FORK
 from nodes.federation.sync import SyncReport
+
+from federation_nodes import PASSPHRASE, Cluster, issue, manufacture, manufacture_many
 
 ARMSLEDGER = str(Path(sys.executable).with_name("armsledger"))
 

@@ -11,7 +11,6 @@ import uuid
 
 import pytest
 from eventsourcing.persistence import Tracking
-from memory_federation import MemoryInbox
 
 from ledger.checkpoint import sign_checkpoint
 from ledger.envelope import GENESIS_PREV, Envelope, seal
@@ -19,6 +18,8 @@ from ledger.keys import generate_key, key_id
 from nodes.federation.inbox import KIND_ERROR, Inbox, InboxBatch, QuarantineEntry
 from nodes.ports import Inbox as InboxPort
 from nodes.registry.paging import received
+
+from memory_federation import MemoryInbox
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "memory"])

@@ -7,7 +7,6 @@ import hashlib
 from dataclasses import replace
 
 import pytest
-from federation_nodes import Cluster, manufacture, publish, raw_messages
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +17,8 @@ from nodes.federation.inbox import received_stream_id
 from nodes.federation.ingest import BAD_SIGNATURE, FORK, MALFORMED, NOT_PERMITTED, STREAM_MISMATCH, UNTRUSTED
 from nodes.federation.wire import CheckpointMessage, RecordMessage, decode_message, encode_message
 from nodes.registry.identity import authorities_stream
+
+from federation_nodes import Cluster, manufacture, publish, raw_messages
 
 
 @pytest.fixture
@@ -208,12 +209,12 @@ class CapturingTransport:
 @pytest.fixture(scope="module")
 def relayed(tmp_path_factory):
     """NL and the messages BE's relay sends it: a checkpoint, certificates, three records."""
-    from federation_nodes import PASSPHRASE
-
     from nodes.bootstrap import init_node
     from nodes.federation.relay import Relay
     from nodes.federation.trust import trust_each_other
     from nodes.settings import Settings
+
+    from federation_nodes import PASSPHRASE
 
     root = tmp_path_factory.mktemp("mutations")
     be = init_node(Settings.load(environ={}, home=root / "be", passphrase=PASSPHRASE), "BE")

@@ -12,7 +12,6 @@ import time
 from uuid import UUID
 
 import pytest
-from memory_federation import MemoryFederation
 
 from domain.licence import LicenceKind
 from domain.marking import Marking
@@ -24,6 +23,8 @@ from nodes.federation.reactions import catch_up, react
 from nodes.tracing import service as tracing
 from nodes.tracing.diversion import Rule
 from nodes.tracing.service import TraceSettings
+
+from memory_federation import MemoryFederation
 
 DAY = 86_400
 NOW = int(time.time()) - 60

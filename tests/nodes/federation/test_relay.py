@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from federation_nodes import Cluster, issue, manufacture, raw_messages
 
 from domain.licence import LicenceKind
 from ledger.checkpoint import Checkpoint, envelope_leaf
@@ -12,6 +11,8 @@ from ledger.proofs import verify_consistency, verify_inclusion
 from nodes.federation.broker import LocalBroker
 from nodes.federation.relay import Relay
 from nodes.federation.wire import CheckpointMessage, RecordMessage, decode_message
+
+from federation_nodes import Cluster, issue, manufacture, raw_messages
 
 
 @pytest.fixture

@@ -12,12 +12,13 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
-from memory_transport import MemoryBroker, MemoryTransport
 
 from nodes.errors import ConfigurationError, TransportError, TransportReset
 from nodes.federation.broker import LocalBroker
 from nodes.federation.kafka_transport import KafkaTransport
 from nodes.ports import Record, Transport
+
+from memory_transport import MemoryBroker, MemoryTransport
 
 
 class Side:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from federation_nodes import DAY, PASSPHRASE, Cluster, now
 
 from domain.licence import LicenceKind
 from domain.marking import Marking
@@ -21,6 +20,8 @@ from nodes.cli.federation import TOPIC_PREFIX_ENV
 from nodes.cli.main import run as armsledger
 from nodes.federation import crossborder
 from nodes.tracing import service as tracing
+
+from federation_nodes import DAY, PASSPHRASE, Cluster, now
 
 MARKING = Marking.read("FN Herstal", "BE", "FN57-0042")
 SERIAL = ["--manufacturer", "FN Herstal", "--country", "BE", "--serial", "FN57-0042"]

@@ -10,7 +10,6 @@ import time
 import uuid
 
 import pytest
-from memory_federation import MemoryFederation
 
 from domain.errors import InvalidField
 from domain.marking import Marking
@@ -22,6 +21,8 @@ from ledger.keys import generate_key, key_id, public_key_from_bytes
 from nodes.tracing import service as tracing
 from nodes.tracing.fragment import build_fragment, decode_item, verify_fragment
 from nodes.tracing.service import TraceSettings, trace_status
+
+from memory_federation import MemoryFederation
 
 DAY = 86_400
 T0 = 1_700_000_000
