@@ -5,11 +5,12 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv install test demo bench clean
+.PHONY: help venv install lint test demo bench clean
 
 help:
 	@echo "make install  create $(VENV) if missing and install armsledger[dev] (alias: venv)"
-	@echo "make test     run the tests against a throwaway PostgreSQL (PYTEST_ARGS=... appends)"
+	@echo "make lint     ruff and mypy (configured in pyproject.toml)"
+	@echo "make test     lint, then the tests against a throwaway PostgreSQL (PYTEST_ARGS=... appends)"
 	@echo "make demo     run 'armsledger demo'"
 	@echo "make bench    run the benchmarks (bench/run_all.py) against a throwaway PostgreSQL"
 	@echo "make clean    remove caches and build output (keeps $(VENV); rm -rf $(VENV) to reset it)"
@@ -26,7 +27,11 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 
 venv install: $(STAMP)
 
-test: install
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: lint
 	deploy/with-test-postgres $(VENV)/bin/pytest -q -p no:cacheprovider tests $(PYTEST_ARGS)
 
 demo: install
@@ -36,5 +41,5 @@ bench: install
 	deploy/with-test-postgres $(VENV)/bin/python bench/run_all.py
 
 clean:
-	rm -rf build *.egg-info .pytest_cache .hypothesis bench/out
+	rm -rf build *.egg-info .pytest_cache .hypothesis .mypy_cache .ruff_cache bench/out
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -29,7 +29,7 @@ from pathlib import Path
 import common
 from common import DAY, Stopwatch, Table, median, progress
 
-INTERACTIVE_TARGET = 1_000  # events/s on PostgreSQL with 4 writers (issue 2, "Speed")
+INTERACTIVE_TARGET = 1_000  # events/s on PostgreSQL with 4 writers (the registry's speed target)
 BULK_TARGET = 20_000  # events/s on PostgreSQL
 EVENTS_PER_WEAPON = 4  # manufacture, transfer, mark, transfer back
 BASELINE_BATCH = 1_000  # aggregates per save

@@ -8,7 +8,7 @@ N unsigned events (N/2 eventsourcing aggregates of two events, saved 1,000 per
 save). Then, for ``--samples`` random weapons, times ``node.registry.history``
 (what ``armsledger history`` runs: one read of the weapon's stream, replayed
 into the aggregate) and ``repository.get`` of a random baseline aggregate,
-alternating. Prints p50/p99 in ms. The issue's figure is for 1,000,000 events
+alternating. Prints p50/p99 in ms. The target is for 1,000,000 events
 on PostgreSQL: ``--events 1000000 --backend postgres``. Asserts nothing.
 """
 
@@ -20,7 +20,7 @@ import time
 import common
 from common import DAY, Stopwatch, Table, percentile, progress
 
-P99_TARGET_MS = 2.0  # at 1,000,000 events on PostgreSQL (issue 2, "Speed")
+P99_TARGET_MS = 2.0  # at 1,000,000 events on PostgreSQL (the registry's speed target)
 TARGET_EVENTS = 1_000_000
 BASELINE_BATCH = 1_000
 WARM_UP = 200

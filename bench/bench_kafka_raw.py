@@ -36,7 +36,7 @@ def create_topic(bootstrap: str, topic: str) -> None:
 
 
 def producer(bootstrap: str) -> KafkaProducer:
-    # The settings of issue 3 "Speed": linger 20 ms, 1 MB batches.
+    # The transport's settings (docs/kafka-transport.md): linger 20 ms, 1 MB batches.
     return KafkaProducer(
         bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=1024 * 1024,
         allow_auto_create_topics=False,
@@ -197,12 +197,27 @@ def main() -> None:
         pub, rd, tlat = transport_figures(bootstrap, args.n, args.size, min(args.latency_samples, 300))
         print(f"KafkaTransport     publish {pub:9,.0f} msgs/s   read    {rd:9,.0f} msgs/s")
         print(
-            f"transport end-to-end p50 {percentile(tlat, 50) * 1000:6.1f} ms   p99 {percentile(tlat, 99) * 1000:6.1f} ms"
+            f"transport end-to-end p50 {percentile(tlat, 50) * 1000:6.1f} ms"
+            f"   p99 {percentile(tlat, 99) * 1000:6.1f} ms"
             f"   ({len(tlat)} samples, publish() to read() in another thread)"
         )
+        with KafkaTransport(bootstrap, f"bench{uuid.uuid4().hex[:8]}") as idle:
+            topic = idle.inbox_topic("BE")
+            idle.ensure_topics(["BE"])
+            idle.read(topic, 0, timeout_s=0)  # connect first
+            started = time.perf_counter()
+            idle.read(topic, 0, timeout_s=0.3)
+            print(f"an empty read at the end returned after {(time.perf_counter() - started) * 1000:.0f} ms "
+                  "(timeout 300 ms)")
     finally:
         if broker is not None:
+            client = KafkaTransport(broker.bootstrap_servers)
+            client.list_topics()  # a connected client: Tansu alone would drain it for ~5 s
+            started = time.perf_counter()
             broker.stop()
+            client.close()
+            print(f"local broker stopped in {(time.perf_counter() - started) * 1000:.0f} ms with a client connected "
+                  f"(grace {broker.stop_grace_s:g} s, then SIGKILL)")
 
 
 if __name__ == "__main__":

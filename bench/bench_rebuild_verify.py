@@ -20,7 +20,7 @@ import os
 import common
 from common import Stopwatch, Table, median, progress
 
-REBUILD_TARGET = 20_000  # events/s on PostgreSQL (issue 2, "Speed")
+REBUILD_TARGET = 20_000  # events/s on PostgreSQL (the registry's speed target)
 VERIFY_TARGET = 12_000
 READ_BATCH = 1_000
 

@@ -18,7 +18,7 @@ manufactures to NL (``sharing.json``), so every record is replicated. Figures:
    accepted there; p50/p99 over ``--latency-samples`` (fetch_max_wait 10 ms).
 
 Without ``--kafka`` it starts a local Tansu broker. Prints figures; asserts nothing.
-Targets (issue 3): >= 6,000 events/s; p50 <= 25 ms, p99 <= 100 ms.
+Targets: >= 6,000 events/s; p50 <= 25 ms, p99 <= 100 ms.
 """
 
 from __future__ import annotations
@@ -38,17 +38,17 @@ from pathlib import Path
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
 
+from bench_kafka_raw import consumer, create_topic, producer  # noqa: E402
 from kafka import TopicPartition  # noqa: E402
 
-from bench_kafka_raw import consumer, create_topic, producer  # noqa: E402
 from domain.marking import Marking  # noqa: E402
 from nodes.bootstrap import init_node, open_node  # noqa: E402
 from nodes.federation.broker import LocalBroker  # noqa: E402
-from nodes.federation.sync import Federation, SyncReport  # noqa: E402
 from nodes.federation.kafka_transport import KafkaTransport  # noqa: E402
 from nodes.federation.relay import Relay  # noqa: E402
+from nodes.federation.sync import Federation, SyncReport  # noqa: E402
+from nodes.federation.trust import trust_each_other  # noqa: E402
 from nodes.settings import Settings  # noqa: E402
-from nodes.federation.trust import TrustStore, export_identity, parse_identity  # noqa: E402
 
 PASSPHRASE = "bench"
 FIELDS = dict(type="pistol", make="Acme", model="A1", calibre="9mm", year=2020, holder="Acme Arms")
@@ -127,9 +127,7 @@ def main() -> None:
         b_settings = Settings(home=Path(tmp) / "nl", db=args.db_b or str(Path(tmp) / "nl.db"),
                               passphrase=PASSPHRASE, kafka=bootstrap)
         a, b = init_node(a_settings, "BE"), init_node(b_settings, "NL")
-        for node, other in ((a, b), (b, a)):
-            partner = parse_identity(export_identity(other.identity), expected_state=other.identity.state)
-            TrustStore(node.settings.home).add(partner, own_state=node.identity.state)
+        trust_each_other([a, b])
         (a_settings.home / "sharing.json").write_text(json.dumps({"share": {"Weapon.Manufactured": "all"}}))
         print(f"broker {bootstrap}; BE on {'SQLite' if not a_settings.is_postgres else 'PostgreSQL'}, "
               f"NL on {'SQLite' if not b_settings.is_postgres else 'PostgreSQL'}; {os.cpu_count()} CPUs")

@@ -1,4 +1,4 @@
-"""Three-hop trace round trip to verdict, over a real Kafka-protocol broker (issue 3 target: <= 2 s).
+"""Three-hop trace round trip to verdict, over a real Kafka-protocol broker (target: <= 2 s).
 
     .venv/bin/python bench/bench_trace.py [--rounds 5] [--kafka HOST:PORT] [--backend sqlite|postgres]
 
@@ -34,16 +34,17 @@ from pathlib import Path
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from common import fresh_database, machine_note  # noqa: E402
+
 from domain.licence import LicenceKind  # noqa: E402
 from domain.marking import Marking  # noqa: E402
-from nodes.federation import crossborder  # noqa: E402
-from nodes.tracing import service as tracing  # noqa: E402
 from nodes.bootstrap import init_node  # noqa: E402
-from nodes.federation.sync import Federation, sync  # noqa: E402
+from nodes.federation import crossborder  # noqa: E402
 from nodes.federation.ingest import kafka_position  # noqa: E402
 from nodes.federation.kafka_transport import KafkaTransport  # noqa: E402
+from nodes.federation.sync import Federation, sync  # noqa: E402
+from nodes.federation.trust import trust_each_other  # noqa: E402
 from nodes.settings import Settings  # noqa: E402
-from nodes.federation.trust import TrustStore, export_identity, parse_identity  # noqa: E402
+from nodes.tracing import service as tracing  # noqa: E402
 
 STATES = ("BE", "NL", "DE", "FR")
 DAY = 86_400
@@ -60,11 +61,7 @@ class Federated:
             settings = Settings.load(environ={}, home=root / state, db=databases[state], passphrase="bench",
                                      kafka=bootstrap)
             self.nodes[state] = init_node(settings, state)
-        for state, node in self.nodes.items():
-            for other, partner in self.nodes.items():
-                if other != state:
-                    TrustStore(node.settings.home).add(
-                        parse_identity(export_identity(partner.identity), expected_state=other), own_state=state)
+        trust_each_other(self.nodes.values())
         for state, node in self.nodes.items():
             transport = KafkaTransport(bootstrap, prefix, timeout_s=10.0)
             self.transports.append(transport)

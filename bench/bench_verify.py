@@ -19,8 +19,8 @@ from pathlib import Path
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from domain.marking import Marking  # noqa: E402
-from nodes.registry.verify import verify_store  # noqa: E402
 from nodes.bootstrap import init_node  # noqa: E402
+from nodes.registry.verify import verify_store  # noqa: E402
 from nodes.settings import Settings  # noqa: E402
 
 

@@ -32,7 +32,7 @@ PASSPHRASE = "bench"
 STATE = "BE"
 DAY = 86_400
 PG_DSN_VARIABLE = "ARMSLEDGER_TEST_PG_DSN"
-IDLE_SIGN_RATE = 29_000  # Ed25519 signatures/s per core on the bench machine, idle (issue 2, "Speed")
+IDLE_SIGN_RATE = 29_000  # Ed25519 signatures/s per core on the bench machine, idle (the registry's speed target)
 
 
 # --- command line -------------------------------------------------------------------------
@@ -61,7 +61,7 @@ def machine_note() -> str:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     sign_rate, _ = ed25519_rates(seconds=0.3, verify=False)
     return (f"{os.cpu_count()} CPUs, load average {load:.1f} at start; Ed25519 signs {sign_rate:,.0f}/s on one core "
-            f"now (issue 2 measured ~{IDLE_SIGN_RATE:,}/s on this machine idle: lower means a busy machine, "
+            f"now (measured ~{IDLE_SIGN_RATE:,}/s on this machine idle: lower means a busy machine, "
             "noisy absolute figures; compare the ratios)")
 
 

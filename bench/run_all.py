@@ -3,7 +3,7 @@
     deploy/with-test-postgres .venv/bin/python bench/run_all.py [--only NAME ...]
 
 ``make bench`` runs this; the sizes below keep the whole run under ten minutes
-on two cores. The figures quoted against the issue's targets come from larger
+on two cores. The figures quoted against the targets come from larger
 runs of the single scripts (e.g. ``bench_history.py --events 1000000``). A
 script that fails or overruns its time limit is reported and the others still
 run; the exit code is then 1. Asserts nothing about the figures.

@@ -77,7 +77,8 @@ class Licence(Aggregate):
 
     def __init__(self, occurred_on: int, authority: str, number: str, kind: str, issuer_state: str,
                  holder: str, valid_from: int, valid_until: int, export_state: str, import_state: str,
-                 transit_states: tuple[str, ...], consignee: str, end_user: str, quantity: int, weapons: tuple[str, ...]):
+                 transit_states: tuple[str, ...], consignee: str, end_user: str, quantity: int,
+                 weapons: tuple[str, ...]):
         self.number = number
         self.kind = LicenceKind(kind)
         self.issuer_state = issuer_state

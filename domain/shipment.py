@@ -54,7 +54,8 @@ class Shipment(Aggregate):
             shipment.received_on = self.occurred_on
 
     def __init__(self, occurred_on: int, authority: str, export_licence: str, import_authorization: str,
-                 transit_no_objections: tuple[str, ...], export_state: str, import_state: str, transit_states: tuple[str, ...],
+                 transit_no_objections: tuple[str, ...], export_state: str, import_state: str,
+                 transit_states: tuple[str, ...],
                  consignee: str, weapons: tuple[str, ...]):
         self.exported_on = occurred_on
         self.export_licence = export_licence
@@ -91,7 +92,8 @@ class Shipment(Aggregate):
             raise InvalidField("give one transit no-objection per transit state", field="transit_no_objection")
         return cls._create(
             cls.Opened, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-            export_licence=export_licence, import_authorization=check_text(import_authorization, "import_authorization"),
+            export_licence=export_licence,
+            import_authorization=check_text(import_authorization, "import_authorization"),
             transit_no_objections=tuple(transit_no_objections), export_state=authority.state,
             import_state=check_country(import_state, "to"), transit_states=transit,
             consignee=check_text(consignee, "consignee", required=False), weapons=tuple(weapons),

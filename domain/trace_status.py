@@ -23,32 +23,14 @@ from typing import Any, Protocol
 from domain.errors import InvalidField
 from domain.event_types import (
     TRACE_ACKNOWLEDGED as ACKNOWLEDGED,
-)
-from domain.event_types import (
     TRACE_ANSWERS as ANSWERS,
-)
-from domain.event_types import (
     TRACE_CLOSED as CLOSED,
-)
-from domain.event_types import (
     TRACE_DELAYED as DELAYED,
-)
-from domain.event_types import (
     TRACE_FORWARDED as FORWARDED,
-)
-from domain.event_types import (
     TRACE_REFUSED as REFUSED,
-)
-from domain.event_types import (
     TRACE_RESPONDED as RESPONDED,
-)
-from domain.event_types import (
     TRACE_RESTRICTED as RESTRICTED,
-)
-from domain.event_types import (
     TRACE_SUBMITTED as SUBMITTED,
-)
-from domain.event_types import (
     TRACE_UNTRACEABLE as UNTRACEABLE,
 )
 from domain.records import SignedRecord
@@ -174,7 +156,7 @@ class Trace:
         }
 
 
-def trace_status(request: list[SignedRecord], answer: list[SignedRecord], *, now: int, role: str = "requester",
+def trace_status(request: Sequence[SignedRecord], answer: Sequence[SignedRecord], *, now: int, role: str = "requester",
                  deadlines: TraceDeadlines | None = None, fragment: VerifiedFragment | None = None) -> Trace:
     """The status of one trace from both sides' records; pure.
 
@@ -228,7 +210,8 @@ def trace_status(request: list[SignedRecord], answer: list[SignedRecord], *, now
         trace_id=submitted.stream, role=role, requesting_state=submitted.node, addressee=str(body.get("addressee")),
         request=body, status=status, reason=reason, steps=steps, forwarded=forwarded, exported_to=exported_to,
         complete=complete,
-        acknowledgement=Deadline(submitted.occurred_on + ack_within, acknowledged.occurred_on if acknowledged else None),
+        acknowledgement=Deadline(submitted.occurred_on + ack_within,
+                                 acknowledged.occurred_on if acknowledged else None),
         response=Deadline(respond_by, final.occurred_on if final else None), now=now, fragment=fragment,
     )
 

@@ -422,7 +422,8 @@ class Weapon(Aggregate):
         check_permitted(types.MARKED, authority.kind)
         self._check_not_destroyed()
         self.trigger_event(self.Marked, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-                           mark=check_text(mark, "mark", max_length=64), reason=check_text(reason, "reason", required=False))
+                           mark=check_text(mark, "mark", max_length=64),
+                           reason=check_text(reason, "reason", required=False))
 
     def report_lost(self, *, authority: Authority, place: str, circumstances: str, occurred_on: int) -> None:
         check_permitted(types.REPORTED_LOST, authority.kind)
@@ -469,8 +470,10 @@ class Weapon(Aggregate):
             description = {"type": self.type, "make": self.make, "model": self.model, "calibre": self.calibre}
         self.trigger_event(
             self.Seized, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-            marking=marking.as_dict() if marking else dict(self.marking), place=check_text(place, "place", required=False),
-            state=authority.state, circumstances=check_text(circumstances, "circumstances", required=False, max_length=2000),
+            marking=marking.as_dict() if marking else dict(self.marking),
+            place=check_text(place, "place", required=False),
+            state=authority.state,
+            circumstances=check_text(circumstances, "circumstances", required=False, max_length=2000),
             flags=tuple(flags), **{k: check_text(v, k, required=False) for k, v in description.items()},
         )
 

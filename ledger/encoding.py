@@ -27,7 +27,8 @@ def canonical_encode(value: Any) -> bytes:
     offending path otherwise (floats included: they have no canonical form).
     """
     try:
-        return msgpack.packb(_sorted(value), use_bin_type=True)
+        packed: bytes = msgpack.packb(_sorted(value), use_bin_type=True)
+        return packed
     except (_Unencodable, TypeError, OverflowError):
         # OverflowError: msgpack has no integers outside [-2**63, 2**64).
         raise EncodingError(_first_problem(value, "$") or "$: cannot be encoded") from None
@@ -70,7 +71,7 @@ def _refuse_extension(code: int, data: bytes) -> Any:
     raise _Unencodable
 
 
-def _sorted_map(pairs: Any) -> dict:
+def _sorted_map(pairs: Any) -> dict[str, Any]:
     previous = None
     for key, _ in pairs:
         if type(key) is not str or (previous is not None and key <= previous):

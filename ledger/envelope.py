@@ -75,10 +75,11 @@ class Envelope:
         if self.__dict__.get(_PARSED_CANONICAL):
             # Parsed from canonical bytes: every map is sorted already, so packing
             # the header in sorted order gives canonical_encode's bytes, in C.
-            return msgpack.packb({"authority": self.authority, "body": self.body, "node": self.node,
-                                  "occurred_on": self.occurred_on, "prev": self.prev,
-                                  "recorded_at": self.recorded_at, "stream": self.stream, "type": self.type,
-                                  "version": self.version}, use_bin_type=True)
+            packed: bytes = msgpack.packb({"authority": self.authority, "body": self.body, "node": self.node,
+                                           "occurred_on": self.occurred_on, "prev": self.prev,
+                                           "recorded_at": self.recorded_at, "stream": self.stream,
+                                           "type": self.type, "version": self.version}, use_bin_type=True)
+            return packed
         return canonical_encode(self.unsigned())
 
     @cached_property
@@ -166,7 +167,7 @@ def _refuse_extension(code: int, data: bytes) -> Any:
     raise EncodingError("msgpack extension types are not canonical")
 
 
-def _sorted_without_floats(value: dict | tuple) -> bool:
+def _sorted_without_floats(value: dict[Any, Any] | tuple[Any, ...]) -> bool:
     """Whether every map in ``value`` has only ``str`` keys, sorted by code point (= by UTF-8 bytes),
     and no value is a float (which has no canonical form)."""
     if type(value) is dict:

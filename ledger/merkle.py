@@ -16,7 +16,7 @@ The verifiers that pair with the proof builders are in ``ledger.proofs``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 
 from .hashing import EMPTY_ROOT, HASH_SIZE, NODE_PREFIX, node_hash
@@ -203,7 +203,7 @@ def _range_root(leaf_hashes: Sequence[bytes], lo: int, hi: int) -> bytes:
     # boundaries of the recursive definition are the pairings at each level.
     sha256 = hashlib.sha256
     prefix = NODE_PREFIX
-    nodes = islice(leaf_hashes, lo, hi)
+    nodes: Iterator[bytes] = islice(leaf_hashes, lo, hi)
     count = hi - lo
     last = leaf_hashes[hi - 1]
     while count > 1:

@@ -13,13 +13,19 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from domain.countries import ISO_3166_ALPHA2
 from domain.errors import InvalidField
 from nodes.errors import ConfigurationError
-from nodes.registry.identity import NodeIdentity, create_identity, load_identity
 from nodes.registry.application import Registry
+from nodes.registry.identity import NodeIdentity, create_identity, load_identity
 from nodes.settings import Settings
+
+if TYPE_CHECKING:
+    from nodes import ports
+    from nodes.registry.sealer import Sealer
+    from projections.views import Views
 
 
 @dataclass
@@ -36,21 +42,24 @@ class Node:
 
         self.registry.export_check = ExportAuthorizations(self)
 
+    # Opened on first use, imported there: most commands need none of them.
+
     @cached_property
-    def views(self):  # -> projections.views.Views
+    def views(self) -> Views:
         from nodes.registry.storage import eventsourcing_env
         from projections.views import Views
 
         return Views.open(eventsourcing_env(self.settings.db))
 
     @cached_property
-    def sealer(self):  # -> nodes.registry.sealer.Sealer
+    def sealer(self) -> Sealer:
         from nodes.registry.sealer import Sealer
 
         return Sealer(self.registry, self.identity)
 
     @cached_property
-    def inbox(self):  # -> nodes.federation.inbox.Inbox
+    def inbox(self) -> ports.Inbox:
+        """The node's inbox (``nodes.federation.inbox.Inbox``; unit tests put a stand-in here)."""
         from nodes.federation.inbox import Inbox
 
         return Inbox.open(self.settings.db)

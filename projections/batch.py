@@ -43,8 +43,10 @@ PROJECTED_EVENT_TYPES = WEAPON_EVENT_TYPES | SHIPMENT_EVENT_TYPES | LICENCE_EVEN
 class StoredNotification(Protocol):
     """What eventsourcing's ``Notification`` offers: position and stored bytes."""
 
-    id: int
-    state: bytes
+    @property
+    def id(self) -> int: ...
+    @property
+    def state(self) -> bytes: ...
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
         if not datastore.single_row_tracking:
             raise ValueError("the views need single-row tracking (SINGLE_ROW_TRACKING=yes)")
         super().__init__(datastore, tracking_table_name=tracking_table_name, **kwargs)
-        self.sql_create_statements.extend(SQL(ddl.format(**_DIALECT)) for ddl in TABLES_DDL)  # type: ignore[arg-type]
+        self.sql_create_statements.extend(SQL(ddl.format(**_DIALECT)) for ddl in TABLES_DDL)  # type: ignore[misc]  # SQL is accepted where psycopg types Composed
         self._statements: dict[str, str] = {}
 
     def sql(self, statement: str) -> str:

@@ -231,7 +231,7 @@ class ViewStore(TrackingRecorder):
             for table in VIEW_TABLES:
                 cursor.execute(f"DROP TABLE IF EXISTS {table}")
             self._clear_tracking(cursor)
-        self.create_table()
+        self.create_table()  # type: ignore[attr-defined]  # of the recorder class this is mixed into
         self.insert_tracking(Tracking(SCHEMA_TRACKING_NAME, SCHEMA_VERSION))
 
     # --- writing -----------------------------------------------------------------------

@@ -75,7 +75,7 @@ class Views:
             from projections.sqlite_store import SQLiteViewStore as store_class  # type: ignore[assignment]
         factory = InfrastructureFactory.construct(Environment("views", env))
         store = factory.tracking_recorder(store_class)
-        store.ensure_schema()
+        store.ensure_schema()  # type: ignore[attr-defined]  # ViewStore adds it to the recorder
         return cls(store, factory)  # type: ignore[arg-type]
 
     def close(self) -> None:

@@ -221,7 +221,8 @@ def _tampered_marking(a: Analysis) -> Finding | None:
         return Finding(
             Rule.TAMPERED_MARKING, custody.custodian, custody.state, custody.proof.occurred_on,
             (source, custody.proof, seizure),
-            f"left the legal custody of {holder_name(custody.holder)} in {custody.state} after {date_of(custody.proof)} "
+            f"left the legal custody of {holder_name(custody.holder)} in {custody.state} "
+            f"after {date_of(custody.proof)} "
             f"and its marking was tampered with: it was {describe(seizure)} and {detail}")
     return None
 
@@ -257,7 +258,8 @@ def current_custody(a: Analysis) -> Finding:
         text = f"was deactivated in {c.state} on {since}{certificate(proof)} and is held by {holder_name(c.holder)}"
         place = c.state
     else:
-        text, place = f"is in legal custody: held by {holder_name(c.holder)} in {c.state} (last record {since})", c.state
+        text = f"is in legal custody: held by {holder_name(c.holder)} in {c.state} (last record {since})"
+        place = c.state
     return Finding(Rule.NO_DIVERSION_FOUND, c.custodian, place, proof.occurred_on, (proof,), text)
 
 

@@ -155,7 +155,8 @@ def _print_verdict(out: TextIO, outcome: Outcome) -> None:
     also = f" (also: {', '.join(r.value for r in verdict.other_rules)})" if verdict.other_rules else ""
     out.write(f"  rule                  {verdict.rule.value}{also}\n")
     out.write("  last legal custodian  "
-              + (f"{custodian.holder or 'not on record'} ({custodian.state})" if custodian else "none on record") + "\n")
+              + (f"{custodian.holder or 'not on record'} ({custodian.state})" if custodian else "none on record")
+              + "\n")
     out.write(f"  place                 {verdict.place or '-'}\n")
     out.write(f"  date                  {format_time(verdict.occurred_on)[:10] if verdict.occurred_on else '-'}\n")
     out.write(f"  evidence complete     {'yes' if verdict.complete else 'NO'}\n")

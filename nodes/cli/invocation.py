@@ -100,7 +100,8 @@ class Invocation:
 
     @property
     def settings(self) -> Settings:
-        return Settings.load(self.environ, home=self.args.home, db=self.args.db, kafka=getattr(self.args, "kafka", None))
+        return Settings.load(self.environ, home=self.args.home, db=self.args.db,
+                             kafka=getattr(self.args, "kafka", None))
 
     def open_node(self, *, unlock: bool) -> Node:
         """The node at ``--home``; ``unlock`` (for signing commands) needs ARMSLEDGER_PASSPHRASE."""

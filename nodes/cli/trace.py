@@ -16,9 +16,9 @@ from typing import Any, TypeAlias
 
 from domain.authority import AuthorityKind
 from domain.errors import InvalidField
+from domain.records import SignedRecord
 from domain.time import format_time, parse_time
 from domain.trace import Para22Ground
-from ledger.envelope import Envelope
 from nodes.bootstrap import Node
 from nodes.cli.invocation import (
     Commands,
@@ -214,7 +214,7 @@ def diversion(run: Invocation) -> int:
     return 0
 
 
-def _count_by_node(records: Iterable[Envelope]) -> dict[str, int]:
+def _count_by_node(records: Iterable[SignedRecord]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for record in records:
         if not record.type.startswith("Authority."):
@@ -225,7 +225,8 @@ def _count_by_node(records: Iterable[Envelope]) -> dict[str, int]:
 def _verdict_text(d: dict[str, Any]) -> str:
     custodian = d["last_legal_custodian"]
     lines = [d["sentence"], "",
-             f"rule                  {d['rule']}" + (f" (also: {', '.join(d['other_rules'])})" if d["other_rules"] else ""),
+             f"rule                  {d['rule']}"
+             + (f" (also: {', '.join(d['other_rules'])})" if d["other_rules"] else ""),
              "last legal custodian  " + (f"{custodian['holder'] or 'not on record'} ({custodian['state']})"
                                           if custodian else "none on record"),
              f"place                 {d['place'] or '-'}",

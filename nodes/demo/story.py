@@ -35,17 +35,23 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from domain.diversion import Verdict
 from domain.errors import DomainError
 from domain.licence import LicenceKind
 from domain.marking import Marking
+from domain.records import SignedRecord
 from domain.time import format_time, parse_time
-from ledger.envelope import Envelope
+from domain.trace_status import Trace
 from nodes.federation import crossborder
 from nodes.tracing import service as tracing
-from domain.diversion import Verdict
-from domain.trace_status import Trace
+
+if TYPE_CHECKING:
+    from nodes.bootstrap import Node
+    from nodes.federation.broker import LocalBroker
+    from nodes.federation.kafka_transport import KafkaTransport
+    from nodes.federation.sync import Federation
 
 #: The national nodes of the story: maker, first importer, transit, second importer, seizing state.
 STATES = ("BE", "NL", "DE", "IT", "FR")
@@ -95,17 +101,17 @@ class DemoNetwork:
         self.states = tuple(states)
         self.topic_prefix = topic_prefix
         self.bootstrap = bootstrap or ""
-        self.broker: Any = None
-        self.nodes: dict[str, Any] = {}
-        self.transports: dict[str, Any] = {}
-        self.federations: dict[str, Any] = {}
+        self.broker: LocalBroker | None = None
+        self.nodes: dict[str, Node] = {}
+        self.transports: dict[str, KafkaTransport] = {}
+        self.federations: dict[str, Federation] = {}
         self.traffic = Traffic()
 
     def start(self) -> DemoNetwork:
         from nodes.bootstrap import init_node
         from nodes.federation.broker import LocalBroker
-        from nodes.federation.sync import Federation
         from nodes.federation.kafka_transport import KafkaTransport
+        from nodes.federation.sync import Federation
         from nodes.settings import Settings
 
         try:
@@ -128,14 +134,9 @@ class DemoNetwork:
 
     def exchange_identities(self) -> None:
         """Every node trusts every other node's key: ``armsledger key export`` then ``trust add``."""
-        from nodes.federation.trust import TrustStore, export_identity, parse_identity
+        from nodes.federation.trust import trust_each_other
 
-        for state, node in self.nodes.items():
-            store = TrustStore(node.settings.home)
-            for other, partner in self.nodes.items():
-                if other != state:
-                    store.add(parse_identity(export_identity(partner.identity), expected_state=other),
-                              own_state=state)
+        trust_each_other(self.nodes.values())
 
     def settle(self, timeout_s: float = 30.0) -> None:
         """Sync every node in turn until a whole round publishes and reads nothing.
@@ -180,7 +181,7 @@ class DemoNetwork:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __getitem__(self, state: str) -> Any:
+    def __getitem__(self, state: str) -> Node:
         return self.nodes[state]
 
 
@@ -238,9 +239,10 @@ def play(net: DemoNetwork, say: Narrate = lambda line: None) -> Outcome:
     _licence(be, "BE-EL-2021-1142", LicenceKind.EXPORT_LICENCE, MAKER, "2021-04-26", "2021-04-26", "2021-10-31",
              export_state="BE", import_state="NL", transit_states=("DE",), consignee=NL_DEALER)
     say(f"2021-04-26  BE  export licence BE-EL-2021-1142 for {MAKER}: to NL via DE")
-    first_export = dict(weapon_ids=[pistol], licence="BE-EL-2021-1142", import_authorization="NL-IA-2021-0318",
-                        to_state="NL", transit_states=("DE",), transit_no_objections=("DE-TNO-2021-0077",),
-                        consignee=NL_DEALER, occurred_on=day("2021-05-10"))
+    first_export: dict[str, Any] = dict(
+        weapon_ids=[pistol], licence="BE-EL-2021-1142", import_authorization="NL-IA-2021-0318", to_state="NL",
+        transit_states=("DE",), transit_no_objections=("DE-TNO-2021-0077",), consignee=NL_DEALER,
+        occurred_on=day("2021-05-10"))
     try:
         be.registry.export(**first_export)  # nothing has travelled yet
     except DomainError as refused:
@@ -316,7 +318,7 @@ def play(net: DemoNetwork, say: Narrate = lambda line: None) -> Outcome:
 # --- reading the outcome ------------------------------------------------------------------------
 
 
-def timeline(records: tuple[Envelope, ...], weapon_id: uuid.UUID) -> tuple[TimelineEntry, ...]:
+def timeline(records: tuple[SignedRecord, ...], weapon_id: uuid.UUID) -> tuple[TimelineEntry, ...]:
     """The weapon's records and those of the shipments it travelled in, in business-time order."""
     wid = str(weapon_id)
     shipments = {str(r.body.get("shipment")) for r in records if r.stream == wid and r.body.get("shipment")}
@@ -326,7 +328,7 @@ def timeline(records: tuple[Envelope, ...], weapon_id: uuid.UUID) -> tuple[Timel
     return tuple(TimelineEntry(r.occurred_on, r.type, r.node, r.hash.hex(), describe(r)) for r in chosen)
 
 
-def describe(record: Envelope) -> str:
+def describe(record: SignedRecord) -> str:
     """One line a tracing officer reads: what the record says, without ids."""
     b = record.body
     kind = record.type.split(".", 1)[1]
@@ -353,7 +355,7 @@ def describe(record: Envelope) -> str:
     return ""
 
 
-def _licence(node: Any, number: str, kind: LicenceKind, holder: str, issued: str, valid_from: str,
+def _licence(node: Node, number: str, kind: LicenceKind, holder: str, issued: str, valid_from: str,
              valid_until: str, **fields: Any) -> None:
     node.registry.issue_licence(number=number, kind=kind, holder=holder, valid_from=day(valid_from),
                                 valid_until=day(valid_until) + 43_199, occurred_on=day(issued), **fields)

@@ -98,6 +98,8 @@ class LocalBroker:
         self._finalizer: weakref.finalize | None = None
         #: Seconds the last ``start`` took until the broker answered a metadata request.
         self.last_start_s: float | None = None
+        #: Exit status of the last process stopped or killed (negative: the signal that ended it).
+        self.last_exit_code: int | None = None
 
     @property
     def bootstrap_servers(self) -> str:
@@ -249,6 +251,8 @@ class LocalBroker:
             time.sleep(0.02)
 
     def _forget(self) -> None:
+        if self._process is not None:
+            self.last_exit_code = self._process.poll()
         if self._finalizer is not None:
             self._finalizer.detach()
             self._finalizer = None

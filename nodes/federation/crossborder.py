@@ -32,29 +32,32 @@ Three duties, each over the node's own log and the partner records it received
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
-from domain.event_types import EXPORTED, SHIPMENT_OPENED
-from domain.event_types import RECEIPT_CONFIRMED as RECEIPT
 from domain.errors import InvalidField, InvalidState, LicenceRefused, UnknownWeapon
+from domain.event_types import EXPORTED, RECEIPT_CONFIRMED as RECEIPT, SHIPMENT_OPENED
 from domain.licence import Licence, LicenceKind, licence_id
 from domain.marking import Marking, check_country, normalise
 from domain.shipment import Shipment
 from domain.time import SECONDS_PER_DAY, format_time
 from domain.weapon import Weapon
 from ledger.envelope import Envelope
-from nodes.registry.mapper import domain_event_from
 from nodes.federation.trust import TrustStore
+from nodes.ports import Node
+from nodes.registry.mapper import domain_event_from
+from nodes.registry.paging import notifications, received_pages
+
+if TYPE_CHECKING:
+    from nodes.registry.application import Registry
 
 
 
-def partner_states(node: Any) -> list[str]:
+def partner_states(node: Node) -> list[str]:
     """States whose node keys this node trusts (they run a node and send signed records)."""
     return sorted(TrustStore(node.settings.home).partners())
 
@@ -123,7 +126,7 @@ class ExportAuthorizations:
     authorization. Raises ``LicenceRefused`` or ``InvalidField``.
     """
 
-    def __init__(self, node: Any):
+    def __init__(self, node: Node):
         self.node = node
 
     def __call__(self, *, to_state: str, import_authorization: str, transit_states: tuple[str, ...],
@@ -166,17 +169,13 @@ class ExportAuthorizations:
 
     def _exported_under(self, import_state: str, number: str) -> int:
         """Weapons in our earlier shipments to ``import_state`` under authorization ``number``."""
-        recorder, count, start = self.node.registry.recorder, 0, 1
-        while True:
-            page = recorder.select_notifications(start=start, limit=500, topics=(SHIPMENT_OPENED,))
-            if not page:
-                return count
-            for notification in page:
-                body = Envelope.from_bytes(notification.state).body
-                if body.get("import_state") == import_state and \
-                        normalise(str(body.get("import_authorization", ""))) == normalise(number):
-                    count += len(body.get("weapons", ()))
-            start = page[-1].id + 1
+        count = 0
+        for notification in notifications(self.node.registry.recorder, topics=(SHIPMENT_OPENED,)):
+            body = Envelope.from_bytes(notification.state).body
+            if body.get("import_state") == import_state and \
+                    normalise(str(body.get("import_authorization", ""))) == normalise(number):
+                count += len(body.get("weapons", ()))
+        return count
 
 
 # --- receipt on the importing node ----------------------------------------------------
@@ -195,7 +194,7 @@ class Receipt:
                 "event": RECEIPT}
 
 
-def incoming_exports(node: Any, *, shipment: str = "", weapon_id: UUID | str | None = None) -> list[Envelope]:
+def incoming_exports(node: Node, *, shipment: str = "", weapon_id: UUID | str | None = None) -> list[Envelope]:
     """The received ``Weapon.Exported`` records of a shipment to us (or of one weapon's latest export to us).
 
     Looks up the exporter's ``Shipment.Opened`` (stream = shipment id) and the
@@ -205,10 +204,10 @@ def incoming_exports(node: Any, *, shipment: str = "", weapon_id: UUID | str | N
     us, partners = node.identity.state, partner_states(node)
     inbox = node.inbox
     if weapon_id is not None:
-        exports = [e for e in inbox.received_about(str(weapon_id), partners)
-                   if e.type == EXPORTED and e.body.get("to_state") == us
-                   and (not shipment or e.body.get("shipment") == shipment)]
-        return exports[-1:] if not shipment else exports
+        found = [e for e in inbox.received_about(str(weapon_id), partners)
+                 if e.type == EXPORTED and e.body.get("to_state") == us
+                 and (not shipment or e.body.get("shipment") == shipment)]
+        return found[-1:] if not shipment else found
     if not shipment:
         raise InvalidField("give the shipment id or the weapon", field="shipment")
     opened = [e for e in inbox.received_about(shipment, partners) if e.type == SHIPMENT_OPENED]
@@ -218,18 +217,13 @@ def incoming_exports(node: Any, *, shipment: str = "", weapon_id: UUID | str | N
         exports += [e for e in inbox.received_about(weapon, partners)
                     if e.type == EXPORTED and e.body.get("shipment") == shipment and e.body.get("to_state") == us]
     if not exports:  # the sharing policy may send only the weapon records: scan them
-        start = 1
-        while True:
-            page = inbox.received_notifications(start, 1000)
-            if not page:
-                break
+        for page in received_pages(inbox):
             exports += [e for _, e in page if e.type == EXPORTED and e.body.get("shipment") == shipment
                         and e.body.get("to_state") == us]
-            start = page[-1][0] + 1
     return list({e.hash: e for e in exports}.values())
 
 
-def confirm_receipt(node: Any, *, shipment: str = "", weapon_id: UUID | str | None = None, by: str = "customs",
+def confirm_receipt(node: Node, *, shipment: str = "", weapon_id: UUID | str | None = None, by: str = "customs",
                     received_by: str = "", occurred_on: int | None = None) -> Receipt:
     """Customs of the importing state confirm receipt of a shipment (FP art 10(4)), in one transaction.
 
@@ -271,7 +265,7 @@ def confirm_receipt(node: Any, *, shipment: str = "", weapon_id: UUID | str | No
             if not marking:
                 raise InvalidField(f"the export record from {export.node} of weapon {export.stream} carries no "
                                    "marking: record the import with armsledger record import", field="shipment")
-            fields = dict(
+            fields: dict[str, Any] = dict(
                 authority=authority, marking=Marking(**{k: marking[k] for k in ("manufacturer", "country", "serial")}),
                 type=str(body.get("type", "") or (weapon.type if weapon else "")),
                 make=str(body.get("make", "") or (weapon.make if weapon else "")),
@@ -292,7 +286,7 @@ def confirm_receipt(node: Any, *, shipment: str = "", weapon_id: UUID | str | No
     return Receipt(str(exports[0].body.get("shipment", "")), exports[0].node, tuple(str(w.id) for w in weapons))
 
 
-def _confirm_own_import(node: Any, weapon_id: UUID | str, by: str, received_by: str, occurred: int) -> Receipt:
+def _confirm_own_import(node: Node, weapon_id: UUID | str, by: str, received_by: str, occurred: int) -> Receipt:
     weapon = node.registry.weapon(weapon_id)
     shipment = weapon.awaiting_receipt
     node.registry.record("confirm_receipt", by=by, weapon_id=weapon.id, occurred_on=occurred,
@@ -300,7 +294,7 @@ def _confirm_own_import(node: Any, weapon_id: UUID | str, by: str, received_by: 
     return Receipt(shipment, weapon.imported_from, (str(weapon.id),))
 
 
-def _known(registry: Any, stream: str) -> Weapon | None:
+def _known(registry: Registry, stream: str) -> Weapon | None:
     try:
         return registry.weapon(stream)
     except UnknownWeapon:
@@ -310,7 +304,7 @@ def _known(registry: Any, stream: str) -> Weapon | None:
 # --- closing the shipment on the exporter ---------------------------------------------
 
 
-def close_shipment(node: Any, confirmation: Envelope) -> UUID | None:
+def close_shipment(node: Node, confirmation: Envelope) -> UUID | None:
     """On the exporter: close our shipment named by a partner's ``Weapon.ReceiptConfirmed``.
 
     Records ``Shipment.ReceiptConfirmed`` (by customs; ``confirmation`` = the
@@ -325,7 +319,7 @@ def close_shipment(node: Any, confirmation: Envelope) -> UUID | None:
     if confirmation.type != RECEIPT or confirmation.body.get("from_state") != us:
         return None
     try:
-        shipment = node.registry.repository.get(UUID(str(confirmation.body.get("shipment", ""))))
+        shipment: object = node.registry.repository.get(UUID(str(confirmation.body.get("shipment", ""))))
     except (AggregateNotFoundError, ValueError):
         return None
     if not isinstance(shipment, Shipment) or not shipment.is_open:
@@ -351,7 +345,7 @@ def close_shipment(node: Any, confirmation: Envelope) -> UUID | None:
 # --- overdue shipments ----------------------------------------------------------------
 
 
-def open_shipments(node: Any, *, now: int | None = None, overdue_days: int | None = None,
+def open_shipments(node: Node, *, now: int | None = None, overdue_days: int | None = None,
                    only_overdue: bool = False) -> list[dict[str, Any]]:
     """Our shipments not yet confirmed as received, oldest first, each flagged ``overdue``.
 

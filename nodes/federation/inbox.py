@@ -50,6 +50,7 @@ from nodes.federation.inbox_records import (  # noqa: F401  (re-exported: the in
     quarantine_id,
     received_stream_id,
 )
+from nodes.registry.paging import notifications
 from nodes.registry.storage import eventsourcing_env, translated_errors
 
 _PAGE = 1000
@@ -122,26 +123,20 @@ class Inbox:
         for a received record whose bytes are not an envelope (``armsledger verify`` names it).
         """
         found: list[tuple[int, Envelope]] = []
-        position = start
-        while len(found) < limit:
-            with self._reading("reading received records"):
-                notifications = self.recorder.select_notifications(start=position, limit=max(limit, _PAGE))
-            for n in notifications:
+        with self._reading("reading received records"):
+            for n in notifications(self.recorder, start=start, limit=max(limit, _PAGE)):
                 envelope = _received_envelope(n)
                 if envelope is not None:
                     found.append((n.id, envelope))
                     if len(found) == limit:
                         break
-            if len(notifications) < max(limit, _PAGE):
-                break
-            position = notifications[-1].id + 1
         return found
 
     def stored_rows(self) -> Iterator[Any]:
         """Every row of the inbox, bookkeeping included, in arrival order (notifications with
         ``id``, ``originator_id``, ``originator_version``, ``topic`` and ``state``): what
         ``armsledger verify`` audits, without trusting the topic column to tell them apart."""
-        return self._by_topic(None)
+        return self._by_topic(())
 
     def max_notification_id(self) -> int:
         with self._reading("reading the inbox"):
@@ -192,15 +187,9 @@ class Inbox:
                 entries[n.originator_id] = ParkedEntry(n.id, entry)
         return list(entries.values())
 
-    def _by_topic(self, topics: Sequence[str] | None) -> Iterator[Any]:
-        position = 1
-        while True:
-            with self._reading("reading the inbox"):
-                page = self.recorder.select_notifications(start=position, limit=_PAGE, topics=topics or ())
-            yield from page
-            if len(page) < _PAGE:
-                return
-            position = page[-1].id + 1
+    def _by_topic(self, topics: Sequence[str]) -> Iterator[Any]:
+        with self._reading("reading the inbox"):
+            yield from notifications(self.recorder, topics=topics, limit=_PAGE)
 
     def existing(self, originator_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
         """Which of ``originator_ids`` have at least one stored event."""

@@ -1,30 +1,8 @@
-"""The one adapter between armsledger and Kafka (kafka-python): inbox topics, publish, read.
+"""The Kafka adapter of the transport port (``nodes.ports.Transport``), on kafka-python.
 
-This is the only module that imports ``kafka``; every ``kafka.errors`` exception is
-translated here into ``nodes.errors.TransportError``.
-
-Design (DESIGN.md, "Federation over Kafka"):
-
-- One inbox topic per state, ``<prefix>.inbox.<STATE>``, with ONE partition, keyed by
-  stream id. One partition gives a total order per inbox, hence the per-stream order
-  that ingest's chain check needs, and it is enough for now: one partition carried
-  ~31k msgs/s produced and ~79k/s consumed on the local broker (issue 3; see
-  bench/bench_kafka_raw.py), far above what ingest
-  verifies (Ed25519 ~8-9k/s per core), and a node has one ingest process anyway. The
-  key is the stream id so that more partitions later (hash of key) keep per-stream order.
-  The partition is a parameter where that costs nothing.
-- No consumer groups: ``assign()`` + ``seek()`` (a group join takes ~23 s on Tansu),
-  and positions live in the node's own database, so ``read`` takes the offset
-  explicitly and nothing is committed to Kafka.
-- A broker may lose its memory (the local Tansu broker restarted). Offsets then start
-  again at 0 in a re-created topic. Detected in three ways, each raising
-  ``TransportReset`` so the caller re-syncs from its own log:
-  the topic's identity (Kafka topic id, KIP-516) differs from the one the caller's
-  position refers to; the topic is gone; or the end of the partition is below the
-  caller's position (OffsetOutOfRange on Apache Kafka; Tansu just returns nothing).
-  An idempotent producer whose session the broker forgot (UnknownProducerId) is a
-  reset too.
-
+Publishes to and reads from inbox topics; ``kafka_topics`` creates them and checks their
+identity. Every ``kafka.errors`` exception is translated here into ``TransportError``.
+How topics, positions and broker resets work: docs/kafka-transport.md.
 Not thread-safe: one thread uses a transport at a time.
 """
 
@@ -32,16 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import NamedTuple
 
 import kafka.errors
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from nodes.errors import ConfigurationError, TransportError, TransportReset
+from nodes.federation.kafka_topics import TopicIdentities
+from nodes.federation.wire import check_topic_prefix, inbox_topic
+from nodes.ports import Batch, Delivery, Record
 
 # kafka-python logs every lost connection at ERROR; failures reach callers as
 # TransportError instead. Without a handler of its own, Python's last-resort handler
@@ -49,25 +27,11 @@ from nodes.errors import ConfigurationError, TransportError, TransportReset
 # configures still receive them.
 logging.getLogger("kafka").addHandler(logging.NullHandler())
 
-_NO_TOPIC_ID = "00000000-0000-0000-0000-000000000000"
-_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_PREFIX = re.compile(r"[A-Za-z0-9_.-]{1,100}")
-
-# A fetch waits at most this long for data on the broker. Tansu does not answer a
-# waiting fetch early when data arrives, so Kafka's default (500 ms) makes end-to-end
-# latency ~126/253 ms p50/p99; 10 ms gives ~6/12 ms (measured, issue 3 "Speed").
-# The price: a reader waiting on an idle topic sends ~100 fetches/s, ~15% of a core
-# in kafka-python (measured); raise it for nodes where latency matters less.
+# How long a fetch may wait on the broker, and a publish fill batches: the latency they
+# buy is measured in docs/kafka-transport.md ("Latency settings").
 FETCH_MAX_WAIT_MS = 10
-# Within one publish the producer fills batches for up to this long; publish flushes
-# at its end, so linger never delays the last record.
 LINGER_MS = 20
 BATCH_BYTES = 1024 * 1024
-# A topic's identity, once confirmed, is trusted this long before asking again. A
-# reset is still always detected: an identity never comes back, so the next check
-# (or the next read given the identity stored with a position) sees the change. It
-# saves a metadata round trip (1-5 ms) on most publishes and reads of single records.
-IDENTITY_TTL_S = 0.25
 
 # A broker that answers with these no longer knows the idempotent producer's session.
 _PRODUCER_FORGOTTEN = (
@@ -76,59 +40,14 @@ _PRODUCER_FORGOTTEN = (
 )
 
 
-class Record(NamedTuple):
-    """One message read from a partition."""
-
-    offset: int
-    key: bytes | None
-    value: bytes | None
-
-
-@dataclass(frozen=True)
-class Batch:
-    """What ``read`` returns: records in offset order, and the identity they belong to.
-
-    ``topic_id`` is the identity of the topic the records came from (store it with the
-    position: a later read given it detects a re-created topic); ``end_offset`` is the
-    partition's end as the broker last reported it (None if not known yet).
-    Iterates as ``(offset, key, value)`` tuples.
-    """
-
-    records: tuple[Record, ...]
-    topic_id: str | None
-    end_offset: int | None
-
-    def __iter__(self) -> Iterator[Record]:
-        return iter(self.records)
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __getitem__(self, index: int) -> Record:
-        return self.records[index]
-
-    @property
-    def next_offset(self) -> int | None:
-        """The offset to read from next, or None if the batch is empty."""
-        return self.records[-1].offset + 1 if self.records else None
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """What ``publish`` returns: the offsets the broker acknowledged, in input order,
-    and the identity of the topic they were written to."""
-
-    offsets: tuple[int, ...]
-    topic_id: str | None
-
-
 class KafkaTransport:
     """Inbox topics on a Kafka-protocol broker at ``bootstrap_servers`` (``host:port[,..]``).
 
     ``timeout_s`` bounds connecting, each request and each publish: an unreachable
     broker gives ``TransportError`` after about that long. ``fetch_max_wait_ms`` is how
-    long the broker may hold a fetch when there is nothing new (see FETCH_MAX_WAIT_MS). Clients are created on
-    first use, so constructing a transport does no I/O. Close it (or use ``with``).
+    long the broker may hold a fetch when there is nothing new (see FETCH_MAX_WAIT_MS).
+    Clients are created on first use, so constructing a transport does no I/O. Close it
+    (or use ``with``).
     """
 
     def __init__(
@@ -142,10 +61,7 @@ class KafkaTransport:
     ) -> None:
         if not bootstrap_servers or not bootstrap_servers.strip():
             raise ConfigurationError("kafka: no bootstrap server given (expected HOST:PORT[,..])")
-        if not _PREFIX.fullmatch(topic_prefix):
-            raise ConfigurationError(
-                f"topic prefix {topic_prefix!r}: use letters, digits, '.', '_' or '-'"
-            )
+        check_topic_prefix(topic_prefix)
         if timeout_s <= 0:
             raise ConfigurationError(f"kafka timeout {timeout_s!r}: must be positive")
         if not 0 <= fetch_max_wait_ms < timeout_s * 1000:
@@ -163,20 +79,13 @@ class KafkaTransport:
         # Where the consumer's fetch position is, to avoid a seek (which drops the
         # prefetched data) when the caller reads on from where it stopped.
         self._consumer_at: dict[TopicPartition, int] = {}
-        # The topic identity seen last for each topic this transport used, and when
-        # it was last confirmed by the broker (time.monotonic()).
-        self._known_ids: dict[str, str | None] = {}
-        self._confirmed_at: dict[str, float] = {}
+        self._topics = TopicIdentities(self._admin_client, self._ms())
 
     # -- topics ----------------------------------------------------------------------
 
     def inbox_topic(self, state: str) -> str:
         """The inbox topic of ``state``: ``<prefix>.inbox.<STATE>`` (state upper-cased)."""
-        if not isinstance(state, str) or not _NAME.fullmatch(state):
-            raise ConfigurationError(
-                f"state {state!r}: expected a state code of letters, digits, '_' or '-'"
-            )
-        return f"{self.topic_prefix}.inbox.{state.upper()}"
+        return inbox_topic(self.topic_prefix, state)
 
     def ensure_topics(self, states: Iterable[str]) -> dict[str, str | None]:
         """Create the inbox topics of ``states`` that do not exist yet (one partition each).
@@ -189,30 +98,17 @@ class KafkaTransport:
         if not topics:
             return {}
         with self._translated(f"creating topics {', '.join(topics)}"):
-            admin = self._admin_client()
-            existing = set(admin.list_topics())
-            missing = [t for t in topics if t not in existing]
-            if missing:
-                # replication_factor -1: the broker's default (Kafka >= 2.4, Tansu).
-                spec = {t: {"num_partitions": 1, "replication_factor": -1} for t in missing}
-                try:
-                    admin.create_topics(spec, timeout_ms=self._ms(), wait_for_metadata=True)
-                except kafka.errors.TopicAlreadyExistsError:
-                    pass  # another node created it between list and create
-            ids = self._topic_ids(topics)
-        for topic, topic_id in ids.items():
-            self._known_ids.setdefault(topic, topic_id)
-        return ids
+            return self._topics.ensure(topics)
 
     def list_topics(self) -> list[str]:
         """Names of the topics on the broker (one metadata request)."""
         with self._translated("listing topics"):
-            return sorted(self._admin_client().list_topics())
+            return self._topics.names()
 
     def topic_id(self, topic: str) -> str | None:
         """The topic's current identity (Kafka topic id), or None if it does not exist."""
         with self._translated(f"describing topic {topic}"):
-            return self._topic_ids([topic])[topic]
+            return self._topics.describe([topic])[topic]
 
     # -- publish ---------------------------------------------------------------------
 
@@ -238,18 +134,18 @@ class KafkaTransport:
         A failed publish may have written part of the items; re-publishing them is safe
         because ingest drops duplicates.
         """
-        expected = expected_topic_id or self._known_ids.get(topic)
+        expected = expected_topic_id or self._topics.known(topic)
         action = f"publishing {len(items)} records to {topic}"
         with self._translated(action):
             try:
-                if self._check_identity(topic, expected, from_offset=None) is None:
+                if self._topics.check(topic, expected, from_offset=None) is None:
                     raise TransportError(f"{action}: the topic does not exist (ensure_topics creates it)")
                 if not items:
-                    return Delivery((), self._known_ids.get(topic))
+                    return Delivery((), self._topics.known(topic))
                 offsets = self._send_all(topic, items, partition)
                 # Checked again after writing: if the topic was re-created meanwhile,
                 # the records may have gone into the new one, which the caller must know.
-                topic_id = self._check_identity(topic, self._known_ids.get(topic), from_offset=None)
+                topic_id = self._topics.check(topic, self._topics.known(topic), from_offset=None)
             except kafka.errors.KafkaError as e:
                 # A producer that failed stays failed: start a fresh one next time.
                 self._discard_producer()
@@ -258,7 +154,7 @@ class KafkaTransport:
                         f"{action}: the broker forgot this producer's session: it lost its "
                         "memory; ensure the topic and re-publish from the start",
                         topic,
-                        self._topic_ids([topic])[topic],
+                        self._topics.describe([topic])[topic],
                     ) from e
                 raise
             except TransportReset:
@@ -296,12 +192,12 @@ class KafkaTransport:
         if max_records < 1:
             raise ValueError(f"max_records {max_records}: must be >= 1")
         tp = TopicPartition(topic, partition)
-        expected = expected_topic_id or self._known_ids.get(topic)
+        expected = expected_topic_id or self._topics.known(topic)
         with self._translated(f"reading {topic}[{partition}] from offset {from_offset}"):
             if expected is None:
                 # Nothing to compare with: learn the identity before fetching, so that
                 # the records cannot come from an older topic than the one reported.
-                expected = self._check_identity(topic, None, from_offset=None)
+                expected = self._topics.check(topic, None, from_offset=None)
             consumer = self._consumer_positioned(tp, from_offset)
             records: list[Record] = []
             deadline = time.monotonic() + timeout_s
@@ -322,7 +218,7 @@ class KafkaTransport:
                     f"{topic}[{partition}] no longer holds offset {from_offset}: "
                     "the broker lost its records; re-sync from the start",
                     topic,
-                    self._topic_ids([topic])[topic],
+                    self._topics.describe([topic])[topic],
                 ) from e
             except kafka.errors.KafkaError:
                 self._consumer_at.pop(tp, None)
@@ -337,16 +233,16 @@ class KafkaTransport:
                     f"{topic}[{partition}] ends at offset {end}, before position {from_offset}: "
                     "the broker lost its records; re-sync from the start",
                     topic,
-                    self._topic_ids([topic])[topic],
+                    self._topics.describe([topic])[topic],
                 )
-            topic_id = self._check_identity(topic, expected, from_offset=from_offset)
+            topic_id = self._topics.check(topic, expected, from_offset=from_offset)
         return Batch(tuple(records), topic_id, end)
 
     def end_offset(self, topic: str, *, partition: int = 0) -> int:
         """The offset the next record of ``topic`` will get (0 if empty or missing)."""
         tp = TopicPartition(topic, partition)
         with self._translated(f"reading the end offset of {topic}[{partition}]"):
-            if self._topic_ids([topic])[topic] is None:
+            if self._topics.describe([topic])[topic] is None:
                 return 0  # asking further would make Tansu create the topic
             return self._end_offset(tp)
 
@@ -470,52 +366,6 @@ class KafkaTransport:
             with contextlib.suppress(Exception):
                 self._producer.close(timeout=0)
             self._producer = None
-
-    def _topic_ids(self, topics: list[str]) -> dict[str, str | None]:
-        """Identity of each topic: its id, "" if the broker gives none (Kafka < 2.8), None if missing."""
-        described = self._admin_client().describe_topics(topics)
-        ids: dict[str, str | None] = {t: None for t in topics}
-        for d in described:
-            if d.get("error_code", 0) == 0 and d.get("name") in ids:
-                topic_id = str(d.get("topic_id") or "")
-                ids[d["name"]] = "" if topic_id == _NO_TOPIC_ID else topic_id
-        return ids
-
-    def _check_identity(self, topic: str, expected: str | None, from_offset: int | None) -> str | None:
-        """The topic's current identity; raises ``TransportReset`` if it is gone or not ``expected``.
-
-        Trusts an identity confirmed within ``IDENTITY_TTL_S`` if it is the one expected.
-        """
-        previous = self._known_ids.get(topic)
-        confirmed_at = self._confirmed_at.get(topic)
-        if (
-            previous is not None
-            and confirmed_at is not None
-            and time.monotonic() - confirmed_at < IDENTITY_TTL_S
-            and expected in (None, previous)
-        ):
-            return previous
-        current = self._topic_ids([topic])[topic]
-        self._known_ids[topic] = current
-        if current is None:
-            self._confirmed_at.pop(topic, None)
-        else:
-            self._confirmed_at[topic] = time.monotonic()
-        if current is None and (expected is not None or previous is not None or from_offset):
-            raise TransportReset(
-                f"topic {topic} no longer exists: the broker lost its records; "
-                "ensure the topic and re-sync from the start",
-                topic,
-                None,
-            )
-        if expected is not None and current is not None and current != expected:
-            raise TransportReset(
-                f"topic {topic} was re-created (id {expected} is now {current}): "
-                "the broker lost its records; re-sync from the start",
-                topic,
-                current,
-            )
-        return current
 
     @contextlib.contextmanager
     def _translated(self, action: str) -> Iterator[None]:

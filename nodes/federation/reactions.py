@@ -29,11 +29,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from domain.errors import DomainError
+from domain.event_types import (
+    TRACE_ACKNOWLEDGED as ACKNOWLEDGED,
+    TRACE_RESPONDED as RESPONDED,
+    TRACE_RESTRICTED as RESTRICTED,
+    TRACE_SUBMITTED as SUBMITTED,
+)
 from ledger.envelope import Envelope
 from nodes.federation import crossborder
+from nodes.ports import Node
+from nodes.registry.paging import received
+from nodes.settings import TraceSettings
 from nodes.tracing import service as tracing
 
 log = logging.getLogger(__name__)
@@ -50,8 +58,8 @@ class Reaction:
         return bool(self.steps)
 
 
-def react(node: Any, accepted: Iterable[Envelope], transport_publish: Callable[..., Any] | None = None, *,
-          settings: tracing.TraceSettings | None = None) -> Reaction:
+def react(node: Node, accepted: Iterable[Envelope], transport_publish: Callable[..., object] | None = None, *,
+          settings: TraceSettings | None = None) -> Reaction:
     """Record our automatic steps for ``accepted`` partner envelopes (see the module docstring).
 
     ``transport_publish`` is accepted for the ingest contract and not used: our
@@ -64,9 +72,9 @@ def react(node: Any, accepted: Iterable[Envelope], transport_publish: Callable[.
     done = Reaction()
     for envelope in accepted:
         try:
-            if envelope.type == tracing.SUBMITTED and envelope.body.get("addressee") == us:
+            if envelope.type == SUBMITTED and envelope.body.get("addressee") == us:
                 _answer(node, envelope, settings, done)
-            elif envelope.type in (tracing.RESPONDED, tracing.RESTRICTED):
+            elif envelope.type in (RESPONDED, RESTRICTED):
                 for follow_up in tracing.follow_response(node, envelope):
                     done.steps.append(f"trace {envelope.stream}: {envelope.node}'s answer shows an export; "
                                       f"forwarded as trace {follow_up}")
@@ -83,7 +91,7 @@ def react(node: Any, accepted: Iterable[Envelope], transport_publish: Callable[.
     return done
 
 
-def _answer(node: Any, request: Envelope, settings: tracing.TraceSettings, done: Reaction) -> None:
+def _answer(node: Node, request: Envelope, settings: TraceSettings, done: Reaction) -> None:
     if tracing.acknowledge(node, request):
         done.steps.append(f"trace {request.stream} from {request.node}: acknowledged")
     elif _handled(node, request):
@@ -93,12 +101,12 @@ def _answer(node: Any, request: Envelope, settings: tracing.TraceSettings, done:
         done.steps.append(f"trace {request.stream} from {request.node}: {answered.split('.', 1)[1].lower()}")
 
 
-def _handled(node: Any, request: Envelope) -> bool:
+def _handled(node: Node, request: Envelope) -> bool:
     """True when an officer or an earlier reaction took a step after the acknowledgement."""
-    return any(e.type != tracing.ACKNOWLEDGED for e in node.registry.envelopes(request.stream))
+    return any(e.type != ACKNOWLEDGED for e in node.registry.envelopes(request.stream))
 
 
-def catch_up(node: Any, *, settings: tracing.TraceSettings | None = None) -> Reaction:
+def catch_up(node: Node, *, settings: TraceSettings | None = None) -> Reaction:
     """React to every partner record received so far: repairs steps lost when a reaction failed.
 
     Ingest commits a batch before ``react`` runs, so a crash (or a database
@@ -106,11 +114,4 @@ def catch_up(node: Any, *, settings: tracing.TraceSettings | None = None) -> Rea
     reacting again to everything received does exactly the missing steps.
     Reads the whole inbox: for repair and startup, not for every batch.
     """
-    received, start = [], 1
-    while True:
-        page = node.inbox.received_notifications(start, 1000)
-        if not page:
-            break
-        received += [envelope for _, envelope in page]
-        start = page[-1][0] + 1
-    return react(node, received, settings=settings)
+    return react(node, [envelope for _, envelope in received(node.inbox)], settings=settings)

@@ -109,6 +109,6 @@ def _with_rules(default: frozenset[str], record_type: str, context: SharingConte
         added = context.rules.extra.get(key)
         if added == ALL:
             wanted |= context.partners
-        elif added:
+        elif isinstance(added, frozenset):
             wanted |= added
     return frozenset(wanted & context.partners) - {context.own_state}

@@ -29,6 +29,8 @@ from typing import Any
 from nodes.federation.ingest import POOL_THRESHOLD, Ingest, IngestReport, kafka_position
 from nodes.federation.reactions import react
 from nodes.federation.relay import Relay, RelayReport
+from nodes.ports import Node, Transport
+from nodes.registry.paging import received_pages
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +87,7 @@ class SyncReport:
 class Federation:
     """A node's relay and ingest over one transport. Close when done (the ingest's pool)."""
 
-    def __init__(self, node: Any, transport: Any, *, pool_size: int | None = None):
+    def __init__(self, node: Node, transport: Transport, *, pool_size: int | None = None):
         self.node = node
         self.transport = transport
         self.relay = Relay(node, transport, node.inbox)
@@ -139,18 +141,14 @@ class Federation:
         # Every reaction is idempotent, so reacting again to a batch whose reactions were
         # half done does exactly the missing steps.
         inbox = self.node.inbox
-        start = inbox.position(REACTIONS_POSITION) + 1
-        while True:
-            page = inbox.received_notifications(start, 1000)
-            if not page:
-                return
+        for page in received_pages(inbox, start=inbox.position(REACTIONS_POSITION) + 1):
             reaction = react(self.node, [envelope for _, envelope in page])
             report.reactions += len(reaction.steps)
             inbox.advance(REACTIONS_POSITION, page[-1][0])
-            start = page[-1][0] + 1
 
 
-def sync(node: Any, transport: Any, timeout_s: float = 10.0, *, federation: Federation | None = None) -> SyncReport:
+def sync(node: Node, transport: Transport, timeout_s: float = 10.0, *,
+         federation: Federation | None = None) -> SyncReport:
     """One pass (module docstring). Raises ``TransportError`` / ``StorageError`` on
     infrastructure failures; bad messages are quarantined, never raised."""
     started = time.monotonic()
@@ -205,7 +203,8 @@ def _drain(fed: Federation, deadline: float, report: SyncReport) -> int:
     return read
 
 
-def run(node: Any, transport: Any, stop_event: threading.Event, *, idle_wait_s: float = IDLE_WAIT_S) -> SyncReport:
+def run(node: Node, transport: Transport, stop_event: threading.Event, *,
+        idle_wait_s: float = IDLE_WAIT_S) -> SyncReport:
     """Relay and ingest until ``stop_event`` is set; the batch in hand is finished first."""
     started = time.monotonic()
     report = SyncReport()

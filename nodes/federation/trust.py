@@ -13,13 +13,18 @@ they are certified by the node key in the partner's own log (``Authority.Certifi
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from domain.countries import ISO_3166_ALPHA2
 from domain.errors import InvalidField
 from ledger.keys import Ed25519PublicKey, key_id, public_key_from_bytes
 from nodes.registry.identity import NodeIdentity
+
+if TYPE_CHECKING:
+    from nodes.ports import Node
 
 IDENTITY_FORMAT = 1
 
@@ -109,3 +114,25 @@ class TrustStore:
 
     def by_key_id(self) -> dict[str, Partner]:
         return {p.node_key_id: p for p in self.partners().values()}
+
+
+def trust_partner(node: Node, partner: NodeIdentity) -> Partner:
+    """``node`` trusts ``partner``'s node key: ``armsledger key export`` there, ``trust add`` here.
+
+    Raises ``InvalidField`` as ``TrustStore.add`` does (own state, another key of that state).
+    """
+    found = parse_identity(export_identity(partner), expected_state=partner.state)
+    TrustStore(node.settings.home).add(found, own_state=node.identity.state)
+    return found
+
+
+def trust_each_other(nodes: Iterable[Node]) -> None:
+    """Every node trusts every other node's key (a federation of partners); doing it again changes nothing.
+
+    Requires nodes of distinct states (``InvalidField`` otherwise).
+    """
+    members = list(nodes)
+    for node in members:
+        for other in members:
+            if other is not node:
+                trust_partner(node, other.identity)

@@ -17,13 +17,35 @@ from the bytes themselves plus the trust store.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Union
 
 from ledger.encoding import canonical_decode, canonical_encode
 from ledger.errors import EncodingError
+from nodes.errors import ConfigurationError
 
 WIRE_VERSION = 1
+
+_STATE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_PREFIX = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+
+
+def check_topic_prefix(prefix: str) -> str:
+    """``prefix`` if it can start a topic name (letters, digits, '.', '_', '-'); else ``ConfigurationError``."""
+    if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
+        raise ConfigurationError(f"topic prefix {prefix!r}: use letters, digits, '.', '_' or '-'")
+    return prefix
+
+
+def inbox_topic(prefix: str, state: str) -> str:
+    """The inbox topic of ``state``: ``<prefix>.inbox.<STATE>`` (DESIGN.md, "Federation over Kafka").
+
+    ``ConfigurationError`` if ``state`` cannot name a topic (letters, digits, '_', '-').
+    """
+    if not isinstance(state, str) or not _STATE.fullmatch(state):
+        raise ConfigurationError(f"state {state!r}: expected a state code of letters, digits, '_' or '-'")
+    return f"{check_topic_prefix(prefix)}.inbox.{state.upper()}"
 
 
 @dataclass(frozen=True)

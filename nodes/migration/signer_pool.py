@@ -23,8 +23,10 @@ from nodes.errors import ConfigurationError
 from nodes.migration.reader import Row
 from nodes.migration.report import RowError
 from nodes.migration.row_rules import RowRefused, weapon_of
-from nodes.registry.mapper import _NOT_IN_BODY as NOT_IN_BODY  # the mapper's convention, shared
-from nodes.registry.mapper import to_microseconds
+from nodes.registry.mapper import (
+    _NOT_IN_BODY as NOT_IN_BODY,  # the mapper's convention, shared
+    to_microseconds,
+)
 from nodes.workers import start_pool
 
 if TYPE_CHECKING:

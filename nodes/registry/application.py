@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -22,8 +23,9 @@ from domain.marking import Marking
 from domain.shipment import Shipment
 from domain.weapon import Weapon
 from ledger.envelope import Envelope
-from nodes.registry.mapper import EnvelopeMapper, domain_event_from
 from nodes.registry.identity import AuthorityRegister, NodeIdentity, authorities_stream
+from nodes.registry.mapper import EnvelopeMapper, domain_event_from
+from nodes.registry.paging import PAGE, notifications
 from nodes.registry.storage import eventsourcing_env
 
 
@@ -75,7 +77,7 @@ class Registry(Application[UUID]):
         """The weapon's aggregate; raises ``UnknownWeapon`` if there is no record of it."""
         weapon_id = _as_uuid(weapon_id, "weapon")
         try:
-            weapon = self.repository.get(weapon_id)
+            weapon: object = self.repository.get(weapon_id)
         except AggregateNotFoundError:
             raise UnknownWeapon(f"no record of weapon {weapon_id}", field="weapon") from None
         if not isinstance(weapon, Weapon):
@@ -83,7 +85,7 @@ class Registry(Application[UUID]):
         return weapon
 
     def manufacture(self, *, by: str = "licensing", marking: Marking, occurred_on: int | None = None,
-                    **fields: object) -> UUID:
+                    **fields: Any) -> UUID:
         """Record a manufacture; returns the weapon id. ``DuplicateMarking`` if already registered."""
         # No existence check first: the store's unique (stream, version 1) refuses a
         # second manufacture of the marking in the same transaction, one round trip less.
@@ -92,7 +94,7 @@ class Registry(Application[UUID]):
         self._save_new(weapon, marking)
         return weapon.id
 
-    def manufacture_many(self, records: Iterable[tuple[str, Marking, dict]]) -> list[UUID]:
+    def manufacture_many(self, records: Iterable[tuple[str, Marking, dict[str, Any]]]) -> list[UUID]:
         """Record several manufactures in one transaction (bulk migration).
 
         ``records`` holds (authority kind, marking, fields incl. occurred_on).
@@ -107,7 +109,7 @@ class Registry(Application[UUID]):
         return [w.id for w in weapons]
 
     def import_weapon(self, *, by: str = "customs", marking: Marking, occurred_on: int | None = None,
-                      **fields: object) -> UUID:
+                      **fields: Any) -> UUID:
         """Record an import; opens the weapon's record here if it has none (FP art 8(1)(b))."""
         weapon_id = marking.weapon_id()
         authority = self.authority(by)
@@ -123,7 +125,7 @@ class Registry(Application[UUID]):
         return weapon.id
 
     def seize(self, *, by: str = "police", weapon_id: UUID | str | None = None, marking: Marking | None = None,
-              occurred_on: int | None = None, **fields: object) -> UUID:
+              occurred_on: int | None = None, **fields: Any) -> UUID:
         """Record a seizure; an unrecorded weapon is registered by it (ITI para 9).
 
         A weapon without a complete marking gets a random id; pass ``marking``
@@ -186,7 +188,7 @@ class Registry(Application[UUID]):
         self.save(weapon)
 
     def record(self, command: str, *, by: str, weapon_id: UUID | str, occurred_on: int | None = None,
-               **fields: object) -> None:
+               **fields: Any) -> None:
         """Run a weapon command without licence lookups (``mark``, ``report_lost``, ``destroy`` ...)."""
         if command not in _SIMPLE_COMMANDS:
             raise InvalidField(f"{command!r} is not a weapon command", field="command")
@@ -196,7 +198,7 @@ class Registry(Application[UUID]):
 
     # --- licences ---------------------------------------------------------------------
 
-    def issue_licence(self, *, by: str = "licensing", occurred_on: int | None = None, **fields: object) -> UUID:
+    def issue_licence(self, *, by: str = "licensing", occurred_on: int | None = None, **fields: Any) -> UUID:
         licence = Licence.issue(authority=self.authority(by), occurred_on=_now_if_none(occurred_on), **fields)
         if licence.id in self.repository:
             raise InvalidField(f"{licence.kind.value} {licence.number} is issued already", field="number")
@@ -220,7 +222,7 @@ class Registry(Application[UUID]):
         if not (number or "").strip():
             raise InvalidField(f"a {kind.value} number is required", field=field)
         try:
-            found = self.repository.get(licence_id(self.identity.state, kind, number))
+            found: object = self.repository.get(licence_id(self.identity.state, kind, number))
         except AggregateNotFoundError:
             raise LicenceRefused(f"no {kind.value} {number!r} was issued by {self.identity.state}",
                                  field=field) from None
@@ -250,16 +252,10 @@ class Registry(Application[UUID]):
         assert isinstance(weapon, Weapon)
         return weapon, envelopes
 
-    def stored_notifications(self, start: int = 1, batch: int = 1000) -> Iterator[tuple[int, StoredEvent]]:
+    def stored_notifications(self, start: int = 1, batch: int = PAGE) -> Iterator[tuple[int, StoredEvent]]:
         """Every stored record in notification order: (notification id, stored event)."""
-        position = start
-        while True:
-            notifications = self.recorder.select_notifications(start=position, limit=batch)
-            if not notifications:
-                return
-            for n in notifications:
-                yield n.id, n
-            position = notifications[-1].id + 1
+        for n in notifications(self.recorder, start=start, limit=batch):
+            yield n.id, n
 
     def _save_new(self, aggregate: Weapon, marking: Marking) -> None:
         try:

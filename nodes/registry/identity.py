@@ -71,7 +71,7 @@ class AuthorityRegister(Aggregate):
         self.keys: dict[str, tuple[bytes, AuthorityKind]] = {}
 
     @staticmethod
-    def create_id(state: str, **_: object) -> uuid.UUID:  # type: ignore[override]
+    def create_id(state: str, **_: object) -> uuid.UUID:
         return authorities_stream(state)
 
     @classmethod

@@ -19,7 +19,7 @@ from threading import Lock
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.domain import CanMutateAggregate, DomainEventProtocol
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic, resolve_topic
 
@@ -109,7 +109,7 @@ class EnvelopeMapper(Mapper[UUID]):
                 self._hashes.popitem(last=False)
 
 
-def domain_event_from(envelope: Envelope) -> DomainEventProtocol[UUID]:
+def domain_event_from(envelope: Envelope) -> CanMutateAggregate[UUID]:
     """The domain event an envelope carries (``type`` must be a registered topic)."""
     cls = resolve_topic(envelope.type)
     state: dict[str, Any] = dict(envelope.body)
@@ -121,6 +121,6 @@ def domain_event_from(envelope: Envelope) -> DomainEventProtocol[UUID]:
     if "originator_topic" in getattr(cls, "__dataclass_fields__", {}) or hasattr(cls, "originator_topic"):
         aggregate_topic = envelope.type.split(".", 1)[0]
         state["originator_topic"] = get_topic(resolve_topic(aggregate_topic))
-    event = object.__new__(cls)
+    event: CanMutateAggregate[UUID] = object.__new__(cls)
     object.__setattr__(event, "__dict__", state)
     return event

@@ -27,9 +27,9 @@ import contextlib
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.sqlite import SQLiteDatastore
@@ -38,14 +38,34 @@ from ledger.audit import SealedLeaf
 from ledger.checkpoint import Checkpoint, envelope_leaf, sign_checkpoint
 from ledger.envelope import Envelope
 from ledger.errors import CheckpointError, LedgerError
+from ledger.keys import Ed25519PrivateKey
 from ledger.merkle import MerkleTree
 from nodes.errors import StorageError
+from nodes.registry.paging import notification_pages
+
+if TYPE_CHECKING:
+    from eventsourcing.postgres import PostgresDatastore
+
+    from nodes.registry.application import Registry
+    from nodes.registry.identity import NodeIdentity
 
 CHECKPOINTS_TABLE = "armsledger_checkpoints"
 LEAVES_TABLE = "armsledger_leaves"
 
 _FOLLOW_BATCH = 1000
 _SEAL_ATTEMPTS = 3
+
+
+class _Cursor(Protocol):
+    """A cursor of either datastore (sqlite3 or psycopg); rows are read by column name."""
+
+    def execute(self, query: str, params: Sequence[object] = ..., /) -> object: ...
+
+    def executemany(self, query: str, params: Sequence[Sequence[object]], /) -> object: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -67,11 +87,11 @@ class Sealer:
     node's private key.
     """
 
-    def __init__(self, registry: Any, identity: Any, *, clock: Callable[[], int] | None = None):
+    def __init__(self, registry: Registry, identity: NodeIdentity, *, clock: Callable[[], int] | None = None):
         self.registry = registry
         self.identity = identity
         self._clock = clock or (lambda: time.time_ns() // 1000)
-        self._tables = _Tables(registry.recorder.datastore)
+        self._tables = _Tables(registry.recorder.datastore)  # type: ignore[attr-defined]
         self._lock = threading.RLock()
         self._tree: MerkleTree | None = None
         self._positions: list[int] = []  # notification id of each leaf
@@ -94,21 +114,21 @@ class Sealer:
         key = self.identity.private_keys[self.identity.node_key_id]
         with self._lock:
             for _ in range(_SEAL_ATTEMPTS):
-                self._follow()
+                tree = self._follow()
                 with self._storage("sealing a checkpoint"), self._tables.transaction(commit=True) as cursor:
                     self._tables.lock_out_other_sealers(cursor)
                     latest = self._tables.latest(cursor)
-                    if latest is not None and latest.size > len(self._tree):
-                        continue  # another sealer saw newer records: read them and retry
-                    return self._seal_in(cursor, key, latest)
+                    if latest is None or latest.size <= len(tree):
+                        return self._seal_in(cursor, key, latest, tree)
+                    sealed = latest.size  # another sealer saw newer records: read them and retry
             raise CheckpointError(
-                f"the log holds {len(self._tree)} records but a checkpoint sealed {latest.size}: "
+                f"the log holds {len(tree)} records but a checkpoint sealed {sealed}: "
                 "sealed records were deleted (run armsledger verify)",
-                expected=latest.size, calculated=len(self._tree),
+                expected=sealed, calculated=len(tree),
             )
 
-    def _seal_in(self, cursor: Any, key: Any, latest: CheckpointRow | None) -> Checkpoint | None:
-        tree = self._tree
+    def _seal_in(self, cursor: _Cursor, key: Ed25519PrivateKey, latest: CheckpointRow | None,
+                 tree: MerkleTree) -> Checkpoint | None:
         size = len(tree)
         if latest is not None:
             if tree.root(latest.size) != latest.root:
@@ -134,16 +154,15 @@ class Sealer:
         self._pending = [row for row in self._pending if row[0] >= size]
         return Checkpoint.from_bytes(stored.bytes)
 
-    def _follow(self) -> None:
-        """Load the tree at first use, then append the records logged since."""
-        if self._tree is None:
-            self._load()
-        recorder = self.registry.recorder
+    def _follow(self) -> MerkleTree:
+        """Load the tree at first use, then append the records logged since; return it."""
+        tree = self._tree if self._tree is not None else self._load()
+        pages = notification_pages(self.registry.recorder, start=self._next_position, limit=_FOLLOW_BATCH)
         while True:
             with self._storage("reading the log"):
-                notifications = recorder.select_notifications(start=self._next_position, limit=_FOLLOW_BATCH)
-            if not notifications:
-                return
+                notifications = next(pages, None)
+            if notifications is None:
+                return tree
             for notification in notifications:
                 try:
                     digest = Envelope.from_bytes(notification.state).hash
@@ -152,13 +171,13 @@ class Sealer:
                         f"refusing to seal: the record at position {notification.id} is not an envelope "
                         f"({e}); run armsledger verify"
                     ) from e
-                index = self._tree.append(envelope_leaf(digest))
+                index = tree.append(envelope_leaf(digest))
                 self._positions.append(notification.id)
                 self._pending.append((index, notification.id, str(notification.originator_id),
                                       notification.originator_version, digest))
             self._next_position = notifications[-1].id + 1
 
-    def _load(self) -> None:
+    def _load(self) -> MerkleTree:
         # Resume from the leaf index rather than re-reading and re-hashing the
         # whole log; the latest checkpoint vouches for the index.
         with self._storage("loading the leaf index"), self._tables.transaction(commit=False) as cursor:
@@ -177,6 +196,7 @@ class Sealer:
             )
         self._tree, self._positions = tree, positions
         self._next_position = positions[-1] + 1 if positions else 1
+        return tree
 
     # --- reading ----------------------------------------------------------------------
 
@@ -217,8 +237,7 @@ class Sealer:
         Requires ``0 <= index < size <= records in the log``; ``ValueError`` otherwise.
         """
         with self._lock:
-            self._follow_to(size)
-            return self._tree.inclusion_proof(index, self._sealed_size() if size is None else size)
+            return self._follow_to(size).inclusion_proof(index, self._sealed_size() if size is None else size)
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
         """RFC 9162 PROOF(size1, D_size2) (default ``size2``: the latest checkpoint's size).
@@ -226,13 +245,13 @@ class Sealer:
         Requires ``0 < size1 <= size2 <= records in the log``; ``ValueError`` otherwise.
         """
         with self._lock:
-            self._follow_to(size2)
-            return self._tree.consistency_proof(size1, self._sealed_size() if size2 is None else size2)
+            return self._follow_to(size2).consistency_proof(size1, self._sealed_size() if size2 is None else size2)
 
-    def _follow_to(self, size: int | None) -> None:
+    def _follow_to(self, size: int | None) -> MerkleTree:
         # A proof within the tree held needs no read of the log (the relay asks one per record).
         if self._tree is None or size is None or size > len(self._tree):
-            self._follow()
+            return self._follow()
+        return self._tree
 
     def _sealed_size(self) -> int:
         latest = self.latest_checkpoint()
@@ -249,7 +268,7 @@ class Sealer:
 class _Tables:
     """The sealer's tables on the registry's datastore: the one place that knows the SQL dialects."""
 
-    def __init__(self, datastore: Any):
+    def __init__(self, datastore: SQLiteDatastore | PostgresDatastore):
         self.datastore = datastore
         if isinstance(datastore, SQLiteDatastore):
             self._placeholder, prefix, integer, blob = "?", "", "INTEGER", "BLOB"
@@ -276,7 +295,7 @@ class _Tables:
         self._created = False
 
     @contextlib.contextmanager
-    def transaction(self, *, commit: bool) -> Iterator[Any]:
+    def transaction(self, *, commit: bool) -> Iterator[_Cursor]:
         if not self._created:
             with self.datastore.transaction(commit=True) as cursor:
                 for statement in self.ddl:
@@ -285,33 +304,33 @@ class _Tables:
         with self.datastore.transaction(commit=commit) as cursor:
             yield cursor
 
-    def lock_out_other_sealers(self, cursor: Any) -> None:
+    def lock_out_other_sealers(self, cursor: _Cursor) -> None:
         """Make other sealing transactions wait until this one ends; the first statement of a sealing transaction."""
         cursor.execute(self._lock_statement)
 
     def _sql(self, statement: str) -> str:
         return statement.replace("?", self._placeholder)
 
-    def latest(self, cursor: Any) -> CheckpointRow | None:
+    def latest(self, cursor: _Cursor) -> CheckpointRow | None:
         cursor.execute(f"SELECT * FROM {self.checkpoints_table} ORDER BY size DESC LIMIT 1")
         row = cursor.fetchone()
         return _checkpoint_row(row) if row else None
 
-    def checkpoint_rows(self, cursor: Any, after: int = 0) -> list[CheckpointRow]:
+    def checkpoint_rows(self, cursor: _Cursor, after: int = 0) -> list[CheckpointRow]:
         cursor.execute(self._sql(f"SELECT * FROM {self.checkpoints_table} WHERE size > ? ORDER BY size"), (after,))
         return [_checkpoint_row(row) for row in cursor.fetchall()]
 
-    def leaves(self, cursor: Any) -> list[tuple[int, int, bytes]]:
+    def leaves(self, cursor: _Cursor) -> list[tuple[int, int, bytes]]:
         cursor.execute(f"SELECT leaf_index, position, envelope_hash FROM {self.leaves_table} ORDER BY leaf_index")
         return [(row["leaf_index"], row["position"], bytes(row["envelope_hash"])) for row in cursor.fetchall()]
 
-    def sealed_leaves(self, cursor: Any) -> list[SealedLeaf]:
+    def sealed_leaves(self, cursor: _Cursor) -> list[SealedLeaf]:
         cursor.execute(f"SELECT leaf_index, stream, version, envelope_hash FROM {self.leaves_table} "
                        "ORDER BY leaf_index")
         return [SealedLeaf(row["leaf_index"], row["stream"], row["version"], bytes(row["envelope_hash"]))
                 for row in cursor.fetchall()]
 
-    def insert_leaves(self, cursor: Any, rows: list[tuple[int, int, str, int, bytes]]) -> None:
+    def insert_leaves(self, cursor: _Cursor, rows: list[tuple[int, int, str, int, bytes]]) -> None:
         """Insert (leaf index, position, stream, version, envelope hash) rows."""
         if not rows:
             return
@@ -323,7 +342,7 @@ class _Tables:
             rows,
         )
 
-    def insert_checkpoint(self, cursor: Any, checkpoint: Checkpoint) -> CheckpointRow:
+    def insert_checkpoint(self, cursor: _Cursor, checkpoint: Checkpoint) -> CheckpointRow:
         """Insert unless the size is taken; return the row stored for that size (ours or another sealer's)."""
         cursor.execute(
             self._sql(f"INSERT INTO {self.checkpoints_table} (size, root, timestamp, signer, sig, bytes) "

@@ -26,27 +26,36 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
+from domain.diversion import Verdict, analyse
 from domain.errors import InvalidField, InvalidState
+from domain.event_types import (
+    TRACE_ACKNOWLEDGED as ACKNOWLEDGED,
+    TRACE_RESPONDED as RESPONDED,
+    TRACE_RESTRICTED as RESTRICTED,
+    TRACE_SUBMITTED as SUBMITTED,
+    TRACE_UNTRACEABLE as UNTRACEABLE,
+)
 from domain.licence import licence_id
 from domain.marking import Marking, check_country
+from domain.records import SignedRecord
 from domain.time import format_time
 from domain.trace import TraceAnswer, TraceRequest, TraceStatus
+from domain.trace_status import Trace, trace_status
 from ledger.envelope import Envelope
 from nodes.federation.crossborder import partner_states
-from domain.diversion import Verdict, analyse
-from nodes.tracing.fragment import FragmentCheck, build_fragment, verify_fragment
-from nodes.registry.identity import authorities_stream
-from domain.trace_status import (  # noqa: F401 - the status names are part of this service's API
-    ACKNOWLEDGED, ANSWERS, CLOSED, DELAYED, FORWARDED, REFUSED, RESPONDED, RESTRICTED, SUBMITTED, UNTRACEABLE,
-    Deadline, Step, Trace, trace_status,
-)
-from nodes.settings import TraceSettings
 from nodes.federation.trust import TrustStore
+from nodes.ports import Node
+from nodes.registry.identity import authorities_stream
+from nodes.registry.paging import notifications, received
+from nodes.settings import TraceSettings
+from nodes.tracing.fragment import FragmentCheck, build_fragment, verify_fragment
+
+A = TypeVar("A", TraceRequest, TraceAnswer)
 
 REQUESTING_AUTHORITY = "police"      # tracing officers ask (domain.authority: police only)
 ANSWERING_AUTHORITY = "registry"     # the national registry answers from its records
@@ -55,7 +64,7 @@ ANSWERING_AUTHORITY = "registry"     # the national registry answers from its re
 # --- reading a trace on a node ------------------------------------------------------------
 
 
-def trace(node: Any, trace_id: UUID | str, *, now: int | None = None, settings: TraceSettings | None = None,
+def trace(node: Node, trace_id: UUID | str, *, now: int | None = None, settings: TraceSettings | None = None,
           verify: bool = True) -> Trace:
     """Trace ``trace_id`` as this node sees it (as requester or addressee); ``InvalidField`` if unknown here.
 
@@ -82,18 +91,19 @@ def trace(node: Any, trace_id: UUID | str, *, now: int | None = None, settings: 
     raise InvalidField(f"no trace {trace_id} is known here", field="trace")
 
 
-def traces(node: Any, *, now: int | None = None, settings: TraceSettings | None = None) -> list[Trace]:
+def traces(node: Node, *, now: int | None = None, settings: TraceSettings | None = None) -> list[Trace]:
     """Every trace this node requested or was asked, oldest first."""
-    ids = list(dict.fromkeys(n.originator_id for n in _notifications(node.registry.recorder, (SUBMITTED, ACKNOWLEDGED))))
+    ours = notifications(node.registry.recorder, topics=(SUBMITTED, ACKNOWLEDGED))
+    ids = list(dict.fromkeys(n.originator_id for n in ours))
     us = node.identity.state
-    for _, envelope in _received_notifications(node):
+    for _, envelope in received(node.inbox):
         if envelope.type == SUBMITTED and envelope.body.get("addressee") == us:
             ids.append(UUID(envelope.stream))
     found = [trace(node, i, now=now, settings=settings) for i in dict.fromkeys(ids)]
     return sorted(found, key=lambda t: (t.steps[0].occurred_on if t.steps else 0, t.trace_id))
 
 
-def hops(node: Any, trace_id: UUID | str, *, now: int | None = None,
+def hops(node: Node, trace_id: UUID | str, *, now: int | None = None,
          settings: TraceSettings | None = None, verify: bool = True) -> list[Trace]:
     """The trace and every trace it was forwarded as (on the requester), in hop order."""
     found, pending, seen = [], [str(trace_id)], set()
@@ -109,22 +119,22 @@ def hops(node: Any, trace_id: UUID | str, *, now: int | None = None,
     return found
 
 
-def traces_about(node: Any, weapon_id: UUID | str) -> list[Envelope]:
+def traces_about(node: Node, weapon_id: UUID | str) -> list[Envelope]:
     """Our ``TraceRequest.Submitted`` records about ``weapon_id``."""
     wanted = str(weapon_id)
     found = []
-    for notification in _notifications(node.registry.recorder, (SUBMITTED,)):
+    for notification in notifications(node.registry.recorder, topics=(SUBMITTED,)):
         envelope = Envelope.from_bytes(notification.state)
         if envelope.body.get("weapon_id") == wanted:
             found.append(envelope)
     return found
 
 
-def _received(node: Any, state: str, trace_id: UUID) -> list[Envelope]:
+def _received(node: Node, state: str, trace_id: UUID) -> list[Envelope]:
     return list(node.inbox.received(node=state, stream=str(trace_id)))
 
 
-def _verified(node: Any, origin: str, answer: list[Envelope]) -> FragmentCheck | None:
+def _verified(node: Node, origin: str, answer: list[Envelope]) -> FragmentCheck | None:
     """The verified fragment of ``answer`` (a response or restriction), or None when it carries none."""
     carrying = [e for e in answer if e.type in (RESPONDED, RESTRICTED)]
     if not carrying:
@@ -134,26 +144,6 @@ def _verified(node: Any, origin: str, answer: list[Envelope]) -> FragmentCheck |
     return verify_fragment(carrying[-1].body.get("fragment", ()), origin=origin,
                            node_key=partner.public_key if partner else None,
                            kept=node.inbox.partner_checkpoints(origin), certificates=certificates)
-
-
-def _notifications(recorder: Any, topics: tuple[str, ...]) -> Iterable[Any]:
-    start = 1
-    while True:
-        page = recorder.select_notifications(start=start, limit=1000, topics=topics)
-        if not page:
-            return
-        yield from page
-        start = page[-1].id + 1
-
-
-def _received_notifications(node: Any) -> Iterable[tuple[int, Envelope]]:
-    start = 1
-    while True:
-        page = node.inbox.received_notifications(start, 1000)
-        if not page:
-            return
-        yield from page
-        start = page[-1][0] + 1
 
 
 def _trace_uuid(value: UUID | str) -> UUID:
@@ -168,7 +158,7 @@ def _trace_uuid(value: UUID | str) -> UUID:
 # --- the requester's steps ----------------------------------------------------------------
 
 
-def submit(node: Any, *, to: str, weapon_id: UUID | str | None = None, marking: Marking | None = None,
+def submit(node: Node, *, to: str, weapon_id: UUID | str | None = None, marking: Marking | None = None,
            type: str = "", calibre: str = "", circumstances: str, legal_basis: str, intended_use: str,
            priority: str = "routine", occurred_on: int | None = None, by: str = REQUESTING_AUTHORITY) -> UUID:
     """Submit a trace request to state ``to`` (ITI para 17); returns the trace id.
@@ -184,7 +174,7 @@ def submit(node: Any, *, to: str, weapon_id: UUID | str | None = None, marking: 
                            "a trace request travels to its node", field="to")
     if (weapon_id is None) == (marking is None):
         raise InvalidField("give the weapon id or its marking, not both", field="weapon")
-    known = _known_description(node, weapon_id if weapon_id is not None else marking.weapon_id())
+    known = _known_description(node, marking.weapon_id() if marking is not None else str(weapon_id))
     if marking is None:
         if not known.get("marking"):
             raise InvalidField(f"no record of weapon {weapon_id} here: give its marking", field="weapon")
@@ -200,7 +190,7 @@ def submit(node: Any, *, to: str, weapon_id: UUID | str | None = None, marking: 
     return request.id
 
 
-def _known_description(node: Any, weapon_id: UUID | str) -> dict[str, Any]:
+def _known_description(node: Node, weapon_id: UUID | str) -> dict[str, Any]:
     """Marking, type and calibre of a weapon from our records, else from partners' records received."""
     records = [*node.registry.envelopes(weapon_id),
                *node.inbox.received_about(str(weapon_id), partner_states(node))]
@@ -211,7 +201,7 @@ def _known_description(node: Any, weapon_id: UUID | str) -> dict[str, Any]:
     return {}
 
 
-def close(node: Any, trace_id: UUID | str, *, outcome: str, occurred_on: int | None = None,
+def close(node: Node, trace_id: UUID | str, *, outcome: str, occurred_on: int | None = None,
           by: str = REQUESTING_AUTHORITY) -> None:
     """Close our trace with its outcome (the requester's last step)."""
     request = _own(node, trace_id, TraceRequest, "only the requesting state closes a trace")
@@ -219,7 +209,7 @@ def close(node: Any, trace_id: UUID | str, *, outcome: str, occurred_on: int | N
     node.registry.save(request)
 
 
-def follow_response(node: Any, answer: Envelope, *, occurred_on: int | None = None) -> list[UUID]:
+def follow_response(node: Node, answer: Envelope, *, occurred_on: int | None = None) -> list[UUID]:
     """On the requester: forward the trace to every state the verified answer shows an export to.
 
     Only exports in the verified fragment count (the ``exported_to`` field is
@@ -231,7 +221,7 @@ def follow_response(node: Any, answer: Envelope, *, occurred_on: int | None = No
     if answer.type not in (RESPONDED, RESTRICTED):
         return []
     try:
-        request = node.registry.repository.get(UUID(answer.stream))
+        request: object = node.registry.repository.get(UUID(answer.stream))
     except (AggregateNotFoundError, ValueError):
         return []
     if not isinstance(request, TraceRequest) or request.closed or answer.node != request.addressee:
@@ -266,7 +256,7 @@ def follow_response(node: Any, answer: Envelope, *, occurred_on: int | None = No
 # --- the addressee's steps ----------------------------------------------------------------
 
 
-def acknowledge(node: Any, request: Envelope, *, occurred_on: int | None = None,
+def acknowledge(node: Node, request: Envelope, *, occurred_on: int | None = None,
                 by: str = ANSWERING_AUTHORITY) -> bool:
     """Acknowledge a received trace request addressed to us (ITI para 19); False if done already or not ours."""
     if request.type != SUBMITTED or request.body.get("addressee") != node.identity.state:
@@ -280,7 +270,7 @@ def acknowledge(node: Any, request: Envelope, *, occurred_on: int | None = None,
     return True
 
 
-def respond(node: Any, trace_id: UUID | str, *, occurred_on: int | None = None, by: str = ANSWERING_AUTHORITY) -> str:
+def respond(node: Node, trace_id: UUID | str, *, occurred_on: int | None = None, by: str = ANSWERING_AUTHORITY) -> str:
     """Answer with the signed fragment we hold (ITI para 20), or untraceable if we hold nothing.
 
     Returns the answer's type. Acknowledges first if that was not done.
@@ -299,7 +289,7 @@ def respond(node: Any, trace_id: UUID | str, *, occurred_on: int | None = None, 
     return UNTRACEABLE if not fragment.records else RESPONDED
 
 
-def _nothing_held(node: Any, request: Envelope) -> str:
+def _nothing_held(node: Node, request: Envelope) -> str:
     """Why we cannot trace: nothing on record, and what partners told us was on its way here."""
     us, marking = node.identity.state, dict(request.body.get("marking", {}))
     shown = " ".join(str(marking.get(k, "")) for k in ("manufacturer", "country", "serial")).strip()
@@ -312,14 +302,14 @@ def _nothing_held(node: Any, request: Envelope) -> str:
     return reason
 
 
-def untraceable(node: Any, trace_id: UUID | str, *, reason: str, occurred_on: int | None = None,
+def untraceable(node: Node, trace_id: UUID | str, *, reason: str, occurred_on: int | None = None,
                 by: str = ANSWERING_AUTHORITY) -> None:
     answer, _ = _answer(node, trace_id, by)
     answer.untraceable(authority=node.registry.authority(by), reason=reason, occurred_on=_now(occurred_on))
     node.registry.save(answer)
 
 
-def delay(node: Any, trace_id: UUID | str, *, ground: str, explanation: str, expected_by: int,
+def delay(node: Node, trace_id: UUID | str, *, ground: str, explanation: str, expected_by: int,
           occurred_on: int | None = None, by: str = ANSWERING_AUTHORITY) -> None:
     """Delay the answer on an ITI para 22 ground, explained (para 23), until ``expected_by``."""
     answer, _ = _answer(node, trace_id, by)
@@ -328,7 +318,7 @@ def delay(node: Any, trace_id: UUID | str, *, ground: str, explanation: str, exp
     node.registry.save(answer)
 
 
-def restrict(node: Any, trace_id: UUID | str, *, ground: str, explanation: str, occurred_on: int | None = None,
+def restrict(node: Node, trace_id: UUID | str, *, ground: str, explanation: str, occurred_on: int | None = None,
              by: str = ANSWERING_AUTHORITY) -> None:
     """Answer with only the cross-border path of the weapon (para 22 ground, para 23 explanation)."""
     answer, request = _answer(node, trace_id, by)
@@ -339,7 +329,7 @@ def restrict(node: Any, trace_id: UUID | str, *, ground: str, explanation: str, 
     node.registry.save(answer)
 
 
-def refuse(node: Any, trace_id: UUID | str, *, ground: str, explanation: str, occurred_on: int | None = None,
+def refuse(node: Node, trace_id: UUID | str, *, ground: str, explanation: str, occurred_on: int | None = None,
            by: str = ANSWERING_AUTHORITY) -> None:
     answer, _ = _answer(node, trace_id, by)
     answer.refuse(authority=node.registry.authority(by), ground=ground, explanation=explanation,
@@ -347,7 +337,7 @@ def refuse(node: Any, trace_id: UUID | str, *, ground: str, explanation: str, oc
     node.registry.save(answer)
 
 
-def _answer(node: Any, trace_id: UUID | str, by: str) -> tuple[TraceAnswer, Envelope]:
+def _answer(node: Node, trace_id: UUID | str, by: str) -> tuple[TraceAnswer, Envelope]:
     """Our answer aggregate (acknowledging first if needed) and the received request."""
     trace_id = _trace_uuid(trace_id)
     request = next((e for e in node.inbox.received_about(str(trace_id), partner_states(node))
@@ -359,10 +349,10 @@ def _answer(node: Any, trace_id: UUID | str, by: str) -> tuple[TraceAnswer, Enve
     return _own(node, trace_id, TraceAnswer, "this trace was not addressed to us"), request
 
 
-def _own(node: Any, trace_id: UUID | str, kind: type, wrong: str) -> Any:
+def _own(node: Node, trace_id: UUID | str, kind: type[A], wrong: str) -> A:
     trace_id = _trace_uuid(trace_id)
     try:
-        found = node.registry.repository.get(trace_id)
+        found: object = node.registry.repository.get(trace_id)
     except AggregateNotFoundError:
         raise InvalidField(f"no trace {trace_id} is recorded here", field="trace") from None
     if not isinstance(found, kind):
@@ -382,14 +372,14 @@ class FederatedLifecycle:
     """Every verified record held about one weapon, and the trace answers given and awaited."""
 
     weapon_id: str
-    records: tuple[Envelope, ...]
-    licences: tuple[Envelope, ...]
+    records: tuple[SignedRecord, ...]
+    licences: tuple[SignedRecord, ...]
     answered: tuple[str, ...]
     expected_from: tuple[str, ...]
     unverified: tuple[str, ...]      # fragment items that failed verification: reported, never used
 
 
-def federated_lifecycle(node: Any, weapon_id: UUID | str, *, now: int | None = None) -> FederatedLifecycle:
+def federated_lifecycle(node: Node, weapon_id: UUID | str, *, now: int | None = None) -> FederatedLifecycle:
     """Join our records of the weapon, partners' records received, and verified trace fragments.
 
     Also gathers the shipments the weapon travelled in, the licences and
@@ -399,9 +389,9 @@ def federated_lifecycle(node: Any, weapon_id: UUID | str, *, now: int | None = N
     """
     wid = str(weapon_id)
     registry, inbox, partners = node.registry, node.inbox, partner_states(node)
-    records: dict[bytes, Envelope] = {}
+    records: dict[bytes, SignedRecord] = {}
 
-    def add(envelopes: Iterable[Envelope]) -> None:
+    def add(envelopes: Iterable[SignedRecord]) -> None:
         for envelope in envelopes:
             records.setdefault(envelope.hash, envelope)
 
@@ -410,7 +400,9 @@ def federated_lifecycle(node: Any, weapon_id: UUID | str, *, now: int | None = N
     add(registry.envelopes(authorities_stream(node.identity.state)))
     for partner in partners:
         add(inbox.received(node=partner, stream=str(authorities_stream(partner))))
-    answered, expected, unverified = [], [], []
+    answered: list[str] = []
+    expected: list[str] = []
+    unverified: list[str] = []
     for submitted in traces_about(node, wid):
         step = trace(node, submitted.stream, now=now)
         # A refusal gives no evidence: the state is still owed, like one that has not answered.
@@ -426,7 +418,7 @@ def federated_lifecycle(node: Any, weapon_id: UUID | str, *, now: int | None = N
         except InvalidField:
             continue  # a shipment reference that is not an id: nothing to join
         add(inbox.received_about(shipment, partners))
-    licences = []
+    licences: list[SignedRecord] = []
     for export in (e for e in weapon if e.type == "Weapon.Exported"):
         origin, destination = str(export.body.get("from_state") or export.node), str(export.body.get("to_state"))
         for issuer, kind, number in ((origin, "export_licence", export.body.get("licence")),
@@ -442,7 +434,8 @@ def federated_lifecycle(node: Any, weapon_id: UUID | str, *, now: int | None = N
                                                                     if s not in answered), tuple(unverified))
 
 
-def diversion_verdict(node: Any, weapon_id: UUID | str, *, now: int | None = None) -> tuple[Verdict, FederatedLifecycle]:
+def diversion_verdict(node: Node, weapon_id: UUID | str, *,
+                      now: int | None = None) -> tuple[Verdict, FederatedLifecycle]:
     """The point of diversion of ``weapon_id`` on the federated evidence held here (``domain.diversion``)."""
     now = int(time.time()) if now is None else now
     life = federated_lifecycle(node, weapon_id, now=now)

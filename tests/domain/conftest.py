@@ -14,8 +14,8 @@ import pytest
 from domain.authority import Authority, AuthorityKind
 from domain.licence import Licence, LicenceKind
 from domain.marking import Marking
-from domain.weapon import Weapon
 from domain.time import SECONDS_PER_DAY as DAY
+from domain.weapon import Weapon
 
 STATE = "BE"
 

@@ -16,9 +16,9 @@ from domain.errors import InvalidField, NotPermitted
 from domain.licence import Licence, LicenceKind
 from domain.marking import Marking
 from domain.shipment import Shipment
+from domain.time import SECONDS_PER_DAY as DAY
 from domain.trace import TraceAnswer, TraceRequest
 from domain.weapon import Weapon
-from domain.time import SECONDS_PER_DAY as DAY
 
 L, C, P, D, R = (AuthorityKind.LICENSING, AuthorityKind.CUSTOMS, AuthorityKind.POLICE,
                  AuthorityKind.DEACTIVATION, AuthorityKind.REGISTRY)

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from domain.diversion import Custodian, Rule, analyse
 from domain.marking import Marking
 from domain.time import SECONDS_PER_DAY as DAY, format_time, parse_time
 from ledger.envelope import GENESIS_PREV, Envelope, seal, verify_chain, verify_envelope
 from ledger.keys import generate_key, key_id
-from domain.diversion import Custodian, Rule, analyse
 
 T0 = parse_time("2024-03-01")
 MARKING = {"manufacturer": "FN Herstal", "country": "BE", "serial": "123456"}

@@ -10,7 +10,6 @@ from domain.licence import Licence, LicenceKind, licence_id
 from domain.time import SECONDS_PER_DAY as DAY
 
 
-
 def test_issue_records_every_field(make_licence, now):
     licence = make_licence(number="EL-7", transit_states=("de",), consignee="Dealer NL", end_user="Police NL",
                            quantity=3, weapons=("w1", "w2"))

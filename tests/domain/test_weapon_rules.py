@@ -14,8 +14,8 @@ from domain.authority import AuthorityKind
 from domain.errors import InvalidField, InvalidState, LicenceRefused, UnknownWeapon
 from domain.licence import LicenceKind
 from domain.marking import Marking
-from domain.weapon import Status, Weapon
 from domain.time import SECONDS_PER_DAY as DAY
+from domain.weapon import Status, Weapon
 from domain.weapon_state import OPENING_TYPES
 
 STATE = "BE"  # the state of the ``authorities`` fixture (conftest.py)

@@ -7,8 +7,7 @@ from dataclasses import replace
 
 import msgpack
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from ledger.checkpoint import CHECKPOINT_FORMAT, Checkpoint, envelope_leaf, sign_checkpoint, verify_checkpoint
 from ledger.encoding import canonical_decode, canonical_encode
@@ -129,7 +128,8 @@ def _envelope_hash(key, stream: int, body: dict) -> bytes:
                 recorded_at=2, authority=key_id(key), prev=GENESIS_PREV, body=body).hash
 
 
-bodies = st.dictionaries(st.sampled_from(["a", "b", "serial"]), st.integers(-2**63, 2**64 - 1) | st.text(max_size=8), max_size=3)
+bodies = st.dictionaries(st.sampled_from(["a", "b", "serial"]), st.integers(-2**63, 2**64 - 1) | st.text(max_size=8),
+                         max_size=3)
 
 
 @given(st.lists(bodies, min_size=1, max_size=40), st.data())

@@ -6,8 +6,7 @@ from collections import OrderedDict
 
 import msgpack
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from ledger.encoding import canonical_decode, canonical_encode
 from ledger.errors import EncodingError

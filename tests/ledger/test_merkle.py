@@ -16,8 +16,7 @@ import hashlib
 import re
 
 import pytest
-from hypothesis import assume, given
-from hypothesis import strategies as st
+from hypothesis import assume, given, strategies as st
 
 from ledger import (
     EMPTY_ROOT,

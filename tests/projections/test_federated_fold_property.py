@@ -20,13 +20,11 @@ from uuid import UUID
 
 from eventsourcing.persistence import InfrastructureFactory, StoredEvent
 from eventsourcing.utils import Environment
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from domain import event_types as types
 from domain.marking import Marking
-from domain.time import SECONDS_PER_DAY as DAY
-from domain.time import parse_time
+from domain.time import SECONDS_PER_DAY as DAY, parse_time
 from domain.weapon_state import Status, WeaponState, evolve
 from ledger.envelope import GENESIS_PREV, Envelope, seal
 from ledger.keys import generate_key, key_id
@@ -145,7 +143,8 @@ def test_views_equal_a_rebuild_and_the_domain_fold_whatever_the_arrival_order(du
                 assert life is not None
                 assert (life["status"], life["holder"], life["place"], life["flags"], life["marking"]) == (
                     expected.status.value if expected.status else "", expected.holder, expected.place,
-                    list(expected.flags), {k: expected.marking.get(k, "") for k in ("manufacturer", "country", "serial")})
+                    list(expected.flags),
+                    {k: expected.marking.get(k, "") for k in ("manufacturer", "country", "serial")})
                 assert {(e["node"], e["version"]) for e in life["events"]} == {
                     (e.node, e.version) for e in envelopes if e.stream == weapon_id}
         finally:

@@ -15,13 +15,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from domain.errors import DomainError
 from domain.marking import Marking
-from domain.time import SECONDS_PER_DAY as DAY
-from domain.time import parse_time
+from domain.time import SECONDS_PER_DAY as DAY, parse_time
 from nodes.bootstrap import init_node
 from nodes.registry.application import Registry
 from nodes.registry.storage import eventsourcing_env

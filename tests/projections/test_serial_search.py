@@ -10,8 +10,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from domain.errors import InvalidField
 from domain.marking import normalise, serial_pattern_to_regex

@@ -15,10 +15,10 @@ from pathlib import Path
 from domain.licence import LicenceKind
 from domain.marking import Marking
 from nodes.bootstrap import Node, init_node
-from nodes.federation.sync import Federation, SyncReport, sync
 from nodes.federation.kafka_transport import KafkaTransport
+from nodes.federation.sync import Federation, SyncReport, sync
+from nodes.federation.trust import trust_each_other, trust_partner
 from nodes.settings import Settings
-from nodes.federation.trust import TrustStore, export_identity, parse_identity
 
 DAY = 86_400
 PASSPHRASE = "pw"
@@ -40,14 +40,11 @@ class Cluster:
             self.nodes[state] = init_node(settings, state)
             self.transports[state] = KafkaTransport(bootstrap, self.prefix, timeout_s=10.0)
         if trust:
-            for state in states:
-                for other in states:
-                    if other != state:
-                        self.trust(state, other)
+            trust_each_other(self.nodes.values())
 
     def trust(self, state: str, other: str) -> None:
-        partner = parse_identity(export_identity(self.nodes[other].identity), expected_state=other)
-        TrustStore(self.nodes[state].settings.home).add(partner, own_state=state)
+        """``state`` trusts ``other`` (one direction only)."""
+        trust_partner(self.nodes[state], self.nodes[other].identity)
 
     def federation(self, state: str) -> Federation:
         if state not in self.federations:

@@ -1,67 +1,127 @@
 """In-memory stand-in for the federation, for unit tests of tracing, cross-border flows and reactions.
 
-``MemoryInbox`` exposes the methods of ``nodes.federation.inbox.Inbox`` that tracing and
-cross-border code read; ``MemoryFederation`` creates real nodes (real registry,
-keys, sealer, SQLite or PostgreSQL), makes them trust each other, and carries
-records between them under the default sharing policy of DESIGN.md, then runs
-``nodes.federation.reactions.react`` on the receiver, as sync does. Unit tests only: the
-end-to-end tests (test_trace_e2e.py) use the real inbox, relay and broker.
+``MemoryInbox`` implements the inbox port (``nodes.ports.Inbox``); ``MemoryFederation``
+creates real nodes (real registry, keys, sealer, SQLite or PostgreSQL), makes them trust
+each other, and carries records between them under the default sharing policy of
+DESIGN.md, then runs ``nodes.federation.reactions.react`` on the receiver, as sync does.
+Unit tests only: the end-to-end tests (test_trace_e2e.py) use the real inbox, relay and broker.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import itertools
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.popo import POPOProcessRecorder
 
 from ledger.checkpoint import Checkpoint
 from ledger.envelope import Envelope
 from nodes.bootstrap import Node, init_node
+from nodes.federation.inbox import (
+    INTERNAL_PREFIX,
+    QUARANTINE_RESOLVED,
+    QUARANTINED,
+    InboxBatch,
+    QuarantineEntry,
+    checkpoints_stream_id,
+    received_stream_id,
+)
 from nodes.federation.reactions import Reaction, react
-from nodes.settings import Settings
-from nodes.tracing.service import TraceSettings
-from nodes.federation.trust import TrustStore, export_identity, parse_identity
+from nodes.federation.trust import trust_each_other
+from nodes.registry.paging import notifications, received
+from nodes.settings import Settings, TraceSettings
 
 
 class MemoryInbox:
-    """Accepted partner envelopes and kept partner checkpoints, in memory."""
+    """The inbox port (``nodes.ports.Inbox``) in memory.
+
+    Stores what ``nodes.federation.inbox.Inbox`` stores (``InboxBatch.stored_events``) in
+    eventsourcing's in-memory recorder, so duplicates and stale positions are refused
+    alike; tests/nodes/federation/test_inbox_contract.py holds both to the port.
+    """
 
     def __init__(self) -> None:
-        self.envelopes: list[Envelope] = []
-        self._hashes: set[bytes] = set()
-        self.checkpoints: dict[str, dict[int, Checkpoint]] = defaultdict(dict)
+        self.recorder = POPOProcessRecorder()
 
-    def accept(self, envelopes: Iterable[Envelope]) -> list[Envelope]:
-        """Store the envelopes not held yet; return those (what ingest would report as accepted)."""
-        new = []
-        for envelope in envelopes:
-            if envelope.hash not in self._hashes:
-                self._hashes.add(envelope.hash)
-                self.envelopes.append(envelope)
-                new.append(envelope)
-        return new
+    # --- the port ---------------------------------------------------------------------------
 
-    def keep(self, checkpoint: Checkpoint) -> None:
-        self.checkpoints[checkpoint.origin].setdefault(checkpoint.size, checkpoint)
+    def record(self, batch: InboxBatch, tracking: Tracking | None = None) -> bool:
+        stored = batch.stored_events()
+        if not stored and tracking is None:
+            return True
+        try:
+            self.recorder.insert_events(stored, tracking=tracking)
+        except IntegrityError:
+            return False
+        return True
 
     def received(self, *, node: str, stream: str) -> list[Envelope]:
-        return sorted((e for e in self.envelopes if e.node == node and e.stream == str(stream)),
-                      key=lambda e: e.version)
+        stored = self.recorder.select_events(received_stream_id(node, stream))
+        return [Envelope.from_bytes(s.state) for s in sorted(stored, key=lambda s: s.originator_version)]
 
     def received_about(self, stream: str, nodes: Iterable[str]) -> list[Envelope]:
         return [e for n in nodes for e in self.received(node=n, stream=stream)]
 
     def received_notifications(self, start: int, limit: int) -> list[tuple[int, Envelope]]:
-        return [(i, e) for i, e in enumerate(self.envelopes, start=1)][start - 1:start - 1 + limit]
+        envelopes = ((n.id, Envelope.from_bytes(n.state)) for n in notifications(self.recorder, start=start)
+                     if not n.topic.startswith(INTERNAL_PREFIX))
+        return list(itertools.islice(envelopes, limit))
 
     def partner_checkpoints(self, node: str) -> list[Checkpoint]:
-        return [self.checkpoints[node][size] for size in sorted(self.checkpoints[node])]
+        stored = self.recorder.select_events(checkpoints_stream_id(node))
+        return sorted((Checkpoint.from_bytes(s.state) for s in stored), key=lambda c: c.size)
 
-    def quarantined(self) -> list[dict]:
-        return []
+    def quarantined(self) -> list[dict[str, Any]]:
+        entries: dict[object, dict[str, Any]] = {}
+        for n in notifications(self.recorder, topics=(QUARANTINED, QUARANTINE_RESOLVED)):
+            if n.topic == QUARANTINE_RESOLVED:
+                entries.pop(n.originator_id, None)
+                continue
+            e = QuarantineEntry.from_bytes(n.state)
+            entries[n.originator_id] = {"id": n.id, "received_at": e.received_at, "topic": e.topic,
+                                        "offset": e.offset, "origin": e.origin, "reason": e.reason,
+                                        "kind": e.kind, "size": len(e.message), "detail": e.detail}
+        return list(entries.values())
+
+    def max_notification_id(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def position(self, name: str) -> int:
+        return self.recorder.max_tracking_id(name) or 0
+
+    def advance(self, name: str, position: int) -> None:
+        if position > self.position(name):
+            self.recorder.insert_tracking(Tracking(application_name=name, notification_id=position))
 
     def close(self) -> None:
         pass
+
+    # --- what the memory federation delivers with ---------------------------------------------
+
+    def accept(self, envelopes: Iterable[Envelope]) -> list[Envelope]:
+        """Record the envelopes not held yet; return those (what ingest would report as accepted)."""
+        new: dict[tuple[str, str, int], Envelope] = {}
+        for envelope in envelopes:
+            key = (envelope.node, envelope.stream, envelope.version)
+            held = {e.version for e in self.received(node=envelope.node, stream=envelope.stream)}
+            if key not in new and envelope.version not in held:
+                new[key] = envelope
+        assert self.record(InboxBatch(accepted=[(e, e.to_bytes()) for e in new.values()]))
+        return list(new.values())
+
+    def keep(self, checkpoint: Checkpoint) -> None:
+        """Keep a partner checkpoint of a size not kept yet."""
+        kept = self.partner_checkpoints(checkpoint.origin)
+        if all(c.size != checkpoint.size for c in kept):
+            assert self.record(InboxBatch(checkpoints=[(checkpoint, len(kept) + 1)]))
+
+    @property
+    def envelopes(self) -> list[Envelope]:
+        """Every accepted envelope, in arrival order."""
+        return [e for _, e in received(self)]
 
 
 def recipients(envelope: Envelope, own: list[Envelope]) -> set[str]:
@@ -97,11 +157,7 @@ class MemoryFederation:
             node = init_node(Settings.load(home=root / state, db=db_url_for(state), passphrase="pw"), state)
             node.inbox = MemoryInbox()
             self.nodes[state] = node
-        for state, node in self.nodes.items():
-            for other, partner in self.nodes.items():
-                if other != state:
-                    identity = parse_identity(export_identity(partner.identity), expected_state=other)
-                    TrustStore(node.settings.home).add(identity, own_state=state)
+        trust_each_other(self.nodes.values())
 
     def __getitem__(self, state: str) -> Node:
         return self.nodes[state]

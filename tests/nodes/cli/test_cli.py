@@ -91,10 +91,12 @@ def test_a_weapons_life_from_manufacture_to_export_on_each_backend(env, capsys, 
     created = cli.ok("init", "--state", "BE", "--json").json()
     assert created["state"] == "BE" and set(created["authorities"]) >= {"licensing", "customs", "police"}
 
-    assert cli.ok("record", "manufacture", *PISTOL, "--type", "pistol", "--model", "Five-seveN", "--calibre",
-                  "5.7x28mm", "--year", "2020", "--holder", "FN Herstal", "--date", "2020-03-02").out.strip() == PISTOL_ID
+    made = cli.ok("record", "manufacture", *PISTOL, "--type", "pistol", "--model", "Five-seveN", "--calibre",
+                  "5.7x28mm", "--year", "2020", "--holder", "FN Herstal", "--date", "2020-03-02")
+    assert made.out.strip() == PISTOL_ID
     transfer_licence(cli, "TL-1", "Dealer SA")
-    cli.ok("record", "transfer", "--weapon", PISTOL_ID, "--to", "Dealer SA", "--licence", "TL-1", "--date", "2021-06-15")
+    cli.ok("record", "transfer", "--weapon", PISTOL_ID, "--to", "Dealer SA", "--licence", "TL-1",
+           "--date", "2021-06-15")
     licence = cli.ok("licence", "issue", "--number", "EL-7", "--kind", "export_licence", "--holder", "Dealer SA",
                      "--valid-from", "2023-01-01", "--valid-until", "2023-12-31", "--export-state", "BE",
                      "--import-state", "NL", "--consignee", "Utrecht BV", "--date", "2022-12-01", "--json").json()
@@ -256,15 +258,19 @@ def test_a_deactivated_weapon_cannot_be_transferred(cli):
 
 def test_lost_stolen_recovered_seized_confiscated_destroyed(cli):
     weapon = manufacture(cli)
-    cli.ok("record", "mark", "--weapon", weapon, "--mark", "BE-NAT-1", "--reason", "national mark", "--date", "2020-04-01")
-    cli.ok("record", "report-lost", "--weapon", weapon, "--place", "Liege", "--circumstances", "range", "--date", "2021-01-01")
-    cli.ok("record", "recover", "--weapon", weapon, "--place", "Namur", "--holder", "FN Herstal", "--date", "2021-02-01")
+    cli.ok("record", "mark", "--weapon", weapon, "--mark", "BE-NAT-1", "--reason", "national mark",
+           "--date", "2020-04-01")
+    cli.ok("record", "report-lost", "--weapon", weapon, "--place", "Liege", "--circumstances", "range",
+           "--date", "2021-01-01")
+    cli.ok("record", "recover", "--weapon", weapon, "--place", "Namur", "--holder", "FN Herstal",
+           "--date", "2021-02-01")
     cli.ok("record", "report-stolen", "--weapon", weapon, "--place", "Liege", "--date", "2022-01-01")
     seized = cli.ok("record", "seize", "--weapon", weapon, "--place", "Antwerp", "--circumstances", "raid",
                     "--date", "2022-05-01", "--json").json()
     assert seized == {"weapon_id": weapon, "event": "Weapon.Seized"}
     cli.ok("record", "confiscate", "--weapon", weapon, "--order", "court order 22/17", "--date", "2022-06-01")
-    cli.ok("record", "destroy", "--weapon", weapon, "--method", "smelting", "--certificate", "D-9", "--date", "2023-01-01")
+    cli.ok("record", "destroy", "--weapon", weapon, "--method", "smelting", "--certificate", "D-9",
+           "--date", "2023-01-01")
 
     document = history(cli, weapon)
     assert [e["type"].split(".")[1] for e in document["events"]] == [

@@ -7,11 +7,11 @@ import re
 import uuid
 from pathlib import Path
 
+from domain.diversion import Custodian, Rule
 from domain.trace import TraceStatus
-from nodes.registry.verify import verify_store
 from nodes.cli.main import run as armsledger
 from nodes.demo.story import NL_SECOND_DEALER, DemoNetwork, play
-from domain.diversion import Custodian, Rule
+from nodes.registry.verify import verify_store
 
 TIMELINE = [
     ("Weapon.Manufactured", "BE"), ("Shipment.Opened", "BE"), ("Weapon.Exported", "BE"),

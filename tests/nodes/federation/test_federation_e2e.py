@@ -1,4 +1,4 @@
-"""National nodes replicating through a real broker, end to end, with the faults of issue 3 "Reliability".
+"""National nodes replicating through a real broker, end to end, with broker, process and storage faults.
 
 The node whose storage matters in each test runs on ``db_url`` (SQLite, then PostgreSQL);
 its partners on SQLite files.
@@ -21,11 +21,31 @@ from domain.licence import LicenceKind
 from nodes.bootstrap import open_node
 from nodes.federation.broker import LocalBroker
 from nodes.federation.crossborder import confirm_receipt
+from nodes.federation.ingest import BATCH_SIZE, FORK
 from nodes.federation.sync import SyncReport
-from nodes.federation.ingest import FORK
+
 from federation_nodes import PASSPHRASE, Cluster, issue, manufacture, manufacture_many
 
 ARMSLEDGER = str(Path(sys.executable).with_name("armsledger"))
+
+# ``armsledger sync`` that SIGKILLs itself when ingest is about to record batch number argv[1].
+SYNC_KILLED_AT_BATCH = """
+import os, signal, sys
+from nodes.cli.main import main
+from nodes.federation.inbox import Inbox
+
+record, calls, fatal = Inbox.record, [], int(sys.argv[1])
+
+def record_or_die(self, batch, tracking=None):
+    if batch.accepted:
+        calls.append(1)
+        if len(calls) == fatal:
+            os.kill(os.getpid(), signal.SIGKILL)
+    return record(self, batch, tracking)
+
+Inbox.record = record_or_die
+sys.exit(main(["sync", "--timeout", "60"]))
+"""
 
 
 def types_received(node, origin: str) -> list[str]:
@@ -146,19 +166,13 @@ def test_a_node_killed_mid_ingest_resumes_without_loss(tmp_path, kafka_bootstrap
         env = {**os.environ, "ARMSLEDGER_HOME": str(nl_settings.home), "ARMSLEDGER_DB": nl_settings.db,
                "ARMSLEDGER_PASSPHRASE": PASSPHRASE, "ARMSLEDGER_KAFKA": kafka_bootstrap,
                "ARMSLEDGER_TOPIC_PREFIX": cluster.prefix}
-        process = subprocess.Popen([ARMSLEDGER, "sync", "--timeout", "60"], env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        probe = open_node(nl_settings, unlock=False)
-        try:
-            deadline = time.monotonic() + 60
-            while probe.inbox.max_notification_id() == 0 and time.monotonic() < deadline:  # a first batch is in
-                time.sleep(0.01)
-            process.send_signal(signal.SIGKILL)
-            process.wait(10)
+        # The fault point: the process SIGKILLs itself as it is about to record its third batch.
+        killed = subprocess.run([sys.executable, "-c", SYNC_KILLED_AT_BATCH, "3"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        with open_node(nl_settings, unlock=False) as probe:
             at_kill = len(probe.inbox.received_notifications(1, 100_000))
-        finally:
-            probe.close()
-        assert 0 < at_kill < 4006, "the kill did not land mid-ingest"
+        assert 0 < at_kill <= 2 * BATCH_SIZE
 
         resumed = subprocess.run([ARMSLEDGER, "sync", "--timeout", "60", "--json"], env=env,
                                  capture_output=True, text=True, timeout=120)

@@ -7,10 +7,7 @@ import hashlib
 from dataclasses import replace
 
 import pytest
-from capturing_transport import CapturingTransport
-from federation_nodes import Cluster, manufacture, publish, raw_messages
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ledger.checkpoint import sign_checkpoint
 from ledger.envelope import Envelope, seal
@@ -19,6 +16,9 @@ from nodes.federation.inbox import received_stream_id
 from nodes.federation.ingest import BAD_SIGNATURE, FORK, MALFORMED, NOT_PERMITTED, STREAM_MISMATCH, UNTRUSTED
 from nodes.federation.wire import CheckpointMessage, RecordMessage, decode_message, encode_message
 from nodes.registry.identity import authorities_stream
+
+from capturing_transport import CapturingTransport
+from federation_nodes import Cluster, manufacture, publish, raw_messages
 
 
 @pytest.fixture
@@ -191,20 +191,17 @@ def test_a_certificate_must_name_the_key_it_certifies(cluster):
 @pytest.fixture(scope="module")
 def relayed(tmp_path_factory):
     """NL and the messages BE's relay sends it: a checkpoint, certificates, three records."""
-    from federation_nodes import PASSPHRASE
-
     from nodes.bootstrap import init_node
     from nodes.federation.relay import Relay
-    from nodes.federation.trust import TrustStore, export_identity, parse_identity
+    from nodes.federation.trust import trust_each_other
     from nodes.settings import Settings
+
+    from federation_nodes import PASSPHRASE
 
     root = tmp_path_factory.mktemp("mutations")
     be = init_node(Settings.load(environ={}, home=root / "be", passphrase=PASSPHRASE), "BE")
     nl = init_node(Settings.load(environ={}, home=root / "nl", passphrase=PASSPHRASE), "NL")
-    for node, other in ((be, nl), (nl, be)):
-        TrustStore(node.settings.home).add(parse_identity(export_identity(other.identity),
-                                                          expected_state=other.identity.state),
-                                           own_state=node.identity.state)
+    trust_each_other([be, nl])
     for serial in ("M-1", "M-2", "M-3"):
         be.registry.record("report_stolen", by="police", weapon_id=manufacture(be, serial), place="Gent",
                            circumstances="")

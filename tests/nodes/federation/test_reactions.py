@@ -13,19 +13,20 @@ from uuid import UUID
 
 import pytest
 
+from domain.diversion import Rule
 from domain.licence import LicenceKind
 from domain.marking import Marking
+from domain.time import SECONDS_PER_DAY as DAY
 from domain.trace import TraceStatus
 from ledger.envelope import seal
 from ledger.keys import generate_key, key_id
-from memory_federation import MemoryFederation
 from nodes.federation import crossborder
-from nodes.tracing import service as tracing
-from domain.diversion import Rule
 from nodes.federation.reactions import catch_up, react
-from nodes.tracing.service import TraceSettings
+from nodes.settings import TraceSettings
+from nodes.tracing import service as tracing
 
-DAY = 86_400
+from memory_federation import MemoryFederation
+
 NOW = int(time.time()) - 60
 MARKING = Marking.read("FN Herstal", "BE", "FN57-0001")
 TRACE = dict(circumstances="found in a car after a shooting in Lille", legal_basis="CPP art 60",

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from capturing_transport import CapturingTransport
-from federation_nodes import Cluster, issue, manufacture, raw_messages
-from insider import row_id, sql
 
 from domain.licence import LicenceKind
 from ledger.checkpoint import Checkpoint, envelope_leaf
@@ -14,6 +11,10 @@ from ledger.proofs import verify_consistency, verify_inclusion
 from nodes.federation.broker import LocalBroker
 from nodes.federation.relay import Relay
 from nodes.federation.wire import CheckpointMessage, RecordMessage, decode_message
+
+from capturing_transport import CapturingTransport
+from federation_nodes import Cluster, issue, manufacture, raw_messages
+from insider import row_id, sql
 
 
 @pytest.fixture
@@ -136,11 +137,11 @@ def set_topic(node, stream: str, version: int, topic: str) -> None:
 
 
 def test_records_are_routed_by_their_signed_type_not_by_the_topic_column(tmp_path, db_url):
-    from federation_nodes import PASSPHRASE
-
     from nodes.bootstrap import init_node
     from nodes.federation.trust import TrustStore, export_identity, parse_identity
     from nodes.settings import Settings
+
+    from federation_nodes import PASSPHRASE
 
     be = init_node(Settings.load(environ={}, home=tmp_path / "be", db=db_url, passphrase=PASSPHRASE), "BE")
     nl = init_node(Settings.load(environ={}, home=tmp_path / "nl", db=str(tmp_path / "nl.db"),

@@ -13,7 +13,15 @@ from collections import defaultdict
 import pytest
 
 from domain.authority import PERMISSIONS, AuthorityKind
-from domain.errors import DomainError, DuplicateMarking, InvalidField, InvalidState, LicenceRefused, NotPermitted, UnknownWeapon
+from domain.errors import (
+    DomainError,
+    DuplicateMarking,
+    InvalidField,
+    InvalidState,
+    LicenceRefused,
+    NotPermitted,
+    UnknownWeapon,
+)
 from domain.licence import LicenceKind
 from domain.marking import Marking
 from domain.time import CLOCK_TOLERANCE_SECONDS, parse_time
@@ -21,8 +29,8 @@ from domain.weapon import Status
 from ledger.envelope import GENESIS_PREV, Envelope, verify_chain, verify_envelope
 from ledger.keys import public_key_from_bytes
 from nodes.bootstrap import init_node
-from nodes.registry.identity import authorities_stream
 from nodes.registry.application import Registry
+from nodes.registry.identity import authorities_stream
 from nodes.settings import Settings
 
 DAY = 86_400
@@ -113,9 +121,11 @@ def test_full_life_of_a_weapon(node, registry, now):
     assert registry.repository.get(shipment).weapons == (str(wid),)
     # It comes back: the importing customs register the import and confirm receipt.
     assert registry.import_weapon(marking=marking, **import_fields(now - 10 * DAY)) == wid
-    registry.record("confirm_receipt", by="customs", weapon_id=wid, occurred_on=now - 9 * DAY, received_by="Dealer BVBA")
+    registry.record("confirm_receipt", by="customs", weapon_id=wid, occurred_on=now - 9 * DAY,
+                    received_by="Dealer BVBA")
     registry.record("mark", by="licensing", weapon_id=wid, occurred_on=now - 9 * DAY, mark="BE-25-7", reason="import")
-    registry.record("report_lost", by="police", weapon_id=wid, occurred_on=now - 8 * DAY, place="Gent", circumstances="")
+    registry.record("report_lost", by="police", weapon_id=wid, occurred_on=now - 8 * DAY, place="Gent",
+                    circumstances="")
     registry.record("recover", by="police", weapon_id=wid, occurred_on=now - 7 * DAY, place="Gent", holder="")
     registry.record("report_stolen", by="police", weapon_id=wid, occurred_on=now - 6 * DAY, place="Gent",
                     circumstances="burglary")

@@ -20,9 +20,9 @@ from domain.weapon import Weapon
 from ledger.envelope import GENESIS_PREV, Envelope, verify_chain, verify_envelope
 from ledger.keys import generate_key, key_id
 from nodes.bootstrap import init_node
-from nodes.registry.mapper import EnvelopeMapper, domain_event_from
-from nodes.registry.identity import AuthorityRegister
 from nodes.registry.application import Registry
+from nodes.registry.identity import AuthorityRegister
+from nodes.registry.mapper import EnvelopeMapper, domain_event_from
 from nodes.settings import Settings
 
 DAY = 86_400

@@ -6,8 +6,7 @@ import threading
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from domain.marking import Marking
 from ledger.checkpoint import envelope_leaf, sign_checkpoint, verify_checkpoint

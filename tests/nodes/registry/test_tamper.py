@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass, replace
 
 import pytest
-from insider import row_id, sql
 
 from domain.marking import Marking
 from ledger.audit import ProblemKind
@@ -20,6 +19,8 @@ from nodes.bootstrap import init_node, open_node
 from nodes.registry.sealer import CHECKPOINTS_TABLE, LEAVES_TABLE
 from nodes.registry.verify import verify_store
 from nodes.settings import Settings
+
+from insider import row_id, sql
 
 
 @dataclass

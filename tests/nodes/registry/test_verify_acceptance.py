@@ -12,8 +12,6 @@ import time
 from dataclasses import replace
 
 import pytest
-from capturing_transport import CapturingTransport
-from insider import row_id, sql, swap_authority_keys
 
 from domain.marking import Marking
 from ledger.envelope import Envelope
@@ -24,6 +22,9 @@ from nodes.federation.ingest import Ingest
 from nodes.federation.relay import Relay
 from nodes.federation.trust import TrustStore, export_identity, parse_identity
 from nodes.settings import Settings
+
+from capturing_transport import CapturingTransport
+from insider import row_id, sql, swap_authority_keys
 
 PASSPHRASE = "pw"
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 
-from insider import swap_authority_keys
-
 from domain.marking import Marking
 from nodes.bootstrap import init_node, open_node
 from nodes.settings import Settings
 from nodes.tracing.fragment import build_fragment, verify_fragment
+
+from insider import swap_authority_keys
 
 
 def weapon(node, serial: str) -> str:

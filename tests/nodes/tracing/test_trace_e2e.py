@@ -16,12 +16,13 @@ import pytest
 from domain.licence import LicenceKind
 from domain.marking import Marking
 from domain.trace import TraceStatus
-from federation_nodes import DAY, PASSPHRASE, Cluster, now
-from nodes.federation import crossborder
-from nodes.tracing import service as tracing
-from nodes.cli.main import run as armsledger
 from nodes.cli.federation import TOPIC_PREFIX_ENV
+from nodes.cli.main import run as armsledger
+from nodes.federation import crossborder
 from nodes.settings import Settings
+from nodes.tracing import service as tracing
+
+from federation_nodes import DAY, PASSPHRASE, Cluster, now
 
 MARKING = Marking.read("FN Herstal", "BE", "FN57-0042")
 SERIAL = ["--manufacturer", "FN Herstal", "--country", "BE", "--serial", "FN57-0042"]

@@ -20,10 +20,11 @@ from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.encoding import canonical_decode, canonical_encode
 from ledger.envelope import GENESIS_PREV, Envelope, seal
 from ledger.keys import generate_key, key_id, public_key_from_bytes
-from memory_federation import MemoryFederation
+from nodes.settings import TraceSettings
 from nodes.tracing import service as tracing
 from nodes.tracing.fragment import build_fragment, decode_item, verify_fragment
-from nodes.settings import TraceSettings
+
+from memory_federation import MemoryFederation
 
 T0 = 1_700_000_000
 KEY = generate_key()

@@ -1,0 +1,215 @@
+"""The ports of a node: what each collaborator must offer, as ``typing.Protocol``s.
+
+Each port has a real adapter and, for unit tests, an in-memory stand-in; one contract
+test per port holds both to it (tests/nodes/federation/test_*_contract.py). The values
+a port exchanges (``Record``, ``Batch``, ``Delivery``) are defined here with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from eventsourcing.persistence import Notification, Tracking
+
+    from ledger.checkpoint import Checkpoint
+    from ledger.envelope import Envelope
+    from nodes.federation.inbox import InboxBatch
+    from nodes.registry.application import Registry
+    from nodes.registry.identity import NodeIdentity
+    from nodes.registry.sealer import Sealer
+    from nodes.settings import Settings
+    from projections.views import Views
+
+
+# --- the transport between nodes -------------------------------------------------------
+
+
+class Record(NamedTuple):
+    """One message read from a partition."""
+
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What ``Transport.read`` returns: records in offset order, and the identity they belong to.
+
+    ``topic_id`` is the identity of the topic the records came from (store it with the
+    position: a later read given it detects a re-created topic); ``end_offset`` is the
+    partition's end as last reported (None if not known yet).
+    Iterates as ``(offset, key, value)`` tuples.
+    """
+
+    records: tuple[Record, ...]
+    topic_id: str | None
+    end_offset: int | None
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int) -> Record:
+        return self.records[index]
+
+    @property
+    def next_offset(self) -> int | None:
+        """The offset to read from next, or None if the batch is empty."""
+        return self.records[-1].offset + 1 if self.records else None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What ``Transport.publish`` returns: the offsets acknowledged, in input order,
+    and the identity of the topic they were written to."""
+
+    offsets: tuple[int, ...]
+    topic_id: str | None
+
+
+class Transport(Protocol):
+    """One inbox topic per state, append-only, read from an offset the caller keeps.
+
+    Real adapter: ``nodes.federation.kafka_transport.KafkaTransport``. A topic has an
+    identity; when the broker lost it (re-created, gone, shorter than a position),
+    ``publish`` and ``read`` raise ``TransportReset`` so the caller re-syncs from its
+    own log. Other failures raise ``TransportError``.
+    """
+
+    def inbox_topic(self, state: str) -> str:
+        """The inbox topic of ``state``; ``ConfigurationError`` if it cannot name a topic."""
+        ...
+
+    def ensure_topics(self, states: Iterable[str]) -> dict[str, str | None]:
+        """Create the inbox topics of ``states`` that are missing; return each topic's identity."""
+        ...
+
+    def publish(self, topic: str, items: Sequence[tuple[bytes, bytes]], *, partition: int = 0,
+                expected_topic_id: str | None = None) -> Delivery:
+        """Append ``(key, value)`` items in order; requires the topic to exist."""
+        ...
+
+    def read(self, topic: str, from_offset: int, max_records: int = 500, timeout_s: float = 1.0, *,
+             partition: int = 0, expected_topic_id: str | None = None) -> Batch:
+        """Up to ``max_records`` records from ``from_offset`` (>= 0), waiting at most ``timeout_s``."""
+        ...
+
+    def end_offset(self, topic: str, *, partition: int = 0) -> int:
+        """The offset the next record will get (0 if the topic is empty or missing)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the transport may be used again."""
+        ...
+
+
+# --- the inbox: what partners sent us --------------------------------------------------
+
+
+class ReceivedRecords(Protocol):
+    """Partner records this node accepted, as tracing and cross-border flows read them."""
+
+    def received(self, *, node: str, stream: str) -> list[Envelope]:
+        """Accepted envelopes of partner ``node``'s ``stream``, in version order."""
+        ...
+
+    def received_about(self, stream: str, nodes: Iterable[str]) -> list[Envelope]:
+        """Accepted envelopes of ``stream`` from each of ``nodes``, node by node, each in version order."""
+        ...
+
+    def received_notifications(self, start: int, limit: int) -> list[tuple[int, Envelope]]:
+        """Up to ``limit`` accepted envelopes with position >= ``start``, in arrival order.
+
+        Positions have gaps; resume from the last one returned + 1. Fewer than ``limit``
+        means nothing more is there now.
+        """
+        ...
+
+    def partner_checkpoints(self, node: str) -> list[Checkpoint]:
+        """Every checkpoint kept from partner ``node``, smallest size first."""
+        ...
+
+
+class Inbox(ReceivedRecords, Protocol):
+    """The inbox: received records, kept checkpoints, quarantine and tracked positions.
+
+    Real adapter: ``nodes.federation.inbox.Inbox`` (SQLite or PostgreSQL).
+    """
+
+    def record(self, batch: InboxBatch, tracking: Tracking | None = None) -> bool:
+        """Write ``batch`` and ``tracking`` in one transaction; False, writing nothing, if one of
+        its records is held already or ``tracking`` is not beyond the tracked position."""
+        ...
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        """Refused messages still in quarantine, in arrival order."""
+        ...
+
+    def max_notification_id(self) -> int:
+        """The position of the last thing recorded (0 if none)."""
+        ...
+
+    def position(self, name: str) -> int:
+        """The tracked position ``name`` (0 if never tracked)."""
+        ...
+
+    def advance(self, name: str, position: int) -> None:
+        """Track ``position`` for ``name`` unless it is there already or beyond."""
+        ...
+
+    def close(self) -> None:
+        """Release the database connections."""
+        ...
+
+
+# --- the node's own log ----------------------------------------------------------------
+
+
+class NotificationLog(Protocol):
+    """A log in notification order: an eventsourcing ``ApplicationRecorder``.
+
+    ``select_notifications`` returns up to ``limit`` notifications with id >= ``start``
+    (ids may have gaps) of the given ``topics`` (all when empty).
+    """
+
+    def select_notifications(self, start: int | None, limit: int, stop: int | None = None,
+                             topics: Sequence[str] = (), *,
+                             inclusive_of_start: bool = True) -> Sequence[Notification]:
+        ...
+
+    def max_notification_id(self) -> int | None:
+        ...
+
+
+# --- the node --------------------------------------------------------------------------
+
+
+class Node(Protocol):
+    """A national node as the federation and tracing services use it.
+
+    Real implementation: ``nodes.bootstrap.Node``; unit tests give it an in-memory inbox.
+    """
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def identity(self) -> NodeIdentity: ...
+
+    @property
+    def registry(self) -> Registry: ...
+
+    @property
+    def inbox(self) -> Inbox: ...
+
+    @property
+    def sealer(self) -> Sealer: ...
+
+    @property
+    def views(self) -> Views: ...

@@ -1,0 +1,74 @@
+"""Reading a log page by page from a position: the node's own log or the records received.
+
+Positions have gaps (PostgreSQL sequences skip, filtered topics skip), so each page
+resumes after the last position it returned; a page shorter than asked for is the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from eventsourcing.persistence import Notification
+
+    from ledger.envelope import Envelope
+    from nodes.ports import NotificationLog, ReceivedRecords
+
+#: Notifications read per query unless told otherwise.
+PAGE = 1000
+
+T = TypeVar("T")
+
+
+def paged(read: Callable[[int, int], Sequence[T]], position: Callable[[T], int], *, start: int = 1,
+          limit: int = PAGE) -> Iterator[Sequence[T]]:
+    """Pages ``read(start, limit)`` from ``start`` on, until a page shorter than ``limit``.
+
+    ``position(item)`` is an item's position; the next page starts after the last one.
+    Requires ``start >= 1`` and ``limit >= 1``. Errors of ``read`` pass through.
+    """
+    if start < 1 or limit < 1:
+        raise ValueError(f"start {start} and limit {limit}: both must be >= 1")
+    while True:
+        page = read(start, limit)
+        if page:
+            yield page
+        if len(page) < limit:
+            return
+        start = position(page[-1]) + 1
+
+
+def notification_pages(log: NotificationLog, *, start: int = 1, topics: Sequence[str] = (),
+                       limit: int = PAGE) -> Iterator[Sequence[Notification]]:
+    """The notifications of ``log`` from position ``start`` on, of ``topics`` (all if empty), in pages."""
+    topics = tuple(topics)
+    return paged(lambda at, n: log.select_notifications(start=at, limit=n, topics=topics),
+                 _notification_id, start=start, limit=limit)
+
+
+def notifications(log: NotificationLog, *, start: int = 1, topics: Sequence[str] = (),
+                  limit: int = PAGE) -> Iterator[Notification]:
+    """As ``notification_pages``, one notification at a time."""
+    for page in notification_pages(log, start=start, topics=topics, limit=limit):
+        yield from page
+
+
+def received_pages(inbox: ReceivedRecords, *, start: int = 1,
+                   limit: int = PAGE) -> Iterator[Sequence[tuple[int, Envelope]]]:
+    """The partner envelopes ``inbox`` accepted from position ``start`` on, as (position, envelope) pages."""
+    return paged(inbox.received_notifications, _first, start=start, limit=limit)
+
+
+def received(inbox: ReceivedRecords, *, start: int = 1, limit: int = PAGE) -> Iterator[tuple[int, Envelope]]:
+    """As ``received_pages``, one (position, envelope) at a time."""
+    for page in received_pages(inbox, start=start, limit=limit):
+        yield from page
+
+
+def _notification_id(notification: Notification) -> int:
+    return notification.id
+
+
+def _first(item: tuple[int, Envelope]) -> int:
+    return item[0]

@@ -1,0 +1,140 @@
+"""The inbox port (``nodes.ports.Inbox``): the real inbox on SQLite and PostgreSQL, and ``MemoryInbox``.
+
+Written once against the port; what only the real adapter has (its tables, ``held``) is
+tested in test_inbox.py.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from eventsourcing.persistence import Tracking
+
+from ledger.checkpoint import sign_checkpoint
+from ledger.envelope import GENESIS_PREV, Envelope, seal
+from ledger.keys import generate_key, key_id
+from nodes.federation.inbox import KIND_ERROR, Inbox, InboxBatch, QuarantineEntry
+from nodes.ports import Inbox as InboxPort
+from nodes.registry.paging import received
+
+from memory_federation import MemoryInbox
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "memory"])
+def inbox(request):
+    opened: InboxPort
+    if request.param == "memory":
+        opened = MemoryInbox()
+    else:
+        opened = Inbox.open(request.getfixturevalue({"sqlite": "sqlite_url", "postgres": "pg_url"}[request.param]))
+    yield opened
+    opened.close()
+
+
+def envelopes(node: str, stream: str, count: int) -> list[Envelope]:
+    key, found, prev = generate_key(), [], GENESIS_PREV
+    for version in range(1, count + 1):
+        envelope = seal(key, node=node, stream=stream, version=version, type="Weapon.Marked", occurred_on=1,
+                        recorded_at=version, authority=key_id(key), prev=prev, body={"mark": f"M{version}"})
+        found.append(envelope)
+        prev = envelope.hash
+    return found
+
+
+def accepted(*items: Envelope) -> InboxBatch:
+    return InboxBatch(accepted=[(e, e.to_bytes()) for e in items])
+
+
+def refused(reason: str, message: bytes) -> QuarantineEntry:
+    return QuarantineEntry(received_at=time.time_ns() // 1000, topic="t.inbox.NL", offset=7, origin="BE",
+                           reason=reason, kind=KIND_ERROR, detail="why", key=b"k", message=message)
+
+
+def test_records_come_back_per_partner_and_stream_in_version_order(inbox):
+    stream = str(uuid.uuid4())
+    be, de = envelopes("BE", stream, 3), envelopes("DE", stream, 1)
+    assert inbox.record(accepted(be[1], de[0], be[0]))
+    assert inbox.record(accepted(be[2]))
+
+    assert inbox.received(node="BE", stream=stream) == be
+    assert inbox.received(node="FR", stream=stream) == []
+    assert inbox.received_about(stream, ["DE", "FR", "BE"]) == de + be
+
+
+def test_a_batch_holding_a_record_held_already_writes_nothing(inbox):
+    stream = str(uuid.uuid4())
+    first, second = envelopes("BE", stream, 2)
+    assert inbox.record(accepted(first))
+    before = inbox.max_notification_id()
+
+    assert not inbox.record(accepted(second, first))
+
+    assert inbox.received(node="BE", stream=stream) == [first]
+    assert inbox.max_notification_id() == before
+
+
+def test_a_batch_and_its_position_are_written_together_or_not_at_all(inbox):
+    stream = str(uuid.uuid4())
+    first, second, third = envelopes("BE", stream, 3)
+    assert inbox.record(accepted(first), Tracking("kafka:x", 5))
+    assert inbox.position("kafka:x") == 5
+
+    assert not inbox.record(accepted(second), Tracking("kafka:x", 5))  # a redelivered batch
+    assert not inbox.record(accepted(second, first), Tracking("kafka:x", 9))
+    assert inbox.position("kafka:x") == 5
+    assert inbox.received(node="BE", stream=stream) == [first]
+
+    assert inbox.record(accepted(second, third), Tracking("kafka:x", 7))
+    assert (inbox.position("kafka:x"), inbox.received(node="BE", stream=stream)) == (7, [first, second, third])
+
+
+def test_positions_start_at_zero_and_only_move_forward(inbox):
+    assert inbox.position("relay:NL") == 0
+    inbox.advance("relay:NL", 10)
+    inbox.advance("relay:NL", 4)
+    inbox.advance("relay:NL", 10)
+    assert inbox.position("relay:NL") == 10
+    assert inbox.position("relay:FR") == 0
+
+
+def test_received_notifications_skip_bookkeeping_page_by_page_in_arrival_order(inbox):
+    key = generate_key()
+    streams = [str(uuid.uuid4()) for _ in range(5)]
+    records = [envelopes("BE", s, 1)[0] for s in streams]
+    assert inbox.record(InboxBatch(accepted=[(records[0], records[0].to_bytes())],
+                                   checkpoints=[(sign_checkpoint(key, "BE", 3, bytes(32), 1), 1)],
+                                   quarantined=[refused("malformed", b"junk")]))
+    for record in records[1:]:
+        assert inbox.record(accepted(record))
+
+    first = inbox.received_notifications(1, 2)
+    assert [e for _, e in first] == records[:2]
+    rest = inbox.received_notifications(first[-1][0] + 1, 10)
+    assert [e for _, e in rest] == records[2:]
+    assert inbox.received_notifications(rest[-1][0] + 1, 10) == []
+    assert [e for _, e in received(inbox, limit=2)] == records
+    assert inbox.max_notification_id() >= rest[-1][0]
+
+
+def test_partner_checkpoints_come_back_smallest_first(inbox):
+    key = generate_key()
+    big, small = sign_checkpoint(key, "BE", 9, bytes(32), 2), sign_checkpoint(key, "BE", 4, bytes(32), 1)
+    assert inbox.record(InboxBatch(checkpoints=[(big, 1), (small, 2)]))
+    assert inbox.record(InboxBatch(checkpoints=[(sign_checkpoint(key, "DE", 1, bytes(32), 1), 1)]))
+
+    assert inbox.partner_checkpoints("BE") == [small, big]
+    assert inbox.partner_checkpoints("FR") == []
+
+
+def test_quarantine_lists_unresolved_entries_once_each_in_arrival_order(inbox):
+    junk, forged = refused("malformed", b"junk"), refused("bad_signature", b"forged")
+    assert inbox.record(InboxBatch(quarantined=[junk, forged]))
+    assert not inbox.record(InboxBatch(quarantined=[junk]))  # the same bytes refused again: one entry
+
+    assert [(q["reason"], q["size"], q["origin"]) for q in inbox.quarantined()] == [
+        ("malformed", 4, "BE"), ("bad_signature", 6, "BE")]
+
+    assert inbox.record(InboxBatch(resolved=[(junk.id, "accepted")]))
+    assert [q["reason"] for q in inbox.quarantined()] == ["bad_signature"]

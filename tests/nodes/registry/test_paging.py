@@ -1,0 +1,68 @@
+"""The paging helper over a real recorder (SQLite, PostgreSQL) and eventsourcing's in-memory one."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from eventsourcing.persistence import InfrastructureFactory, StoredEvent
+from eventsourcing.popo import POPOApplicationRecorder
+from eventsourcing.utils import Environment
+
+from nodes.registry.paging import notification_pages, notifications, paged
+from nodes.registry.storage import eventsourcing_env
+
+
+@pytest.fixture(params=["popo", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def recorder(request):
+    if request.param == "popo":
+        yield POPOApplicationRecorder()
+        return
+    db = request.getfixturevalue({"sqlite": "sqlite_url", "postgres": "pg_url"}[request.param])
+    factory = InfrastructureFactory.construct(Environment("paging", eventsourcing_env(db)))
+    yield factory.application_recorder()
+    factory.close()
+
+
+def record(recorder, topics: list[str]) -> list[int]:
+    """One stored event per topic; returns their notification ids."""
+    stream = uuid.uuid4()
+    recorder.insert_events([StoredEvent(originator_id=stream, originator_version=v, topic=t, state=b"%d" % v)
+                            for v, t in enumerate(topics, start=1)])
+    return [n.id for n in recorder.select_notifications(start=1, limit=10_000) if n.originator_id == stream]
+
+
+def test_every_notification_once_in_order_across_page_boundaries(recorder):
+    ids = record(recorder, ["A"] * 7)
+    pages = list(notification_pages(recorder, limit=3))
+    assert [len(p) for p in pages] == [3, 3, 1]
+    assert [n.id for p in pages for n in p] == ids
+
+
+def test_a_start_position_and_topics_select_what_is_read(recorder):
+    ids = record(recorder, ["A", "B", "A", "C", "A", "B"])
+    assert [n.id for n in notifications(recorder, topics=("B", "C"), limit=1)] == [ids[1], ids[3], ids[5]]
+    assert [n.id for n in notifications(recorder, start=ids[2], topics=("A",), limit=2)] == [ids[2], ids[4]]
+    assert list(notifications(recorder, start=ids[-1] + 1)) == []
+
+
+def test_an_empty_log_gives_no_page(recorder):
+    assert list(notification_pages(recorder)) == []
+
+
+def test_positions_with_gaps_resume_after_the_last_one_returned():
+    log = [(2, "a"), (5, "b"), (6, "c"), (40, "d"), (41, "e")]
+    calls = []
+
+    def read(start, limit):
+        calls.append(start)
+        return [item for item in log if item[0] >= start][:limit]
+
+    assert [list(p) for p in paged(read, lambda item: item[0], limit=2)] == [log[:2], log[2:4], log[4:]]
+    assert calls == [1, 6, 41]
+
+
+@pytest.mark.parametrize("start, limit", [(0, 10), (1, 0)])
+def test_a_start_or_limit_below_one_is_refused(start, limit):
+    with pytest.raises(ValueError):
+        list(paged(lambda s, n: [], lambda item: 0, start=start, limit=limit))
