@@ -27,6 +27,7 @@ from domain.authority import Authority, AuthorityKind, check_permitted
 from domain.errors import InvalidField, InvalidState, NotPermitted, UnknownWeapon
 from domain.licence import Licence
 from domain.marking import Marking, check_country, check_text
+from domain.signed_aggregate import SignedAggregate
 from domain.time import check_occurred_on
 from domain.weapon_state import OPENING_TYPES, Status, WeaponState, evolve
 
@@ -36,15 +37,11 @@ __all__ = ["Status", "Weapon"]
 _HELD = (Status.ACTIVE,)
 
 
-class Weapon(Aggregate):
+class Weapon(SignedAggregate):
     TOPIC = "Weapon"
 
-    class Event(Aggregate.Event):
-        """Every weapon record: business time and the recording authority's key id."""
-
+    class Event(SignedAggregate.Event):
         TOPIC = "Weapon.Event"
-        occurred_on: int
-        authority: str
 
         def mutate(self, aggregate: Weapon | None) -> Weapon | None:  # type: ignore[override]
             if aggregate is None:
@@ -284,8 +281,8 @@ class Weapon(Aggregate):
         if not 1800 <= year <= datetime.now(UTC).year:
             raise InvalidField(f"{year} is not a plausible year of manufacture", field="year")
         weapon = cls._shell(marking.weapon_id(), _now())
-        weapon.trigger_event(
-            cls.Manufactured, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+        weapon._record(
+            cls.Manufactured, authority=authority, occurred_on=occurred_on,
             marking=marking.as_dict(), year=int(year), holder=check_text(holder, "holder"), **fields,
         )
         return weapon
@@ -319,8 +316,7 @@ class Weapon(Aggregate):
             raise InvalidState(f"the weapon is {_name(self.status)} here: only an exported weapon "
                                "can come back by import", field="weapon")
         fields = _description(type, make, model, calibre)
-        self.trigger_event(
-            self.Imported, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+        self._record(self.Imported, authority=authority, occurred_on=occurred_on,
             marking=marking.as_dict(), year=int(year or 0), from_state=check_country(from_state, "from_state"),
             import_state=authority.state, import_year=int(import_year),
             import_authorization=check_text(import_authorization, "import_authorization", max_length=64),
@@ -355,8 +351,7 @@ class Weapon(Aggregate):
         licence.check_covers_export(str(self.id), self.holder, to_state, occurred_on, from_state=authority.state,
                                     transit_states=transit, consignee=consignee)
         import_authorization = check_text(import_authorization, "import_authorization", max_length=64)
-        self.trigger_event(
-            self.Exported, occurred_on=occurred_on, authority=authority.key_id, licence=licence.number,
+        self._record(self.Exported, authority=authority, occurred_on=occurred_on, licence=licence.number,
             import_authorization=import_authorization, from_state=authority.state, to_state=to_state,
             transit_states=transit, consignee=check_text(consignee or licence.consignee, "consignee", required=False),
             shipment=shipment, marking=dict(self.marking), type=self.type, make=self.make, model=self.model,
@@ -372,8 +367,7 @@ class Weapon(Aggregate):
             raise InvalidState("no import of this weapon awaits confirmation of receipt", field="weapon")
         if not self.awaiting_receipt:
             raise InvalidState("no import of this weapon awaits confirmation of receipt", field="weapon")
-        self.trigger_event(
-            self.ReceiptConfirmed, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+        self._record(self.ReceiptConfirmed, authority=authority, occurred_on=occurred_on,
             shipment=self.awaiting_receipt, from_state=self.imported_from,
             received_by=check_text(received_by, "received_by", required=False),
         )
@@ -389,8 +383,8 @@ class Weapon(Aggregate):
         if licence is None:
             raise InvalidField("a transfer needs the acquirer's transfer licence number", field="licence")
         licence.check_allows_holding(to_holder, occurred_on)
-        self.trigger_event(self.Transferred, occurred_on=occurred_on, authority=authority.key_id,
-                           from_holder=self.holder, to_holder=to_holder, licence=licence.number)
+        self._record(self.Transferred, authority=authority, occurred_on=occurred_on,
+                     from_holder=self.holder, to_holder=to_holder, licence=licence.number)
 
     def migrate_transfer(self, *, authority: Authority, to_holder: str, licence_reference: str,
                          occurred_on: int) -> None:
@@ -413,41 +407,41 @@ class Weapon(Aggregate):
         self._check_not_destroyed()
         self._check_is_firearm("transferred")
         self._check_held("transferred")
-        self.trigger_event(self.Transferred, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-                           from_holder=self.holder, to_holder=check_text(to_holder, "to"),
-                           licence=check_text(licence_reference, "licence", max_length=64))
+        self._record(self.Transferred, authority=authority, occurred_on=occurred_on,
+                     from_holder=self.holder, to_holder=check_text(to_holder, "to"),
+                     licence=check_text(licence_reference, "licence", max_length=64))
 
     def mark(self, *, authority: Authority, mark: str, reason: str, occurred_on: int) -> None:
         """Record a mark applied after manufacture (import mark, national mark, ITI para 8(b)-(c))."""
         check_permitted(types.MARKED, authority.kind)
         self._check_not_destroyed()
-        self.trigger_event(self.Marked, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-                           mark=check_text(mark, "mark", max_length=64),
-                           reason=check_text(reason, "reason", required=False))
+        self._record(self.Marked, authority=authority, occurred_on=occurred_on,
+                     mark=check_text(mark, "mark", max_length=64),
+                     reason=check_text(reason, "reason", required=False))
 
     def report_lost(self, *, authority: Authority, place: str, circumstances: str, occurred_on: int) -> None:
         check_permitted(types.REPORTED_LOST, authority.kind)
         self._check_can_go_missing()
-        self.trigger_event(self.ReportedLost, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-                           place=check_text(place, "place", required=False),
-                           circumstances=check_text(circumstances, "circumstances", required=False, max_length=2000))
+        self._record(self.ReportedLost, authority=authority, occurred_on=occurred_on,
+                     place=check_text(place, "place", required=False),
+                     circumstances=check_text(circumstances, "circumstances", required=False, max_length=2000))
 
     def report_stolen(self, *, authority: Authority, place: str, circumstances: str, occurred_on: int) -> None:
         check_permitted(types.REPORTED_STOLEN, authority.kind)
         self._check_can_go_missing()
-        self.trigger_event(self.ReportedStolen, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-                           place=check_text(place, "place", required=False),
-                           circumstances=check_text(circumstances, "circumstances", required=False, max_length=2000))
+        self._record(self.ReportedStolen, authority=authority, occurred_on=occurred_on,
+                     place=check_text(place, "place", required=False),
+                     circumstances=check_text(circumstances, "circumstances", required=False, max_length=2000))
 
     def recover(self, *, authority: Authority, place: str, holder: str, occurred_on: int) -> None:
         check_permitted(types.RECOVERED, authority.kind)
         self._check_not_destroyed()
         if self.status not in (Status.LOST, Status.STOLEN):
             raise InvalidState(f"the weapon is {_name(self.status)}, not lost or stolen", field="weapon")
-        self.trigger_event(self.Recovered, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-                           place=check_text(place, "place", required=False),
-                           holder=check_text(holder, "holder", required=False),
-                           restored_status=(self.status_before_loss or Status.ACTIVE).value)
+        self._record(self.Recovered, authority=authority, occurred_on=occurred_on,
+                     place=check_text(place, "place", required=False),
+                     holder=check_text(holder, "holder", required=False),
+                     restored_status=(self.status_before_loss or Status.ACTIVE).value)
 
     def seize(
         self, *, authority: Authority, place: str, circumstances: str, occurred_on: int,
@@ -468,8 +462,7 @@ class Weapon(Aggregate):
         description = {"type": type, "make": make, "model": model, "calibre": calibre}
         if self.marking:
             description = {"type": self.type, "make": self.make, "model": self.model, "calibre": self.calibre}
-        self.trigger_event(
-            self.Seized, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+        self._record(self.Seized, authority=authority, occurred_on=occurred_on,
             marking=marking.as_dict() if marking else dict(self.marking),
             place=check_text(place, "place", required=False),
             state=authority.state,
@@ -483,8 +476,8 @@ class Weapon(Aggregate):
         if self.status is not Status.SEIZED:
             raise InvalidState(f"the weapon is {_name(self.status)}: only a seized weapon can be confiscated",
                                field="weapon")
-        self.trigger_event(self.Confiscated, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-                           order=check_text(order, "order"))
+        self._record(self.Confiscated, authority=authority, occurred_on=occurred_on,
+                     order=check_text(order, "order"))
 
     def deactivate(self, *, authority: Authority, certificate: str, method: str, occurred_on: int) -> None:
         """Deactivation with a certificate (FP art 9)."""
@@ -494,18 +487,18 @@ class Weapon(Aggregate):
             raise InvalidState("the weapon is deactivated already", field="weapon")
         if self.status not in (Status.ACTIVE, Status.SEIZED, Status.CONFISCATED):
             raise InvalidState(f"the weapon is {_name(self.status)}: it is not here to deactivate", field="weapon")
-        self.trigger_event(self.Deactivated, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-                           certificate=check_text(certificate, "certificate", max_length=64),
-                           method=check_text(method, "method", required=False))
+        self._record(self.Deactivated, authority=authority, occurred_on=occurred_on,
+                     certificate=check_text(certificate, "certificate", max_length=64),
+                     method=check_text(method, "method", required=False))
 
     def destroy(self, *, authority: Authority, method: str, certificate: str, occurred_on: int) -> None:
         check_permitted(types.DESTROYED, authority.kind)
         self._check_not_destroyed()
         if self.status in (Status.EXPORTED, Status.LOST, Status.STOLEN):
             raise InvalidState(f"the weapon is {_name(self.status)}: it is not here to destroy", field="weapon")
-        self.trigger_event(self.Destroyed, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-                           method=check_text(method, "method"),
-                           certificate=check_text(certificate, "certificate", required=False, max_length=64))
+        self._record(self.Destroyed, authority=authority, occurred_on=occurred_on,
+                     method=check_text(method, "method"),
+                     certificate=check_text(certificate, "certificate", required=False, max_length=64))
 
     # --- rule checks ----------------------------------------------------------------
 
