@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate
 
 from domain import event_types as types
 from domain.authority import Authority, check_permitted
+from domain.choice import parse_choice
 from domain.errors import InvalidField, InvalidState, LicenceRefused
 from domain.marking import ARMSLEDGER_NAMESPACE, check_country, check_text, normalise
 from domain.signed_aggregate import SignedAggregate
@@ -32,11 +33,8 @@ class LicenceKind(str, Enum):
 
     @classmethod
     def parse(cls, value: str, field: str = "kind") -> LicenceKind:
-        try:
-            return cls(value)
-        except ValueError:
-            kinds = ", ".join(k.value for k in cls)
-            raise InvalidField(f"{value!r} is not a licence kind ({kinds})", field=field) from None
+        """The kind named ``value``; ``InvalidField`` on ``field`` otherwise."""
+        return parse_choice(cls, value, field=field, noun="a licence kind")
 
 
 def licence_id(issuer_state: str, kind: LicenceKind | str, number: str) -> uuid.UUID:

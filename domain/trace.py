@@ -25,6 +25,7 @@ from eventsourcing.domain import Aggregate
 
 from domain import event_types as types
 from domain.authority import Authority, check_permitted
+from domain.choice import parse_choice
 from domain.errors import InvalidField, InvalidState
 from domain.marking import check_country, check_text
 from domain.signed_aggregate import SignedAggregate
@@ -57,11 +58,8 @@ class Para22Ground(str, Enum):
 
     @classmethod
     def parse(cls, value: str) -> Para22Ground:
-        try:
-            return cls(value)
-        except ValueError:
-            grounds = ", ".join(g.value for g in cls)
-            raise InvalidField(f"{value!r} is not an ITI para 22 ground ({grounds})", field="ground") from None
+        """The ground named ``value``; ``InvalidField`` on ``ground`` otherwise."""
+        return parse_choice(cls, value, field="ground", noun="an ITI para 22 ground")
 
 
 class TraceRequest(SignedAggregate):
@@ -137,10 +135,7 @@ class TraceRequest(SignedAggregate):
         addressee = check_country(addressee, "addressee")
         if addressee == authority.state:
             raise InvalidField("a trace request is addressed to another state", field="addressee")
-        try:
-            priority = Priority(priority).value
-        except ValueError:
-            raise InvalidField(f"{priority!r} is not a priority (routine, urgent)", field="priority") from None
+        priority = parse_choice(Priority, priority, field="priority", noun="a priority").value
         return cls._open(
             cls.Submitted, authority=authority, occurred_on=occurred_on,
             requesting_state=authority.state, addressee=addressee, weapon_id=weapon_id, marking=dict(marking),
