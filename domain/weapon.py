@@ -28,7 +28,7 @@ from domain.errors import InvalidField, InvalidState, NotPermitted, UnknownWeapo
 from domain.licence import Licence
 from domain.marking import Marking, check_country, check_text
 from domain.signed_aggregate import SignedAggregate
-from domain.time import check_occurred_on
+from domain.time import check_occurred_on, year_of
 from domain.weapon_state import OPENING_TYPES, Status, WeaponState, evolve
 
 __all__ = ["Status", "Weapon"]
@@ -304,21 +304,31 @@ class Weapon(SignedAggregate):
     # --- commands -------------------------------------------------------------------
 
     def import_(
-        self, *, authority: Authority, marking: Marking, type: str, make: str, model: str,
-        calibre: str, year: int, from_state: str, import_year: int, import_authorization: str,
-        holder: str, occurred_on: int, shipment: str = "",
+        self, *, authority: Authority, marking: Marking, from_state: str, import_authorization: str,
+        holder: str, occurred_on: int, shipment: str = "", import_year: int | None = None,
+        type: str | None = None, make: str | None = None, model: str | None = None, calibre: str | None = None,
+        year: int | None = None,
     ) -> None:
-        """Record an import into the authority's state, with the import marking (FP art 8(1)(b))."""
+        """Record an import into the authority's state, with the import marking (FP art 8(1)(b)).
+
+        A description field not given (None) is the one on record: a weapon that
+        comes back keeps its description, and a first import must give type and
+        calibre. The import year defaults to the year of ``occurred_on``. Raises
+        ``NotPermitted``, ``InvalidState`` or ``InvalidField``.
+        """
         check_permitted(types.IMPORTED, authority.kind)
         if self.status is Status.DESTROYED:
             raise InvalidState("the weapon was destroyed: it cannot be imported", field="weapon")
         if self.status is not None and self.status is not Status.EXPORTED:
             raise InvalidState(f"the weapon is {_name(self.status)} here: only an exported weapon "
                                "can come back by import", field="weapon")
-        fields = _description(type, make, model, calibre)
-        self._record(self.Imported, authority=authority, occurred_on=occurred_on,
-            marking=marking.as_dict(), year=int(year or 0), from_state=check_country(from_state, "from_state"),
-            import_state=authority.state, import_year=int(import_year),
+        occurred_on = check_occurred_on(occurred_on)
+        fields = _description(self.type if type is None else type, self.make if make is None else make,
+                              self.model if model is None else model, self.calibre if calibre is None else calibre)
+        self._record(
+            self.Imported, authority=authority, occurred_on=occurred_on, marking=marking.as_dict(),
+            year=int((self.year if year is None else year) or 0), from_state=check_country(from_state, "from_state"),
+            import_state=authority.state, import_year=int(import_year or year_of(occurred_on)),
             import_authorization=check_text(import_authorization, "import_authorization", max_length=64),
             shipment=check_text(shipment, "shipment", required=False, max_length=64),
             holder=check_text(holder, "holder"), **fields,
@@ -351,7 +361,8 @@ class Weapon(SignedAggregate):
         licence.check_covers_export(str(self.id), self.holder, to_state, occurred_on, from_state=authority.state,
                                     transit_states=transit, consignee=consignee)
         import_authorization = check_text(import_authorization, "import_authorization", max_length=64)
-        self._record(self.Exported, authority=authority, occurred_on=occurred_on, licence=licence.number,
+        self._record(
+            self.Exported, authority=authority, occurred_on=occurred_on, licence=licence.number,
             import_authorization=import_authorization, from_state=authority.state, to_state=to_state,
             transit_states=transit, consignee=check_text(consignee or licence.consignee, "consignee", required=False),
             shipment=shipment, marking=dict(self.marking), type=self.type, make=self.make, model=self.model,
@@ -363,11 +374,10 @@ class Weapon(SignedAggregate):
         """Customs of the importing state confirm receipt of the shipment (FP art 10(4))."""
         check_permitted(types.RECEIPT_CONFIRMED, authority.kind)
         self._check_not_destroyed()
-        if not self.awaiting_receipt and self.status is not Status.ACTIVE:
-            raise InvalidState("no import of this weapon awaits confirmation of receipt", field="weapon")
         if not self.awaiting_receipt:
             raise InvalidState("no import of this weapon awaits confirmation of receipt", field="weapon")
-        self._record(self.ReceiptConfirmed, authority=authority, occurred_on=occurred_on,
+        self._record(
+            self.ReceiptConfirmed, authority=authority, occurred_on=occurred_on,
             shipment=self.awaiting_receipt, from_state=self.imported_from,
             received_by=check_text(received_by, "received_by", required=False),
         )
@@ -462,7 +472,8 @@ class Weapon(SignedAggregate):
         description = {"type": type, "make": make, "model": model, "calibre": calibre}
         if self.marking:
             description = {"type": self.type, "make": self.make, "model": self.model, "calibre": self.calibre}
-        self._record(self.Seized, authority=authority, occurred_on=occurred_on,
+        self._record(
+            self.Seized, authority=authority, occurred_on=occurred_on,
             marking=marking.as_dict() if marking else dict(self.marking),
             place=check_text(place, "place", required=False),
             state=authority.state,
