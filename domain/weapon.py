@@ -8,13 +8,16 @@ process. A deactivated weapon is no longer a firearm (FP art 9) and cannot be
 transferred or exported as one.
 
 The effect of each record on the weapon's state is ``domain.weapon_state.evolve``,
-shared with the views. The module stays above 400 lines for a reason: the
-events are nested classes and the commands methods of one aggregate
-(eventsourcing's model, ``Weapon.Exported`` / ``weapon.export()``).
+shared with the views; the state's attributes are declared here as read-only
+properties, so that callers are typed. The module stays above 400 lines for a
+reason: the thirteen events are nested classes and the commands methods of one
+aggregate (eventsourcing's model, ``Weapon.Exported`` / ``weapon.export()``),
+and a mixin per lifecycle phase would scatter one aggregate's rules.
 """
 
 from __future__ import annotations
 
+import builtins  # ``type`` in the class body is the weapon's type property
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -66,7 +69,6 @@ class Weapon(SignedAggregate):
         year: int
         holder: str
 
-
     class Imported(Event):
         TOPIC = types.IMPORTED
         marking: dict[str, Any]
@@ -81,7 +83,6 @@ class Weapon(SignedAggregate):
         import_authorization: str
         shipment: str
         holder: str
-
 
     class Exported(Event):
         """An export (FP art 10(2)). It carries the marking and description so that the
@@ -109,13 +110,11 @@ class Weapon(SignedAggregate):
         authorization_evidence: str
         transit_evidence: tuple[str, ...]
 
-
     class ReceiptConfirmed(Event):
         TOPIC = types.RECEIPT_CONFIRMED
         shipment: str
         from_state: str
         received_by: str
-
 
     class Transferred(Event):
         TOPIC = types.TRANSFERRED
@@ -123,31 +122,26 @@ class Weapon(SignedAggregate):
         to_holder: str
         licence: str
 
-
     class Marked(Event):
         TOPIC = types.MARKED
         mark: str
         reason: str
-
 
     class ReportedLost(Event):
         TOPIC = types.REPORTED_LOST
         place: str
         circumstances: str
 
-
     class ReportedStolen(Event):
         TOPIC = types.REPORTED_STOLEN
         place: str
         circumstances: str
-
 
     class Recovered(Event):
         TOPIC = types.RECOVERED
         place: str
         holder: str
         restored_status: str
-
 
     class Seized(Event):
         TOPIC = types.SEIZED
@@ -161,17 +155,14 @@ class Weapon(SignedAggregate):
         circumstances: str
         flags: tuple[str, ...]
 
-
     class Confiscated(Event):
         TOPIC = types.CONFISCATED
         order: str
-
 
     class Deactivated(Event):
         TOPIC = types.DEACTIVATED
         certificate: str
         method: str
-
 
     class Destroyed(Event):
         TOPIC = types.DESTROYED
@@ -348,9 +339,7 @@ class Weapon(SignedAggregate):
         (``nodes.federation.crossborder``); it passes the evidence it found.
         """
         check_permitted(types.EXPORTED, authority.kind)
-        self._check_not_destroyed()
-        self._check_is_firearm("exported")
-        self._check_held("exported")
+        self._check_may_change_hands("exported")
         occurred_on = check_occurred_on(occurred_on)
         to_state = check_country(to_state, "to")
         if to_state == authority.state:
@@ -385,9 +374,7 @@ class Weapon(SignedAggregate):
     def transfer(self, *, authority: Authority, to_holder: str, licence: Licence | None, occurred_on: int) -> None:
         """Transfer to a new holder who holds a transfer licence in force (FP art 7)."""
         check_permitted(types.TRANSFERRED, authority.kind)
-        self._check_not_destroyed()
-        self._check_is_firearm("transferred")
-        self._check_held("transferred")
+        self._check_may_change_hands("transferred")
         occurred_on = check_occurred_on(occurred_on)
         to_holder = check_text(to_holder, "to")
         if licence is None:
@@ -414,9 +401,7 @@ class Weapon(SignedAggregate):
                                "transfer licence: only the registry authority migrates paper-register "
                                "transfers", field="authority")
         check_permitted(types.TRANSFERRED, authority.kind)
-        self._check_not_destroyed()
-        self._check_is_firearm("transferred")
-        self._check_held("transferred")
+        self._check_may_change_hands("transferred")
         self._record(self.Transferred, authority=authority, occurred_on=occurred_on,
                      from_holder=self.holder, to_holder=check_text(to_holder, "to"),
                      licence=check_text(licence_reference, "licence", max_length=64))
@@ -430,16 +415,20 @@ class Weapon(SignedAggregate):
                      reason=check_text(reason, "reason", required=False))
 
     def report_lost(self, *, authority: Authority, place: str, circumstances: str, occurred_on: int) -> None:
-        check_permitted(types.REPORTED_LOST, authority.kind)
-        self._check_can_go_missing()
-        self._record(self.ReportedLost, authority=authority, occurred_on=occurred_on,
-                     place=check_text(place, "place", required=False),
-                     circumstances=check_text(circumstances, "circumstances", required=False, max_length=2000))
+        self._report_missing(self.ReportedLost, authority, place, circumstances, occurred_on)
 
     def report_stolen(self, *, authority: Authority, place: str, circumstances: str, occurred_on: int) -> None:
-        check_permitted(types.REPORTED_STOLEN, authority.kind)
-        self._check_can_go_missing()
-        self._record(self.ReportedStolen, authority=authority, occurred_on=occurred_on,
+        self._report_missing(self.ReportedStolen, authority, place, circumstances, occurred_on)
+
+    def _report_missing(self, event_class: builtins.type[Weapon.ReportedLost | Weapon.ReportedStolen],
+                        authority: Authority, place: str, circumstances: str, occurred_on: int) -> None:
+        # A loss and a theft are one rule under two names; recovery restores the
+        # status the weapon had before either (``domain.weapon_state``).
+        check_permitted(event_class.TOPIC, authority.kind)
+        self._check_not_destroyed()
+        if self.status in (Status.LOST, Status.STOLEN):
+            raise InvalidState(f"the weapon is reported {_name(self.status)} already", field="weapon")
+        self._record(event_class, authority=authority, occurred_on=occurred_on,
                      place=check_text(place, "place", required=False),
                      circumstances=check_text(circumstances, "circumstances", required=False, max_length=2000))
 
@@ -525,14 +514,12 @@ class Weapon(SignedAggregate):
             raise InvalidState(f"the weapon is deactivated (certificate {self.deactivation_certificate}) and "
                                f"cannot be {verb} as a firearm", field="weapon")
 
-    def _check_held(self, verb: str) -> None:
+    def _check_may_change_hands(self, verb: str) -> None:
+        # Exported or transferred: only a firearm held lawfully here (FP art 7, art 10(2)).
+        self._check_not_destroyed()
+        self._check_is_firearm(verb)
         if self.status not in _HELD:
             raise InvalidState(f"the weapon is {_name(self.status)}: it cannot be {verb}", field="weapon")
-
-    def _check_can_go_missing(self) -> None:
-        self._check_not_destroyed()
-        if self.status in (Status.LOST, Status.STOLEN):
-            raise InvalidState(f"the weapon is reported {_name(self.status)} already", field="weapon")
 
 
 def _description(type_: str, make: str, model: str, calibre: str) -> dict[str, str]:
