@@ -19,7 +19,10 @@ from domain.time import check_occurred_on
 
 
 class SignedAggregate(Aggregate):
-    """Base of ``Weapon``, ``Licence``, ``Shipment``, ``TraceRequest`` and ``TraceAnswer``."""
+    """Base of the aggregates ``Weapon``, ``Licence``, ``Shipment``, ``TraceRequest``, ``TraceAnswer``.
+
+    The node's register of authority keys uses its ``Event`` too.
+    """
 
     class Event(Aggregate.Event):
         """Business time and the recording authority's key id, common to every record."""
