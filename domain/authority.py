@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 from domain import event_types as types
-from domain.errors import InvalidField, NotPermitted
+from domain.choice import parse_choice
+from domain.errors import NotPermitted
 
 
 class AuthorityKind(str, Enum):
@@ -23,11 +24,8 @@ class AuthorityKind(str, Enum):
 
     @classmethod
     def parse(cls, value: str, field: str = "authority") -> AuthorityKind:
-        try:
-            return cls(value)
-        except ValueError:
-            kinds = ", ".join(k.value for k in cls)
-            raise InvalidField(f"{value!r} is not an authority kind ({kinds})", field=field) from None
+        """The kind named ``value``; ``InvalidField`` on ``field`` otherwise."""
+        return parse_choice(cls, value, field=field, noun="an authority kind")
 
 
 L, C, P, D, R = (AuthorityKind.LICENSING, AuthorityKind.CUSTOMS, AuthorityKind.POLICE,

@@ -17,9 +17,11 @@ from eventsourcing.domain import Aggregate
 
 from domain import event_types as types
 from domain.authority import Authority, check_permitted
+from domain.choice import parse_choice
 from domain.errors import InvalidField, InvalidState, LicenceRefused
 from domain.marking import ARMSLEDGER_NAMESPACE, check_country, check_text, normalise
-from domain.time import check_occurred_on, format_time
+from domain.signed_aggregate import SignedAggregate
+from domain.time import format_time
 
 
 class LicenceKind(str, Enum):
@@ -31,11 +33,8 @@ class LicenceKind(str, Enum):
 
     @classmethod
     def parse(cls, value: str, field: str = "kind") -> LicenceKind:
-        try:
-            return cls(value)
-        except ValueError:
-            kinds = ", ".join(k.value for k in cls)
-            raise InvalidField(f"{value!r} is not a licence kind ({kinds})", field=field) from None
+        """The kind named ``value``; ``InvalidField`` on ``field`` otherwise."""
+        return parse_choice(cls, value, field=field, noun="a licence kind")
 
 
 def licence_id(issuer_state: str, kind: LicenceKind | str, number: str) -> uuid.UUID:
@@ -43,13 +42,11 @@ def licence_id(issuer_state: str, kind: LicenceKind | str, number: str) -> uuid.
     return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"licence|{issuer_state}|{LicenceKind(kind).value}|{normalise(number)}")
 
 
-class Licence(Aggregate):
+class Licence(SignedAggregate):
     TOPIC = "Licence"
 
-    class Event(Aggregate.Event):
+    class Event(SignedAggregate.Event):
         TOPIC = "Licence.Event"
-        occurred_on: int
-        authority: str
 
     class Issued(Event, Aggregate.Created):
         TOPIC = types.LICENCE_ISSUED
@@ -136,10 +133,10 @@ class Licence(Aggregate):
             export_state = check_country(export_state, "export_state")
             import_state = check_country(import_state, "import_state")
         transit = tuple(check_country(s, "transit_states") for s in transit_states)
-        return cls._create(
+        return cls._open(
             cls.Issued,
-            occurred_on=check_occurred_on(occurred_on),
-            authority=authority.key_id,
+            authority=authority,
+            occurred_on=occurred_on,
             number=check_text(number, "number", max_length=64),
             kind=kind.value,
             issuer_state=authority.state,
@@ -159,8 +156,7 @@ class Licence(Aggregate):
         check_permitted(types.LICENCE_REVOKED, authority.kind)
         if self.revoked_on is not None:
             raise InvalidState(f"licence {self.number} is revoked already", field="licence")
-        self.trigger_event(self.Revoked, occurred_on=check_occurred_on(occurred_on),
-                           authority=authority.key_id, reason=check_text(reason, "reason"))
+        self._record(self.Revoked, authority=authority, occurred_on=occurred_on, reason=check_text(reason, "reason"))
 
     def check_valid_on(self, moment: int, field: str = "licence") -> None:
         """Raise ``LicenceRefused`` unless the licence is in force at ``moment``."""

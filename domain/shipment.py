@@ -17,7 +17,7 @@ from domain import event_types as types
 from domain.authority import Authority, check_permitted
 from domain.errors import InvalidField, InvalidState
 from domain.marking import check_country, check_text
-from domain.time import check_occurred_on
+from domain.signed_aggregate import SignedAggregate
 
 # Days after export at which a shipment that no state confirmed receiving is
 # overdue (FP art 10(4) asks for confirmation of receipt but fixes no period):
@@ -26,13 +26,11 @@ from domain.time import check_occurred_on
 DEFAULT_OVERDUE_DAYS = 30
 
 
-class Shipment(Aggregate):
+class Shipment(SignedAggregate):
     TOPIC = "Shipment"
 
-    class Event(Aggregate.Event):
+    class Event(SignedAggregate.Event):
         TOPIC = "Shipment.Event"
-        occurred_on: int
-        authority: str
 
     class Opened(Event, Aggregate.Created):
         TOPIC = types.SHIPMENT_OPENED
@@ -90,8 +88,8 @@ class Shipment(Aggregate):
         transit = tuple(check_country(s, "via") for s in transit_states)
         if transit_no_objections and len(transit_no_objections) != len(transit):
             raise InvalidField("give one transit no-objection per transit state", field="transit_no_objection")
-        return cls._create(
-            cls.Opened, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+        return cls._open(
+            cls.Opened, authority=authority, occurred_on=occurred_on,
             export_licence=export_licence,
             import_authorization=check_text(import_authorization, "import_authorization"),
             transit_no_objections=tuple(transit_no_objections), export_state=authority.state,
@@ -108,6 +106,5 @@ class Shipment(Aggregate):
         if confirmed_by_state != self.import_state:
             raise InvalidState(f"receipt must be confirmed by {self.import_state}, not {confirmed_by_state}",
                                field="shipment")
-        self.trigger_event(self.ReceiptConfirmed, occurred_on=check_occurred_on(occurred_on),
-                           authority=authority.key_id, confirmed_by_state=confirmed_by_state,
-                           confirmation=confirmation)
+        self._record(self.ReceiptConfirmed, authority=authority, occurred_on=occurred_on,
+                     confirmed_by_state=confirmed_by_state, confirmation=confirmation)

@@ -57,6 +57,25 @@ def parse_time(text: str, field: str = "date") -> int:
     return int(moment.timestamp())
 
 
+def parse_until(text: str, field: str = "valid_until") -> int:
+    """Like ``parse_time``, but a plain date (``YYYY-MM-DD``) means the end of that day.
+
+    "Valid until 2030-12-31" includes that day. Raises ``InvalidField`` as ``parse_time``.
+    """
+    moment = parse_time(text, field=field)
+    return end_of_day(moment) if len((text or "").strip()) == 10 else moment
+
+
+def end_of_day(moment: int) -> int:
+    """The last second (23:59:59 UTC) of the day of ``moment`` (epoch seconds, any sign)."""
+    return moment - moment % SECONDS_PER_DAY + SECONDS_PER_DAY - 1
+
+
+def year_of(moment: int) -> int:
+    """The UTC calendar year of ``moment``. Requires a moment within the years 1-9999."""
+    return datetime.fromtimestamp(moment, tz=UTC).year
+
+
 def format_time(seconds: int) -> str:
     """ISO 8601 UTC, seconds precision (``2024-03-01T00:00:00Z``).
 

@@ -25,9 +25,10 @@ from eventsourcing.domain import Aggregate
 
 from domain import event_types as types
 from domain.authority import Authority, check_permitted
+from domain.choice import parse_choice
 from domain.errors import InvalidField, InvalidState
 from domain.marking import check_country, check_text
-from domain.time import check_occurred_on
+from domain.signed_aggregate import SignedAggregate
 
 
 class TraceStatus(str, Enum):
@@ -57,22 +58,17 @@ class Para22Ground(str, Enum):
 
     @classmethod
     def parse(cls, value: str) -> Para22Ground:
-        try:
-            return cls(value)
-        except ValueError:
-            grounds = ", ".join(g.value for g in cls)
-            raise InvalidField(f"{value!r} is not an ITI para 22 ground ({grounds})", field="ground") from None
+        """The ground named ``value``; ``InvalidField`` on ``ground`` otherwise."""
+        return parse_choice(cls, value, field="ground", noun="an ITI para 22 ground")
 
 
-class TraceRequest(Aggregate):
+class TraceRequest(SignedAggregate):
     """The requesting state's side of a trace."""
 
     TOPIC = "TraceRequest"
 
-    class Event(Aggregate.Event):
+    class Event(SignedAggregate.Event):
         TOPIC = "TraceRequest.Event"
-        occurred_on: int
-        authority: str
 
     class Submitted(Event, Aggregate.Created):
         TOPIC = types.TRACE_SUBMITTED
@@ -139,12 +135,9 @@ class TraceRequest(Aggregate):
         addressee = check_country(addressee, "addressee")
         if addressee == authority.state:
             raise InvalidField("a trace request is addressed to another state", field="addressee")
-        try:
-            priority = Priority(priority).value
-        except ValueError:
-            raise InvalidField(f"{priority!r} is not a priority (routine, urgent)", field="priority") from None
-        return cls._create(
-            cls.Submitted, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+        priority = parse_choice(Priority, priority, field="priority", noun="a priority").value
+        return cls._open(
+            cls.Submitted, authority=authority, occurred_on=occurred_on,
             requesting_state=authority.state, addressee=addressee, weapon_id=weapon_id, marking=dict(marking),
             type=check_text(type, "type", required=False), calibre=check_text(calibre, "calibre", required=False),
             circumstances=check_text(circumstances, "circumstances", max_length=2000),
@@ -160,29 +153,27 @@ class TraceRequest(Aggregate):
         to_state = check_country(to_state, "to_state")
         if to_state in self.forwarded_to:
             raise InvalidState(f"the trace was forwarded to {to_state} already", field="to_state")
-        self.trigger_event(self.Forwarded, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-                           to_state=to_state, next_trace=next_trace, reason=check_text(reason, "reason"))
+        self._record(self.Forwarded, authority=authority, occurred_on=occurred_on,
+                     to_state=to_state, next_trace=next_trace, reason=check_text(reason, "reason"))
 
     def close(self, *, authority: Authority, outcome: str, occurred_on: int) -> None:
         check_permitted(types.TRACE_CLOSED, authority.kind)
         self._check_open()
-        self.trigger_event(self.Closed, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-                           outcome=check_text(outcome, "outcome", max_length=2000))
+        self._record(self.Closed, authority=authority, occurred_on=occurred_on,
+                     outcome=check_text(outcome, "outcome", max_length=2000))
 
     def _check_open(self) -> None:
         if self.closed:
             raise InvalidState("the trace is closed", field="trace")
 
 
-class TraceAnswer(Aggregate):
+class TraceAnswer(SignedAggregate):
     """The requested state's side of a trace (same id as the request)."""
 
     TOPIC = "TraceAnswer"
 
-    class Event(Aggregate.Event):
+    class Event(SignedAggregate.Event):
         TOPIC = "TraceAnswer.Event"
-        occurred_on: int
-        authority: str
 
     class Acknowledged(Event, Aggregate.Created):
         TOPIC = types.TRACE_ACKNOWLEDGED
@@ -245,49 +236,48 @@ class TraceAnswer(Aggregate):
                     occurred_on: int) -> TraceAnswer:
         """Acknowledge receipt of a trace request (ITI para 19)."""
         check_permitted(types.TRACE_ACKNOWLEDGED, authority.kind)
-        return cls._create(cls.Acknowledged, id=trace_id, occurred_on=check_occurred_on(occurred_on),
-                           authority=authority.key_id, requesting_state=requesting_state,
-                           answering_state=authority.state)
+        return cls._open(cls.Acknowledged, id=trace_id, authority=authority, occurred_on=occurred_on,
+                         requesting_state=requesting_state, answering_state=authority.state)
 
     def respond(self, *, authority: Authority, weapon_id: str, fragment: tuple[bytes, ...],
                 exported_to: tuple[str, ...], complete: bool, occurred_on: int) -> None:
         """Respond with the signed lifecycle fragment held (ITI para 20)."""
         check_permitted(types.TRACE_RESPONDED, authority.kind)
         self._check_unanswered()
-        self.trigger_event(self.Responded, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-                           weapon_id=weapon_id, fragment=tuple(fragment), exported_to=tuple(exported_to),
-                           complete=bool(complete))
+        self._record(self.Responded, authority=authority, occurred_on=occurred_on,
+                     weapon_id=weapon_id, fragment=tuple(fragment), exported_to=tuple(exported_to),
+                     complete=bool(complete))
 
     def untraceable(self, *, authority: Authority, reason: str, occurred_on: int) -> None:
         check_permitted(types.TRACE_UNTRACEABLE, authority.kind)
         self._check_unanswered()
-        self.trigger_event(self.Untraceable, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-                           reason=check_text(reason, "reason", max_length=2000))
+        self._record(self.Untraceable, authority=authority, occurred_on=occurred_on,
+                     reason=check_text(reason, "reason", max_length=2000))
 
     def delay(self, *, authority: Authority, ground: str, explanation: str, expected_by: int, occurred_on: int) -> None:
         """Delay the answer on a para 22 ground, explained (para 23)."""
         check_permitted(types.TRACE_DELAYED, authority.kind)
         self._check_unanswered()
-        self.trigger_event(self.Delayed, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-                           ground=Para22Ground.parse(ground).value,
-                           explanation=check_text(explanation, "explanation", max_length=2000),
-                           expected_by=int(expected_by))
+        self._record(self.Delayed, authority=authority, occurred_on=occurred_on,
+                     ground=Para22Ground.parse(ground).value,
+                     explanation=check_text(explanation, "explanation", max_length=2000),
+                     expected_by=int(expected_by))
 
     def restrict(self, *, authority: Authority, ground: str, explanation: str, weapon_id: str,
                  fragment: tuple[bytes, ...], occurred_on: int) -> None:
         check_permitted(types.TRACE_RESTRICTED, authority.kind)
         self._check_unanswered()
-        self.trigger_event(self.Restricted, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-                           ground=Para22Ground.parse(ground).value,
-                           explanation=check_text(explanation, "explanation", max_length=2000),
-                           weapon_id=weapon_id, fragment=tuple(fragment))
+        self._record(self.Restricted, authority=authority, occurred_on=occurred_on,
+                     ground=Para22Ground.parse(ground).value,
+                     explanation=check_text(explanation, "explanation", max_length=2000),
+                     weapon_id=weapon_id, fragment=tuple(fragment))
 
     def refuse(self, *, authority: Authority, ground: str, explanation: str, occurred_on: int) -> None:
         check_permitted(types.TRACE_REFUSED, authority.kind)
         self._check_unanswered()
-        self.trigger_event(self.Refused, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-                           ground=Para22Ground.parse(ground).value,
-                           explanation=check_text(explanation, "explanation", max_length=2000))
+        self._record(self.Refused, authority=authority, occurred_on=occurred_on,
+                     ground=Para22Ground.parse(ground).value,
+                     explanation=check_text(explanation, "explanation", max_length=2000))
 
     def _check_unanswered(self) -> None:
         if self.answered:

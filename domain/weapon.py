@@ -8,13 +8,16 @@ process. A deactivated weapon is no longer a firearm (FP art 9) and cannot be
 transferred or exported as one.
 
 The effect of each record on the weapon's state is ``domain.weapon_state.evolve``,
-shared with the views. The module stays above 400 lines for a reason: the
-events are nested classes and the commands methods of one aggregate
-(eventsourcing's model, ``Weapon.Exported`` / ``weapon.export()``).
+shared with the views; the state's attributes are declared here as read-only
+properties, so that callers are typed. The module stays above 400 lines for a
+reason: the thirteen events are nested classes and the commands methods of one
+aggregate (eventsourcing's model, ``Weapon.Exported`` / ``weapon.export()``),
+and a mixin per lifecycle phase would scatter one aggregate's rules.
 """
 
 from __future__ import annotations
 
+import builtins  # ``type`` in the class body is the weapon's type property
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -27,7 +30,8 @@ from domain.authority import Authority, AuthorityKind, check_permitted
 from domain.errors import InvalidField, InvalidState, NotPermitted, UnknownWeapon
 from domain.licence import Licence
 from domain.marking import Marking, check_country, check_text
-from domain.time import check_occurred_on
+from domain.signed_aggregate import SignedAggregate
+from domain.time import check_occurred_on, year_of
 from domain.weapon_state import OPENING_TYPES, Status, WeaponState, evolve
 
 __all__ = ["Status", "Weapon"]
@@ -36,15 +40,11 @@ __all__ = ["Status", "Weapon"]
 _HELD = (Status.ACTIVE,)
 
 
-class Weapon(Aggregate):
+class Weapon(SignedAggregate):
     TOPIC = "Weapon"
 
-    class Event(Aggregate.Event):
-        """Every weapon record: business time and the recording authority's key id."""
-
+    class Event(SignedAggregate.Event):
         TOPIC = "Weapon.Event"
-        occurred_on: int
-        authority: str
 
         def mutate(self, aggregate: Weapon | None) -> Weapon | None:  # type: ignore[override]
             if aggregate is None:
@@ -69,7 +69,6 @@ class Weapon(Aggregate):
         year: int
         holder: str
 
-
     class Imported(Event):
         TOPIC = types.IMPORTED
         marking: dict[str, Any]
@@ -84,7 +83,6 @@ class Weapon(Aggregate):
         import_authorization: str
         shipment: str
         holder: str
-
 
     class Exported(Event):
         """An export (FP art 10(2)). It carries the marking and description so that the
@@ -112,13 +110,11 @@ class Weapon(Aggregate):
         authorization_evidence: str
         transit_evidence: tuple[str, ...]
 
-
     class ReceiptConfirmed(Event):
         TOPIC = types.RECEIPT_CONFIRMED
         shipment: str
         from_state: str
         received_by: str
-
 
     class Transferred(Event):
         TOPIC = types.TRANSFERRED
@@ -126,31 +122,26 @@ class Weapon(Aggregate):
         to_holder: str
         licence: str
 
-
     class Marked(Event):
         TOPIC = types.MARKED
         mark: str
         reason: str
-
 
     class ReportedLost(Event):
         TOPIC = types.REPORTED_LOST
         place: str
         circumstances: str
 
-
     class ReportedStolen(Event):
         TOPIC = types.REPORTED_STOLEN
         place: str
         circumstances: str
-
 
     class Recovered(Event):
         TOPIC = types.RECOVERED
         place: str
         holder: str
         restored_status: str
-
 
     class Seized(Event):
         TOPIC = types.SEIZED
@@ -164,17 +155,14 @@ class Weapon(Aggregate):
         circumstances: str
         flags: tuple[str, ...]
 
-
     class Confiscated(Event):
         TOPIC = types.CONFISCATED
         order: str
-
 
     class Deactivated(Event):
         TOPIC = types.DEACTIVATED
         certificate: str
         method: str
-
 
     class Destroyed(Event):
         TOPIC = types.DESTROYED
@@ -284,8 +272,8 @@ class Weapon(Aggregate):
         if not 1800 <= year <= datetime.now(UTC).year:
             raise InvalidField(f"{year} is not a plausible year of manufacture", field="year")
         weapon = cls._shell(marking.weapon_id(), _now())
-        weapon.trigger_event(
-            cls.Manufactured, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+        weapon._record(
+            cls.Manufactured, authority=authority, occurred_on=occurred_on,
             marking=marking.as_dict(), year=int(year), holder=check_text(holder, "holder"), **fields,
         )
         return weapon
@@ -307,22 +295,31 @@ class Weapon(Aggregate):
     # --- commands -------------------------------------------------------------------
 
     def import_(
-        self, *, authority: Authority, marking: Marking, type: str, make: str, model: str,
-        calibre: str, year: int, from_state: str, import_year: int, import_authorization: str,
-        holder: str, occurred_on: int, shipment: str = "",
+        self, *, authority: Authority, marking: Marking, from_state: str, import_authorization: str,
+        holder: str, occurred_on: int, shipment: str = "", import_year: int | None = None,
+        type: str | None = None, make: str | None = None, model: str | None = None, calibre: str | None = None,
+        year: int | None = None,
     ) -> None:
-        """Record an import into the authority's state, with the import marking (FP art 8(1)(b))."""
+        """Record an import into the authority's state, with the import marking (FP art 8(1)(b)).
+
+        A description field not given (None) is the one on record: a weapon that
+        comes back keeps its description, and a first import must give type and
+        calibre. The import year defaults to the year of ``occurred_on``. Raises
+        ``NotPermitted``, ``InvalidState`` or ``InvalidField``.
+        """
         check_permitted(types.IMPORTED, authority.kind)
         if self.status is Status.DESTROYED:
             raise InvalidState("the weapon was destroyed: it cannot be imported", field="weapon")
         if self.status is not None and self.status is not Status.EXPORTED:
             raise InvalidState(f"the weapon is {_name(self.status)} here: only an exported weapon "
                                "can come back by import", field="weapon")
-        fields = _description(type, make, model, calibre)
-        self.trigger_event(
-            self.Imported, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-            marking=marking.as_dict(), year=int(year or 0), from_state=check_country(from_state, "from_state"),
-            import_state=authority.state, import_year=int(import_year),
+        occurred_on = check_occurred_on(occurred_on)
+        fields = _description(self.type if type is None else type, self.make if make is None else make,
+                              self.model if model is None else model, self.calibre if calibre is None else calibre)
+        self._record(
+            self.Imported, authority=authority, occurred_on=occurred_on, marking=marking.as_dict(),
+            year=int((self.year if year is None else year) or 0), from_state=check_country(from_state, "from_state"),
+            import_state=authority.state, import_year=int(import_year or year_of(occurred_on)),
             import_authorization=check_text(import_authorization, "import_authorization", max_length=64),
             shipment=check_text(shipment, "shipment", required=False, max_length=64),
             holder=check_text(holder, "holder"), **fields,
@@ -342,9 +339,7 @@ class Weapon(Aggregate):
         (``nodes.federation.crossborder``); it passes the evidence it found.
         """
         check_permitted(types.EXPORTED, authority.kind)
-        self._check_not_destroyed()
-        self._check_is_firearm("exported")
-        self._check_held("exported")
+        self._check_may_change_hands("exported")
         occurred_on = check_occurred_on(occurred_on)
         to_state = check_country(to_state, "to")
         if to_state == authority.state:
@@ -355,8 +350,8 @@ class Weapon(Aggregate):
         licence.check_covers_export(str(self.id), self.holder, to_state, occurred_on, from_state=authority.state,
                                     transit_states=transit, consignee=consignee)
         import_authorization = check_text(import_authorization, "import_authorization", max_length=64)
-        self.trigger_event(
-            self.Exported, occurred_on=occurred_on, authority=authority.key_id, licence=licence.number,
+        self._record(
+            self.Exported, authority=authority, occurred_on=occurred_on, licence=licence.number,
             import_authorization=import_authorization, from_state=authority.state, to_state=to_state,
             transit_states=transit, consignee=check_text(consignee or licence.consignee, "consignee", required=False),
             shipment=shipment, marking=dict(self.marking), type=self.type, make=self.make, model=self.model,
@@ -368,12 +363,10 @@ class Weapon(Aggregate):
         """Customs of the importing state confirm receipt of the shipment (FP art 10(4))."""
         check_permitted(types.RECEIPT_CONFIRMED, authority.kind)
         self._check_not_destroyed()
-        if not self.awaiting_receipt and self.status is not Status.ACTIVE:
-            raise InvalidState("no import of this weapon awaits confirmation of receipt", field="weapon")
         if not self.awaiting_receipt:
             raise InvalidState("no import of this weapon awaits confirmation of receipt", field="weapon")
-        self.trigger_event(
-            self.ReceiptConfirmed, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+        self._record(
+            self.ReceiptConfirmed, authority=authority, occurred_on=occurred_on,
             shipment=self.awaiting_receipt, from_state=self.imported_from,
             received_by=check_text(received_by, "received_by", required=False),
         )
@@ -381,16 +374,14 @@ class Weapon(Aggregate):
     def transfer(self, *, authority: Authority, to_holder: str, licence: Licence | None, occurred_on: int) -> None:
         """Transfer to a new holder who holds a transfer licence in force (FP art 7)."""
         check_permitted(types.TRANSFERRED, authority.kind)
-        self._check_not_destroyed()
-        self._check_is_firearm("transferred")
-        self._check_held("transferred")
+        self._check_may_change_hands("transferred")
         occurred_on = check_occurred_on(occurred_on)
         to_holder = check_text(to_holder, "to")
         if licence is None:
             raise InvalidField("a transfer needs the acquirer's transfer licence number", field="licence")
         licence.check_allows_holding(to_holder, occurred_on)
-        self.trigger_event(self.Transferred, occurred_on=occurred_on, authority=authority.key_id,
-                           from_holder=self.holder, to_holder=to_holder, licence=licence.number)
+        self._record(self.Transferred, authority=authority, occurred_on=occurred_on,
+                     from_holder=self.holder, to_holder=to_holder, licence=licence.number)
 
     def migrate_transfer(self, *, authority: Authority, to_holder: str, licence_reference: str,
                          occurred_on: int) -> None:
@@ -410,44 +401,46 @@ class Weapon(Aggregate):
                                "transfer licence: only the registry authority migrates paper-register "
                                "transfers", field="authority")
         check_permitted(types.TRANSFERRED, authority.kind)
-        self._check_not_destroyed()
-        self._check_is_firearm("transferred")
-        self._check_held("transferred")
-        self.trigger_event(self.Transferred, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-                           from_holder=self.holder, to_holder=check_text(to_holder, "to"),
-                           licence=check_text(licence_reference, "licence", max_length=64))
+        self._check_may_change_hands("transferred")
+        self._record(self.Transferred, authority=authority, occurred_on=occurred_on,
+                     from_holder=self.holder, to_holder=check_text(to_holder, "to"),
+                     licence=check_text(licence_reference, "licence", max_length=64))
 
     def mark(self, *, authority: Authority, mark: str, reason: str, occurred_on: int) -> None:
         """Record a mark applied after manufacture (import mark, national mark, ITI para 8(b)-(c))."""
         check_permitted(types.MARKED, authority.kind)
         self._check_not_destroyed()
-        self.trigger_event(self.Marked, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-                           mark=check_text(mark, "mark", max_length=64),
-                           reason=check_text(reason, "reason", required=False))
+        self._record(self.Marked, authority=authority, occurred_on=occurred_on,
+                     mark=check_text(mark, "mark", max_length=64),
+                     reason=check_text(reason, "reason", required=False))
 
     def report_lost(self, *, authority: Authority, place: str, circumstances: str, occurred_on: int) -> None:
-        check_permitted(types.REPORTED_LOST, authority.kind)
-        self._check_can_go_missing()
-        self.trigger_event(self.ReportedLost, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-                           place=check_text(place, "place", required=False),
-                           circumstances=check_text(circumstances, "circumstances", required=False, max_length=2000))
+        self._report_missing(self.ReportedLost, authority, place, circumstances, occurred_on)
 
     def report_stolen(self, *, authority: Authority, place: str, circumstances: str, occurred_on: int) -> None:
-        check_permitted(types.REPORTED_STOLEN, authority.kind)
-        self._check_can_go_missing()
-        self.trigger_event(self.ReportedStolen, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-                           place=check_text(place, "place", required=False),
-                           circumstances=check_text(circumstances, "circumstances", required=False, max_length=2000))
+        self._report_missing(self.ReportedStolen, authority, place, circumstances, occurred_on)
+
+    def _report_missing(self, event_class: builtins.type[Weapon.ReportedLost | Weapon.ReportedStolen],
+                        authority: Authority, place: str, circumstances: str, occurred_on: int) -> None:
+        # A loss and a theft are one rule under two names; recovery restores the
+        # status the weapon had before either (``domain.weapon_state``).
+        check_permitted(event_class.TOPIC, authority.kind)
+        self._check_not_destroyed()
+        if self.status in (Status.LOST, Status.STOLEN):
+            raise InvalidState(f"the weapon is reported {_name(self.status)} already", field="weapon")
+        self._record(event_class, authority=authority, occurred_on=occurred_on,
+                     place=check_text(place, "place", required=False),
+                     circumstances=check_text(circumstances, "circumstances", required=False, max_length=2000))
 
     def recover(self, *, authority: Authority, place: str, holder: str, occurred_on: int) -> None:
         check_permitted(types.RECOVERED, authority.kind)
         self._check_not_destroyed()
         if self.status not in (Status.LOST, Status.STOLEN):
             raise InvalidState(f"the weapon is {_name(self.status)}, not lost or stolen", field="weapon")
-        self.trigger_event(self.Recovered, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-                           place=check_text(place, "place", required=False),
-                           holder=check_text(holder, "holder", required=False),
-                           restored_status=(self.status_before_loss or Status.ACTIVE).value)
+        self._record(self.Recovered, authority=authority, occurred_on=occurred_on,
+                     place=check_text(place, "place", required=False),
+                     holder=check_text(holder, "holder", required=False),
+                     restored_status=(self.status_before_loss or Status.ACTIVE).value)
 
     def seize(
         self, *, authority: Authority, place: str, circumstances: str, occurred_on: int,
@@ -468,8 +461,8 @@ class Weapon(Aggregate):
         description = {"type": type, "make": make, "model": model, "calibre": calibre}
         if self.marking:
             description = {"type": self.type, "make": self.make, "model": self.model, "calibre": self.calibre}
-        self.trigger_event(
-            self.Seized, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
+        self._record(
+            self.Seized, authority=authority, occurred_on=occurred_on,
             marking=marking.as_dict() if marking else dict(self.marking),
             place=check_text(place, "place", required=False),
             state=authority.state,
@@ -483,8 +476,8 @@ class Weapon(Aggregate):
         if self.status is not Status.SEIZED:
             raise InvalidState(f"the weapon is {_name(self.status)}: only a seized weapon can be confiscated",
                                field="weapon")
-        self.trigger_event(self.Confiscated, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-                           order=check_text(order, "order"))
+        self._record(self.Confiscated, authority=authority, occurred_on=occurred_on,
+                     order=check_text(order, "order"))
 
     def deactivate(self, *, authority: Authority, certificate: str, method: str, occurred_on: int) -> None:
         """Deactivation with a certificate (FP art 9)."""
@@ -494,18 +487,18 @@ class Weapon(Aggregate):
             raise InvalidState("the weapon is deactivated already", field="weapon")
         if self.status not in (Status.ACTIVE, Status.SEIZED, Status.CONFISCATED):
             raise InvalidState(f"the weapon is {_name(self.status)}: it is not here to deactivate", field="weapon")
-        self.trigger_event(self.Deactivated, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-                           certificate=check_text(certificate, "certificate", max_length=64),
-                           method=check_text(method, "method", required=False))
+        self._record(self.Deactivated, authority=authority, occurred_on=occurred_on,
+                     certificate=check_text(certificate, "certificate", max_length=64),
+                     method=check_text(method, "method", required=False))
 
     def destroy(self, *, authority: Authority, method: str, certificate: str, occurred_on: int) -> None:
         check_permitted(types.DESTROYED, authority.kind)
         self._check_not_destroyed()
         if self.status in (Status.EXPORTED, Status.LOST, Status.STOLEN):
             raise InvalidState(f"the weapon is {_name(self.status)}: it is not here to destroy", field="weapon")
-        self.trigger_event(self.Destroyed, occurred_on=check_occurred_on(occurred_on), authority=authority.key_id,
-                           method=check_text(method, "method"),
-                           certificate=check_text(certificate, "certificate", required=False, max_length=64))
+        self._record(self.Destroyed, authority=authority, occurred_on=occurred_on,
+                     method=check_text(method, "method"),
+                     certificate=check_text(certificate, "certificate", required=False, max_length=64))
 
     # --- rule checks ----------------------------------------------------------------
 
@@ -521,14 +514,12 @@ class Weapon(Aggregate):
             raise InvalidState(f"the weapon is deactivated (certificate {self.deactivation_certificate}) and "
                                f"cannot be {verb} as a firearm", field="weapon")
 
-    def _check_held(self, verb: str) -> None:
+    def _check_may_change_hands(self, verb: str) -> None:
+        # Exported or transferred: only a firearm held lawfully here (FP art 7, art 10(2)).
+        self._check_not_destroyed()
+        self._check_is_firearm(verb)
         if self.status not in _HELD:
             raise InvalidState(f"the weapon is {_name(self.status)}: it cannot be {verb}", field="weapon")
-
-    def _check_can_go_missing(self) -> None:
-        self._check_not_destroyed()
-        if self.status in (Status.LOST, Status.STOLEN):
-            raise InvalidState(f"the weapon is reported {_name(self.status)} already", field="weapon")
 
 
 def _description(type_: str, make: str, model: str, calibre: str) -> dict[str, str]:

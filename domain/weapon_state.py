@@ -13,22 +13,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
-from domain.event_types import (
-    CONFISCATED,
-    DEACTIVATED,
-    DESTROYED,
-    EXPORTED,
-    IMPORTED,
-    MANUFACTURED,
-    MARKED,
-    RECEIPT_CONFIRMED,
-    RECOVERED,
-    REPORTED_LOST,
-    REPORTED_STOLEN,
-    SEIZED,
-    TRANSFERRED,
-    WEAPON_EVENT_TYPES,
-)
+from domain import event_types as types
 
 
 class Status(str, Enum):
@@ -45,7 +30,7 @@ class Status(str, Enum):
 # The records that may open a weapon's record on the node that records them: a
 # weapon is manufactured, first seen here on import, or found (seizure of an
 # unrecorded weapon, ITI para 9). The aggregate refuses any other first record.
-OPENING_TYPES = frozenset({MANUFACTURED, IMPORTED, SEIZED})
+OPENING_TYPES = frozenset({types.MANUFACTURED, types.IMPORTED, types.SEIZED})
 
 # Where a fold is more lenient than the aggregate. The views fold the records of
 # several nodes in business-time order, so a partner's record may come before any
@@ -56,7 +41,7 @@ OPENING_TYPES = frozenset({MANUFACTURED, IMPORTED, SEIZED})
 # from it alone (data minimisation, FP art 12(5)), and a partner's export is then
 # the first record that state holds. On the aggregate's own chain an opening
 # record always registered the marking before, so this changes nothing there.
-REGISTERING_TYPES = OPENING_TYPES | {EXPORTED}
+REGISTERING_TYPES = OPENING_TYPES | {types.EXPORTED}
 
 
 @dataclass(frozen=True)
@@ -187,18 +172,18 @@ def _destroyed(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
 _STATUS_VALUES = frozenset(s.value for s in Status)
 
 _RULES: dict[str, Callable[[WeaponState, Mapping[str, Any]], WeaponState]] = {
-    MANUFACTURED: _manufactured,
-    IMPORTED: _imported,
-    EXPORTED: _exported,
-    RECEIPT_CONFIRMED: _receipt_confirmed,
-    TRANSFERRED: _transferred,
-    MARKED: _marked,
-    REPORTED_LOST: _missing(Status.LOST),
-    REPORTED_STOLEN: _missing(Status.STOLEN),
-    RECOVERED: _recovered,
-    SEIZED: _seized,
-    CONFISCATED: _confiscated,
-    DEACTIVATED: _deactivated,
-    DESTROYED: _destroyed,
+    types.MANUFACTURED: _manufactured,
+    types.IMPORTED: _imported,
+    types.EXPORTED: _exported,
+    types.RECEIPT_CONFIRMED: _receipt_confirmed,
+    types.TRANSFERRED: _transferred,
+    types.MARKED: _marked,
+    types.REPORTED_LOST: _missing(Status.LOST),
+    types.REPORTED_STOLEN: _missing(Status.STOLEN),
+    types.RECOVERED: _recovered,
+    types.SEIZED: _seized,
+    types.CONFISCATED: _confiscated,
+    types.DEACTIVATED: _deactivated,
+    types.DESTROYED: _destroyed,
 }
-assert _RULES.keys() == WEAPON_EVENT_TYPES
+assert _RULES.keys() == types.WEAPON_EVENT_TYPES

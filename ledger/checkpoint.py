@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ledger.encoding import canonical_decode, canonical_encode
+from ledger.encoding import canonical_decode, canonical_encode, check_map
 from ledger.errors import CheckpointError, EncodingError, SignatureError
 from ledger.hashing import HASH_SIZE, leaf_hash
 from ledger.keys import Ed25519PrivateKey, Ed25519PublicKey, key_id, sign, verify_signature
@@ -30,7 +30,8 @@ CHECKPOINT_FORMAT = "armsledger-checkpoint/1"
 """Version tag inside every signed checkpoint."""
 
 _SIGNATURE_SIZE = 64
-_FIELDS = frozenset({"format", "origin", "size", "root", "timestamp", "signer", "sig"})
+_FIELD_TYPES = {"format": str, "origin": str, "size": int, "root": bytes, "timestamp": int, "signer": str,
+                "sig": bytes}
 
 
 def envelope_leaf(envelope_hash: bytes) -> bytes:
@@ -64,9 +65,7 @@ class Checkpoint:
 
     def to_bytes(self) -> bytes:
         """Canonical msgpack of the whole checkpoint, ``sig`` included."""
-        whole = self._unsigned()
-        whole["sig"] = self.sig
-        return canonical_encode(whole)
+        return canonical_encode(self._signed())
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Checkpoint:
@@ -80,14 +79,7 @@ class Checkpoint:
             value = canonical_decode(data)
         except EncodingError as e:
             raise CheckpointError(f"checkpoint: {e}") from e
-        if not isinstance(value, dict):
-            raise CheckpointError("checkpoint: not a map")
-        missing = sorted(_FIELDS - value.keys())
-        if missing:
-            raise CheckpointError(f"checkpoint: missing field {missing[0]!r}")
-        extra = sorted(value.keys() - _FIELDS)
-        if extra:
-            raise CheckpointError(f"checkpoint: unexpected field {extra[0]!r}")
+        check_map(value, "checkpoint", _FIELD_TYPES, error=CheckpointError)
         if value["format"] != CHECKPOINT_FORMAT:
             raise CheckpointError(
                 f"checkpoint: field 'format' is {value['format']!r}, expected {CHECKPOINT_FORMAT!r}"
@@ -96,6 +88,9 @@ class Checkpoint:
         checkpoint = cls(**value)
         _check_fields(checkpoint)
         return checkpoint
+
+    def _signed(self) -> dict[str, Any]:
+        return {**self._unsigned(), "sig": self.sig}
 
     def _unsigned(self) -> dict[str, Any]:
         return {
@@ -150,11 +145,7 @@ def verify_checkpoint(checkpoint: Checkpoint, public_key: Ed25519PublicKey) -> L
 
 
 def _check_fields(checkpoint: Checkpoint, *, signed: bool = True) -> None:
-    for name, kind in (("origin", str), ("size", int), ("root", bytes), ("timestamp", int), ("signer", str),
-                       ("sig", bytes)):
-        value = getattr(checkpoint, name)
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise CheckpointError(f"checkpoint: field {name!r} must be {kind.__name__}")
+    check_map(checkpoint._signed(), "checkpoint", _FIELD_TYPES, error=CheckpointError)
     if not checkpoint.origin:
         raise CheckpointError("checkpoint: field 'origin' must not be empty")
     if checkpoint.size < 0:

@@ -9,11 +9,12 @@ as msgpack arrays; ``bytes`` as msgpack bin; the smallest integer width is used
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgpack
 
-from ledger.errors import EncodingError
+from ledger.errors import EncodingError, LedgerError
 
 _PLAIN_SCALARS = (str, int, bytes, bool, type(None))
 _MIN_INT, _MAX_INT = -(2**63), 2**64 - 1
@@ -64,6 +65,29 @@ def canonical_decode(data: bytes) -> Any:
         value, use_bin_type=True, use_single_float=True
     ) != data:
         raise EncodingError("msgpack is not in canonical form")
+    return value
+
+
+def check_map(value: Any, what: str, fields: Mapping[str, type], error: type[LedgerError] = EncodingError,
+              ) -> dict[str, Any]:
+    """``value``, if it is a map with exactly the keys of ``fields`` and each value of its type.
+
+    A ``bool`` is not taken for an ``int``. Raises ``error`` with a message
+    "``what``: ..." naming the first problem: not a map, a missing field (first
+    in sorted order), an unexpected field, or a field of another type (in the
+    order of ``fields``).
+    """
+    if not isinstance(value, dict):
+        raise error(f"{what}: not a map")
+    missing = sorted(fields.keys() - value.keys())
+    if missing:
+        raise error(f"{what}: missing field {missing[0]!r}")
+    extra = sorted(value.keys() - fields.keys())
+    if extra:
+        raise error(f"{what}: unexpected field {extra[0]!r}")
+    for name, kind in fields.items():
+        if not isinstance(value[name], kind) or isinstance(value[name], bool):
+            raise error(f"{what}: field {name!r} must be {kind.__name__}")
     return value
 
 

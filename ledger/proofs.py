@@ -10,6 +10,10 @@ implicit, as transparency-dev/merkle does: hashes that enter a hash are 32
 bytes, a proof has exactly the number of hashes its sizes call for, and a
 consistency proof starts from a non-empty tree. The builders that pair with
 these verifiers are in ``ledger.merkle``.
+
+The two verifiers' loops look alike on purpose: each is its own RFC algorithm,
+step by step, so that each can be read against the RFC text; the checks they
+share (hash and proof lengths) are written once below.
 """
 
 from __future__ import annotations

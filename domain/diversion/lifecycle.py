@@ -11,32 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from domain import event_types as types
 from domain.diversion.verdict import Custodian
-from domain.event_types import (
-    AUTHORITY_CERTIFIED,
-    CONFISCATED,
-    DEACTIVATED,
-    DESTROYED,
-    EXPORTED,
-    IMPORTED,
-    LICENCE_ISSUED,
-    MANUFACTURED,
-    MARKED,
-    RECEIPT_CONFIRMED,
-    RECOVERED,
-    REPORTED_LOST,
-    REPORTED_STOLEN,
-    SEIZED,
-    SHIPMENT_OPENED,
-    SHIPMENT_RECEIPT_CONFIRMED,
-    TRANSFERRED,
-    WEAPON_PREFIX,
-)
 from domain.marking import normalise
 from domain.records import SignedRecord
 
 # Records by the destination state that only a lawful holder there can make: proof of arrival.
-_LAWFUL_IN_DESTINATION = frozenset({IMPORTED, RECEIPT_CONFIRMED, TRANSFERRED, EXPORTED})
+_LAWFUL_IN_DESTINATION = frozenset({types.IMPORTED, types.RECEIPT_CONFIRMED, types.TRANSFERRED, types.EXPORTED})
 
 
 def lifecycle_order(envelope: SignedRecord) -> tuple[int, int, str, str, int]:
@@ -52,20 +33,20 @@ class Lifecycle:
                  answered: Iterable[str]):
         records = list({r.hash: r for r in records}.values())
         self.weapon_id = weapon_id
-        weapon = [r for r in records if r.stream == weapon_id and r.type.startswith(WEAPON_PREFIX)]
+        weapon = [r for r in records if r.stream == weapon_id and r.type.startswith(types.WEAPON_PREFIX)]
         shipments = {str(r.body.get("shipment", "")) for r in weapon} - {""}
-        related = [r for r in records if r.type in (SHIPMENT_OPENED, SHIPMENT_RECEIPT_CONFIRMED) and (
+        related = [r for r in records if r.type in (types.SHIPMENT_OPENED, types.SHIPMENT_RECEIPT_CONFIRMED) and (
             r.stream in shipments or weapon_id in map(str, r.body.get("weapons", ())))]
         self.timeline = sorted(weapon + related, key=lifecycle_order)
         self.position = {r.hash: i for i, r in enumerate(self.timeline)}
         self.heard = {r.node for r in self.timeline} | set(answered)
         self.names = {str(r.body.get("key_id")): str(r.body.get("name", "")) for r in records
-                      if r.type == AUTHORITY_CERTIFIED}
+                      if r.type == types.AUTHORITY_CERTIFIED}
         self.licences = {(str(r.body.get("issuer_state") or r.node), str(r.body.get("kind")),
                           normalise(str(r.body.get("number")))): r
-                         for r in (*licences, *records) if r.type == LICENCE_ISSUED}
-        source = next((r for r in self.timeline if r.type in (MANUFACTURED, IMPORTED) and r.body.get("marking")),
-                      None)
+                         for r in (*licences, *records) if r.type == types.LICENCE_ISSUED}
+        source = next((r for r in self.timeline
+                       if r.type in (types.MANUFACTURED, types.IMPORTED) and r.body.get("marking")), None)
         self.marked_at = source    # the record of the marking as applied (manufacture, else import)
         self.original_marking = dict(source.body["marking"]) if source is not None else None
         marking = self.original_marking or next(
@@ -89,7 +70,7 @@ class Lifecycle:
         return self.names.get(envelope.authority) or f"the {role} of {envelope.node}"
 
     def shipment_opened(self, export: SignedRecord) -> SignedRecord | None:
-        return next((r for r in self.timeline if r.type == SHIPMENT_OPENED
+        return next((r for r in self.timeline if r.type == types.SHIPMENT_OPENED
                      and r.stream == export.body.get("shipment")), None)
 
     def arrivals(self, export: SignedRecord) -> list[tuple[SignedRecord, str]]:
@@ -104,9 +85,9 @@ class Lifecycle:
         found = []
         for record in self.timeline:
             named = str(record.body.get("shipment", "")) if record.stream == self.weapon_id else record.stream
-            if record.type == SHIPMENT_RECEIPT_CONFIRMED and shipment and named == shipment:
+            if record.type == types.SHIPMENT_RECEIPT_CONFIRMED and shipment and named == shipment:
                 found.append((record, str(record.body.get("confirmed_by_state", ""))))
-            elif record.type in (RECEIPT_CONFIRMED, IMPORTED) and shipment and named == shipment:
+            elif record.type in (types.RECEIPT_CONFIRMED, types.IMPORTED) and shipment and named == shipment:
                 found.append((record, str(record.body.get("import_state") or record.node)))
             elif (record.type in _LAWFUL_IN_DESTINATION and record.node == destination and not named
                   and self.position[record.hash] > self.position[export.hash]):
@@ -142,39 +123,39 @@ def walk(life: Lifecycle) -> list[Custody]:
 
 def step(c: Custody, r: SignedRecord, life: Lifecycle) -> Custody:
     body, kind = r.body, r.type
-    if kind == MANUFACTURED:
+    if kind == types.MANUFACTURED:
         return Custody("held", str(body.get("holder", "")), r.node, r)
-    if kind == IMPORTED:
+    if kind == types.IMPORTED:
         return Custody("held", str(body.get("holder", "")), str(body.get("import_state") or r.node), r)
-    if kind in (RECEIPT_CONFIRMED, SHIPMENT_RECEIPT_CONFIRMED):
-        state = r.node if kind == RECEIPT_CONFIRMED else str(body.get("confirmed_by_state", ""))
-        if kind == SHIPMENT_RECEIPT_CONFIRMED and c.status != "in-transit":
+    if kind in (types.RECEIPT_CONFIRMED, types.SHIPMENT_RECEIPT_CONFIRMED):
+        state = r.node if kind == types.RECEIPT_CONFIRMED else str(body.get("confirmed_by_state", ""))
+        if kind == types.SHIPMENT_RECEIPT_CONFIRMED and c.status != "in-transit":
             return c
         known = c.holder if c.status == "held" and c.state == state else (
             str(c.transit.body.get("consignee", "")) if c.transit is not None else "")
         return Custody("held", str(body.get("received_by") or known), state, r)
-    if kind == TRANSFERRED:
+    if kind == types.TRANSFERRED:
         return Custody("held", str(body.get("to_holder", "")), r.node, r)
-    if kind == EXPORTED:
+    if kind == types.EXPORTED:
         origin = str(body.get("from_state") or r.node)
         holder = c.holder if c.state == origin else ""
         if not holder:  # the export licence was issued to the exporting holder (FP art 10(2))
             licence = life.licence(origin, "export_licence", str(body.get("licence", "")))
             holder = str(licence.body.get("holder", "")) if licence is not None else ""
         return Custody("in-transit", holder, origin, r, transit=r)
-    if kind in (REPORTED_LOST, REPORTED_STOLEN):
+    if kind in (types.REPORTED_LOST, types.REPORTED_STOLEN):
         return replace(c, status="missing")
-    if kind == RECOVERED:
+    if kind == types.RECOVERED:
         return Custody("held", str(body.get("holder") or c.holder), r.node, r)
-    if kind == SEIZED:
+    if kind == types.SEIZED:
         return Custody("seized", life.authority(r, "seizing authority"), str(body.get("state") or r.node), r)
-    if kind == CONFISCATED:
+    if kind == types.CONFISCATED:
         return replace(c, status="seized", proof=r)
-    if kind == DEACTIVATED:
+    if kind == types.DEACTIVATED:
         return replace(c, status="deactivated", state=r.node, proof=r)
-    if kind == DESTROYED:
+    if kind == types.DESTROYED:
         return Custody("destroyed", life.authority(r, "destruction authority"), r.node, r)
-    if kind == MARKED and c.status in ("held", "seized", "deactivated") and c.state == r.node:
+    if kind == types.MARKED and c.status in ("held", "seized", "deactivated") and c.state == r.node:
         return replace(c, proof=r)
     return c
 

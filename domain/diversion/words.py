@@ -5,22 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from domain.event_types import (
-    CONFISCATED,
-    DEACTIVATED,
-    DESTROYED,
-    EXPORTED,
-    IMPORTED,
-    MANUFACTURED,
-    MARKED,
-    RECEIPT_CONFIRMED,
-    RECOVERED,
-    REPORTED_LOST,
-    REPORTED_STOLEN,
-    SEIZED,
-    SHIPMENT_RECEIPT_CONFIRMED,
-    TRANSFERRED,
-)
+from domain import event_types as types
 from domain.marking import normalise
 from domain.records import SignedRecord
 from domain.time import format_time
@@ -70,20 +55,28 @@ def left_by_export(holder: str, state: str, export: SignedRecord) -> str:
 
 
 VERBS = {
-    MANUFACTURED: "manufactured", IMPORTED: "imported", RECEIPT_CONFIRMED: "received (receipt confirmed)",
-    TRANSFERRED: "transferred", MARKED: "marked", REPORTED_LOST: "reported lost", REPORTED_STOLEN: "reported stolen",
-    RECOVERED: "recovered", CONFISCATED: "confiscated", DEACTIVATED: "deactivated", DESTROYED: "destroyed",
-    SHIPMENT_RECEIPT_CONFIRMED: "received (shipment receipt confirmed)",
+    types.MANUFACTURED: "manufactured",
+    types.IMPORTED: "imported",
+    types.RECEIPT_CONFIRMED: "received (receipt confirmed)",
+    types.TRANSFERRED: "transferred",
+    types.MARKED: "marked",
+    types.REPORTED_LOST: "reported lost",
+    types.REPORTED_STOLEN: "reported stolen",
+    types.RECOVERED: "recovered",
+    types.CONFISCATED: "confiscated",
+    types.DEACTIVATED: "deactivated",
+    types.DESTROYED: "destroyed",
+    types.SHIPMENT_RECEIPT_CONFIRMED: "received (shipment receipt confirmed)",
 }
 
 
 def describe(record: SignedRecord) -> str:
     """What a record says happened, where and when: "seized in FR (Lille) on 2024-...Z"."""
-    if record.type == SEIZED:
+    if record.type == types.SEIZED:
         place = record.body.get("place")
         return (f"seized in {record.body.get('state') or record.node}" + (f" ({place})" if place else "")
                 + f" on {date_of(record)}")
-    if record.type == EXPORTED:
+    if record.type == types.EXPORTED:
         return f"exported {route(record)} on {date_of(record)}"
-    state = record.body.get("confirmed_by_state") if record.type == SHIPMENT_RECEIPT_CONFIRMED else record.node
+    state = record.body.get("confirmed_by_state") if record.type == types.SHIPMENT_RECEIPT_CONFIRMED else record.node
     return f"{VERBS.get(record.type, record.type)} in {state} on {date_of(record)}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from domain.authority import AuthorityKind
 from domain.licence import LicenceKind
-from domain.time import parse_time
+from domain.time import parse_time, parse_until
 from nodes.cli.invocation import Commands, Invocation, add_command, add_record_options, parse_weapon_id
 
 
@@ -45,9 +45,7 @@ def issue_licence(run: Invocation) -> int:
     occurred_on = run.occurred_on()
     kind = _kind(a.kind)
     valid_from = parse_time(a.valid_from, field="valid_from")
-    valid_until = parse_time(a.valid_until, field="valid_until")
-    if len(a.valid_until.strip()) == 10:
-        valid_until += 86_399  # "valid until 2030-12-31" includes that day
+    valid_until = parse_until(a.valid_until, field="valid_until")
     weapons = tuple(str(parse_weapon_id(w)) for w in a.weapon)
     with run.open_node(unlock=True) as node:
         issued = node.registry.issue_licence(

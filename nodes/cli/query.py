@@ -13,6 +13,7 @@ from typing import Any
 
 from domain.errors import InvalidField
 from domain.time import format_time
+from domain.weapon import Weapon
 from ledger.envelope import Envelope
 from nodes.cli.invocation import (
     Commands,
@@ -72,7 +73,7 @@ def history(run: Invocation) -> int:
     return 0
 
 
-def history_document(weapon: Any, envelopes: list[Envelope], authority_kinds: dict[str, str]) -> dict[str, Any]:
+def history_document(weapon: Weapon, envelopes: list[Envelope], authority_kinds: dict[str, str]) -> dict[str, Any]:
     """The ``history --json`` object of ``weapon`` (its fields: docs/cli.md)."""
     return {
         "weapon_id": str(weapon.id),

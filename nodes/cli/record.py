@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from datetime import UTC, datetime
 from uuid import UUID
 
 from domain.authority import AuthorityKind
@@ -94,10 +93,13 @@ def _add_import(events: Commands) -> None:
 
 
 def import_weapon(run: Invocation) -> int:
-    """An import opens the weapon's record when it has none; its description then must be given."""
+    """An import opens the weapon's record when it has none; its description then must be given.
+
+    Options not given are left to the domain (``Weapon.import_``): the description
+    on record, and the year of the business date as import year.
+    """
     a = run.args
     occurred_on = run.occurred_on()
-    import_year = a.import_year or _year_of(occurred_on)
     with run.open_node(unlock=True) as node:
         marking = run.marking()
         known = _known_weapon(node, run.weapon_id())
@@ -106,13 +108,10 @@ def import_weapon(run: Invocation) -> int:
                 raise UnknownWeapon("no record of this weapon: give its marking to register the import",
                                     field="weapon")
             marking = Marking(**known.marking)
-        description = {name: getattr(a, name) for name in ("type", "make", "model", "calibre", "year")}
-        for name, value in description.items():
-            if value is None:
-                description[name] = getattr(known, name) if known is not None else ("" if name != "year" else 0)
         weapon_id = node.registry.import_weapon(
-            by=a.by, marking=marking, occurred_on=occurred_on, from_state=a.from_state, import_year=import_year,
-            import_authorization=a.import_authorization, holder=a.holder, shipment=a.shipment, **description,
+            by=a.by, marking=marking, occurred_on=occurred_on, from_state=a.from_state, import_year=a.import_year,
+            import_authorization=a.import_authorization, holder=a.holder, shipment=a.shipment, type=a.type,
+            make=a.make, model=a.model, calibre=a.calibre, year=a.year,
         )
         node.settle()
     run.emit({"weapon_id": str(weapon_id), "event": "Weapon.Imported"}, str(weapon_id))
@@ -297,7 +296,3 @@ def _known_weapon(node: Node, weapon_id: UUID) -> Weapon | None:
     except UnknownWeapon:
         return None
 
-
-def _year_of(occurred_on: int | None) -> int:
-    moment = datetime.now(UTC) if occurred_on is None else datetime.fromtimestamp(occurred_on, UTC)
-    return moment.year

@@ -42,7 +42,7 @@ from domain.errors import DomainError
 from domain.licence import LicenceKind
 from domain.marking import Marking
 from domain.records import SignedRecord
-from domain.time import format_time, parse_time
+from domain.time import end_of_day, format_time, parse_time
 from domain.trace_status import Trace
 from nodes.federation import crossborder
 from nodes.tracing import service as tracing
@@ -358,7 +358,7 @@ def describe(record: SignedRecord) -> str:
 def _licence(node: Node, number: str, kind: LicenceKind, holder: str, issued: str, valid_from: str,
              valid_until: str, **fields: Any) -> None:
     node.registry.issue_licence(number=number, kind=kind, holder=holder, valid_from=day(valid_from),
-                                valid_until=day(valid_until) + 43_199, occurred_on=day(issued), **fields)
+                                valid_until=end_of_day(day(valid_until)), occurred_on=day(issued), **fields)
 
 
 def _marking(marking: Marking) -> str:

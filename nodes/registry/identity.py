@@ -23,6 +23,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.authority import Authority, AuthorityKind
 from domain.marking import ARMSLEDGER_NAMESPACE
+from domain.signed_aggregate import SignedAggregate
 from ledger.keys import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -42,15 +43,13 @@ def authorities_stream(state: str) -> uuid.UUID:
     return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"authorities|{state}")
 
 
-class AuthorityRegister(Aggregate):
-    """The node's register of certified authority keys (one per node)."""
+class AuthorityRegister(SignedAggregate):
+    """The node's register of certified authority keys (one per node); the node key signs its records."""
 
     TOPIC = "Authority"
 
-    class Event(Aggregate.Event):
+    class Event(SignedAggregate.Event):
         TOPIC = "Authority.Event"
-        occurred_on: int
-        authority: str  # the node key id: the node key signs certificates
 
     class Created(Event, Aggregate.Created):
         TOPIC = "Authority.RegisterOpened"

@@ -8,7 +8,15 @@ import pytest
 
 from domain.authority import AuthorityKind
 from domain.errors import InvalidField
-from domain.time import CLOCK_TOLERANCE_SECONDS, check_occurred_on, format_time, parse_time
+from domain.time import (
+    CLOCK_TOLERANCE_SECONDS,
+    check_occurred_on,
+    end_of_day,
+    format_time,
+    parse_time,
+    parse_until,
+    year_of,
+)
 
 NOW = 1_750_000_000
 YEAR = 365 * 86_400
@@ -94,3 +102,37 @@ def test_business_time_is_kept_apart_from_recording_time(make_weapon):
     # make_weapon records a manufacture that happened 30 days ago.
     (event,) = make_weapon().collect_events()
     assert event.timestamp.timestamp() - event.occurred_on >= 30 * 86_400 - 120
+
+
+# --- the end of a day: "valid until 2030-12-31" includes that day -------------------------------
+
+
+@pytest.mark.parametrize("moment", [
+    parse_time("2030-12-31"), parse_time("2030-12-31T12:00:00Z"), parse_time("2030-12-31T23:59:59Z"),
+], ids=["midnight", "noon", "last-second"])
+def test_end_of_day_is_the_last_second_of_that_day(moment):
+    assert end_of_day(moment) == parse_time("2030-12-31T23:59:59Z")
+
+
+def test_end_of_day_before_1970():
+    assert end_of_day(parse_time("1950-06-01T08:00:00Z")) == parse_time("1950-06-01T23:59:59Z")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2030-12-31", "2030-12-31T23:59:59Z"),
+    (" 2030-12-31 ", "2030-12-31T23:59:59Z"),
+    ("2030-12-31T10:00:00Z", "2030-12-31T10:00:00Z"),
+])
+def test_a_plain_date_until_means_the_end_of_that_day(text, expected):
+    assert format_time(parse_until(text)) == expected
+
+
+def test_an_until_that_is_no_date_names_the_field():
+    with pytest.raises(InvalidField) as info:
+        parse_until("31/12/2030", field="valid_until")
+    assert info.value.field == "valid_until"
+
+
+def test_year_of_a_moment():
+    assert year_of(parse_time("2024-12-31T23:59:59Z")) == 2024
+    assert year_of(parse_time("2025-01-01")) == 2025

@@ -14,7 +14,7 @@ from domain.authority import AuthorityKind
 from domain.errors import InvalidField, InvalidState, LicenceRefused, UnknownWeapon
 from domain.licence import LicenceKind
 from domain.marking import Marking
-from domain.time import SECONDS_PER_DAY as DAY
+from domain.time import SECONDS_PER_DAY as DAY, year_of
 from domain.weapon import Status, Weapon
 from domain.weapon_state import OPENING_TYPES
 
@@ -495,6 +495,31 @@ def test_an_exported_weapon_can_come_back_by_import(a, make_weapon, make_licence
               import_authorization="IA-BE-1", holder="Dealer BVBA", occurred_on=now)
     assert w.status is Status.ACTIVE and w.holder == "Dealer BVBA"
     assert w.marking["manufacturer"] == "FN Herstal"
+
+
+def test_a_weapon_that_comes_back_keeps_its_description_and_dates_its_import_marking(a, make_weapon, make_licence,
+                                                                                        now):
+    w = make_weapon()
+    _export(w, a, make_licence(), occurred_on=now - 2 * DAY)
+    w.import_(authority=a[C], marking=Marking.read("FN Herstal", STATE, "1001"), from_state="NL",
+              import_authorization="IA-BE-1", holder="Dealer BVBA", occurred_on=now, model="Five-seveN MK3")
+    event = w.collect_events()[-1]
+    assert (event.type, event.make, event.model, event.calibre, event.year) == (
+        "pistol", "FN", "Five-seveN MK3", "5.7x28", 2020)
+    assert event.import_year == year_of(now)
+
+
+def test_a_first_import_without_a_description_is_refused(a, now):
+    marking = Marking.read("Glock", "AT", "I-2")
+    with pytest.raises(InvalidField) as info:
+        Weapon.register_import(marking.weapon_id(), authority=a[C], marking=marking, from_state="AT",
+                               import_authorization="IA-1", holder="Dealer BVBA", occurred_on=now)
+    assert info.value.field == "type"
+
+
+def test_an_import_year_given_is_kept(a, now):
+    event = imported_weapon(a, now).collect_events()[-1]
+    assert event.import_year == 2024 and event.year == 2019
 
 
 def test_a_weapon_held_here_cannot_be_imported(a, make_weapon, now):

@@ -8,8 +8,8 @@ import msgpack
 import pytest
 from hypothesis import given, strategies as st
 
-from ledger.encoding import canonical_decode, canonical_encode
-from ledger.errors import EncodingError
+from ledger.encoding import canonical_decode, canonical_encode, check_map
+from ledger.errors import CheckpointError, EncodingError
 
 # --- encoding -------------------------------------------------------------------------
 
@@ -159,3 +159,32 @@ def test_plain_msgpack_of_a_value_decodes_only_if_it_is_the_canonical_bytes(valu
     else:
         with pytest.raises(EncodingError):
             canonical_decode(plain)
+
+
+# --- check_map: a decoded record with exactly its fields, each of its type ---------------------
+
+_TYPES = {"name": str, "size": int, "data": bytes}
+
+
+def test_check_map_returns_a_well_formed_map():
+    value = {"data": b"x", "name": "a", "size": 0}
+    assert check_map(value, "thing", _TYPES) is value
+
+
+@pytest.mark.parametrize("value, message", [
+    (("name", "a"), "thing: not a map"),
+    ({"name": "a", "data": b""}, "thing: missing field 'size'"),
+    ({"name": "a"}, "thing: missing field 'data'"),
+    ({"name": "a", "size": 1, "data": b"", "zz": 1, "extra": 2}, "thing: unexpected field 'extra'"),
+    ({"name": "a", "size": True, "data": b""}, "thing: field 'size' must be int"),
+    ({"name": 1, "size": "1", "data": b""}, "thing: field 'name' must be str"),
+])
+def test_check_map_names_the_first_problem(value, message):
+    with pytest.raises(EncodingError) as raised:
+        check_map(value, "thing", _TYPES)
+    assert str(raised.value) == message
+
+
+def test_check_map_raises_the_error_asked_for():
+    with pytest.raises(CheckpointError, match="checkpoint: not a map"):
+        check_map([], "checkpoint", _TYPES, error=CheckpointError)
