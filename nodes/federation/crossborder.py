@@ -50,7 +50,7 @@ from ledger.envelope import Envelope
 from nodes.federation.trust import TrustStore
 from nodes.ports import Node
 from nodes.registry.mapper import domain_event_from
-from nodes.registry.paging import notifications, received_pages
+from nodes.registry.paging import received_pages, signed
 
 if TYPE_CHECKING:
     from nodes.registry.application import Registry
@@ -170,8 +170,8 @@ class ExportAuthorizations:
     def _exported_under(self, import_state: str, number: str) -> int:
         """Weapons in our earlier shipments to ``import_state`` under authorization ``number``."""
         count = 0
-        for notification in notifications(self.node.registry.recorder, topics=(SHIPMENT_OPENED,)):
-            body = Envelope.from_bytes(notification.state).body
+        for opened in signed(self.node.registry.recorder, (SHIPMENT_OPENED,)):
+            body = opened.body
             if body.get("import_state") == import_state and \
                     normalise(str(body.get("import_authorization", ""))) == normalise(number):
                 count += len(body.get("weapons", ()))

@@ -51,7 +51,7 @@ from nodes.federation.crossborder import partner_states
 from nodes.federation.trust import TrustStore
 from nodes.ports import Node
 from nodes.registry.identity import authorities_stream
-from nodes.registry.paging import notifications, received
+from nodes.registry.paging import received, signed
 from nodes.settings import TraceSettings
 from nodes.tracing.fragment import FragmentCheck, build_fragment, verify_fragment
 
@@ -93,8 +93,7 @@ def trace(node: Node, trace_id: UUID | str, *, now: int | None = None, settings:
 
 def traces(node: Node, *, now: int | None = None, settings: TraceSettings | None = None) -> list[Trace]:
     """Every trace this node requested or was asked, oldest first."""
-    ours = notifications(node.registry.recorder, topics=(SUBMITTED, ACKNOWLEDGED))
-    ids = list(dict.fromkeys(n.originator_id for n in ours))
+    ids = [UUID(e.stream) for e in signed(node.registry.recorder, (SUBMITTED, ACKNOWLEDGED))]
     us = node.identity.state
     for _, envelope in received(node.inbox):
         if envelope.type == SUBMITTED and envelope.body.get("addressee") == us:
@@ -122,12 +121,7 @@ def hops(node: Node, trace_id: UUID | str, *, now: int | None = None,
 def traces_about(node: Node, weapon_id: UUID | str) -> list[Envelope]:
     """Our ``TraceRequest.Submitted`` records about ``weapon_id``."""
     wanted = str(weapon_id)
-    found = []
-    for notification in notifications(node.registry.recorder, topics=(SUBMITTED,)):
-        envelope = Envelope.from_bytes(notification.state)
-        if envelope.body.get("weapon_id") == wanted:
-            found.append(envelope)
-    return found
+    return [e for e in signed(node.registry.recorder, (SUBMITTED,)) if e.body.get("weapon_id") == wanted]
 
 
 def _received(node: Node, state: str, trace_id: UUID) -> list[Envelope]:
