@@ -40,7 +40,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from domain.errors import InvalidField, InvalidState, LicenceRefused, UnknownWeapon
-from domain.event_types import EXPORTED, RECEIPT_CONFIRMED as RECEIPT, SHIPMENT_OPENED
+from domain.event_types import EXPORTED, LICENCE_ISSUED, RECEIPT_CONFIRMED as RECEIPT, SHIPMENT_OPENED
 from domain.licence import Licence, LicenceKind, licence_id
 from domain.marking import Marking, check_country, normalise
 from domain.shipment import Shipment
@@ -69,7 +69,7 @@ def replay_licence(envelopes: list[Envelope]) -> Licence | None:
     """The licence aggregate of one received licence stream, or None if it holds no ``Licence.Issued``."""
     licence = None
     for envelope in envelopes:
-        if licence is None and envelope.type != "Licence.Issued":
+        if licence is None and envelope.type != LICENCE_ISSUED:
             return None
         licence = domain_event_from(envelope).mutate(licence)
     return licence if isinstance(licence, Licence) else None

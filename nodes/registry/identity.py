@@ -22,6 +22,7 @@ from pathlib import Path
 from eventsourcing.domain import Aggregate
 
 from domain.authority import Authority, AuthorityKind
+from domain.event_types import AUTHORITY_CERTIFIED
 from domain.marking import ARMSLEDGER_NAMESPACE
 from ledger.keys import (
     Ed25519PrivateKey,
@@ -36,6 +37,9 @@ from ledger.keys import (
 from nodes.errors import NodeExists, NodeNotInitialised
 
 NODE_FILE = "node.json"
+
+#: The first record of a node's register of authorities, signed by the node key.
+REGISTER_OPENED = "Authority.RegisterOpened"
 
 
 def authorities_stream(state: str) -> uuid.UUID:
@@ -53,11 +57,11 @@ class AuthorityRegister(Aggregate):
         authority: str  # the node key id: the node key signs certificates
 
     class Created(Event, Aggregate.Created):
-        TOPIC = "Authority.RegisterOpened"
+        TOPIC = REGISTER_OPENED
         state: str
 
     class Certified(Event):
-        TOPIC = "Authority.Certified"
+        TOPIC = AUTHORITY_CERTIFIED
         key_id: str
         public_key: bytes
         kind: str

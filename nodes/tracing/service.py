@@ -34,7 +34,10 @@ from eventsourcing.application import AggregateNotFoundError
 from domain.diversion import Verdict, analyse
 from domain.errors import InvalidField, InvalidState
 from domain.event_types import (
+    EXPORTED,
+    LICENCE_ISSUED,
     TRACE_ACKNOWLEDGED as ACKNOWLEDGED,
+    TRACE_REQUEST_PREFIX,
     TRACE_RESPONDED as RESPONDED,
     TRACE_RESTRICTED as RESTRICTED,
     TRACE_SUBMITTED as SUBMITTED,
@@ -85,7 +88,7 @@ def trace(node: Node, trace_id: UUID | str, *, now: int | None = None, settings:
         request = _received(node, str(own[0].body.get("requesting_state")), trace_id)
         return trace_status(request, own, now=now, role="addressee", deadlines=deadlines)
     request = [e for e in node.inbox.received_about(str(trace_id), partner_states(node))
-               if e.type.startswith("TraceRequest.")]
+               if e.type.startswith(TRACE_REQUEST_PREFIX)]
     if request and request[0].body.get("addressee") == us:
         return trace_status(request, [], now=now, role="addressee", deadlines=deadlines)
     raise InvalidField(f"no trace {trace_id} is known here", field="trace")
@@ -221,7 +224,7 @@ def follow_response(node: Node, answer: Envelope, *, occurred_on: int | None = N
     if not isinstance(request, TraceRequest) or request.closed or answer.node != request.addressee:
         return []
     check = _verified(node, answer.node, [answer])
-    exports = [e for e in (check.records if check else ()) if e.type == "Weapon.Exported"
+    exports = [e for e in (check.records if check else ()) if e.type == EXPORTED
                and e.stream == request.weapon_id]
     asked = {str(e.body.get("addressee")) for e in traces_about(node, request.weapon_id)}
     asked |= {node.identity.state, *request.forwarded_to}
@@ -289,7 +292,7 @@ def _nothing_held(node: Node, request: Envelope) -> str:
     shown = " ".join(str(marking.get(k, "")) for k in ("manufacturer", "country", "serial")).strip()
     reason = f"{us} holds no record of weapon {shown or request.body.get('weapon_id')}"
     announced = [e for e in node.inbox.received_about(str(request.body.get("weapon_id", "")), partner_states(node))
-                 if e.type == "Weapon.Exported" and e.body.get("to_state") == us]
+                 if e.type == EXPORTED and e.body.get("to_state") == us]
     for export in announced:
         reason += (f"; {export.node} recorded its export to {us} on {format_time(export.occurred_on)[:10]} "
                    f"(shipment {export.body.get('shipment')}), but {us} never recorded its import or receipt")
@@ -413,7 +416,7 @@ def federated_lifecycle(node: Node, weapon_id: UUID | str, *, now: int | None = 
             continue  # a shipment reference that is not an id: nothing to join
         add(inbox.received_about(shipment, partners))
     licences: list[SignedRecord] = []
-    for export in (e for e in weapon if e.type == "Weapon.Exported"):
+    for export in (e for e in weapon if e.type == EXPORTED):
         origin, destination = str(export.body.get("from_state") or export.node), str(export.body.get("to_state"))
         for issuer, kind, number in ((origin, "export_licence", export.body.get("licence")),
                                      (destination, "import_authorization", export.body.get("import_authorization"))):
@@ -422,7 +425,7 @@ def federated_lifecycle(node: Node, weapon_id: UUID | str, *, now: int | None = 
             stream = str(licence_id(issuer, kind, str(number)))
             licences += (registry.envelopes(stream) if issuer == node.identity.state
                          else inbox.received(node=issuer, stream=stream) if issuer in partners else [])
-    licences += [e for e in records.values() if e.type == "Licence.Issued"]
+    licences += [e for e in records.values() if e.type == LICENCE_ISSUED]
     return FederatedLifecycle(wid, tuple(records.values()), tuple({e.hash: e for e in licences}.values()),
                               tuple(dict.fromkeys(answered)), tuple(s for s in dict.fromkeys(expected)
                                                                     if s not in answered), tuple(unverified))
