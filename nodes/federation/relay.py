@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ledger.checkpoint import Checkpoint
 from ledger.envelope import Envelope
@@ -23,6 +23,11 @@ from nodes.errors import TransportReset
 from nodes.federation.sharing import SharingContext, SharingRules, recipients, recipients_by_type
 from nodes.federation.trust import TrustStore
 from nodes.federation.wire import CheckpointMessage, RecordMessage, encode_message
+
+if TYPE_CHECKING:
+    from eventsourcing.persistence import Notification
+
+    from nodes.ports import Inbox, Node, Transport
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +63,7 @@ class Relay:
     publish some messages twice, which ingest ignores.
     """
 
-    def __init__(self, node: Any, transport: Any, inbox: Any):
+    def __init__(self, node: Node, transport: Transport, inbox: Inbox):
         self.node = node
         self.transport = transport
         self.inbox = inbox
@@ -183,8 +188,8 @@ class Relay:
                 return reset
             start = covered[-1][1].id + 1
 
-    def _route(self, covered: list[tuple[int, Any]], context: SharingContext,
-               report: RelayReport) -> list[tuple[int, Any, frozenset[str]]]:
+    def _route(self, covered: list[tuple[int, Notification]], context: SharingContext,
+               report: RelayReport) -> list[tuple[int, Notification, frozenset[str]]]:
         """(leaf index, notification, recipients) of each covered record that goes to someone.
 
         Routed by the signed envelope, never by the row's unsigned topic column: a row whose
@@ -232,7 +237,7 @@ class Relay:
         return items
 
 
-def _envelope(notification: Any) -> Envelope | None:
+def _envelope(notification: Notification) -> Envelope | None:
     try:
         return Envelope.from_bytes(notification.state)
     except LedgerError as e:
