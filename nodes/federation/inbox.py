@@ -54,6 +54,7 @@ from nodes.federation.inbox_records import (  # noqa: F401  (re-exported: the in
 )
 from nodes.registry.paging import notifications
 from nodes.registry.storage import eventsourcing_env, translated_errors
+from projections.sqlite_tracking import create_tracking_table, use_tracking_table
 
 _PAGE = 1000
 _IN_CHUNK = 500  # ids per IN (...) list: SQLite caps bound parameters per statement
@@ -239,24 +240,13 @@ class _SQLiteInboxRecorder(SQLiteProcessRecorder):
 
     def __init__(self, datastore: SQLiteDatastore, **_: Any):
         super().__init__(datastore, events_table_name=EVENTS_TABLE)
-        if not datastore.single_row_tracking:
-            raise ValueError("the inbox needs single-row tracking (SINGLE_ROW_TRACKING=yes)")
-        # As the library's statements, with the inbox's own tracking table.
-        self.insert_tracking_statement = (
-            f"INSERT INTO {TRACKING_TABLE} VALUES (:application_name, :notification_id) "
-            "ON CONFLICT (application_name) DO UPDATE SET notification_id = :notification_id "
-            f"WHERE {TRACKING_TABLE}.notification_id < :notification_id RETURNING notification_id"
-        )
-        self.select_max_tracking_id_statement = (
-            f"SELECT MAX(notification_id) FROM {TRACKING_TABLE} WHERE application_name=?"
-        )
+        use_tracking_table(self, TRACKING_TABLE)
 
     def construct_create_table_statements(self) -> list[str]:
         return [
             (f"CREATE TABLE IF NOT EXISTS {EVENTS_TABLE} (originator_id TEXT, originator_version INTEGER, "
              "topic TEXT, state BLOB, PRIMARY KEY (originator_id, originator_version))"),
-            (f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (application_name TEXT, notification_id INTEGER, "
-             "PRIMARY KEY (application_name)) WITHOUT ROWID"),
+            create_tracking_table(TRACKING_TABLE),
         ]
 
 
