@@ -11,6 +11,7 @@ tells the protocol, including what happens when the broker loses its topics.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from nodes.errors import TransportReset
 from nodes.federation.sharing import SharingContext, SharingRules, recipients, recipients_by_type
 from nodes.federation.trust import TrustStore
 from nodes.federation.wire import CheckpointMessage, RecordMessage, encode_message
+from nodes.registry.paging import paged
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import Notification
@@ -147,15 +149,10 @@ class Relay:
         positions = {s: self.inbox.position(names[s]) for s in states}
         pending = {s: self._checkpoint_items(checkpoints, self._checkpoints_sent(positions[s])) for s in states}
         reset: list[str] = []
-        start = min(positions.values()) + 1
-        while True:
-            notifications = self.node.registry.recorder.select_notifications(start=start, limit=PAGE)
-            covered = []
-            if notifications:
-                # Every notification is a leaf, in log order: leaf indexes are consecutive.
-                # Only what the newest checkpoint covers; the rest waits for the next pass.
-                first_index = sealer.leaf_index(notifications[0].id)
-                covered = [(first_index + i, n) for i, n in enumerate(notifications) if first_index + i < newest.size]
+        pages = paged(lambda at, limit: self._covered(at, limit, newest.size), _position,
+                      start=min(positions.values()) + 1, limit=PAGE)
+        # One more, empty, round: the checkpoints pending go even when no record is new.
+        for covered in itertools.chain(pages, [()]):
             routed = self._route(covered, context, report)
             for state in states:
                 if state in reset:
@@ -184,11 +181,19 @@ class Relay:
                 if covered and covered[-1][1].id > positions[state]:
                     positions[state] = covered[-1][1].id
                     self.inbox.advance(names[state], positions[state])
-            if len(covered) < PAGE:
-                return reset
-            start = covered[-1][1].id + 1
+        return reset
 
-    def _route(self, covered: list[tuple[int, Notification]], context: SharingContext,
+    def _covered(self, start: int, limit: int, size: int) -> list[tuple[int, Notification]]:
+        """(leaf index, notification) of up to ``limit`` notifications from ``start`` that the
+        checkpoint of ``size`` covers; the rest waits for the next pass."""
+        notifications = self.node.registry.recorder.select_notifications(start=start, limit=limit)
+        if not notifications:
+            return []
+        # Every notification is a leaf, in log order: leaf indexes are consecutive.
+        first_index = self.node.sealer.leaf_index(notifications[0].id)
+        return [(first_index + i, n) for i, n in enumerate(notifications) if first_index + i < size]
+
+    def _route(self, covered: Sequence[tuple[int, Notification]], context: SharingContext,
                report: RelayReport) -> list[tuple[int, Notification, frozenset[str]]]:
         """(leaf index, notification, recipients) of each covered record that goes to someone.
 
@@ -235,6 +240,10 @@ class Relay:
                 items.append((origin.encode(), encode_message(message)))
             previous = checkpoint
         return items
+
+
+def _position(item: tuple[int, Notification]) -> int:
+    return item[1].id
 
 
 def _envelope(notification: Notification) -> Envelope | None:
