@@ -106,6 +106,7 @@ def verified_fragment(node: Node, origin: str, answer: list[Envelope]) -> Fragme
 
 
 def trace_uuid(value: UUID | str) -> UUID:
+    """``value`` as a trace id; ``InvalidField`` if it is not a UUID."""
     if isinstance(value, UUID):
         return value
     try:
