@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from domain.authority import AuthorityKind, check_permitted
 from domain.errors import DomainError
-from nodes.registry.identity import authorities_stream
+from domain.event_types import AUTHORITY_CERTIFIED
+from nodes.registry.identity import REGISTER_OPENED, authorities_stream
 
-REGISTER_TYPES = frozenset({"Authority.RegisterOpened", "Authority.Certified"})
+REGISTER_TYPES = frozenset({REGISTER_OPENED, AUTHORITY_CERTIFIED})
 """The records of a node's register of authorities, the only ones its node key signs."""
 
 

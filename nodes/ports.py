@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from uuid import UUID
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import Notification, Tracking
 
     from ledger.checkpoint import Checkpoint
     from ledger.envelope import Envelope
-    from nodes.federation.inbox import InboxBatch
+    from nodes.federation.inbox_records import Cosignature, InboxBatch, ParkedEntry
     from nodes.registry.application import Registry
     from nodes.registry.identity import NodeIdentity
     from nodes.registry.sealer import Sealer
@@ -149,6 +150,26 @@ class Inbox(ReceivedRecords, Protocol):
 
     def quarantined(self) -> list[dict[str, Any]]:
         """Refused messages still in quarantine, in arrival order."""
+        ...
+
+    def parked(self, reasons: Iterable[str] | None = None) -> list[ParkedEntry]:
+        """Unresolved quarantine entries of ``reasons`` (all if None), with their message bytes, in arrival order."""
+        ...
+
+    def held(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[int, bytes]]:
+        """For each (node, stream) of ``keys``: the versions accepted so far and their bytes as received."""
+        ...
+
+    def existing(self, originator_ids: Iterable[UUID]) -> set[UUID]:
+        """Which of ``originator_ids`` (quarantine entry, cosignature or stream ids) are stored."""
+        ...
+
+    def cosignatures(self) -> list[Cosignature]:
+        """Every cosignature partners sent for our checkpoints, in arrival order."""
+        ...
+
+    def stored_rows(self) -> Iterator[Notification]:
+        """Every row, bookkeeping included, in arrival order: what ``armsledger verify`` audits."""
         ...
 
     def max_notification_id(self) -> int:

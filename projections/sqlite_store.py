@@ -12,6 +12,7 @@ from typing import Any
 
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
+from projections.sqlite_tracking import create_tracking_table, use_tracking_table
 from projections.store import TABLES_DDL, TRACKING_TABLE, VIEW_TABLES, ViewStore
 
 # SQLite's LIKE is case-insensitive (ASCII), so its LIKE optimisation uses an
@@ -26,24 +27,13 @@ _IN_LIST_CHUNK = 900
 class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
     def __init__(self, datastore: SQLiteDatastore, **kwargs: Any):
         super().__init__(datastore, **kwargs)
-        # The library's SQLite tracking table is always called "tracking",
-        # shared by every follower of the file; the views keep their own, named
-        # as the PostgreSQL factory names it, so rebuild clears only theirs.
-        self.insert_tracking_statement = (
-            f"INSERT INTO {TRACKING_TABLE} VALUES (:application_name, :notification_id) "
-            "ON CONFLICT (application_name) DO UPDATE SET notification_id = :notification_id "
-            f"WHERE {TRACKING_TABLE}.notification_id < :notification_id RETURNING notification_id"
-        )
-        self.select_max_tracking_id_statement = (
-            f"SELECT MAX(notification_id) FROM {TRACKING_TABLE} WHERE application_name=?"
-        )
+        # The views' own tracking table, named as the PostgreSQL factory names it,
+        # so rebuild clears only theirs.
+        use_tracking_table(self, TRACKING_TABLE)
 
     def construct_create_table_statements(self) -> list[str]:
-        if not self.datastore.single_row_tracking:
-            raise ValueError("the views need single-row tracking (SINGLE_ROW_TRACKING=yes)")
         return [
-            (f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (application_name TEXT, notification_id INTEGER, "
-             "PRIMARY KEY (application_name)) WITHOUT ROWID"),
+            create_tracking_table(TRACKING_TABLE),
             *(ddl.format(**_DIALECT) for ddl in TABLES_DDL),
         ]
 

@@ -16,6 +16,19 @@ from uuid import UUID
 
 from domain.authority import AuthorityKind
 from domain.errors import InvalidField, UnknownWeapon
+from domain.event_types import (
+    CONFISCATED,
+    DEACTIVATED,
+    DESTROYED,
+    EXPORTED,
+    IMPORTED,
+    MARKED,
+    RECOVERED,
+    REPORTED_LOST,
+    REPORTED_STOLEN,
+    SEIZED,
+    TRANSFERRED,
+)
 from domain.marking import Marking
 from domain.weapon import Weapon
 from nodes.bootstrap import Node
@@ -114,7 +127,7 @@ def import_weapon(run: Invocation) -> int:
             make=a.make, model=a.model, calibre=a.calibre, year=a.year,
         )
         node.settle()
-    run.emit({"weapon_id": str(weapon_id), "event": "Weapon.Imported"}, str(weapon_id))
+    run.emit({"weapon_id": str(weapon_id), "event": IMPORTED}, str(weapon_id))
     return 0
 
 
@@ -144,7 +157,7 @@ def export(run: Invocation) -> int:
             consignee=a.consignee, occurred_on=occurred_on,
         )
         node.settle()
-    run.emit({"shipment_id": str(shipment_id), "weapon_ids": [str(w) for w in weapon_ids], "event": "Weapon.Exported"},
+    run.emit({"shipment_id": str(shipment_id), "weapon_ids": [str(w) for w in weapon_ids], "event": EXPORTED},
              str(shipment_id))
     return 0
 
@@ -166,7 +179,7 @@ def transfer(run: Invocation) -> int:
         node.registry.transfer(by=a.by, weapon_id=weapon_id, to_holder=a.to, licence=a.licence,
                                occurred_on=occurred_on)
         node.settle()
-    run.emit({"weapon_id": str(weapon_id), "event": "Weapon.Transferred"}, str(weapon_id))
+    run.emit({"weapon_id": str(weapon_id), "event": TRANSFERRED}, str(weapon_id))
     return 0
 
 
@@ -198,7 +211,7 @@ def seize(run: Invocation) -> int:
             circumstances=a.circumstances,
         )
         node.settle()
-    run.emit({"weapon_id": str(weapon_id), "event": "Weapon.Seized"}, str(weapon_id))
+    run.emit({"weapon_id": str(weapon_id), "event": SEIZED}, str(weapon_id))
     return 0
 
 
@@ -240,20 +253,20 @@ class _Simple:
 
 
 _SIMPLE = {
-    "mark": _Simple("mark", L, "Weapon.Marked", "record a mark applied after manufacture (ITI para 8(b)-(c))",
+    "mark": _Simple("mark", L, MARKED, "record a mark applied after manufacture (ITI para 8(b)-(c))",
                     (("--mark", True, "the mark applied"), ("--reason", False, "why (import, national mark, ...)"))),
-    "report-lost": _Simple("report_lost", P, "Weapon.ReportedLost", "report a weapon lost",
+    "report-lost": _Simple("report_lost", P, REPORTED_LOST, "report a weapon lost",
                            (("--place", False, "where"), ("--circumstances", False, "circumstances"))),
-    "report-stolen": _Simple("report_stolen", P, "Weapon.ReportedStolen", "report a weapon stolen",
+    "report-stolen": _Simple("report_stolen", P, REPORTED_STOLEN, "report a weapon stolen",
                              (("--place", False, "where"), ("--circumstances", False, "circumstances"))),
-    "recover": _Simple("recover", P, "Weapon.Recovered", "record the recovery of a lost or stolen weapon",
+    "recover": _Simple("recover", P, RECOVERED, "record the recovery of a lost or stolen weapon",
                        (("--place", False, "where"), ("--holder", False, "returned to (default: last holder)"))),
-    "confiscate": _Simple("confiscate", P, "Weapon.Confiscated", "record the confiscation of a seized weapon",
+    "confiscate": _Simple("confiscate", P, CONFISCATED, "record the confiscation of a seized weapon",
                           (("--order", True, "the confiscation order"),)),
-    "deactivate": _Simple("deactivate", D, "Weapon.Deactivated", "record a deactivation (FP art 9)",
+    "deactivate": _Simple("deactivate", D, DEACTIVATED, "record a deactivation (FP art 9)",
                           (("--certificate", True, "deactivation certificate number"),
                            ("--method", False, "deactivation method"))),
-    "destroy": _Simple("destroy", D, "Weapon.Destroyed", "record a destruction",
+    "destroy": _Simple("destroy", D, DESTROYED, "record a destruction",
                        (("--method", True, "destruction method"), ("--certificate", False, "certificate number"))),
 }
 

@@ -16,6 +16,15 @@ from typing import Any, TypeAlias
 
 from domain.authority import AuthorityKind
 from domain.errors import InvalidField
+from domain.event_types import (
+    TRACE_CLOSED,
+    TRACE_DELAYED,
+    TRACE_REFUSED,
+    TRACE_RESPONDED,
+    TRACE_RESTRICTED,
+    TRACE_SUBMITTED,
+    TRACE_UNTRACEABLE,
+)
 from domain.records import SignedRecord
 from domain.time import format_time, parse_time
 from domain.trace import Para22Ground
@@ -108,7 +117,7 @@ def request(run: Invocation) -> int:
                                   circumstances=a.circumstances, legal_basis=a.legal_basis,
                                   intended_use=a.intended_use, priority=a.priority, occurred_on=occurred_on, by=a.by)
         node.settle()
-    run.emit({"trace_id": str(trace_id), "to": a.to.strip().upper(), "event": "TraceRequest.Submitted"},
+    run.emit({"trace_id": str(trace_id), "to": a.to.strip().upper(), "event": TRACE_SUBMITTED},
              str(trace_id))
     return 0
 
@@ -118,7 +127,7 @@ def close(run: Invocation) -> int:
     with run.open_node(unlock=True) as node:
         tracing.close(node, a.trace, outcome=a.outcome, occurred_on=run.occurred_on(), by=a.by)
         node.settle()
-    run.emit({"trace_id": a.trace, "event": "TraceRequest.Closed"}, a.trace)
+    run.emit({"trace_id": a.trace, "event": TRACE_CLOSED}, a.trace)
     return 0
 
 
@@ -138,16 +147,16 @@ def _answering(event: str, step: AnswerStep) -> Callable[[Invocation], int]:
     return handler
 
 
-respond = _answering("TraceAnswer.Responded", lambda node, a, on: tracing.respond(node, a.trace, occurred_on=on,
+respond = _answering(TRACE_RESPONDED, lambda node, a, on: tracing.respond(node, a.trace, occurred_on=on,
                                                                                   by=a.by))
-delay = _answering("TraceAnswer.Delayed", lambda node, a, on: tracing.delay(
+delay = _answering(TRACE_DELAYED, lambda node, a, on: tracing.delay(
     node, a.trace, ground=a.ground, explanation=a.explanation, expected_by=parse_time(a.until, field="until"),
     occurred_on=on, by=a.by))
-restrict = _answering("TraceAnswer.Restricted", lambda node, a, on: tracing.restrict(
+restrict = _answering(TRACE_RESTRICTED, lambda node, a, on: tracing.restrict(
     node, a.trace, ground=a.ground, explanation=a.explanation, occurred_on=on, by=a.by))
-refuse = _answering("TraceAnswer.Refused", lambda node, a, on: tracing.refuse(
+refuse = _answering(TRACE_REFUSED, lambda node, a, on: tracing.refuse(
     node, a.trace, ground=a.ground, explanation=a.explanation, occurred_on=on, by=a.by))
-untraceable = _answering("TraceAnswer.Untraceable", lambda node, a, on: tracing.untraceable(
+untraceable = _answering(TRACE_UNTRACEABLE, lambda node, a, on: tracing.untraceable(
     node, a.trace, reason=a.reason, occurred_on=on, by=a.by))
 
 

@@ -39,6 +39,11 @@ from typing import TYPE_CHECKING, Any
 
 from domain.diversion import Verdict
 from domain.errors import DomainError
+from domain.event_types import (
+    SHIPMENT_EVENT_TYPES,
+    SHIPMENT_RECEIPT_CONFIRMED,
+    WEAPON_PREFIX,
+)
 from domain.licence import LicenceKind
 from domain.marking import Marking
 from domain.records import SignedRecord
@@ -322,9 +327,9 @@ def timeline(records: tuple[SignedRecord, ...], weapon_id: uuid.UUID) -> tuple[T
     """The weapon's records and those of the shipments it travelled in, in business-time order."""
     wid = str(weapon_id)
     shipments = {str(r.body.get("shipment")) for r in records if r.stream == wid and r.body.get("shipment")}
-    chosen = [r for r in records if (r.stream == wid and r.type.startswith("Weapon."))
-              or (r.stream in shipments and r.type.startswith("Shipment."))]
-    chosen.sort(key=lambda r: (r.occurred_on, r.recorded_at, r.type.startswith("Weapon."), r.node))
+    chosen = [r for r in records if (r.stream == wid and r.type.startswith(WEAPON_PREFIX))
+              or (r.stream in shipments and r.type in SHIPMENT_EVENT_TYPES)]
+    chosen.sort(key=lambda r: (r.occurred_on, r.recorded_at, r.type.startswith(WEAPON_PREFIX), r.node))
     return tuple(TimelineEntry(r.occurred_on, r.type, r.node, r.hash.hex(), describe(r)) for r in chosen)
 
 
@@ -340,7 +345,7 @@ def describe(record: SignedRecord) -> str:
     if kind == "Exported":
         via = f" via {', '.join(b.get('transit_states', ()))}" if b.get("transit_states") else ""
         return f"to {b.get('to_state')}{via}, for {b.get('consignee')}, licence {b.get('licence')}"
-    if kind == "ReceiptConfirmed" and record.type.startswith("Weapon."):
+    if kind == "ReceiptConfirmed" and record.type.startswith(WEAPON_PREFIX):
         return f"received by {b.get('received_by')}"
     if kind == "Transferred":
         return f"to {b.get('to_holder')}, transfer licence {b.get('licence')}"
@@ -350,7 +355,7 @@ def describe(record: SignedRecord) -> str:
         count = len(b.get("weapons", ()))
         return f"{b.get('export_state')} -> {b.get('import_state')}, {count} weapon{'s' * (count != 1)}, " \
                f"import authorization {b.get('import_authorization')}"
-    if record.type == "Shipment.ReceiptConfirmed":
+    if record.type == SHIPMENT_RECEIPT_CONFIRMED:
         return f"closed: {b.get('confirmed_by_state')} confirmed receipt"
     return ""
 

@@ -40,7 +40,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from domain.errors import InvalidField, InvalidState, LicenceRefused, UnknownWeapon
-from domain.event_types import EXPORTED, RECEIPT_CONFIRMED as RECEIPT, SHIPMENT_OPENED
+from domain.event_types import EXPORTED, LICENCE_ISSUED, RECEIPT_CONFIRMED as RECEIPT, SHIPMENT_OPENED
 from domain.licence import Licence, LicenceKind, licence_id
 from domain.marking import Marking, check_country, normalise
 from domain.shipment import Shipment
@@ -50,7 +50,7 @@ from ledger.envelope import Envelope
 from nodes.federation.trust import TrustStore
 from nodes.ports import Node
 from nodes.registry.mapper import domain_event_from
-from nodes.registry.paging import notifications, received_pages
+from nodes.registry.paging import received_pages, signed
 
 if TYPE_CHECKING:
     from nodes.registry.application import Registry
@@ -69,7 +69,7 @@ def replay_licence(envelopes: list[Envelope]) -> Licence | None:
     """The licence aggregate of one received licence stream, or None if it holds no ``Licence.Issued``."""
     licence = None
     for envelope in envelopes:
-        if licence is None and envelope.type != "Licence.Issued":
+        if licence is None and envelope.type != LICENCE_ISSUED:
             return None
         licence = domain_event_from(envelope).mutate(licence)
     return licence if isinstance(licence, Licence) else None
@@ -170,8 +170,8 @@ class ExportAuthorizations:
     def _exported_under(self, import_state: str, number: str) -> int:
         """Weapons in our earlier shipments to ``import_state`` under authorization ``number``."""
         count = 0
-        for notification in notifications(self.node.registry.recorder, topics=(SHIPMENT_OPENED,)):
-            body = Envelope.from_bytes(notification.state).body
+        for opened in signed(self.node.registry.recorder, (SHIPMENT_OPENED,)):
+            body = opened.body
             if body.get("import_state") == import_state and \
                     normalise(str(body.get("import_authorization", ""))) == normalise(number):
                 count += len(body.get("weapons", ()))

@@ -18,6 +18,7 @@ from typing import Any, Self
 from eventsourcing.persistence import (
     InfrastructureFactory,
     IntegrityError,
+    Notification,
     PersistenceError,
     ProcessRecorder,
     Tracking,
@@ -49,9 +50,11 @@ from nodes.federation.inbox_records import (  # noqa: F401  (re-exported: the in
     now_us,
     quarantine_id,
     received_stream_id,
+    unresolved,
 )
 from nodes.registry.paging import notifications
 from nodes.registry.storage import eventsourcing_env, translated_errors
+from projections.sqlite_tracking import create_tracking_table, use_tracking_table
 
 _PAGE = 1000
 _IN_CHUNK = 500  # ids per IN (...) list: SQLite caps bound parameters per statement
@@ -132,7 +135,7 @@ class Inbox:
                         break
         return found
 
-    def stored_rows(self) -> Iterator[Any]:
+    def stored_rows(self) -> Iterator[Notification]:
         """Every row of the inbox, bookkeeping included, in arrival order (notifications with
         ``id``, ``originator_id``, ``originator_version``, ``topic`` and ``state``): what
         ``armsledger verify`` audits, without trusting the topic column to tell them apart."""
@@ -164,30 +167,15 @@ class Inbox:
         return [Cosignature.from_bytes(n.state) for n in self._by_topic((COSIGNATURE,))]
 
     def quarantined(self) -> list[dict[str, Any]]:
-        """Messages still in quarantine, in arrival order: {id, received_at, topic, offset,
-        origin, reason, kind, size, detail}. ``id`` is the entry's notification id;
-        ``received_at`` microseconds since the epoch; ``kind`` "alarm" or "error"."""
-        return [
-            {"id": p.notification_id, "received_at": p.entry.received_at, "topic": p.entry.topic,
-             "offset": p.entry.offset, "origin": p.entry.origin, "reason": p.entry.reason,
-             "kind": p.entry.kind, "size": len(p.entry.message), "detail": p.entry.detail}
-            for p in self.parked()
-        ]
+        """Messages still in quarantine, in arrival order (``ParkedEntry.summary``): ``id`` is the
+        entry's notification id; ``received_at`` microseconds since the epoch; ``kind`` "alarm" or "error"."""
+        return [p.summary() for p in self.parked()]
 
     def parked(self, reasons: Iterable[str] | None = None) -> list[ParkedEntry]:
         """Unresolved quarantine entries (with the message bytes), in arrival order."""
-        wanted = None if reasons is None else set(reasons)
-        entries: dict[uuid.UUID, ParkedEntry] = {}
-        for n in self._by_topic((QUARANTINED, QUARANTINE_RESOLVED)):
-            if n.topic == QUARANTINE_RESOLVED:
-                entries.pop(n.originator_id, None)
-                continue
-            entry = QuarantineEntry.from_bytes(n.state)
-            if wanted is None or entry.reason in wanted:
-                entries[n.originator_id] = ParkedEntry(n.id, entry)
-        return list(entries.values())
+        return unresolved(self._by_topic((QUARANTINED, QUARANTINE_RESOLVED)), reasons)
 
-    def _by_topic(self, topics: Sequence[str]) -> Iterator[Any]:
+    def _by_topic(self, topics: Sequence[str]) -> Iterator[Notification]:
         with self._reading("reading the inbox"):
             yield from notifications(self.recorder, topics=topics, limit=_PAGE)
 
@@ -252,24 +240,13 @@ class _SQLiteInboxRecorder(SQLiteProcessRecorder):
 
     def __init__(self, datastore: SQLiteDatastore, **_: Any):
         super().__init__(datastore, events_table_name=EVENTS_TABLE)
-        if not datastore.single_row_tracking:
-            raise ValueError("the inbox needs single-row tracking (SINGLE_ROW_TRACKING=yes)")
-        # As the library's statements, with the inbox's own tracking table.
-        self.insert_tracking_statement = (
-            f"INSERT INTO {TRACKING_TABLE} VALUES (:application_name, :notification_id) "
-            "ON CONFLICT (application_name) DO UPDATE SET notification_id = :notification_id "
-            f"WHERE {TRACKING_TABLE}.notification_id < :notification_id RETURNING notification_id"
-        )
-        self.select_max_tracking_id_statement = (
-            f"SELECT MAX(notification_id) FROM {TRACKING_TABLE} WHERE application_name=?"
-        )
+        use_tracking_table(self, TRACKING_TABLE)
 
     def construct_create_table_statements(self) -> list[str]:
         return [
             (f"CREATE TABLE IF NOT EXISTS {EVENTS_TABLE} (originator_id TEXT, originator_version INTEGER, "
              "topic TEXT, state BLOB, PRIMARY KEY (originator_id, originator_version))"),
-            (f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (application_name TEXT, notification_id INTEGER, "
-             "PRIMARY KEY (application_name)) WITHOUT ROWID"),
+            create_tracking_table(TRACKING_TABLE),
         ]
 
 
@@ -318,7 +295,7 @@ class _Queries:
         return rows
 
 
-def _received_envelope(notification: Any) -> Envelope | None:
+def _received_envelope(notification: Notification) -> Envelope | None:
     """The envelope a row holds, or None for a bookkeeping row (checkpoint, quarantine, cosignature)."""
     try:
         return Envelope.from_bytes(notification.state)

@@ -6,9 +6,11 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any, ClassVar, Self
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Notification, StoredEvent
 
 from domain.marking import ARMSLEDGER_NAMESPACE
 from ledger.checkpoint import Checkpoint
@@ -61,8 +63,22 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
+class _CanonicalFields:
+    """Stored as the canonical msgpack map of the dataclass's fields, read back the same way."""
+
+    def to_bytes(self) -> bytes:
+        return canonical_encode({name: getattr(self, name) for name in self.__dataclass_fields__})
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        value = canonical_decode(data)
+        return cls(**{name: value[name] for name in cls.__dataclass_fields__})
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+
 @dataclass(frozen=True)
-class QuarantineEntry:
+class QuarantineEntry(_CanonicalFields):
     """A refused message, kept with why and where it came from.
 
     ``received_at`` is in microseconds since the epoch (UTC); ``origin`` is the state the
@@ -84,21 +100,9 @@ class QuarantineEntry:
     def id(self) -> uuid.UUID:
         return quarantine_id(self.reason, self.key, self.message)
 
-    def to_bytes(self) -> bytes:
-        return canonical_encode({
-            "received_at": self.received_at, "topic": self.topic, "offset": self.offset,
-            "origin": self.origin, "reason": self.reason, "kind": self.kind, "detail": self.detail,
-            "key": self.key, "message": self.message,
-        })
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> QuarantineEntry:
-        value = canonical_decode(data)
-        return cls(**{name: value[name] for name in cls.__dataclass_fields__})
-
 
 @dataclass(frozen=True)
-class Cosignature:
+class Cosignature(_CanonicalFields):
     """A partner's (``witness``) Ed25519 signature over SHA-256 of one of our checkpoints."""
 
     witness: str
@@ -107,14 +111,6 @@ class Cosignature:
     sig: bytes
     received_at: int
 
-    def to_bytes(self) -> bytes:
-        return canonical_encode({name: getattr(self, name) for name in self.__dataclass_fields__})
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> Cosignature:
-        value = canonical_decode(data)
-        return cls(**{name: value[name] for name in cls.__dataclass_fields__})
-
 
 @dataclass(frozen=True)
 class ParkedEntry:
@@ -122,6 +118,29 @@ class ParkedEntry:
 
     notification_id: int
     entry: QuarantineEntry
+
+    def summary(self) -> dict[str, Any]:
+        """What ``Inbox.quarantined`` lists: {id, received_at, topic, offset, origin, reason, kind, size, detail}."""
+        e = self.entry
+        return {"id": self.notification_id, "received_at": e.received_at, "topic": e.topic, "offset": e.offset,
+                "origin": e.origin, "reason": e.reason, "kind": e.kind, "size": len(e.message), "detail": e.detail}
+
+
+def unresolved(rows: Iterable[Notification], reasons: Iterable[str] | None = None) -> list[ParkedEntry]:
+    """The quarantine entries among ``rows`` not resolved by a later row, of ``reasons`` (all if None).
+
+    Requires ``rows`` to be the inbox's quarantine and resolution rows, in arrival order.
+    """
+    wanted = None if reasons is None else set(reasons)
+    entries: dict[uuid.UUID | str, ParkedEntry] = {}
+    for n in rows:
+        if n.topic == QUARANTINE_RESOLVED:
+            entries.pop(n.originator_id, None)
+            continue
+        entry = QuarantineEntry.from_bytes(n.state)
+        if wanted is None or entry.reason in wanted:
+            entries[n.originator_id] = ParkedEntry(n.id, entry)
+    return list(entries.values())
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from eventsourcing.persistence import Tracking
 
@@ -46,6 +46,9 @@ from nodes.federation.trust import TrustStore
 from nodes.federation.wire import RecordMessage, decode_message
 from nodes.registry.identity import authorities_stream
 
+if TYPE_CHECKING:
+    from nodes.ports import Inbox, Node, Transport
+
 __all__ = ["BATCH_SIZE", "POOL_THRESHOLD", "REASONS", "Ingest", "IngestReport", "kafka_position"]
 
 log = logging.getLogger(__name__)
@@ -65,7 +68,7 @@ class Ingest:
     ``send``): used for cosignatures. Needs an unlocked node (cosigning signs). Not thread-safe.
     """
 
-    def __init__(self, node: Any, transport: Any, inbox: Any,
+    def __init__(self, node: Node, transport: Transport, inbox: Inbox,
                  send: Callable[[str, Sequence[tuple[bytes, bytes]]], None], *,
                  batch_size: int = BATCH_SIZE, pool_size: int = POOL_SIZE):
         self.node = node
@@ -262,7 +265,7 @@ class Ingest:
         self.signatures.warm_up()
 
 
-def _new_entries(inbox: Any, entries: list[QuarantineEntry]) -> list[QuarantineEntry]:
+def _new_entries(inbox: Inbox, entries: list[QuarantineEntry]) -> list[QuarantineEntry]:
     """Entries not recorded yet (a redelivered bad message is the same entry), first of each."""
     unique = list({e.id: e for e in reversed(entries)}.values())[::-1]
     if not unique:

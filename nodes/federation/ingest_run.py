@@ -12,7 +12,7 @@ import hashlib
 import logging
 from collections import ChainMap
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ledger.acceptance import (
     CERTIFICATE_TYPE,
@@ -50,12 +50,22 @@ from nodes.federation.ingest_reasons import (
     Refused,
 )
 from nodes.federation.trust import Partner
-from nodes.federation.wire import CheckpointMessage, CosignatureMessage, RecordMessage, decode_message, encode_message
+from nodes.federation.wire import (
+    CheckpointMessage,
+    CosignatureMessage,
+    Message,
+    RecordMessage,
+    decode_message,
+    encode_message,
+)
 
 if TYPE_CHECKING:
     from nodes.federation.ingest import Ingest
 
 log = logging.getLogger(__name__)
+
+#: A message as decoded, or why it could not be.
+Decoded = Message | Refused
 
 
 @dataclass
@@ -157,7 +167,7 @@ class Run:
             self.knowledge.kept.setdefault(origin, {}).update(kept)
             self.knowledge.newest[origin] = kept[max(kept)]
 
-    def _decode(self, incoming: Incoming) -> tuple[Any, Envelope | None]:
+    def _decode(self, incoming: Incoming) -> tuple[Decoded, Envelope | None]:
         """(message, its envelope if a record), or (``Refused``, None) for bytes that are neither."""
         try:
             message = decode_message(incoming.value)
@@ -170,15 +180,16 @@ class Run:
         except LedgerError as e:
             return Refused(MALFORMED, f"the record is not an envelope: {e}"), None
 
-    def _prefetch(self, decoded: list[tuple[Any, Envelope | None]]) -> None:
+    def _prefetch(self, decoded: list[tuple[Decoded, Envelope | None]]) -> None:
         """What can be done for the whole list up front: one query for the versions we hold of
         every stream; the signatures with keys known now, on the verifying processes; meanwhile,
         here, the inclusion proofs against the checkpoints kept now."""
-        keys = {(m.origin, e.stream) for m, e in decoded if e is not None}
-        self.held = self.ingest.inbox.held(keys)
+        records = [(position, message, envelope) for position, (message, envelope) in enumerate(decoded)
+                   if isinstance(message, RecordMessage) and envelope is not None]
+        self.held = self.ingest.inbox.held({(m.origin, e.stream) for _, m, e in records})
         tasks, positions = [], []
-        for position, (message, envelope) in enumerate(decoded):
-            if envelope is None or message.origin not in self.knowledge.partners:
+        for position, message, envelope in records:
+            if message.origin not in self.knowledge.partners:
                 continue
             found = signer(envelope, self._signers(self.knowledge.partners[message.origin]))
             if not isinstance(found, Refusal) and \
@@ -186,9 +197,7 @@ class Run:
                 tasks.append((found[0], envelope.sig, envelope.hash))
                 positions.append(position)
         verified = self.ingest.signatures.verify_later(tasks)
-        for position, (message, envelope) in enumerate(decoded):
-            if envelope is None:
-                continue
+        for position, message, envelope in records:
             checkpoint = self.knowledge.kept.get(message.origin, {}).get(message.checkpoint_size)
             if checkpoint is not None:
                 self.inclusion_ok[position] = (

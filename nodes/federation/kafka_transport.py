@@ -150,12 +150,8 @@ class KafkaTransport:
                 # A producer that failed stays failed: start a fresh one next time.
                 self._discard_producer()
                 if isinstance(e, _PRODUCER_FORGOTTEN):
-                    raise TransportReset(
-                        f"{action}: the broker forgot this producer's session: it lost its "
-                        "memory; ensure the topic and re-publish from the start",
-                        topic,
-                        self._topics.describe([topic])[topic],
-                    ) from e
+                    raise self._reset(topic, f"{action}: the broker forgot this producer's session: it lost "
+                                             "its memory; ensure the topic and re-publish from the start") from e
                 raise
             except TransportReset:
                 # A broker that lost its topics lost its producer sessions too: the
@@ -214,12 +210,8 @@ class KafkaTransport:
                         break
             except kafka.errors.OffsetOutOfRangeError as e:
                 self._consumer_at.pop(tp, None)
-                raise TransportReset(
-                    f"{topic}[{partition}] no longer holds offset {from_offset}: "
-                    "the broker lost its records; re-sync from the start",
-                    topic,
-                    self._topics.describe([topic])[topic],
-                ) from e
+                raise self._reset(topic, f"{topic}[{partition}] no longer holds offset {from_offset}: "
+                                         "the broker lost its records; re-sync from the start") from e
             except kafka.errors.KafkaError:
                 self._consumer_at.pop(tp, None)
                 raise
@@ -229,12 +221,8 @@ class KafkaTransport:
                 # The cached high watermark may predate the seek: ask the broker.
                 end = self._end_offset(tp)
             if not records and end is not None and end < from_offset:
-                raise TransportReset(
-                    f"{topic}[{partition}] ends at offset {end}, before position {from_offset}: "
-                    "the broker lost its records; re-sync from the start",
-                    topic,
-                    self._topics.describe([topic])[topic],
-                )
+                raise self._reset(topic, f"{topic}[{partition}] ends at offset {end}, before position "
+                                         f"{from_offset}: the broker lost its records; re-sync from the start")
             topic_id = self._topics.check(topic, expected, from_offset=from_offset)
         return Batch(tuple(records), topic_id, end)
 
@@ -271,6 +259,10 @@ class KafkaTransport:
         return f"KafkaTransport({self.bootstrap_servers!r}, {self.topic_prefix!r})"
 
     # -- internals -------------------------------------------------------------------
+
+    def _reset(self, topic: str, message: str) -> TransportReset:
+        """The ``TransportReset`` for ``topic``, carrying the identity the broker gives it now."""
+        return TransportReset(message, topic, self._topics.describe([topic])[topic])
 
     def _ms(self) -> int:
         return int(self.timeout_s * 1000)

@@ -16,7 +16,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any
+
+from eventsourcing.persistence import Notification
 
 from ledger.acceptance import (
     CERTIFICATE_TYPE,
@@ -54,7 +55,7 @@ class ReceivedAudit:
     problems: list[Problem] = field(default_factory=list)
 
 
-def audit_received(rows: Iterable[Any], partners: dict[str, Partner], *,
+def audit_received(rows: Iterable[Notification], partners: dict[str, Partner], *,
                    executor: Executor | None = None) -> ReceivedAudit:
     """Audit the inbox ``rows`` (``Inbox.stored_rows()``, in arrival order) against the trusted ``partners``.
 
@@ -63,7 +64,7 @@ def audit_received(rows: Iterable[Any], partners: dict[str, Partner], *,
     stream and version (``position`` is the row's place in the inbox).
     """
     result = ReceivedAudit()
-    received: list[tuple[Any, Envelope]] = []
+    received: list[tuple[Notification, Envelope]] = []
     for row in rows:
         try:
             received.append((row, Envelope.from_bytes(row.state)))
@@ -117,7 +118,7 @@ def audit_received(rows: Iterable[Any], partners: dict[str, Partner], *,
     return result
 
 
-def _signatures(received: list[tuple[Any, Envelope]], partners: dict[str, Partner],
+def _signatures(received: list[tuple[Notification, Envelope]], partners: dict[str, Partner],
                 executor: Executor | None) -> dict[int, bool]:
     """Whether each record's signature verifies with the key its authority names, where a key of
     that id is known (the node key or a certified one): by index in ``received``. Which key may
@@ -142,7 +143,7 @@ def _signatures(received: list[tuple[Any, Envelope]], partners: dict[str, Partne
     return dict(zip(at, results))
 
 
-def _stream_of(row: Any, envelope: Envelope) -> str:
+def _stream_of(row: Notification, envelope: Envelope) -> str:
     """The envelope's stream when the row's id is the one derived from it (``received_stream_id``),
     else the row's id, which then differs from the signed stream."""
     row_id = row.originator_id if isinstance(row.originator_id, uuid.UUID) else uuid.UUID(str(row.originator_id))
@@ -154,7 +155,7 @@ def _problem(envelope: Envelope, position: int | None, refusal: Refusal) -> Prob
                    envelope.node)
 
 
-def _check_checkpoint(row: Any, partners: dict[str, Partner], result: ReceivedAudit) -> None:
+def _check_checkpoint(row: Notification, partners: dict[str, Partner], result: ReceivedAudit) -> None:
     try:
         checkpoint = Checkpoint.from_bytes(row.state)
         partner = partners.get(checkpoint.origin)

@@ -11,10 +11,11 @@ tells the protocol, including what happens when the broker loses its topics.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ledger.checkpoint import Checkpoint
 from ledger.envelope import Envelope
@@ -23,6 +24,12 @@ from nodes.errors import TransportReset
 from nodes.federation.sharing import SharingContext, SharingRules, recipients, recipients_by_type
 from nodes.federation.trust import TrustStore
 from nodes.federation.wire import CheckpointMessage, RecordMessage, encode_message
+from nodes.registry.paging import paged
+
+if TYPE_CHECKING:
+    from eventsourcing.persistence import Notification
+
+    from nodes.ports import Inbox, Node, Transport
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +65,7 @@ class Relay:
     publish some messages twice, which ingest ignores.
     """
 
-    def __init__(self, node: Any, transport: Any, inbox: Any):
+    def __init__(self, node: Node, transport: Transport, inbox: Inbox):
         self.node = node
         self.transport = transport
         self.inbox = inbox
@@ -142,15 +149,10 @@ class Relay:
         positions = {s: self.inbox.position(names[s]) for s in states}
         pending = {s: self._checkpoint_items(checkpoints, self._checkpoints_sent(positions[s])) for s in states}
         reset: list[str] = []
-        start = min(positions.values()) + 1
-        while True:
-            notifications = self.node.registry.recorder.select_notifications(start=start, limit=PAGE)
-            covered = []
-            if notifications:
-                # Every notification is a leaf, in log order: leaf indexes are consecutive.
-                # Only what the newest checkpoint covers; the rest waits for the next pass.
-                first_index = sealer.leaf_index(notifications[0].id)
-                covered = [(first_index + i, n) for i, n in enumerate(notifications) if first_index + i < newest.size]
+        pages = paged(lambda at, limit: self._covered(at, limit, newest.size), _position,
+                      start=min(positions.values()) + 1, limit=PAGE)
+        # One more, empty, round: the checkpoints pending go even when no record is new.
+        for covered in itertools.chain(pages, [()]):
             routed = self._route(covered, context, report)
             for state in states:
                 if state in reset:
@@ -179,12 +181,20 @@ class Relay:
                 if covered and covered[-1][1].id > positions[state]:
                     positions[state] = covered[-1][1].id
                     self.inbox.advance(names[state], positions[state])
-            if len(covered) < PAGE:
-                return reset
-            start = covered[-1][1].id + 1
+        return reset
 
-    def _route(self, covered: list[tuple[int, Any]], context: SharingContext,
-               report: RelayReport) -> list[tuple[int, Any, frozenset[str]]]:
+    def _covered(self, start: int, limit: int, size: int) -> list[tuple[int, Notification]]:
+        """(leaf index, notification) of up to ``limit`` notifications from ``start`` that the
+        checkpoint of ``size`` covers; the rest waits for the next pass."""
+        notifications = self.node.registry.recorder.select_notifications(start=start, limit=limit)
+        if not notifications:
+            return []
+        # Every notification is a leaf, in log order: leaf indexes are consecutive.
+        first_index = self.node.sealer.leaf_index(notifications[0].id)
+        return [(first_index + i, n) for i, n in enumerate(notifications) if first_index + i < size]
+
+    def _route(self, covered: Sequence[tuple[int, Notification]], context: SharingContext,
+               report: RelayReport) -> list[tuple[int, Notification, frozenset[str]]]:
         """(leaf index, notification, recipients) of each covered record that goes to someone.
 
         Routed by the signed envelope, never by the row's unsigned topic column: a row whose
@@ -232,7 +242,11 @@ class Relay:
         return items
 
 
-def _envelope(notification: Any) -> Envelope | None:
+def _position(item: tuple[int, Notification]) -> int:
+    return item[1].id
+
+
+def _envelope(notification: Notification) -> Envelope | None:
     try:
         return Envelope.from_bytes(notification.state)
     except LedgerError as e:

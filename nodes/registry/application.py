@@ -18,6 +18,7 @@ from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent
 
 from domain.authority import Authority, AuthorityKind
 from domain.errors import DuplicateMarking, InvalidField, LicenceRefused, UnknownWeapon
+from domain.event_types import WEAPON_PREFIX
 from domain.licence import Licence, LicenceKind, licence_id
 from domain.marking import Marking
 from domain.shipment import Shipment
@@ -244,7 +245,7 @@ class Registry(Application[UUID]):
         the stream holds no weapon records.
         """
         envelopes = self.envelopes(weapon_id)
-        if not envelopes or not envelopes[0].type.startswith("Weapon."):
+        if not envelopes or not envelopes[0].type.startswith(WEAPON_PREFIX):
             raise UnknownWeapon(f"no record of weapon {_as_uuid(weapon_id, 'weapon')}", field="weapon")
         weapon = None
         for envelope in envelopes:

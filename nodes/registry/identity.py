@@ -22,6 +22,7 @@ from pathlib import Path
 from eventsourcing.domain import Aggregate
 
 from domain.authority import Authority, AuthorityKind
+from domain.event_types import AUTHORITY_CERTIFIED
 from domain.marking import ARMSLEDGER_NAMESPACE
 from domain.signed_aggregate import SignedAggregate
 from ledger.keys import (
@@ -38,6 +39,9 @@ from nodes.errors import NodeExists, NodeNotInitialised
 
 NODE_FILE = "node.json"
 
+#: The first record of a node's register of authorities, signed by the node key.
+REGISTER_OPENED = "Authority.RegisterOpened"
+
 
 def authorities_stream(state: str) -> uuid.UUID:
     return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"authorities|{state}")
@@ -52,11 +56,11 @@ class AuthorityRegister(SignedAggregate):
         TOPIC = "Authority.Event"
 
     class Created(Event, Aggregate.Created):
-        TOPIC = "Authority.RegisterOpened"
+        TOPIC = REGISTER_OPENED
         state: str
 
     class Certified(Event):
-        TOPIC = "Authority.Certified"
+        TOPIC = AUTHORITY_CERTIFIED
         key_id: str
         public_key: bytes
         kind: str

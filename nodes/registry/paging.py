@@ -6,13 +6,14 @@ resumes after the last position it returned; a page shorter than asked for is th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import TYPE_CHECKING, TypeVar
+
+from ledger.envelope import Envelope
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import Notification
 
-    from ledger.envelope import Envelope
     from nodes.ports import NotificationLog, ReceivedRecords
 
 #: Notifications read per query unless told otherwise.
@@ -52,6 +53,21 @@ def notifications(log: NotificationLog, *, start: int = 1, topics: Sequence[str]
     """As ``notification_pages``, one notification at a time."""
     for page in notification_pages(log, start=start, topics=topics, limit=limit):
         yield from page
+
+
+def signed(log: NotificationLog, types: Collection[str], *, start: int = 1,
+           limit: int = PAGE) -> Iterator[Envelope]:
+    """The envelopes of ``log`` whose signed type is one of ``types``, in log order.
+
+    Decided by the signed envelope, never by a row's unsigned topic column: a row whose
+    topic was renamed is still found. Requires every row of ``log`` to hold an envelope
+    (the node's own log does); ``EncodingError`` for one that does not.
+    """
+    wanted = frozenset(types)
+    for notification in notifications(log, start=start, limit=limit):
+        envelope = Envelope.from_bytes(notification.state)
+        if envelope.type in wanted:
+            yield envelope
 
 
 def received_pages(inbox: ReceivedRecords, *, start: int = 1,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from concurrent.futures import Executor
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ledger.audit import POOL_THRESHOLD, AuditReport, LogRecord, Problem, ProblemKind, audit_log
 from ledger.checkpoint import Checkpoint
@@ -22,8 +22,13 @@ from nodes.federation.received_audit import audit_received
 from nodes.federation.trust import TrustStore
 from nodes.workers import start_pool
 
+if TYPE_CHECKING:
+    from nodes.ports import Node
+    from nodes.registry.application import Registry
+    from nodes.registry.sealer import CheckpointRow
 
-def verify_store(node: Any, *, workers: int | None = None) -> AuditReport:
+
+def verify_store(node: Node, *, workers: int | None = None) -> AuditReport:
     """Audit ``node``'s log, checkpoints, leaf index and received partner records.
 
     ``workers``: processes that parse and verify signatures (``nodes.workers.start_pool``);
@@ -45,7 +50,7 @@ def verify_store(node: Any, *, workers: int | None = None) -> AuditReport:
     return report.with_problems(received.problems, received_checked=received.checked)
 
 
-def _audit_own_log(node: Any, executor: Executor | None) -> AuditReport:
+def _audit_own_log(node: Node, executor: Executor | None) -> AuditReport:
     sealer = node.sealer
     checkpoints, row_problems = _checkpoints(sealer.checkpoint_rows())
     report = audit_log(
@@ -60,14 +65,14 @@ def _audit_own_log(node: Any, executor: Executor | None) -> AuditReport:
     return report.with_problems(row_problems)
 
 
-def _records(registry: Any) -> Iterator[LogRecord]:
+def _records(registry: Registry) -> Iterator[LogRecord]:
     for position, stored in registry.stored_notifications():
         # The row's own key and topic go along, so a row holding another row's
         # envelope, or naming another type, is named even when the envelope is intact.
         yield LogRecord(position, stored.state, str(stored.originator_id), stored.originator_version, stored.topic)
 
 
-def _checkpoints(rows: list[Any]) -> tuple[list[Checkpoint], list[Problem]]:
+def _checkpoints(rows: list[CheckpointRow]) -> tuple[list[Checkpoint], list[Problem]]:
     """Parse the signed bytes of each row, and check that the plain columns repeat them."""
     checkpoints, problems = [], []
     for row in rows:

@@ -25,9 +25,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
+from domain.event_types import (
+    EXPORTED,
+    IMPORTED,
+    LICENCE_EVENT_TYPES,
+    MANUFACTURED,
+    RECEIPT_CONFIRMED,
+    SHIPMENT_EVENT_TYPES,
+    WEAPON_PREFIX,
+)
 from domain.licence import LicenceKind, licence_id
 from ledger.acceptance import (
     CERTIFICATE_TYPE,
@@ -46,11 +55,14 @@ from ledger.keys import Ed25519PublicKey, key_id, public_bytes
 from nodes.acceptance import DomainPolicy
 from nodes.registry.identity import authorities_stream
 
+if TYPE_CHECKING:
+    from nodes.ports import Node
+    from nodes.registry.application import Registry
+
 _ITEM_FIELDS = frozenset({"envelope", "checkpoint", "index", "proof"})
 # A restricted answer (ITI para 22) releases only the cross-border path of the weapon:
 # how it came into being here and how it left, not its domestic holders.
-_RESTRICTED_TYPES = frozenset({"Weapon.Manufactured", "Weapon.Imported", "Weapon.Exported",
-                               "Weapon.ReceiptConfirmed", "Shipment.Opened", "Shipment.ReceiptConfirmed"})
+_RESTRICTED_TYPES = frozenset({MANUFACTURED, IMPORTED, EXPORTED, RECEIPT_CONFIRMED, *SHIPMENT_EVENT_TYPES})
 
 
 @dataclass(frozen=True)
@@ -76,7 +88,7 @@ class FragmentCheck:
         return not self.problems
 
 
-def build_fragment(node: Any, weapon_id: UUID | str, *, restricted: bool = False) -> Fragment:
+def build_fragment(node: Node, weapon_id: UUID | str, *, restricted: bool = False) -> Fragment:
     """The signed fragment this node holds about ``weapon_id`` (possibly empty).
 
     Includes the weapon's stream, the streams of our shipments it travelled in,
@@ -86,21 +98,22 @@ def build_fragment(node: Any, weapon_id: UUID | str, *, restricted: bool = False
     Requires an unlocked node (sealing signs).
     """
     registry, state = node.registry, node.identity.state
-    weapon = [e for e in registry.envelopes(weapon_id) if e.type.startswith("Weapon.")]
+    weapon = [e for e in registry.envelopes(weapon_id) if e.type.startswith(WEAPON_PREFIX)]
     if not weapon:
         return Fragment((), (), (), False)
     streams = [weapon]
     for shipment in dict.fromkeys(str(e.body["shipment"]) for e in weapon if e.body.get("shipment")):
-        streams.append(_own_stream(registry, shipment, "Shipment."))  # empty for a partner's shipment
+        streams.append(_own_stream(registry, shipment, SHIPMENT_EVENT_TYPES))  # empty for a partner's shipment
     if not restricted:
-        for number in dict.fromkeys(str(e.body.get("licence", "")) for e in weapon if e.type == "Weapon.Exported"):
+        for number in dict.fromkeys(str(e.body.get("licence", "")) for e in weapon if e.type == EXPORTED):
             if number:
                 streams.append(_own_stream(registry, str(licence_id(state, LicenceKind.EXPORT_LICENCE, number)),
-                                           "Licence."))
+                                           LICENCE_EVENT_TYPES))
     records = [e for stream in streams for e in stream if not restricted or e.type in _RESTRICTED_TYPES]
     certificates = registry.envelopes(authorities_stream(state))
     node.sealer.seal()
     checkpoint = node.sealer.latest_checkpoint()
+    assert checkpoint is not None, "seal() leaves a checkpoint over a log that holds records"
     wanted = {(e.stream, e.version) for e in (*records, *certificates)}
     leaves = {(stream, version): index for index, stream, version, _ in node.sealer.sealed_leaves()
               if (stream, version) in wanted}
@@ -111,17 +124,17 @@ def build_fragment(node: Any, weapon_id: UUID | str, *, restricted: bool = False
         items.append(canonical_encode({"envelope": envelope.to_bytes(), "checkpoint": checkpoint.to_bytes(),
                                        "index": index, "proof": tuple(proof)}))
     exported_to = tuple(dict.fromkeys(str(e.body.get("to_state", "")) for e in weapon
-                                      if e.type == "Weapon.Exported" and e.body.get("to_state")))
-    complete = weapon[0].type in ("Weapon.Manufactured", "Weapon.Imported")
+                                      if e.type == EXPORTED and e.body.get("to_state")))
+    complete = weapon[0].type in (MANUFACTURED, IMPORTED)
     return Fragment(tuple(items), tuple(records), exported_to, complete)
 
 
-def _own_stream(registry: Any, stream: str, prefix: str) -> list[Envelope]:
+def _own_stream(registry: Registry, stream: str, types: frozenset[str]) -> list[Envelope]:
     try:
         UUID(stream)
     except ValueError:
         return []
-    return [e for e in registry.envelopes(stream) if e.type.startswith(prefix)]
+    return [e for e in registry.envelopes(stream) if e.type in types]
 
 
 def decode_item(item: bytes) -> tuple[Envelope, Checkpoint, int, tuple[bytes, ...]]:

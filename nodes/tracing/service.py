@@ -1,158 +1,53 @@
-"""Federated tracing (International Tracing Instrument, paras 17-23), over the node's log and inbox.
+"""Federated tracing (International Tracing Instrument, paras 17-23): the steps each side records.
 
-A trace has one id; the requesting state records its ``TraceRequest`` steps,
-the addressee its ``TraceAnswer`` steps, each in its own log, and the sharing
-policy carries each side's records to the other (``domain.trace``). This module
-is the service both sides use:
-
-- the requester ``submit``s (para 17), later ``close``s; ``follow_response``
-  (a reaction) verifies the fragment received (``nodes.tracing.fragment``) and, when it
-  shows an export to a state not yet asked, submits a follow-up request there
-  (``parent`` = this trace, ``hop`` + 1) and records ``TraceRequest.Forwarded``:
-  multi-hop tracing without a central registry;
-- the addressee ``acknowledge``s (para 19; automatic, see ``nodes.federation.reactions``),
-  then ``respond``s with the signed fragment it holds (para 20; automatic unless
-  ARMSLEDGER_TRACE_AUTORESPOND=0), or is ``untraceable``, or ``delay``s,
-  ``restrict``s or ``refuse``s on a para 22 ground with an explanation (para 23);
-- both read ``trace``/``traces``/``hops``: the status computed by
-  ``domain.trace_status`` over both sides' records, every step with its time,
-  and overdue flags;
-- ``diversion_verdict`` joins the federated lifecycle of a weapon (own records,
-  partners' records received, verified fragments) for ``domain.diversion``.
+A trace has one id; the requesting state records its ``TraceRequest`` steps, the
+addressee its ``TraceAnswer`` steps, each in its own log, and the sharing policy
+carries each side's records to the other (``domain.trace``). The requester
+``submit``s (para 17), ``follow_response`` forwards the trace to each state a verified
+response shows an export to, and ``close``s; the addressee ``acknowledge``s (para 19),
+``respond``s with its signed fragment (para 20), or is ``untraceable``, or ``delay``s,
+``restrict``s or ``refuse``s on a para 22 ground with an explanation (para 23).
+Reading a trace is ``nodes.tracing.reading``; the federated lifecycle and point of
+diversion ``nodes.tracing.lifecycle``; both are re-exported here, the one entry point.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
-from domain.diversion import Verdict, analyse
 from domain.errors import InvalidField, InvalidState
 from domain.event_types import (
-    TRACE_ACKNOWLEDGED as ACKNOWLEDGED,
+    EXPORTED,
     TRACE_RESPONDED as RESPONDED,
     TRACE_RESTRICTED as RESTRICTED,
     TRACE_SUBMITTED as SUBMITTED,
     TRACE_UNTRACEABLE as UNTRACEABLE,
 )
-from domain.licence import licence_id
 from domain.marking import Marking, check_country
-from domain.records import SignedRecord
 from domain.time import format_time
-from domain.trace import TraceAnswer, TraceRequest, TraceStatus
-from domain.trace_status import Trace, trace_status
+from domain.trace import TraceAnswer, TraceRequest
+from domain.trace_status import Trace
 from ledger.envelope import Envelope
 from nodes.federation.crossborder import partner_states
-from nodes.federation.trust import TrustStore
 from nodes.ports import Node
-from nodes.registry.identity import authorities_stream
-from nodes.registry.paging import notifications, received
-from nodes.settings import TraceSettings
-from nodes.tracing.fragment import FragmentCheck, build_fragment, verify_fragment
+from nodes.tracing.fragment import build_fragment
+from nodes.tracing.lifecycle import FederatedLifecycle, diversion_verdict, federated_lifecycle
+from nodes.tracing.reading import hops, trace, trace_uuid, traces, traces_about, verified_fragment
+
+__all__ = [
+    "ANSWERING_AUTHORITY", "REQUESTING_AUTHORITY", "FederatedLifecycle", "Trace", "acknowledge", "close", "delay",
+    "diversion_verdict", "federated_lifecycle", "follow_response", "hops", "refuse", "respond", "restrict",
+    "submit", "trace", "traces", "traces_about", "untraceable",
+]
 
 A = TypeVar("A", TraceRequest, TraceAnswer)
 
 REQUESTING_AUTHORITY = "police"      # tracing officers ask (domain.authority: police only)
 ANSWERING_AUTHORITY = "registry"     # the national registry answers from its records
-
-
-# --- reading a trace on a node ------------------------------------------------------------
-
-
-def trace(node: Node, trace_id: UUID | str, *, now: int | None = None, settings: TraceSettings | None = None,
-          verify: bool = True) -> Trace:
-    """Trace ``trace_id`` as this node sees it (as requester or addressee); ``InvalidField`` if unknown here.
-
-    On the requester, the fragment of a response is verified (``fragment`` holds
-    the verified records and the problems) unless ``verify`` is False (status only).
-    """
-    trace_id = _trace_uuid(trace_id)
-    now = int(time.time()) if now is None else now
-    deadlines = node.settings.trace if settings is None else settings
-    us = node.identity.state
-    own = node.registry.envelopes(trace_id)
-    if own and own[0].type == SUBMITTED:
-        addressee = str(own[0].body.get("addressee"))
-        answer = _received(node, addressee, trace_id)
-        return trace_status(own, answer, now=now, role="requester", deadlines=deadlines,
-                            fragment=_verified(node, addressee, answer) if verify else None)
-    if own and own[0].type == ACKNOWLEDGED:
-        request = _received(node, str(own[0].body.get("requesting_state")), trace_id)
-        return trace_status(request, own, now=now, role="addressee", deadlines=deadlines)
-    request = [e for e in node.inbox.received_about(str(trace_id), partner_states(node))
-               if e.type.startswith("TraceRequest.")]
-    if request and request[0].body.get("addressee") == us:
-        return trace_status(request, [], now=now, role="addressee", deadlines=deadlines)
-    raise InvalidField(f"no trace {trace_id} is known here", field="trace")
-
-
-def traces(node: Node, *, now: int | None = None, settings: TraceSettings | None = None) -> list[Trace]:
-    """Every trace this node requested or was asked, oldest first."""
-    ours = notifications(node.registry.recorder, topics=(SUBMITTED, ACKNOWLEDGED))
-    ids = list(dict.fromkeys(n.originator_id for n in ours))
-    us = node.identity.state
-    for _, envelope in received(node.inbox):
-        if envelope.type == SUBMITTED and envelope.body.get("addressee") == us:
-            ids.append(UUID(envelope.stream))
-    found = [trace(node, i, now=now, settings=settings) for i in dict.fromkeys(ids)]
-    return sorted(found, key=lambda t: (t.steps[0].occurred_on if t.steps else 0, t.trace_id))
-
-
-def hops(node: Node, trace_id: UUID | str, *, now: int | None = None,
-         settings: TraceSettings | None = None, verify: bool = True) -> list[Trace]:
-    """The trace and every trace it was forwarded as (on the requester), in hop order."""
-    found, pending, seen = [], [str(trace_id)], set()
-    while pending:
-        current = pending.pop(0)
-        if current in seen:
-            continue
-        seen.add(current)
-        step = trace(node, current, now=now, settings=settings, verify=verify)
-        found.append(step)
-        if step.role == "requester":
-            pending += [next_trace for _, next_trace in step.forwarded]
-    return found
-
-
-def traces_about(node: Node, weapon_id: UUID | str) -> list[Envelope]:
-    """Our ``TraceRequest.Submitted`` records about ``weapon_id``."""
-    wanted = str(weapon_id)
-    found = []
-    for notification in notifications(node.registry.recorder, topics=(SUBMITTED,)):
-        envelope = Envelope.from_bytes(notification.state)
-        if envelope.body.get("weapon_id") == wanted:
-            found.append(envelope)
-    return found
-
-
-def _received(node: Node, state: str, trace_id: UUID) -> list[Envelope]:
-    return list(node.inbox.received(node=state, stream=str(trace_id)))
-
-
-def _verified(node: Node, origin: str, answer: list[Envelope]) -> FragmentCheck | None:
-    """The verified fragment of ``answer`` (a response or restriction), or None when it carries none."""
-    carrying = [e for e in answer if e.type in (RESPONDED, RESTRICTED)]
-    if not carrying:
-        return None
-    partner = TrustStore(node.settings.home).get(origin)
-    certificates = node.inbox.received(node=origin, stream=str(authorities_stream(origin)))
-    return verify_fragment(carrying[-1].body.get("fragment", ()), origin=origin,
-                           node_key=partner.public_key if partner else None,
-                           kept=node.inbox.partner_checkpoints(origin), certificates=certificates)
-
-
-def _trace_uuid(value: UUID | str) -> UUID:
-    if isinstance(value, UUID):
-        return value
-    try:
-        return UUID(str(value).strip())
-    except ValueError:
-        raise InvalidField(f"{value!r} is not a trace id (UUID)", field="trace") from None
 
 
 # --- the requester's steps ----------------------------------------------------------------
@@ -226,8 +121,8 @@ def follow_response(node: Node, answer: Envelope, *, occurred_on: int | None = N
         return []
     if not isinstance(request, TraceRequest) or request.closed or answer.node != request.addressee:
         return []
-    check = _verified(node, answer.node, [answer])
-    exports = [e for e in (check.records if check else ()) if e.type == "Weapon.Exported"
+    check = verified_fragment(node, answer.node, [answer])
+    exports = [e for e in (check.records if check else ()) if e.type == EXPORTED
                and e.stream == request.weapon_id]
     asked = {str(e.body.get("addressee")) for e in traces_about(node, request.weapon_id)}
     asked |= {node.identity.state, *request.forwarded_to}
@@ -295,7 +190,7 @@ def _nothing_held(node: Node, request: Envelope) -> str:
     shown = " ".join(str(marking.get(k, "")) for k in ("manufacturer", "country", "serial")).strip()
     reason = f"{us} holds no record of weapon {shown or request.body.get('weapon_id')}"
     announced = [e for e in node.inbox.received_about(str(request.body.get("weapon_id", "")), partner_states(node))
-                 if e.type == "Weapon.Exported" and e.body.get("to_state") == us]
+                 if e.type == EXPORTED and e.body.get("to_state") == us]
     for export in announced:
         reason += (f"; {export.node} recorded its export to {us} on {format_time(export.occurred_on)[:10]} "
                    f"(shipment {export.body.get('shipment')}), but {us} never recorded its import or receipt")
@@ -339,7 +234,7 @@ def refuse(node: Node, trace_id: UUID | str, *, ground: str, explanation: str, o
 
 def _answer(node: Node, trace_id: UUID | str, by: str) -> tuple[TraceAnswer, Envelope]:
     """Our answer aggregate (acknowledging first if needed) and the received request."""
-    trace_id = _trace_uuid(trace_id)
+    trace_id = trace_uuid(trace_id)
     request = next((e for e in node.inbox.received_about(str(trace_id), partner_states(node))
                     if e.type == SUBMITTED and e.body.get("addressee") == node.identity.state), None)
     if request is None:
@@ -350,7 +245,7 @@ def _answer(node: Node, trace_id: UUID | str, by: str) -> tuple[TraceAnswer, Env
 
 
 def _own(node: Node, trace_id: UUID | str, kind: type[A], wrong: str) -> A:
-    trace_id = _trace_uuid(trace_id)
+    trace_id = trace_uuid(trace_id)
     try:
         found: object = node.registry.repository.get(trace_id)
     except AggregateNotFoundError:
@@ -362,84 +257,3 @@ def _own(node: Node, trace_id: UUID | str, kind: type[A], wrong: str) -> A:
 
 def _now(occurred_on: int | None) -> int:
     return int(time.time()) if occurred_on is None else occurred_on
-
-
-# --- the federated lifecycle and the point of diversion -----------------------------------
-
-
-@dataclass(frozen=True)
-class FederatedLifecycle:
-    """Every verified record held about one weapon, and the trace answers given and awaited."""
-
-    weapon_id: str
-    records: tuple[SignedRecord, ...]
-    licences: tuple[SignedRecord, ...]
-    answered: tuple[str, ...]
-    expected_from: tuple[str, ...]
-    unverified: tuple[str, ...]      # fragment items that failed verification: reported, never used
-
-
-def federated_lifecycle(node: Node, weapon_id: UUID | str, *, now: int | None = None) -> FederatedLifecycle:
-    """Join our records of the weapon, partners' records received, and verified trace fragments.
-
-    Also gathers the shipments the weapon travelled in, the licences and
-    authorizations its exports cite (ours and received), and the partners'
-    authority certificates (to name authorities). Trace states that answered
-    are ``answered``; states asked that have not answered are ``expected_from``.
-    """
-    wid = str(weapon_id)
-    registry, inbox, partners = node.registry, node.inbox, partner_states(node)
-    records: dict[bytes, SignedRecord] = {}
-
-    def add(envelopes: Iterable[SignedRecord]) -> None:
-        for envelope in envelopes:
-            records.setdefault(envelope.hash, envelope)
-
-    add(registry.envelopes(wid))
-    add(inbox.received_about(wid, partners))
-    add(registry.envelopes(authorities_stream(node.identity.state)))
-    for partner in partners:
-        add(inbox.received(node=partner, stream=str(authorities_stream(partner))))
-    answered: list[str] = []
-    expected: list[str] = []
-    unverified: list[str] = []
-    for submitted in traces_about(node, wid):
-        step = trace(node, submitted.stream, now=now)
-        # A refusal gives no evidence: the state is still owed, like one that has not answered.
-        gave = step.response.done_on is not None and step.status is not TraceStatus.REFUSED
-        (answered if gave else expected).append(step.addressee)
-        if step.fragment is not None:
-            add(step.fragment.records)
-            unverified += [f"{step.addressee} (trace {step.trace_id}): {p}" for p in step.fragment.problems]
-    weapon = [e for e in records.values() if e.stream == wid]
-    for shipment in dict.fromkeys(str(e.body["shipment"]) for e in weapon if e.body.get("shipment")):
-        try:
-            add(registry.envelopes(shipment))
-        except InvalidField:
-            continue  # a shipment reference that is not an id: nothing to join
-        add(inbox.received_about(shipment, partners))
-    licences: list[SignedRecord] = []
-    for export in (e for e in weapon if e.type == "Weapon.Exported"):
-        origin, destination = str(export.body.get("from_state") or export.node), str(export.body.get("to_state"))
-        for issuer, kind, number in ((origin, "export_licence", export.body.get("licence")),
-                                     (destination, "import_authorization", export.body.get("import_authorization"))):
-            if not number:
-                continue
-            stream = str(licence_id(issuer, kind, str(number)))
-            licences += (registry.envelopes(stream) if issuer == node.identity.state
-                         else inbox.received(node=issuer, stream=stream) if issuer in partners else [])
-    licences += [e for e in records.values() if e.type == "Licence.Issued"]
-    return FederatedLifecycle(wid, tuple(records.values()), tuple({e.hash: e for e in licences}.values()),
-                              tuple(dict.fromkeys(answered)), tuple(s for s in dict.fromkeys(expected)
-                                                                    if s not in answered), tuple(unverified))
-
-
-def diversion_verdict(node: Node, weapon_id: UUID | str, *,
-                      now: int | None = None) -> tuple[Verdict, FederatedLifecycle]:
-    """The point of diversion of ``weapon_id`` on the federated evidence held here (``domain.diversion``)."""
-    now = int(time.time()) if now is None else now
-    life = federated_lifecycle(node, weapon_id, now=now)
-    verdict = analyse(life.weapon_id, life.records, now=now, expected_from=life.expected_from,
-                      answered=life.answered, licences=life.licences,
-                      overdue_days=node.settings.overdue_days)
-    return verdict, life

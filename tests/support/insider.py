@@ -37,3 +37,9 @@ def swap_authority_keys(home: Path, first: str, second: str) -> None:
     ids = document["authorities"]
     ids[first], ids[second] = ids[second], ids[first]
     path.write_text(json.dumps(document))
+
+
+def set_topic(db: str, table: str, stream: uuid.UUID | str, version: int, topic: str) -> None:
+    """Rewrite the unsigned topic column of row (``stream``, ``version``) of ``table``; the signed bytes stay."""
+    sql(db, f"UPDATE {table} SET topic = ? WHERE originator_id = ? AND originator_version = ?",
+        topic, row_id(db, stream), version)

@@ -10,24 +10,28 @@ Unit tests only: the end-to-end tests (test_trace_e2e.py) use the real inbox, re
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError, Notification, Tracking
 from eventsourcing.popo import POPOProcessRecorder
 
 from ledger.checkpoint import Checkpoint
 from ledger.envelope import Envelope
 from nodes.bootstrap import Node, init_node
-from nodes.federation.inbox import (
+from nodes.federation.inbox_records import (
+    COSIGNATURE,
     INTERNAL_PREFIX,
     QUARANTINE_RESOLVED,
     QUARANTINED,
+    Cosignature,
     InboxBatch,
-    QuarantineEntry,
+    ParkedEntry,
     checkpoints_stream_id,
     received_stream_id,
+    unresolved,
 )
 from nodes.federation.reactions import Reaction, react
 from nodes.federation.trust import trust_each_other
@@ -75,16 +79,24 @@ class MemoryInbox:
         return sorted((Checkpoint.from_bytes(s.state) for s in stored), key=lambda c: c.size)
 
     def quarantined(self) -> list[dict[str, Any]]:
-        entries: dict[object, dict[str, Any]] = {}
-        for n in notifications(self.recorder, topics=(QUARANTINED, QUARANTINE_RESOLVED)):
-            if n.topic == QUARANTINE_RESOLVED:
-                entries.pop(n.originator_id, None)
-                continue
-            e = QuarantineEntry.from_bytes(n.state)
-            entries[n.originator_id] = {"id": n.id, "received_at": e.received_at, "topic": e.topic,
-                                        "offset": e.offset, "origin": e.origin, "reason": e.reason,
-                                        "kind": e.kind, "size": len(e.message), "detail": e.detail}
-        return list(entries.values())
+        return [p.summary() for p in self.parked()]
+
+    def parked(self, reasons: Iterable[str] | None = None) -> list[ParkedEntry]:
+        return unresolved(notifications(self.recorder, topics=(QUARANTINED, QUARANTINE_RESOLVED)), reasons)
+
+    def held(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[int, bytes]]:
+        return {(node, stream): {s.originator_version: s.state
+                                 for s in self.recorder.select_events(received_stream_id(node, stream))}
+                for node, stream in keys}
+
+    def existing(self, originator_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        return {i for i in originator_ids if self.recorder.select_events(i, limit=1)}
+
+    def cosignatures(self) -> list[Cosignature]:
+        return [Cosignature.from_bytes(n.state) for n in notifications(self.recorder, topics=(COSIGNATURE,))]
+
+    def stored_rows(self) -> Iterator[Notification]:
+        return notifications(self.recorder)
 
     def max_notification_id(self) -> int:
         return self.recorder.max_notification_id() or 0

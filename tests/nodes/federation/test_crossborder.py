@@ -19,6 +19,7 @@ from domain.time import SECONDS_PER_DAY as DAY
 from nodes.federation import crossborder
 from nodes.settings import Settings
 
+import insider
 from memory_federation import MemoryFederation
 
 NOW = int(time.time()) - 60
@@ -155,6 +156,17 @@ def test_quantity_counts_earlier_shipments_under_the_same_authorization(lite):
     export_licence(lite)
     authorizations(lite, ia={"quantity": 1})
     export(lite, [first])
+    with pytest.raises(LicenceRefused, match="2 would have been exported"):
+        export(lite, [second], occurred_on=NOW - 90 * DAY)
+
+
+def test_earlier_shipments_are_counted_by_their_signed_type_not_by_the_topic_column(lite):
+    first, second = manufacture(lite, "FN-1"), manufacture(lite, "FN-2")
+    export_licence(lite)
+    authorizations(lite, ia={"quantity": 1})
+    shipment = export(lite, [first])
+    be = lite["BE"]
+    insider.set_topic(be.settings.db, be.registry.recorder.events_table_name, shipment, 1, "Shipment.Noted")
     with pytest.raises(LicenceRefused, match="2 would have been exported"):
         export(lite, [second], occurred_on=NOW - 90 * DAY)
 

@@ -15,7 +15,7 @@ from eventsourcing.persistence import Tracking
 from ledger.checkpoint import sign_checkpoint
 from ledger.envelope import GENESIS_PREV, Envelope, seal
 from ledger.keys import generate_key, key_id
-from nodes.federation.inbox import KIND_ERROR, Inbox, InboxBatch, QuarantineEntry
+from nodes.federation.inbox import KIND_ERROR, Cosignature, Inbox, InboxBatch, QuarantineEntry
 from nodes.ports import Inbox as InboxPort
 from nodes.registry.paging import received
 
@@ -138,3 +138,46 @@ def test_quarantine_lists_unresolved_entries_once_each_in_arrival_order(inbox):
 
     assert inbox.record(InboxBatch(resolved=[(junk.id, "accepted")]))
     assert [q["reason"] for q in inbox.quarantined()] == ["bad_signature"]
+
+
+def test_held_gives_the_bytes_of_each_version_accepted_per_partner_and_stream(inbox):
+    stream = str(uuid.uuid4())
+    be = envelopes("BE", stream, 2)
+    assert inbox.record(accepted(*be))
+
+    assert inbox.held([("BE", stream), ("DE", stream)]) == {
+        ("BE", stream): {1: be[0].to_bytes(), 2: be[1].to_bytes()}, ("DE", stream): {}}
+
+
+def test_existing_names_the_stored_ids_only(inbox):
+    junk = refused("malformed", b"junk")
+    assert inbox.record(InboxBatch(quarantined=[junk]))
+
+    assert inbox.existing([junk.id, uuid.uuid4()]) == {junk.id}
+
+
+def test_parked_gives_unresolved_entries_of_the_reasons_asked_with_their_bytes(inbox):
+    waiting, junk = refused("uncertified", b"early"), refused("malformed", b"junk")
+    assert inbox.record(InboxBatch(quarantined=[waiting, junk]))
+
+    assert [p.entry for p in inbox.parked(["uncertified"])] == [waiting]
+    assert [p.entry.message for p in inbox.parked()] == [b"early", b"junk"]
+    assert inbox.record(InboxBatch(resolved=[(waiting.id, "accepted")]))
+    assert inbox.parked(["uncertified"]) == []
+
+
+def test_cosignatures_come_back_in_arrival_order(inbox):
+    first = Cosignature(witness="NL", witness_key="k1", checkpoint=b"c1", sig=b"s1", received_at=1)
+    second = Cosignature(witness="DE", witness_key="k2", checkpoint=b"c1", sig=b"s2", received_at=2)
+    assert inbox.record(InboxBatch(cosignatures=[first]))
+    assert inbox.record(InboxBatch(cosignatures=[second]))
+
+    assert inbox.cosignatures() == [first, second]
+
+
+def test_stored_rows_hold_records_and_bookkeeping_in_arrival_order(inbox):
+    record = envelopes("BE", str(uuid.uuid4()), 1)[0]
+    junk = refused("malformed", b"junk")
+    assert inbox.record(InboxBatch(accepted=[(record, record.to_bytes())], quarantined=[junk]))
+
+    assert [bytes(row.state) for row in inbox.stored_rows()] == [record.to_bytes(), junk.to_bytes()]

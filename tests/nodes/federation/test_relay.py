@@ -12,9 +12,9 @@ from nodes.federation.broker import LocalBroker
 from nodes.federation.relay import Relay
 from nodes.federation.wire import CheckpointMessage, RecordMessage, decode_message
 
+import insider
 from capturing_transport import CapturingTransport
 from federation_nodes import Cluster, issue, manufacture, raw_messages
-from insider import row_id, sql
 
 
 @pytest.fixture
@@ -131,9 +131,7 @@ def test_after_the_broker_lost_its_memory_everything_is_published_again(tmp_path
 
 def set_topic(node, stream: str, version: int, topic: str) -> None:
     """Rewrite a row's topic column behind the node's back, as an insider with SQL access would."""
-    db, table = node.settings.db, node.registry.recorder.events_table_name
-    sql(db, f"UPDATE {table} SET topic = ? WHERE originator_id = ? AND originator_version = ?",
-        topic, row_id(db, stream), version)
+    insider.set_topic(node.settings.db, node.registry.recorder.events_table_name, stream, version, topic)
 
 
 def test_records_are_routed_by_their_signed_type_not_by_the_topic_column(tmp_path, db_url):

@@ -9,7 +9,9 @@ from eventsourcing.persistence import InfrastructureFactory, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.utils import Environment
 
-from nodes.registry.paging import notification_pages, notifications, paged
+from ledger.envelope import GENESIS_PREV, seal
+from ledger.keys import generate_key, key_id
+from nodes.registry.paging import notification_pages, notifications, paged, signed
 from nodes.registry.storage import eventsourcing_env
 
 
@@ -66,3 +68,21 @@ def test_positions_with_gaps_resume_after_the_last_one_returned():
 def test_a_start_or_limit_below_one_is_refused(start, limit):
     with pytest.raises(ValueError):
         list(paged(lambda s, n: [], lambda item: 0, start=start, limit=limit))
+
+
+def test_signed_selects_by_the_envelope_type_whatever_the_topic_column_says(recorder):
+    key = generate_key()
+    stream = str(uuid.uuid4())
+    types = ["Weapon.Marked", "Shipment.Opened", "Weapon.Marked", "Shipment.Opened"]
+    envelopes, prev = [], GENESIS_PREV
+    for version, type_ in enumerate(types, start=1):
+        envelope = seal(key, node="BE", stream=stream, version=version, type=type_, occurred_on=1,
+                        recorded_at=version, authority=key_id(key), prev=prev, body={})
+        envelopes.append(envelope)
+        prev = envelope.hash
+    # The columns lie both ways: an opening filed as a mark, a mark filed as an opening.
+    columns = ["Weapon.Marked", "Weapon.Marked", "Shipment.Opened", "Shipment.Opened"]
+    recorder.insert_events([StoredEvent(originator_id=uuid.UUID(stream), originator_version=e.version, topic=c,
+                                        state=e.to_bytes()) for e, c in zip(envelopes, columns)])
+
+    assert list(signed(recorder, ["Shipment.Opened"], limit=1)) == [envelopes[1], envelopes[3]]

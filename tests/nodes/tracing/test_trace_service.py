@@ -24,6 +24,7 @@ from nodes.settings import TraceSettings
 from nodes.tracing import service as tracing
 from nodes.tracing.fragment import build_fragment, decode_item, verify_fragment
 
+import insider
 from memory_federation import MemoryFederation
 
 T0 = 1_700_000_000
@@ -273,5 +274,20 @@ def test_a_request_names_a_trusted_partner_and_the_weapon(tmp_path):
         assert found.request["marking"]["serial"] == "FR-1" and found.request["type"] == "pistol"
         assert found.request["calibre"] == "5.7" and found.request["priority"] == "urgent"
         assert [t.trace_id for t in tracing.traces(fr)] == [str(trace_id)]
+    finally:
+        federation.close()
+
+
+def test_a_request_is_found_by_its_signed_type_not_by_the_topic_column(tmp_path):
+    federation = MemoryFederation(tmp_path, lambda s: str(tmp_path / f"{s}.db"), ["FR", "BE"])
+    try:
+        fr = federation["FR"]
+        seized = fr.registry.seize(marking=Marking.read("FN Herstal", "BE", "FR-2"), place="Lille",
+                                   circumstances="traffic stop", type="pistol", calibre="5.7")
+        trace_id = tracing.submit(fr, to="BE", weapon_id=seized, circumstances="found in a car",
+                                  legal_basis="CPP art 60", intended_use="prosecution")
+        insider.set_topic(fr.settings.db, fr.registry.recorder.events_table_name, trace_id, 1, "Weapon.Marked")
+        assert [t.trace_id for t in tracing.traces(fr)] == [str(trace_id)]
+        assert [e.stream for e in tracing.traces_about(fr, seized)] == [str(trace_id)]
     finally:
         federation.close()

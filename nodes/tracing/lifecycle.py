@@ -1,0 +1,101 @@
+"""The federated lifecycle of a weapon and its point of diversion (DESIGN.md "Tracing and the point of diversion").
+
+Joins our records of the weapon, partners' records received and the verified
+fragments of trace responses, and hands them to ``domain.diversion``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from uuid import UUID
+
+from domain.diversion import Verdict, analyse
+from domain.errors import InvalidField
+from domain.event_types import EXPORTED, LICENCE_ISSUED
+from domain.licence import licence_id
+from domain.records import SignedRecord
+from domain.trace import TraceStatus
+from nodes.federation.crossborder import partner_states
+from nodes.ports import Node
+from nodes.registry.identity import authorities_stream
+from nodes.tracing.reading import trace, traces_about
+
+
+@dataclass(frozen=True)
+class FederatedLifecycle:
+    """Every verified record held about one weapon, and the trace answers given and awaited."""
+
+    weapon_id: str
+    records: tuple[SignedRecord, ...]
+    licences: tuple[SignedRecord, ...]
+    answered: tuple[str, ...]
+    expected_from: tuple[str, ...]
+    unverified: tuple[str, ...]      # fragment items that failed verification: reported, never used
+
+
+def federated_lifecycle(node: Node, weapon_id: UUID | str, *, now: int | None = None) -> FederatedLifecycle:
+    """Join our records of the weapon, partners' records received, and verified trace fragments.
+
+    Also gathers the shipments the weapon travelled in, the licences and
+    authorizations its exports cite (ours and received), and the partners'
+    authority certificates (to name authorities). Trace states that answered
+    are ``answered``; states asked that have not answered are ``expected_from``.
+    """
+    wid = str(weapon_id)
+    registry, inbox, partners = node.registry, node.inbox, partner_states(node)
+    records: dict[bytes, SignedRecord] = {}
+
+    def add(envelopes: Iterable[SignedRecord]) -> None:
+        for envelope in envelopes:
+            records.setdefault(envelope.hash, envelope)
+
+    add(registry.envelopes(wid))
+    add(inbox.received_about(wid, partners))
+    add(registry.envelopes(authorities_stream(node.identity.state)))
+    for partner in partners:
+        add(inbox.received(node=partner, stream=str(authorities_stream(partner))))
+    answered: list[str] = []
+    expected: list[str] = []
+    unverified: list[str] = []
+    for submitted in traces_about(node, wid):
+        step = trace(node, submitted.stream, now=now)
+        # A refusal gives no evidence: the state is still owed, like one that has not answered.
+        gave = step.response.done_on is not None and step.status is not TraceStatus.REFUSED
+        (answered if gave else expected).append(step.addressee)
+        if step.fragment is not None:
+            add(step.fragment.records)
+            unverified += [f"{step.addressee} (trace {step.trace_id}): {p}" for p in step.fragment.problems]
+    weapon = [e for e in records.values() if e.stream == wid]
+    for shipment in dict.fromkeys(str(e.body["shipment"]) for e in weapon if e.body.get("shipment")):
+        try:
+            add(registry.envelopes(shipment))
+        except InvalidField:
+            continue  # a shipment reference that is not an id: nothing to join
+        add(inbox.received_about(shipment, partners))
+    licences: list[SignedRecord] = []
+    for export in (e for e in weapon if e.type == EXPORTED):
+        origin, destination = str(export.body.get("from_state") or export.node), str(export.body.get("to_state"))
+        for issuer, kind, number in ((origin, "export_licence", export.body.get("licence")),
+                                     (destination, "import_authorization", export.body.get("import_authorization"))):
+            if not number:
+                continue
+            stream = str(licence_id(issuer, kind, str(number)))
+            licences += (registry.envelopes(stream) if issuer == node.identity.state
+                         else inbox.received(node=issuer, stream=stream) if issuer in partners else [])
+    licences += [e for e in records.values() if e.type == LICENCE_ISSUED]
+    return FederatedLifecycle(wid, tuple(records.values()), tuple({e.hash: e for e in licences}.values()),
+                              tuple(dict.fromkeys(answered)), tuple(s for s in dict.fromkeys(expected)
+                                                                    if s not in answered), tuple(unverified))
+
+
+def diversion_verdict(node: Node, weapon_id: UUID | str, *,
+                      now: int | None = None) -> tuple[Verdict, FederatedLifecycle]:
+    """The point of diversion of ``weapon_id`` on the federated evidence held here (``domain.diversion``)."""
+    now = int(time.time()) if now is None else now
+    life = federated_lifecycle(node, weapon_id, now=now)
+    verdict = analyse(life.weapon_id, life.records, now=now, expected_from=life.expected_from,
+                      answered=life.answered, licences=life.licences,
+                      overdue_days=node.settings.overdue_days)
+    return verdict, life

@@ -1,0 +1,115 @@
+"""Reading a trace on a node (ITI paras 17-23), as requester or addressee.
+
+The status is computed by ``domain.trace_status`` over both sides' records: every
+step with its time, overdue flags and, on the requester, the verified fragment of
+the response (``nodes.tracing.fragment``). Records are found by their signed type.
+"""
+
+from __future__ import annotations
+
+import time
+from uuid import UUID
+
+from domain.errors import InvalidField
+from domain.event_types import (
+    TRACE_ACKNOWLEDGED as ACKNOWLEDGED,
+    TRACE_REQUEST_PREFIX,
+    TRACE_RESPONDED as RESPONDED,
+    TRACE_RESTRICTED as RESTRICTED,
+    TRACE_SUBMITTED as SUBMITTED,
+)
+from domain.trace_status import Trace, trace_status
+from ledger.envelope import Envelope
+from nodes.federation.crossborder import partner_states
+from nodes.federation.trust import TrustStore
+from nodes.ports import Node
+from nodes.registry.identity import authorities_stream
+from nodes.registry.paging import received, signed
+from nodes.settings import TraceSettings
+from nodes.tracing.fragment import FragmentCheck, verify_fragment
+
+
+def trace(node: Node, trace_id: UUID | str, *, now: int | None = None, settings: TraceSettings | None = None,
+          verify: bool = True) -> Trace:
+    """Trace ``trace_id`` as this node sees it (as requester or addressee); ``InvalidField`` if unknown here.
+
+    On the requester, the fragment of a response is verified (``fragment`` holds
+    the verified records and the problems) unless ``verify`` is False (status only).
+    """
+    trace_id = trace_uuid(trace_id)
+    now = int(time.time()) if now is None else now
+    deadlines = node.settings.trace if settings is None else settings
+    us = node.identity.state
+    own = node.registry.envelopes(trace_id)
+    if own and own[0].type == SUBMITTED:
+        addressee = str(own[0].body.get("addressee"))
+        answer = _received(node, addressee, trace_id)
+        return trace_status(own, answer, now=now, role="requester", deadlines=deadlines,
+                            fragment=verified_fragment(node, addressee, answer) if verify else None)
+    if own and own[0].type == ACKNOWLEDGED:
+        request = _received(node, str(own[0].body.get("requesting_state")), trace_id)
+        return trace_status(request, own, now=now, role="addressee", deadlines=deadlines)
+    request = [e for e in node.inbox.received_about(str(trace_id), partner_states(node))
+               if e.type.startswith(TRACE_REQUEST_PREFIX)]
+    if request and request[0].body.get("addressee") == us:
+        return trace_status(request, [], now=now, role="addressee", deadlines=deadlines)
+    raise InvalidField(f"no trace {trace_id} is known here", field="trace")
+
+
+def traces(node: Node, *, now: int | None = None, settings: TraceSettings | None = None) -> list[Trace]:
+    """Every trace this node requested or was asked, oldest first."""
+    ids = [UUID(e.stream) for e in signed(node.registry.recorder, (SUBMITTED, ACKNOWLEDGED))]
+    us = node.identity.state
+    for _, envelope in received(node.inbox):
+        if envelope.type == SUBMITTED and envelope.body.get("addressee") == us:
+            ids.append(UUID(envelope.stream))
+    found = [trace(node, i, now=now, settings=settings) for i in dict.fromkeys(ids)]
+    return sorted(found, key=lambda t: (t.steps[0].occurred_on if t.steps else 0, t.trace_id))
+
+
+def hops(node: Node, trace_id: UUID | str, *, now: int | None = None,
+         settings: TraceSettings | None = None, verify: bool = True) -> list[Trace]:
+    """The trace and every trace it was forwarded as (on the requester), in hop order."""
+    found, pending, seen = [], [str(trace_id)], set()
+    while pending:
+        current = pending.pop(0)
+        if current in seen:
+            continue
+        seen.add(current)
+        step = trace(node, current, now=now, settings=settings, verify=verify)
+        found.append(step)
+        if step.role == "requester":
+            pending += [next_trace for _, next_trace in step.forwarded]
+    return found
+
+
+def traces_about(node: Node, weapon_id: UUID | str) -> list[Envelope]:
+    """Our ``TraceRequest.Submitted`` records about ``weapon_id``."""
+    wanted = str(weapon_id)
+    return [e for e in signed(node.registry.recorder, (SUBMITTED,)) if e.body.get("weapon_id") == wanted]
+
+
+def _received(node: Node, state: str, trace_id: UUID) -> list[Envelope]:
+    return list(node.inbox.received(node=state, stream=str(trace_id)))
+
+
+def verified_fragment(node: Node, origin: str, answer: list[Envelope]) -> FragmentCheck | None:
+    """The verified fragment of ``answer`` (a response or restriction), or None when it carries none."""
+    carrying = [e for e in answer if e.type in (RESPONDED, RESTRICTED)]
+    if not carrying:
+        return None
+    partner = TrustStore(node.settings.home).get(origin)
+    certificates = node.inbox.received(node=origin, stream=str(authorities_stream(origin)))
+    return verify_fragment(carrying[-1].body.get("fragment", ()), origin=origin,
+                           node_key=partner.public_key if partner else None,
+                           kept=node.inbox.partner_checkpoints(origin), certificates=certificates)
+
+
+def trace_uuid(value: UUID | str) -> UUID:
+    """``value`` as a trace id; ``InvalidField`` if it is not a UUID."""
+    if isinstance(value, UUID):
+        return value
+    try:
+        return UUID(str(value).strip())
+    except ValueError:
+        raise InvalidField(f"{value!r} is not a trace id (UUID)", field="trace") from None
