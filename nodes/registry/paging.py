@@ -59,12 +59,16 @@ def signed(log: NotificationLog, types: Collection[str], *, start: int = 1,
            limit: int = PAGE) -> Iterator[Envelope]:
     """The envelopes of ``log`` whose signed type is one of ``types``, in log order.
 
-    Decided by the signed envelope, never by a row's unsigned topic column: a row whose
-    topic was renamed is still found. Requires every row of ``log`` to hold an envelope
-    (the node's own log does); ``EncodingError`` for one that does not.
+    The unsigned topic column only narrows the read (an indexed filter); each row it
+    selects is decided by its signed type, so a row whose topic was changed *to* one of
+    ``types`` is never taken. A row whose topic was changed *away* from them is not seen,
+    as a deleted row would not be: ``armsledger verify`` names both (a row's columns must
+    equal its envelope). Reading every row instead would make each export check and trace
+    look-up linear in the size of the log. Requires every row of ``log`` to hold an
+    envelope (the node's own log does); ``EncodingError`` for one that does not.
     """
     wanted = frozenset(types)
-    for notification in notifications(log, start=start, limit=limit):
+    for notification in notifications(log, start=start, topics=sorted(wanted), limit=limit):
         envelope = Envelope.from_bytes(notification.state)
         if envelope.type in wanted:
             yield envelope

@@ -70,7 +70,7 @@ def test_a_start_or_limit_below_one_is_refused(start, limit):
         list(paged(lambda s, n: [], lambda item: 0, start=start, limit=limit))
 
 
-def test_signed_selects_by_the_envelope_type_whatever_the_topic_column_says(recorder):
+def test_signed_takes_a_row_by_its_envelope_type_the_topic_column_only_narrows_the_read(recorder):
     key = generate_key()
     stream = str(uuid.uuid4())
     types = ["Weapon.Marked", "Shipment.Opened", "Weapon.Marked", "Shipment.Opened"]
@@ -85,4 +85,6 @@ def test_signed_selects_by_the_envelope_type_whatever_the_topic_column_says(reco
     recorder.insert_events([StoredEvent(originator_id=uuid.UUID(stream), originator_version=e.version, topic=c,
                                         state=e.to_bytes()) for e, c in zip(envelopes, columns)])
 
-    assert list(signed(recorder, ["Shipment.Opened"], limit=1)) == [envelopes[1], envelopes[3]]
+    # The mark filed as an opening is not taken; the opening filed as a mark is not seen,
+    # as a deleted row would not be (verify names it: tests/nodes/registry/test_verify_acceptance.py).
+    assert list(signed(recorder, ["Shipment.Opened"], limit=1)) == [envelopes[3]]

@@ -278,7 +278,7 @@ def test_a_request_names_a_trusted_partner_and_the_weapon(tmp_path):
         federation.close()
 
 
-def test_a_request_is_found_by_its_signed_type_not_by_the_topic_column(tmp_path):
+def test_a_record_filed_under_a_request_topic_is_not_taken_for_a_request(tmp_path):
     federation = MemoryFederation(tmp_path, lambda s: str(tmp_path / f"{s}.db"), ["FR", "BE"])
     try:
         fr = federation["FR"]
@@ -286,7 +286,9 @@ def test_a_request_is_found_by_its_signed_type_not_by_the_topic_column(tmp_path)
                                    circumstances="traffic stop", type="pistol", calibre="5.7")
         trace_id = tracing.submit(fr, to="BE", weapon_id=seized, circumstances="found in a car",
                                   legal_basis="CPP art 60", intended_use="prosecution")
-        insider.set_topic(fr.settings.db, fr.registry.recorder.events_table_name, trace_id, 1, "Weapon.Marked")
+        # The seizure's row claims to be a trace request; its signed type says otherwise.
+        insider.set_topic(fr.settings.db, fr.registry.recorder.events_table_name, seized, 1,
+                          "TraceRequest.Submitted")
         assert [t.trace_id for t in tracing.traces(fr)] == [str(trace_id)]
         assert [e.stream for e in tracing.traces_about(fr, seized)] == [str(trace_id)]
     finally:
