@@ -16,7 +16,6 @@ import pytest
 from domain.licence import LicenceKind
 from domain.marking import Marking
 from domain.trace import TraceStatus
-from nodes.cli.federation import TOPIC_PREFIX_ENV
 from nodes.cli.main import run as armsledger
 from nodes.federation import crossborder
 from nodes.settings import Settings
@@ -43,7 +42,7 @@ class Cli:
         self.capsys = capsys
         self.environ = {"ARMSLEDGER_HOME": str(node.settings.home), "ARMSLEDGER_DB": node.settings.db,
                         "ARMSLEDGER_PASSPHRASE": PASSPHRASE, "ARMSLEDGER_KAFKA": cluster.bootstrap,
-                        TOPIC_PREFIX_ENV: cluster.prefix}
+                        "ARMSLEDGER_TOPIC_PREFIX": cluster.prefix}
 
     def __call__(self, *argv: str) -> dict:
         return json.loads(self.text(*argv, "--json"))
