@@ -19,29 +19,13 @@ from domain.time import SECONDS_PER_DAY as DAY
 from nodes.federation import crossborder
 from nodes.settings import Settings
 
-from memory_federation import MemoryFederation
-
 NOW = int(time.time()) - 60
 
 
-def federation(tmp_path, url):
-    return MemoryFederation(tmp_path, lambda s: url if s == "BE" else str(tmp_path / f"{s}.db"), ["BE", "NL", "DE"])
-
-
 @pytest.fixture
-def fed(tmp_path, db_url):
-    """BE on each backend."""
-    f = federation(tmp_path, db_url)
-    yield f
-    f.close()
-
-
-@pytest.fixture
-def lite(tmp_path, sqlite_url):
-    """All on SQLite: for the rule checks, which read the same records on every backend."""
-    f = federation(tmp_path, sqlite_url)
-    yield f
-    f.close()
+def federated_states():
+    """BE, the exporting node, first: ``fed`` runs it on each backend."""
+    return ["BE", "NL", "DE"]
 
 
 def manufacture(fed, serial="FN-1", holder="FN Herstal") -> UUID:
