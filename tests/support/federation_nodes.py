@@ -25,6 +25,8 @@ PASSPHRASE = "pw"
 
 
 class Cluster:
+    """Nodes of ``states`` on one broker, each with its transport; ``with Cluster(...)`` closes them all."""
+
     def __init__(self, tmp_path: Path, bootstrap: str, states: list[str], *, db: dict[str, str] | None = None,
                  trust: bool = True):
         self.bootstrap = bootstrap
@@ -75,6 +77,12 @@ class Cluster:
 
     def __getitem__(self, state: str) -> Node:
         return self.nodes[state]
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def raw_messages(cluster: Cluster, state: str) -> list[tuple[int, bytes, bytes]]:
