@@ -211,10 +211,8 @@ def main() -> None:
     p.add_argument("--interactive", type=int, default=2_000, help="events per interactive measurement")
     p.add_argument("--rounds", type=int, default=3, help="rounds; the median is printed")
     args = p.parse_args()
-    print(f"bench_append: {common.machine_note()}")
-    ed25519_table().print()
-    for backend in common.backends(args.backend):
-        measure(backend, args.events, args.interactive, args.rounds).print()
+    common.measure_each_backend("bench_append", args.backend,
+                                lambda b: measure(b, args.events, args.interactive, args.rounds), ed25519_table)
 
 
 if __name__ == "__main__":

@@ -110,9 +110,7 @@ def main() -> None:
     p = common.parser(__doc__.splitlines()[0], default_events=TARGET_EVENTS)
     p.add_argument("--samples", type=int, default=2_000, help="history reads timed (after a warm-up)")
     args = p.parse_args()
-    print(f"bench_history: {common.machine_note()}")
-    for backend in common.backends(args.backend):
-        measure(backend, args.events, args.samples).print()
+    common.measure_each_backend("bench_history", args.backend, lambda b: measure(b, args.events, args.samples))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +54,16 @@ def backends(choice: str) -> list[str]:
         print(f"(PostgreSQL skipped: {PG_DSN_VARIABLE} is not set; run through deploy/with-test-postgres)")
         wanted.remove("postgres")
     return wanted
+
+
+def measure_each_backend(script: str, choice: str, measure: Callable[[str], Table],
+                         *first: Callable[[], Table]) -> None:
+    """Print the machine note, the tables of ``first``, then ``measure(backend)``'s for each backend of ``choice``."""
+    print(f"{script}: {machine_note()}")
+    for table in first:
+        table().print()
+    for backend in backends(choice):
+        measure(backend).print()
 
 
 def machine_note() -> str:
