@@ -27,7 +27,9 @@ import time
 from pathlib import Path
 
 import common
-from common import DAY, Stopwatch, Table, median, progress
+from common import Stopwatch, Table, median, progress
+
+from domain.time import SECONDS_PER_DAY as DAY
 
 INTERACTIVE_TARGET = 1_000  # events/s on PostgreSQL with 4 writers (the registry's speed target)
 BULK_TARGET = 20_000  # events/s on PostgreSQL

@@ -31,7 +31,6 @@ from deploy.throwaway_postgres import PG_DSN_VARIABLE, throwaway_database  # noq
 
 PASSPHRASE = "bench"
 STATE = "BE"
-DAY = 86_400
 IDLE_SIGN_RATE = 29_000  # Ed25519 signatures/s per core on the bench machine, idle (the registry's speed target)
 
 

@@ -14,13 +14,13 @@ from pathlib import Path
 
 from domain.licence import LicenceKind
 from domain.marking import Marking
+from domain.time import SECONDS_PER_DAY as DAY
 from nodes.bootstrap import Node, init_node
 from nodes.federation.kafka_transport import KafkaTransport
 from nodes.federation.sync import Federation, SyncReport, sync
 from nodes.federation.trust import trust_each_other, trust_partner
 from nodes.settings import Settings
 
-DAY = 86_400
 PASSPHRASE = "pw"
 
 

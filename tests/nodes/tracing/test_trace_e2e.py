@@ -15,13 +15,14 @@ import pytest
 
 from domain.licence import LicenceKind
 from domain.marking import Marking
+from domain.time import SECONDS_PER_DAY as DAY
 from domain.trace import TraceStatus
 from nodes.cli.main import run as armsledger
 from nodes.federation import crossborder
 from nodes.settings import Settings
 from nodes.tracing import service as tracing
 
-from federation_nodes import DAY, PASSPHRASE, Cluster, now
+from federation_nodes import PASSPHRASE, Cluster, now
 
 MARKING = Marking.read("FN Herstal", "BE", "FN57-0042")
 SERIAL = ["--manufacturer", "FN Herstal", "--country", "BE", "--serial", "FN57-0042"]
