@@ -68,12 +68,9 @@ class Cluster:
         raise AssertionError(f"no quiet round after {rounds} rounds")
 
     def close(self) -> None:
-        for fed in self.federations.values():
-            fed.close()
-        for transport in self.transports.values():
-            transport.close()
-        for node in self.nodes.values():
-            node.close()
+        """Close the federations, then the transports, then the nodes."""
+        for opened in [*self.federations.values(), *self.transports.values(), *self.nodes.values()]:
+            opened.close()
 
     def __getitem__(self, state: str) -> Node:
         return self.nodes[state]
