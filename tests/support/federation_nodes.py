@@ -44,6 +44,12 @@ class Cluster:
         if trust:
             trust_each_other(self.nodes.values())
 
+    def environ(self, settings: Settings) -> dict[str, str]:
+        """The environment of ``armsledger`` run as the node of ``settings`` on this cluster's broker and topics."""
+        return {"ARMSLEDGER_HOME": str(settings.home), "ARMSLEDGER_DB": settings.db,
+                "ARMSLEDGER_PASSPHRASE": PASSPHRASE, "ARMSLEDGER_KAFKA": self.bootstrap,
+                "ARMSLEDGER_TOPIC_PREFIX": self.prefix}
+
     def trust(self, state: str, other: str) -> None:
         """``state`` trusts ``other`` (one direction only)."""
         trust_partner(self.nodes[state], self.nodes[other].identity)

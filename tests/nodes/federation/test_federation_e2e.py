@@ -24,7 +24,7 @@ from nodes.federation.crossborder import confirm_receipt
 from nodes.federation.ingest import BATCH_SIZE, FORK
 from nodes.federation.sync import SyncReport
 
-from federation_nodes import PASSPHRASE, Cluster, issue, manufacture, manufacture_many
+from federation_nodes import Cluster, issue, manufacture, manufacture_many
 
 ARMSLEDGER = str(Path(sys.executable).with_name("armsledger"))
 
@@ -153,9 +153,7 @@ def test_a_node_killed_mid_ingest_resumes_without_loss(tmp_path, kafka_bootstrap
         cluster.sync("BE")
         nl_settings = nl.settings
         nl.close()
-        env = {**os.environ, "ARMSLEDGER_HOME": str(nl_settings.home), "ARMSLEDGER_DB": nl_settings.db,
-               "ARMSLEDGER_PASSPHRASE": PASSPHRASE, "ARMSLEDGER_KAFKA": kafka_bootstrap,
-               "ARMSLEDGER_TOPIC_PREFIX": cluster.prefix}
+        env = {**os.environ, **cluster.environ(nl_settings)}
         # The fault point: the process SIGKILLs itself as it is about to record its third batch.
         killed = subprocess.run([sys.executable, "-c", SYNC_KILLED_AT_BATCH, "3"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
@@ -180,9 +178,7 @@ def test_node_run_replicates_until_sigterm_then_exits_0(tmp_path, kafka_bootstra
         be, nl = cluster["BE"], cluster["NL"]
         nl_settings = nl.settings
         nl.close()
-        env = {**os.environ, "ARMSLEDGER_HOME": str(nl_settings.home), "ARMSLEDGER_DB": nl_settings.db,
-               "ARMSLEDGER_PASSPHRASE": PASSPHRASE, "ARMSLEDGER_KAFKA": kafka_bootstrap,
-               "ARMSLEDGER_TOPIC_PREFIX": cluster.prefix}
+        env = {**os.environ, **cluster.environ(nl_settings)}
         process = subprocess.Popen([ARMSLEDGER, "node", "run"], env=env, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE, text=True)
         try:

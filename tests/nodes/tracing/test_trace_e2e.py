@@ -39,11 +39,8 @@ class Cli:
     """``armsledger`` on one node of the cluster, in-process."""
 
     def __init__(self, cluster: Cluster, state: str, capsys):
-        node = cluster[state]
         self.capsys = capsys
-        self.environ = {"ARMSLEDGER_HOME": str(node.settings.home), "ARMSLEDGER_DB": node.settings.db,
-                        "ARMSLEDGER_PASSPHRASE": PASSPHRASE, "ARMSLEDGER_KAFKA": cluster.bootstrap,
-                        "ARMSLEDGER_TOPIC_PREFIX": cluster.prefix}
+        self.environ = cluster.environ(cluster[state].settings)
 
     def __call__(self, *argv: str) -> dict:
         return json.loads(self.text(*argv, "--json"))
