@@ -135,7 +135,8 @@ class MemoryFederation:
         self.settings = settings or TraceSettings()
         self.reactions: list[Reaction] = []
         for state in states:
-            node = init_node(Settings.load(home=root / state, db=db_url_for(state), passphrase="pw"), state)
+            node = init_node(Settings.load(environ={}, home=root / state, db=db_url_for(state), passphrase="pw"),
+                             state)
             node.inbox = MemoryInbox()
             self.nodes[state] = node
         trust_each_other(self.nodes.values())
