@@ -27,7 +27,9 @@ import time
 from pathlib import Path
 
 import common
-from common import DAY, Stopwatch, Table, median, progress
+from common import Stopwatch, Table, median, progress
+
+from domain.time import SECONDS_PER_DAY as DAY
 
 INTERACTIVE_TARGET = 1_000  # events/s on PostgreSQL with 4 writers (the registry's speed target)
 BULK_TARGET = 20_000  # events/s on PostgreSQL
@@ -211,10 +213,8 @@ def main() -> None:
     p.add_argument("--interactive", type=int, default=2_000, help="events per interactive measurement")
     p.add_argument("--rounds", type=int, default=3, help="rounds; the median is printed")
     args = p.parse_args()
-    print(f"bench_append: {common.machine_note()}")
-    ed25519_table().print()
-    for backend in common.backends(args.backend):
-        measure(backend, args.events, args.interactive, args.rounds).print()
+    common.measure_each_backend("bench_append", args.backend,
+                                lambda b: measure(b, args.events, args.interactive, args.rounds), ed25519_table)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,9 @@ import random
 import time
 
 import common
-from common import DAY, Stopwatch, Table, percentile, progress
+from common import Stopwatch, Table, percentile, progress
+
+from domain.time import SECONDS_PER_DAY as DAY
 
 P99_TARGET_MS = 2.0  # at 1,000,000 events on PostgreSQL (the registry's speed target)
 TARGET_EVENTS = 1_000_000
@@ -110,9 +112,7 @@ def main() -> None:
     p = common.parser(__doc__.splitlines()[0], default_events=TARGET_EVENTS)
     p.add_argument("--samples", type=int, default=2_000, help="history reads timed (after a warm-up)")
     args = p.parse_args()
-    print(f"bench_history: {common.machine_note()}")
-    for backend in common.backends(args.backend):
-        measure(backend, args.events, args.samples).print()
+    common.measure_each_backend("bench_history", args.backend, lambda b: measure(b, args.events, args.samples))
 
 
 if __name__ == "__main__":

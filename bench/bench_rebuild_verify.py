@@ -107,9 +107,7 @@ def main() -> None:
     p = common.parser(__doc__.splitlines()[0], default_events=200_000)
     p.add_argument("--rounds", type=int, default=3, help="rounds; the median is printed")
     args = p.parse_args()
-    print(f"bench_rebuild_verify: {common.machine_note()}")
-    for backend in common.backends(args.backend):
-        measure(backend, args.events, args.rounds).print()
+    common.measure_each_backend("bench_rebuild_verify", args.backend, lambda b: measure(b, args.events, args.rounds))
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ from bench_kafka_raw import consumer, create_topic, producer  # noqa: E402
 from kafka import TopicPartition  # noqa: E402
 
 from domain.marking import Marking  # noqa: E402
+from domain.time import SECONDS_PER_DAY  # noqa: E402
 from nodes.bootstrap import init_node, open_node  # noqa: E402
 from nodes.federation.broker import LocalBroker  # noqa: E402
 from nodes.federation.kafka_transport import KafkaTransport  # noqa: E402
@@ -55,7 +56,7 @@ FIELDS = dict(type="pistol", make="Acme", model="A1", calibre="9mm", year=2020, 
 
 
 def record_many(node, count: int, prefix: str) -> None:
-    occurred = int(time.time()) - 86_400
+    occurred = int(time.time()) - SECONDS_PER_DAY
     for start in range(0, count, 2000):
         node.registry.manufacture_many(
             ("licensing", Marking.read("Acme Arms", "BE", f"{prefix}{i:07d}"), {**FIELDS, "occurred_on": occurred})

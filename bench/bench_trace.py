@@ -37,6 +37,7 @@ from common import fresh_database, machine_note  # noqa: E402
 
 from domain.licence import LicenceKind  # noqa: E402
 from domain.marking import Marking  # noqa: E402
+from domain.time import SECONDS_PER_DAY as DAY  # noqa: E402
 from nodes.bootstrap import init_node  # noqa: E402
 from nodes.federation import crossborder  # noqa: E402
 from nodes.federation.ingest import kafka_position  # noqa: E402
@@ -47,7 +48,6 @@ from nodes.settings import Settings  # noqa: E402
 from nodes.tracing import service as tracing  # noqa: E402
 
 STATES = ("BE", "NL", "DE", "FR")
-DAY = 86_400
 ANSWERED = {"TRACED", "PARTIAL", "FORWARDED", "UNTRACEABLE", "RESTRICTED", "REFUSED"}
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from domain.marking import Marking  # noqa: E402
+from domain.time import SECONDS_PER_DAY  # noqa: E402
 from nodes.bootstrap import init_node  # noqa: E402
 from nodes.registry.verify import verify_store  # noqa: E402
 from nodes.settings import Settings  # noqa: E402
@@ -33,7 +34,7 @@ def main() -> None:
     home = Path(args.home or tempfile.mkdtemp(prefix="armsledger-bench-"))
     node = init_node(Settings.load(home=home / "node", db=args.db or str(home / "ledger.db"), passphrase="bench"),
                      "BE")
-    occurred = int(time.time()) - 86_400
+    occurred = int(time.time()) - SECONDS_PER_DAY
     started = time.perf_counter()
     for start in range(0, args.n, 1000):
         node.registry.manufacture_many(

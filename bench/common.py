@@ -4,7 +4,8 @@ A benchmark prints figures side by side with a baseline measured in the same
 run on the same database (STYLE.md point 9: figures, never timed asserts).
 ``--backend postgres`` needs ``ARMSLEDGER_TEST_PG_DSN`` (``make bench`` starts a
 throwaway server with deploy/with-test-postgres); each measurement gets a
-fresh database on that server, dropped afterwards, as tests/conftest.py does.
+fresh database on that server, dropped afterwards (deploy/throwaway_postgres.py,
+which tests/conftest.py uses too).
 """
 
 from __future__ import annotations
@@ -17,21 +18,19 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, urlencode
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from eventsourcing.application import Application  # noqa: E402
 from eventsourcing.domain import Aggregate, event  # noqa: E402
 
+from deploy.throwaway_postgres import PG_DSN_VARIABLE, throwaway_database  # noqa: E402
+
 PASSPHRASE = "bench"
 STATE = "BE"
-DAY = 86_400
-PG_DSN_VARIABLE = "ARMSLEDGER_TEST_PG_DSN"
 IDLE_SIGN_RATE = 29_000  # Ed25519 signatures/s per core on the bench machine, idle (the registry's speed target)
 
 
@@ -56,6 +55,16 @@ def backends(choice: str) -> list[str]:
     return wanted
 
 
+def measure_each_backend(script: str, choice: str, measure: Callable[[str], Table],
+                         *first: Callable[[], Table]) -> None:
+    """Print the machine note, the tables of ``first``, then ``measure(backend)``'s for each backend of ``choice``."""
+    print(f"{script}: {machine_note()}")
+    for table in first:
+        table().print()
+    for backend in backends(choice):
+        measure(backend).print()
+
+
 def machine_note() -> str:
     """CPUs, load and this moment's Ed25519 signing rate: how busy the machine is for this run."""
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -68,24 +77,6 @@ def machine_note() -> str:
 # --- databases and nodes ------------------------------------------------------------------
 
 
-def _url_for_database(dsn: str, dbname: str) -> str:
-    """The ``postgresql://`` URL of ``dbname`` on the server of ``dsn`` (as tests/conftest.py)."""
-    from psycopg.conninfo import conninfo_to_dict
-
-    params = {k: str(v) for k, v in conninfo_to_dict(dsn).items()}
-    params.pop("dbname", None)
-    user = params.pop("user", "")
-    password = params.pop("password", None)
-    userinfo = quote(user, safe="") + (":" + quote(password, safe="") if password else "")
-    netloc = ""
-    if params.get("host") and not params["host"].startswith("/"):
-        netloc = params.pop("host") + (":" + params.pop("port") if "port" in params else "")
-    if userinfo:
-        netloc = userinfo + "@" + netloc
-    query = "?" + urlencode(params) if params else ""
-    return f"postgresql://{netloc}/{quote(dbname, safe='')}{query}"
-
-
 @contextlib.contextmanager
 def fresh_database(backend: str) -> Iterator[tuple[str, Path]]:
     """(db URL, scratch folder) of an empty database, removed afterwards.
@@ -93,23 +84,13 @@ def fresh_database(backend: str) -> Iterator[tuple[str, Path]]:
     SQLite: a file in a new temporary folder. PostgreSQL: a new database on the
     server of ``ARMSLEDGER_TEST_PG_DSN``, dropped WITH (FORCE) at the end.
     """
-    import psycopg
-    from psycopg import sql
-
     with tempfile.TemporaryDirectory(prefix="armsledger-bench-") as scratch:
         folder = Path(scratch)
         if backend == "sqlite":
             yield str(folder / "ledger.db"), folder
             return
-        dsn = os.environ[PG_DSN_VARIABLE]
-        dbname = f"armsledger_bench_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(dsn, autocommit=True) as admin:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-        try:
-            yield _url_for_database(dsn, dbname), folder
-        finally:
-            with psycopg.connect(dsn, autocommit=True) as admin:
-                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+        with throwaway_database(os.environ[PG_DSN_VARIABLE], "armsledger_bench") as url:
+            yield url, folder
 
 
 def node_settings(db: str, folder: Path):

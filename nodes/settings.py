@@ -7,13 +7,15 @@ home                            ARMSLEDGER_HOME                  ``./.armsledger
 db                              ARMSLEDGER_DB                    ``HOME/ledger.db`` (SQLite)
 passphrase                      ARMSLEDGER_PASSPHRASE            none: required to sign
 kafka                           ARMSLEDGER_KAFKA                 none (federation off)
+topic_prefix                    ARMSLEDGER_TOPIC_PREFIX          ``armsledger``
 overdue_days                    ARMSLEDGER_OVERDUE_DAYS          30
 trace.autorespond               ARMSLEDGER_TRACE_AUTORESPOND     on (0/false/no/off: off)
 trace.acknowledge_days          ARMSLEDGER_TRACE_ACK_DAYS        2 (urgent traces: 1)
 trace.respond_days              ARMSLEDGER_TRACE_RESPONSE_DAYS   30 (urgent traces: 7)
 ==============================  ===============================  ===========================
 
-``db`` is a SQLite file path or a ``postgresql://`` URL.
+``db`` is a SQLite file path or a ``postgresql://`` URL. ``topic_prefix`` starts every
+Kafka topic name (``<prefix>.inbox.<STATE>``); all nodes of a federation use the same one.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from domain.shipment import DEFAULT_OVERDUE_DAYS
 from domain.trace_status import TraceDeadlines
 
 _OFF = ("0", "false", "no", "off")
+DEFAULT_TOPIC_PREFIX = "armsledger"
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class Settings:
     db: str
     passphrase: str = field(default="", repr=False)
     kafka: str = ""
+    topic_prefix: str = DEFAULT_TOPIC_PREFIX
     overdue_days: int = DEFAULT_OVERDUE_DAYS
     trace: TraceSettings = field(default_factory=TraceSettings)
 
@@ -92,6 +96,7 @@ class Settings:
             db=db,
             passphrase=str(given.get("passphrase") or env.get("ARMSLEDGER_PASSPHRASE") or ""),
             kafka=str(given.get("kafka") or env.get("ARMSLEDGER_KAFKA") or ""),
+            topic_prefix=str(given.get("topic_prefix") or env.get("ARMSLEDGER_TOPIC_PREFIX") or DEFAULT_TOPIC_PREFIX),
             overdue_days=DEFAULT_OVERDUE_DAYS if overdue_days is None else overdue_days,
             trace=TraceSettings.load(env),
         )

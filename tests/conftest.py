@@ -5,19 +5,17 @@ is how the contract tests are written once and run against every backend.
 PostgreSQL tests skip unless ARMSLEDGER_TEST_PG_DSN names a server; ``make test``
 starts a throwaway one (deploy/with-test-postgres).
 
-This module deliberately imports no project package, so the harness works
-whatever state the packages are in.
+This module deliberately imports no project package (deploy/throwaway_postgres.py
+makes the databases and imports none either), so the harness works whatever state
+the packages are in.
 """
 
 import os
-import uuid
-from urllib.parse import quote, urlencode
 
-import psycopg
 import pytest
 from hypothesis import settings
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
+
+from deploy.throwaway_postgres import PG_DSN_VARIABLE, throwaway_database
 
 # CI wants a bounded run time; locally the default example count finds more.
 # No deadline in either: shared CI machines and database round trips make
@@ -27,52 +25,20 @@ settings.register_profile("dev", deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
-def _url_for_database(dsn: str, dbname: str) -> str:
-    """The ``postgresql://`` URL of database ``dbname`` on the server of ``dsn``.
-
-    ``dsn`` may be a URL or a ``key=value`` string; every other connection
-    parameter (host, port, user, password, sslmode, ...) is kept.
-    """
-    params = {k: str(v) for k, v in conninfo_to_dict(dsn).items()}
-    params.pop("dbname", None)
-    user = params.pop("user", "")
-    password = params.pop("password", None)
-    userinfo = quote(user, safe="") + (":" + quote(password, safe="") if password else "")
-    # A Unix-socket directory cannot sit in the authority part: pass it (and
-    # its port) as query parameters, as libpq allows.
-    netloc = ""
-    if params.get("host") and not params["host"].startswith("/"):
-        netloc = params.pop("host") + (":" + params.pop("port") if "port" in params else "")
-    if userinfo:
-        netloc = userinfo + "@" + netloc
-    query = "?" + urlencode(params) if params else ""
-    return f"postgresql://{netloc}/{quote(dbname, safe='')}{query}"
-
-
 @pytest.fixture(scope="session")
 def pg_dsn() -> str:
     """DSN of the PostgreSQL server for tests; skips the test if none is configured."""
-    dsn = os.environ.get("ARMSLEDGER_TEST_PG_DSN")
+    dsn = os.environ.get(PG_DSN_VARIABLE)
     if not dsn:
-        pytest.skip("PostgreSQL tests need ARMSLEDGER_TEST_PG_DSN (make test starts a throwaway server)")
+        pytest.skip(f"PostgreSQL tests need {PG_DSN_VARIABLE} (make test starts a throwaway server)")
     return dsn
 
 
 @pytest.fixture
 def pg_url(pg_dsn):
     """URL of a fresh, empty database used by this test only; dropped afterwards."""
-    dbname = f"armsledger_test_{uuid.uuid4().hex[:12]}"
-    # CREATE/DROP DATABASE cannot run inside a transaction block.
-    with psycopg.connect(pg_dsn, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-    try:
-        yield _url_for_database(pg_dsn, dbname)
-    finally:
-        # FORCE: a test that leaked a connection must not make teardown fail.
-        with psycopg.connect(pg_dsn, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
-            )
+    with throwaway_database(pg_dsn, "armsledger_test") as url:
+        yield url
 
 
 @pytest.fixture

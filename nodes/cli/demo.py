@@ -49,7 +49,7 @@ def demo(run: Invocation) -> int:
     from nodes.registry.verify import verify_store
 
     started = time.monotonic()
-    passphrase = run.environ.get("ARMSLEDGER_PASSPHRASE") or "demo"
+    passphrase = run.settings.passphrase or "demo"
     out = run.out
     with ExitStack() as stack:
         base = _base(run, stack)

@@ -1,7 +1,8 @@
 """The federation commands: ``broker run``, ``sync``, ``node run``, ``quarantine``.
 
 ``sync`` and ``node run`` exchange records with partners through the Kafka broker
-named by the global ``--kafka`` (env ARMSLEDGER_KAFKA); they sign (checkpoints,
+named by the global ``--kafka`` (env ARMSLEDGER_KAFKA), on topics that start with
+ARMSLEDGER_TOPIC_PREFIX (both read into ``nodes.settings.Settings``); they sign (checkpoints,
 cosignatures, automatic trace steps) and so need ARMSLEDGER_PASSPHRASE.
 Topics, signals and exit codes are described in docs/cli.md.
 """
@@ -21,9 +22,6 @@ from nodes.errors import ConfigurationError
 
 if TYPE_CHECKING:  # imported where used: only the federation commands need kafka-python
     from nodes.federation.kafka_transport import KafkaTransport
-
-TOPIC_PREFIX_ENV = "ARMSLEDGER_TOPIC_PREFIX"
-DEFAULT_TOPIC_PREFIX = "armsledger"
 
 
 def add_broker(subparsers: Commands) -> None:
@@ -111,15 +109,17 @@ def quarantine(run: Invocation) -> int:
 # --- shared ----------------------------------------------------------------------------------
 
 def open_transport(run: Invocation) -> KafkaTransport:
-    """The Kafka transport from ``--kafka`` / ARMSLEDGER_KAFKA and ARMSLEDGER_TOPIC_PREFIX."""
+    """The Kafka transport from the settings' ``kafka`` and ``topic_prefix``.
+
+    Raises ``ConfigurationError`` when no broker is given or the prefix cannot start a topic name.
+    """
     from nodes.federation.kafka_transport import KafkaTransport
 
-    bootstrap = run.settings.kafka
-    if not bootstrap:
+    settings = run.settings
+    if not settings.kafka:
         raise ConfigurationError("no Kafka broker: give --kafka HOST:PORT or set ARMSLEDGER_KAFKA "
                                  "(armsledger broker run starts a local one)")
-    prefix = run.environ.get(TOPIC_PREFIX_ENV) or DEFAULT_TOPIC_PREFIX
-    return KafkaTransport(bootstrap, prefix)
+    return KafkaTransport(settings.kafka, settings.topic_prefix)
 
 
 def _stop_on_signals() -> threading.Event:

@@ -130,6 +130,12 @@ def _hashes(hex_list: list[str]) -> list[bytes]:
     return [bytes.fromhex(h) for h in hex_list]
 
 
+def _fields(vector: dict, *names: str) -> tuple:
+    """The ``names`` fields of a proof vector in that order: hex as bytes, lists of hex as lists of bytes."""
+    decoders = {str: bytes.fromhex, list: _hashes}
+    return tuple(decoders.get(type(vector[name]), lambda value: value)(vector[name]) for name in names)
+
+
 def test_leaf_hash_known_answers(rfc6962_vectors):
     for case in rfc6962_vectors["hasher"]["leaf_hash_cases"]:
         assert leaf_hash(bytes.fromhex(case["data_hex"])).hex() == case["leaf_hash"]
@@ -176,11 +182,8 @@ def test_node_hashes_by_level_of_the_reference_tree(rfc6962_vectors):
 
 
 def test_known_good_inclusion_proof(inclusion_case, rfc6962_vectors):
-    index, size = inclusion_case["leaf_index"], inclusion_case["tree_size"]
-    hashes = _hashes(rfc6962_vectors["leaf_hashes"])
-    leaves = _hashes(rfc6962_vectors["leaves_hex"])
-    proof = _hashes(inclusion_case["proof"])
-    leaf, root = bytes.fromhex(inclusion_case["leaf_hash"]), bytes.fromhex(inclusion_case["root"])
+    index, size, leaf, proof, root = _fields(inclusion_case, "leaf_index", "tree_size", "leaf_hash", "proof", "root")
+    leaves, hashes = _fields(rfc6962_vectors, "leaves_hex", "leaf_hashes")
     assert leaf == hashes[index]
     assert root.hex() == rfc6962_vectors["roots"][str(size)]
 
@@ -191,11 +194,8 @@ def test_known_good_inclusion_proof(inclusion_case, rfc6962_vectors):
 
 
 def test_known_good_consistency_proof(consistency_case, rfc6962_vectors):
-    size1, size2 = consistency_case["size1"], consistency_case["size2"]
-    hashes = _hashes(rfc6962_vectors["leaf_hashes"])
-    leaves = _hashes(rfc6962_vectors["leaves_hex"])
-    proof = _hashes(consistency_case["proof"])
-    root1, root2 = bytes.fromhex(consistency_case["root1"]), bytes.fromhex(consistency_case["root2"])
+    size1, size2, root1, root2, proof = _fields(consistency_case, "size1", "size2", "root1", "root2", "proof")
+    leaves, hashes = _fields(rfc6962_vectors, "leaves_hex", "leaf_hashes")
     assert root1.hex() == rfc6962_vectors["roots"][str(size1)]
     assert root2.hex() == rfc6962_vectors["roots"][str(size2)]
 
@@ -205,19 +205,24 @@ def test_known_good_consistency_proof(consistency_case, rfc6962_vectors):
     assert verify_consistency(size1, size2, root1, root2, proof) is True
 
 
+def _malformed(hashes: dict[str, bytes], proof: list[bytes], shape: tuple[str, ...]) -> str | None:
+    """The message for the first of ``hashes`` or ``proof`` that has the wrong length, as a regex; else None."""
+    for name, value in hashes.items():
+        if len(value) != 32:
+            return f"{name} must be 32 bytes"
+    if len(proof) != len(shape):
+        return rf"has {len(proof)} hashes, needs {len(shape)}"
+    if any(len(p) != 32 for p in proof):
+        return r"proof\[\d+\] must be 32 bytes"
+    return None
+
+
 def _inclusion_failure(index, size, leaf, proof, root) -> str:
     """The message a verifier following ``probe_semantics`` must fail with, as a regex."""
     if not 0 <= index < size:
         return "outside a tree of size"
-    if len(leaf) != 32:
-        return "leaf hash must be 32 bytes"
-    if len(root) != 32:
-        return "root must be 32 bytes"
-    if len(proof) != len(ref_path_shape(index, size)):
-        return rf"has {len(proof)} hashes, needs {len(ref_path_shape(index, size))}"
-    if any(len(p) != 32 for p in proof):
-        return r"proof\[\d+\] must be 32 bytes"
-    return "leads to a different root"
+    shape = ref_path_shape(index, size)
+    return _malformed({"leaf hash": leaf, "root": root}, proof, shape) or "leads to a different root"
 
 
 def _consistency_failure(size1, size2, root1, root2, proof) -> str:
@@ -230,46 +235,40 @@ def _consistency_failure(size1, size2, root1, root2, proof) -> str:
         return "must be empty" if proof else "have different roots"
     if not proof:
         return "empty consistency proof"
-    if len(root1) != 32:
-        return "root1 must be 32 bytes"
-    if len(root2) != 32:
-        return "root2 must be 32 bytes"
-    if len(proof) != len(ref_subproof_shape(size1, size2)):
-        return rf"has {len(proof)} hashes, needs {len(ref_subproof_shape(size1, size2))}"
-    if any(len(p) != 32 for p in proof):
-        return r"proof\[\d+\] must be 32 bytes"
-    return "leads to a different (first|second) root"
+    shape = ref_subproof_shape(size1, size2)
+    return _malformed({"root1": root1, "root2": root2}, proof, shape) or "leads to a different (first|second) root"
+
+
+def _accepted_only_if(valid: bool, error: type[VerificationError], verifier, *args, match: str | None = None):
+    """``verifier(*args)`` returns True if ``valid``; else it raises ``error`` (matching ``match``), returned."""
+    if valid:
+        assert verifier(*args) is True
+        return None
+    with pytest.raises(error, match=match) as failure:
+        verifier(*args)
+    return failure.value
 
 
 def test_inclusion_probe(inclusion_probe):
-    index, size = inclusion_probe["leaf_index"], inclusion_probe["tree_size"]
-    leaf = bytes.fromhex(inclusion_probe["leaf_hash"])
-    root = bytes.fromhex(inclusion_probe["root"])
-    proof = _hashes(inclusion_probe["proof"])
-    if inclusion_probe["expect_valid"]:
-        assert verify_inclusion(index, size, leaf, proof, root) is True
-        return
-    reason = _inclusion_failure(index, size, leaf, proof, root)
-    with pytest.raises(InclusionProofError, match=reason) as failure:
-        verify_inclusion(index, size, leaf, proof, root)
-    if reason == "leads to a different root":
-        assert failure.value.expected == root
-        assert len(failure.value.calculated) == 32 and failure.value.calculated != root
-        assert root.hex() in str(failure.value)
+    claim = _fields(inclusion_probe, "leaf_index", "tree_size", "leaf_hash", "proof", "root")
+    root = claim[-1]
+    reason = _inclusion_failure(*claim)
+    error = _accepted_only_if(inclusion_probe["expect_valid"], InclusionProofError, verify_inclusion, *claim,
+                              match=reason)
+    if error is not None and reason == "leads to a different root":
+        assert error.expected == root
+        assert len(error.calculated) == 32 and error.calculated != root
+        assert root.hex() in str(error)
 
 
 def test_consistency_probe(consistency_probe):
-    size1, size2 = consistency_probe["size1"], consistency_probe["size2"]
-    root1 = bytes.fromhex(consistency_probe["root1"])
-    root2 = bytes.fromhex(consistency_probe["root2"])
-    proof = _hashes(consistency_probe["proof"])
-    if consistency_probe["expect_valid"]:
-        assert verify_consistency(size1, size2, root1, root2, proof) is True
+    claim = _fields(consistency_probe, "size1", "size2", "root1", "root2", "proof")
+    _, _, root1, root2, _ = claim
+    reason = _consistency_failure(*claim)
+    error = _accepted_only_if(consistency_probe["expect_valid"], ConsistencyProofError, verify_consistency, *claim,
+                              match=reason)
+    if error is None:
         return
-    reason = _consistency_failure(size1, size2, root1, root2, proof)
-    with pytest.raises(ConsistencyProofError, match=reason) as failure:
-        verify_consistency(size1, size2, root1, root2, proof)
-    error = failure.value
     if reason == "have different roots":
         assert (error.expected, error.calculated) == (root2, root1)
     elif reason.startswith("leads to"):
@@ -304,11 +303,27 @@ seeds = st.integers(min_value=0, max_value=2**32 - 1)
 
 
 @st.composite
-def trees(draw, max_size=300):
-    """(leaf data, leaf hashes) of a random non-empty tree."""
-    n = draw(st.integers(min_value=1, max_value=max_size))
+def trees(draw, max_size=300, min_size=1):
+    """(leaf data, leaf hashes) of a random tree of ``min_size`` leaves or more."""
+    n = draw(st.integers(min_value=min_size, max_value=max_size))
     data = leaf_data(n, draw(seeds))
     return data, [leaf_hash(d) for d in data]
+
+
+@st.composite
+def included_leaves(draw):
+    """(leaf data, leaf hashes, index, root, inclusion proof of leaf ``index``) of a random tree."""
+    data, hashes = draw(trees())
+    index = draw(st.integers(0, len(hashes) - 1), label="index")
+    return data, hashes, index, ref_mth(data), inclusion_proof(index, hashes)
+
+
+@st.composite
+def grown_trees(draw):
+    """(leaf data, leaf hashes, size1, root1, root2, consistency proof from size1) of a tree that grew."""
+    data, hashes = draw(trees(min_size=2))
+    size1 = draw(st.integers(1, len(hashes) - 1), label="size1")
+    return data, hashes, size1, ref_mth(data[:size1]), ref_mth(data), consistency_proof(size1, hashes)
 
 
 @given(trees(), st.data())
@@ -369,13 +384,10 @@ def _mutations(proof: list[bytes], draw) -> list[tuple[str, list[bytes]]]:
     return mutated
 
 
-@given(trees(), st.data())
-def test_mutated_inclusion_proofs_are_rejected(tree, draw):
-    data, hashes = tree
+@given(included_leaves(), st.data())
+def test_mutated_inclusion_proofs_are_rejected(included, draw):
+    data, hashes, index, root, proof = included
     n = len(hashes)
-    index = draw.draw(st.integers(0, n - 1), label="index")
-    root = ref_mth(data)
-    proof = inclusion_proof(index, hashes)
 
     for what, bad in _mutations(proof, draw):
         with pytest.raises(InclusionProofError):
@@ -391,16 +403,13 @@ def test_mutated_inclusion_proofs_are_rejected(tree, draw):
         verify_inclusion(index, n, hashes[index], proof, wrong_root)
 
 
-@given(trees(), st.data())
-def test_inclusion_proof_accepts_other_claims_only_where_the_tree_has_the_same_shape(tree, draw):
+@given(included_leaves(), st.data())
+def test_inclusion_proof_accepts_other_claims_only_where_the_tree_has_the_same_shape(included, draw):
     # The root binds the leaves, but not the claimed (index, size): a proof also
     # verifies for an (index, size) whose audit path has the same shape, e.g.
     # leaf 0 of size 3 and of size 4. The signed checkpoint binds the size.
-    data, hashes = tree
+    _, hashes, index, root, proof = included
     n = len(hashes)
-    index = draw.draw(st.integers(0, n - 1), label="index")
-    root = ref_mth(data)
-    proof = inclusion_proof(index, hashes)
     claimed_size = draw.draw(st.integers(0, 2 * n + 2), label="claimed size")
     claimed_index = draw.draw(st.integers(-1, claimed_size), label="claimed index")
     assume((claimed_index, claimed_size) != (index, n))
@@ -408,21 +417,14 @@ def test_inclusion_proof_accepts_other_claims_only_where_the_tree_has_the_same_s
     same_shape = 0 <= claimed_index < claimed_size and (
         ref_path_shape(claimed_index, claimed_size) == ref_path_shape(index, n)
     )
-    if same_shape:
-        assert verify_inclusion(claimed_index, claimed_size, hashes[index], proof, root) is True
-    else:
-        with pytest.raises(InclusionProofError):
-            verify_inclusion(claimed_index, claimed_size, hashes[index], proof, root)
+    _accepted_only_if(same_shape, InclusionProofError,
+                      verify_inclusion, claimed_index, claimed_size, hashes[index], proof, root)
 
 
-@given(trees(), st.data())
-def test_mutated_consistency_proofs_are_rejected(tree, draw):
-    data, hashes = tree
+@given(grown_trees(), st.data())
+def test_mutated_consistency_proofs_are_rejected(grown, draw):
+    data, hashes, size1, root1, root2, proof = grown
     n = len(hashes)
-    assume(n >= 2)
-    size1 = draw.draw(st.integers(1, n - 1), label="size1")
-    root1, root2 = ref_mth(data[:size1]), ref_mth(data)
-    proof = consistency_proof(size1, hashes)
 
     for what, bad in _mutations(proof, draw) + [("no hashes", [])]:
         with pytest.raises(ConsistencyProofError):
@@ -436,14 +438,10 @@ def test_mutated_consistency_proofs_are_rejected(tree, draw):
             verify_consistency(size1, n, ref_mth(data[:other]), root2, proof)
 
 
-@given(trees(), st.data())
-def test_consistency_proof_accepts_other_sizes_only_where_the_trees_have_the_same_shape(tree, draw):
-    data, hashes = tree
+@given(grown_trees(), st.data())
+def test_consistency_proof_accepts_other_sizes_only_where_the_trees_have_the_same_shape(grown, draw):
+    _, hashes, size1, root1, root2, proof = grown
     n = len(hashes)
-    assume(n >= 2)
-    size1 = draw.draw(st.integers(1, n - 1), label="size1")
-    root1, root2 = ref_mth(data[:size1]), ref_mth(data)
-    proof = consistency_proof(size1, hashes)
     claimed2 = draw.draw(st.integers(0, 2 * n + 2), label="claimed size2")
     claimed1 = draw.draw(st.integers(-1, claimed2 + 1), label="claimed size1")
     assume((claimed1, claimed2) != (size1, n))
@@ -451,11 +449,7 @@ def test_consistency_proof_accepts_other_sizes_only_where_the_trees_have_the_sam
     same_shape = 0 < claimed1 < claimed2 and (
         ref_subproof_shape(claimed1, claimed2) == ref_subproof_shape(size1, n)
     )
-    if same_shape:
-        assert verify_consistency(claimed1, claimed2, root1, root2, proof) is True
-    else:
-        with pytest.raises(ConsistencyProofError):
-            verify_consistency(claimed1, claimed2, root1, root2, proof)
+    _accepted_only_if(same_shape, ConsistencyProofError, verify_consistency, claimed1, claimed2, root1, root2, proof)
 
 
 # --- Preconditions ---------------------------------------------------------------

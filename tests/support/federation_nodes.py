@@ -14,17 +14,19 @@ from pathlib import Path
 
 from domain.licence import LicenceKind
 from domain.marking import Marking
+from domain.time import SECONDS_PER_DAY as DAY
 from nodes.bootstrap import Node, init_node
 from nodes.federation.kafka_transport import KafkaTransport
 from nodes.federation.sync import Federation, SyncReport, sync
 from nodes.federation.trust import trust_each_other, trust_partner
 from nodes.settings import Settings
 
-DAY = 86_400
 PASSPHRASE = "pw"
 
 
 class Cluster:
+    """Nodes of ``states`` on one broker, each with its transport; ``with Cluster(...)`` closes them all."""
+
     def __init__(self, tmp_path: Path, bootstrap: str, states: list[str], *, db: dict[str, str] | None = None,
                  trust: bool = True):
         self.bootstrap = bootstrap
@@ -41,6 +43,12 @@ class Cluster:
             self.transports[state] = KafkaTransport(bootstrap, self.prefix, timeout_s=10.0)
         if trust:
             trust_each_other(self.nodes.values())
+
+    def environ(self, settings: Settings) -> dict[str, str]:
+        """The environment of ``armsledger`` run as the node of ``settings`` on this cluster's broker and topics."""
+        return {"ARMSLEDGER_HOME": str(settings.home), "ARMSLEDGER_DB": settings.db,
+                "ARMSLEDGER_PASSPHRASE": PASSPHRASE, "ARMSLEDGER_KAFKA": self.bootstrap,
+                "ARMSLEDGER_TOPIC_PREFIX": self.prefix}
 
     def trust(self, state: str, other: str) -> None:
         """``state`` trusts ``other`` (one direction only)."""
@@ -66,15 +74,18 @@ class Cluster:
         raise AssertionError(f"no quiet round after {rounds} rounds")
 
     def close(self) -> None:
-        for fed in self.federations.values():
-            fed.close()
-        for transport in self.transports.values():
-            transport.close()
-        for node in self.nodes.values():
-            node.close()
+        """Close the federations, then the transports, then the nodes."""
+        for opened in [*self.federations.values(), *self.transports.values(), *self.nodes.values()]:
+            opened.close()
 
     def __getitem__(self, state: str) -> Node:
         return self.nodes[state]
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def raw_messages(cluster: Cluster, state: str) -> list[tuple[int, bytes, bytes]]:

@@ -2,8 +2,9 @@
 
 ``MemoryInbox`` implements the inbox port (``nodes.ports.Inbox``); ``MemoryFederation``
 creates real nodes (real registry, keys, sealer, SQLite or PostgreSQL), makes them trust
-each other, and carries records between them under the default sharing policy of
-DESIGN.md, then runs ``nodes.federation.reactions.react`` on the receiver, as sync does.
+each other, and carries records between them under the sharing policy the relay applies
+(``nodes.federation.sharing``), then runs ``nodes.federation.reactions.react`` on the
+receiver, as sync does.
 Unit tests only: the end-to-end tests (test_trace_e2e.py) use the real inbox, relay and broker.
 """
 
@@ -34,7 +35,8 @@ from nodes.federation.inbox_records import (
     unresolved,
 )
 from nodes.federation.reactions import Reaction, react
-from nodes.federation.trust import trust_each_other
+from nodes.federation.sharing import SharingContext, SharingRules, recipients
+from nodes.federation.trust import TrustStore, trust_each_other
 from nodes.registry.paging import notifications, received
 from nodes.settings import Settings, TraceSettings
 
@@ -136,27 +138,6 @@ class MemoryInbox:
         return [e for _, e in received(self)]
 
 
-def recipients(envelope: Envelope, own: list[Envelope]) -> set[str]:
-    """The default sharing policy of DESIGN.md (the real one is nodes.federation.sharing)."""
-    body, kind = envelope.body, envelope.type
-    first = own[0].body if own else body
-    if kind.startswith("Authority.") or kind in ("Weapon.ReportedLost", "Weapon.ReportedStolen"):
-        return {"*"}
-    if kind in ("Weapon.Exported", "Shipment.Opened"):
-        return {body.get("to_state") or body.get("import_state"), *body.get("transit_states", ())}
-    if kind == "Weapon.ReceiptConfirmed":
-        return {body.get("from_state")}
-    if kind.startswith("Licence.") and first.get("kind") in ("import_authorization", "transit_no_objection"):
-        return {first.get("export_state")}
-    if kind.startswith("TraceRequest."):
-        return {first.get("addressee")}
-    if kind.startswith("TraceAnswer."):
-        return {first.get("requesting_state")}
-    if kind == "Weapon.Seized":
-        return {str(dict(first.get("marking", {})).get("country", ""))}
-    return set()
-
-
 class MemoryFederation:
     """Real nodes that trust each other, with in-memory inboxes and delivery."""
 
@@ -166,7 +147,8 @@ class MemoryFederation:
         self.settings = settings or TraceSettings()
         self.reactions: list[Reaction] = []
         for state in states:
-            node = init_node(Settings.load(home=root / state, db=db_url_for(state), passphrase="pw"), state)
+            node = init_node(Settings.load(environ={}, home=root / state, db=db_url_for(state), passphrase="pw"),
+                             state)
             node.inbox = MemoryInbox()
             self.nodes[state] = node
         trust_each_other(self.nodes.values())
@@ -180,13 +162,14 @@ class MemoryFederation:
         sender.sealer.seal()
         for checkpoint in sender.sealer.checkpoints():
             receiver.inbox.keep(checkpoint)
-        wanted = []
-        for _, stored in sender.registry.stored_notifications():
-            envelope = Envelope.from_bytes(stored.state)
-            streams = sender.registry.envelopes(envelope.stream)
-            to = recipients(envelope, streams)
-            if target in to or "*" in to:
-                wanted.append(envelope)
+        context = SharingContext(
+            own_state=source,
+            partners=frozenset(TrustStore(sender.settings.home).partners()),
+            own_records=sender.registry.envelopes,
+            rules=SharingRules.load(sender.settings.home),
+        )
+        envelopes = (Envelope.from_bytes(stored.state) for _, stored in sender.registry.stored_notifications())
+        wanted = [envelope for envelope in envelopes if target in recipients(envelope, context)]
         accepted = receiver.inbox.accept(wanted)
         if accepted:
             self.reactions.append(react(receiver, accepted, settings=self.settings))

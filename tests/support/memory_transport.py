@@ -106,6 +106,12 @@ class MemoryTransport:
             topic_id = self._check(topic, expected, from_offset=from_offset)
         return Batch(records, topic_id, end)
 
+    def published(self, state: str) -> list[tuple[bytes, bytes]]:
+        """Every (key, value) now in ``state``'s inbox topic, in offset order: what a test checks was sent."""
+        with self.broker.changed:
+            found = self.broker.topics.get(self.inbox_topic(state))
+            return list(found.records) if found is not None else []
+
     def end_offset(self, topic: str, *, partition: int = 0) -> int:
         with self.broker.changed:
             found = self.broker.topics.get(topic)

@@ -6,67 +6,17 @@ the node lives in ``tmp_path`` and the passphrase comes from the environment.
 
 from __future__ import annotations
 
-import json
 import uuid
-from dataclasses import dataclass
 
 import pytest
 
 from domain.marking import Marking
 from nodes.cli.main import main
 
+from inprocess_cli import PASSPHRASE, Cli
+
 PISTOL = ["--manufacturer", "FN Herstal", "--country", "BE", "--serial", "FN57-0001"]
 PISTOL_ID = str(Marking.read("FN Herstal", "BE", "FN57-0001").weapon_id())
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self):
-        return json.loads(self.out)
-
-
-class Cli:
-    """``armsledger --home HOME --db DB ...`` run in-process."""
-
-    def __init__(self, capsys, home, db):
-        self.capsys, self.home, self.db = capsys, home, db
-
-    def __call__(self, *argv: str) -> Result:
-        self.capsys.readouterr()
-        code = main(["--home", str(self.home), "--db", self.db, *argv])
-        captured = self.capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    def ok(self, *argv: str) -> Result:
-        result = self(*argv)
-        assert result.code == 0, result.err
-        assert "Traceback" not in result.err
-        return result
-
-    def refused(self, *argv: str) -> Result:
-        result = self(*argv)
-        assert result.code == 2, (result.out, result.err)
-        assert "Traceback" not in result.err
-        return result
-
-
-@pytest.fixture
-def env(monkeypatch):
-    monkeypatch.setenv("ARMSLEDGER_PASSPHRASE", "correct horse")
-    monkeypatch.delenv("ARMSLEDGER_HOME", raising=False)
-    monkeypatch.delenv("ARMSLEDGER_DB", raising=False)
-    return monkeypatch
-
-
-@pytest.fixture
-def cli(env, capsys, tmp_path, sqlite_url):
-    run = Cli(capsys, tmp_path / "be", sqlite_url)
-    run.ok("init", "--state", "BE")
-    return run
 
 
 def manufacture(cli: Cli, marking=PISTOL, holder="FN Herstal", date="2020-03-02") -> str:
@@ -143,7 +93,7 @@ def test_a_write_without_passphrase_is_refused_and_records_nothing(cli, env):
     result = cli("record", "manufacture", *PISTOL, "--type", "pistol", "--calibre", "5.7", "--year", "2020",
                  "--holder", "FN")
     assert result.code == 2 and "ARMSLEDGER_PASSPHRASE" in result.err
-    env.setenv("ARMSLEDGER_PASSPHRASE", "correct horse")
+    env.setenv("ARMSLEDGER_PASSPHRASE", PASSPHRASE)
     assert "weapon" in cli.refused("history", PISTOL_ID).err
 
 

@@ -5,57 +5,11 @@ The demo has its own tests: test_demo.py.
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from dataclasses import dataclass
 
-import pytest
-
-from nodes.cli.main import main
+from inprocess_cli import Cli
 
 PISTOL = ["--manufacturer", "FN Herstal", "--country", "BE", "--serial", "AB-1234"]
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self):
-        return json.loads(self.out)
-
-
-class Cli:
-    def __init__(self, capsys, home, db):
-        self.capsys, self.home, self.db = capsys, home, db
-
-    def __call__(self, *argv: str) -> Result:
-        self.capsys.readouterr()
-        code = main(["--home", str(self.home), "--db", self.db, *argv])
-        captured = self.capsys.readouterr()
-        assert "Traceback" not in captured.err
-        return Result(code, captured.out, captured.err)
-
-    def ok(self, *argv: str) -> Result:
-        result = self(*argv)
-        assert result.code == 0, result.err
-        return result
-
-
-@pytest.fixture
-def env(monkeypatch):
-    monkeypatch.setenv("ARMSLEDGER_PASSPHRASE", "pw")
-    monkeypatch.delenv("ARMSLEDGER_HOME", raising=False)
-    monkeypatch.delenv("ARMSLEDGER_DB", raising=False)
-    return monkeypatch
-
-
-@pytest.fixture
-def cli(env, capsys, tmp_path, sqlite_url):
-    run = Cli(capsys, tmp_path / "be", sqlite_url)
-    run.ok("init", "--state", "BE")
-    return run
 
 
 def populate(cli: Cli) -> tuple[str, str]:

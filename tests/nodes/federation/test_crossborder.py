@@ -20,29 +20,14 @@ from nodes.federation import crossborder
 from nodes.settings import Settings
 
 import insider
-from memory_federation import MemoryFederation
 
 NOW = int(time.time()) - 60
 
 
-def federation(tmp_path, url):
-    return MemoryFederation(tmp_path, lambda s: url if s == "BE" else str(tmp_path / f"{s}.db"), ["BE", "NL", "DE"])
-
-
 @pytest.fixture
-def fed(tmp_path, db_url):
-    """BE on each backend."""
-    f = federation(tmp_path, db_url)
-    yield f
-    f.close()
-
-
-@pytest.fixture
-def lite(tmp_path, sqlite_url):
-    """All on SQLite: for the rule checks, which read the same records on every backend."""
-    f = federation(tmp_path, sqlite_url)
-    yield f
-    f.close()
+def federated_states():
+    """BE, the exporting node, first: ``fed`` runs it on each backend."""
+    return ["BE", "NL", "DE"]
 
 
 def manufacture(fed, serial="FN-1", holder="FN Herstal") -> UUID:
@@ -68,8 +53,9 @@ def export(fed, weapons, **fields):
     return fed["BE"].registry.export(**{**arguments, **fields})
 
 
-def authorizations(fed, ia=None, tno=None, deliver=True):
-    """NL's import authorization and DE's transit no-objection, handed to BE as received records.
+def authorizations(fed, ia=None, tno=None, deliver=("NL", "DE")):
+    """NL's import authorization and DE's transit no-objection; those of the states in ``deliver``
+    are handed to BE as received records.
 
     Handed over directly rather than by the sharing policy, which would send an
     authorization naming another exporting state to that state, not to BE.
@@ -78,30 +64,32 @@ def authorizations(fed, ia=None, tno=None, deliver=True):
                   **{"consignee": "Wapenhandel BV", **(ia or {})})
     tno_id = issue(fed["DE"], "DE-TNO-1", LicenceKind.TRANSIT_NO_OBJECTION, holder="Wapenhandel BV",
                    transit_states=("DE",), **(tno or {}))
-    if deliver:
-        hand_over(fed, "NL", ia_id)
-        hand_over(fed, "DE", tno_id)
+    for state, stream in (("NL", ia_id), ("DE", tno_id)):
+        if state in deliver:
+            hand_over(fed, state, stream)
 
 
 def hand_over(fed, state, stream):
     fed["BE"].inbox.accept(fed[state].registry.envelopes(stream))
 
 
+def prepared(fed, deliver=("NL", "DE")) -> UUID:
+    """A weapon and an export licence on BE, and the authorizations of the states in ``deliver`` received."""
+    weapon = manufacture(fed)
+    export_licence(fed)
+    authorizations(fed, deliver=deliver)
+    return weapon
+
+
 @pytest.fixture
 def ready(fed):
     """BE holds a weapon and an export licence; NL's authorization and DE's no-objection have arrived."""
-    weapon = manufacture(fed)
-    export_licence(fed)
-    authorizations(fed)
-    return weapon
+    return prepared(fed)
 
 
 @pytest.fixture
 def lite_ready(lite):
-    weapon = manufacture(lite)
-    export_licence(lite)
-    authorizations(lite)
-    return weapon
+    return prepared(lite)
 
 
 def last_export(node, weapon):
@@ -125,10 +113,7 @@ def test_export_records_the_received_authorizations_as_evidence(fed, ready):
 
 
 def test_export_is_refused_without_the_import_authorization_of_a_partner(fed):
-    weapon = manufacture(fed)
-    export_licence(fed)
-    authorizations(fed, deliver=False)
-    hand_over(fed, "DE", licence_id("DE", LicenceKind.TRANSIT_NO_OBJECTION, "DE-TNO-1"))
+    weapon = prepared(fed, deliver=("DE",))
     with pytest.raises(LicenceRefused, match="no import authorization 'NL-IA-1' of NL has been received") as e:
         export(fed, [weapon])
     assert e.value.field == "import_authorization"
@@ -184,10 +169,7 @@ def test_revoked_authorization_is_refused_from_its_revocation_on(lite, lite_read
 
 
 def test_transit_no_objection_of_a_partner_is_required(lite):
-    weapon = manufacture(lite)
-    export_licence(lite)
-    authorizations(lite, deliver=False)
-    hand_over(lite, "NL", licence_id("NL", LicenceKind.IMPORT_AUTHORIZATION, "NL-IA-1"))
+    weapon = prepared(lite, deliver=("NL",))
     with pytest.raises(LicenceRefused, match="no transit no objection 'DE-TNO-1' of DE") as e:
         export(lite, [weapon])
     assert e.value.field == "transit_no_objection"

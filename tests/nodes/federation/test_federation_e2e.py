@@ -24,7 +24,7 @@ from nodes.federation.crossborder import confirm_receipt
 from nodes.federation.ingest import BATCH_SIZE, FORK
 from nodes.federation.sync import SyncReport
 
-from federation_nodes import PASSPHRASE, Cluster, issue, manufacture, manufacture_many
+from federation_nodes import Cluster, issue, manufacture, manufacture_many
 
 ARMSLEDGER = str(Path(sys.executable).with_name("armsledger"))
 
@@ -54,8 +54,7 @@ def types_received(node, origin: str) -> list[str]:
 
 def test_an_export_reaches_the_importing_state_only_and_its_receipt_closes_the_shipment(
         tmp_path, kafka_bootstrap, db_url):
-    cluster = Cluster(tmp_path, kafka_bootstrap, ["BE", "NL", "DE"], db={"NL": db_url})
-    try:
+    with Cluster(tmp_path, kafka_bootstrap, ["BE", "NL", "DE"], db={"NL": db_url}) as cluster:
         be, nl, de = cluster["BE"], cluster["NL"], cluster["DE"]
         issue(nl, "NL-IA-1", LicenceKind.IMPORT_AUTHORIZATION, export_state="BE", import_state="NL",
               consignee="Wapenhandel BV")
@@ -86,13 +85,10 @@ def test_an_export_reaches_the_importing_state_only_and_its_receipt_closes_the_s
         # Every partner holds the whole sequence of the others' checkpoints, each cosigned.
         assert nl.inbox.partner_checkpoints("BE") == be.sealer.checkpoints()
         assert {c.witness for c in be.inbox.cosignatures()} == {"NL", "DE"}
-    finally:
-        cluster.close()
 
 
 def test_a_node_that_rewrites_its_history_is_caught_by_its_partners(tmp_path, kafka_bootstrap, db_url):
-    cluster = Cluster(tmp_path, kafka_bootstrap, ["BE", "NL"], db={"NL": db_url})
-    try:
+    with Cluster(tmp_path, kafka_bootstrap, ["BE", "NL"], db={"NL": db_url}) as cluster:
         be, nl = cluster["BE"], cluster["NL"]
         weapon = manufacture(be, "RW-1")
         be.registry.record("report_stolen", by="police", weapon_id=weapon, place="Gent", circumstances="")
@@ -124,14 +120,11 @@ def test_a_node_that_rewrites_its_history_is_caught_by_its_partners(tmp_path, ka
         env = {**os.environ, "ARMSLEDGER_HOME": str(nl.settings.home), "ARMSLEDGER_DB": nl.settings.db}
         shown = subprocess.run([ARMSLEDGER, "quarantine"], env=env, capture_output=True, text=True, timeout=60)
         assert shown.returncode == 1 and "ALARM" in shown.stdout and FORK in shown.stdout
-    finally:
-        cluster.close()
 
 
 def test_a_broker_that_loses_its_memory_mid_replication_ends_converged(tmp_path, db_url):
     with LocalBroker() as broker:
-        cluster = Cluster(tmp_path, broker.bootstrap_servers, ["BE", "NL"], db={"NL": db_url})
-        try:
+        with Cluster(tmp_path, broker.bootstrap_servers, ["BE", "NL"], db={"NL": db_url}) as cluster:
             be, nl = cluster["BE"], cluster["NL"]
             (be.settings.home / "sharing.json").write_text(json.dumps({"share": {"Weapon.Manufactured": "all"}}))
             weapons = manufacture_many(be, 1200)
@@ -150,22 +143,17 @@ def test_a_broker_that_loses_its_memory_mid_replication_ends_converged(tmp_path,
             assert len(received) == 6 + 1300
             assert nl.inbox.quarantined() == []
             assert nl.inbox.partner_checkpoints("BE")[-1] == be.sealer.latest_checkpoint()
-        finally:
-            cluster.close()
 
 
 def test_a_node_killed_mid_ingest_resumes_without_loss(tmp_path, kafka_bootstrap, db_url):
-    cluster = Cluster(tmp_path, kafka_bootstrap, ["BE", "NL"], db={"NL": db_url})
-    try:
+    with Cluster(tmp_path, kafka_bootstrap, ["BE", "NL"], db={"NL": db_url}) as cluster:
         be, nl = cluster["BE"], cluster["NL"]
         (be.settings.home / "sharing.json").write_text(json.dumps({"share": {"Weapon.Manufactured": "all"}}))
         weapons = manufacture_many(be, 4000)
         cluster.sync("BE")
         nl_settings = nl.settings
         nl.close()
-        env = {**os.environ, "ARMSLEDGER_HOME": str(nl_settings.home), "ARMSLEDGER_DB": nl_settings.db,
-               "ARMSLEDGER_PASSPHRASE": PASSPHRASE, "ARMSLEDGER_KAFKA": kafka_bootstrap,
-               "ARMSLEDGER_TOPIC_PREFIX": cluster.prefix}
+        env = {**os.environ, **cluster.environ(nl_settings)}
         # The fault point: the process SIGKILLs itself as it is about to record its third batch.
         killed = subprocess.run([sys.executable, "-c", SYNC_KILLED_AT_BATCH, "3"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
@@ -183,19 +171,14 @@ def test_a_node_killed_mid_ingest_resumes_without_loss(tmp_path, kafka_bootstrap
         assert sorted(e.stream for _, e in received if e.type == "Weapon.Manufactured") == \
             sorted(str(w) for w in weapons)
         assert nl.inbox.quarantined() == []
-    finally:
-        cluster.close()
 
 
 def test_node_run_replicates_until_sigterm_then_exits_0(tmp_path, kafka_bootstrap):
-    cluster = Cluster(tmp_path, kafka_bootstrap, ["BE", "NL"])
-    try:
+    with Cluster(tmp_path, kafka_bootstrap, ["BE", "NL"]) as cluster:
         be, nl = cluster["BE"], cluster["NL"]
         nl_settings = nl.settings
         nl.close()
-        env = {**os.environ, "ARMSLEDGER_HOME": str(nl_settings.home), "ARMSLEDGER_DB": nl_settings.db,
-               "ARMSLEDGER_PASSPHRASE": PASSPHRASE, "ARMSLEDGER_KAFKA": kafka_bootstrap,
-               "ARMSLEDGER_TOPIC_PREFIX": cluster.prefix}
+        env = {**os.environ, **cluster.environ(nl_settings)}
         process = subprocess.Popen([ARMSLEDGER, "node", "run"], env=env, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE, text=True)
         try:
@@ -222,8 +205,6 @@ def test_node_run_replicates_until_sigterm_then_exits_0(tmp_path, kafka_bootstra
             _, stderr = process.communicate(timeout=30)
         assert process.returncode == 0, stderr
         assert "stopped" in stderr
-    finally:
-        cluster.close()
 
 
 @pytest.fixture(autouse=True)

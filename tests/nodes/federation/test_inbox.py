@@ -12,9 +12,10 @@ import pytest
 from eventsourcing.persistence import Tracking
 
 from ledger.checkpoint import sign_checkpoint
-from ledger.envelope import GENESIS_PREV, seal
-from ledger.keys import generate_key, key_id
+from ledger.keys import generate_key
 from nodes.federation.inbox import KIND_ALARM, KIND_ERROR, Inbox, InboxBatch, QuarantineEntry, received_stream_id
+
+from signed_streams import marked_stream
 
 STREAM = str(uuid.uuid4())
 
@@ -26,24 +27,13 @@ def inbox(db_url):
     inbox.close()
 
 
-def envelopes(node: str, stream: str, count: int, key=None) -> list:
-    key = key or generate_key()
-    found, prev = [], GENESIS_PREV
-    for version in range(1, count + 1):
-        envelope = seal(key, node=node, stream=stream, version=version, type="Weapon.Marked", occurred_on=1,
-                        recorded_at=version, authority=key_id(key), prev=prev, body={"mark": f"M{version}"})
-        found.append(envelope)
-        prev = envelope.hash
-    return found
-
-
 def entry(reason: str = "malformed", message: bytes = b"junk", kind: str = KIND_ERROR) -> QuarantineEntry:
     return QuarantineEntry(received_at=time.time_ns() // 1000, topic="t.inbox.NL", offset=7, origin="BE",
                            reason=reason, kind=kind, detail="why", key=b"k", message=message)
 
 
 def test_a_batch_and_its_position_are_written_together_or_not_at_all(inbox):
-    first, second = envelopes("BE", STREAM, 2)
+    first, second = marked_stream("BE", STREAM, 2)
     assert inbox.record(InboxBatch(accepted=[(first, first.to_bytes())]), Tracking("kafka:x@1", 5))
     assert inbox.position("kafka:x@1") == 5
     # A conflicting event (the same stream version again) rolls back the new position too.
@@ -59,8 +49,8 @@ def test_a_batch_and_its_position_are_written_together_or_not_at_all(inbox):
 
 
 def test_received_records_are_kept_byte_for_byte_per_node_and_stream(inbox):
-    be = envelopes("BE", STREAM, 3)
-    de = envelopes("DE", STREAM, 1)
+    be = marked_stream("BE", STREAM, 3)
+    de = marked_stream("DE", STREAM, 1)
     assert inbox.record(InboxBatch(accepted=[(e, e.to_bytes()) for e in be + de]))
     stored = inbox.recorder.select_events(received_stream_id("BE", STREAM))
     assert [bytes(s.state) for s in stored] == [e.to_bytes() for e in be]
@@ -73,8 +63,8 @@ def test_received_records_are_kept_byte_for_byte_per_node_and_stream(inbox):
 def test_received_notifications_skip_bookkeeping_and_resume_after_the_last_id(inbox):
     key = generate_key()
     checkpoint = sign_checkpoint(key, "BE", 3, bytes(32), 1)
-    a = envelopes("BE", STREAM, 1)[0]
-    b = envelopes("BE", str(uuid.uuid4()), 1)[0]
+    a = marked_stream("BE", STREAM, 1)[0]
+    b = marked_stream("BE", str(uuid.uuid4()), 1)[0]
     assert inbox.record(InboxBatch(accepted=[(a, a.to_bytes())], checkpoints=[(checkpoint, 1)],
                                    quarantined=[entry()]))
     assert inbox.record(InboxBatch(accepted=[(b, b.to_bytes())]))
@@ -121,7 +111,7 @@ def test_the_inbox_has_tables_of_its_own(sqlite_url):
     from nodes.registry.application import Registry  # noqa: F401  (the registry's tables live in the same file)
 
     with Inbox.open(sqlite_url) as inbox:
-        a = envelopes("BE", STREAM, 1)[0]
+        a = marked_stream("BE", STREAM, 1)[0]
         assert inbox.record(InboxBatch(accepted=[(a, a.to_bytes())]), Tracking("kafka:x@1", 1))
     tables = {row[0] for row in sqlite3.connect(sqlite_url).execute("SELECT name FROM sqlite_master")}
     assert {"inbox_events", "inbox_tracking"} <= tables
@@ -131,7 +121,7 @@ def test_the_inbox_has_tables_of_its_own(sqlite_url):
 def test_received_records_are_told_apart_by_their_bytes_not_by_the_topic_column(inbox):
     from eventsourcing.persistence import StoredEvent
 
-    hidden, shown = envelopes("BE", STREAM, 2)
+    hidden, shown = marked_stream("BE", STREAM, 2)
     # A received record whose topic column names bookkeeping, as an edit of the table would leave it.
     inbox.recorder.insert_events([StoredEvent(originator_id=received_stream_id("BE", STREAM), originator_version=1,
                                               topic="armsledger.Cosignature", state=hidden.to_bytes())])

@@ -13,13 +13,14 @@ import pytest
 from eventsourcing.persistence import Tracking
 
 from ledger.checkpoint import sign_checkpoint
-from ledger.envelope import GENESIS_PREV, Envelope, seal
-from ledger.keys import generate_key, key_id
+from ledger.envelope import Envelope
+from ledger.keys import generate_key
 from nodes.federation.inbox import KIND_ERROR, Cosignature, Inbox, InboxBatch, QuarantineEntry
 from nodes.ports import Inbox as InboxPort
 from nodes.registry.paging import received
 
 from memory_federation import MemoryInbox
+from signed_streams import marked_stream
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "memory"])
@@ -33,16 +34,6 @@ def inbox(request):
     opened.close()
 
 
-def envelopes(node: str, stream: str, count: int) -> list[Envelope]:
-    key, found, prev = generate_key(), [], GENESIS_PREV
-    for version in range(1, count + 1):
-        envelope = seal(key, node=node, stream=stream, version=version, type="Weapon.Marked", occurred_on=1,
-                        recorded_at=version, authority=key_id(key), prev=prev, body={"mark": f"M{version}"})
-        found.append(envelope)
-        prev = envelope.hash
-    return found
-
-
 def accepted(*items: Envelope) -> InboxBatch:
     return InboxBatch(accepted=[(e, e.to_bytes()) for e in items])
 
@@ -54,7 +45,7 @@ def refused(reason: str, message: bytes) -> QuarantineEntry:
 
 def test_records_come_back_per_partner_and_stream_in_version_order(inbox):
     stream = str(uuid.uuid4())
-    be, de = envelopes("BE", stream, 3), envelopes("DE", stream, 1)
+    be, de = marked_stream("BE", stream, 3), marked_stream("DE", stream, 1)
     assert inbox.record(accepted(be[1], de[0], be[0]))
     assert inbox.record(accepted(be[2]))
 
@@ -65,7 +56,7 @@ def test_records_come_back_per_partner_and_stream_in_version_order(inbox):
 
 def test_a_batch_holding_a_record_held_already_writes_nothing(inbox):
     stream = str(uuid.uuid4())
-    first, second = envelopes("BE", stream, 2)
+    first, second = marked_stream("BE", stream, 2)
     assert inbox.record(accepted(first))
     before = inbox.max_notification_id()
 
@@ -77,7 +68,7 @@ def test_a_batch_holding_a_record_held_already_writes_nothing(inbox):
 
 def test_a_batch_and_its_position_are_written_together_or_not_at_all(inbox):
     stream = str(uuid.uuid4())
-    first, second, third = envelopes("BE", stream, 3)
+    first, second, third = marked_stream("BE", stream, 3)
     assert inbox.record(accepted(first), Tracking("kafka:x", 5))
     assert inbox.position("kafka:x") == 5
 
@@ -102,7 +93,7 @@ def test_positions_start_at_zero_and_only_move_forward(inbox):
 def test_received_notifications_skip_bookkeeping_page_by_page_in_arrival_order(inbox):
     key = generate_key()
     streams = [str(uuid.uuid4()) for _ in range(5)]
-    records = [envelopes("BE", s, 1)[0] for s in streams]
+    records = [marked_stream("BE", s, 1)[0] for s in streams]
     assert inbox.record(InboxBatch(accepted=[(records[0], records[0].to_bytes())],
                                    checkpoints=[(sign_checkpoint(key, "BE", 3, bytes(32), 1), 1)],
                                    quarantined=[refused("malformed", b"junk")]))
@@ -142,7 +133,7 @@ def test_quarantine_lists_unresolved_entries_once_each_in_arrival_order(inbox):
 
 def test_held_gives_the_bytes_of_each_version_accepted_per_partner_and_stream(inbox):
     stream = str(uuid.uuid4())
-    be = envelopes("BE", stream, 2)
+    be = marked_stream("BE", stream, 2)
     assert inbox.record(accepted(*be))
 
     assert inbox.held([("BE", stream), ("DE", stream)]) == {
@@ -176,7 +167,7 @@ def test_cosignatures_come_back_in_arrival_order(inbox):
 
 
 def test_stored_rows_hold_records_and_bookkeeping_in_arrival_order(inbox):
-    record = envelopes("BE", str(uuid.uuid4()), 1)[0]
+    record = marked_stream("BE", str(uuid.uuid4()), 1)[0]
     junk = refused("malformed", b"junk")
     assert inbox.record(InboxBatch(accepted=[(record, record.to_bytes())], quarantined=[junk]))
 

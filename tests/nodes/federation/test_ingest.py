@@ -17,8 +17,8 @@ from nodes.federation.ingest import BAD_SIGNATURE, FORK, MALFORMED, NOT_PERMITTE
 from nodes.federation.wire import CheckpointMessage, RecordMessage, decode_message, encode_message
 from nodes.registry.identity import authorities_stream
 
-from capturing_transport import CapturingTransport
 from federation_nodes import Cluster, manufacture, publish, raw_messages
+from memory_transport import MemoryTransport
 
 
 @pytest.fixture
@@ -205,9 +205,9 @@ def relayed(tmp_path_factory):
     for serial in ("M-1", "M-2", "M-3"):
         be.registry.record("report_stolen", by="police", weapon_id=manufacture(be, serial), place="Gent",
                            circumstances="")
-    transport = CapturingTransport()
+    transport = MemoryTransport()
     Relay(be, transport, be.inbox).relay()
-    yield nl, transport.sent["mem.inbox.NL"]
+    yield nl, transport.published("NL")
     be.close()
     nl.close()
 
@@ -240,7 +240,7 @@ def test_no_corrupted_message_is_accepted_and_none_stops_ingest(relayed, tmp_pat
 
     inbox = Inbox.open(str(tmp_path_factory.mktemp("inbox") / "nl.db"))
     try:
-        ingest = Ingest(nl, CapturingTransport(), inbox, lambda state, items: None)
+        ingest = Ingest(nl, MemoryTransport(), inbox, lambda state, items: None)
         report = ingest.process(records)  # must not raise
         originals = {m.envelope for m in (decode_message(v) for _, v in messages) if isinstance(m, RecordMessage)}
         accepted = {bytes(n.state) for n in inbox.recorder.select_notifications(start=1, limit=1000)

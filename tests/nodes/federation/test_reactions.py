@@ -33,24 +33,10 @@ TRACE = dict(circumstances="found in a car after a shooting in Lille", legal_bas
              intended_use="criminal prosecution")
 
 
-def federation(tmp_path, db_url, **kwargs) -> MemoryFederation:
-    return MemoryFederation(tmp_path, lambda s: db_url if s == "FR" else str(tmp_path / f"{s}.db"),
-                            ["BE", "NL", "DE", "FR"], **kwargs)
-
-
 @pytest.fixture
-def fed(tmp_path, db_url):
-    """FR on each backend."""
-    f = federation(tmp_path, db_url)
-    yield f
-    f.close()
-
-
-@pytest.fixture
-def lite(tmp_path, sqlite_url):
-    f = federation(tmp_path, sqlite_url)
-    yield f
-    f.close()
+def federated_states():
+    """FR, the tracing node, first: ``fed`` runs it on each backend."""
+    return ["FR", "BE", "NL", "DE"]
 
 
 def licence(node, number, kind, holder, export_state, import_state, **fields):
@@ -143,26 +129,23 @@ def test_catch_up_does_the_steps_a_lost_reaction_missed(lite):
     assert tracing.trace(be, trace_id).status is TraceStatus.TRACED
 
 
-def test_without_autorespond_the_addressee_only_acknowledges(tmp_path, sqlite_url):
-    fed = federation(tmp_path, sqlite_url, settings=TraceSettings(autorespond=False))
-    try:
-        weapon = story(fed)
-        trace_id = tracing.submit(fed["FR"], to="BE", weapon_id=weapon, **TRACE)
-        fed.sync()
-        assert tracing.trace(fed["FR"], trace_id).status is TraceStatus.ACKNOWLEDGED
-        tracing.delay(fed["BE"], trace_id, ground="ongoing-investigation", explanation="case file with the judge",
-                      expected_by=NOW + 20 * DAY)
-        fed.sync()
-        delayed = tracing.trace(fed["FR"], trace_id)
-        assert delayed.status is TraceStatus.DELAYED and "case file with the judge" in delayed.reason
-        tracing.restrict(fed["BE"], trace_id, ground="confidentiality-law", explanation="holders withheld")
-        fed.sync()
-        restricted = tracing.trace(fed["FR"], trace_id)
-        # A restricted answer that still shows the export moves the trace on to NL.
-        assert restricted.status is TraceStatus.FORWARDED and restricted.forwarded[0][0] == "NL"
-        assert restricted.fragment.ok and "Weapon.Exported" in [e.type for e in restricted.fragment.records]
-    finally:
-        fed.close()
+def test_without_autorespond_the_addressee_only_acknowledges(memory_federation, federated_states):
+    fed = memory_federation(federated_states, settings=TraceSettings(autorespond=False))
+    weapon = story(fed)
+    trace_id = tracing.submit(fed["FR"], to="BE", weapon_id=weapon, **TRACE)
+    fed.sync()
+    assert tracing.trace(fed["FR"], trace_id).status is TraceStatus.ACKNOWLEDGED
+    tracing.delay(fed["BE"], trace_id, ground="ongoing-investigation", explanation="case file with the judge",
+                  expected_by=NOW + 20 * DAY)
+    fed.sync()
+    delayed = tracing.trace(fed["FR"], trace_id)
+    assert delayed.status is TraceStatus.DELAYED and "case file with the judge" in delayed.reason
+    tracing.restrict(fed["BE"], trace_id, ground="confidentiality-law", explanation="holders withheld")
+    fed.sync()
+    restricted = tracing.trace(fed["FR"], trace_id)
+    # A restricted answer that still shows the export moves the trace on to NL.
+    assert restricted.status is TraceStatus.FORWARDED and restricted.forwarded[0][0] == "NL"
+    assert restricted.fragment.ok and "Weapon.Exported" in [e.type for e in restricted.fragment.records]
 
 
 def test_a_refusal_is_final_and_names_its_ground(lite):

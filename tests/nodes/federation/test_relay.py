@@ -13,8 +13,8 @@ from nodes.federation.relay import Relay
 from nodes.federation.wire import CheckpointMessage, RecordMessage, decode_message
 
 import insider
-from capturing_transport import CapturingTransport
 from federation_nodes import Cluster, issue, manufacture, raw_messages
+from memory_transport import MemoryTransport
 
 
 @pytest.fixture
@@ -153,9 +153,9 @@ def test_records_are_routed_by_their_signed_type_not_by_the_topic_column(tmp_pat
         # A domestic record made to look like a theft report, a theft report made to look domestic.
         set_topic(be, marked, 2, "Weapon.ReportedStolen")
         set_topic(be, stolen, 2, "Weapon.Marked")
-        transport = CapturingTransport()
+        transport = MemoryTransport()
         report = Relay(be, transport, be.inbox).relay()
-        sent = [Envelope.from_bytes(m.envelope) for m in (decode_message(v) for _, v in transport.sent["mem.inbox.NL"])
+        sent = [Envelope.from_bytes(m.envelope) for m in (decode_message(v) for _, v in transport.published("NL"))
                 if isinstance(m, RecordMessage)]
         assert [(e.stream, e.type) for e in sent if e.type.startswith("Weapon.")] == [
             (stolen, "Weapon.ReportedStolen")]

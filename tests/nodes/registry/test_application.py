@@ -24,7 +24,7 @@ from domain.errors import (
 )
 from domain.licence import LicenceKind
 from domain.marking import Marking
-from domain.time import CLOCK_TOLERANCE_SECONDS, parse_time
+from domain.time import CLOCK_TOLERANCE_SECONDS, SECONDS_PER_DAY as DAY, parse_time
 from domain.weapon import Status
 from ledger.envelope import GENESIS_PREV, Envelope, verify_chain, verify_envelope
 from ledger.keys import public_key_from_bytes
@@ -33,7 +33,6 @@ from nodes.registry.application import Registry
 from nodes.registry.identity import authorities_stream
 from nodes.settings import Settings
 
-DAY = 86_400
 KINDS = [k.value for k in AuthorityKind]
 
 

@@ -15,6 +15,7 @@ from domain.authority import Authority, AuthorityKind
 from domain.licence import Licence, LicenceKind
 from domain.marking import Marking
 from domain.shipment import Shipment
+from domain.time import SECONDS_PER_DAY as DAY
 from domain.trace import TraceAnswer, TraceRequest
 from domain.weapon import Weapon
 from ledger.envelope import GENESIS_PREV, Envelope, verify_chain, verify_envelope
@@ -25,8 +26,9 @@ from nodes.registry.identity import AuthorityRegister
 from nodes.registry.mapper import EnvelopeMapper, domain_event_from
 from nodes.settings import Settings
 
-DAY = 86_400
-L, C, P, D = AuthorityKind.LICENSING, AuthorityKind.CUSTOMS, AuthorityKind.POLICE, AuthorityKind.DEACTIVATION
+from weapon_life import lose_find_seize_and_destroy
+
+L, C, P = AuthorityKind.LICENSING, AuthorityKind.CUSTOMS, AuthorityKind.POLICE
 KEYS = {kind: generate_key() for kind in AuthorityKind}
 NODE_KEY = generate_key()
 A = {kind: Authority(key_id=key_id(key), kind=kind, state="BE") for kind, key in KEYS.items()}
@@ -52,15 +54,7 @@ def every_kind_of_event() -> list[list]:
               from_state="NL", import_year=2025, import_authorization="IA-2", holder="Dealer", occurred_on=now,
               shipment="S-2")
     w.confirm_receipt(authority=A[C], occurred_on=now, received_by="Dealer")
-    w.report_lost(authority=A[P], place="Gent", circumstances="train", occurred_on=now)
-    w.recover(authority=A[P], place="Gent", holder="", occurred_on=now)
-    w.report_stolen(authority=A[P], place="Gent", circumstances="burglary", occurred_on=now)
-    w.recover(authority=A[P], place="Gent", holder="", occurred_on=now)
-    w.seize(authority=A[P], place="Antwerp", circumstances="raid", occurred_on=now)
-    w.confiscate(authority=A[P], order="O-1", occurred_on=now)
-    w.deactivate(authority=A[D], certificate="DC-1", method="weld", occurred_on=now)
-    w.destroy(authority=A[D], method="shredding", certificate="DS-1", occurred_on=now)
-    w.seize(authority=A[P], place="Brussels", circumstances="market", occurred_on=now)
+    lose_find_seize_and_destroy(w, A, now)
     seized = Marking.read("Zastava", "RS", "M70-1")
     s = Weapon.register_seizure(seized.weapon_id(), authority=A[P], marking=seized, place="", circumstances="",
                                 occurred_on=now)

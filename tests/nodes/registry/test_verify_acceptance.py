@@ -23,8 +23,8 @@ from nodes.federation.relay import Relay
 from nodes.federation.trust import TrustStore, export_identity, parse_identity
 from nodes.settings import Settings
 
-from capturing_transport import CapturingTransport
 from insider import row_id, sql, swap_authority_keys
+from memory_transport import MemoryTransport
 
 PASSPHRASE = "pw"
 
@@ -62,10 +62,10 @@ def partners(tmp_path, db_url):
         weapon = manufacture(be, serial)
         be.registry.record("report_stolen", by="police", weapon_id=weapon, place="Gent", circumstances="")
         stolen.append(weapon)
-    transport = CapturingTransport()
+    transport = MemoryTransport()
     Relay(be, transport, be.inbox).relay()
-    messages = transport.sent["mem.inbox.NL"]
-    report = Ingest(nl, CapturingTransport(), nl.inbox, lambda state, items: None).process(
+    messages = transport.published("NL")
+    report = Ingest(nl, MemoryTransport(), nl.inbox, lambda state, items: None).process(
         [(offset, key, value) for offset, (key, value) in enumerate(messages)])
     assert len(report.accepted) == 6 + 2 and report.quarantined == 0
     yield be, nl, stolen

@@ -15,14 +15,14 @@ import pytest
 
 from domain.licence import LicenceKind
 from domain.marking import Marking
+from domain.time import SECONDS_PER_DAY as DAY
 from domain.trace import TraceStatus
-from nodes.cli.federation import TOPIC_PREFIX_ENV
 from nodes.cli.main import run as armsledger
 from nodes.federation import crossborder
 from nodes.settings import Settings
 from nodes.tracing import service as tracing
 
-from federation_nodes import DAY, PASSPHRASE, Cluster, now
+from federation_nodes import PASSPHRASE, Cluster, now
 
 MARKING = Marking.read("FN Herstal", "BE", "FN57-0042")
 SERIAL = ["--manufacturer", "FN Herstal", "--country", "BE", "--serial", "FN57-0042"]
@@ -39,11 +39,8 @@ class Cli:
     """``armsledger`` on one node of the cluster, in-process."""
 
     def __init__(self, cluster: Cluster, state: str, capsys):
-        node = cluster[state]
         self.capsys = capsys
-        self.environ = {"ARMSLEDGER_HOME": str(node.settings.home), "ARMSLEDGER_DB": node.settings.db,
-                        "ARMSLEDGER_PASSPHRASE": PASSPHRASE, "ARMSLEDGER_KAFKA": cluster.bootstrap,
-                        TOPIC_PREFIX_ENV: cluster.prefix}
+        self.environ = cluster.environ(cluster[state].settings)
 
     def __call__(self, *argv: str) -> dict:
         return json.loads(self.text(*argv, "--json"))
