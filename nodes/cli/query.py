@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from domain.errors import InvalidField
-from domain.time import format_time
+from domain.time import check_days, format_time
 from domain.weapon import Weapon
 from ledger.envelope import Envelope
 from nodes.cli.invocation import (
@@ -167,6 +167,8 @@ def shipments(run: Invocation) -> int:
     from nodes.federation.crossborder import open_shipments
 
     overdue = run.args.overdue_days
+    if overdue is not None:
+        check_days(overdue, "overdue_days")
     with run.open_node(unlock=False) as node:
         found = [_record(s) for s in open_shipments(node, now=int(time.time()), overdue_days=overdue,
                                                     only_overdue=overdue is not None)]
