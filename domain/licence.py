@@ -19,8 +19,8 @@ from domain import event_types as types
 from domain.authority import Authority, check_permitted
 from domain.choice import parse_choice
 from domain.errors import InvalidField, InvalidState, LicenceRefused
-from domain.numbers import check_whole
 from domain.marking import ARMSLEDGER_NAMESPACE, check_country, check_text, normalise
+from domain.numbers import check_whole
 from domain.signed_aggregate import SignedAggregate
 from domain.time import format_time
 

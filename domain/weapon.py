@@ -30,8 +30,8 @@ from domain.authority import Authority, AuthorityKind, check_permitted
 from domain.errors import InvalidField, InvalidState, NotPermitted, UnknownWeapon
 from domain.licence import Licence
 from domain.marking import Marking, check_country, check_text
-from domain.signed_aggregate import SignedAggregate
 from domain.numbers import check_whole
+from domain.signed_aggregate import SignedAggregate
 from domain.time import check_occurred_on, year_of
 from domain.weapon_state import OPENING_TYPES, Status, WeaponState, evolve
 
