@@ -18,7 +18,15 @@ from domain.errors import DomainError
 from ledger.errors import KeyStoreError, LedgerError, VerificationError
 from nodes.cli import demo, federation, licence, query, record, store, trace, trust
 from nodes.cli.invocation import Invocation
-from nodes.errors import ConfigurationError, ImportFileError, NodeError, NodeExists, NodeNotInitialised, StorageError
+from nodes.errors import (
+    ConfigurationError,
+    ImportFileError,
+    NodeError,
+    NodeExists,
+    NodeFileDamaged,
+    NodeNotInitialised,
+    StorageError,
+)
 
 EXIT_OK = 0
 EXIT_VERIFICATION_FAILED = 1
@@ -88,6 +96,9 @@ def _guarded(run_: Invocation) -> int:
         run_.warn(f"{name}: refused: {e}")
         return EXIT_REFUSED
     except VerificationError as e:
+        run_.warn(f"{name}: verification failed: {e}")
+        return EXIT_VERIFICATION_FAILED
+    except NodeFileDamaged as e:
         run_.warn(f"{name}: verification failed: {e}")
         return EXIT_VERIFICATION_FAILED
     except LedgerError as e:  # stored bytes that are not a canonical envelope: tampering or corruption

@@ -39,6 +39,14 @@ def swap_authority_keys(home: Path, first: str, second: str) -> None:
     path.write_text(json.dumps(document))
 
 
+def swap_signing_keys(node, first: str, second: str) -> None:
+    """Swap the key ids of two authority kinds in an open node (a node whose code misbehaves): it then
+    signs ``first``'s records with ``second``'s key. Swapped in node.json instead, the node refuses to
+    open for signing, since its log certifies each key for one kind."""
+    ids = node.identity.authority_key_ids
+    ids[first], ids[second] = ids[second], ids[first]
+
+
 def set_topic(db: str, table: str, stream: uuid.UUID | str, version: int, topic: str) -> None:
     """Rewrite the unsigned topic column of row (``stream``, ``version``) of ``table``; the signed bytes stay."""
     sql(db, f"UPDATE {table} SET topic = ? WHERE originator_id = ? AND originator_version = ?",
