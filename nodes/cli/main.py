@@ -14,6 +14,8 @@ import sys
 import traceback
 from collections.abc import Mapping, Sequence
 
+from eventsourcing.domain import OriginatorVersionError
+
 from domain.errors import DomainError
 from ledger.errors import KeyStoreError, LedgerError, VerificationError
 from nodes.cli import demo, federation, licence, query, record, store, trace, trust
@@ -104,6 +106,11 @@ def _guarded(run_: Invocation) -> int:
     except LedgerError as e:  # stored bytes that are not a canonical envelope: tampering or corruption
         run_.warn(f"{name}: verification failed: a stored record is unreadable ({e}); "
                   f"run 'armsledger verify' to locate every bad record")
+        return EXIT_VERIFICATION_FAILED
+    except OriginatorVersionError as e:  # a stream replayed with a version other than the next: a row was deleted
+        found, due = (e.args + ("?", "?"))[:2]
+        run_.warn(f"{name}: verification failed: a stored stream holds version {found} where version {due} "
+                  "was due (a record was deleted); run 'armsledger verify' to locate every bad record")
         return EXIT_VERIFICATION_FAILED
     except KeyboardInterrupt:
         run_.warn(f"{name}: interrupted")

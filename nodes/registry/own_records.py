@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+from domain.errors import UnknownWeapon
+from domain.event_types import WEAPON_PREFIX
+from domain.weapon import Weapon
 from ledger.acceptance import (
     CERTIFICATE_TYPE,
     CertifiedKey,
@@ -31,6 +34,7 @@ from ledger.errors import LedgerError
 from nodes.acceptance import DomainPolicy
 from nodes.errors import NodeFileDamaged
 from nodes.registry.identity import NODE_FILE, NodeIdentity, authorities_stream
+from nodes.registry.mapper import domain_event_from
 
 if TYPE_CHECKING:
     from nodes.registry.application import Registry
@@ -128,3 +132,24 @@ def check_identity(registry: Registry, identity: NodeIdentity) -> Signers:
             raise NodeFileDamaged(f"{named}: the {kind} key {wanted} is not certified as {kind} in this node's "
                                   "log; node.json was altered: restore it from backup")
     return signers
+
+
+def verified_history(registry: Registry, identity: NodeIdentity,
+                     weapon_id: UUID) -> tuple[Weapon | None, list[CheckedRecord]]:
+    """The weapon's records, each checked, and its aggregate replayed from the verified ones.
+
+    The replay stops at the first record that fails: what follows a broken link cannot be
+    trusted to apply to the state before it. The aggregate is None when the first record
+    fails. ``UnknownWeapon`` when the stream holds no record, or does not open as a weapon.
+    """
+    signers, _ = own_signers(registry, identity)
+    checked = verified_stream(registry, weapon_id, signers, DomainPolicy(identity.state))
+    first = checked[0].envelope if checked else None
+    if not checked or (first is not None and not first.type.startswith(WEAPON_PREFIX)):
+        raise UnknownWeapon(f"no record of weapon {weapon_id}", field="weapon")
+    weapon: Weapon | None = None
+    for record in checked:
+        if record.problem is not None or record.envelope is None:
+            break
+        weapon = domain_event_from(record.envelope).mutate(weapon)
+    return (weapon if isinstance(weapon, Weapon) else None), checked
