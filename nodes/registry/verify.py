@@ -66,10 +66,33 @@ def _audit_own_log(node: Node, executor: Executor | None) -> AuditReport:
 
 
 def _records(registry: Registry) -> Iterator[LogRecord]:
+    _read_ids_as_stored(registry)
     for position, stored in registry.stored_notifications():
         # The row's own key and topic go along, so a row holding another row's
         # envelope, or naming another type, is named even when the envelope is intact.
         yield LogRecord(position, stored.state, str(stored.originator_id), stored.originator_version, stored.topic)
+
+
+def _read_ids_as_stored(registry: Registry) -> None:
+    """Let the audit read a row whose originator id is not a UUID (possible in SQLite, where it is text).
+
+    eventsourcing's SQLite recorder converts each id it reads to a UUID and fails on the
+    first that is not one, which would stop the audit at the damaged row; read as text
+    instead, the row is named as one whose stream differs from its signed envelope.
+    PostgreSQL stores ids as uuid, so no row there can hold another value.
+    """
+    recorder = registry.recorder
+    convert = getattr(recorder, "convert_originator_id", None)
+    if convert is None:
+        return
+
+    def as_stored(originator_id: str) -> object:
+        try:
+            return convert(originator_id)
+        except (TypeError, ValueError):
+            return originator_id
+
+    recorder.convert_originator_id = as_stored  # type: ignore[attr-defined]
 
 
 def _checkpoints(rows: list[CheckpointRow]) -> tuple[list[Checkpoint], list[Problem]]:
