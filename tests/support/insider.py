@@ -23,6 +23,11 @@ def sql(db: str, statement: str, *params) -> list:
         connection.close()
 
 
+def events_table(db: str) -> str:
+    """The table of a node's own log: eventsourcing names it by the application in PostgreSQL."""
+    return "armsledger_events" if db.startswith("postgresql://") else "stored_events"
+
+
 def row_id(db: str, originator: uuid.UUID | str):
     """An originator id as the database holds it: hex text in SQLite, uuid in PostgreSQL (eventsourcing's choice)."""
     value = uuid.UUID(str(originator))

@@ -11,14 +11,14 @@ from domain.numbers import LARGEST_WHOLE
 from domain.time import LONGEST_PERIOD_DAYS
 
 from inprocess_cli import Cli
-from insider import sql
+from insider import events_table, sql
 
 LICENCE = ("licence", "issue", "--number", "TL-1", "--kind", "transfer_licence", "--holder", "Dealer SA",
            "--valid-from", "2020-01-01", "--valid-until", "2030-12-31")
 
 
 def rows(cli: Cli) -> int:
-    return sql(cli.db, "SELECT COUNT(*) FROM stored_events")[0][0]
+    return sql(cli.db, f"SELECT COUNT(*) FROM {events_table(cli.db)}")[0][0]
 
 
 @pytest.mark.parametrize("quantity", [str(LARGEST_WHOLE + 1), "99999999999999999999999", "-1"])
