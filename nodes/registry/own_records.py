@@ -12,7 +12,7 @@ readable row, signer, signature, permission, chain and row columns.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from domain.errors import UnknownWeapon
@@ -57,22 +57,39 @@ def verified_stream(registry: Registry, stream: UUID, signers: Signers, policy: 
     checked: list[CheckedRecord] = []
     previous: Envelope | None = None
     expected = 1
-    for stored in registry.recorder.select_events(stream):
-        version = stored.originator_version
+    for version, topic, state in _stored_rows(registry.recorder, stream):
         try:
-            envelope = Envelope.from_bytes(stored.state)
+            envelope = Envelope.from_bytes(state)  # type: ignore[arg-type]  # None: refused below
         except (LedgerError, TypeError, ValueError) as e:
             checked.append(CheckedRecord(version, None, f"the stored row is unreadable ({e})"))
             previous, expected = None, version + 1
             continue
         refusal = (_gap(version, expected)
-                   or check_row(envelope, stream=str(stream), version=version, topic=stored.topic)
+                   or check_row(envelope, stream=str(stream), version=version, topic=topic)
                    or check_signed(envelope, signers, policy, body=envelope.body)
                    or check_link(envelope, previous=previous.hash if previous is not None else None)
                    or (_unchecked_link(version) if previous is None and version > 1 else None))
         checked.append(CheckedRecord(version, envelope, _said(refusal)))
         previous, expected = envelope, version + 1
     return checked
+
+
+def _stored_rows(recorder: Any, stream: UUID) -> list[tuple[int, str, bytes | None]]:
+    """(version, topic, state) of each stored row of ``stream``, in version order, as stored."""
+    try:
+        return [(e.originator_version, e.topic, e.state) for e in recorder.select_events(stream)]
+    except TypeError:
+        # eventsourcing's PostgreSQL recorder fails on a NULL state (bytes(None)): read
+        # the rows as stored, so the damaged one is shown as such instead of stopping the read.
+        schema = getattr(recorder.datastore, "schema", None)
+        if schema is None:
+            raise
+    table = f'"{schema}"."{recorder.events_table_name}"'
+    with recorder.datastore.transaction(commit=False) as cursor:
+        cursor.execute(f"SELECT originator_version, topic, state FROM {table} WHERE originator_id = %s "
+                       "ORDER BY originator_version", (stream,))
+        return [(r["originator_version"], r["topic"], None if r["state"] is None else bytes(r["state"]))
+                for r in cursor.fetchall()]
 
 
 def _gap(version: int, expected: int) -> Refusal | None:
