@@ -1,0 +1,129 @@
+"""Records a trusted partner signed and proved, yet out of the domain's schema (poison pills), and
+reactions that fail: each is quarantined with a reason naming the field, and ingest goes on.
+
+BE records the pills in its own log behind its registry's back (an insider, or a partner's bug),
+so they are sealed, proved and relayed like its honest records; NL ingests through the real inbox
+(on each backend) over the in-memory transport, and once over the real broker.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from eventsourcing.persistence import StoredEvent
+
+from domain.event_types import TRACE_SUBMITTED
+from ledger.envelope import GENESIS_PREV, Envelope, seal
+from nodes.bootstrap import init_node
+from nodes.federation.ingest import INVALID_FIELD
+from nodes.federation.sync import sync
+from nodes.federation.trust import trust_each_other
+from nodes.federation.wire import RecordMessage, decode_message
+from nodes.settings import Settings
+from nodes.tracing import service as tracing
+
+from federation_nodes import PASSPHRASE, Cluster, manufacture, now, publish, raw_messages
+from memory_transport import MemoryBroker, MemoryTransport
+
+
+@pytest.fixture
+def pair(tmp_path, db_url):
+    """BE (SQLite) and NL (``db_url``), trusting each other, each with a transport on one memory broker."""
+    be = init_node(Settings.load(environ={}, home=tmp_path / "be", passphrase=PASSPHRASE), "BE")
+    nl = init_node(Settings.load(environ={}, home=tmp_path / "nl", db=db_url, passphrase=PASSPHRASE), "NL")
+    trust_each_other([be, nl])
+    broker = MemoryBroker()
+    yield be, nl, MemoryTransport(broker), MemoryTransport(broker)
+    be.close()
+    nl.close()
+
+
+def submitted_body(be, addressee: str = "NL") -> dict:
+    """The body of an honest trace request of BE to ``addressee``."""
+    weapon = manufacture(be, f"P-{uuid.uuid4().hex[:6]}")
+    trace = tracing.submit(be, to=addressee, weapon_id=weapon, circumstances="found", legal_basis="CPP",
+                           intended_use="prosecution")
+    [envelope] = [e for e in be.registry.envelopes(str(trace)) if e.type == TRACE_SUBMITTED]
+    return dict(envelope.body)
+
+
+def insert_signed(node, *, stream: str, version: int = 1, type: str = TRACE_SUBMITTED, body: dict,
+                  prev: bytes = GENESIS_PREV, kind: str = "police") -> Envelope:
+    """Sign a record with ``node``'s ``kind`` key and append it to its log, outside its rules."""
+    authority = node.identity.authority_key_ids[kind]
+    envelope = seal(node.identity.private_keys[authority], node=node.identity.state, stream=stream, version=version,
+                    type=type, occurred_on=now() - 100, recorded_at=now() * 1_000_000, authority=authority,
+                    prev=prev, body=body)
+    node.registry.recorder.insert_events([StoredEvent(originator_id=uuid.uuid4(), originator_version=1,
+                                                      topic=type, state=envelope.to_bytes())])
+    return envelope
+
+
+def rekeyed(messages: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The record messages among ``messages`` keyed by their envelope's stream: the relay keys a message by its
+    row's stream column, which cannot hold "not-a-uuid"; anyone with access to the broker can re-key it."""
+    found = []
+    for key, value in messages:
+        message = decode_message(value)
+        if isinstance(message, RecordMessage):
+            stream = Envelope.from_bytes(message.envelope).stream.encode()
+            if stream != key:
+                found.append((stream, value))
+    return found
+
+
+def pills(be) -> list[tuple[str, Envelope]]:
+    """(field the refusal must name, pill): every one correctly signed by BE's competent authority."""
+    body = submitted_body(be)
+    stream = lambda: str(uuid.uuid4())  # noqa: E731
+    return [
+        ("stream", insert_signed(be, stream="not-a-uuid", body=body)),
+        ("version", insert_signed(be, stream=stream(), version=2**63 + 5, body=body)),
+        ("body.hop", insert_signed(be, stream=stream(), body={**body, "hop": -1})),
+        ("body.hop", insert_signed(be, stream=stream(), body={**body, "hop": 2**60})),
+        ("body.requesting_state", insert_signed(be, stream=stream(), body={**body, "requesting_state": 7})),
+        ("body.marking", insert_signed(be, stream=stream(), body={**body, "marking": "AB12"})),
+        ("body.weapon_id", insert_signed(be, stream=stream(), body={k: v for k, v in body.items()
+                                                                    if k != "weapon_id"})),
+        ("body.surplus", insert_signed(be, stream=stream(), body={**body, "surplus": "x"})),
+        ("body.circumstances", insert_signed(be, stream=stream(), body={**body, "circumstances": "x" * 20_000})),
+    ]
+
+
+def test_poison_pills_of_a_trusted_partner_are_quarantined_naming_the_field_and_ingest_goes_on(pair):
+    be, nl, be_transport, nl_transport = pair
+    expected = pills(be)
+    sync(be, be_transport, 10)
+    be_transport.publish(be_transport.inbox_topic("NL"), rekeyed(be_transport.published("NL")))
+    first = sync(nl, nl_transport, 10)
+    assert first.quiet
+    entries = {e["detail"]: e for e in nl.inbox.quarantined()}
+    for field, pill in expected:
+        [entry] = [e for d, e in entries.items() if f"stream {pill.stream[:64]}:" in d and pill.type[:40] in d]
+        assert entry["reason"] == INVALID_FIELD and f"field {field!r}" in entry["detail"], entry
+        assert nl.inbox.received(node="BE", stream=pill.stream[:64]) == []
+    # Later records of BE are ingested.
+    weapon = manufacture(be, "AFTER-1")
+    be.registry.record("report_stolen", by="police", weapon_id=weapon, place="Gent", circumstances="")
+    sync(be, be_transport, 10)
+    second = sync(nl, nl_transport, 10)
+    assert second.quiet and second.quarantined == 0
+    assert [e.type for e in nl.inbox.received(node="BE", stream=str(weapon))] == ["Weapon.ReportedStolen"]
+    # A restart reads the same quarantine and goes on (nothing left that raises).
+    assert sync(nl, nl_transport, 10).quiet
+
+
+def test_a_poison_pill_over_the_real_broker_is_quarantined_and_the_next_records_arrive(tmp_path, kafka_bootstrap,
+                                                                                         db_url):
+    with Cluster(tmp_path, kafka_bootstrap, ["BE", "NL"], db={"NL": db_url}) as cluster:
+        be, nl = cluster["BE"], cluster["NL"]
+        pill = insert_signed(be, stream="not-a-uuid", body=submitted_body(be))
+        cluster.sync("BE")
+        publish(cluster, "NL", rekeyed([(key, value) for _, key, value in raw_messages(cluster, "NL")]))
+        weapon = manufacture(be, "AFTER-2")
+        be.registry.record("report_stolen", by="police", weapon_id=weapon, place="Gent", circumstances="")
+        cluster.settle()
+        [entry] = [e for e in nl.inbox.quarantined() if e["reason"] == INVALID_FIELD]
+        assert "field 'stream'" in entry["detail"] and pill.type in entry["detail"]
+        assert [e.type for e in nl.inbox.received(node="BE", stream=str(weapon))] == ["Weapon.ReportedStolen"]
