@@ -75,6 +75,7 @@ def sync_command(run: Invocation) -> int:
     human = (f"published {report.published} records and {report.checkpoints_sent} checkpoints; "
              f"read {report.read} messages: {report.accepted} accepted, {report.duplicates} duplicates, "
              f"{report.quarantined} quarantined ({report.alarms} alarms); {report.reactions} automatic steps"
+             + (f" ({report.failed_reactions} failed: armsledger quarantine)" if report.failed_reactions else "")
              + ("" if report.quiet else f"; stopped after {run.args.timeout:g} s with work left"))
     run.emit(report.to_dict(), human)
     return 0

@@ -16,7 +16,8 @@ from eventsourcing.persistence import StoredEvent
 from domain.event_types import TRACE_SUBMITTED
 from ledger.envelope import GENESIS_PREV, Envelope, seal
 from nodes.bootstrap import init_node
-from nodes.federation.ingest import INVALID_FIELD
+from nodes.federation.ingest import INVALID_FIELD, REACTION_FAILED
+from nodes.federation.reactions import REACTIONS_TOPIC
 from nodes.federation.sync import sync
 from nodes.federation.trust import trust_each_other
 from nodes.federation.wire import RecordMessage, decode_message
@@ -127,3 +128,30 @@ def test_a_poison_pill_over_the_real_broker_is_quarantined_and_the_next_records_
         [entry] = [e for e in nl.inbox.quarantined() if e["reason"] == INVALID_FIELD]
         assert "field 'stream'" in entry["detail"] and pill.type in entry["detail"]
         assert [e.type for e in nl.inbox.received(node="BE", stream=str(weapon))] == ["Weapon.ReportedStolen"]
+
+
+def test_a_failing_reaction_is_listed_in_the_quarantine_and_blocks_nothing(pair, monkeypatch):
+    be, nl, be_transport, nl_transport = pair
+    submitted_body(be)  # an honest trace request of BE to NL: NL acknowledges it by itself
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the step")
+
+    monkeypatch.setattr(tracing, "acknowledge", broken)
+    sync(be, be_transport, 10)
+    report = sync(nl, nl_transport, 10)
+    assert report.quiet and report.failed_reactions == 1
+    [entry] = nl.inbox.quarantined()
+    [request] = [m for m in nl.inbox.received_notifications(1, 100) if m[1].type == TRACE_SUBMITTED]
+    assert entry["reason"] == REACTION_FAILED and entry["origin"] == "BE" and entry["topic"] == REACTIONS_TOPIC
+    assert request[1].stream in entry["detail"] and "RuntimeError: a bug in the step" in entry["detail"]
+    [parked] = nl.inbox.parked()
+    assert parked.entry.message == request[1].to_bytes()  # the record it failed on, byte for byte
+    # The next start (new federation, catch-up of reactions) neither raises nor lists it twice;
+    # later records of BE still arrive.
+    weapon = manufacture(be, "AFTER-3")
+    be.registry.record("report_stolen", by="police", weapon_id=weapon, place="Gent", circumstances="")
+    sync(be, be_transport, 10)
+    again = sync(nl, nl_transport, 10)
+    assert again.quiet and again.failed_reactions == 0 and len(nl.inbox.quarantined()) == 1
+    assert [e.type for e in nl.inbox.received(node="BE", stream=str(weapon))] == ["Weapon.ReportedStolen"]
