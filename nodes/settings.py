@@ -12,10 +12,13 @@ overdue_days                    ARMSLEDGER_OVERDUE_DAYS          30
 trace.autorespond               ARMSLEDGER_TRACE_AUTORESPOND     on (0/false/no/off: off)
 trace.acknowledge_days          ARMSLEDGER_TRACE_ACK_DAYS        2 (urgent traces: 1)
 trace.respond_days              ARMSLEDGER_TRACE_RESPONSE_DAYS   30 (urgent traces: 7)
+max_message_bytes               ARMSLEDGER_MAX_MESSAGE_BYTES     1048576 (1 MiB)
 ==============================  ===============================  ===========================
 
 ``db`` is a SQLite file path or a ``postgresql://`` URL. ``topic_prefix`` starts every
 Kafka topic name (``<prefix>.inbox.<STATE>``); all nodes of a federation use the same one.
+``max_message_bytes``: an inbox message (Kafka key and value) larger than this is refused
+before anything of it is stored; the quarantine keeps only its hash, size, offset and origin.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from domain.trace_status import TraceDeadlines
 
 _OFF = ("0", "false", "no", "off")
 DEFAULT_TOPIC_PREFIX = "armsledger"
+#: A record with a full lifecycle fragment is tens of KiB; 1 MiB leaves room and bounds the damage.
+DEFAULT_MAX_MESSAGE_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ class Settings:
     topic_prefix: str = DEFAULT_TOPIC_PREFIX
     overdue_days: int = DEFAULT_OVERDUE_DAYS
     trace: TraceSettings = field(default_factory=TraceSettings)
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
 
     @property
     def is_postgres(self) -> bool:
@@ -84,13 +90,14 @@ class Settings:
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Settings from ``environ`` (default ``os.environ``); non-None ``overrides`` win.
 
-        Raises ``InvalidField`` when a number of days is not a whole number.
+        Raises ``InvalidField`` when a number of days or bytes is not a whole number (bytes: at least 1).
         """
         env = os.environ if environ is None else environ
         given = {k: v for k, v in overrides.items() if v is not None}
         home = Path(str(given.get("home") or env.get("ARMSLEDGER_HOME") or ".armsledger"))
         db = str(given.get("db") or env.get("ARMSLEDGER_DB") or home / "ledger.db")
         overdue_days = _days(env, "ARMSLEDGER_OVERDUE_DAYS", "overdue_days")
+        max_message_bytes = _size(env, "ARMSLEDGER_MAX_MESSAGE_BYTES", "max_message_bytes")
         return cls(
             home=home,
             db=db,
@@ -99,6 +106,7 @@ class Settings:
             topic_prefix=str(given.get("topic_prefix") or env.get("ARMSLEDGER_TOPIC_PREFIX") or DEFAULT_TOPIC_PREFIX),
             overdue_days=DEFAULT_OVERDUE_DAYS if overdue_days is None else overdue_days,
             trace=TraceSettings.load(env),
+            max_message_bytes=DEFAULT_MAX_MESSAGE_BYTES if max_message_bytes is None else max_message_bytes,
         )
 
 
@@ -109,4 +117,14 @@ def _days(environ: Mapping[str, str], variable: str, name: str) -> int | None:
         return None
     if not text.isdigit():
         raise InvalidField(f"{variable}={text!r} is not a whole number of days", field=name)
+    return int(text)
+
+
+def _size(environ: Mapping[str, str], variable: str, name: str) -> int | None:
+    """The number of bytes in ``variable`` (1 to 2^53), None when unset; ``InvalidField`` otherwise."""
+    text = str(environ.get(variable, "") or "").strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit() and 1 <= int(text[:20]) <= 2**53 and len(text) <= 16):
+        raise InvalidField(f"{variable}={text[:40]!r} is not a number of bytes from 1 to 2^53", field=name)
     return int(text)

@@ -9,6 +9,7 @@ so they are sealed, proved and relayed like its honest records; NL ingests throu
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 import pytest
 from eventsourcing.persistence import StoredEvent
@@ -16,11 +17,12 @@ from eventsourcing.persistence import StoredEvent
 from domain.event_types import TRACE_SUBMITTED
 from ledger.envelope import GENESIS_PREV, Envelope, seal
 from nodes.bootstrap import init_node
-from nodes.federation.ingest import INVALID_FIELD, REACTION_FAILED
+from nodes.federation.inbox_records import QUARANTINED, message_digest
+from nodes.federation.ingest import INVALID_FIELD, MALFORMED, OVERSIZED, REACTION_FAILED, Ingest
 from nodes.federation.reactions import REACTIONS_TOPIC
 from nodes.federation.sync import sync
 from nodes.federation.trust import trust_each_other
-from nodes.federation.wire import RecordMessage, decode_message
+from nodes.federation.wire import CheckpointMessage, RecordMessage, decode_message, encode_message
 from nodes.settings import Settings
 from nodes.tracing import service as tracing
 
@@ -155,3 +157,44 @@ def test_a_failing_reaction_is_listed_in_the_quarantine_and_blocks_nothing(pair,
     again = sync(nl, nl_transport, 10)
     assert again.quiet and again.failed_reactions == 0 and len(nl.inbox.quarantined()) == 1
     assert [e.type for e in nl.inbox.received(node="BE", stream=str(weapon))] == ["Weapon.ReportedStolen"]
+
+
+def test_an_oversized_message_keeps_only_its_hash_size_offset_and_origin(pair):
+    be, nl, be_transport, nl_transport = pair
+    limit = nl.settings.max_message_bytes
+    assert limit == 1 << 20
+    big_checkpoint = encode_message(CheckpointMessage("BE", b"x" * (limit + 1), 0, ()))
+    junk = b"\x00" * (2 * limit)
+    topic = nl_transport.inbox_topic("NL")
+    nl_transport.ensure_topics(["NL"])
+    nl_transport.publish(topic, [(b"BE", big_checkpoint), (b"", junk)])
+    weapon = manufacture(be, "AFTER-4")
+    be.registry.record("report_stolen", by="police", weapon_id=weapon, place="Gent", circumstances="")
+    sync(be, be_transport, 10)
+    report = sync(nl, nl_transport, 10)
+    assert report.quiet and report.quarantined == 2
+    entries = sorted(nl.inbox.quarantined(), key=lambda e: e["offset"])
+    assert [(e["reason"], e["offset"], e["origin"], e["size"]) for e in entries] == [
+        (OVERSIZED, 0, "BE", 2 + len(big_checkpoint)), (OVERSIZED, 1, "", len(junk))]
+    assert message_digest(b"BE", big_checkpoint).hex() in entries[0]["detail"]
+    assert message_digest(b"", junk).hex() in entries[1]["detail"]
+    stored = [bytes(n.state) for n in nl.inbox.recorder.select_notifications(start=1, limit=1000)
+              if n.topic == QUARANTINED]
+    assert len(stored) == 2 and all(len(state) < 1000 for state in stored)  # not a byte of the messages
+    # Later records are ingested; the same bytes sent again are the same entries.
+    assert [e.type for e in nl.inbox.received(node="BE", stream=str(weapon))] == ["Weapon.ReportedStolen"]
+    nl_transport.publish(topic, [(b"", junk)])
+    assert sync(nl, nl_transport, 10).quarantined == 0 and len(nl.inbox.quarantined()) == 2
+
+
+def test_the_maximum_message_size_is_a_setting(tmp_path, db_url):
+    settings = Settings.load(environ={"ARMSLEDGER_MAX_MESSAGE_BYTES": "100"}, home=tmp_path / "x", db=db_url)
+    node = init_node(replace(settings, passphrase=PASSPHRASE), "DK")
+    try:
+        ingest = Ingest(node, MemoryTransport(), node.inbox, lambda state, items: None)
+        report = ingest.process([(0, b"DK", b"y" * 98), (1, b"DK", b"z" * 99)])  # 100 bytes, then 101
+        assert report.quarantined == 2
+        assert sorted(e["reason"] for e in node.inbox.quarantined()) == [MALFORMED, OVERSIZED]
+    finally:
+        ingest.close()
+        node.close()
