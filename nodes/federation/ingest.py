@@ -189,6 +189,8 @@ class Ingest:
             return IngestReport(conflicts=1)
         report.quarantined = len(batch.quarantined)
         report.alarms = sum(1 for e in batch.quarantined if e.kind == KIND_ALARM)
+        if batch.quarantined:
+            self._expire_quarantine()
         for entry in batch.quarantined:
             log_ = log.error if entry.kind == KIND_ALARM else log.warning
             log_("%s: message from %r at %s[%d] quarantined: %s: %s", "ALARM" if entry.kind == KIND_ALARM
@@ -200,6 +202,15 @@ class Ingest:
             self._parked = [p for p in self._parked if p.entry.id not in resolved]
             self._parked += [ParkedEntry(0, e) for e in batch.quarantined if e.reason in PARKED]
         return report
+
+    def _expire_quarantine(self) -> None:
+        settings = self.node.settings
+        expired = self.inbox.expire_quarantine(settings.quarantine_max_entries, settings.quarantine_max_bytes)
+        if expired:
+            log.warning("ingest: the quarantine is over its cap (ARMSLEDGER_QUARANTINE_ENTRIES=%d, "
+                        "ARMSLEDGER_QUARANTINE_BYTES=%d): its %d oldest entries other than alarms expired",
+                        settings.quarantine_max_entries, settings.quarantine_max_bytes, expired)
+            self._parked = None  # some of those waiting may be gone
 
     def send_cosignatures(self) -> int:
         """Publish the cosignatures due: one per origin, for the newest checkpoint kept since the last call.

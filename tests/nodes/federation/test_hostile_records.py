@@ -17,7 +17,8 @@ from eventsourcing.persistence import StoredEvent
 from domain.event_types import TRACE_SUBMITTED
 from ledger.envelope import GENESIS_PREV, Envelope, seal
 from nodes.bootstrap import init_node
-from nodes.federation.inbox_records import QUARANTINED, message_digest
+from nodes.federation.inbox import Inbox
+from nodes.federation.inbox_records import QUARANTINED, InboxBatch, QuarantineEntry, message_digest
 from nodes.federation.ingest import INVALID_FIELD, MALFORMED, OVERSIZED, REACTION_FAILED, Ingest
 from nodes.federation.reactions import REACTIONS_TOPIC
 from nodes.federation.sync import sync
@@ -27,7 +28,13 @@ from nodes.settings import Settings
 from nodes.tracing import service as tracing
 
 from federation_nodes import PASSPHRASE, Cluster, manufacture, now, publish, raw_messages
+from inprocess_cli import Cli, node_environment
 from memory_transport import MemoryBroker, MemoryTransport
+
+
+@pytest.fixture
+def env(monkeypatch):
+    return node_environment(monkeypatch)
 
 
 @pytest.fixture
@@ -198,3 +205,37 @@ def test_the_maximum_message_size_is_a_setting(tmp_path, db_url):
     finally:
         ingest.close()
         node.close()
+
+
+def test_ingest_keeps_the_quarantine_under_its_cap(tmp_path, db_url):
+    settings = Settings.load(environ={"ARMSLEDGER_QUARANTINE_ENTRIES": "5"}, home=tmp_path / "x", db=db_url,
+                             passphrase=PASSPHRASE)
+    node = init_node(settings, "DK")
+    ingest = Ingest(node, MemoryTransport(), node.inbox, lambda state, items: None)
+    try:
+        for start in range(0, 40, 10):
+            report = ingest.process([(i, b"DK", f"junk {i}".encode()) for i in range(start, start + 10)])
+            assert report.quarantined == 10
+        kept = node.inbox.quarantined()
+        assert len(kept) == 5 and [e["offset"] for e in kept] == list(range(35, 40))  # the newest stay
+    finally:
+        ingest.close()
+        node.close()
+
+
+def test_the_quarantine_command_pages_through_the_entries(env, capsys, tmp_path, db_url):
+    cli = Cli(capsys, tmp_path / "nl", db_url)
+    cli.ok("init", "--state", "NL")
+    with Inbox.open(db_url) as inbox:
+        assert inbox.record(InboxBatch(quarantined=[
+            QuarantineEntry(received_at=1_700_000_000_000_000, topic="t.inbox.NL", offset=i, origin="BE",
+                            reason=MALFORMED, kind="error", detail=f"junk {i}", key=b"", message=b"x%d" % i)
+            for i in range(5)]))
+    first = cli.ok("quarantine", "--limit", "2", "--json").json()
+    assert [e["offset"] for e in first] == [0, 1]
+    text = cli.ok("quarantine", "--limit", "2").out
+    assert f"--after {first[-1]['id']} --limit 2" in text
+    rest = cli.ok("quarantine", "--after", str(first[-1]["id"]), "--json").json()
+    assert [e["offset"] for e in rest] == [2, 3, 4]
+    assert "limit" in cli.refused("quarantine", "--limit", "0").err
+    assert "after" in cli.refused("quarantine", "--after", "-1").err
