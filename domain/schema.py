@@ -16,6 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.errors import InvalidField
+from domain.licence import Licence
+from domain.shipment import Shipment
+from domain.trace import TraceAnswer, TraceRequest
+from domain.weapon import Weapon
 
 #: Largest whole number every reader represents exactly (JavaScript, double, BIGINT).
 MAX_SAFE_INT = 2**53
@@ -215,9 +219,4 @@ def _canonical_uuid(text: Any) -> uuid.UUID | None:
 
 def domain_schema() -> RecordSchema:
     """The schema of the domain's aggregates (the node layer adds its register of authorities)."""
-    from domain.licence import Licence
-    from domain.shipment import Shipment
-    from domain.trace import TraceAnswer, TraceRequest
-    from domain.weapon import Weapon
-
     return RecordSchema.of((Weapon, Shipment, Licence, TraceRequest, TraceAnswer))
