@@ -212,8 +212,17 @@ class Inbox:
         return expired
 
     def parked(self, reasons: Iterable[str] | None = None) -> list[ParkedEntry]:
-        """Unresolved quarantine entries (with the message bytes), in arrival order."""
-        return unresolved(self._by_topic((QUARANTINED, QUARANTINE_RESOLVED)), reasons)
+        """Unresolved quarantine entries (with the message bytes), in arrival order; the rows of
+        resolved entries are not read."""
+        wanted = None if reasons is None else set(reasons)
+        found: list[ParkedEntry] = []
+        after = 0
+        with self._reading("reading the quarantine"):
+            while rows := self._queries.unresolved_quarantine(after, _PAGE):
+                entries = [ParkedEntry(n, QuarantineEntry.from_bytes(state)) for n, state in rows]
+                found += [p for p in entries if wanted is None or p.entry.reason in wanted]
+                after = rows[-1][0]
+        return found
 
     def _by_topic(self, topics: Sequence[str]) -> Iterator[Notification]:
         with self._reading("reading the inbox"):
