@@ -153,6 +153,10 @@ class Inbox(ReceivedRecords, Protocol):
         with an id above ``after``."""
         ...
 
+    def alarm_count(self) -> int:
+        """How many unresolved quarantine entries are alarms (without reading the others)."""
+        ...
+
     def expire_quarantine(self, max_entries: int, max_bytes: int) -> int:
         """Delete the oldest quarantine entries but alarms until at most ``max_entries`` of ``max_bytes``
         in all are stored; returns how many expired."""

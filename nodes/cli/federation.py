@@ -47,7 +47,7 @@ def add_commands(subparsers: Commands) -> None:
     add_command(actions, "run", node_run, "relay and ingest until SIGTERM or Ctrl-C (finishes the batch in hand)")
 
     parser = add_command(subparsers, "quarantine", quarantine,
-                         "messages refused on ingest, with the reason; exit 1 if any listed is an alarm")
+                         "messages refused on ingest, with the reason; exit 1 if any is an alarm")
     parser.add_argument("--limit", type=int, default=QUARANTINE_PAGE, metavar="N",
                         help=f"list at most N entries (default {QUARANTINE_PAGE})")
     parser.add_argument("--after", type=int, default=0, metavar="ID",
@@ -111,6 +111,7 @@ def quarantine(run: Invocation) -> int:
         raise InvalidField("must be an entry id, from 0", field="after")
     with run.open_node(unlock=False) as node:
         entries = node.inbox.quarantined(after=after, limit=limit + 1)
+        alarms = node.inbox.alarm_count()
     more, entries = len(entries) > limit, entries[:limit]
     lines = [
         f"{e['id']:>6}  {format_time(e['received_at'] // 1_000_000)}  {e['kind'].upper():5}  {e['reason']:<22} "
@@ -119,9 +120,12 @@ def quarantine(run: Invocation) -> int:
     ]
     if more:
         lines.append(f"... more: armsledger quarantine --after {entries[-1]['id']} --limit {limit}")
+    shown = sum(1 for e in entries if e["kind"] == "alarm")
+    if alarms > shown:
+        lines.append(f"ALARM: {alarms - shown} more alarm(s) in the quarantine, outside this page")
     empty = "quarantine is empty" if not after else f"no entry after {after}"
     run.emit(entries, "\n".join(lines) or empty)
-    return 1 if any(e["kind"] == "alarm" for e in entries) else 0
+    return 1 if alarms else 0
 
 
 # --- shared ----------------------------------------------------------------------------------

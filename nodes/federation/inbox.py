@@ -27,6 +27,7 @@ from eventsourcing.sqlite import SQLiteDatastore, SQLiteProcessRecorder
 from eventsourcing.utils import Environment, get_topic
 
 from ledger.checkpoint import Checkpoint
+from ledger.encoding import canonical_encode
 from ledger.envelope import Envelope
 from ledger.errors import LedgerError
 from nodes.errors import StorageError
@@ -184,6 +185,13 @@ class Inbox:
                 after = rows[-1][0]
         return found
 
+    def alarm_count(self) -> int:
+        """How many unresolved quarantine entries are alarms; the database looks for them, and
+        only the rows it finds are read here."""
+        with self._reading("reading the quarantine"):
+            return sum(1 for state in self._queries.alarm_candidates()
+                       if QuarantineEntry.from_bytes(state).kind == KIND_ALARM)
+
     def expire_quarantine(self, max_entries: int, max_bytes: int) -> int:
         """Delete the oldest quarantine entries that are not alarms (with their resolution) until at most
         ``max_entries`` entries of at most ``max_bytes`` in all are stored; returns how many expired.
@@ -326,6 +334,19 @@ class _Queries:
                 f"AND NOT EXISTS (SELECT 1 FROM {self.table} r WHERE r.originator_id = q.originator_id "
                 f"AND r.originator_version = 2) ORDER BY q.{id_} LIMIT {p}", (QUARANTINED, after, limit))
             return [(int(r["n"]), bytes(r["state"])) for r in cursor.fetchall()]
+
+    def alarm_candidates(self) -> list[bytes]:
+        """States of unresolved quarantine entries whose bytes hold the canonical ``"kind": "alarm"``
+        (a message's own bytes may hold it too: the caller decodes to be sure)."""
+        marker = canonical_encode("kind") + canonical_encode(KIND_ALARM)
+        id_, p = self._id_column(), self._param()
+        found = "instr(q.state, ?) > 0" if self.sqlite else "position(%s::bytea in q.state) > 0"
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                f"SELECT q.state AS state FROM {self.table} q WHERE q.topic = {p} AND {found} "
+                f"AND NOT EXISTS (SELECT 1 FROM {self.table} r WHERE r.originator_id = q.originator_id "
+                f"AND r.originator_version = 2) ORDER BY q.{id_}", (QUARANTINED, marker))
+            return [bytes(r["state"]) for r in cursor.fetchall()]
 
     def quarantine_size(self) -> tuple[int, int]:
         """(entries, bytes of their rows) of the quarantine, resolved entries included."""

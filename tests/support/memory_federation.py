@@ -84,6 +84,9 @@ class MemoryInbox:
         entries = [p.summary() for p in self.parked() if p.notification_id > after]
         return entries if limit is None else entries[:limit]
 
+    def alarm_count(self) -> int:
+        return sum(1 for e in self.quarantined() if e["kind"] == "alarm")
+
     def expire_quarantine(self, max_entries: int, max_bytes: int) -> int:
         # The in-memory recorder numbers rows by their place in a list and cannot delete one:
         # this stand-in keeps every entry (unit tests hold few); the real inbox expires them.

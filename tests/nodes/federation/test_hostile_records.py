@@ -237,5 +237,11 @@ def test_the_quarantine_command_pages_through_the_entries(env, capsys, tmp_path,
     assert f"--after {first[-1]['id']} --limit 2" in text
     rest = cli.ok("quarantine", "--after", str(first[-1]["id"]), "--json").json()
     assert [e["offset"] for e in rest] == [2, 3, 4]
+    with Inbox.open(db_url) as inbox:  # an alarm beyond the first page still makes the command exit 1
+        assert inbox.record(InboxBatch(quarantined=[QuarantineEntry(
+            received_at=1_700_000_000_000_000, topic="t.inbox.NL", offset=9, origin="BE", reason="fork-or-rewrite",
+            kind="alarm", detail="two histories", key=b"", message=b"y")]))
+    alarmed = cli("quarantine", "--limit", "2")
+    assert alarmed.code == 1 and "1 more alarm(s) in the quarantine, outside this page" in alarmed.out
     assert "limit" in cli.refused("quarantine", "--limit", "0").err
     assert "after" in cli.refused("quarantine", "--after", "-1").err

@@ -12,6 +12,7 @@ import pytest
 from eventsourcing.persistence import Tracking
 
 from ledger.checkpoint import sign_checkpoint
+from ledger.encoding import canonical_encode
 from ledger.keys import generate_key
 from nodes.federation.inbox import KIND_ALARM, KIND_ERROR, Inbox, InboxBatch, QuarantineEntry, received_stream_id
 
@@ -159,3 +160,12 @@ def test_beyond_its_cap_the_oldest_entries_expire_but_alarms_never_do(inbox):
     assert inbox.existing([alarm.id, old[4].id, newest.id]) == {alarm.id, newest.id}
     size = sum(len(e.to_bytes()) for e in (alarm, newest))
     assert inbox.expire_quarantine(max_entries=2, max_bytes=size) == 0
+
+
+def test_alarms_are_counted_without_reading_the_other_entries_and_a_lookalike_is_no_alarm(inbox):
+    lookalike = entry(message=b"junk" + canonical_encode("kind") + canonical_encode("alarm"))  # bytes of an attacker
+    fork, other_fork = entry("fork-or-rewrite", b"1", KIND_ALARM), entry("fork-or-rewrite", b"2", KIND_ALARM)
+    assert inbox.record(InboxBatch(quarantined=[lookalike, fork, entry(), other_fork]))
+    assert inbox.alarm_count() == 2
+    assert inbox.record(InboxBatch(resolved=[(other_fork.id, "settled")]))
+    assert inbox.alarm_count() == 1
