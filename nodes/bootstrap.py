@@ -105,7 +105,9 @@ def init_node(settings: Settings, state: str) -> Node:
         raise InvalidField(f"{state!r} is not an ISO 3166-1 alpha-2 country code", field="state")
     if not settings.passphrase:
         raise ConfigurationError("ARMSLEDGER_PASSPHRASE is not set: it encrypts the node's private keys")
-    settings.home.mkdir(parents=True, exist_ok=True)
+    # The home holds keys, node.json and (by default) the log with holders' names: owner only.
+    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings.home.chmod(0o700)
     identity, public_keys = create_identity(settings.home, state, settings.passphrase)
     node = Node(settings, identity, Registry(settings.db, identity))
     node.registry.certify_authorities(public_keys, int(time.time()))

@@ -69,12 +69,19 @@ class Settings:
     """
 
     home: Path
-    db: str
+    db: str = field(repr=False)  # a URL may carry a password: ``shown_db`` is for messages
     passphrase: str = field(default="", repr=False)
     kafka: str = ""
     topic_prefix: str = DEFAULT_TOPIC_PREFIX
     overdue_days: int = DEFAULT_OVERDUE_DAYS
     trace: TraceSettings = field(default_factory=TraceSettings)
+
+    @property
+    def shown_db(self) -> str:
+        """``db`` with the password of a URL masked, for messages and logs."""
+        from nodes.registry.storage import masked_dsn
+
+        return masked_dsn(self.db)
 
     @property
     def is_postgres(self) -> bool:
