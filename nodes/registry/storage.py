@@ -2,7 +2,8 @@
 
 Turns a ``--db`` value into the environment of the ``eventsourcing`` library
 (SQLite module or PostgreSQL module), and translates third-party database
-exceptions into ``StorageError`` in exactly one place.
+exceptions into ``StorageError`` (a conflicting write into ``VersionConflict``)
+in exactly one place.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ import sqlite3
 from collections.abc import Iterator
 from urllib.parse import unquote, urlparse, urlsplit, urlunsplit
 
-from nodes.errors import ConfigurationError, StorageError
+from eventsourcing.persistence import RecordConflictError
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from psycopg.errors import DuplicateObject
+
+from nodes.errors import ConfigurationError, StorageError, VersionConflict
 
 
 def eventsourcing_env(db: str) -> dict[str, str]:
@@ -72,6 +78,73 @@ def _create_private(path: str) -> None:
     # An existing file is kept as it is; a missing folder is SQLite's to report, as before.
     with contextlib.suppress(OSError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def registry_env(db: str) -> dict[str, str]:
+    """``eventsourcing_env`` for the registry's log: on SQLite, with positions never reused; on
+    PostgreSQL, with its tables created by one process at a time."""
+    env = eventsourcing_env(db)
+    recorder = NeverReusedPositions if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite" else OneCreatorAtATime
+    env["APPLICATION_RECORDER_TOPIC"] = f"{__name__}:{recorder.__qualname__}"
+    return env
+
+
+#: Key of the PostgreSQL advisory lock held while the registry's tables are created.
+_DDL_LOCK = 0x61726D73  # "arms"
+
+
+class OneCreatorAtATime(PostgresApplicationRecorder):
+    """The library's PostgreSQL recorder, creating its type, table and function under an
+    advisory lock: every command opens the store and runs that DDL, and PostgreSQL fails
+    concurrent ``CREATE TYPE`` / ``CREATE OR REPLACE FUNCTION`` ("tuple concurrently updated")."""
+
+    def create_table(self) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
+            for statement in self.sql_create_statements:
+                if "CREATE TYPE" in statement.as_string():
+                    # No IF NOT EXISTS for types: a savepoint keeps the transaction alive.
+                    with contextlib.suppress(DuplicateObject), cursor.connection.transaction():
+                        cursor.execute(statement, prepare=False)
+            self._create_table(cursor)
+        self.datastore.register_type_adapters()
+
+
+class NeverReusedPositions(SQLiteApplicationRecorder):
+    """The library's SQLite recorder on a table whose positions are never handed out twice.
+
+    The library's table numbers records by SQLite's plain rowid, which gives a deleted newest
+    record's position to the next record: the relay, which tracks what it sent by position,
+    would then never send the new one. ``AUTOINCREMENT`` on a column named ``rowid`` keeps
+    every query of the library working and makes SQLite remember the highest position ever
+    used. (PostgreSQL sequences never reuse a value.) A table created by an earlier version
+    keeps its plain rowid; the relay's check of what stands at its positions still names a
+    reused one.
+    """
+
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name)
+        self.insert_events_statement = (
+            f"INSERT INTO {self.events_table_name} (originator_id, originator_version, topic, state) "
+            "VALUES (?,?,?,?)"
+        )
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self.events_table_name} ("
+            "originator_id TEXT, originator_version INTEGER, topic TEXT, state BLOB, "
+            "rowid INTEGER PRIMARY KEY AUTOINCREMENT, "
+            "UNIQUE (originator_id, originator_version))"
+        ]
+
+
+@contextlib.contextmanager
+def version_conflicts(action: str) -> Iterator[None]:
+    """Re-raise a write that lost the race for a (stream, version) as ``VersionConflict``."""
+    try:
+        yield
+    except RecordConflictError as e:
+        raise VersionConflict(f"{action}: another writer recorded in the same stream first ({e})") from e
 
 
 @contextlib.contextmanager
