@@ -71,6 +71,7 @@ class SyncReport:
         self.published += report.records
         self.checkpoints_sent += report.checkpoints
         self.resets += report.resets
+        self.alarms += report.alarms
 
     def add_ingest(self, report: IngestReport) -> None:
         self.read += report.read
