@@ -73,3 +73,14 @@ def test_settings_never_show_the_password():
     settings = Settings.load({}, home="h", db="postgresql://u:S3cretPw@h/db", passphrase="also secret")
     assert "S3cretPw" not in repr(settings) and "also secret" not in repr(settings)
     assert settings.shown_db == "postgresql://u:***@h/db"
+
+
+def test_the_sqlite_wal_and_shm_files_of_an_open_node_are_0600(tmp_path):
+    from nodes.bootstrap import init_node
+
+    settings = Settings.load({}, home=tmp_path / "node", passphrase=LONG)
+    with init_node(settings, "NL") as node:
+        node.settle()  # written, still open: the -wal and -shm files exist now
+        files = {p.name: mode(p) for p in settings.home.glob("ledger.db*")}
+    assert {"ledger.db", "ledger.db-wal", "ledger.db-shm"} <= set(files)
+    assert set(files.values()) == {0o600}
