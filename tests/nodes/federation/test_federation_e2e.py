@@ -217,7 +217,7 @@ def _quiet_kafka_logs(caplog):
 def test_node_run_outlives_a_broker_that_goes_away_and_comes_back_empty(tmp_path, db_url):
     import threading
 
-    from nodes.federation.sync import run
+    from nodes.federation.sync import run, sync
 
     def stolen_at_nl(serial_weapons) -> bool:
         held = {e.stream for _, e in cluster["NL"].inbox.received_notifications(1, 100_000)
@@ -226,7 +226,7 @@ def test_node_run_outlives_a_broker_that_goes_away_and_comes_back_empty(tmp_path
 
     def until_nl_holds(weapons) -> None:
         for _ in range(60):  # bounded: a pass each; the outcome, not the time, is asserted
-            cluster.sync("NL", timeout_s=2)
+            sync(cluster["NL"], cluster.transports["NL"], 10.0, federation=cluster.federation("NL"))
             if stolen_at_nl(weapons):
                 return
             time.sleep(0.5)
