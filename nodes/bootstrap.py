@@ -120,8 +120,10 @@ def init_node(settings: Settings, state: str) -> Node:
         raise InvalidField(f"{state!r} is not an ISO 3166-1 alpha-2 country code", field="state")
     if not settings.passphrase:
         raise ConfigurationError("ARMSLEDGER_PASSPHRASE is not set: it encrypts the node's private keys")
+    # The home holds keys, node.json and (by default) the log with holders' names: owner only.
     try:
-        settings.home.mkdir(parents=True, exist_ok=True)
+        settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        settings.home.chmod(0o700)
         identity, public_keys = create_identity(settings.home, state, settings.passphrase)
     except OSError as e:
         raise ConfigurationError(f"--home {settings.home}: cannot create a node there: "

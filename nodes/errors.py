@@ -7,6 +7,7 @@ Hierarchy::
     ├── NodeNotInitialised     no node at ARMSLEDGER_HOME (run ``armsledger init``)
     ├── NodeExists             ``init`` refuses to overwrite a node
     ├── StorageError           the database failed (translated from sqlite3 / psycopg)
+    │   └── VersionConflict    another writer stored the same (stream, version) first: reload and retry
     ├── TransportError         the Kafka broker failed or is unreachable (translated from kafka)
     │   └── TransportReset     the broker lost records we relied on (restart of a memory broker)
     ├── ImportFileError        the CSV file itself cannot be read (row errors are reported, not raised)
@@ -37,6 +38,11 @@ class NodeExists(NodeError):
 
 class StorageError(NodeError):
     """The database failed; the message says what, the cause is chained."""
+
+
+class VersionConflict(StorageError):
+    """Another writer stored a record at the same (stream, version) first: the command's view
+    of the stream is stale; reload, check the rules again and retry."""
 
 
 class TransportError(NodeError):

@@ -82,7 +82,7 @@ class Settings:
     """
 
     home: Path
-    db: str
+    db: str = field(repr=False)  # a URL may carry a password: ``shown_db`` is for messages
     passphrase: str = field(default="", repr=False)
     kafka: str = ""
     topic_prefix: str = DEFAULT_TOPIC_PREFIX
@@ -91,6 +91,13 @@ class Settings:
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     quarantine_max_entries: int = DEFAULT_QUARANTINE_MAX_ENTRIES
     quarantine_max_bytes: int = DEFAULT_QUARANTINE_MAX_BYTES
+
+    @property
+    def shown_db(self) -> str:
+        """``db`` with the password of a URL masked, for messages and logs."""
+        from nodes.registry.storage import masked_dsn
+
+        return masked_dsn(self.db)
 
     @property
     def is_postgres(self) -> bool:

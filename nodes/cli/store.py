@@ -14,6 +14,9 @@ from urllib.parse import urlsplit, urlunsplit
 from domain.errors import InvalidField
 from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option
 
+#: The shortest passphrase ``init`` accepts for encrypting a node's keys.
+MIN_PASSPHRASE = 12
+
 
 def add_init(subparsers: Commands) -> None:
     init = add_command(subparsers, "init", init_command, "create the node: keys and authority certificates")
@@ -46,6 +49,12 @@ def init_command(run: Invocation) -> int:
     from nodes.bootstrap import init_node
 
     settings = run.settings
+    if settings.passphrase and len(settings.passphrase) < MIN_PASSPHRASE:
+        # Checked by init only: it is the passphrase that encrypts the new keys; a node made
+        # by an older version (or the demo's throwaway nodes) still opens with its own.
+        raise InvalidField(f"ARMSLEDGER_PASSPHRASE has {len(settings.passphrase)} characters: it encrypts "
+                           f"the node's private keys and needs at least {MIN_PASSPHRASE}",
+                           field="ARMSLEDGER_PASSPHRASE")
     with init_node(settings, run.args.state) as node:
         node.settle()
         identity = node.identity

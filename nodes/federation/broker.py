@@ -27,6 +27,7 @@ import subprocess
 import tempfile
 import time
 import weakref
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
@@ -34,6 +35,18 @@ from nodes.errors import TransportError
 
 #: How much of the broker's output an error message quotes.
 _TAIL_BYTES = 2000
+
+
+#: What the broker binary may see of our environment: never ARMSLEDGER_PASSPHRASE, a
+#: database URL or anything else it does not need.
+_BROKER_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ", "RUST_LOG", "RUST_BACKTRACE")
+
+
+def broker_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment the broker is started with: the few variables it uses, plain-text logs."""
+    env = {name: environ[name] for name in _BROKER_VARIABLES if name in environ}
+    env["NO_COLOR"] = "1"  # plain text in the log, which error messages quote
+    return env
 
 
 def broker_binary() -> str:
@@ -206,8 +219,7 @@ class LocalBroker:
             # Own session: a Ctrl-C meant for the caller's terminal is the caller's to handle.
             self._process = subprocess.Popen(
                 command,
-                # Plain text in the log, which error messages quote.
-                env={**os.environ, "NO_COLOR": "1"},
+                env=broker_environment(os.environ),
                 stdin=subprocess.DEVNULL,
                 stdout=self._log,
                 stderr=subprocess.STDOUT,

@@ -9,9 +9,11 @@ Not thread-safe: one thread uses a transport at a time.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import ParamSpec, TypeVar
 
 import kafka.errors
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -30,8 +32,60 @@ logging.getLogger("kafka").addHandler(logging.NullHandler())
 # How long a fetch may wait on the broker, and a publish fill batches: the latency they
 # buy is measured in docs/kafka-transport.md ("Latency settings").
 FETCH_MAX_WAIT_MS = 10
+# After this many reads in a row found nothing, fetches wait IDLE_FETCH_MAX_WAIT_MS instead:
+# an idle reader then sends ~4 fetches/s instead of ~100 (the first record after a quiet spell
+# waits up to that long; the next read that returns records restores the short wait).
+IDLE_AFTER_EMPTY_READS = 3
+IDLE_FETCH_MAX_WAIT_MS = 250
 LINGER_MS = 20
 BATCH_BYTES = 1024 * 1024
+
+# Failures of a broker that is restarting or briefly away: the request is made again, on fresh
+# clients, until the transport's timeout. (kafka-python raises NodeNotReadyError "No node_id
+# provided" when every known broker is in its reconnect backoff, as right after a restart.)
+_TRANSIENT = (
+    kafka.errors.NodeNotReadyError,
+    kafka.errors.KafkaConnectionError,
+    kafka.errors.RequestTimedOutError,
+    kafka.errors.NotLeaderForPartitionError,
+    kafka.errors.LeaderNotAvailableError,
+    kafka.errors.BrokerNotAvailableError,
+    kafka.errors.UnknownBrokerIdError,
+    kafka.errors.CorrelationIdError,
+    ConnectionError,
+)
+_FIRST_PAUSE_S = 0.05
+_LONGEST_PAUSE_S = 1.0
+
+log = logging.getLogger(__name__)
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _until_answered(operation: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Make ``operation`` again, with growing pauses, while it fails on a transient broker error,
+    until the transport's ``timeout_s`` has passed; then its ``TransportError`` stands."""
+    @functools.wraps(operation)
+    def retrying(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        transport = args[0]
+        assert isinstance(transport, KafkaTransport)
+        deadline = time.monotonic() + transport.timeout_s
+        pause = _FIRST_PAUSE_S
+        while True:
+            try:
+                return operation(*args, **kwargs)
+            except TransportReset:
+                raise
+            except TransportError as e:
+                if not isinstance(e.__cause__, _TRANSIENT) or time.monotonic() + pause > deadline:
+                    raise
+                log.info("kafka: %s; trying again in %.2f s", e, pause)
+            # Fresh clients: the old ones may hold a dead broker's connections and backoff.
+            transport.close()
+            time.sleep(pause)
+            pause = min(pause * 2, _LONGEST_PAUSE_S)
+    return retrying
+
 
 # A broker that answers with these no longer knows the idempotent producer's session.
 _PRODUCER_FORGOTTEN = (
@@ -44,7 +98,9 @@ class KafkaTransport:
     """Inbox topics on a Kafka-protocol broker at ``bootstrap_servers`` (``host:port[,..]``).
 
     ``timeout_s`` bounds connecting, each request and each publish: an unreachable
-    broker gives ``TransportError`` after about that long. ``fetch_max_wait_ms`` is how
+    broker gives ``TransportError`` after about that long; a broker that is restarting
+    (connection refused or reset, no node ready) is asked again with growing pauses
+    within that time. ``fetch_max_wait_ms`` is how
     long the broker may hold a fetch when there is nothing new (see FETCH_MAX_WAIT_MS).
     Clients are created on first use, so constructing a transport does no I/O. Close it
     (or use ``with``).
@@ -57,6 +113,7 @@ class KafkaTransport:
         *,
         timeout_s: float = 10.0,
         fetch_max_wait_ms: int = FETCH_MAX_WAIT_MS,
+        idle_fetch_max_wait_ms: int = IDLE_FETCH_MAX_WAIT_MS,
         client_id: str = "armsledger",
     ) -> None:
         if not bootstrap_servers or not bootstrap_servers.strip():
@@ -72,6 +129,8 @@ class KafkaTransport:
         self.topic_prefix = topic_prefix
         self.timeout_s = timeout_s
         self.fetch_max_wait_ms = fetch_max_wait_ms
+        self.idle_fetch_max_wait_ms = min(max(idle_fetch_max_wait_ms, fetch_max_wait_ms), self._ms() // 2)
+        self._empty_reads = 0
         self.client_id = client_id
         self._admin: KafkaAdminClient | None = None
         self._producer: KafkaProducer | None = None
@@ -87,6 +146,7 @@ class KafkaTransport:
         """The inbox topic of ``state``: ``<prefix>.inbox.<STATE>`` (state upper-cased)."""
         return inbox_topic(self.topic_prefix, state)
 
+    @_until_answered
     def ensure_topics(self, states: Iterable[str]) -> dict[str, str | None]:
         """Create the inbox topics of ``states`` that do not exist yet (one partition each).
 
@@ -100,11 +160,13 @@ class KafkaTransport:
         with self._translated(f"creating topics {', '.join(topics)}"):
             return self._topics.ensure(topics)
 
+    @_until_answered
     def list_topics(self) -> list[str]:
         """Names of the topics on the broker (one metadata request)."""
         with self._translated("listing topics"):
             return self._topics.names()
 
+    @_until_answered
     def topic_id(self, topic: str) -> str | None:
         """The topic's current identity (Kafka topic id), or None if it does not exist."""
         with self._translated(f"describing topic {topic}"):
@@ -112,6 +174,7 @@ class KafkaTransport:
 
     # -- publish ---------------------------------------------------------------------
 
+    @_until_answered
     def publish(
         self,
         topic: str,
@@ -162,6 +225,7 @@ class KafkaTransport:
 
     # -- read ------------------------------------------------------------------------
 
+    @_until_answered
     def read(
         self,
         topic: str,
@@ -216,6 +280,9 @@ class KafkaTransport:
                 self._consumer_at.pop(tp, None)
                 raise
             self._consumer_at[tp] = records[-1].offset + 1 if records else from_offset
+            self._empty_reads = 0 if records else self._empty_reads + 1
+            self._set_fetch_wait(self.fetch_max_wait_ms if self._empty_reads < IDLE_AFTER_EMPTY_READS
+                                 else self.idle_fetch_max_wait_ms)
             end = consumer.highwater(tp)
             if not records and end is not None and end < from_offset:
                 # The cached high watermark may predate the seek: ask the broker.
@@ -226,6 +293,7 @@ class KafkaTransport:
             topic_id = self._topics.check(topic, expected, from_offset=from_offset)
         return Batch(tuple(records), topic_id, end)
 
+    @_until_answered
     def end_offset(self, topic: str, *, partition: int = 0) -> int:
         """The offset the next record of ``topic`` will get (0 if empty or missing)."""
         tp = TopicPartition(topic, partition)
@@ -308,6 +376,13 @@ class KafkaTransport:
                 allow_auto_create_topics=False,
             )
         return self._consumer
+
+    def _set_fetch_wait(self, wait_ms: int) -> None:
+        # kafka-python reads its fetcher's setting at every fetch request; there is no public
+        # way to change it on a live consumer, and a new consumer would drop what is prefetched.
+        fetcher = getattr(self._consumer, "_fetcher", None)
+        if fetcher is not None and fetcher.config.get("fetch_max_wait_ms") != wait_ms:
+            fetcher.config["fetch_max_wait_ms"] = wait_ms
 
     def _assign(self, tp: TopicPartition) -> KafkaConsumer:
         consumer = self._consumer_client()

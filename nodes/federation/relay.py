@@ -51,6 +51,8 @@ class RelayReport:
     checkpoints: int = 0
     resets: int = 0
     misfiled: int = 0
+    #: Positions sent to a partner where another record (or none) stands now (each logged as an error).
+    alarms: int = 0
     by_partner: dict[str, int] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
@@ -71,6 +73,9 @@ class Relay:
         self.inbox = inbox
         self._topic_ids: dict[str, str | None] = {}
         self._checkpoints: list[Checkpoint] = []
+        # Per partner position name: the last position passed and the hash of the record there.
+        self._passed: dict[str, tuple[int, bytes]] = {}
+        self._alarmed: set[tuple[str, int]] = set()
 
     # --- one pass --------------------------------------------------------------------------
 
@@ -147,6 +152,8 @@ class Relay:
         origin = self.node.identity.state
         names = {s: records_position(s, self._topic_ids.get(s)) for s in states}
         positions = {s: self.inbox.position(names[s]) for s in states}
+        for state in states:
+            self._check_passed(state, names[state], positions[state], report)
         pending = {s: self._checkpoint_items(checkpoints, self._checkpoints_sent(positions[s])) for s in states}
         reset: list[str] = []
         pages = paged(lambda at, limit: self._covered(at, limit, newest.size), _position,
@@ -179,9 +186,53 @@ class Relay:
                 if items:
                     report.by_partner[state] = report.by_partner.get(state, 0) + len(items)
                 if covered and covered[-1][1].id > positions[state]:
-                    positions[state] = covered[-1][1].id
+                    last = covered[-1][1]
+                    positions[state] = last.id
                     self.inbox.advance(names[state], positions[state])
+                    envelope = _envelope(last)
+                    if envelope is not None:
+                        self._passed[names[state]] = (last.id, envelope.hash)
         return reset
+
+    def _check_passed(self, state: str, name: str, position: int, report: RelayReport) -> None:
+        """Raise the alarm when the record at the position sent to ``state`` is not the one passed.
+
+        A deleted newest record whose position was handed to the next one (a table made before
+        positions were never reused), or a row rewritten in place: the partner would never be
+        sent what stands there now. The expected hash is the one seen when the position was
+        passed, else the sealer's leaf for that position (what was sealed is what was sent).
+        """
+        if position == 0 or (state, position) in self._alarmed:
+            return
+        passed = self._passed.get(name)
+        if passed is not None and passed[0] == position:
+            expected: bytes | None = passed[1]
+        else:
+            expected = self._sealed_hash(position)
+        if expected is None:
+            return
+        rows = self.node.registry.recorder.select_notifications(start=position, limit=1)
+        standing = rows[0] if rows and rows[0].id == position else None
+        envelope = _envelope(standing) if standing is not None else None
+        if envelope is not None and envelope.hash == expected:
+            self._passed[name] = (position, expected)
+            return
+        self._alarmed.add((state, position))
+        report.alarms += 1
+        now = "no record" if standing is None else (
+            f"record {envelope.hash.hex()[:16]}" if envelope else "an unreadable record")
+        log.error("relay: ALARM: log position %s was passed to %s with record %s, but %s stands there now: "
+                  "the log was rewritten behind the node; %s will not be sent it (run armsledger verify)",
+                  position, state, expected.hex()[:16], now, state)
+
+    def _sealed_hash(self, position: int) -> bytes | None:
+        """The envelope hash the sealer sealed at log ``position`` (None if it sealed none there)."""
+        try:
+            index = self.node.sealer.leaf_index(position)
+        except KeyError:
+            return None
+        leaves = self.node.sealer.sealed_leaves()
+        return leaves[index].envelope_hash if index < len(leaves) else None
 
     def _covered(self, start: int, limit: int, size: int) -> list[tuple[int, Notification]]:
         """(leaf index, notification) of up to ``limit`` notifications from ``start`` that the

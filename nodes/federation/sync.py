@@ -12,7 +12,9 @@ after they ran: records whose reactions a crash cut short are reacted to again a
 next start (reactions are idempotent).
 
 ``run(node, transport, stop_event)`` loops the same until ``stop_event`` is set
-(``armsledger node run``; SIGTERM sets it): the batch in hand is finished first.
+(``armsledger node run``; SIGTERM sets it): the batch in hand is finished first. It relays
+only when its log grew (or every ``RELAY_EVERY_S``), so an idle node costs little, and it
+never gives up on a broker that is away: it waits and tries again.
 
 Needs an unlocked node: sealing and cosigning sign with the node key, and reactions
 record signed steps.
@@ -20,12 +22,14 @@ record signed steps.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from nodes.errors import TransportError
 from nodes.federation.ingest import POOL_THRESHOLD, Ingest, IngestReport, kafka_position
 from nodes.federation.reactions import react, record_failures
 from nodes.federation.relay import Relay, RelayReport
@@ -34,8 +38,12 @@ from nodes.registry.paging import received_pages
 
 log = logging.getLogger(__name__)
 
-#: ``run`` waits this long for a message before it relays again.
-IDLE_WAIT_S = 0.2
+#: ``run`` waits this long for a message before it looks at its own log again.
+IDLE_WAIT_S = 0.5
+#: ``run`` relays when its log grew, and at least this often (checkpoints, partners added).
+RELAY_EVERY_S = 5.0
+#: ``run`` waits this long after a transport failure before it tries again, doubling up to the last.
+RETRY_PAUSES_S = (0.5, 30.0)
 #: Tracking name of the last received record reacted to (in the inbox's recorder).
 REACTIONS_POSITION = "reactions"
 #: A busy ingest still sends its cosignatures this often.
@@ -72,6 +80,7 @@ class SyncReport:
         self.published += report.records
         self.checkpoints_sent += report.checkpoints
         self.resets += report.resets
+        self.alarms += report.alarms
 
     def add_ingest(self, report: IngestReport) -> None:
         self.read += report.read
@@ -208,21 +217,38 @@ def _drain(fed: Federation, deadline: float, report: SyncReport) -> int:
 
 def run(node: Node, transport: Transport, stop_event: threading.Event, *,
         idle_wait_s: float = IDLE_WAIT_S) -> SyncReport:
-    """Relay and ingest until ``stop_event`` is set; the batch in hand is finished first."""
+    """Relay and ingest until ``stop_event`` is set; the batch in hand is finished first.
+
+    A ``TransportError`` (broker away or restarting) is logged and the pass tried again after a
+    pause; ``StorageError`` and anything else end the run.
+    """
     started = time.monotonic()
     report = SyncReport()
     with Federation(node, transport) as fed:
         fed.ingest.warm_up()
-        refreshed_at = 0.0
+        refreshed_at = relayed_at = 0.0
+        relayed_size: int | None = None
+        pause = RETRY_PAUSES_S[0]
         while not stop_event.is_set():
-            if time.monotonic() - refreshed_at > TRUST_REFRESH_S:
-                fed.refresh(report)
-                refreshed_at = time.monotonic()
-            report.passes += 1
-            report.add_relay(fed.relay.relay())
-            if stop_event.is_set():
-                break
-            fed.ingest_step(idle_wait_s, report)
-        fed.send_cosignatures()
+            try:
+                if time.monotonic() - refreshed_at > TRUST_REFRESH_S:
+                    fed.refresh(report)
+                    refreshed_at = time.monotonic()
+                size = fed.log_size()
+                if size != relayed_size or time.monotonic() - relayed_at > RELAY_EVERY_S:
+                    report.passes += 1
+                    report.add_relay(fed.relay.relay())
+                    relayed_size, relayed_at = size, time.monotonic()
+                if stop_event.is_set():
+                    break
+                fed.ingest_step(idle_wait_s, report)
+                pause = RETRY_PAUSES_S[0]
+            except TransportError as e:
+                log.warning("node run: %s; trying again in %.1f s", e, pause)
+                relayed_size = None  # relay again once the broker answers
+                stop_event.wait(pause)
+                pause = min(pause * 2, RETRY_PAUSES_S[1])
+        with contextlib.suppress(TransportError):
+            fed.send_cosignatures()
     report.elapsed_s = time.monotonic() - started
     return report

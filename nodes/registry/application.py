@@ -8,13 +8,16 @@ them on the way to the database. Nothing is constructed at import time: see
 
 from __future__ import annotations
 
+import functools
+import random
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent
+from eventsourcing.domain import DomainEventProtocol, MutableOrImmutableAggregate
+from eventsourcing.persistence import Mapper, Recording, StoredEvent
 
 from domain.authority import Authority, AuthorityKind
 from domain.errors import DuplicateMarking, InvalidField, LicenceRefused, UnknownWeapon
@@ -24,10 +27,39 @@ from domain.marking import Marking
 from domain.shipment import Shipment
 from domain.weapon import Weapon
 from ledger.envelope import Envelope
+from nodes.errors import VersionConflict
 from nodes.registry.identity import AuthorityRegister, NodeIdentity, authorities_stream
 from nodes.registry.mapper import EnvelopeMapper, domain_event_from
 from nodes.registry.paging import PAGE, notifications
-from nodes.registry.storage import eventsourcing_env
+from nodes.registry.storage import registry_env, version_conflicts
+
+#: How often a command whose stream another writer extended meanwhile is run again (reloaded,
+#: its rules checked again) before it gives up with ``VersionConflict``.
+CONFLICT_ATTEMPTS = 12
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def retried_on_conflict(command: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run ``command`` again when another writer stored the same (stream, version) first.
+
+    Each attempt reloads the aggregates and checks the domain's rules against what is stored
+    now, so a command either succeeds or is refused by a rule; only after
+    ``CONFLICT_ATTEMPTS`` lost races does ``VersionConflict`` reach the caller.
+    """
+    @functools.wraps(command)
+    def retrying(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                return command(*args, **kwargs)
+            except VersionConflict:
+                if attempt == CONFLICT_ATTEMPTS:
+                    raise
+                # A random pause, growing with each lost race, so that the writers spread out.
+                time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
+        raise AssertionError("unreachable")
+    return retrying
 
 
 class Registry(Application[UUID]):
@@ -44,7 +76,14 @@ class Registry(Application[UUID]):
 
     def __init__(self, db: str, identity: NodeIdentity):
         self.identity = identity
-        super().__init__(env=eventsourcing_env(db))
+        super().__init__(env=registry_env(db))
+
+    def save(self, *objs: MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None,
+             **kwargs: Any) -> list[Recording[UUID]]:
+        """Store the aggregates' new events in one transaction; ``VersionConflict`` if another
+        writer stored one of their (stream, version) first."""
+        with version_conflicts("saving"):
+            return super().save(*objs, **kwargs)
 
     def construct_mapper(self) -> Mapper[UUID]:
         return EnvelopeMapper(self.identity.state, self.identity.private_keys, self._stored_hash)
@@ -105,10 +144,11 @@ class Registry(Application[UUID]):
                    for by, marking, fields in records]
         try:
             self.save(*weapons)
-        except IntegrityError as e:
+        except VersionConflict as e:
             raise DuplicateMarking("one of the markings is registered already", field="serial") from e
         return [w.id for w in weapons]
 
+    @retried_on_conflict
     def import_weapon(self, *, by: str = "customs", marking: Marking, occurred_on: int | None = None,
                       **fields: Any) -> UUID:
         """Record an import; opens the weapon's record here if it has none (FP art 8(1)(b))."""
@@ -125,6 +165,7 @@ class Registry(Application[UUID]):
             self._save_new(weapon, marking)
         return weapon.id
 
+    @retried_on_conflict
     def seize(self, *, by: str = "police", weapon_id: UUID | str | None = None, marking: Marking | None = None,
               occurred_on: int | None = None, **fields: Any) -> UUID:
         """Record a seizure; an unrecorded weapon is registered by it (ITI para 9).
@@ -152,6 +193,7 @@ class Registry(Application[UUID]):
             self._save_new(weapon, marking)
         return weapon.id
 
+    @retried_on_conflict
     def export(self, *, by: str = "customs", weapon_ids: list[UUID | str], licence: str,
                import_authorization: str, to_state: str, transit_states: tuple[str, ...] = (),
                transit_no_objections: tuple[str, ...] = (), consignee: str = "",
@@ -180,6 +222,7 @@ class Registry(Application[UUID]):
         self.save(shipment, *weapons)
         return shipment.id
 
+    @retried_on_conflict
     def transfer(self, *, by: str = "licensing", weapon_id: UUID | str, to_holder: str, licence: str,
                  occurred_on: int | None = None) -> None:
         weapon = self.weapon(weapon_id)
@@ -188,6 +231,7 @@ class Registry(Application[UUID]):
                         occurred_on=_now_if_none(occurred_on))
         self.save(weapon)
 
+    @retried_on_conflict
     def record(self, command: str, *, by: str, weapon_id: UUID | str, occurred_on: int | None = None,
                **fields: Any) -> None:
         """Run a weapon command without licence lookups (``mark``, ``report_lost``, ``destroy`` ...)."""
@@ -205,10 +249,11 @@ class Registry(Application[UUID]):
             raise InvalidField(f"{licence.kind.value} {licence.number} is issued already", field="number")
         try:
             self.save(licence)
-        except IntegrityError as e:
+        except VersionConflict as e:
             raise InvalidField(f"{licence.kind.value} {licence.number} is issued already", field="number") from e
         return licence.id
 
+    @retried_on_conflict
     def revoke_licence(self, *, by: str = "licensing", number: str, kind: LicenceKind | str, reason: str,
                        occurred_on: int | None = None) -> UUID:
         """Revoke this state's licence ``number`` of ``kind``; later exports or transfers under it are refused."""
@@ -261,7 +306,7 @@ class Registry(Application[UUID]):
     def _save_new(self, aggregate: Weapon, marking: Marking) -> None:
         try:
             self.save(aggregate)
-        except IntegrityError as e:
+        except VersionConflict as e:
             raise DuplicateMarking(f"a weapon with marking {marking.key} is registered already "
                                    f"({aggregate.id})", field="serial") from e
 

@@ -15,6 +15,7 @@ other record, and a partner that trusts the node key can check any authority.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -132,7 +133,8 @@ def create_identity(home: Path, state: str, passphrase: str) -> tuple[NodeIdenti
         "node_public_key": identity.node_public_key.hex(),
         "authorities": authority_ids,
     }
-    (home / NODE_FILE).write_text(json.dumps(document, indent=2) + "\n")
+    with os.fdopen(os.open(home / NODE_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+        file.write(json.dumps(document, indent=2) + "\n")
     return identity, publics
 
 

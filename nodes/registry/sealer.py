@@ -181,8 +181,10 @@ class Sealer:
         # Resume from the leaf index rather than re-reading and re-hashing the
         # whole log; the latest checkpoint vouches for the index.
         with self._storage("loading the leaf index"), self._tables.transaction(commit=False) as cursor:
-            leaves = self._tables.leaves(cursor)
+            # The checkpoint first: its leaves were committed with it or before, so the leaves
+            # read next cover it even while another process seals (read committed).
             latest = self._tables.latest(cursor)
+            leaves = self._tables.leaves(cursor)
         tree = MerkleTree()
         positions = []
         for expected, (index, position, digest) in enumerate(leaves):

@@ -2,17 +2,24 @@
 
 Turns a ``--db`` value into the environment of the ``eventsourcing`` library
 (SQLite module or PostgreSQL module), and translates third-party database
-exceptions into ``StorageError`` in exactly one place.
+exceptions into ``StorageError`` (a conflicting write into ``VersionConflict``)
+in exactly one place.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urlparse, urlsplit, urlunsplit
 
-from nodes.errors import ConfigurationError, StorageError
+from eventsourcing.persistence import RecordConflictError
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from psycopg.errors import DuplicateObject
+
+from nodes.errors import ConfigurationError, StorageError, VersionConflict
 
 
 def eventsourcing_env(db: str) -> dict[str, str]:
@@ -20,7 +27,7 @@ def eventsourcing_env(db: str) -> dict[str, str]:
     if db.startswith(("postgresql://", "postgres://")):
         url = urlparse(db)
         if not url.path.strip("/"):
-            raise ConfigurationError(f"--db {db!r}: the PostgreSQL URL names no database")
+            raise ConfigurationError(f"--db {masked_dsn(db)!r}: the PostgreSQL URL names no database")
         return {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": unquote(url.path.lstrip("/")),
@@ -34,13 +41,110 @@ def eventsourcing_env(db: str) -> dict[str, str]:
             "ORIGINATOR_ID_TYPE": "uuid",
         }
     if "://" in db:
-        raise ConfigurationError(f"--db {db!r}: expected a SQLite file path or a postgresql:// URL")
+        raise ConfigurationError(f"--db {masked_dsn(db)!r}: expected a SQLite file path or a postgresql:// URL")
+    _create_private(db)
     return {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": db,
         "SQLITE_LOCK_TIMEOUT": "30",
         "ORIGINATOR_ID_TYPE": "uuid",
     }
+
+
+def masked_dsn(db: str) -> str:
+    """``db`` with the password of a URL (any scheme) replaced by ``***``, for messages and logs."""
+    if "://" not in db:
+        return db
+    try:
+        parts = urlsplit(db)
+        password = parts.password
+    except ValueError:  # not even a URL: hide everything after the scheme's user part
+        return db.split("://", 1)[0] + "://***"
+    if password is None:
+        return db
+    user, _, host = parts.netloc.rpartition("@")
+    name = user.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{name}:***@{host}"))
+
+
+def _create_private(path: str) -> None:
+    """Create the SQLite file readable by its owner only (it holds holders' names).
+
+    SQLite gives its -wal and -shm files the mode of the database file, so they are private
+    too. An existing file keeps its mode; ``:memory:`` and URIs are left alone.
+    """
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    # An existing file is kept as it is; a missing folder is SQLite's to report, as before.
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def registry_env(db: str) -> dict[str, str]:
+    """``eventsourcing_env`` for the registry's log: on SQLite, with positions never reused; on
+    PostgreSQL, with its tables created by one process at a time."""
+    env = eventsourcing_env(db)
+    recorder = NeverReusedPositions if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite" else OneCreatorAtATime
+    env["APPLICATION_RECORDER_TOPIC"] = f"{__name__}:{recorder.__qualname__}"
+    return env
+
+
+#: Key of the PostgreSQL advisory lock held while the registry's tables are created.
+_DDL_LOCK = 0x61726D73  # "arms"
+
+
+class OneCreatorAtATime(PostgresApplicationRecorder):
+    """The library's PostgreSQL recorder, creating its type, table and function under an
+    advisory lock: every command opens the store and runs that DDL, and PostgreSQL fails
+    concurrent ``CREATE TYPE`` / ``CREATE OR REPLACE FUNCTION`` ("tuple concurrently updated")."""
+
+    def create_table(self) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
+            for statement in self.sql_create_statements:
+                if "CREATE TYPE" in statement.as_string():
+                    # No IF NOT EXISTS for types: a savepoint keeps the transaction alive.
+                    with contextlib.suppress(DuplicateObject), cursor.connection.transaction():
+                        cursor.execute(statement, prepare=False)
+            self._create_table(cursor)
+        self.datastore.register_type_adapters()
+
+
+class NeverReusedPositions(SQLiteApplicationRecorder):
+    """The library's SQLite recorder on a table whose positions are never handed out twice.
+
+    The library's table numbers records by SQLite's plain rowid, which gives a deleted newest
+    record's position to the next record: the relay, which tracks what it sent by position,
+    would then never send the new one. ``AUTOINCREMENT`` on a column named ``rowid`` keeps
+    every query of the library working and makes SQLite remember the highest position ever
+    used. (PostgreSQL sequences never reuse a value.) A table created by an earlier version
+    keeps its plain rowid; the relay's check of what stands at its positions still names a
+    reused one.
+    """
+
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name)
+        self.insert_events_statement = (
+            f"INSERT INTO {self.events_table_name} (originator_id, originator_version, topic, state) "
+            "VALUES (?,?,?,?)"
+        )
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self.events_table_name} ("
+            "originator_id TEXT, originator_version INTEGER, topic TEXT, state BLOB, "
+            "rowid INTEGER PRIMARY KEY AUTOINCREMENT, "
+            "UNIQUE (originator_id, originator_version))"
+        ]
+
+
+@contextlib.contextmanager
+def version_conflicts(action: str) -> Iterator[None]:
+    """Re-raise a write that lost the race for a (stream, version) as ``VersionConflict``."""
+    try:
+        yield
+    except RecordConflictError as e:
+        raise VersionConflict(f"{action}: another writer recorded in the same stream first ({e})") from e
 
 
 @contextlib.contextmanager

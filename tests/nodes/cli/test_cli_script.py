@@ -16,7 +16,7 @@ def armsledger() -> list[str]:
 
 def test_console_script_init_manufacture_history(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARMSLEDGER_")}
-    env.update(ARMSLEDGER_HOME=str(tmp_path / "node"), ARMSLEDGER_PASSPHRASE="pw")
+    env.update(ARMSLEDGER_HOME=str(tmp_path / "node"), ARMSLEDGER_PASSPHRASE="a long passphrase")
 
     def run(*argv: str) -> subprocess.CompletedProcess:
         return subprocess.run([*armsledger(), *argv], env=env, cwd=tmp_path, capture_output=True, text=True,

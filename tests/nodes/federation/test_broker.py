@@ -84,3 +84,16 @@ def test_a_broker_that_cannot_bind_fails_with_its_own_words():
         with pytest.raises(TransportError, match="(?s)exited.*Address in use"):
             broker.start()
         assert not broker.running
+
+
+def test_the_broker_is_started_without_our_secrets(monkeypatch):
+    monkeypatch.setenv("ARMSLEDGER_PASSPHRASE", "never for the broker")
+    monkeypatch.setenv("ARMSLEDGER_DB", "postgresql://u:S3cretPw@h/db")
+    with LocalBroker() as broker:
+        assert broker._process is not None
+        with open(f"/proc/{broker._process.pid}/environ", "rb") as file:
+            environment = dict(item.split(b"=", 1) for item in file.read().split(b"\0") if b"=" in item)
+        with KafkaTransport(broker.bootstrap_servers) as t:
+            assert t.ensure_topics(["BE"])
+    assert b"ARMSLEDGER_PASSPHRASE" not in environment and b"ARMSLEDGER_DB" not in environment
+    assert environment[b"NO_COLOR"] == b"1"

@@ -212,3 +212,44 @@ def _quiet_kafka_logs(caplog):
     import logging
 
     logging.getLogger("kafka").setLevel(logging.CRITICAL)
+
+
+def test_node_run_outlives_a_broker_that_goes_away_and_comes_back_empty(tmp_path, db_url):
+    import threading
+
+    from nodes.federation.sync import run, sync
+
+    def stolen_at_nl(serial_weapons) -> bool:
+        held = {e.stream for _, e in cluster["NL"].inbox.received_notifications(1, 100_000)
+                if e.type == "Weapon.ReportedStolen"}
+        return {str(w) for w in serial_weapons} <= held
+
+    def until_nl_holds(weapons) -> None:
+        for _ in range(60):  # bounded: a pass each; the outcome, not the time, is asserted
+            sync(cluster["NL"], cluster.transports["NL"], 10.0, federation=cluster.federation("NL"))
+            if stolen_at_nl(weapons):
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"NL never received {weapons}")
+
+    with LocalBroker() as broker, Cluster(tmp_path, broker.bootstrap_servers, ["BE", "NL"],
+                                          db={"BE": db_url}) as cluster:
+        be = cluster["BE"]
+        stop, ended = threading.Event(), {}
+        runner = threading.Thread(target=lambda: ended.update(report=run(be, cluster.transports["BE"], stop)))
+        runner.start()
+        try:
+            first = manufacture(be, "RUN-1")
+            be.registry.record("report_stolen", by="police", weapon_id=first, place="Gent", circumstances="")
+            until_nl_holds([first])
+            broker.kill()
+            time.sleep(2.0)  # node run meets the broker gone (and must not end)
+            assert runner.is_alive()
+            broker.start()
+            second = manufacture(be, "RUN-2")
+            be.registry.record("report_stolen", by="police", weapon_id=second, place="Gent", circumstances="")
+            until_nl_holds([first, second])
+        finally:
+            stop.set()
+            runner.join(60)
+        assert not runner.is_alive() and "report" in ended

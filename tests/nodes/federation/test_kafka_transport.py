@@ -108,3 +108,35 @@ def test_a_reset_inside_the_identity_cache_window_is_still_reported_by_a_later_r
             position = batch.next_offset or position
         assert outcomes[-1][0] == "reset" and outcomes[-1][1] not in (None, old_id)
         assert all(topic_id == old_id for kind, topic_id in outcomes[:-1])
+
+
+def test_a_request_made_while_the_broker_is_away_is_answered_once_it_is_back():
+    # The broker is dead when the request is made and comes back 1.5 s later, empty: the
+    # transport asks again (fresh clients, growing pauses) within its timeout instead of
+    # failing with NodeNotReadyError or a refused connection.
+    import threading
+
+    with LocalBroker() as broker, KafkaTransport(broker.bootstrap_servers, timeout_s=15) as t:
+        t.ensure_topics(["BE"])
+        broker.kill()
+        back = threading.Timer(1.5, broker.start)
+        back.start()
+        try:
+            ids = t.ensure_topics(["LU"])
+        finally:
+            back.join()
+        assert ids[t.inbox_topic("LU")] is not None
+        broker.restart()  # and right after a restart, the first request of each kind
+        assert t.inbox_topic("LU") not in t.list_topics()
+        new_id = t.ensure_topics(["LU"])[t.inbox_topic("LU")]
+        assert t.publish(t.inbox_topic("LU"), [(b"k", b"v")], expected_topic_id=new_id).offsets == (0,)
+        assert [r.value for r in t.read(t.inbox_topic("LU"), 0, timeout_s=5, expected_topic_id=new_id)] == [b"v"]
+
+
+def test_a_broker_that_stays_away_past_the_timeout_is_a_transport_error():
+    with LocalBroker() as broker, KafkaTransport(broker.bootstrap_servers, timeout_s=2) as t:
+        t.ensure_topics(["BE"])
+        broker.kill()
+        with pytest.raises(TransportError) as failed:
+            t.ensure_topics(["NL"])
+        assert not isinstance(failed.value, TransportReset)

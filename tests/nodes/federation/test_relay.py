@@ -163,3 +163,75 @@ def test_records_are_routed_by_their_signed_type_not_by_the_topic_column(tmp_pat
     finally:
         be.close()
         nl.close()
+
+
+# --- positions are never reused, and a rewritten position raises the alarm ---------------------
+
+
+@pytest.fixture
+def be_and_nl(tmp_path, db_url):
+    from nodes.bootstrap import init_node
+    from nodes.federation.trust import TrustStore, export_identity, parse_identity
+    from nodes.settings import Settings
+
+    from federation_nodes import PASSPHRASE
+
+    be = init_node(Settings.load(environ={}, home=tmp_path / "be", db=db_url, passphrase=PASSPHRASE), "BE")
+    nl = init_node(Settings.load(environ={}, home=tmp_path / "nl", db=str(tmp_path / "nl.db"),
+                                 passphrase=PASSPHRASE), "NL")
+    TrustStore(be.settings.home).add(parse_identity(export_identity(nl.identity), expected_state="NL"),
+                                     own_state="BE")
+    yield be
+    be.close()
+    nl.close()
+
+
+def stolen_sent(transport: MemoryTransport) -> list[str]:
+    messages = (decode_message(v) for _, v in transport.published("NL"))
+    return [Envelope.from_bytes(m.envelope).stream for m in messages
+            if isinstance(m, RecordMessage) and Envelope.from_bytes(m.envelope).type == "Weapon.ReportedStolen"]
+
+
+def delete_row(node, position: int) -> None:
+    table = node.registry.recorder.events_table_name
+    column = "notification_id" if node.settings.is_postgres else "rowid"
+    insider.sql(node.settings.db, f"DELETE FROM {table} WHERE {column} = ?", position)
+
+
+def test_a_deleted_newest_position_is_never_given_again_and_the_next_record_is_sent(be_and_nl, caplog):
+    be = be_and_nl
+    first, second = str(manufacture(be, "P-1")), str(manufacture(be, "P-2"))
+    be.registry.record("report_stolen", by="police", weapon_id=first, place="Gent", circumstances="")
+    transport = MemoryTransport()
+    assert Relay(be, transport, be.inbox).relay().alarms == 0
+    sent_at = be.registry.recorder.max_notification_id()
+    delete_row(be, sent_at)  # the newest record, sent to NL already, deleted behind the node's back
+    be.registry.record("report_stolen", by="police", weapon_id=second, place="Gent", circumstances="")
+    assert be.registry.recorder.max_notification_id() == sent_at + 1
+    report = Relay(be, transport, be.inbox).relay()
+    assert stolen_sent(transport) == [first, second]
+    assert report.alarms == 1  # what was sent at that position is gone: the node says so
+    assert f"log position {sent_at} was passed to NL" in caplog.text
+
+
+def test_a_record_rewritten_at_a_sent_position_raises_the_alarm_once_per_relay(be_and_nl, caplog):
+    from nodes.registry.verify import verify_store
+
+    be = be_and_nl
+    first, second = str(manufacture(be, "Q-1")), str(manufacture(be, "Q-2"))
+    be.registry.record("report_stolen", by="police", weapon_id=first, place="Gent", circumstances="")
+    transport = MemoryTransport()
+    relay = Relay(be, transport, be.inbox)
+    assert relay.relay().alarms == 0
+    assert relay.relay().alarms == 0  # nothing changed: no alarm
+    sent_at = be.registry.recorder.max_notification_id()
+    table = be.registry.recorder.events_table_name
+    other = be.registry.envelopes(second)[0].to_bytes()
+    column = "notification_id" if be.settings.is_postgres else "rowid"
+    insider.sql(be.settings.db, f"UPDATE {table} SET state = ? WHERE {column} = ?", other, sent_at)
+    assert relay.relay().alarms == 1  # the relay remembered the hash it passed
+    assert relay.relay().alarms == 0  # said once, not at every pass
+    fresh = Relay(be, transport, be.inbox)  # as in a new process: the sealer's leaf is the reference
+    assert fresh.relay().alarms == 1
+    assert "ALARM" in caplog.text
+    assert not verify_store(be).ok
