@@ -65,6 +65,16 @@ def test_a_row_edited_by_hand_is_named_by_the_comparison_and_by_verify(belgium, 
     assert table in report.problems[0].reason and reported in report.problems[0].reason
 
 
+def test_a_tracked_position_past_the_end_of_the_log_is_named(belgium):
+    belgium.views.catch_up(belgium.registry)
+    end = belgium.registry.recorder.max_notification_id()
+    sql(belgium.db, "UPDATE views_tracking SET notification_id = ? WHERE application_name = ?", end + 5,
+        belgium.registry.name)
+    [mismatch] = compare_views(belgium.views, belgium.registry)
+    assert str(mismatch) == (f"views_tracking application_name={belgium.registry.name}: "
+                             f"column notification_id: expected {end}, found {end + 5}")
+
+
 def test_verify_command_exits_1_naming_the_edited_row_and_0_when_untouched(belgium, monkeypatch, capsys):
     node_environment(monkeypatch)
     belgium.views.catch_up(belgium.registry)
