@@ -30,6 +30,7 @@ SIZES: dict[str, list[str]] = {
     "bench_kafka_raw.py": ["-n", "20000"],
     "bench_replication.py": ["-n", "10000", "--latency-samples", "100"],
     "bench_trace.py": ["--rounds", "5"],
+    "bench_resources.py": ["--oversized-mb", "24", "--malformed", "10000"],
 }
 # Scripts not listed above get this size if their --help offers the option, else their defaults.
 FALLBACK_SIZES = (("--events", "20000"), ("-n", "20000"))
