@@ -17,6 +17,7 @@ import sqlite3
 import pytest
 from corpus_cases import (
     ACCEPTED,
+    CHECKPOINTS,
     CLI_LIMITS,
     FILES,
     HOMES,
@@ -68,6 +69,19 @@ def test_partner_record(forge, overrides, expected):
         assert not forge.received(data), "a hostile record was accepted"
         assert len(entries(forge)) > before, "the hostile record is not in the quarantine"
         assert all(e["reason"] for e in entries(forge))
+    assert_ingest_goes_on(forge)
+
+
+@pytest.mark.parametrize(("overrides", "previous_size", "expected"), [c[1:] for c in CHECKPOINTS],
+                         ids=[c[0] for c in CHECKPOINTS])
+def test_partner_checkpoint(forge, overrides, previous_size, expected):
+    assert expected == QUARANTINED
+    kept = forge.nl.inbox.partner_checkpoints("BE")
+    before = len(entries(forge))
+    forge.deliver_checkpoint(previous_size, **overrides)
+    forge.sync()
+    assert len(entries(forge)) > before, "the checkpoint is not in the quarantine"
+    assert forge.nl.inbox.partner_checkpoints("BE") == kept
     assert_ingest_goes_on(forge)
 
 

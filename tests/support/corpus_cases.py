@@ -87,6 +87,20 @@ def _message(**fields: Any) -> bytes:
     return canonical_encode(fields)
 
 
+# (id, fields of a checkpoint signed by the partner's node key, previous size sent, expected):
+# every one is refused (quarantined or an alarm); the partner's later records are still accepted.
+CHECKPOINTS: list[tuple[str, dict[str, Any], int | None, str]] = [
+    ("checkpoint size 2^63+5", {"size": 2**63 + 5}, None, QUARANTINED),
+    ("checkpoint size 2^64-1", {"size": 2**64 - 1}, None, QUARANTINED),
+    ("checkpoint size 2^53+1", {"size": 2**53 + 1}, None, QUARANTINED),
+    ("checkpoint size negative", {"size": -1}, None, QUARANTINED),
+    ("checkpoint root of 31 bytes", {"root": bytes(31)}, None, QUARANTINED),
+    ("checkpoint origin empty", {"origin": ""}, None, QUARANTINED),
+    ("checkpoint origin of another state", {"origin": "NL"}, None, QUARANTINED),
+    ("checkpoint signer of wrong type", {"signer": 5}, None, QUARANTINED),
+]
+
+
 # (id, Kafka key, value, expected)
 WIRE: list[tuple[str, bytes, bytes, str]] = [
     ("empty message", b"BE", b"", QUARANTINED),

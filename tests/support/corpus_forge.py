@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ledger.checkpoint import envelope_leaf, sign_checkpoint
+from ledger.checkpoint import Checkpoint, envelope_leaf, sign_checkpoint
 from ledger.encoding import canonical_encode
 from ledger.envelope import GENESIS_PREV
 from ledger.keys import sign
@@ -86,6 +86,18 @@ class PartnerForge:
         ])
         self.sent_size = size
         return data
+
+    def deliver_checkpoint(self, previous_size: int | None = None, **overrides: Any) -> None:
+        """Publish a checkpoint signed by BE's node key whose fields are BE's current ones with ``overrides``."""
+        key = self.be.identity.private_keys[self.be.identity.node_key_id]
+        self.timestamp += 1
+        fields: dict[str, Any] = {"origin": "BE", "size": len(self.tree), "root": self.tree.root(),
+                                  "timestamp": self.timestamp, "signer": self.be.identity.node_key_id}
+        fields.update(overrides)
+        unsigned = Checkpoint(**fields)
+        signed = Checkpoint(**fields, sig=sign(key, unsigned.signed_bytes()))
+        previous = self.sent_size if previous_size is None else previous_size
+        self.publish([(b"BE", encode_message(CheckpointMessage("BE", signed.to_bytes(), previous, ())))])
 
     def publish(self, items: list[tuple[bytes, bytes]]) -> None:
         """Put raw (key, value) items into NL's inbox topic, as anyone with broker access could."""
