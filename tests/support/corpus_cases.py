@@ -53,6 +53,18 @@ def nested(depth: int) -> dict[str, Any]:
     return value
 
 
+def export(**body: Any) -> dict[str, Any]:
+    """A ``Weapon.Exported`` from BE to NL signed by BE's customs, with ``body`` overrides."""
+    fields: dict[str, Any] = {
+        "licence": "EL-1", "import_authorization": "IA-NL-1", "from_state": "BE", "to_state": "NL",
+        "transit_states": (), "consignee": "Dealer NL", "shipment": str(uuid.uuid4()),
+        "marking": {"manufacturer": "ACME", "country": "BE", "serial": "E1"}, "type": "pistol", "make": "Acme",
+        "model": "A1", "calibre": "9mm", "year": 2020, "authorization_evidence": "", "transit_evidence": (),
+    }
+    fields.update(body)
+    return {"by": "customs", "type": "Weapon.Exported", "body": fields}
+
+
 # (id, overrides of the envelope's fields, expected)
 PARTNER_RECORDS: list[tuple[str, dict[str, Any], str]] = [
     ("valid stolen report (control)", {}, ACCEPTED),
@@ -79,6 +91,9 @@ PARTNER_RECORDS: list[tuple[str, dict[str, Any], str]] = [
     ("prev not genesis at version 1", {"prev": b"\x01" * 32}, QUARANTINED),
     ("body a list", {"body": ["Gent", "burglary"]}, QUARANTINED),
     ("body a string", {"body": "Gent"}, QUARANTINED),
+    # an export to NL (customs)
+    ("valid export (control)", export(), ACCEPTED),
+    ("export signed by police", {**export(), "by": "police"}, QUARANTINED),
     # a trace request, whose reactions run on the receiver
 ]
 

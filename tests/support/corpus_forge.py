@@ -51,12 +51,14 @@ class PartnerForge:
     def sync(self) -> SyncReport:
         return sync(self.nl, self.transport, 10.0)
 
-    def fields(self, **overrides: Any) -> dict[str, Any]:
-        """A valid ``Weapon.ReportedStolen`` of a new stream, with ``overrides`` (``body`` replaced whole)."""
+    def fields(self, by: str = "police", **overrides: Any) -> dict[str, Any]:
+        """A valid ``Weapon.ReportedStolen`` of a new stream, with ``overrides`` (``body`` replaced whole),
+        signed by BE's authority ``by``."""
         now = int(time.time()) - 60
         fields: dict[str, Any] = {
             "node": "BE", "stream": str(uuid.uuid4()), "version": 1, "type": "Weapon.ReportedStolen",
-            "occurred_on": now, "recorded_at": now * 1_000_000, "authority": self.police, "prev": GENESIS_PREV,
+            "occurred_on": now, "recorded_at": now * 1_000_000, "authority": self.be.identity.authority_key_ids[by],
+            "prev": GENESIS_PREV,
             "body": {"place": "Gent", "circumstances": "burglary"},
         }
         fields.update(overrides)
@@ -66,7 +68,9 @@ class PartnerForge:
         """(envelope bytes, envelope hash) of ``fields`` signed by BE's police key."""
         signed = canonical_encode(dict(fields))
         digest = hashlib.sha256(signed).digest()
-        key = self.be.identity.private_keys[self.police]
+        # Signed by the key the authority field names when it is one of BE's, else by the police key.
+        keys = self.be.identity.private_keys
+        key = keys.get(fields.get("authority"), keys[self.police])  # type: ignore[arg-type]
         return canonical_encode({**fields, "sig": sign(key, digest)}), digest
 
     def deliver(self, fields: Mapping[str, Any], *, key: bytes | None = None) -> bytes:
