@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+from projections.errors import UnreadableLog
 from projections.store import TRACKING_TABLE, VIEW_TABLES
 from projections.views import EnvelopeLog, Views
 
@@ -60,6 +61,8 @@ def compare_views(views: Views, log: EnvelopeLog) -> Iterator[ViewMismatch]:
     ``log``'s records are projected: views that also hold other logs
     (partners' records) report those rows as found without being projected.
     Reads ``views`` and ``log``, writes only to a temporary directory.
+    Raises ``UnreadableLog`` if a row of ``log`` cannot be read (a NULL
+    state, an originator id that is not a UUID).
     """
     position = views.position(log)
     end = log.recorder.max_notification_id() or 0
@@ -69,7 +72,10 @@ def compare_views(views: Views, log: EnvelopeLog) -> Iterator[ViewMismatch]:
     with tempfile.TemporaryDirectory(prefix="armsledger-views-") as scratch_dir:
         with Views.open({"PERSISTENCE_MODULE": "eventsourcing.sqlite",
                          "SQLITE_DBNAME": str(Path(scratch_dir) / "views.db")}) as scratch:
-            scratch.catch_up(cast(EnvelopeLog, _Upto(log, position)))  # reads only select_notifications
+            try:
+                scratch.catch_up(cast(EnvelopeLog, _Upto(log, position)))  # reads only select_notifications
+            except (TypeError, ValueError) as e:  # what the library and the parser raise on such rows
+                raise UnreadableLog(f"the log could not be projected to compare the views with: {e}") from e
             for table, key in KEYS.items():
                 yield from _compare_table(table, key, _rows(scratch, table, key), _rows(views, table, key))
 

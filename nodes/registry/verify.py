@@ -54,9 +54,13 @@ def verify_store(node: Node, *, workers: int | None = None) -> AuditReport:
 def _view_problems(node: Node) -> Iterator[Problem]:
     """Each row of the views that the log does not project (``search`` and ``stats`` serve them)."""
     from projections.compare import compare_views
+    from projections.errors import UnreadableLog
 
-    for mismatch in compare_views(node.views, node.registry):
-        yield Problem(None, None, None, ProblemKind.PROJECTION, str(mismatch))
+    try:
+        for mismatch in compare_views(node.views, node.registry):
+            yield Problem(None, None, None, ProblemKind.PROJECTION, str(mismatch))
+    except UnreadableLog as e:  # the damaged row is a problem of the log audit too
+        yield Problem(None, None, None, ProblemKind.PROJECTION, str(e))
 
 
 def _audit_own_log(node: Node, executor: Executor | None) -> AuditReport:

@@ -12,9 +12,10 @@ import pytest
 from ledger.audit import ProblemKind
 from nodes.registry.verify import verify_store
 from projections.compare import compare_views
+from projections.errors import UnreadableLog
 
 from inprocess_cli import Cli, node_environment
-from insider import sql
+from insider import row_id, sql
 
 # (what the insider does, SQL with {w1}, {s1}, {s3} ids, table named, text the report must hold)
 EDITS = [
@@ -73,6 +74,15 @@ def test_a_tracked_position_past_the_end_of_the_log_is_named(belgium):
     [mismatch] = compare_views(belgium.views, belgium.registry)
     assert str(mismatch) == (f"views_tracking application_name={belgium.registry.name}: "
                              f"column notification_id: expected {end}, found {end + 5}")
+
+
+def test_a_log_row_that_cannot_be_read_is_reported_instead_of_compared(belgium):
+    belgium.views.catch_up(belgium.registry)
+    events = belgium.registry.recorder.events_table_name
+    sql(belgium.db, f"UPDATE {events} SET state = NULL WHERE originator_id = ? AND originator_version = 1",
+        row_id(belgium.db, belgium.ids.w1))
+    with pytest.raises(UnreadableLog, match="could not be projected"):
+        list(compare_views(belgium.views, belgium.registry))
 
 
 def test_verify_command_exits_1_naming_the_edited_row_and_0_when_untouched(belgium, monkeypatch, capsys):
