@@ -192,6 +192,8 @@ LICENCE = ("licence", "issue", "--number", "L-9", "--kind", "transfer_licence", 
            "--valid-from", "2024-01-01", "--valid-until", "2024-12-31")
 MANUFACTURE = ("record", "manufacture", "--manufacturer", "Acme", "--country", "BE", "--type", "pistol",
                "--calibre", "9mm", "--holder", "Acme")
+# Global option naming a broker that is not there: options are checked before it is called.
+NO_BROKER = ("--kafka", "127.0.0.1:9")
 CLI_LIMITS: list[tuple[str, tuple[str, ...], int, str]] = [
     ("licence quantity negative", (*LICENCE, "--quantity", "-1"), 2, "quantity"),
     ("licence quantity not a number", (*LICENCE, "--quantity", "many"), 2, "quantity"),
@@ -238,7 +240,7 @@ CLI_LIMITS: list[tuple[str, tuple[str, ...], int, str]] = [
                                              "--legal-basis", "l", "--intended-use", "u", "--to", "FR"), 2, "--to"),
     ("trace delay of a non-UUID", ("trace", "delay", "--ground", "x", "--explanation", "e", "--until",
                                    "2030-01-01", "not-a-uuid"), 2, "trace"),
-    ("sync timeout negative", ("sync", "--timeout", "-1"), 2, "timeout"),
+    ("sync timeout negative", (*NO_BROKER, "sync", "--timeout", "-1"), 2, "timeout"),
 ]
 
 # (id, --home value ({file}: a plain file), exit code); the message names the path given
