@@ -28,6 +28,7 @@ KEYS = {
 }
 assert set(KEYS) == set(VIEW_TABLES), "every view table is compared"
 _KEY_NAMES = {**KEYS, TRACKING_TABLE: ("application_name",)}
+CONCURRENT_ATTEMPTS = 3  # reads of the views while another process keeps catching them up
 
 
 @dataclass(frozen=True)
@@ -64,20 +65,26 @@ def compare_views(views: Views, log: EnvelopeLog) -> Iterator[ViewMismatch]:
     Raises ``UnreadableLog`` if a row of ``log`` cannot be read (a NULL
     state, an originator id that is not a UUID).
     """
-    position = views.position(log)
-    end = log.recorder.max_notification_id() or 0
-    if position > end:  # the views would skip the records still to come at these positions
-        yield ViewMismatch(TRACKING_TABLE, (log.name,), {"notification_id": end}, {"notification_id": position})
-        position = end
     with tempfile.TemporaryDirectory(prefix="armsledger-views-") as scratch_dir:
         with Views.open({"PERSISTENCE_MODULE": "eventsourcing.sqlite",
                          "SQLITE_DBNAME": str(Path(scratch_dir) / "views.db")}) as scratch:
-            try:
-                scratch.catch_up(cast(EnvelopeLog, _Upto(log, position)))  # reads only select_notifications
-            except (TypeError, ValueError) as e:  # what the library and the parser raise on such rows
-                raise UnreadableLog(f"the log could not be projected to compare the views with: {e}") from e
+            for _ in range(CONCURRENT_ATTEMPTS):
+                position = views.position(log)
+                end = log.recorder.max_notification_id() or 0
+                try:
+                    scratch.catch_up(cast(EnvelopeLog, _Upto(log, min(position, end))))  # reads select_notifications
+                except (TypeError, ValueError) as e:  # what the library and the parser raise on such rows
+                    raise UnreadableLog(f"the log could not be projected to compare the views with: {e}") from e
+                found = {table: list(_rows(views, table, key)) for table, key in KEYS.items()}
+                # A catch-up that committed meanwhile (a command, node run) makes the rows
+                # read belong to a later position: project that far too and read again.
+                if views.position(log) == position:
+                    break
+            if position > end:  # the views would skip the records still to come at these positions
+                yield ViewMismatch(TRACKING_TABLE, (log.name,), {"notification_id": end},
+                                   {"notification_id": position})
             for table, key in KEYS.items():
-                yield from _compare_table(table, key, _rows(scratch, table, key), _rows(views, table, key))
+                yield from _compare_table(table, key, _rows(scratch, table, key), iter(found[table]))
 
 
 def _rows(views: Views, table: str, key: Sequence[str]) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import pytest
 
 from ledger.audit import ProblemKind
+from nodes.registry.storage import eventsourcing_env
 from nodes.registry.verify import verify_store
 from projections.compare import compare_views
 from projections.errors import UnreadableLog
+from projections.views import Views
 
 from inprocess_cli import Cli, node_environment
 from insider import row_id, sql
@@ -64,6 +66,27 @@ def test_a_row_edited_by_hand_is_named_by_the_comparison_and_by_verify(belgium, 
     assert not report.ok
     assert [p.kind for p in report.problems] == [ProblemKind.PROJECTION]
     assert table in report.problems[0].reason and reported in report.problems[0].reason
+
+
+def test_a_catch_up_committed_while_the_views_are_read_is_no_mismatch(belgium, monkeypatch):
+    """Another process (a command, node run) catches the views up between the reads of two tables."""
+    belgium.views.catch_up(belgium.registry)
+    belgium.registry.record("report_stolen", by="police", weapon_id=belgium.ids.w5, place="Liege",
+                            circumstances="", occurred_on=1_720_000_000)
+    other = Views.open(eventsourcing_env(belgium.db))
+    read = belgium.views.store.query
+
+    def read_then_another_catches_up(statement, params=()):
+        rows = read(statement, params)
+        if "FROM view_events" in statement:
+            other.catch_up(belgium.registry)
+        return rows
+
+    monkeypatch.setattr(belgium.views.store, "query", read_then_another_catches_up)
+    try:
+        assert list(compare_views(belgium.views, belgium.registry)) == []
+    finally:
+        other.close()
 
 
 def test_a_tracked_position_past_the_end_of_the_log_is_named(belgium):
