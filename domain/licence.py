@@ -20,6 +20,7 @@ from domain.authority import Authority, check_permitted
 from domain.choice import parse_choice
 from domain.errors import InvalidField, InvalidState, LicenceRefused
 from domain.marking import ARMSLEDGER_NAMESPACE, check_country, check_text, normalise
+from domain.numbers import check_whole
 from domain.signed_aggregate import SignedAggregate
 from domain.time import format_time
 
@@ -125,8 +126,7 @@ class Licence(SignedAggregate):
         kind = LicenceKind.parse(kind if isinstance(kind, str) else kind.value)
         if valid_until < valid_from:
             raise InvalidField("ends before valid_from", field="valid_until")
-        if quantity < 0:
-            raise InvalidField("cannot be negative", field="quantity")
+        quantity = check_whole(quantity, "quantity")
         needs_route = kind in (LicenceKind.EXPORT_LICENCE, LicenceKind.IMPORT_AUTHORIZATION,
                                LicenceKind.TRANSIT_NO_OBJECTION)
         if needs_route:

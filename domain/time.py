@@ -11,10 +11,15 @@ import time
 from datetime import UTC, date, datetime
 
 from domain.errors import InvalidField
+from domain.numbers import check_whole
 
 # A day of epoch seconds (POSIX time has no leap seconds): the unit of every
 # deadline and overdue period (receipt of shipments, trace steps).
 SECONDS_PER_DAY = 86_400
+
+# The longest period in days an overdue check may be asked for: more than any
+# register's age (about 2,700 years), small enough that its seconds stay exact.
+LONGEST_PERIOD_DAYS = 1_000_000
 
 # Clocks of authorities' terminals drift; an event "in the future" by less than
 # this is accepted (a receipt typed at 23:59:59 on a fast clock is not fraud).
@@ -86,3 +91,8 @@ def format_time(seconds: int) -> str:
         return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     except (ValueError, OverflowError, OSError):
         return f"{seconds} seconds since 1970-01-01 UTC"
+
+
+def check_days(days: object, field: str) -> int:
+    """A period of ``days`` whole days, 0 to ``LONGEST_PERIOD_DAYS``; ``InvalidField`` naming ``field`` otherwise."""
+    return check_whole(days, field, most=LONGEST_PERIOD_DAYS)

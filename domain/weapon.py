@@ -30,6 +30,7 @@ from domain.authority import Authority, AuthorityKind, check_permitted
 from domain.errors import InvalidField, InvalidState, NotPermitted, UnknownWeapon
 from domain.licence import Licence
 from domain.marking import Marking, check_country, check_text
+from domain.numbers import check_whole
 from domain.signed_aggregate import SignedAggregate
 from domain.time import check_occurred_on, year_of
 from domain.weapon_state import OPENING_TYPES, Status, WeaponState, evolve
@@ -314,6 +315,9 @@ class Weapon(SignedAggregate):
             raise InvalidState(f"the weapon is {_name(self.status)} here: only an exported weapon "
                                "can come back by import", field="weapon")
         occurred_on = check_occurred_on(occurred_on)
+        for name, given in (("import_year", import_year), ("year", year)):
+            if given is not None:
+                check_whole(given, name, least=1800, most=datetime.now(UTC).year)
         fields = _description(self.type if type is None else type, self.make if make is None else make,
                               self.model if model is None else model, self.calibre if calibre is None else calibre)
         self._record(

@@ -69,10 +69,13 @@ class Unreadable(NamedTuple):
     hash: bytes  # SHA-256 of the stored bytes: a stand-in leaf
 
 
-def examine_chunk(chunk: list[bytes], keys: dict[str, bytes]) -> list[Summary | Unreadable]:
+def examine_chunk(chunk: list[bytes | None], keys: dict[str, bytes]) -> list[Summary | Unreadable]:
     """Parse, hash and verify one chunk of envelopes with the candidate ``keys`` (key id -> raw key)."""
     parsed: list[Envelope | Unreadable] = []
     for data in chunk:
+        if not isinstance(data, (bytes, bytearray)):  # a damaged row: NULL or another type
+            parsed.append(Unreadable(f"the row holds {type(data).__name__}, not bytes", hashlib.sha256(b"").digest()))
+            continue
         try:
             envelope = Envelope.from_bytes(data)
             envelope.hash  # noqa: B018 (hashed here, on the worker)
@@ -116,7 +119,7 @@ def _learn_certificates(chunk: list[LogRecord], candidate_keys: dict[str, bytes]
     # certificates without parsing every record here.
     marker = CERTIFICATE_TYPE.encode()
     for record in chunk:
-        if marker not in record.envelope:
+        if not isinstance(record.envelope, (bytes, bytearray)) or marker not in record.envelope:
             continue
         try:
             public = Envelope.from_bytes(record.envelope).body.get("public_key")

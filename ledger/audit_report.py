@@ -94,7 +94,7 @@ class LogRecord(NamedTuple):
     (stream, version) key and topic column."""
 
     position: int
-    envelope: bytes
+    envelope: bytes | None  # None: a damaged row that holds no bytes (reported as unreadable)
     stream: str | None = None
     version: int | None = None
     topic: str | None = None

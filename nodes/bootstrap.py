@@ -20,6 +20,7 @@ from domain.errors import InvalidField
 from nodes.errors import ConfigurationError
 from nodes.registry.application import Registry
 from nodes.registry.identity import NodeIdentity, create_identity, load_identity
+from nodes.registry.own_records import check_identity
 from nodes.settings import Settings
 
 if TYPE_CHECKING:
@@ -88,25 +89,43 @@ class Node:
 
 
 def open_node(settings: Settings, *, unlock: bool = True) -> Node:
-    """Open the node at ``settings.home``; ``unlock`` loads the private keys (needs the passphrase)."""
+    """Open the node at ``settings.home``; ``unlock`` loads the private keys (needs the passphrase).
+
+    Unlocked, node.json must agree with the node's own log (``check_identity``): else
+    ``NodeFileDamaged``, before anything is written.
+    """
     if unlock and not settings.passphrase:
         raise ConfigurationError("ARMSLEDGER_PASSPHRASE is not set: it unlocks the node's signing keys")
     identity = load_identity(settings.home, settings.passphrase if unlock else None)
-    return Node(settings, identity, Registry(settings.db, identity))
+    node = Node(settings, identity, Registry(settings.db, identity))
+    if unlock:
+        # A node opened to sign signs as what its own log certifies, or not at all:
+        # a node.json with another state or keys would write records the log disowns.
+        try:
+            check_identity(node.registry, identity)
+        except BaseException:
+            node.close()
+            raise
+    return node
 
 
 def init_node(settings: Settings, state: str) -> Node:
     """Create a node for ``state``: keys on disk, authority certificates in the log.
 
-    Refuses to overwrite an existing node (``NodeExists``).
+    Refuses to overwrite an existing node (``NodeExists``), and a home that is no
+    writable directory (``ConfigurationError``).
     """
     state = (state or "").strip().upper()
     if state not in ISO_3166_ALPHA2:
         raise InvalidField(f"{state!r} is not an ISO 3166-1 alpha-2 country code", field="state")
     if not settings.passphrase:
         raise ConfigurationError("ARMSLEDGER_PASSPHRASE is not set: it encrypts the node's private keys")
-    settings.home.mkdir(parents=True, exist_ok=True)
-    identity, public_keys = create_identity(settings.home, state, settings.passphrase)
+    try:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        identity, public_keys = create_identity(settings.home, state, settings.passphrase)
+    except OSError as e:
+        raise ConfigurationError(f"--home {settings.home}: cannot create a node there: "
+                                 f"{e.strerror or e}") from None
     node = Node(settings, identity, Registry(settings.db, identity))
     node.registry.certify_authorities(public_keys, int(time.time()))
     return node

@@ -9,7 +9,8 @@ Hierarchy::
     ├── StorageError           the database failed (translated from sqlite3 / psycopg)
     ├── TransportError         the Kafka broker failed or is unreachable (translated from kafka)
     │   └── TransportReset     the broker lost records we relied on (restart of a memory broker)
-    └── ImportFileError        the CSV file itself cannot be read (row errors are reported, not raised)
+    ├── ImportFileError        the CSV file itself cannot be read (row errors are reported, not raised)
+    └── NodeFileDamaged        node.json or a key file is unreadable, or disagrees with the node's own log
 
 ``domain.errors.DomainError`` (refused input, exit 2) and
 ``ledger.errors.VerificationError`` (exit 1) pass through unchanged.
@@ -58,3 +59,8 @@ class TransportReset(TransportError):
 
 class ImportFileError(NodeError):
     """The import file cannot be read as the documented CSV layout."""
+
+
+class NodeFileDamaged(NodeError):
+    """A file of the node's identity (``node.json``, a key file) is damaged, replaced or altered:
+    unreadable, or not what the node's own log certifies. The message names the file."""

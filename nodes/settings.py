@@ -27,6 +27,7 @@ from pathlib import Path
 
 from domain.errors import InvalidField
 from domain.shipment import DEFAULT_OVERDUE_DAYS
+from domain.time import check_days
 from domain.trace_status import TraceDeadlines
 
 _OFF = ("0", "false", "no", "off")
@@ -109,4 +110,4 @@ def _days(environ: Mapping[str, str], variable: str, name: str) -> int | None:
         return None
     if not text.isdigit():
         raise InvalidField(f"{variable}={text!r} is not a whole number of days", field=name)
-    return int(text)
+    return check_days(int(text), name)

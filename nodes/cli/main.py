@@ -14,11 +14,21 @@ import sys
 import traceback
 from collections.abc import Mapping, Sequence
 
+from eventsourcing.domain import OriginatorVersionError
+
 from domain.errors import DomainError
 from ledger.errors import KeyStoreError, LedgerError, VerificationError
 from nodes.cli import demo, federation, licence, query, record, store, trace, trust
 from nodes.cli.invocation import Invocation
-from nodes.errors import ConfigurationError, ImportFileError, NodeError, NodeExists, NodeNotInitialised, StorageError
+from nodes.errors import (
+    ConfigurationError,
+    ImportFileError,
+    NodeError,
+    NodeExists,
+    NodeFileDamaged,
+    NodeNotInitialised,
+    StorageError,
+)
 
 EXIT_OK = 0
 EXIT_VERIFICATION_FAILED = 1
@@ -90,9 +100,17 @@ def _guarded(run_: Invocation) -> int:
     except VerificationError as e:
         run_.warn(f"{name}: verification failed: {e}")
         return EXIT_VERIFICATION_FAILED
+    except NodeFileDamaged as e:
+        run_.warn(f"{name}: verification failed: {e}")
+        return EXIT_VERIFICATION_FAILED
     except LedgerError as e:  # stored bytes that are not a canonical envelope: tampering or corruption
         run_.warn(f"{name}: verification failed: a stored record is unreadable ({e}); "
                   f"run 'armsledger verify' to locate every bad record")
+        return EXIT_VERIFICATION_FAILED
+    except OriginatorVersionError as e:  # a stream replayed with a version other than the next: a row was deleted
+        found, due = (e.args + ("?", "?"))[:2]
+        run_.warn(f"{name}: verification failed: a stored stream holds version {found} where version {due} "
+                  "was due (a record was deleted); run 'armsledger verify' to locate every bad record")
         return EXIT_VERIFICATION_FAILED
     except KeyboardInterrupt:
         run_.warn(f"{name}: interrupted")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from uuid import UUID
 
 from domain.errors import InvalidField
-from domain.time import format_time
+from domain.time import check_days, format_time
 from domain.weapon import Weapon
-from ledger.envelope import Envelope
 from nodes.cli.invocation import (
     Commands,
     Invocation,
@@ -24,6 +24,7 @@ from nodes.cli.invocation import (
     parse_weapon_id,
     plain,
 )
+from nodes.registry.own_records import CheckedRecord, verified_history
 
 # Body fields that the timeline does not repeat on every line: the marking and
 # description are printed once in the header.
@@ -66,31 +67,50 @@ def history(run: Invocation) -> int:
         raise InvalidField("give the weapon id or --manufacturer, --country and --serial", field="weapon")
     weapon_id = marking.weapon_id() if marking is not None else parse_weapon_id(a.weapon)
     with run.open_node(unlock=False) as node:
-        weapon, envelopes = node.registry.history(weapon_id)
+        weapon, checked = verified_history(node.registry, node.identity, weapon_id)
         kinds = {key_id: kind for kind, key_id in node.identity.authority_key_ids.items()}
-    document = history_document(weapon, envelopes, kinds)
+    document = history_document(weapon_id, weapon, checked, kinds)
     run.emit(document, None if run.wants_json else history_text(document))
+    failed = [e for e in document["events"] if not e["verified"]]
+    if failed:
+        run.warn(f"history: verification failed: {len(failed)} of the {len(checked)} records of weapon "
+                 f"{weapon_id} do not verify (first: version {failed[0]['version']}, {failed[0]['problem']}); "
+                 "the status shown is replayed from the records before it; run 'armsledger verify'")
+        return 1
     return 0
 
 
-def history_document(weapon: Weapon, envelopes: list[Envelope], authority_kinds: dict[str, str]) -> dict[str, Any]:
-    """The ``history --json`` object of ``weapon`` (its fields: docs/cli.md)."""
+def history_document(weapon_id: UUID, weapon: Weapon | None, checked: list[CheckedRecord],
+                     authority_kinds: dict[str, str]) -> dict[str, Any]:
+    """The ``history --json`` object of the weapon (its fields: docs/cli.md).
+
+    ``weapon``: the aggregate replayed from the records that verify (None: the first does not).
+    Each event says whether it ``verified`` and, if not, its ``problem``.
+    """
     return {
-        "weapon_id": str(weapon.id),
-        "marking": dict(weapon.marking),
-        "status": weapon.status.value if weapon.status is not None else None,
-        "holder": weapon.holder,
-        "place": weapon.place,
+        "weapon_id": str(weapon_id),
+        "marking": dict(weapon.marking) if weapon is not None else {},
+        "status": weapon.status.value if weapon is not None and weapon.status is not None else None,
+        "holder": weapon.holder if weapon is not None else None,
+        "place": weapon.place if weapon is not None else None,
         "description": {"type": weapon.type, "make": weapon.make, "model": weapon.model,
-                        "calibre": weapon.calibre, "year": weapon.year},
-        "import_marking": dict(weapon.import_marking),
-        "flags": list(weapon.flags),
-        "marks": list(weapon.marks),
-        "events": [_event_document(e, authority_kinds) for e in envelopes],
+                        "calibre": weapon.calibre, "year": weapon.year} if weapon is not None else
+        dict.fromkeys(("type", "make", "model", "calibre", "year")),
+        "import_marking": dict(weapon.import_marking) if weapon is not None else {},
+        "flags": list(weapon.flags) if weapon is not None else [],
+        "marks": list(weapon.marks) if weapon is not None else [],
+        "verified": all(record.problem is None for record in checked),
+        "events": [_event_document(record, authority_kinds) for record in checked],
     }
 
 
-def _event_document(envelope: Envelope, authority_kinds: dict[str, str]) -> dict[str, Any]:
+def _event_document(record: CheckedRecord, authority_kinds: dict[str, str]) -> dict[str, Any]:
+    envelope = record.envelope
+    check = {"verified": record.problem is None, "problem": record.problem}
+    if envelope is None:  # an unreadable row: only its version is known
+        return {"type": None, "version": record.version, "occurred_on": None, "occurred_on_iso": "",
+                "recorded_at": None, "recorded_at_iso": "", "authority": "", "authority_kind": "", "node": "",
+                "hash": "", "prev": "", "body": {}, **check}
     header = {
         "type": envelope.type,
         "version": envelope.version,
@@ -104,6 +124,7 @@ def _event_document(envelope: Envelope, authority_kinds: dict[str, str]) -> dict
         "hash": envelope.hash.hex(),
         "prev": envelope.prev.hex(),
         "body": dict(envelope.body),
+        **check,
     }
     lifted = {k: v for k, v in envelope.body.items() if k not in header}
     return {**header, **lifted}
@@ -126,11 +147,16 @@ def history_text(document: dict[str, Any]) -> str:
         lines.append(f"marks    {', '.join(document['marks'])}")
     lines.append("")
     for event in document["events"]:
+        if event["type"] is None:
+            lines.append(f"!! version {event['version']}: NOT VERIFIED: {event['problem']}")
+            continue
         name = event["type"].split(".", 1)[-1]
         details = ", ".join(f"{k}: {_show(v)}" for k, v in event["body"].items()
                             if k not in _DESCRIPTION and v not in ("", (), [], None, {}))
         by = event["authority_kind"] or event["authority"][:12]
         lines.append(f"{event['occurred_on_iso'][:10]}  {name:<16} {by:<12} {details}".rstrip())
+        if not event["verified"]:
+            lines.append(f"!! version {event['version']} above: NOT VERIFIED: {event['problem']}")
     return "\n".join(lines)
 
 
@@ -167,6 +193,8 @@ def shipments(run: Invocation) -> int:
     from nodes.federation.crossborder import open_shipments
 
     overdue = run.args.overdue_days
+    if overdue is not None:
+        check_days(overdue, "overdue_days")
     with run.open_node(unlock=False) as node:
         found = [_record(s) for s in open_shipments(node, now=int(time.time()), overdue_days=overdue,
                                                     only_overdue=overdue is not None)]

@@ -218,8 +218,12 @@ def diversion(run: Invocation) -> int:
         verdict, life = tracing.diversion_verdict(node, weapon, now=int(time.time()))
     document = {**verdict.to_dict(), "unverified": list(life.unverified), "answered": list(life.answered),
                 "expected_from": list(life.expected_from),
-                "records_by_node": _count_by_node(life.records)}
+                "records_by_node": _count_by_node(life.records), "failed": list(life.failed_own)}
     run.emit(document, _verdict_text(document))
+    if life.failed_own:
+        run.warn(f"diversion: verification failed: {len(life.failed_own)} of this node's own records do not "
+                 f"verify and were not used (first: {life.failed_own[0]}); run 'armsledger verify'")
+        return 1
     return 0
 
 
@@ -246,4 +250,5 @@ def _verdict_text(d: dict[str, Any]) -> str:
     lines += [f"  {e['hash'][:16]}  {e['node']}  {e['type']}  (stream {e['stream']} v{e['version']})"
               for e in d["evidence"]]
     lines += [f"unverified, not used: {u}" for u in d["unverified"]]
+    lines += [f"NOT VERIFIED, not used: {f}" for f in d["failed"]]
     return "\n".join(lines)

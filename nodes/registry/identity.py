@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from eventsourcing.domain import Aggregate
@@ -35,7 +35,7 @@ from ledger.keys import (
     public_key_from_bytes,
     save_private_key,
 )
-from nodes.errors import NodeExists, NodeNotInitialised
+from nodes.errors import ConfigurationError, NodeExists, NodeFileDamaged, NodeNotInitialised
 
 NODE_FILE = "node.json"
 
@@ -137,23 +137,66 @@ def create_identity(home: Path, state: str, passphrase: str) -> tuple[NodeIdenti
 
 
 def load_identity(home: Path, passphrase: str | None) -> NodeIdentity:
-    """Read the node at ``home``; unlock its private keys when ``passphrase`` is given."""
+    """Read the node at ``home``; unlock its private keys when ``passphrase`` is given.
+
+    Raises ``NodeNotInitialised`` when there is no node.json, ``ConfigurationError`` when
+    ``home`` cannot be read as a directory, ``NodeFileDamaged`` naming node.json (or the key
+    file) when it is not a node's document or a key file holds another key than node.json names.
+    """
     path = Path(home) / NODE_FILE
     try:
-        document = json.loads(path.read_text())
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise NodeNotInitialised(f"{home}: no node here (run 'armsledger init --state CC')") from None
-    private: dict[str, Ed25519PrivateKey] = {}
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigurationError(f"--home {home}: cannot read {NODE_FILE}: {_why(e)}") from None
+    identity = _parse_document(path, text)
     if passphrase:
-        node_key = load_private_key(Path(home) / "keys" / "node.key", passphrase)
-        private[key_id(node_key)] = node_key
-        for kind in document["authorities"]:
-            key = load_private_key(Path(home) / "keys" / f"{kind}.key", passphrase)
-            private[key_id(key)] = key
-    return NodeIdentity(
-        state=document["state"],
-        node_key_id=document["node_key_id"],
-        node_public_key=bytes.fromhex(document["node_public_key"]),
-        authority_key_ids=dict(document["authorities"]),
-        private_keys=private,
-    )
+        private: dict[str, Ed25519PrivateKey] = {}
+        wanted = {"node": identity.node_key_id, **identity.authority_key_ids}
+        for name, wanted_id in wanted.items():
+            key_path = Path(home) / "keys" / f"{name}.key"
+            key = load_private_key(key_path, passphrase)
+            if key_id(key) != wanted_id:
+                raise NodeFileDamaged(f"{key_path} holds key {key_id(key)}, but {path} names {wanted_id} for "
+                                      f"{name}: the key file or {NODE_FILE} was replaced; restore both from backup")
+            private[wanted_id] = key
+        identity = replace(identity, private_keys=private)
+    return identity
+
+
+def _parse_document(path: Path, text: str) -> NodeIdentity:
+    """node.json's fields, each checked for its type and form; ``NodeFileDamaged`` naming the first bad one."""
+    def damaged(what: str) -> NodeFileDamaged:
+        return NodeFileDamaged(f"{path} is damaged: {what}; restore it from backup")
+
+    try:
+        document = json.loads(text)
+    except ValueError as e:
+        raise damaged(f"not JSON ({e})") from None
+    if not isinstance(document, dict):
+        raise damaged("not a JSON object")
+    for name in ("state", "node_key_id", "node_public_key", "authorities"):
+        if name not in document:
+            raise damaged(f'field "{name}" is missing')
+    state, node_key_id, public_hex, authorities = (document[n] for n in (
+        "state", "node_key_id", "node_public_key", "authorities"))
+    if not isinstance(state, str) or not isinstance(node_key_id, str):
+        raise damaged('fields "state" and "node_key_id" must be text')
+    try:
+        public = bytes.fromhex(public_hex) if isinstance(public_hex, str) else b""
+    except ValueError:
+        public = b""
+    if len(public) != 32:
+        raise damaged('field "node_public_key" is not 64 hexadecimal digits (an Ed25519 public key)')
+    if key_id(public) != node_key_id:
+        raise damaged(f'field "node_key_id" {node_key_id!r} is not the id of "node_public_key" ({key_id(public)})')
+    kinds = {kind.value for kind in AuthorityKind}
+    if not (isinstance(authorities, dict) and set(authorities) <= kinds
+            and all(isinstance(v, str) for v in authorities.values())):
+        raise damaged(f'field "authorities" must map authority kinds ({", ".join(sorted(kinds))}) to key ids')
+    return NodeIdentity(state, node_key_id, public, dict(authorities), {})
+
+
+def _why(error: BaseException) -> str:
+    return error.strerror if isinstance(error, OSError) and error.strerror else str(error)

@@ -21,9 +21,10 @@ from uuid import UUID
 
 from eventsourcing.domain import CanMutateAggregate, DomainEventProtocol
 from eventsourcing.persistence import Mapper, StoredEvent
-from eventsourcing.utils import get_topic, resolve_topic
+from eventsourcing.utils import TopicError, get_topic, resolve_topic
 
 from ledger.envelope import GENESIS_PREV, Envelope, seal
+from ledger.errors import EncodingError, LedgerError
 from ledger.keys import Ed25519PrivateKey
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -87,9 +88,19 @@ class EnvelopeMapper(Mapper[UUID]):
                            state=envelope.to_bytes())
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
-        envelope = Envelope.from_bytes(stored_event.state)
-        self._remember(UUID(envelope.stream), envelope.version, envelope.hash)
-        return domain_event_from(envelope)
+        """The event of a stored row; ``EncodingError`` naming the row when it holds no readable envelope
+        of a known type (a damaged or edited row: ``armsledger verify`` names them all)."""
+        row = f"stored record {stored_event.originator_id} version {stored_event.originator_version}"
+        try:
+            envelope = Envelope.from_bytes(stored_event.state)
+            stream = UUID(envelope.stream)
+        except (LedgerError, TypeError, ValueError) as e:
+            raise EncodingError(f"{row}: {e}") from None
+        self._remember(stream, envelope.version, envelope.hash)
+        try:
+            return domain_event_from(envelope)
+        except TopicError:
+            raise EncodingError(f"{row}: type {envelope.type!r} is not a type of record") from None
 
     def _prev(self, stream: UUID, version: int) -> bytes:
         if version == 1:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ledger.audit import POOL_THRESHOLD, AuditReport, LogRecord, Problem, ProblemKind, audit_log
 from ledger.checkpoint import Checkpoint
@@ -21,6 +21,7 @@ from ledger.errors import CheckpointError
 from nodes.acceptance import DomainPolicy
 from nodes.federation.received_audit import audit_received
 from nodes.federation.trust import TrustStore
+from nodes.registry.paging import paged
 from nodes.workers import start_pool
 
 if TYPE_CHECKING:
@@ -79,10 +80,60 @@ def _audit_own_log(node: Node, executor: Executor | None) -> AuditReport:
 
 
 def _records(registry: Registry) -> Iterator[LogRecord]:
-    for position, stored in registry.stored_notifications():
-        # The row's own key and topic go along, so a row holding another row's
-        # envelope, or naming another type, is named even when the envelope is intact.
-        yield LogRecord(position, stored.state, str(stored.originator_id), stored.originator_version, stored.topic)
+    # The row's own key and topic go along, so a row holding another row's
+    # envelope, or naming another type, is named even when the envelope is intact.
+    _read_ids_as_stored(registry)
+    recorder = registry.recorder
+    for page in paged(lambda start, limit: _page(recorder, start, limit), _position):
+        yield from page
+
+
+def _page(recorder: Any, start: int, limit: int) -> list[LogRecord]:
+    try:
+        notifications = recorder.select_notifications(start=start, limit=limit)
+    except TypeError:
+        # eventsourcing's PostgreSQL recorder fails on a NULL state (bytes(None)):
+        # read the page as stored, so the audit names the row instead of stopping.
+        return _page_as_stored(recorder, start, limit)
+    return [LogRecord(n.id, n.state, str(n.originator_id), n.originator_version, n.topic) for n in notifications]
+
+
+def _page_as_stored(recorder: Any, start: int, limit: int) -> list[LogRecord]:
+    schema = getattr(recorder.datastore, "schema", None)
+    if schema is None:  # SQLite reads a NULL state as None already; anything else is not ours to hide
+        raise
+    table = f'"{schema}"."{recorder.events_table_name}"'
+    with recorder.datastore.transaction(commit=False) as cursor:
+        cursor.execute(f"SELECT notification_id, originator_id, originator_version, topic, state FROM {table} "
+                       "WHERE notification_id >= %s ORDER BY notification_id LIMIT %s", (start, limit))
+        return [LogRecord(r["notification_id"], None if r["state"] is None else bytes(r["state"]),
+                          str(r["originator_id"]), r["originator_version"], r["topic"]) for r in cursor.fetchall()]
+
+
+def _position(record: LogRecord) -> int:
+    return record.position
+
+
+def _read_ids_as_stored(registry: Registry) -> None:
+    """Let the audit read a row whose originator id is not a UUID (possible in SQLite, where it is text).
+
+    eventsourcing's SQLite recorder converts each id it reads to a UUID and fails on the
+    first that is not one, which would stop the audit at the damaged row; read as text
+    instead, the row is named as one whose stream differs from its signed envelope.
+    PostgreSQL stores ids as uuid, so no row there can hold another value.
+    """
+    recorder = registry.recorder
+    convert = getattr(recorder, "convert_originator_id", None)
+    if convert is None:
+        return
+
+    def as_stored(originator_id: str) -> object:
+        try:
+            return convert(originator_id)
+        except (TypeError, ValueError):
+            return originator_id
+
+    recorder.convert_originator_id = as_stored  # type: ignore[attr-defined]
 
 
 def _checkpoints(rows: list[CheckpointRow]) -> tuple[list[Checkpoint], list[Problem]]:

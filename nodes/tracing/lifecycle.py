@@ -12,14 +12,16 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from domain.diversion import Verdict, analyse
-from domain.errors import InvalidField
 from domain.event_types import EXPORTED, LICENCE_ISSUED
 from domain.licence import licence_id
 from domain.records import SignedRecord
 from domain.trace import TraceStatus
+from ledger.envelope import Envelope
+from nodes.acceptance import DomainPolicy
 from nodes.federation.crossborder import partner_states
 from nodes.ports import Node
 from nodes.registry.identity import authorities_stream
+from nodes.registry.own_records import own_signers, verified_stream
 from nodes.tracing.reading import trace, traces_about
 
 
@@ -33,6 +35,7 @@ class FederatedLifecycle:
     answered: tuple[str, ...]
     expected_from: tuple[str, ...]
     unverified: tuple[str, ...]      # fragment items that failed verification: reported, never used
+    failed_own: tuple[str, ...] = ()  # our own stored records that failed verification: reported, never used
 
 
 def federated_lifecycle(node: Node, weapon_id: UUID | str, *, now: int | None = None) -> FederatedLifecycle:
@@ -46,14 +49,22 @@ def federated_lifecycle(node: Node, weapon_id: UUID | str, *, now: int | None = 
     wid = str(weapon_id)
     registry, inbox, partners = node.registry, node.inbox, partner_states(node)
     records: dict[bytes, SignedRecord] = {}
+    signers, failed_own = own_signers(registry, node.identity)
+    policy = DomainPolicy(node.identity.state)
+
+    def own(stream: UUID | str) -> list[Envelope]:
+        """Our records of ``stream`` that verify (the one acceptance rule); the others go to ``failed_own``."""
+        checked = verified_stream(registry, UUID(str(stream)), signers, policy)
+        failed_own.extend(f"our record {stream} version {r.version}: {r.problem}" for r in checked if r.problem)
+        return [r.envelope for r in checked if r.problem is None and r.envelope is not None]
 
     def add(envelopes: Iterable[SignedRecord]) -> None:
         for envelope in envelopes:
             records.setdefault(envelope.hash, envelope)
 
-    add(registry.envelopes(wid))
+    add(own(wid))
     add(inbox.received_about(wid, partners))
-    add(registry.envelopes(authorities_stream(node.identity.state)))
+    add(own(authorities_stream(node.identity.state)))
     for partner in partners:
         add(inbox.received(node=partner, stream=str(authorities_stream(partner))))
     answered: list[str] = []
@@ -70,8 +81,8 @@ def federated_lifecycle(node: Node, weapon_id: UUID | str, *, now: int | None = 
     weapon = [e for e in records.values() if e.stream == wid]
     for shipment in dict.fromkeys(str(e.body["shipment"]) for e in weapon if e.body.get("shipment")):
         try:
-            add(registry.envelopes(shipment))
-        except InvalidField:
+            add(own(shipment))
+        except ValueError:
             continue  # a shipment reference that is not an id: nothing to join
         add(inbox.received_about(shipment, partners))
     licences: list[SignedRecord] = []
@@ -82,12 +93,13 @@ def federated_lifecycle(node: Node, weapon_id: UUID | str, *, now: int | None = 
             if not number:
                 continue
             stream = str(licence_id(issuer, kind, str(number)))
-            licences += (registry.envelopes(stream) if issuer == node.identity.state
+            licences += (own(stream) if issuer == node.identity.state
                          else inbox.received(node=issuer, stream=stream) if issuer in partners else [])
     licences += [e for e in records.values() if e.type == LICENCE_ISSUED]
     return FederatedLifecycle(wid, tuple(records.values()), tuple({e.hash: e for e in licences}.values()),
                               tuple(dict.fromkeys(answered)), tuple(s for s in dict.fromkeys(expected)
-                                                                    if s not in answered), tuple(unverified))
+                                                                    if s not in answered), tuple(unverified),
+                              tuple(failed_own))
 
 
 def diversion_verdict(node: Node, weapon_id: UUID | str, *,

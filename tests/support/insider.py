@@ -23,6 +23,11 @@ def sql(db: str, statement: str, *params) -> list:
         connection.close()
 
 
+def events_table(db: str) -> str:
+    """The table of a node's own log: eventsourcing names it by the application in PostgreSQL."""
+    return "armsledger_events" if db.startswith("postgresql://") else "stored_events"
+
+
 def row_id(db: str, originator: uuid.UUID | str):
     """An originator id as the database holds it: hex text in SQLite, uuid in PostgreSQL (eventsourcing's choice)."""
     value = uuid.UUID(str(originator))
@@ -37,6 +42,14 @@ def swap_authority_keys(home: Path, first: str, second: str) -> None:
     ids = document["authorities"]
     ids[first], ids[second] = ids[second], ids[first]
     path.write_text(json.dumps(document))
+
+
+def swap_signing_keys(node, first: str, second: str) -> None:
+    """Swap the key ids of two authority kinds in an open node (a node whose code misbehaves): it then
+    signs ``first``'s records with ``second``'s key. Swapped in node.json instead, the node refuses to
+    open for signing, since its log certifies each key for one kind."""
+    ids = node.identity.authority_key_ids
+    ids[first], ids[second] = ids[second], ids[first]
 
 
 def set_topic(db: str, table: str, stream: uuid.UUID | str, version: int, topic: str) -> None:

@@ -23,7 +23,7 @@ from nodes.federation.relay import Relay
 from nodes.federation.trust import TrustStore, export_identity, parse_identity
 from nodes.settings import Settings
 
-from insider import row_id, sql, swap_authority_keys
+from insider import row_id, sql, swap_signing_keys
 from memory_transport import MemoryTransport
 
 PASSPHRASE = "pw"
@@ -81,11 +81,11 @@ def test_a_node_with_partner_records_verifies(partners, capsys):
 
 
 def test_a_record_signed_by_a_kind_that_may_not_make_it_fails_verify(tmp_path, db_url, capsys):
-    """Swap the licensing and police key ids in node.json: the police key now signs a manufacture."""
+    """Swap the licensing and police key ids of an open node: the police key now signs a manufacture."""
     settings = Settings.load(environ={}, home=tmp_path / "be", db=db_url, passphrase=PASSPHRASE)
     init_node(settings, "BE").close()
-    swap_authority_keys(settings.home, "licensing", "police")
     with open_node(settings) as node:
+        swap_signing_keys(node, "licensing", "police")
         weapon = manufacture(node, "P-1")
         node.sealer.seal()
         code, report, err = verify_cli(capsys, node)

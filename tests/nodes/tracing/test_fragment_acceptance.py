@@ -9,7 +9,7 @@ from nodes.bootstrap import init_node, open_node
 from nodes.settings import Settings
 from nodes.tracing.fragment import build_fragment, verify_fragment
 
-from insider import swap_authority_keys
+from insider import swap_signing_keys
 
 
 def weapon(node, serial: str) -> str:
@@ -22,11 +22,11 @@ def weapon(node, serial: str) -> str:
 
 
 def test_a_record_signed_by_a_kind_that_may_not_make_it_is_refused(tmp_path):
-    """Licensing and police key ids swapped in node.json: the police key signs the manufacture."""
+    """Licensing and police key ids swapped in the open node: the police key signs the manufacture."""
     settings = Settings.load(environ={}, home=tmp_path / "be", db=str(tmp_path / "be.db"), passphrase="pw")
     init_node(settings, "BE").close()
-    swap_authority_keys(settings.home, "licensing", "police")
     with open_node(settings) as node:
+        swap_signing_keys(node, "licensing", "police")
         stream = weapon(node, "F-1")
         result = verify_fragment(build_fragment(node, stream).items, origin="BE", node_key=node.identity.node_public)
     # Both of the weapon's records are refused, each for the kind of the key that signed it.
