@@ -143,14 +143,21 @@ WIRE: list[tuple[str, bytes, bytes, str]] = [
 # ``pos`` is the position of its second record.
 VERIFY, HISTORY, REPORT = ("verify",), ("history", "{w}"), ("record", "report-stolen", "--weapon", "{w}")
 STORED: list[tuple[str, str, str, tuple[str, ...], int]] = [
+    ("record state NULL", "stored_events", "UPDATE {events} SET state = NULL WHERE rowid = {pos}", VERIFY, 1),
+    ("record state NULL, history", "stored_events", "UPDATE {events} SET state = NULL WHERE rowid = {pos}",
+     HISTORY, 1),
     ("record state garbage", "stored_events", "UPDATE {events} SET state = X'C1C1' WHERE rowid = {pos}", VERIFY, 1),
     ("record state garbage, history", "stored_events", "UPDATE {events} SET state = X'C1C1' WHERE rowid = {pos}",
      HISTORY, 1),
+    ("record originator id not a UUID", "stored_events",
+     "UPDATE {events} SET originator_id = 'not-a-uuid' WHERE rowid = {pos}", VERIFY, 1),
     ("record topic altered", "stored_events", "UPDATE {events} SET topic = 'Weapon.Destroyed' WHERE rowid = {pos}",
      VERIFY, 1),
     ("record version 2^62", "stored_events", "UPDATE {events} SET originator_version = 4611686018427387904 "
      "WHERE rowid = {pos}", VERIFY, 1),
     ("middle record deleted", "stored_events", "DELETE FROM {events} WHERE rowid = {pos}", VERIFY, 1),
+    ("middle record deleted, history", "stored_events", "DELETE FROM {events} WHERE rowid = {pos}", HISTORY, 1),
+    ("middle record deleted, next record", "stored_events", "DELETE FROM {events} WHERE rowid = {pos}", REPORT, 1),
     ("checkpoint bytes garbage", "armsledger_checkpoints", "UPDATE armsledger_checkpoints SET bytes = X'00'",
      VERIFY, 1),
     ("checkpoint size column changed", "armsledger_checkpoints", "UPDATE armsledger_checkpoints SET size = size + 1",
@@ -173,11 +180,19 @@ STORED: list[tuple[str, str, str, tuple[str, ...], int]] = [
 # (id, damage (see test_hostile_corpus.damage_file), command, allowed exit codes)
 REFUSED_OR_DAMAGED = (1, 2)
 FILES: list[tuple[str, str, tuple[str, ...], tuple[int, ...]]] = [
+    ("node.json not JSON, verify", "node.json:garbage", VERIFY, REFUSED_OR_DAMAGED),
+    ("node.json not JSON, record", "node.json:garbage", REPORT, REFUSED_OR_DAMAGED),
+    ("node.json empty", "node.json:empty", REPORT, REFUSED_OR_DAMAGED),
+    ("node.json a list", "node.json:list", REPORT, REFUSED_OR_DAMAGED),
+    ("node.json without authorities", "node.json:-authorities", REPORT, REFUSED_OR_DAMAGED),
+    ("node.json without authorities, verify", "node.json:-authorities", VERIFY, REFUSED_OR_DAMAGED),
     ("node.json authority id bad hex", "node.json:authorities.police=zz", REPORT, REFUSED_OR_DAMAGED),
+    ("node.json public key bad hex", "node.json:node_public_key=zz", VERIFY, REFUSED_OR_DAMAGED),
     ("node.json node key replaced", "node.json:node_public_key=other", REPORT, REFUSED_OR_DAMAGED),
     ("node.json node key id replaced", "node.json:node_key_id=other", REPORT, REFUSED_OR_DAMAGED),
     ("node.json state changed", "node.json:state=FR", REPORT, REFUSED_OR_DAMAGED),
     ("node.json state not a state", "node.json:state=ZZZ", REPORT, REFUSED_OR_DAMAGED),
+    ("node.json a directory", "node.json:directory", REPORT, REFUSED_OR_DAMAGED),
     ("police key file garbage", "keys/police.key:garbage", REPORT, REFUSED_OR_DAMAGED),
     ("police key file empty", "keys/police.key:empty", REPORT, REFUSED_OR_DAMAGED),
     ("police key file deleted", "keys/police.key:delete", REPORT, REFUSED_OR_DAMAGED),
@@ -195,10 +210,13 @@ MANUFACTURE = ("record", "manufacture", "--manufacturer", "Acme", "--country", "
 # Global option naming a broker that is not there: options are checked before it is called.
 NO_BROKER = ("--kafka", "127.0.0.1:9")
 CLI_LIMITS: list[tuple[str, tuple[str, ...], int, str]] = [
+    ("licence quantity 10^23", (*LICENCE, "--quantity", "99999999999999999999999"), 2, "quantity"),
+    ("licence quantity 2^53+1", (*LICENCE, "--quantity", str(2**53 + 1)), 2, "quantity"),
     ("licence quantity negative", (*LICENCE, "--quantity", "-1"), 2, "quantity"),
     ("licence quantity not a number", (*LICENCE, "--quantity", "many"), 2, "quantity"),
     ("licence quantity 1", (*LICENCE, "--quantity", "1"), 0, ""),
     ("licence valid until year 10000", (*LICENCE[:-1], "10000-01-01"), 2, "valid"),
+    ("shipments overdue days 10^20", ("shipments", "--overdue-days", BIG), 2, "overdue"),
     ("shipments overdue days negative", ("shipments", "--overdue-days", "-1"), 2, "overdue"),
     ("shipments overdue days 0", ("shipments", "--overdue-days", "0"), 0, ""),
     ("manufacture year 10^20", (*MANUFACTURE, "--serial", "Y1", "--year", BIG), 2, "year"),
@@ -245,6 +263,8 @@ CLI_LIMITS: list[tuple[str, tuple[str, ...], int, str]] = [
 
 # (id, --home value ({file}: a plain file), exit code); the message names the path given
 HOMES: list[tuple[str, str, int]] = [
+    ("home is a file", "{file}", 2),
     ("home is /proc/self", "/proc/self", 2),
     ("home under /sys", "/sys/x", 2),
+    ("home under a file", "{file}/sub", 2),
 ]
