@@ -13,10 +13,15 @@ from __future__ import annotations
 from domain.authority import AuthorityKind, check_permitted
 from domain.errors import DomainError
 from domain.event_types import AUTHORITY_CERTIFIED
-from nodes.registry.identity import REGISTER_OPENED, authorities_stream
+from domain.schema import RecordSchema, domain_schema
+from nodes.registry.identity import REGISTER_OPENED, AuthorityRegister, authorities_stream
 
 REGISTER_TYPES = frozenset({REGISTER_OPENED, AUTHORITY_CERTIFIED})
 """The records of a node's register of authorities, the only ones its node key signs."""
+
+RECORD_SCHEMA = RecordSchema({**domain_schema().bodies, **RecordSchema.of((AuthorityRegister,)).bodies})
+"""Every record type a node may hold, with its body fields (``domain.schema``): partner records are checked
+against it before anything else is."""
 
 
 class DomainPolicy:

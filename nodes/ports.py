@@ -148,8 +148,18 @@ class Inbox(ReceivedRecords, Protocol):
         its records is held already or ``tracking`` is not beyond the tracked position."""
         ...
 
-    def quarantined(self) -> list[dict[str, Any]]:
-        """Refused messages still in quarantine, in arrival order."""
+    def quarantined(self, *, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        """Refused messages still in quarantine, in arrival order: the first ``limit`` (all if None)
+        with an id above ``after``."""
+        ...
+
+    def alarm_count(self) -> int:
+        """How many unresolved quarantine entries are alarms (without reading the others)."""
+        ...
+
+    def expire_quarantine(self, max_entries: int, max_bytes: int) -> int:
+        """Delete the oldest quarantine entries but alarms until at most ``max_entries`` of ``max_bytes``
+        in all are stored; returns how many expired."""
         ...
 
     def parked(self, reasons: Iterable[str] | None = None) -> list[ParkedEntry]:

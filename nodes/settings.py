@@ -12,10 +12,17 @@ overdue_days                    ARMSLEDGER_OVERDUE_DAYS          30
 trace.autorespond               ARMSLEDGER_TRACE_AUTORESPOND     on (0/false/no/off: off)
 trace.acknowledge_days          ARMSLEDGER_TRACE_ACK_DAYS        2 (urgent traces: 1)
 trace.respond_days              ARMSLEDGER_TRACE_RESPONSE_DAYS   30 (urgent traces: 7)
+max_message_bytes               ARMSLEDGER_MAX_MESSAGE_BYTES     1048576 (1 MiB)
+quarantine_max_entries          ARMSLEDGER_QUARANTINE_ENTRIES    10000
+quarantine_max_bytes            ARMSLEDGER_QUARANTINE_BYTES      67108864 (64 MiB)
 ==============================  ===============================  ===========================
 
 ``db`` is a SQLite file path or a ``postgresql://`` URL. ``topic_prefix`` starts every
 Kafka topic name (``<prefix>.inbox.<STATE>``); all nodes of a federation use the same one.
+``max_message_bytes``: an inbox message (Kafka key and value) larger than this is refused
+before anything of it is stored; the quarantine keeps only its hash, size, offset and origin.
+The quarantine holds at most ``quarantine_max_entries`` entries of ``quarantine_max_bytes`` in
+all: beyond, its oldest entries expire, except alarms (evidence of a fork), which never do.
 """
 
 from __future__ import annotations
@@ -26,12 +33,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from domain.errors import InvalidField
+from domain.numbers import check_whole
 from domain.shipment import DEFAULT_OVERDUE_DAYS
 from domain.time import check_days
 from domain.trace_status import TraceDeadlines
 
 _OFF = ("0", "false", "no", "off")
 DEFAULT_TOPIC_PREFIX = "armsledger"
+#: A record with a full lifecycle fragment is tens of KiB; 1 MiB leaves room and bounds the damage.
+DEFAULT_MAX_MESSAGE_BYTES = 1 << 20
+DEFAULT_QUARANTINE_MAX_ENTRIES = 10_000
+DEFAULT_QUARANTINE_MAX_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,9 @@ class Settings:
     topic_prefix: str = DEFAULT_TOPIC_PREFIX
     overdue_days: int = DEFAULT_OVERDUE_DAYS
     trace: TraceSettings = field(default_factory=TraceSettings)
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    quarantine_max_entries: int = DEFAULT_QUARANTINE_MAX_ENTRIES
+    quarantine_max_bytes: int = DEFAULT_QUARANTINE_MAX_BYTES
 
     @property
     def is_postgres(self) -> bool:
@@ -85,13 +100,16 @@ class Settings:
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Settings from ``environ`` (default ``os.environ``); non-None ``overrides`` win.
 
-        Raises ``InvalidField`` when a number of days is not a whole number.
+        Raises ``InvalidField`` when a number of days or bytes is not a whole number (bytes: at least 1).
         """
         env = os.environ if environ is None else environ
         given = {k: v for k, v in overrides.items() if v is not None}
         home = Path(str(given.get("home") or env.get("ARMSLEDGER_HOME") or ".armsledger"))
         db = str(given.get("db") or env.get("ARMSLEDGER_DB") or home / "ledger.db")
         overdue_days = _days(env, "ARMSLEDGER_OVERDUE_DAYS", "overdue_days")
+        max_message_bytes = _size(env, "ARMSLEDGER_MAX_MESSAGE_BYTES", "max_message_bytes")
+        quarantine_max_entries = _size(env, "ARMSLEDGER_QUARANTINE_ENTRIES", "quarantine_max_entries")
+        quarantine_max_bytes = _size(env, "ARMSLEDGER_QUARANTINE_BYTES", "quarantine_max_bytes")
         return cls(
             home=home,
             db=db,
@@ -100,6 +118,9 @@ class Settings:
             topic_prefix=str(given.get("topic_prefix") or env.get("ARMSLEDGER_TOPIC_PREFIX") or DEFAULT_TOPIC_PREFIX),
             overdue_days=DEFAULT_OVERDUE_DAYS if overdue_days is None else overdue_days,
             trace=TraceSettings.load(env),
+            max_message_bytes=DEFAULT_MAX_MESSAGE_BYTES if max_message_bytes is None else max_message_bytes,
+            quarantine_max_entries=quarantine_max_entries or DEFAULT_QUARANTINE_MAX_ENTRIES,
+            quarantine_max_bytes=quarantine_max_bytes or DEFAULT_QUARANTINE_MAX_BYTES,
         )
 
 
@@ -111,3 +132,13 @@ def _days(environ: Mapping[str, str], variable: str, name: str) -> int | None:
     if not text.isdigit():
         raise InvalidField(f"{variable}={text!r} is not a whole number of days", field=name)
     return check_days(int(text), name)
+
+
+def _size(environ: Mapping[str, str], variable: str, name: str) -> int | None:
+    """The number (of bytes, of entries) in ``variable``, 1 to 2^53 - 1; None when unset; else ``InvalidField``."""
+    text = str(environ.get(variable, "") or "").strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) <= 16):
+        raise InvalidField(f"{variable}={text[:40]!r} is not a whole number from 1 to 2^53 - 1", field=name)
+    return check_whole(int(text), name, least=1)

@@ -20,6 +20,10 @@ from domain.time import format_time
 from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option
 from nodes.errors import ConfigurationError
 
+#: ``quarantine`` lists this many entries unless told otherwise, and never more than the maximum.
+QUARANTINE_PAGE = 100
+MAX_QUARANTINE_PAGE = 10_000
+
 if TYPE_CHECKING:  # imported where used: only the federation commands need kafka-python
     from nodes.federation.kafka_transport import KafkaTransport
 
@@ -44,6 +48,10 @@ def add_commands(subparsers: Commands) -> None:
 
     parser = add_command(subparsers, "quarantine", quarantine,
                          "messages refused on ingest, with the reason; exit 1 if any is an alarm")
+    parser.add_argument("--limit", type=int, default=QUARANTINE_PAGE, metavar="N",
+                        help=f"list at most N entries (default {QUARANTINE_PAGE})")
+    parser.add_argument("--after", type=int, default=0, metavar="ID",
+                        help="list the entries after entry ID (the last of the previous page)")
     add_json_option(parser)
 
 
@@ -75,6 +83,7 @@ def sync_command(run: Invocation) -> int:
     human = (f"published {report.published} records and {report.checkpoints_sent} checkpoints; "
              f"read {report.read} messages: {report.accepted} accepted, {report.duplicates} duplicates, "
              f"{report.quarantined} quarantined ({report.alarms} alarms); {report.reactions} automatic steps"
+             + (f" ({report.failed_reactions} failed: armsledger quarantine)" if report.failed_reactions else "")
              + ("" if report.quiet else f"; stopped after {run.args.timeout:g} s with work left"))
     run.emit(report.to_dict(), human)
     return 0
@@ -95,15 +104,28 @@ def node_run(run: Invocation) -> int:
 
 
 def quarantine(run: Invocation) -> int:
+    limit, after = run.args.limit, run.args.after
+    if not 1 <= limit <= MAX_QUARANTINE_PAGE:
+        raise InvalidField(f"must be from 1 to {MAX_QUARANTINE_PAGE}", field="limit")
+    if not 0 <= after <= 2**63 - 1:
+        raise InvalidField("must be an entry id, from 0", field="after")
     with run.open_node(unlock=False) as node:
-        entries = node.inbox.quarantined()
+        entries = node.inbox.quarantined(after=after, limit=limit + 1)
+        alarms = node.inbox.alarm_count()
+    more, entries = len(entries) > limit, entries[:limit]
     lines = [
         f"{e['id']:>6}  {format_time(e['received_at'] // 1_000_000)}  {e['kind'].upper():5}  {e['reason']:<22} "
         f"from {e['origin'] or '?'} at {e['topic']}[{e['offset']}]: {e['detail']}"
         for e in entries
     ]
-    run.emit(entries, "\n".join(lines) or "quarantine is empty")
-    return 1 if any(e["kind"] == "alarm" for e in entries) else 0
+    if more:
+        lines.append(f"... more: armsledger quarantine --after {entries[-1]['id']} --limit {limit}")
+    shown = sum(1 for e in entries if e["kind"] == "alarm")
+    if alarms > shown:
+        lines.append(f"ALARM: {alarms - shown} more alarm(s) in the quarantine, outside this page")
+    empty = "quarantine is empty" if not after else f"no entry after {after}"
+    run.emit(entries, "\n".join(lines) or empty)
+    return 1 if alarms else 0
 
 
 # --- shared ----------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from eventsourcing.sqlite import SQLiteDatastore, SQLiteProcessRecorder
 from eventsourcing.utils import Environment, get_topic
 
 from ledger.checkpoint import Checkpoint
+from ledger.encoding import canonical_encode
 from ledger.envelope import Envelope
 from ledger.errors import LedgerError
 from nodes.errors import StorageError
@@ -166,14 +167,70 @@ class Inbox:
         """Every cosignature partners sent for our checkpoints, in arrival order."""
         return [Cosignature.from_bytes(n.state) for n in self._by_topic((COSIGNATURE,))]
 
-    def quarantined(self) -> list[dict[str, Any]]:
+    def quarantined(self, *, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         """Messages still in quarantine, in arrival order (``ParkedEntry.summary``): ``id`` is the
-        entry's notification id; ``received_at`` microseconds since the epoch; ``kind`` "alarm" or "error"."""
-        return [p.summary() for p in self.parked()]
+        entry's notification id; ``received_at`` microseconds since the epoch; ``kind`` "alarm" or "error".
+
+        A page: the first ``limit`` (all if None) with an id above ``after``; the next page starts
+        after the last id returned. Reads only the rows of the page.
+        """
+        found: list[dict[str, Any]] = []
+        with self._reading("reading the quarantine"):
+            while limit is None or len(found) < limit:
+                wanted = _PAGE if limit is None else min(_PAGE, limit - len(found))
+                rows = self._queries.unresolved_quarantine(after, wanted)
+                found += [ParkedEntry(n, QuarantineEntry.from_bytes(state)).summary() for n, state in rows]
+                if len(rows) < wanted:
+                    break
+                after = rows[-1][0]
+        return found
+
+    def alarm_count(self) -> int:
+        """How many unresolved quarantine entries are alarms; the database looks for them, and
+        only the rows it finds are read here."""
+        with self._reading("reading the quarantine"):
+            return sum(1 for state in self._queries.alarm_candidates()
+                       if QuarantineEntry.from_bytes(state).kind == KIND_ALARM)
+
+    def expire_quarantine(self, max_entries: int, max_bytes: int) -> int:
+        """Delete the oldest quarantine entries that are not alarms (with their resolution) until at most
+        ``max_entries`` entries of at most ``max_bytes`` in all are stored; returns how many expired.
+
+        Alarms (evidence of a fork) never expire: with enough of them the quarantine stays over its cap.
+        The newest row of the inbox is never deleted, so its notification id is never reused.
+        """
+        expired = 0
+        with _storage("expiring quarantine entries"):
+            entries, size = self._queries.quarantine_size()
+            after = 0
+            while entries > max_entries or size > max_bytes:
+                rows = self._queries.oldest_quarantine(after, _PAGE)
+                if not rows:
+                    break
+                doomed = []
+                for notification_id, originator_id, length, kind in rows:
+                    after = notification_id
+                    if kind == KIND_ALARM:
+                        continue
+                    doomed.append((notification_id, originator_id))
+                    entries, size = entries - 1, size - length
+                    if entries <= max_entries and size <= max_bytes:
+                        break
+                expired += self._queries.delete_entries(doomed)
+        return expired
 
     def parked(self, reasons: Iterable[str] | None = None) -> list[ParkedEntry]:
-        """Unresolved quarantine entries (with the message bytes), in arrival order."""
-        return unresolved(self._by_topic((QUARANTINED, QUARANTINE_RESOLVED)), reasons)
+        """Unresolved quarantine entries (with the message bytes), in arrival order; the rows of
+        resolved entries are not read."""
+        wanted = None if reasons is None else set(reasons)
+        found: list[ParkedEntry] = []
+        after = 0
+        with self._reading("reading the quarantine"):
+            while rows := self._queries.unresolved_quarantine(after, _PAGE):
+                entries = [ParkedEntry(n, QuarantineEntry.from_bytes(state)) for n, state in rows]
+                found += [p for p in entries if wanted is None or p.entry.reason in wanted]
+                after = rows[-1][0]
+        return found
 
     def _by_topic(self, topics: Sequence[str]) -> Iterator[Notification]:
         with self._reading("reading the inbox"):
@@ -261,6 +318,76 @@ class _Queries:
             self.table = EVENTS_TABLE
         else:
             self.table = f'"{self.datastore.schema}"."{recorder.events_table_name}"'  # type: ignore[attr-defined]
+
+    def _id_column(self) -> str:
+        return "rowid" if self.sqlite else "notification_id"
+
+    def _param(self) -> str:
+        return "?" if self.sqlite else "%s"
+
+    def unresolved_quarantine(self, after: int, limit: int) -> list[tuple[int, bytes]]:
+        """(notification id, state) of up to ``limit`` unresolved quarantine entries after ``after``, in order."""
+        id_, p = self._id_column(), self._param()
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                f"SELECT q.{id_} AS n, q.state AS state FROM {self.table} q WHERE q.topic = {p} AND q.{id_} > {p} "
+                f"AND NOT EXISTS (SELECT 1 FROM {self.table} r WHERE r.originator_id = q.originator_id "
+                f"AND r.originator_version = 2) ORDER BY q.{id_} LIMIT {p}", (QUARANTINED, after, limit))
+            return [(int(r["n"]), bytes(r["state"])) for r in cursor.fetchall()]
+
+    def alarm_candidates(self) -> list[bytes]:
+        """States of unresolved quarantine entries whose bytes hold the canonical ``"kind": "alarm"``
+        (a message's own bytes may hold it too: the caller decodes to be sure)."""
+        marker = canonical_encode("kind") + canonical_encode(KIND_ALARM)
+        id_, p = self._id_column(), self._param()
+        found = "instr(q.state, ?) > 0" if self.sqlite else "position(%s::bytea in q.state) > 0"
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                f"SELECT q.state AS state FROM {self.table} q WHERE q.topic = {p} AND {found} "
+                f"AND NOT EXISTS (SELECT 1 FROM {self.table} r WHERE r.originator_id = q.originator_id "
+                f"AND r.originator_version = 2) ORDER BY q.{id_}", (QUARANTINED, marker))
+            return [bytes(r["state"]) for r in cursor.fetchall()]
+
+    def quarantine_size(self) -> tuple[int, int]:
+        """(entries, bytes of their rows) of the quarantine, resolved entries included."""
+        p = self._param()
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(f"SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(state)), 0) AS size FROM {self.table} "
+                           f"WHERE topic = {p}", (QUARANTINED,))
+            row = cursor.fetchone()
+            return int(row["n"]), int(row["size"])
+
+    def oldest_quarantine(self, after: int, limit: int) -> list[tuple[int, Any, int, str]]:
+        """(notification id, originator id, row bytes, kind) of up to ``limit`` quarantine entries after
+        ``after``, oldest first; never the newest row of the table."""
+        id_, p = self._id_column(), self._param()
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                f"SELECT {id_} AS n, originator_id, state FROM {self.table} WHERE topic = {p} AND {id_} > {p} "
+                f"AND {id_} < (SELECT MAX({id_}) FROM {self.table}) ORDER BY {id_} LIMIT {p}",
+                (QUARANTINED, after, limit))
+            rows = cursor.fetchall()
+        found = []
+        for r in rows:
+            state = bytes(r["state"])
+            try:
+                kind = QuarantineEntry.from_bytes(state).kind
+            except Exception:  # an unreadable entry is no alarm  # noqa: BLE001
+                kind = KIND_ERROR
+            found.append((int(r["n"]), r["originator_id"], len(state), kind))
+        return found
+
+    def delete_entries(self, entries: list[tuple[int, Any]]) -> int:
+        """Delete the quarantine rows ``entries`` (notification id, originator id) and their resolutions."""
+        if not entries:
+            return 0
+        p = self._param()
+        with self.datastore.transaction(commit=True) as cursor:
+            for start in range(0, len(entries), _IN_CHUNK):
+                chunk = [originator_id for _, originator_id in entries[start:start + _IN_CHUNK]]
+                cursor.execute(f"DELETE FROM {self.table} WHERE originator_id IN ({', '.join([p] * len(chunk))}) "
+                               f"AND topic IN ({p}, {p})", (*chunk, QUARANTINED, QUARANTINE_RESOLVED))
+        return len(entries)
 
     def create_indexes(self) -> None:
         # Quarantine, checkpoints and cosignatures are listed by topic.

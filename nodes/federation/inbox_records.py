@@ -45,14 +45,20 @@ def checkpoints_stream_id(node: str) -> uuid.UUID:
     return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"checkpoints|{node}")
 
 
-def quarantine_id(reason: str, key: bytes | None, message: bytes) -> uuid.UUID:
-    """Id of the quarantine entry for ``message`` (with Kafka ``key``) refused for ``reason``.
+def message_digest(key: bytes | None, message: bytes) -> bytes:
+    """SHA-256 of the canonical [key, message]: what names a refused message."""
+    return hashlib.sha256(canonical_encode([key or b"", message])).digest()
+
+
+def quarantine_id(reason: str, key: bytes | None, message: bytes, *, digest: bytes = b"") -> uuid.UUID:
+    """Id of the quarantine entry for ``message`` (with Kafka ``key``) refused for ``reason``;
+    ``digest``: their ``message_digest`` when the bytes were not kept.
 
     Derived from the content, so the same bytes refused again for the same reason
     (a redelivery) are the same entry, recorded once.
     """
-    digest = hashlib.sha256(canonical_encode([key or b"", message])).hexdigest()
-    return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"quarantine|{reason}|{digest}")
+    named = digest or message_digest(key, message)
+    return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"quarantine|{reason}|{named.hex()}")
 
 
 def cosignature_id(witness: str, checkpoint: bytes) -> uuid.UUID:
@@ -71,8 +77,9 @@ class _CanonicalFields:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
+        """Read back; a field added later (with a default) may be missing from older rows."""
         value = canonical_decode(data)
-        return cls(**{name: value[name] for name in cls.__dataclass_fields__})
+        return cls(**{name: value[name] for name in cls.__dataclass_fields__ if name in value})
 
     __dataclass_fields__: ClassVar[dict[str, Any]]
 
@@ -83,7 +90,9 @@ class QuarantineEntry(_CanonicalFields):
 
     ``received_at`` is in microseconds since the epoch (UTC); ``origin`` is the state the
     message claimed to come from ("" if unreadable); ``key`` and ``message`` are the Kafka
-    key and value exactly as read, so a parked message can be verified again later.
+    key and value exactly as read, so a parked message can be verified again later. A
+    message too large to keep has empty ``key`` and ``message``, its ``size`` (key and
+    value) and its ``digest`` (``message_digest``) instead.
     """
 
     received_at: int
@@ -95,10 +104,12 @@ class QuarantineEntry(_CanonicalFields):
     detail: str
     key: bytes
     message: bytes
+    size: int = 0
+    digest: bytes = b""
 
     @property
     def id(self) -> uuid.UUID:
-        return quarantine_id(self.reason, self.key, self.message)
+        return quarantine_id(self.reason, self.key, self.message, digest=self.digest)
 
 
 @dataclass(frozen=True)
@@ -120,10 +131,12 @@ class ParkedEntry:
     entry: QuarantineEntry
 
     def summary(self) -> dict[str, Any]:
-        """What ``Inbox.quarantined`` lists: {id, received_at, topic, offset, origin, reason, kind, size, detail}."""
+        """What ``Inbox.quarantined`` lists: {id, received_at, topic, offset, origin, reason, kind, size, detail}
+        (``size``: of the message as received, kept or not)."""
         e = self.entry
+        size = e.size if e.digest else len(e.message)
         return {"id": self.notification_id, "received_at": e.received_at, "topic": e.topic, "offset": e.offset,
-                "origin": e.origin, "reason": e.reason, "kind": e.kind, "size": len(e.message), "detail": e.detail}
+                "origin": e.origin, "reason": e.reason, "kind": e.kind, "size": size, "detail": e.detail}
 
 
 def unresolved(rows: Iterable[Notification], reasons: Iterable[str] | None = None) -> list[ParkedEntry]:

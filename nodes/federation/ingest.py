@@ -21,17 +21,28 @@ from ledger.checkpoint import Checkpoint
 from ledger.envelope import Envelope
 from ledger.errors import LedgerError
 from nodes.errors import TransportError, TransportReset
-from nodes.federation.inbox_records import KIND_ALARM, ParkedEntry, QuarantineEntry, cosignature_id, now_us
+from nodes.federation.inbox_records import (
+    KIND_ALARM,
+    KIND_ERROR,
+    ParkedEntry,
+    QuarantineEntry,
+    cosignature_id,
+    message_digest,
+    now_us,
+)
 from nodes.federation.ingest_reasons import (  # noqa: F401  (re-exported: the reasons quarantine entries name)
     BAD_PROOF,
     BAD_SIGNATURE,
     BROKEN_CHAIN,
     FORK,
+    INVALID_FIELD,
     MALFORMED,
     MISDIRECTED,
     NOT_PERMITTED,
     ORIGIN_MISMATCH,
+    OVERSIZED,
     PARKED,
+    REACTION_FAILED,
     REASONS,
     STALE_CHECKPOINT,
     STREAM_MISMATCH,
@@ -43,7 +54,7 @@ from nodes.federation.ingest_reasons import (  # noqa: F401  (re-exported: the r
 from nodes.federation.ingest_run import Incoming, IngestReport, Knowledge, Run
 from nodes.federation.signature_pool import POOL_SIZE, POOL_THRESHOLD, SignaturePool
 from nodes.federation.trust import TrustStore
-from nodes.federation.wire import RecordMessage, decode_message
+from nodes.federation.wire import RecordMessage, claimed_origin, decode_message
 from nodes.registry.identity import authorities_stream
 
 if TYPE_CHECKING:
@@ -76,6 +87,7 @@ class Ingest:
         self.inbox = inbox
         self.send = send
         self.batch_size = batch_size
+        self.max_message_bytes = node.settings.max_message_bytes
         self.signatures = SignaturePool(pool_size)
         self.state = node.identity.state
         self.topic = transport.inbox_topic(self.state)
@@ -128,27 +140,45 @@ class Ingest:
         the outcome, with ``tracking`` (the position after them), in one transaction; then verify
         again the parked messages that what was accepted unblocks.
 
-        Bad messages are quarantined, never raised. Raises ``StorageError`` when the database fails.
+        A message over ``Settings.max_message_bytes`` is quarantined as ``oversized`` keeping only
+        its hash, size, offset and origin. Bad messages are quarantined, never raised. Raises
+        ``StorageError`` when the database fails.
         """
         received_at = now_us()
-        incoming = [Incoming(self.topic, offset, key or b"", value or b"", received_at)
-                    for offset, key, value in records]
-        report = self._settle(incoming, tracking)
-        report.read = len(incoming)
+        incoming, oversized = [], []
+        for offset, key, value in records:
+            key, value = key or b"", value or b""
+            if len(key) + len(value) > self.max_message_bytes:
+                oversized.append(self._oversized(offset, key, value, received_at))
+            else:
+                incoming.append(Incoming(self.topic, offset, key, value, received_at))
+        report = self._settle(incoming, tracking, oversized)
+        report.read = len(records)
         if report.accepted or report.checkpoints:
             report.add(self._retry_parked())
         return report
 
     # --- verification and recording ------------------------------------------------------
 
-    def _settle(self, incoming: list[Incoming], tracking: Tracking | None) -> IngestReport:
-        """Verify ``incoming`` in order and record the outcome (with ``tracking``) in one transaction."""
+    def _oversized(self, offset: int, key: bytes, value: bytes, received_at: int) -> QuarantineEntry:
+        digest = message_digest(key, value)
+        size = len(key) + len(value)
+        return QuarantineEntry(
+            received_at=received_at, topic=self.topic, offset=offset, origin=claimed_origin(value),
+            reason=OVERSIZED, kind=KIND_ERROR, key=b"", message=b"", size=size, digest=digest,
+            detail=f"{size} bytes, over the maximum of {self.max_message_bytes} (ARMSLEDGER_MAX_MESSAGE_BYTES): "
+                   f"not kept; SHA-256 of key and value {digest.hex()}")
+
+    def _settle(self, incoming: list[Incoming], tracking: Tracking | None,
+                oversized: Sequence[QuarantineEntry] = ()) -> IngestReport:
+        """Verify ``incoming`` in order and record the outcome (with ``tracking``, and the ``oversized``
+        entries) in one transaction."""
         knowledge = self._knowledge_now()
         run = Run(self, knowledge, incoming)
         run.verify_all()
         report = run.report
         batch = run.batch
-        batch.quarantined = _new_entries(self.inbox, batch.quarantined)
+        batch.quarantined = _new_entries(self.inbox, [*oversized, *batch.quarantined])
         if batch.cosignatures:
             held = self.inbox.existing([cosignature_id(c.witness, c.checkpoint) for c in batch.cosignatures])
             batch.cosignatures = [c for c in batch.cosignatures if cosignature_id(c.witness, c.checkpoint) not in held]
@@ -159,6 +189,8 @@ class Ingest:
             return IngestReport(conflicts=1)
         report.quarantined = len(batch.quarantined)
         report.alarms = sum(1 for e in batch.quarantined if e.kind == KIND_ALARM)
+        if batch.quarantined:
+            self._expire_quarantine()
         for entry in batch.quarantined:
             log_ = log.error if entry.kind == KIND_ALARM else log.warning
             log_("%s: message from %r at %s[%d] quarantined: %s: %s", "ALARM" if entry.kind == KIND_ALARM
@@ -170,6 +202,15 @@ class Ingest:
             self._parked = [p for p in self._parked if p.entry.id not in resolved]
             self._parked += [ParkedEntry(0, e) for e in batch.quarantined if e.reason in PARKED]
         return report
+
+    def _expire_quarantine(self) -> None:
+        settings = self.node.settings
+        expired = self.inbox.expire_quarantine(settings.quarantine_max_entries, settings.quarantine_max_bytes)
+        if expired:
+            log.warning("ingest: the quarantine is over its cap (ARMSLEDGER_QUARANTINE_ENTRIES=%d, "
+                        "ARMSLEDGER_QUARANTINE_BYTES=%d): its %d oldest entries other than alarms expired",
+                        settings.quarantine_max_entries, settings.quarantine_max_bytes, expired)
+            self._parked = None  # some of those waiting may be gone
 
     def send_cosignatures(self) -> int:
         """Publish the cosignatures due: one per origin, for the newest checkpoint kept since the last call.

@@ -20,9 +20,13 @@ BAD_PROOF = "bad-proof"                 # inclusion proof does not lead to the k
 STALE_CHECKPOINT = "stale-checkpoint"   # older than the newest kept, not linkable to it
 MISDIRECTED = "misdirected"             # a cosignature of a checkpoint that is not ours
 UNVERIFIABLE = "unverifiable"           # a check failed unexpectedly (logged with its traceback)
+INVALID_FIELD = "invalid-field"         # out of the domain's schema (domain.schema): the detail names the field
+OVERSIZED = "oversized"                 # over the maximum message size: only its hash and size are kept
+REACTION_FAILED = "reaction-failed"     # accepted, but our automatic step for it failed (the record is kept)
 
 REASONS = (MALFORMED, UNTRUSTED, ORIGIN_MISMATCH, STREAM_MISMATCH, UNCERTIFIED, BAD_SIGNATURE, NOT_PERMITTED,
-           BROKEN_CHAIN, FORK, UNPROVEN, BAD_PROOF, STALE_CHECKPOINT, MISDIRECTED, UNVERIFIABLE)
+           BROKEN_CHAIN, FORK, UNPROVEN, BAD_PROOF, STALE_CHECKPOINT, MISDIRECTED, UNVERIFIABLE, INVALID_FIELD,
+           OVERSIZED, REACTION_FAILED)
 PARKED = frozenset({UNTRUSTED, UNCERTIFIED, UNPROVEN})
 
 _QUARANTINE_REASON = {

@@ -14,6 +14,7 @@ from collections import ChainMap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from domain.errors import InvalidField
 from ledger.acceptance import (
     CERTIFICATE_TYPE,
     CertifiedKey,
@@ -31,13 +32,14 @@ from ledger.envelope import GENESIS_PREV, Envelope
 from ledger.errors import LedgerError, VerificationError
 from ledger.keys import sign
 from ledger.proofs import verify_consistency
-from nodes.acceptance import DomainPolicy
+from nodes.acceptance import RECORD_SCHEMA, DomainPolicy
 from nodes.federation.inbox_records import KIND_ALARM, Cosignature, InboxBatch, ParkedEntry, QuarantineEntry, now_us
 from nodes.federation.ingest_reasons import (
     BAD_PROOF,
     BAD_SIGNATURE,
     BROKEN_CHAIN,
     FORK,
+    INVALID_FIELD,
     MALFORMED,
     MISDIRECTED,
     ORIGIN_MISMATCH,
@@ -243,10 +245,16 @@ class Run:
         if incoming.key != envelope.stream.encode():
             raise Refused(STREAM_MISMATCH, f"Kafka key {incoming.key[:64]!r} is not the envelope's stream "
                                            f"{envelope.stream}: replayed from another stream")
+        what = f"{envelope.type[:64]} v{envelope.version} of {origin} stream {envelope.stream[:64]}"
+        try:
+            RECORD_SCHEMA.check(stream=envelope.stream, type=envelope.type, body=envelope.body,
+                                version=envelope.version, occurred_on=envelope.occurred_on,
+                                recorded_at=envelope.recorded_at, node=envelope.node, authority=envelope.authority)
+        except InvalidField as e:
+            raise Refused(INVALID_FIELD, f"{what}: field {e.field!r}: {e.args[0]}") from e
         held = self.held.setdefault((origin, envelope.stream), {})
         if held.get(envelope.version) == message.envelope:
             raise Duplicate
-        what = f"{envelope.type} v{envelope.version} of {origin} stream {envelope.stream}"
         refusal = check_signed(envelope, self._signers(partner), DomainPolicy(origin),
                                signature_ok=self.signature_ok.get(position), body=envelope.body)
         if refusal is not None:

@@ -21,7 +21,10 @@ Every step is idempotent (a step done already is not done again), so reacting
 twice to the same records, or to records replayed after a crash, changes
 nothing. A partner record that our rules refuse (a receipt by a state that was
 not the destination, a trace answered twice) is skipped and reported in the
-returned ``Reaction.skipped``: bad input never stops ingest.
+returned ``Reaction.skipped``; a step that fails for any other reason but the
+database (a bug, input nobody foresaw) is logged and reported in ``Reaction.failed``.
+Either way the record stays accepted and ``record_failures`` lists it in the
+quarantine (reason ``reaction-failed``): bad input never stops ingest.
 """
 
 from __future__ import annotations
@@ -38,8 +41,11 @@ from domain.event_types import (
     TRACE_SUBMITTED as SUBMITTED,
 )
 from ledger.envelope import Envelope
+from nodes.errors import StorageError
 from nodes.federation import crossborder
-from nodes.ports import Node
+from nodes.federation.inbox_records import KIND_ERROR, InboxBatch, QuarantineEntry, now_us
+from nodes.federation.ingest_reasons import REACTION_FAILED
+from nodes.ports import Inbox, Node
 from nodes.registry.paging import received
 from nodes.settings import TraceSettings
 from nodes.tracing import service as tracing
@@ -47,12 +53,18 @@ from nodes.tracing import service as tracing
 log = logging.getLogger(__name__)
 
 
+#: The quarantine entries of failed reactions name this as their topic, the record's version as offset.
+REACTIONS_TOPIC = "reactions"
+
+
 @dataclass
 class Reaction:
-    """What ``react`` recorded: one line per step, and the records it skipped with the reason."""
+    """What ``react`` recorded: one line per step, the records it skipped with the reason, and
+    (record, why) for every record whose step failed (skipped ones included)."""
 
     steps: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    failed: list[tuple[Envelope, str]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.steps)
@@ -86,9 +98,35 @@ def react(node: Node, accepted: Iterable[Envelope], transport_publish: Callable[
             message = f"{envelope.type} {envelope.stream} from {envelope.node}: {e}"
             log.warning("reaction skipped: %s", message)
             done.skipped.append(message)
+            done.failed.append((envelope, f"refused by our rules: {e}"))
+        except StorageError:
+            raise  # infrastructure: the reactions position stays, so the next start reacts again
+        except Exception as e:  # a step that broke on input nobody foresaw: never stop ingest for it
+            log.exception("reaction failed: %s %s from %s", envelope.type, envelope.stream, envelope.node)
+            done.failed.append((envelope, f"failed: {type(e).__name__}: {e}"))
     if done.steps:
         node.sealer.seal()
     return done
+
+
+def record_failures(inbox: Inbox, reaction: Reaction) -> int:
+    """List ``reaction``'s failed records in ``inbox``'s quarantine (once each); returns how many are new.
+
+    Raises ``StorageError`` when the database fails.
+    """
+    entries = {entry.id: entry for entry in (_failure_entry(e, why) for e, why in reaction.failed)}
+    held = inbox.existing(entries)
+    new = [entry for entry_id, entry in entries.items() if entry_id not in held]
+    if new:
+        inbox.record(InboxBatch(quarantined=new))  # False: another process listed them meanwhile
+    return len(new)
+
+
+def _failure_entry(envelope: Envelope, why: str) -> QuarantineEntry:
+    what = f"{envelope.type} v{envelope.version} of {envelope.node} stream {envelope.stream}"
+    return QuarantineEntry(received_at=now_us(), topic=REACTIONS_TOPIC, offset=envelope.version, origin=envelope.node,
+                           reason=REACTION_FAILED, kind=KIND_ERROR, detail=f"{what}: accepted, but our step {why}",
+                           key=envelope.stream.encode(), message=envelope.to_bytes())
 
 
 def _answer(node: Node, request: Envelope, settings: TraceSettings, done: Reaction) -> None:

@@ -3,9 +3,9 @@
 ``sync(node, transport, timeout_s)`` does one pass and returns (``armsledger sync``): it
 publishes everything pending, ingests everything that was in our inbox topic when it
 started (and whatever arrives while it runs), calls ``nodes.federation.reactions.react`` after
-every committed batch of accepted partner records, and publishes the records those
-reactions made; it repeats until nothing is left to do, or the timeout. Scripts and
-tests get a deterministic step.
+every committed batch of accepted partner records (a reaction that fails is listed in the
+quarantine, never raised), and publishes the records those reactions made; it repeats
+until nothing is left to do, or the timeout. Scripts and tests get a deterministic step.
 
 Reactions have a position of their own in the inbox (``REACTIONS_POSITION``), advanced
 after they ran: records whose reactions a crash cut short are reacted to again at the
@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from nodes.federation.ingest import POOL_THRESHOLD, Ingest, IngestReport, kafka_position
-from nodes.federation.reactions import react
+from nodes.federation.reactions import react, record_failures
 from nodes.federation.relay import Relay, RelayReport
 from nodes.ports import Node, Transport
 from nodes.registry.paging import received_pages
@@ -60,6 +60,7 @@ class SyncReport:
     cosignatures: int = 0
     resolved: int = 0          # parked messages settled on a later check
     reactions: int = 0         # automatic steps recorded
+    failed_reactions: int = 0  # accepted records whose automatic step failed (listed in the quarantine)
     resets: int = 0            # broker memory losses seen
     quiet: bool = False        # True: ended with nothing left to do; False: timed out or stopped
     elapsed_s: float = 0.0
@@ -135,6 +136,7 @@ class Federation:
         reacted_to = inbox.max_notification_id()  # the batch is committed: this covers it
         reaction = react(self.node, step.accepted)
         report.reactions += len(reaction.steps)
+        report.failed_reactions += record_failures(inbox, reaction)
         inbox.advance(REACTIONS_POSITION, reacted_to)
 
     def _catch_up_reactions(self, report: SyncReport) -> None:
@@ -144,6 +146,7 @@ class Federation:
         for page in received_pages(inbox, start=inbox.position(REACTIONS_POSITION) + 1):
             reaction = react(self.node, [envelope for _, envelope in page])
             report.reactions += len(reaction.steps)
+            report.failed_reactions += record_failures(inbox, reaction)
             inbox.advance(REACTIONS_POSITION, page[-1][0])
 
 

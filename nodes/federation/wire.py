@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
+import msgpack
+
 from ledger.encoding import canonical_decode, canonical_encode
 from ledger.errors import EncodingError
 from nodes.errors import ConfigurationError
@@ -116,3 +118,22 @@ def decode_message(data: bytes) -> Message:
     if "consistency" in names and not all(isinstance(p, bytes) and len(p) == 32 for p in value["consistency"]):
         raise EncodingError("message checkpoint: consistency proof elements must be 32-byte hashes")
     return cls(**{name: value[name] for name in names})
+
+
+def claimed_origin(data: bytes) -> str:
+    """The ``origin`` a message names, read without decoding its other fields ("" if none can be read).
+
+    For a message too large to decode: its bulky fields are skipped, never built.
+    """
+    unpacker = msgpack.Unpacker(raw=False, max_buffer_size=max(len(data), 1), strict_map_key=True)
+    unpacker.feed(data)
+    try:
+        for _ in range(min(unpacker.read_map_header(), 16)):
+            name = unpacker.unpack()
+            if name == "origin":
+                value = unpacker.unpack()
+                return value if isinstance(value, str) and _STATE.fullmatch(value) else ""
+            unpacker.skip()
+    except Exception:  # msgpack raises several unrelated types; an unreadable origin is just unknown
+        return ""
+    return ""

@@ -52,6 +52,18 @@ def test_a_number_of_days_that_is_not_whole_is_refused_with_its_name(variable, v
         Settings.load({variable: value})
 
 
+@pytest.mark.parametrize("value", ["0", "-1", "1.5", "big", "9007199254740993", "1" * 40, "\u0661\u0662"])
+def test_a_maximum_message_size_out_of_range_is_refused_with_its_name(value):
+    with pytest.raises(InvalidField) as refused:
+        Settings.load({"ARMSLEDGER_MAX_MESSAGE_BYTES": value})
+    assert refused.value.field == "max_message_bytes"
+
+
+def test_the_maximum_message_size_defaults_to_one_mebibyte_and_is_read_from_the_environment():
+    assert Settings.load({}).max_message_bytes == 1 << 20
+    assert Settings.load({"ARMSLEDGER_MAX_MESSAGE_BYTES": " 2048 "}).max_message_bytes == 2048
+
+
 def _invocation(environ: dict[str, str]) -> Invocation:
     return Invocation(args=argparse.Namespace(home=None, db=None, kafka="127.0.0.1:9"), environ=environ)
 

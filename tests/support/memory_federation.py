@@ -80,8 +80,17 @@ class MemoryInbox:
         stored = self.recorder.select_events(checkpoints_stream_id(node))
         return sorted((Checkpoint.from_bytes(s.state) for s in stored), key=lambda c: c.size)
 
-    def quarantined(self) -> list[dict[str, Any]]:
-        return [p.summary() for p in self.parked()]
+    def quarantined(self, *, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        entries = [p.summary() for p in self.parked() if p.notification_id > after]
+        return entries if limit is None else entries[:limit]
+
+    def alarm_count(self) -> int:
+        return sum(1 for e in self.quarantined() if e["kind"] == "alarm")
+
+    def expire_quarantine(self, max_entries: int, max_bytes: int) -> int:
+        # The in-memory recorder numbers rows by their place in a list and cannot delete one:
+        # this stand-in keeps every entry (unit tests hold few); the real inbox expires them.
+        return 0
 
     def parked(self, reasons: Iterable[str] | None = None) -> list[ParkedEntry]:
         return unresolved(notifications(self.recorder, topics=(QUARANTINED, QUARANTINE_RESOLVED)), reasons)

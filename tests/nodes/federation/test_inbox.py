@@ -12,6 +12,7 @@ import pytest
 from eventsourcing.persistence import Tracking
 
 from ledger.checkpoint import sign_checkpoint
+from ledger.encoding import canonical_encode
 from ledger.keys import generate_key
 from nodes.federation.inbox import KIND_ALARM, KIND_ERROR, Inbox, InboxBatch, QuarantineEntry, received_stream_id
 
@@ -127,3 +128,44 @@ def test_received_records_are_told_apart_by_their_bytes_not_by_the_topic_column(
                                               topic="armsledger.Cosignature", state=hidden.to_bytes())])
     assert inbox.record(InboxBatch(accepted=[(shown, shown.to_bytes())], quarantined=[entry()]))
     assert [e for _, e in inbox.received_notifications(1, 10)] == [hidden, shown]
+
+
+def test_the_quarantine_is_read_a_page_at_a_time_skipping_resolved_entries(inbox):
+    entries = [entry(message=f"junk {i}".encode()) for i in range(7)]
+    assert inbox.record(InboxBatch(quarantined=entries))
+    assert inbox.record(InboxBatch(resolved=[(entries[2].id, "accepted")]))
+    pages, after = [], 0
+    while page := inbox.quarantined(after=after, limit=2):
+        pages.append([e["size"] for e in page])
+        after = page[-1]["id"]
+    assert pages == [[6, 6], [6, 6], [6, 6]]  # six unresolved entries of 6 bytes, in three pages
+    assert [e["detail"] for e in inbox.quarantined(after=0, limit=10)] == ["why"] * 6
+    assert inbox.quarantined(after=after) == []
+
+
+def test_beyond_its_cap_the_oldest_entries_expire_but_alarms_never_do(inbox):
+    alarm = entry("fork-or-rewrite", b"two histories", KIND_ALARM)
+    old = [entry(message=f"old {i}".encode()) for i in range(5)]
+    assert inbox.record(InboxBatch(quarantined=[alarm, *old]))
+    assert inbox.record(InboxBatch(resolved=[(old[0].id, "accepted")]))
+    newest = entry(message=b"newest")
+    assert inbox.record(InboxBatch(quarantined=[newest]))
+    assert inbox.expire_quarantine(max_entries=10, max_bytes=10**9) == 0
+    assert inbox.expire_quarantine(max_entries=3, max_bytes=10**9) == 4  # old[0] (resolved) to old[3]
+    assert [e["kind"] for e in inbox.quarantined()] == ["alarm", "error", "error"]
+    assert {e["detail"] for e in inbox.quarantined()} == {"why"}
+    assert inbox.existing([e.id for e in (alarm, *old, newest)]) == {alarm.id, old[4].id, newest.id}
+    # Even a cap of one entry and one byte keeps the alarm (and the newest row, whose id must not be reused).
+    assert inbox.expire_quarantine(max_entries=1, max_bytes=1) == 1
+    assert inbox.existing([alarm.id, old[4].id, newest.id]) == {alarm.id, newest.id}
+    size = sum(len(e.to_bytes()) for e in (alarm, newest))
+    assert inbox.expire_quarantine(max_entries=2, max_bytes=size) == 0
+
+
+def test_alarms_are_counted_without_reading_the_other_entries_and_a_lookalike_is_no_alarm(inbox):
+    lookalike = entry(message=b"junk" + canonical_encode("kind") + canonical_encode("alarm"))  # bytes of an attacker
+    fork, other_fork = entry("fork-or-rewrite", b"1", KIND_ALARM), entry("fork-or-rewrite", b"2", KIND_ALARM)
+    assert inbox.record(InboxBatch(quarantined=[lookalike, fork, entry(), other_fork]))
+    assert inbox.alarm_count() == 2
+    assert inbox.record(InboxBatch(resolved=[(other_fork.id, "settled")]))
+    assert inbox.alarm_count() == 1

@@ -1,0 +1,222 @@
+"""The shape of every signed record: header ranges, known types, each body field's type and range.
+
+Derived from the aggregates' event classes (their annotated fields are the body the
+envelope mapper signs), so the schema cannot drift from what the node itself records;
+only ranges and lengths are declared here. A partner record is checked against it
+before it is accepted (``nodes.acceptance.RECORD_SCHEMA``): a record correctly signed by
+a trusted partner may still carry a stream that is no UUID or a version no database
+column holds, and must be refused naming the field, never stored.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from domain.errors import InvalidField
+from domain.licence import Licence
+from domain.shipment import Shipment
+from domain.trace import TraceAnswer, TraceRequest
+from domain.weapon import Weapon
+
+#: Largest whole number every reader represents exactly (JavaScript, double, BIGINT).
+MAX_SAFE_INT = 2**53
+#: Longest text field, in characters: free text (circumstances, explanations) fits.
+MAX_TEXT = 16_384
+#: Most items in a list field (weapons of a shipment, states, a lifecycle fragment).
+MAX_ITEMS = 100_000
+#: Most entries in a map field (a marking).
+MAX_ENTRIES = 64
+
+# Fields of every event that the envelope header carries, not the body (nodes.registry.mapper).
+_HEADER_FIELDS = frozenset({"originator_id", "originator_version", "timestamp", "occurred_on", "authority",
+                            "originator_topic"})
+
+
+@dataclass(frozen=True)
+class Whole:
+    """An int (never a bool) with ``low <= value <= high``."""
+
+    low: int = 0
+    high: int = MAX_SAFE_INT
+
+    def problem(self, value: Any) -> str | None:
+        if type(value) is not int:
+            return f"must be an integer, not {type(value).__name__}"
+        if not self.low <= value <= self.high:
+            return f"{value} is out of range {self.low}..{self.high}"
+        return None
+
+
+@dataclass(frozen=True)
+class Text:
+    """A str of at most ``max_length`` characters."""
+
+    max_length: int = MAX_TEXT
+
+    def problem(self, value: Any) -> str | None:
+        if type(value) is not str:
+            return f"must be text, not {type(value).__name__}"
+        if len(value) > self.max_length:
+            return f"is {len(value)} characters long, over {self.max_length}"
+        return None
+
+
+@dataclass(frozen=True)
+class Flag:
+    def problem(self, value: Any) -> str | None:
+        return None if type(value) is bool else f"must be true or false, not {type(value).__name__}"
+
+
+@dataclass(frozen=True)
+class Raw:
+    """Bytes of at most ``max_length``."""
+
+    max_length: int = MAX_TEXT
+
+    def problem(self, value: Any) -> str | None:
+        if type(value) is not bytes:
+            return f"must be bytes, not {type(value).__name__}"
+        return None if len(value) <= self.max_length else f"is {len(value)} bytes long, over {self.max_length}"
+
+
+@dataclass(frozen=True)
+class Items:
+    """A list of at most ``MAX_ITEMS``, each satisfying ``item`` (None: any plain value)."""
+
+    item: Text | None = None
+
+    def problem(self, value: Any) -> str | None:
+        if type(value) is not tuple:
+            return f"must be a list, not {type(value).__name__}"
+        if len(value) > MAX_ITEMS:
+            return f"has {len(value)} items, over {MAX_ITEMS}"
+        if self.item is not None:
+            for position, element in enumerate(value):
+                problem = self.item.problem(element)
+                if problem is not None:
+                    return f"item {position} {problem}"
+        return None
+
+
+@dataclass(frozen=True)
+class Entries:
+    """A map of at most ``MAX_ENTRIES`` text keys to text, whole numbers or nothing (a marking)."""
+
+    def problem(self, value: Any) -> str | None:
+        if type(value) is not dict:
+            return f"must be a map, not {type(value).__name__}"
+        if len(value) > MAX_ENTRIES:
+            return f"has {len(value)} entries, over {MAX_ENTRIES}"
+        for key, element in value.items():
+            if element is None:
+                continue
+            problem = (Whole(-MAX_SAFE_INT) if type(element) is int else Text()).problem(element)
+            if problem is not None:
+                return f"entry {str(key)[:64]!r} {problem}"
+        return None
+
+
+Kind = Whole | Text | Flag | Raw | Items | Entries
+
+# The kind of each annotation the event classes use; an annotation not here fails at import.
+_KINDS: dict[str, Kind] = {
+    "str": Text(), "int": Whole(), "bool": Flag(), "bytes": Raw(), "dict[str, Any]": Entries(),
+    "tuple[str, ...]": Items(Text()), "tuple[Any, ...]": Items(),
+}
+
+# Ranges narrower than the kind's, by field name (the same name means the same thing in every event).
+_RANGES: dict[str, Kind] = {
+    "year": Whole(0, 9999),
+    "import_year": Whole(0, 9999),
+    "hop": Whole(1, 10_000),
+    # Envelopes with their proofs (TraceAnswer.Restricted declares tuple[str, ...], yet records these too).
+    "fragment": Items(),
+    # Business times, like the header's occurred_on, may be before 1970.
+    "valid_from": Whole(-MAX_SAFE_INT),
+    "valid_until": Whole(-MAX_SAFE_INT),
+    "expected_by": Whole(-MAX_SAFE_INT),
+}
+
+#: Header fields other than the body, with their ranges (``version``: a database column holds it).
+HEADER: dict[str, Kind] = {
+    "version": Whole(1, MAX_SAFE_INT),
+    "occurred_on": Whole(-MAX_SAFE_INT),
+    "recorded_at": Whole(0),
+    "node": Text(64),
+    "authority": Text(256),
+}
+
+
+@dataclass(frozen=True)
+class RecordSchema:
+    """Per record type, its body fields and their kinds."""
+
+    bodies: Mapping[str, Mapping[str, Kind]]
+
+    @classmethod
+    def of(cls, aggregates: Iterable[type]) -> RecordSchema:
+        """The schema of every event class nested in ``aggregates`` that has its own ``TOPIC``.
+
+        Raises ``TypeError`` for a field annotation with no kind here (add it to ``_KINDS``).
+        """
+        bodies: dict[str, dict[str, Kind]] = {}
+        for aggregate in aggregates:
+            for event in vars(aggregate).values():
+                topic = vars(event).get("TOPIC") if isinstance(event, type) else None
+                if isinstance(topic, str) and not topic.endswith(".Event"):
+                    bodies[topic] = _body_of(event)
+        return cls(bodies)
+
+    def check(self, *, stream: str, type: str, body: Mapping[str, Any], **header: Any) -> None:
+        """Raise ``InvalidField`` naming the first field out of the schema: ``stream`` (a UUID in
+        its canonical form), the ``HEADER`` fields given, ``type`` (known), then each body field."""
+        if _canonical_uuid(stream) is None:
+            raise InvalidField(f"{str(stream)[:64]!r} is not a UUID", field="stream")
+        for name, value in header.items():
+            kind = HEADER.get(name)
+            problem = kind.problem(value) if kind is not None else None
+            if problem is not None:
+                raise InvalidField(problem, field=name)
+        fields = self.bodies.get(type)
+        if fields is None:
+            raise InvalidField(f"{str(type)[:64]!r} is not a known record type", field="type")
+        unknown = sorted(str(name)[:64] for name in set(body) - set(fields))
+        if unknown:
+            raise InvalidField(f"{type} has no such field", field=f"body.{unknown[0]}")
+        for name, kind in fields.items():
+            if name not in body:
+                raise InvalidField(f"{type} requires it", field=f"body.{name}")
+            problem = kind.problem(body[name])
+            if problem is not None:
+                raise InvalidField(problem, field=f"body.{name}")
+
+
+def _body_of(event: type) -> dict[str, Kind]:
+    fields: dict[str, Kind] = {}
+    for klass in reversed(event.__mro__):
+        for name, annotation in vars(klass).get("__annotations__", {}).items():
+            if name in _HEADER_FIELDS or name.startswith("_") or str(annotation).startswith("ClassVar"):
+                continue
+            kind = _KINDS.get(str(annotation))
+            if kind is None:
+                raise TypeError(f"{event.__qualname__}.{name}: no schema kind for annotation {annotation!r}")
+            fields[name] = _RANGES.get(name, kind)
+    return fields
+
+
+def _canonical_uuid(text: Any) -> uuid.UUID | None:
+    if type(text) is not str or len(text) != 36:
+        return None
+    try:
+        parsed = uuid.UUID(text)
+    except ValueError:
+        return None
+    return parsed if str(parsed) == text else None
+
+
+def domain_schema() -> RecordSchema:
+    """The schema of the domain's aggregates (the node layer adds its register of authorities)."""
+    return RecordSchema.of((Weapon, Shipment, Licence, TraceRequest, TraceAnswer))

@@ -1,0 +1,98 @@
+"""The schema of signed records (domain.schema): derived from the event classes, with ranges; a table of
+values that hold and values that must be refused, each naming its field."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from domain.errors import InvalidField
+from domain.schema import MAX_SAFE_INT, RecordSchema, domain_schema
+from domain.trace import TraceRequest
+from domain.weapon import Weapon
+
+SCHEMA = domain_schema()
+STREAM = str(uuid.uuid4())
+STOLEN = {"place": "Gent", "circumstances": "burglary"}
+SUBMITTED = {"requesting_state": "BE", "addressee": "NL", "weapon_id": STREAM, "marking": {"serial": "A1"},
+             "type": "pistol", "calibre": "9mm", "circumstances": "", "legal_basis": "CPP", "intended_use": "x",
+             "priority": "routine", "parent": "", "hop": 1}
+
+
+def check(stream=STREAM, type="Weapon.ReportedStolen", body=None, **header):
+    SCHEMA.check(stream=stream, type=type, body=STOLEN if body is None else body, **header)
+
+
+def test_every_event_class_of_the_aggregates_has_its_annotated_fields_as_body():
+    for aggregate in (Weapon, TraceRequest):
+        for event in vars(aggregate).values():
+            if isinstance(event, type) and "TOPIC" in vars(event) and not event.TOPIC.endswith(".Event"):
+                declared = {n for n in event.__annotations__ if not n.startswith("_")}
+                assert declared <= set(SCHEMA.bodies[event.TOPIC]), event.TOPIC
+    assert set(SCHEMA.bodies["TraceRequest.Submitted"]) == set(SUBMITTED)
+    assert "Weapon.Event" not in SCHEMA.bodies and len(SCHEMA.bodies) == 26
+
+
+HOLDING = [
+    dict(),
+    dict(version=1, occurred_on=-100, recorded_at=0),
+    dict(version=MAX_SAFE_INT),
+    dict(type="TraceRequest.Submitted", body=SUBMITTED),
+    dict(type="TraceRequest.Submitted", body={**SUBMITTED, "marking": {"serial": "A1", "digits": None, "n": 3}}),
+]
+
+REFUSED = [  # (field named, the record)
+    ("stream", dict(stream="not-a-uuid")),
+    ("stream", dict(stream=STREAM.upper())),
+    ("stream", dict(stream=STREAM.replace("-", ""))),
+    ("version", dict(version=0)),
+    ("version", dict(version=MAX_SAFE_INT + 1)),
+    ("version", dict(version=2**63 + 5)),
+    ("version", dict(version=True)),
+    ("recorded_at", dict(recorded_at=-1)),
+    ("node", dict(node="X" * 65)),
+    ("type", dict(type="Weapon.Exploded")),
+    ("type", dict(type="Weapon.Event")),
+    ("body.place", dict(body={"circumstances": ""})),
+    ("body.place", dict(body={**STOLEN, "place": 3})),
+    ("body.place", dict(body={**STOLEN, "place": b"Gent"})),
+    ("body.circumstances", dict(body={**STOLEN, "circumstances": "x" * 20_000})),
+    ("body.extra", dict(body={**STOLEN, "extra": ""})),
+    ("body.hop", dict(type="TraceRequest.Submitted", body={**SUBMITTED, "hop": 0})),
+    ("body.hop", dict(type="TraceRequest.Submitted", body={**SUBMITTED, "hop": 2**64})),
+    ("body.hop", dict(type="TraceRequest.Submitted", body={**SUBMITTED, "hop": "1"})),
+    ("body.hop", dict(type="TraceRequest.Submitted", body={**SUBMITTED, "hop": False})),
+    ("body.marking", dict(type="TraceRequest.Submitted", body={**SUBMITTED, "marking": ("A",)})),
+    ("body.marking", dict(type="TraceRequest.Submitted", body={**SUBMITTED, "marking": {"serial": {"x": 1}}})),
+    ("body.marking", dict(type="TraceRequest.Submitted",
+                          body={**SUBMITTED, "marking": {str(i): "" for i in range(65)}})),
+    ("body.year", dict(type="Weapon.Manufactured", body={"marking": {}, "type": "", "make": "", "model": "",
+                                                         "calibre": "", "year": 10_000, "holder": ""})),
+    ("body.transit_states", dict(type="Shipment.Opened", body={
+        "export_licence": "", "import_authorization": "", "transit_no_objections": (), "export_state": "",
+        "import_state": "", "transit_states": ("NL", 3), "consignee": "", "weapons": ()})),
+]
+
+
+@pytest.mark.parametrize("record", HOLDING)
+def test_records_in_the_schema_hold(record):
+    check(**record)
+
+
+@pytest.mark.parametrize("field, record", REFUSED, ids=[f"{f}-{i}" for i, (f, _) in enumerate(REFUSED)])
+def test_records_out_of_the_schema_are_refused_naming_the_field(field, record):
+    with pytest.raises(InvalidField) as refused:
+        check(**record)
+    assert refused.value.field == field
+
+
+def test_an_annotation_without_a_kind_cannot_enter_the_schema():
+    class Odd:
+        class Happened:
+            TOPIC = "Odd.Happened"
+            __annotations__ = {"when": "float"}
+
+    with pytest.raises(TypeError, match="Odd.Happened.when"):
+        RecordSchema.of([Odd])
+    print(f"{len(HOLDING) + len(REFUSED)} schema cases")
