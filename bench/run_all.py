@@ -31,6 +31,7 @@ SIZES: dict[str, list[str]] = {
     "bench_replication.py": ["-n", "10000", "--latency-samples", "100"],
     "bench_trace.py": ["--rounds", "5"],
     "bench_idle_cpu.py": ["--seconds", "20", "--warm-up", "8"],
+    "bench_resources.py": ["--oversized-mb", "24", "--malformed", "10000"],
 }
 # Scripts not listed above get this size if their --help offers the option, else their defaults.
 FALLBACK_SIZES = (("--events", "20000"), ("-n", "20000"))

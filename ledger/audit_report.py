@@ -24,6 +24,7 @@ class ProblemKind(StrEnum):
     MOVED = "moved"  # a sealed record sits at another log index than it was sealed at
     INDEX = "index"  # the sealer's leaf index disagrees with the signed checkpoints
     UNTRUSTED = "untrusted"  # records held of a partner that is not trusted (any more)
+    PROJECTION = "projection"  # a read model's row differs from the log projected afresh
 
 
 @dataclass(frozen=True)

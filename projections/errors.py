@@ -3,8 +3,10 @@
 Hierarchy::
 
     ProjectionError         root; the read models could not be brought up to date
-    └── TrackingConflict    another process recorded a position at or past this batch's
-                            meanwhile; the batch was rolled back and nothing was applied twice
+    ├── TrackingConflict    another process recorded a position at or past this batch's
+    │                       meanwhile; the batch was rolled back and nothing was applied twice
+    └── UnreadableLog       the log could not be projected afresh to compare the views with
+                            (a damaged row: ``armsledger verify`` names it)
 
 Refused query input (a malformed weapon id or serial pattern) raises
 ``domain.errors.InvalidField`` like every other refused input. Database
@@ -21,3 +23,7 @@ class ProjectionError(Exception):
 
 class TrackingConflict(ProjectionError):
     """The tracked position was advanced by someone else while this batch was projected."""
+
+
+class UnreadableLog(ProjectionError):
+    """A row of the log could not be read while projecting it afresh (``projections.compare``)."""

@@ -3,7 +3,8 @@
 Reads every stored record in log order, the sealer's checkpoints and leaf index
 straight from the database, and runs ``ledger.audit.audit_log`` with the node's
 public key and the domain's permissions (``nodes.acceptance``); then audits the
-partner records held in the inbox (``nodes.federation.received_audit``). No
+partner records held in the inbox (``nodes.federation.received_audit``) and
+compares the projections with the log projected afresh (``projections.compare``). No
 passphrase is needed: a locked node can be verified, and so can a copy of its database.
 """
 
@@ -48,7 +49,19 @@ def verify_store(node: Node, *, workers: int | None = None) -> AuditReport:
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    return report.with_problems(received.problems, received_checked=received.checked)
+    return report.with_problems([*received.problems, *_view_problems(node)], received_checked=received.checked)
+
+
+def _view_problems(node: Node) -> Iterator[Problem]:
+    """Each row of the views that the log does not project (``search`` and ``stats`` serve them)."""
+    from projections.compare import compare_views
+    from projections.errors import UnreadableLog
+
+    try:
+        for mismatch in compare_views(node.views, node.registry):
+            yield Problem(None, None, None, ProblemKind.PROJECTION, str(mismatch))
+    except UnreadableLog as e:  # the damaged row is a problem of the log audit too
+        yield Problem(None, None, None, ProblemKind.PROJECTION, str(e))
 
 
 def _audit_own_log(node: Node, executor: Executor | None) -> AuditReport:

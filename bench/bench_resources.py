@@ -1,0 +1,133 @@
+"""Peak memory of ``armsledger sync`` and ``quarantine`` after a node's inbox topic was flooded.
+
+    .venv/bin/python bench/bench_resources.py [--oversized-mb 200] [--malformed 100000] [--message-mb 8]
+
+Two floods on a local Tansu broker (``nodes.federation.broker.LocalBroker``), each into
+the inbox topic of a fresh SQLite node: oversized messages (``--oversized-mb`` in all,
+``--message-mb`` each) and small malformed ones (``--malformed``). After each,
+``armsledger sync`` then ``armsledger quarantine --json`` run as child processes; the
+figure is each child's peak RSS (``wait4``'s ``ru_maxrss``), printed beside the target
+(150 MB, whatever the flood's size) and beside the peak RSS of ``armsledger --help``
+measured in the same run (the interpreter with the CLI imported). The defaults are
+small; the issue's figures come from ``--oversized-mb 200 --malformed 100000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from common import PASSPHRASE, Table, machine_note  # noqa: E402
+from kafka import KafkaProducer  # noqa: E402
+
+from nodes.federation.broker import LocalBroker  # noqa: E402
+from nodes.federation.kafka_transport import KafkaTransport  # noqa: E402
+
+TARGET_MB = 150
+STATE = "NL"
+ARMSLEDGER = [str(Path(sys.executable).parent / "armsledger")]
+
+
+# A child's ru_maxrss counts the memory of the process it was forked from (Linux keeps the
+# old mm's high-water mark across exec), and this script holds flood buffers. So each command
+# is forked by a small fresh interpreter, which reports its child's peak on stderr.
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+sys.stderr.write(f"\\nMAXRSS_KB={usage.ru_maxrss}\\n")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def peak_rss_mb(argv: list[str], env: dict[str, str]) -> tuple[float, int, float]:
+    """(peak RSS in MB, exit code, seconds) of one process running ``argv``."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, *argv], env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE)
+    err = done.stderr.decode(errors="replace")
+    peak_kb = int(err.rsplit("MAXRSS_KB=", 1)[1].split()[0])
+    if done.returncode not in (0, 1):
+        print(f"  ({' '.join(argv[1:])}: exit {done.returncode}: {err.rsplit('MAXRSS_KB=', 1)[0][-300:].strip()})")
+    return peak_kb / 1024, done.returncode, time.perf_counter() - started
+
+
+def node_env(home: Path, broker: LocalBroker, prefix: str) -> dict[str, str]:
+    return {**os.environ, "ARMSLEDGER_HOME": str(home), "ARMSLEDGER_DB": str(home / "ledger.db"),
+            "ARMSLEDGER_PASSPHRASE": PASSPHRASE, "ARMSLEDGER_KAFKA": broker.bootstrap_servers,
+            "ARMSLEDGER_TOPIC_PREFIX": prefix}
+
+
+def flood(broker: LocalBroker, prefix: str, *,
+          count: int = 0, make=None) -> None:
+    """Write ``count`` messages ``make(i)`` to the node's inbox topic, as anyone with broker access could."""
+    transport = KafkaTransport(broker.bootstrap_servers, prefix, timeout_s=60.0)
+    try:
+        transport.ensure_topics([STATE])
+        topic = transport.inbox_topic(STATE)
+    finally:
+        transport.close()
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap_servers, acks=1, linger_ms=20,
+                             max_request_size=64 * 1024 * 1024, batch_size=1024 * 1024)
+    try:
+        for i in range(count):
+            producer.send(topic, key=b"BE", value=make(i))
+        producer.flush(timeout=600)
+    finally:
+        producer.close()
+
+
+def measure(name: str, broker: LocalBroker, count: int, make, sync_timeout: float, baseline: float,
+            table: Table, root: Path) -> None:
+    home = root / name
+    prefix = f"bench{uuid.uuid4().hex[:8]}"
+    env = node_env(home, broker, prefix)
+    subprocess.run([*ARMSLEDGER, "init", "--state", STATE], env=env, check=True, stdout=subprocess.DEVNULL)
+    began = time.perf_counter()
+    flood(broker, prefix, count=count, make=make)
+    flooded_s = time.perf_counter() - began
+    sync_mb, sync_code, sync_s = peak_rss_mb([*ARMSLEDGER, "sync", "--timeout", str(sync_timeout), "--json"], env)
+    quarantine_mb, q_code, q_s = peak_rss_mb([*ARMSLEDGER, "quarantine", "--json"], env)
+    db_mb = (home / "ledger.db").stat().st_size / 1e6
+    table.add(f"{name}: sync peak RSS", sync_mb, baseline, TARGET_MB, higher_is_better=False, unit="MB")
+    table.add(f"{name}: quarantine peak RSS", quarantine_mb, baseline, TARGET_MB, higher_is_better=False, unit="MB")
+    table.notes.append(f"{name}: {count:,} messages written in {flooded_s:.1f} s; sync exit {sync_code} in "
+                       f"{sync_s:.1f} s, quarantine exit {q_code} in {q_s:.1f} s; ledger.db then {db_mb:.1f} MB")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--oversized-mb", type=int, default=24, help="total size of the oversized flood (default 24)")
+    p.add_argument("--message-mb", type=int, default=8, help="size of each oversized message (default 8)")
+    p.add_argument("--malformed", type=int, default=10_000, help="number of small malformed messages (default 10,000)")
+    p.add_argument("--sync-timeout", type=float, default=300.0, help="seconds each sync may take")
+    args = p.parse_args()
+
+    print(machine_note())
+    table = Table(f"peak RSS after floods of the inbox topic (target: under {TARGET_MB} MB each)")
+    with tempfile.TemporaryDirectory(prefix="bench-resources-") as tmp, LocalBroker() as broker:
+        root = Path(tmp)
+        baseline, _, _ = peak_rss_mb([*ARMSLEDGER, "--help"], dict(os.environ))
+        table.notes.append(f"baseline: peak RSS of 'armsledger --help' in this run, {baseline:.1f} MB")
+        chunk = os.urandom(1024 * 1024)  # random: nothing on the way compresses it away
+        oversized = max(1, args.oversized_mb // args.message_mb)
+        measure(f"{oversized} x {args.message_mb} MB oversized", broker, oversized,
+                lambda i: i.to_bytes(8, "big") + chunk * args.message_mb, args.sync_timeout, baseline, table, root)
+        measure(f"{args.malformed:,} malformed", broker, args.malformed,
+                lambda i: b"\xc1" + i.to_bytes(8, "big") + bytes(40), args.sync_timeout, baseline, table, root)
+    table.print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
