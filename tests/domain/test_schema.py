@@ -15,7 +15,8 @@ from domain.weapon import Weapon
 SCHEMA = domain_schema()
 STREAM = str(uuid.uuid4())
 STOLEN = {"place": "Gent", "circumstances": "burglary"}
-SUBMITTED = {"requesting_state": "BE", "addressee": "NL", "weapon_id": STREAM, "marking": {"serial": "A1"},
+MARKING = {"manufacturer": "ACME", "country": "BE", "serial": "A1"}
+SUBMITTED = {"requesting_state": "BE", "addressee": "NL", "weapon_id": STREAM, "marking": MARKING,
              "type": "pistol", "calibre": "9mm", "circumstances": "", "legal_basis": "CPP", "intended_use": "x",
              "priority": "routine", "parent": "", "hop": 1}
 
@@ -39,7 +40,7 @@ HOLDING = [
     dict(version=1, occurred_on=-100, recorded_at=0),
     dict(version=MAX_SAFE_INT),
     dict(type="TraceRequest.Submitted", body=SUBMITTED),
-    dict(type="TraceRequest.Submitted", body={**SUBMITTED, "marking": {"serial": "A1", "digits": None, "n": 3}}),
+    dict(type="TraceRequest.Submitted", body={**SUBMITTED, "marking": {**MARKING, "digits": None, "n": 3}}),
 ]
 
 REFUSED = [  # (field named, the record)
@@ -67,7 +68,7 @@ REFUSED = [  # (field named, the record)
     ("body.marking", dict(type="TraceRequest.Submitted", body={**SUBMITTED, "marking": {"serial": {"x": 1}}})),
     ("body.marking", dict(type="TraceRequest.Submitted",
                           body={**SUBMITTED, "marking": {str(i): "" for i in range(65)}})),
-    ("body.year", dict(type="Weapon.Manufactured", body={"marking": {}, "type": "", "make": "", "model": "",
+    ("body.year", dict(type="Weapon.Manufactured", body={"marking": MARKING, "type": "", "make": "", "model": "",
                                                          "calibre": "", "year": 10_000, "holder": ""})),
     ("body.transit_states", dict(type="Shipment.Opened", body={
         "export_licence": "", "import_authorization": "", "transit_no_objections": (), "export_state": "",
