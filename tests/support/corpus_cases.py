@@ -214,6 +214,11 @@ STORED: list[tuple[str, str, str, tuple[str, ...], int]] = [
      "WHERE application_name = 'armsledger'", VERIFY, 1),
     ("received record state garbage", "inbox_events", "UPDATE {inbox} SET state = X'C1' WHERE rowid = "
      "(SELECT MAX(rowid) FROM {inbox} WHERE topic NOT LIKE 'armsledger.%')", VERIFY, 1),
+    ("received record state NULL", "inbox_events", "UPDATE {inbox} SET state = NULL WHERE rowid = "
+     "(SELECT MAX(rowid) FROM {inbox} WHERE topic NOT LIKE 'armsledger.%')", VERIFY, 1),
+    ("received record originator id not a UUID", "inbox_events", "UPDATE {inbox} SET originator_id = 'x' "
+     "WHERE rowid = (SELECT MAX(rowid) FROM {inbox} WHERE topic NOT LIKE 'armsledger.%')",
+     VERIFY, 1),
 ]
 
 # (id, damage (see test_hostile_corpus.damage_file), command, allowed exit codes)
