@@ -150,17 +150,21 @@ def _identifier(value: str) -> None:
 
 
 def _country(value: str) -> None:
-    check_country(value, "")
+    """A code ``check_country`` accepts, as it records it (upper case, no spaces)."""
+    if check_country(value, "") != value:
+        raise InvalidField(f"{value!r} is not written as the code {check_country(value, '')!r}")
 
 
 def _country_if_given(value: str) -> None:
     if value:
-        check_country(value, "")
+        _country(value)
 
 
 def _countries(value: tuple[Any, ...]) -> None:
     for state in value:
-        check_country(state, "")
+        if type(state) is not str:
+            raise InvalidField(f"holds {type(state).__name__}, not a country code")
+        _country(state)
 
 
 def _marking(value: dict[str, Any]) -> None:

@@ -41,7 +41,14 @@ HOLDING = [
     dict(version=MAX_SAFE_INT),
     dict(type="TraceRequest.Submitted", body=SUBMITTED),
     dict(type="TraceRequest.Submitted", body={**SUBMITTED, "marking": {**MARKING, "digits": None, "n": 3}}),
+    # formats: "" where the domain lets a value out, the signer's own state, a seized weapon without marking
+    dict(type="TraceRequest.Submitted", body={**SUBMITTED, "parent": STREAM, "hop": 2, "priority": "urgent"},
+         node="BE"),
+    dict(type="TraceAnswer.Delayed", body={"ground": "national-security", "explanation": "", "expected_by": 1}),
+    dict(type="Weapon.Seized", body={"marking": {}, "type": "", "make": "", "model": "", "calibre": "", "place": "",
+                                     "state": "NL", "circumstances": "", "flags": ()}, node="NL"),
 ]
+SUBMITTED_AS = dict(type="TraceRequest.Submitted")
 
 REFUSED = [  # (field named, the record)
     ("stream", dict(stream="not-a-uuid")),
@@ -73,6 +80,24 @@ REFUSED = [  # (field named, the record)
     ("body.transit_states", dict(type="Shipment.Opened", body={
         "export_licence": "", "import_authorization": "", "transit_no_objections": (), "export_state": "",
         "import_state": "", "transit_states": ("NL", 3), "consignee": "", "weapons": ()})),
+    ("body.transit_states", dict(type="Shipment.Opened", body={
+        "export_licence": "", "import_authorization": "", "transit_no_objections": (), "export_state": "",
+        "import_state": "", "transit_states": ("NL", "XX"), "consignee": "", "weapons": ()})),
+    ("body.weapon_id", dict(**SUBMITTED_AS, body={**SUBMITTED, "weapon_id": "not-a-uuid"})),
+    ("body.weapon_id", dict(**SUBMITTED_AS, body={**SUBMITTED, "weapon_id": STREAM.upper()})),
+    ("body.parent", dict(**SUBMITTED_AS, body={**SUBMITTED, "parent": "garbage", "hop": 2})),
+    ("body.marking", dict(**SUBMITTED_AS, body={**SUBMITTED, "marking": {"manufacturer": "ACME", "country": "BE"}})),
+    ("body.marking", dict(**SUBMITTED_AS, body={**SUBMITTED, "marking": {**MARKING, "country": "QQ"}})),
+    ("body.marking", dict(**SUBMITTED_AS, body={**SUBMITTED, "marking": {**MARKING, "serial": "--"}})),
+    ("body.marking", dict(**SUBMITTED_AS, body={**SUBMITTED, "marking": {**MARKING, "serial": 1}})),
+    ("body.addressee", dict(**SUBMITTED_AS, body={**SUBMITTED, "addressee": "be"})),
+    ("body.priority", dict(**SUBMITTED_AS, body={**SUBMITTED, "priority": "whenever"})),
+    ("body.requesting_state", dict(**SUBMITTED_AS, body={**SUBMITTED, "requesting_state": "FR"}, node="BE")),
+    ("body.requesting_state", dict(**SUBMITTED_AS, body=SUBMITTED, node="NL")),
+    ("body.ground", dict(type="TraceAnswer.Refused", body={"ground": "whim", "explanation": ""})),
+    ("body.state", dict(type="Weapon.Seized", body={"marking": {}, "type": "", "make": "", "model": "",
+                                                    "calibre": "", "place": "", "state": "BE", "circumstances": "",
+                                                    "flags": ()}, node="NL")),
 ]
 
 

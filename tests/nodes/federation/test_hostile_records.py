@@ -98,6 +98,15 @@ def pills(be) -> list[tuple[str, Envelope]]:
                                                                     if k != "weapon_id"})),
         ("body.surplus", insert_signed(be, stream=stream(), body={**body, "surplus": "x"})),
         ("body.circumstances", insert_signed(be, stream=stream(), body={**body, "circumstances": "x" * 20_000})),
+        # well typed, yet values the domain itself refuses
+        ("body.weapon_id", insert_signed(be, stream=stream(), body={**body, "weapon_id": "not-a-uuid"})),
+        ("body.parent", insert_signed(be, stream=stream(), body={**body, "parent": "garbage", "hop": 2})),
+        ("body.marking", insert_signed(be, stream=stream(), body={**body, "marking": {**body["marking"],
+                                                                                      "country": "QQ"}})),
+        ("body.marking", insert_signed(be, stream=stream(), body={**body, "marking": {**body["marking"],
+                                                                                      "serial": " "}})),
+        ("body.priority", insert_signed(be, stream=stream(), body={**body, "priority": "whenever"})),
+        ("body.requesting_state", insert_signed(be, stream=stream(), body={**body, "requesting_state": "FR"})),
     ]
 
 
