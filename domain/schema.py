@@ -19,7 +19,7 @@ from domain import event_types as types
 from domain.choice import parse_choice
 from domain.errors import InvalidField
 from domain.licence import Licence
-from domain.marking import Marking, check_country
+from domain.marking import Marking, check_country, check_text
 from domain.shipment import Shipment
 from domain.trace import Para22Ground, Priority, TraceAnswer, TraceRequest
 from domain.weapon import Weapon
@@ -184,6 +184,11 @@ def _marking_if_given(value: dict[str, Any]) -> None:
         _marking(value)
 
 
+def _stated(value: str) -> None:
+    """Text ``check_text`` accepts as required: not blank, no control characters."""
+    check_text(value, "", max_length=MAX_TEXT)
+
+
 def _priority(value: str) -> None:
     parse_choice(Priority, value, field="priority", noun="a priority")
 
@@ -222,6 +227,9 @@ _FORMATS: dict[str, Callable[[Any], object]] = {
 # Where one event's field is looser than the name's format.
 _FORMATS_OF: dict[tuple[str, str], Callable[[Any], object]] = {
     (types.SEIZED, "marking"): _marking_if_given,
+    # What a trace request must state (ITI para 17), as TraceRequest.submit requires it.
+    (types.TRACE_SUBMITTED, "circumstances"): _stated, (types.TRACE_SUBMITTED, "legal_basis"): _stated,
+    (types.TRACE_SUBMITTED, "intended_use"): _stated,
 }
 
 #: The body field holding the state whose authority records the event (``authority.state`` in the

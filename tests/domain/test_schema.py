@@ -17,7 +17,7 @@ STREAM = str(uuid.uuid4())
 STOLEN = {"place": "Gent", "circumstances": "burglary"}
 MARKING = {"manufacturer": "ACME", "country": "BE", "serial": "A1"}
 SUBMITTED = {"requesting_state": "BE", "addressee": "NL", "weapon_id": STREAM, "marking": MARKING,
-             "type": "pistol", "calibre": "9mm", "circumstances": "", "legal_basis": "CPP", "intended_use": "x",
+             "type": "pistol", "calibre": "9mm", "circumstances": "found", "legal_basis": "CPP", "intended_use": "x",
              "priority": "routine", "parent": "", "hop": 1}
 
 
@@ -92,6 +92,8 @@ REFUSED = [  # (field named, the record)
     ("body.marking", dict(**SUBMITTED_AS, body={**SUBMITTED, "marking": {**MARKING, "serial": 1}})),
     ("body.addressee", dict(**SUBMITTED_AS, body={**SUBMITTED, "addressee": "be"})),
     ("body.priority", dict(**SUBMITTED_AS, body={**SUBMITTED, "priority": "whenever"})),
+    ("body.legal_basis", dict(**SUBMITTED_AS, body={**SUBMITTED, "legal_basis": "  "})),
+    ("body.circumstances", dict(**SUBMITTED_AS, body={**SUBMITTED, "circumstances": "found\x00"})),
     ("body.requesting_state", dict(**SUBMITTED_AS, body={**SUBMITTED, "requesting_state": "FR"}, node="BE")),
     ("body.requesting_state", dict(**SUBMITTED_AS, body=SUBMITTED, node="NL")),
     ("body.ground", dict(type="TraceAnswer.Refused", body={"ground": "whim", "explanation": ""})),
