@@ -11,14 +11,17 @@ column holds, and must be refused naming the field, never stored.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from domain import event_types as types
+from domain.choice import parse_choice
 from domain.errors import InvalidField
 from domain.licence import Licence
+from domain.marking import Marking, check_country, check_text
 from domain.shipment import Shipment
-from domain.trace import TraceAnswer, TraceRequest
+from domain.trace import Para22Ground, Priority, TraceAnswer, TraceRequest
 from domain.weapon import Weapon
 
 #: Largest whole number every reader represents exactly (JavaScript, double, BIGINT).
@@ -119,7 +122,79 @@ class Entries:
         return None
 
 
-Kind = Whole | Text | Flag | Raw | Items | Entries
+@dataclass(frozen=True)
+class Format:
+    """A value of ``kind`` that the domain's own ``check`` accepts (it raises ``InvalidField``)."""
+
+    kind: Whole | Text | Flag | Raw | Items | Entries
+    check: Callable[[Any], object]
+
+    def problem(self, value: Any) -> str | None:
+        problem = self.kind.problem(value)
+        if problem is not None:
+            return problem
+        try:
+            self.check(value)
+        except InvalidField as e:
+            return str(e.args[0])
+        return None
+
+
+Kind = Whole | Text | Flag | Raw | Items | Entries | Format
+
+
+def _identifier(value: str) -> None:
+    """A UUID in canonical form, or "" where none is given (a first hop's parent, an import without shipment)."""
+    if value and _canonical_uuid(value) is None:
+        raise InvalidField(f"{value[:64]!r} is not a UUID")
+
+
+def _country(value: str) -> None:
+    """A code ``check_country`` accepts, as it records it (upper case, no spaces)."""
+    if check_country(value, "") != value:
+        raise InvalidField(f"{value!r} is not written as the code {check_country(value, '')!r}")
+
+
+def _country_if_given(value: str) -> None:
+    if value:
+        _country(value)
+
+
+def _countries(value: tuple[Any, ...]) -> None:
+    for state in value:
+        if type(state) is not str:
+            raise InvalidField(f"holds {type(state).__name__}, not a country code")
+        _country(state)
+
+
+def _marking(value: dict[str, Any]) -> None:
+    """A marking ``Marking.read`` accepts: manufacturer, country and serial, as read off the weapon."""
+    parts = ("manufacturer", "country", "serial")
+    for part in parts:
+        if type(value.get(part)) is not str:
+            raise InvalidField(f"has no {part}")
+    try:
+        Marking.read(value["manufacturer"], value["country"], value["serial"])
+    except InvalidField as e:
+        raise InvalidField(f"{e.field}: {e.args[0]}") from None
+
+
+def _marking_if_given(value: dict[str, Any]) -> None:
+    if value:  # a weapon seized without a readable marking (ITI para 9)
+        _marking(value)
+
+
+def _stated(value: str) -> None:
+    """Text ``check_text`` accepts as required: not blank, no control characters."""
+    check_text(value, "", max_length=MAX_TEXT)
+
+
+def _priority(value: str) -> None:
+    parse_choice(Priority, value, field="priority", noun="a priority")
+
+
+def _ground(value: str) -> None:
+    Para22Ground.parse(value)
 
 # The kind of each annotation the event classes use; an annotation not here fails at import.
 _KINDS: dict[str, Kind] = {
@@ -138,6 +213,31 @@ _RANGES: dict[str, Kind] = {
     "valid_from": Whole(-MAX_SAFE_INT),
     "valid_until": Whole(-MAX_SAFE_INT),
     "expected_by": Whole(-MAX_SAFE_INT),
+}
+
+# Formats the domain's own checks give, by field name (the same name means the same thing in every event).
+_FORMATS: dict[str, Callable[[Any], object]] = {
+    "weapon_id": _identifier, "shipment": _identifier, "parent": _identifier, "next_trace": _identifier,
+    "requesting_state": _country, "answering_state": _country, "addressee": _country, "to_state": _country,
+    "from_state": _country, "issuer_state": _country, "state": _country, "confirmed_by_state": _country,
+    # A licence for holding names no export or import state.
+    "export_state": _country_if_given, "import_state": _country_if_given,
+    "transit_states": _countries, "marking": _marking, "priority": _priority, "ground": _ground,
+}
+# Where one event's field is looser than the name's format.
+_FORMATS_OF: dict[tuple[str, str], Callable[[Any], object]] = {
+    (types.SEIZED, "marking"): _marking_if_given,
+    # What a trace request must state (ITI para 17), as TraceRequest.submit requires it.
+    (types.TRACE_SUBMITTED, "circumstances"): _stated, (types.TRACE_SUBMITTED, "legal_basis"): _stated,
+    (types.TRACE_SUBMITTED, "intended_use"): _stated,
+}
+
+#: The body field holding the state whose authority records the event (``authority.state`` in the
+#: aggregate's command): it must be the signing node's state.
+SIGNER_STATE: dict[str, str] = {
+    types.TRACE_SUBMITTED: "requesting_state", types.TRACE_ACKNOWLEDGED: "answering_state",
+    types.EXPORTED: "from_state", types.IMPORTED: "import_state", types.SEIZED: "state",
+    types.SHIPMENT_OPENED: "export_state", types.LICENCE_ISSUED: "issuer_state",
 }
 
 #: Header fields other than the body, with their ranges (``version``: a database column holds it).
@@ -172,7 +272,8 @@ class RecordSchema:
 
     def check(self, *, stream: str, type: str, body: Mapping[str, Any], **header: Any) -> None:
         """Raise ``InvalidField`` naming the first field out of the schema: ``stream`` (a UUID in
-        its canonical form), the ``HEADER`` fields given, ``type`` (known), then each body field."""
+        its canonical form), the ``HEADER`` fields given, ``type`` (known), then each body field
+        (its kind, then its format), then, when ``node`` is given, the ``SIGNER_STATE`` field."""
         if _canonical_uuid(stream) is None:
             raise InvalidField(f"{str(stream)[:64]!r} is not a UUID", field="stream")
         for name, value in header.items():
@@ -192,6 +293,10 @@ class RecordSchema:
             problem = kind.problem(body[name])
             if problem is not None:
                 raise InvalidField(problem, field=f"body.{name}")
+        signer = SIGNER_STATE.get(type)
+        if signer is not None and "node" in header and body[signer] != header["node"]:
+            raise InvalidField(f"is {body[signer]!r}, yet {str(header['node'])[:64]!r} signed it",
+                               field=f"body.{signer}")
 
 
 def _body_of(event: type) -> dict[str, Kind]:
@@ -203,7 +308,9 @@ def _body_of(event: type) -> dict[str, Kind]:
             kind = _KINDS.get(str(annotation))
             if kind is None:
                 raise TypeError(f"{event.__qualname__}.{name}: no schema kind for annotation {annotation!r}")
-            fields[name] = _RANGES.get(name, kind)
+            kind = _RANGES.get(name, kind)
+            check = _FORMATS_OF.get((getattr(event, "TOPIC", ""), name), _FORMATS.get(name))
+            fields[name] = kind if check is None or isinstance(kind, Format) else Format(kind, check)
     return fields
 
 

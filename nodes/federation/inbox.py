@@ -53,7 +53,7 @@ from nodes.federation.inbox_records import (  # noqa: F401  (re-exported: the in
     received_stream_id,
     unresolved,
 )
-from nodes.registry.paging import notifications
+from nodes.registry.paging import notifications, paged
 from nodes.registry.storage import eventsourcing_env, translated_errors
 from projections.sqlite_tracking import create_tracking_table, use_tracking_table
 
@@ -139,8 +139,20 @@ class Inbox:
     def stored_rows(self) -> Iterator[Notification]:
         """Every row of the inbox, bookkeeping included, in arrival order (notifications with
         ``id``, ``originator_id``, ``originator_version``, ``topic`` and ``state``): what
-        ``armsledger verify`` audits, without trusting the topic column to tell them apart."""
-        return self._by_topic(())
+        ``armsledger verify`` audits, without trusting the topic column to tell them apart. A damaged
+        row is read as stored: its ``state`` may be ``None`` (NULL), for the audit to name it."""
+        with self._reading("reading the inbox"):
+            for page in paged(self._stored_page, _notification_id, limit=_PAGE):
+                yield from page
+
+    def _stored_page(self, start: int, limit: int) -> Sequence[Notification]:
+        try:
+            return self.recorder.select_notifications(start=start, limit=limit)
+        except TypeError:
+            # eventsourcing's PostgreSQL recorder fails on a NULL state (bytes(None)); SQLite reads None.
+            if self._queries.sqlite:
+                raise
+            return self._queries.notifications_as_stored(start, limit)
 
     def max_notification_id(self) -> int:
         with self._reading("reading the inbox"):
@@ -389,6 +401,16 @@ class _Queries:
                                f"AND topic IN ({p}, {p})", (*chunk, QUARANTINED, QUARANTINE_RESOLVED))
         return len(entries)
 
+    def notifications_as_stored(self, start: int, limit: int) -> list[Notification]:
+        """Up to ``limit`` rows from notification id ``start`` on, a NULL state read as ``None`` (PostgreSQL)."""
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(f"SELECT notification_id, originator_id, originator_version, topic, state FROM {self.table} "
+                           "WHERE notification_id >= %s ORDER BY notification_id LIMIT %s", (start, limit))
+            return [Notification(id=r["notification_id"], originator_id=r["originator_id"],
+                                 originator_version=r["originator_version"], topic=r["topic"],
+                                 state=None if r["state"] is None else bytes(r["state"]))  # type: ignore[arg-type]
+                    for r in cursor.fetchall()]
+
     def create_indexes(self) -> None:
         # Quarantine, checkpoints and cosignatures are listed by topic.
         name = "inbox_events_topic_idx"
@@ -434,3 +456,7 @@ def _received_envelope(notification: Notification) -> Envelope | None:
 
 def _as_uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _notification_id(notification: Notification) -> int:
+    return notification.id

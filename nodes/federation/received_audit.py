@@ -34,7 +34,7 @@ from ledger.audit_records import KIND_OF
 from ledger.audit_report import Problem, ProblemKind
 from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.envelope import Envelope
-from ledger.errors import LedgerError
+from ledger.errors import EncodingError, LedgerError
 from ledger.keys import key_id
 from nodes.acceptance import DomainPolicy
 from nodes.federation.inbox_records import (
@@ -67,6 +67,8 @@ def audit_received(rows: Iterable[Notification], partners: dict[str, Partner], *
     received: list[tuple[Notification, Envelope]] = []
     for row in rows:
         try:
+            if row.state is None:  # a damaged row (the column allows NULL): named, never a TypeError
+                raise EncodingError("the row holds no bytes (NULL)")
             received.append((row, Envelope.from_bytes(row.state)))
         except LedgerError as e:
             if row.topic == PARTNER_CHECKPOINT:
@@ -146,7 +148,13 @@ def _signatures(received: list[tuple[Notification, Envelope]], partners: dict[st
 def _stream_of(row: Notification, envelope: Envelope) -> str:
     """The envelope's stream when the row's id is the one derived from it (``received_stream_id``),
     else the row's id, which then differs from the signed stream."""
-    row_id = row.originator_id if isinstance(row.originator_id, uuid.UUID) else uuid.UUID(str(row.originator_id))
+    if isinstance(row.originator_id, uuid.UUID):
+        row_id = row.originator_id
+    else:  # SQLite holds the id as text, which a damaged row may hold anything in
+        try:
+            row_id = uuid.UUID(str(row.originator_id))
+        except ValueError:
+            return f"id {str(row.originator_id)[:64]!r}"
     return envelope.stream if row_id == received_stream_id(envelope.node, envelope.stream) else f"id {row_id}"
 
 
@@ -157,6 +165,8 @@ def _problem(envelope: Envelope, position: int | None, refusal: Refusal) -> Prob
 
 def _check_checkpoint(row: Notification, partners: dict[str, Partner], result: ReceivedAudit) -> None:
     try:
+        if row.state is None:
+            raise EncodingError("the row holds no bytes (NULL)")
         checkpoint = Checkpoint.from_bytes(row.state)
         partner = partners.get(checkpoint.origin)
         if partner is not None:

@@ -45,6 +45,7 @@ def verify_store(node: Node, *, workers: int | None = None) -> AuditReport:
     pool = start_pool(workers) if workers > 1 else None
     try:
         report = _audit_own_log(node, pool)
+        _read_ids_as_stored(getattr(inbox, "recorder", None))  # the adapter's; an in-memory inbox has none
         received = audit_received(inbox.stored_rows(), TrustStore(node.settings.home).partners(), executor=pool)
     finally:
         if pool is not None:
@@ -82,8 +83,8 @@ def _audit_own_log(node: Node, executor: Executor | None) -> AuditReport:
 def _records(registry: Registry) -> Iterator[LogRecord]:
     # The row's own key and topic go along, so a row holding another row's
     # envelope, or naming another type, is named even when the envelope is intact.
-    _read_ids_as_stored(registry)
     recorder = registry.recorder
+    _read_ids_as_stored(recorder)
     for page in paged(lambda start, limit: _page(recorder, start, limit), _position):
         yield from page
 
@@ -114,15 +115,15 @@ def _position(record: LogRecord) -> int:
     return record.position
 
 
-def _read_ids_as_stored(registry: Registry) -> None:
+def _read_ids_as_stored(recorder: Any) -> None:
     """Let the audit read a row whose originator id is not a UUID (possible in SQLite, where it is text).
 
     eventsourcing's SQLite recorder converts each id it reads to a UUID and fails on the
     first that is not one, which would stop the audit at the damaged row; read as text
     instead, the row is named as one whose stream differs from its signed envelope.
-    PostgreSQL stores ids as uuid, so no row there can hold another value.
+    PostgreSQL stores ids as uuid, so no row there can hold another value. ``recorder``:
+    the own log's or the inbox's.
     """
-    recorder = registry.recorder
     convert = getattr(recorder, "convert_originator_id", None)
     if convert is None:
         return
@@ -133,7 +134,7 @@ def _read_ids_as_stored(registry: Registry) -> None:
         except (TypeError, ValueError):
             return originator_id
 
-    recorder.convert_originator_id = as_stored  # type: ignore[attr-defined]
+    recorder.convert_originator_id = as_stored
 
 
 def _checkpoints(rows: list[CheckpointRow]) -> tuple[list[Checkpoint], list[Problem]]:

@@ -15,8 +15,9 @@ from domain.weapon import Weapon
 SCHEMA = domain_schema()
 STREAM = str(uuid.uuid4())
 STOLEN = {"place": "Gent", "circumstances": "burglary"}
-SUBMITTED = {"requesting_state": "BE", "addressee": "NL", "weapon_id": STREAM, "marking": {"serial": "A1"},
-             "type": "pistol", "calibre": "9mm", "circumstances": "", "legal_basis": "CPP", "intended_use": "x",
+MARKING = {"manufacturer": "ACME", "country": "BE", "serial": "A1"}
+SUBMITTED = {"requesting_state": "BE", "addressee": "NL", "weapon_id": STREAM, "marking": MARKING,
+             "type": "pistol", "calibre": "9mm", "circumstances": "found", "legal_basis": "CPP", "intended_use": "x",
              "priority": "routine", "parent": "", "hop": 1}
 
 
@@ -39,8 +40,15 @@ HOLDING = [
     dict(version=1, occurred_on=-100, recorded_at=0),
     dict(version=MAX_SAFE_INT),
     dict(type="TraceRequest.Submitted", body=SUBMITTED),
-    dict(type="TraceRequest.Submitted", body={**SUBMITTED, "marking": {"serial": "A1", "digits": None, "n": 3}}),
+    dict(type="TraceRequest.Submitted", body={**SUBMITTED, "marking": {**MARKING, "digits": None, "n": 3}}),
+    # formats: "" where the domain lets a value out, the signer's own state, a seized weapon without marking
+    dict(type="TraceRequest.Submitted", body={**SUBMITTED, "parent": STREAM, "hop": 2, "priority": "urgent"},
+         node="BE"),
+    dict(type="TraceAnswer.Delayed", body={"ground": "national-security", "explanation": "", "expected_by": 1}),
+    dict(type="Weapon.Seized", body={"marking": {}, "type": "", "make": "", "model": "", "calibre": "", "place": "",
+                                     "state": "NL", "circumstances": "", "flags": ()}, node="NL"),
 ]
+SUBMITTED_AS = dict(type="TraceRequest.Submitted")
 
 REFUSED = [  # (field named, the record)
     ("stream", dict(stream="not-a-uuid")),
@@ -67,11 +75,31 @@ REFUSED = [  # (field named, the record)
     ("body.marking", dict(type="TraceRequest.Submitted", body={**SUBMITTED, "marking": {"serial": {"x": 1}}})),
     ("body.marking", dict(type="TraceRequest.Submitted",
                           body={**SUBMITTED, "marking": {str(i): "" for i in range(65)}})),
-    ("body.year", dict(type="Weapon.Manufactured", body={"marking": {}, "type": "", "make": "", "model": "",
+    ("body.year", dict(type="Weapon.Manufactured", body={"marking": MARKING, "type": "", "make": "", "model": "",
                                                          "calibre": "", "year": 10_000, "holder": ""})),
     ("body.transit_states", dict(type="Shipment.Opened", body={
         "export_licence": "", "import_authorization": "", "transit_no_objections": (), "export_state": "",
         "import_state": "", "transit_states": ("NL", 3), "consignee": "", "weapons": ()})),
+    ("body.transit_states", dict(type="Shipment.Opened", body={
+        "export_licence": "", "import_authorization": "", "transit_no_objections": (), "export_state": "",
+        "import_state": "", "transit_states": ("NL", "XX"), "consignee": "", "weapons": ()})),
+    ("body.weapon_id", dict(**SUBMITTED_AS, body={**SUBMITTED, "weapon_id": "not-a-uuid"})),
+    ("body.weapon_id", dict(**SUBMITTED_AS, body={**SUBMITTED, "weapon_id": STREAM.upper()})),
+    ("body.parent", dict(**SUBMITTED_AS, body={**SUBMITTED, "parent": "garbage", "hop": 2})),
+    ("body.marking", dict(**SUBMITTED_AS, body={**SUBMITTED, "marking": {"manufacturer": "ACME", "country": "BE"}})),
+    ("body.marking", dict(**SUBMITTED_AS, body={**SUBMITTED, "marking": {**MARKING, "country": "QQ"}})),
+    ("body.marking", dict(**SUBMITTED_AS, body={**SUBMITTED, "marking": {**MARKING, "serial": "--"}})),
+    ("body.marking", dict(**SUBMITTED_AS, body={**SUBMITTED, "marking": {**MARKING, "serial": 1}})),
+    ("body.addressee", dict(**SUBMITTED_AS, body={**SUBMITTED, "addressee": "be"})),
+    ("body.priority", dict(**SUBMITTED_AS, body={**SUBMITTED, "priority": "whenever"})),
+    ("body.legal_basis", dict(**SUBMITTED_AS, body={**SUBMITTED, "legal_basis": "  "})),
+    ("body.circumstances", dict(**SUBMITTED_AS, body={**SUBMITTED, "circumstances": "found\x00"})),
+    ("body.requesting_state", dict(**SUBMITTED_AS, body={**SUBMITTED, "requesting_state": "FR"}, node="BE")),
+    ("body.requesting_state", dict(**SUBMITTED_AS, body=SUBMITTED, node="NL")),
+    ("body.ground", dict(type="TraceAnswer.Refused", body={"ground": "whim", "explanation": ""})),
+    ("body.state", dict(type="Weapon.Seized", body={"marking": {}, "type": "", "make": "", "model": "",
+                                                    "calibre": "", "place": "", "state": "BE", "circumstances": "",
+                                                    "flags": ()}, node="NL")),
 ]
 
 

@@ -36,7 +36,7 @@ def trace_body(**overrides: Any) -> dict[str, Any]:
         "requesting_state": "BE", "addressee": "NL", "weapon_id": str(uuid.uuid4()),
         "marking": {"manufacturer": "ACME", "country": "BE", "serial": "T1"}, "type": "pistol",
         "calibre": "9mm", "circumstances": "found", "legal_basis": "ITI 17", "intended_use": "criminal case",
-        "priority": "normal", "parent": "", "hop": 1,
+        "priority": "routine", "parent": "", "hop": 1,
     }
     body.update(overrides)
     return body
@@ -114,6 +114,8 @@ PARTNER_RECORDS: list[tuple[str, dict[str, Any], str]] = [
     ("export transit states a string", export(transit_states="DE"), QUARANTINED),
     ("export to_state of wrong type", export(to_state=7), QUARANTINED),
     ("export signed by police", {**export(), "by": "police"}, QUARANTINED),
+    ("export shipment not a UUID", export(shipment="not-a-uuid"), QUARANTINED),
+    ("export marking without serial", export(marking={"manufacturer": "ACME", "country": "BE"}), QUARANTINED),
     # a trace request, whose reactions run on the receiver
     ("trace request on a stream not a UUID", {**trace(), "stream": "not-a-uuid"}, QUARANTINED),
     ("trace request hop negative", trace(hop=-1), QUARANTINED),
@@ -121,6 +123,12 @@ PARTNER_RECORDS: list[tuple[str, dict[str, Any], str]] = [
     ("trace request hop of wrong type", trace(hop="1"), QUARANTINED),
     ("trace request marking a string", trace(marking="ACME|BE|T1"), QUARANTINED),
     ("trace request addressee of wrong type", trace(addressee=5), QUARANTINED),
+    ("trace request weapon_id not a UUID", trace(weapon_id="not-a-uuid"), QUARANTINED),
+    ("trace request marking country unknown", trace(marking={"manufacturer": "A", "country": "QQ",
+                                                             "serial": "1"}), QUARANTINED),
+    ("trace request priority unknown", trace(priority="whenever"), QUARANTINED),
+    ("trace request requesting state not the sender", trace(requesting_state="FR"), QUARANTINED),
+    ("trace request parent not a UUID", trace(parent="garbage", hop=2), QUARANTINED),
     ("trace request missing a field", {"type": "TraceRequest.Submitted",
                                        "body": {k: v for k, v in trace_body().items() if k != "legal_basis"}},
      QUARANTINED),
@@ -206,6 +214,11 @@ STORED: list[tuple[str, str, str, tuple[str, ...], int]] = [
      "WHERE application_name = 'armsledger'", VERIFY, 1),
     ("received record state garbage", "inbox_events", "UPDATE {inbox} SET state = X'C1' WHERE rowid = "
      "(SELECT MAX(rowid) FROM {inbox} WHERE topic NOT LIKE 'armsledger.%')", VERIFY, 1),
+    ("received record state NULL", "inbox_events", "UPDATE {inbox} SET state = NULL WHERE rowid = "
+     "(SELECT MAX(rowid) FROM {inbox} WHERE topic NOT LIKE 'armsledger.%')", VERIFY, 1),
+    ("received record originator id not a UUID", "inbox_events", "UPDATE {inbox} SET originator_id = 'x' "
+     "WHERE rowid = (SELECT MAX(rowid) FROM {inbox} WHERE topic NOT LIKE 'armsledger.%')",
+     VERIFY, 1),
 ]
 
 # (id, damage (see test_hostile_corpus.damage_file), command, allowed exit codes)

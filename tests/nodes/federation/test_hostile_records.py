@@ -15,6 +15,7 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 
 from domain.event_types import TRACE_SUBMITTED
+from ledger.audit_report import ProblemKind
 from ledger.envelope import GENESIS_PREV, Envelope, seal
 from nodes.bootstrap import init_node
 from nodes.federation.inbox import Inbox
@@ -24,11 +25,13 @@ from nodes.federation.reactions import REACTIONS_TOPIC
 from nodes.federation.sync import sync
 from nodes.federation.trust import trust_each_other
 from nodes.federation.wire import CheckpointMessage, RecordMessage, decode_message, encode_message
+from nodes.registry.verify import verify_store
 from nodes.settings import Settings
 from nodes.tracing import service as tracing
 
 from federation_nodes import PASSPHRASE, Cluster, manufacture, now, publish, raw_messages
 from inprocess_cli import Cli, node_environment
+from insider import sql
 from memory_transport import MemoryBroker, MemoryTransport
 
 
@@ -98,6 +101,15 @@ def pills(be) -> list[tuple[str, Envelope]]:
                                                                     if k != "weapon_id"})),
         ("body.surplus", insert_signed(be, stream=stream(), body={**body, "surplus": "x"})),
         ("body.circumstances", insert_signed(be, stream=stream(), body={**body, "circumstances": "x" * 20_000})),
+        # well typed, yet values the domain itself refuses
+        ("body.weapon_id", insert_signed(be, stream=stream(), body={**body, "weapon_id": "not-a-uuid"})),
+        ("body.parent", insert_signed(be, stream=stream(), body={**body, "parent": "garbage", "hop": 2})),
+        ("body.marking", insert_signed(be, stream=stream(), body={**body, "marking": {**body["marking"],
+                                                                                      "country": "QQ"}})),
+        ("body.marking", insert_signed(be, stream=stream(), body={**body, "marking": {**body["marking"],
+                                                                                      "serial": " "}})),
+        ("body.priority", insert_signed(be, stream=stream(), body={**body, "priority": "whenever"})),
+        ("body.requesting_state", insert_signed(be, stream=stream(), body={**body, "requesting_state": "FR"})),
     ]
 
 
@@ -245,3 +257,20 @@ def test_the_quarantine_command_pages_through_the_entries(env, capsys, tmp_path,
     assert alarmed.code == 1 and "1 more alarm(s) in the quarantine, outside this page" in alarmed.out
     assert "limit" in cli.refused("quarantine", "--limit", "0").err
     assert "after" in cli.refused("quarantine", "--after", "-1").err
+
+
+def test_a_received_row_with_no_bytes_is_named_by_verify(pair):
+    """A NULL state in the inbox (both backends: PostgreSQL's recorder cannot read it as a notification)."""
+    be, nl, be_transport, nl_transport = pair
+    weapon = manufacture(be, "NULL-1")
+    be.registry.record("report_stolen", by="police", weapon_id=weapon, place="Gent", circumstances="")
+    sync(be, be_transport, 10)
+    sync(nl, nl_transport, 10)
+    [row] = [e for e in nl.inbox.received(node="BE", stream=str(weapon))]
+    assert verify_store(nl).ok
+    db = nl.settings.db
+    table = "inbox_events" if not db.startswith("postgresql://") else nl.inbox.recorder.events_table_name
+    sql(db, f"UPDATE {table} SET state = NULL WHERE topic = ?", row.type)
+    report = verify_store(nl)
+    [problem] = report.problems
+    assert problem.kind is ProblemKind.ENCODING and problem.position is not None and "NULL" in problem.reason
