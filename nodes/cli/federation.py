@@ -15,9 +15,8 @@ import threading
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from domain.errors import InvalidField
 from domain.time import format_time
-from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option
+from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option, number_option
 from nodes.errors import ConfigurationError
 
 #: ``quarantine`` lists this many entries unless told otherwise, and never more than the maximum.
@@ -28,18 +27,24 @@ if TYPE_CHECKING:  # imported where used: only the federation commands need kafk
     from nodes.federation.kafka_transport import KafkaTransport
 
 
+# ``sync --timeout``: a pass needs some time to reach the broker; a day is past any sane wait.
+MIN_TIMEOUT_S = 0.1
+MAX_TIMEOUT_S = 86_400.0
+
+
 def add_broker(subparsers: Commands) -> None:
     broker = subparsers.add_parser("broker", help="a local Kafka-protocol broker for the embedded default")
     actions = broker.add_subparsers(dest="action", required=True, metavar="ACTION")
     parser = add_command(actions, "run", broker_run, "run a local broker (memory storage) until Ctrl-C or SIGTERM")
-    parser.add_argument("--port", type=int, default=9092, help="port to listen on (default 9092)")
+    parser.add_argument("--port", type=number_option(1, 65535), default=9092, help="port to listen on (default 9092)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
 
 
 def add_commands(subparsers: Commands) -> None:
     parser = add_command(subparsers, "sync", sync_command,
                          "one federation pass: publish pending records, ingest the inbox, answer automatic steps")
-    parser.add_argument("--timeout", type=float, default=30.0, metavar="S", help="give up after S seconds (30)")
+    parser.add_argument("--timeout", type=number_option(MIN_TIMEOUT_S, MAX_TIMEOUT_S, whole=False, unit="seconds"),
+                        default=30.0, metavar="S", help="give up after S seconds (30)")
     add_json_option(parser)
 
     node = subparsers.add_parser("node", help="run the node's federation process")
@@ -48,9 +53,9 @@ def add_commands(subparsers: Commands) -> None:
 
     parser = add_command(subparsers, "quarantine", quarantine,
                          "messages refused on ingest, with the reason; exit 1 if any is an alarm")
-    parser.add_argument("--limit", type=int, default=QUARANTINE_PAGE, metavar="N",
+    parser.add_argument("--limit", type=number_option(1, MAX_QUARANTINE_PAGE), default=QUARANTINE_PAGE, metavar="N",
                         help=f"list at most N entries (default {QUARANTINE_PAGE})")
-    parser.add_argument("--after", type=int, default=0, metavar="ID",
+    parser.add_argument("--after", type=number_option(0, 2**63 - 1), default=0, metavar="ID",
                         help="list the entries after entry ID (the last of the previous page)")
     add_json_option(parser)
 
@@ -75,8 +80,6 @@ def broker_run(run: Invocation) -> int:
 def sync_command(run: Invocation) -> int:
     from nodes.federation.sync import sync
 
-    if run.args.timeout <= 0:
-        raise InvalidField("must be positive", field="timeout")
     _log_to_stderr()
     with run.open_node(unlock=True) as node, open_transport(run) as transport:
         report = sync(node, transport, run.args.timeout)
@@ -105,10 +108,6 @@ def node_run(run: Invocation) -> int:
 
 def quarantine(run: Invocation) -> int:
     limit, after = run.args.limit, run.args.after
-    if not 1 <= limit <= MAX_QUARANTINE_PAGE:
-        raise InvalidField(f"must be from 1 to {MAX_QUARANTINE_PAGE}", field="limit")
-    if not 0 <= after <= 2**63 - 1:
-        raise InvalidField("must be an entry id, from 0", field="after")
     with run.open_node(unlock=False) as node:
         entries = node.inbox.quarantined(after=after, limit=limit + 1)
         alarms = node.inbox.alarm_count()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -55,6 +56,27 @@ def add_command(subparsers: Commands, name: str, handler: Callable[[Invocation],
     parser = subparsers.add_parser(name, help=help, description=description or help)
     parser.set_defaults(handler=handler, command_parser=parser)
     return parser
+
+
+def number_option(low: float, high: float, *, whole: bool = True, unit: str = "") -> Callable[[str], Any]:
+    """The ``type=`` of a numeric option: a finite number from ``low`` to ``high``, else a usage error.
+
+    argparse turns the ``ArgumentTypeError`` into exit 2 naming the option; ``nan``, ``inf``,
+    ``1e309`` and values past the range are refused before anything is opened or written.
+    """
+    kind = "a whole number" if whole else "a number"
+    allowed = f"must be {kind}{' of ' + unit if unit else ''} from {low:g} to {high:g}"
+
+    def parse(text: str) -> int | float:
+        try:
+            value: int | float = int(text, 10) if whole else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: {allowed}") from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r}: {allowed}")
+        return value
+
+    return parse
 
 
 def add_marking_options(parser: argparse.ArgumentParser, *, obliterated: bool = False,

@@ -8,8 +8,16 @@ from __future__ import annotations
 
 from domain.authority import AuthorityKind
 from domain.licence import LicenceKind
+from domain.numbers import LARGEST_WHOLE
 from domain.time import parse_time, parse_until
-from nodes.cli.invocation import Commands, Invocation, add_command, add_record_options, parse_weapon_id
+from nodes.cli.invocation import (
+    Commands,
+    Invocation,
+    add_command,
+    add_record_options,
+    number_option,
+    parse_weapon_id,
+)
 
 
 def add_commands(subparsers: Commands) -> None:
@@ -34,7 +42,8 @@ def _add_issue(actions: Commands) -> None:
                         help="transit state (repeatable)")
     parser.add_argument("--consignee", default="")
     parser.add_argument("--end-user", default="")
-    parser.add_argument("--quantity", type=int, default=0, help="number of weapons covered (0: not limited)")
+    parser.add_argument("--quantity", type=number_option(0, LARGEST_WHOLE), default=0,
+                        help="number of weapons covered (0: not limited)")
     parser.add_argument("--weapon", action="append", default=[], metavar="ID",
                         help="weapon covered (repeatable; none: every weapon of the holder)")
     add_record_options(parser, AuthorityKind.LICENSING)

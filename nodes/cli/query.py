@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.errors import InvalidField
-from domain.time import check_days, format_time
+from domain.time import LONGEST_PERIOD_DAYS, check_days, format_time
 from domain.weapon import Weapon
 from nodes.cli.invocation import (
     Commands,
@@ -21,6 +21,7 @@ from nodes.cli.invocation import (
     add_command,
     add_json_option,
     add_marking_options,
+    number_option,
     parse_weapon_id,
     plain,
 )
@@ -50,7 +51,7 @@ def add_commands(subparsers: Commands) -> None:
 
     parser = add_command(subparsers, "shipments", shipments,
                          "open shipments: exported, receipt not yet confirmed (FP art 10(4))")
-    parser.add_argument("--overdue-days", type=int, default=None, metavar="N",
+    parser.add_argument("--overdue-days", type=number_option(0, LONGEST_PERIOD_DAYS), default=None, metavar="N",
                         help="only shipments open for more than N days")
     add_json_option(parser)
 

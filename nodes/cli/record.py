@@ -39,6 +39,7 @@ from nodes.cli.invocation import (
     add_marking_options,
     add_record_options,
     add_weapon_options,
+    number_option,
     parse_weapon_id,
 )
 from nodes.federation import crossborder
@@ -98,7 +99,8 @@ def _add_import(events: Commands) -> None:
     add_weapon_options(parser)
     _add_description_options(parser, required=False)
     parser.add_argument("--from", dest="from_state", required=True, metavar="CC", help="exporting state")
-    parser.add_argument("--import-year", type=int, help="year of the import marking (default: year of --date)")
+    parser.add_argument("--import-year", type=number_option(1, 9999),
+                        help="year of the import marking (default: year of --date)")
     parser.add_argument("--import-authorization", required=True, help="import authorization number")
     parser.add_argument("--holder", required=True, help="importer / new holder")
     parser.add_argument("--shipment", default="", help="the exporter's shipment id, if known")
@@ -300,7 +302,7 @@ def _add_description_options(parser: argparse.ArgumentParser, *, required: bool,
     group.add_argument("--model", help="model")
     group.add_argument("--calibre", required=required, help="calibre")
     if year:
-        group.add_argument("--year", type=int, required=required, help="year of manufacture")
+        group.add_argument("--year", type=number_option(1, 9999), required=required, help="year of manufacture")
 
 
 def _known_weapon(node: Node, weapon_id: UUID) -> Weapon | None:

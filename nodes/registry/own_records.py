@@ -30,7 +30,7 @@ from ledger.acceptance import (
     read_certificate,
 )
 from ledger.envelope import Envelope
-from ledger.errors import LedgerError
+from ledger.errors import EncodingError, LedgerError
 from nodes.acceptance import DomainPolicy
 from nodes.errors import NodeFileDamaged
 from nodes.registry.identity import NODE_FILE, NodeIdentity, authorities_stream
@@ -78,8 +78,8 @@ def _stored_rows(recorder: Any, stream: UUID) -> list[tuple[int, str, bytes | No
     """(version, topic, state) of each stored row of ``stream``, in version order, as stored."""
     try:
         return [(e.originator_version, e.topic, e.state) for e in recorder.select_events(stream)]
-    except TypeError:
-        # eventsourcing's PostgreSQL recorder fails on a NULL state (bytes(None)): read
+    except EncodingError:
+        # The PostgreSQL recorder refuses a NULL state (the library fails on bytes(None)): read
         # the rows as stored, so the damaged one is shown as such instead of stopping the read.
         schema = getattr(recorder.datastore, "schema", None)
         if schema is None:

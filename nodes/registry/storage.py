@@ -11,14 +11,17 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from urllib.parse import unquote, urlparse, urlsplit, urlunsplit
+from uuid import UUID
 
-from eventsourcing.persistence import RecordConflictError
+from eventsourcing.persistence import RecordConflictError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from psycopg.errors import DuplicateObject
+from psycopg.sql import SQL, Identifier
 
+from ledger.errors import EncodingError
 from nodes.errors import ConfigurationError, StorageError, VersionConflict
 
 
@@ -108,6 +111,25 @@ class OneCreatorAtATime(PostgresApplicationRecorder):
                         cursor.execute(statement, prepare=False)
             self._create_table(cursor)
         self.datastore.register_type_adapters()
+
+    def select_events(self, originator_id: UUID | str, *, gt: int | None = None, lte: int | None = None,
+                      desc: bool = False, limit: int | None = None) -> Sequence[StoredEvent]:
+        """The library's read of a stream, with a NULL ``state`` (a damaged row: the library fails on
+        ``bytes(None)``) reported as ``EncodingError`` naming the stream and version, as the mapper
+        reports any other unreadable row on either backend."""
+        try:
+            return super().select_events(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+        except TypeError:
+            with self.datastore.transaction(commit=False) as cursor:
+                cursor.execute(SQL("SELECT originator_version FROM {schema}.{table} WHERE originator_id = %s "
+                                   "AND state IS NULL ORDER BY originator_version LIMIT 1").format(
+                                       schema=Identifier(self.datastore.schema),
+                                       table=Identifier(self.events_table_name)), (originator_id,))
+                found = cursor.fetchone()
+            if found is None:
+                raise
+            raise EncodingError(f"stored record {originator_id} version {found['originator_version']}: "
+                                "its state is NULL, not bytes") from None
 
 
 class NeverReusedPositions(SQLiteApplicationRecorder):

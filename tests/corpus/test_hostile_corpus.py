@@ -21,6 +21,8 @@ from corpus_cases import (
     CLI_LIMITS,
     FILES,
     HOMES,
+    OPERATOR_CLI,
+    OPERATOR_STORED,
     OVERSIZED,
     PARTNER_RECORDS,
     QUARANTINED,
@@ -167,7 +169,8 @@ def test_the_untouched_node_verifies(node):
     assert code == 0, err
 
 
-@pytest.mark.parametrize(("statement", "command", "expected"), [c[2:] for c in STORED], ids=[c[0] for c in STORED])
+@pytest.mark.parametrize(("statement", "command", "expected"), [c[2:] for c in STORED + OPERATOR_STORED],
+                         ids=[c[0] for c in STORED + OPERATOR_STORED])
 def test_damaged_row(node, statement, command, expected):
     node.sql(statement)
     code, err = node.run(*command)
@@ -217,7 +220,8 @@ def test_damaged_file(node, damage, command, allowed):
     assert node.rows() == before, "a refused command wrote to the store"
 
 
-@pytest.mark.parametrize(("argv", "expected", "named"), [c[1:] for c in CLI_LIMITS], ids=[c[0] for c in CLI_LIMITS])
+@pytest.mark.parametrize(("argv", "expected", "named"), [c[1:] for c in CLI_LIMITS + OPERATOR_CLI],
+                         ids=[c[0] for c in CLI_LIMITS + OPERATOR_CLI])
 def test_cli_value(node, argv, expected, named):
     before = node.rows()
     code, err = node.run(*argv)

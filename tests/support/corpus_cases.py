@@ -312,3 +312,30 @@ HOMES: list[tuple[str, str, int]] = [
     ("home under /sys", "/sys/x", 2),
     ("home under a file", "{file}/sub", 2),
 ]
+
+
+# --- operator cases: numeric options that are no finite number in range, a write over a NULL row ---
+# Same shapes as CLI_LIMITS and STORED; kept apart so the partner-record section merges cleanly.
+
+OPERATOR_CLI: list[tuple[str, tuple[str, ...], int, str]] = [
+    *((f"sync timeout {value}", (*NO_BROKER, "sync", "--timeout", value), 2, "--timeout")
+      for value in ("nan", "inf", "-inf", "1e309", "0", "86401")),
+    ("sync timeout 1e-9", (*NO_BROKER, "sync", "--timeout", "1e-9"), 2, "--timeout"),
+    ("licence quantity nan", (*LICENCE, "--quantity", "nan"), 2, "--quantity"),
+    ("licence quantity 1.5", (*LICENCE, "--quantity", "1.5"), 2, "--quantity"),
+    ("shipments overdue days inf", ("shipments", "--overdue-days", "inf"), 2, "--overdue-days"),
+    ("quarantine limit nan", ("quarantine", "--limit", "nan"), 2, "--limit"),
+    ("quarantine limit 10^20", ("quarantine", "--limit", BIG), 2, "--limit"),
+    ("quarantine after 2^63", ("quarantine", "--after", str(2**63)), 2, "--after"),
+    ("quarantine after 1e309", ("quarantine", "--after", "1e309"), 2, "--after"),
+    ("broker port 0", ("broker", "run", "--port", "0"), 2, "--port"),
+    ("broker port 65536", ("broker", "run", "--port", "65536"), 2, "--port"),
+    ("manufacture year nan", (*MANUFACTURE, "--serial", "Y8", "--year", "nan"), 2, "--year"),
+]
+
+OPERATOR_STORED: list[tuple[str, str, str, tuple[str, ...], int]] = [
+    ("record state NULL, next record", "stored_events", "UPDATE {events} SET state = NULL WHERE rowid = {pos}",
+     REPORT, 1),
+    ("record state NULL, mark", "stored_events", "UPDATE {events} SET state = NULL WHERE rowid = {pos}",
+     ("record", "mark", "--weapon", "{w}", "--mark", "M9", "--reason", "r"), 1),
+]

@@ -67,3 +67,31 @@ def test_a_home_that_is_no_node_directory_is_refused_naming_it(env, capsys, tmp_
     assert result.code == 2, result.err
     assert home in result.err
     assert not (tmp_path / "ledger.db").exists()
+
+
+# --- every numeric option goes through one parser: finite, in range, else exit 2 naming it ---
+
+NOT_FINITE = ["nan", "inf", "-inf", "1e309"]
+
+
+@pytest.mark.parametrize("timeout", [*NOT_FINITE, "0", "-1", "86401", "soon"])
+def test_a_sync_timeout_that_is_no_sane_number_of_seconds_is_refused_before_any_broker(cli, timeout):
+    before = rows(cli)
+    result = cli.refused("--kafka", "127.0.0.1:9", "sync", "--timeout", timeout)
+    assert "--timeout" in result.err
+    assert rows(cli) == before
+
+
+@pytest.mark.parametrize(("option", "value"), [
+    *((("licence", "issue", "--quantity"), v) for v in NOT_FINITE),
+    *((("shipments", "--overdue-days"), v) for v in NOT_FINITE),
+    *((("quarantine", "--limit"), v) for v in NOT_FINITE),
+    *((("quarantine", "--after"), v) for v in [*NOT_FINITE, str(2**63)]),
+    *((("broker", "run", "--port"), v) for v in ["0", "65536", "-1", "nan"]),
+    (("record", "import", "--import-year"), "1e309"),
+])
+def test_every_numeric_option_refuses_what_is_not_a_finite_number_in_its_range(cli, option, value):
+    before = rows(cli)
+    result = cli.refused(*option, value)
+    assert option[-1] in result.err
+    assert rows(cli) == before

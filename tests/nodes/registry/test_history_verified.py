@@ -129,6 +129,19 @@ def test_a_null_state_is_named_by_verify_and_history(be, weapon):
     assert code == 1 and document["events"][1]["verified"] is False
 
 
+
+@pytest.mark.parametrize("command", [("record", "transfer", "--to", "Dealer SA", "--licence", "TL-1"),
+                                     ("record", "mark", "--mark", "M3", "--reason", "inspection", "--by", "police")])
+def test_a_write_over_a_null_state_names_the_row_and_writes_nothing(be, weapon, command):
+    clause, params = where(be, weapon, 2)
+    sql(be.db, f"UPDATE {events_table(be.db)} SET state = NULL {clause}", *params)
+    before = rows(be)
+    result = be(*command, "--weapon", weapon)
+    assert result.code == 1, result.err
+    assert f"{weapon} version 2" in result.err and "armsledger verify" in result.err
+    assert rows(be) == before
+
+
 # SQLite only: PostgreSQL stores originator ids as uuid, so no row there can hold another value.
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_an_originator_id_that_is_not_a_uuid_is_named_by_verify(be, weapon, db_url):
