@@ -51,7 +51,7 @@ from nodes.federation.sync import Federation, SyncReport  # noqa: E402
 from nodes.federation.trust import trust_each_other  # noqa: E402
 from nodes.settings import Settings  # noqa: E402
 
-PASSPHRASE = "bench"
+PASSPHRASE = "bench passphrase"  # init wants at least 12 characters
 FIELDS = dict(type="pistol", make="Acme", model="A1", calibre="9mm", year=2020, holder="Acme Arms")
 
 

@@ -1,15 +1,17 @@
-"""Peak memory of ``armsledger sync`` and ``quarantine`` after a node's inbox topic was flooded.
+"""Peak memory of ``armsledger sync``, ``quarantine`` and ``node run`` after a node's inbox topic was flooded.
 
     .venv/bin/python bench/bench_resources.py [--oversized-mb 200] [--malformed 100000] [--message-mb 8]
 
 Two floods on a local Tansu broker (``nodes.federation.broker.LocalBroker``), each into
 the inbox topic of a fresh SQLite node: oversized messages (``--oversized-mb`` in all,
 ``--message-mb`` each) and small malformed ones (``--malformed``). After each,
-``armsledger sync`` then ``armsledger quarantine --json`` run as child processes; the
-figure is each child's peak RSS (``wait4``'s ``ru_maxrss``), printed beside the target
-(150 MB, whatever the flood's size) and beside the peak RSS of ``armsledger --help``
-measured in the same run (the interpreter with the CLI imported). The defaults are
-small; the issue's figures come from ``--oversized-mb 200 --malformed 100000``.
+``armsledger sync`` then ``armsledger quarantine --json`` run as child processes, then
+the same flood again is read by ``armsledger node run`` (stopped by SIGTERM after twice
+the time sync took, plus 10 s); the figure is each child's peak RSS (``wait4``'s
+``ru_maxrss``), printed beside the target (150 MB, whatever the flood's size) and
+beside the peak RSS of ``armsledger --help`` measured in the same run (the interpreter
+with the CLI imported). The defaults are small; the full figures come from
+``--oversized-mb 200 --malformed 100000``.
 """
 
 from __future__ import annotations
@@ -40,19 +42,24 @@ ARMSLEDGER = [str(Path(sys.executable).parent / "armsledger")]
 # old mm's high-water mark across exec), and this script holds flood buffers. So each command
 # is forked by a small fresh interpreter, which reports its child's peak on stderr.
 _LAUNCHER = """
-import os, sys
+import os, signal, sys, time
+stop_after = float(os.environ.pop("BENCH_STOP_AFTER_S", "0"))
 pid = os.fork()
 if pid == 0:
     os.execv(sys.argv[1], sys.argv[1:])
+if stop_after:  # a command that runs until SIGTERM (node run): stop it after a while
+    time.sleep(stop_after)
+    os.kill(pid, signal.SIGTERM)
 _, status, usage = os.wait4(pid, 0)
 sys.stderr.write(f"\\nMAXRSS_KB={usage.ru_maxrss}\\n")
 sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
-def peak_rss_mb(argv: list[str], env: dict[str, str]) -> tuple[float, int, float]:
-    """(peak RSS in MB, exit code, seconds) of one process running ``argv``."""
+def peak_rss_mb(argv: list[str], env: dict[str, str], *, stop_after_s: float = 0) -> tuple[float, int, float]:
+    """(peak RSS in MB, exit code, seconds) of one process running ``argv``; SIGTERM after ``stop_after_s`` if > 0."""
     started = time.perf_counter()
+    env = {**env, "BENCH_STOP_AFTER_S": str(stop_after_s)}
     done = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, *argv], env=env, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE)
     err = done.stderr.decode(errors="replace")
@@ -98,11 +105,17 @@ def measure(name: str, broker: LocalBroker, count: int, make, sync_timeout: floa
     flooded_s = time.perf_counter() - began
     sync_mb, sync_code, sync_s = peak_rss_mb([*ARMSLEDGER, "sync", "--timeout", str(sync_timeout), "--json"], env)
     quarantine_mb, q_code, q_s = peak_rss_mb([*ARMSLEDGER, "quarantine", "--json"], env)
+    # The same flood again, now read by a running node until it has had as long as sync took, and more.
+    flood(broker, prefix, count=count, make=make)
+    run_for = 2 * sync_s + 10
+    run_mb, run_code, _ = peak_rss_mb([*ARMSLEDGER, "node", "run"], env, stop_after_s=run_for)
+    table.add(f"{name}: node run peak RSS", run_mb, baseline, TARGET_MB, higher_is_better=False, unit="MB")
     db_mb = (home / "ledger.db").stat().st_size / 1e6
     table.add(f"{name}: sync peak RSS", sync_mb, baseline, TARGET_MB, higher_is_better=False, unit="MB")
     table.add(f"{name}: quarantine peak RSS", quarantine_mb, baseline, TARGET_MB, higher_is_better=False, unit="MB")
     table.notes.append(f"{name}: {count:,} messages written in {flooded_s:.1f} s; sync exit {sync_code} in "
-                       f"{sync_s:.1f} s, quarantine exit {q_code} in {q_s:.1f} s; ledger.db then {db_mb:.1f} MB")
+                       f"{sync_s:.1f} s, quarantine exit {q_code} in {q_s:.1f} s; node run over a second flood "
+                       f"for {run_for:.0f} s, exit {run_code} after SIGTERM; ledger.db then {db_mb:.1f} MB")
 
 
 def main() -> int:

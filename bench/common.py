@@ -29,7 +29,7 @@ from eventsourcing.domain import Aggregate, event  # noqa: E402
 
 from deploy.throwaway_postgres import PG_DSN_VARIABLE, throwaway_database  # noqa: E402
 
-PASSPHRASE = "bench"
+PASSPHRASE = "bench passphrase"  # init wants at least 12 characters
 STATE = "BE"
 IDLE_SIGN_RATE = 29_000  # Ed25519 signatures/s per core on the bench machine, idle (the registry's speed target)
 
