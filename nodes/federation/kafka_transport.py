@@ -22,6 +22,7 @@ from nodes.errors import ConfigurationError, TransportError, TransportReset
 from nodes.federation.kafka_topics import TopicIdentities
 from nodes.federation.wire import check_topic_prefix, inbox_topic
 from nodes.ports import Batch, Delivery, Record
+from nodes.settings import DEFAULT_MAX_MESSAGE_BYTES
 
 # kafka-python logs every lost connection at ERROR; failures reach callers as
 # TransportError instead. Without a handler of its own, Python's last-resort handler
@@ -29,6 +30,8 @@ from nodes.ports import Batch, Delivery, Record
 # configures still receive them.
 logging.getLogger("kafka").addHandler(logging.NullHandler())
 
+# How many of the largest messages a node accepts (Settings.max_message_bytes) one fetch may bring.
+FETCH_MESSAGES = 2
 # How long a fetch may wait on the broker, and a publish fill batches: the latency they
 # buy is measured in docs/kafka-transport.md ("Latency settings").
 FETCH_MAX_WAIT_MS = 10
@@ -115,12 +118,15 @@ class KafkaTransport:
         fetch_max_wait_ms: int = FETCH_MAX_WAIT_MS,
         idle_fetch_max_wait_ms: int = IDLE_FETCH_MAX_WAIT_MS,
         client_id: str = "armsledger",
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
         if not bootstrap_servers or not bootstrap_servers.strip():
             raise ConfigurationError("kafka: no bootstrap server given (expected HOST:PORT[,..])")
         check_topic_prefix(topic_prefix)
         if timeout_s <= 0:
             raise ConfigurationError(f"kafka timeout {timeout_s!r}: must be positive")
+        if max_message_bytes <= 0:
+            raise ConfigurationError(f"max_message_bytes {max_message_bytes!r}: must be positive")
         if not 0 <= fetch_max_wait_ms < timeout_s * 1000:
             raise ConfigurationError(
                 f"fetch_max_wait_ms {fetch_max_wait_ms!r}: must be >= 0 and below the timeout"
@@ -129,6 +135,7 @@ class KafkaTransport:
         self.topic_prefix = topic_prefix
         self.timeout_s = timeout_s
         self.fetch_max_wait_ms = fetch_max_wait_ms
+        self.max_message_bytes = max_message_bytes
         self.idle_fetch_max_wait_ms = min(max(idle_fetch_max_wait_ms, fetch_max_wait_ms), self._ms() // 2)
         self._empty_reads = 0
         self.client_id = client_id
@@ -373,6 +380,12 @@ class KafkaTransport:
                 # Never jump silently to another offset: out of range is a reset.
                 auto_offset_reset="none",
                 fetch_max_wait_ms=self.fetch_max_wait_ms,
+                # A fetch asks for about one largest accepted message: a flood of
+                # oversized messages (each is quarantined unread) is then held one
+                # at a time, not 50 MB at once (kafka-python's default). The broker
+                # still returns a first message larger than this (KIP-74).
+                fetch_max_bytes=FETCH_MESSAGES * self.max_message_bytes,
+                max_partition_fetch_bytes=FETCH_MESSAGES * self.max_message_bytes,
                 allow_auto_create_topics=False,
             )
         return self._consumer

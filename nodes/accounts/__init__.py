@@ -1,0 +1,1 @@
+"""Officers' personal accounts: users, roles, passwords, tokens and sessions."""
