@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from ledger.checkpoint import Checkpoint
     from ledger.envelope import Envelope
+    from nodes.accounts.officer import Officer
     from nodes.federation.inbox_records import Cosignature, InboxBatch, ParkedEntry
     from nodes.registry.application import Registry
     from nodes.registry.identity import NodeIdentity
@@ -244,3 +245,22 @@ class Node(Protocol):
 
     @property
     def views(self) -> Views: ...
+
+
+# --- officers' accounts, as the HTTP service sees them ---------------------------------
+
+
+class OfficerDirectory(Protocol):
+    """Who a request's credentials stand for (``nodes.accounts`` is the real adapter).
+
+    Each method raises ``nodes.accounts.officer.NotSignedIn`` for credentials that are
+    unknown, expired, revoked, or belong to a disabled account.
+    """
+
+    def officer_for_token(self, token: str) -> Officer:
+        """The officer of an API bearer token."""
+        ...
+
+    def officer_for_session(self, session_id: str) -> tuple[Officer, str]:
+        """The officer of a browser session and the session's CSRF token; refreshes its idle timer."""
+        ...
