@@ -17,7 +17,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import RecordConflictError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 from psycopg.errors import DuplicateObject
 from psycopg.sql import SQL, Identifier
 
@@ -139,9 +139,11 @@ class NeverReusedPositions(SQLiteApplicationRecorder):
     record's position to the next record: the relay, which tracks what it sent by position,
     would then never send the new one. ``AUTOINCREMENT`` on a column named ``rowid`` keeps
     every query of the library working and makes SQLite remember the highest position ever
-    used. (PostgreSQL sequences never reuse a value.) A table created by an earlier version
-    keeps its plain rowid; the relay's check of what stands at its positions still names a
-    reused one.
+    used. (PostgreSQL sequences never reuse a value.) A table created by an earlier version,
+    with a plain rowid, is rebuilt with ``AUTOINCREMENT`` at open, rows and positions
+    unchanged, in the transaction that creates the tables; a position an earlier version
+    gave twice before the rebuild is still named by the relay's check of what stands at the
+    positions it sent.
     """
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
@@ -158,6 +160,22 @@ class NeverReusedPositions(SQLiteApplicationRecorder):
             "rowid INTEGER PRIMARY KEY AUTOINCREMENT, "
             "UNIQUE (originator_id, originator_version))"
         ]
+
+    def _create_table(self, c: SQLiteCursor) -> None:
+        table = self.events_table_name
+        c.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
+        found = c.fetchone()
+        if found is not None and "AUTOINCREMENT" not in found[0].upper():
+            # Copying with the rowids keeps every position; SQLite then starts the new
+            # table's sequence after the highest of them.
+            c.execute(f"ALTER TABLE {table} RENAME TO {table}_plain_rowid")
+            super()._create_table(c)
+            c.execute(f"INSERT INTO {table} (originator_id, originator_version, topic, state, rowid) "
+                      f"SELECT originator_id, originator_version, topic, state, rowid FROM {table}_plain_rowid "
+                      "ORDER BY rowid")
+            c.execute(f"DROP TABLE {table}_plain_rowid")
+        else:
+            super()._create_table(c)
 
 
 @contextlib.contextmanager
