@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Self
 
@@ -157,8 +158,9 @@ class ReadAudit:
     def entries(self, *, user: str | None = None, weapon: str | None = None, since: int | None = None,
                 until: int | None = None, limit: int = 100, before: int | None = None) -> list[ReadEntry]:
         """Entries newest first: by ``user`` (sign-in name or user id), of ``weapon`` (entries whose
-        subject is that weapon id), at or after ``since`` and before ``until`` (µs since the epoch),
-        with ``seq`` below ``before`` (the next page: the last ``seq`` returned); at most ``limit``.
+        subject is that weapon id, or that text: a serial searched), at or after ``since`` and before
+        ``until`` (µs since the epoch), with ``seq`` below ``before`` (the next page: the last ``seq``
+        returned); at most ``limit``.
 
         ``InvalidField`` naming ``limit`` outside 1..MAX_LIMIT; ``StorageError`` if the database fails.
         """
@@ -170,7 +172,7 @@ class ReadAudit:
         if user is not None:
             conditions.append(("user_name = ? OR user_id = ?", (user, user)))
         if weapon is not None:
-            conditions.append(("subject = ?", (weapon.strip().lower(),)))
+            conditions.append(("subject = ?", (_as_subject(weapon),)))
         if since is not None:
             conditions.append(("at >= ?", (since,)))
         if until is not None:
@@ -205,6 +207,14 @@ def _verified(tables: Tables, identity: NodeIdentity) -> list[Problem]:
         rows = tables.checkpoint_rows(cursor)
         return check_read_audit(_all_entries(tables, cursor), rows, identity.node_public,
                                 read_audit_origin(identity.state))
+
+
+def _as_subject(weapon: str) -> str:
+    """A weapon id as reads record it (``str(UUID)``, lower case), or the text as given (a serial)."""
+    try:
+        return str(uuid.UUID(weapon.strip()))
+    except ValueError:
+        return weapon.strip()
 
 
 def _all_entries(tables: Tables, cursor: Cursor) -> Iterator[ReadEntry]:

@@ -3,8 +3,9 @@
 Reads every stored record in log order, the sealer's checkpoints and leaf index
 straight from the database, and runs ``ledger.audit.audit_log`` with the node's
 public key and the domain's permissions (``nodes.acceptance``); then audits the
-partner records held in the inbox (``nodes.federation.received_audit``) and
-compares the projections with the log projected afresh (``projections.compare``). No
+partner records held in the inbox (``nodes.federation.received_audit``),
+compares the projections with the log projected afresh (``projections.compare``) and
+checks the read audit's chain and checkpoints (``nodes.readaudit``). No
 passphrase is needed: a locked node can be verified, and so can a copy of its database.
 """
 
@@ -50,7 +51,15 @@ def verify_store(node: Node, *, workers: int | None = None) -> AuditReport:
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    return report.with_problems([*received.problems, *_view_problems(node)], received_checked=received.checked)
+    return report.with_problems([*received.problems, *_view_problems(node), *_read_audit_problems(node)],
+                                received_checked=received.checked)
+
+
+def _read_audit_problems(node: Node) -> list[Problem]:
+    """The read audit's chain and seals (``nodes.readaudit``); none on a node from before it."""
+    from nodes.readaudit.log import verify_read_audit
+
+    return verify_read_audit(node.settings.db, node.identity)
 
 
 def _view_problems(node: Node) -> Iterator[Problem]:
