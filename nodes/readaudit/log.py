@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Self
 
+from domain.errors import InvalidField
 from ledger.audit import Problem
 from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.errors import CheckpointError
@@ -164,8 +165,6 @@ class ReadAudit:
 
         ``InvalidField`` naming ``limit`` outside 1..MAX_LIMIT; ``StorageError`` if the database fails.
         """
-        from domain.errors import InvalidField
-
         if not 1 <= limit <= MAX_LIMIT:
             raise InvalidField(f"must be from 1 to {MAX_LIMIT}, got {limit}", field="limit")
         conditions: list[tuple[str, tuple[object, ...]]] = []
