@@ -8,17 +8,22 @@ checkpoint that is not the node's. docs/read-audit.md tells what each one means.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future
 
 from ledger.audit import Problem, ProblemKind
 from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.errors import CheckpointError
 from ledger.hashing import leaf_hash
-from ledger.keys import Ed25519PublicKey
+from ledger.keys import public_key_from_bytes
 from ledger.merkle import MerkleTree
 from nodes.readaudit.entry import GENESIS_PREV, ReadEntry, rehashed
 
 WHERE = "read audit"
+
+_AHEAD = 8
+"""Chunks of checkpoints handed to the executor ahead of the one being read."""
 
 
 def read_audit_origin(state: str) -> str:
@@ -27,15 +32,18 @@ def read_audit_origin(state: str) -> str:
     return f"{state}/read-audit"
 
 
-def check_read_audit(entries: Iterable[ReadEntry], checkpoint_rows: Iterable[tuple[int, bytes]],
-                     node_public_key: Ed25519PublicKey, origin: str) -> list[Problem]:
-    """Every problem of the stored read audit (empty: intact). ``entries`` in ``seq`` order.
+def check_read_audit(entries: Iterable[ReadEntry], checkpoint_chunks: Iterable[Sequence[tuple[int, bytes]]],
+                     node_public_key: bytes, origin: str, *, executor: Executor | None = None) -> list[Problem]:
+    """Every problem of the stored read audit (empty: intact).
 
-    Never raises for what it finds in the data.
+    ``entries`` in ``seq`` order; ``checkpoint_chunks``: the checkpoint rows ``(size, bytes)`` by size,
+    in chunks; ``executor``: where the chunks' signatures are verified (None: here; the caller owns
+    it). Never raises for what it finds in the data.
     """
     tree = MerkleTree()
     problems, last_seq = _chain(entries, origin, tree)
-    return problems + list(_seals(checkpoint_rows, tree, last_seq, node_public_key, origin))
+    roots = _signed_roots(checkpoint_chunks, node_public_key, origin, executor)
+    return problems + list(_seals(roots, tree, last_seq))
 
 
 def _chain(entries: Iterable[ReadEntry], origin: str, tree: MerkleTree) -> tuple[list[Problem], int]:
@@ -61,8 +69,44 @@ def _chain(entries: Iterable[ReadEntry], origin: str, tree: MerkleTree) -> tuple
     return problems, expected_seq - 1
 
 
-def _seals(rows: Iterable[tuple[int, bytes]], tree: MerkleTree, last_seq: int, key: Ed25519PublicKey,
-           origin: str) -> Iterator[Problem]:
+def signed_roots(rows: Sequence[tuple[int, bytes]], node_public_key: bytes,
+                 origin: str) -> list[tuple[int, bytes | None, str]]:
+    """For each checkpoint row ``(size, bytes)``: ``(size, root, "")`` when the bytes are a checkpoint the
+    node key signed for ``origin`` at that size, else ``(size, None, reason)``. Pure (it runs on workers)."""
+    key = public_key_from_bytes(node_public_key)
+    found: list[tuple[int, bytes | None, str]] = []
+    for size, data in rows:
+        try:
+            checkpoint = Checkpoint.from_bytes(data)
+            verify_checkpoint(checkpoint, key)
+        except CheckpointError as e:
+            found.append((size, None, f"checkpoint row of size {size} is not one the node signed: {e}"))
+            continue
+        if checkpoint.origin != origin or checkpoint.size != size:
+            found.append((size, None, f"checkpoint row of size {size} holds a checkpoint of {checkpoint.origin!r} "
+                                      f"at size {checkpoint.size}, not of {origin!r} at size {size}"))
+        else:
+            found.append((size, checkpoint.root, ""))
+    return found
+
+
+def _signed_roots(chunks: Iterable[Sequence[tuple[int, bytes]]], node_public_key: bytes, origin: str,
+                  executor: Executor | None) -> Iterator[tuple[int, bytes | None, str]]:
+    """``signed_roots`` of each chunk, in order; on ``executor`` with a few chunks ahead (bounded memory)."""
+    if executor is None:
+        for chunk in chunks:
+            yield from signed_roots(chunk, node_public_key, origin)
+        return
+    pending: deque[Future[list[tuple[int, bytes | None, str]]]] = deque()
+    for chunk in chunks:
+        pending.append(executor.submit(signed_roots, chunk, node_public_key, origin))
+        if len(pending) > _AHEAD:
+            yield from pending.popleft().result()
+    while pending:
+        yield from pending.popleft().result()
+
+
+def _seals(roots: Iterable[tuple[int, bytes | None, str]], tree: MerkleTree, last_seq: int) -> Iterator[Problem]:
     """Each checkpoint: the node's signature, its origin, and its root over the entries as stored.
 
     Only the first checkpoint the entries disagree with, and the largest one beyond them, are
@@ -71,20 +115,12 @@ def _seals(rows: Iterable[tuple[int, bytes]], tree: MerkleTree, last_seq: int, k
     agreed = 0  # the largest checkpointed size whose root the stored entries give
     unlike: list[int] = []  # sizes whose root the stored entries do not give
     beyond = 0  # the largest checkpointed size past the stored entries
-    for size, data in rows:
-        try:
-            checkpoint = Checkpoint.from_bytes(data)
-            verify_checkpoint(checkpoint, key)
-        except CheckpointError as e:
-            yield _problem(ProblemKind.CHECKPOINT, f"checkpoint row of size {size} is not one the node "
-                           f"signed: {e}")
-            continue
-        if checkpoint.origin != origin or checkpoint.size != size:
-            yield _problem(ProblemKind.CHECKPOINT, f"checkpoint row of size {size} holds a checkpoint of "
-                           f"{checkpoint.origin!r} at size {checkpoint.size}, not of {origin!r} at size {size}")
+    for size, root, reason in roots:
+        if root is None:
+            yield _problem(ProblemKind.CHECKPOINT, reason)
         elif size > last_seq:
             beyond = size
-        elif size > len(tree) or tree.root(size) != checkpoint.root:
+        elif size > len(tree) or tree.root(size) != root:
             unlike.append(size)
         elif not unlike:
             agreed = size

@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Self
 
 from domain.errors import InvalidField
@@ -181,14 +182,15 @@ class ReadAudit:
         with storage("reading the read audit"), self._tables.transaction(commit=False) as cursor:
             return self._tables.select(cursor, conditions, limit)
 
-    def verify(self) -> list[Problem]:
+    def verify(self, *, executor: Executor | None = None) -> list[Problem]:
         """Every problem of the stored entries and checkpoints (``nodes.readaudit.check``); empty: intact.
 
-        Needs no private key. ``StorageError`` if the database fails."""
-        return _verified(self._tables, self._identity)
+        Needs no private key. ``executor``: where checkpoint signatures are verified (None: here).
+        ``StorageError`` if the database fails."""
+        return _verified(self._tables, self._identity, executor)
 
 
-def verify_read_audit(db: str, identity: NodeIdentity) -> list[Problem]:
+def verify_read_audit(db: str, identity: NodeIdentity, *, executor: Executor | None = None) -> list[Problem]:
     """``ReadAudit.verify`` of the node's database ``db`` without creating anything: a node from
     before the read audit (no tables) has no problem. ``StorageError`` if the database fails."""
     tables = Tables(db)
@@ -196,16 +198,16 @@ def verify_read_audit(db: str, identity: NodeIdentity) -> list[Problem]:
         with storage("reading the read audit"):
             if not tables.exist():
                 return []
-        return _verified(tables, identity)
+        return _verified(tables, identity, executor)
     finally:
         tables.close()
 
 
-def _verified(tables: Tables, identity: NodeIdentity) -> list[Problem]:
+def _verified(tables: Tables, identity: NodeIdentity, executor: Executor | None) -> list[Problem]:
     with storage("reading the read audit"), tables.transaction(commit=False) as cursor:
-        rows = tables.checkpoint_rows(cursor)
-        return check_read_audit(_all_entries(tables, cursor), rows, identity.node_public,
-                                read_audit_origin(identity.state))
+        # Entries first, then checkpoints, each page read whole: one cursor serves both in turn.
+        return check_read_audit(_all_entries(tables, cursor), _checkpoint_pages(tables, cursor),
+                                identity.node_public_key, read_audit_origin(identity.state), executor=executor)
 
 
 def _as_subject(weapon: str) -> str:
@@ -221,3 +223,10 @@ def _all_entries(tables: Tables, cursor: Cursor) -> Iterator[ReadEntry]:
     while page := tables.entries_page(cursor, after, _PAGE):
         yield from page
         after = page[-1].seq
+
+
+def _checkpoint_pages(tables: Tables, cursor: Cursor) -> Iterator[list[tuple[int, bytes]]]:
+    after = 0
+    while page := tables.checkpoints_page(cursor, after, _PAGE):
+        yield page
+        after = page[-1][0]

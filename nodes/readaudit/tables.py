@@ -132,8 +132,10 @@ class Tables:
         row = cursor.fetchone()
         return (row["size"], bytes(row["bytes"])) if row else None
 
-    def checkpoint_rows(self, cursor: Cursor) -> list[tuple[int, bytes]]:
-        cursor.execute(f"SELECT size, bytes FROM {self.checkpoints} ORDER BY size")
+    def checkpoints_page(self, cursor: Cursor, after: int, limit: int) -> list[tuple[int, bytes]]:
+        """Up to ``limit`` checkpoint rows ``(size, bytes)`` larger than ``after``, by size."""
+        cursor.execute(self._sql(f"SELECT size, bytes FROM {self.checkpoints} WHERE size > ? ORDER BY size LIMIT ?"),
+                       (after, limit))
         return [(row["size"], bytes(row["bytes"])) for row in cursor.fetchall()]
 
     def entries_page(self, cursor: Cursor, after: int, limit: int) -> list[ReadEntry]:

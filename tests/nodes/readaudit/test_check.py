@@ -9,7 +9,7 @@ from hypothesis import given, strategies as st
 from ledger.audit import ProblemKind
 from ledger.checkpoint import sign_checkpoint
 from ledger.hashing import leaf_hash
-from ledger.keys import generate_key
+from ledger.keys import generate_key, public_bytes
 from ledger.merkle import merkle_root
 from nodes.readaudit.check import check_read_audit
 from nodes.readaudit.entry import GENESIS_PREV, ReadEntry, new_entry
@@ -32,8 +32,9 @@ def sealed_audit(count: int, seal_every: int = 1) -> tuple[list[ReadEntry], list
     return entries, rows
 
 
-def problems(entries, rows):
-    return check_read_audit(entries, rows, KEY.public_key(), ORIGIN)
+def problems(entries, rows, executor=None):
+    chunks = [rows[i:i + 3] for i in range(0, len(rows), 3)]
+    return check_read_audit(entries, chunks, public_bytes(KEY), ORIGIN, executor=executor)
 
 
 @given(count=st.integers(1, 12), seal_every=st.integers(1, 5))
@@ -88,3 +89,13 @@ def test_with_sparser_seals_the_range_since_the_last_agreeing_checkpoint_is_name
     edited = dataclasses.replace(entries[5], purpose="x")
     found = [p for p in problems([*entries[:5], edited, *entries[6:]], rows) if p.kind is ProblemKind.ROOT]
     assert len(found) == 1 and "one of entries 5..8" in found[0].reason
+
+
+def test_checkpoints_verified_on_worker_processes_give_the_same_findings():
+    from nodes.workers import start_pool
+
+    entries, rows = sealed_audit(30)
+    rows[7] = (rows[7][0], sign_checkpoint(generate_key(), ORIGIN, 8, bytes(32), 0).to_bytes())
+    with start_pool(1) as executor:
+        assert problems(entries, rows, executor) == problems(entries, rows)
+    assert [p.kind for p in problems(entries, rows)] == [ProblemKind.CHECKPOINT]

@@ -28,7 +28,7 @@ def checkpoints(db_url) -> list[Checkpoint]:
     tables = Tables(db_url)
     try:
         with tables.transaction(commit=False) as cursor:
-            return [Checkpoint.from_bytes(data) for _, data in tables.checkpoint_rows(cursor)]
+            return [Checkpoint.from_bytes(data) for _, data in tables.checkpoints_page(cursor, 0, 1000)]
     finally:
         tables.close()
 
