@@ -68,16 +68,19 @@ def reads(run: Invocation) -> int:
 
 def _weapon_subjects(node: Node, text: str) -> list[str]:
     """The subjects a read of weapon ``text`` is recorded under: its id; for a serial, the id of
-    each weapon with that serial, and the serial itself (as searched)."""
-    if not text.strip():
-        raise InvalidField("give a weapon id or serial", field="weapon")
+    each weapon with that serial (exactly: ``?`` and ``*`` are not patterns here), and the serial
+    itself (as searched)."""
     try:
         return [str(UUID(text.strip()))]
     except ValueError:
         pass
+    serial = text.strip().replace("*", "").replace("?", "")
     node.views.catch_up(node.registry)
-    return [*(str(m["weapon_id"]) for m in node.views.search_serial(text.replace("*", "").replace("?", ""))),
-            text.strip()]
+    try:
+        weapons = node.views.search_serial(serial)
+    except InvalidField as e:  # the views name their own field: point at the option typed
+        raise InvalidField(f"{text!r} is neither a weapon id nor a serial: {e.args[0]}", field="weapon") from None
+    return [*(str(m["weapon_id"]) for m in weapons), text.strip()]
 
 
 def _line(entry: ReadEntry) -> str:

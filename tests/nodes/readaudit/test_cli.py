@@ -66,6 +66,7 @@ def test_audit_reads_filters_by_weapon_id_or_serial_user_and_period(cli, pistol)
 def test_bad_options_are_refused_naming_them(cli):
     assert "--since" in cli.refused("audit", "reads", "--since", "yesterday").err
     assert "--limit" in cli.refused("audit", "reads", "--limit", "0").err
+    assert "--weapon" in cli.refused("audit", "reads", "--weapon", "*").err
     assert "--purpose" in cli.refused("search", "--serial", "AB1", "--purpose", "x" * 1001).err
     assert reads(cli) == []  # the refused search wrote nothing
 
