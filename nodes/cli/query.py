@@ -1,6 +1,7 @@
 """The reading commands: ``history``, ``search``, ``stats``, ``shipments``.
 
-None of them signs, so none needs ARMSLEDGER_PASSPHRASE. ``history`` reads the
+None of them signs, so none needs ARMSLEDGER_PASSPHRASE. ``history`` and ``search`` are
+recorded in the read audit first (``nodes.cli.audit``), with ``--purpose``. ``history`` reads the
 weapon's signed envelopes from the log; the others read the projections after
 bringing them up to date. The ``history --json`` document is part of the CLI
 contract (docs/cli.md).
@@ -15,6 +16,7 @@ from uuid import UUID
 from domain.errors import InvalidField
 from domain.time import LONGEST_PERIOD_DAYS, check_days, format_time
 from domain.weapon import Weapon
+from nodes.cli.audit import add_purpose_option, record_read
 from nodes.cli.invocation import (
     Commands,
     Invocation,
@@ -26,6 +28,7 @@ from nodes.cli.invocation import (
     plain,
 )
 from nodes.registry.own_records import CheckedRecord, verified_history
+from projections.serial_search import serial_like
 
 # Body fields that the timeline does not repeat on every line: the marking and
 # description are printed once in the header.
@@ -38,11 +41,13 @@ def add_commands(subparsers: Commands) -> None:
                          "Replay a weapon's life from its signed records.")
     parser.add_argument("weapon", nargs="?", metavar="ID", help="weapon id (or give the marking)")
     add_marking_options(parser)
+    add_purpose_option(parser)
     add_json_option(parser)
 
     parser = add_command(subparsers, "search", search,
                          "find weapons by serial: exact, ? for one unknown character, * for any run")
     parser.add_argument("--serial", required=True, metavar="PATTERN", help="serial or pattern such as AB?12*")
+    add_purpose_option(parser)
     add_json_option(parser)
 
     parser = add_command(subparsers, "stats", stats,
@@ -68,6 +73,7 @@ def history(run: Invocation) -> int:
         raise InvalidField("give the weapon id or --manufacturer, --country and --serial", field="weapon")
     weapon_id = marking.weapon_id() if marking is not None else parse_weapon_id(a.weapon)
     with run.open_node(unlock=False) as node:
+        record_read(run, node, "history", str(weapon_id))
         weapon, checked = verified_history(node.registry, node.identity, weapon_id)
         kinds = {key_id: kind for kind, key_id in node.identity.authority_key_ids.items()}
     document = history_document(weapon_id, weapon, checked, kinds)
@@ -172,7 +178,9 @@ def _show(value: Any) -> str:
 def search(run: Invocation) -> int:
     """Partial-serial search over the marking index (``?`` one character, ``*`` any run)."""
     pattern = run.args.serial
+    serial_like(pattern)  # a refused pattern is no read: refuse it before recording one
     with run.open_node(unlock=False) as node:
+        record_read(run, node, "search", pattern)
         node.views.catch_up(node.registry)
         matches = [_record(m) for m in node.views.search_serial(pattern)]
     lines = [f"{m['weapon_id']}  {_marking_text(m['marking'])}  {m['status']}" for m in matches]

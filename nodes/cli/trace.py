@@ -29,6 +29,7 @@ from domain.records import SignedRecord
 from domain.time import format_time, parse_time
 from domain.trace import Para22Ground
 from nodes.bootstrap import Node
+from nodes.cli.audit import add_purpose_option, record_read
 from nodes.cli.invocation import (
     Commands,
     Invocation,
@@ -70,6 +71,7 @@ def add_commands(subparsers: Commands) -> None:
     parser = add_command(actions, "show", show, "one trace and the traces it was forwarded as: every step, "
                                                 "with times, deadlines and the verified fragment")
     parser.add_argument("trace", metavar="ID", help="trace id")
+    add_purpose_option(parser)
     add_json_option(parser)
 
     parser = add_command(actions, "respond", respond, "answer with the signed lifecycle fragment held (ITI para 20)")
@@ -95,6 +97,7 @@ def add_commands(subparsers: Commands) -> None:
                          "where a weapon left legal custody, on the federated evidence held here")
     parser.add_argument("weapon", nargs="?", metavar="ID", help="weapon id (or give the marking)")
     add_marking_options(parser)
+    add_purpose_option(parser)
     add_json_option(parser)
 
 
@@ -172,6 +175,7 @@ def list_traces(run: Invocation) -> int:
 
 def show(run: Invocation) -> int:
     with run.open_node(unlock=False) as node:
+        record_read(run, node, "trace", run.args.trace)
         hops = tracing.hops(node, run.args.trace)
     run.emit({"trace": hops[0].to_dict(), "hops": [h.to_dict() for h in hops]},
              "\n\n".join(_details(h) for h in hops))
@@ -215,6 +219,7 @@ def diversion(run: Invocation) -> int:
         raise InvalidField("give the weapon id or --manufacturer, --country and --serial", field="weapon")
     weapon = marking.weapon_id() if marking is not None else parse_weapon_id(a.weapon)
     with run.open_node(unlock=False) as node:
+        record_read(run, node, "verdict", str(weapon))
         verdict, life = tracing.diversion_verdict(node, weapon, now=int(time.time()))
     document = {**verdict.to_dict(), "unverified": list(life.unverified), "answered": list(life.answered),
                 "expected_from": list(life.expected_from),

@@ -3,8 +3,9 @@
 Reads every stored record in log order, the sealer's checkpoints and leaf index
 straight from the database, and runs ``ledger.audit.audit_log`` with the node's
 public key and the domain's permissions (``nodes.acceptance``); then audits the
-partner records held in the inbox (``nodes.federation.received_audit``) and
-compares the projections with the log projected afresh (``projections.compare``). No
+partner records held in the inbox (``nodes.federation.received_audit``),
+compares the projections with the log projected afresh (``projections.compare``) and
+checks the read audit's chain and checkpoints (``nodes.readaudit``). No
 passphrase is needed: a locked node can be verified, and so can a copy of its database.
 """
 
@@ -47,10 +48,19 @@ def verify_store(node: Node, *, workers: int | None = None) -> AuditReport:
         report = _audit_own_log(node, pool)
         _read_ids_as_stored(getattr(inbox, "recorder", None))  # the adapter's; an in-memory inbox has none
         received = audit_received(inbox.stored_rows(), TrustStore(node.settings.home).partners(), executor=pool)
+        reads = _read_audit_problems(node, pool)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    return report.with_problems([*received.problems, *_view_problems(node)], received_checked=received.checked)
+    return report.with_problems([*received.problems, *_view_problems(node), *reads],
+                                received_checked=received.checked)
+
+
+def _read_audit_problems(node: Node, executor: Executor | None) -> list[Problem]:
+    """The read audit's chain and seals (``nodes.readaudit``); none on a node from before it."""
+    from nodes.readaudit.log import verify_read_audit
+
+    return verify_read_audit(node.settings.db, node.identity, executor=executor)
 
 
 def _view_problems(node: Node) -> Iterator[Problem]:
