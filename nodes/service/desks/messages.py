@@ -108,6 +108,7 @@ ENGLISH: dict[str, str] = {
     "kind.export_licence": "Export licence",
     "kind.import_authorization": "Import authorization",
     "kind.transit_no_objection": "Transit no-objection",
+    "kind.broker_registration": "Broker registration",
     "action.manufacture": "Record manufacture",
     "action.transfer": "Record transfer",
     "action.check": "Check the licence",
