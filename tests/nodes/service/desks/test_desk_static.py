@@ -55,3 +55,16 @@ def test_every_page_loads_htmx_and_the_style_sheet_from_this_server(tmp_path: Pa
     assert '<script src="/static/htmx.min.js" defer></script>' in base
     assert '<link rel="stylesheet" href="/static/desk.css">' in base
     assert "http" not in re.sub(r'content="[^"]*"', "", base)
+
+
+def test_a_missing_browser_skips_but_fails_under_make_test(tmp_path, monkeypatch):
+    import browser
+    import pytest
+
+    monkeypatch.setattr(browser, "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.delenv(browser.REQUIRE_BROWSER, raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        browser.chromium_or_skip()
+    monkeypatch.setenv(browser.REQUIRE_BROWSER, "1")
+    with pytest.raises(pytest.fail.Exception, match="no-chromium is absent"):
+        browser.chromium_or_skip()
