@@ -19,17 +19,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from domain import event_types as types
-from domain.errors import DomainError
+from domain.errors import DomainError, NotPermitted
 from domain.licence import LicenceKind
 from domain.marking import Marking
 from domain.numbers import check_whole
-from domain.roles import Right, authority_for
+from domain.roles import Right, authority_for, recordable
 from domain.time import parse_time, parse_until
 from nodes.cli.invocation import parse_weapon_id
 from nodes.errors import NodeError
 from nodes.registry.application import Registry
 from nodes.service.desks.access import Desk, at_desk, context_of, form_of, query_of
-from nodes.service.desks.rendering import field_error, render, status_for
+from nodes.service.desks.rendering import NavItem, field_error, render, status_for
 
 router = APIRouter(prefix="/licensing", include_in_schema=False)
 T = TypeVar("T")
@@ -43,14 +43,24 @@ LOOKUP = ("number", "kind")
 KINDS = tuple(kind.value for kind in LicenceKind)
 
 
+# The desk's forms: (path, message id, the record type the role must be allowed to record).
+FORMS = (("/licensing/manufacture", "licensing.manufacture", types.MANUFACTURED),
+         ("/licensing/transfer", "licensing.transfer", types.TRANSFERRED),
+         ("/licensing/licences/issue", "licensing.issue", types.LICENCE_ISSUED),
+         ("/licensing/licences/revoke", "licensing.revoke", types.LICENCE_REVOKED))
+
+
 @router.get("", response_class=HTMLResponse)
-async def desk_page(request: Request, desk: Desk = Depends(at_desk(Right.RECORD))) -> Response:
-    return _page(request, desk, "licensing.html")
+async def desk_page(request: Request, desk: Desk = Depends(at_desk(Right.READ))) -> Response:
+    """Links to the forms the officer's role may use, and to the licence look-up."""
+    allowed = recordable(desk.officer.role)
+    links = [NavItem(href, label) for href, label, record_type in FORMS if record_type in allowed]
+    return _page(request, desk, "licensing.html", links=[*links, NavItem("/licensing/licences", "licensing.lookup")])
 
 
 @router.get("/manufacture", response_class=HTMLResponse)
 async def manufacture_form(request: Request, desk: Desk = Depends(at_desk(Right.RECORD))) -> Response:
-    return _page(request, desk, "manufacture.html", values=dict.fromkeys(MANUFACTURE, ""))
+    return _form(request, desk, "manufacture.html", types.MANUFACTURED, values=dict.fromkeys(MANUFACTURE, ""))
 
 
 @router.post("/manufacture", response_class=HTMLResponse)
@@ -71,7 +81,7 @@ async def manufacture(request: Request, desk: Desk = Depends(at_desk(Right.RECOR
 
 @router.get("/transfer", response_class=HTMLResponse)
 async def transfer_form(request: Request, desk: Desk = Depends(at_desk(Right.RECORD))) -> Response:
-    return _page(request, desk, "transfer.html", values=query_of(request, TRANSFER), check=None)
+    return _form(request, desk, "transfer.html", types.TRANSFERRED, values=query_of(request, TRANSFER), check=None)
 
 
 @router.post("/transfer", response_class=HTMLResponse)
@@ -127,8 +137,8 @@ def _check_licence(request: Request, desk: Desk, v: dict[str, str]) -> dict[str,
 
 @router.get("/licences/issue", response_class=HTMLResponse)
 async def issue_form(request: Request, desk: Desk = Depends(at_desk(Right.RECORD))) -> Response:
-    return _page(request, desk, "licence_issue.html", values={**dict.fromkeys(ISSUE, ""), "quantity": "0"},
-                 kinds=KINDS)
+    return _form(request, desk, "licence_issue.html", types.LICENCE_ISSUED,
+                 values={**dict.fromkeys(ISSUE, ""), "quantity": "0"}, kinds=KINDS)
 
 
 @router.post("/licences/issue", response_class=HTMLResponse)
@@ -152,7 +162,8 @@ async def issue(request: Request, desk: Desk = Depends(at_desk(Right.RECORD))) -
 
 @router.get("/licences/revoke", response_class=HTMLResponse)
 async def revoke_form(request: Request, desk: Desk = Depends(at_desk(Right.RECORD))) -> Response:
-    return _page(request, desk, "licence_revoke.html", values=query_of(request, REVOKE), kinds=KINDS)
+    return _form(request, desk, "licence_revoke.html", types.LICENCE_REVOKED, values=query_of(request, REVOKE),
+                 kinds=KINDS)
 
 
 @router.post("/licences/revoke", response_class=HTMLResponse)
@@ -204,6 +215,16 @@ async def _record(request: Request, desk: Desk, template: str, values: dict[str,
         return _page(request, desk, template, values=values, errors=[field_error(exc)],
                      status_code=status_for(exc), **page)
     return RedirectResponse(next_page(result), status.HTTP_303_SEE_OTHER)
+
+
+def _form(request: Request, desk: Desk, template: str, record_type: str, **values: Any) -> Response:
+    """An empty form; with the reason and 403 when the officer's role may not record ``record_type``."""
+    try:
+        authority_for(desk.officer.role, record_type)
+    except NotPermitted as exc:
+        return _page(request, desk, template, errors=[field_error(exc)], status_code=status.HTTP_403_FORBIDDEN,
+                     **values)
+    return _page(request, desk, template, **values)
 
 
 def _page(request: Request, desk: Desk, template: str, **values: Any) -> Response:

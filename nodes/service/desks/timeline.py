@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from domain.errors import UnknownWeapon
 from domain.time import format_time
 from domain.weapon import Weapon
 from nodes.bootstrap import Node
@@ -40,11 +41,13 @@ class TimelineRow:
 
 
 def weapon_timeline(node: Node, weapon_id: UUID) -> tuple[Weapon | None, list[TimelineRow]]:
-    """The weapon (replayed from our verified records) and every record held of it, oldest first.
-
-    ``UnknownWeapon`` when this node holds no record of its own about the weapon.
+    """The weapon (replayed from our verified records; None if we hold none) and every record held of it,
+    oldest first. ``UnknownWeapon`` when this node holds no record about the weapon, ours or a partner's.
     """
-    weapon, checked = verified_history(node.registry, node.identity, weapon_id)
+    try:
+        weapon, checked = verified_history(node.registry, node.identity, weapon_id)
+    except UnknownWeapon:
+        weapon, checked = None, []   # known here, if at all, from partners' records only
     rows: list[TimelineRow] = []
     for record in checked:
         envelope = record.envelope
@@ -59,6 +62,8 @@ def weapon_timeline(node: Node, weapon_id: UUID) -> tuple[Weapon | None, list[Ti
         if held.stream == str(weapon_id) and held.hash.hex() not in own:
             rows.append(TimelineRow(held.occurred_on, held.recorded_at, held.type, held.node,
                                     _officer(held.body), None, True, held.hash.hex()))
+    if not rows:
+        raise UnknownWeapon(f"no record of weapon {weapon_id}", field="weapon")
     rows.sort(key=lambda r: (r.occurred_on is None, r.occurred_on or 0, r.recorded_at))
     return weapon, rows
 

@@ -71,3 +71,14 @@ def test_the_language_is_the_first_one_asked_for_that_has_a_catalogue():
     assert translator("en")("signin.too_many", seconds=30) == "Too many failed attempts. Try again in 30 seconds."
     with pytest.raises(KeyError):
         translator("en")("no.such.message")
+
+
+def test_every_link_label_of_the_nav_and_the_desks_is_in_the_catalogue():
+    from domain.roles import Role
+    from nodes.accounts.officer import Officer
+    from nodes.service.desks.rendering import desks_for
+
+    labels = {item.label for role in Role for item in desks_for(Officer("", "x", role))}
+    labels |= {label for _, label, _ in licensing_pages.FORMS} | {"licensing.lookup"}
+    assert {"nav.search", "nav.licensing"} <= labels
+    assert sorted(labels - ENGLISH.keys()) == []

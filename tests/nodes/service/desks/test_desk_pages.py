@@ -246,3 +246,77 @@ def test_looking_up_an_unknown_licence_names_the_number(client, desk_context):
     response = client.get("/licensing/licences", params={"number": "X-1", "kind": "export_licence"})
     assert response.status_code == 409 and 'href="#f-number"' in response.text
     assert desk_context.reads == []
+
+
+def test_the_timeline_joins_a_partners_record_received_and_says_where_it_came_from(tmp_path):
+    from desk_app import DeskTestContext, desk_app
+    from fastapi.testclient import TestClient
+
+    from memory_federation import MemoryFederation
+
+    federation = MemoryFederation(tmp_path, lambda state: str(tmp_path / f"{state}.db"), ["BE", "FR"])
+    try:
+        belgium = DeskTestContext(federation["BE"])
+        weapon_id = manufacture(belgium, "FED-3003")
+        federation["FR"].registry.seize(by="police", marking=Marking.read("FN Herstal", "BE", "FED-3003"),
+                                        place="Marseille", circumstances="found in a car")
+        assert federation.deliver("FR", "BE")
+        with TestClient(desk_app(belgium)) as client:
+            sign_in(client, "paul")
+            page = client.get(f"/weapons/{weapon_id}").text
+    finally:
+        federation.close()
+    rows = page.split("<tbody>", 1)[1].split("<tr")[1:]
+    assert ["Manufactured" in rows[0], "Seized" in rows[1]] == [True, True]
+    assert "<td>BE</td>" in rows[0] and "<td>Verified</td>" in rows[0]
+    assert "<td>FR</td>" in rows[1] and "Verified (received from FR)" in rows[1]
+
+
+def test_a_weapon_known_only_from_a_partners_report_has_a_timeline(tmp_path):
+    from desk_app import DeskTestContext, desk_app
+    from fastapi.testclient import TestClient
+
+    from memory_federation import MemoryFederation
+
+    federation = MemoryFederation(tmp_path, lambda state: str(tmp_path / f"{state}.db"), ["BE", "FR"])
+    try:
+        weapon_id = manufacture(DeskTestContext(federation["BE"]), "FED-4004")
+        federation["BE"].registry.record("report_stolen", by="police", weapon_id=weapon_id,
+                                         place="Liège", circumstances="burglary")
+        assert federation.deliver("BE", "FR")
+        france = DeskTestContext(federation["FR"])
+        with TestClient(desk_app(france)) as client:
+            sign_in(client, "paul")
+            response = client.get(f"/weapons/{weapon_id}")
+    finally:
+        federation.close()
+    assert response.status_code == 200
+    rows = response.text.split("<tbody>", 1)[1].split("<tr")[1:]
+    assert len(rows) == 1 and "ReportedStolen" in rows[0] and "Verified (received from BE)" in rows[0]
+    assert [(r.action, r.subject) for r in france.reads] == [("history", weapon_id)]
+
+
+def test_the_licensing_desk_offers_only_the_forms_the_role_may_use(client):
+    sign_in(client, "paul")
+    desk = client.get("/licensing")
+    assert desk.status_code == 200
+    assert 'href="/licensing/licences"' in desk.text and 'href="/licensing/manufacture"' not in desk.text
+    form = client.get("/licensing/manufacture")
+    assert form.status_code == 403 and "the police role may not record Weapon.Manufactured" in form.text
+
+
+def test_the_licensing_desk_of_a_licensing_officer_links_every_form(client):
+    sign_in(client, "lena")
+    desk = client.get("/licensing").text
+    for path in ("manufacture", "transfer", "licences/issue", "licences/revoke", "licences"):
+        assert f'href="/licensing/{path}"' in desk
+    assert client.get("/licensing/manufacture").status_code == 200
+
+
+def test_home_lists_the_desks_or_says_there_is_none(client):
+    sign_in(client, "lena")
+    assert 'href="/licensing"' in client.get("/").text
+    client.cookies.clear()
+    sign_in(client, "ada")
+    home = client.get("/")
+    assert home.status_code == 200 and "Your role has no desk here yet." in home.text
