@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
 from domain.roles import Role
 from nodes.accounts.officer import NotSignedIn, Officer
@@ -112,10 +112,23 @@ def open_desk_node(home: Path, db: str, state: str = "BE") -> Node:
     return init_node(Settings.load(environ={}, home=home, db=db, passphrase="desk test passphrase"), state)
 
 
+# The policy the service's security headers are to send: no inline script or style, no framing.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+                           "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+
 def desk_app(context: DeskTestContext) -> FastAPI:
-    """An app holding only the desks, over ``context`` (the API's ``create_app`` will mount them the same way)."""
+    """An app holding only the desks, over ``context`` (the API's ``create_app`` will mount them the same way),
+    sending ``CONTENT_SECURITY_POLICY`` so that the browser tests see what the CSP would block."""
     app = FastAPI()
     app.state.context = context
     app.state.directory = context.accounts
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        return response
+
     mount(app)
     return app

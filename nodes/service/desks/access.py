@@ -2,7 +2,9 @@
 
 Pages use ``at_desk(right)``: it applies ``nodes.service.auth.require`` (so a form without
 the session's CSRF token is refused with 403, and a role without the right with 403
-naming it) and sends a browser that is not signed in to the sign-in page.
+naming it) and sends a browser that is not signed in to the sign-in page. Both are
+answered as pages (``SignInRequired``, ``DeskRefused``; their handlers are added by
+``mount``), not as the API's JSON errors.
 """
 
 from __future__ import annotations
@@ -38,19 +40,28 @@ def at_desk(right: Right) -> Callable[[Request], Awaitable[Desk]]:
             if session_id and not request.headers.get("authorization"):
                 _, csrf = directory_of(request).officer_for_session(session_id)
         except NotSignedIn:
-            raise _to_sign_in() from None
+            raise SignInRequired() from None
         except HTTPException as exc:
             if exc.status_code == status.HTTP_401_UNAUTHORIZED:
-                raise _to_sign_in() from None
-            raise
+                raise SignInRequired() from None
+            raise DeskRefused(str(exc.detail), exc.status_code) from None
         return Desk(officer, csrf)
 
     desk.__name__ = f"desk_with_{right.value}_right"
     return desk
 
 
-def _to_sign_in() -> HTTPException:
-    return HTTPException(status.HTTP_303_SEE_OTHER, detail="sign in first", headers={"Location": SIGN_IN_PATH})
+class SignInRequired(Exception):
+    """No valid session: the browser is sent to the sign-in page."""
+
+
+class DeskRefused(Exception):
+    """The request is refused (a missing right, a missing CSRF token): shown as a page with the reason."""
+
+    def __init__(self, reason: str, status_code: int):
+        super().__init__(reason)
+        self.reason = reason
+        self.status_code = status_code
 
 
 def context_of(request: Request) -> DeskContext:

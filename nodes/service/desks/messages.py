@@ -29,6 +29,8 @@ ENGLISH: dict[str, str] = {
     "home.title": "Desks",
     "home.intro": "Choose a desk.",
     "home.none": "Your role has no desk here yet.",
+    "refused.title": "Not allowed",
+    "refused.back": "Back to your desks",
     # sign-in
     "signin.title": "Sign in",
     "signin.name": "Name",

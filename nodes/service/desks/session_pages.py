@@ -52,7 +52,7 @@ async def sign_in(request: Request) -> Response:
     t = translator(language_for(request.headers.get("accept-language", "")))
     expected = request.cookies.get(SIGN_IN_COOKIE, "")
     if not expected or not hmac.compare_digest(values[CSRF_FIELD], expected):
-        return _sign_in_form(request, values["name"], [FieldError(CSRF_FIELD, t("signin.stale"))],
+        return _sign_in_form(request, values["name"], [FieldError("", t("signin.stale"))],
                              status.HTTP_403_FORBIDDEN)
     if not values["name"] or not values["password"]:
         missing = "name" if not values["name"] else "password"

@@ -122,6 +122,27 @@ def test_the_licence_check_shows_its_verdict_in_place_before_the_transfer(desk, 
     assert [row[1] for row in timeline_rows(page)] == ["Manufactured", "Transferred"]
 
 
+def test_the_pages_and_htmx_run_under_the_content_security_policy(desk, page):
+    context = desk[0]
+    weapon_id = manufacture(context, "CSP-5005")
+    issue_transfer_licence(context, "T-5005", "Marie Dubois")
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    page.on("pageerror", lambda error: console.append(str(error)))
+    sign_in(page)
+    for path in ("/search?serial=CSP*", f"/weapons/{weapon_id}", "/licensing", "/licensing/manufacture",
+                 "/licensing/licences/issue", "/licensing/licences?number=T-5005&kind=transfer_licence"):
+        response = page.goto(path)
+        assert response.ok and "script-src 'self'" in response.headers["content-security-policy"], path
+    page.goto(f"/licensing/transfer?weapon={weapon_id}")
+    page.get_by_label("New holder", exact=True).fill("Marie Dubois")
+    page.get_by_label("Transfer licence number of the new holder").fill("T-5005")
+    page.get_by_role("button", name="Check the licence").click()
+    assert "allows Marie Dubois" in page.locator("#licence-check .ok").inner_text()
+    assert page.evaluate("typeof htmx") == "object"
+    assert [m for m in console if "Content Security Policy" in m or "Error" in m] == []
+
+
 def test_a_form_stripped_of_its_csrf_token_is_refused(desk, page):
     sign_in(page)
     page.goto("/licensing/licences/revoke")
@@ -131,7 +152,8 @@ def test_a_form_stripped_of_its_csrf_token_is_refused(desk, page):
     with page.expect_response("**/licensing/licences/revoke") as posted:
         page.get_by_role("button", name="Revoke licence").click()
     assert posted.value.status == 403
-    assert "csrf_token" in page.content()
+    assert page.get_by_role("heading", level=1).inner_text() == "Not allowed"
+    assert "missing or wrong CSRF token" in page.get_by_role("alert").inner_text()
 
 
 def test_the_main_path_works_with_the_keyboard_alone(desk, page):

@@ -65,7 +65,7 @@ def test_too_many_attempts_shows_when_to_try_again(client, desk_context, monkeyp
 def test_sign_in_without_the_form_token_is_refused(client):
     client.get("/sign-in")
     response = client.post("/sign-in", data={"name": "lena", "password": PASSWORD})
-    assert response.status_code == 403
+    assert response.status_code == 403 and "This form has expired. Please sign in again." in response.text
     assert SESSION_COOKIE not in client.cookies
 
 
@@ -90,7 +90,8 @@ def test_the_nav_shows_only_the_desks_of_the_role(client):
 def test_a_role_without_the_read_right_is_refused_the_search(client):
     sign_in(client, "ada")
     response = client.get("/search")
-    assert response.status_code == 403 and "admin role lacks the right to read" in response.text
+    assert response.status_code == 403 and "the admin role lacks the right to read" in response.text
+    assert 'href="/"' in response.text
 
 
 # --- search and timeline ----------------------------------------------------------------------
@@ -165,7 +166,8 @@ def test_a_bad_field_shows_the_form_again_naming_it_and_writes_nothing(client, d
 def test_a_form_without_the_csrf_token_is_refused_and_writes_nothing(client, desk_context):
     sign_in(client, "lena")
     response = client.post("/licensing/manufacture", data=MADE)
-    assert response.status_code == 403 and "csrf_token" in response.text
+    assert response.status_code == 403 and "<h1>Not allowed</h1>" in response.text
+    assert "csrf_token: missing or wrong CSRF token for this session" in response.text
     assert not weapon_of(desk_context, "ZX-90001")
 
 
