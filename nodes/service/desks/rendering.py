@@ -41,6 +41,11 @@ class FieldError:
     field: str
     message: str
 
+    @property
+    def links_to_input(self) -> bool:
+        """Whether the page has an input for the field (the role is the officer's, not a field of the form)."""
+        return bool(self.field) and self.field != "role"
+
 
 def field_error(error: DomainError | NodeError) -> FieldError:
     """The summary line of a refused command: the field it names and the reason."""

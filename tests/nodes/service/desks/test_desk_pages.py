@@ -108,6 +108,22 @@ def test_search_by_partial_serial_links_to_the_timeline_and_is_audited(client, d
         ("search", "AB?23*", "case 17", "lena")]
 
 
+def test_a_read_the_audit_refuses_is_not_shown(client, desk_context, monkeypatch):
+    from domain.errors import InvalidField
+
+    def refuse(officer, action, subject, purpose=""):
+        raise InvalidField("is longer than 500 characters", field="purpose")
+
+    weapon_id = manufacture(desk_context, "AB123456")
+    monkeypatch.setattr(desk_context, "append", refuse)
+    sign_in(client, "lena")
+    search = client.get("/search", params={"serial": "AB*", "purpose": "x" * 600})
+    timeline = client.get(f"/weapons/{weapon_id}", params={"purpose": "x" * 600})
+    assert search.status_code == timeline.status_code == 422
+    assert 'href="#f-purpose"' in search.text and weapon_id not in search.text
+    assert "Manufactured" not in timeline.text
+
+
 def test_a_search_pattern_without_characters_names_the_serial_field(client, desk_context):
     sign_in(client, "lena")
     response = client.get("/search", params={"serial": "-/-"})
@@ -134,11 +150,11 @@ def test_the_timeline_shows_one_verified_row_per_record_in_order(client, desk_co
     assert [(r.action, r.subject) for r in desk_context.reads] == [("history", weapon_id)]
 
 
-def test_the_timeline_of_an_unknown_or_malformed_weapon_is_404_naming_the_weapon(client, desk_context):
+def test_the_timeline_of_an_unknown_or_malformed_weapon_names_the_weapon(client, desk_context):
     sign_in(client, "paul")
     unknown = client.get("/weapons/00000000-0000-4000-8000-000000000000")
     malformed = client.get("/weapons/not-a-uuid")
-    assert unknown.status_code == malformed.status_code == 404
+    assert (unknown.status_code, malformed.status_code) == (404, 422)
     assert 'href="#f-weapon"' in unknown.text and "is not a weapon id" in malformed.text
     assert desk_context.reads == []
 
@@ -175,7 +191,8 @@ def test_a_role_that_may_not_record_manufacture_is_refused_naming_the_role(clien
     csrf = sign_in(client, "paul")
     response = client.post("/licensing/manufacture", data={**MADE, "csrf_token": csrf})
     assert response.status_code == 403
-    assert "the police role may not record Weapon.Manufactured" in response.text
+    assert "Your role: the police role may not record Weapon.Manufactured" in response.text
+    assert 'href="#f-role"' not in response.text
     assert not weapon_of(desk_context, "ZX-90001")
 
 
