@@ -71,6 +71,9 @@ async def sign_in(request: Request) -> Response:
                                  status.HTTP_429_TOO_MANY_REQUESTS)
         response.headers["Retry-After"] = str(exc.retry_after_s)
         return response
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous:
+        accounts.close_session(previous)   # one browser, one session: signing in again ends the old one
     session_id, _ = accounts.open_session(officer)
     response = RedirectResponse("/", status.HTTP_303_SEE_OTHER)
     response.set_cookie(SESSION_COOKIE, session_id, httponly=True, samesite="strict",

@@ -41,6 +41,25 @@ def test_signing_in_sets_a_strict_httponly_session_cookie(client):
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Secure" not in cookie
 
 
+def test_over_tls_the_session_cookie_is_secure(desk_context):
+    from desk_app import desk_app
+    from fastapi.testclient import TestClient
+
+    with TestClient(desk_app(desk_context), base_url="https://testserver") as client:
+        token = form_token(client.get("/sign-in").text)
+        response = client.post("/sign-in", data={"name": "lena", "password": PASSWORD, "csrf_token": token},
+                               follow_redirects=False)
+    assert response.status_code == 303
+    assert "Secure" in response.headers["set-cookie"]
+
+
+def test_signing_in_again_ends_the_earlier_session(client, desk_context):
+    sign_in(client, "lena")
+    first = set(desk_context.accounts.sessions)
+    sign_in(client, "lena")
+    assert len(desk_context.accounts.sessions) == 1 and not first & set(desk_context.accounts.sessions)
+
+
 def test_a_wrong_password_says_so_without_telling_which_part_was_wrong(client):
     token = form_token(client.get("/sign-in").text)
     response = client.post("/sign-in", data={"name": "lena", "password": "wrong", "csrf_token": token})
