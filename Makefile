@@ -5,12 +5,16 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv install lint test demo bench clean
+# The browser tests drive Debian's chromium (never a downloaded browser); make test installs it.
+CHROMIUM ?= /usr/bin/chromium
+.PHONY: help venv install lint browser test demo bench clean
 
 help:
 	@echo "make install  create $(VENV) if missing and install armsledger[dev] (alias: venv)"
 	@echo "make lint     ruff and mypy (configured in pyproject.toml)"
-	@echo "make test     lint, then the tests against a throwaway PostgreSQL (PYTEST_ARGS=... appends)"
+	@echo "make test     lint, Debian's chromium if absent, then the tests against a throwaway PostgreSQL"
+	@echo "              (PYTEST_ARGS=... appends; a missing browser fails the browser tests here)"
+	@echo "make browser  install Debian's chromium (for the browser tests) when $(CHROMIUM) is absent"
 	@echo "make demo     run 'armsledger demo'"
 	@echo "make bench    run the benchmarks (bench/run_all.py) against a throwaway PostgreSQL"
 	@echo "make clean    remove caches and build output (keeps $(VENV); rm -rf $(VENV) to reset it)"
@@ -31,8 +35,18 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test: lint
-	deploy/with-test-postgres $(VENV)/bin/pytest -q -p no:cacheprovider tests $(PYTEST_ARGS)
+# Debian's chromium package, installed with apt when absent (as root, or through sudo).
+browser:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		if [ "$$(id -u)" = 0 ]; then as_root=; else as_root=sudo; fi; \
+		echo "installing Debian's chromium for the browser tests"; \
+		$$as_root apt-get update && $$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	fi
+
+# ARMSLEDGER_REQUIRE_BROWSER: here a missing browser fails the browser tests instead of skipping them.
+test: lint browser
+	ARMSLEDGER_REQUIRE_BROWSER=1 ARMSLEDGER_CHROMIUM=$(CHROMIUM) \
+		deploy/with-test-postgres $(VENV)/bin/pytest -q -p no:cacheprovider tests $(PYTEST_ARGS)
 
 demo: install
 	$(VENV)/bin/armsledger demo

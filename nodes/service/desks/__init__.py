@@ -1,0 +1,37 @@
+"""The officers' web desks: server-rendered pages (Jinja2) over the same services as the API.
+
+``mount(app)`` adds the pages under ``/`` and the static files under ``/static``; the
+pages read ``app.state.context`` (``services.DeskContext``) and ``app.state.directory``.
+Every string shown comes from ``messages``; htmx (vendored, ``static/VENDORED.md``) only
+improves pages that work without it. See docs/desks.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+STATIC = Path(__file__).parent / "static"
+
+
+def mount(app: FastAPI) -> None:
+    """Add the desks' pages and static files to ``app``."""
+    from nodes.service.desks import licensing_pages, search_pages, session_pages
+    from nodes.service.desks.access import SIGN_IN_PATH, DeskRefused, SignInRequired
+    from nodes.service.desks.rendering import FieldError, render
+
+    async def to_sign_in(request: Request, exc: Exception) -> Response:
+        return RedirectResponse(SIGN_IN_PATH, status.HTTP_303_SEE_OTHER)
+
+    async def refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DeskRefused)
+        return render(request, "refused.html", errors=[FieldError("", exc.reason)], status_code=exc.status_code)
+
+    app.add_exception_handler(SignInRequired, to_sign_in)
+    app.add_exception_handler(DeskRefused, refused)
+    app.mount("/static", StaticFiles(directory=STATIC), name="desk-static")
+    for pages in (session_pages, search_pages, licensing_pages):
+        app.include_router(pages.router)

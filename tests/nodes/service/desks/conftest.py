@@ -1,0 +1,60 @@
+"""Fixtures of the desk tests: a real node behind the desks, a signed-in client, weapons on record."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from desk_app import PASSWORD, DeskTestContext, desk_app, open_desk_node
+from fastapi.testclient import TestClient
+
+from domain.licence import LicenceKind
+from domain.marking import Marking
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]*)"')
+
+
+@pytest.fixture
+def desk_context(tmp_path, db_url):
+    node = open_desk_node(tmp_path / "home", db_url)
+    try:
+        yield DeskTestContext(node)
+    finally:
+        node.close()
+
+
+@pytest.fixture
+def client(desk_context):
+    with TestClient(desk_app(desk_context)) as client:
+        yield client
+
+
+def form_token(html: str) -> str:
+    """The CSRF (or sign-in) token of the first form of a page."""
+    found = TOKEN.search(html)
+    assert found, "the page has no form token"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, name: str) -> str:
+    """Sign ``client`` in as ``name``; returns the session's CSRF token."""
+    token = form_token(client.get("/sign-in").text)
+    response = client.post("/sign-in", data={"name": name, "password": PASSWORD, "csrf_token": token},
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return form_token(client.get("/search" if name != "ada" else "/").text)
+
+
+def manufacture(context: DeskTestContext, serial: str, holder: str = "Armurerie Liège") -> str:
+    """Record a manufacture straight through the registry; returns the weapon id."""
+    weapon_id = context.node.registry.manufacture(
+        by="licensing", marking=Marking.read("FN Herstal", "BE", serial), type="pistol", make="FN",
+        model="Five-seveN", calibre="5.7x28mm", year=2020, holder=holder)
+    context.node.settle()
+    return str(weapon_id)
+
+
+def issue_transfer_licence(context: DeskTestContext, number: str, holder: str) -> None:
+    context.node.registry.issue_licence(by="licensing", number=number, kind=LicenceKind.TRANSFER_LICENCE,
+                                        holder=holder, valid_from=0, valid_until=4_102_444_800)
+    context.node.settle()
