@@ -21,6 +21,7 @@ from domain.errors import InvalidField
 from domain.licence import Licence
 from domain.marking import Marking, check_country, check_text
 from domain.shipment import Shipment
+from domain.signed_aggregate import MAX_OFFICER_ID
 from domain.trace import Para22Ground, Priority, TraceAnswer, TraceRequest
 from domain.weapon import Weapon
 
@@ -232,6 +233,11 @@ _FORMATS_OF: dict[tuple[str, str], Callable[[Any], object]] = {
     (types.TRACE_SUBMITTED, "intended_use"): _stated,
 }
 
+#: Body fields every record type may carry, and may lack: they came after records were first
+#: signed, so older records (ours and partners') have none. ``officer``: the account id of the
+#: officer who recorded it, "" for the node operator (domain.signed_aggregate).
+OPTIONAL_BODY: dict[str, Kind] = {"officer": Format(Text(MAX_OFFICER_ID), _identifier)}
+
 #: The body field holding the state whose authority records the event (``authority.state`` in the
 #: aggregate's command): it must be the signing node's state.
 SIGNER_STATE: dict[str, str] = {
@@ -273,7 +279,8 @@ class RecordSchema:
     def check(self, *, stream: str, type: str, body: Mapping[str, Any], **header: Any) -> None:
         """Raise ``InvalidField`` naming the first field out of the schema: ``stream`` (a UUID in
         its canonical form), the ``HEADER`` fields given, ``type`` (known), then each body field
-        (its kind, then its format), then, when ``node`` is given, the ``SIGNER_STATE`` field."""
+        (its kind, then its format; ``OPTIONAL_BODY`` fields only when present), then, when ``node``
+        is given, the ``SIGNER_STATE`` field."""
         if _canonical_uuid(stream) is None:
             raise InvalidField(f"{str(stream)[:64]!r} is not a UUID", field="stream")
         for name, value in header.items():
@@ -284,9 +291,13 @@ class RecordSchema:
         fields = self.bodies.get(type)
         if fields is None:
             raise InvalidField(f"{str(type)[:64]!r} is not a known record type", field="type")
-        unknown = sorted(str(name)[:64] for name in set(body) - set(fields))
+        unknown = sorted(str(name)[:64] for name in set(body) - set(fields) - set(OPTIONAL_BODY))
         if unknown:
             raise InvalidField(f"{type} has no such field", field=f"body.{unknown[0]}")
+        for name, kind in OPTIONAL_BODY.items():
+            problem = kind.problem(body[name]) if name in body else None
+            if problem is not None:
+                raise InvalidField(problem, field=f"body.{name}")
         for name, kind in fields.items():
             if name not in body:
                 raise InvalidField(f"{type} requires it", field=f"body.{name}")
@@ -303,7 +314,8 @@ def _body_of(event: type) -> dict[str, Kind]:
     fields: dict[str, Kind] = {}
     for klass in reversed(event.__mro__):
         for name, annotation in vars(klass).get("__annotations__", {}).items():
-            if name in _HEADER_FIELDS or name.startswith("_") or str(annotation).startswith("ClassVar"):
+            if (name in _HEADER_FIELDS or name in OPTIONAL_BODY or name.startswith("_")
+                    or str(annotation).startswith("ClassVar")):
                 continue
             kind = _KINDS.get(str(annotation))
             if kind is None:
