@@ -21,7 +21,7 @@ from domain.errors import InvalidField
 from domain.licence import Licence
 from domain.marking import Marking, check_country, check_text
 from domain.shipment import Shipment
-from domain.signed_aggregate import MAX_OFFICER_ID
+from domain.signed_aggregate import MAX_OFFICER_ID, check_officer_id
 from domain.trace import Para22Ground, Priority, TraceAnswer, TraceRequest
 from domain.weapon import Weapon
 
@@ -236,7 +236,7 @@ _FORMATS_OF: dict[tuple[str, str], Callable[[Any], object]] = {
 #: Body fields every record type may carry, and may lack: they came after records were first
 #: signed, so older records (ours and partners') have none. ``officer``: the account id of the
 #: officer who recorded it, "" for the node operator (domain.signed_aggregate).
-OPTIONAL_BODY: dict[str, Kind] = {"officer": Format(Text(MAX_OFFICER_ID), _identifier)}
+OPTIONAL_BODY: dict[str, Kind] = {"officer": Format(Text(MAX_OFFICER_ID), check_officer_id)}
 
 #: The body field holding the state whose authority records the event (``authority.state`` in the
 #: aggregate's command): it must be the signing node's state.

@@ -28,21 +28,35 @@ from domain.authority import Authority
 from domain.errors import InvalidField
 from domain.time import check_occurred_on
 
-#: Longest officer id a record may name (an account id is a UUID, 36 characters).
-MAX_OFFICER_ID = 64
+#: Length of an officer id: an account id is a UUID in its canonical text form.
+MAX_OFFICER_ID = 36
 
 _officer: ContextVar[str] = ContextVar("recording_officer", default="")
+
+
+def check_officer_id(officer_id: Any) -> str:
+    """``officer_id`` if it is an account id (a UUID in canonical form) or "" (the node operator);
+    ``InvalidField`` (field ``officer``) otherwise. Partners refuse records naming anything else."""
+    if type(officer_id) is str and (officer_id == "" or _is_canonical_uuid(officer_id)):
+        return officer_id
+    raise InvalidField(f"{str(officer_id)[:70]!r} is not an account id (a UUID) nor \"\" (the operator)",
+                       field="officer")
+
+
+def _is_canonical_uuid(text: str) -> bool:
+    try:
+        return len(text) == MAX_OFFICER_ID and str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
 
 
 @contextmanager
 def recording_officer(officer_id: str) -> Iterator[None]:
     """Name ``officer_id`` in every event created inside the block (in this thread or task).
 
-    ``InvalidField`` (field ``officer``) for an id that is no text or longer than ``MAX_OFFICER_ID``.
+    ``InvalidField`` (field ``officer``) unless ``check_officer_id`` accepts it.
     """
-    if type(officer_id) is not str or len(officer_id) > MAX_OFFICER_ID:
-        raise InvalidField(f"an officer id is text of at most {MAX_OFFICER_ID} characters", field="officer")
-    token = _officer.set(officer_id)
+    token = _officer.set(check_officer_id(officer_id))
     try:
         yield
     finally:

@@ -163,7 +163,7 @@ class Accounts:
         except InvalidField:
             key = ""
         subjects = [name_subject(key or str(name)[:64].lower()), address_subject(str(address))]
-        with self._db.transaction("signing in") as sql:
+        with self._db.transaction("signing in", commit=False) as sql:
             self.limits.check(sql, subjects, now)
             row = sql.one(f"SELECT {_USER_COLUMNS}, u.password_hash FROM officer_users u WHERE u.name = ?", (key,))
         usable = row is not None and bool(row["enabled"])

@@ -98,8 +98,8 @@ class Registry(Application[UUID]):
 
     def acting_as(self, officer_id: str) -> AbstractContextManager[None]:
         """A block in which every record created (by commands run in this thread) names officer
-        ``officer_id`` (an account's user id; "" is the node operator, as outside any block) in its
-        signed body. ``InvalidField`` (field ``officer``) for an id over 64 characters."""
+        ``officer_id`` (an account's user id, a UUID; "" is the node operator, as outside any block) in
+        its signed body. ``InvalidField`` (field ``officer``) for anything else."""
         return recording_officer(officer_id)
 
     # --- authorities ------------------------------------------------------------------

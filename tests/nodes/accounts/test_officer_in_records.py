@@ -67,10 +67,13 @@ def test_an_officer_set_in_one_thread_is_not_named_by_another(node):
     assert bodies(registry, other_thread[0])[0]["officer"] == ""
 
 
-def test_an_officer_id_is_bounded(node):
-    with pytest.raises(InvalidField) as refused, node.registry.acting_as("x" * 65):
+@pytest.mark.parametrize("officer", ["x" * 65, "alice", ALICE.upper(), ALICE.replace("-", ""), None])
+def test_an_officer_is_named_by_an_account_id_only(node, officer):
+    with pytest.raises(InvalidField) as refused, node.registry.acting_as(officer):
         pass
     assert refused.value.field == "officer"
+    weapon = manufacture(node.registry, "N1")  # the refused block named no one
+    assert bodies(node.registry, weapon)[0]["officer"] == ""
 
 
 def test_a_record_signed_before_records_named_officers_loads_verifies_and_chains(node):
