@@ -274,3 +274,38 @@ def test_disabling_a_user_revokes_its_tokens_and_ends_its_sessions_for_good(acco
     with pytest.raises(NotSignedIn):
         accounts.officer_for_session(session)
     assert accounts.officer_for_session(bobs_session)[0] == other
+
+
+def test_a_hash_made_with_other_parameters_is_replaced_at_the_next_sign_in(db_url, accounts):
+    from argon2 import PasswordHasher
+
+    from insider import sql
+
+    officer, _ = accounts.add_user("alice", Role.POLICE, PASSWORD)
+    weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
+    sql(db_url, "UPDATE officer_users SET password_hash = ? WHERE name = 'alice'", weak)
+    assert accounts.sign_in("alice", PASSWORD, "10.0.0.1") == officer
+    [(stored,)] = sql(db_url, "SELECT password_hash FROM officer_users WHERE name = 'alice'")
+    assert stored != weak and stored.startswith("$argon2id$") and "m=19456,t=2,p=1" in stored
+    assert accounts.sign_in("alice", PASSWORD, "10.0.0.1") == officer
+
+
+def test_of_many_concurrent_adds_of_one_name_exactly_one_succeeds(accounts):
+    import threading
+
+    outcomes: list[str] = []
+
+    def add() -> None:
+        try:
+            accounts.add_user("same", Role.POLICE, PASSWORD)
+            outcomes.append("added")
+        except InvalidField as e:
+            outcomes.append(str(e.field))
+
+    threads = [threading.Thread(target=add) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["added"] + ["name"] * 5
+    assert [u.name for u in accounts.users()] == ["same"]
