@@ -10,7 +10,6 @@ column holds, and must be refused naming the field, never stored.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +20,7 @@ from domain.errors import InvalidField
 from domain.licence import Licence
 from domain.marking import Marking, check_country, check_text
 from domain.shipment import Shipment
-from domain.signed_aggregate import MAX_OFFICER_ID, check_officer_id
+from domain.signed_aggregate import MAX_OFFICER_ID, canonical_uuid, check_officer_id
 from domain.trace import Para22Ground, Priority, TraceAnswer, TraceRequest
 from domain.weapon import Weapon
 
@@ -146,7 +145,7 @@ Kind = Whole | Text | Flag | Raw | Items | Entries | Format
 
 def _identifier(value: str) -> None:
     """A UUID in canonical form, or "" where none is given (a first hop's parent, an import without shipment)."""
-    if value and _canonical_uuid(value) is None:
+    if value and canonical_uuid(value) is None:
         raise InvalidField(f"{value[:64]!r} is not a UUID")
 
 
@@ -281,7 +280,7 @@ class RecordSchema:
         its canonical form), the ``HEADER`` fields given, ``type`` (known), then each body field
         (its kind, then its format; ``OPTIONAL_BODY`` fields only when present), then, when ``node``
         is given, the ``SIGNER_STATE`` field."""
-        if _canonical_uuid(stream) is None:
+        if canonical_uuid(stream) is None:
             raise InvalidField(f"{str(stream)[:64]!r} is not a UUID", field="stream")
         for name, value in header.items():
             kind = HEADER.get(name)
@@ -324,16 +323,6 @@ def _body_of(event: type) -> dict[str, Kind]:
             check = _FORMATS_OF.get((getattr(event, "TOPIC", ""), name), _FORMATS.get(name))
             fields[name] = kind if check is None or isinstance(kind, Format) else Format(kind, check)
     return fields
-
-
-def _canonical_uuid(text: Any) -> uuid.UUID | None:
-    if type(text) is not str or len(text) != 36:
-        return None
-    try:
-        parsed = uuid.UUID(text)
-    except ValueError:
-        return None
-    return parsed if str(parsed) == text else None
 
 
 def domain_schema() -> RecordSchema:

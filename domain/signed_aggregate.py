@@ -37,17 +37,21 @@ _officer: ContextVar[str] = ContextVar("recording_officer", default="")
 def check_officer_id(officer_id: Any) -> str:
     """``officer_id`` if it is an account id (a UUID in canonical form) or "" (the node operator);
     ``InvalidField`` (field ``officer``) otherwise. Partners refuse records naming anything else."""
-    if type(officer_id) is str and (officer_id == "" or _is_canonical_uuid(officer_id)):
+    if type(officer_id) is str and (officer_id == "" or canonical_uuid(officer_id) is not None):
         return officer_id
     raise InvalidField(f"{str(officer_id)[:70]!r} is not an account id (a UUID) nor \"\" (the operator)",
                        field="officer")
 
 
-def _is_canonical_uuid(text: str) -> bool:
+def canonical_uuid(text: Any) -> uuid.UUID | None:
+    """The UUID ``text`` spells in its canonical form (lower-case hex, hyphens), else None."""
+    if type(text) is not str or len(text) != 36:
+        return None
     try:
-        return len(text) == MAX_OFFICER_ID and str(uuid.UUID(text)) == text
+        parsed = uuid.UUID(text)
     except ValueError:
-        return False
+        return None
+    return parsed if str(parsed) == text else None
 
 
 @contextmanager
