@@ -10,7 +10,6 @@ column holds, and must be refused naming the field, never stored.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from domain.errors import InvalidField
 from domain.licence import Licence
 from domain.marking import Marking, check_country, check_text
 from domain.shipment import Shipment
+from domain.signed_aggregate import MAX_OFFICER_ID, canonical_uuid, check_officer_id
 from domain.trace import Para22Ground, Priority, TraceAnswer, TraceRequest
 from domain.weapon import Weapon
 
@@ -145,7 +145,7 @@ Kind = Whole | Text | Flag | Raw | Items | Entries | Format
 
 def _identifier(value: str) -> None:
     """A UUID in canonical form, or "" where none is given (a first hop's parent, an import without shipment)."""
-    if value and _canonical_uuid(value) is None:
+    if value and canonical_uuid(value) is None:
         raise InvalidField(f"{value[:64]!r} is not a UUID")
 
 
@@ -232,6 +232,11 @@ _FORMATS_OF: dict[tuple[str, str], Callable[[Any], object]] = {
     (types.TRACE_SUBMITTED, "intended_use"): _stated,
 }
 
+#: Body fields every record type may carry, and may lack: they came after records were first
+#: signed, so older records (ours and partners') have none. ``officer``: the account id of the
+#: officer who recorded it, "" for the node operator (domain.signed_aggregate).
+OPTIONAL_BODY: dict[str, Kind] = {"officer": Format(Text(MAX_OFFICER_ID), check_officer_id)}
+
 #: The body field holding the state whose authority records the event (``authority.state`` in the
 #: aggregate's command): it must be the signing node's state.
 SIGNER_STATE: dict[str, str] = {
@@ -273,8 +278,9 @@ class RecordSchema:
     def check(self, *, stream: str, type: str, body: Mapping[str, Any], **header: Any) -> None:
         """Raise ``InvalidField`` naming the first field out of the schema: ``stream`` (a UUID in
         its canonical form), the ``HEADER`` fields given, ``type`` (known), then each body field
-        (its kind, then its format), then, when ``node`` is given, the ``SIGNER_STATE`` field."""
-        if _canonical_uuid(stream) is None:
+        (its kind, then its format; ``OPTIONAL_BODY`` fields only when present), then, when ``node``
+        is given, the ``SIGNER_STATE`` field."""
+        if canonical_uuid(stream) is None:
             raise InvalidField(f"{str(stream)[:64]!r} is not a UUID", field="stream")
         for name, value in header.items():
             kind = HEADER.get(name)
@@ -284,9 +290,13 @@ class RecordSchema:
         fields = self.bodies.get(type)
         if fields is None:
             raise InvalidField(f"{str(type)[:64]!r} is not a known record type", field="type")
-        unknown = sorted(str(name)[:64] for name in set(body) - set(fields))
+        unknown = sorted(str(name)[:64] for name in set(body) - set(fields) - set(OPTIONAL_BODY))
         if unknown:
             raise InvalidField(f"{type} has no such field", field=f"body.{unknown[0]}")
+        for name, kind in OPTIONAL_BODY.items():
+            problem = kind.problem(body[name]) if name in body else None
+            if problem is not None:
+                raise InvalidField(problem, field=f"body.{name}")
         for name, kind in fields.items():
             if name not in body:
                 raise InvalidField(f"{type} requires it", field=f"body.{name}")
@@ -303,7 +313,8 @@ def _body_of(event: type) -> dict[str, Kind]:
     fields: dict[str, Kind] = {}
     for klass in reversed(event.__mro__):
         for name, annotation in vars(klass).get("__annotations__", {}).items():
-            if name in _HEADER_FIELDS or name.startswith("_") or str(annotation).startswith("ClassVar"):
+            if (name in _HEADER_FIELDS or name in OPTIONAL_BODY or name.startswith("_")
+                    or str(annotation).startswith("ClassVar")):
                 continue
             kind = _KINDS.get(str(annotation))
             if kind is None:
@@ -312,16 +323,6 @@ def _body_of(event: type) -> dict[str, Kind]:
             check = _FORMATS_OF.get((getattr(event, "TOPIC", ""), name), _FORMATS.get(name))
             fields[name] = kind if check is None or isinstance(kind, Format) else Format(kind, check)
     return fields
-
-
-def _canonical_uuid(text: Any) -> uuid.UUID | None:
-    if type(text) is not str or len(text) != 36:
-        return None
-    try:
-        parsed = uuid.UUID(text)
-    except ValueError:
-        return None
-    return parsed if str(parsed) == text else None
 
 
 def domain_schema() -> RecordSchema:

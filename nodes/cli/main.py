@@ -18,7 +18,7 @@ from eventsourcing.domain import OriginatorVersionError
 
 from domain.errors import DomainError
 from ledger.errors import KeyStoreError, LedgerError, VerificationError
-from nodes.cli import audit, demo, federation, licence, query, record, store, trace, trust
+from nodes.cli import audit, demo, federation, licence, query, record, store, trace, trust, users
 from nodes.cli.invocation import Invocation
 from nodes.errors import (
     ConfigurationError,
@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     federation.add_commands(commands)   # sync, node run, quarantine
     trace.add_commands(commands)        # trace ACTION, diversion
     audit.add_commands(commands)        # audit reads
+    users.add_commands(commands)        # user ACTION, token ACTION
     return parser
 
 

@@ -12,6 +12,7 @@ import functools
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any, ParamSpec, TypeVar
 from uuid import UUID, uuid4
 
@@ -25,6 +26,7 @@ from domain.event_types import WEAPON_PREFIX
 from domain.licence import Licence, LicenceKind, licence_id
 from domain.marking import Marking
 from domain.shipment import Shipment
+from domain.signed_aggregate import recording_officer
 from domain.weapon import Weapon
 from ledger.envelope import Envelope
 from nodes.errors import VersionConflict
@@ -93,6 +95,12 @@ class Registry(Application[UUID]):
         if not stored:
             raise UnknownWeapon(f"stream {stream} has no version {version}")
         return Envelope.from_bytes(stored[0].state).hash
+
+    def acting_as(self, officer_id: str) -> AbstractContextManager[None]:
+        """A block in which every record created (by commands run in this thread) names officer
+        ``officer_id`` (an account's user id, a UUID; "" is the node operator, as outside any block) in
+        its signed body. ``InvalidField`` (field ``officer``) for anything else."""
+        return recording_officer(officer_id)
 
     # --- authorities ------------------------------------------------------------------
 

@@ -7,7 +7,9 @@ authority's private key. The stored state is the envelope's canonical bytes,
 so the database holds exactly what is verified and replicated.
 
 ``to_domain_event`` parses those bytes back (checking canonical form, not the
-signature: ``armsledger verify`` and ingest do that).
+signature: ``armsledger verify`` and ingest do that). A record signed before events
+named their officer is read back with ``officer`` "" (the node operator); its bytes
+are never rewritten.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from eventsourcing.domain import CanMutateAggregate, DomainEventProtocol
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import TopicError, get_topic, resolve_topic
 
+from domain.signed_aggregate import SignedAggregate
 from ledger.envelope import GENESIS_PREV, Envelope, seal
 from ledger.errors import EncodingError, LedgerError
 from ledger.keys import Ed25519PrivateKey
@@ -129,6 +132,8 @@ def domain_event_from(envelope: Envelope) -> CanMutateAggregate[UUID]:
     state["timestamp"] = from_microseconds(envelope.recorded_at)
     state["occurred_on"] = envelope.occurred_on
     state["authority"] = envelope.authority
+    if issubclass(cls, SignedAggregate.Event):
+        state.setdefault("officer", "")  # signed before records named their officer
     if "originator_topic" in getattr(cls, "__dataclass_fields__", {}) or hasattr(cls, "originator_topic"):
         aggregate_topic = envelope.type.split(".", 1)[0]
         state["originator_topic"] = get_topic(resolve_topic(aggregate_topic))

@@ -41,7 +41,7 @@ def test_lifecycle_lists_every_record_in_order_with_the_current_state_or_is_none
     assert [(e["version"], e["hash"], e["node"], e["authority"], e["occurred_on"], e["recorded_at"])
             for e in life["events"]] == [
         (s.version, s.hash.hex(), "BE", s.authority, s.occurred_on, s.recorded_at) for s in stored]
-    assert life["events"][2]["fields"] == {"method": "crushing", "certificate": "D-1"}
+    assert life["events"][2]["fields"] == {"method": "crushing", "certificate": "D-1", "officer": ""}
 
     assert belgium.views.lifecycle(uuid.uuid4()) is None
     assert belgium.views.custody(str(uuid.uuid4())) is None

@@ -36,6 +36,8 @@ GROUPS = {
     "nodes.cli.federation": {("broker", "run"), ("sync",), ("node", "run"), ("quarantine",)},
     "nodes.cli.demo": {("demo",)},
     "nodes.cli.audit": {("audit", "reads")},
+    "nodes.cli.users": {("user", a) for a in ("add", "list", "disable", "enable", "password", "role")}
+    | {("token", a) for a in ("create", "list", "revoke")},
 }
 
 

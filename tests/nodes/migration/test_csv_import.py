@@ -106,7 +106,7 @@ def test_good_rows_become_signed_weapon_records_with_their_holders(node, tmp_pat
     assert [e.type for e in envelopes] == ["Weapon.Manufactured", "Weapon.Transferred"]
     assert envelopes[0].occurred_on == parse_time("1965-04-12") < 0  # decades before the epoch
     assert dict(envelopes[1].body) == {"from_holder": "FN Herstal", "to_holder": "Police de Liège",
-                                       "licence": "PAPER/1-0002"}
+                                       "licence": "PAPER/1-0002", "officer": ""}
     assert {e.authority for e in envelopes} == {registry_key}
     by_licensing = node.registry.envelopes(weapon_id("1-0003"))
     assert by_licensing[0].authority == node.identity.authority_key_ids["licensing"]
