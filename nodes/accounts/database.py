@@ -13,12 +13,11 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from eventsourcing.persistence import InfrastructureFactory, IntegrityError, PersistenceError
+from eventsourcing.persistence import InfrastructureFactory, IntegrityError
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.utils import Environment
 
-from nodes.errors import StorageError
 from nodes.registry.storage import eventsourcing_env, translated_errors
 
 TABLES_DDL = (
@@ -79,7 +78,7 @@ class AccountsDatabase:
         self.postgres = env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
         if self.postgres:
             env.update({"POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "8"})
-        with storage_errors("opening the accounts"):
+        with translated_errors("opening the accounts", integrity_passes=True):
             self._factory = InfrastructureFactory.construct(Environment("accounts", env))
         datastore = getattr(self._factory, "datastore", None)
         assert isinstance(datastore, (SQLiteDatastore, PostgresDatastore)), type(datastore)
@@ -100,7 +99,7 @@ class AccountsDatabase:
 
         ``Taken`` when a unique key is violated; ``StorageError`` naming ``action`` for any other failure.
         """
-        with storage_errors(action):
+        with translated_errors(action, integrity_passes=True):
             try:
                 with self._datastore.transaction(commit=commit) as cursor:
                     yield Statements(cursor, self.postgres)
@@ -112,13 +111,3 @@ class AccountsDatabase:
             self._factory.close()
 
 
-@contextlib.contextmanager
-def storage_errors(action: str) -> Iterator[None]:
-    """Re-raise database failures during ``action`` as ``StorageError`` (the library's own errors too)."""
-    try:
-        with translated_errors(action):
-            yield
-    except IntegrityError:
-        raise
-    except PersistenceError as e:
-        raise StorageError(f"{action}: {e}") from e

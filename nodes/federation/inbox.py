@@ -19,7 +19,6 @@ from eventsourcing.persistence import (
     InfrastructureFactory,
     IntegrityError,
     Notification,
-    PersistenceError,
     ProcessRecorder,
     Tracking,
 )
@@ -30,7 +29,6 @@ from ledger.checkpoint import Checkpoint
 from ledger.encoding import canonical_encode
 from ledger.envelope import Envelope
 from ledger.errors import LedgerError
-from nodes.errors import StorageError
 from nodes.federation.inbox_records import (  # noqa: F401  (re-exported: the inbox's records and ids)
     COSIGNATURE,
     EVENTS_TABLE,
@@ -84,7 +82,7 @@ class Inbox:
             env["PROCESS_RECORDER_TOPIC"] = get_topic(_SQLiteInboxRecorder)
         else:
             env.update({"POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "4"})
-        with _storage("opening the inbox"):
+        with translated_errors("opening the inbox"):
             factory = InfrastructureFactory.construct(Environment(INBOX_NAME, env))
             recorder = factory.process_recorder()
             inbox = cls(recorder, factory)
@@ -212,7 +210,7 @@ class Inbox:
         The newest row of the inbox is never deleted, so its notification id is never reused.
         """
         expired = 0
-        with _storage("expiring quarantine entries"):
+        with translated_errors("expiring quarantine entries"):
             entries, size = self._queries.quarantine_size()
             after = 0
             while entries > max_entries or size > max_bytes:
@@ -266,7 +264,7 @@ class Inbox:
         stored = batch.stored_events()
         if not stored and tracking is None:
             return True
-        with _storage("recording received messages"):
+        with translated_errors("recording received messages"):
             try:
                 self.recorder.insert_events(stored, tracking=tracking)
             except IntegrityError:
@@ -284,24 +282,16 @@ class Inbox:
         """Track ``position`` for ``name`` unless it is there already or beyond (positions never go back)."""
         if position <= self.position(name):
             return
-        with _storage("recording a position"):
+        with translated_errors("recording a position"):
             try:
                 self.recorder.insert_tracking(Tracking(application_name=name, notification_id=position))
             except IntegrityError:
                 pass  # another process tracked it further meanwhile
 
     def _reading(self, action: str) -> contextlib.AbstractContextManager[None]:
-        return _storage(action)
+        return translated_errors(action)
 
 
-@contextlib.contextmanager
-def _storage(action: str) -> Iterator[None]:
-    """Re-raise database failures during ``action`` as ``StorageError`` (cause kept)."""
-    try:
-        with translated_errors(action):
-            yield
-    except PersistenceError as e:
-        raise StorageError(f"{action}: {e}") from e
 
 
 class _SQLiteInboxRecorder(SQLiteProcessRecorder):

@@ -9,12 +9,11 @@ interruptions").
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, IntegrityError, PersistenceError, StoredEvent
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
 
 from domain.time import format_time
 from ledger.envelope import Envelope
@@ -67,7 +66,7 @@ class BatchWriter:
             fresh.append(row)
         while fresh:
             try:
-                with _database("import-csv: writing a batch"):
+                with translated_errors("import-csv: writing a batch", integrity_passes=True):
                     self._insert(fresh)
             except IntegrityError:
                 unstored = self._without_stored(fresh, errors)
@@ -93,7 +92,7 @@ class BatchWriter:
         """The rows whose weapon has no record yet; the others are skipped or refused."""
         unstored = []
         for row in rows:
-            with _database("import-csv: reading a stored weapon"):
+            with translated_errors("import-csv: reading a stored weapon", integrity_passes=True):
                 stored = self.recorder.select_events(UUID(bytes=row.weapon_id), lte=len(row.records))
             if not stored:
                 unstored.append(row)
@@ -107,17 +106,6 @@ class BatchWriter:
         return unstored
 
 
-@contextlib.contextmanager
-def _database(action: str) -> Iterator[None]:
-    """``StorageError`` for database failures, the event store's included; ``IntegrityError``
-    (a weapon is stored already) passes: the writer handles it."""
-    try:
-        with translated_errors(action):
-            yield
-    except IntegrityError:
-        raise
-    except PersistenceError as e:
-        raise StorageError(f"{action}: {e}") from e
 
 
 def _insert_events(recorder: ApplicationRecorder, rows: list[SignedRow]) -> None:

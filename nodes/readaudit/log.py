@@ -27,7 +27,8 @@ from ledger.hashing import leaf_hash
 from ledger.merkle import MerkleTree
 from nodes.readaudit.check import check_read_audit, read_audit_origin
 from nodes.readaudit.entry import GENESIS_PREV, READ_ACTIONS, ReadEntry, check_read, new_entry
-from nodes.readaudit.tables import Cursor, Tables, storage
+from nodes.readaudit.tables import Cursor, Tables
+from nodes.registry.storage import translated_errors
 
 if TYPE_CHECKING:
     from nodes.accounts.officer import Officer
@@ -58,7 +59,7 @@ class ReadAudit:
         its tables if absent. ``clock``: µs since the epoch (tests). ``StorageError`` if the database fails."""
         tables = Tables(db)
         try:
-            with storage("creating the read audit's tables"):
+            with translated_errors("creating the read audit's tables"):
                 tables.create()
         except BaseException:
             tables.close()
@@ -112,7 +113,7 @@ class ReadAudit:
     def _writing(self, action: str) -> Iterator[Cursor]:
         """A committing transaction holding the writers' lock; requires ``self._lock``."""
         try:
-            with storage(action), self._tables.transaction(commit=True) as cursor:
+            with translated_errors(action), self._tables.transaction(commit=True) as cursor:
                 self._tables.lock(cursor)
                 yield cursor
         except BaseException:
@@ -179,7 +180,7 @@ class ReadAudit:
             conditions.append(("at < ?", (until,)))
         if before is not None:
             conditions.append(("seq < ?", (before,)))
-        with storage("reading the read audit"), self._tables.transaction(commit=False) as cursor:
+        with translated_errors("reading the read audit"), self._tables.transaction(commit=False) as cursor:
             return self._tables.select(cursor, conditions, limit)
 
     def verify(self, *, executor: Executor | None = None) -> list[Problem]:
@@ -195,7 +196,7 @@ def verify_read_audit(db: str, identity: NodeIdentity, *, executor: Executor | N
     before the read audit (no tables) has no problem. ``StorageError`` if the database fails."""
     tables = Tables(db)
     try:
-        with storage("reading the read audit"):
+        with translated_errors("reading the read audit"):
             if not tables.exist():
                 return []
         return _verified(tables, identity, executor)
@@ -204,7 +205,7 @@ def verify_read_audit(db: str, identity: NodeIdentity, *, executor: Executor | N
 
 
 def _verified(tables: Tables, identity: NodeIdentity, executor: Executor | None) -> list[Problem]:
-    with storage("reading the read audit"), tables.transaction(commit=False) as cursor:
+    with translated_errors("reading the read audit"), tables.transaction(commit=False) as cursor:
         # Entries first, then checkpoints, each page read whole: one cursor serves both in turn.
         return check_read_audit(_all_entries(tables, cursor), _checkpoint_pages(tables, cursor),
                                 identity.node_public_key, read_audit_origin(identity.state), executor=executor)

@@ -17,11 +17,10 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
-from eventsourcing.persistence import InfrastructureFactory, PersistenceError
+from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.utils import Environment
 
-from nodes.errors import StorageError
 from nodes.readaudit.entry import ReadEntry
 from nodes.registry.storage import eventsourcing_env, translated_errors
 
@@ -48,7 +47,7 @@ class Tables:
         env = eventsourcing_env(db)
         if env["PERSISTENCE_MODULE"] != "eventsourcing.sqlite":
             env.update({"POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "4"})
-        with storage("opening the read audit"):
+        with translated_errors("opening the read audit"):
             self._factory = InfrastructureFactory.construct(Environment("readaudit", env))
         datastore = self._factory.datastore  # type: ignore[attr-defined]
         self.datastore = datastore
@@ -158,11 +157,3 @@ def _entry(row: Any) -> ReadEntry:
                      row["subject"], row["purpose"], bytes(row["prev"]), bytes(row["hash"]))
 
 
-@contextlib.contextmanager
-def storage(action: str) -> Iterator[None]:
-    """Re-raise database failures during ``action`` as ``StorageError``."""
-    try:
-        with translated_errors(action):
-            yield
-    except PersistenceError as e:
-        raise StorageError(f"{action}: {e}") from e

@@ -31,7 +31,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from eventsourcing.persistence import PersistenceError
 from eventsourcing.sqlite import SQLiteDatastore
 
 from ledger.audit import SealedLeaf
@@ -40,8 +39,8 @@ from ledger.envelope import Envelope
 from ledger.errors import CheckpointError, LedgerError
 from ledger.keys import Ed25519PrivateKey
 from ledger.merkle import MerkleTree
-from nodes.errors import StorageError
 from nodes.registry.paging import notification_pages
+from nodes.registry.storage import translated_errors
 
 if TYPE_CHECKING:
     from eventsourcing.postgres import PostgresDatastore
@@ -115,7 +114,7 @@ class Sealer:
         with self._lock:
             for _ in range(_SEAL_ATTEMPTS):
                 tree = self._follow()
-                with self._storage("sealing a checkpoint"), self._tables.transaction(commit=True) as cursor:
+                with translated_errors("sealing a checkpoint"), self._tables.transaction(commit=True) as cursor:
                     self._tables.lock_out_other_sealers(cursor)
                     latest = self._tables.latest(cursor)
                     if latest is None or latest.size <= len(tree):
@@ -159,7 +158,7 @@ class Sealer:
         tree = self._tree if self._tree is not None else self._load()
         pages = notification_pages(self.registry.recorder, start=self._next_position, limit=_FOLLOW_BATCH)
         while True:
-            with self._storage("reading the log"):
+            with translated_errors("reading the log"):
                 notifications = next(pages, None)
             if notifications is None:
                 return tree
@@ -180,7 +179,7 @@ class Sealer:
     def _load(self) -> MerkleTree:
         # Resume from the leaf index rather than re-reading and re-hashing the
         # whole log; the latest checkpoint vouches for the index.
-        with self._storage("loading the leaf index"), self._tables.transaction(commit=False) as cursor:
+        with translated_errors("loading the leaf index"), self._tables.transaction(commit=False) as cursor:
             # The checkpoint first: its leaves were committed with it or before, so the leaves
             # read next cover it even while another process seals (read committed).
             latest = self._tables.latest(cursor)
@@ -204,7 +203,7 @@ class Sealer:
 
     def latest_checkpoint(self) -> Checkpoint | None:
         """The stored checkpoint of the largest size, or None before the first seal."""
-        with self._storage("reading checkpoints"), self._tables.transaction(commit=False) as cursor:
+        with translated_errors("reading checkpoints"), self._tables.transaction(commit=False) as cursor:
             latest = self._tables.latest(cursor)
         return Checkpoint.from_bytes(latest.bytes) if latest else None
 
@@ -216,12 +215,12 @@ class Sealer:
     def checkpoint_rows(self, after: int = 0) -> list[CheckpointRow]:
         """Every stored checkpoint row (larger than ``after``) as stored (the audit compares columns
         with the signed bytes)."""
-        with self._storage("reading checkpoints"), self._tables.transaction(commit=False) as cursor:
+        with translated_errors("reading checkpoints"), self._tables.transaction(commit=False) as cursor:
             return self._tables.checkpoint_rows(cursor, after)
 
     def sealed_leaves(self) -> list[SealedLeaf]:
         """The stored leaf index, by leaf index."""
-        with self._storage("reading the leaf index"), self._tables.transaction(commit=False) as cursor:
+        with translated_errors("reading the leaf index"), self._tables.transaction(commit=False) as cursor:
             return self._tables.sealed_leaves(cursor)
 
     def leaf_index(self, position: int) -> int:
@@ -259,12 +258,6 @@ class Sealer:
         latest = self.latest_checkpoint()
         return latest.size if latest else 0
 
-    @contextlib.contextmanager
-    def _storage(self, action: str) -> Iterator[None]:
-        try:
-            yield
-        except PersistenceError as e:
-            raise StorageError(f"{action}: {e}") from e
 
 
 class _Tables:

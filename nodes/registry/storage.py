@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from urllib.parse import unquote, urlparse, urlsplit, urlunsplit
 from uuid import UUID
 
-from eventsourcing.persistence import RecordConflictError, StoredEvent
+from eventsourcing.persistence import IntegrityError, PersistenceError, RecordConflictError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 from psycopg.errors import DuplicateObject
@@ -188,11 +188,17 @@ def version_conflicts(action: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def translated_errors(action: str) -> Iterator[None]:
-    """Re-raise database failures during ``action`` as ``StorageError``."""
+def translated_errors(action: str, *, integrity_passes: bool = False) -> Iterator[None]:
+    """Re-raise database failures during ``action`` as ``StorageError``, the event store's own
+    (``PersistenceError``) included. With ``integrity_passes``, a unique key violated
+    (``IntegrityError``) passes unchanged, for a caller that handles it."""
     try:
         yield
-    except (sqlite3.Error, OSError) as e:
+    except IntegrityError as e:
+        if integrity_passes:
+            raise
+        raise StorageError(f"{action}: {e}") from e
+    except (PersistenceError, sqlite3.Error, OSError) as e:
         raise StorageError(f"{action}: {e}") from e
     except Exception as e:
         if type(e).__module__.startswith(("psycopg", "psycopg_pool")):

@@ -6,14 +6,8 @@ import dataclasses
 
 import pytest
 
-from domain.roles import Role
 from ledger.keys import generate_key, key_id, public_bytes
-from nodes.accounts.officer import Officer
 from nodes.registry.identity import NodeIdentity
-
-ANNA = Officer(user_id="8d1c6f5e-0000-4000-8000-000000000001", name="anna", role=Role.POLICE)
-BERT = Officer(user_id="8d1c6f5e-0000-4000-8000-000000000002", name="bert", role=Role.AUDITOR)
-WEAPON = "5b0a4c1e-1c1d-5f8e-9a7b-3c2d1e0f9a8b"
 
 
 @pytest.fixture(scope="session")

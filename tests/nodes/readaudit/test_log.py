@@ -7,7 +7,6 @@ import multiprocessing
 import threading
 
 import pytest
-from conftest import ANNA, BERT, WEAPON
 
 from domain.errors import InvalidField
 from ledger.checkpoint import Checkpoint, verify_checkpoint
@@ -16,6 +15,8 @@ from ledger.hashing import leaf_hash
 from ledger.merkle import merkle_root
 from nodes.readaudit.log import ReadAudit, verify_read_audit
 from nodes.readaudit.tables import Tables
+
+from officers import ANNA, BERT, WEAPON
 
 
 @pytest.fixture

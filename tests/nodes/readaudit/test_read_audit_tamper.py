@@ -4,7 +4,6 @@ naming the entry, on both backends."""
 from __future__ import annotations
 
 import pytest
-from conftest import ANNA, BERT, WEAPON
 
 from ledger.audit import ProblemKind
 from ledger.checkpoint import sign_checkpoint
@@ -13,6 +12,8 @@ from ledger.keys import generate_key
 from nodes.readaudit.entry import entry_hash
 from nodes.readaudit.log import ReadAudit, verify_read_audit
 from nodes.readaudit.tables import Tables
+
+from officers import ANNA, BERT, WEAPON
 
 ORIGIN = "BE/read-audit"
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from desk_app import PASSWORD, DeskTestContext, desk_app, open_desk_node
 from fastapi.testclient import TestClient
 
 from domain.licence import LicenceKind
 from domain.marking import Marking
+
+from desk_app import PASSWORD, DeskTestContext, desk_app, open_desk_node
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]*)"')
 

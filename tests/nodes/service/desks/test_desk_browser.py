@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser import chromium, chromium_or_skip, served
 from conftest import issue_transfer_licence, manufacture
-from desk_app import PASSWORD, DeskTestContext, desk_app, open_desk_node
 
 from domain.marking import Marking
+
+from browser import chromium, chromium_or_skip, served
+from desk_app import PASSWORD, DeskTestContext, desk_app, open_desk_node
 
 
 @pytest.fixture(scope="module")

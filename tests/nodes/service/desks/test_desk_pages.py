@@ -6,12 +6,13 @@ import html
 
 import pytest
 from conftest import form_token, issue_transfer_licence, manufacture, sign_in
-from desk_app import PASSWORD
 
 from domain.licence import LicenceKind
 from domain.marking import Marking
 from nodes.accounts.officer import TooManyAttempts
 from nodes.service.auth import SESSION_COOKIE
+
+from desk_app import PASSWORD
 
 MADE = {"manufacturer": "FN Herstal", "country": "BE", "serial": "ZX-90001", "type": "pistol", "make": "FN",
         "model": "Five-seveN", "calibre": "5.7x28mm", "year": "2021", "holder": "Armurerie Liège"}
@@ -42,8 +43,9 @@ def test_signing_in_sets_a_strict_httponly_session_cookie(client):
 
 
 def test_over_tls_the_session_cookie_is_secure(desk_context):
-    from desk_app import desk_app
     from fastapi.testclient import TestClient
+
+    from desk_app import desk_app
 
     with TestClient(desk_app(desk_context), base_url="https://testserver") as client:
         token = form_token(client.get("/sign-in").text)
@@ -287,9 +289,9 @@ def test_looking_up_an_unknown_licence_names_the_number(client, desk_context):
 
 
 def test_the_timeline_joins_a_partners_record_received_and_says_where_it_came_from(tmp_path):
-    from desk_app import DeskTestContext, desk_app
     from fastapi.testclient import TestClient
 
+    from desk_app import DeskTestContext, desk_app
     from memory_federation import MemoryFederation
 
     federation = MemoryFederation(tmp_path, lambda state: str(tmp_path / f"{state}.db"), ["BE", "FR"])
@@ -311,9 +313,9 @@ def test_the_timeline_joins_a_partners_record_received_and_says_where_it_came_fr
 
 
 def test_a_weapon_known_only_from_a_partners_report_has_a_timeline(tmp_path):
-    from desk_app import DeskTestContext, desk_app
     from fastapi.testclient import TestClient
 
+    from desk_app import DeskTestContext, desk_app
     from memory_federation import MemoryFederation
 
     federation = MemoryFederation(tmp_path, lambda state: str(tmp_path / f"{state}.db"), ["BE", "FR"])

@@ -58,8 +58,9 @@ def test_every_page_loads_htmx_and_the_style_sheet_from_this_server(tmp_path: Pa
 
 
 def test_a_missing_browser_skips_but_fails_under_make_test(tmp_path, monkeypatch):
-    import browser
     import pytest
+
+    import browser
 
     monkeypatch.setattr(browser, "CHROMIUM", tmp_path / "no-chromium")
     monkeypatch.delenv(browser.REQUIRE_BROWSER, raising=False)
