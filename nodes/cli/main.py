@@ -18,7 +18,7 @@ from eventsourcing.domain import OriginatorVersionError
 
 from domain.errors import DomainError
 from ledger.errors import KeyStoreError, LedgerError, VerificationError
-from nodes.cli import demo, federation, licence, query, record, store, trace, trust
+from nodes.cli import demo, federation, licence, query, record, serve, store, trace, trust
 from nodes.cli.invocation import Invocation
 from nodes.errors import (
     ConfigurationError,
@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     trust.add_commands(commands)        # key export, trust add|list
     federation.add_commands(commands)   # sync, node run, quarantine
     trace.add_commands(commands)        # trace ACTION, diversion
+    serve.add_commands(commands)        # serve (HTTP API and desks)
     return parser
 
 
