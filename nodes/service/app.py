@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, FastAPI
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from nodes.service import (
     api_licences,
@@ -24,7 +25,7 @@ from nodes.service import (
     health,
 )
 from nodes.service.context import ServiceContext
-from nodes.service.security import MAX_BODY_BYTES, BodyLimit, SecurityHeaders
+from nodes.service.security import MAX_BODY_BYTES, DeclaredBodyLimit, SecurityHeaders
 
 API_PREFIX = "/api/v1"
 log = logging.getLogger(__name__)
@@ -49,7 +50,9 @@ def create_app(context: ServiceContext, *, max_body_bytes: int = MAX_BODY_BYTES,
     errors.install(app)
     app.state.metrics = health.ServiceMetrics(context)
     app.state.metrics.install(app)
-    app.add_middleware(BodyLimit, limit=max_body_bytes)
+    # Outermost last: the headers on every answer, then the declared length, then the streamed bytes.
+    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=max_body_bytes)
+    app.add_middleware(DeclaredBodyLimit, limit=max_body_bytes)
     app.add_middleware(SecurityHeaders)
     if desks:
         _mount_desks(app)

@@ -74,7 +74,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_refused(_: Request, exc: HTTPException) -> JSONResponse:
-        response = problem(exc.status_code, str(exc.detail))
+        if exc.status_code == 413:  # Starlette's body limit (nodes.service.security)
+            response = problem(413, "the request body is larger than this service accepts", "body")
+        else:
+            response = problem(exc.status_code, str(exc.detail))
         response.headers.update(exc.headers or {})
         return response
 

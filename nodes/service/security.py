@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY_BYTES = 1_000_000
@@ -55,38 +54,21 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-class BodyLimit:
-    """ASGI middleware refusing request bodies over ``limit`` bytes with 413."""
+class DeclaredBodyLimit:
+    """ASGI middleware answering 413 (our JSON error shape) to a request that declares a body over
+    ``limit`` bytes, before anything reads it; Starlette's ``RequestBodyLimitMiddleware`` catches streamed ones."""
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
         self.app = app
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        declared = dict(scope.get("headers", [])).get(b"content-length") if scope["type"] == "http" else None
+        if declared is None or (declared.isdigit() and int(declared) <= self.limit):
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await self._refuse(send)
-            return
-        seen = 0
-
-        async def counted() -> Message:
-            # A streamed body: the route reading it gets the 413 (FastAPI passes HTTPException on).
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise HTTPException(413, f"the request body is larger than {self.limit} bytes")
-            return message
-
-        await self.app(scope, counted, send)
-
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"detail": f"the request body is larger than {self.limit} bytes",
-                           "field": "body"}).encode()
+        body = json.dumps({"detail": f"the request body is larger than {self.limit} bytes", "field": "body"}).encode()
         await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
