@@ -17,6 +17,7 @@ from nodes.accounts.officer import Officer
 from nodes.service.auth import require
 from nodes.service.context import ServiceContext
 
+API_PREFIX = "/api/v1"
 PURPOSE_HEADER = "X-Purpose"
 
 Reader = Annotated[Officer, Depends(require(Right.READ))]

@@ -13,11 +13,11 @@ from domain.licence import LicenceKind
 from domain.numbers import LARGEST_WHOLE
 from domain.time import parse_time, parse_until
 from nodes.registry.licences import licence_document, parse_kind
-from nodes.service.acting import Context, Purpose, Reader, Recorder, audited, authority
+from nodes.service.acting import API_PREFIX, Context, Purpose, Reader, Recorder, audited, authority
 from nodes.service.bodies import Country, Dated, Recorded, Required, Text
 from nodes.service.errors import ERROR_RESPONSES
 
-router = APIRouter(prefix="/licences", tags=["licences"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix=f"{API_PREFIX}/licences", tags=["licences"], responses=ERROR_RESPONSES)
 Number = Annotated[str, Path(min_length=1, max_length=200, description="licence number")]
 
 

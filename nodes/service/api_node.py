@@ -10,10 +10,10 @@ from fastapi import APIRouter, Query
 from domain.time import parse_time
 from nodes.registry.reading import plain_record
 from nodes.registry.verify import verify_store
-from nodes.service.acting import Auditor, Context, Reader
+from nodes.service.acting import API_PREFIX, Auditor, Context, Reader
 from nodes.service.errors import ERROR_RESPONSES
 
-router = APIRouter(tags=["node"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix=API_PREFIX, tags=["node"], responses=ERROR_RESPONSES)
 PAGE = 100
 MAX_PAGE = 10_000
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="at most this many entries")]

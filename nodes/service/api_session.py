@@ -16,12 +16,12 @@ from pydantic import BaseModel, Field
 from domain.roles import Role
 from nodes.accounts.officer import Officer
 from nodes.registry.reading import plain_record
-from nodes.service.acting import Admin, Context
+from nodes.service.acting import API_PREFIX, Admin, Context
 from nodes.service.auth import SESSION_COOKIE, signed_in
 from nodes.service.bodies import Body, Text
 from nodes.service.errors import ERROR_RESPONSES
 
-router = APIRouter(tags=["session"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix=API_PREFIX, tags=["session"], responses=ERROR_RESPONSES)
 
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 Password = Annotated[str, Field(min_length=1, max_length=1000)]

@@ -14,11 +14,11 @@ from domain.errors import InvalidField
 from domain.time import LONGEST_PERIOD_DAYS
 from nodes.federation import crossborder
 from nodes.registry.reading import plain_record
-from nodes.service.acting import Context, Purpose, Reader, Recorder, audited, authority
+from nodes.service.acting import API_PREFIX, Context, Purpose, Reader, Recorder, audited, authority
 from nodes.service.bodies import Country, Dated, Recorded, Required, Text
 from nodes.service.errors import ERROR_RESPONSES
 
-router = APIRouter(prefix="/shipments", tags=["shipments"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix=f"{API_PREFIX}/shipments", tags=["shipments"], responses=ERROR_RESPONSES)
 
 
 class Export(Dated):

@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter
 
 from nodes.registry.reading import statistics
-from nodes.service.acting import Context, Reader
+from nodes.service.acting import API_PREFIX, Context, Reader
 from nodes.service.errors import ERROR_RESPONSES
 
-router = APIRouter(tags=["statistics"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix=API_PREFIX, tags=["statistics"], responses=ERROR_RESPONSES)
 
 
 @router.get("/statistics", summary="counts by event type, country, weapon type and month")

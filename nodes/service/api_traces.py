@@ -20,13 +20,13 @@ from nodes.accounts.officer import Officer
 from nodes.bootstrap import Node
 from nodes.registry.application import Registry
 from nodes.registry.reading import plain_record
-from nodes.service.acting import Context, Purpose, Reader, Recorder, audited, authority
+from nodes.service.acting import API_PREFIX, Context, Purpose, Reader, Recorder, audited, authority
 from nodes.service.bodies import Country, Dated, MarkingIn, Recorded, Required, Text, one_weapon
 from nodes.service.context import ServiceContext
 from nodes.service.errors import ERROR_RESPONSES
 from nodes.tracing import service as tracing
 
-router = APIRouter(prefix="/traces", tags=["traces"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix=f"{API_PREFIX}/traces", tags=["traces"], responses=ERROR_RESPONSES)
 
 
 class TraceRequestIn(Dated):

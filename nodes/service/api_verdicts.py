@@ -8,11 +8,11 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from nodes.registry.reading import plain_record
-from nodes.service.acting import Context, Purpose, Reader, audited
+from nodes.service.acting import API_PREFIX, Context, Purpose, Reader, audited
 from nodes.service.errors import ERROR_RESPONSES
 from nodes.tracing.verdict_report import verdict_document
 
-router = APIRouter(prefix="/weapons", tags=["verdicts"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix=f"{API_PREFIX}/weapons", tags=["verdicts"], responses=ERROR_RESPONSES)
 
 
 @router.get("/{weapon_id}/verdict", summary="the point-of-diversion verdict with its evidence")

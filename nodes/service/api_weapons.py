@@ -14,11 +14,11 @@ from fastapi import APIRouter, Query, status
 
 from domain import event_types as types
 from nodes.registry import reading, recording
-from nodes.service.acting import Context, Purpose, Reader, Recorder, audited, authority
+from nodes.service.acting import API_PREFIX, Context, Purpose, Reader, Recorder, audited, authority
 from nodes.service.bodies import Country, Dated, MarkingIn, Recorded, Required, Text, Year, one_weapon
 from nodes.service.errors import ERROR_RESPONSES
 
-router = APIRouter(prefix="/weapons", tags=["weapons"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix=f"{API_PREFIX}/weapons", tags=["weapons"], responses=ERROR_RESPONSES)
 CREATED = status.HTTP_201_CREATED
 
 

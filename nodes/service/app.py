@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from nodes.service import (
@@ -27,7 +27,6 @@ from nodes.service import (
 from nodes.service.context import ServiceContext
 from nodes.service.security import MAX_BODY_BYTES, DeclaredBodyLimit, SecurityHeaders
 
-API_PREFIX = "/api/v1"
 log = logging.getLogger(__name__)
 
 
@@ -41,11 +40,9 @@ def create_app(context: ServiceContext, *, max_body_bytes: int = MAX_BODY_BYTES,
     )
     app.state.context = context
     app.state.directory = context.accounts
-    api = APIRouter(prefix=API_PREFIX)
     for module in (api_session, api_weapons, api_verdicts, api_licences, api_shipments, api_traces, api_stats,
                    api_node):
-        api.include_router(module.router)
-    app.include_router(api)
+        app.include_router(module.router)  # each under API_PREFIX already: metrics label routes by full path
     app.include_router(health.router)
     errors.install(app)
     app.state.metrics = health.ServiceMetrics(context)
