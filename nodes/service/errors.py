@@ -3,8 +3,9 @@
 Body: ``{"detail": message, "field": input at fault or null}`` (validation errors add
 ``errors``, one per field). Domain refusals: ``InvalidField`` 422, ``UnknownWeapon`` 404,
 ``NotPermitted`` 403 (the role or authority may not record it), other rule violations and
-stale writes 409; ``NotSignedIn`` 401, ``TooManyAttempts`` 429 with ``Retry-After``; the
-database or broker failing 503. Anything else is logged and answered 500 without details.
+stale writes 409; a body that cannot be read at all 400; ``NotSignedIn`` 401,
+``TooManyAttempts`` 429 with ``Retry-After``; the database or broker failing 503.
+Anything else is logged and answered 500 without details.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ class Problem(BaseModel):
 #: The error answers every route may give, for the OpenAPI document.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "description": text} for code, text in (
-        (401, "not signed in"), (403, "the role lacks the right or may not record this"),
+        (400, "the body cannot be read (not UTF-8 JSON)"), (401, "not signed in"),
+        (403, "the role lacks the right or may not record this"),
         (404, "no such record"), (409, "refused by a rule, or a conflicting write"),
         (413, "body too large"), (422, "a field is malformed; `field` names it"),
         (429, "too many failed sign-ins"), (503, "database or broker unreachable"))
@@ -76,6 +78,8 @@ def install(app: FastAPI) -> None:
     async def http_refused(_: Request, exc: HTTPException) -> JSONResponse:
         if exc.status_code == 413:  # Starlette's body limit (nodes.service.security)
             response = problem(413, "the request body is larger than this service accepts", "body")
+        elif exc.status_code == 400:  # FastAPI could not read the body at all
+            response = problem(400, f"body: {exc.detail}", "body")
         else:
             response = problem(exc.status_code, str(exc.detail))
         response.headers.update(exc.headers or {})
