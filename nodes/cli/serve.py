@@ -26,9 +26,6 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
 
 
 def serve_command(run: Invocation) -> int:
-    from nodes.cli.federation import stop_on_signals
-
-    stop_on_signals()  # uvicorn re-raises the signal it stopped on: end quietly, exit 0
     serve_node(run, run.settings)
     return 0
 

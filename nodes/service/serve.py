@@ -1,12 +1,14 @@
 """Running the HTTP service on uvicorn, over TLS when given a certificate and its key.
 
 Uvicorn handles SIGINT/SIGTERM itself: it stops taking requests, finishes those in hand,
-then returns. For mutual TLS between nodes and agencies, put a proxy in front
+then returns, and the process ends with exit code 0. For mutual TLS between nodes and agencies, put a proxy in front
 (deploy/README.md).
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 from pathlib import Path
 
 import uvicorn
@@ -35,4 +37,16 @@ def serve(app: FastAPI, *, host: str, port: int, tls: tuple[Path, Path] | None =
         access_log=False, log_level="info", timeout_graceful_shutdown=10,
         ssl_certfile=str(tls[0]) if tls else None, ssl_keyfile=str(tls[1]) if tls else None,
     )
+    _quiet_after_stop()
     uvicorn.Server(config).run()
+
+
+def _quiet_after_stop() -> None:
+    # Uvicorn raises the signal it stopped on again once it is done; with the default handlers
+    # SIGTERM would then kill the process (exit -15) and SIGINT raise KeyboardInterrupt. A
+    # handler someone installed before (``node run --serve``) is left to hear it.
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(stop) in (signal.SIG_DFL, signal.default_int_handler):
+            signal.signal(stop, lambda *_: None)
