@@ -30,3 +30,13 @@ def context(node) -> ServiceContext:
 def client(context) -> TestClient:
     with TestClient(create_app(context, desks=False)) as client:
         yield client
+
+
+@pytest.fixture
+def backend_client(tmp_path, db_url):
+    """A client and the service of a node on each backend in turn (SQLite, then PostgreSQL)."""
+    node = init_node(Settings.load(environ={}, home=tmp_path / "be", db=db_url, passphrase="pw"), "BE")
+    context = service_of(node)
+    with TestClient(create_app(context, desks=False)) as client:
+        yield client, context
+    node.close()

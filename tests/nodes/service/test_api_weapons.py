@@ -6,30 +6,15 @@ read audit with the purpose given.
 
 from __future__ import annotations
 
-import pytest
-from fastapi.testclient import TestClient
-from service_story import LICENSING, as_role, day, issue, manufacture, service_of
+from service_story import LICENSING, as_role, day, issue, manufacture
 
 from domain.roles import Role
-from nodes.bootstrap import init_node
-from nodes.service.app import create_app
-from nodes.settings import Settings
 
 POLICE, CUSTOMS, DEACTIVATION = as_role(Role.POLICE), as_role(Role.CUSTOMS), as_role(Role.DEACTIVATION)
 
 
-@pytest.fixture
-def any_backend_client(tmp_path, db_url):
-    """A client of a service whose node runs on each backend in turn."""
-    node = init_node(Settings.load(environ={}, home=tmp_path / "be", db=db_url, passphrase="pw"), "BE")
-    context = service_of(node)
-    with TestClient(create_app(context, desks=False)) as client:
-        yield client, context
-    node.close()
-
-
-def test_a_weapon_made_transferred_and_read_back_on_each_backend(any_backend_client):
-    client, context = any_backend_client
+def test_a_weapon_made_transferred_and_read_back_on_each_backend(backend_client):
+    client, context = backend_client
     weapon = manufacture(client, "API-1")
     issue(client, "TL-7", "transfer_licence", "Dealer BVBA")
     moved = client.post(f"/api/v1/weapons/{weapon}/transfer", headers=LICENSING,
