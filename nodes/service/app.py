@@ -7,6 +7,7 @@ calls the application services the CLI calls; this module only assembles.
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 from fastapi import FastAPI
@@ -58,7 +59,7 @@ def create_app(context: ServiceContext, *, max_body_bytes: int = MAX_BODY_BYTES,
 
 def _mount_desks(app: FastAPI) -> None:
     try:
-        from nodes.service import desks  # type: ignore[attr-defined,unused-ignore]
+        desks = importlib.import_module("nodes.service.desks")
     except ModuleNotFoundError as e:
         # Until the desks package is merged the API serves alone; any other missing module is a fault.
         if e.name != "nodes.service.desks":

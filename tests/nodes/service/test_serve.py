@@ -121,3 +121,13 @@ def test_armsledger_serve_refuses_half_or_missing_tls_files(home, options, capsy
 def test_armsledger_serve_refuses_a_port_out_of_range(home, capsys):
     assert run(["--home", str(home), "serve", "--port", "70000"], {"ARMSLEDGER_PASSPHRASE": PASSPHRASE}) == 2
     assert "--port" in capsys.readouterr().err
+
+
+def test_node_run_serve_relays_and_serves_in_one_process(home, kafka_bootstrap):
+    pytest.importorskip("nodes.accounts.store", reason="the service opens the node's accounts")
+    pytest.importorskip("nodes.readaudit.log", reason="the service opens the node's read audit")
+    port = free_port()
+    armsledger = Path(sys.executable).with_name("armsledger")
+    answer = serve_and_ask([str(armsledger), "--home", str(home), "--kafka", kafka_bootstrap, "node", "run",
+                            "--serve", "--port", str(port)], f"http://127.0.0.1:{port}/readyz")
+    assert answer.json() == {"status": "ready", "checks": {"database": "ok", "broker": "ok"}}
