@@ -35,6 +35,7 @@ GROUPS = {
     "nodes.cli.trust": {("key", "export"), ("trust", "add"), ("trust", "list")},
     "nodes.cli.federation": {("broker", "run"), ("sync",), ("node", "run"), ("quarantine",)},
     "nodes.cli.demo": {("demo",)},
+    "nodes.cli.serve": {("serve",)},
 }
 
 
