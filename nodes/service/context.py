@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -81,13 +81,12 @@ class ServiceContext:
         with self._writing:
             before = recorder.max_notification_id() or 0
             result = command(self.node.registry)
+            # Another process writing meanwhile (``node run --serve``'s reactions) would be counted
+            # too; a figure for a dashboard, not an audit.
             self.records_written += (recorder.max_notification_id() or 0) - before
             self.node.settle()
         return result
 
-    def close(self) -> None:
-        for closing in (self.read_audit.close, self.accounts.close, self.node.close):
-            closing()
 
 
 @contextmanager
@@ -99,13 +98,10 @@ def open_service(settings: Settings) -> Iterator[ServiceContext]:
     from nodes.accounts.store import Accounts  # type: ignore[import-not-found,unused-ignore]
     from nodes.readaudit.log import ReadAudit  # type: ignore[import-not-found,unused-ignore]
 
-    node = open_node(settings)
-    try:
-        context = ServiceContext(settings, node, Accounts.open(settings.db), ReadAudit.open(settings.db, node.identity))
-    except BaseException:
-        node.close()
-        raise
-    try:
-        yield context
-    finally:
-        context.close()
+    with ExitStack() as opened:  # closed in reverse order, also when one of them fails to open
+        node = opened.enter_context(open_node(settings))
+        accounts = Accounts.open(settings.db)
+        opened.callback(accounts.close)
+        read_audit = ReadAudit.open(settings.db, node.identity)
+        opened.callback(read_audit.close)
+        yield ServiceContext(settings, node, accounts, read_audit)
