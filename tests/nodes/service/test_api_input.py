@@ -110,3 +110,10 @@ def test_a_write_answers_after_its_record_is_sealed(client, node):
     checkpoint = node.sealer.latest_checkpoint()
     assert checkpoint is not None and checkpoint.size == node.registry.recorder.max_notification_id()
     assert weapon
+
+
+def test_a_purpose_over_500_characters_is_422_naming_the_header(client, context):
+    answer = client.get("/api/v1/weapons", params={"serial": "X*"}, headers=as_role(Role.POLICE, "p" * 501))
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"].lower() == "header.x-purpose"
+    assert context.read_audit.reads == []
