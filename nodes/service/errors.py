@@ -50,6 +50,9 @@ def problem(status: int, detail: str, field: str | None = None, **extra: Any) ->
     return JSONResponse(body, status_code=status)
 
 
+_NAMED = frozenset({"role", "csrf_token"})
+
+
 def status_of(error: DomainError) -> int:
     if isinstance(error, InvalidField):
         return 422
@@ -81,7 +84,9 @@ def install(app: FastAPI) -> None:
         elif exc.status_code == 400:  # FastAPI could not read the body at all
             response = problem(400, f"body: {exc.detail}", "body")
         else:
-            response = problem(exc.status_code, str(exc.detail))
+            # The auth dependencies say "role: ..." or "csrf_token: ...": name that field too.
+            named = str(exc.detail).split(": ", 1)[0]
+            response = problem(exc.status_code, str(exc.detail), named if named in _NAMED else None)
         response.headers.update(exc.headers or {})
         return response
 
