@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 from typing import TYPE_CHECKING
 
 from domain.time import format_time
 from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option, number_option
+from nodes.cli.serve import add_serve_options, serve_node
 from nodes.errors import ConfigurationError
 
 #: ``quarantine`` lists this many entries unless told otherwise, and never more than the maximum.
@@ -49,7 +51,10 @@ def add_commands(subparsers: Commands) -> None:
 
     node = subparsers.add_parser("node", help="run the node's federation process")
     actions = node.add_subparsers(dest="action", required=True, metavar="ACTION")
-    add_command(actions, "run", node_run, "relay and ingest until SIGTERM or Ctrl-C (finishes the batch in hand)")
+    parser = add_command(actions, "run", node_run,
+                         "relay and ingest until SIGTERM or Ctrl-C (finishes the batch in hand)")
+    parser.add_argument("--serve", action="store_true", help="run the HTTP service too (see armsledger serve)")
+    add_serve_options(parser)
 
     parser = add_command(subparsers, "quarantine", quarantine,
                          "messages refused on ingest, with the reason; exit 1 if any is an alarm")
@@ -65,7 +70,7 @@ def add_commands(subparsers: Commands) -> None:
 def broker_run(run: Invocation) -> int:
     from nodes.federation.broker import LocalBroker
 
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     with LocalBroker(port=run.args.port, host=run.args.host) as broker:
         run.out.write(f"broker listening on {broker.bootstrap_servers} (memory storage; "
                       f"export ARMSLEDGER_KAFKA={broker.bootstrap_servers})\n")
@@ -93,14 +98,29 @@ def sync_command(run: Invocation) -> int:
 
 
 def node_run(run: Invocation) -> int:
+    """Relay and ingest; with ``--serve`` the HTTP service runs in the main thread (uvicorn wants
+    the signals) and federation in another, each with its own connections to the node."""
     from nodes.federation.sync import run as run_federation
 
     _log_to_stderr()
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
+    if run.args.serve:
+        from nodes.service.serve import check_tls
+
+        check_tls(run.args.tls_cert, run.args.tls_key)  # before anything starts
     with run.open_node(unlock=True) as node, open_transport(run) as transport:
         run.warn(f"node {node.identity.state}: relaying and ingesting through {transport.bootstrap_servers} "
                  f"(topics {transport.topic_prefix}.inbox.*); SIGTERM or Ctrl-C stops")
-        report = run_federation(node, transport, stop)
+        if not run.args.serve:
+            report = run_federation(node, transport, stop)
+        else:
+            with ThreadPoolExecutor(1, thread_name_prefix="federation") as pool:
+                federation = pool.submit(run_federation, node, transport, stop)
+                try:
+                    serve_node(run, run.settings)
+                finally:
+                    stop.set()
+                report = federation.result()
     run.warn(f"node {node.identity.state}: stopped after {report.elapsed_s:.1f} s: published {report.published}, "
              f"accepted {report.accepted}, quarantined {report.quarantined}")
     return 0
@@ -143,7 +163,7 @@ def open_transport(run: Invocation) -> KafkaTransport:
     return KafkaTransport(settings.kafka, settings.topic_prefix, max_message_bytes=settings.max_message_bytes)
 
 
-def _stop_on_signals() -> threading.Event:
+def stop_on_signals() -> threading.Event:
     stop = threading.Event()
 
     def handler(signum: int, frame: FrameType | None) -> None:

@@ -18,6 +18,7 @@ from nodes.cli.invocation import (
     number_option,
     parse_weapon_id,
 )
+from nodes.registry.licences import parse_kind
 
 
 def add_commands(subparsers: Commands) -> None:
@@ -52,7 +53,7 @@ def _add_issue(actions: Commands) -> None:
 def issue_licence(run: Invocation) -> int:
     a = run.args
     occurred_on = run.occurred_on()
-    kind = _kind(a.kind)
+    kind = parse_kind(a.kind)
     valid_from = parse_time(a.valid_from, field="valid_from")
     valid_until = parse_until(a.valid_until, field="valid_until")
     weapons = tuple(str(parse_weapon_id(w)) for w in a.weapon)
@@ -81,7 +82,7 @@ def _add_revoke(actions: Commands) -> None:
 def revoke_licence(run: Invocation) -> int:
     a = run.args
     occurred_on = run.occurred_on()
-    kind = _kind(a.kind)
+    kind = parse_kind(a.kind)
     with run.open_node(unlock=True) as node:
         revoked = node.registry.revoke_licence(by=a.by, occurred_on=occurred_on, number=a.number, kind=kind,
                                                reason=a.reason)
@@ -90,7 +91,3 @@ def revoke_licence(run: Invocation) -> int:
              str(revoked))
     return 0
 
-
-def _kind(text: str) -> LicenceKind:
-    """``--kind`` as typed (``transfer-licence``, ``Transfer Licence``) as a ``LicenceKind``."""
-    return LicenceKind.parse(text.strip().lower().replace("-", "_").replace(" ", "_"))

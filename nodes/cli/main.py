@@ -18,7 +18,7 @@ from eventsourcing.domain import OriginatorVersionError
 
 from domain.errors import DomainError
 from ledger.errors import KeyStoreError, LedgerError, VerificationError
-from nodes.cli import audit, demo, federation, licence, query, record, store, trace, trust, users
+from nodes.cli import audit, demo, federation, licence, query, record, serve, store, trace, trust, users
 from nodes.cli.invocation import Invocation
 from nodes.errors import (
     ConfigurationError,
@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_commands(commands)        # trace ACTION, diversion
     audit.add_commands(commands)        # audit reads
     users.add_commands(commands)        # user ACTION, token ACTION
+    serve.add_commands(commands)        # serve (HTTP API and desks)
     return parser
 
 

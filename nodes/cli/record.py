@@ -15,7 +15,7 @@ from collections.abc import Callable
 from uuid import UUID
 
 from domain.authority import AuthorityKind
-from domain.errors import InvalidField, UnknownWeapon
+from domain.errors import InvalidField
 from domain.event_types import (
     CONFISCATED,
     DEACTIVATED,
@@ -29,9 +29,6 @@ from domain.event_types import (
     SEIZED,
     TRANSFERRED,
 )
-from domain.marking import Marking
-from domain.weapon import Weapon
-from nodes.bootstrap import Node
 from nodes.cli.invocation import (
     Commands,
     Invocation,
@@ -43,6 +40,7 @@ from nodes.cli.invocation import (
     parse_weapon_id,
 )
 from nodes.federation import crossborder
+from nodes.registry import recording
 
 L, C, P, D = AuthorityKind.LICENSING, AuthorityKind.CUSTOMS, AuthorityKind.POLICE, AuthorityKind.DEACTIVATION
 
@@ -115,16 +113,12 @@ def import_weapon(run: Invocation) -> int:
     """
     a = run.args
     occurred_on = run.occurred_on()
+    marking = run.marking()
+    named = run.weapon_id()  # refuses --weapon together with the marking
     with run.open_node(unlock=True) as node:
-        marking = run.marking()
-        known = _known_weapon(node, run.weapon_id())
-        if marking is None:
-            if known is None:
-                raise UnknownWeapon("no record of this weapon: give its marking to register the import",
-                                    field="weapon")
-            marking = Marking(**known.marking)
-        weapon_id = node.registry.import_weapon(
-            by=a.by, marking=marking, occurred_on=occurred_on, from_state=a.from_state, import_year=a.import_year,
+        weapon_id = recording.import_weapon(
+            node.registry, by=a.by, marking=marking, weapon_id=None if marking else named,
+            occurred_on=occurred_on, from_state=a.from_state, import_year=a.import_year,
             import_authorization=a.import_authorization, holder=a.holder, shipment=a.shipment, type=a.type,
             make=a.make, model=a.model, calibre=a.calibre, year=a.year,
         )
@@ -303,11 +297,4 @@ def _add_description_options(parser: argparse.ArgumentParser, *, required: bool,
     group.add_argument("--calibre", required=required, help="calibre")
     if year:
         group.add_argument("--year", type=number_option(1, 9999), required=required, help="year of manufacture")
-
-
-def _known_weapon(node: Node, weapon_id: UUID) -> Weapon | None:
-    try:
-        return node.registry.weapon(weapon_id)
-    except UnknownWeapon:
-        return None
 

@@ -10,8 +10,7 @@ grounds are described in docs/cli.md.
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, TypeAlias
 
 from domain.authority import AuthorityKind
@@ -25,7 +24,6 @@ from domain.event_types import (
     TRACE_SUBMITTED,
     TRACE_UNTRACEABLE,
 )
-from domain.records import SignedRecord
 from domain.time import format_time, parse_time
 from domain.trace import Para22Ground
 from nodes.bootstrap import Node
@@ -41,6 +39,7 @@ from nodes.cli.invocation import (
     parse_weapon_id,
 )
 from nodes.tracing import service as tracing
+from nodes.tracing.verdict_report import verdict_document
 
 # One manual step of the addressee: (node, arguments, --date) -> the event recorded, if it says.
 AnswerStep: TypeAlias = Callable[[Node, argparse.Namespace, "int | None"], "str | None"]
@@ -220,24 +219,13 @@ def diversion(run: Invocation) -> int:
     weapon = marking.weapon_id() if marking is not None else parse_weapon_id(a.weapon)
     with run.open_node(unlock=False) as node:
         record_read(run, node, "verdict", str(weapon))
-        verdict, life = tracing.diversion_verdict(node, weapon, now=int(time.time()))
-    document = {**verdict.to_dict(), "unverified": list(life.unverified), "answered": list(life.answered),
-                "expected_from": list(life.expected_from),
-                "records_by_node": _count_by_node(life.records), "failed": list(life.failed_own)}
+        document = verdict_document(node, weapon)
     run.emit(document, _verdict_text(document))
-    if life.failed_own:
-        run.warn(f"diversion: verification failed: {len(life.failed_own)} of this node's own records do not "
-                 f"verify and were not used (first: {life.failed_own[0]}); run 'armsledger verify'")
+    if document["failed"]:
+        run.warn(f"diversion: verification failed: {len(document['failed'])} of this node's own records do not "
+                 f"verify and were not used (first: {document['failed'][0]}); run 'armsledger verify'")
         return 1
     return 0
-
-
-def _count_by_node(records: Iterable[SignedRecord]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for record in records:
-        if not record.type.startswith("Authority."):
-            counts[record.node] = counts.get(record.node, 0) + 1
-    return dict(sorted(counts.items()))
 
 
 def _verdict_text(d: dict[str, Any]) -> str:

@@ -38,6 +38,7 @@ GROUPS = {
     "nodes.cli.audit": {("audit", "reads")},
     "nodes.cli.users": {("user", a) for a in ("add", "list", "disable", "enable", "password", "role")}
     | {("token", a) for a in ("create", "list", "revoke")},
+    "nodes.cli.serve": {("serve",)},
 }
 
 

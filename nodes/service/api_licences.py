@@ -1,0 +1,70 @@
+"""``/api/v1/licences``: issue, revoke and look up this state's licences and authorizations (FP art 7, 10(3))."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Path, status
+from pydantic import Field
+
+from domain import event_types as types
+from domain.licence import LicenceKind
+from domain.numbers import LARGEST_WHOLE
+from domain.time import parse_time, parse_until
+from nodes.registry.licences import licence_document, parse_kind
+from nodes.service.acting import API_PREFIX, Context, Purpose, Reader, Recorder, audited, authority
+from nodes.service.bodies import Country, Dated, Recorded, Required, Text
+from nodes.service.errors import ERROR_RESPONSES
+
+router = APIRouter(prefix=f"{API_PREFIX}/licences", tags=["licences"], responses=ERROR_RESPONSES)
+Number = Annotated[str, Path(min_length=1, max_length=200, description="licence number")]
+
+
+class Issue(Dated):
+    number: Required
+    kind: LicenceKind
+    holder: Required
+    valid_from: Required
+    valid_until: Required
+    export_state: Country | None = None
+    import_state: Country | None = None
+    transit_states: list[Country] = []
+    consignee: Text = ""
+    end_user: Text = ""
+    quantity: Annotated[int, Field(ge=0, le=LARGEST_WHOLE, description="weapons covered (0: not limited)")] = 0
+    weapons: list[UUID] = []
+
+
+class Revoke(Dated):
+    reason: Required
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="issue a licence or authorization")
+def issue(body: Issue, officer: Recorder, context: Context) -> Recorded:
+    by = authority(officer, types.LICENCE_ISSUED)
+    valid_from = parse_time(body.valid_from, field="valid_from")
+    valid_until = parse_until(body.valid_until, field="valid_until")
+    issued = context.submit(officer, lambda registry: registry.issue_licence(
+        by=by, occurred_on=body.occurred_on(), number=body.number, kind=body.kind, holder=body.holder,
+        valid_from=valid_from, valid_until=valid_until, export_state=body.export_state or "",
+        import_state=body.import_state or "", transit_states=tuple(body.transit_states), consignee=body.consignee,
+        end_user=body.end_user, quantity=body.quantity, weapons=tuple(str(w) for w in body.weapons)))
+    return Recorded(event=types.LICENCE_ISSUED, licence_id=str(issued))
+
+
+@router.post("/{kind}/{number}/revoke", summary="revoke a licence; later use of it is refused")
+def revoke(kind: str, number: Number, body: Revoke, officer: Recorder, context: Context) -> Recorded:
+    by = authority(officer, types.LICENCE_REVOKED)
+    licence_kind = parse_kind(kind)
+    revoked = context.submit(officer, lambda registry: registry.revoke_licence(
+        by=by, occurred_on=body.occurred_on(), number=number, kind=licence_kind, reason=body.reason))
+    return Recorded(event=types.LICENCE_REVOKED, licence_id=str(revoked))
+
+
+@router.get("/{kind}/{number}", summary="look up a licence of this state and whether it is in force")
+def look_up(kind: str, number: Number, officer: Reader, context: Context, why: Purpose) -> dict[str, Any]:
+    document = licence_document(context.node.registry, parse_kind(kind), number)
+    audited(context, officer, "licence", f"{document['kind']} {document['number']}", why)
+    return document
+

@@ -1,0 +1,62 @@
+"""``/api/v1/node``, ``/api/v1/audit``: the node itself for auditors: verify status, checkpoints,
+quarantine, and the read audit."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from domain.time import parse_time
+from nodes.registry.reading import plain_record
+from nodes.registry.verify import verify_store
+from nodes.service.acting import API_PREFIX, Auditor, Context, Reader
+from nodes.service.errors import ERROR_RESPONSES
+
+router = APIRouter(prefix=API_PREFIX, tags=["node"], responses=ERROR_RESPONSES)
+PAGE = 100
+MAX_PAGE = 10_000
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="at most this many entries")]
+
+
+@router.get("/node", summary="this node: state, keys, log size and latest checkpoint")
+def about(_: Reader, context: Context) -> dict[str, Any]:
+    node = context.node
+    checkpoint = node.sealer.latest_checkpoint()
+    return {
+        "state": node.identity.state,
+        "node_key_id": node.identity.node_key_id,
+        "authority_key_ids": plain_record(dict(node.identity.authority_key_ids)),
+        "records": node.registry.recorder.max_notification_id() or 0,
+        "checkpoint": None if checkpoint is None else {
+            "size": checkpoint.size, "root": checkpoint.root.hex(), "timestamp": checkpoint.timestamp},
+    }
+
+
+@router.get("/node/verify", summary="verify the whole store now: own log, checkpoints, received records, views")
+def verify(_: Auditor, context: Context) -> dict[str, Any]:
+    report: dict[str, Any] = plain_record(verify_store(context.node, workers=1).to_dict())
+    return report
+
+
+@router.get("/node/quarantine", summary="partner messages in quarantine, in arrival order, a page at a time")
+def quarantine(_: Auditor, context: Context, after: Annotated[int, Query(ge=0, le=2**53)] = 0,
+               limit: Limit = PAGE) -> dict[str, Any]:
+    inbox = context.node.inbox
+    entries = inbox.quarantined(after=after, limit=limit + 1)
+    more, entries = len(entries) > limit, entries[:limit]
+    return {"entries": plain_record(entries), "more": more, "alarms": inbox.alarm_count()}
+
+
+@router.get("/audit/reads", summary="the read audit: who read what, when and why; filtered")
+def reads(_: Auditor, context: Context,
+          user: Annotated[str | None, Query(max_length=200, description="sign-in name")] = None,
+          weapon: Annotated[str | None, Query(max_length=200, description="weapon id")] = None,
+          since: Annotated[str | None, Query(max_length=40, description="from this date")] = None,
+          until: Annotated[str | None, Query(max_length=40, description="until this date")] = None,
+          limit: Limit = PAGE) -> dict[str, Any]:
+    entries = context.read_audit.entries(
+        user=user, weapon=weapon, limit=limit,
+        since=None if since is None else parse_time(since, field="since") * 1_000_000,
+        until=None if until is None else parse_time(until, field="until") * 1_000_000)
+    return {"entries": plain_record(entries)}

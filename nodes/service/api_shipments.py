@@ -1,0 +1,73 @@
+"""``/api/v1/shipments``: export weapons as a shipment, list open shipments, confirm receipt (FP art 10)."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, status
+from pydantic import Field
+
+from domain import event_types as types
+from domain.errors import InvalidField
+from domain.time import LONGEST_PERIOD_DAYS
+from nodes.federation import crossborder
+from nodes.registry.reading import plain_record
+from nodes.service.acting import API_PREFIX, Context, Purpose, Reader, Recorder, audited, authority
+from nodes.service.bodies import Country, Dated, Recorded, Required, Text
+from nodes.service.errors import ERROR_RESPONSES
+
+router = APIRouter(prefix=f"{API_PREFIX}/shipments", tags=["shipments"], responses=ERROR_RESPONSES)
+
+
+class Export(Dated):
+    weapon_ids: Annotated[list[UUID], Field(min_length=1, max_length=1000)]
+    licence: Required
+    import_authorization: Required
+    to_state: Country
+    transit_states: list[Country] = []
+    transit_no_objections: list[Required] = []
+    consignee: Text = ""
+
+
+class Receipt(Dated):
+    shipment: Text = ""
+    weapon_id: UUID | None = None
+    received_by: Text = ""
+
+
+@router.post("", status_code=status.HTTP_201_CREATED,
+             summary="export weapons as one shipment under an export licence (FP art 10(2))")
+def export(body: Export, officer: Recorder, context: Context) -> Recorded:
+    by = authority(officer, types.SHIPMENT_OPENED, types.EXPORTED)
+    shipment_id = context.submit(officer, lambda registry: registry.export(
+        by=by, weapon_ids=list(body.weapon_ids), licence=body.licence, import_authorization=body.import_authorization,
+        to_state=body.to_state, transit_states=tuple(body.transit_states),
+        transit_no_objections=tuple(body.transit_no_objections), consignee=body.consignee,
+        occurred_on=body.occurred_on()))
+    return Recorded(event=types.EXPORTED, shipment_id=str(shipment_id), weapon_ids=[str(w) for w in body.weapon_ids])
+
+
+@router.post("/receipt", summary="customs confirm receipt of a partner's shipment (FP art 10(4)), by shipment id "
+                                 "or by weapon")
+def receipt(body: Receipt, officer: Recorder, context: Context) -> Recorded:
+    by = authority(officer, types.IMPORTED, types.RECEIPT_CONFIRMED)
+    if not body.shipment.strip() and body.weapon_id is None:
+        raise InvalidField("give shipment or weapon_id", field="shipment")
+    done = context.submit(officer, lambda _: crossborder.confirm_receipt(
+        context.node, shipment=body.shipment.strip(), weapon_id=body.weapon_id, by=by, received_by=body.received_by,
+        occurred_on=body.occurred_on()))
+    return Recorded(event=types.RECEIPT_CONFIRMED, shipment_id=done.shipment, weapon_ids=list(done.weapons))
+
+
+@router.get("", summary="open shipments: exported, receipt not yet confirmed, oldest first")
+def open_shipments(officer: Reader, context: Context, why: Purpose,
+                   overdue_days: Annotated[int | None, Query(ge=0, le=LONGEST_PERIOD_DAYS,
+                                                             description="only those open this many days")] = None
+                   ) -> dict[str, Any]:
+    found = crossborder.open_shipments(context.node, now=int(time.time()), overdue_days=overdue_days,
+                                       only_overdue=overdue_days is not None)
+    audited(context, officer, "shipment", "open shipments" if overdue_days is None
+            else f"open shipments overdue {overdue_days} days", why)
+    return {"overdue_days": overdue_days, "shipments": plain_record(found)}

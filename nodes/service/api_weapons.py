@@ -1,0 +1,177 @@
+"""``/api/v1/weapons``: record every event of a weapon's life, read its history, search serials.
+
+Each write checks that the officer's role may record the event (403 naming both), then
+runs one ``Registry`` command through ``ServiceContext.submit``; each read appends to the
+read audit.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, status
+
+from domain import event_types as types
+from nodes.registry import reading, recording
+from nodes.service.acting import API_PREFIX, Context, Purpose, Reader, Recorder, audited, authority
+from nodes.service.bodies import Country, Dated, MarkingIn, Recorded, Required, Text, Year, one_weapon
+from nodes.service.errors import ERROR_RESPONSES
+
+router = APIRouter(prefix=f"{API_PREFIX}/weapons", tags=["weapons"], responses=ERROR_RESPONSES)
+CREATED = status.HTTP_201_CREATED
+
+
+class Manufacture(Dated):
+    marking: MarkingIn
+    type: Required
+    make: Text = ""
+    model: Text = ""
+    calibre: Required
+    year: Year
+    holder: Required
+
+
+class Import(Dated):
+    weapon_id: UUID | None = None
+    marking: MarkingIn | None = None
+    type: Text | None = None
+    make: Text | None = None
+    model: Text | None = None
+    calibre: Text | None = None
+    year: Year | None = None
+    from_state: Country
+    import_year: Year | None = None
+    import_authorization: Required
+    holder: Required
+    shipment: Text = ""
+
+
+class Seize(Dated):
+    weapon_id: UUID | None = None
+    marking: MarkingIn | None = None
+    type: Text = ""
+    make: Text = ""
+    model: Text = ""
+    calibre: Text = ""
+    place: Text = ""
+    circumstances: Text = ""
+
+
+class Transfer(Dated):
+    to_holder: Required
+    licence: Required
+
+
+@router.post("/manufacture", status_code=CREATED, summary="register a newly manufactured weapon (ITI para 8(a))")
+def manufacture(body: Manufacture, officer: Recorder, context: Context) -> Recorded:
+    by = authority(officer, types.MANUFACTURED)
+    fields = body.model_dump(exclude={"marking", "date"})
+    weapon_id = context.submit(officer, lambda registry: registry.manufacture(
+        by=by, marking=body.marking.read(), occurred_on=body.occurred_on(), **fields))
+    return Recorded(event=types.MANUFACTURED, weapon_id=str(weapon_id))
+
+
+@router.post("/import", status_code=CREATED, summary="record an import with its import marking (FP art 8(1)(b))")
+def import_weapon(body: Import, officer: Recorder, context: Context) -> Recorded:
+    by = authority(officer, types.IMPORTED)
+    weapon_id, marking = one_weapon(body.weapon_id, body.marking)
+    fields = body.model_dump(exclude={"marking", "date", "weapon_id"})
+    recorded = context.submit(officer, lambda registry: recording.import_weapon(
+        registry, by=by, marking=marking, weapon_id=weapon_id, occurred_on=body.occurred_on(), **fields))
+    return Recorded(event=types.IMPORTED, weapon_id=str(recorded))
+
+
+@router.post("/seize", status_code=CREATED,
+             summary="record a seizure; an unrecorded weapon is registered by it (ITI para 9)")
+def seize(body: Seize, officer: Recorder, context: Context) -> Recorded:
+    by = authority(officer, types.SEIZED)
+    weapon_id, marking = one_weapon(body.weapon_id, body.marking)
+    fields = body.model_dump(exclude={"marking", "date", "weapon_id"})
+    recorded = context.submit(officer, lambda registry: registry.seize(
+        by=by, weapon_id=weapon_id, marking=marking, occurred_on=body.occurred_on(), **fields))
+    return Recorded(event=types.SEIZED, weapon_id=str(recorded))
+
+
+@router.post("/{weapon_id}/transfer", summary="transfer a weapon to a holder with a transfer licence (FP art 7)")
+def transfer(weapon_id: UUID, body: Transfer, officer: Recorder, context: Context) -> Recorded:
+    by = authority(officer, types.TRANSFERRED)
+    context.submit(officer, lambda registry: registry.transfer(
+        by=by, weapon_id=weapon_id, to_holder=body.to_holder, licence=body.licence, occurred_on=body.occurred_on()))
+    return Recorded(event=types.TRANSFERRED, weapon_id=str(weapon_id))
+
+
+# --- the events without licence look-ups: one route each, the same shape -------------------
+
+class Mark(Dated):
+    mark: Required
+    reason: Text = ""
+
+
+class Report(Dated):
+    place: Text = ""
+    circumstances: Text = ""
+
+
+class Recover(Dated):
+    place: Text = ""
+    holder: Text = ""
+
+
+class Confiscate(Dated):
+    order: Required
+
+
+class Deactivate(Dated):
+    certificate: Required
+    method: Text = ""
+
+
+class Destroy(Dated):
+    method: Required
+    certificate: Text = ""
+
+
+_SIMPLE: tuple[tuple[str, str, str, type[Dated], str], ...] = (
+    ("mark", "mark", types.MARKED, Mark, "record a mark applied after manufacture (ITI para 8(b)-(c))"),
+    ("report-lost", "report_lost", types.REPORTED_LOST, Report, "report a weapon lost"),
+    ("report-stolen", "report_stolen", types.REPORTED_STOLEN, Report, "report a weapon stolen"),
+    ("recover", "recover", types.RECOVERED, Recover, "record the recovery of a lost or stolen weapon"),
+    ("confiscate", "confiscate", types.CONFISCATED, Confiscate, "record the confiscation of a seized weapon"),
+    ("deactivate", "deactivate", types.DEACTIVATED, Deactivate, "record a deactivation (FP art 9)"),
+    ("destroy", "destroy", types.DESTROYED, Destroy, "record a destruction"),
+)
+
+
+def _simple_route(path: str, command: str, event: str, model: type[Dated], summary: str) -> None:
+    def record(weapon_id: UUID, body: Dated, officer: Recorder, context: Context) -> Recorded:
+        by = authority(officer, event)
+        fields = body.model_dump(exclude={"date"})
+        context.submit(officer, lambda registry: registry.record(
+            command, by=by, weapon_id=weapon_id, occurred_on=body.occurred_on(), **fields))
+        return Recorded(event=event, weapon_id=str(weapon_id))
+
+    record.__name__ = command
+    record.__annotations__["body"] = model  # each event its own body in the OpenAPI document
+    router.add_api_route(f"/{{weapon_id}}/{path}", record, methods=["POST"], summary=summary)
+
+
+for _path, _command, _event, _model, _summary in _SIMPLE:
+    _simple_route(_path, _command, _event, _model, _summary)
+
+
+# --- reading --------------------------------------------------------------------------------
+
+@router.get("", summary="find weapons by serial: exact, ? for one unknown character, * for any run")
+def search(serial: Annotated[str, Query(min_length=1, max_length=100, description="serial or pattern")],
+           officer: Reader, context: Context, why: Purpose) -> dict[str, Any]:
+    matches = reading.search_weapons(context.node, serial)
+    audited(context, officer, "search", serial, why)
+    return {"pattern": serial, "matches": matches}
+
+
+@router.get("/{weapon_id}", summary="a weapon's signed timeline, each record verified")
+def history(weapon_id: UUID, officer: Reader, context: Context, why: Purpose) -> dict[str, Any]:
+    document = reading.weapon_timeline(context.node, weapon_id)
+    audited(context, officer, "history", str(weapon_id), why)
+    return document

@@ -1,0 +1,118 @@
+"""Every failure a client can cause, as one JSON shape and a 4xx status.
+
+Body: ``{"detail": message, "field": input at fault or null}`` (validation errors add
+``errors``, one per field). Domain refusals: ``InvalidField`` 422, ``UnknownWeapon`` 404,
+``NotPermitted`` 403 (the role or authority may not record it), other rule violations and
+stale writes 409; a body that cannot be read at all 400; ``NotSignedIn`` 401,
+``TooManyAttempts`` 429 with ``Retry-After``; the database or broker failing 503.
+Anything else is logged and answered 500 without details.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+from domain.errors import DomainError, InvalidField, NotPermitted, UnknownWeapon
+from nodes.accounts.officer import NotSignedIn, TooManyAttempts
+from nodes.errors import StorageError, TransportError, VersionConflict
+
+log = logging.getLogger(__name__)
+
+
+class Problem(BaseModel):
+    """The body of every error answer."""
+
+    detail: str
+    field: str | None = None
+    errors: list[dict[str, str]] | None = None
+
+
+#: The error answers every route may give, for the OpenAPI document.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "description": text} for code, text in (
+        (400, "the body cannot be read (not UTF-8 JSON)"), (401, "not signed in"),
+        (403, "the role lacks the right or may not record this"),
+        (404, "no such record"), (409, "refused by a rule, or a conflicting write"),
+        (413, "body too large"), (422, "a field is malformed; `field` names it"),
+        (429, "too many failed sign-ins"), (503, "database or broker unreachable"))
+}
+
+
+def problem(status: int, detail: str, field: str | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"detail": detail, "field": field, **extra}
+    return JSONResponse(body, status_code=status)
+
+
+_NAMED = frozenset({"role", "csrf_token"})
+
+
+def status_of(error: DomainError) -> int:
+    if isinstance(error, InvalidField):
+        return 422
+    if isinstance(error, NotPermitted):
+        return 403
+    if isinstance(error, UnknownWeapon):
+        return 404
+    return 409
+
+
+def install(app: FastAPI) -> None:
+    """Add the exception handlers to ``app``."""
+
+    @app.exception_handler(DomainError)
+    async def domain_refused(_: Request, exc: DomainError) -> JSONResponse:
+        return problem(status_of(exc), str(exc), exc.field)
+
+    @app.exception_handler(RequestValidationError)
+    async def malformed(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body",
+                   "reason": str(e.get("msg", ""))} for e in exc.errors()]
+        first = errors[0] if errors else {"field": "body", "reason": "malformed"}
+        return problem(422, f"{first['field']}: {first['reason']}", first["field"], errors=errors)
+
+    @app.exception_handler(HTTPException)
+    async def http_refused(_: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 413:  # Starlette's body limit (nodes.service.security)
+            response = problem(413, "the request body is larger than this service accepts", "body")
+        elif exc.status_code == 400:  # FastAPI could not read the body at all
+            response = problem(400, f"body: {exc.detail}", "body")
+        else:
+            # The auth dependencies say "role: ..." or "csrf_token: ...": name that field too.
+            named = str(exc.detail).split(": ", 1)[0]
+            response = problem(exc.status_code, str(exc.detail), named if named in _NAMED else None)
+        response.headers.update(exc.headers or {})
+        return response
+
+    @app.exception_handler(NotSignedIn)
+    async def not_signed_in(_: Request, exc: NotSignedIn) -> JSONResponse:
+        response = problem(401, str(exc))
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    @app.exception_handler(TooManyAttempts)
+    async def too_many(_: Request, exc: TooManyAttempts) -> JSONResponse:
+        response = problem(429, str(exc))
+        response.headers["Retry-After"] = str(max(1, exc.retry_after_s))
+        return response
+
+    @app.exception_handler(VersionConflict)
+    async def conflict(_: Request, exc: VersionConflict) -> JSONResponse:
+        return problem(409, f"another write reached this record first, try again: {exc}")
+
+    @app.exception_handler(StorageError)
+    @app.exception_handler(TransportError)
+    async def unavailable(_: Request, exc: Exception) -> JSONResponse:
+        log.error("service unavailable: %s", exc)
+        return problem(503, f"the node cannot serve this now: {exc}")
+
+    @app.exception_handler(Exception)
+    async def internal(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("internal error", exc_info=exc)
+        return problem(500, "internal error (logged on the node)")

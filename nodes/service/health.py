@@ -1,0 +1,106 @@
+"""Is the service alive, can it serve, and how is it doing: ``/healthz``, ``/readyz``, ``/metrics``.
+
+``/healthz`` answers as long as the process serves requests; ``/readyz`` only when the
+node's database answers and, if federation is on (``ARMSLEDGER_KAFKA``), the broker does;
+``/metrics`` is the Prometheus text format: requests and their latency per route, records
+written through the service, the received records not yet reacted to (ingest lag) and the
+quarantine size. Each app has its own metrics registry, so several apps can share a process.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from nodes.errors import NodeError
+from nodes.service.context import ServiceContext
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="the process serves requests")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="the database and (if federation is on) the broker answer",
+            responses={503: {"description": "a dependency does not answer"}})
+def readyz(request: Request) -> JSONResponse:
+    context: ServiceContext = request.app.state.context
+    checks = {"database": _check(lambda: context.node.registry.recorder.max_notification_id())}
+    if context.settings.kafka:
+        checks["broker"] = _check(lambda: _broker_topics(context))
+    ready = all(value == "ok" for value in checks.values())
+    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
+                        status_code=200 if ready else 503)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _check(probe: Callable[[], Any]) -> str:
+    try:
+        probe()
+    except (NodeError, OSError) as e:
+        return f"failed: {e}"
+    return "ok"
+
+
+def _broker_topics(context: ServiceContext) -> None:
+    from nodes.federation.kafka_transport import KafkaTransport
+
+    with KafkaTransport(context.settings.kafka, context.settings.topic_prefix, timeout_s=3.0) as transport:
+        transport.list_topics()
+
+
+class ServiceMetrics:
+    """The app's Prometheus registry: request counts and latency, plus the node's figures read at scrape."""
+
+    def __init__(self, context: ServiceContext) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("armsledger_http_requests", "HTTP requests answered",
+                                ("method", "route", "status"), registry=self.registry)
+        self.latency = Histogram("armsledger_http_request_seconds", "time to answer an HTTP request",
+                                 ("method", "route"), registry=self.registry,
+                                 buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
+        self.registry.register(_NodeFigures(context))
+
+    def install(self, app: FastAPI) -> None:
+        @app.middleware("http")
+        async def measured(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+            started = time.perf_counter()
+            response = await call_next(request)
+            route = request.scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            self.latency.labels(request.method, path).observe(time.perf_counter() - started)
+            self.requests.labels(request.method, path, str(response.status_code)).inc()
+            return response
+
+
+class _NodeFigures(Collector):
+    def __init__(self, context: ServiceContext) -> None:
+        self.context = context
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        yield CounterMetricFamily("armsledger_records_written", "signed records written through the service",
+                                  value=self.context.records_written)
+        try:
+            from nodes.federation.sync import REACTIONS_POSITION
+
+            inbox = self.context.node.inbox
+            lag = inbox.max_notification_id() - inbox.position(REACTIONS_POSITION)
+            quarantined = len(inbox.quarantined())
+        except NodeError:
+            return  # the database does not answer: /readyz says so; no figure is better than a wrong one
+        yield GaugeMetricFamily("armsledger_ingest_lag_records",
+                                "partner records received but not yet acted upon", value=max(0, lag))
+        yield GaugeMetricFamily("armsledger_quarantine_size", "partner messages in quarantine", value=quarantined)

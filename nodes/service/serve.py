@@ -1,0 +1,52 @@
+"""Running the HTTP service on uvicorn, over TLS when given a certificate and its key.
+
+Uvicorn handles SIGINT/SIGTERM itself: it stops taking requests, finishes those in hand,
+then returns, and the process ends with exit code 0. For mutual TLS between nodes and agencies, put a proxy in front
+(deploy/README.md).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+from nodes.errors import ConfigurationError
+
+
+def check_tls(cert: str | None, key: str | None) -> tuple[Path, Path] | None:
+    """The certificate and key files, both or neither; ``ConfigurationError`` naming the missing one."""
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise ConfigurationError("--tls-cert and --tls-key go together: give both or neither")
+    paths = Path(cert), Path(key)
+    for option, path in zip(("--tls-cert", "--tls-key"), paths):
+        if not path.is_file():
+            raise ConfigurationError(f"{option} {path}: no such file")
+    return paths
+
+
+def serve(app: FastAPI, *, host: str, port: int, tls: tuple[Path, Path] | None = None) -> None:
+    """Serve ``app`` on ``host:port`` until SIGINT or SIGTERM (from the main thread)."""
+    config = uvicorn.Config(
+        app, host=host, port=port, lifespan="off", server_header=False, proxy_headers=False,
+        access_log=False, log_level="info", timeout_graceful_shutdown=10,
+        ssl_certfile=str(tls[0]) if tls else None, ssl_keyfile=str(tls[1]) if tls else None,
+    )
+    _quiet_after_stop()
+    uvicorn.Server(config).run()
+
+
+def _quiet_after_stop() -> None:
+    # Uvicorn raises the signal it stopped on again once it is done; with the default handlers
+    # SIGTERM would then kill the process (exit -15) and SIGINT raise KeyboardInterrupt. A
+    # handler someone installed before (``node run --serve``) is left to hear it.
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(stop) in (signal.SIG_DFL, signal.default_int_handler):
+            signal.signal(stop, lambda *_: None)

@@ -1,0 +1,42 @@
+"""A node's HTTP service in process: the app over a real node (SQLite, or PostgreSQL where a
+test takes ``db_url``), with one officer per role (``tests/support/fixed_directory.py``) and a
+read audit kept in a list, driven by FastAPI's TestClient."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from service_story import service_of
+
+from nodes.bootstrap import init_node
+from nodes.service.app import create_app
+from nodes.service.context import ServiceContext
+from nodes.settings import Settings
+
+
+@pytest.fixture
+def node(tmp_path, sqlite_url):
+    node = init_node(Settings.load(environ={}, home=tmp_path / "be", db=sqlite_url, passphrase="pw"), "BE")
+    yield node
+    node.close()
+
+
+@pytest.fixture
+def context(node) -> ServiceContext:
+    return service_of(node)
+
+
+@pytest.fixture
+def client(context) -> TestClient:
+    with TestClient(create_app(context, desks=False)) as client:
+        yield client
+
+
+@pytest.fixture
+def backend_client(tmp_path, db_url):
+    """A client and the service of a node on each backend in turn (SQLite, then PostgreSQL)."""
+    node = init_node(Settings.load(environ={}, home=tmp_path / "be", db=db_url, passphrase="pw"), "BE")
+    context = service_of(node)
+    with TestClient(create_app(context, desks=False)) as client:
+        yield client, context
+    node.close()

@@ -1,0 +1,32 @@
+"""Many officers at once: concurrent writes and reads through the API all succeed, lose nothing and
+leave a log that verifies (the service serialises writes; reads bring the views up to date safely)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from service_story import LICENSING, as_role, issue, manufacture
+
+from domain.roles import Role
+
+CLIENTS = 8
+
+
+def test_concurrent_transfers_and_searches_lose_nothing_on_each_backend(backend_client):
+    client, _ = backend_client
+    weapons = [manufacture(client, f"CON-{i}") for i in range(CLIENTS)]
+    issue(client, "TL-C", "transfer_licence", "Dealer")
+
+    def officer(index: int) -> list[int]:
+        moved = client.post(f"/api/v1/weapons/{weapons[index]}/transfer", headers=LICENSING,
+                            json={"to_holder": "Dealer", "licence": "TL-C"})
+        found = client.get("/api/v1/weapons", params={"serial": "CON*"}, headers=as_role(Role.POLICE))
+        stats = client.get("/api/v1/statistics", headers=as_role(Role.AUDITOR))
+        return [moved.status_code, found.status_code, stats.status_code]
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        answers = list(pool.map(officer, range(CLIENTS)))
+    assert answers == [[200, 200, 200]] * CLIENTS
+    figures = client.get("/api/v1/statistics", headers=as_role(Role.AUDITOR)).json()
+    assert figures["by_type"]["Weapon.Transferred"] == CLIENTS
+    assert client.get("/api/v1/node/verify", headers=as_role(Role.AUDITOR)).json()["ok"] is True

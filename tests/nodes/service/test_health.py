@@ -1,0 +1,38 @@
+"""``/healthz``, ``/readyz`` and ``/metrics``: liveness, readiness (database, broker) and figures."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from fastapi.testclient import TestClient
+from service_story import manufacture, service_of
+
+from nodes.service.app import create_app
+
+
+def test_healthz_and_readyz_answer_without_credentials(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok"}
+
+
+def test_readyz_is_503_when_the_broker_does_not_answer(node):
+    settings = dataclasses.replace(node.settings, kafka="127.0.0.1:1")  # nothing listens on port 1
+    context = dataclasses.replace(service_of(node), settings=settings)
+    with TestClient(create_app(context, desks=False)) as client:
+        ready = client.get("/readyz")
+    assert ready.status_code == 503, ready.text
+    assert ready.json()["checks"]["database"] == "ok"
+    assert ready.json()["checks"]["broker"].startswith("failed")
+
+
+def test_metrics_count_requests_latency_records_and_the_quarantine(client):
+    manufacture(client, "MET-1")
+    manufacture(client, "MET-2")
+    client.get("/healthz")
+    text = client.get("/metrics").text
+    assert 'armsledger_http_requests_total{method="POST",route="/api/v1/weapons/manufacture",status="201"} 2.0' in text
+    assert 'armsledger_http_request_seconds_count{method="GET",route="/healthz"} 1.0' in text
+    assert "armsledger_records_written_total 2.0" in text
+    assert "armsledger_quarantine_size 0.0" in text
+    assert "armsledger_ingest_lag_records 0.0" in text
