@@ -17,7 +17,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol, MutableOrImmutableAggregate
-from eventsourcing.persistence import Mapper, Recording, StoredEvent
+from eventsourcing.persistence import EventStore, Mapper, Recording, StoredEvent
 
 from domain.authority import Authority, AuthorityKind
 from domain.errors import DuplicateMarking, InvalidField, LicenceRefused, UnknownWeapon
@@ -31,6 +31,7 @@ from nodes.errors import VersionConflict
 from nodes.registry.identity import AuthorityRegister, NodeIdentity, authorities_stream
 from nodes.registry.mapper import EnvelopeMapper, domain_event_from
 from nodes.registry.paging import PAGE, notifications
+from nodes.registry.staging import StagingEventStore
 from nodes.registry.storage import registry_env, version_conflicts
 
 #: How often a command whose stream another writer extended meanwhile is run again (reloaded,
@@ -84,6 +85,11 @@ class Registry(Application[UUID]):
         writer stored one of their (stream, version) first."""
         with version_conflicts("saving"):
             return super().save(*objs, **kwargs)
+
+    def construct_event_store(self) -> EventStore[UUID]:
+        # A group commit (nodes.registry.group_commit) holds a batch's saves back and lets its
+        # later commands read them; outside a batch this is the library's event store.
+        return StagingEventStore(mapper=self.mapper, recorder=self.recorder)
 
     def construct_mapper(self) -> Mapper[UUID]:
         return EnvelopeMapper(self.identity.state, self.identity.private_keys, self._stored_hash)

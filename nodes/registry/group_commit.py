@@ -1,0 +1,260 @@
+"""One writer for many concurrent commands: each is checked against the state its batch has
+reached, and the batch's accepted records are stored in one transaction (docs/group-commit.md).
+
+    with GroupCommitter(node) as committer:          # started; closed at the end
+        weapon_id = committer.submit(lambda r: r.manufacture(...), officer_id=officer.user_id)
+
+``submit`` blocks until the command's records are stored (committed), then returns the command's
+result or raises the command's own error. The node is settled (checkpoint, projections) after
+each stored batch by a second thread, so callers do not wait for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+from nodes.errors import StorageError, VersionConflict
+from nodes.registry.application import CONFLICT_ATTEMPTS, Registry
+from nodes.registry.staging import StagedBatch, staged
+
+if TYPE_CHECKING:
+    from nodes.bootstrap import Node
+
+log = logging.getLogger(__name__)
+
+#: Most commands in one batch (one transaction).
+BATCH_LIMIT = 256
+
+_T = TypeVar("_T")
+
+
+@dataclass
+class CommitStats:
+    """Counts since the committer started (for metrics and benchmarks)."""
+
+    batches: int = 0           # transactions committed
+    commands: int = 0          # commands answered, refused ones included
+    records: int = 0           # records stored
+    conflicts: int = 0         # batches run again after another writer stored first
+    failed_batches: int = 0    # batches whose commit failed (every caller got the error)
+    settle_failures: int = 0   # settles that failed (logged; the records are stored all the same)
+
+
+@dataclass
+class _Request:
+    command: Callable[[Registry], Any]
+    officer_id: str
+    answer: Future[Any] = field(default_factory=Future)
+
+
+_STOP = object()
+
+
+def _no_officer(officer_id: str) -> AbstractContextManager[object]:
+    return contextlib.nullcontext()
+
+
+class GroupCommitter:
+    """Runs commands submitted from many threads on one writer thread, a batch at a time.
+
+    ``acting_as(officer_id)`` is entered around each command, so that its records name the
+    officer. ``settle`` (default True) settles the node after each stored batch.
+    """
+
+    def __init__(self, node: Node, *, batch_limit: int = BATCH_LIMIT,
+                 acting_as: Callable[[str], AbstractContextManager[object]] | None = None,
+                 settle: bool = True) -> None:
+        if batch_limit < 1:
+            raise ValueError("batch_limit must be at least 1")
+        self.node = node
+        self.registry = node.registry
+        self.batch_limit = batch_limit
+        # INTEGRATION: once Registry.acting_as exists, make node.registry.acting_as the default here.
+        self._acting_as = acting_as or _no_officer
+        self._settle = settle
+        self.stats = CommitStats()
+        self._queue: queue.SimpleQueue[_Request | object] = queue.SimpleQueue()
+        self._state_lock = threading.Lock()
+        self._started = self._closed = False
+        self._writer = threading.Thread(target=self._write, name="group-commit writer", daemon=True)
+        self._settler = threading.Thread(target=self._settle_loop, name="group-commit settler", daemon=True)
+        self._settle_wanted = threading.Event()
+        self._stopping = threading.Event()
+
+    # --- callers ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        with self._state_lock:
+            if self._closed:
+                raise StorageError("the group committer is closed: it cannot start again")
+            if self._started:
+                return
+            self._started = True
+        self._writer.start()
+        if self._settle:
+            self._settler.start()
+
+    def submit(self, command: Callable[[Registry], _T], *, officer_id: str = "") -> _T:
+        """Run ``command(registry)`` in the next batch; return its result once its records are stored.
+
+        Raises the command's own error when it is refused (nothing of it is stored), the batch's
+        ``StorageError`` (``VersionConflict`` after too many lost races) when the commit fails
+        (nothing of the batch is stored), ``StorageError`` when the committer is not running.
+        """
+        if threading.current_thread() is self._writer:
+            raise RuntimeError("a command run by the group committer cannot submit another command")
+        request = _Request(command, officer_id)
+        with self._state_lock:
+            if not self._started or self._closed:
+                raise StorageError("the group committer is " + ("closed" if self._closed else "not started"))
+            self._queue.put(request)
+        result: _T = request.answer.result()
+        return result
+
+    def queued(self) -> int:
+        """How many submitted commands wait for the writer (approximate)."""
+        return self._queue.qsize()
+
+    def close(self) -> None:
+        """Run and answer every command submitted before, then stop (idempotent); later submits fail."""
+        with self._state_lock:
+            if self._closed:
+                return
+            self._closed = True
+            started = self._started
+            self._queue.put(_STOP)
+        if started:
+            self._writer.join()
+            self._stopping.set()
+            self._settle_wanted.set()
+            if self._settle:
+                self._settler.join()
+        self._fail_queued(StorageError("the group committer closed before running this command"))
+
+    def __enter__(self) -> GroupCommitter:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the writer thread ------------------------------------------------------------
+
+    def _write(self) -> None:
+        batch: list[_Request] = []
+        try:
+            stop = False
+            while not stop:
+                batch = []
+                item = self._queue.get()
+                while item is not _STOP:
+                    assert isinstance(item, _Request)
+                    batch.append(item)
+                    if len(batch) == self.batch_limit:
+                        break
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                stop = item is _STOP
+                if batch:
+                    self._commit(batch)
+        except BaseException as e:  # never leave a caller waiting
+            log.error("group commit writer stopped: %s", e)
+            with self._state_lock:
+                self._closed = True
+            stopped = StorageError(f"the group committer stopped: {e}")
+            for request in batch:
+                if not request.answer.done():
+                    request.answer.set_exception(stopped)
+            self._fail_queued(stopped)
+            raise
+
+    def _commit(self, batch: list[_Request]) -> None:
+        """Run the batch's commands and store their records; answer every caller."""
+        stored_versions: dict[UUID, int] = {}
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            outcomes, records = self._run(batch, stored_versions)
+            try:
+                records.commit(self.registry.recorder)
+            except VersionConflict as e:
+                self.stats.conflicts += 1
+                if attempt == CONFLICT_ATTEMPTS:
+                    self._fail(batch, e)
+                    return
+                # Another writer (a shell) stored first: run every command again on fresh state.
+                try:
+                    stored_versions.update(records.stored_versions_now(self.registry.recorder))
+                except StorageError as failed:
+                    self._fail(batch, failed)
+                    return
+                time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
+                continue
+            except Exception as e:
+                self._fail(batch, e)
+                return
+            break
+        if records.accepted:
+            self.stats.batches += 1
+            self.stats.records += len(records.accepted)
+            self._settle_wanted.set()
+        self.stats.commands += len(batch)
+        for request, (value, error) in zip(batch, outcomes, strict=True):
+            if error is None:
+                request.answer.set_result(value)
+            else:
+                request.answer.set_exception(error)
+
+    def _run(self, batch: list[_Request], stored_versions: dict[UUID, int],
+             ) -> tuple[list[tuple[Any, Exception | None]], StagedBatch]:
+        """Each command against the stored state plus the records of the batch's earlier commands."""
+        outcomes: list[tuple[Any, Exception | None]] = []
+        with staged(StagedBatch(stored_versions)) as records:
+            for request in batch:
+                try:
+                    with records.command(), self._acting_as(request.officer_id):
+                        outcomes.append((request.command(self.registry), None))
+                except Exception as e:  # the command's own refusal: it fails alone
+                    outcomes.append((None, e))
+        return outcomes, records
+
+    def _fail(self, batch: list[_Request], error: Exception) -> None:
+        self.stats.failed_batches += 1
+        self.stats.commands += len(batch)
+        for request in batch:
+            request.answer.set_exception(error)
+
+    def _fail_queued(self, error: Exception) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, _Request):
+                item.answer.set_exception(error)
+
+    # --- the settler thread -----------------------------------------------------------
+
+    def _settle_loop(self) -> None:
+        """Settle once for however many batches were stored since the last settle."""
+        while True:
+            self._settle_wanted.wait()
+            self._settle_wanted.clear()
+            try:
+                self.node.settle()
+            except Exception as e:  # the records are stored; the next settle catches up
+                self.stats.settle_failures += 1
+                log.warning("settling after a group commit failed: %s", e)
+            if self._stopping.is_set() and not self._settle_wanted.is_set():
+                return
