@@ -26,7 +26,7 @@ from uuid import UUID
 
 from nodes.errors import StorageError, VersionConflict
 from nodes.registry.application import CONFLICT_ATTEMPTS, Registry
-from nodes.registry.staging import StagedBatch, staged
+from nodes.registry.staging import CommittedStreams, StagedBatch, staged
 
 if TYPE_CHECKING:
     from nodes.bootstrap import Node
@@ -84,6 +84,7 @@ class GroupCommitter:
         self._acting_as = acting_as or _no_officer
         self._settle = settle
         self.stats = CommitStats()
+        self._committed = CommittedStreams()  # used by the writer thread only
         self._queue: queue.SimpleQueue[_Request | object] = queue.SimpleQueue()
         self._state_lock = threading.Lock()
         self._started = self._closed = False
@@ -185,10 +186,16 @@ class GroupCommitter:
         """Run the batch's commands and store their records; answer every caller."""
         stored_versions: dict[UUID, int] = {}
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                self._committed.check(self.registry.recorder)
+            except StorageError as e:
+                self._fail(batch, e)
+                return
             outcomes, records = self._run(batch, stored_versions)
             try:
                 records.commit(self.registry.recorder)
             except VersionConflict as e:
+                self._committed.forget()
                 self.stats.conflicts += 1
                 if attempt == CONFLICT_ATTEMPTS:
                     self._fail(batch, e)
@@ -202,6 +209,7 @@ class GroupCommitter:
                 time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
                 continue
             except Exception as e:
+                self._committed.forget()
                 self._fail(batch, e)
                 return
             break
@@ -220,7 +228,7 @@ class GroupCommitter:
              ) -> tuple[list[tuple[Any, Exception | None]], StagedBatch]:
         """Each command against the stored state plus the records of the batch's earlier commands."""
         outcomes: list[tuple[Any, Exception | None]] = []
-        with staged(StagedBatch(stored_versions)) as records:
+        with staged(StagedBatch(self._committed, stored_versions)) as records:
             for request in batch:
                 try:
                     with records.command(), self._acting_as(request.officer_id):

@@ -11,28 +11,95 @@ in a context variable of the thread that opened it. ``nodes.registry.group_commi
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import ApplicationRecorder, EventStore, PersistenceError, Recording, StoredEvent
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    EventStore,
+    PersistenceError,
+    RecordConflictError,
+    Recording,
+    StoredEvent,
+)
 
 from nodes.errors import StorageError, VersionConflict
 from nodes.registry.storage import translated_errors, version_conflicts
+
+#: What a read of a stream yields: the library's domain events, in version order.
+Events = list[DomainEventProtocol[UUID]]
+
+
+class CommittedStreams:
+    """The stored records of the streams the writer has read, kept from batch to batch (an LRU
+    of ``size`` streams) for as long as no one else writes to the log.
+
+    ``check`` before each batch compares the log's last position with the position after the
+    writer's own last commit; any other write in between (a shell, a partner's ingest, another
+    thread saving directly) empties it, so a command never reads older state than it would
+    from the database at the start of its batch.
+    """
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._streams: OrderedDict[UUID, Events] = OrderedDict()
+        self._position: int | None = None
+
+    def check(self, recorder: ApplicationRecorder) -> None:
+        """Forget everything if the log holds records the writer did not store (``StorageError``)."""
+        with _storage("group commit: reading the log's last position"):
+            now = recorder.max_notification_id() or 0
+        if now != self._position:
+            self.forget()
+            self._position = now
+
+    def read(self, stream: UUID, load: Callable[[], Events]) -> Events:
+        """The stream's stored events, from ``load()`` the first time."""
+        found = self._streams.get(stream)
+        if found is None:
+            found = self._streams[stream] = load()
+            while len(self._streams) > self.size:
+                self._streams.popitem(last=False)
+        else:
+            self._streams.move_to_end(stream)
+        return found
+
+    def stored(self, events: Events, positions: Sequence[int] | None) -> None:
+        """After a commit of ``events`` at ``positions``: kept up to date if they directly follow
+        the position last checked (nothing else was stored meanwhile), else forgotten."""
+        expected = range(self._position + 1, self._position + 1 + len(events)) if self._position is not None else None
+        if positions is None or expected is None or list(positions) != list(expected):
+            self.forget()
+            return
+        self._position = expected[-1] if events else self._position
+        for event in events:
+            cached = self._streams.get(event.originator_id)
+            if cached is not None:
+                cached.append(event)
+            elif event.originator_version == 1:
+                self._streams[event.originator_id] = [event]
+
+    def forget(self) -> None:
+        self._streams.clear()
+        self._position = None
 
 
 class StagedBatch:
     """The records of a batch: those of its accepted commands, in order, and those of the command
     running now (kept apart until it ends, so that a refused command leaves nothing behind)."""
 
-    def __init__(self, stored_versions: dict[UUID, int] | None = None) -> None:
-        #: Last stored version of streams a lost commit wrote to (see ``stored_versions``).
+    def __init__(self, committed: CommittedStreams, stored_versions: dict[UUID, int] | None = None) -> None:
+        self.committed = committed
+        #: Last stored version of streams a lost commit wrote to (see ``stored_versions_now``).
         self.stored_versions = stored_versions or {}
         self.accepted: list[StoredEvent] = []
-        self._running: list[StoredEvent] = []
-        self._streams: dict[UUID, list[StoredEvent]] = {}
+        self.accepted_events: Events = []
+        self._running: list[tuple[StoredEvent, DomainEventProtocol[UUID]]] = []
+        self._streams: dict[UUID, Events] = {}
 
     @contextlib.contextmanager
     def command(self) -> Iterator[None]:
@@ -41,33 +108,35 @@ class StagedBatch:
         try:
             yield
         except BaseException:
-            for record in self._running:
-                self._streams[_as_uuid(record.originator_id)].pop()
+            for _record, event in self._running:
+                self._streams[event.originator_id].pop()
             raise
         finally:
             running, self._running = self._running, []
-        self.accepted.extend(running)
+        self.accepted.extend(record for record, _event in running)
+        self.accepted_events.extend(event for _record, event in running)
 
-    def stage(self, records: Sequence[StoredEvent]) -> None:
-        """Hold ``records`` (mapped and signed) for the commit.
+    def stage(self, records: Sequence[tuple[StoredEvent, DomainEventProtocol[UUID]]]) -> None:
+        """Hold ``records`` (each mapped and signed, with its event as read back) for the commit.
 
-        Raises ``VersionConflict`` when one does not follow the stream's last staged record: the
-        command saved a stream it read before an earlier save of the same command.
+        Raises ``VersionConflict`` when one does not follow the stream's last staged record (the
+        command saved a stream it read before an earlier save of its own), or when a lost commit
+        found its version stored already.
         """
-        for record in records:
-            stream_id = _as_uuid(record.originator_id)
+        for record, event in records:
+            stream_id, version = event.originator_id, event.originator_version
             stream = self._streams.setdefault(stream_id, [])
-            if stream and record.originator_version != stream[-1].originator_version + 1:
-                raise VersionConflict(f"stream {stream_id}: version {record.originator_version} does not "
+            if stream and version != stream[-1].originator_version + 1:
+                raise VersionConflict(f"stream {stream_id}: version {version} does not "
                                       f"follow version {stream[-1].originator_version} staged in this batch")
-            if record.originator_version <= self.stored_versions.get(stream_id, 0):
-                raise VersionConflict(f"stream {stream_id}: version {record.originator_version} is stored already")
-            stream.append(record)
-            self._running.append(record)
+            if version <= self.stored_versions.get(stream_id, 0):
+                raise VersionConflict(f"stream {stream_id}: version {version} is stored already")
+            stream.append(event)
+            self._running.append((record, event))
 
-    def records_of(self, stream: UUID) -> list[StoredEvent]:
-        """The stream's staged records (accepted, then those of the running command), in version order."""
-        return self._streams.get(stream, [])
+    def read(self, stream: UUID, load: Callable[[], Events]) -> Events:
+        """The stream's events: stored (``load()`` unless known), then staged."""
+        return [*self.committed.read(stream, load), *self._streams.get(stream, ())]
 
     def stored_versions_now(self, recorder: ApplicationRecorder) -> dict[UUID, int]:
         """The last stored version of each stream this batch writes to (after a lost commit).
@@ -77,7 +146,7 @@ class StagedBatch:
         its re-run is refused by ``stage`` instead, and the command says why (``DuplicateMarking``).
         """
         found = {}
-        with translated_errors("group commit: reading the streams of a lost commit"):
+        with _storage("group commit: reading the streams of a lost commit"):
             for stream in self._streams:
                 last = recorder.select_events(stream, desc=True, limit=1)
                 if last:
@@ -93,11 +162,22 @@ class StagedBatch:
         if not self.accepted:
             return
         action = f"group commit of {len(self.accepted)} records"
-        try:
-            with version_conflicts(action), translated_errors(action):
-                recorder.insert_events(self.accepted)
-        except PersistenceError as e:  # the event store's own errors (the conflict is translated above)
-            raise StorageError(f"{action}: {e}") from e
+        with version_conflicts(action), _storage(action):
+            positions = recorder.insert_events(self.accepted)
+        self.committed.stored(self.accepted_events, positions)
+
+
+@contextlib.contextmanager
+def _storage(action: str) -> Iterator[None]:
+    """``StorageError`` for database failures, the event store's own included (a lost race is
+    ``VersionConflict``: ``version_conflicts`` outside this translates it)."""
+    try:
+        with translated_errors(action):
+            yield
+    except RecordConflictError:
+        raise
+    except PersistenceError as e:
+        raise StorageError(f"{action}: {e}") from e
 
 
 _OPEN_BATCH: ContextVar[StagedBatch | None] = ContextVar("armsledger_staged_batch", default=None)
@@ -122,21 +202,21 @@ class StagingEventStore(EventStore[UUID]):
             return super().put(domain_events, **kwargs)
         # Mapped now, in the command's context (its officer, its authority key), so that a
         # record that cannot be signed refuses its own command only.
-        batch.stage([self.mapper.to_stored_event(event) for event in domain_events])
+        records = [self.mapper.to_stored_event(event) for event in domain_events]
+        batch.stage([(record, self.mapper.to_domain_event(record)) for record in records])
         return []  # no notification ids before the commit
 
     def get(self, originator_id: UUID, *, gt: int | None = None, lte: int | None = None, desc: bool = False,
             limit: int | None = None) -> Iterator[DomainEventProtocol[UUID]]:
         batch = _OPEN_BATCH.get()
-        staged_records = batch.records_of(_as_uuid(originator_id)) if batch is not None else []
-        if not staged_records:
+        if batch is None:
             return super().get(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
-        rows = [*self.recorder.select_events(originator_id, gt=gt, lte=lte),
-                *(r for r in staged_records if (gt is None or r.originator_version > gt)
-                  and (lte is None or r.originator_version <= lte))]
+        stream = _as_uuid(originator_id)
+        events = [e for e in batch.read(stream, lambda: list(super(StagingEventStore, self).get(stream)))
+                  if (gt is None or e.originator_version > gt) and (lte is None or e.originator_version <= lte)]
         if desc:
-            rows.reverse()
-        return map(self.mapper.to_domain_event, rows[:limit] if limit is not None else rows)
+            events.reverse()
+        return iter(events[:limit] if limit is not None else events)
 
 
 def _as_uuid(value: UUID | str) -> UUID:
