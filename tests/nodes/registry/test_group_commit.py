@@ -168,6 +168,25 @@ def test_a_batch_that_loses_the_race_to_an_outside_writer_runs_again_on_fresh_st
     assert holders(valid_stream(node.registry, weapon)) == ["holder B", "holder A"]
 
 
+def test_what_another_writer_stores_between_batches_is_seen_by_the_next_batch(node, db_url):
+    weapon = node.registry.manufacture(marking=Marking.read("FN Herstal", "BE", "SEEN-1"), type="pistol",
+                                       make="FN", model="Five-seveN", calibre="5.7x28", year=2020,
+                                       holder="FN Herstal", occurred_on=NOW - DAY)
+    outside = Registry(db_url, node.identity)
+    try:
+        with GroupCommitter(node) as committer:
+            committer.submit(transfer(weapon, "holder A", "TL-A"))  # the committer has read licence TL-A ...
+            outside.revoke_licence(number="TL-B", kind="transfer_licence", reason="holder convicted",
+                                   occurred_on=NOW - 10)  # ... and a shell revokes TL-B, then TL-A
+            outside.revoke_licence(number="TL-A", kind="transfer_licence", reason="holder convicted",
+                                   occurred_on=NOW - 10)
+            with pytest.raises(LicenceRefused, match="revoked"):
+                committer.submit(transfer(weapon, "holder A", "TL-A"))
+    finally:
+        outside.close()
+    assert holders(valid_stream(node.registry, weapon)) == ["holder A"]
+
+
 def fail_inserts(node: Node, stream: UUID) -> Callable[[], None]:
     """Make the database fail (not refuse) every insert of ``stream``'s records; returns the undo."""
     recorder: Any = node.registry.recorder
