@@ -1,23 +1,26 @@
 """Records held back for a group commit, and seen by the later commands of the same batch.
 
 While a thread has a batch open (``staged(batch)``), what the registry saves on that thread is
-signed and kept in the batch instead of being stored, and every read of a stream through the
-registry's event store (``repository.get``, ``in repository``) returns the stored records
-followed by the staged ones. ``StagedBatch.commit`` then stores the accepted commands' records in
-one transaction. Other threads using the same registry see only what is stored: the batch lives
-in a context variable of the thread that opened it. ``nodes.registry.group_commit`` drives this.
+signed and kept in the batch instead of being stored, and every read of an aggregate through
+the registry's repository (``repository.get``, ``in repository``) returns its stored state
+(kept between batches by ``CommittedStreams``) with the staged events applied.
+``StagedBatch.commit`` then stores the accepted commands' records in one transaction. Other
+threads using the same registry see only what is stored: the batch lives in a context variable
+of the thread that opened it. ``nodes.registry.group_commit`` drives this.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.application import AggregateNotFoundError, Repository
+from eventsourcing.domain import CanMutateAggregate, DomainEventProtocol
 from eventsourcing.persistence import (
     ApplicationRecorder,
     EventStore,
@@ -30,13 +33,13 @@ from eventsourcing.persistence import (
 from nodes.errors import StorageError, VersionConflict
 from nodes.registry.storage import translated_errors, version_conflicts
 
-#: What a read of a stream yields: the library's domain events, in version order.
 Events = list[DomainEventProtocol[UUID]]
+Aggregate = Any  # one of the registry's aggregates (Weapon, Licence, Shipment ...)
 
 
 class CommittedStreams:
-    """The stored records of the streams the writer has read, kept from batch to batch (an LRU
-    of ``size`` streams) for as long as no one else writes to the log.
+    """The stored state of the aggregates the writer has read (None: no such stream), kept from
+    batch to batch (an LRU of ``size`` streams) for as long as no one else writes to the log.
 
     ``check`` before each batch compares the log's last position with the position after the
     writer's own last commit; any other write in between (a shell, a partner's ingest, another
@@ -46,7 +49,7 @@ class CommittedStreams:
 
     def __init__(self, size: int = 10_000) -> None:
         self.size = size
-        self._streams: OrderedDict[UUID, Events] = OrderedDict()
+        self._aggregates: OrderedDict[UUID, Aggregate | None] = OrderedDict()
         self._position: int | None = None
 
     def check(self, recorder: ApplicationRecorder) -> None:
@@ -57,34 +60,31 @@ class CommittedStreams:
             self.forget()
             self._position = now
 
-    def read(self, stream: UUID, load: Callable[[], Events]) -> Events:
-        """The stream's stored events, from ``load()`` the first time."""
-        found = self._streams.get(stream)
-        if found is None:
-            found = self._streams[stream] = load()
-            while len(self._streams) > self.size:
-                self._streams.popitem(last=False)
-        else:
-            self._streams.move_to_end(stream)
+    def read(self, stream: UUID, load: Callable[[], Aggregate | None]) -> Aggregate | None:
+        """The stream's stored state (not a copy: never change it), from ``load()`` the first time."""
+        if stream in self._aggregates:
+            self._aggregates.move_to_end(stream)
+            return self._aggregates[stream]
+        found = self._aggregates[stream] = load()
+        while len(self._aggregates) > self.size:
+            self._aggregates.popitem(last=False)
         return found
 
     def stored(self, events: Events, positions: Sequence[int] | None) -> None:
         """After a commit of ``events`` at ``positions``: kept up to date if they directly follow
         the position last checked (nothing else was stored meanwhile), else forgotten."""
         expected = range(self._position + 1, self._position + 1 + len(events)) if self._position is not None else None
-        if positions is None or expected is None or list(positions) != list(expected):
+        if not events or positions is None or expected is None or list(positions) != list(expected):
             self.forget()
             return
-        self._position = expected[-1] if events else self._position
+        self._position = expected[-1]
         for event in events:
-            cached = self._streams.get(event.originator_id)
-            if cached is not None:
-                cached.append(event)
-            elif event.originator_version == 1:
-                self._streams[event.originator_id] = [event]
+            stream = event.originator_id
+            if stream in self._aggregates or event.originator_version == 1:
+                self._aggregates[stream] = _mutated(self._aggregates.get(stream), event)
 
     def forget(self) -> None:
-        self._streams.clear()
+        self._aggregates.clear()
         self._position = None
 
 
@@ -134,9 +134,13 @@ class StagedBatch:
             stream.append(event)
             self._running.append((record, event))
 
-    def read(self, stream: UUID, load: Callable[[], Events]) -> Events:
-        """The stream's events: stored (``load()`` unless known), then staged."""
-        return [*self.committed.read(stream, load), *self._streams.get(stream, ())]
+    def aggregate(self, stream: UUID, load: Callable[[], Aggregate | None]) -> Aggregate | None:
+        """A fresh copy of the stream's aggregate: stored state (``load()`` unless known), then the
+        batch's staged events; None when there is neither."""
+        aggregate = copy.deepcopy(self.committed.read(stream, load))
+        for event in self._streams.get(stream, ()):
+            aggregate = _mutated(aggregate, event)
+        return aggregate
 
     def stored_versions_now(self, recorder: ApplicationRecorder) -> dict[UUID, int]:
         """The last stored version of each stream this batch writes to (after a lost commit).
@@ -194,7 +198,7 @@ def staged(batch: StagedBatch) -> Iterator[StagedBatch]:
 
 
 class StagingEventStore(EventStore[UUID]):
-    """The library's event store, staging writes and overlaying reads while a batch is open."""
+    """The library's event store, staging writes while a batch is open."""
 
     def put(self, domain_events: Sequence[DomainEventProtocol[UUID]], **kwargs: Any) -> list[Recording[UUID]]:
         batch = _OPEN_BATCH.get()
@@ -206,17 +210,31 @@ class StagingEventStore(EventStore[UUID]):
         batch.stage([(record, self.mapper.to_domain_event(record)) for record in records])
         return []  # no notification ids before the commit
 
-    def get(self, originator_id: UUID, *, gt: int | None = None, lte: int | None = None, desc: bool = False,
-            limit: int | None = None) -> Iterator[DomainEventProtocol[UUID]]:
+
+
+class StagingRepository(Repository[UUID]):
+    """The library's repository, reading through the open batch (see the module docstring)."""
+
+    def get(self, aggregate_id: UUID, *, version: int | None = None, **kwargs: Any) -> Any:
         batch = _OPEN_BATCH.get()
-        if batch is None:
-            return super().get(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
-        stream = _as_uuid(originator_id)
-        events = [e for e in batch.read(stream, lambda: list(super(StagingEventStore, self).get(stream)))
-                  if (gt is None or e.originator_version > gt) and (lte is None or e.originator_version <= lte)]
-        if desc:
-            events.reverse()
-        return iter(events[:limit] if limit is not None else events)
+        if batch is None or version is not None or kwargs:
+            return super().get(aggregate_id, version=version, **kwargs)
+        stream = _as_uuid(aggregate_id)
+        found = batch.aggregate(stream, lambda: self._stored(stream))
+        if found is None:
+            raise AggregateNotFoundError(f"Aggregate {stream!r} not found.")
+        return found
+
+    def _stored(self, stream: UUID) -> Aggregate | None:
+        try:
+            return super().get(stream)
+        except AggregateNotFoundError:
+            return None
+
+
+def _mutated(aggregate: Aggregate | None, event: DomainEventProtocol[UUID]) -> Aggregate:
+    assert isinstance(event, CanMutateAggregate)
+    return event.mutate(aggregate)
 
 
 def _as_uuid(value: UUID | str) -> UUID:

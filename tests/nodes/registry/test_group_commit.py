@@ -115,6 +115,16 @@ def test_a_refused_command_fails_alone_and_the_next_in_its_batch_sees_the_earlie
     stored = node.registry.manufacture(marking=Marking.read("FN Herstal", "BE", "STORED-1"), type="pistol",
                                        make="FN", model="Five-seveN", calibre="5.7x28", year=2020,
                                        holder="FN Herstal", occurred_on=NOW - DAY)
+
+    def change_then_fail(r: Registry) -> None:  # changes the weapon it read, then gives up
+        r.weapon(stored).transfer(authority=r.authority("licensing"), to_holder="holder B", occurred_on=NOW,
+                                  licence=r.licence("TL-B", LicenceKind.TRANSFER_LICENCE, field="licence"))
+        raise RuntimeError("changed its mind")
+
+    def save_then_fail(r: Registry) -> None:  # saves a transfer, then fails
+        r.transfer(weapon_id=stored, to_holder="holder B", licence="TL-B", occurred_on=NOW)
+        raise RuntimeError("failed after saving")
+
     with GroupCommitter(node) as committer:
         release, blocker = hold_the_writer(committer)
         commands = [
@@ -123,7 +133,9 @@ def test_a_refused_command_fails_alone_and_the_next_in_its_batch_sees_the_earlie
             manufacture("STORED-1"),                   # stored before: refused (found at the commit)
             transfer(stored, "holder A", "TL-A"),
             transfer(stored, "holder X", "TL-NONE"),   # no such licence: refused
-            transfer(stored, "holder B", "TL-B"),      # chains on the first transfer
+            change_then_fail,
+            save_then_fail,
+            transfer(stored, "holder B", "TL-B"),      # chains on the first transfer, nothing else
         ]
         with ThreadPoolExecutor(len(commands)) as pool:
             futures = []
@@ -137,7 +149,8 @@ def test_a_refused_command_fails_alone_and_the_next_in_its_batch_sees_the_earlie
     assert isinstance(new, UUID)
     assert isinstance(outcomes[1], DuplicateMarking) and isinstance(outcomes[2], DuplicateMarking)
     assert isinstance(outcomes[4], LicenceRefused)
-    assert outcomes[3] is None and outcomes[5] is None
+    assert [str(e) for e in outcomes[5:7]] == ["changed its mind", "failed after saving"]
+    assert outcomes[3] is None and outcomes[7] is None
     assert holders(valid_stream(node.registry, stored)) == ["holder A", "holder B"]
     assert len(valid_stream(node.registry, new)) == 1
     assert committer.stats.conflicts == 1  # the stored STORED-1 was found by the commit, then refused alone
