@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 #: Most commands in one batch (one transaction).
 BATCH_LIMIT = 256
+#: How long ``close`` waits for the queued commands to be run.
+CLOSE_TIMEOUT_S = 60.0
 
 _T = TypeVar("_T")
 
@@ -127,8 +129,13 @@ class GroupCommitter:
         """How many submitted commands wait for the writer (approximate)."""
         return self._queue.qsize()
 
-    def close(self) -> None:
-        """Run and answer every command submitted before, then stop (idempotent); later submits fail."""
+    def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
+        """Run and answer every command submitted before, then stop (idempotent); later submits fail.
+
+        If the writer is still busy after ``timeout`` seconds (a command or the database hangs),
+        the commands it has not taken yet are answered with ``StorageError`` and close returns;
+        the batch it is running is answered when it ends.
+        """
         with self._state_lock:
             if self._closed:
                 return
@@ -136,11 +143,14 @@ class GroupCommitter:
             started = self._started
             self._queue.put(_STOP)
         if started:
-            self._writer.join()
+            deadline = time.monotonic() + timeout
+            self._writer.join(timeout)
             self._stopping.set()
             self._settle_wanted.set()
             if self._settle:
-                self._settler.join()
+                self._settler.join(max(0.0, deadline - time.monotonic()))
+            if self._writer.is_alive() or self._settler.is_alive():
+                log.warning("the group committer did not stop within %s s", timeout)
         self._fail_queued(StorageError("the group committer closed before running this command"))
 
     def __enter__(self) -> GroupCommitter:

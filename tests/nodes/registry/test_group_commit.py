@@ -273,6 +273,25 @@ def test_close_answers_the_queued_commands_and_refuses_later_ones(node):
     committer.close()  # again: nothing to do
 
 
+def test_close_gives_up_on_a_hung_command_and_answers_what_waits_behind_it(node):
+    committer = GroupCommitter(node)
+    committer.start()
+    release, blocker = hold_the_writer(committer)
+    with ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(committer.submit, manufacture(f"BEHIND-{i}")) for i in range(2)]
+        wait_queued(committer, 2)
+        began = time.monotonic()
+        committer.close(timeout=0.5)
+        assert time.monotonic() - began < 10
+        for future in futures:
+            with pytest.raises(StorageError, match="closed before running"):
+                future.result(timeout=10)
+    release.set()
+    blocker.join(30)
+    assert not blocker.is_alive()  # the hung command was answered once it ended
+    assert node.registry.envelopes(Marking.read("FN Herstal", "BE", "BEHIND-0").weapon_id()) == []
+
+
 def test_each_command_runs_as_its_officer(node):
     seen: list[tuple[str, str]] = []
     acting = threading.local()
