@@ -181,8 +181,8 @@ class GroupCommitter:
                 stop = item is _STOP
                 if batch:
                     self._commit(batch)
-        except BaseException as e:  # never leave a caller waiting
-            log.error("group commit writer stopped: %s", e)
+        except BaseException as e:  # a bug or an interrupt: never leave a caller waiting
+            log.error("the group commit writer stopped: %s", e)
             with self._state_lock:
                 self._closed = True
             stopped = StorageError(f"the group committer stopped: {e}")
@@ -190,7 +190,6 @@ class GroupCommitter:
                 if not request.answer.done():
                     request.answer.set_exception(stopped)
             self._fail_queued(stopped)
-            raise
 
     def _commit(self, batch: list[_Request]) -> None:
         """Run the batch's commands and store their records; answer every caller."""

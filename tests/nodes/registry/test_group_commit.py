@@ -292,6 +292,17 @@ def test_close_gives_up_on_a_hung_command_and_answers_what_waits_behind_it(node)
     assert node.registry.envelopes(Marking.read("FN Herstal", "BE", "BEHIND-0").weapon_id()) == []
 
 
+def test_a_writer_stopped_by_a_bug_answers_its_callers_and_refuses_later_ones(node):
+    def exits(_registry: Registry) -> None:
+        raise SystemExit("a bug")
+
+    with GroupCommitter(node) as committer:
+        with pytest.raises(StorageError, match="stopped: a bug"):
+            committer.submit(exits)
+        with pytest.raises(StorageError, match="closed"):
+            committer.submit(manufacture("AFTER-1"))
+
+
 def test_each_command_runs_as_its_officer(node):
     seen: list[tuple[str, str]] = []
     acting = threading.local()
