@@ -211,7 +211,6 @@ class StagingEventStore(EventStore[UUID]):
         return []  # no notification ids before the commit
 
 
-
 class StagingRepository(Repository[UUID]):
     """The library's repository, reading through the open batch (see the module docstring)."""
 
