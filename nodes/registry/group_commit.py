@@ -17,8 +17,8 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import Future
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -60,6 +60,20 @@ class _Request:
     answer: Future[Any] = field(default_factory=Future)
 
 
+#: A command's result, or the error it raised.
+_Outcome = tuple[Any, Exception | None]
+
+
+@dataclass
+class _Flight:
+    """A batch whose records are being stored by the store thread."""
+
+    batch: list[_Request]
+    outcomes: list[_Outcome]
+    records: StagedBatch
+    stored: Future[Sequence[int] | None]
+
+
 _STOP = object()
 
 
@@ -92,6 +106,7 @@ class GroupCommitter:
         self._started = self._closed = False
         self._writer = threading.Thread(target=self._write, name="group-commit writer", daemon=True)
         self._settler = threading.Thread(target=self._settle_loop, name="group-commit settler", daemon=True)
+        self._store_thread = ThreadPoolExecutor(1, thread_name_prefix="group-commit store")
         self._settle_wanted = threading.Event()
         self._stopping = threading.Event()
 
@@ -145,6 +160,7 @@ class GroupCommitter:
         if started:
             deadline = time.monotonic() + timeout
             self._writer.join(timeout)
+            self._store_thread.shutdown(wait=not self._writer.is_alive())
             self._stopping.set()
             self._settle_wanted.set()
             if self._settle:
@@ -163,37 +179,96 @@ class GroupCommitter:
     # --- the writer thread ------------------------------------------------------------
 
     def _write(self) -> None:
-        batch: list[_Request] = []
+        """Take batches until stopped. While one batch is being stored (on the store thread), the
+        next one runs against the stored state plus the first one's records; it is stored only if
+        the first was stored and nothing else was written meanwhile, else it runs again."""
+        held: list[_Request] = []  # every request taken and not yet answered, for a crash
         try:
+            flight: _Flight | None = None
             stop = False
-            while not stop:
-                batch = []
-                item = self._queue.get()
-                while item is not _STOP:
-                    assert isinstance(item, _Request)
-                    batch.append(item)
-                    if len(batch) == self.batch_limit:
-                        break
-                    try:
-                        item = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                stop = item is _STOP
-                if batch:
-                    self._commit(batch)
+            while not (stop and flight is None):
+                batch, stopping = self._take(block=flight is None) if not stop else ([], True)
+                stop = stop or stopping
+                held = batch + (flight.batch if flight is not None else [])
+                if flight is None:
+                    flight = self._launch(batch) if batch else None
+                    continue
+                outcomes, records = self._run(batch, {}, parent=flight.records) if batch else ([], None)
+                kept = self._land(flight)
+                flight = None
+                if batch and records is not None and kept:
+                    flight = self._store(batch, outcomes, records)
+                elif batch:
+                    flight = self._launch(batch)
         except BaseException as e:  # a bug or an interrupt: never leave a caller waiting
             log.error("the group commit writer stopped: %s", e)
             with self._state_lock:
                 self._closed = True
             stopped = StorageError(f"the group committer stopped: {e}")
-            for request in batch:
+            for request in held:
                 if not request.answer.done():
                     request.answer.set_exception(stopped)
             self._fail_queued(stopped)
 
-    def _commit(self, batch: list[_Request]) -> None:
-        """Run the batch's commands and store their records; answer every caller."""
-        stored_versions: dict[UUID, int] = {}
+    def _take(self, *, block: bool) -> tuple[list[_Request], bool]:
+        """The queued requests (up to the limit; waits for one if ``block``), and whether to stop."""
+        batch: list[_Request] = []
+        while len(batch) < self.batch_limit:
+            try:
+                item = self._queue.get() if block and not batch else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                return batch, True
+            assert isinstance(item, _Request)
+            batch.append(item)
+        return batch, False
+
+    def _launch(self, batch: list[_Request]) -> _Flight | None:
+        """Check what the writer keeps, run the batch and start storing it (None: answered already)."""
+        try:
+            self._committed.check(self.registry.recorder)
+        except StorageError as e:
+            self._fail(batch, e)
+            return None
+        outcomes, records = self._run(batch, {})
+        return self._store(batch, outcomes, records)
+
+    def _store(self, batch: list[_Request], outcomes: list[_Outcome], records: StagedBatch) -> _Flight | None:
+        if not records.accepted:
+            self._answer(batch, outcomes, records)
+            return None
+        return _Flight(batch, outcomes, records, self._store_thread.submit(records.store, self.registry.recorder))
+
+    def _land(self, flight: _Flight) -> bool:
+        """Wait for the batch in flight to be stored and answer it: True when it was stored and
+        nothing else was written meanwhile (what the next batch read still holds)."""
+        try:
+            positions = flight.stored.result()
+        except VersionConflict:
+            self._committed.forget()
+            self.stats.conflicts += 1
+            try:
+                stored_versions = flight.records.stored_versions_now(self.registry.recorder)
+            except StorageError as e:
+                self._fail(flight.batch, e)
+                return False
+            self._commit(flight.batch, stored_versions)  # run again on fresh state, with the usual retries
+            return False
+        except Exception as e:
+            self._committed.forget()
+            self._fail(flight.batch, e)
+            return False
+        kept = self._committed.stored(flight.records.accepted_events, positions)
+        self._answer(flight.batch, flight.outcomes, flight.records)
+        return kept
+
+    def _commit(self, batch: list[_Request], stored_versions: dict[UUID, int]) -> None:
+        """Run the batch's commands and store their records, retrying lost races; answer every caller.
+
+        ``stored_versions``: the last stored version of streams an earlier attempt lost (see
+        ``StagedBatch.stored_versions_now``).
+        """
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
             try:
                 self._committed.check(self.registry.recorder)
@@ -222,6 +297,10 @@ class GroupCommitter:
                 self._fail(batch, e)
                 return
             break
+        self._answer(batch, outcomes, records)
+
+    def _answer(self, batch: list[_Request], outcomes: list[_Outcome], records: StagedBatch) -> None:
+        """After the batch's records are stored: each caller gets its command's result or error."""
         if records.accepted:
             self.stats.batches += 1
             self.stats.records += len(records.accepted)
@@ -233,11 +312,12 @@ class GroupCommitter:
             else:
                 request.answer.set_exception(error)
 
-    def _run(self, batch: list[_Request], stored_versions: dict[UUID, int],
-             ) -> tuple[list[tuple[Any, Exception | None]], StagedBatch]:
-        """Each command against the stored state plus the records of the batch's earlier commands."""
-        outcomes: list[tuple[Any, Exception | None]] = []
-        with staged(StagedBatch(self._committed, stored_versions)) as records:
+    def _run(self, batch: list[_Request], stored_versions: dict[UUID, int], parent: StagedBatch | None = None,
+             ) -> tuple[list[_Outcome], StagedBatch]:
+        """Each command against the stored state plus the records of ``parent`` (the batch being
+        stored) and of the batch's earlier commands."""
+        outcomes: list[_Outcome] = []
+        with staged(StagedBatch(self._committed, stored_versions, parent)) as records:
             for request in batch:
                 try:
                     with records.command(), self._acting_as(request.officer_id):

@@ -70,18 +70,19 @@ class CommittedStreams:
             self._aggregates.popitem(last=False)
         return found
 
-    def stored(self, events: Events, positions: Sequence[int] | None) -> None:
+    def stored(self, events: Events, positions: Sequence[int] | None) -> bool:
         """After a commit of ``events`` at ``positions``: kept up to date if they directly follow
-        the position last checked (nothing else was stored meanwhile), else forgotten."""
+        the last position known (nothing else was stored meanwhile), else forgotten (False)."""
         expected = range(self._position + 1, self._position + 1 + len(events)) if self._position is not None else None
         if not events or positions is None or expected is None or list(positions) != list(expected):
             self.forget()
-            return
+            return False
         self._position = expected[-1]
         for event in events:
             stream = event.originator_id
             if stream in self._aggregates or event.originator_version == 1:
                 self._aggregates[stream] = _mutated(self._aggregates.get(stream), event)
+        return True
 
     def forget(self) -> None:
         self._aggregates.clear()
@@ -92,8 +93,11 @@ class StagedBatch:
     """The records of a batch: those of its accepted commands, in order, and those of the command
     running now (kept apart until it ends, so that a refused command leaves nothing behind)."""
 
-    def __init__(self, committed: CommittedStreams, stored_versions: dict[UUID, int] | None = None) -> None:
+    def __init__(self, committed: CommittedStreams, stored_versions: dict[UUID, int] | None = None,
+                 parent: StagedBatch | None = None) -> None:
         self.committed = committed
+        #: The batch being stored while this one runs: its records come before this one's.
+        self.parent = parent
         #: Last stored version of streams a lost commit wrote to (see ``stored_versions_now``).
         self.stored_versions = stored_versions or {}
         self.accepted: list[StoredEvent] = []
@@ -126,9 +130,10 @@ class StagedBatch:
         for record, event in records:
             stream_id, version = event.originator_id, event.originator_version
             stream = self._streams.setdefault(stream_id, [])
-            if stream and version != stream[-1].originator_version + 1:
+            before = stream or (self.parent.records_of(stream_id) if self.parent is not None else [])
+            if before and version != before[-1].originator_version + 1:
                 raise VersionConflict(f"stream {stream_id}: version {version} does not "
-                                      f"follow version {stream[-1].originator_version} staged in this batch")
+                                      f"follow version {before[-1].originator_version} staged before")
             if version <= self.stored_versions.get(stream_id, 0):
                 raise VersionConflict(f"stream {stream_id}: version {version} is stored already")
             stream.append(event)
@@ -138,9 +143,13 @@ class StagedBatch:
         """A fresh copy of the stream's aggregate: stored state (``load()`` unless known), then the
         batch's staged events; None when there is neither."""
         aggregate = copy.deepcopy(self.committed.read(stream, load))
-        for event in self._streams.get(stream, ()):
+        for event in [*(self.parent.records_of(stream) if self.parent is not None else ()), *self.records_of(stream)]:
             aggregate = _mutated(aggregate, event)
         return aggregate
+
+    def records_of(self, stream: UUID) -> Events:
+        """The stream's staged events (those of accepted commands, then of the running one)."""
+        return self._streams.get(stream, [])
 
     def stored_versions_now(self, recorder: ApplicationRecorder) -> dict[UUID, int]:
         """The last stored version of each stream this batch writes to (after a lost commit).
@@ -157,18 +166,20 @@ class StagedBatch:
                     found[stream] = last[0].originator_version
         return found
 
-    def commit(self, recorder: ApplicationRecorder) -> None:
-        """Store the accepted commands' records in one transaction: all of them, or none.
+    def commit(self, recorder: ApplicationRecorder) -> bool:
+        """``store``, then bring the writer's kept aggregates up to date (False: they were forgotten)."""
+        return self.committed.stored(self.accepted_events, self.store(recorder)) if self.accepted else True
+
+    def store(self, recorder: ApplicationRecorder) -> Sequence[int] | None:
+        """Store the accepted commands' records in one transaction: all of them, or none; their positions.
 
         Raises ``VersionConflict`` when another writer stored one of their (stream, version) first,
-        ``StorageError`` when the database fails otherwise.
+        ``StorageError`` when the database fails otherwise. Touches nothing but the database, so it
+        may run on another thread while the next batch runs.
         """
-        if not self.accepted:
-            return
         action = f"group commit of {len(self.accepted)} records"
         with version_conflicts(action), _storage(action):
-            positions = recorder.insert_events(self.accepted)
-        self.committed.stored(self.accepted_events, positions)
+            return recorder.insert_events(self.accepted)
 
 
 @contextlib.contextmanager

@@ -250,6 +250,33 @@ def test_a_database_failure_fails_every_caller_of_the_batch_and_writes_nothing(n
     assert holders(valid_stream(node.registry, weapon)) == ["holder A"]
 
 
+def test_a_batch_run_while_the_one_before_is_stored_runs_again_when_that_one_fails(node):
+    weapon = node.registry.manufacture(marking=Marking.read("FN Herstal", "BE", "NEXT-1"), type="pistol",
+                                       make="FN", model="Five-seveN", calibre="5.7x28", year=2020,
+                                       holder="FN Herstal", occurred_on=NOW - DAY)
+    undo = fail_inserts(node, Marking.read("FN Herstal", "BE", "POISON-2").weapon_id())
+    queued, release = threading.Event(), threading.Event()
+
+    def transfer_and_poison(r: Registry) -> None:  # its batch will fail in the database
+        r.transfer(weapon_id=weapon, to_holder="holder A", licence="TL-A", occurred_on=NOW)
+        manufacture("POISON-2")(r)
+        queued.set()
+        assert release.wait(30)
+
+    with GroupCommitter(node) as committer, ThreadPoolExecutor(2) as pool:
+        first = pool.submit(committer.submit, transfer_and_poison)
+        assert queued.wait(30)
+        # Taken while the first batch is stored: it runs on the first one's transfer ...
+        second = pool.submit(committer.submit, transfer(weapon, "holder B", "TL-B"))
+        wait_queued(committer, 1)
+        release.set()
+        with pytest.raises(StorageError):
+            first.result(timeout=60)
+        second.result(timeout=60)  # ... which was never stored: it ran again, on what was stored
+    undo()
+    assert holders(valid_stream(node.registry, weapon)) == ["holder B"]
+
+
 def test_close_answers_the_queued_commands_and_refuses_later_ones(node):
     committer = GroupCommitter(node)
     with pytest.raises(StorageError, match="not started"):
