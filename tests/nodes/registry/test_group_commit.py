@@ -277,6 +277,38 @@ def test_a_batch_run_while_the_one_before_is_stored_runs_again_when_that_one_fai
     assert holders(valid_stream(node.registry, weapon)) == ["holder B"]
 
 
+def test_a_batch_run_while_the_one_before_is_stored_runs_again_when_that_one_loses_a_race(node, db_url):
+    weapon = node.registry.manufacture(marking=Marking.read("FN Herstal", "BE", "NEXT-2"), type="pistol",
+                                       make="FN", model="Five-seveN", calibre="5.7x28", year=2020,
+                                       holder="FN Herstal", occurred_on=NOW - DAY)
+    outside = Registry(db_url, node.identity)
+    queued, release = threading.Event(), threading.Event()
+
+    def transfer_while_a_shell_does(r: Registry) -> None:
+        r.transfer(weapon_id=weapon, to_holder="holder A", licence="TL-A", occurred_on=NOW)
+        if not queued.is_set():  # first run: a shell stores its transfer first
+            shell = threading.Thread(target=outside.transfer, kwargs=dict(
+                weapon_id=weapon, to_holder="holder B", licence="TL-B", occurred_on=NOW))
+            shell.start()
+            shell.join()
+            queued.set()
+            assert release.wait(30)
+
+    try:
+        with GroupCommitter(node) as committer, ThreadPoolExecutor(2) as pool:
+            first = pool.submit(committer.submit, transfer_while_a_shell_does)
+            assert queued.wait(30)
+            second = pool.submit(committer.submit, transfer(weapon, "holder B", "TL-B"))
+            wait_queued(committer, 1)
+            release.set()
+            first.result(timeout=60)
+            second.result(timeout=60)
+    finally:
+        outside.close()
+    assert holders(valid_stream(node.registry, weapon)) == ["holder B", "holder A", "holder B"]
+    assert committer.stats.conflicts == 1
+
+
 def test_close_answers_the_queued_commands_and_refuses_later_ones(node):
     committer = GroupCommitter(node)
     with pytest.raises(StorageError, match="not started"):
