@@ -26,6 +26,7 @@ from uuid import UUID
 
 from nodes.errors import StorageError, VersionConflict
 from nodes.registry.application import CONFLICT_ATTEMPTS, Registry
+from nodes.registry.settling import BackgroundSettler
 from nodes.registry.staging import CommittedStreams, StagedBatch, staged
 
 if TYPE_CHECKING:
@@ -50,7 +51,6 @@ class CommitStats:
     records: int = 0           # records stored
     conflicts: int = 0         # batches run again after another writer stored first
     failed_batches: int = 0    # batches whose commit failed (every caller got the error)
-    settle_failures: int = 0   # settles that failed (logged; the records are stored all the same)
 
 
 @dataclass
@@ -98,17 +98,14 @@ class GroupCommitter:
         self.batch_limit = batch_limit
         # INTEGRATION: once Registry.acting_as exists, make node.registry.acting_as the default here.
         self._acting_as = acting_as or _no_officer
-        self._settle = settle
         self.stats = CommitStats()
         self._committed = CommittedStreams()  # used by the writer thread only
         self._queue: queue.SimpleQueue[_Request | object] = queue.SimpleQueue()
         self._state_lock = threading.Lock()
         self._started = self._closed = False
         self._writer = threading.Thread(target=self._write, name="group-commit writer", daemon=True)
-        self._settler = threading.Thread(target=self._settle_loop, name="group-commit settler", daemon=True)
+        self._settler = BackgroundSettler(node, "group-commit settler") if settle else None
         self._store_thread = ThreadPoolExecutor(1, thread_name_prefix="group-commit store")
-        self._settle_wanted = threading.Event()
-        self._stopping = threading.Event()
 
     # --- callers ----------------------------------------------------------------------
 
@@ -120,7 +117,7 @@ class GroupCommitter:
                 return
             self._started = True
         self._writer.start()
-        if self._settle:
+        if self._settler is not None:
             self._settler.start()
 
     def submit(self, command: Callable[[Registry], _T], *, officer_id: str = "") -> _T:
@@ -161,11 +158,8 @@ class GroupCommitter:
             deadline = time.monotonic() + timeout
             self._writer.join(timeout)
             self._store_thread.shutdown(wait=not self._writer.is_alive())
-            self._stopping.set()
-            self._settle_wanted.set()
-            if self._settle:
-                self._settler.join(max(0.0, deadline - time.monotonic()))
-            if self._writer.is_alive() or self._settler.is_alive():
+            settled = self._settler is None or self._settler.stop(max(0.0, deadline - time.monotonic()))
+            if self._writer.is_alive() or not settled:
                 log.warning("the group committer did not stop within %s s", timeout)
         self._fail_queued(StorageError("the group committer closed before running this command"))
 
@@ -304,7 +298,8 @@ class GroupCommitter:
         if records.accepted:
             self.stats.batches += 1
             self.stats.records += len(records.accepted)
-            self._settle_wanted.set()
+            if self._settler is not None:
+                self._settler.wanted()
         self.stats.commands += len(batch)
         for request, (value, error) in zip(batch, outcomes, strict=True):
             if error is None:
@@ -340,18 +335,3 @@ class GroupCommitter:
                 return
             if isinstance(item, _Request):
                 item.answer.set_exception(error)
-
-    # --- the settler thread -----------------------------------------------------------
-
-    def _settle_loop(self) -> None:
-        """Settle once for however many batches were stored since the last settle."""
-        while True:
-            self._settle_wanted.wait()
-            self._settle_wanted.clear()
-            try:
-                self.node.settle()
-            except Exception as e:  # the records are stored; the next settle catches up
-                self.stats.settle_failures += 1
-                log.warning("settling after a group commit failed: %s", e)
-            if self._stopping.is_set() and not self._settle_wanted.is_set():
-                return

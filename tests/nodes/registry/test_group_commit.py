@@ -362,6 +362,15 @@ def test_a_writer_stopped_by_a_bug_answers_its_callers_and_refuses_later_ones(no
             committer.submit(manufacture("AFTER-1"))
 
 
+def test_stored_batches_are_settled_in_the_background(node):
+    with GroupCommitter(node) as committer:
+        weapon = committer.submit(manufacture("SETTLED-1"))
+        committer.submit(transfer(weapon, "holder A", "TL-A"))
+    # close settled a last time: the checkpoint covers the new records, the views show them
+    assert node.sealer.latest_checkpoint().size == node.registry.recorder.max_notification_id()
+    assert node.views.lifecycle(weapon) is not None
+
+
 def test_each_command_runs_as_its_officer(node):
     seen: list[tuple[str, str]] = []
     acting = threading.local()
