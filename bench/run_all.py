@@ -24,6 +24,7 @@ BENCH = Path(__file__).resolve().parent
 # Size options per script: modest, so that `make bench` stays short.
 SIZES: dict[str, list[str]] = {
     "bench_append.py": ["--events", "20000", "--interactive", "400", "--rounds", "3"],
+    "bench_group_commit.py": ["--events", "3200", "--rounds", "3"],
     "bench_history.py": ["--events", "200000", "--samples", "1000"],
     "bench_rebuild_verify.py": ["--events", "40000", "--rounds", "2"],
     "bench_verify.py": ["-n", "20000"],

@@ -16,9 +16,9 @@ from contextlib import AbstractContextManager
 from typing import Any, ParamSpec, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import DomainEventProtocol, MutableOrImmutableAggregate
-from eventsourcing.persistence import Mapper, Recording, StoredEvent
+from eventsourcing.persistence import EventStore, Mapper, Recording, StoredEvent
 
 from domain.authority import Authority, AuthorityKind
 from domain.errors import DuplicateMarking, InvalidField, LicenceRefused, UnknownWeapon
@@ -33,6 +33,7 @@ from nodes.errors import VersionConflict
 from nodes.registry.identity import AuthorityRegister, NodeIdentity, authorities_stream
 from nodes.registry.mapper import EnvelopeMapper, domain_event_from
 from nodes.registry.paging import PAGE, notifications
+from nodes.registry.staging import StagingEventStore, StagingRepository
 from nodes.registry.storage import registry_env, version_conflicts
 
 #: How often a command whose stream another writer extended meanwhile is run again (reloaded,
@@ -86,6 +87,14 @@ class Registry(Application[UUID]):
         writer stored one of their (stream, version) first."""
         with version_conflicts("saving"):
             return super().save(*objs, **kwargs)
+
+    # A group commit (nodes.registry.group_commit) holds a batch's saves back and lets its later
+    # commands read them; outside a batch these are the library's event store and repository.
+    def construct_event_store(self) -> EventStore[UUID]:
+        return StagingEventStore(mapper=self.mapper, recorder=self.recorder)
+
+    def construct_repository(self) -> Repository[UUID]:
+        return StagingRepository(event_store=self.events, snapshot_store=self.snapshots)
 
     def construct_mapper(self) -> Mapper[UUID]:
         return EnvelopeMapper(self.identity.state, self.identity.private_keys, self._stored_hash)

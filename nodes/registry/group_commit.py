@@ -1,0 +1,337 @@
+"""One writer for many concurrent commands: each is checked against the state its batch has
+reached, and the batch's accepted records are stored in one transaction (docs/group-commit.md).
+
+    with GroupCommitter(node) as committer:          # started; closed at the end
+        weapon_id = committer.submit(lambda r: r.manufacture(...), officer_id=officer.user_id)
+
+``submit`` blocks until the command's records are stored (committed), then returns the command's
+result or raises the command's own error. The node is settled (checkpoint, projections) after
+each stored batch by a second thread, so callers do not wait for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+from nodes.errors import StorageError, VersionConflict
+from nodes.registry.application import CONFLICT_ATTEMPTS, Registry
+from nodes.registry.settling import BackgroundSettler
+from nodes.registry.staging import CommittedStreams, StagedBatch, staged
+
+if TYPE_CHECKING:
+    from nodes.bootstrap import Node
+
+log = logging.getLogger(__name__)
+
+#: Most commands in one batch (one transaction).
+BATCH_LIMIT = 256
+#: How long ``close`` waits for the queued commands to be run.
+CLOSE_TIMEOUT_S = 60.0
+
+_T = TypeVar("_T")
+
+
+@dataclass
+class CommitStats:
+    """Counts since the committer started (for metrics and benchmarks)."""
+
+    batches: int = 0           # transactions committed
+    commands: int = 0          # commands answered, refused ones included
+    records: int = 0           # records stored
+    conflicts: int = 0         # batches run again after another writer stored first
+    failed_batches: int = 0    # batches whose commit failed (every caller got the error)
+
+
+@dataclass
+class _Request:
+    command: Callable[[Registry], Any]
+    officer_id: str
+    answer: Future[Any] = field(default_factory=Future)
+
+
+#: A command's result, or the error it raised.
+_Outcome = tuple[Any, Exception | None]
+
+
+@dataclass
+class _Flight:
+    """A batch whose records are being stored by the store thread."""
+
+    batch: list[_Request]
+    outcomes: list[_Outcome]
+    records: StagedBatch
+    stored: Future[Sequence[int] | None]
+
+
+_STOP = object()
+
+
+def _no_officer(officer_id: str) -> AbstractContextManager[object]:
+    return contextlib.nullcontext()
+
+
+class GroupCommitter:
+    """Runs commands submitted from many threads on one writer thread, a batch at a time.
+
+    ``acting_as(officer_id)`` is entered around each command, so that its records name the
+    officer. ``settle`` (default True) settles the node after each stored batch.
+    """
+
+    def __init__(self, node: Node, *, batch_limit: int = BATCH_LIMIT,
+                 acting_as: Callable[[str], AbstractContextManager[object]] | None = None,
+                 settle: bool = True) -> None:
+        if batch_limit < 1:
+            raise ValueError("batch_limit must be at least 1")
+        self.node = node
+        self.registry = node.registry
+        self.batch_limit = batch_limit
+        # INTEGRATION: once Registry.acting_as exists, make node.registry.acting_as the default here.
+        self._acting_as = acting_as or _no_officer
+        self.stats = CommitStats()
+        self._committed = CommittedStreams()  # used by the writer thread only
+        self._queue: queue.SimpleQueue[_Request | object] = queue.SimpleQueue()
+        self._state_lock = threading.Lock()
+        self._started = self._closed = False
+        self._writer = threading.Thread(target=self._write, name="group-commit writer", daemon=True)
+        self._settler = BackgroundSettler(node, "group-commit settler") if settle else None
+        self._store_thread = ThreadPoolExecutor(1, thread_name_prefix="group-commit store")
+
+    # --- callers ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        with self._state_lock:
+            if self._closed:
+                raise StorageError("the group committer is closed: it cannot start again")
+            if self._started:
+                return
+            self._started = True
+        self._writer.start()
+        if self._settler is not None:
+            self._settler.start()
+
+    def submit(self, command: Callable[[Registry], _T], *, officer_id: str = "") -> _T:
+        """Run ``command(registry)`` in the next batch; return its result once its records are stored.
+
+        Raises the command's own error when it is refused (nothing of it is stored), the batch's
+        ``StorageError`` (``VersionConflict`` after too many lost races) when the commit fails
+        (nothing of the batch is stored), ``StorageError`` when the committer is not running.
+        """
+        if threading.current_thread() is self._writer:
+            raise RuntimeError("a command run by the group committer cannot submit another command")
+        request = _Request(command, officer_id)
+        with self._state_lock:
+            if not self._started or self._closed:
+                raise StorageError("the group committer is " + ("closed" if self._closed else "not started"))
+            self._queue.put(request)
+        result: _T = request.answer.result()
+        return result
+
+    def queued(self) -> int:
+        """How many submitted commands wait for the writer (approximate)."""
+        return self._queue.qsize()
+
+    def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
+        """Run and answer every command submitted before, then stop (idempotent); later submits fail.
+
+        If the writer is still busy after ``timeout`` seconds (a command or the database hangs),
+        the commands it has not taken yet are answered with ``StorageError`` and close returns;
+        the batch it is running is answered when it ends.
+        """
+        with self._state_lock:
+            if self._closed:
+                return
+            self._closed = True
+            started = self._started
+            self._queue.put(_STOP)
+        if started:
+            deadline = time.monotonic() + timeout
+            self._writer.join(timeout)
+            self._store_thread.shutdown(wait=not self._writer.is_alive())
+            settled = self._settler is None or self._settler.stop(max(0.0, deadline - time.monotonic()))
+            if self._writer.is_alive() or not settled:
+                log.warning("the group committer did not stop within %s s", timeout)
+        self._fail_queued(StorageError("the group committer closed before running this command"))
+
+    def __enter__(self) -> GroupCommitter:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the writer thread ------------------------------------------------------------
+
+    def _write(self) -> None:
+        """Take batches until stopped. While one batch is being stored (on the store thread), the
+        next one runs against the stored state plus the first one's records; it is stored only if
+        the first was stored and nothing else was written meanwhile, else it runs again."""
+        held: list[_Request] = []  # every request taken and not yet answered, for a crash
+        try:
+            flight: _Flight | None = None
+            stop = False
+            while not (stop and flight is None):
+                batch, stopping = self._take(block=flight is None) if not stop else ([], True)
+                stop = stop or stopping
+                held = batch + (flight.batch if flight is not None else [])
+                if flight is None:
+                    flight = self._launch(batch) if batch else None
+                    continue
+                outcomes, records = self._run(batch, {}, parent=flight.records) if batch else ([], None)
+                kept = self._land(flight)
+                flight = None
+                if batch and records is not None and kept:
+                    flight = self._store(batch, outcomes, records)
+                elif batch:
+                    flight = self._launch(batch)
+        except BaseException as e:  # a bug or an interrupt: never leave a caller waiting
+            log.error("the group commit writer stopped: %s", e)
+            with self._state_lock:
+                self._closed = True
+            stopped = StorageError(f"the group committer stopped: {e}")
+            for request in held:
+                if not request.answer.done():
+                    request.answer.set_exception(stopped)
+            self._fail_queued(stopped)
+
+    def _take(self, *, block: bool) -> tuple[list[_Request], bool]:
+        """The queued requests (up to the limit; waits for one if ``block``), and whether to stop."""
+        batch: list[_Request] = []
+        while len(batch) < self.batch_limit:
+            try:
+                item = self._queue.get() if block and not batch else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                return batch, True
+            assert isinstance(item, _Request)
+            batch.append(item)
+        return batch, False
+
+    def _launch(self, batch: list[_Request]) -> _Flight | None:
+        """Check what the writer keeps, run the batch and start storing it (None: answered already)."""
+        try:
+            self._committed.check(self.registry.recorder)
+        except StorageError as e:
+            self._fail(batch, e)
+            return None
+        outcomes, records = self._run(batch, {})
+        return self._store(batch, outcomes, records)
+
+    def _store(self, batch: list[_Request], outcomes: list[_Outcome], records: StagedBatch) -> _Flight | None:
+        if not records.accepted:
+            self._answer(batch, outcomes, records)
+            return None
+        return _Flight(batch, outcomes, records, self._store_thread.submit(records.store, self.registry.recorder))
+
+    def _land(self, flight: _Flight) -> bool:
+        """Wait for the batch in flight to be stored and answer it: True when it was stored and
+        nothing else was written meanwhile (what the next batch read still holds)."""
+        try:
+            positions = flight.stored.result()
+        except VersionConflict:
+            self._committed.forget()
+            self.stats.conflicts += 1
+            try:
+                stored_versions = flight.records.stored_versions_now(self.registry.recorder)
+            except StorageError as e:
+                self._fail(flight.batch, e)
+                return False
+            self._commit(flight.batch, stored_versions)  # run again on fresh state, with the usual retries
+            return False
+        except Exception as e:
+            self._committed.forget()
+            self._fail(flight.batch, e)
+            return False
+        kept = self._committed.stored(flight.records.accepted_events, positions)
+        self._answer(flight.batch, flight.outcomes, flight.records)
+        return kept
+
+    def _commit(self, batch: list[_Request], stored_versions: dict[UUID, int]) -> None:
+        """Run the batch's commands and store their records, retrying lost races; answer every caller.
+
+        ``stored_versions``: the last stored version of streams an earlier attempt lost (see
+        ``StagedBatch.stored_versions_now``).
+        """
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                self._committed.check(self.registry.recorder)
+            except StorageError as e:
+                self._fail(batch, e)
+                return
+            outcomes, records = self._run(batch, stored_versions)
+            try:
+                records.commit(self.registry.recorder)
+            except VersionConflict as e:
+                self._committed.forget()
+                self.stats.conflicts += 1
+                if attempt == CONFLICT_ATTEMPTS:
+                    self._fail(batch, e)
+                    return
+                # Another writer (a shell) stored first: run every command again on fresh state.
+                try:
+                    stored_versions.update(records.stored_versions_now(self.registry.recorder))
+                except StorageError as failed:
+                    self._fail(batch, failed)
+                    return
+                time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
+                continue
+            except Exception as e:
+                self._committed.forget()
+                self._fail(batch, e)
+                return
+            break
+        self._answer(batch, outcomes, records)
+
+    def _answer(self, batch: list[_Request], outcomes: list[_Outcome], records: StagedBatch) -> None:
+        """After the batch's records are stored: each caller gets its command's result or error."""
+        if records.accepted:
+            self.stats.batches += 1
+            self.stats.records += len(records.accepted)
+            if self._settler is not None:
+                self._settler.wanted()
+        self.stats.commands += len(batch)
+        for request, (value, error) in zip(batch, outcomes, strict=True):
+            if error is None:
+                request.answer.set_result(value)
+            else:
+                request.answer.set_exception(error)
+
+    def _run(self, batch: list[_Request], stored_versions: dict[UUID, int], parent: StagedBatch | None = None,
+             ) -> tuple[list[_Outcome], StagedBatch]:
+        """Each command against the stored state plus the records of ``parent`` (the batch being
+        stored) and of the batch's earlier commands."""
+        outcomes: list[_Outcome] = []
+        with staged(StagedBatch(self._committed, stored_versions, parent)) as records:
+            for request in batch:
+                try:
+                    with records.command(), self._acting_as(request.officer_id):
+                        outcomes.append((request.command(self.registry), None))
+                except Exception as e:  # the command's own refusal: it fails alone
+                    outcomes.append((None, e))
+        return outcomes, records
+
+    def _fail(self, batch: list[_Request], error: Exception) -> None:
+        self.stats.failed_batches += 1
+        self.stats.commands += len(batch)
+        for request in batch:
+            request.answer.set_exception(error)
+
+    def _fail_queued(self, error: Exception) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, _Request):
+                item.answer.set_exception(error)

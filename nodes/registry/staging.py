@@ -1,0 +1,251 @@
+"""Records held back for a group commit, and seen by the later commands of the same batch.
+
+While a thread has a batch open (``staged(batch)``), what the registry saves on that thread is
+signed and kept in the batch instead of being stored, and every read of an aggregate through
+the registry's repository (``repository.get``, ``in repository``) returns its stored state
+(kept between batches by ``CommittedStreams``) with the staged events applied.
+``StagedBatch.commit`` then stores the accepted commands' records in one transaction. Other
+threads using the same registry see only what is stored: the batch lives in a context variable
+of the thread that opened it. ``nodes.registry.group_commit`` drives this.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Repository
+from eventsourcing.domain import CanMutateAggregate, DomainEventProtocol
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    EventStore,
+    PersistenceError,
+    RecordConflictError,
+    Recording,
+    StoredEvent,
+)
+
+from nodes.errors import StorageError, VersionConflict
+from nodes.registry.storage import translated_errors, version_conflicts
+
+Events = list[DomainEventProtocol[UUID]]
+Aggregate = Any  # one of the registry's aggregates (Weapon, Licence, Shipment ...)
+
+
+class CommittedStreams:
+    """The stored state of the aggregates the writer has read (None: no such stream), kept from
+    batch to batch (an LRU of ``size`` streams) for as long as no one else writes to the log.
+
+    ``check`` before each batch compares the log's last position with the position after the
+    writer's own last commit; any other write in between (a shell, a partner's ingest, another
+    thread saving directly) empties it, so a command never reads older state than it would
+    from the database at the start of its batch.
+    """
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._aggregates: OrderedDict[UUID, Aggregate | None] = OrderedDict()
+        self._position: int | None = None
+
+    def check(self, recorder: ApplicationRecorder) -> None:
+        """Forget everything if the log holds records the writer did not store (``StorageError``)."""
+        with _storage("group commit: reading the log's last position"):
+            now = recorder.max_notification_id() or 0
+        if now != self._position:
+            self.forget()
+            self._position = now
+
+    def read(self, stream: UUID, load: Callable[[], Aggregate | None]) -> Aggregate | None:
+        """The stream's stored state (not a copy: never change it), from ``load()`` the first time."""
+        if stream in self._aggregates:
+            self._aggregates.move_to_end(stream)
+            return self._aggregates[stream]
+        found = self._aggregates[stream] = load()
+        while len(self._aggregates) > self.size:
+            self._aggregates.popitem(last=False)
+        return found
+
+    def stored(self, events: Events, positions: Sequence[int] | None) -> bool:
+        """After a commit of ``events`` at ``positions``: kept up to date if they directly follow
+        the last position known (nothing else was stored meanwhile), else forgotten (False)."""
+        expected = range(self._position + 1, self._position + 1 + len(events)) if self._position is not None else None
+        if not events or positions is None or expected is None or list(positions) != list(expected):
+            self.forget()
+            return False
+        self._position = expected[-1]
+        for event in events:
+            stream = event.originator_id
+            if stream in self._aggregates or event.originator_version == 1:
+                self._aggregates[stream] = _mutated(self._aggregates.get(stream), event)
+        return True
+
+    def forget(self) -> None:
+        self._aggregates.clear()
+        self._position = None
+
+
+class StagedBatch:
+    """The records of a batch: those of its accepted commands, in order, and those of the command
+    running now (kept apart until it ends, so that a refused command leaves nothing behind)."""
+
+    def __init__(self, committed: CommittedStreams, stored_versions: dict[UUID, int] | None = None,
+                 parent: StagedBatch | None = None) -> None:
+        self.committed = committed
+        #: The batch being stored while this one runs: its records come before this one's.
+        self.parent = parent
+        #: Last stored version of streams a lost commit wrote to (see ``stored_versions_now``).
+        self.stored_versions = stored_versions or {}
+        self.accepted: list[StoredEvent] = []
+        self.accepted_events: Events = []
+        self._running: list[tuple[StoredEvent, DomainEventProtocol[UUID]]] = []
+        self._streams: dict[UUID, Events] = {}
+
+    @contextlib.contextmanager
+    def command(self) -> Iterator[None]:
+        """Around one command: its records join the batch if it returns, are dropped if it raises."""
+        self._running = []
+        try:
+            yield
+        except BaseException:
+            for _record, event in self._running:
+                self._streams[event.originator_id].pop()
+            raise
+        finally:
+            running, self._running = self._running, []
+        self.accepted.extend(record for record, _event in running)
+        self.accepted_events.extend(event for _record, event in running)
+
+    def stage(self, records: Sequence[tuple[StoredEvent, DomainEventProtocol[UUID]]]) -> None:
+        """Hold ``records`` (each mapped and signed, with its event as read back) for the commit.
+
+        Raises ``VersionConflict`` when one does not follow the stream's last staged record (the
+        command saved a stream it read before an earlier save of its own), or when a lost commit
+        found its version stored already.
+        """
+        for record, event in records:
+            stream_id, version = event.originator_id, event.originator_version
+            stream = self._streams.setdefault(stream_id, [])
+            before = stream or (self.parent.records_of(stream_id) if self.parent is not None else [])
+            if before and version != before[-1].originator_version + 1:
+                raise VersionConflict(f"stream {stream_id}: version {version} does not "
+                                      f"follow version {before[-1].originator_version} staged before")
+            if version <= self.stored_versions.get(stream_id, 0):
+                raise VersionConflict(f"stream {stream_id}: version {version} is stored already")
+            stream.append(event)
+            self._running.append((record, event))
+
+    def aggregate(self, stream: UUID, load: Callable[[], Aggregate | None]) -> Aggregate | None:
+        """A fresh copy of the stream's aggregate: stored state (``load()`` unless known), then the
+        batch's staged events; None when there is neither."""
+        aggregate = copy.deepcopy(self.committed.read(stream, load))
+        for event in [*(self.parent.records_of(stream) if self.parent is not None else ()), *self.records_of(stream)]:
+            aggregate = _mutated(aggregate, event)
+        return aggregate
+
+    def records_of(self, stream: UUID) -> Events:
+        """The stream's staged events (those of accepted commands, then of the running one)."""
+        return self._streams.get(stream, [])
+
+    def stored_versions_now(self, recorder: ApplicationRecorder) -> dict[UUID, int]:
+        """The last stored version of each stream this batch writes to (after a lost commit).
+
+        A command that writes a new stream without reading it first (a manufacture relies on the
+        store's uniqueness) would lose the same race on every re-run; with these versions known,
+        its re-run is refused by ``stage`` instead, and the command says why (``DuplicateMarking``).
+        """
+        found = {}
+        with _storage("group commit: reading the streams of a lost commit"):
+            for stream in self._streams:
+                last = recorder.select_events(stream, desc=True, limit=1)
+                if last:
+                    found[stream] = last[0].originator_version
+        return found
+
+    def commit(self, recorder: ApplicationRecorder) -> bool:
+        """``store``, then bring the writer's kept aggregates up to date (False: they were forgotten)."""
+        return self.committed.stored(self.accepted_events, self.store(recorder)) if self.accepted else True
+
+    def store(self, recorder: ApplicationRecorder) -> Sequence[int] | None:
+        """Store the accepted commands' records in one transaction: all of them, or none; their positions.
+
+        Raises ``VersionConflict`` when another writer stored one of their (stream, version) first,
+        ``StorageError`` when the database fails otherwise. Touches nothing but the database, so it
+        may run on another thread while the next batch runs.
+        """
+        action = f"group commit of {len(self.accepted)} records"
+        with version_conflicts(action), _storage(action):
+            return recorder.insert_events(self.accepted)
+
+
+@contextlib.contextmanager
+def _storage(action: str) -> Iterator[None]:
+    """``StorageError`` for database failures, the event store's own included (a lost race is
+    ``VersionConflict``: ``version_conflicts`` outside this translates it)."""
+    try:
+        with translated_errors(action):
+            yield
+    except RecordConflictError:
+        raise
+    except PersistenceError as e:
+        raise StorageError(f"{action}: {e}") from e
+
+
+_OPEN_BATCH: ContextVar[StagedBatch | None] = ContextVar("armsledger_staged_batch", default=None)
+
+
+@contextlib.contextmanager
+def staged(batch: StagedBatch) -> Iterator[StagedBatch]:
+    """Within this block, the registry's saves on this thread go to ``batch`` (see the module docstring)."""
+    token = _OPEN_BATCH.set(batch)
+    try:
+        yield batch
+    finally:
+        _OPEN_BATCH.reset(token)
+
+
+class StagingEventStore(EventStore[UUID]):
+    """The library's event store, staging writes while a batch is open."""
+
+    def put(self, domain_events: Sequence[DomainEventProtocol[UUID]], **kwargs: Any) -> list[Recording[UUID]]:
+        batch = _OPEN_BATCH.get()
+        if batch is None:
+            return super().put(domain_events, **kwargs)
+        # Mapped now, in the command's context (its officer, its authority key), so that a
+        # record that cannot be signed refuses its own command only.
+        records = [self.mapper.to_stored_event(event) for event in domain_events]
+        batch.stage([(record, self.mapper.to_domain_event(record)) for record in records])
+        return []  # no notification ids before the commit
+
+
+class StagingRepository(Repository[UUID]):
+    """The library's repository, reading through the open batch (see the module docstring)."""
+
+    def get(self, aggregate_id: UUID, *, version: int | None = None, **kwargs: Any) -> Any:
+        batch = _OPEN_BATCH.get()
+        if batch is None or version is not None or kwargs:
+            return super().get(aggregate_id, version=version, **kwargs)
+        stream = _as_uuid(aggregate_id)
+        found = batch.aggregate(stream, lambda: self._stored(stream))
+        if found is None:
+            raise AggregateNotFoundError(f"Aggregate {stream!r} not found.")
+        return found
+
+    def _stored(self, stream: UUID) -> Aggregate | None:
+        try:
+            return super().get(stream)
+        except AggregateNotFoundError:
+            return None
+
+
+def _mutated(aggregate: Aggregate | None, event: DomainEventProtocol[UUID]) -> Aggregate:
+    assert isinstance(event, CanMutateAggregate)
+    return event.mutate(aggregate)
+
+
+def _as_uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
