@@ -11,7 +11,6 @@ each stored batch by a second thread, so callers do not wait for it.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import queue
 import random
@@ -77,15 +76,12 @@ class _Flight:
 _STOP = object()
 
 
-def _no_officer(officer_id: str) -> AbstractContextManager[object]:
-    return contextlib.nullcontext()
-
-
 class GroupCommitter:
     """Runs commands submitted from many threads on one writer thread, a batch at a time.
 
-    ``acting_as(officer_id)`` is entered around each command, so that its records name the
-    officer. ``settle`` (default True) settles the node after each stored batch.
+    ``acting_as(officer_id)`` (default ``Registry.acting_as``) is entered around each command,
+    so that its records name the officer. ``settle`` (default True) settles the node after each
+    stored batch.
     """
 
     def __init__(self, node: Node, *, batch_limit: int = BATCH_LIMIT,
@@ -96,8 +92,7 @@ class GroupCommitter:
         self.node = node
         self.registry = node.registry
         self.batch_limit = batch_limit
-        # INTEGRATION: once Registry.acting_as exists, make node.registry.acting_as the default here.
-        self._acting_as = acting_as or _no_officer
+        self._acting_as = acting_as or node.registry.acting_as
         self.stats = CommitStats()
         self._committed = CommittedStreams()  # used by the writer thread only
         self._queue: queue.SimpleQueue[_Request | object] = queue.SimpleQueue()

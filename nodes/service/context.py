@@ -2,9 +2,11 @@
 
 ``open_service(settings)`` wires them from settings (the one bootstrap of the service);
 ``ServiceContext.submit`` is the only way a request writes: it checks nothing itself (the
-routes check the officer's role first, ``nodes.service.acting``), runs the command against
-the registry and settles (seals a checkpoint, updates the projections) before returning,
-so a request answers only once its records are stored.
+routes check the officer's role first, ``nodes.service.acting``) and hands the command to
+the group committer (``nodes.registry.group_commit``), which runs it on the one writer
+thread with the records naming the officer and answers once they are durable; checkpoint
+and projections follow in the background. Without a committer (tests), commands run one at
+a time under a lock and settle before answering.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from typing import Any, Protocol, TypeVar
 
 from domain.roles import Role
 from nodes.accounts.officer import Officer
+from nodes.accounts.store import Accounts
 from nodes.bootstrap import Node, open_node
+from nodes.readaudit.log import ReadAudit
 from nodes.registry.application import Registry
+from nodes.registry.group_commit import GroupCommitter
 from nodes.settings import Settings
 
 T = TypeVar("T")
@@ -67,9 +72,13 @@ class ServiceContext:
     node: Node
     accounts: AccountsService
     read_audit: ReadAuditLog
-    committer: Any = None   # the group committer, once wired; None: one command at a time
-    records_written: int = 0   # signed records stored through ``submit`` since the start (for /metrics)
+    committer: GroupCommitter | None = None   # None: one command at a time, settled before answering
+    records_written: int = 0   # signed records stored one at a time (without a committer)
     _writing: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def records_stored(self) -> int:
+        """Signed records stored through ``submit`` since the start (for /metrics)."""
+        return self.records_written + (self.committer.stats.records if self.committer is not None else 0)
 
     def submit(self, officer: Officer, command: Callable[[Registry], T]) -> T:
         """Run ``command`` for ``officer`` and return its result once its records are stored and settled.
@@ -77,8 +86,10 @@ class ServiceContext:
         The caller has checked the officer's role (``nodes.service.acting.authority``). The
         command's own error reaches the caller, and nothing of it is stored.
         """
+        if self.committer is not None:
+            return self.committer.submit(command, officer_id=officer.user_id)
         recorder = self.node.registry.recorder
-        with self._writing:
+        with self._writing, self.node.registry.acting_as(officer.user_id):
             before = recorder.max_notification_id() or 0
             result = command(self.node.registry)
             # Another process writing meanwhile (``node run --serve``'s reactions) would be counted
@@ -95,8 +106,6 @@ def open_service(settings: Settings) -> Iterator[ServiceContext]:
 
     Accounts and the read audit live in the node's own database (their own tables).
     """
-    from nodes.accounts.store import Accounts  # type: ignore[import-not-found,unused-ignore]
-    from nodes.readaudit.log import ReadAudit  # type: ignore[import-not-found,unused-ignore]
 
     with ExitStack() as opened:  # closed in reverse order, also when one of them fails to open
         node = opened.enter_context(open_node(settings))
@@ -104,4 +113,7 @@ def open_service(settings: Settings) -> Iterator[ServiceContext]:
         opened.callback(accounts.close)
         read_audit = ReadAudit.open(settings.db, node.identity)
         opened.callback(read_audit.close)
-        yield ServiceContext(settings, node, accounts, read_audit)
+        committer = GroupCommitter(node)
+        committer.start()
+        opened.callback(committer.close)  # before the node closes: answers what is queued
+        yield ServiceContext(settings, node, accounts, read_audit, committer)

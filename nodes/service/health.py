@@ -92,7 +92,7 @@ class _NodeFigures(Collector):
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         yield CounterMetricFamily("armsledger_records_written", "signed records written through the service",
-                                  value=self.context.records_written)
+                                  value=self.context.records_stored())
         try:
             from nodes.federation.sync import REACTIONS_POSITION
 

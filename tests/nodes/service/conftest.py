@@ -23,7 +23,9 @@ def node(tmp_path, sqlite_url):
 
 @pytest.fixture
 def context(node) -> ServiceContext:
-    return service_of(node)
+    context = service_of(node)
+    yield context
+    context.read_audit.close()
 
 
 @pytest.fixture
@@ -34,9 +36,12 @@ def client(context) -> TestClient:
 
 @pytest.fixture
 def backend_client(tmp_path, db_url):
-    """A client and the service of a node on each backend in turn (SQLite, then PostgreSQL)."""
+    """A client and the service of a node on each backend in turn (SQLite, then PostgreSQL), writing
+    through the group committer as ``armsledger serve`` does."""
     node = init_node(Settings.load(environ={}, home=tmp_path / "be", db=db_url, passphrase="pw"), "BE")
-    context = service_of(node)
+    context = service_of(node, group_commit=True)
     with TestClient(create_app(context, desks=False)) as client:
         yield client, context
+    context.committer.close()
+    context.read_audit.close()
     node.close()

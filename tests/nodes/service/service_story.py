@@ -7,11 +7,12 @@ import time
 
 from fastapi.testclient import TestClient
 from fixed_directory import FixedDirectory, token_of
-from list_read_audit import ListReadAudit
 
 from domain.roles import Role
 from domain.time import SECONDS_PER_DAY as DAY, format_time
 from nodes.bootstrap import Node
+from nodes.readaudit.log import ReadAudit, ReadEntry
+from nodes.registry.group_commit import GroupCommitter
 from nodes.service.context import ServiceContext
 
 
@@ -23,8 +24,19 @@ def as_role(role: Role, purpose: str | None = None) -> dict[str, str]:
     return headers
 
 
-def service_of(node: Node) -> ServiceContext:
-    return ServiceContext(node.settings, node, FixedDirectory.one_per_role(), ListReadAudit())
+def service_of(node: Node, *, group_commit: bool = False) -> ServiceContext:
+    """The service over ``node`` with the node's read audit; writes one at a time, or through a
+    started group committer (``group_commit``: close it with ``context.committer.close()``)."""
+    committer = GroupCommitter(node) if group_commit else None
+    if committer is not None:
+        committer.start()
+    return ServiceContext(node.settings, node, FixedDirectory.one_per_role(),
+                          ReadAudit.open(node.settings.db, node.identity), committer)
+
+
+def reads(context: ServiceContext) -> list[ReadEntry]:
+    """Every entry of the service's read audit, oldest first."""
+    return list(reversed(context.read_audit.entries(limit=10_000)))
 
 
 LICENSING = as_role(Role.LICENSING)

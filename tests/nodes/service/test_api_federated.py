@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from service_story import as_role, day, service_of
+from service_story import as_role, day, reads, service_of
 
 from domain.roles import Role
 from nodes.service.app import create_app
@@ -88,7 +88,7 @@ def test_an_export_received_and_a_trace_answered_through_the_apis(pair):
     verdict = ok(nl.get(f"/api/v1/weapons/{weapon}/verdict", headers=as_role(Role.POLICE, "case NL-7")))
     assert verdict["records_by_node"] == {**verdict["records_by_node"], "NL": 2}
     assert verdict["failed"] == []
-    audit = nl.app.state.context.read_audit.reads
+    audit = reads(nl.app.state.context)
     assert [(r.action, r.purpose) for r in audit][-3:] == [("trace", "case NL-7"), ("trace", ""),
                                                           ("verdict", "case NL-7")]
 

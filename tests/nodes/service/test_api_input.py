@@ -5,7 +5,7 @@ document and the interactive docs."""
 from __future__ import annotations
 
 import pytest
-from service_story import LICENSING, as_role, manufacture
+from service_story import LICENSING, as_role, manufacture, reads
 
 from domain.roles import Role
 
@@ -116,4 +116,4 @@ def test_a_purpose_over_500_characters_is_422_naming_the_header(client, context)
     answer = client.get("/api/v1/weapons", params={"serial": "X*"}, headers=as_role(Role.POLICE, "p" * 501))
     assert answer.status_code == 422, answer.text
     assert answer.json()["field"].lower() == "header.x-purpose"
-    assert context.read_audit.reads == []
+    assert reads(context) == []

@@ -9,6 +9,7 @@ import ipaddress
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -61,7 +62,7 @@ def home(tmp_path) -> Path:
     return home
 
 
-def serve_and_ask(command: list[str], url: str, *, verify: bool | str = True) -> httpx.Response:
+def serve_and_ask(command: list[str], url: str, *, verify: bool | ssl.SSLContext = True) -> httpx.Response:
     """Start ``command``, ask ``url`` until it answers (30 s at most), stop it with SIGTERM; exit 0 required."""
     env = {**os.environ, "ARMSLEDGER_PASSPHRASE": PASSPHRASE}
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -95,7 +96,7 @@ def test_the_service_answers_over_tls_with_its_certificate(home, tmp_path):
     cert, key = self_signed(tmp_path)
     port = free_port()
     answer = serve_and_ask([sys.executable, str(SERVING), str(home), str(port), str(cert), str(key)],
-                           f"https://127.0.0.1:{port}/healthz", verify=str(cert))
+                           f"https://127.0.0.1:{port}/healthz", verify=ssl.create_default_context(cafile=str(cert)))
     assert answer.json() == {"status": "ok"}
     assert answer.http_version in ("HTTP/1.1", "HTTP/2")
 
