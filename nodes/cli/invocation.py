@@ -17,9 +17,6 @@ import math
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from enum import Enum
-from pathlib import Path
 from typing import Any, TextIO, TypeAlias
 from uuid import UUID
 
@@ -29,6 +26,7 @@ from domain.marking import Marking
 from domain.time import parse_time
 from nodes.bootstrap import Node, open_node
 from nodes.settings import Settings
+from nodes.values import parse_weapon_id, plain
 
 # What ``add_subparsers`` returns: one command group; argparse names no public type for it.
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -203,29 +201,3 @@ class Invocation:
         if not ids:
             raise InvalidField("give --weapon ID or --manufacturer, --country and --serial", field="weapon")
         return [parse_weapon_id(text) for text in ids]
-
-
-def parse_weapon_id(text: str, field_name: str = "weapon") -> UUID:
-    try:
-        return UUID(str(text).strip())
-    except ValueError:
-        raise InvalidField(f"{text!r} is not a weapon id (UUID)", field=field_name) from None
-
-
-def plain(value: Any) -> Any:
-    """JSON form of the values records carry (ids, bytes, enums, tuples, dates, paths)."""
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value).hex()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, (tuple, set, frozenset)):
-        return list(value)
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

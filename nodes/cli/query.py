@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from uuid import UUID
 
 from domain.errors import InvalidField
 from domain.time import LONGEST_PERIOD_DAYS, check_days, format_time
-from domain.weapon import Weapon
 from nodes.cli.audit import add_purpose_option, record_read
 from nodes.cli.invocation import (
     Commands,
@@ -25,9 +23,8 @@ from nodes.cli.invocation import (
     add_marking_options,
     number_option,
     parse_weapon_id,
-    plain,
 )
-from nodes.registry.own_records import CheckedRecord, verified_history
+from nodes.registry.reading import plain_record, search_weapons, statistics, weapon_timeline
 from projections.serial_search import serial_like
 
 # Body fields that the timeline does not repeat on every line: the marking and
@@ -74,67 +71,15 @@ def history(run: Invocation) -> int:
     weapon_id = marking.weapon_id() if marking is not None else parse_weapon_id(a.weapon)
     with run.open_node(unlock=False) as node:
         record_read(run, node, "history", str(weapon_id))
-        weapon, checked = verified_history(node.registry, node.identity, weapon_id)
-        kinds = {key_id: kind for kind, key_id in node.identity.authority_key_ids.items()}
-    document = history_document(weapon_id, weapon, checked, kinds)
+        document = weapon_timeline(node, weapon_id)
     run.emit(document, None if run.wants_json else history_text(document))
     failed = [e for e in document["events"] if not e["verified"]]
     if failed:
-        run.warn(f"history: verification failed: {len(failed)} of the {len(checked)} records of weapon "
+        run.warn(f"history: verification failed: {len(failed)} of the {len(document['events'])} records of weapon "
                  f"{weapon_id} do not verify (first: version {failed[0]['version']}, {failed[0]['problem']}); "
                  "the status shown is replayed from the records before it; run 'armsledger verify'")
         return 1
     return 0
-
-
-def history_document(weapon_id: UUID, weapon: Weapon | None, checked: list[CheckedRecord],
-                     authority_kinds: dict[str, str]) -> dict[str, Any]:
-    """The ``history --json`` object of the weapon (its fields: docs/cli.md).
-
-    ``weapon``: the aggregate replayed from the records that verify (None: the first does not).
-    Each event says whether it ``verified`` and, if not, its ``problem``.
-    """
-    return {
-        "weapon_id": str(weapon_id),
-        "marking": dict(weapon.marking) if weapon is not None else {},
-        "status": weapon.status.value if weapon is not None and weapon.status is not None else None,
-        "holder": weapon.holder if weapon is not None else None,
-        "place": weapon.place if weapon is not None else None,
-        "description": {"type": weapon.type, "make": weapon.make, "model": weapon.model,
-                        "calibre": weapon.calibre, "year": weapon.year} if weapon is not None else
-        dict.fromkeys(("type", "make", "model", "calibre", "year")),
-        "import_marking": dict(weapon.import_marking) if weapon is not None else {},
-        "flags": list(weapon.flags) if weapon is not None else [],
-        "marks": list(weapon.marks) if weapon is not None else [],
-        "verified": all(record.problem is None for record in checked),
-        "events": [_event_document(record, authority_kinds) for record in checked],
-    }
-
-
-def _event_document(record: CheckedRecord, authority_kinds: dict[str, str]) -> dict[str, Any]:
-    envelope = record.envelope
-    check = {"verified": record.problem is None, "problem": record.problem}
-    if envelope is None:  # an unreadable row: only its version is known
-        return {"type": None, "version": record.version, "occurred_on": None, "occurred_on_iso": "",
-                "recorded_at": None, "recorded_at_iso": "", "authority": "", "authority_kind": "", "node": "",
-                "hash": "", "prev": "", "body": {}, **check}
-    header = {
-        "type": envelope.type,
-        "version": envelope.version,
-        "occurred_on": envelope.occurred_on,
-        "occurred_on_iso": format_time(envelope.occurred_on),
-        "recorded_at": envelope.recorded_at,
-        "recorded_at_iso": format_time(envelope.recorded_at // 1_000_000),
-        "authority": envelope.authority,
-        "authority_kind": authority_kinds.get(envelope.authority, ""),
-        "node": envelope.node,
-        "hash": envelope.hash.hex(),
-        "prev": envelope.prev.hex(),
-        "body": dict(envelope.body),
-        **check,
-    }
-    lifted = {k: v for k, v in envelope.body.items() if k not in header}
-    return {**header, **lifted}
 
 
 def history_text(document: dict[str, Any]) -> str:
@@ -181,8 +126,7 @@ def search(run: Invocation) -> int:
     serial_like(pattern)  # a refused pattern is no read: refuse it before recording one
     with run.open_node(unlock=False) as node:
         record_read(run, node, "search", pattern)
-        node.views.catch_up(node.registry)
-        matches = [_record(m) for m in node.views.search_serial(pattern)]
+        matches = search_weapons(node, pattern)
     lines = [f"{m['weapon_id']}  {_marking_text(m['marking'])}  {m['status']}" for m in matches]
     run.emit({"pattern": pattern, "matches": matches}, "\n".join(lines) or f"no weapon matches {pattern!r}")
     return 0
@@ -190,8 +134,7 @@ def search(run: Invocation) -> int:
 
 def stats(run: Invocation) -> int:
     with run.open_node(unlock=False) as node:
-        node.views.catch_up(node.registry)
-        figures = _record(node.views.statistics())
+        figures = statistics(node)
     run.emit(figures, _tree(figures))
     return 0
 
@@ -205,7 +148,7 @@ def shipments(run: Invocation) -> int:
     if overdue is not None:
         check_days(overdue, "overdue_days")
     with run.open_node(unlock=False) as node:
-        found = [_record(s) for s in open_shipments(node, now=int(time.time()), overdue_days=overdue,
+        found = [plain_record(s) for s in open_shipments(node, now=int(time.time()), overdue_days=overdue,
                                                     only_overdue=overdue is not None)]
     lines = [f"{s['shipment_id']}  {format_time(s['exported_on'])[:10]}  {s['from_state']} -> "
              + " -> ".join([*s["transit"], s["to_state"]])
@@ -217,25 +160,6 @@ def shipments(run: Invocation) -> int:
 
 
 # --- rendering of projection rows ----------------------------------------------------------
-
-def _record(value: Any) -> Any:
-    """A projection row (dict, dataclass, named tuple, object with to_dict) as plain JSON data."""
-    import dataclasses
-
-    if hasattr(value, "to_dict"):
-        value = value.to_dict()
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = dataclasses.asdict(value)
-    elif hasattr(value, "_asdict"):
-        value = value._asdict()
-    if isinstance(value, dict):
-        return {str(k): _record(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_record(v) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return plain(value)
-
 
 def _line(row: Any) -> str:
     if not isinstance(row, dict):

@@ -14,8 +14,8 @@ from uuid import UUID
 from domain.time import format_time
 from domain.weapon import Weapon
 from nodes.bootstrap import Node
-from nodes.cli.invocation import plain
 from nodes.registry.own_records import CheckedRecord, verified_history
+from nodes.values import plain
 
 
 def weapon_timeline(node: Node, weapon_id: UUID) -> dict[str, Any]:

@@ -7,9 +7,6 @@ calls the application services the CLI calls; this module only assembles.
 
 from __future__ import annotations
 
-import importlib
-import logging
-
 from fastapi import FastAPI
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
@@ -22,13 +19,12 @@ from nodes.service import (
     api_traces,
     api_verdicts,
     api_weapons,
+    desks as web_desks,
     errors,
     health,
 )
 from nodes.service.context import ServiceContext
 from nodes.service.security import MAX_BODY_BYTES, DeclaredBodyLimit, SecurityHeaders
-
-log = logging.getLogger(__name__)
 
 
 def create_app(context: ServiceContext, *, max_body_bytes: int = MAX_BODY_BYTES, desks: bool = True) -> FastAPI:
@@ -53,17 +49,8 @@ def create_app(context: ServiceContext, *, max_body_bytes: int = MAX_BODY_BYTES,
     app.add_middleware(DeclaredBodyLimit, limit=max_body_bytes)
     app.add_middleware(SecurityHeaders)
     if desks:
-        _mount_desks(app)
+        web_desks.mount(app)
     return app
 
 
-def _mount_desks(app: FastAPI) -> None:
-    try:
-        desks = importlib.import_module("nodes.service.desks")
-    except ModuleNotFoundError as e:
-        # Until the desks package is merged the API serves alone; any other missing module is a fault.
-        if e.name != "nodes.service.desks":
-            raise
-        log.warning("web desks not installed: serving the API only")
-        return
-    desks.mount(app)
+
