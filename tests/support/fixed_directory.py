@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from domain.errors import InvalidField
 from domain.roles import Role
 from nodes.accounts.officer import NotSignedIn, Officer, TooManyAttempts
+from nodes.accounts.values import UserInfo
 
 MAX_FAILURES = 5
 
@@ -83,8 +84,8 @@ class FixedDirectory:
         self.officers[name], self.passwords[name] = officer, password or generated or ""
         return officer, generated
 
-    def users(self) -> list[dict[str, object]]:
-        return [{"name": o.name, "user_id": o.user_id, "role": o.role.value, "enabled": True}
+    def users(self) -> list[UserInfo]:
+        return [UserInfo(name=o.name, user_id=o.user_id, role=o.role, enabled=True, created_at=0)
                 for o in self.officers.values()]
 
     def close(self) -> None:
