@@ -35,7 +35,7 @@ from domain.time import SECONDS_PER_DAY
 from ledger.envelope import Envelope
 from projections.batch import project_batch
 from projections.errors import TrackingConflict
-from projections.serial_search import serial_like
+from projections.serial_search import DESCRIPTION_FIELDS, serial_like, weapon_filter
 from projections.store import ViewStore
 
 
@@ -183,12 +183,23 @@ class Views:
         At most ``limit`` results, ordered by serial. Raises ``InvalidField``
         (field ``serial``) for an empty pattern.
         """
-        like = serial_like(pattern)
+        serial_like(pattern)  # an empty pattern is refused, not taken for "no criterion"
+        return [{k: found[k] for k in ("weapon_id", "marking", "status")}
+                for found in self.search(serial=pattern, limit=limit)]
+
+    def search(self, *, serial: str = "", make: str = "", model: str = "", calibre: str = "",
+               limit: int = 100) -> list[dict[str, Any]]:
+        """Weapons matching every criterion given: partial serial as ``search_serial``; make, model
+        and calibre whole, ignoring case. Ordered and limited as ``search_serial``, each with its
+        ``description`` (make, model, calibre). Raises ``InvalidField`` naming the field, or
+        ``serial`` when no criterion is given.
+        """
+        where = weapon_filter(serial, make, model, calibre)
         rows = self.store.query(
-            "SELECT weapon_id, manufacturer, country, serial, status FROM view_weapons "
-            f"WHERE {like.column} LIKE ? ESCAPE '\\' ORDER BY serial_key, weapon_id LIMIT ?",
-            [like.pattern, max(0, int(limit))])
-        return [{"weapon_id": r["weapon_id"], "marking": _marking(r), "status": r["status"]} for r in rows]
+            "SELECT weapon_id, manufacturer, country, serial, make, model, calibre, status FROM view_weapons "
+            f"WHERE {where.condition} ORDER BY serial_key, weapon_id LIMIT ?", [*where.params, max(0, int(limit))])
+        return [{"weapon_id": r["weapon_id"], "marking": _marking(r), "status": r["status"],
+                 "description": {k: r[k] for k in DESCRIPTION_FIELDS}} for r in rows]
 
     def custody(self, weapon_id: uuid.UUID | str) -> dict[str, Any] | None:
         """Current holder, place (state), status and since when (occurred_on); None if unknown."""

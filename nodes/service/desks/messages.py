@@ -55,6 +55,8 @@ ENGLISH: dict[str, str] = {
     "search.col_country": "Country",
     "search.col_serial": "Serial",
     "search.col_status": "Status",
+    "search.col_description": "Make, model, calibre",
+    "search.intro": "Give any of serial, make, model and calibre: weapons matching all of them are shown.",
     # timeline
     "timeline.title": "Weapon {serial}",
     "timeline.id": "Weapon id",

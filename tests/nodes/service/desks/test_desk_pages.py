@@ -358,3 +358,21 @@ def test_home_lists_the_desks_or_says_there_is_none(client):
     sign_in(client, "ada")
     home = client.get("/")
     assert home.status_code == 200 and "Your role has no desk here yet." in home.text
+
+
+def test_search_by_make_model_and_calibre_is_audited_with_every_criterion(client, desk_context):
+    weapon_id = manufacture(desk_context, "MK-00042")
+    sign_in(client, "paul")
+    response = client.get("/search", params={"make": "fn", "model": "FIVE-SEVEN", "calibre": "5.7x28mm"})
+    assert response.status_code == 200
+    assert f'href="/weapons/{weapon_id}"' in response.text and "Five-seveN, 5.7x28mm" in response.text
+    assert [(r.action, r.subject) for r in desk_context.reads] == [
+        ("search", "make=fn model=FIVE-SEVEN calibre=5.7x28mm")]
+    assert weapon_id not in client.get("/search", params={"make": "Glock"}).text
+
+
+def test_an_overlong_make_names_its_field(client):
+    sign_in(client, "paul")
+    response = client.get("/search", params={"make": "x" * 65})
+    assert response.status_code == 422
+    assert 'href="#f-make"' in response.text
