@@ -1,8 +1,9 @@
 """A small stand-in for the service context, to test the desks before the real one is merged.
 
 ``DeskTestContext`` offers what ``nodes.service.desks.services.DeskContext`` names: a real node
-(SQLite or PostgreSQL), a fixed set of accounts with their sessions, a list as read audit and
-a ``submit`` that runs one command at a time and settles. Tests only.
+(SQLite or PostgreSQL), a fixed set of accounts with their sessions, the node's real read audit
+(each read also kept in a list, for the tests to look at) and a ``submit`` that runs one command
+at a time and settles. Tests only.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request, Response
 
@@ -23,6 +24,7 @@ from domain.errors import InvalidField
 from domain.roles import Role
 from nodes.accounts.officer import NotSignedIn, Officer
 from nodes.bootstrap import Node, init_node
+from nodes.readaudit.log import ReadAudit, ReadEntry
 from nodes.registry.application import Registry
 from nodes.service.desks import mount
 from nodes.settings import Settings
@@ -169,15 +171,29 @@ class DeskTestContext:
     accounts: FixedAccounts = field(default_factory=FixedAccounts)
     reads: list[Read] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    log: ReadAudit | None = None     # the node's real read audit, opened on first use
 
     @property
     def read_audit(self) -> DeskTestContext:
         return self
 
+    def _log(self) -> ReadAudit:
+        if self.log is None:
+            self.log = ReadAudit.open(self.node.settings.db, self.node.identity)
+        return self.log
+
     def append(self, officer: Officer, action: str, subject: str, purpose: str = "") -> Read:
+        self._log().append(officer, action, subject, purpose)
         entry = Read(officer, action, subject, purpose)
         self.reads.append(entry)
         return entry
+
+    def entries(self, **filters: Any) -> list[ReadEntry]:
+        return self._log().entries(**filters)
+
+    def close(self) -> None:
+        if self.log is not None:
+            self.log.close()
 
     def submit(self, officer: Officer, command: Callable[[Registry], T]) -> T:
         registry = self.node.registry

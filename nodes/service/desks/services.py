@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from domain.roles import Role
     from nodes.accounts.officer import Officer
     from nodes.bootstrap import Node
+    from nodes.readaudit.entry import ReadEntry
     from nodes.registry.application import Registry
 
 T = TypeVar("T")
@@ -46,6 +47,8 @@ class ReadLog(Protocol):
     """The read audit (``nodes.readaudit.log.ReadAudit``): every read names its officer."""
 
     def append(self, officer: Officer, action: str, subject: str, purpose: str = "") -> object: ...
+    def entries(self, *, user: str | None = None, weapon: str | None = None, since: int | None = None,
+                until: int | None = None, limit: int = 100, before: int | None = None) -> Sequence[ReadEntry]: ...
 
 
 class DeskContext(Protocol):

@@ -17,9 +17,11 @@ TOKEN = re.compile(r'name="csrf_token" value="([^"]*)"')
 @pytest.fixture
 def desk_context(tmp_path, db_url):
     node = open_desk_node(tmp_path / "home", db_url)
+    context = DeskTestContext(node)
     try:
-        yield DeskTestContext(node)
+        yield context
     finally:
+        context.close()
         node.close()
 
 
