@@ -19,7 +19,14 @@ STATIC = Path(__file__).parent / "static"
 
 def mount(app: FastAPI) -> None:
     """Add the desks' pages and static files to ``app``."""
-    from nodes.service.desks import admin_pages, audit_pages, licensing_pages, search_pages, session_pages
+    from nodes.service.desks import (
+        admin_pages,
+        audit_pages,
+        customs_pages,
+        licensing_pages,
+        search_pages,
+        session_pages,
+    )
     from nodes.service.desks.access import SIGN_IN_PATH, DeskRefused, SignInRequired
     from nodes.service.desks.jobs import Jobs
     from nodes.service.desks.rendering import FieldError, render
@@ -35,5 +42,5 @@ def mount(app: FastAPI) -> None:
     app.add_exception_handler(DeskRefused, refused)
     app.state.desk_jobs = Jobs()
     app.mount("/static", StaticFiles(directory=STATIC), name="desk-static")
-    for pages in (session_pages, search_pages, licensing_pages, audit_pages, admin_pages):
+    for pages in (session_pages, search_pages, licensing_pages, customs_pages, audit_pages, admin_pages):
         app.include_router(pages.router)
