@@ -26,6 +26,7 @@ def mount(app: FastAPI) -> None:
         licensing_pages,
         search_pages,
         session_pages,
+        tracing_pages,
     )
     from nodes.service.desks.access import SIGN_IN_PATH, DeskRefused, SignInRequired
     from nodes.service.desks.jobs import Jobs
@@ -42,5 +43,5 @@ def mount(app: FastAPI) -> None:
     app.add_exception_handler(DeskRefused, refused)
     app.state.desk_jobs = Jobs()
     app.mount("/static", StaticFiles(directory=STATIC), name="desk-static")
-    for pages in (session_pages, search_pages, licensing_pages, customs_pages, audit_pages, admin_pages):
+    for pages in (session_pages, search_pages, licensing_pages, customs_pages, tracing_pages, audit_pages, admin_pages):
         app.include_router(pages.router)

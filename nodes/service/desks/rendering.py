@@ -77,6 +77,8 @@ def desks_for(officer: Officer) -> list[NavItem]:
         items.append(NavItem("/licensing", "nav.licensing"))
     if types.RECEIPT_CONFIRMED in recordable(officer.role) or types.EXPORTED in recordable(officer.role):
         items.append(NavItem("/customs", "nav.customs"))
+    if types.TRACE_SUBMITTED in recordable(officer.role) or types.TRACE_RESPONDED in recordable(officer.role):
+        items.append(NavItem("/tracing", "nav.tracing"))
     if Right.AUDIT in rights:
         items.append(NavItem("/audit", "nav.audit"))
     if Right.ADMIN in rights:
