@@ -23,6 +23,7 @@ def mount(app: FastAPI) -> None:
         admin_pages,
         audit_pages,
         customs_pages,
+        import_pages,
         licensing_pages,
         search_pages,
         session_pages,
@@ -43,5 +44,7 @@ def mount(app: FastAPI) -> None:
     app.add_exception_handler(DeskRefused, refused)
     app.state.desk_jobs = Jobs()
     app.mount("/static", StaticFiles(directory=STATIC), name="desk-static")
-    for pages in (session_pages, search_pages, licensing_pages, customs_pages, tracing_pages, audit_pages, admin_pages):
+    desks = (session_pages, search_pages, licensing_pages, customs_pages, tracing_pages, audit_pages,
+             import_pages, admin_pages)
+    for pages in desks:
         app.include_router(pages.router)

@@ -44,12 +44,20 @@ class Jobs:
     def start(self, name: str, work: Callable[[Job], Any], *, field_name: str = "") -> Job:
         """Run ``work(job)`` in a new thread; ``JobRunning`` (naming ``field_name``) if one runs already."""
         with self._lock:
-            current = self._jobs.get(name)
-            if current is not None and current.state == RUNNING:
-                raise JobRunning("one is already running: wait for it to finish", field=field_name or None)
+            self._check_idle(name, field_name)
             job = self._jobs[name] = Job(name, time.time())
         threading.Thread(target=self._run, args=(job, work), name=f"desk-{name}", daemon=True).start()
         return job
+
+    def check_idle(self, name: str, field_name: str = "") -> None:
+        """``JobRunning`` (naming ``field_name``) if a job of this name runs."""
+        with self._lock:
+            self._check_idle(name, field_name)
+
+    def _check_idle(self, name: str, field_name: str) -> None:
+        current = self._jobs.get(name)
+        if current is not None and current.state == RUNNING:
+            raise JobRunning("one is already running: wait for it to finish", field=field_name or None)
 
     def get(self, name: str) -> Job | None:
         with self._lock:

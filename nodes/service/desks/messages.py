@@ -252,6 +252,24 @@ ENGLISH: dict[str, str] = {
     "field.after": "Page",
     "field.before": "Page",
     "field.limit": "Page size",
+    # CSV import (admin desk)
+    "import.title": "Import weapons from CSV",
+    "import.intro": ("A legacy register in the layout of docs/csv-layout.md, as armsledger import-csv takes it. "
+                     "Rows recorded already are skipped."),
+    "import.start": "Import the file",
+    "import.back": "Back to the admin desk",
+    "import.state": "Last import",
+    "import.none": "No import since the service started.",
+    "import.running": "Importing {file} ({bytes} bytes)…",
+    "import.failed": "The import stopped: {reason}",
+    "import.done": ("{file}: {imported} weapons recorded ({events} signed records), {skipped} recorded already, "
+                    "{refused} rows refused."),
+    "import.refused_rows": "Refused rows",
+    "import.col_line": "Line",
+    "import.col_column": "Column",
+    "import.col_reason": "Reason",
+    "import.more_errors": "{count} more refused rows are not shown.",
+    "field.file": "CSV file",
     # admin desk
     "nav.admin": "Admin",
     "admin.title": "Admin desk",
