@@ -38,6 +38,7 @@ OFFICERS = {
     "cleo": Officer(user_id="6f1c2d3e-0000-4000-8000-000000000004", name="cleo", role=Role.CUSTOMS),
     "tom": Officer(user_id="6f1c2d3e-0000-4000-8000-000000000005", name="tom", role=Role.TRACING),
     "aud": Officer(user_id="6f1c2d3e-0000-4000-8000-000000000006", name="aud", role=Role.AUDITOR),
+    "dina": Officer(user_id="6f1c2d3e-0000-4000-8000-000000000007", name="dina", role=Role.DEACTIVATION),
 }
 
 

@@ -2,39 +2,15 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from conftest import sign_in
+from conftest import ship_belgian_pistol_to_france, sign_in
 from desk_app import DeskTestContext, desk_app
 from fastapi.testclient import TestClient
 
 from domain.event_types import IMPORTED, RECEIPT_CONFIRMED
-from domain.licence import LicenceKind
-from domain.marking import Marking
 from nodes.federation.crossborder import confirm_receipt
 
 from memory_federation import MemoryFederation
-
-DAY = 86_400
-NOW = int(time.time()) - 60
-
-
-def ship_belgian_pistol_to_france(federation: MemoryFederation, serial: str = "CU-1") -> tuple[str, str]:
-    """BE exports a pistol to FR under FR's import authorization, delivered by sync; (shipment, weapon)."""
-    belgium, france = federation["BE"].registry, federation["FR"].registry
-    weapon_id = belgium.manufacture(marking=Marking.read("FN Herstal", "BE", serial), type="pistol", make="FN",
-                                    model="Five-seveN", calibre="5.7x28mm", year=2020, holder="FN Herstal",
-                                    occurred_on=NOW - 30 * DAY)
-    licence = dict(holder="Armurerie Paris", valid_from=NOW - 60 * DAY, valid_until=NOW + 60 * DAY,
-                   export_state="BE", import_state="FR", occurred_on=NOW - 20 * DAY)
-    france.issue_licence(number="FR-IA-1", kind=LicenceKind.IMPORT_AUTHORIZATION, **licence)
-    federation.sync()
-    belgium.issue_licence(number="BE-EL-1", kind=LicenceKind.EXPORT_LICENCE, **{**licence, "holder": "FN Herstal"})
-    shipment = belgium.export(weapon_ids=[weapon_id], licence="BE-EL-1", import_authorization="FR-IA-1",
-                              to_state="FR", consignee="Armurerie Paris", occurred_on=NOW - 10 * DAY)
-    federation.sync()
-    return str(shipment), str(weapon_id)
 
 
 @pytest.fixture
