@@ -115,6 +115,7 @@ ENGLISH: dict[str, str] = {
     "field.user_role": "Role",
     "field.user": "Account name",
     "field.days": "Days valid",
+    "field.label": "Label",
     # customs desk
     "nav.customs": "Customs",
     "customs.title": "Customs desk",
