@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request, Response, status
 
+from domain.numbers import LARGEST_WHOLE, check_whole
 from domain.roles import Right
 from nodes.accounts.officer import NotSignedIn, Officer
 from nodes.service.auth import SESSION_COOKIE, directory_of, require
@@ -80,6 +81,13 @@ async def form_of(request: Request, names: tuple[str, ...]) -> dict[str, str]:
         value = form.get(name)
         values[name] = value.strip() if isinstance(value, str) else ""
     return values
+
+
+def whole_of(text: str, field: str, *, default: int = 0, least: int = 0, most: int = LARGEST_WHOLE) -> int:
+    """A whole number typed in a form (``default`` when empty); ``InvalidField`` naming ``field`` otherwise."""
+    if not text:
+        return default
+    return check_whole(int(text) if text.isdigit() else text, field, least=least, most=most)
 
 
 def query_of(request: Request, names: tuple[str, ...]) -> dict[str, str]:

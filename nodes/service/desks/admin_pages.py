@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from domain.errors import DomainError, InvalidField
 from domain.roles import Right, Role
-from nodes.service.desks.access import Desk, at_desk, context_of, desk_page, form_of
+from nodes.service.desks.access import Desk, at_desk, context_of, desk_page, form_of, whole_of
 from nodes.service.desks.rendering import field_error, status_for
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -72,7 +72,8 @@ async def create_token(request: Request, desk: Desk = Depends(at_desk(Right.ADMI
     accounts = context_of(request).accounts
 
     def create() -> dict[str, str]:
-        token, _ = accounts.create_token(v["user"], days=_days(v["days"]), label=v["label"])
+        days = whole_of(v["days"], "days", default=30, least=1, most=3650)
+        token, _ = accounts.create_token(v["user"], days=days, label=v["label"])
         return {"name": v["user"], "token": token}
 
     return await _change(request, desk, create, values=v)
@@ -110,11 +111,3 @@ def _role(text: str) -> Role:
         return Role(text.strip().lower())
     except ValueError:
         raise InvalidField(f"{text!r} is not a role (one of {', '.join(ROLES)})", field="user_role") from None
-
-
-def _days(text: str) -> int:
-    if not text:
-        return 30
-    if not text.isdigit() or not 1 <= int(text) <= 3650:
-        raise InvalidField("give a whole number of days from 1 to 3650", field="days")
-    return int(text)

@@ -15,12 +15,12 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from domain.errors import DomainError, InvalidField
+from domain.errors import DomainError
 from domain.roles import Right
 from domain.time import parse_time, parse_until
 from ledger.checkpoint import Checkpoint
 from nodes.registry.verify import verify_store
-from nodes.service.desks.access import Desk, at_desk, context_of, desk_page, query_of
+from nodes.service.desks.access import Desk, at_desk, context_of, desk_page, query_of, whole_of
 from nodes.service.desks.jobs import Job, jobs_of
 from nodes.service.desks.rendering import field_error, status_for
 
@@ -39,7 +39,7 @@ async def audit(request: Request, desk: Desk = Depends(at_desk(Right.AUDIT))) ->
     after_text = request.query_params.get("after", "").strip()
 
     def read() -> dict[str, Any]:
-        after = _whole(after_text, "after")
+        after = whole_of(after_text, "after")
         checkpoints = node.sealer.checkpoints()
         return {"checkpoints": checkpoints[-CHECKPOINTS_SHOWN:][::-1], "checkpoint_count": len(checkpoints),
                 "cosignatures": [_cosigned(c) for c in node.inbox.cosignatures()][::-1][:CHECKPOINTS_SHOWN],
@@ -84,7 +84,7 @@ async def reads(request: Request, desk: Desk = Depends(at_desk(Right.AUDIT))) ->
             "user": values["user"] or None, "weapon": values["weapon"] or None,
             "since": parse_time(values["since"], field="since") * _US if values["since"] else None,
             "until": parse_until(values["until"], field="until") * _US if values["until"] else None,
-            "before": _whole(values["before"], "before") or None}
+            "before": whole_of(values["before"], "before") or None}
         entries = await run_in_threadpool(lambda: log.entries(limit=PAGE, **filters))
     except DomainError as exc:
         return desk_page(request, desk, "audit_reads.html", values=values, entries=[], errors=[field_error(exc)],
@@ -100,9 +100,3 @@ def _cosigned(cosignature: Any) -> dict[str, Any]:
     except Exception:  # noqa: BLE001 - an unreadable checkpoint is shown as such, the audit reports why
         size = None
     return {"witness": cosignature.witness, "received_at": cosignature.received_at, "size": size}
-
-
-def _whole(text: str, field: str) -> int:
-    if text and not text.isdigit():
-        raise InvalidField("must be a whole number", field=field)
-    return int(text) if text else 0

@@ -5,7 +5,8 @@ grouped by shipment, less those whose receipt is confirmed here. Confirming rece
 ``crossborder.confirm_receipt`` (what ``armsledger record receipt`` runs: the imports and
 the confirmations in one transaction) run by ``context.submit`` as the officer. Exports
 out: this node's shipments in transit (flagged overdue as ``armsledger shipments`` does)
-and those received, from the views.
+and those received, from the views. Showing the desk is a read in the read audit
+("shipment").
 """
 
 from __future__ import annotations
@@ -53,10 +54,12 @@ async def confirm(request: Request, desk: Desk = Depends(at_desk(Right.RECORD)))
 
 
 async def _customs_page(request: Request, desk: Desk, **values: Any) -> Response:
-    node = context_of(request).node
+    context = context_of(request)
+    node = context.node
 
     def read() -> dict[str, Any]:
         node.views.catch_up(node.registry)
+        context.read_audit.append(desk.officer, "shipment", "shipments in and out", "")   # before it is shown
         return {"incoming": awaiting_receipt(node),
                 "in_transit": crossborder.open_shipments(node, now=int(time.time())),
                 "received": node.views.received_shipments(RECEIVED_SHOWN)}

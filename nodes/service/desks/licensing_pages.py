@@ -22,13 +22,12 @@ from domain import event_types as types
 from domain.errors import DomainError, NotPermitted
 from domain.licence import LicenceKind
 from domain.marking import Marking
-from domain.numbers import check_whole
 from domain.roles import Right, authority_for, recordable
 from domain.time import parse_time, parse_until
 from nodes.cli.invocation import parse_weapon_id
 from nodes.errors import NodeError
 from nodes.registry.application import Registry
-from nodes.service.desks.access import Desk, at_desk, context_of, desk_page, form_of, query_of
+from nodes.service.desks.access import Desk, at_desk, context_of, desk_page, form_of, query_of, whole_of
 from nodes.service.desks.rendering import NavItem, field_error, status_for
 
 router = APIRouter(prefix="/licensing", include_in_schema=False)
@@ -154,7 +153,7 @@ async def issue(request: Request, desk: Desk = Depends(at_desk(Right.RECORD))) -
                       valid_from=parse_time(v["valid_from"], field="valid_from"),
                       valid_until=parse_until(v["valid_until"], field="valid_until"),
                       export_state=v["export_state"].upper(), import_state=v["import_state"].upper(),
-                      consignee=v["consignee"], end_user=v["end_user"], quantity=_whole(v["quantity"], "quantity"))
+                      consignee=v["consignee"], end_user=v["end_user"], quantity=whole_of(v["quantity"], "quantity"))
         return lambda registry: registry.issue_licence(by=by, **fields)
 
     return await _record(request, desk, "licence_issue.html", v, command,
@@ -230,7 +229,3 @@ def _form(request: Request, desk: Desk, template: str, record_type: str, **value
 
 def _date(text: str) -> int | None:
     return parse_time(text, field="date") if text else None
-
-
-def _whole(text: str, field: str) -> int:
-    return check_whole(int(text) if text.isdigit() else (text or 0), field)

@@ -72,4 +72,4 @@ def test_a_malformed_filter_names_its_field(client):
     response = client.get("/audit/reads", params={"since": "yesterday"})
     assert response.status_code == 422 and 'href="#f-since"' in response.text
     page = client.get("/audit", params={"after": "x"})
-    assert page.status_code == 422 and "must be a whole number" in page.text
+    assert page.status_code == 422 and "is not a whole number" in page.text

@@ -38,6 +38,8 @@ def test_customs_confirms_a_shipment_received_from_a_partner_in_one_step(france)
         assert "No shipment to this state is awaiting receipt." in done.text
         again = client.post("/customs/receipts", data={"csrf_token": csrf, "shipment": shipment})
     assert [e.type for e in context.node.registry.envelopes(weapon_id)] == [IMPORTED, RECEIPT_CONFIRMED]
+    assert {(r.officer.name, r.action, r.subject) for r in context.reads} == {
+        ("cleo", "shipment", "shipments in and out")}
     assert again.status_code == 409 and "was confirmed already" in again.text and 'href="#f-shipment"' in again.text
 
 
