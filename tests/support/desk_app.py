@@ -58,7 +58,7 @@ class TokenInfo:
     user_name: str
     label: str
     expires_at: int
-    revoked: bool = False
+    revoked_at: int | None = None
 
 
 def _taken_or_malformed(name: str) -> None:
@@ -138,7 +138,8 @@ class FixedAccounts:
             if officer.name == name:
                 del self.sessions[session_id]
         for token in self.issued.values():
-            token.revoked = token.revoked or token.user_name == name
+            if token.user_name == name and token.revoked_at is None:
+                token.revoked_at = int(time.time())
 
     def enable_user(self, name: str) -> None:
         self.user(name).enabled = True
@@ -155,7 +156,7 @@ class FixedAccounts:
     def revoke_token(self, token_id: str) -> None:
         if token_id not in self.issued:
             raise InvalidField(f"no token {token_id!r}", field="token")
-        self.issued[token_id].revoked = True
+        self.issued[token_id].revoked_at = int(time.time())
 
 
 @dataclass(frozen=True)

@@ -69,4 +69,6 @@ def test_a_token_is_shown_once_listed_by_id_and_revoked(client, desk_context):
     secret = response.text.split('<code class="secret">')[1].split("</code>")[0]
     assert secret.startswith("alt_") and secret not in client.get("/admin").text
     client.post(f"/admin/tokens/{token.token_id}/revoke", data={"csrf_token": form_token(client.get("/admin").text)})
-    assert desk_context.accounts.tokens()[0].revoked
+    assert desk_context.accounts.tokens()[0].revoked_at is not None
+    page = client.get("/admin").text
+    assert "Revoked" in page and f'action="/admin/tokens/{token.token_id}/revoke"' not in page
