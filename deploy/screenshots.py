@@ -1,7 +1,8 @@
 """Screenshots of every desk page, for docs/desks.md and the README: ``python deploy/screenshots.py``.
 
 Starts a throwaway demo node (state BE) with a few weapons and a transfer licence, serves
-its desks with uvicorn on a free local port, signs in and captures each page with
+its desks with uvicorn on a free local port, signs in as an officer of each desk's role
+(licensing, customs, tracing, auditor, admin) and captures each page with
 Playwright driving Debian's chromium (``/usr/bin/chromium``; ``make browser`` installs it).
 Writes PNG files into docs/screenshots/ (or the folder given as the first argument).
 
@@ -30,9 +31,17 @@ WEAPONS = [("FN Herstal", "BE", "AB123456", "pistol", "FN", "Five-seveN", "5.7x2
            ("Beretta", "IT", "PB77001", "pistol", "Beretta", "92FS", "9x19mm", 2019, "Armurerie Liege")]
 
 
+# The demo's officers (the desk tests' stand-in accounts have the same names).
+OFFICERS = {"lena": "licensing", "cleo": "customs", "tom": "tracing", "aud": "auditor", "ada": "admin"}
+CSV = ("manufacturer,country,serial,type,calibre,year,manufactured_on,first_holder\n"
+       "Browning,BE,HP-1965-001,pistol,9x19mm,1965,1965-04-12,FN Herstal\n"
+       "Browning,XX,HP-1965-002,pistol,9x19mm,1965,1965-04-13,FN Herstal\n"
+       "Browning,BE,HP-1965-003,pistol,9x19mm,1965,1965-04-14,FN Herstal\n")
+
+
 @contextmanager
 def demo_app(home: Path):
-    """(app, node, officer name, password) of a demo node at ``home`` with a licensing officer."""
+    """(app, node, password) of a demo node at ``home`` with an officer of each desk (``OFFICERS``)."""
     try:
         from nodes.service.app import create_app
         from nodes.service.context import open_service
@@ -46,8 +55,9 @@ def demo_app(home: Path):
     settings = Settings.load(environ={}, home=home, db=str(home / "ledger.db"), passphrase="demo passphrase")
     init_node(settings, "BE").close()
     with open_service(settings) as context:
-        context.accounts.add_user("lena", Role.LICENSING, PASSWORD)
-        yield create_app(context), context.node, "lena", PASSWORD
+        for name, role in OFFICERS.items():
+            context.accounts.add_user(name, Role(role), PASSWORD)
+        yield create_app(context), context.node, PASSWORD
 
 
 def _stand_in(home: Path):
@@ -55,7 +65,7 @@ def _stand_in(home: Path):
 
     node = desk_app.open_desk_node(home, str(home / "ledger.db"))
     try:
-        yield desk_app.desk_app(desk_app.DeskTestContext(node)), node, "lena", desk_app.PASSWORD
+        yield desk_app.desk_app(desk_app.DeskTestContext(node)), node, desk_app.PASSWORD
     finally:
         node.close()
 
@@ -78,8 +88,10 @@ def record_demo(node) -> str:
 def capture(out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     shots: list[Path] = []
-    with tempfile.TemporaryDirectory() as scratch, demo_app(Path(scratch) / "home") as (app, node, name, password):
+    with tempfile.TemporaryDirectory() as scratch, demo_app(Path(scratch) / "home") as (app, node, password):
         weapon_id = record_demo(node)
+        csv_file = Path(scratch) / "register-1965.csv"
+        csv_file.write_text(CSV, encoding="utf-8")
         with served(app) as url, chromium() as browser:
             page = browser.new_page(base_url=url, viewport={"width": 1200, "height": 800})
 
@@ -88,14 +100,23 @@ def capture(out: Path) -> list[Path]:
                 page.screenshot(path=str(path), full_page=True)
                 shots.append(path)
 
+            def sign_in_as(name: str) -> None:
+                nonlocal page
+                page.context.close()
+                page = browser.new_page(base_url=url, viewport={"width": 1200, "height": 800})
+                page.goto("/sign-in")
+                page.get_by_label("Name").fill(name)
+                page.get_by_label("Password").fill(password)
+                page.get_by_role("button", name="Sign in").click()
+                page.wait_for_url(lambda address: "/sign-in" not in address)
+
             page.goto("/sign-in")
             shot("sign-in")
-            page.get_by_label("Name").fill(name)
-            page.get_by_label("Password").fill(password)
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url("**/")
+            sign_in_as("lena")
             page.goto("/search?serial=AB123*")
             shot("search")
+            page.goto("/search?make=fn&calibre=5.7x28mm")
+            shot("search-description")
             page.goto(f"/weapons/{weapon_id}")
             shot("timeline")
             page.goto("/licensing")
@@ -116,6 +137,32 @@ def capture(out: Path) -> list[Path]:
             shot("licence-issue")
             page.goto(f"/licensing/licences?number=T-2024-0042&kind={LicenceKind.TRANSFER_LICENCE.value}")
             shot("licence-lookup")
+            sign_in_as("cleo")
+            page.goto("/customs")
+            shot("customs")
+            sign_in_as("tom")
+            page.goto("/tracing")
+            shot("tracing")
+            page.goto(f"/tracing/new?weapon={weapon_id}")
+            shot("trace-request")
+            page.goto(f"/tracing/verdict?weapon={weapon_id}&purpose=case+2024%2F118")
+            shot("verdict")
+            sign_in_as("aud")
+            page.goto("/audit")
+            page.get_by_role("button", name="Verify the store now").click()
+            page.get_by_text("Records checked", exact=True).wait_for(timeout=60_000)
+            page.goto("/audit")
+            shot("audit")
+            page.goto("/audit/reads")
+            shot("read-audit")
+            sign_in_as("ada")
+            page.goto("/admin")
+            shot("admin")
+            page.goto("/admin/import")
+            page.get_by_label("CSV file").set_input_files(str(csv_file))
+            page.get_by_role("button", name="Import the file").click()
+            page.get_by_text("Refused rows").wait_for(timeout=60_000)
+            shot("import")
     return shots
 
 

@@ -1,4 +1,5 @@
-"""Partial serial search as an indexable SQL ``LIKE`` (ITI para 9: obliterated characters).
+"""Weapon search: a partial serial as an indexable SQL ``LIKE`` (ITI para 9: obliterated
+characters), optionally narrowed (or replaced) by make, model and calibre.
 
 A search pattern is normalised like a serial (``domain.marking.normalise``)
 except that ``?`` stands for one unknown character and ``*`` for any run,
@@ -12,6 +13,9 @@ characters are often at the start of a serial (``??3456``), so the views keep
 the reversed serial too, indexed the same way: a pattern with a wildcard in
 front but a literal end is searched reversed (``%3456`` -> ``6543%``). Only a
 pattern with wildcards at both ends (``*34*``) scans the serial index.
+
+Make, model and calibre match whole, ignoring case (``lower`` on both sides, so
+the database's own case folding decides; each has an expression index).
 """
 
 from __future__ import annotations
@@ -24,6 +28,17 @@ from domain.marking import check_text, normalise
 
 ONE_UNKNOWN, ANY_RUN = "?", "*"
 _LIKE_WILDCARD = {ONE_UNKNOWN: "_", ANY_RUN: "%"}
+
+
+DESCRIPTION_FIELDS = ("make", "model", "calibre")
+
+
+@dataclass(frozen=True)
+class WeaponFilter:
+    """A ``WHERE`` condition on ``view_weapons`` written with ``?`` parameters, and its parameters."""
+
+    condition: str
+    params: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -48,6 +63,26 @@ def serial_like(pattern: str) -> SerialLike:
         backwards = [(wildcard, text if wildcard else text[::-1]) for wildcard, text in reversed(tokens)]
         return SerialLike("serial_key_reversed", _like(backwards))
     return SerialLike("serial_key", _like(tokens))
+
+
+def weapon_filter(serial: str = "", make: str = "", model: str = "", calibre: str = "") -> WeaponFilter:
+    """The condition matching every criterion given (empty ones are ignored).
+
+    Raises ``InvalidField`` naming the malformed field, or ``serial`` when no
+    criterion is given at all.
+    """
+    clauses, params = [], []
+    if serial.strip():
+        like = serial_like(serial)
+        clauses.append(f"{like.column} LIKE ? ESCAPE '\\'")
+        params.append(like.pattern)
+    for field, value in zip(DESCRIPTION_FIELDS, (make, model, calibre), strict=True):
+        if value.strip():
+            clauses.append(f"lower({field}) = lower(?)")
+            params.append(check_text(value, field, max_length=64))
+    if not clauses:
+        raise InvalidField("give a serial, make, model or calibre to search for", field="serial")
+    return WeaponFilter(" AND ".join(clauses), tuple(params))
 
 
 def _tokens(pattern: str) -> list[tuple[bool, str]]:

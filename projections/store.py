@@ -15,7 +15,8 @@ and how the serial columns are indexed for ``LIKE``)::
     view_weapons           one row per weapon: marking, normalised marking key and serial
                            (and the serial reversed, for suffix search), description,
                            status, holder, place, since, flags, opened_by, and the
-                           lifecycle position of the last record folded in (last_*)
+                           lifecycle position of the last record folded in (last_*);
+                           make, model and calibre indexed case-insensitively (lower)
     view_shipments         one row per shipment: export facts, exported_on, received_on
     view_shipment_weapons  (shipment_id, weapon_id)
     views_tracking         eventsourcing's single-row-per-application tracking table
@@ -45,7 +46,7 @@ TRACKING_TABLE = "views_tracking"
 VIEW_TABLES = ("view_events", "view_weapons", "view_shipments", "view_shipment_weapons")
 # Raise when the tables below change: views of an older layout are dropped
 # when opened (they are rebuilt from the log by the next catch-up).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA_TRACKING_NAME = "__views_schema__"
 
 # {bytes}: binary column type; {serial}: type of the serial columns searched with
@@ -89,6 +90,9 @@ TABLES_DDL = (
     "CREATE INDEX IF NOT EXISTS view_weapons_marking ON view_weapons (marking_key)",
     "CREATE INDEX IF NOT EXISTS view_weapons_serial ON view_weapons (serial_key{pattern_ops})",
     "CREATE INDEX IF NOT EXISTS view_weapons_serial_reversed ON view_weapons (serial_key_reversed{pattern_ops})",
+    "CREATE INDEX IF NOT EXISTS view_weapons_make ON view_weapons (lower(make))",
+    "CREATE INDEX IF NOT EXISTS view_weapons_model ON view_weapons (lower(model))",
+    "CREATE INDEX IF NOT EXISTS view_weapons_calibre ON view_weapons (lower(calibre))",
     """CREATE TABLE IF NOT EXISTS view_shipments (
         shipment_id TEXT PRIMARY KEY,
         node TEXT NOT NULL DEFAULT '',

@@ -35,7 +35,7 @@ from domain.time import SECONDS_PER_DAY
 from ledger.envelope import Envelope
 from projections.batch import project_batch
 from projections.errors import TrackingConflict
-from projections.serial_search import serial_like
+from projections.serial_search import DESCRIPTION_FIELDS, serial_like, weapon_filter
 from projections.store import ViewStore
 
 
@@ -183,12 +183,23 @@ class Views:
         At most ``limit`` results, ordered by serial. Raises ``InvalidField``
         (field ``serial``) for an empty pattern.
         """
-        like = serial_like(pattern)
+        serial_like(pattern)  # an empty pattern is refused, not taken for "no criterion"
+        return [{k: found[k] for k in ("weapon_id", "marking", "status")}
+                for found in self.search(serial=pattern, limit=limit)]
+
+    def search(self, *, serial: str = "", make: str = "", model: str = "", calibre: str = "",
+               limit: int = 100) -> list[dict[str, Any]]:
+        """Weapons matching every criterion given: partial serial as ``search_serial``; make, model
+        and calibre whole, ignoring case. Ordered and limited as ``search_serial``, each with its
+        ``description`` (make, model, calibre). Raises ``InvalidField`` naming the field, or
+        ``serial`` when no criterion is given.
+        """
+        where = weapon_filter(serial, make, model, calibre)
         rows = self.store.query(
-            "SELECT weapon_id, manufacturer, country, serial, status FROM view_weapons "
-            f"WHERE {like.column} LIKE ? ESCAPE '\\' ORDER BY serial_key, weapon_id LIMIT ?",
-            [like.pattern, max(0, int(limit))])
-        return [{"weapon_id": r["weapon_id"], "marking": _marking(r), "status": r["status"]} for r in rows]
+            "SELECT weapon_id, manufacturer, country, serial, make, model, calibre, status FROM view_weapons "
+            f"WHERE {where.condition} ORDER BY serial_key, weapon_id LIMIT ?", [*where.params, max(0, int(limit))])
+        return [{"weapon_id": r["weapon_id"], "marking": _marking(r), "status": r["status"],
+                 "description": {k: r[k] for k in DESCRIPTION_FIELDS}} for r in rows]
 
     def custody(self, weapon_id: uuid.UUID | str) -> dict[str, Any] | None:
         """Current holder, place (state), status and since when (occurred_on); None if unknown."""
@@ -217,21 +228,24 @@ class Views:
             "LEFT JOIN view_shipment_weapons sw ON sw.shipment_id = s.shipment_id "
             f"WHERE s.received_on IS NULL AND s.exported_on IS NOT NULL{condition} "
             "ORDER BY s.exported_on, s.shipment_id, sw.weapon_id", params)
-        shipments: dict[str, dict[str, Any]] = {}
-        for row in rows:
-            shipment = shipments.get(row["shipment_id"])
-            if shipment is None:
-                shipment = shipments[row["shipment_id"]] = {
-                    "shipment_id": row["shipment_id"], "node": row["node"],
-                    "export_licence": row["export_licence"], "import_authorization": row["import_authorization"],
-                    "from_state": row["from_state"], "to_state": row["to_state"],
-                    "transit": [s for s in row["transit"].split(",") if s], "consignee": row["consignee"],
-                    "weapons": [], "exported_on": row["exported_on"],
-                    "age_days": (now - row["exported_on"]) // SECONDS_PER_DAY,
-                }
-            if row["weapon_id"] is not None:
-                shipment["weapons"].append(row["weapon_id"])
-        return list(shipments.values())
+        shipments = _shipments(rows)
+        for shipment in shipments:
+            shipment["age_days"] = (now - shipment["exported_on"]) // SECONDS_PER_DAY
+        return shipments
+
+    def received_shipments(self, limit: int = 50) -> list[dict[str, Any]]:
+        """This log's shipments whose receipt was confirmed, latest receipt first (at most ``limit``),
+        each as ``open_shipments`` gives them plus ``received_on`` and ``received_by_node``."""
+        rows = self.store.query(
+            "SELECT s.*, sw.weapon_id FROM view_shipments s "
+            "LEFT JOIN view_shipment_weapons sw ON sw.shipment_id = s.shipment_id "
+            "WHERE s.shipment_id IN (SELECT shipment_id FROM view_shipments "
+            "WHERE received_on IS NOT NULL AND exported_on IS NOT NULL ORDER BY received_on DESC LIMIT ?) "
+            "ORDER BY s.received_on DESC, s.shipment_id, sw.weapon_id", [max(0, int(limit))])
+        shipments = _shipments(rows)
+        for shipment, first in zip(shipments, {r["shipment_id"]: r for r in rows}.values(), strict=True):
+            shipment["received_on"], shipment["received_by_node"] = first["received_on"], first["received_by_node"]
+        return shipments
 
     def statistics(self) -> dict[str, Any]:
         """Counts in the shape of UNODC's illicit arms flows (seizure) questionnaire.
@@ -275,6 +289,24 @@ def _weapon_id(value: uuid.UUID | str) -> str:
         return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value).strip()))
     except ValueError:
         raise InvalidField(f"{value!r} is not a weapon id (UUID)", field="weapon") from None
+
+
+def _shipments(rows: list[Any]) -> list[dict[str, Any]]:
+    """Rows of ``view_shipments`` joined to their weapons, one dict per shipment in row order."""
+    shipments: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        shipment = shipments.get(row["shipment_id"])
+        if shipment is None:
+            shipment = shipments[row["shipment_id"]] = {
+                "shipment_id": row["shipment_id"], "node": row["node"],
+                "export_licence": row["export_licence"], "import_authorization": row["import_authorization"],
+                "from_state": row["from_state"], "to_state": row["to_state"],
+                "transit": [s for s in row["transit"].split(",") if s], "consignee": row["consignee"],
+                "weapons": [], "exported_on": row["exported_on"],
+            }
+        if row["weapon_id"] is not None:
+            shipment["weapons"].append(row["weapon_id"])
+    return list(shipments.values())
 
 
 def _marking(row: Any) -> dict[str, str]:

@@ -19,8 +19,18 @@ STATIC = Path(__file__).parent / "static"
 
 def mount(app: FastAPI) -> None:
     """Add the desks' pages and static files to ``app``."""
-    from nodes.service.desks import licensing_pages, search_pages, session_pages
+    from nodes.service.desks import (
+        admin_pages,
+        audit_pages,
+        customs_pages,
+        import_pages,
+        licensing_pages,
+        search_pages,
+        session_pages,
+        tracing_pages,
+    )
     from nodes.service.desks.access import SIGN_IN_PATH, DeskRefused, SignInRequired
+    from nodes.service.desks.jobs import Jobs
     from nodes.service.desks.rendering import FieldError, render
 
     async def to_sign_in(request: Request, exc: Exception) -> Response:
@@ -32,6 +42,9 @@ def mount(app: FastAPI) -> None:
 
     app.add_exception_handler(SignInRequired, to_sign_in)
     app.add_exception_handler(DeskRefused, refused)
+    app.state.desk_jobs = Jobs()
     app.mount("/static", StaticFiles(directory=STATIC), name="desk-static")
-    for pages in (session_pages, search_pages, licensing_pages):
+    desks = (session_pages, search_pages, licensing_pages, customs_pages, tracing_pages, audit_pages,
+             import_pages, admin_pages)
+    for pages in desks:
         app.include_router(pages.router)

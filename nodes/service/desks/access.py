@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
-from fastapi import HTTPException, Request, status
+from fastapi import HTTPException, Request, Response, status
 
+from domain.numbers import LARGEST_WHOLE, check_whole
 from domain.roles import Right
 from nodes.accounts.officer import NotSignedIn, Officer
 from nodes.service.auth import SESSION_COOKIE, directory_of, require
+from nodes.service.desks.rendering import render
 from nodes.service.desks.services import DeskContext
 
 SIGN_IN_PATH = "/sign-in"
@@ -80,6 +83,18 @@ async def form_of(request: Request, names: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
+def whole_of(text: str, field: str, *, default: int = 0, least: int = 0, most: int = LARGEST_WHOLE) -> int:
+    """A whole number typed in a form (``default`` when empty); ``InvalidField`` naming ``field`` otherwise."""
+    if not text:
+        return default
+    return check_whole(int(text) if text.isdigit() else text, field, least=least, most=most)
+
+
 def query_of(request: Request, names: tuple[str, ...]) -> dict[str, str]:
     """The query parameters ``names``, stripped ("" when absent)."""
     return {name: request.query_params.get(name, "").strip() for name in names}
+
+
+def desk_page(request: Request, desk: Desk, template: str, **values: Any) -> Response:
+    """``template`` rendered for the officer at ``desk`` (their nav and their forms' CSRF token)."""
+    return render(request, template, officer=desk.officer, csrf=desk.csrf, **values)

@@ -22,14 +22,13 @@ from domain import event_types as types
 from domain.errors import DomainError, NotPermitted
 from domain.licence import LicenceKind
 from domain.marking import Marking
-from domain.numbers import check_whole
 from domain.roles import Right, authority_for, recordable
 from domain.time import parse_time, parse_until
 from nodes.cli.invocation import parse_weapon_id
 from nodes.errors import NodeError
 from nodes.registry.application import Registry
-from nodes.service.desks.access import Desk, at_desk, context_of, form_of, query_of
-from nodes.service.desks.rendering import NavItem, field_error, render, status_for
+from nodes.service.desks.access import Desk, at_desk, context_of, desk_page, form_of, query_of, whole_of
+from nodes.service.desks.rendering import NavItem, field_error, status_for
 
 router = APIRouter(prefix="/licensing", include_in_schema=False)
 T = TypeVar("T")
@@ -51,11 +50,12 @@ FORMS = (("/licensing/manufacture", "licensing.manufacture", types.MANUFACTURED)
 
 
 @router.get("", response_class=HTMLResponse)
-async def desk_page(request: Request, desk: Desk = Depends(at_desk(Right.READ))) -> Response:
+async def desk_home(request: Request, desk: Desk = Depends(at_desk(Right.READ))) -> Response:
     """Links to the forms the officer's role may use, and to the licence look-up."""
     allowed = recordable(desk.officer.role)
     links = [NavItem(href, label) for href, label, record_type in FORMS if record_type in allowed]
-    return _page(request, desk, "licensing.html", links=[*links, NavItem("/licensing/licences", "licensing.lookup")])
+    links.append(NavItem("/licensing/licences", "licensing.lookup"))
+    return desk_page(request, desk, "licensing.html", links=links)
 
 
 @router.get("/manufacture", response_class=HTMLResponse)
@@ -111,7 +111,7 @@ async def licence_check(request: Request, desk: Desk = Depends(at_desk(Right.REA
     v = query_of(request, TRANSFER)
     check = await run_in_threadpool(_check_licence, request, desk, v)
     template = "_check.html" if request.headers.get("hx-request") else "transfer.html"
-    return _page(request, desk, template, values=v, check=check)
+    return desk_page(request, desk, template, values=v, check=check)
 
 
 @router.post("/licence-check", response_class=HTMLResponse)
@@ -119,7 +119,7 @@ async def licence_check_posted(request: Request, desk: Desk = Depends(at_desk(Ri
     """The same check from the transfer form without JavaScript: the form again, with the verdict."""
     v = await form_of(request, TRANSFER)
     check = await run_in_threadpool(_check_licence, request, desk, v)
-    return _page(request, desk, "transfer.html", values=v, check=check)
+    return desk_page(request, desk, "transfer.html", values=v, check=check)
 
 
 def _check_licence(request: Request, desk: Desk, v: dict[str, str]) -> dict[str, str]:
@@ -153,7 +153,7 @@ async def issue(request: Request, desk: Desk = Depends(at_desk(Right.RECORD))) -
                       valid_from=parse_time(v["valid_from"], field="valid_from"),
                       valid_until=parse_until(v["valid_until"], field="valid_until"),
                       export_state=v["export_state"].upper(), import_state=v["import_state"].upper(),
-                      consignee=v["consignee"], end_user=v["end_user"], quantity=_whole(v["quantity"], "quantity"))
+                      consignee=v["consignee"], end_user=v["end_user"], quantity=whole_of(v["quantity"], "quantity"))
         return lambda registry: registry.issue_licence(by=by, **fields)
 
     return await _record(request, desk, "licence_issue.html", v, command,
@@ -185,7 +185,7 @@ async def lookup(request: Request, desk: Desk = Depends(at_desk(Right.READ))) ->
     """Look up a licence of this state by number and kind (an audited read)."""
     v = query_of(request, LOOKUP)
     if not v["number"]:
-        return _page(request, desk, "licence.html", values=v, kinds=KINDS, licence=None)
+        return desk_page(request, desk, "licence.html", values=v, kinds=KINDS, licence=None)
     context = context_of(request)
 
     def read() -> Any:
@@ -196,9 +196,9 @@ async def lookup(request: Request, desk: Desk = Depends(at_desk(Right.READ))) ->
     try:
         licence = await run_in_threadpool(read)
     except DomainError as exc:
-        return _page(request, desk, "licence.html", values=v, kinds=KINDS, licence=None,
+        return desk_page(request, desk, "licence.html", values=v, kinds=KINDS, licence=None,
                      errors=[field_error(exc)], status_code=status_for(exc))
-    return _page(request, desk, "licence.html", values=v, kinds=KINDS, licence=licence)
+    return desk_page(request, desk, "licence.html", values=v, kinds=KINDS, licence=licence)
 
 
 async def _record(request: Request, desk: Desk, template: str, values: dict[str, str],
@@ -212,7 +212,7 @@ async def _record(request: Request, desk: Desk, template: str, values: dict[str,
     try:
         result = await run_in_threadpool(lambda: context.submit(desk.officer, command()))
     except (DomainError, NodeError) as exc:
-        return _page(request, desk, template, values=values, errors=[field_error(exc)],
+        return desk_page(request, desk, template, values=values, errors=[field_error(exc)],
                      status_code=status_for(exc), **page)
     return RedirectResponse(next_page(result), status.HTTP_303_SEE_OTHER)
 
@@ -222,18 +222,10 @@ def _form(request: Request, desk: Desk, template: str, record_type: str, **value
     try:
         authority_for(desk.officer.role, record_type)
     except NotPermitted as exc:
-        return _page(request, desk, template, errors=[field_error(exc)], status_code=status.HTTP_403_FORBIDDEN,
+        return desk_page(request, desk, template, errors=[field_error(exc)], status_code=status.HTTP_403_FORBIDDEN,
                      **values)
-    return _page(request, desk, template, **values)
-
-
-def _page(request: Request, desk: Desk, template: str, **values: Any) -> Response:
-    return render(request, template, officer=desk.officer, csrf=desk.csrf, **values)
+    return desk_page(request, desk, template, **values)
 
 
 def _date(text: str) -> int | None:
     return parse_time(text, field="date") if text else None
-
-
-def _whole(text: str, field: str) -> int:
-    return check_whole(int(text) if text.isdigit() else (text or 0), field)

@@ -75,6 +75,14 @@ def desks_for(officer: Officer) -> list[NavItem]:
         items.append(NavItem("/search", "nav.search"))
     if types.MANUFACTURED in recordable(officer.role) or types.LICENCE_ISSUED in recordable(officer.role):
         items.append(NavItem("/licensing", "nav.licensing"))
+    if types.RECEIPT_CONFIRMED in recordable(officer.role) or types.EXPORTED in recordable(officer.role):
+        items.append(NavItem("/customs", "nav.customs"))
+    if types.TRACE_SUBMITTED in recordable(officer.role) or types.TRACE_RESPONDED in recordable(officer.role):
+        items.append(NavItem("/tracing", "nav.tracing"))
+    if Right.AUDIT in rights:
+        items.append(NavItem("/audit", "nav.audit"))
+    if Right.ADMIN in rights:
+        items.append(NavItem("/admin", "nav.admin"))
     return items
 
 

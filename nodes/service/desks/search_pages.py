@@ -1,4 +1,4 @@
-"""The search desk (partial serial) and a weapon's timeline; both reads go to the read audit."""
+"""The search desk (partial serial, make, model, calibre) and a weapon's timeline; both reads go to the read audit."""
 
 from __future__ import annotations
 
@@ -17,21 +17,25 @@ from nodes.service.desks.rendering import field_error, render, status_for
 from nodes.service.desks.timeline import TimelineRow, weapon_timeline
 
 router = APIRouter(include_in_schema=False)
+CRITERIA = ("serial", "make", "model", "calibre")
 
 
 @router.get("/search", response_class=HTMLResponse)
 async def search(request: Request, desk: Desk = Depends(at_desk(Right.READ))) -> Response:
-    """The search form; with ``serial`` the weapons whose serial matches (``?`` one, ``*`` any run)."""
-    values = query_of(request, ("serial", "purpose"))
-    if not values["serial"]:
+    """The search form; with criteria the weapons matching them all (serial: ``?`` one, ``*`` any run)."""
+    values = query_of(request, (*CRITERIA, "purpose"))
+    if not any(values[name] for name in CRITERIA):
         return render(request, "search.html", officer=desk.officer, csrf=desk.csrf, values=values, matches=None)
     context = context_of(request)
     node = context.node
 
     def find() -> list[dict[str, Any]]:
         node.views.catch_up(node.registry)
-        found = node.views.search_serial(values["serial"])
-        context.read_audit.append(desk.officer, "search", values["serial"], values["purpose"])  # before it is shown
+        found = node.views.search(serial=values["serial"], make=values["make"], model=values["model"],
+                                  calibre=values["calibre"])
+        given = [name for name in CRITERIA if values[name]]
+        subject = values["serial"] if given == ["serial"] else " ".join(f"{name}={values[name]}" for name in given)
+        context.read_audit.append(desk.officer, "search", subject, values["purpose"])  # before it is shown
         return found
 
     try:
@@ -39,7 +43,9 @@ async def search(request: Request, desk: Desk = Depends(at_desk(Right.READ))) ->
     except DomainError as exc:
         return render(request, "search.html", officer=desk.officer, csrf=desk.csrf, values=values, matches=None,
                       errors=[field_error(exc)], status_code=422)
-    return render(request, "search.html", officer=desk.officer, csrf=desk.csrf, values=values, matches=matches)
+    criteria = ", ".join(values[name] for name in CRITERIA if values[name])
+    return render(request, "search.html", officer=desk.officer, csrf=desk.csrf, values=values, matches=matches,
+                  criteria=criteria)
 
 
 @router.get("/weapons/{weapon_id}", response_class=HTMLResponse)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,9 +19,11 @@ TOKEN = re.compile(r'name="csrf_token" value="([^"]*)"')
 @pytest.fixture
 def desk_context(tmp_path, db_url):
     node = open_desk_node(tmp_path / "home", db_url)
+    context = DeskTestContext(node)
     try:
-        yield DeskTestContext(node)
+        yield context
     finally:
+        context.close()
         node.close()
 
 
@@ -59,3 +62,24 @@ def issue_transfer_licence(context: DeskTestContext, number: str, holder: str) -
     context.node.registry.issue_licence(by="licensing", number=number, kind=LicenceKind.TRANSFER_LICENCE,
                                         holder=holder, valid_from=0, valid_until=4_102_444_800)
     context.node.settle()
+
+
+DAY = 86_400
+NOW = int(time.time()) - 60
+
+
+def ship_belgian_pistol_to_france(federation, serial: str = "CU-1") -> tuple[str, str]:
+    """BE exports a pistol to FR under FR's import authorization, delivered by sync; (shipment, weapon)."""
+    belgium, france = federation["BE"].registry, federation["FR"].registry
+    weapon_id = belgium.manufacture(marking=Marking.read("FN Herstal", "BE", serial), type="pistol", make="FN",
+                                    model="Five-seveN", calibre="5.7x28mm", year=2020, holder="FN Herstal",
+                                    occurred_on=NOW - 30 * DAY)
+    licence = dict(holder="Armurerie Paris", valid_from=NOW - 60 * DAY, valid_until=NOW + 60 * DAY,
+                   export_state="BE", import_state="FR", occurred_on=NOW - 20 * DAY)
+    france.issue_licence(number="FR-IA-1", kind=LicenceKind.IMPORT_AUTHORIZATION, **licence)
+    federation.sync()
+    belgium.issue_licence(number="BE-EL-1", kind=LicenceKind.EXPORT_LICENCE, **{**licence, "holder": "FN Herstal"})
+    shipment = belgium.export(weapon_ids=[weapon_id], licence="BE-EL-1", import_authorization="FR-IA-1",
+                              to_state="FR", consignee="Armurerie Paris", occurred_on=NOW - 10 * DAY)
+    federation.sync()
+    return str(shipment), str(weapon_id)

@@ -353,10 +353,28 @@ def test_the_licensing_desk_of_a_licensing_officer_links_every_form(client):
     assert client.get("/licensing/manufacture").status_code == 200
 
 
-def test_home_lists_the_desks_or_says_there_is_none(client):
+def test_home_lists_the_desks_or_goes_to_the_only_one(client):
     sign_in(client, "lena")
     assert 'href="/licensing"' in client.get("/").text
     client.cookies.clear()
     sign_in(client, "ada")
-    home = client.get("/")
-    assert home.status_code == 200 and "Your role has no desk here yet." in home.text
+    home = client.get("/", follow_redirects=False)
+    assert home.status_code == 303 and home.headers["location"] == "/admin"
+
+
+def test_search_by_make_model_and_calibre_is_audited_with_every_criterion(client, desk_context):
+    weapon_id = manufacture(desk_context, "MK-00042")
+    sign_in(client, "paul")
+    response = client.get("/search", params={"make": "fn", "model": "FIVE-SEVEN", "calibre": "5.7x28mm"})
+    assert response.status_code == 200
+    assert f'href="/weapons/{weapon_id}"' in response.text and "Five-seveN, 5.7x28mm" in response.text
+    assert [(r.action, r.subject) for r in desk_context.reads] == [
+        ("search", "make=fn model=FIVE-SEVEN calibre=5.7x28mm")]
+    assert weapon_id not in client.get("/search", params={"make": "Glock"}).text
+
+
+def test_an_overlong_make_names_its_field(client):
+    sign_in(client, "paul")
+    response = client.get("/search", params={"make": "x" * 65})
+    assert response.status_code == 422
+    assert 'href="#f-make"' in response.text
