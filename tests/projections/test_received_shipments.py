@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import D
+from domain.time import parse_time as D
 
 
 def test_shipments_leave_the_open_list_for_the_received_one_when_partners_confirm(belgium, partners):

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from service_story import service_of
 
 from nodes.bootstrap import init_node
 from nodes.service.app import create_app
 from nodes.service.context import ServiceContext
 from nodes.settings import Settings
+
+from service_story import service_of
 
 
 @pytest.fixture

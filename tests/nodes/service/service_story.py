@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 from fastapi.testclient import TestClient
-from fixed_directory import FixedDirectory, token_of
 
 from domain.roles import Role
 from domain.time import SECONDS_PER_DAY as DAY, format_time
@@ -14,6 +13,8 @@ from nodes.bootstrap import Node
 from nodes.readaudit.log import ReadAudit, ReadEntry
 from nodes.registry.group_commit import GroupCommitter
 from nodes.service.context import ServiceContext
+
+from fixed_directory import FixedDirectory, token_of
 
 
 def as_role(role: Role, purpose: str | None = None) -> dict[str, str]:

@@ -9,12 +9,12 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[2] / "support")]
 
-from service_story import service_of  # noqa: E402
-
 from nodes.bootstrap import open_node  # noqa: E402
 from nodes.service.app import create_app  # noqa: E402
 from nodes.service.serve import check_tls, serve  # noqa: E402
 from nodes.settings import Settings  # noqa: E402
+
+from service_story import service_of  # noqa: E402
 
 
 def main(home: str, port: str, cert: str | None = None, key: str | None = None) -> None:

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from service_story import as_role, day, reads, service_of
 
 from domain.roles import Role
 from nodes.service.app import create_app
 from nodes.settings import Settings
 
 from federation_nodes import PASSPHRASE, Cluster
+from service_story import as_role, day, reads, service_of
 
 
 @pytest.fixture

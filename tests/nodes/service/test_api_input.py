@@ -5,9 +5,10 @@ document and the interactive docs."""
 from __future__ import annotations
 
 import pytest
-from service_story import LICENSING, as_role, manufacture, reads
 
 from domain.roles import Role
+
+from service_story import LICENSING, as_role, manufacture, reads
 
 GOOD = {"marking": {"manufacturer": "FN", "country": "BE", "serial": "IN-1"}, "type": "pistol",
         "calibre": "9mm", "year": 2020, "holder": "FN"}

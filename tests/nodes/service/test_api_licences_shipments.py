@@ -3,9 +3,9 @@ auditors: all through the API, reads audited."""
 
 from __future__ import annotations
 
-from service_story import LICENSING, as_role, day, issue, manufacture, reads
-
 from domain.roles import Role
+
+from service_story import LICENSING, as_role, day, issue, manufacture, reads
 
 POLICE, CUSTOMS, AUDITOR = as_role(Role.POLICE), as_role(Role.CUSTOMS), as_role(Role.AUDITOR)
 

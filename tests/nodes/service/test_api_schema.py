@@ -15,12 +15,13 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
-from service_story import as_role, manufacture, service_of
 
 from domain.roles import Role
 from nodes.bootstrap import init_node
 from nodes.service.app import create_app
 from nodes.settings import Settings
+
+from service_story import as_role, manufacture, service_of
 
 EXAMPLES = 12
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]

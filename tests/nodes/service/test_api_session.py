@@ -6,11 +6,11 @@ real accounts (hashing, expiry, lock-out) are tested with ``nodes.accounts``.
 
 from __future__ import annotations
 
-from fixed_directory import password_of
-from service_story import as_role, manufacture
-
 from domain.roles import Role
 from nodes.service.auth import CSRF_HEADER, SESSION_COOKIE
+
+from fixed_directory import password_of
+from service_story import as_role, manufacture
 
 MARK = {"mark": "S-1"}
 

@@ -6,9 +6,9 @@ read audit with the purpose given.
 
 from __future__ import annotations
 
-from service_story import LICENSING, as_role, day, issue, manufacture, reads
-
 from domain.roles import Role
+
+from service_story import LICENSING, as_role, day, issue, manufacture, reads
 
 POLICE, CUSTOMS, DEACTIVATION = as_role(Role.POLICE), as_role(Role.CUSTOMS), as_role(Role.DEACTIVATION)
 

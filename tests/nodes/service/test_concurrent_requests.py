@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from service_story import LICENSING, as_role, issue, manufacture
-
 from domain.roles import Role
+
+from service_story import LICENSING, as_role, issue, manufacture
 
 CLIENTS = 16
 

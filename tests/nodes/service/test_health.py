@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 from fastapi.testclient import TestClient
-from service_story import manufacture, service_of
 
 from nodes.service.app import create_app
+
+from service_story import manufacture, service_of
 
 
 def test_healthz_and_readyz_answer_without_credentials(client):

@@ -7,9 +7,10 @@ says which role lacks which right or record type.
 from __future__ import annotations
 
 import pytest
-from service_story import as_role, manufacture
 
 from domain.roles import Role
+
+from service_story import as_role, manufacture
 
 UNKNOWN_TRACE = "00000000-0000-4000-8000-00000000000a"
 

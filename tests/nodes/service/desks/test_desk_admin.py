@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from conftest import form_token, sign_in
-from desk_app import PASSWORD
-
 from domain.roles import Role
+
+from desk_app import PASSWORD
+from desk_steps import form_token, sign_in
 
 
 def test_only_the_admin_role_reaches_the_admin_desk(client):

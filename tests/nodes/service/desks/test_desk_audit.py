@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import manufacture, sign_in
+from desk_steps import manufacture, sign_in
 
 
 def wait_for_verification(client, timeout: float = 60) -> str:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import issue_transfer_licence, manufacture
 
 from domain.marking import Marking
 
 from browser import chromium, chromium_or_skip, served
 from desk_app import PASSWORD, DeskTestContext, desk_app, open_desk_node
+from desk_steps import issue_transfer_licence, manufacture
 
 
 @pytest.fixture(scope="module")

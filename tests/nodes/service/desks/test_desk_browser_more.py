@@ -11,14 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from browser import chromium, chromium_or_skip, served
-from conftest import manufacture, ship_belgian_pistol_to_france
-from desk_app import PASSWORD, DeskTestContext, desk_app, open_desk_node
 
 from domain.marking import Marking
 from nodes.settings import TraceSettings
 from nodes.tracing import service
 
+from browser import chromium, chromium_or_skip, served
+from desk_app import PASSWORD, DeskTestContext, desk_app, open_desk_node
+from desk_steps import manufacture, ship_belgian_pistol_to_france
 from memory_federation import MemoryFederation
 
 

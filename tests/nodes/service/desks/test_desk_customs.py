@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ship_belgian_pistol_to_france, sign_in
-from desk_app import DeskTestContext, desk_app
 from fastapi.testclient import TestClient
 
 from domain.event_types import IMPORTED, RECEIPT_CONFIRMED
 from nodes.federation.crossborder import confirm_receipt
 
+from desk_app import DeskTestContext, desk_app
+from desk_steps import ship_belgian_pistol_to_france, sign_in
 from memory_federation import MemoryFederation
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 import time
 
-from conftest import sign_in
-
 from domain.marking import Marking
+
+from desk_steps import sign_in
 
 HEADER = "manufacturer,country,serial,type,calibre,year,manufactured_on,first_holder\n"
 GOOD = "FN Herstal,BE,IMP-1,pistol,9x19mm,1965,1965-04-12,FN Herstal\n"

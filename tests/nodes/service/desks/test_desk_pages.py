@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 
 import pytest
-from conftest import form_token, issue_transfer_licence, manufacture, sign_in
 
 from domain.licence import LicenceKind
 from domain.marking import Marking
@@ -13,6 +12,7 @@ from nodes.accounts.officer import TooManyAttempts
 from nodes.service.auth import SESSION_COOKIE
 
 from desk_app import PASSWORD
+from desk_steps import form_token, issue_transfer_licence, manufacture, sign_in
 
 MADE = {"manufacturer": "FN Herstal", "country": "BE", "serial": "ZX-90001", "type": "pistol", "make": "FN",
         "model": "Five-seveN", "calibre": "5.7x28mm", "year": "2021", "holder": "Armurerie Liège"}

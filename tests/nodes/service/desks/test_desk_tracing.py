@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import sign_in
-from desk_app import DeskTestContext, desk_app
 from fastapi.testclient import TestClient
 
 from domain.event_types import TRACE_DELAYED, TRACE_RESPONDED
@@ -12,6 +10,8 @@ from domain.marking import Marking
 from nodes.settings import TraceSettings
 from nodes.tracing import reading
 
+from desk_app import DeskTestContext, desk_app
+from desk_steps import sign_in
 from memory_federation import MemoryFederation
 
 
