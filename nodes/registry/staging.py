@@ -24,13 +24,11 @@ from eventsourcing.domain import CanMutateAggregate, DomainEventProtocol
 from eventsourcing.persistence import (
     ApplicationRecorder,
     EventStore,
-    PersistenceError,
-    RecordConflictError,
     Recording,
     StoredEvent,
 )
 
-from nodes.errors import StorageError, VersionConflict
+from nodes.errors import VersionConflict
 from nodes.registry.storage import translated_errors, version_conflicts
 
 Events = list[DomainEventProtocol[UUID]]
@@ -54,7 +52,7 @@ class CommittedStreams:
 
     def check(self, recorder: ApplicationRecorder) -> None:
         """Forget everything if the log holds records the writer did not store (``StorageError``)."""
-        with _storage("group commit: reading the log's last position"):
+        with translated_errors("group commit: reading the log's last position"):
             now = recorder.max_notification_id() or 0
         if now != self._position:
             self.forget()
@@ -159,7 +157,7 @@ class StagedBatch:
         its re-run is refused by ``stage`` instead, and the command says why (``DuplicateMarking``).
         """
         found = {}
-        with _storage("group commit: reading the streams of a lost commit"):
+        with translated_errors("group commit: reading the streams of a lost commit"):
             for stream in self._streams:
                 last = recorder.select_events(stream, desc=True, limit=1)
                 if last:
@@ -178,21 +176,9 @@ class StagedBatch:
         may run on another thread while the next batch runs.
         """
         action = f"group commit of {len(self.accepted)} records"
-        with version_conflicts(action), _storage(action):
+        # A lost race (the event store's IntegrityError) passes on to version_conflicts.
+        with version_conflicts(action), translated_errors(action, integrity_passes=True):
             return recorder.insert_events(self.accepted)
-
-
-@contextlib.contextmanager
-def _storage(action: str) -> Iterator[None]:
-    """``StorageError`` for database failures, the event store's own included (a lost race is
-    ``VersionConflict``: ``version_conflicts`` outside this translates it)."""
-    try:
-        with translated_errors(action):
-            yield
-    except RecordConflictError:
-        raise
-    except PersistenceError as e:
-        raise StorageError(f"{action}: {e}") from e
 
 
 _OPEN_BATCH: ContextVar[StagedBatch | None] = ContextVar("armsledger_staged_batch", default=None)

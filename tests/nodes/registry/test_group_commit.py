@@ -90,19 +90,22 @@ def test_sixteen_threads_lose_nothing_duplicate_nothing_and_every_chain_verifies
                                        holder="FN Herstal", occurred_on=NOW - DAY)
     count = 6
 
+    officers = [str(UUID(int=t + 1)) for t in range(THREADS)]  # one officer's account per client
+
     def client(t: int) -> UUID:
-        weapon = committer.submit(manufacture(f"GC{t:04d}"), officer_id=f"officer-{t}")
+        weapon = committer.submit(manufacture(f"GC{t:04d}"), officer_id=officers[t])
         for i in range(count):
             holder = "AB"[i % 2]
-            committer.submit(transfer(weapon, f"holder {holder}", f"TL-{holder}"), officer_id=f"officer-{t}")
-        committer.submit(transfer(shared, f"holder {t}", f"TL-{t}"), officer_id=f"officer-{t}")
+            committer.submit(transfer(weapon, f"holder {holder}", f"TL-{holder}"), officer_id=officers[t])
+        committer.submit(transfer(shared, f"holder {t}", f"TL-{t}"), officer_id=officers[t])
         return weapon
 
     with GroupCommitter(node) as committer, ThreadPoolExecutor(THREADS) as pool:
         weapons = list(pool.map(client, range(THREADS)))
     assert len(set(weapons)) == THREADS
-    for weapon in weapons:
+    for officer, weapon in zip(officers, weapons):
         assert holders(valid_stream(node.registry, weapon)) == ["holder A", "holder B"] * (count // 2)
+        assert {e.body["officer"] for e in node.registry.envelopes(weapon)} == {officer}  # each names its own
     assert sorted(holders(valid_stream(node.registry, shared))) == sorted(f"holder {t}" for t in range(THREADS))
     commands = THREADS * (count + 2)
     assert committer.stats.commands == committer.stats.records == commands
