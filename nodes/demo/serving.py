@@ -39,6 +39,8 @@ STARTUP_TIMEOUT_S = 20.0
 
 @dataclass(frozen=True)
 class DemoAccount:
+    """A demo officer of one node; the password is generated for that node and printed only once."""
+
     name: str
     role: Role
     password: str
@@ -46,6 +48,8 @@ class DemoAccount:
 
 @dataclass(frozen=True)
 class ServedNode:
+    """Where a node's desks and API answer (``url``/docs: the API), and who may sign in there."""
+
     state: str
     url: str
     accounts: tuple[DemoAccount, ...]
