@@ -13,12 +13,16 @@ Keys are encrypted with ARMSLEDGER_PASSPHRASE, or "demo" when it is unset. The
 homes are deleted afterwards unless ``--keep DIR`` names a new directory to keep
 them in (then ``armsledger --home DIR/fr diversion --weapon ID`` works there; the
 broker is gone, so federation commands need ``armsledger broker run`` again).
+With ``--serve`` the nodes keep running afterwards (``nodes.demo.serving``): each node's
+web desks and API on 127.0.0.1 (free ports, or ``--port-base N`` to N+4), demo accounts
+with generated passwords, and sync passes every second, until Ctrl-C or SIGTERM (exit 0).
 Exit codes: 0 when the story ran and every node verified, 1 when a node failed
 ``verify``, otherwise those of ``nodes.cli.main``.
 """
 
 from __future__ import annotations
 
+import socket
 import tempfile
 import textwrap
 import time
@@ -28,10 +32,10 @@ from typing import TYPE_CHECKING, TextIO
 
 from domain.errors import InvalidField
 from domain.time import format_time
-from nodes.cli.invocation import Commands, Invocation, add_command
+from nodes.cli.invocation import Commands, Invocation, add_command, number_option
 
 if TYPE_CHECKING:  # imported where used: the story starts a broker and five nodes
-    from nodes.demo.story import Outcome
+    from nodes.demo.story import DemoNetwork, Outcome
 
 WIDTH = 110          # prose
 TABLE_WIDTH = 130    # timeline rows: a table reads better unwrapped
@@ -42,16 +46,24 @@ def add_commands(subparsers: Commands) -> None:
     parser = add_command(subparsers, "demo", demo,
                          "five national nodes over a local broker trace a pistol to its point of diversion")
     parser.add_argument("--keep", metavar="DIR", help="keep the nodes' homes in DIR (a new directory)")
+    parser.add_argument("--serve", action="store_true",
+                        help="after the story, keep the nodes running with their web desks and federation "
+                             "until Ctrl-C or SIGTERM; prints the URLs and demo accounts")
+    parser.add_argument("--port-base", type=number_option(1, 65535 - len(NAMES) + 1), metavar="N",
+                        help="with --serve: serve the nodes on ports N to N+4 (default: free ports)")
 
 
 def demo(run: Invocation) -> int:
     from nodes.demo.story import STATES, DemoNetwork, play
     from nodes.registry.verify import verify_store
 
+    if run.args.port_base is not None and not run.args.serve:
+        raise InvalidField("--port-base goes with --serve", field="port-base")
     started = time.monotonic()
     passphrase = run.settings.passphrase or "demo"
     out = run.out
     with ExitStack() as stack:
+        sockets = _listen(run, stack)
         base = _base(run, stack)
         _heading(out, "armsledger demo: five national nodes trace a pistol to its point of diversion", "=")
         out.write(f"Homes in {base} ({'kept' if run.args.keep else 'deleted afterwards'})\n"
@@ -101,11 +113,50 @@ def demo(run: Invocation) -> int:
                 out.write(f"  {state}  shipment {s['shipment_id'][:8]} to {s['to_state']}, exported "
                           f"{format_time(s['exported_on'])[:10]}: never confirmed"
                           + (f", overdue since {s['due_by'][:10]}\n" if s["overdue"] else "\n"))
+        if sockets:
+            _serve(run, net, sockets)
     out.write(f"\ndemo finished in {time.monotonic() - started:.1f} s\n")
     if failed:
         run.warn(f"armsledger demo: verify failed on {', '.join(failed)}")
         return 1
     return 0
+
+
+def _listen(run: Invocation, stack: ExitStack) -> list[socket.socket]:
+    """With --serve, the nodes' ports, bound before the story so that a busy one is refused at once."""
+    if not run.args.serve:
+        return []
+    from nodes.demo.serving import listen
+
+    sockets = listen(len(NAMES), port_base=run.args.port_base)
+    for sock in sockets:
+        stack.callback(sock.close)
+    return sockets
+
+
+def _serve(run: Invocation, net: DemoNetwork, sockets: list[socket.socket]) -> None:
+    """Keep ``net`` running with its desks until SIGINT or SIGTERM, after printing where and who."""
+    from nodes.cli.federation import stop_on_signals
+    from nodes.demo.serving import SYNC_EVERY_S, serve_desks
+    from nodes.demo.story import PISTOL
+
+    out = run.out
+    stop = stop_on_signals()
+    with serve_desks(net, sockets) as served:
+        _heading(out, "Web desks and API of the five nodes (API documentation at URL/docs)")
+        out.write(f"  {'state':<6} {'URL':<28} {'account':<10} {'role':<10} password\n")
+        for node in served:
+            for i, account in enumerate(node.accounts):
+                where = f"{node.state:<6} {node.url:<28}" if i == 0 else " " * 35
+                out.write(f"  {where} {account.name:<10} {account.role.value:<10} {account.password}\n")
+        _write(out, "The passwords were generated for these homes and are shown only here. Try: sign in to FR as "
+                    f"tracing, search serial {PISTOL.serial}, send a trace to another state; the nodes sync every "
+                    f"{SYNC_EVERY_S:g} s, so it is acknowledged and answered in a few seconds.", 2, 2)
+        out.write("Serving; Ctrl-C or SIGTERM stops\n")
+        out.flush()
+        while not stop.wait(0.5):
+            pass
+    out.write("stopped: the desks and the sync loop are closed\n")
 
 
 def _base(run: Invocation, stack: ExitStack) -> Path:
