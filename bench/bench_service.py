@@ -1,0 +1,279 @@
+"""The officer service over HTTP: recording by 16 clients, history at a large store, the service's RSS.
+
+    .venv/bin/python bench/bench_service.py [--events N] [--transfers T] [--threads 16] [--rounds R]
+        [--samples S] [--backend sqlite|postgres|both]
+
+The service is the real ``armsledger serve`` in a process of its own (uvicorn, plain HTTP on
+127.0.0.1, the group committer behind it), on a node this script initialises and fills with
+``--events`` signed events by the bulk path (import-csv, two events per weapon). Clients are
+threads of this process, each with its own keep-alive httpx client and bearer token, traded
+for the password of a real account (``POST /api/v1/tokens``).
+
+1. Recording: ``--threads`` clients POST transfers (four per weapon of their own, as
+   bench_group_commit), ``--transfers`` per round, timed from request to answer (the answer
+   comes once the records are durable). Baseline, alternating round by round:
+   bench_group_commit's unsigned eventsourcing get-change-save by the same threads on the
+   same database, one event per save.
+2. History: ``--samples`` GETs of random weapons' signed timelines, one at a time, each
+   beside ``nodes.registry.reading.weapon_timeline`` called in this process on the same
+   database (what the route runs, minus HTTP, authentication and the read-audit append).
+3. Peak RSS (VmHWM) of the service process after each part.
+
+Targets (PostgreSQL): >= 1,000 events/s and >= 2x the baseline, p99 <= 50 ms; history
+p99 <= 3x in-process at 1,000,000 events; RSS <= 300 MB. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import common
+import httpx
+from bench_group_commit import TRANSFERS_PER_WEAPON, baseline_round, clients, prepare
+from bench_history import fill_signed
+from common import Stopwatch, Table, median, percentile, progress
+
+from domain.time import SECONDS_PER_DAY as DAY
+
+THROUGHPUT_TARGET = 1_000  # events/s on PostgreSQL, 16 clients
+RATIO_TARGET = 2.0         # times the baseline of the same run
+P99_TARGET_MS = 50.0
+HISTORY_RATIO_TARGET = 3.0  # API p99 at most this times the in-process p99
+HISTORY_TARGET_EVENTS = 1_000_000
+RSS_TARGET_MB = 300.0
+WARM_UP = 200
+ACCOUNT_PASSWORD = "bench account password"  # accounts want at least 12 characters
+
+
+class ServedNode:
+    """``armsledger serve`` on a free local port for the node at ``folder/node`` on ``db``; stopped on exit."""
+
+    def __init__(self, db: str, folder: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "ARMSLEDGER_HOME": str(folder / "node"), "ARMSLEDGER_DB": db,
+               "ARMSLEDGER_PASSPHRASE": common.PASSPHRASE}
+        env.pop("ARMSLEDGER_KAFKA", None)
+        self.log = open(folder / "serve.log", "wb")  # noqa: SIM115 (closed in stop)
+        self.process = subprocess.Popen([str(Path(sys.executable).with_name("armsledger")), "serve",
+                                         "--port", str(self.port)], env=env, stdout=self.log, stderr=self.log)
+
+    def __enter__(self) -> ServedNode:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"armsledger serve did not come up: {Path(self.log.name).read_text()[-2000:]}")
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+    def peak_rss_mb(self) -> float:
+        """The service process's peak resident set so far (VmHWM), in MB."""
+        return _status_kb(self.process.pid, "VmHWM") / 1024
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time of the service process so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def client(self, name: str) -> httpx.Client:
+        """A keep-alive client signed in as account ``name`` with a bearer token."""
+        answer = httpx.post(f"{self.url}/api/v1/tokens", json={"name": name, "password": ACCOUNT_PASSWORD,
+                                                              "days": 1, "label": "bench"}, timeout=30)
+        if answer.status_code != 201:
+            raise RuntimeError(f"token for {name}: {answer.status_code} {answer.text}")
+        return httpx.Client(base_url=self.url, timeout=60,
+                            headers={"Authorization": f"Bearer {answer.json()['token']}"})
+
+
+def _status_kb(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{key}:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"/proc/{pid}/status has no {key}")
+
+
+def add_accounts(db: str, threads: int) -> list[str]:
+    """``threads`` licensing officers and one police reader in the node's accounts; their names, reader last."""
+    from domain.roles import Role
+    from nodes.accounts.store import Accounts
+
+    names = [f"clerk{t:02d}" for t in range(threads)]
+    with Accounts.open(db) as accounts:
+        for name in names:
+            accounts.add_user(name, Role.LICENSING, ACCOUNT_PASSWORD)
+        accounts.add_user("reader", Role.POLICE, ACCOUNT_PASSWORD)
+    return [*names, "reader"]
+
+
+def api_round(sessions: list[httpx.Client], weapons: list[list], per_thread: int) -> tuple[float, list[float]]:
+    """(events/s, latencies in ms) of transfers POSTed by one client per thread."""
+
+    def transfer(t: int, i: int) -> None:
+        holder = "BA"[i % 2]
+        weapon = weapons[t][i // TRANSFERS_PER_WEAPON % len(weapons[t])]
+        answer = sessions[t].post(f"/api/v1/weapons/{weapon}/transfer",
+                                  json={"to_holder": f"Dealer {holder}", "licence": f"TL-{holder}"})
+        if answer.status_code != 200:
+            raise RuntimeError(f"transfer refused: {answer.status_code} {answer.text}")
+
+    return clients(len(sessions), per_thread, transfer)
+
+
+def history_samples(node, session: httpx.Client, events: int, samples: int) -> tuple[list[float], list[float]]:
+    """(API ms, in-process ms) of reading random weapons' timelines, alternating."""
+    from domain.marking import Marking
+    from nodes.registry.reading import weapon_timeline
+
+    rng = random.Random(2)
+    api, local = [], []
+    for n in range(samples + WARM_UP):
+        weapon_id = Marking.read("FN Herstal", "BE", f"S{rng.randrange(events // 2):09d}").weapon_id()
+        started = time.perf_counter()
+        answer = session.get(f"/api/v1/weapons/{weapon_id}")
+        middle = time.perf_counter()
+        document = weapon_timeline(node, weapon_id)
+        ended = time.perf_counter()
+        if answer.status_code != 200 or len(answer.json()["events"]) != 2 or len(document["events"]) != 2:
+            raise RuntimeError(f"unexpected history: {answer.status_code} {answer.text[:300]}")
+        if n >= WARM_UP:  # the first reads fill connection pools and caches
+            api.append((middle - started) * 1000)
+            local.append((ended - middle) * 1000)
+    return api, local
+
+
+def measure(backend: str, events: int, transfers: int, threads: int, rounds: int, samples: int) -> Table:
+    label = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[backend]
+    on_postgres = backend == "postgres"
+    per_thread = max(1, transfers // threads)
+    rates: dict[str, list[float]] = {"api": [], "es": []}
+    latencies: dict[str, list[float]] = {"api": [], "es": []}
+    cpu = {"service": 0.0, "clients": 0.0}
+    with common.fresh_database(backend) as (db, folder):
+        node = common.new_node(db, folder)
+        now = int(time.time())
+        for number, holder in (("TL-A", "Dealer A"), ("TL-B", "Dealer B")):
+            node.registry.issue_licence(number=number, kind="transfer_licence", holder=holder,
+                                        valid_from=now - 30 * DAY, valid_until=now + 30 * DAY,
+                                        occurred_on=now - 30 * DAY)
+        progress(f"{label}: filling {events:,} signed events (import-csv)")
+        with Stopwatch() as fill:
+            fill_rate = fill_signed(node, folder, events)
+        app = common.baseline_app(str(folder / "baseline.db") if backend == "sqlite" else db)
+        prepared = [prepare(node, app, threads, per_thread, f"R{r}T") for r in range(rounds)]
+        node.settle()
+        names = add_accounts(db, threads)
+        progress(f"{label}: starting armsledger serve")
+        with ServedNode(db, folder) as served:
+            sessions = [served.client(name) for name in names]
+            started_rss = served.peak_rss_mb()
+            for r, (weapons, items) in enumerate(prepared):
+                for kind in (["es", "api"] if r % 2 == 0 else ["api", "es"]):
+                    progress(f"{label} round {r + 1}/{rounds}: {kind}, {threads} clients x {per_thread} transfers")
+                    if kind == "api":
+                        service_cpu, own_cpu = served.cpu_seconds(), _own_cpu_seconds()
+                        rate, samples_ms = api_round(sessions[:threads], weapons, per_thread)
+                        cpu["service"] += served.cpu_seconds() - service_cpu
+                        cpu["clients"] += _own_cpu_seconds() - own_cpu
+                    else:
+                        rate, samples_ms = baseline_round(app, items, per_thread)
+                    rates[kind].append(rate)
+                    latencies[kind] += samples_ms
+            recording_rss = served.peak_rss_mb()
+            progress(f"{label}: timing {samples:,} history reads through the API and in process")
+            api_ms, local_ms = history_samples(node, sessions[-1], events, samples)
+            history_rss = served.peak_rss_mb()
+            for session in sessions:
+                session.close()
+        app.close()
+        node.close()
+
+    m = {k: median(v) for k, v in rates.items()}
+    big = events >= HISTORY_TARGET_EVENTS
+    table = Table(f"bench_service: armsledger serve over HTTP, {events:,} stored events, {label}")
+    table.add(f"transfers by {threads} API clients", m["api"], m["es"],
+              max(THROUGHPUT_TARGET, RATIO_TARGET * m["es"]) if on_postgres else None)
+    for p in (50, 99):
+        table.add(f"recording latency p{p}", percentile(latencies["api"], p), percentile(latencies["es"], p),
+                  P99_TARGET_MS if p == 99 and on_postgres else None, higher_is_better=False, unit="ms")
+    for p in (50, 99):
+        local = percentile(local_ms, p)
+        table.add(f"GET history p{p}", percentile(api_ms, p), local,
+                  HISTORY_RATIO_TARGET * local if p == 99 and on_postgres and big else None,
+                  higher_is_better=False, unit="ms")
+    for what, rss in (("after start", started_rss), ("after recording", recording_rss),
+                      ("after history", history_rss)):
+        table.add(f"service peak RSS {what}", rss, target=RSS_TARGET_MB if what != "after start" else None,
+                  higher_is_better=False, unit="MB")
+    api_events = rounds * threads * per_thread
+    table.add("fill, bulk import-csv", fill_rate)
+    table.notes += [
+        f"armsledger serve in its own process (uvicorn, plain HTTP, group committer); {threads} client threads "
+        "in this process, one keep-alive httpx client and bearer token (real account) each",
+        f"recording: median of {rounds} rounds of {threads * per_thread:,} transfers, latency request to answer "
+        f"over all rounds; baseline: bench_group_commit's eventsourcing get-change-save of an unsigned aggregate, "
+        f"the same {threads} threads, one event per save, alternating with the API rounds",
+        f"CPU per 1,000 API transfers: service {1000 * cpu['service'] / api_events:.2f} s, "
+        f"clients (this process) {1000 * cpu['clients'] / api_events:.2f} s, on {os.cpu_count()} CPUs",
+        f"history: {samples:,} random weapons (2 events each) after {WARM_UP} warm-up reads, one at a time; "
+        "baseline: nodes.registry.reading.weapon_timeline in this process (the API adds HTTP, the token "
+        "check and the read-audit append)",
+        f"fill of {events:,} events took {fill.seconds:.0f} s",
+        "all rounds: " + ", ".join(f"{k} " + "/".join(f"{x:,.0f}" for x in v) for k, v in rates.items()),
+    ]
+    if on_postgres:
+        table.notes.append(f"targets: >= {THROUGHPUT_TARGET:,} events/s and >= {RATIO_TARGET:.0f}x the baseline "
+                           f"(the larger is shown), p99 <= {P99_TARGET_MS:.0f} ms, RSS <= {RSS_TARGET_MB:.0f} MB; "
+                           f"history p99 <= {HISTORY_RATIO_TARGET:.0f}x in-process at {HISTORY_TARGET_EVENTS:,} "
+                           "events" + ("" if big else f" (run with --events {HISTORY_TARGET_EVENTS})"))
+    else:
+        table.notes.append("throughput, latency and history targets are for PostgreSQL")
+    return table
+
+
+def _own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    p = common.parser(__doc__.splitlines()[0], default_events=HISTORY_TARGET_EVENTS)
+    p.add_argument("--transfers", type=int, default=3_200, help="transfers per round, over all clients")
+    p.add_argument("--threads", type=int, default=16, help="client threads (default 16)")
+    p.add_argument("--rounds", type=int, default=3, help="recording rounds; the median is printed")
+    p.add_argument("--samples", type=int, default=2_000, help="history reads timed (after a warm-up)")
+    args = p.parse_args()
+    common.measure_each_backend("bench_service", args.backend, lambda b: measure(
+        b, args.events, args.transfers, args.threads, args.rounds, args.samples))
+
+
+if __name__ == "__main__":
+    main()
