@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -52,6 +53,8 @@ CHECKPOINTS_TABLE = "armsledger_checkpoints"
 LEAVES_TABLE = "armsledger_leaves"
 
 _FOLLOW_BATCH = 1000
+# Rows of the leaf index read at a time when the tree is loaded.
+_LEAF_PAGE = 10_000
 _SEAL_ATTEMPTS = 3
 
 
@@ -93,7 +96,7 @@ class Sealer:
         self._tables = _Tables(registry.recorder.datastore)  # type: ignore[attr-defined]
         self._lock = threading.RLock()
         self._tree: MerkleTree | None = None
-        self._positions: list[int] = []  # notification id of each leaf
+        self._positions = array("q")  # notification id of each leaf (8 bytes each)
         # Rows (leaf index, position, stream, version, envelope hash) not yet in
         # LEAVES_TABLE as far as this sealer knows.
         self._pending: list[tuple[int, int, str, int, bytes]] = []
@@ -183,14 +186,14 @@ class Sealer:
             # The checkpoint first: its leaves were committed with it or before, so the leaves
             # read next cover it even while another process seals (read committed).
             latest = self._tables.latest(cursor)
-            leaves = self._tables.leaves(cursor)
-        tree = MerkleTree()
-        positions = []
-        for expected, (index, position, digest) in enumerate(leaves):
-            if index != expected:
-                raise CheckpointError(f"the leaf index skips from {expected - 1} to {index}: run armsledger verify")
-            tree.append(envelope_leaf(digest))
-            positions.append(position)
+            tree = MerkleTree()
+            positions = array("q")
+            for expected, (index, position, digest) in enumerate(self._tables.leaves(cursor)):
+                if index != expected:
+                    raise CheckpointError(f"the leaf index skips from {expected - 1} to {index}: "
+                                          "run armsledger verify")
+                tree.append(envelope_leaf(digest))
+                positions.append(position)
         if latest is not None and (latest.size > len(tree) or tree.root(latest.size) != latest.root):
             raise CheckpointError(
                 f"the leaf index does not rebuild the checkpoint at size {latest.size}: run armsledger verify"
@@ -315,9 +318,19 @@ class _Tables:
         cursor.execute(self._sql(f"SELECT * FROM {self.checkpoints_table} WHERE size > ? ORDER BY size"), (after,))
         return [_checkpoint_row(row) for row in cursor.fetchall()]
 
-    def leaves(self, cursor: _Cursor) -> list[tuple[int, int, bytes]]:
-        cursor.execute(f"SELECT leaf_index, position, envelope_hash FROM {self.leaves_table} ORDER BY leaf_index")
-        return [(row["leaf_index"], row["position"], bytes(row["envelope_hash"])) for row in cursor.fetchall()]
+    def leaves(self, cursor: _Cursor) -> Iterator[tuple[int, int, bytes]]:
+        """Every (leaf index, position, envelope hash), in order, read a page at a time: a node of
+        millions of records must not hold them all as rows at once."""
+        start, p = 0, self._placeholder
+        while True:
+            cursor.execute(f"SELECT leaf_index, position, envelope_hash FROM {self.leaves_table} "
+                           f"WHERE leaf_index >= {p} ORDER BY leaf_index LIMIT {p}", (start, _LEAF_PAGE))
+            rows = cursor.fetchall()
+            for row in rows:
+                yield row["leaf_index"], row["position"], bytes(row["envelope_hash"])
+            if len(rows) < _LEAF_PAGE:
+                return
+            start = rows[-1]["leaf_index"] + 1
 
     def sealed_leaves(self, cursor: _Cursor) -> list[SealedLeaf]:
         cursor.execute(f"SELECT leaf_index, stream, version, envelope_hash FROM {self.leaves_table} "

@@ -167,3 +167,18 @@ def _weapons(node):
             manufacture(node, serial)
         found.append(node.registry.weapon(marking.weapon_id()))
     return found
+
+
+def test_the_leaf_index_is_read_back_a_page_at_a_time(node, monkeypatch):
+    import nodes.registry.sealer as sealer_module
+
+    for serial in ("PG1", "PG2", "PG3"):
+        manufacture(node, serial)
+    sealed = node.sealer.seal()
+    monkeypatch.setattr(sealer_module, "_LEAF_PAGE", 2)  # several pages, the last one short or empty
+    manufacture(node, "PG4")
+    with open_node(node.settings) as restarted:
+        again = restarted.sealer.seal()
+        assert again.size == sealed.size + 1
+        assert verify_consistency(sealed.size, again.size, sealed.root, again.root,
+                                  restarted.sealer.consistency_proof(sealed.size, again.size))
