@@ -157,6 +157,20 @@ class GroupCommitter:
             if self._writer.is_alive() or not settled:
                 log.warning("the group committer did not stop within %s s", timeout)
         self._fail_queued(StorageError("the group committer closed before running this command"))
+        if started:
+            self._queue.put(_STOP)  # the drain took the first one: a writer still busy must still stop
+
+    def join(self, timeout: float) -> bool:
+        """After ``close``, wait until the writer and the settler have ended; False if one still runs.
+
+        A ``close`` that gave up on a hung command returns while they run: the node must not be
+        closed under them (its connections are theirs too).
+        """
+        deadline = time.monotonic() + timeout
+        for thread in (self._writer, self._settler.thread if self._settler is not None else None):
+            if thread is not None and thread.ident is not None:
+                thread.join(max(0.0, deadline - time.monotonic()))
+        return not self._writer.is_alive() and (self._settler is None or not self._settler.thread.is_alive())
 
     def __enter__(self) -> GroupCommitter:
         self.start()

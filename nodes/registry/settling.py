@@ -25,10 +25,10 @@ class BackgroundSettler:
         self.failures = 0
         self._wanted = threading.Event()
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self.thread = threading.Thread(target=self._loop, name=name, daemon=True)
 
     def start(self) -> None:
-        self._thread.start()
+        self.thread.start()
 
     def wanted(self) -> None:
         """Ask for a settle (returns at once)."""
@@ -38,9 +38,9 @@ class BackgroundSettler:
         """Settle a last time, then stop; False if the thread is still settling after ``timeout`` s."""
         self._stopping.set()
         self._wanted.set()
-        if self._thread.ident is not None:
-            self._thread.join(timeout)
-        return not self._thread.is_alive()
+        if self.thread.ident is not None:
+            self.thread.join(timeout)
+        return not self.thread.is_alive()
 
     def _loop(self) -> None:
         while True:

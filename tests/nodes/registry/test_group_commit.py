@@ -351,6 +351,7 @@ def test_close_gives_up_on_a_hung_command_and_answers_what_waits_behind_it(node)
     release.set()
     blocker.join(30)
     assert not blocker.is_alive()  # the hung command was answered once it ended
+    assert committer.join(30)  # and the writer and settler end: the node may be closed after them
     assert node.registry.envelopes(Marking.read("FN Herstal", "BE", "BEHIND-0").weapon_id()) == []
 
 
