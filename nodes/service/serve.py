@@ -7,6 +7,7 @@ then returns, and the process ends with exit code 0. For mutual TLS between node
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from pathlib import Path
@@ -15,6 +16,11 @@ import uvicorn
 from fastapi import FastAPI
 
 from nodes.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+#: How long a stopped service waits for a desk job (an import, a verification) to end.
+JOB_WAIT_S = 300.0
 
 
 def check_tls(cert: str | None, key: str | None) -> tuple[Path, Path] | None:
@@ -39,6 +45,11 @@ def serve(app: FastAPI, *, host: str, port: int, tls: tuple[Path, Path] | None =
     )
     _quiet_after_stop()
     uvicorn.Server(config).run()
+    # A desk job (an import, a verification) may still be writing: let it end before the caller
+    # closes the node under it.
+    jobs = getattr(app.state, "desk_jobs", None)
+    if jobs is not None and not jobs.wait(JOB_WAIT_S):
+        log.warning("a desk job was still running %s s after the service stopped", JOB_WAIT_S)
 
 
 def _quiet_after_stop() -> None:

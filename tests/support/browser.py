@@ -73,3 +73,5 @@ def served(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        jobs = getattr(app.state, "desk_jobs", None)  # a desk job ends before its node is closed
+        assert jobs is None or jobs.wait(120)

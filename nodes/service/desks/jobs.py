@@ -40,14 +40,27 @@ class Jobs:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
+        self._threads: list[threading.Thread] = []
 
     def start(self, name: str, work: Callable[[Job], Any], *, field_name: str = "") -> Job:
         """Run ``work(job)`` in a new thread; ``JobRunning`` (naming ``field_name``) if one runs already."""
         with self._lock:
             self._check_idle(name, field_name)
             job = self._jobs[name] = Job(name, time.time())
-        threading.Thread(target=self._run, args=(job, work), name=f"desk-{name}", daemon=True).start()
+        thread = threading.Thread(target=self._run, args=(job, work), name=f"desk-{name}", daemon=True)
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
         return job
+
+    def wait(self, timeout: float) -> bool:
+        """Wait for the running jobs to end (before the node they write to is closed); False if one still runs."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in threads)
 
     def check_idle(self, name: str, field_name: str = "") -> None:
         """``JobRunning`` (naming ``field_name``) if a job of this name runs."""

@@ -23,3 +23,5 @@ def desk_context(tmp_path, db_url):
 def client(desk_context):
     with TestClient(desk_app(desk_context)) as client:
         yield client
+    # A job a test started (an import, a verification) ends before the node is closed under it.
+    assert client.app.state.desk_jobs.wait(120)
