@@ -27,6 +27,7 @@ from nodes.demo.story import DemoNetwork
 from nodes.errors import NodeError
 from nodes.service.app import create_app
 from nodes.service.context import ServiceContext, open_service
+from nodes.service.serve import JOB_WAIT_S
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,8 @@ def _with_accounts(context: ServiceContext, url: str) -> ServedNode:
 @contextmanager
 def _serving(context: ServiceContext, sock: socket.socket) -> Iterator[None]:
     """``context``'s service on ``sock`` in a thread of its own (signals stay with the main thread)."""
-    config = uvicorn.Config(create_app(context), lifespan="off", server_header=False, proxy_headers=False,
+    app = create_app(context)
+    config = uvicorn.Config(app, lifespan="off", server_header=False, proxy_headers=False,
                             access_log=False, log_level="warning", timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
@@ -137,6 +139,9 @@ def _serving(context: ServiceContext, sock: socket.socket) -> Iterator[None]:
     finally:
         server.should_exit = True
         thread.join()
+        # A desk job (an import, a verification) ends before the service is closed under it.
+        if not app.state.desk_jobs.wait(JOB_WAIT_S):
+            log.warning("a desk job of %s was still running when the demo stopped", context.node.identity.state)
 
 
 def _sync_loop(net: DemoNetwork, stop: threading.Event, every_s: float) -> None:
