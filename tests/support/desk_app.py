@@ -8,7 +8,6 @@ at a time and settles. Tests only.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import threading
 import time
@@ -199,10 +198,8 @@ class DeskTestContext:
 
     def submit(self, officer: Officer, command: Callable[[Registry], T]) -> T:
         registry = self.node.registry
-        # The real writer names the officer in every record it signs; so does this one, once the
-        # registry can (``Registry.acting_as``).
-        acting_as = getattr(registry, "acting_as", None)
-        with self._lock, (acting_as(officer.user_id) if acting_as else contextlib.nullcontext()):
+        # As the real writer does, every record signed here names the officer.
+        with self._lock, registry.acting_as(officer.user_id):
             result = command(registry)
             self.node.settle()
             return result

@@ -102,8 +102,6 @@ def test_the_service_answers_over_tls_with_its_certificate(home, tmp_path):
 
 
 def test_armsledger_serve_answers_healthz(home):
-    pytest.importorskip("nodes.accounts.store", reason="armsledger serve opens the node's accounts")
-    pytest.importorskip("nodes.readaudit.log", reason="armsledger serve opens the node's read audit")
     port = free_port()
     armsledger = Path(sys.executable).with_name("armsledger")
     answer = serve_and_ask([str(armsledger), "--home", str(home), "serve", "--port", str(port)],
@@ -125,8 +123,6 @@ def test_armsledger_serve_refuses_a_port_out_of_range(home, capsys):
 
 
 def test_node_run_serve_relays_and_serves_in_one_process(home, kafka_bootstrap):
-    pytest.importorskip("nodes.accounts.store", reason="the service opens the node's accounts")
-    pytest.importorskip("nodes.readaudit.log", reason="the service opens the node's read audit")
     port = free_port()
     armsledger = Path(sys.executable).with_name("armsledger")
     answer = serve_and_ask([str(armsledger), "--home", str(home), "--kafka", kafka_bootstrap, "node", "run",
