@@ -6,8 +6,10 @@
 The service is the real ``armsledger serve`` in a process of its own (uvicorn, plain HTTP on
 127.0.0.1, the group committer behind it), on a node this script initialises and fills with
 ``--events`` signed events by the bulk path (import-csv, two events per weapon). Clients are
-threads of this process, each with its own keep-alive httpx client and bearer token, traded
-for the password of a real account (``POST /api/v1/tokens``).
+threads of this process, each with its own keep-alive connection (``http.client``, the
+lightest client in the standard library, so that the clients take little of the CPU the
+service shares with them) and bearer token, traded for the password of a real account
+(``POST /api/v1/tokens``).
 
 1. Recording: ``--threads`` clients POST transfers (four per weapon of their own, as
    bench_group_commit), ``--transfers`` per round, timed from request to answer (the answer
@@ -25,6 +27,8 @@ p99 <= 3x in-process at 1,000,000 events; RSS <= 300 MB. Prints figures; asserts
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import random
 import resource
@@ -104,14 +108,31 @@ class ServedNode:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def client(self, name: str) -> httpx.Client:
+    def client(self, name: str) -> KeepAlive:
         """A keep-alive client signed in as account ``name`` with a bearer token."""
         answer = httpx.post(f"{self.url}/api/v1/tokens", json={"name": name, "password": ACCOUNT_PASSWORD,
                                                               "days": 1, "label": "bench"}, timeout=30)
         if answer.status_code != 201:
             raise RuntimeError(f"token for {name}: {answer.status_code} {answer.text}")
-        return httpx.Client(base_url=self.url, timeout=60,
-                            headers={"Authorization": f"Bearer {answer.json()['token']}"})
+        return KeepAlive(self.port, answer.json()["token"])
+
+
+class KeepAlive:
+    """One keep-alive HTTP/1.1 connection to the service, with a bearer token."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
+        """(status, body) of one request."""
+        self.connection.request(method, path, body=None if body is None else json.dumps(body),
+                                headers=self.headers)
+        response = self.connection.getresponse()
+        return response.status, response.read()
+
+    def close(self) -> None:
+        self.connection.close()
 
 
 def _status_kb(pid: int, key: str) -> int:
@@ -134,21 +155,21 @@ def add_accounts(db: str, threads: int) -> list[str]:
     return [*names, "reader"]
 
 
-def api_round(sessions: list[httpx.Client], weapons: list[list], per_thread: int) -> tuple[float, list[float]]:
+def api_round(sessions: list[KeepAlive], weapons: list[list], per_thread: int) -> tuple[float, list[float]]:
     """(events/s, latencies in ms) of transfers POSTed by one client per thread."""
 
     def transfer(t: int, i: int) -> None:
         holder = "BA"[i % 2]
         weapon = weapons[t][i // TRANSFERS_PER_WEAPON % len(weapons[t])]
-        answer = sessions[t].post(f"/api/v1/weapons/{weapon}/transfer",
-                                  json={"to_holder": f"Dealer {holder}", "licence": f"TL-{holder}"})
-        if answer.status_code != 200:
-            raise RuntimeError(f"transfer refused: {answer.status_code} {answer.text}")
+        code, text = sessions[t].request("POST", f"/api/v1/weapons/{weapon}/transfer",
+                                         {"to_holder": f"Dealer {holder}", "licence": f"TL-{holder}"})
+        if code != 200:
+            raise RuntimeError(f"transfer refused: {code} {text[:300]!r}")
 
     return clients(len(sessions), per_thread, transfer)
 
 
-def history_samples(node, session: httpx.Client, events: int, samples: int) -> tuple[list[float], list[float]]:
+def history_samples(node, session: KeepAlive, events: int, samples: int) -> tuple[list[float], list[float]]:
     """(API ms, in-process ms) of reading random weapons' timelines, alternating."""
     from domain.marking import Marking
     from nodes.registry.reading import weapon_timeline
@@ -158,12 +179,12 @@ def history_samples(node, session: httpx.Client, events: int, samples: int) -> t
     for n in range(samples + WARM_UP):
         weapon_id = Marking.read("FN Herstal", "BE", f"S{rng.randrange(events // 2):09d}").weapon_id()
         started = time.perf_counter()
-        answer = session.get(f"/api/v1/weapons/{weapon_id}")
+        code, text = session.request("GET", f"/api/v1/weapons/{weapon_id}")
         middle = time.perf_counter()
         document = weapon_timeline(node, weapon_id)
         ended = time.perf_counter()
-        if answer.status_code != 200 or len(answer.json()["events"]) != 2 or len(document["events"]) != 2:
-            raise RuntimeError(f"unexpected history: {answer.status_code} {answer.text[:300]}")
+        if code != 200 or len(json.loads(text)["events"]) != 2 or len(document["events"]) != 2:
+            raise RuntimeError(f"unexpected history: {code} {text[:300]!r}")
         if n >= WARM_UP:  # the first reads fill connection pools and caches
             api.append((middle - started) * 1000)
             local.append((ended - middle) * 1000)
@@ -237,7 +258,7 @@ def measure(backend: str, events: int, transfers: int, threads: int, rounds: int
     table.add("fill, bulk import-csv", fill_rate)
     table.notes += [
         f"armsledger serve in its own process (uvicorn, plain HTTP, group committer); {threads} client threads "
-        "in this process, one keep-alive httpx client and bearer token (real account) each",
+        "in this process, one keep-alive http.client connection and bearer token (real account) each",
         f"recording: median of {rounds} rounds of {threads * per_thread:,} transfers, latency request to answer "
         f"over all rounds; baseline: bench_group_commit's eventsourcing get-change-save of an unsigned aggregate, "
         f"the same {threads} threads, one event per save, alternating with the API rounds",

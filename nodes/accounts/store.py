@@ -221,6 +221,11 @@ class Accounts:
 
     def officer_for_token(self, token: str) -> Officer:
         """The officer of a bearer token; ``NotSignedIn`` if unknown, revoked, expired or its user disabled."""
+        return self.token_holder(token)[0]
+
+    def token_holder(self, token: str) -> tuple[Officer, int]:
+        """The officer of a bearer token and when the token expires (seconds since the epoch);
+        ``NotSignedIn`` as ``officer_for_token``."""
         if type(token) is not str or not 0 < len(token) <= 256:
             raise NotSignedIn("unknown token")
         with self._db.transaction("reading a token", commit=False) as sql:
@@ -234,7 +239,7 @@ class Accounts:
             raise NotSignedIn("the token expired: create a new one")
         if not row["enabled"]:
             raise NotSignedIn("the token's account is disabled")
-        return _officer(row)
+        return _officer(row), int(row["expires_at"])
 
     # --- browser sessions -------------------------------------------------------------------
 

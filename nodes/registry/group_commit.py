@@ -122,6 +122,11 @@ class GroupCommitter:
         ``StorageError`` (``VersionConflict`` after too many lost races) when the commit fails
         (nothing of the batch is stored), ``StorageError`` when the committer is not running.
         """
+        result: _T = self.enqueue(command, officer_id=officer_id).result()
+        return result
+
+    def enqueue(self, command: Callable[[Registry], _T], *, officer_id: str = "") -> Future[_T]:
+        """``submit`` without waiting: the future of the command's answer (for an event loop to await)."""
         if threading.current_thread() is self._writer:
             raise RuntimeError("a command run by the group committer cannot submit another command")
         request = _Request(command, officer_id)
@@ -129,8 +134,7 @@ class GroupCommitter:
             if not self._started or self._closed:
                 raise StorageError("the group committer is " + ("closed" if self._closed else "not started"))
             self._queue.put(request)
-        result: _T = request.answer.result()
-        return result
+        return request.answer
 
     def queued(self) -> int:
         """How many submitted commands wait for the writer (approximate)."""

@@ -1,8 +1,8 @@
 """``/api/v1/weapons``: record every event of a weapon's life, read its history, search serials.
 
 Each write checks that the officer's role may record the event (403 naming both), then
-runs one ``Registry`` command through ``ServiceContext.submit``; each read appends to the
-read audit.
+runs one ``Registry`` command through ``ServiceContext.record`` (awaited on the event loop:
+no thread waits for the writer); each read appends to the read audit.
 """
 
 from __future__ import annotations
@@ -64,39 +64,39 @@ class Transfer(Dated):
 
 
 @router.post("/manufacture", status_code=CREATED, summary="register a newly manufactured weapon (ITI para 8(a))")
-def manufacture(body: Manufacture, officer: Recorder, context: Context) -> Recorded:
+async def manufacture(body: Manufacture, officer: Recorder, context: Context) -> Recorded:
     by = authority(officer, types.MANUFACTURED)
     fields = body.model_dump(exclude={"marking", "date"})
-    weapon_id = context.submit(officer, lambda registry: registry.manufacture(
+    weapon_id = await context.record(officer, lambda registry: registry.manufacture(
         by=by, marking=body.marking.read(), occurred_on=body.occurred_on(), **fields))
     return Recorded(event=types.MANUFACTURED, weapon_id=str(weapon_id))
 
 
 @router.post("/import", status_code=CREATED, summary="record an import with its import marking (FP art 8(1)(b))")
-def import_weapon(body: Import, officer: Recorder, context: Context) -> Recorded:
+async def import_weapon(body: Import, officer: Recorder, context: Context) -> Recorded:
     by = authority(officer, types.IMPORTED)
     weapon_id, marking = one_weapon(body.weapon_id, body.marking)
     fields = body.model_dump(exclude={"marking", "date", "weapon_id"})
-    recorded = context.submit(officer, lambda registry: recording.import_weapon(
+    recorded = await context.record(officer, lambda registry: recording.import_weapon(
         registry, by=by, marking=marking, weapon_id=weapon_id, occurred_on=body.occurred_on(), **fields))
     return Recorded(event=types.IMPORTED, weapon_id=str(recorded))
 
 
 @router.post("/seize", status_code=CREATED,
              summary="record a seizure; an unrecorded weapon is registered by it (ITI para 9)")
-def seize(body: Seize, officer: Recorder, context: Context) -> Recorded:
+async def seize(body: Seize, officer: Recorder, context: Context) -> Recorded:
     by = authority(officer, types.SEIZED)
     weapon_id, marking = one_weapon(body.weapon_id, body.marking)
     fields = body.model_dump(exclude={"marking", "date", "weapon_id"})
-    recorded = context.submit(officer, lambda registry: registry.seize(
+    recorded = await context.record(officer, lambda registry: registry.seize(
         by=by, weapon_id=weapon_id, marking=marking, occurred_on=body.occurred_on(), **fields))
     return Recorded(event=types.SEIZED, weapon_id=str(recorded))
 
 
 @router.post("/{weapon_id}/transfer", summary="transfer a weapon to a holder with a transfer licence (FP art 7)")
-def transfer(weapon_id: UUID, body: Transfer, officer: Recorder, context: Context) -> Recorded:
+async def transfer(weapon_id: UUID, body: Transfer, officer: Recorder, context: Context) -> Recorded:
     by = authority(officer, types.TRANSFERRED)
-    context.submit(officer, lambda registry: registry.transfer(
+    await context.record(officer, lambda registry: registry.transfer(
         by=by, weapon_id=weapon_id, to_holder=body.to_holder, licence=body.licence, occurred_on=body.occurred_on()))
     return Recorded(event=types.TRANSFERRED, weapon_id=str(weapon_id))
 
@@ -144,10 +144,10 @@ _SIMPLE: tuple[tuple[str, str, str, type[Dated], str], ...] = (
 
 
 def _simple_route(path: str, command: str, event: str, model: type[Dated], summary: str) -> None:
-    def record(weapon_id: UUID, body: Dated, officer: Recorder, context: Context) -> Recorded:
+    async def record(weapon_id: UUID, body: Dated, officer: Recorder, context: Context) -> Recorded:
         by = authority(officer, event)
         fields = body.model_dump(exclude={"date"})
-        context.submit(officer, lambda registry: registry.record(
+        await context.record(officer, lambda registry: registry.record(
             command, by=by, weapon_id=weapon_id, occurred_on=body.occurred_on(), **fields))
         return Recorded(event=event, weapon_id=str(weapon_id))
 

@@ -11,11 +11,14 @@ a time under a lock and settle before answering.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
+
+from starlette.concurrency import run_in_threadpool
 
 from domain.roles import Role
 from nodes.accounts.officer import Officer
@@ -24,6 +27,7 @@ from nodes.bootstrap import Node, open_node
 from nodes.readaudit.log import ReadAudit
 from nodes.registry.application import Registry
 from nodes.registry.group_commit import GroupCommitter
+from nodes.service.token_cache import RememberedTokens
 from nodes.settings import Settings
 
 T = TypeVar("T")
@@ -80,6 +84,12 @@ class ServiceContext:
         """Signed records stored through ``submit`` since the start (for /metrics)."""
         return self.records_written + (self.committer.stats.records if self.committer is not None else 0)
 
+    async def record(self, officer: Officer, command: Callable[[Registry], T]) -> T:
+        """``submit`` for a route on the event loop: awaits the answer without holding a thread."""
+        if self.committer is not None:
+            return await asyncio.wrap_future(self.committer.enqueue(command, officer_id=officer.user_id))
+        return await run_in_threadpool(self.submit, officer, command)
+
     def submit(self, officer: Officer, command: Callable[[Registry], T]) -> T:
         """Run ``command`` for ``officer`` and return its result once its records are stored and settled.
 
@@ -111,9 +121,10 @@ def open_service(settings: Settings) -> Iterator[ServiceContext]:
         node = opened.enter_context(open_node(settings))
         accounts = Accounts.open(settings.db)
         opened.callback(accounts.close)
+        remembering = RememberedTokens(accounts)
         read_audit = ReadAudit.open(settings.db, node.identity)
         opened.callback(read_audit.close)
         committer = GroupCommitter(node)
         committer.start()
         opened.callback(committer.close)  # before the node closes: answers what is queued
-        yield ServiceContext(settings, node, accounts, read_audit, committer)
+        yield ServiceContext(settings, node, remembering, read_audit, committer)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from nodes.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 
+#: How long a thread may hold the GIL while another waits for it (Python's default is 5 ms).
+SWITCH_INTERVAL_S = 0.0005
 #: How long a stopped service waits for a desk job (an import, a verification) to end.
 JOB_WAIT_S = 300.0
 
@@ -44,6 +47,10 @@ def serve(app: FastAPI, *, host: str, port: int, tls: tuple[Path, Path] | None =
         ssl_certfile=str(tls[0]) if tls else None, ssl_keyfile=str(tls[1]) if tls else None,
     )
     _quiet_after_stop()
+    # The event loop shares the interpreter with the group committer's threads. Each time it waits
+    # on a socket it must win the GIL back; by default a busy thread keeps it for up to 5 ms,
+    # which every request would pay several times over.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     uvicorn.Server(config).run()
     # A desk job (an import, a verification) may still be writing: let it end before the caller
     # closes the node under it.
