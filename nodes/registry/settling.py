@@ -12,16 +12,22 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: The shortest time between two settles while writes keep coming: each settle signs a
+#: checkpoint and writes the views, so under load many batches share one.
+PAUSE_S = 0.1
+
 
 class BackgroundSettler:
-    """A thread that runs ``node.settle()`` after ``wanted()``, coalescing the calls made meanwhile.
+    """A thread that runs ``node.settle()`` after ``wanted()``, coalescing the calls made meanwhile
+    and at most once every ``pause_s`` seconds.
 
     A failed settle is logged and counted in ``failures``: the records are stored all the same,
     and the next settle catches up.
     """
 
-    def __init__(self, node: Node, name: str = "settler") -> None:
+    def __init__(self, node: Node, name: str = "settler", *, pause_s: float = PAUSE_S) -> None:
         self.node = node
+        self.pause_s = pause_s
         self.failures = 0
         self._wanted = threading.Event()
         self._stopping = threading.Event()
@@ -53,3 +59,4 @@ class BackgroundSettler:
                 log.warning("settling the node failed (the next settle catches up): %s", e)
             if self._stopping.is_set() and not self._wanted.is_set():
                 return
+            self._stopping.wait(self.pause_s)  # a stop does not wait out the pause
