@@ -27,7 +27,7 @@ def add_commands(subparsers: Commands) -> None:
     parser.add_argument("--from", dest="from", metavar="DATE", default=None,
                         help="first day of the period (YYYY-MM-DD; default: the first record)")
     parser.add_argument("--to", dest="to", metavar="DATE", default=None,
-                        help="last day of the period, included (YYYY-MM-DD; default: now)")
+                        help="last day of the period, included (YYYY-MM-DD; default: the last record)")
     parser.add_argument("--csv", action="store_true", help="the seizure tables as CSV rows: table, value, figure")
     add_json_option(parser)
 
@@ -48,9 +48,9 @@ def stats(run: Invocation) -> int:
 def stats_text(document: dict[str, Any]) -> str:
     """The seizure tables as an officer reads them."""
     period, tables = document["period"], document["seizures"]
-    since = (period["from_utc"] or "the first record")[:10]
-    lines = [f"seizures recorded from {since} to {period['to_utc'][:10]}: {tables['seized']} "
-             f"{'weapon' if tables['seized'] == 1 else 'weapons'}"]
+    since = period["from_utc"][:10] if period["from_utc"] else "the first record"
+    until = period["to_utc"][:10] if period["to_utc"] else "the last"
+    lines = [f"weapons seized from {since} to {until}: {tables['seized']}"]
     for name, title in TABLES:
         lines.append(f"\n{title}")
         lines += [f"  {key:<32} {count}" for key, count in tables[name].items()] or ["  -"]
@@ -62,4 +62,13 @@ def stats_text(document: dict[str, Any]) -> str:
                  + (f"{median} days" if median is not None else "not known")
                  + f", known for {ttc['known']}, unknown for {ttc['unknown']}")
     lines += [f"  {label:<32} {count}" for label, count in ttc["bands"].items()]
+    lines.append("\nregister (every record held, whatever the period)")
+    for name, value in document.items():
+        if name in ("period", "seizures"):
+            continue
+        if isinstance(value, dict):
+            lines.append(f"  {name}:")
+            lines += [f"    {key:<30} {count}" for key, count in value.items()]
+        else:
+            lines.append(f"  {name}: {value}")
     return "\n".join(lines)

@@ -11,7 +11,6 @@ those into the figures, purely. The CLI's ``stats``, the API and the tracing des
 from __future__ import annotations
 
 import statistics as median_of
-import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -38,27 +37,26 @@ BANDS = (("under 3 months", 91), ("3 to 12 months", 365), ("1 to 3 years", 3 * 3
 
 @dataclass(frozen=True)
 class Period:
-    """From ``start`` to ``end``, epoch seconds, both included; ``start`` None: from the first record."""
+    """From ``start`` to ``end``, epoch seconds, both included; None: from the first record, to the last."""
 
-    start: int | None
-    end: int
+    start: int | None = None
+    end: int | None = None
 
     def holds(self, moment: int) -> bool:
-        return (self.start is None or moment >= self.start) and moment <= self.end
+        return (self.start is None or moment >= self.start) and (self.end is None or moment <= self.end)
 
     def to_dict(self) -> dict[str, Any]:
         return {"from": self.start, "from_utc": format_time(self.start) if self.start is not None else None,
-                "to": self.end, "to_utc": format_time(self.end)}
+                "to": self.end, "to_utc": format_time(self.end) if self.end is not None else None}
 
 
-def parse_period(start: str | None, end: str | None, *, now: int | None = None,
-                 start_field: str = "from", end_field: str = "to") -> Period:
+def parse_period(start: str | None, end: str | None, *, start_field: str = "from", end_field: str = "to") -> Period:
     """The period between the dates typed (``YYYY-MM-DD`` or ISO 8601; a plain ``end`` date includes
-    that day); no ``start``: from the first record, no ``end``: until ``now``. ``InvalidField`` naming
+    that day); no ``start``: from the first record, no ``end``: to the last. ``InvalidField`` naming
     ``start_field`` or ``end_field`` for a date that does not parse, or an end before the start."""
     first = parse_time(start, field=start_field) if start and start.strip() else None
-    last = parse_until(end, field=end_field) if end and end.strip() else int(time.time()) if now is None else now
-    if first is not None and last < first:
+    last = parse_until(end, field=end_field) if end and end.strip() else None
+    if first is not None and last is not None and last < first:
         raise InvalidField(f"{end!r} is before the start of the period ({start!r})", field=end_field)
     return Period(first, last)
 

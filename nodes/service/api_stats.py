@@ -18,7 +18,7 @@ from nodes.service.errors import ERROR_RESPONSES
 router = APIRouter(prefix=API_PREFIX, tags=["statistics"], responses=ERROR_RESPONSES)
 
 From = Annotated[str | None, Query(alias="from", max_length=40, description="first day of the period")]
-To = Annotated[str | None, Query(max_length=40, description="last day of the period, included (default: now)")]
+To = Annotated[str | None, Query(max_length=40, description="last day of the period, included")]
 
 
 @router.get("/statistics", summary="seized weapons in a period by place, type, calibre, country of manufacture "
