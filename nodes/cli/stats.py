@@ -68,7 +68,18 @@ def stats_text(document: dict[str, Any]) -> str:
             continue
         if isinstance(value, dict):
             lines.append(f"  {name}:")
-            lines += [f"    {key:<30} {count}" for key, count in value.items()]
+            lines += [f"    {key:<30} {count}" for key, count in _flat(value)]
         else:
             lines.append(f"  {name}: {value}")
     return "\n".join(lines)
+
+
+def _flat(counts: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """(key, count) pairs of nested counts, inner keys joined with "/" (``pistol/2024-05``)."""
+    pairs: list[tuple[str, Any]] = []
+    for key, value in counts.items():
+        if isinstance(value, dict):
+            pairs += _flat(value, f"{prefix}{key}/")
+        else:
+            pairs.append((f"{prefix}{key}", value))
+    return pairs

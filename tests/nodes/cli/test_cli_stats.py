@@ -70,6 +70,8 @@ def test_without_a_period_every_seizure_counts_and_the_text_says_so(register):
     text = register.ok("stats", "--to", "2023-12-31").out
     assert "weapons seized from the first record to 2023-12-31: 1" in text
     assert "Brussels" in text and "Antwerp" not in text.split("by type of firearm")[0]
+    register = text.split("register (every record held, whatever the period)")[1]
+    assert "rifle/2024-05" in register and "Weapon.Seized" in register      # the whole log, nested keys joined
 
 
 def test_csv_rows_parse_and_hold_the_same_figures(register):
