@@ -1,10 +1,11 @@
 """``armsledger trace ...`` and ``armsledger diversion``: federated tracing (ITI paras 17-23).
 
 A thin layer over ``nodes.tracing.service``: the requester submits and closes
-traces, the addressee answers by hand (acknowledgement, response and forwarding
-are automatic on ``armsledger sync``), and ``diversion`` prints the
-point-of-diversion verdict on the evidence held here. The steps and their
-grounds are described in docs/cli.md.
+traces, the addressee acknowledges and answers by hand (acknowledgement, response
+and forwarding are automatic on ``armsledger sync``), and ``diversion`` prints the
+point-of-diversion verdict on the evidence held here. A trace is named by its id or
+a unique start of it; deadlines are shown as recorded, with the date a step bears
+beside it. The steps, grounds and deadlines are described in docs/tracing.md.
 """
 
 from __future__ import annotations
