@@ -1,6 +1,6 @@
-"""``armsledger trace`` on the requesting node over a real Kafka-protocol broker: the priority in
-``trace list``, ``trace show`` by the short id printed, with who held the weapon according to the
-answer, and a refused id repeated as typed."""
+"""``armsledger trace`` over a real Kafka-protocol broker: on the requesting node, the priority in
+``trace list`` and ``trace show`` by the short id printed, with who held the weapon according to the
+answer, and a refused id repeated as typed; on the addressee, ``trace acknowledge`` by hand."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from domain.marking import Marking
 from domain.time import SECONDS_PER_DAY as DAY
 from nodes.cli.main import run as armsledger
+from nodes.tracing import service as tracing
 
 from federation_nodes import Cluster, now
 
@@ -22,9 +23,9 @@ def cluster(tmp_path, kafka_bootstrap):
     cluster.close()
 
 
-def test_the_requester_lists_and_shows_an_urgent_trace_by_its_short_id(cluster, capsys):
-    be, fr = cluster["BE"], cluster["FR"]
-    environ = cluster.environ(fr.settings)
+def cli_of(cluster: Cluster, state: str, capsys):
+    """``armsledger`` run in-process as the node of ``state``: (exit code, stdout, stderr), never a traceback."""
+    environ = cluster.environ(cluster[state].settings)
 
     def cli(*argv: str) -> tuple[int, str, str]:
         capsys.readouterr()
@@ -33,6 +34,12 @@ def test_the_requester_lists_and_shows_an_urgent_trace_by_its_short_id(cluster, 
         assert "Traceback" not in err
         return code, out, err
 
+    return cli
+
+
+def test_the_requester_lists_and_shows_an_urgent_trace_by_its_short_id(cluster, capsys):
+    be, fr = cluster["BE"], cluster["FR"]
+    cli = cli_of(cluster, "FR", capsys)
     be.registry.manufacture(marking=MARKING, type="pistol", make="FN", model="Five-seveN", calibre="5.7x28",
                             year=2020, holder="FN Herstal", occurred_on=now() - 400 * DAY)
     seized = fr.registry.seize(marking=MARKING, place="Lille", circumstances="traffic stop", type="pistol")
@@ -54,3 +61,27 @@ def test_the_requester_lists_and_shows_an_urgent_trace_by_its_short_id(cluster, 
 
     code, _, err = cli("trace", "show", "abc")
     assert code == 2 and "'abc'" in err and "trace" in err
+
+
+def test_an_officer_acknowledges_a_request_received_but_not_yet_acted_upon(cluster, capsys):
+    be, fr = cluster["BE"], cluster["FR"]
+    seized = fr.registry.seize(marking=MARKING, place="Lille", circumstances="traffic stop", type="pistol")
+    trace_id = str(tracing.submit(fr, to="BE", weapon_id=seized, circumstances="found", legal_basis="CPP",
+                                  intended_use="prosecution", priority="urgent"))
+    cluster.sync("FR")
+    ingest = cluster.federation("BE").ingest          # receive only: no reaction acknowledges it
+    for _ in range(10):
+        if be.inbox.received_about(trace_id, ["FR"]):
+            break
+        ingest.step(5.0)
+    assert be.inbox.received_about(trace_id, ["FR"]), "BE never received the request"
+    cli = cli_of(cluster, "BE", capsys)
+
+    assert "SUBMITTED" in cli("trace", "list")[1]
+    code, out, err = cli("trace", "acknowledge", trace_id[:8])
+    assert (code, out.strip()) == (0, f"{trace_id}: TraceAnswer.Acknowledged"), err
+    code, _, err = cli("trace", "acknowledge", trace_id)
+    assert code == 2 and "acknowledged already" in err
+    assert [e.type for e in be.registry.envelopes(trace_id)] == ["TraceAnswer.Acknowledged"]
+    code, listed, _ = cli("trace", "list")
+    assert f"{trace_id}  FR -> BE  hop 1  URGENT  ACKNOWLEDGED" in listed
