@@ -10,8 +10,11 @@ acknowledgement and the response with overdue and late flags.
 Timeliness: paras 19-20 ask for acknowledgement "within a reasonable time" and
 "prompt" responses without fixing numbers. By default (``TraceDeadlines``) an
 acknowledgement is overdue 2 days after submission (urgent: 1 day), a response
-30 days after (urgent: 7 days), or after the date a delay announced (para 23);
-a node reads its own figures once (``nodes.settings.Settings.trace``).
+30 days after (urgent: 24 hours), or after the date a delay announced (para 23)
+when the delay itself was recorded in time; a node reads its own figures once
+(``nodes.settings.Settings.trace``). Every step is timed by its signed recording
+time (``recorded_at``), never by the business date an officer typed, which is
+kept and shown as the date the answer bears (docs/tracing.md).
 """
 
 from __future__ import annotations
@@ -35,7 +38,10 @@ from domain.event_types import (
 )
 from domain.records import SignedRecord
 from domain.time import SECONDS_PER_DAY, format_time
-from domain.trace import TraceStatus
+from domain.trace import Priority, TraceStatus
+from domain.weapon_state import WeaponState, evolve
+
+MICROSECONDS = 1_000_000
 
 
 class VerifiedFragment(Protocol):
@@ -56,7 +62,7 @@ class TraceDeadlines:
     acknowledge_days: int = 2
     respond_days: int = 30
     urgent_acknowledge_days: int = 1
-    urgent_respond_days: int = 7
+    urgent_respond_days: int = 1   # an urgent trace is answered within 24 hours
 
     def within(self, priority: str) -> tuple[int, int]:
         """(acknowledge within, respond within) in seconds for ``priority``."""
@@ -79,18 +85,29 @@ class Step:
     hash: str
     detail: str
 
+    @property
+    def recorded_on(self) -> int:
+        """The signed recording time in seconds: what deadlines are measured by."""
+        return self.recorded_at // MICROSECONDS
+
     def to_dict(self) -> dict[str, Any]:
         return {"step": self.type.split(".", 1)[1], "type": self.type, "state": self.state,
                 "occurred_on": self.occurred_on, "occurred_on_utc": format_time(self.occurred_on),
-                "recorded_at": self.recorded_at, "hash": self.hash, "detail": self.detail}
+                "recorded_at": self.recorded_at, "recorded_at_utc": format_time(self.recorded_on),
+                "hash": self.hash, "detail": self.detail}
 
 
 @dataclass(frozen=True)
 class Deadline:
-    """When a step was due, when it happened (None: not yet), and whether it is overdue or was late."""
+    """When a step was due, when it was recorded (None: not yet), and whether it is overdue or was late.
+
+    ``done_on`` is the signed recording time of the step (seconds); ``dated_on`` the business
+    date the officer gave it, shown but never used to judge timeliness.
+    """
 
     due_by: int | None
     done_on: int | None
+    dated_on: int | None = None
 
     def overdue(self, now: int) -> bool:
         return self.done_on is None and self.due_by is not None and now > self.due_by
@@ -100,8 +117,10 @@ class Deadline:
         return self.done_on is not None and self.due_by is not None and self.done_on > self.due_by
 
     def to_dict(self, now: int) -> dict[str, Any]:
-        return {"due_by": self.due_by, "due_by_utc": format_time(self.due_by) if self.due_by else None,
-                "done_on": self.done_on, "overdue": self.overdue(now), "late": self.late}
+        return {"due_by": self.due_by, "due_by_utc": _utc(self.due_by),
+                "done_on": self.done_on, "done_on_utc": _utc(self.done_on),
+                "dated_on": self.dated_on, "dated_on_utc": _utc(self.dated_on),
+                "overdue": self.overdue(now), "late": self.late}
 
 
 @dataclass(frozen=True)
@@ -129,6 +148,10 @@ class Trace:
         return str(self.request.get("weapon_id", ""))
 
     @property
+    def priority(self) -> str:
+        return str(self.request.get("priority") or Priority.ROUTINE.value)
+
+    @property
     def overdue(self) -> list[str]:
         return [name for name, deadline in (("acknowledgement", self.acknowledgement), ("response", self.response))
                 if deadline.overdue(self.now)]
@@ -139,7 +162,7 @@ class Trace:
             "trace_id": self.trace_id, "role": self.role, "requesting_state": self.requesting_state,
             "addressee": self.addressee, "status": self.status.value, "reason": self.reason,
             "weapon_id": self.weapon_id, "marking": dict(self.request.get("marking", {})),
-            "priority": self.request.get("priority"), "parent": self.request.get("parent", ""),
+            "priority": self.priority, "parent": self.request.get("parent", ""),
             "hop": self.request.get("hop"), "circumstances": self.request.get("circumstances"),
             "legal_basis": self.request.get("legal_basis"), "intended_use": self.request.get("intended_use"),
             "steps": [s.to_dict() for s in self.steps],
@@ -150,9 +173,7 @@ class Trace:
             "fragment": None if fragment is None else {
                 "verified_records": len(fragment.records), "problems": list(fragment.problems),
                 "notes": list(fragment.notes),
-                "records": [{"type": e.type, "stream": e.stream, "version": e.version, "node": e.node,
-                             "hash": e.hash.hex(), "occurred_on": e.occurred_on} for e in fragment.records
-                            if not e.type.startswith("Authority.")]},
+                "records": answered_records(fragment.records)},
         }
 
 
@@ -172,7 +193,7 @@ def trace_status(request: Sequence[SignedRecord], answer: Sequence[SignedRecord]
     if submitted is None:
         raise InvalidField("no trace request record for this trace", field="trace")
     body = dict(submitted.body)
-    records = sorted((*request, *answer), key=lambda e: (e.occurred_on, e.recorded_at, e.type))
+    records = sorted((*request, *answer), key=lambda e: (e.recorded_at, e.occurred_on, e.type))
     steps = tuple(Step(e.type, e.node, e.occurred_on, e.recorded_at, e.hash.hex(), _detail(e)) for e in records)
     by_type: dict[str, list[SignedRecord]] = {}
     for e in records:
@@ -203,17 +224,47 @@ def trace_status(request: Sequence[SignedRecord], answer: Sequence[SignedRecord]
     else:
         status = TraceStatus.SUBMITTED
     ack_within, respond_within = deadlines.within(str(body.get("priority", "routine")))
-    respond_by = submitted.occurred_on + respond_within
-    if delayed:
-        respond_by = max(respond_by, int(delayed[-1].body.get("expected_by", 0) or 0))
+    asked_on = _recorded_on(submitted)
+    respond_by = asked_on + respond_within
+    # A delay (para 23) moves the deadline to the date it announces only when it was itself
+    # recorded before the deadline passed: a late delay does not make a late answer timely.
+    timely_delays = [e for e in delayed if _recorded_on(e) <= respond_by]
+    if timely_delays:
+        respond_by = max(respond_by, int(timely_delays[-1].body.get("expected_by", 0) or 0))
     return Trace(
         trace_id=submitted.stream, role=role, requesting_state=submitted.node, addressee=str(body.get("addressee")),
         request=body, status=status, reason=reason, steps=steps, forwarded=forwarded, exported_to=exported_to,
         complete=complete,
-        acknowledgement=Deadline(submitted.occurred_on + ack_within,
+        acknowledgement=Deadline(asked_on + ack_within, _recorded_on(acknowledged) if acknowledged else None,
                                  acknowledged.occurred_on if acknowledged else None),
-        response=Deadline(respond_by, final.occurred_on if final else None), now=now, fragment=fragment,
+        response=Deadline(respond_by, _recorded_on(final) if final else None, final.occurred_on if final else None),
+        now=now, fragment=fragment,
     )
+
+
+def answered_records(records: Sequence[SignedRecord]) -> list[dict[str, Any]]:
+    """What an answer's verified records say of the weapon, one row per weapon record in business-time
+    order: date, record type, origin node, and who held it where after that record (the one fold,
+    ``domain.weapon_state``); pure. Records other than the weapon's (certificates, shipments) are left out.
+    """
+    weapon_records = [e for e in records if e.type.startswith("Weapon.")]
+    rows, state = [], WeaponState()
+    for e in sorted(weapon_records, key=lambda e: (e.occurred_on, e.recorded_at)):
+        state = evolve(state, e.type, e.body)
+        rows.append({"type": e.type, "stream": e.stream, "version": e.version, "node": e.node,
+                     "hash": e.hash.hex(), "occurred_on": e.occurred_on, "occurred_on_utc": format_time(e.occurred_on),
+                     "holder": state.holder, "place": str(e.body.get("place") or state.place),
+                     "status": state.status.value if state.status is not None else "",
+                     "verification": f"verified (signed by {e.node})"})
+    return rows
+
+
+def _recorded_on(e: SignedRecord) -> int:
+    return e.recorded_at // MICROSECONDS
+
+
+def _utc(moment: int | None) -> str | None:
+    return format_time(moment) if moment is not None else None
 
 
 def _detail(e: SignedRecord) -> str:

@@ -1,4 +1,4 @@
-"""The reading commands: ``history``, ``search``, ``stats``, ``shipments``.
+"""The reading commands: ``history``, ``search``, ``shipments``.
 
 None of them signs, so none needs ARMSLEDGER_PASSPHRASE. ``history`` and ``search`` are
 recorded in the read audit first (``nodes.cli.audit``), with ``--purpose``. ``history`` reads the
@@ -24,7 +24,7 @@ from nodes.cli.invocation import (
     number_option,
     parse_weapon_id,
 )
-from nodes.registry.reading import plain_record, search_weapons, statistics, weapon_timeline
+from nodes.registry.reading import plain_record, search_weapons, weapon_timeline
 from projections.serial_search import serial_like
 
 # Body fields that the timeline does not repeat on every line: the marking and
@@ -45,10 +45,6 @@ def add_commands(subparsers: Commands) -> None:
                          "find weapons by serial: exact, ? for one unknown character, * for any run")
     parser.add_argument("--serial", required=True, metavar="PATTERN", help="serial or pattern such as AB?12*")
     add_purpose_option(parser)
-    add_json_option(parser)
-
-    parser = add_command(subparsers, "stats", stats,
-                         "counts by event type, country, weapon type and month")
     add_json_option(parser)
 
     parser = add_command(subparsers, "shipments", shipments,
@@ -132,13 +128,6 @@ def search(run: Invocation) -> int:
     return 0
 
 
-def stats(run: Invocation) -> int:
-    with run.open_node(unlock=False) as node:
-        figures = statistics(node)
-    run.emit(figures, _tree(figures))
-    return 0
-
-
 def shipments(run: Invocation) -> int:
     """Open shipments, oldest first, each flagged overdue after ARMSLEDGER_OVERDUE_DAYS (default 30);
     with ``--overdue-days N`` only those open N days or more (``nodes.federation.crossborder.open_shipments``)."""
@@ -161,31 +150,5 @@ def shipments(run: Invocation) -> int:
 
 # --- rendering of projection rows ----------------------------------------------------------
 
-def _line(row: Any) -> str:
-    if not isinstance(row, dict):
-        return str(row)
-    return "  ".join(f"{k}={_show(v) if not isinstance(v, dict) else _inline(v)}" for k, v in row.items())
-
-
-def _inline(mapping: dict) -> str:
-    return "/".join(str(v) for v in mapping.values())
-
-
 def _marking_text(marking: dict) -> str:
     return f"{marking.get('manufacturer', '')} / {marking.get('country', '')} / {marking.get('serial', '')}"
-
-
-def _tree(value: Any, indent: int = 0) -> str:
-    pad = "  " * indent
-    if isinstance(value, dict):
-        lines = []
-        for k, v in value.items():
-            if isinstance(v, (dict, list)) and v:
-                lines.append(f"{pad}{k}:")
-                lines.append(_tree(v, indent + 1))
-            else:
-                lines.append(f"{pad}{k}: {v}")
-        return "\n".join(lines)
-    if isinstance(value, list):
-        return "\n".join(f"{pad}- {_line(v)}" for v in value)
-    return f"{pad}{value}"

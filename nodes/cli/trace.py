@@ -1,10 +1,11 @@
 """``armsledger trace ...`` and ``armsledger diversion``: federated tracing (ITI paras 17-23).
 
 A thin layer over ``nodes.tracing.service``: the requester submits and closes
-traces, the addressee answers by hand (acknowledgement, response and forwarding
-are automatic on ``armsledger sync``), and ``diversion`` prints the
-point-of-diversion verdict on the evidence held here. The steps and their
-grounds are described in docs/cli.md.
+traces, the addressee acknowledges and answers by hand (acknowledgement, response
+and forwarding are automatic on ``armsledger sync``), and ``diversion`` prints the
+point-of-diversion verdict on the evidence held here. A trace is named by its id or
+a unique start of it; deadlines are shown as recorded, with the date a step bears
+beside it. The steps, grounds and deadlines are described in docs/tracing.md.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from typing import Any, TypeAlias
+from uuid import UUID
 
 from domain.authority import AuthorityKind
 from domain.errors import InvalidField
 from domain.event_types import (
+    TRACE_ACKNOWLEDGED,
     TRACE_CLOSED,
     TRACE_DELAYED,
     TRACE_REFUSED,
@@ -26,6 +29,7 @@ from domain.event_types import (
 )
 from domain.time import format_time, parse_time
 from domain.trace import Para22Ground
+from domain.trace_status import Deadline, answered_records
 from nodes.bootstrap import Node
 from nodes.cli.audit import add_purpose_option, record_read
 from nodes.cli.invocation import (
@@ -41,8 +45,8 @@ from nodes.cli.invocation import (
 from nodes.tracing import service as tracing
 from nodes.tracing.verdict_report import verdict_document
 
-# One manual step of the addressee: (node, arguments, --date) -> the event recorded, if it says.
-AnswerStep: TypeAlias = Callable[[Node, argparse.Namespace, "int | None"], "str | None"]
+# One manual step of the addressee: (node, trace id, arguments, --date) -> the event recorded, if it says.
+AnswerStep: TypeAlias = Callable[[Node, UUID, argparse.Namespace, "int | None"], "str | None"]
 
 _GROUNDS = ", ".join(g.value for g in Para22Ground)
 
@@ -69,10 +73,13 @@ def add_commands(subparsers: Commands) -> None:
 
     parser = add_command(actions, "show", show, "one trace and the traces it was forwarded as: every step, "
                                                 "with times, deadlines and the verified fragment")
-    parser.add_argument("trace", metavar="ID", help="trace id")
+    parser.add_argument("trace", metavar="ID", help="trace id or its start (at least 4 characters)")
     add_purpose_option(parser)
     add_json_option(parser)
 
+    parser = add_command(actions, "acknowledge", acknowledge, "acknowledge a trace request received (ITI para 19), "
+                                                              "on a node that does not acknowledge on sync")
+    _answer_options(parser)
     parser = add_command(actions, "respond", respond, "answer with the signed lifecycle fragment held (ITI para 20)")
     _answer_options(parser)
     for name, handler, help_text in (("delay", delay, "delay the answer (ITI paras 22-23)"),
@@ -89,7 +96,7 @@ def add_commands(subparsers: Commands) -> None:
     _answer_options(parser)
     parser = add_command(actions, "close", close, "close a trace this state requested")
     parser.add_argument("--outcome", required=True, help="the outcome")
-    parser.add_argument("trace", metavar="ID", help="trace id")
+    parser.add_argument("trace", metavar="ID", help="trace id or its start (at least 4 characters)")
     add_record_options(parser, AuthorityKind.POLICE)
 
     parser = add_command(subparsers, "diversion", diversion,
@@ -101,7 +108,7 @@ def add_commands(subparsers: Commands) -> None:
 
 
 def _answer_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("trace", metavar="ID", help="trace id")
+    parser.add_argument("trace", metavar="ID", help="trace id or its start (at least 4 characters)")
     add_record_options(parser, AuthorityKind.REGISTRY)
 
 
@@ -126,10 +133,12 @@ def request(run: Invocation) -> int:
 
 def close(run: Invocation) -> int:
     a = run.args
+    occurred_on = run.occurred_on()
     with run.open_node(unlock=True) as node:
-        tracing.close(node, a.trace, outcome=a.outcome, occurred_on=run.occurred_on(), by=a.by)
+        trace_id = tracing.find_trace(node, a.trace)
+        tracing.close(node, trace_id, outcome=a.outcome, occurred_on=occurred_on, by=a.by)
         node.settle()
-    run.emit({"trace_id": a.trace, "event": TRACE_CLOSED}, a.trace)
+    run.emit({"trace_id": str(trace_id), "event": TRACE_CLOSED}, str(trace_id))
     return 0
 
 
@@ -140,26 +149,33 @@ def _answering(event: str, step: AnswerStep) -> Callable[[Invocation], int]:
 
     def handler(run: Invocation) -> int:
         a = run.args
+        occurred_on = run.occurred_on()
         with run.open_node(unlock=True) as node:
-            recorded = step(node, a, run.occurred_on()) or event
+            trace_id = tracing.find_trace(node, a.trace)
+            recorded = step(node, trace_id, a, occurred_on) or event
             node.settle()
-        run.emit({"trace_id": a.trace, "event": recorded}, f"{a.trace}: {recorded}")
+        run.emit({"trace_id": str(trace_id), "event": recorded}, f"{trace_id}: {recorded}")
         return 0
 
     return handler
 
 
-respond = _answering(TRACE_RESPONDED, lambda node, a, on: tracing.respond(node, a.trace, occurred_on=on,
-                                                                                  by=a.by))
-delay = _answering(TRACE_DELAYED, lambda node, a, on: tracing.delay(
-    node, a.trace, ground=a.ground, explanation=a.explanation, expected_by=parse_time(a.until, field="until"),
+def _acknowledge(node: Node, trace_id: UUID, a: argparse.Namespace, on: int | None) -> None:
+    tracing.acknowledge_received(node, trace_id, occurred_on=on, by=a.by)
+
+
+acknowledge = _answering(TRACE_ACKNOWLEDGED, _acknowledge)
+respond = _answering(TRACE_RESPONDED, lambda node, trace_id, a, on: tracing.respond(
+    node, trace_id, occurred_on=on, by=a.by))
+delay = _answering(TRACE_DELAYED, lambda node, trace_id, a, on: tracing.delay(
+    node, trace_id, ground=a.ground, explanation=a.explanation, expected_by=parse_time(a.until, field="until"),
     occurred_on=on, by=a.by))
-restrict = _answering(TRACE_RESTRICTED, lambda node, a, on: tracing.restrict(
-    node, a.trace, ground=a.ground, explanation=a.explanation, occurred_on=on, by=a.by))
-refuse = _answering(TRACE_REFUSED, lambda node, a, on: tracing.refuse(
-    node, a.trace, ground=a.ground, explanation=a.explanation, occurred_on=on, by=a.by))
-untraceable = _answering(TRACE_UNTRACEABLE, lambda node, a, on: tracing.untraceable(
-    node, a.trace, reason=a.reason, occurred_on=on, by=a.by))
+restrict = _answering(TRACE_RESTRICTED, lambda node, trace_id, a, on: tracing.restrict(
+    node, trace_id, ground=a.ground, explanation=a.explanation, occurred_on=on, by=a.by))
+refuse = _answering(TRACE_REFUSED, lambda node, trace_id, a, on: tracing.refuse(
+    node, trace_id, ground=a.ground, explanation=a.explanation, occurred_on=on, by=a.by))
+untraceable = _answering(TRACE_UNTRACEABLE, lambda node, trace_id, a, on: tracing.untraceable(
+    node, trace_id, reason=a.reason, occurred_on=on, by=a.by))
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -174,8 +190,9 @@ def list_traces(run: Invocation) -> int:
 
 def show(run: Invocation) -> int:
     with run.open_node(unlock=False) as node:
-        record_read(run, node, "trace", run.args.trace)
-        hops = tracing.hops(node, run.args.trace)
+        trace_id = tracing.find_trace(node, run.args.trace)
+        record_read(run, node, "trace", str(trace_id))
+        hops = tracing.hops(node, trace_id)
     run.emit({"trace": hops[0].to_dict(), "hops": [h.to_dict() for h in hops]},
              "\n\n".join(_details(h) for h in hops))
     return 0
@@ -186,7 +203,7 @@ def _summary(t: tracing.Trace) -> str:
     shown = " ".join(str(marking.get(k, "")) for k in ("manufacturer", "country", "serial"))
     flags = "".join(f"  OVERDUE {name}" for name in t.overdue)
     return (f"{t.trace_id}  {t.requesting_state} -> {t.addressee}  hop {t.request.get('hop')}  "
-            f"{t.status.value:<12} {shown}{flags}")
+            f"{t.priority.upper():<7} {t.status.value:<12} {shown}{flags}")
 
 
 def _details(t: tracing.Trace) -> str:
@@ -195,20 +212,37 @@ def _details(t: tracing.Trace) -> str:
              f"route    {t.requesting_state} -> {t.addressee}, hop {t.request.get('hop')}"
              + (f", continues trace {t.request.get('parent')}" if t.request.get("parent") else ""),
              f"weapon   {t.weapon_id} ({' / '.join(str(v) for v in t.request.get('marking', {}).values())})",
+             f"priority {t.priority}",
              f"status   {t.status.value}" + (f": {t.reason}" if t.reason else "")]
     for name, deadline in (("acknowledge", t.acknowledgement), ("respond", t.response)):
-        state = ("OVERDUE" if deadline.overdue(now) else "late" if deadline.late
-                 else "done" if deadline.done_on is not None else "pending")
-        due_by = format_time(deadline.due_by) if deadline.due_by is not None else "-"
-        lines.append(f"{name:<8} by {due_by}  {state}")
-    lines.append("steps")
+        lines.append(f"{name:<8} {_deadline_text(deadline, now)}")
+    lines.append("steps (recorded at; the date the step bears, if another day)")
     for step in t.steps:
-        lines.append(f"  {format_time(step.occurred_on)}  {step.state}  {step.type.split('.', 1)[1]:<13} {step.detail}")
+        dated = format_time(step.occurred_on)[:10]
+        bears = f" [dated {dated}]" if dated != format_time(step.recorded_on)[:10] else ""
+        lines.append(f"  {format_time(step.recorded_on)}  {step.state}  {step.type.split('.', 1)[1]:<13} "
+                     f"{step.detail}{bears}")
     if t.fragment is not None:
-        lines.append(f"fragment {len(t.fragment.records)} records verified"
+        lines.append(f"answered records: {len(t.fragment.records)} verified"
                      + (f", {len(t.fragment.problems)} items REJECTED" if t.fragment.problems else ""))
-        lines += [f"  rejected: {p}" for p in t.fragment.problems] + [f"  note: {n}" for n in t.fragment.notes]
+        for row in answered_records(t.fragment.records):
+            lines.append(f"  {row['occurred_on_utc'][:10]}  {row['type'].split('.', 1)[1]:<16} "
+                         f"holder {row['holder'] or '-'}, place {row['place'] or '-'}, from {row['node']}, "
+                         f"{row['verification']}")
+        lines += [f"  NOT VERIFIED, not used: {p}" for p in t.fragment.problems]
+        lines += [f"  note: {n}" for n in t.fragment.notes]
     return "\n".join(lines)
+
+
+def _deadline_text(deadline: Deadline, now: int) -> str:
+    """When the step was due and when it was recorded; the date it bears when that is another day."""
+    due_by = format_time(deadline.due_by) if deadline.due_by is not None else "-"
+    if deadline.done_on is None:
+        return f"by {due_by}  {'OVERDUE' if deadline.overdue(now) else 'pending'}"
+    text = f"by {due_by}  {'LATE' if deadline.late else 'in time'}, recorded {format_time(deadline.done_on)}"
+    if deadline.dated_on is not None and format_time(deadline.dated_on)[:10] != format_time(deadline.done_on)[:10]:
+        text += f" (the answer is dated {format_time(deadline.dated_on)[:10]})"
+    return text
 
 
 def diversion(run: Invocation) -> int:

@@ -1,7 +1,7 @@
 """What an officer reads of the registry, as plain JSON data: a weapon's verified timeline,
-a partial-serial search, the statistics.
+a partial-serial search (the statistics: ``nodes.registry.statistics``).
 
-The CLI's ``history``, ``search`` and ``stats`` and the HTTP API both call these, so the
+The CLI's ``history`` and ``search`` and the HTTP API both call these, so the
 documents they show are the same (fields: docs/cli.md, ``history --json``).
 """
 
@@ -84,13 +84,6 @@ def search_weapons(node: Node, pattern: str) -> list[dict[str, Any]]:
     up to date first."""
     node.views.catch_up(node.registry)
     return [plain_record(m) for m in node.views.search_serial(pattern)]
-
-
-def statistics(node: Node) -> dict[str, Any]:
-    """Counts by event type, country, weapon type and month, projections brought up to date first."""
-    node.views.catch_up(node.registry)
-    figures: dict[str, Any] = plain_record(node.views.statistics())
-    return figures
 
 
 def plain_record(value: Any) -> Any:

@@ -2,16 +2,18 @@
 
 The requester submits and closes; the addressee responds with its signed fragment, or is
 untraceable, or delays, restricts or refuses on a para 22 ground with an explanation
-(para 23). Acknowledgement comes first on its own when an answer is the first step.
+(para 23). Acknowledgement comes first on its own when an answer is the first step, and a
+node that does not acknowledge on sync acknowledges by hand (``/acknowledge``). A trace is
+named in the path by its id or a unique start of it (at least 4 characters).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Path, status
 
 from domain import event_types as types
 from domain.time import parse_time
@@ -27,6 +29,8 @@ from nodes.service.errors import ERROR_RESPONSES
 from nodes.tracing import service as tracing
 
 router = APIRouter(prefix=f"{API_PREFIX}/traces", tags=["traces"], responses=ERROR_RESPONSES)
+
+TraceId = Annotated[str, Path(max_length=36, description="trace id, or its start (at least 4 characters)")]
 
 
 class TraceRequestIn(Dated):
@@ -74,53 +78,68 @@ def submit(body: TraceRequestIn, officer: Recorder, context: Context) -> Recorde
 
 
 @router.post("/{trace_id}/close", summary="close a trace this state requested")
-def close(trace_id: UUID, body: Close, officer: Recorder, context: Context) -> Recorded:
+def close(trace_id: TraceId, body: Close, officer: Recorder, context: Context) -> Recorded:
     by = authority(officer, types.TRACE_CLOSED)
-    _submit(context, officer, lambda node: tracing.close(node, trace_id, outcome=body.outcome,
+    found = _found(context, trace_id)
+    _submit(context, officer, lambda node: tracing.close(node, found, outcome=body.outcome,
                                                          occurred_on=body.occurred_on(), by=by))
-    return Recorded(event=types.TRACE_CLOSED, trace_id=str(trace_id))
+    return Recorded(event=types.TRACE_CLOSED, trace_id=str(found))
+
+
+@router.post("/{trace_id}/acknowledge", summary="acknowledge a trace request received (ITI para 19)")
+def acknowledge(trace_id: TraceId, body: Respond, officer: Recorder, context: Context) -> Recorded:
+    by = authority(officer, types.TRACE_ACKNOWLEDGED)
+    found = _found(context, trace_id)
+    _submit(context, officer, lambda node: tracing.acknowledge_received(node, found, occurred_on=body.occurred_on(),
+                                                                        by=by))
+    return Recorded(event=types.TRACE_ACKNOWLEDGED, trace_id=str(found))
 
 
 @router.post("/{trace_id}/respond", summary="answer with the signed lifecycle fragment held (ITI para 20)")
-def respond(trace_id: UUID, body: Respond, officer: Recorder, context: Context) -> Recorded:
+def respond(trace_id: TraceId, body: Respond, officer: Recorder, context: Context) -> Recorded:
     by = authority(officer, types.TRACE_ACKNOWLEDGED, types.TRACE_RESPONDED, types.TRACE_UNTRACEABLE)
-    event = _submit(context, officer, lambda node: tracing.respond(node, trace_id, occurred_on=body.occurred_on(),
+    found = _found(context, trace_id)
+    event = _submit(context, officer, lambda node: tracing.respond(node, found, occurred_on=body.occurred_on(),
                                                                    by=by))
-    return Recorded(event=event, trace_id=str(trace_id))
+    return Recorded(event=event, trace_id=str(found))
 
 
 @router.post("/{trace_id}/untraceable", summary="answer that the weapon cannot be traced here")
-def untraceable(trace_id: UUID, body: Untraceable, officer: Recorder, context: Context) -> Recorded:
+def untraceable(trace_id: TraceId, body: Untraceable, officer: Recorder, context: Context) -> Recorded:
     by = authority(officer, types.TRACE_ACKNOWLEDGED, types.TRACE_UNTRACEABLE)
-    _submit(context, officer, lambda node: tracing.untraceable(node, trace_id, reason=body.reason,
+    found = _found(context, trace_id)
+    _submit(context, officer, lambda node: tracing.untraceable(node, found, reason=body.reason,
                                                                occurred_on=body.occurred_on(), by=by))
-    return Recorded(event=types.TRACE_UNTRACEABLE, trace_id=str(trace_id))
+    return Recorded(event=types.TRACE_UNTRACEABLE, trace_id=str(found))
 
 
 @router.post("/{trace_id}/delay", summary="delay the answer on an ITI para 22 ground (para 23)")
-def delay(trace_id: UUID, body: Delay, officer: Recorder, context: Context) -> Recorded:
+def delay(trace_id: TraceId, body: Delay, officer: Recorder, context: Context) -> Recorded:
     by = authority(officer, types.TRACE_ACKNOWLEDGED, types.TRACE_DELAYED)
+    found = _found(context, trace_id)
     expected_by = parse_time(body.until, field="until")
     _submit(context, officer, lambda node: tracing.delay(
-        node, trace_id, ground=body.ground.value, explanation=body.explanation, expected_by=expected_by,
+        node, found, ground=body.ground.value, explanation=body.explanation, expected_by=expected_by,
         occurred_on=body.occurred_on(), by=by))
-    return Recorded(event=types.TRACE_DELAYED, trace_id=str(trace_id))
+    return Recorded(event=types.TRACE_DELAYED, trace_id=str(found))
 
 
 @router.post("/{trace_id}/restrict", summary="answer with the cross-border path only (paras 22-23)")
-def restrict(trace_id: UUID, body: Grounded, officer: Recorder, context: Context) -> Recorded:
+def restrict(trace_id: TraceId, body: Grounded, officer: Recorder, context: Context) -> Recorded:
     by = authority(officer, types.TRACE_ACKNOWLEDGED, types.TRACE_RESTRICTED)
+    found = _found(context, trace_id)
     _submit(context, officer, lambda node: tracing.restrict(
-        node, trace_id, ground=body.ground.value, explanation=body.explanation, occurred_on=body.occurred_on(), by=by))
-    return Recorded(event=types.TRACE_RESTRICTED, trace_id=str(trace_id))
+        node, found, ground=body.ground.value, explanation=body.explanation, occurred_on=body.occurred_on(), by=by))
+    return Recorded(event=types.TRACE_RESTRICTED, trace_id=str(found))
 
 
 @router.post("/{trace_id}/refuse", summary="refuse to answer (paras 22-23)")
-def refuse(trace_id: UUID, body: Grounded, officer: Recorder, context: Context) -> Recorded:
+def refuse(trace_id: TraceId, body: Grounded, officer: Recorder, context: Context) -> Recorded:
     by = authority(officer, types.TRACE_ACKNOWLEDGED, types.TRACE_REFUSED)
+    found = _found(context, trace_id)
     _submit(context, officer, lambda node: tracing.refuse(
-        node, trace_id, ground=body.ground.value, explanation=body.explanation, occurred_on=body.occurred_on(), by=by))
-    return Recorded(event=types.TRACE_REFUSED, trace_id=str(trace_id))
+        node, found, ground=body.ground.value, explanation=body.explanation, occurred_on=body.occurred_on(), by=by))
+    return Recorded(event=types.TRACE_REFUSED, trace_id=str(found))
 
 
 @router.get("", summary="every trace asked or received, with status and overdue steps")
@@ -131,10 +150,16 @@ def list_traces(officer: Reader, context: Context, why: Purpose) -> dict[str, An
 
 
 @router.get("/{trace_id}", summary="one trace and the traces it was forwarded as: every step, deadlines, fragment")
-def show(trace_id: UUID, officer: Reader, context: Context, why: Purpose) -> dict[str, Any]:
-    hops = tracing.hops(context.node, trace_id)
-    audited(context, officer, "trace", str(trace_id), why)
+def show(trace_id: TraceId, officer: Reader, context: Context, why: Purpose) -> dict[str, Any]:
+    found = _found(context, trace_id)
+    hops = tracing.hops(context.node, found)
+    audited(context, officer, "trace", str(found), why)
     return plain_record({"trace": hops[0].to_dict(), "hops": [h.to_dict() for h in hops]})
+
+
+def _found(context: ServiceContext, typed: str) -> UUID:
+    """The trace the path names (id or unique start); 422 naming ``trace`` and repeating what was typed."""
+    return tracing.find_trace(context.node, typed)
 
 
 def _submit(context: ServiceContext, officer: Officer, step: Callable[[Node], Any]) -> Any:

@@ -3,6 +3,7 @@
 The status is computed by ``domain.trace_status`` over both sides' records: every
 step with its time, overdue flags and, on the requester, the verified fragment of
 the response (``nodes.tracing.fragment``). Records are found by their signed type.
+A trace is named by its id or a unique prefix of it (``find_trace``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from nodes.registry.identity import authorities_stream
 from nodes.registry.paging import received, signed
 from nodes.settings import TraceSettings
 from nodes.tracing.fragment import FragmentCheck, verify_fragment
+from nodes.values import id_prefix, one_by_prefix
 
 
 def trace(node: Node, trace_id: UUID | str, *, now: int | None = None, settings: TraceSettings | None = None,
@@ -36,7 +38,7 @@ def trace(node: Node, trace_id: UUID | str, *, now: int | None = None, settings:
     On the requester, the fragment of a response is verified (``fragment`` holds
     the verified records and the problems) unless ``verify`` is False (status only).
     """
-    trace_id = trace_uuid(trace_id)
+    trace_id = find_trace(node, trace_id)
     now = int(time.time()) if now is None else now
     deadlines = node.settings.trace if settings is None else settings
     us = node.identity.state
@@ -57,14 +59,34 @@ def trace(node: Node, trace_id: UUID | str, *, now: int | None = None, settings:
 
 
 def traces(node: Node, *, now: int | None = None, settings: TraceSettings | None = None) -> list[Trace]:
-    """Every trace this node requested or was asked, oldest first."""
+    """Every trace this node requested or was asked, oldest first (by signed recording time)."""
+    found = [trace(node, i, now=now, settings=settings) for i in trace_ids(node)]
+    return sorted(found, key=lambda t: (t.steps[0].recorded_at if t.steps else 0, t.trace_id))
+
+
+def trace_ids(node: Node) -> list[UUID]:
+    """The id of every trace this node requested, acknowledged or received addressed to it."""
     ids = [UUID(e.stream) for e in signed(node.registry.recorder, (SUBMITTED, ACKNOWLEDGED))]
     us = node.identity.state
     for _, envelope in received(node.inbox):
         if envelope.type == SUBMITTED and envelope.body.get("addressee") == us:
             ids.append(UUID(envelope.stream))
-    found = [trace(node, i, now=now, settings=settings) for i in dict.fromkeys(ids)]
-    return sorted(found, key=lambda t: (t.steps[0].occurred_on if t.steps else 0, t.trace_id))
+    return list(dict.fromkeys(ids))
+
+
+def find_trace(node: Node, typed: UUID | str, *, field_name: str = "trace") -> UUID:
+    """The trace ``typed`` names: its id, or the start of one trace id known here (at least 4
+    characters, as ``trace list`` and ``demo`` print them). ``InvalidField`` on ``field_name``,
+    repeating what was typed, when it is malformed or names no trace or several."""
+    if isinstance(typed, UUID):
+        return typed
+    text = id_prefix(str(typed), field_name=field_name)
+    try:
+        return UUID(text)
+    except ValueError:
+        pass
+    matches = [i for i in trace_ids(node) if str(i).startswith(text) or i.hex.startswith(text.replace("-", ""))]
+    return one_by_prefix(str(typed), matches, what="trace", field_name=field_name)
 
 
 def hops(node: Node, trace_id: UUID | str, *, now: int | None = None,
@@ -103,13 +125,3 @@ def verified_fragment(node: Node, origin: str, answer: list[Envelope]) -> Fragme
     return verify_fragment(carrying[-1].body.get("fragment", ()), origin=origin,
                            node_key=partner.public_key if partner else None,
                            kept=node.inbox.partner_checkpoints(origin), certificates=certificates)
-
-
-def trace_uuid(value: UUID | str) -> UUID:
-    """``value`` as a trace id; ``InvalidField`` if it is not a UUID."""
-    if isinstance(value, UUID):
-        return value
-    try:
-        return UUID(str(value).strip())
-    except ValueError:
-        raise InvalidField(f"{value!r} is not a trace id (UUID)", field="trace") from None

@@ -36,12 +36,13 @@ from nodes.federation.crossborder import partner_states
 from nodes.ports import Node
 from nodes.tracing.fragment import build_fragment
 from nodes.tracing.lifecycle import FederatedLifecycle, diversion_verdict, federated_lifecycle
-from nodes.tracing.reading import hops, trace, trace_uuid, traces, traces_about, verified_fragment
+from nodes.tracing.reading import find_trace, hops, trace, trace_ids, traces, traces_about, verified_fragment
 
 __all__ = [
-    "ANSWERING_AUTHORITY", "REQUESTING_AUTHORITY", "FederatedLifecycle", "Trace", "acknowledge", "close", "delay",
-    "diversion_verdict", "federated_lifecycle", "follow_response", "hops", "refuse", "respond", "restrict",
-    "submit", "trace", "traces", "traces_about", "untraceable",
+    "ANSWERING_AUTHORITY", "REQUESTING_AUTHORITY", "FederatedLifecycle", "Trace", "acknowledge",
+    "acknowledge_received", "close", "delay", "diversion_verdict", "federated_lifecycle", "find_trace",
+    "follow_response", "hops", "refuse", "respond", "restrict", "submit", "trace", "trace_ids", "traces",
+    "traces_about", "untraceable",
 ]
 
 A = TypeVar("A", TraceRequest, TraceAnswer)
@@ -165,6 +166,18 @@ def acknowledge(node: Node, request: Envelope, *, occurred_on: int | None = None
     return True
 
 
+def acknowledge_received(node: Node, trace_id: UUID | str, *, occurred_on: int | None = None,
+                         by: str = ANSWERING_AUTHORITY) -> UUID:
+    """Acknowledge by hand a trace request received (ITI para 19), for nodes that do not acknowledge
+    on sync; returns the trace id. ``InvalidField`` if no such request addressed to us was received,
+    ``InvalidState`` if it was acknowledged already (by hand or on sync)."""
+    trace_id = find_trace(node, trace_id)
+    request = _received_request(node, trace_id)
+    if not acknowledge(node, request, occurred_on=occurred_on, by=by):
+        raise InvalidState(f"trace {trace_id} was acknowledged already", field="trace")
+    return trace_id
+
+
 def respond(node: Node, trace_id: UUID | str, *, occurred_on: int | None = None, by: str = ANSWERING_AUTHORITY) -> str:
     """Answer with the signed fragment we hold (ITI para 20), or untraceable if we hold nothing.
 
@@ -234,18 +247,24 @@ def refuse(node: Node, trace_id: UUID | str, *, ground: str, explanation: str, o
 
 def _answer(node: Node, trace_id: UUID | str, by: str) -> tuple[TraceAnswer, Envelope]:
     """Our answer aggregate (acknowledging first if needed) and the received request."""
-    trace_id = trace_uuid(trace_id)
+    trace_id = find_trace(node, trace_id)
+    request = _received_request(node, trace_id)
+    acknowledge(node, request, by=by)
+    return _own(node, trace_id, TraceAnswer, "this trace was not addressed to us"), request
+
+
+def _received_request(node: Node, trace_id: UUID) -> Envelope:
+    """The partner's request ``trace_id`` addressed to us; ``InvalidField`` if none was received."""
     request = next((e for e in node.inbox.received_about(str(trace_id), partner_states(node))
                     if e.type == SUBMITTED and e.body.get("addressee") == node.identity.state), None)
     if request is None:
         raise InvalidField(f"no trace request {trace_id} addressed to {node.identity.state} has been received",
                            field="trace")
-    acknowledge(node, request, by=by)
-    return _own(node, trace_id, TraceAnswer, "this trace was not addressed to us"), request
+    return request
 
 
 def _own(node: Node, trace_id: UUID | str, kind: type[A], wrong: str) -> A:
-    trace_id = trace_uuid(trace_id)
+    trace_id = find_trace(node, trace_id)
     try:
         found: object = node.registry.repository.get(trace_id)
     except AggregateNotFoundError:

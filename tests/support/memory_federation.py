@@ -34,7 +34,7 @@ from nodes.federation.inbox_records import (
     received_stream_id,
     unresolved,
 )
-from nodes.federation.reactions import Reaction, react
+from nodes.federation.reactions import Reaction, react as react_to
 from nodes.federation.sharing import SharingContext, SharingRules, recipients
 from nodes.federation.trust import TrustStore, trust_each_other
 from nodes.registry.paging import notifications, received
@@ -165,8 +165,9 @@ class MemoryFederation:
     def __getitem__(self, state: str) -> Node:
         return self.nodes[state]
 
-    def deliver(self, source: str, target: str) -> list[Envelope]:
-        """Carry ``source``'s records meant for ``target`` (and its checkpoints) and react there."""
+    def deliver(self, source: str, target: str, *, react: bool = True) -> list[Envelope]:
+        """Carry ``source``'s records meant for ``target`` (and its checkpoints) and react there
+        (``react`` False: only receive, as a node whose officers take every step by hand)."""
         sender, receiver = self.nodes[source], self.nodes[target]
         sender.sealer.seal()
         for checkpoint in sender.sealer.checkpoints():
@@ -180,8 +181,8 @@ class MemoryFederation:
         envelopes = (Envelope.from_bytes(stored.state) for _, stored in sender.registry.stored_notifications())
         wanted = [envelope for envelope in envelopes if target in recipients(envelope, context)]
         accepted = receiver.inbox.accept(wanted)
-        if accepted:
-            self.reactions.append(react(receiver, accepted, settings=self.settings))
+        if accepted and react:
+            self.reactions.append(react_to(receiver, accepted, settings=self.settings))
         return accepted
 
     def sync(self, rounds: int = 8) -> None:

@@ -27,6 +27,7 @@ def mount(app: FastAPI) -> None:
         licensing_pages,
         search_pages,
         session_pages,
+        stats_pages,
         tracing_pages,
     )
     from nodes.service.desks.access import SIGN_IN_PATH, DeskRefused, SignInRequired
@@ -44,7 +45,7 @@ def mount(app: FastAPI) -> None:
     app.add_exception_handler(DeskRefused, refused)
     app.state.desk_jobs = Jobs()
     app.mount("/static", StaticFiles(directory=STATIC), name="desk-static")
-    desks = (session_pages, search_pages, licensing_pages, customs_pages, tracing_pages, audit_pages,
+    desks = (session_pages, search_pages, licensing_pages, customs_pages, tracing_pages, stats_pages, audit_pages,
              import_pages, admin_pages)
     for pages in desks:
         app.include_router(pages.router)

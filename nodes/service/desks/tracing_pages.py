@@ -21,8 +21,9 @@ from domain import event_types as types
 from domain.errors import DomainError, InvalidField
 from domain.marking import Marking
 from domain.roles import Right, authority_for, recordable
-from domain.time import parse_until
+from domain.time import format_time, parse_until
 from domain.trace import Para22Ground, Priority
+from domain.trace_status import answered_records
 from nodes.cli.invocation import parse_weapon_id
 from nodes.errors import NodeError
 from nodes.service.desks.access import Desk, at_desk, context_of, desk_page, form_of, query_of
@@ -136,6 +137,18 @@ async def answer(request: Request, trace_id: str, desk: Desk = Depends(at_desk(R
     return await _step(request, desk, trace_id, v, step)
 
 
+@router.post("/{trace_id}/acknowledge", response_class=HTMLResponse)
+async def acknowledge(request: Request, trace_id: str, desk: Desk = Depends(at_desk(Right.RECORD))) -> Response:
+    """Acknowledge by hand a trace request received (ITI para 19), on a node that does not on sync."""
+    node = context_of(request).node
+
+    def step() -> Callable[[Any], Any]:
+        by = authority_for(desk.officer.role, types.TRACE_ACKNOWLEDGED).value
+        return lambda registry: service.acknowledge_received(node, trace_id, by=by)
+
+    return await _step(request, desk, trace_id, {}, step)
+
+
 @router.post("/{trace_id}/close", response_class=HTMLResponse)
 async def close(request: Request, trace_id: str, desk: Desk = Depends(at_desk(Right.RECORD))) -> Response:
     """Close a trace this state asked, with its outcome."""
@@ -179,9 +192,18 @@ async def _trace_page(request: Request, desk: Desk, trace_id: str, **values: Any
         return desk_page(request, desk, "trace.html", trace=None, errors=[field_error(exc)],
                          status_code=404 if exc.field == "trace" else status_for(exc))
     allowed = recordable(desk.officer.role)
+    answered = answered_records(found.fragment.records) if found.fragment is not None else []
     return desk_page(request, desk, "trace.html", trace=found, grounds=GROUNDS, answers=tuple(ANSWERS),
+                     answered=answered, moment=_moment,
+                     may_acknowledge=(found.role == "addressee" and found.acknowledgement.done_on is None
+                                      and types.TRACE_ACKNOWLEDGED in allowed),
                      may_answer=found.role == "addressee" and types.TRACE_RESPONDED in allowed,
                      may_close=found.role == "requester" and types.TRACE_CLOSED in allowed, **values)
+
+
+def _moment(seconds: int) -> str:
+    """A recording time as the desk shows it: date, hours and minutes, UTC."""
+    return format_time(seconds)[:16].replace("T", " ") + " UTC"
 
 
 def _request_page(request: Request, desk: Desk, values: dict[str, str], **page: Any) -> Response:

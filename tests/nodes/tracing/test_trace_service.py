@@ -110,7 +110,7 @@ def test_a_forward_is_listed_with_the_next_trace():
 @pytest.mark.parametrize("priority, ack_day, now_day, overdue, late", [
     ("routine", None, 1.5, [], False),
     ("routine", None, 2.5, ["acknowledgement"], False),
-    ("urgent", None, 1.5, ["acknowledgement"], False),
+    ("urgent", None, 1.5, ["acknowledgement", "response"], False),   # urgent: answered within 24 hours
     ("routine", 3, 4, [], True),
     ("routine", 1, 31, ["response"], False),
     ("urgent", 0.5, 8, ["response"], False),
