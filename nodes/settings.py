@@ -11,7 +11,7 @@ topic_prefix                    ARMSLEDGER_TOPIC_PREFIX          ``armsledger``
 overdue_days                    ARMSLEDGER_OVERDUE_DAYS          30
 trace.autorespond               ARMSLEDGER_TRACE_AUTORESPOND     on (0/false/no/off: off)
 trace.acknowledge_days          ARMSLEDGER_TRACE_ACK_DAYS        2 (urgent traces: 1)
-trace.respond_days              ARMSLEDGER_TRACE_RESPONSE_DAYS   30 (urgent traces: 7)
+trace.respond_days              ARMSLEDGER_TRACE_RESPONSE_DAYS   30 (urgent traces: 24 hours)
 max_message_bytes               ARMSLEDGER_MAX_MESSAGE_BYTES     1048576 (1 MiB)
 quarantine_max_entries          ARMSLEDGER_QUARANTINE_ENTRIES    10000
 quarantine_max_bytes            ARMSLEDGER_QUARANTINE_BYTES      67108864 (64 MiB)
