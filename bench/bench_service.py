@@ -131,6 +131,11 @@ class KeepAlive:
         response = self.connection.getresponse()
         return response.status, response.read()
 
+    def fresh(self) -> KeepAlive:
+        """This client with a new connection (uvicorn closes one left idle for 5 s, as between rounds)."""
+        self.connection.close()
+        return self
+
     def close(self) -> None:
         self.connection.close()
 
@@ -161,12 +166,25 @@ def api_round(sessions: list[KeepAlive], weapons: list[list], per_thread: int) -
     def transfer(t: int, i: int) -> None:
         holder = "BA"[i % 2]
         weapon = weapons[t][i // TRANSFERS_PER_WEAPON % len(weapons[t])]
-        code, text = sessions[t].request("POST", f"/api/v1/weapons/{weapon}/transfer",
+        code, text = fresh[t].request("POST", f"/api/v1/weapons/{weapon}/transfer",
                                          {"to_holder": f"Dealer {holder}", "licence": f"TL-{holder}"})
         if code != 200:
             raise RuntimeError(f"transfer refused: {code} {text[:300]!r}")
 
+    fresh = [session.fresh() for session in sessions]
     return clients(len(sessions), per_thread, transfer)
+
+
+def ceiling_round(sessions: list[KeepAlive], per_thread: int) -> tuple[float, list[float]]:
+    """(requests/s, latencies in ms) of GET /healthz by the same clients: what HTTP alone costs here."""
+
+    def probe(t: int, _i: int) -> None:
+        code, text = fresh[t].request("GET", "/healthz")
+        if code != 200:
+            raise RuntimeError(f"/healthz: {code} {text[:300]!r}")
+
+    fresh = [session.fresh() for session in sessions]
+    return clients(len(sessions), per_thread, probe)
 
 
 def history_samples(node, session: KeepAlive, events: int, samples: int) -> tuple[list[float], list[float]]:
@@ -176,6 +194,7 @@ def history_samples(node, session: KeepAlive, events: int, samples: int) -> tupl
 
     rng = random.Random(2)
     api, local = [], []
+    session.fresh()
     for n in range(samples + WARM_UP):
         weapon_id = Marking.read("FN Herstal", "BE", f"S{rng.randrange(events // 2):09d}").weapon_id()
         started = time.perf_counter()
@@ -195,7 +214,7 @@ def measure(backend: str, events: int, transfers: int, threads: int, rounds: int
     label = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[backend]
     on_postgres = backend == "postgres"
     per_thread = max(1, transfers // threads)
-    rates: dict[str, list[float]] = {"api": [], "es": []}
+    rates: dict[str, list[float]] = {"api": [], "es": [], "http": []}
     latencies: dict[str, list[float]] = {"api": [], "es": []}
     cpu = {"service": 0.0, "clients": 0.0}
     with common.fresh_database(backend) as (db, folder):
@@ -228,6 +247,8 @@ def measure(backend: str, events: int, transfers: int, threads: int, rounds: int
                         rate, samples_ms = baseline_round(app, items, per_thread)
                     rates[kind].append(rate)
                     latencies[kind] += samples_ms
+            for _ in range(rounds):
+                rates["http"].append(ceiling_round(sessions[:threads], per_thread)[0])
             recording_rss = served.peak_rss_mb()
             progress(f"{label}: timing {samples:,} history reads through the API and in process")
             api_ms, local_ms = history_samples(node, sessions[-1], events, samples)
@@ -242,6 +263,7 @@ def measure(backend: str, events: int, transfers: int, threads: int, rounds: int
     table = Table(f"bench_service: armsledger serve over HTTP, {events:,} stored events, {label}")
     table.add(f"transfers by {threads} API clients", m["api"], m["es"],
               max(THROUGHPUT_TARGET, RATIO_TARGET * m["es"]) if on_postgres else None)
+    table.add(f"HTTP alone: GET /healthz by {threads} clients (requests/s)", m["http"])
     for p in (50, 99):
         table.add(f"recording latency p{p}", percentile(latencies["api"], p), percentile(latencies["es"], p),
                   P99_TARGET_MS if p == 99 and on_postgres else None, higher_is_better=False, unit="ms")
@@ -264,6 +286,9 @@ def measure(backend: str, events: int, transfers: int, threads: int, rounds: int
         f"the same {threads} threads, one event per save, alternating with the API rounds",
         f"CPU per 1,000 API transfers: service {1000 * cpu['service'] / api_events:.2f} s, "
         f"clients (this process) {1000 * cpu['clients'] / api_events:.2f} s, on {os.cpu_count()} CPUs",
+        f"HTTP alone: the same clients GET /healthz (no authentication, no database), {rounds} rounds of "
+        f"{threads * per_thread:,}, median: the most requests per second this service process answers here; "
+        f"transfers reach {m['api'] / m['http']:.2f} of it",
         f"history: {samples:,} random weapons (2 events each) after {WARM_UP} warm-up reads, one at a time; "
         "baseline: nodes.registry.reading.weapon_timeline in this process (the API adds HTTP, the token "
         "check and the read-audit append)",

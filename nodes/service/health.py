@@ -27,7 +27,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", summary="the process serves requests")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
