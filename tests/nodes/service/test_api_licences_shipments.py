@@ -49,9 +49,9 @@ def test_an_export_opens_a_shipment_listed_until_received(client, context):
     assert exported.json()["weapon_ids"] == weapons
     listed = client.get("/api/v1/shipments", headers=as_role(Role.CUSTOMS, "monthly review"))
     assert listed.status_code == 200, listed.text
-    (open_shipment,) = listed.json()["shipments"]
+    (open_shipment,) = listed.json()["outgoing"]
     assert (open_shipment["shipment_id"], sorted(open_shipment["weapons"])) == (shipment, sorted(weapons))
-    assert client.get("/api/v1/shipments", params={"overdue_days": 10}, headers=CUSTOMS).json()["shipments"] == []
+    assert client.get("/api/v1/shipments", params={"overdue_days": 10}, headers=CUSTOMS).json()["outgoing"] == []
     assert reads(context)[0].action == "shipment"
     history = client.get(f"/api/v1/weapons/{weapons[0]}", headers=POLICE).json()
     assert history["status"] == "exported"
