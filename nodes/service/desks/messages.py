@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from nodes.service.desks.messages_licences import LICENCE_MESSAGES
+
 Translate = Callable[..., str]
 
 DEFAULT_LANGUAGE = "en"
@@ -331,6 +333,7 @@ ENGLISH: dict[str, str] = {
     "licence.revoked_id": "Licence {number} revoked.",
 }
 
+ENGLISH.update(LICENCE_MESSAGES)
 CATALOGUES: dict[str, Mapping[str, str]] = {DEFAULT_LANGUAGE: ENGLISH}
 
 

@@ -21,7 +21,7 @@ def test_a_licence_issued_is_looked_up_then_revoked(client, context):
     after = client.get("/api/v1/licences/transfer_licence/TL-9", headers=POLICE).json()
     assert (after["in_force"], after["revocation_reason"]) == (False, "dealer closed")
     assert [(r.action, r.subject, r.purpose) for r in reads(context)] == [
-        ("licence", "transfer_licence TL-9", "check at dealer"), ("licence", "transfer_licence TL-9", "")]
+        ("licence", "transfer_licence TL-9 of BE", "check at dealer"), ("licence", "transfer_licence TL-9 of BE", "")]
 
 
 def test_a_licence_refused_names_the_field(client):
