@@ -83,7 +83,7 @@ def authorizations(run: Invocation) -> int:
         left = "not limited" if d["quantity_left"] is None else f"{d['quantity_left']} of {d['quantity']} left"
         lines.append(f"{d['direction']:<8} {d['kind']:<20} {d['number']:<16} {d['issuer_state']}  "
                      f"{d['export_state']} -> {d['import_state']}  {d['state']}  "
-                     f"{len(d['shipments'])} shipments, {_weapons(d['quantity_used'])}, {left}")
+                     f"{_shipments(len(d['shipments']))}, {_weapons(d['quantity_used'])}, {left}")
         lines += [f"         shipment {u['shipment_id']}  {u['exported_on_utc'][:10]}  {_weapons(u['quantity'])}  "
                   + ("received" if u["received"] else "receipt not confirmed") for u in d["shipments"]]
     run.emit({"authorizations": found}, "\n".join(lines) or "no import authorization or transit no-objection")
@@ -92,6 +92,10 @@ def authorizations(run: Invocation) -> int:
 
 def _days(n: int) -> str:
     return "1 day" if n == 1 else f"{n} days"
+
+
+def _shipments(n: int) -> str:
+    return "1 shipment" if n == 1 else f"{n} shipments"
 
 
 def _weapons(n: int) -> str:

@@ -69,6 +69,6 @@ LICENCE_MESSAGES: dict[str, str] = {
     "customs.col_use": "Use",
     "customs.direction_sent": "Sent (issued here)",
     "customs.direction_received": "Received from {state}",
-    "customs.use": "{shipments} shipments, {used} weapons",
-    "customs.use_left": "{shipments} shipments, {used} of {quantity} weapons",
+    "customs.use": "Shipments: {shipments}; weapons: {used}",
+    "customs.use_left": "Shipments: {shipments}; weapons: {used} of {quantity}",
 }
