@@ -49,6 +49,7 @@ from domain.shipment import Shipment
 from domain.time import SECONDS_PER_DAY, format_time
 from domain.weapon import Weapon
 from ledger.envelope import Envelope
+from nodes.federation.shipment_ids import incoming_shipment_id
 from nodes.federation.trust import TrustStore
 from nodes.ports import Node
 from nodes.registry.licence_use import shipped_under
@@ -226,6 +227,7 @@ def confirm_receipt(node: Node, *, shipment: str = "", weapon_id: UUID | str | N
     registry = node.registry
     authority = registry.authority(by)
     occurred = int(time.time()) if occurred_on is None else occurred_on
+    shipment = incoming_shipment_id(node, shipment)
     exports = incoming_exports(node, shipment=shipment, weapon_id=weapon_id)
     if not exports:
         if weapon_id is not None and not shipment:

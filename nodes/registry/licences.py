@@ -22,10 +22,11 @@ from domain.time import format_time
 from ledger.envelope import Envelope
 from nodes.acceptance import DomainPolicy
 from nodes.ports import Node
-from nodes.registry.licence_use import Use, uses_of
+from nodes.registry.licence_use import uses_of
 from nodes.registry.mapper import domain_event_from
 from nodes.registry.own_records import own_signers, verified_stream
 from nodes.registry.paging import received, signed
+from nodes.values import id_prefix, one_by_prefix
 
 
 def parse_kind(text: str, field: str = "kind") -> LicenceKind:
@@ -113,7 +114,8 @@ def list_licences(node: Node, *, kind: LicenceKind | None = None, holder: str = 
 
 
 def find_licence(node: Node, number: str, kind: LicenceKind | None = None, *, field: str = "number") -> HeldLicence:
-    """The one licence held here numbered ``number`` (and of ``kind`` when given).
+    """The one licence held here numbered ``number`` (and of ``kind`` when given); failing that, the one
+    whose id starts with ``number`` (at least 4 hex characters, as ``licence issue`` prints the id).
 
     ``InvalidField`` for a blank number; ``LicenceRefused`` naming ``field`` when none is held,
     or when several are (of other kinds or issuers): the refusal lists them, to be told apart by kind.
@@ -121,8 +123,12 @@ def find_licence(node: Node, number: str, kind: LicenceKind | None = None, *, fi
     typed = (number or "").strip()
     if not typed:
         raise InvalidField("a licence number is required", field=field)
-    matches = [h for h in held_licences(node) if normalise(h.licence.number) == normalise(typed)
-               and (kind is None or h.licence.kind is kind)]
+    held = [h for h in held_licences(node) if kind is None or h.licence.kind is kind]
+    matches = [h for h in held if normalise(h.licence.number) == normalise(typed)]
+    prefix = _as_id_prefix(typed, field)
+    if not matches and prefix:  # the licence id printed by ``licence issue``, or its start
+        return one_by_prefix(typed, [h for h in held if str(h.licence.id).startswith(prefix)], what="licence",
+                             field_name=field)
     if not matches:
         what = f"{kind.value} " if kind is not None else "licence or authorization "
         raise LicenceRefused(f"no {what}{typed!r} is held here (issued by {node.identity.state} or received "
@@ -155,6 +161,13 @@ def licence_document(node: Node, number: str, kind: LicenceKind | None = None, *
     }
 
 
+def _as_id_prefix(typed: str, field: str) -> str:
+    try:
+        return id_prefix(typed, field_name=field)
+    except InvalidField:
+        return ""  # not an id: a licence number only
+
+
 def _summary(held: HeldLicence, now: int) -> dict[str, Any]:
     licence = held.licence
     return {
@@ -167,6 +180,3 @@ def _summary(held: HeldLicence, now: int) -> dict[str, Any]:
         "signature": held.signature,
     }
 
-
-__all__ = ["HeldLicence", "Use", "find_licence", "held_licences", "licence_document", "list_licences",
-           "parse_kind", "parse_state", "replay_licence"]

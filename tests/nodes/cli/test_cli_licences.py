@@ -101,3 +101,12 @@ def test_authorizations_lists_those_issued_here_with_their_use(cli):
     (sent,) = cli.ok("authorizations", "--json").json()["authorizations"]
     assert (sent["number"], sent["direction"], sent["quantity_left"], sent["shipments"]) == ("IA-1", "sent", 5, [])
     assert "sent     import_authorization" in cli.ok("authorizations").out
+
+
+def test_show_takes_the_start_of_the_licence_id_that_issue_printed(cli):
+    licence_id = cli.ok("licence", "issue", "--number", "EL-9", "--kind", "export_licence", "--holder", "Dealer SA",
+                        "--valid-from", "2023-01-01", "--valid-until", "2099-12-31", "--export-state", "BE",
+                        "--import-state", "NL").out.strip()
+    assert cli.ok("licence", "show", licence_id[:8], "--json").json()["licence_id"] == licence_id
+    refused = cli.refused("licence", "show", "ffff0000")
+    assert "NUMBER" in refused.err and "'ffff0000'" in refused.err

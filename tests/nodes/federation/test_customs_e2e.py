@@ -44,7 +44,8 @@ def test_an_export_to_it_is_listed_as_incoming_with_days_open_until_it_confirms_
         assert (sent["direction"], sent["quantity_used"], sent["quantity_left"]) == ("sent", 2, 0)
         assert [u["shipment_id"] for u in sent["shipments"]] == [str(shipment)]
 
-        confirm_receipt(it, shipment=str(shipment), received_by="Armeria Roma")
+        # Customs type the shipment id as the list prints its start.
+        confirm_receipt(it, shipment=str(shipment)[:8], received_by="Armeria Roma")
         cluster.settle()
         assert it_cli.ok("shipments", "--incoming", "--json").json()["incoming"] == []
         (received,) = it_cli.ok("authorizations", "--json").json()["authorizations"]
