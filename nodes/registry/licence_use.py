@@ -56,8 +56,10 @@ def uses_of(node: Node, licence: Licence, *, own: bool) -> list[Use]:
         openings = [e for e in own_shipments(node) if counts_against(e, licence)]
         closed = _own_closed(node)
     elif own:
-        openings = [e for e in _received_shipments(node) if e.node == licence.export_state or not licence.export_state
-                    if counts_against(e, licence, via=us)]
+        # A partner's shipment to (or through) us under our authorization, from the state it names.
+        openings = [e for e in _received_shipments(node)
+                    if (not licence.export_state or e.node == licence.export_state)
+                    and counts_against(e, licence, via=us)]
         closed = _received_here(node)
     else:
         openings = [e for e in own_shipments(node) if counts_against(e, licence, via=licence.issuer_state)]
