@@ -10,6 +10,7 @@ the shipments made under it (``nodes.registry.licence_use``) and the quantity le
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -65,13 +66,16 @@ class HeldLicence:
     signature: str
 
 
-def held_licences(node: Node) -> list[HeldLicence]:
-    """Every licence of this state (read back verified) and every one received from a partner."""
+def held_licences(node: Node, wanted: Callable[[Envelope], bool] | None = None) -> list[HeldLicence]:
+    """Every licence of this state (read back verified) and every one received from a partner; with
+    ``wanted``, only those whose ``Licence.Issued`` record it accepts (checked before verifying)."""
     registry = node.registry
     signers, _ = own_signers(registry, node.identity)
     policy = DomainPolicy(node.identity.state)
     held: list[HeldLicence] = []
     for issued in signed(registry.recorder, (LICENCE_ISSUED,)):
+        if wanted is not None and not wanted(issued):
+            continue
         checked = verified_stream(registry, UUID(issued.stream), signers, policy)
         problems = [c.problem for c in checked if c.problem is not None]
         good = [c.envelope for c in checked if c.problem is None and c.envelope is not None]
@@ -79,7 +83,8 @@ def held_licences(node: Node) -> list[HeldLicence]:
         if licence is not None:
             held.append(HeldLicence(licence, node.identity.state, True, issued,
                                     "verified" if not problems else f"NOT VERIFIED: {problems[0]}"))
-    streams = {(e.node, e.stream) for _, e in received(node.inbox) if e.type == LICENCE_ISSUED}
+    streams = {(e.node, e.stream) for _, e in received(node.inbox)
+               if e.type == LICENCE_ISSUED and (wanted is None or wanted(e))}
     for origin, stream in sorted(streams):
         records = node.inbox.received(node=origin, stream=stream)
         licence = replay_licence(records)
@@ -123,9 +128,14 @@ def find_licence(node: Node, number: str, kind: LicenceKind | None = None, *, fi
     typed = (number or "").strip()
     if not typed:
         raise InvalidField("a licence number is required", field=field)
-    held = [h for h in held_licences(node) if kind is None or h.licence.kind is kind]
-    matches = [h for h in held if normalise(h.licence.number) == normalise(typed)]
     prefix = _as_id_prefix(typed, field)
+
+    def named(issued: Envelope) -> bool:
+        return (normalise(str(issued.body.get("number", ""))) == normalise(typed)
+                or bool(prefix) and issued.stream.startswith(prefix))
+
+    held = [h for h in held_licences(node, named) if kind is None or h.licence.kind is kind]
+    matches = [h for h in held if normalise(h.licence.number) == normalise(typed)]
     if not matches and prefix:  # the licence id printed by ``licence issue``, or its start
         return one_by_prefix(typed, [h for h in held if str(h.licence.id).startswith(prefix)], what="licence",
                              field_name=field)

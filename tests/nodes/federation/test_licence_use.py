@@ -16,6 +16,7 @@ from domain.licence import LicenceKind, LicenceState
 from domain.marking import Marking
 from domain.time import SECONDS_PER_DAY as DAY
 from nodes.federation.crossborder import ExportAuthorizations
+from nodes.federation.customs import authorizations
 from nodes.registry.licences import licence_document, list_licences
 
 NOW = int(time.time()) - 60
@@ -79,6 +80,10 @@ def test_show_gives_every_field_the_signature_and_the_shipments_with_the_quantit
     assert received["signature"] == "verified on receipt from NL"
     assert [u["shipment_id"] for u in received["shipments"]] == [str(shipment)]
     assert received["quantity_left"] is None and "place_of_issue" in received["missing_content"]
+    # Customs of the exporting state see NL's authorization as received, with its use.
+    (listed,) = authorizations(be, now=NOW)
+    assert (listed["number"], listed["direction"], listed["issuer_state"]) == ("IA-9", "received", "NL")
+    assert [(u["shipment_id"], u["received"]) for u in listed["shipments"]] == [(str(shipment), False)]
 
 
 @pytest.mark.parametrize(("number", "kind", "field", "reason"), [
