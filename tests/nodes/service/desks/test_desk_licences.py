@@ -61,3 +61,17 @@ def test_customs_shows_days_open_and_the_authorizations_with_their_use(tmp_path)
     assert f"<code>{shipment}</code>" in page and "<td>10</td>" in page  # exported 10 days ago
     assert "Import authorizations and transit no-objections" in page and "Sent (issued here)" in page
     assert ">FR-IA-1</a>" in page and "Shipments: 1; weapons: 1" in page
+
+
+def test_the_issue_form_records_the_place_of_issue_and_the_description(client, desk_context):
+    csrf = sign_in(client, "lena")
+    issued = client.post("/licensing/licences/issue", data={
+        "csrf_token": csrf, "number": "EL-100", "kind": "export_licence", "holder": "FN Herstal",
+        "valid_from": "2024-01-01", "valid_until": "2030-12-31", "place_of_issue": "Liège",
+        "export_state": "be", "import_state": "nl", "end_user": "Police NL", "description": "3 rifles FN FAL",
+        "quantity": "3"})
+    assert issued.status_code == 200
+    assert "3 rifles FN FAL" in issued.text and "at Liège" in issued.text
+    assert "FP art 10(3) content not stated" not in issued.text
+    licence = desk_context.node.registry.licence("EL-100", LicenceKind.EXPORT_LICENCE, field="number")
+    assert (licence.place_of_issue, licence.description) == ("Liège", "3 rifles FN FAL")
