@@ -10,6 +10,7 @@ cannot be issued twice and partners can refer to it without coordination.
 from __future__ import annotations
 
 import uuid
+from dataclasses import field
 from enum import Enum
 from typing import Any
 
@@ -38,9 +39,26 @@ class LicenceKind(str, Enum):
         return parse_choice(cls, value, field=field, noun="a licence kind")
 
 
+class LicenceState(str, Enum):
+    VALID = "valid"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    NOT_YET_VALID = "not_yet_valid"
+
+    @classmethod
+    def parse(cls, value: str, field: str = "state") -> LicenceState:
+        """The state named ``value``; ``InvalidField`` on ``field`` otherwise."""
+        return parse_choice(cls, value, field=field, noun="a licence state")
+
+
 def licence_id(issuer_state: str, kind: LicenceKind | str, number: str) -> uuid.UUID:
     """Deterministic id of licence ``number`` of ``kind`` issued by ``issuer_state``."""
     return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"licence|{issuer_state}|{LicenceKind(kind).value}|{normalise(number)}")
+
+
+#: Kinds that authorize a border crossing: FP art 10(3) says what they must state.
+CROSS_BORDER = frozenset({LicenceKind.EXPORT_LICENCE, LicenceKind.IMPORT_AUTHORIZATION,
+                          LicenceKind.TRANSIT_NO_OBJECTION})
 
 
 class Licence(SignedAggregate):
@@ -64,6 +82,10 @@ class Licence(SignedAggregate):
         end_user: str
         quantity: int
         weapons: tuple[str, ...]
+        # FP art 10(3) content added after the first licences were signed: a record made
+        # before lacks them (the schema takes a field with a default as optional).
+        place_of_issue: str = field(default="", kw_only=True)
+        description: str = field(default="", kw_only=True)
 
     class Revoked(Event):
         TOPIC = types.LICENCE_REVOKED
@@ -76,7 +98,8 @@ class Licence(SignedAggregate):
     def __init__(self, occurred_on: int, authority: str, number: str, kind: str, issuer_state: str,
                  holder: str, valid_from: int, valid_until: int, export_state: str, import_state: str,
                  transit_states: tuple[str, ...], consignee: str, end_user: str, quantity: int,
-                 weapons: tuple[str, ...]):
+                 weapons: tuple[str, ...], place_of_issue: str = "", description: str = ""):
+        self.issued_on = occurred_on
         self.number = number
         self.kind = LicenceKind(kind)
         self.issuer_state = issuer_state
@@ -90,6 +113,8 @@ class Licence(SignedAggregate):
         self.end_user = end_user
         self.quantity = quantity
         self.weapons = tuple(weapons)
+        self.place_of_issue = place_of_issue
+        self.description = description
         self.revoked_on: int | None = None
         self.revocation_reason = ""
 
@@ -115,21 +140,23 @@ class Licence(SignedAggregate):
         end_user: str = "",
         quantity: int = 0,
         weapons: tuple[str, ...] = (),
+        place_of_issue: str = "",
+        description: str = "",
     ) -> Licence:
         """Issue a licence. Raises ``InvalidField`` or ``NotPermitted``.
 
         Requires ``valid_from <= valid_until``; an export licence names its
         export and import states; an import authorization its import and export
-        states (FP art 10(2)); a transit no-objection all three.
+        states (FP art 10(2)); a transit no-objection all three. The issue date
+        is ``occurred_on``; ``place_of_issue`` and ``description`` (of the items)
+        complete the content FP art 10(3) asks for (``missing_content`` lists gaps).
         """
         check_permitted(types.LICENCE_ISSUED, authority.kind)
         kind = LicenceKind.parse(kind if isinstance(kind, str) else kind.value)
         if valid_until < valid_from:
             raise InvalidField("ends before valid_from", field="valid_until")
         quantity = check_whole(quantity, "quantity")
-        needs_route = kind in (LicenceKind.EXPORT_LICENCE, LicenceKind.IMPORT_AUTHORIZATION,
-                               LicenceKind.TRANSIT_NO_OBJECTION)
-        if needs_route:
+        if kind in CROSS_BORDER:
             export_state = check_country(export_state, "export_state")
             import_state = check_country(import_state, "import_state")
         transit = tuple(check_country(s, "transit_states") for s in transit_states)
@@ -150,6 +177,8 @@ class Licence(SignedAggregate):
             end_user=check_text(end_user, "end_user", required=False),
             quantity=int(quantity),
             weapons=tuple(str(w) for w in weapons),
+            place_of_issue=check_text(place_of_issue, "place_of_issue", required=False),
+            description=check_text(description, "description", required=False),
         )
 
     def revoke(self, *, authority: Authority, reason: str, occurred_on: int) -> None:
@@ -169,6 +198,38 @@ class Licence(SignedAggregate):
         if moment > self.valid_until:
             raise LicenceRefused(f"{self.kind.value} {self.number} expired on "
                                  f"{format_time(self.valid_until)}", field=field)
+
+    def state_on(self, moment: int) -> LicenceState:
+        """Whether the licence is valid, expired, revoked or not yet valid at ``moment``."""
+        if self.revoked_on is not None and self.revoked_on <= moment:
+            return LicenceState.REVOKED
+        if moment > self.valid_until:
+            return LicenceState.EXPIRED
+        if moment < self.valid_from:
+            return LicenceState.NOT_YET_VALID
+        return LicenceState.VALID
+
+    def missing_content(self) -> list[str]:
+        """The FP art 10(3) items a cross-border licence does not state (empty when complete, and for
+        licences that are not for a border crossing): names of the fields that would hold them."""
+        if self.kind not in CROSS_BORDER:
+            return []
+        wanted = {"place_of_issue": self.place_of_issue, "export_state": self.export_state,
+                  "import_state": self.import_state, "end_user": self.end_user or self.consignee,
+                  "description": self.description, "quantity": self.quantity or len(self.weapons)}
+        return [name for name, value in wanted.items() if not value]
+
+    def check_quantity_left(self, used: int, adding: int, field: str = "licence") -> None:
+        """Raise ``LicenceRefused`` naming ``field`` when ``adding`` more weapons after ``used`` under
+        this licence exceed its quantity (FP art 10(3): the quantity licensed); 0 is not limited.
+
+        Requires ``used >= 0`` and ``adding >= 1``.
+        """
+        if self.quantity and used + adding > self.quantity:
+            left = max(self.quantity - used, 0)
+            raise LicenceRefused(f"{self.kind.value} {self.number} covers {_weapons(self.quantity)}; "
+                                 f"{used} shipped under it already, {left} left: this shipment holds {adding}",
+                                 field=field)
 
     def check_kind(self, kind: LicenceKind, field: str = "licence") -> None:
         if self.kind is not kind:
@@ -216,3 +277,7 @@ class Licence(SignedAggregate):
         if normalise(self.holder) != normalise(holder):
             raise LicenceRefused(f"transfer licence {self.number} belongs to {self.holder!r}, not {holder!r}",
                                  field="licence")
+
+
+def _weapons(count: int) -> str:
+    return "1 weapon" if count == 1 else f"{count} weapons"

@@ -11,7 +11,7 @@ column holds, and must be refused naming the field, never stored.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass
 from typing import Any
 
 from domain import event_types as types
@@ -140,7 +140,18 @@ class Format:
         return None
 
 
-Kind = Whole | Text | Flag | Raw | Items | Entries | Format
+@dataclass(frozen=True)
+class MayLack:
+    """A field of ``kind`` that a record may lack: its event field has a default because it came
+    after records of that type were first signed (a licence's place of issue, FP art 10(3))."""
+
+    kind: Whole | Text | Flag | Raw | Items | Entries | Format
+
+    def problem(self, value: Any) -> str | None:
+        return self.kind.problem(value)
+
+
+Kind = Whole | Text | Flag | Raw | Items | Entries | Format | MayLack
 
 
 def _identifier(value: str) -> None:
@@ -298,6 +309,8 @@ class RecordSchema:
             if problem is not None:
                 raise InvalidField(problem, field=f"body.{name}")
         for name, kind in fields.items():
+            if name not in body and isinstance(kind, MayLack):
+                continue
             if name not in body:
                 raise InvalidField(f"{type} requires it", field=f"body.{name}")
             problem = kind.problem(body[name])
@@ -321,8 +334,15 @@ def _body_of(event: type) -> dict[str, Kind]:
                 raise TypeError(f"{event.__qualname__}.{name}: no schema kind for annotation {annotation!r}")
             kind = _RANGES.get(name, kind)
             check = _FORMATS_OF.get((getattr(event, "TOPIC", ""), name), _FORMATS.get(name))
-            fields[name] = kind if check is None or isinstance(kind, Format) else Format(kind, check)
+            fields[name] = kind if check is None or isinstance(kind, Format | MayLack) else Format(kind, check)
+            if _has_default(event, name):
+                fields[name] = MayLack(fields[name])  # type: ignore[arg-type]  # _KINDS and _RANGES hold no MayLack
     return fields
+
+
+def _has_default(event: type, name: str) -> bool:
+    declared = getattr(event, "__dataclass_fields__", {}).get(name)
+    return declared is not None and (declared.default is not MISSING or declared.default_factory is not MISSING)
 
 
 def domain_schema() -> RecordSchema:

@@ -122,7 +122,7 @@ def test_two_launched_nodes_replicate_an_authorized_export_and_stop_cleanly(tmp_
 
         # NL's customs confirm receipt; BE's running node closes the shipment by itself.
         assert nl("record", "receipt", "--shipment", shipment)["weapon_ids"] == [weapon["weapon_id"]]
-        wait_for("BE's shipment closed", lambda: be("shipments")["shipments"] == [])
+        wait_for("BE's shipment closed", lambda: be("shipments")["outgoing"] == [])
     finally:
         stopped = launcher(base, "down")
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr

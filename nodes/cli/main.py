@@ -18,7 +18,7 @@ from eventsourcing.domain import OriginatorVersionError
 
 from domain.errors import DomainError
 from ledger.errors import KeyStoreError, LedgerError, VerificationError
-from nodes.cli import audit, demo, federation, licence, query, record, serve, stats, store, trace, trust, users
+from nodes.cli import audit, customs, demo, federation, licence, query, record, serve, stats, store, trace, trust, users
 from nodes.cli.invocation import Invocation
 from nodes.errors import (
     ConfigurationError,
@@ -59,8 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_commands(commands)       # record EVENT
     licence.add_commands(commands)      # licence issue|revoke
     store.add_import_csv(commands)
-    query.add_commands(commands)        # history, search, shipments
+    query.add_commands(commands)        # history, search
     stats.add_commands(commands)        # stats
+    customs.add_commands(commands)      # shipments, authorizations
     store.add_verify(commands)
     store.add_rebuild(commands)
     demo.add_commands(commands)

@@ -1,4 +1,4 @@
-"""The reading commands: ``history``, ``search``, ``shipments``.
+"""The reading commands: ``history``, ``search``.
 
 None of them signs, so none needs ARMSLEDGER_PASSPHRASE. ``history`` and ``search`` are
 recorded in the read audit first (``nodes.cli.audit``), with ``--purpose``. ``history`` reads the
@@ -9,11 +9,9 @@ contract (docs/cli.md).
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from domain.errors import InvalidField
-from domain.time import LONGEST_PERIOD_DAYS, check_days, format_time
 from nodes.cli.audit import add_purpose_option, record_read
 from nodes.cli.invocation import (
     Commands,
@@ -21,10 +19,9 @@ from nodes.cli.invocation import (
     add_command,
     add_json_option,
     add_marking_options,
-    number_option,
     parse_weapon_id,
 )
-from nodes.registry.reading import plain_record, search_weapons, weapon_timeline
+from nodes.registry.reading import search_weapons, weapon_timeline
 from projections.serial_search import serial_like
 
 # Body fields that the timeline does not repeat on every line: the marking and
@@ -46,13 +43,6 @@ def add_commands(subparsers: Commands) -> None:
     parser.add_argument("--serial", required=True, metavar="PATTERN", help="serial or pattern such as AB?12*")
     add_purpose_option(parser)
     add_json_option(parser)
-
-    parser = add_command(subparsers, "shipments", shipments,
-                         "open shipments: exported, receipt not yet confirmed (FP art 10(4))")
-    parser.add_argument("--overdue-days", type=number_option(0, LONGEST_PERIOD_DAYS), default=None, metavar="N",
-                        help="only shipments open for more than N days")
-    add_json_option(parser)
-
 
 
 # --- history -----------------------------------------------------------------------------
@@ -128,23 +118,6 @@ def search(run: Invocation) -> int:
     return 0
 
 
-def shipments(run: Invocation) -> int:
-    """Open shipments, oldest first, each flagged overdue after ARMSLEDGER_OVERDUE_DAYS (default 30);
-    with ``--overdue-days N`` only those open N days or more (``nodes.federation.crossborder.open_shipments``)."""
-    from nodes.federation.crossborder import open_shipments
-
-    overdue = run.args.overdue_days
-    if overdue is not None:
-        check_days(overdue, "overdue_days")
-    with run.open_node(unlock=False) as node:
-        found = [plain_record(s) for s in open_shipments(node, now=int(time.time()), overdue_days=overdue,
-                                                    only_overdue=overdue is not None)]
-    lines = [f"{s['shipment_id']}  {format_time(s['exported_on'])[:10]}  {s['from_state']} -> "
-             + " -> ".join([*s["transit"], s["to_state"]])
-             + f"  {s['age_days']} days open  licence {s['export_licence']}  {len(s['weapons'])} weapons"
-             + ("  OVERDUE" if s["overdue"] else "")
-             for s in found]
-    run.emit({"overdue_days": overdue, "shipments": found}, "\n".join(lines) or "no open shipments")
     return 0
 
 

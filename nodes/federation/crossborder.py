@@ -10,7 +10,8 @@ Three duties, each over the node's own log and the partner records it received
   kind ``import_authorization``, issued by the importing state, naming us as the
   exporting state and it as the importing state, in force on the export date,
   its consignee (if it names one) equal to the export's, and its quantity (if
-  set) not exceeded by this and earlier shipments under it. Each transit state
+  set) not exceeded by this and earlier shipments under it (``nodes.registry.licence_use``);
+  given the export licence's number, its quantity likewise. Each transit state
   that is a partner must likewise have sent its ``transit_no_objection``.
   A state that is not a partner can only hand over a paper authorization: its
   number is accepted and the export records that it was **not** verified
@@ -32,6 +33,7 @@ Three duties, each over the node's own log and the partner records it received
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -40,17 +42,19 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from domain.errors import InvalidField, InvalidState, LicenceRefused, UnknownWeapon
-from domain.event_types import EXPORTED, LICENCE_ISSUED, RECEIPT_CONFIRMED as RECEIPT, SHIPMENT_OPENED
+from domain.event_types import EXPORTED, RECEIPT_CONFIRMED as RECEIPT, SHIPMENT_OPENED
 from domain.licence import Licence, LicenceKind, licence_id
 from domain.marking import Marking, check_country, normalise
 from domain.shipment import Shipment
 from domain.time import SECONDS_PER_DAY, format_time
 from domain.weapon import Weapon
 from ledger.envelope import Envelope
+from nodes.federation.shipment_ids import incoming_shipment_id
 from nodes.federation.trust import TrustStore
 from nodes.ports import Node
-from nodes.registry.mapper import domain_event_from
-from nodes.registry.paging import received_pages, signed
+from nodes.registry.licence_use import shipped_under
+from nodes.registry.licences import replay_licence
+from nodes.registry.paging import received_pages
 
 if TYPE_CHECKING:
     from nodes.registry.application import Registry
@@ -65,27 +69,17 @@ def partner_states(node: Node) -> list[str]:
 # --- before an export -----------------------------------------------------------------
 
 
-def replay_licence(envelopes: list[Envelope]) -> Licence | None:
-    """The licence aggregate of one received licence stream, or None if it holds no ``Licence.Issued``."""
-    licence = None
-    for envelope in envelopes:
-        if licence is None and envelope.type != LICENCE_ISSUED:
-            return None
-        licence = domain_event_from(envelope).mutate(licence)
-    return licence if isinstance(licence, Licence) else None
-
-
 def check_authorization(
     received: list[Envelope], *, kind: LicenceKind, issuer: str, number: str, export_state: str,
     import_state: str, occurred_on: int, field: str, transit_state: str = "", consignee: str = "",
-    quantity_used: int = 0,
+    quantity: int = 0, shipped: Callable[[Licence], int] | None = None,
 ) -> Envelope:
     """Check a received authorization against an export; return its ``Licence.Issued`` envelope.
 
     ``received``: the stream ``licence_id(issuer, kind, number)`` as received
-    from ``issuer`` (empty if nothing arrived). ``quantity_used``: weapons this
-    export and earlier ones put under it. Raises ``LicenceRefused`` naming
-    ``field`` and the reason (FP art 10(2)-(3)).
+    from ``issuer`` (empty if nothing arrived). ``quantity``: weapons of this
+    export; ``shipped(licence)``: weapons earlier shipments put under it. Raises
+    ``LicenceRefused`` naming ``field`` and the reason (FP art 10(2)-(3)).
     """
     what = f"{kind.value.replace('_', ' ')} {number!r} of {issuer}"
     if not received:
@@ -111,9 +105,8 @@ def check_authorization(
     if consignee and licence.consignee and normalise(consignee) != normalise(licence.consignee):
         raise LicenceRefused(f"{what} authorizes consignee {licence.consignee!r}, not {consignee!r}",
                              field="consignee")
-    if licence.quantity and quantity_used > licence.quantity:
-        raise LicenceRefused(f"{what} covers {licence.quantity} weapons; with this export "
-                             f"{quantity_used} would have been exported under it", field=field)
+    if quantity and shipped is not None:
+        licence.check_quantity_left(shipped(licence), quantity, field=field)
     return issued
 
 
@@ -131,8 +124,11 @@ class ExportAuthorizations:
 
     def __call__(self, *, to_state: str, import_authorization: str, transit_states: tuple[str, ...],
                  transit_no_objections: tuple[str, ...], consignee: str, quantity: int,
-                 occurred_on: int) -> tuple[str, tuple[str, ...]]:
+                 occurred_on: int, licence: str = "") -> tuple[str, tuple[str, ...]]:
         us = self.node.identity.state
+        if licence:  # our export licence's quantity, across all our shipments under it
+            own = self.node.registry.licence(licence, LicenceKind.EXPORT_LICENCE, field="licence")
+            own.check_quantity_left(shipped_under(self.node, own, own=True), quantity, field="licence")
         to_state = check_country(to_state, "to")
         transit = tuple(check_country(s, "via") for s in transit_states)
         partners = set(partner_states(self.node))
@@ -143,7 +139,7 @@ class ExportAuthorizations:
                 self._received(to_state, LicenceKind.IMPORT_AUTHORIZATION, number),
                 kind=LicenceKind.IMPORT_AUTHORIZATION, issuer=to_state, number=number, export_state=us,
                 import_state=to_state, occurred_on=occurred_on, field="import_authorization", consignee=consignee,
-                quantity_used=quantity + self._exported_under(to_state, number))
+                quantity=quantity, shipped=self._shipped)
             evidence = issued.hash.hex()
         transit_evidence = []
         for position, state in enumerate(transit):
@@ -167,15 +163,8 @@ class ExportAuthorizations:
             raise InvalidField(f"a {kind.value} number is required", field="import_authorization")
         return list(self.node.inbox.received(node=issuer, stream=str(licence_id(issuer, kind, number))))
 
-    def _exported_under(self, import_state: str, number: str) -> int:
-        """Weapons in our earlier shipments to ``import_state`` under authorization ``number``."""
-        count = 0
-        for opened in signed(self.node.registry.recorder, (SHIPMENT_OPENED,)):
-            body = opened.body
-            if body.get("import_state") == import_state and \
-                    normalise(str(body.get("import_authorization", ""))) == normalise(number):
-                count += len(body.get("weapons", ()))
-        return count
+    def _shipped(self, licence: Licence) -> int:
+        return shipped_under(self.node, licence, own=False)
 
 
 # --- receipt on the importing node ----------------------------------------------------
@@ -238,6 +227,7 @@ def confirm_receipt(node: Node, *, shipment: str = "", weapon_id: UUID | str | N
     registry = node.registry
     authority = registry.authority(by)
     occurred = int(time.time()) if occurred_on is None else occurred_on
+    shipment = incoming_shipment_id(node, shipment)
     exports = incoming_exports(node, shipment=shipment, weapon_id=weapon_id)
     if not exports:
         if weapon_id is not None and not shipment:

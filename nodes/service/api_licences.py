@@ -1,18 +1,22 @@
-"""``/api/v1/licences``: issue, revoke and look up this state's licences and authorizations (FP art 7, 10(3))."""
+"""``/api/v1/licences``: issue, revoke, list and show licences and authorizations (FP art 7, 10(3)).
+
+Listed and shown: this state's own and the authorizations partners sent
+(``nodes.registry.licences``); every read is in the read audit ("licence").
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Query, status
 from pydantic import Field
 
 from domain import event_types as types
 from domain.licence import LicenceKind
 from domain.numbers import LARGEST_WHOLE
 from domain.time import parse_time, parse_until
-from nodes.registry.licences import licence_document, parse_kind
+from nodes.registry.licences import licence_document, list_licences, parse_kind, parse_state
 from nodes.service.acting import API_PREFIX, Context, Purpose, Reader, Recorder, audited, authority
 from nodes.service.bodies import Country, Dated, Recorded, Required, Text
 from nodes.service.errors import ERROR_RESPONSES
@@ -34,6 +38,8 @@ class Issue(Dated):
     end_user: Text = ""
     quantity: Annotated[int, Field(ge=0, le=LARGEST_WHOLE, description="weapons covered (0: not limited)")] = 0
     weapons: list[UUID] = []
+    place_of_issue: Text = ""
+    description: Annotated[str, Field(max_length=2000, description="the items covered (FP art 10(3))")] = ""
 
 
 class Revoke(Dated):
@@ -49,7 +55,8 @@ def issue(body: Issue, officer: Recorder, context: Context) -> Recorded:
         by=by, occurred_on=body.occurred_on(), number=body.number, kind=body.kind, holder=body.holder,
         valid_from=valid_from, valid_until=valid_until, export_state=body.export_state or "",
         import_state=body.import_state or "", transit_states=tuple(body.transit_states), consignee=body.consignee,
-        end_user=body.end_user, quantity=body.quantity, weapons=tuple(str(w) for w in body.weapons)))
+        end_user=body.end_user, quantity=body.quantity, weapons=tuple(str(w) for w in body.weapons),
+        place_of_issue=body.place_of_issue, description=body.description))
     return Recorded(event=types.LICENCE_ISSUED, licence_id=str(issued))
 
 
@@ -62,9 +69,32 @@ def revoke(kind: str, number: Number, body: Revoke, officer: Recorder, context: 
     return Recorded(event=types.LICENCE_REVOKED, licence_id=str(revoked))
 
 
-@router.get("/{kind}/{number}", summary="look up a licence of this state and whether it is in force")
-def look_up(kind: str, number: Number, officer: Reader, context: Context, why: Purpose) -> dict[str, Any]:
-    document = licence_document(context.node.registry, parse_kind(kind), number)
-    audited(context, officer, "licence", f"{document['kind']} {document['number']}", why)
+Filter = Annotated[str | None, Query(max_length=200)]
+
+
+@router.get("", summary="licences of this state and authorizations received from partners, filtered")
+def listed(officer: Reader, context: Context, why: Purpose, kind: Filter = None, holder: Filter = None,
+           state: Filter = None, valid_on: Annotated[str | None, Query(max_length=40)] = None) -> dict[str, Any]:
+    """``state``: valid, expired, revoked or not_yet_valid today; ``valid_on``: a date it is valid on."""
+    chosen = parse_kind(kind) if kind else None
+    in_state = parse_state(state) if state else None
+    on = parse_time(valid_on, field="valid_on") if valid_on else None
+    found = list_licences(context.node, kind=chosen, holder=holder or "", state=in_state, valid_on=on)
+    given = " ".join(f"{k}={v}" for k, v in (("kind", kind), ("holder", holder), ("state", state),
+                                             ("valid_on", valid_on)) if v)
+    audited(context, officer, "licence", f"licences {given}".strip(), why)
+    return {"licences": found}
+
+
+@router.get("/{number}", summary="every field of a licence, its signature, origin, shipments and quantity left")
+def show(number: Number, officer: Reader, context: Context, why: Purpose, kind: Filter = None) -> dict[str, Any]:
+    document = licence_document(context.node, number, parse_kind(kind) if kind else None)
+    audited(context, officer, "licence", f"{document['kind']} {document['number']} of {document['issuer_state']}",
+            why)
     return document
+
+
+@router.get("/{kind}/{number}", summary="a licence of a kind (as /licences/{number}?kind=)")
+def look_up(kind: str, number: Number, officer: Reader, context: Context, why: Purpose) -> dict[str, Any]:
+    return show(number, officer, context, why, kind)
 

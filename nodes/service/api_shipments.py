@@ -1,8 +1,10 @@
-"""``/api/v1/shipments``: export weapons as a shipment, list open shipments, confirm receipt (FP art 10)."""
+"""``/api/v1/shipments`` and ``/api/v1/authorizations``: export weapons as a shipment, confirm receipt,
+list shipments awaiting receipt (incoming and outgoing) and the authorizations for them (FP art 10)."""
 
 from __future__ import annotations
 
 import time
+from enum import Enum
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -12,13 +14,21 @@ from pydantic import Field
 from domain import event_types as types
 from domain.errors import InvalidField
 from domain.time import LONGEST_PERIOD_DAYS
-from nodes.federation import crossborder
+from nodes.federation import crossborder, customs
 from nodes.registry.reading import plain_record
 from nodes.service.acting import API_PREFIX, Context, Purpose, Reader, Recorder, audited, authority
 from nodes.service.bodies import Country, Dated, Recorded, Required, Text
 from nodes.service.errors import ERROR_RESPONSES
 
 router = APIRouter(prefix=f"{API_PREFIX}/shipments", tags=["shipments"], responses=ERROR_RESPONSES)
+authorizations_router = APIRouter(prefix=f"{API_PREFIX}/authorizations", tags=["shipments"],
+                                  responses=ERROR_RESPONSES)
+
+
+class Direction(str, Enum):
+    INCOMING = "incoming"
+    OUTGOING = "outgoing"
+    BOTH = "both"
 
 
 class Export(Dated):
@@ -61,13 +71,26 @@ def receipt(body: Receipt, officer: Recorder, context: Context) -> Recorded:
     return Recorded(event=types.RECEIPT_CONFIRMED, shipment_id=done.shipment, weapon_ids=list(done.weapons))
 
 
-@router.get("", summary="open shipments: exported, receipt not yet confirmed, oldest first")
-def open_shipments(officer: Reader, context: Context, why: Purpose,
+@router.get("", summary="shipments awaiting receipt: incoming (announced to this state) and outgoing, oldest first")
+def open_shipments(officer: Reader, context: Context, why: Purpose, direction: Direction = Direction.BOTH,
                    overdue_days: Annotated[int | None, Query(ge=0, le=LONGEST_PERIOD_DAYS,
-                                                             description="only those open this many days")] = None
-                   ) -> dict[str, Any]:
-    found = crossborder.open_shipments(context.node, now=int(time.time()), overdue_days=overdue_days,
-                                       only_overdue=overdue_days is not None)
-    audited(context, officer, "shipment", "open shipments" if overdue_days is None
-            else f"open shipments overdue {overdue_days} days", why)
-    return {"overdue_days": overdue_days, "shipments": plain_record(found)}
+                                                             description="only outgoing ones open this many days")
+                                           ] = None) -> dict[str, Any]:
+    now = int(time.time())
+    found: dict[str, Any] = {"overdue_days": overdue_days}
+    if direction is not Direction.OUTGOING:
+        found["incoming"] = customs.incoming_shipments(context.node, now=now)
+    if direction is not Direction.INCOMING:
+        found["outgoing"] = customs.outgoing_shipments(context.node, now=now, overdue_days=overdue_days,
+                                                       only_overdue=overdue_days is not None)
+    subject = f"{direction.value} shipments" + (f" overdue {overdue_days} days" if overdue_days is not None else "")
+    audited(context, officer, "shipment", subject, why)
+    return plain_record(found)
+
+
+@authorizations_router.get("", summary="import authorizations and transit no-objections sent and received, "
+                                       "with the shipments made under them")
+def authorizations(officer: Reader, context: Context, why: Purpose) -> dict[str, Any]:
+    found = customs.authorizations(context.node)
+    audited(context, officer, "shipment", "authorizations", why)
+    return {"authorizations": found}

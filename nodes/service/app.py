@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from nodes.service import (
+    api_holders,
     api_licences,
     api_node,
     api_session,
@@ -38,8 +39,9 @@ def create_app(context: ServiceContext, *, max_body_bytes: int = MAX_BODY_BYTES,
     app.state.context = context
     app.state.directory = context.accounts
     for module in (api_session, api_weapons, api_verdicts, api_licences, api_shipments, api_traces, api_stats,
-                   api_node):
+                   api_node, api_holders):
         app.include_router(module.router)  # each under API_PREFIX already: metrics label routes by full path
+    app.include_router(api_shipments.authorizations_router)
     app.include_router(health.router)
     errors.install(app)
     app.state.metrics = health.ServiceMetrics(context)

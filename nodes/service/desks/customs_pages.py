@@ -1,12 +1,14 @@
-"""The customs desk: shipments to this state awaiting receipt, confirming one, and exports out.
+"""The customs desk: shipments to this state awaiting receipt, confirming one, exports out, authorizations.
 
 Incoming: the partners' ``Weapon.Exported`` records naming this state, received by sync,
-grouped by shipment, less those whose receipt is confirmed here. Confirming receipt is
+grouped by shipment, less those whose receipt is confirmed here, with the days they have
+been open (``nodes.federation.customs``, what ``armsledger shipments`` lists). Confirming receipt is
 ``crossborder.confirm_receipt`` (what ``armsledger record receipt`` runs: the imports and
 the confirmations in one transaction) run by ``context.submit`` as the officer. Exports
 out: this node's shipments in transit (flagged overdue as ``armsledger shipments`` does)
-and those received, from the views. Showing the desk is a read in the read audit
-("shipment").
+and those received, from the views. Authorizations: import authorizations and transit
+no-objections sent and received, with their use. Showing the desk is a read in the read
+audit ("shipment").
 """
 
 from __future__ import annotations
@@ -19,12 +21,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from domain.errors import DomainError
-from domain.event_types import EXPORTED, RECEIPT_CONFIRMED
+from domain.event_types import RECEIPT_CONFIRMED
 from domain.roles import Right, authority_for
-from nodes.bootstrap import Node
 from nodes.errors import NodeError
-from nodes.federation import crossborder
-from nodes.registry.paging import received
+from nodes.federation import crossborder, customs as customs_reading
 from nodes.service.desks.access import Desk, at_desk, context_of, desk_page, form_of
 from nodes.service.desks.rendering import field_error, status_for
 
@@ -60,9 +60,11 @@ async def _customs_page(request: Request, desk: Desk, **values: Any) -> Response
     def read() -> dict[str, Any]:
         node.views.catch_up(node.registry)
         context.read_audit.append(desk.officer, "shipment", "shipments in and out", "")   # before it is shown
-        return {"incoming": awaiting_receipt(node),
-                "in_transit": crossborder.open_shipments(node, now=int(time.time())),
-                "received": node.views.received_shipments(RECEIVED_SHOWN)}
+        now = int(time.time())
+        return {"incoming": customs_reading.incoming_shipments(node, now=now),
+                "in_transit": customs_reading.outgoing_shipments(node, now=now),
+                "received": node.views.received_shipments(RECEIVED_SHOWN),
+                "authorizations": customs_reading.authorizations(node, now=now)}
 
     try:
         authority_for(desk.officer.role, RECEIPT_CONFIRMED)
@@ -72,30 +74,3 @@ async def _customs_page(request: Request, desk: Desk, **values: Any) -> Response
     found = await run_in_threadpool(read)
     return desk_page(request, desk, "customs.html", may_confirm=may_confirm,
                      just_received=request.query_params.get("received", ""), **found, **values)
-
-
-def awaiting_receipt(node: Node) -> list[dict[str, Any]]:
-    """Shipments partners exported to this state whose receipt is not confirmed here, oldest first.
-
-    Reads every received record (the inbox keeps no index by importing state); each shipment
-    with its exporter, export date, licence numbers, consignee and weapons (id, marking).
-    """
-    us = node.identity.state
-    shipments: dict[str, dict[str, Any]] = {}
-    for _, export in received(node.inbox):
-        body = export.body
-        if export.type != EXPORTED or body.get("to_state") != us or not body.get("shipment"):
-            continue
-        shipment = shipments.setdefault(str(body["shipment"]), {
-            "shipment_id": str(body["shipment"]), "from_state": export.node, "exported_on": export.occurred_on,
-            "export_licence": str(body.get("export_licence", "")),
-            "import_authorization": str(body.get("import_authorization", "")),
-            "consignee": str(body.get("consignee", "")), "weapons": {}})
-        shipment["weapons"][export.stream] = dict(body.get("marking") or {})
-    waiting = [s for s in shipments.values() if not _confirmed_here(node, s["shipment_id"], list(s["weapons"]))]
-    return sorted(waiting, key=lambda s: (s["exported_on"], s["shipment_id"]))
-
-
-def _confirmed_here(node: Node, shipment: str, weapons: list[str]) -> bool:
-    return any(e.type == RECEIPT_CONFIRMED and e.body.get("shipment") == shipment
-               for weapon in weapons for e in node.registry.envelopes(weapon))

@@ -1,5 +1,7 @@
 """The licensing desk: manufacture, transfer (with the licence check before submitting), licences.
 
+Reading pages (licences listed and shown, a holder's weapons) are in ``licence_reading_pages``.
+
 Each form posts to the page it came from; a refused command shows the form again with
 the domain's reason next to the field it names. A write is one ``Registry`` call run by
 ``context.submit`` as the signed-in officer, signed by the authority key of the officer's
@@ -27,18 +29,20 @@ from domain.time import parse_time, parse_until
 from nodes.cli.invocation import parse_weapon_id
 from nodes.errors import NodeError
 from nodes.registry.application import Registry
+from nodes.service.desks import licence_reading_pages
 from nodes.service.desks.access import Desk, at_desk, context_of, desk_page, form_of, query_of, whole_of
 from nodes.service.desks.rendering import NavItem, field_error, status_for
 
 router = APIRouter(prefix="/licensing", include_in_schema=False)
+router.include_router(licence_reading_pages.router)
 T = TypeVar("T")
 
 MANUFACTURE = ("manufacturer", "country", "serial", "type", "make", "model", "calibre", "year", "holder", "date")
 TRANSFER = ("weapon", "to", "licence", "date")
-ISSUE = ("number", "kind", "holder", "valid_from", "valid_until", "export_state", "import_state", "consignee",
-         "end_user", "quantity")
+ISSUE = ("number", "kind", "holder", "valid_from", "valid_until", "place_of_issue", "export_state", "import_state",
+         "consignee", "end_user", "description", "quantity")
 REVOKE = ("number", "kind", "reason")
-LOOKUP = ("number", "kind")
+LOOKUP = licence_reading_pages.LOOKUP
 KINDS = tuple(kind.value for kind in LicenceKind)
 
 
@@ -54,7 +58,8 @@ async def desk_home(request: Request, desk: Desk = Depends(at_desk(Right.READ)))
     """Links to the forms the officer's role may use, and to the licence look-up."""
     allowed = recordable(desk.officer.role)
     links = [NavItem(href, label) for href, label, record_type in FORMS if record_type in allowed]
-    links.append(NavItem("/licensing/licences", "licensing.lookup"))
+    links += [NavItem("/licensing/licences", "licensing.lookup"), NavItem("/licensing/licences/list", "licensing.list"),
+              NavItem("/licensing/holders", "licensing.holder")]
     return desk_page(request, desk, "licensing.html", links=links)
 
 
@@ -153,7 +158,8 @@ async def issue(request: Request, desk: Desk = Depends(at_desk(Right.RECORD))) -
                       valid_from=parse_time(v["valid_from"], field="valid_from"),
                       valid_until=parse_until(v["valid_until"], field="valid_until"),
                       export_state=v["export_state"].upper(), import_state=v["import_state"].upper(),
-                      consignee=v["consignee"], end_user=v["end_user"], quantity=whole_of(v["quantity"], "quantity"))
+                      consignee=v["consignee"], end_user=v["end_user"], quantity=whole_of(v["quantity"], "quantity"),
+                      place_of_issue=v["place_of_issue"], description=v["description"])
         return lambda registry: registry.issue_licence(by=by, **fields)
 
     return await _record(request, desk, "licence_issue.html", v, command,
@@ -178,27 +184,6 @@ async def revoke(request: Request, desk: Desk = Depends(at_desk(Right.RECORD))) 
 
     return await _record(request, desk, "licence_revoke.html", v, command,
                          lambda _: f"/licensing/licences?number={v['number']}&kind={v['kind']}", kinds=KINDS)
-
-
-@router.get("/licences", response_class=HTMLResponse)
-async def lookup(request: Request, desk: Desk = Depends(at_desk(Right.READ))) -> Response:
-    """Look up a licence of this state by number and kind (an audited read)."""
-    v = query_of(request, LOOKUP)
-    if not v["number"]:
-        return desk_page(request, desk, "licence.html", values=v, kinds=KINDS, licence=None)
-    context = context_of(request)
-
-    def read() -> Any:
-        found = context.node.registry.licence(v["number"], LicenceKind.parse(v["kind"]), field="number")
-        context.read_audit.append(desk.officer, "licence", found.number, request.query_params.get("purpose", ""))
-        return found
-
-    try:
-        licence = await run_in_threadpool(read)
-    except DomainError as exc:
-        return desk_page(request, desk, "licence.html", values=v, kinds=KINDS, licence=None,
-                     errors=[field_error(exc)], status_code=status_for(exc))
-    return desk_page(request, desk, "licence.html", values=v, kinds=KINDS, licence=licence)
 
 
 async def _record(request: Request, desk: Desk, template: str, values: dict[str, str],

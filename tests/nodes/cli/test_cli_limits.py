@@ -43,7 +43,7 @@ def test_overdue_days_past_the_limit_are_refused_naming_the_option(cli, days):
 
 
 def test_overdue_days_at_the_limit_list_nothing_overdue(cli):
-    assert cli.ok("shipments", "--overdue-days", str(LONGEST_PERIOD_DAYS), "--json").json()["shipments"] == []
+    assert cli.ok("shipments", "--overdue-days", str(LONGEST_PERIOD_DAYS), "--json").json()["outgoing"] == []
 
 
 def test_an_import_year_past_this_year_is_refused_naming_it(cli):

@@ -42,10 +42,10 @@ def test_reading_commands_work_without_the_passphrase(cli, env):
     assert figures["by_type"]["Weapon.Seized"] == 1 and figures["by_weapon_type"] == {"pistol": 1, "rifle": 1}
     assert "by_type:" in cli.ok("stats").out
 
-    open_ = cli.ok("shipments", "--json").json()["shipments"]
+    open_ = cli.ok("shipments", "--json").json()["outgoing"]
     assert [s["shipment_id"] for s in open_] == [shipment] and open_[0]["weapons"] == [pistol]
     assert shipment in cli.ok("shipments").out
-    assert cli.ok("shipments", "--overdue-days", "100000", "--json").json()["shipments"] == []
+    assert cli.ok("shipments", "--overdue-days", "100000", "--json").json()["outgoing"] == []
 
     assert cli.ok("rebuild").code == 0
     assert cli.ok("stats", "--json").json() == figures

@@ -61,7 +61,7 @@ def test_an_export_received_and_a_trace_answered_through_the_apis(pair):
     again = nl.post("/api/v1/shipments/receipt", headers=customs, json={"shipment": shipment})
     assert (again.status_code, again.json()["field"]) == (409, "shipment")
     cluster.settle()
-    assert ok(be.get("/api/v1/shipments", headers=customs))["shipments"] == []
+    assert ok(be.get("/api/v1/shipments", headers=customs))["outgoing"] == []
 
     tracing, registry = as_role(Role.TRACING), as_role(Role.REGISTRY)
     trace = ok(nl.post("/api/v1/traces", headers=tracing, json={

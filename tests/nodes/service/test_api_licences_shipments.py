@@ -21,7 +21,7 @@ def test_a_licence_issued_is_looked_up_then_revoked(client, context):
     after = client.get("/api/v1/licences/transfer_licence/TL-9", headers=POLICE).json()
     assert (after["in_force"], after["revocation_reason"]) == (False, "dealer closed")
     assert [(r.action, r.subject, r.purpose) for r in reads(context)] == [
-        ("licence", "transfer_licence TL-9", "check at dealer"), ("licence", "transfer_licence TL-9", "")]
+        ("licence", "transfer_licence TL-9 of BE", "check at dealer"), ("licence", "transfer_licence TL-9 of BE", "")]
 
 
 def test_a_licence_refused_names_the_field(client):
@@ -49,9 +49,9 @@ def test_an_export_opens_a_shipment_listed_until_received(client, context):
     assert exported.json()["weapon_ids"] == weapons
     listed = client.get("/api/v1/shipments", headers=as_role(Role.CUSTOMS, "monthly review"))
     assert listed.status_code == 200, listed.text
-    (open_shipment,) = listed.json()["shipments"]
+    (open_shipment,) = listed.json()["outgoing"]
     assert (open_shipment["shipment_id"], sorted(open_shipment["weapons"])) == (shipment, sorted(weapons))
-    assert client.get("/api/v1/shipments", params={"overdue_days": 10}, headers=CUSTOMS).json()["shipments"] == []
+    assert client.get("/api/v1/shipments", params={"overdue_days": 10}, headers=CUSTOMS).json()["outgoing"] == []
     assert reads(context)[0].action == "shipment"
     history = client.get(f"/api/v1/weapons/{weapons[0]}", headers=POLICE).json()
     assert history["status"] == "exported"
