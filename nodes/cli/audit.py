@@ -18,6 +18,8 @@ from nodes.accounts.officer import Officer
 from nodes.bootstrap import Node
 from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option, number_option
 from nodes.readaudit.log import MAX_LIMIT, ReadAudit, ReadEntry
+from nodes.registry.weapon_ids import weapon_ids_starting
+from nodes.values import id_prefix, one_by_prefix
 
 OPERATOR = Officer(user_id="", name="operator", role=Role.REGISTRY)
 """Who reads at the shell, in the read audit."""
@@ -43,7 +45,8 @@ def add_commands(subparsers: Commands) -> None:
     parser = add_command(actions, "reads", reads, "reads recorded, newest first")
     parser.add_argument("--user", metavar="NAME", help="only this officer's reads (sign-in name or user id; "
                                                        "'operator' for reads at the shell)")
-    parser.add_argument("--weapon", metavar="ID|SERIAL", help="only reads of this weapon (id, or serial as marked)")
+    parser.add_argument("--weapon", metavar="ID|SERIAL", help="only reads of this weapon (id or its start, "
+                                                                   "or serial as marked)")
     parser.add_argument("--since", metavar="DATE", help="only reads at or after DATE (YYYY-MM-DD or ISO 8601, UTC)")
     parser.add_argument("--until", metavar="DATE", help="only reads up to DATE (a plain date: to its end)")
     parser.add_argument("--limit", type=number_option(1, MAX_LIMIT), default=100, metavar="N",
@@ -69,7 +72,8 @@ def reads(run: Invocation) -> int:
 def _weapon_subjects(node: Node, text: str) -> list[str]:
     """The subjects a read of weapon ``text`` is recorded under: its id; for a serial, the id of
     each weapon with that serial (exactly: ``?`` and ``*`` are not patterns here), and the serial
-    itself (as searched)."""
+    itself (as searched); else, for the start of one weapon's id, that id (a serial wins: "1234"
+    may be both)."""
     try:
         return [str(UUID(text.strip()))]
     except ValueError:
@@ -80,7 +84,19 @@ def _weapon_subjects(node: Node, text: str) -> list[str]:
         weapons = node.views.search_serial(serial)
     except InvalidField as e:  # the views name their own field: point at the option typed
         raise InvalidField(f"{text!r} is neither a weapon id nor a serial: {e.args[0]}", field="weapon") from None
+    if not weapons and _could_start_an_id(text):
+        starting = weapon_ids_starting(node.views, text)
+        if starting:
+            return [one_by_prefix(text, starting, what="weapon", field_name="weapon")]
     return [*(str(m["weapon_id"]) for m in weapons), text.strip()]
+
+
+def _could_start_an_id(text: str) -> bool:
+    try:
+        id_prefix(text, field_name="weapon")
+    except InvalidField:
+        return False
+    return True
 
 
 def _line(entry: ReadEntry) -> str:

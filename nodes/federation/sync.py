@@ -35,6 +35,7 @@ from nodes.federation.reactions import react, record_failures
 from nodes.federation.relay import Relay, RelayReport
 from nodes.ports import Node, Transport
 from nodes.registry.paging import received_pages
+from projections.views import Progress
 
 log = logging.getLogger(__name__)
 
@@ -160,21 +161,24 @@ class Federation:
 
 
 def sync(node: Node, transport: Transport, timeout_s: float = 10.0, *,
-         federation: Federation | None = None) -> SyncReport:
+         federation: Federation | None = None, progress: Progress | None = None) -> SyncReport:
     """One pass (module docstring). Raises ``TransportError`` / ``StorageError`` on
-    infrastructure failures; bad messages are quarantined, never raised."""
+    infrastructure failures; bad messages are quarantined, never raised. ``progress(done, total)``
+    is told how many messages of the inbox's backlog were ingested, of how many."""
     started = time.monotonic()
     deadline = started + timeout_s
     report = SyncReport()
     owned = federation is None
     fed = federation or Federation(node, transport)
+    drained = 0
     try:
         fed.refresh(report)
         while time.monotonic() < deadline:
             report.passes += 1
             report.add_relay(fed.relay.relay())
             before = fed.log_size()
-            read = _drain(fed, deadline, report)
+            read = _drain(fed, deadline, report, _after(drained, progress))
+            drained += read
             if not read and fed.log_size() == before:
                 report.quiet = True
                 break
@@ -187,8 +191,16 @@ def sync(node: Node, transport: Transport, timeout_s: float = 10.0, *,
     return report
 
 
-def _drain(fed: Federation, deadline: float, report: SyncReport) -> int:
-    """Ingest until our position reaches the end our inbox topic had when we looked; returns messages read."""
+def _after(drained: int, progress: Progress | None) -> Progress | None:
+    """``progress`` of a later drain of the same sync: counted after the ``drained`` messages before it."""
+    if progress is None or not drained:
+        return progress
+    return lambda done, total: progress(drained + done, None if total is None else drained + total)
+
+
+def _drain(fed: Federation, deadline: float, report: SyncReport, progress: Progress | None = None) -> int:
+    """Ingest until our position reaches the end our inbox topic had when we looked; returns messages read.
+    ``progress`` is told the offsets passed of those there were to read."""
     ingest = fed.ingest
     if ingest.topic_id is None:
         ingest.topic_id = fed.transport.ensure_topics([ingest.state]).get(ingest.topic)
@@ -197,14 +209,18 @@ def _drain(fed: Federation, deadline: float, report: SyncReport) -> int:
         ingest.warm_up()  # a large backlog: start the verifying processes while the first batch is read
     read = 0
     checked_reset = False
+    start = fed.node.inbox.position(kafka_position(ingest.topic, ingest.topic_id))
     while time.monotonic() < deadline:
         position = fed.node.inbox.position(kafka_position(ingest.topic, ingest.topic_id))
+        if progress is not None and position <= end:
+            progress(max(0, position - start), max(0, end - start))
         if position > end and not checked_reset:
             # Our position is beyond the topic's end: the broker lost its memory. A read
             # says so for sure (and moves us to the re-created topic).
             checked_reset = True
             if fed.ingest_step(0.0, report).resets:
                 end = fed.transport.end_offset(ingest.topic)
+                start = 0
             continue
         if position >= end:
             break
@@ -212,6 +228,7 @@ def _drain(fed: Federation, deadline: float, report: SyncReport) -> int:
         read += step.read
         if step.resets:
             end = fed.transport.end_offset(ingest.topic)
+            start = 0  # the topic was made anew: read from its start
     return read
 
 
