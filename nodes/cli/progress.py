@@ -22,6 +22,8 @@ __all__ = ["Progress", "draws_progress", "progress_of"]
 
 #: Work over in less than this many seconds draws nothing (a sync of three messages needs no bar).
 DELAY_S = 0.5
+#: Counts from this one on are shown scaled (12.3k).
+SCALED_FROM = 10_000
 #: The bar is redrawn at most this often.
 REDRAW_S = 0.2
 
@@ -65,7 +67,9 @@ class _Bar:
                 return
             from tqdm import tqdm  # type: ignore[import-untyped]
 
-            self.bar = tqdm(desc=self.description, unit=f" {self.unit}", unit_scale=True, file=self.stream,
+            # 1.23M/2.00M for large counts; small ones exactly (tqdm would print 40.0/40.0)
+            self.bar = tqdm(desc=self.description, unit=f" {self.unit}", unit_scale=not total or total >= SCALED_FROM,
+                            file=self.stream,
                             total=total, delay=DELAY_S, mininterval=REDRAW_S, dynamic_ncols=True, leave=True,
                             bar_format=_KNOWN_TOTAL if total else _UNKNOWN_TOTAL)
         bar = self.bar
