@@ -9,6 +9,7 @@ without it; a run over in less than ``DELAY_S`` draws nothing either.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TextIO
@@ -24,6 +25,8 @@ __all__ = ["Progress", "draws_progress", "progress_of"]
 DELAY_S = 0.5
 #: Counts from this one on are shown scaled (12.3k).
 SCALED_FROM = 10_000
+#: Size taken for a terminal that gives none (a pty nobody sized).
+DEFAULT_COLUMNS, DEFAULT_ROWS = 80, 24
 #: The bar is redrawn at most this often.
 REDRAW_S = 0.2
 
@@ -68,9 +71,11 @@ class _Bar:
             from tqdm import tqdm  # type: ignore[import-untyped]
 
             # 1.23M/2.00M for large counts; small ones exactly (tqdm would print 40.0/40.0)
+            sized = _width(self.stream) > 0
             self.bar = tqdm(desc=self.description, unit=f" {self.unit}", unit_scale=not total or total >= SCALED_FROM,
-                            file=self.stream,
-                            total=total, delay=DELAY_S, mininterval=REDRAW_S, dynamic_ncols=True, leave=True,
+                            file=self.stream, total=total, delay=DELAY_S, mininterval=REDRAW_S, leave=True,
+                            dynamic_ncols=sized, ncols=None if sized else DEFAULT_COLUMNS,
+                            nrows=None if sized else DEFAULT_ROWS,  # tqdm draws nothing on 0 rows
                             bar_format=_KNOWN_TOTAL if total else _UNKNOWN_TOTAL)
         bar = self.bar
         if total != bar.total:
@@ -89,6 +94,13 @@ class _Bar:
 
 def _nothing(done: int, total: int | None) -> None:
     pass
+
+
+def _width(stream: TextIO) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError):
+        return 0
 
 
 def _is_terminal(stream: TextIO) -> bool:

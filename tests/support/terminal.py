@@ -19,9 +19,10 @@ COLUMNS = 160
 
 
 class _Pty:
-    def __init__(self) -> None:
+    def __init__(self, sized: bool) -> None:
         self.master, self.slave = pty.openpty()
-        fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, COLUMNS, 0, 0))
+        if sized:  # else it says 0 columns and 0 rows, as a pty nobody sized (script, CI runners)
+            fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, COLUMNS, 0, 0))
         self.stream: TextIO = open(self.slave, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
         self.written = bytearray()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -47,10 +48,11 @@ class _Pty:
 
 
 class Terminals:
-    """stdout and stderr of one command run, each a terminal; ``close()`` returns (stdout bytes, stderr bytes)."""
+    """stdout and stderr of one command run, each a terminal (of ``COLUMNS`` columns unless not ``sized``);
+    ``close()`` returns (stdout bytes, stderr bytes)."""
 
-    def __init__(self) -> None:
-        self._out, self._err = _Pty(), _Pty()
+    def __init__(self, *, sized: bool = True) -> None:
+        self._out, self._err = _Pty(sized), _Pty(sized)
         self.out, self.err = self._out.stream, self._err.stream
 
     def close(self) -> tuple[bytes, bytes]:

@@ -100,8 +100,9 @@ def test_a_terminal_on_stderr_alone_draws_nothing(cli, monkeypatch, tmp_path, at
     assert err == b"" and capsys.readouterr().out.startswith("ok: ")
 
 
-def test_the_bar_shows_the_time_left_of_the_work_in_hand(at_once):
-    terminals = Terminals()
+@pytest.mark.parametrize("sized", [True, False], ids=["sized", "a terminal of no size"])
+def test_the_bar_shows_the_time_left_of_the_work_in_hand(at_once, sized):
+    terminals = Terminals(sized=sized)
     run = Invocation(build_parser().parse_args(["verify"]), {}, out=terminals.out, err=terminals.err)
     try:
         with progress.progress_of(run, "work", "items") as shown:
