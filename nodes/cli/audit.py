@@ -9,17 +9,14 @@ have no operator of their own). Each reading command takes ``--purpose TEXT`` an
 from __future__ import annotations
 
 import argparse
-from uuid import UUID
 
-from domain.errors import InvalidField
 from domain.roles import Role
 from domain.time import format_time, parse_time, parse_until
 from nodes.accounts.officer import Officer
 from nodes.bootstrap import Node
 from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option, number_option
 from nodes.readaudit.log import MAX_LIMIT, ReadAudit, ReadEntry
-from nodes.registry.weapon_ids import weapon_ids_starting
-from nodes.values import id_prefix, one_by_prefix
+from nodes.registry.weapon_ids import weapon_subjects
 
 OPERATOR = Officer(user_id="", name="operator", role=Role.REGISTRY)
 """Who reads at the shell, in the read audit."""
@@ -59,7 +56,7 @@ def reads(run: Invocation) -> int:
     since = parse_time(a.since, field="since") * _US if a.since is not None else None
     until = (parse_until(a.until, field="until") + 1) * _US if a.until is not None else None
     with run.open_node(unlock=False) as node, ReadAudit.open(node.settings.db, node.identity) as log:
-        subjects = _weapon_subjects(node, a.weapon) if a.weapon is not None else [None]
+        subjects = weapon_subjects(node, a.weapon) if a.weapon is not None else [None]
         found: dict[int, ReadEntry] = {}
         for subject in subjects:
             for entry in log.entries(user=a.user, weapon=subject, since=since, until=until, limit=a.limit):
@@ -67,36 +64,6 @@ def reads(run: Invocation) -> int:
     entries = sorted(found.values(), key=lambda e: e.seq, reverse=True)[:a.limit]
     run.emit({"reads": [e.to_dict() for e in entries]}, "\n".join(_line(e) for e in entries) or "no reads recorded")
     return 0
-
-
-def _weapon_subjects(node: Node, text: str) -> list[str]:
-    """The subjects a read of weapon ``text`` is recorded under: its id; for a serial, the id of
-    each weapon with that serial (exactly: ``?`` and ``*`` are not patterns here), and the serial
-    itself (as searched); else, for the start of one weapon's id, that id (a serial wins: "1234"
-    may be both)."""
-    try:
-        return [str(UUID(text.strip()))]
-    except ValueError:
-        pass
-    serial = text.strip().replace("*", "").replace("?", "")
-    node.views.catch_up(node.registry)
-    try:
-        weapons = node.views.search_serial(serial)
-    except InvalidField as e:  # the views name their own field: point at the option typed
-        raise InvalidField(f"{text!r} is neither a weapon id nor a serial: {e.args[0]}", field="weapon") from None
-    if not weapons and _could_start_an_id(text):
-        starting = weapon_ids_starting(node.views, text)
-        if starting:
-            return [one_by_prefix(text, starting, what="weapon", field_name="weapon")]
-    return [*(str(m["weapon_id"]) for m in weapons), text.strip()]
-
-
-def _could_start_an_id(text: str) -> bool:
-    try:
-        id_prefix(text, field_name="weapon")
-    except InvalidField:
-        return False
-    return True
 
 
 def _line(entry: ReadEntry) -> str:

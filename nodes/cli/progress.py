@@ -30,7 +30,7 @@ DEFAULT_COLUMNS, DEFAULT_ROWS = 80, 24
 #: The bar is redrawn at most this often.
 REDRAW_S = 0.2
 
-_KNOWN_TOTAL = "{desc}: {percentage:3.0f}%|{bar:24}| {n_fmt}/{total_fmt}{unit} [{remaining} left, {rate_fmt}]"
+_KNOWN_TOTAL = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt}{unit} [{remaining} left, {rate_fmt}]"
 _UNKNOWN_TOTAL = "{desc}: {n_fmt}{unit} [{elapsed} elapsed, {rate_fmt}]"
 
 
