@@ -70,8 +70,8 @@ class _Bar:
                 return
             from tqdm import tqdm  # type: ignore[import-untyped]
 
-            # 1.23M/2.00M for large counts; small ones exactly (tqdm would print 40.0/40.0)
             sized = _width(self.stream) > 0
+            # unit_scale: 1.23M/2.00M for large counts; small ones exactly (scaled, 40 would be 40.0)
             self.bar = tqdm(desc=self.description, unit=f" {self.unit}", unit_scale=not total or total >= SCALED_FROM,
                             file=self.stream, total=total, delay=DELAY_S, mininterval=REDRAW_S, leave=True,
                             dynamic_ncols=sized, ncols=None if sized else DEFAULT_COLUMNS,
