@@ -5,6 +5,9 @@ is not known), and knows nothing of terminals; this module draws it on stderr as
 the count, the rate and the time left (tqdm). Nothing is drawn unless stdout and stderr are
 both terminals and ``--json`` was not given, so pipes, scripts and logs get the same bytes as
 without it; a run over in less than ``DELAY_S`` draws nothing either.
+
+tqdm rather than rich: one small pure-Python package with no dependencies, which writes plain
+text to the stream it is handed (the invocation's stderr) and estimates rate and time left itself.
 """
 
 from __future__ import annotations
