@@ -116,7 +116,8 @@ def node_run(run: Invocation) -> int:
         run.warn(f"node {node.identity.state}: relaying and ingesting through {transport.bootstrap_servers} "
                  f"(topics {transport.topic_prefix}.inbox.*); SIGTERM or Ctrl-C stops")
         if not run.args.serve:
-            report = run_federation(node, transport, stop)
+            with progress_of(run, "node run: inbox", "messages") as shown:
+                report = run_federation(node, transport, stop, progress=shown)
         else:
             with ThreadPoolExecutor(1, thread_name_prefix="federation") as pool:
                 federation = pool.submit(run_federation, node, transport, stop)

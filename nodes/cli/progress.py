@@ -1,4 +1,5 @@
-"""Progress of the long commands (``import-csv``, ``rebuild``, ``verify``, ``sync``) on the operator's terminal.
+"""Progress of the long commands (``import-csv``, ``rebuild``, ``verify``, ``sync``, ``node run``'s first
+catch-up) on the operator's terminal.
 
 The work reports through a plain callback, ``progress(done, total)`` (``total`` None while it
 is not known), and knows nothing of terminals; this module draws it on stderr as a bar with
@@ -61,13 +62,17 @@ def progress_of(run: Invocation, description: str, unit: str) -> Iterator[Progre
 
 
 class _Bar:
-    """A tqdm bar made at the first report of any work, so that a command with nothing to do draws nothing."""
+    """A tqdm bar made at the first report of any work, so that a command with nothing to do draws nothing,
+    and closed when the work is complete (later reports, such as a sync's second pass, are not drawn)."""
 
     def __init__(self, stream: TextIO, description: str, unit: str):
         self.stream, self.description, self.unit = stream, description, unit
         self.bar: Any = None  # a tqdm bar, once there is work to show
+        self.finished = False
 
     def show(self, done: int, total: int | None) -> None:
+        if self.finished:
+            return
         if self.bar is None:
             if not done and not total:
                 return
@@ -89,9 +94,12 @@ class _Bar:
         else:  # the work started over (a sync whose broker lost its topic): show where it is
             bar.n = done
             bar.refresh()
+        if total and done >= total:  # complete: drawn as such now (node run goes on for hours)
+            self.finished = True
+            bar.close()
 
     def close(self) -> None:
-        if self.bar is not None:
+        if self.bar is not None and not self.finished:
             self.bar.close()
 
 

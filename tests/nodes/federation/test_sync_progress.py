@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
+import time
 
 import pytest
 from terminal import Terminals
 
 from nodes.cli import progress
 from nodes.cli.main import run
-from nodes.federation.sync import sync
+from nodes.federation.inbox import Inbox
+from nodes.federation.sync import run as run_federation, sync
 
 from federation_nodes import Cluster, publish
 
@@ -79,3 +82,31 @@ def test_sync_counts_in_words(tmp_path, kafka_bootstrap, capsys, count, words):
         publish(cluster, "NL", junk(count))
         assert run(["sync"], cluster.environ(cluster["NL"].settings)) == 0
         assert words in capsys.readouterr().out
+
+
+def test_node_run_tells_its_first_catch_up_and_then_nothing(tmp_path, kafka_bootstrap):
+    with Cluster(tmp_path, kafka_bootstrap, ["BE", "NL"]) as cluster:
+        publish(cluster, "NL", junk(BACKLOG))
+        calls: list[tuple[int, int | None]] = []
+        stop = threading.Event()
+        runner = threading.Thread(target=run_federation, args=(cluster["NL"], cluster.transports["NL"], stop),
+                                  kwargs={"idle_wait_s": 0.1, "progress": lambda done, total: calls.append(
+                                      (done, total))})
+        runner.start()
+        try:
+            deadline = time.monotonic() + 60
+            while (BACKLOG, BACKLOG) not in calls and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert calls[-1] == (BACKLOG, BACKLOG), calls
+            told = len(calls)
+            publish(cluster, "NL", junk(5, start=BACKLOG))  # after the catch-up: ingested, not told
+            deadline = time.monotonic() + 30
+            with Inbox.open(cluster["NL"].settings.db) as inbox:  # its own connection: the runner uses the node's
+                while len(inbox.quarantined()) < BACKLOG + 5 and time.monotonic() < deadline:
+                    time.sleep(0.1)
+        finally:
+            stop.set()
+            runner.join(timeout=60)
+        assert len(calls) == told and [d for d, _ in calls] == sorted(d for d, _ in calls)
+        with Inbox.open(cluster["NL"].settings.db) as inbox:
+            assert len(inbox.quarantined()) == BACKLOG + 5
