@@ -18,7 +18,7 @@ from typing import Any, cast
 
 from projections.errors import UnreadableLog
 from projections.store import TRACKING_TABLE, VIEW_TABLES
-from projections.views import EnvelopeLog, Views
+from projections.views import EnvelopeLog, Progress, Views
 
 KEYS = {
     "view_events": ("stream", "node", "version"),
@@ -55,7 +55,7 @@ class ViewMismatch:
             for name in self.expected if self.expected[name] != self.found.get(name))
 
 
-def compare_views(views: Views, log: EnvelopeLog) -> Iterator[ViewMismatch]:
+def compare_views(views: Views, log: EnvelopeLog, progress: Progress | None = None) -> Iterator[ViewMismatch]:
     """Every row of ``views`` that differs from ``log`` projected up to the views' tracked position.
 
     A tracked position past the end of ``log`` is a mismatch too. Only
@@ -63,7 +63,8 @@ def compare_views(views: Views, log: EnvelopeLog) -> Iterator[ViewMismatch]:
     (partners' records) report those rows as found without being projected.
     Reads ``views`` and ``log``, writes only to a temporary directory.
     Raises ``UnreadableLog`` if a row of ``log`` cannot be read (a NULL
-    state, an originator id that is not a UUID).
+    state, an originator id that is not a UUID). ``progress`` is told how far the
+    fresh projection is (``Views.catch_up``).
     """
     with tempfile.TemporaryDirectory(prefix="armsledger-views-") as scratch_dir:
         with Views.open({"PERSISTENCE_MODULE": "eventsourcing.sqlite",
@@ -72,7 +73,8 @@ def compare_views(views: Views, log: EnvelopeLog) -> Iterator[ViewMismatch]:
                 position = views.position(log)
                 end = log.recorder.max_notification_id() or 0
                 try:
-                    scratch.catch_up(cast(EnvelopeLog, _Upto(log, min(position, end))))  # reads select_notifications
+                    scratch.catch_up(cast(EnvelopeLog, _Upto(log, min(position, end))),  # reads select_notifications
+                                     progress)
                 except (TypeError, ValueError) as e:  # what the library and the parser raise on such rows
                     raise UnreadableLog(f"the log could not be projected to compare the views with: {e}") from e
                 found = {table: list(_rows(views, table, key)) for table, key in KEYS.items()}
@@ -122,6 +124,9 @@ class _Upto:
         self._log = log
         self._position = position
         self.recorder = self
+
+    def max_notification_id(self) -> int:
+        return self._position
 
     def select_notifications(self, start: int, limit: int, **kwargs: Any) -> Sequence[Any]:
         if start > self._position:

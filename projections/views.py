@@ -18,7 +18,7 @@ received from partners, in the federated lifecycle).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol, Self
 
 from eventsourcing.persistence import (
@@ -37,6 +37,10 @@ from projections.batch import project_batch
 from projections.errors import TrackingConflict
 from projections.serial_search import DESCRIPTION_FIELDS, serial_like, weapon_filter
 from projections.store import ViewStore
+
+Progress = Callable[[int, int | None], None]
+"""``progress(done, total)``: ``done`` units of a long piece of work so far out of ``total`` (None: not
+known yet). How a projection, an import, an audit or a sync tells the CLI how far it is."""
 
 
 class EnvelopeLog(Protocol):
@@ -95,32 +99,35 @@ class Views:
         """Notification id of the last record of ``log`` projected (0 if none)."""
         return self.store.max_tracking_id(log.name) or 0
 
-    def catch_up(self, log: EnvelopeLog) -> int:
+    def catch_up(self, log: EnvelopeLog, progress: Progress | None = None) -> int:
         """Project every notification of ``log`` after the tracked position.
 
         Batches of ``BATCH_SIZE``, each with its tracking row in one
         transaction. Returns the number of notifications processed, those of
         types the views skip included. If another process catches up at the
-        same time, each batch is applied by exactly one of them.
+        same time, each batch is applied by exactly one of them. ``progress``
+        is called after each batch with the log positions passed and to pass.
         """
-        return self._project(log, written=None)
+        return self._project(log, written=None, progress=progress)
 
-    def rebuild(self, log: EnvelopeLog) -> int:
+    def rebuild(self, log: EnvelopeLog, progress: Progress | None = None) -> int:
         """Empty every view and tracked position, then project ``log`` from its start.
 
         Records of other logs (partners) are forgotten too: catch up with
         each of them again afterwards. Returns the number of notifications processed.
+        ``progress`` as for ``catch_up``.
         """
         self.store.clear()
         # The views start empty, so only weapons this rebuild has written can
         # have a stored state: the others need no query (a tenth of a rebuild
         # on PostgreSQL was spent looking up weapons that were not there).
-        return self._project(log, written=set())
+        return self._project(log, written=set(), progress=progress)
 
-    def _project(self, log: EnvelopeLog, written: set[str] | None) -> int:
+    def _project(self, log: EnvelopeLog, written: set[str] | None, progress: Progress | None) -> int:
         """``catch_up``; ``written``, when not None, holds every weapon id that has a row in the views."""
         processed = 0
-        position = self.position(log)
+        position = start = self.position(log)
+        end = max(start, log.recorder.max_notification_id() or 0) if progress is not None else 0
 
         def load_weapons(weapon_ids):
             if written is not None:
@@ -142,6 +149,9 @@ class Views:
                 written.update(weapon.weapon_id for weapon in batch.weapons)
             processed += batch.processed
             position = batch.last_notification_id
+            if progress is not None:
+                end = max(end, position)  # the log grew meanwhile
+                progress(position - start, end - start)
 
     # --- queries -----------------------------------------------------------------------
 

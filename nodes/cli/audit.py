@@ -9,15 +9,14 @@ have no operator of their own). Each reading command takes ``--purpose TEXT`` an
 from __future__ import annotations
 
 import argparse
-from uuid import UUID
 
-from domain.errors import InvalidField
 from domain.roles import Role
 from domain.time import format_time, parse_time, parse_until
 from nodes.accounts.officer import Officer
 from nodes.bootstrap import Node
 from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option, number_option
 from nodes.readaudit.log import MAX_LIMIT, ReadAudit, ReadEntry
+from nodes.registry.weapon_ids import weapon_subjects
 
 OPERATOR = Officer(user_id="", name="operator", role=Role.REGISTRY)
 """Who reads at the shell, in the read audit."""
@@ -43,7 +42,8 @@ def add_commands(subparsers: Commands) -> None:
     parser = add_command(actions, "reads", reads, "reads recorded, newest first")
     parser.add_argument("--user", metavar="NAME", help="only this officer's reads (sign-in name or user id; "
                                                        "'operator' for reads at the shell)")
-    parser.add_argument("--weapon", metavar="ID|SERIAL", help="only reads of this weapon (id, or serial as marked)")
+    parser.add_argument("--weapon", metavar="ID|SERIAL", help="only reads of this weapon (id or its start, "
+                                                                   "or serial as marked)")
     parser.add_argument("--since", metavar="DATE", help="only reads at or after DATE (YYYY-MM-DD or ISO 8601, UTC)")
     parser.add_argument("--until", metavar="DATE", help="only reads up to DATE (a plain date: to its end)")
     parser.add_argument("--limit", type=number_option(1, MAX_LIMIT), default=100, metavar="N",
@@ -56,7 +56,7 @@ def reads(run: Invocation) -> int:
     since = parse_time(a.since, field="since") * _US if a.since is not None else None
     until = (parse_until(a.until, field="until") + 1) * _US if a.until is not None else None
     with run.open_node(unlock=False) as node, ReadAudit.open(node.settings.db, node.identity) as log:
-        subjects = _weapon_subjects(node, a.weapon) if a.weapon is not None else [None]
+        subjects = weapon_subjects(node, a.weapon) if a.weapon is not None else [None]
         found: dict[int, ReadEntry] = {}
         for subject in subjects:
             for entry in log.entries(user=a.user, weapon=subject, since=since, until=until, limit=a.limit):
@@ -64,23 +64,6 @@ def reads(run: Invocation) -> int:
     entries = sorted(found.values(), key=lambda e: e.seq, reverse=True)[:a.limit]
     run.emit({"reads": [e.to_dict() for e in entries]}, "\n".join(_line(e) for e in entries) or "no reads recorded")
     return 0
-
-
-def _weapon_subjects(node: Node, text: str) -> list[str]:
-    """The subjects a read of weapon ``text`` is recorded under: its id; for a serial, the id of
-    each weapon with that serial (exactly: ``?`` and ``*`` are not patterns here), and the serial
-    itself (as searched)."""
-    try:
-        return [str(UUID(text.strip()))]
-    except ValueError:
-        pass
-    serial = text.strip().replace("*", "").replace("?", "")
-    node.views.catch_up(node.registry)
-    try:
-        weapons = node.views.search_serial(serial)
-    except InvalidField as e:  # the views name their own field: point at the option typed
-        raise InvalidField(f"{text!r} is neither a weapon id nor a serial: {e.args[0]}", field="weapon") from None
-    return [*(str(m["weapon_id"]) for m in weapons), text.strip()]
 
 
 def _line(entry: ReadEntry) -> str:

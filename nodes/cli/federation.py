@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING
 
 from domain.time import format_time
 from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option, number_option
+from nodes.cli.progress import progress_of
 from nodes.cli.serve import add_serve_options, serve_node
 from nodes.errors import ConfigurationError
+from nodes.plurals import counted
 
 #: ``quarantine`` lists this many entries unless told otherwise, and never more than the maximum.
 QUARANTINE_PAGE = 100
@@ -86,11 +88,13 @@ def sync_command(run: Invocation) -> int:
     from nodes.federation.sync import sync
 
     _log_to_stderr()
-    with run.open_node(unlock=True) as node, open_transport(run) as transport:
-        report = sync(node, transport, run.args.timeout)
-    human = (f"published {report.published} records and {report.checkpoints_sent} checkpoints; "
-             f"read {report.read} messages: {report.accepted} accepted, {report.duplicates} duplicates, "
-             f"{report.quarantined} quarantined ({report.alarms} alarms); {report.reactions} automatic steps"
+    with (run.open_node(unlock=True) as node, open_transport(run) as transport,
+          progress_of(run, "sync: inbox", "messages") as shown):
+        report = sync(node, transport, run.args.timeout, progress=shown)
+    human = (f"published {counted(report.published, 'record')} and {counted(report.checkpoints_sent, 'checkpoint')}; "
+             f"read {counted(report.read, 'message')}: {report.accepted} accepted, "
+             f"{counted(report.duplicates, 'duplicate')}, {report.quarantined} quarantined "
+             f"({counted(report.alarms, 'alarm')}); {counted(report.reactions, 'automatic step')}"
              + (f" ({report.failed_reactions} failed: armsledger quarantine)" if report.failed_reactions else "")
              + ("" if report.quiet else f"; stopped after {run.args.timeout:g} s with work left"))
     run.emit(report.to_dict(), human)
@@ -112,7 +116,8 @@ def node_run(run: Invocation) -> int:
         run.warn(f"node {node.identity.state}: relaying and ingesting through {transport.bootstrap_servers} "
                  f"(topics {transport.topic_prefix}.inbox.*); SIGTERM or Ctrl-C stops")
         if not run.args.serve:
-            report = run_federation(node, transport, stop)
+            with progress_of(run, "node run: inbox", "messages") as shown:
+                report = run_federation(node, transport, stop, progress=shown)
         else:
             with ThreadPoolExecutor(1, thread_name_prefix="federation") as pool:
                 federation = pool.submit(run_federation, node, transport, stop)
@@ -121,8 +126,9 @@ def node_run(run: Invocation) -> int:
                 finally:
                     stop.set()
                 report = federation.result()
-    run.warn(f"node {node.identity.state}: stopped after {report.elapsed_s:.1f} s: published {report.published}, "
-             f"accepted {report.accepted}, quarantined {report.quarantined}")
+    run.warn(f"node {node.identity.state}: stopped after {report.elapsed_s:.1f} s: published "
+             f"{counted(report.published, 'record')}, accepted {counted(report.accepted, 'message')}, "
+             f"quarantined {report.quarantined}")
     return 0
 
 
@@ -141,7 +147,7 @@ def quarantine(run: Invocation) -> int:
         lines.append(f"... more: armsledger quarantine --after {entries[-1]['id']} --limit {limit}")
     shown = sum(1 for e in entries if e["kind"] == "alarm")
     if alarms > shown:
-        lines.append(f"ALARM: {alarms - shown} more alarm(s) in the quarantine, outside this page")
+        lines.append(f"ALARM: {counted(alarms - shown, 'more alarm')} in the quarantine, outside this page")
     empty = "quarantine is empty" if not after else f"no entry after {after}"
     run.emit(entries, "\n".join(lines) or empty)
     return 1 if alarms else 0

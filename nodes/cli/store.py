@@ -8,11 +8,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from domain.errors import InvalidField
 from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option
+from nodes.cli.progress import progress_of
+from nodes.plurals import counted
 
 #: The shortest passphrase ``init`` accepts for encrypting a node's keys.
 MIN_PASSPHRASE = 12
@@ -77,11 +78,15 @@ def import_csv_file(run: Invocation) -> int:
     if not path.is_file():
         raise InvalidField(f"{run.args.file}: no such file", field="file")
     with run.open_node(unlock=True) as node:
-        report = import_csv(node, path)
+        with progress_of(run, f"import {path.name}", "rows") as shown:
+            report = import_csv(node, path, progress=shown)
+        with progress_of(run, "projections", "records") as shown:
+            node.views.catch_up(node.registry, progress=shown)  # the long part of settle(), shown
         node.settle()
     document = report.to_dict()
-    run.emit(document, f"{path.name}: {report.imported} weapons recorded ({report.events} signed events), "
-                       f"{report.skipped} recorded already, {len(report.errors)} rows refused")
+    run.emit(document, f"{path.name}: {counted(report.imported, 'weapon')} recorded "
+                       f"({counted(report.events, 'signed event')}), {report.skipped} recorded already, "
+                       f"{counted(len(report.errors), 'row')} refused")
     for error in report.errors:
         run.warn(f"armsledger import-csv: {path.name} line {error.line}: {error.field}: {error.reason}")
     return 2 if report.errors else 0
@@ -91,16 +96,17 @@ def verify(run: Invocation) -> int:
     """Exit 0 only when every check holds; otherwise name each problem (on stderr) and exit 1."""
     from nodes.registry.verify import verify_store
 
-    with run.open_node(unlock=False) as node:
-        report = verify_store(node)
+    with run.open_node(unlock=False) as node, progress_of(run, "verify", "checks") as shown:
+        report = verify_store(node, progress=shown)
     document = report.to_dict()
-    summary = (f"{report.events_checked} records in {report.streams_checked} streams checked against "
-               f"the checkpoint of size {report.checkpoint_size} ({report.checkpoints_checked} checkpoints)")
+    summary = (f"{counted(report.events_checked, 'record')} in {counted(report.streams_checked, 'stream')} "
+               f"checked against the checkpoint of size {report.checkpoint_size} "
+               f"({counted(report.checkpoints_checked, 'checkpoint')})")
     if report.unsealed:
-        summary += f"; {report.unsealed} records are not sealed yet"
+        summary += f"; {counted(report.unsealed, 'record')} {'is' if report.unsealed == 1 else 'are'} not sealed yet"
     if report.received_checked:
-        summary += f"; {report.received_checked} records received from partners checked"
-    verdict = "ok" if report.ok else f"FAILED: {len(report.problems)} problems"
+        summary += f"; {counted(report.received_checked, 'record')} received from partners checked"
+    verdict = "ok" if report.ok else f"FAILED: {counted(len(report.problems), 'problem')}"
     run.emit(document, f"{verdict}: {summary}")
     for problem in report.problems:
         run.warn(f"armsledger verify: {problem}")
@@ -109,12 +115,9 @@ def verify(run: Invocation) -> int:
 
 def rebuild(run: Invocation) -> int:
     """Drop the projections and replay the whole log into them."""
-    with run.open_node(unlock=False) as node:
-        result = node.views.rebuild(node.registry)
-    document: dict[str, Any] = {"rebuilt": True}
-    if isinstance(result, int):
-        document["events"] = result
-    run.emit(document, "projections rebuilt" + (f" from {result} records" if isinstance(result, int) else ""))
+    with run.open_node(unlock=False) as node, progress_of(run, "rebuild", "records") as shown:
+        processed = node.views.rebuild(node.registry, progress=shown)
+    run.emit({"rebuilt": True, "events": processed}, f"projections rebuilt from {counted(processed, 'record')}")
     return 0
 
 

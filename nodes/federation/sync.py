@@ -35,6 +35,7 @@ from nodes.federation.reactions import react, record_failures
 from nodes.federation.relay import Relay, RelayReport
 from nodes.ports import Node, Transport
 from nodes.registry.paging import received_pages
+from projections.views import Progress
 
 log = logging.getLogger(__name__)
 
@@ -160,21 +161,24 @@ class Federation:
 
 
 def sync(node: Node, transport: Transport, timeout_s: float = 10.0, *,
-         federation: Federation | None = None) -> SyncReport:
+         federation: Federation | None = None, progress: Progress | None = None) -> SyncReport:
     """One pass (module docstring). Raises ``TransportError`` / ``StorageError`` on
-    infrastructure failures; bad messages are quarantined, never raised."""
+    infrastructure failures; bad messages are quarantined, never raised. ``progress(done, total)``
+    is told how many messages of the inbox's backlog were ingested, of how many."""
     started = time.monotonic()
     deadline = started + timeout_s
     report = SyncReport()
     owned = federation is None
     fed = federation or Federation(node, transport)
+    drained = 0
     try:
         fed.refresh(report)
         while time.monotonic() < deadline:
             report.passes += 1
             report.add_relay(fed.relay.relay())
             before = fed.log_size()
-            read = _drain(fed, deadline, report)
+            read = _drain(fed, deadline, report, _after(drained, progress))
+            drained += read
             if not read and fed.log_size() == before:
                 report.quiet = True
                 break
@@ -187,24 +191,33 @@ def sync(node: Node, transport: Transport, timeout_s: float = 10.0, *,
     return report
 
 
-def _drain(fed: Federation, deadline: float, report: SyncReport) -> int:
-    """Ingest until our position reaches the end our inbox topic had when we looked; returns messages read."""
+def _after(drained: int, progress: Progress | None) -> Progress | None:
+    """``progress`` of a later drain of the same sync: counted after the ``drained`` messages before it."""
+    if progress is None or not drained:
+        return progress
+    return lambda done, total: progress(drained + done, None if total is None else drained + total)
+
+
+def _drain(fed: Federation, deadline: float, report: SyncReport, progress: Progress | None = None) -> int:
+    """Ingest until our position reaches the end our inbox topic had when we looked; returns messages read.
+    ``progress`` is told the offsets passed of those there were to read."""
     ingest = fed.ingest
-    if ingest.topic_id is None:
-        ingest.topic_id = fed.transport.ensure_topics([ingest.state]).get(ingest.topic)
-    end = fed.transport.end_offset(ingest.topic)
-    if end - fed.node.inbox.position(kafka_position(ingest.topic, ingest.topic_id)) >= POOL_THRESHOLD:
+    start, end = _inbox_span(fed)
+    if end - start >= POOL_THRESHOLD:
         ingest.warm_up()  # a large backlog: start the verifying processes while the first batch is read
     read = 0
     checked_reset = False
     while time.monotonic() < deadline:
         position = fed.node.inbox.position(kafka_position(ingest.topic, ingest.topic_id))
+        if progress is not None and position <= end:
+            progress(max(0, position - start), max(0, end - start))
         if position > end and not checked_reset:
             # Our position is beyond the topic's end: the broker lost its memory. A read
             # says so for sure (and moves us to the re-created topic).
             checked_reset = True
             if fed.ingest_step(0.0, report).resets:
                 end = fed.transport.end_offset(ingest.topic)
+                start = 0
             continue
         if position >= end:
             break
@@ -212,20 +225,54 @@ def _drain(fed: Federation, deadline: float, report: SyncReport) -> int:
         read += step.read
         if step.resets:
             end = fed.transport.end_offset(ingest.topic)
+            start = 0  # the topic was made anew: read from its start
     return read
 
 
+def _inbox_span(fed: Federation) -> tuple[int, int]:
+    """Our position in our inbox topic and the topic's end now (the topic made if missing)."""
+    ingest = fed.ingest
+    if ingest.topic_id is None:
+        ingest.topic_id = fed.transport.ensure_topics([ingest.state]).get(ingest.topic)
+    end = fed.transport.end_offset(ingest.topic)
+    return fed.node.inbox.position(kafka_position(ingest.topic, ingest.topic_id)), end
+
+
+class _FirstCatchUp:
+    """``run``'s first catch-up with its inbox, told to ``progress``: the messages from our position at
+    the start to the topic's end then."""
+
+    def __init__(self, fed: Federation, progress: Progress):
+        self.fed, self.progress = fed, progress
+        self.span: tuple[int, int] | None = None
+
+    def before_step(self) -> None:
+        if self.span is None:
+            self.span = _inbox_span(self.fed)
+
+    def after_step(self) -> _FirstCatchUp | None:
+        """Tell how far it is; None once caught up."""
+        assert self.span is not None, "before_step first"
+        start, end = self.span
+        ingest = self.fed.ingest
+        position = self.fed.node.inbox.position(kafka_position(ingest.topic, ingest.topic_id))
+        self.progress(max(0, min(position, end) - start), max(0, end - start))
+        return None if position >= end else self
+
+
 def run(node: Node, transport: Transport, stop_event: threading.Event, *,
-        idle_wait_s: float = IDLE_WAIT_S) -> SyncReport:
+        idle_wait_s: float = IDLE_WAIT_S, progress: Progress | None = None) -> SyncReport:
     """Relay and ingest until ``stop_event`` is set; the batch in hand is finished first.
 
     A ``TransportError`` (broker away or restarting) is logged and the pass tried again after a
-    pause; ``StorageError`` and anything else end the run.
+    pause; ``StorageError`` and anything else end the run. ``progress(done, total)`` is told how
+    far the first catch-up with the inbox is, until it is done.
     """
     started = time.monotonic()
     report = SyncReport()
     with Federation(node, transport) as fed:
         fed.ingest.warm_up()
+        catching_up = None if progress is None else _FirstCatchUp(fed, progress)
         refreshed_at = relayed_at = 0.0
         relayed_size: int | None = None
         pause = RETRY_PAUSES_S[0]
@@ -241,7 +288,11 @@ def run(node: Node, transport: Transport, stop_event: threading.Event, *,
                     relayed_size, relayed_at = size, time.monotonic()
                 if stop_event.is_set():
                     break
+                if catching_up is not None:
+                    catching_up.before_step()
                 fed.ingest_step(idle_wait_s, report)
+                if catching_up is not None:
+                    catching_up = catching_up.after_step()
                 pause = RETRY_PAUSES_S[0]
             except TransportError as e:
                 log.warning("node run: %s; trying again in %.1f s", e, pause)

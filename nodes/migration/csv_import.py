@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nodes.migration.batch_writer import BatchWriter
-from nodes.migration.reader import REQUIRED_COLUMNS, CsvRows
+from nodes.migration.reader import REQUIRED_COLUMNS, CsvRows, lines_after_header
 from nodes.migration.report import ImportReport, RowError
 from nodes.migration.signer_pool import RowSigner, signed_batches
+from projections.views import Progress
 
 if TYPE_CHECKING:
     from nodes.bootstrap import Node
@@ -23,7 +24,7 @@ __all__ = ["REQUIRED_COLUMNS", "ImportReport", "RowError", "import_csv"]
 
 
 def import_csv(node: Node, path: str | os.PathLike[str], *, batch_size: int = 1000,
-               workers: int | None = None) -> ImportReport:
+               workers: int | None = None, progress: Progress | None = None) -> ImportReport:
     """Record every valid row of the CSV file at ``path`` in ``node``'s registry.
 
     Requires an unlocked node (its private keys loaded; else ``ConfigurationError``)
@@ -34,7 +35,8 @@ def import_csv(node: Node, path: str | os.PathLike[str], *, batch_size: int = 10
     unknown or missing column, not UTF-8): rows before an undecodable line are
     still recorded. Raises ``StorageError`` when the database fails. Row failures
     are reported, not raised. Does not seal a checkpoint or update projections:
-    call ``node.settle()`` afterwards.
+    call ``node.settle()`` afterwards. ``progress`` is called after each batch with the rows
+    read and the file's lines after the header (as many as its rows, or more when some are blank).
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -45,8 +47,13 @@ def import_csv(node: Node, path: str | os.PathLike[str], *, batch_size: int = 10
         workers = os.cpu_count() or 1
     rows = CsvRows(Path(path))
     with rows:
+        lines = lines_after_header(Path(path)) if progress is not None else 0
         for signed in signed_batches(rows, signer, batch_size, workers):
             writer.write(signed)
+            if progress is not None:
+                progress(report.rows, max(lines, report.rows))
+        if progress is not None:
+            progress(report.rows, report.rows)  # done, whatever the blank lines made of the estimate
     if rows.failure is not None:
         raise rows.failure
     return report

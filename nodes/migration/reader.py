@@ -106,6 +106,20 @@ class CsvRows:
         self._file.close()
 
 
+def lines_after_header(path: Path) -> int:
+    """How many lines the file at ``path`` has after its header: its rows, or more when some lines
+    are blank or a quoted value spans lines (what the import's progress counts towards).
+    Requires a readable file (``CsvRows`` opened it)."""
+    lines = 0
+    last = b"\n"
+    with open(path, "rb") as file:
+        while chunk := file.read(1 << 20):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    lines += last != b"\n"  # a last line without its newline
+    return max(0, lines - 1)
+
+
 class _Undecodable(Exception):
     def __init__(self, line: int):
         super().__init__(f"line {line} is not UTF-8")

@@ -12,9 +12,11 @@ passphrase is needed: a locked node can be verified, and so can a copy of its da
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
+
+from eventsourcing.persistence import Notification
 
 from ledger.audit import POOL_THRESHOLD, AuditReport, LogRecord, Problem, ProblemKind, audit_log
 from ledger.checkpoint import Checkpoint
@@ -24,6 +26,10 @@ from nodes.federation.received_audit import audit_received
 from nodes.federation.trust import TrustStore
 from nodes.registry.paging import paged
 from nodes.workers import start_pool
+from projections.views import Progress
+
+#: ``verify_store`` tells its progress every this many rows of the inbox.
+RECEIVED_STEP = 1000
 
 if TYPE_CHECKING:
     from nodes.ports import Node
@@ -31,29 +37,60 @@ if TYPE_CHECKING:
     from nodes.registry.sealer import CheckpointRow
 
 
-def verify_store(node: Node, *, workers: int | None = None) -> AuditReport:
+def verify_store(node: Node, *, workers: int | None = None, progress: Progress | None = None) -> AuditReport:
     """Audit ``node``'s log, checkpoints, leaf index and received partner records.
 
     ``workers``: processes that parse and verify signatures (``nodes.workers.start_pool``);
     default: every CPU for a log of ``POOL_THRESHOLD`` records or more, else none (1).
-    Raises ``StorageError`` if the database cannot be read; everything found in the
-    data is a ``Problem`` of the report.
+    ``progress(done, total)`` is told how many checks are done: one per record of the own log
+    audited, one per row of the inbox read, one per record of the own log projected again to
+    compare the views with. Raises ``StorageError`` if the database cannot be read; everything
+    found in the data is a ``Problem`` of the report.
     """
     inbox = node.inbox
+    own, held = node.registry.recorder.max_notification_id() or 0, inbox.max_notification_id()
     if workers is None:
-        size = (node.registry.recorder.max_notification_id() or 0) + inbox.max_notification_id()
-        workers = _cpu_count() if size >= POOL_THRESHOLD else 1
+        workers = _cpu_count() if own + held >= POOL_THRESHOLD else 1
+    checks = _Checks(progress, own, held)
     pool = start_pool(workers) if workers > 1 else None
     try:
-        report = _audit_own_log(node, pool)
+        report = _audit_own_log(node, pool, checks)
         _read_ids_as_stored(getattr(inbox, "recorder", None))  # the adapter's; an in-memory inbox has none
-        received = audit_received(inbox.stored_rows(), TrustStore(node.settings.home).partners(), executor=pool)
+        received = audit_received(checks.received(inbox.stored_rows()), TrustStore(node.settings.home).partners(),
+                                  executor=pool)
         reads = _read_audit_problems(node, pool)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    return report.with_problems([*received.problems, *_view_problems(node), *reads],
-                                received_checked=received.checked)
+    views = list(_view_problems(node, checks))
+    checks.done()
+    return report.with_problems([*received.problems, *views, *reads], received_checked=received.checked)
+
+
+class _Checks:
+    """How far the audit is, as one count of checks over its three passes (``verify_store``)."""
+
+    def __init__(self, progress: Progress | None, own: int, held: int):
+        self.progress, self.own, self.held = progress, own, held
+        self.total = 2 * own + held
+
+    def own_log(self, position: int) -> None:
+        if self.progress is not None:
+            self.progress(min(position, self.own), self.total)
+
+    def received(self, rows: Iterable[Notification]) -> Iterator[Notification]:
+        for row in rows:
+            if self.progress is not None and row.id % RECEIVED_STEP == 0:
+                self.progress(self.own + min(row.id, self.held), self.total)
+            yield row
+
+    def views(self, done: int, total: int | None) -> None:
+        if self.progress is not None:
+            self.progress(self.own + self.held + min(done, self.own), self.total)
+
+    def done(self) -> None:
+        if self.progress is not None:
+            self.progress(self.total, self.total)
 
 
 def _read_audit_problems(node: Node, executor: Executor | None) -> list[Problem]:
@@ -63,23 +100,23 @@ def _read_audit_problems(node: Node, executor: Executor | None) -> list[Problem]
     return verify_read_audit(node.settings.db, node.identity, executor=executor)
 
 
-def _view_problems(node: Node) -> Iterator[Problem]:
+def _view_problems(node: Node, checks: _Checks) -> Iterator[Problem]:
     """Each row of the views that the log does not project (``search`` and ``stats`` serve them)."""
     from projections.compare import compare_views
     from projections.errors import UnreadableLog
 
     try:
-        for mismatch in compare_views(node.views, node.registry):
+        for mismatch in compare_views(node.views, node.registry, progress=checks.views):
             yield Problem(None, None, None, ProblemKind.PROJECTION, str(mismatch))
     except UnreadableLog as e:  # the damaged row is a problem of the log audit too
         yield Problem(None, None, None, ProblemKind.PROJECTION, str(e))
 
 
-def _audit_own_log(node: Node, executor: Executor | None) -> AuditReport:
+def _audit_own_log(node: Node, executor: Executor | None, checks: _Checks) -> AuditReport:
     sealer = node.sealer
     checkpoints, row_problems = _checkpoints(sealer.checkpoint_rows())
     report = audit_log(
-        _records(node.registry),
+        _records(node.registry, checks),
         checkpoints,
         node.identity.node_public_key,
         policy=DomainPolicy(node.identity.state),
@@ -90,13 +127,14 @@ def _audit_own_log(node: Node, executor: Executor | None) -> AuditReport:
     return report.with_problems(row_problems)
 
 
-def _records(registry: Registry) -> Iterator[LogRecord]:
+def _records(registry: Registry, checks: _Checks) -> Iterator[LogRecord]:
     # The row's own key and topic go along, so a row holding another row's
     # envelope, or naming another type, is named even when the envelope is intact.
     recorder = registry.recorder
     _read_ids_as_stored(recorder)
     for page in paged(lambda start, limit: _page(recorder, start, limit), _position):
         yield from page
+        checks.own_log(page[-1].position)
 
 
 def _page(recorder: Any, start: int, limit: int) -> list[LogRecord]:

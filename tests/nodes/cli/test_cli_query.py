@@ -112,7 +112,7 @@ def test_import_csv_records_valid_rows_and_reports_refused_ones(cli, tmp_path):
 def test_import_csv_of_a_clean_file_exits_0_and_of_a_missing_file_2(cli, tmp_path):
     register = tmp_path / "ok.csv"
     register.write_text(CSV_HEADER + "Steyr,AT,S-1,rifle,Steyr,AUG,5.56,2015,2015-01-01,Steyr\n")
-    assert "1 weapons recorded" in cli.ok("import-csv", str(register)).out
+    assert "1 weapon recorded" in cli.ok("import-csv", str(register)).out
     missing = cli("import-csv", str(tmp_path / "nope.csv"))
     assert missing.code == 2 and "file" in missing.err
     bad = tmp_path / "bad.csv"

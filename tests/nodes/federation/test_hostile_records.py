@@ -254,7 +254,7 @@ def test_the_quarantine_command_pages_through_the_entries(env, capsys, tmp_path,
             received_at=1_700_000_000_000_000, topic="t.inbox.NL", offset=9, origin="BE", reason="fork-or-rewrite",
             kind="alarm", detail="two histories", key=b"", message=b"y")]))
     alarmed = cli("quarantine", "--limit", "2")
-    assert alarmed.code == 1 and "1 more alarm(s) in the quarantine, outside this page" in alarmed.out
+    assert alarmed.code == 1 and "1 more alarm in the quarantine, outside this page" in alarmed.out
     assert "limit" in cli.refused("quarantine", "--limit", "0").err
     assert "after" in cli.refused("quarantine", "--after", "-1").err
 
