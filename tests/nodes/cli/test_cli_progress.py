@@ -9,12 +9,13 @@ import sys
 import time
 
 import pytest
-from terminal import Terminals
 
 from nodes.cli import progress
 from nodes.cli.invocation import Invocation
 from nodes.cli.main import build_parser, main
 from nodes.plurals import counted
+
+from terminal import Terminals
 
 CSV_HEADER = "manufacturer,country,serial,type,make,model,calibre,year,manufactured_on,first_holder\n"
 TIME_LEFT = re.compile(rb"\d\d:\d\d left")

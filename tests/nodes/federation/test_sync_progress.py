@@ -9,7 +9,6 @@ import threading
 import time
 
 import pytest
-from terminal import Terminals
 
 from nodes.cli import progress
 from nodes.cli.main import run
@@ -17,6 +16,7 @@ from nodes.federation.inbox import Inbox
 from nodes.federation.sync import run as run_federation, sync
 
 from federation_nodes import Cluster, publish
+from terminal import Terminals
 
 BACKLOG = 60
 
