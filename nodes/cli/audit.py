@@ -16,7 +16,7 @@ from nodes.accounts.officer import Officer
 from nodes.bootstrap import Node
 from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option, number_option
 from nodes.readaudit.log import MAX_LIMIT, ReadAudit, ReadEntry
-from nodes.registry.weapon_ids import weapon_subjects
+from nodes.readaudit.search import reads_of
 
 OPERATOR = Officer(user_id="", name="operator", role=Role.REGISTRY)
 """Who reads at the shell, in the read audit."""
@@ -56,12 +56,8 @@ def reads(run: Invocation) -> int:
     since = parse_time(a.since, field="since") * _US if a.since is not None else None
     until = (parse_until(a.until, field="until") + 1) * _US if a.until is not None else None
     with run.open_node(unlock=False) as node, ReadAudit.open(node.settings.db, node.identity) as log:
-        subjects = weapon_subjects(node, a.weapon) if a.weapon is not None else [None]
-        found: dict[int, ReadEntry] = {}
-        for subject in subjects:
-            for entry in log.entries(user=a.user, weapon=subject, since=since, until=until, limit=a.limit):
-                found[entry.seq] = entry
-    entries = sorted(found.values(), key=lambda e: e.seq, reverse=True)[:a.limit]
+        entries = reads_of(node, log.entries, weapon=a.weapon, user=a.user, since=since, until=until,
+                           limit=a.limit)
     run.emit({"reads": [e.to_dict() for e in entries]}, "\n".join(_line(e) for e in entries) or "no reads recorded")
     return 0
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from domain.time import parse_time
+from nodes.readaudit.search import reads_of
 from nodes.registry.reading import plain_record
 from nodes.registry.verify import verify_store
 from nodes.service.acting import API_PREFIX, Auditor, Context, Reader
@@ -51,12 +52,13 @@ def quarantine(_: Auditor, context: Context, after: Annotated[int, Query(ge=0, l
 @router.get("/audit/reads", summary="the read audit: who read what, when and why; filtered")
 def reads(_: Auditor, context: Context,
           user: Annotated[str | None, Query(max_length=200, description="sign-in name")] = None,
-          weapon: Annotated[str | None, Query(max_length=200, description="weapon id")] = None,
+          weapon: Annotated[str | None, Query(max_length=200,
+                                              description="weapon id, the start of one, or a serial")] = None,
           since: Annotated[str | None, Query(max_length=40, description="from this date")] = None,
           until: Annotated[str | None, Query(max_length=40, description="until this date")] = None,
           limit: Limit = PAGE) -> dict[str, Any]:
-    entries = context.read_audit.entries(
-        user=user, weapon=weapon, limit=limit,
+    entries = reads_of(
+        context.node, context.read_audit.entries, user=user, weapon=weapon, limit=limit,
         since=None if since is None else parse_time(since, field="since") * 1_000_000,
         until=None if until is None else parse_time(until, field="until") * 1_000_000)
     return {"entries": plain_record(entries)}

@@ -19,6 +19,7 @@ from domain.errors import DomainError
 from domain.roles import Right
 from domain.time import parse_time, parse_until
 from ledger.checkpoint import Checkpoint
+from nodes.readaudit.search import reads_of
 from nodes.registry.verify import verify_store
 from nodes.service.desks.access import Desk, at_desk, context_of, desk_page, query_of, whole_of
 from nodes.service.desks.jobs import Job, jobs_of
@@ -85,7 +86,8 @@ async def reads(request: Request, desk: Desk = Depends(at_desk(Right.AUDIT))) ->
             "since": parse_time(values["since"], field="since") * _US if values["since"] else None,
             "until": parse_until(values["until"], field="until") * _US if values["until"] else None,
             "before": whole_of(values["before"], "before") or None}
-        entries = await run_in_threadpool(lambda: log.entries(limit=PAGE, **filters))
+        entries = await run_in_threadpool(lambda: reads_of(context_of(request).node, log.entries, limit=PAGE,
+                                                           **filters))
     except DomainError as exc:
         return desk_page(request, desk, "audit_reads.html", values=values, entries=[], errors=[field_error(exc)],
                          status_code=status_for(exc))

@@ -94,6 +94,8 @@ def render(request: Request, template: str, *, officer: Officer | None = None, c
     t = translator(language)
     page = {
         "t": t,
+        # A count in words: the catalogue's "KEY.1" for one, "KEY" for any other number ({n}).
+        "n": lambda key, count: t(f"{key}.1" if count == 1 else key, n=count),
         "language": language,
         "field_label": lambda name: t(f"field.{name}") if f"field.{name}" in ENGLISH else name,
         "day": lambda seconds: format_time(seconds)[:10],

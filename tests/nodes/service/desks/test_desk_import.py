@@ -31,7 +31,7 @@ def test_an_import_records_good_rows_and_lists_refused_ones_by_line(client, desk
                           files={"file": ("register.csv", HEADER + GOOD + BAD, "text/csv")}, follow_redirects=False)
     assert started.status_code == 303 and started.headers["location"] == "/admin/import"
     page = finished(client)
-    assert "register.csv: 1 weapons recorded" in page and "1 rows refused" in page
+    assert "register.csv: 1 weapon recorded (1 signed record)" in page and "1 row refused" in page
     assert "<tr><td>3</td><td>country</td>" in page
     weapon = Marking.read("FN Herstal", "BE", "IMP-1").weapon_id()
     assert desk_context.node.registry.envelopes(weapon)
