@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from nodes.service import (
+    api_alerts,
     api_licences,
     api_node,
     api_session,
@@ -40,6 +41,7 @@ def create_app(context: ServiceContext, *, max_body_bytes: int = MAX_BODY_BYTES,
     for module in (api_session, api_weapons, api_verdicts, api_licences, api_shipments, api_traces, api_stats,
                    api_node):
         app.include_router(module.router)  # each under API_PREFIX already: metrics label routes by full path
+    app.include_router(api_alerts.router)  # alerts (hit notices received), reports by marking
     app.include_router(health.router)
     errors.install(app)
     app.state.metrics = health.ServiceMetrics(context)

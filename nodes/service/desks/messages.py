@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from nodes.service.desks.messages_alerts import ALERTS_ENGLISH
+
 Translate = Callable[..., str]
 
 DEFAULT_LANGUAGE = "en"
@@ -330,6 +332,8 @@ ENGLISH: dict[str, str] = {
     "licence.issued_id": "Licence recorded with id {id}.",
     "licence.revoked_id": "Licence {number} revoked.",
 }
+
+ENGLISH.update(ALERTS_ENGLISH)  # the alerts page's strings (messages_alerts)
 
 CATALOGUES: dict[str, Mapping[str, str]] = {DEFAULT_LANGUAGE: ENGLISH}
 
