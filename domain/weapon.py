@@ -288,7 +288,7 @@ class Weapon(SignedAggregate):
         occurred_on = check_occurred_on(occurred_on)
         if year_of(occurred_on) < year:
             raise InvalidField(f"{format_time(occurred_on)[:10]} is before the year of manufacture {year}",
-                               field="date")
+                               field="occurred_on")
         weapon = cls._shell(marking.weapon_id(), _now())
         weapon._record(
             cls.Manufactured, authority=authority, occurred_on=occurred_on,

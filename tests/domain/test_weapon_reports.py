@@ -69,6 +69,6 @@ def manufacture(authorities, year, date):
 def test_a_manufacture_date_before_the_year_of_manufacture_is_refused_naming_the_date(authorities):
     with pytest.raises(InvalidField) as info:
         manufacture(authorities, 2021, "2020-12-31")
-    assert info.value.field == "date" and "2020-12-31" in str(info.value) and "2021" in str(info.value)
+    assert info.value.field == "occurred_on" and "2020-12-31" in str(info.value) and "2021" in str(info.value)
     assert manufacture(authorities, 2021, "2021-01-01").year == 2021
     assert manufacture(authorities, 2019, "2021-06-01").year == 2019  # made earlier, registered later
