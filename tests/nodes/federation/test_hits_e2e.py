@@ -69,6 +69,9 @@ def test_a_stolen_pistol_seized_across_the_border_raises_the_hit_on_the_reportin
     assert out.strip() == "no alerts"  # the notice went to the reporter only
     code, _, err = run(cluster, "BE", capsys, "alerts", "--limit", "0")
     assert code == 2 and "limit" in err
+    for state in ("FR", "BE"):  # the notices in FR's log and in BE's inbox pass the audit of the whole store
+        code, out, err = run(cluster, state, capsys, "verify")
+        assert code == 0, (state, out, err)
 
     # Replayed and tampered notices on BE's inbox topic: the replay changes nothing, the tampered one is
     # quarantined with its reason and never listed.
