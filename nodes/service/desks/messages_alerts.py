@@ -25,4 +25,13 @@ ALERTS_ENGLISH: dict[str, str] = {
     "alerts.reported_lost": "lost",
     "alerts.reported_stolen": "stolen",
     "alerts.reported_on": "{what}, reported {date}",
+    "alerts.report_link": "Report a weapon lost or stolen",
+    "alerts.report_title": "Report a weapon lost or stolen",
+    "alerts.report_intro": "Name a weapon on record by its id, or any weapon by its marking: one with no record "
+                           "here is described by what is known of it, and the report opens its record.",
+    "alerts.report_submit": "Record the report",
+    "alerts.stolen": "Stolen",
+    "alerts.lost": "Lost",
+    "field.missing": "Lost or stolen",
+    "field.place": "Place",
 }

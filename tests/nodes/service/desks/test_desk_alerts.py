@@ -48,3 +48,27 @@ def test_the_tracing_officer_sees_the_hit_from_the_tracing_desk(hit_in_france):
     assert ("search", "alerts") in [(r.action, r.subject) for r in belgium.reads]
     with TestClient(desk_app(belgium)) as client:
         assert client.get("/alerts", follow_redirects=False).status_code == 303  # signed out: to the sign-in
+
+
+def test_a_police_officer_reports_a_weapon_on_paper_stolen_from_the_desk(tmp_path, db_url):
+    federation = MemoryFederation(tmp_path, lambda state: db_url, ["BE"])
+    context = DeskTestContext(federation["BE"])
+    try:
+        with TestClient(desk_app(context)) as client:
+            csrf = sign_in(client, "paul")
+            assert 'href="/alerts/report"' in client.get("/alerts").text
+            form = {"csrf_token": csrf, "missing": "stolen", "manufacturer": "Glock", "country": "AT",
+                    "serial": "DESK-P-1", "type": "pistol", "calibre": "9x19", "year": "2015", "place": "Gent"}
+            refused = client.post("/alerts/report", data={**form, "serial": "DE??-1"})
+            assert refused.status_code == 422 and 'href="#f-serial"' in refused.text and "DE??-1" in refused.text
+            done = client.post("/alerts/report", data=form, follow_redirects=False)
+            weapon = Marking.read("Glock", "AT", "DESK-P-1").weapon_id()
+            assert done.status_code == 303 and done.headers["location"] == f"/weapons/{weapon}"
+            assert [e.type for e in context.node.registry.envelopes(weapon)] == ["Weapon.ReportedStolen"]
+            tracing_csrf = sign_in(client, "tom")  # tracing may record trace steps only
+            assert 'href="/alerts/report"' not in client.get("/alerts").text
+            refused = client.post("/alerts/report", data={**form, "serial": "DESK-P-2", "csrf_token": tracing_csrf})
+            assert refused.status_code == 403 and "tracing role may not record Weapon.ReportedStolen" in refused.text
+    finally:
+        context.close()
+        federation.close()
