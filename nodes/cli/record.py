@@ -36,6 +36,7 @@ from domain.event_types import (
 )
 from domain.marking import Marking
 from nodes.alerts.hits import warnings
+from nodes.bootstrap import Node
 from nodes.cli.invocation import (
     Commands,
     Invocation,
@@ -49,6 +50,7 @@ from nodes.cli.invocation import (
 from nodes.federation import crossborder
 from nodes.registry import recording
 from nodes.registry.application import WeaponRecorded
+from nodes.values import id_prefix, one_by_prefix
 
 L, C, P, D = AuthorityKind.LICENSING, AuthorityKind.CUSTOMS, AuthorityKind.POLICE, AuthorityKind.DEACTIVATION
 
@@ -203,8 +205,8 @@ def seize(run: Invocation) -> int:
     """By ``--weapon`` or by marking; a marking with ``?`` (obliterated) registers a new random id."""
     a = run.args
     occurred_on = run.occurred_on()
-    weapon_id, marking = _weapon_or_marking(run)
     with run.open_node(unlock=True) as node:
+        weapon_id, marking = _weapon_or_marking(run, node)
         recorded = node.registry.record_seizure(
             by=a.by, weapon_id=weapon_id, marking=marking, occurred_on=occurred_on, type=a.type or "",
             make=a.make or "", model=a.model or "", calibre=a.calibre or "", place=a.place,
@@ -271,8 +273,8 @@ def _report_handler(event: str, stolen: bool) -> Callable[[Invocation], int]:
     def handler(run: Invocation) -> int:
         a = run.args
         occurred_on = run.occurred_on()
-        named, marking = _weapon_or_marking(run)
         with run.open_node(unlock=True) as node:
+            named, marking = _weapon_or_marking(run, node)
             weapon_id = node.registry.report_missing(
                 stolen=stolen, by=a.by, weapon_id=named, marking=marking, occurred_on=occurred_on, place=a.place,
                 circumstances=a.circumstances, type=a.type, make=a.make, model=a.model, calibre=a.calibre,
@@ -314,10 +316,10 @@ def _simple_handler(name: str) -> Callable[[Invocation], int]:
     def handler(run: Invocation) -> int:
         a = run.args
         occurred_on = run.occurred_on()
-        weapon_id = run.weapon_id()
         fields = {option.lstrip("-").replace("-", "_"): getattr(a, option.lstrip("-").replace("-", "_"))
                   for option, _, _ in spec.options}
         with run.open_node(unlock=True) as node:
+            weapon_id = _weapon_id(run, node)
             node.registry.record(spec.command, by=a.by, weapon_id=weapon_id, occurred_on=occurred_on, **fields)
             node.settle()
         run.emit({"weapon_id": str(weapon_id), "event": spec.event}, str(weapon_id))
@@ -330,16 +332,35 @@ def _simple_handler(name: str) -> Callable[[Invocation], int]:
 
 # --- shared pieces -----------------------------------------------------------------------
 
-def _weapon_or_marking(run: Invocation) -> tuple[UUID | None, Marking | None]:
-    """The weapon named by ``--weapon`` or by its marking (a marking may have obliterated characters):
-    exactly one; ``InvalidField`` on ``weapon`` otherwise."""
+def _weapon_or_marking(run: Invocation, node: Node) -> tuple[UUID | None, Marking | None]:
+    """The weapon named by ``--weapon`` (an id, or the unique start of one of a weapon on record here) or by
+    its marking (a marking may have obliterated characters): exactly one; ``InvalidField`` on ``weapon``
+    otherwise, repeating what was typed."""
     marking = run.marking()
-    weapon_id = parse_weapon_id(run.args.weapon) if run.args.weapon else None
-    if marking is not None and weapon_id is not None:
+    typed = run.args.weapon
+    if marking is not None and typed:
         raise InvalidField("give --weapon or the marking options, not both", field="weapon")
-    if marking is None and weapon_id is None:
+    if marking is None and not typed:
         raise InvalidField("give --weapon ID or --manufacturer, --country and --serial", field="weapon")
-    return weapon_id, marking
+    return (_weapon_by_prefix(node, typed) if typed else None), marking
+
+
+def _weapon_id(run: Invocation, node: Node) -> UUID:
+    """The id of the weapon named by ``--weapon`` or by its complete marking (see ``_weapon_or_marking``)."""
+    named, marking = _weapon_or_marking(run, node)
+    if named is not None:
+        return named
+    assert marking is not None  # _weapon_or_marking gives one of them
+    return marking.weapon_id()
+
+
+def _weapon_by_prefix(node: Node, typed: str) -> UUID:
+    prefix = id_prefix(typed, field_name="weapon")
+    if len(prefix) == 36:
+        return parse_weapon_id(prefix)
+    node.views.catch_up(node.registry)
+    found = node.views.weapon_ids_starting(prefix)
+    return UUID(one_by_prefix(typed, found, what="weapon", field_name="weapon"))
 
 
 def _add_description_options(parser: argparse.ArgumentParser, *, required: bool, year: bool = True) -> None:

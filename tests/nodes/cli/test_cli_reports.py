@@ -45,3 +45,17 @@ def test_alerts_on_a_node_that_received_none(cli):
     assert cli.ok("alerts").out.strip() == "no alerts"
     assert cli.ok("alerts", "--json").json() == {"alerts": []}
     assert "--limit" in cli.refused("alerts", "--limit", "10001").err
+
+
+def test_the_weapon_is_named_by_the_start_of_its_id(cli):
+    cli.ok("record", "report-stolen", *PAPER, "--type", "pistol", "--calibre", "9x19")
+    assert cli.ok("record", "recover", "--weapon", PAPER_ID[:8].upper(), "--place", "Gent").out.strip() == PAPER_ID
+    assert cli.ok("record", "report-lost", "--weapon", PAPER_ID[:6], "--json").json()["weapon_id"] == PAPER_ID
+    seized = cli.ok("record", "seize", "--weapon", PAPER_ID[:13], "--place", "Gent", "--json").json()
+    assert seized["weapon_id"] == PAPER_ID
+    other = "0000" if not PAPER_ID.startswith("0000") else "ffff"
+    result = cli.refused("record", "recover", "--weapon", other)
+    assert "--weapon" in result.err and f"'{other}'" in result.err and "no weapon has an id starting with" in result.err
+    assert "at least 4" in cli.refused("record", "recover", "--weapon", PAPER_ID[:3]).err
+    assert [e["type"] for e in cli.ok("history", PAPER_ID, "--json").json()["events"]] == [
+        "Weapon.ReportedStolen", "Weapon.Recovered", "Weapon.ReportedLost", "Weapon.Seized"]
