@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
+from domain.errors import InvalidField
 from domain.event_types import HIT_NOTICE_SENT, IMPORTED
 from domain.hit import HitNotice, outstanding_reports
 from domain.numbers import check_whole
@@ -97,7 +98,7 @@ def _our_report(node: Node, weapon_id: str, reported_hash: str) -> Mapping[str, 
     """Date and place of our report the notice names, or None when we hold no such record."""
     try:
         envelopes = node.registry.envelopes(weapon_id)
-    except Exception:  # noqa: BLE001  (a stream id that is no UUID names no record of ours)
+    except InvalidField:  # a weapon id that is no UUID names no record of ours (ingest checked it is one)
         return None
     for envelope in envelopes:
         if envelope.hash.hex() == reported_hash:
