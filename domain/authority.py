@@ -59,6 +59,9 @@ PERMISSIONS: dict[str, frozenset[AuthorityKind]] = {
     types.TRACE_DELAYED: frozenset({P, R}),
     types.TRACE_RESTRICTED: frozenset({P, R}),
     types.TRACE_REFUSED: frozenset({P, R}),
+    # Signed by the authority that recorded the seizure or import it tells of, in the same
+    # transaction: the notice states no more than that record, and no other key signs for it.
+    types.HIT_NOTICE_SENT: frozenset({P, C, L, R}),
 }
 
 

@@ -39,6 +39,9 @@ TRACE_DELAYED = "TraceAnswer.Delayed"
 TRACE_RESTRICTED = "TraceAnswer.Restricted"
 TRACE_REFUSED = "TraceAnswer.Refused"
 
+# A seizure or import here of a weapon a partner reported lost or stolen, told to that partner.
+HIT_NOTICE_SENT = "HitNotice.Sent"
+
 # The node's register of its authorities' keys (certificates signed by the node key).
 AUTHORITY_CERTIFIED = "Authority.Certified"
 

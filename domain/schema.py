@@ -17,6 +17,7 @@ from typing import Any
 from domain import event_types as types
 from domain.choice import parse_choice
 from domain.errors import InvalidField
+from domain.hit import HitNotice
 from domain.licence import Licence
 from domain.marking import Marking, check_country, check_text
 from domain.shipment import Shipment
@@ -195,6 +196,12 @@ def _marking_if_given(value: dict[str, Any]) -> None:
         _marking(value)
 
 
+def _hash(value: str) -> None:
+    """A SHA-256 digest in lower-case hex (a record's hash)."""
+    if len(value) != 64 or value.strip("0123456789abcdef"):
+        raise InvalidField(f"{value[:64]!r} is not a SHA-256 hash in hex")
+
+
 def _stated(value: str) -> None:
     """Text ``check_text`` accepts as required: not blank, no control characters."""
     check_text(value, "", max_length=MAX_TEXT)
@@ -218,6 +225,7 @@ _RANGES: dict[str, Kind] = {
     "year": Whole(0, 9999),
     "import_year": Whole(0, 9999),
     "hop": Whole(1, 10_000),
+    "recorded_version": Whole(1, MAX_SAFE_INT),
     # Envelopes with their proofs (TraceAnswer.Restricted declares tuple[str, ...], yet records these too).
     "fragment": Items(),
     # Business times, like the header's occurred_on, may be before 1970.
@@ -231,13 +239,15 @@ _FORMATS: dict[str, Callable[[Any], object]] = {
     "weapon_id": _identifier, "shipment": _identifier, "parent": _identifier, "next_trace": _identifier,
     "requesting_state": _country, "answering_state": _country, "addressee": _country, "to_state": _country,
     "from_state": _country, "issuer_state": _country, "state": _country, "confirmed_by_state": _country,
+    "recording_state": _country, "reporting_state": _country, "reported_record": _hash,
     # A licence for holding names no export or import state.
     "export_state": _country_if_given, "import_state": _country_if_given,
     "transit_states": _countries, "marking": _marking, "priority": _priority, "ground": _ground,
 }
 # Where one event's field is looser than the name's format.
 _FORMATS_OF: dict[tuple[str, str], Callable[[Any], object]] = {
-    (types.SEIZED, "marking"): _marking_if_given,
+    (types.SEIZED, "marking"): _marking_if_given, (types.HIT_NOTICE_SENT, "marking"): _marking_if_given,
+    (types.REPORTED_LOST, "marking"): _marking_if_given, (types.REPORTED_STOLEN, "marking"): _marking_if_given,
     # What a trace request must state (ITI para 17), as TraceRequest.submit requires it.
     (types.TRACE_SUBMITTED, "circumstances"): _stated, (types.TRACE_SUBMITTED, "legal_basis"): _stated,
     (types.TRACE_SUBMITTED, "intended_use"): _stated,
@@ -248,12 +258,18 @@ _FORMATS_OF: dict[tuple[str, str], Callable[[Any], object]] = {
 #: officer who recorded it, "" for the node operator (domain.signed_aggregate).
 OPTIONAL_BODY: dict[str, Kind] = {"officer": Format(Text(MAX_OFFICER_ID), check_officer_id)}
 
+#: Body fields a record type gained after records of it were first signed: older records lack them.
+#: A loss or theft report now carries the weapon's marking and description (``domain.weapon``).
+_DESCRIBED = frozenset({"marking", "type", "make", "model", "calibre", "year"})
+OLDER_RECORDS_LACK: dict[str, frozenset[str]] = {types.REPORTED_LOST: _DESCRIBED, types.REPORTED_STOLEN: _DESCRIBED}
+
 #: The body field holding the state whose authority records the event (``authority.state`` in the
 #: aggregate's command): it must be the signing node's state.
 SIGNER_STATE: dict[str, str] = {
     types.TRACE_SUBMITTED: "requesting_state", types.TRACE_ACKNOWLEDGED: "answering_state",
     types.EXPORTED: "from_state", types.IMPORTED: "import_state", types.SEIZED: "state",
     types.SHIPMENT_OPENED: "export_state", types.LICENCE_ISSUED: "issuer_state",
+    types.HIT_NOTICE_SENT: "recording_state",
 }
 
 #: Header fields other than the body, with their ranges (``version``: a database column holds it).
@@ -289,7 +305,8 @@ class RecordSchema:
     def check(self, *, stream: str, type: str, body: Mapping[str, Any], **header: Any) -> None:
         """Raise ``InvalidField`` naming the first field out of the schema: ``stream`` (a UUID in
         its canonical form), the ``HEADER`` fields given, ``type`` (known), then each body field
-        (its kind, then its format; ``OPTIONAL_BODY`` fields only when present), then, when ``node``
+        (its kind, then its format; ``OPTIONAL_BODY`` and ``OLDER_RECORDS_LACK`` fields only when present),
+        then, when ``node``
         is given, the ``SIGNER_STATE`` field."""
         if canonical_uuid(stream) is None:
             raise InvalidField(f"{str(stream)[:64]!r} is not a UUID", field="stream")
@@ -308,10 +325,13 @@ class RecordSchema:
             problem = kind.problem(body[name]) if name in body else None
             if problem is not None:
                 raise InvalidField(problem, field=f"body.{name}")
+        may_lack = OLDER_RECORDS_LACK.get(type, frozenset())
         for name, kind in fields.items():
             if name not in body and isinstance(kind, MayLack):
                 continue
             if name not in body:
+                if name in may_lack:
+                    continue
                 raise InvalidField(f"{type} requires it", field=f"body.{name}")
             problem = kind.problem(body[name])
             if problem is not None:
@@ -347,4 +367,4 @@ def _has_default(event: type, name: str) -> bool:
 
 def domain_schema() -> RecordSchema:
     """The schema of the domain's aggregates (the node layer adds its register of authorities)."""
-    return RecordSchema.of((Weapon, Shipment, Licence, TraceRequest, TraceAnswer))
+    return RecordSchema.of((Weapon, Shipment, Licence, TraceRequest, TraceAnswer, HitNotice))

@@ -14,6 +14,7 @@ from typing import Any
 from domain.event_types import (
     AUTHORITY_PREFIX,
     EXPORTED,
+    HIT_NOTICE_SENT,
     IMPORTED,
     LICENCE_ISSUED,
     LICENCE_REVOKED,
@@ -35,7 +36,11 @@ OwnRecords = Callable[[str], Sequence[SignedRecord]]
 _TO_EVERY_PARTNER = frozenset({REPORTED_LOST, REPORTED_STOLEN})
 _AUTHORISATIONS = frozenset({"import_authorization", "transit_no_objection"})
 _BODY_DEPENDENT_PREFIXES = (TRACE_REQUEST_PREFIX, TRACE_ANSWER_PREFIX)
-_BODY_DEPENDENT = frozenset({EXPORTED, RECEIPT_CONFIRMED, SHIPMENT_OPENED, LICENCE_ISSUED, LICENCE_REVOKED, SEIZED})
+_BODY_DEPENDENT = frozenset({EXPORTED, RECEIPT_CONFIRMED, SHIPMENT_OPENED, LICENCE_ISSUED, LICENCE_REVOKED, SEIZED,
+                             HIT_NOTICE_SENT})
+#: Records that go to the states the default names and to no one else, whatever a node's configuration
+#: adds: a hit notice tells of a seizure in an investigation, and only the reporting state needs it.
+ONLY_DEFAULT_RECIPIENTS = frozenset({HIT_NOTICE_SENT})
 
 
 def default_recipients_by_type(record_type: str, partners: frozenset[str]) -> frozenset[str] | None:
@@ -81,6 +86,8 @@ def default_recipients(record: SignedRecord, partners: frozenset[str], own_recor
         return frozenset({acknowledged.get("requesting_state", "")})
     if record_type == SEIZED:
         return _seizure_recipients(record, own_records)
+    if record_type == HIT_NOTICE_SENT:
+        return frozenset({body.get("reporting_state", "")})
     return frozenset()
 
 

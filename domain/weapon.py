@@ -1,8 +1,9 @@
 """The Weapon aggregate: one firearm's life from manufacture to destruction.
 
 Its first record here is ``Manufactured``, ``Imported`` or ``Seized`` (a seizure
-of an unrecorded weapon registers it, ITI para 9); nothing else may open a
-record. After ``Destroyed`` only ``Seized`` is accepted, and flagged: a destroyed
+of an unrecorded weapon registers it, ITI para 9), or a loss or theft report that
+describes the weapon by its marking (a private holder's weapon on a paper
+register); nothing else may open a record. After ``Destroyed`` only ``Seized`` is accepted, and flagged: a destroyed
 weapon that turns up again is evidence of diversion from the destruction
 process. A deactivated weapon is no longer a firearm (FP art 9) and cannot be
 transferred or exported as one.
@@ -32,13 +33,15 @@ from domain.licence import Licence
 from domain.marking import Marking, check_country, check_text
 from domain.numbers import check_whole
 from domain.signed_aggregate import SignedAggregate
-from domain.time import check_occurred_on, year_of
+from domain.time import check_occurred_on, format_time, year_of
 from domain.weapon_state import OPENING_TYPES, Status, WeaponState, evolve
 
 __all__ = ["Status", "Weapon"]
 
 # Statuses in which the weapon is held lawfully by a holder and may change hands.
 _HELD = (Status.ACTIVE,)
+# Reports that open a weapon's record when they describe it by its marking.
+_REPORTS = frozenset({types.REPORTED_LOST, types.REPORTED_STOLEN})
 
 
 class Weapon(SignedAggregate):
@@ -49,7 +52,7 @@ class Weapon(SignedAggregate):
 
         def mutate(self, aggregate: Weapon | None) -> Weapon | None:  # type: ignore[override]
             if aggregate is None:
-                if self.TOPIC not in OPENING_TYPES:
+                if self.TOPIC not in OPENING_TYPES and not (self.TOPIC in _REPORTS and vars(self).get("marking")):
                     raise UnknownWeapon(f"{self.TOPIC} cannot be the first record of a weapon",
                                         field="weapon")
                 aggregate = Weapon._shell(self.originator_id, self.timestamp)
@@ -129,14 +132,24 @@ class Weapon(SignedAggregate):
         reason: str
 
     class ReportedLost(Event):
+        """A loss, with the marking and description as on record (or as described, when the report
+        opens the record), so that every partner it goes to can match the weapon and name it.
+        Records older than these fields lack them (``domain.schema``)."""
+
         TOPIC = types.REPORTED_LOST
         place: str
         circumstances: str
+        marking: dict[str, Any]
+        type: str
+        make: str
+        model: str
+        calibre: str
+        year: int
 
-    class ReportedStolen(Event):
+    class ReportedStolen(ReportedLost):
+        """A theft; the same fields as a loss."""
+
         TOPIC = types.REPORTED_STOLEN
-        place: str
-        circumstances: str
 
     class Recovered(Event):
         TOPIC = types.RECOVERED
@@ -272,6 +285,10 @@ class Weapon(SignedAggregate):
             raise InvalidField(f"{year!r} is not a year", field="year") from None
         if not 1800 <= year <= datetime.now(UTC).year:
             raise InvalidField(f"{year} is not a plausible year of manufacture", field="year")
+        occurred_on = check_occurred_on(occurred_on)
+        if year_of(occurred_on) < year:
+            raise InvalidField(f"{format_time(occurred_on)[:10]} is before the year of manufacture {year}",
+                               field="occurred_on")
         weapon = cls._shell(marking.weapon_id(), _now())
         weapon._record(
             cls.Manufactured, authority=authority, occurred_on=occurred_on,
@@ -284,6 +301,28 @@ class Weapon(SignedAggregate):
         """Open the record of a weapon first seen here on import (see ``import_``)."""
         weapon = cls._shell(weapon_id, _now())
         weapon.import_(marking=marking, **fields)
+        return weapon
+
+    @classmethod
+    def register_report(cls, weapon_id: uuid.UUID, *, stolen: bool, marking: Marking, type: str = "",
+                        make: str = "", model: str = "", calibre: str = "", year: int | None = None,
+                        **fields: Any) -> Weapon:
+        """Open the record of a weapon on no register here by its loss or theft report, described by its
+        complete marking (and what is known of its description); ``fields`` as ``report_lost``.
+
+        ``InvalidField`` for a marking with obliterated characters (it names no weapon) or a description
+        out of range, ``NotPermitted`` as the report.
+        """
+        if not marking.is_complete:
+            raise InvalidField("a report names the weapon by its complete marking", field="serial")
+        if marking.weapon_id() != weapon_id:
+            raise InvalidField(f"the marking is of weapon {marking.weapon_id()}, not {weapon_id}", field="weapon")
+        if year is not None:
+            check_whole(year, "year", least=1800, most=datetime.now(UTC).year)
+        weapon = cls._shell(weapon_id, _now())
+        described = {"marking": marking.as_dict(), "year": int(year or 0),
+                     **_description(type, make, model, calibre, required=False)}
+        weapon._report_missing(cls.ReportedStolen if stolen else cls.ReportedLost, described=described, **fields)
         return weapon
 
     @classmethod
@@ -419,13 +458,15 @@ class Weapon(SignedAggregate):
                      reason=check_text(reason, "reason", required=False))
 
     def report_lost(self, *, authority: Authority, place: str, circumstances: str, occurred_on: int) -> None:
-        self._report_missing(self.ReportedLost, authority, place, circumstances, occurred_on)
+        self._report_missing(self.ReportedLost, authority=authority, place=place, circumstances=circumstances,
+                             occurred_on=occurred_on)
 
     def report_stolen(self, *, authority: Authority, place: str, circumstances: str, occurred_on: int) -> None:
-        self._report_missing(self.ReportedStolen, authority, place, circumstances, occurred_on)
+        self._report_missing(self.ReportedStolen, authority=authority, place=place, circumstances=circumstances,
+                             occurred_on=occurred_on)
 
-    def _report_missing(self, event_class: builtins.type[Weapon.ReportedLost | Weapon.ReportedStolen],
-                        authority: Authority, place: str, circumstances: str, occurred_on: int) -> None:
+    def _report_missing(self, event_class: builtins.type[Weapon.ReportedLost], *, authority: Authority, place: str,
+                        circumstances: str, occurred_on: int, described: Mapping[str, Any] | None = None) -> None:
         # A loss and a theft are one rule under two names; recovery restores the
         # status the weapon had before either (``domain.weapon_state``).
         check_permitted(event_class.TOPIC, authority.kind)
@@ -434,7 +475,13 @@ class Weapon(SignedAggregate):
             raise InvalidState(f"the weapon is reported {_name(self.status)} already", field="weapon")
         self._record(event_class, authority=authority, occurred_on=occurred_on,
                      place=check_text(place, "place", required=False),
-                     circumstances=check_text(circumstances, "circumstances", required=False, max_length=2000))
+                     circumstances=check_text(circumstances, "circumstances", required=False, max_length=2000),
+                     **(dict(described) if described is not None else self._described()))
+
+    def _described(self) -> dict[str, Any]:
+        """The marking and description on record, as a report carries them."""
+        return {"marking": dict(self.marking), "type": self.type, "make": self.make, "model": self.model,
+                "calibre": self.calibre, "year": int(self.year or 0)}
 
     def recover(self, *, authority: Authority, place: str, holder: str, occurred_on: int) -> None:
         check_permitted(types.RECOVERED, authority.kind)
@@ -526,12 +573,12 @@ class Weapon(SignedAggregate):
             raise InvalidState(f"the weapon is {_name(self.status)}: it cannot be {verb}", field="weapon")
 
 
-def _description(type_: str, make: str, model: str, calibre: str) -> dict[str, str]:
+def _description(type_: str, make: str, model: str, calibre: str, *, required: bool = True) -> dict[str, str]:
     return {
-        "type": check_text(type_, "type", max_length=64),
+        "type": check_text(type_, "type", required=required, max_length=64),
         "make": check_text(make, "make", required=False),
         "model": check_text(model, "model", required=False),
-        "calibre": check_text(calibre, "calibre", max_length=32),
+        "calibre": check_text(calibre, "calibre", required=required, max_length=32),
     }
 
 

@@ -134,6 +134,10 @@ def _marked(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
 
 def _missing(status: Status) -> Callable[[WeaponState, Mapping[str, Any]], WeaponState]:
     def apply(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+        # A report describes the weapon (older reports do not): one that opens its record, a
+        # weapon on no register here, registers its marking, as a partner's report does in a view.
+        if not w.registered and body.get("marking"):
+            w = _registered(w, body)
         return replace(w, status_before_loss=w.status, status=status)
     return apply
 

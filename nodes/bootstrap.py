@@ -39,9 +39,12 @@ class Node:
     def __post_init__(self) -> None:
         # Exports check the partners' authorizations received (FP art 10(2)-(3)); the
         # check reads the inbox, so the node, not the domain, provides it.
+        from nodes.alerts.hits import MissingReports
         from nodes.federation.crossborder import ExportAuthorizations
 
         self.registry.export_check = ExportAuthorizations(self)
+        # Seizures and imports check the partners' loss and theft reports received (hit notices).
+        self.registry.reported_missing = MissingReports(self)
 
     # Opened on first use, imported there: most commands need none of them.
 

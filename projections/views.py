@@ -187,6 +187,15 @@ class Views:
         rows = self.store.query("SELECT weapon_id FROM view_weapons WHERE marking_key = ? ORDER BY weapon_id", [key])
         return [row["weapon_id"] for row in rows]
 
+    def weapon_ids_starting(self, prefix: str, limit: int = 6) -> list[str]:
+        """Ids of weapons on record that start with ``prefix``, at most ``limit``, in id order.
+
+        Requires ``prefix`` to be lower-case hex digits and dashes (``nodes.values.id_prefix``).
+        """
+        rows = self.store.query("SELECT weapon_id FROM view_weapons WHERE weapon_id LIKE ? ORDER BY weapon_id LIMIT ?",
+                                [f"{prefix}%", limit])
+        return [row["weapon_id"] for row in rows]
+
     def search_serial(self, pattern: str, limit: int = 100) -> list[dict[str, Any]]:
         """Weapons whose normalised serial matches ``pattern`` (``?`` one character, ``*`` any run).
 

@@ -6,6 +6,11 @@ needs ARMSLEDGER_PASSPHRASE. ``--date`` is the business date (default now) and
 ``--by KIND`` the recording authority, whose default is the one the law assigns
 (``domain.authority.PERMISSIONS``). Output: the id of the weapon (or shipment);
 with ``--json`` an object such as ``{"weapon_id": ..., "event": "Weapon.Transferred"}``.
+
+A seizure or import of a weapon a partner reported lost or stolen prints a warning line per
+report on stderr, and its JSON carries them in ``hits`` (``nodes.alerts.hits.warnings``); the
+exit code is that of the record. ``report-lost`` and ``report-stolen`` take a weapon with no
+record here by its marking, with what is known of its description, and open its record.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ from domain.event_types import (
     SEIZED,
     TRANSFERRED,
 )
+from domain.marking import Marking
+from nodes.alerts.hits import warnings
+from nodes.bootstrap import Node
 from nodes.cli.invocation import (
     Commands,
     Invocation,
@@ -41,6 +49,8 @@ from nodes.cli.invocation import (
 )
 from nodes.federation import crossborder
 from nodes.registry import recording
+from nodes.registry.application import WeaponRecorded
+from nodes.values import id_prefix, one_by_prefix
 
 L, C, P, D = AuthorityKind.LICENSING, AuthorityKind.CUSTOMS, AuthorityKind.POLICE, AuthorityKind.DEACTIVATION
 
@@ -56,6 +66,7 @@ def add_commands(subparsers: Commands) -> None:
     _add_transfer(events)
     _add_seize(events)
     _add_receipt(events)
+    _add_reports(events)
     for name, spec in _SIMPLE.items():
         parser = add_command(events, name, _simple_handler(name), spec.help)
         add_weapon_options(parser)
@@ -116,14 +127,14 @@ def import_weapon(run: Invocation) -> int:
     marking = run.marking()
     named = run.weapon_id()  # refuses --weapon together with the marking
     with run.open_node(unlock=True) as node:
-        weapon_id = recording.import_weapon(
+        recorded = recording.import_weapon(
             node.registry, by=a.by, marking=marking, weapon_id=None if marking else named,
             occurred_on=occurred_on, from_state=a.from_state, import_year=a.import_year,
             import_authorization=a.import_authorization, holder=a.holder, shipment=a.shipment, type=a.type,
             make=a.make, model=a.model, calibre=a.calibre, year=a.year,
         )
         node.settle()
-    run.emit({"weapon_id": str(weapon_id), "event": IMPORTED}, str(weapon_id))
+    _emit_recorded(run, recorded, IMPORTED)
     return 0
 
 
@@ -194,21 +205,24 @@ def seize(run: Invocation) -> int:
     """By ``--weapon`` or by marking; a marking with ``?`` (obliterated) registers a new random id."""
     a = run.args
     occurred_on = run.occurred_on()
-    marking = run.marking()
-    weapon_id = parse_weapon_id(a.weapon) if a.weapon else None
-    if marking is not None and weapon_id is not None:
-        raise InvalidField("give --weapon or the marking options, not both", field="weapon")
-    if marking is None and weapon_id is None:
-        raise InvalidField("give --weapon ID or --manufacturer, --country and --serial", field="weapon")
     with run.open_node(unlock=True) as node:
-        weapon_id = node.registry.seize(
+        weapon_id, marking = _weapon_or_marking(run, node)
+        recorded = node.registry.record_seizure(
             by=a.by, weapon_id=weapon_id, marking=marking, occurred_on=occurred_on, type=a.type or "",
             make=a.make or "", model=a.model or "", calibre=a.calibre or "", place=a.place,
             circumstances=a.circumstances,
         )
         node.settle()
-    run.emit({"weapon_id": str(weapon_id), "event": SEIZED}, str(weapon_id))
+    _emit_recorded(run, recorded, SEIZED)
     return 0
+
+
+def _emit_recorded(run: Invocation, recorded: WeaponRecorded, event: str) -> None:
+    """The weapon id, after a warning line on stderr per partner report the record hit."""
+    hits = warnings(recorded.hits)
+    for hit in hits:
+        run.warn(hit["message"])
+    run.emit({"weapon_id": str(recorded.weapon_id), "event": event, "hits": hits}, str(recorded.weapon_id))
 
 
 # --- receipt of a partner's shipment ----------------------------------------------------------
@@ -240,6 +254,39 @@ def receipt(run: Invocation) -> int:
     return 0
 
 
+# --- loss and theft: a weapon on no register here is named by its marking ---------------------
+
+def _add_reports(events: Commands) -> None:
+    for name, event, stolen in (("report-lost", REPORTED_LOST, False), ("report-stolen", REPORTED_STOLEN, True)):
+        word = "stolen" if stolen else "lost"
+        parser = add_command(events, name, _report_handler(event, stolen),
+                             f"report a weapon {word}; one with no record here is named by its marking and "
+                             "the report opens its record")
+        add_weapon_options(parser)
+        _add_description_options(parser, required=False)
+        parser.add_argument("--place", default="", help="where")
+        parser.add_argument("--circumstances", default="", help="circumstances")
+        add_record_options(parser, P)
+
+
+def _report_handler(event: str, stolen: bool) -> Callable[[Invocation], int]:
+    def handler(run: Invocation) -> int:
+        a = run.args
+        occurred_on = run.occurred_on()
+        with run.open_node(unlock=True) as node:
+            named, marking = _weapon_or_marking(run, node)
+            weapon_id = node.registry.report_missing(
+                stolen=stolen, by=a.by, weapon_id=named, marking=marking, occurred_on=occurred_on, place=a.place,
+                circumstances=a.circumstances, type=a.type, make=a.make, model=a.model, calibre=a.calibre,
+                year=a.year)
+            node.settle()
+        run.emit({"weapon_id": str(weapon_id), "event": event}, str(weapon_id))
+        return 0
+
+    handler.__name__ = f"report_{'stolen' if stolen else 'lost'}"
+    return handler
+
+
 # --- records without licence look-ups ------------------------------------------------------
 
 class _Simple:
@@ -251,10 +298,6 @@ class _Simple:
 _SIMPLE = {
     "mark": _Simple("mark", L, MARKED, "record a mark applied after manufacture (ITI para 8(b)-(c))",
                     (("--mark", True, "the mark applied"), ("--reason", False, "why (import, national mark, ...)"))),
-    "report-lost": _Simple("report_lost", P, REPORTED_LOST, "report a weapon lost",
-                           (("--place", False, "where"), ("--circumstances", False, "circumstances"))),
-    "report-stolen": _Simple("report_stolen", P, REPORTED_STOLEN, "report a weapon stolen",
-                             (("--place", False, "where"), ("--circumstances", False, "circumstances"))),
     "recover": _Simple("recover", P, RECOVERED, "record the recovery of a lost or stolen weapon",
                        (("--place", False, "where"), ("--holder", False, "returned to (default: last holder)"))),
     "confiscate": _Simple("confiscate", P, CONFISCATED, "record the confiscation of a seized weapon",
@@ -273,10 +316,10 @@ def _simple_handler(name: str) -> Callable[[Invocation], int]:
     def handler(run: Invocation) -> int:
         a = run.args
         occurred_on = run.occurred_on()
-        weapon_id = run.weapon_id()
         fields = {option.lstrip("-").replace("-", "_"): getattr(a, option.lstrip("-").replace("-", "_"))
                   for option, _, _ in spec.options}
         with run.open_node(unlock=True) as node:
+            weapon_id = _weapon_id(run, node)
             node.registry.record(spec.command, by=a.by, weapon_id=weapon_id, occurred_on=occurred_on, **fields)
             node.settle()
         run.emit({"weapon_id": str(weapon_id), "event": spec.event}, str(weapon_id))
@@ -288,6 +331,37 @@ def _simple_handler(name: str) -> Callable[[Invocation], int]:
 
 
 # --- shared pieces -----------------------------------------------------------------------
+
+def _weapon_or_marking(run: Invocation, node: Node) -> tuple[UUID | None, Marking | None]:
+    """The weapon named by ``--weapon`` (an id, or the unique start of one of a weapon on record here) or by
+    its marking (a marking may have obliterated characters): exactly one; ``InvalidField`` on ``weapon``
+    otherwise, repeating what was typed."""
+    marking = run.marking()
+    typed = run.args.weapon
+    if marking is not None and typed:
+        raise InvalidField("give --weapon or the marking options, not both", field="weapon")
+    if marking is None and not typed:
+        raise InvalidField("give --weapon ID or --manufacturer, --country and --serial", field="weapon")
+    return (_weapon_by_prefix(node, typed) if typed else None), marking
+
+
+def _weapon_id(run: Invocation, node: Node) -> UUID:
+    """The id of the weapon named by ``--weapon`` or by its complete marking (see ``_weapon_or_marking``)."""
+    named, marking = _weapon_or_marking(run, node)
+    if named is not None:
+        return named
+    assert marking is not None  # _weapon_or_marking gives one of them
+    return marking.weapon_id()
+
+
+def _weapon_by_prefix(node: Node, typed: str) -> UUID:
+    prefix = id_prefix(typed, field_name="weapon")
+    if len(prefix) == 36:
+        return parse_weapon_id(prefix)
+    node.views.catch_up(node.registry)
+    found = node.views.weapon_ids_starting(prefix)
+    return UUID(one_by_prefix(typed, found, what="weapon", field_name="weapon"))
+
 
 def _add_description_options(parser: argparse.ArgumentParser, *, required: bool, year: bool = True) -> None:
     group = parser.add_argument_group("description")

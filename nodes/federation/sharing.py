@@ -1,7 +1,8 @@
 """The sharing policy of this node: the domain's defaults, plus ``HOME/sharing.json``, to trusted partners only.
 
 The defaults are ``domain.sharing`` (data minimisation, FP art 12(5)); the file
-adds recipients per record type, never removes one. The whole policy, with the
+adds recipients per record type, never removes one, and adds none to the types whose
+default is the only route (``ONLY_DEFAULT_RECIPIENTS``: hit notices go to the reporter only). The whole policy, with the
 file's format, is in docs/sharing.md.
 """
 
@@ -15,7 +16,7 @@ from pathlib import Path
 from domain.authority import PERMISSIONS
 from domain.countries import ISO_3166_ALPHA2
 from domain.event_types import AUTHORITY_PREFIX
-from domain.sharing import default_recipients, default_recipients_by_type
+from domain.sharing import ONLY_DEFAULT_RECIPIENTS, default_recipients, default_recipients_by_type
 from ledger.envelope import Envelope
 from nodes.errors import ConfigurationError
 
@@ -60,6 +61,9 @@ class SharingRules:
         for record_type, states in share.items():
             if record_type not in known and not record_type.startswith(AUTHORITY_PREFIX):
                 raise ConfigurationError(f"{source}: share: {record_type!r} is not a record type")
+            if record_type in ONLY_DEFAULT_RECIPIENTS:
+                raise ConfigurationError(f"{source}: share: {record_type} goes only to the states the default "
+                                         "policy names (docs/sharing.md): it cannot be shared further")
             if states == ALL:
                 extra[record_type] = ALL
                 continue
@@ -105,7 +109,7 @@ def recipients_by_type(record_type: str, context: SharingContext) -> frozenset[s
 
 def _with_rules(default: frozenset[str], record_type: str, context: SharingContext) -> frozenset[str]:
     wanted = set(default)
-    for key in (record_type, EVERY_TYPE):
+    for key in () if record_type in ONLY_DEFAULT_RECIPIENTS else (record_type, EVERY_TYPE):
         added = context.rules.extra.get(key)
         if added == ALL:
             wanted |= context.partners

@@ -11,8 +11,9 @@ from __future__ import annotations
 import functools
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 from uuid import UUID, uuid4
 
@@ -22,9 +23,11 @@ from eventsourcing.persistence import EventStore, Mapper, Recording, StoredEvent
 
 from domain.authority import Authority, AuthorityKind
 from domain.errors import DuplicateMarking, InvalidField, LicenceRefused, UnknownWeapon
-from domain.event_types import WEAPON_PREFIX
+from domain.event_types import IMPORTED, SEIZED, WEAPON_PREFIX
+from domain.hit import HitNotice
 from domain.licence import Licence, LicenceKind, licence_id
 from domain.marking import Marking
+from domain.records import SignedRecord
 from domain.shipment import Shipment
 from domain.signed_aggregate import recording_officer
 from domain.weapon import Weapon
@@ -65,6 +68,15 @@ def retried_on_conflict(command: Callable[_P, _R]) -> Callable[_P, _R]:
     return retrying
 
 
+@dataclass(frozen=True)
+class WeaponRecorded:
+    """What a seizure or import recorded: the weapon's id, and the hit notices sent with it, one per
+    partner that reported the weapon lost or stolen (the officer is warned of each)."""
+
+    weapon_id: UUID
+    hits: tuple[HitNotice, ...] = ()
+
+
 class Registry(Application[UUID]):
     """A state's registry of weapons, licences and shipments."""
 
@@ -76,6 +88,11 @@ class Registry(Application[UUID]):
     #: ``nodes.bootstrap``, since it reads the node's received records; None: the
     #: numbers given are recorded unverified.
     export_check: Callable[..., tuple[str, tuple[str, ...]]] | None = None
+
+    #: The partners' loss or theft reports of a weapon that no recovery of theirs withdrew
+    #: (``domain.hit.outstanding_reports`` over the records received). Injected by ``nodes.bootstrap``,
+    #: since it reads the node's inbox; None: seizures and imports raise no hit.
+    reported_missing: Callable[[UUID], Sequence[SignedRecord]] | None = None
 
     def __init__(self, db: str, identity: NodeIdentity):
         self.identity = identity
@@ -148,7 +165,7 @@ class Registry(Application[UUID]):
         # second manufacture of the marking in the same transaction, one round trip less.
         weapon = Weapon.manufacture(authority=self.authority(by), marking=marking,
                                     occurred_on=_now_if_none(occurred_on), **fields)
-        self._save_new(weapon, marking)
+        self._save_weapon(weapon, marking)
         return weapon.id
 
     def manufacture_many(self, records: Iterable[tuple[str, Marking, dict[str, Any]]]) -> list[UUID]:
@@ -165,30 +182,47 @@ class Registry(Application[UUID]):
             raise DuplicateMarking("one of the markings is registered already", field="serial") from e
         return [w.id for w in weapons]
 
-    @retried_on_conflict
     def import_weapon(self, *, by: str = "customs", marking: Marking, occurred_on: int | None = None,
                       **fields: Any) -> UUID:
-        """Record an import; opens the weapon's record here if it has none (FP art 8(1)(b))."""
+        """Record an import (see ``record_import``); returns the weapon id."""
+        return self.record_import(by=by, marking=marking, occurred_on=occurred_on, **fields).weapon_id
+
+    @retried_on_conflict
+    def record_import(self, *, by: str = "customs", marking: Marking, occurred_on: int | None = None,
+                      **fields: Any) -> WeaponRecorded:
+        """Record an import; opens the weapon's record here if it has none (FP art 8(1)(b)).
+
+        A weapon a partner reported lost or stolen raises a hit notice to it, stored with the import.
+        """
         weapon_id = marking.weapon_id()
         authority = self.authority(by)
         occurred = _now_if_none(occurred_on)
-        if weapon_id in self.repository:
+        known = weapon_id in self.repository
+        if known:
             weapon = self.weapon(weapon_id)
             weapon.import_(authority=authority, marking=marking, occurred_on=occurred, **fields)
-            self.save(weapon)
         else:
             weapon = Weapon.register_import(weapon_id, authority=authority, marking=marking,
                                             occurred_on=occurred, **fields)
-            self._save_new(weapon, marking)
-        return weapon.id
+        hits = self._hits(weapon, IMPORTED, authority, place=str(fields.get("holder") or ""), occurred_on=occurred)
+        self._save_weapon(weapon, marking if not known else None, *hits)
+        return WeaponRecorded(weapon.id, hits)
 
-    @retried_on_conflict
     def seize(self, *, by: str = "police", weapon_id: UUID | str | None = None, marking: Marking | None = None,
               occurred_on: int | None = None, **fields: Any) -> UUID:
+        """Record a seizure (see ``record_seizure``); returns the weapon id."""
+        return self.record_seizure(by=by, weapon_id=weapon_id, marking=marking, occurred_on=occurred_on,
+                                   **fields).weapon_id
+
+    @retried_on_conflict
+    def record_seizure(self, *, by: str = "police", weapon_id: UUID | str | None = None,
+                       marking: Marking | None = None, occurred_on: int | None = None,
+                       **fields: Any) -> WeaponRecorded:
         """Record a seizure; an unrecorded weapon is registered by it (ITI para 9).
 
         A weapon without a complete marking gets a random id; pass ``marking``
-        with ``?`` for obliterated characters.
+        with ``?`` for obliterated characters. A weapon a partner reported lost or
+        stolen raises a hit notice to it, stored with the seizure.
         """
         authority = self.authority(by)
         occurred = _now_if_none(occurred_on)
@@ -197,18 +231,30 @@ class Registry(Application[UUID]):
                 raise InvalidField("give the weapon id or its marking", field="weapon")
             weapon_id = marking.weapon_id() if marking.is_complete else uuid4()
         weapon_id = _as_uuid(weapon_id, "weapon")
-        if weapon_id in self.repository:
+        known = weapon_id in self.repository
+        if known:
             weapon = self.weapon(weapon_id)
             weapon.seize(authority=authority, occurred_on=occurred, marking=marking, **fields)
-            self.save(weapon)
         else:
             if marking is None:
                 raise UnknownWeapon(f"no record of weapon {weapon_id}: give its marking to register "
                                     "it by seizure", field="weapon")
             weapon = Weapon.register_seizure(weapon_id, authority=authority, marking=marking,
                                              occurred_on=occurred, **fields)
-            self._save_new(weapon, marking)
-        return weapon.id
+        hits = self._hits(weapon, SEIZED, authority, place=str(fields.get("place") or ""), occurred_on=occurred)
+        self._save_weapon(weapon, marking if not known else None, *hits)
+        return WeaponRecorded(weapon.id, hits)
+
+    def _hits(self, weapon: Weapon, recorded_type: str, authority: Authority, *, place: str,
+              occurred_on: int) -> tuple[HitNotice, ...]:
+        """A notice to each partner whose loss or theft report of ``weapon`` our new record hits."""
+        if self.reported_missing is None:
+            return ()
+        return tuple(
+            HitNotice.send(authority=authority, report=report, weapon_id=str(weapon.id), marking=weapon.marking,
+                           place=place, recorded_type=recorded_type, recorded_version=weapon.version,
+                           occurred_on=occurred_on)
+            for report in self.reported_missing(weapon.id))
 
     @retried_on_conflict
     def export(self, *, by: str = "customs", weapon_ids: list[UUID | str], licence: str,
@@ -247,6 +293,38 @@ class Registry(Application[UUID]):
         weapon.transfer(authority=self.authority(by), to_holder=to_holder, licence=holder_licence,
                         occurred_on=_now_if_none(occurred_on))
         self.save(weapon)
+
+    @retried_on_conflict
+    def report_missing(self, *, stolen: bool, by: str = "police", weapon_id: UUID | str | None = None,
+                       marking: Marking | None = None, occurred_on: int | None = None, place: str = "",
+                       circumstances: str = "", **description: Any) -> UUID:
+        """Report a weapon stolen (``stolen``) or lost; returns its id. A weapon with no record here is
+        named by its complete ``marking`` (with what is known of ``description``: type, make, model,
+        calibre, year), and the report opens its record: a theft from a holder on a paper register.
+
+        ``InvalidField`` (field ``weapon``) unless exactly one of ``weapon_id`` and ``marking`` is given,
+        or when a description is given for a weapon on record (its own is reported); ``UnknownWeapon``
+        for an id with no record; otherwise as ``Weapon.report_stolen``.
+        """
+        if (weapon_id is None) == (marking is None):
+            raise InvalidField("give the weapon id or its marking, exactly one", field="weapon")
+        weapon_id = marking.weapon_id() if marking is not None else _as_uuid(weapon_id or "", "weapon")
+        report: dict[str, Any] = dict(authority=self.authority(by), place=place, circumstances=circumstances,
+                                      occurred_on=_now_if_none(occurred_on))
+        if weapon_id in self.repository:
+            given = sorted(k for k, v in description.items() if v not in (None, ""))
+            if given:
+                raise InvalidField("the weapon is on record here: its description is the one recorded",
+                                   field=given[0])
+            weapon = self.weapon(weapon_id)
+            (weapon.report_stolen if stolen else weapon.report_lost)(**report)
+            self.save(weapon)
+        elif marking is None:
+            raise UnknownWeapon(f"no record of weapon {weapon_id}: give its marking to report it", field="weapon")
+        else:
+            weapon = Weapon.register_report(weapon_id, stolen=stolen, marking=marking, **description, **report)
+            self._save_weapon(weapon, marking)
+        return weapon.id
 
     @retried_on_conflict
     def record(self, command: str, *, by: str, weapon_id: UUID | str, occurred_on: int | None = None,
@@ -320,12 +398,17 @@ class Registry(Application[UUID]):
         for n in notifications(self.recorder, start=start, limit=batch):
             yield n.id, n
 
-    def _save_new(self, aggregate: Weapon, marking: Marking) -> None:
+    def _save_weapon(self, weapon: Weapon, new_marking: Marking | None, *others: HitNotice) -> None:
+        """Save ``weapon`` with ``others``; when it opens a record (``new_marking`` given), a conflict means
+        another writer registered that marking first (``DuplicateMarking``), else ``VersionConflict``."""
+        if new_marking is None:
+            self.save(weapon, *others)
+            return
         try:
-            self.save(aggregate)
+            self.save(weapon, *others)
         except VersionConflict as e:
-            raise DuplicateMarking(f"a weapon with marking {marking.key} is registered already "
-                                   f"({aggregate.id})", field="serial") from e
+            raise DuplicateMarking(f"a weapon with marking {new_marking.key} is registered already "
+                                   f"({weapon.id})", field="serial") from e
 
 
 _SIMPLE_COMMANDS = frozenset({

@@ -12,7 +12,7 @@ from uuid import UUID
 from domain.errors import InvalidField, UnknownWeapon
 from domain.marking import Marking
 from domain.weapon import Weapon
-from nodes.registry.application import Registry
+from nodes.registry.application import Registry, WeaponRecorded
 
 
 def known_weapon(registry: Registry, weapon_id: UUID | str) -> Weapon | None:
@@ -24,8 +24,9 @@ def known_weapon(registry: Registry, weapon_id: UUID | str) -> Weapon | None:
 
 
 def import_weapon(registry: Registry, *, by: str, marking: Marking | None, weapon_id: UUID | None,
-                  **fields: Any) -> UUID:
-    """Record an import of the weapon named by ``marking`` or ``weapon_id`` (one of them); returns its id.
+                  **fields: Any) -> WeaponRecorded:
+    """Record an import of the weapon named by ``marking`` or ``weapon_id`` (one of them); returns its id
+    and the hit notices recorded with it (``Registry.record_import``).
 
     ``UnknownWeapon`` (field ``weapon``) when only an id is given and there is no record of it;
     otherwise as ``Registry.import_weapon``.
@@ -38,4 +39,4 @@ def import_weapon(registry: Registry, *, by: str, marking: Marking | None, weapo
             raise UnknownWeapon("no record of this weapon: give its marking to register the import",
                                 field="weapon")
         marking = Marking(**known.marking)
-    return registry.import_weapon(by=by, marking=marking, **fields)
+    return registry.record_import(by=by, marking=marking, **fields)

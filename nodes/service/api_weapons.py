@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, status
 from domain import event_types as types
 from nodes.registry import reading, recording
 from nodes.service.acting import API_PREFIX, Context, Purpose, Reader, Recorder, audited, authority
+from nodes.service.api_alerts import HitsRecorded
 from nodes.service.bodies import Country, Dated, MarkingIn, Recorded, Required, Text, Year, one_weapon
 from nodes.service.errors import ERROR_RESPONSES
 
@@ -73,24 +74,24 @@ async def manufacture(body: Manufacture, officer: Recorder, context: Context) ->
 
 
 @router.post("/import", status_code=CREATED, summary="record an import with its import marking (FP art 8(1)(b))")
-async def import_weapon(body: Import, officer: Recorder, context: Context) -> Recorded:
+async def import_weapon(body: Import, officer: Recorder, context: Context) -> HitsRecorded:
     by = authority(officer, types.IMPORTED)
     weapon_id, marking = one_weapon(body.weapon_id, body.marking)
     fields = body.model_dump(exclude={"marking", "date", "weapon_id"})
     recorded = await context.record(officer, lambda registry: recording.import_weapon(
         registry, by=by, marking=marking, weapon_id=weapon_id, occurred_on=body.occurred_on(), **fields))
-    return Recorded(event=types.IMPORTED, weapon_id=str(recorded))
+    return HitsRecorded.of(recorded, types.IMPORTED)
 
 
 @router.post("/seize", status_code=CREATED,
              summary="record a seizure; an unrecorded weapon is registered by it (ITI para 9)")
-async def seize(body: Seize, officer: Recorder, context: Context) -> Recorded:
+async def seize(body: Seize, officer: Recorder, context: Context) -> HitsRecorded:
     by = authority(officer, types.SEIZED)
     weapon_id, marking = one_weapon(body.weapon_id, body.marking)
     fields = body.model_dump(exclude={"marking", "date", "weapon_id"})
-    recorded = await context.record(officer, lambda registry: registry.seize(
+    recorded = await context.record(officer, lambda registry: registry.record_seizure(
         by=by, weapon_id=weapon_id, marking=marking, occurred_on=body.occurred_on(), **fields))
-    return Recorded(event=types.SEIZED, weapon_id=str(recorded))
+    return HitsRecorded.of(recorded, types.SEIZED)
 
 
 @router.post("/{weapon_id}/transfer", summary="transfer a weapon to a holder with a transfer licence (FP art 7)")

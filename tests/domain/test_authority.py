@@ -13,12 +13,15 @@ import pytest
 
 from domain.authority import PERMISSIONS, Authority, AuthorityKind, check_permitted
 from domain.errors import InvalidField, NotPermitted
+from domain.hit import HitNotice
 from domain.licence import Licence, LicenceKind
 from domain.marking import Marking
 from domain.shipment import Shipment
 from domain.time import SECONDS_PER_DAY as DAY
 from domain.trace import TraceAnswer, TraceRequest
 from domain.weapon import Weapon
+
+from signed_streams import PartnerRecord
 
 L, C, P, D, R = (AuthorityKind.LICENSING, AuthorityKind.CUSTOMS, AuthorityKind.POLICE,
                  AuthorityKind.DEACTIVATION, AuthorityKind.REGISTRY)
@@ -36,6 +39,12 @@ class Recipes:
 
     def has(self, event_type: str) -> bool:
         return hasattr(self, event_type.replace(".", "_"))
+
+    # --- hit notices
+    def HitNotice_Sent(self, by):
+        report = PartnerRecord(node="NL", stream=str(uuid.uuid4()), version=3, type="Weapon.ReportedStolen")
+        return HitNotice.send(authority=by, report=report, weapon_id=report.stream, marking={}, place="Lille",
+                              recorded_type="Weapon.Seized", recorded_version=2, occurred_on=self.now)
 
     # --- weapons
     def Weapon_Manufactured(self, by):
@@ -206,7 +215,7 @@ def test_permission_matrix(event_type, kind, recipes, authorities):
         assert kind.value in str(info.value)
 
 
-@pytest.mark.parametrize("aggregate", [Weapon, Licence, Shipment, TraceRequest, TraceAnswer],
+@pytest.mark.parametrize("aggregate", [Weapon, Licence, Shipment, TraceRequest, TraceAnswer, HitNotice],
                          ids=lambda c: c.__name__)
 def test_every_event_class_has_a_permission_entry(aggregate):
     topics = {c.TOPIC for c in vars(aggregate).values()

@@ -45,6 +45,7 @@ def nothing_else(stream: str) -> list[Record]:
     (Record(types.REPORTED_STOLEN), PARTNERS),
     (Record(types.AUTHORITY_CERTIFIED), PARTNERS),
     (Record(types.TRANSFERRED, {"to_holder": "a private holder"}), set()),
+    (Record(types.HIT_NOTICE_SENT, {"reporting_state": "NL", "recording_state": "BE"}), {"NL"}),  # the reporter only
 ])
 def test_default_recipients(record, expected):
     assert default_recipients(record, PARTNERS, nothing_else) == frozenset(expected)

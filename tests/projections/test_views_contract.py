@@ -236,3 +236,14 @@ def test_serial_search_uses_the_serial_indexes(db_url):
                 else:
                     plan = views.store.select(cursor, "EXPLAIN QUERY PLAN " + query, [like.pattern])
             assert index in str([tuple(dict(row).values()) for row in plan]), (pattern, plan)
+
+
+def test_weapons_are_found_by_the_start_of_their_id(belgium):
+    belgium.views.catch_up(belgium.registry)
+    w1 = str(belgium.ids.w1)
+    assert belgium.views.weapon_ids_starting(w1[:8]) == [w1]
+    assert belgium.views.weapon_ids_starting(w1) == [w1]
+    everything = belgium.views.weapon_ids_starting("", limit=100)
+    assert len(everything) == 7 and everything == sorted(everything)
+    assert len(belgium.views.weapon_ids_starting("", limit=2)) == 2
+    assert belgium.views.weapon_ids_starting("zzzz") == []

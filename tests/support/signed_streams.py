@@ -1,6 +1,11 @@
-"""Signed, chained envelopes of one stream, for tests that store or send partner records."""
+"""Signed, chained envelopes of one stream, for tests that store or send partner records; and a partner's
+record as the domain reads one, unsigned (``PartnerRecord``).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
 
 from ledger.envelope import GENESIS_PREV, Envelope, seal
 from ledger.keys import generate_key, key_id
@@ -20,3 +25,18 @@ def marked_stream(node: str, stream: str, count: int) -> list[Envelope]:
         found.append(envelope)
         prev = envelope.hash
     return found
+
+
+@dataclass(frozen=True)
+class PartnerRecord:
+    """The fields of an envelope that the domain's rules read; ``hash`` is any 32 bytes."""
+
+    node: str
+    stream: str
+    version: int
+    type: str
+    occurred_on: int = 0
+    recorded_at: int = 0
+    authority: str = "partner-key"
+    body: dict[str, Any] = field(default_factory=dict)
+    hash: bytes = b"\x01" * 32

@@ -21,6 +21,7 @@ def mount(app: FastAPI) -> None:
     """Add the desks' pages and static files to ``app``."""
     from nodes.service.desks import (
         admin_pages,
+        alerts_pages,
         audit_pages,
         customs_pages,
         import_pages,
@@ -46,6 +47,6 @@ def mount(app: FastAPI) -> None:
     app.state.desk_jobs = Jobs()
     app.mount("/static", StaticFiles(directory=STATIC), name="desk-static")
     desks = (session_pages, search_pages, licensing_pages, customs_pages, tracing_pages, stats_pages, audit_pages,
-             import_pages, admin_pages)
+             import_pages, admin_pages, alerts_pages)
     for pages in desks:
         app.include_router(pages.router)

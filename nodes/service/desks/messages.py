@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from nodes.service.desks import messages_trace
+from nodes.service.desks.messages_alerts import ALERTS_ENGLISH
 from nodes.service.desks.messages_licences import LICENCE_MESSAGES
 
 Translate = Callable[..., str]
@@ -341,6 +342,7 @@ ENGLISH: dict[str, str] = {
 
 ENGLISH.update(messages_trace.ENGLISH)  # trace deadlines, answers and statistics
 ENGLISH.update(LICENCE_MESSAGES)        # licence lists, holders' weapons, authorizations
+ENGLISH.update(ALERTS_ENGLISH)           # alerts (hit notices received), reports by marking
 CATALOGUES: dict[str, Mapping[str, str]] = {DEFAULT_LANGUAGE: ENGLISH}
 
 

@@ -172,7 +172,7 @@ def test_the_same_marking_cannot_be_manufactured_twice(cli):
 
 
 def test_records_for_an_unknown_weapon_are_refused(cli):
-    result = cli.refused("record", "report-lost", *PISTOL, "--place", "Liege")
+    result = cli.refused("record", "recover", *PISTOL, "--place", "Liege")
     assert "--weapon" in result.err and "no record" in result.err
     assert "--weapon" in cli.refused("record", "mark", "--weapon", "not-a-uuid", "--mark", "X").err
 
@@ -217,7 +217,7 @@ def test_lost_stolen_recovered_seized_confiscated_destroyed(cli):
     cli.ok("record", "report-stolen", "--weapon", weapon, "--place", "Liege", "--date", "2022-01-01")
     seized = cli.ok("record", "seize", "--weapon", weapon, "--place", "Antwerp", "--circumstances", "raid",
                     "--date", "2022-05-01", "--json").json()
-    assert seized == {"weapon_id": weapon, "event": "Weapon.Seized"}
+    assert seized == {"weapon_id": weapon, "event": "Weapon.Seized", "hits": []}
     cli.ok("record", "confiscate", "--weapon", weapon, "--order", "court order 22/17", "--date", "2022-06-01")
     cli.ok("record", "destroy", "--weapon", weapon, "--method", "smelting", "--certificate", "D-9",
            "--date", "2023-01-01")

@@ -41,6 +41,7 @@ GROUPS = {
     "nodes.cli.users": {("user", a) for a in ("add", "list", "disable", "enable", "password", "role")}
     | {("token", a) for a in ("create", "list", "revoke")},
     "nodes.cli.serve": {("serve",)},
+    "nodes.cli.alerts": {("alerts",)},
 }
 
 

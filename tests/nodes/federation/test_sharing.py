@@ -107,11 +107,20 @@ def test_sharing_json_adds_recipients(tmp_path):
     assert recipients(record("Weapon.Exported", to_state="DE", transit_states=()), context(rules=rules)) == {"DE", "FR"}
 
 
+def test_a_hit_notice_goes_to_the_reporting_state_whatever_the_file_adds():
+    rules = SharingRules.parse({"share": {"*": "all"}})
+    notice = record("HitNotice.Sent", reporting_state="NL", recording_state="BE")
+    assert recipients(notice, context(rules=rules)) == {"NL"}
+    assert recipients_by_type("HitNotice.Sent", context(rules=rules)) is None  # read from the record
+    assert recipients(record("HitNotice.Sent", reporting_state="CH"), context(rules=rules)) == set()  # no partner
+
+
 @pytest.mark.parametrize("document, problem", [
     ({"share": {"Weapon.Melted": "all"}}, "'Weapon.Melted' is not a record type"),
     ({"share": {"Weapon.Destroyed": ["XX"]}}, "'XX' is not an ISO 3166-1"),
     ({"share": {"Weapon.Destroyed": "some"}}, "expected a list of states"),
     ({"withhold": {}}, "expected"),
+    ({"share": {"HitNotice.Sent": ["FR"]}}, "goes only to the states the default policy names"),
 ])
 def test_a_bad_sharing_file_is_refused_with_the_entry_named(tmp_path, document, problem):
     (tmp_path / "sharing.json").write_text(json.dumps(document))

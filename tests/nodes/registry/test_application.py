@@ -58,9 +58,9 @@ def rows(registry: Registry) -> int:
 
 
 def manufacture(registry: Registry, serial: str, *, holder: str = "FN Herstal", by: str = "licensing",
-                occurred_on: int | None = None, manufacturer: str = "FN Herstal") -> uuid.UUID:
+                occurred_on: int | None = None, manufacturer: str = "FN Herstal", year: int = 2020) -> uuid.UUID:
     return registry.manufacture(by=by, marking=Marking.read(manufacturer, "BE", serial), type="pistol", make="FN",
-                                model="Five-seveN", calibre="5.7x28", year=2020, holder=holder,
+                                model="Five-seveN", calibre="5.7x28", year=year, holder=holder,
                                 occurred_on=occurred_on or int(time.time()) - 30 * DAY)
 
 
@@ -347,7 +347,7 @@ def test_manufacture_race_between_two_registries(node, registry):
 def test_business_date_is_not_the_recording_time(registry):
     decades_ago = parse_time("1985-06-15")
     before = time.time()
-    wid = manufacture(registry, "OLD-1", occurred_on=decades_ago)
+    wid = manufacture(registry, "OLD-1", occurred_on=decades_ago, year=1985)
     after = time.time()
     (envelope,) = registry.envelopes(wid)
     assert envelope.occurred_on == decades_ago

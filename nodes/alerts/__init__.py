@@ -1,0 +1,1 @@
+"""Stolen-weapon hits and the alerts they raise (docs/alerts.md)."""
