@@ -271,7 +271,7 @@ class Registry(Application[UUID]):
             evidence = self.export_check(
                 to_state=to_state, import_authorization=import_authorization, transit_states=tuple(transit_states),
                 transit_no_objections=tuple(transit_no_objections), consignee=consignee or export_licence.consignee,
-                quantity=len(weapons), occurred_on=occurred)
+                quantity=len(weapons), occurred_on=occurred, licence=export_licence.number)
         shipment = Shipment.open(
             authority=authority, export_licence=export_licence.number, import_authorization=import_authorization,
             import_state=to_state, weapons=tuple(str(w.id) for w in weapons), occurred_on=occurred,

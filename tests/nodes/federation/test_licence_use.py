@@ -110,8 +110,6 @@ def test_a_third_weapon_under_an_export_licence_for_two_is_refused_writing_nothi
     assert len(be.registry.envelopes(weapon(be, "P-3"))) == stored
 
 
-@pytest.mark.xfail(strict=True, reason="Registry.export must pass licence=export_licence.number to export_check "
-                                       "(nodes/registry/application.py); remove this mark once it does")
 def test_the_third_export_under_an_export_licence_for_two_is_refused(be):
     ship(be, "P-1", 10)
     ship(be, "P-2", 9)
