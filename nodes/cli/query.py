@@ -105,8 +105,10 @@ def custody_text(document: dict[str, Any]) -> str:
     if document["in_transit_to"]:
         consignee = f" (consignee {document['holder']})" if document["holder"] else ""
         return f"{status}, in transit to {document['in_transit_to']}{consignee}, receipt not confirmed"
-    return (status + (f", held by {document['holder']}" if document["holder"] else "")
-            + (f" in {document['place']}" if document["place"] else ""))
+    place = f" in {document['place']}" if document["place"] else ""
+    if status != "active":  # seized, lost, destroyed ...: the holder is the last one known, not a keeper now
+        return status + place + (f", last holder {document['holder']}" if document["holder"] else "")
+    return status + (f", held by {document['holder']}" if document["holder"] else "") + place
 
 
 def history_text(document: dict[str, Any]) -> str:
