@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from nodes.service.desks.messages_hist import HISTORY_ENGLISH
+
 Translate = Callable[..., str]
 
 DEFAULT_LANGUAGE = "en"
@@ -329,6 +331,7 @@ ENGLISH: dict[str, str] = {
     "licence.revoked": "Revoked on {date}: {reason}",
     "licence.issued_id": "Licence recorded with id {id}.",
     "licence.revoked_id": "Licence {number} revoked.",
+    **HISTORY_ENGLISH,
 }
 
 CATALOGUES: dict[str, Mapping[str, str]] = {DEFAULT_LANGUAGE: ENGLISH}
