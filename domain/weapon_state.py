@@ -140,6 +140,10 @@ def _marked(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
 
 def _missing(status: Status) -> Callable[[WeaponState, Mapping[str, Any]], WeaponState]:
     def apply(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+        # A report that carries the marking (a weapon this node never recorded, or a partner's
+        # report, the only record another state holds) registers it, as an export does.
+        if not w.registered and body.get("marking"):
+            w = _registered(w, body, year=False)
         return replace(w, status_before_loss=w.status, status=status)
     return apply
 
