@@ -11,7 +11,7 @@ the one acceptance rule (``nodes.tracing.lifecycle.federated_lifecycle``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
@@ -43,7 +43,6 @@ class HeldRecord:
     problem: str | None
     envelope: SignedRecord | None
     sequence_on: int = 0
-    body: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def type(self) -> str:
@@ -56,6 +55,10 @@ class HeldRecord:
     @property
     def occurred_on(self) -> int:
         return self.envelope.occurred_on if self.envelope is not None else 0
+
+    @property
+    def body(self) -> Mapping[str, Any]:
+        return self.envelope.body if self.envelope is not None else {}
 
 
 def federated_history(node: Node, weapon_id: UUID, *, own_only: bool = False, typed: str = "") -> dict[str, Any]:
@@ -103,8 +106,7 @@ def history_document(weapon_id: UUID, state: WeaponState, held: list[HeldRecord]
 
 
 def _own(checked: list[CheckedRecord]) -> list[HeldRecord]:
-    return [HeldRecord(OWN, r.version, r.problem, r.envelope, body=r.envelope.body if r.envelope is not None else {})
-            for r in checked]
+    return [HeldRecord(OWN, r.version, r.problem, r.envelope) for r in checked]
 
 
 def _received(node: Node, weapon_id: UUID, own_hashes: set[bytes], kinds: dict[str, str]) -> list[HeldRecord]:
@@ -118,8 +120,7 @@ def _received(node: Node, weapon_id: UUID, own_hashes: set[bytes], kinds: dict[s
         if record.type == AUTHORITY_CERTIFIED:
             kinds.setdefault(str(record.body.get("key_id", "")), str(record.body.get("kind", "")))
         elif record.stream == wid and record.type in WEAPON_EVENT_TYPES and record.hash not in own_hashes:
-            held.append(HeldRecord(PARTNER if record.hash in from_inbox else TRACE, record.version, None, record,
-                              body=record.body))
+            held.append(HeldRecord(PARTNER if record.hash in from_inbox else TRACE, record.version, None, record))
     return held
 
 
@@ -136,7 +137,7 @@ def in_business_order(held: list[HeldRecord]) -> list[HeldRecord]:
         running = 0
         for h in sorted(chain, key=lambda h: h.version):
             running = max(running, h.occurred_on) if h.envelope is not None else running
-            ordered.append((node, HeldRecord(h.source, h.version, h.problem, h.envelope, running, h.body)))
+            ordered.append((node, replace(h, sequence_on=running)))
     ordered.sort(key=lambda pair: (pair[1].sequence_on, pair[0], pair[1].version))
     return [h for _, h in ordered]
 

@@ -98,8 +98,7 @@ def partner_weapons(node: Node) -> Iterator[tuple[str, list[str], WeaponState]]:
     while page := node.inbox.received_notifications(start, _INBOX_PAGE):
         for _, envelope in page:
             if envelope.type in WEAPON_EVENT_TYPES:
-                streams.setdefault(envelope.stream, []).append(
-                    HeldRecord(PARTNER, envelope.version, None, envelope, body=envelope.body))
+                streams.setdefault(envelope.stream, []).append(HeldRecord(PARTNER, envelope.version, None, envelope))
         start = page[-1][0] + 1
     for weapon_id, held in streams.items():
         nodes = sorted({h.node for h in held})
