@@ -99,22 +99,25 @@ def history(run: Invocation) -> int:
 
 
 def custody_text(document: dict[str, Any]) -> str:
-    """The status line: what the weapon is, and where and with whom as far as the records held say;
-    an export whose receipt nobody confirmed is in transit, not held in the importing state."""
-    status = document["status"] or "unknown"
+    """The status line: what the weapon is, and where and with whom as far as the records held say.
+    An export whose receipt no record confirms is in transit, not held in the importing state; a
+    seized, lost or destroyed weapon names no holder (the fold's holder is the last one recorded,
+    possibly a consignee who never received it: ``holder`` in the JSON)."""
+    status, place, holder = document["status"] or "unknown", document["place"], document["holder"]
+    consignee = f" (consignee {holder})" if holder else ""
     if document["in_transit_to"]:
-        consignee = f" (consignee {document['holder']})" if document["holder"] else ""
         return f"{status}, in transit to {document['in_transit_to']}{consignee}, receipt not confirmed"
-    place = f" in {document['place']}" if document["place"] else ""
-    if status != "active":  # seized, lost, destroyed ...: the holder is the last one known, not a keeper now
-        return status + place + (f", last holder {document['holder']}" if document["holder"] else "")
-    return status + (f", held by {document['holder']}" if document["holder"] else "") + place
+    if status == "exported":
+        return f"exported to {place}{consignee}, receipt confirmed"
+    if status == "active":
+        return status + (f", held by {holder}" if holder else "") + (f" in {place}" if place else "")
+    return status + (f" in {place}" if place else "")
 
 
 def history_text(document: dict[str, Any]) -> str:
     """A readable timeline of a history document (``nodes.registry.federated_history``)."""
     m, d = document["marking"], document["description"]
-    described = " ".join(str(v) for v in (d["type"], d["make"], d["model"]) if v)
+    described = " ".join(str(v) for v in (d["type"], d["make"], d["model"]) if v) or "(not described)"
     events = document["events"]
     sources = [sum(1 for e in events if e["source"] == s) for s in ("own", "partner", "trace")]
     held = f"{_count(len(events), 'record')} held" + (" (own records only)" if document["own_only"] else
@@ -123,7 +126,8 @@ def history_text(document: dict[str, Any]) -> str:
     lines = [
         f"weapon   {document['weapon_id']}",
         f"marking  {m.get('manufacturer', '')} / {m.get('country', '')} / {m.get('serial', '')}",
-        f"is       {described}, calibre {d['calibre']}" + (f", made {d['year']}" if d["year"] else ""),
+        f"is       {described}" + (f", calibre {d['calibre']}" if d["calibre"] else "")
+        + (f", made {d['year']}" if d["year"] else ""),
         f"status   {custody_text(document)}",
         f"records  {held}",
     ]
@@ -162,8 +166,11 @@ def _count(n: int, noun: str) -> str:
 
 def _show(value: Any) -> str:
     if isinstance(value, (list, tuple)):
-        return " > ".join(str(v) for v in value)
-    return str(value)
+        return " > ".join(_show(v) for v in value)
+    text = str(value)
+    if len(text) == 64 and all(c in "0123456789abcdef" for c in text):
+        return text[:12]  # a record hash, shortened as in the hash column
+    return text
 
 
 # --- projections ---------------------------------------------------------------------------

@@ -7,7 +7,6 @@ HISTORY_ENGLISH: dict[str, str] = {
     "timeline.place": "Place",
     "timeline.in_transit": "{status}, in transit to {state}, receipt not confirmed",
     "timeline.consignee": "Consignee",
-    "timeline.last_holder": "Last holder known",
     "timeline.col_authority": "Authority",
     "timeline.trace": "Verified (trace answer from {node})",
     "timeline.show_own": "Only this node's records",

@@ -46,6 +46,8 @@ def test_the_traced_pistols_history_on_fr_shows_every_hop_and_nl_sees_it_in_tran
         cli_document = json.loads(capsys.readouterr().out)
         code_text = armsledger(["--home", str(tmp_path / "nl"), "history", "--weapon", str(pistol)], {})
         nl_text = capsys.readouterr().out
+        armsledger(["--home", str(tmp_path / "fr"), "history", str(pistol)], {})
+        fr_text = capsys.readouterr().out
 
     events = fr_document["events"]
     assert [(e["type"], e["node"], _custodian(e)) for e in events] == HOPS
@@ -55,6 +57,8 @@ def test_the_traced_pistols_history_on_fr_shows_every_hop_and_nl_sees_it_in_tran
     assert fr_document["status"] == "seized" and fr_document["place"] == "FR" and not fr_document["in_transit_to"]
     assert [e["type"] for e in fr_own["events"]] == ["Weapon.Seized"]
     assert code == 0 and cli_document == fr_document  # the CLI shows the same document, the id typed short
+    assert "status   seized in FR\n" in fr_text and "8 records held: 1 ours, 0 from partners, 7 from trace" in fr_text
+    assert fr_text.count("verified (trace answer)") == 7
 
     # NL holds its own records and BE's export to it, but no word from IT: in transit, not held in IT.
     assert nl_document["status"] == "exported" and nl_document["in_transit_to"] == "IT"
