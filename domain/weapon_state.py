@@ -68,6 +68,7 @@ class WeaponState:
     flags: tuple[str, ...] = ()
     open_shipment: str = ""
     awaiting_receipt: str = ""
+    in_transit_to: str = ""        # exported to this state, receipt not (yet) confirmed (FP art 10(4))
     deactivation_certificate: str = ""
 
     @property
@@ -84,7 +85,11 @@ def evolve(state: WeaponState, record_type: str, body: Mapping[str, Any]) -> Wea
     fields read as empty. Raises nothing.
     """
     rule = _RULES.get(record_type)
-    return state if rule is None else rule(state, body)
+    if rule is None:
+        return state
+    if state.in_transit_to and record_type not in _KEEP_IN_TRANSIT:
+        state = replace(state, in_transit_to="")
+    return rule(state, body)
 
 
 # --- one rule per record -------------------------------------------------------------------
@@ -116,7 +121,8 @@ def _imported(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
 def _exported(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
     if not w.registered and body.get("marking"):
         w = _registered(w, body)
-    return replace(w, status=Status.EXPORTED, place=str(body.get("to_state", "")),
+    to_state = str(body.get("to_state", ""))
+    return replace(w, status=Status.EXPORTED, place=to_state, in_transit_to=to_state,
                    holder=str(body.get("consignee", "")), open_shipment=str(body.get("shipment", "")))
 
 
@@ -174,6 +180,11 @@ def _destroyed(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
 
 
 _STATUS_VALUES = frozenset(s.value for s in Status)
+
+# An export puts the weapon in transit; only a record of its arrival (receipt confirmed,
+# an import, a seizure ...) ends that. A mark or a loss report on the way does not: the
+# exporter still holds no word from the importing state's customs (FP art 10(4)).
+_KEEP_IN_TRANSIT = frozenset({types.EXPORTED, types.MARKED, types.REPORTED_LOST, types.REPORTED_STOLEN})
 
 _RULES: dict[str, Callable[[WeaponState, Mapping[str, Any]], WeaponState]] = {
     types.MANUFACTURED: _manufactured,

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 
 from domain import event_types as types
-from nodes.registry import reading, recording
+from nodes.registry import reading, recording, weapon_search
 from nodes.service.acting import API_PREFIX, Context, Purpose, Reader, Recorder, audited, authority
 from nodes.service.api_alerts import HitsRecorded
 from nodes.service.bodies import Country, Dated, MarkingIn, Recorded, Required, Text, Year, one_weapon
@@ -163,16 +163,27 @@ for _path, _command, _event, _model, _summary in _SIMPLE:
 
 # --- reading --------------------------------------------------------------------------------
 
-@router.get("", summary="find weapons by serial: exact, ? for one unknown character, * for any run")
-def search(serial: Annotated[str, Query(min_length=1, max_length=100, description="serial or pattern")],
-           officer: Reader, context: Context, why: Purpose) -> dict[str, Any]:
-    matches = reading.search_weapons(context.node, serial)
-    audited(context, officer, "search", serial, why)
-    return {"pattern": serial, "matches": matches}
+_Text = Annotated[str, Query(max_length=100)]
 
 
-@router.get("/{weapon_id}", summary="a weapon's signed timeline, each record verified")
-def history(weapon_id: UUID, officer: Reader, context: Context, why: Purpose) -> dict[str, Any]:
-    document = reading.weapon_timeline(context.node, weapon_id)
-    audited(context, officer, "history", str(weapon_id), why)
+@router.get("", summary="find weapons held here, ours and partners': serial (? one unknown character, * any run), "
+                        "make, model, calibre; a page at a time")
+def search(officer: Reader, context: Context, why: Purpose, serial: _Text = "", make: _Text = "", model: _Text = "",
+           calibre: _Text = "",
+           offset: Annotated[int, Query(ge=0, le=weapon_search.MAX_OFFSET)] = 0,
+           limit: Annotated[int, Query(ge=1, le=weapon_search.MAX_LIMIT)] = weapon_search.DEFAULT_LIMIT,
+           ) -> dict[str, Any]:
+    criteria = weapon_search.Criteria(serial=serial, make=make, model=model, calibre=calibre)
+    found = weapon_search.find_weapons(context.node, criteria, offset=offset, limit=limit)
+    audited(context, officer, "search", criteria.subject, why)
+    return {**found, "note": weapon_search.paging_note(found, "offset/limit")}
+
+
+@router.get("/{weapon_id}", summary="every record held of a weapon (ours, partners', trace answers'), each verified; "
+                                    "own=true: ours only")
+def history(weapon_id: Annotated[str, Path(max_length=64, description="weapon id or its start (4+ characters)")],
+            officer: Reader, context: Context, why: Purpose, own: bool = False) -> dict[str, Any]:
+    wid = reading.weapon_by_prefix(context.node, weapon_id)
+    document = reading.weapon_timeline(context.node, wid, own_only=own, typed=weapon_id)
+    audited(context, officer, "history", str(wid), why)
     return document

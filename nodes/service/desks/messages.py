@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 
 from nodes.service.desks import messages_trace
 from nodes.service.desks.messages_alerts import ALERTS_ENGLISH
+from nodes.service.desks.messages_hist import HISTORY_ENGLISH
 from nodes.service.desks.messages_licences import LICENCE_MESSAGES
 
 Translate = Callable[..., str]
@@ -338,6 +339,7 @@ ENGLISH: dict[str, str] = {
     "licence.revoked": "Revoked on {date}: {reason}",
     "licence.issued_id": "Licence recorded with id {id}.",
     "licence.revoked_id": "Licence {number} revoked.",
+    **HISTORY_ENGLISH,
 }
 
 ENGLISH.update(messages_trace.ENGLISH)  # trace deadlines, answers and statistics

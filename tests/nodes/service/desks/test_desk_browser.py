@@ -82,8 +82,8 @@ def test_search_by_partial_serial_opens_the_timeline_with_its_rows(desk, page):
     page.wait_for_url(f"**/weapons/{weapon_id}")
     rows = timeline_rows(page)
     assert [row[1] for row in rows] == ["Manufactured", "Transferred"]
-    assert all(row[2] == "BE" and row[4] == "Verified" for row in rows)
-    assert [row[5] for row in rows] == [e.hash.hex()[:16] for e in context.node.registry.envelopes(weapon_id)]
+    assert all(row[2] == "BE" and row[3] == "licensing" and row[5] == "Verified" for row in rows)
+    assert [row[6] for row in rows] == [e.hash.hex()[:16] for e in context.node.registry.envelopes(weapon_id)]
 
 
 def test_a_manufacture_recorded_at_the_licensing_desk_shows_in_the_timeline(desk, page):

@@ -176,7 +176,7 @@ def test_the_timeline_of_an_unknown_or_malformed_weapon_names_the_weapon(client,
     unknown = client.get("/weapons/00000000-0000-4000-8000-000000000000")
     malformed = client.get("/weapons/not-a-uuid")
     assert (unknown.status_code, malformed.status_code) == (404, 422)
-    assert 'href="#f-weapon"' in unknown.text and "is not a weapon id" in malformed.text
+    assert 'href="#f-weapon"' in unknown.text and "is not an id or the start of one" in malformed.text
     assert desk_context.reads == []
 
 
