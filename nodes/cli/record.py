@@ -50,7 +50,7 @@ from nodes.cli.invocation import (
 from nodes.federation import crossborder
 from nodes.registry import recording
 from nodes.registry.application import WeaponRecorded
-from nodes.values import id_prefix, one_by_prefix
+from nodes.registry.weapon_ids import weapon_by_prefix
 
 L, C, P, D = AuthorityKind.LICENSING, AuthorityKind.CUSTOMS, AuthorityKind.POLICE, AuthorityKind.DEACTIVATION
 
@@ -342,7 +342,7 @@ def _weapon_or_marking(run: Invocation, node: Node) -> tuple[UUID | None, Markin
         raise InvalidField("give --weapon or the marking options, not both", field="weapon")
     if marking is None and not typed:
         raise InvalidField("give --weapon ID or --manufacturer, --country and --serial", field="weapon")
-    return (_weapon_by_prefix(node, typed) if typed else None), marking
+    return (weapon_by_prefix(node, typed) if typed else None), marking
 
 
 def _weapon_id(run: Invocation, node: Node) -> UUID:
@@ -352,15 +352,6 @@ def _weapon_id(run: Invocation, node: Node) -> UUID:
         return named
     assert marking is not None  # _weapon_or_marking gives one of them
     return marking.weapon_id()
-
-
-def _weapon_by_prefix(node: Node, typed: str) -> UUID:
-    prefix = id_prefix(typed, field_name="weapon")
-    if len(prefix) == 36:
-        return parse_weapon_id(prefix)
-    node.views.catch_up(node.registry)
-    found = node.views.weapon_ids_starting(prefix)
-    return UUID(one_by_prefix(typed, found, what="weapon", field_name="weapon"))
 
 
 def _add_description_options(parser: argparse.ArgumentParser, *, required: bool, year: bool = True) -> None:

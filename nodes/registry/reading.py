@@ -14,8 +14,7 @@ from uuid import UUID
 from nodes.bootstrap import Node
 from nodes.registry.federated_history import federated_history
 from nodes.registry.plain_data import plain_record
-from nodes.registry.weapon_search import weapon_ids_starting
-from nodes.values import id_prefix, one_by_prefix
+from nodes.registry.weapon_ids import weapon_by_prefix
 
 __all__ = ["plain_record", "weapon_by_prefix", "weapon_timeline"]
 
@@ -24,20 +23,3 @@ def weapon_timeline(node: Node, weapon_id: UUID, *, own_only: bool = False, type
     """The weapon's history document: every record held of it, ours checked as read
     (``nodes.registry.federated_history.federated_history``; ``UnknownWeapon`` if none)."""
     return federated_history(node, weapon_id, own_only=own_only, typed=typed)
-
-
-def weapon_by_prefix(node: Node, typed: str, field_name: str = "weapon") -> UUID:
-    """The weapon ``typed`` names: a whole id (held here or not), or the unique start (at least
-    ``nodes.values.MIN_PREFIX`` characters) of the id of a weapon held here, ours or a partner's.
-
-    ``InvalidField`` on ``field_name``, repeating what was typed, when it is not an id or its start,
-    or when no weapon or several start with it.
-    """
-    try:
-        return UUID(typed.strip())
-    except ValueError:
-        pass
-    prefix = id_prefix(typed, field_name=field_name)
-    return UUID(one_by_prefix(typed, weapon_ids_starting(node, prefix), what="weapon", field_name=field_name))
-
-

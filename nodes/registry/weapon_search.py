@@ -105,12 +105,15 @@ def partner_weapons(node: Node) -> Iterator[tuple[str, list[str], WeaponState]]:
         yield weapon_id, nodes, fold_held(weapon_id, in_business_order(held))
 
 
+#: Enough ids to say that a prefix is ambiguous and to list a few of them.
+IDS_SHOWN = 6
+
+
 def weapon_ids_starting(node: Node, prefix: str) -> list[str]:
     """Ids of the weapons held here (ours or partners') that start with ``prefix``, which
     ``nodes.values.id_prefix`` checked (hex digits and dashes only, so nothing to escape in LIKE)."""
     node.views.catch_up(node.registry)
-    own = [row["weapon_id"] for row in node.views.store.query(
-        "SELECT weapon_id FROM view_weapons WHERE weapon_id LIKE ? ORDER BY weapon_id", [f"{prefix}%"])]
+    own = node.views.weapon_ids_starting(prefix, limit=IDS_SHOWN)
     partners = [weapon_id for weapon_id, _, _ in partner_weapons(node) if weapon_id.startswith(prefix)]
     return list(dict.fromkeys([*own, *partners]))
 

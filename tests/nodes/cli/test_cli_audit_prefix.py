@@ -10,7 +10,8 @@ import pytest
 from domain.errors import InvalidField
 from domain.marking import Marking
 from nodes.bootstrap import open_node
-from nodes.registry.weapon_ids import weapon_by_prefix, weapon_ids_starting
+from nodes.registry.weapon_ids import id_start, weapon_by_prefix
+from nodes.registry.weapon_search import weapon_ids_starting
 from nodes.settings import Settings
 
 from inprocess_cli import Cli, node_environment
@@ -78,11 +79,11 @@ def test_weapon_by_prefix_picks_the_one_meant_or_names_the_field(cli):
     settings = Settings.load(os.environ, home=cli.home, db=cli.db)
     with open_node(settings, unlock=False) as node:
         node.views.catch_up(node.registry)
-        assert weapon_ids_starting(node.views, first_id[:4]) == sorted([first_id, second_id])
-        assert str(weapon_by_prefix(node.views, f"  {first_id[:9]} ")) == first_id
+        assert weapon_ids_starting(node, id_start(first_id[:4])) == sorted([first_id, second_id])
+        assert str(weapon_by_prefix(node, f"  {first_id[:9]} ")) == first_id
         with pytest.raises(InvalidField) as none:
-            weapon_by_prefix(node.views, "0000-0000", field_name="subject")
+            weapon_by_prefix(node, "0000-0000", field_name="subject")
         assert none.value.field == "subject" and "'0000-0000'" in str(none.value)
         with pytest.raises(InvalidField) as malformed:
-            weapon_by_prefix(node.views, "P-1%")
+            weapon_by_prefix(node, "P-1%")
         assert malformed.value.field == "weapon" and "'P-1%'" in str(malformed.value)
