@@ -22,7 +22,7 @@ def test_defaults_without_environment():
     assert settings.trace == TraceSettings()
     assert settings.trace.autorespond is True
     assert settings.trace.within("routine") == (2 * SECONDS_PER_DAY, 30 * SECONDS_PER_DAY)
-    assert settings.trace.within("urgent") == (1 * SECONDS_PER_DAY, 7 * SECONDS_PER_DAY)
+    assert settings.trace.within("urgent") == (1 * SECONDS_PER_DAY, 1 * SECONDS_PER_DAY)  # answered in 24 hours
     assert settings.topic_prefix == DEFAULT_TOPIC_PREFIX == "armsledger"
 
 

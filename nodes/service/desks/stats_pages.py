@@ -33,11 +33,9 @@ TABLES = ("by_place", "by_weapon_type", "by_calibre", "by_country_of_manufacture
 async def statistics_page(request: Request, desk: Desk = Depends(at_desk(Right.READ))) -> Response:
     """The seizure tables of the period typed (default: every seizure recorded until now)."""
     v = query_of(request, PERIOD)
-    try:
-        document = await _figures(request, v)
-    except DomainError as exc:
-        return desk_page(request, desk, "statistics.html", values=v, figures=None, tables=TABLES,
-                         errors=[field_error(exc)], status_code=status_for(exc))
+    document = await _figures_or_refusal(request, desk, v)
+    if isinstance(document, Response):
+        return document
     return desk_page(request, desk, "statistics.html", values=v, figures=document, tables=TABLES)
 
 
@@ -45,11 +43,9 @@ async def statistics_page(request: Request, desk: Desk = Depends(at_desk(Right.R
 async def statistics_csv(request: Request, desk: Desk = Depends(at_desk(Right.READ))) -> Response:
     """The same tables as CSV rows (table, value, figure), as ``armsledger stats --csv`` prints them."""
     v = query_of(request, PERIOD)
-    try:
-        document = await _figures(request, v)
-    except DomainError as exc:
-        return desk_page(request, desk, "statistics.html", values=v, figures=None, tables=TABLES,
-                         errors=[field_error(exc)], status_code=status_for(exc))
+    document = await _figures_or_refusal(request, desk, v)
+    if isinstance(document, Response):
+        return document
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows(csv_rows(document))
     return Response(out.getvalue(), media_type="text/csv",
@@ -60,3 +56,12 @@ async def _figures(request: Request, v: dict[str, str]) -> dict[str, Any]:
     period = parse_period(v["period_from"], v["period_to"], start_field="period_from", end_field="period_to")
     node = context_of(request).node
     return await run_in_threadpool(lambda: statistics(node, period=period))
+
+
+async def _figures_or_refusal(request: Request, desk: Desk, values: dict[str, str]) -> dict[str, Any] | Response:
+    """The figures of the period typed, or the page refusing it (naming the field)."""
+    try:
+        return await _figures(request, values)
+    except DomainError as exc:
+        return desk_page(request, desk, "statistics.html", values=values, figures=None, tables=TABLES,
+                         errors=[field_error(exc)], status_code=status_for(exc))

@@ -1,7 +1,8 @@
 """What each role may record and which rights it holds (domain.roles), written out role by role.
 
 The expected tables are spelled out here, not derived from ``domain.authority.PERMISSIONS``,
-so that a change to the permission table that gives a role more (or less) fails here.
+so that a change to the permission table that gives a role more (or less) fails here. A hit
+notice is signed by the authority that recorded the seizure or import it reports (docs/alerts.md).
 """
 
 from __future__ import annotations
@@ -21,19 +22,20 @@ TRACE_STEPS = {"TraceRequest.Submitted", "TraceRequest.Forwarded", "TraceRequest
 MAY_RECORD: dict[Role, tuple[AuthorityKind | None, set[str]]] = {
     Role.LICENSING: (AuthorityKind.LICENSING, {
         "Weapon.Manufactured", "Weapon.Imported", "Weapon.Exported", "Weapon.Transferred", "Weapon.Marked",
-        "Weapon.ReportedLost", "Licence.Issued", "Licence.Revoked", "Shipment.Opened"}),
+        "Weapon.ReportedLost", "Licence.Issued", "Licence.Revoked", "Shipment.Opened", "HitNotice.Sent"}),
     Role.CUSTOMS: (AuthorityKind.CUSTOMS, {
         "Weapon.Imported", "Weapon.Exported", "Weapon.ReceiptConfirmed", "Weapon.Seized", "Shipment.Opened",
-        "Shipment.ReceiptConfirmed"}),
+        "Shipment.ReceiptConfirmed", "HitNotice.Sent"}),
     Role.POLICE: (AuthorityKind.POLICE, {
         "Weapon.Marked", "Weapon.ReportedLost", "Weapon.ReportedStolen", "Weapon.Recovered", "Weapon.Seized",
-        "Weapon.Confiscated", "Weapon.Destroyed", *TRACE_STEPS}),
+        "Weapon.Confiscated", "Weapon.Destroyed", "HitNotice.Sent", *TRACE_STEPS}),
     Role.TRACING: (AuthorityKind.POLICE, set(TRACE_STEPS)),
     Role.DEACTIVATION: (AuthorityKind.DEACTIVATION, {"Weapon.Deactivated", "Weapon.Destroyed"}),
     Role.REGISTRY: (AuthorityKind.REGISTRY, {
         "Weapon.Manufactured", "Weapon.Imported", "Weapon.Transferred", "Weapon.Marked", "Weapon.ReportedLost",
         "Weapon.Confiscated", "Weapon.Destroyed", "TraceAnswer.Acknowledged", "TraceAnswer.Responded",
-        "TraceAnswer.Untraceable", "TraceAnswer.Delayed", "TraceAnswer.Restricted", "TraceAnswer.Refused"}),
+        "TraceAnswer.Untraceable", "TraceAnswer.Delayed", "TraceAnswer.Restricted", "TraceAnswer.Refused",
+        "HitNotice.Sent"}),
     Role.AUDITOR: (None, set()),
     Role.ADMIN: (None, set()),
 }

@@ -51,8 +51,12 @@ def test_a_missing_field_and_a_body_that_is_no_json_are_422(client):
 
 
 def test_a_bad_path_or_query_parameter_is_422_naming_it(client):
-    answer = client.get("/api/v1/weapons/not-a-uuid", headers=as_role(Role.POLICE))
+    answer = client.post("/api/v1/weapons/not-a-uuid/transfer", headers=as_role(Role.LICENSING),
+                         json={"to_holder": "Dealer A", "licence": "TL-1"})
     assert (answer.status_code, answer.json()["field"]) == (422, "path.weapon_id")
+    answer = client.get("/api/v1/weapons/not-a-uuid", headers=as_role(Role.POLICE))  # an id or its start
+    assert (answer.status_code, answer.json()["field"]) == (422, "weapon")
+    assert "'not-a-uuid'" in answer.json()["detail"]
     answer = client.get("/api/v1/shipments", params={"overdue_days": -1}, headers=as_role(Role.CUSTOMS))
     assert (answer.status_code, answer.json()["field"]) == (422, "query.overdue_days")
     answer = client.get("/api/v1/licences/permit/7", headers=as_role(Role.POLICE))
