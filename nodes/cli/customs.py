@@ -16,6 +16,7 @@ from domain.time import LONGEST_PERIOD_DAYS, check_days, format_time
 from nodes.cli.audit import add_purpose_option, record_read
 from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option, number_option
 from nodes.federation.customs import authorizations as authorizations_held, incoming_shipments, outgoing_shipments
+from nodes.plurals import counted
 from nodes.registry.reading import plain_record
 
 
@@ -91,12 +92,12 @@ def authorizations(run: Invocation) -> int:
 
 
 def _days(n: int) -> str:
-    return "1 day" if n == 1 else f"{n} days"
+    return counted(n, "day")
 
 
 def _shipments(n: int) -> str:
-    return "1 shipment" if n == 1 else f"{n} shipments"
+    return counted(n, "shipment")
 
 
 def _weapons(n: int) -> str:
-    return "1 weapon" if n == 1 else f"{n} weapons"
+    return counted(n, "weapon")

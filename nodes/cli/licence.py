@@ -25,6 +25,7 @@ from nodes.cli.invocation import (
     number_option,
     parse_weapon_id,
 )
+from nodes.plurals import counted
 from nodes.registry.holders import holder_weapons
 from nodes.registry.licences import licence_document, list_licences, parse_kind, parse_state
 
@@ -195,7 +196,7 @@ def _quantity(d: dict[str, Any]) -> str:
 
 
 def _count(n: int) -> str:
-    return f"{n} weapon" if n == 1 else f"{n} weapons"
+    return counted(n, "weapon")
 
 
 def weapons(run: Invocation) -> int:
