@@ -4,7 +4,8 @@ The file is what ``armsledger import-csv`` takes and goes through the same
 ``nodes.migration.import_csv``: uploaded to the node's home, imported in a worker thread
 (``jobs``; a second import while one runs is refused), then the writer settles (seals a
 checkpoint, projects the views) through ``context.submit``. The page polls the job (htmx)
-and ends with the counts and every refused row: line, column and reason.
+(rows done of the file's rows, after each batch) and ends with the counts and every refused row:
+line, column and reason. The records name the officer who ran the import.
 """
 
 from __future__ import annotations
@@ -52,9 +53,15 @@ async def start_import(request: Request, desk: Desk = Depends(at_desk(Right.ADMI
         path = _saved(upload, context.node.settings.home)
 
         def work(job: Job) -> Any:
-            job.progress = {"file": upload.filename, "bytes": path.stat().st_size}
+            job.progress = {"file": upload.filename, "bytes": path.stat().st_size, "rows": 0, "total": None}
+
+            def counted(done: int, total: int | None) -> None:
+                job.progress = {**job.progress, "rows": done, "total": total}
+
             try:
-                report = import_csv(context.node, path, workers=0)
+                # The records name the officer who imported them, as every record made at a desk does.
+                with context.node.registry.acting_as(desk.officer.user_id):
+                    report = import_csv(context.node, path, workers=0, progress=counted)
             finally:
                 path.unlink(missing_ok=True)
             context.submit(desk.officer, lambda registry: None)   # the writer settles: checkpoint, views

@@ -267,6 +267,7 @@ ENGLISH: dict[str, str] = {
     "import.state": "Last import",
     "import.none": "No import since the service started.",
     "import.running": "Importing {file} ({bytes} bytes)…",
+    "import.rows_done": "{done} of {total} rows done.",
     "import.failed": "The import stopped: {reason}",
     "import.done": "{file}: {imported} recorded ({events}), {skipped} recorded already, {refused}.",
     "count.weapons": "{n} weapons",

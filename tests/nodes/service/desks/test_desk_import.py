@@ -7,6 +7,7 @@ import time
 
 from domain.marking import Marking
 
+from desk_app import OFFICERS
 from desk_steps import sign_in
 
 HEADER = "manufacturer,country,serial,type,calibre,year,manufactured_on,first_holder\n"
@@ -34,7 +35,7 @@ def test_an_import_records_good_rows_and_lists_refused_ones_by_line(client, desk
     assert "register.csv: 1 weapon recorded (1 signed record)" in page and "1 row refused" in page
     assert "<tr><td>3</td><td>country</td>" in page
     weapon = Marking.read("FN Herstal", "BE", "IMP-1").weapon_id()
-    assert desk_context.node.registry.envelopes(weapon)
+    assert [e.body["officer"] for e in desk_context.node.registry.envelopes(weapon)] == [OFFICERS["ada"].user_id]
     assert desk_context.node.views.lifecycle(weapon) is not None        # settled: projected
     assert not list(desk_context.node.settings.home.glob("import-*.csv"))  # the upload is removed
 
@@ -43,12 +44,21 @@ def test_a_second_import_while_one_runs_is_refused(client, desk_context, monkeyp
     from nodes.service.desks import import_pages
 
     release = threading.Event()
-    monkeypatch.setattr(import_pages, "import_csv", lambda node, path, workers: release.wait(30))
+
+    def halfway(node, path, workers, progress):  # reports half the rows done, then holds
+        progress(5, 10)
+        return release.wait(30)
+
+    monkeypatch.setattr(import_pages, "import_csv", halfway)
     csrf = sign_in(client, "ada")
     upload = {"file": ("a.csv", HEADER + GOOD, "text/csv")}
     assert client.post("/admin/import", data={"csrf_token": csrf}, files=upload,
                        follow_redirects=False).status_code == 303
     again = client.post("/admin/import", data={"csrf_token": csrf}, files=upload)
+    deadline = time.monotonic() + 30
+    while "5 of 10 rows done." not in client.get("/admin/import", headers={"HX-Request": "true"}).text:
+        assert time.monotonic() < deadline, "the running import's progress was never shown"
+        time.sleep(0.05)
     release.set()
     assert again.status_code == 409 and "one is already running" in again.text and 'href="#f-file"' in again.text
 
