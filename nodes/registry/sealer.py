@@ -215,6 +215,13 @@ class Sealer:
         for an unreadable row."""
         return [Checkpoint.from_bytes(row.bytes) for row in self.checkpoint_rows(after)]
 
+    def newest_checkpoints(self, limit: int) -> tuple[list[Checkpoint], int]:
+        """The ``limit`` stored checkpoints of the largest sizes, largest first, and how many are stored
+        (a page for a desk, without reading every checkpoint)."""
+        with translated_errors("reading checkpoints"), self._tables.transaction(commit=False) as cursor:
+            rows, count = self._tables.newest(cursor, limit)
+        return [Checkpoint.from_bytes(row.bytes) for row in rows], count
+
     def checkpoint_rows(self, after: int = 0) -> list[CheckpointRow]:
         """Every stored checkpoint row (larger than ``after``) as stored (the audit compares columns
         with the signed bytes)."""
@@ -313,6 +320,12 @@ class _Tables:
         cursor.execute(f"SELECT * FROM {self.checkpoints_table} ORDER BY size DESC LIMIT 1")
         row = cursor.fetchone()
         return _checkpoint_row(row) if row else None
+
+    def newest(self, cursor: _Cursor, limit: int) -> tuple[list[CheckpointRow], int]:
+        cursor.execute(self._sql(f"SELECT * FROM {self.checkpoints_table} ORDER BY size DESC LIMIT ?"), (limit,))
+        rows = [_checkpoint_row(row) for row in cursor.fetchall()]
+        cursor.execute(f"SELECT COUNT(*) AS n FROM {self.checkpoints_table}")
+        return rows, int(cursor.fetchone()["n"])
 
     def checkpoint_rows(self, cursor: _Cursor, after: int = 0) -> list[CheckpointRow]:
         cursor.execute(self._sql(f"SELECT * FROM {self.checkpoints_table} WHERE size > ? ORDER BY size"), (after,))

@@ -41,8 +41,8 @@ async def audit(request: Request, desk: Desk = Depends(at_desk(Right.AUDIT))) ->
 
     def read() -> dict[str, Any]:
         after = whole_of(after_text, "after")
-        checkpoints = node.sealer.checkpoints()
-        return {"checkpoints": checkpoints[-CHECKPOINTS_SHOWN:][::-1], "checkpoint_count": len(checkpoints),
+        checkpoints, count = node.sealer.newest_checkpoints(CHECKPOINTS_SHOWN)
+        return {"checkpoints": checkpoints, "checkpoint_count": count,
                 "cosignatures": [_cosigned(c) for c in node.inbox.cosignatures()][::-1][:CHECKPOINTS_SHOWN],
                 "quarantine": node.inbox.quarantined(after=after, limit=PAGE)}
 

@@ -182,3 +182,14 @@ def test_the_leaf_index_is_read_back_a_page_at_a_time(node, monkeypatch):
         assert again.size == sealed.size + 1
         assert verify_consistency(sealed.size, again.size, sealed.root, again.root,
                                   restarted.sealer.consistency_proof(sealed.size, again.size))
+
+
+def test_the_newest_checkpoints_are_read_as_a_page_with_the_count(node):
+    assert node.sealer.newest_checkpoints(2) == ([], 0)
+    sizes = [node.sealer.seal().size]
+    for serial in ("P1", "P2", "P3"):
+        manufacture(node, serial)
+        sizes.append(node.sealer.seal().size)
+    newest, count = node.sealer.newest_checkpoints(2)
+    assert count == len(sizes) == len(node.sealer.checkpoints())
+    assert [c.size for c in newest] == sorted(sizes, reverse=True)[:2]
