@@ -45,7 +45,6 @@ from nodes.cli.invocation import (
     add_record_options,
     add_weapon_options,
     number_option,
-    parse_weapon_id,
 )
 from nodes.federation import crossborder
 from nodes.registry import recording
@@ -241,10 +240,10 @@ def receipt(run: Invocation) -> int:
     """By ``--shipment`` (every weapon of it), or ``--weapon`` / marking (that weapon's export to us)."""
     a = run.args
     marking = run.marking()
-    weapon = marking.weapon_id() if marking is not None else (parse_weapon_id(a.weapon) if a.weapon else None)
-    if not a.shipment and weapon is None:
+    if not a.shipment and marking is None and not a.weapon:
         raise InvalidField("give --shipment ID, or --weapon ID or the marking", field="shipment")
     with run.open_node(unlock=True) as node:
+        weapon = marking.weapon_id() if marking is not None else weapon_by_prefix(node, a.weapon) if a.weapon else None
         done = crossborder.confirm_receipt(node, shipment=a.shipment.strip(), weapon_id=weapon, by=a.by,
                                            received_by=a.received_by, occurred_on=run.occurred_on())
         node.settle()

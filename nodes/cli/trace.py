@@ -40,8 +40,8 @@ from nodes.cli.invocation import (
     add_marking_options,
     add_record_options,
     add_weapon_options,
-    parse_weapon_id,
 )
+from nodes.registry.weapon_ids import weapon_by_prefix
 from nodes.tracing import service as tracing
 from nodes.tracing.verdict_report import verdict_document
 
@@ -117,11 +117,11 @@ def _answer_options(parser: argparse.ArgumentParser) -> None:
 def request(run: Invocation) -> int:
     a = run.args
     marking = run.marking()
-    weapon = parse_weapon_id(a.weapon) if a.weapon else None
-    if (marking is None) == (weapon is None):
+    if (marking is None) == (not a.weapon):
         raise InvalidField("give --weapon ID or --manufacturer, --country and --serial", field="weapon")
     occurred_on = run.occurred_on()
     with run.open_node(unlock=True) as node:
+        weapon = weapon_by_prefix(node, a.weapon) if a.weapon else None
         trace_id = tracing.submit(node, to=a.to, weapon_id=weapon, marking=marking, type=a.type, calibre=a.calibre,
                                   circumstances=a.circumstances, legal_basis=a.legal_basis,
                                   intended_use=a.intended_use, priority=a.priority, occurred_on=occurred_on, by=a.by)
@@ -250,8 +250,8 @@ def diversion(run: Invocation) -> int:
     marking = run.marking()
     if (marking is None) == (not a.weapon):
         raise InvalidField("give the weapon id or --manufacturer, --country and --serial", field="weapon")
-    weapon = marking.weapon_id() if marking is not None else parse_weapon_id(a.weapon)
     with run.open_node(unlock=False) as node:
+        weapon = marking.weapon_id() if marking is not None else weapon_by_prefix(node, a.weapon)
         record_read(run, node, "verdict", str(weapon))
         document = verdict_document(node, weapon)
     run.emit(document, _verdict_text(document))

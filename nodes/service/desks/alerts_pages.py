@@ -20,10 +20,10 @@ from domain.roles import Right, authority_for, recordable
 from domain.time import parse_time
 from nodes.alerts.hits import DEFAULT_ALERTS, alerts
 from nodes.errors import NodeError
+from nodes.registry.weapon_ids import weapon_by_prefix
 from nodes.service.api_alerts import AUDIT_SUBJECT
 from nodes.service.desks.access import Desk, at_desk, context_of, desk_page, form_of
 from nodes.service.desks.rendering import field_error, status_for
-from nodes.values import parse_weapon_id
 
 router = APIRouter(prefix="/alerts", include_in_schema=False)
 REPORT = ("missing", "weapon", "manufacturer", "country", "serial", "type", "make", "model", "calibre", "year",
@@ -62,7 +62,8 @@ async def report(request: Request, desk: Desk = Depends(at_desk(Right.RECORD))) 
         by = authority_for(desk.officer.role, event).value
         named = any(v[k] for k in ("manufacturer", "country", "serial"))
         marking = Marking.read(v["manufacturer"], v["country"], v["serial"]) if named else None
-        weapon_id = parse_weapon_id(v["weapon"]) if v["weapon"] else None
+        typed = v["weapon"]
+        weapon_id = await run_in_threadpool(weapon_by_prefix, context.node, typed) if typed else None
         year = int(v["year"]) if v["year"].isdigit() else None
         if v["year"] and year is None:
             raise InvalidField(f"{v['year']!r} is not a year", field="year")

@@ -26,9 +26,9 @@ from domain.licence import LicenceKind
 from domain.marking import Marking
 from domain.roles import Right, authority_for, recordable
 from domain.time import parse_time, parse_until
-from nodes.cli.invocation import parse_weapon_id
 from nodes.errors import NodeError
 from nodes.registry.application import Registry
+from nodes.registry.weapon_ids import weapon_by_prefix
 from nodes.service.desks import licence_reading_pages
 from nodes.service.desks.access import Desk, at_desk, context_of, desk_page, form_of, query_of, whole_of
 from nodes.service.desks.rendering import NavItem, field_error, status_for
@@ -96,7 +96,7 @@ async def transfer(request: Request, desk: Desk = Depends(at_desk(Right.RECORD))
 
     def command() -> Callable[[Registry], Any]:
         by = authority_for(desk.officer.role, types.TRANSFERRED).value
-        weapon_id = parse_weapon_id(v["weapon"])
+        weapon_id = weapon_by_prefix(context_of(request).node, v["weapon"])
         occurred = _date(v["date"])
 
         def record(registry: Registry) -> UUID:

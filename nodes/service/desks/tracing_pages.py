@@ -24,8 +24,8 @@ from domain.roles import Right, authority_for, recordable
 from domain.time import format_time, parse_until
 from domain.trace import Para22Ground, Priority
 from domain.trace_status import answered_records
-from nodes.cli.invocation import parse_weapon_id
 from nodes.errors import NodeError
+from nodes.registry.weapon_ids import weapon_by_prefix
 from nodes.service.desks.access import Desk, at_desk, context_of, desk_page, form_of, query_of
 from nodes.service.desks.rendering import field_error, status_for
 from nodes.tracing import lifecycle, reading, service
@@ -71,7 +71,7 @@ async def submit(request: Request, desk: Desk = Depends(at_desk(Right.RECORD))) 
 
     def step() -> Callable[[Any], Any]:
         by = authority_for(desk.officer.role, types.TRACE_SUBMITTED).value
-        weapon = parse_weapon_id(v["weapon"]) if v["weapon"] else None
+        weapon = weapon_by_prefix(node, v["weapon"]) if v["weapon"] else None
         marking = None if weapon else Marking.read(v["manufacturer"], v["country"], v["serial"])
         return lambda registry: service.submit(
             node, to=v["to"], weapon_id=weapon, marking=marking, type=v["type"], calibre=v["calibre"],
@@ -94,7 +94,7 @@ async def verdict(request: Request, desk: Desk = Depends(at_desk(Right.READ))) -
         return desk_page(request, desk, "verdict.html", values=v, verdict=None, life=None)
 
     def read() -> Any:
-        weapon = parse_weapon_id(v["weapon"])
+        weapon = weapon_by_prefix(context.node, v["weapon"])
         context.read_audit.append(desk.officer, "verdict", str(weapon), v["purpose"])
         return lifecycle.diversion_verdict(context.node, weapon)
 

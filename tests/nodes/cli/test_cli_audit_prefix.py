@@ -87,3 +87,16 @@ def test_weapon_by_prefix_picks_the_one_meant_or_names_the_field(cli):
         with pytest.raises(InvalidField) as malformed:
             weapon_by_prefix(node, "P-1%")
         assert malformed.value.field == "weapon" and "'P-1%'" in str(malformed.value)
+
+
+def test_every_command_naming_a_weapon_takes_the_start_of_its_id(cli):
+    _, first_id, _, second_id = twins()
+    verdict = cli.ok("diversion", first_id[:9], "--json").out
+    assert first_id in verdict
+    shared = cli.refused("diversion", first_id[:4])
+    assert f"'{first_id[:4]}'" in shared.err and "2 weapon ids" in shared.err
+    unknown = cli.refused("trace", "request", "--to", "NL", "--weapon", "ffff0000", "--legal-basis", "MLA",
+                          "--intended-use", "investigation", "--circumstances", "seized")
+    assert "'ffff0000'" in unknown.err
+    receipt = cli.refused("record", "receipt", "--weapon", "ffff0000")
+    assert "'ffff0000'" in receipt.err
