@@ -99,7 +99,10 @@ _DDL_LOCK = 0x61726D73  # "arms"
 class OneCreatorAtATime(PostgresApplicationRecorder):
     """The library's PostgreSQL recorder, creating its type, table and function under an
     advisory lock: every command opens the store and runs that DDL, and PostgreSQL fails
-    concurrent ``CREATE TYPE`` / ``CREATE OR REPLACE FUNCTION`` ("tuple concurrently updated")."""
+    concurrent ``CREATE TYPE`` / ``CREATE OR REPLACE FUNCTION`` ("tuple concurrently updated").
+
+    The table gets an index by (topic, position): reads of one kind of record (the trace
+    requests about a weapon, the partners' cosignatures) would otherwise read the whole log."""
 
     def create_table(self) -> None:
         with self.datastore.transaction(commit=True) as cursor:
@@ -110,6 +113,10 @@ class OneCreatorAtATime(PostgresApplicationRecorder):
                     with contextlib.suppress(DuplicateObject), cursor.connection.transaction():
                         cursor.execute(statement, prepare=False)
             self._create_table(cursor)
+            by_topic = SQL("CREATE INDEX IF NOT EXISTS {index} ON {schema}.{table} (topic, notification_id)")
+            cursor.execute(by_topic.format(index=Identifier(f"{self.events_table_name}_by_topic"),
+                                           schema=Identifier(self.datastore.schema),
+                                           table=Identifier(self.events_table_name)))
         self.datastore.register_type_adapters()
 
     def select_events(self, originator_id: UUID | str, *, gt: int | None = None, lte: int | None = None,
@@ -139,7 +146,8 @@ class NeverReusedPositions(SQLiteApplicationRecorder):
     record's position to the next record: the relay, which tracks what it sent by position,
     would then never send the new one. ``AUTOINCREMENT`` on a column named ``rowid`` keeps
     every query of the library working and makes SQLite remember the highest position ever
-    used. (PostgreSQL sequences never reuse a value.) A table created by an earlier version,
+    used (PostgreSQL sequences never reuse a value), and an index by (topic, position) serves the
+    reads of one kind of record. A table created by an earlier version,
     with a plain rowid, is rebuilt with ``AUTOINCREMENT`` at open, rows and positions
     unchanged, in the transaction that creates the tables; a position an earlier version
     gave twice before the rebuild is still named by the relay's check of what stands at the
@@ -176,6 +184,7 @@ class NeverReusedPositions(SQLiteApplicationRecorder):
             c.execute(f"DROP TABLE {table}_plain_rowid")
         else:
             super()._create_table(c)
+        c.execute(f"CREATE INDEX IF NOT EXISTS {table}_by_topic ON {table} (topic, rowid)")
 
 
 @contextlib.contextmanager
