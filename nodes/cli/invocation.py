@@ -25,8 +25,9 @@ from domain.errors import InvalidField
 from domain.marking import Marking
 from domain.time import parse_time
 from nodes.bootstrap import Node, open_node
+from nodes.registry.weapon_ids import weapon_by_prefix
 from nodes.settings import Settings
-from nodes.values import parse_weapon_id, plain
+from nodes.values import plain
 
 # What ``add_subparsers`` returns: one command group; argparse names no public type for it.
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -182,15 +183,17 @@ class Invocation:
         manufacturer, country, serial = (str(value) for value in given)
         return Marking.read(manufacturer, country, serial)
 
-    def weapon_id(self) -> UUID:
-        """The weapon named by ``--weapon ID`` or by its complete marking."""
-        ids = self.weapon_ids()
+    def weapon_id(self, node: Node) -> UUID:
+        """The weapon named by ``--weapon ID`` (or the unique start of an id held at ``node``) or by its
+        complete marking."""
+        ids = self.weapon_ids(node)
         if len(ids) != 1:
             raise InvalidField("name exactly one weapon", field="weapon")
         return ids[0]
 
-    def weapon_ids(self) -> list[UUID]:
-        """The weapons named by ``--weapon`` (possibly repeated) or one complete marking."""
+    def weapon_ids(self, node: Node) -> list[UUID]:
+        """The weapons named by ``--weapon`` (possibly repeated; each an id or the unique start of one held
+        at ``node``) or one complete marking."""
         marking = self.marking()
         given = self.args.weapon
         ids = [given] if isinstance(given, str) else list(given or [])
@@ -200,4 +203,4 @@ class Invocation:
             return [marking.weapon_id()]
         if not ids:
             raise InvalidField("give --weapon ID or --manufacturer, --country and --serial", field="weapon")
-        return [parse_weapon_id(text) for text in ids]
+        return [weapon_by_prefix(node, text) for text in ids]

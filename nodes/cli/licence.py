@@ -23,11 +23,11 @@ from nodes.cli.invocation import (
     add_json_option,
     add_record_options,
     number_option,
-    parse_weapon_id,
 )
 from nodes.plurals import counted
 from nodes.registry.holders import holder_weapons
 from nodes.registry.licences import licence_document, list_licences, parse_kind, parse_state
+from nodes.registry.weapon_ids import weapon_by_prefix
 
 
 def add_commands(subparsers: Commands) -> None:
@@ -74,8 +74,8 @@ def issue_licence(run: Invocation) -> int:
     kind = parse_kind(a.kind)
     valid_from = parse_time(a.valid_from, field="valid_from")
     valid_until = parse_until(a.valid_until, field="valid_until")
-    weapons = tuple(str(parse_weapon_id(w)) for w in a.weapon)
     with run.open_node(unlock=True) as node:
+        weapons = tuple(str(weapon_by_prefix(node, w)) for w in a.weapon)
         issued = node.registry.issue_licence(
             by=a.by, occurred_on=occurred_on, number=a.number, kind=kind, holder=a.holder,
             valid_from=valid_from, valid_until=valid_until, export_state=a.export_state,

@@ -124,8 +124,8 @@ def import_weapon(run: Invocation) -> int:
     a = run.args
     occurred_on = run.occurred_on()
     marking = run.marking()
-    named = run.weapon_id()  # refuses --weapon together with the marking
     with run.open_node(unlock=True) as node:
+        named = run.weapon_id(node)  # refuses --weapon together with the marking
         recorded = recording.import_weapon(
             node.registry, by=a.by, marking=marking, weapon_id=None if marking else named,
             occurred_on=occurred_on, from_state=a.from_state, import_year=a.import_year,
@@ -155,8 +155,8 @@ def _add_export(events: Commands) -> None:
 def export(run: Invocation) -> int:
     a = run.args
     occurred_on = run.occurred_on()
-    weapon_ids: list[UUID | str] = [*run.weapon_ids()]
     with run.open_node(unlock=True) as node:
+        weapon_ids: list[UUID | str] = [*run.weapon_ids(node)]
         shipment_id = node.registry.export(
             by=a.by, weapon_ids=weapon_ids, licence=a.licence, import_authorization=a.import_authorization,
             to_state=a.to, transit_states=tuple(a.via), transit_no_objections=tuple(a.transit_no_objection),
@@ -180,8 +180,8 @@ def _add_transfer(events: Commands) -> None:
 def transfer(run: Invocation) -> int:
     a = run.args
     occurred_on = run.occurred_on()
-    weapon_id = run.weapon_id()
     with run.open_node(unlock=True) as node:
+        weapon_id = run.weapon_id(node)
         node.registry.transfer(by=a.by, weapon_id=weapon_id, to_holder=a.to, licence=a.licence,
                                occurred_on=occurred_on)
         node.settle()

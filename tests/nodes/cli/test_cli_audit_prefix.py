@@ -100,3 +100,12 @@ def test_every_command_naming_a_weapon_takes_the_start_of_its_id(cli):
     assert "'ffff0000'" in unknown.err
     receipt = cli.refused("record", "receipt", "--weapon", "ffff0000")
     assert "'ffff0000'" in receipt.err
+
+
+def test_transfer_and_export_take_the_start_of_a_weapon_id(cli):
+    _, first_id, _, _ = twins()
+    refused = cli.refused("record", "transfer", "--weapon", "ffff0000", "--to", "Dealer B", "--licence", "TL-1")
+    assert "'ffff0000'" in refused.err
+    # a unique start names the weapon: the transfer then fails on its licence, not on the id
+    unlicensed = cli.refused("record", "transfer", "--weapon", first_id[:9], "--to", "Dealer B", "--licence", "TL-9")
+    assert "TL-9" in unlicensed.err and first_id[:9] not in unlicensed.err
