@@ -4,9 +4,11 @@
 token or a session cookie stands for. Passwords are kept as argon2id hashes
 (``nodes.accounts.passwords``), tokens and session ids as SHA-256 hashes only, so a copy of
 the tables signs no one in. Rules, in docs/accounts.md: tokens expire and can be revoked;
-a session ends after ``idle_timeout_s`` without use (each use restarts the count); failed
+a session ends after ``idle_timeout_s`` without use (each use restarts the count) and in any case
+``SESSION_LIFETIME_S`` after it was opened; failed
 sign-ins are limited per name and per address (``sign_in_limits``); disabling a user
-revokes its tokens and ends its sessions at once.
+revokes its tokens and ends its sessions at once; the last enabled administrator can be neither
+disabled nor given another role (nobody could manage accounts any more).
 
 Errors: ``InvalidField`` naming the field for bad input or an unknown user or token;
 ``NotSignedIn`` / ``TooManyAttempts`` for credentials; ``StorageError`` if the database fails.
@@ -38,6 +40,8 @@ from nodes.accounts.values import (
 from nodes.settings import Settings
 
 IDLE_TIMEOUT_S = 30 * 60
+#: However much it is used, a browser session ends this long after sign-in (a working day).
+SESSION_LIFETIME_S = 12 * 3600
 #: A session's last use is written at most this often (seconds): reads need not all write.
 _TOUCH_EVERY_S = 15
 _DAY_S = 24 * 3600
@@ -124,13 +128,18 @@ class Accounts:
         """Give the user ``role``; its tokens and sessions carry the new role from their next use."""
         role = check_role(role)
         with self._db.transaction("setting a role") as sql:
-            user_id = self._user_row(sql, name)["user_id"]
+            user = self._user_row(sql, name)
+            user_id = user["user_id"]
+            if role is not Role.ADMIN:
+                self._keep_an_admin(sql, user, "role")
             sql.run("UPDATE officer_users SET role = ? WHERE user_id = ?", (role.value, user_id))
 
     def disable_user(self, name: str) -> None:
         """Refuse the user's sign-in from now on, revoke its tokens and end its sessions, in one transaction."""
         with self._db.transaction("disabling a user") as sql:
-            user_id = self._user_row(sql, name)["user_id"]
+            user = self._user_row(sql, name)
+            user_id = user["user_id"]
+            self._keep_an_admin(sql, user, "name")
             sql.run("UPDATE officer_users SET enabled = 0 WHERE user_id = ?", (user_id,))
             sql.run("UPDATE officer_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
                     (self._now(), user_id))
@@ -141,6 +150,18 @@ class Accounts:
         with self._db.transaction("enabling a user") as sql:
             user_id = self._user_row(sql, name)["user_id"]
             sql.run("UPDATE officer_users SET enabled = 1 WHERE user_id = ?", (user_id,))
+
+    @staticmethod
+    def _keep_an_admin(sql: Statements, user: Any, field: str) -> None:
+        """``InvalidField`` on ``field`` when ``user`` is the last enabled administrator (the change
+        would leave nobody able to manage accounts)."""
+        if user["role"] != Role.ADMIN.value or not user["enabled"]:
+            return
+        others = sql.one("SELECT COUNT(*) AS n FROM officer_users WHERE role = ? AND enabled = 1 AND user_id <> ?",
+                         (Role.ADMIN.value, user["user_id"]))
+        if others is None or int(others["n"]) == 0:
+            raise InvalidField(f"{user['name']!r} is the last enabled administrator: add or enable another "
+                               "administrator first", field=field)
 
     def _user_row(self, sql: Statements, name: str) -> Any:
         key = check_name(name)
@@ -265,10 +286,14 @@ class Accounts:
             raise NotSignedIn("no such session: sign in again")
         now, key = self._now(), secret_hash(session_id)
         with self._db.transaction("reading a session", commit=False) as sql:
-            row = sql.one(f"SELECT {_USER_COLUMNS}, s.csrf_token, s.last_seen FROM officer_sessions s "
+            row = sql.one(f"SELECT {_USER_COLUMNS}, s.csrf_token, s.last_seen, s.created_at AS opened_at "
+                          "FROM officer_sessions s "
                           "JOIN officer_users u ON u.user_id = s.user_id WHERE s.session_hash = ?", (key,))
         if row is None or not row["enabled"]:
             raise NotSignedIn("no such session: sign in again")
+        if now - int(row["opened_at"]) > SESSION_LIFETIME_S:
+            self.close_session(session_id)
+            raise NotSignedIn(f"the session ended {SESSION_LIFETIME_S // 3600} hours after sign-in: sign in again")
         idle = now - int(row["last_seen"])
         if idle > self.idle_timeout_s:
             self.close_session(session_id)

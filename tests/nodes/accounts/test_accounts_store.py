@@ -8,7 +8,7 @@ from domain.errors import InvalidField
 from domain.roles import Role
 from nodes.accounts.officer import NotSignedIn, TooManyAttempts
 from nodes.accounts.sign_in_limits import SignInLimits
-from nodes.accounts.store import IDLE_TIMEOUT_S, Accounts
+from nodes.accounts.store import IDLE_TIMEOUT_S, SESSION_LIFETIME_S, Accounts
 
 PASSWORD = "a long enough secret"
 START = 1_900_000_000.0
@@ -167,6 +167,28 @@ def test_a_disabled_user_cannot_sign_in_until_enabled(accounts):
     assert accounts.sign_in("alice", PASSWORD, "10.0.0.1") == officer
 
 
+def test_the_last_enabled_administrator_can_be_neither_disabled_nor_demoted(accounts):
+    accounts.add_user("ada", Role.ADMIN, PASSWORD)
+    accounts.add_user("alice", Role.POLICE, PASSWORD)
+    with pytest.raises(InvalidField, match="'ada' is the last enabled administrator") as disabling:
+        accounts.disable_user("ada")
+    assert disabling.value.field == "name"
+    with pytest.raises(InvalidField, match="last enabled administrator") as demoting:
+        accounts.set_role("ada", Role.AUDITOR)
+    assert demoting.value.field == "role"
+    assert (accounts.user("ada").enabled, accounts.user("ada").role) == (True, Role.ADMIN)
+    accounts.set_role("ada", Role.ADMIN)  # no change of role: allowed
+    accounts.add_user("grace", Role.ADMIN, PASSWORD)
+    accounts.disable_user("grace")        # a disabled administrator does not count ...
+    with pytest.raises(InvalidField):
+        accounts.disable_user("ada")
+    accounts.enable_user("grace")         # ... an enabled one does
+    accounts.set_role("ada", Role.AUDITOR)
+    assert accounts.user("ada").role is Role.AUDITOR
+    with pytest.raises(InvalidField, match="'grace' is the last"):
+        accounts.disable_user("grace")
+
+
 # --- tokens --------------------------------------------------------------------------------------
 
 def test_a_token_stands_for_its_user_until_it_expires(accounts, clock):
@@ -243,6 +265,19 @@ def test_a_session_stays_open_while_used_and_ends_after_the_idle_timeout(account
         accounts.officer_for_session(session)
     clock.advance(-IDLE_TIMEOUT_S)  # and it is gone, not only timed out
     with pytest.raises(NotSignedIn):
+        accounts.officer_for_session(session)
+
+
+def test_a_session_used_all_along_still_ends_its_lifetime_after_sign_in(accounts, clock):
+    officer, _ = accounts.add_user("alice", Role.CUSTOMS, PASSWORD)
+    session, csrf = accounts.open_session(officer)
+    for _ in range(SESSION_LIFETIME_S // (20 * 60)):  # used every 20 minutes for the whole lifetime
+        clock.advance(20 * 60)
+        assert accounts.officer_for_session(session) == (officer, csrf)
+    clock.advance(20 * 60)
+    with pytest.raises(NotSignedIn, match="hours after sign-in"):
+        accounts.officer_for_session(session)
+    with pytest.raises(NotSignedIn, match="no such session"):  # closed, not only refused
         accounts.officer_for_session(session)
 
 
