@@ -27,7 +27,7 @@ from nodes.demo.story import DemoNetwork
 from nodes.errors import NodeError
 from nodes.service.app import create_app
 from nodes.service.context import ServiceContext, open_service
-from nodes.service.serve import JOB_WAIT_S
+from nodes.service.serve import JOB_WAIT_S, uvicorn_config
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +123,7 @@ def _with_accounts(context: ServiceContext, url: str) -> ServedNode:
 def _serving(context: ServiceContext, sock: socket.socket) -> Iterator[None]:
     """``context``'s service on ``sock`` in a thread of its own (signals stay with the main thread)."""
     app = create_app(context)
-    config = uvicorn.Config(app, lifespan="off", server_header=False, proxy_headers=False,
-                            access_log=False, log_level="warning", timeout_graceful_shutdown=5)
+    config = uvicorn_config(app, log_level="warning", timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
                               name=f"desks-{context.node.identity.state}", daemon=True)

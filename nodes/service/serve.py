@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -39,13 +40,17 @@ def check_tls(cert: str | None, key: str | None) -> tuple[Path, Path] | None:
     return paths
 
 
+def uvicorn_config(app: FastAPI, **options: Any) -> uvicorn.Config:
+    """Uvicorn's configuration for the service: no lifespan (the caller opens and closes the service),
+    no server header, no proxy headers trusted, no access log; ``options`` add the rest."""
+    return uvicorn.Config(app, lifespan="off", server_header=False, proxy_headers=False, access_log=False,
+                          **options)
+
+
 def serve(app: FastAPI, *, host: str, port: int, tls: tuple[Path, Path] | None = None) -> None:
     """Serve ``app`` on ``host:port`` until SIGINT or SIGTERM (from the main thread)."""
-    config = uvicorn.Config(
-        app, host=host, port=port, lifespan="off", server_header=False, proxy_headers=False,
-        access_log=False, log_level="info", timeout_graceful_shutdown=10,
-        ssl_certfile=str(tls[0]) if tls else None, ssl_keyfile=str(tls[1]) if tls else None,
-    )
+    config = uvicorn_config(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=10,
+                            ssl_certfile=str(tls[0]) if tls else None, ssl_keyfile=str(tls[1]) if tls else None)
     _quiet_after_stop()
     # The event loop shares the interpreter with the group committer's threads. Each time it waits
     # on a socket it must win the GIL back; by default a busy thread keeps it for up to 5 ms,
