@@ -75,6 +75,9 @@ class AccountsDatabase:
         ``ConfigurationError`` for another ``db``; ``StorageError`` if the database fails.
         """
         env = eventsourcing_env(db)
+        #: Transactions that wrote, by this object (read-only ones do not count): who holds something
+        #: read from the accounts knows it may have changed when this moves.
+        self.writes = 0
         self.postgres = env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
         if self.postgres:
             env.update({"POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "8"})
@@ -103,6 +106,8 @@ class AccountsDatabase:
             try:
                 with self._datastore.transaction(commit=commit) as cursor:
                     yield Statements(cursor, self.postgres)
+                if commit:
+                    self.writes += 1
             except IntegrityError as e:
                 raise Taken(str(e)) from e
 

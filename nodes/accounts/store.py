@@ -61,6 +61,11 @@ class Accounts:
         self.idle_timeout_s = idle_timeout_s
         self.limits = limits or SignInLimits()
 
+    @property
+    def changes(self) -> int:
+        """How many writes this object made to the accounts so far (it only grows)."""
+        return self._db.writes
+
     @classmethod
     def open(cls, settings_or_db: Settings | str, *, clock: Callable[[], float] = time.time,
              idle_timeout_s: int = IDLE_TIMEOUT_S, limits: SignInLimits | None = None) -> Accounts:
