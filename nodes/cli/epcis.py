@@ -18,7 +18,7 @@ from domain.time import parse_time
 from nodes.cli.audit import OPERATOR, add_purpose_option
 from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option, add_marking_options
 from nodes.epcis import validation
-from nodes.epcis.exchange import export_selection, import_document, parse_document
+from nodes.epcis.exchange import export_selection, import_command, import_document, parse_document
 from nodes.epcis.recording import lawful_authority
 from nodes.plurals import counted
 from nodes.readaudit.log import ReadAudit
@@ -100,8 +100,9 @@ def import_(run: Invocation) -> int:
     document = parse_document(data)
     if a.validate:
         validation.check(validation.load_schema(a.validate), document, field="file")
+    command = import_command(document, (lambda _type: a.by) if a.by else lawful_authority)
     with run.open_node(unlock=True) as node:
-        done = import_document(node, document, by=(lambda _type: a.by) if a.by else lawful_authority)
+        done = import_document(node, command)
     lines = [f"{d['event']} of {', '.join(d['weapon_ids'])}" + (f" (shipment {d['shipment_id']})"
              if d.get("shipment_id") else "") for d in done]
     run.emit({"recorded": done}, "\n".join([f"{counted(len(done), 'event')} recorded:", *lines]))

@@ -64,11 +64,9 @@ def record_types(document: Any) -> list[str]:
     return list(dict.fromkeys(step.record_type for step in steps))
 
 
-def import_document(node: Node, document: Any, by: Callable[[str], str] = lawful_authority,
-                    ) -> list[dict[str, Any]]:
-    """Record ``document`` at ``node`` in one transaction: every record, or none when one is refused (its
-    error names the event and the field). The node is settled afterwards."""
-    command = import_command(document, by)
+def import_document(node: Node, command: Callable[[Registry], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Run ``command`` (``import_command``'s) at ``node`` in one transaction: every record, or none when
+    one is refused (its error names the event and the field). The node is settled afterwards."""
     with GroupCommitter(node, settle=False) as committer:
         done = committer.submit(command)
     node.settle()

@@ -64,14 +64,15 @@ class Step:
 
 
 @contextmanager
-def about_event(index: int, event_id: str) -> Iterator[None]:
-    """Re-raise a domain error as the same error naming the event and the document's field."""
+def about_event(index: int, event_id: str, *, domain_fields: bool = False) -> Iterator[None]:
+    """Re-raise a domain error as the same error naming the event; with ``domain_fields`` (errors of the
+    registry's commands) its field is translated to the document's (``EPCIS_FIELD``)."""
     try:
         yield
     except DomainError as e:
         where = f"eventList[{index}]" + (f" ({event_id})" if event_id else "")
         reason = e.args[0] if e.args else type(e).__name__
-        named = EPCIS_FIELD.get(e.field or "", e.field)
+        named = EPCIS_FIELD.get(e.field or "", e.field) if domain_fields else e.field
         raise type(e)(f"{where}: {reason}" + (f" ({e.field})" if named != e.field else ""), field=named) from e
 
 
@@ -111,7 +112,8 @@ def _step(index: int, event_id: str, event: dict[str, Any]) -> Step | None:
         parent = str(event.get("parentID", "")).removeprefix("urn:uuid:")
         return _export(index, event_id, event, _uris(event, "childEPCs"), shipment_key=parent)
     if kind != "ObjectEvent":
-        raise InvalidField(f"a {kind} has no record here: only ObjectEvent and AggregationEvent", field="type")
+        raise InvalidField(f"event type {kind!r} has no record here: only ObjectEvent and AggregationEvent",
+                           field="type")
     record_type = OBJECT_STEPS.get(biz_step)
     if record_type is None:
         raise InvalidField(f"bizStep {biz_step or '(none)'!r} has no record here: one of "

@@ -39,7 +39,7 @@ def record_steps(registry: Registry, steps: list[Step], by: Callable[[str], str]
     """
     done = []
     for step in steps:
-        with about_event(step.index, step.event_id):
+        with about_event(step.index, step.event_id, domain_fields=True):
             found = _RECORD[step.record_type](registry, step, by(step.record_type))
         done.append({"index": step.index, "eventID": step.event_id, "event": step.record_type,
                      "weapon_ids": [str(w) for w, _ in step.weapons], **found})
