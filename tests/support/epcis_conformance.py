@@ -4,6 +4,7 @@ them is skipped, naming the place looked at, when they are absent."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -38,7 +39,12 @@ def example(name: str) -> dict:
     return json.loads((epcis2_dir() / "examples" / name).read_text(encoding="utf-8"))
 
 
+@functools.cache
+def _validator(path: Path):
+    return validation.load_schema(path)
+
+
 def assert_valid(document: dict) -> None:
     """``document`` validates against GS1's schema (with its formats)."""
-    found = validation.problems(validation.load_schema(schema_path()), document)
+    found = validation.problems(_validator(schema_path()), document)
     assert found == [], found
