@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 from domain.authority import AuthorityKind
 from domain.errors import InvalidField
@@ -19,6 +18,7 @@ from nodes.cli.audit import OPERATOR, add_purpose_option
 from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option, add_marking_options
 from nodes.epcis import validation
 from nodes.epcis.exchange import export_selection, import_command, import_document, parse_document
+from nodes.epcis.export import own_shipment_id
 from nodes.epcis.recording import lawful_authority
 from nodes.plurals import counted
 from nodes.readaudit.log import ReadAudit
@@ -36,7 +36,7 @@ def add_commands(subparsers: Commands) -> None:
                          "write an EPCIS 2.0 EPCISDocument of a weapon's, a shipment's or every record since a date")
     parser.add_argument("weapon", nargs="?", metavar="ID", help="weapon id or its start (or give the marking)")
     add_marking_options(parser, title="marking (instead of the ID)")
-    parser.add_argument("--shipment", metavar="ID", help="a shipment sent from here (its id)")
+    parser.add_argument("--shipment", metavar="ID", help="a shipment sent from here (its id or the start of it)")
     parser.add_argument("--since", metavar="DATE", help="every record of ours from this business date on")
     parser.add_argument("-o", "--output", metavar="FILE", help="write the document here (default: stdout)")
     _add_validate_option(parser)
@@ -63,10 +63,10 @@ def export(run: Invocation) -> int:
     if marking is not None and a.weapon:
         raise InvalidField("give the weapon id or the marking options, not both", field="weapon")
     since = parse_time(a.since, field="since") if a.since is not None else None
-    shipment = _shipment_id(a.shipment) if a.shipment is not None else None
     checker = validation.load_schema(a.validate) if a.validate else None
     with run.open_node(unlock=False) as node:
         weapon = marking.weapon_id() if marking is not None else weapon_by_prefix(node, a.weapon) if a.weapon else None
+        shipment = own_shipment_id(node.registry, a.shipment) if a.shipment is not None else None
         exported = export_selection(node.registry, weapon=weapon, shipment=shipment, since=since)
         if checker is not None:
             validation.check(checker, exported.document)
@@ -107,10 +107,3 @@ def import_(run: Invocation) -> int:
              if d.get("shipment_id") else "") for d in done]
     run.emit({"recorded": done}, "\n".join([f"{counted(len(done), 'event')} recorded:", *lines]))
     return 0
-
-
-def _shipment_id(text: str) -> UUID:
-    try:
-        return UUID(text.strip())
-    except ValueError:
-        raise InvalidField(f"{text!r} is not a shipment id (UUID)", field="shipment") from None

@@ -30,6 +30,7 @@ from nodes.epcis.vocabulary import (
     weapon_uri,
 )
 from nodes.registry.application import Registry
+from nodes.values import id_prefix, one_by_prefix
 
 _DESCRIPTION = ("type", "make", "model", "calibre", "year")
 
@@ -61,6 +62,19 @@ def shipment_document(registry: Registry, shipment_id: UUID) -> Exported:
     weapons = [str(w) for w in opened[0].body.get("weapons", ())]
     naming = [e for w in weapons for e in registry.envelopes(w) if e.body.get("shipment") == str(shipment_id)]
     return _document(registry, [*opened, *naming])
+
+
+def own_shipment_id(registry: Registry, typed: str) -> UUID:
+    """The shipment sent from here that ``typed`` names: its id, or the unique start of it (at least
+    ``nodes.values.MIN_PREFIX`` hex characters; the log is read for it). ``InvalidField`` (``shipment``)
+    when it names none or several."""
+    try:
+        return UUID(typed.strip())
+    except ValueError:
+        prefix = id_prefix(typed, field_name="shipment")
+    ids = sorted({e.stream for e in _own_records(registry)
+                  if e.type == types.SHIPMENT_OPENED and e.stream.replace("-", "").startswith(prefix.replace("-", ""))})
+    return UUID(one_by_prefix(typed, ids, what="shipment", field_name="shipment"))
 
 
 def since_document(registry: Registry, since: int) -> Exported:

@@ -17,6 +17,7 @@ from domain.errors import InvalidField
 from domain.marking import Marking
 from domain.time import parse_time
 from nodes.epcis.exchange import export_selection, import_command, record_types
+from nodes.epcis.export import own_shipment_id
 from nodes.registry.weapon_ids import weapon_by_prefix
 from nodes.service.acting import API_PREFIX, Context, Purpose, Reader, Recorder, audited, authority
 from nodes.service.errors import ERROR_RESPONSES
@@ -30,7 +31,7 @@ JSON_LD = "application/ld+json"
 @router.get("", summary="an EPCIS 2.0 EPCISDocument of a weapon's records (by id, its start or marking), of a "
                         "shipment sent from here, or of every record since a date", response_class=JSONResponse)
 def export(officer: Reader, context: Context, why: Purpose, weapon: _Text = None, manufacturer: _Text = None,
-           country: _Text = None, serial: _Text = None, shipment: UUID | None = None,
+           country: _Text = None, serial: _Text = None, shipment: _Text = None,
            since: _Text = None) -> JSONResponse:
     marked = [manufacturer, country, serial]
     if any(v is not None for v in marked) and weapon is not None:
@@ -40,7 +41,8 @@ def export(officer: Reader, context: Context, why: Purpose, weapon: _Text = None
         weapon_id = Marking.read(manufacturer or "", country or "", serial or "").weapon_id()
     elif weapon is not None:
         weapon_id = weapon_by_prefix(context.node, weapon)
-    exported = export_selection(context.node.registry, weapon=weapon_id, shipment=shipment,
+    sent = own_shipment_id(context.node.registry, shipment) if shipment is not None else None
+    exported = export_selection(context.node.registry, weapon=weapon_id, shipment=sent,
                                 since=parse_time(since, field="since") if since is not None else None)
     for subject in exported.weapons:
         audited(context, officer, "history", subject, why)

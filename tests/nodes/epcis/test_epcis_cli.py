@@ -118,7 +118,7 @@ def test_a_shipment_and_a_period_export_as_valid_documents(be):
                                                  "--serial", "386PN02")
     shipment = be.ok("record", "export", "--weapon", first, "--weapon", second, "--licence", "EL-1",
                      "--import-authorization", "IA-9", "--to", "NL", "--date", "2023-03-01").out.strip()
-    document = be.ok("epcis", "export", "--shipment", shipment).json()
+    document = be.ok("epcis", "export", "--shipment", shipment[:8]).json()  # the start of its id will do
     assert_valid(document)
     events = document["epcisBody"]["eventList"]
     aggregation = [e for e in events if e["type"] == "AggregationEvent"]
