@@ -100,9 +100,9 @@ def import_(run: Invocation) -> int:
     document = parse_document(data)
     if a.validate:
         validation.check(validation.load_schema(a.validate), document, field="file")
-    command = import_command(document, (lambda _type: a.by) if a.by else lawful_authority)
+    by = (lambda _type: a.by) if a.by else lawful_authority
     with run.open_node(unlock=True) as node:
-        done = import_document(node, command)
+        done = import_document(node, import_command(document, node, by))
     lines = [f"{d['event']} of {', '.join(d['weapon_ids'])}" + (f" (shipment {d['shipment_id']})"
              if d.get("shipment_id") else "") for d in done]
     run.emit({"recorded": done}, "\n".join([f"{counted(len(done), 'event')} recorded:", *lines]))

@@ -8,10 +8,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from domain import event_types as types
 from domain.errors import InvalidField
 from nodes.epcis.export import Exported, shipment_document, since_document, weapon_document
 from nodes.epcis.reading import steps_of
 from nodes.epcis.recording import lawful_authority, record_steps
+from nodes.federation import crossborder
 from nodes.registry.application import Registry
 from nodes.registry.group_commit import GroupCommitter
 
@@ -44,24 +46,32 @@ def parse_document(data: bytes | str, field: str = "file") -> Any:
         raise InvalidField(f"is not a JSON document: {e}", field=field) from None
 
 
-def import_command(document: Any, by: Callable[[str], str] = lawful_authority,
+def import_command(document: Any, node: Node, by: Callable[[str], str] = lawful_authority,
                    ) -> Callable[[Registry], list[dict[str, Any]]]:
-    """The one registry command that records ``document``; reads it first (``InvalidField`` naming the
-    event and field of the first event we do not record), so a malformed document is refused before
-    anything runs."""
+    """The one registry command that records ``document`` at ``node``; reads it first (``InvalidField``
+    naming the event and field of the first event we do not record), so a malformed document is refused
+    before anything runs. A receipt is confirmed as ``armsledger record receipt`` confirms it."""
     steps = steps_of(document)
     if not steps:
         raise InvalidField("holds no event to record", field="eventList")
-    return lambda registry: record_steps(registry, steps, by)
+
+    def receive(weapon: UUID, by: str, received_by: str, occurred_on: int) -> object:
+        return crossborder.confirm_receipt(node, weapon_id=weapon, by=by, received_by=received_by,
+                                           occurred_on=occurred_on)
+
+    return lambda registry: record_steps(registry, steps, by, receive)
 
 
 def record_types(document: Any) -> list[str]:
-    """The record types ``document`` asks for, in order (for a role check before recording); ``InvalidField``
-    as ``import_command``."""
+    """The record types ``document`` asks for, in order (for a role check before recording): a receipt
+    may open the weapon's record by an import too. ``InvalidField`` as ``import_command``."""
     steps = steps_of(document)
     if not steps:
         raise InvalidField("holds no event to record", field="eventList")
-    return list(dict.fromkeys(step.record_type for step in steps))
+    return list(dict.fromkeys(t for step in steps for t in _WRITES.get(step.record_type, (step.record_type,))))
+
+
+_WRITES = {types.RECEIPT_CONFIRMED: (types.IMPORTED, types.RECEIPT_CONFIRMED)}
 
 
 def import_document(node: Node, command: Callable[[Registry], list[dict[str, Any]]]) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 from domain import event_types as types
 from domain.authority import AuthorityKind
@@ -29,9 +30,15 @@ def lawful_authority(record_type: str) -> str:
     return LAWFUL_AUTHORITY[record_type].value
 
 
+#: Confirms receipt of a weapon: (weapon id, authority kind, received by, business date).
+Receive = Callable[[UUID, str, str, int], object]
+
+
 def record_steps(registry: Registry, steps: list[Step], by: Callable[[str], str] = lawful_authority,
-                 ) -> list[dict[str, Any]]:
-    """Record every step in order; ``by(record_type)`` is the authority kind that signs it.
+                 receive: Receive | None = None) -> list[dict[str, Any]]:
+    """Record every step in order; ``by(record_type)`` is the authority kind that signs it. ``receive``
+    confirms a receipt (``nodes.federation.crossborder.confirm_receipt`` over the node, which also opens
+    the record of a weapon a partner exported to us); without it only an import recorded here is confirmed.
 
     Returns one entry per step: its event, the record type and the weapons (and shipment) recorded.
     Raises the first refusal as the domain's error naming the event (``reading.about_event``); run as
@@ -40,7 +47,12 @@ def record_steps(registry: Registry, steps: list[Step], by: Callable[[str], str]
     done = []
     for step in steps:
         with about_event(step.index, step.event_id, domain_fields=True):
-            found = _RECORD[step.record_type](registry, step, by(step.record_type))
+            if step.record_type == types.RECEIPT_CONFIRMED and receive is not None:
+                for weapon, _ in step.weapons:
+                    receive(weapon, by(step.record_type), str(step.fields.get("received_by", "")), step.occurred_on)
+                found = {}
+            else:
+                found = _RECORD[step.record_type](registry, step, by(step.record_type))
         done.append({"index": step.index, "eventID": step.event_id, "event": step.record_type,
                      "weapon_ids": [str(w) for w, _ in step.weapons], **found})
     return done

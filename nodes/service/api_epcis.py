@@ -57,6 +57,6 @@ async def import_(document: Annotated[dict[str, Any], Body(description="an EPCIS
                   officer: Recorder, context: Context) -> dict[str, Any]:
     # Every record type the document asks for must be one the role may record (403 naming it).
     by = authority(officer, *record_types(document))
-    done = await context.record(officer, import_command(document, lambda _record_type: by))
+    done = await context.record(officer, import_command(document, context.node, lambda _record_type: by))
     return {"event": "EPCIS import", "recorded": done,
             "weapon_ids": list(dict.fromkeys(w for d in done for w in d["weapon_ids"]))}
