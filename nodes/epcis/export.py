@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from domain import event_types as types
-from domain.errors import UnknownWeapon
+from domain.errors import InvalidField, UnknownWeapon
 from ledger.envelope import Envelope
 from nodes.epcis.vocabulary import (
     CONTEXT,
@@ -91,7 +91,7 @@ def _own_records(registry: Registry) -> Iterator[Envelope]:
 def _own_shipment(registry: Registry, shipment_id: str) -> list[Envelope]:
     try:
         envelopes = registry.envelopes(shipment_id)
-    except Exception:  # noqa: BLE001 - a shipment id that is no UUID names no shipment of ours
+    except InvalidField:  # not a UUID: no shipment of ours
         return []
     return [e for e in envelopes if e.type in types.SHIPMENT_EVENT_TYPES]
 

@@ -58,10 +58,6 @@ class Step:
     fields: Mapping[str, Any] = field(default_factory=dict)
     shipment_key: str = ""     # export steps with the same key are one shipment
 
-    @property
-    def name(self) -> str:
-        return f"eventList[{self.index}]" + (f" ({self.event_id})" if self.event_id else "")
-
 
 @contextmanager
 def about_event(index: int, event_id: str, *, domain_fields: bool = False) -> Iterator[None]:

@@ -85,8 +85,11 @@ def weapon_named(uri: str, field: str = "epcList") -> tuple[UUID, Marking | None
     found = _FIREARM_URI.match(uri.strip())
     if found:
         manufacturer, country, serial = (unquote(part) for part in found.groups())
-        marking = Marking.read(manufacturer, country, serial)
-        return marking.weapon_id(), marking
+        try:
+            marking = Marking.read(manufacturer, country, serial)
+            return marking.weapon_id(), marking
+        except InvalidField as e:
+            raise InvalidField(f"{uri!r}: its {e.field}: {e.args[0]}", field=field) from None
     if uri.startswith(_UUID):
         try:
             return UUID(uri[len(_UUID):]), None
