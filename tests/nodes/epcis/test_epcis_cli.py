@@ -127,9 +127,15 @@ def test_a_shipment_and_a_period_export_as_valid_documents(be):
     shipped = [e for e in events if e["type"] == "ObjectEvent"]
     assert {e["bizStep"] for e in shipped} == {"shipping"} and len(shipped) == 2
     assert shipped[0]["destinationList"] == [{"type": "location", "destination": "urn:armsledger:state:NL"}]
+    # A weapon found with an obliterated serial (ITI para 9) has a random id, and is named by it.
+    found = be.ok("record", "seize", "--manufacturer", "Unknown", "--country", "BE", "--serial", "AB??1",
+                  "--type", "pistol", "--calibre", "9x19", "--place", "Gent", "--date", "2023-06-01").out.strip()
     since = be.ok("epcis", "export", "--since", "2023-01-01").json()
     assert_valid(since)
-    assert len(since["epcisBody"]["eventList"]) == 3  # the manufactures of 2020 are before the date
+    events = since["epcisBody"]["eventList"]
+    assert len(events) == 4  # the manufactures of 2020 are before the date
+    assert (events[-1]["epcList"], events[-1]["bizStep"], events[-1]["armsledger:place"]) == (
+        [f"urn:uuid:{found}"], "holding", "Gent")
     audited = {(r["action"], r["subject"]) for r in be.ok("audit", "reads", "--json").json()["reads"]}
     assert ("shipment", shipment) in audited and ("history", first) in audited
 
