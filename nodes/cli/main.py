@@ -19,7 +19,22 @@ from eventsourcing.domain import OriginatorVersionError
 import nodes.cli.alerts as alerts_commands
 from domain.errors import DomainError
 from ledger.errors import KeyStoreError, LedgerError, VerificationError
-from nodes.cli import audit, customs, demo, federation, licence, query, record, serve, stats, store, trace, trust, users
+from nodes.cli import (
+    audit,
+    customs,
+    demo,
+    epcis,
+    federation,
+    licence,
+    query,
+    record,
+    serve,
+    stats,
+    store,
+    trace,
+    trust,
+    users,
+)
 from nodes.cli.invocation import Invocation
 from nodes.errors import (
     ConfigurationError,
@@ -63,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_commands(commands)        # history, search
     stats.add_commands(commands)        # stats
     customs.add_commands(commands)      # shipments, authorizations
+    epcis.add_commands(commands)        # epcis export|import (GS1 EPCIS 2.0)
     store.add_verify(commands)
     store.add_rebuild(commands)
     demo.add_commands(commands)

@@ -32,6 +32,7 @@ GROUPS = {
     "nodes.cli.query": {("history",), ("search",)},
     "nodes.cli.stats": {("stats",)},
     "nodes.cli.customs": {("shipments",), ("authorizations",)},
+    "nodes.cli.epcis": {("epcis", "export"), ("epcis", "import")},
     "nodes.cli.trace": {("trace", a) for a in ("request", "list", "show", "acknowledge", "respond", "delay",
                                                "restrict", "refuse", "untraceable", "close")} | {("diversion",)},
     "nodes.cli.trust": {("key", "export"), ("trust", "add"), ("trust", "list")},
