@@ -88,16 +88,16 @@ def record_brokering(registry: Registry, *, by: str = "licensing", number: str, 
 def activity_subjects(node: Node, weapons: Iterable[str], licences: Iterable[str]) -> tuple[tuple[str, ...],
                                                                                               tuple[str, ...]]:
     """The ids of the weapons (whole ids or unique starts of ids held here) and licences (numbers or starts
-    of ids held here, ours or a partner's) as typed. ``InvalidField`` on ``weapon``, ``LicenceRefused``
-    on ``licence`` for one not held here (``weapon_by_prefix``, ``find_licence``)."""
-    weapon_ids = tuple(str(weapon_by_prefix(node, typed)) for typed in weapons)
-    licence_ids = tuple(str(find_licence(node, typed, field="licence").licence.id) for typed in licences)
-    return _once(weapon_ids, "weapon"), _once(licence_ids, "licence")
+    of ids held here, ours or a partner's) as typed. ``InvalidField`` on ``weapons``, ``LicenceRefused``
+    on ``licences`` for one not held here (``weapon_by_prefix``, ``find_licence``), either named twice."""
+    weapon_ids = tuple(str(weapon_by_prefix(node, typed, "weapons")) for typed in weapons)
+    licence_ids = tuple(str(find_licence(node, typed, field="licences").licence.id) for typed in licences)
+    return _once(weapon_ids, "weapons"), _once(licence_ids, "licences")
 
 
 def _once(ids: tuple[str, ...], field: str) -> tuple[str, ...]:
     if len(set(ids)) != len(ids):
-        raise InvalidField(f"the same {field} is named twice", field=field)
+        raise InvalidField("the same one is named twice", field=field)
     return ids
 
 
