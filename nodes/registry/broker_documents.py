@@ -137,9 +137,13 @@ def _summary(held: HeldBroker, now: int) -> dict[str, Any]:
 
 
 def _replay(records: tuple[Envelope, ...]) -> Broker | None:
+    """The broker of ``records`` (its stream, in version order). A partner holds no activities, so the
+    versions it holds have gaps: each record is applied at its own version."""
     if not records or records[0].type != BROKER_REGISTERED:
         return None
     broker = None
     for record in records:
+        if broker is not None:
+            broker.version = record.version - 1
         broker = domain_event_from(record).mutate(broker)
     return broker if isinstance(broker, Broker) else None
