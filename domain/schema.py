@@ -232,6 +232,7 @@ _RANGES: dict[str, Kind] = {
     # Business times, like the header's occurred_on, may be before 1970.
     "valid_from": Whole(-MAX_SAFE_INT),
     "valid_until": Whole(-MAX_SAFE_INT),
+    "until": Whole(-MAX_SAFE_INT),
     "expected_by": Whole(-MAX_SAFE_INT),
 }
 

@@ -88,6 +88,11 @@ def test_licences_and_exports_name_only_a_broker_in_force(cli):
     assert stored(cli) == before
     shipment = cli.ok(*export, "--weapon", weapons[1], "--broker", "br-1", "--date", "2024-07-01").out.strip()
     assert opened(cli, shipment)["broker"] == "BR-1"
+    cli.ok("broker", "revoke", "BR-1", "--reason", "convicted", "--date", "2024-08-01")
+    before = stored(cli)
+    revoked = cli.refused(*export, "--weapon", weapons[2], "--date", "2024-08-02").err
+    assert "--broker: broker BR-1 (Trade SA) was revoked on 2024-08-01: convicted" in revoked
+    assert stored(cli) == before
     assert cli.ok("broker", "show", "BR-1", "--json").json()["licences"] == [
         {"number": "EL-1", "kind": "export_licence", "issuer_state": "BE"}]
 
@@ -125,6 +130,9 @@ REFUSED = [
     (("licence", "issue", "--number", "TL-1", "--kind", "transfer_licence", "--holder", "Jan", "--valid-from",
       "2024-01-01", "--valid-until", "2024-12-31", "--broker", "BR-1", "--date", "2024-02-01"), "--broker",
      "names no broker"),
+    (("licence", "issue", "--number", "EL-1", "--kind", "export_licence", "--holder", "FN", "--valid-from",
+      "2023-01-01", "--valid-until", "2024-12-31", "--export-state", "BE", "--import-state", "NL", "--broker",
+      "BR-1", "--date", "2023-06-01"), "--broker", "is not registered before 2024-01-01"),
     (("broker", "list", "--state", "dormant"), "--state", "'dormant' is not a broker state"),
     (("broker", "show", "BR-404"), "REG", "no broker 'BR-404'"),
 ]
