@@ -61,6 +61,7 @@ def test_a_broker_acts_while_registered_and_shows_its_periods_suspensions_and_ac
     assert [b["number"] for b in cli.ok("broker", "list", "--state", "revoked", "--json").json()["brokers"]] == ["BR-1"]
     assert cli.ok("broker", "list", "--state", "registered").out.strip() == "no broker matches"
     assert "broker BR-1 of BE" in [r["subject"] for r in cli.ok("audit", "reads", "--json").json()["reads"]]
+    assert cli.ok("verify").out.startswith("ok: ")
 
 
 def test_licences_and_exports_name_only_a_broker_in_force(cli):

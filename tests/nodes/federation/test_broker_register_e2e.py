@@ -9,6 +9,7 @@ from domain.time import SECONDS_PER_DAY as DAY
 from nodes.registry import brokers
 from nodes.registry.broker_documents import broker_document, list_brokers
 from nodes.registry.licences import licence_document
+from nodes.registry.verify import verify_store
 
 from federation_nodes import Cluster, issue, now
 
@@ -44,3 +45,4 @@ def test_partners_receive_the_register_but_not_the_activities(tmp_path, kafka_bo
         authorization = licence_document(be, "IA-NL-1", LicenceKind.IMPORT_AUTHORIZATION)
         assert (authorization["origin"], authorization["broker"]) == ("NL", "NL-BR-7")
         assert broker_document(be, "NL-BR-7")["origin"] == "NL"
+        assert verify_store(nl).problems == () and verify_store(be).problems == ()  # partner records held too
