@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from domain.broker import Broker, BrokerState
+from domain.broker import Broker, BrokerState, broker_id
 from domain.choice import parse_choice
 from domain.errors import BrokerRefused, InvalidField
 from domain.event_types import BROKER_ACTIVITY_RECORDED, BROKER_REGISTERED
 from domain.marking import normalise
 from domain.time import format_time
+from ledger.acceptance import Signers
 from ledger.envelope import Envelope
 from nodes.acceptance import DomainPolicy
 from nodes.ports import Node
@@ -43,27 +44,35 @@ class HeldBroker:
     signature: str
 
 
-def held_brokers(node: Node) -> list[HeldBroker]:
-    """Every broker this state registered and every one a partner sent, by origin and number."""
-    registry = node.registry
-    signers, _ = own_signers(registry, node.identity)
+def held_brokers(node: Node, number: str = "") -> list[HeldBroker]:
+    """Every broker this state registered and every one a partner sent, by origin and number; with
+    ``number``, only those registered under it (this state's is read by its id, not searched for)."""
+    wanted = normalise(number) if number.strip() else ""
+    own_streams = ([broker_id(node.identity.state, number)] if wanted else
+                   [UUID(e.stream) for e in signed(node.registry.recorder, (BROKER_REGISTERED,))])
+    signers, _ = own_signers(node.registry, node.identity)
     policy = DomainPolicy(node.identity.state)
-    held: list[HeldBroker] = []
-    for registered in signed(registry.recorder, (BROKER_REGISTERED,)):
-        checked = verified_stream(registry, UUID(registered.stream), signers, policy)
-        good = tuple(c.envelope for c in checked if c.problem is None and c.envelope is not None)
-        problems = [c.problem for c in checked if c.problem is not None]
-        broker = _replay(good)
-        if broker is not None:
-            held.append(HeldBroker(broker, node.identity.state, True, good,
-                                   "verified" if not problems else f"NOT VERIFIED: {problems[0]}"))
-    streams = {(e.node, e.stream) for _, e in received(node.inbox) if e.type == BROKER_REGISTERED}
+    held = [h for h in (_own(node, stream, signers, policy) for stream in own_streams) if h is not None]
+    streams = {(e.node, e.stream) for _, e in received(node.inbox) if e.type == BROKER_REGISTERED
+               and (not wanted or normalise(str(e.body.get("registration_number", ""))) == wanted)}
     for origin, stream in sorted(streams):
         records = tuple(node.inbox.received(node=origin, stream=stream))
         broker = _replay(records)
         if broker is not None and broker.issuer_state == origin:
             held.append(HeldBroker(broker, origin, False, records, f"verified on receipt from {origin}"))
     return sorted(held, key=lambda h: (not h.own, h.origin, normalise(h.broker.registration_number)))
+
+
+def _own(node: Node, stream: UUID, signers: Signers, policy: DomainPolicy) -> HeldBroker | None:
+    """This state's broker of ``stream``, its records read back verified; None when it holds none."""
+    checked = verified_stream(node.registry, stream, signers, policy)
+    good = tuple(c.envelope for c in checked if c.problem is None and c.envelope is not None)
+    problems = [c.problem for c in checked if c.problem is not None]
+    broker = _replay(good)
+    if broker is None:
+        return None
+    return HeldBroker(broker, node.identity.state, True, good,
+                      "verified" if not problems else f"NOT VERIFIED: {problems[0]}")
 
 
 def list_brokers(node: Node, *, state: BrokerState | None = None, now: int | None = None) -> list[dict[str, Any]]:
@@ -81,7 +90,7 @@ def find_broker(node: Node, number: str, *, field: str = "number") -> HeldBroker
     typed = (number or "").strip()
     if not typed:
         raise InvalidField("a broker registration number is required", field=field)
-    matches = [h for h in held_brokers(node) if normalise(h.broker.registration_number) == normalise(typed)]
+    matches = held_brokers(node, typed)
     own = [h for h in matches if h.own]
     if own:
         return own[0]
