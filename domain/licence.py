@@ -2,9 +2,10 @@
 
 One aggregate for every kind: export licence, import authorization, transit
 no-objection, transfer licence (the acquirer's licence to hold) and broker
-registration. Each carries its number, issuer, dates, parties, countries and
-quantity. Its id is derived from issuing state, kind and number, so a number
-cannot be issued twice and partners can refer to it without coordination.
+registration (kept for licences issued so; the broker register is ``domain.broker``).
+Each carries its number, issuer, dates, parties, countries and quantity. Its id is
+derived from issuing state, kind and number, so a number cannot be issued twice and
+partners can refer to it without coordination.
 """
 
 from __future__ import annotations

@@ -177,7 +177,7 @@ def licence_text(d: dict[str, Any]) -> str:
         ("issued", f"{d['issued_on_utc'][:10]}" + (f" at {d['place_of_issue']}" if d["place_of_issue"] else "")),
         ("valid", f"{d['valid_from_utc'][:10]} to {d['valid_until_utc'][:10]}"),
         ("holder", d["holder"]), ("route", route), ("consignee", d["consignee"]),
-        ("end user", d["end_user"]), ("broker", d.get("broker", "")), ("items", d["description"]),
+        ("end user", d["end_user"]), ("broker", d["broker"]), ("items", d["description"]),
         ("quantity", _quantity(d)), ("weapons", ", ".join(d["weapons"])),
         ("signature", f"{d['signature']} (authority {d['authority'][:16]}, record {d['record_hash'][:16]})"),
     ]
