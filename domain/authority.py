@@ -49,6 +49,12 @@ PERMISSIONS: dict[str, frozenset[AuthorityKind]] = {
     types.LICENCE_REVOKED: frozenset({L}),
     types.SHIPMENT_OPENED: frozenset({C, L}),
     types.SHIPMENT_RECEIPT_CONFIRMED: frozenset({C}),
+    # FP art 15: the licensing authority registers brokers and records their activities.
+    types.BROKER_REGISTERED: frozenset({L}),
+    types.BROKER_RENEWED: frozenset({L}),
+    types.BROKER_SUSPENDED: frozenset({L}),
+    types.BROKER_REVOKED: frozenset({L}),
+    types.BROKER_ACTIVITY_RECORDED: frozenset({L}),
     # Tracing (ITI paras 17-23) is police work; the registry answers from its records.
     types.TRACE_SUBMITTED: frozenset({P}),
     types.TRACE_FORWARDED: frozenset({P}),

@@ -28,6 +28,13 @@ SHIPMENT_RECEIPT_CONFIRMED = "Shipment.ReceiptConfirmed"
 LICENCE_ISSUED = "Licence.Issued"
 LICENCE_REVOKED = "Licence.Revoked"
 
+# Brokers registered by the licensing authority and their brokering activities (FP art 15).
+BROKER_REGISTERED = "Broker.Registered"
+BROKER_RENEWED = "Broker.Renewed"
+BROKER_SUSPENDED = "Broker.Suspended"
+BROKER_REVOKED = "Broker.Revoked"
+BROKER_ACTIVITY_RECORDED = "Broker.ActivityRecorded"
+
 # Tracing (ITI paras 17-23): the requester's steps, then the addressee's.
 TRACE_SUBMITTED = "TraceRequest.Submitted"
 TRACE_FORWARDED = "TraceRequest.Forwarded"
@@ -59,5 +66,6 @@ WEAPON_EVENT_TYPES = frozenset({
 CUSTODY_EVENT_TYPES = WEAPON_EVENT_TYPES - {MARKED}
 SHIPMENT_EVENT_TYPES = frozenset({SHIPMENT_OPENED, SHIPMENT_RECEIPT_CONFIRMED})
 LICENCE_EVENT_TYPES = frozenset({LICENCE_ISSUED, LICENCE_REVOKED})
+BROKER_REGISTER_TYPES = frozenset({BROKER_REGISTERED, BROKER_RENEWED, BROKER_SUSPENDED, BROKER_REVOKED})
 # The addressee's steps that end its part of a trace (ITI paras 20-22).
 TRACE_ANSWERS = (TRACE_RESPONDED, TRACE_UNTRACEABLE, TRACE_RESTRICTED, TRACE_REFUSED)

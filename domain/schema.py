@@ -15,6 +15,7 @@ from dataclasses import MISSING, dataclass
 from typing import Any
 
 from domain import event_types as types
+from domain.broker import Broker
 from domain.choice import parse_choice
 from domain.errors import InvalidField
 from domain.hit import HitNotice
@@ -231,6 +232,7 @@ _RANGES: dict[str, Kind] = {
     # Business times, like the header's occurred_on, may be before 1970.
     "valid_from": Whole(-MAX_SAFE_INT),
     "valid_until": Whole(-MAX_SAFE_INT),
+    "until": Whole(-MAX_SAFE_INT),
     "expected_by": Whole(-MAX_SAFE_INT),
 }
 
@@ -269,7 +271,7 @@ SIGNER_STATE: dict[str, str] = {
     types.TRACE_SUBMITTED: "requesting_state", types.TRACE_ACKNOWLEDGED: "answering_state",
     types.EXPORTED: "from_state", types.IMPORTED: "import_state", types.SEIZED: "state",
     types.SHIPMENT_OPENED: "export_state", types.LICENCE_ISSUED: "issuer_state",
-    types.HIT_NOTICE_SENT: "recording_state",
+    types.HIT_NOTICE_SENT: "recording_state", types.BROKER_REGISTERED: "issuer_state",
 }
 
 #: Header fields other than the body, with their ranges (``version``: a database column holds it).
@@ -367,4 +369,4 @@ def _has_default(event: type, name: str) -> bool:
 
 def domain_schema() -> RecordSchema:
     """The schema of the domain's aggregates (the node layer adds its register of authorities)."""
-    return RecordSchema.of((Weapon, Shipment, Licence, TraceRequest, TraceAnswer, HitNotice))
+    return RecordSchema.of((Weapon, Shipment, Licence, TraceRequest, TraceAnswer, HitNotice, Broker))

@@ -13,6 +13,7 @@ from typing import Any
 
 from domain.event_types import (
     AUTHORITY_PREFIX,
+    BROKER_REGISTER_TYPES,
     EXPORTED,
     HIT_NOTICE_SENT,
     IMPORTED,
@@ -33,7 +34,11 @@ from domain.records import SignedRecord
 #: ``own_records(stream)``: the node's own records of ``stream``, in version order.
 OwnRecords = Callable[[str], Sequence[SignedRecord]]
 
-_TO_EVERY_PARTNER = frozenset({REPORTED_LOST, REPORTED_STOLEN})
+# A broker's registration, renewal, suspension and revocation go to every partner: FP art 15(2) asks
+# states to exchange information on brokers (as art 12 on dealers and exporters), and a partner can then
+# check the broker a shipment or licence names. Brokering activities stay here (FP art 12(5)): they are
+# case-specific commercial records, released on request through a trace or a sharing.json rule.
+_TO_EVERY_PARTNER = frozenset({REPORTED_LOST, REPORTED_STOLEN, *BROKER_REGISTER_TYPES})
 _AUTHORISATIONS = frozenset({"import_authorization", "transit_no_objection"})
 _BODY_DEPENDENT_PREFIXES = (TRACE_REQUEST_PREFIX, TRACE_ANSWER_PREFIX)
 _BODY_DEPENDENT = frozenset({EXPORTED, RECEIPT_CONFIRMED, SHIPMENT_OPENED, LICENCE_ISSUED, LICENCE_REVOKED, SEIZED,

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from eventsourcing.domain import OriginatorVersionError
 
 import nodes.cli.alerts as alerts_commands
+import nodes.cli.brokers as broker_commands
 from domain.errors import DomainError
 from ledger.errors import KeyStoreError, LedgerError, VerificationError
 from nodes.cli import (
@@ -82,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     store.add_verify(commands)
     store.add_rebuild(commands)
     demo.add_commands(commands)
-    federation.add_broker(commands)
+    broker_commands.add_commands(federation.add_broker(commands))  # broker run; the broker register (FP art 15)
     trust.add_commands(commands)        # key export, trust add|list
     federation.add_commands(commands)   # sync, node run, quarantine
     trace.add_commands(commands)        # trace ACTION, diversion

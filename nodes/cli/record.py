@@ -149,6 +149,8 @@ def _add_export(events: Commands) -> None:
     parser.add_argument("--transit-no-objection", action="append", default=[], metavar="NUMBER",
                         help="transit state's no-objection number (repeatable, one per --via)")
     parser.add_argument("--consignee", default="", help="consignee (default: the licence's)")
+    parser.add_argument("--broker", default="", metavar="REG",
+                        help="registration number of the shipment's broker (default: the licence's; FP art 15)")
     add_record_options(parser, C)
 
 
@@ -160,7 +162,7 @@ def export(run: Invocation) -> int:
         shipment_id = node.registry.export(
             by=a.by, weapon_ids=weapon_ids, licence=a.licence, import_authorization=a.import_authorization,
             to_state=a.to, transit_states=tuple(a.via), transit_no_objections=tuple(a.transit_no_objection),
-            consignee=a.consignee, occurred_on=occurred_on,
+            consignee=a.consignee, broker=a.broker, occurred_on=occurred_on,
         )
         node.settle()
     run.emit({"shipment_id": str(shipment_id), "weapon_ids": [str(w) for w in weapon_ids], "event": EXPORTED},

@@ -12,6 +12,7 @@ import uuid
 import pytest
 
 from domain.authority import PERMISSIONS, Authority, AuthorityKind, check_permitted
+from domain.broker import Broker
 from domain.errors import InvalidField, NotPermitted
 from domain.hit import HitNotice
 from domain.licence import Licence, LicenceKind
@@ -39,6 +40,35 @@ class Recipes:
 
     def has(self, event_type: str) -> bool:
         return hasattr(self, event_type.replace(".", "_"))
+
+    # --- brokers (FP art 15)
+    def Broker_Registered(self, by):
+        return Broker.register(authority=by, registration_number="BR-1", name="Trade SA", seat="Brussels",
+                               valid_from=self.now - DAY, valid_until=self.now + DAY, occurred_on=self.now - DAY)
+
+    def _broker(self):
+        return self.Broker_Registered(self.a[AuthorityKind.LICENSING])
+
+    def Broker_Renewed(self, by):
+        broker = self._broker()
+        broker.renew(authority=by, valid_until=self.now + 2 * DAY, occurred_on=self.now)
+        return broker
+
+    def Broker_Suspended(self, by):
+        broker = self._broker()
+        broker.suspend(authority=by, until=self.now, reason="audit", occurred_on=self.now)
+        return broker
+
+    def Broker_Revoked(self, by):
+        broker = self._broker()
+        broker.revoke(authority=by, reason="convicted", occurred_on=self.now)
+        return broker
+
+    def Broker_ActivityRecorded(self, by):
+        broker = self._broker()
+        broker.record_activity(authority=by, kind="negotiation", parties=("A", "B"), description="rifles",
+                               occurred_on=self.now)
+        return broker
 
     # --- hit notices
     def HitNotice_Sent(self, by):

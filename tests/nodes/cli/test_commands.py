@@ -43,6 +43,8 @@ GROUPS = {
     | {("token", a) for a in ("create", "list", "revoke")},
     "nodes.cli.serve": {("serve",)},
     "nodes.cli.alerts": {("alerts",)},
+    "nodes.cli.brokers": {("broker", a) for a in ("register", "renew", "suspend", "revoke", "activity", "list",
+                                                  "show")},
 }
 
 
