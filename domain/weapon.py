@@ -585,10 +585,7 @@ class Weapon(SignedAggregate):
         licence's holder. Raises ``NotPermitted``, ``InvalidState`` (field ``weapon``), ``InvalidField`` or
         ``LicenceRefused`` (field ``licence``)."""
         check_permitted(types.REACTIVATED, authority.kind)
-        self._check_not_destroyed()
-        if self.status is not Status.DEACTIVATED or not self.deactivation_certificate:
-            raise InvalidState(f"the weapon is {_name(self.status)}: only a deactivated weapon can be reactivated",
-                               field="weapon")
+        self.check_reactivatable()
         occurred_on = check_occurred_on(occurred_on)
         if licence is None:
             raise InvalidField("a reactivation needs a reactivation licence number", field="licence")
@@ -596,6 +593,14 @@ class Weapon(SignedAggregate):
         self._record(self.Reactivated, authority=authority, occurred_on=occurred_on, licence=licence.number,
                      holder=licence.holder, reason=check_text(reason, "reason", max_length=2000),
                      certificate=self.deactivation_certificate)
+
+    def check_reactivatable(self) -> None:
+        """Raise ``InvalidState`` (field ``weapon``) unless the weapon is deactivated here, so that a licence
+        may restore it."""
+        self._check_not_destroyed()
+        if self.status is not Status.DEACTIVATED or not self.deactivation_certificate:
+            raise InvalidState(f"the weapon is {_name(self.status)}: only a deactivated weapon can be reactivated",
+                               field="weapon")
 
     def destroy(self, *, authority: Authority, method: str, certificate: str, occurred_on: int) -> None:
         check_permitted(types.DESTROYED, authority.kind)
