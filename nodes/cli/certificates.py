@@ -28,7 +28,7 @@ from nodes.cli.invocation import (
     add_weapon_options,
 )
 from nodes.registry import certificates
-from nodes.registry.certificate_file import MAX_FILE_BYTES, verify_certificate
+from nodes.registry.certificate_file import MAX_FILE_BYTES, claimed_state, verify_certificate
 from nodes.registry.weapon_ids import weapon_by_prefix
 
 EXIT_OK, EXIT_INVALID = 0, 1
@@ -129,12 +129,11 @@ def export(run: Invocation) -> int:
 
 def verify(run: Invocation) -> int:
     data = _read(run.args.file, "file")
-    state = _claimed_state(data)
     if run.args.node_key:
-        trusted, source = _key_file(run.args.node_key, state), f"--node-key {run.args.node_key}"
+        trusted = _key_file(run.args.node_key, claimed_state(data))
+        report = verify_certificate(data, trusted_key=trusted, trusted_from=f"--node-key {run.args.node_key}")
     else:
-        trusted, source = certificates.trusted_node_key(run.settings.home, state)
-    report = verify_certificate(data, trusted_key=trusted, trusted_from=source)
+        report = certificates.verify_trusted_here(data, run.settings.home)
     lines = [f"{'ok  ' if c.passed else 'FAIL'}  {c.name}: {c.detail}" for c in report.checks]
     fields = report.fields
     verdict = (f"VALID: deactivation certificate {fields.get('number')} of weapon {fields.get('weapon_id')}, "
@@ -181,15 +180,6 @@ def _output(path_text: str, field: str) -> Path:
     if path.is_dir() or not path.parent.is_dir():
         raise InvalidField(f"cannot write {path}: {'a folder' if path.is_dir() else 'no such folder'}", field=field)
     return path
-
-
-def _claimed_state(data: bytes) -> str:
-    """The issuing state the file names (verification decides whether it is true); "" if none."""
-    try:
-        node = json.loads(data.decode("utf-8")).get("node")
-    except (UnicodeDecodeError, ValueError, AttributeError):
-        return ""
-    return str(node.get("state", "")) if isinstance(node, dict) else ""
 
 
 def _key_file(path_text: str, state: str) -> bytes | None:

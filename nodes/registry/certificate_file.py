@@ -86,6 +86,15 @@ def certificate_bytes(record: Envelope, authority_certificate: Envelope, node_pu
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
 
 
+def claimed_state(data: bytes) -> str:
+    """The issuing state a certificate file names (its verification decides whether that is true); "" if none."""
+    try:
+        node = json.loads(data.decode("utf-8")).get("node")
+    except (UnicodeDecodeError, ValueError, AttributeError):
+        return ""
+    return str(node.get("state", "")) if isinstance(node, dict) else ""
+
+
 @dataclass(frozen=True)
 class Check:
     name: str

@@ -2,7 +2,8 @@
 
 ``export_certificate`` writes the certificate file of a weapon deactivated here (its signed record with
 the authority certificate and node key, ``nodes.registry.certificate_file``), ``render_certificate`` the
-printable HTML page of a verified file, ``trusted_node_key`` the key a node trusts for a state, and
+printable HTML page of a verified file, ``verify_trusted_here`` checks a file against the key a node
+trusts for its state, and
 ``reactivate`` records a reactivation under a reactivation licence. The CLI and the API call these.
 """
 
@@ -22,7 +23,13 @@ from ledger.envelope import Envelope
 from ledger.errors import VerificationError
 from nodes.federation.trust import TrustStore
 from nodes.registry.application import Registry, retried_on_conflict
-from nodes.registry.certificate_file import CHECKS, CertificateReport, certificate_bytes, verify_certificate
+from nodes.registry.certificate_file import (
+    CHECKS,
+    CertificateReport,
+    certificate_bytes,
+    claimed_state,
+    verify_certificate,
+)
 from nodes.registry.identity import authorities_stream
 from nodes.registry.own_records import verified_history
 
@@ -90,6 +97,12 @@ def trusted_node_key(home: Path, state: str) -> tuple[bytes | None, str]:
     if partner is not None:
         return partner.node_public_key, f"trusted partner {state}, {home}"
     return None, ""
+
+
+def verify_trusted_here(data: bytes, home: Path) -> CertificateReport:
+    """``verify_certificate`` of the file ``data`` against the key ``home`` trusts for the state it names."""
+    trusted, source = trusted_node_key(home, claimed_state(data))
+    return verify_certificate(data, trusted_key=trusted, trusted_from=source)
 
 
 def render_certificate(report: CertificateReport) -> str:
