@@ -55,7 +55,7 @@ def test_a_certificate_is_issued_downloaded_verified_printed_and_ended_by_reacti
     answer = client.post(f"/api/v1/weapons/{weapon}/reactivate", headers=LICENSING, json=reactivation)
     assert answer.status_code == 200 and answer.json()["event"] == "Weapon.Reactivated", answer.text
     history = _history(client, weapon)
-    assert history["status"] == "active" and history["flags"] == ["reactivated"] and history["holder"] == "Musée d'Armes"
+    assert (history["status"], history["flags"], history["holder"]) == ("active", ["reactivated"], "Musée d'Armes")
     found = client.get("/api/v1/weapons", params={"serial": "API-DC-1"}, headers=POLICE).json()["matches"]
     assert found[0]["flags"] == ["reactivated"]
     verdict = client.get(f"/api/v1/weapons/{weapon}/verdict", headers=POLICE).json()
