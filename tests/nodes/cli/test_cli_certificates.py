@@ -8,6 +8,7 @@ import json
 import pytest
 
 from inprocess_cli import Cli
+from insider import events_table, set_topic
 
 PISTOL = ("--manufacturer", "FN Herstal", "--country", "BE", "--serial", "CERT-1")
 DEACTIVATION = ("--certificate", "DC-2026-7", "--standard", "EU 2018/337", "--inspecting-body",
@@ -50,6 +51,10 @@ def test_a_deactivation_issues_a_certificate_that_verifies_offline_and_prints(no
     node.ok("certificate", "print", str(out), "-o", str(page))
     html = page.read_text()
     assert "DC-2026-7" in html and "Banc d&#39;Epreuves de Liege" in html and document["node"]["fingerprint"] in html
+
+    set_topic(node.db, events_table(node.db), weapon, 2, "Weapon.Destroyed")  # an insider edits the row
+    damaged = node("certificate", "export", weapon)
+    assert damaged.code == 1 and "does not verify" in damaged.err and "armsledger verify" in damaged.err
 
 
 def test_refused_deactivations_and_reactivations_write_nothing_and_a_licence_restores_the_weapon(node, tmp_path):
