@@ -45,6 +45,8 @@ PERMISSIONS: dict[str, frozenset[AuthorityKind]] = {
     types.CONFISCATED: frozenset({P, R}),
     types.DEACTIVATED: frozenset({D}),
     types.DESTROYED: frozenset({P, D, R}),
+    # Reactivation is a licensing decision: the weapon becomes a firearm again in a holder's hands (FP art 9).
+    types.REACTIVATED: frozenset({L}),
     types.LICENCE_ISSUED: frozenset({L}),
     types.LICENCE_REVOKED: frozenset({L}),
     types.SHIPMENT_OPENED: frozenset({C, L}),

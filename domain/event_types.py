@@ -21,6 +21,8 @@ SEIZED = "Weapon.Seized"
 CONFISCATED = "Weapon.Confiscated"
 DEACTIVATED = "Weapon.Deactivated"
 DESTROYED = "Weapon.Destroyed"
+# The lawful restoration of a deactivated weapon under a reactivation licence (FP art 9).
+REACTIVATED = "Weapon.Reactivated"
 
 # Shipments (FP art 10(2)-(4)) and licences (FP art 7, art 10(3)).
 SHIPMENT_OPENED = "Shipment.Opened"
@@ -60,6 +62,7 @@ TRACE_ANSWER_PREFIX = "TraceAnswer."
 WEAPON_EVENT_TYPES = frozenset({
     MANUFACTURED, IMPORTED, EXPORTED, RECEIPT_CONFIRMED, TRANSFERRED, MARKED, REPORTED_LOST, REPORTED_STOLEN,
     RECOVERED, SEIZED, CONFISCATED, DEACTIVATED, DESTROYED,
+    REACTIVATED,
 })
 # Every weapon record but a post-manufacture mark says who holds the weapon,
 # where, or in what status: its date is the date custody last changed.

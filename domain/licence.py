@@ -34,6 +34,7 @@ class LicenceKind(str, Enum):
     TRANSIT_NO_OBJECTION = "transit_no_objection"
     TRANSFER_LICENCE = "transfer_licence"
     BROKER_REGISTRATION = "broker_registration"
+    REACTIVATION_LICENCE = "reactivation_licence"  # restores named deactivated weapons (FP art 9)
 
     @classmethod
     def parse(cls, value: str, field: str = "kind") -> LicenceKind:
@@ -293,6 +294,19 @@ class Licence(SignedAggregate):
         if normalise(self.holder) != normalise(holder):
             raise LicenceRefused(f"transfer licence {self.number} belongs to {self.holder!r}, not {holder!r}",
                                  field="licence")
+
+    def check_allows_reactivation(self, weapon_id: str, holder: str, moment: int) -> None:
+        """Raise ``LicenceRefused`` (field ``licence``) unless this reactivation licence, in force at ``moment``,
+        names the weapon, or names none and was issued to the weapon's ``holder`` (FP art 9)."""
+        self.check_kind(LicenceKind.REACTIVATION_LICENCE)
+        self.check_valid_on(moment)
+        if self.weapons:
+            if weapon_id not in self.weapons:
+                raise LicenceRefused(f"reactivation licence {self.number} does not name weapon {weapon_id}",
+                                     field="licence")
+        elif normalise(self.holder) != normalise(holder):
+            raise LicenceRefused(f"reactivation licence {self.number} was issued to {self.holder!r}, "
+                                 f"not to the weapon's holder {holder!r}", field="licence")
 
 
 def _weapons(count: int) -> str:

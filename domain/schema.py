@@ -234,6 +234,7 @@ _RANGES: dict[str, Kind] = {
     "valid_until": Whole(-MAX_SAFE_INT),
     "until": Whole(-MAX_SAFE_INT),
     "expected_by": Whole(-MAX_SAFE_INT),
+    "inspected_on": Whole(-MAX_SAFE_INT),
 }
 
 # Formats the domain's own checks give, by field name (the same name means the same thing in every event).
@@ -250,6 +251,8 @@ _FORMATS: dict[str, Callable[[Any], object]] = {
 _FORMATS_OF: dict[tuple[str, str], Callable[[Any], object]] = {
     (types.SEIZED, "marking"): _marking_if_given, (types.HIT_NOTICE_SENT, "marking"): _marking_if_given,
     (types.REPORTED_LOST, "marking"): _marking_if_given, (types.REPORTED_STOLEN, "marking"): _marking_if_given,
+    # A deactivation certificate names the weapon as on record: a weapon seized without a readable marking too.
+    (types.DEACTIVATED, "marking"): _marking_if_given,
     # What a trace request must state (ITI para 17), as TraceRequest.submit requires it.
     (types.TRACE_SUBMITTED, "circumstances"): _stated, (types.TRACE_SUBMITTED, "legal_basis"): _stated,
     (types.TRACE_SUBMITTED, "intended_use"): _stated,

@@ -58,6 +58,9 @@ def default_recipients_by_type(record_type: str, partners: frozenset[str]) -> fr
     if record_type.startswith(AUTHORITY_PREFIX) or record_type in _TO_EVERY_PARTNER:
         # Partners cannot verify any record without the certificate of its authority key.
         return partners
+    # Everything else stays home unless the body names a state, deactivations and reactivations (FP art 9)
+    # among them: a partner needs them only when it traces the weapon, and the addressee's signed lifecycle
+    # fragment then carries them (ITI para 20); data minimisation (FP art 12(5)) says no more.
     return frozenset()
 
 

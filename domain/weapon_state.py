@@ -179,6 +179,17 @@ def _destroyed(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
     return replace(w, status=Status.DESTROYED)
 
 
+#: The flag a reactivated weapon carries for good, in its history and search results: it was once
+#: deactivated, and a licence restored it (FP art 9).
+REACTIVATED_FLAG = "reactivated"
+
+
+def _reactivated(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+    flags = w.flags if REACTIVATED_FLAG in w.flags else (*w.flags, REACTIVATED_FLAG)
+    return replace(w, status=Status.ACTIVE, holder=str(body.get("holder") or w.holder), deactivation_certificate="",
+                   flags=flags)
+
+
 _STATUS_VALUES = frozenset(s.value for s in Status)
 
 # An export puts the weapon in transit; only a record of its arrival (receipt confirmed,
@@ -200,5 +211,6 @@ _RULES: dict[str, Callable[[WeaponState, Mapping[str, Any]], WeaponState]] = {
     types.CONFISCATED: _confiscated,
     types.DEACTIVATED: _deactivated,
     types.DESTROYED: _destroyed,
+    types.REACTIVATED: _reactivated,
 }
 assert _RULES.keys() == types.WEAPON_EVENT_TYPES

@@ -18,6 +18,7 @@ from eventsourcing.domain import OriginatorVersionError
 
 import nodes.cli.alerts as alerts_commands
 import nodes.cli.brokers as broker_commands
+import nodes.cli.certificates as certificate_commands
 from domain.errors import DomainError
 from ledger.errors import KeyStoreError, LedgerError, VerificationError
 from nodes.cli import (
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     trust.add_commands(commands)        # key export, trust add|list
     federation.add_commands(commands)   # sync, node run, quarantine
     trace.add_commands(commands)        # trace ACTION, diversion
+    certificate_commands.add_commands(commands)  # certificate export|verify|print
     alerts_commands.add_commands(commands)  # alerts (hit notices received)
     audit.add_commands(commands)        # audit reads
     users.add_commands(commands)        # user ACTION, token ACTION

@@ -173,6 +173,7 @@ def search(run: Invocation) -> int:
         found = find_weapons(node, criteria, offset=a.offset, limit=a.limit)
         record_read(run, node, "search", criteria.subject)
     lines = [f"{m['weapon_id']}  {_marking_text(m['marking'])}  {m['status'] or 'unknown'}"
+             + (f" ({', '.join(m['flags'])})" if m.get("flags") else "")
              + ("" if m["held"] == "own" else f"  (partner record: {', '.join(m['nodes'])})")
              for m in found["matches"]]
     if not lines:

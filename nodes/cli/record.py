@@ -23,7 +23,6 @@ from domain.authority import AuthorityKind
 from domain.errors import InvalidField
 from domain.event_types import (
     CONFISCATED,
-    DEACTIVATED,
     DESTROYED,
     EXPORTED,
     IMPORTED,
@@ -37,6 +36,7 @@ from domain.event_types import (
 from domain.marking import Marking
 from nodes.alerts.hits import warnings
 from nodes.bootstrap import Node
+from nodes.cli import certificates
 from nodes.cli.invocation import (
     Commands,
     Invocation,
@@ -66,6 +66,7 @@ def add_commands(subparsers: Commands) -> None:
     _add_seize(events)
     _add_receipt(events)
     _add_reports(events)
+    certificates.add_record_commands(events)  # deactivate (with its certificate), reactivate
     for name, spec in _SIMPLE.items():
         parser = add_command(events, name, _simple_handler(name), spec.help)
         add_weapon_options(parser)
@@ -303,9 +304,6 @@ _SIMPLE = {
                        (("--place", False, "where"), ("--holder", False, "returned to (default: last holder)"))),
     "confiscate": _Simple("confiscate", P, CONFISCATED, "record the confiscation of a seized weapon",
                           (("--order", True, "the confiscation order"),)),
-    "deactivate": _Simple("deactivate", D, DEACTIVATED, "record a deactivation (FP art 9)",
-                          (("--certificate", True, "deactivation certificate number"),
-                           ("--method", False, "deactivation method"))),
     "destroy": _Simple("destroy", D, DESTROYED, "record a destruction",
                        (("--method", True, "destruction method"), ("--certificate", False, "certificate number"))),
 }

@@ -60,7 +60,7 @@ def find_weapons(node: Node, criteria: Criteria, *, offset: int = 0, limit: int 
     """The weapons matching every criterion given, ordered by serial then id, ``limit`` of them from
     ``offset``: ``{"criteria", "total", "offset", "limit", "cut", "matches"}``; ``cut`` is true when
     ``total`` holds more than the page shows. Each match: ``weapon_id``, ``marking``, ``status``,
-    ``description``, ``held`` (``own`` or ``partner``) and ``nodes`` (the states whose records it has).
+    ``description``, ``flags``, ``held`` (``own`` or ``partner``) and ``nodes`` (the states whose records it has).
 
     ``InvalidField`` naming the field (``serial`` when none is given) or ``offset``/``limit``.
     """
@@ -131,5 +131,5 @@ def _partner_matches(node: Node, criteria: Criteria) -> list[dict[str, Any]]:
         found.append({"weapon_id": weapon_id, "marking": dict(state.marking),
                       "status": state.status.value if state.status is not None else "",
                       "description": {name: getattr(state, name) for name in DESCRIPTION_FIELDS},
-                      "held": PARTNER, "nodes": nodes})
+                      "flags": list(state.flags), "held": PARTNER, "nodes": nodes})
     return found

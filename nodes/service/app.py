@@ -13,6 +13,7 @@ from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from nodes.service import (
     api_alerts,
     api_brokers,
+    api_certificates,
     api_epcis,
     api_holders,
     api_licences,
@@ -48,6 +49,7 @@ def create_app(context: ServiceContext, *, max_body_bytes: int = MAX_BODY_BYTES,
     app.include_router(api_brokers.router)  # the broker register (FP art 15)
     app.include_router(api_alerts.router)  # alerts (hit notices received), reports by marking
     app.include_router(api_epcis.router)  # GS1 EPCIS 2.0 export and import
+    app.include_router(api_certificates.router)  # deactivate, reactivate, certificate files
     app.include_router(health.router)
     errors.install(app)
     app.state.metrics = health.ServiceMetrics(context)

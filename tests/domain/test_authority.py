@@ -139,7 +139,14 @@ class Recipes:
 
     def Weapon_Deactivated(self, by):
         w = self.make_weapon()
-        w.deactivate(authority=by, certificate="DC-1", method="", occurred_on=self.now)
+        w.deactivate(authority=by, certificate="DC-1", method="", standard="EU 2018/337", inspecting_body="BE proof",
+                     inspected_on=self.now, occurred_on=self.now)
+        return w
+
+    def Weapon_Reactivated(self, by):
+        w = self.Weapon_Deactivated(self.a[D])
+        licence = self.make_licence(LicenceKind.REACTIVATION_LICENCE, number="RL-1", weapons=(str(w.id),))
+        w.reactivate(authority=by, licence=licence, reason="restored for a museum", occurred_on=self.now)
         return w
 
     def Weapon_Destroyed(self, by):

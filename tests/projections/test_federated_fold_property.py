@@ -64,6 +64,7 @@ def body(record_type: str, node: str, weapon: int, holder: str, choice: int, ver
         types.CONFISCATED: {"order": "O-1"},
         types.DEACTIVATED: {"certificate": f"C-{choice}", "method": "welding"},
         types.DESTROYED: {"method": "crushing", "certificate": "D-1"},
+        types.REACTIVATED: {"licence": "RL-1", "holder": holder, "reason": "museum", "certificate": f"C-{choice}"},
     }[record_type]
 
 

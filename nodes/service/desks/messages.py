@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from nodes.service.desks import messages_trace
 from nodes.service.desks.messages_alerts import ALERTS_ENGLISH
 from nodes.service.desks.messages_brokers import BROKER_MESSAGES
+from nodes.service.desks.messages_certificates import CERTIFICATE_ENGLISH
 from nodes.service.desks.messages_hist import HISTORY_ENGLISH
 from nodes.service.desks.messages_licences import LICENCE_MESSAGES
 
@@ -348,6 +349,7 @@ ENGLISH.update(messages_trace.ENGLISH)  # trace deadlines, answers and statistic
 ENGLISH.update(LICENCE_MESSAGES)        # licence lists, holders' weapons, authorizations
 ENGLISH.update(ALERTS_ENGLISH)           # alerts (hit notices received), reports by marking
 ENGLISH.update(BROKER_MESSAGES)          # the broker register (FP art 15)
+ENGLISH.update(CERTIFICATE_ENGLISH)      # reactivation licences
 CATALOGUES: dict[str, Mapping[str, str]] = {DEFAULT_LANGUAGE: ENGLISH}
 
 

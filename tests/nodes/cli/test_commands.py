@@ -27,7 +27,7 @@ GROUPS = {
     "nodes.cli.store": {("init",), ("import-csv",), ("verify",), ("rebuild",)},
     "nodes.cli.record": {("record", e) for e in ("manufacture", "import", "export", "transfer", "seize", "receipt",
                                                  "mark", "report-lost", "report-stolen", "recover", "confiscate",
-                                                 "deactivate", "destroy")},
+                                                 "destroy")},
     "nodes.cli.licence": {("licence", a) for a in ("issue", "revoke", "list", "show")} | {("weapons",)},
     "nodes.cli.query": {("history",), ("search",)},
     "nodes.cli.stats": {("stats",)},
@@ -39,6 +39,8 @@ GROUPS = {
     "nodes.cli.federation": {("broker", "run"), ("sync",), ("node", "run"), ("quarantine",)},
     "nodes.cli.demo": {("demo",)},
     "nodes.cli.audit": {("audit", "reads")},
+    "nodes.cli.certificates": {("record", "deactivate"), ("record", "reactivate")}
+    | {("certificate", a) for a in ("export", "verify", "print")},
     "nodes.cli.users": {("user", a) for a in ("add", "list", "disable", "enable", "password", "role")}
     | {("token", a) for a in ("create", "list", "revoke")},
     "nodes.cli.serve": {("serve",)},
