@@ -202,6 +202,13 @@ def _seized(b: Any) -> Fields:
 
 
 def _deactivated(b: Any) -> Fields:
+    inspected_on = b.get("inspected_on")
+    return [], [], {"certificate": b.get("certificate"), "method": b.get("method"), "standard": b.get("standard"),
+                    "inspectingBody": b.get("inspecting_body"),
+                    "inspectedOn": _time(inspected_on) if isinstance(inspected_on, int) else None}
+
+
+def _destroyed(b: Any) -> Fields:
     return [], [], {"certificate": b.get("certificate"), "method": b.get("method")}
 
 
@@ -219,7 +226,7 @@ def _shipment_received(b: Any) -> Fields:
 _FIELDS: dict[str, Callable[[Any], Fields]] = {
     types.MANUFACTURED: _manufactured, types.TRANSFERRED: _transferred, types.EXPORTED: _exported,
     types.IMPORTED: _imported, types.RECEIPT_CONFIRMED: _receipt, types.SEIZED: _seized,
-    types.DEACTIVATED: _deactivated, types.DESTROYED: _deactivated, types.SHIPMENT_OPENED: _opened,
+    types.DEACTIVATED: _deactivated, types.DESTROYED: _destroyed, types.SHIPMENT_OPENED: _opened,
     types.SHIPMENT_RECEIPT_CONFIRMED: _shipment_received,
 }
 assert _FIELDS.keys() == MAPPINGS.keys()

@@ -86,6 +86,7 @@ def test_the_round_trip_keeps_every_field_both_sides_have(nodes, tmp_path):
     be.ok("record", "seize", "--weapon", weapon, "--place", "Antwerp", "--circumstances", "raid",
           "--date", "2022-02-01")
     be.ok("record", "deactivate", "--weapon", weapon, "--certificate", "DC-1", "--method", "EU 2015/2403",
+          "--standard", "EU 2018/337", "--inspecting-body", "Proof House", "--inspected-on", "2022-02-20",
           "--date", "2022-03-01")
     be.ok("record", "destroy", "--weapon", weapon, "--method", "shredding", "--certificate", "DS-1",
           "--date", "2022-04-01")
@@ -95,6 +96,9 @@ def test_the_round_trip_keeps_every_field_both_sides_have(nodes, tmp_path):
     assert_valid(document)
     assert [e["bizStep"] for e in document["epcisBody"]["eventList"]] == [
         "commissioning", "accepting", "holding", "decommissioning", "destroying"]
+    certified = document["epcisBody"]["eventList"][3]  # the deactivation certificate's content travels
+    assert (certified["armsledger:standard"], certified["armsledger:inspectingBody"],
+            certified["armsledger:inspectedOn"]) == ("EU 2018/337", "Proof House", "2022-02-20T00:00:00Z")
     assert document["epcisBody"]["eventList"][0]["epcList"] == ["urn:armsledger:firearm:FN%20Herstal:BE:386%2FPN%2001"]
     assert [(r["action"], r["subject"], r["purpose"]) for r in be.ok("audit", "reads", "--json").json()["reads"]][0] \
         == ("history", weapon, "case 7")
