@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from eventsourcing.domain import OriginatorVersionError
 
 import nodes.cli.alerts as alerts_commands
+import nodes.cli.reference as reference_commands
 from domain.errors import DomainError
 from ledger.errors import KeyStoreError, LedgerError, VerificationError
 from nodes.cli import audit, customs, demo, federation, licence, query, record, serve, stats, store, trace, trust, users
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_commands(commands)        # audit reads
     users.add_commands(commands)        # user ACTION, token ACTION
     serve.add_commands(commands)        # serve (HTTP API and desks)
+    reference_commands.add_commands(commands)  # reference import|search|show
     return parser
 
 
