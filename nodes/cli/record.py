@@ -100,7 +100,7 @@ def manufacture(run: Invocation) -> int:
         )
         node.settle()
         reference = recorded_reference(run, node, weapon_id)
-    run.emit({"weapon_id": str(weapon_id), "reference": reference}, str(weapon_id))
+    run.emit({"weapon_id": str(weapon_id), **reference}, str(weapon_id))
     return 0
 
 
@@ -223,11 +223,11 @@ def seize(run: Invocation) -> int:
 
 def _emit_recorded(run: Invocation, recorded: WeaponRecorded, event: str, reference: dict[str, Any]) -> None:
     """The weapon id, after a warning line on stderr per partner report the record hit; ``reference``:
-    the match of its description (``nodes.cli.reference.recorded_reference``)."""
+    ``{"reference": the match of its description}`` or ``{}`` (``nodes.cli.reference.recorded_reference``)."""
     hits = warnings(recorded.hits)
     for hit in hits:
         run.warn(hit["message"])
-    run.emit({"weapon_id": str(recorded.weapon_id), "event": event, "hits": hits, "reference": reference},
+    run.emit({"weapon_id": str(recorded.weapon_id), "event": event, "hits": hits, **reference},
              str(recorded.weapon_id))
 
 
@@ -287,7 +287,7 @@ def _report_handler(event: str, stolen: bool) -> Callable[[Invocation], int]:
                 year=a.year)
             node.settle()
             reference = recorded_reference(run, node, weapon_id)
-        run.emit({"weapon_id": str(weapon_id), "event": event, "reference": reference}, str(weapon_id))
+        run.emit({"weapon_id": str(weapon_id), "event": event, **reference}, str(weapon_id))
         return 0
 
     handler.__name__ = f"report_{'stolen' if stolen else 'lost'}"

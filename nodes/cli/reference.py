@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.errors import InvalidField
+from domain.reference import NO_TABLE
 from nodes.bootstrap import Node
 from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option, number_option
 from nodes.reference import matching
@@ -92,10 +93,10 @@ def _line(entry: dict[str, Any]) -> str:
 
 
 def recorded_reference(run: Invocation, node: Node, weapon_id: UUID | str) -> dict[str, Any]:
-    """The match of the weapon's description after a record, for its JSON; a warning on stderr when
-    it matches no single reference entry (the record stands)."""
+    """``{"reference": match}`` of the weapon's description after a record, for its JSON (``{}`` when the
+    node holds no table); a warning on stderr when it matches no single reference entry (the record stands)."""
     found = matching.weapon_match(node, weapon_id)
     note = matching.warning(found)
     if note:
         run.warn(note)
-    return found.to_dict()
+    return {} if found.status == NO_TABLE else {"reference": found.to_dict()}

@@ -86,8 +86,11 @@ def warning(found: Match) -> str | None:
 
 def with_references(node: Node, document: dict[str, Any]) -> dict[str, Any]:
     """The history document with ``reference`` (a match as ``Match.to_dict``) for the weapon's
-    description and for each record whose body describes the weapon."""
+    description and for each record whose body describes the weapon; unchanged when the node holds
+    no table."""
     matcher = Matcher.of(node)
+    if not matcher.held:
+        return document  # no table: nothing to show, the document as it was
     description = document.get("description") or {}
     document["reference"] = matcher.match_body(description).to_dict()
     for event in document.get("events", []):

@@ -15,6 +15,7 @@ from nodes.service import (
     api_holders,
     api_licences,
     api_node,
+    api_reference,
     api_session,
     api_shipments,
     api_stats,
@@ -44,6 +45,7 @@ def create_app(context: ServiceContext, *, max_body_bytes: int = MAX_BODY_BYTES,
         app.include_router(module.router)  # each under API_PREFIX already: metrics label routes by full path
     app.include_router(api_shipments.authorizations_router)
     app.include_router(api_alerts.router)  # alerts (hit notices received), reports by marking
+    app.include_router(api_reference.router)  # the national reference table
     app.include_router(health.router)
     errors.install(app)
     app.state.metrics = health.ServiceMetrics(context)

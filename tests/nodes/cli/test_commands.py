@@ -42,6 +42,7 @@ GROUPS = {
     | {("token", a) for a in ("create", "list", "revoke")},
     "nodes.cli.serve": {("serve",)},
     "nodes.cli.alerts": {("alerts",)},
+    "nodes.cli.reference": {("reference", a) for a in ("import", "search", "show")},
 }
 
 
