@@ -19,8 +19,10 @@ from typing import Any
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
+from domain.errors import InvalidField
 from domain.reference import CALIBRE_SEPARATOR, ReferenceEntry, calibre_key, make_key, model_key, text_key
 from nodes.accounts.database import Statements
+from nodes.reference.errors import ReferenceTableDamaged
 from nodes.registry.application import Registry
 from nodes.registry.storage import translated_errors
 
@@ -125,8 +127,9 @@ class ReferenceTable:
         """(how many entries meet every criterion, the first ``limit`` of them by make, model and id)."""
         conditions: list[tuple[str, tuple[str, ...]]] = []
         if criteria.text.strip():
-            for keys in _words(criteria.text):
-                conditions.append((" OR ".join(["search_key LIKE ?"] * len(keys)), tuple(f"%{k}%" for k in keys)))
+            for name, calibre in _words(criteria.text):
+                conditions.append(("search_key LIKE ? OR calibre_keys LIKE ? OR calibre_keys LIKE ?",
+                                   (f"%{name}%", f"%{name}%", f"%|{calibre}|%")))
         if criteria.make.strip():
             conditions.append(("make_key = ?", (make_key(criteria.make),)))
         if criteria.model.strip():
@@ -148,29 +151,27 @@ class ReferenceTable:
         return [_entry(row) for row in rows]
 
 
-def _words(text: str) -> list[tuple[str, ...]]:
-    """For each word of ``text``, the keys it may stand for (as written, as a make, as a calibre)."""
-    found = []
-    for word in text.split():
-        keys = tuple(dict.fromkeys(k for k in (text_key(word), make_key(word), calibre_key(word)) if k))
-        if keys:
-            found.append(keys)
-    return found
+def _words(text: str) -> list[tuple[str, str]]:
+    """For each word of ``text``: its key, looked for inside makes, models, types and calibres' keys
+    ("38" finds .38 Special), and its key as a calibre, one of the entry's ("9mm" finds 9x19mm)."""
+    return [(text_key(word), calibre_key(word)) for word in text.split() if text_key(word)]
 
 
 def _row(entry: ReferenceEntry, loaded_at: int) -> tuple[Any, ...]:
     calibre_keys = entry.calibre_keys
-    # A word typed is looked for inside these keys: "wesson" finds Smith & Wesson, and a calibre's
-    # other name (9mm) its key (9x19).
-    searched = [make_key(entry.make), text_key(entry.make), model_key(entry.model), text_key(entry.type),
-                *calibre_keys, *(text_key(c) for c in entry.calibres)]
+    # A word typed is looked for inside these keys: "wesson" finds Smith & Wesson, "hk" Heckler & Koch.
+    searched = [make_key(entry.make), text_key(entry.make), model_key(entry.model), text_key(entry.type)]
     return (entry.ref_id.upper(), entry.ref_id, entry.make, entry.model, entry.type,
             CALIBRE_SEPARATOR.join(entry.calibres), entry.country, entry.source, make_key(entry.make),
-            model_key(entry.model), "|" + "|".join(calibre_keys) + "|", "|" + "|".join(searched),
+            model_key(entry.model), "|" + "|".join(calibre_keys) + "|", "|" + "|".join(searched) + "|",
             loaded_at)
 
 
 def _entry(row: Any) -> ReferenceEntry:
-    return ReferenceEntry(ref_id=row["ref_id"], make=row["make"], model=row["model"], type=row["type"],
-                          calibres=tuple(row["calibres"].split(CALIBRE_SEPARATOR)), country=row["country"],
-                          source=row["source"])
+    """The entry of a stored row, checked as a loaded one is; ``ReferenceTableDamaged`` if it is none."""
+    try:
+        return ReferenceEntry.read(ref_id=row["ref_id"], make=row["make"], model=row["model"], type=row["type"],
+                                   calibres=row["calibres"], country=row["country"], source=row["source"])
+    except InvalidField as e:
+        raise ReferenceTableDamaged(f"the reference table's row {str(row['ref_key'])[:40]!r} is damaged: {e}; "
+                                    "load the table again ('armsledger reference import --replace FILE')") from None
