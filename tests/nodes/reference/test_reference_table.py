@@ -69,12 +69,17 @@ def test_a_load_replaces_entries_by_id_or_the_whole_table(node):
     (HEADER + "NAT-9,Glock,17,pistol,9mm,AT,x\nnat-9,Glock,19,pistol,9mm,AT,x\n", 3, "id"),
     (HEADER + 'NAT-9,"Glock\n",17,pistol,9mm,AT,x\nNAT 10,Glock,19,pistol,9mm,AT,x\n', 4, "id"),
 ])
-def test_a_bad_row_refuses_the_whole_file_naming_line_and_field(node, text, line, field):
-    matching.import_entries(node, text=GOOD)
+def test_a_bad_row_refuses_the_whole_file_naming_line_and_field(text, line, field):
     with pytest.raises(ReferenceFileRefused) as refused:
-        matching.import_entries(node, text=text, replace=True)
+        read_text(text, name="bad.csv")
     assert (refused.value.rows[0].line, refused.value.rows[0].field) == (line, field)
-    assert refused.value.field == "file" and "nothing was loaded" in str(refused.value)
+    assert refused.value.field == "file" and str(refused.value).startswith(f"file: bad.csv line {line}: {field}: ")
+
+
+def test_nothing_of_a_file_with_a_bad_row_is_written(node):
+    matching.import_entries(node, text=GOOD)
+    with pytest.raises(ReferenceFileRefused, match="nothing was loaded"):
+        matching.import_entries(node, text=GOOD.replace("NAT-3,Acme", "NAT-3,"), replace=True)
     assert [e.ref_id for e in ReferenceTable(node.registry).entries()] == ["NAT-1", "NAT-2", "NAT-3"]
 
 
