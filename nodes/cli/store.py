@@ -89,7 +89,7 @@ def import_csv_file(run: Invocation) -> int:
         with progress_of(run, "projections", "records") as shown:
             node.views.catch_up(node.registry, progress=shown)  # the long part of settle(), shown
         node.settle()
-        flagged = unmatched_rows(node, path)
+        flagged = unmatched_rows(node, path, refused=[error.line for error in report.errors])
     document = {**report.to_dict(), "reference": {"unmatched": len(flagged), "rows": flagged[:100]}}
     run.emit(document, f"{path.name}: {counted(report.imported, 'weapon')} recorded "
                        f"({counted(report.events, 'signed event')}), {report.skipped} recorded already, "

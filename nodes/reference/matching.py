@@ -9,7 +9,7 @@ description that matches nothing (old paper registers); it is flagged (docs/refe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,18 +109,19 @@ def reference_text(reference: Mapping[str, Any] | None) -> str:
     return f"matches no reference entry ({reference.get('reason')})"
 
 
-def unmatched_rows(node: Node, path: str | Path) -> list[dict[str, Any]]:
+def unmatched_rows(node: Node, path: str | Path, *, refused: Iterable[int] = ()) -> list[dict[str, Any]]:
     """The rows of a register file (docs/csv-layout.md) whose description matches no single
-    reference entry: ``{"line", "reason"}`` each (none when the node holds no table)."""
+    reference entry: ``{"line", "reason"}`` each, leaving out the ``refused`` lines (none when the
+    node holds no table)."""
     from nodes.migration.reader import CsvRows
 
     matcher = Matcher.of(node)
     if not matcher.held:
         return []
-    flagged = []
+    flagged, left_out = [], set(refused)
     with CsvRows(Path(path)) as rows:
         for line, row in rows:
-            if isinstance(row, dict):
+            if isinstance(row, dict) and line not in left_out:
                 found = matcher.match_body(row)
                 if found.flagged:
                     flagged.append({"line": line, "reason": found.reason})

@@ -115,8 +115,10 @@ def test_records_are_matched_and_a_description_that_matches_nothing_is_recorded_
     register = tmp_path / "register.csv"
     register.write_text("manufacturer,country,serial,type,make,model,calibre,year,manufactured_on,first_holder\n"
                         "Glock,AT,R-1,pistol,Glock,17,9mm,2019,2019-05-01,Glock\n"
-                        "Glock,AT,R-2,pistol,Glock,99,9mm,2019,2019-05-01,Glock\n")
-    imported = cli.ok("import-csv", str(register), "--json")
+                        "Glock,AT,R-2,pistol,Glock,99,9mm,2019,2019-05-01,Glock\n"
+                        "Glock,AT,R-3,pistol,Glock,98,9mm,MMXIX,2019-05-01,Glock\n")  # refused: not flagged
+    imported = cli("import-csv", str(register), "--json")
+    assert imported.code == 2 and imported.json()["imported"] == 2
     assert imported.json()["reference"] == {"unmatched": 1, "rows": [
         {"line": 3, "reason": "description Glock / 99 / 9mm: no entry for make 'Glock' model '99'"}]}
     assert "1 row of register.csv describe a weapon that matches no single reference entry" in imported.err
