@@ -126,8 +126,9 @@ def request(run: Invocation) -> int:
                                   circumstances=a.circumstances, legal_basis=a.legal_basis,
                                   intended_use=a.intended_use, priority=a.priority, occurred_on=occurred_on, by=a.by)
         node.settle()
-    run.emit({"trace_id": str(trace_id), "to": a.to.strip().upper(), "event": TRACE_SUBMITTED},
-             str(trace_id))
+        carried: dict[str, str] = node.registry.repository.get(trace_id).reference  # the entry carried, or {}
+    run.emit({"trace_id": str(trace_id), "to": a.to.strip().upper(), "event": TRACE_SUBMITTED,
+              "reference": carried}, str(trace_id))
     return 0
 
 

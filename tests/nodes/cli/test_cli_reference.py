@@ -141,10 +141,15 @@ def test_a_trace_request_carries_the_entry_to_its_addressee_over_the_broker(tmp_
         marking = Marking.read("Glock", "AT", "TR-1")
         fr.registry.seize(marking=marking, place="Lille", circumstances="traffic stop", type="pistol",
                           make="Glock", model="17", calibre="9mm", occurred_on=now() - 86_400)
-        trace_id = tracing.submit(fr, to="BE", weapon_id=marking.weapon_id(), circumstances="found in a car",
-                                  legal_basis="CPP art 60", intended_use="prosecution")
-        cluster.settle()
+        capsys.readouterr()
+        assert armsledger(["trace", "request", "--weapon", str(marking.weapon_id())[:8], "--to", "BE",
+                           "--circumstances", "found in a car", "--legal-basis", "CPP art 60", "--intended-use",
+                           "prosecution", "--json"], cluster.environ(fr.settings)) == 0
+        requested = json.loads(capsys.readouterr().out)
         carried = {"id": "ST-0001", "make": "Glock", "model": "17", "type": "pistol", "calibre": "9x19mm"}
+        assert requested["reference"] == carried
+        trace_id = requested["trace_id"]
+        cluster.settle()
         at_be = tracing.hops(be, trace_id)[0]
         assert at_be.role == "addressee" and at_be.to_dict()["reference"] == carried
         assert "table    reference entry ST-0001: Glock 17 pistol 9x19mm" in trace_cli._details(at_be)
