@@ -14,6 +14,7 @@ from nodes.service.desks import messages_trace
 from nodes.service.desks.messages_alerts import ALERTS_ENGLISH
 from nodes.service.desks.messages_hist import HISTORY_ENGLISH
 from nodes.service.desks.messages_licences import LICENCE_MESSAGES
+from nodes.service.desks.messages_reference import REFERENCE_ENGLISH
 
 Translate = Callable[..., str]
 
@@ -346,6 +347,7 @@ ENGLISH: dict[str, str] = {
 ENGLISH.update(messages_trace.ENGLISH)  # trace deadlines, answers and statistics
 ENGLISH.update(LICENCE_MESSAGES)        # licence lists, holders' weapons, authorizations
 ENGLISH.update(ALERTS_ENGLISH)           # alerts (hit notices received), reports by marking
+ENGLISH.update(REFERENCE_ENGLISH)        # the reference table's page
 CATALOGUES: dict[str, Mapping[str, str]] = {DEFAULT_LANGUAGE: ENGLISH}
 
 
