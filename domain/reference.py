@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,7 +87,8 @@ def _calibre_text_key(text: str) -> str:
     return key
 
 
-def _aliases(groups: tuple[tuple[str, ...], ...], key_of: Any) -> dict[str, str]:
+def _aliases(groups: tuple[tuple[str, ...], ...], key_of: Callable[[str], str]) -> dict[str, str]:
+    """Each name's key -> the key of its group's first name."""
     return {key_of(name): key_of(group[0]) for group in groups for name in group}
 
 
