@@ -3,7 +3,7 @@ behind ``reference search|show|import``, the warnings of the record commands and
 shown in a weapon's history.
 
 A node that holds no reference table matches nothing and flags nothing (``NO_TABLE``): a state
-decides to keep one (``init`` loads the starter table). Recording is never refused for a
+decides to keep one (``init --reference-starter``, ``reference import``). Recording is never refused for a
 description that matches nothing (old paper registers); it is flagged (docs/reference-table.md).
 """
 
@@ -25,6 +25,7 @@ from domain.reference import (
     match_description,
     model_key,
 )
+from domain.trace import REFERENCE_FIELDS
 from nodes.ports import Node
 from nodes.reference.loading import read_file, read_text, starter_text
 from nodes.reference.table import MAX_LIMIT, Criteria, ReferenceTable
@@ -73,7 +74,7 @@ def trace_reference(node: Node, *, make: str, model: str, calibre: str) -> dict[
     if found.status != MATCHED or found.entry is None:
         return {}
     entry = found.entry.to_dict()
-    return {name: entry[name] for name in ("id", "make", "model", "type", "calibre")}
+    return {name: entry[name] for name in REFERENCE_FIELDS}
 
 
 def warning(found: Match) -> str | None:
