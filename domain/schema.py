@@ -23,7 +23,7 @@ from domain.licence import Licence
 from domain.marking import Marking, check_country, check_text
 from domain.shipment import Shipment
 from domain.signed_aggregate import MAX_OFFICER_ID, canonical_uuid, check_officer_id
-from domain.trace import Para22Ground, Priority, TraceAnswer, TraceRequest
+from domain.trace import Para22Ground, Priority, TraceAnswer, TraceRequest, check_reference
 from domain.weapon import Weapon
 
 #: Largest whole number every reader represents exactly (JavaScript, double, BIGINT).
@@ -256,6 +256,7 @@ _FORMATS_OF: dict[tuple[str, str], Callable[[Any], object]] = {
     # What a trace request must state (ITI para 17), as TraceRequest.submit requires it.
     (types.TRACE_SUBMITTED, "circumstances"): _stated, (types.TRACE_SUBMITTED, "legal_basis"): _stated,
     (types.TRACE_SUBMITTED, "intended_use"): _stated,
+    (types.TRACE_SUBMITTED, "reference"): check_reference,
 }
 
 #: Body fields every record type may carry, and may lack: they came after records were first

@@ -18,6 +18,8 @@ Every step is signed, so the timeliness of each answer is measurable.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from dataclasses import field
 from enum import Enum
 from typing import Any
 
@@ -62,6 +64,27 @@ class Para22Ground(str, Enum):
         return parse_choice(cls, value, field="ground", noun="an ITI para 22 ground")
 
 
+#: What a trace request carries of a reference entry (docs/reference-table.md).
+REFERENCE_FIELDS = ("id", "make", "model", "type", "calibre")
+
+
+def check_reference(reference: Mapping[str, Any]) -> dict[str, str]:
+    """A reference entry as a trace request carries it: text under ``REFERENCE_FIELDS`` only, the id
+    required when anything is given; ``InvalidField`` on ``reference`` otherwise."""
+    unknown = sorted(str(name) for name in reference if name not in REFERENCE_FIELDS)
+    if unknown:
+        raise InvalidField(f"has no field {unknown[0][:64]!r} (fields: {', '.join(REFERENCE_FIELDS)})",
+                           field="reference")
+    if reference and not reference.get("id"):
+        raise InvalidField("names no reference id", field="reference")
+    checked = {}
+    for name, value in reference.items():
+        if type(value) is not str:
+            raise InvalidField(f"{name} must be text, not {type(value).__name__}", field="reference")
+        checked[name] = check_text(value, "reference", required=False, max_length=200)
+    return checked
+
+
 class TraceRequest(SignedAggregate):
     """The requesting state's side of a trace."""
 
@@ -84,6 +107,9 @@ class TraceRequest(SignedAggregate):
         priority: str
         parent: str       # trace this one continues (multi-hop), "" for the first hop
         hop: int
+        # The national reference table's entry the description matches (id, make, model, type,
+        # calibre), {} for none; came after the first requests were signed, which lack it.
+        reference: dict[str, Any] = field(default_factory=dict, kw_only=True)
 
     class Forwarded(Event):
         TOPIC = types.TRACE_FORWARDED
@@ -103,7 +129,7 @@ class TraceRequest(SignedAggregate):
 
     def __init__(self, occurred_on: int, authority: str, requesting_state: str, addressee: str, weapon_id: str,
                  marking: dict[str, Any], type: str, calibre: str, circumstances: str, legal_basis: str,
-                 intended_use: str, priority: str, parent: str, hop: int):
+                 intended_use: str, priority: str, parent: str, hop: int, reference: dict[str, Any] | None = None):
         self.submitted_on = occurred_on
         self.requesting_state = requesting_state
         self.addressee = addressee
@@ -117,6 +143,7 @@ class TraceRequest(SignedAggregate):
         self.priority = priority
         self.parent = parent
         self.hop = hop
+        self.reference = dict(reference or {})
         self.forwarded_to: tuple[str, ...] = ()
         self.closed = False
 
@@ -128,9 +155,11 @@ class TraceRequest(SignedAggregate):
     def submit(
         cls, *, authority: Authority, addressee: str, weapon_id: str, marking: dict[str, Any], type: str, calibre: str,
         circumstances: str, legal_basis: str, intended_use: str, priority: str, occurred_on: int,
-        parent: str = "", hop: int = 1,
+        parent: str = "", hop: int = 1, reference: Mapping[str, Any] | None = None,
     ) -> TraceRequest:
-        """Submit a trace request (ITI para 17). Requires an addressee other than the requester."""
+        """Submit a trace request (ITI para 17). Requires an addressee other than the requester.
+
+        ``reference``: the reference table's entry the description matches (``check_reference``), if any."""
         check_permitted(types.TRACE_SUBMITTED, authority.kind)
         addressee = check_country(addressee, "addressee")
         if addressee == authority.state:
@@ -143,7 +172,7 @@ class TraceRequest(SignedAggregate):
             circumstances=check_text(circumstances, "circumstances", max_length=2000),
             legal_basis=check_text(legal_basis, "legal_basis", max_length=500),
             intended_use=check_text(intended_use, "intended_use", max_length=500),
-            priority=priority, parent=parent, hop=int(hop),
+            priority=priority, parent=parent, hop=int(hop), reference=check_reference(reference or {}),
         )
 
     def forward(self, *, authority: Authority, to_state: str, next_trace: str, reason: str, occurred_on: int) -> None:

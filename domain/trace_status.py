@@ -165,6 +165,7 @@ class Trace:
             "priority": self.priority, "parent": self.request.get("parent", ""),
             "hop": self.request.get("hop"), "circumstances": self.request.get("circumstances"),
             "legal_basis": self.request.get("legal_basis"), "intended_use": self.request.get("intended_use"),
+            "reference": dict(self.request.get("reference") or {}),  # the reference table's entry, if any
             "steps": [s.to_dict() for s in self.steps],
             "forwarded": [{"to_state": s, "trace_id": t} for s, t in self.forwarded],
             "exported_to": list(self.exported_to), "complete": self.complete,

@@ -19,6 +19,7 @@ from eventsourcing.domain import OriginatorVersionError
 import nodes.cli.alerts as alerts_commands
 import nodes.cli.brokers as broker_commands
 import nodes.cli.certificates as certificate_commands
+import nodes.cli.reference as reference_commands
 from domain.errors import DomainError
 from ledger.errors import KeyStoreError, LedgerError, VerificationError
 from nodes.cli import (
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_commands(commands)        # audit reads
     users.add_commands(commands)        # user ACTION, token ACTION
     serve.add_commands(commands)        # serve (HTTP API and desks)
+    reference_commands.add_commands(commands)  # reference import|search|show
     return parser
 
 

@@ -22,6 +22,7 @@ from nodes.cli.invocation import (
     add_marking_options,
     number_option,
 )
+from nodes.reference.matching import reference_text
 from nodes.registry.reading import weapon_by_prefix, weapon_timeline
 from nodes.registry.weapon_search import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, Criteria, find_weapons, paging_note
 
@@ -119,6 +120,8 @@ def history_text(document: dict[str, Any]) -> str:
         f"status   {custody_text(document)}",
         f"records  {held}",
     ]
+    if reference_text(document.get("reference")):
+        lines.append(f"table    {reference_text(document.get('reference'))}")
     if document["flags"]:
         lines.append(f"flags    {', '.join(document['flags'])}")
     if document["marks"]:
@@ -139,6 +142,8 @@ def history_text(document: dict[str, Any]) -> str:
                             if k not in _DESCRIPTION and v not in ("", (), [], None, {}))
         if details:
             lines.append(f"{'':<12}{details}")
+        if reference_text(event.get("reference")):
+            lines.append(f"{'':<12}{reference_text(event.get('reference'))}")
     return "\n".join(lines)
 
 

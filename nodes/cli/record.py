@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
 from domain.authority import AuthorityKind
@@ -46,6 +47,7 @@ from nodes.cli.invocation import (
     add_weapon_options,
     number_option,
 )
+from nodes.cli.reference import recorded_reference
 from nodes.federation import crossborder
 from nodes.registry import recording
 from nodes.registry.application import WeaponRecorded
@@ -98,7 +100,8 @@ def manufacture(run: Invocation) -> int:
             model=a.model or "", calibre=a.calibre, year=a.year, holder=a.holder,
         )
         node.settle()
-    run.emit({"weapon_id": str(weapon_id)}, str(weapon_id))
+        reference = recorded_reference(run, node, weapon_id)
+    run.emit({"weapon_id": str(weapon_id), **reference}, str(weapon_id))
     return 0
 
 
@@ -134,7 +137,8 @@ def import_weapon(run: Invocation) -> int:
             make=a.make, model=a.model, calibre=a.calibre, year=a.year,
         )
         node.settle()
-    _emit_recorded(run, recorded, IMPORTED)
+        reference = recorded_reference(run, node, recorded.weapon_id)
+    _emit_recorded(run, recorded, IMPORTED, reference)
     return 0
 
 
@@ -215,16 +219,19 @@ def seize(run: Invocation) -> int:
             circumstances=a.circumstances,
         )
         node.settle()
-    _emit_recorded(run, recorded, SEIZED)
+        reference = recorded_reference(run, node, recorded.weapon_id)
+    _emit_recorded(run, recorded, SEIZED, reference)
     return 0
 
 
-def _emit_recorded(run: Invocation, recorded: WeaponRecorded, event: str) -> None:
-    """The weapon id, after a warning line on stderr per partner report the record hit."""
+def _emit_recorded(run: Invocation, recorded: WeaponRecorded, event: str, reference: dict[str, Any]) -> None:
+    """The weapon id, after a warning line on stderr per partner report the record hit; ``reference``:
+    ``{"reference": the match of its description}`` or ``{}`` (``nodes.cli.reference.recorded_reference``)."""
     hits = warnings(recorded.hits)
     for hit in hits:
         run.warn(hit["message"])
-    run.emit({"weapon_id": str(recorded.weapon_id), "event": event, "hits": hits}, str(recorded.weapon_id))
+    run.emit({"weapon_id": str(recorded.weapon_id), "event": event, "hits": hits, **reference},
+             str(recorded.weapon_id))
 
 
 # --- receipt of a partner's shipment ----------------------------------------------------------
@@ -282,7 +289,8 @@ def _report_handler(event: str, stolen: bool) -> Callable[[Invocation], int]:
                 circumstances=a.circumstances, type=a.type, make=a.make, model=a.model, calibre=a.calibre,
                 year=a.year)
             node.settle()
-        run.emit({"weapon_id": str(weapon_id), "event": event}, str(weapon_id))
+            reference = recorded_reference(run, node, weapon_id)
+        run.emit({"weapon_id": str(weapon_id), "event": event, **reference}, str(weapon_id))
         return 0
 
     handler.__name__ = f"report_{'stolen' if stolen else 'lost'}"

@@ -22,6 +22,8 @@ MIN_PASSPHRASE = 12
 def add_init(subparsers: Commands) -> None:
     init = add_command(subparsers, "init", init_command, "create the node: keys and authority certificates")
     init.add_argument("--state", required=True, metavar="CC", help="the node's state (ISO 3166-1 alpha-2)")
+    init.add_argument("--reference-starter", action="store_true",
+                      help="load the starter reference table of makes, models and calibres (docs/reference-table.md)")
     add_json_option(init)
 
 
@@ -48,6 +50,7 @@ def add_rebuild(subparsers: Commands) -> None:
 def init_command(run: Invocation) -> int:
     """Create the node at ``--home``; refuses (exit 2) if one exists there."""
     from nodes.bootstrap import init_node
+    from nodes.reference.matching import import_entries
 
     settings = run.settings
     if settings.passphrase and len(settings.passphrase) < MIN_PASSPHRASE:
@@ -59,12 +62,14 @@ def init_command(run: Invocation) -> int:
     with init_node(settings, run.args.state) as node:
         node.settle()
         identity = node.identity
+        loaded = import_entries(node, starter=True)["loaded"] if run.args.reference_starter else 0
     document = {
         "state": identity.state,
         "home": str(settings.home),
         "db": settings.db if not settings.is_postgres else without_password(settings.db),
         "node_key_id": identity.node_key_id,
         "authorities": dict(identity.authority_key_ids),
+        "reference_entries": loaded,
     }
     run.emit(document, f"node {identity.state} created in {settings.home} (node key {identity.node_key_id})")
     return 0
@@ -73,6 +78,7 @@ def init_command(run: Invocation) -> int:
 def import_csv_file(run: Invocation) -> int:
     """Record every valid row; report refused rows by line, field and reason (exit 2 if any)."""
     from nodes.migration import import_csv
+    from nodes.reference.matching import unmatched_rows
 
     path = Path(run.args.file)
     if not path.is_file():
@@ -83,12 +89,17 @@ def import_csv_file(run: Invocation) -> int:
         with progress_of(run, "projections", "records") as shown:
             node.views.catch_up(node.registry, progress=shown)  # the long part of settle(), shown
         node.settle()
-    document = report.to_dict()
+        flagged = unmatched_rows(node, path, refused=[error.line for error in report.errors])
+    document = {**report.to_dict(), "reference": {"unmatched": len(flagged), "rows": flagged[:100]}}
     run.emit(document, f"{path.name}: {counted(report.imported, 'weapon')} recorded "
                        f"({counted(report.events, 'signed event')}), {report.skipped} recorded already, "
                        f"{counted(len(report.errors), 'row')} refused")
     for error in report.errors:
         run.warn(f"armsledger import-csv: {path.name} line {error.line}: {error.field}: {error.reason}")
+    if flagged:
+        run.warn(f"armsledger import-csv: warning: {counted(len(flagged), 'row')} of {path.name} describe a weapon "
+                 f"that matches no single reference entry (first: line {flagged[0]['line']}: "
+                 f"{flagged[0]['reason']}); recorded all the same and flagged in each weapon's history")
     return 2 if report.errors else 0
 
 

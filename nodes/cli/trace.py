@@ -126,8 +126,9 @@ def request(run: Invocation) -> int:
                                   circumstances=a.circumstances, legal_basis=a.legal_basis,
                                   intended_use=a.intended_use, priority=a.priority, occurred_on=occurred_on, by=a.by)
         node.settle()
-    run.emit({"trace_id": str(trace_id), "to": a.to.strip().upper(), "event": TRACE_SUBMITTED},
-             str(trace_id))
+        carried: dict[str, str] = node.registry.repository.get(trace_id).reference  # the entry carried, or {}
+    run.emit({"trace_id": str(trace_id), "to": a.to.strip().upper(), "event": TRACE_SUBMITTED,
+              "reference": carried}, str(trace_id))
     return 0
 
 
@@ -212,6 +213,7 @@ def _details(t: tracing.Trace) -> str:
              f"route    {t.requesting_state} -> {t.addressee}, hop {t.request.get('hop')}"
              + (f", continues trace {t.request.get('parent')}" if t.request.get("parent") else ""),
              f"weapon   {t.weapon_id} ({' / '.join(str(v) for v in t.request.get('marking', {}).values())})",
+             *_reference_lines(t.request.get("reference")),
              f"priority {t.priority}",
              f"status   {t.status.value}" + (f": {t.reason}" if t.reason else "")]
     for name, deadline in (("acknowledge", t.acknowledgement), ("respond", t.response)):
@@ -232,6 +234,14 @@ def _details(t: tracing.Trace) -> str:
         lines += [f"  NOT VERIFIED, not used: {p}" for p in t.fragment.problems]
         lines += [f"  note: {n}" for n in t.fragment.notes]
     return "\n".join(lines)
+
+
+def _reference_lines(reference: Any) -> list[str]:
+    """The reference table's entry the request carries (docs/reference-table.md), if any."""
+    if not reference:
+        return []
+    shown = " ".join(str(reference.get(k) or "") for k in ("make", "model", "type", "calibre")).strip()
+    return [f"table    reference entry {reference.get('id')}: {shown}"]
 
 
 def _deadline_text(deadline: Deadline, now: int) -> str:

@@ -23,6 +23,7 @@ from domain.weapon_state import WeaponState
 from ledger.envelope import Envelope
 from nodes.bootstrap import Node
 from nodes.federation.crossborder import partner_states
+from nodes.reference.matching import with_references
 from nodes.registry.own_records import CheckedRecord, verified_history
 from nodes.registry.plain_data import plain_record
 from nodes.tracing.lifecycle import federated_lifecycle
@@ -80,7 +81,8 @@ def federated_history(node: Node, weapon_id: UUID, *, own_only: bool = False, ty
     if not held:
         raise UnknownWeapon(f"no record of weapon {typed.strip() or weapon_id}", field="weapon")
     held = in_business_order(held)
-    return history_document(weapon_id, fold_held(weapon_id, held), held, kinds, own_only=own_only)
+    document = history_document(weapon_id, fold_held(weapon_id, held), held, kinds, own_only=own_only)
+    return with_references(node, document)  # the reference entry each description matches, or its flag
 
 
 def history_document(weapon_id: UUID, state: WeaponState, held: list[HeldRecord], authority_kinds: dict[str, str], *,

@@ -16,8 +16,10 @@ from fastapi import APIRouter, Query, status
 
 from domain import event_types as types
 from nodes.alerts.hits import DEFAULT_ALERTS, MAX_ALERTS, alerts, warnings
+from nodes.reference.matching import weapon_match
 from nodes.registry.application import WeaponRecorded
 from nodes.service.acting import API_PREFIX, Context, Purpose, Reader, Recorder, audited, authority
+from nodes.service.api_reference import reference_field
 from nodes.service.bodies import Dated, MarkingIn, Recorded, Text, Year
 from nodes.service.errors import ERROR_RESPONSES
 
@@ -34,8 +36,8 @@ class HitsRecorded(Recorded):
     hits: list[dict[str, Any]] = []
 
     @classmethod
-    def of(cls, recorded: WeaponRecorded, event: str) -> HitsRecorded:
-        return cls(event=event, weapon_id=str(recorded.weapon_id), hits=warnings(recorded.hits))
+    def of(cls, recorded: WeaponRecorded, event: str, reference: dict[str, Any] | None = None) -> HitsRecorded:
+        return cls(event=event, weapon_id=str(recorded.weapon_id), hits=warnings(recorded.hits), reference=reference)
 
 
 class ReportIn(Dated):
@@ -61,7 +63,8 @@ def _report_route(word: str, event: str, stolen: bool) -> None:
         weapon_id = context.submit(officer, lambda registry: registry.report_missing(
             stolen=stolen, by=by, weapon_id=body.weapon_id, marking=marking, occurred_on=body.occurred_on(),
             **fields))
-        return Recorded(event=event, weapon_id=str(weapon_id))
+        reference = reference_field(weapon_match(context.node, weapon_id))
+        return Recorded(event=event, weapon_id=str(weapon_id), reference=reference)
 
     report.__name__ = f"report_{word}"
     router.add_api_route(f"/reports/{word}", report, methods=["POST"], status_code=status.HTTP_201_CREATED,

@@ -16,6 +16,7 @@ from domain import event_types as types
 from nodes.registry import reading, recording, weapon_search
 from nodes.service.acting import API_PREFIX, Context, Purpose, Reader, Recorder, audited, authority
 from nodes.service.api_alerts import HitsRecorded
+from nodes.service.api_reference import recorded_reference
 from nodes.service.bodies import Country, Dated, MarkingIn, Recorded, Required, Text, Year, one_weapon
 from nodes.service.errors import ERROR_RESPONSES
 
@@ -70,7 +71,8 @@ async def manufacture(body: Manufacture, officer: Recorder, context: Context) ->
     fields = body.model_dump(exclude={"marking", "date"})
     weapon_id = await context.record(officer, lambda registry: registry.manufacture(
         by=by, marking=body.marking.read(), occurred_on=body.occurred_on(), **fields))
-    return Recorded(event=types.MANUFACTURED, weapon_id=str(weapon_id))
+    return Recorded(event=types.MANUFACTURED, weapon_id=str(weapon_id),
+                    reference=await recorded_reference(context, weapon_id))
 
 
 @router.post("/import", status_code=CREATED, summary="record an import with its import marking (FP art 8(1)(b))")
@@ -80,7 +82,7 @@ async def import_weapon(body: Import, officer: Recorder, context: Context) -> Hi
     fields = body.model_dump(exclude={"marking", "date", "weapon_id"})
     recorded = await context.record(officer, lambda registry: recording.import_weapon(
         registry, by=by, marking=marking, weapon_id=weapon_id, occurred_on=body.occurred_on(), **fields))
-    return HitsRecorded.of(recorded, types.IMPORTED)
+    return HitsRecorded.of(recorded, types.IMPORTED, await recorded_reference(context, recorded.weapon_id))
 
 
 @router.post("/seize", status_code=CREATED,
@@ -91,7 +93,7 @@ async def seize(body: Seize, officer: Recorder, context: Context) -> HitsRecorde
     fields = body.model_dump(exclude={"marking", "date", "weapon_id"})
     recorded = await context.record(officer, lambda registry: registry.record_seizure(
         by=by, weapon_id=weapon_id, marking=marking, occurred_on=body.occurred_on(), **fields))
-    return HitsRecorded.of(recorded, types.SEIZED)
+    return HitsRecorded.of(recorded, types.SEIZED, await recorded_reference(context, recorded.weapon_id))
 
 
 @router.post("/{weapon_id}/transfer", summary="transfer a weapon to a holder with a transfer licence (FP art 7)")

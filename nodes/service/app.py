@@ -18,6 +18,7 @@ from nodes.service import (
     api_holders,
     api_licences,
     api_node,
+    api_reference,
     api_session,
     api_shipments,
     api_stats,
@@ -50,6 +51,7 @@ def create_app(context: ServiceContext, *, max_body_bytes: int = MAX_BODY_BYTES,
     app.include_router(api_alerts.router)  # alerts (hit notices received), reports by marking
     app.include_router(api_epcis.router)  # GS1 EPCIS 2.0 export and import
     app.include_router(api_certificates.router)  # deactivate, reactivate, certificate files
+    app.include_router(api_reference.router)  # the national reference table
     app.include_router(health.router)
     errors.install(app)
     app.state.metrics = health.ServiceMetrics(context)

@@ -6,7 +6,7 @@ date, a licence in force) is checked by the domain, which names the field at fau
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -57,6 +57,7 @@ class Recorded(BaseModel):
     shipment_id: str | None = None
     licence_id: str | None = None
     trace_id: str | None = None
+    reference: dict[str, Any] | None = None  # the reference entry the weapon's description matches, or its flag
 
 
 def one_weapon(weapon_id: UUID | None, marking: MarkingIn | None) -> tuple[UUID | None, Marking | None]:

@@ -34,6 +34,7 @@ from domain.trace_status import Trace
 from ledger.envelope import Envelope
 from nodes.federation.crossborder import partner_states
 from nodes.ports import Node
+from nodes.reference.matching import trace_reference
 from nodes.tracing.fragment import build_fragment
 from nodes.tracing.lifecycle import FederatedLifecycle, diversion_verdict, federated_lifecycle
 from nodes.tracing.reading import find_trace, hops, trace, trace_ids, traces, traces_about, verified_fragment
@@ -77,23 +78,26 @@ def submit(node: Node, *, to: str, weapon_id: UUID | str | None = None, marking:
         marking_dict, wid = dict(known["marking"]), str(weapon_id)
     else:
         marking_dict, wid = marking.as_dict(), str(marking.weapon_id())
+    calibre = calibre or known.get("calibre", "")
+    reference = trace_reference(node, make=known.get("make", ""), model=known.get("model", ""), calibre=calibre)
     request = TraceRequest.submit(
         authority=node.registry.authority(by), addressee=to, weapon_id=wid, marking=marking_dict,
-        type=type or known.get("type", ""), calibre=calibre or known.get("calibre", ""), circumstances=circumstances,
+        type=type or known.get("type", ""), calibre=calibre, circumstances=circumstances,
         legal_basis=legal_basis, intended_use=intended_use, priority=priority,
-        occurred_on=int(time.time()) if occurred_on is None else occurred_on)
+        occurred_on=int(time.time()) if occurred_on is None else occurred_on, reference=reference)
     node.registry.save(request)
     return request.id
 
 
 def _known_description(node: Node, weapon_id: UUID | str) -> dict[str, Any]:
-    """Marking, type and calibre of a weapon from our records, else from partners' records received."""
+    """Marking, type, make, model and calibre of a weapon from our records, else from partners' records
+    received."""
     records = [*node.registry.envelopes(weapon_id),
                *node.inbox.received_about(str(weapon_id), partner_states(node))]
     for envelope in records:
         if envelope.body.get("marking"):
-            return {"marking": envelope.body["marking"], "type": envelope.body.get("type", ""),
-                    "calibre": envelope.body.get("calibre", "")}
+            return {"marking": envelope.body["marking"],
+                    **{name: str(envelope.body.get(name) or "") for name in ("type", "make", "model", "calibre")}}
     return {}
 
 
@@ -139,7 +143,8 @@ def follow_response(node: Node, answer: Envelope, *, occurred_on: int | None = N
             authority=police, addressee=destination, weapon_id=request.weapon_id, marking=request.marking,
             type=request.type, calibre=request.calibre, circumstances=request.circumstances,
             legal_basis=request.legal_basis, intended_use=request.intended_use, priority=request.priority,
-            occurred_on=moment, parent=str(request.id), hop=request.hop + 1)
+            occurred_on=moment, parent=str(request.id), hop=request.hop + 1,
+            reference=request.reference)
         request.forward(authority=police, to_state=destination, next_trace=str(follow_up.id), occurred_on=moment,
                         reason=f"{answer.node}'s response shows an export to {destination} on "
                                f"{format_time(export.occurred_on)[:10]} (shipment {export.body.get('shipment')})")

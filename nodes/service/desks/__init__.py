@@ -26,6 +26,7 @@ def mount(app: FastAPI) -> None:
         customs_pages,
         import_pages,
         licensing_pages,
+        reference_pages,
         search_pages,
         session_pages,
         stats_pages,
@@ -47,6 +48,6 @@ def mount(app: FastAPI) -> None:
     app.state.desk_jobs = Jobs()
     app.mount("/static", StaticFiles(directory=STATIC), name="desk-static")
     desks = (session_pages, search_pages, licensing_pages, customs_pages, tracing_pages, stats_pages, audit_pages,
-             import_pages, admin_pages, alerts_pages)
+             import_pages, admin_pages, alerts_pages, reference_pages)
     for pages in desks:
         app.include_router(pages.router)

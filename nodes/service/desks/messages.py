@@ -16,6 +16,7 @@ from nodes.service.desks.messages_brokers import BROKER_MESSAGES
 from nodes.service.desks.messages_certificates import CERTIFICATE_ENGLISH
 from nodes.service.desks.messages_hist import HISTORY_ENGLISH
 from nodes.service.desks.messages_licences import LICENCE_MESSAGES
+from nodes.service.desks.messages_reference import REFERENCE_ENGLISH
 
 Translate = Callable[..., str]
 
@@ -350,6 +351,7 @@ ENGLISH.update(LICENCE_MESSAGES)        # licence lists, holders' weapons, autho
 ENGLISH.update(ALERTS_ENGLISH)           # alerts (hit notices received), reports by marking
 ENGLISH.update(BROKER_MESSAGES)          # the broker register (FP art 15)
 ENGLISH.update(CERTIFICATE_ENGLISH)      # reactivation licences
+ENGLISH.update(REFERENCE_ENGLISH)        # the reference table's page
 CATALOGUES: dict[str, Mapping[str, str]] = {DEFAULT_LANGUAGE: ENGLISH}
 
 

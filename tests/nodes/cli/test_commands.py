@@ -47,6 +47,7 @@ GROUPS = {
     "nodes.cli.alerts": {("alerts",)},
     "nodes.cli.brokers": {("broker", a) for a in ("register", "renew", "suspend", "revoke", "activity", "list",
                                                   "show")},
+    "nodes.cli.reference": {("reference", a) for a in ("import", "search", "show")},
 }
 
 

@@ -1,0 +1,1 @@
+"""The national reference table of makes, models, types and calibres (docs/reference-table.md)."""
