@@ -32,6 +32,7 @@ class LicenceKind(str, Enum):
     TRANSIT_NO_OBJECTION = "transit_no_objection"
     TRANSFER_LICENCE = "transfer_licence"
     BROKER_REGISTRATION = "broker_registration"
+    CONVERSION_LICENCE = "conversion_licence"    # a lawful conversion of a weapon (EU 2021/555 art 1(4))
 
     @classmethod
     def parse(cls, value: str, field: str = "kind") -> LicenceKind:

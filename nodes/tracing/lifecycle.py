@@ -11,8 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from uuid import UUID
 
+from domain.component import components_named
 from domain.diversion import Verdict, analyse
-from domain.event_types import EXPORTED, LICENCE_ISSUED
+from domain.event_types import COMPONENT_SEIZED, EXPORTED, LICENCE_ISSUED
 from domain.licence import licence_id
 from domain.records import SignedRecord
 from domain.trace import TraceStatus
@@ -67,6 +68,14 @@ def federated_lifecycle(node: Node, weapon_id: UUID | str, *, now: int | None = 
     add(own(authorities_stream(node.identity.state)))
     for partner in partners:
         add(inbox.received(node=partner, stream=str(authorities_stream(partner))))
+    # A weapon's components, and the other weapons a part of it was found to come from (docs/diversion.md).
+    for cid in components_named((e.type, e.body) for e in list(records.values()) if e.stream == wid):
+        add(own(cid))
+        add(inbox.received_about(cid, partners))
+    for donor in {str(e.body.get("from_weapon", "")) for e in list(records.values())
+                  if e.type == COMPONENT_SEIZED and e.body.get("weapon_id") == wid} - {""}:
+        add(own(donor))
+        add(inbox.received_about(donor, partners))
     answered: list[str] = []
     expected: list[str] = []
     unverified: list[str] = []
