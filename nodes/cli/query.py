@@ -123,6 +123,9 @@ def history_text(document: dict[str, Any]) -> str:
         lines.append(f"flags    {', '.join(document['flags'])}")
     if document["marks"]:
         lines.append(f"marks    {', '.join(document['marks'])}")
+    if document.get("components"):
+        parts = (f"{p['kind']} {_marking_text(p['marking'])}" for p in document["components"])
+        lines.append(f"parts    {', '.join(parts)}")
     lines += ["", f"{'date':<10}  {'record':<16} {'origin':<6} {'authority':<12} {'officer':<14} {'hash':<12}  "
               "verification"]
     for event in events:
@@ -174,6 +177,7 @@ def search(run: Invocation) -> int:
         record_read(run, node, "search", criteria.subject)
     lines = [f"{m['weapon_id']}  {_marking_text(m['marking'])}  {m['status'] or 'unknown'}"
              + ("" if m["held"] == "own" else f"  (partner record: {', '.join(m['nodes'])})")
+             + "".join(f"  ({p['kind']} {_marking_text(p['marking'])})" for p in m.get("components", ()))
              for m in found["matches"]]
     if not lines:
         text = f"no weapon matches {criteria.subject!r}" + (f" from result {a.offset + 1}" if a.offset else "")
