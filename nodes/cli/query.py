@@ -124,7 +124,7 @@ def history_text(document: dict[str, Any]) -> str:
     if document["marks"]:
         lines.append(f"marks    {', '.join(document['marks'])}")
     if document.get("components"):
-        parts = (f"{p['kind']} {_marking_text(p['marking'])}" for p in document["components"])
+        parts = (f"{p['kind']} {marking_text(p['marking'])}" for p in document["components"])
         lines.append(f"parts    {', '.join(parts)}")
     lines += ["", f"{'date':<10}  {'record':<16} {'origin':<6} {'authority':<12} {'officer':<14} {'hash':<12}  "
               "verification"]
@@ -175,9 +175,9 @@ def search(run: Invocation) -> int:
         # A refused criterion is no read: find_weapons refuses it before the read is recorded.
         found = find_weapons(node, criteria, offset=a.offset, limit=a.limit)
         record_read(run, node, "search", criteria.subject)
-    lines = [f"{m['weapon_id']}  {_marking_text(m['marking'])}  {m['status'] or 'unknown'}"
+    lines = [f"{m['weapon_id']}  {marking_text(m['marking'])}  {m['status'] or 'unknown'}"
              + ("" if m["held"] == "own" else f"  (partner record: {', '.join(m['nodes'])})")
-             + "".join(f"  ({p['kind']} {_marking_text(p['marking'])})" for p in m.get("components", ()))
+             + "".join(f"  ({p['kind']} {marking_text(p['marking'])})" for p in m.get("components", ()))
              for m in found["matches"]]
     if not lines:
         text = f"no weapon matches {criteria.subject!r}" + (f" from result {a.offset + 1}" if a.offset else "")
@@ -195,5 +195,6 @@ def search(run: Invocation) -> int:
 
 # --- rendering of projection rows ----------------------------------------------------------
 
-def _marking_text(marking: dict[str, Any]) -> str:
+def marking_text(marking: dict[str, Any]) -> str:
+    """``FN / BE / 12345``."""
     return f"{marking.get('manufacturer', '')} / {marking.get('country', '')} / {marking.get('serial', '')}"

@@ -12,6 +12,7 @@ from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from nodes.service import (
     api_alerts,
+    api_components,
     api_holders,
     api_licences,
     api_node,
@@ -44,6 +45,7 @@ def create_app(context: ServiceContext, *, max_body_bytes: int = MAX_BODY_BYTES,
         app.include_router(module.router)  # each under API_PREFIX already: metrics label routes by full path
     app.include_router(api_shipments.authorizations_router)
     app.include_router(api_alerts.router)  # alerts (hit notices received), reports by marking
+    app.include_router(api_components.router)  # assemble, replace-component, convert; a component's life
     app.include_router(health.router)
     errors.install(app)
     app.state.metrics = health.ServiceMetrics(context)
