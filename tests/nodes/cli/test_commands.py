@@ -42,6 +42,8 @@ GROUPS = {
     | {("token", a) for a in ("create", "list", "revoke")},
     "nodes.cli.serve": {("serve",)},
     "nodes.cli.alerts": {("alerts",)},
+    "nodes.cli.components": {("record", "assemble"), ("record", "replace-component"), ("record", "convert"),
+                             ("component", "show")},
 }
 
 
