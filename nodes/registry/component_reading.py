@@ -68,10 +68,11 @@ def component_named(node: Node, typed: str, kind: str = "") -> UUID:
     return held[0][1]
 
 
-def component_life(node: Node, cid: UUID) -> dict[str, Any]:
+def component_life(node: Node, cid: UUID | str) -> dict[str, Any]:
     """The component's document: kind, marking, status now, the weapons it was in (``weapons``: each with
     ``since`` and ``until``, ISO dates, and how it came and went) and every record held, verified.
     ``UnknownWeapon`` (field ``component``) when none is held."""
+    cid = UUID(str(cid))
     records, problems = _records(node, cid)
     if not records and not problems:
         raise UnknownWeapon(f"no record of component {cid}", field="component")
