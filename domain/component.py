@@ -210,9 +210,14 @@ class Component(SignedAggregate):
                      reason=check_text(reason, "reason"))
 
     def destroy(self, *, authority: Authority, method: str, occurred_on: int) -> None:
+        """Destroy a part in no weapon (or one found in a seized weapon); a part installed in a weapon is
+        removed first (``record replace-component --destroy-removed``). ``InvalidState`` otherwise."""
         check_permitted(types.COMPONENT_DESTROYED, authority.kind)
         if self.status is ComponentStatus.DESTROYED:
             raise InvalidState(f"the {self.name} was destroyed already", field="component")
+        if self.status is ComponentStatus.INSTALLED:
+            raise InvalidState(f"the {self.name} is installed in weapon {self.weapon_id}: replace it there first "
+                               "(record replace-component --destroy-removed)", field="component")
         self._record(self.Destroyed, authority=authority, occurred_on=occurred_on,
                      method=check_text(method, "method", required=False))
 

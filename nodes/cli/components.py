@@ -1,7 +1,7 @@
 """Essential components and conversions at the command line (docs/components.md).
 
-``record assemble``, ``record replace-component`` and ``record convert`` (each one call of
-``nodes.registry.components``, then ``node.settle()``), and ``component show`` (the life of one component,
+``record assemble``, ``record replace-component``, ``record convert`` and ``record destroy-component`` (each
+one call of ``nodes.registry.components``, then ``node.settle()``), and ``component show`` (the life of one component,
 recorded in the read audit). A weapon is named by its id, the start of its id or its marking
 ``MANUFACTURER/CC/SERIAL``; a component by ``KIND=MANUFACTURER/CC/SERIAL``.
 """
@@ -59,15 +59,20 @@ def add_record_commands(events: Commands) -> None:
     parser.add_argument("--description", default="", help="what was done")
     add_record_options(parser, L)
 
+    parser = add_command(events, "destroy-component", destroy_component,
+                         "record the destruction of a component in no weapon (one in a weapon: replace-component "
+                         "--destroy-removed)")
+    _add_component_argument(parser)
+    parser.add_argument("--method", required=True, help="destruction method")
+    add_record_options(parser, AuthorityKind.DEACTIVATION)
+
 
 def add_commands(subparsers: Commands) -> None:
     """``component show``."""
     group = subparsers.add_parser("component", help="an essential component's life (frame, barrel, ...)")
     actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
     parser = add_command(actions, "show", show, "the weapons a component was in, and when; every record of it")
-    parser.add_argument("component", metavar="MARKING|ID",
-                        help="MANUFACTURER/CC/SERIAL, the component's id, or the start of its id")
-    parser.add_argument("--kind", default="", help="the kind, when the marking is on several parts")
+    _add_component_argument(parser)
     add_purpose_option(parser)
     add_json_option(parser)
 
@@ -109,6 +114,17 @@ def convert(run: Invocation) -> int:
     return 0
 
 
+def destroy_component(run: Invocation) -> int:
+    a = run.args
+    occurred_on = run.occurred_on()
+    with run.open_node(unlock=True) as node:
+        cid = component_reading.component_named(node, a.component, a.kind)
+        components.destroy_component(node.registry, by=a.by, component=cid, method=a.method, occurred_on=occurred_on)
+        node.settle()
+    run.emit({"component_id": str(cid), "event": types.COMPONENT_DESTROYED}, str(cid))
+    return 0
+
+
 def show(run: Invocation) -> int:
     a = run.args
     with run.open_node(unlock=False) as node:
@@ -123,6 +139,8 @@ def show_text(document: dict[str, Any]) -> str:
     """A component's life, readable: what it is, where it is now, the weapons it was in."""
     m = document["marking"]
     where = f" in weapon {document['weapon_id']}" if document["weapon_id"] else ""
+    if document["weapon_status"] in ("destroyed", "deactivated"):
+        where += f", which was {document['weapon_status']}"
     lines = [f"component {document['component_id']}",
              f"is        {document['kind']} {query.marking_text(m)}",
              f"status    {document['status']}{where}"]
@@ -138,6 +156,12 @@ def show_text(document: dict[str, Any]) -> str:
     if not document["weapons"]:
         lines.append("in no weapon on record")
     return "\n".join(lines)
+
+
+def _add_component_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("component", metavar="MARKING|ID",
+                        help="MANUFACTURER/CC/SERIAL, the component's id, or the start of its id")
+    parser.add_argument("--kind", default="", help="the kind, when the marking is on several parts")
 
 
 def _add_weapon_argument(parser: argparse.ArgumentParser) -> None:

@@ -69,7 +69,8 @@ def component_named(node: Node, typed: str, kind: str = "") -> UUID:
 
 
 def component_life(node: Node, cid: UUID | str) -> dict[str, Any]:
-    """The component's document: kind, marking, status now, the weapons it was in (``weapons``: each with
+    """The component's document: kind, marking, status now (``weapon_status``: that of the weapon it is in,
+    whose destruction or deactivation it shares), the weapons it was in (``weapons``: each with
     ``since`` and ``until``, ISO dates, and how it came and went) and every record held, verified.
     ``UnknownWeapon`` (field ``component``) when none is held."""
     cid = UUID(str(cid))
@@ -82,6 +83,7 @@ def component_life(node: Node, cid: UUID | str) -> dict[str, Any]:
     return {
         "component_id": str(cid), "kind": state.kind, "marking": dict(state.marking),
         "status": state.status.value if state.status is not None else None, "weapon_id": state.weapon_id,
+        "weapon_status": _status_of(node, state.weapon_id),
         "flags": list(state.flags), "weapons": _stints(records), "verified": not problems, "problems": problems,
         "events": [{"type": r.type, "occurred_on": r.occurred_on, "occurred_on_iso": format_time(r.occurred_on),
                     "node": r.node, "authority": r.authority, "hash": r.hash.hex(), "body": plain_record(dict(r.body))}
@@ -99,6 +101,18 @@ def components_matching(node: Node, serial: re.Pattern[str]) -> Iterator[dict[st
                 UUID(registered.stream))])
             yield {"component_id": registered.stream, "kind": str(registered.body.get("kind", "")),
                    "marking": dict(marking), "weapon_id": weapons[-1]["weapon_id"] if weapons else ""}
+
+
+def _status_of(node: Node, weapon_id: str) -> str | None:
+    """The status here of the weapon a component is in (a part of a destroyed weapon went with it); None
+    when it is in none, or in one of which we hold no record."""
+    if not weapon_id:
+        return None
+    try:
+        status = node.registry.weapon(weapon_id).status
+    except UnknownWeapon:
+        return None
+    return status.value if status is not None else None
 
 
 def _held(node: Node, cid: UUID) -> bool:

@@ -134,6 +134,19 @@ def replace_component(registry: Registry, *, by: str, weapon_id: UUID | str, kin
 
 
 @retried_on_conflict
+def destroy_component(registry: Registry, *, by: str, component: UUID | str, method: str,
+                      occurred_on: int | None = None) -> UUID:
+    """Destroy a component in no weapon (``Component.destroy``); returns its id. ``UnknownWeapon`` (field
+    ``component``) when it has no record here."""
+    found = load_component(registry, UUID(str(component)))
+    if found is None:
+        raise UnknownWeapon(f"no record of component {component} here", field="component")
+    found.destroy(authority=registry.authority(by), method=method, occurred_on=_now_if_none(occurred_on))
+    registry.save(found)
+    return found.id
+
+
+@retried_on_conflict
 def convert(registry: Registry, *, by: str, weapon_id: UUID | str, conversion: str, calibre: str = "",
             type: str = "", licence: str = "", description: str = "", occurred_on: int | None = None) -> PartsRecorded:
     """Record a conversion of the weapon (``domain.assembly.conversion_fields``: the rules)."""

@@ -1,6 +1,7 @@
 """Essential components and conversions over HTTP: ``POST /api/v1/weapons/{weapon}/assemble``,
-``/replace-component`` and ``/convert`` (the calls of ``nodes.registry.components`` that the CLI makes),
-and ``GET /api/v1/components/{component}`` (a component's life, recorded in the read audit).
+``/replace-component`` and ``/convert`` and ``POST /api/v1/components/{component}/destroy`` (the calls of
+``nodes.registry.components`` that the CLI makes), and ``GET /api/v1/components/{component}`` (a component's
+life, recorded in the read audit).
 
 A weapon is named by its id or the start of one (4+ characters), a component by its id, the start of
 one, or its marking ``MANUFACTURER/CC/SERIAL`` (with ``kind`` when that marks several parts).
@@ -98,6 +99,21 @@ async def convert(weapon: _Weapon, body: Convert, officer: Recorder, context: Co
         registry, by=by, weapon_id=weapon_id, conversion=body.kind, calibre=body.calibre, type=body.type,
         licence=body.licence, description=body.description, occurred_on=body.occurred_on()))
     return PartsRecorded.of(recorded, types.CONVERTED)
+
+
+class DestroyComponent(Dated):
+    method: Required
+
+
+@router.post("/components/{component:path}/destroy", status_code=201,
+             summary="record the destruction of a component in no weapon")
+async def destroy_component(component: Annotated[str, Path(max_length=300)], body: DestroyComponent,
+                            officer: Recorder, context: Context, kind: Kind = "") -> dict[str, str]:
+    by = authority(officer, types.COMPONENT_DESTROYED)
+    cid = component_reading.component_named(context.node, component, kind)
+    await context.record(officer, lambda registry: components.destroy_component(
+        registry, by=by, component=cid, method=body.method, occurred_on=body.occurred_on()))
+    return {"event": types.COMPONENT_DESTROYED, "component_id": str(cid)}
 
 
 @router.get("/components/{component:path}",

@@ -93,6 +93,9 @@ def test_a_component_is_in_one_weapon_at_a_time(a, now):
             frame.install(authority=a[L], weapon_id=target, weapon_marking={}, host=Host(first, "active"),
                           occurred_on=now)
         assert info.value.field == "component" and said in str(info.value)
+    with pytest.raises(InvalidState) as info:
+        frame.destroy(authority=a[D], method="shredded", occurred_on=now)
+    assert "replace-component" in str(info.value)
     frame.remove(authority=a[L], weapon_id=first, reason="worn", occurred_on=now)
     frame.install(authority=a[L], weapon_id=second, weapon_marking={}, host=None, occurred_on=now)
     assert frame.status is ComponentStatus.INSTALLED and frame.weapon_id == second

@@ -45,6 +45,15 @@ def test_assemble_replace_convert_and_show(cli):
     assert cli.ok("component", "show", cid[:6], "--json").json()["kind"] == "frame"
     found = cli.ok("search", "--serial", "F-1").out
     assert WEAPON_ID in found and "(frame FN Herstal / BE / F-1)" in found
+    refused = cli.refused("record", "destroy-component", "FN Herstal/BE/F-1", "--method", "shredding")
+    assert "installed in weapon" in refused.err and "replace-component" in refused.err
+    cli.ok("record", "replace-component", WEAPON_ID, "--kind", "barrel", "--new", "FN Herstal/BE/B-3",
+           "--reason", "match barrel", "--date", "2025-03-10")
+    cli.ok("record", "destroy-component", "FN Herstal/BE/B-2", "--method", "shredding", "--date", "2025-03-11")
+    assert "destroyed already" in cli.refused("record", "destroy-component", "FN Herstal/BE/B-2", "--method",
+                                              "again").err
+    cli.ok("record", "destroy", "--weapon", WEAPON_ID, "--method", "shredding", "--date", "2025-04-01")
+    assert "which was destroyed" in cli.ok("component", "show", cid).out
     audit = cli.ok("audit", "reads", "--json").json()
     assert {"component"} <= {r["action"] for r in audit["reads"]}
 
@@ -66,6 +75,7 @@ REFUSALS = [
     (["record", "convert", WEAPON_ID, "--kind", "magic"], "--kind", "not a conversion"),
     (["component", "show", "FN/BE/NOTHING"], "component", "no record"),
     (["component", "show", "zz"], "component", "not an id"),
+    (["record", "destroy-component", "FN/BE/NOTHING", "--method", "x"], "component", "no record"),
 ]
 
 

@@ -43,7 +43,7 @@ GROUPS = {
     "nodes.cli.serve": {("serve",)},
     "nodes.cli.alerts": {("alerts",)},
     "nodes.cli.components": {("record", "assemble"), ("record", "replace-component"), ("record", "convert"),
-                             ("component", "show")},
+                             ("record", "destroy-component"), ("component", "show")},
 }
 
 

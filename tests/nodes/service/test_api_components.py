@@ -32,6 +32,10 @@ def test_assemble_replace_convert_and_read_a_component_on_each_backend(backend_c
     shown = client.get("/api/v1/components/FN Herstal/BE/B-1", headers=POLICE)
     assert shown.status_code == 200, shown.text
     assert shown.json()["status"] == "loose" and shown.json()["weapons"][0]["removed"] == "worn"
+    destroyed = client.post("/api/v1/components/FN Herstal/BE/B-1/destroy", headers=as_role(Role.DEACTIVATION),
+                            json={"method": "shredding"})
+    assert destroyed.status_code == 201, destroyed.text
+    assert destroyed.json() == {"event": "Component.Destroyed", "component_id": shown.json()["component_id"]}
     history = client.get(f"/api/v1/weapons/{weapon}", headers=POLICE).json()
     assert [p["marking"]["serial"] for p in history["components"]] == ["B-2", "F-1"]
     assert history["conversions"] == ["alarm-to-firearm"]
@@ -59,6 +63,8 @@ def test_refusals_name_the_field_and_write_nothing(client, context):
         assert answer.status_code == status, (path, body, answer.text)
         assert field in answer.text, (path, answer.text)
     assert context.node.registry.recorder.max_notification_id() == before
+    refused = client.post("/api/v1/components/FN Herstal/BE/F-1/destroy", headers=LICENSING, json={"method": "x"})
+    assert refused.status_code == 404 and refused.json()["field"] == "component"
     missing = client.get("/api/v1/components/FN Herstal/BE/F-1", headers=POLICE)
     assert missing.status_code == 404 and missing.json()["field"] == "component"
     assert client.post("/api/v1/weapons/0000/assemble", headers=LICENSING,
