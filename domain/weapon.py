@@ -11,7 +11,7 @@ transferred or exported as one.
 The effect of each record on the weapon's state is ``domain.weapon_state.evolve``,
 shared with the views; the state's attributes are declared here as read-only
 properties, so that callers are typed. The module stays above 400 lines for a
-reason: the thirteen events are nested classes and the commands methods of one
+reason: the sixteen events are nested classes and the commands methods of one
 aggregate (eventsourcing's model, ``Weapon.Exported`` / ``weapon.export()``),
 and a mixin per lifecycle phase would scatter one aggregate's rules.
 """

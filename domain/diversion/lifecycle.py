@@ -57,10 +57,15 @@ class Lifecycle:
                      f"{marking.get('serial', '')}" if marking else weapon_id)
 
     def components_found(self) -> list[SignedRecord]:
-        """Components found in this weapon when seized that were on record in another weapon until then."""
+        """The records of components found in this weapon when it was seized (``Component.Seized``)."""
         return sorted((r for r in self.records if r.type == types.COMPONENT_SEIZED
-                       and r.body.get("weapon_id") == self.weapon_id and r.body.get("from_weapon")),
-                      key=lifecycle_order)
+                       and r.body.get("weapon_id") == self.weapon_id), key=lifecycle_order)
+
+    def component_before(self, found: SignedRecord, *record_types: str) -> SignedRecord | None:
+        """The last record of ``record_types`` of ``found``'s component before ``found``."""
+        earlier = [r for r in self.records if r.stream == found.stream and r.type in record_types
+                   and lifecycle_order(r) < lifecycle_order(found)]
+        return max(earlier, key=lifecycle_order, default=None)
 
     def ordered(self, envelopes: Iterable[SignedRecord | None]) -> list[SignedRecord]:
         unique = {e.hash: e for e in envelopes if e is not None}

@@ -13,7 +13,14 @@ from uuid import UUID
 
 from domain.component import components_named
 from domain.diversion import Verdict, analyse
-from domain.event_types import COMPONENT_SEIZED, EXPORTED, LICENCE_ISSUED
+from domain.event_types import (
+    COMPONENT_INSTALLED,
+    COMPONENT_PREFIX,
+    COMPONENT_REMOVED,
+    COMPONENT_SEIZED,
+    EXPORTED,
+    LICENCE_ISSUED,
+)
 from domain.licence import licence_id
 from domain.records import SignedRecord
 from domain.trace import TraceStatus
@@ -72,8 +79,10 @@ def federated_lifecycle(node: Node, weapon_id: UUID | str, *, now: int | None = 
     for cid in components_named((e.type, e.body) for e in list(records.values()) if e.stream == wid):
         add(own(cid))
         add(inbox.received_about(cid, partners))
-    for donor in {str(e.body.get("from_weapon", "")) for e in list(records.values())
-                  if e.type == COMPONENT_SEIZED and e.body.get("weapon_id") == wid} - {""}:
+    parts = [e for e in list(records.values()) if e.type.startswith(COMPONENT_PREFIX)]
+    donors = {str(e.body.get("from_weapon", "")) for e in parts if e.type == COMPONENT_SEIZED}
+    donors |= {str(e.body.get("weapon_id", "")) for e in parts if e.type in (COMPONENT_INSTALLED, COMPONENT_REMOVED)}
+    for donor in donors - {"", wid}:
         add(own(donor))
         add(inbox.received_about(donor, partners))
     answered: list[str] = []
