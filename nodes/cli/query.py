@@ -156,8 +156,12 @@ def _count(n: int, noun: str) -> str:
 
 
 def _show(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return " > ".join(_show(v) for v in value)
+    if isinstance(value, (list, tuple)):  # a route reads "BE > DE > NL"; parts are listed
+        return (", " if any(isinstance(v, dict) for v in value) else " > ").join(_show(v) for v in value)
+    if isinstance(value, dict) and {"manufacturer", "country", "serial"} <= value.keys():
+        return marking_text(value)
+    if isinstance(value, dict) and isinstance(value.get("marking"), dict):  # a part: "frame FN / BE / F-1"
+        return f"{value.get('kind', '')} {marking_text(value['marking'])}".strip()
     text = str(value)
     if len(text) == 64 and all(c in "0123456789abcdef" for c in text):
         return text[:12]  # a record hash, shortened as in the hash column

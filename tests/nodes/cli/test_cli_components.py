@@ -39,6 +39,7 @@ def test_assemble_replace_convert_and_show(cli):
     history = cli.ok("history", WEAPON_ID).out
     assert "parts    barrel FN Herstal / BE / B-2, frame FN Herstal / BE / F-1" in history
     assert "calibre 9x19" in history
+    assert "components: frame FN Herstal / BE / F-1, barrel FN Herstal / BE / B-1" in history
     shown = cli.ok("component", "show", "FN Herstal/BE/B-1").out
     assert "status    destroyed" in shown and f"in weapon {WEAPON_ID} (installed; removed: worn)" in shown
     cid = assembled["component_ids"][0]
