@@ -132,6 +132,10 @@ def show(run: Invocation) -> int:
         document = component_reading.component_life(node, cid)
         record_read(run, node, "component", str(cid))
     run.emit(document, show_text(document))
+    if document["problems"]:
+        run.warn(f"component show: verification failed: our record {document['problems'][0]}; the status shown is "
+                 "replayed from the records before it; run 'armsledger verify'")
+        return 1
     return 0
 
 

@@ -126,7 +126,10 @@ def _records(node: Node, cid: UUID) -> tuple[list[SignedRecord], list[str]]:
     signers, _ = own_signers(node.registry, node.identity)
     checked = verified_stream(node.registry, cid, signers, DomainPolicy(node.identity.state))
     problems = [f"version {c.version}: {c.problem}" for c in checked if c.problem is not None]
-    good: list[SignedRecord] = [c.envelope for c in checked if c.problem is None and c.envelope is not None]
+    # What follows a broken link of our chain cannot be trusted to apply to the state before it.
+    first_failure = min((c.version for c in checked if c.problem is not None), default=None)
+    good: list[SignedRecord] = [c.envelope for c in checked if c.problem is None and c.envelope is not None
+                                and (first_failure is None or c.version < first_failure)]
     received: Iterable[SignedRecord] = node.inbox.received_about(str(cid), partner_states(node))
     merged = {r.hash: r for r in (*good, *received)}
     return sorted(merged.values(), key=lifecycle_order), problems

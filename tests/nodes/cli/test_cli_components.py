@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 
 from domain.marking import Marking
+from ledger.encoding import canonical_decode, canonical_encode
 from nodes.registry.components import read_marking
 
 from inprocess_cli import Cli
+from insider import events_table, row_id, sql
 
 WEAPON = ["--manufacturer", "FN Herstal", "--country", "BE", "--serial", "CLI-1"]
 WEAPON_ID = str(Marking.read("FN Herstal", "BE", "CLI-1").weapon_id())
@@ -94,3 +96,18 @@ def test_a_marking_on_two_parts_needs_the_kind(cli):
     assert "--kind" in cli.refused("component", "show", "FN/BE/77").err
     assert cli.ok("component", "show", "FN/BE/77", "--kind", "barrel", "--json").json()["marking"] == \
         read_marking("FN/BE/77").as_dict()
+
+
+def test_a_component_record_edited_behind_the_node_is_shown_not_verified_with_exit_1(cli):
+    [frame] = cli.ok("record", "assemble", WEAPON_ID, "--component", "frame=FN/BE/T-1", "--json").json()[
+        "component_ids"]
+    table, key = events_table(cli.db), row_id(cli.db, frame)
+    state = sql(cli.db, f"SELECT state FROM {table} WHERE originator_id = ? AND originator_version = 2", key)[0][0]
+    envelope = dict(canonical_decode(bytes(state)))
+    envelope["body"] = {**envelope["body"], "weapon_id": frame}  # "installed" somewhere else, not signed so
+    sql(cli.db, f"UPDATE {table} SET state = ? WHERE originator_id = ? AND originator_version = 2",
+        canonical_encode(envelope), key)
+    shown = cli("component", "show", frame, "--json")
+    assert shown.code == 1 and "version 2" in shown.err and "armsledger verify" in shown.err
+    document = shown.json()
+    assert document["verified"] is False and document["status"] == "loose" and document["weapons"] == []
