@@ -16,6 +16,7 @@ from nodes.bootstrap import init_node
 from nodes.registry import components
 from nodes.registry.component_reading import component_life, component_named
 from nodes.registry.federated_history import federated_history
+from nodes.registry.group_commit import GroupCommitter
 from nodes.registry.weapon_search import Criteria, find_weapons
 from nodes.settings import Settings
 from nodes.tracing.lifecycle import diversion_verdict
@@ -127,3 +128,20 @@ def test_a_frame_from_a_stolen_weapon_found_in_a_seized_one_names_the_stolen_wea
     life = component_life(node, component_named(node, "FN Herstal/BE/F-6", "frame"))
     assert [(w["weapon_id"], w["how"]) for w in life["weapons"]] == [(stolen, "installed"),
                                                                     (seized, "found when seized")]
+
+
+def test_two_officers_installing_one_new_frame_at_once_one_is_refused(node):
+    first, second = made(node, "W-7"), made(node, "W-8")
+    committer = GroupCommitter(node, settle=False)
+    committer.start()
+    try:
+        answers = [committer.enqueue(lambda registry, weapon=weapon: components.assemble(
+            registry, by="licensing", weapon_id=weapon, parts=parts("frame=FN Herstal/BE/F-7"), occurred_on=NOW))
+            for weapon in (first, second)]
+        outcomes = [answer.exception(timeout=30) for answer in answers]
+    finally:
+        committer.close()
+    assert sorted(type(e).__name__ for e in outcomes) == ["InvalidState", "NoneType"]
+    life = component_life(node, component_named(node, "FN Herstal/BE/F-7"))
+    assert len(life["weapons"]) == 1 and [e["type"] for e in life["events"]] == ["Component.Registered",
+                                                                                 "Component.Installed"]
