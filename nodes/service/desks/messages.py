@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 
 from nodes.service.desks import messages_trace
 from nodes.service.desks.messages_alerts import ALERTS_ENGLISH
+from nodes.service.desks.messages_components import COMPONENTS_ENGLISH
 from nodes.service.desks.messages_hist import HISTORY_ENGLISH
 from nodes.service.desks.messages_licences import LICENCE_MESSAGES
 
@@ -346,6 +347,7 @@ ENGLISH: dict[str, str] = {
 ENGLISH.update(messages_trace.ENGLISH)  # trace deadlines, answers and statistics
 ENGLISH.update(LICENCE_MESSAGES)        # licence lists, holders' weapons, authorizations
 ENGLISH.update(ALERTS_ENGLISH)           # alerts (hit notices received), reports by marking
+ENGLISH.update(COMPONENTS_ENGLISH)       # a component's page, a weapon's parts
 CATALOGUES: dict[str, Mapping[str, str]] = {DEFAULT_LANGUAGE: ENGLISH}
 
 
