@@ -17,24 +17,10 @@ from collections.abc import Mapping, Sequence
 from eventsourcing.domain import OriginatorVersionError
 
 import nodes.cli.alerts as alerts_commands
+import nodes.cli.components as components_commands
 from domain.errors import DomainError
 from ledger.errors import KeyStoreError, LedgerError, VerificationError
-from nodes.cli import (
-    audit,
-    components,
-    customs,
-    demo,
-    federation,
-    licence,
-    query,
-    record,
-    serve,
-    stats,
-    store,
-    trace,
-    trust,
-    users,
-)
+from nodes.cli import audit, customs, demo, federation, licence, query, record, serve, stats, store, trace, trust, users
 from nodes.cli.invocation import Invocation
 from nodes.errors import (
     ConfigurationError,
@@ -76,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     licence.add_commands(commands)      # licence issue|revoke
     store.add_import_csv(commands)
     query.add_commands(commands)        # history, search
-    components.add_commands(commands)   # component show
+    components_commands.add_commands(commands)  # component show
     stats.add_commands(commands)        # stats
     customs.add_commands(commands)      # shipments, authorizations
     store.add_verify(commands)
