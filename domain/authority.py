@@ -45,6 +45,8 @@ PERMISSIONS: dict[str, frozenset[AuthorityKind]] = {
     types.CONFISCATED: frozenset({P, R}),
     types.DEACTIVATED: frozenset({D}),
     types.DESTROYED: frozenset({P, D, R}),
+    # Reactivation is a licensing decision: the weapon becomes a firearm again in a holder's hands (FP art 9).
+    types.REACTIVATED: frozenset({L}),
     # Components and conversions (EU 2021/555 art 1(3)-(4)): the licensing authority records the lawful
     # assembly, replacement and conversion; police and customs what they find in a seized weapon.
     types.ASSEMBLED: frozenset({L, R, P, C}),
@@ -59,6 +61,12 @@ PERMISSIONS: dict[str, frozenset[AuthorityKind]] = {
     types.LICENCE_REVOKED: frozenset({L}),
     types.SHIPMENT_OPENED: frozenset({C, L}),
     types.SHIPMENT_RECEIPT_CONFIRMED: frozenset({C}),
+    # FP art 15: the licensing authority registers brokers and records their activities.
+    types.BROKER_REGISTERED: frozenset({L}),
+    types.BROKER_RENEWED: frozenset({L}),
+    types.BROKER_SUSPENDED: frozenset({L}),
+    types.BROKER_REVOKED: frozenset({L}),
+    types.BROKER_ACTIVITY_RECORDED: frozenset({L}),
     # Tracing (ITI paras 17-23) is police work; the registry answers from its records.
     types.TRACE_SUBMITTED: frozenset({P}),
     types.TRACE_FORWARDED: frozenset({P}),

@@ -9,7 +9,8 @@ Hierarchy::
         ├── DuplicateMarking    the marking is registered already (ITI para 8(a))
         ├── NotPermitted        the authority kind may not record this event
         ├── InvalidState        the weapon's status forbids the event (destroyed, deactivated, ...)
-        └── LicenceRefused      missing, expired, wrong-kind or non-covering licence
+        ├── LicenceRefused      missing, expired, wrong-kind or non-covering licence
+        └── BrokerRefused       a broker not registered, or not in force, where one must be
 
 The CLI maps every ``DomainError`` to exit code 2 and the API to a 4xx.
 """
@@ -55,3 +56,7 @@ class InvalidState(RuleViolation):
 
 class LicenceRefused(RuleViolation):
     """The licence or authorization is missing, expired, of the wrong kind or does not cover."""
+
+
+class BrokerRefused(RuleViolation):
+    """The broker named is not registered here, or its registration is not in force on the date."""

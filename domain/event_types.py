@@ -21,6 +21,8 @@ SEIZED = "Weapon.Seized"
 CONFISCATED = "Weapon.Confiscated"
 DEACTIVATED = "Weapon.Deactivated"
 DESTROYED = "Weapon.Destroyed"
+# The lawful restoration of a deactivated weapon under a reactivation licence (FP art 9).
+REACTIVATED = "Weapon.Reactivated"
 # The weapon's essential components (EU 2021/555 art 1(3), FP art 3(b)) and conversions.
 ASSEMBLED = "Weapon.Assembled"
 COMPONENT_REPLACED = "Weapon.ComponentReplaced"
@@ -38,6 +40,13 @@ SHIPMENT_OPENED = "Shipment.Opened"
 SHIPMENT_RECEIPT_CONFIRMED = "Shipment.ReceiptConfirmed"
 LICENCE_ISSUED = "Licence.Issued"
 LICENCE_REVOKED = "Licence.Revoked"
+
+# Brokers registered by the licensing authority and their brokering activities (FP art 15).
+BROKER_REGISTERED = "Broker.Registered"
+BROKER_RENEWED = "Broker.Renewed"
+BROKER_SUSPENDED = "Broker.Suspended"
+BROKER_REVOKED = "Broker.Revoked"
+BROKER_ACTIVITY_RECORDED = "Broker.ActivityRecorded"
 
 # Tracing (ITI paras 17-23): the requester's steps, then the addressee's.
 TRACE_SUBMITTED = "TraceRequest.Submitted"
@@ -65,6 +74,7 @@ TRACE_ANSWER_PREFIX = "TraceAnswer."
 WEAPON_EVENT_TYPES = frozenset({
     MANUFACTURED, IMPORTED, EXPORTED, RECEIPT_CONFIRMED, TRANSFERRED, MARKED, REPORTED_LOST, REPORTED_STOLEN,
     RECOVERED, SEIZED, CONFISCATED, DEACTIVATED, DESTROYED, ASSEMBLED, COMPONENT_REPLACED, CONVERTED,
+    REACTIVATED,
 })
 # Every weapon record but a post-manufacture mark says who holds the weapon,
 # where, or in what status: its date is the date custody last changed.
@@ -74,5 +84,6 @@ COMPONENT_EVENT_TYPES = frozenset({
 })
 SHIPMENT_EVENT_TYPES = frozenset({SHIPMENT_OPENED, SHIPMENT_RECEIPT_CONFIRMED})
 LICENCE_EVENT_TYPES = frozenset({LICENCE_ISSUED, LICENCE_REVOKED})
+BROKER_REGISTER_TYPES = frozenset({BROKER_REGISTERED, BROKER_RENEWED, BROKER_SUSPENDED, BROKER_REVOKED})
 # The addressee's steps that end its part of a trace (ITI paras 20-22).
 TRACE_ANSWERS = (TRACE_RESPONDED, TRACE_UNTRACEABLE, TRACE_RESTRICTED, TRACE_REFUSED)

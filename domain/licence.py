@@ -2,9 +2,10 @@
 
 One aggregate for every kind: export licence, import authorization, transit
 no-objection, transfer licence (the acquirer's licence to hold) and broker
-registration. Each carries its number, issuer, dates, parties, countries and
-quantity. Its id is derived from issuing state, kind and number, so a number
-cannot be issued twice and partners can refer to it without coordination.
+registration (kept for licences issued so; the broker register is ``domain.broker``).
+Each carries its number, issuer, dates, parties, countries and quantity. Its id is
+derived from issuing state, kind and number, so a number cannot be issued twice and
+partners can refer to it without coordination.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from eventsourcing.domain import Aggregate
 
 from domain import event_types as types
 from domain.authority import Authority, check_permitted
+from domain.broker import Broker
 from domain.choice import parse_choice
 from domain.errors import InvalidField, InvalidState, LicenceRefused
 from domain.marking import ARMSLEDGER_NAMESPACE, check_country, check_text, normalise
@@ -32,6 +34,7 @@ class LicenceKind(str, Enum):
     TRANSIT_NO_OBJECTION = "transit_no_objection"
     TRANSFER_LICENCE = "transfer_licence"
     BROKER_REGISTRATION = "broker_registration"
+    REACTIVATION_LICENCE = "reactivation_licence"  # restores named deactivated weapons (FP art 9)
     CONVERSION_LICENCE = "conversion_licence"    # a lawful conversion of a weapon (EU 2021/555 art 1(4))
 
     @classmethod
@@ -60,6 +63,8 @@ def licence_id(issuer_state: str, kind: LicenceKind | str, number: str) -> uuid.
 #: Kinds that authorize a border crossing: FP art 10(3) says what they must state.
 CROSS_BORDER = frozenset({LicenceKind.EXPORT_LICENCE, LicenceKind.IMPORT_AUTHORIZATION,
                           LicenceKind.TRANSIT_NO_OBJECTION})
+#: Kinds that disclose the broker involved in the transaction (FP art 15(1)(c)).
+BROKERED = frozenset({LicenceKind.EXPORT_LICENCE, LicenceKind.IMPORT_AUTHORIZATION})
 
 
 class Licence(SignedAggregate):
@@ -87,6 +92,8 @@ class Licence(SignedAggregate):
         # before lacks them (the schema takes a field with a default as optional).
         place_of_issue: str = field(default="", kw_only=True)
         description: str = field(default="", kw_only=True)
+        # The registration number of the broker involved (FP art 10(3) as extended by art 15(1)(c)).
+        broker: str = field(default="", kw_only=True)
 
     class Revoked(Event):
         TOPIC = types.LICENCE_REVOKED
@@ -99,7 +106,7 @@ class Licence(SignedAggregate):
     def __init__(self, occurred_on: int, authority: str, number: str, kind: str, issuer_state: str,
                  holder: str, valid_from: int, valid_until: int, export_state: str, import_state: str,
                  transit_states: tuple[str, ...], consignee: str, end_user: str, quantity: int,
-                 weapons: tuple[str, ...], place_of_issue: str = "", description: str = ""):
+                 weapons: tuple[str, ...], place_of_issue: str = "", description: str = "", broker: str = ""):
         self.issued_on = occurred_on
         self.number = number
         self.kind = LicenceKind(kind)
@@ -116,6 +123,7 @@ class Licence(SignedAggregate):
         self.weapons = tuple(weapons)
         self.place_of_issue = place_of_issue
         self.description = description
+        self.broker = broker
         self.revoked_on: int | None = None
         self.revocation_reason = ""
 
@@ -143,6 +151,7 @@ class Licence(SignedAggregate):
         weapons: tuple[str, ...] = (),
         place_of_issue: str = "",
         description: str = "",
+        broker: Broker | None = None,
     ) -> Licence:
         """Issue a licence. Raises ``InvalidField`` or ``NotPermitted``.
 
@@ -151,6 +160,8 @@ class Licence(SignedAggregate):
         states (FP art 10(2)); a transit no-objection all three. The issue date
         is ``occurred_on``; ``place_of_issue`` and ``description`` (of the items)
         complete the content FP art 10(3) asks for (``missing_content`` lists gaps).
+        An export licence or import authorization may name the ``broker`` involved (FP art 15(1)(c)),
+        whose registration must be in force on the issue date (``BrokerRefused`` on ``broker``).
         """
         check_permitted(types.LICENCE_ISSUED, authority.kind)
         kind = LicenceKind.parse(kind if isinstance(kind, str) else kind.value)
@@ -161,6 +172,11 @@ class Licence(SignedAggregate):
             export_state = check_country(export_state, "export_state")
             import_state = check_country(import_state, "import_state")
         transit = tuple(check_country(s, "transit_states") for s in transit_states)
+        if broker is not None:
+            if kind not in BROKERED:
+                raise InvalidField(f"a {kind.value} names no broker (only an export licence or import "
+                                   "authorization does)", field="broker")
+            broker.check_in_force(occurred_on)
         return cls._open(
             cls.Issued,
             authority=authority,
@@ -180,6 +196,7 @@ class Licence(SignedAggregate):
             weapons=tuple(str(w) for w in weapons),
             place_of_issue=check_text(place_of_issue, "place_of_issue", required=False),
             description=check_text(description, "description", required=False),
+            broker=broker.registration_number if broker is not None else "",
         )
 
     def revoke(self, *, authority: Authority, reason: str, occurred_on: int) -> None:
@@ -278,6 +295,19 @@ class Licence(SignedAggregate):
         if normalise(self.holder) != normalise(holder):
             raise LicenceRefused(f"transfer licence {self.number} belongs to {self.holder!r}, not {holder!r}",
                                  field="licence")
+
+    def check_allows_reactivation(self, weapon_id: str, holder: str, moment: int) -> None:
+        """Raise ``LicenceRefused`` (field ``licence``) unless this reactivation licence, in force at ``moment``,
+        names the weapon, or names none and was issued to the weapon's ``holder`` (FP art 9)."""
+        self.check_kind(LicenceKind.REACTIVATION_LICENCE)
+        self.check_valid_on(moment)
+        if self.weapons:
+            if weapon_id not in self.weapons:
+                raise LicenceRefused(f"reactivation licence {self.number} does not name weapon {weapon_id}",
+                                     field="licence")
+        elif normalise(self.holder) != normalise(holder):
+            raise LicenceRefused(f"reactivation licence {self.number} was issued to {self.holder!r}, "
+                                 f"not to the weapon's holder {holder!r}", field="licence")
 
 
 def _weapons(count: int) -> str:

@@ -15,6 +15,7 @@ from dataclasses import MISSING, dataclass
 from typing import Any
 
 from domain import event_types as types
+from domain.broker import Broker
 from domain.choice import parse_choice
 from domain.component import Component
 from domain.errors import InvalidField
@@ -232,7 +233,9 @@ _RANGES: dict[str, Kind] = {
     # Business times, like the header's occurred_on, may be before 1970.
     "valid_from": Whole(-MAX_SAFE_INT),
     "valid_until": Whole(-MAX_SAFE_INT),
+    "until": Whole(-MAX_SAFE_INT),
     "expected_by": Whole(-MAX_SAFE_INT),
+    "inspected_on": Whole(-MAX_SAFE_INT),
 }
 
 # Formats the domain's own checks give, by field name (the same name means the same thing in every event).
@@ -251,6 +254,8 @@ _FORMATS_OF: dict[tuple[str, str], Callable[[Any], object]] = {
     (types.SEIZED, "marking"): _marking_if_given, (types.HIT_NOTICE_SENT, "marking"): _marking_if_given,
     (types.COMPONENT_REPLACED, "removed"): _identifier, (types.COMPONENT_REPLACED, "installed"): _identifier,
     (types.REPORTED_LOST, "marking"): _marking_if_given, (types.REPORTED_STOLEN, "marking"): _marking_if_given,
+    # A deactivation certificate names the weapon as on record: a weapon seized without a readable marking too.
+    (types.DEACTIVATED, "marking"): _marking_if_given,
     # What a trace request must state (ITI para 17), as TraceRequest.submit requires it.
     (types.TRACE_SUBMITTED, "circumstances"): _stated, (types.TRACE_SUBMITTED, "legal_basis"): _stated,
     (types.TRACE_SUBMITTED, "intended_use"): _stated,
@@ -272,7 +277,7 @@ SIGNER_STATE: dict[str, str] = {
     types.TRACE_SUBMITTED: "requesting_state", types.TRACE_ACKNOWLEDGED: "answering_state",
     types.EXPORTED: "from_state", types.IMPORTED: "import_state", types.SEIZED: "state",
     types.SHIPMENT_OPENED: "export_state", types.LICENCE_ISSUED: "issuer_state",
-    types.HIT_NOTICE_SENT: "recording_state",
+    types.HIT_NOTICE_SENT: "recording_state", types.BROKER_REGISTERED: "issuer_state",
 }
 
 #: Header fields other than the body, with their ranges (``version``: a database column holds it).
@@ -370,4 +375,4 @@ def _has_default(event: type, name: str) -> bool:
 
 def domain_schema() -> RecordSchema:
     """The schema of the domain's aggregates (the node layer adds its register of authorities)."""
-    return RecordSchema.of((Weapon, Shipment, Licence, TraceRequest, TraceAnswer, HitNotice, Component))
+    return RecordSchema.of((Weapon, Shipment, Licence, TraceRequest, TraceAnswer, HitNotice, Broker, Component))

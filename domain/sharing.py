@@ -13,6 +13,7 @@ from typing import Any
 
 from domain.event_types import (
     AUTHORITY_PREFIX,
+    BROKER_REGISTER_TYPES,
     COMPONENT_SEIZED,
     EXPORTED,
     HIT_NOTICE_SENT,
@@ -34,7 +35,11 @@ from domain.records import SignedRecord
 #: ``own_records(stream)``: the node's own records of ``stream``, in version order.
 OwnRecords = Callable[[str], Sequence[SignedRecord]]
 
-_TO_EVERY_PARTNER = frozenset({REPORTED_LOST, REPORTED_STOLEN})
+# A broker's registration, renewal, suspension and revocation go to every partner: FP art 15(2) asks
+# states to exchange information on brokers (as art 12 on dealers and exporters), and a partner can then
+# check the broker a shipment or licence names. Brokering activities stay here (FP art 12(5)): they are
+# case-specific commercial records, released on request through a trace or a sharing.json rule.
+_TO_EVERY_PARTNER = frozenset({REPORTED_LOST, REPORTED_STOLEN, *BROKER_REGISTER_TYPES})
 _AUTHORISATIONS = frozenset({"import_authorization", "transit_no_objection"})
 _BODY_DEPENDENT_PREFIXES = (TRACE_REQUEST_PREFIX, TRACE_ANSWER_PREFIX)
 # Components and conversions are national records (EU 2021/555 art 4): none goes abroad but a component
@@ -57,6 +62,9 @@ def default_recipients_by_type(record_type: str, partners: frozenset[str]) -> fr
     if record_type.startswith(AUTHORITY_PREFIX) or record_type in _TO_EVERY_PARTNER:
         # Partners cannot verify any record without the certificate of its authority key.
         return partners
+    # Everything else stays home unless the body names a state, deactivations and reactivations (FP art 9)
+    # among them: a partner needs them only when it traces the weapon, and the addressee's signed lifecycle
+    # fragment then carries them (ITI para 20); data minimisation (FP art 12(5)) says no more.
     return frozenset()
 
 

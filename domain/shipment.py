@@ -9,6 +9,7 @@ weapons. It stays open until customs of the importing state confirm receipt
 from __future__ import annotations
 
 import uuid
+from dataclasses import field
 from typing import Any
 
 from eventsourcing.domain import Aggregate
@@ -42,6 +43,8 @@ class Shipment(SignedAggregate):
         transit_states: tuple[str, ...]
         consignee: str
         weapons: tuple[str, ...]
+        # The registration number of the broker involved (FP art 15(1)(c)); shipments opened before lack it.
+        broker: str = field(default="", kw_only=True)
 
     class ReceiptConfirmed(Event):
         TOPIC = types.SHIPMENT_RECEIPT_CONFIRMED
@@ -54,7 +57,7 @@ class Shipment(SignedAggregate):
     def __init__(self, occurred_on: int, authority: str, export_licence: str, import_authorization: str,
                  transit_no_objections: tuple[str, ...], export_state: str, import_state: str,
                  transit_states: tuple[str, ...],
-                 consignee: str, weapons: tuple[str, ...]):
+                 consignee: str, weapons: tuple[str, ...], broker: str = ""):
         self.exported_on = occurred_on
         self.export_licence = export_licence
         self.import_authorization = import_authorization
@@ -64,6 +67,7 @@ class Shipment(SignedAggregate):
         self.transit_states = tuple(transit_states)
         self.consignee = consignee
         self.weapons = tuple(weapons)
+        self.broker = broker
         self.received_on: int | None = None
 
     @staticmethod
@@ -78,7 +82,7 @@ class Shipment(SignedAggregate):
     def open(
         cls, *, authority: Authority, export_licence: str, import_authorization: str, import_state: str,
         weapons: tuple[str, ...], occurred_on: int, transit_states: tuple[str, ...] = (),
-        transit_no_objections: tuple[str, ...] = (), consignee: str = "",
+        transit_no_objections: tuple[str, ...] = (), consignee: str = "", broker: str = "",
     ) -> Shipment:
         check_permitted(types.SHIPMENT_OPENED, authority.kind)
         if not weapons:
@@ -95,6 +99,7 @@ class Shipment(SignedAggregate):
             transit_no_objections=tuple(transit_no_objections), export_state=authority.state,
             import_state=check_country(import_state, "to"), transit_states=transit,
             consignee=check_text(consignee, "consignee", required=False), weapons=tuple(weapons),
+            broker=check_text(broker, "broker", required=False, max_length=64),
         )
 
     def confirm_receipt(self, *, authority: Authority, confirmed_by_state: str, confirmation: str,

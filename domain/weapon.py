@@ -6,12 +6,12 @@ describes the weapon by its marking (a private holder's weapon on a paper
 register); nothing else may open a record. After ``Destroyed`` only ``Seized`` is accepted, and flagged: a destroyed
 weapon that turns up again is evidence of diversion from the destruction
 process. A deactivated weapon is no longer a firearm (FP art 9) and cannot be
-transferred or exported as one.
+transferred or exported as one, until a reactivation under a reactivation licence.
 
 The effect of each record on the weapon's state is ``domain.weapon_state.evolve``,
 shared with the views; the state's attributes are declared here as read-only
 properties, so that callers are typed. The module stays above 400 lines for a
-reason: the sixteen events are nested classes and the commands methods of one
+reason: the seventeen events are nested classes and the commands methods of one
 aggregate (eventsourcing's model, ``Weapon.Exported`` / ``weapon.export()``),
 and a mixin per lifecycle phase would scatter one aggregate's rules.
 """
@@ -21,6 +21,7 @@ from __future__ import annotations
 import builtins  # ``type`` in the class body is the weapon's type property
 import uuid
 from collections.abc import Mapping
+from dataclasses import field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -174,15 +175,38 @@ class Weapon(SignedAggregate):
         order: str
 
     class Deactivated(Event):
+        """A deactivation; the signed record is the deactivation certificate (FP art 9, EU 2018/337 art 3):
+        its number, the standard applied, the inspecting body and the date of inspection, with the marking
+        and description of the weapon so that the certificate names it by itself. Records older than
+        these fields lack them (``domain.schema``); new ones state them."""
+
         TOPIC = types.DEACTIVATED
         certificate: str
         method: str
+        standard: str = field(default="", kw_only=True)
+        inspecting_body: str = field(default="", kw_only=True)
+        inspected_on: int = field(default=0, kw_only=True)
+        marking: dict[str, Any] = field(default_factory=dict, kw_only=True)
+        type: str = field(default="", kw_only=True)
+        make: str = field(default="", kw_only=True)
+        model: str = field(default="", kw_only=True)
+        calibre: str = field(default="", kw_only=True)
+        year: int = field(default=0, kw_only=True)
 
     class Destroyed(Event):
         TOPIC = types.DESTROYED
         method: str
         certificate: str
 
+    class Reactivated(Event):
+        """The lawful restoration of a deactivated weapon to a firearm, under a reactivation licence:
+        ``holder`` is the licence's holder, ``certificate`` the deactivation certificate it ends."""
+
+        TOPIC = types.REACTIVATED
+        licence: str
+        holder: str
+        reason: str
+        certificate: str
     class Assembled(Event):
         """Essential components on record in the weapon: each ``{"component_id", "kind", "marking"}``
         (``domain.assembly``); ``flags`` when police or customs found them in a seized weapon."""
@@ -564,17 +588,52 @@ class Weapon(SignedAggregate):
         self._record(self.Confiscated, authority=authority, occurred_on=occurred_on,
                      order=check_text(order, "order"))
 
-    def deactivate(self, *, authority: Authority, certificate: str, method: str, occurred_on: int) -> None:
-        """Deactivation with a certificate (FP art 9)."""
+    def deactivate(self, *, authority: Authority, certificate: str, method: str, standard: str,
+                   inspecting_body: str, inspected_on: int, occurred_on: int) -> None:
+        """Deactivation with its certificate (FP art 9; EU 2018/337 art 3 and Annex III): the certificate
+        number, the technical standard applied, the body that inspected the work and the date of inspection,
+        which is neither after the deactivation's own date nor before 1800. Raises ``NotPermitted``,
+        ``InvalidState`` or ``InvalidField`` naming the field."""
         check_permitted(types.DEACTIVATED, authority.kind)
         self._check_not_destroyed()
         if self.status is Status.DEACTIVATED:
             raise InvalidState("the weapon is deactivated already", field="weapon")
         if self.status not in (Status.ACTIVE, Status.SEIZED, Status.CONFISCATED):
             raise InvalidState(f"the weapon is {_name(self.status)}: it is not here to deactivate", field="weapon")
+        occurred_on = check_occurred_on(occurred_on)
+        inspected_on = check_occurred_on(inspected_on, field="inspected_on")
+        if inspected_on > occurred_on:
+            raise InvalidField(f"{format_time(inspected_on)} is after the deactivation ({format_time(occurred_on)}): "
+                               "the certificate is issued on inspection of the work done", field="inspected_on")
         self._record(self.Deactivated, authority=authority, occurred_on=occurred_on,
                      certificate=check_text(certificate, "certificate", max_length=64),
-                     method=check_text(method, "method", required=False))
+                     method=check_text(method, "method", required=False),
+                     standard=check_text(standard, "standard", max_length=200),
+                     inspecting_body=check_text(inspecting_body, "inspecting_body"),
+                     inspected_on=inspected_on, **self._described())
+
+    def reactivate(self, *, authority: Authority, licence: Licence | None, reason: str, occurred_on: int) -> None:
+        """The lawful restoration of this deactivated weapon under a reactivation licence in force that
+        names it (or, naming none, was issued to its holder); afterwards it is a firearm again, held by the
+        licence's holder. Raises ``NotPermitted``, ``InvalidState`` (field ``weapon``), ``InvalidField`` or
+        ``LicenceRefused`` (field ``licence``)."""
+        check_permitted(types.REACTIVATED, authority.kind)
+        self.check_reactivatable()
+        occurred_on = check_occurred_on(occurred_on)
+        if licence is None:
+            raise InvalidField("a reactivation needs a reactivation licence number", field="licence")
+        licence.check_allows_reactivation(str(self.id), self.holder, occurred_on)
+        self._record(self.Reactivated, authority=authority, occurred_on=occurred_on, licence=licence.number,
+                     holder=licence.holder, reason=check_text(reason, "reason", max_length=2000),
+                     certificate=self.deactivation_certificate)
+
+    def check_reactivatable(self) -> None:
+        """Raise ``InvalidState`` (field ``weapon``) unless the weapon is deactivated here, so that a licence
+        may restore it."""
+        self._check_not_destroyed()
+        if self.status is not Status.DEACTIVATED or not self.deactivation_certificate:
+            raise InvalidState(f"the weapon is {_name(self.status)}: only a deactivated weapon can be reactivated",
+                               field="weapon")
 
     def destroy(self, *, authority: Authority, method: str, certificate: str, occurred_on: int) -> None:
         check_permitted(types.DESTROYED, authority.kind)

@@ -182,6 +182,15 @@ def _destroyed(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
     return replace(w, status=Status.DESTROYED)
 
 
+#: The flag a reactivated weapon carries for good, in its history and search results: it was once
+#: deactivated, and a licence restored it (FP art 9).
+REACTIVATED_FLAG = "reactivated"
+
+
+def _reactivated(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+    flags = w.flags if REACTIVATED_FLAG in w.flags else (*w.flags, REACTIVATED_FLAG)
+    return replace(w, status=Status.ACTIVE, holder=str(body.get("holder") or w.holder), deactivation_certificate="",
+                   flags=flags)
 def _assembled(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
     parts = dict(w.components)
     for part in body.get("components", ()):
@@ -223,6 +232,7 @@ _RULES: dict[str, Callable[[WeaponState, Mapping[str, Any]], WeaponState]] = {
     types.CONFISCATED: _confiscated,
     types.DEACTIVATED: _deactivated,
     types.DESTROYED: _destroyed,
+    types.REACTIVATED: _reactivated,
     types.ASSEMBLED: _assembled,
     types.COMPONENT_REPLACED: _component_replaced,
     types.CONVERTED: _converted,

@@ -210,15 +210,15 @@ class Views:
                limit: int = 100) -> list[dict[str, Any]]:
         """Weapons matching every criterion given: partial serial as ``search_serial``; make, model
         and calibre whole, ignoring case. Ordered and limited as ``search_serial``, each with its
-        ``description`` (make, model, calibre). Raises ``InvalidField`` naming the field, or
-        ``serial`` when no criterion is given.
+        ``description`` (make, model, calibre) and ``flags`` (a seizure's, ``reactivated``). Raises
+        ``InvalidField`` naming the field, or ``serial`` when no criterion is given.
         """
         where = weapon_filter(serial, make, model, calibre)
         rows = self.store.query(
-            "SELECT weapon_id, manufacturer, country, serial, make, model, calibre, status FROM view_weapons "
+            "SELECT weapon_id, manufacturer, country, serial, make, model, calibre, status, flags FROM view_weapons "
             f"WHERE {where.condition} ORDER BY serial_key, weapon_id LIMIT ?", [*where.params, max(0, int(limit))])
         return [{"weapon_id": r["weapon_id"], "marking": _marking(r), "status": r["status"],
-                 "description": {k: r[k] for k in DESCRIPTION_FIELDS}} for r in rows]
+                 "description": {k: r[k] for k in DESCRIPTION_FIELDS}, "flags": _flags(r)} for r in rows]
 
     def custody(self, weapon_id: uuid.UUID | str) -> dict[str, Any] | None:
         """Current holder, place (state), status and since when (occurred_on); None if unknown."""

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from domain.diversion.lifecycle import Lifecycle, walk
 from domain.diversion.rules import RULES, Analysis, Finding, current_custody
 from domain.diversion.verdict import Evidence, Missing, Verdict
-from domain.diversion.words import and_list, date_of
-from domain.event_types import EXPORTED
+from domain.diversion.words import and_list, date_of, reactivations
+from domain.event_types import EXPORTED, REACTIVATED
 from domain.records import SignedRecord
 from domain.shipment import DEFAULT_OVERDUE_DAYS
 from domain.time import SECONDS_PER_DAY
@@ -50,11 +50,14 @@ def analyse(
                     f"held so far it {finding.text}.")
     else:
         sentence = f"{name[0].upper()}{name[1:]} {finding.text}."
+    restored = [r for r in life.timeline if r.type == REACTIVATED]
+    if restored:
+        sentence = f"{sentence} {reactivations(restored)}"
     return Verdict(
         weapon_id=life.weapon_id, rule=finding.rule, last_legal_custodian=finding.custodian, place=finding.place,
         occurred_on=finding.occurred_on, evidence=tuple(Evidence.of(e) for e in life.ordered(finding.evidence)),
         sentence=sentence, complete=not missing, missing=missing,
-        other_rules=tuple(f.rule for f in findings[1:] if f.rule is not finding.rule),
+        other_rules=tuple(f.rule for f in findings[1:] if f.rule is not finding.rule), reactivated=bool(restored),
     )
 
 

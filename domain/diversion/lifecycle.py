@@ -166,6 +166,8 @@ def step(c: Custody, r: SignedRecord, life: Lifecycle) -> Custody:
         return replace(c, status="seized", proof=r)
     if kind == types.DEACTIVATED:
         return replace(c, status="deactivated", state=r.node, proof=r)
+    if kind == types.REACTIVATED:
+        return Custody("held", str(body.get("holder") or c.holder), r.node, r)
     if kind == types.DESTROYED:
         return Custody("destroyed", life.authority(r, "destruction authority"), r.node, r)
     if kind == types.MARKED and c.status in ("held", "seized", "deactivated") and c.state == r.node:

@@ -29,6 +29,7 @@ from domain.event_types import (
     EXPORTED,
     MANUFACTURED,
     MARKED,
+    REACTIVATED,
     RECOVERED,
     REPORTED_LOST,
     REPORTED_STOLEN,
@@ -39,8 +40,9 @@ from domain.marking import UNKNOWN_CHARACTER, normalise
 from domain.records import SignedRecord
 from domain.time import SECONDS_PER_DAY
 
-# What may lawfully follow a deactivation: the deactivation mark and final destruction.
-_LAWFUL_AFTER_DEACTIVATION = frozenset({MARKED, DESTROYED, DEACTIVATED})
+# What may lawfully follow a deactivation: the deactivation mark, final destruction, and a reactivation
+# under licence (FP art 9), after which the weapon is a firearm again and the process is over.
+_LAWFUL_AFTER_DEACTIVATION = frozenset({MARKED, DESTROYED, DEACTIVATED, REACTIVATED})
 # Seizure flags that report a tampered marking (weapon flags are free text from the seizing officer).
 _TAMPER_WORDS = ("tamper", "obliterat", "altered", "marking")
 
@@ -89,6 +91,8 @@ def _record_after_end_of_life(a: Analysis) -> Finding | None:
                 f"{certificate(ended)}, and was diverted from the {process} process: it was later {describe(record)}")
         if record.type in (DESTROYED, DEACTIVATED):
             ended = record
+        elif record.type == REACTIVATED and ended is not None and ended.type == DEACTIVATED:
+            ended = None
     return None
 
 

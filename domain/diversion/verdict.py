@@ -70,6 +70,7 @@ class Verdict:
     complete: bool
     missing: tuple[Missing, ...] = ()
     other_rules: tuple[Rule, ...] = ()
+    reactivated: bool = False   # the weapon was deactivated once and restored under licence (FP art 9)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (``occurred_on`` as epoch seconds and as ISO 8601 UTC)."""
@@ -86,5 +87,6 @@ class Verdict:
             "complete": self.complete,
             "missing": [vars(m).copy() for m in self.missing],
             "other_rules": [r.value for r in self.other_rules],
+            "reactivated": self.reactivated,
         }
 

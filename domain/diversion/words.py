@@ -34,6 +34,14 @@ def certificate(record: SignedRecord) -> str:
     return f" (certificate {certificate})" if certificate else ""
 
 
+def reactivations(records: Iterable[SignedRecord]) -> str:
+    """The sentence a verdict adds for a weapon once deactivated and restored under licence (FP art 9)."""
+    told = [f"in {r.node} on {date_of(r)} under reactivation licence {r.body.get('licence')}"
+            + (f", ending deactivation certificate {r.body['certificate']}" if r.body.get("certificate") else "")
+            for r in records]
+    return f"It was reactivated {and_list(told)}." if told else ""
+
+
 def route(export: SignedRecord) -> str:
     via = tuple(export.body.get("transit_states", ()))
     return (f"from {export.body.get('from_state') or export.node} to {export.body.get('to_state')}"
@@ -66,6 +74,7 @@ VERBS = {
     types.CONFISCATED: "confiscated",
     types.DEACTIVATED: "deactivated",
     types.DESTROYED: "destroyed",
+    types.REACTIVATED: "reactivated under licence",
     types.SHIPMENT_RECEIPT_CONFIRMED: "received (shipment receipt confirmed)",
 }
 

@@ -36,12 +36,15 @@ MIN_TIMEOUT_S = 0.1
 MAX_TIMEOUT_S = 86_400.0
 
 
-def add_broker(subparsers: Commands) -> None:
-    broker = subparsers.add_parser("broker", help="a local Kafka-protocol broker for the embedded default")
+def add_broker(subparsers: Commands) -> Commands:
+    """The ``broker`` command with ``run``; returns its actions, which the broker register (FP art 15) joins."""
+    broker = subparsers.add_parser("broker", help="arms brokers registered here (FP art 15); "
+                                                  "run: a local Kafka-protocol broker for the embedded default")
     actions = broker.add_subparsers(dest="action", required=True, metavar="ACTION")
     parser = add_command(actions, "run", broker_run, "run a local broker (memory storage) until Ctrl-C or SIGTERM")
     parser.add_argument("--port", type=number_option(1, 65535), default=9092, help="port to listen on (default 9092)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    return actions
 
 
 def add_commands(subparsers: Commands) -> None:

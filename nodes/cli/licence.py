@@ -65,6 +65,8 @@ def _add_issue(actions: Commands) -> None:
     parser.add_argument("--place-of-issue", default="", metavar="PLACE", help="where it is issued (FP art 10(3))")
     parser.add_argument("--description", default="",
                         help="description of the items covered (FP art 10(3)), e.g. '2 pistols FN Five-seveN 5.7x28'")
+    parser.add_argument("--broker", default="", metavar="REG",
+                        help="registration number of the broker involved (FP art 15(1)(c); registered here)")
     add_record_options(parser, AuthorityKind.LICENSING)
 
 
@@ -81,7 +83,7 @@ def issue_licence(run: Invocation) -> int:
             valid_from=valid_from, valid_until=valid_until, export_state=a.export_state,
             import_state=a.import_state, transit_states=tuple(a.transit_states), consignee=a.consignee,
             end_user=a.end_user, quantity=a.quantity, weapons=weapons, place_of_issue=a.place_of_issue,
-            description=a.description,
+            description=a.description, broker=a.broker,
         )
         node.settle()
     run.emit({"licence_id": str(issued), "number": a.number.strip(), "kind": kind.value}, str(issued))
@@ -175,7 +177,7 @@ def licence_text(d: dict[str, Any]) -> str:
         ("issued", f"{d['issued_on_utc'][:10]}" + (f" at {d['place_of_issue']}" if d["place_of_issue"] else "")),
         ("valid", f"{d['valid_from_utc'][:10]} to {d['valid_until_utc'][:10]}"),
         ("holder", d["holder"]), ("route", route), ("consignee", d["consignee"]),
-        ("end user", d["end_user"]), ("items", d["description"]),
+        ("end user", d["end_user"]), ("broker", d["broker"]), ("items", d["description"]),
         ("quantity", _quantity(d)), ("weapons", ", ".join(d["weapons"])),
         ("signature", f"{d['signature']} (authority {d['authority'][:16]}, record {d['record_hash'][:16]})"),
     ]

@@ -17,10 +17,27 @@ from collections.abc import Mapping, Sequence
 from eventsourcing.domain import OriginatorVersionError
 
 import nodes.cli.alerts as alerts_commands
+import nodes.cli.brokers as broker_commands
+import nodes.cli.certificates as certificate_commands
 import nodes.cli.components as components_commands
 from domain.errors import DomainError
 from ledger.errors import KeyStoreError, LedgerError, VerificationError
-from nodes.cli import audit, customs, demo, federation, licence, query, record, serve, stats, store, trace, trust, users
+from nodes.cli import (
+    audit,
+    customs,
+    demo,
+    epcis,
+    federation,
+    licence,
+    query,
+    record,
+    serve,
+    stats,
+    store,
+    trace,
+    trust,
+    users,
+)
 from nodes.cli.invocation import Invocation
 from nodes.errors import (
     ConfigurationError,
@@ -65,13 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
     components_commands.add_commands(commands)  # component show
     stats.add_commands(commands)        # stats
     customs.add_commands(commands)      # shipments, authorizations
+    epcis.add_commands(commands)        # epcis export|import (GS1 EPCIS 2.0)
     store.add_verify(commands)
     store.add_rebuild(commands)
     demo.add_commands(commands)
-    federation.add_broker(commands)
+    broker_commands.add_commands(federation.add_broker(commands))  # broker run; the broker register (FP art 15)
     trust.add_commands(commands)        # key export, trust add|list
     federation.add_commands(commands)   # sync, node run, quarantine
     trace.add_commands(commands)        # trace ACTION, diversion
+    certificate_commands.add_commands(commands)  # certificate export|verify|print
     alerts_commands.add_commands(commands)  # alerts (hit notices received)
     audit.add_commands(commands)        # audit reads
     users.add_commands(commands)        # user ACTION, token ACTION

@@ -180,6 +180,7 @@ def search(run: Invocation) -> int:
         found = find_weapons(node, criteria, offset=a.offset, limit=a.limit)
         record_read(run, node, "search", criteria.subject)
     lines = [f"{m['weapon_id']}  {marking_text(m['marking'])}  {m['status'] or 'unknown'}"
+             + (f" ({', '.join(m['flags'])})" if m.get("flags") else "")
              + ("" if m["held"] == "own" else f"  (partner record: {', '.join(m['nodes'])})")
              + "".join(f"  ({p['kind']} {marking_text(p['marking'])})" for p in m.get("components", ()))
              for m in found["matches"]]

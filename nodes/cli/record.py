@@ -23,7 +23,6 @@ from domain.authority import AuthorityKind
 from domain.errors import InvalidField
 from domain.event_types import (
     CONFISCATED,
-    DEACTIVATED,
     DESTROYED,
     EXPORTED,
     IMPORTED,
@@ -37,7 +36,7 @@ from domain.event_types import (
 from domain.marking import Marking
 from nodes.alerts.hits import warnings
 from nodes.bootstrap import Node
-from nodes.cli import components
+from nodes.cli import certificates, components
 from nodes.cli.invocation import (
     Commands,
     Invocation,
@@ -67,6 +66,7 @@ def add_commands(subparsers: Commands) -> None:
     _add_seize(events)
     _add_receipt(events)
     _add_reports(events)
+    certificates.add_record_commands(events)  # deactivate (with its certificate), reactivate
     components.add_record_commands(events)   # assemble, replace-component, convert
     for name, spec in _SIMPLE.items():
         parser = add_command(events, name, _simple_handler(name), spec.help)
@@ -151,6 +151,8 @@ def _add_export(events: Commands) -> None:
     parser.add_argument("--transit-no-objection", action="append", default=[], metavar="NUMBER",
                         help="transit state's no-objection number (repeatable, one per --via)")
     parser.add_argument("--consignee", default="", help="consignee (default: the licence's)")
+    parser.add_argument("--broker", default="", metavar="REG",
+                        help="registration number of the shipment's broker (default: the licence's; FP art 15)")
     add_record_options(parser, C)
 
 
@@ -162,7 +164,7 @@ def export(run: Invocation) -> int:
         shipment_id = node.registry.export(
             by=a.by, weapon_ids=weapon_ids, licence=a.licence, import_authorization=a.import_authorization,
             to_state=a.to, transit_states=tuple(a.via), transit_no_objections=tuple(a.transit_no_objection),
-            consignee=a.consignee, occurred_on=occurred_on,
+            consignee=a.consignee, broker=a.broker, occurred_on=occurred_on,
         )
         node.settle()
     run.emit({"shipment_id": str(shipment_id), "weapon_ids": [str(w) for w in weapon_ids], "event": EXPORTED},
@@ -303,9 +305,6 @@ _SIMPLE = {
                        (("--place", False, "where"), ("--holder", False, "returned to (default: last holder)"))),
     "confiscate": _Simple("confiscate", P, CONFISCATED, "record the confiscation of a seized weapon",
                           (("--order", True, "the confiscation order"),)),
-    "deactivate": _Simple("deactivate", D, DEACTIVATED, "record a deactivation (FP art 9)",
-                          (("--certificate", True, "deactivation certificate number"),
-                           ("--method", False, "deactivation method"))),
     "destroy": _Simple("destroy", D, DESTROYED, "record a destruction",
                        (("--method", True, "destruction method"), ("--certificate", False, "certificate number"))),
 }

@@ -22,7 +22,8 @@ from eventsourcing.domain import DomainEventProtocol, MutableOrImmutableAggregat
 from eventsourcing.persistence import EventStore, Mapper, Recording, StoredEvent
 
 from domain.authority import Authority, AuthorityKind
-from domain.errors import DuplicateMarking, InvalidField, LicenceRefused, UnknownWeapon
+from domain.broker import Broker, broker_id, broker_of_shipment, check_registration_number
+from domain.errors import BrokerRefused, DuplicateMarking, InvalidField, LicenceRefused, UnknownWeapon
 from domain.event_types import IMPORTED, SEIZED, WEAPON_PREFIX
 from domain.hit import HitNotice
 from domain.licence import Licence, LicenceKind, licence_id
@@ -259,12 +260,19 @@ class Registry(Application[UUID]):
     @retried_on_conflict
     def export(self, *, by: str = "customs", weapon_ids: list[UUID | str], licence: str,
                import_authorization: str, to_state: str, transit_states: tuple[str, ...] = (),
-               transit_no_objections: tuple[str, ...] = (), consignee: str = "",
+               transit_no_objections: tuple[str, ...] = (), consignee: str = "", broker: str = "",
                occurred_on: int | None = None) -> UUID:
-        """Export weapons under an export licence as one shipment; returns the shipment id."""
+        """Export weapons under an export licence as one shipment; returns the shipment id.
+
+        The shipment's broker (the licence's, or ``broker`` as named, which must then be the same) must be
+        registered here and in force on the export date: ``BrokerRefused`` on ``broker`` otherwise.
+        """
         authority = self.authority(by)
         occurred = _now_if_none(occurred_on)
         export_licence = self.licence(licence, LicenceKind.EXPORT_LICENCE, field="licence")
+        shipment_broker = broker_of_shipment(export_licence.broker, broker)
+        if shipment_broker:
+            self.broker(shipment_broker).check_in_force(occurred)
         weapons = [self.weapon(w) for w in weapon_ids]
         evidence: tuple[str, tuple[str, ...]] = ("", ())
         if self.export_check is not None:
@@ -276,6 +284,7 @@ class Registry(Application[UUID]):
             authority=authority, export_licence=export_licence.number, import_authorization=import_authorization,
             import_state=to_state, weapons=tuple(str(w.id) for w in weapons), occurred_on=occurred,
             transit_states=transit_states, transit_no_objections=transit_no_objections, consignee=consignee,
+            broker=shipment_broker,
         )
         for weapon in weapons:
             weapon.export(authority=authority, licence=export_licence, import_authorization=import_authorization,
@@ -338,8 +347,12 @@ class Registry(Application[UUID]):
 
     # --- licences ---------------------------------------------------------------------
 
-    def issue_licence(self, *, by: str = "licensing", occurred_on: int | None = None, **fields: Any) -> UUID:
-        licence = Licence.issue(authority=self.authority(by), occurred_on=_now_if_none(occurred_on), **fields)
+    def issue_licence(self, *, by: str = "licensing", occurred_on: int | None = None, broker: str = "",
+                      **fields: Any) -> UUID:
+        """Issue a licence (``Licence.issue``); ``broker`` is the registration number of a broker registered here."""
+        named = self.broker(broker) if broker.strip() else None
+        licence = Licence.issue(authority=self.authority(by), occurred_on=_now_if_none(occurred_on), broker=named,
+                                **fields)
         if licence.id in self.repository:
             raise InvalidField(f"{licence.kind.value} {licence.number} is issued already", field="number")
         try:
@@ -368,6 +381,17 @@ class Registry(Application[UUID]):
             raise LicenceRefused(f"no {kind.value} {number!r} was issued by {self.identity.state}",
                                  field=field) from None
         assert isinstance(found, Licence)
+        return found
+
+    def broker(self, registration_number: str, *, field: str = "broker") -> Broker:
+        """The broker this state registered as ``registration_number``; ``BrokerRefused`` on ``field`` if none."""
+        number = check_registration_number(registration_number, field)
+        try:
+            found: object = self.repository.get(broker_id(self.identity.state, number))
+        except AggregateNotFoundError:
+            raise BrokerRefused(f"no broker {number!r} is registered with {self.identity.state}",
+                                field=field) from None
+        assert isinstance(found, Broker)
         return found
 
     # --- reading the log --------------------------------------------------------------

@@ -161,7 +161,7 @@ def licence_document(node: Node, number: str, kind: LicenceKind | None = None, *
     return {
         **_summary(held, now),
         "licence_id": str(licence.id), "issued_on": licence.issued_on, "issued_on_utc": format_time(licence.issued_on),
-        "place_of_issue": licence.place_of_issue, "description": licence.description,
+        "place_of_issue": licence.place_of_issue, "description": licence.description, "broker": licence.broker,
         "transit_states": list(licence.transit_states), "consignee": licence.consignee, "end_user": licence.end_user,
         "weapons": list(licence.weapons), "revoked_on": licence.revoked_on,
         "revocation_reason": licence.revocation_reason, "authority": held.issued.authority,

@@ -61,8 +61,8 @@ def find_weapons(node: Node, criteria: Criteria, *, offset: int = 0, limit: int 
     """The weapons matching every criterion given, ordered by serial then id, ``limit`` of them from
     ``offset``: ``{"criteria", "total", "offset", "limit", "cut", "matches"}``; ``cut`` is true when
     ``total`` holds more than the page shows. Each match: ``weapon_id``, ``marking``, ``status``,
-    ``description``, ``held`` (``own`` or ``partner``) and ``nodes`` (the states whose records it has); a
-    weapon found by the serial of one of its essential components lists them in ``components``.
+    ``description``, ``flags``, ``held`` (``own`` or ``partner``) and ``nodes`` (the states whose records it
+    has); a weapon found by the serial of one of its essential components lists them in ``components``.
 
     ``InvalidField`` naming the field (``serial`` when none is given) or ``offset``/``limit``.
     """
@@ -140,7 +140,8 @@ def _by_component(node: Node, criteria: Criteria, found: list[dict[str, Any]]) -
                 continue
             match = added[weapon_id] = {
                 "weapon_id": weapon_id, "marking": life["marking"], "status": life["status"],
-                "description": {k: life["description"][k] for k in DESCRIPTION_FIELDS}, "held": "own",
+                "description": {k: life["description"][k] for k in DESCRIPTION_FIELDS}, "flags": list(life["flags"]),
+                "held": "own",
                 "nodes": [node.identity.state]}
         if match is not None:
             match.setdefault("components", []).append(part)
@@ -160,5 +161,5 @@ def _partner_matches(node: Node, criteria: Criteria) -> list[dict[str, Any]]:
         found.append({"weapon_id": weapon_id, "marking": dict(state.marking),
                       "status": state.status.value if state.status is not None else "",
                       "description": {name: getattr(state, name) for name in DESCRIPTION_FIELDS},
-                      "held": PARTNER, "nodes": nodes})
+                      "flags": list(state.flags), "held": PARTNER, "nodes": nodes})
     return found

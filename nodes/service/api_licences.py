@@ -40,6 +40,7 @@ class Issue(Dated):
     weapons: list[UUID] = []
     place_of_issue: Text = ""
     description: Annotated[str, Field(max_length=2000, description="the items covered (FP art 10(3))")] = ""
+    broker: Annotated[str, Field(max_length=64, description="registration number of the broker (FP art 15)")] = ""
 
 
 class Revoke(Dated):
@@ -56,7 +57,7 @@ def issue(body: Issue, officer: Recorder, context: Context) -> Recorded:
         valid_from=valid_from, valid_until=valid_until, export_state=body.export_state or "",
         import_state=body.import_state or "", transit_states=tuple(body.transit_states), consignee=body.consignee,
         end_user=body.end_user, quantity=body.quantity, weapons=tuple(str(w) for w in body.weapons),
-        place_of_issue=body.place_of_issue, description=body.description))
+        place_of_issue=body.place_of_issue, description=body.description, broker=body.broker))
     return Recorded(event=types.LICENCE_ISSUED, licence_id=str(issued))
 
 

@@ -39,6 +39,7 @@ class Export(Dated):
     transit_states: list[Country] = []
     transit_no_objections: list[Required] = []
     consignee: Text = ""
+    broker: Annotated[str, Field(max_length=64, description="the shipment's broker (default: the licence's)")] = ""
 
 
 class Receipt(Dated):
@@ -54,7 +55,7 @@ def export(body: Export, officer: Recorder, context: Context) -> Recorded:
     shipment_id = context.submit(officer, lambda registry: registry.export(
         by=by, weapon_ids=list(body.weapon_ids), licence=body.licence, import_authorization=body.import_authorization,
         to_state=body.to_state, transit_states=tuple(body.transit_states),
-        transit_no_objections=tuple(body.transit_no_objections), consignee=body.consignee,
+        transit_no_objections=tuple(body.transit_no_objections), consignee=body.consignee, broker=body.broker,
         occurred_on=body.occurred_on()))
     return Recorded(event=types.EXPORTED, shipment_id=str(shipment_id), weapon_ids=[str(w) for w in body.weapon_ids])
 

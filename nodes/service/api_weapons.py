@@ -123,11 +123,6 @@ class Confiscate(Dated):
     order: Required
 
 
-class Deactivate(Dated):
-    certificate: Required
-    method: Text = ""
-
-
 class Destroy(Dated):
     method: Required
     certificate: Text = ""
@@ -139,7 +134,6 @@ _SIMPLE: tuple[tuple[str, str, str, type[Dated], str], ...] = (
     ("report-stolen", "report_stolen", types.REPORTED_STOLEN, Report, "report a weapon stolen"),
     ("recover", "recover", types.RECOVERED, Recover, "record the recovery of a lost or stolen weapon"),
     ("confiscate", "confiscate", types.CONFISCATED, Confiscate, "record the confiscation of a seized weapon"),
-    ("deactivate", "deactivate", types.DEACTIVATED, Deactivate, "record a deactivation (FP art 9)"),
     ("destroy", "destroy", types.DESTROYED, Destroy, "record a destruction"),
 )
 

@@ -12,7 +12,10 @@ from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from nodes.service import (
     api_alerts,
+    api_brokers,
+    api_certificates,
     api_components,
+    api_epcis,
     api_holders,
     api_licences,
     api_node,
@@ -44,7 +47,10 @@ def create_app(context: ServiceContext, *, max_body_bytes: int = MAX_BODY_BYTES,
                    api_node, api_holders):
         app.include_router(module.router)  # each under API_PREFIX already: metrics label routes by full path
     app.include_router(api_shipments.authorizations_router)
+    app.include_router(api_brokers.router)  # the broker register (FP art 15)
     app.include_router(api_alerts.router)  # alerts (hit notices received), reports by marking
+    app.include_router(api_epcis.router)  # GS1 EPCIS 2.0 export and import
+    app.include_router(api_certificates.router)  # deactivate, reactivate, certificate files
     app.include_router(api_components.router)  # assemble, replace-component, convert; a component's life
     app.include_router(health.router)
     errors.install(app)

@@ -12,6 +12,7 @@ import uuid
 import pytest
 
 from domain.authority import PERMISSIONS, Authority, AuthorityKind, check_permitted
+from domain.broker import Broker
 from domain.component import Component, component_id
 from domain.errors import InvalidField, NotPermitted
 from domain.hit import HitNotice
@@ -41,6 +42,34 @@ class Recipes:
     def has(self, event_type: str) -> bool:
         return hasattr(self, event_type.replace(".", "_"))
 
+    # --- brokers (FP art 15)
+    def Broker_Registered(self, by):
+        return Broker.register(authority=by, registration_number="BR-1", name="Trade SA", seat="Brussels",
+                               valid_from=self.now - DAY, valid_until=self.now + DAY, occurred_on=self.now - DAY)
+
+    def _broker(self):
+        return self.Broker_Registered(self.a[AuthorityKind.LICENSING])
+
+    def Broker_Renewed(self, by):
+        broker = self._broker()
+        broker.renew(authority=by, valid_until=self.now + 2 * DAY, occurred_on=self.now)
+        return broker
+
+    def Broker_Suspended(self, by):
+        broker = self._broker()
+        broker.suspend(authority=by, until=self.now, reason="audit", occurred_on=self.now)
+        return broker
+
+    def Broker_Revoked(self, by):
+        broker = self._broker()
+        broker.revoke(authority=by, reason="convicted", occurred_on=self.now)
+        return broker
+
+    def Broker_ActivityRecorded(self, by):
+        broker = self._broker()
+        broker.record_activity(authority=by, kind="negotiation", parties=("A", "B"), description="rifles",
+                               occurred_on=self.now)
+        return broker
     # --- components and conversions: police and customs record what they find in a seized weapon
     def _worked_on_by(self, by):
         w = self.make_weapon()
@@ -159,7 +188,14 @@ class Recipes:
 
     def Weapon_Deactivated(self, by):
         w = self.make_weapon()
-        w.deactivate(authority=by, certificate="DC-1", method="", occurred_on=self.now)
+        w.deactivate(authority=by, certificate="DC-1", method="", standard="EU 2018/337", inspecting_body="BE proof",
+                     inspected_on=self.now, occurred_on=self.now)
+        return w
+
+    def Weapon_Reactivated(self, by):
+        w = self.Weapon_Deactivated(self.a[D])
+        licence = self.make_licence(LicenceKind.REACTIVATION_LICENCE, number="RL-1", weapons=(str(w.id),))
+        w.reactivate(authority=by, licence=licence, reason="restored for a museum", occurred_on=self.now)
         return w
 
     def Weapon_Destroyed(self, by):

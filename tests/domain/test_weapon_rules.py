@@ -27,7 +27,8 @@ L, C, P, D, R = (AuthorityKind.LICENSING, AuthorityKind.CUSTOMS, AuthorityKind.P
 
 OPENING = {Weapon.Manufactured, Weapon.Imported, Weapon.Seized}
 NON_OPENING = [Weapon.Exported, Weapon.ReceiptConfirmed, Weapon.Transferred, Weapon.Marked, Weapon.ReportedLost,
-               Weapon.ReportedStolen, Weapon.Recovered, Weapon.Confiscated, Weapon.Deactivated, Weapon.Destroyed]
+               Weapon.ReportedStolen, Weapon.Recovered, Weapon.Confiscated, Weapon.Deactivated, Weapon.Destroyed,
+               Weapon.Reactivated]
 # Records of components and conversions (tests/domain/test_component_rules.py shows they open no record).
 COMPONENT_RECORDS = {Weapon.Assembled, Weapon.ComponentReplaced, Weapon.Converted}
 
@@ -77,7 +78,13 @@ def test_no_record_can_open_with_a_non_opening_event(event_class, full_life, a, 
                     occurred_on=now, shipment="S")
     imported = imported_weapon(a, now)
     imported.confirm_receipt(authority=a[C], occurred_on=now)
-    every = [*events, *exported.collect_events(), *imported.collect_events()]
+    restored = make_weapon("R-1")
+    restored.deactivate(authority=a[D], certificate="DC-R", method="", standard="EU 2018/337",
+                        inspecting_body="BE proof", inspected_on=now, occurred_on=now)
+    restored.reactivate(authority=a[L], licence=make_licence(LicenceKind.REACTIVATION_LICENCE, number="RL-1",
+                                                             weapons=(str(restored.id),)),
+                        reason="museum piece restored", occurred_on=now)
+    every = [*events, *exported.collect_events(), *imported.collect_events(), *restored.collect_events()]
     event = next(e for e in every if type(e) is event_class)
     first = dataclasses.replace(event, originator_version=1)
     if event_class in (Weapon.ReportedLost, Weapon.ReportedStolen):
@@ -156,7 +163,8 @@ def commands(a, now, make_licence, transfer_licence):
         "report_stolen": lambda w: w.report_stolen(authority=a[P], place="", circumstances="", occurred_on=now),
         "recover": lambda w: w.recover(authority=a[P], place="", holder="", occurred_on=now),
         "confiscate": lambda w: w.confiscate(authority=a[P], order="O-1", occurred_on=now),
-        "deactivate": lambda w: w.deactivate(authority=a[D], certificate="DC", method="", occurred_on=now),
+        "deactivate": lambda w: w.deactivate(authority=a[D], certificate="DC", method="", standard="EU 2018/337",
+                                            inspecting_body="BE proof", inspected_on=now, occurred_on=now),
         "destroy": lambda w: w.destroy(authority=a[D], method="again", certificate="", occurred_on=now),
         "confirm_receipt": lambda w: w.confirm_receipt(authority=a[C], occurred_on=now),
         "import_": lambda w: w.import_(authority=a[C], marking=Marking.read("FN Herstal", STATE, "1001"),
@@ -213,7 +221,8 @@ def test_seizure_of_a_lost_weapon_is_flagged(a, make_weapon, now):
 @pytest.fixture
 def deactivated(a, make_weapon, now):
     w = make_weapon()
-    w.deactivate(authority=a[D], certificate="DC-1", method="EU 2015/2403", occurred_on=now)
+    w.deactivate(authority=a[D], certificate="DC-1", method="EU 2015/2403", standard="EU 2018/337",
+                 inspecting_body="BE proof", inspected_on=now, occurred_on=now)
     return w
 
 
@@ -240,13 +249,15 @@ def test_deactivation_is_recorded_with_its_certificate(deactivated):
 
 def test_deactivation_needs_a_certificate(a, make_weapon, now):
     with pytest.raises(InvalidField) as info:
-        make_weapon().deactivate(authority=a[D], certificate=" ", method="", occurred_on=now)
+        make_weapon().deactivate(authority=a[D], certificate=" ", method="", standard="EU 2018/337",
+                                 inspecting_body="BE proof", inspected_on=now, occurred_on=now)
     assert info.value.field == "certificate"
 
 
 def test_deactivated_weapon_cannot_be_deactivated_again(deactivated, a, now):
     with pytest.raises(InvalidState) as info:
-        deactivated.deactivate(authority=a[D], certificate="DC-2", method="", occurred_on=now)
+        deactivated.deactivate(authority=a[D], certificate="DC-2", method="", standard="EU 2018/337",
+                               inspecting_body="BE proof", inspected_on=now, occurred_on=now)
     assert info.value.field == "weapon"
 
 

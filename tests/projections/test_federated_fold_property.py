@@ -64,6 +64,7 @@ def body(record_type: str, node: str, weapon: int, holder: str, choice: int, ver
         types.CONFISCATED: {"order": "O-1"},
         types.DEACTIVATED: {"certificate": f"C-{choice}", "method": "welding"},
         types.DESTROYED: {"method": "crushing", "certificate": "D-1"},
+        types.REACTIVATED: {"licence": "RL-1", "holder": holder, "reason": "museum", "certificate": f"C-{choice}"},
         types.ASSEMBLED: {"components": ({"component_id": WEAPONS[1 - weapon], "kind": "frame", "marking": marking},),
                           "flags": ()},
         types.COMPONENT_REPLACED: {"kind": "frame", "removed": WEAPONS[1 - weapon], "removed_marking": marking,

@@ -79,7 +79,8 @@ SIMPLE = {
     "report_stolen": ("police", {"place": "Liege", "circumstances": ""}),
     "recover": ("police", {"place": "Ghent", "holder": "Police"}),
     "confiscate": ("police", {"order": "O-1"}),
-    "deactivate": ("deactivation", {"certificate": "C-1", "method": "welding"}),
+    "deactivate": ("deactivation", {"certificate": "C-1", "method": "welding", "standard": "EU 2018/337",
+                                    "inspecting_body": "PH", "inspected_on": 0}),
     "destroy": ("police", {"method": "crushing", "certificate": "D-1"}),
 }
 COMMANDS = ["manufacture", "import", "transfer", "export", "seize", *SIMPLE]

@@ -22,7 +22,8 @@ def lose_find_seize_and_destroy(weapon: Weapon, authorities: Mapping[AuthorityKi
     weapon.recover(authority=police, place="Antwerp", holder="", occurred_on=now)
     weapon.seize(authority=police, place="Antwerp", circumstances="raid", occurred_on=now)
     weapon.confiscate(authority=police, order="court order 7", occurred_on=now)
-    weapon.deactivate(authority=deactivation, certificate="DC-1", method="EU 2015/2403", occurred_on=now)
+    weapon.deactivate(authority=deactivation, certificate="DC-1", method="EU 2015/2403", standard="EU 2018/337",
+                      inspecting_body="Proof House Liège", inspected_on=now, occurred_on=now)
     weapon.destroy(authority=deactivation, method="shredding", certificate="DS-1", occurred_on=now)
     weapon.seize(authority=police, place="Brussels", circumstances="found at a market", occurred_on=now)
     return weapon

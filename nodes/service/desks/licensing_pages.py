@@ -29,12 +29,13 @@ from domain.time import parse_time, parse_until
 from nodes.errors import NodeError
 from nodes.registry.application import Registry
 from nodes.registry.weapon_ids import weapon_by_prefix
-from nodes.service.desks import licence_reading_pages
+from nodes.service.desks import broker_pages, licence_reading_pages
 from nodes.service.desks.access import Desk, at_desk, context_of, desk_page, form_of, query_of, whole_of
 from nodes.service.desks.rendering import NavItem, field_error, status_for
 
 router = APIRouter(prefix="/licensing", include_in_schema=False)
 router.include_router(licence_reading_pages.router)
+router.include_router(broker_pages.router)
 T = TypeVar("T")
 
 MANUFACTURE = ("manufacturer", "country", "serial", "type", "make", "model", "calibre", "year", "holder", "date")
@@ -59,7 +60,7 @@ async def desk_home(request: Request, desk: Desk = Depends(at_desk(Right.READ)))
     allowed = recordable(desk.officer.role)
     links = [NavItem(href, label) for href, label, record_type in FORMS if record_type in allowed]
     links += [NavItem("/licensing/licences", "licensing.lookup"), NavItem("/licensing/licences/list", "licensing.list"),
-              NavItem("/licensing/holders", "licensing.holder")]
+              NavItem("/licensing/holders", "licensing.holder"), NavItem("/licensing/brokers", "licensing.brokers")]
     return desk_page(request, desk, "licensing.html", links=links)
 
 

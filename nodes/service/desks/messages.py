@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 
 from nodes.service.desks import messages_trace
 from nodes.service.desks.messages_alerts import ALERTS_ENGLISH
+from nodes.service.desks.messages_brokers import BROKER_MESSAGES
+from nodes.service.desks.messages_certificates import CERTIFICATE_ENGLISH
 from nodes.service.desks.messages_components import COMPONENTS_ENGLISH
 from nodes.service.desks.messages_hist import HISTORY_ENGLISH
 from nodes.service.desks.messages_licences import LICENCE_MESSAGES
@@ -347,6 +349,8 @@ ENGLISH: dict[str, str] = {
 ENGLISH.update(messages_trace.ENGLISH)  # trace deadlines, answers and statistics
 ENGLISH.update(LICENCE_MESSAGES)        # licence lists, holders' weapons, authorizations
 ENGLISH.update(ALERTS_ENGLISH)           # alerts (hit notices received), reports by marking
+ENGLISH.update(BROKER_MESSAGES)          # the broker register (FP art 15)
+ENGLISH.update(CERTIFICATE_ENGLISH)      # reactivation licences
 ENGLISH.update(COMPONENTS_ENGLISH)       # a component's page, a weapon's parts
 CATALOGUES: dict[str, Mapping[str, str]] = {DEFAULT_LANGUAGE: ENGLISH}
 

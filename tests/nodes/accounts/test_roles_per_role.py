@@ -22,7 +22,8 @@ TRACE_STEPS = {"TraceRequest.Submitted", "TraceRequest.Forwarded", "TraceRequest
 MAY_RECORD: dict[Role, tuple[AuthorityKind | None, set[str]]] = {
     Role.LICENSING: (AuthorityKind.LICENSING, {
         "Weapon.Manufactured", "Weapon.Imported", "Weapon.Exported", "Weapon.Transferred", "Weapon.Marked",
-        "Weapon.ReportedLost", "Licence.Issued", "Licence.Revoked", "Shipment.Opened", "HitNotice.Sent"}),
+        "Weapon.ReportedLost", "Licence.Issued", "Licence.Revoked", "Shipment.Opened", "HitNotice.Sent",
+        "Weapon.Reactivated"}),
     Role.CUSTOMS: (AuthorityKind.CUSTOMS, {
         "Weapon.Imported", "Weapon.Exported", "Weapon.ReceiptConfirmed", "Weapon.Seized", "Shipment.Opened",
         "Shipment.ReceiptConfirmed", "HitNotice.Sent"}),

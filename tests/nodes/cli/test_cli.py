@@ -199,7 +199,8 @@ def test_a_transfer_needs_an_issued_transfer_licence_of_the_new_holder(cli):
 def test_a_deactivated_weapon_cannot_be_transferred(cli):
     manufacture(cli)
     transfer_licence(cli, "TL-1", "Collector")
-    cli.ok("record", "deactivate", *PISTOL, "--certificate", "DC-1", "--method", "EU 2015/2403")
+    cli.ok("record", "deactivate", *PISTOL, "--certificate", "DC-1", "--method", "EU 2015/2403",
+           "--standard", "EU 2018/337", "--inspecting-body", "Proof House", "--inspected-on", "2026-01-01")
     result = cli.refused("record", "transfer", *PISTOL, "--to", "Collector", "--licence", "TL-1")
     assert "--weapon" in result.err and "deactivated" in result.err
 

@@ -132,7 +132,8 @@ def test_full_life_of_a_weapon(node, registry, now):
     assert registry.seize(weapon_id=wid, occurred_on=now - 4 * DAY, place="Brussels", circumstances="raid") == wid
     registry.record("confiscate", by="police", weapon_id=wid, occurred_on=now - 3 * DAY, order="court order 1")
     registry.record("deactivate", by="deactivation", weapon_id=wid, occurred_on=now - 2 * DAY, certificate="DC-1",
-                    method="EU 2015/2403")
+                    method="EU 2015/2403", standard="EU 2018/337", inspecting_body="Proof House",
+                    inspected_on=now - 2 * DAY)
     registry.record("destroy", by="deactivation", weapon_id=wid, occurred_on=now - DAY, method="shredding",
                     certificate="DS-1")
     registry.seize(by="customs", marking=marking, occurred_on=now, place="Port of Antwerp", circumstances="container")
@@ -415,7 +416,8 @@ def test_permissions_at_the_registry(registry, now):
         "Weapon.Confiscated": lambda by: registry.record("confiscate", by=by, weapon_id=seized(), order="O",
                                                          occurred_on=now),
         "Weapon.Deactivated": lambda by: registry.record("deactivate", by=by, weapon_id=fresh(), certificate="DC",
-                                                         method="", occurred_on=now),
+                                                         method="", standard="EU 2018/337", inspecting_body="PH",
+                                                         inspected_on=now, occurred_on=now),
         "Weapon.Destroyed": lambda by: registry.record("destroy", by=by, weapon_id=fresh(), method="shredding",
                                                        certificate="", occurred_on=now),
         "Licence.Issued": lambda by: registry.issue_licence(

@@ -98,8 +98,16 @@ def every_kind_of_event() -> list[list]:
     register = AuthorityRegister.open(state="BE", node_key_id=key_id(NODE_KEY), occurred_on=now)
     register.certify(node_key_id=key_id(NODE_KEY), public_key=KEYS[P].public_key().public_bytes_raw(), kind=P,
                      name="BE police", occurred_on=now)
+    restored = Weapon.manufacture(authority=A[L], marking=Marking.read("FN Herstal", "BE", "MAP-2"), type="rifle",
+                                  make="FN", model="FAL", calibre="7.62", year=1960, holder="Museum", occurred_on=now)
+    restored.deactivate(authority=A[AuthorityKind.DEACTIVATION], certificate="DC-1", method="",
+                        standard="EU 2018/337", inspecting_body="PH", inspected_on=now, occurred_on=now)
+    reactivation = Licence.issue(authority=A[L], number="RL-1", kind=LicenceKind.REACTIVATION_LICENCE,
+                                 holder="Museum", valid_from=now - DAY, valid_until=now + DAY, occurred_on=now - DAY,
+                                 weapons=(str(restored.id),))
+    restored.reactivate(authority=A[L], licence=reactivation, reason="display", occurred_on=now)
     aggregates = [transfer_licence, export_licence, w, s, shipment, trace, answer, refused, restricted, untraceable,
-                  register, built, frame]
+                  register, restored, reactivation, built, frame]
     return [a.collect_events() for a in aggregates]
 
 

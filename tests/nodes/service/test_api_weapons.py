@@ -51,7 +51,9 @@ def test_every_event_without_licence_is_recorded_by_its_authority(client):
     seized = client.post("/api/v1/weapons/seize", headers=POLICE, json={"weapon_id": weapon, "place": "Gent"})
     assert seized.status_code == 201, seized.text
     for path, headers, body in (("confiscate", POLICE, {"order": "court order 7"}),
-                                ("deactivate", DEACTIVATION, {"certificate": "DC-1", "method": "EU 2015/2403"}),
+                                ("deactivate", DEACTIVATION, {"certificate": "DC-1", "method": "EU 2015/2403",
+                                                                "standard": "EU 2018/337", "inspecting_body": "PH",
+                                                                "inspected_on": "2026-01-01"}),
                                 ("destroy", DEACTIVATION, {"method": "shredding"})):
         answer = client.post(f"/api/v1/weapons/{weapon}/{path}", headers=headers, json=body)
         assert answer.status_code == 200, (path, answer.text)

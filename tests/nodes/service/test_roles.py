@@ -26,12 +26,16 @@ def refused(answer, *words: str) -> None:
         assert word in answer.json()["detail"], answer.json()
 
 
+DEACTIVATION_BODY = {"certificate": "C", "standard": "EU 2018/337", "inspecting_body": "PH",
+                     "inspected_on": "2026-01-01"}
+
+
 def test_licensing_records_manufacture_and_licences_not_police_reports(client):
     weapon = manufacture(client, "ROLE-L")
     assert post(client, Role.LICENSING, f"/weapons/{weapon}/mark", {"mark": "M1"}).status_code == 200
     refused(post(client, Role.LICENSING, f"/weapons/{weapon}/report-stolen", {}),
             "licensing role", "Weapon.ReportedStolen")
-    refused(post(client, Role.LICENSING, f"/weapons/{weapon}/deactivate", {"certificate": "C"}),
+    refused(post(client, Role.LICENSING, f"/weapons/{weapon}/deactivate", DEACTIVATION_BODY),
             "licensing role", "Weapon.Deactivated")
 
 
@@ -51,7 +55,7 @@ def test_customs_records_imports_and_seizures_not_manufacture(client):
 def test_police_records_losses_and_seizures_not_licences_or_deactivation(client):
     weapon = manufacture(client, "ROLE-P")
     assert post(client, Role.POLICE, f"/weapons/{weapon}/report-lost", {"place": "Gent"}).status_code == 200
-    refused(post(client, Role.POLICE, f"/weapons/{weapon}/deactivate", {"certificate": "C"}),
+    refused(post(client, Role.POLICE, f"/weapons/{weapon}/deactivate", DEACTIVATION_BODY),
             "police role", "Weapon.Deactivated")
     refused(post(client, Role.POLICE, "/licences/transfer_licence/TL-1/revoke", {"reason": "r"}),
             "police role", "Licence.Revoked")
@@ -68,7 +72,8 @@ def test_tracing_records_trace_steps_only(client):
 
 def test_deactivation_records_deactivation_and_destruction_only(client):
     weapon = manufacture(client, "ROLE-D")
-    answer = post(client, Role.DEACTIVATION, f"/weapons/{weapon}/deactivate", {"certificate": "DC-9"})
+    answer = post(client, Role.DEACTIVATION, f"/weapons/{weapon}/deactivate", {
+        "certificate": "DC-9", "standard": "EU 2018/337", "inspecting_body": "PH", "inspected_on": "2026-01-01"})
     assert answer.status_code == 200, answer.text
     refused(post(client, Role.DEACTIVATION, f"/weapons/{weapon}/mark", {"mark": "M"}),
             "deactivation role", "Weapon.Marked")
