@@ -189,7 +189,8 @@ def test_a_deactivated_weapon_is_reactivated_not_converted_but_a_conversion_foun
     with pytest.raises(InvalidField) as info:
         weapon.convert(authority=a[L], conversion="deactivated-to-firearm", occurred_on=now)
     assert "reactivat" in str(info.value) and info.value.field == "kind"
-    weapon.deactivate(authority=a[D], certificate="DC-1", method="EU 2015/2403", occurred_on=now)
+    weapon.deactivate(authority=a[D], certificate="DC-1", method="EU 2015/2403", standard="EU 2018/337",
+                      inspecting_body="Proof House Liège", inspected_on=now, occurred_on=now)
     with pytest.raises(InvalidState) as state:
         weapon.convert(authority=a[L], conversion="calibre", calibre="9x19", occurred_on=now)
     assert "deactivated" in str(state.value)
