@@ -47,6 +47,16 @@ PERMISSIONS: dict[str, frozenset[AuthorityKind]] = {
     types.DESTROYED: frozenset({P, D, R}),
     # Reactivation is a licensing decision: the weapon becomes a firearm again in a holder's hands (FP art 9).
     types.REACTIVATED: frozenset({L}),
+    # Components and conversions (EU 2021/555 art 1(3)-(4)): the licensing authority records the lawful
+    # assembly, replacement and conversion; police and customs what they find in a seized weapon.
+    types.ASSEMBLED: frozenset({L, R, P, C}),
+    types.COMPONENT_REPLACED: frozenset({L, R}),
+    types.CONVERTED: frozenset({L, R, P, C}),
+    types.COMPONENT_REGISTERED: frozenset({L, R, P, C}),
+    types.COMPONENT_INSTALLED: frozenset({L, R}),
+    types.COMPONENT_REMOVED: frozenset({L, R}),
+    types.COMPONENT_DESTROYED: frozenset({L, P, D, R}),
+    types.COMPONENT_SEIZED: frozenset({P, C}),
     types.LICENCE_ISSUED: frozenset({L}),
     types.LICENCE_REVOKED: frozenset({L}),
     types.SHIPMENT_OPENED: frozenset({C, L}),

@@ -23,6 +23,17 @@ DEACTIVATED = "Weapon.Deactivated"
 DESTROYED = "Weapon.Destroyed"
 # The lawful restoration of a deactivated weapon under a reactivation licence (FP art 9).
 REACTIVATED = "Weapon.Reactivated"
+# The weapon's essential components (EU 2021/555 art 1(3), FP art 3(b)) and conversions.
+ASSEMBLED = "Weapon.Assembled"
+COMPONENT_REPLACED = "Weapon.ComponentReplaced"
+CONVERTED = "Weapon.Converted"
+
+# An essential component's own life: frame or receiver, slide, barrel, bolt or breech block.
+COMPONENT_REGISTERED = "Component.Registered"
+COMPONENT_INSTALLED = "Component.Installed"
+COMPONENT_REMOVED = "Component.Removed"
+COMPONENT_DESTROYED = "Component.Destroyed"
+COMPONENT_SEIZED = "Component.Seized"
 
 # Shipments (FP art 10(2)-(4)) and licences (FP art 7, art 10(3)).
 SHIPMENT_OPENED = "Shipment.Opened"
@@ -55,18 +66,22 @@ HIT_NOTICE_SENT = "HitNotice.Sent"
 AUTHORITY_CERTIFIED = "Authority.Certified"
 
 WEAPON_PREFIX = "Weapon."
+COMPONENT_PREFIX = "Component."
 AUTHORITY_PREFIX = "Authority."
 TRACE_REQUEST_PREFIX = "TraceRequest."
 TRACE_ANSWER_PREFIX = "TraceAnswer."
 
 WEAPON_EVENT_TYPES = frozenset({
     MANUFACTURED, IMPORTED, EXPORTED, RECEIPT_CONFIRMED, TRANSFERRED, MARKED, REPORTED_LOST, REPORTED_STOLEN,
-    RECOVERED, SEIZED, CONFISCATED, DEACTIVATED, DESTROYED,
+    RECOVERED, SEIZED, CONFISCATED, DEACTIVATED, DESTROYED, ASSEMBLED, COMPONENT_REPLACED, CONVERTED,
     REACTIVATED,
 })
 # Every weapon record but a post-manufacture mark says who holds the weapon,
 # where, or in what status: its date is the date custody last changed.
-CUSTODY_EVENT_TYPES = WEAPON_EVENT_TYPES - {MARKED}
+CUSTODY_EVENT_TYPES = WEAPON_EVENT_TYPES - {MARKED, ASSEMBLED, COMPONENT_REPLACED, CONVERTED}
+COMPONENT_EVENT_TYPES = frozenset({
+    COMPONENT_REGISTERED, COMPONENT_INSTALLED, COMPONENT_REMOVED, COMPONENT_DESTROYED, COMPONENT_SEIZED,
+})
 SHIPMENT_EVENT_TYPES = frozenset({SHIPMENT_OPENED, SHIPMENT_RECEIPT_CONFIRMED})
 LICENCE_EVENT_TYPES = frozenset({LICENCE_ISSUED, LICENCE_REVOKED})
 BROKER_REGISTER_TYPES = frozenset({BROKER_REGISTERED, BROKER_RENEWED, BROKER_SUSPENDED, BROKER_REVOKED})

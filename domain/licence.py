@@ -35,6 +35,7 @@ class LicenceKind(str, Enum):
     TRANSFER_LICENCE = "transfer_licence"
     BROKER_REGISTRATION = "broker_registration"
     REACTIVATION_LICENCE = "reactivation_licence"  # restores named deactivated weapons (FP art 9)
+    CONVERSION_LICENCE = "conversion_licence"    # a lawful conversion of a weapon (EU 2021/555 art 1(4))
 
     @classmethod
     def parse(cls, value: str, field: str = "kind") -> LicenceKind:

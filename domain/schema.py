@@ -17,6 +17,7 @@ from typing import Any
 from domain import event_types as types
 from domain.broker import Broker
 from domain.choice import parse_choice
+from domain.component import Component
 from domain.errors import InvalidField
 from domain.hit import HitNotice
 from domain.licence import Licence
@@ -240,6 +241,7 @@ _RANGES: dict[str, Kind] = {
 # Formats the domain's own checks give, by field name (the same name means the same thing in every event).
 _FORMATS: dict[str, Callable[[Any], object]] = {
     "weapon_id": _identifier, "shipment": _identifier, "parent": _identifier, "next_trace": _identifier,
+    "from_weapon": _identifier,
     "requesting_state": _country, "answering_state": _country, "addressee": _country, "to_state": _country,
     "from_state": _country, "issuer_state": _country, "state": _country, "confirmed_by_state": _country,
     "recording_state": _country, "reporting_state": _country, "reported_record": _hash,
@@ -250,6 +252,7 @@ _FORMATS: dict[str, Callable[[Any], object]] = {
 # Where one event's field is looser than the name's format.
 _FORMATS_OF: dict[tuple[str, str], Callable[[Any], object]] = {
     (types.SEIZED, "marking"): _marking_if_given, (types.HIT_NOTICE_SENT, "marking"): _marking_if_given,
+    (types.COMPONENT_REPLACED, "removed"): _identifier, (types.COMPONENT_REPLACED, "installed"): _identifier,
     (types.REPORTED_LOST, "marking"): _marking_if_given, (types.REPORTED_STOLEN, "marking"): _marking_if_given,
     # A deactivation certificate names the weapon as on record: a weapon seized without a readable marking too.
     (types.DEACTIVATED, "marking"): _marking_if_given,
@@ -373,4 +376,4 @@ def _has_default(event: type, name: str) -> bool:
 
 def domain_schema() -> RecordSchema:
     """The schema of the domain's aggregates (the node layer adds its register of authorities)."""
-    return RecordSchema.of((Weapon, Shipment, Licence, TraceRequest, TraceAnswer, HitNotice, Broker))
+    return RecordSchema.of((Weapon, Shipment, Licence, TraceRequest, TraceAnswer, HitNotice, Broker, Component))

@@ -14,6 +14,7 @@ from typing import Any
 from domain.event_types import (
     AUTHORITY_PREFIX,
     BROKER_REGISTER_TYPES,
+    COMPONENT_SEIZED,
     EXPORTED,
     HIT_NOTICE_SENT,
     IMPORTED,
@@ -41,8 +42,11 @@ OwnRecords = Callable[[str], Sequence[SignedRecord]]
 _TO_EVERY_PARTNER = frozenset({REPORTED_LOST, REPORTED_STOLEN, *BROKER_REGISTER_TYPES})
 _AUTHORISATIONS = frozenset({"import_authorization", "transit_no_objection"})
 _BODY_DEPENDENT_PREFIXES = (TRACE_REQUEST_PREFIX, TRACE_ANSWER_PREFIX)
+# Components and conversions are national records (EU 2021/555 art 4): none goes abroad but a component
+# found in a seized weapon, which goes to the component's state of manufacture, as a seized weapon's does
+# (ITI para 17: the tracing state needs the manufacturer's records).
 _BODY_DEPENDENT = frozenset({EXPORTED, RECEIPT_CONFIRMED, SHIPMENT_OPENED, LICENCE_ISSUED, LICENCE_REVOKED, SEIZED,
-                             HIT_NOTICE_SENT})
+                             HIT_NOTICE_SENT, COMPONENT_SEIZED})
 #: Records that go to the states the default names and to no one else, whatever a node's configuration
 #: adds: a hit notice tells of a seizure in an investigation, and only the reporting state needs it.
 ONLY_DEFAULT_RECIPIENTS = frozenset({HIT_NOTICE_SENT})
@@ -96,6 +100,8 @@ def default_recipients(record: SignedRecord, partners: frozenset[str], own_recor
         return _seizure_recipients(record, own_records)
     if record_type == HIT_NOTICE_SENT:
         return frozenset({body.get("reporting_state", "")})
+    if record_type == COMPONENT_SEIZED:
+        return _seizure_recipients(record, own_records) - {""}
     return frozenset()
 
 

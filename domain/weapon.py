@@ -11,7 +11,7 @@ transferred or exported as one, until a reactivation under a reactivation licenc
 The effect of each record on the weapon's state is ``domain.weapon_state.evolve``,
 shared with the views; the state's attributes are declared here as read-only
 properties, so that callers are typed. The module stays above 400 lines for a
-reason: the fourteen events are nested classes and the commands methods of one
+reason: the seventeen events are nested classes and the commands methods of one
 aggregate (eventsourcing's model, ``Weapon.Exported`` / ``weapon.export()``),
 and a mixin per lifecycle phase would scatter one aggregate's rules.
 """
@@ -27,7 +27,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
-from domain import event_types as types
+from domain import assembly, event_types as types
 from domain.authority import Authority, AuthorityKind, check_permitted
 from domain.errors import InvalidField, InvalidState, NotPermitted, UnknownWeapon
 from domain.licence import Licence
@@ -207,6 +207,35 @@ class Weapon(SignedAggregate):
         holder: str
         reason: str
         certificate: str
+    class Assembled(Event):
+        """Essential components on record in the weapon: each ``{"component_id", "kind", "marking"}``
+        (``domain.assembly``); ``flags`` when police or customs found them in a seized weapon."""
+
+        TOPIC = types.ASSEMBLED
+        components: tuple[Any, ...]
+        flags: tuple[str, ...]
+
+    class ComponentReplaced(Event):
+        TOPIC = types.COMPONENT_REPLACED
+        kind: str
+        removed: str
+        removed_marking: dict[str, Any]
+        installed: str
+        installed_marking: dict[str, Any]
+        reason: str
+
+    class Converted(Event):
+        """A conversion (``domain.assembly.Conversion``), lawful under ``licence`` or found and flagged."""
+
+        TOPIC = types.CONVERTED
+        conversion: str
+        from_type: str
+        to_type: str
+        from_calibre: str
+        to_calibre: str
+        licence: str
+        description: str
+        flags: tuple[str, ...]
 
 
     # --- construction -------------------------------------------------------------
@@ -291,6 +320,10 @@ class Weapon(SignedAggregate):
     @property
     def deactivation_certificate(self) -> str:
         return self.state.deactivation_certificate
+
+    @property
+    def components(self) -> Mapping[str, Mapping[str, Any]]:
+        return self.state.components
 
     @classmethod
     def manufacture(
@@ -610,6 +643,43 @@ class Weapon(SignedAggregate):
         self._record(self.Destroyed, authority=authority, occurred_on=occurred_on,
                      method=check_text(method, "method"),
                      certificate=check_text(certificate, "certificate", required=False, max_length=64))
+
+    # --- components and conversions (rules: domain.assembly) ---------------------------
+
+    def assemble(self, *, authority: Authority, parts: tuple[tuple[str, str, Mapping[str, Any]], ...],
+                 occurred_on: int) -> None:
+        """Record essential components (kind, component id, marking) in the weapon: lawful work, or what
+        police or customs found in a seized weapon (flagged). Rules: ``domain.assembly``."""
+        check_permitted(types.ASSEMBLED, authority.kind)
+        if not parts:
+            raise InvalidField("name at least one component", field="component")
+        assembly.check_may_work_on(self.state, authority, "assembly")
+        assembly.check_new_kinds(self.state, [kind for kind, _, _ in parts])
+        self._record(self.Assembled, authority=authority, occurred_on=occurred_on,
+                     components=tuple({"component_id": cid, "kind": kind, "marking": dict(marking)}
+                                      for kind, cid, marking in parts),
+                     flags=("components-found",) if assembly.is_finding(authority) else ())
+
+    def replace_component(self, *, authority: Authority, kind: str, installed: str,
+                          installed_marking: Mapping[str, Any], reason: str, occurred_on: int) -> str:
+        """Replace the weapon's part of ``kind`` by component ``installed``; returns the id of the part removed."""
+        check_permitted(types.COMPONENT_REPLACED, authority.kind)
+        assembly.check_may_work_on(self.state, authority, "replacement")
+        removed = assembly.installed_part(self.state, kind)
+        self._record(self.ComponentReplaced, authority=authority, occurred_on=occurred_on, kind=kind,
+                     removed=str(removed["component_id"]), removed_marking=dict(removed["marking"]),
+                     installed=installed, installed_marking=dict(installed_marking),
+                     reason=check_text(reason, "reason"))
+        return str(removed["component_id"])
+
+    def convert(self, *, authority: Authority, conversion: str, calibre: str = "", type: str = "",
+                licence: Licence | None = None, description: str = "", occurred_on: int) -> None:
+        """Record a conversion (``domain.assembly.conversion_fields`` states the rules)."""
+        check_permitted(types.CONVERTED, authority.kind)
+        fields = assembly.conversion_fields(
+            self.state, authority, str(self.id), conversion=assembly.Conversion.parse(conversion), calibre=calibre,
+            type_=type, licence=licence, description=description, occurred_on=check_occurred_on(occurred_on))
+        self._record(self.Converted, authority=authority, occurred_on=occurred_on, **fields)
 
     # --- rule checks ----------------------------------------------------------------
 

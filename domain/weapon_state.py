@@ -70,6 +70,9 @@ class WeaponState:
     awaiting_receipt: str = ""
     in_transit_to: str = ""        # exported to this state, receipt not (yet) confirmed (FP art 10(4))
     deactivation_certificate: str = ""
+    # Essential components on record, by kind: {"component_id", "marking"} (Weapon.Assembled, ComponentReplaced).
+    components: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    conversions: tuple[str, ...] = ()
 
     @property
     def registered(self) -> bool:
@@ -188,6 +191,24 @@ def _reactivated(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
     flags = w.flags if REACTIVATED_FLAG in w.flags else (*w.flags, REACTIVATED_FLAG)
     return replace(w, status=Status.ACTIVE, holder=str(body.get("holder") or w.holder), deactivation_certificate="",
                    flags=flags)
+def _assembled(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+    parts = dict(w.components)
+    for part in body.get("components", ()):
+        if isinstance(part, Mapping):
+            parts[str(part.get("kind", ""))] = {"component_id": str(part.get("component_id", "")),
+                                                "marking": dict(part.get("marking") or {})}
+    return replace(w, components=parts, flags=(*w.flags, *(str(f) for f in body.get("flags", ()))))
+
+
+def _component_replaced(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+    part = {"component_id": str(body.get("installed", "")), "marking": dict(body.get("installed_marking") or {})}
+    return replace(w, components={**w.components, str(body.get("kind", "")): part})
+
+
+def _converted(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+    return replace(w, type=str(body.get("to_type") or w.type), calibre=str(body.get("to_calibre") or w.calibre),
+                   conversions=(*w.conversions, str(body.get("conversion", ""))),
+                   flags=(*w.flags, *(str(f) for f in body.get("flags", ()))))
 
 
 _STATUS_VALUES = frozenset(s.value for s in Status)
@@ -212,5 +233,8 @@ _RULES: dict[str, Callable[[WeaponState, Mapping[str, Any]], WeaponState]] = {
     types.DEACTIVATED: _deactivated,
     types.DESTROYED: _destroyed,
     types.REACTIVATED: _reactivated,
+    types.ASSEMBLED: _assembled,
+    types.COMPONENT_REPLACED: _component_replaced,
+    types.CONVERTED: _converted,
 }
 assert _RULES.keys() == types.WEAPON_EVENT_TYPES

@@ -15,6 +15,7 @@ trace.respond_days              ARMSLEDGER_TRACE_RESPONSE_DAYS   30 (urgent trac
 max_message_bytes               ARMSLEDGER_MAX_MESSAGE_BYTES     1048576 (1 MiB)
 quarantine_max_entries          ARMSLEDGER_QUARANTINE_ENTRIES    10000
 quarantine_max_bytes            ARMSLEDGER_QUARANTINE_BYTES      67108864 (64 MiB)
+component_kinds                 ARMSLEDGER_COMPONENT_KINDS       none (comma-separated kinds added)
 ==============================  ===============================  ===========================
 
 ``db`` is a SQLite file path or a ``postgresql://`` URL. ``topic_prefix`` starts every
@@ -91,6 +92,9 @@ class Settings:
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     quarantine_max_entries: int = DEFAULT_QUARANTINE_MAX_ENTRIES
     quarantine_max_bytes: int = DEFAULT_QUARANTINE_MAX_BYTES
+    #: Essential component kinds the state records besides frame, receiver, slide, barrel, bolt and breech
+    #: block (``domain.component.ESSENTIAL_KINDS``).
+    component_kinds: tuple[str, ...] = ()
 
     @property
     def shown_db(self) -> str:
@@ -128,6 +132,8 @@ class Settings:
             max_message_bytes=DEFAULT_MAX_MESSAGE_BYTES if max_message_bytes is None else max_message_bytes,
             quarantine_max_entries=quarantine_max_entries or DEFAULT_QUARANTINE_MAX_ENTRIES,
             quarantine_max_bytes=quarantine_max_bytes or DEFAULT_QUARANTINE_MAX_BYTES,
+            component_kinds=tuple(k.strip().lower() for k in env.get("ARMSLEDGER_COMPONENT_KINDS", "").split(",")
+                                  if k.strip()),
         )
 
 

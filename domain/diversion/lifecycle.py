@@ -30,9 +30,11 @@ class Lifecycle:
     """The weapon's records from every node, in business-time order, with their context."""
 
     def __init__(self, weapon_id: str, records: Iterable[SignedRecord], licences: Iterable[SignedRecord],
-                 answered: Iterable[str]):
+                 answered: Iterable[str], *, donor_of: str = ""):
         records = list({r.hash: r for r in records}.values())
         self.weapon_id = weapon_id
+        self.records = records      # every record given, components' and their other weapons' too
+        self.donor_of = donor_of    # the weapon whose part came from this one ("" for the weapon analysed)
         weapon = [r for r in records if r.stream == weapon_id and r.type.startswith(types.WEAPON_PREFIX)]
         shipments = {str(r.body.get("shipment", "")) for r in weapon} - {""}
         related = [r for r in records if r.type in (types.SHIPMENT_OPENED, types.SHIPMENT_RECEIPT_CONFIRMED) and (
@@ -53,6 +55,17 @@ class Lifecycle:
             (dict(r.body["marking"]) for r in self.timeline if r.body.get("marking")), None)
         self.name = (f"{marking.get('manufacturer', '').upper()} {marking.get('country', '')} "
                      f"{marking.get('serial', '')}" if marking else weapon_id)
+
+    def components_found(self) -> list[SignedRecord]:
+        """The records of components found in this weapon when it was seized (``Component.Seized``)."""
+        return sorted((r for r in self.records if r.type == types.COMPONENT_SEIZED
+                       and r.body.get("weapon_id") == self.weapon_id), key=lifecycle_order)
+
+    def component_before(self, found: SignedRecord, *record_types: str) -> SignedRecord | None:
+        """The last record of ``record_types`` of ``found``'s component before ``found``."""
+        earlier = [r for r in self.records if r.stream == found.stream and r.type in record_types
+                   and lifecycle_order(r) < lifecycle_order(found)]
+        return max(earlier, key=lifecycle_order, default=None)
 
     def ordered(self, envelopes: Iterable[SignedRecord | None]) -> list[SignedRecord]:
         unique = {e.hash: e for e in envelopes if e is not None}

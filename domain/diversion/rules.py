@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from domain.diversion.components import moved_component
 from domain.diversion.lifecycle import Custody, Lifecycle
 from domain.diversion.verdict import Custodian, Rule
 from domain.diversion.words import (
@@ -267,7 +268,11 @@ def current_custody(a: Analysis) -> Finding:
     return Finding(Rule.NO_DIVERSION_FOUND, c.custodian, place, proof.occurred_on, (proof,), text)
 
 
+def _component_from_other_weapon(a: Analysis) -> Finding | None:
+    return moved_component(a, RULES, current_custody)
+
+
 RULES: tuple[Callable[[Analysis], Finding | None], ...] = (
     _record_after_end_of_life, _export_never_confirmed, _route_or_consignee_deviation, _lost_or_stolen,
-    _no_export_from_last_legal_state, _tampered_marking, _no_legal_custody_on_record,
+    _no_export_from_last_legal_state, _tampered_marking, _component_from_other_weapon, _no_legal_custody_on_record,
 )

@@ -24,6 +24,7 @@ class Rule(str, Enum):
     LOST_OR_STOLEN = "lost-or-stolen"
     NO_EXPORT_FROM_LAST_LEGAL_STATE = "no-export-from-last-legal-state"
     TAMPERED_MARKING = "tampered-marking"
+    COMPONENT_FROM_OTHER_WEAPON = "component-from-other-weapon"
     NO_LEGAL_CUSTODY_ON_RECORD = "no-legal-custody-on-record"
     NO_DIVERSION_FOUND = "no-diversion-found"
 

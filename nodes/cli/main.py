@@ -19,6 +19,7 @@ from eventsourcing.domain import OriginatorVersionError
 import nodes.cli.alerts as alerts_commands
 import nodes.cli.brokers as broker_commands
 import nodes.cli.certificates as certificate_commands
+import nodes.cli.components as components_commands
 import nodes.cli.reference as reference_commands
 from domain.errors import DomainError
 from ledger.errors import KeyStoreError, LedgerError, VerificationError
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     licence.add_commands(commands)      # licence issue|revoke
     store.add_import_csv(commands)
     query.add_commands(commands)        # history, search
+    components_commands.add_commands(commands)  # component show
     stats.add_commands(commands)        # stats
     customs.add_commands(commands)      # shipments, authorizations
     epcis.add_commands(commands)        # epcis export|import (GS1 EPCIS 2.0)

@@ -126,6 +126,9 @@ def history_text(document: dict[str, Any]) -> str:
         lines.append(f"flags    {', '.join(document['flags'])}")
     if document["marks"]:
         lines.append(f"marks    {', '.join(document['marks'])}")
+    if document.get("components"):
+        parts = (f"{p['kind']} {marking_text(p['marking'])}" for p in document["components"])
+        lines.append(f"parts    {', '.join(parts)}")
     lines += ["", f"{'date':<10}  {'record':<16} {'origin':<6} {'authority':<12} {'officer':<14} {'hash':<12}  "
               "verification"]
     for event in events:
@@ -158,8 +161,12 @@ def _count(n: int, noun: str) -> str:
 
 
 def _show(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return " > ".join(_show(v) for v in value)
+    if isinstance(value, (list, tuple)):  # a route reads "BE > DE > NL"; parts are listed
+        return (", " if any(isinstance(v, dict) for v in value) else " > ").join(_show(v) for v in value)
+    if isinstance(value, dict) and {"manufacturer", "country", "serial"} <= value.keys():
+        return marking_text(value)
+    if isinstance(value, dict) and isinstance(value.get("marking"), dict):  # a part: "frame FN / BE / F-1"
+        return f"{value.get('kind', '')} {marking_text(value['marking'])}".strip()
     text = str(value)
     if len(text) == 64 and all(c in "0123456789abcdef" for c in text):
         return text[:12]  # a record hash, shortened as in the hash column
@@ -177,9 +184,10 @@ def search(run: Invocation) -> int:
         # A refused criterion is no read: find_weapons refuses it before the read is recorded.
         found = find_weapons(node, criteria, offset=a.offset, limit=a.limit)
         record_read(run, node, "search", criteria.subject)
-    lines = [f"{m['weapon_id']}  {_marking_text(m['marking'])}  {m['status'] or 'unknown'}"
+    lines = [f"{m['weapon_id']}  {marking_text(m['marking'])}  {m['status'] or 'unknown'}"
              + (f" ({', '.join(m['flags'])})" if m.get("flags") else "")
              + ("" if m["held"] == "own" else f"  (partner record: {', '.join(m['nodes'])})")
+             + "".join(f"  ({p['kind']} {marking_text(p['marking'])})" for p in m.get("components", ()))
              for m in found["matches"]]
     if not lines:
         text = f"no weapon matches {criteria.subject!r}" + (f" from result {a.offset + 1}" if a.offset else "")
@@ -197,5 +205,6 @@ def search(run: Invocation) -> int:
 
 # --- rendering of projection rows ----------------------------------------------------------
 
-def _marking_text(marking: dict[str, Any]) -> str:
+def marking_text(marking: dict[str, Any]) -> str:
+    """``FN / BE / 12345``."""
     return f"{marking.get('manufacturer', '')} / {marking.get('country', '')} / {marking.get('serial', '')}"

@@ -21,8 +21,9 @@ from ledger.hashing import leaf_hash
 ENTRY_FORMAT = "armsledger-read/1"
 """Version tag inside every hashed entry: an entry's hash is never that of anything else."""
 
-READ_ACTIONS = ("history", "search", "trace", "licence", "verdict", "shipment")
-"""What was read: a weapon's history, a serial search, a trace, a licence, a diversion verdict, a shipment."""
+READ_ACTIONS = ("history", "search", "trace", "licence", "verdict", "shipment", "component")
+"""What was read: a weapon's history, a serial search, a trace, a licence, a diversion verdict, a shipment,
+an essential component's life."""
 
 MAX_TEXT = 1000
 """Longest subject or purpose kept (characters)."""

@@ -101,6 +101,8 @@ def history_document(weapon_id: UUID, state: WeaponState, held: list[HeldRecord]
         "in_transit_to": state.in_transit_to,
         "flags": list(state.flags),
         "marks": list(state.marks),
+        "components": [{"kind": kind, **plain_record(dict(part))} for kind, part in sorted(state.components.items())],
+        "conversions": list(state.conversions),
         "own_only": own_only,
         "verified": all(h.problem is None for h in held),
         "events": [_event_document(h, authority_kinds) for h in held],

@@ -19,6 +19,7 @@ from domain.event_types import WEAPON_EVENT_TYPES
 from domain.marking import check_text, normalise, serial_pattern_to_regex
 from domain.weapon_state import WeaponState
 from nodes.bootstrap import Node
+from nodes.registry.component_reading import components_matching
 from nodes.registry.federated_history import PARTNER, HeldRecord, fold_held, in_business_order
 from projections.serial_search import DESCRIPTION_FIELDS, weapon_filter
 
@@ -60,7 +61,8 @@ def find_weapons(node: Node, criteria: Criteria, *, offset: int = 0, limit: int 
     """The weapons matching every criterion given, ordered by serial then id, ``limit`` of them from
     ``offset``: ``{"criteria", "total", "offset", "limit", "cut", "matches"}``; ``cut`` is true when
     ``total`` holds more than the page shows. Each match: ``weapon_id``, ``marking``, ``status``,
-    ``description``, ``flags``, ``held`` (``own`` or ``partner``) and ``nodes`` (the states whose records it has).
+    ``description``, ``flags``, ``held`` (``own`` or ``partner``) and ``nodes`` (the states whose records it
+    has); a weapon found by the serial of one of its essential components lists them in ``components``.
 
     ``InvalidField`` naming the field (``serial`` when none is given) or ``offset``/``limit``.
     """
@@ -73,8 +75,10 @@ def find_weapons(node: Node, criteria: Criteria, *, offset: int = 0, limit: int 
     for found in own:
         found.update(held="own", nodes=[node.identity.state])
     partners = [match for match in _partner_matches(node, criteria) if node.views.custody(match["weapon_id"]) is None]
-    merged = sorted([*own, *partners], key=lambda m: (normalise(m["marking"].get("serial", "")), m["weapon_id"]))
-    total = own_total + len(partners)
+    by_part = _by_component(node, criteria, [*own, *partners])
+    merged = sorted([*own, *partners, *by_part],
+                    key=lambda m: (normalise(m["marking"].get("serial", "")), m["weapon_id"]))
+    total = own_total + len(partners) + len(by_part)
     page = merged[offset:offset + limit]
     return {"criteria": criteria.given(), "total": total, "offset": offset, "limit": limit,
             "cut": offset + len(page) < total or offset > 0, "matches": page}
@@ -116,6 +120,32 @@ def weapon_ids_starting(node: Node, prefix: str) -> list[str]:
     own = node.views.weapon_ids_starting(prefix, limit=IDS_SHOWN)
     partners = [weapon_id for weapon_id, _, _ in partner_weapons(node) if weapon_id.startswith(prefix)]
     return list(dict.fromkeys([*own, *partners]))
+
+
+def _by_component(node: Node, criteria: Criteria, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The weapons whose essential components' serial matches (``components``: the parts that matched),
+    beside ``found`` (those whose own serial matched: the parts are added to them)."""
+    if not criteria.serial.strip():
+        return []
+    pattern = serial_pattern_to_regex(criteria.serial)
+    wanted = {name: value.strip().lower() for name, value in criteria.given().items() if name in DESCRIPTION_FIELDS}
+    matches = {m["weapon_id"]: m for m in found}
+    added: dict[str, dict[str, Any]] = {}
+    for part in components_matching(node, pattern):
+        weapon_id = part.pop("weapon_id")
+        match = matches.get(weapon_id) or added.get(weapon_id)
+        if match is None and weapon_id:
+            life = node.views.lifecycle(weapon_id)
+            if life is None or any(str(life["description"][k]).lower() != v for k, v in wanted.items()):
+                continue
+            match = added[weapon_id] = {
+                "weapon_id": weapon_id, "marking": life["marking"], "status": life["status"],
+                "description": {k: life["description"][k] for k in DESCRIPTION_FIELDS}, "flags": list(life["flags"]),
+                "held": "own",
+                "nodes": [node.identity.state]}
+        if match is not None:
+            match.setdefault("components", []).append(part)
+    return list(added.values())
 
 
 def _partner_matches(node: Node, criteria: Criteria) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from nodes.service import (
     api_alerts,
     api_brokers,
     api_certificates,
+    api_components,
     api_epcis,
     api_holders,
     api_licences,
@@ -52,6 +53,7 @@ def create_app(context: ServiceContext, *, max_body_bytes: int = MAX_BODY_BYTES,
     app.include_router(api_epcis.router)  # GS1 EPCIS 2.0 export and import
     app.include_router(api_certificates.router)  # deactivate, reactivate, certificate files
     app.include_router(api_reference.router)  # the national reference table
+    app.include_router(api_components.router)  # assemble, replace-component, convert; a component's life
     app.include_router(health.router)
     errors.install(app)
     app.state.metrics = health.ServiceMetrics(context)

@@ -11,8 +11,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from uuid import UUID
 
+from domain.component import components_named
 from domain.diversion import Verdict, analyse
-from domain.event_types import EXPORTED, LICENCE_ISSUED
+from domain.event_types import (
+    COMPONENT_INSTALLED,
+    COMPONENT_PREFIX,
+    COMPONENT_REMOVED,
+    COMPONENT_SEIZED,
+    EXPORTED,
+    LICENCE_ISSUED,
+)
 from domain.licence import licence_id
 from domain.records import SignedRecord
 from domain.trace import TraceStatus
@@ -67,6 +75,16 @@ def federated_lifecycle(node: Node, weapon_id: UUID | str, *, now: int | None = 
     add(own(authorities_stream(node.identity.state)))
     for partner in partners:
         add(inbox.received(node=partner, stream=str(authorities_stream(partner))))
+    # A weapon's components, and the other weapons a part of it was found to come from (docs/diversion.md).
+    for cid in components_named((e.type, e.body) for e in list(records.values()) if e.stream == wid):
+        add(own(cid))
+        add(inbox.received_about(cid, partners))
+    parts = [e for e in list(records.values()) if e.type.startswith(COMPONENT_PREFIX)]
+    donors = {str(e.body.get("from_weapon", "")) for e in parts if e.type == COMPONENT_SEIZED}
+    donors |= {str(e.body.get("weapon_id", "")) for e in parts if e.type in (COMPONENT_INSTALLED, COMPONENT_REMOVED)}
+    for donor in donors - {"", wid}:
+        add(own(donor))
+        add(inbox.received_about(donor, partners))
     answered: list[str] = []
     expected: list[str] = []
     unverified: list[str] = []

@@ -13,6 +13,7 @@ import pytest
 
 from domain.authority import PERMISSIONS, Authority, AuthorityKind, check_permitted
 from domain.broker import Broker
+from domain.component import Component, component_id
 from domain.errors import InvalidField, NotPermitted
 from domain.hit import HitNotice
 from domain.licence import Licence, LicenceKind
@@ -69,6 +70,54 @@ class Recipes:
         broker.record_activity(authority=by, kind="negotiation", parties=("A", "B"), description="rifles",
                                occurred_on=self.now)
         return broker
+    # --- components and conversions: police and customs record what they find in a seized weapon
+    def _worked_on_by(self, by):
+        w = self.make_weapon()
+        if by.kind in (P, C):
+            w.seize(authority=by, place="Gent", circumstances="raid", occurred_on=self.now)
+        return w
+
+    def Weapon_Assembled(self, by):
+        w = self._worked_on_by(by)
+        frame = Marking.read("FN", "BE", "F-1")
+        w.assemble(authority=by, parts=(("frame", str(component_id("frame", frame)), frame.as_dict()),),
+                   occurred_on=self.now)
+        return w
+
+    def Weapon_ComponentReplaced(self, by):
+        w = self.Weapon_Assembled(self.a[L])
+        w.replace_component(authority=by, kind="frame", installed=str(uuid.uuid4()), installed_marking={},
+                            reason="worn", occurred_on=self.now)
+        return w
+
+    def Weapon_Converted(self, by):
+        w = self._worked_on_by(by)
+        w.convert(authority=by, conversion="calibre", calibre="7.62", occurred_on=self.now)
+        return w
+
+    def Component_Registered(self, by):
+        return Component.register(authority=by, kind="frame", marking=Marking.read("FN", "BE", "F-2"),
+                                  occurred_on=self.now)
+
+    def Component_Installed(self, by):
+        c = self.Component_Registered(self.a[L])
+        c.install(authority=by, weapon_id=str(uuid.uuid4()), weapon_marking={}, host=None, occurred_on=self.now)
+        return c
+
+    def Component_Removed(self, by):
+        c = self.Component_Installed(self.a[L])
+        c.remove(authority=by, weapon_id=c.weapon_id, reason="worn", occurred_on=self.now)
+        return c
+
+    def Component_Destroyed(self, by):
+        c = self.Component_Registered(self.a[L])
+        c.destroy(authority=by, method="shredded", occurred_on=self.now)
+        return c
+
+    def Component_Seized(self, by):
+        c = self.Component_Registered(self.a[P])
+        c.seize(authority=by, weapon_id=str(uuid.uuid4()), host=None, occurred_on=self.now)
+        return c
 
     # --- hit notices
     def HitNotice_Sent(self, by):
@@ -252,7 +301,7 @@ def test_permission_matrix(event_type, kind, recipes, authorities):
         assert kind.value in str(info.value)
 
 
-@pytest.mark.parametrize("aggregate", [Weapon, Licence, Shipment, TraceRequest, TraceAnswer, HitNotice],
+@pytest.mark.parametrize("aggregate", [Weapon, Licence, Shipment, TraceRequest, TraceAnswer, HitNotice, Component],
                          ids=lambda c: c.__name__)
 def test_every_event_class_has_a_permission_entry(aggregate):
     topics = {c.TOPIC for c in vars(aggregate).values()

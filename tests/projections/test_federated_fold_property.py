@@ -65,6 +65,12 @@ def body(record_type: str, node: str, weapon: int, holder: str, choice: int, ver
         types.DEACTIVATED: {"certificate": f"C-{choice}", "method": "welding"},
         types.DESTROYED: {"method": "crushing", "certificate": "D-1"},
         types.REACTIVATED: {"licence": "RL-1", "holder": holder, "reason": "museum", "certificate": f"C-{choice}"},
+        types.ASSEMBLED: {"components": ({"component_id": WEAPONS[1 - weapon], "kind": "frame", "marking": marking},),
+                          "flags": ()},
+        types.COMPONENT_REPLACED: {"kind": "frame", "removed": WEAPONS[1 - weapon], "removed_marking": marking,
+                                   "installed": WEAPONS[weapon], "installed_marking": marking, "reason": "worn"},
+        types.CONVERTED: {"conversion": "calibre", "from_type": "pistol", "to_type": "pistol", "from_calibre": "5.7",
+                          "to_calibre": f"{choice}mm", "licence": "", "description": "", "flags": ()},
     }[record_type]
 
 

@@ -23,6 +23,7 @@ def mount(app: FastAPI) -> None:
         admin_pages,
         alerts_pages,
         audit_pages,
+        component_pages,
         customs_pages,
         import_pages,
         licensing_pages,
@@ -48,6 +49,7 @@ def mount(app: FastAPI) -> None:
     app.state.desk_jobs = Jobs()
     app.mount("/static", StaticFiles(directory=STATIC), name="desk-static")
     desks = (session_pages, search_pages, licensing_pages, customs_pages, tracing_pages, stats_pages, audit_pages,
-             import_pages, admin_pages, alerts_pages, reference_pages)
+             import_pages, admin_pages, alerts_pages, reference_pages,
+             component_pages)
     for pages in desks:
         app.include_router(pages.router)

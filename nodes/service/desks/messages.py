@@ -14,6 +14,7 @@ from nodes.service.desks import messages_trace
 from nodes.service.desks.messages_alerts import ALERTS_ENGLISH
 from nodes.service.desks.messages_brokers import BROKER_MESSAGES
 from nodes.service.desks.messages_certificates import CERTIFICATE_ENGLISH
+from nodes.service.desks.messages_components import COMPONENTS_ENGLISH
 from nodes.service.desks.messages_hist import HISTORY_ENGLISH
 from nodes.service.desks.messages_licences import LICENCE_MESSAGES
 from nodes.service.desks.messages_reference import REFERENCE_ENGLISH
@@ -352,6 +353,7 @@ ENGLISH.update(ALERTS_ENGLISH)           # alerts (hit notices received), report
 ENGLISH.update(BROKER_MESSAGES)          # the broker register (FP art 15)
 ENGLISH.update(CERTIFICATE_ENGLISH)      # reactivation licences
 ENGLISH.update(REFERENCE_ENGLISH)        # the reference table's page
+ENGLISH.update(COMPONENTS_ENGLISH)       # a component's page, a weapon's parts
 CATALOGUES: dict[str, Mapping[str, str]] = {DEFAULT_LANGUAGE: ENGLISH}
 
 

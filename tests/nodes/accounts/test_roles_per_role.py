@@ -14,6 +14,12 @@ from domain.errors import NotPermitted
 from domain.roles import Right, Role, authority_for, check_right, recordable
 from nodes.accounts.officer import Officer
 
+# Essential components and conversions (docs/components.md): lawful work, and what police and customs find.
+PARTS_WORK = {"Weapon.Assembled", "Weapon.ComponentReplaced", "Weapon.Converted", "Component.Registered",
+              "Component.Installed", "Component.Removed", "Component.Destroyed"}
+PARTS_FOUND = {"Weapon.Assembled", "Weapon.Converted", "Component.Registered", "Component.Seized"}
+BROKERS = {"Broker.Registered", "Broker.Renewed", "Broker.Suspended", "Broker.Revoked", "Broker.ActivityRecorded"}
+
 TRACE_STEPS = {"TraceRequest.Submitted", "TraceRequest.Forwarded", "TraceRequest.Closed",
                "TraceAnswer.Acknowledged", "TraceAnswer.Responded", "TraceAnswer.Untraceable",
                "TraceAnswer.Delayed", "TraceAnswer.Restricted", "TraceAnswer.Refused"}
@@ -23,20 +29,20 @@ MAY_RECORD: dict[Role, tuple[AuthorityKind | None, set[str]]] = {
     Role.LICENSING: (AuthorityKind.LICENSING, {
         "Weapon.Manufactured", "Weapon.Imported", "Weapon.Exported", "Weapon.Transferred", "Weapon.Marked",
         "Weapon.ReportedLost", "Licence.Issued", "Licence.Revoked", "Shipment.Opened", "HitNotice.Sent",
-        "Weapon.Reactivated"}),
+        "Weapon.Reactivated", *PARTS_WORK, *BROKERS}),
     Role.CUSTOMS: (AuthorityKind.CUSTOMS, {
         "Weapon.Imported", "Weapon.Exported", "Weapon.ReceiptConfirmed", "Weapon.Seized", "Shipment.Opened",
-        "Shipment.ReceiptConfirmed", "HitNotice.Sent"}),
+        "Shipment.ReceiptConfirmed", "HitNotice.Sent", *PARTS_FOUND}),
     Role.POLICE: (AuthorityKind.POLICE, {
         "Weapon.Marked", "Weapon.ReportedLost", "Weapon.ReportedStolen", "Weapon.Recovered", "Weapon.Seized",
-        "Weapon.Confiscated", "Weapon.Destroyed", "HitNotice.Sent", *TRACE_STEPS}),
+        "Weapon.Confiscated", "Weapon.Destroyed", "HitNotice.Sent", *TRACE_STEPS, *PARTS_FOUND, "Component.Destroyed"}),
     Role.TRACING: (AuthorityKind.POLICE, set(TRACE_STEPS)),
-    Role.DEACTIVATION: (AuthorityKind.DEACTIVATION, {"Weapon.Deactivated", "Weapon.Destroyed"}),
+    Role.DEACTIVATION: (AuthorityKind.DEACTIVATION, {"Weapon.Deactivated", "Weapon.Destroyed", "Component.Destroyed"}),
     Role.REGISTRY: (AuthorityKind.REGISTRY, {
         "Weapon.Manufactured", "Weapon.Imported", "Weapon.Transferred", "Weapon.Marked", "Weapon.ReportedLost",
         "Weapon.Confiscated", "Weapon.Destroyed", "TraceAnswer.Acknowledged", "TraceAnswer.Responded",
         "TraceAnswer.Untraceable", "TraceAnswer.Delayed", "TraceAnswer.Restricted", "TraceAnswer.Refused",
-        "HitNotice.Sent"}),
+        "HitNotice.Sent", *PARTS_WORK}),
     Role.AUDITOR: (None, set()),
     Role.ADMIN: (None, set()),
 }

@@ -12,6 +12,7 @@ import uuid
 import pytest
 
 from domain.authority import Authority, AuthorityKind
+from domain.component import Component
 from domain.licence import Licence, LicenceKind
 from domain.marking import Marking
 from domain.shipment import Shipment
@@ -82,6 +83,18 @@ def every_kind_of_event() -> list[list]:
     untraceable = TraceAnswer.acknowledge(trace_id=uuid.uuid4(), authority=A[P], requesting_state="FR",
                                           occurred_on=now)
     untraceable.untraceable(authority=A[P], reason="no record", occurred_on=now)
+    built = Weapon.manufacture(authority=A[L], marking=Marking.read("FN Herstal", "BE", "MAP-2"), type="pistol",
+                               make="FN", model="57", calibre="5.7", year=2020, holder="FN", occurred_on=now)
+    frame_marking = Marking.read("FN Herstal", "BE", "F-MAP")
+    frame = Component.register(authority=A[L], kind="frame", marking=frame_marking, occurred_on=now)
+    built.assemble(authority=A[L], parts=(("frame", str(frame.id), frame_marking.as_dict()),), occurred_on=now)
+    frame.install(authority=A[L], weapon_id=str(built.id), weapon_marking=built.marking, host=None, occurred_on=now)
+    built.replace_component(authority=A[L], kind="frame", installed=str(uuid.uuid4()), installed_marking={},
+                            reason="cracked", occurred_on=now)
+    frame.remove(authority=A[L], weapon_id=str(built.id), reason="cracked", occurred_on=now)
+    frame.destroy(authority=A[L], method="shredded", occurred_on=now)
+    frame.seize(authority=A[P], weapon_id=str(s.id), host=None, occurred_on=now)
+    built.convert(authority=A[L], conversion="calibre", calibre="9x19", occurred_on=now)
     register = AuthorityRegister.open(state="BE", node_key_id=key_id(NODE_KEY), occurred_on=now)
     register.certify(node_key_id=key_id(NODE_KEY), public_key=KEYS[P].public_key().public_bytes_raw(), kind=P,
                      name="BE police", occurred_on=now)
@@ -94,7 +107,7 @@ def every_kind_of_event() -> list[list]:
                                  weapons=(str(restored.id),))
     restored.reactivate(authority=A[L], licence=reactivation, reason="display", occurred_on=now)
     aggregates = [transfer_licence, export_licence, w, s, shipment, trace, answer, refused, restricted, untraceable,
-                  register, restored, reactivation]
+                  register, restored, reactivation, built, frame]
     return [a.collect_events() for a in aggregates]
 
 
@@ -114,7 +127,7 @@ def _ids(events):
 
 def test_the_streams_hold_every_event_type():
     topics = {type(e).TOPIC for e in EVENTS}
-    for aggregate in (Weapon, Licence, Shipment, TraceRequest, TraceAnswer, AuthorityRegister):
+    for aggregate in (Weapon, Licence, Shipment, TraceRequest, TraceAnswer, AuthorityRegister, Component):
         declared = {c.TOPIC for c in vars(aggregate).values()
                     if isinstance(c, type) and issubclass(c, aggregate.Event) and c.TOPIC != aggregate.Event.TOPIC}
         assert declared and declared <= topics, sorted(declared - topics)
