@@ -2,24 +2,28 @@
 
 ``record assemble``, ``record replace-component``, ``record convert`` and ``record destroy-component`` (each
 one call of ``nodes.registry.components``, then ``node.settle()``), and ``component show`` (the life of one component,
-recorded in the read audit). A weapon is named by its id, the start of its id or its marking
-``MANUFACTURER/CC/SERIAL``; a component by ``KIND=MANUFACTURER/CC/SERIAL``.
+recorded in the read audit). A weapon is named as in every ``record`` command (``--weapon`` with its id or
+the start of one, or ``--manufacturer --country --serial``); a component by ``KIND=MANUFACTURER/CC/SERIAL``.
 """
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
-from uuid import UUID
 
 from domain import event_types as types
 from domain.authority import AuthorityKind
-from nodes.bootstrap import Node
 from nodes.cli import query
 from nodes.cli.audit import add_purpose_option, record_read
-from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option, add_record_options
+from nodes.cli.invocation import (
+    Commands,
+    Invocation,
+    add_command,
+    add_json_option,
+    add_record_options,
+    add_weapon_options,
+)
 from nodes.registry import component_reading, components
-from nodes.registry.weapon_ids import weapon_by_prefix
 
 L = AuthorityKind.LICENSING
 
@@ -29,7 +33,7 @@ def add_record_commands(events: Commands) -> None:
     parser = add_command(events, "assemble", assemble,
                          "record a weapon's essential components, registering those not on record (police, "
                          "customs: the parts found in a seized weapon)")
-    _add_weapon_argument(parser)
+    add_weapon_options(parser)
     parser.add_argument("--component", action="append", default=[], metavar="KIND=MANUFACTURER/CC/SERIAL",
                         help="a part and its marking, e.g. frame=FN/BE/F123 (repeatable; kinds: frame, receiver, "
                              "slide, barrel, bolt, breech-block and those ARMSLEDGER_COMPONENT_KINDS adds)")
@@ -37,7 +41,7 @@ def add_record_commands(events: Commands) -> None:
 
     parser = add_command(events, "replace-component", replace_component,
                          "replace one essential component of a weapon by another (registered if not on record)")
-    _add_weapon_argument(parser)
+    add_weapon_options(parser)
     parser.add_argument("--kind", required=True, help="the kind of part replaced (frame, barrel, ...)")
     parser.add_argument("--new", dest="component", required=True, metavar="MANUFACTURER/CC/SERIAL",
                         help="marking of the part installed")
@@ -48,7 +52,7 @@ def add_record_commands(events: Commands) -> None:
     parser = add_command(events, "convert", convert,
                          "record a conversion: a change of calibre, an alarm weapon made to fire ... (police, "
                          "customs: a conversion found on a seized weapon, flagged)")
-    _add_weapon_argument(parser)
+    add_weapon_options(parser)
     parser.add_argument("--kind", required=True,
                         help="calibre, alarm-to-firearm, deactivated-to-firearm (found only), semi-to-full-automatic "
                              "or other")
@@ -82,7 +86,7 @@ def assemble(run: Invocation) -> int:
     occurred_on = run.occurred_on()
     with run.open_node(unlock=True) as node:
         parts = [components.read_part(text, node.settings.component_kinds) for text in a.component]
-        recorded = components.assemble(node.registry, by=a.by, weapon_id=_weapon(node, a.weapon), parts=parts,
+        recorded = components.assemble(node.registry, by=a.by, weapon_id=run.weapon_id(node), parts=parts,
                                        occurred_on=occurred_on)
         node.settle()
     _emit(run, recorded, types.ASSEMBLED)
@@ -94,7 +98,7 @@ def replace_component(run: Invocation) -> int:
     occurred_on = run.occurred_on()
     with run.open_node(unlock=True) as node:
         recorded = components.replace_component(
-            node.registry, by=a.by, weapon_id=_weapon(node, a.weapon), kind=a.kind,
+            node.registry, by=a.by, weapon_id=run.weapon_id(node), kind=a.kind,
             new=components.read_marking(a.component), reason=a.reason, destroy_removed=a.destroy_removed,
             kinds=node.settings.component_kinds, occurred_on=occurred_on)
         node.settle()
@@ -106,7 +110,7 @@ def convert(run: Invocation) -> int:
     a = run.args
     occurred_on = run.occurred_on()
     with run.open_node(unlock=True) as node:
-        recorded = components.convert(node.registry, by=a.by, weapon_id=_weapon(node, a.weapon), conversion=a.kind,
+        recorded = components.convert(node.registry, by=a.by, weapon_id=run.weapon_id(node), conversion=a.kind,
                                       calibre=a.calibre, type=a.type, licence=a.licence, description=a.description,
                                       occurred_on=occurred_on)
         node.settle()
@@ -166,17 +170,6 @@ def _add_component_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("component", metavar="MARKING|ID",
                         help="MANUFACTURER/CC/SERIAL, the component's id, or the start of its id")
     parser.add_argument("--kind", default="", help="the kind, when the marking is on several parts")
-
-
-def _add_weapon_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("weapon", metavar="WEAPON", help="weapon id, the start of one, or MANUFACTURER/CC/SERIAL")
-
-
-def _weapon(node: Node, typed: str) -> UUID:
-    """The weapon typed: its marking (``MANUFACTURER/CC/SERIAL``), its id or the unique start of one."""
-    if "/" in typed:
-        return components.read_marking(typed, field="weapon").weapon_id()
-    return weapon_by_prefix(node, typed)
 
 
 def _emit(run: Invocation, recorded: components.PartsRecorded, event: str) -> None:

@@ -30,12 +30,13 @@ def stored(cli: Cli) -> int:
 
 
 def test_assemble_replace_convert_and_show(cli):
-    assembled = cli.ok("record", "assemble", WEAPON_ID[:8], "--component", "frame=FN Herstal/BE/F-1",
+    assembled = cli.ok("record", "assemble", "--weapon", WEAPON_ID[:8], "--component", "frame=FN Herstal/BE/F-1",
                        "--component", "barrel=FN Herstal/BE/B-1", "--date", "2025-01-11", "--json").json()
     assert assembled["event"] == "Weapon.Assembled" and len(assembled["component_ids"]) == 2
-    cli.ok("record", "replace-component", "FN Herstal/BE/CLI-1", "--kind", "barrel", "--new", "FN Herstal/BE/B-2",
+    cli.ok("record", "replace-component", "--manufacturer", "FN Herstal", "--country", "BE",
+           "--serial", "CLI-1", "--kind", "barrel", "--new", "FN Herstal/BE/B-2",
            "--reason", "worn", "--destroy-removed", "--date", "2025-02-01")
-    converted = cli.ok("record", "convert", WEAPON_ID, "--kind", "calibre", "--calibre", "9x19",
+    converted = cli.ok("record", "convert", "--weapon", WEAPON_ID, "--kind", "calibre", "--calibre", "9x19",
                        "--date", "2025-03-01", "--json").json()
     assert converted["event"] == "Weapon.Converted"
     history = cli.ok("history", WEAPON_ID).out
@@ -50,7 +51,7 @@ def test_assemble_replace_convert_and_show(cli):
     assert WEAPON_ID in found and "(frame FN Herstal / BE / F-1)" in found
     refused = cli.refused("record", "destroy-component", "FN Herstal/BE/F-1", "--method", "shredding")
     assert "installed in weapon" in refused.err and "replace-component" in refused.err
-    cli.ok("record", "replace-component", WEAPON_ID, "--kind", "barrel", "--new", "FN Herstal/BE/B-3",
+    cli.ok("record", "replace-component", "--weapon", WEAPON_ID, "--kind", "barrel", "--new", "FN Herstal/BE/B-3",
            "--reason", "match barrel", "--date", "2025-03-10")
     cli.ok("record", "destroy-component", "FN Herstal/BE/B-2", "--method", "shredding", "--date", "2025-03-11")
     assert "destroyed already" in cli.refused("record", "destroy-component", "FN Herstal/BE/B-2", "--method",
@@ -61,21 +62,22 @@ def test_assemble_replace_convert_and_show(cli):
     assert {"component"} <= {r["action"] for r in audit["reads"]}
 
 
+ASSEMBLE, CONVERT = ["record", "assemble", "--weapon", WEAPON_ID], ["record", "convert", "--weapon", WEAPON_ID]
 REFUSALS = [
-    (["record", "assemble", WEAPON_ID], "--component", "at least one"),
-    (["record", "assemble", WEAPON_ID, "--component", "grip=FN/BE/G-1"], "--component", "not a component kind"),
-    (["record", "assemble", WEAPON_ID, "--component", "frame=FN-BE-1"], "--component", "MANUFACTURER/CC/SERIAL"),
-    (["record", "assemble", WEAPON_ID, "--component", "frame=FN/XX/1"], "--component", "ISO 3166"),
-    (["record", "assemble", "00000000", "--component", "frame=FN/BE/1"], "WEAPON", "no weapon"),
-    (["record", "assemble", WEAPON_ID, "--component", "frame=FN/BE/1", "--by", "police"], "WEAPON", "seized"),
-    (["record", "replace-component", WEAPON_ID, "--kind", "frame", "--new", "FN/BE/2", "--reason", "x"],
+    (ASSEMBLE, "--component", "at least one"),
+    ([*ASSEMBLE, "--component", "grip=FN/BE/G-1"], "--component", "not a component kind"),
+    ([*ASSEMBLE, "--component", "frame=FN-BE-1"], "--component", "MANUFACTURER/CC/SERIAL"),
+    ([*ASSEMBLE, "--component", "frame=FN/XX/1"], "--component", "ISO 3166"),
+    (["record", "assemble", "--weapon", "00000000", "--component", "frame=FN/BE/1"], "--weapon", "no weapon"),
+    ([*ASSEMBLE, "--component", "frame=FN/BE/1", "--by", "police"], "--weapon", "seized"),
+    (["record", "replace-component", "--weapon", WEAPON_ID, "--kind", "frame", "--new", "FN/BE/2", "--reason", "x"],
      "--kind", "no frame on record"),
-    (["record", "replace-component", WEAPON_ID, "--kind", "stock", "--new", "FN/BE/2", "--reason", "x"],
+    (["record", "replace-component", "--weapon", WEAPON_ID, "--kind", "stock", "--new", "FN/BE/2", "--reason", "x"],
      "--kind", "not a component kind"),
-    (["record", "convert", WEAPON_ID, "--kind", "calibre"], "--calibre", "required"),
-    (["record", "convert", WEAPON_ID, "--kind", "alarm-to-firearm"], "--licence", "conversion licence"),
-    (["record", "convert", WEAPON_ID, "--kind", "alarm-to-firearm", "--licence", "CV-9"], "--licence", "CV-9"),
-    (["record", "convert", WEAPON_ID, "--kind", "magic"], "--kind", "not a conversion"),
+    ([*CONVERT, "--kind", "calibre"], "--calibre", "required"),
+    ([*CONVERT, "--kind", "alarm-to-firearm"], "--licence", "conversion licence"),
+    ([*CONVERT, "--kind", "alarm-to-firearm", "--licence", "CV-9"], "--licence", "CV-9"),
+    ([*CONVERT, "--kind", "magic"], "--kind", "not a conversion"),
     (["component", "show", "FN/BE/NOTHING"], "component", "no record"),
     (["component", "show", "zz"], "component", "not an id"),
     (["record", "destroy-component", "FN/BE/NOTHING", "--method", "x"], "component", "no record"),
@@ -92,14 +94,14 @@ def test_each_refusal_names_the_option_and_writes_nothing(cli):
 
 
 def test_a_marking_on_two_parts_needs_the_kind(cli):
-    cli.ok("record", "assemble", WEAPON_ID, "--component", "frame=FN/BE/77", "--component", "barrel=FN/BE/77")
+    cli.ok(*ASSEMBLE, "--component", "frame=FN/BE/77", "--component", "barrel=FN/BE/77")
     assert "--kind" in cli.refused("component", "show", "FN/BE/77").err
     assert cli.ok("component", "show", "FN/BE/77", "--kind", "barrel", "--json").json()["marking"] == \
         read_marking("FN/BE/77").as_dict()
 
 
 def test_a_component_record_edited_behind_the_node_is_shown_not_verified_with_exit_1(cli):
-    [frame] = cli.ok("record", "assemble", WEAPON_ID, "--component", "frame=FN/BE/T-1", "--json").json()[
+    [frame] = cli.ok("record", "assemble", "--weapon", WEAPON_ID, "--component", "frame=FN/BE/T-1", "--json").json()[
         "component_ids"]
     table, key = events_table(cli.db), row_id(cli.db, frame)
     state = sql(cli.db, f"SELECT state FROM {table} WHERE originator_id = ? AND originator_version = 2", key)[0][0]
