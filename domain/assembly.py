@@ -16,7 +16,7 @@ from typing import Any
 
 from domain.authority import Authority, AuthorityKind
 from domain.choice import parse_choice
-from domain.errors import InvalidField, InvalidState, LicenceRefused
+from domain.errors import InvalidField, InvalidState
 from domain.licence import Licence, LicenceKind
 from domain.marking import check_text, normalise
 from domain.weapon_state import Status, WeaponState
@@ -116,13 +116,7 @@ def _check_covers_conversion(licence: Licence | None, weapon_id: str, holder: st
         raise InvalidField("a lawful conversion needs a conversion licence number", field="licence")
     licence.check_kind(LicenceKind.CONVERSION_LICENCE)
     licence.check_valid_on(moment)
-    if licence.weapons:
-        if weapon_id not in licence.weapons:
-            raise LicenceRefused(f"conversion licence {licence.number} does not cover weapon {weapon_id}",
-                                 field="licence")
-    elif normalise(licence.holder) != normalise(holder):
-        raise LicenceRefused(f"conversion licence {licence.number} was issued to {licence.holder!r}, not to the "
-                             f"weapon's holder {holder!r}", field="licence")
+    licence.check_covers_weapon(weapon_id, holder)
 
 
 def _marking_text(part: Mapping[str, Any]) -> str:

@@ -280,13 +280,7 @@ class Licence(SignedAggregate):
         if consignee and self.consignee and normalise(consignee) != normalise(self.consignee):
             raise LicenceRefused(f"export licence {self.number} names consignee {self.consignee!r}, "
                                  f"not {consignee!r}", field="consignee")
-        if self.weapons:
-            if weapon_id not in self.weapons:
-                raise LicenceRefused(f"export licence {self.number} does not cover weapon {weapon_id}",
-                                     field="licence")
-        elif normalise(self.holder) != normalise(holder):
-            raise LicenceRefused(f"export licence {self.number} was issued to {self.holder!r}, "
-                                 f"not to the weapon's holder {holder!r}", field="licence")
+        self.check_covers_weapon(weapon_id, holder)
 
     def check_allows_holding(self, holder: str, moment: int) -> None:
         """Raise ``LicenceRefused`` unless this is ``holder``'s transfer licence in force at ``moment``."""
@@ -301,13 +295,18 @@ class Licence(SignedAggregate):
         names the weapon, or names none and was issued to the weapon's ``holder`` (FP art 9)."""
         self.check_kind(LicenceKind.REACTIVATION_LICENCE)
         self.check_valid_on(moment)
+        self.check_covers_weapon(weapon_id, holder)
+
+    def check_covers_weapon(self, weapon_id: str, holder: str) -> None:
+        """Raise ``LicenceRefused`` (field ``licence``) unless this licence lists the weapon, or lists none and
+        was issued to the weapon's current ``holder``: the one rule of which weapons a licence covers."""
+        what = f"{self.kind.value.replace('_', ' ')} {self.number}"
         if self.weapons:
             if weapon_id not in self.weapons:
-                raise LicenceRefused(f"reactivation licence {self.number} does not name weapon {weapon_id}",
-                                     field="licence")
+                raise LicenceRefused(f"{what} does not cover weapon {weapon_id}", field="licence")
         elif normalise(self.holder) != normalise(holder):
-            raise LicenceRefused(f"reactivation licence {self.number} was issued to {self.holder!r}, "
-                                 f"not to the weapon's holder {holder!r}", field="licence")
+            raise LicenceRefused(f"{what} was issued to {self.holder!r}, not to the weapon's holder {holder!r}",
+                                 field="licence")
 
 
 def _weapons(count: int) -> str:

@@ -99,7 +99,7 @@ def test_a_reactivation_under_licence_makes_it_a_firearm_again_with_a_flag(deact
 @pytest.mark.parametrize(("licence", "field", "words"), [
     (None, "licence", "needs a reactivation licence"),
     ({"kind": LicenceKind.TRANSFER_LICENCE}, "licence", "not a reactivation_licence"),
-    ({"weapons": ("00000000-0000-0000-0000-000000000000",)}, "licence", "does not name weapon"),
+    ({"weapons": ("00000000-0000-0000-0000-000000000000",)}, "licence", "does not cover weapon"),
     ({"weapons": (), "holder": "Someone Else"}, "licence", "not to the weapon's holder"),
     ({"valid_until": -1}, "licence", "expired"),
 ])
