@@ -145,6 +145,10 @@ def history_text(document: dict[str, Any]) -> str:
                             if k not in _DESCRIPTION and v not in ("", (), [], None, {}))
         if details:
             lines.append(f"{'':<12}{details}")
+        for c in event.get("corrections", ()):
+            values = ", ".join(f"{k}: {_show(v)}" for k, v in c["new_values"].items())
+            lines.append(f"{'':<12}corrected {c['occurred_on_iso'][:10]} by {c['authority_kind'] or 'authority'} "
+                         f"({_officer(c['officer'])}, {c['hash'][:12]}): {values}; reason: {c['reason']}")
         if reference_text(event.get("reference")):
             lines.append(f"{'':<12}{reference_text(event.get('reference'))}")
     return "\n".join(lines)

@@ -61,7 +61,7 @@ def test_a_correction_of_a_correction_corrects_the_same_record_again(node):
     assert "corrected" in cli.ok("history", weapon).out
 
 
-@pytest.mark.parametrize(("argv", "option", "reason"), [
+_REFUSALS = [
     (("--record", "abc"), "--record", "8 to 64 hexadecimal"),
     (("--record", "ffffffffff"), "--record", "no record of this node"),
     (("--field", "marking", "--value", "X"), "--field", "weapon's id is derived from it"),
@@ -72,22 +72,23 @@ def test_a_correction_of_a_correction_corrects_the_same_record_again(node):
     (("--field", "licence", "--value", "TL-9"), "--value", "TL-9"),
     (("--by", "customs"), "--by", "may not correct"),
     (("--field", "to_holder", "--field", "from_holder", "--value", "X"), "--value", "one value per field"),
-])
-def test_bad_input_is_refused_naming_the_option_and_writes_nothing(node, argv, option, reason):
+    (("--reason", " "), "--reason", "required"),
+]
+
+
+def test_bad_input_is_refused_naming_the_option_and_writes_nothing(node):
     cli, weapon = node
     before = _events(cli, weapon)
-    options = dict(zip(argv[::2], argv[1::2]))
-    record = () if "--record" in options else ("--record", before[-1]["hash"])
-    fields = () if "--field" in options else ("--field", "to_holder", "--value", "Dealer NV", "--field", "licence",
-                                              "--value", "TL-2")
-    refused = cli.refused("record", "correct", *record, *fields, *argv, "--reason", "test")
-    assert option in refused.err and reason in refused.err, refused.err
+    licence = cli.ok("licence", "show", "TL-1", "--json").json()["record_hash"]
+    cases = [*_REFUSALS, (("--record", licence[:12]), "--record", "only weapon records")]
+    for argv, option, reason in cases:
+        options = dict(zip(argv[::2], argv[1::2]))
+        # The manufacture for a field of the marking, else the transfer.
+        corrected = before[0] if options.get("--field") == "marking" else before[-1]
+        record = () if "--record" in options else ("--record", corrected["hash"])
+        fields = () if "--field" in options else ("--field", "to_holder", "--value", "Dealer NV",
+                                                  "--field", "licence", "--value", "TL-2")
+        why = () if "--reason" in options else ("--reason", "test")
+        refused = cli.refused("record", "correct", *record, *fields, *argv, *why)
+        assert option in refused.err and reason in refused.err, refused.err
     assert _events(cli, weapon) == before
-
-
-def test_a_record_of_no_weapon_is_refused(node):
-    cli, _ = node
-    licence = cli.ok("licence", "show", "TL-1", "--json").json()
-    refused = cli.refused("record", "correct", "--record", licence["hash"][:12], "--field", "holder", "--value",
-                          "X", "--reason", "test")
-    assert "--record" in refused.err and "only weapon records" in refused.err
