@@ -22,7 +22,7 @@ from domain.licence import Licence
 from domain.marking import check_text
 from domain.numbers import check_whole
 from domain.records import SignedRecord
-from domain.schema import Format, MayLack, Text, Whole, domain_schema
+from domain.schema import Format, MayLack, Whole, domain_schema
 from domain.time import check_occurred_on, format_time, parse_time
 
 _DESCRIPTION = ("type", "make", "model", "calibre")
@@ -47,6 +47,9 @@ CORRECTABLE: dict[str, frozenset[str]] = {
     types.DESTROYED: frozenset({"method", "certificate", OCCURRED_ON}),
     types.REACTIVATED: frozenset({"reason", OCCURRED_ON}),
 }
+# Longest text as the recording commands take it (``check_text``'s default elsewhere: 200).
+_MAX_LENGTH = {"circumstances": 2000, "reason": 2000, "type": 64, "calibre": 32, "mark": 64, "certificate": 64,
+               "licence": 64}
 # Text that the recording command requires (check_text(required=True)): a correction cannot blank it.
 _REQUIRED = frozenset({"type", "calibre", "holder", "to_holder", "mark", "order", "certificate", "standard",
                        "inspecting_body", "method", "reason"})
@@ -125,9 +128,8 @@ def _value(name: str, typed: str, kind: Any, *, required: bool) -> Any:
         if name == "year":
             return check_whole(number, "value", least=1800, most=datetime.now(UTC).year)
         return check_whole(number, "value", least=kind.low, most=kind.high)
-    max_length = kind.max_length if isinstance(kind, Text) else 200
     try:
-        return check_text(typed, name, required=required, max_length=max_length)
+        return check_text(typed, name, required=required, max_length=_MAX_LENGTH.get(name, 200))
     except InvalidField as e:
         raise InvalidField(f"{name} {e.args[0]}", field="value") from None
 
