@@ -8,9 +8,14 @@ corrected and the new values.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from domain.authority import AuthorityKind
+from domain.corrected import OCCURRED_ON
 from domain.errors import InvalidField
 from domain.event_types import CORRECTED
+from domain.time import format_time
 from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option
 from nodes.registry import corrections
 
@@ -43,8 +48,21 @@ def correct(run: Invocation) -> int:
         recorded = corrections.correct_record(node.registry, record=a.record, changes=list(zip(a.field, a.value)),
                                               reason=a.reason, by=a.by, occurred_on=occurred_on)
         node.settle()
-    changed = ", ".join(f"{name}={value}" for name, value in recorded.new_values.items())
+    changed = ", ".join(f"{name} {value_text(name, value)}" for name, value in recorded.new_values.items())
     run.emit({"weapon_id": str(recorded.weapon_id), "event": CORRECTED, "record": recorded.record,
               "record_type": recorded.record_type, "new_values": recorded.new_values},
              f"{recorded.weapon_id}: {recorded.record_type} {recorded.record[:16]} corrected ({changed})")
     return 0
+
+
+def value_text(name: str, value: Any) -> str:
+    """A corrected value as an officer reads it: a date as YYYY-MM-DD."""
+    return format_time(value)[:10] if name == OCCURRED_ON and isinstance(value, int) else str(value)
+
+
+def corrected_text(body: Mapping[str, Any]) -> str:
+    """A correction's line in ``history``: which record, each field from old to new, and why."""
+    old, new = body.get("old_values") or {}, body.get("new_values") or {}
+    changes = ", ".join(f"{k} {value_text(k, old.get(k))} -> {value_text(k, v)}" for k, v in new.items())
+    name = str(body.get("record_type", "")).split(".", 1)[-1]
+    return f"corrects {name} {str(body.get('record', ''))[:12]}: {changes}; reason: {body.get('reason', '')}"

@@ -58,7 +58,8 @@ def test_a_correction_of_a_correction_corrects_the_same_record_again(node):
     assert document["description"]["calibre"] == "9x21mm" and document["description"]["year"] == 2018
     latest = document["events"][-1]["body"]
     assert latest["record"] == made["hash"] and latest["old_values"] == {"calibre": "9x19mm"}
-    assert "corrected" in cli.ok("history", weapon).out
+    text = cli.ok("history", weapon).out
+    assert "corrects Manufactured" in text and "calibre 9x19mm -> 9x21mm; reason: read again" in text
 
 
 _REFUSALS = [
