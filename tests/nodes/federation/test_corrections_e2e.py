@@ -12,6 +12,7 @@ from domain.marking import Marking
 from domain.time import SECONDS_PER_DAY as DAY, format_time
 from nodes.registry.corrections import correct_record
 from nodes.registry.federated_history import federated_history
+from nodes.registry.verify import verify_store
 from nodes.tracing.lifecycle import diversion_verdict
 
 from federation_nodes import Cluster, manufacture, now
@@ -49,3 +50,4 @@ def test_a_corrected_theft_report_changes_the_partners_verdict(cluster):
     assert (after.place, after.occurred_on) == ("Namur, BE", stolen_on - 2 * DAY)
     shown = next(e for e in federated_history(nl, weapon)["events"] if e["hash"] == report.hash.hex())
     assert shown["body"]["place"] == "Liège" and shown["corrected"]["place"] == "Namur"
+    assert verify_store(nl).problems == () and verify_store(be).problems == ()  # every signature still holds
