@@ -102,10 +102,11 @@ def correction_fields(record: SignedRecord, *, authority: Authority, changes: Se
         if value == current.get(name):
             raise InvalidField(f"{name} is {typed!r} already", field="value")
         old[name], new[name] = current.get(name), value
-    _check_together(record, {**current, **new})
+    merged = {**current, **new}
+    _check_together(record, merged)
     if licence is not None and record.type == types.TRANSFERRED and new.keys() & {"to_holder", "licence", OCCURRED_ON}:
         try:
-            licence.check_allows_holding(str({**current, **new}["to_holder"]), int({**current, **new}[OCCURRED_ON]))
+            licence.check_allows_holding(str(merged["to_holder"]), int(merged[OCCURRED_ON]))
         except DomainError as e:
             raise InvalidField(f"licence {licence.number}: {e.args[0]}", field="value") from None
         if "licence" in new:  # the number as the licence has it, not as typed
