@@ -57,6 +57,9 @@ PERMISSIONS: dict[str, frozenset[AuthorityKind]] = {
     types.COMPONENT_REMOVED: frozenset({L, R}),
     types.COMPONENT_DESTROYED: frozenset({L, P, D, R}),
     types.COMPONENT_SEIZED: frozenset({P, C}),
+    # Any kind may sign a correction; only a kind that may record the corrected type may correct it
+    # (domain.correction, which reads the record corrected).
+    types.CORRECTED: frozenset({L, C, P, D, R}),
     types.LICENCE_ISSUED: frozenset({L}),
     types.LICENCE_REVOKED: frozenset({L}),
     types.SHIPMENT_OPENED: frozenset({C, L}),

@@ -27,6 +27,8 @@ REACTIVATED = "Weapon.Reactivated"
 ASSEMBLED = "Weapon.Assembled"
 COMPONENT_REPLACED = "Weapon.ComponentReplaced"
 CONVERTED = "Weapon.Converted"
+# A correction of one of the node's own earlier weapon records: the original stays signed as it was.
+CORRECTED = "Weapon.Corrected"
 
 # An essential component's own life: frame or receiver, slide, barrel, bolt or breech block.
 COMPONENT_REGISTERED = "Component.Registered"
@@ -74,11 +76,11 @@ TRACE_ANSWER_PREFIX = "TraceAnswer."
 WEAPON_EVENT_TYPES = frozenset({
     MANUFACTURED, IMPORTED, EXPORTED, RECEIPT_CONFIRMED, TRANSFERRED, MARKED, REPORTED_LOST, REPORTED_STOLEN,
     RECOVERED, SEIZED, CONFISCATED, DEACTIVATED, DESTROYED, ASSEMBLED, COMPONENT_REPLACED, CONVERTED,
-    REACTIVATED,
+    REACTIVATED, CORRECTED,
 })
 # Every weapon record but a post-manufacture mark says who holds the weapon,
 # where, or in what status: its date is the date custody last changed.
-CUSTODY_EVENT_TYPES = WEAPON_EVENT_TYPES - {MARKED, ASSEMBLED, COMPONENT_REPLACED, CONVERTED}
+CUSTODY_EVENT_TYPES = WEAPON_EVENT_TYPES - {MARKED, ASSEMBLED, COMPONENT_REPLACED, CONVERTED, CORRECTED}
 COMPONENT_EVENT_TYPES = frozenset({
     COMPONENT_REGISTERED, COMPONENT_INSTALLED, COMPONENT_REMOVED, COMPONENT_DESTROYED, COMPONENT_SEIZED,
 })

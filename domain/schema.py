@@ -204,6 +204,12 @@ def _hash(value: str) -> None:
         raise InvalidField(f"{value[:64]!r} is not a SHA-256 hash in hex")
 
 
+def _weapon_type(value: str) -> None:
+    """A weapon record's type (what a correction corrects)."""
+    if value not in types.WEAPON_EVENT_TYPES:
+        raise InvalidField(f"{value[:64]!r} is not a weapon record type")
+
+
 def _stated(value: str) -> None:
     """Text ``check_text`` accepts as required: not blank, no control characters."""
     check_text(value, "", max_length=MAX_TEXT)
@@ -228,6 +234,7 @@ _RANGES: dict[str, Kind] = {
     "import_year": Whole(0, 9999),
     "hop": Whole(1, 10_000),
     "recorded_version": Whole(1, MAX_SAFE_INT),
+    "record_version": Whole(1, MAX_SAFE_INT),
     # Envelopes with their proofs (TraceAnswer.Restricted declares tuple[str, ...], yet records these too).
     "fragment": Items(),
     # Business times, like the header's occurred_on, may be before 1970.
@@ -253,6 +260,7 @@ _FORMATS: dict[str, Callable[[Any], object]] = {
 _FORMATS_OF: dict[tuple[str, str], Callable[[Any], object]] = {
     (types.SEIZED, "marking"): _marking_if_given, (types.HIT_NOTICE_SENT, "marking"): _marking_if_given,
     (types.COMPONENT_REPLACED, "removed"): _identifier, (types.COMPONENT_REPLACED, "installed"): _identifier,
+    (types.CORRECTED, "record"): _hash, (types.CORRECTED, "record_type"): _weapon_type,
     (types.REPORTED_LOST, "marking"): _marking_if_given, (types.REPORTED_STOLEN, "marking"): _marking_if_given,
     # A deactivation certificate names the weapon as on record: a weapon seized without a readable marking too.
     (types.DEACTIVATED, "marking"): _marking_if_given,

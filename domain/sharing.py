@@ -15,6 +15,7 @@ from domain.event_types import (
     AUTHORITY_PREFIX,
     BROKER_REGISTER_TYPES,
     COMPONENT_SEIZED,
+    CORRECTED,
     EXPORTED,
     HIT_NOTICE_SENT,
     IMPORTED,
@@ -46,7 +47,7 @@ _BODY_DEPENDENT_PREFIXES = (TRACE_REQUEST_PREFIX, TRACE_ANSWER_PREFIX)
 # found in a seized weapon, which goes to the component's state of manufacture, as a seized weapon's does
 # (ITI para 17: the tracing state needs the manufacturer's records).
 _BODY_DEPENDENT = frozenset({EXPORTED, RECEIPT_CONFIRMED, SHIPMENT_OPENED, LICENCE_ISSUED, LICENCE_REVOKED, SEIZED,
-                             HIT_NOTICE_SENT, COMPONENT_SEIZED})
+                             HIT_NOTICE_SENT, COMPONENT_SEIZED, CORRECTED})
 #: Records that go to the states the default names and to no one else, whatever a node's configuration
 #: adds: a hit notice tells of a seizure in an investigation, and only the reporting state needs it.
 ONLY_DEFAULT_RECIPIENTS = frozenset({HIT_NOTICE_SENT})
@@ -102,6 +103,12 @@ def default_recipients(record: SignedRecord, partners: frozenset[str], own_recor
         return frozenset({body.get("reporting_state", "")})
     if record_type == COMPONENT_SEIZED:
         return _seizure_recipients(record, own_records) - {""}
+    if record_type == CORRECTED:
+        # A correction goes to whoever received the record it corrects: a partner that holds the
+        # original must not keep tracing with the mistake; one that never received it needs no
+        # correction (data minimisation, FP art 12(5)).
+        corrected = [r for r in own_records(record.stream) if r.version == body.get("record_version")]
+        return default_recipients(corrected[0], partners, own_records) if corrected else frozenset()
     return frozenset()
 
 

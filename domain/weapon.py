@@ -29,6 +29,7 @@ from eventsourcing.domain import Aggregate
 
 from domain import assembly, event_types as types
 from domain.authority import Authority, AuthorityKind, check_permitted
+from domain.corrected import fold_own
 from domain.errors import InvalidField, InvalidState, NotPermitted, UnknownWeapon
 from domain.licence import Licence
 from domain.marking import Marking, check_country, check_text
@@ -62,7 +63,11 @@ class Weapon(SignedAggregate):
         def apply(self, aggregate: Aggregate) -> None:
             # The one weapon fold (domain.weapon_state), shared with the views.
             assert isinstance(aggregate, Weapon)
-            aggregate.state = evolve(aggregate.state, self.TOPIC, vars(self))
+            aggregate.applied.append((self.originator_version, self.TOPIC, vars(self)))
+            if self.TOPIC == types.CORRECTED:  # it changes an earlier record: fold them all again
+                aggregate.state = fold_own(aggregate.applied)
+            else:
+                aggregate.state = evolve(aggregate.state, self.TOPIC, vars(self))
 
     class Manufactured(Event):
         TOPIC = types.MANUFACTURED
@@ -237,6 +242,18 @@ class Weapon(SignedAggregate):
         description: str
         flags: tuple[str, ...]
 
+    class Corrected(Event):
+        """A correction of the earlier record ``record`` (hash, hex) of this stream, at ``record_version``, of
+        type ``record_type``: each field's value as signed (or as last corrected) and its new value
+        (``domain.correction`` states which fields and values).  The original stays signed as it was."""
+
+        TOPIC = types.CORRECTED
+        record: str
+        record_version: int
+        record_type: str
+        old_values: dict[str, Any]
+        new_values: dict[str, Any]
+        reason: str
 
     # --- construction -------------------------------------------------------------
 
@@ -247,11 +264,14 @@ class Weapon(SignedAggregate):
         weapon = cls.__new__(cls)
         weapon.__base_init__(weapon_id, 0, timestamp)
         weapon.state = WeaponState()
+        weapon.applied = []
         return weapon
 
     # --- the state, as its records left it (domain.weapon_state) ---------------------
 
     state: WeaponState
+    # The records applied, (version, type, body), for a correction to fold them again.
+    applied: list[tuple[int, str, Mapping[str, Any]]]
 
     @property
     def marking(self) -> Mapping[str, Any]:
@@ -680,6 +700,11 @@ class Weapon(SignedAggregate):
             self.state, authority, str(self.id), conversion=assembly.Conversion.parse(conversion), calibre=calibre,
             type_=type, licence=licence, description=description, occurred_on=check_occurred_on(occurred_on))
         self._record(self.Converted, authority=authority, occurred_on=occurred_on, **fields)
+
+    def correct(self, *, authority: Authority, occurred_on: int, **fields: Any) -> None:
+        """Record a correction whose ``fields`` ``domain.correction.correction_fields`` checked and gave."""
+        check_permitted(types.CORRECTED, authority.kind)
+        self._record(self.Corrected, authority=authority, occurred_on=occurred_on, **fields)
 
     # --- rule checks ----------------------------------------------------------------
 

@@ -216,7 +216,8 @@ _STATUS_VALUES = frozenset(s.value for s in Status)
 # An export puts the weapon in transit; only a record of its arrival (receipt confirmed,
 # an import, a seizure ...) ends that. A mark or a loss report on the way does not: the
 # exporter still holds no word from the importing state's customs (FP art 10(4)).
-_KEEP_IN_TRANSIT = frozenset({types.EXPORTED, types.MARKED, types.REPORTED_LOST, types.REPORTED_STOLEN})
+_KEEP_IN_TRANSIT = frozenset({types.EXPORTED, types.MARKED, types.REPORTED_LOST, types.REPORTED_STOLEN,
+                              types.CORRECTED})
 
 _RULES: dict[str, Callable[[WeaponState, Mapping[str, Any]], WeaponState]] = {
     types.MANUFACTURED: _manufactured,
@@ -236,5 +237,8 @@ _RULES: dict[str, Callable[[WeaponState, Mapping[str, Any]], WeaponState]] = {
     types.ASSEMBLED: _assembled,
     types.COMPONENT_REPLACED: _component_replaced,
     types.CONVERTED: _converted,
+    # A correction changes an earlier record, not the state after the last: the folds read the
+    # records as corrected (domain.corrected) and skip the correction itself.
+    types.CORRECTED: lambda w, body: w,
 }
 assert _RULES.keys() == types.WEAPON_EVENT_TYPES

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from domain.event_types import (
+    CORRECTED,
     EXPORTED,
     LICENCE_EVENT_TYPES,
     RECEIPT_CONFIRMED,
@@ -157,8 +158,9 @@ def project_batch(
 
     touched = {e.stream for _, _, e in parsed if e.type in WEAPON_EVENT_TYPES}
     stored_states = load_weapons(touched) if touched else {}
-    refold = {e.stream for _, _, e in parsed
-              if e.stream in stored_states and e.node != stored_states[e.stream].node_folded_last}
+    # A correction changes an earlier record: the weapon is folded afresh, as for a partner's record.
+    refold = {e.stream for _, _, e in parsed if e.stream in stored_states
+              and (e.node != stored_states[e.stream].node_folded_last or e.type == CORRECTED)}
     stored_events: dict[str, dict[tuple[str, str, int], ViewEvent]] = {w: {} for w in refold}
     for event in load_weapon_events(refold) if refold else ():
         stored_events[event.stream][event.key] = event

@@ -20,7 +20,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from domain.event_types import CUSTODY_EVENT_TYPES, WEAPON_EVENT_TYPES
+from domain.corrected import corrected_body, corrected_date, corrections
+from domain.event_types import CORRECTED, CUSTODY_EVENT_TYPES, WEAPON_EVENT_TYPES
 from domain.marking import normalise
 from domain.weapon_state import WeaponState, evolve
 
@@ -90,13 +91,16 @@ def fold(weapon_id: str, records: Iterable[WeaponRecord], start: WeaponView | No
     checks (``projections.batch``); otherwise fold all records afresh.
     """
     view = start if start is not None else WeaponView(weapon_id)
-    for record in sorted(records, key=lifecycle_order):
+    records = sorted(records, key=lifecycle_order)
+    corrected = corrections(records)  # a correction among them: the caller folds afresh (projections.batch)
+    for record in records:
         view.last = lifecycle_order(record)
-        if record.type not in WEAPON_EVENT_TYPES:
+        if record.type not in WEAPON_EVENT_TYPES or record.type == CORRECTED:
             continue
         if not view.opened_by:
             view.opened_by = record.node
-        view.state = evolve(view.state, record.type, record.body)
+        values = corrected.get((record.node, record.version))
+        view.state = evolve(view.state, record.type, corrected_body(record.body, values))
         if record.type in CUSTODY_EVENT_TYPES:
-            view.since = record.occurred_on
+            view.since = corrected_date(record.occurred_on, values)
     return view

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from domain import event_types as types
+from domain.corrected import as_corrected
 from domain.diversion.verdict import Custodian
 from domain.marking import normalise
 from domain.records import SignedRecord
@@ -35,7 +36,9 @@ class Lifecycle:
         self.weapon_id = weapon_id
         self.records = records      # every record given, components' and their other weapons' too
         self.donor_of = donor_of    # the weapon whose part came from this one ("" for the weapon analysed)
-        weapon = [r for r in records if r.stream == weapon_id and r.type.startswith(types.WEAPON_PREFIX)]
+        # The weapon's records read with their corrected values; the corrections themselves are no custody.
+        weapon = [r for r in as_corrected(r for r in records if r.stream == weapon_id)
+                  if r.type.startswith(types.WEAPON_PREFIX)]
         shipments = {str(r.body.get("shipment", "")) for r in weapon} - {""}
         related = [r for r in records if r.type in (types.SHIPMENT_OPENED, types.SHIPMENT_RECEIPT_CONFIRMED) and (
             r.stream in shipments or weapon_id in map(str, r.body.get("weapons", ())))]

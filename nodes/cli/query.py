@@ -13,7 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from domain.errors import InvalidField
+from domain.event_types import CORRECTED
 from nodes.cli.audit import add_purpose_option, record_read
+from nodes.cli.corrections import corrected_text, value_text
 from nodes.cli.invocation import (
     Commands,
     Invocation,
@@ -141,10 +143,15 @@ def history_text(document: dict[str, Any]) -> str:
                  else "verified" + (f" ({_FOUND_IN[event['source']]})" if _FOUND_IN[event["source"]] else ""))
         lines.append(f"{event['occurred_on_iso'][:10]}  {name:<16} {event['node']:<6} {by:<12} "
                      f"{_officer(event['officer']):<14} {event['hash'][:12]}  {check}")
-        details = ", ".join(f"{k}: {_show(v)}" for k, v in event["body"].items()
-                            if k not in _DESCRIPTION and v not in ("", (), [], None, {}))
+        details = corrected_text(event["body"]) if event["type"] == CORRECTED else ", ".join(
+            f"{k}: {_show(v)}" for k, v in event["body"].items()
+            if k not in _DESCRIPTION and v not in ("", (), [], None, {}))
         if details:
             lines.append(f"{'':<12}{details}")
+        for c in event.get("corrections", ()):
+            values = ", ".join(f"{k}: {value_text(k, v)}" for k, v in c["new_values"].items())
+            lines.append(f"{'':<12}corrected {c['occurred_on_iso'][:10]} by {c['authority_kind'] or 'authority'} "
+                         f"({_officer(c['officer'])}, {c['hash'][:12]}): {values}; reason: {c['reason']}")
         if reference_text(event.get("reference")):
             lines.append(f"{'':<12}{reference_text(event.get('reference'))}")
     return "\n".join(lines)

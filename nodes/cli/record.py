@@ -37,7 +37,7 @@ from domain.event_types import (
 from domain.marking import Marking
 from nodes.alerts.hits import warnings
 from nodes.bootstrap import Node
-from nodes.cli import certificates, components
+from nodes.cli import certificates, components, corrections
 from nodes.cli.invocation import (
     Commands,
     Invocation,
@@ -70,6 +70,7 @@ def add_commands(subparsers: Commands) -> None:
     _add_reports(events)
     certificates.add_record_commands(events)  # deactivate (with its certificate), reactivate
     components.add_record_commands(events)   # assemble, replace-component, convert
+    corrections.add_record_commands(events)  # correct
     for name, spec in _SIMPLE.items():
         parser = add_command(events, name, _simple_handler(name), spec.help)
         add_weapon_options(parser)

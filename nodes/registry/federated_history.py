@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.errors import UnknownWeapon
-from domain.event_types import AUTHORITY_CERTIFIED, WEAPON_EVENT_TYPES
+from domain.event_types import AUTHORITY_CERTIFIED, CORRECTED, WEAPON_EVENT_TYPES
 from domain.records import SignedRecord
 from domain.time import format_time
 from domain.weapon_state import WeaponState
@@ -105,8 +105,28 @@ def history_document(weapon_id: UUID, state: WeaponState, held: list[HeldRecord]
         "conversions": list(state.conversions),
         "own_only": own_only,
         "verified": all(h.problem is None for h in held),
-        "events": [_event_document(h, authority_kinds) for h in held],
+        "events": _with_corrections([_event_document(h, authority_kinds) for h in held]),
     }
+
+
+def _with_corrections(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``events`` where each corrected record shows, beside its body as signed, its ``corrections`` (date,
+    officer, authority, reason, old and new values, hash, in the order recorded) and the values it now
+    has (``corrected``, the latest of each field: what the fold used). Corrections that fail verification
+    correct nothing."""
+    found: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for e in events:
+        if e["type"] == CORRECTED and e["verified"] and isinstance(e["body"].get("record_version"), int):
+            found.setdefault((e["node"], e["body"]["record_version"]), []).append({
+                "hash": e["hash"], "occurred_on_iso": e["occurred_on_iso"], "recorded_at_iso": e["recorded_at_iso"],
+                "authority_kind": e["authority_kind"], "officer": e["officer"], "reason": e["body"].get("reason"),
+                "old_values": e["body"].get("old_values", {}), "new_values": e["body"].get("new_values", {})})
+    for e in events:
+        corrections = sorted(found.get((e["node"], e["version"]), ()), key=lambda c: c["recorded_at_iso"])
+        if corrections and e["type"] != CORRECTED:
+            e["corrections"] = corrections
+            e["corrected"] = {k: v for c in corrections for k, v in c["new_values"].items()}
+    return events
 
 
 def _own(checked: list[CheckedRecord]) -> list[HeldRecord]:

@@ -15,6 +15,7 @@ from nodes.service import (
     api_brokers,
     api_certificates,
     api_components,
+    api_corrections,
     api_epcis,
     api_holders,
     api_licences,
@@ -54,6 +55,7 @@ def create_app(context: ServiceContext, *, max_body_bytes: int = MAX_BODY_BYTES,
     app.include_router(api_certificates.router)  # deactivate, reactivate, certificate files
     app.include_router(api_reference.router)  # the national reference table
     app.include_router(api_components.router)  # assemble, replace-component, convert; a component's life
+    app.include_router(api_corrections.router)  # a correction of one of the node's own records
     app.include_router(health.router)
     errors.install(app)
     app.state.metrics = health.ServiceMetrics(context)

@@ -100,7 +100,7 @@ def test_exactly_manufacture_import_and_seizure_open_a_record():
     # Weapon.Created is eventsourcing's unused default: weapons open with one of three events.
     classes = {c for c in vars(Weapon).values()
                if isinstance(c, type) and issubclass(c, Weapon.Event) and c not in (Weapon.Event, Weapon.Created)}
-    assert classes == OPENING | set(NON_OPENING) | COMPONENT_RECORDS
+    assert classes == OPENING | set(NON_OPENING) | COMPONENT_RECORDS | {Weapon.Corrected}
     assert {c for c in classes if c.TOPIC in OPENING_TYPES} == OPENING
 
 

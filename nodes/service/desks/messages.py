@@ -15,6 +15,7 @@ from nodes.service.desks.messages_alerts import ALERTS_ENGLISH
 from nodes.service.desks.messages_brokers import BROKER_MESSAGES
 from nodes.service.desks.messages_certificates import CERTIFICATE_ENGLISH
 from nodes.service.desks.messages_components import COMPONENTS_ENGLISH
+from nodes.service.desks.messages_corrections import CORRECTIONS_ENGLISH
 from nodes.service.desks.messages_hist import HISTORY_ENGLISH
 from nodes.service.desks.messages_licences import LICENCE_MESSAGES
 from nodes.service.desks.messages_reference import REFERENCE_ENGLISH
@@ -354,6 +355,7 @@ ENGLISH.update(BROKER_MESSAGES)          # the broker register (FP art 15)
 ENGLISH.update(CERTIFICATE_ENGLISH)      # reactivation licences
 ENGLISH.update(REFERENCE_ENGLISH)        # the reference table's page
 ENGLISH.update(COMPONENTS_ENGLISH)       # a component's page, a weapon's parts
+ENGLISH.update(CORRECTIONS_ENGLISH)      # a corrected record on a weapon's timeline
 CATALOGUES: dict[str, Mapping[str, str]] = {DEFAULT_LANGUAGE: ENGLISH}
 
 

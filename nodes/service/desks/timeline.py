@@ -23,6 +23,7 @@ class TimelineRow:
     problem: str | None       # why it does not verify; None: it verifies
     source: str               # own, partner (received by sync) or trace (in a trace answer)
     hash: str
+    corrections: tuple[dict[str, Any], ...] = ()   # later corrections of this record (the history document's)
 
     @property
     def date(self) -> str:
@@ -44,5 +45,6 @@ def weapon_timeline(node: Node, typed: str, *, own_only: bool = False) -> tuple[
     this node holds no record of the weapon."""
     document = history_of(node, weapon_by_prefix(node, typed), own_only=own_only, typed=typed)
     rows = [TimelineRow(e["occurred_on"], e["type"] or "", e["node"], e["authority_kind"], e["officer"],
-                        e["problem"], e["source"], e["hash"]) for e in document["events"]]
+                        e["problem"], e["source"], e["hash"], tuple(e.get("corrections", ())))
+            for e in document["events"]]
     return document, rows

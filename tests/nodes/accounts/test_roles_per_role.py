@@ -18,6 +18,8 @@ from nodes.accounts.officer import Officer
 PARTS_WORK = {"Weapon.Assembled", "Weapon.ComponentReplaced", "Weapon.Converted", "Component.Registered",
               "Component.Installed", "Component.Removed", "Component.Destroyed"}
 PARTS_FOUND = {"Weapon.Assembled", "Weapon.Converted", "Component.Registered", "Component.Seized"}
+# Every recording role may sign a correction, of the records it may record (docs/corrections.md).
+CORRECTION = "Weapon.Corrected"
 BROKERS = {"Broker.Registered", "Broker.Renewed", "Broker.Suspended", "Broker.Revoked", "Broker.ActivityRecorded"}
 
 TRACE_STEPS = {"TraceRequest.Submitted", "TraceRequest.Forwarded", "TraceRequest.Closed",
@@ -29,20 +31,22 @@ MAY_RECORD: dict[Role, tuple[AuthorityKind | None, set[str]]] = {
     Role.LICENSING: (AuthorityKind.LICENSING, {
         "Weapon.Manufactured", "Weapon.Imported", "Weapon.Exported", "Weapon.Transferred", "Weapon.Marked",
         "Weapon.ReportedLost", "Licence.Issued", "Licence.Revoked", "Shipment.Opened", "HitNotice.Sent",
-        "Weapon.Reactivated", *PARTS_WORK, *BROKERS}),
+        "Weapon.Reactivated", *PARTS_WORK, *BROKERS, CORRECTION}),
     Role.CUSTOMS: (AuthorityKind.CUSTOMS, {
         "Weapon.Imported", "Weapon.Exported", "Weapon.ReceiptConfirmed", "Weapon.Seized", "Shipment.Opened",
-        "Shipment.ReceiptConfirmed", "HitNotice.Sent", *PARTS_FOUND}),
+        "Shipment.ReceiptConfirmed", "HitNotice.Sent", *PARTS_FOUND, CORRECTION}),
     Role.POLICE: (AuthorityKind.POLICE, {
         "Weapon.Marked", "Weapon.ReportedLost", "Weapon.ReportedStolen", "Weapon.Recovered", "Weapon.Seized",
-        "Weapon.Confiscated", "Weapon.Destroyed", "HitNotice.Sent", *TRACE_STEPS, *PARTS_FOUND, "Component.Destroyed"}),
+        "Weapon.Confiscated", "Weapon.Destroyed", "HitNotice.Sent", *TRACE_STEPS, *PARTS_FOUND, "Component.Destroyed",
+        CORRECTION}),
     Role.TRACING: (AuthorityKind.POLICE, set(TRACE_STEPS)),
-    Role.DEACTIVATION: (AuthorityKind.DEACTIVATION, {"Weapon.Deactivated", "Weapon.Destroyed", "Component.Destroyed"}),
+    Role.DEACTIVATION: (AuthorityKind.DEACTIVATION, {"Weapon.Deactivated", "Weapon.Destroyed", "Component.Destroyed",
+                                                     CORRECTION}),
     Role.REGISTRY: (AuthorityKind.REGISTRY, {
         "Weapon.Manufactured", "Weapon.Imported", "Weapon.Transferred", "Weapon.Marked", "Weapon.ReportedLost",
         "Weapon.Confiscated", "Weapon.Destroyed", "TraceAnswer.Acknowledged", "TraceAnswer.Responded",
         "TraceAnswer.Untraceable", "TraceAnswer.Delayed", "TraceAnswer.Restricted", "TraceAnswer.Refused",
-        "HitNotice.Sent", *PARTS_WORK}),
+        "HitNotice.Sent", *PARTS_WORK, CORRECTION}),
     Role.AUDITOR: (None, set()),
     Role.ADMIN: (None, set()),
 }

@@ -106,6 +106,9 @@ def every_kind_of_event() -> list[list]:
                                  holder="Museum", valid_from=now - DAY, valid_until=now + DAY, occurred_on=now - DAY,
                                  weapons=(str(restored.id),))
     restored.reactivate(authority=A[L], licence=reactivation, reason="display", occurred_on=now)
+    restored.correct(authority=A[L], occurred_on=now, record="ab" * 32, record_version=1,
+                     record_type="Weapon.Manufactured", old_values={"holder": "Museum"},
+                     new_values={"holder": "Museum SA"}, reason="legal name")
     aggregates = [transfer_licence, export_licence, w, s, shipment, trace, answer, refused, restricted, untraceable,
                   register, restored, reactivation, built, frame]
     return [a.collect_events() for a in aggregates]
