@@ -82,6 +82,7 @@ def test_refusals_name_the_option_and_write_nothing(be):
     assert all(r["action"] != "person" for r in be.ok("audit", "reads", "--json").json()["reads"])
 
 
-def test_person_commands_need_the_passphrase(be, monkeypatch):
+def test_init_creates_the_kek_and_person_commands_need_the_passphrase(be, monkeypatch):
+    assert (be.home / "keys" / "kek").stat().st_mode & 0o077 == 0
     monkeypatch.delenv("ARMSLEDGER_PASSPHRASE")
     assert "ARMSLEDGER_PASSPHRASE" in be.refused("person", "add", *ANNA).err
