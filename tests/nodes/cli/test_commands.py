@@ -50,6 +50,7 @@ GROUPS = {
     "nodes.cli.reference": {("reference", a) for a in ("import", "search", "show")},
     "nodes.cli.components": {("record", "assemble"), ("record", "replace-component"), ("record", "convert"),
                              ("record", "destroy-component"), ("component", "show")},
+    "nodes.cli.persons": {("person", "add"), ("person", "show")},
 }
 
 
