@@ -100,14 +100,23 @@ class IdentityVault:
 
     def add(self, identity: Identity) -> str:
         """Store ``identity`` under a new random holder reference, and return the reference."""
+        return self.add_many([identity])[0]
+
+    def add_many(self, identities: list[Identity]) -> list[str]:
+        """Store each identity under a new reference, all in one transaction (a migration's batch); the
+        references in the same order."""
+        rows = [self._sealed_row(identity) for identity in identities]
+        with self._transaction("adding holders") as sql:
+            for row in rows:
+                sql.run(f"INSERT INTO {TABLE} (ref, blind_index, wrapped_key, sealed, created_at) "
+                        "VALUES (?, ?, ?, ?, ?)", row)
+        return [str(row[0]) for row in rows]
+
+    def _sealed_row(self, identity: Identity) -> tuple[str, str, bytes, bytes, int]:
         ref = new_person_reference()
         data_key = AESGCM.generate_key(bit_length=256)
         sealed = _seal(AESGCM(data_key), msgpack.packb(identity.as_dict()), ref)
-        wrapped = _seal(self._kek, data_key, ref)
-        with self._transaction("adding a holder") as sql:
-            sql.run(f"INSERT INTO {TABLE} (ref, blind_index, wrapped_key, sealed, created_at) VALUES (?, ?, ?, ?, ?)",
-                    (ref, self._blind_index(identity), wrapped, sealed, int(time.time())))
-        return ref
+        return ref, self._blind_index(identity), _seal(self._kek, data_key, ref), sealed, int(time.time())
 
     def erase(self, ref: str) -> None:
         """Destroy the identity of ``ref``: its wrapped data key, ciphertext and blind index, in one transaction.
