@@ -100,12 +100,18 @@ def holder_for(typed: str, person: PersonGiven, vault: Callable[[], IdentityVaul
                 vault().discard(ref)
             raise
         return
+    yield named_holder(typed, vault, field=field)
+
+
+def named_holder(typed: str, vault: Callable[[], IdentityVault], *, field: str) -> str:
+    """``typed`` (option ``field``) as a holder to record: a name as typed, or a ``person:`` reference this node
+    holds. ``InvalidField`` when empty or a malformed reference; ``UnknownPerson`` / ``PersonErased``."""
+    typed = (typed or "").strip()
     if not typed:
         raise InvalidField("give the holder: a dealer's or body's name, a person: reference, or a private "
                            "person's --name and --born", field=field)
     if typed.lower().startswith(PERSON_PREFIX):
         ref = check_person_reference(typed, field)
         vault().identity(ref)  # UnknownPerson / PersonErased: no record names a holder this node cannot answer for
-        yield ref
-        return
-    yield typed
+        return ref
+    return typed

@@ -83,6 +83,10 @@ def test_refusals_name_the_option_and_write_nothing(be):
     assert "person" in unknown and "no holder" in unknown
     assert "--to" in be.refused("record", "transfer", "--weapon", weapon, "--licence", "TL-1",
                                 "--to", "person:nope").err
+    assert "no holder" in be.refused("licence", "issue", "--number", "TL-X", "--kind", "transfer_licence",
+                                     "--holder", new_person_reference(), "--valid-from", "2020-01-01",
+                                     "--valid-until", "2099-12-31").err
+    assert be.ok("licence", "list", "--json").json()["licences"][0]["number"] == "TL-1"
     # the licence belongs to Jan Peeters, not to the new person: refused, and the new identity is not kept
     licence = be.refused("record", "transfer", "--weapon", weapon, "--licence", "TL-1", *ANNA)
     assert "licence" in licence.err

@@ -57,6 +57,10 @@ def test_refusals_name_the_field_and_write_nothing(backend_client):
     assert client.get(f"/api/v1/weapons/{weapon}", headers=LICENSING).json() == before
     assert context.vault().references() == []  # the refused transfer kept no identity
     assert client.get(f"/api/v1/persons/{new_person_reference()}", headers=REGISTRY).status_code == 404
+    licence = client.post("/api/v1/licences", headers=LICENSING, json={
+        "number": "TL-X", "kind": "transfer_licence", "holder": new_person_reference(), "valid_from": day(-1),
+        "valid_until": day(30)})
+    assert (licence.status_code, licence.json()["field"]) == (404, "person")
     assert client.get("/api/v1/persons/Anna", headers=REGISTRY).json()["field"] == "person"
     assert client.post("/api/v1/persons", headers=as_role(Role.AUDITOR), json=ANNA).status_code == 403
     assert [e for e in reads(context) if e.action == "person"] == []
