@@ -51,12 +51,13 @@ def _resolved(chunk: list[tuple[int, dict[str, str] | RowError, Identity | None]
               vault: Callable[[], IdentityVault], known: dict[str, str]) -> Iterator[Row]:
     new: dict[str, Identity] = {}
     for _line, _row, identity in chunk:
-        if identity is not None and identity.matching_key() not in known:
+        key = identity.matching_key() if identity is not None else ""
+        if identity is not None and key not in known and key not in new:
             found = vault().find(identity)
             if found is not None:
-                known[identity.matching_key()] = found
+                known[key] = found
             else:
-                new.setdefault(identity.matching_key(), identity)
+                new[key] = identity
     if new:
         known.update(zip(new, vault().add_many(list(new.values())), strict=True))
     for line, row, identity in chunk:
