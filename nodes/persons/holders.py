@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from domain.errors import InvalidField
-from domain.person import PERSON_PREFIX, Identity, check_person_reference
+from domain.person import PERSON_PREFIX, Identity, PersonErased, UnknownPerson, check_person_reference
 from nodes.persons.vault import IdentityVault
 from nodes.settings import Settings
 
@@ -84,8 +84,7 @@ def holder_for(typed: str, person: PersonGiven, vault: Callable[[], IdentityVaul
     ``vault()`` is called only when a private person is involved. If the block fails (the record is
     refused), a reference made for it is discarded again: a refusal leaves nothing in the vault either.
     ``InvalidField`` (``field``) when both or neither are given, or a ``person:`` text is malformed;
-    ``UnknownPerson`` / ``PersonErased`` (field ``person``) for a reference whose identity this node
-    does not hold.
+    ``UnknownPerson`` / ``PersonErased`` (``field``) for a reference whose identity this node does not hold.
     """
     typed = (typed or "").strip()
     if typed and person:
@@ -105,13 +104,17 @@ def holder_for(typed: str, person: PersonGiven, vault: Callable[[], IdentityVaul
 
 def named_holder(typed: str, vault: Callable[[], IdentityVault], *, field: str) -> str:
     """``typed`` (option ``field``) as a holder to record: a name as typed, or a ``person:`` reference this node
-    holds. ``InvalidField`` when empty or a malformed reference; ``UnknownPerson`` / ``PersonErased``."""
+    holds. ``InvalidField`` when empty or a malformed reference; ``UnknownPerson`` / ``PersonErased`` for a
+    reference this node does not hold (all naming ``field``)."""
     typed = (typed or "").strip()
     if not typed:
         raise InvalidField("give the holder: a dealer's or body's name, a person: reference, or a private "
                            "person's --name and --born", field=field)
     if typed.lower().startswith(PERSON_PREFIX):
         ref = check_person_reference(typed, field)
-        vault().identity(ref)  # UnknownPerson / PersonErased: no record names a holder this node cannot answer for
+        try:
+            vault().identity(ref)  # no record names a holder this node cannot answer for
+        except (UnknownPerson, PersonErased) as refused:
+            raise type(refused)(refused.args[0], field=field) from None
         return ref
     return typed

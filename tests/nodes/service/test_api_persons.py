@@ -47,7 +47,7 @@ def test_refusals_name_the_field_and_write_nothing(backend_client):
     for body, status, field in (
         ({"to_holder": "Jan Peeters", "to_person": ANNA, "licence": "TL-8"}, 422, "to_holder"),
         ({"licence": "TL-8"}, 422, "to_holder"),
-        ({"to_holder": new_person_reference(), "licence": "TL-8"}, 404, "person"),
+        ({"to_holder": new_person_reference(), "licence": "TL-8"}, 404, "to_holder"),
         ({"to_person": {**ANNA, "date_of_birth": "1975-13-01"}, "licence": "TL-8"}, 422, "date_of_birth"),
         ({"to_person": {**ANNA, "nickname": "A"}, "licence": "TL-8"}, 422, "to_person.nickname"),
         ({"to_person": ANNA, "licence": "TL-8"}, 409, "licence"),  # TL-8 is Jan Peeters's
@@ -60,7 +60,7 @@ def test_refusals_name_the_field_and_write_nothing(backend_client):
     licence = client.post("/api/v1/licences", headers=LICENSING, json={
         "number": "TL-X", "kind": "transfer_licence", "holder": new_person_reference(), "valid_from": day(-1),
         "valid_until": day(30)})
-    assert (licence.status_code, licence.json()["field"]) == (404, "person")
+    assert (licence.status_code, licence.json()["field"]) == (404, "holder")
     assert client.get("/api/v1/persons/Anna", headers=REGISTRY).json()["field"] == "person"
     assert client.post("/api/v1/persons", headers=as_role(Role.AUDITOR), json=ANNA).status_code == 403
     assert [e for e in reads(context) if e.action == "person"] == []
@@ -74,7 +74,7 @@ def test_a_recovery_returns_the_weapon_to_a_holder_this_node_knows(backend_clien
         == 200
     unknown = client.post(f"/api/v1/weapons/{weapon}/recover", headers=police,
                           json={"holder": new_person_reference()})
-    assert (unknown.status_code, unknown.json()["field"]) == (404, "person")
+    assert (unknown.status_code, unknown.json()["field"]) == (404, "holder")
     ref = client.post("/api/v1/persons", headers=LICENSING, json=ANNA).json()["person"]
     recovered = client.post(f"/api/v1/weapons/{weapon}/recover", headers=police, json={"holder": ref})
     assert recovered.status_code == 200, recovered.text
