@@ -16,6 +16,7 @@ max_message_bytes               ARMSLEDGER_MAX_MESSAGE_BYTES     1048576 (1 MiB)
 quarantine_max_entries          ARMSLEDGER_QUARANTINE_ENTRIES    10000
 quarantine_max_bytes            ARMSLEDGER_QUARANTINE_BYTES      67108864 (64 MiB)
 component_kinds                 ARMSLEDGER_COMPONENT_KINDS       none (comma-separated kinds added)
+kek_file                        ARMSLEDGER_KEK_FILE              ``HOME/keys/kek``
 ==============================  ===============================  ===========================
 
 ``db`` is a SQLite file path or a ``postgresql://`` URL. ``topic_prefix`` starts every
@@ -95,6 +96,8 @@ class Settings:
     #: Essential component kinds the state records besides frame, receiver, slide, barrel, bolt and breech
     #: block (``domain.component.ESSENTIAL_KINDS``).
     component_kinds: tuple[str, ...] = ()
+    #: The file of the key-encryption key of holders' identities (``nodes.persons.kek``); "" for HOME/keys/kek.
+    kek_file: str = ""
 
     @property
     def shown_db(self) -> str:
@@ -134,6 +137,7 @@ class Settings:
             quarantine_max_bytes=quarantine_max_bytes or DEFAULT_QUARANTINE_MAX_BYTES,
             component_kinds=tuple(k.strip().lower() for k in env.get("ARMSLEDGER_COMPONENT_KINDS", "").split(",")
                                   if k.strip()),
+            kek_file=str(given.get("kek_file") or env.get("ARMSLEDGER_KEK_FILE") or ""),
         )
 
 

@@ -24,6 +24,7 @@ from nodes.cli.invocation import (
     add_record_options,
     number_option,
 )
+from nodes.persons.holders import VaultOnDemand, named_holder
 from nodes.plurals import counted
 from nodes.registry.holders import holder_weapons
 from nodes.registry.licences import licence_document, list_licences, parse_kind, parse_state
@@ -78,8 +79,11 @@ def issue_licence(run: Invocation) -> int:
     valid_until = parse_until(a.valid_until, field="valid_until")
     with run.open_node(unlock=True) as node:
         weapons = tuple(str(weapon_by_prefix(node, w)) for w in a.weapon)
+        # a private holder's licence names a reference this node holds (nodes.persons.holders)
+        with VaultOnDemand(node.settings) as vault:
+            holder = named_holder(a.holder, vault, field="holder")
         issued = node.registry.issue_licence(
-            by=a.by, occurred_on=occurred_on, number=a.number, kind=kind, holder=a.holder,
+            by=a.by, occurred_on=occurred_on, number=a.number, kind=kind, holder=holder,
             valid_from=valid_from, valid_until=valid_until, export_state=a.export_state,
             import_state=a.import_state, transit_states=tuple(a.transit_states), consignee=a.consignee,
             end_user=a.end_user, quantity=a.quantity, weapons=weapons, place_of_issue=a.place_of_issue,

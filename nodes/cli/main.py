@@ -30,6 +30,7 @@ from nodes.cli import (
     epcis,
     federation,
     licence,
+    persons,
     query,
     record,
     serve,
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     users.add_commands(commands)        # user ACTION, token ACTION
     serve.add_commands(commands)        # serve (HTTP API and desks)
     reference_commands.add_commands(commands)  # reference import|search|show
+    persons.add_commands(commands)      # person add|show (private holders, subject access)
     return parser
 
 

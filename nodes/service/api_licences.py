@@ -16,6 +16,7 @@ from domain import event_types as types
 from domain.licence import LicenceKind
 from domain.numbers import LARGEST_WHOLE
 from domain.time import parse_time, parse_until
+from nodes.persons.holders import named_holder
 from nodes.registry.licences import licence_document, list_licences, parse_kind, parse_state
 from nodes.service.acting import API_PREFIX, Context, Purpose, Reader, Recorder, audited, authority
 from nodes.service.bodies import Country, Dated, Recorded, Required, Text
@@ -52,8 +53,10 @@ def issue(body: Issue, officer: Recorder, context: Context) -> Recorded:
     by = authority(officer, types.LICENCE_ISSUED)
     valid_from = parse_time(body.valid_from, field="valid_from")
     valid_until = parse_until(body.valid_until, field="valid_until")
+    # a private holder's licence names a reference this node holds (nodes.persons.holders)
+    holder = named_holder(body.holder, context.vault, field="holder")
     issued = context.submit(officer, lambda registry: registry.issue_licence(
-        by=by, occurred_on=body.occurred_on(), number=body.number, kind=body.kind, holder=body.holder,
+        by=by, occurred_on=body.occurred_on(), number=body.number, kind=body.kind, holder=holder,
         valid_from=valid_from, valid_until=valid_until, export_state=body.export_state or "",
         import_state=body.import_state or "", transit_states=tuple(body.transit_states), consignee=body.consignee,
         end_user=body.end_user, quantity=body.quantity, weapons=tuple(str(w) for w in body.weapons),

@@ -23,6 +23,7 @@ from domain.errors import InvalidField
 from domain.roles import Role
 from nodes.accounts.officer import NotSignedIn, Officer
 from nodes.bootstrap import Node, init_node
+from nodes.persons.holders import VaultOnDemand
 from nodes.readaudit.log import ReadAudit, ReadEntry
 from nodes.registry.application import Registry
 from nodes.service.desks import mount
@@ -173,6 +174,14 @@ class DeskTestContext:
     reads: list[Read] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     log: ReadAudit | None = None     # the node's real read audit, opened on first use
+    _vault: VaultOnDemand | None = None
+
+    @property
+    def vault(self) -> VaultOnDemand:
+        """The node's identity vault, as the service's context has it."""
+        if self._vault is None:
+            self._vault = VaultOnDemand(self.node.settings)
+        return self._vault
 
     @property
     def read_audit(self) -> DeskTestContext:
@@ -195,6 +204,8 @@ class DeskTestContext:
     def close(self) -> None:
         if self.log is not None:
             self.log.close()
+        if self._vault is not None:
+            self._vault.close()
 
     def submit(self, officer: Officer, command: Callable[[Registry], T]) -> T:
         registry = self.node.registry

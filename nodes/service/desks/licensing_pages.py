@@ -27,6 +27,7 @@ from domain.marking import Marking
 from domain.roles import Right, authority_for, recordable
 from domain.time import parse_time, parse_until
 from nodes.errors import NodeError
+from nodes.persons.holders import named_holder
 from nodes.registry.application import Registry
 from nodes.registry.weapon_ids import weapon_by_prefix
 from nodes.service.desks import broker_pages, licence_reading_pages
@@ -99,9 +100,10 @@ async def transfer(request: Request, desk: Desk = Depends(at_desk(Right.RECORD))
         by = authority_for(desk.officer.role, types.TRANSFERRED).value
         weapon_id = weapon_by_prefix(context_of(request).node, v["weapon"])
         occurred = _date(v["date"])
+        holder = named_holder(v["to"], context_of(request).vault, field="to")  # a name, or a reference held here
 
         def record(registry: Registry) -> UUID:
-            registry.transfer(by=by, weapon_id=weapon_id, to_holder=v["to"], licence=v["licence"],
+            registry.transfer(by=by, weapon_id=weapon_id, to_holder=holder, licence=v["licence"],
                               occurred_on=occurred)
             return weapon_id
 

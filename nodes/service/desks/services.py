@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from domain.roles import Role
     from nodes.accounts.officer import Officer
     from nodes.bootstrap import Node
+    from nodes.persons.vault import IdentityVault
     from nodes.readaudit.entry import ReadEntry
     from nodes.registry.application import Registry
 
@@ -58,6 +59,10 @@ class DeskContext(Protocol):
     def accounts(self) -> SignIn: ...
     @property
     def read_audit(self) -> ReadLog: ...
+    @property
+    def vault(self) -> Callable[[], IdentityVault]:
+        """The identity vault of private holders, opened on first call (``nodes.persons.holders.VaultOnDemand``)."""
+        ...
 
     def submit(self, officer: Officer, command: Callable[[Registry], T]) -> T:
         """Run ``command`` as ``officer`` in the one writer; returns once its records are durable."""
