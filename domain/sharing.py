@@ -124,7 +124,8 @@ def withheld(record: SignedRecord) -> bool:
     """Whether ``record`` goes to no partner at all, whatever a node's configuration adds: a transfer (or a
     correction of one) with a holder written as a name rather than a holder reference. The body cannot tell
     a private person's name (signed before holders were pseudonymised, or typed by mistake) from a dealer's,
-    so either keeps the record national (FP art 12(5): confidential information is protected); empty fields name no one."""
+    so either keeps the record national (FP art 12(5): confidential information is protected); empty fields
+    name no one."""
     if record.type == CORRECTED:  # a correction of a transfer carries its holder fields, old and new
         fields = _HOLDER_FIELDS.get(str(record.body.get("record_type", "")), ())
         bodies = [record.body.get(k) or {} for k in ("old_values", "new_values")]
