@@ -38,8 +38,8 @@ def test_other_records_are_not_judged_by_their_holder():
     assert recipients_of(made, SHARED) == set(PARTNERS)
 
 
-def record(record_type: str, **body) -> Envelope:
-    return Envelope(node="BE", stream=str(uuid.uuid4()), version=1, type=record_type, occurred_on=1, recorded_at=1,
+def record(type_: str, /, **body) -> Envelope:
+    return Envelope(node="BE", stream=str(uuid.uuid4()), version=1, type=type_, occurred_on=1, recorded_at=1,
                     authority="k", prev=GENESIS_PREV, body=body, sig=b"")
 
 
@@ -55,9 +55,12 @@ def recipients_of(envelope: Envelope, rules: SharingRules) -> set[str]:
     ({"licence": "TL-1"}, {"licence": "TL-2"}, False),
 ])
 def test_a_correction_of_a_transfer_is_judged_by_the_holders_it_carries(old, new, kept_home):
-    correction = record("Weapon.Corrected", record="ab" * 32, record_version=2, record_type="Weapon.Transferred",
-                        old_values=old, new_values=new, reason="misread")
+    correction = record("Weapon.Corrected", **correcting("Weapon.Transferred", old, new))
     assert withheld(correction) is kept_home
-    seizure_fix = record("Weapon.Corrected", record="ab" * 32, record_version=2, record_type="Weapon.Seized",
-                         old_values={"place": "Jan Peeters"}, new_values={"place": "Gent"}, reason="misread")
+    seizure_fix = record("Weapon.Corrected", **correcting("Weapon.Seized", {"place": "Jan Peeters"}, {"place": "Gent"}))
     assert not withheld(seizure_fix)  # only holder fields are judged
+
+
+def correcting(corrected_type: str, old: dict, new: dict) -> dict:
+    return {"record": "ab" * 32, "record_version": 2, "record_type": corrected_type, "old_values": old,
+            "new_values": new, "reason": "misread"}
