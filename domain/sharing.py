@@ -20,6 +20,7 @@ from domain.event_types import (
     IMPORTED,
     LICENCE_ISSUED,
     LICENCE_REVOKED,
+    PERSON_ERASED,
     RECEIPT_CONFIRMED,
     REPORTED_LOST,
     REPORTED_STOLEN,
@@ -46,7 +47,7 @@ _BODY_DEPENDENT_PREFIXES = (TRACE_REQUEST_PREFIX, TRACE_ANSWER_PREFIX)
 # found in a seized weapon, which goes to the component's state of manufacture, as a seized weapon's does
 # (ITI para 17: the tracing state needs the manufacturer's records).
 _BODY_DEPENDENT = frozenset({EXPORTED, RECEIPT_CONFIRMED, SHIPMENT_OPENED, LICENCE_ISSUED, LICENCE_REVOKED, SEIZED,
-                             HIT_NOTICE_SENT, COMPONENT_SEIZED})
+                             HIT_NOTICE_SENT, COMPONENT_SEIZED, PERSON_ERASED})
 #: Records that go to the states the default names and to no one else, whatever a node's configuration
 #: adds: a hit notice tells of a seizure in an investigation, and only the reporting state needs it.
 ONLY_DEFAULT_RECIPIENTS = frozenset({HIT_NOTICE_SENT})
@@ -102,6 +103,12 @@ def default_recipients(record: SignedRecord, partners: frozenset[str], own_recor
         return frozenset({body.get("reporting_state", "")})
     if record_type == COMPONENT_SEIZED:
         return _seizure_recipients(record, own_records) - {""}
+    if record_type == PERSON_ERASED:
+        # The states that received records naming the person (listed in the signed body when it was erased)
+        # learn that the identity is gone: a trace answer that released it cannot be repeated, and a partner
+        # keeping the identity it received knows its period ended (FP art 12(5)). No one else: the
+        # reference alone tells them nothing.
+        return frozenset(body.get("partners", ()))
     return frozenset()
 
 

@@ -1,0 +1,133 @@
+"""What is past its retention period on a date: records per class, and the persons whose every record is.
+
+The periods come from the node's settings (``domain.retention``); the records naming a person from the
+person register (``Mentions``). ``retention report`` prints this document and ``retention run`` erases
+the persons it lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from domain.erasure import erasure_id
+from domain.event_types import PERSON_ERASED
+from domain.records import SignedRecord
+from domain.retention import (
+    AFTER_DESTRUCTION_SOURCE,
+    DESTRUCTIONS,
+    LEGAL_MINIMUM_YEARS,
+    SOURCES,
+    RecordDue,
+    RetentionClass,
+    RetentionPeriods,
+    last_due,
+    record_due,
+)
+from domain.time import format_time
+from ledger.envelope import Envelope
+from nodes.ports import Node
+
+#: ``mentions(reference)``: this node's own records that name the person ``reference``.
+Mentions = Callable[[str], Iterable[SignedRecord]]
+
+
+class PersonRegister(Protocol):
+    """What retention needs of the identity vault (``nodes.persons.vault.IdentityVault``)."""
+
+    def references(self) -> list[str]: ...
+    def is_erased(self, ref: str) -> bool: ...
+    def erase(self, ref: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class ErasablePerson:
+    """A person every record of whom is past its period: ``allowed_by`` fell due last."""
+
+    reference: str
+    allowed_by: RecordDue
+    records: tuple[SignedRecord, ...]
+
+
+@dataclass
+class DueOn:
+    """Everything the report says, for ``on`` (epoch seconds)."""
+
+    on: int
+    periods: RetentionPeriods
+    past: dict[RetentionClass, int] = field(default_factory=dict)
+    next_due: dict[RetentionClass, int] = field(default_factory=dict)
+    erasable: list[ErasablePerson] = field(default_factory=list)
+    #: Persons whose erasure was recorded but whose identity the vault still holds (a run cut short,
+    #: or a backup restored from before the erasure): ``retention run`` finishes them.
+    unfinished: list[str] = field(default_factory=list)
+    next_person: tuple[str, int] | None = None
+
+    def document(self) -> dict[str, Any]:
+        """The report as plain data (the CLI's ``--json`` and the API's answer)."""
+        after = self.periods.after_destruction_years
+        return {
+            "on": format_time(self.on),
+            "classes": [{
+                "class": kind.value, "years": self.periods.years_of(kind), "source": SOURCES[kind],
+                "records_past": self.past.get(kind, 0),
+                "next_due": _shown(self.next_due.get(kind)),
+            } for kind in LEGAL_MINIMUM_YEARS],
+            "after_destruction": {"years": after, "source": AFTER_DESTRUCTION_SOURCE if after is not None else ""},
+            "erasable": [{
+                "reference": p.reference, "class": p.allowed_by.retention_class.value,
+                "years": p.allowed_by.years, "due_on": _shown(p.allowed_by.due_on), "records": len(p.records),
+            } for p in self.erasable],
+            "unfinished": list(self.unfinished),
+            "next_person": None if self.next_person is None else {
+                "reference": self.next_person[0], "due_on": format_time(self.next_person[1])},
+        }
+
+
+def due_on(node: Node, register: PersonRegister, mentions: Mentions, on: int) -> DueOn:
+    """What is past its period on ``on``: this node's own records per class, and the persons of
+    ``register`` not yet erased whose every record (``mentions``) is; reads only."""
+    periods = node.settings.retention
+    report = DueOn(on=on, periods=periods)
+    destroyed = destruction_dates(node)
+    for _, stored in node.registry.stored_notifications():
+        envelope = Envelope.from_bytes(stored.state)
+        _count(report, record_due(envelope, periods, destroyed_on=destroyed.get(envelope.stream)))
+    for reference in sorted(register.references()):
+        if register.is_erased(reference):
+            continue
+        if node.registry.envelopes(erasure_id(reference)):
+            report.unfinished.append(reference)
+            continue
+        records = tuple(r for r in mentions(reference) if r.type != PERSON_ERASED)
+        allowed_by = last_due(record_due(r, periods, destroyed_on=destroyed.get(r.stream)) for r in records)
+        if allowed_by is None or allowed_by.due_on is None:
+            continue
+        if allowed_by.is_past(on):
+            report.erasable.append(ErasablePerson(reference, allowed_by, records))
+        elif report.next_person is None or allowed_by.due_on < report.next_person[1]:
+            report.next_person = (reference, allowed_by.due_on)
+    return report
+
+
+def _count(report: DueOn, due: RecordDue) -> None:
+    kind = due.retention_class
+    if due.is_past(report.on):
+        report.past[kind] = report.past.get(kind, 0) + 1
+    elif due.due_on is not None and due.due_on < report.next_due.get(kind, due.due_on + 1):
+        report.next_due[kind] = due.due_on
+
+
+def destruction_dates(node: Node) -> dict[str, int]:
+    """The business date of each destroyed weapon or component of this node's log, by stream (one pass)."""
+    found: dict[str, int] = {}
+    for _, stored in node.registry.stored_notifications():
+        if stored.topic in DESTRUCTIONS:
+            envelope = Envelope.from_bytes(stored.state)
+            found.setdefault(envelope.stream, envelope.occurred_on)
+    return found
+
+
+def _shown(moment: int | None) -> str | None:
+    return None if moment is None else format_time(moment)
