@@ -10,7 +10,9 @@ Hierarchy::
         ├── NotPermitted        the authority kind may not record this event
         ├── InvalidState        the weapon's status forbids the event (destroyed, deactivated, ...)
         ├── LicenceRefused      missing, expired, wrong-kind or non-covering licence
-        └── BrokerRefused       a broker not registered, or not in force, where one must be
+        ├── BrokerRefused       a broker not registered, or not in force, where one must be
+        ├── UnknownPerson       no holder of this reference in the identity vault
+        └── PersonErased        the holder's identity was erased and cannot be read
 
 The CLI maps every ``DomainError`` to exit code 2 and the API to a 4xx.
 """
@@ -60,3 +62,11 @@ class LicenceRefused(RuleViolation):
 
 class BrokerRefused(RuleViolation):
     """The broker named is not registered here, or its registration is not in force on the date."""
+
+
+class UnknownPerson(RuleViolation):
+    """No holder of this reference in the node's identity vault."""
+
+
+class PersonErased(RuleViolation):
+    """The holder's identity was erased (its data key destroyed): it cannot be read any more."""

@@ -19,6 +19,7 @@ component_kinds                 ARMSLEDGER_COMPONENT_KINDS       none (comma-sep
 retention (years per class)     ARMSLEDGER_RETENTION_YEARS_<C>   MANUFACTURE 30, OTHER 20
 retention (after destruction)   ARMSLEDGER_RETENTION_YEARS_      30 (off: the state is not bound
                                 AFTER_DESTRUCTION                by Directive (EU) 2021/555)
+kek_file                        ARMSLEDGER_KEK_FILE              ``HOME/keys/kek``
 ==============================  ===============================  ===========================
 
 ``db`` is a SQLite file path or a ``postgresql://`` URL. ``topic_prefix`` starts every
@@ -102,6 +103,8 @@ class Settings:
     component_kinds: tuple[str, ...] = ()
     #: How long each class of records is kept (docs/retention.md).
     retention: RetentionPeriods = field(default_factory=RetentionPeriods)
+    #: The file of the key-encryption key of holders' identities (``nodes.persons.kek``); "" for HOME/keys/kek.
+    kek_file: str = ""
 
     @property
     def shown_db(self) -> str:
@@ -142,6 +145,7 @@ class Settings:
             component_kinds=tuple(k.strip().lower() for k in env.get("ARMSLEDGER_COMPONENT_KINDS", "").split(",")
                                   if k.strip()),
             retention=_retention(env),
+            kek_file=str(given.get("kek_file") or env.get("ARMSLEDGER_KEK_FILE") or ""),
         )
 
 

@@ -1,0 +1,85 @@
+"""The node's key-encryption key (KEK): 32 random bytes that wrap every holder's data key.
+
+On disk (``HOME/keys/kek`` or ``Settings.kek_file``), mode 0600, encrypted with the node passphrase
+like the private keys (``ledger.keys``): a key derived from the passphrase with scrypt (RFC 7914)
+and a random salt seals the KEK with AES-GCM. Without the file or the passphrase, no identity in
+the vault can be read again (docs/personal-data.md says what to back up).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from nodes.errors import ConfigurationError, NodeFileDamaged
+from nodes.settings import Settings
+
+_MAGIC = b"armsledger-kek-1\n"
+_SALT, _NONCE, _KEY = 16, 12, 32
+#: scrypt cost: 2^15 x 8 x 128 bytes = 32 MiB and tens of milliseconds per unlock (RFC 7914 section 2).
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 1 << 15, 8, 1
+
+
+def kek_path(settings: Settings) -> Path:
+    """Where the node's KEK is kept: ``settings.kek_file`` or ``HOME/keys/kek``."""
+    return Path(settings.kek_file) if settings.kek_file else settings.home / "keys" / "kek"
+
+
+def load_or_create_kek(settings: Settings) -> bytes:
+    """The node's KEK, created (and stored encrypted) when the node has none yet.
+
+    ``ConfigurationError`` without a passphrase or when the file cannot be written; ``NodeFileDamaged``
+    when the file is readable by others, damaged, or the passphrase does not open it.
+    """
+    if not settings.passphrase:
+        raise ConfigurationError("ARMSLEDGER_PASSPHRASE is not set: it unlocks the key that encrypts "
+                                 "holders' identities")
+    path = kek_path(settings)
+    if not path.exists():
+        return _create(path, settings.passphrase)
+    return _load(path, settings.passphrase)
+
+
+def _derive(passphrase: str, salt: bytes) -> bytes:
+    return Scrypt(salt=salt, length=_KEY, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P).derive(passphrase.encode("utf-8"))
+
+
+def _create(path: Path, passphrase: str) -> bytes:
+    kek, salt, nonce = secrets.token_bytes(_KEY), secrets.token_bytes(_SALT), secrets.token_bytes(_NONCE)
+    sealed = AESGCM(_derive(passphrase, salt)).encrypt(nonce, kek, _MAGIC)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it first: use that one
+        return _load(path, passphrase)
+    except OSError as e:
+        raise ConfigurationError(f"{path}: cannot create the key-encryption key: {e.strerror or e}") from None
+    with os.fdopen(fd, "wb") as file:
+        file.write(_MAGIC + salt + nonce + sealed)
+        file.flush()
+        os.fsync(file.fileno())
+    return kek
+
+
+def _load(path: Path, passphrase: str) -> bytes:
+    try:
+        mode = path.stat().st_mode
+        data = path.read_bytes()
+    except OSError as e:
+        raise ConfigurationError(f"{path}: cannot read the key-encryption key: {e.strerror or e}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise NodeFileDamaged(f"{path}: the key-encryption key is accessible by group or others (chmod 600)")
+    body = data[len(_MAGIC):]
+    if not data.startswith(_MAGIC) or len(body) != _SALT + _NONCE + _KEY + 16:
+        raise NodeFileDamaged(f"{path} is not a key-encryption key file: restore it from backup")
+    salt, nonce, sealed = body[:_SALT], body[_SALT:_SALT + _NONCE], body[_SALT + _NONCE:]
+    try:
+        return AESGCM(_derive(passphrase, salt)).decrypt(nonce, sealed, _MAGIC)
+    except InvalidTag:
+        raise NodeFileDamaged(f"{path}: wrong passphrase or damaged key-encryption key file") from None
