@@ -17,12 +17,15 @@ from typing import Any
 from domain.erasure import PersonErasure
 from domain.errors import InvalidField
 from domain.time import CLOCK_TOLERANCE_SECONDS, format_time
+from nodes.errors import StorageError
 from nodes.federation.sharing import SharingContext, SharingRules, recipients
 from nodes.federation.trust import TrustStore
 from nodes.ports import Node
 from nodes.registry.application import Registry
 from nodes.retention.report import DueOn, ErasablePerson, Mentions, PersonRegister, due_on
 
+#: How often the vault is asked to erase when the database is busy.
+ERASE_ATTEMPTS = 8
 #: ``submit(command)``: run ``command`` against the registry and return once its records are stored
 #: (the CLI calls it; the service queues it on its group committer).
 Submit = Callable[[Callable[[Registry], Any]], Any]
@@ -68,14 +71,28 @@ def run_retention(node: Node, register: PersonRegister, mentions: Mentions, subm
     if dry_run:
         return run
     for reference in report.unfinished:
-        register.erase(reference)
+        _destroy_key(register, reference)
         run.finished.append(reference)
     partners_of = _Recipients(node)
     for person in report.erasable:
         submit(_erasure(person, partners_of.records(person), int(moment)))
-        register.erase(person.reference)
+        _destroy_key(register, person.reference)
         run.erased.append(person.reference)
     return run
+
+
+def _destroy_key(register: PersonRegister, reference: str) -> None:
+    """Erase ``reference`` in the vault, again after a short pause when the database was busy: a SQLite file
+    takes one writer at a time, and the service's settler writes in the background. ``StorageError`` when
+    it stays busy (the erasure record is stored: the next run finishes it)."""
+    for attempt in range(1, ERASE_ATTEMPTS + 1):
+        try:
+            register.erase(reference)
+            return
+        except StorageError:
+            if attempt == ERASE_ATTEMPTS:
+                raise
+            time.sleep(0.05 * attempt)
 
 
 def _erasure(person: ErasablePerson, partners: tuple[str, ...], occurred_on: int) -> Callable[[Registry], None]:

@@ -5,8 +5,6 @@ gives it back while ``verify`` stays 0; refusals exit 2 and write nothing; a res
 from __future__ import annotations
 
 import pytest
-from retention_story import KEPT_NAME, OLD_NAME, SOON_NAME, Holders, holders_story
-from table_scan import rows_holding
 
 from domain.erasure import erasure_id
 from domain.errors import PersonErased
@@ -16,6 +14,8 @@ from nodes.settings import Settings
 
 from inprocess_cli import PASSPHRASE, Cli
 from insider import sql
+from retention_story import KEPT_NAME, OLD_NAME, SOON_NAME, Holders, holders_story
+from table_scan import rows_holding
 
 
 @pytest.fixture
