@@ -15,14 +15,17 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 
-from domain.errors import InvalidField, PersonErased, UnknownPerson
+from domain.errors import InvalidField, NotPermitted, PersonErased, UnknownPerson
+from domain.roles import Role
 
 __all__ = [
     "PERSON_PREFIX",
+    "SUBJECT_ACCESS_ROLES",
     "Identity",
     "PersonErased",
     "UnknownPerson",
     "check_person_reference",
+    "check_subject_access",
     "is_person_reference",
     "new_person_reference",
 ]
@@ -30,6 +33,12 @@ __all__ = [
 PERSON_PREFIX = "person:"
 _REFERENCE = re.compile(r"person:[A-Z2-7]{26}")
 _MAX_TEXT = 200
+
+#: Who may read a private holder's identity and every record naming it: the registry (it answers the
+#: holders' own requests and keeps the vault), licensing (it issues their licences and records their
+#: transfers) and police (investigations, seizures, ITI para 17 traces). Customs, deactivation bodies
+#: and tracing officers work from weapons and references; auditors verify records, not persons.
+SUBJECT_ACCESS_ROLES = frozenset({Role.REGISTRY, Role.LICENSING, Role.POLICE})
 _EARLIEST_BIRTH = datetime.date(1880, 1, 1)
 
 
@@ -51,6 +60,13 @@ def check_person_reference(text: object, field: str = "person") -> str:
                            "digits 2-7)", field=field)
     assert isinstance(value, str)
     return value
+
+
+def check_subject_access(role: Role) -> None:
+    """Raise ``NotPermitted`` (field ``role``) unless ``role`` may read holders' identities."""
+    if role not in SUBJECT_ACCESS_ROLES:
+        allowed = ", ".join(sorted(r.value for r in SUBJECT_ACCESS_ROLES))
+        raise NotPermitted(f"the {role.value} role may not read holders' identities ({allowed} may)", field="role")
 
 
 @dataclass(frozen=True)

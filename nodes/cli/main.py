@@ -31,6 +31,7 @@ from nodes.cli import (
     epcis,
     federation,
     licence,
+    persons,
     query,
     record,
     serve,
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     users.add_commands(commands)        # user ACTION, token ACTION
     serve.add_commands(commands)        # serve (HTTP API and desks)
     reference_commands.add_commands(commands)  # reference import|search|show
+    persons.add_commands(commands)      # person add|show (private holders, subject access)
     retention_commands.add_commands(commands)  # retention report|run (docs/retention.md)
     return parser
 

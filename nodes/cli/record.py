@@ -16,7 +16,8 @@ record here by its marking, with what is known of its description, and open its 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 from uuid import UUID
 
@@ -47,8 +48,10 @@ from nodes.cli.invocation import (
     add_weapon_options,
     number_option,
 )
+from nodes.cli.persons import add_identity_options, person_given
 from nodes.cli.reference import recorded_reference
 from nodes.federation import crossborder
+from nodes.persons.holders import PersonGiven, VaultOnDemand, holder_for
 from nodes.registry import recording
 from nodes.registry.application import WeaponRecorded
 from nodes.registry.weapon_ids import weapon_by_prefix
@@ -85,7 +88,8 @@ def _add_manufacture(events: Commands) -> None:
                          "register a newly manufactured weapon (ITI para 8(a)); prints its id")
     add_marking_options(parser, required=True, title="marking")
     _add_description_options(parser, required=True)
-    parser.add_argument("--holder", required=True, help="first holder (usually the manufacturer)")
+    parser.add_argument("--holder", default="", help=_HOLDER_HELP.format(who="first holder (usually the manufacturer)"))
+    add_identity_options(parser)
     add_record_options(parser, L)
 
 
@@ -96,10 +100,11 @@ def manufacture(run: Invocation) -> int:
     if marking is None:  # unreachable from the command line: the parser requires the three options
         raise InvalidField("a manufacture needs the marking", field="serial")
     with run.open_node(unlock=True) as node:
-        weapon_id = node.registry.manufacture(
-            by=a.by, marking=marking, occurred_on=occurred_on, type=a.type, make=a.make or "",
-            model=a.model or "", calibre=a.calibre, year=a.year, holder=a.holder,
-        )
+        with _holder(node, a.holder, person_given(a), "holder") as holder:  # only the record: see holder_for
+            weapon_id = node.registry.manufacture(
+                by=a.by, marking=marking, occurred_on=occurred_on, type=a.type, make=a.make or "",
+                model=a.model or "", calibre=a.calibre, year=a.year, holder=holder,
+            )
         node.settle()
         reference = recorded_reference(run, node, weapon_id)
     run.emit({"weapon_id": str(weapon_id), **reference}, str(weapon_id))
@@ -115,8 +120,9 @@ def _add_import(events: Commands) -> None:
     parser.add_argument("--import-year", type=number_option(1, 9999),
                         help="year of the import marking (default: year of --date)")
     parser.add_argument("--import-authorization", required=True, help="import authorization number")
-    parser.add_argument("--holder", required=True, help="importer / new holder")
+    parser.add_argument("--holder", default="", help=_HOLDER_HELP.format(who="importer / new holder"))
     parser.add_argument("--shipment", default="", help="the exporter's shipment id, if known")
+    add_identity_options(parser)
     add_record_options(parser, C)
 
 
@@ -131,12 +137,13 @@ def import_weapon(run: Invocation) -> int:
     marking = run.marking()
     with run.open_node(unlock=True) as node:
         named = run.weapon_id(node)  # refuses --weapon together with the marking
-        recorded = recording.import_weapon(
-            node.registry, by=a.by, marking=marking, weapon_id=None if marking else named,
-            occurred_on=occurred_on, from_state=a.from_state, import_year=a.import_year,
-            import_authorization=a.import_authorization, holder=a.holder, shipment=a.shipment, type=a.type,
-            make=a.make, model=a.model, calibre=a.calibre, year=a.year,
-        )
+        with _holder(node, a.holder, person_given(a), "holder") as holder:
+            recorded = recording.import_weapon(
+                node.registry, by=a.by, marking=marking, weapon_id=None if marking else named,
+                occurred_on=occurred_on, from_state=a.from_state, import_year=a.import_year,
+                import_authorization=a.import_authorization, holder=holder, shipment=a.shipment,
+                type=a.type, make=a.make, model=a.model, calibre=a.calibre, year=a.year,
+            )
         node.settle()
         reference = recorded_reference(run, node, recorded.weapon_id)
     _emit_recorded(run, recorded, IMPORTED, reference)
@@ -180,8 +187,9 @@ def _add_transfer(events: Commands) -> None:
     parser = add_command(events, "transfer", transfer,
                          "transfer a weapon to a holder with a transfer licence (FP art 7)")
     add_weapon_options(parser)
-    parser.add_argument("--to", required=True, metavar="HOLDER", help="the new holder")
+    parser.add_argument("--to", default="", metavar="HOLDER", help=_HOLDER_HELP.format(who="the new holder"))
     parser.add_argument("--licence", required=True, help="the new holder's transfer licence number")
+    add_identity_options(parser)
     add_record_options(parser, L)
 
 
@@ -190,10 +198,11 @@ def transfer(run: Invocation) -> int:
     occurred_on = run.occurred_on()
     with run.open_node(unlock=True) as node:
         weapon_id = run.weapon_id(node)
-        node.registry.transfer(by=a.by, weapon_id=weapon_id, to_holder=a.to, licence=a.licence,
-                               occurred_on=occurred_on)
+        with _holder(node, a.to, person_given(a), "to") as holder:
+            node.registry.transfer(by=a.by, weapon_id=weapon_id, to_holder=holder, licence=a.licence,
+                                   occurred_on=occurred_on)
         node.settle()
-    run.emit({"weapon_id": str(weapon_id), "event": TRANSFERRED}, str(weapon_id))
+    run.emit({"weapon_id": str(weapon_id), "event": TRANSFERRED, "to": holder}, str(weapon_id))
     return 0
 
 
@@ -328,7 +337,9 @@ def _simple_handler(name: str) -> Callable[[Invocation], int]:
                   for option, _, _ in spec.options}
         with run.open_node(unlock=True) as node:
             weapon_id = _weapon_id(run, node)
-            node.registry.record(spec.command, by=a.by, weapon_id=weapon_id, occurred_on=occurred_on, **fields)
+            with _holder(node, fields.get("holder", ""), PersonGiven(), "holder", optional=True) as holder:
+                named = {**fields, "holder": holder} if "holder" in fields else fields
+                node.registry.record(spec.command, by=a.by, weapon_id=weapon_id, occurred_on=occurred_on, **named)
             node.settle()
         run.emit({"weapon_id": str(weapon_id), "event": spec.event}, str(weapon_id))
         return 0
@@ -339,6 +350,20 @@ def _simple_handler(name: str) -> Callable[[Invocation], int]:
 
 
 # --- shared pieces -----------------------------------------------------------------------
+
+_HOLDER_HELP = ("{who}: a licensed dealer's, manufacturer's or state body's name, or a private person's "
+                "reference (person:...); or give the person's --name and --born instead")
+
+
+@contextlib.contextmanager
+def _holder(node: Node, typed: str, person: PersonGiven, field: str, *, optional: bool = False) -> Iterator[str]:
+    """The holder to record (``nodes.persons.holders.holder_for``); with ``optional``, nothing typed stays ""."""
+    if optional and not typed.strip():
+        yield ""
+        return
+    with VaultOnDemand(node.settings) as vault, holder_for(typed, person, vault, field=field) as holder:
+        yield holder
+
 
 def _weapon_or_marking(run: Invocation, node: Node) -> tuple[UUID | None, Marking | None]:
     """The weapon named by ``--weapon`` (an id, or the unique start of one of a weapon on record here) or by

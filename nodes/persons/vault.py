@@ -125,6 +125,15 @@ class IdentityVault:
                 sql.run(f"UPDATE {TABLE} SET wrapped_key = NULL, sealed = NULL, blind_index = NULL, erased_at = ? "
                         "WHERE ref = ?", (int(time.time()), ref))
 
+    def discard(self, ref: str) -> None:
+        """Remove ``ref``'s row altogether: only for a reference just added that no record came to name
+        (the record was refused). Unlike ``erase``, leaves no trace; unknown references are ignored."""
+        ref = check_person_reference(ref)
+        with self._transaction("discarding an unused holder reference") as sql:
+            if not self._postgres:
+                sql.run("PRAGMA secure_delete = ON")
+            sql.run(f"DELETE FROM {TABLE} WHERE ref = ?", (ref,))
+
     # --- reading -------------------------------------------------------------------------------
 
     def identity(self, ref: str) -> Identity:

@@ -21,9 +21,9 @@ from ledger.hashing import leaf_hash
 ENTRY_FORMAT = "armsledger-read/1"
 """Version tag inside every hashed entry: an entry's hash is never that of anything else."""
 
-READ_ACTIONS = ("history", "search", "trace", "licence", "verdict", "shipment", "component")
+READ_ACTIONS = ("history", "search", "trace", "licence", "verdict", "shipment", "component", "person")
 """What was read: a weapon's history, a serial search, a trace, a licence, a diversion verdict, a shipment,
-an essential component's life."""
+an essential component's life, a private holder's identity and records (subject access)."""
 
 MAX_TEXT = 1000
 """Longest subject or purpose kept (characters)."""

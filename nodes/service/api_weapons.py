@@ -13,9 +13,11 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, status
 
 from domain import event_types as types
+from nodes.persons.holders import holder_for
 from nodes.registry import reading, recording, weapon_search
 from nodes.service.acting import API_PREFIX, Context, Purpose, Reader, Recorder, audited, authority
 from nodes.service.api_alerts import HitsRecorded
+from nodes.service.api_persons import PersonIn, given
 from nodes.service.api_reference import recorded_reference
 from nodes.service.bodies import Country, Dated, MarkingIn, Recorded, Required, Text, Year, one_weapon
 from nodes.service.errors import ERROR_RESPONSES
@@ -31,7 +33,8 @@ class Manufacture(Dated):
     model: Text = ""
     calibre: Required
     year: Year
-    holder: Required
+    holder: Text = ""
+    holder_person: PersonIn | None = None  # a private person: the record names its reference
 
 
 class Import(Dated):
@@ -45,7 +48,8 @@ class Import(Dated):
     from_state: Country
     import_year: Year | None = None
     import_authorization: Required
-    holder: Required
+    holder: Text = ""
+    holder_person: PersonIn | None = None
     shipment: Text = ""
 
 
@@ -61,16 +65,18 @@ class Seize(Dated):
 
 
 class Transfer(Dated):
-    to_holder: Required
+    to_holder: Text = ""  # a dealer's or body's name, or a private person's reference (person:...)
+    to_person: PersonIn | None = None  # or the private person's identity
     licence: Required
 
 
 @router.post("/manufacture", status_code=CREATED, summary="register a newly manufactured weapon (ITI para 8(a))")
 async def manufacture(body: Manufacture, officer: Recorder, context: Context) -> Recorded:
     by = authority(officer, types.MANUFACTURED)
-    fields = body.model_dump(exclude={"marking", "date"})
-    weapon_id = await context.record(officer, lambda registry: registry.manufacture(
-        by=by, marking=body.marking.read(), occurred_on=body.occurred_on(), **fields))
+    fields = body.model_dump(exclude={"marking", "date", "holder", "holder_person"})
+    with holder_for(body.holder, given(body.holder_person), context.vault, field="holder") as holder:
+        weapon_id = await context.record(officer, lambda registry: registry.manufacture(
+            by=by, marking=body.marking.read(), occurred_on=body.occurred_on(), holder=holder, **fields))
     return Recorded(event=types.MANUFACTURED, weapon_id=str(weapon_id),
                     reference=await recorded_reference(context, weapon_id))
 
@@ -79,9 +85,11 @@ async def manufacture(body: Manufacture, officer: Recorder, context: Context) ->
 async def import_weapon(body: Import, officer: Recorder, context: Context) -> HitsRecorded:
     by = authority(officer, types.IMPORTED)
     weapon_id, marking = one_weapon(body.weapon_id, body.marking)
-    fields = body.model_dump(exclude={"marking", "date", "weapon_id"})
-    recorded = await context.record(officer, lambda registry: recording.import_weapon(
-        registry, by=by, marking=marking, weapon_id=weapon_id, occurred_on=body.occurred_on(), **fields))
+    fields = body.model_dump(exclude={"marking", "date", "weapon_id", "holder", "holder_person"})
+    with holder_for(body.holder, given(body.holder_person), context.vault, field="holder") as holder:
+        recorded = await context.record(officer, lambda registry: recording.import_weapon(
+            registry, by=by, marking=marking, weapon_id=weapon_id, occurred_on=body.occurred_on(), holder=holder,
+            **fields))
     return HitsRecorded.of(recorded, types.IMPORTED, await recorded_reference(context, recorded.weapon_id))
 
 
@@ -99,9 +107,10 @@ async def seize(body: Seize, officer: Recorder, context: Context) -> HitsRecorde
 @router.post("/{weapon_id}/transfer", summary="transfer a weapon to a holder with a transfer licence (FP art 7)")
 async def transfer(weapon_id: UUID, body: Transfer, officer: Recorder, context: Context) -> Recorded:
     by = authority(officer, types.TRANSFERRED)
-    await context.record(officer, lambda registry: registry.transfer(
-        by=by, weapon_id=weapon_id, to_holder=body.to_holder, licence=body.licence, occurred_on=body.occurred_on()))
-    return Recorded(event=types.TRANSFERRED, weapon_id=str(weapon_id))
+    with holder_for(body.to_holder, given(body.to_person), context.vault, field="to_holder") as holder:
+        await context.record(officer, lambda registry: registry.transfer(
+            by=by, weapon_id=weapon_id, to_holder=holder, licence=body.licence, occurred_on=body.occurred_on()))
+    return Recorded(event=types.TRANSFERRED, weapon_id=str(weapon_id), holder=holder)
 
 
 # --- the events without licence look-ups: one route each, the same shape -------------------

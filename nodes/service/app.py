@@ -19,6 +19,7 @@ from nodes.service import (
     api_holders,
     api_licences,
     api_node,
+    api_persons,
     api_reference,
     api_retention,
     api_session,
@@ -46,7 +47,7 @@ def create_app(context: ServiceContext, *, max_body_bytes: int = MAX_BODY_BYTES,
     app.state.context = context
     app.state.directory = context.accounts
     for module in (api_session, api_weapons, api_verdicts, api_licences, api_shipments, api_traces, api_stats,
-                   api_node, api_holders):
+                   api_node, api_holders, api_persons):
         app.include_router(module.router)  # each under API_PREFIX already: metrics label routes by full path
     app.include_router(api_shipments.authorizations_router)
     app.include_router(api_brokers.router)  # the broker register (FP art 15)

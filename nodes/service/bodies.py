@@ -57,6 +57,7 @@ class Recorded(BaseModel):
     shipment_id: str | None = None
     licence_id: str | None = None
     trace_id: str | None = None
+    holder: str | None = None  # the holder recorded, where a private person's reference was made for it
     reference: dict[str, Any] | None = None  # the reference entry the weapon's description matches, or its flag
 
 

@@ -24,6 +24,7 @@ from domain.roles import Role
 from nodes.accounts.officer import Officer
 from nodes.accounts.store import Accounts
 from nodes.bootstrap import Node, open_node
+from nodes.persons.holders import VaultOnDemand
 from nodes.readaudit.log import ReadAudit
 from nodes.registry.application import Registry
 from nodes.registry.group_commit import GroupCommitter
@@ -79,6 +80,11 @@ class ServiceContext:
     committer: GroupCommitter | None = None   # None: one command at a time, settled before answering
     records_written: int = 0   # signed records stored one at a time (without a committer)
     _writing: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: The identity vault of private holders, opened on first use (``nodes.persons``).
+    vault: VaultOnDemand = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.vault = VaultOnDemand(self.settings)
 
     def records_stored(self) -> int:
         """Signed records stored through ``submit`` since the start (for /metrics)."""
@@ -127,4 +133,6 @@ def open_service(settings: Settings) -> Iterator[ServiceContext]:
         committer = GroupCommitter(node)
         committer.start()
         opened.callback(committer.close)  # before the node closes: answers what is queued
-        yield ServiceContext(settings, node, remembering, read_audit, committer)
+        context = ServiceContext(settings, node, remembering, read_audit, committer)
+        opened.callback(context.vault.close)
+        yield context

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from domain.errors import DomainError, InvalidField, NotPermitted, UnknownWeapon
+from domain.errors import DomainError, InvalidField, NotPermitted, UnknownPerson, UnknownWeapon
 from nodes.accounts.officer import NotSignedIn, TooManyAttempts
 from nodes.errors import StorageError, TransportError, VersionConflict
 
@@ -58,7 +58,7 @@ def status_of(error: DomainError) -> int:
         return 422
     if isinstance(error, NotPermitted):
         return 403
-    if isinstance(error, UnknownWeapon):
+    if isinstance(error, (UnknownWeapon, UnknownPerson)):
         return 404
     return 409
 

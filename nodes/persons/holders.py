@@ -1,0 +1,111 @@
+"""The holder written into a signed body: a named dealer or body as typed, a private person as a reference.
+
+Every command that names a holder (manufacture, import, transfer, recover, the CSV import, the API)
+turns what the officer gave into the holder value here, so the rule lives once: a ``person:``
+reference must be one of this node's holders whose identity is still held; an identity (name and date
+of birth, at least) is looked up in the vault and added when new, and its reference is written; any
+other text is the name of a licensed dealer, manufacturer or state body, written as typed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from domain.errors import InvalidField
+from domain.person import PERSON_PREFIX, Identity, check_person_reference
+from nodes.persons.vault import IdentityVault
+from nodes.settings import Settings
+
+
+@dataclass(frozen=True)
+class PersonGiven:
+    """An identity as an officer typed it (not checked yet); empty when none was given."""
+
+    name: str = ""
+    date_of_birth: str = ""
+    address: str = ""
+    id_document: str = ""
+
+    def __bool__(self) -> bool:
+        return any((self.name, self.date_of_birth, self.address, self.id_document))
+
+    def identity(self) -> Identity:
+        """The checked identity; ``InvalidField`` naming the field at fault."""
+        return Identity.of(name=self.name, date_of_birth=self.date_of_birth, address=self.address,
+                           id_document=self.id_document)
+
+
+def reference_for(vault: IdentityVault, identity: Identity) -> tuple[str, bool]:
+    """The holder reference of ``identity``: the existing one of the same person (by name and date of
+    birth), else a new one. Returns it and whether it is new."""
+    found = vault.find(identity)
+    if found is not None:
+        return found, False
+    return vault.add(identity), True
+
+
+class VaultOnDemand:
+    """The node's identity vault, opened (and its KEK unlocked) on first use only; safe between threads.
+
+    Most records name no private person: they need neither the passphrase's key derivation nor the table.
+    """
+
+    def __init__(self, settings: Settings):
+        self._settings = settings
+        self._vault: IdentityVault | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> IdentityVault:
+        with self._lock:
+            if self._vault is None:
+                self._vault = IdentityVault.open(self._settings)
+            return self._vault
+
+    def close(self) -> None:
+        with self._lock:
+            if self._vault is not None:
+                self._vault.close()
+                self._vault = None
+
+    def __enter__(self) -> VaultOnDemand:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@contextlib.contextmanager
+def holder_for(typed: str, person: PersonGiven, vault: Callable[[], IdentityVault], *, field: str) -> Iterator[str]:
+    """What to write as holder for ``typed`` (option ``field``) or ``person`` (exactly one of them given).
+
+    ``vault()`` is called only when a private person is involved. If the block fails (the record is
+    refused), a reference made for it is discarded again: a refusal leaves nothing in the vault either.
+    ``InvalidField`` (``field``) when both or neither are given, or a ``person:`` text is malformed;
+    ``UnknownPerson`` / ``PersonErased`` (field ``person``) for a reference whose identity this node
+    does not hold.
+    """
+    typed = (typed or "").strip()
+    if typed and person:
+        raise InvalidField("give the holder's name or reference, or a private person's identity, not both",
+                           field=field)
+    if person:
+        ref, new = reference_for(vault(), person.identity())
+        try:
+            yield ref
+        except BaseException:
+            if new:
+                vault().discard(ref)
+            raise
+        return
+    if not typed:
+        raise InvalidField("give the holder: a dealer's or body's name, a person: reference, or a private "
+                           "person's --name and --born", field=field)
+    if typed.lower().startswith(PERSON_PREFIX):
+        ref = check_person_reference(typed, field)
+        vault().identity(ref)  # UnknownPerson / PersonErased: no record names a holder this node cannot answer for
+        yield ref
+        return
+    yield typed
