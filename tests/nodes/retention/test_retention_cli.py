@@ -63,6 +63,11 @@ def test_the_run_erases_the_identity_with_a_signed_record_and_verify_stays_zero(
         row = vault_row(node.settings.db, holders.old)
         assert row == (None, None, None)   # no wrapped key, no ciphertext, no blind index left to open
     cli.ok("verify")
+    shown = cli.ok("person", "show", holders.old, "--purpose", "subject access request", "--json")
+    assert shown.json()["erased"] is True and shown.json()["identity"] is None and OLD_NAME not in shown.out
+    weapon = shown.json()["records"][0]["stream"]
+    history = cli.ok("history", weapon, "--purpose", "retention check")
+    assert holders.old in history.out and OLD_NAME not in history.out
     assert cli.ok("retention", "run", "--json").json()["erased"] == []        # repeatable: nothing twice
     assert cli.ok("retention", "report", "--json").json()["erasable"] == []
 
