@@ -12,6 +12,7 @@ from typing import Any
 
 from domain.time import parse_time
 from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option
+from nodes.plurals import counted
 from nodes.retention.erasure import run_retention
 from nodes.retention.persons import person_register
 from nodes.retention.report import due_on
@@ -68,14 +69,16 @@ def report_text(document: dict[str, Any]) -> str:
     lines = [f"retention on {document['on'][:10]}"]
     for kind in document["classes"]:
         following = f", next due {kind['next_due'][:10]}" if kind["next_due"] else ""
+        kept = kind["records_kept_while_weapon_exists"]
+        held = f", {kept} kept while their weapon exists" if kept else ""
         lines.append(f"  {kind['class']:<12} {kind['years']} years ({kind['source']}): "
-                     f"{kind['records_past']} past{following}")
+                     f"{counted(kind['records_past'], 'record')} past{following}{held}")
     after = document["after_destruction"]
     lines.append(f"  weapons and components: {after['years']} years after destruction ({after['source']})"
                  if after["years"] is not None else "  weapons and components: no period after destruction")
     erasable = document["erasable"]
     lines.append(f"persons whose every record is past its period: {len(erasable)}")
-    lines += [f"  {p['reference']}  {p['records']} records, last due {p['due_on'][:10]} ({p['class']}, "
+    lines += [f"  {p['reference']}  {counted(p['records'], 'record')}, last due {p['due_on'][:10]} ({p['class']}, "
               f"{p['years']} years)" for p in erasable]
     if document["unfinished"]:
         lines.append("erasures recorded but not finished (run `armsledger retention run`): "
@@ -89,7 +92,8 @@ def report_text(document: dict[str, Any]) -> str:
 def run_text(document: dict[str, Any]) -> str:
     if document["dry_run"]:
         would = document["would_erase"] + document["would_finish"]
-        return (f"would erase {len(would)} identities: " + ", ".join(would)) if would else "nothing to erase"
+        return f"would erase {counted(len(would), 'identity', 'identities')}: " + ", ".join(would) if would \
+            else "nothing to erase"
     done = document["erased"] + document["finished"]
-    return (f"erased {len(done)} identities: " + ", ".join(done)) if done else "nothing to erase"
+    return f"erased {counted(len(done), 'identity', 'identities')}: " + ", ".join(done) if done else "nothing to erase"
 

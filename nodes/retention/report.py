@@ -58,6 +58,8 @@ class DueOn:
     periods: RetentionPeriods
     past: dict[RetentionClass, int] = field(default_factory=dict)
     next_due: dict[RetentionClass, int] = field(default_factory=dict)
+    #: Records kept while their weapon or component exists (Directive (EU) 2021/555 art 4(4)).
+    kept: dict[RetentionClass, int] = field(default_factory=dict)
     erasable: list[ErasablePerson] = field(default_factory=list)
     #: Persons whose erasure was recorded but whose identity the vault still holds (a run cut short,
     #: or a backup restored from before the erasure): ``retention run`` finishes them.
@@ -71,7 +73,7 @@ class DueOn:
             "on": format_time(self.on),
             "classes": [{
                 "class": kind.value, "years": self.periods.years_of(kind), "source": SOURCES[kind],
-                "records_past": self.past.get(kind, 0),
+                "records_past": self.past.get(kind, 0), "records_kept_while_weapon_exists": self.kept.get(kind, 0),
                 "next_due": _shown(self.next_due.get(kind)),
             } for kind in LEGAL_MINIMUM_YEARS],
             "after_destruction": {"years": after, "source": AFTER_DESTRUCTION_SOURCE if after is not None else ""},
@@ -115,6 +117,8 @@ def _count(report: DueOn, due: RecordDue) -> None:
     kind = due.retention_class
     if due.is_past(report.on):
         report.past[kind] = report.past.get(kind, 0) + 1
+    elif due.due_on is None:
+        report.kept[kind] = report.kept.get(kind, 0) + 1
     elif due.due_on is not None and due.due_on < report.next_due.get(kind, due.due_on + 1):
         report.next_due[kind] = due.due_on
 

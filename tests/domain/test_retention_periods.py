@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from domain import event_types as types
-from domain.errors import InvalidField
+from domain.authority import Authority, AuthorityKind
+from domain.erasure import PersonErasure, erasure_id
+from domain.errors import InvalidField, NotPermitted
 from domain.retention import (
     RecordDue,
     RetentionClass,
@@ -18,6 +20,7 @@ from domain.retention import (
     record_due,
     retention_class,
 )
+from domain.sharing import default_recipients, default_recipients_by_type
 from domain.time import parse_time
 
 
@@ -94,3 +97,24 @@ def test_the_record_due_last_allows_the_erasure_and_one_kept_indefinitely_comes_
 def test_the_twenty_ninth_of_february_goes_to_the_twenty_eighth() -> None:
     assert add_years(parse_time("2024-02-29"), 1) == parse_time("2025-02-28")
     assert add_years(parse_time("1950-06-01"), 30) == parse_time("1980-06-01")
+
+
+def test_an_erasure_goes_to_the_partners_that_received_the_persons_records_only() -> None:
+    erasure = Record(types.PERSON_ERASED, parse_time("2026-01-01"), body={"partners": ("FR", "NL")})
+    assert default_recipients(erasure, frozenset({"FR", "NL", "DE"}), lambda _: []) == {"FR", "NL"}
+    assert default_recipients_by_type(types.PERSON_ERASED, frozenset({"FR"})) is None
+
+
+def test_an_erasure_needs_the_registry_and_a_record_past_its_period() -> None:
+    now = parse_time("2026-01-01")
+    due = RecordDue("s", 1, types.TRANSFERRED, RetentionClass.OTHER, 20, now + 1)
+    registry = Authority("k", AuthorityKind.REGISTRY, "BE")
+    with pytest.raises(InvalidField) as refused:
+        PersonErasure.erase(authority=registry, reference="person:X", allowed_by=due, partners=(), occurred_on=now)
+    assert refused.value.field == "on"
+    with pytest.raises(NotPermitted):
+        PersonErasure.erase(authority=Authority("k", AuthorityKind.POLICE, "BE"), reference="person:X",
+                            allowed_by=due, partners=(), occurred_on=now + 1)
+    erased = PersonErasure.erase(authority=registry, reference="person:X", allowed_by=due, partners=("NL", "FR"),
+                                 occurred_on=now + 1)
+    assert (erased.id, erased.partners, erased.due_on) == (erasure_id("person:X"), ("FR", "NL"), now + 1)
