@@ -45,21 +45,21 @@ def _on(run: Invocation) -> int | None:
 
 def report(run: Invocation) -> int:
     on = _on(run)   # refused before the node is opened
-    with run.open_node(unlock=False) as node, person_register(node) as (register, mentions):
-        document = due_on(node, register, mentions, int(time.time()) if on is None else on).document()
+    with run.open_node(unlock=False) as node, person_register(node) as register:
+        document = due_on(node, register, int(time.time()) if on is None else on).document()
     run.emit(document, report_text(document))
     return 0
 
 
 def run_erasure(run: Invocation) -> int:
     on = _on(run)
-    with run.open_node(unlock=True) as node, person_register(node) as (register, mentions):
+    with run.open_node(unlock=True) as node, person_register(node) as register:
         def submit(command: Any) -> Any:
             result = command(node.registry)
             node.settle()
             return result
 
-        document = run_retention(node, register, mentions, submit, on=on, dry_run=run.args.dry_run).document()
+        document = run_retention(node, register, submit, on=on, dry_run=run.args.dry_run).document()
     run.emit(document, run_text(document))
     return 0
 

@@ -17,12 +17,13 @@ from typing import Any
 from domain.erasure import PersonErasure
 from domain.errors import InvalidField
 from domain.time import CLOCK_TOLERANCE_SECONDS, format_time
+from ledger.envelope import Envelope
 from nodes.errors import StorageError
 from nodes.federation.sharing import SharingContext, SharingRules, recipients
 from nodes.federation.trust import TrustStore
 from nodes.ports import Node
 from nodes.registry.application import Registry
-from nodes.retention.report import DueOn, ErasablePerson, Mentions, PersonRegister, due_on
+from nodes.retention.report import DueOn, ErasablePerson, PersonRegister, due_on
 
 #: How often the vault is asked to erase when the database is busy.
 ERASE_ATTEMPTS = 8
@@ -52,7 +53,7 @@ class RetentionRun:
         }
 
 
-def run_retention(node: Node, register: PersonRegister, mentions: Mentions, submit: Submit, *,
+def run_retention(node: Node, register: PersonRegister, submit: Submit, *,
                   on: int | None = None, dry_run: bool = False, now: float | None = None) -> RetentionRun:
     """Erase every person of ``register`` whose records are all past their period on ``on`` (default now).
 
@@ -66,16 +67,15 @@ def run_retention(node: Node, register: PersonRegister, mentions: Mentions, subm
     if not dry_run and on > moment + CLOCK_TOLERANCE_SECONDS:
         raise InvalidField(f"{format_time(on)} is in the future: a run erases only what is due by now "
                            "(--dry-run shows what a later date would erase)", field="on")
-    report = due_on(node, register, mentions, on)
+    report = due_on(node, register, on, partners_of=None if dry_run else _Recipients(node).of)
     run = RetentionRun(dry_run=dry_run, report=report)
     if dry_run:
         return run
     for reference in report.unfinished:
         _destroy_key(register, reference)
         run.finished.append(reference)
-    partners_of = _Recipients(node)
     for person in report.erasable:
-        submit(_erasure(person, partners_of.records(person), int(moment)))
+        submit(_erasure(person, int(moment)))
         _destroy_key(register, person.reference)
         run.erased.append(person.reference)
     return run
@@ -95,17 +95,17 @@ def _destroy_key(register: PersonRegister, reference: str) -> None:
             time.sleep(0.05 * attempt)
 
 
-def _erasure(person: ErasablePerson, partners: tuple[str, ...], occurred_on: int) -> Callable[[Registry], None]:
+def _erasure(person: ErasablePerson, occurred_on: int) -> Callable[[Registry], None]:
     """The command that records the erasure of ``person``, signed by the registry authority."""
     def record(registry: Registry) -> None:
         registry.save(PersonErasure.erase(authority=registry.authority("registry"), reference=person.reference,
-                                          allowed_by=person.allowed_by, partners=partners,
+                                          allowed_by=person.allowed_by, partners=person.partners,
                                           occurred_on=occurred_on))
     return record
 
 
 class _Recipients:
-    """The trusted partners that received one person's records under this node's sharing policy."""
+    """The trusted partners that receive one of this node's records under its sharing policy."""
 
     def __init__(self, node: Node):
         partners = frozenset(TrustStore(node.settings.home).partners())
@@ -113,9 +113,5 @@ class _Recipients:
                                        own_records=node.registry.envelopes,
                                        rules=SharingRules.load(node.settings.home))
 
-    def records(self, person: ErasablePerson) -> tuple[str, ...]:
-        found: set[str] = set()
-        for record in person.records:
-            if record.node == self._context.own_state:
-                found |= recipients(record, self._context)  # type: ignore[arg-type]
-        return tuple(sorted(found))
+    def of(self, record: Envelope) -> frozenset[str]:
+        return recipients(record, self._context)

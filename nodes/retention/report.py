@@ -1,19 +1,18 @@
 """What is past its retention period on a date: records per class, and the persons whose every record is.
 
-The periods come from the node's settings (``domain.retention``); the records naming a person from the
-person register (``Mentions``). ``retention report`` prints this document and ``retention run`` erases
+The periods come from the node's settings (``domain.retention``); a record names a person when its signed
+body holds the person's reference. ``retention report`` prints this document and ``retention run`` erases
 the persons it lists.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from domain.erasure import erasure_id
 from domain.event_types import PERSON_ERASED
-from domain.records import SignedRecord
+from domain.person import PERSON_PREFIX, is_person_reference
 from domain.retention import (
     AFTER_DESTRUCTION_SOURCE,
     DESTRUCTIONS,
@@ -29,8 +28,8 @@ from domain.time import format_time
 from ledger.envelope import Envelope
 from nodes.ports import Node
 
-#: ``mentions(reference)``: this node's own records that name the person ``reference``.
-Mentions = Callable[[str], Iterable[SignedRecord]]
+#: ``partners_of(record)``: the partner states that received one of this node's own records.
+Recipients = Callable[[Envelope], frozenset[str]]
 
 
 class PersonRegister(Protocol):
@@ -43,11 +42,13 @@ class PersonRegister(Protocol):
 
 @dataclass(frozen=True)
 class ErasablePerson:
-    """A person every record of whom is past its period: ``allowed_by`` fell due last."""
+    """A person every record of whom is past its period: ``allowed_by`` fell due last; ``records``: how
+    many name the person; ``partners``: the states that received them (when asked)."""
 
     reference: str
     allowed_by: RecordDue
-    records: tuple[SignedRecord, ...]
+    records: int
+    partners: tuple[str, ...] = ()
 
 
 @dataclass
@@ -79,7 +80,7 @@ class DueOn:
             "after_destruction": {"years": after, "source": AFTER_DESTRUCTION_SOURCE if after is not None else ""},
             "erasable": [{
                 "reference": p.reference, "class": p.allowed_by.retention_class.value,
-                "years": p.allowed_by.years, "due_on": _shown(p.allowed_by.due_on), "records": len(p.records),
+                "years": p.allowed_by.years, "due_on": _shown(p.allowed_by.due_on), "records": p.records,
             } for p in self.erasable],
             "unfinished": list(self.unfinished),
             "next_person": None if self.next_person is None else {
@@ -87,30 +88,70 @@ class DueOn:
         }
 
 
-def due_on(node: Node, register: PersonRegister, mentions: Mentions, on: int) -> DueOn:
-    """What is past its period on ``on``: this node's own records per class, and the persons of
-    ``register`` not yet erased whose every record (``mentions``) is; reads only."""
+def due_on(node: Node, register: PersonRegister, on: int, *, partners_of: Recipients | None = None) -> DueOn:
+    """What is past its period on ``on``: this node's own records per class, and the persons of ``register``
+    not yet erased whose every record here is; reads only.
+
+    Two passes over the log: the destruction dates first (a destruction comes after the records it lets go),
+    then every record, with the person references its body holds. ``partners_of(record)``: the partners
+    that received a record (for the erasure record); None: not asked.
+    """
     periods = node.settings.retention
     report = DueOn(on=on, periods=periods)
     destroyed = destruction_dates(node)
+    persons: dict[str, _Person] = {}
+    recorded: set[str] = set()
     for _, stored in node.registry.stored_notifications():
         envelope = Envelope.from_bytes(stored.state)
-        _count(report, record_due(envelope, periods, destroyed_on=destroyed.get(envelope.stream)))
+        due = record_due(envelope, periods, destroyed_on=destroyed.get(envelope.stream))
+        _count(report, due)
+        if envelope.type == PERSON_ERASED:
+            recorded.add(str(envelope.body.get("reference", "")))
+        elif PERSON_PREFIX.encode() in stored.state:  # most records name no person: walk only those that may
+            for reference in set(person_references(envelope.body)):
+                persons.setdefault(reference, _Person()).add(due, partners_of(envelope) if partners_of else frozenset())
     for reference in sorted(register.references()):
         if register.is_erased(reference):
             continue
-        if node.registry.envelopes(erasure_id(reference)):
+        if reference in recorded:
             report.unfinished.append(reference)
             continue
-        records = tuple(r for r in mentions(reference) if r.type != PERSON_ERASED)
-        allowed_by = last_due(record_due(r, periods, destroyed_on=destroyed.get(r.stream)) for r in records)
-        if allowed_by is None or allowed_by.due_on is None:
+        named = persons.get(reference)
+        last = None if named is None else named.last
+        if named is None or last is None or last.due_on is None:
             continue
-        if allowed_by.is_past(on):
-            report.erasable.append(ErasablePerson(reference, allowed_by, records))
-        elif report.next_person is None or allowed_by.due_on < report.next_person[1]:
-            report.next_person = (reference, allowed_by.due_on)
+        if last.is_past(on):
+            report.erasable.append(ErasablePerson(reference, last, named.records, tuple(sorted(named.partners))))
+        elif report.next_person is None or last.due_on < report.next_person[1]:
+            report.next_person = (reference, last.due_on)
     return report
+
+
+def person_references(value: Any) -> Iterator[str]:
+    """Every person reference among the values of a record's body (nested maps and lists included)."""
+    if isinstance(value, str):
+        if is_person_reference(value):
+            yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from person_references(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from person_references(item)
+
+
+@dataclass
+class _Person:
+    """What the records naming one person add up to: the one due last, how many, who received them."""
+
+    last: RecordDue | None = None
+    records: int = 0
+    partners: set[str] = field(default_factory=set)
+
+    def add(self, due: RecordDue, partners: frozenset[str]) -> None:
+        self.last = last_due([d for d in (self.last, due) if d is not None])
+        self.records += 1
+        self.partners |= partners
 
 
 def _count(report: DueOn, due: RecordDue) -> None:

@@ -43,8 +43,8 @@ def report(officer: Reader, context: Context, on: On = None) -> dict[str, Any]:
                            "(auditor or registry)", field="role")
     moment = int(time.time()) if on is None else parse_time(on, field="on")
     node = context.node
-    with person_register(node) as (register, mentions):
-        return due_on(node, register, mentions, moment).document()
+    with person_register(node) as register:
+        return due_on(node, register, moment).document()
 
 
 @router.post("/run", summary="erase the identities of persons whose every record is past its period, each with "
@@ -53,6 +53,6 @@ def run(body: RetentionRun, officer: Recorder, context: Context) -> dict[str, An
     authority(officer, PERSON_ERASED)
     on = None if body.on is None else parse_time(body.on, field="on")
     node = context.node
-    with person_register(node) as (register, mentions):
-        return run_retention(node, register, mentions, lambda command: context.submit(officer, command),
+    with person_register(node) as register:
+        return run_retention(node, register, lambda command: context.submit(officer, command),
                              on=on, dry_run=body.dry_run).document()

@@ -31,8 +31,8 @@ def test_a_partner_that_received_the_holders_records_learns_of_the_erasure_and_i
     cluster.settle()
     named = [e for _, e in fr.inbox.received_notifications(1, 100) if e.body.get("holder") == holders.old]
     assert [e.type for e in named] == ["Weapon.Manufactured"]
-    with person_register(be) as (register, mentions):
-        run = run_retention(be, register, mentions, lambda command: (command(be.registry), be.settle()))
+    with person_register(be) as register:
+        run = run_retention(be, register, lambda command: (command(be.registry), be.settle()))
     assert run.erased == [holders.old]
     cluster.settle()
     erasure_stream = str(erasure_id(holders.old))
