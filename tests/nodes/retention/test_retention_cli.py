@@ -78,6 +78,9 @@ def test_a_vault_restored_from_before_the_erasure_is_erased_again(register):
         before = vault_row(node.settings.db, holders.old)
     cli.ok("retention", "run")
     with open_node(settings(cli), unlock=True) as node:
+        wrapped_key, sealed = before[0], before[1]
+        assert isinstance(wrapped_key, bytes) and isinstance(sealed, bytes)
+        assert rows_holding(node.settings.db, wrapped_key) == rows_holding(node.settings.db, sealed) == []
         restore_row(node.settings.db, holders.old, before)
         with IdentityVault.open(node.settings) as vault:
             assert vault.identity(holders.old).name == OLD_NAME       # the backup brought it back
