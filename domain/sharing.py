@@ -30,7 +30,9 @@ from domain.event_types import (
     TRACE_ANSWER_PREFIX,
     TRACE_REQUEST_PREFIX,
     TRACE_SUBMITTED,
+    TRANSFERRED,
 )
+from domain.person import is_person_reference
 from domain.records import SignedRecord
 
 #: ``own_records(stream)``: the node's own records of ``stream``, in version order.
@@ -46,8 +48,13 @@ _BODY_DEPENDENT_PREFIXES = (TRACE_REQUEST_PREFIX, TRACE_ANSWER_PREFIX)
 # Components and conversions are national records (EU 2021/555 art 4): none goes abroad but a component
 # found in a seized weapon, which goes to the component's state of manufacture, as a seized weapon's does
 # (ITI para 17: the tracing state needs the manufacturer's records).
+# A domestic transfer goes to no partner by default (FP art 12(5): a partner needs it only when it traces the
+# weapon, and the trace answer then carries it, ITI para 20), but a state may share transfers in its
+# sharing.json once they name private holders by reference only: ``withheld`` reads the body for that.
 _BODY_DEPENDENT = frozenset({EXPORTED, RECEIPT_CONFIRMED, SHIPMENT_OPENED, LICENCE_ISSUED, LICENCE_REVOKED, SEIZED,
-                             HIT_NOTICE_SENT, COMPONENT_SEIZED, PERSON_ERASED})
+                             HIT_NOTICE_SENT, COMPONENT_SEIZED, TRANSFERRED, PERSON_ERASED})
+#: The holder fields of the records ``withheld`` judges.
+_HOLDER_FIELDS = {TRANSFERRED: ("from_holder", "to_holder")}
 #: Records that go to the states the default names and to no one else, whatever a node's configuration
 #: adds: a hit notice tells of a seizure in an investigation, and only the reporting state needs it.
 ONLY_DEFAULT_RECIPIENTS = frozenset({HIT_NOTICE_SENT})
@@ -110,6 +117,15 @@ def default_recipients(record: SignedRecord, partners: frozenset[str], own_recor
         # reference alone tells them nothing.
         return frozenset(body.get("partners", ()))
     return frozenset()
+
+
+def withheld(record: SignedRecord) -> bool:
+    """Whether ``record`` goes to no partner at all, whatever a node's configuration adds: a transfer with a
+    holder written as a name rather than a holder reference. The body cannot tell a private person's name
+    (signed before holders were pseudonymised, or typed by mistake) from a dealer's, so either keeps the
+    record national (FP art 12(5): confidential information is protected); empty fields name no one."""
+    fields = _HOLDER_FIELDS.get(record.type, ())
+    return any((value := record.body.get(name, "")) and not is_person_reference(value) for name in fields)
 
 
 def _authorisation_recipients(body: Mapping[str, Any]) -> frozenset[str]:

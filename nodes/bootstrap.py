@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from domain.countries import ISO_3166_ALPHA2
 from domain.errors import InvalidField
 from nodes.errors import ConfigurationError
+from nodes.persons.kek import load_or_create_kek
 from nodes.registry.application import Registry
 from nodes.registry.identity import NodeIdentity, create_identity, load_identity
 from nodes.registry.own_records import check_identity
@@ -128,6 +129,7 @@ def init_node(settings: Settings, state: str) -> Node:
         settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         settings.home.chmod(0o700)
         identity, public_keys = create_identity(settings.home, state, settings.passphrase)
+        load_or_create_kek(settings)  # the key of private holders' identities (nodes.persons.kek)
     except OSError as e:
         raise ConfigurationError(f"--home {settings.home}: cannot create a node there: "
                                  f"{e.strerror or e}") from None

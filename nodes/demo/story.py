@@ -15,7 +15,9 @@ nothing: each step of the story is deterministic, no sleeps.
    (FP art 10(2)-(3)).
 3. BE exports the pistol to NL via DE; NL's customs confirm receipt (art 10(4)),
    which travels back and closes the shipment on BE's node.
-4. NL: two domestic transfers, each to a holder with a transfer licence (art 7).
+4. NL: two domestic transfers, each to a holder with a transfer licence (art 7): first to a
+   private sport shooter, whom every record names by a holder reference only (the identity
+   stays in NL's identity vault), then to a dealer.
 5. IT authorizes an import; NL exports the pistol to IT. IT never confirms receipt.
 6. FR police seize the pistol in Marseille; the seizure goes to BE (state of manufacture).
 7. FR traces it (ITI para 17) to BE. BE answers with its signed records, which show
@@ -30,6 +32,7 @@ run from now).
 
 from __future__ import annotations
 
+import datetime
 import time
 import uuid
 from collections.abc import Callable
@@ -46,10 +49,13 @@ from domain.event_types import (
 )
 from domain.licence import LicenceKind
 from domain.marking import Marking
+from domain.person import Identity
 from domain.records import SignedRecord
 from domain.time import end_of_day, format_time, parse_time
 from domain.trace_status import Trace
 from nodes.federation import crossborder
+from nodes.persons.holders import reference_for
+from nodes.persons.vault import IdentityVault
 from nodes.tracing import service as tracing
 
 if TYPE_CHECKING:
@@ -67,7 +73,10 @@ MAX_ROUNDS = 10
 PISTOL = Marking.read("FN Herstal", "BE", "386PN04127")
 MAKER = "FN Herstal SA"
 NL_DEALER = "Wapenhandel Utrecht BV"
-NL_CLUB = "Schietsportvereniging De Roos"
+#: A private holder: in NL's identity vault only; records name the reference it gets there.
+NL_SHOOTER = Identity.of(name="Pieter de Vries", date_of_birth="1979-03-08",
+                         address="Lange Nieuwstraat 12, Utrecht", id_document="NL passport NX4P81K27",
+                         today=datetime.date(2026, 1, 1))
 NL_SECOND_DEALER = "Jachthuis Arnhem BV"
 IT_DEALER = "Armeria Bresciana Srl"
 CARRIER = "Rhein-Maas Spedition GmbH"
@@ -214,6 +223,7 @@ class Outcome:
     timeline: tuple[TimelineEntry, ...]
     verdict: Verdict
     open_shipments: dict[str, list[dict[str, Any]]]   # per state: shipments never confirmed
+    private_holder: str = ""          # NL's reference of the sport shooter
 
 
 Narrate = Callable[[str], None]
@@ -270,12 +280,16 @@ def play(net: DemoNetwork, say: Narrate = lambda line: None) -> Outcome:
     say(f"            sync: the confirmation reaches BE; BE's shipment {_short(first_shipment)} "
         + ("is closed" if closed else "is STILL OPEN"))
 
-    # 4. Domestic transfers in NL, each to the holder of a transfer licence (FP art 7).
-    _licence(nl, "NL-TL-2022-0091", LicenceKind.TRANSFER_LICENCE, NL_CLUB, "2022-01-10", "2022-01-10",
+    # 4. Domestic transfers in NL, each to the holder of a transfer licence (FP art 7); a private
+    #    holder is named by reference, the identity kept in NL's vault (docs/personal-data.md).
+    with IdentityVault.open(nl.settings) as vault:
+        shooter, _new = reference_for(vault, NL_SHOOTER)
+    _licence(nl, "NL-TL-2022-0091", LicenceKind.TRANSFER_LICENCE, shooter, "2022-01-10", "2022-01-10",
              "2026-12-31")
-    nl.registry.transfer(weapon_id=pistol, to_holder=NL_CLUB, licence="NL-TL-2022-0091",
+    nl.registry.transfer(weapon_id=pistol, to_holder=shooter, licence="NL-TL-2022-0091",
                          occurred_on=day("2022-02-14"))
-    say(f"2022-02-14  NL  transfer to {NL_CLUB} (transfer licence NL-TL-2022-0091)")
+    say(f"2022-02-14  NL  transfer to a private sport shooter, recorded as {shooter} (transfer licence "
+        "NL-TL-2022-0091; the identity stays in NL's vault)")
     _licence(nl, "NL-TL-2023-0440", LicenceKind.TRANSFER_LICENCE, NL_SECOND_DEALER, "2023-01-02", "2023-01-02",
              "2027-12-31")
     nl.registry.transfer(weapon_id=pistol, to_holder=NL_SECOND_DEALER, licence="NL-TL-2023-0440",
@@ -317,7 +331,8 @@ def play(net: DemoNetwork, say: Narrate = lambda line: None) -> Outcome:
     verdict, life = tracing.diversion_verdict(fr, pistol)
     return Outcome(weapon_id=pistol, seizing_state="FR", refusal=refusal, trace_id=trace_id, hops=hops,
                    timeline=timeline(life.records, pistol), verdict=verdict,
-                   open_shipments={s: crossborder.open_shipments(net[s]) for s in net.states})
+                   open_shipments={s: crossborder.open_shipments(net[s]) for s in net.states},
+                   private_holder=shooter)
 
 
 # --- reading the outcome ------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from pathlib import Path
 from domain.authority import PERMISSIONS
 from domain.countries import ISO_3166_ALPHA2
 from domain.event_types import AUTHORITY_PREFIX
-from domain.sharing import ONLY_DEFAULT_RECIPIENTS, default_recipients, default_recipients_by_type
+from domain.sharing import ONLY_DEFAULT_RECIPIENTS, default_recipients, default_recipients_by_type, withheld
 from ledger.envelope import Envelope
 from nodes.errors import ConfigurationError
 
@@ -94,6 +94,8 @@ class SharingContext:
 
 def recipients(envelope: Envelope, context: SharingContext) -> frozenset[str]:
     """The trusted partners that receive ``envelope`` (one of this node's own records)."""
+    if withheld(envelope):  # a private holder's name never leaves the state (``domain.sharing.withheld``)
+        return frozenset()
     default = default_recipients(envelope, context.partners, context.own_records)
     return _with_rules(default, envelope.type, context)
 

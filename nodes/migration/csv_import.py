@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nodes.migration.batch_writer import BatchWriter
+from nodes.migration.private_holders import pseudonymised
 from nodes.migration.reader import REQUIRED_COLUMNS, CsvRows, lines_after_header
 from nodes.migration.report import ImportReport, RowError
 from nodes.migration.signer_pool import RowSigner, signed_batches
+from nodes.persons.holders import VaultOnDemand
 from projections.views import Progress
 
 if TYPE_CHECKING:
@@ -46,9 +48,10 @@ def import_csv(node: Node, path: str | os.PathLike[str], *, batch_size: int = 10
     if workers is None:
         workers = os.cpu_count() or 1
     rows = CsvRows(Path(path))
-    with rows:
+    with rows, VaultOnDemand(node.settings) as vault:
         lines = lines_after_header(Path(path)) if progress is not None else 0
-        for signed in signed_batches(rows, signer, batch_size, workers):
+        # Private holders become references here, before the rows go to the signing processes.
+        for signed in signed_batches(pseudonymised(rows, vault), signer, batch_size, workers):
             writer.write(signed)
             if progress is not None:
                 progress(report.rows, max(lines, report.rows))

@@ -17,7 +17,9 @@ from nodes.migration.report import RowError
 
 REQUIRED_COLUMNS = ("manufacturer", "country", "serial", "type", "calibre", "year", "manufactured_on",
                     "first_holder")
-OPTIONAL_COLUMNS = ("make", "model", "current_holder", "transferred_on", "transfer_licence", "by")
+OPTIONAL_COLUMNS = ("make", "model", "current_holder", "transferred_on", "transfer_licence", "by",
+                    # a private current holder (nodes.migration.private_holders)
+                    "holder_kind", "holder_born", "holder_address", "holder_id_document")
 TRANSFER_COLUMNS = ("current_holder", "transferred_on", "transfer_licence")
 
 # A data row as read: its first physical line and {column: value}, or why it cannot be a row.

@@ -17,6 +17,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from ledger.errors import KeyStoreError
 from nodes.errors import ConfigurationError, NodeFileDamaged
 from nodes.settings import Settings
 
@@ -34,8 +35,9 @@ def kek_path(settings: Settings) -> Path:
 def load_or_create_kek(settings: Settings) -> bytes:
     """The node's KEK, created (and stored encrypted) when the node has none yet.
 
-    ``ConfigurationError`` without a passphrase or when the file cannot be written; ``NodeFileDamaged``
-    when the file is readable by others, damaged, or the passphrase does not open it.
+    ``ConfigurationError`` without a passphrase or when the file cannot be written; ``KeyStoreError`` (as for
+    the signing keys) when the file is readable by others or the passphrase does not open it;
+    ``NodeFileDamaged`` when it is no KEK file.
     """
     if not settings.passphrase:
         raise ConfigurationError("ARMSLEDGER_PASSPHRASE is not set: it unlocks the key that encrypts "
@@ -74,7 +76,7 @@ def _load(path: Path, passphrase: str) -> bytes:
     except OSError as e:
         raise ConfigurationError(f"{path}: cannot read the key-encryption key: {e.strerror or e}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise NodeFileDamaged(f"{path}: the key-encryption key is accessible by group or others (chmod 600)")
+        raise KeyStoreError(f"{path}: the key-encryption key is accessible by group or others (chmod 600)")
     body = data[len(_MAGIC):]
     if not data.startswith(_MAGIC) or len(body) != _SALT + _NONCE + _KEY + 16:
         raise NodeFileDamaged(f"{path} is not a key-encryption key file: restore it from backup")
@@ -82,4 +84,4 @@ def _load(path: Path, passphrase: str) -> bytes:
     try:
         return AESGCM(_derive(passphrase, salt)).decrypt(nonce, sealed, _MAGIC)
     except InvalidTag:
-        raise NodeFileDamaged(f"{path}: wrong passphrase or damaged key-encryption key file") from None
+        raise KeyStoreError(f"{path}: wrong passphrase or damaged key-encryption key file") from None

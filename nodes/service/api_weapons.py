@@ -13,7 +13,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, status
 
 from domain import event_types as types
-from nodes.persons.holders import holder_for
+from nodes.persons.holders import PersonGiven, holder_for
 from nodes.registry import reading, recording, weapon_search
 from nodes.service.acting import API_PREFIX, Context, Purpose, Reader, Recorder, audited, authority
 from nodes.service.api_alerts import HitsRecorded
@@ -153,6 +153,9 @@ def _simple_route(path: str, command: str, event: str, model: type[Dated], summa
     async def record(weapon_id: UUID, body: Dated, officer: Recorder, context: Context) -> Recorded:
         by = authority(officer, event)
         fields = body.model_dump(exclude={"date"})
+        if str(fields.get("holder") or "").strip():  # recover: a name, or a reference this node holds
+            with holder_for(fields["holder"], PersonGiven(), context.vault, field="holder") as holder:
+                fields["holder"] = holder
         await context.record(officer, lambda registry: registry.record(
             command, by=by, weapon_id=weapon_id, occurred_on=body.occurred_on(), **fields))
         return Recorded(event=event, weapon_id=str(weapon_id))

@@ -57,6 +57,10 @@ def test_armsledger_demo_prints_the_trace_timeline_and_verdict_and_cleans_up(tmp
     for heading in ("Network", "The story", "Trace ", "Federated timeline", "Point of diversion", "Integrity"):
         assert re.search(rf"^{heading}.*\n-+$", out, re.M), heading
     assert "FR -> BE -> NL -> IT" in out
+    # the private sport shooter appears by reference only, in the story and in the timeline
+    assert re.search(r"transfer to a private sport shooter, recorded as person:[A-Z2-7]{26} ", out)
+    assert re.search(r"^  2022-02-14  Weapon\.Transferred +NL +[0-9a-f]{12}  to person:[A-Z2-7]{26}, ", out, re.M)
+    assert "Pieter" not in out and "Vries" not in out
     assert re.search(r"^  rule +export-never-confirmed", out, re.M)
     assert re.search(rf"^  last legal custodian +{NL_SECOND_DEALER} \(NL\)$", out, re.M)
     assert re.search(r"^  2023-09-05  Weapon\.Exported +NL +[0-9a-f]{12}  to IT", out, re.M)

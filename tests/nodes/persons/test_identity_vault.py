@@ -7,6 +7,7 @@ import pytest
 
 from domain.errors import InvalidField
 from domain.person import Identity, PersonErased, UnknownPerson, is_person_reference, new_person_reference
+from ledger.errors import KeyStoreError
 from nodes.errors import ConfigurationError, NodeFileDamaged
 from nodes.persons.kek import kek_path, load_or_create_kek
 from nodes.persons.vault import IdentityVault
@@ -81,12 +82,16 @@ def test_kek_is_created_once_encrypted_and_guarded(tmp_path):
     assert len(kek) == 32 and kek not in path.read_bytes()
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert load_or_create_kek(settings) == kek
-    with pytest.raises(NodeFileDamaged, match="wrong passphrase"):
+    with pytest.raises(KeyStoreError, match="wrong passphrase"):
         load_or_create_kek(Settings.load({}, home=str(tmp_path), passphrase="wrong"))
     with pytest.raises(ConfigurationError):
         load_or_create_kek(Settings.load({}, home=str(tmp_path)))
     os.chmod(path, 0o644)
-    with pytest.raises(NodeFileDamaged, match="chmod 600"):
+    with pytest.raises(KeyStoreError, match="chmod 600"):
+        load_or_create_kek(settings)
+    os.chmod(path, 0o600)
+    path.write_bytes(b"not a key")
+    with pytest.raises(NodeFileDamaged, match="not a key-encryption key file"):
         load_or_create_kek(settings)
     elsewhere = Settings.load({"ARMSLEDGER_KEK_FILE": str(tmp_path / "vault" / "kek")}, home=str(tmp_path),
                               passphrase="p")

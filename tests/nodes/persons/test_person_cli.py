@@ -9,8 +9,11 @@ import json
 from stored_text import stored_values
 
 from domain.person import is_person_reference, new_person_reference
+from nodes.persons.kek import load_or_create_kek
+from nodes.persons.vault import IdentityVault
+from nodes.settings import Settings
 
-from inprocess_cli import Cli
+from inprocess_cli import PASSPHRASE, Cli
 
 ANNA = ["--name", "Anna Verhoeven", "--born", "1975-04-12", "--address", "Kerkstraat 3, Gent",
         "--id-document", "BE-ID 591-1234567-89"]
@@ -54,6 +57,15 @@ def test_a_private_holder_by_reference_from_transfer_to_subject_access(be):
     assert ref in be.ok("history", made, "--json").out
     for table, value in stored_values(be.db):
         assert not any(clear in value for clear in CLEAR), table
+    assert be.ok("verify").code == 0
+    # erased (as retention does): the records stay and verify, the identity is gone for every command
+    with IdentityVault(be.db, load_or_create_kek(Settings.load({}, home=str(be.home), passphrase=PASSPHRASE))) as v:
+        v.erase(ref)
+    erased = be.ok("person", "show", ref, "--json").json()
+    assert erased["identity"] is None and erased["erased"] and len(erased["records"]) == 3
+    assert "identity erased" in be.ok("person", "show", ref).out
+    assert "erased" in be.refused("record", "transfer", "--weapon", made, "--licence", "TL-9", "--to", ref).err
+    assert be.ok("verify").code == 0
 
 
 def test_refusals_name_the_option_and_write_nothing(be):
@@ -82,6 +94,7 @@ def test_refusals_name_the_option_and_write_nothing(be):
     assert all(r["action"] != "person" for r in be.ok("audit", "reads", "--json").json()["reads"])
 
 
-def test_person_commands_need_the_passphrase(be, monkeypatch):
+def test_init_creates_the_kek_and_person_commands_need_the_passphrase(be, monkeypatch):
+    assert (be.home / "keys" / "kek").stat().st_mode & 0o077 == 0
     monkeypatch.delenv("ARMSLEDGER_PASSPHRASE")
     assert "ARMSLEDGER_PASSPHRASE" in be.refused("person", "add", *ANNA).err

@@ -42,7 +42,8 @@ def test_refusals_name_the_field_and_write_nothing(backend_client):
     client, context = backend_client
     weapon = manufacture(client, "FN57-0002")
     issue(client, "TL-8", "transfer_licence", "Jan Peeters")
-    before = client.get(f"/api/v1/weapons/{weapon}/history", headers=LICENSING).json()
+    before = client.get(f"/api/v1/weapons/{weapon}", headers=LICENSING).json()
+    assert [e["type"] for e in before["events"]] == ["Weapon.Manufactured"]
     for body, status, field in (
         ({"to_holder": "Jan Peeters", "to_person": ANNA, "licence": "TL-8"}, 422, "to_holder"),
         ({"licence": "TL-8"}, 422, "to_holder"),
@@ -53,9 +54,24 @@ def test_refusals_name_the_field_and_write_nothing(backend_client):
     ):
         answer = client.post(f"/api/v1/weapons/{weapon}/transfer", headers=LICENSING, json=body)
         assert (answer.status_code, answer.json()["field"]) == (status, field), answer.text
-    assert client.get(f"/api/v1/weapons/{weapon}/history", headers=LICENSING).json() == before
+    assert client.get(f"/api/v1/weapons/{weapon}", headers=LICENSING).json() == before
     assert context.vault().references() == []  # the refused transfer kept no identity
     assert client.get(f"/api/v1/persons/{new_person_reference()}", headers=REGISTRY).status_code == 404
     assert client.get("/api/v1/persons/Anna", headers=REGISTRY).json()["field"] == "person"
     assert client.post("/api/v1/persons", headers=as_role(Role.AUDITOR), json=ANNA).status_code == 403
     assert [e for e in reads(context) if e.action == "person"] == []
+
+
+def test_a_recovery_returns_the_weapon_to_a_holder_this_node_knows(backend_client):
+    client, _context = backend_client
+    weapon = manufacture(client, "FN57-0003")
+    police = as_role(Role.POLICE)
+    assert client.post(f"/api/v1/weapons/{weapon}/report-stolen", headers=police, json={"place": "Gent"}).status_code \
+        == 200
+    unknown = client.post(f"/api/v1/weapons/{weapon}/recover", headers=police,
+                          json={"holder": new_person_reference()})
+    assert (unknown.status_code, unknown.json()["field"]) == (404, "person")
+    ref = client.post("/api/v1/persons", headers=LICENSING, json=ANNA).json()["person"]
+    recovered = client.post(f"/api/v1/weapons/{weapon}/recover", headers=police, json={"holder": ref})
+    assert recovered.status_code == 200, recovered.text
+    assert client.get(f"/api/v1/weapons/{weapon}", headers=LICENSING).json()["holder"] == ref

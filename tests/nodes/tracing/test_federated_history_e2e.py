@@ -8,7 +8,7 @@ import json
 import uuid
 
 from nodes.cli.main import run as armsledger
-from nodes.demo.story import IT_DEALER, MAKER, NL_CLUB, NL_DEALER, NL_SECOND_DEALER, DemoNetwork, play
+from nodes.demo.story import IT_DEALER, MAKER, NL_DEALER, NL_SECOND_DEALER, DemoNetwork, play
 from nodes.registry.federated_history import federated_history
 
 # (record, origin node, custodian after it) in business-time order, as FR holds them.
@@ -17,7 +17,7 @@ HOPS = [
     ("Weapon.Exported", "BE", NL_DEALER),
     ("Weapon.Imported", "NL", NL_DEALER),
     ("Weapon.ReceiptConfirmed", "NL", NL_DEALER),
-    ("Weapon.Transferred", "NL", NL_CLUB),
+    ("Weapon.Transferred", "NL", "private holder"),  # by reference: the name stays in NL's vault
     ("Weapon.Transferred", "NL", NL_SECOND_DEALER),
     ("Weapon.Exported", "NL", IT_DEALER),
     ("Weapon.Seized", "FR", ""),
@@ -50,7 +50,9 @@ def test_the_traced_pistols_history_on_fr_shows_every_hop_and_nl_sees_it_in_tran
         fr_text = capsys.readouterr().out
 
     events = fr_document["events"]
-    assert [(e["type"], e["node"], _custodian(e)) for e in events] == HOPS
+    private = outcome.private_holder
+    assert private.startswith("person:")
+    assert [(e["type"], e["node"], _custodian(e).replace(private, "private holder")) for e in events] == HOPS
     assert [e["source"] for e in events] == ["trace"] * 7 + ["own"]
     assert all(e["verified"] for e in events) and fr_document["verified"]
     assert [e["authority_kind"] for e in events][:3] == ["licensing", "customs", "customs"]
