@@ -1,7 +1,7 @@
 """How long a record must be kept: retention classes, their legal minimum periods, and when a record falls due.
 
 Pure: the node reads the periods from its settings and hands over the records it holds. The sources
-and their wording are in docs/retention.md.
+and their wording are in docs/personal-data.md.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ Kafka topic name (``<prefix>.inbox.<STATE>``); all nodes of a federation use the
 before anything of it is stored; the quarantine keeps only its hash, size, offset and origin.
 The quarantine holds at most ``quarantine_max_entries`` entries of ``quarantine_max_bytes`` in
 all: beyond, its oldest entries expire, except alarms (evidence of a fork), which never do.
-A retention period below its legal minimum (``domain.retention``, docs/retention.md) is refused.
+A retention period below its legal minimum (``domain.retention``, docs/personal-data.md) is refused.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ class Settings:
     #: Essential component kinds the state records besides frame, receiver, slide, barrel, bolt and breech
     #: block (``domain.component.ESSENTIAL_KINDS``).
     component_kinds: tuple[str, ...] = ()
-    #: How long each class of records is kept (docs/retention.md).
+    #: How long each class of records is kept (docs/personal-data.md).
     retention: RetentionPeriods = field(default_factory=RetentionPeriods)
     #: The file of the key-encryption key of holders' identities (``nodes.persons.kek``); "" for HOME/keys/kek.
     kek_file: str = ""

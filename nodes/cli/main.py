@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_commands(commands)        # serve (HTTP API and desks)
     reference_commands.add_commands(commands)  # reference import|search|show
     persons.add_commands(commands)      # person add|show (private holders, subject access)
-    retention_commands.add_commands(commands)  # retention report|run (docs/retention.md)
+    retention_commands.add_commands(commands)  # retention report|run (docs/personal-data.md)
     return parser
 
 

@@ -2,7 +2,7 @@
 
 A thin layer over ``nodes.retention``: the report lists, per retention class, the records past their
 period and what falls due next, and the persons whose every record is past (their identity may be
-erased); ``run`` erases those identities, each with a signed erasure record (docs/retention.md).
+erased); ``run`` erases those identities, each with a signed erasure record (docs/personal-data.md).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""``/api/v1/retention``: what is past its retention period, and erasing the identities it frees (docs/retention.md).
+"""``/api/v1/retention``: what is past its retention period, and erasing the identities it frees.
 
 ``GET /report`` (auditor or registry role) answers the document of ``armsledger retention report --json``;
 ``POST /run`` (registry role: the registry authority signs each erasure record) that of ``retention run``.
 A date that does not parse, or a run on a date in the future, is answered 422 naming ``on``.
+The rules: docs/personal-data.md, "Retention and erasure".
 """
 
 from __future__ import annotations

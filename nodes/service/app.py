@@ -56,7 +56,7 @@ def create_app(context: ServiceContext, *, max_body_bytes: int = MAX_BODY_BYTES,
     app.include_router(api_certificates.router)  # deactivate, reactivate, certificate files
     app.include_router(api_reference.router)  # the national reference table
     app.include_router(api_components.router)  # assemble, replace-component, convert; a component's life
-    app.include_router(api_retention.router)  # retention report and run (docs/retention.md)
+    app.include_router(api_retention.router)  # retention report and run (docs/personal-data.md)
     app.include_router(health.router)
     errors.install(app)
     app.state.metrics = health.ServiceMetrics(context)

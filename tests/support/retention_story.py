@@ -1,5 +1,5 @@
 """A small register of private holders for the retention tests: whose records are past their period and whose
-are not (docs/retention.md), with the identities in the node's vault."""
+are not (docs/personal-data.md), with the identities in the node's vault."""
 
 from __future__ import annotations
 
