@@ -18,7 +18,6 @@ from domain.event_types import PERSON_ERASED
 from domain.roles import Role
 from domain.time import parse_time
 from nodes.retention.erasure import run_retention
-from nodes.retention.persons import person_register
 from nodes.retention.report import due_on
 from nodes.service.acting import API_PREFIX, Context, Reader, Recorder, authority
 from nodes.service.bodies import Body, Date
@@ -43,9 +42,7 @@ def report(officer: Reader, context: Context, on: On = None) -> dict[str, Any]:
         raise NotPermitted(f"the {officer.role.value} role may not read the retention report "
                            "(auditor or registry)", field="role")
     moment = int(time.time()) if on is None else parse_time(on, field="on")
-    node = context.node
-    with person_register(node) as register:
-        return due_on(node, register, moment).document()
+    return due_on(context.node, context.vault(), moment).document()
 
 
 @router.post("/run", summary="erase the identities of persons whose every record is past its period, each with "
@@ -53,7 +50,5 @@ def report(officer: Reader, context: Context, on: On = None) -> dict[str, Any]:
 def run(body: RetentionRun, officer: Recorder, context: Context) -> dict[str, Any]:
     authority(officer, PERSON_ERASED)
     on = None if body.on is None else parse_time(body.on, field="on")
-    node = context.node
-    with person_register(node) as register:
-        return run_retention(node, register, lambda command: context.submit(officer, command),
-                             on=on, dry_run=body.dry_run).document()
+    return run_retention(context.node, context.vault(), lambda command: context.submit(officer, command),
+                         on=on, dry_run=body.dry_run).document()
