@@ -5,6 +5,7 @@ gives it back while ``verify`` stays 0; refusals exit 2 and write nothing; a res
 from __future__ import annotations
 
 import pytest
+from stored_text import stored_values
 
 from domain.erasure import erasure_id
 from domain.errors import PersonErased
@@ -15,7 +16,6 @@ from nodes.settings import Settings
 from inprocess_cli import PASSPHRASE, Cli
 from insider import sql
 from retention_story import KEPT_NAME, OLD_NAME, SOON_NAME, Holders, holders_story
-from table_scan import rows_holding
 
 
 @pytest.fixture
@@ -108,6 +108,11 @@ def test_refusals_name_the_option_and_erase_nothing(register, env, argv, env_var
     with open_node(settings(cli), unlock=True) as node, IdentityVault.open(node.settings) as vault:
         assert not vault.is_erased(holders.old)
         assert node.registry.envelopes(erasure_id(holders.old)) == []
+
+
+def rows_holding(db: str, needle: bytes) -> list[str]:
+    """The tables of ``db`` with a value that contains ``needle``."""
+    return [table for table, value in stored_values(db) if needle in value]
 
 
 def vault_row(db: str, ref: str) -> tuple[object, ...]:
