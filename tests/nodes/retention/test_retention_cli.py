@@ -124,3 +124,14 @@ def restore_row(db: str, ref: str, row: tuple[object, ...]) -> None:
     """Put back the row of ``ref`` as a backup of the vault taken before its erasure holds it."""
     sql(db, f"UPDATE {TABLE} SET wrapped_key = ?, sealed = ?, blind_index = ?, erased_at = NULL WHERE ref = ?",
         *row, ref)
+
+
+def test_a_damaged_key_encryption_key_fails_with_exit_1_and_erases_nothing(register):
+    cli, holders = register
+    kek = cli.home / "keys" / "kek"
+    kek.write_bytes(kek.read_bytes()[:40])   # cut short: no passphrase opens it
+    for argv in (("retention", "report"), ("retention", "run")):
+        damaged = cli(*argv)
+        assert damaged.code == 1 and "key-encryption key" in damaged.err, damaged.err
+    with open_node(settings(cli), unlock=True) as node:
+        assert node.registry.envelopes(erasure_id(holders.old)) == []
