@@ -83,6 +83,8 @@ PERMISSIONS: dict[str, frozenset[AuthorityKind]] = {
     # Signed by the authority that recorded the seizure or import it tells of, in the same
     # transaction: the notice states no more than that record, and no other key signs for it.
     types.HIT_NOTICE_SENT: frozenset({P, C, L, R}),
+    # The registry keeps the register of persons and erases an identity when its retention period ends.
+    types.PERSON_ERASED: frozenset({R}),
 }
 
 

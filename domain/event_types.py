@@ -64,6 +64,9 @@ TRACE_REFUSED = "TraceAnswer.Refused"
 # A seizure or import here of a weapon a partner reported lost or stolen, told to that partner.
 HIT_NOTICE_SENT = "HitNotice.Sent"
 
+# A person's identity erased at the end of its retention period (docs/personal-data.md): names the reference only.
+PERSON_ERASED = "PersonErasure.Recorded"
+
 # The node's register of its authorities' keys (certificates signed by the node key).
 AUTHORITY_CERTIFIED = "Authority.Certified"
 

@@ -18,6 +18,7 @@ from domain import event_types as types
 from domain.broker import Broker
 from domain.choice import parse_choice
 from domain.component import Component
+from domain.erasure import PersonErasure
 from domain.errors import InvalidField
 from domain.hit import HitNotice
 from domain.licence import Licence
@@ -243,6 +244,7 @@ _RANGES: dict[str, Kind] = {
     "until": Whole(-MAX_SAFE_INT),
     "expected_by": Whole(-MAX_SAFE_INT),
     "inspected_on": Whole(-MAX_SAFE_INT),
+    "due_on": Whole(-MAX_SAFE_INT),
 }
 
 # Formats the domain's own checks give, by field name (the same name means the same thing in every event).
@@ -254,7 +256,7 @@ _FORMATS: dict[str, Callable[[Any], object]] = {
     "recording_state": _country, "reporting_state": _country, "reported_record": _hash,
     # A licence for holding names no export or import state.
     "export_state": _country_if_given, "import_state": _country_if_given,
-    "transit_states": _countries, "marking": _marking, "priority": _priority, "ground": _ground,
+    "transit_states": _countries, "partners": _countries, "marking": _marking, "priority": _priority, "ground": _ground,
 }
 # Where one event's field is looser than the name's format.
 _FORMATS_OF: dict[tuple[str, str], Callable[[Any], object]] = {
@@ -384,4 +386,5 @@ def _has_default(event: type, name: str) -> bool:
 
 def domain_schema() -> RecordSchema:
     """The schema of the domain's aggregates (the node layer adds its register of authorities)."""
-    return RecordSchema.of((Weapon, Shipment, Licence, TraceRequest, TraceAnswer, HitNotice, Broker, Component))
+    return RecordSchema.of((Weapon, Shipment, Licence, TraceRequest, TraceAnswer, HitNotice, Broker, Component,
+                              PersonErasure))

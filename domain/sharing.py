@@ -21,6 +21,7 @@ from domain.event_types import (
     IMPORTED,
     LICENCE_ISSUED,
     LICENCE_REVOKED,
+    PERSON_ERASED,
     RECEIPT_CONFIRMED,
     REPORTED_LOST,
     REPORTED_STOLEN,
@@ -53,7 +54,7 @@ _BODY_DEPENDENT_PREFIXES = (TRACE_REQUEST_PREFIX, TRACE_ANSWER_PREFIX)
 # sharing.json once they name private holders by reference only: ``withheld`` reads the body for that.
 _BODY_DEPENDENT = frozenset({EXPORTED, RECEIPT_CONFIRMED, SHIPMENT_OPENED, LICENCE_ISSUED, LICENCE_REVOKED, SEIZED,
                              HIT_NOTICE_SENT, COMPONENT_SEIZED, CORRECTED,
-                             TRANSFERRED})
+                             TRANSFERRED, PERSON_ERASED})
 #: The holder fields of the records ``withheld`` judges.
 _HOLDER_FIELDS = {TRANSFERRED: ("from_holder", "to_holder")}
 #: Records that go to the states the default names and to no one else, whatever a node's configuration
@@ -117,6 +118,12 @@ def default_recipients(record: SignedRecord, partners: frozenset[str], own_recor
         # correction (data minimisation, FP art 12(5)).
         corrected = [r for r in own_records(record.stream) if r.version == body.get("record_version")]
         return default_recipients(corrected[0], partners, own_records) if corrected else frozenset()
+    if record_type == PERSON_ERASED:
+        # The states that received records naming the person (listed in the signed body when it was erased)
+        # learn that the identity is gone: a trace answer that released it cannot be repeated, and a partner
+        # keeping the identity it received knows its period ended (FP art 12(5)). No one else: the
+        # reference alone tells them nothing.
+        return frozenset(body.get("partners", ()))
     return frozenset()
 
 

@@ -16,6 +16,9 @@ max_message_bytes               ARMSLEDGER_MAX_MESSAGE_BYTES     1048576 (1 MiB)
 quarantine_max_entries          ARMSLEDGER_QUARANTINE_ENTRIES    10000
 quarantine_max_bytes            ARMSLEDGER_QUARANTINE_BYTES      67108864 (64 MiB)
 component_kinds                 ARMSLEDGER_COMPONENT_KINDS       none (comma-separated kinds added)
+retention (years per class)     ARMSLEDGER_RETENTION_YEARS_<C>   MANUFACTURE 30, OTHER 20
+retention (after destruction)   ARMSLEDGER_RETENTION_YEARS_      30 (off: the state is not bound
+                                AFTER_DESTRUCTION                by Directive (EU) 2021/555)
 kek_file                        ARMSLEDGER_KEK_FILE              ``HOME/keys/kek``
 ==============================  ===============================  ===========================
 
@@ -25,6 +28,7 @@ Kafka topic name (``<prefix>.inbox.<STATE>``); all nodes of a federation use the
 before anything of it is stored; the quarantine keeps only its hash, size, offset and origin.
 The quarantine holds at most ``quarantine_max_entries`` entries of ``quarantine_max_bytes`` in
 all: beyond, its oldest entries expire, except alarms (evidence of a fork), which never do.
+A retention period below its legal minimum (``domain.retention``, docs/personal-data.md) is refused.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from pathlib import Path
 
 from domain.errors import InvalidField
 from domain.numbers import check_whole
+from domain.retention import AFTER_DESTRUCTION_YEARS, LEGAL_MINIMUM_YEARS, RetentionPeriods
 from domain.shipment import DEFAULT_OVERDUE_DAYS
 from domain.time import check_days
 from domain.trace_status import TraceDeadlines
@@ -96,6 +101,8 @@ class Settings:
     #: Essential component kinds the state records besides frame, receiver, slide, barrel, bolt and breech
     #: block (``domain.component.ESSENTIAL_KINDS``).
     component_kinds: tuple[str, ...] = ()
+    #: How long each class of records is kept (docs/personal-data.md).
+    retention: RetentionPeriods = field(default_factory=RetentionPeriods)
     #: The file of the key-encryption key of holders' identities (``nodes.persons.kek``); "" for HOME/keys/kek.
     kek_file: str = ""
 
@@ -137,6 +144,7 @@ class Settings:
             quarantine_max_bytes=quarantine_max_bytes or DEFAULT_QUARANTINE_MAX_BYTES,
             component_kinds=tuple(k.strip().lower() for k in env.get("ARMSLEDGER_COMPONENT_KINDS", "").split(",")
                                   if k.strip()),
+            retention=_retention(env),
             kek_file=str(given.get("kek_file") or env.get("ARMSLEDGER_KEK_FILE") or ""),
         )
 
@@ -159,3 +167,33 @@ def _size(environ: Mapping[str, str], variable: str, name: str) -> int | None:
     if not (text.isascii() and text.isdigit() and len(text) <= 16):
         raise InvalidField(f"{variable}={text[:40]!r} is not a whole number from 1 to 2^53 - 1", field=name)
     return check_whole(int(text), name, least=1)
+
+
+RETENTION_VARIABLE = "ARMSLEDGER_RETENTION_YEARS_"
+AFTER_DESTRUCTION_VARIABLE = "ARMSLEDGER_RETENTION_YEARS_AFTER_DESTRUCTION"
+
+
+def _retention(environ: Mapping[str, str]) -> RetentionPeriods:
+    """The retention periods from ARMSLEDGER_RETENTION_YEARS_<CLASS> and ..._AFTER_DESTRUCTION (``off``: none).
+
+    ``InvalidField`` naming the variable for a period that is not a whole number or is below its legal minimum.
+    """
+    fields = {kind: RETENTION_VARIABLE + kind.value.upper() for kind in LEGAL_MINIMUM_YEARS}
+    years = {kind: given for kind, variable in fields.items()
+             if (given := _years(environ, variable)) is not None}
+    after: int | None = None
+    if str(environ.get(AFTER_DESTRUCTION_VARIABLE, "") or "").strip().lower() not in _OFF:
+        given = _years(environ, AFTER_DESTRUCTION_VARIABLE)
+        after = AFTER_DESTRUCTION_YEARS if given is None else given
+    return RetentionPeriods(years={**LEGAL_MINIMUM_YEARS, **years}, after_destruction_years=after,
+                            fields=fields, after_destruction_field=AFTER_DESTRUCTION_VARIABLE)
+
+
+def _years(environ: Mapping[str, str], variable: str) -> int | None:
+    """The whole number of years in ``variable`` (at most 1000), None when unset; ``InvalidField`` otherwise."""
+    text = str(environ.get(variable, "") or "").strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) <= 4):
+        raise InvalidField(f"{variable}={text[:40]!r} is not a whole number of years", field=variable)
+    return check_whole(int(text), variable, most=1000)

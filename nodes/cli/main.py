@@ -21,6 +21,7 @@ import nodes.cli.brokers as broker_commands
 import nodes.cli.certificates as certificate_commands
 import nodes.cli.components as components_commands
 import nodes.cli.reference as reference_commands
+import nodes.cli.retention as retention_commands
 from domain.errors import DomainError
 from ledger.errors import KeyStoreError, LedgerError, VerificationError
 from nodes.cli import (
@@ -99,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_commands(commands)        # serve (HTTP API and desks)
     reference_commands.add_commands(commands)  # reference import|search|show
     persons.add_commands(commands)      # person add|show (private holders, subject access)
+    retention_commands.add_commands(commands)  # retention report|run (docs/personal-data.md)
     return parser
 
 

@@ -22,6 +22,7 @@ from nodes.service import (
     api_node,
     api_persons,
     api_reference,
+    api_retention,
     api_session,
     api_shipments,
     api_stats,
@@ -57,6 +58,7 @@ def create_app(context: ServiceContext, *, max_body_bytes: int = MAX_BODY_BYTES,
     app.include_router(api_reference.router)  # the national reference table
     app.include_router(api_components.router)  # assemble, replace-component, convert; a component's life
     app.include_router(api_corrections.router)  # a correction of one of the node's own records
+    app.include_router(api_retention.router)  # retention report and run (docs/personal-data.md)
     app.include_router(health.router)
     errors.install(app)
     app.state.metrics = health.ServiceMetrics(context)

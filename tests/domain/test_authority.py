@@ -14,10 +14,12 @@ import pytest
 from domain.authority import PERMISSIONS, Authority, AuthorityKind, check_permitted
 from domain.broker import Broker
 from domain.component import Component, component_id
+from domain.erasure import PersonErasure
 from domain.errors import InvalidField, NotPermitted
 from domain.hit import HitNotice
 from domain.licence import Licence, LicenceKind
 from domain.marking import Marking
+from domain.retention import RecordDue, RetentionClass
 from domain.shipment import Shipment
 from domain.time import SECONDS_PER_DAY as DAY
 from domain.trace import TraceAnswer, TraceRequest
@@ -124,6 +126,11 @@ class Recipes:
         report = PartnerRecord(node="NL", stream=str(uuid.uuid4()), version=3, type="Weapon.ReportedStolen")
         return HitNotice.send(authority=by, report=report, weapon_id=report.stream, marking={}, place="Lille",
                               recorded_type="Weapon.Seized", recorded_version=2, occurred_on=self.now)
+
+    def PersonErasure_Recorded(self, by):
+        allowed_by = RecordDue("s", 1, "Weapon.Transferred", RetentionClass.OTHER, 20, self.now - DAY)
+        return PersonErasure.erase(authority=by, reference="person:AAAAAAAAAAAAAAAAAAAAAAAAAA", allowed_by=allowed_by,
+                                   partners=("NL",), occurred_on=self.now)
 
     # --- weapons
     def Weapon_Manufactured(self, by):

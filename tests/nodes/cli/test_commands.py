@@ -48,10 +48,11 @@ GROUPS = {
     "nodes.cli.brokers": {("broker", a) for a in ("register", "renew", "suspend", "revoke", "activity", "list",
                                                   "show")},
     "nodes.cli.reference": {("reference", a) for a in ("import", "search", "show")},
+    "nodes.cli.persons": {("person", a) for a in ("add", "show")},
+    "nodes.cli.retention": {("retention", a) for a in ("report", "run")},
     "nodes.cli.components": {("record", "assemble"), ("record", "replace-component"), ("record", "convert"),
                              ("record", "destroy-component"), ("component", "show")},
     "nodes.cli.corrections": {("record", "correct")},
-    "nodes.cli.persons": {("person", "add"), ("person", "show")},
 }
 
 
