@@ -193,6 +193,15 @@ class Recipes:
         w.confiscate(authority=by, order="O-1", occurred_on=self.now)
         return w
 
+    def Weapon_Corrected(self, by):
+        # The table lets every kind sign a correction; which record a kind may correct is the correction's
+        # own rule (domain.correction, tests/domain/test_correction_rules.py).
+        w = self.make_weapon()
+        w.correct(authority=by, occurred_on=self.now, record="ab" * 32, record_version=1,
+                  record_type="Weapon.Manufactured", old_values={"model": "Five-seveN"},
+                  new_values={"model": "Five-seveN MK2"}, reason="misread")
+        return w
+
     def Weapon_Deactivated(self, by):
         w = self.make_weapon()
         w.deactivate(authority=by, certificate="DC-1", method="", standard="EU 2018/337", inspecting_body="BE proof",
