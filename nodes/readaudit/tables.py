@@ -14,10 +14,12 @@ so sequence numbers have no gaps and the chain no forks; readers are not blocked
 from __future__ import annotations
 
 import contextlib
+import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
-from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.persistence import InfrastructureFactory, OperationalError
 from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.utils import Environment
 
@@ -38,6 +40,10 @@ class Cursor(Protocol):
     def fetchone(self) -> Any: ...
 
     def fetchall(self) -> list[Any]: ...
+
+
+#: How often ``create`` tries on a SQLite database another process is creating the tables in.
+_CREATE_ATTEMPTS = 5
 
 
 class Tables:
@@ -86,6 +92,19 @@ class Tables:
         return bool(row and row["found"])
 
     def create(self) -> None:
+        """Create the tables if absent. On SQLite, a process that read the schema while another was committing
+        its own creation is told "database is locked" at once (SQLite does not wait where waiting could
+        deadlock): it tries again, and then finds the tables."""
+        for attempt in range(1, _CREATE_ATTEMPTS + 1):
+            try:
+                self._create()
+                return
+            except (sqlite3.OperationalError, OperationalError) as e:
+                if not self.sqlite or "locked" not in str(e) or attempt == _CREATE_ATTEMPTS:
+                    raise
+                time.sleep(0.05 * attempt)
+
+    def _create(self) -> None:
         with self.transaction(commit=True) as cursor:
             if not self.sqlite:  # concurrent CREATE TABLE IF NOT EXISTS can fail on PostgreSQL
                 cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.entries,))
