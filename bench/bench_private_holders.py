@@ -11,7 +11,9 @@ at least 90 % of the named run's rows/s, history within 10 %. Prints figures; as
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 from pathlib import Path
 
 import common
@@ -54,7 +56,7 @@ def measure(backend: str, events: int) -> Table:
                 node.settle()
                 node.close()
                 env = {"ARMSLEDGER_PASSPHRASE": common.PASSPHRASE}
-                with Stopwatch() as watch:
+                with Stopwatch() as watch, contextlib.redirect_stdout(io.StringIO()):  # the figures, not the documents
                     for i in range(0, min(rows, HISTORIES)):
                         run(["--home", str(folder / "node"), "--db", db, "history", _weapon(f"R{round_}{i:09d}"),
                              "--json"], env)
