@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ledger.checkpoint import Checkpoint
     from ledger.envelope import Envelope
     from nodes.accounts.officer import Officer
+    from nodes.federation.inbox_proofs import KeptProof
     from nodes.federation.inbox_records import Cosignature, InboxBatch, ParkedEntry
     from nodes.registry.application import Registry
     from nodes.registry.identity import NodeIdentity
@@ -177,6 +178,11 @@ class Inbox(ReceivedRecords, Protocol):
 
     def cosignatures(self) -> list[Cosignature]:
         """Every cosignature partners sent for our checkpoints, in arrival order."""
+        ...
+
+    def kept_proofs(self, *, node: str, stream: str) -> dict[int, KeptProof]:
+        """The inclusion proofs partner ``node``'s ``stream`` was accepted with, by version (none for
+        records received before proofs were kept)."""
         ...
 
     def stored_rows(self) -> Iterator[Notification]:

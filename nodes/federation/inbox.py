@@ -20,8 +20,10 @@ from eventsourcing.persistence import (
     IntegrityError,
     Notification,
     ProcessRecorder,
+    StoredEvent,
     Tracking,
 )
+from eventsourcing.postgres import PostgresProcessRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteProcessRecorder
 from eventsourcing.utils import Environment, get_topic
 
@@ -29,6 +31,7 @@ from ledger.checkpoint import Checkpoint
 from ledger.encoding import canonical_encode
 from ledger.envelope import Envelope
 from ledger.errors import LedgerError
+from nodes.federation.inbox_proofs import KeptProof, create_statement, insert_proofs, proofs_schema, select_proofs
 from nodes.federation.inbox_records import (  # noqa: F401  (re-exported: the inbox's records and ids)
     COSIGNATURE,
     EVENTS_TABLE,
@@ -81,12 +84,14 @@ class Inbox:
             # application: the registry's. The inbox needs tables of its own.
             env["PROCESS_RECORDER_TOPIC"] = get_topic(_SQLiteInboxRecorder)
         else:
-            env.update({"POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "4"})
+            env.update({"POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "4",
+                        "PROCESS_RECORDER_TOPIC": get_topic(_PostgresInboxRecorder)})
         with translated_errors("opening the inbox"):
             factory = InfrastructureFactory.construct(Environment(INBOX_NAME, env))
             recorder = factory.process_recorder()
             inbox = cls(recorder, factory)
             inbox._queries.create_indexes()
+            inbox._queries.create_proofs_table()
         return inbox
 
     def close(self) -> None:
@@ -164,6 +169,12 @@ class Inbox:
             for originator_id, version, state in self._queries.select_streams(list(by_id)):
                 found[by_id[originator_id]][version] = state
         return found
+
+    def kept_proofs(self, *, node: str, stream: str) -> dict[int, KeptProof]:
+        """The inclusion proofs ingest accepted partner ``node``'s ``stream`` with, by version
+        (``nodes.federation.inbox_proofs``); records received before proofs were kept have none."""
+        with self._reading("reading kept proofs"), self._queries.datastore.transaction(commit=False) as cursor:
+            return select_proofs(cursor, proofs_schema(self.recorder), node, str(stream))
 
     # --- reading: checkpoints, cosignatures, quarantine -----------------------------------
 
@@ -266,7 +277,7 @@ class Inbox:
             return True
         with translated_errors("recording received messages"):
             try:
-                self.recorder.insert_events(stored, tracking=tracking)
+                self.recorder.insert_events(stored, tracking=tracking, proofs=batch.proofs)
             except IntegrityError:
                 return False
         return True
@@ -295,7 +306,8 @@ class Inbox:
 
 
 class _SQLiteInboxRecorder(SQLiteProcessRecorder):
-    """The library's SQLite process recorder on tables ``inbox_events`` and ``inbox_tracking``."""
+    """The library's SQLite process recorder on tables ``inbox_events`` and ``inbox_tracking``, which
+    also writes the kept proofs (``inbox_proofs``) in the same transaction."""
 
     def __init__(self, datastore: SQLiteDatastore, **_: Any):
         super().__init__(datastore, events_table_name=EVENTS_TABLE)
@@ -307,6 +319,21 @@ class _SQLiteInboxRecorder(SQLiteProcessRecorder):
              "topic TEXT, state BLOB, PRIMARY KEY (originator_id, originator_version))"),
             create_tracking_table(TRACKING_TABLE),
         ]
+
+    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        # Called by eventsourcing inside the transaction that stores the events.
+        returning = super()._insert_events(c, stored_events, **kwargs)
+        insert_proofs(c, None, kwargs.get("proofs") or ())
+        return returning
+
+
+class _PostgresInboxRecorder(PostgresProcessRecorder):
+    """The library's PostgreSQL process recorder, which also writes the kept proofs in the same transaction."""
+
+    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        # Called by eventsourcing inside the transaction that stores the events.
+        super()._insert_events(curs, stored_events, **kwargs)
+        insert_proofs(curs, self.datastore.schema, kwargs.get("proofs") or ())
 
 
 class _Queries:
@@ -400,6 +427,10 @@ class _Queries:
                                  originator_version=r["originator_version"], topic=r["topic"],
                                  state=None if r["state"] is None else bytes(r["state"]))  # type: ignore[arg-type]
                     for r in cursor.fetchall()]
+
+    def create_proofs_table(self) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(create_statement(None if self.sqlite else self.datastore.schema))
 
     def create_indexes(self) -> None:
         # Quarantine, checkpoints and cosignatures are listed by topic.

@@ -16,6 +16,7 @@ from domain.marking import ARMSLEDGER_NAMESPACE
 from ledger.checkpoint import Checkpoint
 from ledger.encoding import canonical_decode, canonical_encode
 from ledger.envelope import Envelope
+from nodes.federation.inbox_proofs import KeptProof
 
 INBOX_NAME = "inbox"
 EVENTS_TABLE = "inbox_events"
@@ -162,7 +163,8 @@ class InboxBatch:
 
     ``accepted`` holds (envelope, bytes as received); ``checkpoints`` holds (checkpoint,
     version in that partner's checkpoint stream); ``resolved`` holds (quarantine entry id,
-    outcome) for parked entries that a later check settled.
+    outcome) for parked entries that a later check settled; ``proofs`` the inclusion proof each
+    accepted record was accepted with (``nodes.federation.inbox_proofs``, a side table).
     """
 
     accepted: list[tuple[Envelope, bytes]] = field(default_factory=list)
@@ -170,6 +172,7 @@ class InboxBatch:
     quarantined: list[QuarantineEntry] = field(default_factory=list)
     resolved: list[tuple[uuid.UUID, str]] = field(default_factory=list)
     cosignatures: list[Cosignature] = field(default_factory=list)
+    proofs: list[KeptProof] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.accepted or self.checkpoints or self.quarantined or self.resolved or self.cosignatures)

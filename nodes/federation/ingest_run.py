@@ -33,6 +33,7 @@ from ledger.errors import LedgerError, VerificationError
 from ledger.keys import sign
 from ledger.proofs import verify_consistency
 from nodes.acceptance import RECORD_SCHEMA, DomainPolicy
+from nodes.federation.inbox_proofs import KeptProof
 from nodes.federation.inbox_records import KIND_ALARM, Cosignature, InboxBatch, ParkedEntry, QuarantineEntry, now_us
 from nodes.federation.ingest_reasons import (
     BAD_PROOF,
@@ -272,6 +273,8 @@ class Run:
                                      f"{failure.detail}")
         held[envelope.version] = message.envelope
         self.batch.accepted.append((envelope, message.envelope))
+        self.batch.proofs.append(KeptProof(origin, envelope.stream, envelope.version, checkpoint.size,
+                                           message.index, tuple(message.proof)))
         self.report.accepted.append(envelope)
         if envelope.type == CERTIFICATE_TYPE:
             key = read_certificate(envelope.body)

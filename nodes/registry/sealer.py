@@ -233,6 +233,16 @@ class Sealer:
         with translated_errors("reading the leaf index"), self._tables.transaction(commit=False) as cursor:
             return self._tables.sealed_leaves(cursor)
 
+    def leaves_of(self, stream: str) -> dict[int, tuple[int, bytes]]:
+        """The sealed leaves of ``stream``'s records: version -> (leaf index, envelope hash), from the leaf index."""
+        with translated_errors("reading the leaf index"), self._tables.transaction(commit=False) as cursor:
+            return self._tables.leaves_of(cursor, str(stream))
+
+    def leaf_with_hash(self, envelope_hash: bytes) -> SealedLeaf | None:
+        """The sealed leaf of the record whose envelope hash is ``envelope_hash``, or None."""
+        with translated_errors("reading the leaf index"), self._tables.transaction(commit=False) as cursor:
+            return self._tables.leaf_with_hash(cursor, envelope_hash)
+
     def leaf_index(self, position: int) -> int:
         """The leaf index of the record at notification ``position``; ``KeyError`` if it has none yet."""
         with self._lock:
@@ -296,6 +306,8 @@ class _Tables:
             f"CREATE TABLE IF NOT EXISTS {self.leaves_table} ("
             f"leaf_index {integer} PRIMARY KEY, position {integer} NOT NULL, stream TEXT NOT NULL, "
             f"version {integer} NOT NULL, envelope_hash {blob} NOT NULL)",
+            # A weapon's leaves are looked up by its stream (proofs and evidence bundles).
+            f"CREATE INDEX IF NOT EXISTS {LEAVES_TABLE}_stream ON {self.leaves_table} (stream)",
         ]
         self._created = False
 
@@ -350,6 +362,19 @@ class _Tables:
                        "ORDER BY leaf_index")
         return [SealedLeaf(row["leaf_index"], row["stream"], row["version"], bytes(row["envelope_hash"]))
                 for row in cursor.fetchall()]
+
+    def leaves_of(self, cursor: _Cursor, stream: str) -> dict[int, tuple[int, bytes]]:
+        cursor.execute(self._sql(f"SELECT leaf_index, version, envelope_hash FROM {self.leaves_table} "
+                                 "WHERE stream = ?"), (stream,))
+        return {row["version"]: (row["leaf_index"], bytes(row["envelope_hash"])) for row in cursor.fetchall()}
+
+    def leaf_with_hash(self, cursor: _Cursor, envelope_hash: bytes) -> SealedLeaf | None:
+        cursor.execute(self._sql(f"SELECT leaf_index, stream, version, envelope_hash FROM {self.leaves_table} "
+                                 "WHERE envelope_hash = ? ORDER BY leaf_index LIMIT 1"), (envelope_hash,))
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return SealedLeaf(row["leaf_index"], row["stream"], row["version"], bytes(row["envelope_hash"]))
 
     def insert_leaves(self, cursor: _Cursor, rows: list[tuple[int, int, str, int, bytes]]) -> None:
         """Insert (leaf index, position, stream, version, envelope hash) rows."""

@@ -22,6 +22,7 @@ from eventsourcing.popo import POPOProcessRecorder
 from ledger.checkpoint import Checkpoint
 from ledger.envelope import Envelope
 from nodes.bootstrap import Node, init_node
+from nodes.federation.inbox_proofs import KeptProof
 from nodes.federation.inbox_records import (
     COSIGNATURE,
     INTERNAL_PREFIX,
@@ -51,6 +52,7 @@ class MemoryInbox:
 
     def __init__(self) -> None:
         self.recorder = POPOProcessRecorder()
+        self.proofs: dict[tuple[str, str, int], KeptProof] = {}
 
     # --- the port ---------------------------------------------------------------------------
 
@@ -62,7 +64,13 @@ class MemoryInbox:
             self.recorder.insert_events(stored, tracking=tracking)
         except IntegrityError:
             return False
+        for proof in batch.proofs:
+            self.proofs.setdefault((proof.origin, proof.stream, proof.version), proof)
         return True
+
+    def kept_proofs(self, *, node: str, stream: str) -> dict[int, KeptProof]:
+        return {version: proof for (origin, kept, version), proof in self.proofs.items()
+                if origin == node and kept == stream}
 
     def received(self, *, node: str, stream: str) -> list[Envelope]:
         stored = self.recorder.select_events(received_stream_id(node, stream))
