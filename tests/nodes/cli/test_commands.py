@@ -53,6 +53,8 @@ GROUPS = {
     "nodes.cli.components": {("record", "assemble"), ("record", "replace-component"), ("record", "convert"),
                              ("record", "destroy-component"), ("component", "show")},
     "nodes.cli.corrections": {("record", "correct")},
+    "nodes.cli.evidence": {("proof", "inclusion"), ("proof", "consistency"), ("evidence", "export"),
+                           ("evidence", "verify")},
 }
 
 
