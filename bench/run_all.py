@@ -29,6 +29,7 @@ SIZES: dict[str, list[str]] = {
     "bench_history.py": ["--events", "200000", "--samples", "1000"],
     "bench_rebuild_verify.py": ["--events", "40000", "--rounds", "2"],
     "bench_verify.py": ["-n", "20000"],
+    "bench_evidence.py": ["--events", "20000", "--records", "1000", "--rounds", "2"],
     "bench_kafka_raw.py": ["-n", "20000"],
     "bench_replication.py": ["-n", "10000", "--latency-samples", "100"],
     "bench_trace.py": ["--rounds", "5"],
