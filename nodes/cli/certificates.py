@@ -9,14 +9,11 @@ HTML. ``reactivate`` needs a reactivation licence. The calls are ``nodes.registr
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from uuid import UUID
 
 from domain.authority import AuthorityKind
 from domain.errors import InvalidField
 from domain.event_types import DEACTIVATED, REACTIVATED
 from domain.time import parse_time
-from nodes.bootstrap import Node
 from nodes.cli.audit import add_purpose_option, record_read
 from nodes.cli.invocation import (
     Commands,
@@ -26,10 +23,12 @@ from nodes.cli.invocation import (
     add_marking_options,
     add_record_options,
     add_weapon_options,
+    named_weapon,
+    output_path,
+    read_input,
 )
 from nodes.registry import certificates
 from nodes.registry.certificate_file import MAX_FILE_BYTES, claimed_state, verify_certificate
-from nodes.registry.weapon_ids import weapon_by_prefix
 
 EXIT_OK, EXIT_INVALID = 0, 1
 
@@ -61,7 +60,7 @@ def deactivate(run: Invocation) -> int:
     a = run.args
     occurred_on = run.occurred_on()
     inspected_on = parse_time(a.inspected_on, field="inspected_on")
-    out = _output(a.certificate_out, "certificate_out") if a.certificate_out else None
+    out = output_path(a.certificate_out, "certificate_out") if a.certificate_out else None
     with run.open_node(unlock=True) as node:
         weapon_id = run.weapon_id(node)
         node.registry.record("deactivate", by=a.by, weapon_id=weapon_id, occurred_on=occurred_on,
@@ -114,9 +113,9 @@ def add_commands(subparsers: Commands) -> None:
 
 
 def export(run: Invocation) -> int:
-    out = _output(run.args.output, "output") if run.args.output else None
+    out = output_path(run.args.output, "output") if run.args.output else None
     with run.open_node(unlock=False) as node:
-        weapon_id = _named_weapon(run, node)
+        weapon_id = named_weapon(run, node)
         record_read(run, node, "history", str(weapon_id))
         document = certificates.export_certificate(node, weapon_id)
     if out is None:
@@ -145,7 +144,7 @@ def verify(run: Invocation) -> int:
 
 def print_certificate(run: Invocation) -> int:
     data = _read(run.args.file, "file")
-    out = _output(run.args.output, "output")
+    out = output_path(run.args.output, "output")
     report = verify_certificate(data, trusted_key=None)
     out.write_text(certificates.render_certificate(report), encoding="utf-8")
     run.emit({"file": str(out), "certificate": report.fields.get("number")},
@@ -155,31 +154,8 @@ def print_certificate(run: Invocation) -> int:
 
 # --- shared pieces ---------------------------------------------------------------------------------
 
-def _named_weapon(run: Invocation, node: Node) -> UUID:
-    marking = run.marking()
-    typed = run.args.weapon
-    if (marking is None) == (not typed):
-        raise InvalidField("give WEAPON (an id or its start) or --manufacturer, --country and --serial, "
-                           "exactly one", field="weapon")
-    return marking.weapon_id() if marking is not None else weapon_by_prefix(node, typed)
-
-
 def _read(path_text: str, field: str) -> bytes:
-    path = Path(path_text)
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise InvalidField(f"{path} is over {MAX_FILE_BYTES} bytes: not a certificate", field=field)
-        return path.read_bytes()
-    except OSError as e:
-        raise InvalidField(f"cannot read {path}: {e.strerror or e}", field=field) from None
-
-
-def _output(path_text: str, field: str) -> Path:
-    """``path_text`` as a file to write, checked before anything is recorded: its folder must exist."""
-    path = Path(path_text)
-    if path.is_dir() or not path.parent.is_dir():
-        raise InvalidField(f"cannot write {path}: {'a folder' if path.is_dir() else 'no such folder'}", field=field)
-    return path
+    return read_input(path_text, field, limit=MAX_FILE_BYTES, what="a certificate")
 
 
 def _key_file(path_text: str, state: str) -> bytes | None:

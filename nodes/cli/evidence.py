@@ -9,15 +9,22 @@ when every signed part verifies, 1 with what fails, 2 for a file that is not a b
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 from domain.errors import InvalidField
 from nodes.bootstrap import Node
 from nodes.cli.audit import add_purpose_option, record_read
-from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option, add_marking_options, number_option
-from nodes.registry.weapon_ids import weapon_by_prefix
+from nodes.cli.invocation import (
+    Commands,
+    Invocation,
+    add_command,
+    add_json_option,
+    add_marking_options,
+    named_weapon,
+    number_option,
+    output_path,
+    read_input,
+)
 
 EXIT_OK, EXIT_INVALID = 0, 1
 _MAX_SIZE = 2**62
@@ -75,7 +82,7 @@ def proof_inclusion(run: Invocation) -> int:
             envelope_hash = _hex32(a.record, "record")
             documents = [prover.own(own_record_with_hash(node, envelope_hash))]
         else:
-            weapon_id = _named_weapon(run, node)
+            weapon_id = named_weapon(run, node)
             record_read(run, node, "history", str(weapon_id))
             own, received = held_records(node, weapon_id)
             documents = [prover.of(e) for e in [*own, *received]]
@@ -102,10 +109,10 @@ def proof_consistency(run: Invocation) -> int:
 def evidence_export(run: Invocation) -> int:
     from nodes.evidence.bundle import bundle_bytes, export_bundle
 
-    out = _output(run.args.output, "output")
-    html = _output(run.args.html, "html") if run.args.html else None
+    out = output_path(run.args.output, "output")
+    html = output_path(run.args.html, "html") if run.args.html else None
     with run.open_node(unlock=False) as node:
-        weapon_id = _named_weapon(run, node)
+        weapon_id = named_weapon(run, node)
         record_read(run, node, "history", str(weapon_id))
         bundle = export_bundle(node, weapon_id)
     out.write_bytes(bundle_bytes(bundle))
@@ -123,7 +130,7 @@ def evidence_verify(run: Invocation) -> int:
     from nodes.evidence.bundle import MAX_FILE_BYTES
     from nodes.evidence.bundle_check import verify_bundle
 
-    data = _read(run.args.file, "file", MAX_FILE_BYTES)
+    data = read_input(run.args.file, "file", limit=MAX_FILE_BYTES, what="an evidence bundle")
     trusted = dict(_trusted_key(path) for path in run.args.trust)
     report = verify_bundle(data, trusted)
     lines = [f"{'ok  ' if f.passed else 'FAIL'}  {f.subject}: {f.detail}" for f in report.findings]
@@ -140,15 +147,6 @@ def evidence_verify(run: Invocation) -> int:
 
 
 # --- shared pieces -------------------------------------------------------------------------------
-
-def _named_weapon(run: Invocation, node: Node) -> UUID:
-    marking = run.marking()
-    typed = run.args.weapon
-    if (marking is None) == (not typed):
-        raise InvalidField("give the weapon (an id or its start) or --manufacturer, --country and --serial, "
-                           "exactly one", field="weapon")
-    return marking.weapon_id() if marking is not None else weapon_by_prefix(node, typed)
-
 
 def _checkpoint_keys(node: Node) -> dict[str, bytes]:
     from nodes.federation.trust import TrustStore
@@ -167,27 +165,10 @@ def _hex32(text: str, field: str) -> bytes:
     return value
 
 
-def _read(path_text: str, field: str, limit: int) -> bytes:
-    path = Path(path_text)
-    try:
-        if path.stat().st_size > limit:
-            raise InvalidField(f"{path} is over {limit} bytes: not an evidence bundle", field=field)
-        return path.read_bytes()
-    except OSError as e:
-        raise InvalidField(f"cannot read {path}: {e.strerror or e}", field=field) from None
-
-
-def _output(path_text: str, field: str) -> Path:
-    path = Path(path_text)
-    if path.is_dir() or not path.parent.is_dir():
-        raise InvalidField(f"cannot write {path}: {'a folder' if path.is_dir() else 'no such folder'}", field=field)
-    return path
-
-
 def _trusted_key(path_text: str) -> tuple[str, bytes]:
     from nodes.federation.trust import parse_identity
 
-    text = _read(path_text, "trust", 1_000_000).decode("utf-8", errors="replace")
+    text = read_input(path_text, "trust", limit=1_000_000, what="an identity").decode("utf-8", errors="replace")
     try:
         claimed: Any = json.loads(text)
         state = str(claimed.get("state", "")) if isinstance(claimed, dict) else ""

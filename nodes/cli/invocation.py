@@ -17,6 +17,7 @@ import math
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO, TypeAlias
 from uuid import UUID
 
@@ -204,3 +205,35 @@ class Invocation:
         if not ids:
             raise InvalidField("give --weapon ID or --manufacturer, --country and --serial", field="weapon")
         return [weapon_by_prefix(node, text) for text in ids]
+
+
+# --- files named on the command line --------------------------------------------------------
+
+def read_input(path_text: str, field: str, *, limit: int, what: str) -> bytes:
+    """The bytes of the file ``path_text`` (option ``field``); ``InvalidField`` when it cannot be read or
+    is over ``limit`` bytes (then it is not ``what``)."""
+    path = Path(path_text)
+    try:
+        if path.stat().st_size > limit:
+            raise InvalidField(f"{path} is over {limit} bytes: not {what}", field=field)
+        return path.read_bytes()
+    except OSError as e:
+        raise InvalidField(f"cannot read {path}: {e.strerror or e}", field=field) from None
+
+
+def output_path(path_text: str, field: str) -> Path:
+    """``path_text`` as a file to write, checked before anything is recorded: its folder must exist."""
+    path = Path(path_text)
+    if path.is_dir() or not path.parent.is_dir():
+        raise InvalidField(f"cannot write {path}: {'a folder' if path.is_dir() else 'no such folder'}", field=field)
+    return path
+
+
+def named_weapon(run: Invocation, node: Node) -> UUID:
+    """The weapon of a command's positional ``weapon`` (an id or its start) or of its marking options, exactly one."""
+    marking = run.marking()
+    typed = run.args.weapon
+    if (marking is None) == (not typed):
+        raise InvalidField("give WEAPON (an id or its start) or --manufacturer, --country and --serial, "
+                           "exactly one", field="weapon")
+    return marking.weapon_id() if marking is not None else weapon_by_prefix(node, typed)

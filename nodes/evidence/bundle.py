@@ -39,15 +39,16 @@ MAX_FILE_BYTES = 200_000_000
 _TEMPLATES = Path(__file__).resolve().parent.parent / "registry" / "templates"
 
 
-def record_entry(envelope: Envelope, source: str, proof: dict[str, Any]) -> dict[str, Any]:
-    """One record of the bundle: its readable fields, its bytes as signed and stored, and its proof."""
+def record_entry(envelope: Envelope, source: str, proof: dict[str, Any], stored: bytes | None = None) -> dict[str, Any]:
+    """One record of the bundle: its readable fields, its bytes as signed and stored, and its proof.
+    ``stored``: the canonical bytes ``envelope`` was parsed from, when at hand (saves encoding them again)."""
     return {
         "source": source,
         "origin": envelope.node, "stream": envelope.stream, "version": envelope.version, "type": envelope.type,
         "authority": envelope.authority,
         "occurred_on_utc": format_time(envelope.occurred_on), "recorded_at_utc": format_time(envelope.recorded_at),
         "body": json.loads(json.dumps(dict(envelope.body), default=plain)),
-        "envelope": envelope.to_bytes().hex(),
+        "envelope": (envelope.to_bytes() if stored is None else stored).hex(),
         "signed_bytes": envelope.signed_bytes.hex(),
         "envelope_hash": envelope.hash.hex(),
         "signature": envelope.sig.hex(),

@@ -205,14 +205,15 @@ def _record(entry: dict[str, Any], keys: dict[str, bytes], certified: _Certified
     """Check one record or certificate; append its findings; return its envelope and leaf index if it verifies."""
     subject = f"{what} {entry.get('origin')} {entry.get('stream')} v{entry.get('version')}"
     try:
-        envelope = Envelope.from_bytes(bytes.fromhex(str(entry.get("envelope"))))
+        stored = bytes.fromhex(str(entry.get("envelope")))
+        envelope = Envelope.from_bytes(stored)  # refuses bytes that are not canonical: to_bytes() would give them
     except (ValueError, LedgerError) as e:
         report.findings.append(Finding(subject, False, f"its bytes are not a signed envelope: {e}"))
         return None
     subject = f"{what} {_name(envelope)}"
     proof = entry.get("proof")
     derived = record_entry(envelope, str(entry.get("source")), {
-        "leaf_hash": envelope_leaf(envelope.hash).hex(), "proof": proof, "note": entry.get("note")})
+        "leaf_hash": envelope_leaf(envelope.hash).hex(), "proof": proof, "note": entry.get("note")}, stored)
     if derived != entry:
         differing = sorted(k for k in set(derived) | set(entry) if derived.get(k) != entry.get(k))
         report.findings.append(Finding(subject, False, f"{', '.join(differing)} do not follow from its signed bytes"))

@@ -12,19 +12,11 @@ import pytest
 
 from nodes.evidence.bundle_check import verify_bundle
 
-from inprocess_cli import Cli, node_environment
+from inprocess_cli import Cli
 
 # Fields of the bundle whose hex is signed or hashed into what is signed: changing one byte of any must fail it.
 _RECORD_PARTS = ("envelope", "signed_bytes", "envelope_hash", "signature", "leaf_hash")
 _CHECKPOINT_PARTS = ("bytes", "signed_bytes", "signature", "root", "signer_public_key")
-
-
-@pytest.fixture
-def cli(monkeypatch, capsys, tmp_path, db_url):
-    node_environment(monkeypatch)
-    run = Cli(capsys, tmp_path / "be", db_url)
-    run.ok("init", "--state", "BE")
-    return run
 
 
 @pytest.fixture

@@ -11,18 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from inprocess_cli import Cli, node_environment
+from inprocess_cli import Cli
 from rfc9162_reference import consistency_ok, ed25519_ok, inclusion_ok, leaf
 
 _VECTORS = Path("rfc6962") / "vectors.json"
-
-
-@pytest.fixture
-def cli(monkeypatch, capsys, tmp_path, db_url):
-    node_environment(monkeypatch)
-    run = Cli(capsys, tmp_path / "be", db_url)
-    run.ok("init", "--state", "BE")
-    return run
 
 
 def _manufacture(cli: Cli, serial: str) -> str:
