@@ -57,3 +57,12 @@ def node_environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     monkeypatch.delenv("ARMSLEDGER_HOME", raising=False)
     monkeypatch.delenv("ARMSLEDGER_DB", raising=False)
     return monkeypatch
+
+
+def initialised_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], home: Path, db: str,
+                    state: str = "BE") -> Cli:
+    """``armsledger`` on a node of ``state`` in ``home`` on ``db``, after ``init``, in a signing user's environment."""
+    node_environment(monkeypatch)
+    run = Cli(capsys, home, db)
+    run.ok("init", "--state", state)
+    return run
