@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ledger.checkpoint import Checkpoint
     from ledger.envelope import Envelope
     from nodes.accounts.officer import Officer
-    from nodes.federation.inbox_records import Cosignature, InboxBatch, ParkedEntry
+    from nodes.federation.inbox_records import Cosignature, GossipedCheckpoint, InboxBatch, ParkedEntry
     from nodes.registry.application import Registry
     from nodes.registry.identity import NodeIdentity
     from nodes.registry.sealer import Sealer
@@ -177,6 +177,10 @@ class Inbox(ReceivedRecords, Protocol):
 
     def cosignatures(self) -> list[Cosignature]:
         """Every cosignature partners sent for our checkpoints, in arrival order."""
+        ...
+
+    def gossiped(self) -> list[GossipedCheckpoint]:
+        """Every third state's checkpoint kept as a partner's claim (gossip), in arrival order."""
         ...
 
     def stored_rows(self) -> Iterator[Notification]:

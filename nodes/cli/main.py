@@ -22,6 +22,7 @@ import nodes.cli.certificates as certificate_commands
 import nodes.cli.components as components_commands
 import nodes.cli.reference as reference_commands
 import nodes.cli.retention as retention_commands
+import nodes.cli.witness as witness_commands
 from domain.errors import DomainError
 from ledger.errors import KeyStoreError, LedgerError, VerificationError
 from nodes.cli import (
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     reference_commands.add_commands(commands)  # reference import|search|show
     persons.add_commands(commands)      # person add|show (private holders, subject access)
     retention_commands.add_commands(commands)  # retention report|run (docs/personal-data.md)
+    witness_commands.add_commands(commands)  # witness status (partners' cosignatures of our checkpoints)
     return parser
 
 

@@ -32,6 +32,7 @@ from ledger.errors import LedgerError
 from nodes.federation.inbox_records import (  # noqa: F401  (re-exported: the inbox's records and ids)
     COSIGNATURE,
     EVENTS_TABLE,
+    GOSSIPED,
     INBOX_NAME,
     INTERNAL_PREFIX,
     KIND_ALARM,
@@ -41,6 +42,7 @@ from nodes.federation.inbox_records import (  # noqa: F401  (re-exported: the in
     QUARANTINED,
     TRACKING_TABLE,
     Cosignature,
+    GossipedCheckpoint,
     InboxBatch,
     ParkedEntry,
     QuarantineEntry,
@@ -176,6 +178,10 @@ class Inbox:
     def cosignatures(self) -> list[Cosignature]:
         """Every cosignature partners sent for our checkpoints, in arrival order."""
         return [Cosignature.from_bytes(n.state) for n in self._by_topic((COSIGNATURE,))]
+
+    def gossiped(self) -> list[GossipedCheckpoint]:
+        """Every checkpoint of a third state that partners gossiped and we kept as their claim, in arrival order."""
+        return [GossipedCheckpoint.from_bytes(n.state) for n in self._by_topic((GOSSIPED,))]
 
     def quarantined(self, *, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         """Messages still in quarantine, in arrival order (``ParkedEntry.summary``): ``id`` is the

@@ -97,6 +97,8 @@ class Ingest:
         self._own_checkpoints: dict[int, Checkpoint] = {}
         #: origin -> (key, value) of our cosignature of its newest kept checkpoint, not sent yet.
         self.cosignatures_due: dict[str, tuple[bytes, bytes]] = {}
+        #: (partner, (key, value)) answers to its witness requests (``nodes.federation.witness``), not sent yet.
+        self.replies_due: list[tuple[str, tuple[bytes, bytes]]] = []
 
     def close(self) -> None:
         self.signatures.close()
@@ -197,6 +199,7 @@ class Ingest:
                  else "ingest", entry.origin, entry.topic, entry.offset, entry.reason, entry.detail)
         run.commit_knowledge()
         self.cosignatures_due.update(run.cosign_items)
+        self.replies_due += run.replies
         if self._parked is not None:
             resolved = {entry_id for entry_id, _ in batch.resolved}
             self._parked = [p for p in self._parked if p.entry.id not in resolved]
@@ -227,6 +230,19 @@ class Ingest:
                 sent += 1
             except TransportError as e:
                 log.warning("ingest: cosignature for %s not sent (%s); the next one covers it", origin, e)
+        return sent
+
+    def send_witness_replies(self) -> int:
+        """Publish the answers to witness requests read since the last call; returns how many were sent.
+        One lost (broker away) is not sent again: the requester names us as silent and may ask again."""
+        due, self.replies_due = self.replies_due, []
+        sent = 0
+        for state, item in due:
+            try:
+                self.send(state, [item])
+                sent += 1
+            except TransportError as e:
+                log.warning("ingest: answer to %s's witness request not sent (%s)", state, e)
         return sent
 
     def _retry_parked(self) -> IngestReport:

@@ -129,6 +129,7 @@ class Federation:
 
     def send_cosignatures(self) -> None:
         self.ingest.send_cosignatures()
+        self.ingest.send_witness_replies()
         self._cosigned_at = time.monotonic()
 
     def refresh(self, report: SyncReport) -> None:

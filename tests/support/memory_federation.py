@@ -24,10 +24,12 @@ from ledger.envelope import Envelope
 from nodes.bootstrap import Node, init_node
 from nodes.federation.inbox_records import (
     COSIGNATURE,
+    GOSSIPED,
     INTERNAL_PREFIX,
     QUARANTINE_RESOLVED,
     QUARANTINED,
     Cosignature,
+    GossipedCheckpoint,
     InboxBatch,
     ParkedEntry,
     checkpoints_stream_id,
@@ -105,6 +107,9 @@ class MemoryInbox:
 
     def cosignatures(self) -> list[Cosignature]:
         return [Cosignature.from_bytes(n.state) for n in notifications(self.recorder, topics=(COSIGNATURE,))]
+
+    def gossiped(self) -> list[GossipedCheckpoint]:
+        return [GossipedCheckpoint.from_bytes(n.state) for n in notifications(self.recorder, topics=(GOSSIPED,))]
 
     def stored_rows(self) -> Iterator[Notification]:
         return notifications(self.recorder)
