@@ -78,3 +78,20 @@ def test_a_gossiped_checkpoint_not_signed_by_its_origin_is_refused_not_an_alarm(
     reasons = sorted(e["reason"] for e in cluster["NL"].inbox.quarantined())
     assert reasons == [BAD_SIGNATURE, MISDIRECTED]
     assert cluster["NL"].inbox.gossiped() == []
+
+
+def test_a_gossiped_size_not_kept_is_a_claim_and_a_second_claim_with_another_root_is_an_alarm(cluster):
+    be = cluster["BE"]
+    key = be.identity.private_keys[be.identity.node_key_id]
+    first = sign_checkpoint(key, "BE", 500, bytes(32), 1)
+    second = sign_checkpoint(key, "BE", 500, bytes(31) + b"\x01", 2)
+    publish(cluster, "NL", [(b"DE", encode_message(GossipMessage("DE", first.to_bytes())))])
+    cluster.sync("NL")
+    [claim] = cluster["NL"].inbox.gossiped()
+    assert (claim.witness, claim.origin, claim.size, claim.checkpoint) == ("DE", "BE", 500, first.to_bytes())
+    assert alarms(cluster, "NL") == []
+    publish(cluster, "NL", [(b"DE", encode_message(GossipMessage("DE", second.to_bytes())))])
+    cluster.sync("NL")
+    [alarm] = alarms(cluster, "NL")
+    assert alarm["reason"] == SPLIT_VIEW and "DE told us of" in alarm["detail"]
+    assert first.root.hex() in alarm["detail"] and second.root.hex() in alarm["detail"]
