@@ -179,6 +179,10 @@ class Inbox(ReceivedRecords, Protocol):
         """Every cosignature partners sent for our checkpoints, in arrival order."""
         ...
 
+    def newest_partner_checkpoint(self, node: str) -> Checkpoint | None:
+        """The checkpoint of the largest size kept from partner ``node``, or None."""
+        ...
+
     def gossiped(self) -> list[GossipedCheckpoint]:
         """Every third state's checkpoint kept as a partner's claim (gossip), in arrival order."""
         ...

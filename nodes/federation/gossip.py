@@ -42,11 +42,7 @@ class Gossip:
 
         Raises ``TransportError`` when the broker fails (what was not sent is sent next time).
         """
-        newest: dict[str, Checkpoint] = {}
-        for origin in partners:
-            kept = self.inbox.partner_checkpoints(origin)
-            if kept:
-                newest[origin] = kept[-1]
+        newest = {origin: c for origin in partners if (c := self.inbox.newest_partner_checkpoint(origin))}
         sent = 0
         for to in partners:
             due = [c for origin, c in sorted(newest.items())

@@ -175,6 +175,12 @@ class Inbox:
             stored = self.recorder.select_events(checkpoints_stream_id(node))
         return sorted((Checkpoint.from_bytes(s.state) for s in stored), key=lambda c: c.size)
 
+    def newest_partner_checkpoint(self, node: str) -> Checkpoint | None:
+        """The checkpoint last kept from partner ``node`` (ingest keeps them in size order: the largest), or None."""
+        with self._reading("reading partner checkpoints"):
+            stored = self.recorder.select_events(checkpoints_stream_id(node), desc=True, limit=1)
+        return Checkpoint.from_bytes(stored[0].state) if stored else None
+
     def cosignatures(self) -> list[Cosignature]:
         """Every cosignature partners sent for our checkpoints, in arrival order."""
         return [Cosignature.from_bytes(n.state) for n in self._by_topic((COSIGNATURE,))]

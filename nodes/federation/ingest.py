@@ -11,7 +11,7 @@ there. The protocol is in docs/federation.md ("Ingest").
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from eventsourcing.persistence import Tracking
@@ -223,26 +223,23 @@ class Ingest:
         with it), and one lost in a crash is made good by the next. Returns how many were sent.
         """
         due, self.cosignatures_due = self.cosignatures_due, {}
-        sent = 0
-        for origin, item in due.items():
-            try:
-                self.send(origin, [item])
-                sent += 1
-            except TransportError as e:
-                log.warning("ingest: cosignature for %s not sent (%s); the next one covers it", origin, e)
-        return sent
+        return self._send_each(due.items(), "cosignature", "the next one covers it")
 
     def send_witness_replies(self) -> int:
         """Publish the answers to witness requests read since the last call; returns how many were sent.
         One lost (broker away) is not sent again: the requester names us as silent and may ask again."""
         due, self.replies_due = self.replies_due, []
+        return self._send_each(due, "answer to a witness request", "the requester may ask again")
+
+    def _send_each(self, due: Iterable[tuple[str, tuple[bytes, bytes]]], what: str, otherwise: str) -> int:
+        """Publish each (state, item); one the broker refuses is logged and dropped. Returns how many were sent."""
         sent = 0
         for state, item in due:
             try:
                 self.send(state, [item])
                 sent += 1
             except TransportError as e:
-                log.warning("ingest: answer to %s's witness request not sent (%s)", state, e)
+                log.warning("ingest: %s for %s not sent (%s); %s", what, state, e, otherwise)
         return sent
 
     def _retry_parked(self) -> IngestReport:

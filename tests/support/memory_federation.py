@@ -82,6 +82,10 @@ class MemoryInbox:
         stored = self.recorder.select_events(checkpoints_stream_id(node))
         return sorted((Checkpoint.from_bytes(s.state) for s in stored), key=lambda c: c.size)
 
+    def newest_partner_checkpoint(self, node: str) -> Checkpoint | None:
+        kept = self.partner_checkpoints(node)
+        return kept[-1] if kept else None
+
     def quarantined(self, *, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         entries = [p.summary() for p in self.parked() if p.notification_id > after]
         return entries if limit is None else entries[:limit]
