@@ -31,6 +31,8 @@ def test_honest_nodes_gossip_without_alarm(cluster):
     cluster.settle()
     for state in ("BE", "NL", "DE"):
         assert alarms(cluster, state) == []
+    # Once settled, a pass has nothing new to tell: each newest checkpoint was gossiped once.
+    assert cluster.sync("NL").gossip_sent == 0
     # Each partner heard from the others what it keeps already of the third: nothing is left as a claim.
     assert cluster["NL"].inbox.gossiped() == []
     assert cluster["NL"].inbox.partner_checkpoints("BE") == cluster["DE"].inbox.partner_checkpoints("BE")
