@@ -6,11 +6,12 @@ A partner that does not answer is named, and is no failure by itself."""
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import pytest
 
 from nodes.bootstrap import open_node
-from nodes.federation.inbox import COSIGNATURE
+from nodes.federation.inbox import COSIGNATURE, Cosignature
 from nodes.federation.sync import run as run_node
 from nodes.federation.witness import witness_status
 from nodes.registry.sealed_mark import MARK_FILE
@@ -117,3 +118,15 @@ def test_a_log_resealed_after_its_tables_were_emptied_fails_verify_with_witnesse
     caught = verify(cluster, capsys, "--witnesses", "--timeout", ANSWER_TIMEOUT)
     assert caught.code == 1
     assert f"NL holds our checkpoint at size {newest.size} with root {newest.root.hex()}" in caught.err
+
+
+def test_a_stored_cosignature_altered_behind_the_node_is_named_by_verify(cluster, capsys):
+    be = cluster["BE"]
+    db = be.settings.db
+    [(state,), *_] = sql(db, "SELECT state FROM inbox_events WHERE topic = ?", COSIGNATURE)
+    kept = Cosignature.from_bytes(bytes(state))
+    forged = replace(kept, sig=bytes(64))
+    sql(db, "UPDATE inbox_events SET state = ? WHERE state = ?", forged.to_bytes(), bytes(state))
+    result = verify(cluster, capsys)
+    assert result.code == 1
+    assert f"a stored cosignature by {kept.witness}: {kept.witness}'s cosignature does not verify" in result.err
