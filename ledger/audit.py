@@ -35,6 +35,7 @@ def audit_log(
     origin: str | None = None,
     sealed: Sequence[SealedLeaf | tuple[object, ...]] | None = None,
     executor: Executor | None = None,
+    witnessed: Sequence[tuple[str, Checkpoint]] = (),
 ) -> AuditReport:
     """Audit a log; see the module docstring for what is checked.
 
@@ -45,6 +46,9 @@ def audit_log(
     checked against the checkpoints, then used to name the records when the
     log disagrees with them. ``executor``: where chunks of records are parsed
     and their signatures verified (``None``: in this process); the caller owns it.
+    ``witnessed``: (who holds it, checkpoint) for checkpoints of this log held outside
+    the checkpoint table (the sealer's mark, partners' cosignatures): each must be signed
+    by the node key, stored among ``checkpoints``, and reached by the log with its root.
 
     Never raises for what it finds in the data: every finding is a ``Problem``.
     """
@@ -54,6 +58,7 @@ def audit_log(
         walk.add(record, summary)
     checked = CheckpointCheck(walk, _public_key(node_public_key), origin)
     checked.run(list(checkpoints))
+    checked.check_witnessed(witnessed)
     if sealed is not None:
         leaves = sorted((SealedLeaf(*leaf) for leaf in sealed), key=lambda leaf: leaf.index)
         if checked.index_rebuilds_checkpoints(leaves) and checked.disagrees:

@@ -8,6 +8,8 @@ altered, inserted or moved.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ledger.audit_records import RecordWalk
 from ledger.audit_report import Problem, ProblemKind, SealedLeaf
 from ledger.checkpoint import Checkpoint, envelope_leaf, verify_checkpoint
@@ -57,6 +59,38 @@ class CheckpointCheck:
         if self.valid:
             self._check_latest(self.valid[-1])
             self._check_consecutive()
+
+    def check_witnessed(self, witnessed: Sequence[tuple[str, Checkpoint]]) -> None:
+        """Each (who, checkpoint) held outside the table: signed by the node key, stored, and reached by the
+        log with its root (RFC 9162 section 2.1.1). A witness that holds more than the log is how the
+        deletion of the newest records together with their checkpoints shows."""
+        stored = {c.size: c for c in self.valid}
+        tree, size = self.walk.tree, len(self.walk.tree)
+        for who, checkpoint in witnessed:
+            what = f"{who} holds our checkpoint at size {checkpoint.size}"
+            try:
+                verify_checkpoint(checkpoint, self.node_key)
+            except VerificationError as e:
+                self._problem(ProblemKind.WITNESS, f"{what}, not signed by the node key: {e}")
+                continue
+            if checkpoint.size > size:
+                self._problem(ProblemKind.WITNESS,
+                              f"{what} but the log holds only {size} records: sealed records were deleted "
+                              f"({checkpoint.size - size} missing)")
+            elif checkpoint.size and tree.root(checkpoint.size) != checkpoint.root:
+                self._problem(ProblemKind.WITNESS,
+                              f"{what} with root {checkpoint.root.hex()}, but the first {checkpoint.size} records "
+                              f"of the log have root {tree.root(checkpoint.size).hex()}: sealed records were "
+                              "altered, deleted, inserted or reordered")
+            kept = stored.get(checkpoint.size)
+            if kept is None:
+                newest = f"the newest is at size {self.latest_size}" if self.valid else "it holds none"
+                self._problem(ProblemKind.WITNESS,
+                              f"{what}, which the checkpoint table lacks ({newest}): checkpoint rows were deleted")
+            elif kept.root != checkpoint.root:
+                self._problem(ProblemKind.WITNESS,
+                              f"{what} with root {checkpoint.root.hex()}, the table's has root {kept.root.hex()}: "
+                              "the node signed two histories")
 
     def _check_latest(self, latest: Checkpoint) -> None:
         tree, size = self.walk.tree, len(self.walk.tree)

@@ -25,6 +25,7 @@ class ProblemKind(StrEnum):
     INDEX = "index"  # the sealer's leaf index disagrees with the signed checkpoints
     UNTRUSTED = "untrusted"  # records held of a partner that is not trusted (any more)
     PROJECTION = "projection"  # a read model's row differs from the log projected afresh
+    WITNESS = "witness"  # a checkpoint held outside the table (mark, a partner) that the log does not reach
 
 
 @dataclass(frozen=True)

@@ -58,9 +58,11 @@ class Node:
 
     @cached_property
     def sealer(self) -> Sealer:
+        from nodes.registry.sealed_mark import SealedMark
         from nodes.registry.sealer import Sealer
 
-        return Sealer(self.registry, self.identity)
+        mark = SealedMark(self.settings.home, self.identity.node_public, self.identity.state)
+        return Sealer(self.registry, self.identity, mark=mark)
 
     @cached_property
     def inbox(self) -> ports.Inbox:

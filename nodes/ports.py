@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ledger.envelope import Envelope
     from nodes.accounts.officer import Officer
     from nodes.federation.inbox_proofs import KeptProof
-    from nodes.federation.inbox_records import Cosignature, InboxBatch, ParkedEntry
+    from nodes.federation.inbox_records import Cosignature, GossipedCheckpoint, InboxBatch, ParkedEntry
     from nodes.registry.application import Registry
     from nodes.registry.identity import NodeIdentity
     from nodes.registry.sealer import Sealer
@@ -183,6 +183,14 @@ class Inbox(ReceivedRecords, Protocol):
     def kept_proofs(self, *, node: str, stream: str) -> dict[int, KeptProof]:
         """The inclusion proofs partner ``node``'s ``stream`` was accepted with, by version (none for
         records received before proofs were kept)."""
+        ...
+
+    def newest_partner_checkpoint(self, node: str) -> Checkpoint | None:
+        """The checkpoint of the largest size kept from partner ``node``, or None."""
+        ...
+
+    def gossiped(self) -> list[GossipedCheckpoint]:
+        """Every third state's checkpoint kept as a partner's claim (gossip), in arrival order."""
         ...
 
     def stored_rows(self) -> Iterator[Notification]:

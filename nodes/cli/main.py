@@ -23,6 +23,7 @@ import nodes.cli.components as components_commands
 import nodes.cli.evidence as evidence_commands
 import nodes.cli.reference as reference_commands
 import nodes.cli.retention as retention_commands
+import nodes.cli.witness as witness_commands
 from domain.errors import DomainError
 from ledger.errors import KeyStoreError, LedgerError, VerificationError
 from nodes.cli import (
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     persons.add_commands(commands)      # person add|show (private holders, subject access)
     retention_commands.add_commands(commands)  # retention report|run (docs/personal-data.md)
     evidence_commands.add_commands(commands)  # proof inclusion|consistency, evidence export|verify
+    witness_commands.add_commands(commands)  # witness status (partners' cosignatures of our checkpoints)
     return parser
 
 

@@ -8,12 +8,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from domain.errors import InvalidField
-from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option
+from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option, number_option
 from nodes.cli.progress import progress_of
 from nodes.plurals import counted
+
+if TYPE_CHECKING:
+    from nodes.federation.witness import WitnessAnswers
+    from nodes.ports import Node
 
 #: The shortest passphrase ``init`` accepts for encrypting a node's keys.
 MIN_PASSPHRASE = 12
@@ -39,6 +44,10 @@ def add_verify(subparsers: Commands) -> None:
     parser = add_command(subparsers, "verify", verify,
                          "audit the whole store offline: signatures, certificates, chains, Merkle log; "
                          "exit 1 if anything fails")
+    parser.add_argument("--witnesses", action="store_true",
+                        help="also ask every partner over the broker which checkpoint of ours it holds")
+    parser.add_argument("--timeout", type=number_option(0.1, 3600.0, whole=False, unit="seconds"), default=10.0,
+                        metavar="S", help="with --witnesses: wait up to S seconds for the answers (10)")
     add_json_option(parser)
 
 
@@ -107,8 +116,12 @@ def verify(run: Invocation) -> int:
     """Exit 0 only when every check holds; otherwise name each problem (on stderr) and exit 1."""
     from nodes.registry.verify import verify_store
 
-    with run.open_node(unlock=False) as node, progress_of(run, "verify", "checks") as shown:
-        report = verify_store(node, progress=shown)
+    answers = None
+    with run.open_node(unlock=False) as node:
+        if run.args.witnesses:
+            answers = _ask_witnesses(run, node)
+        with progress_of(run, "verify", "checks") as shown:
+            report = verify_store(node, progress=shown, witnesses=answers.held if answers else ())
     document = report.to_dict()
     summary = (f"{counted(report.events_checked, 'record')} in {counted(report.streams_checked, 'stream')} "
                f"checked against the checkpoint of size {report.checkpoint_size} "
@@ -117,11 +130,34 @@ def verify(run: Invocation) -> int:
         summary += f"; {counted(report.unsealed, 'record')} {'is' if report.unsealed == 1 else 'are'} not sealed yet"
     if report.received_checked:
         summary += f"; {counted(report.received_checked, 'record')} received from partners checked"
+    if answers is not None:
+        document["witnesses"] = answers.to_dict()
+        summary += "; " + _witness_summary(answers, run.args.timeout)
     verdict = "ok" if report.ok else f"FAILED: {counted(len(report.problems), 'problem')}"
     run.emit(document, f"{verdict}: {summary}")
+    for refused in answers.refused if answers else ():
+        run.warn(f"armsledger verify: refused {refused}")
     for problem in report.problems:
         run.warn(f"armsledger verify: {problem}")
     return 0 if report.ok else 1
+
+
+def _ask_witnesses(run: Invocation, node: Node) -> WitnessAnswers:
+    from nodes.cli.federation import open_transport
+    from nodes.federation.witness import ask_witnesses
+
+    with open_transport(run) as transport:
+        return ask_witnesses(node, transport, run.args.timeout)
+
+
+def _witness_summary(answers: WitnessAnswers, timeout_s: float) -> str:
+    """What the partners answered; those silent are named, not counted as a failure."""
+    told = [f"{w} holds size {c.size}" for w, c in answers.held] + [f"{w} holds none" for w in answers.none]
+    text = "witnesses: " + (", ".join(told) if told else "none answered")
+    if answers.silent:
+        text += (f"; NO ANSWER within {timeout_s:g} s from {', '.join(answers.silent)} "
+                 "(not checked against them: ask again later)")
+    return text
 
 
 def rebuild(run: Invocation) -> int:

@@ -35,6 +35,7 @@ from nodes.federation.inbox_proofs import KeptProof, create_statement, insert_pr
 from nodes.federation.inbox_records import (  # noqa: F401  (re-exported: the inbox's records and ids)
     COSIGNATURE,
     EVENTS_TABLE,
+    GOSSIPED,
     INBOX_NAME,
     INTERNAL_PREFIX,
     KIND_ALARM,
@@ -44,6 +45,7 @@ from nodes.federation.inbox_records import (  # noqa: F401  (re-exported: the in
     QUARANTINED,
     TRACKING_TABLE,
     Cosignature,
+    GossipedCheckpoint,
     InboxBatch,
     ParkedEntry,
     QuarantineEntry,
@@ -184,9 +186,19 @@ class Inbox:
             stored = self.recorder.select_events(checkpoints_stream_id(node))
         return sorted((Checkpoint.from_bytes(s.state) for s in stored), key=lambda c: c.size)
 
+    def newest_partner_checkpoint(self, node: str) -> Checkpoint | None:
+        """The checkpoint last kept from partner ``node`` (ingest keeps them in size order: the largest), or None."""
+        with self._reading("reading partner checkpoints"):
+            stored = self.recorder.select_events(checkpoints_stream_id(node), desc=True, limit=1)
+        return Checkpoint.from_bytes(stored[0].state) if stored else None
+
     def cosignatures(self) -> list[Cosignature]:
         """Every cosignature partners sent for our checkpoints, in arrival order."""
         return [Cosignature.from_bytes(n.state) for n in self._by_topic((COSIGNATURE,))]
+
+    def gossiped(self) -> list[GossipedCheckpoint]:
+        """Every checkpoint of a third state that partners gossiped and we kept as their claim, in arrival order."""
+        return [GossipedCheckpoint.from_bytes(n.state) for n in self._by_topic((GOSSIPED,))]
 
     def quarantined(self, *, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         """Messages still in quarantine, in arrival order (``ParkedEntry.summary``): ``id`` is the

@@ -28,6 +28,7 @@ PARTNER_CHECKPOINT = "armsledger.PartnerCheckpoint"
 QUARANTINED = "armsledger.Quarantined"
 QUARANTINE_RESOLVED = "armsledger.QuarantineResolved"
 COSIGNATURE = "armsledger.Cosignature"
+GOSSIPED = "armsledger.GossipedCheckpoint"
 
 #: Kinds of quarantine entry: ``alarm`` is evidence that a partner forked or rewrote its
 #: history (DESIGN.md, "The log"); ``error`` is any other refused message.
@@ -64,6 +65,11 @@ def quarantine_id(reason: str, key: bytes | None, message: bytes, *, digest: byt
 
 def cosignature_id(witness: str, checkpoint: bytes) -> uuid.UUID:
     return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"cosignature|{witness}|{hashlib.sha256(checkpoint).hexdigest()}")
+
+
+def gossiped_id(checkpoint: bytes) -> uuid.UUID:
+    """Id of a checkpoint gossiped to us: one row per checkpoint, whoever sent it first."""
+    return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"gossiped|{hashlib.sha256(checkpoint).hexdigest()}")
 
 
 def now_us() -> int:
@@ -125,6 +131,18 @@ class Cosignature(_CanonicalFields):
 
 
 @dataclass(frozen=True)
+class GossipedCheckpoint(_CanonicalFields):
+    """A checkpoint of ``origin`` signed by it, that partner ``witness`` says it holds (gossip):
+    kept as the witness's claim when we hold none of that size to compare it with."""
+
+    witness: str
+    origin: str
+    size: int
+    checkpoint: bytes
+    received_at: int
+
+
+@dataclass(frozen=True)
 class ParkedEntry:
     """An unresolved quarantine entry with its position in the inbox (arrival order)."""
 
@@ -173,9 +191,11 @@ class InboxBatch:
     resolved: list[tuple[uuid.UUID, str]] = field(default_factory=list)
     cosignatures: list[Cosignature] = field(default_factory=list)
     proofs: list[KeptProof] = field(default_factory=list)
+    gossiped: list[GossipedCheckpoint] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.accepted or self.checkpoints or self.quarantined or self.resolved or self.cosignatures)
+        return bool(self.accepted or self.checkpoints or self.quarantined or self.resolved or self.cosignatures
+                    or self.gossiped)
 
     def stored_events(self) -> list[StoredEvent]:
         stored = [
@@ -201,5 +221,10 @@ class InboxBatch:
             StoredEvent(originator_id=cosignature_id(c.witness, c.checkpoint), originator_version=1,
                         topic=COSIGNATURE, state=c.to_bytes())
             for c in self.cosignatures
+        ]
+        stored += [
+            StoredEvent(originator_id=gossiped_id(g.checkpoint), originator_version=1, topic=GOSSIPED,
+                        state=g.to_bytes())
+            for g in self.gossiped
         ]
         return stored

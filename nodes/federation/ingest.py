@@ -11,7 +11,7 @@ there. The protocol is in docs/federation.md ("Ingest").
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from eventsourcing.persistence import Tracking
@@ -97,6 +97,8 @@ class Ingest:
         self._own_checkpoints: dict[int, Checkpoint] = {}
         #: origin -> (key, value) of our cosignature of its newest kept checkpoint, not sent yet.
         self.cosignatures_due: dict[str, tuple[bytes, bytes]] = {}
+        #: (partner, (key, value)) answers to its witness requests (``nodes.federation.witness``), not sent yet.
+        self.replies_due: list[tuple[str, tuple[bytes, bytes]]] = []
 
     def close(self) -> None:
         self.signatures.close()
@@ -197,6 +199,7 @@ class Ingest:
                  else "ingest", entry.origin, entry.topic, entry.offset, entry.reason, entry.detail)
         run.commit_knowledge()
         self.cosignatures_due.update(run.cosign_items)
+        self.replies_due += run.replies
         if self._parked is not None:
             resolved = {entry_id for entry_id, _ in batch.resolved}
             self._parked = [p for p in self._parked if p.entry.id not in resolved]
@@ -220,13 +223,23 @@ class Ingest:
         with it), and one lost in a crash is made good by the next. Returns how many were sent.
         """
         due, self.cosignatures_due = self.cosignatures_due, {}
+        return self._send_each(due.items(), "cosignature", "the next one covers it")
+
+    def send_witness_replies(self) -> int:
+        """Publish the answers to witness requests read since the last call; returns how many were sent.
+        One lost (broker away) is not sent again: the requester names us as silent and may ask again."""
+        due, self.replies_due = self.replies_due, []
+        return self._send_each(due, "answer to a witness request", "the requester may ask again")
+
+    def _send_each(self, due: Iterable[tuple[str, tuple[bytes, bytes]]], what: str, otherwise: str) -> int:
+        """Publish each (state, item); one the broker refuses is logged and dropped. Returns how many were sent."""
         sent = 0
-        for origin, item in due.items():
+        for state, item in due:
             try:
-                self.send(origin, [item])
+                self.send(state, [item])
                 sent += 1
             except TransportError as e:
-                log.warning("ingest: cosignature for %s not sent (%s); the next one covers it", origin, e)
+                log.warning("ingest: %s for %s not sent (%s); %s", what, state, e, otherwise)
         return sent
 
     def _retry_parked(self) -> IngestReport:

@@ -23,10 +23,11 @@ UNVERIFIABLE = "unverifiable"           # a check failed unexpectedly (logged wi
 INVALID_FIELD = "invalid-field"         # out of the domain's schema (domain.schema): the detail names the field
 OVERSIZED = "oversized"                 # over the maximum message size: only its hash and size are kept
 REACTION_FAILED = "reaction-failed"     # accepted, but our automatic step for it failed (the record is kept)
+SPLIT_VIEW = "split-view"               # two checkpoints of one origin and size, both signed by it: alarm
 
 REASONS = (MALFORMED, UNTRUSTED, ORIGIN_MISMATCH, STREAM_MISMATCH, UNCERTIFIED, BAD_SIGNATURE, NOT_PERMITTED,
            BROKEN_CHAIN, FORK, UNPROVEN, BAD_PROOF, STALE_CHECKPOINT, MISDIRECTED, UNVERIFIABLE, INVALID_FIELD,
-           OVERSIZED, REACTION_FAILED)
+           OVERSIZED, REACTION_FAILED, SPLIT_VIEW)
 PARKED = frozenset({UNTRUSTED, UNCERTIFIED, UNPROVEN})
 
 _QUARANTINE_REASON = {

@@ -33,6 +33,7 @@ from ledger.errors import LedgerError, VerificationError
 from ledger.keys import sign
 from ledger.proofs import verify_consistency
 from nodes.acceptance import RECORD_SCHEMA, DomainPolicy
+from nodes.federation.gossip import check_gossip
 from nodes.federation.inbox_proofs import KeptProof
 from nodes.federation.inbox_records import KIND_ALARM, Cosignature, InboxBatch, ParkedEntry, QuarantineEntry, now_us
 from nodes.federation.ingest_reasons import (
@@ -56,11 +57,15 @@ from nodes.federation.trust import Partner
 from nodes.federation.wire import (
     CheckpointMessage,
     CosignatureMessage,
+    GossipMessage,
     Message,
     RecordMessage,
+    WitnessReply,
+    WitnessRequest,
     decode_message,
     encode_message,
 )
+from nodes.federation.witness import answer_witness
 
 if TYPE_CHECKING:
     from nodes.federation.ingest import Ingest
@@ -123,6 +128,7 @@ class Run:
         self.batch = InboxBatch()
         self.report = IngestReport()
         self.cosign_items: dict[str, tuple[bytes, bytes]] = {}  # origin -> newest cosignature
+        self.replies: list[tuple[str, tuple[bytes, bytes]]] = []  # (to, item): answers to witness requests
         self.held: dict[tuple[str, str], dict[int, bytes]] = {}
         self.certified: dict[str, dict[str, CertifiedKey]] = {}
         self.kept: dict[str, dict[int, Checkpoint]] = {}
@@ -147,6 +153,10 @@ class Run:
                     self._record(position, incoming, message, envelope)
                 elif isinstance(message, CheckpointMessage):
                     self._checkpoint(message)
+                elif isinstance(message, GossipMessage):
+                    check_gossip(self, message)
+                elif isinstance(message, (WitnessRequest, WitnessReply)):
+                    answer_witness(self, message)
                 else:
                     self._cosignature(message)
                 outcome: str | None = "accepted"

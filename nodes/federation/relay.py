@@ -21,6 +21,7 @@ from ledger.checkpoint import Checkpoint
 from ledger.envelope import Envelope
 from ledger.errors import LedgerError
 from nodes.errors import TransportReset
+from nodes.federation.gossip import Gossip
 from nodes.federation.sharing import SharingContext, SharingRules, recipients, recipients_by_type
 from nodes.federation.trust import TrustStore
 from nodes.federation.wire import CheckpointMessage, RecordMessage, encode_message
@@ -54,6 +55,8 @@ class RelayReport:
     #: Positions sent to a partner where another record (or none) stands now (each logged as an error).
     alarms: int = 0
     by_partner: dict[str, int] = field(default_factory=dict)
+    #: Checkpoints of third states gossiped to partners (``nodes.federation.gossip``).
+    gossip: int = 0
 
     def __bool__(self) -> bool:
         return bool(self.records or self.checkpoints)
@@ -76,6 +79,7 @@ class Relay:
         # Per partner position name: the last position passed and the hash of the record there.
         self._passed: dict[str, tuple[int, bytes]] = {}
         self._alarmed: set[tuple[str, int]] = set()
+        self.gossip = Gossip(node.identity.state, inbox, self.send)
 
     # --- one pass --------------------------------------------------------------------------
 
@@ -114,6 +118,7 @@ class Relay:
         if reset:
             raise TransportReset(f"relay: the inbox topics of {', '.join(reset)} keep being re-created",
                                  self.transport.inbox_topic(reset[0]), None)
+        report.gossip = self.gossip.spread(partners)
         return report
 
     def send(self, state: str, items: Sequence[tuple[bytes, bytes]]) -> None:

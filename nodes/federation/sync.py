@@ -60,6 +60,7 @@ class SyncReport:
     passes: int = 0
     published: int = 0         # record messages published to partners
     checkpoints_sent: int = 0
+    gossip_sent: int = 0       # third states' checkpoints told to partners (nodes.federation.gossip)
     read: int = 0              # messages read from our inbox topic
     accepted: int = 0
     duplicates: int = 0
@@ -80,6 +81,7 @@ class SyncReport:
     def add_relay(self, report: RelayReport) -> None:
         self.published += report.records
         self.checkpoints_sent += report.checkpoints
+        self.gossip_sent += report.gossip
         self.resets += report.resets
         self.alarms += report.alarms
 
@@ -129,6 +131,7 @@ class Federation:
 
     def send_cosignatures(self) -> None:
         self.ingest.send_cosignatures()
+        self.ingest.send_witness_replies()
         self._cosigned_at = time.monotonic()
 
     def refresh(self, report: SyncReport) -> None:

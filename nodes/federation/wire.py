@@ -13,6 +13,11 @@ from the bytes themselves plus the trust store.
                  the log only grew (RFC 9162 section 2.1.4).
 ``cosignature``  a witness's signature over a checkpoint it verified, sent back
                  to the checkpoint's origin.
+``gossip``       the newest checkpoint the sender holds of another origin, signed by
+                 that origin, so partners shown different histories find out.
+``witness-request``  asks a partner which checkpoint of ours it holds (``verify --witnesses``).
+``witness-reply``    the answer: that checkpoint, signed by us, with the partner's cosignature
+                 (all empty when it holds none), echoing the request's ``nonce``.
 """
 
 from __future__ import annotations
@@ -81,18 +86,51 @@ class CosignatureMessage:
     kind = "cosignature"
 
 
-Message = Union[RecordMessage, CheckpointMessage, CosignatureMessage]
+@dataclass(frozen=True)
+class GossipMessage:
+    origin: str          # the state that gossips
+    checkpoint: bytes    # a checkpoint of a third state, as that state signed it
 
-_KINDS = {cls.kind: cls for cls in (RecordMessage, CheckpointMessage, CosignatureMessage)}
+    kind = "gossip"
+
+
+@dataclass(frozen=True)
+class WitnessRequest:
+    origin: str          # the state whose checkpoints are asked about
+    nonce: bytes         # echoed by the reply (16 random bytes)
+
+    kind = "witness-request"
+
+
+@dataclass(frozen=True)
+class WitnessReply:
+    origin: str          # the witness that answers
+    nonce: bytes         # the request's
+    checkpoint: bytes    # the newest checkpoint of the requester it holds (b"" if none)
+    witness_key: str     # key id of the witness's node key ("" if none)
+    sig: bytes           # the witness's cosignature of ``checkpoint`` (b"" if none)
+
+    kind = "witness-reply"
+
+
+Message = Union[RecordMessage, CheckpointMessage, CosignatureMessage, GossipMessage, WitnessRequest, WitnessReply]
+
+_KINDS = {cls.kind: cls for cls in (RecordMessage, CheckpointMessage, CosignatureMessage, GossipMessage,
+                                    WitnessRequest, WitnessReply)}
 _TYPES = {
     "origin": str, "envelope": bytes, "checkpoint_size": int, "index": int, "proof": tuple,
     "checkpoint": bytes, "previous_size": int, "consistency": tuple, "witness_key": str, "sig": bytes,
+    "nonce": bytes,
 }
 
 
 def encode_message(message: Message) -> bytes:
     fields = {name: getattr(message, name) for name in message.__dataclass_fields__}
     return canonical_encode({"v": WIRE_VERSION, "kind": message.kind, **fields})
+
+
+#: A request's nonce has this many bytes.
+NONCE_SIZE = 16
 
 
 def decode_message(data: bytes) -> Message:
@@ -117,6 +155,8 @@ def decode_message(data: bytes) -> Message:
         raise EncodingError("message record: proof elements must be 32-byte hashes")
     if "consistency" in names and not all(isinstance(p, bytes) and len(p) == 32 for p in value["consistency"]):
         raise EncodingError("message checkpoint: consistency proof elements must be 32-byte hashes")
+    if "nonce" in names and len(value["nonce"]) != NONCE_SIZE:
+        raise EncodingError(f"message {cls.kind}: field 'nonce' must be {NONCE_SIZE} bytes")
     return cls(**{name: value[name] for name in names})
 
 

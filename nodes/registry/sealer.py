@@ -41,6 +41,7 @@ from ledger.errors import CheckpointError, LedgerError
 from ledger.keys import Ed25519PrivateKey
 from ledger.merkle import MerkleTree
 from nodes.registry.paging import notification_pages
+from nodes.registry.sealed_mark import SealedMark
 from nodes.registry.storage import translated_errors
 
 if TYPE_CHECKING:
@@ -89,9 +90,11 @@ class Sealer:
     node's private key.
     """
 
-    def __init__(self, registry: Registry, identity: NodeIdentity, *, clock: Callable[[], int] | None = None):
+    def __init__(self, registry: Registry, identity: NodeIdentity, *, clock: Callable[[], int] | None = None,
+                 mark: SealedMark | None = None):
         self.registry = registry
         self.identity = identity
+        self.mark = mark  # what was sealed, kept outside the database (``nodes.registry.sealed_mark``)
         self._clock = clock or (lambda: time.time_ns() // 1000)
         self._tables = _Tables(registry.recorder.datastore)  # type: ignore[attr-defined]
         self._lock = threading.RLock()
@@ -121,12 +124,37 @@ class Sealer:
                     self._tables.lock_out_other_sealers(cursor)
                     latest = self._tables.latest(cursor)
                     if latest is None or latest.size <= len(tree):
-                        return self._seal_in(cursor, key, latest, tree)
+                        self._check_mark(cursor, latest)
+                        sealed_now = self._seal_in(cursor, key, latest, tree)
+                        break
                     sealed = latest.size  # another sealer saw newer records: read them and retry
+            else:
+                raise CheckpointError(
+                    f"the log holds {len(tree)} records but a checkpoint sealed {sealed}: "
+                    "sealed records were deleted (run armsledger verify)",
+                    expected=sealed, calculated=len(tree),
+                )
+        if sealed_now is not None and self.mark is not None:
+            self.mark.advance(sealed_now)  # after the commit: the mark never names a checkpoint not stored
+        return sealed_now
+
+    def _check_mark(self, cursor: _Cursor, latest: CheckpointRow | None) -> None:
+        """Refuse to seal when the table lacks what the mark says was sealed: never seal again what was
+        sealed before (after the checkpoint rows were deleted, records would be re-sealed from below)."""
+        if self.mark is None:
+            return
+        marked = self.mark.read()
+        if marked is None:
+            return
+        stored = self._tables.at(cursor, marked.size)
+        if stored is None or stored.root != marked.root:
+            newest = f"the newest stored is at size {latest.size}" if latest else "no checkpoint is stored"
+            found = "is missing from" if stored is None else "has another root in"
             raise CheckpointError(
-                f"the log holds {len(tree)} records but a checkpoint sealed {sealed}: "
-                "sealed records were deleted (run armsledger verify)",
-                expected=sealed, calculated=len(tree),
+                f"refusing to seal: the checkpoint at size {marked.size} that this node signed "
+                f"({self.mark.path}) {found} the checkpoint table ({newest}): checkpoint rows were "
+                "deleted or rewritten; records sealed before would be sealed again (run armsledger verify)",
+                expected=marked.root, calculated=stored.root if stored else None,
             )
 
     def _seal_in(self, cursor: _Cursor, key: Ed25519PrivateKey, latest: CheckpointRow | None,
@@ -330,6 +358,11 @@ class _Tables:
 
     def latest(self, cursor: _Cursor) -> CheckpointRow | None:
         cursor.execute(f"SELECT * FROM {self.checkpoints_table} ORDER BY size DESC LIMIT 1")
+        row = cursor.fetchone()
+        return _checkpoint_row(row) if row else None
+
+    def at(self, cursor: _Cursor, size: int) -> CheckpointRow | None:
+        cursor.execute(self._sql(f"SELECT * FROM {self.checkpoints_table} WHERE size = ?"), (size,))
         row = cursor.fetchone()
         return _checkpoint_row(row) if row else None
 

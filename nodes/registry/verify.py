@@ -12,7 +12,7 @@ passphrase is needed: a locked node can be verified, and so can a copy of its da
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
@@ -37,8 +37,14 @@ if TYPE_CHECKING:
     from nodes.registry.sealer import CheckpointRow
 
 
-def verify_store(node: Node, *, workers: int | None = None, progress: Progress | None = None) -> AuditReport:
+def verify_store(node: Node, *, workers: int | None = None, progress: Progress | None = None,
+                 witnesses: Sequence[tuple[str, Checkpoint]] = ()) -> AuditReport:
     """Audit ``node``'s log, checkpoints, leaf index and received partner records.
+
+    The log must also reach, with the same root, every checkpoint of ours held outside the
+    checkpoint table: the sealer's mark, the newest each partner cosigned
+    (``nodes.federation.witness.witnessed_checkpoints``), and ``witnesses`` ((who, checkpoint):
+    what partners answered ``ask_witnesses``).
 
     ``workers``: processes that parse and verify signatures (``nodes.workers.start_pool``);
     default: every CPU for a log of ``POOL_THRESHOLD`` records or more, else none (1).
@@ -54,7 +60,7 @@ def verify_store(node: Node, *, workers: int | None = None, progress: Progress |
     checks = _Checks(progress, own, held)
     pool = start_pool(workers) if workers > 1 else None
     try:
-        report = _audit_own_log(node, pool, checks)
+        report = _audit_own_log(node, pool, checks, witnesses)
         _read_ids_as_stored(getattr(inbox, "recorder", None))  # the adapter's; an in-memory inbox has none
         received = audit_received(checks.received(inbox.stored_rows()), TrustStore(node.settings.home).partners(),
                                   executor=pool)
@@ -112,9 +118,13 @@ def _view_problems(node: Node, checks: _Checks) -> Iterator[Problem]:
         yield Problem(None, None, None, ProblemKind.PROJECTION, str(e))
 
 
-def _audit_own_log(node: Node, executor: Executor | None, checks: _Checks) -> AuditReport:
+def _audit_own_log(node: Node, executor: Executor | None, checks: _Checks,
+                   witnesses: Sequence[tuple[str, Checkpoint]]) -> AuditReport:
+    from nodes.federation.witness import witnessed_checkpoints
+
     sealer = node.sealer
     checkpoints, row_problems = _checkpoints(sealer.checkpoint_rows())
+    held, held_problems = witnessed_checkpoints(node)
     report = audit_log(
         _records(node.registry, checks),
         checkpoints,
@@ -123,8 +133,9 @@ def _audit_own_log(node: Node, executor: Executor | None, checks: _Checks) -> Au
         origin=node.identity.state,
         sealed=sealer.sealed_leaves(),
         executor=executor,
+        witnessed=[*held, *witnesses],
     )
-    return report.with_problems(row_problems)
+    return report.with_problems([*row_problems, *held_problems])
 
 
 def _records(registry: Registry, checks: _Checks) -> Iterator[LogRecord]:

@@ -1,5 +1,5 @@
 """``/api/v1/node``, ``/api/v1/audit``: the node itself for auditors: verify status, checkpoints,
-quarantine, and the read audit."""
+quarantine, witnesses, and the read audit."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from domain.time import parse_time
+from nodes.federation.witness import witness_status
 from nodes.readaudit.search import reads_of
 from nodes.registry.reading import plain_record
 from nodes.registry.verify import verify_store
@@ -47,6 +48,12 @@ def quarantine(_: Auditor, context: Context, after: Annotated[int, Query(ge=0, l
     entries = inbox.quarantined(after=after, limit=limit + 1)
     more, entries = len(entries) > limit, entries[:limit]
     return {"entries": plain_record(entries), "more": more, "alarms": inbox.alarm_count()}
+
+
+@router.get("/node/witnesses", summary="per partner, the newest checkpoint of ours it cosigned as a witness, and when")
+def witnesses(_: Auditor, context: Context) -> dict[str, Any]:
+    latest = context.node.sealer.latest_checkpoint()
+    return {"sealed_size": latest.size if latest else 0, "witnesses": plain_record(witness_status(context.node))}
 
 
 @router.get("/audit/reads", summary="the read audit: who read what, when and why; filtered")

@@ -172,6 +172,11 @@ WIRE: list[tuple[str, bytes, bytes, str]] = [
                                                previous_size=0, consistency=[]), QUARANTINED),
     ("cosignature of garbage", b"BE", _message(v=1, kind="cosignature", origin="BE", checkpoint=b"x",
                                                 witness_key="k", sig=b"s"), QUARANTINED),
+    ("gossip of garbage", b"BE", _message(v=1, kind="gossip", origin="BE", checkpoint=b"\x00" * 40), QUARANTINED),
+    ("witness request with a short nonce", b"BE", _message(v=1, kind="witness-request", origin="BE",
+                                                             nonce=b"n"), QUARANTINED),
+    ("witness reply of garbage", b"BE", _message(v=1, kind="witness-reply", origin="BE", nonce=b"n" * 16,
+                                                  checkpoint=b"x", witness_key="k", sig=b"s"), QUARANTINED),
     ("message of 2 MiB of zeros", b"BE", bytes(2 * MIB), OVERSIZED),
     ("message of 1 MiB + 1 of msgpack", b"BE", canonical_encode(b"\x07" * MIB), OVERSIZED),
 ]

@@ -25,10 +25,12 @@ from nodes.bootstrap import Node, init_node
 from nodes.federation.inbox_proofs import KeptProof
 from nodes.federation.inbox_records import (
     COSIGNATURE,
+    GOSSIPED,
     INTERNAL_PREFIX,
     QUARANTINE_RESOLVED,
     QUARANTINED,
     Cosignature,
+    GossipedCheckpoint,
     InboxBatch,
     ParkedEntry,
     checkpoints_stream_id,
@@ -88,6 +90,10 @@ class MemoryInbox:
         stored = self.recorder.select_events(checkpoints_stream_id(node))
         return sorted((Checkpoint.from_bytes(s.state) for s in stored), key=lambda c: c.size)
 
+    def newest_partner_checkpoint(self, node: str) -> Checkpoint | None:
+        kept = self.partner_checkpoints(node)
+        return kept[-1] if kept else None
+
     def quarantined(self, *, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         entries = [p.summary() for p in self.parked() if p.notification_id > after]
         return entries if limit is None else entries[:limit]
@@ -113,6 +119,9 @@ class MemoryInbox:
 
     def cosignatures(self) -> list[Cosignature]:
         return [Cosignature.from_bytes(n.state) for n in notifications(self.recorder, topics=(COSIGNATURE,))]
+
+    def gossiped(self) -> list[GossipedCheckpoint]:
+        return [GossipedCheckpoint.from_bytes(n.state) for n in notifications(self.recorder, topics=(GOSSIPED,))]
 
     def stored_rows(self) -> Iterator[Notification]:
         return notifications(self.recorder)

@@ -55,6 +55,7 @@ GROUPS = {
     "nodes.cli.corrections": {("record", "correct")},
     "nodes.cli.evidence": {("proof", "inclusion"), ("proof", "consistency"), ("evidence", "export"),
                            ("evidence", "verify")},
+    "nodes.cli.witness": {("witness", "status")},
 }
 
 

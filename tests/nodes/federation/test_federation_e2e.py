@@ -23,6 +23,7 @@ from nodes.federation.broker import LocalBroker
 from nodes.federation.crossborder import confirm_receipt
 from nodes.federation.ingest import BATCH_SIZE, FORK
 from nodes.federation.sync import SyncReport
+from nodes.registry.sealed_mark import MARK_FILE
 
 from federation_nodes import Cluster, issue, manufacture, manufacture_many
 
@@ -96,10 +97,12 @@ def test_a_node_that_rewrites_its_history_is_caught_by_its_partners(tmp_path, ka
         assert types_received(nl, "BE")[-1] == "Weapon.ReportedStolen"
         kept = len(nl.inbox.partner_checkpoints("BE"))
 
-        # BE's operator deletes the theft report and the checkpoints that vouch for it,
-        # records another story, and seals it as if nothing happened.
+        # BE's operator deletes the theft report and the checkpoints that vouch for it (and the
+        # sealer's mark, which would refuse to seal again), records another story, and seals it
+        # as if nothing happened.
         settings = be.settings
         be.close()
+        (settings.home / MARK_FILE).unlink()
         with sqlite3.connect(settings.db) as db:
             db.execute("DELETE FROM stored_events WHERE topic = 'Weapon.ReportedStolen'")
             db.execute("DELETE FROM armsledger_checkpoints")

@@ -15,7 +15,7 @@ from eventsourcing.persistence import Tracking
 from ledger.checkpoint import sign_checkpoint
 from ledger.envelope import Envelope
 from ledger.keys import generate_key
-from nodes.federation.inbox import KIND_ERROR, Cosignature, Inbox, InboxBatch, QuarantineEntry
+from nodes.federation.inbox import KIND_ERROR, Cosignature, GossipedCheckpoint, Inbox, InboxBatch, QuarantineEntry
 from nodes.ports import Inbox as InboxPort
 from nodes.registry.paging import received
 
@@ -117,6 +117,28 @@ def test_partner_checkpoints_come_back_smallest_first(inbox):
 
     assert inbox.partner_checkpoints("BE") == [small, big]
     assert inbox.partner_checkpoints("FR") == []
+
+
+def test_the_newest_partner_checkpoint_is_the_last_kept(inbox):
+    key = generate_key()
+    # Ingest keeps a partner's checkpoints in size order, each the next version of its stream.
+    kept = [sign_checkpoint(key, "BE", size, bytes(32), size) for size in (3, 7, 12)]
+    assert inbox.record(InboxBatch(checkpoints=[(c, version) for version, c in enumerate(kept, 1)]))
+
+    assert inbox.newest_partner_checkpoint("BE") == kept[-1]
+    assert inbox.newest_partner_checkpoint("FR") is None
+
+
+def test_gossiped_claims_come_back_in_arrival_order_once_each(inbox):
+    key = generate_key()
+    claims = [GossipedCheckpoint(witness=w, origin="BE", size=size, received_at=size,
+                                 checkpoint=sign_checkpoint(key, "BE", size, bytes(32), 1).to_bytes())
+              for w, size in (("DE", 40), ("FR", 41))]
+    assert inbox.record(InboxBatch(gossiped=claims[:1]))
+    assert inbox.record(InboxBatch(gossiped=claims[1:]))
+    assert not inbox.record(InboxBatch(gossiped=claims[:1]))  # the same checkpoint again: kept once
+
+    assert inbox.gossiped() == claims
 
 
 def test_quarantine_lists_unresolved_entries_once_each_in_arrival_order(inbox):

@@ -81,6 +81,9 @@ def test_the_node_quarantine_and_read_audit_for_auditors(client, node):
     assert about["checkpoint"]["size"] == about["records"] == node.registry.recorder.max_notification_id()
     assert client.get("/api/v1/node/quarantine", headers=AUDITOR).json() == {"entries": [], "more": False,
                                                                              "alarms": 0}
+    # No partner trusted: nobody witnesses the log yet, and the route says so rather than failing.
+    assert client.get("/api/v1/node/witnesses", headers=AUDITOR).json() == {
+        "sealed_size": about["checkpoint"]["size"], "witnesses": []}
     client.get("/api/v1/weapons", params={"serial": "N*"}, headers=as_role(Role.POLICE, "case 9"))
     reads = client.get("/api/v1/audit/reads", params={"user": "police"}, headers=AUDITOR)
     assert reads.status_code == 200, reads.text

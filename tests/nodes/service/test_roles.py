@@ -105,6 +105,7 @@ def test_admin_manages_accounts_but_reads_no_weapon_and_records_nothing(client):
     refused(client.get(f"/api/v1/weapons/{weapon}", headers=as_role(Role.ADMIN)), "admin role", "read")
     refused(post(client, Role.ADMIN, f"/weapons/{weapon}/mark", {"mark": "A"}), "admin role", "record")
     refused(client.get("/api/v1/node/quarantine", headers=as_role(Role.ADMIN)), "admin role", "audit")
+    refused(client.get("/api/v1/node/witnesses", headers=as_role(Role.ADMIN)), "admin role", "audit")
 
 
 @pytest.mark.parametrize("role", [r for r in Role if r is not Role.ADMIN])

@@ -1,0 +1,104 @@
+"""Gossip: partners tell each other the newest checkpoint they hold of every other origin.
+
+A node that shows two partners different histories signs two checkpoints of one size
+with different roots; each partner keeps one. The relay sends each partner the newest
+checkpoint it keeps of every OTHER origin (``spread``); ingest compares what it is told
+with what it keeps and with what others told it (``check_gossip``): the same size with
+another root, both signed by the origin, is a split-view alarm on both partners after one
+round. docs/federation.md ("Gossip") tells the protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from ledger.checkpoint import Checkpoint, verify_checkpoint
+from ledger.errors import LedgerError, VerificationError
+from nodes.federation.inbox_records import KIND_ALARM, GossipedCheckpoint, now_us
+from nodes.federation.ingest_reasons import BAD_SIGNATURE, MALFORMED, MISDIRECTED, SPLIT_VIEW, Duplicate, Refused
+from nodes.federation.wire import GossipMessage, encode_message
+
+if TYPE_CHECKING:
+    from nodes.federation.ingest_run import Run
+    from nodes.ports import Inbox
+
+
+class Gossip:
+    """What the relay gossips: per partner, the newest checkpoint of each other origin, each size once.
+
+    ``send(state, items)`` publishes to a partner's inbox (the relay's ``send``). What was sent is
+    remembered in memory only: a restarted node gossips again, which receivers drop as duplicates.
+    """
+
+    def __init__(self, own_state: str, inbox: Inbox, send: Callable[[str, Sequence[tuple[bytes, bytes]]], None]):
+        self.own_state = own_state
+        self.inbox = inbox
+        self.send = send
+        self._sent: dict[tuple[str, str], int] = {}  # (to, origin) -> size sent
+
+    def spread(self, partners: Sequence[str]) -> int:
+        """Send each of ``partners`` what it was not told yet; returns how many messages were sent.
+
+        Raises ``TransportError`` when the broker fails (what was not sent is sent next time).
+        """
+        newest = {origin: c for origin in partners if (c := self.inbox.newest_partner_checkpoint(origin))}
+        sent = 0
+        for to in partners:
+            due = [c for origin, c in sorted(newest.items())
+                   if origin != to and self._sent.get((to, origin)) != c.size]
+            if not due:
+                continue
+            self.send(to, [(self.own_state.encode(),
+                            encode_message(GossipMessage(origin=self.own_state, checkpoint=c.to_bytes())))
+                           for c in due])
+            for checkpoint in due:
+                self._sent[(to, checkpoint.origin)] = checkpoint.size
+            sent += len(due)
+        return sent
+
+
+def check_gossip(run: Run, message: GossipMessage) -> None:
+    """Compare a gossiped checkpoint with what we keep; raises ``Refused`` (a split view is an alarm),
+    ``Duplicate`` when there is nothing new to keep; otherwise adds the witness's claim to the run's batch.
+
+    A checkpoint not signed by the origin's trusted node key is refused (``bad-signature``), never an
+    alarm: only the origin's own signature proves that it showed two histories. Gossip about a state
+    we do not trust is dropped (there is nothing to compare it with).
+    """
+    witness = message.origin
+    run._partner(witness)
+    try:
+        checkpoint = Checkpoint.from_bytes(message.checkpoint)
+    except LedgerError as e:
+        raise Refused(MALFORMED, f"gossip from {witness}: not a checkpoint: {e}") from e
+    origin = checkpoint.origin
+    if origin in (witness, run.ingest.node.identity.state):
+        raise Refused(MISDIRECTED, f"gossip from {witness} of {origin}'s checkpoint: gossip is about third states")
+    partner = run.knowledge.partners.get(origin)
+    if partner is None:
+        raise Duplicate
+    what = f"{origin}'s checkpoint at size {checkpoint.size}, gossiped by {witness}"
+    try:
+        verify_checkpoint(checkpoint, partner.public_key)
+    except VerificationError as e:
+        raise Refused(BAD_SIGNATURE, f"{what}: {e}") from e
+    run.ingest.load(origin)
+    kept = run._kept_at(origin, checkpoint.size)
+    if kept is not None:
+        _compare(kept, checkpoint, "we keep", what)
+        raise Duplicate
+    claims = [*run.ingest.inbox.gossiped(), *run.batch.gossiped]
+    for claim in claims:
+        if claim.origin == origin and claim.size == checkpoint.size:
+            _compare(Checkpoint.from_bytes(claim.checkpoint), checkpoint, f"{claim.witness} told us of", what)
+            raise Duplicate
+    run.batch.gossiped.append(GossipedCheckpoint(witness=witness, origin=origin, size=checkpoint.size,
+                                                 checkpoint=message.checkpoint, received_at=now_us()))
+
+
+def _compare(held: Checkpoint, told: Checkpoint, held_by: str, what: str) -> None:
+    if held.root != told.root:
+        raise Refused(SPLIT_VIEW, f"split view: {what} has root {told.root.hex()}, the one {held_by} has root "
+                                  f"{held.root.hex()}: {told.origin} signed two histories of size {told.size}",
+                      KIND_ALARM)

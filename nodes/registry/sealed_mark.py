@@ -1,0 +1,74 @@
+"""The sealer's high-water mark: the newest checkpoint it signed, kept outside the database.
+
+A file in the node's home (``sealed.checkpoint``) holds the bytes of the largest checkpoint
+the sealer has committed. The checkpoint is signed by the node key, so the file cannot be
+raised without the key; it only ever grows. Someone who can write to the database but not
+to the home cannot make the node forget what it sealed: the sealer refuses to sign again
+from below the mark, and ``armsledger verify`` checks the log against it. Someone who can
+do both is caught by the partners' cosignatures (``verify --witnesses``). docs/verification.md
+("What was sealed") tells the whole argument.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+from ledger.checkpoint import Checkpoint, verify_checkpoint
+from ledger.errors import CheckpointError
+from ledger.keys import Ed25519PublicKey
+
+MARK_FILE = "sealed.checkpoint"
+
+
+class SealedMark:
+    """The mark file of a node whose home is ``home``; checkpoints are checked against ``node_key``."""
+
+    def __init__(self, home: Path, node_key: Ed25519PublicKey, origin: str):
+        self.path = Path(home) / MARK_FILE
+        self.node_key = node_key
+        self.origin = origin
+
+    def read(self) -> Checkpoint | None:
+        """The newest checkpoint sealed, or None when no mark was ever written.
+
+        Raises ``CheckpointError`` when the file is not a checkpoint of this node signed by its key.
+        """
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise CheckpointError(f"the sealer's mark {self.path} cannot be read: {e}") from e
+        try:
+            checkpoint = Checkpoint.from_bytes(data)
+            verify_checkpoint(checkpoint, self.node_key)
+        except CheckpointError as e:
+            raise CheckpointError(f"the sealer's mark {self.path} is not a checkpoint signed by this node: {e}") from e
+        if checkpoint.origin != self.origin:
+            raise CheckpointError(f"the sealer's mark {self.path} is a checkpoint of {checkpoint.origin!r}, "
+                                  f"not of {self.origin!r}")
+        return checkpoint
+
+    def advance(self, checkpoint: Checkpoint) -> None:
+        """Make ``checkpoint`` the mark unless the mark is that large already (it never goes back).
+
+        Several processes of one node may seal: a lock file orders them, and the file is
+        replaced atomically, so a crash leaves the old mark or the new one.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_suffix(".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                current = self.read()
+            except CheckpointError:
+                current = None  # the sealer refused to seal over a damaged mark: this one was checked
+            if current is not None and current.size >= checkpoint.size:
+                return
+            scratch = self.path.with_suffix(".new")
+            with open(scratch, "wb") as out:
+                out.write(checkpoint.to_bytes())
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(scratch, self.path)
