@@ -179,7 +179,8 @@ def open_transport(run: Invocation) -> KafkaTransport:
     if not settings.kafka:
         raise ConfigurationError("no Kafka broker: give --kafka HOST:PORT or set ARMSLEDGER_KAFKA "
                                  "(armsledger broker run starts a local one)")
-    return KafkaTransport(settings.kafka, settings.topic_prefix, max_message_bytes=settings.max_message_bytes)
+    return KafkaTransport(settings.kafka, settings.topic_prefix, max_message_bytes=settings.max_message_bytes,
+                          security=settings.kafka_security)
 
 
 def stop_on_signals() -> threading.Event:
