@@ -57,3 +57,12 @@ def node_environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     monkeypatch.delenv("ARMSLEDGER_HOME", raising=False)
     monkeypatch.delenv("ARMSLEDGER_DB", raising=False)
     return monkeypatch
+
+
+def initialised(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], home: Path, db: str,
+                state: str) -> Cli:
+    """``armsledger`` on a new node of ``state`` at ``home`` on ``db``, after ``init``, as a signing user."""
+    node_environment(monkeypatch)
+    cli = Cli(capsys, home, db)
+    cli.ok("init", "--state", state)
+    return cli

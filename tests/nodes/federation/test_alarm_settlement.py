@@ -14,15 +14,12 @@ from nodes.federation.inbox import Inbox
 from nodes.federation.inbox_records import InboxBatch
 from nodes.settings import Settings
 
-from inprocess_cli import Cli, node_environment
+from inprocess_cli import Cli, initialised
 
 
 @pytest.fixture
 def cli(monkeypatch, capsys, tmp_path, db_url):
-    node_environment(monkeypatch)
-    cli = Cli(capsys, tmp_path / "nl", db_url)
-    cli.ok("init", "--state", "NL")
-    return cli
+    return initialised(monkeypatch, capsys, tmp_path / "nl", db_url, "NL")
 
 
 def own_records(cli: Cli) -> int:

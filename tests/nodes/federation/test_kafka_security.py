@@ -17,7 +17,7 @@ from nodes.federation.kafka_security import KafkaSecurity, check_tls_handshake, 
 from nodes.federation.kafka_transport import KafkaTransport
 from nodes.settings import Settings
 
-from inprocess_cli import Cli, node_environment
+from inprocess_cli import initialised
 
 P = "ARMSLEDGER_KAFKA_"
 #: kafka-python does no I/O when constructing a consumer or producer that is told the broker's version.
@@ -97,9 +97,7 @@ def test_a_setting_that_cannot_work_is_refused_naming_its_variable(certs, tmp_pa
 
 
 def test_the_command_line_refuses_a_bad_setting_with_exit_2(monkeypatch, capsys, tmp_path, sqlite_url):
-    node_environment(monkeypatch)
-    cli = Cli(capsys, tmp_path / "nl", sqlite_url)
-    cli.ok("init", "--state", "NL")
+    cli = initialised(monkeypatch, capsys, tmp_path / "nl", sqlite_url, "NL")
     monkeypatch.setenv(P + "SECURITY_PROTOCOL", "SSL")
     monkeypatch.setenv(P + "CA_FILE", str(tmp_path / "missing.pem"))
     refused = cli.refused("--kafka", "127.0.0.1:1", "sync")
