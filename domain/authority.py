@@ -85,6 +85,8 @@ PERMISSIONS: dict[str, frozenset[AuthorityKind]] = {
     types.HIT_NOTICE_SENT: frozenset({P, C, L, R}),
     # The registry keeps the register of persons and erases an identity when its retention period ends.
     types.PERSON_ERASED: frozenset({R}),
+    # The registry keeps the node's records and reviews the alarms its partners' evidence raised.
+    types.ALARM_SETTLED: frozenset({R}),
 }
 
 

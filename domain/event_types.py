@@ -67,6 +67,9 @@ HIT_NOTICE_SENT = "HitNotice.Sent"
 # A person's identity erased at the end of its retention period (docs/personal-data.md): names the reference only.
 PERSON_ERASED = "PersonErasure.Recorded"
 
+# An operator's review that settles an alarm (signed evidence of a partner's two histories): a national record.
+ALARM_SETTLED = "Alarm.Settled"
+
 # The node's register of its authorities' keys (certificates signed by the node key).
 AUTHORITY_CERTIFIED = "Authority.Certified"
 

@@ -15,6 +15,7 @@ from dataclasses import MISSING, dataclass
 from typing import Any
 
 from domain import event_types as types
+from domain.alarm import Alarm
 from domain.broker import Broker
 from domain.choice import parse_choice
 from domain.component import Component
@@ -270,6 +271,7 @@ _FORMATS_OF: dict[tuple[str, str], Callable[[Any], object]] = {
     (types.TRACE_SUBMITTED, "circumstances"): _stated, (types.TRACE_SUBMITTED, "legal_basis"): _stated,
     (types.TRACE_SUBMITTED, "intended_use"): _stated,
     (types.TRACE_SUBMITTED, "reference"): check_reference,
+    (types.ALARM_SETTLED, "entry"): _hash, (types.ALARM_SETTLED, "reason"): _stated,
 }
 
 #: Body fields every record type may carry, and may lack: they came after records were first
@@ -387,4 +389,4 @@ def _has_default(event: type, name: str) -> bool:
 def domain_schema() -> RecordSchema:
     """The schema of the domain's aggregates (the node layer adds its register of authorities)."""
     return RecordSchema.of((Weapon, Shipment, Licence, TraceRequest, TraceAnswer, HitNotice, Broker, Component,
-                              PersonErasure))
+                              PersonErasure, Alarm))

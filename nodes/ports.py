@@ -159,6 +159,10 @@ class Inbox(ReceivedRecords, Protocol):
         """How many unresolved quarantine entries are alarms (without reading the others)."""
         ...
 
+    def alarms(self) -> list[ParkedEntry]:
+        """The unresolved quarantine entries that are alarms, in arrival order (without reading the others)."""
+        ...
+
     def expire_quarantine(self, max_entries: int, max_bytes: int) -> int:
         """Delete the oldest quarantine entries but alarms until at most ``max_entries`` of ``max_bytes``
         in all are stored; returns how many expired."""

@@ -20,6 +20,8 @@ retention (years per class)     ARMSLEDGER_RETENTION_YEARS_<C>   MANUFACTURE 30,
 retention (after destruction)   ARMSLEDGER_RETENTION_YEARS_      30 (off: the state is not bound
                                 AFTER_DESTRUCTION                by Directive (EU) 2021/555)
 kek_file                        ARMSLEDGER_KEK_FILE              ``HOME/keys/kek``
+kafka_security                  ARMSLEDGER_KAFKA_SECURITY_       PLAINTEXT; with TLS and SASL:
+                                PROTOCOL, ..._CA_FILE, ...       ``nodes.federation.kafka_security``
 ==============================  ===============================  ===========================
 
 ``db`` is a SQLite file path or a ``postgresql://`` URL. ``topic_prefix`` starts every
@@ -44,6 +46,7 @@ from domain.retention import AFTER_DESTRUCTION_YEARS, LEGAL_MINIMUM_YEARS, Reten
 from domain.shipment import DEFAULT_OVERDUE_DAYS
 from domain.time import check_days
 from domain.trace_status import TraceDeadlines
+from nodes.federation.kafka_security import KafkaSecurity
 
 _OFF = ("0", "false", "no", "off")
 DEFAULT_TOPIC_PREFIX = "armsledger"
@@ -105,6 +108,8 @@ class Settings:
     retention: RetentionPeriods = field(default_factory=RetentionPeriods)
     #: The file of the key-encryption key of holders' identities (``nodes.persons.kek``); "" for HOME/keys/kek.
     kek_file: str = ""
+    #: TLS and SASL towards a real Kafka (docs/kafka-transport.md).
+    kafka_security: KafkaSecurity = field(default_factory=KafkaSecurity)
 
     @property
     def shown_db(self) -> str:
@@ -121,7 +126,8 @@ class Settings:
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Settings from ``environ`` (default ``os.environ``); non-None ``overrides`` win.
 
-        Raises ``InvalidField`` when a number of days or bytes is not a whole number (bytes: at least 1).
+        Raises ``InvalidField`` when a number of days or bytes is not a whole number (bytes: at least 1);
+        ``ConfigurationError`` naming the variable for Kafka security settings that cannot work.
         """
         env = os.environ if environ is None else environ
         given = {k: v for k, v in overrides.items() if v is not None}
@@ -146,6 +152,7 @@ class Settings:
                                   if k.strip()),
             retention=_retention(env),
             kek_file=str(given.get("kek_file") or env.get("ARMSLEDGER_KEK_FILE") or ""),
+            kafka_security=KafkaSecurity.load(env),
         )
 
 

@@ -1,4 +1,4 @@
-"""The federation commands: ``broker run``, ``sync``, ``node run``, ``quarantine``.
+"""The federation commands: ``broker run``, ``sync``, ``node run``, ``quarantine`` (alarms: ``nodes.cli.alarms``).
 
 ``sync`` and ``node run`` exchange records with partners through the Kafka broker
 named by the global ``--kafka`` (env ARMSLEDGER_KAFKA), on topics that start with
@@ -14,7 +14,7 @@ import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from domain.time import format_time
 from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option, number_option
@@ -62,7 +62,7 @@ def add_commands(subparsers: Commands) -> None:
     add_serve_options(parser)
 
     parser = add_command(subparsers, "quarantine", quarantine,
-                         "messages refused on ingest, with the reason; exit 1 if any is an alarm")
+                         "messages refused on ingest, with the reason; exit 1 if any is an alarm not settled")
     parser.add_argument("--limit", type=number_option(1, MAX_QUARANTINE_PAGE), default=QUARANTINE_PAGE, metavar="N",
                         help=f"list at most N entries (default {QUARANTINE_PAGE})")
     parser.add_argument("--after", type=number_option(0, 2**63 - 1), default=0, metavar="ID",
@@ -136,24 +136,34 @@ def node_run(run: Invocation) -> int:
 
 
 def quarantine(run: Invocation) -> int:
+    from nodes.federation.alarms import open_alarm_count, with_settlements
+
     limit, after = run.args.limit, run.args.after
     with run.open_node(unlock=False) as node:
         entries = node.inbox.quarantined(after=after, limit=limit + 1)
-        alarms = node.inbox.alarm_count()
-    more, entries = len(entries) > limit, entries[:limit]
+        more, entries = len(entries) > limit, entries[:limit]
+        entries = with_settlements(node, entries)
+        alarms = open_alarm_count(node)
     lines = [
-        f"{e['id']:>6}  {format_time(e['received_at'] // 1_000_000)}  {e['kind'].upper():5}  {e['reason']:<22} "
+        f"{e['id']:>6}  {format_time(e['received_at'] // 1_000_000)}  {_kind(e):7}  {e['reason']:<22} "
         f"from {e['origin'] or '?'} at {e['topic']}[{e['offset']}]: {e['detail']}"
         for e in entries
     ]
     if more:
         lines.append(f"... more: armsledger quarantine --after {entries[-1]['id']} --limit {limit}")
-    shown = sum(1 for e in entries if e["kind"] == "alarm")
+    shown = sum(1 for e in entries if e["kind"] == "alarm" and e["settled"] is None)
     if alarms > shown:
         lines.append(f"ALARM: {counted(alarms - shown, 'more alarm')} in the quarantine, outside this page")
     empty = "quarantine is empty" if not after else f"no entry after {after}"
     run.emit(entries, "\n".join(lines) or empty)
     return 1 if alarms else 0
+
+
+def _kind(entry: dict[str, Any]) -> str:
+    """ERROR, ALARM (open) or SETTLED (an alarm an operator settled: armsledger alarm list)."""
+    if entry["kind"] == "alarm" and entry.get("settled"):
+        return "SETTLED"
+    return str(entry["kind"]).upper()
 
 
 # --- shared ----------------------------------------------------------------------------------
@@ -169,7 +179,8 @@ def open_transport(run: Invocation) -> KafkaTransport:
     if not settings.kafka:
         raise ConfigurationError("no Kafka broker: give --kafka HOST:PORT or set ARMSLEDGER_KAFKA "
                                  "(armsledger broker run starts a local one)")
-    return KafkaTransport(settings.kafka, settings.topic_prefix, max_message_bytes=settings.max_message_bytes)
+    return KafkaTransport(settings.kafka, settings.topic_prefix, max_message_bytes=settings.max_message_bytes,
+                          security=settings.kafka_security)
 
 
 def stop_on_signals() -> threading.Event:

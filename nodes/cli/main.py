@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 
 from eventsourcing.domain import OriginatorVersionError
 
+import nodes.cli.alarms as alarm_commands
 import nodes.cli.alerts as alerts_commands
 import nodes.cli.brokers as broker_commands
 import nodes.cli.certificates as certificate_commands
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     broker_commands.add_commands(federation.add_broker(commands))  # broker run; the broker register (FP art 15)
     trust.add_commands(commands)        # key export, trust add|list
     federation.add_commands(commands)   # sync, node run, quarantine
+    alarm_commands.add_commands(commands)  # alarm list|settle
     trace.add_commands(commands)        # trace ACTION, diversion
     certificate_commands.add_commands(commands)  # certificate export|verify|print
     alerts_commands.add_commands(commands)  # alerts (hit notices received)

@@ -212,18 +212,22 @@ class Inbox:
             while limit is None or len(found) < limit:
                 wanted = _PAGE if limit is None else min(_PAGE, limit - len(found))
                 rows = self._queries.unresolved_quarantine(after, wanted)
-                found += [ParkedEntry(n, QuarantineEntry.from_bytes(state)).summary() for n, state in rows]
+                found += [ParkedEntry.read(n, state).summary() for n, state in rows]
                 if len(rows) < wanted:
                     break
                 after = rows[-1][0]
         return found
 
     def alarm_count(self) -> int:
-        """How many unresolved quarantine entries are alarms; the database looks for them, and
-        only the rows it finds are read here."""
+        """How many unresolved quarantine entries are alarms, settled or not (``nodes.federation.alarms``)."""
+        return len(self.alarms())
+
+    def alarms(self) -> list[ParkedEntry]:
+        """The unresolved quarantine entries that are alarms, in arrival order; the database looks
+        for them, and only the rows it finds are read here."""
         with self._reading("reading the quarantine"):
-            return sum(1 for state in self._queries.alarm_candidates()
-                       if QuarantineEntry.from_bytes(state).kind == KIND_ALARM)
+            found = [ParkedEntry.read(n, state) for n, state in self._queries.alarm_candidates()]
+        return [p for p in found if p.entry.kind == KIND_ALARM]
 
     def expire_quarantine(self, max_entries: int, max_bytes: int) -> int:
         """Delete the oldest quarantine entries that are not alarms (with their resolution) until at most
@@ -260,7 +264,7 @@ class Inbox:
         after = 0
         with self._reading("reading the quarantine"):
             while rows := self._queries.unresolved_quarantine(after, _PAGE):
-                entries = [ParkedEntry(n, QuarantineEntry.from_bytes(state)) for n, state in rows]
+                entries = [ParkedEntry.read(n, state) for n, state in rows]
                 found += [p for p in entries if wanted is None or p.entry.reason in wanted]
                 after = rows[-1][0]
         return found
@@ -376,18 +380,18 @@ class _Queries:
                 f"AND r.originator_version = 2) ORDER BY q.{id_} LIMIT {p}", (QUARANTINED, after, limit))
             return [(int(r["n"]), bytes(r["state"])) for r in cursor.fetchall()]
 
-    def alarm_candidates(self) -> list[bytes]:
-        """States of unresolved quarantine entries whose bytes hold the canonical ``"kind": "alarm"``
+    def alarm_candidates(self) -> list[tuple[int, bytes]]:
+        """(notification id, state) of unresolved quarantine entries whose bytes hold the canonical ``"kind": "alarm"``
         (a message's own bytes may hold it too: the caller decodes to be sure)."""
         marker = canonical_encode("kind") + canonical_encode(KIND_ALARM)
         id_, p = self._id_column(), self._param()
         found = "instr(q.state, ?) > 0" if self.sqlite else "position(%s::bytea in q.state) > 0"
         with self.datastore.transaction(commit=False) as cursor:
             cursor.execute(
-                f"SELECT q.state AS state FROM {self.table} q WHERE q.topic = {p} AND {found} "
+                f"SELECT q.{id_} AS n, q.state AS state FROM {self.table} q WHERE q.topic = {p} AND {found} "
                 f"AND NOT EXISTS (SELECT 1 FROM {self.table} r WHERE r.originator_id = q.originator_id "
                 f"AND r.originator_version = 2) ORDER BY q.{id_}", (QUARANTINED, marker))
-            return [bytes(r["state"]) for r in cursor.fetchall()]
+            return [(int(r["n"]), bytes(r["state"])) for r in cursor.fetchall()]
 
     def quarantine_size(self) -> tuple[int, int]:
         """(entries, bytes of their rows) of the quarantine, resolved entries included."""

@@ -144,18 +144,26 @@ class GossipedCheckpoint(_CanonicalFields):
 
 @dataclass(frozen=True)
 class ParkedEntry:
-    """An unresolved quarantine entry with its position in the inbox (arrival order)."""
+    """An unresolved quarantine entry with its position in the inbox (arrival order) and ``hash``, the
+    SHA-256 (hex) of its bytes as stored: what the settlement of an alarm names (domain.alarm)."""
 
     notification_id: int
     entry: QuarantineEntry
+    hash: str = ""
+
+    @classmethod
+    def read(cls, notification_id: int, state: bytes) -> ParkedEntry:
+        """The entry stored as ``state`` at ``notification_id``."""
+        return cls(notification_id, QuarantineEntry.from_bytes(state), hashlib.sha256(state).hexdigest())
 
     def summary(self) -> dict[str, Any]:
-        """What ``Inbox.quarantined`` lists: {id, received_at, topic, offset, origin, reason, kind, size, detail}
-        (``size``: of the message as received, kept or not)."""
+        """What ``Inbox.quarantined`` lists: {id, received_at, topic, offset, origin, reason, kind, size, detail,
+        hash} (``size``: of the message as received, kept or not)."""
         e = self.entry
         size = e.size if e.digest else len(e.message)
         return {"id": self.notification_id, "received_at": e.received_at, "topic": e.topic, "offset": e.offset,
-                "origin": e.origin, "reason": e.reason, "kind": e.kind, "size": size, "detail": e.detail}
+                "origin": e.origin, "reason": e.reason, "kind": e.kind, "size": size, "detail": e.detail,
+                "hash": self.hash}
 
 
 def unresolved(rows: Iterable[Notification], reasons: Iterable[str] | None = None) -> list[ParkedEntry]:
@@ -169,9 +177,9 @@ def unresolved(rows: Iterable[Notification], reasons: Iterable[str] | None = Non
         if n.topic == QUARANTINE_RESOLVED:
             entries.pop(n.originator_id, None)
             continue
-        entry = QuarantineEntry.from_bytes(n.state)
-        if wanted is None or entry.reason in wanted:
-            entries[n.originator_id] = ParkedEntry(n.id, entry)
+        parked = ParkedEntry.read(n.id, n.state)
+        if wanted is None or parked.entry.reason in wanted:
+            entries[n.originator_id] = parked
     return list(entries.values())
 
 

@@ -29,9 +29,10 @@ from ledger.acceptance import (
 )
 from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.envelope import GENESIS_PREV, Envelope
-from ledger.errors import LedgerError, VerificationError
+from ledger.errors import LedgerError, SignatureError, VerificationError
 from ledger.keys import sign
 from ledger.proofs import verify_consistency
+from ledger.signed_proof import verify_proof_signature
 from nodes.acceptance import RECORD_SCHEMA, DomainPolicy
 from nodes.federation.gossip import check_gossip
 from nodes.federation.inbox_proofs import KeptProof
@@ -330,20 +331,39 @@ class Run:
             if checkpoint.size < newest.size:
                 raise Refused(STALE_CHECKPOINT, f"{what}: older than the newest we kept ({newest.size}) "
                                                 "and not one of those we kept")
-            if message.previous_size != newest.size:
-                raise self._alarm(f"{what}: proved consistent from size {message.previous_size}, "
-                                  f"not from the newest we kept ({newest.size})")
-            try:
-                verify_consistency(newest.size, checkpoint.size, newest.root, checkpoint.root, message.consistency)
-            except VerificationError as e:
-                raise self._alarm(f"{what}: not an extension of the one at size {newest.size} we kept: {e}") from e
+            self._check_consistency(message, partner, newest, checkpoint, what)
         version = len(self.knowledge.kept.get(origin, {})) + len(self.kept.get(origin, {})) + 1
         self.kept.setdefault(origin, {})[checkpoint.size] = checkpoint
         self.batch.checkpoints.append((checkpoint, version))
         self.report.checkpoints += 1
         self._cosign(origin, message.checkpoint)
 
+    def _check_consistency(self, message: CheckpointMessage, partner: Partner, newest: Checkpoint,
+                           checkpoint: Checkpoint, what: str) -> None:
+        """Refuse ``checkpoint`` unless the origin proved it extends ``newest``, the newest we kept.
+
+        Only the origin's own signed statement is evidence of a fork: a proof it did not sign, or
+        one from a size we did not keep, may come from anyone who can write to our inbox (a real
+        checkpoint replayed with a bogus proof), so it is a ``bad-proof`` error and the real
+        message is still accepted when it comes; a signed proof that fails is an alarm.
+        """
+        if message.previous_size != newest.size:
+            raise Refused(BAD_PROOF, f"{what}: proved consistent from size {message.previous_size}, "
+                                     f"not from the newest we kept ({newest.size})")
+        try:
+            verify_proof_signature(partner.public_key, message.proof_sig, message.checkpoint,
+                                   message.previous_size, message.consistency)
+        except SignatureError as e:
+            raise Refused(BAD_PROOF, f"{what}: consistency proof from size {newest.size} is not "
+                                     f"{partner.state}'s own: {e}") from e
+        try:
+            verify_consistency(newest.size, checkpoint.size, newest.root, checkpoint.root, message.consistency)
+        except VerificationError as e:
+            raise self._alarm(f"{what}: not an extension of the one at size {newest.size} we kept, by "
+                              f"{partner.state}'s own signed proof: {e}") from e
+
     def _alarm(self, detail: str) -> Refused:
+        """A fork alarm: raised only on evidence the origin (or a witness) signed."""
         return Refused(FORK, detail, KIND_ALARM)
 
     def _cosign(self, origin: str, checkpoint_bytes: bytes) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import ParamSpec, TypeVar
@@ -19,6 +20,7 @@ import kafka.errors
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from nodes.errors import ConfigurationError, TransportError, TransportReset
+from nodes.federation.kafka_security import KafkaSecurity, check_tls_handshake, client_config
 from nodes.federation.kafka_topics import TopicIdentities
 from nodes.federation.wire import check_topic_prefix, inbox_topic
 from nodes.ports import Batch, Delivery, Record
@@ -105,7 +107,8 @@ class KafkaTransport:
     (connection refused or reset, no node ready) is asked again with growing pauses
     within that time. ``fetch_max_wait_ms`` is how
     long the broker may hold a fetch when there is nothing new (see FETCH_MAX_WAIT_MS).
-    Clients are created on first use, so constructing a transport does no I/O. Close it
+    ``security``: TLS and SASL (``nodes.federation.kafka_security``; PLAINTEXT if None), for every
+    client. Clients are created on first use, so constructing a transport does no network I/O. Close it
     (or use ``with``).
     """
 
@@ -119,6 +122,7 @@ class KafkaTransport:
         idle_fetch_max_wait_ms: int = IDLE_FETCH_MAX_WAIT_MS,
         client_id: str = "armsledger",
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        security: KafkaSecurity | None = None,
     ) -> None:
         if not bootstrap_servers or not bootstrap_servers.strip():
             raise ConfigurationError("kafka: no bootstrap server given (expected HOST:PORT[,..])")
@@ -139,6 +143,9 @@ class KafkaTransport:
         self.idle_fetch_max_wait_ms = min(max(idle_fetch_max_wait_ms, fetch_max_wait_ms), self._ms() // 2)
         self._empty_reads = 0
         self.client_id = client_id
+        self.security = security or KafkaSecurity()
+        # Read now (password files included), so a setting that cannot work stops the start, not a pass.
+        self._security_config = client_config(self.security)
         self._admin: KafkaAdminClient | None = None
         self._producer: KafkaProducer | None = None
         self._consumer: KafkaConsumer | None = None
@@ -342,8 +349,10 @@ class KafkaTransport:
     def _ms(self) -> int:
         return int(self.timeout_s * 1000)
 
-    def _common_config(self) -> dict[str, object]:
+    def client_options(self) -> dict[str, object]:
+        """What every client (admin, producer, consumer) is created with: broker, timeouts, security."""
         return {
+            **self._security_config,
             "bootstrap_servers": self.bootstrap_servers.split(","),
             "client_id": self.client_id,
             "request_timeout_ms": self._ms(),
@@ -352,15 +361,30 @@ class KafkaTransport:
             "reconnect_backoff_max_ms": 1000,
         }
 
+    def _check_tls(self) -> None:
+        """Before a client is made with TLS: a bounded handshake with a bootstrap server (the first that
+        completes one; ``check_tls_handshake``: kafka-python alone would wait for ever on a plaintext
+        listener). ``TransportError`` of the last server when none does."""
+        context = self._security_config.get("ssl_context")
+        if not isinstance(context, ssl.SSLContext):
+            return
+        servers = self.bootstrap_servers.split(",")
+        for server in servers[:-1]:
+            with contextlib.suppress(TransportError):
+                return check_tls_handshake(server, context, self.timeout_s)
+        check_tls_handshake(servers[-1], context, self.timeout_s)
+
     def _admin_client(self) -> KafkaAdminClient:
         if self._admin is None:
-            self._admin = KafkaAdminClient(**self._common_config())
+            self._check_tls()
+            self._admin = KafkaAdminClient(**self.client_options())
         return self._admin
 
     def _producer_client(self) -> KafkaProducer:
         if self._producer is None:
+            self._check_tls()
             self._producer = KafkaProducer(
-                **self._common_config(),
+                **self.client_options(),
                 acks="all",
                 enable_idempotence=True,
                 linger_ms=LINGER_MS,
@@ -373,8 +397,9 @@ class KafkaTransport:
 
     def _consumer_client(self) -> KafkaConsumer:
         if self._consumer is None:
+            self._check_tls()
             self._consumer = KafkaConsumer(
-                **self._common_config(),
+                **self.client_options(),
                 group_id=None,
                 enable_auto_commit=False,
                 # Never jump silently to another offset: out of range is a reset.

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from ledger.checkpoint import Checkpoint
 from ledger.envelope import Envelope
 from ledger.errors import LedgerError
+from ledger.signed_proof import sign_proof
 from nodes.errors import TransportReset
 from nodes.federation.gossip import Gossip
 from nodes.federation.sharing import SharingContext, SharingRules, recipients, recipients_by_type
@@ -284,6 +285,7 @@ class Relay:
 
     def _checkpoint_items(self, checkpoints: list[Checkpoint], sent_size: int) -> list[tuple[bytes, bytes]]:
         origin = self.node.identity.state
+        key = self.node.identity.private_keys[self.node.identity.node_key_id]
         items = []
         previous: Checkpoint | None = None
         for checkpoint in checkpoints:
@@ -291,8 +293,9 @@ class Relay:
                 proof: tuple[bytes, ...] = ()
                 if previous is not None:
                     proof = tuple(self.node.sealer.consistency_proof(previous.size, checkpoint.size))
-                message = CheckpointMessage(origin=origin, checkpoint=checkpoint.to_bytes(),
-                                            previous_size=previous.size if previous else 0, consistency=proof)
+                data, previous_size = checkpoint.to_bytes(), previous.size if previous else 0
+                message = CheckpointMessage(origin=origin, checkpoint=data, previous_size=previous_size,
+                                            consistency=proof, proof_sig=sign_proof(key, data, previous_size, proof))
                 items.append((origin.encode(), encode_message(message)))
             previous = checkpoint
         return items

@@ -10,7 +10,11 @@ from the bytes themselves plus the trust store.
 ``checkpoint``   a signed checkpoint of the origin's log, with a consistency
                  proof from the last checkpoint the origin sent this partner
                  (``previous_size``; 0 when none), so a partner can demand that
-                 the log only grew (RFC 9162 section 2.1.4).
+                 the log only grew (RFC 9162 section 2.1.4); ``proof_sig`` is the
+                 origin node key's signature over the proof (``ledger.signed_proof``),
+                 so that only the origin's own statement can raise a fork alarm.
+                 Messages of nodes that did not sign it yet decode with an empty
+                 ``proof_sig``: their proofs are unsigned (docs/federation.md).
 ``cosignature``  a witness's signature over a checkpoint it verified, sent back
                  to the checkpoint's origin.
 ``gossip``       the newest checkpoint the sender holds of another origin, signed by
@@ -72,6 +76,7 @@ class CheckpointMessage:
     checkpoint: bytes
     previous_size: int
     consistency: tuple[bytes, ...]
+    proof_sig: bytes = b""  # the origin's signature over the proof; b"": unsigned
 
     kind = "checkpoint"
 
@@ -121,7 +126,10 @@ _TYPES = {
     "origin": str, "envelope": bytes, "checkpoint_size": int, "index": int, "proof": tuple,
     "checkpoint": bytes, "previous_size": int, "consistency": tuple, "witness_key": str, "sig": bytes,
     "nonce": bytes,
+    "proof_sig": bytes,
 }
+#: Fields a message may lack, with the value it then has: added to a kind after nodes sent it without.
+_OPTIONAL = {"proof_sig": b""}
 
 
 def encode_message(message: Message) -> bytes:
@@ -144,6 +152,7 @@ def decode_message(data: bytes) -> Message:
     if cls is None:
         raise EncodingError(f"message: unknown kind {value.get('kind')!r}")
     names = set(cls.__dataclass_fields__)
+    value = {**{name: default for name, default in _OPTIONAL.items() if name in names}, **value}
     given = set(value) - {"v", "kind"}
     if given != names:
         problem = sorted(names - given) or sorted(given - names)

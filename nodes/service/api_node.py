@@ -1,18 +1,24 @@
 """``/api/v1/node``, ``/api/v1/audit``: the node itself for auditors: verify status, checkpoints,
-quarantine, witnesses, and the read audit."""
+quarantine, witnesses, and the read audit; settling an alarm (registry role)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
+from pydantic import Field
+from starlette.concurrency import run_in_threadpool
 
+from domain.alarm import MAX_REASON
+from domain.event_types import ALARM_SETTLED
 from domain.time import parse_time
+from nodes.federation.alarms import open_alarm_count, settle_command, settled, with_settlements
 from nodes.federation.witness import witness_status
 from nodes.readaudit.search import reads_of
 from nodes.registry.reading import plain_record
 from nodes.registry.verify import verify_store
-from nodes.service.acting import API_PREFIX, Auditor, Context, Reader
+from nodes.service.acting import API_PREFIX, Auditor, Context, Reader, Recorder, authority
+from nodes.service.bodies import Body
 from nodes.service.errors import ERROR_RESPONSES
 
 router = APIRouter(prefix=API_PREFIX, tags=["node"], responses=ERROR_RESPONSES)
@@ -41,13 +47,29 @@ def verify(_: Auditor, context: Context) -> dict[str, Any]:
     return report
 
 
-@router.get("/node/quarantine", summary="partner messages in quarantine, in arrival order, a page at a time")
+@router.get("/node/quarantine", summary="partner messages in quarantine, in arrival order, a page at a time; "
+                                      "alarms with their settlement")
 def quarantine(_: Auditor, context: Context, after: Annotated[int, Query(ge=0, le=2**53)] = 0,
                limit: Limit = PAGE) -> dict[str, Any]:
-    inbox = context.node.inbox
-    entries = inbox.quarantined(after=after, limit=limit + 1)
+    node = context.node
+    entries = node.inbox.quarantined(after=after, limit=limit + 1)
     more, entries = len(entries) > limit, entries[:limit]
-    return {"entries": plain_record(entries), "more": more, "alarms": inbox.alarm_count()}
+    return {"entries": plain_record(with_settlements(node, entries)), "more": more,
+            "alarms": open_alarm_count(node)}
+
+
+class Settlement(Body):
+    reason: Annotated[str, Field(max_length=MAX_REASON, description="why the alarm is settled (signed)")]
+
+
+@router.post("/node/alarms/{entry_id}/settle", summary="settle an alarm: a signed record (registry role) naming "
+                                                      "the officer and why; the alarm stays as evidence")
+async def settle(entry_id: Annotated[int, Path(ge=1, le=2**53)], body: Settlement, officer: Recorder,
+                 context: Context) -> dict[str, Any]:
+    # Separation of duties: auditors who review the quarantine record nothing; the registry role signs.
+    authority(officer, ALARM_SETTLED)
+    command = await run_in_threadpool(settle_command, context.node, entry_id, body.reason)
+    return settled(context.node, await context.record(officer, command))
 
 
 @router.get("/node/witnesses", summary="per partner, the newest checkpoint of ours it cosigned as a witness, and when")

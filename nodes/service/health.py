@@ -59,7 +59,8 @@ def _check(probe: Callable[[], Any]) -> str:
 def _broker_topics(context: ServiceContext) -> None:
     from nodes.federation.kafka_transport import KafkaTransport
 
-    with KafkaTransport(context.settings.kafka, context.settings.topic_prefix, timeout_s=3.0) as transport:
+    with KafkaTransport(context.settings.kafka, context.settings.topic_prefix, timeout_s=3.0,
+                        security=context.settings.kafka_security) as transport:
         transport.list_topics()
 
 

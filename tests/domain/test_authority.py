@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 
+from domain.alarm import Alarm
 from domain.authority import PERMISSIONS, Authority, AuthorityKind, check_permitted
 from domain.broker import Broker
 from domain.component import Component, component_id
@@ -131,6 +132,10 @@ class Recipes:
         allowed_by = RecordDue("s", 1, "Weapon.Transferred", RetentionClass.OTHER, 20, self.now - DAY)
         return PersonErasure.erase(authority=by, reference="person:AAAAAAAAAAAAAAAAAAAAAAAAAA", allowed_by=allowed_by,
                                    partners=("NL",), occurred_on=self.now)
+
+    def Alarm_Settled(self, by):
+        return Alarm.settle(authority=by, entry="ab" * 32, origin="NL", alarm="fork-or-rewrite",
+                            reason="reviewed with NL's operator", occurred_on=self.now)
 
     # --- weapons
     def Weapon_Manufactured(self, by):

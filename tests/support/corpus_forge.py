@@ -22,6 +22,7 @@ from ledger.encoding import canonical_encode
 from ledger.envelope import GENESIS_PREV
 from ledger.keys import sign
 from ledger.merkle import MerkleTree
+from ledger.signed_proof import sign_proof
 from nodes.bootstrap import Node, init_node
 from nodes.federation.sync import SyncReport, sync
 from nodes.federation.trust import trust_each_other
@@ -85,7 +86,9 @@ class PartnerForge:
         record = RecordMessage("BE", data, size, index, tuple(self.tree.inclusion_proof(index, size)))
         stream = fields.get("stream")
         self.publish([
-            (b"BE", encode_message(CheckpointMessage("BE", checkpoint.to_bytes(), self.sent_size, consistency))),
+            (b"BE", encode_message(CheckpointMessage("BE", checkpoint.to_bytes(), self.sent_size, consistency,
+                                                     sign_proof(node_key, checkpoint.to_bytes(), self.sent_size,
+                                                                consistency)))),
             (key if key is not None else str(stream).encode(), encode_message(record)),
         ])
         self.sent_size = size

@@ -99,7 +99,10 @@ class MemoryInbox:
         return entries if limit is None else entries[:limit]
 
     def alarm_count(self) -> int:
-        return sum(1 for e in self.quarantined() if e["kind"] == "alarm")
+        return len(self.alarms())
+
+    def alarms(self) -> list[ParkedEntry]:
+        return [p for p in self.parked() if p.entry.kind == "alarm"]
 
     def expire_quarantine(self, max_entries: int, max_bytes: int) -> int:
         # The in-memory recorder numbers rows by their place in a list and cannot delete one:

@@ -19,6 +19,7 @@ from domain.errors import DomainError
 from domain.roles import Right
 from domain.time import parse_time, parse_until
 from ledger.checkpoint import Checkpoint
+from nodes.federation.alarms import with_settlements
 from nodes.readaudit.search import reads_of
 from nodes.registry.verify import verify_store
 from nodes.service.desks.access import Desk, at_desk, context_of, desk_page, query_of, whole_of
@@ -44,7 +45,7 @@ async def audit(request: Request, desk: Desk = Depends(at_desk(Right.AUDIT))) ->
         checkpoints, count = node.sealer.newest_checkpoints(CHECKPOINTS_SHOWN)
         return {"checkpoints": checkpoints, "checkpoint_count": count,
                 "cosignatures": [_cosigned(c) for c in node.inbox.cosignatures()][::-1][:CHECKPOINTS_SHOWN],
-                "quarantine": node.inbox.quarantined(after=after, limit=PAGE)}
+                "quarantine": with_settlements(node, node.inbox.quarantined(after=after, limit=PAGE))}
 
     job = jobs_of(request).get(VERIFY_JOB)
     try:

@@ -237,6 +237,7 @@ ENGLISH: dict[str, str] = {
     "audit.unreadable": "unreadable",
     "audit.quarantine": "Quarantine",
     "audit.no_quarantine": "Nothing in quarantine.",
+    "audit.settled": "settled",
     "audit.next_page": "Next page",
     "audit.col_size": "Size",
     "audit.col_signed": "Signed",

@@ -46,7 +46,7 @@ MAY_RECORD: dict[Role, tuple[AuthorityKind | None, set[str]]] = {
         "Weapon.Manufactured", "Weapon.Imported", "Weapon.Transferred", "Weapon.Marked", "Weapon.ReportedLost",
         "Weapon.Confiscated", "Weapon.Destroyed", "TraceAnswer.Acknowledged", "TraceAnswer.Responded",
         "TraceAnswer.Untraceable", "TraceAnswer.Delayed", "TraceAnswer.Restricted", "TraceAnswer.Refused",
-        "HitNotice.Sent", "PersonErasure.Recorded", *PARTS_WORK, CORRECTION}),
+        "HitNotice.Sent", "PersonErasure.Recorded", "Alarm.Settled", *PARTS_WORK, CORRECTION}),
     Role.AUDITOR: (None, set()),
     Role.ADMIN: (None, set()),
 }

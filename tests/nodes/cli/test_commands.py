@@ -56,6 +56,7 @@ GROUPS = {
     "nodes.cli.evidence": {("proof", "inclusion"), ("proof", "consistency"), ("evidence", "export"),
                            ("evidence", "verify")},
     "nodes.cli.witness": {("witness", "status")},
+    "nodes.cli.alarms": {("alarm", "list"), ("alarm", "settle")},
 }
 
 

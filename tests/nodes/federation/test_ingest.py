@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from ledger.checkpoint import sign_checkpoint
 from ledger.envelope import Envelope, seal
 from ledger.keys import generate_key, public_bytes, public_key_from_bytes, verify_signature
+from ledger.signed_proof import sign_proof
 from nodes.federation.inbox import received_stream_id
-from nodes.federation.ingest import BAD_SIGNATURE, FORK, MALFORMED, NOT_PERMITTED, STREAM_MISMATCH, UNTRUSTED
+from nodes.federation.ingest import BAD_PROOF, BAD_SIGNATURE, FORK, MALFORMED, NOT_PERMITTED, STREAM_MISMATCH, UNTRUSTED
 from nodes.federation.wire import CheckpointMessage, RecordMessage, decode_message, encode_message
 from nodes.registry.identity import authorities_stream
 
@@ -145,17 +146,20 @@ def test_checkpoints_are_kept_cosigned_and_a_second_history_raises_an_alarm(clus
     node_key = be.identity.private_keys[be.identity.node_key_id]
     newest = kept[-1]
     other_root = sign_checkpoint(node_key, "BE", newest.size, bytes(32), newest.timestamp + 1)
-    larger_unproved = sign_checkpoint(node_key, "BE", newest.size + 5, bytes(32), newest.timestamp + 2)
+    larger = sign_checkpoint(node_key, "BE", newest.size + 5, bytes(32), newest.timestamp + 2).to_bytes()
+    bogus = (bytes(32),) * 3
     publish(cluster, "NL", [
+        # Two checkpoints BE signed of one size: BE's own evidence of two histories.
         (b"BE", encode_message(CheckpointMessage("BE", other_root.to_bytes(), 0, ()))),
-        (b"BE", encode_message(CheckpointMessage("BE", larger_unproved.to_bytes(), 1, ()))),
-        (b"BE", encode_message(CheckpointMessage("BE", larger_unproved.to_bytes(), newest.size,
-                                                 (bytes(32),) * 3))),
+        # A proof BE signed that fails: its own statement that the larger one is not an extension.
+        (b"BE", encode_message(CheckpointMessage("BE", larger, newest.size, bogus,
+                                                 sign_proof(node_key, larger, newest.size, bogus)))),
     ])
     report = cluster.sync("NL")
-    assert report.alarms == 3
+    assert report.alarms == 2
     alarms = nl.inbox.quarantined()
-    assert [(e["reason"], e["kind"]) for e in alarms] == [(FORK, "alarm")] * 3
+    assert [(e["reason"], e["kind"]) for e in alarms] == [(FORK, "alarm")] * 2
+    assert "by BE's own signed proof" in alarms[1]["detail"]
     assert nl.inbox.partner_checkpoints("BE") == kept  # nothing of the second history is kept
     # BE's real history goes on being accepted.
     be.registry.record("report_lost", by="police", weapon_id=manufacture(be, "W-5"), place="Gent",
@@ -163,6 +167,39 @@ def test_checkpoints_are_kept_cosigned_and_a_second_history_raises_an_alarm(clus
     cluster.sync("BE")
     assert cluster.sync("NL").accepted == 1
     assert len(nl.inbox.partner_checkpoints("BE")) == len(kept) + 1
+
+
+def test_a_real_checkpoint_replayed_with_an_unsigned_proof_is_no_alarm(cluster):
+    """Anyone who can write to NL's inbox may replay BE's real, not yet relayed, checkpoint with a bogus
+    proof: that is quarantined as bad-proof (an error), and BE's real message is accepted when it comes."""
+    be, nl = cluster["BE"], cluster["NL"]
+    stolen_weapon(cluster, "W-7")
+    cluster.sync("BE")
+    cluster.sync("NL")
+    kept = nl.inbox.partner_checkpoints("BE")
+    be.registry.record("report_lost", by="police", weapon_id=manufacture(be, "W-8"), place="Gent",
+                       circumstances="")
+    be.settle()
+    real = be.sealer.checkpoints()[-1]
+    assert real.size > kept[-1].size
+    data, bogus = real.to_bytes(), (bytes(32),) * 3
+    rogue = generate_key()
+    publish(cluster, "NL", [
+        (b"BE", encode_message(CheckpointMessage("BE", data, kept[-1].size, bogus))),            # unsigned
+        (b"BE", encode_message(CheckpointMessage("BE", data, kept[-1].size, bogus,
+                                                 sign_proof(rogue, data, kept[-1].size, bogus)))),  # not BE's key
+        (b"BE", encode_message(CheckpointMessage("BE", data, 1, bogus,                             # not kept
+                                                 sign_proof(rogue, data, 1, bogus)))),
+    ])
+    report = cluster.sync("NL")
+    assert report.alarms == 0 and report.quarantined == 3
+    assert [(e["reason"], e["kind"]) for e in nl.inbox.quarantined()] == [(BAD_PROOF, "error")] * 3
+    assert nl.inbox.alarm_count() == 0
+    assert nl.inbox.partner_checkpoints("BE") == kept
+    cluster.sync("BE")
+    report = cluster.sync("NL")
+    assert report.alarms == 0 and report.accepted == 1
+    assert nl.inbox.partner_checkpoints("BE")[-1] == real
 
 
 def test_a_certificate_must_name_the_key_it_certifies(cluster):

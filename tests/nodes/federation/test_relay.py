@@ -6,11 +6,14 @@ import pytest
 
 from domain.licence import LicenceKind
 from ledger.checkpoint import Checkpoint, envelope_leaf
+from ledger.encoding import canonical_encode
 from ledger.envelope import Envelope
+from ledger.keys import public_key_from_bytes
 from ledger.proofs import verify_consistency, verify_inclusion
+from ledger.signed_proof import verify_proof_signature
 from nodes.federation.broker import LocalBroker
 from nodes.federation.relay import Relay
-from nodes.federation.wire import CheckpointMessage, RecordMessage, decode_message
+from nodes.federation.wire import CheckpointMessage, RecordMessage, decode_message, encode_message
 
 import insider
 from federation_nodes import Cluster, issue, manufacture, raw_messages
@@ -33,12 +36,16 @@ def decoded(cluster: Cluster, state: str) -> list:
     return [(key, decode_message(value)) for _, key, value in raw_messages(cluster, state)]
 
 
-def check_proved(messages: list) -> None:
-    """Every record is proved against a checkpoint sent before it; checkpoints chain by consistency proofs."""
+def check_proved(messages: list, origin_key=None) -> None:
+    """Every record is proved against a checkpoint sent before it; checkpoints chain by consistency proofs,
+    each signed by ``origin_key`` (the origin's node public key) when given."""
     kept: dict[int, Checkpoint] = {}
     newest: Checkpoint | None = None
     for key, message in messages:
         if isinstance(message, CheckpointMessage):
+            if origin_key is not None:
+                verify_proof_signature(origin_key, message.proof_sig, message.checkpoint, message.previous_size,
+                                       message.consistency)
             checkpoint = Checkpoint.from_bytes(message.checkpoint)
             if newest is None:
                 assert message.previous_size == 0 and message.consistency == ()
@@ -62,8 +69,9 @@ def test_each_partner_gets_what_the_policy_gives_it_certificates_first(cluster):
     report = relay(cluster)
     assert report.resets == 0
     to_nl, to_de = decoded(cluster, "NL"), decoded(cluster, "DE")
-    check_proved(to_nl)
-    check_proved(to_de)
+    node_key = public_key_from_bytes(be.identity.node_public_key)
+    check_proved(to_nl, node_key)  # every consistency proof signed by BE's node key
+    check_proved(to_de, node_key)
     for messages in (to_nl, to_de):
         assert isinstance(messages[0][1], CheckpointMessage)
         types = [Envelope.from_bytes(m.envelope).type for _, m in messages if isinstance(m, RecordMessage)]
@@ -235,3 +243,13 @@ def test_a_record_rewritten_at_a_sent_position_raises_the_alarm_once_per_relay(b
     assert fresh.relay().alarms == 1
     assert "ALARM" in caplog.text
     assert not verify_store(be).ok
+
+
+def test_a_checkpoint_message_of_a_node_that_does_not_sign_proofs_is_read_as_unsigned():
+    """The wire stays version 1: a checkpoint message without ``proof_sig`` still decodes (docs/federation.md)."""
+    old = canonical_encode({"v": 1, "kind": "checkpoint", "origin": "BE", "checkpoint": b"c", "previous_size": 0,
+                            "consistency": []})
+    message = decode_message(old)
+    assert isinstance(message, CheckpointMessage) and message.proof_sig == b""
+    signed = encode_message(CheckpointMessage("BE", b"c", 0, (), b"s" * 64))
+    assert decode_message(signed).proof_sig == b"s" * 64

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import time
 
+from alarm_entries import quarantine_alarm_and_error
+
+from nodes.federation.alarms import settle_command
+
 from desk_steps import manufacture, sign_in
 
 
@@ -73,3 +77,13 @@ def test_a_malformed_filter_names_its_field(client):
     assert response.status_code == 422 and 'href="#f-since"' in response.text
     page = client.get("/audit", params={"after": "x"})
     assert page.status_code == 422 and "is not a whole number" in page.text
+
+
+def test_the_quarantine_shows_an_alarm_as_settled_with_the_reason(client, desk_context):
+    node = desk_context.node
+    _, alarm = quarantine_alarm_and_error(node.inbox)
+    sign_in(client, "aud")
+    assert "fork-or-rewrite" in client.get("/audit").text and "(settled" not in client.get("/audit").text
+    settle_command(node, alarm, "checked with BE's operator")(node.registry)
+    node.settle()
+    assert "alarm (settled: checked with BE&#39;s operator)" in client.get("/audit").text
