@@ -91,3 +91,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         cases = _load_json(path)[key]
         ids = [case["origin"].removeprefix("testdata/").removesuffix(".json") for case in cases]
         metafunc.parametrize(argname, cases, ids=ids)
+
+
+SIGNED_NOTE_VECTORS = Path("signed-note") / "vectors.json"
+
+
+@pytest.fixture(scope="session")
+def signed_note_vectors(conformance_dir: Path) -> dict:
+    """The C2SP signed-note vectors (Go's golang.org/x/mod/sumdb/note tests, transparency-dev/formats), parsed."""
+    path = conformance_dir / SIGNED_NOTE_VECTORS
+    if not path.is_file():
+        pytest.skip(_not_found(path))
+    return _load_json(path)
