@@ -12,7 +12,9 @@ from the bytes themselves plus the trust store.
                  (``previous_size``; 0 when none), so a partner can demand that
                  the log only grew (RFC 9162 section 2.1.4).
 ``cosignature``  a witness's signature over a checkpoint it verified, sent back
-                 to the checkpoint's origin.
+                 to the checkpoint's origin: a C2SP cosignature/v1 (72 bytes), or
+                 the older Ed25519 over SHA-256 of the checkpoint bytes (64 bytes)
+                 (``ledger.cosignature``).
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ class CosignatureMessage:
     origin: str          # the witness state that cosigns
     checkpoint: bytes    # the checkpoint cosigned (of the receiving node)
     witness_key: str     # key id of the witness's node key
-    sig: bytes           # Ed25519 over SHA-256 of the checkpoint bytes
+    sig: bytes           # cosignature/v1 (72 bytes) or older Ed25519 over SHA-256 of the bytes (64)
 
     kind = "cosignature"
 
