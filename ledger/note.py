@@ -107,7 +107,7 @@ def parse_verifier_key(vkey: str) -> Verifier:
     The key hash must be the one computed from the name, type and key: a mismatch means a
     mistyped or altered key.
     """
-    parts = vkey.split("+")
+    parts = vkey.split("+", 2)  # the base64 key may itself hold '+'
     if len(parts) != 3:
         raise NoteError(f"verifier key {vkey!r}: expected <name>+<key hash>+<key>, found {len(parts)} part(s)")
     name, hash_hex, key_b64 = parts

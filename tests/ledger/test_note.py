@@ -214,6 +214,14 @@ _TEXT_LINES = st.lists(st.text(st.characters(min_codepoint=0x20, blacklist_categ
                                max_size=30), min_size=1, max_size=5)
 
 
+def test_verifier_keys_whose_base64_holds_a_plus_round_trip():
+    keys = [generate_key() for _ in range(40)]
+    with_plus = [k for k in keys if "+" in verifier("n", k.public_key()).vkey().split("+", 2)[2]]
+    assert with_plus  # 40 random keys: one at least has a '+' in its base64 (all but certain)
+    for k in with_plus:
+        assert parse_verifier_key(verifier("n", k.public_key()).vkey()).public_key == k.public_key()
+
+
 @given(lines=_TEXT_LINES, name=st.from_regex(r"[a-z0-9./_-]{1,20}", fullmatch=True))
 def test_any_text_signed_opens_with_its_key_and_with_no_other(lines, name):
     text = "\n".join(lines) + "\n"

@@ -53,6 +53,7 @@ GROUPS = {
     "nodes.cli.components": {("record", "assemble"), ("record", "replace-component"), ("record", "convert"),
                              ("record", "destroy-component"), ("component", "show")},
     "nodes.cli.corrections": {("record", "correct")},
+    "nodes.cli.checkpoints": {("checkpoint", "show")},
 }
 
 
