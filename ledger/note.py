@@ -34,7 +34,7 @@ _ED25519_SIGNATURE_SIZE = 64
 _TIMESTAMP_SIZE = 8
 _MAX_TIMESTAMP = 2**63 - 1  # tlog-cosignature: the timestamp MUST NOT exceed 2^63 - 1
 _DECIMAL = re.compile(r"0|[1-9][0-9]*")
-_HEX8 = re.compile(r"[0-9a-f]{8}")
+_HEX8 = re.compile(r"[0-9a-fA-F]{8}")
 
 
 @dataclass(frozen=True)
@@ -113,13 +113,13 @@ def parse_verifier_key(vkey: str) -> Verifier:
     name, hash_hex, key_b64 = parts
     check_key_name(name)
     if not _HEX8.fullmatch(hash_hex):
-        raise NoteError(f"verifier key of {name}: key hash {hash_hex!r} is not 8 lower-case hex digits")
+        raise NoteError(f"verifier key of {name}: key hash {hash_hex!r} is not 8 hex digits")
     raw = _unb64(key_b64, f"verifier key of {name}: key")
     if len(raw) != 33 or raw[0] not in (ALG_ED25519, ALG_COSIGNATURE_V1):
         raise NoteError(f"verifier key of {name}: key must be 0x01 or 0x04 and 32 Ed25519 bytes, "
                         f"got {len(raw)} bytes starting 0x{raw[:1].hex() or '--'}")
     result = verifier(name, public_key_from_bytes(raw[1:]), raw[0])
-    if result.key_hash.hex() != hash_hex:
+    if result.key_hash.hex() != hash_hex.lower():
         raise NoteError(f"verifier key of {name}: key hash does not match the key",
                         expected=result.key_hash, calculated=bytes.fromhex(hash_hex))
     return result

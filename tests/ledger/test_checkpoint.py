@@ -212,3 +212,12 @@ def test_an_origin_that_cannot_name_a_note_key_is_refused():
     for origin in ("B E", "B+E"):
         with pytest.raises(CheckpointError, match="field 'origin'"):
             sign_checkpoint(NODE_KEY, origin, 1, ROOT, T)
+
+
+@given(origin=st.from_regex(r"[A-Z]{2}(/read-audit)?", fullmatch=True), size=st.integers(0, 2**63 - 1),
+       root=st.binary(min_size=32, max_size=32), timestamp=st.integers(0, 2**63 - 1))
+def test_any_checkpoint_note_opens_and_reads_back_its_fields(origin, size, root, timestamp):
+    checkpoint = sign_checkpoint(NODE_KEY, origin, size, root, timestamp)
+    opened = open_note(checkpoint.to_note(NODE_KEY.public_key()), [checkpoint_verifier(origin, NODE_KEY.public_key())])
+    assert parse_checkpoint_body(opened.text) == (f"armsledger/{origin}", size, root,
+                                                  (f"armsledger/timestamp-us {timestamp}",))
