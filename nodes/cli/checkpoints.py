@@ -30,7 +30,7 @@ def show(run: Invocation) -> int:
     with run.open_node(unlock=False) as node:
         witnessed = witnessed_checkpoint(node, run.args.size)
         note = witnessed.note(node) if run.args.note else None
-    for problem in witnessed.problems:
+    for problem in (*witnessed.problems, *witnessed.unchecked):
         run.warn(f"armsledger checkpoint show: {problem}")
     if note is not None and not run.wants_json:
         run.out.write(note)
@@ -49,7 +49,7 @@ def _as_dict(witnessed: WitnessedCheckpoint) -> dict[str, Any]:
         "format": c.format,
         "cosignatures": [{"witness": w.witness, "time": w.time, "form": "cosignature/v1" if w.line else "older"}
                          for w in witnessed.cosigned],
-        "problems": list(witnessed.problems),
+        "problems": list(witnessed.problems), "unchecked": list(witnessed.unchecked),
     }
 
 

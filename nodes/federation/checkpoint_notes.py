@@ -35,12 +35,14 @@ class Cosigned:
 
 @dataclass(frozen=True)
 class WitnessedCheckpoint:
-    """A checkpoint of this node, verified, with the cosignatures of it that verified and the problems
-    found with the others (``problems``: one sentence each)."""
+    """A checkpoint of this node, verified, with the cosignatures of it that verified; ``problems``: the
+    stored cosignatures that do not verify; ``unchecked``: those by a key not trusted for that witness
+    now (a partner no longer trusted, or a key it replaced), which cannot be checked. One sentence each."""
 
     checkpoint: Checkpoint
     cosigned: tuple[Cosigned, ...]
     problems: tuple[str, ...] = field(default=())
+    unchecked: tuple[str, ...] = field(default=())
 
     def note(self, node: Node) -> str:
         """The checkpoint as a signed note, one signature line per witness with a cosignature/v1.
@@ -67,13 +69,14 @@ def witnessed_checkpoint(node: Node, size: int | None = None) -> WitnessedCheckp
     data = checkpoint.to_bytes()
     cosigned: list[Cosigned] = []
     problems: list[str] = []
+    unchecked: list[str] = []
     for stored in node.inbox.cosignatures():
         if stored.checkpoint != data:
             continue
         partner = partners.get(stored.witness)
         if partner is None or partner.node_key_id != stored.witness_key:
-            problems.append(f"{stored.witness}'s cosignature by key {stored.witness_key} is not shown: "
-                            "that key is not the one this node trusts for it now")
+            unchecked.append(f"{stored.witness}'s cosignature by key {stored.witness_key} is not shown: "
+                             "that key is not one this node trusts for it now")
             continue
         try:
             time = verify_checkpoint_cosignature(partner.public_key, checkpoint, stored.sig)
@@ -82,7 +85,8 @@ def witnessed_checkpoint(node: Node, size: int | None = None) -> WitnessedCheckp
             continue
         line = None if time is None else cosignature_line(stored.witness, partner.public_key, stored.sig)
         cosigned.append(Cosigned(stored.witness, time, line))  # the inbox keeps one per witness and checkpoint
-    return WitnessedCheckpoint(checkpoint, tuple(sorted(cosigned, key=lambda c: c.witness)), tuple(problems))
+    return WitnessedCheckpoint(checkpoint, tuple(sorted(cosigned, key=lambda c: c.witness)), tuple(problems),
+                               tuple(unchecked))
 
 
 def _own_checkpoint(node: Node, size: int | None) -> Checkpoint:

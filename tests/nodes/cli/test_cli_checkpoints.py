@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger.checkpoint import LEGACY_CHECKPOINT_FORMAT, Checkpoint
 from ledger.cosignature import cosign_checkpoint
-from ledger.keys import sign
+from ledger.keys import generate_key, sign
 from ledger.note import open_note, parse_verifier_key
 from nodes.bootstrap import open_node
 from nodes.federation.inbox_records import Cosignature, InboxBatch
@@ -122,6 +122,12 @@ def test_older_and_damaged_cosignatures_and_bad_options(env, capsys, tmp_path, d
     shown = be.ok("checkpoint", "show", "--size", str(checkpoint.size), "--json").json()
     assert shown["cosignatures"] == [{"witness": "NL", "time": None, "form": "older"}]
     assert "— armsledger/NL" not in be.ok("checkpoint", "show", "--note").out  # the older form has no line
+
+    # A witness this node does not trust: named, not shown, not a failure.
+    _store_cosignatures(be, Cosignature("DE", "0" * 32, data, cosign_checkpoint(generate_key(), checkpoint, 9), 3))
+    untrusted = be.ok("checkpoint", "show", "--note")
+    assert "DE's cosignature by key " + "0" * 32 + " is not shown" in untrusted.err
+    assert "armsledger/DE" not in untrusted.out
 
     # One cosignature is kept per witness and checkpoint: the damaged one is of the next checkpoint.
     be.ok(*[a if a != "FN57-0001" else "FN57-0002" for a in MANUFACTURE])
