@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ledger.checkpoint import sign_checkpoint
+from ledger.checkpoint import LEGACY_CHECKPOINT_FORMAT, sign_checkpoint
 from ledger.cosignature import cosign_checkpoint, cosignature_line, verify_checkpoint_cosignature, witness_verifier
 from ledger.envelope import Envelope, seal
 from ledger.keys import generate_key, public_bytes, public_key_from_bytes, sign
@@ -154,6 +154,27 @@ def test_older_cosignatures_are_still_accepted_and_forged_ones_refused(cluster):
     refused = be.inbox.quarantined()
     assert [e["reason"] for e in refused] == [BAD_SIGNATURE, BAD_SIGNATURE]
     assert all("cosignature does not verify" in e["detail"] for e in refused)
+
+
+def test_a_checkpoint_of_format_1_from_a_partner_not_yet_upgraded_is_kept_and_cosigned(cluster):
+    be, nl = cluster["BE"], cluster["NL"]
+    stolen_weapon(cluster, "W-8")
+    be.settle()
+    current = be.sealer.latest_checkpoint()
+    assert current is not None
+    be_key = be.identity.private_keys[be.identity.node_key_id]
+    unsigned = replace(current, sig=b"", format=LEGACY_CHECKPOINT_FORMAT)
+    legacy = replace(unsigned, sig=sign(be_key, unsigned.signed_bytes()))
+    publish(cluster, "NL", [(b"BE", encode_message(CheckpointMessage("BE", legacy.to_bytes(), 0, ())))])
+    cluster.sync("NL")
+    assert nl.inbox.partner_checkpoints("BE") == [legacy] and nl.inbox.quarantined() == []
+    cluster.sync("BE")  # BE's own (format /2) checkpoint of that size is the same one to NL
+    cluster.sync("NL")
+    assert nl.inbox.quarantined() == []
+    [cosignature] = be.inbox.cosignatures()
+    assert cosignature.checkpoint == legacy.to_bytes() and len(cosignature.sig) == 72
+    assert verify_checkpoint_cosignature(public_key_from_bytes(nl.identity.node_public_key), legacy,
+                                         cosignature.sig) is not None
 
 
 def test_checkpoints_are_kept_cosigned_and_a_second_history_raises_an_alarm(cluster):
