@@ -270,7 +270,8 @@ def cosignature_message(body: str, timestamp: int) -> bytes:
 def cosign(key: Ed25519PrivateKey, body: str, timestamp: int) -> bytes:
     """The ``timestamped_signature`` of ``key`` over checkpoint text ``body`` at ``timestamp`` (POSIX seconds):
     8-byte big-endian timestamp || 64-byte Ed25519 signature."""
-    return timestamp.to_bytes(_TIMESTAMP_SIZE, "big") + key.sign(cosignature_message(body, timestamp))
+    message = cosignature_message(body, timestamp)  # checks the timestamp first
+    return timestamp.to_bytes(_TIMESTAMP_SIZE, "big") + key.sign(message)
 
 
 def cosignature_timestamp(signature: bytes) -> int:

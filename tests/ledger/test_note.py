@@ -195,6 +195,11 @@ def test_cosignature_v1_signs_the_message_the_spec_defines():
         verify_cosignature(OTHER.public_key(), TEXT, sig)
     with pytest.raises(NoteError, match="72 bytes"):
         verify_cosignature(KEY.public_key(), TEXT, sig[8:])
+    for bad in (-1, 2**63, True):
+        with pytest.raises(NoteError, match="timestamp must be an integer"):
+            cosign(KEY, TEXT, bad)
+    with pytest.raises(NoteError, match="exceeds 2\\^63-1"):
+        cosignature_timestamp((2**63).to_bytes(8, "big") + bytes(64))
 
 
 def test_a_cosignature_line_opens_with_a_0x04_verifier_only():
