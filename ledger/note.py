@@ -229,8 +229,8 @@ def checkpoint_body(origin: str, size: int, root: bytes, extensions: tuple[str, 
     check_key_name(origin)  # the origin also names the log's key (tlog-checkpoint, "Signatures")
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
         raise NoteError(f"checkpoint size must be an integer >= 0, got {size!r}")
-    if len(root) != 32:
-        raise NoteError(f"checkpoint root hash must be 32 bytes, got {len(root)}")
+    if not isinstance(root, (bytes, bytearray)) or len(root) != 32:
+        raise NoteError(f"checkpoint root hash must be 32 bytes, got {root!r:.80}")
     for line in extensions:
         if not line or "\n" in line:
             raise NoteError(f"checkpoint extension line {line!r} must be one non-empty line")
