@@ -3,15 +3,16 @@
 A checkpoint commits to the first ``size`` records of the log of ``origin``
 (the node's state): ``root`` is the RFC 9162 Merkle tree head (section 2.1.1)
 over their leaves, where the leaf of a record is ``envelope_leaf(envelope.hash)``.
-The node key signs the canonical msgpack of::
+It is stored and sent as the canonical msgpack of
+``{format, origin, size, root, timestamp, signer, sig}``.
 
-    {format, origin, size, root, timestamp, signer}
-
-``format`` is the constant ``CHECKPOINT_FORMAT``: it separates checkpoint
-signatures from every other thing the node key signs (envelopes sign a bare
-32-byte hash), so neither can be passed off as the other. Partners keep the
-checkpoints they receive and demand a consistency proof (RFC 9162 section
-2.1.4) for each newer one (DESIGN.md, "The log").
+Format ``armsledger-checkpoint/2`` (signed from now on): ``sig`` is the node key's
+Ed25519 signature over the checkpoint's C2SP tlog-checkpoint note text
+(``note_body``), so ``to_note`` prints the same checkpoint as a signed note that
+any C2SP verifier checks. Format ``armsledger-checkpoint/1`` (older stores and
+partners): ``sig`` covers the canonical msgpack of everything but ``sig``. Both
+verify; docs/checkpoints.md describes them. Partners keep the checkpoints they
+receive and demand a consistency proof (RFC 9162 section 2.1.4) for each newer one.
 
 Pure: no I/O, no clock. The caller supplies ``timestamp``.
 """
@@ -22,12 +23,19 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ledger.encoding import canonical_decode, canonical_encode, check_map
-from ledger.errors import CheckpointError, EncodingError, SignatureError
+from ledger.errors import CheckpointError, EncodingError, NoteError, SignatureError
 from ledger.hashing import HASH_SIZE, leaf_hash
 from ledger.keys import Ed25519PrivateKey, Ed25519PublicKey, key_id, sign, verify_signature
+from ledger.note import ALG_ED25519, NoteSignature, Verifier, check_key_name, checkpoint_body, format_note, verifier
 
-CHECKPOINT_FORMAT = "armsledger-checkpoint/1"
-"""Version tag inside every signed checkpoint."""
+CHECKPOINT_FORMAT = "armsledger-checkpoint/2"
+"""Version tag of the checkpoints signed now: the signature is a C2SP note signature."""
+LEGACY_CHECKPOINT_FORMAT = "armsledger-checkpoint/1"
+"""Version tag of the checkpoints signed before notes: the signature covers canonical msgpack."""
+NOTE_ORIGIN_PREFIX = "armsledger/"
+"""Before the origin (state) in a checkpoint note's origin line and in the node key's note name."""
+TIMESTAMP_EXTENSION = "armsledger/timestamp-us"
+"""Extension line of a checkpoint note carrying ``timestamp``: ``armsledger/timestamp-us <decimal>``."""
 
 _SIGNATURE_SIZE = 64
 _FIELD_TYPES = {"format": str, "origin": str, "size": int, "root": bytes, "timestamp": int, "signer": str,
@@ -58,10 +66,37 @@ class Checkpoint:
     timestamp: int
     signer: str
     sig: bytes = field(default=b"", repr=False)
+    format: str = CHECKPOINT_FORMAT
 
     def signed_bytes(self) -> bytes:
-        """Canonical bytes of everything but ``sig``: what the signature covers."""
-        return canonical_encode(self._unsigned())
+        """What the signature covers: the note text (format /2) or the canonical msgpack of all but ``sig`` (/1)."""
+        if self.format == LEGACY_CHECKPOINT_FORMAT:
+            return canonical_encode(self._unsigned())
+        return self.note_body().encode()
+
+    def note_body(self) -> str:
+        """The C2SP tlog-checkpoint text: origin line ``armsledger/<origin>``, size, base64 root and the
+        ``armsledger/timestamp-us`` extension line. ``CheckpointError`` if the fields cannot form one."""
+        try:
+            return checkpoint_body(note_origin(self.origin), self.size, self.root,
+                                   (f"{TIMESTAMP_EXTENSION} {self.timestamp}",))
+        except NoteError as e:
+            raise CheckpointError(f"checkpoint: {e}") from None
+
+    def to_note(self, public_key: Ed25519PublicKey, cosignatures: tuple[NoteSignature, ...] = ()) -> str:
+        """This checkpoint as a C2SP signed note: the body, the node key's signature line, then ``cosignatures``.
+
+        Requires format /2 (a /1 signature is not a note signature) and ``public_key`` the signer's
+        (needed for the line's key hash); raises ``CheckpointError`` otherwise. Does not verify ``sig``.
+        """
+        if self.format != CHECKPOINT_FORMAT:
+            raise CheckpointError(f"checkpoint of {self.origin} at size {self.size} is in format {self.format}, "
+                                  "signed before checkpoints were notes: it has no note signature")
+        if key_id(public_key) != self.signer:
+            raise CheckpointError(f"checkpoint of {self.origin} at size {self.size} is signed by another key",
+                                  expected=self.signer, calculated=key_id(public_key))
+        own = checkpoint_verifier(self.origin, public_key)
+        return format_note(self.note_body(), (NoteSignature(own.name, own.key_hash, self.sig), *cosignatures))
 
     def to_bytes(self) -> bytes:
         """Canonical msgpack of the whole checkpoint, ``sig`` included."""
@@ -80,11 +115,11 @@ class Checkpoint:
         except EncodingError as e:
             raise CheckpointError(f"checkpoint: {e}") from e
         check_map(value, "checkpoint", _FIELD_TYPES, error=CheckpointError)
-        if value["format"] != CHECKPOINT_FORMAT:
+        if value["format"] not in (CHECKPOINT_FORMAT, LEGACY_CHECKPOINT_FORMAT):
             raise CheckpointError(
-                f"checkpoint: field 'format' is {value['format']!r}, expected {CHECKPOINT_FORMAT!r}"
+                f"checkpoint: field 'format' is {value['format']!r}, expected {CHECKPOINT_FORMAT!r} "
+                f"or {LEGACY_CHECKPOINT_FORMAT!r}"
             )
-        del value["format"]
         checkpoint = cls(**value)
         _check_fields(checkpoint)
         return checkpoint
@@ -94,13 +129,29 @@ class Checkpoint:
 
     def _unsigned(self) -> dict[str, Any]:
         return {
-            "format": CHECKPOINT_FORMAT,
+            "format": self.format,
             "origin": self.origin,
             "size": self.size,
             "root": self.root,
             "timestamp": self.timestamp,
             "signer": self.signer,
         }
+
+
+def note_origin(origin: str) -> str:
+    """The origin line of ``origin``'s checkpoint notes, also the note name of its node key: ``armsledger/<origin>``."""
+    return NOTE_ORIGIN_PREFIX + origin
+
+
+def checkpoint_verifier(origin: str, public_key: Ed25519PublicKey) -> Verifier:
+    """The note verifier of ``origin``'s node key for its checkpoints (signature type 0x01).
+
+    ``CheckpointError`` if ``origin`` cannot name a note key (spaces, '+', control characters).
+    """
+    try:
+        return verifier(note_origin(origin), public_key, ALG_ED25519)
+    except NoteError as e:
+        raise CheckpointError(f"checkpoint origin {origin!r}: {e}") from None
 
 
 def sign_checkpoint(key: Ed25519PrivateKey, origin: str, size: int, root: bytes, timestamp: int) -> Checkpoint:
@@ -146,8 +197,16 @@ def verify_checkpoint(checkpoint: Checkpoint, public_key: Ed25519PublicKey) -> L
 
 def _check_fields(checkpoint: Checkpoint, *, signed: bool = True) -> None:
     check_map(checkpoint._signed(), "checkpoint", _FIELD_TYPES, error=CheckpointError)
+    if checkpoint.format not in (CHECKPOINT_FORMAT, LEGACY_CHECKPOINT_FORMAT):
+        raise CheckpointError(f"checkpoint: field 'format' is {checkpoint.format!r}, expected {CHECKPOINT_FORMAT!r} "
+                              f"or {LEGACY_CHECKPOINT_FORMAT!r}")
     if not checkpoint.origin:
         raise CheckpointError("checkpoint: field 'origin' must not be empty")
+    if checkpoint.format == CHECKPOINT_FORMAT:
+        try:
+            check_key_name(note_origin(checkpoint.origin))
+        except NoteError as e:
+            raise CheckpointError(f"checkpoint: field 'origin': {e}") from None
     if checkpoint.size < 0:
         raise CheckpointError(f"checkpoint: field 'size' must be >= 0, got {checkpoint.size}")
     if len(checkpoint.root) != HASH_SIZE:

@@ -11,7 +11,8 @@ Hierarchy::
         ├── ChainError               per-stream ``prev`` hash chain broken
         ├── InclusionProofError      RFC 9162 section 2.1.3.2 failed
         ├── ConsistencyProofError    RFC 9162 section 2.1.4.2 failed
-        └── CheckpointError          checkpoint signature or content wrong
+        ├── CheckpointError          checkpoint signature or content wrong
+        └── NoteError                C2SP signed note, verifier key or cosignature malformed or wrong
 
 Verifiers return ``True`` or raise one of the ``VerificationError`` subclasses;
 they never return ``False``, so a forgotten check cannot pass silently.
@@ -73,6 +74,10 @@ class ConsistencyProofError(VerificationError):
 
 class CheckpointError(VerificationError):
     """A checkpoint is malformed, badly signed, or disagrees with the log."""
+
+
+class NoteError(VerificationError):
+    """A C2SP signed note, verifier key or witness cosignature is malformed or does not verify."""
 
 
 def _show(value: object) -> str:

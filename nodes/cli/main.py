@@ -20,6 +20,7 @@ import nodes.cli.alarms as alarm_commands
 import nodes.cli.alerts as alerts_commands
 import nodes.cli.brokers as broker_commands
 import nodes.cli.certificates as certificate_commands
+import nodes.cli.checkpoints as checkpoint_commands
 import nodes.cli.components as components_commands
 import nodes.cli.evidence as evidence_commands
 import nodes.cli.reference as reference_commands
@@ -107,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     retention_commands.add_commands(commands)  # retention report|run (docs/personal-data.md)
     evidence_commands.add_commands(commands)  # proof inclusion|consistency, evidence export|verify
     witness_commands.add_commands(commands)  # witness status (partners' cosignatures of our checkpoints)
+    checkpoint_commands.add_commands(commands)  # checkpoint show [--note] (docs/checkpoints.md)
     return parser
 
 

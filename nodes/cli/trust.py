@@ -16,7 +16,11 @@ from nodes.cli.invocation import Commands, Invocation, add_command, add_json_opt
 def add_commands(subparsers: Commands) -> None:
     key = subparsers.add_parser("key", help="this node's public identity")
     actions = key.add_subparsers(dest="action", required=True, metavar="ACTION")
-    add_command(actions, "export", key_export, "print this node's public identity (give it to partners)")
+    parser = add_command(actions, "export", key_export, "print this node's public identity (give it to partners)")
+    parser.add_argument("--note", action="store_true", help="print the node key as a C2SP note verifier key "
+                                                            "(vkey) of this node's checkpoints")
+    parser.add_argument("--witness", action="store_true", help="with --note: the verifier key of this node's "
+                                                               "witness cosignatures (cosignature/v1) instead")
 
     trust = subparsers.add_parser("trust", help="partners whose node keys this node trusts")
     actions = trust.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -29,10 +33,22 @@ def add_commands(subparsers: Commands) -> None:
 
 
 def key_export(run: Invocation) -> int:
+    from ledger.checkpoint import checkpoint_verifier
+    from ledger.cosignature import witness_verifier
+    from ledger.keys import public_key_from_bytes
     from nodes.federation.trust import export_identity
     from nodes.registry.identity import load_identity
 
-    run.out.write(export_identity(load_identity(run.settings.home, None)))
+    identity = load_identity(run.settings.home, None)
+    if run.args.witness and not run.args.note:
+        raise InvalidField("--witness goes with --note (it chooses which note verifier key is printed)",
+                           field="witness")
+    if not run.args.note:
+        run.out.write(export_identity(identity))
+        return 0
+    public_key = public_key_from_bytes(identity.node_public_key)
+    key = witness_verifier if run.args.witness else checkpoint_verifier
+    run.out.write(key(identity.state, public_key).vkey() + "\n")
     return 0
 
 

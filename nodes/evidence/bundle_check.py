@@ -11,15 +11,15 @@ are the exporting node's reading of the records: not signed, not checked.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from domain.errors import InvalidField
-from ledger.acceptance import CertifiedKey, Signers, check_link, check_signed, read_certificate, verify_signatures
+from ledger.acceptance import CertifiedKey, Signers, check_link, check_signed, read_certificate
 from ledger.checkpoint import Checkpoint, envelope_leaf, verify_checkpoint
+from ledger.cosignature import verify_checkpoint_cosignature
 from ledger.envelope import Envelope
 from ledger.errors import LedgerError, VerificationError
 from ledger.keys import key_id, public_key_from_bytes
@@ -191,8 +191,11 @@ def _cosignature(subject: str, checkpoint: Checkpoint, cosignature: Any, keys: d
         sig = bytes.fromhex(str(cosignature.get("signature")))
     except ValueError:
         return Finding(what, False, "its signature is not hex")
-    [ok] = verify_signatures([(public, sig, hashlib.sha256(checkpoint.to_bytes()).digest())])
-    return Finding(what, ok, "verifies" if ok else "Ed25519 signature does not verify")
+    try:
+        verify_checkpoint_cosignature(public_key_from_bytes(public), checkpoint, sig)
+    except LedgerError as e:
+        return Finding(what, False, str(e))
+    return Finding(what, True, "verifies")
 
 
 #: Per origin, the keys its node key certified, each with the leaf index of its certificate (None: unproved).

@@ -121,7 +121,9 @@ class QuarantineEntry(_CanonicalFields):
 
 @dataclass(frozen=True)
 class Cosignature(_CanonicalFields):
-    """A partner's (``witness``) Ed25519 signature over SHA-256 of one of our checkpoints."""
+    """A partner's (``witness``) cosignature of one of our checkpoints: ``sig`` is a C2SP cosignature/v1
+    (72 bytes) or, stored before, an Ed25519 signature over SHA-256 of ``checkpoint`` (64 bytes).
+    ``ledger.cosignature.verify_checkpoint_cosignature`` checks either."""
 
     witness: str
     witness_key: str

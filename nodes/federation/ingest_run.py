@@ -8,7 +8,6 @@ The protocol is in docs/federation.md ("Ingest").
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import ChainMap
 from dataclasses import dataclass, field
@@ -25,12 +24,11 @@ from ledger.acceptance import (
     check_signed,
     read_certificate,
     signer,
-    verify_signatures,
 )
 from ledger.checkpoint import Checkpoint, verify_checkpoint
+from ledger.cosignature import cosign_checkpoint, verify_checkpoint_cosignature
 from ledger.envelope import GENESIS_PREV, Envelope
 from ledger.errors import LedgerError, SignatureError, VerificationError
-from ledger.keys import sign
 from ledger.proofs import verify_consistency
 from ledger.signed_proof import verify_proof_signature
 from nodes.acceptance import RECORD_SCHEMA, DomainPolicy
@@ -336,7 +334,7 @@ class Run:
         self.kept.setdefault(origin, {})[checkpoint.size] = checkpoint
         self.batch.checkpoints.append((checkpoint, version))
         self.report.checkpoints += 1
-        self._cosign(origin, message.checkpoint)
+        self._cosign(origin, checkpoint)
 
     def _check_consistency(self, message: CheckpointMessage, partner: Partner, newest: Checkpoint,
                            checkpoint: Checkpoint, what: str) -> None:
@@ -366,14 +364,15 @@ class Run:
         """A fork alarm: raised only on evidence the origin (or a witness) signed."""
         return Refused(FORK, detail, KIND_ALARM)
 
-    def _cosign(self, origin: str, checkpoint_bytes: bytes) -> None:
+    def _cosign(self, origin: str, checkpoint: Checkpoint) -> None:
         # DESIGN.md "The log": partners cosign as witnesses, so a node cannot show
-        # different histories to different partners without being caught.
+        # different histories to different partners without being caught. The
+        # cosignature is a C2SP tlog-cosignature/v1 of the checkpoint's note text.
         identity = self.ingest.node.identity
         key = identity.private_keys[identity.node_key_id]
-        cosignature = CosignatureMessage(origin=identity.state, checkpoint=checkpoint_bytes,
+        cosignature = CosignatureMessage(origin=identity.state, checkpoint=checkpoint.to_bytes(),
                                          witness_key=identity.node_key_id,
-                                         sig=sign(key, hashlib.sha256(checkpoint_bytes).digest()))
+                                         sig=cosign_checkpoint(key, checkpoint, now_us() // 1_000_000))
         self.cosign_items[origin] = (identity.state.encode(), encode_message(cosignature))
 
     # --- cosignatures of our checkpoints ---
@@ -383,13 +382,14 @@ class Run:
         partner = self._partner(witness)
         if message.witness_key != partner.node_key_id:
             raise Refused(BAD_SIGNATURE, f"cosignature by key {message.witness_key}, not {witness}'s node key")
-        [ok] = verify_signatures([(partner.node_public_key, message.sig, hashlib.sha256(message.checkpoint).digest())])
-        if not ok:
-            raise Refused(BAD_SIGNATURE, f"{witness}'s cosignature does not verify")
         try:
             checkpoint = Checkpoint.from_bytes(message.checkpoint)
         except LedgerError as e:
             raise Refused(MALFORMED, f"cosigned bytes are not a checkpoint: {e}") from e
+        try:  # a cosignature/v1 (72 bytes) or, from a partner not yet upgraded, the older form (64)
+            verify_checkpoint_cosignature(partner.public_key, checkpoint, message.sig)
+        except VerificationError as e:
+            raise Refused(BAD_SIGNATURE, f"{witness}'s cosignature does not verify: {e}") from e
         own = self.ingest.node.identity
         if checkpoint.origin != own.state:
             raise Refused(MISDIRECTED, f"{witness} cosigned {checkpoint.origin}'s checkpoint, not ours")

@@ -22,6 +22,9 @@ from the bytes themselves plus the trust store.
 ``witness-request``  asks a partner which checkpoint of ours it holds (``verify --witnesses``).
 ``witness-reply``    the answer: that checkpoint, signed by us, with the partner's cosignature
                  (all empty when it holds none), echoing the request's ``nonce``.
+                 to the checkpoint's origin: a C2SP cosignature/v1 (72 bytes), or
+                 the older Ed25519 over SHA-256 of the checkpoint bytes (64 bytes)
+                 (``ledger.cosignature``).
 """
 
 from __future__ import annotations
@@ -86,7 +89,7 @@ class CosignatureMessage:
     origin: str          # the witness state that cosigns
     checkpoint: bytes    # the checkpoint cosigned (of the receiving node)
     witness_key: str     # key id of the witness's node key
-    sig: bytes           # Ed25519 over SHA-256 of the checkpoint bytes
+    sig: bytes           # cosignature/v1 (72 bytes) or older Ed25519 over SHA-256 of the bytes (64)
 
     kind = "cosignature"
 

@@ -10,15 +10,14 @@ which checkpoint of ours they hold (``ask_witnesses``; the partner's ingest answ
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ledger.acceptance import verify_signatures
 from ledger.audit import Problem, ProblemKind
 from ledger.checkpoint import Checkpoint
+from ledger.cosignature import verify_checkpoint_cosignature
 from ledger.errors import CheckpointError, LedgerError
 from nodes.federation.ingest_reasons import Duplicate
 from nodes.federation.trust import Partner, TrustStore
@@ -40,12 +39,15 @@ MARK_HOLDER = "the sealer's mark"
 
 
 def cosignature_problem(partner: Partner, witness_key: str, sig: bytes, checkpoint: bytes) -> str | None:
-    """Why ``sig`` is not ``partner``'s cosignature of ``checkpoint`` (Ed25519 by its node key over
-    SHA-256 of the checkpoint bytes, as ingest makes them), or None when it is."""
+    """Why ``sig`` is not ``partner``'s cosignature of ``checkpoint`` (either form that ingest accepts:
+    ``ledger.cosignature``), or None when it is."""
     if witness_key != partner.node_key_id:
         return f"cosigned by key {witness_key!r}, not {partner.state}'s node key {partner.node_key_id}"
-    [ok] = verify_signatures([(partner.node_public_key, sig, hashlib.sha256(checkpoint).digest())])
-    return None if ok else f"{partner.state}'s cosignature does not verify with its node key"
+    try:
+        verify_checkpoint_cosignature(partner.public_key, Checkpoint.from_bytes(checkpoint), sig)
+    except LedgerError as e:
+        return f"{partner.state}'s cosignature does not verify with its node key: {e}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -226,7 +228,7 @@ def answer_witness(run: Run, message: WitnessRequest | WitnessReply) -> None:
     own = run.ingest.node.identity.state
     reply = WitnessReply(origin=own, nonce=message.nonce, checkpoint=b"", witness_key="", sig=b"")
     if newest is not None:
-        run._cosign(requester, newest.to_bytes())
+        run._cosign(requester, newest)
         cosignature = decode_message(run.cosign_items[requester][1])
         assert isinstance(cosignature, CosignatureMessage), "_cosign makes a cosignature message"
         reply = WitnessReply(origin=own, nonce=message.nonce, checkpoint=cosignature.checkpoint,

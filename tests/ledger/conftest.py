@@ -32,6 +32,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 RFC6962_VECTORS = Path("rfc6962") / "vectors.json"
+SIGNED_NOTE_VECTORS = Path("signed-note") / "vectors.json"
 
 # Test argument -> list in rfc6962/vectors.json that it is parametrized over.
 _RFC6962_PARAMETERS = {
@@ -73,7 +74,11 @@ def conformance_dir() -> Path:
 @pytest.fixture(scope="session")
 def rfc6962_vectors(conformance_dir: Path) -> dict:
     """The RFC 6962 / RFC 9162 Merkle tree vectors (transparency-dev/merkle), parsed."""
-    path = conformance_dir / RFC6962_VECTORS
+    return _vectors(conformance_dir / RFC6962_VECTORS)
+
+
+def _vectors(path: Path) -> dict:
+    """The JSON file at ``path``, parsed; skips the test, naming the path, when it is absent."""
     if not path.is_file():
         pytest.skip(_not_found(path))
     return _load_json(path)
@@ -91,3 +96,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         cases = _load_json(path)[key]
         ids = [case["origin"].removeprefix("testdata/").removesuffix(".json") for case in cases]
         metafunc.parametrize(argname, cases, ids=ids)
+
+
+@pytest.fixture(scope="session")
+def signed_note_vectors(conformance_dir: Path) -> dict:
+    """The C2SP signed-note vectors (Go's golang.org/x/mod/sumdb/note tests, transparency-dev/formats), parsed."""
+    return _vectors(conformance_dir / SIGNED_NOTE_VECTORS)

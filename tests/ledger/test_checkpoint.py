@@ -9,13 +9,22 @@ import msgpack
 import pytest
 from hypothesis import given, strategies as st
 
-from ledger.checkpoint import CHECKPOINT_FORMAT, Checkpoint, envelope_leaf, sign_checkpoint, verify_checkpoint
+from ledger.checkpoint import (
+    CHECKPOINT_FORMAT,
+    LEGACY_CHECKPOINT_FORMAT,
+    Checkpoint,
+    checkpoint_verifier,
+    envelope_leaf,
+    sign_checkpoint,
+    verify_checkpoint,
+)
 from ledger.encoding import canonical_decode, canonical_encode
 from ledger.envelope import GENESIS_PREV, seal
 from ledger.errors import CheckpointError, InclusionProofError
 from ledger.hashing import EMPTY_ROOT, leaf_hash
 from ledger.keys import generate_key, key_id
 from ledger.merkle import MerkleTree, merkle_root
+from ledger.note import open_note, parse_checkpoint_body
 from ledger.proofs import verify_consistency, verify_inclusion
 
 NODE_KEY = generate_key()
@@ -159,3 +168,56 @@ def test_an_older_checkpoint_is_consistent_with_a_newer_one(size2, data):
     newer = sign_checkpoint(NODE_KEY, "BE", size2, tree.root(), T + 1)
     assert verify_consistency(older.size, newer.size, older.root, newer.root,
                               tree.consistency_proof(size1, size2))
+
+
+# --- format /2: the signature is a C2SP note signature; format /1 still verifies ---------------------
+
+
+def test_the_signature_is_a_note_signature_over_the_tlog_checkpoint_text():
+    checkpoint = sign_checkpoint(NODE_KEY, "BE", 7, ROOT, T)
+    assert checkpoint.format == CHECKPOINT_FORMAT == "armsledger-checkpoint/2"
+    assert checkpoint.signed_bytes() == checkpoint.note_body().encode()
+    opened = open_note(checkpoint.to_note(NODE_KEY.public_key()), [checkpoint_verifier("BE", NODE_KEY.public_key())])
+    assert parse_checkpoint_body(opened.text) == ("armsledger/BE", 7, ROOT, (f"armsledger/timestamp-us {T}",))
+    with pytest.raises(CheckpointError, match="signed by another key"):
+        checkpoint.to_note(OTHER_KEY.public_key())
+
+
+def _legacy(origin: str = "BE", size: int = 7, key=NODE_KEY) -> Checkpoint:
+    unsigned = Checkpoint(origin, size, ROOT, T, key_id(key), format=LEGACY_CHECKPOINT_FORMAT)
+    return replace(unsigned, sig=key.sign(unsigned.signed_bytes()))
+
+
+def test_checkpoints_of_format_1_still_parse_and_verify():
+    legacy = _legacy()
+    data = legacy.to_bytes()
+    assert canonical_decode(data)["format"] == LEGACY_CHECKPOINT_FORMAT
+    assert canonical_decode(legacy.signed_bytes())["format"] == LEGACY_CHECKPOINT_FORMAT
+    assert Checkpoint.from_bytes(data) == legacy
+    assert verify_checkpoint(Checkpoint.from_bytes(data), NODE_KEY.public_key()) is True
+    with pytest.raises(CheckpointError, match="signature does not verify"):
+        verify_checkpoint(replace(legacy, size=8), NODE_KEY.public_key())
+    with pytest.raises(CheckpointError, match="no note signature"):
+        legacy.to_note(NODE_KEY.public_key())
+
+
+def test_a_checkpoint_relabelled_to_the_other_format_does_not_verify():
+    new, old = sign_checkpoint(NODE_KEY, "BE", 7, ROOT, T), _legacy()
+    for relabelled in (replace(new, format=LEGACY_CHECKPOINT_FORMAT), replace(old, format=CHECKPOINT_FORMAT)):
+        with pytest.raises(CheckpointError, match="signature does not verify"):
+            verify_checkpoint(Checkpoint.from_bytes(relabelled.to_bytes()), NODE_KEY.public_key())
+
+
+def test_an_origin_that_cannot_name_a_note_key_is_refused():
+    for origin in ("B E", "B+E"):
+        with pytest.raises(CheckpointError, match="field 'origin'"):
+            sign_checkpoint(NODE_KEY, origin, 1, ROOT, T)
+
+
+@given(origin=st.from_regex(r"[A-Z]{2}(/read-audit)?", fullmatch=True), size=st.integers(0, 2**63 - 1),
+       root=st.binary(min_size=32, max_size=32), timestamp=st.integers(0, 2**63 - 1))
+def test_any_checkpoint_note_opens_and_reads_back_its_fields(origin, size, root, timestamp):
+    checkpoint = sign_checkpoint(NODE_KEY, origin, size, root, timestamp)
+    opened = open_note(checkpoint.to_note(NODE_KEY.public_key()), [checkpoint_verifier(origin, NODE_KEY.public_key())])
+    assert parse_checkpoint_body(opened.text) == (f"armsledger/{origin}", size, root,
+                                                  (f"armsledger/timestamp-us {timestamp}",))

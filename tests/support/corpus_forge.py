@@ -20,6 +20,7 @@ from typing import Any
 from ledger.checkpoint import Checkpoint, envelope_leaf, sign_checkpoint
 from ledger.encoding import canonical_encode
 from ledger.envelope import GENESIS_PREV
+from ledger.errors import CheckpointError
 from ledger.keys import sign
 from ledger.merkle import MerkleTree
 from ledger.signed_proof import sign_proof
@@ -102,7 +103,11 @@ class PartnerForge:
                                   "timestamp": self.timestamp, "signer": self.be.identity.node_key_id}
         fields.update(overrides)
         unsigned = Checkpoint(**fields)
-        signed = Checkpoint(**fields, sig=sign(key, unsigned.signed_bytes()))
+        try:
+            message = unsigned.signed_bytes()
+        except CheckpointError:  # fields no checkpoint note can hold (size -1): refused before any signature
+            message = canonical_encode(fields)
+        signed = Checkpoint(**fields, sig=sign(key, message))
         previous = self.sent_size if previous_size is None else previous_size
         self.publish([(b"BE", encode_message(CheckpointMessage("BE", signed.to_bytes(), previous, ())))])
 

@@ -57,6 +57,7 @@ GROUPS = {
                            ("evidence", "verify")},
     "nodes.cli.witness": {("witness", "status")},
     "nodes.cli.alarms": {("alarm", "list"), ("alarm", "settle")},
+    "nodes.cli.checkpoints": {("checkpoint", "show")},
 }
 
 

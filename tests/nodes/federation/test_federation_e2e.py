@@ -18,8 +18,13 @@ from pathlib import Path
 import pytest
 
 from domain.licence import LicenceKind
+from ledger.checkpoint import Checkpoint, checkpoint_verifier
+from ledger.cosignature import witness_verifier
+from ledger.keys import public_key_from_bytes
+from ledger.note import open_note
 from nodes.bootstrap import open_node
 from nodes.federation.broker import LocalBroker
+from nodes.federation.checkpoint_notes import witnessed_checkpoint
 from nodes.federation.crossborder import confirm_receipt
 from nodes.federation.ingest import BATCH_SIZE, FORK
 from nodes.federation.sync import SyncReport
@@ -86,6 +91,15 @@ def test_an_export_reaches_the_importing_state_only_and_its_receipt_closes_the_s
         # Every partner holds the whole sequence of the others' checkpoints, each cosigned.
         assert nl.inbox.partner_checkpoints("BE") == be.sealer.checkpoints()
         assert {c.witness for c in be.inbox.cosignatures()} == {"NL", "DE"}
+        # Each cosigned checkpoint prints as a C2SP note that BE's and the witnesses' note keys open.
+        keys = [checkpoint_verifier("BE", public_key_from_bytes(be.identity.node_public_key))]
+        keys += [witness_verifier(n.identity.state, public_key_from_bytes(n.identity.node_public_key))
+                 for n in (nl, de)]
+        for cosignature in be.inbox.cosignatures():
+            witnessed = witnessed_checkpoint(be, Checkpoint.from_bytes(cosignature.checkpoint).size)
+            assert witnessed.problems == ()
+            verified = {s.name for s in open_note(witnessed.note(be), keys).verified}
+            assert {"armsledger/BE", f"armsledger/{cosignature.witness}"} <= verified
 
 
 def test_a_node_that_rewrites_its_history_is_caught_by_its_partners(tmp_path, kafka_bootstrap, db_url):

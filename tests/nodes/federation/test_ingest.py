@@ -9,13 +9,15 @@ from dataclasses import replace
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ledger.checkpoint import sign_checkpoint
+from ledger.checkpoint import LEGACY_CHECKPOINT_FORMAT, sign_checkpoint
+from ledger.cosignature import cosign_checkpoint, cosignature_line, verify_checkpoint_cosignature, witness_verifier
 from ledger.envelope import Envelope, seal
-from ledger.keys import generate_key, public_bytes, public_key_from_bytes, verify_signature
+from ledger.keys import generate_key, public_bytes, public_key_from_bytes, sign
+from ledger.note import open_note, verify_cosignature
 from ledger.signed_proof import sign_proof
 from nodes.federation.inbox import received_stream_id
 from nodes.federation.ingest import BAD_PROOF, BAD_SIGNATURE, FORK, MALFORMED, NOT_PERMITTED, STREAM_MISMATCH, UNTRUSTED
-from nodes.federation.wire import CheckpointMessage, RecordMessage, decode_message, encode_message
+from nodes.federation.wire import CheckpointMessage, CosignatureMessage, RecordMessage, decode_message, encode_message
 from nodes.registry.identity import authorities_stream
 
 from federation_nodes import Cluster, manufacture, publish, raw_messages
@@ -129,6 +131,53 @@ def test_records_before_their_certificates_and_checkpoint_wait_for_them(cluster,
         late.close()
 
 
+def test_older_cosignatures_are_still_accepted_and_forged_ones_refused(cluster):
+    """A partner not yet upgraded cosigns in the older form (Ed25519 over SHA-256 of the checkpoint
+    bytes): still accepted. A cosignature/v1 by another key, or over another checkpoint, is refused."""
+    be, nl = cluster["BE"], cluster["NL"]
+    stolen_weapon(cluster, "W-9")
+    cluster.sync("BE")
+    [*_, newest] = be.sealer.checkpoints()
+    nl_key = nl.identity.private_keys[nl.identity.node_key_id]
+    data = newest.to_bytes()
+    older_form = sign(nl_key, hashlib.sha256(data).digest())
+    forged = cosign_checkpoint(generate_key(), newest, 1_700_000_000)
+    other = cosign_checkpoint(nl_key, replace(newest, size=newest.size + 1), 1_700_000_000)
+    publish(cluster, "BE", [
+        (b"NL", encode_message(CosignatureMessage("NL", data, nl.identity.node_key_id, older_form))),
+        (b"NL", encode_message(CosignatureMessage("NL", data, nl.identity.node_key_id, forged))),
+        (b"NL", encode_message(CosignatureMessage("NL", data, nl.identity.node_key_id, other))),
+    ])
+    cluster.sync("BE")
+    assert [c.sig for c in be.inbox.cosignatures()] == [older_form]
+    assert verify_checkpoint_cosignature(public_key_from_bytes(nl.identity.node_public_key), newest,
+                                         older_form) is None
+    refused = be.inbox.quarantined()
+    assert [e["reason"] for e in refused] == [BAD_SIGNATURE, BAD_SIGNATURE]
+    assert all("cosignature does not verify" in e["detail"] for e in refused)
+
+
+def test_a_checkpoint_of_format_1_from_a_partner_not_yet_upgraded_is_kept_and_cosigned(cluster):
+    be, nl = cluster["BE"], cluster["NL"]
+    stolen_weapon(cluster, "W-8")
+    be.settle()
+    current = be.sealer.latest_checkpoint()
+    assert current is not None
+    be_key = be.identity.private_keys[be.identity.node_key_id]
+    unsigned = replace(current, sig=b"", format=LEGACY_CHECKPOINT_FORMAT)
+    legacy = replace(unsigned, sig=sign(be_key, unsigned.signed_bytes()))
+    publish(cluster, "NL", [(b"BE", encode_message(CheckpointMessage("BE", legacy.to_bytes(), 0, ())))])
+    cluster.sync("NL")
+    assert nl.inbox.partner_checkpoints("BE") == [legacy] and nl.inbox.quarantined() == []
+    cluster.sync("BE")  # BE's own (format /2) checkpoint of that size is the same one to NL
+    cluster.sync("NL")
+    assert nl.inbox.quarantined() == []
+    [cosignature] = be.inbox.cosignatures()
+    assert cosignature.checkpoint == legacy.to_bytes() and len(cosignature.sig) == 72
+    assert verify_checkpoint_cosignature(public_key_from_bytes(nl.identity.node_public_key), legacy,
+                                         cosignature.sig) is not None
+
+
 def test_checkpoints_are_kept_cosigned_and_a_second_history_raises_an_alarm(cluster):
     be, nl = cluster["BE"], cluster["NL"]
     stolen_weapon(cluster, "W-3")
@@ -136,12 +185,19 @@ def test_checkpoints_are_kept_cosigned_and_a_second_history_raises_an_alarm(clus
     cluster.sync("NL")
     kept = nl.inbox.partner_checkpoints("BE")
     assert kept == be.sealer.checkpoints()
-    # The witness's cosignature comes back to BE and verifies with NL's node key.
+    # The witness's cosignature comes back to BE: a C2SP cosignature/v1 by NL's node key over the
+    # checkpoint's note text, which a note verifier accepts as a line of BE's checkpoint note.
     cluster.sync("BE")
     [cosignature] = be.inbox.cosignatures()
     assert cosignature.witness == "NL" and cosignature.checkpoint == kept[-1].to_bytes()
-    verify_signature(public_key_from_bytes(nl.identity.node_public_key), cosignature.sig,
-                     hashlib.sha256(cosignature.checkpoint).digest())
+    nl_key = public_key_from_bytes(nl.identity.node_public_key)
+    assert len(cosignature.sig) == 72
+    assert verify_checkpoint_cosignature(nl_key, kept[-1], cosignature.sig) == verify_cosignature(
+        nl_key, kept[-1].note_body(), cosignature.sig)
+    note = kept[-1].to_note(public_key_from_bytes(be.identity.node_public_key),
+                            (cosignature_line("NL", nl_key, cosignature.sig),))
+    opened = open_note(note, [witness_verifier("NL", nl_key)])
+    assert [s.name for s in opened.verified] == ["armsledger/NL"]
 
     node_key = be.identity.private_keys[be.identity.node_key_id]
     newest = kept[-1]
