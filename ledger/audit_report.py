@@ -25,6 +25,8 @@ class ProblemKind(StrEnum):
     INDEX = "index"  # the sealer's leaf index disagrees with the signed checkpoints
     UNTRUSTED = "untrusted"  # records held of a partner that is not trusted (any more)
     PROJECTION = "projection"  # a read model's row differs from the log projected afresh
+    TRUST = "trust"  # the trust store's files differ from what the node's log records of them
+    RETIRED = "retired"  # signed by an authority key after the time it was retired from
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ straight from the database, and runs ``ledger.audit.audit_log`` with the node's
 public key and the domain's permissions (``nodes.acceptance``); then audits the
 partner records held in the inbox (``nodes.federation.received_audit``),
 compares the projections with the log projected afresh (``projections.compare``) and
-checks the read audit's chain and checkpoints (``nodes.readaudit``). No
+checks the read audit's chain and checkpoints (``nodes.readaudit``) and the trust
+store's files against the node's record of them (``nodes.federation.trust_record``). No
 passphrase is needed: a locked node can be verified, and so can a copy of its database.
 """
 
@@ -24,6 +25,7 @@ from ledger.errors import CheckpointError
 from nodes.acceptance import DomainPolicy
 from nodes.federation.received_audit import audit_received
 from nodes.federation.trust import TrustStore
+from nodes.federation.trust_record import trust_problems
 from nodes.registry.paging import paged
 from nodes.workers import start_pool
 from projections.views import Progress
@@ -56,15 +58,16 @@ def verify_store(node: Node, *, workers: int | None = None, progress: Progress |
     try:
         report = _audit_own_log(node, pool, checks)
         _read_ids_as_stored(getattr(inbox, "recorder", None))  # the adapter's; an in-memory inbox has none
-        received = audit_received(checks.received(inbox.stored_rows()), TrustStore(node.settings.home).partners(),
-                                  executor=pool)
+        store = TrustStore(node.settings.home)
+        received = audit_received(checks.received(inbox.stored_rows()), store.readable()[0], executor=pool)
+        trust = trust_problems(node.registry, node.identity, store)
         reads = _read_audit_problems(node, pool)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     views = list(_view_problems(node, checks))
     checks.done()
-    return report.with_problems([*received.problems, *views, *reads], received_checked=received.checked)
+    return report.with_problems([*received.problems, *trust, *views, *reads], received_checked=received.checked)
 
 
 class _Checks:

@@ -35,7 +35,7 @@ GROUPS = {
     "nodes.cli.epcis": {("epcis", "export"), ("epcis", "import")},
     "nodes.cli.trace": {("trace", a) for a in ("request", "list", "show", "acknowledge", "respond", "delay",
                                                "restrict", "refuse", "untraceable", "close")} | {("diversion",)},
-    "nodes.cli.trust": {("key", "export"), ("trust", "add"), ("trust", "list")},
+    "nodes.cli.trust": {("key", "export"), ("trust", "add"), ("trust", "list"), ("trust", "remove")},
     "nodes.cli.federation": {("broker", "run"), ("sync",), ("node", "run"), ("quarantine",)},
     "nodes.cli.demo": {("demo",)},
     "nodes.cli.audit": {("audit", "reads")},
