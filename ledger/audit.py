@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 
-from ledger.acceptance import Policy
+from ledger.acceptance import CertifiedKey, Policy
 from ledger.audit_checkpoints import CheckpointCheck
 from ledger.audit_records import RecordWalk, examined
 from ledger.audit_report import AuditReport, LogRecord, Problem, ProblemKind, SealedLeaf
@@ -35,6 +35,7 @@ def audit_log(
     origin: str | None = None,
     sealed: Sequence[SealedLeaf | tuple[object, ...]] | None = None,
     executor: Executor | None = None,
+    revocations: dict[str, CertifiedKey] | None = None,
 ) -> AuditReport:
     """Audit a log; see the module docstring for what is checked.
 
@@ -45,11 +46,14 @@ def audit_log(
     checked against the checkpoints, then used to name the records when the
     log disagrees with them. ``executor``: where chunks of records are parsed
     and their signatures verified (``None``: in this process); the caller owns it.
+    ``revocations``: the register's keys with every revocation it holds (read first,
+    as ``nodes.registry.own_records.own_signers`` does); records signed by a key after
+    the time it was revoked since are reported as ``flagged``, not as problems.
 
     Never raises for what it finds in the data: every finding is a ``Problem``.
     """
     raw = node_public_key if isinstance(node_public_key, bytes) else public_bytes(node_public_key)
-    walk = RecordWalk(raw, policy)
+    walk = RecordWalk(raw, policy, revocations=revocations)
     for record, summary in examined(_as_records(records), walk.candidate_keys, executor):
         walk.add(record, summary)
     checked = CheckpointCheck(walk, _public_key(node_public_key), origin)
@@ -66,6 +70,7 @@ def audit_log(
         checkpoints_checked=checked.count,
         unsealed=max(0, len(walk.leaves) - latest),
         problems=tuple(walk.problems + checked.problems),
+        flagged=tuple(walk.flagged),
     )
 
 

@@ -117,8 +117,13 @@ def verify(run: Invocation) -> int:
         summary += f"; {counted(report.unsealed, 'record')} {'is' if report.unsealed == 1 else 'are'} not sealed yet"
     if report.received_checked:
         summary += f"; {counted(report.received_checked, 'record')} received from partners checked"
+    if report.flagged:
+        summary += (f"; {counted(len(report.flagged), 'record')} flagged as signed by a revoked key "
+                    "(not evidence, docs/keys.md)")
     verdict = "ok" if report.ok else f"FAILED: {counted(len(report.problems), 'problem')}"
     run.emit(document, f"{verdict}: {summary}")
+    for flagged in report.flagged:
+        run.say(f"flagged: {flagged}")
     for problem in report.problems:
         run.warn(f"armsledger verify: {problem}")
     return 0 if report.ok else 1

@@ -1,4 +1,5 @@
-"""``armsledger key export`` and ``armsledger trust add|list|remove``: which partner node keys this node trusts.
+"""``armsledger key export|rotate|revoke`` and ``armsledger trust add|list|remove``: this node's keys and the
+partner node keys it trusts.
 
 A partner's records are accepted only when signed by an authority that its
 trusted node key certified; identities are exchanged as the files
@@ -11,7 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from domain.authority import AuthorityKind
 from domain.errors import InvalidField
+from domain.time import format_time, parse_time
 from ledger.keys import fingerprint
 from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option
 
@@ -20,6 +23,19 @@ def add_commands(subparsers: Commands) -> None:
     key = subparsers.add_parser("key", help="this node's public identity")
     actions = key.add_subparsers(dest="action", required=True, metavar="ACTION")
     add_command(actions, "export", key_export, "print this node's public identity (give it to partners)")
+    parser = add_command(actions, "rotate", key_rotate,
+                         "certify a new authority key and retire the old one from a time on (docs/keys.md)")
+    parser.add_argument("--authority", required=True, metavar="KIND", help="the authority kind whose key to rotate")
+    parser.add_argument("--from", dest="retired_from", metavar="TIME",
+                        help="the old key signs nothing recorded from then on (default: now; not in the past)")
+    add_json_option(parser)
+    parser = add_command(actions, "revoke", key_revoke,
+                         "revoke a leaked authority key since a time and certify a replacement (docs/keys.md)")
+    parser.add_argument("--authority", required=True, metavar="KIND", help="the authority kind whose key leaked")
+    parser.add_argument("--since", required=True, metavar="TIME",
+                        help="the earliest time it may have leaked: records it signed from then on are flagged")
+    parser.add_argument("--reason", required=True, help="why (recorded, signed, sent to partners)")
+    add_json_option(parser)
 
     trust = subparsers.add_parser("trust", help="partners whose node keys this node trusts")
     actions = trust.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -41,6 +57,33 @@ def key_export(run: Invocation) -> int:
     from nodes.registry.identity import load_identity
 
     run.out.write(export_identity(load_identity(run.settings.home, None)))
+    return 0
+
+
+def key_rotate(run: Invocation) -> int:
+    from nodes.registry.key_changes import rotate_authority
+
+    kind = AuthorityKind.parse(run.args.authority)
+    retired_from = None if run.args.retired_from is None else parse_time(run.args.retired_from, field="retired_from")
+    with run.open_node(unlock=True) as node:
+        change = rotate_authority(node, kind, retired_from=retired_from)
+        node.settle()
+    run.emit(change.to_dict(), f"{kind.value} key {change.old_key_id} retired from {format_time(change.ended_from)}; "
+                               f"new key {change.new_key_id} certified (restart a running node or service)")
+    return 0
+
+
+def key_revoke(run: Invocation) -> int:
+    from nodes.registry.key_changes import revoke_authority
+
+    kind = AuthorityKind.parse(run.args.authority)
+    since = parse_time(run.args.since, field="since")
+    with run.open_node(unlock=True) as node:
+        change = revoke_authority(node, kind, since=since, reason=run.args.reason)
+        node.settle()
+    run.emit(change.to_dict(), f"{kind.value} key {change.old_key_id} REVOKED since {format_time(since)}; "
+                               f"new key {change.new_key_id} certified; records the old key signed since then "
+                               "are flagged (armsledger verify; sync to tell partners)")
     return 0
 
 

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 
 from domain.errors import InvalidField
 from ledger.acceptance import (
-    CERTIFICATE_TYPE,
+    REGISTER_PREFIX,
     CertifiedKey,
     Refusal,
     Signers,
     check_inclusion,
     check_link,
     check_signed,
-    read_certificate,
+    learn_register,
     signer,
     verify_signatures,
 )
@@ -273,10 +273,10 @@ class Run:
         held[envelope.version] = message.envelope
         self.batch.accepted.append((envelope, message.envelope))
         self.report.accepted.append(envelope)
-        if envelope.type == CERTIFICATE_TYPE:
-            key = read_certificate(envelope.body)
-            if isinstance(key, CertifiedKey):  # check_signed refused any other
-                self.certified.setdefault(origin, {})[key.key_id] = key
+        if envelope.type.startswith(REGISTER_PREFIX):  # accepted: signed by the node key
+            # Learnt into this run's map, which the ChainMap of ``_signers`` reads first.
+            learn_register(envelope.type, envelope.body,
+                           ChainMap(self.certified.setdefault(origin, {}), self.knowledge.certified.get(origin, {})))
 
     def _check_chain(self, envelope: Envelope, held: dict[int, bytes], what: str) -> None:
         version = envelope.version

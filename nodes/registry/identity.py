@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -214,9 +215,46 @@ def create_identity(home: Path, state: str, passphrase: str) -> tuple[NodeIdenti
         "node_public_key": identity.node_public_key.hex(),
         "authorities": authority_ids,
     }
-    with os.fdopen(os.open(home / NODE_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
-        file.write(json.dumps(document, indent=2) + "\n")
+    _write_document(home, document)
     return identity, publics
+
+
+def _write_document(home: Path, document: Mapping[str, object]) -> None:
+    """Write node.json whole or not at all (a temporary file renamed over it), mode 0600."""
+    path = Path(home) / NODE_FILE
+    temporary = path.with_suffix(".json.new")
+    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+        file.write(json.dumps(document, indent=2) + "\n")
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
+
+
+def new_key_file(home: Path, kind: AuthorityKind, key: Ed25519PrivateKey, passphrase: str) -> Path:
+    """Store a new ``kind`` key beside the one in use, named by its key id, before the log certifies it."""
+    path = Path(home) / "keys" / f"{kind.value}-{key_id(key)}.key"
+    save_private_key(path, key, passphrase)
+    return path
+
+
+def install_authority_key(home: Path, identity: NodeIdentity, kind: AuthorityKind, new_file: Path) -> None:
+    """Make the key in ``new_file`` (``new_key_file``) the node's ``kind`` key, once the log certified it.
+
+    The old key file moves to ``keys/old/KIND-KEYID.key`` (kept for the operator to destroy
+    or archive, docs/keys.md), the new one takes ``keys/KIND.key``, node.json names it.
+    """
+    keys = Path(home) / "keys"
+    old_id = identity.authority_key_ids[kind.value]
+    (keys / "old").mkdir(mode=0o700, exist_ok=True)
+    os.replace(keys / f"{kind.value}.key", keys / "old" / f"{kind.value}-{old_id}.key")
+    os.replace(new_file, keys / f"{kind.value}.key")
+    new_id = new_file.stem.split("-", 1)[1]
+    _write_document(home, {
+        "state": identity.state,
+        "node_key_id": identity.node_key_id,
+        "node_public_key": identity.node_public_key.hex(),
+        "authorities": {**identity.authority_key_ids, kind.value: new_id},
+    })
 
 
 def load_identity(home: Path, passphrase: str | None) -> NodeIdentity:

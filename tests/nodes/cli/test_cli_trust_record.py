@@ -144,3 +144,39 @@ def test_the_record_of_the_trust_store_stays_national_whatever_sharing_json_says
     assert default_recipients_by_type("Authority.Certified", frozenset({"NL"})) == frozenset({"NL"})
     with pytest.raises(ConfigurationError, match=record_type):
         SharingRules.parse({"share": {record_type: "all"}})
+
+
+def test_key_rotate_and_revoke_on_the_command_line(pair):
+    be, _ = pair
+    be.ok("record", "manufacture", "--manufacturer", "FN Herstal", "--country", "BE", "--serial", "K-1",
+          "--type", "pistol", "--make", "FN", "--model", "Five-seveN", "--calibre", "5.7x28", "--year", "2020",
+          "--holder", "FN Herstal")
+    old = json.loads((be.home / "node.json").read_text())["authorities"]["licensing"]
+
+    rotated = be.ok("key", "rotate", "--authority", "licensing", "--json").json()
+    assert rotated["old_key_id"] == old and rotated["revoked"] is False
+    assert json.loads((be.home / "node.json").read_text())["authorities"]["licensing"] == rotated["new_key_id"]
+
+    revoked = be.ok("key", "revoke", "--authority", "licensing", "--since", "2020-01-01", "--reason", "leak",
+                    "--json").json()
+    assert revoked["old_key_id"] == rotated["new_key_id"] and revoked["revoked"] is True
+    assert be.ok("verify").code == 0
+
+
+@pytest.mark.parametrize("argv, option", [
+    (("rotate", "--authority", "navy"), "--authority"),
+    (("rotate", "--authority", "licensing", "--from", "2001-01-01"), "--from"),
+    (("rotate", "--authority", "licensing", "--from", "soon"), "--from"),
+    (("revoke", "--authority", "police", "--since", "yesterday", "--reason", "leak"), "--since"),
+    (("revoke", "--authority", "police", "--since", "2020-01-01", "--reason", ""), "--reason"),
+    (("revoke", "--authority", "police", "--since", "2999-01-01", "--reason", "leak"), "--since"),
+])
+def test_bad_key_changes_are_refused_naming_the_option_and_record_nothing(pair, argv, option):
+    be, _ = pair
+    node_json = (be.home / "node.json").read_text()
+
+    refused = be.refused("key", *argv)
+
+    assert option in refused.err
+    assert (be.home / "node.json").read_text() == node_json
+    assert be.ok("verify").code == 0
