@@ -2,10 +2,10 @@
 
 Pure checks over one record and what is known of its origin's log: who may sign
 it (the origin's node key, or an authority key that node key certified and had
-not retired or revoked by the record's signed recording time), its Ed25519
+not retired by the record's signed recording time), its Ed25519
 signature, the signer's permission, the per-stream chain, inclusion in a
-checkpoint and the stored row's columns. ``revoked_signer`` flags a record
-signed after the time its key was revoked from, by a revocation learnt later. ``ledger.audit`` (``armsledger
+checkpoint and the stored row's columns. ``revoked_signer`` flags, without
+refusing it, a record signed at or after the time its key was revoked since. ``ledger.audit`` (``armsledger
 verify``), ingest and trace-fragment verification all decide with these
 functions; docs/verification.md describes the protocol.
 
@@ -56,7 +56,6 @@ class Reason(StrEnum):
     INCLUSION = "inclusion"      # the inclusion proof does not lead to the checkpoint's root
     ROW = "row"                  # a stored column differs from the signed envelope
     RETIRED = "retired"          # signed by a key at or after the time it was retired from
-    REVOKED = "revoked"          # signed by a key at or after the time it was revoked since, revocation known
 
 
 @dataclass(frozen=True)
@@ -86,6 +85,15 @@ class SignedRecord(Protocol):
     def sig(self) -> bytes: ...
 
 
+class SignedAt(Protocol):
+    """What ``revoked_signer`` reads of a record: who signed it and when (any record type that has them)."""
+
+    @property
+    def authority(self) -> str: ...
+    @property
+    def recorded_at(self) -> int: ...
+
+
 class Policy(Protocol):
     """Which signer may record which type (a rule of the domain, passed in by the node layer)."""
 
@@ -103,7 +111,7 @@ class CertifiedKey:
     public_key: bytes  # raw, 32 bytes
     kind: str
     retired_from: int | None = None  # records recorded at or after it are refused
-    revoked_since: int | None = None  # records recorded at or after it are refused or flagged
+    revoked_since: int | None = None  # records recorded at or after it are flagged (``revoked_signer``)
     revoked_reason: str = ""
 
 
@@ -168,7 +176,7 @@ def _earliest(known: int | None, at: int) -> int:
     return at if known is None else min(known, at)
 
 
-def revoked_signer(record: SignedRecord, certified: Mapping[str, CertifiedKey]) -> CertifiedKey | None:
+def revoked_signer(record: SignedAt, certified: Mapping[str, CertifiedKey]) -> CertifiedKey | None:
     """The revoked key that signed ``record`` at or after the time it was revoked since, else ``None``.
 
     ``certified``: every key of the record's origin with every revocation held, also those
@@ -221,9 +229,9 @@ def check_signed(record: SignedRecord, signers: Signers, policy: Policy, *,
     if not signature_ok:
         return Refusal(Reason.SIGNATURE, f"{record.type}: Ed25519 signature does not verify for key "
                                          f"{record.authority}")
-    ended = _ended(record, signers.certified.get(record.authority) if kind is not None else None)
-    if ended is not None:
-        return ended
+    retired = _retired(record, signers.certified.get(record.authority) if kind is not None else None)
+    if retired is not None:
+        return retired
     why = policy.refusal(record.type, record.stream, kind)
     if why is not None:
         return Refusal(Reason.PERMISSION, why)
@@ -234,15 +242,16 @@ def check_signed(record: SignedRecord, signers: Signers, policy: Policy, *,
     return None
 
 
-def _ended(record: SignedRecord, key: CertifiedKey | None) -> Refusal | None:
-    """Whether ``key`` was retired or revoked, as far as known, by ``record``'s signed recording time."""
+def _retired(record: SignedRecord, key: CertifiedKey | None) -> Refusal | None:
+    """Whether ``key`` was retired, as far as known, by ``record``'s signed recording time.
+
+    A retirement is never set in the past (``nodes.registry.key_changes``), so no record the
+    key signed while in use is refused, whether the retirement is read before or after it.
+    A revocation refuses nothing: it flags (``revoked_signer``), in every place alike.
+    """
     if key is None:
         return None
     recorded = record.recorded_at // 1_000_000
-    if key.revoked_since is not None and recorded >= key.revoked_since:
-        return Refusal(Reason.REVOKED, f"{record.type} is signed by key {record.authority}, revoked since "
-                                       f"{_utc(key.revoked_since)} ({key.revoked_reason or 'no reason given'}), "
-                                       f"and recorded at {_utc(recorded)}, after the revocation was recorded")
     if key.retired_from is not None and recorded >= key.retired_from:
         return Refusal(Reason.RETIRED, f"{record.type} is signed by key {record.authority}, retired from "
                                        f"{_utc(key.retired_from)}, but recorded at {_utc(recorded)}")

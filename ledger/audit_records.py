@@ -50,7 +50,6 @@ KIND_OF = {
     Reason.INCLUSION: ProblemKind.ROOT,
     Reason.ROW: ProblemKind.MISFILED,
     Reason.RETIRED: ProblemKind.RETIRED,
-    Reason.REVOKED: ProblemKind.RETIRED,
 }
 """How an audit reports each refusal of ``ledger.acceptance``."""
 

@@ -26,8 +26,8 @@ class ProblemKind(StrEnum):
     UNTRUSTED = "untrusted"  # records held of a partner that is not trusted (any more)
     PROJECTION = "projection"  # a read model's row differs from the log projected afresh
     TRUST = "trust"  # the trust store's files differ from what the node's log records of them
-    RETIRED = "retired"  # signed by an authority key retired (or revoked, as known then) by its recording time
-    REVOKED = "revoked"  # flagged, not a problem: signed by a key after the time it was later revoked since
+    RETIRED = "retired"  # signed by an authority key at or after the time it was retired from
+    REVOKED = "revoked"  # flagged, not a problem: signed by a key at or after the time it was revoked since
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,8 @@ class AuditReport:
     unsealed: int  # records beyond the latest checkpoint
     problems: tuple[Problem, ...] = field(default=())
     received_checked: int = 0  # partner records held in the inbox
-    # Records signed by a key after the time it was revoked since, recorded before the revocation was
-    # (docs/keys.md): listed, kept out of evidence, but no problem of the log.
+    # Records signed by a key at or after the time it was revoked since (docs/keys.md): listed, kept out
+    # of evidence, but no problem of the log.
     flagged: tuple[Problem, ...] = field(default=())
 
     @property

@@ -23,7 +23,7 @@ UNVERIFIABLE = "unverifiable"           # a check failed unexpectedly (logged wi
 INVALID_FIELD = "invalid-field"         # out of the domain's schema (domain.schema): the detail names the field
 OVERSIZED = "oversized"                 # over the maximum message size: only its hash and size are kept
 REACTION_FAILED = "reaction-failed"     # accepted, but our automatic step for it failed (the record is kept)
-ENDED_KEY = "retired-or-revoked-key"    # signed by a key its node retired or revoked by the record's time
+ENDED_KEY = "retired-key"              # signed by a key its node retired by the record's signed time
 
 REASONS = (MALFORMED, UNTRUSTED, ORIGIN_MISMATCH, STREAM_MISMATCH, UNCERTIFIED, BAD_SIGNATURE, NOT_PERMITTED,
            BROKEN_CHAIN, FORK, UNPROVEN, BAD_PROOF, STALE_CHECKPOINT, MISDIRECTED, UNVERIFIABLE, INVALID_FIELD,
@@ -39,7 +39,6 @@ _QUARANTINE_REASON = {
     Reason.INCLUSION: BAD_PROOF,
     Reason.ROW: STREAM_MISMATCH,
     Reason.RETIRED: ENDED_KEY,
-    Reason.REVOKED: ENDED_KEY,
 }
 
 

@@ -23,8 +23,8 @@ from nodes.registry.identity import install_authority_key, new_key_file
 if TYPE_CHECKING:
     from nodes.ports import Node
 
-#: How far in the past ``--from`` of a rotation may lie: the clocks of the machines that run
-#: the command and the node may differ this much. Further back would end records already made: a revocation.
+#: How far in the future ``--since`` of a revocation may lie (clocks differ). A rotation's ``--from`` may not
+#: lie in the past at all: that would refuse records the key signed while in use (a revocation flags them).
 CLOCK_SLACK_S = 300
 
 
@@ -46,13 +46,13 @@ class KeyChange:
 def rotate_authority(node: Node, kind: AuthorityKind, *, retired_from: int | None = None) -> KeyChange:
     """Certify a new ``kind`` key and retire the old one from ``retired_from`` (default: now) on.
 
-    ``InvalidField`` on ``retired_from`` when it lies in the past (beyond ``CLOCK_SLACK_S``): ending
+    ``InvalidField`` on ``retired_from`` when it lies in the past: ending
     a key for records already made is a revocation (``revoke_authority``). Requires an
     unlocked node; the new key signs from the next command on (restart a running service).
     """
     now = int(time.time())
     ended = now if retired_from is None else retired_from
-    if ended < now - CLOCK_SLACK_S:
+    if ended < now:
         raise InvalidField("lies in the past: a key is retired from now on or later; to disown records it "
                            "signed already, revoke it (armsledger key revoke)", field="retired_from")
     return _replace_key(node, kind, ended, reason=None, now=now)

@@ -146,20 +146,23 @@ def test_the_record_of_the_trust_store_stays_national_whatever_sharing_json_says
         SharingRules.parse({"share": {record_type: "all"}})
 
 
-def test_key_rotate_and_revoke_on_the_command_line(pair):
+def test_key_revoke_and_rotate_on_the_command_line(pair):
     be, _ = pair
-    be.ok("record", "manufacture", "--manufacturer", "FN Herstal", "--country", "BE", "--serial", "K-1",
-          "--type", "pistol", "--make", "FN", "--model", "Five-seveN", "--calibre", "5.7x28", "--year", "2020",
-          "--holder", "FN Herstal")
+    weapon = be.ok("record", "manufacture", "--manufacturer", "FN Herstal", "--country", "BE", "--serial", "K-1",
+                   "--type", "pistol", "--make", "FN", "--model", "Five-seveN", "--calibre", "5.7x28", "--year",
+                   "2020", "--holder", "FN Herstal", "--json").json()["weapon_id"]
     old = json.loads((be.home / "node.json").read_text())["authorities"]["licensing"]
-
-    rotated = be.ok("key", "rotate", "--authority", "licensing", "--json").json()
-    assert rotated["old_key_id"] == old and rotated["revoked"] is False
-    assert json.loads((be.home / "node.json").read_text())["authorities"]["licensing"] == rotated["new_key_id"]
 
     revoked = be.ok("key", "revoke", "--authority", "licensing", "--since", "2020-01-01", "--reason", "leak",
                     "--json").json()
-    assert revoked["old_key_id"] == rotated["new_key_id"] and revoked["revoked"] is True
+    assert revoked["old_key_id"] == old and revoked["revoked"] is True
+    verified = be.ok("verify")
+    assert "1 record flagged as signed by a revoked key" in verified.out and f"stream {weapon}" in verified.out
+    assert "SIGNED BY A REVOKED KEY" in be.ok("history", "--weapon", weapon).out
+
+    rotated = be.ok("key", "rotate", "--authority", "licensing", "--json").json()
+    assert rotated["old_key_id"] == revoked["new_key_id"] and rotated["revoked"] is False
+    assert json.loads((be.home / "node.json").read_text())["authorities"]["licensing"] == rotated["new_key_id"]
     assert be.ok("verify").code == 0
 
 
