@@ -144,6 +144,11 @@ def check_identity(registry: Registry, identity: NodeIdentity) -> Signers:
         if found is None or found.kind != kind:
             raise NodeFileDamaged(f"{named}: the {kind} key {wanted} is not certified as {kind} in this node's "
                                   "log; node.json was altered: restore it from backup")
+        if found.retired_from is not None or found.revoked_since is not None:
+            ended = "revoked" if found.revoked_since is not None else "retired"
+            raise NodeFileDamaged(f"{named}: the {kind} key {wanted} is {ended} in this node's log: node.json "
+                                  f"and keys/{kind}.key are from before a key rotate or revoke (interrupted, or "
+                                  "restored from an old backup): see docs/keys.md")
     return signers
 
 

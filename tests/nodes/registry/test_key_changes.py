@@ -7,6 +7,7 @@ time given, even before the revocation was recorded. SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import replace
 
@@ -18,6 +19,7 @@ from domain.marking import Marking
 from ledger.audit_report import ProblemKind
 from ledger.keys import key_id, load_private_key
 from nodes.bootstrap import init_node, open_node
+from nodes.errors import NodeFileDamaged
 from nodes.registry.application import Registry
 from nodes.registry.key_changes import revoke_authority, rotate_authority
 from nodes.registry.verify import verify_store
@@ -128,3 +130,15 @@ def test_a_revocation_needs_a_reason_and_a_time_not_in_the_future(settings, sinc
             revoke_authority(node, LICENSING, since=since, reason=reason)
         assert refused.value.field == field
         assert node.registry.authority_register().version == 1 + len(AuthorityKind)
+
+
+def test_a_node_json_from_before_a_rotation_is_refused_for_signing(settings):
+    saved = (settings.home / "node.json").read_text()
+    with open_node(settings, unlock=True) as node:
+        rotate_authority(node, LICENSING)
+    (settings.home / "node.json").write_text(saved)  # an old backup, or a rotation cut short
+    old_id = json.loads(saved)["authorities"]["licensing"]
+    (settings.home / "keys" / "old" / f"licensing-{old_id}.key").replace(settings.home / "keys" / "licensing.key")
+
+    with pytest.raises(NodeFileDamaged, match="retired in this node's log"):
+        open_node(settings, unlock=True)
