@@ -10,7 +10,7 @@ import pytest
 
 from domain.authority import AuthorityKind
 from ledger.audit_report import ProblemKind
-from nodes.registry.key_changes import revoke_authority
+from nodes.registry.key_changes import revoke_authority, rotate_authority
 from nodes.registry.reading import weapon_timeline
 from nodes.registry.verify import verify_store
 from nodes.tracing.verdict_report import verdict_document
@@ -60,3 +60,21 @@ def test_a_revoked_keys_later_records_are_flagged_on_the_partner(cluster):
     assert len(verdict["revoked"]) == 1 and "SIGNED BY A REVOKED KEY" in verdict["revoked"][0]
     assert marked[0]["hash"] not in {e["hash"] for e in verdict["evidence"]}
     assert verdict_document(nl, kept)["revoked"] == []
+
+
+def test_a_record_signed_with_a_retired_key_is_quarantined_by_the_partner(cluster):
+    be, nl = cluster["BE"], cluster["NL"]
+    before = stolen(be, "RET-1")
+    change = rotate_authority(be, AuthorityKind.POLICE)
+    be.settle()
+    # ``be`` still holds the key it loaded before the rotation: what a process not restarted (or a thief
+    # with the old key file) would sign with.
+    after = stolen(be, "RET-2")
+    cluster.settle("BE", "NL")
+
+    quarantined = nl.inbox.quarantined()
+    assert [(q["reason"], q["origin"]) for q in quarantined] == [("retired-key", "BE")]
+    assert change.old_key_id in quarantined[0]["detail"] and after in quarantined[0]["detail"]
+    assert [e.type for e in nl.inbox.received(node="BE", stream=before)] == ["Weapon.ReportedStolen"]
+    assert nl.inbox.received(node="BE", stream=after) == []
+    assert [(p.stream, p.kind) for p in verify_store(be).problems] == [(after, ProblemKind.RETIRED)]
