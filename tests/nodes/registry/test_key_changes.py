@@ -48,12 +48,19 @@ def signer_of(node, weapon: str) -> str:
     return node.registry.envelopes(weapon)[-1].authority
 
 
-def with_old_key(node, settings, old_id: str) -> Registry:
-    """The registry of an insider who kept the old licensing key file and signs with it."""
+def signed_with_old_key(node, settings, old_id: str, serial: str) -> str:
+    """A manufacture recorded by an insider who kept the old licensing key file and signs with it."""
     old = load_private_key(settings.home / "keys" / "old" / f"licensing-{old_id}.key", PASSPHRASE)
     identity = replace(node.identity, authority_key_ids={**node.identity.authority_key_ids, "licensing": old_id},
                        private_keys={**node.identity.private_keys, old_id: old})
-    return Registry(settings.db, identity)
+    insider = Registry(settings.db, identity)
+    try:
+        return str(insider.manufacture(marking=Marking.read("FN Herstal", "BE", serial), type="pistol", make="FN",
+                                       model="P90", calibre="5.7x28", year=2021, holder="FN Herstal",
+                                       occurred_on=int(time.time())))
+    finally:
+        insider.close()
+        node.settle()
 
 
 def test_a_rotated_key_keeps_its_earlier_records_valid_and_the_new_key_signs_from_then_on(settings):
@@ -77,15 +84,10 @@ def test_a_record_the_retired_key_signs_after_its_retirement_fails_verify(settin
         old = signer_of(node, manufacture(node, "R-1"))
         rotate_authority(node, LICENSING)
     with open_node(settings, unlock=True) as node:
-        insider = with_old_key(node, settings, old)
-        forged = insider.manufacture(marking=Marking.read("FN Herstal", "BE", "R-9"), type="pistol", make="FN",
-                                     model="P90", calibre="5.7x28", year=2021, holder="FN Herstal",
-                                     occurred_on=int(time.time()))
-        insider.close()
-        node.settle()
+        forged = signed_with_old_key(node, settings, old, "R-9")
         report = verify_store(node)
     retired = [p for p in report.problems if p.kind is ProblemKind.RETIRED]
-    assert [(p.stream, p.version) for p in retired] == [(str(forged), 1)]
+    assert [(p.stream, p.version) for p in retired] == [(forged, 1)]
     assert "retired from" in retired[0].reason and old in retired[0].reason
 
 
@@ -109,18 +111,13 @@ def test_a_revoked_key_flags_what_it_signed_since_and_a_replacement_signs_at_onc
     with open_node(settings, unlock=True) as node:
         after = manufacture(node, "V-3")
         assert signer_of(node, after) == change.new_key_id
-        insider = with_old_key(node, settings, old)
-        late = insider.manufacture(marking=Marking.read("FN Herstal", "BE", "V-9"), type="pistol", make="FN",
-                                   model="P90", calibre="5.7x28", year=2021, holder="FN Herstal",
-                                   occurred_on=int(time.time()))
-        insider.close()
-        node.settle()
+        late = signed_with_old_key(node, settings, old, "V-9")
         report = verify_store(node)
     assert {p.kind for p in report.flagged} == {ProblemKind.REVOKED}
     assert "SIGNED BY A REVOKED KEY" in report.flagged[0].reason and "copied off" in report.flagged[0].reason
     assert kept not in {p.stream for p in (*report.flagged, *report.problems)}
     # Signed with the key after its revocation was recorded: flagged as well; the log itself is intact.
-    assert [p.stream for p in report.flagged] == [leaked, str(late)] and report.ok
+    assert [p.stream for p in report.flagged] == [leaked, late] and report.ok
 
 
 @pytest.mark.parametrize("since, reason, field", [(0, "  ", "reason"), (int(time.time()) + 86400, "leak", "since")])
