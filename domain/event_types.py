@@ -72,6 +72,12 @@ ALARM_SETTLED = "Alarm.Settled"
 
 # The node's register of its authorities' keys (certificates signed by the node key).
 AUTHORITY_CERTIFIED = "Authority.Certified"
+# An authority key retired from a time on (rotation), or revoked since a time (a leak): docs/keys.md.
+AUTHORITY_RETIRED = "Authority.Retired"
+AUTHORITY_REVOKED = "Authority.Revoked"
+# The node's record of its trust store (partners' node keys added and removed), kept national.
+TRUST_REGISTER_OPENED = "Authority.TrustRegisterOpened"
+TRUST_CHANGED = "Authority.TrustChanged"
 
 WEAPON_PREFIX = "Weapon."
 COMPONENT_PREFIX = "Component."

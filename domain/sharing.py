@@ -32,6 +32,8 @@ from domain.event_types import (
     TRACE_REQUEST_PREFIX,
     TRACE_SUBMITTED,
     TRANSFERRED,
+    TRUST_CHANGED,
+    TRUST_REGISTER_OPENED,
 )
 from domain.person import is_person_reference
 from domain.records import SignedRecord
@@ -59,7 +61,10 @@ _BODY_DEPENDENT = frozenset({EXPORTED, RECEIPT_CONFIRMED, SHIPMENT_OPENED, LICEN
 _HOLDER_FIELDS = {TRANSFERRED: ("from_holder", "to_holder")}
 #: Records that go to the states the default names and to no one else, whatever a node's configuration
 #: adds: a hit notice tells of a seizure in an investigation, and only the reporting state needs it.
-ONLY_DEFAULT_RECIPIENTS = frozenset({HIT_NOTICE_SENT})
+ONLY_DEFAULT_RECIPIENTS = frozenset({HIT_NOTICE_SENT, TRUST_REGISTER_OPENED, TRUST_CHANGED})
+#: The node's record of its own trust store stays home: which keys a state trusts is its own business,
+#: and no partner needs it to verify anything (docs/keys.md).
+_NATIONAL_REGISTER = frozenset({TRUST_REGISTER_OPENED, TRUST_CHANGED})
 
 
 def default_recipients_by_type(record_type: str, partners: frozenset[str]) -> frozenset[str] | None:
@@ -69,6 +74,8 @@ def default_recipients_by_type(record_type: str, partners: frozenset[str]) -> fr
     """
     if record_type in _BODY_DEPENDENT or record_type.startswith(_BODY_DEPENDENT_PREFIXES):
         return None
+    if record_type in _NATIONAL_REGISTER:
+        return frozenset()
     if record_type.startswith(AUTHORITY_PREFIX) or record_type in _TO_EVERY_PARTNER:
         # Partners cannot verify any record without the certificate of its authority key.
         return partners

@@ -1,9 +1,11 @@
 """The one rule that decides whether a signed record is acceptable.
 
 Pure checks over one record and what is known of its origin's log: who may sign
-it (the origin's node key, or an authority key that node key certified), its
-Ed25519 signature, the signer's permission, the per-stream chain, inclusion in
-a checkpoint and the stored row's columns. ``ledger.audit`` (``armsledger
+it (the origin's node key, or an authority key that node key certified and had
+not retired by the record's signed recording time), its Ed25519
+signature, the signer's permission, the per-stream chain, inclusion in a
+checkpoint and the stored row's columns. ``revoked_signer`` flags, without
+refusing it, a record signed at or after the time its key was revoked since. ``ledger.audit`` (``armsledger
 verify``), ingest and trace-fragment verification all decide with these
 functions; docs/verification.md describes the protocol.
 
@@ -15,8 +17,9 @@ authorities (``Authority.*`` records), and a certificate must name its key.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -30,6 +33,12 @@ from ledger.proofs import verify_inclusion
 
 CERTIFICATE_TYPE = "Authority.Certified"
 """Type of an authority certificate; body ``{key_id, public_key, kind, name}``, signed by the node key."""
+
+RETIREMENT_TYPE = "Authority.Retired"
+"""An authority key retired from a time on; body ``{key_id, kind, retired_from, successor}``, by the node key."""
+
+REVOCATION_TYPE = "Authority.Revoked"
+"""An authority key revoked since a time; body ``{key_id, kind, since, reason, successor}``, by the node key."""
 
 REGISTER_PREFIX = "Authority."
 """The node key signs only records whose type starts with this: its register of authority keys."""
@@ -46,6 +55,7 @@ class Reason(StrEnum):
     CHAIN = "chain"              # prev does not link with the neighbouring version held
     INCLUSION = "inclusion"      # the inclusion proof does not lead to the checkpoint's root
     ROW = "row"                  # a stored column differs from the signed envelope
+    RETIRED = "retired"          # signed by a key at or after the time it was retired from
 
 
 @dataclass(frozen=True)
@@ -66,11 +76,22 @@ class SignedRecord(Protocol):
     @property
     def authority(self) -> str: ...
     @property
+    def recorded_at(self) -> int: ...  # microseconds since the epoch, signed
+    @property
     def prev(self) -> bytes: ...
     @property
     def hash(self) -> bytes: ...
     @property
     def sig(self) -> bytes: ...
+
+
+class SignedAt(Protocol):
+    """What ``revoked_signer`` reads of a record: who signed it and when (any record type that has them)."""
+
+    @property
+    def authority(self) -> str: ...
+    @property
+    def recorded_at(self) -> int: ...
 
 
 class Policy(Protocol):
@@ -84,9 +105,14 @@ class Policy(Protocol):
 
 @dataclass(frozen=True)
 class CertifiedKey:
+    """A key the node key certified and, where its register says so, retired or revoked (epoch seconds)."""
+
     key_id: str
     public_key: bytes  # raw, 32 bytes
     kind: str
+    retired_from: int | None = None  # records recorded at or after it are refused
+    revoked_since: int | None = None  # records recorded at or after it are flagged (``revoked_signer``)
+    revoked_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -116,6 +142,57 @@ def read_certificate(body: Mapping[str, Any]) -> CertifiedKey | Refusal:
     except LedgerError as e:
         return Refusal(Reason.CERTIFICATE, f"certificate: {e}")
     return CertifiedKey(claimed, public, kind)
+
+
+def learn_register(record_type: str, body: Mapping[str, Any], certified: MutableMapping[str, CertifiedKey]) -> None:
+    """Learn what an accepted register record (signed by the node key) tells of its keys into ``certified``.
+
+    A certificate adds its key (a key certified again keeps what was learnt of it: a
+    retired or revoked key is not restored by certifying it again); a retirement or
+    revocation marks a key certified earlier, the earliest time winning. Records of
+    other types, and bodies without the fields, change nothing.
+    """
+    if record_type == CERTIFICATE_TYPE:
+        key = read_certificate(body)
+        if isinstance(key, CertifiedKey) and key.key_id not in certified:
+            certified[key.key_id] = key
+        return
+    if record_type not in (RETIREMENT_TYPE, REVOCATION_TYPE):
+        return
+    named = body.get("key_id")
+    known = certified.get(named) if isinstance(named, str) else None
+    at = body.get("retired_from" if record_type == RETIREMENT_TYPE else "since")
+    if known is None or not isinstance(at, int) or isinstance(at, bool):
+        return
+    if record_type == RETIREMENT_TYPE:
+        certified[known.key_id] = replace(known, retired_from=_earliest(known.retired_from, at))
+    else:
+        reason = body.get("reason")
+        certified[known.key_id] = replace(known, revoked_since=_earliest(known.revoked_since, at),
+                                          revoked_reason=reason if isinstance(reason, str) else "")
+
+
+def _earliest(known: int | None, at: int) -> int:
+    return at if known is None else min(known, at)
+
+
+def revoked_signer(record: SignedAt, certified: Mapping[str, CertifiedKey]) -> CertifiedKey | None:
+    """The revoked key that signed ``record`` at or after the time it was revoked since, else ``None``.
+
+    ``certified``: every key of the record's origin with every revocation held, also those
+    recorded after ``record``: a record signed with a stolen key before the revocation was
+    recorded is flagged (docs/keys.md), never used as evidence.
+    """
+    key = certified.get(record.authority)
+    if key is None or key.revoked_since is None or record.recorded_at < key.revoked_since * 1_000_000:
+        return None
+    return key
+
+
+def revoked_words(key: CertifiedKey) -> str:
+    """What a flag says of a record signed by revoked ``key`` (``revoked_signer``)."""
+    return (f"SIGNED BY A REVOKED KEY: key {key.key_id} ({key.kind}) is revoked since "
+            f"{_utc(key.revoked_since or 0)} ({key.revoked_reason or 'no reason given'}); not evidence")
 
 
 def signer(record: SignedRecord, signers: Signers) -> tuple[bytes, str | None] | Refusal:
@@ -152,6 +229,9 @@ def check_signed(record: SignedRecord, signers: Signers, policy: Policy, *,
     if not signature_ok:
         return Refusal(Reason.SIGNATURE, f"{record.type}: Ed25519 signature does not verify for key "
                                          f"{record.authority}")
+    retired = _retired(record, signers.certified.get(record.authority) if kind is not None else None)
+    if retired is not None:
+        return retired
     why = policy.refusal(record.type, record.stream, kind)
     if why is not None:
         return Refusal(Reason.PERMISSION, why)
@@ -160,6 +240,26 @@ def check_signed(record: SignedRecord, signers: Signers, policy: Policy, *,
         if isinstance(certificate, Refusal):
             return certificate
     return None
+
+
+def _retired(record: SignedRecord, key: CertifiedKey | None) -> Refusal | None:
+    """Whether ``key`` was retired, as far as known, by ``record``'s signed recording time.
+
+    A retirement is never set in the past (``nodes.registry.key_changes``), so no record the
+    key signed while in use is refused, whether the retirement is read before or after it.
+    A revocation refuses nothing: it flags (``revoked_signer``), in every place alike.
+    """
+    if key is None:
+        return None
+    recorded = record.recorded_at // 1_000_000
+    if key.retired_from is not None and recorded >= key.retired_from:
+        return Refusal(Reason.RETIRED, f"{record.type} is signed by key {record.authority}, retired from "
+                                       f"{_utc(key.retired_from)}, but recorded at {_utc(recorded)}")
+    return None
+
+
+def _utc(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def check_link(record: SignedRecord, *, previous: bytes | None = None,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 
-from ledger.acceptance import Policy
+from ledger.acceptance import CertifiedKey, Policy
 from ledger.audit_checkpoints import CheckpointCheck
 from ledger.audit_records import RecordWalk, examined
 from ledger.audit_report import AuditReport, LogRecord, Problem, ProblemKind, SealedLeaf
@@ -36,6 +36,7 @@ def audit_log(
     sealed: Sequence[SealedLeaf | tuple[object, ...]] | None = None,
     executor: Executor | None = None,
     witnessed: Sequence[tuple[str, Checkpoint]] = (),
+    revocations: dict[str, CertifiedKey] | None = None,
 ) -> AuditReport:
     """Audit a log; see the module docstring for what is checked.
 
@@ -49,11 +50,14 @@ def audit_log(
     ``witnessed``: (who holds it, checkpoint) for checkpoints of this log held outside
     the checkpoint table (the sealer's mark, partners' cosignatures): each must be signed
     by the node key, stored among ``checkpoints``, and reached by the log with its root.
+    ``revocations``: the register's keys with every revocation it holds (read first,
+    as ``nodes.registry.own_records.own_signers`` does); records signed by a key after
+    the time it was revoked since are reported as ``flagged``, not as problems.
 
     Never raises for what it finds in the data: every finding is a ``Problem``.
     """
     raw = node_public_key if isinstance(node_public_key, bytes) else public_bytes(node_public_key)
-    walk = RecordWalk(raw, policy)
+    walk = RecordWalk(raw, policy, revocations=revocations)
     for record, summary in examined(_as_records(records), walk.candidate_keys, executor):
         walk.add(record, summary)
     checked = CheckpointCheck(walk, _public_key(node_public_key), origin)
@@ -71,6 +75,7 @@ def audit_log(
         checkpoints_checked=checked.count,
         unsealed=max(0, len(walk.leaves) - latest),
         problems=tuple(walk.problems + checked.problems),
+        flagged=tuple(walk.flagged),
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from ledger.acceptance import (
     CERTIFICATE_TYPE,
+    REGISTER_PREFIX,
     CertifiedKey,
     Policy,
     Reason,
@@ -23,7 +24,9 @@ from ledger.acceptance import (
     check_link,
     check_row,
     check_signed,
-    read_certificate,
+    learn_register,
+    revoked_signer,
+    revoked_words,
     verify_signatures,
 )
 from ledger.audit_report import LogRecord, Problem, ProblemKind
@@ -46,6 +49,7 @@ KIND_OF = {
     Reason.CHAIN: ProblemKind.CHAIN,
     Reason.INCLUSION: ProblemKind.ROOT,
     Reason.ROW: ProblemKind.MISFILED,
+    Reason.RETIRED: ProblemKind.RETIRED,
 }
 """How an audit reports each refusal of ``ledger.acceptance``."""
 
@@ -57,11 +61,12 @@ class Summary(NamedTuple):
     version: int
     type: str
     authority: str
+    recorded_at: int
     prev: bytes
     hash: bytes
     sig: bytes
     sig_ok: bool | None
-    certificate: dict[str, Any] | None  # the body of a certificate, else None
+    register: dict[str, Any] | None  # the body of a register record (``Authority.*``), else None
 
 
 class Unreadable(NamedTuple):
@@ -87,8 +92,9 @@ def examine_chunk(chunk: list[bytes | None], keys: dict[str, bytes]) -> list[Sum
     verified = dict(zip((id(e) for e in envelopes),
                         verify_signatures([(keys[e.authority], e.sig, e.hash) for e in envelopes])))
     return [item if isinstance(item, Unreadable) else Summary(
-        item.stream, item.version, item.type, item.authority, item.prev, item.hash, item.sig,
-        verified.get(id(item)), dict(item.body) if item.type == CERTIFICATE_TYPE else None) for item in parsed]
+        item.stream, item.version, item.type, item.authority, item.recorded_at, item.prev, item.hash, item.sig,
+        verified.get(id(item)), dict(item.body) if item.type.startswith(REGISTER_PREFIX) else None)
+        for item in parsed]
 
 
 def examined(records: Iterator[LogRecord], candidate_keys: dict[str, bytes], executor: Executor | None
@@ -143,8 +149,12 @@ def _chunks(records: Iterator[LogRecord]) -> Iterator[list[LogRecord]]:
 class RecordWalk:
     """The log in order: certificates learnt, each record checked by ``ledger.acceptance``, leaves kept."""
 
-    def __init__(self, node_key_raw: bytes, policy: Policy, partner: str | None = None):
+    def __init__(self, node_key_raw: bytes, policy: Policy, partner: str | None = None,
+                 revocations: dict[str, CertifiedKey] | None = None):
         self.certified: dict[str, CertifiedKey] = {}  # by valid earlier certificates
+        # Every key of the register as a whole, with revocations recorded later than a record too.
+        self.revocations = revocations or {}
+        self.flagged: list[Problem] = []  # records signed by a key after the time it was revoked since
         self.signers = Signers(key_id(node_key_raw), node_key_raw, self.certified)
         self.candidate_keys: dict[str, bytes] = {self.signers.node_key_id: node_key_raw}
         self.policy = policy
@@ -177,13 +187,16 @@ class RecordWalk:
             self._refused(summary, position, row)
         # A worker verified with the key of that id (a key id is a hash of its key).
         refusal = check_signed(summary, self.signers, self.policy, signature_ok=summary.sig_ok,
-                               body=summary.certificate)
+                               body=summary.register if summary.type == CERTIFICATE_TYPE else None)
         if refusal is not None:
             self._refused(summary, position, refusal)
-        elif summary.certificate is not None:
-            certified = read_certificate(summary.certificate)
-            if not isinstance(certified, Refusal):
-                self.certified[certified.key_id] = certified
+        else:
+            if summary.register is not None:
+                learn_register(summary.type, summary.register, self.certified)
+            revoked = revoked_signer(summary, self.revocations)
+            if revoked is not None:
+                self.flagged.append(Problem(stream, version, position, ProblemKind.REVOKED,
+                                            revoked_words(revoked), self.partner))
         self._check_chain(summary, position)
 
     def _check_chain(self, summary: Summary, position: int) -> None:

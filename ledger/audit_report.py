@@ -26,6 +26,9 @@ class ProblemKind(StrEnum):
     UNTRUSTED = "untrusted"  # records held of a partner that is not trusted (any more)
     PROJECTION = "projection"  # a read model's row differs from the log projected afresh
     WITNESS = "witness"  # a checkpoint held outside the table (mark, a partner) that the log does not reach
+    TRUST = "trust"  # the trust store's files differ from what the node's log records of them
+    RETIRED = "retired"  # signed by an authority key at or after the time it was retired from
+    REVOKED = "revoked"  # flagged, not a problem: signed by a key at or after the time it was revoked since
 
 
 @dataclass(frozen=True)
@@ -66,16 +69,21 @@ class AuditReport:
     unsealed: int  # records beyond the latest checkpoint
     problems: tuple[Problem, ...] = field(default=())
     received_checked: int = 0  # partner records held in the inbox
+    # Records signed by a key at or after the time it was revoked since (docs/keys.md): listed, kept out
+    # of evidence, but no problem of the log.
+    flagged: tuple[Problem, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
-    def with_problems(self, problems: Iterable[Problem], *, received_checked: int = 0) -> AuditReport:
-        """A copy with ``problems`` added (checks made outside the log audit: table rows, the inbox)."""
+    def with_problems(self, problems: Iterable[Problem], *, received_checked: int = 0,
+                      flagged: Iterable[Problem] = ()) -> AuditReport:
+        """A copy with ``problems`` (and ``flagged`` records) added (checks made outside the log audit:
+        table rows, the inbox)."""
         return AuditReport(self.events_checked, self.streams_checked, self.checkpoint_size,
                            self.checkpoints_checked, self.unsealed, self.problems + tuple(problems),
-                           self.received_checked + received_checked)
+                           self.received_checked + received_checked, self.flagged + tuple(flagged))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,6 +95,7 @@ class AuditReport:
             "unsealed": self.unsealed,
             "received_checked": self.received_checked,
             "problems": [p.to_dict() for p in self.problems],
+            "flagged": [p.to_dict() for p in self.flagged],
         }
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "Ed25519PublicKey",
     "generate_key",
     "key_id",
+    "fingerprint",
     "public_bytes",
     "public_key_from_bytes",
     "save_private_key",
@@ -57,6 +58,12 @@ def key_id(key: Ed25519PrivateKey | Ed25519PublicKey | bytes) -> str:
     """Hex of the first 16 bytes of SHA-256(raw public key)."""
     raw = key if isinstance(key, (bytes, bytearray)) else public_bytes(key)
     return hashlib.sha256(bytes(raw)).digest()[:16].hex()
+
+
+def fingerprint(public_key: bytes) -> str:
+    """SHA-256 of the raw public key in upper-case hex, in groups of four, as read aloud over a phone."""
+    digest = hashlib.sha256(public_key).hexdigest().upper()
+    return " ".join(digest[i:i + 4] for i in range(0, len(digest), 4))
 
 
 def sign(key: Ed25519PrivateKey, message: bytes) -> bytes:

@@ -12,12 +12,21 @@ from __future__ import annotations
 
 from domain.authority import AuthorityKind, check_permitted
 from domain.errors import DomainError
-from domain.event_types import AUTHORITY_CERTIFIED
+from domain.event_types import (
+    AUTHORITY_CERTIFIED,
+    AUTHORITY_RETIRED,
+    AUTHORITY_REVOKED,
+    TRUST_CHANGED,
+    TRUST_REGISTER_OPENED,
+)
 from domain.schema import RecordSchema, domain_schema
-from nodes.registry.identity import REGISTER_OPENED, AuthorityRegister, authorities_stream
+from nodes.registry.identity import REGISTER_OPENED, AuthorityRegister, authorities_stream, trust_stream
 
-REGISTER_TYPES = frozenset({REGISTER_OPENED, AUTHORITY_CERTIFIED})
-"""The records of a node's register of authorities, the only ones its node key signs."""
+REGISTER_TYPES = frozenset({REGISTER_OPENED, AUTHORITY_CERTIFIED, AUTHORITY_RETIRED, AUTHORITY_REVOKED})
+"""The records of a node's register of authorities, which with ``TRUST_TYPES`` are the only ones its node key signs."""
+
+TRUST_TYPES = frozenset({TRUST_REGISTER_OPENED, TRUST_CHANGED})
+"""The records of a node's record of its trust store (national: never shared, so never received)."""
 
 RECORD_SCHEMA = RecordSchema({**domain_schema().bodies, **RecordSchema.of((AuthorityRegister,)).bodies})
 """Every record type a node may hold, with its body fields (``domain.schema``): partner records are checked
@@ -30,11 +39,14 @@ class DomainPolicy:
     def __init__(self, state: str):
         self.state = state
         self.register = str(authorities_stream(state))
+        self.trust = str(trust_stream(state))
 
     def refusal(self, record_type: str, stream: str, kind: str | None) -> str | None:
         """Why an authority of ``kind`` (``None``: ``state``'s node key) may not record ``record_type``
         in ``stream``; ``None`` when it may."""
         if kind is None:
+            if record_type in TRUST_TYPES:
+                return None if stream == self.trust else f"{record_type} not in {self.state}'s record of trust"
             if record_type not in REGISTER_TYPES:
                 return f"{record_type} is not a recordable event"
             if stream != self.register:

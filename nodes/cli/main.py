@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     store.add_rebuild(commands)
     demo.add_commands(commands)
     broker_commands.add_commands(federation.add_broker(commands))  # broker run; the broker register (FP art 15)
-    trust.add_commands(commands)        # key export, trust add|list
+    trust.add_commands(commands)        # key export|rotate|revoke, trust add|list|remove
     federation.add_commands(commands)   # sync, node run, quarantine
     alarm_commands.add_commands(commands)  # alarm list|settle
     trace.add_commands(commands)        # trace ACTION, diversion

@@ -141,6 +141,9 @@ def history_text(document: dict[str, Any]) -> str:
         by = event["authority_kind"] or event["authority"][:12]
         check = (f"NOT VERIFIED: {event['problem']}" if not event["verified"]
                  else "verified" + (f" ({_FOUND_IN[event['source']]})" if _FOUND_IN[event["source"]] else ""))
+        if event.get("revoked"):
+            check = (f"SIGNED BY A REVOKED KEY (revoked since {event['revoked']['since_iso']}: "
+                     f"{event['revoked']['reason']}); not evidence; {check}")
         lines.append(f"{event['occurred_on_iso'][:10]}  {name:<16} {event['node']:<6} {by:<12} "
                      f"{_officer(event['officer']):<14} {event['hash'][:12]}  {check}")
         details = corrected_text(event["body"]) if event["type"] == CORRECTED else ", ".join(

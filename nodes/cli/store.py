@@ -133,10 +133,15 @@ def verify(run: Invocation) -> int:
     if answers is not None:
         document["witnesses"] = answers.to_dict()
         summary += "; " + _witness_summary(answers, run.args.timeout)
+    if report.flagged:
+        summary += (f"; {counted(len(report.flagged), 'record')} flagged as signed by a revoked key "
+                    "(not evidence, docs/keys.md)")
     verdict = "ok" if report.ok else f"FAILED: {counted(len(report.problems), 'problem')}"
     run.emit(document, f"{verdict}: {summary}")
     for refused in answers.refused if answers else ():
         run.warn(f"armsledger verify: refused {refused}")
+    for flagged in report.flagged:
+        run.say(f"flagged: {flagged}")
     for problem in report.problems:
         run.warn(f"armsledger verify: {problem}")
     return 0 if report.ok else 1

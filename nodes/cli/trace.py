@@ -288,4 +288,5 @@ def _verdict_text(d: dict[str, Any]) -> str:
               for e in d["evidence"]]
     lines += [f"unverified, not used: {u}" for u in d["unverified"]]
     lines += [f"NOT VERIFIED, not used: {f}" for f in d["failed"]]
+    lines += [f"not used: {r}" for r in d.get("revoked", ())]
     return "\n".join(lines)

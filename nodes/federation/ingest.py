@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from eventsourcing.persistence import Tracking
 
-from ledger.acceptance import CERTIFICATE_TYPE, CertifiedKey, read_certificate
+from ledger.acceptance import learn_register
 from ledger.checkpoint import Checkpoint
 from ledger.envelope import Envelope
 from ledger.errors import LedgerError
@@ -298,10 +298,7 @@ class Ingest:
             return
         certified = knowledge.certified.setdefault(origin, {})
         for envelope in self.inbox.received(node=origin, stream=str(authorities_stream(origin))):
-            if envelope.type == CERTIFICATE_TYPE:
-                key = read_certificate(envelope.body)  # accepted, so well formed
-                if isinstance(key, CertifiedKey):
-                    certified[key.key_id] = key
+            learn_register(envelope.type, envelope.body, certified)  # accepted, so signed by the node key
         kept = self.inbox.partner_checkpoints(origin)
         knowledge.kept[origin] = {c.size: c for c in kept}
         if kept:

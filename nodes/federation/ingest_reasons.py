@@ -24,10 +24,11 @@ INVALID_FIELD = "invalid-field"         # out of the domain's schema (domain.sch
 OVERSIZED = "oversized"                 # over the maximum message size: only its hash and size are kept
 REACTION_FAILED = "reaction-failed"     # accepted, but our automatic step for it failed (the record is kept)
 SPLIT_VIEW = "split-view"               # two checkpoints of one origin and size, both signed by it: alarm
+ENDED_KEY = "retired-key"              # signed by a key its node retired by the record's signed time
 
 REASONS = (MALFORMED, UNTRUSTED, ORIGIN_MISMATCH, STREAM_MISMATCH, UNCERTIFIED, BAD_SIGNATURE, NOT_PERMITTED,
            BROKEN_CHAIN, FORK, UNPROVEN, BAD_PROOF, STALE_CHECKPOINT, MISDIRECTED, UNVERIFIABLE, INVALID_FIELD,
-           OVERSIZED, REACTION_FAILED, SPLIT_VIEW)
+           OVERSIZED, REACTION_FAILED, SPLIT_VIEW, ENDED_KEY)
 PARKED = frozenset({UNTRUSTED, UNCERTIFIED, UNPROVEN})
 
 _QUARANTINE_REASON = {
@@ -38,6 +39,7 @@ _QUARANTINE_REASON = {
     Reason.PERMISSION: NOT_PERMITTED,
     Reason.INCLUSION: BAD_PROOF,
     Reason.ROW: STREAM_MISMATCH,
+    Reason.RETIRED: ENDED_KEY,
 }
 
 

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING
 
 from domain.errors import InvalidField
 from ledger.acceptance import (
-    CERTIFICATE_TYPE,
+    REGISTER_PREFIX,
     CertifiedKey,
     Refusal,
     Signers,
     check_inclusion,
     check_link,
     check_signed,
-    read_certificate,
+    learn_register,
     signer,
 )
 from ledger.checkpoint import Checkpoint, verify_checkpoint
@@ -285,10 +285,10 @@ class Run:
         self.batch.proofs.append(KeptProof(origin, envelope.stream, envelope.version, checkpoint.size,
                                            message.index, tuple(message.proof)))
         self.report.accepted.append(envelope)
-        if envelope.type == CERTIFICATE_TYPE:
-            key = read_certificate(envelope.body)
-            if isinstance(key, CertifiedKey):  # check_signed refused any other
-                self.certified.setdefault(origin, {})[key.key_id] = key
+        if envelope.type.startswith(REGISTER_PREFIX):  # accepted: signed by the node key
+            # Learnt into this run's map, which the ChainMap of ``_signers`` reads first.
+            learn_register(envelope.type, envelope.body,
+                           ChainMap(self.certified.setdefault(origin, {}), self.knowledge.certified.get(origin, {})))
 
     def _check_chain(self, envelope: Envelope, held: dict[int, bytes], what: str) -> None:
         version = envelope.version

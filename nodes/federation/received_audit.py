@@ -27,7 +27,9 @@ from ledger.acceptance import (
     check_link,
     check_row,
     check_signed,
-    read_certificate,
+    learn_register,
+    revoked_signer,
+    revoked_words,
     verify_signatures,
 )
 from ledger.audit_records import KIND_OF
@@ -53,6 +55,7 @@ class ReceivedAudit:
 
     checked: int = 0
     problems: list[Problem] = field(default_factory=list)
+    flagged: list[Problem] = field(default_factory=list)  # signed by a key after it was revoked since
 
 
 def audit_received(rows: Iterable[Notification], partners: dict[str, Partner], *,
@@ -84,6 +87,7 @@ def audit_received(rows: Iterable[Notification], partners: dict[str, Partner], *
     certified: dict[str, dict[str, CertifiedKey]] = defaultdict(dict)
     held: dict[tuple[str, str], dict[int, tuple[int, Envelope]]] = defaultdict(dict)  # -> (row id, envelope)
     untrusted: dict[str, int] = defaultdict(int)
+    accepted: list[tuple[int, Envelope]] = []
     for at, (row, envelope) in enumerate(received):
         result.checked += 1
         origin = envelope.node
@@ -101,11 +105,16 @@ def audit_received(rows: Iterable[Notification], partners: dict[str, Partner], *
         for refusal in refusals:
             if refusal is not None:
                 result.problems.append(_problem(envelope, row.id, refusal))
-        if refusals[1] is None and envelope.type == CERTIFICATE_TYPE:
-            key = read_certificate(envelope.body)
-            if isinstance(key, CertifiedKey):
-                certified[origin][key.key_id] = key
+        if refusals[1] is None:
+            learn_register(envelope.type, envelope.body, certified[origin])
+            accepted.append((row.id, envelope))
         held[(origin, envelope.stream)][envelope.version] = (row.id, envelope)
+    for position, envelope in accepted:
+        # Against every revocation held of its origin, also those received after it (docs/keys.md).
+        revoked = revoked_signer(envelope, certified[envelope.node])
+        if revoked is not None:
+            result.flagged.append(Problem(envelope.stream, envelope.version, position, ProblemKind.REVOKED,
+                                          revoked_words(revoked), envelope.node))
     for versions in held.values():
         # The partner shares some records of a stream and not others: only neighbours held are linked.
         for version, (position, envelope) in versions.items():

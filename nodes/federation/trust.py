@@ -5,7 +5,8 @@ A partner's public identity is the JSON printed by ``armsledger key export``::
     {"armsledger_identity": 1, "state": "NL", "node_key_id": "...", "node_public_key": "<hex>"}
 
 ``armsledger trust add --state NL NL.pub`` checks the document (the state named
-on the command line must match it; the key id must be the hash of the key) and
+on the command line must match it; the key id must be the hash of the key),
+records the change in the node's log (``nodes.federation.trust_record``) and
 stores it as ``HOME/trust/NL.json``. Authority keys are not in the trust store:
 they are certified by the node key in the partner's own log (``Authority.Certified``).
 """
@@ -80,14 +81,22 @@ class TrustStore:
     def __init__(self, home: Path):
         self.folder = Path(home) / "trust"
 
-    def add(self, partner: Partner, *, own_state: str) -> None:
-        """Trust ``partner``. Refuses the node's own state and replacing a different key."""
+    def check_addable(self, partner: Partner, *, own_state: str) -> None:
+        """``InvalidField`` on ``state`` for the node's own state, or a state trusted with another key."""
         if partner.state == own_state:
             raise InvalidField("a node does not add its own state as a partner", field="state")
-        existing = self.get(partner.state)
+        existing = self.readable()[0].get(partner.state)
         if existing is not None and existing != partner:
             raise InvalidField(f"{partner.state} is trusted with another key ({existing.node_key_id}); "
-                               "remove it first if the partner rotated its key", field="state")
+                               "remove it first (armsledger trust remove) if the partner changed its key",
+                               field="state")
+
+    def add(self, partner: Partner, *, own_state: str) -> None:
+        """Write ``partner``'s file (no record: ``trust_record.record_trust`` records, then calls this).
+
+        Refuses (``check_addable``) the node's own state and replacing a different key.
+        """
+        self.check_addable(partner, own_state=own_state)
         self.folder.mkdir(parents=True, exist_ok=True)
         document = {"armsledger_identity": IDENTITY_FORMAT, "state": partner.state,
                     "node_key_id": partner.node_key_id, "node_public_key": partner.node_public_key.hex()}
@@ -95,6 +104,29 @@ class TrustStore:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(document, indent=2) + "\n")
         tmp.replace(path)
+
+    def holds(self, state: str) -> bool:
+        """Whether there is a file for ``state``, readable or not."""
+        return (self.folder / f"{state}.json").exists()
+
+    def remove(self, state: str) -> None:
+        """Delete ``state``'s file, if any (no record: ``trust_record.remove_trust`` records, then calls this)."""
+        (self.folder / f"{state}.json").unlink(missing_ok=True)
+
+    def readable(self) -> tuple[dict[str, Partner], dict[str, str]]:
+        """The partners whose files read well, and for each other file, why it does not (by state)."""
+        found: dict[str, Partner] = {}
+        damaged: dict[str, str] = {}
+        if not self.folder.exists():
+            return found, damaged
+        for path in sorted(self.folder.glob("*.json")):
+            try:
+                partner = parse_identity(path.read_text(), expected_state=path.stem)
+            except (InvalidField, OSError, UnicodeDecodeError) as e:
+                damaged[path.stem] = str(e.args[0]) if e.args else type(e).__name__
+            else:
+                found[partner.state] = partner
+        return found, damaged
 
     def get(self, state: str) -> Partner | None:
         path = self.folder / f"{state}.json"
@@ -117,12 +149,15 @@ class TrustStore:
 
 
 def trust_partner(node: Node, partner: NodeIdentity) -> Partner:
-    """``node`` trusts ``partner``'s node key: ``armsledger key export`` there, ``trust add`` here.
+    """``node`` trusts ``partner``'s node key: ``armsledger key export`` there, ``trust add`` here
+    (recorded in ``node``'s log, which must be unlocked).
 
-    Raises ``InvalidField`` as ``TrustStore.add`` does (own state, another key of that state).
+    Raises ``InvalidField`` as ``trust_record.record_trust`` does (own state, another key of that state).
     """
+    from nodes.federation.trust_record import record_trust
+
     found = parse_identity(export_identity(partner), expected_state=partner.state)
-    TrustStore(node.settings.home).add(found, own_state=node.identity.state)
+    record_trust(node, found)
     return found
 
 

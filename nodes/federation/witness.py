@@ -63,7 +63,7 @@ def cosigned(node: Node) -> tuple[dict[str, Cosigned], list[str]]:
     """Per trusted witness, the newest of our checkpoints it cosigned; and why stored cosignatures
     that no longer verify were passed over (a row altered behind the node). Cosignatures of
     states no longer trusted are not read."""
-    partners = TrustStore(node.settings.home).partners()
+    partners = TrustStore(node.settings.home).readable()[0]
     own = node.identity.state
     newest: dict[str, Cosigned] = {}
     damaged: list[str] = []
@@ -94,7 +94,7 @@ def witness_status(node: Node) -> list[dict[str, Any]]:
     microseconds); None for each when it cosigned none."""
     newest, _ = cosigned(node)
     rows = []
-    for state in sorted(TrustStore(node.settings.home).partners()):
+    for state in sorted(TrustStore(node.settings.home).readable()[0]):
         held = newest.get(state)
         rows.append({
             "witness": state,
@@ -159,7 +159,7 @@ def ask_witnesses(node: Node, transport: Transport, timeout_s: float) -> Witness
     the broker fails.
     """
     own = node.identity.state
-    partners = TrustStore(node.settings.home).partners()
+    partners = TrustStore(node.settings.home).readable()[0]
     answers = WitnessAnswers()
     if not partners:
         return answers

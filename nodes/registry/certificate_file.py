@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from domain.time import format_time
 from ledger.acceptance import Refusal, Signers, check_signed, read_certificate
 from ledger.envelope import Envelope
 from ledger.errors import LedgerError
-from ledger.keys import key_id
+from ledger.keys import fingerprint, key_id
 from nodes.acceptance import DomainPolicy
 
 FORMAT = 1
@@ -39,12 +38,6 @@ CHECKS = {
     "content": "every byte of the file follows from the signed records",
     "trusted key": "the node key is the one you trust for that state",
 }
-
-
-def fingerprint(public_key: bytes) -> str:
-    """SHA-256 of the raw public key in upper-case hex, in groups of four, as read aloud over a phone."""
-    digest = hashlib.sha256(public_key).hexdigest().upper()
-    return " ".join(digest[i:i + 4] for i in range(0, len(digest), 4))
 
 
 def readable_fields(record: Envelope, authority_certificate: Envelope) -> dict[str, Any]:

@@ -20,11 +20,12 @@ from domain.event_types import AUTHORITY_CERTIFIED, CORRECTED, WEAPON_EVENT_TYPE
 from domain.records import SignedRecord
 from domain.time import format_time
 from domain.weapon_state import WeaponState
+from ledger.acceptance import CertifiedKey, revoked_signer
 from ledger.envelope import Envelope
 from nodes.bootstrap import Node
 from nodes.federation.crossborder import partner_states
 from nodes.reference.matching import with_references
-from nodes.registry.own_records import CheckedRecord, verified_history
+from nodes.registry.own_records import CheckedRecord, own_signers, verified_history
 from nodes.registry.plain_data import plain_record
 from nodes.tracing.lifecycle import federated_lifecycle
 from projections.weapon_state import fold
@@ -44,6 +45,7 @@ class HeldRecord:
     problem: str | None
     envelope: SignedRecord | None
     sequence_on: int = 0
+    revoked: CertifiedKey | None = None  # signed by this key at or after the time it was revoked since
 
     @property
     def type(self) -> str:
@@ -73,8 +75,9 @@ def federated_history(node: Node, weapon_id: UUID, *, own_only: bool = False, ty
         _, checked = verified_history(node.registry, node.identity, weapon_id)
     except UnknownWeapon:
         checked = []  # known here, if at all, from partners' records only
-    held = _own(checked)
-    kinds = {key_id: kind for kind, key_id in node.identity.authority_key_ids.items()}
+    register = own_signers(node.registry, node.identity)[0].certified  # retired and revoked keys too
+    held = _own(checked, register)
+    kinds = {key_id: key.kind for key_id, key in register.items()}
     if not own_only:
         received = _received(node, weapon_id, {h.envelope.hash for h in held if h.envelope is not None}, kinds)
         held += received
@@ -129,8 +132,10 @@ def _with_corrections(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return events
 
 
-def _own(checked: list[CheckedRecord]) -> list[HeldRecord]:
-    return [HeldRecord(OWN, r.version, r.problem, r.envelope) for r in checked]
+def _own(checked: list[CheckedRecord], register: Mapping[str, CertifiedKey]) -> list[HeldRecord]:
+    return [HeldRecord(OWN, r.version, r.problem, r.envelope,
+                       revoked=revoked_signer(r.envelope, register) if r.envelope is not None else None)
+            for r in checked]
 
 
 def _received(node: Node, weapon_id: UUID, own_hashes: set[bytes], kinds: dict[str, str]) -> list[HeldRecord]:
@@ -140,11 +145,13 @@ def _received(node: Node, weapon_id: UUID, own_hashes: set[bytes], kinds: dict[s
     life = federated_lifecycle(node, weapon_id)
     from_inbox = {e.hash for e in node.inbox.received_about(wid, partner_states(node))}
     held = []
-    for record in life.records:
+    revoked = dict((record.hash, key) for record, key in life.revoked)
+    for record in (*life.records, *(record for record, _ in life.revoked)):
         if record.type == AUTHORITY_CERTIFIED:
             kinds.setdefault(str(record.body.get("key_id", "")), str(record.body.get("kind", "")))
         elif record.stream == wid and record.type in WEAPON_EVENT_TYPES and record.hash not in own_hashes:
-            held.append(HeldRecord(PARTNER if record.hash in from_inbox else TRACE, record.version, None, record))
+            held.append(HeldRecord(PARTNER if record.hash in from_inbox else TRACE, record.version, None, record,
+                                   revoked=revoked.get(record.hash)))
     return held
 
 
@@ -167,17 +174,26 @@ def in_business_order(held: list[HeldRecord]) -> list[HeldRecord]:
 
 
 def fold_held(weapon_id: UUID | str, held: list[HeldRecord]) -> WeaponState:
-    """The state from the records that verify; our own chain only up to its first failure
-    (what follows a broken link cannot be trusted to apply to the state before it)."""
+    """The state from the records that verify and were not signed by a revoked key; our own chain
+    only up to its first failure (what follows a broken link cannot be trusted to apply to the state
+    before it)."""
     failed = [h.version for h in held if h.source == OWN and h.problem is not None]
     first_failure = min(failed) if failed else None
-    usable = [h for h in held if h.envelope is not None and h.problem is None
+    usable = [h for h in held if h.envelope is not None and h.problem is None and h.revoked is None
               and not (h.source == OWN and first_failure is not None and h.version > first_failure)]
     return fold(str(weapon_id), usable).state
 
 
+def _revoked_document(key: CertifiedKey | None) -> dict[str, Any] | None:
+    """What ``history`` says of a record signed by a revoked key (docs/keys.md); None for any other."""
+    if key is None or key.revoked_since is None:
+        return None
+    return {"key_id": key.key_id, "kind": key.kind, "since": key.revoked_since,
+            "since_iso": format_time(key.revoked_since), "reason": key.revoked_reason}
+
+
 def _event_document(h: HeldRecord, authority_kinds: dict[str, str]) -> dict[str, Any]:
-    check = {"verified": h.problem is None, "problem": h.problem}
+    check = {"verified": h.problem is None, "problem": h.problem, "revoked": _revoked_document(h.revoked)}
     envelope = h.envelope
     if envelope is None:  # an unreadable row of ours: only its version is known
         return {"type": None, "version": h.version, "occurred_on": None, "occurred_on_iso": "",

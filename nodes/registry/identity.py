@@ -10,6 +10,9 @@ Authority keys are certified by the node key with an ``Authority.Certified``
 record in the node's own log (stream ``authorities_stream(state)``), signed by
 the node key. So certificates are replicated, proved and audited like every
 other record, and a partner that trusts the node key can check any authority.
+The same register retires and revokes keys (``Authority.Retired``,
+``Authority.Revoked``); a second stream of it, ``trust_stream(state)``, kept
+national, records the partners' node keys the node trusts (docs/keys.md).
 """
 
 from __future__ import annotations
@@ -17,13 +20,20 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from eventsourcing.domain import Aggregate
 
 from domain.authority import Authority, AuthorityKind
-from domain.event_types import AUTHORITY_CERTIFIED
+from domain.event_types import (
+    AUTHORITY_CERTIFIED,
+    AUTHORITY_RETIRED,
+    AUTHORITY_REVOKED,
+    TRUST_CHANGED,
+    TRUST_REGISTER_OPENED,
+)
 from domain.marking import ARMSLEDGER_NAMESPACE
 from domain.signed_aggregate import SignedAggregate
 from ledger.keys import (
@@ -43,9 +53,17 @@ NODE_FILE = "node.json"
 #: The first record of a node's register of authorities, signed by the node key.
 REGISTER_OPENED = "Authority.RegisterOpened"
 
+#: ``change`` of an ``Authority.TrustChanged`` record.
+TRUST_ADDED, TRUST_REMOVED = "added", "removed"
+
 
 def authorities_stream(state: str) -> uuid.UUID:
     return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"authorities|{state}")
+
+
+def trust_stream(state: str) -> uuid.UUID:
+    """The stream of the node's record of its trust store (never shared: ``domain.sharing``)."""
+    return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"trust|{state}")
 
 
 class AuthorityRegister(SignedAggregate):
@@ -70,9 +88,51 @@ class AuthorityRegister(SignedAggregate):
         def apply(self, register: AuthorityRegister) -> None:
             register.keys[self.key_id] = (self.public_key, AuthorityKind(self.kind))
 
+    class Retired(Event):
+        """The key no longer signs records recorded at or after ``retired_from`` (epoch seconds); those
+        it signed before stay valid. ``successor``: the key id certified to sign for its kind instead."""
+
+        TOPIC = AUTHORITY_RETIRED
+        key_id: str
+        kind: str
+        retired_from: int
+        successor: str
+
+    class Revoked(Event):
+        """The key is not to be trusted for records recorded at or after ``since`` (epoch seconds):
+        they are flagged wherever held. ``successor`` as for ``Retired``."""
+
+        TOPIC = AUTHORITY_REVOKED
+        key_id: str
+        kind: str
+        since: int
+        reason: str
+        successor: str
+
+    class TrustOpened(Event, Aggregate.Created):
+        TOPIC = TRUST_REGISTER_OPENED
+        state: str
+
+    class TrustChanged(Event):
+        """The node now trusts (``change`` "added") or no longer trusts ("removed") ``partner``'s node key."""
+
+        TOPIC = TRUST_CHANGED
+        partner: str
+        key_id: str
+        public_key: bytes
+        change: str
+        reason: str
+
+        def apply(self, register: AuthorityRegister) -> None:
+            if self.change == TRUST_ADDED:
+                register.trusted[self.partner] = self.public_key
+            else:
+                register.trusted.pop(self.partner, None)
+
     def __init__(self, occurred_on: int, authority: str, state: str):
         self.state = state
         self.keys: dict[str, tuple[bytes, AuthorityKind]] = {}
+        self.trusted: dict[str, bytes] = {}  # in the trust stream: partner state -> node public key
 
     @staticmethod
     def create_id(state: str, **_: object) -> uuid.UUID:
@@ -82,9 +142,31 @@ class AuthorityRegister(SignedAggregate):
     def open(cls, *, state: str, node_key_id: str, occurred_on: int) -> AuthorityRegister:
         return cls._create(cls.Created, occurred_on=occurred_on, authority=node_key_id, state=state)
 
+    @classmethod
+    def open_trust(cls, *, state: str, node_key_id: str, occurred_on: int) -> AuthorityRegister:
+        """The node's record of its trust store, in its own stream (``trust_stream``)."""
+        return cls._create(cls.TrustOpened, id=trust_stream(state), occurred_on=occurred_on, authority=node_key_id,
+                           state=state)
+
     def certify(self, *, node_key_id: str, public_key: bytes, kind: AuthorityKind, name: str, occurred_on: int) -> None:
         self.trigger_event(self.Certified, occurred_on=occurred_on, authority=node_key_id,
                            key_id=key_id(public_key), public_key=public_key, kind=kind.value, name=name)
+
+    def retire(self, *, node_key_id: str, retired: str, kind: AuthorityKind, retired_from: int, successor: str,
+               occurred_on: int) -> None:
+        self.trigger_event(self.Retired, occurred_on=occurred_on, authority=node_key_id, key_id=retired,
+                           kind=kind.value, retired_from=retired_from, successor=successor)
+
+    def revoke(self, *, node_key_id: str, revoked: str, kind: AuthorityKind, since: int, reason: str, successor: str,
+               occurred_on: int) -> None:
+        self.trigger_event(self.Revoked, occurred_on=occurred_on, authority=node_key_id, key_id=revoked,
+                           kind=kind.value, since=since, reason=reason, successor=successor)
+
+    def change_trust(self, *, node_key_id: str, partner: str, public_key: bytes, added: bool, reason: str,
+                     occurred_on: int) -> None:
+        self.trigger_event(self.TrustChanged, occurred_on=occurred_on, authority=node_key_id, partner=partner,
+                           key_id=key_id(public_key), public_key=public_key,
+                           change=TRUST_ADDED if added else TRUST_REMOVED, reason=reason)
 
 
 @dataclass(frozen=True)
@@ -133,9 +215,46 @@ def create_identity(home: Path, state: str, passphrase: str) -> tuple[NodeIdenti
         "node_public_key": identity.node_public_key.hex(),
         "authorities": authority_ids,
     }
-    with os.fdopen(os.open(home / NODE_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
-        file.write(json.dumps(document, indent=2) + "\n")
+    _write_document(home, document)
     return identity, publics
+
+
+def _write_document(home: Path, document: Mapping[str, object]) -> None:
+    """Write node.json whole or not at all (a temporary file renamed over it), mode 0600."""
+    path = Path(home) / NODE_FILE
+    temporary = path.with_suffix(".json.new")
+    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+        file.write(json.dumps(document, indent=2) + "\n")
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
+
+
+def new_key_file(home: Path, kind: AuthorityKind, key: Ed25519PrivateKey, passphrase: str) -> Path:
+    """Store a new ``kind`` key beside the one in use, named by its key id, before the log certifies it."""
+    path = Path(home) / "keys" / f"{kind.value}-{key_id(key)}.key"
+    save_private_key(path, key, passphrase)
+    return path
+
+
+def install_authority_key(home: Path, identity: NodeIdentity, kind: AuthorityKind, new_file: Path) -> None:
+    """Make the key in ``new_file`` (``new_key_file``) the node's ``kind`` key, once the log certified it.
+
+    The old key file moves to ``keys/old/KIND-KEYID.key`` (kept for the operator to destroy
+    or archive, docs/keys.md), the new one takes ``keys/KIND.key``, node.json names it.
+    """
+    keys = Path(home) / "keys"
+    old_id = identity.authority_key_ids[kind.value]
+    (keys / "old").mkdir(mode=0o700, exist_ok=True)
+    os.replace(keys / f"{kind.value}.key", keys / "old" / f"{kind.value}-{old_id}.key")
+    os.replace(new_file, keys / f"{kind.value}.key")
+    new_id = new_file.stem.split("-", 1)[1]
+    _write_document(home, {
+        "state": identity.state,
+        "node_key_id": identity.node_key_id,
+        "node_public_key": identity.node_public_key.hex(),
+        "authorities": {**identity.authority_key_ids, kind.value: new_id},
+    })
 
 
 def load_identity(home: Path, passphrase: str | None) -> NodeIdentity:

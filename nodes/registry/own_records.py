@@ -19,7 +19,6 @@ from domain.errors import UnknownWeapon
 from domain.event_types import WEAPON_PREFIX
 from domain.weapon import Weapon
 from ledger.acceptance import (
-    CERTIFICATE_TYPE,
     CertifiedKey,
     Reason,
     Refusal,
@@ -27,7 +26,7 @@ from ledger.acceptance import (
     check_link,
     check_row,
     check_signed,
-    read_certificate,
+    learn_register,
 )
 from ledger.envelope import Envelope
 from ledger.errors import EncodingError, LedgerError
@@ -120,10 +119,7 @@ def own_signers(registry: Registry, identity: NodeIdentity) -> tuple[Signers, li
         if record.problem is not None or record.envelope is None:
             problems.append(f"register of authorities, version {record.version}: {record.problem}")
             continue
-        if record.envelope.type == CERTIFICATE_TYPE:
-            key = read_certificate(record.envelope.body)
-            if isinstance(key, CertifiedKey):
-                certified[key.key_id] = key
+        learn_register(record.envelope.type, record.envelope.body, certified)
     return signers, problems
 
 
@@ -148,6 +144,11 @@ def check_identity(registry: Registry, identity: NodeIdentity) -> Signers:
         if found is None or found.kind != kind:
             raise NodeFileDamaged(f"{named}: the {kind} key {wanted} is not certified as {kind} in this node's "
                                   "log; node.json was altered: restore it from backup")
+        if found.retired_from is not None or found.revoked_since is not None:
+            ended = "revoked" if found.revoked_since is not None else "retired"
+            raise NodeFileDamaged(f"{named}: the {kind} key {wanted} is {ended} in this node's log: node.json "
+                                  f"and keys/{kind}.key are from before a key rotate or revoke (interrupted, or "
+                                  "restored from an old backup): see docs/keys.md")
     return signers
 
 

@@ -5,7 +5,8 @@ straight from the database, and runs ``ledger.audit.audit_log`` with the node's
 public key and the domain's permissions (``nodes.acceptance``); then audits the
 partner records held in the inbox (``nodes.federation.received_audit``),
 compares the projections with the log projected afresh (``projections.compare``) and
-checks the read audit's chain and checkpoints (``nodes.readaudit``). No
+checks the read audit's chain and checkpoints (``nodes.readaudit``) and the trust
+store's files against the node's record of them (``nodes.federation.trust_record``). No
 passphrase is needed: a locked node can be verified, and so can a copy of its database.
 """
 
@@ -24,6 +25,8 @@ from ledger.errors import CheckpointError
 from nodes.acceptance import DomainPolicy
 from nodes.federation.received_audit import audit_received
 from nodes.federation.trust import TrustStore
+from nodes.federation.trust_record import trust_problems
+from nodes.registry.own_records import own_signers
 from nodes.registry.paging import paged
 from nodes.workers import start_pool
 from projections.views import Progress
@@ -62,15 +65,17 @@ def verify_store(node: Node, *, workers: int | None = None, progress: Progress |
     try:
         report = _audit_own_log(node, pool, checks, witnesses)
         _read_ids_as_stored(getattr(inbox, "recorder", None))  # the adapter's; an in-memory inbox has none
-        received = audit_received(checks.received(inbox.stored_rows()), TrustStore(node.settings.home).partners(),
-                                  executor=pool)
+        store = TrustStore(node.settings.home)
+        received = audit_received(checks.received(inbox.stored_rows()), store.readable()[0], executor=pool)
+        trust = trust_problems(node.registry, node.identity, store)
         reads = _read_audit_problems(node, pool)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     views = list(_view_problems(node, checks))
     checks.done()
-    return report.with_problems([*received.problems, *views, *reads], received_checked=received.checked)
+    return report.with_problems([*received.problems, *trust, *views, *reads], received_checked=received.checked,
+                                flagged=received.flagged)
 
 
 class _Checks:
@@ -125,6 +130,9 @@ def _audit_own_log(node: Node, executor: Executor | None, checks: _Checks,
     sealer = node.sealer
     checkpoints, row_problems = _checkpoints(sealer.checkpoint_rows())
     held, held_problems = witnessed_checkpoints(node)
+    # The register read first, whole: a record signed after its key's revocation time is flagged even
+    # when it precedes the revocation in the log (docs/keys.md).
+    register, _ = own_signers(node.registry, node.identity)
     report = audit_log(
         _records(node.registry, checks),
         checkpoints,
@@ -134,6 +142,7 @@ def _audit_own_log(node: Node, executor: Executor | None, checks: _Checks,
         sealed=sealer.sealed_leaves(),
         executor=executor,
         witnessed=[*held, *witnesses],
+        revocations=dict(register.certified),
     )
     return report.with_problems([*row_problems, *held_problems])
 

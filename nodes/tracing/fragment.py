@@ -45,7 +45,7 @@ from ledger.acceptance import (
     check_inclusion,
     check_link,
     check_signed,
-    read_certificate,
+    learn_register,
 )
 from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.encoding import canonical_decode, canonical_encode
@@ -201,9 +201,7 @@ def verify_fragment(
     candidates = {e.hash: e for e in (*certificates, *(e for _, e in proven)) if e.type == CERTIFICATE_TYPE}
     for certificate in candidates.values():
         if certificate.node == origin and check_signed(certificate, signers, policy, body=certificate.body) is None:
-            key = read_certificate(certificate.body)
-            if isinstance(key, CertifiedKey):
-                certified[key.key_id] = key
+            learn_register(certificate.type, certificate.body, certified)
     records: list[Envelope] = []
     for position, envelope in proven:
         what = f"item {position} ({envelope.type} {envelope.stream} v{envelope.version})"

@@ -24,6 +24,7 @@ from domain.event_types import (
 from domain.licence import licence_id
 from domain.records import SignedRecord
 from domain.trace import TraceStatus
+from ledger.acceptance import CertifiedKey, Signers, learn_register, revoked_signer
 from ledger.envelope import Envelope
 from nodes.acceptance import DomainPolicy
 from nodes.federation.crossborder import partner_states
@@ -44,6 +45,9 @@ class FederatedLifecycle:
     expected_from: tuple[str, ...]
     unverified: tuple[str, ...]      # fragment items that failed verification: reported, never used
     failed_own: tuple[str, ...] = ()  # our own stored records that failed verification: reported, never used
+    # Records signed by a key at or after the time its node revoked it since (docs/keys.md), with that key:
+    # shown, flagged, never used as evidence.
+    revoked: tuple[tuple[SignedRecord, CertifiedKey], ...] = ()
 
 
 def federated_lifecycle(node: Node, weapon_id: UUID | str, *, now: int | None = None) -> FederatedLifecycle:
@@ -114,10 +118,24 @@ def federated_lifecycle(node: Node, weapon_id: UUID | str, *, now: int | None = 
             licences += (own(stream) if issuer == node.identity.state
                          else inbox.received(node=issuer, stream=stream) if issuer in partners else [])
     licences += [e for e in records.values() if e.type == LICENCE_ISSUED]
-    return FederatedLifecycle(wid, tuple(records.values()), tuple({e.hash: e for e in licences}.values()),
+    keys = _registers(node, signers, partners)
+    revoked = {e.hash: (e, key) for e in (*records.values(), *licences)
+               if (key := revoked_signer(e, keys.get(e.node, {}))) is not None}
+    return FederatedLifecycle(wid, tuple(e for e in records.values() if e.hash not in revoked),
+                              tuple({e.hash: e for e in licences if e.hash not in revoked}.values()),
                               tuple(dict.fromkeys(answered)), tuple(s for s in dict.fromkeys(expected)
                                                                     if s not in answered), tuple(unverified),
-                              tuple(failed_own))
+                              tuple(failed_own), tuple(revoked.values()))
+
+
+def _registers(node: Node, own: Signers, partners: Iterable[str]) -> dict[str, dict[str, CertifiedKey]]:
+    """Every state's certified keys with all their retirements and revocations held (by state)."""
+    keys: dict[str, dict[str, CertifiedKey]] = {node.identity.state: dict(own.certified)}
+    for partner in partners:
+        learnt = keys.setdefault(partner, {})
+        for envelope in node.inbox.received(node=partner, stream=str(authorities_stream(partner))):
+            learn_register(envelope.type, envelope.body, learnt)  # accepted at ingest: signed by its node key
+    return keys
 
 
 def diversion_verdict(node: Node, weapon_id: UUID | str, *,

@@ -107,7 +107,9 @@ def test_a_partner_trusted_later_gets_the_history_it_is_owed(cluster, tmp_path):
         cluster.nodes["FR"] = late["FR"]
         cluster.trust("BE", "FR")
         report = relay(cluster)
-        assert report.by_partner == {"FR": 8}  # the checkpoint, 6 certificates, the theft report
+        # FR: two checkpoints (the one it is owed, then the one sealing BE's signed record of trusting FR),
+        # 6 certificates, the theft report; NL and DE: that new checkpoint only (the record of trust stays home).
+        assert report.by_partner == {"FR": 9, "NL": 1, "DE": 1}
         to_fr = decoded(cluster, "FR")
         check_proved(to_fr)
     finally:

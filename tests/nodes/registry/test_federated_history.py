@@ -18,7 +18,8 @@ from memory_federation import MemoryFederation
 
 PISTOL = Marking.read("FN Herstal", "BE", "FED-1001")
 EVENT_FIELDS = {"type", "version", "occurred_on", "occurred_on_iso", "recorded_at", "recorded_at_iso", "node",
-                "source", "authority", "authority_kind", "officer", "hash", "prev", "body", "verified", "problem"}
+                "source", "authority", "authority_kind", "officer", "hash", "prev", "body", "verified", "problem",
+                "revoked"}
 
 
 @pytest.fixture

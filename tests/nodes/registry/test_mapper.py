@@ -109,8 +109,16 @@ def every_kind_of_event() -> list[list]:
     restored.correct(authority=A[L], occurred_on=now, record="ab" * 32, record_version=1,
                      record_type="Weapon.Manufactured", old_values={"holder": "Museum"},
                      new_values={"holder": "Museum SA"}, reason="legal name")
+    police = key_id(KEYS[P].public_key())
+    register.retire(node_key_id=key_id(NODE_KEY), retired=police, kind=P, retired_from=now + DAY, successor="",
+                    occurred_on=now)
+    register.revoke(node_key_id=key_id(NODE_KEY), revoked=police, kind=P, since=now, reason="leak", successor="",
+                    occurred_on=now)
+    trust = AuthorityRegister.open_trust(state="BE", node_key_id=key_id(NODE_KEY), occurred_on=now)
+    trust.change_trust(node_key_id=key_id(NODE_KEY), partner="NL", public_key=bytes(32), added=True, reason="",
+                       occurred_on=now)
     aggregates = [transfer_licence, export_licence, w, s, shipment, trace, answer, refused, restricted, untraceable,
-                  register, restored, reactivation, built, frame]
+                  register, restored, reactivation, built, frame, trust]
     return [a.collect_events() for a in aggregates]
 
 

@@ -20,7 +20,7 @@ from nodes.cli.main import main
 from nodes.federation.inbox import received_stream_id
 from nodes.federation.ingest import Ingest
 from nodes.federation.relay import Relay
-from nodes.federation.trust import TrustStore, export_identity, parse_identity
+from nodes.federation.trust import trust_each_other
 from nodes.settings import Settings
 
 from insider import row_id, sql, swap_signing_keys
@@ -53,10 +53,7 @@ def partners(tmp_path, db_url):
     be = init_node(Settings.load(environ={}, home=tmp_path / "be", db=str(tmp_path / "be.db"),
                                  passphrase=PASSPHRASE), "BE")
     nl = init_node(Settings.load(environ={}, home=tmp_path / "nl", db=db_url, passphrase=PASSPHRASE), "NL")
-    for node, other in ((be, nl), (nl, be)):
-        TrustStore(node.settings.home).add(parse_identity(export_identity(other.identity),
-                                                          expected_state=other.identity.state),
-                                           own_state=node.identity.state)
+    trust_each_other([be, nl])  # recorded in each node's log, as 'trust add' does
     stolen = []
     for serial in ("S-1", "S-2"):
         weapon = manufacture(be, serial)
