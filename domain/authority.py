@@ -85,6 +85,11 @@ PERMISSIONS: dict[str, frozenset[AuthorityKind]] = {
     types.HIT_NOTICE_SENT: frozenset({P, C, L, R}),
     # The registry keeps the register of persons and erases an identity when its retention period ends.
     types.PERSON_ERASED: frozenset({R}),
+    # Disclosure of a holder's identity (docs/personal-data.md): police ask, as for a trace; the registry,
+    # which keeps the identity vault, releases or refuses.
+    types.DISCLOSURE_REQUESTED: frozenset({P}),
+    types.DISCLOSURE_RELEASED: frozenset({R}),
+    types.DISCLOSURE_REFUSED: frozenset({R}),
 }
 
 

@@ -20,6 +20,7 @@ import nodes.cli.alerts as alerts_commands
 import nodes.cli.brokers as broker_commands
 import nodes.cli.certificates as certificate_commands
 import nodes.cli.components as components_commands
+import nodes.cli.disclosure as disclosure_commands
 import nodes.cli.reference as reference_commands
 import nodes.cli.retention as retention_commands
 from domain.errors import DomainError
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     reference_commands.add_commands(commands)  # reference import|search|show
     persons.add_commands(commands)      # person add|show (private holders, subject access)
     retention_commands.add_commands(commands)  # retention report|run (docs/personal-data.md)
+    disclosure_commands.add_commands(commands)  # disclosure request|release|refuse|list|show
     return parser
 
 
