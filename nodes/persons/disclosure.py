@@ -4,8 +4,9 @@ The requester (``request``) names a reference it received from the owning state 
 records name it; it keeps a fresh X25519 private key, wrapped under its KEK, and signs the public key
 into the request. The owning state's registry ``release``s (the identity sealed to that key, with a
 salted commitment signed beside it) or ``refuse``s. The requester ``read_released``: it opens the box
-with its key, checks the commitment, and never shows an identity the owner has since erased (it
-destroys its key instead). Callers check roles and record reads in the read audit first.
+with its key, checks the commitment, and never shows an identity the owner has since erased: the owner's
+signed erasure, on arrival, makes it destroy its key (``forget_erased``). Callers check roles and record
+reads in the read audit first.
 docs/personal-data.md, "Disclosure to a partner".
 """
 
@@ -124,16 +125,19 @@ def read_released(node: Node, vault: IdentityVault, request_id: uuid.UUID) -> di
     return found
 
 
-def destroy_released(node: Node, vault: IdentityVault) -> list[str]:
-    """Destroy the keys of our released requests whose person the owning state has since erased; the ids
-    of the requests whose key was destroyed now."""
-    destroyed = []
-    for disclosure in disclosures(node):
-        if disclosure.direction == "out" and disclosure.status == "released" \
-                and _erased_at_owner(node, disclosure.request) and vault.answer_key(disclosure.request.stream):
-            vault.destroy_answer_key(disclosure.request.stream)
-            destroyed.append(disclosure.request.stream)
-    return destroyed
+def forget_erased(node: Node, erasure: Envelope) -> list[str]:
+    """On the owning state's signed erasure of a person (``PersonErasure.Recorded`` received from it), destroy
+    the keys of every request of ours about that person: what it released to us can never be opened again,
+    nor anything it might still release. Returns the request ids whose key was destroyed; idempotent, and
+    opens the vault only when such a request exists."""
+    ref = erasure.body.get("reference")
+    ours = [d.request.stream for d in disclosures(node) if d.direction == "out"
+            and d.request.body.get("person") == ref and d.request.body.get("addressee") == erasure.node]
+    if ours:
+        with IdentityVault.open(node.settings) as vault:
+            for request_id in ours:
+                vault.destroy_answer_key(request_id)
+    return ours
 
 
 # --- the owning state --------------------------------------------------------------------------

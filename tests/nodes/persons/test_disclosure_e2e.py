@@ -86,11 +86,13 @@ def test_fr_asks_be_for_a_holder_be_releases_fr_reads_it_then_be_erases_it_and_f
     with person_register(be) as register:
         run = run_retention(be, register, lambda command: (command(be.registry), be.settle()))
     assert holders.old in run.erased
+    with IdentityVault.open(fr.settings) as vault:
+        assert vault.answer_key(request) is not None
     cluster.settle()
+    with IdentityVault.open(fr.settings) as vault:  # destroyed on the erasure's arrival, before anyone reads
+        assert vault.answer_key(request) is None  # the box can never be opened again
     erased = fr_cli.ok("disclosure", "show", request, "--json").json()
     assert erased["identity"] is None and erased["erased"] is True
-    with IdentityVault.open(fr.settings) as vault:
-        assert vault.answer_key(request) is None  # the key is destroyed: the box can never be opened again
     assert "identity erased by its state" in fr_cli.ok("disclosure", "show", request).out
     assert verify_store(be).ok and verify_store(fr).ok
 
