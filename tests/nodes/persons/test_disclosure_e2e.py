@@ -1,7 +1,8 @@
 """Disclosure over the real broker: FR holds only BE's holder reference (in a shared record), asks BE for the
 identity; BE's registry releases it (or refuses); FR opens it. Both sides' read audits show the disclosure,
 bad input is refused naming the field with nothing recorded, and once BE erases the person FR can no longer
-read its copy. BE and FR run on ``db_url`` (SQLite, then PostgreSQL: each on a database of its own)."""
+read its copy; a reference seen only in a trace answer can be asked about too. BE and FR run on ``db_url``
+(SQLite, then PostgreSQL: each on a database of its own)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,16 @@ import pytest
 from deploy.throwaway_postgres import throwaway_database
 from domain.disclosure import DisclosureAnswer
 from domain.event_types import DISCLOSURE_RELEASED, DISCLOSURE_REQUESTED
+from domain.marking import Marking
 from nodes.persons.vault import IdentityVault
 from nodes.registry.verify import verify_store
 from nodes.retention.erasure import run_retention
 from nodes.retention.persons import person_register
+from nodes.tracing import service as tracing
 
 from federation_nodes import Cluster
 from inprocess_cli import Cli
-from retention_story import OLD_NAME, SOON_NAME, holders_story
+from retention_story import KEPT_NAME, OLD_NAME, SOON_NAME, holders_story
 
 
 @pytest.fixture
@@ -142,3 +145,21 @@ def test_a_refusal_travels_back_with_its_reason_and_bad_input_records_nothing(cl
     assert answer.type == "DisclosureAnswer.Refused" and answer.node == "BE"
     assert isinstance(be.registry.repository.get(uuid.UUID(request)), DisclosureAnswer)
     assert SOON_NAME.encode() not in answer.to_bytes()
+
+
+def test_a_reference_seen_only_in_a_trace_answer_can_be_asked_about_that_weapon(cluster, capsys):
+    be, fr = cluster["BE"], cluster["FR"]
+    fr_cli = Cli(capsys, fr.settings.home, fr.settings.db)
+    holders = holders_story(be)  # nothing shared: FR learns the reference from BE's answer to its trace only
+    trace = tracing.submit(fr, to="BE", marking=Marking.read("FN Herstal", "BE", "RET-KEPT"),
+                           circumstances="found in a car", legal_basis="ITI para 17", intended_use="case 5")
+    cluster.settle()
+    (answer,) = [e for e in fr.inbox.received(node="BE", stream=str(trace)) if e.type == "TraceAnswer.Responded"]
+    assert holders.kept.encode() in answer.to_bytes()
+    weapon = str(answer.body["weapon_id"])
+    request = fr_cli.ok("disclosure", "request", "--person", holders.kept, "--weapon", weapon,
+                        "--purpose", "case 5", "--legal-basis", "CPP art 60-1").out.strip()
+    cluster.settle()
+    Cli(capsys, be.settings.home, be.settings.db).ok("disclosure", "release", request)
+    cluster.settle()
+    assert fr_cli.ok("disclosure", "show", request, "--json").json()["identity"]["name"] == KEPT_NAME
