@@ -37,6 +37,8 @@ TABLE = "person_identities"
 #: The private keys of this node's disclosure requests (``nodes.persons.disclosure``), wrapped under the KEK.
 ANSWER_KEYS = "disclosure_answer_keys"
 _NONCE = 12
+#: Blind indexes looked up per query by ``find_many`` (under SQLite's 999 parameters).
+_FIND_PAGE = 500
 #: Key of the PostgreSQL advisory lock held while the table is created ("pers").
 _DDL_LOCK = 0x70657273
 
@@ -208,6 +210,21 @@ class IdentityVault:
             row = sql.one(f"SELECT ref FROM {TABLE} WHERE blind_index = ? ORDER BY created_at, ref LIMIT 1",
                           (self._blind_index(identity),))
         return None if row is None else str(row["ref"])
+
+    def find_many(self, identities: list[Identity]) -> dict[str, str]:
+        """``find`` for many identities in one query (a migration's batch): matching key -> the oldest reference
+        not erased, for those the vault holds already."""
+        wanted = {self._blind_index(identity): identity.matching_key() for identity in identities}
+        found: dict[str, str] = {}
+        indexes = list(wanted)
+        with self._transaction("finding holders", commit=False) as sql:
+            for start in range(0, len(indexes), _FIND_PAGE):
+                page = indexes[start:start + _FIND_PAGE]
+                rows = sql.all(f"SELECT ref, blind_index FROM {TABLE} WHERE blind_index IN "
+                               f"({', '.join('?' * len(page))}) ORDER BY created_at DESC, ref DESC", tuple(page))
+                for row in rows:  # newest first: the oldest of a blind index is written last
+                    found[wanted[str(row["blind_index"])]] = str(row["ref"])
+        return found
 
     def is_erased(self, ref: str) -> bool:
         """Whether ``ref``'s identity was erased; ``UnknownPerson`` if it was never stored."""
