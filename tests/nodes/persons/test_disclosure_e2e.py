@@ -46,12 +46,17 @@ def _reads(cli: Cli) -> list[dict]:
     return [r for r in cli.ok("audit", "reads", "--json").json()["reads"] if r["action"] == "disclosure"]
 
 
-def test_fr_asks_be_for_a_holder_be_releases_fr_reads_it_then_be_erases_it_and_fr_cannot(cluster, capsys):
+def _shared_holders(cluster, capsys):
+    """BE's holders story with its manufacture records shared with FR; each node's CLI."""
     be, fr = cluster["BE"], cluster["FR"]
-    be_cli, fr_cli = Cli(capsys, be.settings.home, be.settings.db), Cli(capsys, fr.settings.home, fr.settings.db)
     (be.settings.home / "sharing.json").write_text(json.dumps({"share": {"Weapon.Manufactured": ["FR"]}}))
     holders = holders_story(be)
     cluster.settle()
+    return be, fr, Cli(capsys, be.settings.home, be.settings.db), Cli(capsys, fr.settings.home, fr.settings.db), holders
+
+
+def test_fr_asks_be_for_a_holder_be_releases_fr_reads_it_then_be_erases_it_and_fr_cannot(cluster, capsys):
+    be, fr, be_cli, fr_cli, holders = _shared_holders(cluster, capsys)
     weapon = _weapon_naming(fr, holders.old)
 
     asked = fr_cli.ok("disclosure", "request", "--person", holders.old, "--weapon", weapon, "--json",
@@ -101,11 +106,7 @@ def test_fr_asks_be_for_a_holder_be_releases_fr_reads_it_then_be_erases_it_and_f
 
 
 def test_a_refusal_travels_back_with_its_reason_and_bad_input_records_nothing(cluster, capsys):
-    be, fr = cluster["BE"], cluster["FR"]
-    be_cli, fr_cli = Cli(capsys, be.settings.home, be.settings.db), Cli(capsys, fr.settings.home, fr.settings.db)
-    (be.settings.home / "sharing.json").write_text(json.dumps({"share": {"Weapon.Manufactured": ["FR"]}}))
-    holders = holders_story(be)
-    cluster.settle()
+    be, fr, be_cli, fr_cli, holders = _shared_holders(cluster, capsys)
     weapon = _weapon_naming(fr, holders.soon)
     stated = ("--purpose", "case 9", "--legal-basis", "CPP art 60-1")
 
