@@ -41,7 +41,7 @@ def public_key_of(private_key: bytes) -> bytes:
 def seal(recipient: bytes, plaintext: bytes, context: bytes) -> bytes:
     """``plaintext`` encrypted to the raw X25519 public key ``recipient``, bound to ``context``.
 
-    ``ValueError`` unless ``recipient`` is 32 bytes."""
+    ``ValueError`` unless ``recipient`` is 32 bytes, or when it is a low-order point (no shared secret)."""
     if len(recipient) != PUBLIC_KEY_BYTES:
         raise ValueError(f"an X25519 public key is {PUBLIC_KEY_BYTES} bytes")
     ephemeral = X25519PrivateKey.generate()

@@ -164,13 +164,19 @@ def release(node: Node, vault: IdentityVault, request_id: uuid.UUID, *, occurred
 
 def releasable(node: Node, vault: IdentityVault, request_id: uuid.UUID) -> Envelope:
     """The received request ``request_id`` if its identity can be released now (checked before the release is
-    put in the read audit); errors as ``release``."""
+    put in the read audit); errors as ``release``, and ``InvalidField`` (``request``) for an answer key that
+    is a low-order point."""
     received = _received_request(node, request_id)
     try:
         vault.identity(str(received.body["person"]))
     except (UnknownPerson, PersonErased) as refused:
         raise type(refused)(f"{refused.args[0]}: refuse the request (disclosure refuse --reason)",
                             field="request") from None
+    try:
+        seal(bytes(received.body["answer_key"]), b"", b"")
+    except ValueError:  # a low-order point (RFC 7748 section 6.1): nothing sealed to it stays the requester's
+        raise InvalidField(f"{received.node}'s request names an answer key no identity can be sealed to: refuse "
+                           "the request (disclosure refuse --reason)", field="request") from None
     return received
 
 

@@ -55,9 +55,11 @@ def test_each_box_has_its_own_ephemeral_key_and_nonce():
     assert again[:PUBLIC_KEY_BYTES] != BOX[:PUBLIC_KEY_BYTES] and again[32:44] != BOX[32:44] and again != BOX
 
 
-def test_a_public_key_of_the_wrong_length_is_refused():
+def test_a_public_key_of_the_wrong_length_or_of_low_order_is_refused():
     with pytest.raises(ValueError, match="32 bytes"):
         seal(b"\x01" * 31, b"x", b"")
+    with pytest.raises(ValueError):  # RFC 7748 section 6.1: the all-zero shared secret is refused
+        seal(bytes(32), b"x", b"")
 
 
 def _reference_open(private: bytes, box: bytes, context: bytes) -> bytes:
