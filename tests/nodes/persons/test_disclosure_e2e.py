@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 import uuid
 
 import pytest
 
 from deploy.throwaway_postgres import throwaway_database
-from domain.disclosure import DisclosureAnswer
+from domain.disclosure import DisclosureAnswer, DisclosureRequest
 from domain.event_types import DISCLOSURE_RELEASED, DISCLOSURE_REQUESTED
 from domain.marking import Marking
 from nodes.persons.vault import IdentityVault
@@ -132,7 +133,15 @@ def test_a_refusal_travels_back_with_its_reason_and_bad_input_records_nothing(cl
     assert be_cli.ok("disclosure", "list", "--json").json()["disclosures"][0]["status"] == "requested"
     be_cli.ok("disclosure", "refuse", request, "--reason", "no proceedings known for this case number")
     assert "answered already" in be_cli.refused("disclosure", "release", request).err
-    assert _reads(be_cli) == []  # a refusal reads no identity
+    # A request whose answer key is a low-order point (FR's own police sign it: no rule of the request refuses
+    # 32 bytes) cannot be released: refused before anything is read or audited.
+    odd = DisclosureRequest.request(authority=fr.registry.authority("police"), addressee="BE", person=holders.soon,
+                                    weapon_id=weapon, purpose="case 9", legal_basis="CPP", answer_key=bytes(32),
+                                    occurred_on=int(time.time()))
+    fr.registry.save(odd)
+    cluster.settle()
+    assert "answer key" in be_cli.refused("disclosure", "release", str(odd.id)).err
+    assert _reads(be_cli) == []  # a refusal reads no identity, nor does a release refused
     cluster.settle()
 
     shown = fr_cli.ok("disclosure", "show", request, "--json").json()
