@@ -33,6 +33,7 @@ def add_commands(subparsers: Commands) -> None:
     parser = add_command(actions, "release", release, "release the identity a partner asked for, encrypted to "
                                                       "its request's key (audited)")
     parser.add_argument("request", metavar="REQ", help="request id or its start (at least 4 characters)")
+    add_purpose_option(parser)
     add_record_options(parser, AuthorityKind.REGISTRY)
     parser = add_command(actions, "refuse", refuse, "refuse a partner's disclosure request, saying why")
     parser.add_argument("request", metavar="REQ", help="request id or its start (at least 4 characters)")

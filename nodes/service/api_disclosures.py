@@ -60,12 +60,13 @@ def request(body: DisclosureRequestIn, officer: Recorder, context: Context) -> D
 
 
 @router.post("/{request_id}/release", summary="release the identity a partner asked for (audited)")
-def release(request_id: RequestId, body: Dated, officer: Recorder, context: Context) -> DisclosureRecorded:
+def release(request_id: RequestId, body: Dated, officer: Recorder, context: Context,
+            why: Purpose) -> DisclosureRecorded:
     by = authority(officer, types.DISCLOSURE_RELEASED)
     node, vault = context.node, context.vault()
     found = disclosures.find_disclosure(node, request_id).request_id
     asked = disclosures.releasable(node, vault, found)
-    audited(context, officer, "disclosure", f"{found} {asked.body['person']} released to {asked.node}", "")
+    audited(context, officer, "disclosure", f"{found} {asked.body['person']} released to {asked.node}", why)
     context.submit(officer, lambda _: disclosures.release(node, vault, found, occurred_on=body.occurred_on(), by=by))
     return DisclosureRecorded(event=types.DISCLOSURE_RELEASED, request=str(found))
 

@@ -73,12 +73,13 @@ def test_fr_asks_be_for_a_holder_be_releases_fr_reads_it_then_be_erases_it_and_f
     assert (received["request"], received["direction"], received["requesting_state"]) == (request, "in", "FR")
     # The release is dated in the past: the record of a release names the reference, and its own retention
     # period (class other, 20 years) counts for the person like every record's (docs/personal-data.md).
-    assert be_cli.ok("disclosure", "release", request[:8], "--date", "2005-01-01", "--json").json() == {
+    assert be_cli.ok("disclosure", "release", request[:8], "--date", "2005-01-01", "--purpose", "FR 2026/77",
+                     "--json").json() == {
         "request": request, "event": DISCLOSURE_RELEASED, "to": "FR"}
     again = be_cli.refused("disclosure", "release", request)
     assert "answered already" in again.err and "request" in again.err
     (released,) = _reads(be_cli)
-    assert released["subject"] == f"{request} {holders.old} released to FR"
+    assert (released["subject"], released["purpose"]) == (f"{request} {holders.old} released to FR", "FR 2026/77")
     cluster.settle()
 
     shown = fr_cli.ok("disclosure", "show", request, "--purpose", "case 2026/77", "--json").json()

@@ -72,12 +72,13 @@ def test_a_disclosure_asked_released_and_read_through_the_apis(pair):
                                       json={"reason": ""}), 422)
     (listed,) = be.get("/api/v1/disclosures", headers=registry).json()["disclosures"]
     assert (listed["direction"], listed["status"]) == ("in", "requested")
-    released = be.post(f"/api/v1/disclosures/{request[:8]}/release", headers=registry, json={})
+    released = be.post(f"/api/v1/disclosures/{request[:8]}/release", headers=as_role(Role.REGISTRY, "FR 77"),
+                       json={})
     assert released.status_code == 200, released.text
     assert "answered already" in _error(be.post(f"/api/v1/disclosures/{request}/release", headers=registry,
                                                 json={}), 409)
-    assert [(r.action, r.role) for r in reads(be.app.state.context) if r.action == "disclosure"] == [
-        ("disclosure", "registry")]
+    assert [(r.role, r.purpose) for r in reads(be.app.state.context) if r.action == "disclosure"] == [
+        ("registry", "FR 77")]
     cluster.settle()
 
     assert "role" in _error(fr.get(f"/api/v1/disclosures/{request}", headers=as_role(Role.CUSTOMS)), 403)
