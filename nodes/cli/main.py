@@ -20,7 +20,6 @@ import nodes.cli.alerts as alerts_commands
 import nodes.cli.brokers as broker_commands
 import nodes.cli.certificates as certificate_commands
 import nodes.cli.components as components_commands
-import nodes.cli.disclosure as disclosure_commands
 import nodes.cli.reference as reference_commands
 import nodes.cli.retention as retention_commands
 from domain.errors import DomainError
@@ -29,6 +28,7 @@ from nodes.cli import (
     audit,
     customs,
     demo,
+    disclosure,
     epcis,
     federation,
     licence,
@@ -101,8 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_commands(commands)        # serve (HTTP API and desks)
     reference_commands.add_commands(commands)  # reference import|search|show
     persons.add_commands(commands)      # person add|show (private holders, subject access)
+    disclosure.add_commands(commands)   # disclosure request|release|refuse|list|show (a holder's identity abroad)
     retention_commands.add_commands(commands)  # retention report|run (docs/personal-data.md)
-    disclosure_commands.add_commands(commands)  # disclosure request|release|refuse|list|show
     return parser
 
 
