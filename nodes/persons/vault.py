@@ -39,6 +39,8 @@ ANSWER_KEYS = "disclosure_answer_keys"
 _NONCE = 12
 #: Blind indexes looked up per query by ``find_many`` (under SQLite's 999 parameters).
 _FIND_PAGE = 500
+#: Rows per INSERT statement of ``add_many`` (5 parameters each: under SQLite's 999).
+_INSERT_PAGE = 150
 #: Key of the PostgreSQL advisory lock held while the table is created ("pers").
 _DDL_LOCK = 0x70657273
 
@@ -113,9 +115,10 @@ class IdentityVault:
         references in the same order."""
         rows = [self._sealed_row(identity) for identity in identities]
         with self._transaction("adding holders") as sql:
-            for row in rows:
-                sql.run(f"INSERT INTO {TABLE} (ref, blind_index, wrapped_key, sealed, created_at) "
-                        "VALUES (?, ?, ?, ?, ?)", row)
+            for start in range(0, len(rows), _INSERT_PAGE):  # a statement per page, not per row: one round trip
+                page = rows[start:start + _INSERT_PAGE]
+                sql.run(f"INSERT INTO {TABLE} (ref, blind_index, wrapped_key, sealed, created_at) VALUES "
+                        + ", ".join(["(?, ?, ?, ?, ?)"] * len(page)), [value for row in page for value in row])
         return [str(row[0]) for row in rows]
 
     def _sealed_row(self, identity: Identity) -> tuple[str, str, bytes, bytes, int]:
