@@ -87,6 +87,11 @@ PERMISSIONS: dict[str, frozenset[AuthorityKind]] = {
     types.PERSON_ERASED: frozenset({R}),
     # The registry keeps the node's records and reviews the alarms its partners' evidence raised.
     types.ALARM_SETTLED: frozenset({R}),
+    # Disclosure of a holder's identity (docs/personal-data.md): police ask, as for a trace; the registry,
+    # which keeps the identity vault, releases or refuses.
+    types.DISCLOSURE_REQUESTED: frozenset({P}),
+    types.DISCLOSURE_RELEASED: frozenset({R}),
+    types.DISCLOSURE_REFUSED: frozenset({R}),
 }
 
 

@@ -66,6 +66,10 @@ HIT_NOTICE_SENT = "HitNotice.Sent"
 
 # A person's identity erased at the end of its retention period (docs/personal-data.md): names the reference only.
 PERSON_ERASED = "PersonErasure.Recorded"
+# A partner's signed request for the identity behind one of this state's holder references, and the answer.
+DISCLOSURE_REQUESTED = "DisclosureRequest.Requested"
+DISCLOSURE_RELEASED = "DisclosureAnswer.Released"
+DISCLOSURE_REFUSED = "DisclosureAnswer.Refused"
 
 # An operator's review that settles an alarm (signed evidence of a partner's two histories): a national record.
 ALARM_SETTLED = "Alarm.Settled"

@@ -57,6 +57,8 @@ ROLE_AUTHORITY: dict[Role, AuthorityKind | None] = {
 
 _TRACE_STEPS = frozenset(t for t in PERMISSIONS
                          if t.startswith((types.TRACE_REQUEST_PREFIX, types.TRACE_ANSWER_PREFIX)))
+# A tracing officer may also ask a partner for the identity behind a holder reference its records name.
+_TRACE_STEPS |= {types.DISCLOSURE_REQUESTED}
 _RECORDERS = frozenset(role for role, kind in ROLE_AUTHORITY.items() if kind is not None)
 
 ROLE_RIGHTS: dict[Role, frozenset[Right]] = {

@@ -19,11 +19,13 @@ from domain.alarm import Alarm
 from domain.broker import Broker
 from domain.choice import parse_choice
 from domain.component import Component
+from domain.disclosure import ANSWER_KEY_BYTES, DisclosureAnswer, DisclosureRequest
 from domain.erasure import PersonErasure
 from domain.errors import InvalidField
 from domain.hit import HitNotice
 from domain.licence import Licence
 from domain.marking import Marking, check_country, check_text
+from domain.person import check_person_reference
 from domain.shipment import Shipment
 from domain.signed_aggregate import MAX_OFFICER_ID, canonical_uuid, check_officer_id
 from domain.trace import Para22Ground, Priority, TraceAnswer, TraceRequest, check_reference
@@ -224,6 +226,12 @@ def _priority(value: str) -> None:
 def _ground(value: str) -> None:
     Para22Ground.parse(value)
 
+
+def _answer_key(value: bytes) -> None:
+    """An X25519 public key (RFC 7748 section 5): 32 bytes."""
+    if len(value) != ANSWER_KEY_BYTES:
+        raise InvalidField(f"is {len(value)} bytes, not the {ANSWER_KEY_BYTES} of an X25519 public key")
+
 # The kind of each annotation the event classes use; an annotation not here fails at import.
 _KINDS: dict[str, Kind] = {
     "str": Text(), "int": Whole(), "bool": Flag(), "bytes": Raw(), "dict[str, Any]": Entries(),
@@ -272,6 +280,11 @@ _FORMATS_OF: dict[tuple[str, str], Callable[[Any], object]] = {
     (types.TRACE_SUBMITTED, "intended_use"): _stated,
     (types.TRACE_SUBMITTED, "reference"): check_reference,
     (types.ALARM_SETTLED, "entry"): _hash, (types.ALARM_SETTLED, "reason"): _stated,
+    # A disclosure names a holder reference, states why, and commits to what it releases.
+    (types.DISCLOSURE_REQUESTED, "person"): check_person_reference, (types.DISCLOSURE_REQUESTED, "purpose"): _stated,
+    (types.DISCLOSURE_REQUESTED, "legal_basis"): _stated, (types.DISCLOSURE_REQUESTED, "answer_key"): _answer_key,
+    (types.DISCLOSURE_RELEASED, "person"): check_person_reference, (types.DISCLOSURE_RELEASED, "commitment"): _hash,
+    (types.DISCLOSURE_REFUSED, "person"): check_person_reference, (types.DISCLOSURE_REFUSED, "reason"): _stated,
 }
 
 #: Body fields every record type may carry, and may lack: they came after records were first
@@ -291,6 +304,8 @@ SIGNER_STATE: dict[str, str] = {
     types.EXPORTED: "from_state", types.IMPORTED: "import_state", types.SEIZED: "state",
     types.SHIPMENT_OPENED: "export_state", types.LICENCE_ISSUED: "issuer_state",
     types.HIT_NOTICE_SENT: "recording_state", types.BROKER_REGISTERED: "issuer_state",
+    types.DISCLOSURE_REQUESTED: "requesting_state", types.DISCLOSURE_RELEASED: "answering_state",
+    types.DISCLOSURE_REFUSED: "answering_state",
 }
 
 #: Header fields other than the body, with their ranges (``version``: a database column holds it).
@@ -389,4 +404,4 @@ def _has_default(event: type, name: str) -> bool:
 def domain_schema() -> RecordSchema:
     """The schema of the domain's aggregates (the node layer adds its register of authorities)."""
     return RecordSchema.of((Weapon, Shipment, Licence, TraceRequest, TraceAnswer, HitNotice, Broker, Component,
-                              PersonErasure, Alarm))
+                              PersonErasure, Alarm, DisclosureRequest, DisclosureAnswer))

@@ -16,6 +16,9 @@ from domain.event_types import (
     BROKER_REGISTER_TYPES,
     COMPONENT_SEIZED,
     CORRECTED,
+    DISCLOSURE_REFUSED,
+    DISCLOSURE_RELEASED,
+    DISCLOSURE_REQUESTED,
     EXPORTED,
     HIT_NOTICE_SENT,
     IMPORTED,
@@ -56,7 +59,8 @@ _BODY_DEPENDENT_PREFIXES = (TRACE_REQUEST_PREFIX, TRACE_ANSWER_PREFIX)
 # sharing.json once they name private holders by reference only: ``withheld`` reads the body for that.
 _BODY_DEPENDENT = frozenset({EXPORTED, RECEIPT_CONFIRMED, SHIPMENT_OPENED, LICENCE_ISSUED, LICENCE_REVOKED, SEIZED,
                              HIT_NOTICE_SENT, COMPONENT_SEIZED, CORRECTED,
-                             TRANSFERRED, PERSON_ERASED})
+                             TRANSFERRED, PERSON_ERASED,
+                             DISCLOSURE_REQUESTED, DISCLOSURE_RELEASED, DISCLOSURE_REFUSED})
 #: The holder fields of the records ``withheld`` judges.
 _HOLDER_FIELDS = {TRANSFERRED: ("from_holder", "to_holder")}
 #: Records that go to the states the default names and to no one else, whatever a node's configuration
@@ -131,6 +135,11 @@ def default_recipients(record: SignedRecord, partners: frozenset[str], own_recor
         # keeping the identity it received knows its period ended (FP art 12(5)). No one else: the
         # reference alone tells them nothing.
         return frozenset(body.get("partners", ()))
+    if record_type == DISCLOSURE_REQUESTED:
+        # A disclosure request goes to the state that owns the reference; its answer back to the requester.
+        return frozenset({body.get("addressee", "")})
+    if record_type in (DISCLOSURE_RELEASED, DISCLOSURE_REFUSED):
+        return frozenset({body.get("requesting_state", "")})
     return frozenset()
 
 

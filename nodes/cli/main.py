@@ -32,6 +32,7 @@ from nodes.cli import (
     audit,
     customs,
     demo,
+    disclosure,
     epcis,
     federation,
     licence,
@@ -105,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_commands(commands)        # serve (HTTP API and desks)
     reference_commands.add_commands(commands)  # reference import|search|show
     persons.add_commands(commands)      # person add|show (private holders, subject access)
+    disclosure.add_commands(commands)   # disclosure request|release|refuse|list|show (a holder's identity abroad)
     retention_commands.add_commands(commands)  # retention report|run (docs/personal-data.md)
     evidence_commands.add_commands(commands)  # proof inclusion|consistency, evidence export|verify
     witness_commands.add_commands(commands)  # witness status (partners' cosignatures of our checkpoints)

@@ -15,6 +15,8 @@ addressed to us                ARMSLEDGER_TRACE_AUTORESPOND=0, respond with the
 ``Restricted`` of our trace    it shows an export to that was not asked yet
 ``Weapon.ReceiptConfirmed``    close our shipment once every weapon of it is
 naming us as exporter          confirmed (``Shipment.ReceiptConfirmed``, FP art 10(4))
+``PersonErasure.Recorded``     destroy the keys of our disclosure requests about that
+                               person (no signed step: docs/personal-data.md)
 =============================  ===================================================
 
 Every step is idempotent (a step done already is not done again), so reacting
@@ -35,6 +37,7 @@ from dataclasses import dataclass, field
 
 from domain.errors import DomainError
 from domain.event_types import (
+    PERSON_ERASED,
     TRACE_ACKNOWLEDGED as ACKNOWLEDGED,
     TRACE_RESPONDED as RESPONDED,
     TRACE_RESTRICTED as RESTRICTED,
@@ -45,6 +48,7 @@ from nodes.errors import StorageError
 from nodes.federation import crossborder
 from nodes.federation.inbox_records import KIND_ERROR, InboxBatch, QuarantineEntry, now_us
 from nodes.federation.ingest_reasons import REACTION_FAILED
+from nodes.persons import disclosure
 from nodes.ports import Inbox, Node
 from nodes.registry.paging import received
 from nodes.settings import TraceSettings
@@ -94,6 +98,9 @@ def react(node: Node, accepted: Iterable[Envelope], transport_publish: Callable[
                 closed = crossborder.close_shipment(node, envelope)
                 if closed is not None:
                     done.steps.append(f"shipment {closed}: receipt confirmed by {envelope.node}, closed")
+            elif envelope.type == PERSON_ERASED:
+                for request in disclosure.forget_erased(node, envelope):
+                    log.info("disclosure %s: %s erased the person; our key to it destroyed", request, envelope.node)
         except DomainError as e:
             message = f"{envelope.type} {envelope.stream} from {envelope.node}: {e}"
             log.warning("reaction skipped: %s", message)

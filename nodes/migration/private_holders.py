@@ -25,23 +25,33 @@ _COLUMN_OF_FIELD = {"name": "current_holder", "date_of_birth": "holder_born", "a
 def pseudonymised(rows: Iterable[Row], vault: Callable[[], IdentityVault], *, batch: int = 500) -> Iterator[Row]:
     """``rows`` with each private current holder replaced by its reference; a row whose person columns are
     wrong becomes a ``RowError`` naming the column. ``vault()`` is called at the first private holder only;
-    the persons new to the vault are added ``batch`` rows at a time, in one transaction each."""
+    the persons of each ``batch`` rows are looked up in one query, and those new to the vault added in one
+    transaction."""
     known: dict[str, str] = {}  # matching key -> reference: a register names the same person on many rows
+    seen: dict[tuple[str, ...], Identity] = {}
     chunk: list[tuple[int, dict[str, str] | RowError, Identity | None]] = []
     for line, row in rows:
-        chunk.append(_read(line, row))
+        chunk.append(_read(line, row, seen))
         if len(chunk) == batch:
             yield from _resolved(chunk, vault, known)
             chunk = []
     yield from _resolved(chunk, vault, known)
 
 
-def _read(line: int, row: dict[str, str] | RowError) -> tuple[int, dict[str, str] | RowError, Identity | None]:
-    """The row, and the private person it names (None: a licensee, or a row refused already)."""
+def _read(line: int, row: dict[str, str] | RowError,
+          seen: dict[tuple[str, ...], Identity]) -> tuple[int, dict[str, str] | RowError, Identity | None]:
+    """The row, and the private person it names (None: a licensee, or a row refused already). ``seen``: the
+    identities checked already, by the row's person columns as typed (a register names a holder on many rows)."""
     if isinstance(row, RowError):
         return line, row, None
+    typed = tuple(row.get(column) or "" for column in ("current_holder", *PERSON_COLUMNS))
+    if typed in seen:
+        return line, row, seen[typed]
     try:
-        return line, row, _person(row)
+        person = _person(row)
+        if person is not None:
+            seen[typed] = person
+        return line, row, person
     except InvalidField as refusal:
         return line, RowError(line, _COLUMN_OF_FIELD.get(refusal.field or "", refusal.field or "holder_kind"),
                               refusal.args[0] if refusal.args else str(refusal)), None
@@ -49,15 +59,13 @@ def _read(line: int, row: dict[str, str] | RowError) -> tuple[int, dict[str, str
 
 def _resolved(chunk: list[tuple[int, dict[str, str] | RowError, Identity | None]],
               vault: Callable[[], IdentityVault], known: dict[str, str]) -> Iterator[Row]:
-    new: dict[str, Identity] = {}
+    unknown: dict[str, Identity] = {}  # the first row naming a person gives the identity stored
     for _line, _row, identity in chunk:
-        key = identity.matching_key() if identity is not None else ""
-        if identity is not None and key not in known and key not in new:
-            found = vault().find(identity)
-            if found is not None:
-                known[key] = found
-            else:
-                new[key] = identity
+        if identity is not None and (key := identity.matching_key()) not in known:
+            unknown.setdefault(key, identity)
+    if unknown:  # one query for the chunk's persons not seen yet, then one transaction for the new ones
+        known.update(vault().find_many(list(unknown.values())))
+    new = {key: identity for key, identity in unknown.items() if key not in known}
     if new:
         known.update(zip(new, vault().add_many(list(new.values())), strict=True))
     for line, row, identity in chunk:

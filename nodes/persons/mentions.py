@@ -47,14 +47,15 @@ def records_mentioning(node: Node, ref: str) -> list[Mention]:
             fields = tuple(_paths_holding(envelope.body, ref))
             if fields:
                 found.append(Mention(envelope, True, fields))
-    for envelope in _received(node):
+    for envelope in received_envelopes(node):
         fields = tuple(_paths_holding(envelope.body, ref))
         if fields:
             found.append(Mention(envelope, False, fields))
     return found
 
 
-def _received(node: Node) -> Iterator[Envelope]:
+def received_envelopes(node: Node) -> Iterator[Envelope]:
+    """Every record ``node`` accepted from partners, in the order stored."""
     start = 1
     while page := node.inbox.received_notifications(start, _PAGE):
         yield from (envelope for _id, envelope in page)

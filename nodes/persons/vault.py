@@ -34,7 +34,13 @@ from nodes.registry.storage import eventsourcing_env, translated_errors
 from nodes.settings import Settings
 
 TABLE = "person_identities"
+#: The private keys of this node's disclosure requests (``nodes.persons.disclosure``), wrapped under the KEK.
+ANSWER_KEYS = "disclosure_answer_keys"
 _NONCE = 12
+#: Blind indexes looked up per query by ``find_many`` (under SQLite's 999 parameters).
+_FIND_PAGE = 500
+#: Rows per INSERT statement of ``add_many`` (5 parameters each: under SQLite's 999).
+_INSERT_PAGE = 150
 #: Key of the PostgreSQL advisory lock held while the table is created ("pers").
 _DDL_LOCK = 0x70657273
 
@@ -44,6 +50,8 @@ def _ddl(blob: str) -> tuple[str, ...]:
         f"CREATE TABLE IF NOT EXISTS {TABLE} (ref TEXT PRIMARY KEY, blind_index TEXT, wrapped_key {blob}, "
         f"sealed {blob}, created_at BIGINT NOT NULL, erased_at BIGINT)",
         f"CREATE INDEX IF NOT EXISTS {TABLE}_blind ON {TABLE} (blind_index)",
+        f"CREATE TABLE IF NOT EXISTS {ANSWER_KEYS} (request TEXT PRIMARY KEY, wrapped_key {blob}, "
+        "created_at BIGINT NOT NULL, destroyed_at BIGINT)",
     )
 
 
@@ -107,9 +115,10 @@ class IdentityVault:
         references in the same order."""
         rows = [self._sealed_row(identity) for identity in identities]
         with self._transaction("adding holders") as sql:
-            for row in rows:
-                sql.run(f"INSERT INTO {TABLE} (ref, blind_index, wrapped_key, sealed, created_at) "
-                        "VALUES (?, ?, ?, ?, ?)", row)
+            for start in range(0, len(rows), _INSERT_PAGE):  # a statement per page, not per row: one round trip
+                page = rows[start:start + _INSERT_PAGE]
+                sql.run(f"INSERT INTO {TABLE} (ref, blind_index, wrapped_key, sealed, created_at) VALUES "
+                        + ", ".join(["(?, ?, ?, ?, ?)"] * len(page)), [value for row in page for value in row])
         return [str(row[0]) for row in rows]
 
     def _sealed_row(self, identity: Identity) -> tuple[str, str, bytes, bytes, int]:
@@ -143,6 +152,42 @@ class IdentityVault:
                 sql.run("PRAGMA secure_delete = ON")
             sql.run(f"DELETE FROM {TABLE} WHERE ref = ?", (ref,))
 
+    def keep_answer_key(self, request: str, private_key: bytes) -> None:
+        """Keep the private key of this node's disclosure request ``request``, wrapped under the KEK (the
+        request id is the associated data)."""
+        with self._transaction("keeping a disclosure key") as sql:
+            sql.run(f"INSERT INTO {ANSWER_KEYS} (request, wrapped_key, created_at) VALUES (?, ?, ?)",
+                    (request, _seal(self._kek, private_key, _answer_context(request)), int(time.time())))
+
+    def answer_key(self, request: str) -> bytes | None:
+        """The private key of disclosure request ``request``; None once destroyed. ``UnknownPerson`` (field
+        ``request``) if this node never kept one; ``NodeFileDamaged`` if it does not open under the KEK."""
+        with self._transaction("reading a disclosure key", commit=False) as sql:
+            row = sql.one(f"SELECT wrapped_key, destroyed_at FROM {ANSWER_KEYS} WHERE request = ?", (request,))
+        if row is None:
+            raise UnknownPerson(f"this node keeps no key for disclosure request {request}", field="request")
+        if row["destroyed_at"] is not None:
+            return None
+        try:
+            return _open(self._kek, bytes(row["wrapped_key"]), _answer_context(request))
+        except (InvalidTag, ValueError) as e:
+            raise NodeFileDamaged(f"the key of disclosure request {request} does not decrypt under this node's "
+                                  "key-encryption key: restore the KEK file (or the database) from backup") from e
+
+    def destroy_answer_key(self, request: str) -> None:
+        """Destroy the private key of disclosure request ``request`` (crypto-shredding what was released to
+        it); idempotent, a request without a key is ignored."""
+        with self._transaction("destroying a disclosure key") as sql:
+            if not self._postgres:
+                sql.run("PRAGMA secure_delete = ON")
+            sql.run(f"UPDATE {ANSWER_KEYS} SET wrapped_key = NULL, destroyed_at = ? "
+                    "WHERE request = ? AND destroyed_at IS NULL", (int(time.time()), request))
+
+    def forget_answer_key(self, request: str) -> None:
+        """Remove the key of a request that was not recorded (its recording failed): leaves no trace."""
+        with self._transaction("discarding a disclosure key") as sql:
+            sql.run(f"DELETE FROM {ANSWER_KEYS} WHERE request = ?", (request,))
+
     # --- reading -------------------------------------------------------------------------------
 
     def identity(self, ref: str) -> Identity:
@@ -168,6 +213,21 @@ class IdentityVault:
             row = sql.one(f"SELECT ref FROM {TABLE} WHERE blind_index = ? ORDER BY created_at, ref LIMIT 1",
                           (self._blind_index(identity),))
         return None if row is None else str(row["ref"])
+
+    def find_many(self, identities: list[Identity]) -> dict[str, str]:
+        """``find`` for many identities in one query (a migration's batch): matching key -> the oldest reference
+        not erased, for those the vault holds already."""
+        wanted = {self._blind_index(identity): identity.matching_key() for identity in identities}
+        found: dict[str, str] = {}
+        indexes = list(wanted)
+        with self._transaction("finding holders", commit=False) as sql:
+            for start in range(0, len(indexes), _FIND_PAGE):
+                page = indexes[start:start + _FIND_PAGE]
+                rows = sql.all(f"SELECT ref, blind_index FROM {TABLE} WHERE blind_index IN "
+                               f"({', '.join('?' * len(page))}) ORDER BY created_at DESC, ref DESC", tuple(page))
+                for row in rows:  # newest first: the oldest of a blind index is written last
+                    found[wanted[str(row["blind_index"])]] = str(row["ref"])
+        return found
 
     def is_erased(self, ref: str) -> bool:
         """Whether ``ref``'s identity was erased; ``UnknownPerson`` if it was never stored."""
@@ -200,6 +260,10 @@ def _seal(aead: AESGCM, plaintext: bytes, ref: str) -> bytes:
     """A random 96-bit nonce followed by the AES-GCM ciphertext, with ``ref`` as associated data."""
     nonce = secrets.token_bytes(_NONCE)
     return nonce + aead.encrypt(nonce, plaintext, ref.encode("ascii"))
+
+
+def _answer_context(request: str) -> str:
+    return f"disclosure-request:{request}"
 
 
 def _open(aead: AESGCM, sealed: bytes, ref: str) -> bytes:

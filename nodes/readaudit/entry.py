@@ -21,9 +21,10 @@ from ledger.hashing import leaf_hash
 ENTRY_FORMAT = "armsledger-read/1"
 """Version tag inside every hashed entry: an entry's hash is never that of anything else."""
 
-READ_ACTIONS = ("history", "search", "trace", "licence", "verdict", "shipment", "component", "person")
+READ_ACTIONS = ("history", "search", "trace", "licence", "verdict", "shipment", "component", "person", "disclosure")
 """What was read: a weapon's history, a serial search, a trace, a licence, a diversion verdict, a shipment,
-an essential component's life, a private holder's identity and records (subject access)."""
+an essential component's life, a private holder's identity and records (subject access), an identity
+released to a partner or received from one (docs/personal-data.md, "Disclosure to a partner")."""
 
 MAX_TEXT = 1000
 """Longest subject or purpose kept (characters)."""

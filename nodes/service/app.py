@@ -16,6 +16,7 @@ from nodes.service import (
     api_certificates,
     api_components,
     api_corrections,
+    api_disclosures,
     api_epcis,
     api_holders,
     api_licences,
@@ -59,6 +60,7 @@ def create_app(context: ServiceContext, *, max_body_bytes: int = MAX_BODY_BYTES,
     app.include_router(api_components.router)  # assemble, replace-component, convert; a component's life
     app.include_router(api_corrections.router)  # a correction of one of the node's own records
     app.include_router(api_retention.router)  # retention report and run (docs/personal-data.md)
+    app.include_router(api_disclosures.router)  # a holder's identity asked of or released to a partner
     app.include_router(health.router)
     errors.install(app)
     app.state.metrics = health.ServiceMetrics(context)

@@ -15,6 +15,7 @@ from domain.alarm import Alarm
 from domain.authority import PERMISSIONS, Authority, AuthorityKind, check_permitted
 from domain.broker import Broker
 from domain.component import Component, component_id
+from domain.disclosure import DisclosureAnswer, DisclosureRequest
 from domain.erasure import PersonErasure
 from domain.errors import InvalidField, NotPermitted
 from domain.hit import HitNotice
@@ -297,6 +298,23 @@ class Recipes:
         return answer
 
 
+    # --- disclosure of a holder's identity (docs/personal-data.md)
+    def DisclosureRequest_Requested(self, by):
+        return DisclosureRequest.request(authority=by, addressee="NL", person="person:AAAAAAAAAAAAAAAAAAAAAAAAAA",
+                                         weapon_id=str(uuid.uuid4()), purpose="case 1", legal_basis="CPP art 36",
+                                         answer_key=b"k" * 32, occurred_on=self.now)
+
+    def DisclosureAnswer_Released(self, by):
+        return DisclosureAnswer.release(request_id=uuid.uuid4(), authority=by, requesting_state="NL",
+                                        person="person:AAAAAAAAAAAAAAAAAAAAAAAAAA", commitment="0" * 64,
+                                        sealed_identity=b"box", occurred_on=self.now)
+
+    def DisclosureAnswer_Refused(self, by):
+        return DisclosureAnswer.refuse(request_id=uuid.uuid4(), authority=by, requesting_state="NL",
+                                       person="person:AAAAAAAAAAAAAAAAAAAAAAAAAA", reason="no case",
+                                       occurred_on=self.now)
+
+
 @pytest.fixture
 def recipes(authorities, make_weapon, make_licence, now):
     return Recipes(authorities, make_weapon, make_licence, now)
@@ -322,7 +340,8 @@ def test_permission_matrix(event_type, kind, recipes, authorities):
         assert kind.value in str(info.value)
 
 
-@pytest.mark.parametrize("aggregate", [Weapon, Licence, Shipment, TraceRequest, TraceAnswer, HitNotice, Component],
+@pytest.mark.parametrize("aggregate", [Weapon, Licence, Shipment, TraceRequest, TraceAnswer, HitNotice, Component,
+                                       DisclosureRequest, DisclosureAnswer],
                          ids=lambda c: c.__name__)
 def test_every_event_class_has_a_permission_entry(aggregate):
     topics = {c.TOPIC for c in vars(aggregate).values()

@@ -46,6 +46,10 @@ def nothing_else(stream: str) -> list[Record]:
     (Record(types.AUTHORITY_CERTIFIED), PARTNERS),
     (Record(types.TRANSFERRED, {"to_holder": "a private holder"}), set()),
     (Record(types.HIT_NOTICE_SENT, {"reporting_state": "NL", "recording_state": "BE"}), {"NL"}),  # the reporter only
+    # A disclosure request goes to the state owning the reference, its answer back to the requester only.
+    (Record(types.DISCLOSURE_REQUESTED, {"addressee": "NL", "requesting_state": "BE"}), {"NL"}),
+    (Record(types.DISCLOSURE_RELEASED, {"requesting_state": "FR", "answering_state": "BE"}), {"FR"}),
+    (Record(types.DISCLOSURE_REFUSED, {"requesting_state": "DE", "answering_state": "BE"}), {"DE"}),
 ])
 def test_default_recipients(record, expected):
     assert default_recipients(record, PARTNERS, nothing_else) == frozenset(expected)

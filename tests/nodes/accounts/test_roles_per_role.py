@@ -25,6 +25,9 @@ BROKERS = {"Broker.Registered", "Broker.Renewed", "Broker.Suspended", "Broker.Re
 TRACE_STEPS = {"TraceRequest.Submitted", "TraceRequest.Forwarded", "TraceRequest.Closed",
                "TraceAnswer.Acknowledged", "TraceAnswer.Responded", "TraceAnswer.Untraceable",
                "TraceAnswer.Delayed", "TraceAnswer.Restricted", "TraceAnswer.Refused"}
+# A holder's identity: police and tracing officers ask a partner, the registry answers (docs/personal-data.md).
+DISCLOSURE_REQUEST = "DisclosureRequest.Requested"
+DISCLOSURE_ANSWERS = {"DisclosureAnswer.Released", "DisclosureAnswer.Refused"}
 
 # role: (the authority kind that signs its records, what it may record)
 MAY_RECORD: dict[Role, tuple[AuthorityKind | None, set[str]]] = {
@@ -38,15 +41,16 @@ MAY_RECORD: dict[Role, tuple[AuthorityKind | None, set[str]]] = {
     Role.POLICE: (AuthorityKind.POLICE, {
         "Weapon.Marked", "Weapon.ReportedLost", "Weapon.ReportedStolen", "Weapon.Recovered", "Weapon.Seized",
         "Weapon.Confiscated", "Weapon.Destroyed", "HitNotice.Sent", *TRACE_STEPS, *PARTS_FOUND, "Component.Destroyed",
-        CORRECTION}),
-    Role.TRACING: (AuthorityKind.POLICE, set(TRACE_STEPS)),
+        CORRECTION, DISCLOSURE_REQUEST}),
+    Role.TRACING: (AuthorityKind.POLICE, {*TRACE_STEPS, DISCLOSURE_REQUEST}),
     Role.DEACTIVATION: (AuthorityKind.DEACTIVATION, {"Weapon.Deactivated", "Weapon.Destroyed", "Component.Destroyed",
                                                      CORRECTION}),
     Role.REGISTRY: (AuthorityKind.REGISTRY, {
         "Weapon.Manufactured", "Weapon.Imported", "Weapon.Transferred", "Weapon.Marked", "Weapon.ReportedLost",
         "Weapon.Confiscated", "Weapon.Destroyed", "TraceAnswer.Acknowledged", "TraceAnswer.Responded",
         "TraceAnswer.Untraceable", "TraceAnswer.Delayed", "TraceAnswer.Restricted", "TraceAnswer.Refused",
-        "HitNotice.Sent", "PersonErasure.Recorded", "Alarm.Settled", *PARTS_WORK, CORRECTION}),
+        "HitNotice.Sent", "PersonErasure.Recorded", "Alarm.Settled", *PARTS_WORK, CORRECTION,
+        *DISCLOSURE_ANSWERS}),
     Role.AUDITOR: (None, set()),
     Role.ADMIN: (None, set()),
 }

@@ -51,6 +51,7 @@ GROUPS = {
     "nodes.cli.reference": {("reference", a) for a in ("import", "search", "show")},
     "nodes.cli.persons": {("person", a) for a in ("add", "show")},
     "nodes.cli.retention": {("retention", a) for a in ("report", "run")},
+    "nodes.cli.disclosure": {("disclosure", a) for a in ("request", "release", "refuse", "list", "show")},
     "nodes.cli.components": {("record", "assemble"), ("record", "replace-component"), ("record", "convert"),
                              ("record", "destroy-component"), ("component", "show")},
     "nodes.cli.corrections": {("record", "correct")},

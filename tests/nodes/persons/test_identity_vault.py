@@ -33,6 +33,19 @@ def test_round_trip_and_find(vault):
     assert not vault.is_erased(ref)
 
 
+def test_find_many_answers_as_find_does_for_each_identity(vault):
+    bo, cy = Identity.of(name="Bo Li", date_of_birth="1990-01-01"), Identity.of(name="Cy", date_of_birth="1991-01-01")
+    twice, erased = {vault.add(ANNA), vault.add(ANNA)}, vault.add(bo)  # the same person twice: as find, one of them
+    vault.erase(erased)
+    many = [Identity.of(name=f"P {i}", date_of_birth="1950-01-01") for i in range(600)]  # over one query's page
+    refs = vault.add_many(many)
+    asked = [Identity.of(name="ANNA meier", date_of_birth="1980-02-29"), bo, cy, *many]
+    found = vault.find_many(asked)
+    assert found == {i.matching_key(): vault.find(i) for i in asked if vault.find(i) is not None}
+    assert found[ANNA.matching_key()] in twice and bo.matching_key() not in found
+    assert [found[i.matching_key()] for i in many] == refs and cy.matching_key() not in found
+
+
 def test_erasure_is_final_and_idempotent(vault):
     ref, other = vault.add(ANNA), vault.add(Identity.of(name="Bo Li", date_of_birth="1990-01-01"))
     vault.erase(ref)
