@@ -79,6 +79,8 @@ AUTHORITY_CERTIFIED = "Authority.Certified"
 # An authority key retired from a time on (rotation), or revoked since a time (a leak): docs/keys.md.
 AUTHORITY_RETIRED = "Authority.Retired"
 AUTHORITY_REVOKED = "Authority.Revoked"
+# The node key handing over to a new one (key rotate --node): signed by the old, countersigned by the new.
+NODE_KEY_CHANGED = "Authority.NodeKeyChanged"
 # The node's record of its trust store (partners' node keys added and removed), kept national.
 TRUST_REGISTER_OPENED = "Authority.TrustRegisterOpened"
 TRUST_CHANGED = "Authority.TrustChanged"

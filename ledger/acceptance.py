@@ -18,7 +18,7 @@ authorities (``Authority.*`` records), and a certificate must name its key.
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -39,6 +39,13 @@ RETIREMENT_TYPE = "Authority.Retired"
 
 REVOCATION_TYPE = "Authority.Revoked"
 """An authority key revoked since a time; body ``{key_id, kind, since, reason, successor}``, by the node key."""
+
+NODE_KEY_CHANGE_TYPE = "Authority.NodeKeyChanged"
+"""The node key hands over to a new one; body ``{new_key_id, new_public_key, previous_public_key,
+countersignature}``, signed by the old node key, the countersignature by the new key (``node_key_change_message``)."""
+
+NODE_KEY_CHANGE_CONTEXT = b"armsledger node key change v1\n"
+"""Prefix of the message the new node key countersigns: proof that whoever announced it holds it."""
 
 REGISTER_PREFIX = "Authority."
 """The node key signs only records whose type starts with this: its register of authority keys."""
@@ -116,16 +123,72 @@ class CertifiedKey:
 
 
 @dataclass(frozen=True)
+class NodeKey:
+    """A node key of an origin; ``retired_from`` (microseconds, signed recording time of the announcement that
+    handed over to the next key): records and checkpoints it signed at or after it are refused."""
+
+    key_id: str
+    public_key: bytes  # raw, 32 bytes
+    retired_from: int | None = None
+
+
+@dataclass(frozen=True)
 class Signers:
-    """Who may sign an origin's records: its node key, and the keys it certified so far."""
+    """Who may sign an origin's records: its node key, the keys it certified so far, and its earlier node keys
+    (each for what it signed before it handed over: ``learn_node_key``)."""
 
     node_key_id: str
     node_key: bytes  # raw, 32 bytes
     certified: Mapping[str, CertifiedKey]
+    earlier_node_keys: Mapping[str, NodeKey] = field(default_factory=dict)
 
     @classmethod
     def of(cls, node_key: bytes, certified: Mapping[str, CertifiedKey]) -> Signers:
         return cls(key_id(node_key), node_key, certified)
+
+    def node_keys(self) -> dict[str, NodeKey]:
+        """Every node key of the origin by id, the current one without an end: for checking checkpoints."""
+        return {**self.earlier_node_keys, self.node_key_id: NodeKey(self.node_key_id, self.node_key)}
+
+
+def node_key_change_message(previous_public_key: bytes, new_public_key: bytes) -> bytes:
+    """What the new node key signs in an ``Authority.NodeKeyChanged`` body (its ``countersignature``)."""
+    return NODE_KEY_CHANGE_CONTEXT + previous_public_key + new_public_key
+
+
+def read_node_key_change(body: Mapping[str, Any], signed_by: bytes) -> NodeKey | Refusal:
+    """The new node key an ``Authority.NodeKeyChanged`` body signed by node key ``signed_by`` announces, or why
+    it announces none: fields, key id, the previous key being the signer, the new key's countersignature."""
+    new, claimed, previous, counter = (body.get(name) for name in (
+        "new_public_key", "new_key_id", "previous_public_key", "countersignature"))
+    if not (isinstance(new, bytes) and len(new) == 32 and isinstance(previous, bytes)
+            and isinstance(counter, bytes)):
+        return Refusal(Reason.CERTIFICATE, "a node key change needs new_public_key (32 bytes), new_key_id, "
+                                           "previous_public_key and countersignature")
+    if claimed != key_id(new):
+        return Refusal(Reason.CERTIFICATE,
+                       f"node key change names key id {claimed!r} for a key whose id is {key_id(new)}")
+    if previous != signed_by:
+        return Refusal(Reason.CERTIFICATE, f"node key change names previous key {key_id(previous)}, but is signed "
+                                           f"by {key_id(signed_by)}")
+    if new == signed_by:
+        return Refusal(Reason.CERTIFICATE, "node key change announces the key that signs it")
+    if not verify_signatures([(new, counter, node_key_change_message(previous, new))])[0]:
+        return Refusal(Reason.CERTIFICATE, f"node key change: the countersignature does not verify for the new "
+                                           f"key {claimed}: nothing proves its holder announced it")
+    return NodeKey(claimed, new)
+
+
+def learn_node_key(record: SignedRecord, body: Mapping[str, Any], signers: Signers) -> Signers:
+    """The signers after an accepted ``record`` (``check_signed`` passed): a node key change signed by the
+    current node key makes the new key current and keeps the old one for what it signed before ``record``."""
+    if record.type != NODE_KEY_CHANGE_TYPE or record.authority != signers.node_key_id:
+        return signers
+    new = read_node_key_change(body, signers.node_key)
+    if isinstance(new, Refusal):
+        return signers
+    old = NodeKey(signers.node_key_id, signers.node_key, record.recorded_at)
+    return Signers(new.key_id, new.public_key, signers.certified, {**signers.earlier_node_keys, old.key_id: old})
 
 
 def read_certificate(body: Mapping[str, Any]) -> CertifiedKey | Refusal:
@@ -197,11 +260,18 @@ def revoked_words(key: CertifiedKey) -> str:
 
 def signer(record: SignedRecord, signers: Signers) -> tuple[bytes, str | None] | Refusal:
     """(raw key, kind) that must have signed ``record`` (kind ``None``: the node key), or why none may."""
-    if record.authority == signers.node_key_id:
+    earlier = signers.earlier_node_keys.get(record.authority)
+    if record.authority == signers.node_key_id or earlier is not None:
         if not record.type.startswith(REGISTER_PREFIX):
             return Refusal(Reason.REGISTER, f"{record.type} is signed by the node key, which signs only "
                                             f"{REGISTER_PREFIX}* records")
-        return signers.node_key, None
+        if record.authority == signers.node_key_id or earlier is None:
+            return signers.node_key, None
+        if earlier.retired_from is not None and record.recorded_at >= earlier.retired_from:
+            return Refusal(Reason.RETIRED, f"{record.type} is signed by node key {record.authority}, which handed "
+                                           f"over to {signers.node_key_id} at {_utc(earlier.retired_from // 1_000_000)}"
+                                           f", but recorded at {_utc(record.recorded_at // 1_000_000)}")
+        return earlier.public_key, None
     if record.type.startswith(REGISTER_PREFIX):
         return Refusal(Reason.REGISTER, f"{record.type} is signed by key {record.authority}, "
                                         f"not by the node key {signers.node_key_id}")
@@ -218,7 +288,8 @@ def check_signed(record: SignedRecord, signers: Signers, policy: Policy, *,
 
     ``signature_ok``: the result of ``verify_signatures`` for this record with the key
     ``signer`` names, when already known (None: verified here). ``body`` is required
-    for a certificate (``CERTIFICATE_TYPE``) and read for nothing else.
+    for a certificate (``CERTIFICATE_TYPE``) and a node key change (``NODE_KEY_CHANGE_TYPE``),
+    and read for nothing else.
     """
     found = signer(record, signers)
     if isinstance(found, Refusal):
@@ -239,6 +310,10 @@ def check_signed(record: SignedRecord, signers: Signers, policy: Policy, *,
         certificate = read_certificate(body if body is not None else {})
         if isinstance(certificate, Refusal):
             return certificate
+    if record.type == NODE_KEY_CHANGE_TYPE:
+        change = read_node_key_change(body if body is not None else {}, raw)
+        if isinstance(change, Refusal):
+            return change
     return None
 
 

@@ -18,7 +18,7 @@ from ledger.audit_checkpoints import CheckpointCheck
 from ledger.audit_records import RecordWalk, examined
 from ledger.audit_report import AuditReport, LogRecord, Problem, ProblemKind, SealedLeaf
 from ledger.checkpoint import Checkpoint
-from ledger.keys import Ed25519PublicKey, public_bytes
+from ledger.keys import Ed25519PublicKey, key_id, public_bytes
 
 __all__ = ["AuditReport", "LogRecord", "Problem", "ProblemKind", "SealedLeaf", "audit_log"]
 
@@ -37,6 +37,7 @@ def audit_log(
     executor: Executor | None = None,
     witnessed: Sequence[tuple[str, Checkpoint]] = (),
     revocations: dict[str, CertifiedKey] | None = None,
+    earlier_node_keys: Sequence[bytes] = (),
 ) -> AuditReport:
     """Audit a log; see the module docstring for what is checked.
 
@@ -53,14 +54,18 @@ def audit_log(
     ``revocations``: the register's keys with every revocation it holds (read first,
     as ``nodes.registry.own_records.own_signers`` does); records signed by a key after
     the time it was revoked since are reported as ``flagged``, not as problems.
+    ``earlier_node_keys``: the node keys before ``node_public_key``, oldest first: the walk
+    starts with the oldest and follows the log's ``Authority.NodeKeyChanged`` records, which
+    must lead to ``node_public_key``; each checkpoint is checked with the node key of its time.
 
     Never raises for what it finds in the data: every finding is a ``Problem``.
     """
     raw = node_public_key if isinstance(node_public_key, bytes) else public_bytes(node_public_key)
-    walk = RecordWalk(raw, policy, revocations=revocations)
+    walk = RecordWalk(earlier_node_keys[0] if earlier_node_keys else raw, policy, revocations=revocations)
     for record, summary in examined(_as_records(records), walk.candidate_keys, executor):
         walk.add(record, summary)
-    checked = CheckpointCheck(walk, _public_key(node_public_key), origin)
+    handed_over = _handed_over(walk, raw)
+    checked = CheckpointCheck(walk, walk.signers.node_keys(), origin)
     checked.run(list(checkpoints))
     checked.check_witnessed(witnessed)
     if sealed is not None:
@@ -74,7 +79,7 @@ def audit_log(
         checkpoint_size=latest,
         checkpoints_checked=checked.count,
         unsealed=max(0, len(walk.leaves) - latest),
-        problems=tuple(walk.problems + checked.problems),
+        problems=tuple(walk.problems + handed_over + checked.problems),
         flagged=tuple(walk.flagged),
     )
 
@@ -84,7 +89,11 @@ def _as_records(records: Iterable[LogRecord | tuple[object, ...]]) -> Iterator[L
         yield item if isinstance(item, LogRecord) else LogRecord(*item)  # type: ignore[arg-type]
 
 
-def _public_key(key: Ed25519PublicKey | bytes) -> Ed25519PublicKey:
-    from ledger.keys import public_key_from_bytes
-
-    return key if isinstance(key, Ed25519PublicKey) else public_key_from_bytes(key)
+def _handed_over(walk: RecordWalk, node_key: bytes) -> list[Problem]:
+    """A problem when the log's node key changes do not lead to ``node_key``, the one the caller holds."""
+    if walk.signers.node_key == node_key:
+        return []
+    return [Problem(None, None, None, ProblemKind.CERTIFICATE,
+                    f"the node key is {key_id(node_key)}, but the log's node key changes (Authority.NodeKeyChanged) "
+                    f"lead to {walk.signers.node_key_id}: a node key change is missing from the log, or the node "
+                    "key file is not this log's (docs/keys.md)")]

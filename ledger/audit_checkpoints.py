@@ -1,6 +1,7 @@
 """The checkpoint part of a log audit: signed checkpoints against the tree recomputed from the log.
 
-Each checkpoint's signature by the node key; the latest one's root over the
+Each checkpoint's signature by the node key that was current when it was made (the log
+hands the node key over by ``Authority.NodeKeyChanged`` records: ``checkpoint_refusal``); the latest one's root over the
 log as stored (RFC 9162 section 2.1.1); each consistent with the next (section
 2.1.4); and, with the sealer's leaf index, which sealed records were deleted,
 altered, inserted or moved.
@@ -8,23 +9,43 @@ altered, inserted or moved.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from ledger.acceptance import NodeKey
 from ledger.audit_records import RecordWalk
 from ledger.audit_report import Problem, ProblemKind, SealedLeaf
 from ledger.checkpoint import Checkpoint, envelope_leaf, verify_checkpoint
 from ledger.errors import ConsistencyProofError, VerificationError
-from ledger.keys import Ed25519PublicKey
+from ledger.keys import public_key_from_bytes
 from ledger.merkle import MerkleTree
 from ledger.proofs import verify_consistency
+
+
+def checkpoint_refusal(checkpoint: Checkpoint, node_keys: Mapping[str, NodeKey]) -> str | None:
+    """Why ``checkpoint`` is not signed by the origin's node key of its time, or ``None`` when it is.
+
+    ``node_keys``: every node key of the origin (``Signers.node_keys``); a key that handed over
+    to the next one signs no checkpoint dated at or after the hand-over.
+    """
+    key = node_keys.get(checkpoint.signer)
+    if key is None:
+        return f"signed by key {checkpoint.signer!r}, which is no node key of this log ({', '.join(node_keys)})"
+    if key.retired_from is not None and checkpoint.timestamp >= key.retired_from:
+        return (f"signed by node key {key.key_id}, which handed over to its successor before the checkpoint's "
+                f"time ({checkpoint.timestamp} >= {key.retired_from} microseconds)")
+    try:
+        verify_checkpoint(checkpoint, public_key_from_bytes(key.public_key))
+    except VerificationError as e:
+        return str(e)
+    return None
 
 
 class CheckpointCheck:
     """The checkpoints of one log, checked against the ``RecordWalk`` of its records."""
 
-    def __init__(self, walk: RecordWalk, node_key: Ed25519PublicKey, origin: str | None):
+    def __init__(self, walk: RecordWalk, node_keys: Mapping[str, NodeKey], origin: str | None):
         self.walk = walk
-        self.node_key = node_key
+        self.node_keys = node_keys
         self.origin = origin
         self.problems: list[Problem] = []
         self.valid: list[Checkpoint] = []
@@ -39,10 +60,9 @@ class CheckpointCheck:
         by_size: dict[int, Checkpoint] = {}
         for checkpoint in checkpoints:
             self.count += 1
-            try:
-                verify_checkpoint(checkpoint, self.node_key)
-            except VerificationError as e:
-                self._problem(ProblemKind.CHECKPOINT, f"checkpoint at size {checkpoint.size}: {e}")
+            why = checkpoint_refusal(checkpoint, self.node_keys)
+            if why is not None:
+                self._problem(ProblemKind.CHECKPOINT, f"checkpoint at size {checkpoint.size}: {why}")
                 continue
             if self.origin is not None and checkpoint.origin != self.origin:
                 self._problem(ProblemKind.CHECKPOINT,
@@ -68,10 +88,9 @@ class CheckpointCheck:
         tree, size = self.walk.tree, len(self.walk.tree)
         for who, checkpoint in witnessed:
             what = f"{who} holds our checkpoint at size {checkpoint.size}"
-            try:
-                verify_checkpoint(checkpoint, self.node_key)
-            except VerificationError as e:
-                self._problem(ProblemKind.WITNESS, f"{what}, not signed by the node key: {e}")
+            why = checkpoint_refusal(checkpoint, self.node_keys)
+            if why is not None:
+                self._problem(ProblemKind.WITNESS, f"{what}, not signed by the node key: {why}")
                 continue
             if checkpoint.size > size:
                 self._problem(ProblemKind.WITNESS,

@@ -24,6 +24,7 @@ from ledger.acceptance import (
     check_link,
     check_row,
     check_signed,
+    learn_node_key,
     learn_register,
     revoked_signer,
     revoked_words,
@@ -187,12 +188,13 @@ class RecordWalk:
             self._refused(summary, position, row)
         # A worker verified with the key of that id (a key id is a hash of its key).
         refusal = check_signed(summary, self.signers, self.policy, signature_ok=summary.sig_ok,
-                               body=summary.register if summary.type == CERTIFICATE_TYPE else None)
+                               body=summary.register)
         if refusal is not None:
             self._refused(summary, position, refusal)
         else:
             if summary.register is not None:
                 learn_register(summary.type, summary.register, self.certified)
+                self.signers = learn_node_key(summary, summary.register, self.signers)
             revoked = revoked_signer(summary, self.revocations)
             if revoked is not None:
                 self.flagged.append(Problem(stream, version, position, ProblemKind.REVOKED,

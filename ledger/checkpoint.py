@@ -19,13 +19,21 @@ Pure: no I/O, no clock. The caller supplies ``timestamp``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ledger.encoding import canonical_decode, canonical_encode, check_map
 from ledger.errors import CheckpointError, EncodingError, NoteError, SignatureError
 from ledger.hashing import HASH_SIZE, leaf_hash
-from ledger.keys import Ed25519PrivateKey, Ed25519PublicKey, key_id, sign, verify_signature
+from ledger.keys import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+    key_id,
+    public_key_from_bytes,
+    sign,
+    verify_signature,
+)
 from ledger.note import ALG_ED25519, NoteSignature, Verifier, check_key_name, checkpoint_body, format_note, verifier
 
 CHECKPOINT_FORMAT = "armsledger-checkpoint/2"
@@ -193,6 +201,14 @@ def verify_checkpoint(checkpoint: Checkpoint, public_key: Ed25519PublicKey) -> L
             f"for key {expected_signer}"
         ) from e
     return True
+
+
+def signing_key(checkpoint: Checkpoint, node_keys: Sequence[bytes]) -> Ed25519PublicKey:
+    """The key among ``node_keys`` (raw, oldest first: an origin's node keys over its key changes) that
+    ``checkpoint`` names as its signer; the newest when it names none of them, so ``verify_checkpoint``
+    reports which key it names. Which node key was current when is ``ledger.audit``'s to check."""
+    named = [raw for raw in node_keys if key_id(raw) == checkpoint.signer]
+    return public_key_from_bytes(named[0] if named else node_keys[-1])
 
 
 def _check_fields(checkpoint: Checkpoint, *, signed: bool = True) -> None:

@@ -16,13 +16,15 @@ from domain.event_types import (
     AUTHORITY_CERTIFIED,
     AUTHORITY_RETIRED,
     AUTHORITY_REVOKED,
+    NODE_KEY_CHANGED,
     TRUST_CHANGED,
     TRUST_REGISTER_OPENED,
 )
 from domain.schema import RecordSchema, domain_schema
 from nodes.registry.identity import REGISTER_OPENED, AuthorityRegister, authorities_stream, trust_stream
 
-REGISTER_TYPES = frozenset({REGISTER_OPENED, AUTHORITY_CERTIFIED, AUTHORITY_RETIRED, AUTHORITY_REVOKED})
+REGISTER_TYPES = frozenset({REGISTER_OPENED, AUTHORITY_CERTIFIED, AUTHORITY_RETIRED, AUTHORITY_REVOKED,
+                            NODE_KEY_CHANGED})
 """The records of a node's register of authorities, which with ``TRUST_TYPES`` are the only ones its node key signs."""
 
 TRUST_TYPES = frozenset({TRUST_REGISTER_OPENED, TRUST_CHANGED})

@@ -61,7 +61,7 @@ class Node:
         from nodes.registry.sealed_mark import SealedMark
         from nodes.registry.sealer import Sealer
 
-        mark = SealedMark(self.settings.home, self.identity.node_public, self.identity.state)
+        mark = SealedMark(self.settings.home, self.identity.node_keys, self.identity.state)
         return Sealer(self.registry, self.identity, mark=mark)
 
     @cached_property

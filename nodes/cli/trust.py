@@ -28,8 +28,11 @@ def add_commands(subparsers: Commands) -> None:
     parser.add_argument("--witness", action="store_true", help="with --note: the verifier key of this node's "
                                                                "witness cosignatures (cosignature/v1) instead")
     parser = add_command(actions, "rotate", key_rotate,
-                         "certify a new authority key and retire the old one from a time on (docs/keys.md)")
-    parser.add_argument("--authority", required=True, metavar="KIND", help="the authority kind whose key to rotate")
+                         "certify a new authority key and retire the old one from a time on, or (--node) hand the "
+                         "node key over to a new one announced by the old (docs/keys.md)")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--authority", metavar="KIND", help="the authority kind whose key to rotate")
+    which.add_argument("--node", action="store_true", help="rotate the node key (partners follow: docs/keys.md)")
     parser.add_argument("--from", dest="retired_from", metavar="TIME",
                         help="the old key signs nothing recorded from then on (default: now; not in the past)")
     add_json_option(parser)
@@ -79,6 +82,8 @@ def key_export(run: Invocation) -> int:
 def key_rotate(run: Invocation) -> int:
     from nodes.registry.key_changes import rotate_authority
 
+    if run.args.node:
+        return _rotate_node(run)
     kind = AuthorityKind.parse(run.args.authority)
     retired_from = None if run.args.retired_from is None else parse_time(run.args.retired_from, field="retired_from")
     with run.open_node(unlock=True) as node:
@@ -86,6 +91,23 @@ def key_rotate(run: Invocation) -> int:
         node.settle()
     run.emit(change.to_dict(), f"{kind.value} key {change.old_key_id} retired from {format_time(change.ended_from)}; "
                                f"new key {change.new_key_id} certified (restart a running node or service)")
+    return 0
+
+
+def _rotate_node(run: Invocation) -> int:
+    from nodes.registry.key_changes import rotate_node
+
+    if run.args.retired_from is not None:
+        raise InvalidField("goes with --authority: the node key hands over when the change is recorded",
+                           field="from")
+    with run.open_node(unlock=True) as node:
+        change = rotate_node(node)
+    with run.open_node(unlock=True) as node:  # the new key signs from here on: the checkpoint over the change
+        node.settle()
+    run.emit(change.to_dict(), f"node key {change.old_key_id} handed over to {change.new_key_id} at "
+                               f"{format_time(change.handed_over_at)}; old key in keys/old/; give partners the "
+                               "new identity only if they do not sync (they follow the change); restart a running "
+                               "node or service")
     return 0
 
 

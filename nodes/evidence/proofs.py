@@ -14,8 +14,9 @@ from typing import Any
 from uuid import UUID
 
 from domain.errors import InvalidField
-from ledger.checkpoint import Checkpoint, envelope_leaf
+from ledger.checkpoint import Checkpoint, envelope_leaf, signing_key
 from ledger.envelope import Envelope
+from ledger.keys import public_bytes
 from nodes.ports import Node
 
 #: Why a record comes without an inclusion proof.
@@ -127,10 +128,10 @@ def consistency_document(node: Node, size1: int, size2: int | None) -> dict[str,
                            field="to")
     if size1 > size2:
         raise InvalidField(f"--from {size1} is larger than --to {size2}: a log only grows", field="from")
-    public = node.identity.node_public_key
+    keys = node.identity.node_keys
     return {
         "origin": node.identity.state,
-        "from": checkpoint_document(checkpoints[size1], public),
-        "to": checkpoint_document(checkpoints[size2], public),
+        "from": checkpoint_document(checkpoints[size1], public_bytes(signing_key(checkpoints[size1], keys))),
+        "to": checkpoint_document(checkpoints[size2], public_bytes(signing_key(checkpoints[size2], keys))),
         "proof": [p.hex() for p in node.sealer.consistency_proof(size1, size2)],
     }

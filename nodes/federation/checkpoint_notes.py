@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from domain.errors import InvalidField
-from ledger.checkpoint import CHECKPOINT_FORMAT, Checkpoint, verify_checkpoint
+from ledger.checkpoint import CHECKPOINT_FORMAT, Checkpoint, signing_key, verify_checkpoint
 from ledger.cosignature import cosignature_line, verify_checkpoint_cosignature
 from ledger.errors import VerificationError
-from ledger.keys import public_key_from_bytes
 from ledger.note import NoteSignature
 from nodes.federation.trust import TrustStore
 
@@ -54,7 +53,7 @@ class WitnessedCheckpoint:
                                "signed before checkpoints were signed notes; a newer checkpoint is (see --size)",
                                field="note")
         lines = tuple(c.line for c in self.cosigned if c.line is not None)
-        return self.checkpoint.to_note(public_key_from_bytes(node.identity.node_public_key), lines)
+        return self.checkpoint.to_note(signing_key(self.checkpoint, node.identity.node_keys), lines)
 
 
 def witnessed_checkpoint(node: Node, size: int | None = None) -> WitnessedCheckpoint:
@@ -64,7 +63,7 @@ def witnessed_checkpoint(node: Node, size: int | None = None) -> WitnessedCheckp
     the stored checkpoint does not verify with the node key (a damaged store).
     """
     checkpoint = _own_checkpoint(node, size)
-    verify_checkpoint(checkpoint, public_key_from_bytes(node.identity.node_public_key))
+    verify_checkpoint(checkpoint, signing_key(checkpoint, node.identity.node_keys))
     partners = TrustStore(node.settings.home).partners()
     data = checkpoint.to_bytes()
     cosigned: list[Cosigned] = []

@@ -13,12 +13,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future
 
 from ledger.audit import Problem, ProblemKind
-from ledger.checkpoint import Checkpoint, verify_checkpoint
+from ledger.checkpoint import Checkpoint, signing_key, verify_checkpoint
 from ledger.errors import CheckpointError
 from ledger.hashing import leaf_hash
-from ledger.keys import public_key_from_bytes
 from ledger.merkle import MerkleTree
 from nodes.readaudit.entry import GENESIS_PREV, ReadEntry, rehashed
+
+NodeKeys = bytes | tuple[bytes, ...]
+"""The node key (raw), or every node key the node has had, oldest first (``NodeIdentity.node_keys``)."""
 
 WHERE = "read audit"
 
@@ -33,7 +35,7 @@ def read_audit_origin(state: str) -> str:
 
 
 def check_read_audit(entries: Iterable[ReadEntry], checkpoint_chunks: Iterable[Sequence[tuple[int, bytes]]],
-                     node_public_key: bytes, origin: str, *, executor: Executor | None = None) -> list[Problem]:
+                     node_public_key: NodeKeys, origin: str, *, executor: Executor | None = None) -> list[Problem]:
     """Every problem of the stored read audit (empty: intact).
 
     ``entries`` in ``seq`` order; ``checkpoint_chunks``: the checkpoint rows ``(size, bytes)`` by size,
@@ -69,16 +71,16 @@ def _chain(entries: Iterable[ReadEntry], origin: str, tree: MerkleTree) -> tuple
     return problems, expected_seq - 1
 
 
-def signed_roots(rows: Sequence[tuple[int, bytes]], node_public_key: bytes,
+def signed_roots(rows: Sequence[tuple[int, bytes]], node_public_key: NodeKeys,
                  origin: str) -> list[tuple[int, bytes | None, str]]:
     """For each checkpoint row ``(size, bytes)``: ``(size, root, "")`` when the bytes are a checkpoint the
     node key signed for ``origin`` at that size, else ``(size, None, reason)``. Pure (it runs on workers)."""
-    key = public_key_from_bytes(node_public_key)
+    keys = (node_public_key,) if isinstance(node_public_key, bytes) else node_public_key
     found: list[tuple[int, bytes | None, str]] = []
     for size, data in rows:
         try:
             checkpoint = Checkpoint.from_bytes(data)
-            verify_checkpoint(checkpoint, key)
+            verify_checkpoint(checkpoint, signing_key(checkpoint, keys))
         except CheckpointError as e:
             found.append((size, None, f"checkpoint row of size {size} is not one the node signed: {e}"))
             continue
@@ -90,7 +92,7 @@ def signed_roots(rows: Sequence[tuple[int, bytes]], node_public_key: bytes,
     return found
 
 
-def _signed_roots(chunks: Iterable[Sequence[tuple[int, bytes]]], node_public_key: bytes, origin: str,
+def _signed_roots(chunks: Iterable[Sequence[tuple[int, bytes]]], node_public_key: NodeKeys, origin: str,
                   executor: Executor | None) -> Iterator[tuple[int, bytes | None, str]]:
     """``signed_roots`` of each chunk, in order; on ``executor`` with a few chunks ahead (bounded memory)."""
     if executor is None:

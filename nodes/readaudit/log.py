@@ -208,7 +208,7 @@ def _verified(tables: Tables, identity: NodeIdentity, executor: Executor | None)
     with translated_errors("reading the read audit"), tables.transaction(commit=False) as cursor:
         # Entries first, then checkpoints, each page read whole: one cursor serves both in turn.
         return check_read_audit(_all_entries(tables, cursor), _checkpoint_pages(tables, cursor),
-                                identity.node_public_key, read_audit_origin(identity.state), executor=executor)
+                                identity.node_keys, read_audit_origin(identity.state), executor=executor)
 
 
 def _as_subject(weapon: str) -> str:

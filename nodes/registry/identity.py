@@ -2,7 +2,8 @@
 
 On disk, under ``HOME``::
 
-    node.json            state, node key id and public key, authority key ids (public data)
+    node.json            state, node key id and public key, authority key ids (public data), and the
+                         node keys before the current one, oldest first (``previous_node_keys``)
     keys/node.key        node private key, encrypted with ARMSLEDGER_PASSPHRASE, mode 0600
     keys/<kind>.key      one private key per authority kind, same protection
 
@@ -11,8 +12,10 @@ record in the node's own log (stream ``authorities_stream(state)``), signed by
 the node key. So certificates are replicated, proved and audited like every
 other record, and a partner that trusts the node key can check any authority.
 The same register retires and revokes keys (``Authority.Retired``,
-``Authority.Revoked``); a second stream of it, ``trust_stream(state)``, kept
-national, records the partners' node keys the node trusts (docs/keys.md).
+``Authority.Revoked``) and hands the node key over to a new one
+(``Authority.NodeKeyChanged``, signed by the old key, countersigned by the new); a
+second stream of it, ``trust_stream(state)``, kept national, records the partners' node
+keys the node trusts (docs/keys.md).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -31,6 +34,7 @@ from domain.event_types import (
     AUTHORITY_CERTIFIED,
     AUTHORITY_RETIRED,
     AUTHORITY_REVOKED,
+    NODE_KEY_CHANGED,
     TRUST_CHANGED,
     TRUST_REGISTER_OPENED,
 )
@@ -109,6 +113,17 @@ class AuthorityRegister(SignedAggregate):
         reason: str
         successor: str
 
+    class NodeKeyChanged(Event):
+        """The node key (the signer) hands over to ``new_public_key``: the old one signs nothing recorded after
+        this record. ``countersignature``: the new key's signature of
+        ``ledger.acceptance.node_key_change_message`` (proof that the announcer holds it)."""
+
+        TOPIC = NODE_KEY_CHANGED
+        new_key_id: str
+        new_public_key: bytes
+        previous_public_key: bytes
+        countersignature: bytes
+
     class TrustOpened(Event, Aggregate.Created):
         TOPIC = TRUST_REGISTER_OPENED
         state: str
@@ -162,6 +177,12 @@ class AuthorityRegister(SignedAggregate):
         self.trigger_event(self.Revoked, occurred_on=occurred_on, authority=node_key_id, key_id=revoked,
                            kind=kind.value, since=since, reason=reason, successor=successor)
 
+    def change_node_key(self, *, node_key_id: str, previous_public_key: bytes, new_public_key: bytes,
+                        countersignature: bytes, occurred_on: int) -> None:
+        self.trigger_event(self.NodeKeyChanged, occurred_on=occurred_on, authority=node_key_id,
+                           new_key_id=key_id(new_public_key), new_public_key=new_public_key,
+                           previous_public_key=previous_public_key, countersignature=countersignature)
+
     def change_trust(self, *, node_key_id: str, partner: str, public_key: bytes, added: bool, reason: str,
                      occurred_on: int) -> None:
         self.trigger_event(self.TrustChanged, occurred_on=occurred_on, authority=node_key_id, partner=partner,
@@ -178,6 +199,7 @@ class NodeIdentity:
     node_public_key: bytes
     authority_key_ids: dict[str, str]  # kind -> key id
     private_keys: dict[str, Ed25519PrivateKey]  # key id -> private key (empty when locked)
+    earlier_node_keys: tuple[bytes, ...] = ()  # raw public node keys before the current one, oldest first
 
     def authority(self, kind: AuthorityKind) -> Authority:
         """The node's authority of ``kind``."""
@@ -186,6 +208,11 @@ class NodeIdentity:
     @property
     def node_public(self) -> Ed25519PublicKey:
         return public_key_from_bytes(self.node_public_key)
+
+    @property
+    def node_keys(self) -> tuple[bytes, ...]:
+        """Every node key this node has had (raw), oldest first, the current one last."""
+        return (*self.earlier_node_keys, self.node_public_key)
 
 
 def create_identity(home: Path, state: str, passphrase: str) -> tuple[NodeIdentity, dict[AuthorityKind, bytes]]:
@@ -209,18 +236,20 @@ def create_identity(home: Path, state: str, passphrase: str) -> tuple[NodeIdenti
         private[key_id(key)] = key
         publics[kind] = public_bytes(key)
     identity = NodeIdentity(state, key_id(node_key), public_bytes(node_key), authority_ids, private)
-    document = {
-        "state": state,
-        "node_key_id": identity.node_key_id,
-        "node_public_key": identity.node_public_key.hex(),
-        "authorities": authority_ids,
-    }
-    _write_document(home, document)
+    _write_document(home, identity)
     return identity, publics
 
 
-def _write_document(home: Path, document: Mapping[str, object]) -> None:
-    """Write node.json whole or not at all (a temporary file renamed over it), mode 0600."""
+def _write_document(home: Path, identity: NodeIdentity) -> None:
+    """Write ``identity``'s node.json whole or not at all (a temporary file renamed over it), mode 0600."""
+    document: dict[str, object] = {
+        "state": identity.state,
+        "node_key_id": identity.node_key_id,
+        "node_public_key": identity.node_public_key.hex(),
+        "authorities": identity.authority_key_ids,
+    }
+    if identity.earlier_node_keys:
+        document["previous_node_keys"] = [key.hex() for key in identity.earlier_node_keys]
     path = Path(home) / NODE_FILE
     temporary = path.with_suffix(".json.new")
     with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
@@ -249,12 +278,28 @@ def install_authority_key(home: Path, identity: NodeIdentity, kind: AuthorityKin
     os.replace(keys / f"{kind.value}.key", keys / "old" / f"{kind.value}-{old_id}.key")
     os.replace(new_file, keys / f"{kind.value}.key")
     new_id = new_file.stem.split("-", 1)[1]
-    _write_document(home, {
-        "state": identity.state,
-        "node_key_id": identity.node_key_id,
-        "node_public_key": identity.node_public_key.hex(),
-        "authorities": {**identity.authority_key_ids, kind.value: new_id},
-    })
+    _write_document(home, replace(identity, authority_key_ids={**identity.authority_key_ids, kind.value: new_id}))
+
+
+def new_node_key_file(home: Path, key: Ed25519PrivateKey, passphrase: str) -> Path:
+    """Store a new node key beside the one in use, named by its key id, before the log announces it."""
+    path = Path(home) / "keys" / f"node-{key_id(key)}.key"
+    save_private_key(path, key, passphrase)
+    return path
+
+
+def install_node_key(home: Path, identity: NodeIdentity, new_public_key: bytes, new_file: Path) -> None:
+    """Make the key in ``new_file`` (``new_node_key_file``) the node key, once the log announced it.
+
+    The old key file moves to ``keys/old/node-KEYID.key``, the new one takes ``keys/node.key``;
+    node.json names the new key and keeps the old public key in ``previous_node_keys``.
+    """
+    keys = Path(home) / "keys"
+    (keys / "old").mkdir(mode=0o700, exist_ok=True)
+    os.replace(keys / "node.key", keys / "old" / f"node-{identity.node_key_id}.key")
+    os.replace(new_file, keys / "node.key")
+    _write_document(home, replace(identity, node_key_id=key_id(new_public_key), node_public_key=new_public_key,
+                                  earlier_node_keys=(*identity.earlier_node_keys, identity.node_public_key)))
 
 
 def load_identity(home: Path, passphrase: str | None) -> NodeIdentity:
@@ -316,7 +361,22 @@ def _parse_document(path: Path, text: str) -> NodeIdentity:
     if not (isinstance(authorities, dict) and set(authorities) <= kinds
             and all(isinstance(v, str) for v in authorities.values())):
         raise damaged(f'field "authorities" must map authority kinds ({", ".join(sorted(kinds))}) to key ids')
-    return NodeIdentity(state, node_key_id, public, dict(authorities), {})
+    return NodeIdentity(state, node_key_id, public, dict(authorities), {},
+                        _previous_node_keys(document.get("previous_node_keys", []), damaged))
+
+
+def _previous_node_keys(value: object, damaged: Callable[[str], NodeFileDamaged]) -> tuple[bytes, ...]:
+    """node.json's ``previous_node_keys``: a list of Ed25519 public keys in hexadecimal, oldest first."""
+    keys: list[bytes] = []
+    for item in value if isinstance(value, list) else [None]:
+        try:
+            raw = bytes.fromhex(item) if isinstance(item, str) else b""
+        except ValueError:
+            raw = b""
+        if len(raw) != 32:
+            raise damaged('field "previous_node_keys" must list Ed25519 public keys, each 64 hexadecimal digits')
+        keys.append(raw)
+    return tuple(keys)
 
 
 def _why(error: BaseException) -> str:

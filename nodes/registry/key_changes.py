@@ -1,11 +1,13 @@
-"""Rotating and revoking an authority key: a new key certified by the node key, the old one ended in the log.
+"""Rotating and revoking an authority key (a new key certified by the node key, the old one ended in the log),
+and rotating the node key itself (the new one announced by the old).
 
 Both write, in one transaction of the register of authorities, an ``Authority.Certified``
 record for a fresh key of the same kind and an ``Authority.Retired`` (rotation: records
 the old key signed before the time stay valid) or ``Authority.Revoked`` record (a leak:
 records it signed at or after the time are flagged wherever held); then the new key
-replaces the old one on disk. The acceptance rule (``ledger.acceptance``) reads them;
-docs/keys.md says what an operator does and when.
+replaces the old one on disk. ``rotate_node`` records an ``Authority.NodeKeyChanged`` signed
+by the old node key and countersigned by the new one, then swaps the node key files. The
+acceptance rule (``ledger.acceptance``) reads them; docs/keys.md says what an operator does and when.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from typing import TYPE_CHECKING
 
 from domain.authority import AuthorityKind
 from domain.errors import InvalidField
-from ledger.keys import generate_key, key_id, public_bytes
+from ledger.acceptance import node_key_change_message
+from ledger.keys import generate_key, key_id, public_bytes, sign
 from nodes.errors import ConfigurationError
-from nodes.registry.identity import install_authority_key, new_key_file
+from nodes.registry.identity import install_authority_key, install_node_key, new_key_file, new_node_key_file
 
 if TYPE_CHECKING:
     from nodes.ports import Node
@@ -99,3 +102,47 @@ def _replace_key(node: Node, kind: AuthorityKind, ended: int, *, reason: str | N
         raise
     install_authority_key(node.settings.home, identity, kind, new_file)
     return KeyChange(kind, old, key_id(key), ended, reason is not None)
+
+
+@dataclass(frozen=True)
+class NodeKeyChange:
+    """What ``rotate_node`` did: the old and new node key ids and when the old one handed over."""
+
+    old_key_id: str
+    new_key_id: str
+    handed_over_at: int  # epoch seconds
+
+    def to_dict(self) -> dict[str, object]:
+        return {"node": True, "old_key_id": self.old_key_id, "new_key_id": self.new_key_id,
+                "from": self.handed_over_at}
+
+
+def rotate_node(node: Node) -> NodeKeyChange:
+    """Hand the node key over to a fresh one: announced in the register, signed by the old key and
+    countersigned by the new (proof of possession); then the new key takes ``keys/node.key``.
+
+    Seals first with the old key, so every record before the change is under a checkpoint it signed.
+    Requires an unlocked node; the caller reopens the node to sign with the new key (docs/keys.md).
+    """
+    identity, registry = node.identity, node.registry
+    passphrase = node.settings.passphrase
+    if not identity.private_keys or not passphrase:
+        raise ConfigurationError("ARMSLEDGER_PASSPHRASE is not set: it unlocks the node key, which announces "
+                                 "its successor")
+    node.sealer.seal()
+    key = generate_key()
+    new_public = public_bytes(key)
+    new_file = new_node_key_file(node.settings.home, key, passphrase)
+    register = registry.authority_register()
+    now = int(time.time())
+    register.change_node_key(node_key_id=identity.node_key_id, previous_public_key=identity.node_public_key,
+                             new_public_key=new_public,
+                             countersignature=sign(key, node_key_change_message(identity.node_public_key, new_public)),
+                             occurred_on=now)
+    try:
+        registry.save(register)
+    except BaseException:
+        new_file.unlink(missing_ok=True)  # never announced: nothing refers to it
+        raise
+    install_node_key(node.settings.home, identity, new_public, new_file)
+    return NodeKeyChange(identity.node_key_id, key_id(new_public), now)

@@ -26,6 +26,7 @@ from ledger.acceptance import (
     check_link,
     check_row,
     check_signed,
+    learn_node_key,
     learn_register,
 )
 from ledger.envelope import Envelope
@@ -52,6 +53,7 @@ def verified_stream(registry: Registry, stream: UUID, signers: Signers, policy: 
     """Every stored version of ``stream`` in order, each checked; a missing version is a problem of the next one.
 
     Cheap for one stream: one read, one signature per record. Never raises for bad data.
+    ``signers`` start with the oldest node key; an accepted ``Authority.NodeKeyChanged`` hands over.
     """
     checked: list[CheckedRecord] = []
     previous: Envelope | None = None
@@ -69,6 +71,8 @@ def verified_stream(registry: Registry, stream: UUID, signers: Signers, policy: 
                    or check_link(envelope, previous=previous.hash if previous is not None else None)
                    or (_unchecked_link(version) if previous is None and version > 1 else None))
         checked.append(CheckedRecord(version, envelope, _said(refusal)))
+        if refusal is None:  # the register's node key changes hand signing over to the next key
+            signers = learn_node_key(envelope, envelope.body, signers)
         previous, expected = envelope, version + 1
     return checked
 
@@ -112,7 +116,7 @@ def own_signers(registry: Registry, identity: NodeIdentity) -> tuple[Signers, li
     Returns the signers and the problems of the register (empty when every record of it verifies).
     """
     certified: dict[str, CertifiedKey] = {}
-    signers = Signers(identity.node_key_id, identity.node_public_key, certified)
+    signers = Signers.of((*identity.earlier_node_keys, identity.node_public_key)[0], certified)
     problems: list[str] = []
     policy = DomainPolicy(identity.state)
     for record in verified_stream(registry, authorities_stream(identity.state), signers, policy):
@@ -120,6 +124,12 @@ def own_signers(registry: Registry, identity: NodeIdentity) -> tuple[Signers, li
             problems.append(f"register of authorities, version {record.version}: {record.problem}")
             continue
         learn_register(record.envelope.type, record.envelope.body, certified)
+        signers = learn_node_key(record.envelope, record.envelope.body, signers)
+    if signers.node_key_id != identity.node_key_id and not problems:
+        problems.append(f"the register hands the node key over to {signers.node_key_id} "
+                        f"(Authority.NodeKeyChanged), but {NODE_FILE} names {identity.node_key_id}: node.json and "
+                        "keys/node.key are from before a 'key rotate --node' (interrupted, or restored from an old "
+                        "backup), or previous_node_keys was altered: see docs/keys.md")
     return signers, problems
 
 

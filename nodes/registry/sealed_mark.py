@@ -13,21 +13,22 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
-from ledger.checkpoint import Checkpoint, verify_checkpoint
+from ledger.checkpoint import Checkpoint, signing_key, verify_checkpoint
 from ledger.errors import CheckpointError
-from ledger.keys import Ed25519PublicKey
 
 MARK_FILE = "sealed.checkpoint"
 
 
 class SealedMark:
-    """The mark file of a node whose home is ``home``; checkpoints are checked against ``node_key``."""
+    """The mark file of a node whose home is ``home``; checkpoints are checked against ``node_keys`` (raw,
+    oldest first: the mark may still be signed by the node key before a ``key rotate --node``)."""
 
-    def __init__(self, home: Path, node_key: Ed25519PublicKey, origin: str):
+    def __init__(self, home: Path, node_keys: Sequence[bytes], origin: str):
         self.path = Path(home) / MARK_FILE
-        self.node_key = node_key
+        self.node_keys = tuple(node_keys)
         self.origin = origin
 
     def read(self) -> Checkpoint | None:
@@ -43,7 +44,7 @@ class SealedMark:
             raise CheckpointError(f"the sealer's mark {self.path} cannot be read: {e}") from e
         try:
             checkpoint = Checkpoint.from_bytes(data)
-            verify_checkpoint(checkpoint, self.node_key)
+            verify_checkpoint(checkpoint, signing_key(checkpoint, self.node_keys))
         except CheckpointError as e:
             raise CheckpointError(f"the sealer's mark {self.path} is not a checkpoint signed by this node: {e}") from e
         if checkpoint.origin != self.origin:

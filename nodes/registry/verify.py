@@ -143,6 +143,7 @@ def _audit_own_log(node: Node, executor: Executor | None, checks: _Checks,
         executor=executor,
         witnessed=[*held, *witnesses],
         revocations=dict(register.certified),
+        earlier_node_keys=node.identity.earlier_node_keys,
     )
     return report.with_problems([*row_problems, *held_problems])
 

@@ -114,6 +114,8 @@ def every_kind_of_event() -> list[list]:
                     occurred_on=now)
     register.revoke(node_key_id=key_id(NODE_KEY), revoked=police, kind=P, since=now, reason="leak", successor="",
                     occurred_on=now)
+    register.change_node_key(node_key_id=key_id(NODE_KEY), previous_public_key=bytes(32), new_public_key=bytes(32),
+                             countersignature=bytes(64), occurred_on=now)
     trust = AuthorityRegister.open_trust(state="BE", node_key_id=key_id(NODE_KEY), occurred_on=now)
     trust.change_trust(node_key_id=key_id(NODE_KEY), partner="NL", public_key=bytes(32), added=True, reason="",
                        occurred_on=now)
