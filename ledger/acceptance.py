@@ -124,12 +124,15 @@ class CertifiedKey:
 
 @dataclass(frozen=True)
 class NodeKey:
-    """A node key of an origin; ``retired_from`` (microseconds, signed recording time of the announcement that
-    handed over to the next key): records and checkpoints it signed at or after it are refused."""
+    """A node key of an origin. Once it handed over to the next key: ``retired_from`` (microseconds, the
+    signed recording time of the announcement), records it signed at or after it are refused; ``last_size``
+    (the announcement's log index + 1, where known), checkpoints it signed of a larger size are refused:
+    it seals the log up to its own announcement, so a partner can prove that record with a key it trusts."""
 
     key_id: str
     public_key: bytes  # raw, 32 bytes
     retired_from: int | None = None
+    last_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -179,15 +182,18 @@ def read_node_key_change(body: Mapping[str, Any], signed_by: bytes) -> NodeKey |
     return NodeKey(claimed, new)
 
 
-def learn_node_key(record: SignedRecord, body: Mapping[str, Any], signers: Signers) -> Signers:
+def learn_node_key(record: SignedRecord, body: Mapping[str, Any], signers: Signers, *,
+                   log_size: int | None = None) -> Signers:
     """The signers after an accepted ``record`` (``check_signed`` passed): a node key change signed by the
-    current node key makes the new key current and keeps the old one for what it signed before ``record``."""
+    current node key makes the new key current and keeps the old one for what it signed before ``record``.
+
+    ``log_size``: the record's log index + 1 in its origin's log, when known (``NodeKey.last_size``)."""
     if record.type != NODE_KEY_CHANGE_TYPE or record.authority != signers.node_key_id:
         return signers
     new = read_node_key_change(body, signers.node_key)
     if isinstance(new, Refusal):
         return signers
-    old = NodeKey(signers.node_key_id, signers.node_key, record.recorded_at)
+    old = NodeKey(signers.node_key_id, signers.node_key, record.recorded_at, log_size)
     return Signers(new.key_id, new.public_key, signers.certified, {**signers.earlier_node_keys, old.key_id: old})
 
 

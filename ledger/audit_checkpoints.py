@@ -25,14 +25,14 @@ def checkpoint_refusal(checkpoint: Checkpoint, node_keys: Mapping[str, NodeKey])
     """Why ``checkpoint`` is not signed by the origin's node key of its time, or ``None`` when it is.
 
     ``node_keys``: every node key of the origin (``Signers.node_keys``); a key that handed over
-    to the next one signs no checkpoint dated at or after the hand-over.
+    to the next one signs no checkpoint beyond its announcement (``NodeKey.last_size``).
     """
     key = node_keys.get(checkpoint.signer)
     if key is None:
         return f"signed by key {checkpoint.signer!r}, which is no node key of this log ({', '.join(node_keys)})"
-    if key.retired_from is not None and checkpoint.timestamp >= key.retired_from:
-        return (f"signed by node key {key.key_id}, which handed over to its successor before the checkpoint's "
-                f"time ({checkpoint.timestamp} >= {key.retired_from} microseconds)")
+    if key.last_size is not None and checkpoint.size > key.last_size:
+        return (f"signed by node key {key.key_id}, which handed over to its successor at log size "
+                f"{key.last_size}: it seals nothing beyond that")
     try:
         verify_checkpoint(checkpoint, public_key_from_bytes(key.public_key))
     except VerificationError as e:

@@ -194,7 +194,7 @@ class RecordWalk:
         else:
             if summary.register is not None:
                 learn_register(summary.type, summary.register, self.certified)
-                self.signers = learn_node_key(summary, summary.register, self.signers)
+                self.signers = learn_node_key(summary, summary.register, self.signers, log_size=len(self.leaves))
             revoked = revoked_signer(summary, self.revocations)
             if revoked is not None:
                 self.flagged.append(Problem(stream, version, position, ProblemKind.REVOKED,

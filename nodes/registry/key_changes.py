@@ -121,15 +121,17 @@ def rotate_node(node: Node) -> NodeKeyChange:
     """Hand the node key over to a fresh one: announced in the register, signed by the old key and
     countersigned by the new (proof of possession); then the new key takes ``keys/node.key``.
 
-    Seals first with the old key, so every record before the change is under a checkpoint it signed.
-    Requires an unlocked node; the caller reopens the node to sign with the new key (docs/keys.md).
+    Then seals with the old key, up to and including the announcement: a partner that trusts the old
+    key proves the announcement with it, and learns the new key from it (docs/keys.md). Requires an
+    unlocked node; the caller reopens the node to sign with the new key. Stop ``serve`` and ``node run``
+    first: a record written by them between the announcement and that seal would be sealed by the old
+    key beyond its announcement, which ``verify`` refuses.
     """
     identity, registry = node.identity, node.registry
     passphrase = node.settings.passphrase
     if not identity.private_keys or not passphrase:
         raise ConfigurationError("ARMSLEDGER_PASSPHRASE is not set: it unlocks the node key, which announces "
                                  "its successor")
-    node.sealer.seal()
     key = generate_key()
     new_public = public_bytes(key)
     new_file = new_node_key_file(node.settings.home, key, passphrase)
@@ -144,5 +146,6 @@ def rotate_node(node: Node) -> NodeKeyChange:
     except BaseException:
         new_file.unlink(missing_ok=True)  # never announced: nothing refers to it
         raise
+    node.sealer.seal()  # by the old key, which the node still holds: the last checkpoint it signs
     install_node_key(node.settings.home, identity, new_public, new_file)
     return NodeKeyChange(identity.node_key_id, key_id(new_public), now)

@@ -43,9 +43,10 @@ def test_an_announcement_signed_by_the_node_key_and_countersigned_hands_over():
     signers = Signers.of(public_bytes(OLD), {})
     change = announcement()
     assert check_signed(change, signers, POLICY, body=change.body) is None
-    after = learn_node_key(change, change.body, signers)
+    after = learn_node_key(change, change.body, signers, log_size=7)
     assert after.node_key_id == key_id(NEW)
-    assert after.earlier_node_keys[key_id(OLD)].retired_from == AT
+    assert (after.earlier_node_keys[key_id(OLD)].retired_from, after.earlier_node_keys[key_id(OLD)].last_size) \
+        == (AT, 7)
     assert check_signed(register_record(OLD, AT - 1), after, POLICY, body={}) is None  # before: still valid
     late = check_signed(register_record(OLD, AT), after, POLICY, body={})
     assert late is not None and late.reason is Reason.RETIRED
