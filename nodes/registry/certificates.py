@@ -9,6 +9,7 @@ trusts for its state, and
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ from domain.event_types import AUTHORITY_CERTIFIED, DEACTIVATED
 from domain.licence import LicenceKind
 from ledger.envelope import Envelope
 from ledger.errors import VerificationError
+from ledger.keys import key_id
 from nodes.federation.trust import TrustStore
 from nodes.registry.application import Registry, retried_on_conflict
 from nodes.registry.certificate_file import (
@@ -61,9 +63,12 @@ def export_certificate(node: Node, weapon_id: UUID) -> bytes:
                            f"{deactivations[-1].body.get('certificate')}): the certificate no longer holds",
                            field="weapon")
     record = deactivations[-1]
-    document = certificate_bytes(record, _authority_certificate(node.registry, node.identity, record),
-                                 node.identity.node_public_key)
-    _check_own(document, node.identity)
+    authority_certificate = _authority_certificate(node.registry, node.identity, record)
+    # The node key that certified the authority: an earlier one when the node key changed since (key rotate --node).
+    node_key = next((k for k in node.identity.node_keys if key_id(k) == authority_certificate.authority),
+                    node.identity.node_public_key)
+    document = certificate_bytes(record, authority_certificate, node_key)
+    _check_own(document, node_key)
     return document
 
 
@@ -75,23 +80,28 @@ def _authority_certificate(registry: Registry, identity: NodeIdentity, record: E
                             f"{record.hash.hex()}, is in the register of authorities; run 'armsledger verify'")
 
 
-def _check_own(document: bytes, identity: NodeIdentity) -> None:
+def _check_own(document: bytes, node_key: bytes) -> None:
     """A certificate is never handed out unless it verifies as a reader will verify it."""
-    report = verify_certificate(document, trusted_key=identity.node_public_key)
+    report = verify_certificate(document, trusted_key=node_key)
     failed = next((c for c in report.checks if not c.passed), None)
     if failed is not None:
         raise VerificationError(f"the certificate built from the stored records fails its {failed.name} check "
                                 f"({failed.detail}); run 'armsledger verify'")
 
 
-def trusted_node_key(home: Path, state: str) -> tuple[bytes | None, str]:
+def trusted_node_key(home: Path, state: str, claimed_key_id: str = "") -> tuple[bytes | None, str]:
     """The node key ``home`` trusts for ``state`` (its own, or a trusted partner's), and where it came from;
-    (None, "") when it trusts none. Reads node.json and the trust store only: no database."""
+    (None, "") when it trusts none. Reads node.json and the trust store only: no database.
+    ``claimed_key_id``: the node key the file names; for this node's own state, one of its earlier node
+    keys (``previous_node_keys``, before a ``key rotate --node``) is trusted when named."""
     from nodes.registry.identity import NODE_FILE, load_identity
 
     if (Path(home) / NODE_FILE).exists():
         own = load_identity(Path(home), None)
         if own.state == state:
+            earlier = [k for k in own.earlier_node_keys if key_id(k) == claimed_key_id]
+            if earlier:
+                return earlier[0], f"this node's own earlier node key (before a key rotate --node), {home}"
             return own.node_public_key, f"this node's own key, {home}"
     partner = TrustStore(Path(home)).get(state) if state.isalpha() and len(state) == 2 else None
     if partner is not None:
@@ -101,8 +111,17 @@ def trusted_node_key(home: Path, state: str) -> tuple[bytes | None, str]:
 
 def verify_trusted_here(data: bytes, home: Path) -> CertificateReport:
     """``verify_certificate`` of the file ``data`` against the key ``home`` trusts for the state it names."""
-    trusted, source = trusted_node_key(home, claimed_state(data))
+    trusted, source = trusted_node_key(home, claimed_state(data), _claimed_key_id(data))
     return verify_certificate(data, trusted_key=trusted, trusted_from=source)
+
+
+def _claimed_key_id(data: bytes) -> str:
+    """The node key id a certificate file names (its verification decides whether it is true); "" if none."""
+    try:
+        node = json.loads(data.decode("utf-8")).get("node")
+    except (UnicodeDecodeError, ValueError, AttributeError):
+        return ""
+    return str(node.get("node_key_id", "")) if isinstance(node, dict) else ""
 
 
 def render_certificate(report: CertificateReport) -> str:
