@@ -106,8 +106,8 @@ def _rotate_node(run: Invocation) -> int:
         node.settle()
     run.emit(change.to_dict(), f"node key {change.old_key_id} handed over to {change.new_key_id} at "
                                f"{format_time(change.handed_over_at)}; old key in keys/old/; give partners the "
-                               "new identity only if they do not sync (they follow the change); restart a running "
-                               "node or service")
+                               "new identity (armsledger key export): they do not follow the change by themselves "
+                               "yet (docs/keys.md); restart a running node or service")
     return 0
 
 
