@@ -81,11 +81,20 @@ def certificate_bytes(record: Envelope, authority_certificate: Envelope, node_pu
 
 def claimed_state(data: bytes) -> str:
     """The issuing state a certificate file names (its verification decides whether that is true); "" if none."""
+    return _claimed(data, "state")
+
+
+def claimed_key_id(data: bytes) -> str:
+    """The node key id a certificate file names (its verification decides whether that is true); "" if none."""
+    return _claimed(data, "node_key_id")
+
+
+def _claimed(data: bytes, field: str) -> str:
     try:
         node = json.loads(data.decode("utf-8")).get("node")
     except (UnicodeDecodeError, ValueError, AttributeError):
         return ""
-    return str(node.get("state", "")) if isinstance(node, dict) else ""
+    return str(node.get(field, "")) if isinstance(node, dict) else ""
 
 
 @dataclass(frozen=True)

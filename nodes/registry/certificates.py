@@ -9,7 +9,6 @@ trusts for its state, and
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +28,7 @@ from nodes.registry.certificate_file import (
     CHECKS,
     CertificateReport,
     certificate_bytes,
+    claimed_key_id,
     claimed_state,
     verify_certificate,
 )
@@ -111,17 +111,8 @@ def trusted_node_key(home: Path, state: str, claimed_key_id: str = "") -> tuple[
 
 def verify_trusted_here(data: bytes, home: Path) -> CertificateReport:
     """``verify_certificate`` of the file ``data`` against the key ``home`` trusts for the state it names."""
-    trusted, source = trusted_node_key(home, claimed_state(data), _claimed_key_id(data))
+    trusted, source = trusted_node_key(home, claimed_state(data), claimed_key_id(data))
     return verify_certificate(data, trusted_key=trusted, trusted_from=source)
-
-
-def _claimed_key_id(data: bytes) -> str:
-    """The node key id a certificate file names (its verification decides whether it is true); "" if none."""
-    try:
-        node = json.loads(data.decode("utf-8")).get("node")
-    except (UnicodeDecodeError, ValueError, AttributeError):
-        return ""
-    return str(node.get("node_key_id", "")) if isinstance(node, dict) else ""
 
 
 def render_certificate(report: CertificateReport) -> str:

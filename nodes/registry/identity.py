@@ -349,10 +349,7 @@ def _parse_document(path: Path, text: str) -> NodeIdentity:
         "state", "node_key_id", "node_public_key", "authorities"))
     if not isinstance(state, str) or not isinstance(node_key_id, str):
         raise damaged('fields "state" and "node_key_id" must be text')
-    try:
-        public = bytes.fromhex(public_hex) if isinstance(public_hex, str) else b""
-    except ValueError:
-        public = b""
+    public = _raw_key(public_hex)
     if len(public) != 32:
         raise damaged('field "node_public_key" is not 64 hexadecimal digits (an Ed25519 public key)')
     if key_id(public) != node_key_id:
@@ -367,16 +364,18 @@ def _parse_document(path: Path, text: str) -> NodeIdentity:
 
 def _previous_node_keys(value: object, damaged: Callable[[str], NodeFileDamaged]) -> tuple[bytes, ...]:
     """node.json's ``previous_node_keys``: a list of Ed25519 public keys in hexadecimal, oldest first."""
-    keys: list[bytes] = []
-    for item in value if isinstance(value, list) else [None]:
-        try:
-            raw = bytes.fromhex(item) if isinstance(item, str) else b""
-        except ValueError:
-            raw = b""
-        if len(raw) != 32:
-            raise damaged('field "previous_node_keys" must list Ed25519 public keys, each 64 hexadecimal digits')
-        keys.append(raw)
-    return tuple(keys)
+    keys = tuple(_raw_key(item) for item in (value if isinstance(value, list) else [None]))
+    if any(len(raw) != 32 for raw in keys):
+        raise damaged('field "previous_node_keys" must list Ed25519 public keys, each 64 hexadecimal digits')
+    return keys
+
+
+def _raw_key(value: object) -> bytes:
+    """The bytes of a key written in hexadecimal; empty when ``value`` is not hexadecimal text."""
+    try:
+        return bytes.fromhex(value) if isinstance(value, str) else b""
+    except ValueError:
+        return b""
 
 
 def _why(error: BaseException) -> str:
