@@ -12,7 +12,10 @@ functions; docs/verification.md describes the protocol.
 Which authority kind may record which type is firearms law, so it is not here:
 the caller passes a ``Policy`` (``nodes.acceptance`` wraps the domain's table).
 The ledger keeps what is structural: the node key signs only its register of
-authorities (``Authority.*`` records), and a certificate must name its key.
+authorities (``Authority.*`` records), and a certificate must name its key. The node key
+itself changes by an ``Authority.NodeKeyChanged`` record that the current node key signs and
+the new key countersigns (``learn_node_key``); earlier node keys stay valid for what they
+signed before (docs/keys.md).
 """
 
 from __future__ import annotations
@@ -317,6 +320,9 @@ def check_signed(record: SignedRecord, signers: Signers, policy: Policy, *,
         if isinstance(certificate, Refusal):
             return certificate
     if record.type == NODE_KEY_CHANGE_TYPE:
+        if record.authority != signers.node_key_id:
+            return Refusal(Reason.REGISTER, f"a node key change is signed by key {record.authority}, not by the "
+                                            f"current node key {signers.node_key_id}: only it announces its successor")
         change = read_node_key_change(body if body is not None else {}, raw)
         if isinstance(change, Refusal):
             return change

@@ -24,13 +24,13 @@ POLICY = DomainPolicy("BE")
 AT = 1_000_000_000
 
 
-def announcement(signed_by=OLD, new=NEW, countersigned_by=None, previous=None, version=2):
+def announcement(signed_by=OLD, new=NEW, countersigned_by=None, previous=None, version=2, recorded_at=AT):
     previous_public = public_bytes(previous or signed_by)
     body = {"new_key_id": key_id(new), "new_public_key": public_bytes(new), "previous_public_key": previous_public,
             "countersignature": sign(countersigned_by or new, node_key_change_message(previous_public,
                                                                                      public_bytes(new)))}
     return seal(signed_by, node="BE", stream=REGISTER, version=version, type=NODE_KEY_CHANGE_TYPE, occurred_on=1,
-                recorded_at=AT, authority=key_id(signed_by), prev=bytes(32), body=body)
+                recorded_at=recorded_at, authority=key_id(signed_by), prev=bytes(32), body=body)
 
 
 def register_record(key, recorded_at):
@@ -51,6 +51,9 @@ def test_an_announcement_signed_by_the_node_key_and_countersigned_hands_over():
     late = check_signed(register_record(OLD, AT), after, POLICY, body={})
     assert late is not None and late.reason is Reason.RETIRED
     assert check_signed(register_record(NEW, AT + 1), after, POLICY, body={}) is None
+    stale = announcement(signed_by=OLD, new=ROGUE, recorded_at=AT - 1)  # the old key, dated before it handed over
+    refused = check_signed(stale, after, POLICY, body=stale.body)
+    assert refused is not None and refused.reason is Reason.REGISTER
     assert set(after.node_keys()) == {key_id(OLD), key_id(NEW)}
 
 
