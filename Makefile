@@ -44,9 +44,12 @@ browser:
 	fi
 
 # ARMSLEDGER_REQUIRE_BROWSER: here a missing browser fails the browser tests instead of skipping them.
+# -n auto: one pytest-xdist worker per core (each with its own broker and databases); --dist loadfile
+# keeps a file's tests, and so its module fixtures, in one worker. A third of the suite's time is
+# waiting on the broker and subprocesses, which the other worker fills.
 test: lint browser
 	ARMSLEDGER_REQUIRE_BROWSER=1 ARMSLEDGER_CHROMIUM=$(CHROMIUM) \
-		deploy/with-test-postgres $(VENV)/bin/pytest -q -p no:cacheprovider tests $(PYTEST_ARGS)
+		deploy/with-test-postgres $(VENV)/bin/pytest -q -p no:cacheprovider -n auto --dist loadfile tests $(PYTEST_ARGS)
 
 demo: install
 	$(VENV)/bin/armsledger demo

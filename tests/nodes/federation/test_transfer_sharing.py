@@ -24,7 +24,7 @@ SHARED = SharingRules.parse({"share": {"Weapon.Transferred": ["NL"], "*": "all"}
     ("FN Herstal", ANNA, set()),                           # a name: a dealer's or a person's, the body cannot tell
     (ANNA, "Jan Peeters", set()),                          # signed before holders were pseudonymised
     (ANNA, "person:not-a-reference", set()),
-])
+], ids=["references", "from-no-one", "from-a-name", "to-a-name", "to-a-malformed-reference"])
 def test_only_transfers_naming_no_one_leave_the_state(from_holder, to_holder, shared_to):
     transfer = record("Weapon.Transferred", from_holder=from_holder, to_holder=to_holder, licence="TL-1")
     assert withheld(transfer) is (not shared_to)

@@ -124,7 +124,8 @@ def test_a_revoked_key_flags_what_it_signed_since_and_a_replacement_signs_at_onc
     assert [p.stream for p in report.flagged] == [leaked, late] and report.ok
 
 
-@pytest.mark.parametrize("since, reason, field", [(0, "  ", "reason"), (int(time.time()) + 86400, "leak", "since")])
+@pytest.mark.parametrize("since, reason, field", [(0, "  ", "reason"), (int(time.time()) + 86400, "leak", "since")],
+                         ids=["blank-reason", "since-tomorrow"])
 def test_a_revocation_needs_a_reason_and_a_time_not_in_the_future(settings, since, reason, field):
     with open_node(settings, unlock=True) as node:
         with pytest.raises(InvalidField) as refused:
