@@ -40,6 +40,7 @@ from domain.event_types import (
 )
 from domain.marking import ARMSLEDGER_NAMESPACE
 from domain.signed_aggregate import SignedAggregate
+from ledger.errors import KeyStoreError
 from ledger.keys import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -300,6 +301,19 @@ def install_node_key(home: Path, identity: NodeIdentity, new_public_key: bytes, 
     os.replace(new_file, keys / "node.key")
     _write_document(home, replace(identity, node_key_id=key_id(new_public_key), node_public_key=new_public_key,
                                   earlier_node_keys=(*identity.earlier_node_keys, identity.node_public_key)))
+
+
+def earlier_node_key(home: Path, node_key_id: str, passphrase: str) -> Ed25519PrivateKey | None:
+    """The private key of the earlier node key ``node_key_id``, kept in ``keys/old/`` by ``install_node_key``;
+    ``None`` when the operator has destroyed it. Raises ``KeyStoreError`` for a file that holds another key
+    or does not open with ``passphrase``."""
+    path = Path(home) / "keys" / "old" / f"node-{node_key_id}.key"
+    if not path.exists():
+        return None
+    key = load_private_key(path, passphrase)
+    if key_id(key) != node_key_id:
+        raise KeyStoreError(f"{path} holds key {key_id(key)}, not {node_key_id}")
+    return key
 
 
 def load_identity(home: Path, passphrase: str | None) -> NodeIdentity:
