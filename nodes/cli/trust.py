@@ -154,9 +154,14 @@ def trust_list(run: Invocation) -> int:
         recorded = recorded_trust(node.registry, node.identity)
     partners, damaged = TrustStore(run.settings.home).readable()
     rows = [{"state": p.state, "node_key_id": p.node_key_id, "fingerprint": fingerprint(p.node_public_key),
-             "recorded": recorded.get(p.state) == p.node_public_key} for p in partners.values()]
-    lines = [f"{r['state']}  {r['node_key_id']}  {r['fingerprint']}"
-             + ("" if r["recorded"] else "  NOT RECORDED (armsledger verify)") for r in rows]
+             "recorded": recorded.get(p.state) == p.node_public_key,
+             "previous_keys": [{"node_key_id": k.key_id, "fingerprint": fingerprint(k.public_key),
+                                "last_size": k.last_size, "retired_from": k.retired_from} for k in p.previous_keys]}
+            for p in partners.values()]
+    lines = [f"{p.state}  {p.node_key_id}  {fingerprint(p.node_public_key)}"
+             + ("" if recorded.get(p.state) == p.node_public_key else "  NOT RECORDED (armsledger verify)")
+             + "".join(f"\n    earlier key {k.key_id}  {fingerprint(k.public_key)}  kept for its log up to size "
+                       f"{k.last_size}" for k in p.previous_keys) for p in partners.values()]
     lines += [f"{state}  DAMAGED FILE: {why}" for state, why in damaged.items()]
     run.emit(rows, "\n".join(lines) or "no trusted partners")
     return 1 if damaged else 0

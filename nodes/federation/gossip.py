@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from ledger.checkpoint import Checkpoint, verify_checkpoint
-from ledger.errors import LedgerError, VerificationError
+from ledger.audit_checkpoints import checkpoint_refusal
+from ledger.checkpoint import Checkpoint
+from ledger.errors import LedgerError
 from nodes.federation.inbox_records import KIND_ALARM, GossipedCheckpoint, now_us
 from nodes.federation.ingest_reasons import BAD_SIGNATURE, MALFORMED, MISDIRECTED, SPLIT_VIEW, Duplicate, Refused
 from nodes.federation.wire import GossipMessage, encode_message
@@ -79,10 +80,9 @@ def check_gossip(run: Run, message: GossipMessage) -> None:
     if partner is None:
         raise Duplicate
     what = f"{origin}'s checkpoint at size {checkpoint.size}, gossiped by {witness}"
-    try:
-        verify_checkpoint(checkpoint, partner.public_key)
-    except VerificationError as e:
-        raise Refused(BAD_SIGNATURE, f"{what}: {e}") from e
+    why = checkpoint_refusal(checkpoint, partner.node_keys())
+    if why is not None:
+        raise Refused(BAD_SIGNATURE, f"{what}: {why}")
     run.ingest.load(origin)
     kept = run._kept_at(origin, checkpoint.size)
     if kept is not None:

@@ -59,7 +59,7 @@ NODE_FILE = "node.json"
 REGISTER_OPENED = "Authority.RegisterOpened"
 
 #: ``change`` of an ``Authority.TrustChanged`` record.
-TRUST_ADDED, TRUST_REMOVED = "added", "removed"
+TRUST_ADDED, TRUST_REMOVED, TRUST_ROTATED = "added", "removed", "rotated"
 
 
 def authorities_stream(state: str) -> uuid.UUID:
@@ -130,7 +130,9 @@ class AuthorityRegister(SignedAggregate):
         state: str
 
     class TrustChanged(Event):
-        """The node now trusts (``change`` "added") or no longer trusts ("removed") ``partner``'s node key."""
+        """The node now trusts (``change`` "added") or no longer trusts ("removed") ``partner``'s node key, or
+        follows the partner's announced node key ("rotated": ``previous_public_key`` is kept for what it signed,
+        up to log size ``last_size`` and for records recorded before ``retired_from``, in microseconds)."""
 
         TOPIC = TRUST_CHANGED
         partner: str
@@ -138,9 +140,12 @@ class AuthorityRegister(SignedAggregate):
         public_key: bytes
         change: str
         reason: str
+        previous_public_key: bytes = b""
+        last_size: int = 0
+        retired_from: int = 0
 
         def apply(self, register: AuthorityRegister) -> None:
-            if self.change == TRUST_ADDED:
+            if self.change in (TRUST_ADDED, TRUST_ROTATED):
                 register.trusted[self.partner] = self.public_key
             else:
                 register.trusted.pop(self.partner, None)
@@ -189,6 +194,12 @@ class AuthorityRegister(SignedAggregate):
         self.trigger_event(self.TrustChanged, occurred_on=occurred_on, authority=node_key_id, partner=partner,
                            key_id=key_id(public_key), public_key=public_key,
                            change=TRUST_ADDED if added else TRUST_REMOVED, reason=reason)
+
+    def rotate_trust(self, *, node_key_id: str, partner: str, public_key: bytes, previous_public_key: bytes,
+                     last_size: int, retired_from: int, reason: str, occurred_on: int) -> None:
+        self.trigger_event(self.TrustChanged, occurred_on=occurred_on, authority=node_key_id, partner=partner,
+                           key_id=key_id(public_key), public_key=public_key, change=TRUST_ROTATED, reason=reason,
+                           previous_public_key=previous_public_key, last_size=last_size, retired_from=retired_from)
 
 
 @dataclass(frozen=True)

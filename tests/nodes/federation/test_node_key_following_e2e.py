@@ -1,0 +1,193 @@
+"""A partner follows a node key rotation by itself, over the real broker (docs/keys.md, "Partners follow a
+rotation"): BE rotates its node key; NL, which trusts only BE's old key, learns the new key from BE's
+``Authority.NodeKeyChanged`` proven under the old key, records that in its own trust stream, keeps the old key
+for BE's older records and checkpoints, and accepts what the new key signs. Forged announcements change nothing;
+a crash between NL's record and its trust file is repaired by the next ingest."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.authority import AuthorityKind
+from domain.event_types import TRUST_CHANGED
+from ledger.acceptance import NODE_KEY_CHANGE_TYPE, node_key_change_message
+from ledger.audit_report import ProblemKind
+from ledger.envelope import seal
+from ledger.keys import generate_key, key_id, public_bytes, sign
+from nodes.bootstrap import open_node
+from nodes.federation import key_following
+from nodes.federation.trust import TrustStore
+from nodes.federation.trust_record import recorded_partners
+from nodes.federation.wire import RecordMessage, encode_message
+from nodes.registry.federated_history import federated_history
+from nodes.registry.identity import TRUST_ROTATED, authorities_stream, trust_stream
+from nodes.registry.key_changes import rotate_authority, rotate_node
+from nodes.registry.verify import verify_store
+
+from federation_nodes import Cluster, manufacture, publish
+from inprocess_cli import Cli
+
+
+@pytest.fixture
+def cluster(tmp_path, kafka_bootstrap, db_url):
+    with Cluster(tmp_path, kafka_bootstrap, ["BE", "NL"], db={"NL": db_url}) as cluster:
+        yield cluster
+
+
+def reopened(cluster: Cluster, state: str):
+    """The node of ``state`` closed and opened again: what an operator's next command (or a restart) sees."""
+    federation = cluster.federations.pop(state, None)
+    if federation is not None:
+        federation.close()
+    old = cluster.nodes[state]
+    old.close()
+    cluster.nodes[state] = open_node(old.settings, unlock=True)
+    return cluster.nodes[state]
+
+
+def stolen(node, weapon) -> None:
+    node.registry.record("report_stolen", by="police", weapon_id=str(weapon), place="Gent", circumstances="burglary")
+    node.settle()
+
+
+def rotated_be(cluster: Cluster):
+    """BE with a weapon reported lost (and found) before its node key rotation and reported stolen after it;
+    NL synced before."""
+    be = cluster["BE"]
+    weapon = manufacture(be, "NKF-1")
+    be.registry.record("report_lost", by="police", weapon_id=str(weapon), place="Gent", circumstances="left behind")
+    be.registry.record("recover", by="police", weapon_id=str(weapon), place="Gent", holder="")
+    be.settle()
+    cluster.settle("BE", "NL")
+    change = rotate_node(be)
+    be = reopened(cluster, "BE")
+    rotate_authority(be, AuthorityKind.POLICE)  # certified by the new node key
+    be = reopened(cluster, "BE")
+    stolen(be, weapon)  # by the new police key
+    return change, weapon
+
+
+def trust_changes(node) -> list[dict]:
+    return [dict(e.body) for e in node.registry.envelopes(trust_stream(node.identity.state))
+            if e.type == TRUST_CHANGED]
+
+
+def test_the_partner_follows_the_new_node_key_and_keeps_the_old_one(cluster, capsys):
+    change, weapon = rotated_be(cluster)
+    cluster.settle("BE", "NL")
+    be, nl = cluster["BE"], cluster["NL"]
+
+    followed = TrustStore(nl.settings.home).get("BE")
+    assert followed is not None and followed.node_key_id == change.new_key_id
+    assert [k.key_id for k in followed.previous_keys] == [change.old_key_id]
+    old_last = max(c.size for c in be.sealer.checkpoints() if c.signer == change.old_key_id)
+    assert followed.previous_keys[0].last_size == old_last
+    announcement = next(e for e in be.registry.envelopes(authorities_stream("BE")) if e.type == NODE_KEY_CHANGE_TYPE)
+    assert followed.previous_keys[0].retired_from == announcement.recorded_at
+
+    rotated = [c for c in trust_changes(nl) if c["change"] == TRUST_ROTATED]
+    assert len(rotated) == 1 and rotated[0]["key_id"] == change.new_key_id
+    assert announcement.hash.hex() in rotated[0]["reason"]
+    assert recorded_partners(nl.registry, nl.identity)["BE"] == followed
+
+    assert nl.inbox.quarantined() == []
+    assert [e.type for e in nl.inbox.received(node="BE", stream=str(weapon))] == [
+        "Weapon.ReportedLost", "Weapon.ReportedStolen"]
+    signed_by_new = [e.type for e in nl.inbox.received(node="BE", stream=str(authorities_stream("BE")))
+                     if e.authority == change.new_key_id]
+    assert signed_by_new == ["Authority.Certified", "Authority.Retired"]
+    newest = nl.inbox.newest_partner_checkpoint("BE")
+    assert newest is not None and newest.signer == change.new_key_id and newest.size > old_last
+
+    history = federated_history(nl, weapon)
+    assert history["verified"], [e for e in history["events"] if not e["verified"]]
+    assert {"Weapon.ReportedLost", "Weapon.ReportedStolen"} <= {e["type"] for e in history["events"] if e["verified"]}
+    for report in (verify_store(nl), verify_store(be)):
+        assert report.ok, report.problems
+
+    listed = Cli(capsys, nl.settings.home, nl.settings.db)("trust", "list", "--json")
+    assert listed.code == 0
+    (row,) = [r for r in listed.json() if r["state"] == "BE"]
+    assert row["node_key_id"] == change.new_key_id and row["recorded"]
+    assert [(k["node_key_id"], k["last_size"]) for k in row["previous_keys"]] == [(change.old_key_id, old_last)]
+    text = Cli(capsys, nl.settings.home, nl.settings.db)("trust", "list")
+    assert change.old_key_id in text.out and change.new_key_id in text.out
+
+
+def forged_announcements(be) -> list[tuple[str, bytes]]:
+    """(what is wrong, envelope bytes) of announcements of BE's register that no one should follow."""
+    register = be.registry.envelopes(authorities_stream("BE"))
+    old = be.identity.private_keys[be.identity.node_key_id]
+    rogue, other = generate_key(), generate_key()
+
+    def announce(signed_by, new, previous, countersigned_by):
+        body = {"new_key_id": key_id(new), "new_public_key": public_bytes(new), "previous_public_key": previous,
+                "countersignature": sign(countersigned_by, node_key_change_message(previous, public_bytes(new)))}
+        return seal(signed_by, node="BE", stream=str(authorities_stream("BE")), version=len(register) + 1,
+                    type=NODE_KEY_CHANGE_TYPE, occurred_on=register[-1].occurred_on,
+                    recorded_at=register[-1].recorded_at + 1, authority=key_id(signed_by), prev=register[-1].hash,
+                    body=body).to_bytes()
+
+    return [
+        ("signed by a key that is not BE's node key", announce(rogue, rogue, public_bytes(rogue), rogue)),
+        ("countersigned by another key than the new one", announce(old, rogue, public_bytes(old), other)),
+        ("naming another previous key", announce(old, rogue, public_bytes(other), rogue)),
+    ]
+
+
+def test_a_forged_announcement_is_quarantined_and_changes_nothing(cluster):
+    be, nl = cluster["BE"], cluster["NL"]
+    manufacture(be, "NKF-3")
+    cluster.settle("BE", "NL")
+    before = TrustStore(nl.settings.home).get("BE")
+    size = nl.inbox.newest_partner_checkpoint("BE").size
+    forged = forged_announcements(be)
+    publish(cluster, "NL", [(str(authorities_stream("BE")).encode(), encode_message(RecordMessage(
+        origin="BE", envelope=envelope, checkpoint_size=size, index=size - 1, proof=()))) for _, envelope in forged])
+    cluster.sync("NL")
+
+    refused = [q for q in nl.inbox.quarantined() if q["origin"] == "BE"]
+    assert len(refused) == len(forged), refused
+    details = " | ".join(q["detail"] for q in refused)
+    assert "not by the node key" in details and "countersignature does not verify" in details
+    assert "names previous key" in details
+    assert TrustStore(nl.settings.home).get("BE") == before
+    assert [c["change"] for c in trust_changes(nl)] == ["added"]
+    report = verify_store(nl)
+    assert report.ok, report.problems
+
+
+class Crash(BaseException):
+    """The process stops here (a power cut): nothing after it runs."""
+
+
+def test_a_crash_between_the_record_and_the_trust_file_is_repaired(cluster, monkeypatch):
+    change, weapon = rotated_be(cluster)
+    cluster.sync("BE")
+    original = TrustStore.write
+
+    def crash(store, partner):
+        raise Crash
+
+    monkeypatch.setattr(key_following.TrustStore, "write", crash)
+    with pytest.raises(Crash):
+        cluster.sync("NL")
+    monkeypatch.setattr(key_following.TrustStore, "write", original)
+    nl = reopened(cluster, "NL")
+
+    assert TrustStore(nl.settings.home).get("BE").node_key_id == change.old_key_id  # the file was not written
+    assert [c["change"] for c in trust_changes(nl)] == ["added", TRUST_ROTATED]  # but the change was recorded
+    problems = [p for p in verify_store(nl).problems if p.kind is ProblemKind.TRUST]
+    assert len(problems) == 1 and "the next ingest writes it" in problems[0].reason
+
+    cluster.settle("BE", "NL")
+    followed = TrustStore(nl.settings.home).get("BE")
+    assert followed.node_key_id == change.new_key_id
+    assert [k.key_id for k in followed.previous_keys] == [change.old_key_id]
+    assert [c["change"] for c in trust_changes(nl)] == ["added", TRUST_ROTATED]  # recorded once
+    assert [e.type for e in nl.inbox.received(node="BE", stream=str(weapon))] == [
+        "Weapon.ReportedLost", "Weapon.ReportedStolen"]
+    assert nl.inbox.quarantined() == []
+    report = verify_store(nl)
+    assert report.ok, report.problems
+
