@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.errors import InvalidField
+from ledger.acceptance import NODE_KEY_CHANGE_TYPE
 from ledger.checkpoint import Checkpoint, envelope_leaf, signing_key
 from ledger.envelope import Envelope
 from ledger.keys import public_bytes
@@ -73,9 +74,15 @@ class Prover:
         leaf = leaves.get(envelope.version)
         if leaf is None or leaf[1] != envelope.hash or self.latest is None or leaf[0] >= self.latest.size:
             return inclusion_document(envelope, None, None, (), NOT_SEALED)
-        self.checkpoints[(self.latest.origin, self.latest.size)] = self.latest
-        path = self.node.sealer.inclusion_proof(leaf[0], self.latest.size)
-        return inclusion_document(envelope, leaf[0], self.latest, path)
+        target = self.latest
+        if envelope.type == NODE_KEY_CHANGE_TYPE:
+            # Proven under the key that announces its successor (its last checkpoint), so whoever trusts
+            # only that key follows the announcement (docs/evidence.md).
+            target = next((c for c in self.node.sealer.checkpoints(after=leaf[0])
+                           if c.signer == envelope.authority), self.latest)
+        self.checkpoints[(target.origin, target.size)] = target
+        path = self.node.sealer.inclusion_proof(leaf[0], target.size)
+        return inclusion_document(envelope, leaf[0], target, path)
 
     def partner(self, envelope: Envelope) -> dict[str, Any]:
         """The proof partner ``envelope.node``'s record was accepted with (``NOT_KEPT`` if none was kept)."""

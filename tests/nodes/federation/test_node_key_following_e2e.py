@@ -15,6 +15,8 @@ from ledger.audit_report import ProblemKind
 from ledger.envelope import seal
 from ledger.keys import generate_key, key_id, public_bytes, sign
 from nodes.bootstrap import open_node
+from nodes.evidence.bundle import bundle_bytes, export_bundle
+from nodes.evidence.bundle_check import verify_bundle
 from nodes.federation import key_following
 from nodes.federation.trust import TrustStore
 from nodes.federation.trust_record import recorded_partners
@@ -191,3 +193,25 @@ def test_a_crash_between_the_record_and_the_trust_file_is_repaired(cluster, monk
     report = verify_store(nl)
     assert report.ok, report.problems
 
+
+def test_evidence_of_records_signed_under_both_keys_verifies_against_the_old_key_or_the_new(cluster):
+    change, weapon = rotated_be(cluster)
+    cluster.settle("BE", "NL")
+    be, nl = cluster["BE"], cluster["NL"]
+    old_key, new_key = be.identity.earlier_node_keys[0], be.identity.node_public_key
+
+    for holder in (nl, be):
+        bundle = export_bundle(holder, weapon)
+        listed = [k["node_key_id"] for k in bundle["node_keys"] if k["state"] == "BE"]
+        assert listed == [change.old_key_id, change.new_key_id]
+        # the announcement is proven in the old key's last checkpoint, the newest records in the new key's
+        assert {c["signer"] for c in bundle["checkpoints"] if c["origin"] == "BE"} == {
+            change.old_key_id, change.new_key_id}
+        for trusting in (old_key, new_key):
+            report = verify_bundle(bundle_bytes(bundle), {"BE": trusting, "NL": nl.identity.node_public_key})
+            assert report.valid, [f for f in report.findings if not f.passed]
+            assert report.records >= 2 and report.keys["BE"] == "trusted (--trust)"
+
+    stranger = public_bytes(generate_key())
+    refused = verify_bundle(bundle_bytes(export_bundle(nl, weapon)), {"BE": stranger})
+    assert not refused.valid
