@@ -12,21 +12,23 @@ from domain.authority import AuthorityKind
 from domain.event_types import TRUST_CHANGED
 from ledger.acceptance import NODE_KEY_CHANGE_TYPE, node_key_change_message
 from ledger.audit_report import ProblemKind
+from ledger.checkpoint import sign_checkpoint
 from ledger.envelope import seal
 from ledger.keys import generate_key, key_id, public_bytes, sign
+from ledger.signed_proof import sign_proof
 from nodes.bootstrap import open_node
 from nodes.evidence.bundle import bundle_bytes, export_bundle
 from nodes.evidence.bundle_check import verify_bundle
 from nodes.federation import key_following
 from nodes.federation.trust import TrustStore
 from nodes.federation.trust_record import recorded_partners
-from nodes.federation.wire import RecordMessage, encode_message
+from nodes.federation.wire import CheckpointMessage, RecordMessage, encode_message
 from nodes.registry.federated_history import federated_history
-from nodes.registry.identity import TRUST_ROTATED, authorities_stream, trust_stream
+from nodes.registry.identity import TRUST_ROTATED, authorities_stream, earlier_node_key, trust_stream
 from nodes.registry.key_changes import rotate_authority, rotate_node
 from nodes.registry.verify import verify_store
 
-from federation_nodes import Cluster, manufacture, publish
+from federation_nodes import PASSPHRASE, Cluster, manufacture, publish
 from inprocess_cli import Cli
 
 
@@ -215,3 +217,29 @@ def test_evidence_of_records_signed_under_both_keys_verifies_against_the_old_key
     stranger = public_bytes(generate_key())
     refused = verify_bundle(bundle_bytes(export_bundle(nl, weapon)), {"BE": stranger})
     assert not refused.valid
+
+
+def test_a_checkpoint_the_old_key_signs_beyond_its_announcement_is_refused(cluster):
+    change, weapon = rotated_be(cluster)
+    cluster.settle("BE", "NL")
+    be, nl = cluster["BE"], cluster["NL"]
+    kept = nl.inbox.newest_partner_checkpoint("BE")
+    be.registry.record("recover", by="police", weapon_id=str(weapon), place="Gent", holder="")
+    be.settle()
+    be.sealer.seal()
+    newest = be.sealer.latest_checkpoint()
+    assert newest is not None and newest.size > kept.size
+    old = earlier_node_key(be.settings.home, change.old_key_id, PASSPHRASE)  # a stolen retired key, say
+    forged = sign_checkpoint(old, "BE", newest.size, newest.root, newest.timestamp)
+    proof = tuple(be.sealer.consistency_proof(kept.size, newest.size))
+    publish(cluster, "NL", [(b"BE", encode_message(CheckpointMessage(
+        origin="BE", checkpoint=forged.to_bytes(), previous_size=kept.size, consistency=proof,
+        proof_sig=sign_proof(old, forged.to_bytes(), kept.size, proof))))])
+    cluster.settle("BE", "NL")
+
+    (refused,) = [q for q in nl.inbox.quarantined() if q["origin"] == "BE"]
+    assert refused["reason"] == "bad-signature" and refused["kind"] != "alarm"
+    assert change.old_key_id in refused["detail"] and "handed over" in refused["detail"]
+    assert nl.inbox.newest_partner_checkpoint("BE") == newest  # the new key's own, accepted
+    report = verify_store(nl)
+    assert report.ok, report.problems
