@@ -83,7 +83,8 @@ def record_trust(node: Node, partner: Partner, *, reason: str = "") -> bool:
     wrote = recorded is None
     if wrote:
         _record_change(node, partner.state, partner.node_public_key, added=True, reason=reason)
-    store.add(partner, own_state=node.identity.state)
+    # Earlier keys are learnt from the partner's own announcements (``key_following``), never from a file given.
+    store.add(Partner(partner.state, partner.node_key_id, partner.node_public_key), own_state=node.identity.state)
     return wrote
 
 

@@ -116,6 +116,12 @@ def test_the_partner_follows_the_new_node_key_and_keeps_the_old_one(cluster, cap
     assert [(k["node_key_id"], k["last_size"]) for k in row["previous_keys"]] == [(change.old_key_id, old_last)]
     text = Cli(capsys, nl.settings.home, nl.settings.db)("trust", "list")
     assert change.old_key_id in text.out and change.new_key_id in text.out
+    for node in (be, nl):
+        cli = Cli(capsys, node.settings.home, node.settings.db)
+        verified = cli("verify")
+        assert verified.code == 0, verified.out + verified.err
+        quarantine = cli("quarantine", "--json")
+        assert quarantine.code == 0 and quarantine.json() == []
 
 
 def forged_announcements(be) -> list[tuple[str, bytes]]:

@@ -12,8 +12,14 @@ from ledger.acceptance import NodeKey
 from ledger.keys import generate_key, key_id, public_bytes
 from nodes.bootstrap import init_node
 from nodes.federation.key_following import follow
-from nodes.federation.trust import TrustStore, trust_each_other, trust_partner
-from nodes.federation.trust_record import recorded_partners, trust_problems
+from nodes.federation.trust import (
+    TrustStore,
+    export_identity,
+    parse_identity,
+    trust_each_other,
+    trust_partner,
+)
+from nodes.federation.trust_record import record_trust, recorded_partners, trust_problems
 from nodes.registry.identity import authorities_stream
 from nodes.settings import Settings
 
@@ -86,3 +92,16 @@ def test_a_trust_file_whose_previous_keys_are_damaged_is_named_damaged(nodes, en
     path.write_text(json.dumps({**json.loads(path.read_text()), "previous_keys": entry}))
     partners, damaged = store.readable()
     assert partners == {} and "previous_keys" in damaged["BE"]
+
+
+def test_earlier_keys_come_from_announcements_never_from_an_identity_file(nodes):
+    be, nl = nodes["BE"], nodes["NL"]
+    bogus = public_bytes(generate_key())
+    document = {**json.loads(export_identity(be.identity)), "previous_keys": [
+        {"node_key_id": key_id(bogus), "node_public_key": bogus.hex(), "last_size": 9, "retired_from": 1}]}
+    given = parse_identity(json.dumps(document), expected_state="BE")
+    assert [k.key_id for k in given.previous_keys] == [key_id(bogus)]  # the file format reads them
+
+    record_trust(nl, given)
+    assert TrustStore(nl.settings.home).get("BE").previous_keys == ()
+    assert trust_problems(nl.registry, nl.identity, TrustStore(nl.settings.home)) == []
