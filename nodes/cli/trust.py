@@ -105,9 +105,10 @@ def _rotate_node(run: Invocation) -> int:
     with run.open_node(unlock=True) as node:  # the new key signs from here on: the checkpoint over the change
         node.settle()
     run.emit(change.to_dict(), f"node key {change.old_key_id} handed over to {change.new_key_id} at "
-                               f"{format_time(change.handed_over_at)}; old key in keys/old/; give partners the "
-                               "new identity (armsledger key export): they do not follow the change by themselves "
-                               "yet (docs/keys.md); restart a running node or service")
+                               f"{format_time(change.handed_over_at)}; old key in keys/old/ (keep it until every "
+                               "partner has synced: it signs the proof they follow the change with, docs/keys.md); "
+                               "partners that trust the old key follow at their next sync; restart a running node "
+                               "or service")
     return 0
 
 
