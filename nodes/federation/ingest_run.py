@@ -239,10 +239,13 @@ class Run:
         ))
         return f"quarantined again: {refused.reason}"
 
-    def _partner(self, origin: str) -> Partner:
-        """The trusted partner ``origin``, with the node key rotation accepted in this run, if any."""
+    def trusted(self, origin: str) -> Partner | None:
+        """The trusted partner ``origin`` with the node key rotation accepted in this run, if any; else None."""
         rotated = self.rotations.get(origin)
-        partner = rotated[0] if rotated is not None else self.knowledge.partners.get(origin)
+        return rotated[0] if rotated is not None else self.knowledge.partners.get(origin)
+
+    def _partner(self, origin: str) -> Partner:
+        partner = self.trusted(origin)
         if partner is None:
             raise Refused(UNTRUSTED, f"{origin!r} is not a trusted partner (armsledger trust add)")
         return partner

@@ -23,6 +23,7 @@ from nodes.federation import key_following
 from nodes.federation.trust import TrustStore
 from nodes.federation.trust_record import recorded_partners
 from nodes.federation.wire import CheckpointMessage, RecordMessage, encode_message
+from nodes.federation.witness import witness_status
 from nodes.registry.federated_history import federated_history
 from nodes.registry.identity import TRUST_ROTATED, authorities_stream, earlier_node_key, trust_stream
 from nodes.registry.key_changes import rotate_authority, rotate_node
@@ -249,3 +250,28 @@ def test_a_checkpoint_the_old_key_signs_beyond_its_announcement_is_refused(clust
     assert nl.inbox.newest_partner_checkpoint("BE") == newest  # the new key's own, accepted
     report = verify_store(nl)
     assert report.ok, report.problems
+
+
+def test_three_partners_follow_gossip_and_cosign_across_the_rotation(tmp_path, kafka_bootstrap):
+    """NL and DE both follow BE's rotation; they gossip BE's checkpoints of either key to each other without
+    an alarm or a refusal, and BE's cosignatures by its old and new keys of their checkpoints verify."""
+    with Cluster(tmp_path, kafka_bootstrap, ["BE", "NL", "DE"]) as trio:
+        for state in ("NL", "DE"):
+            manufacture(trio[state], f"NKF-{state}")
+        change, _ = rotated_be(trio)
+        for state in ("NL", "DE"):
+            stolen(trio[state], manufacture(trio[state], f"NKF-{state}-2"))  # a checkpoint for BE to cosign anew
+        trio.settle()
+
+        for state in ("NL", "DE"):
+            node = trio[state]
+            assert TrustStore(node.settings.home).get("BE").node_key_id == change.new_key_id
+            assert node.inbox.quarantined() == [], node.inbox.quarantined()
+            by_be = {c.witness_key for c in node.inbox.cosignatures() if c.witness == "BE"}
+            # NL synced with BE before the rotation (rotated_be), DE only after it
+            assert by_be == ({change.old_key_id, change.new_key_id} if state == "NL" else {change.new_key_id})
+            (row,) = [r for r in witness_status(node) if r["witness"] == "BE"]
+            assert row["size"] == node.sealer.latest_checkpoint().size  # cosigned by BE's new key
+            report = verify_store(node)
+            assert report.ok, report.problems
+        assert trio["NL"].inbox.partner_checkpoints("BE") == trio["DE"].inbox.partner_checkpoints("BE")
