@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from ledger.checkpoint import Checkpoint
 from ledger.envelope import Envelope
-from ledger.errors import LedgerError
+from ledger.errors import KeyStoreError, LedgerError
 from ledger.keys import Ed25519PrivateKey
 from ledger.signed_proof import sign_proof
 from nodes.errors import TransportReset
@@ -319,11 +319,15 @@ class Relay:
         identity = self.node.identity
         key = identity.private_keys.get(signer) or self._earlier_keys.get(signer)
         if key is None and signer != identity.node_key_id:
-            key = earlier_node_key(self.node.settings.home, signer, self.node.settings.passphrase)
+            try:
+                key = earlier_node_key(self.node.settings.home, signer, self.node.settings.passphrase)
+                why = "is not in keys/old"
+            except KeyStoreError as e:
+                why = f"cannot be read ({e})"
             if key is None:
-                log.error("relay: the earlier node key %s is not in keys/old: its last checkpoint goes out with a "
-                          "proof signed by the current key, which a partner trusting only %s refuses (docs/keys.md)",
-                          signer, signer)
+                log.error("relay: the earlier node key %s %s: its last checkpoint goes out with a proof signed by "
+                          "the current key, which a partner trusting only %s refuses (docs/keys.md)", signer, why,
+                          signer)
                 key = identity.private_keys[identity.node_key_id]
             self._earlier_keys[signer] = key
         return key or identity.private_keys[identity.node_key_id]

@@ -275,3 +275,24 @@ def test_three_partners_follow_gossip_and_cosign_across_the_rotation(tmp_path, k
             report = verify_store(node)
             assert report.ok, report.problems
         assert trio["NL"].inbox.partner_checkpoints("BE") == trio["DE"].inbox.partner_checkpoints("BE")
+
+
+def test_without_the_old_private_key_the_partner_follows_nothing_and_accepts_nothing_on_the_new_keys_word(cluster):
+    """keys/old destroyed before the partner synced: the old key's last checkpoint goes out with a proof the
+    new key signs, which the partner refuses; it waits for its operator (docs/keys.md), never trusts blindly."""
+    be, nl = cluster["BE"], cluster["NL"]
+    weapon = manufacture(be, "NKF-9")
+    cluster.settle("BE", "NL")
+    change = rotate_node(be)
+    (be.settings.home / "keys" / "old" / f"node-{change.old_key_id}.key").unlink()
+    stolen(reopened(cluster, "BE"), weapon)
+    cluster.settle("BE", "NL")
+
+    assert TrustStore(nl.settings.home).get("BE").node_key_id == change.old_key_id
+    assert [c["change"] for c in trust_changes(nl)] == ["added"]
+    reasons = {q["reason"] for q in nl.inbox.quarantined() if q["origin"] == "BE"}
+    assert "bad-proof" in reasons and "unproven" in reasons
+    assert all(q["kind"] != "alarm" for q in nl.inbox.quarantined())
+    assert nl.inbox.received(node="BE", stream=str(weapon)) == []
+    report = verify_store(nl)
+    assert report.ok, report.problems
