@@ -23,9 +23,8 @@ from domain.time import format_time
 from ledger.envelope import Envelope
 from ledger.keys import key_id
 from nodes.bootstrap import Node
-from nodes.evidence.proofs import Prover, checkpoint_document
+from nodes.evidence.proofs import Prover, checkpoint_document, node_keys_by_state, signer_key
 from nodes.federation.crossborder import partner_states
-from nodes.federation.trust import TrustStore
 from nodes.registry.certificate_file import fingerprint
 from nodes.registry.identity import authorities_stream
 from nodes.registry.own_records import verified_history
@@ -74,15 +73,12 @@ def export_bundle(node: Node, weapon_id: UUID, *, now: int | None = None) -> dic
     records += [record_entry(e, "partner", prover.partner(e)) for e in received]
     certificates = [record_entry(e, "own" if e.node == state else "partner", prover.of(e))
                     for e in _certificates(node, [*own, *received], partners)]
-    trusted = TrustStore(node.settings.home).partners()
     # Every node key of each state, oldest first: the bundle's announcements lead from each to the next.
-    keys = {state: list(node.identity.node_keys),
-            **{s: [*(k.public_key for k in p.previous_keys), p.node_public_key] for s, p in trusted.items()}}
-    by_id = {key_id(public): public for held in keys.values() for public in held}
+    keys = node_keys_by_state(node)
     cosignatures = node.inbox.cosignatures()
     checkpoints = []
     for (origin, _), checkpoint in sorted(prover.checkpoints.items()):
-        document = checkpoint_document(checkpoint, by_id.get(checkpoint.signer, keys[origin][-1]))
+        document = checkpoint_document(checkpoint, signer_key(checkpoint, keys))
         cosigned = checkpoint.to_bytes()
         document["cosignatures"] = [
             {"witness": c.witness, "witness_key": c.witness_key, "signature": c.sig.hex()}

@@ -203,7 +203,7 @@ def test_a_crash_between_the_record_and_the_trust_file_is_repaired(cluster, monk
     assert report.ok, report.problems
 
 
-def test_evidence_of_records_signed_under_both_keys_verifies_against_the_old_key_or_the_new(cluster):
+def test_evidence_of_records_signed_under_both_keys_verifies_against_the_old_key_or_the_new(cluster, capsys):
     change, weapon = rotated_be(cluster)
     cluster.settle("BE", "NL")
     be, nl = cluster["BE"], cluster["NL"]
@@ -220,6 +220,12 @@ def test_evidence_of_records_signed_under_both_keys_verifies_against_the_old_key
             report = verify_bundle(bundle_bytes(bundle), {"BE": trusting, "NL": nl.identity.node_public_key})
             assert report.valid, [f for f in report.findings if not f.passed]
             assert report.records >= 2 and report.keys["BE"] == "trusted (--trust)"
+
+    for holder in (nl, be):  # proof inclusion names each checkpoint's own signer key, old or new
+        printed = Cli(capsys, holder.settings.home, holder.settings.db)("proof", "inclusion", str(weapon))
+        assert printed.code == 0, printed.err
+        shown = [r["proof"]["checkpoint"] for r in printed.json()["records"] if r["proof"] is not None]
+        assert shown and all(key_id(bytes.fromhex(c["signer_public_key"])) == c["signer"] for c in shown)
 
     stranger = public_bytes(generate_key())
     refused = verify_bundle(bundle_bytes(export_bundle(nl, weapon)), {"BE": stranger})
