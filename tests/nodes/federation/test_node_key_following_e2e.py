@@ -302,3 +302,30 @@ def test_without_the_old_private_key_the_partner_follows_nothing_and_accepts_not
     assert nl.inbox.received(node="BE", stream=str(weapon)) == []
     report = verify_store(nl)
     assert report.ok, report.problems
+
+
+def test_a_crash_after_the_announcement_was_accepted_and_before_the_record_is_repaired(cluster, monkeypatch):
+    change, weapon = rotated_be(cluster)
+    cluster.sync("BE")
+
+    def crash(node, after, *, reason):
+        raise Crash
+
+    monkeypatch.setattr(key_following, "record_rotation", crash)
+    with pytest.raises(Crash):
+        cluster.sync("NL")
+    monkeypatch.undo()
+    nl = reopened(cluster, "NL")
+    announced = [e for e in nl.inbox.received(node="BE", stream=str(authorities_stream("BE")))
+                 if e.type == NODE_KEY_CHANGE_TYPE]
+    assert len(announced) == 1  # committed with its batch
+    assert [c["change"] for c in trust_changes(nl)] == ["added"]  # nothing recorded yet
+
+    cluster.settle("BE", "NL")
+    assert TrustStore(nl.settings.home).get("BE").node_key_id == change.new_key_id
+    assert [c["change"] for c in trust_changes(nl)] == ["added", TRUST_ROTATED]
+    assert [e.type for e in nl.inbox.received(node="BE", stream=str(weapon))] == [
+        "Weapon.ReportedLost", "Weapon.ReportedStolen"]
+    assert nl.inbox.quarantined() == []
+    report = verify_store(nl)
+    assert report.ok, report.problems
