@@ -12,7 +12,6 @@ import json
 from typing import Any
 
 from domain.errors import InvalidField
-from nodes.bootstrap import Node
 from nodes.cli.audit import add_purpose_option, record_read
 from nodes.cli.invocation import (
     Commands,
@@ -71,7 +70,13 @@ def add_commands(subparsers: Commands) -> None:
 
 def proof_inclusion(run: Invocation) -> int:
     from nodes.evidence.bundle import held_records
-    from nodes.evidence.proofs import Prover, checkpoint_document, own_record_with_hash
+    from nodes.evidence.proofs import (
+        Prover,
+        checkpoint_document,
+        node_keys_by_state,
+        own_record_with_hash,
+        signer_key,
+    )
 
     a = run.args
     if a.record and (a.weapon or run.marking() is not None):
@@ -86,11 +91,11 @@ def proof_inclusion(run: Invocation) -> int:
             record_read(run, node, "history", str(weapon_id))
             own, received = held_records(node, weapon_id)
             documents = [prover.of(e) for e in [*own, *received]]
-        keys = _checkpoint_keys(node)
+        keys = node_keys_by_state(node)
         for document in documents:
             if document["proof"] is not None:
                 checkpoint = prover.checkpoints[(document["origin"], document["proof"]["checkpoint"])]
-                document["proof"]["checkpoint"] = checkpoint_document(checkpoint, keys[checkpoint.origin])
+                document["proof"]["checkpoint"] = checkpoint_document(checkpoint, signer_key(checkpoint, keys))
     run.out.write(json.dumps({"records": documents}, indent=2) + "\n")
     return EXIT_OK
 
@@ -147,13 +152,6 @@ def evidence_verify(run: Invocation) -> int:
 
 
 # --- shared pieces -------------------------------------------------------------------------------
-
-def _checkpoint_keys(node: Node) -> dict[str, bytes]:
-    from nodes.federation.trust import TrustStore
-
-    partners = TrustStore(node.settings.home).partners()
-    return {node.identity.state: node.identity.node_public_key, **{s: p.node_public_key for s, p in partners.items()}}
-
 
 def _hex32(text: str, field: str) -> bytes:
     try:

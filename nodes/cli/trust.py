@@ -105,9 +105,10 @@ def _rotate_node(run: Invocation) -> int:
     with run.open_node(unlock=True) as node:  # the new key signs from here on: the checkpoint over the change
         node.settle()
     run.emit(change.to_dict(), f"node key {change.old_key_id} handed over to {change.new_key_id} at "
-                               f"{format_time(change.handed_over_at)}; old key in keys/old/; give partners the "
-                               "new identity (armsledger key export): they do not follow the change by themselves "
-                               "yet (docs/keys.md); restart a running node or service")
+                               f"{format_time(change.handed_over_at)}; old key in keys/old/ (keep it until every "
+                               "partner has synced: it signs the proof they follow the change with, docs/keys.md); "
+                               "partners that trust the old key follow at their next sync; restart a running node "
+                               "or service")
     return 0
 
 
@@ -154,9 +155,14 @@ def trust_list(run: Invocation) -> int:
         recorded = recorded_trust(node.registry, node.identity)
     partners, damaged = TrustStore(run.settings.home).readable()
     rows = [{"state": p.state, "node_key_id": p.node_key_id, "fingerprint": fingerprint(p.node_public_key),
-             "recorded": recorded.get(p.state) == p.node_public_key} for p in partners.values()]
-    lines = [f"{r['state']}  {r['node_key_id']}  {r['fingerprint']}"
-             + ("" if r["recorded"] else "  NOT RECORDED (armsledger verify)") for r in rows]
+             "recorded": recorded.get(p.state) == p.node_public_key,
+             "previous_keys": [{"node_key_id": k.key_id, "fingerprint": fingerprint(k.public_key),
+                                "last_size": k.last_size, "retired_from": k.retired_from} for k in p.previous_keys]}
+            for p in partners.values()]
+    lines = [f"{p.state}  {p.node_key_id}  {fingerprint(p.node_public_key)}"
+             + ("" if recorded.get(p.state) == p.node_public_key else "  NOT RECORDED (armsledger verify)")
+             + "".join(f"\n    earlier key {k.key_id}  {fingerprint(k.public_key)}  kept for its log up to size "
+                       f"{k.last_size}" for k in p.previous_keys) for p in partners.values()]
     lines += [f"{state}  DAMAGED FILE: {why}" for state, why in damaged.items()]
     run.emit(rows, "\n".join(lines) or "no trusted partners")
     return 1 if damaged else 0

@@ -18,14 +18,13 @@ from uuid import UUID
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from domain.errors import UnknownWeapon
-from domain.event_types import AUTHORITY_CERTIFIED
+from domain.event_types import AUTHORITY_CERTIFIED, NODE_KEY_CHANGED
 from domain.time import format_time
 from ledger.envelope import Envelope
 from ledger.keys import key_id
 from nodes.bootstrap import Node
-from nodes.evidence.proofs import Prover, checkpoint_document
+from nodes.evidence.proofs import Prover, checkpoint_document, node_keys_by_state, signer_key
 from nodes.federation.crossborder import partner_states
-from nodes.federation.trust import TrustStore
 from nodes.registry.certificate_file import fingerprint
 from nodes.registry.identity import authorities_stream
 from nodes.registry.own_records import verified_history
@@ -74,12 +73,12 @@ def export_bundle(node: Node, weapon_id: UUID, *, now: int | None = None) -> dic
     records += [record_entry(e, "partner", prover.partner(e)) for e in received]
     certificates = [record_entry(e, "own" if e.node == state else "partner", prover.of(e))
                     for e in _certificates(node, [*own, *received], partners)]
-    trusted = TrustStore(node.settings.home).partners()
-    keys = {state: node.identity.node_public_key, **{s: p.node_public_key for s, p in trusted.items()}}
+    # Every node key of each state, oldest first: the bundle's announcements lead from each to the next.
+    keys = node_keys_by_state(node)
     cosignatures = node.inbox.cosignatures()
     checkpoints = []
     for (origin, _), checkpoint in sorted(prover.checkpoints.items()):
-        document = checkpoint_document(checkpoint, keys[origin])
+        document = checkpoint_document(checkpoint, signer_key(checkpoint, keys))
         cosigned = checkpoint.to_bytes()
         document["cosignatures"] = [
             {"witness": c.witness, "witness_key": c.witness_key, "signature": c.sig.hex()}
@@ -94,7 +93,7 @@ def export_bundle(node: Node, weapon_id: UUID, *, now: int | None = None) -> dic
         "exported_at_utc": format_time(int(time.time()) if now is None else now),
         "how_to_verify": "armsledger evidence verify FILE --trust STATE.pub ... (identities each state publishes "
                          "with 'armsledger key export'; compare their fingerprints); by hand: docs/evidence.md",
-        "node_keys": [node_key_document(s, keys[s]) for s in sorted(involved) if s in keys],
+        "node_keys": [node_key_document(s, public) for s in sorted(involved) if s in keys for public in keys[s]],
         "checkpoints": checkpoints,
         "certificates": certificates,
         "records": records,
@@ -130,7 +129,8 @@ def render_report(bundle: dict[str, Any]) -> str:
 
 
 def _certificates(node: Node, records: list[Envelope], partners: list[str]) -> list[Envelope]:
-    """The ``Authority.Certified`` records, ours and partners', of the keys that signed ``records``."""
+    """The ``Authority.Certified`` records, ours and partners', of the keys that signed ``records``, and the
+    ``Authority.NodeKeyChanged`` records of their origins (each node key announces the next)."""
     wanted: dict[str, set[str]] = {}
     for envelope in records:
         wanted.setdefault(envelope.node, set()).add(envelope.authority)
@@ -143,5 +143,6 @@ def _certificates(node: Node, records: list[Envelope], partners: list[str]) -> l
             register = node.inbox.received(node=origin, stream=str(stream))
         else:
             continue
-        found += [e for e in register if e.type == AUTHORITY_CERTIFIED and e.body.get("key_id") in signers]
+        found += [e for e in register if (e.type == AUTHORITY_CERTIFIED and e.body.get("key_id") in signers)
+                  or e.type == NODE_KEY_CHANGED]
     return found

@@ -13,12 +13,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from domain.errors import InvalidField
-from ledger.acceptance import CertifiedKey, Signers, check_link, check_signed, read_certificate
-from ledger.checkpoint import Checkpoint, envelope_leaf, verify_checkpoint
+from ledger.acceptance import (
+    NODE_KEY_CHANGE_TYPE,
+    CertifiedKey,
+    Signers,
+    check_link,
+    check_signed,
+    learn_node_key,
+    read_certificate,
+)
+from ledger.audit_checkpoints import checkpoint_refusal
+from ledger.checkpoint import Checkpoint, envelope_leaf
 from ledger.cosignature import verify_checkpoint_cosignature
 from ledger.envelope import Envelope
 from ledger.errors import LedgerError, VerificationError
@@ -73,10 +82,16 @@ def verify_bundle(data: bytes, trusted: Mapping[str, bytes] | None = None) -> Bu
     bundle = _parse(data)
     trusted = dict(trusted or {})
     report = BundleReport(weapon_id=bundle["weapon_id"])
-    keys = _node_keys(bundle["node_keys"], trusted, report)
-    checkpoints = _checkpoints(bundle["checkpoints"], keys, report)
+    claimed = _node_keys(bundle["node_keys"], trusted, report)
+    parsed = _parsed_checkpoints(bundle["checkpoints"], report)
+    registers = _entries(bundle["certificates"], "certificate", report)
+    keys = _follow_node_keys([e for e in registers if e.get("type") == NODE_KEY_CHANGE_TYPE], claimed, trusted,
+                             parsed, report)
+    checkpoints = _checkpoints(parsed, keys, report)
     certified: _Certified = {}
-    for entry in _entries(bundle["certificates"], "certificate", report):
+    for entry in registers:
+        if entry.get("type") == NODE_KEY_CHANGE_TYPE:
+            continue  # checked by _follow_node_keys
         found = _record(entry, keys, {}, checkpoints, report, what="certificate")
         if found is not None:
             envelope, leaf = found
@@ -127,8 +142,9 @@ def _entries(section: list[Any], what: str, report: BundleReport) -> list[dict[s
     return entries
 
 
-def _node_keys(section: list[Any], trusted: dict[str, bytes], report: BundleReport) -> dict[str, bytes]:
-    keys = dict(trusted)
+def _node_keys(section: list[Any], trusted: dict[str, bytes], report: BundleReport) -> dict[str, list[bytes]]:
+    """Per state, the node keys the bundle lists for it, oldest first (a trusted key it does not list: that key)."""
+    keys: dict[str, list[bytes]] = {}
     for entry in _entries(section, "node key", report):
         state = str(entry.get("state", ""))
         try:
@@ -141,52 +157,96 @@ def _node_keys(section: list[Any], trusted: dict[str, bytes], report: BundleRepo
             report.findings.append(Finding(f"node key of {state}", False,
                                            "its key id or fingerprint is not that of its public key"))
             continue
-        if state in trusted and trusted[state] != claimed:
+        keys.setdefault(state, []).append(claimed)
+        report.findings.append(Finding(f"node key of {state}", True, entry["fingerprint"]))
+    for state, public in trusted.items():
+        listed = keys.setdefault(state, [public])
+        if public not in listed:
             report.findings.append(Finding(f"node key of {state}", False,
                                            f"not the key you trust for {state} (the bundle claims "
-                                           f"{key_id(claimed)}, you trust {key_id(trusted[state])})"))
-            continue
-        report.findings.append(Finding(f"node key of {state}", True, entry["fingerprint"]))
-        keys.setdefault(state, claimed)
+                                           f"{', '.join(key_id(k) for k in listed)}, you trust {key_id(public)})"))
+            keys[state] = [public]
+    for state in keys:
         report.keys[state] = "trusted (--trust)" if state in trusted else "claimed by the bundle only"
     return keys
 
 
-def _checkpoints(section: list[Any], keys: dict[str, bytes], report: BundleReport) -> dict[tuple[str, int], Checkpoint]:
-    good: dict[tuple[str, int], Checkpoint] = {}
+def _follow_node_keys(announcements: list[dict[str, Any]], claimed: dict[str, list[bytes]],
+                      trusted: dict[str, bytes], parsed: list[tuple[dict[str, Any], Checkpoint]],
+                      report: BundleReport) -> dict[str, Signers]:
+    """Per state, its node keys as its ``Authority.NodeKeyChanged`` records hand over from the first key listed
+    (each proven in a checkpoint of the key it hands over from: ``learn_node_key``); every key listed, and the
+    key trusted, must be reached."""
+    keys = {state: Signers.of(listed[0], {}) for state, listed in claimed.items()}
+    for entry in sorted(announcements, key=lambda e: (str(e.get("origin")), str(e.get("version")).zfill(20))):
+        current = keys.get(str(entry.get("origin")))
+        usable = {(c.origin, c.size): c for _, c in parsed
+                  if current is not None and checkpoint_refusal(c, current.node_keys()) is None}
+        found = _record(entry, keys, {}, usable, report, what="node key change")
+        if found is not None and current is not None:
+            envelope, leaf = found
+            keys[envelope.node] = learn_node_key(envelope, envelope.body, current,
+                                                 log_size=None if leaf is None else leaf + 1)
+    for state, listed in claimed.items():
+        reached = keys[state].node_keys()
+        for public in listed:
+            if key_id(public) not in reached:
+                report.findings.append(Finding(f"node key of {state}", False, (
+                    f"{key_id(public)} is not reached from {state}'s first node key by the announcements in the "
+                    "bundle")))
+        if state in trusted and key_id(trusted[state]) not in reached:
+            report.findings.append(Finding(f"node key of {state}", False,
+                                           f"the key you trust ({key_id(trusted[state])}) is not reached"))
+    return keys
+
+
+def _parsed_checkpoints(section: list[Any], report: BundleReport) -> list[tuple[dict[str, Any], Checkpoint]]:
+    parsed = []
     for entry in _entries(section, "checkpoint", report):
-        subject = f"checkpoint of {entry.get('origin')} at size {entry.get('size')}"
         try:
-            checkpoint = Checkpoint.from_bytes(bytes.fromhex(str(entry.get("bytes"))))
+            parsed.append((entry, Checkpoint.from_bytes(bytes.fromhex(str(entry.get("bytes"))))))
         except (ValueError, LedgerError) as e:
+            subject = f"checkpoint of {entry.get('origin')} at size {entry.get('size')}"
             report.findings.append(Finding(subject, False, f"its bytes are not a checkpoint: {e}"))
-            continue
-        public = keys.get(checkpoint.origin)
-        if public is None:
+    return parsed
+
+
+def _checkpoints(parsed: list[tuple[dict[str, Any], Checkpoint]], keys: dict[str, Signers],
+                 report: BundleReport) -> dict[tuple[str, int], Checkpoint]:
+    good: dict[tuple[str, int], Checkpoint] = {}
+    for entry, checkpoint in parsed:
+        subject = f"checkpoint of {entry.get('origin')} at size {entry.get('size')}"
+        signers = keys.get(checkpoint.origin)
+        if signers is None:
             report.findings.append(Finding(subject, False, f"no node key of {checkpoint.origin} to check it with"))
             continue
+        node_keys = signers.node_keys()
+        signer = node_keys.get(checkpoint.signer)
         listed = {k: v for k, v in entry.items() if k != "cosignatures"}
-        if checkpoint_document(checkpoint, public) != listed:
+        if signer is not None and checkpoint_document(checkpoint, signer.public_key) != listed:
             report.findings.append(Finding(subject, False, "its fields do not follow from its signed bytes"))
             continue
-        try:
-            verify_checkpoint(checkpoint, public_key_from_bytes(public))
-        except VerificationError as e:
-            report.findings.append(Finding(subject, False, str(e)))
+        why = checkpoint_refusal(checkpoint, node_keys)
+        if why is not None:
+            report.findings.append(Finding(subject, False, why))
             continue
         good[(checkpoint.origin, checkpoint.size)] = checkpoint
-        report.findings.append(Finding(subject, True, "signed by the node key of " + checkpoint.origin))
+        report.findings.append(Finding(subject, True, f"signed by the node key {checkpoint.signer} of "
+                                                      f"{checkpoint.origin}"))
         for cosignature in entry.get("cosignatures") or []:
             report.findings.append(_cosignature(subject, checkpoint, cosignature, keys))
     return good
 
 
-def _cosignature(subject: str, checkpoint: Checkpoint, cosignature: Any, keys: dict[str, bytes]) -> Finding:
+def _cosignature(subject: str, checkpoint: Checkpoint, cosignature: Any, keys: dict[str, Signers]) -> Finding:
     witness = str(cosignature.get("witness", "")) if isinstance(cosignature, dict) else ""
     what = f"{subject}: cosignature of {witness or '?'}"
-    public = keys.get(witness)
-    if public is None or not isinstance(cosignature, dict) or cosignature.get("witness_key") != key_id(public):
+    signers = keys.get(witness)
+    key = signers.node_keys().get(str(cosignature.get("witness_key"))) \
+        if signers is not None and isinstance(cosignature, dict) else None
+    if key is None:
         return Finding(what, False, "the witness's node key is not in the bundle nor trusted")
+    public = key.public_key
     try:
         sig = bytes.fromhex(str(cosignature.get("signature")))
     except ValueError:
@@ -202,7 +262,7 @@ def _cosignature(subject: str, checkpoint: Checkpoint, cosignature: Any, keys: d
 _Certified = dict[str, dict[str, tuple[CertifiedKey, int | None]]]
 
 
-def _record(entry: dict[str, Any], keys: dict[str, bytes], certified: _Certified,
+def _record(entry: dict[str, Any], keys: dict[str, Signers], certified: _Certified,
             checkpoints: dict[tuple[str, int], Checkpoint], report: BundleReport, *,
             what: str) -> tuple[Envelope, int | None] | None:
     """Check one record or certificate; append its findings; return its envelope and leaf index if it verifies."""
@@ -221,12 +281,12 @@ def _record(entry: dict[str, Any], keys: dict[str, bytes], certified: _Certified
         differing = sorted(k for k in set(derived) | set(entry) if derived.get(k) != entry.get(k))
         report.findings.append(Finding(subject, False, f"{', '.join(differing)} do not follow from its signed bytes"))
         return None
-    node_key = keys.get(envelope.node)
-    if node_key is None:
+    node_keys = keys.get(envelope.node)
+    if node_keys is None:
         report.findings.append(Finding(subject, False, f"no node key of {envelope.node} to check it with"))
         return None
     known = certified.get(envelope.node, {})
-    signers = Signers(key_id(node_key), node_key, {k: c for k, (c, _) in known.items()})
+    signers = replace(node_keys, certified={k: c for k, (c, _) in known.items()})
     refusal = check_signed(envelope, signers, DomainPolicy(envelope.node), body=envelope.body)
     if refusal is not None:
         report.findings.append(Finding(subject, False, f"{refusal.reason}: {refusal.detail}"))

@@ -14,9 +14,10 @@ from typing import Any
 from uuid import UUID
 
 from domain.errors import InvalidField
+from ledger.acceptance import NODE_KEY_CHANGE_TYPE
 from ledger.checkpoint import Checkpoint, envelope_leaf, signing_key
 from ledger.envelope import Envelope
-from ledger.keys import public_bytes
+from ledger.keys import key_id, public_bytes
 from nodes.ports import Node
 
 #: Why a record comes without an inclusion proof.
@@ -73,9 +74,15 @@ class Prover:
         leaf = leaves.get(envelope.version)
         if leaf is None or leaf[1] != envelope.hash or self.latest is None or leaf[0] >= self.latest.size:
             return inclusion_document(envelope, None, None, (), NOT_SEALED)
-        self.checkpoints[(self.latest.origin, self.latest.size)] = self.latest
-        path = self.node.sealer.inclusion_proof(leaf[0], self.latest.size)
-        return inclusion_document(envelope, leaf[0], self.latest, path)
+        target = self.latest
+        if envelope.type == NODE_KEY_CHANGE_TYPE:
+            # Proven under the key that announces its successor (its last checkpoint), so whoever trusts
+            # only that key follows the announcement (docs/evidence.md).
+            target = next((c for c in self.node.sealer.checkpoints(after=leaf[0])
+                           if c.signer == envelope.authority), self.latest)
+        self.checkpoints[(target.origin, target.size)] = target
+        path = self.node.sealer.inclusion_proof(leaf[0], target.size)
+        return inclusion_document(envelope, leaf[0], target, path)
 
     def partner(self, envelope: Envelope) -> dict[str, Any]:
         """The proof partner ``envelope.node``'s record was accepted with (``NOT_KEPT`` if none was kept)."""
@@ -95,6 +102,23 @@ class Prover:
         if origin not in self._partner_checkpoints:
             self._partner_checkpoints[origin] = {c.size: c for c in self.node.inbox.partner_checkpoints(origin)}
         return self._partner_checkpoints[origin].get(size)
+
+
+def node_keys_by_state(node: Node) -> dict[str, list[bytes]]:
+    """Every node key this node knows, oldest first per state: its own, and its trusted partners' (with the
+    earlier keys it followed, ``Partner.previous_keys``)."""
+    from nodes.federation.trust import TrustStore
+
+    partners = TrustStore(node.settings.home).partners()
+    return {node.identity.state: list(node.identity.node_keys),
+            **{s: [*(k.public_key for k in p.previous_keys), p.node_public_key] for s, p in partners.items()}}
+
+
+def signer_key(checkpoint: Checkpoint, keys: dict[str, list[bytes]]) -> bytes:
+    """The public key of ``keys`` (``node_keys_by_state``) that ``checkpoint.signer`` names; the origin's current
+    key when none does (the document then fails where it is checked)."""
+    held = keys.get(checkpoint.origin, [])
+    return next((k for k in held if key_id(k) == checkpoint.signer), held[-1] if held else b"")
 
 
 def own_record_with_hash(node: Node, envelope_hash: bytes) -> Envelope:

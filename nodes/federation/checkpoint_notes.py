@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 from domain.errors import InvalidField
 from ledger.checkpoint import CHECKPOINT_FORMAT, Checkpoint, signing_key, verify_checkpoint
 from ledger.cosignature import cosignature_line, verify_checkpoint_cosignature
-from ledger.errors import VerificationError
+from ledger.keys import public_key_from_bytes
 from ledger.note import NoteSignature
 from nodes.federation.trust import TrustStore
+from nodes.federation.witness import cosignature_problem
 
 if TYPE_CHECKING:
     from nodes.ports import Node
@@ -73,16 +74,18 @@ def witnessed_checkpoint(node: Node, size: int | None = None) -> WitnessedCheckp
         if stored.checkpoint != data:
             continue
         partner = partners.get(stored.witness)
-        if partner is None or partner.node_key_id != stored.witness_key:
+        key = partner.node_keys().get(stored.witness_key) if partner is not None else None
+        if partner is None or key is None:
             unchecked.append(f"{stored.witness}'s cosignature by key {stored.witness_key} is not shown: "
                              "that key is not one this node trusts for it now")
             continue
-        try:
-            time = verify_checkpoint_cosignature(partner.public_key, checkpoint, stored.sig)
-        except VerificationError as e:
-            problems.append(f"{stored.witness}'s stored cosignature does not verify: {e}")
+        why = cosignature_problem(partner, stored.witness_key, stored.sig, data)
+        if why is not None:
+            problems.append(f"{stored.witness}'s stored cosignature does not verify: {why}")
             continue
-        line = None if time is None else cosignature_line(stored.witness, partner.public_key, stored.sig)
+        public = public_key_from_bytes(key.public_key)
+        time = verify_checkpoint_cosignature(public, checkpoint, stored.sig)
+        line = None if time is None else cosignature_line(stored.witness, public, stored.sig)
         cosigned.append(Cosigned(stored.witness, time, line))  # the inbox keeps one per witness and checkpoint
     return WitnessedCheckpoint(checkpoint, tuple(sorted(cosigned, key=lambda c: c.witness)), tuple(problems),
                                tuple(unchecked))

@@ -52,6 +52,7 @@ from nodes.federation.ingest_reasons import (  # noqa: F401  (re-exported: the r
     UNVERIFIABLE,
 )
 from nodes.federation.ingest_run import Incoming, IngestReport, Knowledge, Run
+from nodes.federation.key_following import catch_up, follow
 from nodes.federation.signature_pool import POOL_SIZE, POOL_THRESHOLD, SignaturePool
 from nodes.federation.trust import TrustStore
 from nodes.federation.wire import RecordMessage, claimed_origin, decode_message
@@ -95,6 +96,7 @@ class Ingest:
         self._knowledge: Knowledge | None = None
         self._parked: list[ParkedEntry] | None = None
         self._own_checkpoints: dict[int, Checkpoint] = {}
+        self._caught_up = False
         #: origin -> (key, value) of our cosignature of its newest kept checkpoint, not sent yet.
         self.cosignatures_due: dict[str, tuple[bytes, bytes]] = {}
         #: (partner, (key, value)) answers to its witness requests (``nodes.federation.witness``), not sent yet.
@@ -107,6 +109,7 @@ class Ingest:
 
     def refresh(self) -> IngestReport:
         """Re-read the trust store; verify again the parked messages of newly trusted partners."""
+        self._catch_up()
         partners = TrustStore(self.node.settings.home).partners()
         if self._knowledge is None or self._knowledge.partners != partners:
             self._knowledge = Knowledge(partners=partners)
@@ -197,6 +200,8 @@ class Ingest:
             log_ = log.error if entry.kind == KIND_ALARM else log.warning
             log_("%s: message from %r at %s[%d] quarantined: %s: %s", "ALARM" if entry.kind == KIND_ALARM
                  else "ingest", entry.origin, entry.topic, entry.offset, entry.reason, entry.detail)
+        for after, announcement in run.rotations.values():
+            follow(self.node, after, announcement)  # recorded, then the file: a crash between, ``catch_up``
         run.commit_knowledge()
         self.cosignatures_due.update(run.cosign_items)
         self.replies_due += run.replies
@@ -286,8 +291,17 @@ class Ingest:
                 continue
         return ready
 
+    def _catch_up(self) -> None:
+        """Once per ingest: finish the partners' node key rotations a crash left half followed."""
+        if not self._caught_up:
+            for state in catch_up(self.node, self.inbox):
+                log.warning("ingest: %s's node key rotation, left half followed when ingest last stopped, is "
+                            "followed to its end (recorded, trust file written)", state)
+            self._caught_up = True
+
     def _knowledge_now(self) -> Knowledge:
         if self._knowledge is None:
+            self._catch_up()
             self._knowledge = Knowledge(partners=TrustStore(self.node.settings.home).partners())
         return self._knowledge
 

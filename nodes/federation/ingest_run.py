@@ -25,10 +25,12 @@ from ledger.acceptance import (
     learn_register,
     signer,
 )
-from ledger.checkpoint import Checkpoint, verify_checkpoint
-from ledger.cosignature import cosign_checkpoint, verify_checkpoint_cosignature
+from ledger.audit_checkpoints import checkpoint_refusal
+from ledger.checkpoint import Checkpoint
+from ledger.cosignature import cosign_checkpoint
 from ledger.envelope import GENESIS_PREV, Envelope
 from ledger.errors import LedgerError, SignatureError, VerificationError
+from ledger.keys import public_key_from_bytes
 from ledger.proofs import verify_consistency
 from ledger.signed_proof import verify_proof_signature
 from nodes.acceptance import RECORD_SCHEMA, DomainPolicy
@@ -52,6 +54,7 @@ from nodes.federation.ingest_reasons import (
     Duplicate,
     Refused,
 )
+from nodes.federation.key_following import announced
 from nodes.federation.trust import Partner
 from nodes.federation.wire import (
     CheckpointMessage,
@@ -64,7 +67,7 @@ from nodes.federation.wire import (
     decode_message,
     encode_message,
 )
-from nodes.federation.witness import answer_witness
+from nodes.federation.witness import answer_witness, cosignature_problem
 
 if TYPE_CHECKING:
     from nodes.federation.ingest import Ingest
@@ -133,6 +136,8 @@ class Run:
         self.kept: dict[str, dict[int, Checkpoint]] = {}
         self.signature_ok: dict[int, bool] = {}
         self.inclusion_ok: dict[int, tuple[bytes, Refusal | None]] = {}  # position -> (root, failure)
+        #: origin -> (the partner after its node key rotation, the announcement) accepted in this run.
+        self.rotations: dict[str, tuple[Partner, Envelope]] = {}
 
     # --- orchestration ---
 
@@ -173,6 +178,8 @@ class Run:
                 self.report.resolved += 1
 
     def commit_knowledge(self) -> None:
+        for origin, (after, _) in self.rotations.items():
+            self.knowledge.partners[origin] = after
         for origin, keys in self.certified.items():
             self.knowledge.certified.setdefault(origin, {}).update(keys)
         for origin, kept in self.kept.items():
@@ -203,7 +210,7 @@ class Run:
         for position, message, envelope in records:
             if message.origin not in self.knowledge.partners:
                 continue
-            found = signer(envelope, self._signers(self.knowledge.partners[message.origin]))
+            found = signer(envelope, self._signers(self._partner(message.origin)))
             if not isinstance(found, Refusal) and \
                     self.held[(message.origin, envelope.stream)].get(envelope.version) != message.envelope:
                 tasks.append((found[0], envelope.sig, envelope.hash))
@@ -220,7 +227,7 @@ class Run:
         """Who may sign ``partner``'s records: its node key, the keys certified before and in this run."""
         origin = partner.state
         certified = ChainMap(self.certified.setdefault(origin, {}), self.knowledge.certified.get(origin, {}))
-        return Signers(partner.node_key_id, partner.node_public_key, certified)
+        return partner.signers(certified)
 
     def _quarantine(self, incoming: Incoming, origin: str, refused: Refused) -> str | None:
         if incoming.parked is not None and incoming.parked.entry.reason == refused.reason:
@@ -232,8 +239,13 @@ class Run:
         ))
         return f"quarantined again: {refused.reason}"
 
+    def trusted(self, origin: str) -> Partner | None:
+        """The trusted partner ``origin`` with the node key rotation accepted in this run, if any; else None."""
+        rotated = self.rotations.get(origin)
+        return rotated[0] if rotated is not None else self.knowledge.partners.get(origin)
+
     def _partner(self, origin: str) -> Partner:
-        partner = self.knowledge.partners.get(origin)
+        partner = self.trusted(origin)
         if partner is None:
             raise Refused(UNTRUSTED, f"{origin!r} is not a trusted partner (armsledger trust add)")
         return partner
@@ -285,6 +297,9 @@ class Run:
         self.batch.proofs.append(KeptProof(origin, envelope.stream, envelope.version, checkpoint.size,
                                            message.index, tuple(message.proof)))
         self.report.accepted.append(envelope)
+        after = announced(partner, envelope, message.index)
+        if after is not None:  # proven under the key we trust: follow it (``key_following``)
+            self.rotations[origin] = (after, envelope)
         if envelope.type.startswith(REGISTER_PREFIX):  # accepted: signed by the node key
             # Learnt into this run's map, which the ChainMap of ``_signers`` reads first.
             learn_register(envelope.type, envelope.body,
@@ -315,10 +330,9 @@ class Run:
         if checkpoint.origin != origin:
             raise Refused(ORIGIN_MISMATCH, f"a checkpoint of {checkpoint.origin!r} sent as {origin}'s")
         what = f"{origin}'s checkpoint at size {checkpoint.size}"
-        try:
-            verify_checkpoint(checkpoint, partner.public_key)
-        except VerificationError as e:
-            raise Refused(BAD_SIGNATURE, f"{what}: {e}") from e
+        why = checkpoint_refusal(checkpoint, partner.node_keys())
+        if why is not None:
+            raise Refused(BAD_SIGNATURE, f"{what}: {why}")
         same_size = self._kept_at(origin, checkpoint.size)
         if same_size is not None:
             if same_size.root == checkpoint.root:
@@ -348,9 +362,10 @@ class Run:
         if message.previous_size != newest.size:
             raise Refused(BAD_PROOF, f"{what}: proved consistent from size {message.previous_size}, "
                                      f"not from the newest we kept ({newest.size})")
-        try:
-            verify_proof_signature(partner.public_key, message.proof_sig, message.checkpoint,
-                                   message.previous_size, message.consistency)
+        try:  # by the key that signed the checkpoint (``checkpoint_refusal`` passed: one of the partner's)
+            verify_proof_signature(public_key_from_bytes(partner.node_keys()[checkpoint.signer].public_key),
+                                   message.proof_sig, message.checkpoint, message.previous_size,
+                                   message.consistency)
         except SignatureError as e:
             raise Refused(BAD_PROOF, f"{what}: consistency proof from size {newest.size} is not "
                                      f"{partner.state}'s own: {e}") from e
@@ -380,16 +395,13 @@ class Run:
     def _cosignature(self, message: CosignatureMessage) -> None:
         witness = message.origin
         partner = self._partner(witness)
-        if message.witness_key != partner.node_key_id:
-            raise Refused(BAD_SIGNATURE, f"cosignature by key {message.witness_key}, not {witness}'s node key")
         try:
             checkpoint = Checkpoint.from_bytes(message.checkpoint)
         except LedgerError as e:
             raise Refused(MALFORMED, f"cosigned bytes are not a checkpoint: {e}") from e
-        try:  # a cosignature/v1 (72 bytes) or, from a partner not yet upgraded, the older form (64)
-            verify_checkpoint_cosignature(partner.public_key, checkpoint, message.sig)
-        except VerificationError as e:
-            raise Refused(BAD_SIGNATURE, f"{witness}'s cosignature does not verify: {e}") from e
+        why = cosignature_problem(partner, message.witness_key, message.sig, message.checkpoint)
+        if why is not None:
+            raise Refused(BAD_SIGNATURE, why)
         own = self.ingest.node.identity
         if checkpoint.origin != own.state:
             raise Refused(MISDIRECTED, f"{witness} cosigned {checkpoint.origin}'s checkpoint, not ours")

@@ -27,16 +27,18 @@ from ledger.acceptance import (
     check_link,
     check_row,
     check_signed,
+    learn_node_key,
     learn_register,
     revoked_signer,
     revoked_words,
     verify_signatures,
 )
+from ledger.audit_checkpoints import checkpoint_refusal
 from ledger.audit_records import KIND_OF
 from ledger.audit_report import Problem, ProblemKind
-from ledger.checkpoint import Checkpoint, verify_checkpoint
+from ledger.checkpoint import Checkpoint
 from ledger.envelope import Envelope
-from ledger.errors import EncodingError, LedgerError
+from ledger.errors import CheckpointError, EncodingError, LedgerError
 from ledger.keys import key_id
 from nodes.acceptance import DomainPolicy
 from nodes.federation.inbox_records import (
@@ -96,7 +98,8 @@ def audit_received(rows: Iterable[Notification], partners: dict[str, Partner], *
             untrusted[origin] += 1
             continue
         if origin not in signers:
-            signers[origin] = Signers(partner.node_key_id, partner.node_public_key, certified[origin])
+            # From the first node key trusted: the announcements held hand over to the next (docs/keys.md).
+            signers[origin] = partner.first_signers(certified[origin])
             policies[origin] = DomainPolicy(origin)
         refusals = [check_row(envelope, stream=_stream_of(row, envelope), version=row.originator_version,
                               topic=row.topic),
@@ -107,6 +110,7 @@ def audit_received(rows: Iterable[Notification], partners: dict[str, Partner], *
                 result.problems.append(_problem(envelope, row.id, refusal))
         if refusals[1] is None:
             learn_register(envelope.type, envelope.body, certified[origin])
+            signers[origin] = learn_node_key(envelope, envelope.body, signers[origin])
             accepted.append((row.id, envelope))
         held[(origin, envelope.stream)][envelope.version] = (row.id, envelope)
     for position, envelope in accepted:
@@ -134,7 +138,7 @@ def _signatures(received: list[tuple[Notification, Envelope]], partners: dict[st
     """Whether each record's signature verifies with the key its authority names, where a key of
     that id is known (the node key or a certified one): by index in ``received``. Which key may
     sign which record, and from when on, is the rule's to decide, in arrival order."""
-    candidates: dict[str, dict[str, bytes]] = {origin: {p.node_key_id: p.node_public_key}
+    candidates: dict[str, dict[str, bytes]] = {origin: {k.key_id: k.public_key for k in p.node_keys().values()}
                                                for origin, p in partners.items()}
     for _, envelope in received:
         public = envelope.body.get("public_key") if envelope.type == CERTIFICATE_TYPE else None
@@ -178,8 +182,9 @@ def _check_checkpoint(row: Notification, partners: dict[str, Partner], result: R
             raise EncodingError("the row holds no bytes (NULL)")
         checkpoint = Checkpoint.from_bytes(row.state)
         partner = partners.get(checkpoint.origin)
-        if partner is not None:
-            verify_checkpoint(checkpoint, partner.public_key)
+        why = checkpoint_refusal(checkpoint, partner.node_keys()) if partner is not None else None
+        if why is not None:
+            raise CheckpointError(why)
     except LedgerError as e:
         result.problems.append(Problem(None, None, row.id, ProblemKind.CHECKPOINT,
                                        f"a kept partner checkpoint does not verify: {e}"))

@@ -19,13 +19,15 @@ from typing import TYPE_CHECKING
 
 from ledger.checkpoint import Checkpoint
 from ledger.envelope import Envelope
-from ledger.errors import LedgerError
+from ledger.errors import KeyStoreError, LedgerError
+from ledger.keys import Ed25519PrivateKey
 from ledger.signed_proof import sign_proof
 from nodes.errors import TransportReset
 from nodes.federation.gossip import Gossip
 from nodes.federation.sharing import SharingContext, SharingRules, recipients, recipients_by_type
 from nodes.federation.trust import TrustStore
 from nodes.federation.wire import CheckpointMessage, RecordMessage, encode_message
+from nodes.registry.identity import earlier_node_key
 from nodes.registry.paging import paged
 
 if TYPE_CHECKING:
@@ -80,6 +82,7 @@ class Relay:
         # Per partner position name: the last position passed and the hash of the record there.
         self._passed: dict[str, tuple[int, bytes]] = {}
         self._alarmed: set[tuple[str, int]] = set()
+        self._earlier_keys: dict[str, Ed25519PrivateKey] = {}  # earlier node keys read from keys/old
         self.gossip = Gossip(node.identity.state, inbox, self.send)
 
     # --- one pass --------------------------------------------------------------------------
@@ -105,7 +108,7 @@ class Relay:
             own_records=self.node.registry.envelopes,
             rules=SharingRules.load(self.node.settings.home),
         )
-        reset = self._relay_to(partners, checkpoints, context, report)
+        reset = self._relay_by_key(partners, checkpoints, context, report)
         for attempt in range(_RESET_ATTEMPTS):
             if not reset:
                 break
@@ -115,7 +118,7 @@ class Relay:
             for state in reset:
                 self._topic_ids.pop(state, None)
             self._ensure_topics(reset)
-            reset = self._relay_to(reset, checkpoints, context, report)
+            reset = self._relay_by_key(reset, checkpoints, context, report)
         if reset:
             raise TransportReset(f"relay: the inbox topics of {', '.join(reset)} keep being re-created",
                                  self.transport.inbox_topic(reset[0]), None)
@@ -149,6 +152,33 @@ class Relay:
             ids = self.transport.ensure_topics(missing)
             for state in missing:
                 self._topic_ids[state] = ids.get(self.transport.inbox_topic(state))
+
+    def _relay_by_key(self, states: list[str], checkpoints: list[Checkpoint], context: SharingContext,
+                      report: RelayReport) -> list[str]:
+        """Publish the log to ``states`` one node key at a time; returns the states whose topic was reset.
+
+        A partner that was sent part of the log gets first the rest of what the key of its next checkpoint
+        signed, proved against that key's last checkpoint, then what the next key signed: so the
+        ``Authority.NodeKeyChanged`` record reaches it proved under the key it trusts, and it learns the
+        new key before the new key's checkpoints arrive (docs/federation.md, "Node key rotation").
+        """
+        reset: list[str] = []
+        ends: dict[str, int] = {}
+        while states:
+            groups: dict[int, list[str]] = {}
+            for state in states:
+                sent = self._checkpoints_sent(self.inbox.position(records_position(state, self._topic_ids.get(state))))
+                end = _key_span_end(checkpoints, sent)
+                if ends.get(state, 0) >= end:  # no progress (nothing routable moved it): the next pass goes on
+                    continue
+                ends[state] = end
+                groups.setdefault(end, []).append(state)
+            states = []
+            for end, group in sorted(groups.items()):
+                reset += self._relay_to(group, checkpoints[:end], context, report)
+                if end < len(checkpoints):
+                    states += [s for s in group if s not in reset]
+        return reset
 
     def _relay_to(self, states: list[str], checkpoints: list[Checkpoint], context: SharingContext,
                   report: RelayReport) -> list[str]:
@@ -283,9 +313,27 @@ class Relay:
         except KeyError:
             return 0  # not a record of our log (any more): send every checkpoint again
 
+    def _proof_key(self, signer: str) -> Ed25519PrivateKey:
+        """The key that signs the consistency proof of a checkpoint signed by ``signer``: that same node key
+        (an earlier one from ``keys/old/``), so a partner that trusts only it can check the proof."""
+        identity = self.node.identity
+        key = identity.private_keys.get(signer) or self._earlier_keys.get(signer)
+        if key is None and signer != identity.node_key_id:
+            try:
+                key = earlier_node_key(self.node.settings.home, signer, self.node.settings.passphrase)
+                why = "is not in keys/old"
+            except KeyStoreError as e:
+                why = f"cannot be read ({e})"
+            if key is None:
+                log.error("relay: the earlier node key %s %s: its last checkpoint goes out with a proof signed by "
+                          "the current key, which a partner trusting only %s refuses (docs/keys.md)", signer, why,
+                          signer)
+                key = identity.private_keys[identity.node_key_id]
+            self._earlier_keys[signer] = key
+        return key or identity.private_keys[identity.node_key_id]
+
     def _checkpoint_items(self, checkpoints: list[Checkpoint], sent_size: int) -> list[tuple[bytes, bytes]]:
         origin = self.node.identity.state
-        key = self.node.identity.private_keys[self.node.identity.node_key_id]
         items = []
         previous: Checkpoint | None = None
         for checkpoint in checkpoints:
@@ -295,10 +343,25 @@ class Relay:
                     proof = tuple(self.node.sealer.consistency_proof(previous.size, checkpoint.size))
                 data, previous_size = checkpoint.to_bytes(), previous.size if previous else 0
                 message = CheckpointMessage(origin=origin, checkpoint=data, previous_size=previous_size,
-                                            consistency=proof, proof_sig=sign_proof(key, data, previous_size, proof))
+                                            consistency=proof,
+                                            proof_sig=sign_proof(self._proof_key(checkpoint.signer), data,
+                                                                 previous_size, proof))
                 items.append((origin.encode(), encode_message(message)))
             previous = checkpoint
         return items
+
+
+def _key_span_end(checkpoints: Sequence[Checkpoint], sent_size: int) -> int:
+    """How many of ``checkpoints`` (smallest first) go out in this round to a partner sent ``sent_size`` leaves:
+    up to the last one signed by the key that signed the first one it lacks. A partner sent nothing yet gets
+    them all (it is sent the newest checkpoint, which needs no proof from one it keeps)."""
+    if sent_size == 0:
+        return len(checkpoints)
+    first = next((i for i, c in enumerate(checkpoints) if c.size > sent_size), len(checkpoints))
+    end = first
+    while end < len(checkpoints) and checkpoints[end].signer == checkpoints[first].signer:
+        end += 1
+    return end
 
 
 def _position(item: tuple[int, Notification]) -> int:

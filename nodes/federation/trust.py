@@ -14,13 +14,15 @@ they are certified by the node key in the partner's own log (``Authority.Certifi
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from domain.countries import ISO_3166_ALPHA2
 from domain.errors import InvalidField
+from ledger.acceptance import CertifiedKey, NodeKey, Signers
 from ledger.keys import Ed25519PublicKey, key_id, public_key_from_bytes
 from nodes.registry.identity import NodeIdentity
 
@@ -32,13 +34,41 @@ IDENTITY_FORMAT = 1
 
 @dataclass(frozen=True)
 class Partner:
+    """A trusted partner: its current node key and, once it rotated it, its earlier node keys (oldest first),
+    each with the range it served (``NodeKey.retired_from``, ``NodeKey.last_size``)."""
+
     state: str
     node_key_id: str
     node_public_key: bytes
+    previous_keys: tuple[NodeKey, ...] = ()
 
     @property
     def public_key(self) -> Ed25519PublicKey:
         return public_key_from_bytes(self.node_public_key)
+
+    def node_keys(self) -> dict[str, NodeKey]:
+        """Every node key of the partner by id, the current one without an end (``checkpoint_refusal``)."""
+        return {**{k.key_id: k for k in self.previous_keys}, self.node_key_id: NodeKey(self.node_key_id,
+                                                                                       self.node_public_key)}
+
+    def signers(self, certified: Mapping[str, CertifiedKey]) -> Signers:
+        """Who may sign the partner's records: its current node key, its earlier ones for what they signed
+        before they handed over, and the keys in ``certified``."""
+        return Signers(self.node_key_id, self.node_public_key, certified, {k.key_id: k for k in self.previous_keys})
+
+    def first_signers(self, certified: Mapping[str, CertifiedKey]) -> Signers:
+        """``signers`` as they were before the first rotation held (its oldest node key current): what an
+        audit that reads the announcements in order (``learn_node_key``) starts from."""
+        if not self.previous_keys:
+            return self.signers(certified)
+        oldest = self.previous_keys[0]
+        return Signers(oldest.key_id, oldest.public_key, certified)
+
+    def rotated(self, new: NodeKey, *, retired_from: int, last_size: int) -> Partner:
+        """The partner after its current key handed over to ``new``: kept, up to ``last_size`` leaves and
+        records recorded before ``retired_from`` (microseconds)."""
+        old = NodeKey(self.node_key_id, self.node_public_key, retired_from, last_size)
+        return Partner(self.state, new.key_id, new.public_key, (*self.previous_keys, old))
 
 
 def export_identity(identity: NodeIdentity) -> str:
@@ -72,7 +102,45 @@ def parse_identity(text: str, *, expected_state: str) -> Partner:
         raise InvalidField("node_public_key is not a 32-byte Ed25519 key in hex", field="file") from None
     if key_id(public) != document.get("node_key_id"):
         raise InvalidField("node_key_id does not match node_public_key", field="file")
-    return Partner(state=state, node_key_id=key_id(public), node_public_key=public)
+    return Partner(state=state, node_key_id=key_id(public), node_public_key=public,
+                   previous_keys=_previous_keys(document.get("previous_keys", [])))
+
+
+def _previous_keys(entries: object) -> tuple[NodeKey, ...]:
+    """The ``previous_keys`` of a trust file (written by ``TrustStore.write``); ``InvalidField`` on ``file``."""
+    def bad(why: str) -> InvalidField:
+        return InvalidField(f"previous_keys: {why}", field="file")
+
+    if not isinstance(entries, list):
+        raise bad("is not a list")
+    found = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise bad("an entry is not an object")
+        try:
+            public = bytes.fromhex(str(entry.get("node_public_key", "")))
+            public_key_from_bytes(public)
+        except (ValueError, Exception):
+            raise bad("node_public_key is not a 32-byte Ed25519 key in hex") from None
+        last_size, retired_from = entry.get("last_size"), entry.get("retired_from")
+        if key_id(public) != entry.get("node_key_id"):
+            raise bad("node_key_id does not match node_public_key")
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in (last_size, retired_from)):
+            raise bad("last_size and retired_from must be positive integers")
+        found.append(NodeKey(key_id(public), public, retired_from, last_size))
+    return tuple(found)
+
+
+def trust_document(partner: Partner) -> dict[str, object]:
+    """What ``HOME/trust/STATE.json`` holds of ``partner`` (an identity document, plus its earlier keys)."""
+    document: dict[str, object] = {"armsledger_identity": IDENTITY_FORMAT, "state": partner.state,
+                                   "node_key_id": partner.node_key_id,
+                                   "node_public_key": partner.node_public_key.hex()}
+    if partner.previous_keys:
+        document["previous_keys"] = [{"node_key_id": k.key_id, "node_public_key": k.public_key.hex(),
+                                      "last_size": k.last_size, "retired_from": k.retired_from}
+                                     for k in partner.previous_keys]
+    return document
 
 
 class TrustStore:
@@ -86,7 +154,7 @@ class TrustStore:
         if partner.state == own_state:
             raise InvalidField("a node does not add its own state as a partner", field="state")
         existing = self.readable()[0].get(partner.state)
-        if existing is not None and existing != partner:
+        if existing is not None and existing.node_public_key != partner.node_public_key:
             raise InvalidField(f"{partner.state} is trusted with another key ({existing.node_key_id}); "
                                "remove it first (armsledger trust remove) if the partner changed its key",
                                field="state")
@@ -97,13 +165,23 @@ class TrustStore:
         Refuses (``check_addable``) the node's own state and replacing a different key.
         """
         self.check_addable(partner, own_state=own_state)
+        existing = self.readable()[0].get(partner.state)
+        kept = existing.previous_keys if existing is not None and not partner.previous_keys else partner.previous_keys
+        self.write(Partner(partner.state, partner.node_key_id, partner.node_public_key, kept))
+
+    def write(self, partner: Partner) -> None:
+        """Write ``partner``'s file whole or not at all (a temporary file, flushed to disk, renamed over it).
+
+        No check and no record: callers record the change first (``trust_record``, ``key_following``).
+        """
         self.folder.mkdir(parents=True, exist_ok=True)
-        document = {"armsledger_identity": IDENTITY_FORMAT, "state": partner.state,
-                    "node_key_id": partner.node_key_id, "node_public_key": partner.node_public_key.hex()}
         path = self.folder / f"{partner.state}.json"
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(document, indent=2) + "\n")
-        tmp.replace(path)
+        with open(tmp, "w") as file:
+            file.write(json.dumps(trust_document(partner), indent=2) + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
 
     def holds(self, state: str) -> bool:
         """Whether there is a file for ``state``, readable or not."""

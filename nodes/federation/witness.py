@@ -19,6 +19,7 @@ from ledger.audit import Problem, ProblemKind
 from ledger.checkpoint import Checkpoint
 from ledger.cosignature import verify_checkpoint_cosignature
 from ledger.errors import CheckpointError, LedgerError
+from ledger.keys import public_key_from_bytes
 from nodes.federation.ingest_reasons import Duplicate
 from nodes.federation.trust import Partner, TrustStore
 from nodes.federation.wire import (
@@ -39,14 +40,24 @@ MARK_HOLDER = "the sealer's mark"
 
 
 def cosignature_problem(partner: Partner, witness_key: str, sig: bytes, checkpoint: bytes) -> str | None:
-    """Why ``sig`` is not ``partner``'s cosignature of ``checkpoint`` (either form that ingest accepts:
-    ``ledger.cosignature``), or None when it is."""
-    if witness_key != partner.node_key_id:
-        return f"cosigned by key {witness_key!r}, not {partner.state}'s node key {partner.node_key_id}"
+    """Why ``sig`` is not ``partner``'s cosignature of ``checkpoint`` by its node key ``witness_key`` (either
+    form that ingest accepts: ``ledger.cosignature``), or None when it is.
+
+    The current node key, or an earlier one (``Partner.previous_keys``) for a cosignature it dated before it
+    handed over (a cosignature/v1 carries its time; the older 64-byte form, which has none, only by the
+    current key).
+    """
+    key = partner.node_keys().get(witness_key)
+    if key is None:
+        return f"cosigned by key {witness_key!r}, not one of {partner.state}'s node keys ({partner.node_key_id})"
     try:
-        verify_checkpoint_cosignature(partner.public_key, Checkpoint.from_bytes(checkpoint), sig)
+        dated = verify_checkpoint_cosignature(public_key_from_bytes(key.public_key),
+                                              Checkpoint.from_bytes(checkpoint), sig)
     except LedgerError as e:
-        return f"{partner.state}'s cosignature does not verify with its node key: {e}"
+        return f"{partner.state}'s cosignature does not verify with its node key {witness_key}: {e}"
+    if key.retired_from is not None and (dated is None or dated * 1_000_000 >= key.retired_from):
+        return (f"{partner.state}'s cosignature by its node key {witness_key}, which had handed over to its "
+                "successor by the time the cosignature bears (or it bears none)")
     return None
 
 

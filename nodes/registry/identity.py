@@ -40,6 +40,7 @@ from domain.event_types import (
 )
 from domain.marking import ARMSLEDGER_NAMESPACE
 from domain.signed_aggregate import SignedAggregate
+from ledger.errors import KeyStoreError
 from ledger.keys import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -58,7 +59,7 @@ NODE_FILE = "node.json"
 REGISTER_OPENED = "Authority.RegisterOpened"
 
 #: ``change`` of an ``Authority.TrustChanged`` record.
-TRUST_ADDED, TRUST_REMOVED = "added", "removed"
+TRUST_ADDED, TRUST_REMOVED, TRUST_ROTATED = "added", "removed", "rotated"
 
 
 def authorities_stream(state: str) -> uuid.UUID:
@@ -129,7 +130,9 @@ class AuthorityRegister(SignedAggregate):
         state: str
 
     class TrustChanged(Event):
-        """The node now trusts (``change`` "added") or no longer trusts ("removed") ``partner``'s node key."""
+        """The node now trusts (``change`` "added") or no longer trusts ("removed") ``partner``'s node key, or
+        follows the partner's announced node key ("rotated": ``previous_public_key`` is kept for what it signed,
+        up to log size ``last_size`` and for records recorded before ``retired_from``, in microseconds)."""
 
         TOPIC = TRUST_CHANGED
         partner: str
@@ -137,9 +140,12 @@ class AuthorityRegister(SignedAggregate):
         public_key: bytes
         change: str
         reason: str
+        previous_public_key: bytes = b""
+        last_size: int = 0
+        retired_from: int = 0
 
         def apply(self, register: AuthorityRegister) -> None:
-            if self.change == TRUST_ADDED:
+            if self.change in (TRUST_ADDED, TRUST_ROTATED):
                 register.trusted[self.partner] = self.public_key
             else:
                 register.trusted.pop(self.partner, None)
@@ -188,6 +194,12 @@ class AuthorityRegister(SignedAggregate):
         self.trigger_event(self.TrustChanged, occurred_on=occurred_on, authority=node_key_id, partner=partner,
                            key_id=key_id(public_key), public_key=public_key,
                            change=TRUST_ADDED if added else TRUST_REMOVED, reason=reason)
+
+    def rotate_trust(self, *, node_key_id: str, partner: str, public_key: bytes, previous_public_key: bytes,
+                     last_size: int, retired_from: int, reason: str, occurred_on: int) -> None:
+        self.trigger_event(self.TrustChanged, occurred_on=occurred_on, authority=node_key_id, partner=partner,
+                           key_id=key_id(public_key), public_key=public_key, change=TRUST_ROTATED, reason=reason,
+                           previous_public_key=previous_public_key, last_size=last_size, retired_from=retired_from)
 
 
 @dataclass(frozen=True)
@@ -300,6 +312,19 @@ def install_node_key(home: Path, identity: NodeIdentity, new_public_key: bytes, 
     os.replace(new_file, keys / "node.key")
     _write_document(home, replace(identity, node_key_id=key_id(new_public_key), node_public_key=new_public_key,
                                   earlier_node_keys=(*identity.earlier_node_keys, identity.node_public_key)))
+
+
+def earlier_node_key(home: Path, node_key_id: str, passphrase: str) -> Ed25519PrivateKey | None:
+    """The private key of the earlier node key ``node_key_id``, kept in ``keys/old/`` by ``install_node_key``;
+    ``None`` when the operator has destroyed it. Raises ``KeyStoreError`` for a file that holds another key
+    or does not open with ``passphrase``."""
+    path = Path(home) / "keys" / "old" / f"node-{node_key_id}.key"
+    if not path.exists():
+        return None
+    key = load_private_key(path, passphrase)
+    if key_id(key) != node_key_id:
+        raise KeyStoreError(f"{path} holds key {key_id(key)}, not {node_key_id}")
+    return key
 
 
 def load_identity(home: Path, passphrase: str | None) -> NodeIdentity:

@@ -23,7 +23,7 @@ An item that fails any check is reported and never used.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -40,14 +40,19 @@ from domain.event_types import (
 from domain.licence import LicenceKind, licence_id
 from ledger.acceptance import (
     CERTIFICATE_TYPE,
+    NODE_KEY_CHANGE_TYPE,
     CertifiedKey,
+    NodeKey,
+    Refusal,
     Signers,
     check_inclusion,
     check_link,
     check_signed,
+    learn_node_key,
     learn_register,
 )
-from ledger.checkpoint import Checkpoint, verify_checkpoint
+from ledger.audit_checkpoints import checkpoint_refusal
+from ledger.checkpoint import Checkpoint
 from ledger.encoding import canonical_decode, canonical_encode
 from ledger.envelope import Envelope
 from ledger.errors import LedgerError
@@ -153,7 +158,7 @@ def decode_item(item: bytes) -> tuple[Envelope, Checkpoint, int, tuple[bytes, ..
 
 def verify_fragment(
     items: Iterable[bytes], *, origin: str, node_key: Ed25519PublicKey | None,
-    kept: Iterable[Checkpoint] = (), certificates: Iterable[Envelope] = (),
+    kept: Iterable[Checkpoint] = (), certificates: Iterable[Envelope] = (), earlier_keys: Iterable[NodeKey] = (),
 ) -> FragmentCheck:
     """Verify a fragment from ``origin`` (see the module docstring); pure.
 
@@ -161,6 +166,8 @@ def verify_fragment(
     verifies). ``kept``: that partner's checkpoints kept on ingest; one of the
     same size must have the same root (else the partner shows two histories).
     ``certificates``: its ``Authority.Certified`` records received already.
+    ``earlier_keys``: the partner's node keys before ``node_key`` (``Partner.previous_keys``), each valid for
+    the checkpoints and register records it signed before it handed over.
     Returns the verified records (certificates included) and the problems.
     """
     items = list(items)
@@ -168,6 +175,8 @@ def verify_fragment(
         refused = f"{origin} is not a trusted partner: none of its {len(items)} fragment items can be verified"
         return FragmentCheck((), (refused,) if items else ())
     node_key_id = key_id(node_key)
+    earlier = {k.key_id: k for k in earlier_keys}
+    node_keys = {**earlier, node_key_id: NodeKey(node_key_id, public_bytes(node_key))}
     kept_roots = {c.size: c.root for c in kept}
     problems: list[str] = []
     checked: dict[bytes, str | None] = {}  # checkpoint bytes -> problem (None: good)
@@ -184,7 +193,7 @@ def verify_fragment(
             continue
         raw = checkpoint.to_bytes()
         if raw not in checked:
-            checked[raw] = _checkpoint_problem(checkpoint, origin, node_key, kept_roots)
+            checked[raw] = _checkpoint_problem(checkpoint, origin, node_keys, kept_roots)
         if checked[raw] is not None:
             problems.append(f"{what}: {checked[raw]}")
             continue
@@ -193,19 +202,29 @@ def verify_fragment(
             problems.append(f"{what}: {origin}'s record {refusal.detail}")
             continue
         proven.append((position, envelope))
-    # The one acceptance rule (ledger.acceptance with the domain's permissions): certificates
-    # signed by the partner's node key first, then every record against the keys they certify.
+    # The one acceptance rule (ledger.acceptance with the domain's permissions): the register first, in
+    # version order from the partner's first node key held (its announcements hand over to the next),
+    # learning its certificates; then every other record against the keys they certify.
     policy = DomainPolicy(origin)
     certified: dict[str, CertifiedKey] = {}
-    signers = Signers(node_key_id, public_bytes(node_key), certified)
-    candidates = {e.hash: e for e in (*certificates, *(e for _, e in proven)) if e.type == CERTIFICATE_TYPE}
-    for certificate in candidates.values():
-        if certificate.node == origin and check_signed(certificate, signers, policy, body=certificate.body) is None:
-            learn_register(certificate.type, certificate.body, certified)
+    first = earlier[next(iter(earlier))] if earlier else NodeKey(node_key_id, public_bytes(node_key))
+    signers = Signers(first.key_id, first.public_key, certified)
+    register = str(authorities_stream(origin))
+    candidates = {e.hash: e for e in (*certificates, *(e for _, e in proven))
+                  if e.node == origin and (e.type == CERTIFICATE_TYPE or e.type == NODE_KEY_CHANGE_TYPE)
+                  and e.stream == register}
+    judged: dict[bytes, Refusal | None] = {}
+    for record in sorted(candidates.values(), key=lambda e: e.version):
+        judged[record.hash] = check_signed(record, signers, policy, body=record.body)
+        if judged[record.hash] is None:
+            learn_register(record.type, record.body, certified)
+            signers = learn_node_key(record, record.body, signers)
+    signers = Signers(node_key_id, public_bytes(node_key), certified, {**signers.earlier_node_keys, **earlier})
     records: list[Envelope] = []
     for position, envelope in proven:
         what = f"item {position} ({envelope.type} {envelope.stream} v{envelope.version})"
-        refusal = check_signed(envelope, signers, policy, body=envelope.body)
+        refusal = judged[envelope.hash] if envelope.hash in judged else check_signed(
+            envelope, signers, policy, body=envelope.body)
         if refusal is not None:
             problems.append(f"{what}: {refusal.detail}")
         else:
@@ -214,14 +233,13 @@ def verify_fragment(
     return FragmentCheck(tuple(_chained(records, problems, notes)), tuple(problems), tuple(notes))
 
 
-def _checkpoint_problem(checkpoint: Checkpoint, origin: str, node_key: Ed25519PublicKey,
+def _checkpoint_problem(checkpoint: Checkpoint, origin: str, node_keys: Mapping[str, NodeKey],
                         kept_roots: dict[int, bytes]) -> str | None:
     if checkpoint.origin != origin:
         return f"its checkpoint is of {checkpoint.origin}'s log, not {origin}'s"
-    try:
-        verify_checkpoint(checkpoint, node_key)
-    except LedgerError as e:
-        return f"its checkpoint is not signed by {origin}'s node key ({e})"
+    why = checkpoint_refusal(checkpoint, node_keys)
+    if why is not None:
+        return f"its checkpoint is not signed by {origin}'s node key ({why})"
     if checkpoint.size in kept_roots and kept_roots[checkpoint.size] != checkpoint.root:
         return (f"its checkpoint of size {checkpoint.size} has another root than the one {origin} sent us "
                 "before: two histories of one log")

@@ -124,4 +124,5 @@ def verified_fragment(node: Node, origin: str, answer: list[Envelope]) -> Fragme
     certificates = node.inbox.received(node=origin, stream=str(authorities_stream(origin)))
     return verify_fragment(carrying[-1].body.get("fragment", ()), origin=origin,
                            node_key=partner.public_key if partner else None,
+                           earlier_keys=partner.previous_keys if partner else (),
                            kept=node.inbox.partner_checkpoints(origin), certificates=certificates)

@@ -38,7 +38,8 @@ def test_list_shows_each_partners_key_id_and_full_fingerprint_and_that_it_is_rec
 
     assert added == {"state": "NL", "node_key_id": key_id, "fingerprint": fingerprint(public), "recorded": True}
     rows = be.ok("trust", "list", "--json").json()
-    assert rows == [{"state": "NL", "node_key_id": key_id, "fingerprint": fingerprint(public), "recorded": True}]
+    assert rows == [{"state": "NL", "node_key_id": key_id, "fingerprint": fingerprint(public), "recorded": True,
+                     "previous_keys": []}]
     assert len(fingerprint(public).replace(" ", "")) == 64
     assert fingerprint(public) in be.ok("trust", "list").out
     assert be.ok("verify").out.startswith("ok")

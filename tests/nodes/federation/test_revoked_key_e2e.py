@@ -1,10 +1,7 @@
 """A key revoked at its node after the records it signed crossed a real broker: the partner flags those
 records after the next sync (``verify``, ``history``, the diversion verdict), and keeps those signed before
-the time given as evidence (docs/keys.md). And what a partner does today when a node rotates its node key:
-it quarantines the checkpoints the new key signs (and the old key's last one, whose consistency proof the
-relay now signs with the new key) instead of silently accepting them, parks the records they prove, the
-announcement included, and goes on; what it held before still verifies. Following the new key by itself is
-not built yet (docs/keys.md, "Node key rotation")."""
+the time given as evidence (docs/keys.md). A node key rotation followed by the partner:
+test_node_key_following_e2e.py."""
 
 from __future__ import annotations
 
@@ -13,11 +10,8 @@ import time
 import pytest
 
 from domain.authority import AuthorityKind
-from ledger.acceptance import NODE_KEY_CHANGE_TYPE
 from ledger.audit_report import ProblemKind
-from nodes.bootstrap import open_node
-from nodes.registry.identity import authorities_stream
-from nodes.registry.key_changes import revoke_authority, rotate_authority, rotate_node
+from nodes.registry.key_changes import revoke_authority, rotate_authority
 from nodes.registry.reading import weapon_timeline
 from nodes.registry.verify import verify_store
 from nodes.tracing.verdict_report import verdict_document
@@ -85,38 +79,3 @@ def test_a_record_signed_with_a_retired_key_is_quarantined_by_the_partner(cluste
     assert [e.type for e in nl.inbox.received(node="BE", stream=before)] == ["Weapon.ReportedStolen"]
     assert nl.inbox.received(node="BE", stream=after) == []
     assert [(p.stream, p.kind) for p in verify_store(be).problems] == [(after, ProblemKind.RETIRED)]
-
-
-def reopened(cluster: Cluster, state: str):
-    """The node of ``state`` closed and opened again: what an operator's next command sees."""
-    federation = cluster.federations.pop(state, None)
-    if federation is not None:
-        federation.close()
-    old = cluster.nodes[state]
-    old.close()
-    cluster.nodes[state] = open_node(old.settings, unlock=True)
-    return cluster.nodes[state]
-
-
-def test_the_partner_quarantines_the_new_keys_checkpoints_and_keeps_what_it_held(cluster):
-    be, nl = cluster["BE"], cluster["NL"]
-    before = stolen(be, "NKR-1")
-    cluster.settle("BE", "NL")
-    change = rotate_node(be)
-    be = reopened(cluster, "BE")
-    after = stolen(be, "NKR-2")
-    for _ in range(2):
-        cluster.sync("BE")
-        cluster.sync("NL")
-
-    register = nl.inbox.received(node="BE", stream=str(authorities_stream("BE")))
-    assert [e for e in register if e.type == NODE_KEY_CHANGE_TYPE] == []  # parked: nothing NL trusts proves it
-    assert [e.type for e in nl.inbox.received(node="BE", stream=before)] == ["Weapon.ReportedStolen"]
-    assert nl.inbox.received(node="BE", stream=after) == []  # waits for a checkpoint NL can verify
-    refused = [q for q in nl.inbox.quarantined() if q["origin"] == "BE"]
-    assert {"bad-signature", "unproven"} <= {q["reason"] for q in refused}
-    assert any(change.new_key_id in q["detail"] for q in refused if q["reason"] == "bad-signature")
-    assert all(q["kind"] != "alarm" for q in refused)
-    nl_report, be_report = verify_store(nl), verify_store(be)
-    assert nl_report.ok, nl_report.problems
-    assert be_report.ok, be_report.problems

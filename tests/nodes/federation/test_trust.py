@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+
 import pytest
 
 from domain.errors import InvalidField
+from ledger.acceptance import NodeKey
+from ledger.keys import generate_key, key_id, public_bytes
 from nodes.bootstrap import init_node
-from nodes.federation.trust import TrustStore, trust_each_other, trust_partner
+from nodes.federation.key_following import follow
+from nodes.federation.trust import (
+    TrustStore,
+    export_identity,
+    parse_identity,
+    trust_each_other,
+    trust_partner,
+)
+from nodes.federation.trust_record import record_trust, recorded_partners, trust_problems
+from nodes.registry.identity import authorities_stream
 from nodes.settings import Settings
 
 
@@ -40,3 +54,54 @@ def test_trust_in_one_direction_only(nodes):
 def test_a_node_never_trusts_its_own_state(nodes):
     with pytest.raises(InvalidField, match="own state"):
         trust_partner(nodes["BE"], nodes["BE"].identity)
+
+
+def test_a_followed_rotation_keeps_the_old_key_in_the_file_and_verify_holds_the_file_to_the_record(nodes):
+    be, nl = nodes["BE"], nodes["NL"]
+    before = trust_partner(nl, be.identity)
+    new = public_bytes(generate_key())
+    after = before.rotated(NodeKey(key_id(new), new), retired_from=1_700_000_000_000_000, last_size=7)
+    announcement = be.registry.envelopes(authorities_stream("BE"))[-1]  # any record: only its hash is named
+    follow(nl, after, announcement)
+
+    store = TrustStore(nl.settings.home)
+    assert store.get("BE") == after
+    assert set(after.node_keys()) == {before.node_key_id, key_id(new)}
+    assert after.node_keys()[before.node_key_id].last_size == 7
+    assert recorded_partners(nl.registry, nl.identity)["BE"] == after
+    assert trust_problems(nl.registry, nl.identity, store) == []
+
+    store.write(replace(after, previous_keys=(replace(after.previous_keys[0], last_size=70),)))
+    (altered,) = trust_problems(nl.registry, nl.identity, store)
+    assert "keeps earlier keys" in altered.reason and "altered" in altered.reason
+    store.write(before)  # the file from before the rotation: a crash between the record and the file
+    (lagging,) = trust_problems(nl.registry, nl.identity, store)
+    assert "the next ingest writes it" in lagging.reason
+
+
+@pytest.mark.parametrize("entry", [
+    "not a list",
+    [{"node_key_id": "x", "node_public_key": "00" * 32, "last_size": 1, "retired_from": 1}],
+    [{"node_key_id": None, "node_public_key": "zz", "last_size": 1, "retired_from": 1}],
+])
+def test_a_trust_file_whose_previous_keys_are_damaged_is_named_damaged(nodes, entry):
+    be, nl = nodes["BE"], nodes["NL"]
+    trust_partner(nl, be.identity)
+    store = TrustStore(nl.settings.home)
+    path = store.folder / "BE.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "previous_keys": entry}))
+    partners, damaged = store.readable()
+    assert partners == {} and "previous_keys" in damaged["BE"]
+
+
+def test_earlier_keys_come_from_announcements_never_from_an_identity_file(nodes):
+    be, nl = nodes["BE"], nodes["NL"]
+    bogus = public_bytes(generate_key())
+    document = {**json.loads(export_identity(be.identity)), "previous_keys": [
+        {"node_key_id": key_id(bogus), "node_public_key": bogus.hex(), "last_size": 9, "retired_from": 1}]}
+    given = parse_identity(json.dumps(document), expected_state="BE")
+    assert [k.key_id for k in given.previous_keys] == [key_id(bogus)]  # the file format reads them
+
+    record_trust(nl, given)
+    assert TrustStore(nl.settings.home).get("BE").previous_keys == ()
+    assert trust_problems(nl.registry, nl.identity, TrustStore(nl.settings.home)) == []
