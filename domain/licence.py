@@ -10,6 +10,7 @@ partners can refer to it without coordination.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import field
 from enum import Enum
@@ -55,6 +56,7 @@ class LicenceState(str, Enum):
         return parse_choice(cls, value, field=field, noun="a licence state")
 
 
+@functools.lru_cache(maxsize=4096)  # every transfer and export looks its licence up by number
 def licence_id(issuer_state: str, kind: LicenceKind | str, number: str) -> uuid.UUID:
     """Deterministic id of licence ``number`` of ``kind`` issued by ``issuer_state``."""
     return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"licence|{issuer_state}|{LicenceKind(kind).value}|{normalise(number)}")

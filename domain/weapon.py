@@ -21,7 +21,7 @@ from __future__ import annotations
 import builtins  # ``type`` in the class body is the weapon's type property
 import uuid
 from collections.abc import Mapping
-from dataclasses import field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +46,21 @@ _HELD = (Status.ACTIVE,)
 _REPORTS = frozenset({types.REPORTED_LOST, types.REPORTED_STOLEN})
 
 
+@dataclass(frozen=True)
+class AppliedRecords:
+    """A weapon's records as applied, ``(version, type, body)`` in version order.
+
+    A value: ``plus`` gives a longer one and nothing changes it in place, so a copy of a weapon
+    may share it (the group commit's writer copies a weapon for every command, shallowly when
+    all its attributes are values: ``nodes.registry.staging.fresh_copy``).
+    """
+
+    records: tuple[tuple[int, str, Mapping[str, Any]], ...] = ()
+
+    def plus(self, record: tuple[int, str, Mapping[str, Any]]) -> AppliedRecords:
+        return AppliedRecords((*self.records, record))
+
+
 class Weapon(SignedAggregate):
     TOPIC = "Weapon"
 
@@ -63,9 +78,9 @@ class Weapon(SignedAggregate):
         def apply(self, aggregate: Aggregate) -> None:
             # The one weapon fold (domain.weapon_state), shared with the views.
             assert isinstance(aggregate, Weapon)
-            aggregate.applied.append((self.originator_version, self.TOPIC, vars(self)))
+            aggregate.applied = aggregate.applied.plus((self.originator_version, self.TOPIC, vars(self)))
             if self.TOPIC == types.CORRECTED:  # it changes an earlier record: fold them all again
-                aggregate.state = fold_own(aggregate.applied)
+                aggregate.state = fold_own(aggregate.applied.records)
             else:
                 aggregate.state = evolve(aggregate.state, self.TOPIC, vars(self))
 
@@ -264,14 +279,14 @@ class Weapon(SignedAggregate):
         weapon = cls.__new__(cls)
         weapon.__base_init__(weapon_id, 0, timestamp)
         weapon.state = WeaponState()
-        weapon.applied = []
+        weapon.applied = AppliedRecords()
         return weapon
 
     # --- the state, as its records left it (domain.weapon_state) ---------------------
 
     state: WeaponState
-    # The records applied, (version, type, body), for a correction to fold them again.
-    applied: list[tuple[int, str, Mapping[str, Any]]]
+    # The records applied, for a correction to fold them again.
+    applied: AppliedRecords
 
     @property
     def marking(self) -> Mapping[str, Any]:

@@ -38,6 +38,10 @@ _CANONICAL_TYPES = tuple(_FIELD_TYPES[name] for name in _CANONICAL_NAMES)
 # Set in an envelope's __dict__ by the fast path of ``from_bytes``: its maps are
 # sorted and its values plain, so msgpack alone writes its canonical bytes.
 _PARSED_CANONICAL = "_parsed_canonical"
+# msgpack fixmap headers of the envelope without ``sig`` (9 entries) and with it (10), and the packed key.
+_UNSIGNED_MAP_HEADER = 0x80 | (len(_FIELD_TYPES) - 1)
+_SIGNED_MAP_HEADER = bytes([0x80 | len(_FIELD_TYPES)])
+_SIG_KEY = msgpack.packb("sig")
 
 
 @dataclass(frozen=True)
@@ -87,8 +91,19 @@ class Envelope:
         return hashlib.sha256(self.signed_bytes).digest()
 
     def to_bytes(self) -> bytes:
-        """Canonical msgpack of the whole envelope including ``sig``."""
-        return canonical_encode({**self.unsigned(), "sig": self.sig})
+        """Canonical msgpack of the whole envelope including ``sig``.
+
+        Built from ``signed_bytes`` (one canonical encoding per envelope): the same map with one
+        more entry, ``sig``, whose place in the sorted keys is between ``recorded_at`` and ``stream``.
+        """
+        signed = self.signed_bytes
+        # The entries after "sig" in sorted order, packed as msgpack packs them in signed_bytes.
+        tail = msgpack.packb({"stream": self.stream, "type": self.type, "version": self.version},
+                             use_bin_type=True)[1:]  # without the map header (one byte for 3 entries)
+        if signed[0] != _UNSIGNED_MAP_HEADER or not signed.endswith(tail):
+            return canonical_encode({**self.unsigned(), "sig": self.sig})  # not reached by canonical bytes
+        return b"".join((_SIGNED_MAP_HEADER, signed[1:len(signed) - len(tail)], _SIG_KEY,
+                         msgpack.packb(self.sig, use_bin_type=True), tail))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Envelope:

@@ -30,6 +30,9 @@ class SealedMark:
         self.path = Path(home) / MARK_FILE
         self.node_keys = tuple(node_keys)
         self.origin = origin
+        # The bytes this process last wrote or verified, with their checkpoint: a file that still holds
+        # exactly them needs no new signature check (the sealer reads the mark before every seal).
+        self._known: tuple[bytes, Checkpoint] | None = None
 
     def read(self) -> Checkpoint | None:
         """The newest checkpoint sealed, or None when no mark was ever written.
@@ -42,6 +45,9 @@ class SealedMark:
             return None
         except OSError as e:
             raise CheckpointError(f"the sealer's mark {self.path} cannot be read: {e}") from e
+        known = self._known
+        if known is not None and known[0] == data:
+            return known[1]
         try:
             checkpoint = Checkpoint.from_bytes(data)
             verify_checkpoint(checkpoint, signing_key(checkpoint, self.node_keys))
@@ -50,13 +56,15 @@ class SealedMark:
         if checkpoint.origin != self.origin:
             raise CheckpointError(f"the sealer's mark {self.path} is a checkpoint of {checkpoint.origin!r}, "
                                   f"not of {self.origin!r}")
+        self._known = (data, checkpoint)
         return checkpoint
 
     def advance(self, checkpoint: Checkpoint) -> None:
         """Make ``checkpoint`` the mark unless the mark is that large already (it never goes back).
 
         Several processes of one node may seal: a lock file orders them, and the file is
-        replaced atomically, so a crash leaves the old mark or the new one.
+        replaced atomically, so a crash leaves the old mark or the new one. The mark read under the
+        lock is verified again only when its bytes are not the ones this process last wrote or verified.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path.with_suffix(".lock"), "a") as lock:
@@ -67,9 +75,11 @@ class SealedMark:
                 current = None  # the sealer refused to seal over a damaged mark: this one was checked
             if current is not None and current.size >= checkpoint.size:
                 return
+            data = checkpoint.to_bytes()
             scratch = self.path.with_suffix(".new")
             with open(scratch, "wb") as out:
-                out.write(checkpoint.to_bytes())
+                out.write(data)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(scratch, self.path)
+            self._known = (data, checkpoint)

@@ -37,7 +37,9 @@ def authority(officer: Officer, *record_types: str) -> str:
     return kinds.pop().value
 
 
-def context_of(request: Request) -> ServiceContext:
+# Dependencies that only read the request are ``async def``: FastAPI runs a plain ``def``
+# dependency on a worker thread, a thread hop per request for an attribute look-up.
+async def context_of(request: Request) -> ServiceContext:
     """The service the app was created with (``app.state.context``)."""
     context: ServiceContext = request.app.state.context
     return context
@@ -46,9 +48,9 @@ def context_of(request: Request) -> ServiceContext:
 Context = Annotated[ServiceContext, Depends(context_of)]
 
 
-def purpose(x_purpose: Annotated[str, Header(alias=PURPOSE_HEADER, max_length=500,
-                                             description="why the officer reads this (kept in the read audit)")]
-            = "") -> str:
+async def purpose(x_purpose: Annotated[str, Header(alias=PURPOSE_HEADER, max_length=500,
+                                                   description="why the officer reads this (kept in the read audit)")]
+                  = "") -> str:
     return x_purpose.strip()
 
 

@@ -223,6 +223,16 @@ def test_random_envelopes_round_trip_and_verify(body, version, occurred_on, prev
     assert verify_envelope(parsed, KEY.public_key())
 
 
+@given(body=bodies, version=st.integers(min_value=1, max_value=2**64 - 1), stream=st.text(max_size=40),
+       type_=st.text(min_size=1, max_size=40), sig=st.binary(max_size=300))
+def test_bytes_are_the_canonical_encoding_of_the_whole_map(body, version, stream, type_, sig):
+    # to_bytes splices sig into signed_bytes (one encoding per envelope): the reference is the definition.
+    envelope = dataclasses.replace(make(version, body=body, stream=stream, type=type_), sig=sig)
+    assert envelope.to_bytes() == canonical_encode({**envelope.unsigned(), "sig": sig})
+    parsed = Envelope._from_bytes_checked(envelope.to_bytes())  # parsed again: signed_bytes by the fast path
+    assert parsed.to_bytes() == envelope.to_bytes()
+
+
 @settings(max_examples=50)
 @given(bodies, bodies)
 def test_different_bodies_have_different_hashes(first, second):

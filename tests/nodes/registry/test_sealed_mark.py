@@ -109,3 +109,19 @@ def test_a_node_from_before_the_mark_gets_one_at_its_next_seal(node):
     sealed = node.sealer.seal()
     assert Checkpoint.from_bytes((node.settings.home / MARK_FILE).read_bytes()) == sealed
     node.close()
+
+
+def test_the_mark_this_process_wrote_is_checked_again_once_its_bytes_change(node):
+    # The sealer keeps the mark it wrote in memory instead of verifying it before every seal;
+    # a file whose bytes differ from those in any way is verified again, and refused.
+    path = node.settings.home / MARK_FILE
+    written = path.read_bytes()
+    assert node.sealer.mark.read() == Checkpoint.from_bytes(written)
+    altered = bytearray(written)
+    altered[-3] = ord("A") if altered[-3] != ord("A") else ord("B")  # a character of the base64 signature
+    path.write_bytes(bytes(altered))
+    manufacture(node, "M-7")
+    with pytest.raises(CheckpointError, match="not a checkpoint signed by this node"):
+        node.sealer.seal()
+    path.write_bytes(written)  # put back: the mark is good again
+    assert node.sealer.seal() is not None
