@@ -26,6 +26,7 @@ from domain.event_types import (
     LICENCE_REVOKED,
     PERSON_ERASED,
     RECEIPT_CONFIRMED,
+    RECOVERED,
     REPORTED_LOST,
     REPORTED_STOLEN,
     SEIZED,
@@ -57,12 +58,14 @@ _BODY_DEPENDENT_PREFIXES = (TRACE_REQUEST_PREFIX, TRACE_ANSWER_PREFIX)
 # A domestic transfer goes to no partner by default (FP art 12(5): a partner needs it only when it traces the
 # weapon, and the trace answer then carries it, ITI para 20), but a state may share transfers in its
 # sharing.json once they name private holders by reference only: ``withheld`` reads the body for that.
+# A recovery goes where the loss or theft report went, to every partner, so that none keeps treating the
+# weapon as missing (a seizure there would raise a false hit); its holder, too, must be a reference or no one.
 _BODY_DEPENDENT = frozenset({EXPORTED, RECEIPT_CONFIRMED, SHIPMENT_OPENED, LICENCE_ISSUED, LICENCE_REVOKED, SEIZED,
                              HIT_NOTICE_SENT, COMPONENT_SEIZED, CORRECTED,
-                             TRANSFERRED, PERSON_ERASED,
+                             TRANSFERRED, RECOVERED, PERSON_ERASED,
                              DISCLOSURE_REQUESTED, DISCLOSURE_RELEASED, DISCLOSURE_REFUSED})
 #: The holder fields of the records ``withheld`` judges.
-_HOLDER_FIELDS = {TRANSFERRED: ("from_holder", "to_holder")}
+_HOLDER_FIELDS = {TRANSFERRED: ("from_holder", "to_holder"), RECOVERED: ("holder",)}
 #: Records that go to the states the default names and to no one else, whatever a node's configuration
 #: adds: a hit notice tells of a seizure in an investigation, and only the reporting state needs it.
 ONLY_DEFAULT_RECIPIENTS = frozenset({HIT_NOTICE_SENT, TRUST_REGISTER_OPENED, TRUST_CHANGED})
@@ -117,6 +120,8 @@ def default_recipients(record: SignedRecord, partners: frozenset[str], own_recor
         acknowledged = body if record_type == TRACE_ACKNOWLEDGED else \
             _first_body(record, own_records, TRACE_ACKNOWLEDGED)
         return frozenset({acknowledged.get("requesting_state", "")})
+    if record_type == RECOVERED:
+        return partners
     if record_type == SEIZED:
         return _seizure_recipients(record, own_records)
     if record_type == HIT_NOTICE_SENT:
@@ -144,11 +149,11 @@ def default_recipients(record: SignedRecord, partners: frozenset[str], own_recor
 
 
 def withheld(record: SignedRecord) -> bool:
-    """Whether ``record`` goes to no partner at all, whatever a node's configuration adds: a transfer (or a
-    correction of one) with a holder written as a name rather than a holder reference. The body cannot tell
-    a private person's name (signed before holders were pseudonymised, or typed by mistake) from a dealer's,
-    so either keeps the record national (FP art 12(5): confidential information is protected); empty fields
-    name no one."""
+    """Whether ``record`` goes to no partner at all, whatever a node's configuration adds: a transfer or a
+    recovery (or a correction of one) with a holder written as a name rather than a holder reference. The
+    body cannot tell a private person's name (signed before holders were pseudonymised, or typed by mistake)
+    from a dealer's, so either keeps the record national (FP art 12(5): confidential information is
+    protected); empty fields name no one."""
     if record.type == CORRECTED:  # a correction of a transfer carries its holder fields, old and new
         fields = _HOLDER_FIELDS.get(str(record.body.get("record_type", "")), ())
         bodies = [record.body.get(k) or {} for k in ("old_values", "new_values")]

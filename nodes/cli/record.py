@@ -36,6 +36,7 @@ from domain.event_types import (
     TRANSFERRED,
 )
 from domain.marking import Marking
+from domain.person import is_person_reference
 from nodes.alerts.hits import warnings
 from nodes.bootstrap import Node
 from nodes.cli import certificates, components, corrections
@@ -342,6 +343,9 @@ def _simple_handler(name: str) -> Callable[[Invocation], int]:
                 named = {**fields, "holder": holder} if "holder" in fields else fields
                 node.registry.record(spec.command, by=a.by, weapon_id=weapon_id, occurred_on=occurred_on, **named)
             node.settle()
+        if spec.event == RECOVERED and holder and not is_person_reference(holder):
+            run.warn(f"note: the recovery names {holder!r}, so it stays in this state (docs/sharing.md): "
+                     "partners keep the loss or theft report outstanding; give a private holder as person:...")
         run.emit({"weapon_id": str(weapon_id), "event": spec.event}, str(weapon_id))
         return 0
 

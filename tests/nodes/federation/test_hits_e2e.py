@@ -92,3 +92,34 @@ def test_a_stolen_pistol_seized_across_the_border_raises_the_hit_on_the_reportin
     assert [a["place"] for a in alerts(cluster["BE"])] == ["Lyon", "Marseille"]
     [refused] = cluster["BE"].inbox.quarantined()[len(quarantined_before):]
     assert refused["reason"] == BAD_SIGNATURE and refused["origin"] == "FR", refused
+
+
+def test_a_recovery_reaches_partners_so_a_later_seizure_there_raises_no_hit(cluster, capsys):
+    returned = ["--manufacturer", "FN Herstal", "--country", "BE", "--serial", "FN57-E2E-2"]
+    named = ["--manufacturer", "FN Herstal", "--country", "BE", "--serial", "FN57-E2E-3"]
+    weapons = {}
+    for name, marking in (("returned", returned), ("named", named)):
+        code, out, err = run(cluster, "BE", capsys, "record", "report-stolen", *marking, "--type", "pistol",
+                             "--place", "Liège", "--date", "2026-10-01", "--json")
+        assert code == 0, err
+        weapons[name] = json.loads(out)["weapon_id"]
+    code, _, err = run(cluster, "BE", capsys, "record", "recover", "--weapon", weapons["returned"],
+                       "--place", "Namur", "--date", "2026-10-20")
+    assert code == 0 and "note:" not in err, err
+    # A holder written as a name may be a private person's: that recovery stays national, and BE is told so.
+    code, _, err = run(cluster, "BE", capsys, "record", "recover", "--weapon", weapons["named"],
+                       "--place", "Namur", "--holder", "Jan Peeters", "--date", "2026-10-20")
+    assert code == 0 and "note: the recovery names 'Jan Peeters', so it stays in this state" in err, err
+    cluster.settle()
+
+    code, out, err = run(cluster, "FR", capsys, "record", "seize", *returned, "--place", "Lille",
+                         "--date", "2026-11-08", "--json")
+    assert code == 0, err
+    assert json.loads(out)["hits"] == [] and "WARNING" not in err  # BE's recovery withdrew its report at FR
+    code, out, err = run(cluster, "FR", capsys, "record", "seize", *named, "--place", "Lille",
+                         "--date", "2026-11-08", "--json")
+    assert code == 0, err
+    assert [hit["reporting_state"] for hit in json.loads(out)["hits"]] == ["BE"]
+    for state in ("FR", "BE"):
+        code, out, err = run(cluster, state, capsys, "verify")
+        assert code == 0, (state, out, err)

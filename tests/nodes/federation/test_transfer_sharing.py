@@ -1,5 +1,6 @@
 """Domestic transfers under the sharing policy: none by default; a state's sharing.json may add partners for
-transfers that name private holders by reference only; a transfer with a holder's name stays national."""
+transfers that name private holders by reference only; a transfer with a holder's name stays national.
+Recoveries go to every partner, as the reports they withdraw, unless they name a holder."""
 
 from __future__ import annotations
 
@@ -30,6 +31,20 @@ def test_only_transfers_naming_no_one_leave_the_state(from_holder, to_holder, sh
     assert withheld(transfer) is (not shared_to)
     assert recipients_of(transfer, SharingRules()) == set()  # the default shares no domestic transfer
     assert recipients_of(transfer, SHARED) == shared_to
+
+
+@pytest.mark.parametrize(("holder", "shared_to"), [
+    ("", PARTNERS),          # returned to no one named: where the report went, to every partner
+    (ANNA, PARTNERS),        # a private holder by reference
+    ("Jan Peeters", set()),  # a name: a dealer's or a person's, the body cannot tell
+], ids=["no-holder", "a-reference", "a-name"])
+def test_a_recovery_goes_where_the_report_went_unless_it_names_its_holder(holder, shared_to):
+    recovery = record("Weapon.Recovered", place="Gent", holder=holder, restored_status="active")
+    assert withheld(recovery) is (not shared_to)
+    assert recipients_of(recovery, SharingRules()) == set(shared_to)  # by default, as loss and theft reports
+    assert recipients_of(recovery, SHARED) == set(shared_to)
+    correction = record("Weapon.Corrected", **correcting("Weapon.Recovered", {"holder": ""}, {"holder": holder}))
+    assert withheld(correction) is (not shared_to)
 
 
 def test_other_records_are_not_judged_by_their_holder():
