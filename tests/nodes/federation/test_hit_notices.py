@@ -66,12 +66,12 @@ def test_an_import_raises_a_hit_and_a_recovery_withdraws_the_report(fed):
     assert [h.reporting_state for h in recorded.hits] == ["BE"] and recorded.hits[0].recorded_type == types.IMPORTED
     fed.sync()
     assert [a["recorded"] for a in alerts(fed["BE"])] == ["import"]
-    # BE's recovery is not shared by default: FR still holds the report, and the seizure still hits
+    # BE's recovery goes where its report went: FR holds it, and a seizure there no longer hits
     fed["BE"].registry.record("recover", by="police", weapon_id=recorded.weapon_id, place="Liège", holder="",
                               occurred_on=NOW)
     fed.sync()
-    assert len(fed["FR"].registry.record_seizure(marking=PISTOL, place="Lyon", circumstances="",
-                                                 occurred_on=NOW).hits) == 1
+    assert fed["FR"].registry.record_seizure(marking=PISTOL, place="Lyon", circumstances="",
+                                             occurred_on=NOW).hits == ()
 
 
 def test_a_weapon_no_partner_reported_raises_no_hit(fed):

@@ -97,7 +97,7 @@ def test_the_partner_follows_the_new_node_key_and_keeps_the_old_one(cluster, cap
 
     assert nl.inbox.quarantined() == []
     assert [e.type for e in nl.inbox.received(node="BE", stream=str(weapon))] == [
-        "Weapon.ReportedLost", "Weapon.ReportedStolen"]
+        "Weapon.ReportedLost", "Weapon.Recovered", "Weapon.ReportedStolen"]
     signed_by_new = [e.type for e in nl.inbox.received(node="BE", stream=str(authorities_stream("BE")))
                      if e.authority == change.new_key_id]
     assert signed_by_new == ["Authority.Certified", "Authority.Retired"]
@@ -197,7 +197,7 @@ def test_a_crash_between_the_record_and_the_trust_file_is_repaired(cluster, monk
     assert [k.key_id for k in followed.previous_keys] == [change.old_key_id]
     assert [c["change"] for c in trust_changes(nl)] == ["added", TRUST_ROTATED]  # recorded once
     assert [e.type for e in nl.inbox.received(node="BE", stream=str(weapon))] == [
-        "Weapon.ReportedLost", "Weapon.ReportedStolen"]
+        "Weapon.ReportedLost", "Weapon.Recovered", "Weapon.ReportedStolen"]
     assert nl.inbox.quarantined() == []
     report = verify_store(nl)
     assert report.ok, report.problems
@@ -325,7 +325,7 @@ def test_a_crash_after_the_announcement_was_accepted_and_before_the_record_is_re
     assert TrustStore(nl.settings.home).get("BE").node_key_id == change.new_key_id
     assert [c["change"] for c in trust_changes(nl)] == ["added", TRUST_ROTATED]
     assert [e.type for e in nl.inbox.received(node="BE", stream=str(weapon))] == [
-        "Weapon.ReportedLost", "Weapon.ReportedStolen"]
+        "Weapon.ReportedLost", "Weapon.Recovered", "Weapon.ReportedStolen"]
     assert nl.inbox.quarantined() == []
     report = verify_store(nl)
     assert report.ok, report.problems
