@@ -55,6 +55,10 @@ class NewHolders:
             self._named_on.pop(line, None)
 
 
+#: A row's private person: the checked identity and its matching key (computed once per spelling).
+Named = tuple[Identity, str]
+
+
 def pseudonymised(rows: Iterable[Row], vault: Callable[[], IdentityVault], new: NewHolders, *,
                   batch: int = 500) -> Iterator[Row]:
     """``rows`` with each private current holder replaced by its reference; a row whose person columns are
@@ -62,8 +66,8 @@ def pseudonymised(rows: Iterable[Row], vault: Callable[[], IdentityVault], new: 
     the persons of each ``batch`` rows are looked up in one query, and those the vault does not hold get a
     new reference, their identity sealed into ``new`` (stored later, with the first record naming it)."""
     known: dict[str, str] = {}  # matching key -> reference: a register names the same person on many rows
-    seen: dict[tuple[str, ...], Identity] = {}
-    chunk: list[tuple[int, dict[str, str] | RowError, Identity | None]] = []
+    seen: dict[tuple[str, ...], Named] = {}
+    chunk: list[tuple[int, dict[str, str] | RowError, Named | None]] = []
     for line, row in rows:
         chunk.append(_read(line, row, seen))
         if len(chunk) == batch:
@@ -73,30 +77,31 @@ def pseudonymised(rows: Iterable[Row], vault: Callable[[], IdentityVault], new: 
 
 
 def _read(line: int, row: dict[str, str] | RowError,
-          seen: dict[tuple[str, ...], Identity]) -> tuple[int, dict[str, str] | RowError, Identity | None]:
+          seen: dict[tuple[str, ...], Named]) -> tuple[int, dict[str, str] | RowError, Named | None]:
     """The row, and the private person it names (None: a licensee, or a row refused already). ``seen``: the
-    identities checked already, by the row's person columns as typed (a register names a holder on many rows)."""
+    persons checked already, by the row's person columns as typed (a register names a holder on many rows)."""
     if isinstance(row, RowError):
         return line, row, None
     typed = tuple(row.get(column) or "" for column in ("current_holder", *PERSON_COLUMNS))
     if typed in seen:
         return line, row, seen[typed]
     try:
-        person = _person(row)
-        if person is not None:
-            seen[typed] = person
-        return line, row, person
+        identity = _person(row)
     except InvalidField as refusal:
         return line, RowError(line, _COLUMN_OF_FIELD.get(refusal.field or "", refusal.field or "holder_kind"),
                               refusal.args[0] if refusal.args else str(refusal)), None
+    if identity is None:
+        return line, row, None
+    person = seen[typed] = (identity, identity.matching_key())
+    return line, row, person
 
 
-def _resolved(chunk: list[tuple[int, dict[str, str] | RowError, Identity | None]],
+def _resolved(chunk: list[tuple[int, dict[str, str] | RowError, Named | None]],
               vault: Callable[[], IdentityVault], known: dict[str, str], new: NewHolders) -> Iterator[Row]:
     unknown: dict[str, Identity] = {}  # the first row naming a person gives the identity stored
-    for _line, _row, identity in chunk:
-        if identity is not None and (key := identity.matching_key()) not in known:
-            unknown.setdefault(key, identity)
+    for _line, _row, person in chunk:
+        if person is not None and person[1] not in known:
+            unknown.setdefault(person[1], person[0])
     if unknown:  # one query for the chunk's persons not seen yet
         known.update(vault().find_many(list(unknown.values())))
     for key, identity in unknown.items():
@@ -104,11 +109,11 @@ def _resolved(chunk: list[tuple[int, dict[str, str] | RowError, Identity | None]
             sealed = vault().seal(identity)
             new.add(sealed)
             known[key] = sealed.ref
-    for line, row, identity in chunk:
-        if identity is None or isinstance(row, RowError):
+    for line, row, person in chunk:
+        if person is None or isinstance(row, RowError):
             yield line, row
             continue
-        ref = known[identity.matching_key()]
+        ref = known[person[1]]
         new.name(line, ref)
         yield line, {**row, "current_holder": ref}
 
