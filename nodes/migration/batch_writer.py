@@ -45,7 +45,7 @@ class BatchWriter:
 
         self.recorder = recorder
         self.report = report
-        self.holders = holders or NewHolders()
+        self.holders = holders if holders is not None else NewHolders()
         self.first_line: dict[bytes, int] = {}
         self._postgres = recorder if isinstance(recorder, PostgresApplicationRecorder) else None
 
@@ -87,9 +87,9 @@ class BatchWriter:
                 self.first_line[row.weapon_id] = row.line
                 report.imported += 1
                 report.events += len(row.records)
-            self.holders.stored((), identities)
+            self.holders.stored(identities)
             break
-        self.holders.stored((row.line for row in batch), ())
+        self.holders.done(row.line for row in batch)
         report.errors.extend(sorted(errors, key=lambda error: error.line))
 
     def _insert(self, rows: list[SignedRow], identities: list[SealedIdentity]) -> None:

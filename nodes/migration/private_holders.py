@@ -30,7 +30,7 @@ _COLUMN_OF_FIELD = {"name": "current_holder", "date_of_birth": "holder_born", "a
 class NewHolders:
     """The persons of a migration that the vault did not hold: sealed under their new reference, not stored
     yet, and which rows (by line) name them. ``BatchWriter`` takes those of a batch's rows with ``to_store``,
-    writes them with the batch's records, then calls ``stored``."""
+    writes them with the batch's records, then calls ``stored`` and ``done``."""
 
     _sealed: dict[str, SealedIdentity] = field(default_factory=dict)
     _named_on: dict[int, str] = field(default_factory=dict)
@@ -47,10 +47,13 @@ class NewHolders:
         refs = {self._named_on[line] for line in lines if line in self._named_on}
         return [self._sealed[ref] for ref in sorted(refs) if ref in self._sealed]
 
-    def stored(self, lines: Iterable[int], rows: Iterable[SealedIdentity]) -> None:
-        """``rows`` are committed; rows ``lines`` (the batch's, recorded or refused) need no holder any more."""
+    def stored(self, rows: Iterable[SealedIdentity]) -> None:
+        """``rows`` are committed: no later batch stores them again."""
         for row in rows:
             self._sealed.pop(row.ref, None)
+
+    def done(self, lines: Iterable[int]) -> None:
+        """Rows ``lines`` (a batch's, recorded or refused) need their holders no more."""
         for line in lines:
             self._named_on.pop(line, None)
 
