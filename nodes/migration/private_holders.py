@@ -39,7 +39,7 @@ class NewHolders:
         self._sealed[sealed.ref] = sealed
 
     def name(self, line: int, ref: str) -> None:
-        """Row ``line`` names ``ref``, one of these new holders."""
+        """Row ``line`` names holder ``ref`` (new, or one the vault holds: ``to_store`` leaves those out)."""
         self._named_on[line] = ref
 
     def to_store(self, lines: Iterable[int]) -> list[SealedIdentity]:
