@@ -4,7 +4,8 @@ A weapon's records are written with the other new weapons of its batch in one
 transaction, so a killed import leaves no half-written weapon; a weapon stored
 already with the same records (an earlier run of the file) is skipped, one
 stored with other records is refused (docs/csv-layout.md, "Errors, re-runs and
-interruptions").
+interruptions"). The identities of the new private holders its rows name are
+written in the same transaction (``nodes.migration.private_holders``).
 """
 
 from __future__ import annotations
@@ -14,12 +15,16 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from domain.time import format_time
 from ledger.envelope import Envelope
+from nodes.accounts.database import Statements
 from nodes.errors import StorageError
+from nodes.migration.private_holders import NewHolders
 from nodes.migration.report import ImportReport, RowError
 from nodes.migration.signer_pool import SignedRow
+from nodes.persons.vault import SealedIdentity, store_sealed
 from nodes.registry.storage import translated_errors
 
 if TYPE_CHECKING:  # imported where used: SQLite nodes need no psycopg
@@ -35,18 +40,20 @@ class BatchWriter:
     one by one, so a fresh import pays for no lookups.
     """
 
-    def __init__(self, recorder: ApplicationRecorder, report: ImportReport):
+    def __init__(self, recorder: ApplicationRecorder, report: ImportReport, holders: NewHolders | None = None):
         from eventsourcing.postgres import PostgresApplicationRecorder
 
         self.recorder = recorder
         self.report = report
+        self.holders = holders if holders is not None else NewHolders()
         self.first_line: dict[bytes, int] = {}
         self._postgres = recorder if isinstance(recorder, PostgresApplicationRecorder) else None
 
     def write(self, batch: list[SignedRow | RowError]) -> None:
         """Record the batch's new weapons; add its refused rows to the report, in line order.
 
-        Raises ``StorageError`` when the database fails (nothing of the batch is then written).
+        Raises ``StorageError`` when the database fails (nothing of the batch is then written: neither its
+        records nor the identities of the new holders they name).
         """
         report = self.report
         errors: list[RowError] = []
@@ -65,9 +72,10 @@ class BatchWriter:
             in_batch[row.weapon_id] = row.line
             fresh.append(row)
         while fresh:
+            identities = self.holders.to_store(row.line for row in fresh)
             try:
                 with translated_errors("import-csv: writing a batch", integrity_passes=True):
-                    self._insert(fresh)
+                    self._insert(fresh, identities)
             except IntegrityError:
                 unstored = self._without_stored(fresh, errors)
                 if len(unstored) == len(fresh):
@@ -79,14 +87,16 @@ class BatchWriter:
                 self.first_line[row.weapon_id] = row.line
                 report.imported += 1
                 report.events += len(row.records)
+            self.holders.stored(identities)
             break
+        self.holders.done(row.line for row in batch)
         report.errors.extend(sorted(errors, key=lambda error: error.line))
 
-    def _insert(self, rows: list[SignedRow]) -> None:
+    def _insert(self, rows: list[SignedRow], identities: list[SealedIdentity]) -> None:
         if self._postgres is not None:
-            _copy_into_postgres(self._postgres, rows)
+            _copy_into_postgres(self._postgres, rows, identities)
         else:
-            _insert_events(self.recorder, rows)
+            _insert_events(self.recorder, rows, identities)
 
     def _without_stored(self, rows: list[SignedRow], errors: list[RowError]) -> list[SignedRow]:
         """The rows whose weapon has no record yet; the others are skipped or refused."""
@@ -108,21 +118,31 @@ class BatchWriter:
 
 
 
-def _insert_events(recorder: ApplicationRecorder, rows: list[SignedRow]) -> None:
-    """One transaction through the recorder: what ``Registry.save`` does after mapping."""
-    recorder.insert_events([StoredEvent(originator_id=UUID(bytes=row.weapon_id), originator_version=version,
-                                        topic=topic, state=state)
-                            for row in rows for version, topic, state in row.records])
+def _insert_events(recorder: ApplicationRecorder, rows: list[SignedRow], identities: list[SealedIdentity]) -> None:
+    """One transaction through the recorder, what ``Registry.save`` does after mapping, with the identities."""
+    events = [StoredEvent(originator_id=UUID(bytes=row.weapon_id), originator_version=version, topic=topic,
+                          state=state) for row in rows for version, topic, state in row.records]
+    if not identities:
+        recorder.insert_events(events)
+        return
+    assert isinstance(recorder, SQLiteApplicationRecorder), type(recorder)
+    # The library's insert_events is this transaction around _insert_events (the hook the inbox's recorder
+    # extends too): the identities join it, so the batch's records and new holders are stored together.
+    with recorder.datastore.transaction(commit=True) as cursor:
+        recorder._insert_events(cursor, events)
+        store_sealed(Statements(cursor, postgres=False), identities)
 
 
-def _copy_into_postgres(recorder: PostgresApplicationRecorder, rows: list[SignedRow]) -> None:
+def _copy_into_postgres(recorder: PostgresApplicationRecorder, rows: list[SignedRow],
+                        identities: list[SealedIdentity]) -> None:
     """One transaction with COPY: the recorder's INSERT adapts each row in Python and
     tops out near 10k events/s; COPY in binary format does not.
 
     Takes the recorder's table lock and sends its NOTIFY first, exactly as its
     ``insert_events`` does, so notification ids are committed in order and
-    followers wake up. A duplicate (stream, version) raises ``IntegrityError``
-    (translated by the recorder's datastore) and writes nothing.
+    followers wake up; then the new holders' identities. A duplicate (stream,
+    version) raises ``IntegrityError`` (translated by the recorder's datastore)
+    and writes nothing.
     """
     from psycopg.sql import SQL, Identifier
 
@@ -139,6 +159,7 @@ def _copy_into_postgres(recorder: PostgresApplicationRecorder, rows: list[Signed
                 weapon_id = UUID(bytes=row.weapon_id)
                 for version, topic, state in row.records:
                     copy.write_row((weapon_id, version, topic, state))
+        store_sealed(Statements(cursor, postgres=True), identities)
 
 
 def _difference(stored: Sequence[StoredEvent], row: SignedRow) -> RowError | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nodes.migration.batch_writer import BatchWriter
-from nodes.migration.private_holders import pseudonymised
+from nodes.migration.private_holders import NewHolders, pseudonymised
 from nodes.migration.reader import REQUIRED_COLUMNS, CsvRows, lines_after_header
 from nodes.migration.report import ImportReport, RowError
 from nodes.migration.signer_pool import RowSigner, signed_batches
@@ -44,14 +44,16 @@ def import_csv(node: Node, path: str | os.PathLike[str], *, batch_size: int = 10
         raise ValueError("batch_size must be at least 1")
     signer = RowSigner.for_identity(node.identity)
     report = ImportReport(file=str(path))
-    writer = BatchWriter(node.registry.recorder, report)
+    new_holders = NewHolders()
+    writer = BatchWriter(node.registry.recorder, report, new_holders)
     if workers is None:
         workers = os.cpu_count() or 1
     rows = CsvRows(Path(path))
     with rows, VaultOnDemand(node.settings) as vault:
         lines = lines_after_header(Path(path)) if progress is not None else 0
-        # Private holders become references here, before the rows go to the signing processes.
-        for signed in signed_batches(pseudonymised(rows, vault), signer, batch_size, workers):
+        # Private holders become references here, before the rows go to the signing processes; the new ones
+        # are stored by the writer, with the first batch that records them.
+        for signed in signed_batches(pseudonymised(rows, vault, new_holders), signer, batch_size, workers):
             writer.write(signed)
             if progress is not None:
                 progress(report.rows, max(lines, report.rows))

@@ -14,7 +14,8 @@ from __future__ import annotations
 import contextlib
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple
 
 import msgpack
 from cryptography.exceptions import InvalidTag
@@ -39,7 +40,7 @@ ANSWER_KEYS = "disclosure_answer_keys"
 _NONCE = 12
 #: Blind indexes looked up per query by ``find_many`` (under SQLite's 999 parameters).
 _FIND_PAGE = 500
-#: Rows per INSERT statement of ``add_many`` (5 parameters each: under SQLite's 999).
+#: Rows per INSERT statement of ``store_sealed`` (5 parameters each: under SQLite's 999).
 _INSERT_PAGE = 150
 #: Key of the PostgreSQL advisory lock held while the table is created ("pers").
 _DDL_LOCK = 0x70657273
@@ -111,21 +112,20 @@ class IdentityVault:
         return self.add_many([identity])[0]
 
     def add_many(self, identities: list[Identity]) -> list[str]:
-        """Store each identity under a new reference, all in one transaction (a migration's batch); the
-        references in the same order."""
-        rows = [self._sealed_row(identity) for identity in identities]
+        """Store each identity under a new reference, all in one transaction; the references in the same order."""
+        rows = [self.seal(identity) for identity in identities]
         with self._transaction("adding holders") as sql:
-            for start in range(0, len(rows), _INSERT_PAGE):  # a statement per page, not per row: one round trip
-                page = rows[start:start + _INSERT_PAGE]
-                sql.run(f"INSERT INTO {TABLE} (ref, blind_index, wrapped_key, sealed, created_at) VALUES "
-                        + ", ".join(["(?, ?, ?, ?, ?)"] * len(page)), [value for row in page for value in row])
-        return [str(row[0]) for row in rows]
+            store_sealed(sql, rows)
+        return [row.ref for row in rows]
 
-    def _sealed_row(self, identity: Identity) -> tuple[str, str, bytes, bytes, int]:
+    def seal(self, identity: Identity) -> SealedIdentity:
+        """``identity`` under a new reference, encrypted as stored; nothing is written (``store_sealed`` does,
+        in the caller's transaction: a migration's batch writes its new holders with the records naming them)."""
         ref = new_person_reference()
         data_key = AESGCM.generate_key(bit_length=256)
         sealed = _seal(AESGCM(data_key), msgpack.packb(identity.as_dict()), ref)
-        return ref, self._blind_index(identity), _seal(self._kek, data_key, ref), sealed, int(time.time())
+        return SealedIdentity(ref, self._blind_index(identity), _seal(self._kek, data_key, ref), sealed,
+                              int(time.time()))
 
     def erase(self, ref: str) -> None:
         """Destroy the identity of ``ref``: its wrapped data key, ciphertext and blind index, in one transaction.
@@ -254,6 +254,26 @@ class IdentityVault:
     def _transaction(self, action: str, *, commit: bool = True) -> Iterator[Statements]:
         with translated_errors(action), self._datastore.transaction(commit=commit) as cursor:
             yield Statements(cursor, self._postgres)
+
+
+class SealedIdentity(NamedTuple):
+    """A holder's row as ``IdentityVault.seal`` makes it: nothing in it is readable without the KEK."""
+
+    ref: str
+    blind_index: str
+    wrapped_key: bytes
+    sealed: bytes
+    created_at: int
+
+
+def store_sealed(sql: Statements, rows: Sequence[SealedIdentity]) -> None:
+    """Insert ``rows`` (from ``IdentityVault.seal`` of a vault open on the same database) through ``sql``, in
+    its transaction. Requires the table (opening the vault creates it); a reference stored already fails
+    the transaction (the database's uniqueness)."""
+    for start in range(0, len(rows), _INSERT_PAGE):  # a statement per page, not per row: one round trip
+        page = rows[start:start + _INSERT_PAGE]
+        sql.run(f"INSERT INTO {TABLE} (ref, blind_index, wrapped_key, sealed, created_at) VALUES "
+                + ", ".join(["(?, ?, ?, ?, ?)"] * len(page)), [value for row in page for value in row])
 
 
 def _seal(aead: AESGCM, plaintext: bytes, ref: str) -> bytes:
