@@ -38,6 +38,7 @@ def audit_log(
     witnessed: Sequence[tuple[str, Checkpoint]] = (),
     revocations: dict[str, CertifiedKey] | None = None,
     earlier_node_keys: Sequence[bytes] = (),
+    since: Checkpoint | None = None,
 ) -> AuditReport:
     """Audit a log; see the module docstring for what is checked.
 
@@ -57,17 +58,24 @@ def audit_log(
     ``earlier_node_keys``: the node keys before ``node_public_key``, oldest first: the walk
     starts with the oldest and follows the log's ``Authority.NodeKeyChanged`` records, which
     must lead to ``node_public_key``; each checkpoint is checked with the node key of its time.
+    ``since``: a checkpoint verified before (``verify --since``): the signatures of the records it
+    covers are taken as verified, it is checked as ``witnessed`` is, and the latest checkpoint must be
+    consistent with it (RFC 9162 section 2.1.4, by a proof over the log as stored). Precondition: the
+    caller has checked that the stored bytes of those records are the ones verified then.
 
     Never raises for what it finds in the data: every finding is a ``Problem``.
     """
     raw = node_public_key if isinstance(node_public_key, bytes) else public_bytes(node_public_key)
     walk = RecordWalk(earlier_node_keys[0] if earlier_node_keys else raw, policy, revocations=revocations)
-    for record, summary in examined(_as_records(records), walk.candidate_keys, executor):
+    vouched = since.size if since is not None else 0
+    for record, summary in examined(_as_records(records), walk.candidate_keys, executor, vouched):
         walk.add(record, summary)
     handed_over = _handed_over(walk, raw)
     checked = CheckpointCheck(walk, walk.signers.node_keys(), origin)
     checked.run(list(checkpoints))
-    checked.check_witnessed(witnessed)
+    checked.check_witnessed([*witnessed, *([("the verified mark", since)] if since is not None else [])])
+    if since is not None:
+        checked.check_consistent_with(since)
     if sealed is not None:
         leaves = sorted((SealedLeaf(*leaf) for leaf in sealed), key=lambda leaf: leaf.index)
         if checked.index_rebuilds_checkpoints(leaves) and checked.disagrees:

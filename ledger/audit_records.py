@@ -75,8 +75,11 @@ class Unreadable(NamedTuple):
     hash: bytes  # SHA-256 of the stored bytes: a stand-in leaf
 
 
-def examine_chunk(chunk: list[bytes | None], keys: dict[str, bytes]) -> list[Summary | Unreadable]:
-    """Parse, hash and verify one chunk of envelopes with the candidate ``keys`` (key id -> raw key)."""
+def examine_chunk(chunk: list[bytes | None], keys: dict[str, bytes], vouched: int = 0) -> list[Summary | Unreadable]:
+    """Parse, hash and verify one chunk of envelopes with the candidate ``keys`` (key id -> raw key).
+
+    The signatures of the first ``vouched`` envelopes are taken as verified (``audit_log``'s ``vouched``).
+    """
     parsed: list[Envelope | Unreadable] = []
     for data in chunk:
         if not isinstance(data, (bytes, bytearray)):  # a damaged row: NULL or another type
@@ -89,29 +92,33 @@ def examine_chunk(chunk: list[bytes | None], keys: dict[str, bytes]) -> list[Sum
             parsed.append(Unreadable(str(e), hashlib.sha256(data).digest()))
         else:
             parsed.append(envelope)
-    envelopes = [e for e in parsed if isinstance(e, Envelope) and e.authority in keys]
+    envelopes = [e for e in parsed[vouched:] if isinstance(e, Envelope) and e.authority in keys]
     verified = dict(zip((id(e) for e in envelopes),
                         verify_signatures([(keys[e.authority], e.sig, e.hash) for e in envelopes])))
+    verified.update((id(e), True) for e in parsed[:vouched] if isinstance(e, Envelope) and e.authority in keys)
     return [item if isinstance(item, Unreadable) else Summary(
         item.stream, item.version, item.type, item.authority, item.recorded_at, item.prev, item.hash, item.sig,
         verified.get(id(item)), dict(item.body) if item.type.startswith(REGISTER_PREFIX) else None)
         for item in parsed]
 
 
-def examined(records: Iterator[LogRecord], candidate_keys: dict[str, bytes], executor: Executor | None
-             ) -> Iterator[tuple[LogRecord, Summary | Unreadable]]:
-    """Yield (record, summary) in log order, examining chunks here or on ``executor``."""
+def examined(records: Iterator[LogRecord], candidate_keys: dict[str, bytes], executor: Executor | None,
+             vouched: int = 0) -> Iterator[tuple[LogRecord, Summary | Unreadable]]:
+    """Yield (record, summary) in log order, examining chunks here or on ``executor``; the signatures
+    of the first ``vouched`` records are taken as verified."""
     if executor is None:
-        for chunk in _chunks(records):
+        for start, chunk in _chunks(records):
             _learn_certificates(chunk, candidate_keys)
-            yield from zip(chunk, examine_chunk([r.envelope for r in chunk], candidate_keys))
+            yield from zip(chunk, examine_chunk([r.envelope for r in chunk], candidate_keys,
+                                                max(0, vouched - start)))
         return
     pending: deque[tuple[list[LogRecord], Future[list[Summary | Unreadable]]]] = deque()
-    for chunk in _chunks(records):
+    for start, chunk in _chunks(records):
         # Certificates are learnt before the chunk that holds them is
         # submitted, so a worker knows every key certified earlier in the log.
         _learn_certificates(chunk, candidate_keys)
-        pending.append((chunk, executor.submit(examine_chunk, [r.envelope for r in chunk], dict(candidate_keys))))
+        pending.append((chunk, executor.submit(examine_chunk, [r.envelope for r in chunk], dict(candidate_keys),
+                                               max(0, vouched - start))))
         while len(pending) > IN_FLIGHT:
             done, future = pending.popleft()
             yield from zip(done, future.result())
@@ -136,15 +143,18 @@ def _learn_certificates(chunk: list[LogRecord], candidate_keys: dict[str, bytes]
             candidate_keys[key_id(public)] = public
 
 
-def _chunks(records: Iterator[LogRecord]) -> Iterator[list[LogRecord]]:
+def _chunks(records: Iterator[LogRecord]) -> Iterator[tuple[int, list[LogRecord]]]:
+    """(log index of its first record, chunk)."""
     chunk: list[LogRecord] = []
+    start = 0
     for item in records:
         chunk.append(item)
         if len(chunk) >= CHUNK_SIZE:
-            yield chunk
+            yield start, chunk
+            start += len(chunk)
             chunk = []
     if chunk:
-        yield chunk
+        yield start, chunk
 
 
 class RecordWalk:
