@@ -37,6 +37,8 @@ from ledger.errors import LedgerError
 from ledger.keys import key_id
 from ledger.merkle import MerkleTree
 
+_REGISTER_MARKER = REGISTER_PREFIX.encode()
+
 CHUNK_SIZE = 1000
 IN_FLIGHT = 8
 """Chunks submitted to the executor ahead of the one being walked."""
@@ -210,6 +212,23 @@ class RecordWalk:
                 self.flagged.append(Problem(stream, version, position, ProblemKind.REVOKED,
                                             revoked_words(revoked), self.partner))
         self._check_chain(summary, position)
+
+    def add_vouched(self, record: LogRecord, envelope_hash: bytes) -> None:
+        """Take a record whose stored row is the one a verify passed before, with its ``envelope_hash`` as
+        the sealer's leaf index holds it: its leaf and its stream's head, unparsed and unverified. A
+        register record (``Authority.*``, found by a byte search) is parsed and learnt, its signature taken
+        as verified. Precondition (the caller's): the row's bytes and columns are unchanged since that
+        verify, and the leaves taken this way rebuild the root it verified.
+        """
+        envelope = record.envelope
+        if isinstance(envelope, (bytes, bytearray)) and _REGISTER_MARKER in envelope:
+            _learn_certificates([record], self.candidate_keys)
+            self.add(record, examine_chunk([envelope], self.candidate_keys, vouched=1)[0])
+            return
+        self.tree.append(envelope_leaf(envelope_hash))
+        self.leaves.append((record.stream, record.version, record.position, envelope_hash))
+        if record.stream is not None:
+            self.heads[record.stream] = (record.version, envelope_hash)
 
     def _check_chain(self, summary: Summary, position: int) -> None:
         stream, version = summary.stream, summary.version

@@ -136,7 +136,7 @@ def verify(run: Invocation) -> int:
         if run.args.witnesses:
             answers = _ask_witnesses(run, node)
         rows = node.sealer.checkpoint_rows()
-        digest = RowsDigest(rows[-1].size if rows else 0)
+        digest = RowsDigest(rows[-1].size if rows else 0, *([mark.size] if mark is not None else []))
         with progress_of(run, "verify", "checks") as shown:
             report = verify_store(node, progress=shown, witnesses=answers.held if answers else (), since=mark,
                                   digest=digest)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ledger.audit import LogRecord
 from ledger.checkpoint import Checkpoint, signing_key, verify_checkpoint
 from ledger.encoding import canonical_decode, canonical_encode, check_map
 from ledger.errors import CheckpointError, LedgerError, SignatureError
@@ -30,27 +31,38 @@ _FIELDS = {"purpose": str, "checkpoint": bytes, "rows_digest": bytes, "verified_
 
 
 class RowsDigest:
-    """SHA-256 over the stored envelope bytes of the first ``size`` records, each prefixed by its length.
+    """SHA-256 over the first stored rows of the log, in log order: each row's stream, version, topic and
+    envelope bytes, each prefixed by its length; taken at each of ``sizes`` (numbers of rows).
 
-    The leaf hashes of the Merkle tree cover what a record signs, not its signature: this digest covers
-    every stored byte, so a row altered in any way after the mark was recorded shows.
+    The leaf hashes of the Merkle tree cover what a record signs, not its signature nor the row's columns:
+    this digest covers every stored byte the audit reads, so a row altered in any way after the mark was
+    recorded shows.
     """
 
-    def __init__(self, size: int):
-        self.size, self.count = size, 0
+    def __init__(self, *sizes: int):
+        self.sizes, self.count = frozenset(sizes), 0
+        self._last = max(sizes, default=0)
         self._hash = hashlib.sha256()
+        self._taken: dict[int, bytes] = {0: self._hash.digest()} if 0 in self.sizes else {}
 
-    def add(self, envelope: bytes | None) -> None:
-        """Take the next record's stored bytes (None: a row that holds none) while fewer than ``size`` are taken."""
-        if self.count >= self.size:
+    def add(self, record: LogRecord) -> None:
+        """Take the next stored row (until the largest size is reached)."""
+        if self.count >= self._last:
             return
-        data = envelope if isinstance(envelope, (bytes, bytearray)) else b""
-        self._hash.update(len(data).to_bytes(8, "big") + (b"\x01" if envelope is not None else b"\x00") + data)
+        envelope = record.envelope
+        data = bytes(envelope) if isinstance(envelope, (bytes, bytearray)) else b""
+        # Each text field and the envelope prefixed by its length: no two different rows pack alike.
+        stream, topic = str(record.stream), str(record.topic)
+        head = (f"{len(stream)}:{stream}{record.version!r};{len(topic)}:{topic}"
+                f"{len(data) if envelope is not None else -1}:")
+        self._hash.update(head.encode("utf-8", "surrogatepass") + data)
         self.count += 1
+        if self.count in self.sizes:
+            self._taken[self.count] = self._hash.copy().digest()
 
-    def digest(self) -> bytes | None:
-        """The digest, or None when the log held fewer than ``size`` records."""
-        return self._hash.digest() if self.count == self.size else None
+    def digest(self, size: int) -> bytes | None:
+        """The digest of the first ``size`` rows (one of ``sizes``), or None when the log held fewer."""
+        return self._taken.get(size)
 
 
 @dataclass(frozen=True)

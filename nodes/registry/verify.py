@@ -63,19 +63,20 @@ def verify_store(node: Node, *, workers: int | None = None, progress: Progress |
 
     ``since``: a mark read (and checked) by ``VerifiedMarkFile.read``: the stored bytes of the records
     it covers must digest as they did, their signatures are not verified again, and the views are not
-    compared (``verify --since``, docs/verification.md). ``digest`` is fed the stored bytes of the first
-    records, for ``record_verified``.
+    compared (``verify --since``, docs/verification.md). ``digest`` is fed the stored rows, for
+    ``record_verified``; with ``since``, it must be taken at ``since.size`` too (``ValueError`` if not).
     """
     inbox = node.inbox
     own, held = node.registry.recorder.max_notification_id() or 0, inbox.max_notification_id()
-    if workers is None:
-        workers = _cpu_count() if own + held >= POOL_THRESHOLD else 1
+    if workers is None:  # with a mark, only the records after it are parsed and verified
+        workers = _cpu_count() if own - (since.size if since else 0) + held >= POOL_THRESHOLD else 1
     checks = _Checks(progress, own, held, views=since is None)
     pool = start_pool(workers) if workers > 1 else None
-    covered = RowsDigest(since.size) if since is not None else None
+    rows = digest if digest is not None else RowsDigest(*([since.size] if since is not None else []))
+    if since is not None and since.size not in rows.sizes:
+        raise ValueError(f"the digest of the rows must be taken at the mark's size {since.size} too")
     try:
-        digests = [d for d in (covered, digest) if d is not None]
-        report = _audit_own_log(node, pool, checks, witnesses, since, digests)
+        report = _audit_own_log(node, pool, checks, witnesses, since, rows)
         _read_ids_as_stored(getattr(inbox, "recorder", None))  # the adapter's; an in-memory inbox has none
         store = TrustStore(node.settings.home)
         received = audit_received(checks.received(inbox.stored_rows()), store.readable()[0], executor=pool)
@@ -85,7 +86,7 @@ def verify_store(node: Node, *, workers: int | None = None, progress: Progress |
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     views = list(_view_problems(node, checks)) if since is None else []
-    if since is not None and covered is not None and covered.digest() != since.rows_digest:
+    if since is not None and rows.digest(since.size) != since.rows_digest:
         views.append(Problem(None, None, None, ProblemKind.ALTERED,
                              f"the stored bytes of the first {since.size} records are not those verified on "
                              f"{_utc(since.verified_at)}: a record before the mark was altered, deleted or "
@@ -142,7 +143,7 @@ def _view_problems(node: Node, checks: _Checks) -> Iterator[Problem]:
 
 def _audit_own_log(node: Node, executor: Executor | None, checks: _Checks,
                    witnesses: Sequence[tuple[str, Checkpoint]], since: VerifiedMark | None,
-                   digests: Sequence[RowsDigest]) -> AuditReport:
+                   rows: RowsDigest) -> AuditReport:
     from nodes.federation.witness import witnessed_checkpoints
 
     sealer = node.sealer
@@ -152,7 +153,7 @@ def _audit_own_log(node: Node, executor: Executor | None, checks: _Checks,
     # when it precedes the revocation in the log (docs/keys.md).
     register, _ = own_signers(node.registry, node.identity)
     report = audit_log(
-        _records(node.registry, checks, digests),
+        _records(node.registry, checks, rows),
         checkpoints,
         node.identity.node_public_key,
         policy=DomainPolicy(node.identity.state),
@@ -167,15 +168,14 @@ def _audit_own_log(node: Node, executor: Executor | None, checks: _Checks,
     return report.with_problems([*row_problems, *held_problems])
 
 
-def _records(registry: Registry, checks: _Checks, digests: Sequence[RowsDigest]) -> Iterator[LogRecord]:
+def _records(registry: Registry, checks: _Checks, rows: RowsDigest) -> Iterator[LogRecord]:
     # The row's own key and topic go along, so a row holding another row's
     # envelope, or naming another type, is named even when the envelope is intact.
     recorder = registry.recorder
     _read_ids_as_stored(recorder)
     for page in paged(lambda start, limit: _page(recorder, start, limit), _position):
-        for digest in digests:
-            for record in page:
-                digest.add(record.envelope)
+        for record in page:
+            rows.add(record)
         yield from page
         checks.own_log(page[-1].position)
 
@@ -254,8 +254,8 @@ def record_verified(node: Node, report: AuditReport, digest: RowsDigest) -> Veri
     sized to the newest checkpoint row before the audit."""
     if not report.ok:
         return "the verify failed"
-    rows_digest = digest.digest()
-    if report.checkpoint_size == 0 or report.checkpoint_size != digest.size or rows_digest is None:
+    rows_digest = digest.digest(report.checkpoint_size)
+    if report.checkpoint_size == 0 or rows_digest is None:
         return "no checkpoint to record (the log is not sealed yet)"
     key = node.identity.private_keys.get(node.identity.node_key_id)
     if key is None and node.settings.passphrase:
@@ -270,7 +270,8 @@ def record_verified(node: Node, report: AuditReport, digest: RowsDigest) -> Veri
             return f"the node key cannot be unlocked: {e}"
     if key is None:
         return "the node is locked (set ARMSLEDGER_PASSPHRASE to sign the mark with the node key)"
-    rows = [row for row in node.sealer.checkpoint_rows(after=digest.size - 1) if row.size == digest.size]
+    rows = [row for row in node.sealer.checkpoint_rows(after=report.checkpoint_size - 1)
+            if row.size == report.checkpoint_size]
     checkpoint = Checkpoint.from_bytes(rows[0].bytes)
     verified_at = time.time_ns() // 1000
     VerifiedMarkFile(node.settings.home, node.identity.node_keys, node.identity.state).write(
