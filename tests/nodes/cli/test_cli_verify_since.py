@@ -145,3 +145,25 @@ def test_a_node_key_rotation_across_the_mark_still_verifies_since(env, capsys, t
     new_key = json.loads(be.ok("key", "export").out)["node_key_id"]
     assert be.ok("verify", "--since", "latest", "--json").json()["ok"]
     assert new_key  # the mark recorded after the rotation is signed by the new key and reads back
+
+
+def test_since_catches_the_content_of_a_record_before_the_mark_altered(env, capsys, tmp_path, db_url):
+    be, size = _node(capsys, tmp_path, db_url)
+    table, early = events_table(db_url), _positions(db_url)[size - 1]
+    state = bytes(sql(db_url, f"SELECT state FROM {table} WHERE {_id(db_url)} = ?", early)[0][0])
+    forged = state.replace(b"SN-2", b"SN-Z")
+    assert forged != state
+    sql(db_url, f"UPDATE {table} SET state = ? WHERE {_id(db_url)} = ?", forged, early)
+
+    failed = be("verify", "--since", "latest", "--json")
+    assert failed.code == 1 and "altered" in _kinds(failed)
+    assert not (full := be("verify", "--json").json())["ok"] and {"root", "signature"} & {
+        p["kind"] for p in full["problems"]}
+
+
+def test_since_catches_the_leaf_index_altered_before_the_mark(env, capsys, tmp_path, db_url):
+    be, size = _node(capsys, tmp_path, db_url)
+    sql(db_url, "UPDATE armsledger_leaves SET envelope_hash = ? WHERE leaf_index = ?", bytes(32), size - 1)
+
+    failed = be("verify", "--since", "latest", "--json")
+    assert failed.code == 1 and "witness" in _kinds(failed)
