@@ -11,7 +11,6 @@ docs/verification.md ("Verifying from a mark") tells the whole argument.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from ledger.checkpoint import Checkpoint, signing_key, verify_checkpoint
 from ledger.encoding import canonical_decode, canonical_encode, check_map
 from ledger.errors import CheckpointError, LedgerError, SignatureError
 from ledger.keys import Ed25519PrivateKey, key_id, public_key_from_bytes, sign, verify_signature
+from nodes.registry.home_file import read_mark, replace_mark
 
 MARK_FILE = "verified.checkpoint"
 PURPOSE = "armsledger verified checkpoint v1"
@@ -94,12 +94,9 @@ class VerifiedMarkFile:
         Raises ``CheckpointError`` naming what is wrong when the file is unreadable, altered, signed by a key
         that is no node key of this node, or holds a checkpoint that is not this node's.
         """
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
+        data = read_mark(self.path, "the verified mark")
+        if data is None:
             return None
-        except OSError as e:
-            raise CheckpointError(f"the verified mark {self.path} cannot be read: {e}") from e
         try:
             value = canonical_decode(data)
             check_map(value, "verified mark", _FIELDS, error=CheckpointError)
@@ -129,12 +126,7 @@ class VerifiedMarkFile:
                  "verified_at": verified_at, "signer": key_id(key)}
         value["sig"] = sign(key, _signed(value))
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        scratch = self.path.with_suffix(".new")
-        with open(scratch, "wb") as out:
-            out.write(canonical_encode(value))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(scratch, self.path)
+        replace_mark(self.path, canonical_encode(value))
 
 
 def _signed(value: dict[str, object]) -> bytes:
