@@ -100,11 +100,13 @@ def test_since_catches_a_record_before_the_mark_altered_even_its_signature_alone
     index = state.index(b"\xc4\x40")  # the 64-byte signature (msgpack bin 8): the leaf hash does not cover it
     damaged = state[:index + 2] + bytes(64) + state[index + 66:]
     sql(db_url, f"UPDATE {table} SET state = ? WHERE {_id(db_url)} = ?", damaged, early)
+    recorded = (tmp_path / "be" / MARK).read_bytes()
 
     failed = be("verify", "--since", "latest", "--json")
-    assert failed.code == 1 and "altered" in _kinds(failed)
-    assert be("verify", "--json").json()["ok"] is False  # a full verify names it as a bad signature
-    assert (tmp_path / "be" / MARK).is_file()
+    assert failed.code == 1 and "altered" in _kinds(failed) and failed.json()["recorded"] is None
+    full = be("verify", "--json").json()
+    assert not full["ok"] and "signature" in {p["kind"] for p in full["problems"]}  # a full verify names it
+    assert (tmp_path / "be" / MARK).read_bytes() == recorded  # a verify that fails records nothing
 
 
 def test_a_missing_or_forged_mark_exits_1_and_a_size_never_verified_exits_2(env, capsys, tmp_path, db_url):
