@@ -176,8 +176,8 @@ def test_a_stream_continued_after_the_mark_links_to_its_head_before_it(env, caps
     be.ok("record", "report-stolen", "--manufacturer", "FN Herstal", "--country", "BE", "--serial", "SN-0",
           "--date", "2022-01-01")
     table, positions = events_table(db_url), _positions(db_url)
-    continued = sql(db_url, f"SELECT originator_version FROM {table} WHERE {_id(db_url)} > ? AND topic LIKE 'Weapon.%'"
-                            " AND originator_version > 1", positions[size - 1])
+    continued = sql(db_url, f"SELECT originator_version FROM {table} WHERE {_id(db_url)} > ? AND topic LIKE ?"
+                            " AND originator_version > 1", positions[size - 1], "Weapon.%")
     assert continued  # a weapon recorded before the mark has a new version after it
 
     assert be.ok("verify", "--since", "latest", "--json").json()["ok"]
