@@ -254,8 +254,7 @@ def record_verified(node: Node, report: AuditReport, digest: RowsDigest) -> Veri
     sized to the newest checkpoint row before the audit."""
     if not report.ok:
         return "the verify failed"
-    rows_digest = digest.digest(report.checkpoint_size)
-    if report.checkpoint_size == 0 or rows_digest is None:
+    if report.checkpoint_size == 0:
         return "no checkpoint to record (the log is not sealed yet)"
     key = node.identity.private_keys.get(node.identity.node_key_id)
     if key is None and node.settings.passphrase:
@@ -270,6 +269,9 @@ def record_verified(node: Node, report: AuditReport, digest: RowsDigest) -> Veri
             return f"the node key cannot be unlocked: {e}"
     if key is None:
         return "the node is locked (set ARMSLEDGER_PASSPHRASE to sign the mark with the node key)"
+    rows_digest = digest.digest(report.checkpoint_size)
+    if rows_digest is None:
+        return f"the checkpoint of size {report.checkpoint_size} was sealed while the verify ran: verify again"
     rows = [row for row in node.sealer.checkpoint_rows(after=report.checkpoint_size - 1)
             if row.size == report.checkpoint_size]
     checkpoint = Checkpoint.from_bytes(rows[0].bytes)

@@ -181,3 +181,15 @@ def test_a_stream_continued_after_the_mark_links_to_its_head_before_it(env, caps
     assert continued  # a weapon recorded before the mark has a new version after it
 
     assert be.ok("verify", "--since", "latest", "--json").json()["ok"]
+
+
+def test_a_verify_without_the_passphrase_records_no_mark_and_says_so(env, capsys, tmp_path, db_url, monkeypatch):
+    be = Cli(capsys, tmp_path / "be", db_url)
+    be.ok("init", "--state", "BE")
+    _record(be, 0, 2)
+    monkeypatch.delenv("ARMSLEDGER_PASSPHRASE")
+
+    text = be.ok("verify").out
+    assert text.startswith("ok") and "no verified mark recorded for --since: the node is locked" in text
+    assert be.ok("verify", "--json").json()["recorded"] is None
+    assert not (tmp_path / "be" / MARK).exists()
