@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor
+from itertools import islice
 
 from ledger.acceptance import CertifiedKey, Policy
 from ledger.audit_checkpoints import CheckpointCheck
@@ -38,6 +39,7 @@ def audit_log(
     witnessed: Sequence[tuple[str, Checkpoint]] = (),
     revocations: dict[str, CertifiedKey] | None = None,
     earlier_node_keys: Sequence[bytes] = (),
+    since: Checkpoint | None = None,
 ) -> AuditReport:
     """Audit a log; see the module docstring for what is checked.
 
@@ -57,17 +59,34 @@ def audit_log(
     ``earlier_node_keys``: the node keys before ``node_public_key``, oldest first: the walk
     starts with the oldest and follows the log's ``Authority.NodeKeyChanged`` records, which
     must lead to ``node_public_key``; each checkpoint is checked with the node key of its time.
+    ``since``: a checkpoint verified before (``verify --since``): the records it covers are taken with
+    their envelope hashes from ``sealed`` unparsed (``RecordWalk.add_vouched``; without ``sealed``:
+    parsed, their signatures not verified again); it is checked as ``witnessed`` is, so the leaves
+    taken must rebuild its root; and the latest checkpoint must be consistent with it (RFC 9162 section
+    2.1.4, by a proof over the log as stored). Precondition: the caller has checked that the stored
+    rows of those records are the ones verified then.
 
     Never raises for what it finds in the data: every finding is a ``Problem``.
     """
     raw = node_public_key if isinstance(node_public_key, bytes) else public_bytes(node_public_key)
     walk = RecordWalk(earlier_node_keys[0] if earlier_node_keys else raw, policy, revocations=revocations)
-    for record, summary in examined(_as_records(records), walk.candidate_keys, executor):
+    stored = _as_records(records)
+    vouched = 0
+    if since is not None:
+        hashes = _leaves_vouched(sealed, since.size)
+        if hashes is None:  # no leaf index to take them from: parsed, their signatures not verified again
+            vouched = since.size
+        else:
+            for record, envelope_hash in zip(islice(stored, since.size), hashes):
+                walk.add_vouched(record, envelope_hash)
+    for record, summary in examined(stored, walk.candidate_keys, executor, vouched):
         walk.add(record, summary)
     handed_over = _handed_over(walk, raw)
     checked = CheckpointCheck(walk, walk.signers.node_keys(), origin)
     checked.run(list(checkpoints))
-    checked.check_witnessed(witnessed)
+    checked.check_witnessed([*witnessed, *([("the verified mark", since)] if since is not None else [])])
+    if since is not None:
+        checked.check_consistent_with(since)
     if sealed is not None:
         leaves = sorted((SealedLeaf(*leaf) for leaf in sealed), key=lambda leaf: leaf.index)
         if checked.index_rebuilds_checkpoints(leaves) and checked.disagrees:
@@ -82,6 +101,17 @@ def audit_log(
         problems=tuple(walk.problems + handed_over + checked.problems),
         flagged=tuple(walk.flagged),
     )
+
+
+def _leaves_vouched(sealed: Sequence[SealedLeaf | tuple[object, ...]] | None, size: int) -> list[bytes] | None:
+    """The envelope hashes of leaves 0..size-1 of the leaf index, or None when it lacks any of them."""
+    if sealed is None:
+        return None
+    by_index = {leaf.index: leaf.envelope_hash for leaf in (SealedLeaf(*item) for item in sealed)
+                if isinstance(leaf.index, int) and leaf.index < size}
+    if len(by_index) != size:
+        return None
+    return [by_index[index] for index in range(size)]
 
 
 def _as_records(records: Iterable[LogRecord | tuple[object, ...]]) -> Iterator[LogRecord]:

@@ -111,6 +111,21 @@ class CheckpointCheck:
                               f"{what} with root {checkpoint.root.hex()}, the table's has root {kept.root.hex()}: "
                               "the node signed two histories")
 
+    def check_consistent_with(self, earlier: Checkpoint) -> None:
+        """The latest checkpoint is consistent with ``earlier`` (one checked as witnessed already) by a proof
+        built from the log as stored (RFC 9162 section 2.1.4)."""
+        tree, latest = self.walk.tree, self.valid[-1] if self.valid else None
+        if latest is None or latest.size > len(tree) or earlier.size > latest.size:
+            return  # reported already: no checkpoint, records deleted, or a mark the table lacks
+        try:
+            verify_consistency(earlier.size, latest.size, earlier.root, latest.root,
+                               tree.consistency_proof(earlier.size, latest.size))
+        except ConsistencyProofError as e:
+            self.disagrees = True
+            self._problem(ProblemKind.CONSISTENCY,
+                          f"the latest checkpoint (size {latest.size}) is not consistent with the verified mark "
+                          f"(size {earlier.size}) over the log as stored: {e}")
+
     def _check_latest(self, latest: Checkpoint) -> None:
         tree, size = self.walk.tree, len(self.walk.tree)
         if latest.size > size:

@@ -37,6 +37,8 @@ from ledger.errors import LedgerError
 from ledger.keys import key_id
 from ledger.merkle import MerkleTree
 
+_REGISTER_MARKER = REGISTER_PREFIX.encode()
+
 CHUNK_SIZE = 1000
 IN_FLIGHT = 8
 """Chunks submitted to the executor ahead of the one being walked."""
@@ -75,8 +77,11 @@ class Unreadable(NamedTuple):
     hash: bytes  # SHA-256 of the stored bytes: a stand-in leaf
 
 
-def examine_chunk(chunk: list[bytes | None], keys: dict[str, bytes]) -> list[Summary | Unreadable]:
-    """Parse, hash and verify one chunk of envelopes with the candidate ``keys`` (key id -> raw key)."""
+def examine_chunk(chunk: list[bytes | None], keys: dict[str, bytes], vouched: int = 0) -> list[Summary | Unreadable]:
+    """Parse, hash and verify one chunk of envelopes with the candidate ``keys`` (key id -> raw key).
+
+    The signatures of the first ``vouched`` envelopes are taken as verified (``audit_log``'s ``vouched``).
+    """
     parsed: list[Envelope | Unreadable] = []
     for data in chunk:
         if not isinstance(data, (bytes, bytearray)):  # a damaged row: NULL or another type
@@ -89,29 +94,33 @@ def examine_chunk(chunk: list[bytes | None], keys: dict[str, bytes]) -> list[Sum
             parsed.append(Unreadable(str(e), hashlib.sha256(data).digest()))
         else:
             parsed.append(envelope)
-    envelopes = [e for e in parsed if isinstance(e, Envelope) and e.authority in keys]
+    envelopes = [e for e in parsed[vouched:] if isinstance(e, Envelope) and e.authority in keys]
     verified = dict(zip((id(e) for e in envelopes),
                         verify_signatures([(keys[e.authority], e.sig, e.hash) for e in envelopes])))
+    verified.update((id(e), True) for e in parsed[:vouched] if isinstance(e, Envelope) and e.authority in keys)
     return [item if isinstance(item, Unreadable) else Summary(
         item.stream, item.version, item.type, item.authority, item.recorded_at, item.prev, item.hash, item.sig,
         verified.get(id(item)), dict(item.body) if item.type.startswith(REGISTER_PREFIX) else None)
         for item in parsed]
 
 
-def examined(records: Iterator[LogRecord], candidate_keys: dict[str, bytes], executor: Executor | None
-             ) -> Iterator[tuple[LogRecord, Summary | Unreadable]]:
-    """Yield (record, summary) in log order, examining chunks here or on ``executor``."""
+def examined(records: Iterator[LogRecord], candidate_keys: dict[str, bytes], executor: Executor | None,
+             vouched: int = 0) -> Iterator[tuple[LogRecord, Summary | Unreadable]]:
+    """Yield (record, summary) in log order, examining chunks here or on ``executor``; the signatures
+    of the first ``vouched`` records are taken as verified."""
     if executor is None:
-        for chunk in _chunks(records):
+        for start, chunk in _chunks(records):
             _learn_certificates(chunk, candidate_keys)
-            yield from zip(chunk, examine_chunk([r.envelope for r in chunk], candidate_keys))
+            yield from zip(chunk, examine_chunk([r.envelope for r in chunk], candidate_keys,
+                                                max(0, vouched - start)))
         return
     pending: deque[tuple[list[LogRecord], Future[list[Summary | Unreadable]]]] = deque()
-    for chunk in _chunks(records):
+    for start, chunk in _chunks(records):
         # Certificates are learnt before the chunk that holds them is
         # submitted, so a worker knows every key certified earlier in the log.
         _learn_certificates(chunk, candidate_keys)
-        pending.append((chunk, executor.submit(examine_chunk, [r.envelope for r in chunk], dict(candidate_keys))))
+        pending.append((chunk, executor.submit(examine_chunk, [r.envelope for r in chunk], dict(candidate_keys),
+                                               max(0, vouched - start))))
         while len(pending) > IN_FLIGHT:
             done, future = pending.popleft()
             yield from zip(done, future.result())
@@ -136,15 +145,18 @@ def _learn_certificates(chunk: list[LogRecord], candidate_keys: dict[str, bytes]
             candidate_keys[key_id(public)] = public
 
 
-def _chunks(records: Iterator[LogRecord]) -> Iterator[list[LogRecord]]:
+def _chunks(records: Iterator[LogRecord]) -> Iterator[tuple[int, list[LogRecord]]]:
+    """(log index of its first record, chunk)."""
     chunk: list[LogRecord] = []
+    start = 0
     for item in records:
         chunk.append(item)
         if len(chunk) >= CHUNK_SIZE:
-            yield chunk
+            yield start, chunk
+            start += len(chunk)
             chunk = []
     if chunk:
-        yield chunk
+        yield start, chunk
 
 
 class RecordWalk:
@@ -200,6 +212,23 @@ class RecordWalk:
                 self.flagged.append(Problem(stream, version, position, ProblemKind.REVOKED,
                                             revoked_words(revoked), self.partner))
         self._check_chain(summary, position)
+
+    def add_vouched(self, record: LogRecord, envelope_hash: bytes) -> None:
+        """Take a record whose stored row is the one a verify passed before, with its ``envelope_hash`` as
+        the sealer's leaf index holds it: its leaf and its stream's head, unparsed and unverified. A
+        register record (``Authority.*``, found by a byte search) is parsed and learnt, its signature taken
+        as verified. Precondition (the caller's): the row's bytes and columns are unchanged since that
+        verify, and the leaves taken this way rebuild the root it verified.
+        """
+        envelope = record.envelope
+        if isinstance(envelope, (bytes, bytearray)) and _REGISTER_MARKER in envelope:
+            _learn_certificates([record], self.candidate_keys)
+            self.add(record, examine_chunk([envelope], self.candidate_keys, vouched=1)[0])
+            return
+        self.tree.append(envelope_leaf(envelope_hash))
+        self.leaves.append((record.stream, record.version, record.position, envelope_hash))
+        if record.stream is not None:
+            self.heads[record.stream] = (record.version, envelope_hash)
 
     def _check_chain(self, summary: Summary, position: int) -> None:
         stream, version = summary.stream, summary.version

@@ -28,6 +28,7 @@ class ProblemKind(StrEnum):
     WITNESS = "witness"  # a checkpoint held outside the table (mark, a partner) that the log does not reach
     TRUST = "trust"  # the trust store's files differ from what the node's log records of them
     RETIRED = "retired"  # signed by an authority key at or after the time it was retired from
+    MARK = "mark"  # the verified mark of ``verify --since`` is missing, unreadable, altered or forged
     REVOKED = "revoked"  # flagged, not a problem: signed by a key at or after the time it was revoked since
 
 

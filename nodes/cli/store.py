@@ -1,7 +1,8 @@
 """The operator's commands on the node's store: ``init``, ``import-csv``, ``verify``, ``rebuild``.
 
-``init`` and ``import-csv`` sign (they need ARMSLEDGER_PASSPHRASE); ``verify`` and
-``rebuild`` open the node locked. Each is one library call (``nodes.bootstrap``,
+``init`` and ``import-csv`` sign (they need ARMSLEDGER_PASSPHRASE); ``verify`` and ``rebuild`` open
+the node locked (a verify that passes signs its mark ``verified.checkpoint`` when the passphrase is
+set). Each is one library call (``nodes.bootstrap``,
 ``nodes.migration``, ``nodes.registry.verify``, ``node.views``).
 """
 
@@ -12,6 +13,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from domain.errors import InvalidField
+from ledger.audit import AuditReport, Problem, ProblemKind
+from ledger.errors import CheckpointError
 from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option, number_option
 from nodes.cli.progress import progress_of
 from nodes.plurals import counted
@@ -19,6 +22,7 @@ from nodes.plurals import counted
 if TYPE_CHECKING:
     from nodes.federation.witness import WitnessAnswers
     from nodes.ports import Node
+    from nodes.registry.verified_mark import VerifiedMark
 
 #: The shortest passphrase ``init`` accepts for encrypting a node's keys.
 MIN_PASSPHRASE = 12
@@ -48,6 +52,9 @@ def add_verify(subparsers: Commands) -> None:
                         help="also ask every partner over the broker which checkpoint of ours it holds")
     parser.add_argument("--timeout", type=number_option(0.1, 3600.0, whole=False, unit="seconds"), default=10.0,
                         metavar="S", help="with --witnesses: wait up to S seconds for the answers (10)")
+    parser.add_argument("--since", metavar="SIZE",
+                        help="verify only what is newer than the checkpoint of size SIZE (or 'latest') that a "
+                             "verify passed before and recorded; exit 1 if that record is missing or forged")
     add_json_option(parser)
 
 
@@ -113,16 +120,78 @@ def import_csv_file(run: Invocation) -> int:
 
 
 def verify(run: Invocation) -> int:
-    """Exit 0 only when every check holds; otherwise name each problem (on stderr) and exit 1."""
-    from nodes.registry.verify import verify_store
+    """Exit 0 only when every check holds; otherwise name each problem (on stderr) and exit 1.
 
+    A verify that passes records its latest checkpoint, signed by the node key, when the passphrase is set;
+    ``--since`` starts from that record (``nodes.registry.verified_mark``)."""
+    from nodes.registry.verified_mark import RowsDigest
+    from nodes.registry.verify import record_verified, verify_store
+
+    since = _since_size(run.args.since)
     answers = None
     with run.open_node(unlock=False) as node:
+        mark = _verified_mark(node, since) if since is not None else None
+        if isinstance(mark, AuditReport):
+            return _report_verify(run, mark, None, {"since": None})
         if run.args.witnesses:
             answers = _ask_witnesses(run, node)
+        rows = node.sealer.checkpoint_rows()
+        # Digested only for a mark to record (the passphrase signs it) or to check: a plain verify pays nothing.
+        recording = [rows[-1].size] if rows and run.settings.passphrase else []
+        digest = RowsDigest(*recording, *([mark.size] if mark is not None else []))
         with progress_of(run, "verify", "checks") as shown:
-            report = verify_store(node, progress=shown, witnesses=answers.held if answers else ())
-    document = report.to_dict()
+            report = verify_store(node, progress=shown, witnesses=answers.held if answers else (), since=mark,
+                                  digest=digest)
+        recorded = record_verified(node, report, digest)
+    extra: dict[str, object] = {}
+    if mark is not None:
+        extra["since"] = {"size": mark.size, "root": mark.checkpoint.root.hex(), "verified_at": mark.verified_at,
+                          "records": {"from_index": mark.size, "to_index": report.events_checked},
+                          "signatures_verified": report.events_checked - mark.size}
+    extra["recorded"] = recorded.size if not isinstance(recorded, str) else None
+    return _report_verify(run, report, answers, extra,
+                          recorded if isinstance(recorded, str) else None)
+
+
+def _since_size(value: str | None) -> int | str | None:
+    if value is None or value == "latest":
+        return value
+    try:
+        size = int(value)
+    except ValueError:
+        size = 0
+    if size < 1 or str(size) != value.strip():
+        raise InvalidField(f"--since: {value!r} is not a checkpoint size (a whole number from 1) nor 'latest'",
+                           field="since")
+    return size
+
+
+def _verified_mark(node: Node, since: int | str) -> VerifiedMark | AuditReport:
+    """The mark ``--since`` names, or a failed report saying why it cannot be used; ``InvalidField``
+    (exit 2) for a size that no recorded verify passed."""
+    from nodes.registry.verified_mark import VerifiedMarkFile
+
+    def refused(reason: str) -> AuditReport:
+        return AuditReport(0, 0, 0, 0, 0, problems=(Problem(None, None, None, ProblemKind.MARK, reason),))
+
+    marks = VerifiedMarkFile(node.settings.home, node.identity.node_keys, node.identity.state)
+    try:
+        mark = marks.read()
+    except CheckpointError as e:
+        return refused(f"{e}; run a full 'armsledger verify' to check everything and record a new mark")
+    if mark is None:
+        return refused(f"no verify has recorded a mark in {marks.path}: run a full 'armsledger verify' first "
+                       "(with ARMSLEDGER_PASSPHRASE set, so that it can sign the mark)")
+    if since != "latest" and since != mark.size:
+        raise InvalidField(f"--since: no verify of the checkpoint of size {since} is recorded; the newest "
+                           f"verified is of size {mark.size} (use --since {mark.size} or --since latest)",
+                           field="since")
+    return mark
+
+
+def _report_verify(run: Invocation, report: AuditReport, answers: WitnessAnswers | None,
+                   extra: dict[str, object], not_recorded: str | None = None) -> int:
+    document = {**report.to_dict(), **extra}
     summary = (f"{counted(report.events_checked, 'record')} in {counted(report.streams_checked, 'stream')} "
                f"checked against the checkpoint of size {report.checkpoint_size} "
                f"({counted(report.checkpoints_checked, 'checkpoint')})")
@@ -136,8 +205,14 @@ def verify(run: Invocation) -> int:
     if report.flagged:
         summary += (f"; {counted(len(report.flagged), 'record')} flagged as signed by a revoked key "
                     "(not evidence, docs/keys.md)")
+    since = extra.get("since")
+    if isinstance(since, dict):
+        summary += (f"; only the {counted(int(since['signatures_verified']), 'record')} after the checkpoint of "
+                    f"size {since['size']} verified before were verified in full (--since)")
     verdict = "ok" if report.ok else f"FAILED: {counted(len(report.problems), 'problem')}"
     run.emit(document, f"{verdict}: {summary}")
+    if report.ok and not_recorded is not None:
+        run.say(f"no verified mark recorded for --since: {not_recorded}")
     for refused in answers.refused if answers else ():
         run.warn(f"armsledger verify: refused {refused}")
     for flagged in report.flagged:

@@ -12,12 +12,12 @@ do both is caught by the partners' cosignatures (``verify --witnesses``). docs/v
 from __future__ import annotations
 
 import fcntl
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from ledger.checkpoint import Checkpoint, signing_key, verify_checkpoint
 from ledger.errors import CheckpointError
+from nodes.registry.home_file import read_mark, replace_mark
 
 MARK_FILE = "sealed.checkpoint"
 
@@ -39,12 +39,9 @@ class SealedMark:
 
         Raises ``CheckpointError`` when the file is not a checkpoint of this node signed by its key.
         """
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
+        data = read_mark(self.path, "the sealer's mark")
+        if data is None:
             return None
-        except OSError as e:
-            raise CheckpointError(f"the sealer's mark {self.path} cannot be read: {e}") from e
         known = self._known
         if known is not None and known[0] == data:
             return known[1]
@@ -76,10 +73,5 @@ class SealedMark:
             if current is not None and current.size >= checkpoint.size:
                 return
             data = checkpoint.to_bytes()
-            scratch = self.path.with_suffix(".new")
-            with open(scratch, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(scratch, self.path)
+            replace_mark(self.path, data)
             self._known = (data, checkpoint)

@@ -13,21 +13,25 @@ passphrase is needed: a locked node can be verified, and so can a copy of its da
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.persistence import Notification
 
 from ledger.audit import POOL_THRESHOLD, AuditReport, LogRecord, Problem, ProblemKind, audit_log
 from ledger.checkpoint import Checkpoint
-from ledger.errors import CheckpointError
+from ledger.errors import CheckpointError, LedgerError
 from nodes.acceptance import DomainPolicy
+from nodes.errors import NodeError
 from nodes.federation.received_audit import audit_received
 from nodes.federation.trust import TrustStore
 from nodes.federation.trust_record import trust_problems
 from nodes.registry.own_records import own_signers
 from nodes.registry.paging import paged
+from nodes.registry.verified_mark import RowsDigest, VerifiedMark, VerifiedMarkFile
 from nodes.workers import start_pool
 from projections.views import Progress
 
@@ -41,7 +45,8 @@ if TYPE_CHECKING:
 
 
 def verify_store(node: Node, *, workers: int | None = None, progress: Progress | None = None,
-                 witnesses: Sequence[tuple[str, Checkpoint]] = ()) -> AuditReport:
+                 witnesses: Sequence[tuple[str, Checkpoint]] = (), since: VerifiedMark | None = None,
+                 digest: RowsDigest | None = None) -> AuditReport:
     """Audit ``node``'s log, checkpoints, leaf index and received partner records.
 
     The log must also reach, with the same root, every checkpoint of ours held outside the
@@ -55,15 +60,23 @@ def verify_store(node: Node, *, workers: int | None = None, progress: Progress |
     audited, one per row of the inbox read, one per record of the own log projected again to
     compare the views with. Raises ``StorageError`` if the database cannot be read; everything
     found in the data is a ``Problem`` of the report.
+
+    ``since``: a mark read (and checked) by ``VerifiedMarkFile.read``: the stored bytes of the records
+    it covers must digest as they did, their signatures are not verified again, and the views are not
+    compared (``verify --since``, docs/verification.md). ``digest`` is fed the stored rows, for
+    ``record_verified``; with ``since``, it must be taken at ``since.size`` too (``ValueError`` if not).
     """
     inbox = node.inbox
     own, held = node.registry.recorder.max_notification_id() or 0, inbox.max_notification_id()
-    if workers is None:
-        workers = _cpu_count() if own + held >= POOL_THRESHOLD else 1
-    checks = _Checks(progress, own, held)
+    if workers is None:  # with a mark, only the records after it are parsed and verified
+        workers = _cpu_count() if own - (since.size if since else 0) + held >= POOL_THRESHOLD else 1
+    checks = _Checks(progress, own, held, views=since is None)
     pool = start_pool(workers) if workers > 1 else None
+    rows = digest if digest is not None else RowsDigest(*([since.size] if since is not None else []))
+    if since is not None and since.size not in rows.sizes:
+        raise ValueError(f"the digest of the rows must be taken at the mark's size {since.size} too")
     try:
-        report = _audit_own_log(node, pool, checks, witnesses)
+        report = _audit_own_log(node, pool, checks, witnesses, since, rows)
         _read_ids_as_stored(getattr(inbox, "recorder", None))  # the adapter's; an in-memory inbox has none
         store = TrustStore(node.settings.home)
         received = audit_received(checks.received(inbox.stored_rows()), store.readable()[0], executor=pool)
@@ -72,7 +85,12 @@ def verify_store(node: Node, *, workers: int | None = None, progress: Progress |
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    views = list(_view_problems(node, checks))
+    views = list(_view_problems(node, checks)) if since is None else []
+    if since is not None and rows.digest(since.size) != since.rows_digest:
+        views.append(Problem(None, None, None, ProblemKind.ALTERED,
+                             f"the stored bytes of the first {since.size} records are not those verified on "
+                             f"{_utc(since.verified_at)}: a record before the mark was altered, deleted or "
+                             "inserted since (a full verify names it)"))
     checks.done()
     return report.with_problems([*received.problems, *trust, *views, *reads], received_checked=received.checked,
                                 flagged=received.flagged)
@@ -81,9 +99,9 @@ def verify_store(node: Node, *, workers: int | None = None, progress: Progress |
 class _Checks:
     """How far the audit is, as one count of checks over its three passes (``verify_store``)."""
 
-    def __init__(self, progress: Progress | None, own: int, held: int):
+    def __init__(self, progress: Progress | None, own: int, held: int, views: bool = True):
         self.progress, self.own, self.held = progress, own, held
-        self.total = 2 * own + held
+        self.total = (2 if views else 1) * own + held
 
     def own_log(self, position: int) -> None:
         if self.progress is not None:
@@ -124,7 +142,8 @@ def _view_problems(node: Node, checks: _Checks) -> Iterator[Problem]:
 
 
 def _audit_own_log(node: Node, executor: Executor | None, checks: _Checks,
-                   witnesses: Sequence[tuple[str, Checkpoint]]) -> AuditReport:
+                   witnesses: Sequence[tuple[str, Checkpoint]], since: VerifiedMark | None,
+                   rows: RowsDigest) -> AuditReport:
     from nodes.federation.witness import witnessed_checkpoints
 
     sealer = node.sealer
@@ -134,7 +153,7 @@ def _audit_own_log(node: Node, executor: Executor | None, checks: _Checks,
     # when it precedes the revocation in the log (docs/keys.md).
     register, _ = own_signers(node.registry, node.identity)
     report = audit_log(
-        _records(node.registry, checks),
+        _records(node.registry, checks, rows),
         checkpoints,
         node.identity.node_public_key,
         policy=DomainPolicy(node.identity.state),
@@ -144,16 +163,19 @@ def _audit_own_log(node: Node, executor: Executor | None, checks: _Checks,
         witnessed=[*held, *witnesses],
         revocations=dict(register.certified),
         earlier_node_keys=node.identity.earlier_node_keys,
+        since=since.checkpoint if since is not None else None,
     )
     return report.with_problems([*row_problems, *held_problems])
 
 
-def _records(registry: Registry, checks: _Checks) -> Iterator[LogRecord]:
+def _records(registry: Registry, checks: _Checks, rows: RowsDigest) -> Iterator[LogRecord]:
     # The row's own key and topic go along, so a row holding another row's
     # envelope, or naming another type, is named even when the envelope is intact.
     recorder = registry.recorder
     _read_ids_as_stored(recorder)
     for page in paged(lambda start, limit: _page(recorder, start, limit), _position):
+        for record in page:
+            rows.add(record)
         yield from page
         checks.own_log(page[-1].position)
 
@@ -224,6 +246,43 @@ def _checkpoints(rows: list[CheckpointRow]) -> tuple[list[Checkpoint], list[Prob
                                     "differs from the signed checkpoint bytes"))
         checkpoints.append(checkpoint)
     return checkpoints, problems
+
+
+def record_verified(node: Node, report: AuditReport, digest: RowsDigest) -> VerifiedMark | str:
+    """Record the latest checkpoint of a passing ``report`` as verified (``nodes.registry.verified_mark``),
+    signed by the node key; or say why nothing was recorded. ``digest``: the one ``verify_store`` fed,
+    sized to the newest checkpoint row before the audit."""
+    if not report.ok:
+        return "the verify failed"
+    if report.checkpoint_size == 0:
+        return "no checkpoint to record (the log is not sealed yet)"
+    key = node.identity.private_keys.get(node.identity.node_key_id)
+    if key is None and node.settings.passphrase:
+        # Unlocked only now, for a log that passed: opening it unlocked checks node.json against the log,
+        # which would stop the audit of a damaged one before it named anything.
+        from nodes.registry.identity import load_identity
+
+        try:
+            unlocked = load_identity(node.settings.home, node.settings.passphrase)
+            key = unlocked.private_keys.get(node.identity.node_key_id)
+        except (LedgerError, NodeError) as e:
+            return f"the node key cannot be unlocked: {e}"
+    if key is None:
+        return "the node is locked (set ARMSLEDGER_PASSPHRASE to sign the mark with the node key)"
+    rows_digest = digest.digest(report.checkpoint_size)
+    if rows_digest is None:
+        return f"the checkpoint of size {report.checkpoint_size} was sealed while the verify ran: verify again"
+    rows = [row for row in node.sealer.checkpoint_rows(after=report.checkpoint_size - 1)
+            if row.size == report.checkpoint_size]
+    checkpoint = Checkpoint.from_bytes(rows[0].bytes)
+    verified_at = time.time_ns() // 1000
+    VerifiedMarkFile(node.settings.home, node.identity.node_keys, node.identity.state).write(
+        key, checkpoint, rows_digest, verified_at)
+    return VerifiedMark(checkpoint, rows_digest, verified_at, node.identity.node_key_id)
+
+
+def _utc(microseconds: int) -> str:
+    return datetime.fromtimestamp(microseconds / 1e6, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _cpu_count() -> int:
