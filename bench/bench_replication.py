@@ -187,6 +187,8 @@ def main() -> None:
               f"ratio {args.n / wall / ceiling:.2f}, target >= {REPLICATION_TARGET})")
         report_figure("replication BE to NL, verified", backend, args.n / wall, "events/s", baseline=ceiling,
                       target=REPLICATION_TARGET, target_of="ratio")
+        report_figure("replication: relay alone", backend, relayed / (relay_done - relay_started), "events/s")
+        report_figure("replication: ingest from its first read", backend, args.n / (done - first_read), "events/s")
         print(f"  relay alone      {relayed / (relay_done - relay_started):9,.0f} events/s  "
               f"(seal, route, prove, publish; {relay_cpu:.2f} s CPU)")
         print(f"  ingest           {args.n / (done - first_read):9,.0f} events/s  from its first read "

@@ -231,9 +231,6 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-# --- printing -----------------------------------------------------------------------------
-
-
 # --- figures: one entry each, printed and collected --------------------------------------
 
 
@@ -269,6 +266,9 @@ def report_figure(name: str, backend: str, value: float, unit: str, **bounds) ->
         with open(path, "a", encoding="utf-8") as f:
             f.write(json.dumps(entry) + "\n")
     return entry
+
+
+# --- printing -----------------------------------------------------------------------------
 
 
 @dataclass
