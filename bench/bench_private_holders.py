@@ -3,9 +3,9 @@
 against the same register with the holders as named licensees; and ``history`` of a weapon held by
 reference against one held by name.
 
-    .venv/bin/python bench/bench_private_holders.py [--events N] [--backend sqlite|postgres|both]
+    .venv/bin/python bench/bench_private_holders.py [--events N] [--histories H] [--backend sqlite|postgres|both]
 
-N rows, one person per 10 rows (a register names its holders on several rows). Target: the person run
+N/2 rows, one person per 10 rows (a register names its holders on several rows). Target: the person run
 at least 90 % of the named run's rows/s, history within 10 %. Prints figures; asserts nothing.
 """
 
@@ -20,7 +20,6 @@ import common
 from common import Stopwatch, Table, median
 
 ROUNDS = 3
-HISTORIES = 200
 
 
 def write_register(path: Path, rows: int, *, persons: bool, prefix: str) -> Path:
@@ -37,12 +36,12 @@ def write_register(path: Path, rows: int, *, persons: bool, prefix: str) -> Path
     return path
 
 
-def measure(backend: str, events: int) -> Table:
+def measure(backend: str, events: int, histories: int) -> Table:
     from nodes.cli.main import run
     from nodes.migration import import_csv
 
     rows = max(10, events // 2)
-    table = Table(f"private holders, {backend}: import-csv of {rows:,} rows, history of {HISTORIES} weapons")
+    table = Table(f"private holders, {backend}: import-csv of {rows:,} rows, history of {histories} weapons")
     figures: dict[str, list[float]] = {"named": [], "persons": []}
     history: dict[str, list[float]] = {"named": [], "persons": []}
     for round_ in range(ROUNDS):
@@ -57,10 +56,10 @@ def measure(backend: str, events: int) -> Table:
                 node.close()
                 env = {"ARMSLEDGER_PASSPHRASE": common.PASSPHRASE}
                 with Stopwatch() as watch, contextlib.redirect_stdout(io.StringIO()):  # the figures, not the documents
-                    for i in range(0, min(rows, HISTORIES)):
+                    for i in range(0, min(rows, histories)):
                         run(["--home", str(folder / "node"), "--db", db, "history", _weapon(f"R{round_}{i:09d}"),
                              "--json"], env)
-                history[kind].append(watch.seconds / min(rows, HISTORIES) * 1000)
+                history[kind].append(watch.seconds / min(rows, histories) * 1000)
     table.add("import, holders by reference", median(figures["persons"]), median(figures["named"]),
               target=0.9, unit="rows/s", target_of="ratio")
     table.add("history, holder by reference", median(history["persons"]), median(history["named"]),
@@ -76,5 +75,8 @@ def _weapon(serial: str) -> str:
 
 
 if __name__ == "__main__":
-    args = common.parser(__doc__.splitlines()[0], 20_000).parse_args()
-    common.measure_each_backend("bench_private_holders", args.backend, lambda backend: measure(backend, args.events))
+    p = common.parser(__doc__.splitlines()[0], 20_000)
+    p.add_argument("--histories", type=int, default=200, help="history commands timed per import (default 200)")
+    args = p.parse_args()
+    common.measure_each_backend("bench_private_holders", args.backend,
+                                lambda backend: measure(backend, args.events, args.histories))
