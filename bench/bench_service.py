@@ -264,7 +264,7 @@ def measure(backend: str, events: int, transfers: int, threads: int, rounds: int
     table.add(f"transfers by {threads} API clients", m["api"], m["es"], THROUGHPUT_TARGET if on_postgres else None)
     table.add(f"transfers by {threads} API clients vs baseline", m["api"], m["es"],
               RATIO_TARGET if on_postgres else None, target_of="ratio")
-    table.add(f"HTTP alone: GET /healthz by {threads} clients (requests/s)", m["http"])
+    table.add(f"HTTP alone: GET /healthz by {threads} clients", m["http"], unit="requests/s")
     for p in (50, 99):
         table.add(f"recording latency p{p}", percentile(latencies["api"], p), percentile(latencies["es"], p),
                   P99_TARGET_MS if p == 99 and on_postgres else None, higher_is_better=False, unit="ms")
