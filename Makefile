@@ -16,7 +16,8 @@ help:
 	@echo "              (PYTEST_ARGS=... appends; a missing browser fails the browser tests here)"
 	@echo "make browser  install Debian's chromium (for the browser tests) when $(CHROMIUM) is absent"
 	@echo "make demo     run 'armsledger demo'"
-	@echo "make bench    run the benchmarks (bench/run_all.py) against a throwaway PostgreSQL"
+	@echo "make bench    run the benchmarks (bench/run_all.py) on SQLite and a throwaway PostgreSQL;"
+	@echo "              figures, targets and met in bench/out/summary.json (docs/benchmarks.md)"
 	@echo "make clean    remove caches and build output (keeps $(VENV); rm -rf $(VENV) to reset it)"
 
 # Order-only: the interpreter's mtime (a symlink to the system python) is

@@ -139,8 +139,9 @@ def measure(backend: str, events: int, threads: int, rounds: int) -> Table:
 
     m = {k: median(v) for k, v in figures.items()}
     table = Table(f"bench_group_commit: {threads} threads recording transfers, {label}")
-    table.add(f"group commit, {threads} threads", m["gc"], m["es"],
-              max(THROUGHPUT_TARGET, RATIO_TARGET * m["es"]) if on_postgres else None)
+    table.add(f"group commit, {threads} threads", m["gc"], m["es"], THROUGHPUT_TARGET if on_postgres else None)
+    table.add(f"group commit, {threads} threads vs baseline", m["gc"], m["es"],
+              RATIO_TARGET if on_postgres else None, target_of="ratio")
     for p in (50, 99):
         table.add(f"latency p{p}", percentile(latencies["gc"], p), percentile(latencies["es"], p),
                   P99_TARGET_MS if p == 99 and on_postgres else None, higher_is_better=False, unit="ms")
@@ -150,7 +151,7 @@ def measure(backend: str, events: int, threads: int, rounds: int) -> Table:
         "(submit until committed)",
         f"baseline: eventsourcing Application, unsigned JSON aggregate, the same {threads} threads, "
         "get-change-save, one event per save",
-        f"target: >= {THROUGHPUT_TARGET:,} events/s and >= {RATIO_TARGET:.0f}x the baseline (the larger is shown)"
+        f"targets: >= {THROUGHPUT_TARGET:,} events/s and >= {RATIO_TARGET:.0f}x the baseline (one row each)"
         if on_postgres else "targets are for PostgreSQL",
         "all rounds: " + ", ".join(f"{k} " + "/".join(f"{x:,.0f}" for x in v) for k, v in figures.items()),
     ]

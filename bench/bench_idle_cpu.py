@@ -22,6 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import report_figure  # noqa: E402
+
 from nodes.bootstrap import init_node  # noqa: E402
 from nodes.federation.broker import free_port  # noqa: E402
 from nodes.federation.trust import trust_each_other  # noqa: E402
@@ -30,6 +34,7 @@ from nodes.settings import Settings  # noqa: E402
 PASSPHRASE = "idle cpu bench"
 CLI = [sys.executable, "-c", "import sys; from nodes.cli.main import main; sys.exit(main())"]
 TICKS = os.sysconf("SC_CLK_TCK")
+IDLE_TARGET_PERCENT = 2.0  # of one core, node run
 
 
 def tree(pid: int) -> list[int]:
@@ -113,6 +118,10 @@ def main() -> None:
         used = after[name] - before[name]
         label = f"{name} (baseline)" if name == "broker run" else name
         print(f"{label:<22}{used:>10.2f}{100 * used / elapsed:>13.1f}%")
+    node_share = 100 * (after["node run"] - before["node run"]) / elapsed
+    broker_share = 100 * (after["broker run"] - before["broker run"]) / elapsed
+    report_figure("node run idle CPU", "sqlite", node_share, "% of a core", baseline=broker_share or None,
+                  target=IDLE_TARGET_PERCENT, higher_is_better=False)
 
 
 if __name__ == "__main__":

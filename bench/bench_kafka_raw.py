@@ -23,6 +23,9 @@ import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+sys.path.insert(0, os.path.dirname(__file__))
+
+from common import report_figure  # noqa: E402
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 
 from nodes.federation.broker import LocalBroker  # noqa: E402
@@ -201,6 +204,13 @@ def main() -> None:
             f"   p99 {percentile(tlat, 99) * 1000:6.1f} ms"
             f"   ({len(tlat)} samples, publish() to read() in another thread)"
         )
+        for name, value, unit in (("raw kafka-python produce", produce_rate, "msgs/s"),
+                                  ("raw kafka-python consume", consume_rate, "msgs/s"),
+                                  ("KafkaTransport publish", pub, "msgs/s"), ("KafkaTransport read", rd, "msgs/s")):
+            report_figure(name, "none", value, unit)
+        for q in (50, 99):  # the transport beside raw kafka-python: what the adapter costs
+            report_figure(f"transport end to end p{q}", "none", percentile(tlat, q) * 1000, "ms",
+                          baseline=percentile(lat, q) * 1000, higher_is_better=False)
         with KafkaTransport(bootstrap, f"bench{uuid.uuid4().hex[:8]}") as idle:
             topic = idle.inbox_topic("BE")
             idle.ensure_topics(["BE"])

@@ -261,17 +261,18 @@ def measure(backend: str, events: int, transfers: int, threads: int, rounds: int
     m = {k: median(v) for k, v in rates.items()}
     big = events >= HISTORY_TARGET_EVENTS
     table = Table(f"bench_service: armsledger serve over HTTP, {events:,} stored events, {label}")
-    table.add(f"transfers by {threads} API clients", m["api"], m["es"],
-              max(THROUGHPUT_TARGET, RATIO_TARGET * m["es"]) if on_postgres else None)
-    table.add(f"HTTP alone: GET /healthz by {threads} clients (requests/s)", m["http"])
+    table.add(f"transfers by {threads} API clients", m["api"], m["es"], THROUGHPUT_TARGET if on_postgres else None)
+    table.add(f"transfers by {threads} API clients vs baseline", m["api"], m["es"],
+              RATIO_TARGET if on_postgres else None, target_of="ratio")
+    table.add(f"HTTP alone: GET /healthz by {threads} clients", m["http"], unit="requests/s")
     for p in (50, 99):
         table.add(f"recording latency p{p}", percentile(latencies["api"], p), percentile(latencies["es"], p),
                   P99_TARGET_MS if p == 99 and on_postgres else None, higher_is_better=False, unit="ms")
     for p in (50, 99):
         local = percentile(local_ms, p)
         table.add(f"GET history p{p}", percentile(api_ms, p), local,
-                  HISTORY_RATIO_TARGET * local if p == 99 and on_postgres and big else None,
-                  higher_is_better=False, unit="ms")
+                  HISTORY_RATIO_TARGET if p == 99 and on_postgres and big else None,
+                  higher_is_better=False, unit="ms", target_of="ratio")
     for what, rss in (("after start", started_rss), ("after recording", recording_rss),
                       ("after history", history_rss)):
         table.add(f"service peak RSS {what}", rss, target=RSS_TARGET_MB if what != "after start" else None,
@@ -297,7 +298,7 @@ def measure(backend: str, events: int, transfers: int, threads: int, rounds: int
     ]
     if on_postgres:
         table.notes.append(f"targets: >= {THROUGHPUT_TARGET:,} events/s and >= {RATIO_TARGET:.0f}x the baseline "
-                           f"(the larger is shown), p99 <= {P99_TARGET_MS:.0f} ms, RSS <= {RSS_TARGET_MB:.0f} MB; "
+                           f"(one row each), p99 <= {P99_TARGET_MS:.0f} ms, RSS <= {RSS_TARGET_MB:.0f} MB; "
                            f"history p99 <= {HISTORY_RATIO_TARGET:.0f}x in-process at {HISTORY_TARGET_EVENTS:,} "
                            "events" + ("" if big else f" (run with --events {HISTORY_TARGET_EVENTS})"))
     else:

@@ -17,6 +17,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))
+
+from common import report_figure  # noqa: E402
 
 from domain.marking import Marking  # noqa: E402
 from domain.time import SECONDS_PER_DAY  # noqa: E402
@@ -52,6 +55,8 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         print(f"verify ({label}): {report.events_checked} events in {elapsed:.2f} s = "
               f"{report.events_checked / elapsed:,.0f} events/s, ok={report.ok}")
+        report_figure(f"verify, {label}", "postgres" if node.settings.is_postgres else "sqlite",
+                      report.events_checked / elapsed, "events/s")
     node.close()
 
 

@@ -2,6 +2,9 @@
 
 A benchmark prints figures side by side with a baseline measured in the same
 run on the same database (STYLE.md point 9: figures, never timed asserts).
+Every figure is also handed to ``report_figure``: run alone, a script just
+prints; under bench/run_all.py (which names a file in ``ARMSLEDGER_BENCH_FIGURES``)
+each figure becomes one JSON line there, collected into bench/out/summary.json.
 ``--backend postgres`` needs ``ARMSLEDGER_TEST_PG_DSN`` (``make bench`` starts a
 throwaway server with deploy/with-test-postgres); each measurement gets a
 fresh database on that server, dropped afterwards (deploy/throwaway_postgres.py,
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import json
 import os
 import statistics
 import sys
@@ -29,6 +33,7 @@ from eventsourcing.domain import Aggregate, event  # noqa: E402
 
 from deploy.throwaway_postgres import PG_DSN_VARIABLE, throwaway_database  # noqa: E402
 
+FIGURES_VARIABLE = "ARMSLEDGER_BENCH_FIGURES"  # the file run_all.py collects figures from (JSON lines)
 PASSPHRASE = "bench passphrase"  # init wants at least 12 characters
 STATE = "BE"
 IDLE_SIGN_RATE = 29_000  # Ed25519 signatures/s per core on the bench machine, idle (the registry's speed target)
@@ -57,12 +62,15 @@ def backends(choice: str) -> list[str]:
 
 def measure_each_backend(script: str, choice: str, measure: Callable[[str], Table],
                          *first: Callable[[], Table]) -> None:
-    """Print the machine note, the tables of ``first``, then ``measure(backend)``'s for each backend of ``choice``."""
+    """Print the machine note, the tables of ``first``, then ``measure(backend)``'s for each backend of ``choice``
+    (their figures reported under that backend)."""
     print(f"{script}: {machine_note()}")
     for table in first:
         table().print()
     for backend in backends(choice):
-        measure(backend).print()
+        measured = measure(backend)
+        measured.backend = backend
+        measured.print()
 
 
 def machine_note() -> str:
@@ -145,9 +153,12 @@ class Baseline(Application):
 
 
 def baseline_app(db: str) -> Baseline:
-    """The baseline application on the same database as the node (its own tables)."""
+    """The baseline application beside the node: on PostgreSQL the same database (its own tables),
+    on SQLite a file ``baseline.db`` next to the node's (both libraries name their table stored_events)."""
     from nodes.registry.storage import eventsourcing_env
 
+    if not db.startswith(("postgres://", "postgresql://")):
+        db = str(Path(db).with_name("baseline.db"))
     return Baseline(env=eventsourcing_env(db))
 
 
@@ -220,12 +231,50 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+# --- figures: one entry each, printed and collected --------------------------------------
+
+
+def figure_entry(name: str, backend: str, value: float, unit: str, *, baseline: float | None = None,
+                 target: float | None = None, target_of: str = "value", higher_is_better: bool = True) -> dict:
+    """One figure as summary.json holds it; ``met`` computed here, never given.
+
+    ``target`` bounds the value (``target_of="value"``) or the ratio value/baseline
+    (``target_of="ratio"``): at least it when ``higher_is_better``, else at most it.
+    ``met`` is None without a target, False when the bounded quantity is missing.
+    """
+    if target_of not in ("value", "ratio"):
+        raise ValueError(f"target_of must be 'value' or 'ratio', not {target_of!r}")
+    ratio = value / baseline if baseline else None
+    met = None
+    if target is not None:
+        bounded = ratio if target_of == "ratio" else value
+        met = bounded is not None and (bounded >= target if higher_is_better else bounded <= target)
+    return {"script": os.path.basename(sys.argv[0]), "name": name, "backend": backend, "value": value,
+            "unit": unit, "baseline": baseline, "ratio": ratio, "target": target, "target_of": target_of,
+            "bound": ">=" if higher_is_better else "<=", "met": met}
+
+
+def report_figure(name: str, backend: str, value: float, unit: str, **bounds) -> dict:
+    """Record one figure (``figure_entry``'s arguments) for run_all's summary; its entry.
+
+    Appends one JSON line to the file named by ``ARMSLEDGER_BENCH_FIGURES`` when
+    set (run_all sets it); does nothing else, so a script run alone just prints.
+    """
+    entry = figure_entry(name, backend, value, unit, **bounds)
+    path = os.environ.get(FIGURES_VARIABLE)
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry) + "\n")
+    return entry
+
+
 # --- printing -----------------------------------------------------------------------------
 
 
 @dataclass
 class Row:
-    """One figure. ``target`` is a bound: at least it (``higher_is_better``) or at most it."""
+    """One figure. ``target`` bounds the value, or the ratio to the baseline when ``target_of="ratio"``:
+    at least it (``higher_is_better``) or at most it."""
 
     metric: str
     value: float
@@ -233,6 +282,11 @@ class Row:
     target: float | None = None
     higher_is_better: bool = True
     unit: str = "events/s"
+    target_of: str = "value"
+
+    def entry(self, backend: str) -> dict:
+        return figure_entry(self.metric, backend, self.value, self.unit, baseline=self.baseline,
+                            target=self.target, target_of=self.target_of, higher_is_better=self.higher_is_better)
 
     @property
     def ratio(self) -> float | None:
@@ -240,19 +294,21 @@ class Row:
 
     @property
     def met(self) -> str:
-        if self.target is None:
-            return ""
-        ok = self.value >= self.target if self.higher_is_better else self.value <= self.target
-        return "yes" if ok else "NO"
+        met = self.entry("").get("met")
+        return "" if met is None else "yes" if met else "NO"
 
 
 @dataclass
 class Table:
-    """A compact table: metric, value, baseline, ratio, target, met?; then what each baseline was."""
+    """A compact table: metric, value, baseline, ratio, target, met?; then what each baseline was.
+
+    ``print`` also reports each row (``report_figure``) under ``backend``.
+    """
 
     title: str
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    backend: str = "none"
 
     def add(self, *args, **kwargs) -> Row:
         row = Row(*args, **kwargs)
@@ -263,7 +319,8 @@ class Table:
         header = ("metric", "value", "baseline", "ratio", "target", "met?")
         lines = [header]
         for r in self.rows:
-            bound = "" if r.target is None else ((">= " if r.higher_is_better else "<= ") + _figure(r.target))
+            bound = "" if r.target is None else ((">= " if r.higher_is_better else "<= ") + _figure(r.target)
+                                                 + ("x" if r.target_of == "ratio" else ""))
             lines.append((f"{r.metric} ({r.unit})", _figure(r.value),
                           "" if r.baseline is None else _figure(r.baseline),
                           "" if r.ratio is None else f"{r.ratio:.2f}", bound, r.met))
@@ -277,6 +334,9 @@ class Table:
         for note in self.notes:
             print(f"  * {note}")
         sys.stdout.flush()
+        for r in self.rows:
+            report_figure(r.metric, self.backend, r.value, r.unit, baseline=r.baseline, target=r.target,
+                          target_of=r.target_of, higher_is_better=r.higher_is_better)
 
 
 def _figure(value: float) -> str:
