@@ -39,7 +39,7 @@ from common import Stopwatch, Table, median, progress
 from domain.time import SECONDS_PER_DAY as DAY
 
 INTERACTIVE_TARGET = 1_000  # events/s on PostgreSQL with 4 writers (the registry's speed target)
-BULK_TARGET = 0.6  # x the raw signed-path ceiling of the same run, both backends (issue 12)
+BULK_TARGET = 0.6  # x the raw signed-path ceiling of the same run, both backends
 EVENTS_PER_WEAPON = 4  # manufacture, transfer, mark, transfer back
 BASELINE_BATCH = 1_000  # aggregates per save
 SETUP_TIMEOUT_S = 300

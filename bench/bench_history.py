@@ -25,7 +25,7 @@ from common import Stopwatch, Table, percentile, progress
 from domain.time import SECONDS_PER_DAY as DAY
 
 P99_TARGET_MS = 2.0  # at 1,000,000 events on PostgreSQL (the registry's speed target)
-P99_RATIO_TARGET = 1.2  # x repository.get plus the signature checks, both backends (issue 12)
+P99_RATIO_TARGET = 1.2  # x repository.get plus the signature checks, both backends
 TARGET_EVENTS = 1_000_000
 BASELINE_BATCH = 1_000
 WARM_UP = 200

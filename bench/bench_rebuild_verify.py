@@ -20,8 +20,8 @@ import os
 import common
 from common import Stopwatch, Table, median, progress
 
-REBUILD_TARGET = 0.3  # x the raw notification read of the same run, both backends (issue 12)
-VERIFY_TARGET = 0.85  # x the Ed25519 verification ceiling of the same run, both backends (issue 12)
+REBUILD_TARGET = 0.3  # x the raw notification read of the same run, both backends
+VERIFY_TARGET = 0.85  # x the Ed25519 verification ceiling of the same run, both backends
 READ_BATCH = 1_000
 
 

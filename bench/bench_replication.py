@@ -20,7 +20,7 @@ manufactures to NL (``sharing.json``), so every record is replicated. Figures:
    raw broker's end-to-end p50/p99 of the same run (bench_kafka_raw.raw_latency, same broker).
 
 Without ``--kafka`` it starts a local Tansu broker. Prints figures; asserts nothing.
-Targets (issue 12): replication >= 0.4x the Ed25519 verify ceiling of all cores, measured
+Targets: replication >= 0.4x the Ed25519 verify ceiling of all cores, measured
 in the same run; append to visible p50 and p99 <= 2x the raw broker's.
 """
 

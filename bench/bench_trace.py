@@ -48,7 +48,7 @@ from nodes.settings import Settings  # noqa: E402
 from nodes.tracing import service as tracing  # noqa: E402
 
 STATES = ("BE", "NL", "DE", "FR")
-MEDIAN_TARGET_MS = 300.0  # both backends (issue 12)
+MEDIAN_TARGET_MS = 300.0  # both backends
 ANSWERED = {"TRACED", "PARTIAL", "FORWARDED", "UNTRACEABLE", "RESTRICTED", "REFUSED"}
 
 
