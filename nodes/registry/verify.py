@@ -16,11 +16,11 @@ import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.persistence import Notification
 
+from domain.time import format_time
 from ledger.audit import POOL_THRESHOLD, AuditReport, LogRecord, Problem, ProblemKind, audit_log
 from ledger.checkpoint import Checkpoint
 from ledger.errors import CheckpointError, LedgerError
@@ -89,8 +89,8 @@ def verify_store(node: Node, *, workers: int | None = None, progress: Progress |
     if since is not None and rows.digest(since.size) != since.rows_digest:
         views.append(Problem(None, None, None, ProblemKind.ALTERED,
                              f"the stored bytes of the first {since.size} records are not those verified on "
-                             f"{_utc(since.verified_at)}: a record before the mark was altered, deleted or "
-                             "inserted since (a full verify names it)"))
+                             f"{format_time(since.verified_at // 1_000_000)}: a record before the mark was "
+                             "altered, deleted or inserted since (a full verify names it)"))
     checks.done()
     return report.with_problems([*received.problems, *trust, *views, *reads], received_checked=received.checked,
                                 flagged=received.flagged)
@@ -279,10 +279,6 @@ def record_verified(node: Node, report: AuditReport, digest: RowsDigest) -> Veri
     VerifiedMarkFile(node.settings.home, node.identity.node_keys, node.identity.state).write(
         key, checkpoint, rows_digest, verified_at)
     return VerifiedMark(checkpoint, rows_digest, verified_at, node.identity.node_key_id)
-
-
-def _utc(microseconds: int) -> str:
-    return datetime.fromtimestamp(microseconds / 1e6, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _cpu_count() -> int:
