@@ -19,6 +19,7 @@ import csv
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -203,6 +204,59 @@ def ed25519_rates(seconds: float = 1.0, verify: bool = True) -> tuple[float, flo
             count += 200
         rates[n] = count / (time.perf_counter() - started)
     return rates[0], rates[1]
+
+
+# --- child processes ----------------------------------------------------------------------
+
+# A child's ru_maxrss counts the memory of the process it was forked from (Linux keeps the old
+# mm's high-water mark across exec), and a bench holds large stores and buffers. So each command
+# is forked by a small fresh interpreter (``python -S``), which reports its child's peak on stderr.
+_LAUNCHER = """
+import os, signal, sys, time
+stop_after = float(os.environ.pop("BENCH_STOP_AFTER_S", "0"))
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+if stop_after:  # a command that runs until SIGTERM (node run): stop it after a while
+    time.sleep(stop_after)
+    os.kill(pid, signal.SIGTERM)
+_, status, usage = os.wait4(pid, 0)
+sys.stderr.write(f"\\nMAXRSS_KB={usage.ru_maxrss}\\n")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """What ``run_child`` saw of one command: its own peak RSS (not the bench's), exit code, time, output."""
+
+    peak_rss_mb: float
+    returncode: int
+    seconds: float
+    stdout: str
+    stderr: str
+
+
+def run_child(argv: list[str], env: dict[str, str], *, stop_after_s: float = 0) -> ChildRun:
+    """Run ``argv`` (an executable path first) as a child of a small launcher; SIGTERM after ``stop_after_s`` if > 0.
+
+    The peak RSS is the command's alone (``wait4``'s ``ru_maxrss``), whatever this process holds.
+    """
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, *argv],
+                          env={**env, "BENCH_STOP_AFTER_S": str(stop_after_s)}, capture_output=True)
+    seconds = time.perf_counter() - started
+    err = done.stderr.decode(errors="replace")
+    if "MAXRSS_KB=" not in err:
+        raise RuntimeError(f"{' '.join(argv)}: the launcher reported no peak RSS: {err[-300:]}")
+    before, after = err.rsplit("MAXRSS_KB=", 1)
+    return ChildRun(int(after.split()[0]) / 1024, done.returncode, seconds, done.stdout.decode(errors="replace"),
+                    before.rstrip("\n"))
+
+
+def armsledger_command() -> list[str]:
+    """The ``armsledger`` console script of the interpreter running the bench."""
+    return [str(Path(sys.executable).parent / "armsledger")]
 
 
 # --- timing -------------------------------------------------------------------------------

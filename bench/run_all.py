@@ -54,6 +54,8 @@ SIZES: dict[str, list[str]] = {
     "bench_trace.py": ["--rounds", "5"],
     "bench_idle_cpu.py": ["--seconds", "20", "--warm-up", "8"],
     "bench_resources.py": ["--oversized-mb", "24", "--malformed", "10000"],
+    # About 2.5 minutes at these sizes; the figures against the targets come from --sizes 100000,1000000.
+    "bench_scale.py": ["--sizes", "10000,50000"],
     # The targets' size (--events 1000000 --backend postgres) took about 12 minutes on a busy 2-core machine,
     # most of it the bulk fill.
     "bench_service.py": ["--events", "50000", "--transfers", "1600", "--rounds", "3", "--samples", "1000"],
