@@ -8,10 +8,10 @@ the inbox topic of a fresh SQLite node: oversized messages (``--oversized-mb`` i
 ``armsledger sync`` then ``armsledger quarantine --json`` run as child processes, then
 the same flood again is read by ``armsledger node run`` (stopped by SIGTERM after twice
 the time sync took, plus 10 s); the figure is each child's peak RSS (``wait4``'s
-``ru_maxrss``), printed beside the target (150 MB, whatever the flood's size) and
-beside the peak RSS of ``armsledger --help`` measured in the same run (the interpreter
-with the CLI imported). The defaults are small; the full figures come from
-``--oversized-mb 200 --malformed 100000``.
+``ru_maxrss``, ``common.run_child``), reported under backend ``sqlite``, printed beside
+the target (150 MB, whatever the flood's size) and beside the peak RSS of ``armsledger
+--help`` measured in the same run (the interpreter with the CLI imported). The defaults
+are small; the full figures come from ``--oversized-mb 200 --malformed 100000``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from common import PASSPHRASE, Table, machine_note  # noqa: E402
+from common import PASSPHRASE, Table, armsledger_command, machine_note, run_child  # noqa: E402
 from kafka import KafkaProducer  # noqa: E402
 
 from nodes.federation.broker import LocalBroker  # noqa: E402
@@ -35,38 +35,16 @@ from nodes.federation.kafka_transport import KafkaTransport  # noqa: E402
 
 TARGET_MB = 150
 STATE = "NL"
-ARMSLEDGER = [str(Path(sys.executable).parent / "armsledger")]
-
-
-# A child's ru_maxrss counts the memory of the process it was forked from (Linux keeps the
-# old mm's high-water mark across exec), and this script holds flood buffers. So each command
-# is forked by a small fresh interpreter, which reports its child's peak on stderr.
-_LAUNCHER = """
-import os, signal, sys, time
-stop_after = float(os.environ.pop("BENCH_STOP_AFTER_S", "0"))
-pid = os.fork()
-if pid == 0:
-    os.execv(sys.argv[1], sys.argv[1:])
-if stop_after:  # a command that runs until SIGTERM (node run): stop it after a while
-    time.sleep(stop_after)
-    os.kill(pid, signal.SIGTERM)
-_, status, usage = os.wait4(pid, 0)
-sys.stderr.write(f"\\nMAXRSS_KB={usage.ru_maxrss}\\n")
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
+ARMSLEDGER = armsledger_command()
+BACKEND = "sqlite"  # each flooded node's log (the figures do not depend on the backend)
 
 
 def peak_rss_mb(argv: list[str], env: dict[str, str], *, stop_after_s: float = 0) -> tuple[float, int, float]:
     """(peak RSS in MB, exit code, seconds) of one process running ``argv``; SIGTERM after ``stop_after_s`` if > 0."""
-    started = time.perf_counter()
-    env = {**env, "BENCH_STOP_AFTER_S": str(stop_after_s)}
-    done = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, *argv], env=env, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE)
-    err = done.stderr.decode(errors="replace")
-    peak_kb = int(err.rsplit("MAXRSS_KB=", 1)[1].split()[0])
+    done = run_child(argv, env, stop_after_s=stop_after_s)
     if done.returncode not in (0, 1):
-        print(f"  ({' '.join(argv[1:])}: exit {done.returncode}: {err.rsplit('MAXRSS_KB=', 1)[0][-300:].strip()})")
-    return peak_kb / 1024, done.returncode, time.perf_counter() - started
+        print(f"  ({' '.join(argv[1:])}: exit {done.returncode}: {done.stderr[-300:].strip()})")
+    return done.peak_rss_mb, done.returncode, done.seconds
 
 
 def node_env(home: Path, broker: LocalBroker, prefix: str) -> dict[str, str]:
@@ -127,7 +105,8 @@ def main() -> int:
     args = p.parse_args()
 
     print(machine_note())
-    table = Table(f"peak RSS after floods of the inbox topic (target: under {TARGET_MB} MB each)")
+    table = Table(f"peak RSS after floods of the inbox topic, SQLite nodes (target: under {TARGET_MB} MB each)",
+                  backend=BACKEND)
     with tempfile.TemporaryDirectory(prefix="bench-resources-") as tmp, LocalBroker() as broker:
         root = Path(tmp)
         baseline, _, _ = peak_rss_mb([*ARMSLEDGER, "--help"], dict(os.environ))
