@@ -9,8 +9,10 @@ Not thread-safe: one thread uses a transport at a time.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import logging
+import os
 import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -61,6 +63,35 @@ _TRANSIENT = (
 )
 _FIRST_PAUSE_S = 0.05
 _LONGEST_PAUSE_S = 1.0
+
+# glibc's malloc serves a large block from mmap and unmaps it when freed, but after such a block
+# is freed it raises its mmap threshold to that block's size (up to 32 MB): from then on, blocks
+# of that size (an oversized inbox message, a fetch buffer) come from the heap, and once freed
+# they stay in the process's RSS behind smaller live blocks. A fixed threshold turns that
+# adjustment off (mallopt(3), M_MMAP_THRESHOLD), so every freed flood returns to the system.
+_M_MMAP_THRESHOLD = -3  # <malloc.h>
+MMAP_THRESHOLD_BYTES = 128 * 1024  # glibc's own initial value
+
+
+@functools.cache
+def return_large_blocks_to_the_system() -> bool:
+    """Fix glibc's mmap threshold at ``MMAP_THRESHOLD_BYTES``, once per process; whether it was set.
+
+    False, changing nothing, on a C library other than glibc.
+    """
+    try:
+        libc_version = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (ValueError, OSError):
+        libc_version = ""
+    if not libc_version.startswith("glibc"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
+
 
 log = logging.getLogger(__name__)
 _P = ParamSpec("_P")
@@ -153,6 +184,7 @@ class KafkaTransport:
         # prefetched data) when the caller reads on from where it stopped.
         self._consumer_at: dict[TopicPartition, int] = {}
         self._topics = TopicIdentities(self._admin_client, self._ms())
+        return_large_blocks_to_the_system()  # messages up to max_message_bytes pass through this process
 
     # -- topics ----------------------------------------------------------------------
 
