@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from domain.event_types import (
     CORRECTED,
@@ -50,13 +50,14 @@ class StoredNotification(Protocol):
     def state(self) -> bytes: ...
 
 
-@dataclass(frozen=True)
-class ViewEvent:
+class ViewEvent(NamedTuple):
     """One projected record: a row of ``view_events``.
 
     Keyed by (stream, node, version): a partner's records about the same
     weapon carry the partner's node and their own version chain.
     ``sequence_on`` orders the lifecycle (see ``projections.weapon_state``).
+    A named tuple, not a dataclass: a rebuild makes one per record, and a
+    tuple is built in C.
     """
 
     stream: str
@@ -68,8 +69,12 @@ class ViewEvent:
     sequence_on: int
     recorded_at: int
     authority: str
-    envelope: bytes = field(repr=False)
-    body: Mapping[str, Any] = field(repr=False)
+    envelope: bytes
+    body: Mapping[str, Any]
+
+    def __repr__(self) -> str:  # without the envelope and body: long, and the header says which record it is
+        return (f"ViewEvent(stream={self.stream!r}, node={self.node!r}, version={self.version!r}, "
+                f"type={self.type!r}, occurred_on={self.occurred_on!r}, sequence_on={self.sequence_on!r})")
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -81,9 +86,8 @@ class ViewEvent:
         return _month_of_day(self.occurred_on // SECONDS_PER_DAY)
 
     def row(self) -> tuple:
-        return (self.stream, self.node, self.version, self.notification_id, self.type, self.occurred_on,
-                self.sequence_on, self.recorded_at, self.month, self.authority, self.envelope)
-
+        # The columns of EVENT_ROWS: the header up to recorded_at, then month, authority, envelope.
+        return (*self[:8], _month_of_day(self.occurred_on // SECONDS_PER_DAY), self.authority, self.envelope)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -92,15 +92,20 @@ def fold(weapon_id: str, records: Iterable[WeaponRecord], start: WeaponView | No
     """
     view = start if start is not None else WeaponView(weapon_id)
     records = sorted(records, key=lifecycle_order)
-    corrected = corrections(records)  # a correction among them: the caller folds afresh (projections.batch)
+    # A correction among them: the caller folds afresh (projections.batch). Most weapons have none.
+    corrected = corrections(records) if any(r.type == CORRECTED for r in records) else {}
+    state, opened_by, since = view.state, view.opened_by, view.since
     for record in records:
-        view.last = lifecycle_order(record)
-        if record.type not in WEAPON_EVENT_TYPES or record.type == CORRECTED:
+        record_type = record.type
+        if record_type not in WEAPON_EVENT_TYPES or record_type == CORRECTED:
             continue
-        if not view.opened_by:
-            view.opened_by = record.node
-        values = corrected.get((record.node, record.version))
-        view.state = evolve(view.state, record.type, corrected_body(record.body, values))
-        if record.type in CUSTODY_EVENT_TYPES:
-            view.since = corrected_date(record.occurred_on, values)
+        if not opened_by:
+            opened_by = record.node
+        values = corrected.get((record.node, record.version)) if corrected else None
+        state = evolve(state, record_type, corrected_body(record.body, values) if values else record.body)
+        if record_type in CUSTODY_EVENT_TYPES:
+            since = corrected_date(record.occurred_on, values) if values else record.occurred_on
+    if records:
+        view.last = lifecycle_order(records[-1])
+    view.state, view.opened_by, view.since = state, opened_by, since
     return view
