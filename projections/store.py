@@ -349,9 +349,12 @@ class ViewStore(TrackingRecorder):
 
 def _weapon_row(w: WeaponView) -> tuple[Any, ...]:
     assert w.last is not None, "a weapon's row is written after a record was folded in"
-    serial_key = normalise(w.serial)
     s = w.state
-    return (w.weapon_id, w.opened_by, w.manufacturer, w.country, w.serial, w.marking_key(serial_key), serial_key,
+    marking = s.marking
+    manufacturer, country, serial = (str(marking.get("manufacturer", "")), str(marking.get("country", "")),
+                                     str(marking.get("serial", "")))
+    serial_key = normalise(serial)
+    return (w.weapon_id, w.opened_by, manufacturer, country, serial, w.marking_key(serial_key), serial_key,
             serial_key[::-1], s.type, s.make, s.model, s.calibre, s.year, w.status, s.holder, s.place, w.since,
             ",".join(s.flags), *w.last)
 

@@ -58,7 +58,7 @@ class Views:
     BATCH_SIZE = 1000  # envelopes per batch: per transaction when catching up
     REBUILD_BATCHES_PER_TRANSACTION = 10
     # A transaction holds the tracking row, which a concurrent catch-up waits for (lock timeout 5 s).
-    REBUILD_TRANSACTION_SECONDS = 0.5
+    REBUILD_TRANSACTION_SECONDS = 1.0
 
     def __init__(self, store: ViewStore, factory: InfrastructureFactory | None = None):
         self.store = store

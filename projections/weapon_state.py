@@ -16,6 +16,8 @@ is business time (an export recorded in BE, then the import recorded in FR).
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -76,11 +78,18 @@ class WeaponView:
 
     def marking_key(self, serial_key: str) -> str:
         """``MANUFACTURER|COUNTRY|SERIAL`` normalised as in ``domain.marking.Marking.key``."""
-        return f"{normalise(self.manufacturer)}|{self.country.strip().upper()}|{serial_key}"
+        return f"{_normalised_name(self.manufacturer)}|{self.country.strip().upper()}|{serial_key}"
+
+
+# Manufacturers' names recur across weapons: normalised once per name, not per weapon written.
+_normalised_name = functools.lru_cache(maxsize=4096)(normalise)
 
 
 def lifecycle_order(record: WeaponRecord) -> tuple[int, str, int]:
     return (record.sequence_on, record.node, record.version)
+
+
+_lifecycle_order = operator.attrgetter("sequence_on", "node", "version")  # lifecycle_order, in C for the sort
 
 
 def fold(weapon_id: str, records: Iterable[WeaponRecord], start: WeaponView | None = None) -> WeaponView:
@@ -91,7 +100,7 @@ def fold(weapon_id: str, records: Iterable[WeaponRecord], start: WeaponView | No
     checks (``projections.batch``); otherwise fold all records afresh.
     """
     view = start if start is not None else WeaponView(weapon_id)
-    records = sorted(records, key=lifecycle_order)
+    records = sorted(records, key=_lifecycle_order)
     # A correction among them: the caller folds afresh (projections.batch). Most weapons have none.
     corrected = corrections(records) if any(r.type == CORRECTED for r in records) else {}
     state, opened_by, since = view.state, view.opened_by, view.since
