@@ -92,12 +92,12 @@ def replace(state: WeaponState, **changes: Any) -> WeaponState:
     fifth of a views rebuild. Valid because ``WeaponState`` has no
     ``__post_init__`` and every field is an ``__init__`` argument.
     """
-    if not _FIELD_NAMES.issuperset(changes):
-        raise TypeError(f"WeaponState has no field {sorted(set(changes) - _FIELD_NAMES)[0]!r}")
     new = object.__new__(type(state))
     values = new.__dict__
     values.update(state.__dict__)
     values.update(changes)
+    if len(values) != len(_FIELD_NAMES):  # a state holds exactly its fields: a change named another
+        raise TypeError(f"WeaponState has no field {sorted(set(changes) - _FIELD_NAMES)[0]!r}")
     return new
 
 

@@ -89,6 +89,8 @@ def lifecycle_order(record: WeaponRecord) -> tuple[int, str, int]:
     return (record.sequence_on, record.node, record.version)
 
 
+# Shared by the views folded from the start: a state is never changed in place (``evolve`` makes a new one).
+_EMPTY = WeaponState()
 _lifecycle_order = operator.attrgetter("sequence_on", "node", "version")  # lifecycle_order, in C for the sort
 
 
@@ -99,7 +101,7 @@ def fold(weapon_id: str, records: Iterable[WeaponRecord], start: WeaponView | No
     record must come after ``start.last`` in lifecycle order, which the caller
     checks (``projections.batch``); otherwise fold all records afresh.
     """
-    view = start if start is not None else WeaponView(weapon_id)
+    view = start if start is not None else WeaponView(weapon_id, state=_EMPTY)
     records = sorted(records, key=_lifecycle_order)
     # A correction among them: the caller folds afresh (projections.batch). Most weapons have none.
     corrected = corrections(records) if any(r.type == CORRECTED for r in records) else {}
