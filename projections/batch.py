@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from domain.event_types import (
     CORRECTED,
@@ -50,13 +50,14 @@ class StoredNotification(Protocol):
     def state(self) -> bytes: ...
 
 
-@dataclass(frozen=True)
-class ViewEvent:
+class ViewEvent(NamedTuple):
     """One projected record: a row of ``view_events``.
 
     Keyed by (stream, node, version): a partner's records about the same
     weapon carry the partner's node and their own version chain.
     ``sequence_on`` orders the lifecycle (see ``projections.weapon_state``).
+    A named tuple, not a dataclass: a rebuild makes one per record, and a
+    tuple is built in C.
     """
 
     stream: str
@@ -68,8 +69,12 @@ class ViewEvent:
     sequence_on: int
     recorded_at: int
     authority: str
-    envelope: bytes = field(repr=False)
-    body: Mapping[str, Any] = field(repr=False)
+    envelope: bytes
+    body: Mapping[str, Any]
+
+    def __repr__(self) -> str:  # without the envelope and body: long, and the header says which record it is
+        return (f"ViewEvent(stream={self.stream!r}, node={self.node!r}, version={self.version!r}, "
+                f"type={self.type!r}, occurred_on={self.occurred_on!r}, sequence_on={self.sequence_on!r})")
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -81,9 +86,8 @@ class ViewEvent:
         return _month_of_day(self.occurred_on // SECONDS_PER_DAY)
 
     def row(self) -> tuple:
-        return (self.stream, self.node, self.version, self.notification_id, self.type, self.occurred_on,
-                self.sequence_on, self.recorded_at, self.month, self.authority, self.envelope)
-
+        # The columns of EVENT_ROWS: the header up to recorded_at, then month, authority, envelope.
+        return (*self[:8], _month_of_day(self.occurred_on // SECONDS_PER_DAY), self.authority, self.envelope)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -167,24 +171,25 @@ def project_batch(
 
     chain_ends = _chain_ends(stored_states, stored_events)
     new_events: dict[str, list[ViewEvent]] = {w: [] for w in touched}
+    events = batch.events
     for notification_id, data, envelope in parsed:
-        is_weapon = envelope.type in WEAPON_EVENT_TYPES
-        if is_weapon and _projected_already(envelope, stored_states, stored_events):
-            continue
-        sequence_on = envelope.occurred_on
+        stream, node, record_type, sequence_on = envelope.stream, envelope.node, envelope.type, envelope.occurred_on
+        is_weapon = record_type in WEAPON_EVENT_TYPES
         if is_weapon:
-            chain = (envelope.stream, envelope.node)
+            # Only a weapon with a stored state can hold the record already (stored_events is of those).
+            if stream in stored_states and _projected_already(envelope, stored_states, stored_events):
+                continue
+            chain = (stream, node)
             sequence_on = max(chain_ends.get(chain, sequence_on), sequence_on)
             chain_ends[chain] = sequence_on
-        event = ViewEvent(
-            stream=envelope.stream, node=envelope.node, version=envelope.version, notification_id=notification_id,
-            type=envelope.type, occurred_on=envelope.occurred_on, sequence_on=sequence_on,
-            recorded_at=envelope.recorded_at, authority=envelope.authority, envelope=bytes(data), body=envelope.body,
-        )
-        batch.events.append(event)
+        # Positional, in the order of ViewEvent's fields: a rebuild makes one per record.
+        event = ViewEvent(stream, node, envelope.version, notification_id, record_type, envelope.occurred_on,
+                          sequence_on, envelope.recorded_at, envelope.authority, bytes(data), envelope.body)
+        events.append(event)
         if is_weapon:
-            new_events[envelope.stream].append(event)
-        _collect_shipment_facts(event, batch)
+            new_events[stream].append(event)
+        if record_type in _SHIPMENT_FACT_TYPES:
+            _collect_shipment_facts(event, batch)
 
     _merge_shipment_rows(batch)
     for weapon_id in sorted(touched):
@@ -245,6 +250,9 @@ def _merge_shipment_rows(batch: ProjectedBatch) -> None:
         if receipt.shipment_id not in earliest or receipt.received_on < earliest[receipt.shipment_id].received_on:
             earliest[receipt.shipment_id] = receipt
     batch.receipts = list(earliest.values())
+
+
+_SHIPMENT_FACT_TYPES = frozenset({SHIPMENT_OPENED, EXPORTED, SHIPMENT_RECEIPT_CONFIRMED, RECEIPT_CONFIRMED})
 
 
 def _collect_shipment_facts(event: ViewEvent, batch: ProjectedBatch) -> None:

@@ -21,6 +21,7 @@ from projections.store import (
     VIEW_TABLES,
     RowsInto,
     ViewStore,
+    WriteTransaction,
 )
 
 # text_pattern_ops: a B-tree index serves LIKE 'prefix%' whatever the database's
@@ -55,19 +56,26 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
             return []
         return self.select(cursor, statement.replace("IN ?", "= ANY(?)"), [list(values)])
 
-    def _insert(self, cursor: Any, rows_into: RowsInto, rows: Sequence[tuple]) -> None:
+    def _insert(self, transaction: WriteTransaction, rows_into: RowsInto, rows: Sequence[tuple]) -> None:
         # COPY into a session-local staging table, then one INSERT ... SELECT with
         # the conflict clause: a third of the time of executemany, whose
-        # per-row pipeline work in Python dominated a rebuild.
+        # per-row pipeline work in Python dominated a rebuild. The staging table
+        # is made once per transaction (a rebuild writes several batches in one)
+        # and emptied after each batch's INSERT, so no batch sees another's rows.
+        cursor = transaction.cursor
         staging = f"views_staging_{rows_into.name}"
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staging} "
-                       f"({', '.join(f'{name} {kind}' for name, kind in rows_into.columns)}) ON COMMIT DELETE ROWS")
+        if staging not in transaction.prepared:
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staging} "
+                           f"({', '.join(f'{name} {kind}' for name, kind in rows_into.columns)}) "
+                           "ON COMMIT DELETE ROWS")
+            transaction.prepared.add(staging)
         with cursor.copy(f"COPY {staging} ({rows_into.column_list}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types([kind for _, kind in rows_into.columns])
             for row in rows:
                 copy.write_row(row)
         cursor.execute(f"INSERT INTO {rows_into.table} ({rows_into.column_list}) "
                        f"SELECT {rows_into.column_list} FROM {staging} {rows_into.on_conflict}")
+        cursor.execute(f"TRUNCATE {staging}")
 
     def _clear(self, cursor: Any) -> None:
         cursor.execute(SQL("TRUNCATE {}").format(SQL(", ").join(Identifier(t) for t in VIEW_TABLES)))

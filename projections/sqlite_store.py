@@ -54,6 +54,12 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
             rows += self.select(cursor, statement.replace("IN ?", f"IN ({', '.join('?' * len(chunk))})"), chunk)
         return rows
 
+    def _begin_writing(self, cursor: Any) -> None:
+        # The library begins with a plain BEGIN: take the write lock now, as BEGIN IMMEDIATE
+        # would. Else a read first pins a snapshot, and the first write fails at once
+        # (SQLITE_BUSY_SNAPSHOT) if another process wrote meanwhile, instead of waiting.
+        cursor.execute(f"UPDATE {TRACKING_TABLE} SET notification_id = notification_id WHERE 0")
+
     def _clear(self, cursor: Any) -> None:
         for table in VIEW_TABLES:
             cursor.execute(f"DELETE FROM {table}")

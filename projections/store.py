@@ -30,7 +30,7 @@ from __future__ import annotations
 import contextlib
 from abc import abstractmethod
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgpack
@@ -179,6 +179,15 @@ SELECT_EVENT_COLUMNS = "stream, node, version, notification_id, type, occurred_o
                        "authority, envelope"
 
 
+@dataclass
+class WriteTransaction:
+    """One read-write transaction of the views (``ViewStore.transaction``): its cursor, and the
+    names of what the backend set up in it for ``_insert`` (PostgreSQL's staging tables)."""
+
+    cursor: Any
+    prepared: set[str] = field(default_factory=set)
+
+
 class ViewStore(TrackingRecorder):
     """Tables of the views plus tracking, in one database. Backends: SQLite, PostgreSQL.
 
@@ -203,15 +212,17 @@ class ViewStore(TrackingRecorder):
         parameters in chunks, or ``= ANY(array)``).
         """
 
-    def load_weapons(self, weapon_ids: Collection[str]) -> dict[str, WeaponView]:
-        """Stored state of those of these weapons that have one."""
-        with self.reading() as cursor:
+    def load_weapons(self, weapon_ids: Collection[str],
+                     within: WriteTransaction | None = None) -> dict[str, WeaponView]:
+        """Stored state of those of these weapons that have one (as ``within`` sees it, if given)."""
+        with self._reading_within(within) as cursor:
             rows = self.select_in(cursor, "SELECT * FROM view_weapons WHERE weapon_id IN ?", weapon_ids)
         return {row["weapon_id"]: weapon_view(row) for row in rows}
 
-    def load_weapon_events(self, weapon_ids: Collection[str]) -> list[ViewEvent]:
-        """Projected records of these weapons (any order)."""
-        with self.reading() as cursor:
+    def load_weapon_events(self, weapon_ids: Collection[str],
+                           within: WriteTransaction | None = None) -> list[ViewEvent]:
+        """Projected records of these weapons (any order; as ``within`` sees them, if given)."""
+        with self._reading_within(within) as cursor:
             rows = self.select_in(cursor, f"SELECT {SELECT_EVENT_COLUMNS} FROM view_events WHERE stream IN ?",
                                   weapon_ids)
         return [self.view_event(row) for row in rows]
@@ -240,39 +251,63 @@ class ViewStore(TrackingRecorder):
 
     # --- writing -----------------------------------------------------------------------
 
-    def write(self, batch: ProjectedBatch, tracking: Tracking) -> None:
-        """Apply ``batch`` and record ``tracking`` atomically.
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[WriteTransaction]:
+        """One read-write transaction, committed at the end, rolled back if the block raises.
 
-        Raises ``TrackingConflict`` (and applies nothing) unless ``tracking``
-        is past the recorded position of its application.
+        ``write``s given it are applied together or not at all; loads given it
+        see what they wrote. It holds the tracking row of each application
+        written from the first ``write`` to the end: keep it short.
         """
         with self.datastore.transaction(commit=True) as cursor:
-            # Tracking first: on PostgreSQL its row lock makes a concurrent
-            # catch-up wait here and then fail, instead of racing on the views.
-            try:
-                self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]
-            except IntegrityError as e:
-                raise TrackingConflict(
-                    f"views: position {tracking.notification_id} of {tracking.application_name} "
-                    "was recorded meanwhile") from e
-            for rows_into, rows in (
-                (EVENT_ROWS, [e.row() for e in batch.events]),
-                (WEAPON_ROWS, [_weapon_row(w) for w in batch.weapons]),
-                (SHIPMENT_ROWS, [s.row() for s in batch.shipments]),
-                (SHIPMENT_WEAPON_ROWS, batch.shipment_weapons),
-                (RECEIPT_ROWS, [r.row() for r in batch.receipts]),
-            ):
-                if rows:
-                    self._insert(cursor, rows_into, rows)
+            self._begin_writing(cursor)
+            yield WriteTransaction(cursor)
+
+    def _begin_writing(self, cursor: Any) -> None:
+        """Whatever the backend needs at the start of a read-write transaction whose reads come first."""
+
+    def write(self, batch: ProjectedBatch, tracking: Tracking, within: WriteTransaction | None = None) -> None:
+        """Apply ``batch`` and record ``tracking`` atomically (in ``within``, if given, else in a transaction
+        of their own).
+
+        Raises ``TrackingConflict`` unless ``tracking`` is past the recorded
+        position of its application; the transaction then applies nothing
+        (the caller leaves ``within`` by the exception, which rolls it back).
+        """
+        if within is None:
+            with self.transaction() as transaction:
+                self._write(transaction, batch, tracking)
+        else:
+            self._write(within, batch, tracking)
+
+    def _write(self, transaction: WriteTransaction, batch: ProjectedBatch, tracking: Tracking) -> None:
+        cursor = transaction.cursor
+        # Tracking first: on PostgreSQL its row lock makes a concurrent
+        # catch-up wait here and then fail, instead of racing on the views.
+        try:
+            self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]
+        except IntegrityError as e:
+            raise TrackingConflict(
+                f"views: position {tracking.notification_id} of {tracking.application_name} "
+                "was recorded meanwhile") from e
+        for rows_into, rows in (
+            (EVENT_ROWS, [e.row() for e in batch.events]),
+            (WEAPON_ROWS, [_weapon_row(w) for w in batch.weapons]),
+            (SHIPMENT_ROWS, [s.row() for s in batch.shipments]),
+            (SHIPMENT_WEAPON_ROWS, batch.shipment_weapons),
+            (RECEIPT_ROWS, [r.row() for r in batch.receipts]),
+        ):
+            if rows:
+                self._insert(transaction, rows_into, rows)
 
     def clear(self) -> None:
         """Empty the views and forget every tracked position, in one transaction."""
         with self.datastore.transaction(commit=True) as cursor:
             self._clear(cursor)
 
-    def _insert(self, cursor: Any, rows_into: RowsInto, rows: Sequence[tuple]) -> None:
+    def _insert(self, transaction: WriteTransaction, rows_into: RowsInto, rows: Sequence[tuple]) -> None:
         """Write ``rows`` (non-empty) as ``rows_into`` says; a backend may do it faster than this."""
-        cursor.executemany(self.sql(rows_into.insert_values), rows)
+        transaction.cursor.executemany(self.sql(rows_into.insert_values), rows)
 
     # --- reading -----------------------------------------------------------------------
 
@@ -281,6 +316,14 @@ class ViewStore(TrackingRecorder):
         """A cursor in a read-only transaction: several queries see one state of the views."""
         with self.datastore.transaction(commit=False) as cursor:
             yield cursor
+
+    @contextlib.contextmanager
+    def _reading_within(self, within: WriteTransaction | None) -> Iterator[Any]:
+        if within is None:
+            with self.reading() as cursor:
+                yield cursor
+        else:
+            yield within.cursor
 
     @abstractmethod
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -306,9 +349,12 @@ class ViewStore(TrackingRecorder):
 
 def _weapon_row(w: WeaponView) -> tuple[Any, ...]:
     assert w.last is not None, "a weapon's row is written after a record was folded in"
-    serial_key = normalise(w.serial)
     s = w.state
-    return (w.weapon_id, w.opened_by, w.manufacturer, w.country, w.serial, w.marking_key(serial_key), serial_key,
+    marking = s.marking
+    manufacturer, country, serial = (str(marking.get("manufacturer", "")), str(marking.get("country", "")),
+                                     str(marking.get("serial", "")))
+    serial_key = normalise(serial)
+    return (w.weapon_id, w.opened_by, manufacturer, country, serial, w.marking_key(serial_key), serial_key,
             serial_key[::-1], s.type, s.make, s.model, s.calibre, s.year, w.status, s.holder, s.place, w.since,
             ",".join(s.flags), *w.last)
 

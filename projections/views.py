@@ -17,8 +17,9 @@ received from partners, in the federated lifecycle).
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, Protocol, Self
 
 from eventsourcing.persistence import (
@@ -33,10 +34,11 @@ from domain.event_types import SEIZED
 from domain.marking import Marking
 from domain.time import SECONDS_PER_DAY
 from ledger.envelope import Envelope
-from projections.batch import project_batch
+from projections.batch import ProjectedBatch, ViewEvent, project_batch
 from projections.errors import TrackingConflict
 from projections.serial_search import DESCRIPTION_FIELDS, serial_like, weapon_filter
-from projections.store import ViewStore
+from projections.store import ViewStore, WriteTransaction
+from projections.weapon_state import WeaponView
 
 Progress = Callable[[int, int | None], None]
 """``progress(done, total)``: ``done`` units of a long piece of work so far out of ``total`` (None: not
@@ -53,7 +55,10 @@ class EnvelopeLog(Protocol):
 class Views:
     """Queries over the views; ``catch_up`` and ``rebuild`` write them. Close when done."""
 
-    BATCH_SIZE = 1000  # envelopes per transaction
+    BATCH_SIZE = 1000  # envelopes per batch: per transaction when catching up
+    REBUILD_BATCHES_PER_TRANSACTION = 10
+    # A transaction holds the tracking row, which a concurrent catch-up waits for (lock timeout 5 s).
+    REBUILD_TRANSACTION_SECONDS = 1.0
 
     def __init__(self, store: ViewStore, factory: InfrastructureFactory | None = None):
         self.store = store
@@ -124,34 +129,60 @@ class Views:
         return self._project(log, written=set(), progress=progress)
 
     def _project(self, log: EnvelopeLog, written: set[str] | None, progress: Progress | None) -> int:
-        """``catch_up``; ``written``, when not None, holds every weapon id that has a row in the views."""
+        """``catch_up``; ``written``, when not None, holds every weapon id that has a row in the views.
+
+        With ``written`` (a rebuild) up to ``REBUILD_BATCHES_PER_TRANSACTION``
+        batches share one transaction, for at most ``REBUILD_TRANSACTION_SECONDS``:
+        a commit per batch was a tenth of a rebuild on SQLite. Each batch still
+        records its own tracking position, and a crash loses the uncommitted
+        batches whole, views and position alike.
+        """
         processed = 0
         position = start = self.position(log)
         end = max(start, log.recorder.max_notification_id() or 0) if progress is not None else 0
-
-        def load_weapons(weapon_ids):
-            if written is not None:
-                weapon_ids = [w for w in weapon_ids if w in written]
-            return self.store.load_weapons(weapon_ids) if weapon_ids else {}
-
         while True:
-            notifications = log.recorder.select_notifications(start=position + 1, limit=self.BATCH_SIZE)
-            if not notifications:
-                return processed
-            batch = project_batch(notifications, load_weapons, self.store.load_weapon_events)
+            group: list[ProjectedBatch] = []
             try:
-                self.store.write(batch, Tracking(log.name, batch.last_notification_id))
+                with self.store.transaction() as transaction:
+                    group = self._project_group(log, position, written, transaction)
             except TrackingConflict:
                 position = self.position(log)  # someone else projected it: go on from there
                 written = None  # and wrote weapons this process does not know of
                 continue
-            if written is not None:
-                written.update(weapon.weapon_id for weapon in batch.weapons)
-            processed += batch.processed
-            position = batch.last_notification_id
+            if not group:
+                return processed
+            processed += sum(batch.processed for batch in group)
+            position = group[-1].last_notification_id
             if progress is not None:
                 end = max(end, position)  # the log grew meanwhile
                 progress(position - start, end - start)
+
+    def _project_group(self, log: EnvelopeLog, position: int, written: set[str] | None,
+                       transaction: WriteTransaction) -> list[ProjectedBatch]:
+        """The batches after ``position`` written in ``transaction``: one for a catch-up, several for a rebuild."""
+        def load_weapons(weapon_ids: Collection[str]) -> Mapping[str, WeaponView]:
+            if written is not None:
+                weapon_ids = [w for w in weapon_ids if w in written]
+            return self.store.load_weapons(weapon_ids, transaction) if weapon_ids else {}
+
+        def load_weapon_events(weapon_ids: Collection[str]) -> list[ViewEvent]:
+            return self.store.load_weapon_events(weapon_ids, transaction)
+
+        group: list[ProjectedBatch] = []
+        size = self.REBUILD_BATCHES_PER_TRANSACTION if written is not None else 1
+        started = time.monotonic()
+        while len(group) < size and (not group or time.monotonic() - started < self.REBUILD_TRANSACTION_SECONDS):
+            notifications = log.recorder.select_notifications(start=position + 1, limit=self.BATCH_SIZE)
+            if not notifications:
+                break
+            batch = project_batch(notifications, load_weapons, load_weapon_events)
+            self.store.write(batch, Tracking(log.name, batch.last_notification_id), transaction)
+            if written is not None:
+                # Loads later in this transaction see these rows; a rollback ends the rebuild's use of the set.
+                written.update(weapon.weapon_id for weapon in batch.weapons)
+            group.append(batch)
+            position = batch.last_notification_id
+        return group
 
     # --- queries -----------------------------------------------------------------------
 

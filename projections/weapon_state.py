@@ -16,6 +16,8 @@ is business time (an export recorded in BE, then the import recorded in FR).
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -76,11 +78,20 @@ class WeaponView:
 
     def marking_key(self, serial_key: str) -> str:
         """``MANUFACTURER|COUNTRY|SERIAL`` normalised as in ``domain.marking.Marking.key``."""
-        return f"{normalise(self.manufacturer)}|{self.country.strip().upper()}|{serial_key}"
+        return f"{_normalised_name(self.manufacturer)}|{self.country.strip().upper()}|{serial_key}"
+
+
+# Manufacturers' names recur across weapons: normalised once per name, not per weapon written.
+_normalised_name = functools.lru_cache(maxsize=4096)(normalise)
 
 
 def lifecycle_order(record: WeaponRecord) -> tuple[int, str, int]:
     return (record.sequence_on, record.node, record.version)
+
+
+# Shared by the views folded from the start: a state is never changed in place (``evolve`` makes a new one).
+_EMPTY = WeaponState()
+_lifecycle_order = operator.attrgetter("sequence_on", "node", "version")  # lifecycle_order, in C for the sort
 
 
 def fold(weapon_id: str, records: Iterable[WeaponRecord], start: WeaponView | None = None) -> WeaponView:
@@ -90,17 +101,22 @@ def fold(weapon_id: str, records: Iterable[WeaponRecord], start: WeaponView | No
     record must come after ``start.last`` in lifecycle order, which the caller
     checks (``projections.batch``); otherwise fold all records afresh.
     """
-    view = start if start is not None else WeaponView(weapon_id)
-    records = sorted(records, key=lifecycle_order)
-    corrected = corrections(records)  # a correction among them: the caller folds afresh (projections.batch)
+    view = start if start is not None else WeaponView(weapon_id, state=_EMPTY)
+    records = sorted(records, key=_lifecycle_order)
+    # A correction among them: the caller folds afresh (projections.batch). Most weapons have none.
+    corrected = corrections(records) if any(r.type == CORRECTED for r in records) else {}
+    state, opened_by, since = view.state, view.opened_by, view.since
     for record in records:
-        view.last = lifecycle_order(record)
-        if record.type not in WEAPON_EVENT_TYPES or record.type == CORRECTED:
+        record_type = record.type
+        if record_type not in WEAPON_EVENT_TYPES or record_type == CORRECTED:
             continue
-        if not view.opened_by:
-            view.opened_by = record.node
-        values = corrected.get((record.node, record.version))
-        view.state = evolve(view.state, record.type, corrected_body(record.body, values))
-        if record.type in CUSTODY_EVENT_TYPES:
-            view.since = corrected_date(record.occurred_on, values)
+        if not opened_by:
+            opened_by = record.node
+        values = corrected.get((record.node, record.version)) if corrected else None
+        state = evolve(state, record_type, corrected_body(record.body, values) if values else record.body)
+        if record_type in CUSTODY_EVENT_TYPES:
+            since = corrected_date(record.occurred_on, values) if values else record.occurred_on
+    if records:
+        view.last = lifecycle_order(records[-1])
+    view.state, view.opened_by, view.since = state, opened_by, since
     return view

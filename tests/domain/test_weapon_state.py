@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from domain import event_types as types
@@ -13,6 +15,7 @@ from domain.weapon_state import (
     Status,
     WeaponState,
     evolve,
+    replace,
 )
 
 MARKING = {"manufacturer": "FN Herstal", "country": "BE", "serial": "F-1"}
@@ -66,3 +69,41 @@ def test_a_seizure_after_destruction_keeps_the_status_and_adds_the_flag():
 def test_records_that_are_not_weapon_records_change_nothing():
     state = WeaponState(holder="x")
     assert evolve(state, types.SHIPMENT_OPENED, {"holder": "y"}) is state
+
+
+# --- replace: dataclasses.replace's result, without the frozen __init__ ----------------------
+
+
+SOME_STATE = WeaponState(marking=MARKING, type="pistol", year=2019, status=Status.LOST,
+                         status_before_loss=Status.ACTIVE, marks=("M1",), components={"slide": {"component_id": "c"}})
+CHANGES = [
+    {},
+    {"holder": "Dealer A"},
+    {"status": Status.SEIZED, "place": "FR", "flags": ("obliterated",)},
+    {"marking": {}, "year": 0, "status": None},
+    {name: WeaponState().__dict__[name] for name in WeaponState.__dataclass_fields__},
+]
+
+
+@pytest.mark.parametrize("changes", CHANGES, ids=lambda c: ",".join(sorted(c)) or "none")
+def test_replace_gives_what_dataclasses_replace_gives(changes):
+    original = dataclasses.replace(SOME_STATE)
+    replaced = replace(SOME_STATE, **changes)
+    expected = dataclasses.replace(SOME_STATE, **changes)
+    assert replaced == expected
+    assert vars(replaced) == vars(expected)  # the same fields and nothing else
+    assert replaced is not SOME_STATE and type(replaced) is WeaponState
+    assert SOME_STATE == original  # the state replaced from is left as it was
+
+
+def test_replace_keeps_the_state_frozen():
+    replaced = replace(SOME_STATE, holder="Dealer A")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        replaced.holder = "someone else"  # type: ignore[misc]
+
+
+def test_replace_refuses_a_name_that_is_not_a_field():
+    with pytest.raises(TypeError, match="'owner'"):
+        replace(SOME_STATE, owner="Dealer A")
+    with pytest.raises(TypeError):
+        dataclasses.replace(SOME_STATE, owner="Dealer A")  # type: ignore[call-arg]
