@@ -2,7 +2,9 @@
 
 The log is projected again into scratch views (SQLite in a temporary
 directory, whatever the node's backend), up to the position the stored views
-say they reached, and every table is compared row by row in key order::
+say they reached, and every table is compared row by row: both sides are read
+in key order, a batch at a time, and merged, so memory stays flat whatever the
+size of the views::
 
     for mismatch in compare_views(node.views, node.registry):
         print(mismatch)   # view_weapons weapon_id=...: column status: expected 'destroyed', found 'registered'
@@ -10,14 +12,17 @@ say they reached, and every table is compared row by row in key order::
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, cast
 
 from projections.errors import UnreadableLog
-from projections.store import TRACKING_TABLE, VIEW_TABLES
+from projections.sqlite_store import SQLiteViewStore
+from projections.store import TRACKING_TABLE, VIEW_TABLES, ViewStore
 from projections.views import EnvelopeLog, Progress, Views
 
 KEYS = {
@@ -28,7 +33,10 @@ KEYS = {
 }
 assert set(KEYS) == set(VIEW_TABLES), "every view table is compared"
 _KEY_NAMES = {**KEYS, TRACKING_TABLE: ("application_name",)}
-CONCURRENT_ATTEMPTS = 3  # reads of the views while another process keeps catching them up
+_INTEGER_KEYS = frozenset({"version"})
+READ_BATCH = 2000  # rows fetched at a time from each side
+
+Row = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -61,59 +69,115 @@ def compare_views(views: Views, log: EnvelopeLog, progress: Progress | None = No
     A tracked position past the end of ``log`` is a mismatch too. Only
     ``log``'s records are projected: views that also hold other logs
     (partners' records) report those rows as found without being projected.
+    The stored views are read in one read transaction (on PostgreSQL a
+    repeatable-read one), their position with them, so a catch-up that
+    commits meanwhile (a command, ``node run``) changes nothing read.
     Reads ``views`` and ``log``, writes only to a temporary directory.
     Raises ``UnreadableLog`` if a row of ``log`` cannot be read (a NULL
     state, an originator id that is not a UUID). ``progress`` is told how far the
     fresh projection is (``Views.catch_up``).
     """
-    with tempfile.TemporaryDirectory(prefix="armsledger-views-") as scratch_dir:
-        with Views.open({"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                         "SQLITE_DBNAME": str(Path(scratch_dir) / "views.db")}) as scratch:
-            for _ in range(CONCURRENT_ATTEMPTS):
-                position = views.position(log)
-                end = log.recorder.max_notification_id() or 0
-                try:
-                    scratch.catch_up(cast(EnvelopeLog, _Upto(log, min(position, end))),  # reads select_notifications
-                                     progress)
-                except (TypeError, ValueError) as e:  # what the library and the parser raise on such rows
-                    raise UnreadableLog(f"the log could not be projected to compare the views with: {e}") from e
-                found = {table: list(_rows(views, table, key)) for table, key in KEYS.items()}
-                # A catch-up that committed meanwhile (a command, node run) makes the rows
-                # read belong to a later position: project that far too and read again.
-                if views.position(log) == position:
-                    break
-            if position > end:  # the views would skip the records still to come at these positions
-                yield ViewMismatch(TRACKING_TABLE, (log.name,), {"notification_id": end},
-                                   {"notification_id": position})
+    with tempfile.TemporaryDirectory(prefix="armsledger-views-") as scratch_dir, \
+            Views.open({"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                        "SQLITE_DBNAME": str(Path(scratch_dir) / "views.db")}) as scratch, \
+            _snapshot(views.store) as stored:
+        position = stored.position(log.name)
+        end = log.recorder.max_notification_id() or 0
+        try:
+            scratch.catch_up(cast(EnvelopeLog, _Upto(log, min(position, end))),  # reads select_notifications
+                             progress)
+        except (TypeError, ValueError) as e:  # what the library and the parser raise on such rows
+            raise UnreadableLog(f"the log could not be projected to compare the views with: {e}") from e
+        if position > end:  # the views would skip the records still to come at these positions
+            yield ViewMismatch(TRACKING_TABLE, (log.name,), {"notification_id": end},
+                               {"notification_id": position})
+        with _snapshot(scratch.store) as fresh:
             for table, key in KEYS.items():
-                yield from _compare_table(table, key, _rows(scratch, table, key), iter(found[table]))
+                yield from _compare_table(table, key, fresh.table(table, key), stored.table(table, key))
 
 
-def _rows(views: Views, table: str, key: Sequence[str]) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
-    # Sorted in Python: the two backends' text collations need not agree.
-    rows = views.store.query(f"SELECT * FROM {table}")
-    normalised = [{name: bytes(value) if isinstance(value, memoryview) else value for name, value in dict(row).items()}
-                  for row in rows]
-    for row in sorted(normalised, key=lambda r: tuple(r[k] for k in key)):
-        yield tuple(row[k] for k in key), row
+class _Snapshot:
+    """One state of a view store, read through ``cursor`` (inside a read transaction)."""
+
+    def __init__(self, store: ViewStore, cursor: Any):
+        self.store, self.cursor = store, cursor
+        self.postgres = not isinstance(store, SQLiteViewStore)
+
+    def position(self, name: str) -> int:
+        return cast(int | None, self.store._max_tracking_id(name, self.cursor)) or 0  # type: ignore[attr-defined]
+
+    def table(self, table: str, key: Sequence[str]) -> tuple[Sequence[str], Iterator[Row]]:
+        """(column names, rows of ``table`` ordered by ``key``).
+
+        Text keys are ordered by code point on both backends (SQLite's BINARY collation, PostgreSQL's "C":
+        byte order of UTF-8, which is code point order), the order Python compares them in: their default
+        text collations need not agree.
+        """
+        collate = ' COLLATE "C"' if self.postgres else " COLLATE BINARY"
+        order = ", ".join(name if name in _INTEGER_KEYS else name + collate for name in key)
+        statement = f"SELECT * FROM {table} ORDER BY {order}"
+        if not self.postgres:
+            cursor = self.cursor.sqlite_cursor  # eventsourcing's wrapper of it tells no column names
+            cursor.execute(statement)
+            names = [column[0] for column in cursor.description]
+            return names, _fetched(cursor, tuple)
+        named = self.cursor.connection.cursor(name=f"compare_{table}")  # server side: a batch at a time
+        named.execute(statement)
+        names = [column.name for column in named.description]
+        return names, _fetched(named, _plain_values, close=True)
 
 
-def _compare_table(table: str, key: Sequence[str], expected: Iterator[tuple[tuple[Any, ...], dict[str, Any]]],
-                   found: Iterator[tuple[tuple[Any, ...], dict[str, Any]]]) -> Iterator[ViewMismatch]:
-    """Merge two key-ordered row sequences and name what differs."""
-    e, f = next(expected, None), next(found, None)
+@contextlib.contextmanager
+def _snapshot(store: ViewStore) -> Iterator[_Snapshot]:
+    with store.datastore.transaction(commit=False) as cursor:
+        snapshot = _Snapshot(store, cursor)
+        if snapshot.postgres:  # one snapshot for every statement of the transaction
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield snapshot
+
+
+def _fetched(cursor: Any, plain: Callable[[Any], Row], close: bool = False) -> Iterator[Row]:
+    try:
+        while rows := cursor.fetchmany(READ_BATCH):
+            yield from map(plain, rows)
+    finally:
+        if close:
+            cursor.close()
+
+
+def _plain_values(row: dict[str, Any]) -> Row:
+    return tuple(bytes(value) if isinstance(value, memoryview) else value for value in row.values())
+
+
+def _compare_table(table: str, key: Sequence[str], expected: tuple[Sequence[str], Iterator[Row]],
+                   found: tuple[Sequence[str], Iterator[Row]]) -> Iterator[ViewMismatch]:
+    """Merge two key-ordered row sequences ((column names, rows)) and name what differs."""
+    (e_names, e_rows), (f_names, f_rows) = expected, found
+    e_key, f_key = _key_of(e_names, key), _key_of(f_names, key)
+    same_columns = list(e_names) == list(f_names)
+    e, f = next(e_rows, None), next(f_rows, None)
     while e is not None or f is not None:
-        if f is None or (e is not None and e[0] < f[0]):
+        if f is None or (e is not None and e_key(e) < f_key(f)):
             assert e is not None
-            yield ViewMismatch(table, e[0], e[1], None)
-            e = next(expected, None)
-        elif e is None or f[0] < e[0]:
-            yield ViewMismatch(table, f[0], None, f[1])
-            f = next(found, None)
+            yield ViewMismatch(table, e_key(e), dict(zip(e_names, e, strict=True)), None)
+            e = next(e_rows, None)
+        elif e is None or f_key(f) < e_key(e):
+            yield ViewMismatch(table, f_key(f), None, dict(zip(f_names, f, strict=True)))
+            f = next(f_rows, None)
         else:
-            if e[1] != f[1]:
-                yield ViewMismatch(table, e[0], e[1], f[1])
-            e, f = next(expected, None), next(found, None)
+            if not (same_columns and e == f):
+                e_row, f_row = dict(zip(e_names, e, strict=True)), dict(zip(f_names, f, strict=True))
+                if e_row != f_row:
+                    yield ViewMismatch(table, e_key(e), e_row, f_row)
+            e, f = next(e_rows, None), next(f_rows, None)
+
+
+def _key_of(names: Sequence[str], key: Sequence[str]) -> Callable[[Row], tuple[Any, ...]]:
+    indexes = [list(names).index(name) for name in key]
+    if len(indexes) == 1:
+        index = indexes[0]
+        return lambda row: (row[index],)
+    return cast(Callable[[Row], tuple[Any, ...]], itemgetter(*indexes))
 
 
 class _Upto:

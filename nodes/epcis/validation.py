@@ -1,23 +1,26 @@
 """A document checked against GS1's EPCIS 2.0 JSON schema (draft-07, with its formats: date-time, uri).
 
 The schema is not shipped: the caller names the file (``--validate SCHEMA``; the tests read the
-copy in ``../shared/conformance/epcis2/``). Export works without it.
+copy in ``../shared/conformance/epcis2/``). Export works without it. jsonschema is imported only when a
+schema is loaded: every CLI process imports this module, and each worker process imports the CLI again.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft7Validator, FormatChecker
-from jsonschema.exceptions import best_match
+from typing import TYPE_CHECKING, Any
 
 from domain.errors import InvalidField
+
+if TYPE_CHECKING:
+    from jsonschema import Draft7Validator
 
 
 def load_schema(path: str | Path, field: str = "validate") -> Draft7Validator:
     """A validator of the schema in file ``path``; ``InvalidField`` on ``field`` when it cannot be read."""
+    from jsonschema import Draft7Validator, FormatChecker
+
     try:
         schema = json.loads(Path(path).read_text(encoding="utf-8"))
         Draft7Validator.check_schema(schema)
@@ -36,6 +39,8 @@ def problems(validator: Draft7Validator, document: Any) -> list[str]:
 def check(validator: Draft7Validator, document: Any, field: str = "document") -> None:
     """``InvalidField`` on ``field`` naming the first place (the most relevant, as jsonschema ranks
     them) where ``document`` breaks the schema."""
+    from jsonschema.exceptions import best_match
+
     error = best_match(validator.iter_errors(document))
     if error is not None:
         raise InvalidField(f"does not validate against the EPCIS 2.0 schema at {_path(error.absolute_path)}: "

@@ -13,10 +13,13 @@ passphrase is needed: a locked node can be verified, and so can a copy of its da
 from __future__ import annotations
 
 import os
+import re
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
@@ -30,13 +33,15 @@ from nodes.federation.received_audit import audit_received
 from nodes.federation.trust import TrustStore
 from nodes.federation.trust_record import trust_problems
 from nodes.registry.own_records import own_signers
-from nodes.registry.paging import paged
 from nodes.registry.verified_mark import RowsDigest, VerifiedMark, VerifiedMarkFile
 from nodes.workers import start_pool
 from projections.views import Progress
 
 #: ``verify_store`` tells its progress every this many rows of the inbox.
 RECEIVED_STEP = 1000
+#: Rows of the own log fetched at a time.
+READ_BATCH = 1000
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 if TYPE_CHECKING:
     from nodes.ports import Node
@@ -71,10 +76,14 @@ def verify_store(node: Node, *, workers: int | None = None, progress: Progress |
     if workers is None:  # with a mark, only the records after it are parsed and verified
         workers = _cpu_count() if own - (since.size if since else 0) + held >= POOL_THRESHOLD else 1
     checks = _Checks(progress, own, held, views=since is None)
-    pool = start_pool(workers) if workers > 1 else None
     rows = digest if digest is not None else RowsDigest(*([since.size] if since is not None else []))
     if since is not None and since.size not in rows.sizes:
         raise ValueError(f"the digest of the rows must be taken at the mark's size {since.size} too")
+    # The views are projected afresh and compared on a thread beside the audit, which mostly waits for
+    # the workers' signature checks. Opened here first: two threads opening them at once race on SQLite.
+    _read_ids_as_stored(node.registry.recorder)  # the projection reads the log through the library
+    views = _ViewsCompared(node, checks) if since is None else None
+    pool = start_pool(workers) if workers > 1 else None
     try:
         report = _audit_own_log(node, pool, checks, witnesses, since, rows)
         _read_ids_as_stored(getattr(inbox, "recorder", None))  # the adapter's; an in-memory inbox has none
@@ -85,41 +94,74 @@ def verify_store(node: Node, *, workers: int | None = None, progress: Progress |
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    views = list(_view_problems(node, checks)) if since is None else []
+        projected = views.result() if views is not None else []
     if since is not None and rows.digest(since.size) != since.rows_digest:
-        views.append(Problem(None, None, None, ProblemKind.ALTERED,
-                             f"the stored bytes of the first {since.size} records are not those verified on "
-                             f"{format_time(since.verified_at // 1_000_000)}: a record before the mark was "
-                             "altered, deleted or inserted since (a full verify names it)"))
+        projected.append(Problem(None, None, None, ProblemKind.ALTERED,
+                                 f"the stored bytes of the first {since.size} records are not those verified on "
+                                 f"{format_time(since.verified_at // 1_000_000)}: a record before the mark was "
+                                 "altered, deleted or inserted since (a full verify names it)"))
     checks.done()
-    return report.with_problems([*received.problems, *trust, *views, *reads], received_checked=received.checked,
+    return report.with_problems([*received.problems, *trust, *projected, *reads], received_checked=received.checked,
                                 flagged=received.flagged)
 
 
+class _ViewsCompared:
+    """The views compared with the log projected afresh (``_view_problems``), on a thread of its own."""
+
+    def __init__(self, node: Node, checks: _Checks):
+        node.views  # noqa: B018 (opened in this thread, before the other starts)
+        self._problems: list[Problem] = []
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(node, checks), name="verify-views", daemon=True)
+        self._thread.start()
+
+    def _run(self, node: Node, checks: _Checks) -> None:
+        try:
+            self._problems.extend(_view_problems(node, checks))
+        except BaseException as e:  # noqa: BLE001 - raised again in the caller's thread by result()
+            self._error = e
+
+    def result(self) -> list[Problem]:
+        """The problems found, once the comparison ended; what it raised is raised here."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._problems
+
+
 class _Checks:
-    """How far the audit is, as one count of checks over its three passes (``verify_store``)."""
+    """How far the audit is, as one count of checks over its three passes (``verify_store``); the views'
+    pass runs beside the others, so each pass counts on its own and the sum is told, under a lock."""
 
     def __init__(self, progress: Progress | None, own: int, held: int, views: bool = True):
         self.progress, self.own, self.held = progress, own, held
         self.total = (2 if views else 1) * own + held
+        self._done = {"own": 0, "received": 0, "views": 0}
+        self._lock = threading.Lock()
+
+    def _tell(self, part: str, done: int) -> None:
+        if self.progress is None:
+            return
+        with self._lock:
+            self._done[part] = max(self._done[part], done)
+            self.progress(sum(self._done.values()), self.total)
 
     def own_log(self, position: int) -> None:
-        if self.progress is not None:
-            self.progress(min(position, self.own), self.total)
+        self._tell("own", min(position, self.own))
 
     def received(self, rows: Iterable[Notification]) -> Iterator[Notification]:
         for row in rows:
             if self.progress is not None and row.id % RECEIVED_STEP == 0:
-                self.progress(self.own + min(row.id, self.held), self.total)
+                self._tell("received", min(row.id, self.held))
             yield row
 
     def views(self, done: int, total: int | None) -> None:
-        if self.progress is not None:
-            self.progress(self.own + self.held + min(done, self.own), self.total)
+        self._tell("views", min(done, self.own))
 
     def done(self) -> None:
         if self.progress is not None:
-            self.progress(self.total, self.total)
+            with self._lock:
+                self.progress(self.total, self.total)
 
 
 def _read_audit_problems(node: Node, executor: Executor | None) -> list[Problem]:
@@ -171,39 +213,57 @@ def _audit_own_log(node: Node, executor: Executor | None, checks: _Checks,
 def _records(registry: Registry, checks: _Checks, rows: RowsDigest) -> Iterator[LogRecord]:
     # The row's own key and topic go along, so a row holding another row's
     # envelope, or naming another type, is named even when the envelope is intact.
-    recorder = registry.recorder
-    _read_ids_as_stored(recorder)
-    for page in paged(lambda start, limit: _page(recorder, start, limit), _position):
-        for record in page:
-            rows.add(record)
-        yield from page
-        checks.own_log(page[-1].position)
+    done = 0
+    for record in _stored_records(registry.recorder):
+        rows.add(record)
+        yield record
+        done += 1
+        if done % READ_BATCH == 0:
+            checks.own_log(record.position)
+    if done:
+        checks.own_log(record.position)
 
 
-def _page(recorder: Any, start: int, limit: int) -> list[LogRecord]:
-    try:
-        notifications = recorder.select_notifications(start=start, limit=limit)
-    except TypeError:
-        # eventsourcing's PostgreSQL recorder fails on a NULL state (bytes(None)):
-        # read the page as stored, so the audit names the row instead of stopping.
-        return _page_as_stored(recorder, start, limit)
-    return [LogRecord(n.id, n.state, str(n.originator_id), n.originator_version, n.topic) for n in notifications]
+def _stored_records(recorder: Any) -> Iterator[LogRecord]:
+    """Every row of the own log in log order, as stored: one read-only SELECT in one transaction, fetched
+    a batch at a time (on PostgreSQL through a server-side cursor), without the library's conversion of
+    each row to a notification.
 
-
-def _page_as_stored(recorder: Any, start: int, limit: int) -> list[LogRecord]:
+    Each row is taken as eventsourcing's recorder would give it: an originator id that is a UUID as its
+    canonical text, any other value as it is (possible in SQLite, where it is text: the audit then names
+    the row as one whose stream differs from its signed envelope); a NULL state as None.
+    """
     schema = getattr(recorder.datastore, "schema", None)
-    if schema is None:  # SQLite reads a NULL state as None already; anything else is not ours to hide
-        raise
-    table = f'"{schema}"."{recorder.events_table_name}"'
+    if schema is not None:  # PostgreSQL: ids are of type uuid, printed canonically by the server
+        table = f'"{schema}"."{recorder.events_table_name}"'
+        with recorder.datastore.transaction(commit=False) as cursor, \
+                cursor.connection.cursor(name="verify_rows") as rows:
+            rows.execute(f"SELECT notification_id, originator_id::text AS stream, originator_version, topic, state "
+                         f"FROM {table} ORDER BY notification_id")
+            while batch := rows.fetchmany(READ_BATCH):
+                for r in batch:
+                    state = r["state"]
+                    yield LogRecord(r["notification_id"], None if state is None else bytes(state), r["stream"],
+                                    r["originator_version"], r["topic"])
+        return
+    as_uuid = recorder.datastore.originator_id_type == "uuid"
     with recorder.datastore.transaction(commit=False) as cursor:
-        cursor.execute(f"SELECT notification_id, originator_id, originator_version, topic, state FROM {table} "
-                       "WHERE notification_id >= %s ORDER BY notification_id LIMIT %s", (start, limit))
-        return [LogRecord(r["notification_id"], None if r["state"] is None else bytes(r["state"]),
-                          str(r["originator_id"]), r["originator_version"], r["topic"]) for r in cursor.fetchall()]
+        sqlite = cursor.sqlite_cursor
+        sqlite.execute(f"SELECT rowid, originator_id, originator_version, topic, state "
+                       f"FROM {recorder.events_table_name} ORDER BY rowid")
+        while batch := sqlite.fetchmany(READ_BATCH):
+            for position, stream, version, topic, state in batch:
+                yield LogRecord(position, state, _stream_as_read(stream) if as_uuid else str(stream), version, topic)
 
 
-def _position(record: LogRecord) -> int:
-    return record.position
+def _stream_as_read(value: object) -> str:
+    """``value`` as eventsourcing's SQLite recorder reads it and ``str`` prints it: a UUID's canonical text."""
+    if type(value) is str and _CANONICAL_UUID.fullmatch(value):
+        return value
+    try:
+        return str(UUID(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError, AttributeError):
+        return str(value)
 
 
 def _read_ids_as_stored(recorder: Any) -> None:

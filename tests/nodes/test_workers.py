@@ -54,3 +54,28 @@ def test_pool_runs_work_and_refuses_no_workers():
         assert pool.submit(pow, 2, 10).result() == 1024
     with pytest.raises(ValueError, match="at least 1"):
         start_pool(0)
+
+
+CLI_STARTER = """
+import sys
+from nodes.cli.main import main  # what the armsledger console script imports, and each worker again
+from nodes.workers import start_pool
+
+
+def imported(name):
+    return name in sys.modules
+
+
+if __name__ == "__main__":
+    with start_pool(1) as pool:
+        print(pool.submit(imported, "jsonschema").result(), imported("jsonschema"), flush=True)
+"""
+
+
+def test_a_worker_of_the_cli_does_not_import_jsonschema(tmp_path):
+    # Only an EPCIS validation needs jsonschema; every worker of a verify or an import would pay its import.
+    script = tmp_path / "cli_starter.py"
+    script.write_text(CLI_STARTER)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=os.getcwd(), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "False"]
