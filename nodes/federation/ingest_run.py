@@ -20,6 +20,7 @@ from ledger.acceptance import (
     Refusal,
     Signers,
     check_inclusion,
+    check_inclusions,
     check_link,
     check_signed,
     learn_register,
@@ -216,11 +217,17 @@ class Run:
                 tasks.append((found[0], envelope.sig, envelope.hash))
                 positions.append(position)
         verified = self.ingest.signatures.verify_later(tasks)
+        by_checkpoint: dict[tuple[str, int], list[tuple[int, RecordMessage, Envelope]]] = {}
         for position, message, envelope in records:
-            checkpoint = self.knowledge.kept.get(message.origin, {}).get(message.checkpoint_size)
+            by_checkpoint.setdefault((message.origin, message.checkpoint_size), []).append(
+                (position, message, envelope))
+        for (origin, size), proved in by_checkpoint.items():
+            checkpoint = self.knowledge.kept.get(origin, {}).get(size)
             if checkpoint is not None:
-                self.inclusion_ok[position] = (
-                    checkpoint.root, check_inclusion(envelope, message.index, message.proof, checkpoint))
+                failures = check_inclusions([e for _, _, e in proved], [m.index for _, m, _ in proved],
+                                            [m.proof for _, m, _ in proved], checkpoint)
+                for (position, _, _), failure in zip(proved, failures):
+                    self.inclusion_ok[position] = (checkpoint.root, failure)
         self.signature_ok = dict(zip(positions, verified()))
 
     def _signers(self, partner: Partner) -> Signers:
