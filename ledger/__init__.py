@@ -14,7 +14,7 @@ from .errors import (
 )
 from .hashing import EMPTY_ROOT, HASH_SIZE, leaf_hash, node_hash
 from .merkle import MerkleTree, consistency_proof, inclusion_proof, merkle_root
-from .proofs import verify_consistency, verify_inclusion
+from .proofs import verify_consistency, verify_inclusion, verify_inclusions
 
 __all__ = [
     "EMPTY_ROOT",
@@ -37,6 +37,7 @@ __all__ = [
     "node_hash",
     "verify_consistency",
     "verify_inclusion",
+    "verify_inclusions",
 ]
 
 # Signed checkpoints and the offline audit of a log.

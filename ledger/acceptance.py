@@ -32,7 +32,7 @@ from ledger.checkpoint import Checkpoint, envelope_leaf
 from ledger.envelope import GENESIS_PREV
 from ledger.errors import LedgerError, VerificationError
 from ledger.keys import Ed25519PublicKey, key_id, public_key_from_bytes
-from ledger.proofs import verify_inclusion
+from ledger.proofs import verify_inclusion, verify_inclusions
 
 CERTIFICATE_TYPE = "Authority.Certified"
 """Type of an authority certificate; body ``{key_id, public_key, kind, name}``, signed by the node key."""
@@ -378,6 +378,22 @@ def check_inclusion(record: SignedRecord, index: int, proof: Sequence[bytes],
     except VerificationError as e:
         return Refusal(Reason.INCLUSION, f"not in the log at the checkpoint of size {checkpoint.size}: {e}")
     return None
+
+
+def check_inclusions(records: Sequence[SignedRecord], indexes: Sequence[int], proofs: Sequence[Sequence[bytes]],
+                     checkpoint: Checkpoint) -> list[Refusal | None]:
+    """``check_inclusion`` of each record at its index with its proof: the same verdicts, in order.
+
+    All are checked at once (``verify_inclusions``: paths that meet are followed up once); only
+    when one fails is each checked alone, to say which and why. Requires a checkpoint whose
+    signature the caller verified, and as many indexes and proofs as records.
+    """
+    try:
+        verify_inclusions(indexes, checkpoint.size, [envelope_leaf(r.hash) for r in records], proofs,
+                          checkpoint.root)
+    except VerificationError:
+        return [check_inclusion(r, i, p, checkpoint) for r, i, p in zip(records, indexes, proofs, strict=True)]
+    return [None] * len(records)
 
 
 def check_row(record: SignedRecord, *, stream: str | None = None, version: int | None = None,

@@ -141,6 +141,31 @@ class MerkleTree:
             )
         return _inclusion_path(index, size, self._subtree_root)
 
+    def inclusion_proofs(self, indexes: Iterable[int], size: int | None = None) -> list[list[bytes]]:
+        """Return ``inclusion_proof(index, size)`` for each of ``indexes``, in order.
+
+        Subtree roots shared by the paths (those of the tree's right edge, which are not cached
+        nodes) are computed once for all of them. Requires ``0 <= index < size <= len(self)`` for
+        each; raises ``ValueError`` otherwise.
+        """
+        size = self._check_size(size)
+        roots: dict[tuple[int, int], bytes] = {}
+
+        def subtree_root(lo: int, hi: int) -> bytes:
+            found = roots.get((lo, hi))
+            if found is None:
+                found = roots[(lo, hi)] = self._subtree_root(lo, hi)
+            return found
+
+        proofs = []
+        for index in indexes:
+            if not 0 <= index < size:
+                raise ValueError(
+                    f"leaf index {index} is outside a tree of size {size}: requires 0 <= index < size"
+                )
+            proofs.append(_inclusion_path(index, size, subtree_root))
+        return proofs
+
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
         """Return PROOF(size1, D_size2) of RFC 9162 section 2.1.4.1 between two sizes of this tree.
 

@@ -81,6 +81,69 @@ def verify_inclusion(
     return True
 
 
+def verify_inclusions(
+    indexes: Sequence[int],
+    size: int,
+    leaf_hashes: Sequence[bytes],
+    proofs: Sequence[Sequence[bytes]],
+    root: bytes,
+) -> Literal[True]:
+    """Check, as ``verify_inclusion`` does for each, that every ``leaf_hashes[i]`` is leaf ``indexes[i]``
+    of the tree of ``size`` leaves with root ``root``, by audit path ``proofs[i]``.
+
+    The verdict is exactly that of ``verify_inclusion`` on each leaf in turn, but paths that meet
+    are followed up once: where a leaf's walk reaches a node another leaf's walk reached with the
+    same hash and the same remaining proof hashes, the rest of the walk is the same, so it ends
+    there. A run of ``m`` contiguous leaves then costs about ``2 * m + log2(size)`` node hashes
+    instead of ``m * log2(size)``; leaves in any order and with gaps are accepted (they share less).
+
+    Requires ``len(indexes) == len(leaf_hashes) == len(proofs)`` and, for each leaf, what
+    ``verify_inclusion`` requires. Returns ``True``. Raises ``InclusionProofError`` when the
+    lengths differ, or else the error ``verify_inclusion`` raises for the first leaf (in the
+    order given) whose proof fails.
+    """
+    if not len(indexes) == len(leaf_hashes) == len(proofs):
+        raise InclusionProofError(
+            f"{len(indexes)} leaf indexes, {len(leaf_hashes)} leaf hashes and {len(proofs)} proofs: "
+            "requires one of each per leaf"
+        )
+    # (fn, sn) of a node reached -> (its hash, the proof hashes above it, whether they lead to root).
+    reached: dict[tuple[int, int], tuple[bytes, tuple[bytes, ...], bool]] = {}
+    for index, leaf_hash, proof in zip(indexes, leaf_hashes, proofs):
+        if not (0 <= index < size and len(leaf_hash) == HASH_SIZE and len(root) == HASH_SIZE
+                and len(proof) == _inclusion_proof_length(index, size)
+                and all(len(p) == HASH_SIZE for p in proof)):
+            verify_inclusion(index, size, leaf_hash, proof, root)  # raises the precondition's error
+        path = tuple(proof)
+        # The walk of verify_inclusion (RFC 9162 section 2.1.3.2), remembering each node it reaches.
+        fn, sn = index, size - 1
+        r = bytes(leaf_hash)
+        walked: list[tuple[tuple[int, int], bytes, int]] = []
+        leads: bool | None = None
+        for position, p in enumerate(path):
+            if fn & 1 or fn == sn:
+                r = node_hash(p, r)
+                while not fn & 1 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+            else:
+                r = node_hash(r, p)
+            fn >>= 1
+            sn >>= 1
+            known = reached.get((fn, sn))
+            if known is not None and known[0] == r and known[1] == path[position + 1:]:
+                leads = known[2]
+                break
+            walked.append(((fn, sn), r, position + 1))
+        if leads is None:
+            leads = r == root
+        for node, value, rest in walked:
+            reached[node] = (value, path[rest:], leads)
+        if not leads:
+            verify_inclusion(index, size, leaf_hash, proof, root)  # raises, with the calculated root
+    return True
+
+
 def verify_consistency(
     size1: int, size2: int, root1: bytes, root2: bytes, proof: Sequence[bytes]
 ) -> Literal[True]:

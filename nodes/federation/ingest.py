@@ -10,8 +10,10 @@ there. The protocol is in docs/federation.md ("Ingest").
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from eventsourcing.persistence import Tracking
@@ -30,6 +32,7 @@ from nodes.federation.inbox_records import (
     message_digest,
     now_us,
 )
+from nodes.federation.ingest_checks import Checked, check_messages
 from nodes.federation.ingest_reasons import (  # noqa: F401  (re-exported: the reasons quarantine entries name)
     BAD_PROOF,
     BAD_SIGNATURE,
@@ -97,6 +100,7 @@ class Ingest:
         self._parked: list[ParkedEntry] | None = None
         self._own_checkpoints: dict[int, Checkpoint] = {}
         self._caught_up = False
+        self._ahead: _Read | None = None  # the batch read after the last one recorded, being checked
         #: origin -> (key, value) of our cosignature of its newest kept checkpoint, not sent yet.
         self.cosignatures_due: dict[str, tuple[bytes, bytes]] = {}
         #: (partner, (key, value)) answers to its witness requests (``nodes.federation.witness``), not sent yet.
@@ -118,6 +122,10 @@ class Ingest:
     def step(self, timeout_s: float) -> IngestReport:
         """Read one batch (waiting up to ``timeout_s`` for the first message), verify, record it.
 
+        A full batch is followed at once by a read of what the broker has sent already, whose
+        bytes the verifying processes check while this batch is recorded; the next call records
+        it, if the position is still where this call left it (else it is read again).
+
         Returns what it did (``read == 0``: nothing was there). Raises ``TransportError``
         when the broker fails, ``StorageError`` when the database does; bad messages never raise.
         """
@@ -126,18 +134,27 @@ class Ingest:
             self.topic_id = self.transport.ensure_topics([self.state]).get(self.topic)
         name = kafka_position(self.topic, self.topic_id)
         position = self.inbox.position(name)
-        try:
-            batch = self.transport.read(self.topic, position, self.batch_size, timeout_s,
-                                        expected_topic_id=self.topic_id)
-        except TransportReset as reset:
-            log.warning("ingest: %s; reading the re-created topic from its start", reset)
-            self.topic_id = reset.topic_id or self.transport.ensure_topics([self.state]).get(self.topic)
-            report.resets += 1
+        batch, self._ahead = self._ahead, None
+        if batch is None or batch.name != name or batch.position != position:
+            try:
+                batch = self._read(name, position, timeout_s)
+            except TransportReset as reset:
+                log.warning("ingest: %s; reading the re-created topic from its start", reset)
+                self.topic_id = reset.topic_id or self.transport.ensure_topics([self.state]).get(self.topic)
+                report.resets += 1
+                return report
+        if batch is None:
             return report
-        if not batch.records:
-            return report
-        tracking = Tracking(application_name=name, notification_id=batch.records[-1].offset + 1)
-        return self.process([(r.offset, r.key, r.value) for r in batch], tracking=tracking)
+        if len(batch.records) >= self.batch_size:
+            with contextlib.suppress(TransportReset):  # the next step reads again and meets it
+                self._ahead = self._read(name, batch.tracking.notification_id, 0)
+        done = self._settle(batch.incoming, batch.tracking, batch.oversized, batch.checked)
+        done.read = len(batch.records)
+        if done.conflicts:
+            self._ahead = None
+        elif done.accepted or done.checkpoints:
+            done.add(self._retry_parked())
+        return done
 
     def process(self, records: Sequence[tuple[int, bytes | None, bytes | None]], *,
                 tracking: Tracking | None = None) -> IngestReport:
@@ -149,6 +166,28 @@ class Ingest:
         its hash, size, offset and origin. Bad messages are quarantined, never raised. Raises
         ``StorageError`` when the database fails.
         """
+        incoming, oversized = self._received(records)
+        report = self._settle(incoming, tracking, oversized)
+        report.read = len(records)
+        if report.accepted or report.checkpoints:
+            report.add(self._retry_parked())
+        return report
+
+    def _read(self, name: str, position: int, timeout_s: float) -> _Read | None:
+        """The batch from ``position`` (None if nothing came within ``timeout_s``), its bytes given
+        to the verifying processes. Raises ``TransportReset`` as ``Transport.read`` does."""
+        batch = self.transport.read(self.topic, position, self.batch_size, timeout_s,
+                                    expected_topic_id=self.topic_id)
+        if not batch.records:
+            return None
+        records = [(r.offset, r.key, r.value) for r in batch]
+        incoming, oversized = self._received(records)
+        return _Read(name, position, records, incoming, oversized, self._checks_later(incoming),
+                     Tracking(application_name=name, notification_id=batch.records[-1].offset + 1))
+
+    def _received(self, records: Sequence[tuple[int, bytes | None, bytes | None]],
+                  ) -> tuple[list[Incoming], list[QuarantineEntry]]:
+        """The messages to verify, and the entries of those over ``max_message_bytes``."""
         received_at = now_us()
         incoming, oversized = [], []
         for offset, key, value in records:
@@ -157,11 +196,17 @@ class Ingest:
                 oversized.append(self._oversized(offset, key, value, received_at))
             else:
                 incoming.append(Incoming(self.topic, offset, key, value, received_at))
-        report = self._settle(incoming, tracking, oversized)
-        report.read = len(records)
-        if report.accepted or report.checkpoints:
-            report.add(self._retry_parked())
-        return report
+        return incoming, oversized
+
+    def _checks_later(self, incoming: Sequence[Incoming]) -> Callable[[], list[Checked]]:
+        """Start ``check_messages`` of ``incoming`` with who may sign for each partner as known now
+        (on the verifying processes when there are many); what this returns gives the results."""
+        knowledge = self._knowledge_now()
+        for origin in knowledge.partners:
+            self.load(origin)
+        signers = {origin: partner.signers(dict(knowledge.certified.get(origin, {})))
+                   for origin, partner in knowledge.partners.items()}
+        return self.signatures.map_later(check_messages, [i.value for i in incoming], signers)
 
     # --- verification and recording ------------------------------------------------------
 
@@ -175,11 +220,14 @@ class Ingest:
                    f"not kept; SHA-256 of key and value {digest.hex()}")
 
     def _settle(self, incoming: list[Incoming], tracking: Tracking | None,
-                oversized: Sequence[QuarantineEntry] = ()) -> IngestReport:
+                oversized: Sequence[QuarantineEntry] = (),
+                checked: Callable[[], list[Checked]] | None = None) -> IngestReport:
         """Verify ``incoming`` in order and record the outcome (with ``tracking``, and the ``oversized``
-        entries) in one transaction."""
+        entries) in one transaction. ``checked``: gives ``check_messages`` of ``incoming`` (default:
+        started here)."""
+        checked = checked or self._checks_later(incoming)
         knowledge = self._knowledge_now()
-        run = Run(self, knowledge, incoming)
+        run = Run(self, knowledge, incoming, checked())
         run.verify_all()
         report = run.report
         batch = run.batch
@@ -337,3 +385,18 @@ def _new_entries(inbox: Inbox, entries: list[QuarantineEntry]) -> list[Quarantin
         return unique
     existing = inbox.existing([e.id for e in unique])
     return [e for e in unique if e.id not in existing]
+
+
+@dataclass(frozen=True)
+class _Read:
+    """A batch read from position ``position`` of tracking ``name``: its (offset, key, value) records,
+    the messages to verify and the entries of the oversized, the checks of their bytes (started),
+    and the position after it."""
+
+    name: str
+    position: int
+    records: list[tuple[int, bytes | None, bytes | None]]
+    incoming: list[Incoming]
+    oversized: list[QuarantineEntry]
+    checked: Callable[[], list[Checked]]
+    tracking: Tracking

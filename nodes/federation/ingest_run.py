@@ -13,13 +13,13 @@ from collections import ChainMap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from domain.errors import InvalidField
 from ledger.acceptance import (
     REGISTER_PREFIX,
     CertifiedKey,
     Refusal,
     Signers,
     check_inclusion,
+    check_inclusions,
     check_link,
     check_signed,
     learn_register,
@@ -33,10 +33,11 @@ from ledger.errors import LedgerError, SignatureError, VerificationError
 from ledger.keys import public_key_from_bytes
 from ledger.proofs import verify_consistency
 from ledger.signed_proof import verify_proof_signature
-from nodes.acceptance import RECORD_SCHEMA, DomainPolicy
+from nodes.acceptance import DomainPolicy
 from nodes.federation.gossip import check_gossip
 from nodes.federation.inbox_proofs import KeptProof
 from nodes.federation.inbox_records import KIND_ALARM, Cosignature, InboxBatch, ParkedEntry, QuarantineEntry, now_us
+from nodes.federation.ingest_checks import Checked
 from nodes.federation.ingest_reasons import (
     BAD_PROOF,
     BAD_SIGNATURE,
@@ -64,7 +65,6 @@ from nodes.federation.wire import (
     RecordMessage,
     WitnessReply,
     WitnessRequest,
-    decode_message,
     encode_message,
 )
 from nodes.federation.witness import answer_witness, cosignature_problem
@@ -123,10 +123,12 @@ class Knowledge:
 class Run:
     """Verification of one list of messages, in order, against the knowledge plus what it accepts."""
 
-    def __init__(self, ingest: Ingest, knowledge: Knowledge, incoming: list[Incoming]):
+    def __init__(self, ingest: Ingest, knowledge: Knowledge, incoming: list[Incoming], checked: list[Checked]):
+        """``checked``: ``check_messages`` of the incoming values, in order."""
         self.ingest = ingest
         self.knowledge = knowledge
         self.incoming = incoming
+        self.checked = checked
         self.batch = InboxBatch()
         self.report = IngestReport()
         self.cosign_items: dict[str, tuple[bytes, bytes]] = {}  # origin -> newest cosignature
@@ -142,7 +144,7 @@ class Run:
     # --- orchestration ---
 
     def verify_all(self) -> None:
-        decoded = [self._decode(m) for m in self.incoming]
+        decoded = [self._decode(checked) for checked in self.checked]
         for message, _ in decoded:
             origin = getattr(message, "origin", None)
             if origin in self.knowledge.partners:
@@ -186,23 +188,17 @@ class Run:
             self.knowledge.kept.setdefault(origin, {}).update(kept)
             self.knowledge.newest[origin] = kept[max(kept)]
 
-    def _decode(self, incoming: Incoming) -> tuple[Decoded, Envelope | None]:
+    def _decode(self, checked: Checked) -> tuple[Decoded, Envelope | None]:
         """(message, its envelope if a record), or (``Refused``, None) for bytes that are neither."""
-        try:
-            message = decode_message(incoming.value)
-        except (LedgerError, ValueError, TypeError) as e:
-            return Refused(MALFORMED, f"not a federation message: {e}"), None
-        if not isinstance(message, RecordMessage):
-            return message, None
-        try:
-            return message, Envelope.from_bytes(message.envelope)
-        except LedgerError as e:
-            return Refused(MALFORMED, f"the record is not an envelope: {e}"), None
+        if checked.message is None:
+            return Refused(MALFORMED, checked.malformed), None
+        return checked.message, checked.envelope
 
     def _prefetch(self, decoded: list[tuple[Decoded, Envelope | None]]) -> None:
         """What can be done for the whole list up front: one query for the versions we hold of
-        every stream; the signatures with keys known now, on the verifying processes; meanwhile,
-        here, the inclusion proofs against the checkpoints kept now."""
+        every stream; the signatures with keys known now that the checks of the bytes did not verify
+        with the same key (a key certified since), on the verifying processes; meanwhile, here, the
+        inclusion proofs against the checkpoints kept now."""
         records = [(position, message, envelope) for position, (message, envelope) in enumerate(decoded)
                    if isinstance(message, RecordMessage) and envelope is not None]
         self.held = self.ingest.inbox.held({(m.origin, e.stream) for _, m, e in records})
@@ -211,17 +207,27 @@ class Run:
             if message.origin not in self.knowledge.partners:
                 continue
             found = signer(envelope, self._signers(self._partner(message.origin)))
-            if not isinstance(found, Refusal) and \
-                    self.held[(message.origin, envelope.stream)].get(envelope.version) != message.envelope:
+            if isinstance(found, Refusal):
+                continue
+            checked = self.checked[position].signature
+            if checked is not None and checked[0] == found[0]:
+                self.signature_ok[position] = checked[1]
+            elif self.held[(message.origin, envelope.stream)].get(envelope.version) != message.envelope:
                 tasks.append((found[0], envelope.sig, envelope.hash))
                 positions.append(position)
         verified = self.ingest.signatures.verify_later(tasks)
+        by_checkpoint: dict[tuple[str, int], list[tuple[int, RecordMessage, Envelope]]] = {}
         for position, message, envelope in records:
-            checkpoint = self.knowledge.kept.get(message.origin, {}).get(message.checkpoint_size)
+            by_checkpoint.setdefault((message.origin, message.checkpoint_size), []).append(
+                (position, message, envelope))
+        for (origin, size), proved in by_checkpoint.items():
+            checkpoint = self.knowledge.kept.get(origin, {}).get(size)
             if checkpoint is not None:
-                self.inclusion_ok[position] = (
-                    checkpoint.root, check_inclusion(envelope, message.index, message.proof, checkpoint))
-        self.signature_ok = dict(zip(positions, verified()))
+                failures = check_inclusions([e for _, _, e in proved], [m.index for _, m, _ in proved],
+                                            [m.proof for _, m, _ in proved], checkpoint)
+                for (position, _, _), failure in zip(proved, failures):
+                    self.inclusion_ok[position] = (checkpoint.root, failure)
+        self.signature_ok.update(zip(positions, verified()))
 
     def _signers(self, partner: Partner) -> Signers:
         """Who may sign ``partner``'s records: its node key, the keys certified before and in this run."""
@@ -268,12 +274,13 @@ class Run:
             raise Refused(STREAM_MISMATCH, f"Kafka key {incoming.key[:64]!r} is not the envelope's stream "
                                            f"{envelope.stream}: replayed from another stream")
         what = f"{envelope.type[:64]} v{envelope.version} of {origin} stream {envelope.stream[:64]}"
-        try:
-            RECORD_SCHEMA.check(stream=envelope.stream, type=envelope.type, body=envelope.body,
-                                version=envelope.version, occurred_on=envelope.occurred_on,
-                                recorded_at=envelope.recorded_at, node=envelope.node, authority=envelope.authority)
-        except InvalidField as e:
-            raise Refused(INVALID_FIELD, f"{what}: field {e.field!r}: {e.args[0]}") from e
+        checked = self.checked[position]  # the schema check of the bytes (``ingest_checks``)
+        if checked.invalid is not None:
+            raise Refused(INVALID_FIELD, f"{what}: field {checked.invalid[0]!r}: {checked.invalid[1]}")
+        if checked.unforeseen:
+            log.error("ingest: message at %s[%d] could not be checked: %s", incoming.topic, incoming.offset,
+                      checked.unforeseen)
+            raise Refused(UNVERIFIABLE, f"could not be checked: {checked.unforeseen}")
         held = self.held.setdefault((origin, envelope.stream), {})
         if held.get(envelope.version) == message.envelope:
             raise Duplicate

@@ -326,7 +326,10 @@ class KafkaTransport:
                 self._consumer_at.pop(tp, None)
                 raise
             self._consumer_at[tp] = records[-1].offset + 1 if records else from_offset
-            self._empty_reads = 0 if records else self._empty_reads + 1
+            if records:
+                self._empty_reads = 0
+            elif timeout_s > 0:  # a look at what is fetched already (ingest reading ahead) is not idle polling
+                self._empty_reads += 1
             self._set_fetch_wait(self.fetch_max_wait_ms if self._empty_reads < IDLE_AFTER_EMPTY_READS
                                  else self.idle_fetch_max_wait_ms)
             end = consumer.highwater(tp)

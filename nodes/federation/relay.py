@@ -196,19 +196,24 @@ class Relay:
                       start=min(positions.values()) + 1, limit=PAGE)
         # One more, empty, round: the checkpoints pending go even when no record is new.
         for covered in itertools.chain(pages, [()]):
-            routed = self._route(covered, context, report)
+            routed = [(index, notification, to) for index, notification, to in self._route(covered, context, report)
+                      if any(notification.id > positions[s] and s in to for s in states)]
+            # Each record's message is built and encoded once, whoever it goes to.
+            proofs = sealer.inclusion_proofs([index for index, _, _ in routed], newest.size)
+            encoded = [
+                # The key is the stream id (the mapper's originator id is the envelope's stream).
+                (str(notification.originator_id).encode(), encode_message(RecordMessage(
+                    origin=origin, envelope=bytes(notification.state), checkpoint_size=newest.size,
+                    index=index, proof=tuple(proof))))
+                for (index, notification, _), proof in zip(routed, proofs)
+            ]
             for state in states:
                 if state in reset:
                     continue
                 items = pending.pop(state, [])
                 sent_checkpoints = len(items)
-                for index, notification, to in routed:
-                    if notification.id > positions[state] and state in to:
-                        message = RecordMessage(origin=origin, envelope=bytes(notification.state),
-                                                checkpoint_size=newest.size, index=index,
-                                                proof=tuple(sealer.inclusion_proof(index, newest.size)))
-                        # The key is the stream id (the mapper's originator id is the envelope's stream).
-                        items.append((str(notification.originator_id).encode(), encode_message(message)))
+                items += [item for (_, notification, to), item in zip(routed, encoded)
+                          if notification.id > positions[state] and state in to]
                 try:
                     if items:
                         self.transport.publish(self.transport.inbox_topic(state), items,

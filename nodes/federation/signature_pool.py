@@ -1,4 +1,5 @@
-"""Ed25519 verification for ingest, on a few worker processes when a batch is large.
+"""Ed25519 verification for ingest (and the other checks of a message's bytes, with it), on a few
+worker processes when a batch is large.
 
 ``cryptography`` has no batch verification and holds the GIL, so a large batch's
 signatures go to ``nodes.workers.start_pool`` processes while ingest checks the
@@ -9,9 +10,10 @@ goes on in this process, slower, and ingest never stops for it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
 
 from ledger.acceptance import verify_signatures
 from nodes.workers import start_pool
@@ -23,6 +25,7 @@ POOL_THRESHOLD = 200
 POOL_SIZE = 2
 
 Task = tuple[bytes, bytes, bytes]  # raw public key, signature, message
+_R = TypeVar("_R")
 
 
 class SignaturePool:
@@ -39,21 +42,27 @@ class SignaturePool:
 
     def verify_later(self, tasks: list[Task]) -> Callable[[], list[bool]]:
         """Start verifying each task; the results, in order, come from calling what this returns."""
-        if len(tasks) < POOL_THRESHOLD or self.size < 2:
-            results = verify_signatures(tasks)
+        return self.map_later(verify_signatures, tasks)
+
+    def map_later(self, function: Callable[..., list[_R]], items: Sequence[Any], *args: Any) -> Callable[[], list[_R]]:
+        """Start ``function(part, *args)`` on parts of ``items``; calling what this returns gives the results
+        of all parts, in order. ``function`` is pure and never raises (it may run on a process or here):
+        one result per item. A list of fewer than ``POOL_THRESHOLD`` items is done here and now."""
+        if len(items) < POOL_THRESHOLD or self.size < 2:
+            results = function(items, *args)
             return lambda: results
         try:
             pool = self._started()
-            step = -(-len(tasks) // self.size)
-            futures = [pool.submit(verify_signatures, tasks[i:i + step]) for i in range(0, len(tasks), step)]
+            step = -(-len(items) // self.size)
+            futures = [pool.submit(function, items[i:i + step], *args) for i in range(0, len(items), step)]
         except (BrokenProcessPool, OSError, RuntimeError) as e:
-            return self._without_pool(tasks, e)
+            return self._without_pool(function, items, args, e)
 
-        def collected() -> list[bool]:
+        def collected() -> list[_R]:
             try:
-                return [ok for future in futures for ok in future.result()]
+                return [result for future in futures for result in future.result()]
             except (BrokenProcessPool, OSError, RuntimeError) as e:
-                return self._without_pool(tasks, e)()
+                return self._without_pool(function, items, args, e)()
 
         return collected
 
@@ -65,16 +74,17 @@ class SignaturePool:
                 for _ in range(self.size):
                     pool.submit(verify_signatures, [])
             except (BrokenProcessPool, OSError, RuntimeError) as e:
-                self._without_pool([], e)
+                self._without_pool(verify_signatures, [], (), e)
 
     def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = start_pool(self.size)
         return self._pool
 
-    def _without_pool(self, tasks: list[Task], error: BaseException) -> Callable[[], list[bool]]:
+    def _without_pool(self, function: Callable[..., list[_R]], items: Sequence[Any], args: tuple[Any, ...],
+                      error: BaseException) -> Callable[[], list[_R]]:
         log.warning("ingest: signature verification processes unavailable (%s); verifying here", error)
         self.close()
         self.size = 1
-        results = verify_signatures(tasks)
+        results = function(items, *args)
         return lambda: results

@@ -288,6 +288,13 @@ class Sealer:
         with self._lock:
             return self._follow_to(size).inclusion_proof(index, self._sealed_size() if size is None else size)
 
+    def inclusion_proofs(self, indexes: Sequence[int], size: int | None = None) -> list[list[bytes]]:
+        """``inclusion_proof(index, size)`` for each of ``indexes``, in order, with the subtree roots
+        their paths share computed once (``MerkleTree.inclusion_proofs``). Same requirements."""
+        with self._lock:
+            tree = self._follow_to(size)
+            return tree.inclusion_proofs(indexes, self._sealed_size() if size is None else size)
+
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
         """RFC 9162 PROOF(size1, D_size2) (default ``size2``: the latest checkpoint's size).
 

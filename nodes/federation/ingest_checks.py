@@ -1,0 +1,79 @@
+"""What ingest checks of a message from its bytes alone: its form, its record's fields and
+the record's Ed25519 signature by the key its origin's signers name.
+
+A pure function of the bytes and of who may sign (``Signers``), so that it runs on the
+verifying processes (``nodes.federation.signature_pool``) while ingest records the batch
+before. ``nodes.federation.ingest_run`` decides with what it finds, in the order of the
+acceptance rule, as if it had checked each message itself: a signature checked with
+another key than the one the signers name when the message's turn comes is checked again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from domain.errors import InvalidField
+from ledger.acceptance import Refusal, Signers, signer, verify_signatures
+from ledger.envelope import Envelope
+from ledger.errors import LedgerError
+from nodes.acceptance import RECORD_SCHEMA
+from nodes.federation.wire import Message, RecordMessage, decode_message
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One message as ``check_messages`` found it.
+
+    ``message`` is None when the bytes are not a federation message, or hold a record that is
+    not an envelope: ``malformed`` then says why (the quarantine's detail). For a record:
+    ``envelope`` (its hash computed); ``invalid``, the first field out of the domain's schema
+    as (field, problem); ``unforeseen``, "TypeName: message" when the schema check broke on it;
+    ``signature``, (raw key, whether the signature verifies with it) when the signers given
+    for its origin name the key that must have signed it, else None.
+    """
+
+    message: Message | None
+    malformed: str = ""
+    envelope: Envelope | None = None
+    invalid: tuple[str | None, str] | None = None
+    unforeseen: str = ""
+    signature: tuple[bytes, bool] | None = None
+
+
+def check_messages(values: Sequence[bytes], signers: Mapping[str, Signers]) -> list[Checked]:
+    """``check_message`` of each value, in order. Never raises for bad input."""
+    return [check_message(value, signers) for value in values]
+
+
+def check_message(value: bytes, signers: Mapping[str, Signers]) -> Checked:
+    """What ``value`` (a Kafka value read from the inbox topic) holds, checked as far as its bytes
+    and ``signers`` (origin -> who may sign its records, as known now) allow."""
+    try:
+        message = decode_message(value)
+    except (LedgerError, ValueError, TypeError) as e:
+        return Checked(None, f"not a federation message: {e}")
+    if not isinstance(message, RecordMessage):
+        return Checked(message)
+    try:
+        envelope = Envelope.from_bytes(message.envelope)
+    except LedgerError as e:
+        return Checked(None, f"the record is not an envelope: {e}")
+    invalid, unforeseen = None, ""
+    try:
+        RECORD_SCHEMA.check(stream=envelope.stream, type=envelope.type, body=envelope.body,
+                            version=envelope.version, occurred_on=envelope.occurred_on,
+                            recorded_at=envelope.recorded_at, node=envelope.node, authority=envelope.authority)
+    except InvalidField as e:
+        invalid = (e.field, str(e.args[0]))
+    except Exception as e:  # ingest quarantines it as unverifiable, as a check that broke in ingest
+        unforeseen = f"{type(e).__name__}: {e}"
+    signature = None
+    known = signers.get(message.origin)
+    found = signer(envelope, known) if known is not None else None
+    if found is not None and not isinstance(found, Refusal):
+        signature = (found[0], verify_signatures([(found[0], envelope.sig, envelope.hash)])[0])
+    else:
+        envelope.hash  # noqa: B018  (computed here, where it costs ingest nothing: the proof needs it)
+    return Checked(message, envelope=envelope, invalid=invalid, unforeseen=unforeseen,
+                   signature=signature)

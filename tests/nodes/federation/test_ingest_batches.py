@@ -1,0 +1,154 @@
+"""Ingest in batches: the bytes checked apart (``ingest_checks``, on worker processes for a large
+batch), the next batch read while one is recorded. Whatever the batch boundaries, the same
+messages are accepted and the same ones refused, for the same reasons, as one at a time."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from ledger.acceptance import Signers
+from ledger.envelope import Envelope
+from ledger.keys import public_bytes
+from nodes.bootstrap import init_node
+from nodes.federation.inbox import Inbox
+from nodes.federation.ingest import BAD_SIGNATURE, INVALID_FIELD, MALFORMED, STREAM_MISMATCH, Ingest
+from nodes.federation.ingest_checks import check_message, check_messages
+from nodes.federation.relay import Relay
+from nodes.federation.trust import trust_each_other
+from nodes.federation.wire import RecordMessage, decode_message, encode_message
+from nodes.settings import Settings
+
+from federation_nodes import PASSPHRASE, manufacture_many
+from memory_transport import MemoryTransport
+
+RECORDS = 120
+
+
+@pytest.fixture(scope="module")
+def relayed(tmp_path_factory):
+    """NL, and what BE's relay sends it: certificates, a checkpoint and RECORDS manufactures."""
+    root = tmp_path_factory.mktemp("batches")
+    be = init_node(Settings.load(environ={}, home=root / "be", passphrase=PASSPHRASE), "BE")
+    nl = init_node(Settings.load(environ={}, home=root / "nl", passphrase=PASSPHRASE), "NL")
+    trust_each_other([be, nl])
+    (root / "be" / "sharing.json").write_text(json.dumps({"share": {"Weapon.Manufactured": "all"}}))
+    manufacture_many(be, RECORDS)
+    transport = MemoryTransport()
+    Relay(be, transport, be.inbox).relay()
+    yield be, nl, transport.published("NL")
+    be.close()
+    nl.close()
+
+
+def _forged(messages: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The messages with, after the 70th, a bad signature, a record under another stream's key,
+    a record out of the schema and bytes that are no message."""
+    records = [(i, k, decode_message(v)) for i, (k, v) in enumerate(messages)
+               if isinstance(decode_message(v), RecordMessage)]
+    _, key, message = records[-1]
+    envelope = Envelope.from_bytes(message.envelope)
+    bad_sig = replace(message, envelope=replace(envelope, sig=bytes(64)).to_bytes())
+    out_of_schema = replace(message, envelope=replace(envelope, body={**envelope.body, "calibre": 9}).to_bytes())
+    other_key = records[-2][1]
+    forged = [(key, encode_message(bad_sig)), (other_key, encode_message(message)),
+              (key, encode_message(out_of_schema)), (key, b"\x81\xa1v\x01")]
+    return messages[:70] + forged + messages[70:]
+
+
+def _ingest_all(nl, messages, tmp_path, batch_size: int, pool_size: int = 1):
+    """Publish ``messages`` to a fresh inbox topic and step a fresh ingest through them; returns
+    (accepted envelope bytes, sorted (reason, offset) of the quarantine, the ingest's steps)."""
+    transport = MemoryTransport()
+    transport.ensure_topics(["NL"])
+    transport.publish(transport.inbox_topic("NL"), messages)
+    inbox = Inbox.open(str(tmp_path / f"inbox-{batch_size}-{pool_size}.db"))
+    ingest = Ingest(nl, transport, inbox, lambda state, items: None, batch_size=batch_size, pool_size=pool_size)
+    try:
+        steps = 0
+        while ingest.step(0.0).read:
+            steps += 1
+        accepted = {bytes(n.state) for n in inbox.recorder.select_notifications(start=1, limit=10_000)
+                    if not n.topic.startswith("armsledger.")}
+        quarantined = sorted((e["reason"], e["offset"]) for e in inbox.quarantined())
+        return accepted, quarantined, steps
+    finally:
+        ingest.close()
+        inbox.close()
+
+
+def test_any_batch_size_accepts_and_refuses_the_same_messages(relayed, tmp_path):
+    _, nl, messages = relayed
+    messages = _forged(messages)
+    one_by_one = _ingest_all(nl, messages, tmp_path, 1)
+    accepted, quarantined, _ = one_by_one
+    assert len(accepted) == RECORDS + 6  # the manufactures and BE's certificates
+    assert quarantined == sorted([(BAD_SIGNATURE, 70), (STREAM_MISMATCH, 71), (INVALID_FIELD, 72), (MALFORMED, 73)])
+    for batch_size in (3, 50, 500):
+        again = _ingest_all(nl, messages, tmp_path, batch_size)
+        assert again[:2] == one_by_one[:2], batch_size
+        assert again[2] == -(-len(messages) // batch_size), batch_size  # full batches, read ahead, none lost
+
+
+def test_the_worker_processes_decide_as_this_process(relayed, tmp_path):
+    _, nl, messages = relayed
+    messages = _forged(messages) * 2  # over the pool's threshold; the second half is duplicates
+    here = _ingest_all(nl, messages, tmp_path, 500, pool_size=1)
+    on_workers = _ingest_all(nl, messages, tmp_path, 500, pool_size=2)
+    assert on_workers[:2] == here[:2]
+    assert len(here[0]) == RECORDS + 6
+
+
+def test_a_batch_read_ahead_is_read_again_when_another_ingest_moved_the_position(relayed, tmp_path):
+    _, nl, messages = relayed
+    transport = MemoryTransport()
+    transport.ensure_topics(["NL"])
+    transport.publish(transport.inbox_topic("NL"), messages)
+    inbox = Inbox.open(str(tmp_path / "shared.db"))
+    first = Ingest(nl, transport, inbox, lambda state, items: None, batch_size=40, pool_size=1)
+    second = Ingest(nl, transport, inbox, lambda state, items: None, batch_size=40, pool_size=1)
+    try:
+        assert first.step(0.0).read == 40  # and reads offsets 40..79 ahead
+        assert second.step(0.0).read == 40  # records 40..79 (and reads 80.. ahead)
+        done = first.step(0.0)  # its batch read ahead starts at 40, the position is 80: read again
+        assert done.read == 40 and not done.conflicts
+        assert len(done.accepted) == 40
+        while first.step(0.0).read or second.step(0.0).read:
+            pass
+        accepted = [n for n in inbox.recorder.select_notifications(start=1, limit=10_000)
+                    if not n.topic.startswith("armsledger.")]
+        assert len(accepted) == len({bytes(n.state) for n in accepted}) == RECORDS + 6
+        assert inbox.quarantined() == []
+    finally:
+        first.close()
+        second.close()
+        inbox.close()
+
+
+def test_check_message_finds_what_the_bytes_alone_tell(relayed):
+    be, _, messages = relayed
+    identity = be.identity
+    key = public_bytes(identity.private_keys[identity.node_key_id].public_key())
+    records = [decode_message(v) for _, v in messages if isinstance(decode_message(v), RecordMessage)]
+    register = next(m for m in records if Envelope.from_bytes(m.envelope).type.startswith("Authority."))
+    value = encode_message(register)
+    signers = {"BE": Signers.of(key, {})}
+
+    found = check_message(value, signers)
+    assert found.message == register and found.envelope == Envelope.from_bytes(register.envelope)
+    assert found.signature == (key, True) and found.invalid is None and not found.malformed
+    assert check_message(value, {}).signature is None  # no signers for BE: left to ingest
+    envelope = Envelope.from_bytes(register.envelope)
+    forged = encode_message(replace(register, envelope=replace(envelope, sig=bytes(64)).to_bytes()))
+    assert check_message(forged, signers).signature == (key, False)
+
+    assert check_message(b"\xc1", signers).message is None
+    assert check_message(b"\xc1", signers).malformed.startswith("not a federation message: ")
+    not_envelope = encode_message(replace(register, envelope=b"\x90"))
+    assert check_message(not_envelope, signers).malformed.startswith("the record is not an envelope: ")
+    out_of_schema = encode_message(replace(register, envelope=replace(envelope, stream="x").to_bytes()))
+    assert check_message(out_of_schema, signers).invalid == ("stream", "'x' is not a UUID")
+    assert check_messages([value, b"\xc1"], signers) == [check_message(value, signers),
+                                                         check_message(b"\xc1", signers)]
