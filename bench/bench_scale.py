@@ -221,7 +221,10 @@ def measure(backend: str, sizes: list[int]) -> Table:
     with common.fresh_database(backend) as (db, folder):
         node = common.new_node(db, folder)
         store = Store(node, command_env(db, folder), folder)
-        at = {size: measure_size(store, size, rng) for size in sizes}
+        at = {}
+        for size in sizes:  # each size's figures shown as they come: a long run stopped early still tells
+            at[size] = measure_size(store, size, rng)
+            progress(f"{size:,} events: " + ", ".join(f"{name} {value:,.2f}" for name, value in at[size].items()))
         node.close()
     smallest = at[sizes[0]]
     for name, unit, rate in COSTS:
