@@ -73,9 +73,9 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
             copy.set_types([kind for _, kind in rows_into.columns])
             for row in rows:
                 copy.write_row(row)
+        # One round trip for both (no parameters: the simple query protocol takes several statements).
         cursor.execute(f"INSERT INTO {rows_into.table} ({rows_into.column_list}) "
-                       f"SELECT {rows_into.column_list} FROM {staging} {rows_into.on_conflict}")
-        cursor.execute(f"TRUNCATE {staging}")
+                       f"SELECT {rows_into.column_list} FROM {staging} {rows_into.on_conflict}; TRUNCATE {staging}")
 
     def _clear(self, cursor: Any) -> None:
         cursor.execute(SQL("TRUNCATE {}").format(SQL(", ").join(Identifier(t) for t in VIEW_TABLES)))
