@@ -244,6 +244,9 @@ def _stored_records(recorder: Any) -> Iterator[LogRecord]:
         table = f'"{schema}"."{recorder.events_table_name}"'
         with recorder.datastore.transaction(commit=False) as cursor, \
                 cursor.connection.cursor(name="verify_rows") as rows:
+            # Idle between batches while the audit waits for its workers, for longer than eventsourcing's
+            # session timeout may allow on a busy machine.
+            cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
             rows.execute(f"SELECT notification_id, originator_id::text AS stream, originator_version, topic, state "
                          f"FROM {table} ORDER BY notification_id")
             while batch := rows.fetchmany(READ_BATCH):

@@ -133,3 +133,21 @@ def test_views_read_a_few_rows_at_a_time_compare_as_read_whole(belgium, monkeypa
     assert [(m.table, EDITS[1][3] in str(m) or EDITS[4][3] in str(m))
             for m in compare_views(belgium.views, belgium.registry)] == [("view_events", True),
                                                                           ("view_shipment_weapons", True)]
+
+
+def test_the_views_snapshot_outlasts_the_idle_transaction_timeout(belgium):
+    """The stored views' read transaction waits, idle, while the log is projected afresh: on PostgreSQL
+    longer than the session's idle-in-transaction timeout (eventsourcing sets one; 1 s here)."""
+    import time
+
+    belgium.views.catch_up(belgium.registry)
+    env = {**eventsourcing_env(belgium.db), "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "1"}
+    with Views.open(env) as views:
+        slept = []
+
+        def slow_projection(done, total):  # idle past the timeout once
+            if not slept:
+                slept.append(time.sleep(1.5))
+
+        assert list(compare_views(views, belgium.registry, progress=slow_projection)) == []
+        assert slept == [None]
