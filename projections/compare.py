@@ -133,6 +133,8 @@ def _snapshot(store: ViewStore) -> Iterator[_Snapshot]:
         snapshot = _Snapshot(store, cursor)
         if snapshot.postgres:  # one snapshot for every statement of the transaction
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            # Idle while the log is projected afresh, for longer than eventsourcing's session timeout allows.
+            cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
         yield snapshot
 
 

@@ -82,9 +82,10 @@ def verify_store(node: Node, *, workers: int | None = None, progress: Progress |
     # The views are projected afresh and compared on a thread beside the audit, which mostly waits for
     # the workers' signature checks. Opened here first: two threads opening them at once race on SQLite.
     _read_ids_as_stored(node.registry.recorder)  # the projection reads the log through the library
-    views = _ViewsCompared(node, checks) if since is None else None
     pool = start_pool(workers) if workers > 1 else None
+    views = None
     try:
+        views = _ViewsCompared(node, checks) if since is None else None
         report = _audit_own_log(node, pool, checks, witnesses, since, rows)
         _read_ids_as_stored(getattr(inbox, "recorder", None))  # the adapter's; an in-memory inbox has none
         store = TrustStore(node.settings.home)
@@ -94,7 +95,9 @@ def verify_store(node: Node, *, workers: int | None = None, progress: Progress |
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-        projected = views.result() if views is not None else []
+        if views is not None:
+            views.join()  # not left running on a node about to be closed, whatever the audit raised
+    projected = views.result() if views is not None else []
     if since is not None and rows.digest(since.size) != since.rows_digest:
         projected.append(Problem(None, None, None, ProblemKind.ALTERED,
                                  f"the stored bytes of the first {since.size} records are not those verified on "
@@ -121,9 +124,12 @@ class _ViewsCompared:
         except BaseException as e:  # noqa: BLE001 - raised again in the caller's thread by result()
             self._error = e
 
+    def join(self) -> None:
+        self._thread.join()
+
     def result(self) -> list[Problem]:
         """The problems found, once the comparison ended; what it raised is raised here."""
-        self._thread.join()
+        self.join()
         if self._error is not None:
             raise self._error
         return self._problems
@@ -238,6 +244,9 @@ def _stored_records(recorder: Any) -> Iterator[LogRecord]:
         table = f'"{schema}"."{recorder.events_table_name}"'
         with recorder.datastore.transaction(commit=False) as cursor, \
                 cursor.connection.cursor(name="verify_rows") as rows:
+            # Idle between batches while the audit waits for its workers, for longer than eventsourcing's
+            # session timeout may allow on a busy machine.
+            cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
             rows.execute(f"SELECT notification_id, originator_id::text AS stream, originator_version, topic, state "
                          f"FROM {table} ORDER BY notification_id")
             while batch := rows.fetchmany(READ_BATCH):

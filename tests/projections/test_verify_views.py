@@ -119,3 +119,35 @@ def test_verify_command_exits_1_naming_the_edited_row_and_0_when_untouched(belgi
     assert failed.code == 1
     assert f"view_weapons weapon_id={belgium.ids.w1}" in failed.err
     assert EDITS[0][3] in failed.err
+
+
+def test_views_read_a_few_rows_at_a_time_compare_as_read_whole(belgium, monkeypatch):
+    """Both sides are merged batch by batch: batches of two rows find what one batch finds."""
+    from projections import compare
+
+    belgium.views.catch_up(belgium.registry)
+    monkeypatch.setattr(compare, "READ_BATCH", 2)
+    assert list(compare_views(belgium.views, belgium.registry)) == []
+    edit(belgium, EDITS[1][1])  # a row of view_events, the table read in most batches
+    edit(belgium, EDITS[4][1])
+    assert [(m.table, EDITS[1][3] in str(m) or EDITS[4][3] in str(m))
+            for m in compare_views(belgium.views, belgium.registry)] == [("view_events", True),
+                                                                          ("view_shipment_weapons", True)]
+
+
+def test_the_views_snapshot_outlasts_the_idle_transaction_timeout(belgium):
+    """The stored views' read transaction waits, idle, while the log is projected afresh: on PostgreSQL
+    longer than the session's idle-in-transaction timeout (eventsourcing sets one; 1 s here)."""
+    import time
+
+    belgium.views.catch_up(belgium.registry)
+    env = {**eventsourcing_env(belgium.db), "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "1"}
+    with Views.open(env) as views:
+        slept = []
+
+        def slow_projection(done, total):  # idle past the timeout once
+            if not slept:
+                slept.append(time.sleep(1.5))
+
+        assert list(compare_views(views, belgium.registry, progress=slow_projection)) == []
+        assert slept == [None]
