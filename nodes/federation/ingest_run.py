@@ -137,6 +137,8 @@ class Run:
         self.certified: dict[str, dict[str, CertifiedKey]] = {}
         self.kept: dict[str, dict[int, Checkpoint]] = {}
         self.signature_ok: dict[int, bool] = {}
+        self._policies: dict[str, DomainPolicy] = {}
+        self._signers_of: dict[str, tuple[Partner, Signers]] = {}  # origin -> (partner, its signers)
         self.inclusion_ok: dict[int, tuple[bytes, Refusal | None]] = {}  # position -> (root, failure)
         #: origin -> (the partner after its node key rotation, the announcement) accepted in this run.
         self.rotations: dict[str, tuple[Partner, Envelope]] = {}
@@ -232,8 +234,12 @@ class Run:
     def _signers(self, partner: Partner) -> Signers:
         """Who may sign ``partner``'s records: its node key, the keys certified before and in this run."""
         origin = partner.state
-        certified = ChainMap(self.certified.setdefault(origin, {}), self.knowledge.certified.get(origin, {}))
-        return partner.signers(certified)
+        known = self._signers_of.get(origin)
+        if known is None or known[0] is not partner:  # the ChainMap follows what is certified later
+            certified = ChainMap(self.certified.setdefault(origin, {}),
+                                 self.knowledge.certified.setdefault(origin, {}))
+            known = self._signers_of[origin] = (partner, partner.signers(certified))
+        return known[1]
 
     def _quarantine(self, incoming: Incoming, origin: str, refused: Refused) -> str | None:
         if incoming.parked is not None and incoming.parked.entry.reason == refused.reason:
@@ -284,7 +290,8 @@ class Run:
         held = self.held.setdefault((origin, envelope.stream), {})
         if held.get(envelope.version) == message.envelope:
             raise Duplicate
-        refusal = check_signed(envelope, self._signers(partner), DomainPolicy(origin),
+        policy = self._policies.get(origin) or self._policies.setdefault(origin, DomainPolicy(origin))
+        refusal = check_signed(envelope, self._signers(partner), policy,
                                signature_ok=self.signature_ok.get(position), body=envelope.body)
         if refusal is not None:
             raise Refused.by_rule(refusal, what)
