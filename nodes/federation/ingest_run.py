@@ -235,9 +235,8 @@ class Run:
         """Who may sign ``partner``'s records: its node key, the keys certified before and in this run."""
         origin = partner.state
         known = self._signers_of.get(origin)
-        if known is None or known[0] is not partner:  # the ChainMap follows what is certified later
-            certified = ChainMap(self.certified.setdefault(origin, {}),
-                                 self.knowledge.certified.setdefault(origin, {}))
+        if known is None or known[0] is not partner:  # made again after a rotation, or a register record
+            certified = {**self.knowledge.certified.get(origin, {}), **self.certified.get(origin, {})}
             known = self._signers_of[origin] = (partner, partner.signers(certified))
         return known[1]
 
@@ -315,9 +314,10 @@ class Run:
         if after is not None:  # proven under the key we trust: follow it (``key_following``)
             self.rotations[origin] = (after, envelope)
         if envelope.type.startswith(REGISTER_PREFIX):  # accepted: signed by the node key
-            # Learnt into this run's map, which the ChainMap of ``_signers`` reads first.
+            # Learnt into this run's map, which wins over what was known before; ``_signers`` reads it anew.
             learn_register(envelope.type, envelope.body,
                            ChainMap(self.certified.setdefault(origin, {}), self.knowledge.certified.get(origin, {})))
+            self._signers_of.pop(origin, None)
 
     def _check_chain(self, envelope: Envelope, held: dict[int, bytes], what: str) -> None:
         version = envelope.version
