@@ -112,7 +112,7 @@ def verify_inclusions(
     for index, leaf_hash, proof in zip(indexes, leaf_hashes, proofs):
         if not (0 <= index < size and len(leaf_hash) == HASH_SIZE and len(root) == HASH_SIZE
                 and len(proof) == _inclusion_proof_length(index, size)
-                and all(len(p) == HASH_SIZE for p in proof)):
+                and all(map(HASH_SIZE.__eq__, map(len, proof)))):
             verify_inclusion(index, size, leaf_hash, proof, root)  # raises the precondition's error
         path = tuple(proof)
         # The walk of verify_inclusion (RFC 9162 section 2.1.3.2), remembering each node it reaches.

@@ -3,6 +3,7 @@ and the batch that ``Inbox.record`` writes in one transaction (layout: ``nodes.f
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 import uuid
@@ -37,6 +38,7 @@ KIND_ALARM = "alarm"
 
 
 
+@functools.lru_cache(maxsize=4096)  # asked twice per record received (held versions, then the insert)
 def received_stream_id(node: str, stream: str) -> uuid.UUID:
     """Originator id of partner ``node``'s ``stream`` in the inbox."""
     return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"{node}|{stream}")

@@ -75,5 +75,8 @@ def check_message(value: bytes, signers: Mapping[str, Signers]) -> Checked:
         signature = (found[0], verify_signatures([(found[0], envelope.sig, envelope.hash)])[0])
     else:
         envelope.hash  # noqa: B018  (computed here, where it costs ingest nothing: the proof needs it)
+    # The hash stays cached; the signed bytes it was computed from (derived, made again if asked
+    # for) are not sent back to ingest: they were a third of what it unpickled.
+    envelope.__dict__.pop("signed_bytes", None)
     return Checked(message, envelope=envelope, invalid=invalid, unforeseen=unforeseen,
                    signature=signature)

@@ -137,6 +137,8 @@ class Run:
         self.certified: dict[str, dict[str, CertifiedKey]] = {}
         self.kept: dict[str, dict[int, Checkpoint]] = {}
         self.signature_ok: dict[int, bool] = {}
+        self._policies: dict[str, DomainPolicy] = {}
+        self._signers_of: dict[str, tuple[Partner, Signers]] = {}  # origin -> (partner, its signers)
         self.inclusion_ok: dict[int, tuple[bytes, Refusal | None]] = {}  # position -> (root, failure)
         #: origin -> (the partner after its node key rotation, the announcement) accepted in this run.
         self.rotations: dict[str, tuple[Partner, Envelope]] = {}
@@ -232,8 +234,11 @@ class Run:
     def _signers(self, partner: Partner) -> Signers:
         """Who may sign ``partner``'s records: its node key, the keys certified before and in this run."""
         origin = partner.state
-        certified = ChainMap(self.certified.setdefault(origin, {}), self.knowledge.certified.get(origin, {}))
-        return partner.signers(certified)
+        known = self._signers_of.get(origin)
+        if known is None or known[0] is not partner:  # made again after a rotation, or a register record
+            certified = {**self.knowledge.certified.get(origin, {}), **self.certified.get(origin, {})}
+            known = self._signers_of[origin] = (partner, partner.signers(certified))
+        return known[1]
 
     def _quarantine(self, incoming: Incoming, origin: str, refused: Refused) -> str | None:
         if incoming.parked is not None and incoming.parked.entry.reason == refused.reason:
@@ -284,7 +289,8 @@ class Run:
         held = self.held.setdefault((origin, envelope.stream), {})
         if held.get(envelope.version) == message.envelope:
             raise Duplicate
-        refusal = check_signed(envelope, self._signers(partner), DomainPolicy(origin),
+        policy = self._policies.get(origin) or self._policies.setdefault(origin, DomainPolicy(origin))
+        refusal = check_signed(envelope, self._signers(partner), policy,
                                signature_ok=self.signature_ok.get(position), body=envelope.body)
         if refusal is not None:
             raise Refused.by_rule(refusal, what)
@@ -308,9 +314,10 @@ class Run:
         if after is not None:  # proven under the key we trust: follow it (``key_following``)
             self.rotations[origin] = (after, envelope)
         if envelope.type.startswith(REGISTER_PREFIX):  # accepted: signed by the node key
-            # Learnt into this run's map, which the ChainMap of ``_signers`` reads first.
+            # Learnt into this run's map, which wins over what was known before; ``_signers`` reads it anew.
             learn_register(envelope.type, envelope.body,
                            ChainMap(self.certified.setdefault(origin, {}), self.knowledge.certified.get(origin, {})))
+            self._signers_of.pop(origin, None)
 
     def _check_chain(self, envelope: Envelope, held: dict[int, bytes], what: str) -> None:
         version = envelope.version

@@ -272,8 +272,8 @@ class Relay:
             index = self.node.sealer.leaf_index(position)
         except KeyError:
             return None
-        leaves = self.node.sealer.sealed_leaves()
-        return leaves[index].envelope_hash if index < len(leaves) else None
+        leaf = self.node.sealer.sealed_leaf(index)  # one row, not the whole leaf index
+        return leaf.envelope_hash if leaf is not None else None
 
     def _covered(self, start: int, limit: int, size: int) -> list[tuple[int, Notification]]:
         """(leaf index, notification) of up to ``limit`` notifications from ``start`` that the

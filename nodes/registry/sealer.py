@@ -261,6 +261,11 @@ class Sealer:
         with translated_errors("reading the leaf index"), self._tables.transaction(commit=False) as cursor:
             return self._tables.sealed_leaves(cursor)
 
+    def sealed_leaf(self, index: int) -> SealedLeaf | None:
+        """The stored leaf at leaf ``index``, or None if none is stored there."""
+        with translated_errors("reading the leaf index"), self._tables.transaction(commit=False) as cursor:
+            return self._tables.leaf_at(cursor, index)
+
     def leaves_of(self, stream: str) -> dict[int, tuple[int, bytes]]:
         """The sealed leaves of ``stream``'s records: version -> (leaf index, envelope hash), from the leaf index."""
         with translated_errors("reading the leaf index"), self._tables.transaction(commit=False) as cursor:
@@ -402,6 +407,14 @@ class _Tables:
                        "ORDER BY leaf_index")
         return [SealedLeaf(row["leaf_index"], row["stream"], row["version"], bytes(row["envelope_hash"]))
                 for row in cursor.fetchall()]
+
+    def leaf_at(self, cursor: _Cursor, index: int) -> SealedLeaf | None:
+        cursor.execute(self._sql(f"SELECT leaf_index, stream, version, envelope_hash FROM {self.leaves_table} "
+                                 "WHERE leaf_index = ?"), (index,))
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return SealedLeaf(row["leaf_index"], row["stream"], row["version"], bytes(row["envelope_hash"]))
 
     def leaves_of(self, cursor: _Cursor, stream: str) -> dict[int, tuple[int, bytes]]:
         cursor.execute(self._sql(f"SELECT leaf_index, version, envelope_hash FROM {self.leaves_table} "

@@ -255,3 +255,14 @@ def test_a_checkpoint_message_of_a_node_that_does_not_sign_proofs_is_read_as_uns
     assert isinstance(message, CheckpointMessage) and message.proof_sig == b""
     signed = encode_message(CheckpointMessage("BE", b"c", 0, (), b"s" * 64))
     assert decode_message(signed).proof_sig == b"s" * 64
+
+
+def test_the_sealed_leaf_at_an_index_is_the_one_the_leaf_index_holds(cluster):
+    be = cluster["BE"]
+    for serial in ("L-1", "L-2", "L-3"):
+        manufacture(be, serial)
+    be.sealer.seal()
+    leaves = be.sealer.sealed_leaves()
+    assert len(leaves) >= 3
+    assert [be.sealer.sealed_leaf(leaf.index) for leaf in leaves] == leaves
+    assert be.sealer.sealed_leaf(len(leaves)) is None
