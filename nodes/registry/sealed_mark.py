@@ -12,6 +12,7 @@ do both is caught by the partners' cosignatures (``verify --witnesses``). docs/v
 from __future__ import annotations
 
 import fcntl
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,6 +34,7 @@ class SealedMark:
         # The bytes this process last wrote or verified, with their checkpoint: a file that still holds
         # exactly them needs no new signature check (the sealer reads the mark before every seal).
         self._known: tuple[bytes, Checkpoint] | None = None
+        self._writing: _Advancing | None = None  # the mark ``advance_later`` is writing
 
     def read(self) -> Checkpoint | None:
         """The newest checkpoint sealed, or None when no mark was ever written.
@@ -75,3 +77,37 @@ class SealedMark:
             data = checkpoint.to_bytes()
             replace_mark(self.path, data)
             self._known = (data, checkpoint)
+
+    def advance_later(self, checkpoint: Checkpoint) -> None:
+        """``advance`` in a thread of its own, after waiting for the one before (``wait`` raises its error).
+
+        The mark's fsync then costs the caller nothing (the relay publishes meanwhile); the thread is no
+        daemon, so the process ends only once the mark is written.
+        """
+        self.wait()
+        self._writing = _Advancing(self, checkpoint)
+        self._writing.start()
+
+    def wait(self) -> None:
+        """Wait for the mark ``advance_later`` is writing; raise what writing it raised (once)."""
+        writing, self._writing = self._writing, None
+        if writing is None:
+            return
+        writing.join()
+        if writing.error is not None:
+            raise writing.error
+
+
+class _Advancing(threading.Thread):
+    """``SealedMark.advance`` of one checkpoint, its error kept for ``SealedMark.wait``."""
+
+    def __init__(self, mark: SealedMark, checkpoint: Checkpoint):
+        super().__init__(name="sealed-mark")
+        self.mark, self.checkpoint = mark, checkpoint
+        self.error: Exception | None = None
+
+    def run(self) -> None:
+        try:
+            self.mark.advance(self.checkpoint)
+        except Exception as e:  # raised in the caller's thread by SealedMark.wait
+            self.error = e
