@@ -10,7 +10,8 @@ the inbox is drained once, its end asked of the broker once. Scripts and tests g
 deterministic step.
 
 Reactions have a position of their own in the inbox (``REACTIONS_POSITION``), saved after
-they ran, at most every ``REACTIONS_SAVE_EVERY_S`` and when the ``Federation`` closes: records whose
+they ran, at most every ``REACTIONS_SAVE_EVERY_S``, at the end of a ``sync`` and when the
+``Federation`` closes (the end of ``run``): records whose
 reactions a crash cut short are reacted to again at the next start (reactions are
 idempotent), once per ``Federation``.
 
@@ -213,6 +214,7 @@ def sync(node: Node, transport: Transport, timeout_s: float = 10.0, *,
             report.add_relay(fed.relay.relay())
         report.quiet = drained and fed.log_size() == relayed
         fed.send_cosignatures()
+        fed.save_reactions_position()
         node.sealer.wait_for_mark()  # a finished sync leaves the sealer's mark written
     finally:
         if owned:
