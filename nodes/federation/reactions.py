@@ -112,7 +112,7 @@ def react(node: Node, accepted: Iterable[Envelope], transport_publish: Callable[
             log.exception("reaction failed: %s %s from %s", envelope.type, envelope.stream, envelope.node)
             done.failed.append((envelope, f"failed: {type(e).__name__}: {e}"))
     if done.steps:
-        node.sealer.seal()
+        node.sealer.seal(mark_later=True)  # the relay that follows needs the checkpoint; the mark can follow
     return done
 
 

@@ -97,7 +97,7 @@ class Relay:
         partners = sorted(TrustStore(self.node.settings.home).partners())
         if not partners:
             return report
-        self.node.sealer.seal()
+        self.node.sealer.seal(mark_later=True)  # partners need the checkpoint, not the fsync of the mark
         checkpoints = self.own_checkpoints()
         if not checkpoints:
             return report

@@ -2,14 +2,18 @@
 
 ``sync(node, transport, timeout_s)`` does one pass and returns (``armsledger sync``): it
 publishes everything pending, ingests everything that was in our inbox topic when it
-started (and whatever arrives while it runs), calls ``nodes.federation.reactions.react`` after
-every committed batch of accepted partner records (a reaction that fails is listed in the
-quarantine, never raised), and publishes the records those reactions made; it repeats
-until nothing is left to do, or the timeout. Scripts and tests get a deterministic step.
+started (and what the batches it reads hold beyond), calls ``nodes.federation.reactions.react``
+after every committed batch of accepted partner records (a reaction that fails is listed in the
+quarantine, never raised), and publishes the records those reactions made, until nothing is
+left to do or the timeout. Messages that arrive after its last read wait for the next ``sync``:
+the inbox is drained once, its end asked of the broker once. Scripts and tests get a
+deterministic step.
 
-Reactions have a position of their own in the inbox (``REACTIONS_POSITION``), advanced
-after they ran: records whose reactions a crash cut short are reacted to again at the
-next start (reactions are idempotent).
+Reactions have a position of their own in the inbox (``REACTIONS_POSITION``), saved after
+they ran, at most every ``REACTIONS_SAVE_EVERY_S``, at the end of a ``sync`` and when the
+``Federation`` closes (the end of ``run``): records whose
+reactions a crash cut short are reacted to again at the next start (reactions are
+idempotent), once per ``Federation``.
 
 ``run(node, transport, stop_event)`` loops the same until ``stop_event`` is set
 (``armsledger node run``; SIGTERM sets it): the batch in hand is finished first. It relays
@@ -51,6 +55,9 @@ REACTIONS_POSITION = "reactions"
 COSIGN_EVERY_S = 1.0
 #: ``run`` re-reads the trust store this often (``armsledger trust add`` while running).
 TRUST_REFRESH_S = 5.0
+#: The reactions' position is saved at most this often (each save is a commit); a crash
+#: makes the reactions of at most this long run again.
+REACTIONS_SAVE_EVERY_S = 1.0
 
 
 @dataclass
@@ -107,9 +114,15 @@ class Federation:
         kwargs = {} if pool_size is None else {"pool_size": pool_size}
         self.ingest = Ingest(node, transport, node.inbox, self.relay.send, **kwargs)
         self._cosigned_at = time.monotonic()
+        self._caught_up = False  # reacted to what a crash left without its reactions
+        self._reacted_to: int | None = None  # the reactions' position not saved yet
+        self._reactions_saved_at = time.monotonic()
 
     def close(self) -> None:
-        self.ingest.close()
+        try:
+            self.save_reactions_position()
+        finally:
+            self.ingest.close()
 
     def __enter__(self) -> Federation:
         return self
@@ -135,9 +148,12 @@ class Federation:
         self._cosigned_at = time.monotonic()
 
     def refresh(self, report: SyncReport) -> None:
-        """Re-read the trust store (parked messages of new partners are checked again), and react
-        to what was accepted but not reacted to (a crash between a commit and its reactions)."""
-        self._catch_up_reactions(report)
+        """Re-read the trust store (parked messages of new partners are checked again), and, the
+        first time, react to what was accepted but not reacted to (a crash between a commit and its
+        reactions)."""
+        if not self._caught_up:
+            self._catch_up_reactions(report)
+            self._caught_up = True
         refreshed = self.ingest.refresh()
         report.add_ingest(refreshed)
         self._react(refreshed, report)
@@ -150,7 +166,16 @@ class Federation:
         reaction = react(self.node, step.accepted)
         report.reactions += len(reaction.steps)
         report.failed_reactions += record_failures(inbox, reaction)
-        inbox.advance(REACTIONS_POSITION, reacted_to)
+        self._reacted_to = reacted_to
+        if time.monotonic() - self._reactions_saved_at >= REACTIONS_SAVE_EVERY_S:
+            self.save_reactions_position()
+
+    def save_reactions_position(self) -> None:
+        """Save how far the reactions ran, if they ran since it was saved (a commit)."""
+        if self._reacted_to is not None:
+            self.node.inbox.advance(REACTIONS_POSITION, self._reacted_to)
+            self._reacted_to = None
+        self._reactions_saved_at = time.monotonic()
 
     def _catch_up_reactions(self, report: SyncReport) -> None:
         # Every reaction is idempotent, so reacting again to a batch whose reactions were
@@ -173,20 +198,24 @@ def sync(node: Node, transport: Transport, timeout_s: float = 10.0, *,
     report = SyncReport()
     owned = federation is None
     fed = federation or Federation(node, transport)
-    drained = 0
     try:
         fed.refresh(report)
-        while time.monotonic() < deadline:
+        report.passes += 1
+        report.add_relay(fed.relay.relay())
+        relayed = fed.log_size()
+        read = report.read
+        drained = _drain(fed, deadline, report, progress)
+        if report.read != read:
+            relayed = -1  # what came in may be for others too (gossip of partners' checkpoints)
+        while fed.log_size() != relayed and time.monotonic() < deadline:
+            # Reactions recorded steps, or messages came in: relay.
             report.passes += 1
+            relayed = fed.log_size()
             report.add_relay(fed.relay.relay())
-            before = fed.log_size()
-            read = _drain(fed, deadline, report, _after(drained, progress))
-            drained += read
-            if not read and fed.log_size() == before:
-                report.quiet = True
-                break
-            # Reactions recorded steps (relay them), or messages came in (look again).
+        report.quiet = drained and fed.log_size() == relayed
         fed.send_cosignatures()
+        fed.save_reactions_position()
+        node.sealer.wait_for_mark()  # a finished sync leaves the sealer's mark written
     finally:
         if owned:
             fed.close()
@@ -194,21 +223,13 @@ def sync(node: Node, transport: Transport, timeout_s: float = 10.0, *,
     return report
 
 
-def _after(drained: int, progress: Progress | None) -> Progress | None:
-    """``progress`` of a later drain of the same sync: counted after the ``drained`` messages before it."""
-    if progress is None or not drained:
-        return progress
-    return lambda done, total: progress(drained + done, None if total is None else drained + total)
-
-
-def _drain(fed: Federation, deadline: float, report: SyncReport, progress: Progress | None = None) -> int:
-    """Ingest until our position reaches the end our inbox topic had when we looked; returns messages read.
-    ``progress`` is told the offsets passed of those there were to read."""
+def _drain(fed: Federation, deadline: float, report: SyncReport, progress: Progress | None = None) -> bool:
+    """Ingest until our position reaches the end our inbox topic had when we looked; False if the deadline
+    came first. ``progress`` is told the offsets passed of those there were to read."""
     ingest = fed.ingest
     start, end = _inbox_span(fed)
     if end - start >= POOL_THRESHOLD:
         ingest.warm_up()  # a large backlog: start the verifying processes while the first batch is read
-    read = 0
     checked_reset = False
     while time.monotonic() < deadline:
         position = fed.node.inbox.position(kafka_position(ingest.topic, ingest.topic_id))
@@ -223,13 +244,12 @@ def _drain(fed: Federation, deadline: float, report: SyncReport, progress: Progr
                 start = 0
             continue
         if position >= end:
-            break
+            return True
         step = fed.ingest_step(min(2.0, max(0.0, deadline - time.monotonic())), report)
-        read += step.read
         if step.resets:
             end = fed.transport.end_offset(ingest.topic)
             start = 0  # the topic was made anew: read from its start
-    return read
+    return False
 
 
 def _inbox_span(fed: Federation) -> tuple[int, int]:
@@ -304,5 +324,6 @@ def run(node: Node, transport: Transport, stop_event: threading.Event, *,
                 pause = min(pause * 2, RETRY_PAUSES_S[1])
         with contextlib.suppress(TransportError):
             fed.send_cosignatures()
+        node.sealer.wait_for_mark()
     report.elapsed_s = time.monotonic() - started
     return report

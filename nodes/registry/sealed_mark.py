@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from ledger.checkpoint import Checkpoint, signing_key, verify_checkpoint
@@ -33,6 +34,8 @@ class SealedMark:
         # The bytes this process last wrote or verified, with their checkpoint: a file that still holds
         # exactly them needs no new signature check (the sealer reads the mark before every seal).
         self._known: tuple[bytes, Checkpoint] | None = None
+        self._writing: Future[None] | None = None  # the mark ``advance_later`` is writing
+        self._writer: ThreadPoolExecutor | None = None  # its one thread, started at the first use
 
     def read(self) -> Checkpoint | None:
         """The newest checkpoint sealed, or None when no mark was ever written.
@@ -75,3 +78,21 @@ class SealedMark:
             data = checkpoint.to_bytes()
             replace_mark(self.path, data)
             self._known = (data, checkpoint)
+
+    def advance_later(self, checkpoint: Checkpoint) -> None:
+        """``advance`` in a thread of its own, after waiting for the one before (``wait`` raises its error).
+
+        The mark's fsync then costs the caller nothing (the relay publishes meanwhile). The thread is
+        started once and kept (starting one per seal costs as much as the fsync on a busy machine);
+        the process ends only once the mark is written.
+        """
+        self.wait()
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sealed-mark")
+        self._writing = self._writer.submit(self.advance, checkpoint)
+
+    def wait(self) -> None:
+        """Wait for the mark ``advance_later`` is writing; raise what writing it raised (once)."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()

@@ -28,7 +28,7 @@ import threading
 import time
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -64,7 +64,7 @@ class _Cursor(Protocol):
 
     def execute(self, query: str, params: Sequence[object] = ..., /) -> object: ...
 
-    def executemany(self, query: str, params: Sequence[Sequence[object]], /) -> object: ...
+    def executemany(self, query: str, params: Iterable[Sequence[object]], /) -> object: ...
 
     def fetchone(self) -> Any: ...
 
@@ -100,15 +100,19 @@ class Sealer:
         self._lock = threading.RLock()
         self._tree: MerkleTree | None = None
         self._positions = array("q")  # notification id of each leaf (8 bytes each)
-        # Rows (leaf index, position, stream, version, envelope hash) not yet in
-        # LEAVES_TABLE as far as this sealer knows.
-        self._pending: list[tuple[int, int, str, int, bytes]] = []
+        # The leaves not yet in LEAVES_TABLE as far as this sealer knows.
+        self._pending = _PendingLeaves()
         self._next_position = 1
+        self._stored_size = -1  # the log size at this sealer's last stored or found checkpoint
 
     # --- sealing ----------------------------------------------------------------------
 
-    def seal(self) -> Checkpoint | None:
+    def seal(self, *, mark_later: bool = False) -> Checkpoint | None:
         """Sign and store a checkpoint if the log grew since the latest one; return it, else None.
+
+        With ``mark_later`` the sealer's mark is written in the background (the relay: its
+        partners need the checkpoint, not the mark's fsync); the next ``seal`` or ``wait_for_mark``
+        waits for it and raises its error.
 
         Raises ``CheckpointError`` when the log no longer agrees with the
         latest checkpoint (records deleted or altered since: run ``armsledger
@@ -118,35 +122,66 @@ class Sealer:
         """
         key = self.identity.private_keys[self.identity.node_key_id]
         with self._lock:
+            self.wait_for_mark()
+            tree = self._follow()
+            if len(tree) == self._stored_size and self._unchanged(tree):
+                return None
             for _ in range(_SEAL_ATTEMPTS):
-                tree = self._follow()
                 with translated_errors("sealing a checkpoint"), self._tables.transaction(commit=True) as cursor:
                     self._tables.lock_out_other_sealers(cursor)
                     latest = self._tables.latest(cursor)
                     if latest is None or latest.size <= len(tree):
-                        self._check_mark(cursor, latest)
+                        self._check_mark(cursor, latest, self._read_mark())
                         sealed_now = self._seal_in(cursor, key, latest, tree)
                         break
                     sealed = latest.size  # another sealer saw newer records: read them and retry
+                tree = self._follow()
             else:
                 raise CheckpointError(
                     f"the log holds {len(tree)} records but a checkpoint sealed {sealed}: "
                     "sealed records were deleted (run armsledger verify)",
                     expected=sealed, calculated=len(tree),
                 )
-        if sealed_now is not None and self.mark is not None:
-            self.mark.advance(sealed_now)  # after the commit: the mark never names a checkpoint not stored
+            self._stored_size = len(tree)
+            if sealed_now is not None and self.mark is not None:
+                # After the commit: the mark never names a checkpoint not stored.
+                if mark_later:
+                    self.mark.advance_later(sealed_now)
+                else:
+                    self.mark.advance(sealed_now)
         return sealed_now
 
-    def _check_mark(self, cursor: _Cursor, latest: CheckpointRow | None) -> None:
-        """Refuse to seal when the table lacks what the mark says was sealed: never seal again what was
-        sealed before (after the checkpoint rows were deleted, records would be re-sealed from below)."""
-        if self.mark is None:
+    def wait_for_mark(self) -> None:
+        """Wait for the mark a ``seal(mark_later=True)`` is writing; raise what writing it raised."""
+        if self.mark is not None:
+            self.mark.wait()
+
+    def _unchanged(self, tree: MerkleTree) -> bool:
+        """True when the log has not grown since this sealer last stored (or found) the latest checkpoint
+        and the table and the mark still agree with it: ``seal`` has nothing to do, and no sealer's lock
+        is taken. The same checks as a sealing transaction, read only; False sends ``seal`` there."""
+        # The mark before the table: a mark is written after its checkpoint is committed, so the
+        # table read next holds what any mark read here names (SQLite reads one snapshot).
+        marked = self._read_mark()
+        with translated_errors("sealing a checkpoint"), self._tables.transaction(commit=False) as cursor:
+            latest = self._tables.latest(cursor)
+            if latest is None or latest.size != len(tree):
+                return False
+            self._check_mark(cursor, latest, marked)
+        if tree.root(latest.size) != latest.root:
+            return False  # the sealing transaction names the difference
+        return True
+
+    def _read_mark(self) -> Checkpoint | None:
+        return self.mark.read() if self.mark is not None else None
+
+    def _check_mark(self, cursor: _Cursor, latest: CheckpointRow | None, marked: Checkpoint | None) -> None:
+        """Refuse to seal when the table lacks ``marked``, what the mark says was sealed: never seal again what
+        was sealed before (after the checkpoint rows were deleted, records would be re-sealed from below)."""
+        if self.mark is None or marked is None:
             return
-        marked = self.mark.read()
-        if marked is None:
-            return
-        stored = self._tables.at(cursor, marked.size)
+        # The row of the latest checkpoint, already read, is the one the mark names unless rows went missing.
+        stored = latest if latest is not None and latest.size == marked.size else self._tables.at(cursor, marked.size)
         if stored is None or stored.root != marked.root:
             newest = f"the newest stored is at size {latest.size}" if latest else "no checkpoint is stored"
             found = "is missing from" if stored is None else "has another root in"
@@ -172,7 +207,8 @@ class Sealer:
         if size == 0:
             return None
         checkpoint = sign_checkpoint(key, self.identity.state, size, tree.root(), self._clock())
-        self._tables.insert_leaves(cursor, self._pending)
+        if len(self._pending):
+            self._tables.insert_leaves(cursor, self._pending.rows())
         stored = self._tables.insert_checkpoint(cursor, checkpoint)
         if stored.root != checkpoint.root:
             # Raising rolls the transaction back, leaves included.
@@ -181,7 +217,7 @@ class Sealer:
                 "rewritten or forked (run armsledger verify)",
                 expected=stored.root, calculated=checkpoint.root,
             )
-        self._pending = [row for row in self._pending if row[0] >= size]
+        self._pending = _PendingLeaves(size)
         return Checkpoint.from_bytes(stored.bytes)
 
     def _follow(self) -> MerkleTree:
@@ -203,8 +239,8 @@ class Sealer:
                     ) from e
                 index = tree.append(envelope_leaf(digest))
                 self._positions.append(notification.id)
-                self._pending.append((index, notification.id, str(notification.originator_id),
-                                      notification.originator_version, digest))
+                self._pending.append(index, notification.id, str(notification.originator_id),
+                                     notification.originator_version, digest)
             self._next_position = notifications[-1].id + 1
 
     def _load(self) -> MerkleTree:
@@ -227,6 +263,7 @@ class Sealer:
                 f"the leaf index does not rebuild the checkpoint at size {latest.size}: run armsledger verify"
             )
         self._tree, self._positions = tree, positions
+        self._pending = _PendingLeaves(len(tree))
         self._next_position = positions[-1] + 1 if positions else 1
         return tree
 
@@ -279,7 +316,8 @@ class Sealer:
     def leaf_index(self, position: int) -> int:
         """The leaf index of the record at notification ``position``; ``KeyError`` if it has none yet."""
         with self._lock:
-            self._follow()
+            if not self._positions or position > self._positions[-1]:
+                self._follow()  # a record logged since: the positions held already answer older ones
             found = bisect_left(self._positions, position)
             if found == len(self._positions) or self._positions[found] != position:
                 raise KeyError(f"no record at log position {position}")
@@ -318,6 +356,36 @@ class Sealer:
         latest = self.latest_checkpoint()
         return latest.size if latest else 0
 
+
+class _PendingLeaves:
+    """Leaves ``start``, ``start + 1``, ... appended to the tree but not stored yet, kept as columns:
+    a first seal of millions of records holds arrays, not a tuple of objects per leaf."""
+
+    def __init__(self, start: int = 0):
+        self.start = start
+        self._positions = array("q")
+        self._versions = array("q")
+        self._hashes = bytearray()  # 32 bytes per leaf
+        self._streams: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def append(self, index: int, position: int, stream: str, version: int, envelope_hash: bytes) -> None:
+        """Requires ``index`` to be the leaf after the last one held (the tree appends in order)."""
+        if index != self.start + len(self):
+            raise ValueError(f"leaf {index} appended after leaf {self.start + len(self) - 1}")
+        self._positions.append(position)
+        self._versions.append(version)
+        self._hashes += envelope_hash
+        self._streams.append(stream)
+
+    def rows(self) -> Iterator[tuple[int, int, str, int, bytes]]:
+        """(leaf index, position, stream, version, envelope hash) of each leaf held, in order."""
+        hashes = self._hashes
+        for i in range(len(self)):
+            yield (self.start + i, self._positions[i], self._streams[i], self._versions[i],
+                   bytes(hashes[32 * i:32 * (i + 1)]))
 
 
 class _Tables:
@@ -429,10 +497,8 @@ class _Tables:
             return None
         return SealedLeaf(row["leaf_index"], row["stream"], row["version"], bytes(row["envelope_hash"]))
 
-    def insert_leaves(self, cursor: _Cursor, rows: list[tuple[int, int, str, int, bytes]]) -> None:
+    def insert_leaves(self, cursor: _Cursor, rows: Iterable[tuple[int, int, str, int, bytes]]) -> None:
         """Insert (leaf index, position, stream, version, envelope hash) rows."""
-        if not rows:
-            return
         # Another sealer may have stored some of them: same log, same leaves
         # (were they not, the checkpoint's root would differ and roll all back).
         cursor.executemany(

@@ -116,12 +116,13 @@ def build_fragment(node: Node, weapon_id: UUID | str, *, restricted: bool = Fals
                                            LICENCE_EVENT_TYPES))
     records = [e for stream in streams for e in stream if not restricted or e.type in _RESTRICTED_TYPES]
     certificates = registry.envelopes(authorities_stream(state))
-    node.sealer.seal()
+    node.sealer.seal(mark_later=True)  # the fragment needs the checkpoint, not the fsync of the mark
     checkpoint = node.sealer.latest_checkpoint()
     assert checkpoint is not None, "seal() leaves a checkpoint over a log that holds records"
-    wanted = {(e.stream, e.version) for e in (*records, *certificates)}
-    leaves = {(stream, version): index for index, stream, version, _ in node.sealer.sealed_leaves()
-              if (stream, version) in wanted}
+    # The leaves of the streams shown, looked up by stream: not the whole leaf index.
+    leaves = {(stream, version): index
+              for stream in dict.fromkeys(e.stream for e in (*records, *certificates))
+              for version, (index, _) in node.sealer.leaves_of(stream).items()}
     items = []
     for envelope in (*certificates, *records):
         index = leaves[(envelope.stream, envelope.version)]

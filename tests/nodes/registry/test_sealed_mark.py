@@ -125,3 +125,32 @@ def test_the_mark_this_process_wrote_is_checked_again_once_its_bytes_change(node
         node.sealer.seal()
     path.write_bytes(written)  # put back: the mark is good again
     assert node.sealer.seal() is not None
+
+
+def test_a_mark_written_later_is_on_disk_once_waited_for(node):
+    manufacture(node, "M-8")
+    sealed = node.sealer.seal(mark_later=True)
+    node.sealer.wait_for_mark()
+    assert Checkpoint.from_bytes((node.settings.home / MARK_FILE).read_bytes()) == sealed
+    assert node.sealer.mark.read() == sealed
+
+
+def test_the_seal_after_a_mark_that_could_not_be_written_fails_with_its_error(node):
+    # A directory where the new mark's scratch file goes: writing the mark fails in the background.
+    (node.settings.home / MARK_FILE).with_suffix(".new").mkdir()
+    manufacture(node, "M-9")
+    sealed = node.sealer.seal(mark_later=True)
+    assert sealed is not None and node.sealer.latest_checkpoint() == sealed  # the checkpoint is stored
+    manufacture(node, "M-10")
+    with pytest.raises(IsADirectoryError):
+        node.sealer.seal()
+    (node.settings.home / MARK_FILE).with_suffix(".new").rmdir()
+    assert node.sealer.seal() is not None  # the error is raised once; the next seal goes on
+
+
+def test_with_nothing_new_to_seal_the_deleted_checkpoint_rows_are_still_refused(node):
+    # The sealer skips its lock when the log has not grown, never the checks against the mark.
+    assert node.sealer.seal() is None
+    sql(node.settings.db, f"DELETE FROM {CHECKPOINTS_TABLE}")
+    with pytest.raises(CheckpointError, match="refusing to seal"):
+        node.sealer.seal()
