@@ -388,6 +388,10 @@ class _PendingLeaves:
                    bytes(hashes[32 * i:32 * (i + 1)]))
 
 
+def _sealed_leaf(row: Any) -> SealedLeaf:
+    return SealedLeaf(row["leaf_index"], row["stream"], row["version"], bytes(row["envelope_hash"]))
+
+
 class _Tables:
     """The sealer's tables on the registry's datastore: the one place that knows the SQL dialects."""
 
@@ -473,16 +477,10 @@ class _Tables:
     def sealed_leaves(self, cursor: _Cursor) -> list[SealedLeaf]:
         cursor.execute(f"SELECT leaf_index, stream, version, envelope_hash FROM {self.leaves_table} "
                        "ORDER BY leaf_index")
-        return [SealedLeaf(row["leaf_index"], row["stream"], row["version"], bytes(row["envelope_hash"]))
-                for row in cursor.fetchall()]
+        return [_sealed_leaf(row) for row in cursor.fetchall()]
 
     def leaf_at(self, cursor: _Cursor, index: int) -> SealedLeaf | None:
-        cursor.execute(self._sql(f"SELECT leaf_index, stream, version, envelope_hash FROM {self.leaves_table} "
-                                 "WHERE leaf_index = ?"), (index,))
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        return SealedLeaf(row["leaf_index"], row["stream"], row["version"], bytes(row["envelope_hash"]))
+        return self._first_leaf(cursor, "leaf_index = ?", index)
 
     def leaves_of(self, cursor: _Cursor, stream: str) -> dict[int, tuple[int, bytes]]:
         cursor.execute(self._sql(f"SELECT leaf_index, version, envelope_hash FROM {self.leaves_table} "
@@ -490,12 +488,14 @@ class _Tables:
         return {row["version"]: (row["leaf_index"], bytes(row["envelope_hash"])) for row in cursor.fetchall()}
 
     def leaf_with_hash(self, cursor: _Cursor, envelope_hash: bytes) -> SealedLeaf | None:
+        return self._first_leaf(cursor, "envelope_hash = ?", envelope_hash)
+
+    def _first_leaf(self, cursor: _Cursor, condition: str, value: object) -> SealedLeaf | None:
+        """The stored leaf of lowest index meeting ``condition`` (one ``?``, for ``value``), or None."""
         cursor.execute(self._sql(f"SELECT leaf_index, stream, version, envelope_hash FROM {self.leaves_table} "
-                                 "WHERE envelope_hash = ? ORDER BY leaf_index LIMIT 1"), (envelope_hash,))
+                                 f"WHERE {condition} ORDER BY leaf_index LIMIT 1"), (value,))
         row = cursor.fetchone()
-        if row is None:
-            return None
-        return SealedLeaf(row["leaf_index"], row["stream"], row["version"], bytes(row["envelope_hash"]))
+        return None if row is None else _sealed_leaf(row)
 
     def insert_leaves(self, cursor: _Cursor, rows: Iterable[tuple[int, int, str, int, bytes]]) -> None:
         """Insert (leaf index, position, stream, version, envelope hash) rows."""
