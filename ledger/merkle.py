@@ -83,15 +83,56 @@ class MerkleTree:
 
     def __init__(self, leaf_hashes: Iterable[bytes] = ()) -> None:
         """Create a tree holding ``leaf_hashes`` (32 bytes each), in order."""
-        # _levels[0] holds the leaf hashes; _levels[k][32*j : 32*(j+1)] is the
-        # hash of the complete subtree of leaves [j * 2**k, (j + 1) * 2**k).
+        # _levels[k][32*j : 32*(j+1)] is the hash of the complete subtree of leaves
+        # [(o + j) * 2**k, (o + j + 1) * 2**k) with o = _offsets[k]: the nodes of level k
+        # from the o-th on (level 0 holds the leaf hashes). Every offset is 0 unless the
+        # tree was resumed from a frontier (``resume``).
         self._levels: list[bytearray] = [bytearray()]
+        self._offsets: list[int] = [0]
+        self._base = 0  # the size the tree was resumed at: nodes left of it are not all held
         for leaf in leaf_hashes:
             self.append(leaf)
 
+    @classmethod
+    def resume(cls, size: int, frontier: Sequence[bytes]) -> MerkleTree:
+        """A tree of ``size`` leaves that holds only ``frontier``, what ``frontier(size)`` returned.
+
+        It grows by ``append`` as a whole tree does and gives the same roots for sizes from ``size``
+        on, inclusion proofs of the leaves from ``size`` on and consistency proofs from sizes of at
+        least ``size``: none of them needs a node left of ``size`` other than the frontier. Anything
+        else raises ``ValueError``. Whether ``frontier`` is that of the tree meant is the caller's
+        to check: compare ``root()`` with a signed root of that size.
+
+        Raises ``ValueError`` when ``frontier`` has not one 32-byte hash per set bit of ``size``.
+        """
+        heights = _frontier_heights(size)
+        if len(frontier) != len(heights):
+            raise ValueError(f"a frontier of a tree of size {size} has {len(heights)} hashes, got {len(frontier)}")
+        tree = cls()
+        count = max(1, size.bit_length())
+        tree._levels = [bytearray() for _ in range(count)]
+        tree._offsets = [size >> height for height in range(count)]
+        for height, node in zip(heights, frontier):
+            if len(node) != HASH_SIZE:
+                raise ValueError(f"a frontier hash is {HASH_SIZE} bytes, got {len(node)}")
+            tree._levels[height] += node
+            tree._offsets[height] -= 1
+        tree._base = size
+        return tree
+
+    def frontier(self, size: int | None = None) -> list[bytes]:
+        """The roots of the complete subtrees that make up the tree of the first ``size`` leaves
+        (default: all), largest first: one per set bit of ``size``, what ``resume`` takes.
+
+        Requires ``0 <= size <= len(self)`` and, for a resumed tree, ``size`` at least the size it
+        was resumed at; raises ``ValueError`` otherwise.
+        """
+        size = self._check_size(size)
+        return [self._node(height, (size >> height) - 1) for height in _frontier_heights(size)]
+
     def __len__(self) -> int:
         """The number of leaves."""
-        return len(self._levels[0]) // HASH_SIZE
+        return self._offsets[0] + len(self._levels[0]) // HASH_SIZE
 
     def append(self, leaf_hash: bytes) -> int:
         """Append one leaf hash and return its index.
@@ -104,6 +145,8 @@ class MerkleTree:
         levels = self._levels
         level = levels[0]
         level += leaf_hash
+        if self._base:
+            return self._append_resumed()
         index = len(level) // HASH_SIZE - 1
         height = 0
         # An even number of nodes on a level means the last two now form a
@@ -113,6 +156,24 @@ class MerkleTree:
             height += 1
             if height == len(levels):
                 levels.append(bytearray())
+                self._offsets.append(0)
+            level = levels[height]
+            level += parent
+        return index
+
+    def _append_resumed(self) -> int:
+        # As ``append`` with each level's count taken from its offset. A node that completes a
+        # pair has its left sibling held: it is new too or it is the frontier's node of that level.
+        levels, offsets = self._levels, self._offsets
+        level = levels[0]
+        index = offsets[0] + len(level) // HASH_SIZE - 1
+        height = 0
+        while not (offsets[height] + len(level) // HASH_SIZE) % 2:
+            parent = hashlib.sha256(NODE_PREFIX + level[-2 * HASH_SIZE :]).digest()
+            height += 1
+            if height == len(levels):
+                levels.append(bytearray())
+                offsets.append(0)
             level = levels[height]
             level += parent
         return index
@@ -188,7 +249,14 @@ class MerkleTree:
         return size
 
     def _node(self, height: int, position: int) -> bytes:
-        start = position * HASH_SIZE
+        held = position - self._offsets[height]
+        if held < 0:
+            raise ValueError(
+                f"the tree was resumed at size {self._base} and holds no node for leaves "
+                f"{position << height} to {((position + 1) << height) - 1} (only what proofs from size "
+                f"{self._base} on need)"
+            )
+        start = held * HASH_SIZE
         return bytes(self._levels[height][start : start + HASH_SIZE])
 
     def _subtree_root(self, lo: int, hi: int) -> bytes:
@@ -207,6 +275,13 @@ class MerkleTree:
         while pieces:
             root = node_hash(pieces.pop(), root)
         return root
+
+
+def _frontier_heights(size: int) -> list[int]:
+    """The heights of the complete subtrees that make up a tree of ``size`` leaves, largest first."""
+    if size < 0:
+        raise ValueError(f"a tree size is at least 0, got {size}")
+    return [height for height in reversed(range(size.bit_length())) if size >> height & 1]
 
 
 def _check_consistency_sizes(size1: int, size2: int) -> None:

@@ -366,6 +366,64 @@ def test_merkle_tree_agrees_with_the_pure_functions_while_it_grows(tree, draw):
     assert merkle.consistency_proof(1) == consistency_proof(1, hashes)
 
 
+@given(trees(max_size=200), st.data())
+def test_a_tree_resumed_from_a_frontier_grows_and_proves_as_the_whole_tree(tree, draw):
+    _, hashes = tree
+    n = len(hashes)
+    base = draw.draw(st.integers(0, n), label="size resumed at")
+    whole = MerkleTree(hashes[:base])
+    frontier = whole.frontier()
+    assert len(frontier) == bin(base).count("1")
+    resumed = MerkleTree.resume(base, frontier)
+    assert len(resumed) == base
+    assert resumed.root() == merkle_root(hashes[:base])
+    assert resumed.frontier() == frontier
+    for leaf in hashes[base:]:
+        assert resumed.append(leaf) == whole.append(leaf)
+    assert len(resumed) == n
+    size = draw.draw(st.integers(max(base, 1), n), label="size")
+    assert resumed.root(size) == merkle_root(hashes[:size])
+    assert resumed.frontier(size) == whole.frontier(size)
+    if base < size:
+        index = draw.draw(st.integers(base, size - 1), label="index")
+        assert resumed.inclusion_proof(index, size) == inclusion_proof(index, hashes[:size])
+        assert resumed.inclusion_proofs([index, size - 1], size) == whole.inclusion_proofs([index, size - 1], size)
+    if base > 0:
+        size1 = draw.draw(st.integers(base, size), label="size1")
+        assert resumed.consistency_proof(size1, size) == consistency_proof(size1, hashes[:size])
+
+
+@given(trees(min_size=2, max_size=100), st.data())
+def test_a_resumed_tree_refuses_what_needs_nodes_it_does_not_hold(tree, draw):
+    _, hashes = tree
+    n = len(hashes)
+    base = draw.draw(st.integers(1, n), label="size resumed at")
+    resumed = MerkleTree.resume(base, MerkleTree(hashes[:base]).frontier())
+    for leaf in hashes[base:]:
+        resumed.append(leaf)
+    # With base >= 2, leaf 0's path needs leaf 1, which no frontier holds: it lies inside a subtree.
+    refused = 0
+    for index in range(base):
+        try:
+            proof = resumed.inclusion_proof(index)
+        except ValueError as e:
+            assert f"resumed at size {base}" in str(e)
+            refused += 1
+        else:
+            assert proof == inclusion_proof(index, hashes)
+    assert refused >= 1 or base == 1
+
+
+def test_resume_refuses_a_frontier_of_the_wrong_shape():
+    nodes = [leaf_hash(bytes([i])) for i in range(3)]
+    with pytest.raises(ValueError, match="size 6 has 2 hashes, got 3"):
+        MerkleTree.resume(6, nodes)
+    with pytest.raises(ValueError, match="32 bytes, got 31"):
+        MerkleTree.resume(6, [nodes[0], nodes[1][:31]])
+    with pytest.raises(ValueError, match="at least 0"):
+        MerkleTree.resume(-1, [])
+
+
 def _mutations(proof: list[bytes], draw) -> list[tuple[str, list[bytes]]]:
     """Proofs that differ from ``proof``: a flipped byte, a dropped hash, an inserted hash."""
     mutated = []
