@@ -84,8 +84,9 @@ def compare_views(views: Views, log: EnvelopeLog, progress: Progress | None = No
         position = stored.position(log.name)
         end = log.recorder.max_notification_id() or 0
         try:
-            scratch.catch_up(cast(EnvelopeLog, _Upto(log, min(position, end))),  # reads select_notifications
-                             progress)
+            # The scratch views start empty: projected as a rebuild is (several batches per transaction,
+            # no look-up of weapons not written yet).
+            scratch.rebuild(log, progress, until=min(position, end))
         except (TypeError, ValueError) as e:  # what the library and the parser raise on such rows
             raise UnreadableLog(f"the log could not be projected to compare the views with: {e}") from e
         if position > end:  # the views would skip the records still to come at these positions
@@ -180,21 +181,3 @@ def _key_of(names: Sequence[str], key: Sequence[str]) -> Callable[[Row], tuple[A
         index = indexes[0]
         return lambda row: (row[index],)
     return cast(Callable[[Row], tuple[Any, ...]], itemgetter(*indexes))
-
-
-class _Upto:
-    """``log`` as if it ended at ``position``."""
-
-    def __init__(self, log: EnvelopeLog, position: int):
-        self.name = log.name
-        self._log = log
-        self._position = position
-        self.recorder = self
-
-    def max_notification_id(self) -> int:
-        return self._position
-
-    def select_notifications(self, start: int, limit: int, **kwargs: Any) -> Sequence[Any]:
-        if start > self._position:
-            return []
-        return self._log.recorder.select_notifications(start=start, limit=limit, stop=self._position, **kwargs)
