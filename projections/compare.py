@@ -1,10 +1,10 @@
 """Compare the stored views with a fresh projection of the log: rows edited, added or removed by hand.
 
 The log is projected again into scratch views (SQLite in a temporary
-directory, whatever the node's backend), up to the position the stored views
-say they reached, and every table is compared row by row: both sides are read
-in key order, a batch at a time, and merged, so memory stays flat whatever the
-size of the views::
+directory, whatever the node's backend, written as a rebuild and without
+waiting for the disk), up to the position the stored views say they reached,
+and every table is compared row by row: both sides are read in key order, a
+batch at a time, and merged, so memory stays flat whatever the size of the views::
 
     for mismatch in compare_views(node.views, node.registry):
         print(mismatch)   # view_weapons weapon_id=...: column status: expected 'destroyed', found 'registered'
@@ -81,6 +81,7 @@ def compare_views(views: Views, log: EnvelopeLog, progress: Progress | None = No
             Views.open({"PERSISTENCE_MODULE": "eventsourcing.sqlite",
                         "SQLITE_DBNAME": str(Path(scratch_dir) / "views.db")}) as scratch, \
             _snapshot(views.store) as stored:
+        cast(SQLiteViewStore, scratch.store).durable = False  # in a temporary directory, removed at the end
         position = stored.position(log.name)
         end = log.recorder.max_notification_id() or 0
         try:
