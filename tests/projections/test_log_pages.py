@@ -49,3 +49,12 @@ def test_an_originator_id_that_is_not_a_uuid_fails_the_read_as_the_librarys_read
     with pytest.raises(ValueError) as error:
         read_page(recorder, 1, 1000)
     assert str(error.value) == str(library_error.value)
+
+
+def test_a_log_with_a_gap_reads_as_the_librarys_read(belgium):
+    recorder, db = belgium.registry.recorder, belgium.db
+    position = "rowid" if not db.startswith("postgresql://") else "notification_id"
+    sql(db, f"DELETE FROM {recorder.events_table_name} WHERE {position} = 5")
+    page = read_page(recorder, 3, 4)
+    assert [row.id for row in page] == [3, 4, 6, 7]
+    assert page == library_page(recorder, 3, 4)
