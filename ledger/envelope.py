@@ -16,6 +16,7 @@ breaks the chain of every later record of that stream.
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Mapping
@@ -42,6 +43,19 @@ _PARSED_CANONICAL = "_parsed_canonical"
 _UNSIGNED_MAP_HEADER = 0x80 | (len(_FIELD_TYPES) - 1)
 _SIGNED_MAP_HEADER = bytes([0x80 | len(_FIELD_TYPES)])
 _SIG_KEY = msgpack.packb("sig")
+# One packer per thread, reused: ``msgpack.packb`` makes a Packer (and its buffer) per call,
+# which was 40 % of re-packing an envelope. A Packer is not safe to share between threads.
+_packers = threading.local()
+
+
+def _pack(value: Any) -> bytes:
+    """``msgpack.packb(value, use_bin_type=True)``."""
+    try:
+        packer = _packers.packer
+    except AttributeError:
+        packer = _packers.packer = msgpack.Packer(use_bin_type=True)
+    packed: bytes = packer.pack(value)
+    return packed
 
 
 @dataclass(frozen=True)
@@ -78,11 +92,9 @@ class Envelope:
         if self.__dict__.get(_PARSED_CANONICAL):
             # Parsed from canonical bytes: every map is sorted already, so packing
             # the header in sorted order gives canonical_encode's bytes, in C.
-            packed: bytes = msgpack.packb({"authority": self.authority, "body": self.body, "node": self.node,
-                                           "occurred_on": self.occurred_on, "prev": self.prev,
-                                           "recorded_at": self.recorded_at, "stream": self.stream,
-                                           "type": self.type, "version": self.version}, use_bin_type=True)
-            return packed
+            return _pack({"authority": self.authority, "body": self.body, "node": self.node,
+                          "occurred_on": self.occurred_on, "prev": self.prev, "recorded_at": self.recorded_at,
+                          "stream": self.stream, "type": self.type, "version": self.version})
         return canonical_encode(self.unsigned())
 
     @cached_property
@@ -137,7 +149,7 @@ class Envelope:
             # With every map sorted and no float, re-packing reproduces the bytes
             # exactly when they are canonical (minimal widths, bin for bytes, no
             # trailing data, no repeated key).
-            and msgpack.packb(value, use_bin_type=True) == data
+            and _pack(value) == data
         ):
             # The fields were all checked: fill them in without the frozen
             # dataclass's __init__ (ten object.__setattr__ calls, a sixth of the parse).

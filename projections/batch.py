@@ -138,6 +138,8 @@ class ProjectedBatch:
     shipment_weapons: list[tuple[str, str]] = field(default_factory=list)
     receipts: list[ShipmentReceipt] = field(default_factory=list)
     skipped: int = 0
+    # Weapons of ``weapons`` that had no stored state when the batch was projected: their rows are new.
+    new_weapon_ids: set[str] = field(default_factory=set)
 
 
 def project_batch(
@@ -192,6 +194,7 @@ def project_batch(
             _collect_shipment_facts(event, batch)
 
     _merge_shipment_rows(batch)
+    batch.new_weapon_ids = touched - stored_states.keys()
     for weapon_id in sorted(touched):
         if weapon_id in refold:
             batch.weapons.append(fold(weapon_id, [*stored_events[weapon_id].values(), *new_events[weapon_id]]))

@@ -1,10 +1,10 @@
 """Compare the stored views with a fresh projection of the log: rows edited, added or removed by hand.
 
 The log is projected again into scratch views (SQLite in a temporary
-directory, whatever the node's backend), up to the position the stored views
-say they reached, and every table is compared row by row: both sides are read
-in key order, a batch at a time, and merged, so memory stays flat whatever the
-size of the views::
+directory, whatever the node's backend, written as a rebuild and without
+waiting for the disk), up to the position the stored views say they reached,
+and every table is compared row by row: both sides are read in key order, a
+batch at a time, and merged, so memory stays flat whatever the size of the views::
 
     for mismatch in compare_views(node.views, node.registry):
         print(mismatch)   # view_weapons weapon_id=...: column status: expected 'destroyed', found 'registered'
@@ -81,11 +81,13 @@ def compare_views(views: Views, log: EnvelopeLog, progress: Progress | None = No
             Views.open({"PERSISTENCE_MODULE": "eventsourcing.sqlite",
                         "SQLITE_DBNAME": str(Path(scratch_dir) / "views.db")}) as scratch, \
             _snapshot(views.store) as stored:
+        cast(SQLiteViewStore, scratch.store).durable = False  # in a temporary directory, removed at the end
         position = stored.position(log.name)
         end = log.recorder.max_notification_id() or 0
         try:
-            scratch.catch_up(cast(EnvelopeLog, _Upto(log, min(position, end))),  # reads select_notifications
-                             progress)
+            # The scratch views start empty: projected as a rebuild is (several batches per transaction,
+            # no look-up of weapons not written yet).
+            scratch.rebuild(log, progress, until=min(position, end))
         except (TypeError, ValueError) as e:  # what the library and the parser raise on such rows
             raise UnreadableLog(f"the log could not be projected to compare the views with: {e}") from e
         if position > end:  # the views would skip the records still to come at these positions
@@ -180,21 +182,3 @@ def _key_of(names: Sequence[str], key: Sequence[str]) -> Callable[[Row], tuple[A
         index = indexes[0]
         return lambda row: (row[index],)
     return cast(Callable[[Row], tuple[Any, ...]], itemgetter(*indexes))
-
-
-class _Upto:
-    """``log`` as if it ended at ``position``."""
-
-    def __init__(self, log: EnvelopeLog, position: int):
-        self.name = log.name
-        self._log = log
-        self._position = position
-        self.recorder = self
-
-    def max_notification_id(self) -> int:
-        return self._position
-
-    def select_notifications(self, start: int, limit: int, **kwargs: Any) -> Sequence[Any]:
-        if start > self._position:
-            return []
-        return self._log.recorder.select_notifications(start=start, limit=limit, stop=self._position, **kwargs)

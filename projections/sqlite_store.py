@@ -7,13 +7,14 @@ Construct through the library's factory, as its materialised-view examples do::
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import contextlib
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
 from projections.sqlite_tracking import create_tracking_table, use_tracking_table
-from projections.store import TABLES_DDL, TRACKING_TABLE, VIEW_TABLES, ViewStore
+from projections.store import TABLES_DDL, TRACKING_TABLE, VIEW_TABLES, ViewStore, WriteTransaction
 
 # SQLite's LIKE is case-insensitive (ASCII), so its LIKE optimisation uses an
 # index only on a NOCASE column. Serials are stored and searched upper-cased
@@ -25,11 +26,29 @@ _IN_LIST_CHUNK = 900
 
 
 class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
+    #: False for views in a file of their own that may be lost whole (``projections.compare``'s
+    #: scratch views): their write transactions then commit without waiting for the disk
+    #: (``PRAGMA synchronous=OFF``), which a crash may leave corrupt. The node's views share the
+    #: log's database file and stay durable.
+    durable = True
+
     def __init__(self, datastore: SQLiteDatastore, **kwargs: Any):
         super().__init__(datastore, **kwargs)
         # The views' own tracking table, named as the PostgreSQL factory names it,
         # so rebuild clears only theirs.
         use_tracking_table(self, TRACKING_TABLE)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[WriteTransaction]:
+        if self.durable:
+            with super().transaction() as transaction:
+                yield transaction
+            return
+        with self.datastore.get_connection(commit=True) as connection:
+            connection.cursor().execute("PRAGMA synchronous=OFF")  # SQLite refuses it inside a transaction
+            with connection.transaction(commit=True) as cursor:
+                self._begin_writing(cursor)
+                yield WriteTransaction(cursor)
 
     def construct_create_table_statements(self) -> list[str]:
         return [

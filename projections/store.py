@@ -290,9 +290,15 @@ class ViewStore(TrackingRecorder):
             raise TrackingConflict(
                 f"views: position {tracking.notification_id} of {tracking.application_name} "
                 "was recorded meanwhile") from e
+        new_weapons = batch.new_weapon_ids
+        if batch.events:
+            # Mostly new: a record is projected once, but another log may hold it too.
+            self._insert_new(transaction, EVENT_ROWS, [e.row() for e in batch.events])
+        if new_weapons:
+            self._insert_new(transaction, WEAPON_ROWS, [_weapon_row(w) for w in batch.weapons
+                                                        if w.weapon_id in new_weapons])
         for rows_into, rows in (
-            (EVENT_ROWS, [e.row() for e in batch.events]),
-            (WEAPON_ROWS, [_weapon_row(w) for w in batch.weapons]),
+            (WEAPON_ROWS, [_weapon_row(w) for w in batch.weapons if w.weapon_id not in new_weapons]),
             (SHIPMENT_ROWS, [s.row() for s in batch.shipments]),
             (SHIPMENT_WEAPON_ROWS, batch.shipment_weapons),
             (RECEIPT_ROWS, [r.row() for r in batch.receipts]),
@@ -308,6 +314,12 @@ class ViewStore(TrackingRecorder):
     def _insert(self, transaction: WriteTransaction, rows_into: RowsInto, rows: Sequence[tuple]) -> None:
         """Write ``rows`` (non-empty) as ``rows_into`` says; a backend may do it faster than this."""
         transaction.cursor.executemany(self.sql(rows_into.insert_values), rows)
+
+    def _insert_new(self, transaction: WriteTransaction, rows_into: RowsInto, rows: Sequence[tuple]) -> None:
+        """``_insert``, for rows that most likely have no row of their key in the table yet: a backend
+        may then write them faster while no key is taken, as long as the effect is ``_insert``'s."""
+        if rows:
+            self._insert(transaction, rows_into, rows)
 
     # --- reading -----------------------------------------------------------------------
 

@@ -10,16 +10,19 @@ rows, so ``catch_up`` resumes exactly where the last committed batch ended::
 
 ``catch_up`` needs only ``registry.name`` (the tracked application name,
 "armsledger" for the node's registry) and ``registry.recorder``'s
-``select_notifications``; any application with a log of envelopes can be
+``select_notifications`` (``projections.log_pages`` reads the library's own
+recorders' tables directly); any application with a log of envelopes can be
 projected into the same views under its own name (the log of records
 received from partners, in the federated lifecycle).
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any, Protocol, Self
 
 from eventsourcing.persistence import (
@@ -36,6 +39,7 @@ from domain.time import SECONDS_PER_DAY
 from ledger.envelope import Envelope
 from projections.batch import ProjectedBatch, ViewEvent, project_batch
 from projections.errors import TrackingConflict
+from projections.log_pages import read_page
 from projections.serial_search import DESCRIPTION_FIELDS, serial_like, weapon_filter
 from projections.store import ViewStore, WriteTransaction
 from projections.weapon_state import WeaponView
@@ -104,8 +108,8 @@ class Views:
         """Notification id of the last record of ``log`` projected (0 if none)."""
         return self.store.max_tracking_id(log.name) or 0
 
-    def catch_up(self, log: EnvelopeLog, progress: Progress | None = None) -> int:
-        """Project every notification of ``log`` after the tracked position.
+    def catch_up(self, log: EnvelopeLog, progress: Progress | None = None, *, until: int | None = None) -> int:
+        """Project every notification of ``log`` after the tracked position (up to position ``until``, if given).
 
         Batches of ``BATCH_SIZE``, each with its tracking row in one
         transaction. Returns the number of notifications processed, those of
@@ -113,10 +117,10 @@ class Views:
         same time, each batch is applied by exactly one of them. ``progress``
         is called after each batch with the log positions passed and to pass.
         """
-        return self._project(log, written=None, progress=progress)
+        return self._project(log, written=None, progress=progress, until=until)
 
-    def rebuild(self, log: EnvelopeLog, progress: Progress | None = None) -> int:
-        """Empty every view and tracked position, then project ``log`` from its start.
+    def rebuild(self, log: EnvelopeLog, progress: Progress | None = None, *, until: int | None = None) -> int:
+        """Empty every view and tracked position, then project ``log`` from its start (up to ``until``, if given).
 
         Records of other logs (partners) are forgotten too: catch up with
         each of them again afterwards. Returns the number of notifications processed.
@@ -126,9 +130,10 @@ class Views:
         # The views start empty, so only weapons this rebuild has written can
         # have a stored state: the others need no query (a tenth of a rebuild
         # on PostgreSQL was spent looking up weapons that were not there).
-        return self._project(log, written=set(), progress=progress)
+        return self._project(log, written=set(), progress=progress, until=until)
 
-    def _project(self, log: EnvelopeLog, written: set[str] | None, progress: Progress | None) -> int:
+    def _project(self, log: EnvelopeLog, written: set[str] | None, progress: Progress | None,
+                 until: int | None) -> int:
         """``catch_up``; ``written``, when not None, holds every weapon id that has a row in the views.
 
         With ``written`` (a rebuild) up to ``REBUILD_BATCHES_PER_TRANSACTION``
@@ -139,12 +144,14 @@ class Views:
         """
         processed = 0
         position = start = self.position(log)
-        end = max(start, log.recorder.max_notification_id() or 0) if progress is not None else 0
+        end = 0
+        if progress is not None:
+            end = max(start, (log.recorder.max_notification_id() or 0) if until is None else until)
         while True:
             group: list[ProjectedBatch] = []
             try:
                 with self.store.transaction() as transaction:
-                    group = self._project_group(log, position, written, transaction)
+                    group = self._project_group(log, position, written, transaction, until)
             except TrackingConflict:
                 position = self.position(log)  # someone else projected it: go on from there
                 written = None  # and wrote weapons this process does not know of
@@ -158,7 +165,7 @@ class Views:
                 progress(position - start, end - start)
 
     def _project_group(self, log: EnvelopeLog, position: int, written: set[str] | None,
-                       transaction: WriteTransaction) -> list[ProjectedBatch]:
+                       transaction: WriteTransaction, until: int | None) -> list[ProjectedBatch]:
         """The batches after ``position`` written in ``transaction``: one for a catch-up, several for a rebuild."""
         def load_weapons(weapon_ids: Collection[str]) -> Mapping[str, WeaponView]:
             if written is not None:
@@ -172,15 +179,19 @@ class Views:
         size = self.REBUILD_BATCHES_PER_TRANSACTION if written is not None else 1
         started = time.monotonic()
         while len(group) < size and (not group or time.monotonic() - started < self.REBUILD_TRANSACTION_SECONDS):
-            notifications = log.recorder.select_notifications(start=position + 1, limit=self.BATCH_SIZE)
-            if not notifications:
+            if until is not None and position >= until:
                 break
-            batch = project_batch(notifications, load_weapons, load_weapon_events)
-            self.store.write(batch, Tracking(log.name, batch.last_notification_id), transaction)
+            with _cyclic_gc_paused():
+                notifications = read_page(log.recorder, position + 1, self.BATCH_SIZE, until)
+                if not notifications:
+                    break
+                batch = project_batch(notifications, load_weapons, load_weapon_events)
+                self.store.write(batch, Tracking(log.name, batch.last_notification_id), transaction)
             if written is not None:
                 # Loads later in this transaction see these rows; a rollback ends the rebuild's use of the set.
                 written.update(weapon.weapon_id for weapon in batch.weapons)
-            group.append(batch)
+            # What the caller needs of it, without its rows: they need not stay alive until the commit.
+            group.append(ProjectedBatch(batch.last_notification_id, batch.processed))
             position = batch.last_notification_id
         return group
 
@@ -332,6 +343,20 @@ class Views:
                 "seizures_by_country_of_manufacture": counts(
                     f"SELECT w.country AS k, COUNT(*) AS n {seizures} GROUP BY w.country ORDER BY w.country"),
             }
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection in the block (as it was after it): a batch makes some
+    hundred thousand objects, freed by their reference counts, and the collections they set
+    off (each of them walking every object alive) were a tenth of projecting it."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _weapon_id(value: uuid.UUID | str) -> str:

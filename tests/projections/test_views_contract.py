@@ -8,6 +8,7 @@ repetition and records the views do not know.
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from eventsourcing.persistence import PersistenceError, StoredEvent, Tracking
@@ -222,6 +223,21 @@ def test_a_batch_is_applied_once_even_when_written_twice_or_by_another_process(b
         assert other.position(belgium.registry) == belgium.registry.recorder.max_notification_id()
         assert other.catch_up(belgium.registry) == 0
         assert other.custody(belgium.ids.w4)["status"] == "stolen"
+
+
+def test_rows_written_again_under_another_log_change_nothing(belgium, dump_views):
+    """Rows that are new to the batch but held already (another log held the same records, a weapon
+    written meanwhile) end as the conflict clauses say: the events kept, the weapons updated."""
+    notifications = belgium.registry.recorder.select_notifications(start=1, limit=1000)
+    store = belgium.views.store
+    batch = project_batch(notifications, store.load_weapons, store.load_weapon_events)
+    assert batch.new_weapon_ids == {w.weapon_id for w in batch.weapons} != set()
+    store.write(batch, Tracking(belgium.registry.name, batch.last_notification_id))
+    once = dump_views(belgium.views)
+
+    store.write(batch, Tracking("received_again", batch.last_notification_id))
+    assert dump_views(belgium.views) == once
+    assert belgium.views.position(SimpleNamespace(name="received_again")) == batch.last_notification_id
 
 
 def test_serial_search_uses_the_serial_indexes(db_url):

@@ -1,0 +1,42 @@
+"""A batch is projected with the cyclic garbage collector paused, and left as it was found."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from projections import views as views_module
+
+
+@pytest.fixture
+def collector_states(monkeypatch):
+    """Whether the collector was enabled at each ``project_batch`` of the views."""
+    states: list[bool] = []
+    project_batch = views_module.project_batch
+
+    def spied(*args, **kwargs):
+        states.append(gc.isenabled())
+        return project_batch(*args, **kwargs)
+
+    monkeypatch.setattr(views_module, "project_batch", spied)
+    return states
+
+
+def test_batches_are_projected_without_cyclic_collections_which_resume_after(belgium, collector_states):
+    belgium.views.BATCH_SIZE = 4
+    assert gc.isenabled()
+    belgium.views.rebuild(belgium.registry)
+    assert len(collector_states) > 2 and not any(collector_states)
+    assert gc.isenabled()
+    assert belgium.views.lifecycle(belgium.ids.w1)["status"] == "lost"
+
+
+def test_a_collector_disabled_before_stays_disabled(belgium, collector_states):
+    gc.disable()
+    try:
+        belgium.views.catch_up(belgium.registry)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert collector_states and not any(collector_states)
