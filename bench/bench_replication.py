@@ -89,6 +89,18 @@ def relay_in_child(home: str, db: str, bootstrap: str, prefix: str, results) -> 
     node.close()
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU the processes ``pids`` used so far (Linux /proc; 0.0 for one that is gone)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
@@ -166,6 +178,8 @@ def main() -> None:
         b_transport = KafkaTransport(bootstrap, prefix)
         fed_b = Federation(b, b_transport, pool_size=args.pool_size)
         fed_b.ingest.warm_up()  # as node run does at start
+        workers = fed_b.ingest.signatures.process_ids()
+        workers_cpu = cpu_seconds(workers)
         results: multiprocessing.Queue = multiprocessing.get_context("spawn").Queue()
         child = multiprocessing.get_context("spawn").Process(
             target=relay_in_child, args=(str(a_settings.home), a_settings.db, bootstrap, prefix, results))
@@ -182,6 +196,7 @@ def main() -> None:
             accepted += len(step.accepted)
         done = time.time()
         ingest_cpu = time.process_time() - cpu
+        workers_cpu = cpu_seconds(workers) - workers_cpu
         relay_started, relay_done, relay_cpu, relayed = results.get(timeout=120)
         child.join()
         _, verify_after = ed25519_rates(seconds=0.5)
@@ -198,7 +213,15 @@ def main() -> None:
               f"(seal, route, prove, publish; {relay_cpu:.2f} s CPU)")
         print(f"  ingest           {args.n / (done - first_read):9,.0f} events/s  from its first read "
               f"({ingest_cpu:.2f} s CPU in this process; Ed25519 in {args.pool_size if args.pool_size > 1 else 'no'} "
-              "worker processes)")
+              f"worker processes, {workers_cpu:.2f} s CPU)")
+        # What the load of others does not move: CPU per event, and the ratio it allows at most
+        # (both cores to relay, ingest and its workers alone, never waiting; the broker not counted).
+        per_event = (relay_cpu + ingest_cpu + workers_cpu) / args.n
+        verify_per_core = ceiling / (os.cpu_count() or 1)
+        print(f"  CPU per event    {per_event * 1e6:9,.0f} us  (relay {relay_cpu / args.n * 1e6:.0f}, ingest "
+              f"{ingest_cpu / args.n * 1e6:.0f}, its workers {workers_cpu / args.n * 1e6:.0f}; one Ed25519 verify "
+              f"{1e6 / verify_per_core:.0f} us): at most ratio {1 / (per_event * verify_per_core):.2f} on "
+              f"{os.cpu_count()} idle cores")
         assert report.quarantined == 0, report
 
         # 2. Raw kafka-python on the same bytes, same broker, same run.
