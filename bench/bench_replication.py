@@ -89,6 +89,33 @@ def relay_in_child(home: str, db: str, bootstrap: str, prefix: str, results) -> 
     node.close()
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU the processes ``pids`` used so far (Linux /proc; 0.0 for one that is gone)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def ed25519_verify_cpu(count: int = 2000) -> float:
+    """CPU seconds of one Ed25519 verification in this process now (``ed25519_rates`` times the wall)."""
+    from ledger.keys import generate_key, sign, verify_signature
+
+    key = generate_key()
+    digests = [os.urandom(32) for _ in range(64)]
+    signed = [(d, sign(key, d)) for d in digests]
+    public = key.public_key()
+    started = time.process_time()
+    for i in range(count):
+        digest, signature = signed[i & 63]
+        verify_signature(public, signature, digest)
+    return (time.process_time() - started) / count
+
+
 def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
@@ -171,6 +198,8 @@ def main() -> None:
             target=relay_in_child, args=(str(a_settings.home), a_settings.db, bootstrap, prefix, results))
         child.start()
         assert results.get(timeout=120) == "ready"
+        workers = fed_b.ingest.signatures.process_ids()  # started by warm_up, imported while the relay started
+        workers_cpu = cpu_seconds(workers)
         total = args.n + 6  # and BE's six certificates
         accepted, cpu = 0, time.process_time()
         report = SyncReport()
@@ -182,6 +211,7 @@ def main() -> None:
             accepted += len(step.accepted)
         done = time.time()
         ingest_cpu = time.process_time() - cpu
+        workers_cpu = cpu_seconds(workers) - workers_cpu
         relay_started, relay_done, relay_cpu, relayed = results.get(timeout=120)
         child.join()
         _, verify_after = ed25519_rates(seconds=0.5)
@@ -198,7 +228,15 @@ def main() -> None:
               f"(seal, route, prove, publish; {relay_cpu:.2f} s CPU)")
         print(f"  ingest           {args.n / (done - first_read):9,.0f} events/s  from its first read "
               f"({ingest_cpu:.2f} s CPU in this process; Ed25519 in {args.pool_size if args.pool_size > 1 else 'no'} "
-              "worker processes)")
+              f"worker processes, {workers_cpu:.2f} s CPU)")
+        # What the load of others moves less than events/s: the CPU time per event, and the share of it
+        # that the one Ed25519 verification takes, which bounds the ratio on idle cores (the whole
+        # machine to relay, ingest and its workers, none of them ever waiting; the broker not counted).
+        per_event = (relay_cpu + ingest_cpu + workers_cpu) / args.n
+        verify = ed25519_verify_cpu()
+        print(f"  CPU per event    {per_event * 1e6:9,.0f} us  (relay {relay_cpu / args.n * 1e6:.0f}, ingest "
+              f"{ingest_cpu / args.n * 1e6:.0f}, its workers {workers_cpu / args.n * 1e6:.0f}); one Ed25519 verify "
+              f"{verify * 1e6:.0f} us of CPU now: {verify / per_event:.0%} of it, the ratio's bound on idle cores")
         assert report.quarantined == 0, report
 
         # 2. Raw kafka-python on the same bytes, same broker, same run.

@@ -292,11 +292,14 @@ def signer(record: SignedRecord, signers: Signers) -> tuple[bytes, str | None] |
 
 
 def check_signed(record: SignedRecord, signers: Signers, policy: Policy, *,
-                 signature_ok: bool | None = None, body: Mapping[str, Any] | None = None) -> Refusal | None:
+                 signature_ok: bool | None = None, signature_by: tuple[bytes, bool] | None = None,
+                 body: Mapping[str, Any] | None = None) -> Refusal | None:
     """The first refusal of: signer, signature, permission, certificate body; ``None`` if all hold.
 
     ``signature_ok``: the result of ``verify_signatures`` for this record with the key
-    ``signer`` names, when already known (None: verified here). ``body`` is required
+    ``signer`` names, when already known (None: verified here). ``signature_by``: (raw key, the
+    result of ``verify_signatures`` for this record with that key), when known: used only if
+    that key is the one ``signer`` names, else verified here. ``body`` is required
     for a certificate (``CERTIFICATE_TYPE``) and a node key change (``NODE_KEY_CHANGE_TYPE``),
     and read for nothing else.
     """
@@ -304,6 +307,8 @@ def check_signed(record: SignedRecord, signers: Signers, policy: Policy, *,
     if isinstance(found, Refusal):
         return found
     raw, kind = found
+    if signature_ok is None and signature_by is not None and signature_by[0] == raw:
+        signature_ok = signature_by[1]
     if signature_ok is None:
         signature_ok = verify_signatures([(raw, record.sig, record.hash)])[0]
     if not signature_ok:

@@ -24,7 +24,7 @@ from eventsourcing.persistence import (
     Tracking,
 )
 from eventsourcing.postgres import PostgresProcessRecorder
-from eventsourcing.sqlite import SQLiteDatastore, SQLiteProcessRecorder
+from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteDatastore, SQLiteProcessRecorder
 from eventsourcing.utils import Environment, get_topic
 
 from ledger.checkpoint import Checkpoint
@@ -337,10 +337,16 @@ class _SQLiteInboxRecorder(SQLiteProcessRecorder):
         ]
 
     def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        # Called by eventsourcing inside the transaction that stores the events.
-        returning = super()._insert_events(c, stored_events, **kwargs)
+        # Called by eventsourcing inside the transaction that stores the events. The application
+        # recorder inserts row by row to collect each notification id, which the inbox never asks
+        # for (``Inbox.record``): the aggregate recorder's one executemany writes the same rows, in
+        # the same order, so with the same rowids; then the tracking row, as the process recorder does.
+        SQLiteAggregateRecorder._insert_events(self, c, stored_events)
+        tracking: Tracking | None = kwargs.get("tracking")
+        if tracking is not None:
+            self._insert_tracking(c, tracking)
         insert_proofs(c, None, kwargs.get("proofs") or ())
-        return returning
+        return None
 
 
 class _PostgresInboxRecorder(PostgresProcessRecorder):

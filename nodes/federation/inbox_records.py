@@ -40,8 +40,16 @@ KIND_ALARM = "alarm"
 
 @functools.lru_cache(maxsize=4096)  # asked twice per record received (held versions, then the insert)
 def received_stream_id(node: str, stream: str) -> uuid.UUID:
-    """Originator id of partner ``node``'s ``stream`` in the inbox."""
-    return uuid.uuid5(ARMSLEDGER_NAMESPACE, f"{node}|{stream}")
+    """Originator id of partner ``node``'s ``stream`` in the inbox: ``uuid.uuid5(ARMSLEDGER_NAMESPACE,
+    "node|stream")``, made as ``uuid5`` makes it but without its pass through the version arithmetic
+    of ``UUID.__init__`` (a third of its time, once per record ingested)."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + f"{node}|{stream}".encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5 (RFC 9562 section 5.5)
+    digest[8] = (digest[8] & 0x3F) | 0x80  # the variant of RFC 9562 (section 4.1)
+    return uuid.UUID(bytes=bytes(digest))
+
+
+_NAMESPACE_BYTES = ARMSLEDGER_NAMESPACE.bytes
 
 
 def checkpoints_stream_id(node: str) -> uuid.UUID:

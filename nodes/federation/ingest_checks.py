@@ -11,10 +11,18 @@ another key than the one the signers name when the message's turn comes is check
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from domain.errors import InvalidField
-from ledger.acceptance import Refusal, Signers, signer, verify_signatures
+from ledger.acceptance import (
+    CERTIFICATE_TYPE,
+    CertifiedKey,
+    Refusal,
+    Signers,
+    read_certificate,
+    signer,
+    verify_signatures,
+)
 from ledger.envelope import Envelope
 from ledger.errors import LedgerError
 from nodes.acceptance import RECORD_SCHEMA
@@ -42,8 +50,35 @@ class Checked:
 
 
 def check_messages(values: Sequence[bytes], signers: Mapping[str, Signers]) -> list[Checked]:
-    """``check_message`` of each value, in order. Never raises for bad input."""
-    return [check_message(value, signers) for value in values]
+    """``check_message`` of each value, in order, the signers of each message's origin widened by the
+    certificates before it in ``values`` (``certified_ahead``). Never raises for bad input."""
+    ahead = dict(signers)
+    found = []
+    for value in values:
+        checked = check_message(value, ahead)
+        found.append(checked)
+        if checked.envelope is not None and isinstance(checked.message, RecordMessage):
+            known = ahead.get(checked.message.origin)
+            if known is not None:
+                ahead[checked.message.origin] = certified_ahead(known, checked.envelope)
+    return found
+
+
+def certified_ahead(signers: Signers, record: Envelope) -> Signers:
+    """``signers`` with the key ``record`` certifies when it is a certificate that names its key properly:
+    who may sign the records after it, should it be accepted in its turn.
+
+    Only to choose ahead of time the key a signature is verified with: a verdict is used for the key it
+    was found with, and only if the signers known when the record's turn comes name that same key
+    (``check_signed``'s ``signature_by``). A key id names one key (it is derived from the key), so a
+    certificate accepted in its turn names the key chosen here.
+    """
+    if record.type != CERTIFICATE_TYPE:
+        return signers
+    key = read_certificate(record.body)
+    if not isinstance(key, CertifiedKey) or key.key_id in signers.certified:
+        return signers
+    return replace(signers, certified={**signers.certified, key.key_id: key})
 
 
 def check_message(value: bytes, signers: Mapping[str, Signers]) -> Checked:

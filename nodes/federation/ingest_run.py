@@ -37,7 +37,7 @@ from nodes.acceptance import DomainPolicy
 from nodes.federation.gossip import check_gossip
 from nodes.federation.inbox_proofs import KeptProof
 from nodes.federation.inbox_records import KIND_ALARM, Cosignature, InboxBatch, ParkedEntry, QuarantineEntry, now_us
-from nodes.federation.ingest_checks import Checked
+from nodes.federation.ingest_checks import Checked, certified_ahead
 from nodes.federation.ingest_reasons import (
     BAD_PROOF,
     BAD_SIGNATURE,
@@ -136,7 +136,8 @@ class Run:
         self.held: dict[tuple[str, str], dict[int, bytes]] = {}
         self.certified: dict[str, dict[str, CertifiedKey]] = {}
         self.kept: dict[str, dict[int, Checkpoint]] = {}
-        self.signature_ok: dict[int, bool] = {}
+        #: position -> (raw key, whether the record's signature verifies with it), found ahead of its turn.
+        self.signature_ok: dict[int, tuple[bytes, bool]] = {}
         self._policies: dict[str, DomainPolicy] = {}
         self._signers_of: dict[str, tuple[Partner, Signers]] = {}  # origin -> (partner, its signers)
         self.inclusion_ok: dict[int, tuple[bytes, Refusal | None]] = {}  # position -> (root, failure)
@@ -198,22 +199,25 @@ class Run:
 
     def _prefetch(self, decoded: list[tuple[Decoded, Envelope | None]]) -> None:
         """What can be done for the whole list up front: one query for the versions we hold of
-        every stream; the signatures with keys known now that the checks of the bytes did not verify
-        with the same key (a key certified since), on the verifying processes; meanwhile, here, the
-        inclusion proofs against the checkpoints kept now."""
+        every stream; the signatures with keys known now, or certified earlier in the list
+        (``certified_ahead``), that the checks of the bytes did not verify with the same key, on the
+        verifying processes; meanwhile, here, the inclusion proofs against the checkpoints kept now."""
         records = [(position, message, envelope) for position, (message, envelope) in enumerate(decoded)
                    if isinstance(message, RecordMessage) and envelope is not None]
         self.held = self.ingest.inbox.held({(m.origin, e.stream) for _, m, e in records})
         tasks, positions = [], []
+        ahead: dict[str, Signers] = {}  # origin -> its signers, widened by the certificates met so far
         for position, message, envelope in records:
             if message.origin not in self.knowledge.partners:
                 continue
-            found = signer(envelope, self._signers(self._partner(message.origin)))
+            signers = ahead.get(message.origin) or self._signers(self._partner(message.origin))
+            ahead[message.origin] = certified_ahead(signers, envelope)
+            found = signer(envelope, signers)
             if isinstance(found, Refusal):
                 continue
             checked = self.checked[position].signature
             if checked is not None and checked[0] == found[0]:
-                self.signature_ok[position] = checked[1]
+                self.signature_ok[position] = checked
             elif self.held[(message.origin, envelope.stream)].get(envelope.version) != message.envelope:
                 tasks.append((found[0], envelope.sig, envelope.hash))
                 positions.append(position)
@@ -229,7 +233,7 @@ class Run:
                                             [m.proof for _, m, _ in proved], checkpoint)
                 for (position, _, _), failure in zip(proved, failures):
                     self.inclusion_ok[position] = (checkpoint.root, failure)
-        self.signature_ok.update(zip(positions, verified()))
+        self.signature_ok.update((position, (task[0], ok)) for position, task, ok in zip(positions, tasks, verified()))
 
     def _signers(self, partner: Partner) -> Signers:
         """Who may sign ``partner``'s records: its node key, the keys certified before and in this run."""
@@ -291,7 +295,7 @@ class Run:
             raise Duplicate
         policy = self._policies.get(origin) or self._policies.setdefault(origin, DomainPolicy(origin))
         refusal = check_signed(envelope, self._signers(partner), policy,
-                               signature_ok=self.signature_ok.get(position), body=envelope.body)
+                               signature_by=self.signature_ok.get(position), body=envelope.body)
         if refusal is not None:
             raise Refused.by_rule(refusal, what)
         self._check_chain(envelope, held, what)

@@ -66,6 +66,11 @@ class SignaturePool:
 
         return collected
 
+    def process_ids(self) -> list[int]:
+        """The ids of the verifying processes running now (none before the first large batch or warm-up)."""
+        processes = getattr(self._pool, "_processes", None) or {}  # ProcessPoolExecutor keeps them by id
+        return sorted(processes)
+
     def warm_up(self) -> None:
         """Start the processes now, in the background (they take ~1 s to import)."""
         if self.size >= 2:

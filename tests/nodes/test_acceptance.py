@@ -97,6 +97,15 @@ def test_a_signature_verified_elsewhere_is_taken_as_given():
     assert refusal_of(replace(record(), body={"n": 2}), signature_ok=True) is None
 
 
+def test_a_signature_verified_elsewhere_with_a_key_counts_for_that_key_only():
+    licensing, police = public_bytes(LICENSING), public_bytes(POLICE)
+    forged = replace(record(), body={"n": 2})
+    assert refusal_of(record(), signature_by=(licensing, False)).reason is Reason.SIGNATURE
+    assert refusal_of(forged, signature_by=(licensing, True)) is None  # taken as given: the signer's key
+    assert refusal_of(forged, signature_by=(police, True)).reason is Reason.SIGNATURE  # another key: verified
+    assert refusal_of(record(), signature_by=(police, False)) is None
+
+
 def test_links_with_the_neighbours_held():
     first = record()
     second = record(version=2, prev=first.hash)

@@ -10,7 +10,9 @@ import uuid
 
 import pytest
 from eventsourcing.persistence import Tracking
+from hypothesis import given, strategies as st
 
+from domain.marking import ARMSLEDGER_NAMESPACE
 from ledger.checkpoint import sign_checkpoint
 from ledger.encoding import canonical_encode
 from ledger.keys import generate_key
@@ -169,3 +171,9 @@ def test_alarms_are_counted_without_reading_the_other_entries_and_a_lookalike_is
     assert inbox.alarm_count() == 2
     assert inbox.record(InboxBatch(resolved=[(other_fork.id, "settled")]))
     assert inbox.alarm_count() == 1
+
+
+@given(node=st.text(max_size=8), stream=st.text(max_size=40))
+def test_received_stream_ids_are_the_uuid5_of_node_and_stream(node, stream):
+    assert received_stream_id(node, stream) == uuid.uuid5(ARMSLEDGER_NAMESPACE, f"{node}|{stream}")
+    assert received_stream_id(node, stream).version == 5

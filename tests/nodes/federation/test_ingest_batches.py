@@ -152,3 +152,22 @@ def test_check_message_finds_what_the_bytes_alone_tell(relayed):
     assert check_message(out_of_schema, signers).invalid == ("stream", "'x' is not a UUID")
     assert check_messages([value, b"\xc1"], signers) == [check_message(value, signers),
                                                          check_message(b"\xc1", signers)]
+
+
+def test_records_after_a_certificate_in_the_same_list_are_checked_with_its_key(relayed):
+    be, _, messages = relayed
+    identity = be.identity
+    node_key = public_bytes(identity.private_keys[identity.node_key_id].public_key())
+    values = [v for _, v in messages]
+    signers = {"BE": Signers.of(node_key, {})}  # BE's certificates not known yet: they are in the list
+    found = check_messages(values, signers)
+    records = [c for c in found if c.envelope is not None]
+    certificates = [c for c in records if c.envelope.type == "Authority.Certified"]
+    manufactures = [c for c in records if c.envelope.type == "Weapon.Manufactured"]
+    assert certificates and len(manufactures) == RECORDS
+    assert all(c.signature == (node_key, True) for c in certificates)
+    certified = {c.envelope.body["key_id"]: c.envelope.body["public_key"] for c in certificates}
+    assert all(c.signature == (certified[c.envelope.authority], True) for c in manufactures)
+    manufacture = next(v for v, c in zip(values, found) if c.envelope is not None
+                       and c.envelope.type == "Weapon.Manufactured")
+    assert check_messages([manufacture], signers)[0].signature is None  # without its certificate before it
