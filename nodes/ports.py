@@ -221,6 +221,10 @@ class Inbox(ReceivedRecords, Protocol):
         """Track ``position`` for ``name`` unless it is there already or beyond."""
         ...
 
+    def advance_all(self, positions: Mapping[str, int]) -> None:
+        """``advance`` each name of ``positions`` to its position, in one commit."""
+        ...
+
     def close(self) -> None:
         """Release the database connections."""
         ...

@@ -126,7 +126,8 @@ class Relay:
             raise TransportReset(f"relay: the inbox topics of {', '.join(reset)} keep being re-created",
                                  self.transport.inbox_topic(reset[0]), None)
         self._gossip_due = {}
-        report.gossip += self.gossip.spread(partners)  # what a reset kept from going with the records
+        if report.resets:
+            report.gossip += self.gossip.spread(partners)  # what a reset kept from going with the records
         return report
 
     def send(self, state: str, items: Sequence[tuple[bytes, bytes]]) -> None:
@@ -231,6 +232,7 @@ class Relay:
                 {topics[state]: items for state, items in batches.items()},
                 expected_topic_ids={topics[state]: self._topic_ids.get(state) for state in batches},
             ) if batches else {}
+            advanced: dict[str, int] = {}
             for state in checkpoints_in:
                 outcome = outcomes.get(topics[state]) if state in topics else None
                 if isinstance(outcome, TransportReset):
@@ -246,11 +248,11 @@ class Relay:
                     report.by_partner[state] = report.by_partner.get(state, 0) + len(items) - len(gossip_in[state])
                 if covered and covered[-1][1].id > positions[state]:
                     last = covered[-1][1]
-                    positions[state] = last.id
-                    self.inbox.advance(names[state], positions[state])
+                    positions[state] = advanced[names[state]] = last.id
                     envelope = _envelope(last)
                     if envelope is not None:
                         self._passed[names[state]] = (last.id, envelope.hash)
+            self.inbox.advance_all(advanced)  # every partner's position in one commit
         return reset
 
     def _check_passed(self, state: str, name: str, position: int, report: RelayReport) -> None:
