@@ -17,7 +17,8 @@ idempotent), once per ``Federation``.
 
 ``run(node, transport, stop_event)`` loops the same until ``stop_event`` is set
 (``armsledger node run``; SIGTERM sets it): the batch in hand is finished first. It relays
-only when its log grew (or every ``RELAY_EVERY_S``), so an idle node costs little, and it
+only when its log grew (or every ``RELAY_EVERY_S``), so an idle node costs little; it looks at
+its log every ``BUSY_WAIT_S`` while messages come and go, every ``IDLE_WAIT_S`` when idle; and it
 never gives up on a broker that is away: it waits and tries again.
 
 Needs an unlocked node: sealing and cosigning sign with the node key, and reactions
@@ -43,8 +44,13 @@ from projections.views import Progress
 
 log = logging.getLogger(__name__)
 
-#: ``run`` waits this long for a message before it looks at its own log again.
+#: ``run`` waits this long for a message before it looks at its own log again, when idle.
 IDLE_WAIT_S = 0.5
+#: ... and this long while busy: for ``BUSY_FOR_S`` after it last read a message or its log grew, so
+#: that a record another process logged meanwhile (an officer's answer to a trace just received)
+#: goes out within about this long. Each look costs a little CPU; an idle node looks less often.
+BUSY_WAIT_S = 0.1
+BUSY_FOR_S = 10.0
 #: ``run`` relays when its log grew, and at least this often (checkpoints, partners added).
 RELAY_EVERY_S = 5.0
 #: ``run`` waits this long after a transport failure before it tries again, doubling up to the last.
@@ -297,6 +303,7 @@ def run(node: Node, transport: Transport, stop_event: threading.Event, *,
         fed.ingest.warm_up()
         catching_up = None if progress is None else _FirstCatchUp(fed, progress)
         refreshed_at = relayed_at = 0.0
+        busy_until = time.monotonic() + BUSY_FOR_S
         relayed_size: int | None = None
         pause = RETRY_PAUSES_S[0]
         while not stop_event.is_set():
@@ -308,12 +315,16 @@ def run(node: Node, transport: Transport, stop_event: threading.Event, *,
                 if size != relayed_size or time.monotonic() - relayed_at > RELAY_EVERY_S:
                     report.passes += 1
                     report.add_relay(fed.relay.relay())
+                    if size != relayed_size:
+                        busy_until = time.monotonic() + BUSY_FOR_S
                     relayed_size, relayed_at = size, time.monotonic()
                 if stop_event.is_set():
                     break
                 if catching_up is not None:
                     catching_up.before_step()
-                fed.ingest_step(idle_wait_s, report)
+                wait = min(idle_wait_s, BUSY_WAIT_S) if time.monotonic() < busy_until else idle_wait_s
+                if fed.ingest_step(wait, report).read:
+                    busy_until = time.monotonic() + BUSY_FOR_S
                 if catching_up is not None:
                     catching_up = catching_up.after_step()
                 pause = RETRY_PAUSES_S[0]
