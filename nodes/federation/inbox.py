@@ -318,9 +318,7 @@ class Inbox:
     def advance_all(self, positions: Mapping[str, int]) -> None:
         """``advance`` each name of ``positions`` to its position, in one transaction (one commit)."""
         ahead = {name: position for name, position in positions.items() if position > self.position(name)}
-        if len(ahead) <= 1:
-            for name, position in ahead.items():
-                self.advance(name, position)
+        if not ahead:
             return
         with translated_errors("recording positions"):
             try:
