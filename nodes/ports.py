@@ -111,8 +111,9 @@ class Transport(Protocol):
         """Up to ``max_records`` records from ``from_offset`` (>= 0), waiting at most ``timeout_s``."""
         ...
 
-    def end_offset(self, topic: str, *, partition: int = 0) -> int:
-        """The offset the next record will get (0 if the topic is empty or missing)."""
+    def end_offset(self, topic: str, *, partition: int = 0, beyond: int | None = None) -> int:
+        """The offset the next record will get (0 if the topic is empty or missing); with ``beyond`` (a
+        position), any offset in ``(beyond, end]`` when the end is beyond it."""
         ...
 
     def close(self) -> None:

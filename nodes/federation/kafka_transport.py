@@ -340,13 +340,20 @@ class KafkaTransport:
         return Batch(tuple(records), topic_id, end)
 
     @_until_answered
-    def end_offset(self, topic: str, *, partition: int = 0) -> int:
-        """The offset the next record of ``topic`` will get (0 if empty or missing)."""
+    def end_offset(self, topic: str, *, partition: int = 0, beyond: int | None = None) -> int:
+        """The offset the next record of ``topic`` will get (0 if empty or missing).
+
+        ``beyond``: the caller's position. When the end is beyond it, any offset in ``(beyond, end]``
+        may be returned instead: enough to know there is more to read, and a round trip less.
+        """
         tp = TopicPartition(topic, partition)
         with self._translated(f"reading the end offset of {topic}[{partition}]"):
             if not self._topics.confirmed(topic) and self._topics.describe([topic])[topic] is None:
                 return 0  # asking further would make Tansu create the topic
-            return self._end_offset(tp)
+            listed = self._consumer_client().end_offsets([tp], timeout_ms=self._ms())[tp]
+            if beyond is not None and listed > beyond:
+                return listed  # at most the end (Tansu: the offset after the first record of the last batch)
+            return self._end_offset(tp, listed)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -538,12 +545,13 @@ class KafkaTransport:
         producer.flush(timeout=self.timeout_s)
         return {topic: tuple(f.get(timeout=0).offset for f in sent) for topic, sent in futures.items()}
 
-    def _end_offset(self, tp: TopicPartition) -> int:
+    def _end_offset(self, tp: TopicPartition, listed: int | None = None) -> int:
         # Tansu answers ListOffsets(latest) with the base offset of the last batch + 1,
         # not the end; the high watermark of a fetch of that batch is the true end
-        # (and on Apache Kafka, where ListOffsets is exact, equals it).
+        # (and on Apache Kafka, where ListOffsets is exact, equals it). ``listed``: that answer, if asked.
         consumer = self._consumer_client()
-        listed = consumer.end_offsets([tp], timeout_ms=self._ms())[tp]
+        if listed is None:
+            listed = consumer.end_offsets([tp], timeout_ms=self._ms())[tp]
         if listed == 0:
             return 0
         self._assign(tp)

@@ -131,7 +131,7 @@ class MemoryTransport:
             found = self.broker.topics.get(self.inbox_topic(state))
             return list(found.records) if found is not None else []
 
-    def end_offset(self, topic: str, *, partition: int = 0) -> int:
+    def end_offset(self, topic: str, *, partition: int = 0, beyond: int | None = None) -> int:
         with self.broker.changed:
             found = self.broker.topics.get(topic)
             return len(found.records) if found is not None else 0
