@@ -103,7 +103,10 @@ class Federated:
         (``waiting``).
         """
         topics = {state: TopicPartition(self.feds[state].ingest.topic, 0) for state in STATES}
-        listed = self.offsets.end_offsets(list(topics.values()))
+        try:
+            listed = self.offsets.end_offsets(list(topics.values()))
+        except KeyError:  # kafka-python, when the answer lacks a partition it asked about: ask each node
+            listed = {}
         busy = [state for state in STATES if listed.get(topics[state], 0) > self.position(state)]
         return busy or [state for state in STATES if self.waiting(state)]
 

@@ -7,7 +7,7 @@ a port exchanges (``Record``, ``Batch``, ``Delivery``) are defined here with it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from uuid import UUID
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ledger.checkpoint import Checkpoint
     from ledger.envelope import Envelope
     from nodes.accounts.officer import Officer
+    from nodes.errors import TransportReset
     from nodes.federation.inbox_proofs import KeptProof
     from nodes.federation.inbox_records import Cosignature, GossipedCheckpoint, InboxBatch, ParkedEntry
     from nodes.registry.application import Registry
@@ -98,13 +99,21 @@ class Transport(Protocol):
         """Append ``(key, value)`` items in order; requires the topic to exist."""
         ...
 
+    def publish_many(self, batches: Mapping[str, Sequence[tuple[bytes, bytes]]], *,
+                     expected_topic_ids: Mapping[str, str | None] | None = None,
+                     ) -> dict[str, Delivery | TransportReset]:
+        """``publish`` to several topics, acknowledged together: per topic its ``Delivery``, or the
+        ``TransportReset`` that ``publish`` would raise for it (the others are written all the same)."""
+        ...
+
     def read(self, topic: str, from_offset: int, max_records: int = 500, timeout_s: float = 1.0, *,
              partition: int = 0, expected_topic_id: str | None = None) -> Batch:
         """Up to ``max_records`` records from ``from_offset`` (>= 0), waiting at most ``timeout_s``."""
         ...
 
-    def end_offset(self, topic: str, *, partition: int = 0) -> int:
-        """The offset the next record will get (0 if the topic is empty or missing)."""
+    def end_offset(self, topic: str, *, partition: int = 0, beyond: int | None = None) -> int:
+        """The offset the next record will get (0 if the topic is empty or missing); with ``beyond`` (a
+        position), any offset in ``(beyond, end]`` when the end is beyond it."""
         ...
 
     def close(self) -> None:
@@ -211,6 +220,10 @@ class Inbox(ReceivedRecords, Protocol):
 
     def advance(self, name: str, position: int) -> None:
         """Track ``position`` for ``name`` unless it is there already or beyond."""
+        ...
+
+    def advance_all(self, positions: Mapping[str, int]) -> None:
+        """``advance`` each name of ``positions`` to its position, in one commit."""
         ...
 
     def close(self) -> None:

@@ -43,20 +43,31 @@ class Gossip:
 
         Raises ``TransportError`` when the broker fails (what was not sent is sent next time).
         """
-        newest = {origin: c for origin in partners if (c := self.inbox.newest_partner_checkpoint(origin))}
         sent = 0
-        for to in partners:
-            due = [c for origin, c in sorted(newest.items())
-                   if origin != to and self._sent.get((to, origin)) != c.size]
-            if not due:
-                continue
-            self.send(to, [(self.own_state.encode(),
-                            encode_message(GossipMessage(origin=self.own_state, checkpoint=c.to_bytes())))
-                           for c in due])
-            for checkpoint in due:
-                self._sent[(to, checkpoint.origin)] = checkpoint.size
+        for to, due in self.due(partners).items():
+            self.send(to, self.messages(due))
+            self.sent(to, due)
             sent += len(due)
         return sent
+
+    def due(self, partners: Sequence[str]) -> dict[str, list[Checkpoint]]:
+        """Per partner (only those with something due), the newest checkpoint of each other origin among
+        ``partners`` that it was not told yet: what ``spread`` sends (or the relay, with its records)."""
+        newest = {origin: c for origin in partners if (c := self.inbox.newest_partner_checkpoint(origin))}
+        due = {to: [c for origin, c in sorted(newest.items())
+                    if origin != to and self._sent.get((to, origin)) != c.size]
+               for to in partners}
+        return {to: checkpoints for to, checkpoints in due.items() if checkpoints}
+
+    def messages(self, checkpoints: Sequence[Checkpoint]) -> list[tuple[bytes, bytes]]:
+        """The (key, value) gossip messages telling ``checkpoints``."""
+        return [(self.own_state.encode(), encode_message(GossipMessage(origin=self.own_state, checkpoint=c.to_bytes())))
+                for c in checkpoints]
+
+    def sent(self, to: str, checkpoints: Sequence[Checkpoint]) -> None:
+        """Remember that ``to`` was told ``checkpoints`` (the broker acknowledged them)."""
+        for checkpoint in checkpoints:
+            self._sent[(to, checkpoint.origin)] = checkpoint.size
 
 
 def check_gossip(run: Run, message: GossipMessage) -> None:

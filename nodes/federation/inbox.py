@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Self
 
 from eventsourcing.persistence import (
@@ -314,6 +314,23 @@ class Inbox:
                 self.recorder.insert_tracking(Tracking(application_name=name, notification_id=position))
             except IntegrityError:
                 pass  # another process tracked it further meanwhile
+
+    def advance_all(self, positions: Mapping[str, int]) -> None:
+        """``advance`` each name of ``positions`` to its position, in one transaction (one commit)."""
+        ahead = {name: position for name, position in positions.items() if position > self.position(name)}
+        if not ahead:
+            return
+        with translated_errors("recording positions"):
+            try:
+                # The library's own transaction and tracking row (what ``insert_tracking`` does once).
+                with self.recorder.datastore.transaction(commit=True) as c:  # type: ignore[attr-defined]
+                    for name, position in ahead.items():
+                        self.recorder._insert_tracking(  # type: ignore[attr-defined]
+                            c, Tracking(application_name=name, notification_id=position))
+            except IntegrityError:
+                # Another process tracked one of them further meanwhile: each on its own.
+                for name, position in ahead.items():
+                    self.advance(name, position)
 
     def _reading(self, action: str) -> contextlib.AbstractContextManager[None]:
         return translated_errors(action)

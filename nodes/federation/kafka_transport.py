@@ -15,7 +15,7 @@ import logging
 import os
 import ssl
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import ParamSpec, TypeVar
 
 import kafka.errors
@@ -243,31 +243,28 @@ class KafkaTransport:
         A failed publish may have written part of the items; re-publishing them is safe
         because ingest drops duplicates.
         """
-        expected = expected_topic_id or self._topics.known(topic)
-        action = f"publishing {len(items)} records to {topic}"
-        with self._translated(action):
-            try:
-                if self._topics.check(topic, expected, from_offset=None) is None:
-                    raise TransportError(f"{action}: the topic does not exist (ensure_topics creates it)")
-                if not items:
-                    return Delivery((), self._topics.known(topic))
-                offsets = self._send_all(topic, items, partition)
-                # Checked again after writing: if the topic was re-created meanwhile,
-                # the records may have gone into the new one, which the caller must know.
-                topic_id = self._topics.check(topic, self._topics.known(topic), from_offset=None)
-            except kafka.errors.KafkaError as e:
-                # A producer that failed stays failed: start a fresh one next time.
-                self._discard_producer()
-                if isinstance(e, _PRODUCER_FORGOTTEN):
-                    raise self._reset(topic, f"{action}: the broker forgot this producer's session: it lost "
-                                             "its memory; ensure the topic and re-publish from the start") from e
-                raise
-            except TransportReset:
-                # A broker that lost its topics lost its producer sessions too: the
-                # next publish would fail with UnknownProducerId. Start a fresh one.
-                self._discard_producer()
-                raise
-        return Delivery(offsets, topic_id)
+        outcome = self._publish({topic: items}, {topic: expected_topic_id} if expected_topic_id else {},
+                                f"publishing {len(items)} records to {topic}", partition)[topic]
+        if isinstance(outcome, TransportReset):
+            raise outcome
+        return outcome
+
+    @_until_answered
+    def publish_many(
+        self,
+        batches: Mapping[str, Sequence[tuple[bytes, bytes]]],
+        *,
+        expected_topic_ids: Mapping[str, str | None] | None = None,
+    ) -> dict[str, Delivery | TransportReset]:
+        """``publish`` to several topics at once: every item is sent, then all are waited for together
+        (one flush, where a ``publish`` per topic waits for each in turn).
+
+        Returns, per topic of ``batches``, its ``Delivery``, or the ``TransportReset`` that ``publish``
+        would have raised for it (the other topics' items are written all the same). Raises
+        ``TransportError`` when the broker fails: then any part of the items may have been written.
+        """
+        action = f"publishing {sum(len(items) for items in batches.values())} records to {len(batches)} topics"
+        return self._publish(batches, expected_topic_ids or {}, action, 0)
 
     # -- read ------------------------------------------------------------------------
 
@@ -343,13 +340,20 @@ class KafkaTransport:
         return Batch(tuple(records), topic_id, end)
 
     @_until_answered
-    def end_offset(self, topic: str, *, partition: int = 0) -> int:
-        """The offset the next record of ``topic`` will get (0 if empty or missing)."""
+    def end_offset(self, topic: str, *, partition: int = 0, beyond: int | None = None) -> int:
+        """The offset the next record of ``topic`` will get (0 if empty or missing).
+
+        ``beyond``: the caller's position. When the end is beyond it, any offset in ``(beyond, end]``
+        may be returned instead: enough to know there is more to read, and a round trip less.
+        """
         tp = TopicPartition(topic, partition)
         with self._translated(f"reading the end offset of {topic}[{partition}]"):
-            if self._topics.describe([topic])[topic] is None:
+            if not self._topics.confirmed(topic) and self._topics.describe([topic])[topic] is None:
                 return 0  # asking further would make Tansu create the topic
-            return self._end_offset(tp)
+            listed = self._consumer_client().end_offsets([tp], timeout_ms=self._ms())[tp]
+            if beyond is not None and listed > beyond:
+                return listed  # at most the end (Tansu: the offset after the first record of the last batch)
+            return self._end_offset(tp, listed)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -379,6 +383,7 @@ class KafkaTransport:
 
     def _reset(self, topic: str, message: str) -> TransportReset:
         """The ``TransportReset`` for ``topic``, carrying the identity the broker gives it now."""
+        self._topics.distrust(topic)
         return TransportReset(message, topic, self._topics.describe([topic])[topic])
 
     def _ms(self) -> int:
@@ -471,18 +476,82 @@ class KafkaTransport:
             self._consumer_at[tp] = offset
         return consumer
 
-    def _send_all(self, topic: str, items: Sequence[tuple[bytes, bytes]], partition: int) -> tuple[int, ...]:
-        producer = self._producer_client()
-        futures = [producer.send(topic, value=value, key=key, partition=partition) for key, value in items]
-        producer.flush(timeout=self.timeout_s)
-        return tuple(f.get(timeout=0).offset for f in futures)
+    def _publish(self, batches: Mapping[str, Sequence[tuple[bytes, bytes]]], expected_ids: Mapping[str, str | None],
+                 action: str, partition: int) -> dict[str, Delivery | TransportReset]:
+        """The body of ``publish`` and ``publish_many``: each topic checked, all items sent, one flush, each
+        topic checked again."""
+        outcomes: dict[str, Delivery | TransportReset] = {}
+        with self._translated(action):
+            try:
+                for topic in batches:
+                    expected = expected_ids.get(topic) or self._topics.known(topic)
+                    try:
+                        if self._topics.check(topic, expected, from_offset=None) is None:
+                            which = "the topic" if len(batches) == 1 else f"the topic {topic}"
+                            raise TransportError(f"{action}: {which} does not exist (ensure_topics creates it)")
+                    except TransportReset as e:
+                        outcomes[topic] = e
+                ready = {topic: items for topic, items in batches.items() if topic not in outcomes}
+                offsets = self._send_all(ready, partition)
+                for topic in ready:
+                    # Checked again after writing: if the topic was re-created meanwhile,
+                    # the records may have gone into the new one, which the caller must know.
+                    try:
+                        topic_id = self._topics.check(topic, self._topics.known(topic), from_offset=None)
+                        outcomes[topic] = Delivery(offsets.get(topic, ()), topic_id)
+                    except TransportReset as e:
+                        outcomes[topic] = e
+            except kafka.errors.KafkaError as e:
+                # A producer that failed stays failed: start a fresh one next time.
+                self._discard_producer()
+                if isinstance(e, _PRODUCER_FORGOTTEN):
+                    reset = f"{action}: the broker forgot this producer's session: it lost its memory; " \
+                            "ensure the topic and re-publish from the start"
+                    return {topic: self._reset(topic, reset) for topic in batches}
+                # An identity trusted from the cache may be stale: a broker that lost its topics fails a
+                # send too. Asked again, a lost topic is a reset, as it would have been before the send.
+                lost = self._lost(batches, expected_ids)
+                if lost is None:
+                    raise
+                return {topic: self._reset(topic, f"{action}: {lost}") for topic in batches}
+        if any(isinstance(outcome, TransportReset) for outcome in outcomes.values()):
+            # A broker that lost its topics lost its producer sessions too: the
+            # next publish would fail with UnknownProducerId. Start a fresh one.
+            self._discard_producer()
+        return {topic: outcomes[topic] for topic in batches}
 
-    def _end_offset(self, tp: TopicPartition) -> int:
+    def _lost(self, batches: Mapping[str, object], expected_ids: Mapping[str, str | None]) -> str | None:
+        """Why one of the topics of ``batches`` is not the one expected any more (asking the broker), or None."""
+        for topic in batches:
+            self._topics.distrust(topic)
+            try:
+                self._topics.check(topic, expected_ids.get(topic) or self._topics.known(topic), from_offset=None)
+            except TransportReset as reset:
+                return str(reset)
+        return None
+
+    def _send_all(self, batches: Mapping[str, Sequence[tuple[bytes, bytes]]], partition: int,
+                  ) -> dict[str, tuple[int, ...]]:
+        """Send every item, then wait for all (one flush); each topic's offsets, in input order."""
+        if not any(batches.values()):
+            return {}
+        producer = self._producer_client()
+        for topic in batches:
+            # Every topic's partitions known before the first record is queued: kafka-python may otherwise
+            # leave a queued batch without a leader while it asks about the next topic, until it expires.
+            producer.partitions_for(topic)
+        futures = {topic: [producer.send(topic, value=value, key=key, partition=partition) for key, value in items]
+                   for topic, items in batches.items()}
+        producer.flush(timeout=self.timeout_s)
+        return {topic: tuple(f.get(timeout=0).offset for f in sent) for topic, sent in futures.items()}
+
+    def _end_offset(self, tp: TopicPartition, listed: int | None = None) -> int:
         # Tansu answers ListOffsets(latest) with the base offset of the last batch + 1,
         # not the end; the high watermark of a fetch of that batch is the true end
-        # (and on Apache Kafka, where ListOffsets is exact, equals it).
+        # (and on Apache Kafka, where ListOffsets is exact, equals it). ``listed``: that answer, if asked.
         consumer = self._consumer_client()
-        listed = consumer.end_offsets([tp], timeout_ms=self._ms())[tp]
+        if listed is None:
+            listed = consumer.end_offsets([tp], timeout_ms=self._ms())[tp]
         if listed == 0:
             return 0
         self._assign(tp)

@@ -84,6 +84,7 @@ class Relay:
         self._alarmed: set[tuple[str, int]] = set()
         self._earlier_keys: dict[str, Ed25519PrivateKey] = {}  # earlier node keys read from keys/old
         self.gossip = Gossip(node.identity.state, inbox, self.send)
+        self._gossip_due: dict[str, list[Checkpoint]] = {}  # this pass's, per partner, not sent yet
 
     # --- one pass --------------------------------------------------------------------------
 
@@ -108,6 +109,8 @@ class Relay:
             own_records=self.node.registry.envelopes,
             rules=SharingRules.load(self.node.settings.home),
         )
+        # The gossip due goes out with the first records and checkpoints, in the same publish.
+        self._gossip_due = self.gossip.due(partners)
         reset = self._relay_by_key(partners, checkpoints, context, report)
         for attempt in range(_RESET_ATTEMPTS):
             if not reset:
@@ -122,7 +125,9 @@ class Relay:
         if reset:
             raise TransportReset(f"relay: the inbox topics of {', '.join(reset)} keep being re-created",
                                  self.transport.inbox_topic(reset[0]), None)
-        report.gossip = self.gossip.spread(partners)
+        self._gossip_due = {}
+        if report.resets:
+            report.gossip += self.gossip.spread(partners)  # what a reset kept from going with the records
         return report
 
     def send(self, state: str, items: Sequence[tuple[bytes, bytes]]) -> None:
@@ -207,32 +212,47 @@ class Relay:
                     index=index, proof=tuple(proof))))
                 for (index, notification, _), proof in zip(routed, proofs)
             ]
+            batches: dict[str, list[tuple[bytes, bytes]]] = {}
+            checkpoints_in: dict[str, int] = {}
+            gossip_in: dict[str, list[Checkpoint]] = {}
             for state in states:
                 if state in reset:
                     continue
                 items = pending.pop(state, [])
-                sent_checkpoints = len(items)
+                checkpoints_in[state] = len(items)
                 items += [item for (_, notification, to), item in zip(routed, encoded)
                           if notification.id > positions[state] and state in to]
-                try:
-                    if items:
-                        self.transport.publish(self.transport.inbox_topic(state), items,
-                                               expected_topic_id=self._topic_ids.get(state))
-                except TransportReset as e:
-                    log.warning("relay to %s: %s; publishing everything again", state, e)
+                gossip_in[state] = self._gossip_due.pop(state, [])
+                items += self.gossip.messages(gossip_in[state])
+                if items:
+                    batches[state] = items
+            # All partners' messages in one publish: the broker's acknowledgements are waited for once.
+            topics = {state: self.transport.inbox_topic(state) for state in batches}
+            outcomes = self.transport.publish_many(
+                {topics[state]: items for state, items in batches.items()},
+                expected_topic_ids={topics[state]: self._topic_ids.get(state) for state in batches},
+            ) if batches else {}
+            advanced: dict[str, int] = {}
+            for state in checkpoints_in:
+                outcome = outcomes.get(topics[state]) if state in topics else None
+                if isinstance(outcome, TransportReset):
+                    log.warning("relay to %s: %s; publishing everything again", state, outcome)
                     reset.append(state)
                     continue
-                report.records += len(items) - sent_checkpoints
-                report.checkpoints += sent_checkpoints
-                if items:
-                    report.by_partner[state] = report.by_partner.get(state, 0) + len(items)
+                items = batches.get(state, [])
+                report.records += len(items) - checkpoints_in[state] - len(gossip_in[state])
+                report.checkpoints += checkpoints_in[state]
+                report.gossip += len(gossip_in[state])
+                self.gossip.sent(state, gossip_in[state])
+                if len(items) > len(gossip_in[state]):
+                    report.by_partner[state] = report.by_partner.get(state, 0) + len(items) - len(gossip_in[state])
                 if covered and covered[-1][1].id > positions[state]:
                     last = covered[-1][1]
-                    positions[state] = last.id
-                    self.inbox.advance(names[state], positions[state])
+                    positions[state] = advanced[names[state]] = last.id
                     envelope = _envelope(last)
                     if envelope is not None:
                         self._passed[names[state]] = (last.id, envelope.hash)
+            self.inbox.advance_all(advanced)  # every partner's position in one commit
         return reset
 
     def _check_passed(self, state: str, name: str, position: int, report: RelayReport) -> None:

@@ -17,7 +17,8 @@ idempotent), once per ``Federation``.
 
 ``run(node, transport, stop_event)`` loops the same until ``stop_event`` is set
 (``armsledger node run``; SIGTERM sets it): the batch in hand is finished first. It relays
-only when its log grew (or every ``RELAY_EVERY_S``), so an idle node costs little, and it
+only when its log grew (or every ``RELAY_EVERY_S``), so an idle node costs little; it looks at
+its log every ``BUSY_WAIT_S`` while messages come and go, every ``IDLE_WAIT_S`` when idle; and it
 never gives up on a broker that is away: it waits and tries again.
 
 Needs an unlocked node: sealing and cosigning sign with the node key, and reactions
@@ -30,21 +31,27 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from nodes.errors import TransportError
+from nodes.errors import TransportError, TransportReset
 from nodes.federation.ingest import POOL_THRESHOLD, Ingest, IngestReport, kafka_position
 from nodes.federation.reactions import react, record_failures
 from nodes.federation.relay import Relay, RelayReport
-from nodes.ports import Node, Transport
+from nodes.ports import Batch, Delivery, Node, Transport
 from nodes.registry.paging import received_pages
 from projections.views import Progress
 
 log = logging.getLogger(__name__)
 
-#: ``run`` waits this long for a message before it looks at its own log again.
+#: ``run`` waits this long for a message before it looks at its own log again, when idle.
 IDLE_WAIT_S = 0.5
+#: ... and this long while busy: for ``BUSY_FOR_S`` after it last read a message or its log grew, so
+#: that a record another process logged meanwhile (an officer's answer to a trace just received)
+#: goes out within about this long. Each look costs a little CPU; an idle node looks less often.
+BUSY_WAIT_S = 0.1
+BUSY_FOR_S = 10.0
 #: ``run`` relays when its log grew, and at least this often (checkpoints, partners added).
 RELAY_EVERY_S = 5.0
 #: ``run`` waits this long after a transport failure before it tries again, doubling up to the last.
@@ -112,7 +119,8 @@ class Federation:
         self.transport = transport
         self.relay = Relay(node, transport, node.inbox)
         kwargs = {} if pool_size is None else {"pool_size": pool_size}
-        self.ingest = Ingest(node, transport, node.inbox, self.relay.send, **kwargs)
+        self.reads = _ReadEnds(transport)
+        self.ingest = Ingest(node, self.reads, node.inbox, self.relay.send, **kwargs)
         self._cosigned_at = time.monotonic()
         self._caught_up = False  # reacted to what a crash left without its reactions
         self._reacted_to: int | None = None  # the reactions' position not saved yet
@@ -227,7 +235,9 @@ def _drain(fed: Federation, deadline: float, report: SyncReport, progress: Progr
     """Ingest until our position reaches the end our inbox topic had when we looked; False if the deadline
     came first. ``progress`` is told the offsets passed of those there were to read."""
     ingest = fed.ingest
-    start, end = _inbox_span(fed)
+    # Without progress to tell, an end beyond our position need not be exact: the reads tell how far it is.
+    start, end = _inbox_span(fed, exact=progress is not None)
+    fed.reads.ends.pop(ingest.topic, None)
     if end - start >= POOL_THRESHOLD:
         ingest.warm_up()  # a large backlog: start the verifying processes while the first batch is read
     checked_reset = False
@@ -244,6 +254,10 @@ def _drain(fed: Federation, deadline: float, report: SyncReport, progress: Progr
                 start = 0
             continue
         if position >= end:
+            seen = fed.reads.ends.get(ingest.topic)  # the end a read of this drain saw, after it began
+            if seen is not None and seen > end:
+                end = seen
+                continue
             return True
         step = fed.ingest_step(min(2.0, max(0.0, deadline - time.monotonic())), report)
         if step.resets:
@@ -252,13 +266,52 @@ def _drain(fed: Federation, deadline: float, report: SyncReport, progress: Progr
     return False
 
 
-def _inbox_span(fed: Federation) -> tuple[int, int]:
-    """Our position in our inbox topic and the topic's end now (the topic made if missing)."""
+def _inbox_span(fed: Federation, exact: bool = True) -> tuple[int, int]:
+    """Our position in our inbox topic and the topic's end now (the topic made if missing); not ``exact``:
+    when the end is beyond our position, an offset between the two may stand for it (``Transport.end_offset``)."""
     ingest = fed.ingest
     if ingest.topic_id is None:
         ingest.topic_id = fed.transport.ensure_topics([ingest.state]).get(ingest.topic)
-    end = fed.transport.end_offset(ingest.topic)
-    return fed.node.inbox.position(kafka_position(ingest.topic, ingest.topic_id)), end
+    position = fed.node.inbox.position(kafka_position(ingest.topic, ingest.topic_id))
+    return position, fed.transport.end_offset(ingest.topic, beyond=None if exact else position)
+
+
+class _ReadEnds:
+    """The transport, noting the end of the topic each read saw (``Batch.end_offset``, from the broker's answer to
+    the fetch): ``_drain`` goes on to it, where asking the exact end first would cost round trips."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self.ends: dict[str, int] = {}
+
+    def read(self, topic: str, from_offset: int, max_records: int = 500, timeout_s: float = 1.0, *,
+             partition: int = 0, expected_topic_id: str | None = None) -> Batch:
+        batch = self.transport.read(topic, from_offset, max_records, timeout_s, partition=partition,
+                                    expected_topic_id=expected_topic_id)
+        if batch.end_offset is not None:
+            self.ends[topic] = batch.end_offset
+        return batch
+
+    def inbox_topic(self, state: str) -> str:
+        return self.transport.inbox_topic(state)
+
+    def ensure_topics(self, states: Iterable[str]) -> dict[str, str | None]:
+        return self.transport.ensure_topics(states)
+
+    def publish(self, topic: str, items: Sequence[tuple[bytes, bytes]], *, partition: int = 0,
+                expected_topic_id: str | None = None) -> Delivery:
+        return self.transport.publish(topic, items, partition=partition, expected_topic_id=expected_topic_id)
+
+    def publish_many(self, batches: Mapping[str, Sequence[tuple[bytes, bytes]]], *,
+                     expected_topic_ids: Mapping[str, str | None] | None = None,
+                     ) -> dict[str, Delivery | TransportReset]:
+        return self.transport.publish_many(batches, expected_topic_ids=expected_topic_ids)
+
+    def end_offset(self, topic: str, *, partition: int = 0, beyond: int | None = None) -> int:
+        return self.transport.end_offset(topic, partition=partition, beyond=beyond)
+
+    def close(self) -> None:
+        self.transport.close()
 
 
 class _FirstCatchUp:
@@ -297,6 +350,7 @@ def run(node: Node, transport: Transport, stop_event: threading.Event, *,
         fed.ingest.warm_up()
         catching_up = None if progress is None else _FirstCatchUp(fed, progress)
         refreshed_at = relayed_at = 0.0
+        busy_until = time.monotonic() + BUSY_FOR_S
         relayed_size: int | None = None
         pause = RETRY_PAUSES_S[0]
         while not stop_event.is_set():
@@ -308,12 +362,16 @@ def run(node: Node, transport: Transport, stop_event: threading.Event, *,
                 if size != relayed_size or time.monotonic() - relayed_at > RELAY_EVERY_S:
                     report.passes += 1
                     report.add_relay(fed.relay.relay())
+                    if size != relayed_size:
+                        busy_until = time.monotonic() + BUSY_FOR_S
                     relayed_size, relayed_at = size, time.monotonic()
                 if stop_event.is_set():
                     break
                 if catching_up is not None:
                     catching_up.before_step()
-                fed.ingest_step(idle_wait_s, report)
+                wait = min(idle_wait_s, BUSY_WAIT_S) if time.monotonic() < busy_until else idle_wait_s
+                if fed.ingest_step(wait, report).read:
+                    busy_until = time.monotonic() + BUSY_FOR_S
                 if catching_up is not None:
                     catching_up = catching_up.after_step()
                 pause = RETRY_PAUSES_S[0]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +138,10 @@ class MemoryInbox:
     def advance(self, name: str, position: int) -> None:
         if position > self.position(name):
             self.recorder.insert_tracking(Tracking(application_name=name, notification_id=position))
+
+    def advance_all(self, positions: Mapping[str, int]) -> None:
+        for name, position in positions.items():
+            self.advance(name, position)
 
     def close(self) -> None:
         pass

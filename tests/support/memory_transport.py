@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from nodes.errors import TransportError, TransportReset
@@ -81,6 +81,25 @@ class MemoryTransport:
             self.broker.changed.notify_all()
         return Delivery(tuple(range(first, first + len(items))), topic_id)
 
+    def publish_many(self, batches: Mapping[str, Sequence[tuple[bytes, bytes]]], *,
+                     expected_topic_ids: Mapping[str, str | None] | None = None,
+                     ) -> dict[str, Delivery | TransportReset]:
+        with self.broker.changed:
+            if self._session not in (None, self.broker.generation):
+                # As Kafka's UnknownProducerId: the one producer's session is forgotten for every topic.
+                self._session = None
+                topics = self.broker.topics
+                return {topic: TransportReset(f"publishing to {topic}: the broker forgot this producer's session",
+                                              topic, topics[topic].topic_id if topic in topics else None)
+                        for topic in batches}
+        outcomes: dict[str, Delivery | TransportReset] = {}
+        for topic, items in batches.items():
+            try:
+                outcomes[topic] = self.publish(topic, items, expected_topic_id=(expected_topic_ids or {}).get(topic))
+            except TransportReset as e:
+                outcomes[topic] = e
+        return outcomes
+
     def read(self, topic: str, from_offset: int, max_records: int = 500, timeout_s: float = 1.0, *,
              partition: int = 0, expected_topic_id: str | None = None) -> Batch:
         if from_offset < 0:
@@ -112,7 +131,7 @@ class MemoryTransport:
             found = self.broker.topics.get(self.inbox_topic(state))
             return list(found.records) if found is not None else []
 
-    def end_offset(self, topic: str, *, partition: int = 0) -> int:
+    def end_offset(self, topic: str, *, partition: int = 0, beyond: int | None = None) -> int:
         with self.broker.changed:
             found = self.broker.topics.get(topic)
             return len(found.records) if found is not None else 0

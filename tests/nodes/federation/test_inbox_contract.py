@@ -90,6 +90,14 @@ def test_positions_start_at_zero_and_only_move_forward(inbox):
     assert inbox.position("relay:FR") == 0
 
 
+def test_advance_all_moves_each_position_forward_and_none_back(inbox):
+    inbox.advance("relay:NL@a", 7)
+    inbox.advance_all({"relay:NL@a": 5, "relay:DE@b": 3, "relay:FR@c": 9})
+    assert [inbox.position(n) for n in ("relay:NL@a", "relay:DE@b", "relay:FR@c")] == [7, 3, 9]
+    inbox.advance_all({"relay:NL@a": 8, "relay:DE@b": 3, "relay:FR@c": 12})
+    assert [inbox.position(n) for n in ("relay:NL@a", "relay:DE@b", "relay:FR@c")] == [8, 3, 12]
+
+
 def test_received_notifications_skip_bookkeeping_page_by_page_in_arrival_order(inbox):
     key = generate_key()
     streams = [str(uuid.uuid4()) for _ in range(5)]

@@ -255,6 +255,46 @@ def test_a_restarted_broker_is_detected_by_reader_and_publisher(restartable):
     assert [r.value for r in read_all(t, topic, 0, 3)] == [b"after-0", b"after-1", b"after-2"]
 
 
+def test_publish_many_delivers_each_topics_items_in_order_with_one_call(transport):
+    # FR's topic is new to the publisher, between two it published to before: each is delivered all the same.
+    ids = transport.ensure_topics(["BE", "NL"])
+    be, nl, fr = (transport.inbox_topic(s) for s in ("BE", "NL", "FR"))
+    transport.publish_many({be: [(b"k", b"be-0")], nl: [(b"k", b"nl-0")]})
+    ids.update(transport.ensure_topics(["FR"]))
+
+    outcomes = transport.publish_many({be: [(b"k", b"be-1"), (b"k", b"be-2")], fr: [(b"k", b"fr-0")],
+                                       nl: [(b"k", b"nl-1")]})
+
+    assert list(outcomes) == [be, fr, nl]
+    assert {t: (d.offsets, d.topic_id) for t, d in outcomes.items()} == {
+        be: ((1, 2), ids[be]), fr: ((0,), ids[fr]), nl: ((1,), ids[nl])}
+    assert [r.value for r in read_all(transport, be, 0, 3)] == [b"be-0", b"be-1", b"be-2"]
+    assert [r.value for r in read_all(transport, fr, 0, 1)] == [b"fr-0"]
+    assert [r.value for r in read_all(transport, nl, 0, 2)] == [b"nl-0", b"nl-1"]
+
+
+def test_publish_many_reports_a_reset_topic_and_delivers_to_the_others(restartable):
+    t = restartable.transport()
+    be, nl = t.inbox_topic("BE"), t.inbox_topic("NL")
+    old = t.ensure_topics(["BE", "NL"])
+    t.publish_many({be: [(b"k", b"before")], nl: [(b"k", b"before")]})
+
+    restartable.restart()
+    lost = t.publish_many({be: [(b"k", b"lost?")], nl: [(b"k", b"lost?")]})
+    assert all(isinstance(outcome, TransportReset) for outcome in lost.values())
+
+    new = t.ensure_topics(["BE", "NL"])
+    # BE's position was re-synced to its new topic; NL's still refers to the topic before the restart.
+    outcomes = t.publish_many({be: [(b"k", b"after")], nl: [(b"k", b"lost?")]},
+                              expected_topic_ids={be: new[be], nl: old[nl]})
+
+    assert isinstance(outcomes[nl], TransportReset) and outcomes[nl].topic_id == new[nl]
+    delivered = outcomes[be]
+    assert not isinstance(delivered, TransportReset)
+    assert (delivered.offsets, delivered.topic_id) == ((0,), new[be])
+    assert [r.value for r in read_all(t, be, 0, 1, expected_topic_id=new[be])] == [b"after"]
+
+
 def test_a_stored_position_detects_a_topic_refilled_after_a_restart(restartable):
     # After the restart others re-publish beyond the reader's position before it reads
     # again, so offsets alone look fine; the identity stored with the position does not.
