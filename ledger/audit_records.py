@@ -166,6 +166,7 @@ class LeafLog:
         self._versions = array("q")
         self._streams = bytearray()
         self._odd: dict[int, str | None] = {}  # streams that are no canonical UUID text, by offset
+        self._odd_versions: dict[int, int] = {}  # versions beyond 64 bits, by offset
 
     def __len__(self) -> int:
         return len(self._positions)
@@ -184,6 +185,9 @@ class LeafLog:
             self._streams += bytes(16)
         self._hashes += envelope_hash
         self._positions.append(position)
+        if version is not None and not _NO_VERSION < version < 2 ** 63:  # a signed version may be any integer
+            self._odd_versions[len(self._versions)] = version
+            version = None
         self._versions.append(_NO_VERSION if version is None else version)
 
     def envelope_hash(self, index: int) -> bytes:
@@ -194,15 +198,19 @@ class LeafLog:
     def position(self, index: int) -> int:
         return self._positions[index - self.base]
 
+    def version(self, index: int) -> int | None:
+        offset = index - self.base
+        version = self._versions[offset]
+        return self._odd_versions.get(offset) if version == _NO_VERSION else version
+
     def key(self, index: int) -> tuple[str | None, int | None]:
         """(stream, version) of leaf ``index``."""
         offset = index - self.base
-        version = self._versions[offset]
         if offset in self._odd:
             stream = self._odd[offset]
         else:
             stream = str(UUID(bytes=bytes(self._streams[offset * 16:offset * 16 + 16])))
-        return stream, None if version == _NO_VERSION else version
+        return stream, self.version(index)
 
     def hashes(self) -> memoryview:
         """The envelope hashes, 32 bytes each, from ``base`` on."""
@@ -238,8 +246,11 @@ class RecordWalk:
         self.candidate_keys: dict[str, bytes] = {self.signers.node_key_id: node_key_raw}
         self.policy = policy
         self.partner = partner
-        # stream (``stream_key``) -> (highest version, its hash, or None when that record was unreadable)
-        self.heads: dict[bytes | str | None, tuple[int | None, bytes | None]] = {}
+        # stream (``stream_key``) -> its head: the log index of its highest version (its version and hash are
+        # the leaf's), ``-1 - index`` when that record was unreadable (hash unknown), or (version, hash) of a
+        # head before ``start``. An int per stream, not a tuple and a hash: a log holds as many streams as
+        # weapons.
+        self.heads: dict[bytes | str | None, int | tuple[int, bytes]] = {}
         self.tree = MerkleTree.resume(start, frontier) if start else MerkleTree()
         self.leaves = LeafLog(start)
         self.problems: list[Problem] = []
@@ -250,13 +261,13 @@ class RecordWalk:
             self._problem(record.stream, record.version, position, ProblemKind.ENCODING,
                           f"stored bytes are not a signed envelope: {summary.reason}")
             key = stream_key(record.stream)
-            if record.stream is not None:
-                # The row's key stands in, so the stream's next version is not
-                # also reported; its prev cannot be checked (hash unknown).
-                self.heads[key] = (record.version, None)
             # A stand-in leaf keeps the later records at their log index.
             self.tree.append(envelope_leaf(summary.hash))
             self.leaves.append(key, record.version, position, summary.hash)
+            if record.stream is not None:
+                # The row's key stands in, so the stream's next version is not
+                # also reported; its prev cannot be checked (hash unknown).
+                self.heads[key] = -self.leaves.size  # -1 - the index of the leaf just appended
             return
         stream, version = summary.stream, summary.version
         key = stream_key(stream)
@@ -324,9 +335,19 @@ class RecordWalk:
                 head = hashlib.sha256(data if isinstance(data, (bytes, bytearray)) else b"").digest()
             self.heads[key] = (version, head)
 
+    def head(self, key: bytes | str | None) -> tuple[int | None, bytes | None] | None:
+        """(highest version, its hash, or None when that record was unreadable) of the stream keyed ``key``."""
+        head = self.heads.get(key)
+        if head is None or type(head) is tuple:
+            return head
+        assert isinstance(head, int)
+        if head >= 0:
+            return self.leaves.version(head), self.leaves.envelope_hash(head)
+        return self.leaves.version(-1 - head), None
+
     def _check_chain(self, summary: Summary, key: bytes | str | None, position: int) -> None:
         stream, version = summary.stream, summary.version
-        head = self.heads.get(key)
+        head = self.head(key)
         last_version, last_hash = head if head else (0, GENESIS_PREV)
         last_version = last_version or 0
         if version > last_version + 1:
@@ -344,7 +365,7 @@ class RecordWalk:
             self._problem(stream, version, position, ProblemKind.CHAIN,
                           f"prev is not the hash of version {last_version}: a record before it was "
                           "altered or replaced")
-        self.heads[key] = (version, summary.hash)
+        self.heads[key] = self.leaves.size - 1  # the record just added
 
     def _refused(self, summary: Summary, position: int, refusal: Refusal) -> None:
         self._problem(summary.stream, summary.version, position, KIND_OF[refusal.reason], refusal.detail)

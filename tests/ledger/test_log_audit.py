@@ -494,8 +494,10 @@ def test_the_leaf_index_read_afresh_by_a_callable_names_the_records_as_a_list_do
 def test_the_walk_packs_uuid_streams_and_keeps_any_other_stream_as_it_is():
     leaves = LeafLog(5)
     stream = "0f8fad5b-d9cb-469f-a165-70867728950e"
-    for key in (stream_key(stream), stream_key("w1"), stream_key(None), stream_key(stream.upper())):
-        leaves.append(key, 3, 41, bytes(range(32)))
+    for key, version in ((stream_key(stream), 3), (stream_key("w1"), 2 ** 64 - 1), (stream_key(None), None),
+                         (stream_key(stream.upper()), -5)):
+        leaves.append(key, version, 41, bytes(range(32)))
     assert (len(leaves), leaves.size) == (4, 9)
-    assert [leaves.key(index) for index in range(5, 9)] == [(stream, 3), ("w1", 3), (None, 3), (stream.upper(), 3)]
+    assert [leaves.key(index) for index in range(5, 9)] == [(stream, 3), ("w1", 2 ** 64 - 1), (None, None),
+                                                            (stream.upper(), -5)]
     assert leaves.position(8) == 41 and leaves.envelope_hash(6) == bytes(range(32))
