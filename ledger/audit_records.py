@@ -212,9 +212,85 @@ class LeafLog:
             stream = str(UUID(bytes=bytes(self._streams[offset * 16:offset * 16 + 16])))
         return stream, self.version(index)
 
+    def packed_streams(self) -> memoryview:
+        """The streams, 16 bytes each, from ``base`` on (zeros where ``key`` keeps another value aside)."""
+        return memoryview(self._streams)
+
     def hashes(self) -> memoryview:
         """The envelope hashes, 32 bytes each, from ``base`` on."""
         return memoryview(self._hashes)
+
+
+class HeadTable:
+    """Each stream's head for ``RecordWalk``, keyed by ``stream_key``: the log index of its leaf in ``leaves``
+    (``-1 - index`` when that record was unreadable), or any other value (a head before the walk's start).
+
+    A stream of a sound log is a UUID, and its head is one of the walk's leaves, which holds that UUID's 16
+    bytes: such an entry is one 8-byte slot of an open-addressing table whose key is read back from the
+    leaf, not a dict entry with a key and a value object of its own (about 140 bytes). Any other key or
+    value goes to a dict.
+    """
+
+    def __init__(self, leaves: LeafLog):
+        self._leaves = leaves
+        self._slots = array("q", bytes(8 * 1024))  # 0: free; else 2 * (leaf offset + 1) + (1: unreadable)
+        self._used = 0
+        self._other: dict[bytes | str | None, int | tuple[int, bytes]] = {}
+
+    def __len__(self) -> int:
+        return self._used + len(self._other)
+
+    def __contains__(self, key: bytes | str | None) -> bool:
+        return self.get(key) is not None
+
+    def get(self, key: bytes | str | None) -> int | tuple[int, bytes] | None:
+        if type(key) is bytes:
+            slot = self._slots[self._find(key)]
+            if slot:
+                offset, unreadable = (slot >> 1) - 1, slot & 1
+                index = self._leaves.base + offset
+                return -1 - index if unreadable else index
+        return self._other.get(key)
+
+    def __setitem__(self, key: bytes | str | None, value: int | tuple[int, bytes]) -> None:
+        """Set the head of ``key``. Requires: a head before the walk's start (not an int) is set only for a key
+        that has no head among the walk's leaves (``ValueError`` otherwise)."""
+        if type(key) is not bytes or type(value) is not int:
+            if type(key) is bytes and self._slots[self._find(key)]:
+                raise ValueError("a head among the walk's leaves is not replaced by one before its start")
+            self._other[key] = value
+            return
+        index, unreadable = (value, 0) if value >= 0 else (-1 - value, 1)
+        self._other.pop(key, None)
+        at = self._find(key)
+        if not self._slots[at]:
+            self._used += 1
+        self._slots[at] = 2 * (index - self._leaves.base + 1) + unreadable
+        if 2 * self._used > len(self._slots):
+            self._grow()
+
+    def _find(self, key: bytes) -> int:
+        """The slot of ``key``, or the free slot where it would go (linear probing)."""
+        slots, streams, mask = self._slots, self._leaves.packed_streams(), len(self._slots) - 1
+        at = hash(key) & mask
+        while slot := slots[at]:
+            offset = ((slot >> 1) - 1) * 16
+            if streams[offset:offset + 16] == key:
+                return at
+            at = (at + 1) & mask
+        return at
+
+    def _grow(self) -> None:
+        old = self._slots
+        self._slots = array("q", bytes(16 * len(old)))
+        streams, mask = self._leaves.packed_streams(), len(self._slots) - 1
+        for slot in old:
+            if slot:
+                offset = ((slot >> 1) - 1) * 16
+                at = hash(bytes(streams[offset:offset + 16])) & mask
+                while self._slots[at]:
+                    at = (at + 1) & mask
+                self._slots[at] = slot
 
 
 _NO_VERSION = -(2 ** 63)
@@ -246,13 +322,12 @@ class RecordWalk:
         self.candidate_keys: dict[str, bytes] = {self.signers.node_key_id: node_key_raw}
         self.policy = policy
         self.partner = partner
-        # stream (``stream_key``) -> its head: the log index of its highest version (its version and hash are
-        # the leaf's), ``-1 - index`` when that record was unreadable (hash unknown), or (version, hash) of a
-        # head before ``start``. An int per stream, not a tuple and a hash: a log holds as many streams as
-        # weapons.
-        self.heads: dict[bytes | str | None, int | tuple[int, bytes]] = {}
         self.tree = MerkleTree.resume(start, frontier) if start else MerkleTree()
         self.leaves = LeafLog(start)
+        # stream (``stream_key``) -> its head: the log index of its highest version (its version and hash are
+        # the leaf's), ``-1 - index`` when that record was unreadable (hash unknown), or (version, hash) of a
+        # head before ``start``. Packed: a log holds as many streams as weapons.
+        self.heads = HeadTable(self.leaves)
         self.problems: list[Problem] = []
 
     def add(self, record: LogRecord, summary: Summary | Unreadable) -> None:

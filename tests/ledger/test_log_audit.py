@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import random
+import uuid
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -11,7 +13,7 @@ import pytest
 
 import ledger.audit_records
 from ledger.audit import AuditReport, ProblemKind, Resumed, SealedLeaf, audit_log
-from ledger.audit_records import LeafLog, stream_key
+from ledger.audit_records import HeadTable, LeafLog, stream_key
 from ledger.checkpoint import envelope_leaf, sign_checkpoint
 from ledger.encoding import canonical_decode, canonical_encode
 from ledger.envelope import GENESIS_PREV, Envelope, seal
@@ -501,3 +503,24 @@ def test_the_walk_packs_uuid_streams_and_keeps_any_other_stream_as_it_is():
     assert [leaves.key(index) for index in range(5, 9)] == [(stream, 3), ("w1", 2 ** 64 - 1), (None, None),
                                                             (stream.upper(), -5)]
     assert leaves.position(8) == 41 and leaves.envelope_hash(6) == bytes(range(32))
+
+
+def test_the_head_table_answers_as_a_dict_does():
+    rng = random.Random(7)
+    leaves, table, reference = LeafLog(3), None, {}
+    table = HeadTable(leaves)
+    streams = [str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(3000)] + ["w1", "w2"]
+    for _ in range(12_000):
+        stream = rng.choice(streams)
+        key = stream_key(stream)
+        leaves.append(key, 1, leaves.size + 1, bytes(32))
+        # A head before the start is taken only for a stream without one (``RecordWalk.adopt_heads``).
+        value = rng.choice([leaves.size - 1, -leaves.size, *([(5, bytes(32))] if key not in reference else [])])
+        table[key] = value
+        reference[key] = value
+    assert len(table) == len(reference) > 2000
+    assert all(table.get(key) == value for key, value in reference.items())
+    assert table.get(stream_key(str(uuid.UUID(int=1)))) is None and "w3" not in table
+    held = next(key for key, value in reference.items() if isinstance(key, bytes) and isinstance(value, int))
+    with pytest.raises(ValueError, match="not replaced"):
+        table[held] = (5, bytes(32))
