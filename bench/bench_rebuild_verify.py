@@ -7,7 +7,7 @@ a checkpoint over them. Then, ``--rounds`` times: reads every notification
 with ``select_notifications`` (1,000 per call: the I/O floor of both),
 rebuilds the projections from scratch (``node.views.rebuild``), and audits the
 store as ``armsledger verify`` does with the passphrase set (``nodes.registry.verify.verify_store``,
-digesting the rows for the verified mark, then ``record_verified`` signs the mark). Rebuild
+then ``record_verified`` signs the verified mark). Rebuild
 is compared with the raw read rate; verify with the Ed25519 verification rate
 of one core times the cores, measured in each round just before it. Medians
 of the rounds.
@@ -56,13 +56,11 @@ def rebuild(node) -> float:
 
 
 def verify(node) -> float:
-    from nodes.registry.verified_mark import RowsDigest
     from nodes.registry.verify import record_verified, verify_store
 
     with Stopwatch() as watch:
-        digest = RowsDigest(node.sealer.checkpoint_rows()[-1].size)  # as the CLI does, for the mark it records
-        report = verify_store(node, digest=digest)
-        recorded = record_verified(node, report, digest)
+        report = verify_store(node)
+        recorded = record_verified(node, report)
     if not report.ok or isinstance(recorded, str):
         raise RuntimeError(f"verify found problems in a fresh store or recorded no mark ({recorded}): "
                            f"{report.to_dict()}")

@@ -9,7 +9,8 @@ altered, inserted or moved.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import islice
 
 from ledger.acceptance import NodeKey
 from ledger.audit_records import RecordWalk
@@ -168,20 +169,21 @@ class CheckpointCheck:
     def _positions(self, lo: int, hi: int) -> str:
         leaves = self.walk.leaves
         return (f"; the first {lo} records match, so the change lies among log indexes {lo}..{hi - 1} "
-                f"(positions {leaves[lo][2]}..{leaves[hi - 1][2]})")
+                f"(positions {leaves.position(lo)}..{leaves.position(hi - 1)})")
 
-    def index_rebuilds_checkpoints(self, sealed: list[SealedLeaf]) -> bool:
+    def index_rebuilds_checkpoints(self, sealed: Callable[[], Iterable[SealedLeaf]]) -> bool:
         """Whether the sealer's leaf index rebuilds every checkpoint's root; a problem if not.
 
-        The index is trusted only as far as the checkpoints vouch for it.
+        ``sealed()`` reads the index from the walk's first leaf on (``LeafLog.base``), in leaf index order;
+        it is read a second time only when it differs from the log. The index is trusted only as far as
+        the checkpoints vouch for it.
         """
-        prefix = sealed[:self.latest_size]
-        if not self.disagrees and len(prefix) == self.latest_size and all(
-                leaf.index == i and leaf.envelope_hash == log_leaf[3]
-                for i, (leaf, log_leaf) in enumerate(zip(prefix, self.walk.leaves))):
+        leaves, latest = self.walk.leaves, self.latest_size
+        if not self.disagrees and self._index_is_the_log(sealed()):
             return True  # the same leaves as the log's, whose roots are checked already
-        index_tree = MerkleTree()
-        for expected, leaf in enumerate(prefix):
+        base = leaves.base
+        index_tree = MerkleTree.resume(base, self.walk.tree.frontier(base)) if base else MerkleTree()
+        for expected, leaf in enumerate(islice(sealed(), max(0, latest - base)), start=base):
             if leaf.index != expected or len(leaf.envelope_hash) != 32:
                 break
             index_tree.append(envelope_leaf(leaf.envelope_hash))
@@ -192,33 +194,47 @@ class CheckpointCheck:
                           "it was altered, so it cannot name the records that differ")
         return not bad
 
+    def _index_is_the_log(self, sealed: Iterable[SealedLeaf]) -> bool:
+        """Whether the index holds, up to the latest checkpoint, the log's own leaves at their log indexes."""
+        leaves = self.walk.leaves
+        base, wanted = leaves.base, self.latest_size - leaves.base
+        if wanted > len(leaves):
+            return False
+        hashes, count = leaves.hashes(), 0
+        for offset, leaf in enumerate(islice(sealed, max(0, wanted))):
+            if leaf.index != base + offset or leaf.envelope_hash != hashes[offset * 32:offset * 32 + 32]:
+                return False
+            count += 1
+        return count == max(0, wanted)
+
     def name_records(self, sealed: list[SealedLeaf]) -> None:
-        """Name the records that differ from what the checkpoints sealed, by the (authenticated) leaf index."""
-        latest = self.latest_size
-        in_log = {(stream, version): (index, position, digest)
-                  for index, (stream, version, position, digest) in enumerate(self.walk.leaves)}
+        """Name the records that differ from what the checkpoints sealed, by the (authenticated) leaf index
+        (``sealed``: from the walk's first leaf on, in leaf index order)."""
+        latest, leaves = self.latest_size, self.walk.leaves
+        in_log = {leaves.key(index): index for index in range(leaves.base, leaves.size)}
         sealed_keys: set[tuple[str | None, int | None]] = set()
         moved: list[tuple[SealedLeaf, int, int]] = []
-        for leaf in sealed[:latest]:
+        for leaf in sealed[:max(0, latest - leaves.base)]:
             key = (leaf.stream, leaf.version)
             sealed_keys.add(key)
-            found = in_log.get(key)
-            if found is None:
+            index = in_log.get(key)
+            if index is None:
                 self._problem(ProblemKind.DELETED,
                               f"sealed at log index {leaf.index}, missing from the log", leaf.stream, leaf.version)
                 continue
-            index, position, digest = found
-            if digest != leaf.envelope_hash:
+            position = leaves.position(index)
+            if leaves.envelope_hash(index) != leaf.envelope_hash:
                 self._problem(ProblemKind.ALTERED,
                               f"sealed with hash {leaf.envelope_hash.hex()}, stored with another",
                               leaf.stream, leaf.version, position)
             elif index != leaf.index:
                 moved.append((leaf, index, position))
-        for index, (stream, version, position, _) in enumerate(self.walk.leaves[:latest]):
+        for index in range(leaves.base, min(latest, leaves.size)):
+            stream, version = leaves.key(index)
             if (stream, version) not in sealed_keys:
                 self._problem(ProblemKind.INSERTED,
                               f"at log index {index}, inside the sealed range, but never sealed",
-                              stream, version, position)
+                              stream, version, leaves.position(index))
         if not any(p.kind in (ProblemKind.DELETED, ProblemKind.ALTERED, ProblemKind.INSERTED)
                    for p in self.problems):
             # Only then is an index shift news rather than an echo of a deletion.

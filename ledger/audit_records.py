@@ -8,10 +8,13 @@ run); certificates, chains and the Merkle tree are kept in log order here.
 from __future__ import annotations
 
 import hashlib
+import re
+from array import array
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from typing import Any, NamedTuple
+from uuid import UUID
 
 from ledger.acceptance import (
     CERTIFICATE_TYPE,
@@ -36,8 +39,6 @@ from ledger.envelope import GENESIS_PREV, Envelope
 from ledger.errors import LedgerError
 from ledger.keys import key_id
 from ledger.merkle import MerkleTree
-
-_REGISTER_MARKER = REGISTER_PREFIX.encode()
 
 CHUNK_SIZE = 1000
 IN_FLIGHT = 8
@@ -77,11 +78,8 @@ class Unreadable(NamedTuple):
     hash: bytes  # SHA-256 of the stored bytes: a stand-in leaf
 
 
-def examine_chunk(chunk: list[bytes | None], keys: dict[str, bytes], vouched: int = 0) -> list[Summary | Unreadable]:
-    """Parse, hash and verify one chunk of envelopes with the candidate ``keys`` (key id -> raw key).
-
-    The signatures of the first ``vouched`` envelopes are taken as verified (``audit_log``'s ``vouched``).
-    """
+def examine_chunk(chunk: list[bytes | None], keys: dict[str, bytes]) -> list[Summary | Unreadable]:
+    """Parse, hash and verify one chunk of envelopes with the candidate ``keys`` (key id -> raw key)."""
     parsed: list[Envelope | Unreadable] = []
     for data in chunk:
         if not isinstance(data, (bytes, bytearray)):  # a damaged row: NULL or another type
@@ -94,33 +92,32 @@ def examine_chunk(chunk: list[bytes | None], keys: dict[str, bytes], vouched: in
             parsed.append(Unreadable(str(e), hashlib.sha256(data).digest()))
         else:
             parsed.append(envelope)
-    envelopes = [e for e in parsed[vouched:] if isinstance(e, Envelope) and e.authority in keys]
+    envelopes = [e for e in parsed if isinstance(e, Envelope) and e.authority in keys]
     verified = dict(zip((id(e) for e in envelopes),
                         verify_signatures([(keys[e.authority], e.sig, e.hash) for e in envelopes])))
-    verified.update((id(e), True) for e in parsed[:vouched] if isinstance(e, Envelope) and e.authority in keys)
-    return [item if isinstance(item, Unreadable) else Summary(
-        item.stream, item.version, item.type, item.authority, item.recorded_at, item.prev, item.hash, item.sig,
-        verified.get(id(item)), dict(item.body) if item.type.startswith(REGISTER_PREFIX) else None)
-        for item in parsed]
+    return [item if isinstance(item, Unreadable) else _summary(item, verified.get(id(item))) for item in parsed]
 
 
-def examined(records: Iterator[LogRecord], candidate_keys: dict[str, bytes], executor: Executor | None,
-             vouched: int = 0) -> Iterator[tuple[LogRecord, Summary | Unreadable]]:
-    """Yield (record, summary) in log order, examining chunks here or on ``executor``; the signatures
-    of the first ``vouched`` records are taken as verified."""
+def _summary(envelope: Envelope, sig_ok: bool | None) -> Summary:
+    return Summary(envelope.stream, envelope.version, envelope.type, envelope.authority, envelope.recorded_at,
+                   envelope.prev, envelope.hash, envelope.sig, sig_ok,
+                   dict(envelope.body) if envelope.type.startswith(REGISTER_PREFIX) else None)
+
+
+def examined(records: Iterator[LogRecord], candidate_keys: dict[str, bytes],
+             executor: Executor | None) -> Iterator[tuple[LogRecord, Summary | Unreadable]]:
+    """Yield (record, summary) in log order, examining chunks here or on ``executor``."""
     if executor is None:
-        for start, chunk in _chunks(records):
+        for chunk in _chunks(records):
             _learn_certificates(chunk, candidate_keys)
-            yield from zip(chunk, examine_chunk([r.envelope for r in chunk], candidate_keys,
-                                                max(0, vouched - start)))
+            yield from zip(chunk, examine_chunk([r.envelope for r in chunk], candidate_keys))
         return
     pending: deque[tuple[list[LogRecord], Future[list[Summary | Unreadable]]]] = deque()
-    for start, chunk in _chunks(records):
+    for chunk in _chunks(records):
         # Certificates are learnt before the chunk that holds them is
         # submitted, so a worker knows every key certified earlier in the log.
         _learn_certificates(chunk, candidate_keys)
-        pending.append((chunk, executor.submit(examine_chunk, [r.envelope for r in chunk], dict(candidate_keys),
-                                               max(0, vouched - start))))
+        pending.append((chunk, executor.submit(examine_chunk, [r.envelope for r in chunk], dict(candidate_keys))))
         while len(pending) > IN_FLIGHT:
             done, future = pending.popleft()
             yield from zip(done, future.result())
@@ -145,25 +142,178 @@ def _learn_certificates(chunk: list[LogRecord], candidate_keys: dict[str, bytes]
             candidate_keys[key_id(public)] = public
 
 
-def _chunks(records: Iterator[LogRecord]) -> Iterator[tuple[int, list[LogRecord]]]:
-    """(log index of its first record, chunk)."""
+def _chunks(records: Iterator[LogRecord]) -> Iterator[list[LogRecord]]:
     chunk: list[LogRecord] = []
-    start = 0
     for item in records:
         chunk.append(item)
         if len(chunk) >= CHUNK_SIZE:
-            yield start, chunk
-            start += len(chunk)
+            yield chunk
             chunk = []
     if chunk:
-        yield start, chunk
+        yield chunk
+
+
+class LeafLog:
+    """The walk's leaves from log index ``base`` on, packed: per leaf its envelope hash (32 bytes), log
+    position and version (8 bytes each) and stream (16 bytes when it is a UUID's canonical text, which every
+    stream of a sound log is; any other value kept aside). A log of a million records holds about 64 MB
+    here instead of a tuple of four objects per record."""
+
+    def __init__(self, base: int = 0):
+        self.base = base
+        self._hashes = bytearray()
+        self._positions = array("q")
+        self._versions = array("q")
+        self._streams = bytearray()
+        self._odd: dict[int, str | None] = {}  # streams that are no canonical UUID text, by offset
+        self._odd_versions: dict[int, int] = {}  # versions beyond 64 bits, by offset
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    @property
+    def size(self) -> int:
+        """The log size the leaves reach: ``base`` and the leaves held."""
+        return self.base + len(self._positions)
+
+    def append(self, stream: bytes | str | None, version: int | None, position: int, envelope_hash: bytes) -> None:
+        """Keep the next leaf: ``stream`` as ``stream_key`` gives it, ``envelope_hash`` of 32 bytes (a SHA-256)."""
+        if type(stream) is bytes:
+            self._streams += stream
+        else:
+            self._odd[len(self._positions)] = stream  # type: ignore[assignment]  # str or None
+            self._streams += bytes(16)
+        self._hashes += envelope_hash
+        self._positions.append(position)
+        if version is not None and not _NO_VERSION < version < 2 ** 63:  # a signed version may be any integer
+            self._odd_versions[len(self._versions)] = version
+            version = None
+        self._versions.append(_NO_VERSION if version is None else version)
+
+    def envelope_hash(self, index: int) -> bytes:
+        """The envelope hash of leaf ``index`` (a log index from ``base``)."""
+        at = (index - self.base) * 32
+        return bytes(self._hashes[at:at + 32])
+
+    def position(self, index: int) -> int:
+        return self._positions[index - self.base]
+
+    def version(self, index: int) -> int | None:
+        offset = index - self.base
+        version = self._versions[offset]
+        return self._odd_versions.get(offset) if version == _NO_VERSION else version
+
+    def key(self, index: int) -> tuple[str | None, int | None]:
+        """(stream, version) of leaf ``index``."""
+        offset = index - self.base
+        if offset in self._odd:
+            stream = self._odd[offset]
+        else:
+            stream = str(UUID(bytes=bytes(self._streams[offset * 16:offset * 16 + 16])))
+        return stream, self.version(index)
+
+    def packed_streams(self) -> memoryview:
+        """The streams, 16 bytes each, from ``base`` on (zeros where ``key`` keeps another value aside)."""
+        return memoryview(self._streams)
+
+    def hashes(self) -> memoryview:
+        """The envelope hashes, 32 bytes each, from ``base`` on."""
+        return memoryview(self._hashes)
+
+
+class HeadTable:
+    """Each stream's head for ``RecordWalk``, keyed by ``stream_key``: the log index of its leaf in ``leaves``
+    (``-1 - index`` when that record was unreadable), or any other value (a head before the walk's start).
+
+    A stream of a sound log is a UUID, and its head is one of the walk's leaves, which holds that UUID's 16
+    bytes: such an entry is one 8-byte slot of an open-addressing table whose key is read back from the
+    leaf, not a dict entry with a key and a value object of its own (about 140 bytes). Any other key or
+    value goes to a dict.
+    """
+
+    def __init__(self, leaves: LeafLog):
+        self._leaves = leaves
+        self._slots = array("q", bytes(8 * 1024))  # 0: free; else 2 * (leaf offset + 1) + (1: unreadable)
+        self._used = 0
+        self._other: dict[bytes | str | None, int | tuple[int, bytes]] = {}
+
+    def __len__(self) -> int:
+        return self._used + len(self._other)
+
+    def __contains__(self, key: bytes | str | None) -> bool:
+        return self.get(key) is not None
+
+    def get(self, key: bytes | str | None) -> int | tuple[int, bytes] | None:
+        if type(key) is bytes:
+            slot = self._slots[self._find(key)]
+            if slot:
+                offset, unreadable = (slot >> 1) - 1, slot & 1
+                index = self._leaves.base + offset
+                return -1 - index if unreadable else index
+        return self._other.get(key)
+
+    def __setitem__(self, key: bytes | str | None, value: int | tuple[int, bytes]) -> None:
+        """Set the head of ``key``. Requires: a head before the walk's start (not an int) is set only for a key
+        that has no head among the walk's leaves (``ValueError`` otherwise)."""
+        if type(key) is not bytes or type(value) is not int:
+            if type(key) is bytes and self._slots[self._find(key)]:
+                raise ValueError("a head among the walk's leaves is not replaced by one before its start")
+            self._other[key] = value
+            return
+        index, unreadable = (value, 0) if value >= 0 else (-1 - value, 1)
+        self._other.pop(key, None)
+        at = self._find(key)
+        if not self._slots[at]:
+            self._used += 1
+        self._slots[at] = 2 * (index - self._leaves.base + 1) + unreadable
+        if 2 * self._used > len(self._slots):
+            self._grow()
+
+    def _find(self, key: bytes) -> int:
+        """The slot of ``key``, or the free slot where it would go (linear probing)."""
+        slots, streams, mask = self._slots, self._leaves.packed_streams(), len(self._slots) - 1
+        at = hash(key) & mask
+        while slot := slots[at]:
+            offset = ((slot >> 1) - 1) * 16
+            if streams[offset:offset + 16] == key:
+                return at
+            at = (at + 1) & mask
+        return at
+
+    def _grow(self) -> None:
+        old = self._slots
+        self._slots = array("q", bytes(16 * len(old)))
+        streams, mask = self._leaves.packed_streams(), len(self._slots) - 1
+        for slot in old:
+            if slot:
+                offset = ((slot >> 1) - 1) * 16
+                at = hash(bytes(streams[offset:offset + 16])) & mask
+                while self._slots[at]:
+                    at = (at + 1) & mask
+                self._slots[at] = slot
+
+
+_NO_VERSION = -(2 ** 63)
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def stream_key(stream: str | None) -> bytes | str | None:
+    """``stream`` as the walk keys it: the 16 bytes of a UUID's canonical text, any other value as it is."""
+    if type(stream) is str and len(stream) == 36 and _CANONICAL_UUID.fullmatch(stream):
+        return bytes.fromhex(stream.replace("-", ""))
+    return stream
 
 
 class RecordWalk:
-    """The log in order: certificates learnt, each record checked by ``ledger.acceptance``, leaves kept."""
+    """The log in order: certificates learnt, each record checked by ``ledger.acceptance``, leaves kept.
+
+    ``start`` and ``frontier``: a walk that resumes at log index ``start`` (``verify --since``), its tree
+    restarted from the ``frontier`` of the log at that size (``MerkleTree.resume``).
+    """
 
     def __init__(self, node_key_raw: bytes, policy: Policy, partner: str | None = None,
-                 revocations: dict[str, CertifiedKey] | None = None):
+                 revocations: dict[str, CertifiedKey] | None = None, *, start: int = 0,
+                 frontier: Sequence[bytes] = ()):
         self.certified: dict[str, CertifiedKey] = {}  # by valid earlier certificates
         # Every key of the register as a whole, with revocations recorded later than a record too.
         self.revocations = revocations or {}
@@ -172,11 +322,12 @@ class RecordWalk:
         self.candidate_keys: dict[str, bytes] = {self.signers.node_key_id: node_key_raw}
         self.policy = policy
         self.partner = partner
-        # stream -> (highest version, its hash, or None when that record was unreadable)
-        self.heads: dict[str, tuple[int | None, bytes | None]] = {}
-        self.tree = MerkleTree()
-        # per log index: stream, version, position, envelope hash
-        self.leaves: list[tuple[str | None, int | None, int, bytes]] = []
+        self.tree = MerkleTree.resume(start, frontier) if start else MerkleTree()
+        self.leaves = LeafLog(start)
+        # stream (``stream_key``) -> its head: the log index of its highest version (its version and hash are
+        # the leaf's), ``-1 - index`` when that record was unreadable (hash unknown), or (version, hash) of a
+        # head before ``start``. Packed: a log holds as many streams as weapons.
+        self.heads = HeadTable(self.leaves)
         self.problems: list[Problem] = []
 
     def add(self, record: LogRecord, summary: Summary | Unreadable) -> None:
@@ -184,17 +335,19 @@ class RecordWalk:
         if isinstance(summary, Unreadable):
             self._problem(record.stream, record.version, position, ProblemKind.ENCODING,
                           f"stored bytes are not a signed envelope: {summary.reason}")
+            key = stream_key(record.stream)
+            # A stand-in leaf keeps the later records at their log index.
+            self.tree.append(envelope_leaf(summary.hash))
+            self.leaves.append(key, record.version, position, summary.hash)
             if record.stream is not None:
                 # The row's key stands in, so the stream's next version is not
                 # also reported; its prev cannot be checked (hash unknown).
-                self.heads[record.stream] = (record.version, None)
-            # A stand-in leaf keeps the later records at their log index.
-            self.tree.append(envelope_leaf(summary.hash))
-            self.leaves.append((record.stream, record.version, position, summary.hash))
+                self.heads[key] = -self.leaves.size  # -1 - the index of the leaf just appended
             return
         stream, version = summary.stream, summary.version
+        key = stream_key(stream)
         self.tree.append(envelope_leaf(summary.hash))
-        self.leaves.append((stream, version, position, summary.hash))
+        self.leaves.append(key, version, position, summary.hash)
         row = check_row(summary, stream=record.stream, version=record.version, topic=record.topic)
         if row is not None:
             self._refused(summary, position, row)
@@ -206,33 +359,70 @@ class RecordWalk:
         else:
             if summary.register is not None:
                 learn_register(summary.type, summary.register, self.certified)
-                self.signers = learn_node_key(summary, summary.register, self.signers, log_size=len(self.leaves))
+                self.signers = learn_node_key(summary, summary.register, self.signers, log_size=self.leaves.size)
             revoked = revoked_signer(summary, self.revocations)
             if revoked is not None:
                 self.flagged.append(Problem(stream, version, position, ProblemKind.REVOKED,
                                             revoked_words(revoked), self.partner))
-        self._check_chain(summary, position)
+        self._check_chain(summary, key, position)
 
-    def add_vouched(self, record: LogRecord, envelope_hash: bytes) -> None:
-        """Take a record whose stored row is the one a verify passed before, with its ``envelope_hash`` as
-        the sealer's leaf index holds it: its leaf and its stream's head, unparsed and unverified. A
-        register record (``Authority.*``, found by a byte search) is parsed and learnt, its signature taken
-        as verified. Precondition (the caller's): the row's bytes and columns are unchanged since that
-        verify, and the leaves taken this way rebuild the root it verified.
-        """
-        envelope = record.envelope
-        if isinstance(envelope, (bytes, bytearray)) and _REGISTER_MARKER in envelope:
-            _learn_certificates([record], self.candidate_keys)
-            self.add(record, examine_chunk([envelope], self.candidate_keys, vouched=1)[0])
+    def learn_earlier(self, record: LogRecord) -> None:
+        """Learn a register record (``Authority.*``) that lies before ``start``, in log order: a verify passed it
+        then. Its signature is verified again (the register is short); one that no longer verifies was altered
+        since, and is a problem. Its leaf and chain are not the walk's (they are before ``start``)."""
+        _learn_certificates([record], self.candidate_keys)
+        summary = examine_chunk([record.envelope], self.candidate_keys)[0]
+        refusal = (Refusal(Reason.REGISTER, summary.reason) if isinstance(summary, Unreadable)
+                   else check_signed(summary, self.signers, self.policy, signature_ok=summary.sig_ok,
+                                     body=summary.register))
+        if refusal is not None:
+            self._problem(record.stream, record.version, record.position, ProblemKind.ALTERED,
+                          f"a register record before the verified mark no longer passes ({refusal.detail}): it "
+                          "was altered since that verify (a full verify names what changed)")
             return
-        self.tree.append(envelope_leaf(envelope_hash))
-        self.leaves.append((record.stream, record.version, record.position, envelope_hash))
-        if record.stream is not None:
-            self.heads[record.stream] = (record.version, envelope_hash)
+        if isinstance(summary, Summary) and summary.register is not None:
+            learn_register(summary.type, summary.register, self.certified)
+            # Its exact log index is not read; each checkpoint the walk checks is at least ``start``.
+            self.signers = learn_node_key(summary, summary.register, self.signers, log_size=self.leaves.base)
 
-    def _check_chain(self, summary: Summary, position: int) -> None:
+    def streams_unknown(self, batch: Iterable[tuple[LogRecord, Summary | Unreadable]]) -> list[str]:
+        """The streams of ``batch`` whose head the walk does not hold (their last record may lie before ``start``)."""
+        unknown: set[str] = set()
+        for record, summary in batch:
+            stream = record.stream if isinstance(summary, Unreadable) else summary.stream
+            if stream is not None and stream_key(stream) not in self.heads:
+                unknown.add(stream)
+        return sorted(unknown)
+
+    def adopt_heads(self, earlier: Mapping[str, tuple[int, bytes | None]]) -> None:
+        """Take the last record before ``start`` of each stream of ``earlier``: (its version, its stored bytes).
+        Stored bytes that are no envelope stand in by their SHA-256, so that the next record's link fails:
+        that record was altered since the verify that passed it."""
+        for stream, (version, data) in earlier.items():
+            key = stream_key(stream)
+            if key in self.heads:
+                continue
+            try:
+                head = Envelope.from_bytes(data).hash if isinstance(data, (bytes, bytearray)) else None
+            except LedgerError:
+                head = None
+            if head is None:
+                head = hashlib.sha256(data if isinstance(data, (bytes, bytearray)) else b"").digest()
+            self.heads[key] = (version, head)
+
+    def head(self, key: bytes | str | None) -> tuple[int | None, bytes | None] | None:
+        """(highest version, its hash, or None when that record was unreadable) of the stream keyed ``key``."""
+        head = self.heads.get(key)
+        if head is None or type(head) is tuple:
+            return head
+        assert isinstance(head, int)
+        if head >= 0:
+            return self.leaves.version(head), self.leaves.envelope_hash(head)
+        return self.leaves.version(-1 - head), None
+
+    def _check_chain(self, summary: Summary, key: bytes | str | None, position: int) -> None:
         stream, version = summary.stream, summary.version
-        head = self.heads.get(stream)
+        head = self.head(key)
         last_version, last_hash = head if head else (0, GENESIS_PREV)
         last_version = last_version or 0
         if version > last_version + 1:
@@ -250,7 +440,7 @@ class RecordWalk:
             self._problem(stream, version, position, ProblemKind.CHAIN,
                           f"prev is not the hash of version {last_version}: a record before it was "
                           "altered or replaced")
-        self.heads[stream] = (version, summary.hash)
+        self.heads[key] = self.leaves.size - 1  # the record just added
 
     def _refused(self, summary: Summary, position: int, refusal: Refusal) -> None:
         self._problem(summary.stream, summary.version, position, KIND_OF[refusal.reason], refusal.detail)

@@ -73,6 +73,11 @@ class AuditReport:
     # Records signed by a key at or after the time it was revoked since (docs/keys.md): listed, kept out
     # of evidence, but no problem of the log.
     flagged: tuple[Problem, ...] = field(default=())
+    # Where a verify from the latest checkpoint would resume (``verify --since``): the Merkle frontier of the
+    # log at ``checkpoint_size`` and the log position of the last record it covers; empty and None when the
+    # audit could not tell (no checkpoint, or records deleted).
+    frontier: tuple[bytes, ...] = field(default=())
+    covered_position: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -84,7 +89,8 @@ class AuditReport:
         table rows, the inbox)."""
         return AuditReport(self.events_checked, self.streams_checked, self.checkpoint_size,
                            self.checkpoints_checked, self.unsealed, self.problems + tuple(problems),
-                           self.received_checked + received_checked, self.flagged + tuple(flagged))
+                           self.received_checked + received_checked, self.flagged + tuple(flagged),
+                           self.frontier, self.covered_position)
 
     def to_dict(self) -> dict[str, Any]:
         return {

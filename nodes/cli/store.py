@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 
 #: The shortest passphrase ``init`` accepts for encrypting a node's keys.
 MIN_PASSPHRASE = 12
+#: What ``verify --since`` leaves to a full verify (docs/verification.md, "Verifying from a mark").
+NOT_CHECKED_SINCE = ("the records before the mark (but the register and the last record before it of each stream "
+                     "continued after it): a row before the mark altered, deleted or inserted in the database since "
+                     "shows only in a full verify, as do the projections; run a full 'armsledger verify' on a schedule")
 
 
 def add_init(subparsers: Commands) -> None:
@@ -124,7 +128,6 @@ def verify(run: Invocation) -> int:
 
     A verify that passes records its latest checkpoint, signed by the node key, when the passphrase is set;
     ``--since`` starts from that record (``nodes.registry.verified_mark``)."""
-    from nodes.registry.verified_mark import RowsDigest
     from nodes.registry.verify import record_verified, verify_store
 
     since = _since_size(run.args.since)
@@ -135,19 +138,15 @@ def verify(run: Invocation) -> int:
             return _report_verify(run, mark, None, {"since": None})
         if run.args.witnesses:
             answers = _ask_witnesses(run, node)
-        rows = node.sealer.checkpoint_rows()
-        # Digested only for a mark to record (the passphrase signs it) or to check: a plain verify pays nothing.
-        recording = [rows[-1].size] if rows and run.settings.passphrase else []
-        digest = RowsDigest(*recording, *([mark.size] if mark is not None else []))
         with progress_of(run, "verify", "checks") as shown:
-            report = verify_store(node, progress=shown, witnesses=answers.held if answers else (), since=mark,
-                                  digest=digest)
-        recorded = record_verified(node, report, digest)
+            report = verify_store(node, progress=shown, witnesses=answers.held if answers else (), since=mark)
+        recorded = record_verified(node, report)
     extra: dict[str, object] = {}
     if mark is not None:
         extra["since"] = {"size": mark.size, "root": mark.checkpoint.root.hex(), "verified_at": mark.verified_at,
                           "records": {"from_index": mark.size, "to_index": report.events_checked},
-                          "signatures_verified": report.events_checked - mark.size}
+                          "signatures_verified": report.events_checked - mark.size,
+                          "not_checked": NOT_CHECKED_SINCE}
     extra["recorded"] = recorded.size if not isinstance(recorded, str) else None
     return _report_verify(run, report, answers, extra,
                           recorded if isinstance(recorded, str) else None)
@@ -211,6 +210,8 @@ def _report_verify(run: Invocation, report: AuditReport, answers: WitnessAnswers
                     f"size {since['size']} verified before were verified in full (--since)")
     verdict = "ok" if report.ok else f"FAILED: {counted(len(report.problems), 'problem')}"
     run.emit(document, f"{verdict}: {summary}")
+    if isinstance(since, dict):
+        run.say(f"not checked by --since: {since['not_checked']}")
     if report.ok and not_recorded is not None:
         run.say(f"no verified mark recorded for --since: {not_recorded}")
     for refused in answers.refused if answers else ():

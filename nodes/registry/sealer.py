@@ -298,6 +298,17 @@ class Sealer:
         with translated_errors("reading the leaf index"), self._tables.transaction(commit=False) as cursor:
             return self._tables.sealed_leaves(cursor)
 
+    def sealed_leaves_from(self, start: int = 0) -> Iterator[SealedLeaf]:
+        """The stored leaf index from leaf ``start`` on, by leaf index, read a page at a time (each page in a
+        read transaction of its own): a verify of millions of records does not hold them all at once."""
+        while True:
+            with translated_errors("reading the leaf index"), self._tables.transaction(commit=False) as cursor:
+                page = self._tables.sealed_leaves_page(cursor, start, _LEAF_PAGE)
+            yield from page
+            if len(page) < _LEAF_PAGE:
+                return
+            start = page[-1].index + 1
+
     def sealed_leaf(self, index: int) -> SealedLeaf | None:
         """The stored leaf at leaf ``index``, or None if none is stored there."""
         with translated_errors("reading the leaf index"), self._tables.transaction(commit=False) as cursor:
@@ -477,6 +488,12 @@ class _Tables:
     def sealed_leaves(self, cursor: _Cursor) -> list[SealedLeaf]:
         cursor.execute(f"SELECT leaf_index, stream, version, envelope_hash FROM {self.leaves_table} "
                        "ORDER BY leaf_index")
+        return [_sealed_leaf(row) for row in cursor.fetchall()]
+
+    def sealed_leaves_page(self, cursor: _Cursor, start: int, limit: int) -> list[SealedLeaf]:
+        p = self._placeholder
+        cursor.execute(f"SELECT leaf_index, stream, version, envelope_hash FROM {self.leaves_table} "
+                       f"WHERE leaf_index >= {p} ORDER BY leaf_index LIMIT {p}", (start, limit))
         return [_sealed_leaf(row) for row in cursor.fetchall()]
 
     def leaf_at(self, cursor: _Cursor, index: int) -> SealedLeaf | None:

@@ -1,76 +1,46 @@
 """The verified mark: the newest checkpoint a ``verify`` passed, signed by the node key, kept in the home.
 
 ``verify --since`` starts from it instead of from the first record. The file
-(``verified.checkpoint``) holds the checkpoint's own signed bytes, a SHA-256 digest of the stored
-bytes of every record it covers (``RowsDigest``), the time of the verify, and the node key's
-signature over all three. Editing the file breaks that signature; a database insider who alters
-a covered row changes the digest; neither can sign a new mark without the node key.
-docs/verification.md ("Verifying from a mark") tells the whole argument.
+(``verified.checkpoint``) holds the checkpoint's own signed bytes, the Merkle frontier of the log at
+its size (``MerkleTree.frontier``: the roots of its complete subtrees, which must rebuild its root),
+the log position of the last record it covers, the time of the verify, and the node key's signature
+over all of them. Editing the file breaks that signature; nobody can sign a new mark without the node
+key. docs/verification.md ("Verifying from a mark") tells the whole argument, and what a verify from
+a mark no longer checks.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.audit import LogRecord
 from ledger.checkpoint import Checkpoint, signing_key, verify_checkpoint
 from ledger.encoding import canonical_decode, canonical_encode, check_map
 from ledger.errors import CheckpointError, LedgerError, SignatureError
 from ledger.keys import Ed25519PrivateKey, key_id, public_key_from_bytes, sign, verify_signature
+from ledger.merkle import MerkleTree
 from nodes.registry.home_file import read_mark, replace_mark
 
 MARK_FILE = "verified.checkpoint"
-PURPOSE = "armsledger verified checkpoint v1"
+PURPOSE = "armsledger verified checkpoint v2"
 """Signed with the fields, so that no other signature of the node key reads as a mark."""
+OLDER_PURPOSES = frozenset({"armsledger verified checkpoint v1"})
+"""Marks of older versions (v1: a digest of the rows before the mark, no frontier): read as made by them."""
 
-_FIELDS = {"purpose": str, "checkpoint": bytes, "rows_digest": bytes, "verified_at": int, "signer": str,
-           "sig": bytes}
-
-
-class RowsDigest:
-    """SHA-256 over the first stored rows of the log, in log order: each row's stream, version, topic and
-    envelope bytes, each prefixed by its length; taken at each of ``sizes`` (numbers of rows).
-
-    The leaf hashes of the Merkle tree cover what a record signs, not its signature nor the row's columns:
-    this digest covers every stored byte the audit reads, so a row altered in any way after the mark was
-    recorded shows.
-    """
-
-    def __init__(self, *sizes: int):
-        self.sizes, self.count = frozenset(sizes), 0
-        self._last = max(sizes, default=0)
-        self._hash = hashlib.sha256()
-        self._taken: dict[int, bytes] = {0: self._hash.digest()} if 0 in self.sizes else {}
-
-    def add(self, record: LogRecord) -> None:
-        """Take the next stored row (until the largest size is reached)."""
-        if self.count >= self._last:
-            return
-        envelope = record.envelope
-        data = bytes(envelope) if isinstance(envelope, (bytes, bytearray)) else b""
-        # Each text field and the envelope prefixed by its length: no two different rows pack alike.
-        stream, topic = str(record.stream), str(record.topic)
-        head = (f"{len(stream)}:{stream}{record.version!r};{len(topic)}:{topic}"
-                f"{len(data) if envelope is not None else -1}:")
-        self._hash.update(head.encode("utf-8", "surrogatepass") + data)
-        self.count += 1
-        if self.count in self.sizes:
-            self._taken[self.count] = self._hash.copy().digest()
-
-    def digest(self, size: int) -> bytes | None:
-        """The digest of the first ``size`` rows (one of ``sizes``), or None when the log held fewer."""
-        return self._taken.get(size)
+_FIELDS = {"purpose": str, "checkpoint": bytes, "frontier": tuple, "position": int, "verified_at": int,
+           "signer": str, "sig": bytes}
 
 
 @dataclass(frozen=True)
 class VerifiedMark:
-    """What a passing verify recorded: ``checkpoint``, the digest of the rows it covers, when (microseconds)."""
+    """What a passing verify recorded: ``checkpoint``, the ``frontier`` of the log at its size (rebuilds its
+    root), the log ``position`` of the last record it covers, when (``verified_at``, microseconds), by which
+    node key (``signer``)."""
 
     checkpoint: Checkpoint
-    rows_digest: bytes
+    frontier: tuple[bytes, ...]
+    position: int
     verified_at: int
     signer: str
 
@@ -91,14 +61,21 @@ class VerifiedMarkFile:
     def read(self) -> VerifiedMark | None:
         """The mark, or None when no verify ever recorded one.
 
-        Raises ``CheckpointError`` naming what is wrong when the file is unreadable, altered, signed by a key
-        that is no node key of this node, or holds a checkpoint that is not this node's.
+        Raises ``CheckpointError`` naming what is wrong when the file is unreadable, altered, made by an older
+        version, signed by a key that is no node key of this node, holds a checkpoint that is not this node's,
+        or a frontier that does not rebuild its checkpoint's root.
         """
         data = read_mark(self.path, "the verified mark")
         if data is None:
             return None
         try:
             value = canonical_decode(data)
+        except LedgerError as e:
+            raise CheckpointError(f"the verified mark {self.path} is not a mark signed by this node: {e}") from e
+        if isinstance(value, dict) and value.get("purpose") in OLDER_PURPOSES:
+            raise CheckpointError(f"the verified mark {self.path} was made by an older version of armsledger "
+                                  "(it holds no Merkle frontier to resume from)")
+        try:
             check_map(value, "verified mark", _FIELDS, error=CheckpointError)
             if value["purpose"] != PURPOSE:
                 raise CheckpointError(f"field 'purpose' is {value['purpose']!r}, not {PURPOSE!r}")
@@ -117,16 +94,33 @@ class VerifiedMarkFile:
         if checkpoint.origin != self.origin:
             raise CheckpointError(f"the verified mark {self.path} names a checkpoint of {checkpoint.origin!r}, "
                                   f"not of {self.origin!r}")
-        return VerifiedMark(checkpoint, value["rows_digest"], value["verified_at"], value["signer"])
+        frontier = tuple(value["frontier"])
+        if not _rebuilds(checkpoint, frontier):
+            raise CheckpointError(f"the verified mark {self.path} holds a Merkle frontier that does not rebuild the "
+                                  f"root of its checkpoint of size {checkpoint.size}")
+        return VerifiedMark(checkpoint, frontier, value["position"], value["verified_at"], value["signer"])
 
-    def write(self, key: Ed25519PrivateKey, checkpoint: Checkpoint, rows_digest: bytes, verified_at: int) -> None:
-        """Record ``checkpoint`` as verified, signed by the node ``key``; replaced atomically (a crash leaves the
-        old mark or the new one)."""
-        value = {"purpose": PURPOSE, "checkpoint": checkpoint.to_bytes(), "rows_digest": rows_digest,
-                 "verified_at": verified_at, "signer": key_id(key)}
+    def write(self, key: Ed25519PrivateKey, checkpoint: Checkpoint, frontier: Sequence[bytes], position: int,
+              verified_at: int) -> None:
+        """Record ``checkpoint`` as verified, with the log's ``frontier`` at its size and the ``position`` of the
+        last record it covers, signed by the node ``key``; replaced atomically (a crash leaves the old mark or
+        the new one). Raises ``ValueError`` when ``frontier`` does not rebuild the checkpoint's root."""
+        if not _rebuilds(checkpoint, tuple(frontier)):
+            raise ValueError(f"the frontier does not rebuild the root of the checkpoint of size {checkpoint.size}")
+        value = {"purpose": PURPOSE, "checkpoint": checkpoint.to_bytes(), "frontier": list(frontier),
+                 "position": position, "verified_at": verified_at, "signer": key_id(key)}
         value["sig"] = sign(key, _signed(value))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         replace_mark(self.path, canonical_encode(value))
+
+
+def _rebuilds(checkpoint: Checkpoint, frontier: tuple[bytes, ...]) -> bool:
+    if not all(isinstance(node, bytes) for node in frontier):
+        return False
+    try:
+        return MerkleTree.resume(checkpoint.size, frontier).root() == checkpoint.root
+    except ValueError:  # not one 32-byte hash per set bit of the size
+        return False
 
 
 def _signed(value: dict[str, object]) -> bytes:

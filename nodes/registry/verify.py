@@ -23,8 +23,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
-from domain.time import format_time
-from ledger.audit import POOL_THRESHOLD, AuditReport, LogRecord, Problem, ProblemKind, audit_log
+from ledger.audit import POOL_THRESHOLD, AuditReport, LogRecord, Problem, ProblemKind, Resumed, audit_log
 from ledger.checkpoint import Checkpoint
 from ledger.errors import CheckpointError, LedgerError
 from nodes.acceptance import DomainPolicy
@@ -32,8 +31,9 @@ from nodes.errors import NodeError
 from nodes.federation.received_audit import audit_received
 from nodes.federation.trust import TrustStore
 from nodes.federation.trust_record import trust_problems
+from nodes.registry.identity import authorities_stream
 from nodes.registry.own_records import own_signers
-from nodes.registry.verified_mark import RowsDigest, VerifiedMark, VerifiedMarkFile
+from nodes.registry.verified_mark import VerifiedMark, VerifiedMarkFile
 from nodes.workers import start_pool
 from projections.views import Progress
 
@@ -45,13 +45,11 @@ _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[
 
 if TYPE_CHECKING:
     from nodes.ports import Node
-    from nodes.registry.application import Registry
     from nodes.registry.sealer import CheckpointRow
 
 
 def verify_store(node: Node, *, workers: int | None = None, progress: Progress | None = None,
-                 witnesses: Sequence[tuple[str, Checkpoint]] = (), since: VerifiedMark | None = None,
-                 digest: RowsDigest | None = None) -> AuditReport:
+                 witnesses: Sequence[tuple[str, Checkpoint]] = (), since: VerifiedMark | None = None) -> AuditReport:
     """Audit ``node``'s log, checkpoints, leaf index and received partner records.
 
     The log must also reach, with the same root, every checkpoint of ours held outside the
@@ -66,19 +64,17 @@ def verify_store(node: Node, *, workers: int | None = None, progress: Progress |
     compare the views with. Raises ``StorageError`` if the database cannot be read; everything
     found in the data is a ``Problem`` of the report.
 
-    ``since``: a mark read (and checked) by ``VerifiedMarkFile.read``: the stored bytes of the records
-    it covers must digest as they did, their signatures are not verified again, and the views are not
-    compared (``verify --since``, docs/verification.md). ``digest`` is fed the stored rows, for
-    ``record_verified``; with ``since``, it must be taken at ``since.size`` too (``ValueError`` if not).
+    ``since``: a mark read (and checked) by ``VerifiedMarkFile.read``: only the records after it are read
+    and verified, the tree resuming from its frontier; the rows before it are not read (but for the
+    register, and the last record before it of each stream continued after it), and the views are not
+    compared (``verify --since``, docs/verification.md).
     """
     inbox = node.inbox
     own, held = node.registry.recorder.max_notification_id() or 0, inbox.max_notification_id()
+    start = since.position if since is not None else 0
     if workers is None:  # with a mark, only the records after it are parsed and verified
-        workers = _cpu_count() if own - (since.size if since else 0) + held >= POOL_THRESHOLD else 1
-    checks = _Checks(progress, own, held, views=since is None)
-    rows = digest if digest is not None else RowsDigest(*([since.size] if since is not None else []))
-    if since is not None and since.size not in rows.sizes:
-        raise ValueError(f"the digest of the rows must be taken at the mark's size {since.size} too")
+        workers = _cpu_count() if own - start + held >= POOL_THRESHOLD else 1
+    checks = _Checks(progress, own, held, views=since is None, start=start)
     # The views are projected afresh and compared on a thread beside the audit, which mostly waits for
     # the workers' signature checks. Opened here first: two threads opening them at once race on SQLite.
     _read_ids_as_stored(node.registry.recorder)  # the projection reads the log through the library
@@ -86,7 +82,7 @@ def verify_store(node: Node, *, workers: int | None = None, progress: Progress |
     views = None
     try:
         views = _ViewsCompared(node, checks) if since is None else None
-        report = _audit_own_log(node, pool, checks, witnesses, since, rows)
+        report = _audit_own_log(node, pool, checks, witnesses, since)
         _read_ids_as_stored(getattr(inbox, "recorder", None))  # the adapter's; an in-memory inbox has none
         store = TrustStore(node.settings.home)
         received = audit_received(checks.received(inbox.stored_rows()), store.readable()[0], executor=pool)
@@ -98,11 +94,6 @@ def verify_store(node: Node, *, workers: int | None = None, progress: Progress |
         if views is not None:
             views.join()  # not left running on a node about to be closed, whatever the audit raised
     projected = views.result() if views is not None else []
-    if since is not None and rows.digest(since.size) != since.rows_digest:
-        projected.append(Problem(None, None, None, ProblemKind.ALTERED,
-                                 f"the stored bytes of the first {since.size} records are not those verified on "
-                                 f"{format_time(since.verified_at // 1_000_000)}: a record before the mark was "
-                                 "altered, deleted or inserted since (a full verify names it)"))
     checks.done()
     return report.with_problems([*received.problems, *trust, *projected, *reads], received_checked=received.checked,
                                 flagged=received.flagged)
@@ -139,9 +130,10 @@ class _Checks:
     """How far the audit is, as one count of checks over its three passes (``verify_store``); the views'
     pass runs beside the others, so each pass counts on its own and the sum is told, under a lock."""
 
-    def __init__(self, progress: Progress | None, own: int, held: int, views: bool = True):
-        self.progress, self.own, self.held = progress, own, held
-        self.total = (2 if views else 1) * own + held
+    def __init__(self, progress: Progress | None, own: int, held: int, views: bool = True, start: int = 0):
+        # ``start``: the log position a verify from a mark starts after; the own log counts from there.
+        self.progress, self.own, self.held, self.start = progress, own, held, start
+        self.total = (own - start) + (own if views else 0) + held
         self._done = {"own": 0, "received": 0, "views": 0}
         self._lock = threading.Lock()
 
@@ -153,7 +145,7 @@ class _Checks:
             self.progress(sum(self._done.values()), self.total)
 
     def own_log(self, position: int) -> None:
-        self._tell("own", min(position, self.own))
+        self._tell("own", min(position, self.own) - self.start)
 
     def received(self, rows: Iterable[Notification]) -> Iterator[Notification]:
         for row in rows:
@@ -190,38 +182,42 @@ def _view_problems(node: Node, checks: _Checks) -> Iterator[Problem]:
 
 
 def _audit_own_log(node: Node, executor: Executor | None, checks: _Checks,
-                   witnesses: Sequence[tuple[str, Checkpoint]], since: VerifiedMark | None,
-                   rows: RowsDigest) -> AuditReport:
+                   witnesses: Sequence[tuple[str, Checkpoint]], since: VerifiedMark | None) -> AuditReport:
     from nodes.federation.witness import witnessed_checkpoints
 
     sealer = node.sealer
-    checkpoints, row_problems = _checkpoints(sealer.checkpoint_rows())
+    first = since.size if since is not None else 0
+    # With a mark, the checkpoints from its size on: those before were checked by the verify that made it.
+    checkpoints, row_problems = _checkpoints(sealer.checkpoint_rows(after=max(0, first - 1)))
     held, held_problems = witnessed_checkpoints(node)
     # The register read first, whole: a record signed after its key's revocation time is flagged even
     # when it precedes the revocation in the log (docs/keys.md).
     register, _ = own_signers(node.registry, node.identity)
-    report = audit_log(
-        _records(node.registry, checks, rows),
-        checkpoints,
-        node.identity.node_public_key,
-        policy=DomainPolicy(node.identity.state),
-        origin=node.identity.state,
-        sealed=sealer.sealed_leaves(),
-        executor=executor,
-        witnessed=[*held, *witnesses],
-        revocations=dict(register.certified),
-        earlier_node_keys=node.identity.earlier_node_keys,
-        since=since.checkpoint if since is not None else None,
-    )
+    with _OwnLog(node.registry.recorder) as log:
+        resumed = None
+        if since is not None:
+            resumed = Resumed(since.checkpoint, since.frontier, since.position,
+                              log.stream_until(authorities_stream(node.identity.state), since.position),
+                              lambda streams: log.heads(streams, since.position))
+        report = audit_log(
+            _counted(log.records(after=since.position if since is not None else 0), checks),
+            checkpoints,
+            node.identity.node_public_key,
+            policy=DomainPolicy(node.identity.state),
+            origin=node.identity.state,
+            sealed=lambda: sealer.sealed_leaves_from(first),
+            executor=executor,
+            witnessed=[*held, *witnesses],
+            revocations=dict(register.certified),
+            earlier_node_keys=node.identity.earlier_node_keys,
+            since=resumed,
+        )
     return report.with_problems([*row_problems, *held_problems])
 
 
-def _records(registry: Registry, checks: _Checks, rows: RowsDigest) -> Iterator[LogRecord]:
-    # The row's own key and topic go along, so a row holding another row's
-    # envelope, or naming another type, is named even when the envelope is intact.
+def _counted(records: Iterator[LogRecord], checks: _Checks) -> Iterator[LogRecord]:
     done = 0
-    for record in _stored_records(registry.recorder):
-        rows.add(record)
+    for record in records:
         yield record
         done += 1
         if done % READ_BATCH == 0:
@@ -230,39 +226,101 @@ def _records(registry: Registry, checks: _Checks, rows: RowsDigest) -> Iterator[
         checks.own_log(record.position)
 
 
-def _stored_records(recorder: Any) -> Iterator[LogRecord]:
-    """Every row of the own log in log order, as stored: one read-only SELECT in one transaction, fetched
-    a batch at a time (on PostgreSQL through a server-side cursor), without the library's conversion of
-    each row to a notification.
+class _OwnLog:
+    """Reads of the own log as stored, in one read-only transaction (on PostgreSQL one snapshot), without the
+    library's conversion of each row to a notification.
 
     Each row is taken as eventsourcing's recorder would give it: an originator id that is a UUID as its
     canonical text, any other value as it is (possible in SQLite, where it is text: the audit then names
     the row as one whose stream differs from its signed envelope); a NULL state as None.
     """
-    schema = getattr(recorder.datastore, "schema", None)
-    if schema is not None:  # PostgreSQL: ids are of type uuid, printed canonically by the server
-        table = f'"{schema}"."{recorder.events_table_name}"'
-        with recorder.datastore.transaction(commit=False) as cursor, \
-                cursor.connection.cursor(name="verify_rows") as rows:
+
+    def __init__(self, recorder: Any):
+        self._recorder = recorder
+        self._schema = getattr(recorder.datastore, "schema", None)  # PostgreSQL's: ids of type uuid
+        self._as_uuid = recorder.datastore.originator_id_type == "uuid"
+        self._transaction: Any = None
+        self._cursor: Any = None
+
+    def __enter__(self) -> _OwnLog:
+        self._transaction = self._recorder.datastore.transaction(commit=False)
+        self._cursor = self._transaction.__enter__()
+        if self._schema is not None:
+            self._table = f'"{self._schema}"."{self._recorder.events_table_name}"'
             # Idle between batches while the audit waits for its workers, for longer than eventsourcing's
             # session timeout may allow on a busy machine.
-            cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
-            rows.execute(f"SELECT notification_id, originator_id::text AS stream, originator_version, topic, state "
-                         f"FROM {table} ORDER BY notification_id")
-            while batch := rows.fetchmany(READ_BATCH):
-                for r in batch:
-                    state = r["state"]
-                    yield LogRecord(r["notification_id"], None if state is None else bytes(state), r["stream"],
-                                    r["originator_version"], r["topic"])
-        return
-    as_uuid = recorder.datastore.originator_id_type == "uuid"
-    with recorder.datastore.transaction(commit=False) as cursor:
-        sqlite = cursor.sqlite_cursor
-        sqlite.execute(f"SELECT rowid, originator_id, originator_version, topic, state "
-                       f"FROM {recorder.events_table_name} ORDER BY rowid")
-        while batch := sqlite.fetchmany(READ_BATCH):
+            self._cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
+        else:
+            self._table = self._recorder.events_table_name
+            self._sqlite = self._cursor.sqlite_cursor.connection
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._transaction.__exit__(*exc)
+
+    def records(self, after: int = 0) -> Iterator[LogRecord]:
+        """Every row after log position ``after``, in log order, fetched a batch at a time (on PostgreSQL
+        through a server-side cursor)."""
+        if self._schema is not None:
+            with self._cursor.connection.cursor(name="verify_rows") as rows:
+                rows.execute(f"SELECT notification_id, originator_id::text AS stream, originator_version, topic, "
+                             f"state FROM {self._table} WHERE notification_id > %s ORDER BY notification_id",
+                             (after,))
+                while batch := rows.fetchmany(READ_BATCH):
+                    for r in batch:
+                        state = r["state"]
+                        yield LogRecord(r["notification_id"], None if state is None else bytes(state), r["stream"],
+                                        r["originator_version"], r["topic"])
+            return
+        rows = self._sqlite.execute(f"SELECT rowid, originator_id, originator_version, topic, state "
+                                    f"FROM {self._table} WHERE rowid > ? ORDER BY rowid", (after,))
+        while batch := rows.fetchmany(READ_BATCH):
             for position, stream, version, topic, state in batch:
-                yield LogRecord(position, state, _stream_as_read(stream) if as_uuid else str(stream), version, topic)
+                yield LogRecord(position, state, self._stream(stream), version, topic)
+
+    def stream_until(self, stream: UUID, position: int) -> list[LogRecord]:
+        """The rows of ``stream`` at log positions up to ``position``, in log order (read by stream)."""
+        if self._schema is not None:
+            self._cursor.execute(f"SELECT notification_id, originator_version, topic, state FROM {self._table} "
+                                 "WHERE originator_id = %s AND notification_id <= %s ORDER BY notification_id",
+                                 (stream, position))
+            return [LogRecord(r["notification_id"], None if r["state"] is None else bytes(r["state"]), str(stream),
+                              r["originator_version"], r["topic"]) for r in self._cursor.fetchall()]
+        rows = self._sqlite.execute(f"SELECT rowid, originator_version, topic, state FROM {self._table} "
+                                    "WHERE originator_id = ? AND rowid <= ? ORDER BY rowid",
+                                    (self._stored_id(str(stream)), position))
+        return [LogRecord(p, state, str(stream), version, topic) for p, version, topic, state in rows.fetchall()]
+
+    def heads(self, streams: Sequence[str], position: int) -> dict[str, tuple[int, bytes | None]]:
+        """For each of ``streams`` that has rows at log positions up to ``position``: (version, stored bytes)
+        of its highest version there (read by stream and version, through the table's key)."""
+        found: dict[str, tuple[int, bytes | None]] = {}
+        if self._schema is not None:
+            ids = [UUID(s) for s in streams if _CANONICAL_UUID.fullmatch(s)]
+            if ids:
+                self._cursor.execute(f"SELECT DISTINCT ON (originator_id) originator_id::text AS stream, "
+                                     f"originator_version, state FROM {self._table} WHERE originator_id = ANY(%s) "
+                                     "AND notification_id <= %s ORDER BY originator_id, originator_version DESC",
+                                     (ids, position))
+                for r in self._cursor.fetchall():
+                    found[r["stream"]] = (r["originator_version"], None if r["state"] is None else bytes(r["state"]))
+            return found
+        for stream in streams:
+            row = self._sqlite.execute(f"SELECT originator_version, state FROM {self._table} WHERE originator_id = ? "
+                                       "AND rowid <= ? ORDER BY originator_version DESC LIMIT 1",
+                                       (self._stored_id(stream), position)).fetchone()
+            if row is not None:
+                found[stream] = (row[0], row[1])
+        return found
+
+    def _stream(self, value: object) -> str:
+        return _stream_as_read(value) if self._as_uuid else str(value)
+
+    def _stored_id(self, stream: str) -> str:
+        """``stream`` as eventsourcing's SQLite recorder stores a UUID id: its 32 hex digits."""
+        if self._as_uuid and _CANONICAL_UUID.fullmatch(stream):
+            return UUID(stream).hex
+        return stream
 
 
 def _stream_as_read(value: object) -> str:
@@ -317,14 +375,15 @@ def _checkpoints(rows: list[CheckpointRow]) -> tuple[list[Checkpoint], list[Prob
     return checkpoints, problems
 
 
-def record_verified(node: Node, report: AuditReport, digest: RowsDigest) -> VerifiedMark | str:
+def record_verified(node: Node, report: AuditReport) -> VerifiedMark | str:
     """Record the latest checkpoint of a passing ``report`` as verified (``nodes.registry.verified_mark``),
-    signed by the node key; or say why nothing was recorded. ``digest``: the one ``verify_store`` fed,
-    sized to the newest checkpoint row before the audit."""
+    with the log's frontier at its size, signed by the node key; or say why nothing was recorded."""
     if not report.ok:
         return "the verify failed"
     if report.checkpoint_size == 0:
         return "no checkpoint to record (the log is not sealed yet)"
+    if not report.frontier or report.covered_position is None:
+        return f"the log does not reach the checkpoint of size {report.checkpoint_size}"
     key = node.identity.private_keys.get(node.identity.node_key_id)
     if key is None and node.settings.passphrase:
         # Unlocked only now, for a log that passed: opening it unlocked checks node.json against the log,
@@ -338,16 +397,13 @@ def record_verified(node: Node, report: AuditReport, digest: RowsDigest) -> Veri
             return f"the node key cannot be unlocked: {e}"
     if key is None:
         return "the node is locked (set ARMSLEDGER_PASSPHRASE to sign the mark with the node key)"
-    rows_digest = digest.digest(report.checkpoint_size)
-    if rows_digest is None:
-        return f"the checkpoint of size {report.checkpoint_size} was sealed while the verify ran: verify again"
     rows = [row for row in node.sealer.checkpoint_rows(after=report.checkpoint_size - 1)
             if row.size == report.checkpoint_size]
     checkpoint = Checkpoint.from_bytes(rows[0].bytes)
     verified_at = time.time_ns() // 1000
     VerifiedMarkFile(node.settings.home, node.identity.node_keys, node.identity.state).write(
-        key, checkpoint, rows_digest, verified_at)
-    return VerifiedMark(checkpoint, rows_digest, verified_at, node.identity.node_key_id)
+        key, checkpoint, report.frontier, report.covered_position, verified_at)
+    return VerifiedMark(checkpoint, report.frontier, report.covered_position, verified_at, node.identity.node_key_id)
 
 
 def _cpu_count() -> int:

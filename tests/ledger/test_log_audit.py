@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import random
+import uuid
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import pytest
 
 import ledger.audit_records
-from ledger.audit import AuditReport, ProblemKind, SealedLeaf, audit_log
+from ledger.audit import AuditReport, ProblemKind, Resumed, SealedLeaf, audit_log
+from ledger.audit_records import HeadTable, LeafLog, stream_key
 from ledger.checkpoint import envelope_leaf, sign_checkpoint
 from ledger.encoding import canonical_decode, canonical_encode
 from ledger.envelope import GENESIS_PREV, Envelope, seal
 from ledger.keys import generate_key, key_id, public_bytes
-from ledger.merkle import merkle_root
+from ledger.merkle import MerkleTree, merkle_root
 
 NODE = generate_key()
 LICENSING = generate_key()
@@ -395,3 +398,129 @@ def test_a_certificate_with_a_malformed_key_is_reported_not_raised(public_key):
     log.envelopes[2] = resealed(log.envelopes[2], NODE, body=body)
     report = audit(log.records(), [])
     assert (REGISTER, 3) in named(report, ProblemKind.CERTIFICATE)
+
+
+# An audit resumed after a checkpoint verified before (``verify --since``): it reads only the records after
+# it, the register before it and the last record before it of each stream continued after it.
+
+
+def resumed(log: Log, size: int, *, heads=None, asked: list | None = None) -> Resumed:
+    """The resumption point after the first ``size`` records of ``log``, read from them as a node would;
+    ``asked`` is told the streams of each read of heads."""
+    before = log.envelopes[:size]
+    asked = [] if asked is None else asked
+
+    def last_before(streams):
+        asked.append(list(streams))
+        found = {}
+        for envelope in before:
+            if envelope.stream in streams:
+                found[envelope.stream] = (envelope.version, envelope.to_bytes())
+        return found | (heads or {})
+
+    tree = MerkleTree(envelope_leaf(e.hash) for e in before)
+    register = [(n, e.to_bytes()) for n, e in enumerate(before, start=1) if e.stream == REGISTER]
+    return Resumed(log.checkpoint(size), tree.frontier(size), size, register, last_before)
+
+
+def test_an_audit_resumed_from_a_checkpoint_agrees_with_the_full_audit_reading_only_what_is_new():
+    log = good_log()
+    checkpoints = [log.checkpoint(4), log.checkpoint(7), log.checkpoint()]
+    full = audit(log.records(), checkpoints, sealed=log.sealed())
+    asked: list[list[str]] = []
+    report = audit(log.records()[4:], checkpoints, sealed=[leaf for leaf in log.sealed() if leaf.index >= 4],
+                   since=resumed(log, 4, asked=asked))
+    assert full.ok and report.ok, report.problems
+    assert (report.events_checked, report.checkpoint_size, report.checkpoints_checked) == (10, 10, 3)
+    assert report.frontier == full.frontier and report.covered_position == full.covered_position == 10
+    assert MerkleTree.resume(10, report.frontier).root() == log.checkpoint().root
+    assert asked == [["w1", "w2", "w3"]]  # one read, of the streams continued after the checkpoint
+
+
+def test_a_resumed_audit_with_nothing_new_keeps_the_mark():
+    log = good_log()
+    report = audit([], [log.checkpoint()], since=resumed(log, 10))
+    assert report.ok and (report.events_checked, report.checkpoint_size, report.covered_position) == (10, 10, 10)
+
+
+@pytest.mark.parametrize("damage, expected", [
+    ("frontier of another log", ProblemKind.WITNESS),
+    ("head before the mark altered", ProblemKind.CHAIN),
+    ("register before the mark altered", ProblemKind.ALTERED),
+    ("record after the mark altered", ProblemKind.SIGNATURE),
+    ("record after the mark deleted", ProblemKind.DELETED),
+    ("leaf index after the mark altered", ProblemKind.INDEX),
+])
+def test_a_resumed_audit_catches(damage, expected):
+    log = good_log()
+    checkpoints = [log.checkpoint(4), log.checkpoint()]
+    since = resumed(log, 4)
+    records, sealed = log.records()[4:], [leaf for leaf in log.sealed() if leaf.index >= 4]
+    if damage == "frontier of another log":
+        other = MerkleTree(envelope_leaf(bytes([n]) * 32) for n in range(4))
+        since = since._replace(frontier=other.frontier(4))
+    elif damage == "head before the mark altered":  # w1's version 1, which version 2 after the mark follows
+        since = resumed(log, 4, heads={"w1": (1, replace(log.envelopes[3], body={"n": 999}).to_bytes())})
+    elif damage == "register before the mark altered":
+        forged = replace(log.envelopes[1], body={**log.envelopes[1].body, "name": "forged"})
+        since = since._replace(register=[(1, log.envelopes[0].to_bytes()), (2, forged.to_bytes()),
+                                         (3, log.envelopes[2].to_bytes())])
+    elif damage == "record after the mark altered":
+        records[2] = (records[2][0], replace(log.envelopes[6], body={"n": 999}).to_bytes())
+    elif damage == "record after the mark deleted":
+        del records[2]
+    else:
+        sealed[1] = sealed[1]._replace(envelope_hash=bytes(32))
+    report = audit(records, checkpoints, sealed=sealed, since=since)
+    assert expected in kinds(report), report.problems
+
+
+def test_the_leaf_index_read_afresh_by_a_callable_names_the_records_as_a_list_does():
+    log = good_log()
+    checkpoint = log.checkpoint()
+    records = log.records()
+    records[5] = (records[5][0], replace(log.envelopes[5], body={"n": 999}).to_bytes())
+    reads = []
+
+    def read_index():
+        reads.append(1)
+        return iter(log.sealed())
+
+    as_list = audit(records, [checkpoint], sealed=log.sealed())
+    read = audit(records, [checkpoint], sealed=read_index)
+    assert read.problems == as_list.problems and ProblemKind.ALTERED in kinds(read)
+    assert len(reads) == 2  # the second read only because the log disagrees with its checkpoint
+    assert audit(log.records(), [checkpoint], sealed=read_index).ok and len(reads) == 3
+
+
+def test_the_walk_packs_uuid_streams_and_keeps_any_other_stream_as_it_is():
+    leaves = LeafLog(5)
+    stream = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    for key, version in ((stream_key(stream), 3), (stream_key("w1"), 2 ** 64 - 1), (stream_key(None), None),
+                         (stream_key(stream.upper()), -5)):
+        leaves.append(key, version, 41, bytes(range(32)))
+    assert (len(leaves), leaves.size) == (4, 9)
+    assert [leaves.key(index) for index in range(5, 9)] == [(stream, 3), ("w1", 2 ** 64 - 1), (None, None),
+                                                            (stream.upper(), -5)]
+    assert leaves.position(8) == 41 and leaves.envelope_hash(6) == bytes(range(32))
+
+
+def test_the_head_table_answers_as_a_dict_does():
+    rng = random.Random(7)
+    leaves, table, reference = LeafLog(3), None, {}
+    table = HeadTable(leaves)
+    streams = [str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(3000)] + ["w1", "w2"]
+    for _ in range(12_000):
+        stream = rng.choice(streams)
+        key = stream_key(stream)
+        leaves.append(key, 1, leaves.size + 1, bytes(32))
+        # A head before the start is taken only for a stream without one (``RecordWalk.adopt_heads``).
+        value = rng.choice([leaves.size - 1, -leaves.size, *([(5, bytes(32))] if key not in reference else [])])
+        table[key] = value
+        reference[key] = value
+    assert len(table) == len(reference) > 2000
+    assert all(table.get(key) == value for key, value in reference.items())
+    assert table.get(stream_key(str(uuid.UUID(int=1)))) is None and "w3" not in table
+    held = next(key for key, value in reference.items() if isinstance(key, bytes) and isinstance(value, int))
+    with pytest.raises(ValueError, match="not replaced"):
+        table[held] = (5, bytes(32))
