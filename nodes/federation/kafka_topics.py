@@ -25,8 +25,11 @@ _NO_TOPIC_ID = "00000000-0000-0000-0000-000000000000"
 # meanwhile is published or read again under the new one. A reset seen any other way
 # (a partition shorter than a position, a forgotten producer) ends the trust at once.
 # It saves a metadata round trip (1-5 ms idle, 10-30 ms on a loaded machine) on most
-# publishes, reads and end offsets of a node that keeps working.
-IDENTITY_TTL_S = 2.0
+# publishes, reads and end offsets of a node that keeps working. Kept short: what is published
+# within it after a broker lost its memory goes out under the old identity and waits for the
+# next check to be published again, so a longer trust (2 s was tried) delays convergence after
+# a broker restart by as much (test_federation_e2e's broker that loses its memory).
+IDENTITY_TTL_S = 0.25
 
 
 class TopicIdentities:
