@@ -6,8 +6,11 @@ One store per backend is grown by the bulk path (``armsledger import-csv`` of th
 to the next size, in a child process) and, at each size of ``--sizes``, measured:
 
 - import: events/s of that import-csv (the rows added to reach the size) and its peak RSS;
+- seal after import: ms per 1,000 events of the open sealer's first seal after that import-csv (it follows
+  the records the import sealed in its own process; it writes none of their leaf rows again);
 - warm seal: ms to seal after appending a small batch, the sealer already open;
-- cold seal: ms of ``seal`` in a new process that opens the node (the sealer loads its leaf index);
+- cold seal: ms of ``seal`` in a new process that opens the node (the sealer resumes from the frontier
+  stored with the latest checkpoint);
 - inclusion proof: median ms of ``sealer.inclusion_proof`` of random leaves, the tree held;
 - history p99: ms of ``node.registry.history`` of random weapons;
 - verify, rebuild: events/s and peak RSS of ``armsledger verify`` and ``armsledger rebuild``
@@ -136,12 +139,11 @@ def append_small_batch(store: Store) -> None:
     path.unlink()
 
 
-def seal_times(store: Store) -> tuple[float, float]:
-    """(warm, cold) ms of sealing a small batch: in the open node, then in a new process."""
-    # Not timed: the sealer follows the rows import-csv sealed in its own process, and its next seal
-    # writes their leaves again (the leaf-index rows of records another process sealed are re-inserted,
-    # ON CONFLICT DO NOTHING); what is timed is a seal in the steady state, as node run seals.
-    store.node.sealer.seal()
+def seal_times(store: Store, imported: int) -> tuple[float, float, float]:
+    """(after import, warm, cold): ms per 1,000 events of the open node's first seal after import-csv added
+    ``imported`` events, then ms of sealing a small batch in the open node and in a new process."""
+    with Stopwatch() as after_import:
+        store.node.sealer.seal()  # follows what import-csv sealed in its own process: nothing to sign
     append_small_batch(store)
     store.node.sealer.seal()
     append_small_batch(store)
@@ -152,7 +154,7 @@ def seal_times(store: Store) -> tuple[float, float]:
     if done.returncode != 0:
         raise RuntimeError(f"cold seal: exit {done.returncode}: {done.stderr[-500:]}")
     store.node.sealer.seal()  # catch up with the child's checkpoint
-    return warm.seconds * 1000, json.loads(done.stdout)["seal_ms"]
+    return after_import.seconds * 1000 / (imported / 1000), warm.seconds * 1000, json.loads(done.stdout)["seal_ms"]
 
 
 def proof_ms(store: Store, rng: random.Random) -> float:
@@ -188,9 +190,10 @@ def measure_size(store: Store, size: int, rng: random.Random) -> dict[str, float
     label = f"{size:,} events"
     progress(f"{label}: import-csv to {size:,} events")
     figures: dict[str, float] = {}
+    before = store.events
     figures["import"], figures["import RSS"] = grow(store, size)
     progress(f"{label}: seal, proofs, history")
-    figures["warm seal"], figures["cold seal"] = seal_times(store)
+    figures["seal after import"], figures["warm seal"], figures["cold seal"] = seal_times(store, store.events - before)
     figures["inclusion proof"] = proof_ms(store, rng)
     figures["history p99"] = history_p99_ms(store, rng)
     progress(f"{label}: armsledger verify")
@@ -209,7 +212,8 @@ def measure_size(store: Store, size: int, rng: random.Random) -> dict[str, float
 
 # (figure, unit, a rate: higher is better)
 COSTS = (("import", "events/s", True), ("verify", "events/s", True), ("rebuild", "events/s", True),
-         ("history p99", "ms", False), ("warm seal", "ms", False), ("cold seal", "ms", False),
+         ("history p99", "ms", False), ("seal after import", "ms per 1,000 events", False),
+         ("warm seal", "ms", False), ("cold seal", "ms", False),
          ("inclusion proof", "ms", False), ("verify --since, nothing new", "s", False))
 MEMORY = ("import RSS", "verify RSS", "rebuild RSS")
 
@@ -239,7 +243,8 @@ def measure(backend: str, sizes: list[int]) -> Table:
         f"baseline of each figure: the same figure at the smallest size ({sizes[0]:,} events); flat: ratio "
         f"<= {FLAT_TARGET} (times) or >= {1 / FLAT_TARGET:.2f} (rates)",
         "import: armsledger import-csv of the rows added to reach the size (at the smallest size, all of them); "
-        f"seals after {2 * SMALL_BATCH_ROWS} events appended; cold seal: open_node then seal in a new process",
+        "seal after import: the open node's first seal after that import-csv, per 1,000 events imported; warm and "
+        f"cold seals after {2 * SMALL_BATCH_ROWS} events appended; cold seal: open_node then seal in a new process",
         "import, verify, rebuild: armsledger in child processes, timed from after the CLI's imports; "
         f"history p99 of {HISTORY_SAMPLES} random weapons; proof: median of {PROOF_SAMPLES:,} random leaves",
         "RSS: each command's own peak (wait4 ru_maxrss), target <= "
