@@ -7,7 +7,8 @@ to the next size, in a child process) and, at each size of ``--sizes``, measured
 
 - import: events/s of that import-csv (the rows added to reach the size) and its peak RSS;
 - seal after import: ms per 1,000 events of the open sealer's first seal after that import-csv (it follows
-  the records the import sealed in its own process; it writes none of their leaf rows again);
+  the records the import sealed in its own process, reading and hashing each; it writes none of their
+  leaf rows again);
 - warm seal: ms to seal after appending a small batch, the sealer already open;
 - cold seal: ms of ``seal`` in a new process that opens the node (the sealer resumes from the frontier
   stored with the latest checkpoint);
@@ -226,6 +227,7 @@ def measure(backend: str, sizes: list[int]) -> Table:
     rng = random.Random(12)
     with common.fresh_database(backend) as (db, folder):
         node = common.new_node(db, folder)
+        node.sealer.seal()  # its tree loaded: each "seal after import" follows the records imported
         store = Store(node, command_env(db, folder), folder)
         at = {}
         for size in sizes:  # each size's figures shown as they come: a long run stopped early still tells
