@@ -6,8 +6,12 @@ One store per backend is grown by the bulk path (``armsledger import-csv`` of th
 to the next size, in a child process) and, at each size of ``--sizes``, measured:
 
 - import: events/s of that import-csv (the rows added to reach the size) and its peak RSS;
+- seal after import: ms per 1,000 events imported of the open sealer's first seal after that import-csv and
+  a small batch (it follows the records the import sealed in its own process, reading and hashing each,
+  and signs the batch; it writes none of the imported records' leaf rows again);
 - warm seal: ms to seal after appending a small batch, the sealer already open;
-- cold seal: ms of ``seal`` in a new process that opens the node (the sealer loads its leaf index);
+- cold seal: ms of ``seal`` in a new process that opens the node (the sealer resumes from the frontier
+  stored with the latest checkpoint);
 - inclusion proof: median ms of ``sealer.inclusion_proof`` of random leaves, the tree held;
 - history p99: ms of ``node.registry.history`` of random weapons;
 - verify, rebuild: events/s and peak RSS of ``armsledger verify`` and ``armsledger rebuild``
@@ -46,9 +50,11 @@ SMALL_BATCH_ROWS = 50  # appended before each seal timed: 100 events
 HISTORY_SAMPLES = 500
 PROOF_SAMPLES = 1_000
 
-# A new process opening the node and sealing: what a node restarted, or a one-shot command, pays.
+# A new process opening the node and sealing: what a node restarted, or a one-shot command, pays. Timed
+# from after the imports, the sealer's module too (the node imports it at first use), as the commands are.
 _COLD_SEAL = """
 import json, time
+import nodes.registry.sealer
 from nodes.bootstrap import open_node
 from nodes.settings import Settings
 node = open_node(Settings.load())
@@ -136,14 +142,12 @@ def append_small_batch(store: Store) -> None:
     path.unlink()
 
 
-def seal_times(store: Store) -> tuple[float, float]:
-    """(warm, cold) ms of sealing a small batch: in the open node, then in a new process."""
-    # Not timed: the sealer follows the rows import-csv sealed in its own process, and its next seal
-    # writes their leaves again (the leaf-index rows of records another process sealed are re-inserted,
-    # ON CONFLICT DO NOTHING); what is timed is a seal in the steady state, as node run seals.
-    store.node.sealer.seal()
+def seal_times(store: Store, imported: int) -> tuple[float, float, float]:
+    """(after import, warm, cold): ms per 1,000 events of the open node's first seal after import-csv added
+    ``imported`` events, then ms of sealing a small batch in the open node and in a new process."""
     append_small_batch(store)
-    store.node.sealer.seal()
+    with Stopwatch() as after_import:
+        store.node.sealer.seal()  # follows what import-csv sealed in its own process, signs the small batch
     append_small_batch(store)
     with Stopwatch() as warm:
         store.node.sealer.seal()
@@ -152,7 +156,7 @@ def seal_times(store: Store) -> tuple[float, float]:
     if done.returncode != 0:
         raise RuntimeError(f"cold seal: exit {done.returncode}: {done.stderr[-500:]}")
     store.node.sealer.seal()  # catch up with the child's checkpoint
-    return warm.seconds * 1000, json.loads(done.stdout)["seal_ms"]
+    return after_import.seconds * 1000 / (imported / 1000), warm.seconds * 1000, json.loads(done.stdout)["seal_ms"]
 
 
 def proof_ms(store: Store, rng: random.Random) -> float:
@@ -188,9 +192,10 @@ def measure_size(store: Store, size: int, rng: random.Random) -> dict[str, float
     label = f"{size:,} events"
     progress(f"{label}: import-csv to {size:,} events")
     figures: dict[str, float] = {}
+    before = store.events
     figures["import"], figures["import RSS"] = grow(store, size)
     progress(f"{label}: seal, proofs, history")
-    figures["warm seal"], figures["cold seal"] = seal_times(store)
+    figures["seal after import"], figures["warm seal"], figures["cold seal"] = seal_times(store, store.events - before)
     figures["inclusion proof"] = proof_ms(store, rng)
     figures["history p99"] = history_p99_ms(store, rng)
     progress(f"{label}: armsledger verify")
@@ -209,7 +214,8 @@ def measure_size(store: Store, size: int, rng: random.Random) -> dict[str, float
 
 # (figure, unit, a rate: higher is better)
 COSTS = (("import", "events/s", True), ("verify", "events/s", True), ("rebuild", "events/s", True),
-         ("history p99", "ms", False), ("warm seal", "ms", False), ("cold seal", "ms", False),
+         ("history p99", "ms", False), ("seal after import", "ms per 1,000 events", False),
+         ("warm seal", "ms", False), ("cold seal", "ms", False),
          ("inclusion proof", "ms", False), ("verify --since, nothing new", "s", False))
 MEMORY = ("import RSS", "verify RSS", "rebuild RSS")
 
@@ -220,6 +226,7 @@ def measure(backend: str, sizes: list[int]) -> Table:
     rng = random.Random(12)
     with common.fresh_database(backend) as (db, folder):
         node = common.new_node(db, folder)
+        node.sealer.seal()  # its tree loaded: each "seal after import" follows the records imported
         store = Store(node, command_env(db, folder), folder)
         at = {}
         for size in sizes:  # each size's figures shown as they come: a long run stopped early still tells
@@ -239,7 +246,8 @@ def measure(backend: str, sizes: list[int]) -> Table:
         f"baseline of each figure: the same figure at the smallest size ({sizes[0]:,} events); flat: ratio "
         f"<= {FLAT_TARGET} (times) or >= {1 / FLAT_TARGET:.2f} (rates)",
         "import: armsledger import-csv of the rows added to reach the size (at the smallest size, all of them); "
-        f"seals after {2 * SMALL_BATCH_ROWS} events appended; cold seal: open_node then seal in a new process",
+        "seal after import: the open node's first seal after that import-csv, per 1,000 events imported; each seal "
+        f"after {2 * SMALL_BATCH_ROWS} events appended; cold seal: open_node then seal in a new process",
         "import, verify, rebuild: armsledger in child processes, timed from after the CLI's imports; "
         f"history p99 of {HISTORY_SAMPLES} random weapons; proof: median of {PROOF_SAMPLES:,} random leaves",
         "RSS: each command's own peak (wait4 ru_maxrss), target <= "

@@ -130,6 +130,28 @@ class MerkleTree:
         size = self._check_size(size)
         return [self._node(height, (size >> height) - 1) for height in _frontier_heights(size)]
 
+    @property
+    def resumed_at(self) -> int:
+        """The size the tree was resumed at (``resume``), 0 for a tree that holds every node.
+
+        Roots of sizes from it on, inclusion proofs of leaves from it on and consistency proofs
+        from sizes of at least it need no node the tree lacks.
+        """
+        return self._base
+
+    def leaf_hashes(self, start: int) -> Iterator[bytes]:
+        """The leaf hashes from leaf ``start`` to the last one, in order (to grow another tree by them).
+
+        Requires ``resumed_at <= start <= len(self)``; raises ``ValueError`` otherwise.
+        """
+        if not self._base <= start <= len(self):
+            raise ValueError(
+                f"no leaf hashes from leaf {start}: requires {self._base} <= start <= {len(self)}"
+            )
+        level = self._levels[0]
+        held = (start - self._offsets[0]) * HASH_SIZE
+        return (bytes(level[i : i + HASH_SIZE]) for i in range(held, len(level), HASH_SIZE))
+
     def __len__(self) -> int:
         """The number of leaves."""
         return self._offsets[0] + len(self._levels[0]) // HASH_SIZE

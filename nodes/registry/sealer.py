@@ -14,7 +14,13 @@ registry's own database (SQLite or PostgreSQL), in one transaction:
     ``position``, stream, version, envelope hash. It lets a restarted sealer
     resume without re-reading the log, lets the relay find a record's leaf,
     and lets ``armsledger verify`` name a deleted record. Every checkpoint
-    vouches for it: its leaves must rebuild the signed roots.
+    vouches for it: its leaves must rebuild the signed roots;
+``armsledger_frontiers``
+    per checkpoint size, the roots of the complete subtrees that make up its
+    tree (``MerkleTree.frontier``, 32 bytes each, concatenated). A restarted
+    sealer resumes from the latest one, checked against the checkpoint's root,
+    instead of reading and hashing the whole leaf index; it reads the leaf
+    index whole once, lazily, when a proof needs nodes older than that.
 
 Several processes may seal at once: sizes are primary keys, a duplicate of
 the same size and root is ignored, and a different root for a size already
@@ -38,6 +44,7 @@ from ledger.audit import SealedLeaf
 from ledger.checkpoint import Checkpoint, envelope_leaf, sign_checkpoint
 from ledger.envelope import Envelope
 from ledger.errors import CheckpointError, LedgerError
+from ledger.hashing import HASH_SIZE
 from ledger.keys import Ed25519PrivateKey
 from ledger.merkle import MerkleTree
 from nodes.registry.paging import notification_pages
@@ -52,6 +59,7 @@ if TYPE_CHECKING:
 
 CHECKPOINTS_TABLE = "armsledger_checkpoints"
 LEAVES_TABLE = "armsledger_leaves"
+FRONTIERS_TABLE = "armsledger_frontiers"
 
 _FOLLOW_BATCH = 1000
 # Rows of the leaf index read at a time when the tree is loaded.
@@ -99,7 +107,10 @@ class Sealer:
         self._tables = _Tables(registry.recorder.datastore)  # type: ignore[attr-defined]
         self._lock = threading.RLock()
         self._tree: MerkleTree | None = None
-        self._positions = array("q")  # notification id of each leaf (8 bytes each)
+        # The notification id of each leaf from leaf _positions_start on (8 bytes each): those this sealer
+        # followed or read beyond the checkpoint it resumed at; the leaf index answers for older ones.
+        self._positions = array("q")
+        self._positions_start = 0
         # The leaves not yet in LEAVES_TABLE as far as this sealer knows.
         self._pending = _PendingLeaves()
         self._next_position = 1
@@ -196,12 +207,16 @@ class Sealer:
                  tree: MerkleTree) -> Checkpoint | None:
         size = len(tree)
         if latest is not None:
+            if latest.size < tree.resumed_at:  # checkpoint rows were deleted since this sealer resumed
+                tree = self._whole_tree(cursor)
             if tree.root(latest.size) != latest.root:
                 raise CheckpointError(
                     f"the log's first {latest.size} records no longer have the root of the checkpoint "
                     "at that size: sealed records were altered or deleted (run armsledger verify)",
                     expected=latest.root, calculated=tree.root(latest.size),
                 )
+            # Its leaves were stored with it, by whichever sealer signed it: not written again.
+            self._pending.drop_below(latest.size)
             if latest.size == size:
                 return None
         if size == 0:
@@ -217,6 +232,7 @@ class Sealer:
                 "rewritten or forked (run armsledger verify)",
                 expected=stored.root, calculated=checkpoint.root,
             )
+        self._tables.insert_frontier(cursor, size, tree.frontier())
         self._pending = _PendingLeaves(size)
         return Checkpoint.from_bytes(stored.bytes)
 
@@ -244,15 +260,18 @@ class Sealer:
             self._next_position = notifications[-1].id + 1
 
     def _load(self) -> MerkleTree:
-        # Resume from the leaf index rather than re-reading and re-hashing the
-        # whole log; the latest checkpoint vouches for the index.
+        """The tree at the latest checkpoint, resumed from its frontier (``_resumed``), with any leaf
+        rows stored beyond it; the whole leaf index read and hashed only when the latest checkpoint has
+        no frontier or no last leaf row (a store from before frontiers were stored, or a damaged one)."""
         with translated_errors("loading the leaf index"), self._tables.transaction(commit=False) as cursor:
-            # The checkpoint first: its leaves were committed with it or before, so the leaves
-            # read next cover it even while another process seals (read committed).
+            # The checkpoint first: its leaves and frontier were committed with it or before, so what is
+            # read next covers it even while another process seals (read committed).
             latest = self._tables.latest(cursor)
-            tree = MerkleTree()
+            resumed = self._resumed(cursor, latest) if latest is not None else None
+            tree, last_position = resumed or (MerkleTree(), 0)
             positions = array("q")
-            for expected, (index, position, digest) in enumerate(self._tables.leaves(cursor)):
+            for expected, (index, position, digest) in enumerate(self._tables.leaves(cursor, start=len(tree)),
+                                                                 start=len(tree)):
                 if index != expected:
                     raise CheckpointError(f"the leaf index skips from {expected - 1} to {index}: "
                                           "run armsledger verify")
@@ -262,10 +281,61 @@ class Sealer:
             raise CheckpointError(
                 f"the leaf index does not rebuild the checkpoint at size {latest.size}: run armsledger verify"
             )
-        self._tree, self._positions = tree, positions
+        self._tree, self._positions, self._positions_start = tree, positions, tree.resumed_at
         self._pending = _PendingLeaves(len(tree))
-        self._next_position = positions[-1] + 1 if positions else 1
+        self._next_position = (positions[-1] if positions else last_position) + 1
         return tree
+
+    def _resumed(self, cursor: _Cursor, latest: CheckpointRow) -> tuple[MerkleTree, int] | None:
+        """The tree of ``latest`` resumed from the frontier stored with it, and the log position of its last
+        leaf; None when either is not stored. Raises ``CheckpointError`` when the frontier does not give
+        the checkpoint's root: a cold sealer trusts the frontier only that far, as it trusts the leaf index."""
+        frontier = self._tables.frontier(cursor, latest.size)
+        last = self._tables.leaf_position(cursor, latest.size - 1)
+        if frontier is None or last is None:
+            return None
+        try:
+            tree = MerkleTree.resume(latest.size, frontier)
+        except ValueError as e:
+            raise CheckpointError(
+                f"the frontier stored with the checkpoint at size {latest.size} is malformed ({e}): "
+                f"run armsledger verify (deleting its row from {FRONTIERS_TABLE} makes the sealer read "
+                "the whole leaf index instead)"
+            ) from e
+        if tree.root() != latest.root:
+            raise CheckpointError(
+                f"the frontier stored with the checkpoint at size {latest.size} does not rebuild the checkpoint's "
+                f"root: run armsledger verify (deleting its row from {FRONTIERS_TABLE} makes the sealer read the "
+                "whole leaf index instead)",
+                expected=latest.root, calculated=tree.root(),
+            )
+        return tree, last
+
+    def _whole_tree(self, cursor: _Cursor | None = None) -> MerkleTree:
+        """The tree held, with every node: the first time a proof needs a node older than the size the tree
+        was resumed at, the leaves below it are read from the leaf index, checked against the root the tree
+        was resumed at (the one its checkpoint signed), and the tree held is replaced by the whole one."""
+        tree = self._tree
+        assert tree is not None, "the tree is loaded before it is read"
+        base = tree.resumed_at
+        if base == 0:
+            return tree
+        if cursor is None:
+            with translated_errors("loading the leaf index"), self._tables.transaction(commit=False) as cursor:
+                return self._whole_tree(cursor)
+        whole = MerkleTree()
+        for expected, (index, _, digest) in enumerate(self._tables.leaves(cursor, stop=base)):
+            if index != expected:
+                raise CheckpointError(f"the leaf index skips from {expected - 1} to {index}: run armsledger verify")
+            whole.append(envelope_leaf(digest))
+        if len(whole) != base or whole.root() != tree.root(base):
+            raise CheckpointError(
+                f"the leaf index does not rebuild the checkpoint at size {base}: run armsledger verify"
+            )
+        for leaf in tree.leaf_hashes(base):
+            whole.append(leaf)
+        self._tree = whole
+        return whole
 
     # --- reading ----------------------------------------------------------------------
 
@@ -327,12 +397,20 @@ class Sealer:
     def leaf_index(self, position: int) -> int:
         """The leaf index of the record at notification ``position``; ``KeyError`` if it has none yet."""
         with self._lock:
-            if not self._positions or position > self._positions[-1]:
+            if position >= self._next_position:
                 self._follow()  # a record logged since: the positions held already answer older ones
-            found = bisect_left(self._positions, position)
-            if found == len(self._positions) or self._positions[found] != position:
-                raise KeyError(f"no record at log position {position}")
-            return found
+            held = self._positions
+            if held and position >= held[0]:
+                found = bisect_left(held, position)
+                if found == len(held) or held[found] != position:
+                    raise KeyError(f"no record at log position {position}")
+                return self._positions_start + found
+        # Older than what this sealer followed: one indexed row of the leaf index, not every position held.
+        with translated_errors("reading the leaf index"), self._tables.transaction(commit=False) as cursor:
+            index = self._tables.leaf_index_at(cursor, position)
+        if index is None:
+            raise KeyError(f"no record at log position {position}")
+        return index
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
         """RFC 9162 PATH(index, D_size) for ``size`` (default: the latest checkpoint's size).
@@ -340,13 +418,14 @@ class Sealer:
         Requires ``0 <= index < size <= records in the log``; ``ValueError`` otherwise.
         """
         with self._lock:
-            return self._follow_to(size).inclusion_proof(index, self._sealed_size() if size is None else size)
+            tree = self._tree_from(self._follow_to(size), index)
+            return tree.inclusion_proof(index, self._sealed_size() if size is None else size)
 
     def inclusion_proofs(self, indexes: Sequence[int], size: int | None = None) -> list[list[bytes]]:
         """``inclusion_proof(index, size)`` for each of ``indexes``, in order, with the subtree roots
         their paths share computed once (``MerkleTree.inclusion_proofs``). Same requirements."""
         with self._lock:
-            tree = self._follow_to(size)
+            tree = self._tree_from(self._follow_to(size), min(indexes, default=0))
             return tree.inclusion_proofs(indexes, self._sealed_size() if size is None else size)
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
@@ -355,13 +434,19 @@ class Sealer:
         Requires ``0 < size1 <= size2 <= records in the log``; ``ValueError`` otherwise.
         """
         with self._lock:
-            return self._follow_to(size2).consistency_proof(size1, self._sealed_size() if size2 is None else size2)
+            tree = self._tree_from(self._follow_to(size2), size1)
+            return tree.consistency_proof(size1, self._sealed_size() if size2 is None else size2)
 
     def _follow_to(self, size: int | None) -> MerkleTree:
         # A proof within the tree held needs no read of the log (the relay asks one per record).
         if self._tree is None or size is None or size > len(self._tree):
             return self._follow()
         return self._tree
+
+    def _tree_from(self, tree: MerkleTree, first: int) -> MerkleTree:
+        """``tree``, or the whole tree when a proof of leaf (or from size) ``first`` needs nodes older than
+        the size it was resumed at; a ``first`` below 0 is left to the proof's precondition."""
+        return self._whole_tree() if 0 <= first < tree.resumed_at else tree
 
     def _sealed_size(self) -> int:
         latest = self.latest_checkpoint()
@@ -390,6 +475,16 @@ class _PendingLeaves:
         self._versions.append(version)
         self._hashes += envelope_hash
         self._streams.append(stream)
+
+    def drop_below(self, index: int) -> None:
+        """Forget the leaves below leaf ``index`` (stored already)."""
+        count = min(max(index - self.start, 0), len(self))
+        if count:
+            del self._positions[:count]
+            del self._versions[:count]
+            del self._hashes[:32 * count]
+            del self._streams[:count]
+            self.start += count
 
     def rows(self) -> Iterator[tuple[int, int, str, int, bytes]]:
         """(leaf index, position, stream, version, envelope hash) of each leaf held, in order."""
@@ -422,6 +517,7 @@ class _Tables:
             # Self-conflicting, so sealers queue; readers are not blocked.
             self._lock_statement = f"LOCK TABLE {self.checkpoints_table} IN SHARE ROW EXCLUSIVE MODE"
         self.leaves_table = prefix + LEAVES_TABLE
+        self.frontiers_table = prefix + FRONTIERS_TABLE
         self.ddl = [
             f"CREATE TABLE IF NOT EXISTS {self.checkpoints_table} ("
             f"size {integer} PRIMARY KEY, root {blob} NOT NULL, timestamp {integer} NOT NULL, "
@@ -431,6 +527,9 @@ class _Tables:
             f"version {integer} NOT NULL, envelope_hash {blob} NOT NULL)",
             # A weapon's leaves are looked up by its stream (proofs and evidence bundles).
             f"CREATE INDEX IF NOT EXISTS {LEAVES_TABLE}_stream ON {self.leaves_table} (stream)",
+            # A record's leaf is looked up by its log position (the relay), older ones than a sealer holds.
+            f"CREATE INDEX IF NOT EXISTS {LEAVES_TABLE}_position ON {self.leaves_table} (position)",
+            f"CREATE TABLE IF NOT EXISTS {self.frontiers_table} (size {integer} PRIMARY KEY, frontier {blob} NOT NULL)",
         ]
         self._created = False
 
@@ -471,19 +570,47 @@ class _Tables:
         cursor.execute(self._sql(f"SELECT * FROM {self.checkpoints_table} WHERE size > ? ORDER BY size"), (after,))
         return [_checkpoint_row(row) for row in cursor.fetchall()]
 
-    def leaves(self, cursor: _Cursor) -> Iterator[tuple[int, int, bytes]]:
-        """Every (leaf index, position, envelope hash), in order, read a page at a time: a node of
-        millions of records must not hold them all as rows at once."""
-        start, p = 0, self._placeholder
+    def leaves(self, cursor: _Cursor, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, int, bytes]]:
+        """Every (leaf index, position, envelope hash) from leaf ``start`` (to before ``stop``), in order, read a
+        page at a time: a node of millions of records must not hold them all as rows at once."""
+        p = self._placeholder
+        bound = "" if stop is None else f"AND leaf_index < {int(stop)} "
         while True:
             cursor.execute(f"SELECT leaf_index, position, envelope_hash FROM {self.leaves_table} "
-                           f"WHERE leaf_index >= {p} ORDER BY leaf_index LIMIT {p}", (start, _LEAF_PAGE))
+                           f"WHERE leaf_index >= {p} {bound}ORDER BY leaf_index LIMIT {p}", (start, _LEAF_PAGE))
             rows = cursor.fetchall()
             for row in rows:
                 yield row["leaf_index"], row["position"], bytes(row["envelope_hash"])
             if len(rows) < _LEAF_PAGE:
                 return
             start = rows[-1]["leaf_index"] + 1
+
+    def leaf_position(self, cursor: _Cursor, index: int) -> int | None:
+        """The log position of leaf ``index``, or None if no row holds it."""
+        cursor.execute(self._sql(f"SELECT position FROM {self.leaves_table} WHERE leaf_index = ?"), (index,))
+        row = cursor.fetchone()
+        return None if row is None else int(row["position"])
+
+    def leaf_index_at(self, cursor: _Cursor, position: int) -> int | None:
+        """The lowest leaf index stored for log ``position``, or None."""
+        cursor.execute(self._sql(f"SELECT leaf_index FROM {self.leaves_table} WHERE position = ? "
+                                 "ORDER BY leaf_index LIMIT 1"), (position,))
+        row = cursor.fetchone()
+        return None if row is None else int(row["leaf_index"])
+
+    def frontier(self, cursor: _Cursor, size: int) -> list[bytes] | None:
+        """The frontier stored with the checkpoint of ``size``, split into its 32-byte hashes; None if none."""
+        cursor.execute(self._sql(f"SELECT frontier FROM {self.frontiers_table} WHERE size = ?"), (size,))
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        stored = bytes(row["frontier"])
+        return [stored[i:i + HASH_SIZE] for i in range(0, len(stored), HASH_SIZE)]
+
+    def insert_frontier(self, cursor: _Cursor, size: int, frontier: Sequence[bytes]) -> None:
+        """Store the frontier of the checkpoint of ``size`` unless one is stored (another sealer's, same root)."""
+        cursor.execute(self._sql(f"INSERT INTO {self.frontiers_table} (size, frontier) VALUES (?, ?) "
+                                 "ON CONFLICT (size) DO NOTHING"), (size, b"".join(frontier)))
 
     def sealed_leaves(self, cursor: _Cursor) -> list[SealedLeaf]:
         cursor.execute(f"SELECT leaf_index, stream, version, envelope_hash FROM {self.leaves_table} "

@@ -414,6 +414,29 @@ def test_a_resumed_tree_refuses_what_needs_nodes_it_does_not_hold(tree, draw):
     assert refused >= 1 or base == 1
 
 
+@given(trees(max_size=100), st.data())
+def test_a_resumed_tree_names_its_resume_size_and_gives_the_leaves_it_holds(tree, draw):
+    _, hashes = tree
+    n = len(hashes)
+    base = draw.draw(st.integers(0, n), label="size resumed at")
+    resumed = MerkleTree.resume(base, MerkleTree(hashes[:base]).frontier())
+    for leaf in hashes[base:]:
+        resumed.append(leaf)
+    assert resumed.resumed_at == base and MerkleTree(hashes).resumed_at == 0
+    start = draw.draw(st.integers(base, n), label="start")
+    assert list(resumed.leaf_hashes(start)) == hashes[start:]
+    assert list(MerkleTree(hashes).leaf_hashes(start)) == hashes[start:]
+    # A whole tree grown by the leaves held has the resumed tree's roots (what a sealer's lazy load does).
+    whole = MerkleTree(hashes[:base])
+    for leaf in resumed.leaf_hashes(base):
+        whole.append(leaf)
+    assert whole.root() == resumed.root() == merkle_root(hashes)
+    for outside in (base - 1, n + 1):
+        if outside >= 0:
+            with pytest.raises(ValueError, match=f"requires {base} <= start <= {n}"):
+                resumed.leaf_hashes(outside)
+
+
 def test_resume_refuses_a_frontier_of_the_wrong_shape():
     nodes = [leaf_hash(bytes([i])) for i in range(3)]
     with pytest.raises(ValueError, match="size 6 has 2 hashes, got 3"):

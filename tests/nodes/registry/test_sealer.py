@@ -12,6 +12,7 @@ from domain.marking import Marking
 from ledger.checkpoint import envelope_leaf, sign_checkpoint, verify_checkpoint
 from ledger.envelope import Envelope
 from ledger.errors import CheckpointError
+from ledger.merkle import MerkleTree
 from ledger.proofs import verify_consistency, verify_inclusion
 from nodes.bootstrap import init_node, open_node
 from nodes.registry.sealer import CHECKPOINTS_TABLE
@@ -182,6 +183,10 @@ def test_the_leaf_index_is_read_back_a_page_at_a_time(node, monkeypatch):
         assert again.size == sealed.size + 1
         assert verify_consistency(sealed.size, again.size, sealed.root, again.root,
                                   restarted.sealer.consistency_proof(sealed.size, again.size))
+        # Proofs of leaves below the checkpoint it resumed at read the leaf index, a page at a time.
+        whole = MerkleTree(envelope_leaf(envelope.hash) for _, envelope in logged(restarted))
+        every = range(again.size)
+        assert restarted.sealer.inclusion_proofs(every, again.size) == whole.inclusion_proofs(every, again.size)
 
 
 def test_the_newest_checkpoints_are_read_as_a_page_with_the_count(node):

@@ -1,0 +1,157 @@
+"""A restarted sealer resumes from the frontier stored with the latest checkpoint, on both backends.
+
+What a cold sealer must not read is made unreadable behind its back (tests/support/insider.py): leaf
+rows below the latest checkpoint get hashes that rebuild no signed root, so a sealer that read them
+would refuse to seal. Proofs that need those old nodes still read them, once, and check them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger.checkpoint import envelope_leaf
+from ledger.envelope import Envelope
+from ledger.errors import CheckpointError
+from ledger.merkle import MerkleTree
+from ledger.proofs import verify_consistency
+from nodes.bootstrap import init_node, open_node
+from nodes.registry import sealer as sealer_module
+from nodes.registry.sealer import FRONTIERS_TABLE, LEAVES_TABLE
+from nodes.settings import Settings
+
+from federation_nodes import manufacture
+from insider import sql
+
+
+@pytest.fixture
+def node(db_url, tmp_path):
+    settings = Settings.load(environ={}, home=tmp_path / "be", db=db_url, passphrase="pw")
+    node = init_node(settings, "BE")
+    yield node
+    node.close()
+
+
+def logged(node) -> list[tuple[int, bytes]]:
+    """(log position, leaf hash) of every record, in log order."""
+    return [(position, envelope_leaf(Envelope.from_bytes(stored.state).hash))
+            for position, stored in node.registry.stored_notifications()]
+
+
+def grow_and_seal(node, *serials: str):
+    for serial in serials:
+        manufacture(node, serial)
+    return node.sealer.seal()
+
+
+def spoil_leaf_hashes_below(db: str, index: int) -> None:
+    """Give leaf rows below ``index`` a hash no checkpoint signed: only a sealer that reads them notices."""
+    sql(db, f"UPDATE {LEAVES_TABLE} SET envelope_hash = ? WHERE leaf_index < ?", bytes(32), index)
+
+
+def test_a_cold_seal_reads_no_leaf_below_the_latest_checkpoint(node):
+    sealed = grow_and_seal(node, "C-1", "C-2", "C-3")
+    spoil_leaf_hashes_below(node.settings.db, sealed.size - 1)
+    manufacture(node, "C-4")
+    with open_node(node.settings) as restarted:
+        again = restarted.sealer.seal()
+        assert again.size == sealed.size + 1
+        proof = restarted.sealer.consistency_proof(sealed.size, again.size)
+        assert verify_consistency(sealed.size, again.size, sealed.root, again.root, proof)
+        # A proof of an old leaf needs the old nodes: the leaf index is read then, and checked.
+        with pytest.raises(CheckpointError, match=f"leaf index does not rebuild the checkpoint at size {sealed.size}"):
+            restarted.sealer.inclusion_proof(0, again.size)
+
+
+def test_proofs_and_leaf_indexes_after_a_cold_start_equal_those_of_the_whole_tree(node):
+    sizes = [grow_and_seal(node, "P-1").size, grow_and_seal(node, "P-2", "P-3").size]
+    manufacture(node, "P-4")
+    with open_node(node.settings) as restarted:
+        sizes.append(restarted.sealer.seal().size)
+        records = logged(restarted)
+        whole = MerkleTree(leaf for _, leaf in records)
+        assert len(whole) == sizes[-1]
+        for index, (position, _) in enumerate(records):
+            assert restarted.sealer.leaf_index(position) == index
+        with pytest.raises(KeyError):
+            restarted.sealer.leaf_index(records[-1][0] + 1)
+        for size in sizes:
+            assert [restarted.sealer.inclusion_proof(i, size) for i in range(size)] == \
+                   [whole.inclusion_proof(i, size) for i in range(size)]
+            assert restarted.sealer.inclusion_proofs(range(size), size) == whole.inclusion_proofs(range(size), size)
+            for size1 in range(1, size + 1):
+                assert restarted.sealer.consistency_proof(size1, size) == whole.consistency_proof(size1, size)
+        # The whole tree, read once, keeps growing with the log.
+        manufacture(restarted, "P-5")
+        newest = restarted.sealer.seal()
+        whole = MerkleTree(leaf for _, leaf in logged(restarted))
+        assert newest.root == whole.root()
+        assert restarted.sealer.inclusion_proof(0) == whole.inclusion_proof(0)
+
+
+@pytest.mark.parametrize("spoil", ["a flipped bit", "a hash short"])
+def test_a_tampered_frontier_is_refused_and_without_it_the_whole_leaf_index_is_read(node, spoil):
+    sealed = grow_and_seal(node, "F-1", "F-2")
+    db = node.settings.db
+    [(stored,)] = sql(db, f"SELECT frontier FROM {FRONTIERS_TABLE} WHERE size = ?", sealed.size)
+    stored = bytes(stored)
+    spoiled = stored[:-1] + bytes([stored[-1] ^ 1]) if spoil == "a flipped bit" else stored[:-1]
+    sql(db, f"UPDATE {FRONTIERS_TABLE} SET frontier = ? WHERE size = ?", spoiled, sealed.size)
+    manufacture(node, "F-3")
+    with open_node(node.settings) as restarted, \
+            pytest.raises(CheckpointError, match=f"frontier stored with the checkpoint at size {sealed.size}"):
+        restarted.sealer.seal()
+    sql(db, f"DELETE FROM {FRONTIERS_TABLE} WHERE size = ?", sealed.size)
+    with open_node(node.settings) as restarted:
+        assert restarted.sealer.seal().size == sealed.size + 1
+
+
+def test_an_altered_checkpoint_root_is_refused_by_a_cold_sealer(node):
+    sealed = grow_and_seal(node, "R-1")
+    sql(node.settings.db, "UPDATE armsledger_checkpoints SET root = ? WHERE size = ?", bytes(32), sealed.size)
+    manufacture(node, "R-2")
+    with open_node(node.settings) as restarted, pytest.raises(CheckpointError, match="does not rebuild"):
+        restarted.sealer.seal()
+
+
+def test_a_store_from_before_frontiers_is_loaded_whole_and_gets_one_at_its_next_seal(node):
+    older = grow_and_seal(node, "U-1", "U-2")
+    db = node.settings.db
+    node.close()
+    sql(db, f"DROP TABLE {FRONTIERS_TABLE}")
+    sql(db, f"DROP INDEX {LEAVES_TABLE}_position")
+    [(first_hash,)] = sql(db, f"SELECT envelope_hash FROM {LEAVES_TABLE} WHERE leaf_index = 0")
+    spoil_leaf_hashes_below(db, 1)
+    with open_node(node.settings) as upgraded:
+        manufacture(upgraded, "U-3")
+        # No frontier: the whole leaf index is read and checked, as before frontiers were stored.
+        with pytest.raises(CheckpointError, match=f"leaf index does not rebuild the checkpoint at size {older.size}"):
+            upgraded.sealer.seal()
+    sql(db, f"UPDATE {LEAVES_TABLE} SET envelope_hash = ? WHERE leaf_index = 0", bytes(first_hash))
+    with open_node(node.settings) as upgraded:
+        newer = upgraded.sealer.seal()
+        assert newer.size == older.size + 1
+        whole = MerkleTree(leaf for _, leaf in logged(upgraded))
+        assert upgraded.sealer.inclusion_proof(0, older.size) == whole.inclusion_proof(0, older.size)
+    assert [size for size, in sql(db, f"SELECT size FROM {FRONTIERS_TABLE}")] == [newer.size]
+    spoil_leaf_hashes_below(db, newer.size - 1)
+    with open_node(node.settings) as resumed:
+        manufacture(resumed, "U-4")
+        assert resumed.sealer.seal().size == newer.size + 1  # resumed from the frontier stored since
+
+
+def test_a_sealer_following_another_ones_checkpoint_writes_only_the_leaves_it_adds(node, monkeypatch):
+    grow_and_seal(node, "W-1")
+    with open_node(node.settings) as other:
+        by_other = grow_and_seal(other, "W-2", "W-3")
+    assert node.sealer.seal() is None  # follows the records the other process sealed: nothing to sign
+    written: list[int] = []
+    insert_leaves = sealer_module._Tables.insert_leaves
+
+    def recording(tables, cursor, rows):
+        rows = list(rows)
+        written.extend(row[0] for row in rows)
+        insert_leaves(tables, cursor, rows)
+
+    monkeypatch.setattr(sealer_module._Tables, "insert_leaves", recording)
+    newest = grow_and_seal(node, "W-4")
+    assert written == list(range(by_other.size, newest.size))
