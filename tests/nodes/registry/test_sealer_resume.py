@@ -7,6 +7,8 @@ would refuse to seal. Proofs that need those old nodes still read them, once, an
 
 from __future__ import annotations
 
+from uuid import UUID, uuid5
+
 import pytest
 
 from ledger.checkpoint import envelope_leaf
@@ -155,3 +157,18 @@ def test_a_sealer_following_another_ones_checkpoint_writes_only_the_leaves_it_ad
     monkeypatch.setattr(sealer_module._Tables, "insert_leaves", recording)
     newest = grow_and_seal(node, "W-4")
     assert written == list(range(by_other.size, newest.size))
+
+
+def test_pending_leaves_give_back_each_stream_as_appended_uuid_or_not():
+    streams: list[UUID | str] = [uuid5(UUID(int=0), str(i)) for i in range(5)]
+    streams[2] = "not-a-uuid stream"
+    pending = sealer_module._PendingLeaves(start=10)
+    for i, stream in enumerate(streams):
+        pending.append(10 + i, 100 + i, stream, i + 1, bytes([i]) * 32)
+    assert [row[2] for row in pending.rows()] == [str(stream) for stream in streams]
+    pending.drop_below(12)
+    assert list(pending.rows()) == [(10 + i, 100 + i, str(streams[i]), i + 1, bytes([i]) * 32) for i in range(2, 5)]
+    pending.drop_below(13)
+    assert [row[2] for row in pending.rows()] == [str(streams[3]), str(streams[4])]
+    with pytest.raises(ValueError, match="leaf 16 appended after leaf 14"):
+        pending.append(16, 200, streams[0], 1, bytes(32))
