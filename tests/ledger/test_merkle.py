@@ -393,14 +393,20 @@ def test_a_tree_resumed_from_a_frontier_grows_and_proves_as_the_whole_tree(tree,
         assert resumed.consistency_proof(size1, size) == consistency_proof(size1, hashes[:size])
 
 
+def _resumed_and_grown(hashes: list[bytes], base: int) -> MerkleTree:
+    """A tree resumed at ``base`` from the frontier of the first ``base`` of ``hashes``, grown by the rest."""
+    resumed = MerkleTree.resume(base, MerkleTree(hashes[:base]).frontier())
+    for leaf in hashes[base:]:
+        resumed.append(leaf)
+    return resumed
+
+
 @given(trees(min_size=2, max_size=100), st.data())
 def test_a_resumed_tree_refuses_what_needs_nodes_it_does_not_hold(tree, draw):
     _, hashes = tree
     n = len(hashes)
     base = draw.draw(st.integers(1, n), label="size resumed at")
-    resumed = MerkleTree.resume(base, MerkleTree(hashes[:base]).frontier())
-    for leaf in hashes[base:]:
-        resumed.append(leaf)
+    resumed = _resumed_and_grown(hashes, base)
     # With base >= 2, leaf 0's path needs leaf 1, which no frontier holds: it lies inside a subtree.
     refused = 0
     for index in range(base):
@@ -419,9 +425,7 @@ def test_a_resumed_tree_names_its_resume_size_and_gives_the_leaves_it_holds(tree
     _, hashes = tree
     n = len(hashes)
     base = draw.draw(st.integers(0, n), label="size resumed at")
-    resumed = MerkleTree.resume(base, MerkleTree(hashes[:base]).frontier())
-    for leaf in hashes[base:]:
-        resumed.append(leaf)
+    resumed = _resumed_and_grown(hashes, base)
     assert resumed.resumed_at == base and MerkleTree(hashes).resumed_at == 0
     start = draw.draw(st.integers(base, n), label="start")
     assert list(resumed.leaf_hashes(start)) == hashes[start:]
