@@ -138,7 +138,7 @@ class Run:
         self.kept: dict[str, dict[int, Checkpoint]] = {}
         #: position -> (raw key, whether the record's signature verifies with it), found ahead of its turn.
         self.signature_ok: dict[int, tuple[bytes, bool]] = {}
-        self._policies: dict[str, DomainPolicy] = {}
+        self._policies: dict[str, _RememberedPolicy] = {}
         self._signers_of: dict[str, tuple[Partner, Signers]] = {}  # origin -> (partner, its signers)
         self.inclusion_ok: dict[int, tuple[bytes, Refusal | None]] = {}  # position -> (root, failure)
         #: origin -> (the partner after its node key rotation, the announcement) accepted in this run.
@@ -293,7 +293,9 @@ class Run:
         held = self.held.setdefault((origin, envelope.stream), {})
         if held.get(envelope.version) == message.envelope:
             raise Duplicate
-        policy = self._policies.get(origin) or self._policies.setdefault(origin, DomainPolicy(origin))
+        policy = self._policies.get(origin)
+        if policy is None:
+            policy = self._policies[origin] = _RememberedPolicy(DomainPolicy(origin))
         refusal = check_signed(envelope, self._signers(partner), policy,
                                signature_by=self.signature_ok.get(position), body=envelope.body)
         if refusal is not None:
@@ -433,3 +435,21 @@ class Run:
                                                    checkpoint=message.checkpoint, sig=message.sig,
                                                    received_at=now_us()))
         self.report.cosignatures += 1
+
+
+class _RememberedPolicy:
+    """``policy``'s verdicts, each asked once per record type and kind of key when the key is certified:
+    those depend on nothing else (the domain's permission table); the node key's depend on the stream too."""
+
+    def __init__(self, policy: DomainPolicy):
+        self.policy = policy
+        self._verdicts: dict[tuple[str, str], str | None] = {}
+
+    def refusal(self, record_type: str, stream: str, kind: str | None) -> str | None:
+        if kind is None:
+            return self.policy.refusal(record_type, stream, kind)
+        try:
+            return self._verdicts[(record_type, kind)]
+        except KeyError:
+            verdict = self._verdicts[(record_type, kind)] = self.policy.refusal(record_type, stream, kind)
+            return verdict
