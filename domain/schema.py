@@ -10,8 +10,9 @@ column holds, and must be refused naming the field, never stored.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import MISSING, dataclass
+from dataclasses import MISSING, dataclass, field
 from typing import Any
 
 from domain import event_types as types
@@ -27,7 +28,7 @@ from domain.licence import Licence
 from domain.marking import Marking, check_country, check_text
 from domain.person import check_person_reference
 from domain.shipment import Shipment
-from domain.signed_aggregate import MAX_OFFICER_ID, canonical_uuid, check_officer_id
+from domain.signed_aggregate import MAX_OFFICER_ID, check_officer_id
 from domain.trace import Para22Ground, Priority, TraceAnswer, TraceRequest, check_reference
 from domain.weapon import Weapon
 
@@ -123,7 +124,7 @@ class Entries:
         for key, element in value.items():
             if element is None:
                 continue
-            problem = (Whole(-MAX_SAFE_INT) if type(element) is int else Text()).problem(element)
+            problem = (_ANY_WHOLE if type(element) is int else _ANY_TEXT).problem(element)
             if problem is not None:
                 return f"entry {str(key)[:64]!r} {problem}"
         return None
@@ -160,10 +161,21 @@ class MayLack:
 
 Kind = Whole | Text | Flag | Raw | Items | Entries | Format | MayLack
 
+_ANY_WHOLE = Whole(-MAX_SAFE_INT)
+_ANY_TEXT = Text()
+# What ``str(uuid.UUID(text))`` writes: a text is a UUID in canonical form exactly when it
+# matches (``domain.signed_aggregate.canonical_uuid``'s verdict, without making the UUID twice).
+_CANONICAL_UUID = re.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").fullmatch
+
+
+def _spells_uuid(text: Any) -> bool:
+    """Whether ``text`` is a str spelling a UUID in its canonical form (lower-case hex, hyphens)."""
+    return type(text) is str and _CANONICAL_UUID(text) is not None
+
 
 def _identifier(value: str) -> None:
     """A UUID in canonical form, or "" where none is given (a first hop's parent, an import without shipment)."""
-    if value and canonical_uuid(value) is None:
+    if value and not _spells_uuid(value):
         raise InvalidField(f"{value[:64]!r} is not a UUID")
 
 
@@ -323,6 +335,18 @@ class RecordSchema:
     """Per record type, its body fields and their kinds."""
 
     bodies: Mapping[str, Mapping[str, Kind]]
+    #: Per record type, what ``check`` walks: the body fields allowed (``OPTIONAL_BODY`` too), and each
+    #: field's (name, kind, whether a record may lack it), in the order of ``bodies``.
+    _layouts: dict[str, tuple[frozenset[str], tuple[tuple[str, Kind, bool], ...]]] = field(
+        init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        layouts = {}
+        for record_type, fields in self.bodies.items():
+            may_lack = OLDER_RECORDS_LACK.get(record_type, frozenset())
+            layouts[record_type] = (frozenset(fields) | frozenset(OPTIONAL_BODY), tuple(
+                (name, kind, isinstance(kind, MayLack) or name in may_lack) for name, kind in fields.items()))
+        object.__setattr__(self, "_layouts", layouts)
 
     @classmethod
     def of(cls, aggregates: Iterable[type]) -> RecordSchema:
@@ -344,34 +368,31 @@ class RecordSchema:
         (its kind, then its format; ``OPTIONAL_BODY`` and ``OLDER_RECORDS_LACK`` fields only when present),
         then, when ``node``
         is given, the ``SIGNER_STATE`` field."""
-        if canonical_uuid(stream) is None:
+        if not _spells_uuid(stream):
             raise InvalidField(f"{str(stream)[:64]!r} is not a UUID", field="stream")
         for name, value in header.items():
             kind = HEADER.get(name)
             problem = kind.problem(value) if kind is not None else None
             if problem is not None:
                 raise InvalidField(problem, field=name)
-        fields = self.bodies.get(type)
-        if fields is None:
+        layout = self._layouts.get(type)
+        if layout is None:
             raise InvalidField(f"{str(type)[:64]!r} is not a known record type", field="type")
-        unknown = sorted(str(name)[:64] for name in set(body) - set(fields) - set(OPTIONAL_BODY))
-        if unknown:
+        allowed, fields = layout
+        if not allowed.issuperset(body):
+            unknown = sorted(str(name)[:64] for name in set(body) - allowed)
             raise InvalidField(f"{type} has no such field", field=f"body.{unknown[0]}")
         for name, kind in OPTIONAL_BODY.items():
             problem = kind.problem(body[name]) if name in body else None
             if problem is not None:
                 raise InvalidField(problem, field=f"body.{name}")
-        may_lack = OLDER_RECORDS_LACK.get(type, frozenset())
-        for name, kind in fields.items():
-            if name not in body and isinstance(kind, MayLack):
-                continue
-            if name not in body:
-                if name in may_lack:
-                    continue
+        for name, kind, may_lack in fields:
+            if name in body:
+                problem = kind.problem(body[name])
+                if problem is not None:
+                    raise InvalidField(problem, field=f"body.{name}")
+            elif not may_lack:
                 raise InvalidField(f"{type} requires it", field=f"body.{name}")
-            problem = kind.problem(body[name])
-            if problem is not None:
-                raise InvalidField(problem, field=f"body.{name}")
         signer = SIGNER_STATE.get(type)
         if signer is not None and "node" in header and body[signer] != header["node"]:
             raise InvalidField(f"is {body[signer]!r}, yet {str(header['node'])[:64]!r} signed it",

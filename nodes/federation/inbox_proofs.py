@@ -13,16 +13,14 @@ Both dialects: SQLite (``?``) and PostgreSQL (``%s``, in the inbox's schema).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ledger.hashing import HASH_SIZE
 
 PROOFS_TABLE = "inbox_proofs"
 
 
-@dataclass(frozen=True)
-class KeptProof:
+class KeptProof(NamedTuple):
     """Where a received record sits in its origin's log: leaf ``leaf_index`` of the tree of
     ``checkpoint_size`` leaves, with ``audit_path`` (RFC 9162 section 2.1.3.1, lowest sibling first)."""
 

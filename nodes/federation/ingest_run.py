@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections import ChainMap
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ledger.acceptance import (
     REGISTER_PREFIX,
@@ -99,8 +99,9 @@ class IngestReport:
             setattr(self, name, mine + getattr(other, name))
 
 
-@dataclass(frozen=True)
-class Incoming:
+class Incoming(NamedTuple):
+    """A message to verify: where it was read, its bytes, when; ``parked``: its entry when verified again."""
+
     topic: str
     offset: int
     key: bytes
@@ -138,7 +139,7 @@ class Run:
         self.kept: dict[str, dict[int, Checkpoint]] = {}
         #: position -> (raw key, whether the record's signature verifies with it), found ahead of its turn.
         self.signature_ok: dict[int, tuple[bytes, bool]] = {}
-        self._policies: dict[str, DomainPolicy] = {}
+        self._policies: dict[str, _RememberedPolicy] = {}
         self._signers_of: dict[str, tuple[Partner, Signers]] = {}  # origin -> (partner, its signers)
         self.inclusion_ok: dict[int, tuple[bytes, Refusal | None]] = {}  # position -> (root, failure)
         #: origin -> (the partner after its node key rotation, the announcement) accepted in this run.
@@ -282,10 +283,9 @@ class Run:
         if incoming.key != envelope.stream.encode():
             raise Refused(STREAM_MISMATCH, f"Kafka key {incoming.key[:64]!r} is not the envelope's stream "
                                            f"{envelope.stream}: replayed from another stream")
-        what = f"{envelope.type[:64]} v{envelope.version} of {origin} stream {envelope.stream[:64]}"
         checked = self.checked[position]  # the schema check of the bytes (``ingest_checks``)
         if checked.invalid is not None:
-            raise Refused(INVALID_FIELD, f"{what}: field {checked.invalid[0]!r}: {checked.invalid[1]}")
+            raise Refused(INVALID_FIELD, f"{_what(envelope)}: field {checked.invalid[0]!r}: {checked.invalid[1]}")
         if checked.unforeseen:
             log.error("ingest: message at %s[%d] could not be checked: %s", incoming.topic, incoming.offset,
                       checked.unforeseen)
@@ -293,22 +293,24 @@ class Run:
         held = self.held.setdefault((origin, envelope.stream), {})
         if held.get(envelope.version) == message.envelope:
             raise Duplicate
-        policy = self._policies.get(origin) or self._policies.setdefault(origin, DomainPolicy(origin))
+        policy = self._policies.get(origin)
+        if policy is None:
+            policy = self._policies[origin] = _RememberedPolicy(DomainPolicy(origin))
         refusal = check_signed(envelope, self._signers(partner), policy,
                                signature_by=self.signature_ok.get(position), body=envelope.body)
         if refusal is not None:
-            raise Refused.by_rule(refusal, what)
-        self._check_chain(envelope, held, what)
+            raise Refused.by_rule(refusal, _what(envelope))
+        self._check_chain(envelope, held)
         checkpoint = self._kept_at(origin, message.checkpoint_size)
         if checkpoint is None:
-            raise Refused(UNPROVEN, f"{what}: proved against {origin}'s checkpoint of size "
+            raise Refused(UNPROVEN, f"{_what(envelope)}: proved against {origin}'s checkpoint of size "
                                     f"{message.checkpoint_size}, which we have not kept")
         root, failure = self.inclusion_ok.get(position, (None, None))
         if root != checkpoint.root:
             failure = check_inclusion(envelope, message.index, message.proof, checkpoint)
         if failure is not None:
-            raise Refused(BAD_PROOF, f"{what}: inclusion proof fails against checkpoint {checkpoint.size}: "
-                                     f"{failure.detail}")
+            raise Refused(BAD_PROOF, f"{_what(envelope)}: inclusion proof fails against checkpoint "
+                                     f"{checkpoint.size}: {failure.detail}")
         held[envelope.version] = message.envelope
         self.batch.accepted.append((envelope, message.envelope))
         self.batch.proofs.append(KeptProof(origin, envelope.stream, envelope.version, checkpoint.size,
@@ -323,18 +325,18 @@ class Run:
                            ChainMap(self.certified.setdefault(origin, {}), self.knowledge.certified.get(origin, {})))
             self._signers_of.pop(origin, None)
 
-    def _check_chain(self, envelope: Envelope, held: dict[int, bytes], what: str) -> None:
+    def _check_chain(self, envelope: Envelope, held: dict[int, bytes]) -> None:
         version = envelope.version
         if version in held:
-            raise Refused(FORK, f"{what}: we hold another record at this version: "
+            raise Refused(FORK, f"{_what(envelope)}: we hold another record at this version: "
                                 f"{envelope.node} has two histories", KIND_ALARM)
         if version == 1 and envelope.prev != GENESIS_PREV:
-            raise Refused(BROKEN_CHAIN, f"{what}: the first version must start the chain")
+            raise Refused(BROKEN_CHAIN, f"{_what(envelope)}: the first version must start the chain")
         previous, following = held.get(version - 1), held.get(version + 1)
         refusal = check_link(envelope, previous=Envelope.from_bytes(previous).hash if previous else None,
                              next_prev=Envelope.from_bytes(following).prev if following else None)
         if refusal is not None:
-            raise Refused.by_rule(refusal, what)
+            raise Refused.by_rule(refusal, _what(envelope))
 
     # --- checkpoints ---
 
@@ -433,3 +435,26 @@ class Run:
                                                    checkpoint=message.checkpoint, sig=message.sig,
                                                    received_at=now_us()))
         self.report.cosignatures += 1
+
+
+def _what(envelope: Envelope) -> str:
+    """The record as a refusal names it: type, version, origin and stream (written only when one is refused)."""
+    return f"{envelope.type[:64]} v{envelope.version} of {envelope.node} stream {envelope.stream[:64]}"
+
+
+class _RememberedPolicy:
+    """``policy``'s verdicts, each asked once per record type and kind of key when the key is certified:
+    those depend on nothing else (the domain's permission table); the node key's depend on the stream too."""
+
+    def __init__(self, policy: DomainPolicy):
+        self.policy = policy
+        self._verdicts: dict[tuple[str, str], str | None] = {}
+
+    def refusal(self, record_type: str, stream: str, kind: str | None) -> str | None:
+        if kind is None:
+            return self.policy.refusal(record_type, stream, kind)
+        try:
+            return self._verdicts[(record_type, kind)]
+        except KeyError:
+            verdict = self._verdicts[(record_type, kind)] = self.policy.refusal(record_type, stream, kind)
+            return verdict

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from hypothesis import given, strategies as st
 
 from domain.errors import InvalidField
 from domain.schema import MAX_SAFE_INT, RecordSchema, domain_schema
@@ -125,3 +126,40 @@ def test_an_annotation_without_a_kind_cannot_enter_the_schema():
     with pytest.raises(TypeError, match="Odd.Happened.when"):
         RecordSchema.of([Odd])
     print(f"{len(HOLDING) + len(REFUSED)} schema cases")
+
+
+UUID_SPELLINGS = [STREAM, STREAM.upper(), STREAM.replace("-", ""), "{" + STREAM + "}", "urn:uuid:" + STREAM,
+                  STREAM[:-1] + "g", STREAM[:-1] + "\u0661", " " + STREAM[1:], STREAM + "\n", "", 3, None,
+                  str(uuid.UUID(int=0)), str(uuid.UUID(int=2**128 - 1))]
+
+
+@pytest.mark.parametrize("text", UUID_SPELLINGS, ids=[f"spelling-{i}" for i in range(len(UUID_SPELLINGS))])
+def test_the_stream_is_a_uuid_exactly_where_the_domain_reads_one_in_canonical_form(text):
+    from domain.signed_aggregate import canonical_uuid
+
+    try:
+        check(stream=text)
+    except InvalidField as refused:
+        assert refused.field == "stream"
+        assert canonical_uuid(text) is None
+    else:
+        assert canonical_uuid(text) is not None
+
+
+@given(st.text(alphabet="0123456789abcdefABCDEF-{}: g\u0661", min_size=30, max_size=40))
+def test_any_text_is_a_stream_exactly_when_the_domain_reads_it_as_a_canonical_uuid(text):
+    from domain.signed_aggregate import canonical_uuid
+
+    refused = None
+    try:
+        check(stream=text)
+    except InvalidField as e:
+        refused = e.field
+    assert (refused == "stream") == (canonical_uuid(text) is None)
+
+
+def test_a_field_older_records_lack_may_be_absent_and_is_checked_when_present():
+    check(body=STOLEN)  # a theft report signed before reports carried the weapon's description
+    with pytest.raises(InvalidField) as refused:
+        check(body={**STOLEN, "year": "1990"})
+    assert refused.value.field == "body.year"
