@@ -1,10 +1,11 @@
 """Compare the stored views with a fresh projection of the log: rows edited, added or removed by hand.
 
-The log is projected again into scratch views (SQLite in a temporary
-directory, whatever the node's backend, written as a rebuild and without
-waiting for the disk), up to the position the stored views say they reached,
-and every table is compared row by row: both sides are read in key order, a
-batch at a time, and merged, so memory stays flat whatever the size of the views::
+The rows a rebuild would write, up to the position the stored views say they
+reached, are made in memory from the log read stream by stream
+(``projections.projected_rows``), or, for a log that is not plain there, by
+projecting it into scratch views (SQLite in a temporary directory, written as a
+rebuild); every table is compared row by row: both sides in key order, a batch
+at a time, merged, so memory stays flat whatever the size of the views::
 
     for mismatch in compare_views(node.views, node.registry):
         print(mismatch)   # view_weapons weapon_id=...: column status: expected 'destroyed', found 'registered'
