@@ -99,7 +99,7 @@ def compare_views(views: Views, log: EnvelopeLog, progress: Progress | None = No
         end = log.recorder.max_notification_id() or 0
         try:
             found = _compare_in_memory(stored, log.recorder, min(position, end), progress)
-        except NotPlain:
+        except (NotPlain, TypeError, ValueError):  # the latter: what a record the fold cannot take raises there
             found = None
     if found is None:
         yield from compare_with_scratch_views(views, log, progress)

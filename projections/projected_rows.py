@@ -168,8 +168,10 @@ def _check_loads_back(envelope: Envelope) -> None:
 
 
 def _check_plain_values(values: Mapping[str, Any]) -> None:
+    # The types msgpack gives (a dict, a tuple) are tested first: a weapon's every record is checked.
     marking = values.get("marking")
-    if marking is not None and not (isinstance(marking, Mapping) and marking.keys() <= _MARKING_KEYS
+    if marking is not None and not ((type(marking) is dict or isinstance(marking, Mapping))
+                                    and marking.keys() <= _MARKING_KEYS
                                     and all(type(v) is str for v in marking.values())):
         raise NotPlain("a marking the views do not store as it is")
     flags = values.get("flags")
