@@ -1,10 +1,11 @@
 """Compare the stored views with a fresh projection of the log: rows edited, added or removed by hand.
 
-The log is projected again into scratch views (SQLite in a temporary
-directory, whatever the node's backend, written as a rebuild and without
-waiting for the disk), up to the position the stored views say they reached,
-and every table is compared row by row: both sides are read in key order, a
-batch at a time, and merged, so memory stays flat whatever the size of the views::
+The rows a rebuild would write, up to the position the stored views say they
+reached, are made in memory from the log read stream by stream
+(``projections.projected_rows``), or, for a log that is not plain there, by
+projecting it into scratch views (SQLite in a temporary directory, written as a
+rebuild); every table is compared row by row: both sides in key order, a batch
+at a time, merged, so memory stays flat whatever the size of the views::
 
     for mismatch in compare_views(node.views, node.registry):
         print(mismatch)   # view_weapons weapon_id=...: column status: expected 'destroyed', found 'registered'
@@ -21,8 +22,18 @@ from pathlib import Path
 from typing import Any, cast
 
 from projections.errors import UnreadableLog
+from projections.projected_rows import NotPlain, Shipments, rows_by_stream
 from projections.sqlite_store import SQLiteViewStore
-from projections.store import TRACKING_TABLE, VIEW_TABLES, ViewStore
+from projections.store import (
+    EVENT_ROWS,
+    RECEIPT_ROWS,
+    SHIPMENT_ROWS,
+    SHIPMENT_WEAPON_ROWS,
+    TRACKING_TABLE,
+    VIEW_TABLES,
+    WEAPON_ROWS,
+    ViewStore,
+)
 from projections.views import EnvelopeLog, Progress, Views
 
 KEYS = {
@@ -35,6 +46,8 @@ assert set(KEYS) == set(VIEW_TABLES), "every view table is compared"
 _KEY_NAMES = {**KEYS, TRACKING_TABLE: ("application_name",)}
 _INTEGER_KEYS = frozenset({"version"})
 READ_BATCH = 2000  # rows fetched at a time from each side
+# The columns of view_shipments: the export facts, then the receipt (the key once).
+_SHIPMENT_TABLE_COLUMNS = (*SHIPMENT_ROWS.columns, *RECEIPT_ROWS.columns[1:])
 
 Row = tuple[Any, ...]
 
@@ -72,11 +85,102 @@ def compare_views(views: Views, log: EnvelopeLog, progress: Progress | None = No
     The stored views are read in one read transaction (on PostgreSQL a
     repeatable-read one), their position with them, so a catch-up that
     commits meanwhile (a command, ``node run``) changes nothing read.
-    Reads ``views`` and ``log``, writes only to a temporary directory.
     Raises ``UnreadableLog`` if a row of ``log`` cannot be read (a NULL
     state, an originator id that is not a UUID). ``progress`` is told how far the
     fresh projection is (``Views.catch_up``).
+
+    The log is read by stream and its rows made in memory (``projections.projected_rows``), merged
+    with the stored rows as they come; a log that is not plain there is projected into scratch views
+    instead, as a rebuild is (``compare_with_scratch_views``), which finds the same for a plain log.
+    The mismatches are yielded once the comparison is over.
     """
+    with _snapshot(views.store) as stored:
+        position = stored.position(log.name)
+        end = log.recorder.max_notification_id() or 0
+        try:
+            found = _compare_in_memory(stored, log.recorder, min(position, end), progress)
+        except (NotPlain, TypeError, ValueError):  # the latter: what a record the fold cannot take raises there
+            found = None
+    if found is None:
+        yield from compare_with_scratch_views(views, log, progress)
+        return
+    if position > end:  # the views would skip the records still to come at these positions
+        yield ViewMismatch(TRACKING_TABLE, (log.name,), {"notification_id": end}, {"notification_id": position})
+    for table in KEYS:
+        yield from found[table]
+
+
+def _compare_in_memory(stored: _Snapshot, recorder: Any, until: int,
+                       progress: Progress | None) -> dict[str, list[ViewMismatch]]:
+    """The mismatches of each table, the log's rows made in memory up to position ``until``; ``NotPlain``."""
+    found: dict[str, list[ViewMismatch]] = {table: [] for table in KEYS}
+    events, weapons = (_Merge(table, columns, stored.table(table, KEYS[table]), found[table]) for table, columns
+                       in (("view_events", EVENT_ROWS.columns), ("view_weapons", WEAPON_ROWS.columns)))
+    shipments = Shipments()
+    for event_rows, weapon_row in rows_by_stream(recorder, until, shipments, progress):
+        for row in event_rows:
+            events.add(row)
+        if weapon_row is not None:
+            weapons.add(weapon_row)
+    events.finish()
+    weapons.finish()
+    for table, columns, rows in (("view_shipments", _SHIPMENT_TABLE_COLUMNS, shipments.shipment_rows()),
+                                 ("view_shipment_weapons", SHIPMENT_WEAPON_ROWS.columns,
+                                  shipments.shipment_weapon_rows())):
+        merge = _Merge(table, columns, stored.table(table, KEYS[table]), found[table])
+        for row in rows:
+            merge.add(row)
+        merge.finish()
+    return found
+
+
+class _Merge:
+    """The rows a table should hold, given one by one in key order, merged with the rows it holds (read in key
+    order): each difference goes to ``found``. Rows given out of key order raise ``NotPlain``."""
+
+    def __init__(self, table: str, columns: Sequence[tuple[str, str]], stored: tuple[Sequence[str], Iterator[Row]],
+                 found: list[ViewMismatch]):
+        self.table, self.found = table, found
+        self.names = [name for name, _ in columns]
+        self.f_names, self.f_rows = stored
+        self.same_columns = list(self.f_names) == self.names
+        self.e_key, self.f_key = _key_of(self.names, KEYS[table]), _key_of(self.f_names, KEYS[table])
+        self.f: Row | None = next(self.f_rows, None)
+        self.last: tuple[Any, ...] | None = None
+
+    def add(self, e: Row) -> None:
+        key = self.e_key(e)
+        if self.last is not None and not self.last < key:
+            raise NotPlain(f"{self.table}: rows made out of key order")
+        self.last = key
+        f, f_key, f_rows = self.f, self.f_key, self.f_rows
+        while f is not None and f_key(f) < key:
+            self.found.append(ViewMismatch(self.table, f_key(f), None, dict(zip(self.f_names, f, strict=True))))
+            f = next(f_rows, None)
+        if f is not None and f_key(f) == key:
+            if not (self.same_columns and e == f):
+                e_row, f_row = dict(zip(self.names, e, strict=True)), dict(zip(self.f_names, f, strict=True))
+                if e_row != f_row:
+                    self.found.append(ViewMismatch(self.table, key, e_row, f_row))
+            f = next(f_rows, None)
+        else:
+            self.found.append(ViewMismatch(self.table, key, dict(zip(self.names, e, strict=True)), None))
+        self.f = f
+
+    def finish(self) -> None:
+        """The rows held beyond the last one given."""
+        f = self.f
+        while f is not None:
+            self.found.append(ViewMismatch(self.table, self.f_key(f), None, dict(zip(self.f_names, f, strict=True))))
+            f = next(self.f_rows, None)
+        self.f = None
+
+
+def compare_with_scratch_views(views: Views, log: EnvelopeLog,
+                               progress: Progress | None = None) -> Iterator[ViewMismatch]:
+    """``compare_views`` by the reference path: ``log`` projected into scratch views as a rebuild does (SQLite
+    in a temporary directory, written without waiting for the disk), then each table merged with the stored one.
+    Reads ``views`` and ``log``, writes only to a temporary directory."""
     with tempfile.TemporaryDirectory(prefix="armsledger-views-") as scratch_dir, \
             Views.open({"PERSISTENCE_MODULE": "eventsourcing.sqlite",
                         "SQLITE_DBNAME": str(Path(scratch_dir) / "views.db")}) as scratch, \
@@ -119,7 +223,8 @@ class _Snapshot:
         order = ", ".join(name if name in _INTEGER_KEYS else name + collate for name in key)
         statement = f"SELECT * FROM {table} ORDER BY {order}"
         if not self.postgres:
-            cursor = self.cursor.sqlite_cursor  # eventsourcing's wrapper of it tells no column names
+            # A cursor of its own (eventsourcing's wrapper tells no column names): tables are read side by side.
+            cursor = self.cursor.sqlite_cursor.connection.cursor()
             cursor.execute(statement)
             names = [column[0] for column in cursor.description]
             return names, _fetched(cursor, tuple)

@@ -42,6 +42,7 @@ RECEIVED_STEP = 1000
 #: Rows of the own log fetched at a time.
 READ_BATCH = 1000
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_UUID_HEX = re.compile(r"[0-9a-f]{32}")
 
 if TYPE_CHECKING:
     from nodes.ports import Node
@@ -325,8 +326,11 @@ class _OwnLog:
 
 def _stream_as_read(value: object) -> str:
     """``value`` as eventsourcing's SQLite recorder reads it and ``str`` prints it: a UUID's canonical text."""
-    if type(value) is str and _CANONICAL_UUID.fullmatch(value):
-        return value
+    if type(value) is str:
+        if _UUID_HEX.fullmatch(value):  # as the library writes a UUID: str(UUID(value)) without making one
+            return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+        if _CANONICAL_UUID.fullmatch(value):
+            return value
     try:
         return str(UUID(value))  # type: ignore[arg-type]
     except (TypeError, ValueError, AttributeError):

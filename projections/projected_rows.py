@@ -1,0 +1,214 @@
+"""The rows a rebuild of the views writes, made in memory from the log read stream by stream (for ``compare``).
+
+A rebuild projects the log in position order and writes it batch by batch; comparing the stored
+views with it needs only its rows, in the views' key order. Read by stream (the order of the log's
+primary key), each stream's records come together and in version order, so its ``view_events`` rows
+and its weapon's ``view_weapons`` row are made when the stream ends, already in key order, and
+nothing is written. Shipments gather records of several streams (an export names its shipment), so
+their rows are kept by shipment until the log ends: a few per export, not per record.
+
+Both orders give the same rows for a *plain* log only: every row an envelope (``Envelope.from_bytes``),
+each stream's records of one node with positions rising with their versions, the streams' ids as the
+library reads them, and markings, flags and corrections that the views store and load back unchanged
+(a rebuild continues a weapon's fold from its stored row at each batch: ``projections.store.weapon_view``).
+For any other log ``rows_by_stream`` raises ``NotPlain``, and the caller projects it as a rebuild does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
+
+from domain.event_types import CORRECTED, WEAPON_EVENT_TYPES
+from ledger.envelope import Envelope
+from ledger.errors import EncodingError
+from projections.batch import (
+    _SHIPMENT_FACT_TYPES,
+    PROJECTED_EVENT_TYPES,
+    ProjectedBatch,
+    ViewEvent,
+    _collect_shipment_facts,
+)
+from projections.store import _weapon_row
+from projections.weapon_state import fold
+
+#: Rows of the log fetched at a time.
+READ_BATCH = 1000
+#: Shipment facts, receipts and shipment weapons kept at most before the comparison gives up on this path.
+SHIPMENT_ROWS_LIMIT = 200_000
+_UUID_HEX = re.compile(r"[0-9a-f]{32}")
+_MARKING_KEYS = frozenset({"manufacturer", "country", "serial"})
+
+Row = tuple[Any, ...]
+
+
+class NotPlain(Exception):
+    """The log is not one whose rows ``rows_by_stream`` makes as a rebuild makes them."""
+
+
+class Shipments:
+    """The shipment rows of the records seen so far: the last export facts (in log position order), the
+    earliest receipt (the first in the log of equal dates), the weapons each names."""
+
+    def __init__(self) -> None:
+        self._facts: dict[str, tuple[int, Row]] = {}
+        self._receipts: dict[str, tuple[int, int, str]] = {}
+        self._weapons: set[tuple[str, str]] = set()
+
+    def add(self, position: int, event: ViewEvent) -> None:
+        found = ProjectedBatch(position, 1)
+        _collect_shipment_facts(event, found)
+        for facts in found.shipments:
+            kept = self._facts.get(facts.shipment_id)
+            if kept is None or kept[0] < position:
+                self._facts[facts.shipment_id] = (position, facts.row())
+        for receipt in found.receipts:
+            earliest = self._receipts.get(receipt.shipment_id)
+            if earliest is None or (receipt.received_on, position) < earliest[:2]:
+                self._receipts[receipt.shipment_id] = (receipt.received_on, position, receipt.node)
+        self._weapons.update(found.shipment_weapons)
+        if len(self._facts) + len(self._receipts) + len(self._weapons) > SHIPMENT_ROWS_LIMIT:
+            raise NotPlain("too many shipments to keep in memory")
+
+    def shipment_rows(self) -> list[Row]:
+        """``view_shipments`` rows in key order (a receipt without facts: the columns' defaults)."""
+        rows = []
+        for shipment_id in sorted(self._facts.keys() | self._receipts.keys()):
+            facts = self._facts.get(shipment_id)
+            receipt = self._receipts.get(shipment_id)
+            rows.append((*(facts[1] if facts else (shipment_id, "", "", "", "", "", "", "", None)),
+                         *((receipt[0], receipt[2]) if receipt else (None, ""))))
+        return rows
+
+    def shipment_weapon_rows(self) -> list[Row]:
+        return sorted(self._weapons)
+
+
+def rows_by_stream(recorder: Any, until: int, shipments: Shipments,
+                   progress: Any = None) -> Iterator[tuple[list[Row], Row | None]]:
+    """For each stream of ``recorder``'s log with records projected at positions up to ``until``, in the order
+    of its id: (its ``view_events`` rows in version order, its ``view_weapons`` row or None). Shipment facts go
+    to ``shipments``. ``progress(rows read, until)`` is told every ``READ_BATCH`` rows and at the end.
+
+    Requires the library's SQLite or PostgreSQL recorder. Raises ``NotPlain`` (see the module docstring) when
+    the log is not plain; the rows yielded until then are not to be used.
+    """
+    stream: str | None = None
+    node = ""
+    records: list[tuple[int, Envelope, bytes]] = []
+    read = 0
+    for position, state in _rows_in_stream_order(recorder):
+        read += 1
+        if progress is not None and read % READ_BATCH == 0:
+            progress(read, until)
+        if position > until:
+            continue
+        if state is None:
+            raise NotPlain("a row holds no bytes")
+        try:
+            envelope = Envelope.from_bytes(state)
+        except EncodingError as e:
+            raise NotPlain("a row is not an envelope") from e
+        if envelope.type not in PROJECTED_EVENT_TYPES:
+            continue
+        if envelope.stream != stream:
+            if records:
+                yield _stream_rows(records, shipments)
+            stream, node, records = envelope.stream, envelope.node, []
+        elif envelope.node != node or position < records[-1][0]:
+            raise NotPlain("a stream's records are of several nodes, or out of position order")
+        records.append((position, envelope, state))
+    if records:
+        yield _stream_rows(records, shipments)
+    if progress is not None:
+        progress(read, until)
+
+
+def _stream_rows(records: list[tuple[int, Envelope, bytes]], shipments: Shipments) -> tuple[list[Row], Row | None]:
+    """The rows of one stream's records (one node, in version and position order), as a rebuild makes them."""
+    rows: list[Row] = []
+    weapon_events: list[ViewEvent] = []
+    chain_end: int | None = None
+    for position, envelope, state in records:
+        record_type, occurred_on = envelope.type, envelope.occurred_on
+        sequence_on = occurred_on
+        if record_type in WEAPON_EVENT_TYPES:
+            _check_loads_back(envelope)
+            # The running maximum of occurred_on along the weapon's chain of this node (projections.batch).
+            sequence_on = occurred_on if chain_end is None or chain_end < occurred_on else chain_end
+            chain_end = sequence_on
+        event = ViewEvent(envelope.stream, envelope.node, envelope.version, position, record_type, occurred_on,
+                          sequence_on, envelope.recorded_at, envelope.authority, state, envelope.body)
+        rows.append(event.row())
+        if record_type in WEAPON_EVENT_TYPES:
+            weapon_events.append(event)
+        if record_type in _SHIPMENT_FACT_TYPES:
+            shipments.add(position, event)
+    weapon = _weapon_row(fold(records[0][1].stream, weapon_events)) if weapon_events else None
+    return rows, weapon
+
+
+def _check_loads_back(envelope: Envelope) -> None:
+    """``NotPlain`` unless a weapon folded with this record reads back from its stored row as it was folded:
+    markings of text under the three keys the row stores, flags that the row's comma-joined column splits back,
+    a correction of an earlier record of its stream (so that a fold continued after it needs it no more)."""
+    body = envelope.body
+    if envelope.type == CORRECTED:
+        target, values = body.get("record_version"), body.get("new_values")
+        if not isinstance(target, int) or target >= envelope.version:
+            raise NotPlain("a correction of a record that is not earlier")
+        if isinstance(values, Mapping):
+            _check_plain_values(values)
+    else:
+        _check_plain_values(body)
+
+
+def _check_plain_values(values: Mapping[str, Any]) -> None:
+    # The types msgpack gives (a dict, a tuple) are tested first: a weapon's every record is checked.
+    marking = values.get("marking")
+    if marking is not None and not ((type(marking) is dict or isinstance(marking, Mapping))
+                                    and marking.keys() <= _MARKING_KEYS
+                                    and all(type(v) is str for v in marking.values())):
+        raise NotPlain("a marking the views do not store as it is")
+    flags = values.get("flags")
+    if flags is not None and not (isinstance(flags, tuple | list)
+                                  and all(type(f) is str and f and "," not in f for f in flags)):
+        raise NotPlain("flags the views do not store as they are")
+
+
+def _rows_in_stream_order(recorder: Any) -> Iterator[tuple[int, bytes | None]]:
+    """(position, stored bytes) of every row of the log, by stream id and version (the table's primary key)."""
+    from eventsourcing.postgres import PostgresApplicationRecorder
+    from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        with recorder.datastore.transaction(commit=False) as cursor:
+            log_rows = cursor.sqlite_cursor.connection.execute(
+                f"SELECT rowid, originator_id, state FROM {recorder.events_table_name} "
+                "ORDER BY originator_id, originator_version")
+            as_uuid = recorder.datastore.originator_id_type == "uuid"
+            match = _UUID_HEX.fullmatch
+            while batch := log_rows.fetchmany(READ_BATCH):
+                for position, stream, state in batch:
+                    if as_uuid and (type(stream) is not str or match(stream) is None):
+                        raise NotPlain("a stream id not written as the library writes a UUID")
+                    yield position, state
+        return
+    if isinstance(recorder, PostgresApplicationRecorder):
+        statement = SQL("SELECT notification_id, state FROM {schema}.{table} ORDER BY originator_id, "
+                        "originator_version").format(schema=Identifier(recorder.datastore.schema),
+                                                     table=Identifier(recorder.events_table_name))
+        with recorder.datastore.transaction(commit=False) as cursor:
+            # Idle between batches while the rows are compared, for longer than the library's session timeout.
+            cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
+            with cursor.connection.cursor(name="compare_log", row_factory=tuple_row) as rows:
+                rows.execute(statement)
+                while batch := rows.fetchmany(READ_BATCH):
+                    for position, state in batch:
+                        yield position, None if state is None else bytes(state)
+        return
+    raise NotPlain("a log that is not the library's SQLite or PostgreSQL table")
