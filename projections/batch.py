@@ -142,12 +142,46 @@ class ProjectedBatch:
     new_weapon_ids: set[str] = field(default_factory=set)
 
 
+class ParsedPage(NamedTuple):
+    """A page of notifications parsed (``parse_page``): what ``project_parsed`` projects."""
+
+    last_notification_id: int
+    processed: int
+    records: list[tuple[int, bytes, Envelope]]  # (notification id, stored bytes, envelope) of projected types
+    skipped: int
+
+
+def parse_page(notifications: Sequence[StoredNotification]) -> ParsedPage:
+    """``notifications`` (non-empty, in notification order) parsed, those the views skip left out and counted.
+
+    No I/O and no state: a page may be parsed on another thread ahead of its projection.
+    """
+    records: list[tuple[int, bytes, Envelope]] = []
+    skipped = 0
+    for notification in notifications:
+        envelope = _parse(notification)
+        if envelope is None:
+            skipped += 1
+        else:
+            records.append((notification.id, notification.state, envelope))
+    return ParsedPage(notifications[-1].id, len(notifications), records, skipped)
+
+
 def project_batch(
     notifications: Sequence[StoredNotification],
     load_weapons: Callable[[Collection[str]], Mapping[str, WeaponView]],
     load_weapon_events: Callable[[Collection[str]], Iterable[ViewEvent]],
 ) -> ProjectedBatch:
-    """Rows for ``notifications`` (non-empty, in notification order).
+    """Rows for ``notifications`` (non-empty, in notification order): ``project_parsed`` of ``parse_page``."""
+    return project_parsed(parse_page(notifications), load_weapons, load_weapon_events)
+
+
+def project_parsed(
+    page: ParsedPage,
+    load_weapons: Callable[[Collection[str]], Mapping[str, WeaponView]],
+    load_weapon_events: Callable[[Collection[str]], Iterable[ViewEvent]],
+) -> ProjectedBatch:
+    """Rows for the records of ``page``.
 
     ``load_weapons(ids)`` returns the stored state of those weapons that have
     one; ``load_weapon_events(ids)`` their projected records. Reprocessing a
@@ -159,8 +193,9 @@ def project_batch(
     log). A record from another node may belong earlier in business time: the
     weapon is then folded afresh from all its records.
     """
-    batch = ProjectedBatch(last_notification_id=notifications[-1].id, processed=len(notifications))
-    parsed = [(n.id, n.state, e) for n in notifications if (e := _parse(n, batch)) is not None]
+    batch = ProjectedBatch(last_notification_id=page.last_notification_id, processed=page.processed,
+                           skipped=page.skipped)
+    parsed = page.records
 
     touched = {e.stream for _, _, e in parsed if e.type in WEAPON_EVENT_TYPES}
     stored_states = load_weapons(touched) if touched else {}
@@ -203,17 +238,15 @@ def project_batch(
     return batch
 
 
-def _parse(notification: StoredNotification, batch: ProjectedBatch) -> Envelope | None:
+def _parse(notification: StoredNotification) -> Envelope | None:
     try:
         envelope = Envelope.from_bytes(notification.state)
     except EncodingError as e:
         # The log's integrity is `armsledger verify`'s job; the views must not stop on it.
         logger.warning("views: notification %d skipped: %s", notification.id, e)
-        batch.skipped += 1
         return None
     if envelope.type not in PROJECTED_EVENT_TYPES:
         logger.debug("views: notification %d skipped: type %s is not projected", notification.id, envelope.type)
-        batch.skipped += 1
         return None
     return envelope
 

@@ -37,9 +37,10 @@ from domain.event_types import SEIZED
 from domain.marking import Marking
 from domain.time import SECONDS_PER_DAY
 from ledger.envelope import Envelope
-from projections.batch import ProjectedBatch, ViewEvent, project_batch
+from projections.batch import ParsedPage, ProjectedBatch, ViewEvent, parse_page, project_parsed
 from projections.errors import TrackingConflict
 from projections.log_pages import read_page
+from projections.read_ahead import PagesAhead, can_read_ahead
 from projections.serial_search import DESCRIPTION_FIELDS, serial_like, weapon_filter
 from projections.store import ViewStore, WriteTransaction
 from projections.weapon_state import WeaponView
@@ -140,33 +141,57 @@ class Views:
         batches share one transaction, for at most ``REBUILD_TRANSACTION_SECONDS``:
         a commit per batch was a tenth of a rebuild on SQLite. Each batch still
         records its own tracking position, and a crash loses the uncommitted
-        batches whole, views and position alike.
+        batches whole, views and position alike. A rebuild reads and parses
+        the log's next pages on a thread (``projections.read_ahead``) while it
+        projects and writes the current one.
         """
         processed = 0
         position = start = self.position(log)
         end = 0
         if progress is not None:
             end = max(start, (log.recorder.max_notification_id() or 0) if until is None else until)
-        while True:
-            group: list[ProjectedBatch] = []
-            try:
-                with self.store.transaction() as transaction:
-                    group = self._project_group(log, position, written, transaction, until)
-            except TrackingConflict:
-                position = self.position(log)  # someone else projected it: go on from there
-                written = None  # and wrote weapons this process does not know of
-                continue
-            if not group:
-                return processed
-            processed += sum(batch.processed for batch in group)
-            position = group[-1].last_notification_id
-            if progress is not None:
-                end = max(end, position)  # the log grew meanwhile
-                progress(position - start, end - start)
+        with contextlib.ExitStack() as stack:
+            pages = self._pages(log, position, until, ahead=written is not None, stack=stack)
+            while True:
+                group: list[ProjectedBatch] = []
+                try:
+                    with self.store.transaction() as transaction:
+                        group = self._project_group(log, pages, written, transaction)
+                except TrackingConflict:
+                    position = self.position(log)  # someone else projected it: go on from there
+                    written = None  # and wrote weapons this process does not know of
+                    stack.close()
+                    pages = self._pages(log, position, until, ahead=False, stack=stack)
+                    continue
+                if not group:
+                    return processed
+                processed += sum(batch.processed for batch in group)
+                position = group[-1].last_notification_id
+                if progress is not None:
+                    end = max(end, position)  # the log grew meanwhile
+                    progress(position - start, end - start)
 
-    def _project_group(self, log: EnvelopeLog, position: int, written: set[str] | None,
-                       transaction: WriteTransaction, until: int | None) -> list[ProjectedBatch]:
-        """The batches after ``position`` written in ``transaction``: one for a catch-up, several for a rebuild."""
+    def _pages(self, log: EnvelopeLog, position: int, until: int | None, *, ahead: bool,
+               stack: contextlib.ExitStack) -> Callable[[], ParsedPage | None]:
+        """The parsed pages of ``log`` after ``position`` one call after the other (None after the last),
+        read ahead on a thread when ``ahead`` (closed with ``stack``)."""
+        if ahead and can_read_ahead(log.recorder):
+            return stack.enter_context(PagesAhead(log.recorder, position + 1, self.BATCH_SIZE, until)).next
+
+        def next_page() -> ParsedPage | None:
+            nonlocal position
+            if until is not None and position >= until:
+                return None
+            notifications = read_page(log.recorder, position + 1, self.BATCH_SIZE, until)
+            if not notifications:
+                return None
+            position = notifications[-1].id
+            return parse_page(notifications)
+        return next_page
+
+    def _project_group(self, log: EnvelopeLog, pages: Callable[[], ParsedPage | None], written: set[str] | None,
+                       transaction: WriteTransaction) -> list[ProjectedBatch]:
+        """The next batches of ``pages`` written in ``transaction``: one for a catch-up, several for a rebuild."""
         def load_weapons(weapon_ids: Collection[str]) -> Mapping[str, WeaponView]:
             if written is not None:
                 weapon_ids = [w for w in weapon_ids if w in written]
@@ -179,20 +204,17 @@ class Views:
         size = self.REBUILD_BATCHES_PER_TRANSACTION if written is not None else 1
         started = time.monotonic()
         while len(group) < size and (not group or time.monotonic() - started < self.REBUILD_TRANSACTION_SECONDS):
-            if until is not None and position >= until:
-                break
             with _cyclic_gc_paused():
-                notifications = read_page(log.recorder, position + 1, self.BATCH_SIZE, until)
-                if not notifications:
+                page = pages()
+                if page is None:
                     break
-                batch = project_batch(notifications, load_weapons, load_weapon_events)
+                batch = project_parsed(page, load_weapons, load_weapon_events)
                 self.store.write(batch, Tracking(log.name, batch.last_notification_id), transaction)
             if written is not None:
                 # Loads later in this transaction see these rows; a rollback ends the rebuild's use of the set.
                 written.update(weapon.weapon_id for weapon in batch.weapons)
             # What the caller needs of it, without its rows: they need not stay alive until the commit.
             group.append(ProjectedBatch(batch.last_notification_id, batch.processed))
-            position = batch.last_notification_id
         return group
 
     # --- queries -----------------------------------------------------------------------

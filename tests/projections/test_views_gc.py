@@ -11,15 +11,15 @@ from projections import views as views_module
 
 @pytest.fixture
 def collector_states(monkeypatch):
-    """Whether the collector was enabled at each ``project_batch`` of the views."""
+    """Whether the collector was enabled at each ``project_parsed`` of the views."""
     states: list[bool] = []
-    project_batch = views_module.project_batch
+    project_parsed = views_module.project_parsed
 
     def spied(*args, **kwargs):
         states.append(gc.isenabled())
-        return project_batch(*args, **kwargs)
+        return project_parsed(*args, **kwargs)
 
-    monkeypatch.setattr(views_module, "project_batch", spied)
+    monkeypatch.setattr(views_module, "project_parsed", spied)
     return states
 
 

@@ -1,0 +1,109 @@
+"""A log's pages read and parsed on a thread, ahead of the projection that consumes them.
+
+A rebuild projects page after page into the views; the database does much of
+its writing (SQLite's B-tree steps, commits and checkpoints, PostgreSQL's COPY
+on the server) with the interpreter released. Reading and parsing the next
+pages on a thread in that time takes them off the rebuild's own path::
+
+    with PagesAhead(log.recorder, start=1, size=1000, until=None) as pages:
+        while (page := pages.next()) is not None:
+            project_parsed(page, ...)
+
+The pages and their contents are what ``parse_page(read_page(...))`` gives
+one after the other, each starting after the last one's end; a read that
+raises raises from ``next`` when its page's turn comes, and no page after it
+is read.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Self
+
+from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+from projections.batch import ParsedPage, parse_page
+from projections.log_pages import read_page
+
+_END = None
+
+
+class PagesAhead:
+    """Pages of ``recorder`` from position ``start`` on (up to ``until``, if given), ``size`` at most each,
+    read up to ``depth`` pages ahead of ``next``. Close (or leave the ``with``) when done: that stops the thread.
+
+    Requires ``start >= 1``, ``size >= 1``, ``depth >= 1``.
+    """
+
+    def __init__(self, recorder: ApplicationRecorder, start: int, size: int, until: int | None, depth: int = 2):
+        self._recorder, self._position, self._size, self._until = recorder, start, size, until
+        self._pages: queue.Queue[ParsedPage | BaseException | None] = queue.Queue(maxsize=depth)
+        self._stopped = threading.Event()
+        self._finished = False
+        self._thread = threading.Thread(target=self._read, name="views-read-ahead", daemon=True)
+        self._thread.start()
+
+    def next(self) -> ParsedPage | None:
+        """The next page, or None after the last (the end of the log, or ``until``, reached)."""
+        if self._finished:
+            return None
+        page = self._pages.get()
+        if page is _END or isinstance(page, BaseException):
+            self._finished = True
+            if isinstance(page, BaseException):
+                raise page
+            return None
+        return page
+
+    def close(self) -> None:
+        self._stopped.set()
+        while self._thread.is_alive():
+            try:  # make room for a put the thread may be blocked in
+                self._pages.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        self._finished = True
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _read(self) -> None:
+        position = self._position
+        try:
+            while not self._stopped.is_set():
+                if self._until is not None and position > self._until:
+                    break
+                notifications = read_page(self._recorder, position, self._size, self._until)
+                if not notifications:
+                    break
+                page = parse_page(notifications)
+                self._put(page)
+                position = page.last_notification_id + 1
+        except BaseException as e:  # handed to the consumer, which raises it in its turn
+            self._put(e)
+            return
+        self._put(_END)
+
+    def _put(self, item: ParsedPage | BaseException | None) -> None:
+        while not self._stopped.is_set():
+            try:
+                self._pages.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                pass
+
+
+def can_read_ahead(recorder: ApplicationRecorder) -> bool:
+    """Whether a thread may read ``recorder`` while another writes the views.
+
+    Not an SQLite database in memory: the library lets its readers and its writer take turns
+    there, so a reader would wait for the rebuild's transaction, which waits for the reader.
+    """
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        return not recorder.datastore.pool.is_sqlite_memory_mode
+    return True
