@@ -9,7 +9,7 @@ kafka-python errors pass through; ``KafkaTransport`` translates them.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import kafka.errors
 from kafka import KafkaAdminClient
@@ -54,6 +54,10 @@ class TopicIdentities:
         confirmed_at = self._confirmed_at.get(topic)
         return confirmed_at is not None and time.monotonic() - confirmed_at < IDENTITY_TTL_S
 
+    def _trusted(self, topic: str, expected: str | None) -> bool:
+        previous = self._known.get(topic)
+        return previous is not None and self.confirmed(topic) and expected in (None, previous)
+
     def distrust(self, topic: str) -> None:
         """Ask the broker at the next check of ``topic`` (a reset was seen another way)."""
         self._confirmed_at.pop(topic, None)
@@ -80,6 +84,16 @@ class TopicIdentities:
                 self.distrust(topic)  # re-created: the next check reports it
         return ids
 
+    def exists(self, topic: str) -> bool:
+        """Whether ``topic`` exists: trusted if confirmed within ``IDENTITY_TTL_S``, else asked (one request).
+        An answer naming the identity known confirms it, as ``check`` would; another is left to ``check``."""
+        if self.confirmed(topic):
+            return True
+        current = self.describe([topic])[topic]
+        if current is not None and self._known.setdefault(topic, current) == current:
+            self._confirmed_at[topic] = time.monotonic()
+        return current is not None
+
     def names(self) -> list[str]:
         """Names of the topics on the broker."""
         return sorted(self._admin().list_topics())
@@ -94,17 +108,33 @@ class TopicIdentities:
                 ids[d["name"]] = "" if topic_id == _NO_TOPIC_ID else topic_id
         return ids
 
-    def check(self, topic: str, expected: str | None, from_offset: int | None) -> str | None:
+    def check_all(self, expected: Mapping[str, str | None]) -> dict[str, str | TransportReset | None]:
+        """``check`` of each topic of ``expected`` (topic -> identity expected) with no position, the ones
+        not trusted asked of the broker in one request: each one's identity, or the ``TransportReset`` that
+        ``check`` would raise."""
+        asked = [topic for topic, identity in expected.items() if not self._trusted(topic, identity)]
+        described = self.describe(asked) if asked else {}
+        checked: dict[str, str | TransportReset | None] = {}
+        for topic, identity in expected.items():
+            try:
+                checked[topic] = self.check(topic, identity, from_offset=None, described=described)
+            except TransportReset as reset:
+                checked[topic] = reset
+        return checked
+
+    def check(self, topic: str, expected: str | None, from_offset: int | None, *,
+              described: Mapping[str, str | None] | None = None) -> str | None:
         """The topic's current identity; ``TransportReset`` if it is gone or is not ``expected``.
 
         A missing topic is a reset only if something referred to it (an expected or
         remembered identity, or a position beyond 0). Trusts an identity confirmed
-        within ``IDENTITY_TTL_S`` if it is the one expected.
+        within ``IDENTITY_TTL_S`` if it is the one expected. ``described``: identities the
+        broker gave just now (``describe``), used instead of asking again.
         """
         previous = self._known.get(topic)
-        if previous is not None and self.confirmed(topic) and expected in (None, previous):
+        if self._trusted(topic, expected):
             return previous
-        current = self.describe([topic])[topic]
+        current = described[topic] if described is not None and topic in described else self.describe([topic])[topic]
         self._known[topic] = current
         if current is None:
             self._confirmed_at.pop(topic, None)

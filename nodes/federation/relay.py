@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -85,6 +85,11 @@ class Relay:
         self._earlier_keys: dict[str, Ed25519PrivateKey] = {}  # earlier node keys read from keys/old
         self.gossip = Gossip(node.identity.state, inbox, self.send)
         self._gossip_due: dict[str, list[Checkpoint]] = {}  # this pass's, per partner, not sent yet
+        # Per partner, the position this relay last saved (or read) under its topic's identity.
+        self._reached: dict[str, int] = {}
+        # After a pass that left every partner at the end of the log: what a pass with nothing to do sees
+        # (``_idle``): the log's size, the partners and their topics' identities, the newest record's bytes.
+        self._caught_up: tuple[int, tuple[str, ...], tuple[str | None, ...], bytes] | None = None
 
     # --- one pass --------------------------------------------------------------------------
 
@@ -98,6 +103,11 @@ class Relay:
         partners = sorted(TrustStore(self.node.settings.home).partners())
         if not partners:
             return report
+        # The gossip due goes out with the first records and checkpoints, in the same publish.
+        self._gossip_due = self.gossip.due(partners)
+        if not self._gossip_due and self._idle(partners):
+            return report  # nothing to seal, prove or tell: no seal, no positions read, no publish
+        self._caught_up = None
         self.node.sealer.seal(mark_later=True)  # partners need the checkpoint, not the fsync of the mark
         checkpoints = self.own_checkpoints()
         if not checkpoints:
@@ -109,8 +119,6 @@ class Relay:
             own_records=self.node.registry.envelopes,
             rules=SharingRules.load(self.node.settings.home),
         )
-        # The gossip due goes out with the first records and checkpoints, in the same publish.
-        self._gossip_due = self.gossip.due(partners)
         reset = self._relay_by_key(partners, checkpoints, context, report)
         for attempt in range(_RESET_ATTEMPTS):
             if not reset:
@@ -128,20 +136,36 @@ class Relay:
         self._gossip_due = {}
         if report.resets:
             report.gossip += self.gossip.spread(partners)  # what a reset kept from going with the records
+        self._note_caught_up(partners)
         return report
 
     def send(self, state: str, items: Sequence[tuple[bytes, bytes]]) -> None:
         """Publish ``items`` (key, value) to ``state``'s inbox (no position: e.g. cosignatures)."""
+        self.send_many({state: items})
+
+    def send_many(self, batches: Mapping[str, Sequence[tuple[bytes, bytes]]]) -> None:
+        """``send`` to several partners at once, with one wait for the broker's acknowledgements.
+
+        A partner's topic found re-created is ensured and sent its items again, up to three times; then
+        its ``TransportReset`` is raised. Raises ``TransportError`` when the broker fails (any part of the
+        items may have been written).
+        """
+        pending = {state: items for state, items in batches.items() if items}
         for attempt in range(_RESET_ATTEMPTS):
-            self._ensure_topics([state])
-            try:
-                self.transport.publish(self.transport.inbox_topic(state), items,
-                                       expected_topic_id=self._topic_ids.get(state))
+            if not pending:
                 return
-            except TransportReset:
+            self._ensure_topics(list(pending))
+            topics = {state: self.transport.inbox_topic(state) for state in pending}
+            outcomes = self.transport.publish_many(
+                {topics[state]: items for state, items in pending.items()},
+                expected_topic_ids={topics[state]: self._topic_ids.get(state) for state in pending})
+            resets = {state: outcome for state in pending
+                      if isinstance(outcome := outcomes.get(topics[state]), TransportReset)}
+            for state in resets:
                 self._topic_ids.pop(state, None)
-                if attempt == _RESET_ATTEMPTS - 1:
-                    raise
+            if resets and attempt == _RESET_ATTEMPTS - 1:
+                raise next(iter(resets.values()))
+            pending = {state: pending[state] for state in resets}
 
     def own_checkpoints(self) -> list[Checkpoint]:
         """This node's checkpoints, smallest first (cached; only newer ones are read again)."""
@@ -169,36 +193,38 @@ class Relay:
         """
         reset: list[str] = []
         ends: dict[str, int] = {}
+        # Each partner's position read once: ``_relay_to`` moves it on as it saves it.
+        positions = {s: self.inbox.position(records_position(s, self._topic_ids.get(s))) for s in states}
         while states:
             groups: dict[int, list[str]] = {}
             for state in states:
-                sent = self._checkpoints_sent(self.inbox.position(records_position(state, self._topic_ids.get(state))))
-                end = _key_span_end(checkpoints, sent)
+                end = _key_span_end(checkpoints, self._checkpoints_sent(positions[state]))
                 if ends.get(state, 0) >= end:  # no progress (nothing routable moved it): the next pass goes on
                     continue
                 ends[state] = end
                 groups.setdefault(end, []).append(state)
             states = []
             for end, group in sorted(groups.items()):
-                reset += self._relay_to(group, checkpoints[:end], context, report)
+                reset += self._relay_to(group, checkpoints[:end], context, report, positions)
                 if end < len(checkpoints):
                     states += [s for s in group if s not in reset]
+        self._reached.update((s, position) for s, position in positions.items() if s not in reset)
         return reset
 
     def _relay_to(self, states: list[str], checkpoints: list[Checkpoint], context: SharingContext,
-                  report: RelayReport) -> list[str]:
-        """Publish the log to ``states``, page by page; returns the states whose topic was reset."""
+                  report: RelayReport, positions: dict[str, int]) -> list[str]:
+        """Publish the log to ``states``, page by page, from their ``positions`` (moved on as they are saved);
+        returns the states whose topic was reset."""
         newest = checkpoints[-1]
         sealer = self.node.sealer
         origin = self.node.identity.state
         names = {s: records_position(s, self._topic_ids.get(s)) for s in states}
-        positions = {s: self.inbox.position(names[s]) for s in states}
         for state in states:
             self._check_passed(state, names[state], positions[state], report)
         pending = {s: self._checkpoint_items(checkpoints, self._checkpoints_sent(positions[s])) for s in states}
         reset: list[str] = []
         pages = paged(lambda at, limit: self._covered(at, limit, newest.size), _position,
-                      start=min(positions.values()) + 1, limit=PAGE)
+                      start=min(positions[s] for s in states) + 1, limit=PAGE)
         # One more, empty, round: the checkpoints pending go even when no record is new.
         for covered in itertools.chain(pages, [()]):
             routed = [(index, notification, to) for index, notification, to in self._route(covered, context, report)
@@ -254,6 +280,38 @@ class Relay:
                         self._passed[names[state]] = (last.id, envelope.hash)
             self.inbox.advance_all(advanced)  # every partner's position in one commit
         return reset
+
+    def _note_caught_up(self, partners: list[str]) -> None:
+        """After a whole pass: remember what the log looked like if it left every partner at one position."""
+        reached = {self._reached.get(s) for s in partners}
+        if len(reached) != 1 or None in reached:
+            return
+        position = reached.pop() or 0
+        newest = self._row_bytes(position)
+        if newest is not None:
+            self._caught_up = (position, tuple(partners), tuple(self._topic_ids.get(s) for s in partners), newest)
+
+    def _idle(self, partners: list[str]) -> bool:
+        """True when a pass would have nothing to do: the last whole pass left every one of ``partners`` (the
+        same, on topics of the same identity) at the log's newest record, and that record is still the newest
+        and holds the same bytes (one query). A record rewritten there, or a newer one, makes a whole pass,
+        which raises the alarm or seals and publishes."""
+        if self._caught_up is None:
+            return False
+        position, names, topic_ids, newest = self._caught_up
+        if names != tuple(partners) or topic_ids != tuple(self._topic_ids.get(s) for s in partners):
+            return False
+        return self._row_bytes(position, beyond=True) == newest
+
+    def _row_bytes(self, position: int, *, beyond: bool = False) -> bytes | None:
+        """The bytes of the record at log ``position`` (b"" at 0); None if another stands there, or none,
+        or (``beyond``) any record stands after it."""
+        rows = self.node.registry.recorder.select_notifications(start=max(position, 1), limit=2)
+        if position == 0:
+            return b"" if not rows else None
+        if not rows or rows[0].id != position or (beyond and len(rows) > 1):
+            return None
+        return bytes(rows[0].state)
 
     def _check_passed(self, state: str, name: str, position: int, report: RelayReport) -> None:
         """Raise the alarm when the record at the position sent to ``state`` is not the one passed.

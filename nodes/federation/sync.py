@@ -120,7 +120,9 @@ class Federation:
         self.relay = Relay(node, transport, node.inbox)
         kwargs = {} if pool_size is None else {"pool_size": pool_size}
         self.reads = _ReadEnds(transport)
-        self.ingest = Ingest(node, self.reads, node.inbox, self.relay.send, **kwargs)
+        # Ingest's cosignatures and witness answers wait here, to go out in one publish (``send_cosignatures``).
+        self._outgoing: dict[str, list[tuple[bytes, bytes]]] = {}
+        self.ingest = Ingest(node, self.reads, node.inbox, self._send_later, **kwargs)
         self._cosigned_at = time.monotonic()
         self._caught_up = False  # reacted to what a crash left without its reactions
         self._reacted_to: int | None = None  # the reactions' position not saved yet
@@ -151,9 +153,20 @@ class Federation:
         return step
 
     def send_cosignatures(self) -> None:
+        """Publish the cosignatures and witness answers due, all partners' in one publish. One the broker
+        does not take (it is away) is dropped: the next cosignature covers it, a witness may ask again."""
         self.ingest.send_cosignatures()
         self.ingest.send_witness_replies()
+        outgoing, self._outgoing = self._outgoing, {}
+        try:
+            self.relay.send_many(outgoing)
+        except TransportError as e:
+            log.warning("cosignatures and answers to witness requests for %s not sent (%s); the next cosignature "
+                        "covers them, a witness may ask again", ", ".join(sorted(outgoing)), e)
         self._cosigned_at = time.monotonic()
+
+    def _send_later(self, state: str, items: Sequence[tuple[bytes, bytes]]) -> None:
+        self._outgoing.setdefault(state, []).extend(items)
 
     def refresh(self, report: SyncReport) -> None:
         """Re-read the trust store (parked messages of new partners are checked again), and, the
