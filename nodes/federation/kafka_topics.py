@@ -99,14 +99,25 @@ class TopicIdentities:
         return sorted(self._admin().list_topics())
 
     def describe(self, topics: list[str]) -> dict[str, str | None]:
-        """Identity of each topic: its id, "" if the broker gives none (Kafka < 2.8), None if missing."""
-        described = self._admin().describe_topics(topics)
-        ids: dict[str, str | None] = {t: None for t in topics}
+        """Identity of each topic: its id, "" if the broker gives none (Kafka < 2.8), None if missing.
+
+        The other topics used before whose trust has run out are asked in the same request: those that
+        still have the identity known are confirmed (a sync's publish to its partners then vouches for
+        its own inbox topic, and the other way round), any other answer is left to the next ``check``.
+        """
+        along = [t for t, known in self._known.items()
+                 if known is not None and t not in topics and not self.confirmed(t)]
+        described = self._admin().describe_topics([*topics, *along])
+        ids: dict[str, str | None] = {t: None for t in [*topics, *along]}
         for d in described:
             if d.get("error_code", 0) == 0 and d.get("name") in ids:
                 topic_id = str(d.get("topic_id") or "")
                 ids[d["name"]] = "" if topic_id == _NO_TOPIC_ID else topic_id
-        return ids
+        now = time.monotonic()
+        for topic in along:
+            if ids[topic] is not None and ids[topic] == self._known.get(topic):
+                self._confirmed_at[topic] = now
+        return {t: ids[t] for t in topics}
 
     def check_all(self, expected: Mapping[str, str | None]) -> dict[str, str | TransportReset | None]:
         """``check`` of each topic of ``expected`` (topic -> identity expected) with no position, the ones

@@ -60,6 +60,8 @@ class RelayReport:
     by_partner: dict[str, int] = field(default_factory=dict)
     #: Checkpoints of third states gossiped to partners (``nodes.federation.gossip``).
     gossip: int = 0
+    #: Whether the positions handed as ``save_along`` were saved in this pass's commit.
+    saved_along: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.records or self.checkpoints)
@@ -90,16 +92,41 @@ class Relay:
         # After a pass that left every partner at the end of the log: what a pass with nothing to do sees
         # (``_idle``): the log's size, the partners and their topics' identities, the newest record's bytes.
         self._caught_up: tuple[int, tuple[str, ...], tuple[str | None, ...], bytes] | None = None
+        # Per partner, messages without a position (cosignatures, witness answers) that go with its next publish.
+        self._riders: dict[str, list[tuple[bytes, bytes]]] = {}
+        self._save_along: dict[str, int] = {}
 
     # --- one pass --------------------------------------------------------------------------
 
-    def relay(self) -> RelayReport:
+    def relay(self, *, save_along: Mapping[str, int] | None = None) -> RelayReport:
         """Publish what each trusted partner has not been sent yet. Returns what was published.
+
+        The messages ``carry`` was given go with the pass's publish to their partner. ``save_along``:
+        other positions (name -> position) saved in the same commit as the partners' positions, if the
+        pass makes one (``RelayReport.saved_along``; positions never go back).
 
         Raises ``TransportError`` when the broker fails (positions stay where the broker
         last acknowledged), ``StorageError`` when the database does.
         """
         report = RelayReport()
+        self._save_along = dict(save_along or {})
+        try:
+            return self._pass(report)
+        finally:
+            report.saved_along = bool(save_along) and not self._save_along
+            self._save_along = {}
+
+    def carry(self, state: str, items: Sequence[tuple[bytes, bytes]]) -> None:
+        """Have ``items`` (key, value; no position) go to ``state`` with the next publish to it (``take_carried``
+        gives those a pass did not take)."""
+        self._riders.setdefault(state, []).extend(items)
+
+    def take_carried(self) -> dict[str, list[tuple[bytes, bytes]]]:
+        """The messages given to ``carry`` that no pass took yet, per partner; forgotten here."""
+        riders, self._riders = self._riders, {}
+        return riders
+
+    def _pass(self, report: RelayReport) -> RelayReport:
         partners = sorted(TrustStore(self.node.settings.home).partners())
         if not partners:
             return report
@@ -241,6 +268,7 @@ class Relay:
             batches: dict[str, list[tuple[bytes, bytes]]] = {}
             checkpoints_in: dict[str, int] = {}
             gossip_in: dict[str, list[Checkpoint]] = {}
+            riders_in: dict[str, list[tuple[bytes, bytes]]] = {}
             for state in states:
                 if state in reset:
                     continue
@@ -250,6 +278,8 @@ class Relay:
                           if notification.id > positions[state] and state in to]
                 gossip_in[state] = self._gossip_due.pop(state, [])
                 items += self.gossip.messages(gossip_in[state])
+                riders_in[state] = self._riders.pop(state, [])
+                items += riders_in[state]
                 if items:
                     batches[state] = items
             # All partners' messages in one publish: the broker's acknowledgements are waited for once.
@@ -264,20 +294,25 @@ class Relay:
                 if isinstance(outcome, TransportReset):
                     log.warning("relay to %s: %s; publishing everything again", state, outcome)
                     reset.append(state)
+                    self.carry(state, riders_in[state])  # they go with the publish under the new identity
                     continue
                 items = batches.get(state, [])
-                report.records += len(items) - checkpoints_in[state] - len(gossip_in[state])
+                ours = len(items) - len(gossip_in[state]) - len(riders_in[state])  # checkpoints and records
+                report.records += ours - checkpoints_in[state]
                 report.checkpoints += checkpoints_in[state]
                 report.gossip += len(gossip_in[state])
                 self.gossip.sent(state, gossip_in[state])
-                if len(items) > len(gossip_in[state]):
-                    report.by_partner[state] = report.by_partner.get(state, 0) + len(items) - len(gossip_in[state])
+                if ours:
+                    report.by_partner[state] = report.by_partner.get(state, 0) + ours
                 if covered and covered[-1][1].id > positions[state]:
                     last = covered[-1][1]
                     positions[state] = advanced[names[state]] = last.id
                     envelope = _envelope(last)
                     if envelope is not None:
                         self._passed[names[state]] = (last.id, envelope.hash)
+            if advanced:
+                advanced.update(self._save_along)  # saved in this commit rather than one of their own
+                self._save_along = {}
             self.inbox.advance_all(advanced)  # every partner's position in one commit
         return reset
 
