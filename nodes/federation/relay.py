@@ -246,8 +246,9 @@ class Relay:
         sealer = self.node.sealer
         origin = self.node.identity.state
         names = {s: records_position(s, self._topic_ids.get(s)) for s in states}
+        standing: dict[int, tuple[Notification | None, Envelope | None]] = {}  # partners at one position: one read
         for state in states:
-            self._check_passed(state, names[state], positions[state], report)
+            self._check_passed(state, names[state], positions[state], report, standing)
         pending = {s: self._checkpoint_items(checkpoints, self._checkpoints_sent(positions[s])) for s in states}
         reset: list[str] = []
         pages = paged(lambda at, limit: self._covered(at, limit, newest.size), _position,
@@ -348,13 +349,15 @@ class Relay:
             return None
         return bytes(rows[0].state)
 
-    def _check_passed(self, state: str, name: str, position: int, report: RelayReport) -> None:
+    def _check_passed(self, state: str, name: str, position: int, report: RelayReport,
+                      standing_at: dict[int, tuple[Notification | None, Envelope | None]]) -> None:
         """Raise the alarm when the record at the position sent to ``state`` is not the one passed.
 
         A deleted newest record whose position was handed to the next one (a table made before
         positions were never reused), or a row rewritten in place: the partner would never be
         sent what stands there now. The expected hash is the one seen when the position was
         passed, else the sealer's leaf for that position (what was sealed is what was sent).
+        ``standing_at``: the records read at positions so far in this pass; this one's is added.
         """
         if position == 0 or (state, position) in self._alarmed:
             return
@@ -365,9 +368,11 @@ class Relay:
             expected = self._sealed_hash(position)
         if expected is None:
             return
-        rows = self.node.registry.recorder.select_notifications(start=position, limit=1)
-        standing = rows[0] if rows and rows[0].id == position else None
-        envelope = _envelope(standing) if standing is not None else None
+        if position not in standing_at:
+            rows = self.node.registry.recorder.select_notifications(start=position, limit=1)
+            row = rows[0] if rows and rows[0].id == position else None
+            standing_at[position] = (row, _envelope(row) if row is not None else None)
+        standing, envelope = standing_at[position]
         if envelope is not None and envelope.hash == expected:
             self._passed[name] = (position, expected)
             return
