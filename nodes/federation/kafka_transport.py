@@ -23,7 +23,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from nodes.errors import ConfigurationError, TransportError, TransportReset
 from nodes.federation.kafka_security import KafkaSecurity, check_tls_handshake, client_config
-from nodes.federation.kafka_topics import TopicIdentities
+from nodes.federation.kafka_topics import PUBLISH_TRUST_S, TopicIdentities
 from nodes.federation.wire import check_topic_prefix, inbox_topic
 from nodes.ports import Batch, Delivery, Record
 from nodes.settings import DEFAULT_MAX_MESSAGE_BYTES
@@ -483,9 +483,10 @@ class KafkaTransport:
         outcomes: dict[str, Delivery | TransportReset] = {}
         with self._translated(action):
             try:
-                # Every topic checked before and after, the ones not trusted asked in one request each time.
+                # Every topic checked before and after, the ones not trusted asked in one request each time;
+                # before, an older confirmation is trusted (PUBLISH_TRUST_S): the check after reports a reset.
                 before = self._topics.check_all({topic: expected_ids.get(topic) or self._topics.known(topic)
-                                                 for topic in batches})
+                                                 for topic in batches}, trust_s=PUBLISH_TRUST_S)
                 for topic, checked in before.items():
                     if isinstance(checked, TransportReset):
                         outcomes[topic] = checked

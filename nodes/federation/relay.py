@@ -81,8 +81,9 @@ class Relay:
         self.inbox = inbox
         self._topic_ids: dict[str, str | None] = {}
         self._checkpoints: list[Checkpoint] = []
-        # Per partner position name: the last position passed and the hash of the record there.
-        self._passed: dict[str, tuple[int, bytes]] = {}
+        # Per partner position name: the last position passed, the hash of the record there and its bytes.
+        self._passed: dict[str, tuple[int, bytes, bytes]] = {}
+        self._seen: tuple[int, bytes] | None = None  # the record at a position and its bytes, read this pass
         self._alarmed: set[tuple[str, int]] = set()
         self._earlier_keys: dict[str, Ed25519PrivateKey] = {}  # earlier node keys read from keys/old
         self.gossip = Gossip(node.identity.state, inbox, self.send)
@@ -109,6 +110,7 @@ class Relay:
         last acknowledged), ``StorageError`` when the database does.
         """
         report = RelayReport()
+        self._seen = None
         self._save_along = dict(save_along or {})
         try:
             return self._pass(report)
@@ -310,7 +312,7 @@ class Relay:
                     positions[state] = advanced[names[state]] = last.id
                     envelope = _envelope(last)
                     if envelope is not None:
-                        self._passed[names[state]] = (last.id, envelope.hash)
+                        self._passed[names[state]] = (last.id, envelope.hash, bytes(last.state))
             if advanced:
                 advanced.update(self._save_along)  # saved in this commit rather than one of their own
                 self._save_along = {}
@@ -323,7 +325,9 @@ class Relay:
         if len(reached) != 1 or None in reached:
             return
         position = reached.pop() or 0
-        newest = self._row_bytes(position)
+        passed = [p for s in partners if (p := self._passed.get(records_position(s, self._topic_ids.get(s))))]
+        # The bytes passed, as this pass read them, or else read now.
+        newest = passed[0][2] if passed and passed[0][0] == position else self._row_bytes(position)
         if newest is not None:
             self._caught_up = (position, tuple(partners), tuple(self._topic_ids.get(s) for s in partners), newest)
 
@@ -341,13 +345,14 @@ class Relay:
 
     def _row_bytes(self, position: int, *, beyond: bool = False) -> bytes | None:
         """The bytes of the record at log ``position`` (b"" at 0); None if another stands there, or none,
-        or (``beyond``) any record stands after it."""
+        or (``beyond``) any record stands after it. What it read is noted for ``_check_passed``."""
         rows = self.node.registry.recorder.select_notifications(start=max(position, 1), limit=2)
         if position == 0:
             return b"" if not rows else None
-        if not rows or rows[0].id != position or (beyond and len(rows) > 1):
+        if not rows or rows[0].id != position:
             return None
-        return bytes(rows[0].state)
+        self._seen = (position, bytes(rows[0].state))
+        return None if beyond and len(rows) > 1 else self._seen[1]
 
     def _check_passed(self, state: str, name: str, position: int, report: RelayReport,
                       standing_at: dict[int, tuple[Notification | None, Envelope | None]]) -> None:
@@ -363,6 +368,8 @@ class Relay:
             return
         passed = self._passed.get(name)
         if passed is not None and passed[0] == position:
+            if self._seen == (position, passed[2]):
+                return  # read this pass, byte for byte the record passed
             expected: bytes | None = passed[1]
         else:
             expected = self._sealed_hash(position)
@@ -373,8 +380,8 @@ class Relay:
             row = rows[0] if rows and rows[0].id == position else None
             standing_at[position] = (row, _envelope(row) if row is not None else None)
         standing, envelope = standing_at[position]
-        if envelope is not None and envelope.hash == expected:
-            self._passed[name] = (position, expected)
+        if standing is not None and envelope is not None and envelope.hash == expected:
+            self._passed[name] = (position, expected, bytes(standing.state))
             return
         self._alarmed.add((state, position))
         report.alarms += 1
