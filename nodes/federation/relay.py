@@ -5,8 +5,9 @@ partner the checkpoints it has not been sent (each with its consistency proof
 from the one before) and the records the sharing policy gives it, in log order,
 each with its inclusion proof; records are routed by their signed envelope. The
 position per partner is a tracking row in the node's own database, advanced
-only after the broker acknowledged (at-least-once). docs/federation.md ("Relay")
-tells the protocol, including what happens when the broker loses its topics.
+only after the broker acknowledged (at-least-once). A pass with nothing new to
+send does nothing (``_idle``). docs/federation.md ("Relay") tells the protocol,
+including what happens when the broker loses its topics.
 """
 
 from __future__ import annotations
