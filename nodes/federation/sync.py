@@ -4,10 +4,10 @@
 publishes everything pending, ingests everything that was in our inbox topic when it
 started (and what the batches it reads hold beyond), calls ``nodes.federation.reactions.react``
 after every committed batch of accepted partner records (a reaction that fails is listed in the
-quarantine, never raised), and publishes the records those reactions made, with its cosignatures,
-until nothing is left to do or the timeout. Messages that arrive after its last read wait for the next ``sync``:
-the inbox is drained once, its end asked of the broker once. Scripts and tests get a
-deterministic step.
+quarantine, never raised), and publishes the records those reactions made, with its
+cosignatures, until nothing is left to do or the timeout. Messages that arrive after its last
+read wait for the next ``sync``: the inbox is drained once, its end asked of the broker once.
+Scripts and tests get a deterministic step.
 
 Reactions have a position of their own in the inbox (``REACTIONS_POSITION``), saved after
 they ran, with the next relay pass's commit, or else at most every ``REACTIONS_SAVE_EVERY_S``,
