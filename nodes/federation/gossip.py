@@ -37,6 +37,8 @@ class Gossip:
         self.inbox = inbox
         self.send = send
         self._sent: dict[tuple[str, str], int] = {}  # (to, origin) -> size sent
+        # The newest checkpoint kept of each origin, read when the inbox held this many rows.
+        self._newest: tuple[int, dict[str, Checkpoint | None]] = (-1, {})
 
     def spread(self, partners: Sequence[str]) -> int:
         """Send each of ``partners`` what it was not told yet; returns how many messages were sent.
@@ -53,11 +55,24 @@ class Gossip:
     def due(self, partners: Sequence[str]) -> dict[str, list[Checkpoint]]:
         """Per partner (only those with something due), the newest checkpoint of each other origin among
         ``partners`` that it was not told yet: what ``spread`` sends (or the relay, with its records)."""
-        newest = {origin: c for origin in partners if (c := self.inbox.newest_partner_checkpoint(origin))}
+        newest = {origin: c for origin, c in self._newest_kept(partners).items() if c is not None}
         due = {to: [c for origin, c in sorted(newest.items())
                     if origin != to and self._sent.get((to, origin)) != c.size]
                for to in partners}
         return {to: checkpoints for to, checkpoints in due.items() if checkpoints}
+
+    def _newest_kept(self, partners: Sequence[str]) -> dict[str, Checkpoint | None]:
+        """The newest checkpoint kept of each of ``partners``, read again only when the inbox grew: a kept
+        checkpoint is a row of it, and rows are only ever added (one query when nothing came)."""
+        rows = self.inbox.max_notification_id()
+        read_at, newest = self._newest
+        if read_at != rows:
+            newest = {}
+            self._newest = (rows, newest)
+        for origin in partners:
+            if origin not in newest:
+                newest[origin] = self.inbox.newest_partner_checkpoint(origin)
+        return {origin: newest[origin] for origin in partners}
 
     def messages(self, checkpoints: Sequence[Checkpoint]) -> list[tuple[bytes, bytes]]:
         """The (key, value) gossip messages telling ``checkpoints``."""

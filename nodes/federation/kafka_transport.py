@@ -23,7 +23,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from nodes.errors import ConfigurationError, TransportError, TransportReset
 from nodes.federation.kafka_security import KafkaSecurity, check_tls_handshake, client_config
-from nodes.federation.kafka_topics import TopicIdentities
+from nodes.federation.kafka_topics import PUBLISH_TRUST_S, TopicIdentities
 from nodes.federation.wire import check_topic_prefix, inbox_topic
 from nodes.ports import Batch, Delivery, Record
 from nodes.settings import DEFAULT_MAX_MESSAGE_BYTES
@@ -348,7 +348,7 @@ class KafkaTransport:
         """
         tp = TopicPartition(topic, partition)
         with self._translated(f"reading the end offset of {topic}[{partition}]"):
-            if not self._topics.confirmed(topic) and self._topics.describe([topic])[topic] is None:
+            if not self._topics.exists(topic):
                 return 0  # asking further would make Tansu create the topic
             listed = self._consumer_client().end_offsets([tp], timeout_ms=self._ms())[tp]
             if beyond is not None and listed > beyond:
@@ -483,24 +483,24 @@ class KafkaTransport:
         outcomes: dict[str, Delivery | TransportReset] = {}
         with self._translated(action):
             try:
-                for topic in batches:
-                    expected = expected_ids.get(topic) or self._topics.known(topic)
-                    try:
-                        if self._topics.check(topic, expected, from_offset=None) is None:
-                            which = "the topic" if len(batches) == 1 else f"the topic {topic}"
-                            raise TransportError(f"{action}: {which} does not exist (ensure_topics creates it)")
-                    except TransportReset as e:
-                        outcomes[topic] = e
+                # Every topic checked before and after, the ones not trusted asked in one request each time;
+                # before, an older confirmation is trusted (PUBLISH_TRUST_S): the check after reports a reset.
+                before = self._topics.check_all({topic: expected_ids.get(topic) or self._topics.known(topic)
+                                                 for topic in batches}, trust_s=PUBLISH_TRUST_S)
+                for topic, checked in before.items():
+                    if isinstance(checked, TransportReset):
+                        outcomes[topic] = checked
+                    elif checked is None:
+                        which = "the topic" if len(batches) == 1 else f"the topic {topic}"
+                        raise TransportError(f"{action}: {which} does not exist (ensure_topics creates it)")
                 ready = {topic: items for topic, items in batches.items() if topic not in outcomes}
                 offsets = self._send_all(ready, partition)
-                for topic in ready:
-                    # Checked again after writing: if the topic was re-created meanwhile,
-                    # the records may have gone into the new one, which the caller must know.
-                    try:
-                        topic_id = self._topics.check(topic, self._topics.known(topic), from_offset=None)
-                        outcomes[topic] = Delivery(offsets.get(topic, ()), topic_id)
-                    except TransportReset as e:
-                        outcomes[topic] = e
+                # Checked again after writing: if the topic was re-created meanwhile,
+                # the records may have gone into the new one, which the caller must know.
+                after = self._topics.check_all({topic: self._topics.known(topic) for topic in ready})
+                for topic, checked in after.items():
+                    outcomes[topic] = checked if isinstance(checked, TransportReset) else \
+                        Delivery(offsets.get(topic, ()), checked)
             except kafka.errors.KafkaError as e:
                 # A producer that failed stays failed: start a fresh one next time.
                 self._discard_producer()

@@ -5,15 +5,16 @@ partner the checkpoints it has not been sent (each with its consistency proof
 from the one before) and the records the sharing policy gives it, in log order,
 each with its inclusion proof; records are routed by their signed envelope. The
 position per partner is a tracking row in the node's own database, advanced
-only after the broker acknowledged (at-least-once). docs/federation.md ("Relay")
-tells the protocol, including what happens when the broker loses its topics.
+only after the broker acknowledged (at-least-once). A pass with nothing new to
+send does nothing (``_idle``). docs/federation.md ("Relay") tells the protocol,
+including what happens when the broker loses its topics.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -60,6 +61,8 @@ class RelayReport:
     by_partner: dict[str, int] = field(default_factory=dict)
     #: Checkpoints of third states gossiped to partners (``nodes.federation.gossip``).
     gossip: int = 0
+    #: Whether the positions handed as ``save_along`` were saved in this pass's commit.
+    saved_along: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.records or self.checkpoints)
@@ -79,25 +82,62 @@ class Relay:
         self.inbox = inbox
         self._topic_ids: dict[str, str | None] = {}
         self._checkpoints: list[Checkpoint] = []
-        # Per partner position name: the last position passed and the hash of the record there.
-        self._passed: dict[str, tuple[int, bytes]] = {}
+        # Per partner position name: the last position passed, the hash of the record there and its bytes.
+        self._passed: dict[str, tuple[int, bytes, bytes]] = {}
+        self._seen: tuple[int, bytes] | None = None  # the record at a position and its bytes, read this pass
         self._alarmed: set[tuple[str, int]] = set()
         self._earlier_keys: dict[str, Ed25519PrivateKey] = {}  # earlier node keys read from keys/old
         self.gossip = Gossip(node.identity.state, inbox, self.send)
         self._gossip_due: dict[str, list[Checkpoint]] = {}  # this pass's, per partner, not sent yet
+        # Per partner, the position this relay last saved (or read) under its topic's identity.
+        self._reached: dict[str, int] = {}
+        # After a pass that left every partner at the end of the log: what a pass with nothing to do sees
+        # (``_idle``): the log's size, the partners and their topics' identities, the newest record's bytes.
+        self._caught_up: tuple[int, tuple[str, ...], tuple[str | None, ...], bytes] | None = None
+        # Per partner, messages without a position (cosignatures, witness answers) that go with its next publish.
+        self._riders: dict[str, list[tuple[bytes, bytes]]] = {}
+        self._save_along: dict[str, int] = {}
 
     # --- one pass --------------------------------------------------------------------------
 
-    def relay(self) -> RelayReport:
+    def relay(self, *, save_along: Mapping[str, int] | None = None) -> RelayReport:
         """Publish what each trusted partner has not been sent yet. Returns what was published.
+
+        The messages ``carry`` was given go with the pass's publish to their partner. ``save_along``:
+        other positions (name -> position) saved in the same commit as the partners' positions, if the
+        pass makes one (``RelayReport.saved_along``; positions never go back).
 
         Raises ``TransportError`` when the broker fails (positions stay where the broker
         last acknowledged), ``StorageError`` when the database does.
         """
         report = RelayReport()
+        self._seen = None
+        self._save_along = dict(save_along or {})
+        try:
+            return self._pass(report)
+        finally:
+            report.saved_along = bool(save_along) and not self._save_along
+            self._save_along = {}
+
+    def carry(self, state: str, items: Sequence[tuple[bytes, bytes]]) -> None:
+        """Have ``items`` (key, value; no position) go to ``state`` with the next publish to it (``take_carried``
+        gives those a pass did not take)."""
+        self._riders.setdefault(state, []).extend(items)
+
+    def take_carried(self) -> dict[str, list[tuple[bytes, bytes]]]:
+        """The messages given to ``carry`` that no pass took yet, per partner; forgotten here."""
+        riders, self._riders = self._riders, {}
+        return riders
+
+    def _pass(self, report: RelayReport) -> RelayReport:
         partners = sorted(TrustStore(self.node.settings.home).partners())
         if not partners:
             return report
+        # The gossip due goes out with the first records and checkpoints, in the same publish.
+        self._gossip_due = self.gossip.due(partners)
+        if not self._gossip_due and self._idle(partners):
+            return report  # nothing to seal, prove or tell: no seal, no positions read, no publish
+        self._caught_up = None
         self.node.sealer.seal(mark_later=True)  # partners need the checkpoint, not the fsync of the mark
         checkpoints = self.own_checkpoints()
         if not checkpoints:
@@ -109,8 +149,6 @@ class Relay:
             own_records=self.node.registry.envelopes,
             rules=SharingRules.load(self.node.settings.home),
         )
-        # The gossip due goes out with the first records and checkpoints, in the same publish.
-        self._gossip_due = self.gossip.due(partners)
         reset = self._relay_by_key(partners, checkpoints, context, report)
         for attempt in range(_RESET_ATTEMPTS):
             if not reset:
@@ -128,20 +166,36 @@ class Relay:
         self._gossip_due = {}
         if report.resets:
             report.gossip += self.gossip.spread(partners)  # what a reset kept from going with the records
+        self._note_caught_up(partners)
         return report
 
     def send(self, state: str, items: Sequence[tuple[bytes, bytes]]) -> None:
         """Publish ``items`` (key, value) to ``state``'s inbox (no position: e.g. cosignatures)."""
+        self.send_many({state: items})
+
+    def send_many(self, batches: Mapping[str, Sequence[tuple[bytes, bytes]]]) -> None:
+        """``send`` to several partners at once, with one wait for the broker's acknowledgements.
+
+        A partner's topic found re-created is ensured and sent its items again, up to three times; then
+        its ``TransportReset`` is raised. Raises ``TransportError`` when the broker fails (any part of the
+        items may have been written).
+        """
+        pending = {state: items for state, items in batches.items() if items}
         for attempt in range(_RESET_ATTEMPTS):
-            self._ensure_topics([state])
-            try:
-                self.transport.publish(self.transport.inbox_topic(state), items,
-                                       expected_topic_id=self._topic_ids.get(state))
+            if not pending:
                 return
-            except TransportReset:
+            self._ensure_topics(list(pending))
+            topics = {state: self.transport.inbox_topic(state) for state in pending}
+            outcomes = self.transport.publish_many(
+                {topics[state]: items for state, items in pending.items()},
+                expected_topic_ids={topics[state]: self._topic_ids.get(state) for state in pending})
+            resets = {state: outcome for state in pending
+                      if isinstance(outcome := outcomes.get(topics[state]), TransportReset)}
+            for state in resets:
                 self._topic_ids.pop(state, None)
-                if attempt == _RESET_ATTEMPTS - 1:
-                    raise
+            if resets and attempt == _RESET_ATTEMPTS - 1:
+                raise next(iter(resets.values()))
+            pending = {state: pending[state] for state in resets}
 
     def own_checkpoints(self) -> list[Checkpoint]:
         """This node's checkpoints, smallest first (cached; only newer ones are read again)."""
@@ -169,36 +223,39 @@ class Relay:
         """
         reset: list[str] = []
         ends: dict[str, int] = {}
+        # Each partner's position read once: ``_relay_to`` moves it on as it saves it.
+        positions = {s: self.inbox.position(records_position(s, self._topic_ids.get(s))) for s in states}
         while states:
             groups: dict[int, list[str]] = {}
             for state in states:
-                sent = self._checkpoints_sent(self.inbox.position(records_position(state, self._topic_ids.get(state))))
-                end = _key_span_end(checkpoints, sent)
+                end = _key_span_end(checkpoints, self._checkpoints_sent(positions[state]))
                 if ends.get(state, 0) >= end:  # no progress (nothing routable moved it): the next pass goes on
                     continue
                 ends[state] = end
                 groups.setdefault(end, []).append(state)
             states = []
             for end, group in sorted(groups.items()):
-                reset += self._relay_to(group, checkpoints[:end], context, report)
+                reset += self._relay_to(group, checkpoints[:end], context, report, positions)
                 if end < len(checkpoints):
                     states += [s for s in group if s not in reset]
+        self._reached.update((s, position) for s, position in positions.items() if s not in reset)
         return reset
 
     def _relay_to(self, states: list[str], checkpoints: list[Checkpoint], context: SharingContext,
-                  report: RelayReport) -> list[str]:
-        """Publish the log to ``states``, page by page; returns the states whose topic was reset."""
+                  report: RelayReport, positions: dict[str, int]) -> list[str]:
+        """Publish the log to ``states``, page by page, from their ``positions`` (moved on as they are saved);
+        returns the states whose topic was reset."""
         newest = checkpoints[-1]
         sealer = self.node.sealer
         origin = self.node.identity.state
         names = {s: records_position(s, self._topic_ids.get(s)) for s in states}
-        positions = {s: self.inbox.position(names[s]) for s in states}
+        standing: dict[int, tuple[Notification | None, Envelope | None]] = {}  # partners at one position: one read
         for state in states:
-            self._check_passed(state, names[state], positions[state], report)
+            self._check_passed(state, names[state], positions[state], report, standing)
         pending = {s: self._checkpoint_items(checkpoints, self._checkpoints_sent(positions[s])) for s in states}
         reset: list[str] = []
         pages = paged(lambda at, limit: self._covered(at, limit, newest.size), _position,
-                      start=min(positions.values()) + 1, limit=PAGE)
+                      start=min(positions[s] for s in states) + 1, limit=PAGE)
         # One more, empty, round: the checkpoints pending go even when no record is new.
         for covered in itertools.chain(pages, [()]):
             routed = [(index, notification, to) for index, notification, to in self._route(covered, context, report)
@@ -215,6 +272,7 @@ class Relay:
             batches: dict[str, list[tuple[bytes, bytes]]] = {}
             checkpoints_in: dict[str, int] = {}
             gossip_in: dict[str, list[Checkpoint]] = {}
+            riders_in: dict[str, list[tuple[bytes, bytes]]] = {}
             for state in states:
                 if state in reset:
                     continue
@@ -224,6 +282,8 @@ class Relay:
                           if notification.id > positions[state] and state in to]
                 gossip_in[state] = self._gossip_due.pop(state, [])
                 items += self.gossip.messages(gossip_in[state])
+                riders_in[state] = self._riders.pop(state, [])
+                items += riders_in[state]
                 if items:
                     batches[state] = items
             # All partners' messages in one publish: the broker's acknowledgements are waited for once.
@@ -238,45 +298,91 @@ class Relay:
                 if isinstance(outcome, TransportReset):
                     log.warning("relay to %s: %s; publishing everything again", state, outcome)
                     reset.append(state)
+                    self.carry(state, riders_in[state])  # they go with the publish under the new identity
                     continue
                 items = batches.get(state, [])
-                report.records += len(items) - checkpoints_in[state] - len(gossip_in[state])
+                ours = len(items) - len(gossip_in[state]) - len(riders_in[state])  # checkpoints and records
+                report.records += ours - checkpoints_in[state]
                 report.checkpoints += checkpoints_in[state]
                 report.gossip += len(gossip_in[state])
                 self.gossip.sent(state, gossip_in[state])
-                if len(items) > len(gossip_in[state]):
-                    report.by_partner[state] = report.by_partner.get(state, 0) + len(items) - len(gossip_in[state])
+                if ours:
+                    report.by_partner[state] = report.by_partner.get(state, 0) + ours
                 if covered and covered[-1][1].id > positions[state]:
                     last = covered[-1][1]
                     positions[state] = advanced[names[state]] = last.id
                     envelope = _envelope(last)
                     if envelope is not None:
-                        self._passed[names[state]] = (last.id, envelope.hash)
+                        self._passed[names[state]] = (last.id, envelope.hash, bytes(last.state))
+            if advanced:
+                advanced.update(self._save_along)  # saved in this commit rather than one of their own
+                self._save_along = {}
             self.inbox.advance_all(advanced)  # every partner's position in one commit
         return reset
 
-    def _check_passed(self, state: str, name: str, position: int, report: RelayReport) -> None:
+    def _note_caught_up(self, partners: list[str]) -> None:
+        """After a whole pass: remember what the log looked like if it left every partner at one position."""
+        reached = {self._reached.get(s) for s in partners}
+        if len(reached) != 1 or None in reached:
+            return
+        position = reached.pop() or 0
+        passed = [p for s in partners if (p := self._passed.get(records_position(s, self._topic_ids.get(s))))]
+        # The bytes passed, as this pass read them, or else read now.
+        newest = passed[0][2] if passed and passed[0][0] == position else self._row_bytes(position)
+        if newest is not None:
+            self._caught_up = (position, tuple(partners), tuple(self._topic_ids.get(s) for s in partners), newest)
+
+    def _idle(self, partners: list[str]) -> bool:
+        """True when a pass would have nothing to do: the last whole pass left every one of ``partners`` (the
+        same, on topics of the same identity) at the log's newest record, and that record is still the newest
+        and holds the same bytes (one query). A record rewritten there, or a newer one, makes a whole pass,
+        which raises the alarm or seals and publishes."""
+        if self._caught_up is None:
+            return False
+        position, names, topic_ids, newest = self._caught_up
+        if names != tuple(partners) or topic_ids != tuple(self._topic_ids.get(s) for s in partners):
+            return False
+        return self._row_bytes(position, beyond=True) == newest
+
+    def _row_bytes(self, position: int, *, beyond: bool = False) -> bytes | None:
+        """The bytes of the record at log ``position`` (b"" at 0); None if another stands there, or none,
+        or (``beyond``) any record stands after it. What it read is noted for ``_check_passed``."""
+        rows = self.node.registry.recorder.select_notifications(start=max(position, 1), limit=2)
+        if position == 0:
+            return b"" if not rows else None
+        if not rows or rows[0].id != position:
+            return None
+        self._seen = (position, bytes(rows[0].state))
+        return None if beyond and len(rows) > 1 else self._seen[1]
+
+    def _check_passed(self, state: str, name: str, position: int, report: RelayReport,
+                      standing_at: dict[int, tuple[Notification | None, Envelope | None]]) -> None:
         """Raise the alarm when the record at the position sent to ``state`` is not the one passed.
 
         A deleted newest record whose position was handed to the next one (a table made before
         positions were never reused), or a row rewritten in place: the partner would never be
         sent what stands there now. The expected hash is the one seen when the position was
         passed, else the sealer's leaf for that position (what was sealed is what was sent).
+        ``standing_at``: the records read at positions so far in this pass; this one's is added.
         """
         if position == 0 or (state, position) in self._alarmed:
             return
         passed = self._passed.get(name)
         if passed is not None and passed[0] == position:
+            if self._seen == (position, passed[2]):
+                return  # read this pass, byte for byte the record passed
             expected: bytes | None = passed[1]
         else:
             expected = self._sealed_hash(position)
         if expected is None:
             return
-        rows = self.node.registry.recorder.select_notifications(start=position, limit=1)
-        standing = rows[0] if rows and rows[0].id == position else None
-        envelope = _envelope(standing) if standing is not None else None
-        if envelope is not None and envelope.hash == expected:
-            self._passed[name] = (position, expected)
+        if position not in standing_at:
+            rows = self.node.registry.recorder.select_notifications(start=position, limit=1)
+            row = rows[0] if rows and rows[0].id == position else None
+            standing_at[position] = (row, _envelope(row) if row is not None else None)
+        standing, envelope = standing_at[position]
+        if standing is not None and envelope is not None and envelope.hash == expected:
+            self._passed[name] = (position, expected, bytes(standing.state))
             return
         self._alarmed.add((state, position))
         report.alarms += 1

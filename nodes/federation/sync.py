@@ -4,14 +4,14 @@
 publishes everything pending, ingests everything that was in our inbox topic when it
 started (and what the batches it reads hold beyond), calls ``nodes.federation.reactions.react``
 after every committed batch of accepted partner records (a reaction that fails is listed in the
-quarantine, never raised), and publishes the records those reactions made, until nothing is
-left to do or the timeout. Messages that arrive after its last read wait for the next ``sync``:
-the inbox is drained once, its end asked of the broker once. Scripts and tests get a
-deterministic step.
+quarantine, never raised), and publishes the records those reactions made, with its
+cosignatures, until nothing is left to do or the timeout. Messages that arrive after its last
+read wait for the next ``sync``: the inbox is drained once, its end asked of the broker once.
+Scripts and tests get a deterministic step.
 
 Reactions have a position of their own in the inbox (``REACTIONS_POSITION``), saved after
-they ran, at most every ``REACTIONS_SAVE_EVERY_S``, at the end of a ``sync`` and when the
-``Federation`` closes (the end of ``run``): records whose
+they ran, with the next relay pass's commit, or else at most every ``REACTIONS_SAVE_EVERY_S``,
+at the end of a ``sync`` and when the ``Federation`` closes (the end of ``run``): records whose
 reactions a crash cut short are reacted to again at the next start (reactions are
 idempotent), once per ``Federation``.
 
@@ -120,7 +120,9 @@ class Federation:
         self.relay = Relay(node, transport, node.inbox)
         kwargs = {} if pool_size is None else {"pool_size": pool_size}
         self.reads = _ReadEnds(transport)
-        self.ingest = Ingest(node, self.reads, node.inbox, self.relay.send, **kwargs)
+        # Ingest's cosignatures and witness answers go with the relay's next publish, or all in one of their
+        # own (``send_cosignatures``).
+        self.ingest = Ingest(node, self.reads, node.inbox, self.relay.carry, **kwargs)
         self._cosigned_at = time.monotonic()
         self._caught_up = False  # reacted to what a crash left without its reactions
         self._reacted_to: int | None = None  # the reactions' position not saved yet
@@ -141,18 +143,42 @@ class Federation:
     def log_size(self) -> int:
         return self.node.registry.recorder.max_notification_id() or 0
 
-    def ingest_step(self, timeout_s: float, report: SyncReport) -> IngestReport:
-        """One ingest batch, then the reactions to what it accepted; cosignatures when idle."""
+    def ingest_step(self, timeout_s: float, report: SyncReport, *, cosign: bool = True) -> IngestReport:
+        """One ingest batch, then the reactions to what it accepted; cosignatures when idle (unless not
+        ``cosign``: a sync sends them at its end)."""
         step = self.ingest.step(timeout_s)
         report.add_ingest(step)
         self._react(step, report)
-        if not step.read or time.monotonic() - self._cosigned_at > COSIGN_EVERY_S:
+        if cosign and (not step.read or time.monotonic() - self._cosigned_at > COSIGN_EVERY_S):
             self.send_cosignatures()
         return step
 
-    def send_cosignatures(self) -> None:
+    def relay_pass(self) -> RelayReport:
+        """A relay pass: the cosignatures and witness answers due go with its publish, and the reactions'
+        position not saved yet with its commit."""
+        along = {REACTIONS_POSITION: self._reacted_to} if self._reacted_to is not None else {}
+        relayed = self.relay.relay(save_along=along)
+        if relayed.saved_along:
+            self._reacted_to = None
+            self._reactions_saved_at = time.monotonic()
+        return relayed
+
+    def carry_cosignatures(self) -> None:
+        """Hand the cosignatures and witness answers due to the relay, for its next publish."""
         self.ingest.send_cosignatures()
         self.ingest.send_witness_replies()
+
+    def send_cosignatures(self) -> None:
+        """Publish the cosignatures and witness answers due (and those a relay pass did not take), all
+        partners' in one publish. What the broker does not take (it is away) is dropped: the next
+        cosignature covers it, a witness may ask again."""
+        self.carry_cosignatures()
+        carried = self.relay.take_carried()
+        try:
+            self.relay.send_many(carried)
+        except TransportError as e:
+            log.warning("cosignatures and answers to witness requests for %s not sent (%s); the next cosignature "
+                        "covers them, a witness may ask again", ", ".join(sorted(carried)), e)
         self._cosigned_at = time.monotonic()
 
     def refresh(self, report: SyncReport) -> None:
@@ -209,19 +235,20 @@ def sync(node: Node, transport: Transport, timeout_s: float = 10.0, *,
     try:
         fed.refresh(report)
         report.passes += 1
-        report.add_relay(fed.relay.relay())
+        report.add_relay(fed.relay_pass())
         relayed = fed.log_size()
         read = report.read
         drained = _drain(fed, deadline, report, progress)
         if report.read != read:
             relayed = -1  # what came in may be for others too (gossip of partners' checkpoints)
+        fed.carry_cosignatures()  # they go with the next publish
         while fed.log_size() != relayed and time.monotonic() < deadline:
             # Reactions recorded steps, or messages came in: relay.
             report.passes += 1
             relayed = fed.log_size()
-            report.add_relay(fed.relay.relay())
+            report.add_relay(fed.relay_pass())
         report.quiet = drained and fed.log_size() == relayed
-        fed.send_cosignatures()
+        fed.send_cosignatures()  # those no relay pass took
         fed.save_reactions_position()
         node.sealer.wait_for_mark()  # a finished sync leaves the sealer's mark written
     finally:
@@ -249,7 +276,7 @@ def _drain(fed: Federation, deadline: float, report: SyncReport, progress: Progr
             # Our position is beyond the topic's end: the broker lost its memory. A read
             # says so for sure (and moves us to the re-created topic).
             checked_reset = True
-            if fed.ingest_step(0.0, report).resets:
+            if fed.ingest_step(0.0, report, cosign=False).resets:
                 end = fed.transport.end_offset(ingest.topic)
                 start = 0
             continue
@@ -259,7 +286,7 @@ def _drain(fed: Federation, deadline: float, report: SyncReport, progress: Progr
                 end = seen
                 continue
             return True
-        step = fed.ingest_step(min(2.0, max(0.0, deadline - time.monotonic())), report)
+        step = fed.ingest_step(min(2.0, max(0.0, deadline - time.monotonic())), report, cosign=False)
         if step.resets:
             end = fed.transport.end_offset(ingest.topic)
             start = 0  # the topic was made anew: read from its start
@@ -361,7 +388,7 @@ def run(node: Node, transport: Transport, stop_event: threading.Event, *,
                 size = fed.log_size()
                 if size != relayed_size or time.monotonic() - relayed_at > RELAY_EVERY_S:
                     report.passes += 1
-                    report.add_relay(fed.relay.relay())
+                    report.add_relay(fed.relay_pass())
                     if size != relayed_size:
                         busy_until = time.monotonic() + BUSY_FOR_S
                     relayed_size, relayed_at = size, time.monotonic()

@@ -5,6 +5,7 @@ test_transport_contract.py. Tests share the session broker (``kafka_bootstrap``)
 apart by topic prefix; tests that restart a broker start their own.
 """
 
+import time
 import uuid
 
 import pytest
@@ -13,6 +14,7 @@ from nodes.errors import ConfigurationError, TransportError, TransportReset
 from nodes.federation.broker import LocalBroker, free_port
 from nodes.federation.kafka_topics import IDENTITY_TTL_S
 from nodes.federation.kafka_transport import KafkaTransport
+from nodes.ports import Delivery
 
 
 @pytest.fixture
@@ -140,3 +142,29 @@ def test_a_broker_that_stays_away_past_the_timeout_is_a_transport_error():
         with pytest.raises(TransportError) as failed:
             t.ensure_topics(["NL"])
         assert not isinstance(failed.value, TransportReset)
+
+
+def test_a_publish_to_several_topics_asks_the_identities_of_all_of_them_in_each_request(transport):
+    ids = transport.ensure_topics(["AT", "CZ", "DK"])
+    asked: list[list[str]] = []
+    describe = transport._topics.describe
+    transport._topics.describe = lambda topics: asked.append(sorted(topics)) or describe(topics)
+    transport._topics._confirmed_at.clear()  # as when their trust has run out
+    outcomes = transport.publish_many({topic: [(b"k", b"v")] for topic in ids}, expected_topic_ids=ids)
+    assert all(isinstance(outcomes[topic], Delivery) and outcomes[topic].topic_id == ids[topic] for topic in ids)
+    assert asked and all(topics == sorted(ids) for topics in asked)  # never one request per topic
+
+
+def test_a_publish_into_a_topic_made_anew_since_its_identity_was_confirmed_is_a_reset():
+    # Before a publish an identity is trusted longer than after it: the check after it reports the reset.
+    with LocalBroker() as broker, KafkaTransport(broker.bootstrap_servers) as t:
+        topic = t.inbox_topic("LU")
+        old_id = t.ensure_topics(["LU"])[topic]
+        t.publish(topic, [(b"k", b"before")], expected_topic_id=old_id)
+        broker.restart()
+        with KafkaTransport(broker.bootstrap_servers) as other:  # e.g. the partner's ingest
+            new_id = other.ensure_topics(["LU"])[topic]
+        time.sleep(IDENTITY_TTL_S)  # the check after a publish trusts no older confirmation
+        with pytest.raises(TransportReset) as reset:
+            t.publish(topic, [(b"k", b"after")], expected_topic_id=old_id)
+        assert reset.value.topic_id == new_id != old_id

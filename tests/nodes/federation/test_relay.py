@@ -266,3 +266,40 @@ def test_the_sealed_leaf_at_an_index_is_the_one_the_leaf_index_holds(cluster):
     assert len(leaves) >= 3
     assert [be.sealer.sealed_leaf(leaf.index) for leaf in leaves] == leaves
     assert be.sealer.sealed_leaf(len(leaves)) is None
+
+
+def test_a_pass_with_nothing_new_neither_seals_nor_publishes_and_the_next_record_goes_out(be_and_nl):
+    be = be_and_nl
+    be.registry.record("report_stolen", by="police", weapon_id=str(manufacture(be, "I-1")), place="Gent",
+                       circumstances="")
+    transport = MemoryTransport()
+    relay = Relay(be, transport, be.inbox)
+    relay.relay()
+    assert len(stolen_sent(transport)) == 1
+    seals = []
+    seal = be.sealer.seal
+    be.sealer.seal = lambda **kwargs: seals.append(kwargs) or seal(**kwargs)
+    sent = len(transport.published("NL"))
+    assert not relay.relay() and not relay.relay()
+    assert seals == [] and len(transport.published("NL")) == sent
+    be.registry.record("report_stolen", by="police", weapon_id=str(manufacture(be, "I-2")), place="Gent",
+                       circumstances="")
+    report = relay.relay()
+    assert (report.records, report.checkpoints, len(seals)) == (1, 1, 1)
+    assert len(stolen_sent(transport)) == 2
+
+
+def test_what_is_carried_goes_with_the_next_publish_and_what_a_pass_did_not_take_is_given_back(be_and_nl):
+    be = be_and_nl
+    transport = MemoryTransport()
+    relay = Relay(be, transport, be.inbox)
+    relay.relay()
+    relay.carry("NL", [(b"k", b"nothing to publish: given back")])
+    assert not relay.relay()
+    assert relay.take_carried() == {"NL": [(b"k", b"nothing to publish: given back")]}
+    be.registry.record("report_stolen", by="police", weapon_id=str(manufacture(be, "C-1")), place="Gent",
+                       circumstances="")
+    relay.carry("NL", [(b"k", b"carried")])
+    report = relay.relay(save_along={"elsewhere": 7})
+    assert report.records == 1 and report.saved_along and be.inbox.position("elsewhere") == 7
+    assert transport.published("NL")[-1] == (b"k", b"carried") and relay.take_carried() == {}
