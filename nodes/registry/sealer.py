@@ -633,12 +633,13 @@ class _PendingLeaves:
 
 def _completed_nodes(tree: MerkleTree, old: int, new: int) -> Iterator[tuple[int, int, bytes]]:
     """(height, position, root) of each subtree of 2**_STORED_HEIGHT leaves or more that the tree completes
-    when it grows from ``old`` to ``new`` leaves. Requires the tree to hold them: resumed at ``old`` at most."""
+    when it grows from ``old`` to ``new`` leaves and holds: all of them unless it was resumed beyond ``old``
+    (checkpoint rows deleted since), and a proof that needs one left out reads the whole leaf index."""
     for height in range(_STORED_HEIGHT, new.bit_length()):
         for position in range(old >> height, new >> height):
             node = tree.held_node(height, position)
-            assert node is not None, f"a tree resumed at {tree.resumed_at} holds the subtrees completed from {old} on"
-            yield height, position, node
+            if node is not None:
+                yield height, position, node
 
 
 def _sealed_leaf(row: Any) -> SealedLeaf:
