@@ -30,6 +30,9 @@ registry's own database (SQLite or PostgreSQL), in one transaction:
     time such a proof is asked: the leaf index is then read whole, once, checked
     as before.
 
+A log that grew by more than 100,000 records since the last seal (an import-csv) is sealed a
+checkpoint per 100,000: the leaves waiting to be stored stay that few.
+
 Several processes may seal at once: sizes are primary keys, a duplicate of
 the same size and root is ignored, and a different root for a size already
 signed raises ``CheckpointError``: the log was rewritten, or forked.
@@ -83,6 +86,8 @@ _FOLLOW_BATCH = 1000
 # Rows of the leaf index read at a time when the tree is loaded.
 _LEAF_PAGE = 10_000
 _SEAL_ATTEMPTS = 3
+# Records sealed per checkpoint at most when the log grew by more since the last seal.
+_SEAL_CHUNK = 100_000
 # Subtrees of 2**_STORED_HEIGHT leaves and more have their roots in NODES_TABLE (one row per 128 leaves);
 # a smaller one is hashed again from one read of at most 2**_STORED_HEIGHT leaf rows.
 _STORED_HEIGHT = 8
@@ -157,9 +162,21 @@ class Sealer:
         key = self.identity.private_keys[self.identity.node_key_id]
         with self._lock:
             self.wait_for_mark()
-            tree = self._follow()
+            sealed_before: Checkpoint | None = None
+            while True:
+                # A log that grew by millions (an import-csv) is sealed a checkpoint per _SEAL_CHUNK records:
+                # the leaves pending (64 bytes each) are then never more than that many.
+                tree = self._follow(most=_SEAL_CHUNK)
+                if len(self._pending) < _SEAL_CHUNK:
+                    break
+                sealed_before = self._seal_followed(key, tree, mark_later=False) or sealed_before
             if len(tree) == self._stored_size and self._unchanged(tree):
-                return None
+                return sealed_before
+            return self._seal_followed(key, tree, mark_later=mark_later) or sealed_before
+
+    def _seal_followed(self, key: Ed25519PrivateKey, tree: MerkleTree, *, mark_later: bool) -> Checkpoint | None:
+        """Seal ``tree``, what ``_follow`` returned, as ``seal`` does; the checkpoint signed, or None."""
+        with self._lock:
             for _ in range(_SEAL_ATTEMPTS):
                 with translated_errors("sealing a checkpoint"), self._tables.transaction(commit=True) as cursor:
                     self._tables.lock_out_other_sealers(cursor)
@@ -260,11 +277,12 @@ class Sealer:
         self._pending = _PendingLeaves(size)
         return Checkpoint.from_bytes(stored.bytes)
 
-    def _follow(self) -> MerkleTree:
-        """Load the tree at first use, then append the records logged since; return it."""
+    def _follow(self, most: int | None = None) -> MerkleTree:
+        """Load the tree at first use, then append the records logged since; return it. With ``most``, stop
+        after the page that takes the leaves pending to ``most`` or more."""
         tree = self._tree if self._tree is not None else self._load()
         pages = notification_pages(self.registry.recorder, start=self._next_position, limit=_FOLLOW_BATCH)
-        while True:
+        while most is None or len(self._pending) < most:
             with translated_errors("reading the log"):
                 notifications = next(pages, None)
             if notifications is None:
@@ -282,6 +300,7 @@ class Sealer:
                 self._pending.append(index, notification.id, notification.originator_id,
                                      notification.originator_version, digest)
             self._next_position = notifications[-1].id + 1
+        return tree
 
     def _load(self) -> MerkleTree:
         """The tree at the latest checkpoint, resumed from its frontier (``_resumed``), with any leaf

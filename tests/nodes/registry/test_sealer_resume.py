@@ -267,3 +267,20 @@ def test_each_seal_stores_the_subtree_roots_it_completes_and_no_other(node, smal
                 for height in range(2, checkpoints[-1].size.bit_length())
                 for position in range(checkpoints[-1].size >> height)]
     assert sorted((h, p, bytes(x)) for h, p, x in stored) == expected
+
+
+def test_a_log_grown_by_more_than_a_chunk_is_sealed_a_checkpoint_per_chunk(node, monkeypatch):
+    monkeypatch.setattr(sealer_module, "_SEAL_CHUNK", 4)
+    monkeypatch.setattr(sealer_module, "_FOLLOW_BATCH", 2)
+    before = node.sealer.seal() or node.sealer.latest_checkpoint()
+    manufacture_many(node, 11)
+    newest = node.sealer.seal()
+    records = logged(node)
+    assert newest.size == len(records)
+    # The leaves pending never more than a chunk (and a page): each chunk is signed before the next is read.
+    signed = node.sealer.checkpoints(after=before.size)
+    assert [c.size for c in signed] == [*range(before.size + 4, len(records), 4), len(records)]
+    whole = MerkleTree(leaf for _, leaf in records)
+    assert all(c.root == whole.root(c.size) for c in signed)
+    assert [leaf.index for leaf in node.sealer.sealed_leaves()] == list(range(len(records)))
+    assert node.sealer.seal() is None
