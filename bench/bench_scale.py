@@ -13,6 +13,8 @@ to the next size, in a child process) and, at each size of ``--sizes``, measured
 - cold seal: ms of ``seal`` in a new process that opens the node (the sealer resumes from the frontier
   stored with the latest checkpoint);
 - inclusion proof: median ms of ``sealer.inclusion_proof`` of random leaves, the tree held;
+- old-leaf proof after restart: ms of the first ``inclusion_proof`` of leaf 0 in a new process that opens
+  the node (its sealer resumes from the latest frontier; leaf 0's path is older than it);
 - history p99: ms of ``node.registry.history`` of random weapons;
 - verify, rebuild: events/s and peak RSS of ``armsledger verify`` and ``armsledger rebuild``
   (child processes, timed from after the CLI's imports: the process start is not the work);
@@ -61,6 +63,21 @@ node = open_node(Settings.load())
 started = time.perf_counter()
 node.sealer.seal()
 print(json.dumps({"seal_ms": (time.perf_counter() - started) * 1000}))
+node.close()
+"""
+
+
+# The first proof of the oldest leaf in a new process: what a trace or an evidence bundle of an old record
+# pays after a restart. Timed from after open_node, as the cold seal is.
+_OLD_PROOF = """
+import json, time
+import nodes.registry.sealer
+from nodes.bootstrap import open_node
+from nodes.settings import Settings
+node = open_node(Settings.load())
+started = time.perf_counter()
+node.sealer.inclusion_proof(0)
+print(json.dumps({"proof_ms": (time.perf_counter() - started) * 1000}))
 node.close()
 """
 
@@ -171,6 +188,13 @@ def proof_ms(store: Store, rng: random.Random) -> float:
     return statistics.median(times)
 
 
+def old_proof_ms(store: Store) -> float:
+    done = common.run_child([sys.executable, "-c", _OLD_PROOF], store.env)
+    if done.returncode != 0:
+        raise RuntimeError(f"old-leaf proof: exit {done.returncode}: {done.stderr[-500:]}")
+    return float(json.loads(done.stdout)["proof_ms"])
+
+
 def history_p99_ms(store: Store, rng: random.Random) -> float:
     from domain.marking import Marking
 
@@ -197,6 +221,7 @@ def measure_size(store: Store, size: int, rng: random.Random) -> dict[str, float
     progress(f"{label}: seal, proofs, history")
     figures["seal after import"], figures["warm seal"], figures["cold seal"] = seal_times(store, store.events - before)
     figures["inclusion proof"] = proof_ms(store, rng)
+    figures["old-leaf proof after restart"] = old_proof_ms(store)
     figures["history p99"] = history_p99_ms(store, rng)
     progress(f"{label}: armsledger verify")
     done = armsledger(store, "verify", "--json")
@@ -216,7 +241,8 @@ def measure_size(store: Store, size: int, rng: random.Random) -> dict[str, float
 COSTS = (("import", "events/s", True), ("verify", "events/s", True), ("rebuild", "events/s", True),
          ("history p99", "ms", False), ("seal after import", "ms per 1,000 events", False),
          ("warm seal", "ms", False), ("cold seal", "ms", False),
-         ("inclusion proof", "ms", False), ("verify --since, nothing new", "s", False))
+         ("inclusion proof", "ms", False), ("old-leaf proof after restart", "ms", False),
+         ("verify --since, nothing new", "s", False))
 MEMORY = ("import RSS", "verify RSS", "rebuild RSS")
 
 
@@ -249,7 +275,8 @@ def measure(backend: str, sizes: list[int]) -> Table:
         "seal after import: the open node's first seal after that import-csv, per 1,000 events imported; each seal "
         f"after {2 * SMALL_BATCH_ROWS} events appended; cold seal: open_node then seal in a new process",
         "import, verify, rebuild: armsledger in child processes, timed from after the CLI's imports; "
-        f"history p99 of {HISTORY_SAMPLES} random weapons; proof: median of {PROOF_SAMPLES:,} random leaves",
+        f"history p99 of {HISTORY_SAMPLES} random weapons; proof: median of {PROOF_SAMPLES:,} random leaves; "
+        "old-leaf proof: the first proof of leaf 0 in a new process, after open_node",
         "RSS: each command's own peak (wait4 ru_maxrss), target <= "
         f"{RSS_TARGET_MB} MB (stated at 1,000,000 events)",
         "stored events at each size: " + ", ".join(f"{int(at[s]['events']):,}" for s in sizes),

@@ -9,6 +9,10 @@ each), never on leaf data.
 - ``MerkleTree`` is the append-only, in-memory version a node keeps: it caches
   the hash of every complete subtree, so appends cost O(1) hashes amortised and
   roots and proofs for any earlier size cost O(log n) to O(log^2 n) hashes.
+- ``inclusion_proof_nodes`` and ``consistency_proof_nodes`` name the complete
+  subtrees a proof is made of, and ``inclusion_proof_from_nodes`` and
+  ``consistency_proof_from_nodes`` build it from their roots, wherever they are
+  kept (a node's database: ``nodes.registry.sealer``).
 
 The verifiers that pair with the proof builders are in ``ledger.proofs``.
 """
@@ -16,7 +20,7 @@ The verifiers that pair with the proof builders are in ``ledger.proofs``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 
 from .hashing import EMPTY_ROOT, HASH_SIZE, NODE_PREFIX, node_hash
@@ -24,6 +28,9 @@ from .hashing import EMPTY_ROOT, HASH_SIZE, NODE_PREFIX, node_hash
 # MTH(D[lo:hi]) for 0 <= lo < hi, as a callable so that the pure functions
 # and MerkleTree share the descent of PATH and SUBPROOF.
 _SubtreeRoot = Callable[[int, int], bytes]
+
+# A complete subtree, (height, position): the 2**height leaves from position * 2**height on.
+NodeId = tuple[int, int]
 
 
 def merkle_root(leaf_hashes: Sequence[bytes]) -> bytes:
@@ -65,6 +72,73 @@ def consistency_proof(size1: int, leaf_hashes: Sequence[bytes]) -> list[bytes]:
     size2 = len(leaf_hashes)
     _check_consistency_sizes(size1, size2)
     return _consistency_path(size1, size2, lambda lo, hi: _range_root(leaf_hashes, lo, hi))
+
+
+def inclusion_proof_nodes(index: int, size: int) -> list[NodeId]:
+    """The complete subtrees from whose roots PATH(index, D_size) is made, in the order the path
+    needs them (``inclusion_proof_from_nodes``): O(log(size) ** 2) at most, one per path hash
+    when ``size`` is a power of two.
+
+    Requires ``0 <= index < size``; raises ``ValueError`` otherwise.
+    """
+    return inclusion_proofs_nodes([index], size)
+
+
+def inclusion_proofs_nodes(indexes: Iterable[int], size: int) -> list[NodeId]:
+    """``inclusion_proof_nodes`` of each of ``indexes``, each subtree once (paths of neighbouring leaves
+    share most of theirs). Requires ``0 <= index < size`` for each; raises ``ValueError`` otherwise."""
+    needed: list[NodeId] = []
+    record = _recorded_into(needed)
+    for index in indexes:
+        _check_index(index, size)
+        _inclusion_path(index, size, record)
+    return needed
+
+
+def consistency_proof_nodes(size1: int, size2: int) -> list[NodeId]:
+    """The complete subtrees from whose roots PROOF(size1, D_size2) is made
+    (``consistency_proof_from_nodes``).
+
+    Requires ``0 < size1 <= size2``; raises ``ValueError`` otherwise.
+    """
+    _check_consistency_sizes(size1, size2)
+    needed: list[NodeId] = []
+    _consistency_path(size1, size2, _recorded_into(needed))
+    return needed
+
+
+def inclusion_proof_from_nodes(index: int, size: int, nodes: Mapping[NodeId, bytes]) -> list[bytes]:
+    """PATH(index, D_size), as ``inclusion_proof`` gives it, from ``nodes``: the root of each subtree
+    ``inclusion_proof_nodes(index, size)`` names.
+
+    Whether ``nodes`` hold the roots of the tree meant is the caller's to check: verify the proof
+    against a signed root (``proofs.verify_inclusion``). Requires ``0 <= index < size``
+    (``ValueError`` otherwise) and every subtree named in ``nodes`` (``KeyError`` otherwise).
+    """
+    return inclusion_proofs_from_nodes([index], size, nodes)[0]
+
+
+def inclusion_proofs_from_nodes(indexes: Iterable[int], size: int, nodes: Mapping[NodeId, bytes]) -> list[list[bytes]]:
+    """``inclusion_proof_from_nodes`` of each of ``indexes``, in order, the subtree roots their paths
+    share computed once (as ``MerkleTree.inclusion_proofs``). Same requirements and errors."""
+    subtree_root = _shared(lambda lo, hi: _folded([nodes[node] for node in _pieces(lo, hi)]))
+    proofs = []
+    for index in indexes:
+        _check_index(index, size)
+        proofs.append(_inclusion_path(index, size, subtree_root))
+    return proofs
+
+
+def consistency_proof_from_nodes(size1: int, size2: int, nodes: Mapping[NodeId, bytes]) -> list[bytes]:
+    """PROOF(size1, D_size2), as ``consistency_proof`` gives it, from ``nodes``: the root of each
+    subtree ``consistency_proof_nodes(size1, size2)`` names.
+
+    Whether ``nodes`` hold the roots of the tree meant is the caller's to check: verify the proof
+    against both signed roots (``proofs.verify_consistency``). Requires ``0 < size1 <= size2``
+    (``ValueError`` otherwise) and every subtree named in ``nodes`` (``KeyError`` otherwise).
+    """
+    _check_consistency_sizes(size1, size2)
+    return _consistency_path(size1, size2, lambda lo, hi: _folded([nodes[node] for node in _pieces(lo, hi)]))
 
 
 class MerkleTree:
@@ -232,20 +306,10 @@ class MerkleTree:
         each; raises ``ValueError`` otherwise.
         """
         size = self._check_size(size)
-        roots: dict[tuple[int, int], bytes] = {}
-
-        def subtree_root(lo: int, hi: int) -> bytes:
-            found = roots.get((lo, hi))
-            if found is None:
-                found = roots[(lo, hi)] = self._subtree_root(lo, hi)
-            return found
-
+        subtree_root = _shared(self._subtree_root)
         proofs = []
         for index in indexes:
-            if not 0 <= index < size:
-                raise ValueError(
-                    f"leaf index {index} is outside a tree of size {size}: requires 0 <= index < size"
-                )
+            _check_index(index, size)
             proofs.append(_inclusion_path(index, size, subtree_root))
         return proofs
 
@@ -270,6 +334,18 @@ class MerkleTree:
             )
         return size
 
+    def held_node(self, height: int, position: int) -> bytes | None:
+        """The root of the complete subtree ``(height, position)`` (``NodeId``), or None when the tree
+        does not hold it: not complete yet, or left of the size a resumed tree was resumed at and not
+        in its frontier."""
+        if not 0 <= height < len(self._levels):
+            return None
+        held = position - self._offsets[height]
+        start = held * HASH_SIZE
+        if held < 0 or start >= len(self._levels[height]):
+            return None
+        return bytes(self._levels[height][start : start + HASH_SIZE])
+
     def _node(self, height: int, position: int) -> bytes:
         held = position - self._offsets[height]
         if held < 0:
@@ -282,21 +358,66 @@ class MerkleTree:
         return bytes(self._levels[height][start : start + HASH_SIZE])
 
     def _subtree_root(self, lo: int, hi: int) -> bytes:
-        # [lo, hi) is cut into complete subtrees of decreasing size, largest
-        # first; by RFC 9162 section 2.1.1 (split at the largest power of two
-        # below the size) its MTH folds them together from the right.
-        pieces = []
-        while lo < hi:
-            height = (hi - lo).bit_length() - 1
-            # Holds for every range PATH and SUBPROOF visit: the left end of a
-            # subtree is a multiple of its left child's size.
-            assert lo % (1 << height) == 0, (lo, hi)
-            pieces.append(self._node(height, lo >> height))
-            lo += 1 << height
-        root = pieces.pop()
-        while pieces:
-            root = node_hash(pieces.pop(), root)
-        return root
+        return _folded([self._node(height, position) for height, position in _pieces(lo, hi)])
+
+
+def _pieces(lo: int, hi: int) -> Iterator[NodeId]:
+    """The complete subtrees [lo, hi) is cut into, largest first (a range PATH or SUBPROOF visits)."""
+    while lo < hi:
+        height = (hi - lo).bit_length() - 1
+        # Holds for every range PATH and SUBPROOF visit: the left end of a
+        # subtree is a multiple of its left child's size.
+        assert lo % (1 << height) == 0, (lo, hi)
+        yield height, lo >> height
+        lo += 1 << height
+
+
+def _folded(roots: list[bytes]) -> bytes:
+    """MTH of a range from the roots of its ``_pieces``: by RFC 9162 section 2.1.1 (split at the
+    largest power of two below the size) they fold together from the right."""
+    root = roots.pop()
+    while roots:
+        root = node_hash(roots.pop(), root)
+    return root
+
+
+def _recorded_into(needed: list[NodeId]) -> _SubtreeRoot:
+    """A subtree root that only records the pieces of each range asked (a proof's shape does not
+    depend on the hashes), each once, in order."""
+    ranges: set[tuple[int, int]] = set()
+    seen: set[NodeId] = set()
+
+    def record(lo: int, hi: int) -> bytes:
+        if (lo, hi) not in ranges:
+            ranges.add((lo, hi))
+            for node in _pieces(lo, hi):
+                if node not in seen:
+                    seen.add(node)
+                    needed.append(node)
+        return b""
+
+    return record
+
+
+def _shared(subtree_root: _SubtreeRoot) -> _SubtreeRoot:
+    """``subtree_root`` computing each range once: the paths of many leaves share the roots of the
+    tree's right edge, which are not single cached nodes."""
+    roots: dict[tuple[int, int], bytes] = {}
+
+    def shared(lo: int, hi: int) -> bytes:
+        found = roots.get((lo, hi))
+        if found is None:
+            found = roots[(lo, hi)] = subtree_root(lo, hi)
+        return found
+
+    return shared
+
+
+def _check_index(index: int, size: int) -> None:
+    if not 0 <= index < size:
+        raise ValueError(
+            f"leaf index {index} is outside a tree of size {size}: requires 0 <= index < size"
+        )
 
 
 def _frontier_heights(size: int) -> list[int]:

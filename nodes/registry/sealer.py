@@ -19,8 +19,19 @@ registry's own database (SQLite or PostgreSQL), in one transaction:
     per checkpoint size, the roots of the complete subtrees that make up its
     tree (``MerkleTree.frontier``, 32 bytes each, concatenated). A restarted
     sealer resumes from the latest one, checked against the checkpoint's root,
-    instead of reading and hashing the whole leaf index; it reads the leaf
-    index whole once, lazily, when a proof needs nodes older than that.
+    instead of reading and hashing the whole leaf index;
+``armsledger_nodes``
+    the root of every complete subtree of 256 leaves or more (height, position,
+    hash), written with the checkpoint that completes it. A proof that needs
+    nodes older than the frontier a sealer resumed from is made of these and of
+    the hashes of at most a few runs of 256 leaf rows, O(log n) rows read
+    whatever the log's size, and is served only once it verifies against the
+    signed root. A store sealed before these were written gets them the first
+    time such a proof is asked: the leaf index is then read whole, once, checked
+    as before.
+
+A log that grew by more than 100,000 records since the last seal (an import-csv) is sealed a
+checkpoint per 100,000: the leaves waiting to be stored stay that few.
 
 Several processes may seal at once: sizes are primary keys, a duplicate of
 the same size and root is ignored, and a different root for a size already
@@ -36,7 +47,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 from uuid import UUID
 
 from eventsourcing.sqlite import SQLiteDatastore
@@ -44,10 +55,18 @@ from eventsourcing.sqlite import SQLiteDatastore
 from ledger.audit import SealedLeaf
 from ledger.checkpoint import Checkpoint, envelope_leaf, sign_checkpoint
 from ledger.envelope import Envelope
-from ledger.errors import CheckpointError, LedgerError
+from ledger.errors import CheckpointError, LedgerError, VerificationError
 from ledger.hashing import HASH_SIZE
 from ledger.keys import Ed25519PrivateKey
-from ledger.merkle import MerkleTree
+from ledger.merkle import (
+    MerkleTree,
+    NodeId,
+    consistency_proof_from_nodes,
+    consistency_proof_nodes,
+    inclusion_proofs_from_nodes,
+    inclusion_proofs_nodes,
+)
+from ledger.proofs import verify_consistency, verify_inclusions
 from nodes.registry.paging import notification_pages
 from nodes.registry.sealed_mark import SealedMark
 from nodes.registry.storage import translated_errors
@@ -61,11 +80,19 @@ if TYPE_CHECKING:
 CHECKPOINTS_TABLE = "armsledger_checkpoints"
 LEAVES_TABLE = "armsledger_leaves"
 FRONTIERS_TABLE = "armsledger_frontiers"
+NODES_TABLE = "armsledger_nodes"
 
 _FOLLOW_BATCH = 1000
 # Rows of the leaf index read at a time when the tree is loaded.
 _LEAF_PAGE = 10_000
 _SEAL_ATTEMPTS = 3
+# Records sealed per checkpoint at most when the log grew by more since the last seal.
+_SEAL_CHUNK = 100_000
+# Subtrees of 2**_STORED_HEIGHT leaves and more have their roots in NODES_TABLE (one row per 128 leaves);
+# a smaller one is hashed again from one read of at most 2**_STORED_HEIGHT leaf rows.
+_STORED_HEIGHT = 8
+# Subtree roots asked for in one query.
+_NODES_PER_QUERY = 200
 
 
 class _Cursor(Protocol):
@@ -135,9 +162,21 @@ class Sealer:
         key = self.identity.private_keys[self.identity.node_key_id]
         with self._lock:
             self.wait_for_mark()
-            tree = self._follow()
+            sealed_before: Checkpoint | None = None
+            while True:
+                # A log that grew by millions (an import-csv) is sealed a checkpoint per _SEAL_CHUNK records:
+                # the leaves pending (64 bytes each) are then never more than that many.
+                tree = self._follow(most=_SEAL_CHUNK)
+                if len(self._pending) < _SEAL_CHUNK:
+                    break
+                sealed_before = self._seal_followed(key, tree, mark_later=False) or sealed_before
             if len(tree) == self._stored_size and self._unchanged(tree):
-                return None
+                return sealed_before
+            return self._seal_followed(key, tree, mark_later=mark_later) or sealed_before
+
+    def _seal_followed(self, key: Ed25519PrivateKey, tree: MerkleTree, *, mark_later: bool) -> Checkpoint | None:
+        """Seal ``tree``, what ``_follow`` returned, as ``seal`` does; the checkpoint signed, or None."""
+        with self._lock:
             for _ in range(_SEAL_ATTEMPTS):
                 with translated_errors("sealing a checkpoint"), self._tables.transaction(commit=True) as cursor:
                     self._tables.lock_out_other_sealers(cursor)
@@ -234,14 +273,16 @@ class Sealer:
                 expected=stored.root, calculated=checkpoint.root,
             )
         self._tables.insert_frontier(cursor, size, tree.frontier())
+        self._tables.insert_nodes(cursor, _completed_nodes(tree, latest.size if latest else 0, size))
         self._pending = _PendingLeaves(size)
         return Checkpoint.from_bytes(stored.bytes)
 
-    def _follow(self) -> MerkleTree:
-        """Load the tree at first use, then append the records logged since; return it."""
+    def _follow(self, most: int | None = None) -> MerkleTree:
+        """Load the tree at first use, then append the records logged since; return it. With ``most``, stop
+        after the page that takes the leaves pending to ``most`` or more."""
         tree = self._tree if self._tree is not None else self._load()
         pages = notification_pages(self.registry.recorder, start=self._next_position, limit=_FOLLOW_BATCH)
-        while True:
+        while most is None or len(self._pending) < most:
             with translated_errors("reading the log"):
                 notifications = next(pages, None)
             if notifications is None:
@@ -259,6 +300,7 @@ class Sealer:
                 self._pending.append(index, notification.id, notification.originator_id,
                                      notification.originator_version, digest)
             self._next_position = notifications[-1].id + 1
+        return tree
 
     def _load(self) -> MerkleTree:
         """The tree at the latest checkpoint, resumed from its frontier (``_resumed``), with any leaf
@@ -313,9 +355,11 @@ class Sealer:
         return tree, last
 
     def _whole_tree(self, cursor: _Cursor | None = None) -> MerkleTree:
-        """The tree held, with every node: the first time a proof needs a node older than the size the tree
-        was resumed at, the leaves below it are read from the leaf index, checked against the root the tree
-        was resumed at (the one its checkpoint signed), and the tree held is replaced by the whole one."""
+        """The tree held, with every node: when a proof needs a node older than the size the tree was resumed
+        at that ``NODES_TABLE`` lacks (a store sealed before it was written), the leaves below it are read from
+        the leaf index, checked against the root the tree was resumed at (the one its checkpoint signed), and
+        the tree held is replaced by the whole one. The subtree roots it completes below that size are stored
+        (in ``cursor``'s transaction, else in one of their own), so the next process finds them."""
         tree = self._tree
         assert tree is not None, "the tree is loaded before it is read"
         base = tree.resumed_at
@@ -323,7 +367,13 @@ class Sealer:
             return tree
         if cursor is None:
             with translated_errors("loading the leaf index"), self._tables.transaction(commit=False) as cursor:
-                return self._whole_tree(cursor)
+                whole = self._whole_tree_in(cursor, tree, base, store_nodes=False)
+            with translated_errors("storing subtree roots"), self._tables.transaction(commit=True) as cursor:
+                self._tables.insert_nodes(cursor, _completed_nodes(whole, 0, base))
+            return whole
+        return self._whole_tree_in(cursor, tree, base, store_nodes=True)
+
+    def _whole_tree_in(self, cursor: _Cursor, tree: MerkleTree, base: int, *, store_nodes: bool) -> MerkleTree:
         whole = MerkleTree()
         for expected, (index, _, digest) in enumerate(self._tables.leaves(cursor, stop=base)):
             if index != expected:
@@ -336,6 +386,8 @@ class Sealer:
         for leaf in tree.leaf_hashes(base):
             whole.append(leaf)
         self._tree = whole
+        if store_nodes:
+            self._tables.insert_nodes(cursor, _completed_nodes(whole, 0, base))
         return whole
 
     # --- reading ----------------------------------------------------------------------
@@ -418,16 +470,22 @@ class Sealer:
 
         Requires ``0 <= index < size <= records in the log``; ``ValueError`` otherwise.
         """
-        with self._lock:
-            tree = self._tree_from(self._follow_to(size), index)
-            return tree.inclusion_proof(index, self._sealed_size() if size is None else size)
+        return self.inclusion_proofs([index], size)[0]
 
     def inclusion_proofs(self, indexes: Sequence[int], size: int | None = None) -> list[list[bytes]]:
         """``inclusion_proof(index, size)`` for each of ``indexes``, in order, with the subtree roots
-        their paths share computed once (``MerkleTree.inclusion_proofs``). Same requirements."""
+        their paths share computed once (``MerkleTree.inclusion_proofs``). Same requirements.
+
+        Raises ``CheckpointError`` when a proof of a leaf older than the tree held, built from the stored
+        subtree roots and leaf rows, does not verify against the signed root: it is never served."""
         with self._lock:
-            tree = self._tree_from(self._follow_to(size), min(indexes, default=0))
-            return tree.inclusion_proofs(indexes, self._sealed_size() if size is None else size)
+            tree = self._follow_to(size)
+            size = self._sealed_size() if size is None else size
+            if size <= len(tree) and any(0 <= index < tree.resumed_at for index in indexes):
+                proofs = self._stored_inclusion_proofs(tree, indexes, size)
+                if proofs is not None:
+                    return proofs
+            return self._tree_from(tree, min(indexes, default=0)).inclusion_proofs(indexes, size)
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
         """RFC 9162 PROOF(size1, D_size2) (default ``size2``: the latest checkpoint's size).
@@ -435,14 +493,102 @@ class Sealer:
         Requires ``0 < size1 <= size2 <= records in the log``; ``ValueError`` otherwise.
         """
         with self._lock:
-            tree = self._tree_from(self._follow_to(size2), size1)
-            return tree.consistency_proof(size1, self._sealed_size() if size2 is None else size2)
+            tree = self._follow_to(size2)
+            size2 = self._sealed_size() if size2 is None else size2
+            if 0 < size1 < tree.resumed_at and size1 <= size2 <= len(tree):
+                proof = self._stored_consistency_proof(tree, size1, size2)
+                if proof is not None:
+                    return proof
+            return self._tree_from(tree, size1).consistency_proof(size1, size2)
 
     def _follow_to(self, size: int | None) -> MerkleTree:
         # A proof within the tree held needs no read of the log (the relay asks one per record).
         if self._tree is None or size is None or size > len(self._tree):
             return self._follow()
         return self._tree
+
+    def _stored_inclusion_proofs(self, tree: MerkleTree, indexes: Sequence[int], size: int) -> list[list[bytes]] | None:
+        """The proofs of ``indexes`` in the tree of ``size`` (at most the tree held) made of the subtree roots
+        the tree holds, those stored and the leaf rows around each leaf, checked against the checkpoint of
+        ``size``; None when that checkpoint or a stored root or leaf row is missing (the caller reads the
+        whole leaf index instead). Raises ``ValueError`` for an index outside the tree of ``size``."""
+        needed = set(inclusion_proofs_nodes(indexes, size))
+        needed.update((0, index) for index in indexes)  # each leaf's own hash, to check its proof
+        with translated_errors("reading subtree roots"), self._tables.transaction(commit=False) as cursor:
+            signed = self._tables.at(cursor, size)
+            nodes = self._nodes(cursor, tree, needed) if signed is not None else None
+        if signed is None or nodes is None:
+            return None
+        proofs = inclusion_proofs_from_nodes(indexes, size, nodes)
+        try:
+            verify_inclusions(indexes, size, [nodes[(0, index)] for index in indexes], proofs,
+                              Checkpoint.from_bytes(signed.bytes).root)
+        except VerificationError as e:
+            self._refuse_stored_nodes(size, e)
+        return proofs
+
+    def _stored_consistency_proof(self, tree: MerkleTree, size1: int, size2: int) -> list[bytes] | None:
+        """As ``_stored_inclusion_proofs``, the consistency proof from ``size1`` to ``size2``, checked against
+        the checkpoints of both sizes; None when either is not stored or a subtree root is missing."""
+        with translated_errors("reading subtree roots"), self._tables.transaction(commit=False) as cursor:
+            first, second = self._tables.at(cursor, size1), self._tables.at(cursor, size2)
+            signed = first is not None and second is not None
+            nodes = self._nodes(cursor, tree, set(consistency_proof_nodes(size1, size2))) if signed else None
+        if first is None or second is None or nodes is None:
+            return None
+        proof = consistency_proof_from_nodes(size1, size2, nodes)
+        try:
+            verify_consistency(size1, size2, Checkpoint.from_bytes(first.bytes).root,
+                               Checkpoint.from_bytes(second.bytes).root, proof)
+        except VerificationError as e:
+            self._refuse_stored_nodes(size2, e)
+        return proof
+
+    def _nodes(self, cursor: _Cursor, tree: MerkleTree, needed: set[NodeId]) -> dict[NodeId, bytes] | None:
+        """The root of each subtree ``needed``: from the tree held, else from ``NODES_TABLE`` (the large ones),
+        else hashed from the leaf rows of its run of 2**_STORED_HEIGHT leaves; None when one is not stored."""
+        found: dict[NodeId, bytes] = {}
+        stored: list[NodeId] = []
+        runs: dict[int, list[NodeId]] = {}  # first leaf of a run of leaves -> the small subtrees in it
+        for height, position in needed:
+            held = tree.held_node(height, position)
+            if held is not None:
+                found[(height, position)] = held
+            elif height >= _STORED_HEIGHT:
+                stored.append((height, position))
+            else:
+                first = (position << height) >> _STORED_HEIGHT << _STORED_HEIGHT
+                runs.setdefault(first, []).append((height, position))
+        found.update(self._tables.nodes(cursor, stored))
+        if len(found) < len(needed) - sum(map(len, runs.values())):
+            return None  # a store sealed before subtree roots were stored
+        for start, small in runs.items():
+            stop = max((position + 1) << height for height, position in small)
+            run = MerkleTree()
+            for expected, (index, _, digest) in enumerate(self._tables.leaves(cursor, start=start, stop=stop),
+                                                          start=start):
+                if index != expected:
+                    return None  # leaf rows missing: the whole leaf index is read, and names the gap
+                run.append(envelope_leaf(digest))
+            if len(run) != stop - start:
+                return None
+            for height, position in small:
+                node = run.held_node(height, position - (start >> height))
+                assert node is not None, "a run holds every complete subtree of its leaves"
+                found[(height, position)] = node
+        return found
+
+    def _refuse_stored_nodes(self, size: int, error: VerificationError) -> NoReturn:
+        """Raise ``CheckpointError`` for a proof made of stored subtree roots and leaf rows that does not lead
+        to the signed root of ``size``: the leaf index's own error when it does not rebuild the tree held
+        (read whole to tell), else one naming the subtree roots."""
+        self._whole_tree()
+        raise CheckpointError(
+            f"a proof made of the subtree roots stored in {NODES_TABLE} does not verify against the signed root "
+            f"of the checkpoint at size {size} ({error.args[0]}): they or that checkpoint's row were altered; run "
+            f"armsledger verify (deleting the rows of {NODES_TABLE} makes proofs read the whole leaf index instead)",
+            expected=error.expected, calculated=error.calculated,
+        ) from error
 
     def _tree_from(self, tree: MerkleTree, first: int) -> MerkleTree:
         """``tree``, or the whole tree when a proof of leaf (or from size) ``first`` needs nodes older than
@@ -504,6 +650,17 @@ class _PendingLeaves:
             yield (self.start + i, self._positions[i], stream, self._versions[i], bytes(hashes[32 * i:32 * (i + 1)]))
 
 
+def _completed_nodes(tree: MerkleTree, old: int, new: int) -> Iterator[tuple[int, int, bytes]]:
+    """(height, position, root) of each subtree of 2**_STORED_HEIGHT leaves or more that the tree completes
+    when it grows from ``old`` to ``new`` leaves and holds: all of them unless it was resumed beyond ``old``
+    (checkpoint rows deleted since), and a proof that needs one left out reads the whole leaf index."""
+    for height in range(_STORED_HEIGHT, new.bit_length()):
+        for position in range(old >> height, new >> height):
+            node = tree.held_node(height, position)
+            if node is not None:
+                yield height, position, node
+
+
 def _sealed_leaf(row: Any) -> SealedLeaf:
     return SealedLeaf(row["leaf_index"], row["stream"], row["version"], bytes(row["envelope_hash"]))
 
@@ -528,6 +685,7 @@ class _Tables:
             self._lock_statement = f"LOCK TABLE {self.checkpoints_table} IN SHARE ROW EXCLUSIVE MODE"
         self.leaves_table = prefix + LEAVES_TABLE
         self.frontiers_table = prefix + FRONTIERS_TABLE
+        self.nodes_table = prefix + NODES_TABLE
         self.ddl = [
             f"CREATE TABLE IF NOT EXISTS {self.checkpoints_table} ("
             f"size {integer} PRIMARY KEY, root {blob} NOT NULL, timestamp {integer} NOT NULL, "
@@ -540,6 +698,8 @@ class _Tables:
             # A record's leaf is looked up by its log position (the relay), older ones than a sealer holds.
             f"CREATE INDEX IF NOT EXISTS {LEAVES_TABLE}_position ON {self.leaves_table} (position)",
             f"CREATE TABLE IF NOT EXISTS {self.frontiers_table} (size {integer} PRIMARY KEY, frontier {blob} NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.nodes_table} (height {integer} NOT NULL, position {integer} NOT NULL, "
+            f"hash {blob} NOT NULL, PRIMARY KEY (height, position))",
         ]
         self._created = False
 
@@ -621,6 +781,23 @@ class _Tables:
         """Store the frontier of the checkpoint of ``size`` unless one is stored (another sealer's, same root)."""
         cursor.execute(self._sql(f"INSERT INTO {self.frontiers_table} (size, frontier) VALUES (?, ?) "
                                  "ON CONFLICT (size) DO NOTHING"), (size, b"".join(frontier)))
+
+    def nodes(self, cursor: _Cursor, wanted: Sequence[NodeId]) -> dict[NodeId, bytes]:
+        """The stored root of each subtree ``wanted`` (height, position) that has one."""
+        found = {}
+        for first in range(0, len(wanted), _NODES_PER_QUERY):
+            chunk = wanted[first:first + _NODES_PER_QUERY]
+            rows = ", ".join(["(?, ?)"] * len(chunk))
+            cursor.execute(self._sql(f"SELECT height, position, hash FROM {self.nodes_table} "
+                                     f"WHERE (height, position) IN (VALUES {rows})"),
+                           [number for node in chunk for number in node])
+            found.update({(row["height"], row["position"]): bytes(row["hash"]) for row in cursor.fetchall()})
+        return found
+
+    def insert_nodes(self, cursor: _Cursor, nodes: Iterable[tuple[int, int, bytes]]) -> None:
+        """Store (height, position, hash) subtree roots, keeping any stored already (another sealer's, the same)."""
+        cursor.executemany(self._sql(f"INSERT INTO {self.nodes_table} (height, position, hash) VALUES (?, ?, ?) "
+                                     "ON CONFLICT (height, position) DO NOTHING"), nodes)
 
     def sealed_leaves(self, cursor: _Cursor) -> list[SealedLeaf]:
         cursor.execute(f"SELECT leaf_index, stream, version, envelope_hash FROM {self.leaves_table} "

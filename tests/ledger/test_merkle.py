@@ -32,6 +32,12 @@ from ledger import (
     verify_consistency,
     verify_inclusion,
 )
+from ledger.merkle import (
+    consistency_proof_from_nodes,
+    consistency_proof_nodes,
+    inclusion_proof_from_nodes,
+    inclusion_proof_nodes,
+)
 
 # --- Naive reference: RFC 6962 section 2.1, transcribed literally --------------
 # Recursion and list slicing on purpose: obviously right, not fast.
@@ -439,6 +445,59 @@ def test_a_resumed_tree_names_its_resume_size_and_gives_the_leaves_it_holds(tree
         if outside >= 0:
             with pytest.raises(ValueError, match=f"requires {base} <= start <= {n}"):
                 resumed.leaf_hashes(outside)
+
+
+@given(trees(), st.data())
+def test_proofs_from_the_nodes_they_name_equal_the_whole_trees(tree, draw):
+    _, hashes = tree
+    n = len(hashes)
+    whole = MerkleTree(hashes)
+    size = draw.draw(st.integers(1, n), label="size")
+    index = draw.draw(st.integers(0, size - 1), label="index")
+    size1 = draw.draw(st.integers(1, size), label="size1")
+    for needed, build, expected in (
+        (inclusion_proof_nodes(index, size), lambda nodes: inclusion_proof_from_nodes(index, size, nodes),
+         inclusion_proof(index, hashes[:size])),
+        (consistency_proof_nodes(size1, size), lambda nodes: consistency_proof_from_nodes(size1, size, nodes),
+         consistency_proof(size1, hashes[:size])),
+    ):
+        assert len(set(needed)) == len(needed)
+        assert all((position + 1) << height <= size for height, position in needed)  # complete, within size
+        nodes = {node: whole.held_node(*node) for node in needed}
+        assert build(nodes) == expected
+        if needed:
+            changed = draw.draw(st.sampled_from(needed), label="node changed")
+            assert build({**nodes, changed: bytes(32)}) != expected
+            with pytest.raises(KeyError):
+                build({node: value for node, value in nodes.items() if node != changed})
+
+
+@given(trees(max_size=100), st.data())
+def test_a_resumed_tree_holds_its_frontier_and_every_node_it_completed(tree, draw):
+    _, hashes = tree
+    n = len(hashes)
+    base = draw.draw(st.integers(0, n), label="size resumed at")
+    whole, resumed = MerkleTree(hashes), _resumed_and_grown(hashes, base)
+    frontier = {(height, (base >> height) - 1) for height in range(base.bit_length()) if base >> height & 1}
+    for height in range(n.bit_length() + 1):
+        for position in range((n >> height) + 2):
+            held = resumed.held_node(height, position)
+            if (position + 1) << height > n:
+                assert held is None and whole.held_node(height, position) is None  # not complete
+            elif (position + 1) << height > base or (height, position) in frontier:  # completed since, or kept
+                assert held == whole.held_node(height, position) is not None
+            else:
+                assert held is None
+
+
+def test_proof_nodes_refuse_what_the_proofs_refuse():
+    with pytest.raises(ValueError, match="requires 0 <= index < size"):
+        inclusion_proof_nodes(3, 3)
+    with pytest.raises(ValueError, match="requires 0 <= index < size"):
+        inclusion_proof_from_nodes(-1, 3, {})
+    for call in (lambda: consistency_proof_nodes(0, 3), lambda: consistency_proof_from_nodes(4, 3, {})):
+        with pytest.raises(ValueError, match="requires 0 < size1 <= size2"):
+            call()
 
 
 def test_resume_refuses_a_frontier_of_the_wrong_shape():

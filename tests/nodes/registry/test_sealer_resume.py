@@ -1,4 +1,5 @@
-"""A restarted sealer resumes from the frontier stored with the latest checkpoint, on both backends.
+"""A restarted sealer resumes from the frontier stored with the latest checkpoint, on both backends, and
+proves older leaves from the subtree roots stored with the checkpoints.
 
 What a cold sealer must not read is made unreadable behind its back (tests/support/insider.py): leaf
 rows below the latest checkpoint get hashes that rebuild no signed root, so a sealer that read them
@@ -15,13 +16,13 @@ from ledger.checkpoint import envelope_leaf
 from ledger.envelope import Envelope
 from ledger.errors import CheckpointError
 from ledger.merkle import MerkleTree
-from ledger.proofs import verify_consistency
+from ledger.proofs import verify_consistency, verify_inclusion
 from nodes.bootstrap import init_node, open_node
 from nodes.registry import sealer as sealer_module
-from nodes.registry.sealer import FRONTIERS_TABLE, LEAVES_TABLE
+from nodes.registry.sealer import FRONTIERS_TABLE, LEAVES_TABLE, NODES_TABLE
 from nodes.settings import Settings
 
-from federation_nodes import manufacture
+from federation_nodes import manufacture, manufacture_many
 from insider import sql
 
 
@@ -172,3 +173,114 @@ def test_pending_leaves_give_back_each_stream_as_appended_uuid_or_not():
     assert [row[2] for row in pending.rows()] == [str(streams[3]), str(streams[4])]
     with pytest.raises(ValueError, match="leaf 16 appended after leaf 14"):
         pending.append(16, 200, streams[0], 1, bytes(32))
+
+
+# --- Proofs of leaves older than the frontier a sealer resumed from ------------------------------------------
+
+
+@pytest.fixture
+def small_runs(monkeypatch):
+    """Subtrees of 4 leaves and more have their roots stored (256 in a node): a few dozen records then take
+    every branch that a log of millions takes."""
+    monkeypatch.setattr(sealer_module, "_STORED_HEIGHT", 2)
+
+
+def seal_batches(node, *counts: int) -> list:
+    """Manufacture ``counts[0]`` weapons and seal, then ``counts[1]``, ...; the checkpoints sealed."""
+    checkpoints = []
+    for n, count in enumerate(counts):
+        manufacture_many(node, count, prefix=f"B{n}-")
+        checkpoints.append(node.sealer.seal())
+    return checkpoints
+
+
+def test_old_proofs_after_a_restart_equal_the_whole_trees_without_reading_the_whole_leaf_index(node, small_runs):
+    sizes = [c.size for c in seal_batches(node, 5, 9, 17, 1)]
+    with open_node(node.settings) as restarted:
+        whole = MerkleTree(leaf for _, leaf in logged(restarted))
+        for size in sizes:
+            assert restarted.sealer.inclusion_proofs(range(size), size) == whole.inclusion_proofs(range(size), size)
+            assert [restarted.sealer.inclusion_proof(i, size) for i in range(size)] == \
+                   [whole.inclusion_proof(i, size) for i in range(size)]
+            for size1 in sizes:
+                if size1 <= size:
+                    assert restarted.sealer.consistency_proof(size1, size) == whole.consistency_proof(size1, size)
+        # Still the tree resumed from the latest frontier: no proof loaded the whole leaf index.
+        assert restarted.sealer._tree.resumed_at == sizes[-1]
+
+
+@pytest.mark.parametrize("stored_height", [2, 8])
+def test_an_old_leafs_proof_reads_only_the_leaf_rows_of_its_run(node, monkeypatch, stored_height):
+    monkeypatch.setattr(sealer_module, "_STORED_HEIGHT", stored_height)
+    run = 1 << stored_height
+    checkpoints = seal_batches(node, run + 3, run + 40)
+    whole = MerkleTree(leaf for _, leaf in logged(node))
+    # Every leaf row outside the runs of leaf 0 and of each checkpoint's last leaf (the tree's right edge at
+    # that size) gets a hash no checkpoint signed: a proof that read one would be refused.
+    kept = ", ".join(str(n) for n in sorted({0, *((c.size - 1) // run for c in checkpoints)}))
+    sql(node.settings.db, f"UPDATE {LEAVES_TABLE} SET envelope_hash = ? WHERE leaf_index / {run} NOT IN ({kept})",
+        bytes(32))
+    with open_node(node.settings) as restarted:
+        for checkpoint in checkpoints:
+            proof = restarted.sealer.inclusion_proof(0, checkpoint.size)
+            assert proof == whole.inclusion_proof(0, checkpoint.size)
+            assert verify_inclusion(0, checkpoint.size, whole.held_node(0, 0), proof, checkpoint.root)
+        assert restarted.sealer.consistency_proof(checkpoints[0].size) == whole.consistency_proof(checkpoints[0].size)
+
+
+def test_a_tampered_subtree_root_is_refused_not_served(node, small_runs):
+    first, second = seal_batches(node, 5, 26)
+    sql(node.settings.db, f"UPDATE {NODES_TABLE} SET hash = ?", bytes(32))
+    with open_node(node.settings) as restarted:
+        with pytest.raises(CheckpointError, match=f"subtree roots stored in {NODES_TABLE} does not verify against "
+                                                  f"the signed root of the checkpoint at size {second.size}"):
+            restarted.sealer.inclusion_proof(0)
+    with open_node(node.settings) as restarted, pytest.raises(CheckpointError, match=NODES_TABLE):
+        restarted.sealer.consistency_proof(first.size, second.size)
+
+
+def test_a_store_sealed_before_subtree_roots_were_stored_gets_them_at_its_first_old_proof(node, small_runs):
+    older, newer = seal_batches(node, 6, 20)
+    db = node.settings.db
+    stored = sorted(sql(db, f"SELECT height, position, hash FROM {NODES_TABLE}"))
+    assert stored and all(height >= 2 for height, _, _ in stored)
+    node.close()
+    sql(db, f"DROP TABLE {NODES_TABLE}")
+    with open_node(node.settings) as upgraded:
+        whole = MerkleTree(leaf for _, leaf in logged(upgraded))
+        # No subtree root stored: the whole leaf index is read, checked, and the roots it completes stored.
+        assert upgraded.sealer.inclusion_proof(0, older.size) == whole.inclusion_proof(0, older.size)
+        assert upgraded.sealer._tree.resumed_at == 0
+    assert sorted((h, p, bytes(x)) for h, p, x in sql(db, f"SELECT height, position, hash FROM {NODES_TABLE}")) == \
+           [(h, p, bytes(x)) for h, p, x in stored]
+    sql(db, f"UPDATE {LEAVES_TABLE} SET envelope_hash = ? WHERE leaf_index / 4 NOT IN (0, ?)", bytes(32),
+        (newer.size - 1) // 4)
+    with open_node(node.settings) as resumed:
+        assert resumed.sealer.inclusion_proof(0) == whole.inclusion_proof(0, newer.size)
+
+
+def test_each_seal_stores_the_subtree_roots_it_completes_and_no_other(node, small_runs):
+    checkpoints = seal_batches(node, 3, 6, 1, 13)
+    whole = MerkleTree(leaf for _, leaf in logged(node))
+    stored = sql(node.settings.db, f"SELECT height, position, hash FROM {NODES_TABLE}")
+    expected = [(height, position, whole.held_node(height, position))
+                for height in range(2, checkpoints[-1].size.bit_length())
+                for position in range(checkpoints[-1].size >> height)]
+    assert sorted((h, p, bytes(x)) for h, p, x in stored) == expected
+
+
+def test_a_log_grown_by_more_than_a_chunk_is_sealed_a_checkpoint_per_chunk(node, monkeypatch):
+    monkeypatch.setattr(sealer_module, "_SEAL_CHUNK", 4)
+    monkeypatch.setattr(sealer_module, "_FOLLOW_BATCH", 2)
+    before = node.sealer.seal() or node.sealer.latest_checkpoint()
+    manufacture_many(node, 11)
+    newest = node.sealer.seal()
+    records = logged(node)
+    assert newest.size == len(records)
+    # The leaves pending never more than a chunk (and a page): each chunk is signed before the next is read.
+    signed = node.sealer.checkpoints(after=before.size)
+    assert [c.size for c in signed] == [*range(before.size + 4, len(records), 4), len(records)]
+    whole = MerkleTree(leaf for _, leaf in records)
+    assert all(c.root == whole.root(c.size) for c in signed)
+    assert [leaf.index for leaf in node.sealer.sealed_leaves()] == list(range(len(records)))
+    assert node.sealer.seal() is None
