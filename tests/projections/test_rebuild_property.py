@@ -102,6 +102,21 @@ steps = openings.flatmap(lambda opened: st.lists(
 ).map(lambda more: opened + more))
 
 
+def play(registry, views, steps, batch_size: int) -> None:
+    """Licences issued, then the steps run, the views caught up after those that ask it, in batches of
+    ``batch_size``, and once more at the end."""
+    issue_licences(registry)
+    views.BATCH_SIZE = batch_size
+    for command, index, day, catch_up in steps:
+        try:
+            run(registry, command, index, BASE + day * DAY)
+        except DomainError:
+            pass  # refused by the domain: nothing recorded
+        if catch_up:
+            views.catch_up(registry)
+    views.catch_up(registry)
+
+
 @settings(max_examples=20, deadline=None)
 @given(steps=steps, batch_size=st.integers(1, 7))
 def test_rebuild_equals_incremental_catch_up_and_the_fold_equals_the_domain(identity, dump_views, steps, batch_size):
@@ -110,16 +125,7 @@ def test_rebuild_equals_incremental_catch_up_and_the_fold_equals_the_domain(iden
         registry = Registry(db, identity)
         views = Views.open(eventsourcing_env(db))
         try:
-            issue_licences(registry)
-            views.BATCH_SIZE = batch_size
-            for command, index, day, catch_up in steps:
-                try:
-                    run(registry, command, index, BASE + day * DAY)
-                except DomainError:
-                    pass  # refused by the domain: nothing recorded
-                if catch_up:
-                    views.catch_up(registry)
-            views.catch_up(registry)
+            play(registry, views, steps, batch_size)
             incremental = dump_views(views)
 
             views.BATCH_SIZE = 1000
