@@ -139,3 +139,12 @@ def partners(belgium, tmp_path):
     yield SimpleNamespace(france=france, france_log=france_log, netherlands_log=netherlands)
     netherlands.factory.close()
     france.close()
+
+
+@pytest.fixture(scope="module")
+def identity(tmp_path_factory):
+    """A Belgian node's identity (its keys), the node itself closed: for registries made on any database."""
+    home = tmp_path_factory.mktemp("node")
+    node = init_node(Settings.load(home=home / "be", db=str(home / "keys-only.db"), passphrase="pw"), "BE")
+    node.close()
+    return node.identity

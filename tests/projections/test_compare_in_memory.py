@@ -20,11 +20,9 @@ from domain.marking import Marking
 from domain.time import SECONDS_PER_DAY, format_time
 from ledger.envelope import GENESIS_PREV, seal
 from ledger.keys import generate_key, key_id
-from nodes.bootstrap import init_node
 from nodes.registry.application import Registry
 from nodes.registry.corrections import correct_record
 from nodes.registry.storage import eventsourcing_env
-from nodes.settings import Settings
 from projections import projected_rows
 from projections.compare import compare_views, compare_with_scratch_views
 from projections.errors import UnreadableLog
@@ -141,14 +139,6 @@ def test_a_record_out_of_position_order_in_its_stream_is_not_plain(belgium):
     belgium.views.catch_up(belgium.registry)
     in_memory, reference = both_ways(belgium)
     assert in_memory == reference == []
-
-
-@pytest.fixture(scope="module")
-def identity(tmp_path_factory):
-    home = tmp_path_factory.mktemp("node")
-    node = init_node(Settings.load(home=home / "be", db=str(home / "keys-only.db"), passphrase="pw"), "BE")
-    node.close()
-    return node.identity
 
 
 @settings(max_examples=15, deadline=None)

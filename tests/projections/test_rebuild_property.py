@@ -14,30 +14,19 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import pytest
 from hypothesis import given, settings, strategies as st
 
 from domain.errors import DomainError
 from domain.marking import Marking
 from domain.time import SECONDS_PER_DAY as DAY, parse_time
-from nodes.bootstrap import init_node
 from nodes.registry.application import Registry
 from nodes.registry.storage import eventsourcing_env
-from nodes.settings import Settings
 from projections.views import Views
 
 BASE = parse_time("2020-01-01")
 MARKINGS = [Marking.read("FN Herstal", "BE", f"P-{i}") for i in range(3)]
 WEAPON_IDS = [str(m.weapon_id()) for m in MARKINGS]
 HOLDERS = ["FN Herstal SA", "Dealer A", "Dealer B"]
-
-
-@pytest.fixture(scope="module")
-def identity(tmp_path_factory):
-    home = tmp_path_factory.mktemp("node")
-    node = init_node(Settings.load(home=home / "be", db=str(home / "keys-only.db"), passphrase="pw"), "BE")
-    node.close()
-    return node.identity
 
 
 def issue_licences(registry: Registry) -> None:
