@@ -225,8 +225,8 @@ def project_parsed(
         events.append(event)
         if is_weapon:
             new_events[stream].append(event)
-        if record_type in _SHIPMENT_FACT_TYPES:
-            _collect_shipment_facts(event, batch)
+        if record_type in SHIPMENT_FACT_TYPES:
+            collect_shipment_facts(event, batch)
 
     _merge_shipment_rows(batch)
     batch.new_weapon_ids = touched - stored_states.keys()
@@ -288,10 +288,12 @@ def _merge_shipment_rows(batch: ProjectedBatch) -> None:
     batch.receipts = list(earliest.values())
 
 
-_SHIPMENT_FACT_TYPES = frozenset({SHIPMENT_OPENED, EXPORTED, SHIPMENT_RECEIPT_CONFIRMED, RECEIPT_CONFIRMED})
+SHIPMENT_FACT_TYPES = frozenset({SHIPMENT_OPENED, EXPORTED, SHIPMENT_RECEIPT_CONFIRMED, RECEIPT_CONFIRMED})
 
 
-def _collect_shipment_facts(event: ViewEvent, batch: ProjectedBatch) -> None:
+def collect_shipment_facts(event: ViewEvent, batch: ProjectedBatch) -> None:
+    """Add to ``batch`` the shipment facts, receipt and shipment weapons that ``event`` (one of
+    ``SHIPMENT_FACT_TYPES``) states; a rebuild and ``projected_rows`` both use it."""
     body = event.body
     if event.type == SHIPMENT_OPENED:
         batch.shipments.append(ShipmentFacts(

@@ -27,13 +27,13 @@ from domain.event_types import CORRECTED, WEAPON_EVENT_TYPES
 from ledger.envelope import Envelope
 from ledger.errors import EncodingError
 from projections.batch import (
-    _SHIPMENT_FACT_TYPES,
     PROJECTED_EVENT_TYPES,
+    SHIPMENT_FACT_TYPES,
     ProjectedBatch,
     ViewEvent,
-    _collect_shipment_facts,
+    collect_shipment_facts,
 )
-from projections.store import _weapon_row
+from projections.store import weapon_row
 from projections.weapon_state import fold
 
 #: Rows of the log fetched at a time.
@@ -61,7 +61,7 @@ class Shipments:
 
     def add(self, position: int, event: ViewEvent) -> None:
         found = ProjectedBatch(position, 1)
-        _collect_shipment_facts(event, found)
+        collect_shipment_facts(event, found)
         for facts in found.shipments:
             kept = self._facts.get(facts.shipment_id)
             if kept is None or kept[0] < position:
@@ -146,9 +146,9 @@ def _stream_rows(records: list[tuple[int, Envelope, bytes]], shipments: Shipment
         rows.append(event.row())
         if record_type in WEAPON_EVENT_TYPES:
             weapon_events.append(event)
-        if record_type in _SHIPMENT_FACT_TYPES:
+        if record_type in SHIPMENT_FACT_TYPES:
             shipments.add(position, event)
-    weapon = _weapon_row(fold(records[0][1].stream, weapon_events)) if weapon_events else None
+    weapon = weapon_row(fold(records[0][1].stream, weapon_events)) if weapon_events else None
     return rows, weapon
 
 

@@ -295,10 +295,10 @@ class ViewStore(TrackingRecorder):
             # Mostly new: a record is projected once, but another log may hold it too.
             self._insert_new(transaction, EVENT_ROWS, [e.row() for e in batch.events])
         if new_weapons:
-            self._insert_new(transaction, WEAPON_ROWS, [_weapon_row(w) for w in batch.weapons
+            self._insert_new(transaction, WEAPON_ROWS, [weapon_row(w) for w in batch.weapons
                                                         if w.weapon_id in new_weapons])
         for rows_into, rows in (
-            (WEAPON_ROWS, [_weapon_row(w) for w in batch.weapons if w.weapon_id not in new_weapons]),
+            (WEAPON_ROWS, [weapon_row(w) for w in batch.weapons if w.weapon_id not in new_weapons]),
             (SHIPMENT_ROWS, [s.row() for s in batch.shipments]),
             (SHIPMENT_WEAPON_ROWS, batch.shipment_weapons),
             (RECEIPT_ROWS, [r.row() for r in batch.receipts]),
@@ -359,7 +359,8 @@ class ViewStore(TrackingRecorder):
         )
 
 
-def _weapon_row(w: WeaponView) -> tuple[Any, ...]:
+def weapon_row(w: WeaponView) -> tuple[Any, ...]:
+    """The ``view_weapons`` row of a folded weapon, as the views write it (``WEAPON_ROWS``)."""
     assert w.last is not None, "a weapon's row is written after a record was folded in"
     s = w.state
     marking = s.marking
