@@ -80,3 +80,28 @@ def _postgres_page(recorder: PostgresApplicationRecorder, start: int, limit: int
     with recorder.datastore.get_connection() as connection, connection.cursor(row_factory=tuple_row) as cursor:
         cursor.execute(statement, params, prepare=True)
         return [StoredEnvelope(position, bytes(state)) for position, state in cursor.fetchall()]
+
+
+def extent(recorder: ApplicationRecorder, until: int | None = None) -> tuple[int, int] | None:
+    """(how many notifications, the last one's position) of ``recorder``'s log, up to position ``until`` if
+    given; None for a recorder that is not the library's SQLite or PostgreSQL one. (0, 0) for none.
+
+    The log only grows at its end, so the figures up to a position stand once that position is stored.
+    """
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        statement = f"SELECT COUNT(*), MAX(rowid) FROM {recorder.events_table_name}"
+        with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement + (" WHERE rowid<=?" if until is not None else ""),
+                           (until,) if until is not None else ())
+            count, last = cursor.sqlite_cursor.fetchone()
+    elif isinstance(recorder, PostgresApplicationRecorder):
+        query = SQL("SELECT COUNT(*), MAX(notification_id) FROM {schema}.{table}").format(
+            schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name))
+        if until is not None:
+            query += SQL(" WHERE notification_id<=%s")
+        with recorder.datastore.get_connection() as connection, connection.cursor(row_factory=tuple_row) as cursor:
+            cursor.execute(query, (until,) if until is not None else ())
+            count, last = cursor.fetchone() or (0, None)
+    else:
+        return None
+    return count, last or 0

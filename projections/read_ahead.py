@@ -12,14 +12,16 @@ pages on a thread in that time takes them off the rebuild's own path::
 The pages and their contents are what ``parse_page(read_page(...))`` gives
 one after the other, each starting after the last one's end; a read that
 raises raises from ``next`` when its page's turn comes, and no page after it
-is read.
+is read. ``ItemsAhead`` does the same for the items of any iterator (a
+rebuild by stream's rows, ``projections.rebuild_aside``).
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from typing import Self
+from collections.abc import Iterator
+from typing import Any, Generic, Self, TypeVar
 
 from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
@@ -28,6 +30,7 @@ from projections.batch import ParsedPage, parse_page
 from projections.log_pages import read_page
 
 _END = None
+T = TypeVar("T")
 
 
 class PagesAhead:
@@ -107,3 +110,68 @@ def can_read_ahead(recorder: ApplicationRecorder) -> bool:
     if isinstance(recorder, SQLiteApplicationRecorder):
         return not recorder.datastore.pool.is_sqlite_memory_mode
     return True
+
+
+class ItemsAhead(Generic[T]):
+    """The items of ``items`` taken on a thread, up to ``depth`` ahead of ``next``: the same items in the same
+    order, and an exception ``items`` raises raised from ``next`` in its turn (nothing is taken after it).
+    Close (or leave the ``with``) when done: that stops the thread and closes ``items`` on it.
+
+    Requires ``depth >= 1``; ``items`` must not be used elsewhere meanwhile.
+    """
+
+    def __init__(self, items: Iterator[T], depth: int = 2):
+        self._items = items
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+        self._stopped = threading.Event()
+        self._finished = False
+        self._thread = threading.Thread(target=self._take, name="views-items-ahead", daemon=True)
+        self._thread.start()
+
+    def __iter__(self) -> Iterator[T]:
+        while not self._finished:
+            kind, item = self._queue.get()
+            if kind == "item":
+                yield item
+                continue
+            self._finished = True
+            if kind == "error":
+                raise item
+
+    def close(self) -> None:
+        self._stopped.set()
+        while self._thread.is_alive():
+            try:  # make room for a put the thread may be blocked in
+                self._queue.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        self._finished = True
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _take(self) -> None:
+        try:
+            for item in self._items:
+                if not self._put(("item", item)):
+                    break
+            else:
+                self._put(("end", None))
+        except BaseException as e:  # handed to the consumer, which raises it in its turn
+            self._put(("error", e))
+        finally:
+            close = getattr(self._items, "close", None)
+            if close is not None:
+                close()
+
+    def _put(self, entry: tuple[str, Any]) -> bool:
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                pass
+        return False

@@ -31,6 +31,7 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
     #: (``PRAGMA synchronous=OFF``), which a crash may leave corrupt. The node's views share the
     #: log's database file and stay durable.
     durable = True
+    dialect = _DIALECT
 
     def __init__(self, datastore: SQLiteDatastore, **kwargs: Any):
         super().__init__(datastore, **kwargs)
@@ -49,6 +50,26 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
             with connection.transaction(commit=True) as cursor:
                 self._begin_writing(cursor)
                 yield WriteTransaction(cursor)
+
+    @contextlib.contextmanager
+    def aside_transaction(self) -> Iterator[WriteTransaction]:
+        if not self.durable:
+            with super().aside_transaction() as transaction:
+                yield transaction
+            return
+        with self.datastore.get_connection(commit=True) as connection:
+            # Its commit need not wait for the disk: in WAL mode NORMAL never corrupts the file, and
+            # swap_aside's commit (at the connection's own level again) syncs the WAL with every frame
+            # before it. A crash before loses fresh tables the next rebuild drops.
+            pragma = connection.cursor()
+            pragma.execute("PRAGMA synchronous")
+            level = int(pragma.fetchone()[0])
+            pragma.execute("PRAGMA synchronous=NORMAL")  # SQLite refuses it inside a transaction
+            try:
+                with connection.transaction(commit=True) as cursor:
+                    yield WriteTransaction(cursor)
+            finally:
+                connection.cursor().execute(f"PRAGMA synchronous={level}")
 
     def construct_create_table_statements(self) -> list[str]:
         return [

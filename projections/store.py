@@ -112,6 +112,20 @@ TABLES_DDL = (
         PRIMARY KEY (shipment_id, weapon_id))""",
 )
 
+# A rebuild by stream (``projections.rebuild_aside``) writes fresh tables of these names, with the
+# primary keys of the views' tables but without the indexes of their queries, and renames them into place.
+ASIDE_SUFFIX = "_rebuild"
+ASIDE_TABLES = tuple(f"{table}{ASIDE_SUFFIX}" for table in VIEW_TABLES)
+_CREATE_TABLE = "CREATE TABLE IF NOT EXISTS "
+# The tables' statements, creating the fresh tables instead; the indexes', made on the views' tables.
+_ASIDE_TABLES_DDL = tuple(ddl.replace(f"{_CREATE_TABLE}{ddl.split()[5]} (",
+                                      f"CREATE TABLE {ddl.split()[5]}{ASIDE_SUFFIX} (", 1)
+                          for ddl in TABLES_DDL if ddl.startswith(_CREATE_TABLE))
+INDEXES_DDL = tuple(ddl for ddl in TABLES_DDL if not ddl.startswith(_CREATE_TABLE))
+assert len(_ASIDE_TABLES_DDL) == len(VIEW_TABLES) and all(
+    f"CREATE TABLE {table} (" in ddl for table, ddl in zip(ASIDE_TABLES, _ASIDE_TABLES_DDL, strict=True))
+
+
 @dataclass(frozen=True)
 class RowsInto:
     """Rows of one kind that a batch writes into ``table``, and what a conflicting row does.
@@ -175,6 +189,16 @@ RECEIPT_ROWS = RowsInto(
     "ELSE view_shipments.received_by_node END, "
     f"received_on = CASE WHEN {_EARLIER} THEN excluded.received_on ELSE view_shipments.received_on END",
 )
+#: The rows a rebuild by stream writes into each fresh table (``ASIDE_TABLES``), as ``projections.projected_rows``
+#: makes them: no conflict clause, as a plain log gives each key once (a taken key fails the write).
+ASIDE_ROWS = {
+    "view_events": RowsInto("events", "view_events" + ASIDE_SUFFIX, EVENT_ROWS.columns, ""),
+    "view_weapons": RowsInto("weapons", "view_weapons" + ASIDE_SUFFIX, WEAPON_ROWS.columns, ""),
+    "view_shipments": RowsInto("shipments", "view_shipments" + ASIDE_SUFFIX,
+                               (*SHIPMENT_ROWS.columns, *RECEIPT_ROWS.columns[1:]), ""),
+    "view_shipment_weapons": RowsInto("shipment_weapons", "view_shipment_weapons" + ASIDE_SUFFIX,
+                                      SHIPMENT_WEAPON_ROWS.columns, ""),
+}
 SELECT_EVENT_COLUMNS = "stream, node, version, notification_id, type, occurred_on, sequence_on, recorded_at, " \
                        "authority, envelope"
 
@@ -197,6 +221,8 @@ class ViewStore(TrackingRecorder):
     """
 
     datastore: Any
+    #: How the statements' ``{bytes}``, ``{serial}`` and ``{pattern_ops}`` are written on this backend.
+    dialect: dict[str, str]
 
     # --- what each backend provides ----------------------------------------------------
 
@@ -320,6 +346,54 @@ class ViewStore(TrackingRecorder):
         may then write them faster while no key is taken, as long as the effect is ``_insert``'s."""
         if rows:
             self._insert(transaction, rows_into, rows)
+
+    # --- a rebuild aside (``projections.rebuild_aside``) --------------------------------
+
+    def create_aside(self) -> None:
+        """Fresh, empty ``ASIDE_TABLES`` (any a rebuild left behind dropped first), in one transaction."""
+        with self.datastore.transaction(commit=True) as cursor:
+            self._drop_aside(cursor)
+            for ddl in _ASIDE_TABLES_DDL:
+                cursor.execute(ddl.format(**self.dialect))
+
+    def drop_aside(self) -> None:
+        """No ``ASIDE_TABLES`` any more (none is no error)."""
+        with self.datastore.transaction(commit=True) as cursor:
+            self._drop_aside(cursor)
+
+    @staticmethod
+    def _drop_aside(cursor: Any) -> None:
+        for table in ASIDE_TABLES:
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+
+    @contextlib.contextmanager
+    def aside_transaction(self) -> Iterator[WriteTransaction]:
+        """A transaction that writes ``ASIDE_TABLES`` (``insert_aside``) and nothing else: what it writes is
+        not read before ``swap_aside`` commits, so it need not reach the disk before that commit does."""
+        with self.datastore.transaction(commit=True) as cursor:
+            yield WriteTransaction(cursor)
+
+    def insert_aside(self, transaction: WriteTransaction, rows_into: RowsInto, rows: Sequence[tuple]) -> None:
+        """Write ``rows`` (non-empty, no key taken) into ``rows_into``'s fresh table (one of ``ASIDE_ROWS``)."""
+        transaction.cursor.executemany(self.sql(rows_into.insert_values), rows)
+
+    def swap_aside(self, tracking: Tracking) -> None:
+        """In one transaction: the views' tables dropped, ``ASIDE_TABLES`` renamed in their place and given the
+        indexes of the queries, every tracked position forgotten and ``tracking`` recorded."""
+        with self.transaction() as transaction:
+            cursor = transaction.cursor
+            for table in VIEW_TABLES:
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            for table in VIEW_TABLES:
+                cursor.execute(f"ALTER TABLE {table}{ASIDE_SUFFIX} RENAME TO {table}")
+            self._renamed_aside(cursor)
+            for ddl in INDEXES_DDL:
+                cursor.execute(ddl.format(**self.dialect))
+            self._clear_tracking(cursor)
+            self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]
+
+    def _renamed_aside(self, cursor: Any) -> None:
+        """Whatever the backend names after a table that ``swap_aside`` renamed, named as for the views' table."""
 
     # --- reading -----------------------------------------------------------------------
 

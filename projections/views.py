@@ -41,6 +41,7 @@ from projections.batch import ParsedPage, ProjectedBatch, ViewEvent, parse_page,
 from projections.errors import TrackingConflict
 from projections.log_pages import read_page
 from projections.read_ahead import PagesAhead, can_read_ahead
+from projections.rebuild_aside import rebuild_aside
 from projections.serial_search import DESCRIPTION_FIELDS, serial_like, weapon_filter
 from projections.store import ViewStore, WriteTransaction
 from projections.weapon_state import WeaponView
@@ -64,6 +65,8 @@ class Views:
     REBUILD_BATCHES_PER_TRANSACTION = 10
     # A transaction holds the tracking row, which a concurrent catch-up waits for (lock timeout 5 s).
     REBUILD_TRANSACTION_SECONDS = 1.0
+    # Rebuild a plain log by stream into fresh tables (projections.rebuild_aside); False: in position order.
+    REBUILD_ASIDE = True
 
     def __init__(self, store: ViewStore, factory: InfrastructureFactory | None = None):
         self.store = store
@@ -126,7 +129,17 @@ class Views:
         Records of other logs (partners) are forgotten too: catch up with
         each of them again afterwards. Returns the number of notifications processed.
         ``progress`` as for ``catch_up``.
+
+        A plain log (``projections.projected_rows``) of the library's tables is read stream by stream
+        into fresh tables swapped in at the end (``projections.rebuild_aside``, when ``REBUILD_ASIDE``):
+        until then the views stay as they were. Any other log is projected in position order into the
+        emptied views, batch by batch: a crash then leaves the views of the batches committed, and
+        their position, from which ``catch_up`` goes on.
         """
+        if self.REBUILD_ASIDE:
+            processed = rebuild_aside(self.store, log, until, progress)
+            if processed is not None:
+                return processed
         self.store.clear()
         # The views start empty, so only weapons this rebuild has written can
         # have a stored state: the others need no query (a tenth of a rebuild

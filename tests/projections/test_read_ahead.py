@@ -1,4 +1,5 @@
-"""``PagesAhead`` gives the pages a sequential read and parse gives, in turn, on each backend (``db_url``)."""
+"""``PagesAhead`` gives the pages a sequential read and parse gives, in turn, on each backend (``db_url``);
+``ItemsAhead`` the items of any iterator."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 from projections.batch import parse_page
 from projections.log_pages import read_page
-from projections.read_ahead import PagesAhead
+from projections.read_ahead import ItemsAhead, PagesAhead
 
 
 def pages_in_turn(recorder, start: int, size: int, until: int | None) -> list:
@@ -74,3 +75,43 @@ def test_closing_stops_the_thread_waiting_for_room(belgium):
     ahead.close()
     assert not [t for t in threading.enumerate() if t.ident not in before and t.name == "views-read-ahead"]
     assert ahead.next() is None
+
+
+def test_items_ahead_gives_the_items_in_turn_and_raises_an_error_in_its_turn():
+    for depth in (1, 2, 5):
+        with ItemsAhead(iter(range(10)), depth) as ahead:
+            assert list(ahead) == list(range(10))
+            assert list(ahead) == []  # and stays at the end
+
+    taken: list[int] = []
+
+    def failing():
+        for item in range(5):
+            taken.append(item)
+            yield item
+        raise ValueError("unreadable row")
+
+    with ItemsAhead(failing()) as ahead:
+        received = []
+        with pytest.raises(ValueError, match="unreadable row"):
+            for item in ahead:
+                received.append(item)
+    assert received == taken == list(range(5))
+
+
+def test_items_ahead_closed_early_stops_its_thread_and_closes_the_items():
+    closed = threading.Event()
+
+    def endless():
+        try:
+            n = 0
+            while True:
+                yield n
+                n += 1
+        finally:
+            closed.set()
+
+    ahead = ItemsAhead(endless(), depth=2)
+    assert next(iter(ahead)) == 0
+    ahead.close()
+    assert closed.is_set()  # close waits for the thread, which closes the items as it ends

@@ -1,0 +1,139 @@
+"""A rebuild from zero written aside: the log read stream by stream into fresh tables, swapped in at the end.
+
+For a plain log (``projections.projected_rows``) the rows of a rebuild come out in the views' key
+order, each weapon's row whole when its stream ends. They are written into fresh tables
+(``projections.store.ASIDE_TABLES``) that have the views' primary keys but not the indexes of their
+queries, so each write appends to its B-trees instead of inserting at random places. One
+transaction then drops the views' tables, renames the fresh ones in their place, makes the query
+indexes (a sort each) and records the tracked position::
+
+    processed = rebuild_aside(views.store, node.registry, until=None, progress=None)
+    if processed is None:   # not a plain log: nothing changed, rebuild in position order
+        ...
+
+Until that commit the views stay as they were: a crash leaves them whole beside fresh tables that
+the next rebuild drops, never views that look complete and are not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from eventsourcing.persistence import Tracking
+
+from projections.log_pages import extent
+from projections.projected_rows import NotPlain, Shipments, rows_by_stream
+from projections.read_ahead import ItemsAhead, can_read_ahead
+from projections.store import ASIDE_ROWS, ViewStore
+
+if TYPE_CHECKING:
+    from projections.views import EnvelopeLog, Progress
+
+#: Rows of ``view_events`` written at a time.
+WRITE_ROWS = 2000
+#: The fresh tables are committed about this often: on SQLite a transaction holds the database's write lock.
+TRANSACTION_SECONDS = 1.0
+AHEAD = True
+
+Row = tuple[Any, ...]
+Chunk = tuple[list[Row], list[Row], int]  # events' rows, weapons' rows, the log's rows read
+
+
+def rebuild_aside(store: ViewStore, log: EnvelopeLog, until: int | None, progress: Progress | None) -> int | None:
+    """The views of ``store`` rebuilt from ``log`` up to position ``until`` (all of it if
+    None) as the module says, every tracked position forgotten but ``log``'s; returns the number of its
+    notifications processed. ``progress(done, total)``: the log's rows read so far, of those up to ``until``.
+
+    Returns None, having changed nothing, for a log this path does not rebuild: empty, not the library's
+    SQLite or PostgreSQL table, an SQLite database in memory (its reader and writer take turns), or not
+    plain (``NotPlain``); ``Views.rebuild`` then projects it in position order. Raises what reading the log
+    or writing the views raises, the views left as they were.
+    """
+    found = extent(log.recorder, until) if can_read_ahead(log.recorder) else None
+    if found is None or found[0] == 0:
+        return None
+    count, end = found
+    store.create_aside()
+    try:
+        chunks = _chunks(log.recorder, end, shipments := Shipments())
+        if AHEAD:
+            with ItemsAhead(chunks) as ahead:
+                _write_aside(store, iter(ahead), progress, count)
+        else:
+            _write_aside(store, chunks, progress, count)
+        with store.aside_transaction() as transaction:
+            for table, rows in (("view_shipments", shipments.shipment_rows()),
+                                ("view_shipment_weapons", shipments.shipment_weapon_rows())):
+                if rows:
+                    store.insert_aside(transaction, ASIDE_ROWS[table], rows)
+    except NotPlain:
+        store.drop_aside()
+        return None
+    except BaseException:
+        with contextlib.suppress(Exception):  # what failed may fail this too: its own error is the one to see
+            store.drop_aside()
+        raise
+    store.swap_aside(Tracking(log.name, end))
+    if progress is not None:
+        progress(count, count)
+    return count
+
+
+def _chunks(recorder: Any, end: int, shipments: Shipments) -> Iterator[Chunk]:
+    """The events' and weapons' rows of ``recorder``'s log up to ``end`` (``rows_by_stream``), some
+    ``WRITE_ROWS`` events' rows at a time, each with the number of the log's rows read to make it."""
+    read = 0
+
+    def reads(rows: int, _until: int) -> None:
+        nonlocal read
+        read = rows
+
+    events: list[Row] = []
+    weapons: list[Row] = []
+    for event_rows, weapon in rows_by_stream(recorder, end, shipments, reads):
+        events += event_rows
+        if weapon is not None:
+            weapons.append(weapon)
+        if len(events) >= WRITE_ROWS:
+            yield events, weapons, read
+            events, weapons = [], []
+    if events or weapons:
+        yield events, weapons, read
+
+
+def _write_aside(store: ViewStore, chunks: Iterator[Chunk], progress: Progress | None, count: int) -> None:
+    """``chunks`` written into the fresh tables, a transaction about every ``TRANSACTION_SECONDS``;
+    ``progress`` told the log's rows read (at most ``count``) after each."""
+    events_into, weapons_into = ASIDE_ROWS["view_events"], ASIDE_ROWS["view_weapons"]
+    exhausted = False
+    while not exhausted:
+        with store.aside_transaction() as transaction, _cyclic_gc_paused():
+            started = time.monotonic()
+            while time.monotonic() - started < TRANSACTION_SECONDS:
+                chunk = next(chunks, None)
+                if chunk is None:
+                    exhausted = True
+                    break
+                events, weapons, read = chunk
+                if events:
+                    store.insert_aside(transaction, events_into, events)
+                if weapons:
+                    store.insert_aside(transaction, weapons_into, weapons)
+                if progress is not None:
+                    progress(min(read, count), count)
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection in the block: the fold makes many objects and no cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

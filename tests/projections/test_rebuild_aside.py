@@ -1,0 +1,135 @@
+"""A rebuild by stream into fresh tables (``projections.rebuild_aside``): the views of a rebuild in position
+order, and the old views whole until the swap, whatever fails before it.
+
+Run on SQLite and PostgreSQL (``db_url``) with the scenario of this folder's conftest.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from uuid import uuid4
+
+import pytest
+from eventsourcing.persistence import StoredEvent
+
+from projections import rebuild_aside as aside
+from projections.store import ASIDE_TABLES, VIEW_TABLES
+from projections.views import Views
+
+
+def tables(views: Views) -> set[str]:
+    """Which of the views' tables and of the fresh tables exist."""
+    if views.store.dialect["bytes"] == "BLOB":
+        statement = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    else:
+        statement = "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()"
+    return {row["name"] for row in views.store.query(statement)} & {*VIEW_TABLES, *ASIDE_TABLES}
+
+
+def in_position_order(views: Views) -> Views:
+    views.REBUILD_ASIDE = False
+    return views
+
+
+def test_a_rebuild_aside_gives_the_views_of_a_rebuild_in_position_order(belgium, partners, dump_views):
+    log, views = belgium.registry, belgium.views
+    last = log.recorder.max_notification_id()
+    assert in_position_order(views).rebuild(log) == last
+    by_position = dump_views(views)
+    assert by_position["view_events"] and by_position["view_shipments"] and by_position["view_shipment_weapons"]
+    views.catch_up(partners.france_log)  # forgotten by the rebuild, as the position-order one forgets it
+
+    views.REBUILD_ASIDE = True
+    reads: list[tuple[int, int | None]] = []
+    assert views.rebuild(log, progress=lambda done, total: reads.append((done, total))) == last
+    assert dump_views(views) == by_position
+    assert views.position(log) == last and views.position(partners.france_log) == 0
+    assert reads[-1] == (last, last)
+    assert tables(views) == set(VIEW_TABLES)
+    # The queries' indexes are made again: a search by serial and a lifecycle read as before.
+    assert [found["weapon_id"] for found in views.search_serial("AB-7*")] == [str(belgium.ids.w1)]
+    assert views.catch_up(log) == 0
+
+
+@pytest.mark.parametrize("until", [1, 5, 17])
+def test_a_rebuild_aside_up_to_a_position_gives_the_views_of_one_in_position_order(belgium, dump_views, until):
+    log, views = belgium.registry, belgium.views
+    in_position_order(views).rebuild(log, until=until)
+    by_position = dump_views(views)
+    views.REBUILD_ASIDE = True
+    views.catch_up(log)
+    assert views.rebuild(log, until=until) == until
+    assert dump_views(views) == by_position
+    assert views.position(log) == until
+
+
+def test_the_old_views_stay_whole_until_the_swap(belgium, dump_views, monkeypatch):
+    log, views = belgium.registry, belgium.views
+    views.catch_up(log, until=20)
+    before = dump_views(views)
+    monkeypatch.setattr(aside, "WRITE_ROWS", 4)  # progress after every few records
+    during: list[dict] = []
+    views.rebuild(log, progress=lambda done, total: during.append(dump_views(views)))
+    after = dump_views(views)
+    assert after != before and views.position(log) == log.recorder.max_notification_id()
+    # Told after each write into the fresh tables, and once more after the swap.
+    assert len(during) > 2 and all(seen == before for seen in during[:-1]) and during[-1] == after
+
+
+@pytest.mark.parametrize("fail_at", [1, 2, 3], ids=lambda n: f"write{n}")
+def test_a_failure_mid_rebuild_leaves_the_old_views_and_their_position(belgium, dump_views, monkeypatch, fail_at):
+    log, views = belgium.registry, belgium.views
+    views.catch_up(log, until=20)
+    before = dump_views(views)
+    writes = 0
+    insert = views.store.insert_aside
+
+    def failing(transaction, rows_into, rows):
+        nonlocal writes
+        writes += 1
+        if writes == fail_at:
+            raise RuntimeError("crash while writing the fresh tables")
+        insert(transaction, rows_into, rows)
+
+    monkeypatch.setattr(aside, "WRITE_ROWS", 4)  # several writes of the scenario's records
+    monkeypatch.setattr(views.store, "insert_aside", failing)
+    with pytest.raises(RuntimeError, match="crash"):
+        views.rebuild(log)
+    assert dump_views(views) == before and views.position(log) == 20
+    assert tables(views) == set(VIEW_TABLES)
+
+
+def test_fresh_tables_a_killed_rebuild_left_are_dropped_by_the_next(belgium, dump_views):
+    log, views = belgium.registry, belgium.views
+    views.catch_up(log)
+    caught_up = dump_views(views)
+    views.store.create_aside()  # where a rebuild killed before its swap leaves them: beside the views, unused
+    with views.store.aside_transaction() as transaction:
+        views.store.insert_aside(transaction, aside.ASIDE_ROWS["view_shipment_weapons"], [("s", "w")])
+    assert tables(views) == {*VIEW_TABLES, *ASIDE_TABLES} and dump_views(views) == caught_up
+    assert views.rebuild(log) == log.recorder.max_notification_id()
+    assert dump_views(views) == caught_up
+    assert tables(views) == set(VIEW_TABLES)
+
+
+def test_a_log_that_is_not_the_librarys_table_is_rebuilt_in_position_order(belgium, dump_views):
+    log, views = belgium.registry, belgium.views
+    views.catch_up(log)
+    caught_up = dump_views(views)
+    wrapped = SimpleNamespace(name=log.name, recorder=SimpleNamespace(
+        max_notification_id=log.recorder.max_notification_id, select_notifications=log.recorder.select_notifications))
+    assert views.rebuild(wrapped) == log.recorder.max_notification_id()
+    assert dump_views(views) == caught_up
+    assert tables(views) == set(VIEW_TABLES)
+
+
+def test_a_log_that_is_not_plain_is_rebuilt_in_position_order(belgium, dump_views):
+    log, views = belgium.registry, belgium.views
+    # Bytes that are not an envelope: the position-order projection skips them, a stream-order one cannot.
+    log.recorder.insert_events([StoredEvent(originator_id=uuid4(), originator_version=1, topic="unknown",
+                                            state=b"not an envelope")])
+    views.catch_up(log)
+    caught_up = dump_views(views)
+    assert views.rebuild(log) == log.recorder.max_notification_id()
+    assert dump_views(views) == caught_up
+    assert tables(views) == set(VIEW_TABLES)
