@@ -25,7 +25,7 @@ from ledger.keys import Ed25519PrivateKey
 from ledger.signed_proof import sign_proof
 from nodes.errors import TransportReset
 from nodes.federation.gossip import Gossip
-from nodes.federation.sharing import SharingContext, SharingRules, recipients, recipients_by_type
+from nodes.federation.sharing import SharingContext, SharingFile, recipients, recipients_by_type
 from nodes.federation.trust import TrustStore
 from nodes.federation.wire import CheckpointMessage, RecordMessage, encode_message
 from nodes.registry.identity import earlier_node_key
@@ -97,6 +97,9 @@ class Relay:
         # Per partner, messages without a position (cosignatures, witness answers) that go with its next publish.
         self._riders: dict[str, list[tuple[bytes, bytes]]] = {}
         self._save_along: dict[str, int] = {}
+        # The trust store and the sharing rules, read again only when their files changed.
+        self._trust = TrustStore(node.settings.home)
+        self._sharing = SharingFile(node.settings.home)
 
     # --- one pass --------------------------------------------------------------------------
 
@@ -130,13 +133,15 @@ class Relay:
         return riders
 
     def _pass(self, report: RelayReport) -> RelayReport:
-        partners = sorted(TrustStore(self.node.settings.home).partners())
+        partners = sorted(self._trust.partners())
         if not partners:
             return report
         # The gossip due goes out with the first records and checkpoints, in the same publish.
         self._gossip_due = self.gossip.due(partners)
-        if not self._gossip_due and self._idle(partners):
-            return report  # nothing to seal, prove or tell: no seal, no positions read, no publish
+        if self._idle(partners):
+            # Nothing to seal or prove: no seal, no positions read; the gossip due, if any, goes out with the
+            # messages carried in one publish.
+            return self._tell(partners, report)
         self._caught_up = None
         self.node.sealer.seal(mark_later=True)  # partners need the checkpoint, not the fsync of the mark
         checkpoints = self.own_checkpoints()
@@ -147,7 +152,7 @@ class Relay:
             own_state=self.node.identity.state,
             partners=frozenset(partners),
             own_records=self.node.registry.envelopes,
-            rules=SharingRules.load(self.node.settings.home),
+            rules=self._sharing.rules(),
         )
         reset = self._relay_by_key(partners, checkpoints, context, report)
         for attempt in range(_RESET_ATTEMPTS):
@@ -167,6 +172,22 @@ class Relay:
         if report.resets:
             report.gossip += self.gossip.spread(partners)  # what a reset kept from going with the records
         self._note_caught_up(partners)
+        return report
+
+    def _tell(self, partners: list[str], report: RelayReport) -> RelayReport:
+        """Publish to ``partners`` the gossip due with the messages carried for them, nothing of our log (a pass
+        that found it ``_idle``); nothing at all when no gossip is due (what is carried stays for ``take_carried``).
+        A topic found re-created is sent them again under its new identity, and the next pass, seeing another
+        identity, publishes the log to it again."""
+        due, self._gossip_due = self._gossip_due, {}
+        if not due:
+            return report
+        batches = {state: [*self.gossip.messages(due.get(state, [])), *self._riders.pop(state, [])]
+                   for state in partners}
+        self.send_many(batches)
+        for state, checkpoints in due.items():
+            self.gossip.sent(state, checkpoints)
+            report.gossip += len(checkpoints)
         return report
 
     def send(self, state: str, items: Sequence[tuple[bytes, bytes]]) -> None:
