@@ -214,6 +214,7 @@ class NodeLoop(threading.Thread):
     def run(self) -> None:
         federation = self.fed.feds[self.state]
         relayed = federation.log_size()
+        position = self.fed.position(self.state)  # only this loop's passes move it
         topic = TopicPartition(federation.ingest.topic, 0)
         looks = 0
         try:
@@ -221,10 +222,11 @@ class NodeLoop(threading.Thread):
                 looks += 1
                 listed = self.offsets.end_offsets([topic]).get(topic, 0)
                 # Tansu's end may stop short of a batch's last record (``Federated.busy``): now and then, exactly.
-                work = listed > self.fed.position(self.state) or (looks % 50 == 0 and self.fed.waiting(self.state))
+                work = listed > position or (looks % 50 == 0 and self.fed.waiting(self.state))
                 if work or federation.log_size() != relayed:
                     relayed = federation.log_size()
                     self.fed.sync(self.state)
+                    position = self.fed.position(self.state)
                     with self.passed:
                         self.passed.notify_all()
                 else:
