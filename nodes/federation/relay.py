@@ -142,6 +142,7 @@ class Relay:
             # Nothing to seal or prove: no seal, no positions read; the gossip due, if any, goes out with the
             # messages carried in one publish.
             return self._tell(partners, report)
+        known = self._positions_known(partners)
         self._caught_up = None
         self.node.sealer.seal(mark_later=True)  # partners need the checkpoint, not the fsync of the mark
         checkpoints = self.own_checkpoints()
@@ -154,7 +155,7 @@ class Relay:
             own_records=self.node.registry.envelopes,
             rules=self._sharing.rules(),
         )
-        reset = self._relay_by_key(partners, checkpoints, context, report)
+        reset = self._relay_by_key(partners, checkpoints, context, report, known)
         for attempt in range(_RESET_ATTEMPTS):
             if not reset:
                 break
@@ -234,18 +235,21 @@ class Relay:
                 self._topic_ids[state] = ids.get(self.transport.inbox_topic(state))
 
     def _relay_by_key(self, states: list[str], checkpoints: list[Checkpoint], context: SharingContext,
-                      report: RelayReport) -> list[str]:
+                      report: RelayReport, known: Mapping[str, int] | None = None) -> list[str]:
         """Publish the log to ``states`` one node key at a time; returns the states whose topic was reset.
 
         A partner that was sent part of the log gets first the rest of what the key of its next checkpoint
         signed, proved against that key's last checkpoint, then what the next key signed: so the
         ``Authority.NodeKeyChanged`` record reaches it proved under the key it trusts, and it learns the
         new key before the new key's checkpoints arrive (docs/federation.md, "Node key rotation").
+        ``known``: positions of some of ``states`` that this relay saved last, not read again.
         """
         reset: list[str] = []
         ends: dict[str, int] = {}
+        known = known or {}
         # Each partner's position read once: ``_relay_to`` moves it on as it saves it.
-        positions = {s: self.inbox.position(records_position(s, self._topic_ids.get(s))) for s in states}
+        positions = {s: known[s] if s in known else self.inbox.position(records_position(s, self._topic_ids.get(s)))
+                     for s in states}
         while states:
             groups: dict[int, list[str]] = {}
             for state in states:
@@ -352,6 +356,18 @@ class Relay:
         newest = passed[0][2] if passed and passed[0][0] == position else self._row_bytes(position)
         if newest is not None:
             self._caught_up = (position, tuple(partners), tuple(self._topic_ids.get(s) for s in partners), newest)
+
+    def _positions_known(self, partners: list[str]) -> dict[str, int]:
+        """Each partner's position, when the last whole pass left every one of ``partners`` (the same, on topics of
+        the same identity) at one position, which this relay saved or read: the pass after it need not read them
+        again. Another relay of this node that moved them on meanwhile only makes this one send a few messages
+        again, which ingest drops, and its commit never moves a position back (``Inbox.advance_all``)."""
+        if self._caught_up is None:
+            return {}
+        position, names, topic_ids, _ = self._caught_up
+        if names != tuple(partners) or topic_ids != tuple(self._topic_ids.get(s) for s in partners):
+            return {}
+        return dict.fromkeys(partners, position)
 
     def _idle(self, partners: list[str]) -> bool:
         """True when a pass would have nothing to do: the last whole pass left every one of ``partners`` (the
