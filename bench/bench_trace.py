@@ -17,6 +17,13 @@ to NL, FR forwards to NL, NL responds showing the export to DE, FR forwards to
 DE, DE answers untraceable); then FR computes the point-of-diversion verdict.
 Prints the time per round, the time at which each hop's answer was visible on
 FR, the sync passes used, and the verdict's rule. Asserts nothing.
+
+Two ways, each on weapons of its own, ``--rounds`` rounds each: first the sync
+passes of the four nodes one after another in this thread (the driver above), then,
+as real nodes run, each node's loop in a thread of its own (``NodeLoop``: it syncs when
+its inbox topic holds unread messages or its log grew, looking every ``LOOK_EVERY_S``),
+the main thread only submitting, and reading FR's hops after each of FR's passes. The
+figure is the parallel median; the sequential one is printed beside it.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -51,6 +59,8 @@ from nodes.tracing import service as tracing  # noqa: E402
 STATES = ("BE", "NL", "DE", "FR")
 MEDIAN_TARGET_MS = 300.0  # both backends
 ANSWERED = {"TRACED", "PARTIAL", "FORWARDED", "UNTRACEABLE", "RESTRICTED", "REFUSED"}
+#: A node's own loop looks at its inbox topic's end and its log's size this often when it has nothing to do.
+LOOK_EVERY_S = 0.005
 
 
 class Federated:
@@ -69,6 +79,7 @@ class Federated:
             self.transports.append(transport)
             self.feds[state] = Federation(node, transport)
         self.passes = 0
+        self.counting = threading.Lock()  # the nodes' own loops count their passes from their threads
         # Asks the ends of all inbox topics in one ListOffsets request.
         self.offsets = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
 
@@ -77,7 +88,8 @@ class Federated:
 
     def sync(self, state: str) -> bool:
         """One sync pass of ``state``; True if it moved anything."""
-        self.passes += 1
+        with self.counting:
+            self.passes += 1
         report = sync(self.nodes[state], self.feds[state].transport, 30.0, federation=self.feds[state])
         return bool(report.published or report.read or report.checkpoints_sent)
 
@@ -187,6 +199,83 @@ def trace_round(fed: Federated, marking: Marking) -> tuple[float, list[float], i
     return time.perf_counter() - started, answered_at, fed.passes - passes, verdict.rule.value
 
 
+class NodeLoop(threading.Thread):
+    """One node's own loop, as ``node run`` runs it in a process of its own: a sync pass whenever its inbox topic
+    holds messages it has not read (its end asked with a client of its own) or its log grew, else a look again
+    after ``LOOK_EVERY_S``. ``passed`` is notified after each pass."""
+
+    def __init__(self, fed: Federated, state: str, bootstrap: str, stop: threading.Event):
+        super().__init__(name=f"{state} loop", daemon=True)
+        self.fed, self.state, self.stop = fed, state, stop
+        self.offsets = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        self.passed = threading.Condition()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        federation = self.fed.feds[self.state]
+        relayed = federation.log_size()
+        position = self.fed.position(self.state)  # only this loop's passes move it
+        topic = TopicPartition(federation.ingest.topic, 0)
+        looks = 0
+        try:
+            while not self.stop.is_set():
+                looks += 1
+                listed = self.offsets.end_offsets([topic]).get(topic, 0)
+                # Tansu's end may stop short of a batch's last record (``Federated.busy``): now and then, exactly.
+                work = listed > position or (looks % 50 == 0 and self.fed.waiting(self.state))
+                if work or federation.log_size() != relayed:
+                    relayed = federation.log_size()
+                    self.fed.sync(self.state)
+                    position = self.fed.position(self.state)
+                    with self.passed:
+                        self.passed.notify_all()
+                else:
+                    self.stop.wait(LOOK_EVERY_S)
+        except BaseException as e:  # told to the main thread, which stops the bench
+            self.error = e
+            with self.passed:
+                self.passed.notify_all()
+        finally:
+            self.offsets.close()
+
+
+def trace_round_parallel(fed: Federated, loops: dict[str, NodeLoop], marking: Marking,
+                         ) -> tuple[float, list[float], int, str]:
+    """``trace_round`` with every node's own loop running: submit, then read FR's hops after each of FR's passes."""
+    fr, fr_loop = fed["FR"], loops["FR"]
+    passes = fed.passes
+    started = time.perf_counter()
+    first = tracing.submit(fr, to="BE", marking=marking, circumstances="found in a car after a shooting",
+                           legal_basis="CPP art 60", intended_use="criminal prosecution")
+    answered_at: list[float] = []
+    while len(answered_at) < 3:
+        with fr_loop.passed:
+            fr_loop.passed.wait(timeout=1.0)
+        for loop in loops.values():
+            if loop.error is not None:
+                raise RuntimeError(f"{loop.name} failed") from loop.error
+        if time.perf_counter() - started > 60:
+            raise RuntimeError(f"trace stuck after {len(answered_at)} answers")
+        hops = tracing.hops(fr, first, verify=False)
+        done = sum(1 for h in hops if h.status.value in ANSWERED)
+        while len(answered_at) < min(done, 3):
+            answered_at.append(time.perf_counter() - started)
+    verdict, _ = tracing.diversion_verdict(fr, marking.weapon_id())
+    elapsed = time.perf_counter() - started
+    quiet(fed)
+    return elapsed, answered_at, fed.passes - passes, verdict.rule.value
+
+
+def quiet(fed: Federated, for_s: float = 0.3) -> None:
+    """Wait until no node made a pass for ``for_s`` (what a round set going has settled), at most 10 s."""
+    deadline = time.monotonic() + 10
+    seen, since = fed.passes, time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < for_s:
+        time.sleep(0.05)
+        if fed.passes != seen:
+            seen, since = fed.passes, time.monotonic()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="traces to time, one weapon each (default 5)")
@@ -205,18 +294,40 @@ def main() -> None:
         fed = Federated(root, bootstrap, databases)
         stack.callback(fed.close)
         started = time.perf_counter()
-        markings = setup(fed, args.rounds)
-        print(f"setup: {args.rounds} weapons through BE -> NL -> DE, seized in FR, in "
+        markings = setup(fed, 2 * args.rounds)
+        print(f"setup: {2 * args.rounds} weapons through BE -> NL -> DE, seized in FR, in "
               f"{time.perf_counter() - started:.1f} s ({args.backend}, broker {bootstrap})")
-        totals = []
-        for number, marking in enumerate(markings, start=1):
-            total, hops, passes, rule = trace_round(fed, marking)
-            totals.append(total)
+
+        def show(number: int, total: float, hops: list[float], passes: int, rule: str) -> None:
             print(f"round {number}: trace to verdict {total * 1000:7.0f} ms  (hop answers visible on FR at "
                   + ", ".join(f"{h * 1000:.0f}" for h in hops) + f" ms; {passes} sync passes; verdict {rule})")
-        print(f"three-hop trace round trip to verdict: median {statistics.median(totals) * 1000:.0f} ms, "
-              f"max {max(totals) * 1000:.0f} ms over {len(totals)} rounds (target <= {MEDIAN_TARGET_MS:.0f} ms)")
-        report_figure("three-hop trace to verdict, median", args.backend, statistics.median(totals) * 1000, "ms",
+
+        print("the nodes' sync passes one after another, in this thread:")
+        sequential = []
+        for number, marking in enumerate(markings[:args.rounds], start=1):
+            total, hops, passes, rule = trace_round(fed, marking)
+            sequential.append(total)
+            show(number, total, hops, passes, rule)
+        print("each node's own loop in a thread of its own, as nodes run:")
+        stop = threading.Event()
+        loops = {state: NodeLoop(fed, state, bootstrap, stop) for state in STATES}
+        for loop in loops.values():
+            loop.start()
+        parallel = []
+        try:
+            for number, marking in enumerate(markings[args.rounds:], start=1):
+                total, hops, passes, rule = trace_round_parallel(fed, loops, marking)
+                parallel.append(total)
+                show(number, total, hops, passes, rule)
+        finally:
+            stop.set()
+            for loop in loops.values():
+                loop.join()
+        median = statistics.median(parallel) * 1000
+        print(f"three-hop trace round trip to verdict: median {median:.0f} ms, max {max(parallel) * 1000:.0f} ms over "
+              f"{len(parallel)} rounds, the nodes' loops in parallel (target <= {MEDIAN_TARGET_MS:.0f} ms); their "
+              f"passes one after another: median {statistics.median(sequential) * 1000:.0f} ms")
+        report_figure("three-hop trace to verdict, median", args.backend, median, "ms",
                       target=MEDIAN_TARGET_MS, higher_is_better=False)
 
 

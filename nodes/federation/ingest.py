@@ -97,6 +97,7 @@ class Ingest:
         self.topic = transport.inbox_topic(self.state)
         self.topic_id: str | None = None
         self._knowledge: Knowledge | None = None
+        self._trust = TrustStore(node.settings.home)  # its files read again only when they changed
         self._parked: list[ParkedEntry] | None = None
         self._own_checkpoints: dict[int, Checkpoint] = {}
         self._caught_up = False
@@ -114,7 +115,7 @@ class Ingest:
     def refresh(self) -> IngestReport:
         """Re-read the trust store; verify again the parked messages of newly trusted partners."""
         self._catch_up()
-        partners = TrustStore(self.node.settings.home).partners()
+        partners = self._trust.partners()
         if self._knowledge is None or self._knowledge.partners != partners:
             self._knowledge = Knowledge(partners=partners)
         return self._retry_parked()
@@ -350,7 +351,7 @@ class Ingest:
     def _knowledge_now(self) -> Knowledge:
         if self._knowledge is None:
             self._catch_up()
-            self._knowledge = Knowledge(partners=TrustStore(self.node.settings.home).partners())
+            self._knowledge = Knowledge(partners=self._trust.partners())
         return self._knowledge
 
     def load(self, origin: str) -> None:

@@ -25,7 +25,7 @@ from ledger.keys import Ed25519PrivateKey
 from ledger.signed_proof import sign_proof
 from nodes.errors import TransportReset
 from nodes.federation.gossip import Gossip
-from nodes.federation.sharing import SharingContext, SharingRules, recipients, recipients_by_type
+from nodes.federation.sharing import SharingContext, SharingFile, recipients, recipients_by_type
 from nodes.federation.trust import TrustStore
 from nodes.federation.wire import CheckpointMessage, RecordMessage, encode_message
 from nodes.registry.identity import earlier_node_key
@@ -97,6 +97,9 @@ class Relay:
         # Per partner, messages without a position (cosignatures, witness answers) that go with its next publish.
         self._riders: dict[str, list[tuple[bytes, bytes]]] = {}
         self._save_along: dict[str, int] = {}
+        # The trust store and the sharing rules, read again only when their files changed.
+        self._trust = TrustStore(node.settings.home)
+        self._sharing = SharingFile(node.settings.home)
 
     # --- one pass --------------------------------------------------------------------------
 
@@ -130,13 +133,16 @@ class Relay:
         return riders
 
     def _pass(self, report: RelayReport) -> RelayReport:
-        partners = sorted(TrustStore(self.node.settings.home).partners())
+        partners = sorted(self._trust.partners())
         if not partners:
             return report
         # The gossip due goes out with the first records and checkpoints, in the same publish.
         self._gossip_due = self.gossip.due(partners)
-        if not self._gossip_due and self._idle(partners):
-            return report  # nothing to seal, prove or tell: no seal, no positions read, no publish
+        if self._idle(partners):
+            # Nothing to seal or prove: no seal, no positions read; the gossip due, if any, goes out with the
+            # messages carried in one publish.
+            return self._tell(partners, report)
+        known = self._positions_known(partners)
         self._caught_up = None
         self.node.sealer.seal(mark_later=True)  # partners need the checkpoint, not the fsync of the mark
         checkpoints = self.own_checkpoints()
@@ -147,9 +153,9 @@ class Relay:
             own_state=self.node.identity.state,
             partners=frozenset(partners),
             own_records=self.node.registry.envelopes,
-            rules=SharingRules.load(self.node.settings.home),
+            rules=self._sharing.rules(),
         )
-        reset = self._relay_by_key(partners, checkpoints, context, report)
+        reset = self._relay_by_key(partners, checkpoints, context, report, known)
         for attempt in range(_RESET_ATTEMPTS):
             if not reset:
                 break
@@ -167,6 +173,22 @@ class Relay:
         if report.resets:
             report.gossip += self.gossip.spread(partners)  # what a reset kept from going with the records
         self._note_caught_up(partners)
+        return report
+
+    def _tell(self, partners: list[str], report: RelayReport) -> RelayReport:
+        """Publish to ``partners`` the gossip due with the messages carried for them, nothing of our log (a pass
+        that found it ``_idle``); nothing at all when no gossip is due (what is carried stays for ``take_carried``).
+        A topic found re-created is sent them again under its new identity, and the next pass, seeing another
+        identity, publishes the log to it again."""
+        due, self._gossip_due = self._gossip_due, {}
+        if not due:
+            return report
+        batches = {state: [*self.gossip.messages(due.get(state, [])), *self._riders.pop(state, [])]
+                   for state in partners}
+        self.send_many(batches)
+        for state, checkpoints in due.items():
+            self.gossip.sent(state, checkpoints)
+            report.gossip += len(checkpoints)
         return report
 
     def send(self, state: str, items: Sequence[tuple[bytes, bytes]]) -> None:
@@ -213,18 +235,21 @@ class Relay:
                 self._topic_ids[state] = ids.get(self.transport.inbox_topic(state))
 
     def _relay_by_key(self, states: list[str], checkpoints: list[Checkpoint], context: SharingContext,
-                      report: RelayReport) -> list[str]:
+                      report: RelayReport, known: Mapping[str, int] | None = None) -> list[str]:
         """Publish the log to ``states`` one node key at a time; returns the states whose topic was reset.
 
         A partner that was sent part of the log gets first the rest of what the key of its next checkpoint
         signed, proved against that key's last checkpoint, then what the next key signed: so the
         ``Authority.NodeKeyChanged`` record reaches it proved under the key it trusts, and it learns the
         new key before the new key's checkpoints arrive (docs/federation.md, "Node key rotation").
+        ``known``: positions of some of ``states`` that this relay saved last, not read again.
         """
         reset: list[str] = []
         ends: dict[str, int] = {}
+        known = known or {}
         # Each partner's position read once: ``_relay_to`` moves it on as it saves it.
-        positions = {s: self.inbox.position(records_position(s, self._topic_ids.get(s))) for s in states}
+        positions = {s: known[s] if s in known else self.inbox.position(records_position(s, self._topic_ids.get(s)))
+                     for s in states}
         while states:
             groups: dict[int, list[str]] = {}
             for state in states:
@@ -331,6 +356,18 @@ class Relay:
         newest = passed[0][2] if passed and passed[0][0] == position else self._row_bytes(position)
         if newest is not None:
             self._caught_up = (position, tuple(partners), tuple(self._topic_ids.get(s) for s in partners), newest)
+
+    def _positions_known(self, partners: list[str]) -> dict[str, int]:
+        """Each partner's position, when the last whole pass left every one of ``partners`` (the same, on topics of
+        the same identity) at one position, which this relay saved or read: the pass after it need not read them
+        again. Another relay of this node that moved them on meanwhile only makes this one send a few messages
+        again, which ingest drops, and its commit never moves a position back (``Inbox.advance_all``)."""
+        if self._caught_up is None:
+            return {}
+        position, names, topic_ids, _ = self._caught_up
+        if names != tuple(partners) or topic_ids != tuple(self._topic_ids.get(s) for s in partners):
+            return {}
+        return dict.fromkeys(partners, position)
 
     def _idle(self, partners: list[str]) -> bool:
         """True when a pass would have nothing to do: the last whole pass left every one of ``partners`` (the

@@ -19,6 +19,7 @@ from domain.event_types import AUTHORITY_PREFIX
 from domain.sharing import ONLY_DEFAULT_RECIPIENTS, default_recipients, default_recipients_by_type, withheld
 from ledger.envelope import Envelope
 from nodes.errors import ConfigurationError
+from nodes.federation.trust import file_stamp
 
 SHARING_FILE = "sharing.json"
 ALL = "all"
@@ -76,6 +77,28 @@ class SharingRules:
                     f"{source}: share: {record_type}: {bad[0]!r} is not an ISO 3166-1 alpha-2 country code")
             extra[record_type] = codes
         return cls(extra)
+
+
+class SharingFile:
+    """``HOME/sharing.json`` for a long-running node: its rules, read again only when the file changed (its
+    inode, size or modification time), so an edit is picked up at the next ``rules``."""
+
+    def __init__(self, home: Path):
+        self.home = Path(home)
+        self._read: tuple[tuple[str, int, int, int], SharingRules] | None = None
+
+    def rules(self) -> SharingRules:
+        """``SharingRules.load`` of the file as it is now; raises ``ConfigurationError`` as that does (every call,
+        as long as the file stays so)."""
+        try:
+            stamp = file_stamp(self.home / SHARING_FILE)
+        except FileNotFoundError:
+            return SharingRules()
+        if self._read is not None and self._read[0] == stamp:
+            return self._read[1]
+        rules = SharingRules.load(self.home)
+        self._read = (stamp, rules)  # a file replaced meanwhile is read again next time: its stamp changed
+        return rules
 
 
 @dataclass(frozen=True)

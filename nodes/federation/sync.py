@@ -10,8 +10,8 @@ read wait for the next ``sync``: the inbox is drained once, its end asked of the
 Scripts and tests get a deterministic step.
 
 Reactions have a position of their own in the inbox (``REACTIONS_POSITION``), saved after
-they ran, with the next relay pass's commit, or else at most every ``REACTIONS_SAVE_EVERY_S``,
-at the end of a ``sync`` and when the ``Federation`` closes (the end of ``run``): records whose
+they ran, with the next relay pass's commit; else, in a ``sync``, at its end, and in ``run`` at
+most every ``REACTIONS_SAVE_EVERY_S`` and when the ``Federation`` closes: records whose
 reactions a crash cut short are reacted to again at the next start (reactions are
 idempotent), once per ``Federation``.
 
@@ -144,11 +144,12 @@ class Federation:
         return self.node.registry.recorder.max_notification_id() or 0
 
     def ingest_step(self, timeout_s: float, report: SyncReport, *, cosign: bool = True) -> IngestReport:
-        """One ingest batch, then the reactions to what it accepted; cosignatures when idle (unless not
-        ``cosign``: a sync sends them at its end)."""
+        """One ingest batch, then the reactions to what it accepted; cosignatures when idle, and the reactions'
+        position when not saved for a second (unless not ``cosign``: a sync sends them with its relay passes
+        and saves that position in their commit, or at its end)."""
         step = self.ingest.step(timeout_s)
         report.add_ingest(step)
-        self._react(step, report)
+        self._react(step, report, save=cosign)
         if cosign and (not step.read or time.monotonic() - self._cosigned_at > COSIGN_EVERY_S):
             self.send_cosignatures()
         return step
@@ -192,7 +193,7 @@ class Federation:
         report.add_ingest(refreshed)
         self._react(refreshed, report)
 
-    def _react(self, step: IngestReport, report: SyncReport) -> None:
+    def _react(self, step: IngestReport, report: SyncReport, *, save: bool = True) -> None:
         if not step.accepted:
             return
         inbox = self.node.inbox
@@ -201,7 +202,7 @@ class Federation:
         report.reactions += len(reaction.steps)
         report.failed_reactions += record_failures(inbox, reaction)
         self._reacted_to = reacted_to
-        if time.monotonic() - self._reactions_saved_at >= REACTIONS_SAVE_EVERY_S:
+        if save and time.monotonic() - self._reactions_saved_at >= REACTIONS_SAVE_EVERY_S:
             self.save_reactions_position()
 
     def save_reactions_position(self) -> None:

@@ -148,6 +148,8 @@ class TrustStore:
 
     def __init__(self, home: Path):
         self.folder = Path(home) / "trust"
+        # What ``partners`` read last: each file's name, inode, size and modification time, and the partners.
+        self._read: tuple[tuple[tuple[str, int, int, int], ...], dict[str, Partner]] | None = None
 
     def check_addable(self, partner: Partner, *, own_state: str) -> None:
         """``InvalidField`` on ``state`` for the node's own state, or a state trusted with another key."""
@@ -213,17 +215,36 @@ class TrustStore:
         return parse_identity(path.read_text(), expected_state=state)
 
     def partners(self) -> dict[str, Partner]:
-        """Every trusted partner by state."""
+        """Every trusted partner by state.
+
+        The files are read again only when one changed (its name, inode, size or modification time:
+        ``write`` replaces a file, ``remove`` deletes it), so a store kept by a long-running node costs a
+        look at the folder per call and still sees ``trust add`` at once. Raises ``InvalidField`` on a file
+        that does not read as an identity (every call, as long as it stays so).
+        """
         if not self.folder.exists():
             return {}
+        paths = sorted(self.folder.glob("*.json"))
+        stamp = tuple(file_stamp(path) for path in paths)
+        if self._read is not None and self._read[0] == stamp:
+            return dict(self._read[1])
         found = {}
-        for path in sorted(self.folder.glob("*.json")):
+        for path in paths:
             partner = parse_identity(path.read_text(), expected_state=path.stem)
             found[partner.state] = partner
-        return found
+        # A file replaced between the look and the read is read again next time: its stamp changed.
+        self._read = (stamp, found)
+        return dict(found)
 
     def by_key_id(self) -> dict[str, Partner]:
         return {p.node_key_id: p for p in self.partners().values()}
+
+
+def file_stamp(path: Path) -> tuple[str, int, int, int]:
+    """What tells whether a file changed since it was read: its name, inode, size and modification time (a file
+    replaced through a rename, as ``TrustStore.write`` does, gets another inode). ``OSError`` when it is gone."""
+    st = path.stat()
+    return path.name, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def trust_partner(node: Node, partner: NodeIdentity) -> Partner:

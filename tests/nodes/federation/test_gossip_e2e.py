@@ -97,3 +97,24 @@ def test_a_gossiped_size_not_kept_is_a_claim_and_a_second_claim_with_another_roo
     [alarm] = alarms(cluster, "NL")
     assert alarm["reason"] == SPLIT_VIEW and "DE told us of" in alarm["detail"]
     assert first.root.hex() in alarm["detail"] and second.root.hex() in alarm["detail"]
+
+
+def test_a_pass_with_only_gossip_to_tell_sends_it_without_sealing(cluster):
+    for state in ("BE", "NL", "DE"):
+        manufacture(cluster[state], f"G-{state}")
+    cluster.settle()
+    manufacture(cluster["BE"], "G-BE-2")
+    cluster.sync("BE")  # BE's newer checkpoint goes to NL and DE
+    nl = cluster["NL"]
+    seals = []
+    seal = nl.sealer.seal
+    nl.sealer.seal = lambda **kwargs: seals.append(kwargs) or seal(**kwargs)
+    report = cluster.sync("NL")
+    # NL's log did not grow: it tells DE of BE's checkpoint (and BE its cosignature), neither sealing nor
+    # publishing anything of its own.
+    assert (report.checkpoints_kept, report.gossip_sent, report.published, report.checkpoints_sent) == (1, 1, 0, 0)
+    assert seals == []
+    newest = cluster["BE"].sealer.checkpoints()[-1]
+    cluster.sync("DE")
+    assert cluster["DE"].inbox.partner_checkpoints("BE")[-1] == newest
+    assert alarms(cluster, "DE") == [] and cluster["DE"].inbox.gossiped() == []

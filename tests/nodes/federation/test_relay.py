@@ -12,7 +12,7 @@ from ledger.keys import public_key_from_bytes
 from ledger.proofs import verify_consistency, verify_inclusion
 from ledger.signed_proof import verify_proof_signature
 from nodes.federation.broker import LocalBroker
-from nodes.federation.relay import Relay
+from nodes.federation.relay import Relay, records_position
 from nodes.federation.wire import CheckpointMessage, RecordMessage, decode_message, encode_message
 
 import insider
@@ -303,3 +303,24 @@ def test_what_is_carried_goes_with_the_next_publish_and_what_a_pass_did_not_take
     report = relay.relay(save_along={"elsewhere": 7})
     assert report.records == 1 and report.saved_along and be.inbox.position("elsewhere") == 7
     assert transport.published("NL")[-1] == (b"k", b"carried") and relay.take_carried() == {}
+
+
+def test_a_pass_after_one_that_caught_every_partner_up_reads_no_position_and_saves_the_next(be_and_nl):
+    be = be_and_nl
+    transport = MemoryTransport()
+    relay = Relay(be, transport, be.inbox)
+    be.registry.record("report_stolen", by="police", weapon_id=str(manufacture(be, "K-1")), place="Gent",
+                       circumstances="")
+    relay.relay()
+    name = records_position("NL", transport.ensure_topics(["NL"])[transport.inbox_topic("NL")])
+    caught_up = be.inbox.position(name)
+    be.registry.record("report_stolen", by="police", weapon_id=str(manufacture(be, "K-2")), place="Gent",
+                       circumstances="")
+    read = []
+    position = be.inbox.position
+    be.inbox.position = lambda n: read.append(n) or position(n)
+    report = relay.relay()
+    del be.inbox.position
+    assert report.records == 1 and len(stolen_sent(transport)) == 2
+    assert read.count(name) == 1  # only by the commit, which never moves a position back
+    assert be.inbox.position(name) > caught_up

@@ -9,7 +9,7 @@ import pytest
 
 from ledger.envelope import GENESIS_PREV, Envelope
 from nodes.errors import ConfigurationError
-from nodes.federation.sharing import ALL, SharingContext, SharingRules, recipients, recipients_by_type
+from nodes.federation.sharing import ALL, SharingContext, SharingFile, SharingRules, recipients, recipients_by_type
 
 PARTNERS = frozenset({"NL", "DE", "FR", "US"})
 STREAM = str(uuid.uuid4())
@@ -127,3 +127,22 @@ def test_a_bad_sharing_file_is_refused_with_the_entry_named(tmp_path, document, 
     with pytest.raises(ConfigurationError, match=problem):
         SharingRules.load(tmp_path)
     assert SharingRules.load(tmp_path / "nowhere").extra == {}
+
+
+def test_a_sharing_file_kept_by_a_node_is_read_again_only_when_it_changed(tmp_path):
+    kept = SharingFile(tmp_path)
+    assert kept.rules().extra == {}  # no file
+    (tmp_path / "sharing.json").write_text(json.dumps({"share": {"Weapon.Destroyed": ["NL"]}}))
+    first = kept.rules()
+    assert first.extra == {"Weapon.Destroyed": frozenset({"NL"})}
+    assert kept.rules() is first  # unchanged: not read again
+    replacement = tmp_path / "sharing.json.new"
+    replacement.write_text(json.dumps({"share": {"Weapon.Destroyed": ["NL", "FR"]}}))
+    replacement.replace(tmp_path / "sharing.json")
+    assert kept.rules().extra == {"Weapon.Destroyed": frozenset({"NL", "FR"})}
+    (tmp_path / "sharing.json").write_text(json.dumps({"share": {"Weapon.Destroyed": "some"}}))
+    for _ in range(2):  # a bad file is refused at every read, never kept
+        with pytest.raises(ConfigurationError, match="expected a list of states"):
+            kept.rules()
+    (tmp_path / "sharing.json").unlink()
+    assert kept.rules().extra == {}

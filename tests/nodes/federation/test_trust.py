@@ -105,3 +105,25 @@ def test_earlier_keys_come_from_announcements_never_from_an_identity_file(nodes)
     record_trust(nl, given)
     assert TrustStore(nl.settings.home).get("BE").previous_keys == ()
     assert trust_problems(nl.registry, nl.identity, TrustStore(nl.settings.home)) == []
+
+
+def test_a_store_kept_by_a_node_sees_partners_added_changed_and_removed(nodes):
+    be, nl, fr = nodes["BE"], nodes["NL"], nodes["FR"]
+    kept = TrustStore(be.settings.home)
+    assert kept.partners() == {}
+    trust_partner(be, nl.identity)
+    assert set(kept.partners()) == {"NL"}
+    kept.partners()["FR"] = kept.partners()["NL"]  # a caller's copy: the store's own is not changed
+    assert set(kept.partners()) == {"NL"}
+    trust_partner(be, fr.identity)
+    assert set(kept.partners()) == {"NL", "FR"}
+    earlier = public_bytes(generate_key())
+    rotated = replace(kept.partners()["NL"], previous_keys=(NodeKey(key_id(earlier), earlier, 1, 5),))
+    TrustStore(be.settings.home).write(rotated)  # another store: the file is replaced
+    assert kept.partners()["NL"].previous_keys == rotated.previous_keys
+    (kept.folder / "FR.json").write_text("{}")
+    for _ in range(2):  # a damaged file is refused at every read, never kept
+        with pytest.raises(InvalidField):
+            kept.partners()
+    TrustStore(be.settings.home).remove("FR")
+    assert set(kept.partners()) == {"NL"}
