@@ -254,6 +254,8 @@ class HeadTable:
         self._slots = array("q", bytes(8 * 1024))  # 0: free; else 2 * (leaf offset + 1) + (1: unreadable)
         self._used = 0
         self._other: dict[bytes | str | None, int | tuple[int, bytes]] = {}
+        # (key, its slot) of the last ``get``: the walk reads a stream's head, then sets it (one probe, not two).
+        self._last: tuple[bytes, int] | None = None
 
     def __len__(self) -> int:
         return self._used + len(self._other)
@@ -263,7 +265,9 @@ class HeadTable:
 
     def get(self, key: bytes | str | None) -> int | tuple[int, bytes] | None:
         if type(key) is bytes:
-            slot = self._slots[self._find(key)]
+            at = self._find(key)
+            self._last = (key, at)
+            slot = self._slots[at]
             if slot:
                 offset, unreadable = (slot >> 1) - 1, slot & 1
                 index = self._leaves.base + offset
@@ -280,7 +284,8 @@ class HeadTable:
             return
         index, unreadable = (value, 0) if value >= 0 else (-1 - value, 1)
         self._other.pop(key, None)
-        at = self._find(key)
+        last, self._last = self._last, None
+        at = last[1] if last is not None and last[0] is key else self._find(key)
         if not self._slots[at]:
             self._used += 1
         self._slots[at] = 2 * (index - self._leaves.base + 1) + unreadable
@@ -299,6 +304,7 @@ class HeadTable:
         return at
 
     def _grow(self) -> None:
+        self._last = None
         old = self._slots
         self._slots = array("q", bytes(16 * len(old)))
         streams, mask = self._leaves.packed_streams(), len(self._slots) - 1
@@ -366,9 +372,10 @@ class RecordWalk:
         key = stream_key(stream)
         self.tree.append(envelope_leaf(summary.hash))
         self.leaves.append(key, version, position, summary.hash)
-        row = check_row(summary, stream=record.stream, version=record.version, topic=record.topic)
-        if row is not None:
-            self._refused(summary, position, row)
+        if record.stream != stream or record.version != version or record.topic != summary.type:
+            row = check_row(summary, stream=record.stream, version=record.version, topic=record.topic)
+            if row is not None:
+                self._refused(summary, position, row)
         # A worker verified with the key of that id (a key id is a hash of its key).
         refusal = check_signed(summary, self.signers, self.policy, signature_ok=summary.sig_ok,
                                body=summary.register)
