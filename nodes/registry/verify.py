@@ -94,11 +94,15 @@ def verify_store(node: Node, *, workers: int | None = None, progress: Progress |
             pool.shutdown(wait=True, cancel_futures=True)
         if views is not None:
             views.join()  # not left running on a node about to be closed, whatever the audit raised
-    projected = views.result() if views is not None else []
-    if views is not None and any(p.kind is ProblemKind.ENCODING for p in report.problems):
+    if views is None:
+        projected = []
+    elif any(p.kind is ProblemKind.ENCODING for p in report.problems):
         # The views' rows were decoded on the log audit's word that every row is a canonical envelope, and some
-        # are not: compared again, each row parsed as a rebuild parses it, which says what it cannot read.
+        # are not: what that comparison found or raised is dropped, and the views compared again, each row parsed
+        # as a rebuild parses it, which says what it cannot read.
         projected = list(_view_problems(node, checks, canonical_known=False))
+    else:
+        projected = views.result()
     checks.done()
     return report.with_problems([*received.problems, *trust, *projected, *reads], received_checked=received.checked,
                                 flagged=received.flagged)
