@@ -48,6 +48,10 @@ class Resumed(NamedTuple):
 LeafSource = Sequence[SealedLeaf | tuple[object, ...]] | Callable[[], Iterable[SealedLeaf]]
 """The sealer's leaf index: whole, in any order; or a callable that reads it afresh, in leaf index order."""
 
+HashPages = Callable[[], Iterable[tuple[int, int, Sequence[bytes]]]]
+"""The sealer's leaf index read afresh as pages in leaf index order: (first leaf index, last leaf index, the envelope
+hashes of the page's leaves in leaf index order)."""
+
 
 def audit_log(
     records: Iterable[LogRecord | tuple[object, ...]],
@@ -57,6 +61,7 @@ def audit_log(
     policy: Policy,
     origin: str | None = None,
     sealed: LeafSource | None = None,
+    sealed_hashes: HashPages | None = None,
     executor: Executor | None = None,
     witnessed: Sequence[tuple[str, Checkpoint]] = (),
     revocations: dict[str, CertifiedKey] | None = None,
@@ -70,7 +75,9 @@ def audit_log(
     which authority kind may record which type. ``origin``, when given, is the
     state every checkpoint must name. ``sealed`` is the sealer's leaf index:
     checked against the checkpoints, then used to name the records when the
-    log disagrees with them (a callable is called once, and once more only then).
+    log disagrees with them (a callable is called once, and once more only then). ``sealed_hashes``: the same
+    index as hash pages, from the same start, compared with the log's leaves first when given (read without a
+    ``SealedLeaf`` per row); ``sealed`` is then read only when they differ.
     ``executor``: where chunks of records are parsed
     and their signatures verified (``None``: in this process); the caller owns it.
     ``witnessed``: (who holds it, checkpoint) for checkpoints of this log held outside
@@ -119,7 +126,7 @@ def audit_log(
         checked.check_consistent_with(since.checkpoint)
     if sealed is not None:
         leaves = _leaf_source(sealed, start)
-        if checked.index_rebuilds_checkpoints(leaves) and checked.disagrees:
+        if checked.index_rebuilds_checkpoints(leaves, sealed_hashes) and checked.disagrees:
             checked.name_records(list(leaves()))
     latest = checked.latest_size
     return AuditReport(

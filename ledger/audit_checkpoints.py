@@ -171,15 +171,20 @@ class CheckpointCheck:
         return (f"; the first {lo} records match, so the change lies among log indexes {lo}..{hi - 1} "
                 f"(positions {leaves.position(lo)}..{leaves.position(hi - 1)})")
 
-    def index_rebuilds_checkpoints(self, sealed: Callable[[], Iterable[SealedLeaf]]) -> bool:
+    def index_rebuilds_checkpoints(self, sealed: Callable[[], Iterable[SealedLeaf]],
+                                   hash_pages: Callable[[], Iterable[tuple[int, int, Sequence[bytes]]]] | None = None
+                                   ) -> bool:
         """Whether the sealer's leaf index rebuilds every checkpoint's root; a problem if not.
 
         ``sealed()`` reads the index from the walk's first leaf on (``LeafLog.base``), in leaf index order;
-        it is read a second time only when it differs from the log. The index is trusted only as far as
-        the checkpoints vouch for it.
+        it is read a second time only when it differs from the log. ``hash_pages()``, when given, reads the
+        same as pages (first leaf index, last leaf index, envelope hashes), compared with the log instead of
+        ``sealed()`` (which is then read only when they differ). The index is trusted only as far as the
+        checkpoints vouch for it.
         """
         leaves, latest = self.walk.leaves, self.latest_size
-        if not self.disagrees and self._index_is_the_log(sealed()):
+        if not self.disagrees and (self._pages_are_the_log(hash_pages()) if hash_pages is not None
+                                   else self._index_is_the_log(sealed())):
             return True  # the same leaves as the log's, whose roots are checked already
         base = leaves.base
         index_tree = MerkleTree.resume(base, self.walk.tree.frontier(base)) if base else MerkleTree()
@@ -205,6 +210,27 @@ class CheckpointCheck:
             if leaf.index != base + offset or leaf.envelope_hash != hashes[offset * 32:offset * 32 + 32]:
                 return False
             count += 1
+        return count == max(0, wanted)
+
+    def _pages_are_the_log(self, pages: Iterable[tuple[int, int, Sequence[bytes]]]) -> bool:
+        """``_index_is_the_log`` over hash pages: each page's leaves are at consecutive indexes from where the
+        last one ended (leaf indexes are a key: rising, so consecutive when a page holds as many as it spans),
+        each hash 32 bytes, and together they are the log's hashes there. False also sends the caller the
+        slow way (``_index_is_the_log``'s verdict, leaf by leaf), so it may be False where that is True."""
+        leaves = self.walk.leaves
+        base, wanted = leaves.base, self.latest_size - leaves.base
+        if wanted > len(leaves):
+            return False
+        hashes, count = leaves.hashes(), 0
+        for first, last, page in pages:
+            if count >= wanted:
+                break
+            if first != base + count or last - first + 1 != len(page):
+                return False
+            page = page[:wanted - count]
+            if set(map(len, page)) != {32} or b"".join(page) != hashes[count * 32:(count + len(page)) * 32]:
+                return False
+            count += len(page)
         return count == max(0, wanted)
 
     def name_records(self, sealed: list[SealedLeaf]) -> None:

@@ -80,28 +80,45 @@ class Unreadable(NamedTuple):
 
 def examine_chunk(chunk: list[bytes | None], keys: dict[str, bytes]) -> list[Summary | Unreadable]:
     """Parse, hash and verify one chunk of envelopes with the candidate ``keys`` (key id -> raw key)."""
-    parsed: list[Envelope | Unreadable] = []
+    return as_examined(examine_chunk_plain(chunk, keys))
+
+
+def examine_chunk_plain(chunk: list[bytes | None], keys: dict[str, bytes]) -> list[tuple[Any, ...]]:
+    """``examine_chunk``'s results as plain tuples (``as_examined`` makes them its named tuples again): what a
+    worker returns, as a named tuple is pickled and unpickled through Python calls (about 3 us a record),
+    a plain tuple in C."""
+    parsed: list[Envelope | tuple[str, bytes]] = []
     for data in chunk:
         if not isinstance(data, (bytes, bytearray)):  # a damaged row: NULL or another type
-            parsed.append(Unreadable(f"the row holds {type(data).__name__}, not bytes", hashlib.sha256(b"").digest()))
+            parsed.append((f"the row holds {type(data).__name__}, not bytes", hashlib.sha256(b"").digest()))
             continue
         try:
             envelope = Envelope.from_bytes(data)
             envelope.hash  # noqa: B018 (hashed here, on the worker)
         except LedgerError as e:
-            parsed.append(Unreadable(str(e), hashlib.sha256(data).digest()))
+            parsed.append((str(e), hashlib.sha256(data).digest()))
         else:
             parsed.append(envelope)
     envelopes = [e for e in parsed if isinstance(e, Envelope) and e.authority in keys]
     verified = dict(zip((id(e) for e in envelopes),
                         verify_signatures([(keys[e.authority], e.sig, e.hash) for e in envelopes])))
-    return [item if isinstance(item, Unreadable) else _summary(item, verified.get(id(item))) for item in parsed]
+    return [item if isinstance(item, tuple) else _summary(item, verified.get(id(item))) for item in parsed]
 
 
-def _summary(envelope: Envelope, sig_ok: bool | None) -> Summary:
-    return Summary(envelope.stream, envelope.version, envelope.type, envelope.authority, envelope.recorded_at,
-                   envelope.prev, envelope.hash, envelope.sig, sig_ok,
-                   dict(envelope.body) if envelope.type.startswith(REGISTER_PREFIX) else None)
+def as_examined(plain: list[tuple[Any, ...]]) -> list[Summary | Unreadable]:
+    """The results of ``examine_chunk_plain`` as ``examine_chunk`` gives them."""
+    new = tuple.__new__
+    return [new(Summary, item) if len(item) == _SUMMARY_FIELDS else new(Unreadable, item) for item in plain]
+
+
+_SUMMARY_FIELDS = len(Summary._fields)
+
+
+def _summary(envelope: Envelope, sig_ok: bool | None) -> tuple[Any, ...]:
+    """The fields of ``envelope``'s ``Summary``."""
+    return (envelope.stream, envelope.version, envelope.type, envelope.authority, envelope.recorded_at,
+            envelope.prev, envelope.hash, envelope.sig, sig_ok,
+            dict(envelope.body) if envelope.type.startswith(REGISTER_PREFIX) else None)
 
 
 def examined(records: Iterator[LogRecord], candidate_keys: dict[str, bytes],
@@ -112,18 +129,19 @@ def examined(records: Iterator[LogRecord], candidate_keys: dict[str, bytes],
             _learn_certificates(chunk, candidate_keys)
             yield from zip(chunk, examine_chunk([r.envelope for r in chunk], candidate_keys))
         return
-    pending: deque[tuple[list[LogRecord], Future[list[Summary | Unreadable]]]] = deque()
+    pending: deque[tuple[list[LogRecord], Future[list[tuple[Any, ...]]]]] = deque()
     for chunk in _chunks(records):
         # Certificates are learnt before the chunk that holds them is
         # submitted, so a worker knows every key certified earlier in the log.
         _learn_certificates(chunk, candidate_keys)
-        pending.append((chunk, executor.submit(examine_chunk, [r.envelope for r in chunk], dict(candidate_keys))))
+        pending.append((chunk, executor.submit(examine_chunk_plain, [r.envelope for r in chunk],
+                                               dict(candidate_keys))))
         while len(pending) > IN_FLIGHT:
             done, future = pending.popleft()
-            yield from zip(done, future.result())
+            yield from zip(done, as_examined(future.result()))
     while pending:
         done, future = pending.popleft()
-        yield from zip(done, future.result())
+        yield from zip(done, as_examined(future.result()))
 
 
 def _learn_certificates(chunk: list[LogRecord], candidate_keys: dict[str, bytes]) -> None:
@@ -236,6 +254,8 @@ class HeadTable:
         self._slots = array("q", bytes(8 * 1024))  # 0: free; else 2 * (leaf offset + 1) + (1: unreadable)
         self._used = 0
         self._other: dict[bytes | str | None, int | tuple[int, bytes]] = {}
+        # (key, its slot) of the last ``get``: the walk reads a stream's head, then sets it (one probe, not two).
+        self._last: tuple[bytes, int] | None = None
 
     def __len__(self) -> int:
         return self._used + len(self._other)
@@ -245,7 +265,9 @@ class HeadTable:
 
     def get(self, key: bytes | str | None) -> int | tuple[int, bytes] | None:
         if type(key) is bytes:
-            slot = self._slots[self._find(key)]
+            at = self._find(key)
+            self._last = (key, at)
+            slot = self._slots[at]
             if slot:
                 offset, unreadable = (slot >> 1) - 1, slot & 1
                 index = self._leaves.base + offset
@@ -262,7 +284,8 @@ class HeadTable:
             return
         index, unreadable = (value, 0) if value >= 0 else (-1 - value, 1)
         self._other.pop(key, None)
-        at = self._find(key)
+        last, self._last = self._last, None
+        at = last[1] if last is not None and last[0] is key else self._find(key)
         if not self._slots[at]:
             self._used += 1
         self._slots[at] = 2 * (index - self._leaves.base + 1) + unreadable
@@ -281,6 +304,7 @@ class HeadTable:
         return at
 
     def _grow(self) -> None:
+        self._last = None
         old = self._slots
         self._slots = array("q", bytes(16 * len(old)))
         streams, mask = self._leaves.packed_streams(), len(self._slots) - 1
@@ -348,9 +372,10 @@ class RecordWalk:
         key = stream_key(stream)
         self.tree.append(envelope_leaf(summary.hash))
         self.leaves.append(key, version, position, summary.hash)
-        row = check_row(summary, stream=record.stream, version=record.version, topic=record.topic)
-        if row is not None:
-            self._refused(summary, position, row)
+        if record.stream != stream or record.version != version or record.topic != summary.type:
+            row = check_row(summary, stream=record.stream, version=record.version, topic=record.topic)
+            if row is not None:
+                self._refused(summary, position, row)
         # A worker verified with the key of that id (a key id is a hash of its key).
         refusal = check_signed(summary, self.signers, self.policy, signature_ok=summary.sig_ok,
                                body=summary.register)

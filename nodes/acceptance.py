@@ -10,6 +10,8 @@ audit (``armsledger verify``), ingest and trace fragments all pass this policy.
 
 from __future__ import annotations
 
+import functools
+
 from domain.authority import AuthorityKind, check_permitted
 from domain.errors import DomainError
 from domain.event_types import (
@@ -54,10 +56,17 @@ class DomainPolicy:
             if stream != self.register:
                 return f"{record_type} not in {self.state}'s register of authorities"
             return None
-        try:
-            check_permitted(record_type, AuthorityKind(kind))
-        except ValueError:
-            return f"{kind!r} is not an authority kind"
-        except DomainError as e:
-            return str(e.args[0])  # without the field name: the caller says what it refused
-        return None
+        return _kind_refusal(record_type, kind)
+
+
+@functools.lru_cache(maxsize=1024)
+def _kind_refusal(record_type: str, kind: str) -> str | None:
+    """Why an authority of ``kind`` may not record ``record_type`` by the domain's permission table, which
+    nothing else decides: asked once per pair, not once per record of a log."""
+    try:
+        check_permitted(record_type, AuthorityKind(kind))
+    except ValueError:
+        return f"{kind!r} is not an authority kind"
+    except DomainError as e:
+        return str(e.args[0])  # without the field name: the caller says what it refused
+    return None

@@ -7,9 +7,10 @@ worker processes. All of them are started here, the same way:
 - spawned, never forked: the caller may run Kafka client or database pool
   threads holding locks that a forked child would wait on for ever. Spawn
   imports the main module again, so a script that starts a pool must guard its
-  entry point (``if __name__ == "__main__"``; the ``armsledger`` console script
-  does). Not a fork server either: it outlives a killed parent, and so would
-  the workers it forked;
+  entry point (``if __name__ == "__main__"``), and what the main module imports
+  each worker imports too: the ``armsledger`` console script imports only
+  ``nodes.cli`` (its entry point), not the command line. Not a fork server
+  either: it outlives a killed parent, and so would the workers it forked;
 - each worker ends when its parent process dies, even by SIGKILL: a thread in
   the worker watches its parent id. (Linux's ``PR_SET_PDEATHSIG`` would fire when
   the parent *thread* that started the worker ends, which may be a short-lived one.)

@@ -76,7 +76,8 @@ class ViewMismatch:
             for name in self.expected if self.expected[name] != self.found.get(name))
 
 
-def compare_views(views: Views, log: EnvelopeLog, progress: Progress | None = None) -> Iterator[ViewMismatch]:
+def compare_views(views: Views, log: EnvelopeLog, progress: Progress | None = None, *,
+                  canonical_known: bool = False) -> Iterator[ViewMismatch]:
     """Every row of ``views`` that differs from ``log`` projected up to the views' tracked position.
 
     A tracked position past the end of ``log`` is a mismatch too. Only
@@ -93,12 +94,16 @@ def compare_views(views: Views, log: EnvelopeLog, progress: Progress | None = No
     with the stored rows as they come; a log that is not plain there is projected into scratch views
     instead, as a rebuild is (``compare_with_scratch_views``), which finds the same for a plain log.
     The mismatches are yielded once the comparison is over.
+
+    ``canonical_known``: the caller checks that every row of ``log`` is a canonical envelope (``verify``'s log
+    audit does) and uses the mismatches only if they all are: the rows made in memory are then decoded without
+    that check again (``projections.projected_rows``).
     """
     with _snapshot(views.store) as stored:
         position = stored.position(log.name)
         end = log.recorder.max_notification_id() or 0
         try:
-            found = _compare_in_memory(stored, log.recorder, min(position, end), progress)
+            found = _compare_in_memory(stored, log.recorder, min(position, end), progress, canonical_known)
         except (NotPlain, TypeError, ValueError):  # the latter: what a record the fold cannot take raises there
             found = None
     if found is None:
@@ -110,14 +115,15 @@ def compare_views(views: Views, log: EnvelopeLog, progress: Progress | None = No
         yield from found[table]
 
 
-def _compare_in_memory(stored: _Snapshot, recorder: Any, until: int,
-                       progress: Progress | None) -> dict[str, list[ViewMismatch]]:
+def _compare_in_memory(stored: _Snapshot, recorder: Any, until: int, progress: Progress | None,
+                       canonical_known: bool = False) -> dict[str, list[ViewMismatch]]:
     """The mismatches of each table, the log's rows made in memory up to position ``until``; ``NotPlain``."""
     found: dict[str, list[ViewMismatch]] = {table: [] for table in KEYS}
     events, weapons = (_Merge(table, columns, stored.table(table, KEYS[table]), found[table]) for table, columns
                        in (("view_events", EVENT_ROWS.columns), ("view_weapons", WEAPON_ROWS.columns)))
     shipments = Shipments()
-    for event_rows, weapon_row in rows_by_stream(recorder, until, shipments, progress):
+    for event_rows, weapon_row in rows_by_stream(recorder, until, shipments, progress,
+                                                 canonical_known=canonical_known):
         for row in event_rows:
             events.add(row)
         if weapon_row is not None:

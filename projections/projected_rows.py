@@ -12,14 +12,21 @@ each stream's records of one node with positions rising with their versions, the
 library reads them, and markings, flags and corrections that the views store and load back unchanged
 (a rebuild continues a weapon's fold from its stored row at each batch: ``projections.store.weapon_view``).
 For any other log ``rows_by_stream`` raises ``NotPlain``, and the caller projects it as a rebuild does.
+
+A caller that checks elsewhere that every row is a canonical envelope (``verify``'s log audit) may have the
+rows decoded without that check (``canonical_known``): their values are the same for canonical bytes, and
+what is made of any other row is to be thrown away.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator, Mapping
+from types import SimpleNamespace
 from typing import Any
 
+import msgpack
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
@@ -42,6 +49,7 @@ READ_BATCH = 1000
 SHIPMENT_ROWS_LIMIT = 200_000
 _UUID_HEX = re.compile(r"[0-9a-f]{32}")
 _MARKING_KEYS = frozenset({"manufacturer", "country", "serial"})
+_ENVELOPE_FIELDS = frozenset(field.name for field in dataclasses.fields(Envelope))
 
 Row = tuple[Any, ...]
 
@@ -88,18 +96,20 @@ class Shipments:
         return sorted(self._weapons)
 
 
-def rows_by_stream(recorder: Any, until: int, shipments: Shipments,
-                   progress: Any = None) -> Iterator[tuple[list[Row], Row | None]]:
+def rows_by_stream(recorder: Any, until: int, shipments: Shipments, progress: Any = None, *,
+                   canonical_known: bool = False) -> Iterator[tuple[list[Row], Row | None]]:
     """For each stream of ``recorder``'s log with records projected at positions up to ``until``, in the order
     of its id: (its ``view_events`` rows in version order, its ``view_weapons`` row or None). Shipment facts go
     to ``shipments``. ``progress(rows read, until)`` is told every ``READ_BATCH`` rows and at the end.
 
     Requires the library's SQLite or PostgreSQL recorder. Raises ``NotPlain`` (see the module docstring) when
-    the log is not plain; the rows yielded until then are not to be used.
+    the log is not plain; the rows yielded until then are not to be used. ``canonical_known``: the rows are
+    decoded without checking that they are canonical envelopes; what is made is right only if they all are.
     """
+    parse = _decoded if canonical_known else Envelope.from_bytes
     stream: str | None = None
     node = ""
-    records: list[tuple[int, Envelope, bytes]] = []
+    records: list[tuple[int, Envelope | SimpleNamespace, bytes]] = []
     read = 0
     for position, state in _rows_in_stream_order(recorder):
         read += 1
@@ -110,7 +120,7 @@ def rows_by_stream(recorder: Any, until: int, shipments: Shipments,
         if state is None:
             raise NotPlain("a row holds no bytes")
         try:
-            envelope = Envelope.from_bytes(state)
+            envelope = parse(state)
         except EncodingError as e:
             raise NotPlain("a row is not an envelope") from e
         if envelope.type not in PROJECTED_EVENT_TYPES:
@@ -128,7 +138,21 @@ def rows_by_stream(recorder: Any, until: int, shipments: Shipments,
         progress(read, until)
 
 
-def _stream_rows(records: list[tuple[int, Envelope, bytes]], shipments: Shipments) -> tuple[list[Row], Row | None]:
+def _decoded(data: bytes) -> Envelope | SimpleNamespace:
+    """``data``'s fields as ``Envelope.from_bytes`` gives them when ``data`` is a canonical envelope, without
+    checking that it is one (a third of the parse); a value of another shape is parsed by ``Envelope.from_bytes``,
+    which names what is wrong with it."""
+    try:
+        value = msgpack.unpackb(data, raw=False, use_list=False, strict_map_key=True)
+    except Exception:  # noqa: BLE001 - msgpack raises several unrelated types; the parser words the error
+        return Envelope.from_bytes(data)
+    if type(value) is not dict or value.keys() != _ENVELOPE_FIELDS:
+        return Envelope.from_bytes(data)
+    return SimpleNamespace(**value)
+
+
+def _stream_rows(records: list[tuple[int, Envelope | SimpleNamespace, bytes]],
+                 shipments: Shipments) -> tuple[list[Row], Row | None]:
     """The rows of one stream's records (one node, in version and position order), as a rebuild makes them."""
     rows: list[Row] = []
     weapon_events: list[ViewEvent] = []
@@ -152,7 +176,7 @@ def _stream_rows(records: list[tuple[int, Envelope, bytes]], shipments: Shipment
     return rows, weapon
 
 
-def _check_loads_back(envelope: Envelope) -> None:
+def _check_loads_back(envelope: Envelope | SimpleNamespace) -> None:
     """``NotPlain`` unless a weapon folded with this record reads back from its stored row as it was folded:
     markings of text under the three keys the row stores, flags that the row's comma-joined column splits back,
     a correction of an earlier record of its stream (so that a fold continued after it needs it no more)."""

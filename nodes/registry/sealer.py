@@ -432,6 +432,19 @@ class Sealer:
                 return
             start = page[-1].index + 1
 
+    def sealed_hash_pages(self, start: int = 0) -> Iterator[tuple[int, int, list[bytes]]]:
+        """The stored leaf index from leaf ``start`` on as ``sealed_leaves_from`` reads it, a page at a time: (first
+        leaf index, last leaf index, the envelope hashes of the page in leaf index order). What a verify compares
+        with the log's leaves, without a ``SealedLeaf`` made of each row."""
+        while True:
+            with translated_errors("reading the leaf index"), self._tables.transaction(commit=False) as cursor:
+                first, last, hashes = self._tables.sealed_hashes_page(cursor, start, _LEAF_PAGE)
+            if hashes:
+                yield first, last, hashes
+            if len(hashes) < _LEAF_PAGE:
+                return
+            start = last + 1
+
     def sealed_leaf(self, index: int) -> SealedLeaf | None:
         """The stored leaf at leaf ``index``, or None if none is stored there."""
         with translated_errors("reading the leaf index"), self._tables.transaction(commit=False) as cursor:
@@ -809,6 +822,15 @@ class _Tables:
         cursor.execute(f"SELECT leaf_index, stream, version, envelope_hash FROM {self.leaves_table} "
                        f"WHERE leaf_index >= {p} ORDER BY leaf_index LIMIT {p}", (start, limit))
         return [_sealed_leaf(row) for row in cursor.fetchall()]
+
+    def sealed_hashes_page(self, cursor: _Cursor, start: int, limit: int) -> tuple[int, int, list[bytes]]:
+        p = self._placeholder
+        cursor.execute(f"SELECT leaf_index, envelope_hash FROM {self.leaves_table} "
+                       f"WHERE leaf_index >= {p} ORDER BY leaf_index LIMIT {p}", (start, limit))
+        rows = cursor.fetchall()
+        if not rows:
+            return start, start - 1, []
+        return rows[0]["leaf_index"], rows[-1]["leaf_index"], [bytes(row["envelope_hash"]) for row in rows]
 
     def leaf_at(self, cursor: _Cursor, index: int) -> SealedLeaf | None:
         return self._first_leaf(cursor, "leaf_index = ?", index)

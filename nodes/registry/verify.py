@@ -94,14 +94,24 @@ def verify_store(node: Node, *, workers: int | None = None, progress: Progress |
             pool.shutdown(wait=True, cancel_futures=True)
         if views is not None:
             views.join()  # not left running on a node about to be closed, whatever the audit raised
-    projected = views.result() if views is not None else []
+    if views is None:
+        projected = []
+    elif any(p.kind is ProblemKind.ENCODING for p in report.problems):
+        # The views' rows were decoded on the log audit's word that every row is a canonical envelope, and some
+        # are not: what that comparison found or raised is dropped, and the views compared again, each row parsed
+        # as a rebuild parses it, which says what it cannot read.
+        projected = list(_view_problems(node, checks, canonical_known=False))
+    else:
+        projected = views.result()
     checks.done()
     return report.with_problems([*received.problems, *trust, *projected, *reads], received_checked=received.checked,
                                 flagged=received.flagged)
 
 
 class _ViewsCompared:
-    """The views compared with the log projected afresh (``_view_problems``), on a thread of its own."""
+    """The views compared with the log projected afresh (``_view_problems``), on a thread of its own, its rows
+    decoded on the word of the log audit beside it that every row is a canonical envelope (``verify_store``
+    compares them again when the audit finds one that is not)."""
 
     def __init__(self, node: Node, checks: _Checks):
         node.views  # noqa: B018 (opened in this thread, before the other starts)
@@ -112,7 +122,7 @@ class _ViewsCompared:
 
     def _run(self, node: Node, checks: _Checks) -> None:
         try:
-            self._problems.extend(_view_problems(node, checks))
+            self._problems.extend(_view_problems(node, checks, canonical_known=True))
         except BaseException as e:  # noqa: BLE001 - raised again in the caller's thread by result()
             self._error = e
 
@@ -170,13 +180,15 @@ def _read_audit_problems(node: Node, executor: Executor | None) -> list[Problem]
     return verify_read_audit(node.settings.db, node.identity, executor=executor)
 
 
-def _view_problems(node: Node, checks: _Checks) -> Iterator[Problem]:
-    """Each row of the views that the log does not project (``search`` and ``stats`` serve them)."""
+def _view_problems(node: Node, checks: _Checks, canonical_known: bool) -> Iterator[Problem]:
+    """Each row of the views that the log does not project (``search`` and ``stats`` serve them).
+    ``canonical_known``: as ``compare_views`` takes it (the log audit checks every row)."""
     from projections.compare import compare_views
     from projections.errors import UnreadableLog
 
     try:
-        for mismatch in compare_views(node.views, node.registry, progress=checks.views):
+        for mismatch in compare_views(node.views, node.registry, progress=checks.views,
+                                      canonical_known=canonical_known):
             yield Problem(None, None, None, ProblemKind.PROJECTION, str(mismatch))
     except UnreadableLog as e:  # the damaged row is a problem of the log audit too
         yield Problem(None, None, None, ProblemKind.PROJECTION, str(e))
@@ -207,6 +219,7 @@ def _audit_own_log(node: Node, executor: Executor | None, checks: _Checks,
             policy=DomainPolicy(node.identity.state),
             origin=node.identity.state,
             sealed=lambda: sealer.sealed_leaves_from(first),
+            sealed_hashes=lambda: sealer.sealed_hash_pages(first),
             executor=executor,
             witnessed=[*held, *witnesses],
             revocations=dict(register.certified),

@@ -524,3 +524,47 @@ def test_the_head_table_answers_as_a_dict_does():
     held = next(key for key, value in reference.items() if isinstance(key, bytes) and isinstance(value, int))
     with pytest.raises(ValueError, match="not replaced"):
         table[held] = (5, bytes(32))
+
+
+def _hash_pages(sealed: list[SealedLeaf], size: int = 3):
+    """``sealed`` as the sealer's hash pages of ``size`` leaves (``Sealer.sealed_hash_pages``)."""
+    return [(page[0].index, page[-1].index, [leaf.envelope_hash for leaf in page])
+            for page in (sealed[i:i + size] for i in range(0, len(sealed), size))]
+
+
+def _shifted(sealed: list[SealedLeaf]) -> list[SealedLeaf]:
+    # Leaf 2's hash cut by a byte that leaf 3's starts with: their hashes joined are still the log's.
+    cut = [*sealed]
+    cut[2] = sealed[2]._replace(envelope_hash=sealed[2].envelope_hash[:31])
+    cut[3] = sealed[3]._replace(envelope_hash=sealed[2].envelope_hash[31:] + sealed[3].envelope_hash)
+    return cut
+
+
+@pytest.mark.parametrize("damage, sound", [
+    (lambda sealed: sealed, True),
+    (lambda sealed: [*sealed[:2], sealed[2]._replace(envelope_hash=bytes(32)), *sealed[3:]], False),
+    (_shifted, False),
+    (lambda sealed: [*sealed[:4], *(leaf._replace(index=leaf.index + 1) for leaf in sealed[4:])], False),  # a gap
+    (lambda sealed: sealed[:-1], False),
+    (lambda sealed: [*sealed, SealedLeaf(len(sealed), "w9", 1, bytes(32))], True),  # a leaf beyond the checkpoint
+], ids=["clean", "altered", "hashes-shifted", "gap", "last-missing", "one-more"])
+@pytest.mark.parametrize("log_damaged", [False, True], ids=["log-clean", "log-altered"])
+def test_the_leaf_index_read_as_hash_pages_finds_what_the_leaf_rows_find(damage, sound, log_damaged):
+    log = good_log()
+    checkpoint = log.checkpoint()
+    sealed = damage(log.sealed())
+    records = log.records()
+    if log_damaged:
+        records[5] = (records[5][0], replace(log.envelopes[5], body={"n": 999}).to_bytes())
+    reads = []
+
+    def read_index():
+        reads.append(1)
+        return iter(sealed)
+
+    by_rows = audit(records, [checkpoint], sealed=sealed)
+    by_pages = audit(records, [checkpoint], sealed=read_index, sealed_hashes=lambda: iter(_hash_pages(sealed)))
+    assert by_pages.problems == by_rows.problems
+    assert by_rows.ok == (sound and not log_damaged)
+    # The rows are read only when the pages differ from the log: an index sound up to the checkpoint never.
+    assert (len(reads) == 0) == (sound and not log_damaged)

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 
 import pytest
 
@@ -79,3 +80,44 @@ def test_a_worker_of_the_cli_does_not_import_jsonschema(tmp_path):
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=os.getcwd(), timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "False"]
+
+
+def _console_script(body: str) -> str:
+    """The ``armsledger`` console script as pip writes it from pyproject.toml's entry point, its guarded call
+    replaced by ``body`` (which calls ``entry_point``)."""
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "pyproject.toml"), "rb") as f:
+        module, function = tomllib.load(f)["project"]["scripts"]["armsledger"].split(":")
+    return f"import sys\nfrom {module} import {function} as entry_point\n{body}"
+
+
+WORKER_OF_THE_SCRIPT = """
+import sys
+from nodes.workers import start_pool
+
+
+def imported(name):
+    return name in sys.modules
+
+
+if __name__ == "__main__":
+    with start_pool(1) as pool:
+        print(pool.submit(imported, "nodes.cli.main").result(), flush=True)
+"""
+
+
+def test_a_worker_of_the_console_script_does_not_import_the_command_line(tmp_path):
+    # Spawn runs the parent's main module again in each worker: for the console script, only its entry point.
+    script = tmp_path / "armsledger_worker.py"
+    script.write_text(_console_script(WORKER_OF_THE_SCRIPT))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=os.getcwd(), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False"]
+
+
+def test_the_console_script_runs_the_command_line(tmp_path):
+    script = tmp_path / "armsledger"
+    script.write_text(_console_script("if __name__ == '__main__':\n    sys.exit(entry_point())\n"))
+    done = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, cwd=os.getcwd(),
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "usage: armsledger" in done.stdout

@@ -87,6 +87,8 @@ def test_an_edited_row_is_named_as_the_scratch_views_name_it(belgium, statement,
     assert in_memory == reference
     assert len(in_memory) >= 1 and all(line.startswith(table + " ") for line in in_memory)
     assert any(reported in line for line in in_memory)
+    # The rows decoded without the canonical check (verify's log audit makes it) are the same rows.
+    assert [str(m) for m in compare_views(belgium.views, belgium.registry, canonical_known=True)] == in_memory
 
 
 def test_views_caught_up_a_record_at_a_time_compare_equal(belgium):
@@ -158,6 +160,7 @@ def test_random_logs_are_plain_and_compare_as_the_scratch_views_do(identity, ste
                 WEAPON_IDS[edited])
             in_memory = [str(m) for m in compare_views(views, registry)]
             assert in_memory == [str(m) for m in compare_with_scratch_views(views, registry)]
+            assert in_memory == [str(m) for m in compare_views(views, registry, canonical_known=True)]
             assert len(in_memory) == (1 if views.lifecycle(WEAPON_IDS[edited]) else 0)
         finally:
             views.close()
