@@ -5,6 +5,7 @@ here with ``cryptography``), answering /healthz and stopping cleanly on SIGTERM;
 from __future__ import annotations
 
 import datetime
+import gc
 import ipaddress
 import os
 import signal
@@ -128,3 +129,17 @@ def test_node_run_serve_relays_and_serves_in_one_process(home, kafka_bootstrap):
     answer = serve_and_ask([str(armsledger), "--home", str(home), "--kafka", kafka_bootstrap, "node", "run",
                             "--serve", "--port", str(port)], f"http://127.0.0.1:{port}/readyz")
     assert answer.json() == {"status": "ready", "checks": {"database": "ok", "broker": "ok"}}
+
+
+def test_the_service_collects_cycles_less_often_and_never_walks_what_the_start_made():
+    from nodes.service.serve import GC_YOUNG_THRESHOLD, collect_less
+
+    threshold = gc.get_threshold()
+    try:
+        collect_less()
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, *threshold[1:])
+        assert GC_YOUNG_THRESHOLD > threshold[0]
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
