@@ -64,18 +64,21 @@ def home(tmp_path) -> Path:
 
 
 def serve_and_ask(command: list[str], url: str, *, verify: bool | ssl.SSLContext = True) -> httpx.Response:
-    """Start ``command``, ask ``url`` until it answers (30 s at most), stop it with SIGTERM; exit 0 required."""
+    """Start ``command``, ask ``url`` until it answers (60 s at most: a start took over 30 s on a machine
+    loaded 20 on 2 cores), stop it with SIGTERM; exit 0 required."""
     env = {**os.environ, "ARMSLEDGER_PASSPHRASE": PASSPHRASE}
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             try:
                 answer = httpx.get(url, verify=verify, timeout=2)
                 break
             except httpx.TransportError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"no answer from {url}:\n{process.communicate()[0]}") from None
+                    if process.poll() is None:  # stopped first, so that reading its output ends
+                        process.send_signal(signal.SIGTERM)
+                    raise AssertionError(f"no answer from {url}:\n{process.communicate(timeout=30)[0]}") from None
                 time.sleep(0.2)
     finally:
         if process.poll() is None:
