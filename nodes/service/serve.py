@@ -7,6 +7,7 @@ then returns, and the process ends with exit code 0. For mutual TLS between node
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import sys
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 
 #: How long a thread may hold the GIL while another waits for it (Python's default is 5 ms).
 SWITCH_INTERVAL_S = 0.0005
+#: Net new objects the cyclic garbage collector tracks between two collections of its youngest
+#: generation (Python's default is 700).
+GC_YOUNG_THRESHOLD = 50_000
 #: How long a stopped service waits for a desk job (an import, a verification) to end.
 JOB_WAIT_S = 300.0
 
@@ -56,12 +60,27 @@ def serve(app: FastAPI, *, host: str, port: int, tls: tuple[Path, Path] | None =
     # on a socket it must win the GIL back; by default a busy thread keeps it for up to 5 ms,
     # which every request would pay several times over.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
+    collect_less()
     uvicorn.Server(config).run()
     # A desk job (an import, a verification) may still be writing: let it end before the caller
     # closes the node under it.
     jobs = getattr(app.state, "desk_jobs", None)
     if jobs is not None and not jobs.wait(JOB_WAIT_S):
         log.warning("a desk job was still running %s s after the service stopped", JOB_WAIT_S)
+
+
+def collect_less() -> None:
+    """Keep the cyclic garbage collector to what a long-running service needs (process-wide).
+
+    What the start made (modules, routes, request models, the node) lives as long as the process:
+    frozen, no collection walks it again. A request's objects are freed by their reference counts;
+    with the default threshold the collector still ran every 700 new objects, some 1,000 times per
+    6,000 transfers, and its older generations walked every cache the writer keeps: about a tenth
+    of the service's CPU. Cycles (an error with its traceback) are still collected, less often.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def _quiet_after_stop() -> None:
