@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder
-from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
-from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Identifier
+
+if TYPE_CHECKING:  # imported where used: a SQLite node needs no psycopg
+    from eventsourcing.postgres import PostgresApplicationRecorder
 
 # The form in which the library writes originator ids on SQLite (``UUID.hex``): such a text is a UUID.
 _UUID_HEX = re.compile(r"[0-9a-f]{32}")
@@ -45,6 +45,8 @@ def read_page(recorder: ApplicationRecorder, start: int, limit: int, stop: int |
     """
     if isinstance(recorder, SQLiteApplicationRecorder):
         return _sqlite_page(recorder, start, limit, stop)
+    from eventsourcing.postgres import PostgresApplicationRecorder
+
     if isinstance(recorder, PostgresApplicationRecorder):
         return _postgres_page(recorder, start, limit, stop)
     read = recorder.select_notifications(start=start, limit=limit, stop=stop) if stop is not None else \
@@ -70,6 +72,9 @@ def _sqlite_page(recorder: SQLiteApplicationRecorder, start: int, limit: int, st
 
 def _postgres_page(recorder: PostgresApplicationRecorder, start: int, limit: int, stop: int | None,
                    ) -> list[StoredEnvelope]:
+    from psycopg.rows import tuple_row
+    from psycopg.sql import SQL, Identifier
+
     statement = SQL("SELECT notification_id, state FROM {schema}.{table} WHERE notification_id>=%s").format(
         schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name))
     params: tuple[Any, ...] = (start, limit)

@@ -27,8 +27,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import msgpack
-from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Identifier
 
 from domain.event_types import CORRECTED, WEAPON_EVENT_TYPES
 from ledger.envelope import Envelope
@@ -206,7 +204,6 @@ def _check_plain_values(values: Mapping[str, Any]) -> None:
 
 def _rows_in_stream_order(recorder: Any) -> Iterator[tuple[int, bytes | None]]:
     """(position, stored bytes) of every row of the log, by stream id and version (the table's primary key)."""
-    from eventsourcing.postgres import PostgresApplicationRecorder
     from eventsourcing.sqlite import SQLiteApplicationRecorder
 
     if isinstance(recorder, SQLiteApplicationRecorder):
@@ -222,6 +219,11 @@ def _rows_in_stream_order(recorder: Any) -> Iterator[tuple[int, bytes | None]]:
                         raise NotPlain("a stream id not written as the library writes a UUID")
                     yield position, state
         return
+    # Imported here: a SQLite node needs no psycopg.
+    from eventsourcing.postgres import PostgresApplicationRecorder
+    from psycopg.rows import tuple_row
+    from psycopg.sql import SQL, Identifier
+
     if isinstance(recorder, PostgresApplicationRecorder):
         statement = SQL("SELECT notification_id, state FROM {schema}.{table} ORDER BY originator_id, "
                         "originator_version").format(schema=Identifier(recorder.datastore.schema),

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.persistence import InfrastructureFactory, IntegrityError
-from eventsourcing.postgres import PostgresDatastore
-from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.utils import Environment
 
-from nodes.registry.storage import eventsourcing_env, translated_errors
+from nodes.registry.storage import eventsourcing_env, sql_datastore, translated_errors
+
+if TYPE_CHECKING:
+    from eventsourcing.postgres import PostgresDatastore
+    from eventsourcing.sqlite import SQLiteDatastore
 
 TABLES_DDL = (
     "CREATE TABLE IF NOT EXISTS officer_users (user_id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, "
@@ -83,9 +85,7 @@ class AccountsDatabase:
             env.update({"POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "8"})
         with translated_errors("opening the accounts", integrity_passes=True):
             self._factory = InfrastructureFactory.construct(Environment("accounts", env))
-        datastore = getattr(self._factory, "datastore", None)
-        assert isinstance(datastore, (SQLiteDatastore, PostgresDatastore)), type(datastore)
-        self._datastore: SQLiteDatastore | PostgresDatastore = datastore
+        self._datastore: SQLiteDatastore | PostgresDatastore = sql_datastore(self._factory)
         try:
             with self.transaction("creating the accounts' tables") as sql:
                 if self.postgres:

@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "(UN Firearms Protocol, International Tracing Instrument).",
         epilog="Exit codes: 0 ok, 1 verification failed, 2 refused input, 3 database failure, 4 internal error.",
     )
+    parser.add_argument("--version", action=_PrintVersion)
     parser.add_argument("--home", metavar="DIR", help="node directory (env ARMSLEDGER_HOME, default ./.armsledger)")
     parser.add_argument("--db", metavar="URL", help="SQLite path or postgresql:// URL "
                                                     "(env ARMSLEDGER_DB, default HOME/ledger.db)")
@@ -112,6 +113,25 @@ def build_parser() -> argparse.ArgumentParser:
     witness_commands.add_commands(commands)  # witness status (partners' cosignatures of our checkpoints)
     checkpoint_commands.add_commands(commands)  # checkpoint show [--note] (docs/checkpoints.md)
     return parser
+
+
+class _PrintVersion(argparse.Action):
+    """``--version``: print the installed package's version and exit 0; looked up only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="print the version of armsledger and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("armsledger")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            found = "(not installed)"
+        sys.stdout.write(f"{PROG} {found}\n")
+        parser.exit()
 
 
 def run(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:

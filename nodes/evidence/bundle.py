@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-
 from domain.errors import UnknownWeapon
 from domain.event_types import AUTHORITY_CERTIFIED, NODE_KEY_CHANGED
 from domain.time import format_time
@@ -123,6 +121,8 @@ def bundle_bytes(bundle: dict[str, Any]) -> bytes:
 
 def render_report(bundle: dict[str, Any]) -> str:
     """The readable report: the timeline of the records, the verdict and the node keys' fingerprints."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape  # here: only the report needs it
+
     environment = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=select_autoescape(["html"]))
     timeline = sorted(bundle["records"], key=lambda r: (r["occurred_on_utc"], r["origin"], r["version"]))
     return environment.get_template("evidence_report.html").render(b=bundle, timeline=timeline)

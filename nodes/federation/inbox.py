@@ -23,7 +23,6 @@ from eventsourcing.persistence import (
     StoredEvent,
     Tracking,
 )
-from eventsourcing.postgres import PostgresProcessRecorder
 from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteDatastore, SQLiteProcessRecorder
 from eventsourcing.utils import Environment, get_topic
 
@@ -86,8 +85,9 @@ class Inbox:
             # application: the registry's. The inbox needs tables of its own.
             env["PROCESS_RECORDER_TOPIC"] = get_topic(_SQLiteInboxRecorder)
         else:
+            # Named by its topic: psycopg is imported only when a PostgreSQL inbox is opened.
             env.update({"POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "4",
-                        "PROCESS_RECORDER_TOPIC": get_topic(_PostgresInboxRecorder)})
+                        "PROCESS_RECORDER_TOPIC": "nodes.federation.inbox_postgres:PostgresInboxRecorder"})
         with translated_errors("opening the inbox"):
             factory = InfrastructureFactory.construct(Environment(INBOX_NAME, env))
             recorder = factory.process_recorder()
@@ -364,15 +364,6 @@ class _SQLiteInboxRecorder(SQLiteProcessRecorder):
             self._insert_tracking(c, tracking)
         insert_proofs(c, None, kwargs.get("proofs") or ())
         return None
-
-
-class _PostgresInboxRecorder(PostgresProcessRecorder):
-    """The library's PostgreSQL process recorder, which also writes the kept proofs in the same transaction."""
-
-    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        # Called by eventsourcing inside the transaction that stores the events.
-        super()._insert_events(curs, stored_events, **kwargs)
-        insert_proofs(curs, self.datastore.schema, kwargs.get("proofs") or ())
 
 
 class _Queries:

@@ -15,7 +15,7 @@ import contextlib
 import secrets
 import time
 from collections.abc import Iterator, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import msgpack
 from cryptography.exceptions import InvalidTag
@@ -23,16 +23,18 @@ from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eventsourcing.persistence import InfrastructureFactory
-from eventsourcing.postgres import PostgresDatastore
-from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.utils import Environment
 
 from domain.person import Identity, PersonErased, UnknownPerson, check_person_reference, new_person_reference
 from nodes.accounts.database import Statements
 from nodes.errors import NodeFileDamaged
 from nodes.persons.kek import load_or_create_kek
-from nodes.registry.storage import eventsourcing_env, translated_errors
+from nodes.registry.storage import eventsourcing_env, sql_datastore, translated_errors
 from nodes.settings import Settings
+
+if TYPE_CHECKING:
+    from eventsourcing.postgres import PostgresDatastore
+    from eventsourcing.sqlite import SQLiteDatastore
 
 TABLE = "person_identities"
 #: The private keys of this node's disclosure requests (``nodes.persons.disclosure``), wrapped under the KEK.
@@ -77,9 +79,7 @@ class IdentityVault:
             env.update({"POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "4"})
         with translated_errors("opening the identity vault"):
             self._factory = InfrastructureFactory.construct(Environment("persons", env))
-        datastore = getattr(self._factory, "datastore", None)
-        assert isinstance(datastore, (SQLiteDatastore, PostgresDatastore)), type(datastore)
-        self._datastore: SQLiteDatastore | PostgresDatastore = datastore
+        self._datastore: SQLiteDatastore | PostgresDatastore = sql_datastore(self._factory)
         try:
             with self._transaction("creating the identity vault") as sql:
                 if self._postgres:

@@ -14,9 +14,8 @@ import contextlib
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
 from domain.errors import InvalidField
@@ -24,7 +23,10 @@ from domain.reference import CALIBRE_SEPARATOR, ReferenceEntry, calibre_key, mak
 from nodes.accounts.database import Statements
 from nodes.reference.errors import ReferenceTableDamaged
 from nodes.registry.application import Registry
-from nodes.registry.storage import translated_errors
+from nodes.registry.storage import sql_datastore, translated_errors
+
+if TYPE_CHECKING:
+    from eventsourcing.postgres import PostgresDatastore
 
 TABLE = "reference_entries"
 _DDL = (
@@ -58,10 +60,8 @@ class ReferenceTable:
     """The reference table of the node whose registry is given; creates the table on first use."""
 
     def __init__(self, registry: Registry):
-        datastore = getattr(registry.recorder, "datastore", None)
-        assert isinstance(datastore, (SQLiteDatastore, PostgresDatastore)), type(datastore)
-        self._datastore: SQLiteDatastore | PostgresDatastore = datastore
-        self._postgres = isinstance(datastore, PostgresDatastore)
+        self._datastore: SQLiteDatastore | PostgresDatastore = sql_datastore(registry.recorder)
+        self._postgres = not isinstance(self._datastore, SQLiteDatastore)
         if not self._exists():
             self._create()
 

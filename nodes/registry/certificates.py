@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-
 from domain.errors import InvalidState
 from domain.event_types import AUTHORITY_CERTIFIED, DEACTIVATED
 from domain.licence import LicenceKind
@@ -124,6 +122,8 @@ def render_certificate(report: CertificateReport) -> str:
     if broken is not None:
         raise InvalidState(f"the certificate fails its {broken.name} check ({broken.detail}): it is not printed",
                            field="file")
+    from jinja2 import Environment, FileSystemLoader, select_autoescape  # here: only printing needs it
+
     environment = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=select_autoescape(["html"]))
     return environment.get_template("deactivation_certificate.html").render(
         c=report.fields, fingerprint=report.fingerprint, checks=CHECKS)

@@ -1,7 +1,8 @@
 """The one adapter between armsledger and its databases.
 
 Turns a ``--db`` value into the environment of the ``eventsourcing`` library
-(SQLite module or PostgreSQL module), and translates third-party database
+(SQLite module or PostgreSQL module: the latter and psycopg are imported only when a
+PostgreSQL store is opened, ``postgres_recorder``), and translates third-party database
 exceptions into ``StorageError`` (a conflicting write into ``VersionConflict``)
 in exactly one place.
 """
@@ -11,18 +12,21 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse, urlsplit, urlunsplit
-from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, PersistenceError, RecordConflictError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.persistence import IntegrityError, PersistenceError, RecordConflictError
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
-from psycopg.errors import DuplicateObject
-from psycopg.sql import SQL, Identifier
 
-from ledger.errors import EncodingError
 from nodes.errors import ConfigurationError, StorageError, VersionConflict
+
+if TYPE_CHECKING:
+    from eventsourcing.postgres import PostgresDatastore
+
+#: The registry's recorder on PostgreSQL, named by its topic: its module (psycopg, the library's
+#: PostgreSQL module) is imported only when a PostgreSQL store is opened.
+POSTGRES_REGISTRY_RECORDER = "nodes.registry.postgres_recorder:OneCreatorAtATime"
 
 
 def eventsourcing_env(db: str) -> dict[str, str]:
@@ -87,56 +91,23 @@ def registry_env(db: str) -> dict[str, str]:
     """``eventsourcing_env`` for the registry's log: on SQLite, with positions never reused; on
     PostgreSQL, with its tables created by one process at a time."""
     env = eventsourcing_env(db)
-    recorder = NeverReusedPositions if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite" else OneCreatorAtATime
-    env["APPLICATION_RECORDER_TOPIC"] = f"{__name__}:{recorder.__qualname__}"
+    sqlite = env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite"
+    env["APPLICATION_RECORDER_TOPIC"] = (f"{__name__}:{NeverReusedPositions.__qualname__}" if sqlite
+                                         else POSTGRES_REGISTRY_RECORDER)
     return env
 
 
-#: Key of the PostgreSQL advisory lock held while the registry's tables are created.
-_DDL_LOCK = 0x61726D73  # "arms"
+def sql_datastore(owner: object) -> SQLiteDatastore | PostgresDatastore:
+    """``owner.datastore`` (an infrastructure factory's or a recorder's), which must be the library's SQLite
+    or PostgreSQL datastore (``AssertionError`` otherwise). The library's PostgreSQL module is imported only
+    for a datastore that is not SQLite's: a SQLite node never loads psycopg."""
+    datastore = getattr(owner, "datastore", None)
+    if isinstance(datastore, SQLiteDatastore):
+        return datastore
+    from eventsourcing.postgres import PostgresDatastore
 
-
-class OneCreatorAtATime(PostgresApplicationRecorder):
-    """The library's PostgreSQL recorder, creating its type, table and function under an
-    advisory lock: every command opens the store and runs that DDL, and PostgreSQL fails
-    concurrent ``CREATE TYPE`` / ``CREATE OR REPLACE FUNCTION`` ("tuple concurrently updated").
-
-    The table gets an index by (topic, position): reads of one kind of record (the trace
-    requests about a weapon, the partners' cosignatures) would otherwise read the whole log."""
-
-    def create_table(self) -> None:
-        with self.datastore.transaction(commit=True) as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
-            for statement in self.sql_create_statements:
-                if "CREATE TYPE" in statement.as_string():
-                    # No IF NOT EXISTS for types: a savepoint keeps the transaction alive.
-                    with contextlib.suppress(DuplicateObject), cursor.connection.transaction():
-                        cursor.execute(statement, prepare=False)
-            self._create_table(cursor)
-            by_topic = SQL("CREATE INDEX IF NOT EXISTS {index} ON {schema}.{table} (topic, notification_id)")
-            cursor.execute(by_topic.format(index=Identifier(f"{self.events_table_name}_by_topic"),
-                                           schema=Identifier(self.datastore.schema),
-                                           table=Identifier(self.events_table_name)))
-        self.datastore.register_type_adapters()
-
-    def select_events(self, originator_id: UUID | str, *, gt: int | None = None, lte: int | None = None,
-                      desc: bool = False, limit: int | None = None) -> Sequence[StoredEvent]:
-        """The library's read of a stream, with a NULL ``state`` (a damaged row: the library fails on
-        ``bytes(None)``) reported as ``EncodingError`` naming the stream and version, as the mapper
-        reports any other unreadable row on either backend."""
-        try:
-            return super().select_events(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
-        except TypeError:
-            with self.datastore.transaction(commit=False) as cursor:
-                cursor.execute(SQL("SELECT originator_version FROM {schema}.{table} WHERE originator_id = %s "
-                                   "AND state IS NULL ORDER BY originator_version LIMIT 1").format(
-                                       schema=Identifier(self.datastore.schema),
-                                       table=Identifier(self.events_table_name)), (originator_id,))
-                found = cursor.fetchone()
-            if found is None:
-                raise
-            raise EncodingError(f"stored record {originator_id} version {found['originator_version']}: "
-                                "its state is NULL, not bytes") from None
+    assert isinstance(datastore, PostgresDatastore), type(datastore)
+    return datastore
 
 
 class NeverReusedPositions(SQLiteApplicationRecorder):

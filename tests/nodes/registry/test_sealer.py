@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from uuid import uuid4
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -15,8 +16,10 @@ from ledger.errors import CheckpointError
 from ledger.merkle import MerkleTree
 from ledger.proofs import verify_consistency, verify_inclusion
 from nodes.bootstrap import init_node, open_node
-from nodes.registry.sealer import CHECKPOINTS_TABLE
+from nodes.registry.sealer import CHECKPOINTS_TABLE, LEAVES_TABLE
 from nodes.settings import Settings
+
+from insider import sql
 
 NOW = int(time.time()) - 3600
 
@@ -198,3 +201,39 @@ def test_the_newest_checkpoints_are_read_as_a_page_with_the_count(node):
     newest, count = node.sealer.newest_checkpoints(2)
     assert count == len(sizes) == len(node.sealer.checkpoints())
     assert [c.size for c in newest] == sorted(sizes, reverse=True)[:2]
+
+
+def _leaf_indexes(db: str) -> set[str]:
+    if db.startswith("postgresql://"):
+        return {name for (name,) in sql(db, "SELECT indexname FROM pg_indexes WHERE tablename = ?", LEAVES_TABLE)}
+    return {name for (name,) in sql(db, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?",
+                                    LEAVES_TABLE)}
+
+
+def test_a_streams_leaves_are_found_through_the_logs_index_of_streams(node):
+    weapon = manufacture(node, "S1")
+    mark(node, weapon, "M1")
+    other = manufacture(node, "S2")
+    checkpoint = node.sealer.seal()
+    records = logged(node)
+    expected = {envelope.version: (node.sealer.leaf_index(position), envelope.hash)
+                for position, envelope in records if envelope.stream == weapon}
+    assert set(expected) == {1, 2} and all(index < checkpoint.size for index, _ in expected.values())
+    assert node.sealer.leaves_of(weapon) == expected
+    assert set(node.sealer.leaves_of(other)) == {1}
+    assert node.sealer.leaves_of(str(uuid4())) == {}
+    assert node.sealer.leaves_of("not a stream id") == {}
+
+
+def test_a_streams_leaf_rows_are_not_indexed_by_stream_and_a_stores_old_index_is_dropped(node):
+    # Each leaf written would touch a random page of such an index: a seal's cost grew with the log.
+    first = node.sealer.seal()
+    db = node.settings.db
+    assert f"{LEAVES_TABLE}_stream" not in _leaf_indexes(db)
+    assert f"{LEAVES_TABLE}_position" in _leaf_indexes(db)
+    sql(db, f"CREATE INDEX {LEAVES_TABLE}_stream ON {LEAVES_TABLE} (stream)")  # a store sealed by older code
+    weapon = manufacture(node, "S1")
+    with open_node(node.settings) as reopened:
+        assert reopened.sealer.seal().size == first.size + 1
+        assert f"{LEAVES_TABLE}_stream" not in _leaf_indexes(db)
+        assert set(reopened.sealer.leaves_of(weapon)) == {1}
