@@ -99,14 +99,19 @@ def extent(recorder: ApplicationRecorder, until: int | None = None) -> tuple[int
             cursor.execute(statement + (" WHERE rowid<=?" if until is not None else ""),
                            (until,) if until is not None else ())
             count, last = cursor.sqlite_cursor.fetchone()
-    elif isinstance(recorder, PostgresApplicationRecorder):
-        query = SQL("SELECT COUNT(*), MAX(notification_id) FROM {schema}.{table}").format(
-            schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name))
-        if until is not None:
-            query += SQL(" WHERE notification_id<=%s")
-        with recorder.datastore.get_connection() as connection, connection.cursor(row_factory=tuple_row) as cursor:
-            cursor.execute(query, (until,) if until is not None else ())
-            count, last = cursor.fetchone() or (0, None)
-    else:
+        return count, last or 0
+    from eventsourcing.postgres import PostgresApplicationRecorder
+
+    if not isinstance(recorder, PostgresApplicationRecorder):
         return None
+    from psycopg.rows import tuple_row
+    from psycopg.sql import SQL, Identifier
+
+    query = SQL("SELECT COUNT(*), MAX(notification_id) FROM {schema}.{table}").format(
+        schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name))
+    if until is not None:
+        query += SQL(" WHERE notification_id<=%s")
+    with recorder.datastore.get_connection() as connection, connection.cursor(row_factory=tuple_row) as cursor:
+        cursor.execute(query, (until,) if until is not None else ())
+        count, last = cursor.fetchone() or (0, None)
     return count, last or 0
