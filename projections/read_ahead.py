@@ -29,7 +29,6 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 from projections.batch import ParsedPage, parse_page
 from projections.log_pages import read_page
 
-_END = None
 T = TypeVar("T")
 
 
@@ -41,33 +40,15 @@ class PagesAhead:
     """
 
     def __init__(self, recorder: ApplicationRecorder, start: int, size: int, until: int | None, depth: int = 2):
-        self._recorder, self._position, self._size, self._until = recorder, start, size, until
-        self._pages: queue.Queue[ParsedPage | BaseException | None] = queue.Queue(maxsize=depth)
-        self._stopped = threading.Event()
-        self._finished = False
-        self._thread = threading.Thread(target=self._read, name="views-read-ahead", daemon=True)
-        self._thread.start()
+        self._ahead = ItemsAhead(_parsed_pages(recorder, start, size, until), depth, "views-read-ahead")
+        self._pages = iter(self._ahead)
 
     def next(self) -> ParsedPage | None:
         """The next page, or None after the last (the end of the log, or ``until``, reached)."""
-        if self._finished:
-            return None
-        page = self._pages.get()
-        if page is _END or isinstance(page, BaseException):
-            self._finished = True
-            if isinstance(page, BaseException):
-                raise page
-            return None
-        return page
+        return next(self._pages, None)
 
     def close(self) -> None:
-        self._stopped.set()
-        while self._thread.is_alive():
-            try:  # make room for a put the thread may be blocked in
-                self._pages.get(timeout=0.05)
-            except queue.Empty:
-                pass
-        self._finished = True
+        self._ahead.close()
 
     def __enter__(self) -> Self:
         return self
@@ -75,30 +56,16 @@ class PagesAhead:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _read(self) -> None:
-        position = self._position
-        try:
-            while not self._stopped.is_set():
-                if self._until is not None and position > self._until:
-                    break
-                notifications = read_page(self._recorder, position, self._size, self._until)
-                if not notifications:
-                    break
-                page = parse_page(notifications)
-                self._put(page)
-                position = page.last_notification_id + 1
-        except BaseException as e:  # handed to the consumer, which raises it in its turn
-            self._put(e)
-            return
-        self._put(_END)
 
-    def _put(self, item: ParsedPage | BaseException | None) -> None:
-        while not self._stopped.is_set():
-            try:
-                self._pages.put(item, timeout=0.05)
-                return
-            except queue.Full:
-                pass
+def _parsed_pages(recorder: ApplicationRecorder, start: int, size: int, until: int | None) -> Iterator[ParsedPage]:
+    position = start
+    while until is None or position <= until:
+        notifications = read_page(recorder, position, size, until)
+        if not notifications:
+            return
+        page = parse_page(notifications)
+        yield page
+        position = page.last_notification_id + 1
 
 
 def can_read_ahead(recorder: ApplicationRecorder) -> bool:
@@ -120,12 +87,12 @@ class ItemsAhead(Generic[T]):
     Requires ``depth >= 1``; ``items`` must not be used elsewhere meanwhile.
     """
 
-    def __init__(self, items: Iterator[T], depth: int = 2):
+    def __init__(self, items: Iterator[T], depth: int = 2, name: str = "views-items-ahead"):
         self._items = items
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
         self._stopped = threading.Event()
         self._finished = False
-        self._thread = threading.Thread(target=self._take, name="views-items-ahead", daemon=True)
+        self._thread = threading.Thread(target=self._take, name=name, daemon=True)
         self._thread.start()
 
     def __iter__(self) -> Iterator[T]:
