@@ -18,13 +18,13 @@ the next rebuild drops, never views that look complete and are not.
 from __future__ import annotations
 
 import contextlib
-import gc
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.persistence import Tracking
 
+from projections.batch import cyclic_gc_paused
 from projections.log_pages import extent
 from projections.projected_rows import NotPlain, Shipments, rows_by_stream
 from projections.read_ahead import ItemsAhead, can_read_ahead
@@ -111,7 +111,7 @@ def _write_aside(store: ViewStore, chunks: Iterator[Chunk], progress: Progress |
     events_into, weapons_into = ASIDE_ROWS["view_events"], ASIDE_ROWS["view_weapons"]
     exhausted = False
     while not exhausted:
-        with store.aside_transaction() as transaction, _cyclic_gc_paused():
+        with store.aside_transaction() as transaction, cyclic_gc_paused():
             started = time.monotonic()
             while time.monotonic() - started < TRANSACTION_SECONDS:
                 chunk = next(chunks, None)
@@ -127,13 +127,3 @@ def _write_aside(store: ViewStore, chunks: Iterator[Chunk], progress: Progress |
                     progress(min(read, count), count)
 
 
-@contextlib.contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection in the block: the fold makes many objects and no cycles."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

@@ -19,10 +19,9 @@ received from partners, in the federated lifecycle).
 from __future__ import annotations
 
 import contextlib
-import gc
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, Protocol, Self
 
 from eventsourcing.persistence import (
@@ -37,7 +36,7 @@ from domain.event_types import SEIZED
 from domain.marking import Marking
 from domain.time import SECONDS_PER_DAY
 from ledger.envelope import Envelope
-from projections.batch import ParsedPage, ProjectedBatch, ViewEvent, parse_page, project_parsed
+from projections.batch import ParsedPage, ProjectedBatch, ViewEvent, cyclic_gc_paused, parse_page, project_parsed
 from projections.errors import TrackingConflict
 from projections.log_pages import read_page
 from projections.read_ahead import PagesAhead, can_read_ahead
@@ -217,7 +216,7 @@ class Views:
         size = self.REBUILD_BATCHES_PER_TRANSACTION if written is not None else 1
         started = time.monotonic()
         while len(group) < size and (not group or time.monotonic() - started < self.REBUILD_TRANSACTION_SECONDS):
-            with _cyclic_gc_paused():
+            with cyclic_gc_paused():
                 page = pages()
                 if page is None:
                     break
@@ -380,18 +379,6 @@ class Views:
             }
 
 
-@contextlib.contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection in the block (as it was after it): a batch makes some
-    hundred thousand objects, freed by their reference counts, and the collections they set
-    off (each of them walking every object alive) were a tenth of projecting it."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _weapon_id(value: uuid.UUID | str) -> str:
