@@ -19,6 +19,7 @@ received from partners, in the federated lifecycle).
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping
@@ -70,6 +71,9 @@ class Views:
     def __init__(self, store: ViewStore, factory: InfrastructureFactory | None = None):
         self.store = store
         self._factory = factory
+        # Catch-ups of this process take turns here, not at the connection pool: the pool's wait is
+        # bounded (5 s), and sixteen officers' searches each bringing the views up to date queued there.
+        self._catching_up = threading.Lock()
 
     @classmethod
     def open(cls, persistence: Mapping[str, str]) -> Views:
@@ -119,8 +123,13 @@ class Views:
         types the views skip included. If another process catches up at the
         same time, each batch is applied by exactly one of them. ``progress``
         is called after each batch with the log positions passed and to pass.
+
+        Views already at the end of ``log`` are not written: no write transaction is opened.
         """
-        return self._project(log, written=None, progress=progress, until=until)
+        with self._catching_up:
+            if until is None and (log.recorder.max_notification_id() or 0) <= self.position(log):
+                return 0
+            return self._project(log, written=None, progress=progress, until=until)
 
     def rebuild(self, log: EnvelopeLog, progress: Progress | None = None, *, until: int | None = None) -> int:
         """Empty every view and tracked position, then project ``log`` from its start (up to ``until``, if given).

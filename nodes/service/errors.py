@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from eventsourcing.persistence import ConnectionUnavailableError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -111,6 +112,15 @@ def install(app: FastAPI) -> None:
     async def unavailable(_: Request, exc: Exception) -> JSONResponse:
         log.error("service unavailable: %s", exc)
         return problem(503, f"the node cannot serve this now: {exc}")
+
+    @app.exception_handler(ConnectionUnavailableError)
+    async def busy(_: Request, exc: ConnectionUnavailableError) -> JSONResponse:
+        # Every connection of the node's database was in use for the pool's whole wait. A write is one
+        # transaction, so a write refused here was not recorded, and the officer can send it again.
+        log.warning("service busy: %s", exc)
+        response = problem(503, "the node is busy: try again in a moment")
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(Exception)
     async def internal(_: Request, exc: Exception) -> JSONResponse:

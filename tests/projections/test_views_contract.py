@@ -175,6 +175,21 @@ def test_catch_up_in_small_batches_then_again_then_rebuild_give_the_same_views(b
         assert dump_views(reopened) == before
 
 
+def test_a_catch_up_of_views_at_the_end_of_the_log_opens_no_write_transaction(belgium):
+    views = belgium.views
+    assert views.catch_up(belgium.registry) == belgium.registry.recorder.max_notification_id()
+    opened = []
+    transaction = views.store.transaction
+    views.store.transaction = lambda *a, **k: opened.append(1) or transaction(*a, **k)
+    try:
+        assert views.catch_up(belgium.registry) == 0
+        assert opened == []  # sixteen officers' searches no longer queue for the views' writer
+        assert views.catch_up(belgium.registry, until=1) == 0  # a bounded catch-up goes the long way
+        assert opened
+    finally:
+        del views.store.transaction
+
+
 def test_records_of_unknown_types_and_undecodable_bytes_are_skipped_but_tracked(belgium):
     key = generate_key()
     mystery = seal(key, node="BE", stream=str(uuid.uuid4()), version=1, type="Mystery.Happened",

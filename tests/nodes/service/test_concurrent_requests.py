@@ -35,3 +35,21 @@ def test_concurrent_transfers_and_searches_lose_nothing_on_each_backend(backend_
         assert [e.type for e in registry.envelopes(weapon)] == ["Weapon.Manufactured", "Weapon.Transferred"]
     assert context.committer.stats.records == 2 * CLIENTS + 1   # licence, manufactures, transfers
     assert client.get("/api/v1/node/verify", headers=as_role(Role.AUDITOR)).json()["ok"] is True
+
+
+def test_a_request_that_finds_every_connection_busy_is_a_503_to_retry_and_answers_once_they_are_free(client, context):
+    weapon = manufacture(client, "BUSY-1")
+    pool = context.node.views.store.datastore.pool
+    pool.pool_timeout = 0.2  # the pool's wait (5 s by default), short for the test
+    held = [pool.get_connection(is_writer=False) for _ in range(pool.pool_size + pool.max_overflow)]
+    try:
+        busy = client.get("/api/v1/weapons", params={"serial": "BUSY*"}, headers=as_role(Role.POLICE))
+    finally:
+        for connection in held:
+            pool.put_connection(connection)
+    assert busy.status_code == 503, busy.text
+    assert busy.headers["Retry-After"] == "1"
+    assert busy.json()["detail"] == "the node is busy: try again in a moment"
+    found = client.get("/api/v1/weapons", params={"serial": "BUSY*"}, headers=as_role(Role.POLICE))
+    assert found.status_code == 200, found.text
+    assert [w["weapon_id"] for w in found.json()["matches"]] == [weapon]
