@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any, Mapping
+from typing import Any, Mapping, overload
 
 import msgpack
 
@@ -39,10 +39,15 @@ _CANONICAL_TYPES = tuple(_FIELD_TYPES[name] for name in _CANONICAL_NAMES)
 # Set in an envelope's __dict__ by the fast path of ``from_bytes``: its maps are
 # sorted and its values plain, so msgpack alone writes its canonical bytes.
 _PARSED_CANONICAL = "_parsed_canonical"
+# Set beside it by that fast path: the bytes parsed, which ``signed_bytes`` cuts instead of packing them again.
+_STORED = "_stored"
 # msgpack fixmap headers of the envelope without ``sig`` (9 entries) and with it (10), and the packed key.
 _UNSIGNED_MAP_HEADER = 0x80 | (len(_FIELD_TYPES) - 1)
 _SIGNED_MAP_HEADER = bytes([0x80 | len(_FIELD_TYPES)])
+_UNSIGNED_MAP_HEADER_BYTE = bytes([_UNSIGNED_MAP_HEADER])
 _SIG_KEY = msgpack.packb("sig")
+# The packed keys of the entries after ``sig`` in sorted order: "stream", "type", "version".
+_AFTER_SIG_KEYS = len(msgpack.packb("stream")) + len(msgpack.packb("type")) + len(msgpack.packb("version"))
 # One packer per thread, reused: ``msgpack.packb`` makes a Packer (and its buffer) per call,
 # which was 40 % of re-packing an envelope. A Packer is not safe to share between threads.
 _packers = threading.local()
@@ -56,6 +61,30 @@ def _pack(value: Any) -> bytes:
         packer = _packers.packer = msgpack.Packer(use_bin_type=True)
     packed: bytes = packer.pack(value)
     return packed
+
+
+class _Cached:
+    """``functools.cached_property`` without its lock: the value is computed on first access and kept in the
+    instance's ``__dict__``, where later accesses find it before this descriptor. On Python 3.11
+    ``cached_property`` takes an ``RLock`` on every first access, a fifth of parsing an envelope; two threads
+    that race here both compute the same value."""
+
+    def __init__(self, compute: Callable[[Envelope], bytes]):
+        self._compute = compute
+        self._name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> _Cached: ...
+
+    @overload
+    def __get__(self, instance: Envelope, owner: type | None = None) -> bytes: ...
+
+    def __get__(self, instance: Envelope | None, owner: type | None = None) -> bytes | _Cached:
+        if instance is None:
+            return self
+        value = instance.__dict__[self._name] = self._compute(instance)
+        return value
 
 
 @dataclass(frozen=True)
@@ -86,9 +115,19 @@ class Envelope:
             "body": self.body,
         }
 
-    @cached_property
+    @_Cached
     def signed_bytes(self) -> bytes:
         """Canonical bytes of everything but ``sig``: what the hash covers."""
+        stored = self.__dict__.get(_STORED)
+        if stored is not None:
+            # The bytes parsed are the canonical map with ``sig`` (``from_bytes`` packed its value again and
+            # found them equal), and msgpack packs a map entry after entry: they are the unsigned map's
+            # bytes with the header of one more entry and the ``sig`` entry inserted before the entries
+            # "stream", "type" and "version". Cut that entry out again instead of packing the whole map.
+            after = _AFTER_SIG_KEYS + len(_pack((self.stream, self.type, self.version))) - 1  # minus the array header
+            sig_entry = len(_SIG_KEY) + len(_pack(self.sig))
+            end = len(stored) - after
+            return b"".join((_UNSIGNED_MAP_HEADER_BYTE, stored[1:end - sig_entry], stored[end:]))
         if self.__dict__.get(_PARSED_CANONICAL):
             # Parsed from canonical bytes: every map is sorted already, so packing
             # the header in sorted order gives canonical_encode's bytes, in C.
@@ -97,7 +136,7 @@ class Envelope:
                           "stream": self.stream, "type": self.type, "version": self.version})
         return canonical_encode(self.unsigned())
 
-    @cached_property
+    @_Cached
     def hash(self) -> bytes:
         """SHA-256 of ``signed_bytes``: the leaf data and the next ``prev``."""
         return hashlib.sha256(self.signed_bytes).digest()
@@ -156,6 +195,7 @@ class Envelope:
             envelope = object.__new__(cls)
             envelope.__dict__.update(value)
             envelope.__dict__[_PARSED_CANONICAL] = True
+            envelope.__dict__[_STORED] = data
             return envelope
         return cls._from_bytes_checked(data)
 

@@ -276,15 +276,16 @@ class _OwnLog:
         """Every row after log position ``after``, in log order, fetched a batch at a time (on PostgreSQL
         through a server-side cursor)."""
         if self._schema is not None:
-            with self._cursor.connection.cursor(name="verify_rows") as rows:
+            from psycopg.rows import tuple_row  # imported here: a SQLite node needs no psycopg
+
+            # Tuples, not the library's dicts: a dict per row was a third of reading it.
+            with self._cursor.connection.cursor(name="verify_rows", row_factory=tuple_row) as rows:
                 rows.execute(f"SELECT notification_id, originator_id::text AS stream, originator_version, topic, "
                              f"state FROM {self._table} WHERE notification_id > %s ORDER BY notification_id",
                              (after,))
                 while batch := rows.fetchmany(READ_BATCH):
-                    for r in batch:
-                        state = r["state"]
-                        yield LogRecord(r["notification_id"], None if state is None else bytes(state), r["stream"],
-                                        r["originator_version"], r["topic"])
+                    for position, stream, version, topic, state in batch:
+                        yield LogRecord(position, None if state is None else bytes(state), stream, version, topic)
             return
         rows = self._sqlite.execute(f"SELECT rowid, originator_id, originator_version, topic, state "
                                     f"FROM {self._table} WHERE rowid > ? ORDER BY rowid", (after,))

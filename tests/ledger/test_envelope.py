@@ -56,6 +56,16 @@ def test_hash_covers_everything_but_the_signature():
     assert dataclasses.replace(envelope, sig=bytes(64)).hash == envelope.hash
 
 
+def test_hash_and_signed_bytes_are_computed_once_and_kept():
+    parsed = Envelope.from_bytes(make().to_bytes())
+    assert "hash" not in vars(parsed) and "signed_bytes" not in vars(parsed)
+    first = parsed.hash
+    assert vars(parsed)["hash"] is first and parsed.hash is first  # kept on the instance, not computed again
+    assert vars(parsed)["signed_bytes"] == canonical_encode(parsed.unsigned())
+    assert first == hashlib.sha256(canonical_encode(parsed.unsigned())).digest()
+    assert "SHA-256" in (Envelope.hash.__doc__ or "")  # the class attribute is the descriptor, with its doc
+
+
 @pytest.mark.parametrize(
     "change",
     [
@@ -231,6 +241,10 @@ def test_bytes_are_the_canonical_encoding_of_the_whole_map(body, version, stream
     assert envelope.to_bytes() == canonical_encode({**envelope.unsigned(), "sig": sig})
     parsed = Envelope._from_bytes_checked(envelope.to_bytes())  # parsed again: signed_bytes by the fast path
     assert parsed.to_bytes() == envelope.to_bytes()
+    # from_bytes's fast path cuts signed_bytes out of the bytes it parsed (sig of any length, any stream and type).
+    fast = Envelope.from_bytes(envelope.to_bytes())
+    assert fast.signed_bytes == canonical_encode(envelope.unsigned())
+    assert fast.hash == hashlib.sha256(canonical_encode(envelope.unsigned())).digest()
 
 
 @settings(max_examples=50)
