@@ -53,6 +53,7 @@ from domain.marking import Marking  # noqa: E402
 from domain.time import SECONDS_PER_DAY  # noqa: E402
 from nodes.bootstrap import init_node, open_node  # noqa: E402
 from nodes.federation.broker import LocalBroker  # noqa: E402
+from nodes.federation.ingest import IngestReport  # noqa: E402
 from nodes.federation.kafka_transport import KafkaTransport  # noqa: E402
 from nodes.federation.relay import Relay  # noqa: E402
 from nodes.federation.sync import Federation, SyncReport  # noqa: E402
@@ -264,13 +265,23 @@ def main() -> None:
         arrived = threading.Condition()
         stop = threading.Event()
 
+        # Stamped at NL's commit: the ingest step records what it read, and the reactions and
+        # cosignatures that ``ingest_step`` does after it (as in node run) are not part of the path.
+        ingest_batch = fed_b.ingest.step
+
+        def committed_at_nl(timeout_s: float) -> IngestReport:
+            step = ingest_batch(timeout_s)
+            now = time.perf_counter()
+            with arrived:
+                visible.update((e.stream, now) for e in step.accepted)
+                arrived.notify_all()
+            return step
+
+        fed_b.ingest.step = committed_at_nl  # type: ignore[method-assign]
+
         def ingest_at_nl() -> None:
             while not stop.is_set():
-                accepted = fed_b.ingest_step(0.5, report).accepted
-                now = time.perf_counter()
-                with arrived:
-                    visible.update((e.stream, now) for e in accepted)
-                    arrived.notify_all()
+                fed_b.ingest_step(0.5, report)
 
         nl_loop = threading.Thread(target=ingest_at_nl, name="NL ingest")
         nl_loop.start()

@@ -220,9 +220,11 @@ class Relay:
             pending = {state: pending[state] for state in resets}
 
     def own_checkpoints(self) -> list[Checkpoint]:
-        """This node's checkpoints, smallest first (cached; only newer ones are read again)."""
+        """This node's checkpoints, smallest first (cached; only newer ones are read again, unless the sealer
+        stored the one after the newest held just now: then it is taken as the sealer returned it)."""
         newest = self._checkpoints[-1].size if self._checkpoints else 0
-        self._checkpoints += self.node.sealer.checkpoints(after=newest)
+        sealed = self.node.sealer.stored_after(newest)
+        self._checkpoints += sealed if sealed is not None else self.node.sealer.checkpoints(after=newest)
         return self._checkpoints
 
     # --- internals -------------------------------------------------------------------------

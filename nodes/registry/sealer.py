@@ -146,6 +146,8 @@ class Sealer:
         self._pending = _PendingLeaves()
         self._next_position = 1
         self._stored_size = -1  # the log size at this sealer's last stored or found checkpoint
+        # The checkpoint this sealer stored last, and the size of the newest stored before it then.
+        self._last_stored: tuple[int, Checkpoint] | None = None
 
     # --- sealing ----------------------------------------------------------------------
 
@@ -187,6 +189,7 @@ class Sealer:
                     if latest is None or latest.size <= len(tree):
                         self._check_mark(cursor, latest, self._read_mark())
                         sealed_now = self._seal_in(cursor, key, latest, tree)
+                        sealed_over = latest.size if latest is not None else 0
                         break
                     sealed = latest.size  # another sealer saw newer records: read them and retry
                 tree = self._follow()
@@ -197,6 +200,8 @@ class Sealer:
                     expected=sealed, calculated=len(tree),
                 )
             self._stored_size = len(tree)
+            if sealed_now is not None:
+                self._last_stored = (sealed_over, sealed_now)
             if sealed_now is not None and self.mark is not None:
                 # After the commit: the mark never names a checkpoint not stored.
                 if mark_later:
@@ -405,6 +410,13 @@ class Sealer:
         """Every stored checkpoint larger than ``after``, smallest size first. Raises ``CheckpointError``
         for an unreadable row."""
         return [Checkpoint.from_bytes(row.bytes) for row in self.checkpoint_rows(after)]
+
+    def stored_after(self, size: int) -> list[Checkpoint] | None:
+        """What ``checkpoints(after=size)`` read just after this sealer's last seal, without reading: the one
+        checkpoint it stored, when the newest stored before it had ``size`` (sealers store in size order, one
+        at a time). None otherwise (read them). Checkpoints other processes stored since are not in it."""
+        last = self._last_stored
+        return [last[1]] if last is not None and last[0] == size else None
 
     def newest_checkpoints(self, limit: int) -> tuple[list[Checkpoint], int]:
         """The ``limit`` stored checkpoints of the largest sizes, largest first, and how many are stored

@@ -237,3 +237,17 @@ def test_a_streams_leaf_rows_are_not_indexed_by_stream_and_a_stores_old_index_is
         assert reopened.sealer.seal().size == first.size + 1
         assert f"{LEAVES_TABLE}_stream" not in _leaf_indexes(db)
         assert set(reopened.sealer.leaves_of(weapon)) == {1}
+
+
+def test_what_a_seal_stored_stands_for_a_read_of_the_checkpoints_after_the_one_before_it(node):
+    first = node.sealer.seal()
+    assert first is not None and node.sealer.stored_after(0) == node.sealer.checkpoints(after=0) == [first]
+    manufacture(node, "S1")
+    with open_node(node.settings) as other:
+        between = other.sealer.seal()  # another process seals first: this sealer's next seal is over its size
+        manufacture(node, "S2")
+        second = node.sealer.seal()
+    assert between is not None and second is not None
+    assert node.sealer.stored_after(between.size) == node.sealer.checkpoints(after=between.size) == [second]
+    assert node.sealer.stored_after(first.size) is None  # the one between is not known without a read
+    assert node.sealer.seal() is None and node.sealer.stored_after(between.size) == [second]
