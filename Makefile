@@ -48,7 +48,10 @@ browser:
 # -n auto: one pytest-xdist worker per core (each with its own broker and databases); --dist loadfile
 # keeps a file's tests, and so its module fixtures, in one worker. A third of the suite's time is
 # waiting on the broker and subprocesses, which the other worker fills.
+# The packages are byte-compiled first: where PYTHONDONTWRITEBYTECODE is set, every process the tests
+# start (commands, services, verify's workers) would otherwise compile them all from source again.
 test: lint browser
+	$(VENV)/bin/python -m compileall -q ledger domain projections nodes
 	ARMSLEDGER_REQUIRE_BROWSER=1 ARMSLEDGER_CHROMIUM=$(CHROMIUM) \
 		deploy/with-test-postgres $(VENV)/bin/pytest -q -p no:cacheprovider -n auto --dist loadfile tests $(PYTEST_ARGS)
 

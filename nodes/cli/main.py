@@ -12,7 +12,8 @@ import os
 import sqlite3
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import NoReturn
 
 from eventsourcing.domain import OriginatorVersionError
 
@@ -46,7 +47,7 @@ from nodes.cli import (
     trust,
     users,
 )
-from nodes.cli.invocation import Invocation
+from nodes.cli.invocation import Commands, Invocation
 from nodes.errors import (
     ConfigurationError,
     ImportFileError,
@@ -67,7 +68,52 @@ EXIT_INTERRUPTED = 130
 PROG = "armsledger"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _add_brokers(commands: Commands) -> None:
+    broker_commands.add_commands(federation.add_broker(commands))  # broker run; the broker register (FP art 15)
+
+
+#: The command groups in the order ``armsledger --help`` lists them: the top-level commands each adds,
+#: and the function that adds them. A run builds only its own command's group: argparse took longer to
+#: build every group's options than many commands take to run.
+COMMAND_GROUPS: tuple[tuple[tuple[str, ...], Callable[[Commands], None]], ...] = (
+    (("init",), store.add_init),
+    (("record",), record.add_commands),                   # record EVENT
+    (("licence", "weapons"), licence.add_commands),       # licence issue|revoke
+    (("import-csv",), store.add_import_csv),
+    (("history", "search"), query.add_commands),
+    (("component",), components_commands.add_commands),   # component show
+    (("stats",), stats.add_commands),
+    (("shipments", "authorizations"), customs.add_commands),
+    (("epcis",), epcis.add_commands),                     # epcis export|import (GS1 EPCIS 2.0)
+    (("verify",), store.add_verify),
+    (("rebuild",), store.add_rebuild),
+    (("demo",), demo.add_commands),
+    (("broker",), _add_brokers),
+    (("key", "trust"), trust.add_commands),               # key export|rotate|revoke, trust add|list|remove
+    (("sync", "node", "quarantine"), federation.add_commands),
+    (("alarm",), alarm_commands.add_commands),            # alarm list|settle
+    (("trace", "diversion"), trace.add_commands),
+    (("certificate",), certificate_commands.add_commands),  # certificate export|verify|print
+    (("alerts",), alerts_commands.add_commands),          # hit notices received
+    (("audit",), audit.add_commands),                     # audit reads
+    (("user", "token"), users.add_commands),
+    (("serve",), serve.add_commands),                     # HTTP API and desks
+    (("reference",), reference_commands.add_commands),    # reference import|search|show
+    (("person",), persons.add_commands),                  # private holders, subject access
+    (("disclosure",), disclosure.add_commands),           # a holder's identity abroad
+    (("retention",), retention_commands.add_commands),    # retention report|run (docs/personal-data.md)
+    (("proof", "evidence"), evidence_commands.add_commands),
+    (("witness",), witness_commands.add_commands),        # partners' cosignatures of our checkpoints
+    (("checkpoint",), checkpoint_commands.add_commands),  # checkpoint show [--note] (docs/checkpoints.md)
+)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of ``armsledger``: with every command (``command`` None), or only the group of ``command``.
+
+    A parser built for one command parses that command's runs exactly as the whole one does; one built for
+    a command of no group (``""``) has none, and serves ``--version`` only.
+    """
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Signed, tamper-evident records of firearms' lives for a national registry "
@@ -75,44 +121,53 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 ok, 1 verification failed, 2 refused input, 3 database failure, 4 internal error.",
     )
     parser.add_argument("--version", action=_PrintVersion)
+    _add_global_options(parser)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for names, add in COMMAND_GROUPS:
+        if command is None or command in names:
+            add(commands)
+    return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--home", metavar="DIR", help="node directory (env ARMSLEDGER_HOME, default ./.armsledger)")
     parser.add_argument("--db", metavar="URL", help="SQLite path or postgresql:// URL "
                                                     "(env ARMSLEDGER_DB, default HOME/ledger.db)")
     parser.add_argument("--kafka", metavar="HOST:PORT[,..]", help="Kafka bootstrap servers for federation "
                                                                   "(env ARMSLEDGER_KAFKA)")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    # In the order ``armsledger --help`` lists them.
-    store.add_init(commands)
-    record.add_commands(commands)       # record EVENT
-    licence.add_commands(commands)      # licence issue|revoke
-    store.add_import_csv(commands)
-    query.add_commands(commands)        # history, search
-    components_commands.add_commands(commands)  # component show
-    stats.add_commands(commands)        # stats
-    customs.add_commands(commands)      # shipments, authorizations
-    epcis.add_commands(commands)        # epcis export|import (GS1 EPCIS 2.0)
-    store.add_verify(commands)
-    store.add_rebuild(commands)
-    demo.add_commands(commands)
-    broker_commands.add_commands(federation.add_broker(commands))  # broker run; the broker register (FP art 15)
-    trust.add_commands(commands)        # key export|rotate|revoke, trust add|list|remove
-    federation.add_commands(commands)   # sync, node run, quarantine
-    alarm_commands.add_commands(commands)  # alarm list|settle
-    trace.add_commands(commands)        # trace ACTION, diversion
-    certificate_commands.add_commands(commands)  # certificate export|verify|print
-    alerts_commands.add_commands(commands)  # alerts (hit notices received)
-    audit.add_commands(commands)        # audit reads
-    users.add_commands(commands)        # user ACTION, token ACTION
-    serve.add_commands(commands)        # serve (HTTP API and desks)
-    reference_commands.add_commands(commands)  # reference import|search|show
-    persons.add_commands(commands)      # person add|show (private holders, subject access)
-    disclosure.add_commands(commands)   # disclosure request|release|refuse|list|show (a holder's identity abroad)
-    retention_commands.add_commands(commands)  # retention report|run (docs/personal-data.md)
-    evidence_commands.add_commands(commands)  # proof inclusion|consistency, evidence export|verify
-    witness_commands.add_commands(commands)  # witness status (partners' cosignatures of our checkpoints)
-    checkpoint_commands.add_commands(commands)  # checkpoint show [--note] (docs/checkpoints.md)
-    return parser
+
+class _NotParsed(Exception):
+    """``argv`` is no plain run of a command: the whole parser parses it, and says what is wrong."""
+
+
+class _GlobalOptionsParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _NotParsed(message)
+
+
+def _chosen_command(argv: Sequence[str] | None) -> str | None:
+    """The command that ``argv`` runs, read as the whole parser reads the options before it.
+
+    ``""`` when ``--version`` comes first, which prints the version and ends the run; None when ``argv``
+    asks for the main help, names no command of ours or cannot be parsed: every command is built then,
+    to list them or to say what is wrong.
+    """
+    parser = _GlobalOptionsParser(prog=PROG, add_help=False)
+    parser.add_argument("-h", "--help", action="store_true")
+    parser.add_argument("--version", action="store_true")
+    _add_global_options(parser)
+    parser.add_argument("command", nargs="?")
+    parser.add_argument("arguments", nargs=argparse.REMAINDER)
+    try:
+        args = parser.parse_args(argv)
+    except _NotParsed:
+        return None
+    if args.help:
+        return None
+    if args.version:
+        return ""
+    return args.command if any(args.command in names for names, _ in COMMAND_GROUPS) else None
 
 
 class _PrintVersion(argparse.Action):
@@ -136,7 +191,7 @@ class _PrintVersion(argparse.Action):
 
 def run(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """Run one command with ``environ`` (default ``os.environ``) as its environment; returns the exit code."""
-    parser = build_parser()
+    parser = build_parser(_chosen_command(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse: usage errors exit 2, --help exits 0

@@ -11,13 +11,16 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from domain.errors import InvalidField
 from domain.roles import Role
 from domain.time import format_time
-from nodes.accounts.store import Accounts
 from nodes.accounts.values import MAX_TOKEN_DAYS
 from nodes.cli.invocation import Commands, Invocation, add_command, add_json_option, number_option
+
+if TYPE_CHECKING:  # imported where an account is opened: the password hashing (argon2) is no other command's cost
+    from nodes.accounts.store import Accounts
 
 _ROLES = [role.value for role in Role]
 _STDIN_HELP = "read the password from the first line of standard input (else one is generated and printed once)"
@@ -61,6 +64,7 @@ def add_commands(subparsers: Commands) -> None:
 
 
 def _with_accounts(run: Invocation, action: Callable[[Accounts], int]) -> int:
+    from nodes.accounts.store import Accounts
     from nodes.registry.identity import load_identity
 
     load_identity(run.settings.home, None)  # NodeNotInitialised before any table is made

@@ -56,6 +56,7 @@ def test_version_prints_the_version_and_loads_no_database_http_or_template_libra
     assert out.strip().startswith("armsledger ") and out.strip() != "armsledger"
     assert "nodes.cli.main" in loaded
     assert heavy(loaded) == []
+    assert "argon2" not in loaded  # officers' password hashing: loaded by the user commands only
 
 
 def test_commands_on_a_sqlite_node_load_no_postgresql_http_or_template_library(sqlite_env):

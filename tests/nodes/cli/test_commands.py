@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from nodes.cli.main import build_parser
+from nodes.cli.main import COMMAND_GROUPS, build_parser, run
 from nodes.cli.store import without_password
 
 
@@ -66,6 +66,51 @@ GROUPS = {
 def test_every_command_is_handled_by_the_module_of_its_group():
     found = commands(build_parser())
     assert found == {path: module for module, paths in GROUPS.items() for path in paths}
+
+
+def parsers(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> dict[
+        tuple[str, ...], argparse.ArgumentParser]:
+    """Every command path, runnable or a group (``("record",)``, ``("record", "receipt")``) -> its parser."""
+    found = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found[(*path, name)] = sub
+                found.update(parsers(sub, (*path, name)))
+    return found
+
+
+def test_the_command_groups_name_the_commands_they_add_in_the_order_of_the_help():
+    every = build_parser()
+    names = [name for path in parsers(every) if len(path) == 1 for name in path]
+
+    assert names == [name for group, _ in COMMAND_GROUPS for name in group]
+    for group, _ in COMMAND_GROUPS:
+        assert [path[0] for path in parsers(build_parser(group[0])) if len(path) == 1] == list(group)
+    assert parsers(build_parser("")) == {}
+
+
+def test_a_parser_built_for_one_command_has_its_groups_commands_as_the_whole_parser_has_them():
+    whole = parsers(build_parser())
+    for group, _ in COMMAND_GROUPS:
+        alone = parsers(build_parser(group[0]))
+
+        assert alone.keys() == {path for path in whole if path[0] in group}
+        for path, sub in alone.items():
+            assert sub.format_help() == whole[path].format_help(), path
+            handler, expected = sub.get_default("handler"), whole[path].get_default("handler")
+            assert getattr(handler, "__qualname__", None) == getattr(expected, "__qualname__", None), path
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--home", "x", "bogus"], ["--h", "x"],
+                                  ["--db=x", "trust", "add", "--help"], ["--version"], ["--version", "init", "--nope"],
+                                  ["trust", "--version"]])
+def test_help_and_usage_errors_read_as_with_every_command_built(argv, capsys, monkeypatch):
+    monkeypatch.setattr("nodes.cli.main._chosen_command", lambda argv: None)
+    whole = run(argv), capsys.readouterr()
+    monkeypatch.undo()
+
+    assert run(argv) == whole[0] and capsys.readouterr() == whole[1]
 
 
 @pytest.mark.parametrize("url, shown", [
