@@ -7,10 +7,11 @@ STAMP := $(VENV)/.installed
 .DEFAULT_GOAL := help
 # The browser tests drive Debian's chromium (never a downloaded browser); make test installs it.
 CHROMIUM ?= /usr/bin/chromium
-.PHONY: help venv install lint browser test demo bench clean
+.PHONY: help venv install compile lint browser test demo bench clean
 
 help:
 	@echo "make install  create $(VENV) if missing and install armsledger[dev] (alias: venv)"
+	@echo "make compile  byte-compile the packages (test, demo and bench do it first)"
 	@echo "make lint     ruff and mypy (configured in pyproject.toml)"
 	@echo "make test     lint, Debian's chromium if absent, then the tests against a throwaway PostgreSQL"
 	@echo "              (PYTEST_ARGS=... appends; a missing browser fails the browser tests here)"
@@ -32,6 +33,12 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 
 venv install: $(STAMP)
 
+# The packages byte-compiled (only what changed): where PYTHONDONTWRITEBYTECODE is set, every process the
+# tests, the demo and the benchmarks start (commands, services, verify's workers) would otherwise compile
+# them all from source again, as an installed package never does.
+compile: install
+	$(VENV)/bin/python -m compileall -q ledger domain projections nodes
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
@@ -48,17 +55,14 @@ browser:
 # -n auto: one pytest-xdist worker per core (each with its own broker and databases); --dist loadfile
 # keeps a file's tests, and so its module fixtures, in one worker. A third of the suite's time is
 # waiting on the broker and subprocesses, which the other worker fills.
-# The packages are byte-compiled first: where PYTHONDONTWRITEBYTECODE is set, every process the tests
-# start (commands, services, verify's workers) would otherwise compile them all from source again.
-test: lint browser
-	$(VENV)/bin/python -m compileall -q ledger domain projections nodes
+test: lint browser compile
 	ARMSLEDGER_REQUIRE_BROWSER=1 ARMSLEDGER_CHROMIUM=$(CHROMIUM) \
 		deploy/with-test-postgres $(VENV)/bin/pytest -q -p no:cacheprovider -n auto --dist loadfile tests $(PYTEST_ARGS)
 
-demo: install
+demo: compile
 	$(VENV)/bin/armsledger demo
 
-bench: install
+bench: compile
 	deploy/with-test-postgres $(VENV)/bin/python bench/run_all.py
 
 clean:
