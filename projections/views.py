@@ -127,9 +127,10 @@ class Views:
         Views already at the end of ``log`` are not written: no write transaction is opened.
         """
         with self._catching_up:
-            if until is None and (log.recorder.max_notification_id() or 0) <= self.position(log):
+            position = self.position(log)
+            if until is None and (log.recorder.max_notification_id() or 0) <= position:
                 return 0
-            return self._project(log, written=None, progress=progress, until=until)
+            return self._project(log, written=None, progress=progress, until=until, position=position)
 
     def rebuild(self, log: EnvelopeLog, progress: Progress | None = None, *, until: int | None = None) -> int:
         """Empty every view and tracked position, then project ``log`` from its start (up to ``until``, if given).
@@ -155,8 +156,9 @@ class Views:
         return self._project(log, written=set(), progress=progress, until=until)
 
     def _project(self, log: EnvelopeLog, written: set[str] | None, progress: Progress | None,
-                 until: int | None) -> int:
-        """``catch_up``; ``written``, when not None, holds every weapon id that has a row in the views.
+                 until: int | None, position: int | None = None) -> int:
+        """``catch_up``; ``written``, when not None, holds every weapon id that has a row in the views;
+        ``position``, when given, the tracked position just read.
 
         With ``written`` (a rebuild) up to ``REBUILD_BATCHES_PER_TRANSACTION``
         batches share one transaction, for at most ``REBUILD_TRANSACTION_SECONDS``:
@@ -167,7 +169,7 @@ class Views:
         projects and writes the current one.
         """
         processed = 0
-        position = start = self.position(log)
+        position = start = self.position(log) if position is None else position
         end = 0
         if progress is not None:
             end = max(start, (log.recorder.max_notification_id() or 0) if until is None else until)
