@@ -11,9 +11,10 @@ Anything else is logged and answered 500 without details.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
-from eventsourcing.persistence import ConnectionUnavailableError
+from eventsourcing.persistence import ConnectionUnavailableError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -52,6 +53,16 @@ def problem(status: int, detail: str, field: str | None = None, **extra: Any) ->
 
 
 _NAMED = frozenset({"role", "csrf_token"})
+
+
+def _pool_ran_dry(exc: OperationalError) -> bool:
+    """Whether ``exc`` is a connection pool's wait running out: eventsourcing's own SQLite pool says
+    so itself; on PostgreSQL it wraps psycopg_pool's ``PoolTimeout`` (looked up only where loaded, so
+    a SQLite node never imports psycopg for this)."""
+    if isinstance(exc, ConnectionUnavailableError):
+        return True
+    pool = sys.modules.get("psycopg_pool")
+    return pool is not None and isinstance(exc.__cause__, pool.PoolTimeout)
 
 
 def status_of(error: DomainError) -> int:
@@ -113,8 +124,11 @@ def install(app: FastAPI) -> None:
         log.error("service unavailable: %s", exc)
         return problem(503, f"the node cannot serve this now: {exc}")
 
-    @app.exception_handler(ConnectionUnavailableError)
-    async def busy(_: Request, exc: ConnectionUnavailableError) -> JSONResponse:
+    @app.exception_handler(OperationalError)
+    async def busy(_: Request, exc: OperationalError) -> JSONResponse:
+        if not _pool_ran_dry(exc):  # the database went away, or refused the connection
+            log.error("service unavailable: %s", exc)
+            return problem(503, f"the node cannot serve this now: {exc}")
         # Every connection of the node's database was in use for the pool's whole wait. A write is one
         # transaction, so a write refused here was not recorded, and the officer can send it again.
         log.warning("service busy: %s", exc)
