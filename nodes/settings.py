@@ -20,6 +20,8 @@ retention (years per class)     ARMSLEDGER_RETENTION_YEARS_<C>   MANUFACTURE 30,
 retention (after destruction)   ARMSLEDGER_RETENTION_YEARS_      30 (off: the state is not bound
                                 AFTER_DESTRUCTION                by Directive (EU) 2021/555)
 kek_file                        ARMSLEDGER_KEK_FILE              ``HOME/keys/kek``
+kek_cost                        ARMSLEDGER_KEK_COST              15 (scrypt's N = 2^15 for a new KEK
+                                                                 file; 10 to 20)
 kafka_security                  ARMSLEDGER_KAFKA_SECURITY_       PLAINTEXT; with TLS and SASL:
                                 PROTOCOL, ..._CA_FILE, ...       ``nodes.federation.kafka_security``
 ==============================  ===============================  ===========================
@@ -54,6 +56,9 @@ DEFAULT_TOPIC_PREFIX = "armsledger"
 DEFAULT_MAX_MESSAGE_BYTES = 1 << 20
 DEFAULT_QUARANTINE_MAX_ENTRIES = 10_000
 DEFAULT_QUARANTINE_MAX_BYTES = 64 << 20
+#: log2 of scrypt's N for a new KEK file (RFC 7914: 2^15 x 8 x 128 bytes = 32 MiB), and the costs a file may have.
+DEFAULT_KEK_COST = 15
+KEK_COSTS = (10, 20)  # 2^20: 1 GiB of memory per unlock
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,8 @@ class Settings:
     retention: RetentionPeriods = field(default_factory=RetentionPeriods)
     #: The file of the key-encryption key of holders' identities (``nodes.persons.kek``); "" for HOME/keys/kek.
     kek_file: str = ""
+    #: log2 of scrypt's N for a KEK file created (``nodes.persons.kek``); a file records its own cost.
+    kek_cost: int = DEFAULT_KEK_COST
     #: TLS and SASL towards a real Kafka (docs/kafka-transport.md).
     kafka_security: KafkaSecurity = field(default_factory=KafkaSecurity)
 
@@ -137,6 +144,10 @@ class Settings:
         max_message_bytes = _size(env, "ARMSLEDGER_MAX_MESSAGE_BYTES", "max_message_bytes")
         quarantine_max_entries = _size(env, "ARMSLEDGER_QUARANTINE_ENTRIES", "quarantine_max_entries")
         quarantine_max_bytes = _size(env, "ARMSLEDGER_QUARANTINE_BYTES", "quarantine_max_bytes")
+        kek_cost = _size(env, "ARMSLEDGER_KEK_COST", "kek_cost")
+        if kek_cost is not None and not KEK_COSTS[0] <= kek_cost <= KEK_COSTS[1]:
+            raise InvalidField(f"ARMSLEDGER_KEK_COST={kek_cost} is not from {KEK_COSTS[0]} to {KEK_COSTS[1]} "
+                               "(log2 of scrypt's N)", field="kek_cost")
         return cls(
             home=home,
             db=db,
@@ -152,6 +163,7 @@ class Settings:
                                   if k.strip()),
             retention=_retention(env),
             kek_file=str(given.get("kek_file") or env.get("ARMSLEDGER_KEK_FILE") or ""),
+            kek_cost=DEFAULT_KEK_COST if kek_cost is None else kek_cost,
             kafka_security=KafkaSecurity.load(env),
         )
 

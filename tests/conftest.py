@@ -13,9 +13,12 @@ the packages are in.
 import os
 
 import pytest
+from cheap_kek import KEK_ENVIRON
 from hypothesis import settings
 
 from deploy.throwaway_postgres import PG_DSN_VARIABLE, throwaway_database
+
+os.environ.update(KEK_ENVIRON)  # every node a test makes: a cheap KEK (tests/support/cheap_kek.py)
 
 # CI wants a bounded run time; locally the default example count finds more.
 # No deadline in either: shared CI machines and database round trips make

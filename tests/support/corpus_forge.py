@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from cheap_kek import KEK_ENVIRON
+
 from ledger.checkpoint import Checkpoint, envelope_leaf, sign_checkpoint
 from ledger.encoding import canonical_encode
 from ledger.envelope import GENESIS_PREV
@@ -36,7 +38,8 @@ PASSPHRASE = "pw"
 
 
 def new_node(home: Path, state: str) -> Node:
-    return init_node(Settings.load(environ={}, home=home, db=str(home / "ledger.db"), passphrase=PASSPHRASE), state)
+    settings = Settings.load(environ=KEK_ENVIRON, home=home, db=str(home / "ledger.db"), passphrase=PASSPHRASE)
+    return init_node(settings, state)
 
 
 class PartnerForge:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cheap_kek import KEK_ENVIRON
 from fastapi import FastAPI, Request, Response
 
 from domain.errors import InvalidField
@@ -218,7 +219,7 @@ class DeskTestContext:
 
 def open_desk_node(home: Path, db: str, state: str = "BE") -> Node:
     """A new node for ``state`` at ``home`` on ``db`` (a SQLite path or a PostgreSQL URL)."""
-    return init_node(Settings.load(environ={}, home=home, db=db, passphrase="desk test passphrase"), state)
+    return init_node(Settings.load(environ=KEK_ENVIRON, home=home, db=db, passphrase="desk test passphrase"), state)
 
 
 # The policy the service's security headers are to send: no inline script or style, no framing.

@@ -12,6 +12,8 @@ import time
 import uuid
 from pathlib import Path
 
+from cheap_kek import KEK_ENVIRON
+
 from domain.licence import LicenceKind
 from domain.marking import Marking
 from domain.time import SECONDS_PER_DAY as DAY
@@ -37,7 +39,7 @@ class Cluster:
         db = db or {}
         for state in states:
             home = tmp_path / state.lower()
-            settings = Settings.load(environ={}, home=home, db=db.get(state) or str(home / "ledger.db"),
+            settings = Settings.load(environ=KEK_ENVIRON, home=home, db=db.get(state) or str(home / "ledger.db"),
                                      passphrase=PASSPHRASE, kafka=bootstrap)
             self.nodes[state] = init_node(settings, state)
             self.transports[state] = KafkaTransport(bootstrap, self.prefix, timeout_s=10.0)

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from cheap_kek import KEK_ENVIRON
 from eventsourcing.persistence import IntegrityError, Notification, Tracking
 from eventsourcing.popo import POPOProcessRecorder
 
@@ -180,8 +181,8 @@ class MemoryFederation:
         self.settings = settings or TraceSettings()
         self.reactions: list[Reaction] = []
         for state in states:
-            node = init_node(Settings.load(environ={}, home=root / state, db=db_url_for(state), passphrase="pw"),
-                             state)
+            settings = Settings.load(environ=KEK_ENVIRON, home=root / state, db=db_url_for(state), passphrase="pw")
+            node = init_node(settings, state)
             node.inbox = MemoryInbox()
             self.nodes[state] = node
         trust_each_other(self.nodes.values())

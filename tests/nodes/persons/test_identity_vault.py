@@ -4,6 +4,8 @@ import os
 import sqlite3
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from domain.errors import InvalidField
 from domain.person import Identity, PersonErased, UnknownPerson, is_person_reference, new_person_reference
@@ -110,3 +112,51 @@ def test_kek_is_created_once_encrypted_and_guarded(tmp_path):
                               passphrase="p")
     assert kek_path(elsewhere) == tmp_path / "vault" / "kek" and load_or_create_kek(elsewhere) != kek
 
+
+
+def test_a_kek_file_records_its_scrypt_cost_and_opens_at_it(tmp_path):
+    default = Settings.load({}, home=str(tmp_path / "a"), passphrase="correct horse")
+    cheap = Settings.load({"ARMSLEDGER_KEK_COST": "10"}, home=str(tmp_path / "b"), passphrase="correct horse")
+    assert (default.kek_cost, cheap.kek_cost) == (15, 10)
+    keks = [load_or_create_kek(settings) for settings in (default, cheap)]
+    for settings, kek, cost in zip((default, cheap), keks, (15, 10), strict=True):
+        data = kek_path(settings).read_bytes()
+        assert data[:20] == b"armsledger-kek-2\n" + bytes((cost, 8, 1))
+        # The cost of new files changing does not change how an existing file opens.
+        other_cost = Settings.load({"ARMSLEDGER_KEK_COST": "12"}, home=settings.home, passphrase="correct horse")
+        assert load_or_create_kek(other_cost) == kek
+    assert keks[0] != keks[1]
+
+
+def test_a_kek_file_of_the_first_format_still_opens(tmp_path):
+    settings = Settings.load({}, home=str(tmp_path), passphrase="correct horse")
+    kek, salt, nonce = os.urandom(32), os.urandom(16), os.urandom(12)
+    magic = b"armsledger-kek-1\n"  # no cost recorded: scrypt N=2^15, r=8, p=1
+    key = Scrypt(salt=salt, length=32, n=1 << 15, r=8, p=1).derive(b"correct horse")
+    path = kek_path(settings)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(magic + salt + nonce + AESGCM(key).encrypt(nonce, kek, magic))
+    path.chmod(0o600)
+    assert load_or_create_kek(settings) == kek
+
+
+@pytest.mark.parametrize(("log2_n", "r", "p", "refused"), [
+    (11, 8, 1, KeyStoreError),      # another cost in bounds: the key derived differs, and the cost is bound to the seal
+    (9, 8, 1, NodeFileDamaged), (21, 8, 1, NodeFileDamaged), (10, 0, 1, NodeFileDamaged),
+    (10, 9, 1, NodeFileDamaged), (10, 8, 5, NodeFileDamaged)])
+def test_a_kek_file_whose_recorded_cost_was_altered_is_refused(tmp_path, log2_n, r, p, refused):
+    settings = Settings.load({"ARMSLEDGER_KEK_COST": "10"}, home=str(tmp_path), passphrase="correct horse")
+    load_or_create_kek(settings)
+    path = kek_path(settings)
+    data = bytearray(path.read_bytes())
+    data[17:20] = bytes((log2_n, r, p))
+    path.write_bytes(bytes(data))
+    with pytest.raises(refused, match="wrong passphrase or damaged" if refused is KeyStoreError else "records a cost"):
+        load_or_create_kek(settings)
+
+
+@pytest.mark.parametrize("given", ["9", "21", "fifteen", "-1"])
+def test_a_kek_cost_out_of_bounds_is_refused_naming_the_setting(given):
+    with pytest.raises(InvalidField) as refused:
+        Settings.load({"ARMSLEDGER_KEK_COST": given})
+    assert refused.value.field == "kek_cost" and "ARMSLEDGER_KEK_COST" in str(refused.value)

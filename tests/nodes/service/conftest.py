@@ -5,6 +5,7 @@ read audit kept in a list, driven by FastAPI's TestClient."""
 from __future__ import annotations
 
 import pytest
+from cheap_kek import KEK_ENVIRON
 from fastapi.testclient import TestClient
 
 from nodes.bootstrap import init_node
@@ -17,7 +18,7 @@ from service_story import service_of
 
 @pytest.fixture
 def node(tmp_path, sqlite_url):
-    node = init_node(Settings.load(environ={}, home=tmp_path / "be", db=sqlite_url, passphrase="pw"), "BE")
+    node = init_node(Settings.load(environ=KEK_ENVIRON, home=tmp_path / "be", db=sqlite_url, passphrase="pw"), "BE")
     yield node
     node.close()
 
@@ -39,7 +40,7 @@ def client(context) -> TestClient:
 def backend_client(tmp_path, db_url):
     """A client and the service of a node on each backend in turn (SQLite, then PostgreSQL), writing
     through the group committer as ``armsledger serve`` does."""
-    node = init_node(Settings.load(environ={}, home=tmp_path / "be", db=db_url, passphrase="pw"), "BE")
+    node = init_node(Settings.load(environ=KEK_ENVIRON, home=tmp_path / "be", db=db_url, passphrase="pw"), "BE")
     context = service_of(node, group_commit=True)
     with TestClient(create_app(context, desks=False)) as client:
         yield client, context
