@@ -235,7 +235,9 @@ def _rows_in_stream_order(recorder: Any) -> Iterator[tuple[int, bytes | None]]:
         with recorder.datastore.transaction(commit=False) as cursor:
             # Idle between batches while the rows are compared, for longer than the library's session timeout.
             cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
-            with cursor.connection.cursor(name="compare_log", row_factory=tuple_row) as rows:
+            # Binary: the envelopes come as they are stored, not hex-encoded by the server and decoded here
+            # (a read of 20,000 rows: 1.1-1.4 -> 0.5-0.7 us of CPU and about a third less wall time per row).
+            with cursor.connection.cursor(name="compare_log", row_factory=tuple_row, binary=True) as rows:
                 rows.execute(statement)
                 while batch := rows.fetchmany(READ_BATCH):
                     for position, state in batch:
