@@ -89,7 +89,8 @@ class ViewEvent(NamedTuple):
 
     def row(self) -> tuple:
         # The columns of EVENT_ROWS: the header up to recorded_at, then month, authority, envelope.
-        return (*self[:8], _month_of_day(self.occurred_on // SECONDS_PER_DAY), self.authority, self.envelope)
+        # A slice and a concatenation, in C: unpacking the slice into a new tuple was half of this call.
+        return self[:8] + (_month_of_day(self.occurred_on // SECONDS_PER_DAY), self.authority, self.envelope)
 
 
 @functools.lru_cache(maxsize=4096)

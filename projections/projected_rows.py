@@ -23,13 +23,12 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterator, Mapping
-from types import SimpleNamespace
 from typing import Any
 
 import msgpack
 
 from domain.event_types import CORRECTED, WEAPON_EVENT_TYPES
-from ledger.envelope import Envelope
+from ledger.envelope import Envelope, envelope_fields
 from ledger.errors import EncodingError
 from projections.batch import (
     PROJECTED_EVENT_TYPES,
@@ -47,6 +46,7 @@ READ_BATCH = 1000
 SHIPMENT_ROWS_LIMIT = 200_000
 _UUID_HEX = re.compile(r"[0-9a-f]{32}")
 _MARKING_KEYS = frozenset({"manufacturer", "country", "serial"})
+_ONLY_STR = frozenset({str})
 _ENVELOPE_FIELDS = frozenset(field.name for field in dataclasses.fields(Envelope))
 
 Row = tuple[Any, ...]
@@ -104,10 +104,11 @@ def rows_by_stream(recorder: Any, until: int, shipments: Shipments, progress: An
     the log is not plain; the rows yielded until then are not to be used. ``canonical_known``: the rows are
     decoded without checking that they are canonical envelopes; what is made is right only if they all are.
     """
-    parse = _decoded if canonical_known else Envelope.from_bytes
+    # The fields by name, not an Envelope (a sixth of the parse): the same verdict as Envelope.from_bytes.
+    parse = _decoded if canonical_known else envelope_fields
     stream: str | None = None
     node = ""
-    records: list[tuple[int, Envelope | SimpleNamespace, bytes]] = []
+    records: list[tuple[int, dict[str, Any], bytes]] = []
     read = 0
     for position, state in _rows_in_stream_order(recorder):
         read += 1
@@ -118,70 +119,70 @@ def rows_by_stream(recorder: Any, until: int, shipments: Shipments, progress: An
         if state is None:
             raise NotPlain("a row holds no bytes")
         try:
-            envelope = parse(state)
+            fields = parse(state)
         except EncodingError as e:
             raise NotPlain("a row is not an envelope") from e
-        if envelope.type not in PROJECTED_EVENT_TYPES:
+        if fields["type"] not in PROJECTED_EVENT_TYPES:
             continue
-        if envelope.stream != stream:
+        if fields["stream"] != stream:
             if records:
                 yield _stream_rows(records, shipments)
-            stream, node, records = envelope.stream, envelope.node, []
-        elif envelope.node != node or position < records[-1][0]:
+            stream, node, records = fields["stream"], fields["node"], []
+        elif fields["node"] != node or position < records[-1][0]:
             raise NotPlain("a stream's records are of several nodes, or out of position order")
-        records.append((position, envelope, state))
+        records.append((position, fields, state))
     if records:
         yield _stream_rows(records, shipments)
     if progress is not None:
         progress(read, until)
 
 
-def _decoded(data: bytes) -> Envelope | SimpleNamespace:
-    """``data``'s fields as ``Envelope.from_bytes`` gives them when ``data`` is a canonical envelope, without
-    checking that it is one (a third of the parse); a value of another shape is parsed by ``Envelope.from_bytes``,
+def _decoded(data: bytes) -> dict[str, Any]:
+    """``data``'s fields as ``envelope_fields`` gives them when ``data`` is a canonical envelope, without
+    checking that it is one (a third of the parse); a value of another shape is parsed by ``envelope_fields``,
     which names what is wrong with it."""
     try:
         value = msgpack.unpackb(data, raw=False, use_list=False, strict_map_key=True)
     except Exception:  # noqa: BLE001 - msgpack raises several unrelated types; the parser words the error
-        return Envelope.from_bytes(data)
+        return envelope_fields(data)
     if type(value) is not dict or value.keys() != _ENVELOPE_FIELDS:
-        return Envelope.from_bytes(data)
-    return SimpleNamespace(**value)
+        return envelope_fields(data)
+    return value
 
 
-def _stream_rows(records: list[tuple[int, Envelope | SimpleNamespace, bytes]],
+def _stream_rows(records: list[tuple[int, dict[str, Any], bytes]],
                  shipments: Shipments) -> tuple[list[Row], Row | None]:
-    """The rows of one stream's records (one node, in version and position order), as a rebuild makes them."""
+    """The rows of one stream's records (one node, in version and position order, each its fields by name),
+    as a rebuild makes them."""
     rows: list[Row] = []
     weapon_events: list[ViewEvent] = []
     chain_end: int | None = None
-    for position, envelope, state in records:
-        record_type, occurred_on = envelope.type, envelope.occurred_on
+    for position, fields, state in records:
+        record_type, occurred_on = fields["type"], fields["occurred_on"]
         sequence_on = occurred_on
         if record_type in WEAPON_EVENT_TYPES:
-            _check_loads_back(envelope)
+            _check_loads_back(record_type, fields["version"], fields["body"])
             # The running maximum of occurred_on along the weapon's chain of this node (projections.batch).
             sequence_on = occurred_on if chain_end is None or chain_end < occurred_on else chain_end
             chain_end = sequence_on
-        event = ViewEvent(envelope.stream, envelope.node, envelope.version, position, record_type, occurred_on,
-                          sequence_on, envelope.recorded_at, envelope.authority, state, envelope.body)
+        event = ViewEvent(fields["stream"], fields["node"], fields["version"], position, record_type, occurred_on,
+                          sequence_on, fields["recorded_at"], fields["authority"], state, fields["body"])
         rows.append(event.row())
         if record_type in WEAPON_EVENT_TYPES:
             weapon_events.append(event)
         if record_type in SHIPMENT_FACT_TYPES:
             shipments.add(position, event)
-    weapon = weapon_row(fold(records[0][1].stream, weapon_events)) if weapon_events else None
+    weapon = weapon_row(fold(records[0][1]["stream"], weapon_events)) if weapon_events else None
     return rows, weapon
 
 
-def _check_loads_back(envelope: Envelope | SimpleNamespace) -> None:
+def _check_loads_back(record_type: str, version: int, body: Mapping[str, Any]) -> None:
     """``NotPlain`` unless a weapon folded with this record reads back from its stored row as it was folded:
     markings of text under the three keys the row stores, flags that the row's comma-joined column splits back,
     a correction of an earlier record of its stream (so that a fold continued after it needs it no more)."""
-    body = envelope.body
-    if envelope.type == CORRECTED:
+    if record_type == CORRECTED:
         target, values = body.get("record_version"), body.get("new_values")
-        if not isinstance(target, int) or target >= envelope.version:
+        if not isinstance(target, int) or target >= version:
             raise NotPlain("a correction of a record that is not earlier")
         if isinstance(values, Mapping):
             _check_plain_values(values)
@@ -194,7 +195,7 @@ def _check_plain_values(values: Mapping[str, Any]) -> None:
     marking = values.get("marking")
     if marking is not None and not ((type(marking) is dict or isinstance(marking, Mapping))
                                     and marking.keys() <= _MARKING_KEYS
-                                    and all(type(v) is str for v in marking.values())):
+                                    and _ONLY_STR.issuperset(map(type, marking.values()))):  # each a str
         raise NotPlain("a marking the views do not store as it is")
     flags = values.get("flags")
     if flags is not None and not (isinstance(flags, tuple | list)
@@ -213,10 +214,13 @@ def _rows_in_stream_order(recorder: Any) -> Iterator[tuple[int, bytes | None]]:
                 "ORDER BY originator_id, originator_version")
             as_uuid = recorder.datastore.originator_id_type == "uuid"
             match = _UUID_HEX.fullmatch
+            checked = None  # the stream id checked last: a stream's rows come together, checked once
             while batch := log_rows.fetchmany(READ_BATCH):
                 for position, stream, state in batch:
-                    if as_uuid and (type(stream) is not str or match(stream) is None):
-                        raise NotPlain("a stream id not written as the library writes a UUID")
+                    if as_uuid and stream != checked:
+                        if type(stream) is not str or match(stream) is None:
+                            raise NotPlain("a stream id not written as the library writes a UUID")
+                        checked = stream
                     yield position, state
         return
     # Imported here: a SQLite node needs no psycopg.
@@ -231,7 +235,9 @@ def _rows_in_stream_order(recorder: Any) -> Iterator[tuple[int, bytes | None]]:
         with recorder.datastore.transaction(commit=False) as cursor:
             # Idle between batches while the rows are compared, for longer than the library's session timeout.
             cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
-            with cursor.connection.cursor(name="compare_log", row_factory=tuple_row) as rows:
+            # Binary: the envelopes come as they are stored, not hex-encoded by the server and decoded here
+            # (a read of 20,000 rows: 1.1-1.4 -> 0.5-0.7 us of CPU and about a third less wall time per row).
+            with cursor.connection.cursor(name="compare_log", row_factory=tuple_row, binary=True) as rows:
                 rows.execute(statement)
                 while batch := rows.fetchmany(READ_BATCH):
                     for position, state in batch:

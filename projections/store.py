@@ -40,7 +40,7 @@ from domain.marking import normalise
 from domain.weapon_state import Status, WeaponState
 from projections.batch import ProjectedBatch, ViewEvent
 from projections.errors import TrackingConflict
-from projections.weapon_state import WeaponView
+from projections.weapon_state import WeaponView, marking_key
 
 TRACKING_TABLE = "views_tracking"
 VIEW_TABLES = ("view_events", "view_weapons", "view_shipments", "view_shipment_weapons")
@@ -441,9 +441,10 @@ def weapon_row(w: WeaponView) -> tuple[Any, ...]:
     manufacturer, country, serial = (str(marking.get("manufacturer", "")), str(marking.get("country", "")),
                                      str(marking.get("serial", "")))
     serial_key = normalise(serial)
-    return (w.weapon_id, w.opened_by, manufacturer, country, serial, w.marking_key(serial_key), serial_key,
-            serial_key[::-1], s.type, s.make, s.model, s.calibre, s.year, w.status, s.holder, s.place, w.since,
-            ",".join(s.flags), *w.last)
+    # The marking key from the values at hand, not WeaponView's properties (a rebuild writes every weapon).
+    return (w.weapon_id, w.opened_by, manufacturer, country, serial, marking_key(manufacturer, country, serial_key),
+            serial_key, serial_key[::-1], s.type, s.make, s.model, s.calibre, s.year, w.status, s.holder, s.place,
+            w.since, ",".join(s.flags), *w.last)
 
 
 def weapon_view(row: Any) -> WeaponView:

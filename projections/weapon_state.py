@@ -78,7 +78,13 @@ class WeaponView:
 
     def marking_key(self, serial_key: str) -> str:
         """``MANUFACTURER|COUNTRY|SERIAL`` normalised as in ``domain.marking.Marking.key``."""
-        return f"{_normalised_name(self.manufacturer)}|{self.country.strip().upper()}|{serial_key}"
+        return marking_key(self.manufacturer, self.country, serial_key)
+
+
+def marking_key(manufacturer: str, country: str, serial_key: str) -> str:
+    """``MANUFACTURER|COUNTRY|SERIAL`` of a marking whose serial is normalised already, normalised as in
+    ``domain.marking.Marking.key``."""
+    return f"{_normalised_name(manufacturer)}|{country.strip().upper()}|{serial_key}"
 
 
 # Manufacturers' names recur across weapons: normalised once per name, not per weapon written.
@@ -92,6 +98,7 @@ def lifecycle_order(record: WeaponRecord) -> tuple[int, str, int]:
 # Shared by the views folded from the start: a state is never changed in place (``evolve`` makes a new one).
 _EMPTY = WeaponState()
 _lifecycle_order = operator.attrgetter("sequence_on", "node", "version")  # lifecycle_order, in C for the sort
+_record_type = operator.attrgetter("type")
 
 
 def fold(weapon_id: str, records: Iterable[WeaponRecord], start: WeaponView | None = None) -> WeaponView:
@@ -104,7 +111,7 @@ def fold(weapon_id: str, records: Iterable[WeaponRecord], start: WeaponView | No
     view = start if start is not None else WeaponView(weapon_id, state=_EMPTY)
     records = sorted(records, key=_lifecycle_order)
     # A correction among them: the caller folds afresh (projections.batch). Most weapons have none.
-    corrected = corrections(records) if any(r.type == CORRECTED for r in records) else {}
+    corrected = corrections(records) if CORRECTED in map(_record_type, records) else {}
     state, opened_by, since = view.state, view.opened_by, view.since
     for record in records:
         record_type = record.type
