@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import os
 
-import common
-from common import Stopwatch, Table, median, progress
+if __name__ != "__mp_main__":  # not again in each verify worker, which spawn starts by running this module:
+    # ``armsledger verify``'s workers import only the console script's entry point, not the baseline's library.
+    import common
+    from common import Stopwatch, Table, median, progress
 
 REBUILD_TARGET = 0.3  # x the raw notification read of the same run, both backends
 VERIFY_TARGET = 0.85  # x the Ed25519 verification ceiling of the same run, both backends
