@@ -73,7 +73,7 @@ def verify_store(node: Node, *, workers: int | None = None, progress: Progress |
     """
     # The audit and the views' comparison make a few objects per record and no cycles: freed by their reference
     # counts, they also set off the cyclic collector every 700, whose older generations walk every object of the
-    # process (about 7 % of this process's CPU).
+    # process (about 6 % of this process's CPU, measured in pairs: docs/benchmarks.md, Verify).
     with cyclic_gc_paused():
         return _verify_store(node, workers, progress, witnesses, since)
 
