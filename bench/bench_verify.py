@@ -19,16 +19,18 @@ from pathlib import Path
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
 
-from common import report_figure  # noqa: E402
-
-from domain.marking import Marking  # noqa: E402
-from domain.time import SECONDS_PER_DAY  # noqa: E402
-from nodes.bootstrap import init_node  # noqa: E402
-from nodes.registry.verify import verify_store  # noqa: E402
-from nodes.settings import Settings  # noqa: E402
-
 
 def main() -> None:
+    # Imported here, not at the top: each verify worker is spawned and runs this module again (as
+    # ``__mp_main__``), and ``armsledger verify``'s workers import only the console script's entry point.
+    from common import report_figure
+
+    from domain.marking import Marking
+    from domain.time import SECONDS_PER_DAY
+    from nodes.bootstrap import init_node
+    from nodes.registry.verify import verify_store
+    from nodes.settings import Settings
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=50_000)
     parser.add_argument("--db", default="")

@@ -122,7 +122,7 @@ def _compare_in_memory(stored: _Snapshot, recorder: Any, until: int, progress: P
     merges: list[_Merge] = []
     try:
         for table, columns in (("view_events", EVENT_ROWS.columns), ("view_weapons", WEAPON_ROWS.columns)):
-            merges.append(_Merge(table, columns, stored.table(table, KEYS[table]), found[table]))
+            merges.append(_Merge(table, columns, stored.table(table, KEYS[table], collated=False), found[table]))
         events, weapons = merges
         shipments = Shipments()
         for event_rows, weapon_row in rows_by_stream(recorder, until, shipments, progress,
@@ -136,7 +136,8 @@ def _compare_in_memory(stored: _Snapshot, recorder: Any, until: int, progress: P
         for table, columns, rows in (("view_shipments", _SHIPMENT_TABLE_COLUMNS, shipments.shipment_rows()),
                                      ("view_shipment_weapons", SHIPMENT_WEAPON_ROWS.columns,
                                       shipments.shipment_weapon_rows())):
-            merges.append(merge := _Merge(table, columns, stored.table(table, KEYS[table]), found[table]))
+            merges.append(merge := _Merge(table, columns, stored.table(table, KEYS[table], collated=False),
+                                          found[table]))
             for row in rows:
                 merge.add(row)
             merge.finish()
@@ -151,7 +152,9 @@ def _compare_in_memory(stored: _Snapshot, recorder: Any, until: int, progress: P
 
 class _Merge:
     """The rows a table should hold, given one by one in key order, merged with the rows it holds (read in key
-    order): each difference goes to ``found``. Rows given out of key order raise ``NotPlain``."""
+    order): each difference goes to ``found``. Rows given, or read, out of key order (Python's order of the key
+    tuples) raise ``NotPlain``: the stored rows may come in the database's order of its index, which for the
+    keys of a sound store is the same."""
 
     def __init__(self, table: str, columns: Sequence[tuple[str, str]], stored: tuple[Sequence[str], Iterator[Row]],
                  found: list[ViewMismatch]):
@@ -160,27 +163,44 @@ class _Merge:
         self.f_names, self.f_rows = stored
         self.same_columns = list(self.f_names) == self.names
         self.e_key, self.f_key = _key_of(self.names, KEYS[table]), _key_of(self.f_names, KEYS[table])
-        self.f: Row | None = next(self.f_rows, None)
         self.last: tuple[Any, ...] | None = None
+        self.f: Row | None = None
+        self.fk: tuple[Any, ...] | None = None
+        self._next_found()
+
+    def _next_found(self) -> None:
+        """Read the next stored row into ``f`` and its key into ``fk`` (both None at the end)."""
+        f = next(self.f_rows, None)
+        if f is None:
+            self.f = self.fk = None
+            return
+        fk = self.f_key(f)
+        if self.fk is not None and not self.fk < fk:
+            raise NotPlain(f"{self.table}: stored rows read out of key order")
+        self.f, self.fk = f, fk
 
     def add(self, e: Row) -> None:
         key = self.e_key(e)
         if self.last is not None and not self.last < key:
             raise NotPlain(f"{self.table}: rows made out of key order")
         self.last = key
-        f, f_key, f_rows = self.f, self.f_key, self.f_rows
-        while f is not None and f_key(f) < key:
-            self.found.append(ViewMismatch(self.table, f_key(f), None, dict(zip(self.f_names, f, strict=True))))
-            f = next(f_rows, None)
-        if f is not None and f_key(f) == key:
+        while self.fk is not None and self.fk < key:
+            self._found_only()
+        f = self.f
+        if f is not None and self.fk == key:
             if not (self.same_columns and e == f):
                 e_row, f_row = dict(zip(self.names, e, strict=True)), dict(zip(self.f_names, f, strict=True))
                 if e_row != f_row:
                     self.found.append(ViewMismatch(self.table, key, e_row, f_row))
-            f = next(f_rows, None)
+            self._next_found()
         else:
             self.found.append(ViewMismatch(self.table, key, dict(zip(self.names, e, strict=True)), None))
-        self.f = f
+
+    def _found_only(self) -> None:
+        """The stored row ``f`` is one the log does not project."""
+        assert self.f is not None and self.fk is not None
+        self.found.append(ViewMismatch(self.table, self.fk, None, dict(zip(self.f_names, self.f, strict=True))))
+        self._next_found()
 
     def close(self) -> None:
         """Stop reading the stored rows (closes their cursor); nothing is read after."""
@@ -190,11 +210,8 @@ class _Merge:
 
     def finish(self) -> None:
         """The rows held beyond the last one given."""
-        f = self.f
-        while f is not None:
-            self.found.append(ViewMismatch(self.table, self.f_key(f), None, dict(zip(self.f_names, f, strict=True))))
-            f = next(self.f_rows, None)
-        self.f = None
+        while self.f is not None:
+            self._found_only()
 
 
 def compare_with_scratch_views(views: Views, log: EnvelopeLog,
@@ -234,14 +251,18 @@ class _Snapshot:
     def position(self, name: str) -> int:
         return cast(int | None, self.store._max_tracking_id(name, self.cursor)) or 0  # type: ignore[attr-defined]
 
-    def table(self, table: str, key: Sequence[str]) -> tuple[Sequence[str], Iterator[Row]]:
+    def table(self, table: str, key: Sequence[str], collated: bool = True) -> tuple[Sequence[str], Iterator[Row]]:
         """(column names, rows of ``table`` ordered by ``key``).
 
         Text keys are ordered by code point on both backends (SQLite's BINARY collation, PostgreSQL's "C":
         byte order of UTF-8, which is code point order), the order Python compares them in: their default
-        text collations need not agree.
+        text collations need not agree. ``collated=False``: on PostgreSQL, in the order of the column's own
+        collation, which the table's key index serves without sorting the table (the caller checks the order
+        as it reads: for a sound store's keys, UUIDs and state codes, it is code point order too).
         """
         collate = ' COLLATE "C"' if self.postgres else " COLLATE BINARY"
+        if self.postgres and not collated:
+            collate = ""
         order = ", ".join(name if name in _INTEGER_KEYS else name + collate for name in key)
         statement = f"SELECT * FROM {table} ORDER BY {order}"
         if not self.postgres:
