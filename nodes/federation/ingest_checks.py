@@ -48,6 +48,36 @@ class Checked:
     unforeseen: str = ""
     signature: tuple[bytes, bool] | None = None
 
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        # Sent back from the verifying processes once per record. Pickle's default writes three objects
+        # (this, the message, the envelope), each with its class and its map of field names; a record's
+        # fields go flat instead, and ``_checked_record`` makes the same three objects of them.
+        message, envelope = self.message, self.envelope
+        if type(message) is not RecordMessage or type(envelope) is not Envelope:
+            return _checked, (message, self.malformed, envelope, self.invalid, self.unforeseen, self.signature)
+        return _checked_record, (message.origin, message.envelope, message.checkpoint_size, message.index,
+                                 message.proof, envelope.__dict__, self.invalid, self.unforeseen, self.signature)
+
+
+def _checked(*fields: object) -> Checked:
+    return Checked(*fields)  # type: ignore[arg-type]  # the fields of a ``Checked``, in order
+
+
+def _checked_record(origin: str, value: bytes, checkpoint_size: int, index: int, proof: tuple[bytes, ...],
+                    envelope_fields: dict[str, object], invalid: tuple[str | None, str] | None,
+                    unforeseen: str, signature: tuple[bytes, bool] | None) -> Checked:
+    """The ``Checked`` of a record that ``Checked.__reduce__`` wrote flat. The message and the envelope are
+    filled in as unpickling fills them in (their dataclasses' __init__ skipped): the fields were
+    checked when they were parsed, in the verifying process."""
+    message = object.__new__(RecordMessage)
+    message.__dict__.update(origin=origin, envelope=value, checkpoint_size=checkpoint_size, index=index, proof=proof)
+    envelope = object.__new__(Envelope)
+    envelope.__dict__.update(envelope_fields)
+    checked = object.__new__(Checked)
+    checked.__dict__.update(message=message, malformed="", envelope=envelope, invalid=invalid,
+                            unforeseen=unforeseen, signature=signature)
+    return checked
+
 
 def check_messages(values: Sequence[bytes], signers: Mapping[str, Signers]) -> list[Checked]:
     """``check_message`` of each value, in order, the signers of each message's origin widened by the

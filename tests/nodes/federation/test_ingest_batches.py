@@ -5,6 +5,7 @@ messages are accepted and the same ones refused, for the same reasons, as one at
 from __future__ import annotations
 
 import json
+import pickle
 from dataclasses import replace
 
 import pytest
@@ -171,3 +172,32 @@ def test_records_after_a_certificate_in_the_same_list_are_checked_with_its_key(r
     manufacture = next(v for v, c in zip(values, found) if c.envelope is not None
                        and c.envelope.type == "Weapon.Manufactured")
     assert check_messages([manufacture], signers)[0].signature is None  # without its certificate before it
+
+
+def test_what_the_checks_find_comes_back_from_a_worker_process_unchanged(relayed):
+    be, _, messages = relayed
+    identity = be.identity
+    node_key = public_bytes(identity.private_keys[identity.node_key_id].public_key())
+    values = [v for _, v in messages]
+    record = next(decode_message(v) for v in reversed(values) if isinstance(decode_message(v), RecordMessage))
+    envelope = Envelope.from_bytes(record.envelope)
+    out_of_schema = replace(record, envelope=replace(envelope, body={**envelope.body, "calibre": 9}).to_bytes())
+    bad_sig = replace(record, envelope=replace(envelope, sig=bytes(64)).to_bytes())
+    values += [encode_message(out_of_schema), encode_message(bad_sig), b"\xc1", encode_message(replace(
+        record, envelope=b"\x90"))]
+    found = check_messages(values, {"BE": Signers.of(node_key, {})})
+    kinds = {type(c.message).__name__ for c in found}
+    assert {"RecordMessage", "CheckpointMessage", "NoneType"} <= kinds
+    assert {c.invalid is not None for c in found} == {True, False}
+    assert {c.signature for c in found if c.signature is not None and not c.signature[1]}  # the forged one
+
+    # As ``SignaturePool`` sends them back from its processes.
+    back = pickle.loads(pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == found
+    for before, after in zip(found, back):
+        assert type(after.message) is type(before.message)
+        assert type(after.envelope) is type(before.envelope)
+        if before.envelope is not None:
+            assert after.envelope.__dict__ == before.envelope.__dict__  # the hash computed, the bytes parsed
+            assert after.envelope.hash == before.envelope.hash
+            assert after.envelope.to_bytes() == after.message.envelope
