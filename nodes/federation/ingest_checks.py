@@ -53,7 +53,7 @@ class Checked:
         # (this, the message, the envelope), each with its class and its map of field names; a record's
         # fields go flat instead, and ``_checked_record`` makes the same three objects of them.
         message, envelope = self.message, self.envelope
-        if type(message) is not RecordMessage or type(envelope) is not Envelope:
+        if type(message) is not RecordMessage or type(envelope) is not Envelope or self.malformed:
             return _checked, (message, self.malformed, envelope, self.invalid, self.unforeseen, self.signature)
         return _checked_record, (message.origin, message.envelope, message.checkpoint_size, message.index,
                                  message.proof, envelope.__dict__, self.invalid, self.unforeseen, self.signature)
