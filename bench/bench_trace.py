@@ -11,8 +11,9 @@ receipt, NL exports it to DE (never confirmed), FR seizes it.
 
 Timed: FR submits a trace request to BE; sync passes are driven in-process
 (``nodes.federation.sync.sync`` on every node whose inbox topic holds unread
-messages, as its own loop would; no knowledge of the route) until the third hop
-is answered (BE responds showing the export
+messages, as its own loop would; no knowledge of the route; FR's hops read after
+each sweep in which FR made a pass, since only its passes change them) until the
+third hop is answered (BE responds showing the export
 to NL, FR forwards to NL, NL responds showing the export to DE, FR forwards to
 DE, DE answers untraceable); then FR computes the point-of-diversion verdict.
 Prints the time per round, the time at which each hop's answer was visible on

@@ -267,8 +267,10 @@ def _drain(fed: Federation, deadline: float, report: SyncReport, progress: Progr
     if end - start >= POOL_THRESHOLD:
         ingest.warm_up()  # a large backlog: start the verifying processes while the first batch is read
     checked_reset = False
+    position: int | None = start  # read again after each step, which moves it
     while time.monotonic() < deadline:
-        position = fed.node.inbox.position(kafka_position(ingest.topic, ingest.topic_id))
+        if position is None:
+            position = fed.node.inbox.position(kafka_position(ingest.topic, ingest.topic_id))
         if progress is not None and position <= end:
             progress(max(0, position - start), max(0, end - start))
         seen = fed.reads.ends.get(ingest.topic)  # the end a read of this drain saw, after it began
@@ -280,6 +282,7 @@ def _drain(fed: Federation, deadline: float, report: SyncReport, progress: Progr
             # Our position is beyond the topic's end: the broker lost its memory. A read
             # says so for sure (and moves us to the re-created topic).
             checked_reset = True
+            position = None
             if fed.ingest_step(0.0, report, cosign=False).resets:
                 end = fed.transport.end_offset(ingest.topic)
                 start = 0
@@ -291,6 +294,7 @@ def _drain(fed: Federation, deadline: float, report: SyncReport, progress: Progr
                 continue
             return True
         step = fed.ingest_step(min(2.0, max(0.0, deadline - time.monotonic())), report, cosign=False)
+        position = None
         if step.resets:
             end = fed.transport.end_offset(ingest.topic)
             start = 0  # the topic was made anew: read from its start
