@@ -136,7 +136,7 @@ def _failure_entry(envelope: Envelope, why: str) -> QuarantineEntry:
 
 def _answer(node: Node, request: Envelope, settings: TraceSettings, done: Reaction) -> None:
     if settings.autorespond:
-        # Both steps in one transaction, and the answer's checkpoint is the one that covers them both.
+        # Both steps in one transaction; the relay's next seal covers them both.
         answered = tracing.acknowledge_and_respond(node, request)
         if answered is not None:
             done.steps.append(f"trace {request.stream} from {request.node}: acknowledged")

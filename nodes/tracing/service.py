@@ -211,14 +211,16 @@ def acknowledge_and_respond(node: Node, request: Envelope, *, occurred_on: int |
     if trace_id in node.registry.repository:
         return None
     moment = _now(occurred_on)
-    answer = TraceAnswer.acknowledge(trace_id=trace_id, authority=node.registry.authority(by),
-                                     requesting_state=request.node, occurred_on=moment)
+
+    def acknowledgement() -> TraceAnswer:
+        return TraceAnswer.acknowledge(trace_id=trace_id, authority=node.registry.authority(by),
+                                       requesting_state=request.node, occurred_on=moment)
+
+    answer = acknowledgement()
     try:
         answered = _give_fragment(node, answer, request, by, moment)
     except Exception:
-        acknowledgement = TraceAnswer.acknowledge(trace_id=trace_id, authority=node.registry.authority(by),
-                                                  requesting_state=request.node, occurred_on=moment)
-        node.registry.save(acknowledgement)
+        node.registry.save(acknowledgement())  # the answer aggregate may hold a half-made step: a fresh one
         raise
     node.registry.save(answer)
     return answered
