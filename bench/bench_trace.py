@@ -11,8 +11,9 @@ receipt, NL exports it to DE (never confirmed), FR seizes it.
 
 Timed: FR submits a trace request to BE; sync passes are driven in-process
 (``nodes.federation.sync.sync`` on every node whose inbox topic holds unread
-messages, as its own loop would; no knowledge of the route) until the third hop
-is answered (BE responds showing the export
+messages, as its own loop would; no knowledge of the route; FR's hops read after
+each sweep in which FR made a pass, since only its passes change them) until the
+third hop is answered (BE responds showing the export
 to NL, FR forwards to NL, NL responds showing the export to DE, FR forwards to
 DE, DE answers untraceable); then FR computes the point-of-diversion verdict.
 Prints the time per round, the time at which each hop's answer was visible on
@@ -187,14 +188,16 @@ def trace_round(fed: Federated, marking: Marking) -> tuple[float, list[float], i
     fed.sync("FR")   # publish the request
     answered_at: list[float] = []
     idle = 0
+    hops = []
     while len(answered_at) < 3:
         busy = fed.busy()
         for state in busy:
             fed.sync(state)
-        hops = tracing.hops(fr, first, verify=False)
-        done = sum(1 for h in hops if h.status.value in ANSWERED)
-        while len(answered_at) < min(done, 3):
-            answered_at.append(time.perf_counter() - started)
+        if "FR" in busy:  # FR's records change only in FR's passes: its hops are read after those
+            hops = tracing.hops(fr, first, verify=False)
+            done = sum(1 for h in hops if h.status.value in ANSWERED)
+            while len(answered_at) < min(done, 3):
+                answered_at.append(time.perf_counter() - started)
         idle = 0 if busy else idle + 1
         if idle > 50:
             raise RuntimeError(f"trace stuck after {len(answered_at)} answers: {[h.status for h in hops]}")

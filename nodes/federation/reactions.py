@@ -79,9 +79,9 @@ def react(node: Node, accepted: Iterable[Envelope], transport_publish: Callable[
     """Record our automatic steps for ``accepted`` partner envelopes (see the module docstring).
 
     ``transport_publish`` is accepted for the ingest contract and not used: our
-    new records reach partners through the relay, from the log. Requires an
-    unlocked node. Seals a checkpoint when it recorded anything, so the relay
-    can prove the new records at once.
+    new records reach partners through the relay, from the log, which seals the
+    checkpoint that proves them (a sync relays after its drain, ``node run`` when its
+    log grew). Requires an unlocked node.
     """
     settings = settings or node.settings.trace
     us = node.identity.state
@@ -111,8 +111,6 @@ def react(node: Node, accepted: Iterable[Envelope], transport_publish: Callable[
         except Exception as e:  # a step that broke on input nobody foresaw: never stop ingest for it
             log.exception("reaction failed: %s %s from %s", envelope.type, envelope.stream, envelope.node)
             done.failed.append((envelope, f"failed: {type(e).__name__}: {e}"))
-    if done.steps:
-        node.sealer.seal(mark_later=True)  # the relay that follows needs the checkpoint; the mark can follow
     return done
 
 
@@ -137,6 +135,13 @@ def _failure_entry(envelope: Envelope, why: str) -> QuarantineEntry:
 
 
 def _answer(node: Node, request: Envelope, settings: TraceSettings, done: Reaction) -> None:
+    if settings.autorespond:
+        # Both steps in one transaction; the relay's next seal covers them both.
+        answered = tracing.acknowledge_and_respond(node, request)
+        if answered is not None:
+            done.steps.append(f"trace {request.stream} from {request.node}: acknowledged")
+            done.steps.append(f"trace {request.stream} from {request.node}: {answered.split('.', 1)[1].lower()}")
+            return
     if tracing.acknowledge(node, request):
         done.steps.append(f"trace {request.stream} from {request.node}: acknowledged")
     elif _handled(node, request):

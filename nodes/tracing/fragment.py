@@ -15,7 +15,9 @@ checkpoint signed by the partner's node key and agreeing with the checkpoints of
 that partner it kept; then the acceptance rule (``nodes.acceptance``): leaf proven
 in that checkpoint, signature by an authority key the partner's node key
 certified, of a kind permitted to record the event, versions held chained.
-An item that fails any check is reported and never used.
+An item that fails any check is reported and never used. The one signature not
+verified again is that of a register record the requester holds, byte for byte,
+from its ingest (docs/tracing.md, "What the verdict trusts").
 
 ``build_fragment`` runs on the responder, ``verify_fragment`` (pure) on the requester.
 """
@@ -23,7 +25,7 @@ An item that fails any check is reported and never used.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -159,14 +161,17 @@ def decode_item(item: bytes) -> tuple[Envelope, Checkpoint, int, tuple[bytes, ..
 
 def verify_fragment(
     items: Iterable[bytes], *, origin: str, node_key: Ed25519PublicKey | None,
-    kept: Iterable[Checkpoint] = (), certificates: Iterable[Envelope] = (), earlier_keys: Iterable[NodeKey] = (),
+    kept: Iterable[Checkpoint] = (), certificates: Sequence[Envelope] = (), earlier_keys: Iterable[NodeKey] = (),
 ) -> FragmentCheck:
     """Verify a fragment from ``origin`` (see the module docstring); pure.
 
     ``node_key``: the partner's trusted node key (None: not a partner, nothing
     verifies). ``kept``: that partner's checkpoints kept on ingest; one of the
     same size must have the same root (else the partner shows two histories).
-    ``certificates``: its ``Authority.Certified`` records received already.
+    ``certificates``: its register records (``Authority.*``) held already, each accepted at ingest by the
+    same rule and kept in the inbox, where ``armsledger verify`` checks it again: their Ed25519 signatures
+    (and those of fragment items that are the same records, signature included) are not verified here
+    again; their signer, permission, body and chain are.
     ``earlier_keys``: the partner's node keys before ``node_key`` (``Partner.previous_keys``), each valid for
     the checkpoints and register records it signed before it handed over.
     Returns the verified records (certificates included) and the problems.
@@ -214,9 +219,11 @@ def verify_fragment(
     candidates = {e.hash: e for e in (*certificates, *(e for _, e in proven))
                   if e.node == origin and (e.type == CERTIFICATE_TYPE or e.type == NODE_KEY_CHANGE_TYPE)
                   and e.stream == register}
+    held = {(e.hash, e.sig) for e in certificates}
     judged: dict[bytes, Refusal | None] = {}
     for record in sorted(candidates.values(), key=lambda e: e.version):
-        judged[record.hash] = check_signed(record, signers, policy, body=record.body)
+        judged[record.hash] = check_signed(record, signers, policy, body=record.body,
+                                           signature_ok=True if (record.hash, record.sig) in held else None)
         if judged[record.hash] is None:
             learn_register(record.type, record.body, certified)
             signers = learn_node_key(record, record.body, signers)
@@ -225,7 +232,8 @@ def verify_fragment(
     for position, envelope in proven:
         what = f"item {position} ({envelope.type} {envelope.stream} v{envelope.version})"
         refusal = judged[envelope.hash] if envelope.hash in judged else check_signed(
-            envelope, signers, policy, body=envelope.body)
+            envelope, signers, policy, body=envelope.body,
+            signature_ok=True if (envelope.hash, envelope.sig) in held else None)
         if refusal is not None:
             problems.append(f"{what}: {refusal.detail}")
         else:

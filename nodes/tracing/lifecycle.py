@@ -7,7 +7,7 @@ fragments of trace responses, and hands them to ``domain.diversion``.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -77,8 +77,10 @@ def federated_lifecycle(node: Node, weapon_id: UUID | str, *, now: int | None = 
     add(own(wid))
     add(inbox.received_about(wid, partners))
     add(own(authorities_stream(node.identity.state)))
-    for partner in partners:
-        add(inbox.received(node=partner, stream=str(authorities_stream(partner))))
+    registers = {partner: inbox.received(node=partner, stream=str(authorities_stream(partner)))
+                 for partner in partners}
+    for register in registers.values():
+        add(register)
     # A weapon's components, and the other weapons a part of it was found to come from (docs/diversion.md).
     for cid in components_named((e.type, e.body) for e in list(records.values()) if e.stream == wid):
         add(own(cid))
@@ -118,7 +120,7 @@ def federated_lifecycle(node: Node, weapon_id: UUID | str, *, now: int | None = 
             licences += (own(stream) if issuer == node.identity.state
                          else inbox.received(node=issuer, stream=stream) if issuer in partners else [])
     licences += [e for e in records.values() if e.type == LICENCE_ISSUED]
-    keys = _registers(node, signers, partners)
+    keys = _registers(node, signers, registers)
     revoked = {e.hash: (e, key) for e in (*records.values(), *licences)
                if (key := revoked_signer(e, keys.get(e.node, {}))) is not None}
     return FederatedLifecycle(wid, tuple(e for e in records.values() if e.hash not in revoked),
@@ -128,12 +130,14 @@ def federated_lifecycle(node: Node, weapon_id: UUID | str, *, now: int | None = 
                               tuple(failed_own), tuple(revoked.values()))
 
 
-def _registers(node: Node, own: Signers, partners: Iterable[str]) -> dict[str, dict[str, CertifiedKey]]:
-    """Every state's certified keys with all their retirements and revocations held (by state)."""
+def _registers(node: Node, own: Signers, registers: Mapping[str, Iterable[Envelope]],
+               ) -> dict[str, dict[str, CertifiedKey]]:
+    """Every state's certified keys with all their retirements and revocations held (by state), from the
+    partners' ``registers`` held."""
     keys: dict[str, dict[str, CertifiedKey]] = {node.identity.state: dict(own.certified)}
-    for partner in partners:
+    for partner, register in registers.items():
         learnt = keys.setdefault(partner, {})
-        for envelope in node.inbox.received(node=partner, stream=str(authorities_stream(partner))):
+        for envelope in register:
             learn_register(envelope.type, envelope.body, learnt)  # accepted at ingest: signed by its node key
     return keys
 

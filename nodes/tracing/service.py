@@ -41,8 +41,8 @@ from nodes.tracing.reading import find_trace, hops, trace, trace_ids, traces, tr
 
 __all__ = [
     "ANSWERING_AUTHORITY", "REQUESTING_AUTHORITY", "FederatedLifecycle", "Trace", "acknowledge",
-    "acknowledge_received", "close", "delay", "diversion_verdict", "federated_lifecycle", "find_trace",
-    "follow_response", "hops", "refuse", "respond", "restrict", "submit", "trace", "trace_ids", "traces",
+    "acknowledge_and_respond", "acknowledge_received", "close", "delay", "diversion_verdict", "federated_lifecycle",
+    "find_trace", "follow_response", "hops", "refuse", "respond", "restrict", "submit", "trace", "trace_ids", "traces",
     "traces_about", "untraceable",
 ]
 
@@ -190,16 +190,53 @@ def respond(node: Node, trace_id: UUID | str, *, occurred_on: int | None = None,
     ``InvalidState`` if the trace is answered already.
     """
     answer, request = _answer(node, trace_id, by)
+    answered = _give_fragment(node, answer, request, by, _now(occurred_on))
+    node.registry.save(answer)
+    return answered
+
+
+def acknowledge_and_respond(node: Node, request: Envelope, *, occurred_on: int | None = None,
+                            by: str = ANSWERING_AUTHORITY) -> str | None:
+    """Acknowledge a received trace request addressed to us (ITI para 19) and answer it as ``respond`` does
+    (para 20), both recorded in one transaction; returns the answer's type, or None (nothing recorded) if
+    the request is not ours or was acknowledged already. What ``sync`` does on its own with a request.
+
+    The fragment is built before either record is stored, so its checkpoint need not cover the
+    acknowledgement. If building or answering fails, the acknowledgement is recorded alone and the
+    error raised, as when the two were separate steps.
+    """
+    if request.type != SUBMITTED or request.body.get("addressee") != node.identity.state:
+        return None
+    trace_id = UUID(request.stream)
+    if trace_id in node.registry.repository:
+        return None
+    moment = _now(occurred_on)
+
+    def acknowledgement() -> TraceAnswer:
+        return TraceAnswer.acknowledge(trace_id=trace_id, authority=node.registry.authority(by),
+                                       requesting_state=request.node, occurred_on=moment)
+
+    answer = acknowledgement()
+    try:
+        answered = _give_fragment(node, answer, request, by, moment)
+    except Exception:
+        node.registry.save(acknowledgement())  # the answer aggregate may hold a half-made step: a fresh one
+        raise
+    node.registry.save(answer)
+    return answered
+
+
+def _give_fragment(node: Node, answer: TraceAnswer, request: Envelope, by: str, moment: int) -> str:
+    """Answer ``request`` on ``answer`` (not saved) with the fragment we hold, or untraceable; the answer's type."""
     weapon_id = str(request.body.get("weapon_id", ""))
     fragment = build_fragment(node, weapon_id)
     authority = node.registry.authority(by)
     if not fragment.records:
-        answer.untraceable(authority=authority, reason=_nothing_held(node, request), occurred_on=_now(occurred_on))
-    else:
-        answer.respond(authority=authority, weapon_id=weapon_id, fragment=fragment.items,
-                       exported_to=fragment.exported_to, complete=fragment.complete, occurred_on=_now(occurred_on))
-    node.registry.save(answer)
-    return UNTRACEABLE if not fragment.records else RESPONDED
+        answer.untraceable(authority=authority, reason=_nothing_held(node, request), occurred_on=moment)
+        return UNTRACEABLE
+    answer.respond(authority=authority, weapon_id=weapon_id, fragment=fragment.items,
+                   exported_to=fragment.exported_to, complete=fragment.complete, occurred_on=moment)
+    return RESPONDED
 
 
 def _nothing_held(node: Node, request: Envelope) -> str:

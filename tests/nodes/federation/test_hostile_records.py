@@ -159,6 +159,7 @@ def test_a_failing_reaction_is_listed_in_the_quarantine_and_blocks_nothing(pair,
         raise RuntimeError("a bug in the step")
 
     monkeypatch.setattr(tracing, "acknowledge", broken)
+    monkeypatch.setattr(tracing, "acknowledge_and_respond", broken)  # the step taken when autoresponding
     sync(be, be_transport, 10)
     report = sync(nl, nl_transport, 10)
     assert report.quiet and report.failed_reactions == 1

@@ -14,6 +14,7 @@ from uuid import UUID
 import pytest
 
 from domain.diversion import Rule
+from domain.errors import InvalidState
 from domain.licence import LicenceKind
 from domain.marking import Marking
 from domain.time import SECONDS_PER_DAY as DAY
@@ -24,6 +25,7 @@ from nodes.federation import crossborder
 from nodes.federation.reactions import catch_up, react
 from nodes.settings import TraceSettings
 from nodes.tracing import service as tracing
+from nodes.tracing.fragment import decode_item
 
 from memory_federation import MemoryFederation
 
@@ -179,3 +181,38 @@ def test_a_receipt_confirmed_by_another_state_does_not_close_the_shipment(lite):
     lite.sync()
     assert not nl.registry.repository.get(UUID(shipment)).is_open
     assert [s["shipment_id"] for s in crossborder.open_shipments(nl)] == []
+
+
+def test_the_addressee_acknowledges_and_answers_in_one_transaction_under_the_checkpoint_that_stood(lite):
+    story(lite)
+    fr, be = lite["FR"], lite["BE"]
+    trace_id = tracing.submit(fr, to="BE", marking=MARKING, **TRACE)
+    fr.sealer.seal()
+    be.sealer.seal()
+    sealed_before = be.sealer.latest_checkpoint()
+    be.inbox.accept(fr.registry.envelopes(trace_id))
+    reaction = react(be, be.inbox.received(node="FR", stream=str(trace_id)), settings=lite.settings)
+    assert [step.rsplit(": ", 1)[1] for step in reaction.steps] == ["acknowledged", "responded"]
+    ack, answer = be.registry.envelopes(trace_id)
+    assert (ack.type, answer.type) == ("TraceAnswer.Acknowledged", "TraceAnswer.Responded")
+    # The fragment's checkpoint is the one that stood before (the weapon's records were sealed), not one
+    # sealed for the acknowledgement: the relay's next seal covers both records at once.
+    assert be.sealer.checkpoints(after=sealed_before.size) == []
+    items = [decode_item(item) for item in answer.body["fragment"]]
+    assert {checkpoint.size for _, checkpoint, _, _ in items} == {sealed_before.size}
+
+
+def test_an_answer_that_fails_leaves_the_acknowledgement_recorded(lite, monkeypatch):
+    story(lite)
+    fr, be = lite["FR"], lite["BE"]
+    trace_id = tracing.submit(fr, to="BE", marking=MARKING, **TRACE)
+    be.inbox.accept(fr.registry.envelopes(trace_id))
+
+    def broken(*args, **kwargs):
+        raise InvalidState("the fragment cannot be built", field="trace")
+
+    monkeypatch.setattr(tracing, "build_fragment", broken)
+    reaction = react(be, be.inbox.received(node="FR", stream=str(trace_id)), settings=lite.settings)
+    assert "the fragment cannot be built" in reaction.skipped[0]
+    assert [e.type for e in be.registry.envelopes(trace_id)] == ["TraceAnswer.Acknowledged"]
+    assert tracing.trace(be, trace_id).status is TraceStatus.ACKNOWLEDGED

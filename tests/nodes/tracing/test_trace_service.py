@@ -16,6 +16,7 @@ from domain.marking import Marking
 from domain.time import SECONDS_PER_DAY as DAY
 from domain.trace import TraceStatus
 from domain.trace_status import trace_status
+from ledger import acceptance
 from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.encoding import canonical_decode, canonical_encode
 from ledger.envelope import GENESIS_PREV, Envelope, seal
@@ -231,6 +232,29 @@ def test_a_record_signed_by_an_uncertified_key_is_rejected(be):
     assert result.records == ()
     assert all("has not certified" in p for p in result.problems)
     assert check(be, others, certificates=[decode_item(i)[0] for i in certificates]).ok
+
+
+def test_register_records_held_are_not_verified_again_but_an_item_with_another_signature_is(be, monkeypatch):
+    weapon = weapon_with_life(be)
+    items = build_fragment(be, weapon).items
+    held = [decode_item(i)[0] for i in items if decode_item(i)[0].type.startswith("Authority.")]
+    verified = []
+    real = acceptance.verify_signatures
+    monkeypatch.setattr(acceptance, "verify_signatures", lambda triples: verified.extend(triples) or real(triples))
+    result = check(be, items, certificates=held)
+    assert result.ok and len(result.records) == len(items)
+    # Only the weapon's own records were verified: the register's are held from ingest, byte for byte.
+    assert sorted(h for _, _, h in verified) == sorted(e.hash for e in result.records if e.type.startswith("Weapon."))
+    # The same register record with another signature is not the record held: verified, refused, reported.
+    position = next(n for n, i in enumerate(items) if decode_item(i)[0].type == "Authority.Certified")
+    item = dict(canonical_decode(items[position]))
+    envelope = dict(canonical_decode(item["envelope"]))
+    envelope["sig"] = bytes(64)
+    item["envelope"] = canonical_encode(envelope)
+    forged = [*items[:position], canonical_encode(item), *items[position + 1:]]
+    result = check(be, forged, certificates=held)
+    assert any(f"item {position + 1} (Authority.Certified" in p and "signature does not verify" in p
+               for p in result.problems)
 
 
 def test_a_restricted_fragment_withholds_domestic_records(be):
