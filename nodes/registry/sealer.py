@@ -183,7 +183,8 @@ class Sealer:
         """Seal ``tree``, what ``_follow`` returned, as ``seal`` does; the checkpoint signed, or None."""
         with self._lock:
             for _ in range(_SEAL_ATTEMPTS):
-                with translated_errors("sealing a checkpoint"), self._tables.transaction(commit=True) as cursor:
+                with (translated_errors("sealing a checkpoint"),
+                      self._tables.transaction(commit=True, pipelined=True) as cursor):
                     self._tables.lock_out_other_sealers(cursor)
                     latest = self._tables.latest(cursor)
                     if latest is None or latest.size <= len(tree):
@@ -272,16 +273,18 @@ class Sealer:
         checkpoint = sign_checkpoint(key, self.identity.state, size, tree.root(), self._clock())
         if len(self._pending):
             self._tables.insert_leaves(cursor, self._pending.rows())
+        # The frontier and the subtree roots before the checkpoint, whose read back is the one wait for them all
+        # (``_Tables.transaction``'s ``pipelined``).
+        self._tables.insert_frontier(cursor, size, tree.frontier())
+        self._tables.insert_nodes(cursor, _completed_nodes(tree, latest.size if latest else 0, size))
         stored = self._tables.insert_checkpoint(cursor, checkpoint)
         if stored.root != checkpoint.root:
-            # Raising rolls the transaction back, leaves included.
+            # Raising rolls the transaction back, leaves, frontier and subtree roots included.
             raise CheckpointError(
                 f"a checkpoint at size {size} with another root is stored already: the log was "
                 "rewritten or forked (run armsledger verify)",
                 expected=stored.root, calculated=checkpoint.root,
             )
-        self._tables.insert_frontier(cursor, size, tree.frontier())
-        self._tables.insert_nodes(cursor, _completed_nodes(tree, latest.size if latest else 0, size))
         self._pending = _PendingLeaves(size)
         return Checkpoint.from_bytes(stored.bytes)
 
@@ -739,12 +742,22 @@ class _Tables:
         self._created = False
 
     @contextlib.contextmanager
-    def transaction(self, *, commit: bool) -> Iterator[_Cursor]:
+    def transaction(self, *, commit: bool, pipelined: bool = False) -> Iterator[_Cursor]:
+        """A transaction's cursor. ``pipelined`` (PostgreSQL): statements are sent without waiting for the
+        answers of those before, which a read (``fetchone``) and the commit wait for all at once: a seal
+        then costs three round trips to the server (begin, lock and the latest checkpoint; the inserts and
+        the read back of the checkpoint; the commit) instead of one per statement. An error of any of them
+        is raised at the next wait, and rolls the whole transaction back as before."""
         if not self._created:
             with self.datastore.transaction(commit=True) as cursor:
                 for statement in self.ddl:
                     cursor.execute(statement)
             self._created = True
+        if pipelined and not isinstance(self.datastore, SQLiteDatastore):
+            with (self.datastore.get_connection() as connection, connection.pipeline(),
+                  connection.transaction(force_rollback=not commit)):
+                yield connection.cursor()
+            return
         with self.datastore.transaction(commit=commit) as cursor:
             yield cursor
 
