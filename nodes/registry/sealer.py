@@ -74,6 +74,7 @@ from nodes.registry.sealed_mark import SealedMark
 from nodes.registry.storage import translated_errors
 
 if TYPE_CHECKING:
+    from eventsourcing.persistence import Notification
     from eventsourcing.postgres import PostgresDatastore
 
     from nodes.registry.application import Registry
@@ -107,6 +108,15 @@ class _Cursor(Protocol):
     def fetchone(self) -> Any: ...
 
     def fetchall(self) -> list[Any]: ...
+
+
+@dataclass(frozen=True)
+class ReadAfter:
+    """Every record of the log after ``position`` when they were read (``notifications``, in log order):
+    what a sealer that followed the log to ``position`` or beyond would read next (``Sealer.seal``)."""
+
+    position: int
+    notifications: Sequence[Notification]
 
 
 @dataclass(frozen=True)
@@ -151,12 +161,14 @@ class Sealer:
 
     # --- sealing ----------------------------------------------------------------------
 
-    def seal(self, *, mark_later: bool = False) -> Checkpoint | None:
+    def seal(self, *, mark_later: bool = False, read_after: ReadAfter | None = None) -> Checkpoint | None:
         """Sign and store a checkpoint if the log grew since the latest one; return it, else None.
 
         With ``mark_later`` the sealer's mark is written in the background (the relay: its
         partners need the checkpoint, not the mark's fsync); the next ``seal`` or ``wait_for_mark``
-        waits for it and raises its error.
+        waits for it and raises its error. ``read_after``: every record logged after a position, as
+        the caller read them just now (the relay's look at its log); when this sealer followed the
+        log to that position at least, it takes them instead of reading them again.
 
         Raises ``CheckpointError`` when the log no longer agrees with the
         latest checkpoint (records deleted or altered since: run ``armsledger
@@ -171,7 +183,8 @@ class Sealer:
             while True:
                 # A log that grew by millions (an import-csv) is sealed a checkpoint per _SEAL_CHUNK records:
                 # the leaves pending (64 bytes each) are then never more than that many.
-                tree = self._follow(most=_SEAL_CHUNK)
+                tree = self._follow(most=_SEAL_CHUNK, read_after=read_after)
+                read_after = None
                 if len(self._pending) < _SEAL_CHUNK:
                     break
                 sealed_before = self._seal_followed(key, tree, mark_later=False) or sealed_before
@@ -288,11 +301,17 @@ class Sealer:
         self._pending = _PendingLeaves(size)
         return Checkpoint.from_bytes(stored.bytes)
 
-    def _follow(self, most: int | None = None) -> MerkleTree:
+    def _follow(self, most: int | None = None, read_after: ReadAfter | None = None) -> MerkleTree:
         """Load the tree at first use, then append the records logged since; return it. With ``most``, stop
-        after the page that takes the leaves pending to ``most`` or more."""
+        after the page that takes the leaves pending to ``most`` or more. ``read_after``: as ``seal``'s."""
         tree = self._tree if self._tree is not None else self._load()
-        pages = notification_pages(self.registry.recorder, start=self._next_position, limit=_FOLLOW_BATCH)
+        pages: Iterator[Sequence[Notification]]
+        if read_after is not None and read_after.position < self._next_position:
+            # Every record after read_after.position, so every one from _next_position on, when they were read.
+            taken = [n for n in read_after.notifications if n.id >= self._next_position]
+            pages = iter([taken] if taken else [])
+        else:
+            pages = notification_pages(self.registry.recorder, start=self._next_position, limit=_FOLLOW_BATCH)
         while most is None or len(self._pending) < most:
             with translated_errors("reading the log"):
                 notifications = next(pages, None)
