@@ -763,18 +763,18 @@ class _Tables:
     @contextlib.contextmanager
     def transaction(self, *, commit: bool, pipelined: bool = False) -> Iterator[_Cursor]:
         """A transaction's cursor. ``pipelined`` (PostgreSQL): statements are sent without waiting for the
-        answers of those before, which a read (``fetchone``) and the commit wait for all at once: a seal
-        then costs three round trips to the server (begin, lock and the latest checkpoint; the inserts and
-        the read back of the checkpoint; the commit) instead of one per statement. An error of any of them
-        is raised at the next wait, and rolls the whole transaction back as before."""
+        answers of those before, which a read (``fetchone``) waits for all at once: a seal then costs five
+        round trips to the server (begin; the lock and the latest checkpoint; the inserts and the read back
+        of the checkpoint; the pipeline's end; the commit) instead of nine. An error of any statement is
+        raised at the next wait, and rolls the whole transaction back as before."""
         if not self._created:
             with self.datastore.transaction(commit=True) as cursor:
                 for statement in self.ddl:
                     cursor.execute(statement)
             self._created = True
         if pipelined and not isinstance(self.datastore, SQLiteDatastore):
-            with (self.datastore.get_connection() as connection, connection.pipeline(),
-                  connection.transaction(force_rollback=not commit)):
+            with (self.datastore.get_connection() as connection, connection.transaction(force_rollback=not commit),
+                  connection.pipeline()):
                 yield connection.cursor()
             return
         with self.datastore.transaction(commit=commit) as cursor:
