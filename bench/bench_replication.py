@@ -1,7 +1,7 @@
 """Replication node to node: throughput with verification on ingest, and append-to-visible latency.
 
     .venv/bin/python bench/bench_replication.py [-n 20000] [--kafka HOST:PORT] [--latency-samples 200]
-        [--backend sqlite|postgres] [--db-a URL] [--db-b URL] [--pool-size 2]
+        [--backend sqlite|postgres] [--db-a URL] [--db-b URL] [--pool-size 2] [--latency-only]
 
 Two nodes (BE relays, NL ingests) on SQLite in a temporary directory, or on two fresh
 PostgreSQL databases with ``--backend postgres`` (``ARMSLEDGER_TEST_PG_DSN``), unless
@@ -21,7 +21,9 @@ manufactures to NL (``sharing.json``), so every record is replicated. Figures:
    the raw broker's end-to-end p50/p99 of the same run (bench_kafka_raw.raw_latency, same
    broker, whose consumer also waits in a thread of its own).
 
-Without ``--kafka`` it starts a local Tansu broker. Prints figures; asserts nothing.
+``--latency-only`` measures only the third (``-n`` records are still recorded and replicated
+first, untimed, so that the log is not empty). Without ``--kafka`` it starts a local Tansu broker.
+Prints figures; asserts nothing.
 Targets: replication >= 0.4x the Ed25519 verify ceiling of all cores, measured
 in the same run; append to visible p50 and p99 <= 2x the raw broker's.
 """
@@ -143,6 +145,19 @@ def raw_same_bytes(bootstrap: str, messages: list[tuple[bytes, bytes]]) -> tuple
     return produce_rate, consume_rate
 
 
+def inbox_messages(bootstrap: str, prefix: str) -> list[tuple[bytes, bytes]]:
+    """(key, value) of every message in NL's inbox topic."""
+    reader = KafkaTransport(bootstrap, prefix)
+    topic, offset, messages = reader.inbox_topic("NL"), 0, []
+    end = reader.end_offset(topic)
+    while offset < end:
+        batch = reader.read(topic, offset, 5000, 5.0)
+        messages += [(r.key or b"", r.value or b"") for r in batch]
+        offset = batch.next_offset or offset
+    reader.close()
+    return messages
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", type=int, default=20_000, help="records to replicate")
@@ -154,6 +169,8 @@ def main() -> None:
     parser.add_argument("--db-a", help="database of the relaying node (default: SQLite in a temp dir)")
     parser.add_argument("--db-b", help="database of the ingesting node (default: SQLite in a temp dir)")
     parser.add_argument("--pool-size", type=int, default=2, help="signature verifying processes at ingest (1: none)")
+    parser.add_argument("--latency-only", action="store_true",
+                        help="only the append-to-visible latency (the records are replicated first, untimed)")
     args = parser.parse_args()
     logging.getLogger("kafka").setLevel(logging.CRITICAL)
 
@@ -187,72 +204,67 @@ def main() -> None:
         print(f"setup: {args.n} records signed and stored at BE in {recorded:.1f} s, sealed in "
               f"{time.perf_counter() - started:.1f} s (not counted below)")
 
-        # The ceiling before and after the run, averaged: on a shared machine the load moves meanwhile.
-        _, verify_before = ed25519_rates(seconds=0.5)
-
-        # 1. Throughput: relay (child process) and ingest (here) at the same time.
         b_transport = KafkaTransport(bootstrap, prefix)
         fed_b = Federation(b, b_transport, pool_size=args.pool_size)
         fed_b.ingest.warm_up()  # as node run does at start
-        results: multiprocessing.Queue = multiprocessing.get_context("spawn").Queue()
-        child = multiprocessing.get_context("spawn").Process(
-            target=relay_in_child, args=(str(a_settings.home), a_settings.db, bootstrap, prefix, results))
-        child.start()
-        assert results.get(timeout=120) == "ready"
-        workers = fed_b.ingest.signatures.process_ids()  # started by warm_up, imported while the relay started
-        workers_cpu = cpu_seconds(workers)
-        total = args.n + 6  # and BE's six certificates
-        accepted, cpu = 0, time.process_time()
         report = SyncReport()
-        first_read = None
-        while accepted < total:
-            step = fed_b.ingest_step(2.0, report)
-            if step.read and first_read is None:
-                first_read = time.time()
-            accepted += len(step.accepted)
-        done = time.time()
-        ingest_cpu = time.process_time() - cpu
-        workers_cpu = cpu_seconds(workers) - workers_cpu
-        relay_started, relay_done, relay_cpu, relayed = results.get(timeout=120)
-        child.join()
-        _, verify_after = ed25519_rates(seconds=0.5)
-        ceiling = (verify_before + verify_after) / 2 * (os.cpu_count() or 1)
-        wall = done - relay_started
-        print(f"replication        {args.n / wall:9,.0f} events/s  ({args.n} events in {wall:.2f} s, relay and "
-              f"ingest running together; Ed25519 verify ceiling of {os.cpu_count()} cores now {ceiling:,.0f}/s "
-              f"(mean of before and after), ratio {args.n / wall / ceiling:.2f}, target >= {REPLICATION_TARGET})")
-        report_figure("replication BE to NL, verified", backend, args.n / wall, "events/s", baseline=ceiling,
-                      target=REPLICATION_TARGET, target_of="ratio")
-        report_figure("replication: relay alone", backend, relayed / (relay_done - relay_started), "events/s")
-        report_figure("replication: ingest from its first read", backend, args.n / (done - first_read), "events/s")
-        print(f"  relay alone      {relayed / (relay_done - relay_started):9,.0f} events/s  "
-              f"(seal, route, prove, publish; {relay_cpu:.2f} s CPU)")
-        print(f"  ingest           {args.n / (done - first_read):9,.0f} events/s  from its first read "
-              f"({ingest_cpu:.2f} s CPU in this process; Ed25519 in {args.pool_size if args.pool_size > 1 else 'no'} "
-              f"worker processes, {workers_cpu:.2f} s CPU)")
-        # What the load of others moves less than events/s: the CPU time per event, and the share of it
-        # that the one Ed25519 verification takes, which bounds the ratio on idle cores (the whole
-        # machine to relay, ingest and its workers, none of them ever waiting; the broker not counted).
-        per_event = (relay_cpu + ingest_cpu + workers_cpu) / args.n
-        verify = ed25519_verify_cpu()
-        print(f"  CPU per event    {per_event * 1e6:9,.0f} us  (relay {relay_cpu / args.n * 1e6:.0f}, ingest "
-              f"{ingest_cpu / args.n * 1e6:.0f}, its workers {workers_cpu / args.n * 1e6:.0f}); one Ed25519 verify "
-              f"{verify * 1e6:.0f} us of CPU now: {verify / per_event:.0%} of it, the ratio's bound on idle cores")
-        assert report.quarantined == 0, report
+        if not args.latency_only:
+            # The ceiling before and after the run, averaged: on a shared machine the load moves meanwhile.
+            _, verify_before = ed25519_rates(seconds=0.5)
 
-        # 2. Raw kafka-python on the same bytes, same broker, same run.
-        reader = KafkaTransport(bootstrap, prefix)
-        topic, offset, messages = reader.inbox_topic("NL"), 0, []
-        end = reader.end_offset(topic)
-        while offset < end:
-            batch = reader.read(topic, offset, 5000, 5.0)
-            messages += [(r.key, r.value) for r in batch]
-            offset = batch.next_offset or offset
-        reader.close()
-        produce_rate, consume_rate = raw_same_bytes(bootstrap, messages)
-        size = statistics.mean(len(v) for _, v in messages)
-        print(f"raw kafka-python   produce {produce_rate:9,.0f} msgs/s   consume {consume_rate:9,.0f} msgs/s  "
-              f"(the same {len(messages)} messages, {size:.0f} bytes on average)")
+            # 1. Throughput: relay (child process) and ingest (here) at the same time.
+            results: multiprocessing.Queue = multiprocessing.get_context("spawn").Queue()
+            child = multiprocessing.get_context("spawn").Process(
+                target=relay_in_child, args=(str(a_settings.home), a_settings.db, bootstrap, prefix, results))
+            child.start()
+            assert results.get(timeout=120) == "ready"
+            workers = fed_b.ingest.signatures.process_ids()  # started by warm_up, imported while the relay started
+            workers_cpu = cpu_seconds(workers)
+            total = args.n + 6  # and BE's six certificates
+            accepted, cpu = 0, time.process_time()
+            first_read = None
+            while accepted < total:
+                step = fed_b.ingest_step(2.0, report)
+                if step.read and first_read is None:
+                    first_read = time.time()
+                accepted += len(step.accepted)
+            done = time.time()
+            ingest_cpu = time.process_time() - cpu
+            workers_cpu = cpu_seconds(workers) - workers_cpu
+            relay_started, relay_done, relay_cpu, relayed = results.get(timeout=120)
+            child.join()
+            _, verify_after = ed25519_rates(seconds=0.5)
+            ceiling = (verify_before + verify_after) / 2 * (os.cpu_count() or 1)
+            wall = done - relay_started
+            print(f"replication        {args.n / wall:9,.0f} events/s  ({args.n} events in {wall:.2f} s, relay and "
+                  f"ingest running together; Ed25519 verify ceiling of {os.cpu_count()} cores now {ceiling:,.0f}/s "
+                  f"(mean of before and after), ratio {args.n / wall / ceiling:.2f}, target >= {REPLICATION_TARGET})")
+            report_figure("replication BE to NL, verified", backend, args.n / wall, "events/s", baseline=ceiling,
+                          target=REPLICATION_TARGET, target_of="ratio")
+            report_figure("replication: relay alone", backend, relayed / (relay_done - relay_started), "events/s")
+            report_figure("replication: ingest from its first read", backend, args.n / (done - first_read), "events/s")
+            print(f"  relay alone      {relayed / (relay_done - relay_started):9,.0f} events/s  "
+                  f"(seal, route, prove, publish; {relay_cpu:.2f} s CPU)")
+            print(f"  ingest           {args.n / (done - first_read):9,.0f} events/s  from its first read "
+                  f"({ingest_cpu:.2f} s CPU in this process; Ed25519 in "
+                  f"{args.pool_size if args.pool_size > 1 else 'no'} "
+                  f"worker processes, {workers_cpu:.2f} s CPU)")
+            # What the load of others moves less than events/s: the CPU time per event, and the share of it
+            # that the one Ed25519 verification takes, which bounds the ratio on idle cores (the whole
+            # machine to relay, ingest and its workers, none of them ever waiting; the broker not counted).
+            per_event = (relay_cpu + ingest_cpu + workers_cpu) / args.n
+            verify = ed25519_verify_cpu()
+            print(f"  CPU per event    {per_event * 1e6:9,.0f} us  (relay {relay_cpu / args.n * 1e6:.0f}, ingest "
+                  f"{ingest_cpu / args.n * 1e6:.0f}, its workers {workers_cpu / args.n * 1e6:.0f}); one Ed25519 verify "
+                  f"{verify * 1e6:.0f} us of CPU now: {verify / per_event:.0%} of it, the ratio's bound on idle cores")
+            assert report.quarantined == 0, report
+
+            # 2. Raw kafka-python on the same bytes, same broker, same run.
+            messages = inbox_messages(bootstrap, prefix)
+            produce_rate, consume_rate = raw_same_bytes(bootstrap, messages)
+            print(f"raw kafka-python   produce {produce_rate:9,.0f} msgs/s   consume {consume_rate:9,.0f} msgs/s  "
+                  f"(the same {len(messages)} messages, {statistics.mean(len(v) for _, v in messages):.0f} bytes "
+                  "on average)")
 
         # 3. Append-to-visible latency, one event at a time.
         a_transport = KafkaTransport(bootstrap, prefix)
@@ -282,6 +294,8 @@ def main() -> None:
         def ingest_at_nl() -> None:
             while not stop.is_set():
                 fed_b.ingest_step(0.5, report)
+
+        size = statistics.mean(len(v) for _, v in inbox_messages(bootstrap, prefix))
 
         nl_loop = threading.Thread(target=ingest_at_nl, name="NL ingest")
         nl_loop.start()

@@ -30,6 +30,7 @@ from nodes.federation.trust import TrustStore
 from nodes.federation.wire import CheckpointMessage, RecordMessage, encode_message
 from nodes.registry.identity import earlier_node_key
 from nodes.registry.paging import paged
+from nodes.registry.sealer import ReadAfter
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import Notification
@@ -40,6 +41,9 @@ log = logging.getLogger(__name__)
 
 #: Notifications read from the log, and messages published, per step.
 PAGE = 2000
+#: Records after the newest passed that the look for new ones (``_idle``) reads at most: when there are no more,
+#: the seal and the pass take them as read, instead of reading them twice again.
+READ_AHEAD = 64
 _RESET_ATTEMPTS = 3
 
 
@@ -85,6 +89,7 @@ class Relay:
         # Per partner position name: the last position passed, the hash of the record there and its bytes.
         self._passed: dict[str, tuple[int, bytes, bytes]] = {}
         self._seen: tuple[int, bytes] | None = None  # the record at a position and its bytes, read this pass
+        self._read_after: ReadAfter | None = None  # every record after the newest passed, read this pass
         self._alarmed: set[tuple[str, int]] = set()
         self._earlier_keys: dict[str, Ed25519PrivateKey] = {}  # earlier node keys read from keys/old
         self.gossip = Gossip(node.identity.state, inbox, self.send)
@@ -115,6 +120,7 @@ class Relay:
         """
         report = RelayReport()
         self._seen = None
+        self._read_after = None
         self._save_along = dict(save_along or {})
         try:
             return self._pass(report)
@@ -144,7 +150,8 @@ class Relay:
             return self._tell(partners, report)
         known = self._positions_known(partners)
         self._caught_up = None
-        self.node.sealer.seal(mark_later=True)  # partners need the checkpoint, not the fsync of the mark
+        # Partners need the checkpoint, not the fsync of the mark; the records ``_idle`` read need no second read.
+        self.node.sealer.seal(mark_later=True, read_after=self._read_after)
         checkpoints = self.own_checkpoints()
         if not checkpoints:
             return report
@@ -375,24 +382,40 @@ class Relay:
         """True when a pass would have nothing to do: the last whole pass left every one of ``partners`` (the
         same, on topics of the same identity) at the log's newest record, and that record is still the newest
         and holds the same bytes (one query). A record rewritten there, or a newer one, makes a whole pass,
-        which raises the alarm or seals and publishes."""
+        which raises the alarm or seals and publishes: the newer ones read (up to ``READ_AHEAD``: then all
+        of them) are what its seal and its first page take (``_read_after``)."""
         if self._caught_up is None:
             return False
         position, names, topic_ids, newest = self._caught_up
         if names != tuple(partners) or topic_ids != tuple(self._topic_ids.get(s) for s in partners):
             return False
-        return self._row_bytes(position, beyond=True) == newest
+        # The record at the position, and one more than read ahead: no more than READ_AHEAD after it means all.
+        rows = self.node.registry.recorder.select_notifications(start=max(position, 1), limit=READ_AHEAD + 2)
+        if position == 0:
+            standing: bytes | None = b""
+        elif rows and rows[0].id == position:
+            self._seen = (position, bytes(rows[0].state))
+            standing, rows = self._seen[1], rows[1:]
+        else:
+            return False
+        if standing != newest:
+            return False
+        if not rows:
+            return True
+        if len(rows) <= READ_AHEAD:  # every record after the newest passed
+            self._read_after = ReadAfter(position, rows)
+        return False
 
-    def _row_bytes(self, position: int, *, beyond: bool = False) -> bytes | None:
-        """The bytes of the record at log ``position`` (b"" at 0); None if another stands there, or none,
-        or (``beyond``) any record stands after it. What it read is noted for ``_check_passed``."""
-        rows = self.node.registry.recorder.select_notifications(start=max(position, 1), limit=2)
+    def _row_bytes(self, position: int) -> bytes | None:
+        """The bytes of the record at log ``position`` (b"" at 0, if the log is empty); None if another stands
+        there, or none. What it read is noted for ``_check_passed``."""
+        rows = self.node.registry.recorder.select_notifications(start=max(position, 1), limit=1)
         if position == 0:
             return b"" if not rows else None
         if not rows or rows[0].id != position:
             return None
         self._seen = (position, bytes(rows[0].state))
-        return None if beyond and len(rows) > 1 else self._seen[1]
+        return self._seen[1]
 
     def _check_passed(self, state: str, name: str, position: int, report: RelayReport,
                       standing_at: dict[int, tuple[Notification | None, Envelope | None]]) -> None:
@@ -442,8 +465,14 @@ class Relay:
 
     def _covered(self, start: int, limit: int, size: int) -> list[tuple[int, Notification]]:
         """(leaf index, notification) of up to ``limit`` notifications from ``start`` that the
-        checkpoint of ``size`` covers; the rest waits for the next pass."""
-        notifications = self.node.registry.recorder.select_notifications(start=start, limit=limit)
+        checkpoint of ``size`` covers; the rest waits for the next pass. Those ``_idle`` read, when
+        they start there, are not read again (``READ_AHEAD`` < ``limit``: they end the pass's pages)."""
+        ahead = self._read_after
+        notifications: Sequence[Notification]
+        if ahead is not None and start == ahead.position + 1 and len(ahead.notifications) < limit:
+            notifications = ahead.notifications
+        else:
+            notifications = self.node.registry.recorder.select_notifications(start=start, limit=limit)
         if not notifications:
             return []
         # Every notification is a leaf, in log order: leaf indexes are consecutive.

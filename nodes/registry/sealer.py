@@ -74,6 +74,7 @@ from nodes.registry.sealed_mark import SealedMark
 from nodes.registry.storage import translated_errors
 
 if TYPE_CHECKING:
+    from eventsourcing.persistence import Notification
     from eventsourcing.postgres import PostgresDatastore
 
     from nodes.registry.application import Registry
@@ -107,6 +108,15 @@ class _Cursor(Protocol):
     def fetchone(self) -> Any: ...
 
     def fetchall(self) -> list[Any]: ...
+
+
+@dataclass(frozen=True)
+class ReadAfter:
+    """Every record of the log after ``position`` when they were read (``notifications``, in log order):
+    what a sealer that followed the log to ``position`` or beyond would read next (``Sealer.seal``)."""
+
+    position: int
+    notifications: Sequence[Notification]
 
 
 @dataclass(frozen=True)
@@ -151,12 +161,14 @@ class Sealer:
 
     # --- sealing ----------------------------------------------------------------------
 
-    def seal(self, *, mark_later: bool = False) -> Checkpoint | None:
+    def seal(self, *, mark_later: bool = False, read_after: ReadAfter | None = None) -> Checkpoint | None:
         """Sign and store a checkpoint if the log grew since the latest one; return it, else None.
 
         With ``mark_later`` the sealer's mark is written in the background (the relay: its
         partners need the checkpoint, not the mark's fsync); the next ``seal`` or ``wait_for_mark``
-        waits for it and raises its error.
+        waits for it and raises its error. ``read_after``: every record logged after a position, as
+        the caller read them just now (the relay's look at its log); when this sealer followed the
+        log to that position at least, it takes them instead of reading them again.
 
         Raises ``CheckpointError`` when the log no longer agrees with the
         latest checkpoint (records deleted or altered since: run ``armsledger
@@ -171,7 +183,8 @@ class Sealer:
             while True:
                 # A log that grew by millions (an import-csv) is sealed a checkpoint per _SEAL_CHUNK records:
                 # the leaves pending (64 bytes each) are then never more than that many.
-                tree = self._follow(most=_SEAL_CHUNK)
+                tree = self._follow(most=_SEAL_CHUNK, read_after=read_after)
+                read_after = None
                 if len(self._pending) < _SEAL_CHUNK:
                     break
                 sealed_before = self._seal_followed(key, tree, mark_later=False) or sealed_before
@@ -183,7 +196,8 @@ class Sealer:
         """Seal ``tree``, what ``_follow`` returned, as ``seal`` does; the checkpoint signed, or None."""
         with self._lock:
             for _ in range(_SEAL_ATTEMPTS):
-                with translated_errors("sealing a checkpoint"), self._tables.transaction(commit=True) as cursor:
+                with (translated_errors("sealing a checkpoint"),
+                      self._tables.transaction(commit=True, pipelined=True) as cursor):
                     self._tables.lock_out_other_sealers(cursor)
                     latest = self._tables.latest(cursor)
                     if latest is None or latest.size <= len(tree):
@@ -272,24 +286,32 @@ class Sealer:
         checkpoint = sign_checkpoint(key, self.identity.state, size, tree.root(), self._clock())
         if len(self._pending):
             self._tables.insert_leaves(cursor, self._pending.rows())
+        # The frontier and the subtree roots before the checkpoint, whose read back is the one wait for them all
+        # (``_Tables.transaction``'s ``pipelined``).
+        self._tables.insert_frontier(cursor, size, tree.frontier())
+        self._tables.insert_nodes(cursor, _completed_nodes(tree, latest.size if latest else 0, size))
         stored = self._tables.insert_checkpoint(cursor, checkpoint)
         if stored.root != checkpoint.root:
-            # Raising rolls the transaction back, leaves included.
+            # Raising rolls the transaction back, leaves, frontier and subtree roots included.
             raise CheckpointError(
                 f"a checkpoint at size {size} with another root is stored already: the log was "
                 "rewritten or forked (run armsledger verify)",
                 expected=stored.root, calculated=checkpoint.root,
             )
-        self._tables.insert_frontier(cursor, size, tree.frontier())
-        self._tables.insert_nodes(cursor, _completed_nodes(tree, latest.size if latest else 0, size))
         self._pending = _PendingLeaves(size)
         return Checkpoint.from_bytes(stored.bytes)
 
-    def _follow(self, most: int | None = None) -> MerkleTree:
+    def _follow(self, most: int | None = None, read_after: ReadAfter | None = None) -> MerkleTree:
         """Load the tree at first use, then append the records logged since; return it. With ``most``, stop
-        after the page that takes the leaves pending to ``most`` or more."""
+        after the page that takes the leaves pending to ``most`` or more. ``read_after``: as ``seal``'s."""
         tree = self._tree if self._tree is not None else self._load()
-        pages = notification_pages(self.registry.recorder, start=self._next_position, limit=_FOLLOW_BATCH)
+        pages: Iterator[Sequence[Notification]]
+        if read_after is not None and read_after.position < self._next_position:
+            # Every record after read_after.position, so every one from _next_position on, when they were read.
+            taken = [n for n in read_after.notifications if n.id >= self._next_position]
+            pages = iter([taken] if taken else [])
+        else:
+            pages = notification_pages(self.registry.recorder, start=self._next_position, limit=_FOLLOW_BATCH)
         while most is None or len(self._pending) < most:
             with translated_errors("reading the log"):
                 notifications = next(pages, None)
@@ -739,12 +761,22 @@ class _Tables:
         self._created = False
 
     @contextlib.contextmanager
-    def transaction(self, *, commit: bool) -> Iterator[_Cursor]:
+    def transaction(self, *, commit: bool, pipelined: bool = False) -> Iterator[_Cursor]:
+        """A transaction's cursor. ``pipelined`` (PostgreSQL): statements are sent without waiting for the
+        answers of those before, which a read (``fetchone``) waits for all at once: a seal then costs five
+        round trips to the server (begin; the lock and the latest checkpoint; the inserts and the read back
+        of the checkpoint; the pipeline's end; the commit) instead of nine. An error of any statement is
+        raised at the next wait, and rolls the whole transaction back as before."""
         if not self._created:
             with self.datastore.transaction(commit=True) as cursor:
                 for statement in self.ddl:
                     cursor.execute(statement)
             self._created = True
+        if pipelined and not isinstance(self.datastore, SQLiteDatastore):
+            with (self.datastore.get_connection() as connection, connection.transaction(force_rollback=not commit),
+                  connection.pipeline()):
+                yield connection.cursor()
+            return
         with self.datastore.transaction(commit=commit) as cursor:
             yield cursor
 

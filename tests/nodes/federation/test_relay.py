@@ -324,3 +324,30 @@ def test_a_pass_after_one_that_caught_every_partner_up_reads_no_position_and_sav
     assert report.records == 1 and len(stolen_sent(transport)) == 2
     assert read.count(name) == 1  # only by the commit, which never moves a position back
     assert be.inbox.position(name) > caught_up
+
+
+def test_a_pass_after_one_that_caught_every_partner_up_reads_the_new_records_once(be_and_nl, monkeypatch):
+    import nodes.federation.relay as relay_module
+
+    be = be_and_nl
+    transport = MemoryTransport()
+    relay = Relay(be, transport, be.inbox)
+    relay.relay()
+    reads = []
+    select = be.registry.recorder.select_notifications
+    be.registry.recorder.select_notifications = lambda *a, **k: reads.append(k["start"]) or select(*a, **k)
+    be.registry.record("report_stolen", by="police", weapon_id=str(manufacture(be, "A-1")), place="Gent",
+                       circumstances="")
+    report = relay.relay()
+    # The look for new records read them; the seal and the pass took them from it.
+    assert len(reads) == 1 and report.records == 1 and len(stolen_sent(transport)) == 1
+    assert be.sealer.latest_checkpoint().size == select(start=1, limit=1000)[-1].id
+    # More than the look reads ahead: the seal and the pass read them themselves, and all go out.
+    monkeypatch.setattr(relay_module, "READ_AHEAD", 1)
+    for serial in ("A-2", "A-3"):
+        be.registry.record("report_stolen", by="police", weapon_id=str(manufacture(be, serial)), place="Gent",
+                           circumstances="")
+    reads.clear()
+    report = relay.relay()
+    assert len(reads) == 3 and report.records == 2 and len(stolen_sent(transport)) == 3
+    del be.registry.recorder.select_notifications

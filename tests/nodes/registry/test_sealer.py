@@ -251,3 +251,27 @@ def test_what_a_seal_stored_stands_for_a_read_of_the_checkpoints_after_the_one_b
     assert node.sealer.stored_after(between.size) == node.sealer.checkpoints(after=between.size) == [second]
     assert node.sealer.stored_after(first.size) is None  # the one between is not known without a read
     assert node.sealer.seal() is None and node.sealer.stored_after(between.size) == [second]
+
+
+def test_a_seal_takes_the_records_read_after_a_position_it_followed_and_reads_them_itself_otherwise(node):
+    from nodes.registry.sealer import ReadAfter
+
+    node.sealer.seal()
+    sealed = node.registry.recorder.max_notification_id()
+    manufacture(node, "R1")
+    manufacture(node, "R2")
+    after = node.registry.recorder.select_notifications(start=sealed + 1, limit=10)
+    assert len(after) == 2
+    reads = []
+    select = node.registry.recorder.select_notifications
+    node.registry.recorder.select_notifications = lambda *a, **k: reads.append(k) or select(*a, **k)
+    taken = node.sealer.seal(read_after=ReadAfter(sealed, after))
+    assert reads == []  # the records handed, not read again
+    del node.registry.recorder.select_notifications
+    # The same checkpoint a sealer that read the whole log itself signs.
+    with open_node(node.settings) as other:
+        assert other.sealer._follow().root() == taken.root and taken.size == sealed + 2
+    manufacture(node, "R3")
+    # Handed records after a position the sealer has not followed to: not what it would read next; it reads.
+    later = ReadAfter(sealed + 3, [])
+    assert node.sealer.seal(read_after=later).size == sealed + 3
