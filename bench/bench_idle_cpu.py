@@ -1,6 +1,6 @@
 """Idle CPU of ``armsledger node run``, beside an idle ``armsledger broker run`` as baseline.
 
-    .venv/bin/python bench/bench_idle_cpu.py [--seconds 30] [--warm-up 10]
+    .venv/bin/python bench/bench_idle_cpu.py [--seconds 30] [--warm-up 15]
 
 Starts a broker and two partner nodes (BE runs ``node run``, NL only exists as its partner),
 lets them settle, then reads each process tree's CPU time (utime + stime, from /proc) over
@@ -28,6 +28,7 @@ from common import report_figure  # noqa: E402
 
 from nodes.bootstrap import init_node  # noqa: E402
 from nodes.federation.broker import free_port  # noqa: E402
+from nodes.federation.sync import BUSY_FOR_S  # noqa: E402
 from nodes.federation.trust import trust_each_other  # noqa: E402
 from nodes.settings import Settings  # noqa: E402
 
@@ -81,8 +82,16 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=30.0, help="length of the measurement (default 30)")
-    p.add_argument("--warm-up", type=float, default=10.0, help="idle time before measuring (default 10)")
+    # After its start and its last message or new record, node run looks every 0.1 s for BUSY_FOR_S: idleness
+    # begins only after that, and a window opened earlier measures the end of the busy time.
+    warm_up = BUSY_FOR_S + 5.0
+    p.add_argument("--warm-up", type=float, default=warm_up,
+                   help=f"idle time before measuring (default {warm_up:g}: node run's busy time, {BUSY_FOR_S:g} s, "
+                        "and 5 s for it to start; at least the busy time)")
     args = p.parse_args()
+    if args.warm_up <= BUSY_FOR_S:
+        p.error(f"--warm-up {args.warm_up:g}: not longer than node run's busy time ({BUSY_FOR_S:g} s), so the "
+                "window would measure it looking every 0.1 s, not idle")
     with tempfile.TemporaryDirectory(prefix="bench-idle-") as folder:
         base = Path(folder)
         port = free_port()
