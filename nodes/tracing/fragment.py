@@ -159,6 +159,31 @@ def decode_item(item: bytes) -> tuple[Envelope, Checkpoint, int, tuple[bytes, ..
     return Envelope.from_bytes(value["envelope"]), Checkpoint.from_bytes(value["checkpoint"]), index, proof
 
 
+def cited_sizes(items: object) -> set[int]:
+    """The sizes of the checkpoints ``items`` cite (those that read as a fragment item's checkpoint); pure.
+
+    Which of the partner's kept checkpoints ``verify_fragment`` compares with (its ``kept``): no item
+    ``decode_item`` reads well is left out, since this reads them no more strictly. Anything else is
+    skipped here and reported by ``verify_fragment``.
+    """
+    sizes: set[int] = set()
+    seen: set[bytes] = set()
+    try:
+        listed = list(items)  # type: ignore[call-overload]
+    except TypeError:
+        return sizes
+    for item in listed:
+        try:
+            value = canonical_decode(bytes(item))
+            raw = value.get("checkpoint") if isinstance(value, dict) else None
+            if isinstance(raw, bytes) and raw not in seen:
+                seen.add(raw)
+                sizes.add(Checkpoint.from_bytes(raw).size)
+        except (LedgerError, TypeError, ValueError):
+            continue
+    return sizes
+
+
 def verify_fragment(
     items: Iterable[bytes], *, origin: str, node_key: Ed25519PublicKey | None,
     kept: Iterable[Checkpoint] = (), certificates: Sequence[Envelope] = (), earlier_keys: Iterable[NodeKey] = (),
