@@ -123,6 +123,22 @@ def test_a_checkpoint_that_disagrees_with_one_kept_is_refused_as_two_histories(a
     assert check == against_every_kept(fr, items, be_partner(fr))
 
 
+def test_items_citing_many_kept_sizes_are_each_compared_with_theirs(answered):
+    """An answer whose items cite many checkpoints (each at a size kept, each another root) is read against
+    every kept checkpoint (no query per size): each item is refused as a second history at its size."""
+    be, fr = answered.be, answered.fr
+    key = be.identity.private_keys[be.identity.node_key_id]
+    cited = answered.kept[:len(answered.items)]
+    assert len({c.size for c in cited}) > 8
+    items = [with_checkpoint((item,), sign_checkpoint(key, "BE", c.size, os.urandom(32), c.timestamp))[0]
+             for item, c in zip(answered.items, cited, strict=False)]
+    check = read(fr, be, items)
+    assert check.records == () and len(check.problems) == len(items)
+    assert all(f"its checkpoint of size {c.size} has another root" in p for p, c in zip(check.problems, cited,
+                                                                                     strict=False))
+    assert check == against_every_kept(fr, items, be_partner(fr))
+
+
 @pytest.mark.parametrize("signer", ["BE", "another key"])
 def test_a_checkpoint_we_do_not_keep_is_judged_on_its_own_as_before(answered, signer):
     """Not kept here: signed by another key, refused as such; signed by BE, the items' proofs fail against it."""
