@@ -1,6 +1,7 @@
 """Three-hop trace round trip to verdict, over a real Kafka-protocol broker (target: median <= 300 ms).
 
     .venv/bin/python bench/bench_trace.py [--rounds 5] [--kafka HOST:PORT] [--backend sqlite|postgres]
+                                          [--kept 1000] [--reads 20]
 
 Four national nodes (BE, NL, DE, FR) in this process, each on its own database
 (SQLite files, or fresh PostgreSQL databases with --backend postgres and
@@ -28,6 +29,11 @@ figure is the sequential median; the threaded one is printed beside it as contex
 threads share one interpreter, and on a lightly loaded machine they took about twice the
 sync passes (some 43 against 19) and twice the time, so they are no truer to separate
 node processes than the passes one after another.
+
+Then, untimed by the figure above: the CPU of reading the first trace on FR and of its verdict
+with the BE checkpoints FR kept in the rounds, then with ``--kept`` (1,000) kept in all
+(``kept_history``): a read compares with the kept checkpoints at the sizes its answer cites,
+and should not grow with the partner's history.
 """
 
 from __future__ import annotations
@@ -51,8 +57,10 @@ from kafka import KafkaConsumer, TopicPartition  # noqa: E402
 from domain.licence import LicenceKind  # noqa: E402
 from domain.marking import Marking  # noqa: E402
 from domain.time import SECONDS_PER_DAY as DAY  # noqa: E402
+from ledger.checkpoint import sign_checkpoint  # noqa: E402
 from nodes.bootstrap import init_node  # noqa: E402
 from nodes.federation import crossborder  # noqa: E402
+from nodes.federation.inbox_records import InboxBatch  # noqa: E402
 from nodes.federation.ingest import kafka_position  # noqa: E402
 from nodes.federation.kafka_transport import KafkaTransport  # noqa: E402
 from nodes.federation.sync import Federation, sync  # noqa: E402
@@ -282,11 +290,57 @@ def quiet(fed: Federated, for_s: float = 0.3) -> None:
             seen, since = fed.passes, time.monotonic()
 
 
+def kept_history(fed: Federated, backend: str, trace_id: uuid.UUID, weapon_id: uuid.UUID, kept: int,
+                 reads: int) -> None:
+    """CPU and wall time of reading a trace answered by BE on FR (``trace show``'s read, fragment verified) and of the
+    verdict, with the BE checkpoints FR kept so far, then with ``kept`` kept in all.
+
+    The further checkpoints are signed with BE's node key at sizes beyond its log (later history), and
+    written to FR's inbox as ingest writes them (``InboxBatch``); the answer cites none of them, so they
+    change what the read costs, not what it finds. ``reads`` reads each way; the medians are printed: the
+    CPU of this process, and the wall time, which holds PostgreSQL's work too (its server is another process).
+    """
+    fr, be = fed["FR"], fed["BE"]
+
+    def timed(what) -> tuple[float, float]:
+        """Median CPU time of this process and median wall time of ``reads`` calls, in ms."""
+        cpu, wall = [], []
+        for _ in range(reads):
+            started, clock = time.process_time(), time.perf_counter()
+            what()
+            cpu.append(time.process_time() - started)
+            wall.append(time.perf_counter() - clock)
+        return statistics.median(cpu) * 1000, statistics.median(wall) * 1000
+
+    def measure(label: str) -> None:
+        count = len(fr.inbox.partner_checkpoints("BE"))
+        show, show_wall = timed(lambda: tracing.trace(fr, trace_id))
+        verdict, verdict_wall = timed(lambda: tracing.diversion_verdict(fr, weapon_id))
+        print(f"  {count:6d} BE checkpoints kept on FR ({label}): trace read {show:6.2f} ms CPU "
+              f"({show_wall:6.2f} ms wall), verdict {verdict:6.2f} ms CPU ({verdict_wall:6.2f} ms wall); "
+              f"medians of {reads}")
+        report_figure(f"trace read on FR, {label}", backend, show, "ms CPU", higher_is_better=False)
+
+    print(f"a trace answered by BE, read on FR as the history kept from BE grows (load {os.getloadavg()[0]:.1f}):")
+    measure("as kept by the rounds")
+    held = fr.inbox.partner_checkpoints("BE")
+    newest = held[-1]
+    key = be.identity.private_keys[be.identity.node_key_id]
+    padding = [(sign_checkpoint(key, "BE", newest.size + 1000 * i, os.urandom(32), newest.timestamp + i), version)
+               for i, version in enumerate(range(len(held) + 1, kept + 1), start=1)]
+    for start in range(0, len(padding), 500):
+        assert fr.inbox.record(InboxBatch(checkpoints=padding[start:start + 500]))
+    measure(f"{kept} kept")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="traces to time, one weapon each (default 5)")
     parser.add_argument("--kafka", default="", help="bootstrap servers of a running broker (default: start one)")
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--kept", type=int, default=1000,
+                        help="BE checkpoints kept on FR for the trace read's second measure (default 1,000; 0: none)")
+    parser.add_argument("--reads", type=int, default=20, help="reads per measure of the trace read (default 20)")
     args = parser.parse_args()
     print(machine_note())
     with contextlib.ExitStack() as stack:
@@ -309,9 +363,10 @@ def main() -> None:
                   + ", ".join(f"{h * 1000:.0f}" for h in hops) + f" ms; {passes} sync passes; verdict {rule})")
 
         print("the nodes' sync passes one after another, in this thread:")
-        sequential = []
+        sequential, first = [], None
         for number, marking in enumerate(markings[:args.rounds], start=1):
             total, hops, passes, rule = trace_round(fed, marking)
+            first = first or marking
             sequential.append(total)
             show(number, total, hops, passes, rule)
         print("each node's own loop in a thread of its own, as nodes run:")
@@ -335,6 +390,10 @@ def main() -> None:
               f"the nodes' loops in threads: median {statistics.median(parallel) * 1000:.0f} ms")
         report_figure("three-hop trace to verdict, median", args.backend, median, "ms",
                       target=MEDIAN_TARGET_MS, higher_is_better=False)
+        if args.kept and first is not None:
+            weapon_id = first.weapon_id()
+            trace_id = uuid.UUID(tracing.traces_about(fed["FR"], weapon_id)[0].stream)
+            kept_history(fed, args.backend, trace_id, weapon_id, args.kept, args.reads)
 
 
 if __name__ == "__main__":

@@ -147,6 +147,10 @@ class ReceivedRecords(Protocol):
         """Every checkpoint kept from partner ``node``, smallest size first."""
         ...
 
+    def partner_checkpoints_at(self, node: str, sizes: Iterable[int]) -> dict[int, Checkpoint]:
+        """The checkpoints kept from partner ``node`` at ``sizes``, by size, without reading the others."""
+        ...
+
 
 class Inbox(ReceivedRecords, Protocol):
     """The inbox: received records, kept checkpoints, quarantine and tracked positions.

@@ -335,6 +335,39 @@ class Inbox:
     def _reading(self, action: str) -> contextlib.AbstractContextManager[None]:
         return translated_errors(action)
 
+    def partner_checkpoints_at(self, node: str, sizes: Iterable[int]) -> dict[int, Checkpoint]:
+        """The checkpoints kept from partner ``node`` at ``sizes``, by size (a size none was kept at is absent).
+
+        What a trace answer's checkpoints are compared with, without parsing every checkpoint kept from
+        that partner. The database looks among that partner's rows only (the primary key's range) for
+        those whose bytes hold ``"size": n`` for a wanted ``n`` as canonical msgpack encodes it: a kept
+        checkpoint parses only when canonical (``Checkpoint.from_bytes``), so each one of a wanted size
+        is found; the rows found are parsed here and any of another size dropped. Raises
+        ``StorageError`` if the database fails, ``CheckpointError`` for a row found that does not parse.
+        """
+        wanted = sorted({int(size) for size in sizes})
+        found: dict[int, Checkpoint] = {}
+        if not wanted:
+            return found
+        queries = self._queries
+        stream = checkpoints_stream_id(node)
+        contains = "instr(state, ?) > 0" if queries.sqlite else "position(%s::bytea in state) > 0"
+        p = "?" if queries.sqlite else "%s"
+        with self._reading("reading partner checkpoints"), queries.datastore.transaction(commit=False) as cursor:
+            for start in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[start:start + _IN_CHUNK]
+                asked = set(chunk)
+                markers = [canonical_encode("size") + canonical_encode(size) for size in chunk]
+                # In version order, as ``partner_checkpoints`` reads them: the last of one size wins there too.
+                cursor.execute(f"SELECT state FROM {queries.table} WHERE originator_id = {p} "
+                               f"AND ({' OR '.join([contains] * len(chunk))}) ORDER BY originator_version",
+                               (stream.hex if queries.sqlite else stream, *markers))
+                for row in cursor.fetchall():
+                    checkpoint = Checkpoint.from_bytes(bytes(row["state"]))
+                    if checkpoint.size in asked:
+                        found[checkpoint.size] = checkpoint
+        return found
+
 
 
 

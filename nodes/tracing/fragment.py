@@ -145,8 +145,13 @@ def _own_stream(registry: Registry, stream: str, types: frozenset[str]) -> list[
     return [e for e in registry.envelopes(stream) if e.type in types]
 
 
-def decode_item(item: bytes) -> tuple[Envelope, Checkpoint, int, tuple[bytes, ...]]:
-    """Parse one fragment item; raises ``LedgerError`` (or a subclass) naming what is wrong."""
+def decode_item(item: bytes, parsed: dict[bytes, Checkpoint] | None = None,
+                ) -> tuple[Envelope, Checkpoint, int, tuple[bytes, ...]]:
+    """Parse one fragment item; raises ``LedgerError`` (or a subclass) naming what is wrong.
+
+    ``parsed``: checkpoints parsed already, by their bytes, to which this one is added (the items of one
+    fragment cite one checkpoint, most often: it is parsed once).
+    """
     value = canonical_decode(bytes(item))
     if not isinstance(value, dict) or set(value) != _ITEM_FIELDS:
         raise LedgerError("not a fragment item {envelope, checkpoint, index, proof}")
@@ -156,7 +161,39 @@ def decode_item(item: bytes) -> tuple[Envelope, Checkpoint, int, tuple[bytes, ..
         raise LedgerError("fragment item: index must be an integer and proof a list of hashes")
     if not isinstance(value["envelope"], bytes) or not isinstance(value["checkpoint"], bytes):
         raise LedgerError("fragment item: envelope and checkpoint must be bytes")
-    return Envelope.from_bytes(value["envelope"]), Checkpoint.from_bytes(value["checkpoint"]), index, proof
+    envelope = Envelope.from_bytes(value["envelope"])
+    raw = value["checkpoint"]
+    checkpoint = parsed.get(raw) if parsed is not None else None
+    if checkpoint is None:
+        checkpoint = Checkpoint.from_bytes(raw)
+        if parsed is not None:
+            parsed[raw] = checkpoint
+    return envelope, checkpoint, index, proof
+
+
+def cited_sizes(items: object) -> set[int]:
+    """The sizes of the checkpoints ``items`` cite (those that read as a fragment item's checkpoint); pure.
+
+    Which of the partner's kept checkpoints ``verify_fragment`` compares with (its ``kept``): no item
+    ``decode_item`` reads well is left out, since this reads them no more strictly. Anything else is
+    skipped here and reported by ``verify_fragment``.
+    """
+    sizes: set[int] = set()
+    seen: set[bytes] = set()
+    try:
+        listed = list(items)  # type: ignore[call-overload]
+    except TypeError:
+        return sizes
+    for item in listed:
+        try:
+            value = canonical_decode(bytes(item))
+            raw = value.get("checkpoint") if isinstance(value, dict) else None
+            if isinstance(raw, bytes) and raw not in seen:
+                seen.add(raw)
+                sizes.add(Checkpoint.from_bytes(raw).size)
+        except (LedgerError, TypeError, ValueError):
+            continue
+    return sizes
 
 
 def verify_fragment(
@@ -185,11 +222,12 @@ def verify_fragment(
     node_keys = {**earlier, node_key_id: NodeKey(node_key_id, public_bytes(node_key))}
     kept_roots = {c.size: c.root for c in kept}
     problems: list[str] = []
-    checked: dict[bytes, str | None] = {}  # checkpoint bytes -> problem (None: good)
+    checked: dict[Checkpoint, str | None] = {}  # checkpoint -> problem (None: good)
+    parsed: dict[bytes, Checkpoint] = {}  # the items' checkpoints by their bytes, each parsed once
     proven: list[tuple[int, Envelope]] = []
     for position, item in enumerate(items, start=1):
         try:
-            envelope, checkpoint, index, proof = decode_item(item)
+            envelope, checkpoint, index, proof = decode_item(item, parsed)
         except (LedgerError, TypeError, ValueError) as e:
             problems.append(f"item {position}: unreadable ({e})")
             continue
@@ -197,11 +235,10 @@ def verify_fragment(
         if envelope.node != origin:
             problems.append(f"{what}: recorded by {envelope.node}, not by {origin}")
             continue
-        raw = checkpoint.to_bytes()
-        if raw not in checked:
-            checked[raw] = _checkpoint_problem(checkpoint, origin, node_keys, kept_roots)
-        if checked[raw] is not None:
-            problems.append(f"{what}: {checked[raw]}")
+        if checkpoint not in checked:
+            checked[checkpoint] = _checkpoint_problem(checkpoint, origin, node_keys, kept_roots)
+        if checked[checkpoint] is not None:
+            problems.append(f"{what}: {checked[checkpoint]}")
             continue
         refusal = check_inclusion(envelope, index, proof, checkpoint)
         if refusal is not None:

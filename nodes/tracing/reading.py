@@ -27,8 +27,11 @@ from nodes.ports import Node
 from nodes.registry.identity import authorities_stream
 from nodes.registry.paging import received, signed
 from nodes.settings import TraceSettings
-from nodes.tracing.fragment import FragmentCheck, verify_fragment
+from nodes.tracing.fragment import FragmentCheck, cited_sizes, verify_fragment
 from nodes.values import id_prefix, one_by_prefix
+
+#: Up to how many checkpoint sizes an answer cites its kept checkpoints are asked by size (``verified_fragment``).
+_FEW_SIZES = 8
 
 
 def trace(node: Node, trace_id: UUID | str, *, now: int | None = None, settings: TraceSettings | None = None,
@@ -120,9 +123,15 @@ def verified_fragment(node: Node, origin: str, answer: list[Envelope]) -> Fragme
     carrying = [e for e in answer if e.type in (RESPONDED, RESTRICTED)]
     if not carrying:
         return None
+    items = carrying[-1].body.get("fragment", ())
     partner = TrustStore(node.settings.home).get(origin)
     certificates = node.inbox.received(node=origin, stream=str(authorities_stream(origin)))
-    return verify_fragment(carrying[-1].body.get("fragment", ()), origin=origin,
-                           node_key=partner.public_key if partner else None,
-                           earlier_keys=partner.previous_keys if partner else (),
-                           kept=node.inbox.partner_checkpoints(origin), certificates=certificates)
+    # Only the kept checkpoints the items' checkpoints are compared with, not the partner's whole history. An
+    # honest answer cites one checkpoint; one citing many would have the database compare every kept row with
+    # each size, so from a few on, every kept checkpoint is read once instead, as before.
+    sizes = cited_sizes(items)
+    kept = (node.inbox.partner_checkpoints_at(origin, sizes).values() if len(sizes) <= _FEW_SIZES
+            else node.inbox.partner_checkpoints(origin))
+    return verify_fragment(items, origin=origin, node_key=partner.public_key if partner else None,
+                           earlier_keys=partner.previous_keys if partner else (), kept=kept,
+                           certificates=certificates)

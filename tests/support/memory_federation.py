@@ -91,6 +91,10 @@ class MemoryInbox:
         stored = self.recorder.select_events(checkpoints_stream_id(node))
         return sorted((Checkpoint.from_bytes(s.state) for s in stored), key=lambda c: c.size)
 
+    def partner_checkpoints_at(self, node: str, sizes: Iterable[int]) -> dict[int, Checkpoint]:
+        asked = set(sizes)
+        return {c.size: c for c in self.partner_checkpoints(node) if c.size in asked}
+
     def newest_partner_checkpoint(self, node: str) -> Checkpoint | None:
         kept = self.partner_checkpoints(node)
         return kept[-1] if kept else None

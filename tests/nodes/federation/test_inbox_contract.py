@@ -13,6 +13,7 @@ import pytest
 from eventsourcing.persistence import Tracking
 
 from ledger.checkpoint import sign_checkpoint
+from ledger.encoding import canonical_encode
 from ledger.envelope import Envelope
 from ledger.keys import generate_key
 from nodes.federation.inbox import KIND_ERROR, Cosignature, GossipedCheckpoint, Inbox, InboxBatch, QuarantineEntry
@@ -125,6 +126,23 @@ def test_partner_checkpoints_come_back_smallest_first(inbox):
 
     assert inbox.partner_checkpoints("BE") == [small, big]
     assert inbox.partner_checkpoints("FR") == []
+
+
+def test_partner_checkpoints_at_sizes_come_back_by_size_and_no_others(inbox):
+    key = generate_key()
+    # Sizes of every width canonical msgpack gives an integer; one root holds the bytes of ``"size": 7``.
+    sizes = (0, 7, 127, 128, 255, 256, 65_535, 65_536, 2**32, 2**40)
+    decoy = canonical_encode("size") + canonical_encode(7)
+    kept = [sign_checkpoint(key, "BE", size, (decoy + bytes(32))[:32] if size == 65_536 else bytes(32), size + 1)
+            for size in sizes]
+    assert inbox.record(InboxBatch(checkpoints=[(c, version) for version, c in enumerate(kept, 1)]))
+    assert inbox.record(InboxBatch(checkpoints=[(sign_checkpoint(key, "DE", 7, bytes(32), 1), 1)]))
+
+    assert inbox.partner_checkpoints_at("BE", sizes) == {c.size: c for c in kept}
+    assert inbox.partner_checkpoints_at("BE", [7, 8, 2**40, 2**41]) == {7: kept[1], 2**40: kept[-1]}
+    assert inbox.partner_checkpoints_at("BE", [8]) == {}  # the decoy's root holds "size": 7, not 8
+    assert inbox.partner_checkpoints_at("BE", []) == {}
+    assert inbox.partner_checkpoints_at("FR", [7]) == {}
 
 
 def test_the_newest_partner_checkpoint_is_the_last_kept(inbox):
