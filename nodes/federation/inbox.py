@@ -307,30 +307,17 @@ class Inbox:
 
     def advance(self, name: str, position: int) -> None:
         """Track ``position`` for ``name`` unless it is there already or beyond (positions never go back)."""
-        if position <= self.position(name):
-            return
-        with translated_errors("recording a position"):
-            try:
-                self.recorder.insert_tracking(Tracking(application_name=name, notification_id=position))
-            except IntegrityError:
-                pass  # another process tracked it further meanwhile
+        self.advance_all({name: position})
 
     def advance_all(self, positions: Mapping[str, int]) -> None:
-        """``advance`` each name of ``positions`` to its position, in one transaction (one commit)."""
-        ahead = {name: position for name, position in positions.items() if position > self.position(name)}
-        if not ahead:
-            return
-        with translated_errors("recording positions"):
-            try:
-                # The library's own transaction and tracking row (what ``insert_tracking`` does once).
-                with self.recorder.datastore.transaction(commit=True) as c:  # type: ignore[attr-defined]
-                    for name, position in ahead.items():
-                        self.recorder._insert_tracking(  # type: ignore[attr-defined]
-                            c, Tracking(application_name=name, notification_id=position))
-            except IntegrityError:
-                # Another process tracked one of them further meanwhile: each on its own.
-                for name, position in ahead.items():
-                    self.advance(name, position)
+        """``advance`` each name of ``positions`` to its position, in one statement (one commit).
+
+        Nothing is read first: the statement moves a position only forward, so a process that tracked one
+        further meanwhile keeps its position, and the others still move.
+        """
+        if positions:
+            with translated_errors("recording positions"):
+                self._queries.advance_tracking(positions)
 
     def _reading(self, action: str) -> contextlib.AbstractContextManager[None]:
         return translated_errors(action)
@@ -383,6 +370,26 @@ class _Queries:
 
     def _param(self) -> str:
         return "?" if self.sqlite else "%s"
+
+    def advance_tracking(self, positions: Mapping[str, int]) -> None:
+        """Move each tracked position of ``positions`` (name -> position) forward, never back, in one statement:
+        the library's single-row tracking rule (one row per name, its position only raised)."""
+        if self.sqlite:
+            table, p = TRACKING_TABLE, "?"
+        else:
+            table, p = f'"{self.datastore.schema}"."{self.recorder.tracking_table_name}"', "%s"  # type: ignore[attr-defined]
+        ordered = sorted(positions.items())  # rows always locked in one order: concurrent writers never deadlock
+        values = ", ".join([f"({p}, {p})"] * len(ordered))
+        statement = (f"INSERT INTO {table} (application_name, notification_id) VALUES {values} "
+                     "ON CONFLICT (application_name) DO UPDATE SET notification_id = excluded.notification_id "
+                     f"WHERE {table}.notification_id < excluded.notification_id")
+        params = [value for name, position in ordered for value in (name, position)]
+        if self.sqlite:
+            with self.datastore.transaction(commit=True) as cursor:
+                cursor.execute(statement, params)
+        else:
+            with self.datastore.cursor() as cursor:  # one statement in autocommit: atomic, one round trip
+                cursor.execute(statement, params)
 
     def unresolved_quarantine(self, after: int, limit: int) -> list[tuple[int, bytes]]:
         """(notification id, state) of up to ``limit`` unresolved quarantine entries after ``after``, in order."""

@@ -108,6 +108,20 @@ def test_positions_only_move_forward(inbox):
     assert inbox.position("relay:NL@b") == 0
 
 
+def test_a_position_another_writer_tracked_further_stays_and_the_others_still_move(db_url, inbox):
+    # Two processes of one node (``sync`` while ``node run`` runs) track the relay's positions in one table.
+    other = Inbox.open(db_url)
+    try:
+        inbox.advance_all({"relay:NL@a": 5, "relay:DE@b": 5})
+        other.advance_all({"relay:NL@a": 20})
+        inbox.advance_all({"relay:NL@a": 12, "relay:DE@b": 12, "reactions": 3})
+        assert [other.position(n) for n in ("relay:NL@a", "relay:DE@b", "reactions")] == [20, 12, 3]
+        other.advance("reactions", 2)
+        assert inbox.position("reactions") == 3
+    finally:
+        other.close()
+
+
 def test_the_inbox_has_tables_of_its_own(sqlite_url):
     import sqlite3
 
