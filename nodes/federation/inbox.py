@@ -192,6 +192,20 @@ class Inbox:
             stored = self.recorder.select_events(checkpoints_stream_id(node), desc=True, limit=1)
         return Checkpoint.from_bytes(stored[0].state) if stored else None
 
+    def newest_partner_checkpoints(self, after: Mapping[str, int]) -> tuple[int, dict[str, Checkpoint]]:
+        """For each partner of ``after``, the checkpoint last kept from it if its row came after row
+        ``after[partner]`` (0: wherever it is); and the newest row of the inbox, as of the same read.
+
+        One query, whatever the history: each partner's newest row is looked up by its stream's index.
+        Rows are only ever added, in the order of their ids (the newest is never deleted), so asking again
+        with ``after`` the newest row returned reads only what was kept since. Only committed rows are read:
+        a checkpoint refused, or in a batch that rolled back, is never among them.
+        """
+        streams = {checkpoints_stream_id(node): (node, position) for node, position in after.items()}
+        with self._reading("reading partner checkpoints"):
+            newest, rows = self._queries.newest_rows({stream: position for stream, (_, position) in streams.items()})
+        return newest, {streams[stream][0]: Checkpoint.from_bytes(state) for stream, state in rows}
+
     def cosignatures(self) -> list[Cosignature]:
         """Every cosignature partners sent for our checkpoints, in arrival order."""
         return [Cosignature.from_bytes(n.state) for n in self._by_topic((COSIGNATURE,))]
@@ -370,6 +384,29 @@ class _Queries:
 
     def _param(self) -> str:
         return "?" if self.sqlite else "%s"
+
+    def _stream_id(self, stream: uuid.UUID) -> Any:
+        return stream.hex if self.sqlite else stream  # as the library stores it in each dialect
+
+    def _one_statement(self) -> contextlib.AbstractContextManager[Any]:
+        """A cursor for one statement that needs no transaction of its own: on PostgreSQL, in autocommit,
+        one round trip instead of three (begin, statement, end)."""
+        return self.datastore.transaction(commit=False) if self.sqlite else self.datastore.cursor()
+
+    def newest_rows(self, streams: Mapping[uuid.UUID, int]) -> tuple[int, list[tuple[uuid.UUID, bytes]]]:
+        """(the newest row's id, [(stream, state) of the newest version of each of ``streams`` whose row came
+        after the row given for it]) in one statement: each stream's newest version found by its index."""
+        id_, p = self._id_column(), self._param()
+        newest = (f"SELECT * FROM (SELECT {id_} AS n, originator_id AS o, state AS s FROM {self.table} "
+                  f"WHERE originator_id = {p} ORDER BY originator_version DESC LIMIT 1) AS c{{}} WHERE n > {p}")
+        parts = [newest.format(i) for i in range(len(streams))]
+        parts.append(f"SELECT MAX({id_}) AS n, NULL AS o, NULL AS s FROM {self.table}")
+        params = [value for stream, after in streams.items() for value in (self._stream_id(stream), after)]
+        with self._one_statement() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            rows = cursor.fetchall()
+        top = max((int(r["n"]) for r in rows if r["o"] is None and r["n"] is not None), default=0)
+        return top, [(_as_uuid(r["o"]), bytes(r["s"])) for r in rows if r["o"] is not None]
 
     def advance_tracking(self, positions: Mapping[str, int]) -> None:
         """Move each tracked position of ``positions`` (name -> position) forward, never back, in one statement:
