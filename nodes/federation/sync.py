@@ -239,14 +239,18 @@ def sync(node: Node, transport: Transport, timeout_s: float = 10.0, *,
         drained = _drain(fed, deadline, report, progress)
         fed.carry_cosignatures()  # they go with the relay's publish
         # One relay pass after the drain publishes what was pending, what the reactions recorded and the
-        # gossip of what came in; another only if the log grew meanwhile.
-        relayed, size = -1, fed.log_size()
-        while size != relayed and (relayed == -1 or time.monotonic() < deadline):
+        # gossip of what came in; another only if the log grew meanwhile: beyond the record the pass left every
+        # partner at (or, when it cannot say, since the last pass).
+        size: int | None = None
+        while True:
             report.passes += 1
-            relayed = size
-            report.add_relay(fed.relay_pass())
-            size = fed.log_size()
-        report.quiet = drained and size == relayed
+            relayed = fed.relay_pass()
+            report.add_relay(relayed)
+            before, size = size, fed.log_size()
+            done = size in (relayed.caught_up_to, before)
+            if done or time.monotonic() >= deadline:
+                break
+        report.quiet = drained and done
         fed.send_cosignatures()  # those no relay pass took
         fed.save_reactions_position()
         node.sealer.wait_for_mark()  # a finished sync leaves the sealer's mark written
