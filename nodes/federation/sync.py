@@ -298,12 +298,18 @@ def _drain(fed: Federation, deadline: float, report: SyncReport, progress: Progr
                 continue
             return True
         step = fed.ingest_step(min(2.0, max(0.0, deadline - time.monotonic())), report, cosign=False)
-        position = None
+        position = _reached(ingest)  # where the step left it, else read again
         if step.resets:
             end = fed.transport.end_offset(ingest.topic)
             start = 0  # the topic was made anew: read from its start
             fed.reads.ends.pop(ingest.topic, None)
     return False
+
+
+def _reached(ingest: Ingest) -> int | None:
+    """The position ``ingest``'s last step left in its topic as it is now, if the step can say."""
+    reached = ingest.reached
+    return reached[1] if reached is not None and reached[0] == kafka_position(ingest.topic, ingest.topic_id) else None
 
 
 def _inbox_span(fed: Federation, exact: bool = True) -> tuple[int, int]:
