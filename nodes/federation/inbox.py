@@ -18,13 +18,15 @@ from typing import Any, Self
 from eventsourcing.persistence import (
     InfrastructureFactory,
     IntegrityError,
+    InterfaceError,
     Notification,
+    OperationalError,
     ProcessRecorder,
     StoredEvent,
     Tracking,
 )
 from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteDatastore, SQLiteProcessRecorder
-from eventsourcing.utils import Environment, get_topic
+from eventsourcing.utils import Environment, get_topic, retry
 
 from ledger.checkpoint import Checkpoint
 from ledger.encoding import canonical_encode
@@ -388,10 +390,14 @@ class _Queries:
     def _stream_id(self, stream: uuid.UUID) -> Any:
         return stream.hex if self.sqlite else stream  # as the library stores it in each dialect
 
-    def _one_statement(self) -> contextlib.AbstractContextManager[Any]:
-        """A cursor for one statement that needs no transaction of its own: on PostgreSQL, in autocommit,
-        one round trip instead of three (begin, statement, end)."""
-        return self.datastore.transaction(commit=False) if self.sqlite else self.datastore.cursor()
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _alone_on_postgres(self, statement: str, params: Sequence[Any]) -> list[Any]:
+        """Run one statement in autocommit on PostgreSQL (atomic alone: one round trip, where a transaction
+        of its own makes three), tried again on a dropped connection as the library's PostgreSQL recorder
+        does; its rows (none for a write)."""
+        with self.datastore.cursor() as cursor:
+            cursor.execute(statement, params)
+            return cursor.fetchall() if cursor.description else []
 
     def newest_rows(self, streams: Mapping[uuid.UUID, int]) -> tuple[int, list[tuple[uuid.UUID, bytes]]]:
         """(the newest row's id, [(stream, state) of the newest version of each of ``streams`` whose row came
@@ -402,9 +408,12 @@ class _Queries:
         parts = [newest.format(i) for i in range(len(streams))]
         parts.append(f"SELECT MAX({id_}) AS n, NULL AS o, NULL AS s FROM {self.table}")
         params = [value for stream, after in streams.items() for value in (self._stream_id(stream), after)]
-        with self._one_statement() as cursor:
-            cursor.execute(" UNION ALL ".join(parts), params)
-            rows = cursor.fetchall()
+        if self.sqlite:
+            with self.datastore.transaction(commit=False) as cursor:
+                cursor.execute(" UNION ALL ".join(parts), params)
+                rows = cursor.fetchall()
+        else:
+            rows = self._alone_on_postgres(" UNION ALL ".join(parts), params)
         top = max((int(r["n"]) for r in rows if r["o"] is None and r["n"] is not None), default=0)
         return top, [(_as_uuid(r["o"]), bytes(r["s"])) for r in rows if r["o"] is not None]
 
@@ -425,8 +434,7 @@ class _Queries:
             with self.datastore.transaction(commit=True) as cursor:
                 cursor.execute(statement, params)
         else:
-            with self.datastore.cursor() as cursor:  # one statement in autocommit: atomic, one round trip
-                cursor.execute(statement, params)
+            self._alone_on_postgres(statement, params)
 
     def unresolved_quarantine(self, after: int, limit: int) -> list[tuple[int, bytes]]:
         """(notification id, state) of up to ``limit`` unresolved quarantine entries after ``after``, in order."""
