@@ -206,6 +206,11 @@ class Inbox(ReceivedRecords, Protocol):
         """The checkpoint of the largest size kept from partner ``node``, or None."""
         ...
 
+    def newest_partner_checkpoints(self, after: Mapping[str, int]) -> tuple[int, dict[str, Checkpoint]]:
+        """For each partner of ``after``, the checkpoint of the largest size kept from it, if kept in a row
+        after row ``after[partner]`` (0: any); and the newest row's id, as of the same read (one query)."""
+        ...
+
     def gossiped(self) -> list[GossipedCheckpoint]:
         """Every third state's checkpoint kept as a partner's claim (gossip), in arrival order."""
         ...

@@ -37,8 +37,8 @@ class Gossip:
         self.inbox = inbox
         self.send = send
         self._sent: dict[tuple[str, str], int] = {}  # (to, origin) -> size sent
-        # The newest checkpoint kept of each origin, read when the inbox held this many rows.
-        self._newest: tuple[int, dict[str, Checkpoint | None]] = (-1, {})
+        # The newest checkpoint kept of each origin (None: none kept), as of the inbox's newest row read then.
+        self._newest: tuple[int, dict[str, Checkpoint | None]] = (0, {})
 
     def spread(self, partners: Sequence[str]) -> int:
         """Send each of ``partners`` what it was not told yet; returns how many messages were sent.
@@ -62,17 +62,19 @@ class Gossip:
         return {to: checkpoints for to, checkpoints in due.items() if checkpoints}
 
     def _newest_kept(self, partners: Sequence[str]) -> dict[str, Checkpoint | None]:
-        """The newest checkpoint kept of each of ``partners``, read again only when the inbox grew: a kept
-        checkpoint is a row of it, and rows are only ever added (one query when nothing came)."""
-        rows = self.inbox.max_notification_id()
-        read_at, newest = self._newest
-        if read_at != rows:
-            newest = {}
-            self._newest = (rows, newest)
-        for origin in partners:
-            if origin not in newest:
-                newest[origin] = self.inbox.newest_partner_checkpoint(origin)
-        return {origin: newest[origin] for origin in partners}
+        """The newest checkpoint kept of each of ``partners``, in one query: a kept checkpoint is a row of the
+        inbox, rows are only ever added, so only those of the partners known here that came after the newest
+        row read last time are read (a partner new here, all of its own). Only committed rows count: a
+        checkpoint refused, or in a batch that rolled back, is never told."""
+        read_to, known = self._newest
+        top, found = self.inbox.newest_partner_checkpoints(
+            {origin: read_to if origin in known else 0 for origin in partners})
+        if top < read_to:  # fewer rows than before: not the inbox read last time (made anew): read it all
+            known = {}
+            top, found = self.inbox.newest_partner_checkpoints(dict.fromkeys(partners, 0))
+        newest = {origin: found.get(origin, known.get(origin)) for origin in partners}
+        self._newest = (top, newest)
+        return newest
 
     def messages(self, checkpoints: Sequence[Checkpoint]) -> list[tuple[bytes, bytes]]:
         """The (key, value) gossip messages telling ``checkpoints``."""

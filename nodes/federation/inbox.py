@@ -18,13 +18,15 @@ from typing import Any, Self
 from eventsourcing.persistence import (
     InfrastructureFactory,
     IntegrityError,
+    InterfaceError,
     Notification,
+    OperationalError,
     ProcessRecorder,
     StoredEvent,
     Tracking,
 )
 from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteDatastore, SQLiteProcessRecorder
-from eventsourcing.utils import Environment, get_topic
+from eventsourcing.utils import Environment, get_topic, retry
 
 from ledger.checkpoint import Checkpoint
 from ledger.encoding import canonical_encode
@@ -192,6 +194,20 @@ class Inbox:
             stored = self.recorder.select_events(checkpoints_stream_id(node), desc=True, limit=1)
         return Checkpoint.from_bytes(stored[0].state) if stored else None
 
+    def newest_partner_checkpoints(self, after: Mapping[str, int]) -> tuple[int, dict[str, Checkpoint]]:
+        """For each partner of ``after``, the checkpoint last kept from it if its row came after row
+        ``after[partner]`` (0: wherever it is); and the newest row of the inbox, as of the same read.
+
+        One query, whatever the history: each partner's newest row is looked up by its stream's index.
+        Rows are only ever added, in the order of their ids (the newest is never deleted), so asking again
+        with ``after`` the newest row returned reads only what was kept since. Only committed rows are read:
+        a checkpoint refused, or in a batch that rolled back, is never among them.
+        """
+        streams = {checkpoints_stream_id(node): (node, position) for node, position in after.items()}
+        with self._reading("reading partner checkpoints"):
+            newest, rows = self._queries.newest_rows({stream: position for stream, (_, position) in streams.items()})
+        return newest, {streams[stream][0]: Checkpoint.from_bytes(state) for stream, state in rows}
+
     def cosignatures(self) -> list[Cosignature]:
         """Every cosignature partners sent for our checkpoints, in arrival order."""
         return [Cosignature.from_bytes(n.state) for n in self._by_topic((COSIGNATURE,))]
@@ -307,30 +323,17 @@ class Inbox:
 
     def advance(self, name: str, position: int) -> None:
         """Track ``position`` for ``name`` unless it is there already or beyond (positions never go back)."""
-        if position <= self.position(name):
-            return
-        with translated_errors("recording a position"):
-            try:
-                self.recorder.insert_tracking(Tracking(application_name=name, notification_id=position))
-            except IntegrityError:
-                pass  # another process tracked it further meanwhile
+        self.advance_all({name: position})
 
     def advance_all(self, positions: Mapping[str, int]) -> None:
-        """``advance`` each name of ``positions`` to its position, in one transaction (one commit)."""
-        ahead = {name: position for name, position in positions.items() if position > self.position(name)}
-        if not ahead:
-            return
-        with translated_errors("recording positions"):
-            try:
-                # The library's own transaction and tracking row (what ``insert_tracking`` does once).
-                with self.recorder.datastore.transaction(commit=True) as c:  # type: ignore[attr-defined]
-                    for name, position in ahead.items():
-                        self.recorder._insert_tracking(  # type: ignore[attr-defined]
-                            c, Tracking(application_name=name, notification_id=position))
-            except IntegrityError:
-                # Another process tracked one of them further meanwhile: each on its own.
-                for name, position in ahead.items():
-                    self.advance(name, position)
+        """``advance`` each name of ``positions`` to its position, in one statement (one commit).
+
+        Nothing is read first: the statement moves a position only forward, so a process that tracked one
+        further meanwhile keeps its position, and the others still move.
+        """
+        if positions:
+            with translated_errors("recording positions"):
+                self._queries.advance_tracking(positions)
 
     def _reading(self, action: str) -> contextlib.AbstractContextManager[None]:
         return translated_errors(action)
@@ -416,6 +419,55 @@ class _Queries:
 
     def _param(self) -> str:
         return "?" if self.sqlite else "%s"
+
+    def _stream_id(self, stream: uuid.UUID) -> Any:
+        return stream.hex if self.sqlite else stream  # as the library stores it in each dialect
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _alone_on_postgres(self, statement: str, params: Sequence[Any]) -> list[Any]:
+        """Run one statement in autocommit on PostgreSQL (atomic alone: one round trip, where a transaction
+        of its own makes three), tried again on a dropped connection as the library's PostgreSQL recorder
+        does; its rows (none for a write)."""
+        with self.datastore.cursor() as cursor:
+            cursor.execute(statement, params)
+            return cursor.fetchall() if cursor.description else []
+
+    def newest_rows(self, streams: Mapping[uuid.UUID, int]) -> tuple[int, list[tuple[uuid.UUID, bytes]]]:
+        """(the newest row's id, [(stream, state) of the newest version of each of ``streams`` whose row came
+        after the row given for it]) in one statement: each stream's newest version found by its index."""
+        id_, p = self._id_column(), self._param()
+        newest = (f"SELECT * FROM (SELECT {id_} AS n, originator_id AS o, state AS s FROM {self.table} "
+                  f"WHERE originator_id = {p} ORDER BY originator_version DESC LIMIT 1) AS c{{}} WHERE n > {p}")
+        parts = [newest.format(i) for i in range(len(streams))]
+        parts.append(f"SELECT MAX({id_}) AS n, NULL AS o, NULL AS s FROM {self.table}")
+        params = [value for stream, after in streams.items() for value in (self._stream_id(stream), after)]
+        if self.sqlite:
+            with self.datastore.transaction(commit=False) as cursor:
+                cursor.execute(" UNION ALL ".join(parts), params)
+                rows = cursor.fetchall()
+        else:
+            rows = self._alone_on_postgres(" UNION ALL ".join(parts), params)
+        top = max((int(r["n"]) for r in rows if r["o"] is None and r["n"] is not None), default=0)
+        return top, [(_as_uuid(r["o"]), bytes(r["s"])) for r in rows if r["o"] is not None]
+
+    def advance_tracking(self, positions: Mapping[str, int]) -> None:
+        """Move each tracked position of ``positions`` (name -> position) forward, never back, in one statement:
+        the library's single-row tracking rule (one row per name, its position only raised)."""
+        if self.sqlite:
+            table, p = TRACKING_TABLE, "?"
+        else:
+            table, p = f'"{self.datastore.schema}"."{self.recorder.tracking_table_name}"', "%s"  # type: ignore[attr-defined]
+        ordered = sorted(positions.items())  # rows always locked in one order: concurrent writers never deadlock
+        values = ", ".join([f"({p}, {p})"] * len(ordered))
+        statement = (f"INSERT INTO {table} (application_name, notification_id) VALUES {values} "
+                     "ON CONFLICT (application_name) DO UPDATE SET notification_id = excluded.notification_id "
+                     f"WHERE {table}.notification_id < excluded.notification_id")
+        params = [value for name, position in ordered for value in (name, position)]
+        if self.sqlite:
+            with self.datastore.transaction(commit=True) as cursor:
+                cursor.execute(statement, params)
+        else:
+            self._alone_on_postgres(statement, params)
 
     def unresolved_quarantine(self, after: int, limit: int) -> list[tuple[int, bytes]]:
         """(notification id, state) of up to ``limit`` unresolved quarantine entries after ``after``, in order."""

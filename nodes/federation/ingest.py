@@ -102,6 +102,9 @@ class Ingest:
         self._own_checkpoints: dict[int, Checkpoint] = {}
         self._caught_up = False
         self._ahead: _Read | None = None  # the batch read after the last one recorded, being checked
+        #: (tracking name, position) where the last ``step`` left the read position, as it read or recorded it;
+        #: None when it cannot say (no step yet, a conflict, a reset, a failure).
+        self.reached: tuple[str, int] | None = None
         #: origin -> (key, value) of our cosignature of its newest kept checkpoint, not sent yet.
         self.cosignatures_due: dict[str, tuple[bytes, bytes]] = {}
         #: (partner, (key, value)) answers to its witness requests (``nodes.federation.witness``), not sent yet.
@@ -131,6 +134,7 @@ class Ingest:
         when the broker fails, ``StorageError`` when the database does; bad messages never raise.
         """
         report = IngestReport()
+        self.reached = None
         if self.topic_id is None:
             self.topic_id = self.transport.ensure_topics([self.state]).get(self.topic)
         name = kafka_position(self.topic, self.topic_id)
@@ -145,6 +149,7 @@ class Ingest:
                 report.resets += 1
                 return report
         if batch is None:
+            self.reached = (name, position)
             return report
         if len(batch.records) >= self.batch_size:
             with contextlib.suppress(TransportReset):  # the next step reads again and meets it
@@ -153,8 +158,10 @@ class Ingest:
         done.read = len(batch.records)
         if done.conflicts:
             self._ahead = None
-        elif done.accepted or done.checkpoints:
-            done.add(self._retry_parked())
+        else:
+            self.reached = (name, batch.tracking.notification_id)
+            if done.accepted or done.checkpoints:
+                done.add(self._retry_parked())
         return done
 
     def process(self, records: Sequence[tuple[int, bytes | None, bytes | None]], *,

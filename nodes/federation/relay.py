@@ -67,6 +67,9 @@ class RelayReport:
     gossip: int = 0
     #: Whether the positions handed as ``save_along`` were saved in this pass's commit.
     saved_along: bool = False
+    #: The log position this pass left every partner at, when it left them all at one (its newest record as the
+    #: pass saw it); else None. A log whose newest record is there now has nothing more to relay.
+    caught_up_to: int | None = None
 
     def __bool__(self) -> bool:
         return bool(self.records or self.checkpoints)
@@ -147,6 +150,7 @@ class Relay:
         if self._idle(partners):
             # Nothing to seal or prove: no seal, no positions read; the gossip due, if any, goes out with the
             # messages carried in one publish.
+            report.caught_up_to = self._caught_up[0] if self._caught_up is not None else None
             return self._tell(partners, report)
         known = self._positions_known(partners)
         self._caught_up = None
@@ -180,6 +184,7 @@ class Relay:
         if report.resets:
             report.gossip += self.gossip.spread(partners)  # what a reset kept from going with the records
         self._note_caught_up(partners)
+        report.caught_up_to = self._caught_up[0] if self._caught_up is not None else None
         return report
 
     def _tell(self, partners: list[str], report: RelayReport) -> RelayReport:

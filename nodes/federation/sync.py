@@ -239,14 +239,18 @@ def sync(node: Node, transport: Transport, timeout_s: float = 10.0, *,
         drained = _drain(fed, deadline, report, progress)
         fed.carry_cosignatures()  # they go with the relay's publish
         # One relay pass after the drain publishes what was pending, what the reactions recorded and the
-        # gossip of what came in; another only if the log grew meanwhile.
-        relayed, size = -1, fed.log_size()
-        while size != relayed and (relayed == -1 or time.monotonic() < deadline):
+        # gossip of what came in; another only if the log grew meanwhile: beyond the record the pass left every
+        # partner at (or, when it cannot say, since the last pass).
+        size: int | None = None
+        while True:
             report.passes += 1
-            relayed = size
-            report.add_relay(fed.relay_pass())
-            size = fed.log_size()
-        report.quiet = drained and size == relayed
+            relayed = fed.relay_pass()
+            report.add_relay(relayed)
+            before, size = size, fed.log_size()
+            done = size in (relayed.caught_up_to, before)
+            if done or time.monotonic() >= deadline:
+                break
+        report.quiet = drained and done
         fed.send_cosignatures()  # those no relay pass took
         fed.save_reactions_position()
         node.sealer.wait_for_mark()  # a finished sync leaves the sealer's mark written
@@ -294,12 +298,18 @@ def _drain(fed: Federation, deadline: float, report: SyncReport, progress: Progr
                 continue
             return True
         step = fed.ingest_step(min(2.0, max(0.0, deadline - time.monotonic())), report, cosign=False)
-        position = None
+        position = _reached(ingest)  # where the step left it, else read again
         if step.resets:
             end = fed.transport.end_offset(ingest.topic)
             start = 0  # the topic was made anew: read from its start
             fed.reads.ends.pop(ingest.topic, None)
     return False
+
+
+def _reached(ingest: Ingest) -> int | None:
+    """The position ``ingest``'s last step left in its topic as it is now, if the step can say."""
+    reached = ingest.reached
+    return reached[1] if reached is not None and reached[0] == kafka_position(ingest.topic, ingest.topic_id) else None
 
 
 def _inbox_span(fed: Federation, exact: bool = True) -> tuple[int, int]:

@@ -99,6 +99,16 @@ class MemoryInbox:
         kept = self.partner_checkpoints(node)
         return kept[-1] if kept else None
 
+    def newest_partner_checkpoints(self, after: Mapping[str, int]) -> tuple[int, dict[str, Checkpoint]]:
+        streams = {checkpoints_stream_id(node): node for node in after}
+        newest: dict[str, Notification] = {}
+        for n in notifications(self.recorder):
+            node = streams.get(n.originator_id)
+            if node is not None and (node not in newest or n.originator_version > newest[node].originator_version):
+                newest[node] = n
+        return self.max_notification_id(), {node: Checkpoint.from_bytes(n.state) for node, n in newest.items()
+                                             if n.id > after[node]}
+
     def quarantined(self, *, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         entries = [p.summary() for p in self.parked() if p.notification_id > after]
         return entries if limit is None else entries[:limit]

@@ -108,6 +108,40 @@ def test_positions_only_move_forward(inbox):
     assert inbox.position("relay:NL@b") == 0
 
 
+def test_a_position_another_writer_tracked_further_stays_and_the_others_still_move(db_url, inbox):
+    # Two processes of one node (``sync`` while ``node run`` runs) track the relay's positions in one table.
+    other = Inbox.open(db_url)
+    try:
+        inbox.advance_all({"relay:NL@a": 5, "relay:DE@b": 5})
+        other.advance_all({"relay:NL@a": 20})
+        inbox.advance_all({"relay:NL@a": 12, "relay:DE@b": 12, "reactions": 3})
+        assert [other.position(n) for n in ("relay:NL@a", "relay:DE@b", "reactions")] == [20, 12, 3]
+        other.advance("reactions", 2)
+        assert inbox.position("reactions") == 3
+    finally:
+        other.close()
+
+
+@pytest.mark.postgres
+def test_positions_and_gossip_reads_outlive_connections_the_server_dropped(pg_url):
+    import psycopg
+
+    with Inbox.open(pg_url) as inbox:
+        inbox.advance_all({"relay:NL@a": 5})
+        assert inbox.newest_partner_checkpoints({"BE": 0})[1] == {}
+        with psycopg.connect(pg_url, autocommit=True) as admin:  # the server ends every other session
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        inbox.advance_all({"relay:NL@a": 7})  # tried again on a new connection, as the library's recorder does
+        kept = sign_checkpoint(generate_key(), "BE", 3, bytes(32), 3)
+        assert inbox.record(InboxBatch(checkpoints=[(kept, 1)]))
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        assert inbox.newest_partner_checkpoints({"BE": 0})[1] == {"BE": kept}
+        assert inbox.position("relay:NL@a") == 7
+
+
 def test_the_inbox_has_tables_of_its_own(sqlite_url):
     import sqlite3
 

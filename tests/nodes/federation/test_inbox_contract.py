@@ -155,6 +155,41 @@ def test_the_newest_partner_checkpoint_is_the_last_kept(inbox):
     assert inbox.newest_partner_checkpoint("FR") is None
 
 
+def test_the_newest_partner_checkpoints_are_read_at_once_and_then_only_those_kept_after_a_row(inbox):
+    key = generate_key()
+    be = [sign_checkpoint(key, "BE", size, bytes(32), size) for size in (3, 7, 12)]
+    de = sign_checkpoint(key, "DE", 5, bytes(32), 5)
+    assert inbox.record(InboxBatch(checkpoints=[(be[0], 1), (be[1], 2), (de, 1)]))
+    assert inbox.newest_partner_checkpoints({}) == (inbox.max_notification_id(), {})
+
+    top, newest = inbox.newest_partner_checkpoints({"BE": 0, "DE": 0, "FR": 0})
+    assert (top, newest) == (inbox.max_notification_id(), {"BE": be[1], "DE": de})
+    assert inbox.newest_partner_checkpoints({"BE": top, "DE": top, "FR": top}) == (top, {})
+
+    # Rows of other kinds come and go unread; only what was kept after ``top`` comes back.
+    assert inbox.record(accepted(marked_stream("BE", str(uuid.uuid4()), 1)[0]))
+    assert inbox.record(InboxBatch(checkpoints=[(be[2], 3)], quarantined=[refused("malformed", b"junk")]))
+    later, newest = inbox.newest_partner_checkpoints({"BE": top, "DE": top, "FR": top})
+    assert (later, newest) == (inbox.max_notification_id(), {"BE": be[2]})
+    assert later > top
+    assert inbox.newest_partner_checkpoints({"BE": later, "DE": 0}) == (later, {"DE": de})
+
+
+def test_a_checkpoint_in_a_batch_that_was_not_written_is_never_the_newest(inbox):
+    key = generate_key()
+    record = marked_stream("BE", str(uuid.uuid4()), 1)[0]
+    kept = sign_checkpoint(key, "BE", 3, bytes(32), 3)
+    assert inbox.record(InboxBatch(accepted=[(record, record.to_bytes())], checkpoints=[(kept, 1)]))
+    top, _ = inbox.newest_partner_checkpoints({"BE": 0})
+
+    # A batch holding a record held already is written not at all: its checkpoint was never kept.
+    rolled_back = sign_checkpoint(key, "BE", 9, bytes(32), 9)
+    assert not inbox.record(InboxBatch(accepted=[(record, record.to_bytes())], checkpoints=[(rolled_back, 2)]))
+
+    assert inbox.newest_partner_checkpoints({"BE": top}) == (top, {})
+    assert inbox.newest_partner_checkpoints({"BE": 0}) == (top, {"BE": kept})
+
+
 def test_gossiped_claims_come_back_in_arrival_order_once_each(inbox):
     key = generate_key()
     claims = [GossipedCheckpoint(witness=w, origin="BE", size=size, received_at=size,

@@ -322,7 +322,7 @@ def test_a_pass_after_one_that_caught_every_partner_up_reads_no_position_and_sav
     report = relay.relay()
     del be.inbox.position
     assert report.records == 1 and len(stolen_sent(transport)) == 2
-    assert read.count(name) == 1  # only by the commit, which never moves a position back
+    assert read == []  # neither by the pass nor by its commit, which never moves a position back
     assert be.inbox.position(name) > caught_up
 
 
@@ -351,3 +351,38 @@ def test_a_pass_after_one_that_caught_every_partner_up_reads_the_new_records_onc
     report = relay.relay()
     assert len(reads) == 3 and report.records == 2 and len(stolen_sent(transport)) == 3
     del be.registry.recorder.select_notifications
+
+
+def test_a_pass_says_where_it_left_every_partner_and_a_sync_reads_the_log_size_once_a_pass(be_and_nl):
+    from nodes.federation.sync import Federation, sync
+
+    be = be_and_nl
+    transport = MemoryTransport()
+    with Federation(be, transport) as fed:
+        be.registry.record("report_stolen", by="police", weapon_id=str(manufacture(be, "S-1")), place="Gent",
+                           circumstances="")
+        newest = be.registry.recorder.max_notification_id()
+        assert fed.relay_pass().caught_up_to == newest
+        assert fed.relay_pass().caught_up_to == newest  # a pass with nothing to do says it too
+
+        sizes = []
+        log_size = fed.log_size
+        fed.log_size = lambda: sizes.append(1) or log_size()  # type: ignore[method-assign]
+        report = sync(be, transport, federation=fed)
+        assert report.quiet and report.passes == 1 and len(sizes) == 1
+
+        # A record logged during a pass, after its seal: another pass sends it.
+        relay_pass, passes = fed.relay_pass, []
+
+        def pass_then_record():
+            passed = relay_pass()
+            passes.append(passed)
+            if len(passes) == 1:
+                be.registry.record("report_stolen", by="police", weapon_id=str(manufacture(be, "S-2")),
+                                   place="Gent", circumstances="")
+            return passed
+
+        fed.relay_pass = pass_then_record  # type: ignore[method-assign]
+        report = sync(be, transport, federation=fed)
+        assert report.quiet and report.passes == 2 and len(stolen_sent(transport)) == 2
+        assert passes[0].caught_up_to < passes[1].caught_up_to == be.registry.recorder.max_notification_id()

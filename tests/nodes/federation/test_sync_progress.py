@@ -40,6 +40,29 @@ def test_sync_reports_the_backlog_read_of_the_backlog_there_was(tmp_path, kafka_
         assert all(done == 0 and total == 0 for done, total in calls)  # nothing to read: nothing to draw
 
 
+def test_a_drain_takes_its_position_from_the_step_that_recorded_it(tmp_path, kafka_bootstrap):
+    from nodes.federation.ingest import kafka_position
+    from nodes.federation.sync import Federation
+
+    with Cluster(tmp_path, kafka_bootstrap, ["BE", "NL"]) as cluster:
+        nl = cluster["NL"]
+        with Federation(nl, cluster.transports["NL"]) as fed:
+            sync(nl, cluster.transports["NL"], 30.0, federation=fed)
+            publish(cluster, "NL", junk(3))
+            reads = []
+            position = nl.inbox.position
+            nl.inbox.position = lambda name: reads.append(name) or position(name)  # type: ignore[method-assign]
+            try:
+                report = sync(nl, cluster.transports["NL"], 30.0, federation=fed)
+            finally:
+                del nl.inbox.position
+            name = kafka_position(fed.ingest.topic, fed.ingest.topic_id)
+            assert report.quiet and report.quarantined == 3
+            assert fed.ingest.reached == (name, position(name))
+            # Once by the drain before its step, once by the step; after it, where the step recorded it.
+            assert reads.count(name) == 2
+
+
 def test_armsledger_sync_draws_the_backlog_on_a_terminal_only(tmp_path, kafka_bootstrap, monkeypatch, capsys):
     monkeypatch.setattr(progress, "DELAY_S", 0)  # the backlog is read in less than the delay
     with Cluster(tmp_path, kafka_bootstrap, ["BE", "NL"]) as cluster:

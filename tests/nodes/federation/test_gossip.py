@@ -1,0 +1,116 @@
+"""What the relay's gossip tells each partner (``nodes.federation.gossip.Gossip``): the newest checkpoint kept of every
+other partner, each size once, read from the inbox (on SQLite, PostgreSQL and the in-memory stand-in) as it grows."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from ledger.checkpoint import Checkpoint, sign_checkpoint
+from ledger.keys import generate_key
+from nodes.federation.gossip import Gossip
+from nodes.federation.inbox import Inbox, InboxBatch
+from nodes.federation.wire import GossipMessage, decode_message
+
+from memory_federation import MemoryInbox
+from signed_streams import marked_stream
+
+KEY = generate_key()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "memory"])
+def inbox(request):
+    opened = MemoryInbox() if request.param == "memory" else Inbox.open(
+        request.getfixturevalue({"sqlite": "sqlite_url", "postgres": "pg_url"}[request.param]))
+    yield opened
+    opened.close()
+
+
+def checkpoint(origin: str, size: int) -> Checkpoint:
+    return sign_checkpoint(KEY, origin, size, size.to_bytes(32, "big"), size)
+
+
+def keep(inbox, *checkpoints: Checkpoint) -> None:
+    """Keep ``checkpoints`` as ingest does: each the next version of its origin's stream, with a record beside."""
+    versions = {c.origin: len(inbox.partner_checkpoints(c.origin)) for c in checkpoints}
+    batch = []
+    for c in checkpoints:
+        versions[c.origin] += 1
+        batch.append((c, versions[c.origin]))
+    record = marked_stream("BE", str(uuid.uuid4()), 1)[0]
+    assert inbox.record(InboxBatch(accepted=[(record, record.to_bytes())], checkpoints=batch))
+
+
+class Sent:
+    def __init__(self) -> None:
+        self.told: list[tuple[str, int, str]] = []  # (to, size, origin)
+
+    def __call__(self, to: str, items) -> None:
+        for _, value in items:
+            told = Checkpoint.from_bytes(decode_message(value).checkpoint)
+            self.told.append((to, told.size, told.origin))
+
+
+def test_each_partner_is_told_the_newest_checkpoint_kept_of_the_others_once(inbox):
+    sent = Sent()
+    gossip = Gossip("NL", inbox, sent)
+    assert gossip.spread(["BE", "DE", "FR"]) == 0  # nothing kept yet
+
+    keep(inbox, checkpoint("BE", 3), checkpoint("DE", 5))
+    assert gossip.due(["BE", "DE", "FR"]) == {"BE": [checkpoint("DE", 5)], "DE": [checkpoint("BE", 3)],
+                                              "FR": [checkpoint("BE", 3), checkpoint("DE", 5)]}
+    assert gossip.spread(["BE", "DE", "FR"]) == 4
+    assert gossip.spread(["BE", "DE", "FR"]) == 0  # each size once
+
+    keep(inbox, checkpoint("BE", 7))
+    keep(inbox, checkpoint("BE", 9))
+    sent.told.clear()
+    assert gossip.spread(["BE", "DE", "FR"]) == 2
+    assert sorted(sent.told) == [("DE", 9, "BE"), ("FR", 9, "BE")]
+
+
+def test_a_checkpoint_in_a_batch_that_was_not_written_is_never_told(inbox):
+    gossip = Gossip("NL", inbox, Sent())
+    record = marked_stream("BE", str(uuid.uuid4()), 1)[0]
+    assert inbox.record(InboxBatch(accepted=[(record, record.to_bytes())], checkpoints=[(checkpoint("BE", 3), 1)]))
+    assert gossip.due(["BE", "DE"]) == {"DE": [checkpoint("BE", 3)]}
+
+    # Another writer held the record already: the whole batch, its checkpoint with it, is not written.
+    assert not inbox.record(InboxBatch(accepted=[(record, record.to_bytes())], checkpoints=[(checkpoint("BE", 8), 2)]))
+    assert gossip.due(["BE", "DE"]) == {"DE": [checkpoint("BE", 3)]}
+
+
+def test_a_partner_trusted_again_is_read_anew(inbox):
+    gossip = Gossip("NL", inbox, Sent())
+    keep(inbox, checkpoint("BE", 3), checkpoint("DE", 5))
+    assert gossip.due(["BE", "DE"]) == {"BE": [checkpoint("DE", 5)], "DE": [checkpoint("BE", 3)]}
+
+    # DE is not a partner for a while (its trust withdrawn), and more of it is kept meanwhile.
+    assert gossip.due(["BE"]) == {}
+    keep(inbox, checkpoint("DE", 6))
+    assert gossip.due(["BE"]) == {}
+    keep(inbox, checkpoint("FR", 2))
+    assert gossip.due(["BE", "DE", "FR"])["BE"] == [checkpoint("DE", 6), checkpoint("FR", 2)]
+
+
+def test_what_another_process_kept_is_told_and_only_what_it_committed(db_url):
+    # ``sync`` while ``node run`` runs: each ingests into the same inbox; either relay tells what either kept.
+    with Inbox.open(db_url) as inbox, Inbox.open(db_url) as other:
+        gossip = Gossip("NL", inbox, Sent())
+        keep(inbox, checkpoint("BE", 3))
+        assert gossip.due(["BE", "DE"]) == {"DE": [checkpoint("BE", 3)]}
+        keep(other, checkpoint("BE", 4))
+        assert gossip.due(["BE", "DE"]) == {"DE": [checkpoint("BE", 4)]}
+        record = marked_stream("DE", str(uuid.uuid4()), 1)[0]
+        assert other.record(InboxBatch(accepted=[(record, record.to_bytes())]))
+        assert not other.record(InboxBatch(accepted=[(record, record.to_bytes())],
+                                           checkpoints=[(checkpoint("BE", 11), 3)]))
+        assert gossip.due(["BE", "DE"]) == {"DE": [checkpoint("BE", 4)]}
+
+
+def test_gossip_messages_name_the_witness_and_carry_the_checkpoint(inbox):
+    gossip = Gossip("NL", inbox, Sent())
+    [(key, value)] = gossip.messages([checkpoint("BE", 3)])
+    assert key == b"NL"
+    assert decode_message(value) == GossipMessage(origin="NL", checkpoint=checkpoint("BE", 3).to_bytes())
