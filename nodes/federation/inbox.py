@@ -355,7 +355,7 @@ class Inbox:
         queries = self._queries
         stream = checkpoints_stream_id(node)
         contains = "instr(state, ?) > 0" if queries.sqlite else "position(%s::bytea in state) > 0"
-        p = "?" if queries.sqlite else "%s"
+        p = queries._param()
         with self._reading("reading partner checkpoints"), queries.datastore.transaction(commit=False) as cursor:
             for start in range(0, len(wanted), _IN_CHUNK):
                 chunk = wanted[start:start + _IN_CHUNK]
@@ -364,7 +364,7 @@ class Inbox:
                 # In version order, as ``partner_checkpoints`` reads them: the last of one size wins there too.
                 cursor.execute(f"SELECT state FROM {queries.table} WHERE originator_id = {p} "
                                f"AND ({' OR '.join([contains] * len(chunk))}) ORDER BY originator_version",
-                               (stream.hex if queries.sqlite else stream, *markers))
+                               (queries._stream_id(stream), *markers))
                 for row in cursor.fetchall():
                     checkpoint = Checkpoint.from_bytes(bytes(row["state"]))
                     if checkpoint.size in asked:
