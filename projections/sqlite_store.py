@@ -13,6 +13,7 @@ from typing import Any
 
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
+import projections.sqlite_pool  # noqa: F401  (every SQLite store gets the mended connection pool)
 from projections.sqlite_tracking import create_tracking_table, use_tracking_table
 from projections.store import TABLES_DDL, TRACKING_TABLE, VIEW_TABLES, ViewStore, WriteTransaction
 

@@ -32,6 +32,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 
+import projections.sqlite_pool  # noqa: F401  (every SQLite store gets the mended connection pool)
 from domain.errors import InvalidField
 from domain.event_types import SEIZED
 from domain.marking import Marking

@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlparse, urlsplit, urlunsplit
 from eventsourcing.persistence import IntegrityError, PersistenceError, RecordConflictError
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
+import projections.sqlite_pool  # noqa: F401  (every SQLite store gets the mended connection pool)
 from nodes.errors import ConfigurationError, StorageError, VersionConflict
 
 if TYPE_CHECKING:
