@@ -46,6 +46,9 @@ def eventsourcing_env(db: str) -> dict[str, str]:
             "POSTGRES_POOL_SIZE": "8",
             "POSTGRES_MAX_OVERFLOW": "8",
             "POSTGRES_LOCK_TIMEOUT": "5",
+            # The wait for a free connection of the pool (psycopg_pool's default 30 s), which eventsourcing
+            # tries up to 10 times: a request that finds every connection busy is told so within a minute.
+            "POSTGRES_CONNECT_TIMEOUT": "5",
             "ORIGINATOR_ID_TYPE": "uuid",
         }
     if "://" in db:

@@ -81,6 +81,7 @@ def test_on_postgresql_a_request_that_finds_every_connection_busy_is_a_503_too(t
             # psycopg_pool, whose wait (30 s) eventsourcing tries 10 times: short for the busy request only.
             pool = context.node.views.store.datastore.pool
             usual, pool.timeout = pool.timeout, 0.05
+            assert usual == 5  # the node's wait, not psycopg_pool's 30 s (eventsourcing tries it 10 times)
             held = [pool.getconn() for _ in range(pool.max_size)]
             try:
                 busy = client.get("/api/v1/weapons", params={"serial": "BUSY*"}, headers=as_role(Role.POLICE))
