@@ -89,7 +89,8 @@ def _verify_store(node: Node, workers: int | None, progress: Progress | None,
     # The views are projected afresh and compared on a thread beside the audit, which mostly waits for
     # the workers' signature checks. Opened here first: two threads opening them at once race on SQLite.
     _read_ids_as_stored(node.registry.recorder)  # the projection reads the log through the library
-    pool = start_pool(workers) if workers > 1 else None
+    # The workers start now, on the other core, while this one reads the register and the first rows.
+    pool = start_pool(workers, now=True) if workers > 1 else None
     views = None
     try:
         views = _ViewsCompared(node, checks) if since is None else None

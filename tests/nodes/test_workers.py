@@ -121,3 +121,31 @@ def test_the_console_script_runs_the_command_line(tmp_path):
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert "usage: armsledger" in done.stdout
+
+
+NOW_STARTER = """
+import sys
+from nodes.workers import start_pool
+
+
+def write(text):
+    sys.stdout.write(text)  # not flushed: a pipe is block-buffered
+
+
+if __name__ == "__main__":
+    pool = start_pool(2, now=True)
+    print(len(pool._processes), flush=True)  # before any work was given
+    pool.submit(write, "written by a worker").result()
+    pool.shutdown(wait=True)
+"""
+
+
+def test_a_pool_started_now_has_every_worker_before_any_work_and_loses_no_output_at_its_end(tmp_path):
+    # A worker skips the interpreter's teardown at its end (os._exit): what it wrote is still written.
+    script = tmp_path / "now_starter.py"
+    script.write_text(NOW_STARTER)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=os.getcwd(), timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "2"
+    assert "written by a worker" in done.stdout
