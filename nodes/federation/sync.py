@@ -7,7 +7,8 @@ partner records (a reaction that fails is listed in the quarantine, never raised
 everything pending, the records those reactions made among them, with its cosignatures and the
 gossip of what came in, in one relay pass (another only while the log grew meanwhile, until the
 timeout). Messages that arrive after its last
-read wait for the next ``sync``: the inbox is drained once, its end asked of the broker once.
+read wait for the next ``sync``: the inbox is drained once, its end asked of the broker once; the
+inbox position is where the ingest's last step left it, read only by a new ``Federation``.
 Scripts and tests get a deterministic step.
 
 Reactions have a position of their own in the inbox (``REACTIONS_POSITION``), saved after
@@ -271,10 +272,10 @@ def _drain(fed: Federation, deadline: float, report: SyncReport, progress: Progr
     if end - start >= POOL_THRESHOLD:
         ingest.warm_up()  # a large backlog: start the verifying processes while the first batch is read
     checked_reset = False
-    position: int | None = start  # read again after each step, which moves it
+    position: int | None = start  # where each step leaves it; read when a step cannot say
     while time.monotonic() < deadline:
         if position is None:
-            position = fed.node.inbox.position(kafka_position(ingest.topic, ingest.topic_id))
+            position = ingest.position()
         if progress is not None and position <= end:
             progress(max(0, position - start), max(0, end - start))
         seen = fed.reads.ends.get(ingest.topic)  # the end a read of this drain saw, after it began
@@ -313,12 +314,13 @@ def _reached(ingest: Ingest) -> int | None:
 
 
 def _inbox_span(fed: Federation, exact: bool = True) -> tuple[int, int]:
-    """Our position in our inbox topic and the topic's end now (the topic made if missing); not ``exact``:
-    when the end is beyond our position, an offset between the two may stand for it (``Transport.end_offset``)."""
+    """Our position in our inbox topic (where the ingest's last step left it, else read) and the topic's end now
+    (the topic made if missing); not ``exact``: when the end is beyond our position, an offset between the two
+    may stand for it (``Transport.end_offset``)."""
     ingest = fed.ingest
     if ingest.topic_id is None:
         ingest.topic_id = fed.transport.ensure_topics([ingest.state]).get(ingest.topic)
-    position = fed.node.inbox.position(kafka_position(ingest.topic, ingest.topic_id))
+    position = ingest.position()
     return position, fed.transport.end_offset(ingest.topic, beyond=None if exact else position)
 
 

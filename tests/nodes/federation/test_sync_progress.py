@@ -59,8 +59,17 @@ def test_a_drain_takes_its_position_from_the_step_that_recorded_it(tmp_path, kaf
             name = kafka_position(fed.ingest.topic, fed.ingest.topic_id)
             assert report.quiet and report.quarantined == 3
             assert fed.ingest.reached == (name, position(name))
-            # Once by the drain before its step, once by the step; after it, where the step recorded it.
-            assert reads.count(name) == 2
+            # Where the last sync's steps left it: neither the drain nor its steps read it.
+            assert reads.count(name) == 0
+        with Federation(nl, cluster.transports["NL"]) as fresh:  # a new ingest reads it once, its steps never
+            publish(cluster, "NL", junk(3, start=3))
+            nl.inbox.position = lambda name: reads.append(name) or position(name)  # type: ignore[method-assign]
+            try:
+                report = sync(nl, cluster.transports["NL"], 30.0, federation=fresh)
+            finally:
+                del nl.inbox.position
+            assert report.quiet and report.quarantined == 3 and reads.count(name) == 1
+            assert fresh.ingest.reached == (name, position(name))
 
 
 def test_armsledger_sync_draws_the_backlog_on_a_terminal_only(tmp_path, kafka_bootstrap, monkeypatch, capsys):
