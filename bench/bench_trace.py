@@ -12,7 +12,9 @@ receipt, NL exports it to DE (never confirmed), FR seizes it.
 
 Timed: FR submits a trace request to BE; sync passes are driven in-process
 (``nodes.federation.sync.sync`` on every node whose inbox topic holds unread
-messages, as its own loop would; no knowledge of the route; FR's hops read after
+messages, as its own loop would; no knowledge of the route; each node's read position
+in its topic as the node knows it, where its ingest's last step left it, not read from
+its database at every sweep; FR's hops read after
 each sweep in which FR made a pass, since only its passes change them) until the
 third hop is answered (BE responds showing the export
 to NL, FR forwards to NL, NL responds showing the export to DE, FR forwards to
@@ -61,7 +63,6 @@ from ledger.checkpoint import sign_checkpoint  # noqa: E402
 from nodes.bootstrap import init_node  # noqa: E402
 from nodes.federation import crossborder  # noqa: E402
 from nodes.federation.inbox_records import InboxBatch  # noqa: E402
-from nodes.federation.ingest import kafka_position  # noqa: E402
 from nodes.federation.kafka_transport import KafkaTransport  # noqa: E402
 from nodes.federation.sync import Federation, sync  # noqa: E402
 from nodes.federation.trust import trust_each_other  # noqa: E402
@@ -135,8 +136,10 @@ class Federated:
         return busy or [state for state in STATES if self.waiting(state)]
 
     def position(self, state: str) -> int:
-        ingest = self.feds[state].ingest
-        return self.nodes[state].inbox.position(kafka_position(ingest.topic, ingest.topic_id))
+        """``state``'s read position in its inbox topic, as its node knows it: where its ingest's last step left
+        it (``Ingest.position``), read from its inbox only when the ingest cannot say, as the node's own loop
+        would; only its passes move it."""
+        return self.feds[state].ingest.position()
 
     def settle(self) -> None:
         for _ in range(10):
