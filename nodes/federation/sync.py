@@ -226,10 +226,15 @@ class Federation:
 
 
 def sync(node: Node, transport: Transport, timeout_s: float = 10.0, *,
-         federation: Federation | None = None, progress: Progress | None = None) -> SyncReport:
+         federation: Federation | None = None, progress: Progress | None = None,
+         inbox_end: int | None = None) -> SyncReport:
     """One pass (module docstring). Raises ``TransportError`` / ``StorageError`` on
     infrastructure failures; bad messages are quarantined, never raised. ``progress(done, total)``
-    is told how many messages of the inbox's backlog were ingested, of how many."""
+    is told how many messages of the inbox's backlog were ingested, of how many.
+
+    ``inbox_end``: an end of our inbox topic the caller was just told by the broker (what woke it:
+    ``Transport.end_offset`` with ``beyond``, or ListOffsets); beyond our position, the drain reads
+    to it, and on to the end its reads see, without asking the broker again. Else it asks."""
     started = time.monotonic()
     deadline = started + timeout_s
     report = SyncReport()
@@ -237,7 +242,7 @@ def sync(node: Node, transport: Transport, timeout_s: float = 10.0, *,
     fed = federation or Federation(node, transport)
     try:
         fed.refresh(report)
-        drained = _drain(fed, deadline, report, progress)
+        drained = _drain(fed, deadline, report, progress, inbox_end)
         fed.carry_cosignatures()  # they go with the relay's publish
         # One relay pass after the drain publishes what was pending, what the reactions recorded and the
         # gossip of what came in; another only if the log grew meanwhile: beyond the record the pass left every
@@ -262,12 +267,14 @@ def sync(node: Node, transport: Transport, timeout_s: float = 10.0, *,
     return report
 
 
-def _drain(fed: Federation, deadline: float, report: SyncReport, progress: Progress | None = None) -> bool:
-    """Ingest until our position reaches the end our inbox topic had when we looked; False if the deadline
-    came first. ``progress`` is told the offsets passed of those there were to read."""
+def _drain(fed: Federation, deadline: float, report: SyncReport, progress: Progress | None = None,
+           told_end: int | None = None) -> bool:
+    """Ingest until our position reaches the end our inbox topic had when we looked (or ``told_end``, the
+    caller's look, when beyond our position); False if the deadline came first. ``progress`` is told the
+    offsets passed of those there were to read."""
     ingest = fed.ingest
     # Without progress to tell, an end beyond our position need not be exact: the reads tell how far it is.
-    start, end = _inbox_span(fed, exact=progress is not None)
+    start, end = _inbox_span(fed, exact=progress is not None, told_end=told_end)
     fed.reads.ends.pop(ingest.topic, None)
     if end - start >= POOL_THRESHOLD:
         ingest.warm_up()  # a large backlog: start the verifying processes while the first batch is read
@@ -313,14 +320,16 @@ def _reached(ingest: Ingest) -> int | None:
     return reached[1] if reached is not None and reached[0] == kafka_position(ingest.topic, ingest.topic_id) else None
 
 
-def _inbox_span(fed: Federation, exact: bool = True) -> tuple[int, int]:
+def _inbox_span(fed: Federation, exact: bool = True, told_end: int | None = None) -> tuple[int, int]:
     """Our position in our inbox topic (where the ingest's last step left it, else read) and the topic's end now
     (the topic made if missing); not ``exact``: when the end is beyond our position, an offset between the two
-    may stand for it (``Transport.end_offset``)."""
+    may stand for it (``Transport.end_offset``), and ``told_end``, one the caller was told, is taken if it is."""
     ingest = fed.ingest
     if ingest.topic_id is None:
         ingest.topic_id = fed.transport.ensure_topics([ingest.state]).get(ingest.topic)
     position = ingest.position()
+    if not exact and told_end is not None and told_end > position:
+        return position, told_end
     return position, fed.transport.end_offset(ingest.topic, beyond=None if exact else position)
 
 
