@@ -14,8 +14,9 @@ Timed: FR submits a trace request to BE; sync passes are driven in-process
 (``nodes.federation.sync.sync`` on every node whose inbox topic holds unread
 messages, as its own loop would; no knowledge of the route; each node's read position
 in its topic as the node knows it, where its ingest's last step left it, not read from
-its database at every sweep; FR's hops read after
-each sweep in which FR made a pass, since only its passes change them) until the
+its database at every sweep; each pass handed the end its wake-up check was told
+(``inbox_end``), as a loop woken by it would, instead of asking the broker again; FR's
+hops read after each sweep in which FR made a pass, since only its passes change them) until the
 third hop is answered (BE responds showing the export
 to NL, FR forwards to NL, NL responds showing the export to DE, FR forwards to
 DE, DE answers untraceable); then FR computes the point-of-diversion verdict.
