@@ -12,8 +12,11 @@ receipt, NL exports it to DE (never confirmed), FR seizes it.
 
 Timed: FR submits a trace request to BE; sync passes are driven in-process
 (``nodes.federation.sync.sync`` on every node whose inbox topic holds unread
-messages, as its own loop would; no knowledge of the route; FR's hops read after
-each sweep in which FR made a pass, since only its passes change them) until the
+messages, as its own loop would; no knowledge of the route; each node's read position
+in its topic as the node knows it, where its ingest's last step left it, not read from
+its database at every sweep; each pass handed the end its wake-up check was told
+(``inbox_end``), as a loop woken by it would, instead of asking the broker again; FR's
+hops read after each sweep in which FR made a pass, since only its passes change them) until the
 third hop is answered (BE responds showing the export
 to NL, FR forwards to NL, NL responds showing the export to DE, FR forwards to
 DE, DE answers untraceable); then FR computes the point-of-diversion verdict.
@@ -61,7 +64,6 @@ from ledger.checkpoint import sign_checkpoint  # noqa: E402
 from nodes.bootstrap import init_node  # noqa: E402
 from nodes.federation import crossborder  # noqa: E402
 from nodes.federation.inbox_records import InboxBatch  # noqa: E402
-from nodes.federation.ingest import kafka_position  # noqa: E402
 from nodes.federation.kafka_transport import KafkaTransport  # noqa: E402
 from nodes.federation.sync import Federation, sync  # noqa: E402
 from nodes.federation.trust import trust_each_other  # noqa: E402
@@ -98,27 +100,32 @@ class Federated:
     def __getitem__(self, state: str):
         return self.nodes[state]
 
-    def sync(self, state: str) -> bool:
-        """One sync pass of ``state``; True if it moved anything."""
+    def sync(self, state: str, end: int | None = None) -> bool:
+        """One sync pass of ``state``; True if it moved anything. ``end``: its inbox topic's end as the broker
+        just told it (beyond its position), which the pass reads to without asking again, as a node's own loop
+        woken by it would."""
         with self.counting:
             self.passes += 1
-        report = sync(self.nodes[state], self.feds[state].transport, 30.0, federation=self.feds[state])
+        report = sync(self.nodes[state], self.feds[state].transport, 30.0, federation=self.feds[state],
+                      inbox_end=end)
         return bool(report.published or report.read or report.checkpoints_sent)
 
-    def waiting(self, state: str) -> bool:
-        """True when ``state``'s inbox topic holds messages its node has not read yet.
+    def waiting(self, state: str) -> int | None:
+        """The end of ``state``'s inbox topic when it holds messages its node has not read yet, else None
+        (``topic_id`` unknown yet: 0).
 
         How a node's own loop knows it has work; the driver below uses it instead of
         knowing the route, so every node is treated alike.
         """
         ingest = self.feds[state].ingest
         if ingest.topic_id is None:
-            return True
+            return 0
         end = self.feds[state].transport.end_offset(ingest.topic)
-        return end > self.position(state)
+        return end if end > self.position(state) else None
 
-    def busy(self) -> list[str]:
-        """The states whose inbox topic holds messages their node has not read yet, asked in one request.
+    def busy(self) -> dict[str, int]:
+        """The states whose inbox topic holds messages their node has not read yet, asked in one request, with
+        the end told (a pass woken by it reads to it without asking again).
 
         Tansu answers ListOffsets with the offset after the first record of the topic's last
         batch, not after its last record: a listed end beyond our position means work for sure,
@@ -131,12 +138,15 @@ class Federated:
             listed = self.offsets.end_offsets(list(topics.values()))
         except KeyError:  # kafka-python, when the answer lacks a partition it asked about: ask each node
             listed = {}
-        busy = [state for state in STATES if listed.get(topics[state], 0) > self.position(state)]
-        return busy or [state for state in STATES if self.waiting(state)]
+        busy = {state: listed[topics[state]] for state in STATES
+                if listed.get(topics[state], 0) > self.position(state)}
+        return busy or {state: end for state in STATES if (end := self.waiting(state)) is not None}
 
     def position(self, state: str) -> int:
-        ingest = self.feds[state].ingest
-        return self.nodes[state].inbox.position(kafka_position(ingest.topic, ingest.topic_id))
+        """``state``'s read position in its inbox topic, as its node knows it: where its ingest's last step left
+        it (``Ingest.position``), read from its inbox only when the ingest cannot say, as the node's own loop
+        would; only its passes move it."""
+        return self.feds[state].ingest.position()
 
     def settle(self) -> None:
         for _ in range(10):
@@ -199,8 +209,8 @@ def trace_round(fed: Federated, marking: Marking) -> tuple[float, list[float], i
     hops = []
     while len(answered_at) < 3:
         busy = fed.busy()
-        for state in busy:
-            fed.sync(state)
+        for state, end in busy.items():
+            fed.sync(state, end)
         if "FR" in busy:  # FR's records change only in FR's passes: its hops are read after those
             hops = tracing.hops(fr, first, verify=False)
             done = sum(1 for h in hops if h.status.value in ANSWERED)
@@ -236,10 +246,10 @@ class NodeLoop(threading.Thread):
                 looks += 1
                 listed = self.offsets.end_offsets([topic]).get(topic, 0)
                 # Tansu's end may stop short of a batch's last record (``Federated.busy``): now and then, exactly.
-                work = listed > position or (looks % 50 == 0 and self.fed.waiting(self.state))
-                if work or federation.log_size() != relayed:
+                told = listed if listed > position else (self.fed.waiting(self.state) if looks % 50 == 0 else None)
+                if told is not None or federation.log_size() != relayed:
                     relayed = federation.log_size()
-                    self.fed.sync(self.state)
+                    self.fed.sync(self.state, told or None)
                     position = self.fed.position(self.state)
                     with self.passed:
                         self.passed.notify_all()

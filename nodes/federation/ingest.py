@@ -102,8 +102,8 @@ class Ingest:
         self._own_checkpoints: dict[int, Checkpoint] = {}
         self._caught_up = False
         self._ahead: _Read | None = None  # the batch read after the last one recorded, being checked
-        #: (tracking name, position) where the last ``step`` left the read position, as it read or recorded it;
-        #: None when it cannot say (no step yet, a conflict, a reset, a failure).
+        #: (tracking name, position) where the read position is, as the last ``step`` left it (read or recorded)
+        #: or ``position`` read it; None when unknown (no step yet, a conflict, a reset, a failure).
         self.reached: tuple[str, int] | None = None
         #: origin -> (key, value) of our cosignature of its newest kept checkpoint, not sent yet.
         self.cosignatures_due: dict[str, tuple[bytes, bytes]] = {}
@@ -130,15 +130,20 @@ class Ingest:
         bytes the verifying processes check while this batch is recorded; the next call records
         it, if the position is still where this call left it (else it is read again).
 
+        The position is where the last step left it (``position``), not read again: in this process
+        only a step moves it. Another process's ingest of this node that moved it meanwhile is met
+        as one that records between a step's read and its record always was: a position is only
+        ever raised and what was kept has ids of its own, so the record is refused as a conflict
+        (or adds nothing twice), and the step after a conflict reads the position.
+
         Returns what it did (``read == 0``: nothing was there). Raises ``TransportError``
         when the broker fails, ``StorageError`` when the database does; bad messages never raise.
         """
         report = IngestReport()
-        self.reached = None
         if self.topic_id is None:
             self.topic_id = self.transport.ensure_topics([self.state]).get(self.topic)
-        name = kafka_position(self.topic, self.topic_id)
-        position = self.inbox.position(name)
+        name, position = kafka_position(self.topic, self.topic_id), self.position()
+        self.reached = None  # until this step says where it leaves it
         batch, self._ahead = self._ahead, None
         if batch is None or batch.name != name or batch.position != position:
             try:
@@ -164,6 +169,14 @@ class Ingest:
                 done.add(self._retry_parked())
         return done
 
+    def position(self) -> int:
+        """Our read position in our inbox topic (as ``topic_id`` names it): where the last step left it
+        (``reached``), else read from the inbox and remembered there."""
+        name = kafka_position(self.topic, self.topic_id)
+        if self.reached is None or self.reached[0] != name:
+            self.reached = (name, self.inbox.position(name))
+        return self.reached[1]
+
     def process(self, records: Sequence[tuple[int, bytes | None, bytes | None]], *,
                 tracking: Tracking | None = None) -> IngestReport:
         """Verify ``records`` ((offset, key, value) read from our inbox topic, in order) and record
@@ -174,6 +187,7 @@ class Ingest:
         its hash, size, offset and origin. Bad messages are quarantined, never raised. Raises
         ``StorageError`` when the database fails.
         """
+        self.reached = None  # ``tracking`` may move the position: the next step reads it
         incoming, oversized = self._received(records)
         report = self._settle(incoming, tracking, oversized)
         report.read = len(records)

@@ -7,7 +7,8 @@ partner records (a reaction that fails is listed in the quarantine, never raised
 everything pending, the records those reactions made among them, with its cosignatures and the
 gossip of what came in, in one relay pass (another only while the log grew meanwhile, until the
 timeout). Messages that arrive after its last
-read wait for the next ``sync``: the inbox is drained once, its end asked of the broker once.
+read wait for the next ``sync``: the inbox is drained once, its end asked of the broker once; the
+inbox position is where the ingest's last step left it, read only by a new ``Federation``.
 Scripts and tests get a deterministic step.
 
 Reactions have a position of their own in the inbox (``REACTIONS_POSITION``), saved after
@@ -225,10 +226,15 @@ class Federation:
 
 
 def sync(node: Node, transport: Transport, timeout_s: float = 10.0, *,
-         federation: Federation | None = None, progress: Progress | None = None) -> SyncReport:
+         federation: Federation | None = None, progress: Progress | None = None,
+         inbox_end: int | None = None) -> SyncReport:
     """One pass (module docstring). Raises ``TransportError`` / ``StorageError`` on
     infrastructure failures; bad messages are quarantined, never raised. ``progress(done, total)``
-    is told how many messages of the inbox's backlog were ingested, of how many."""
+    is told how many messages of the inbox's backlog were ingested, of how many.
+
+    ``inbox_end``: an end of our inbox topic the caller was just told by the broker (what woke it:
+    ``Transport.end_offset`` with ``beyond``, or ListOffsets); beyond our position, the drain reads
+    to it, and on to the end its reads see, without asking the broker again. Else it asks."""
     started = time.monotonic()
     deadline = started + timeout_s
     report = SyncReport()
@@ -236,7 +242,7 @@ def sync(node: Node, transport: Transport, timeout_s: float = 10.0, *,
     fed = federation or Federation(node, transport)
     try:
         fed.refresh(report)
-        drained = _drain(fed, deadline, report, progress)
+        drained = _drain(fed, deadline, report, progress, inbox_end)
         fed.carry_cosignatures()  # they go with the relay's publish
         # One relay pass after the drain publishes what was pending, what the reactions recorded and the
         # gossip of what came in; another only if the log grew meanwhile: beyond the record the pass left every
@@ -261,20 +267,22 @@ def sync(node: Node, transport: Transport, timeout_s: float = 10.0, *,
     return report
 
 
-def _drain(fed: Federation, deadline: float, report: SyncReport, progress: Progress | None = None) -> bool:
-    """Ingest until our position reaches the end our inbox topic had when we looked; False if the deadline
-    came first. ``progress`` is told the offsets passed of those there were to read."""
+def _drain(fed: Federation, deadline: float, report: SyncReport, progress: Progress | None = None,
+           told_end: int | None = None) -> bool:
+    """Ingest until our position reaches the end our inbox topic had when we looked (or ``told_end``, the
+    caller's look, when beyond our position); False if the deadline came first. ``progress`` is told the
+    offsets passed of those there were to read."""
     ingest = fed.ingest
     # Without progress to tell, an end beyond our position need not be exact: the reads tell how far it is.
-    start, end = _inbox_span(fed, exact=progress is not None)
+    start, end = _inbox_span(fed, exact=progress is not None, told_end=told_end)
     fed.reads.ends.pop(ingest.topic, None)
     if end - start >= POOL_THRESHOLD:
         ingest.warm_up()  # a large backlog: start the verifying processes while the first batch is read
     checked_reset = False
-    position: int | None = start  # read again after each step, which moves it
+    position: int | None = start  # where each step leaves it; read when a step cannot say
     while time.monotonic() < deadline:
         if position is None:
-            position = fed.node.inbox.position(kafka_position(ingest.topic, ingest.topic_id))
+            position = ingest.position()
         if progress is not None and position <= end:
             progress(max(0, position - start), max(0, end - start))
         seen = fed.reads.ends.get(ingest.topic)  # the end a read of this drain saw, after it began
@@ -312,13 +320,16 @@ def _reached(ingest: Ingest) -> int | None:
     return reached[1] if reached is not None and reached[0] == kafka_position(ingest.topic, ingest.topic_id) else None
 
 
-def _inbox_span(fed: Federation, exact: bool = True) -> tuple[int, int]:
-    """Our position in our inbox topic and the topic's end now (the topic made if missing); not ``exact``:
-    when the end is beyond our position, an offset between the two may stand for it (``Transport.end_offset``)."""
+def _inbox_span(fed: Federation, exact: bool = True, told_end: int | None = None) -> tuple[int, int]:
+    """Our position in our inbox topic (where the ingest's last step left it, else read) and the topic's end now
+    (the topic made if missing); not ``exact``: when the end is beyond our position, an offset between the two
+    may stand for it (``Transport.end_offset``), and ``told_end``, one the caller was told, is taken if it is."""
     ingest = fed.ingest
     if ingest.topic_id is None:
         ingest.topic_id = fed.transport.ensure_topics([ingest.state]).get(ingest.topic)
-    position = fed.node.inbox.position(kafka_position(ingest.topic, ingest.topic_id))
+    position = ingest.position()
+    if not exact and told_end is not None and told_end > position:
+        return position, told_end
     return position, fed.transport.end_offset(ingest.topic, beyond=None if exact else position)
 
 

@@ -522,6 +522,11 @@ class Sealer:
         with translated_errors("reading the leaf index"), self._tables.transaction(commit=False) as cursor:
             return self._tables.leaves_of(cursor, str(stream))
 
+    def leaves_of_streams(self, streams: Iterable[str]) -> dict[str, dict[int, tuple[int, bytes]]]:
+        """``leaves_of`` each of ``streams``, by stream, read in one transaction (one begin and end for them all)."""
+        with translated_errors("reading the leaf index"), self._tables.transaction(commit=False) as cursor:
+            return {str(stream): self._tables.leaves_of(cursor, str(stream)) for stream in dict.fromkeys(streams)}
+
     def leaf_with_hash(self, envelope_hash: bytes) -> SealedLeaf | None:
         """The sealed leaf of the record whose envelope hash is ``envelope_hash``, or None."""
         with translated_errors("reading the leaf index"), self._tables.transaction(commit=False) as cursor:

@@ -121,16 +121,17 @@ def build_fragment(node: Node, weapon_id: UUID | str, *, restricted: bool = Fals
     node.sealer.seal(mark_later=True)  # the fragment needs the checkpoint, not the fsync of the mark
     checkpoint = node.sealer.latest_checkpoint()
     assert checkpoint is not None, "seal() leaves a checkpoint over a log that holds records"
-    # The leaves of the streams shown, looked up by stream: not the whole leaf index.
+    # The leaves of the streams shown, looked up by stream (not the whole leaf index), all in one read.
+    shown = (*certificates, *records)
     leaves = {(stream, version): index
-              for stream in dict.fromkeys(e.stream for e in (*records, *certificates))
-              for version, (index, _) in node.sealer.leaves_of(stream).items()}
-    items = []
-    for envelope in (*certificates, *records):
-        index = leaves[(envelope.stream, envelope.version)]
-        proof = node.sealer.inclusion_proof(index, checkpoint.size)
-        items.append(canonical_encode({"envelope": envelope.to_bytes(), "checkpoint": checkpoint.to_bytes(),
-                                       "index": index, "proof": tuple(proof)}))
+              for stream, versions in node.sealer.leaves_of_streams(e.stream for e in shown).items()
+              for version, (index, _) in versions.items()}
+    indexes = [leaves[(envelope.stream, envelope.version)] for envelope in shown]
+    proofs = node.sealer.inclusion_proofs(indexes, checkpoint.size)  # the subtree roots they share made once
+    signed_head = checkpoint.to_bytes()
+    items = [canonical_encode({"envelope": envelope.to_bytes(), "checkpoint": signed_head, "index": index,
+                               "proof": tuple(proof)})
+             for envelope, index, proof in zip(shown, indexes, proofs, strict=True)]
     exported_to = tuple(dict.fromkeys(str(e.body.get("to_state", "")) for e in weapon
                                       if e.type == EXPORTED and e.body.get("to_state")))
     complete = weapon[0].type in (MANUFACTURED, IMPORTED)

@@ -102,7 +102,9 @@ def test_the_worker_processes_decide_as_this_process(relayed, tmp_path):
     assert len(here[0]) == RECORDS + 6
 
 
-def test_a_batch_read_ahead_is_read_again_when_another_ingest_moved_the_position(relayed, tmp_path):
+def test_a_step_after_another_ingest_moved_the_position_conflicts_then_reads_it(relayed, tmp_path):
+    # A step takes the position where its last step left it, without reading it: another ingest of the node
+    # that moved it meanwhile makes its record a conflict, and the step after reads the position again.
     _, nl, messages = relayed
     transport = MemoryTransport()
     transport.ensure_topics(["NL"])
@@ -113,9 +115,11 @@ def test_a_batch_read_ahead_is_read_again_when_another_ingest_moved_the_position
     try:
         assert first.step(0.0).read == 40  # and reads offsets 40..79 ahead
         assert second.step(0.0).read == 40  # records 40..79 (and reads 80.. ahead)
-        done = first.step(0.0)  # its batch read ahead starts at 40, the position is 80: read again
+        done = first.step(0.0)  # still at 40 as far as it knows: its batch read ahead, recorded by the other
+        assert done.conflicts == 1 and not done.accepted and first.reached is None
+        done = first.step(0.0)  # reads the position, 80, and the batch there
         assert done.read == 40 and not done.conflicts
-        assert len(done.accepted) == 40
+        assert len(done.accepted) == 40 and first.reached == (second.reached[0], 120)
         while first.step(0.0).read or second.step(0.0).read:
             pass
         accepted = [n for n in inbox.recorder.select_notifications(start=1, limit=10_000)

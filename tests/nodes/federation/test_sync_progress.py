@@ -59,8 +59,41 @@ def test_a_drain_takes_its_position_from_the_step_that_recorded_it(tmp_path, kaf
             name = kafka_position(fed.ingest.topic, fed.ingest.topic_id)
             assert report.quiet and report.quarantined == 3
             assert fed.ingest.reached == (name, position(name))
-            # Once by the drain before its step, once by the step; after it, where the step recorded it.
-            assert reads.count(name) == 2
+            # Where the last sync's steps left it: neither the drain nor its steps read it.
+            assert reads.count(name) == 0
+        with Federation(nl, cluster.transports["NL"]) as fresh:  # a new ingest reads it once, its steps never
+            publish(cluster, "NL", junk(3, start=3))
+            nl.inbox.position = lambda name: reads.append(name) or position(name)  # type: ignore[method-assign]
+            try:
+                report = sync(nl, cluster.transports["NL"], 30.0, federation=fresh)
+            finally:
+                del nl.inbox.position
+            assert report.quiet and report.quarantined == 3 and reads.count(name) == 1
+            assert fresh.ingest.reached == (name, position(name))
+
+
+def test_a_sync_told_the_end_of_its_inbox_reads_to_it_without_asking_the_broker(tmp_path, kafka_bootstrap):
+    from nodes.federation.sync import Federation
+
+    with Cluster(tmp_path, kafka_bootstrap, ["BE", "NL"]) as cluster:
+        nl, transport = cluster["NL"], cluster.transports["NL"]
+        with Federation(nl, transport) as fed:
+            sync(nl, transport, 30.0, federation=fed)
+            asked = []
+            end_offset = transport.end_offset
+            transport.end_offset = lambda *a, **k: asked.append(a) or end_offset(*a, **k)  # type: ignore[method-assign]
+            try:
+                publish(cluster, "NL", junk(4))
+                told = end_offset(fed.ingest.topic, beyond=fed.ingest.position())
+                report = sync(nl, transport, 30.0, federation=fed, inbox_end=told)
+                assert report.quiet and report.quarantined == 4 and asked == []
+                assert fed.ingest.position() == end_offset(fed.ingest.topic)  # read on to the end its reads saw
+                # An end at or before the position tells nothing: the broker is asked.
+                publish(cluster, "NL", junk(2, start=4))
+                report = sync(nl, transport, 30.0, federation=fed, inbox_end=fed.ingest.position())
+                assert report.quarantined == 2 and len(asked) == 1
+            finally:
+                del transport.end_offset
 
 
 def test_armsledger_sync_draws_the_backlog_on_a_terminal_only(tmp_path, kafka_bootstrap, monkeypatch, capsys):
