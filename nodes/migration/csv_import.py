@@ -36,7 +36,8 @@ def import_csv(node: Node, path: str | os.PathLike[str], *, batch_size: int = 10
     ``ImportFileError`` when the file cannot be read as the layout (no header,
     unknown or missing column, not UTF-8): rows before an undecodable line are
     still recorded. Raises ``StorageError`` when the database fails. Row failures
-    are reported, not raised. Does not seal a checkpoint or update projections:
+    are reported, not raised. On PostgreSQL the events table is analyzed at the end (the planner's
+    statistics). Does not seal a checkpoint or update projections:
     call ``node.settle()`` afterwards. ``progress`` is called after each batch with the rows
     read and the file's lines after the header (as many as its rows, or more when some are blank).
     """
@@ -59,6 +60,7 @@ def import_csv(node: Node, path: str | os.PathLike[str], *, batch_size: int = 10
                 progress(report.rows, max(lines, report.rows))
         if progress is not None:
             progress(report.rows, report.rows)  # done, whatever the blank lines made of the estimate
+    writer.refresh_statistics()
     if rows.failure is not None:
         raise rows.failure
     return report

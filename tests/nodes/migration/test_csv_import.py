@@ -395,3 +395,22 @@ def test_an_import_killed_mid_run_leaves_no_half_weapon_and_resumes(node, settin
     assert all(verify_envelope(e, keys[e.authority]) for e in sample)
     new_streams = {s for s in recorded if s not in streams_before}
     assert new_streams == set(expected)
+
+
+def test_on_postgresql_an_import_leaves_the_planner_statistics_of_what_it_wrote(pg_url, tmp_path):
+    # Autovacuum's analyze gives way to every batch's table lock: without statistics the planner guessed, and
+    # a history read at 10,000,000 events was ten times slower (docs/benchmarks.md, cost as the work grows).
+    node = init_node(Settings.load(home=tmp_path / "be", db=pg_url, passphrase=PASSPHRASE), "BE")
+    try:
+        import_csv(node, write_csv(tmp_path / "register.csv", [a_row(f"1-{i:04d}") for i in range(30)]),
+                   batch_size=10)
+        recorder = node.registry.recorder
+        table = f'"{recorder.datastore.schema}"."{recorder.events_table_name}"'
+        with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(f"SELECT (SELECT reltuples FROM pg_class WHERE oid = %s::regclass) AS estimated, "
+                           f"(SELECT count(*) FROM {table}) AS stored", (table,))
+            (row,) = cursor.fetchall()
+    finally:
+        node.close()
+    assert row["stored"] > 30
+    assert row["estimated"] == row["stored"]  # never analyzed: -1
