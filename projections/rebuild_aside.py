@@ -70,6 +70,7 @@ def rebuild_aside(store: ViewStore, log: EnvelopeLog, until: int | None, progres
                                 ("view_shipment_weapons", shipments.shipment_weapon_rows())):
                 if rows:
                     store.insert_aside(transaction, ASIDE_ROWS[table], rows)
+        store.swap_aside(Tracking(log.name, end))
     except NotPlain:
         store.drop_aside()
         return None
@@ -77,7 +78,6 @@ def rebuild_aside(store: ViewStore, log: EnvelopeLog, until: int | None, progres
         with contextlib.suppress(Exception):  # what failed may fail this too: its own error is the one to see
             store.drop_aside()
         raise
-    store.swap_aside(Tracking(log.name, end))
     if progress is not None:
         progress(count, count)
     return count
