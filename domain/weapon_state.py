@@ -118,9 +118,18 @@ def evolve(state: WeaponState, record_type: str, body: Mapping[str, Any]) -> Wea
     if rule is None:
         return state
     changes = rule(state, body)
-    if state.in_transit_to and record_type not in _KEEP_IN_TRANSIT:
-        changes = {"in_transit_to": "", **changes}
-    return replace(state, **changes) if changes else state
+    ends_transit = state.in_transit_to and record_type not in _KEEP_IN_TRANSIT
+    if not changes and not ends_transit:
+        return state
+    new = object.__new__(WeaponState)  # ``replace``, without passing the changes as keywords
+    values = new.__dict__
+    values.update(state.__dict__)
+    if ends_transit:
+        values["in_transit_to"] = ""
+    values.update(changes)
+    if len(values) != len(_FIELD_NAMES):  # a state holds exactly its fields: a rule named another
+        raise TypeError(f"WeaponState has no field {sorted(values.keys() - _FIELD_NAMES)[0]!r}")
+    return new
 
 
 def evolve_all(state: WeaponState, records: Iterable[tuple[str, Mapping[str, Any]]]) -> WeaponState:
