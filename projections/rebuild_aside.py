@@ -2,10 +2,11 @@
 
 For a plain log (``projections.projected_rows``) the rows of a rebuild come out in the views' key
 order, each weapon's row whole when its stream ends. They are written into fresh tables
-(``projections.store.ASIDE_TABLES``) that have the views' primary keys but not the indexes of their
-queries, so each write appends to its B-trees instead of inserting at random places. One
-transaction then drops the views' tables, renames the fresh ones in their place, makes the query
-indexes (a sort each) and records the tracked position::
+(``projections.store.ASIDE_TABLES``) that have the views' primary keys (on PostgreSQL not even those:
+``ViewStore.keys_last``) but not the indexes of their queries, so each write appends to its B-trees
+instead of inserting at random places. One transaction then drops the views' tables, renames the fresh
+ones in their place, makes the query indexes (and the keys left for last; a sort each) and records the
+tracked position::
 
     processed = rebuild_aside(views.store, node.registry, until=None, progress=None)
     if processed is None:   # not a plain log: nothing changed, rebuild in position order
