@@ -8,7 +8,7 @@ with it the records of every node about the weapon, in business-time order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any
@@ -80,6 +80,12 @@ class WeaponState:
         return any(self.marking.values())
 
 
+#: What a record changes in a state: fields by name, with their new values.
+Changes = dict[str, Any]
+#: The effect of one record: the changes that a record of its type with this body makes to a state (read,
+#: never changed).
+Rule = Callable[[WeaponState, Mapping[str, Any]], Changes]
+
 _FIELD_NAMES = frozenset(f.name for f in fields(WeaponState))
 
 
@@ -111,9 +117,47 @@ def evolve(state: WeaponState, record_type: str, body: Mapping[str, Any]) -> Wea
     rule = _RULES.get(record_type)
     if rule is None:
         return state
-    if state.in_transit_to and record_type not in _KEEP_IN_TRANSIT:
-        state = replace(state, in_transit_to="")
-    return rule(state, body)
+    changes = rule(state, body)
+    ends_transit = state.in_transit_to and record_type not in _KEEP_IN_TRANSIT
+    if not changes and not ends_transit:
+        return state
+    new = object.__new__(WeaponState)  # ``replace``, without passing the changes as keywords
+    values = new.__dict__
+    values.update(state.__dict__)
+    if ends_transit:
+        values["in_transit_to"] = ""
+    values.update(changes)
+    if len(values) != len(_FIELD_NAMES):  # a state holds exactly its fields: a rule named another
+        raise TypeError(f"WeaponState has no field {sorted(values.keys() - _FIELD_NAMES)[0]!r}")
+    return new
+
+
+def evolve_all(state: WeaponState, records: Iterable[tuple[str, Mapping[str, Any]]]) -> WeaponState:
+    """The state after ``records`` ((record type, body) pairs, in the order they apply): exactly
+    ``evolve`` applied to each in turn, with the same rules, making one new state, not one per record
+    (a rebuild of the views folds every weapon of the log). Returns ``state`` itself when no record is
+    a weapon record, as ``evolve`` does. Raises nothing.
+    """
+    new: WeaponState | None = None
+    for record_type, body in records:
+        rule = _RULES.get(record_type)
+        if rule is None:
+            continue
+        if new is None:
+            new = object.__new__(WeaponState)  # as ``replace`` makes one
+            values = new.__dict__
+            values.update(state.__dict__)
+        # Not seen by anyone before it is returned, the new state takes each record's changes in place. They
+        # are made first: a rule sees the state before its record, as in ``evolve``.
+        changes = rule(new, body)
+        if values["in_transit_to"] and record_type not in _KEEP_IN_TRANSIT:
+            values["in_transit_to"] = ""
+        values.update(changes)
+    if new is None:
+        return state
+    if len(values) != len(_FIELD_NAMES):  # a state holds exactly its fields: a rule named another
+        raise TypeError(f"WeaponState has no field {sorted(values.keys() - _FIELD_NAMES)[0]!r}")
+    return new
 
 
 # --- one rule per record -------------------------------------------------------------------
@@ -126,76 +170,77 @@ def _registration(body: Mapping[str, Any], *, year: bool = True) -> dict[str, An
             "calibre": str(body.get("calibre", "")), "year": int(body.get("year") or 0) if year else 0}
 
 
-def _manufactured(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
-    registration = _registration(body)  # one new state, not two: the first record of most weapons
-    return replace(w, **registration, holder=str(body.get("holder", "")),
-                   place=str(registration["marking"].get("country", "")), status=Status.ACTIVE)
+def _manufactured(w: WeaponState, body: Mapping[str, Any]) -> Changes:
+    changes = _registration(body)
+    changes.update(holder=str(body.get("holder", "")), place=str(changes["marking"].get("country", "")),
+                   status=Status.ACTIVE)
+    return changes
 
 
-def _imported(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+def _imported(w: WeaponState, body: Mapping[str, Any]) -> Changes:
     registration = {} if w.registered else _registration(body)
     import_state = str(body.get("import_state", ""))
-    return replace(w, **registration, import_marking={"country": import_state, "year": body.get("import_year", 0)},
+    return dict(**registration, import_marking={"country": import_state, "year": body.get("import_year", 0)},
                    imported_from=str(body.get("from_state", "")), holder=str(body.get("holder", "")),
                    place=import_state, status=Status.ACTIVE, awaiting_receipt=str(body.get("shipment", "")))
 
 
-def _exported(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+def _exported(w: WeaponState, body: Mapping[str, Any]) -> Changes:
     registration = _registration(body) if not w.registered and body.get("marking") else {}
     to_state = str(body.get("to_state", ""))
-    return replace(w, **registration, status=Status.EXPORTED, place=to_state, in_transit_to=to_state,
+    return dict(**registration, status=Status.EXPORTED, place=to_state, in_transit_to=to_state,
                    holder=str(body.get("consignee", "")), open_shipment=str(body.get("shipment", "")))
 
 
-def _receipt_confirmed(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
-    return replace(w, awaiting_receipt="", holder=str(body.get("received_by") or w.holder))
+def _receipt_confirmed(w: WeaponState, body: Mapping[str, Any]) -> Changes:
+    return dict(awaiting_receipt="", holder=str(body.get("received_by") or w.holder))
 
 
-def _transferred(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
-    return replace(w, holder=str(body.get("to_holder", "")))
+def _transferred(w: WeaponState, body: Mapping[str, Any]) -> Changes:
+    return dict(holder=str(body.get("to_holder", "")))
 
 
-def _marked(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
-    return replace(w, marks=(*w.marks, str(body.get("mark", ""))))
+def _marked(w: WeaponState, body: Mapping[str, Any]) -> Changes:
+    return dict(marks=(*w.marks, str(body.get("mark", ""))))
 
 
-def _missing(status: Status) -> Callable[[WeaponState, Mapping[str, Any]], WeaponState]:
-    def apply(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+def _missing(status: Status) -> Rule:
+    def apply(w: WeaponState, body: Mapping[str, Any]) -> Changes:
         # A report describes the weapon (older reports do not): one that opens its record, a
         # weapon on no register here, registers its marking, as a partner's report does in a view.
         registration = _registration(body) if not w.registered and body.get("marking") else {}
-        return replace(w, **registration, status_before_loss=w.status, status=status)
+        return dict(**registration, status_before_loss=w.status, status=status)
     return apply
 
 
-def _recovered(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+def _recovered(w: WeaponState, body: Mapping[str, Any]) -> Changes:
     # Back to what it was before it went missing: a weapon lost from police
     # custody is seized again, not lawfully held by someone. The record says
     # so itself, so partners that never saw the loss fold it the same way.
     restored = str(body.get("restored_status") or "")
     status = Status(restored) if restored in _STATUS_VALUES else Status.ACTIVE
-    return replace(w, status=status, holder=str(body.get("holder") or w.holder))
+    return dict(status=status, holder=str(body.get("holder") or w.holder))
 
 
-def _seized(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+def _seized(w: WeaponState, body: Mapping[str, Any]) -> Changes:
     # A seizure of an unrecorded weapon registers it (ITI para 9); a seizure
     # after destruction keeps the status DESTROYED and carries the flag.
     registration = {} if w.registered else _registration(body, year=False)
     status = w.status if w.status is Status.DESTROYED else Status.SEIZED
-    return replace(w, **registration, flags=(*w.flags, *(str(f) for f in body.get("flags", ()))),
+    return dict(**registration, flags=(*w.flags, *(str(f) for f in body.get("flags", ()))),
                    place=str(body.get("state", "")), status=status)
 
 
-def _confiscated(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
-    return replace(w, status=Status.CONFISCATED, holder="")
+def _confiscated(w: WeaponState, body: Mapping[str, Any]) -> Changes:
+    return dict(status=Status.CONFISCATED, holder="")
 
 
-def _deactivated(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
-    return replace(w, status=Status.DEACTIVATED, deactivation_certificate=str(body.get("certificate", "")))
+def _deactivated(w: WeaponState, body: Mapping[str, Any]) -> Changes:
+    return dict(status=Status.DEACTIVATED, deactivation_certificate=str(body.get("certificate", "")))
 
 
-def _destroyed(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
-    return replace(w, status=Status.DESTROYED)
+def _destroyed(w: WeaponState, body: Mapping[str, Any]) -> Changes:
+    return dict(status=Status.DESTROYED)
 
 
 #: The flag a reactivated weapon carries for good, in its history and search results: it was once
@@ -203,26 +248,26 @@ def _destroyed(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
 REACTIVATED_FLAG = "reactivated"
 
 
-def _reactivated(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+def _reactivated(w: WeaponState, body: Mapping[str, Any]) -> Changes:
     flags = w.flags if REACTIVATED_FLAG in w.flags else (*w.flags, REACTIVATED_FLAG)
-    return replace(w, status=Status.ACTIVE, holder=str(body.get("holder") or w.holder), deactivation_certificate="",
+    return dict(status=Status.ACTIVE, holder=str(body.get("holder") or w.holder), deactivation_certificate="",
                    flags=flags)
-def _assembled(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+def _assembled(w: WeaponState, body: Mapping[str, Any]) -> Changes:
     parts = dict(w.components)
     for part in body.get("components", ()):
         if isinstance(part, Mapping):
             parts[str(part.get("kind", ""))] = {"component_id": str(part.get("component_id", "")),
                                                 "marking": dict(part.get("marking") or {})}
-    return replace(w, components=parts, flags=(*w.flags, *(str(f) for f in body.get("flags", ()))))
+    return dict(components=parts, flags=(*w.flags, *(str(f) for f in body.get("flags", ()))))
 
 
-def _component_replaced(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
+def _component_replaced(w: WeaponState, body: Mapping[str, Any]) -> Changes:
     part = {"component_id": str(body.get("installed", "")), "marking": dict(body.get("installed_marking") or {})}
-    return replace(w, components={**w.components, str(body.get("kind", "")): part})
+    return dict(components={**w.components, str(body.get("kind", "")): part})
 
 
-def _converted(w: WeaponState, body: Mapping[str, Any]) -> WeaponState:
-    return replace(w, type=str(body.get("to_type") or w.type), calibre=str(body.get("to_calibre") or w.calibre),
+def _converted(w: WeaponState, body: Mapping[str, Any]) -> Changes:
+    return dict(type=str(body.get("to_type") or w.type), calibre=str(body.get("to_calibre") or w.calibre),
                    conversions=(*w.conversions, str(body.get("conversion", ""))),
                    flags=(*w.flags, *(str(f) for f in body.get("flags", ()))))
 
@@ -235,7 +280,7 @@ _STATUS_VALUES = frozenset(s.value for s in Status)
 _KEEP_IN_TRANSIT = frozenset({types.EXPORTED, types.MARKED, types.REPORTED_LOST, types.REPORTED_STOLEN,
                               types.CORRECTED})
 
-_RULES: dict[str, Callable[[WeaponState, Mapping[str, Any]], WeaponState]] = {
+_RULES: dict[str, Rule] = {
     types.MANUFACTURED: _manufactured,
     types.IMPORTED: _imported,
     types.EXPORTED: _exported,
@@ -255,6 +300,6 @@ _RULES: dict[str, Callable[[WeaponState, Mapping[str, Any]], WeaponState]] = {
     types.CONVERTED: _converted,
     # A correction changes an earlier record, not the state after the last: the folds read the
     # records as corrected (domain.corrected) and skip the correction itself.
-    types.CORRECTED: lambda w, body: w,
+    types.CORRECTED: lambda w, body: {},
 }
 assert _RULES.keys() == types.WEAPON_EVENT_TYPES

@@ -8,8 +8,8 @@ nothing is written. Shipments gather records of several streams (an export names
 their rows are kept by shipment until the log ends: a few per export, not per record.
 
 Both orders give the same rows for a *plain* log only: every row an envelope (``Envelope.from_bytes``),
-each stream's records of one node with positions rising with their versions, the streams' ids as the
-library reads them, and markings, flags and corrections that the views store and load back unchanged
+each stream's records of one node with positions and their envelopes' versions rising together, the
+streams' ids as the library reads them, and markings, flags and corrections that the views store and load back unchanged
 (a rebuild continues a weapon's fold from its stored row at each batch: ``projections.store.weapon_view``).
 For any other log ``rows_by_stream`` raises ``NotPlain``, and the caller projects it as a rebuild does.
 
@@ -128,8 +128,9 @@ def rows_by_stream(recorder: Any, until: int, shipments: Shipments, progress: An
             if records:
                 yield _stream_rows(records, shipments)
             stream, node, records = fields["stream"], fields["node"], []
-        elif fields["node"] != node or position < records[-1][0]:
-            raise NotPlain("a stream's records are of several nodes, or out of position order")
+        elif fields["node"] != node or position < records[-1][0] or fields["version"] <= records[-1][1]["version"]:
+            # A version that does not rise: a record stored twice (replayed), whose views' key repeats.
+            raise NotPlain("a stream's records are of several nodes, or out of position or version order")
         records.append((position, fields, state))
     if records:
         yield _stream_rows(records, shipments)

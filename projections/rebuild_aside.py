@@ -2,10 +2,11 @@
 
 For a plain log (``projections.projected_rows``) the rows of a rebuild come out in the views' key
 order, each weapon's row whole when its stream ends. They are written into fresh tables
-(``projections.store.ASIDE_TABLES``) that have the views' primary keys but not the indexes of their
-queries, so each write appends to its B-trees instead of inserting at random places. One
-transaction then drops the views' tables, renames the fresh ones in their place, makes the query
-indexes (a sort each) and records the tracked position::
+(``projections.store.ASIDE_TABLES``) that have the views' primary keys (on PostgreSQL not even those:
+``ViewStore.keys_last``) but not the indexes of their queries, so each write appends to its B-trees
+instead of inserting at random places. One transaction then drops the views' tables, renames the fresh
+ones in their place, makes the query indexes (and the keys left for last; a sort each) and records the
+tracked position::
 
     processed = rebuild_aside(views.store, node.registry, until=None, progress=None)
     if processed is None:   # not a plain log: nothing changed, rebuild in position order
@@ -70,6 +71,7 @@ def rebuild_aside(store: ViewStore, log: EnvelopeLog, until: int | None, progres
                                 ("view_shipment_weapons", shipments.shipment_weapon_rows())):
                 if rows:
                     store.insert_aside(transaction, ASIDE_ROWS[table], rows)
+        store.swap_aside(Tracking(log.name, end))
     except NotPlain:
         store.drop_aside()
         return None
@@ -77,7 +79,6 @@ def rebuild_aside(store: ViewStore, log: EnvelopeLog, until: int | None, progres
         with contextlib.suppress(Exception):  # what failed may fail this too: its own error is the one to see
             store.drop_aside()
         raise
-    store.swap_aside(Tracking(log.name, end))
     if progress is not None:
         progress(count, count)
     return count

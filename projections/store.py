@@ -124,6 +124,17 @@ _ASIDE_TABLES_DDL = tuple(ddl.replace(f"{_CREATE_TABLE}{ddl.split()[5]} (",
 INDEXES_DDL = tuple(ddl for ddl in TABLES_DDL if not ddl.startswith(_CREATE_TABLE))
 assert len(_ASIDE_TABLES_DDL) == len(VIEW_TABLES) and all(
     f"CREATE TABLE {table} (" in ddl for table, ddl in zip(ASIDE_TABLES, _ASIDE_TABLES_DDL, strict=True))
+#: The views' primary keys, as ``TABLES_DDL`` declares them.
+PRIMARY_KEYS = {"view_events": "stream, node, version", "view_weapons": "weapon_id",
+                "view_shipments": "shipment_id", "view_shipment_weapons": "shipment_id, weapon_id"}
+# The fresh tables without their primary keys, for a backend that adds them after the rows (``ViewStore.keys_last``):
+# a key column stays NOT NULL, as a primary key makes it on PostgreSQL.
+_ASIDE_TABLES_UNKEYED_DDL = tuple(
+    ddl.replace(f",\n        PRIMARY KEY ({PRIMARY_KEYS[table]}))", ")").replace(
+        f"{PRIMARY_KEYS[table]} TEXT PRIMARY KEY,", f"{PRIMARY_KEYS[table]} TEXT NOT NULL,")
+    for table, ddl in zip(VIEW_TABLES, _ASIDE_TABLES_DDL, strict=True))
+assert all("PRIMARY KEY" in ddl and "PRIMARY KEY" not in unkeyed
+           for ddl, unkeyed in zip(_ASIDE_TABLES_DDL, _ASIDE_TABLES_UNKEYED_DDL, strict=True))
 
 
 @dataclass(frozen=True)
@@ -223,6 +234,10 @@ class ViewStore(TrackingRecorder):
     datastore: Any
     #: How the statements' ``{bytes}``, ``{serial}`` and ``{pattern_ops}`` are written on this backend.
     dialect: dict[str, str]
+    #: Whether a rebuild aside writes its fresh tables without primary keys and adds them in ``swap_aside``:
+    #: one index built from the rows, instead of one entry inserted per row. A taken key then fails the swap,
+    #: not the write, and the views stay as they were all the same.
+    keys_last = False
 
     # --- what each backend provides ----------------------------------------------------
 
@@ -353,7 +368,7 @@ class ViewStore(TrackingRecorder):
         """Fresh, empty ``ASIDE_TABLES`` (any a rebuild left behind dropped first), in one transaction."""
         with self.datastore.transaction(commit=True) as cursor:
             self._drop_aside(cursor)
-            for ddl in _ASIDE_TABLES_DDL:
+            for ddl in _ASIDE_TABLES_UNKEYED_DDL if self.keys_last else _ASIDE_TABLES_DDL:
                 cursor.execute(ddl.format(**self.dialect))
 
     def drop_aside(self) -> None:
@@ -379,21 +394,20 @@ class ViewStore(TrackingRecorder):
 
     def swap_aside(self, tracking: Tracking) -> None:
         """In one transaction: the views' tables dropped, ``ASIDE_TABLES`` renamed in their place and given the
-        indexes of the queries, every tracked position forgotten and ``tracking`` recorded."""
+        indexes of the queries (and their primary keys, if ``keys_last``), every tracked position forgotten and
+        ``tracking`` recorded."""
         with self.transaction() as transaction:
             cursor = transaction.cursor
             for table in VIEW_TABLES:
                 cursor.execute(f"DROP TABLE IF EXISTS {table}")
             for table in VIEW_TABLES:
                 cursor.execute(f"ALTER TABLE {table}{ASIDE_SUFFIX} RENAME TO {table}")
-            self._renamed_aside(cursor)
+                if self.keys_last:  # after the rename: the key's index is named for the views' table
+                    cursor.execute(f"ALTER TABLE {table} ADD PRIMARY KEY ({PRIMARY_KEYS[table]})")
             for ddl in INDEXES_DDL:
                 cursor.execute(ddl.format(**self.dialect))
             self._clear_tracking(cursor)
             self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]
-
-    def _renamed_aside(self, cursor: Any) -> None:
-        """Whatever the backend names after a table that ``swap_aside`` renamed, named as for the views' table."""
 
     # --- reading -----------------------------------------------------------------------
 

@@ -2,9 +2,10 @@
 
 The views read envelopes, not the node's repository, and in a federated
 lifecycle some records come from partner nodes, so they cannot load the
-aggregate: they fold with the aggregate's own rules (``domain.weapon_state.evolve``),
-which also say where a fold of several nodes' records is more lenient than the
-aggregate. What is kept here is the views' bookkeeping: which node opened the
+aggregate: they fold with the aggregate's own rules (``domain.weapon_state.evolve``,
+applied to a fold's records at once by ``evolve_all``), which also say
+where a fold of several nodes' records is more lenient than the aggregate.
+What is kept here is the views' bookkeeping: which node opened the
 record, since when custody is as it is, and how far the fold has come.
 
 Records are folded in *lifecycle order* (``lifecycle_order``): by
@@ -25,7 +26,7 @@ from typing import Any, Protocol
 from domain.corrected import corrected_body, corrected_date, corrections
 from domain.event_types import CORRECTED, CUSTODY_EVENT_TYPES, WEAPON_EVENT_TYPES
 from domain.marking import normalise
-from domain.weapon_state import WeaponState, evolve
+from domain.weapon_state import WeaponState, evolve_all
 
 
 class WeaponRecord(Protocol):
@@ -112,7 +113,8 @@ def fold(weapon_id: str, records: Iterable[WeaponRecord], start: WeaponView | No
     records = sorted(records, key=_lifecycle_order)
     # A correction among them: the caller folds afresh (projections.batch). Most weapons have none.
     corrected = corrections(records) if CORRECTED in map(_record_type, records) else {}
-    state, opened_by, since = view.state, view.opened_by, view.since
+    opened_by, since = view.opened_by, view.since
+    folded: list[tuple[str, Mapping[str, Any]]] = []  # one new state for them all (``evolve_all``)
     for record in records:
         record_type = record.type
         if record_type not in WEAPON_EVENT_TYPES or record_type == CORRECTED:
@@ -120,9 +122,10 @@ def fold(weapon_id: str, records: Iterable[WeaponRecord], start: WeaponView | No
         if not opened_by:
             opened_by = record.node
         values = corrected.get((record.node, record.version)) if corrected else None
-        state = evolve(state, record_type, corrected_body(record.body, values) if values else record.body)
+        folded.append((record_type, corrected_body(record.body, values) if values else record.body))
         if record_type in CUSTODY_EVENT_TYPES:
             since = corrected_date(record.occurred_on, values) if values else record.occurred_on
+    state = evolve_all(view.state, folded)
     if records:
         view.last = lifecycle_order(records[-1])
     view.state, view.opened_by, view.since = state, opened_by, since

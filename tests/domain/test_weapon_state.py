@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from functools import reduce
 
 import pytest
+from hypothesis import given, strategies as st
 
 from domain import event_types as types
 from domain.errors import UnknownWeapon
@@ -15,6 +17,7 @@ from domain.weapon_state import (
     Status,
     WeaponState,
     evolve,
+    evolve_all,
     replace,
 )
 
@@ -107,3 +110,56 @@ def test_replace_refuses_a_name_that_is_not_a_field():
         replace(SOME_STATE, owner="Dealer A")
     with pytest.raises(TypeError):
         dataclasses.replace(SOME_STATE, owner="Dealer A")  # type: ignore[call-arg]
+
+
+# --- evolve_all: evolve applied to each record in turn, one new state ------------------------
+
+_TEXT = st.sampled_from(["", "BE", "FR", "FN Herstal", "Dealer A", "S-1", "pistol", "9mm"])
+_MARKINGS = st.one_of(st.none(), st.just({}), st.fixed_dictionaries(
+    {}, optional={"manufacturer": _TEXT, "country": _TEXT, "serial": _TEXT}))
+_FLAGS = st.lists(_TEXT, max_size=2).map(tuple)
+_PARTS = st.lists(st.one_of(st.just("not a component"), st.fixed_dictionaries(
+    {}, optional={"kind": _TEXT, "component_id": _TEXT, "marking": _MARKINGS})), max_size=2).map(tuple)
+# Every field a rule reads, each present or not: a body may lack any of them.
+_BODIES = st.fixed_dictionaries({}, optional={
+    "marking": _MARKINGS, "type": _TEXT, "make": _TEXT, "model": _TEXT, "calibre": _TEXT,
+    "year": st.one_of(st.none(), st.integers(0, 2030)), "holder": _TEXT, "import_state": _TEXT,
+    "import_year": st.integers(0, 2030), "from_state": _TEXT, "shipment": _TEXT, "to_state": _TEXT,
+    "consignee": _TEXT, "received_by": _TEXT, "to_holder": _TEXT, "mark": _TEXT, "state": _TEXT,
+    "restored_status": st.one_of(_TEXT, st.sampled_from([s.value for s in Status])), "flags": _FLAGS,
+    "certificate": _TEXT, "components": _PARTS, "kind": _TEXT, "installed": _TEXT, "installed_marking": _MARKINGS,
+    "to_type": _TEXT, "to_calibre": _TEXT, "conversion": _TEXT,
+})
+# Every weapon record, and one of another kind, which changes nothing.
+_RECORDS = st.lists(st.tuples(st.sampled_from(sorted(types.WEAPON_EVENT_TYPES | {types.SHIPMENT_OPENED})), _BODIES),
+                    max_size=8)
+
+
+@given(before=_RECORDS, records=_RECORDS)
+def test_evolve_all_gives_the_state_evolve_gives_record_by_record(before, records):
+    start = reduce(lambda state, record: evolve(state, *record), before, WeaponState())
+    expected = reduce(lambda state, record: evolve(state, *record), records, start)
+    folded = evolve_all(start, records)
+    assert folded == expected
+    assert vars(folded) == vars(expected)  # the same fields and nothing else
+    assert type(folded) is WeaponState
+    assert start == reduce(lambda state, record: evolve(state, *record), before, WeaponState())  # left as it was
+
+
+def test_evolve_all_ends_a_transit_as_evolve_does():
+    exported = evolve(WeaponState(), types.EXPORTED, {"marking": MARKING, "to_state": "FR"})
+    records = [(types.MARKED, {"mark": "M1"}), (types.RECEIPT_CONFIRMED, {"received_by": "Armurerie"})]
+    assert evolve_all(exported, records[:1]).in_transit_to == "FR"
+    assert evolve_all(exported, records).in_transit_to == ""
+
+
+def test_evolve_all_of_no_weapon_record_is_the_state_itself():
+    state = WeaponState(holder="x")
+    assert evolve_all(state, []) is state
+    assert evolve_all(state, [(types.SHIPMENT_OPENED, {"holder": "y"})]) is state
+
+
+def test_evolve_all_keeps_the_state_frozen():
+    folded = evolve_all(WeaponState(), [(types.TRANSFERRED, {"to_holder": "Dealer A"})])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        folded.holder = "someone else"  # type: ignore[misc]
