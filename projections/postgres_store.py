@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Collection, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg.errors import UniqueViolation
@@ -30,6 +30,9 @@ from projections.store import (
 # collation (with a non-C collation a plain text index cannot).
 _DIALECT = {"bytes": "BYTEA", "serial": "TEXT", "pattern_ops": " text_pattern_ops"}
 
+
+if TYPE_CHECKING:
+    from eventsourcing.persistence import Tracking
 
 class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
     dialect = _DIALECT
@@ -117,6 +120,13 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
             copy.set_types([kind for _, kind in rows_into.columns])
             for row in rows:
                 copy.write_row(row)
+
+    def swap_aside(self, tracking: Tracking) -> None:
+        super().swap_aside(tracking)
+        # Fresh tables have no planner statistics until autovacuum's analyze comes round: till then every
+        # query of the views would be planned on guesses (a stream's rows as 0.5 % of the table, and JIT).
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(SQL("ANALYZE {}").format(SQL(", ").join(Identifier(t) for t in VIEW_TABLES)))
 
     def _clear(self, cursor: Any) -> None:
         cursor.execute(SQL("TRUNCATE {}").format(SQL(", ").join(Identifier(t) for t in VIEW_TABLES)))
