@@ -153,7 +153,7 @@ class Ingest:
             self.reached = (name, position)
             return report
         if len(batch.records) >= self.batch_size:
-            with contextlib.suppress(TransportReset), cyclic_gc_paused():  # a reset: the next step reads again
+            with contextlib.suppress(TransportReset), cyclic_gc_paused():  # the next step reads again and meets it
                 self._ahead = self._read(name, batch.tracking.notification_id, 0)
         done = self._settle(batch.incoming, batch.tracking, batch.oversized, batch.checked)
         done.read = len(batch.records)
