@@ -60,6 +60,7 @@ from nodes.federation.signature_pool import POOL_SIZE, POOL_THRESHOLD, Signature
 from nodes.federation.trust import TrustStore
 from nodes.federation.wire import RecordMessage, claimed_origin, decode_message
 from nodes.registry.identity import authorities_stream
+from projections.batch import cyclic_gc_paused
 
 if TYPE_CHECKING:
     from nodes.ports import Inbox, Node, Transport
@@ -157,7 +158,7 @@ class Ingest:
             self.reached = (name, position)
             return report
         if len(batch.records) >= self.batch_size:
-            with contextlib.suppress(TransportReset):  # the next step reads again and meets it
+            with contextlib.suppress(TransportReset), cyclic_gc_paused():  # the next step reads again and meets it
                 self._ahead = self._read(name, batch.tracking.notification_id, 0)
         done = self._settle(batch.incoming, batch.tracking, batch.oversized, batch.checked)
         done.read = len(batch.records)
@@ -247,6 +248,16 @@ class Ingest:
         """Verify ``incoming`` in order and record the outcome (with ``tracking``, and the ``oversized``
         entries) in one transaction. ``checked``: gives ``check_messages`` of ``incoming`` (default:
         started here)."""
+        # A batch makes tens of objects per message (the checks' results, the rows), freed by their reference
+        # counts; they also set off the cyclic collector every 700, whose older generations walk every object
+        # of the process: a sixth of this process's CPU (docs/benchmarks.md, Replication). The few cycles (a
+        # refusal with its traceback) are collected after.
+        with cyclic_gc_paused():
+            return self._settle_checked(incoming, tracking, oversized, checked)
+
+    def _settle_checked(self, incoming: list[Incoming], tracking: Tracking | None,
+                        oversized: Sequence[QuarantineEntry],
+                        checked: Callable[[], list[Checked]] | None) -> IngestReport:
         checked = checked or self._checks_later(incoming)
         knowledge = self._knowledge_now()
         run = Run(self, knowledge, incoming, checked())

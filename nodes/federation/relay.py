@@ -31,6 +31,7 @@ from nodes.federation.wire import CheckpointMessage, RecordMessage, encode_messa
 from nodes.registry.identity import earlier_node_key
 from nodes.registry.paging import paged
 from nodes.registry.sealer import ReadAfter
+from projections.batch import cyclic_gc_paused
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import Notification
@@ -126,7 +127,8 @@ class Relay:
         self._read_after = None
         self._save_along = dict(save_along or {})
         try:
-            return self._pass(report)
+            with cyclic_gc_paused():  # a pass's objects go by their reference counts (see ``Ingest._settle``)
+                return self._pass(report)
         finally:
             report.saved_along = bool(save_along) and not self._save_along
             self._save_along = {}

@@ -5,6 +5,7 @@ Every test takes ``db_url`` and so runs on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import pickle
 import time
 import uuid
 
@@ -209,5 +210,9 @@ def test_alarms_are_counted_without_reading_the_other_entries_and_a_lookalike_is
 
 @given(node=st.text(max_size=8), stream=st.text(max_size=40))
 def test_received_stream_ids_are_the_uuid5_of_node_and_stream(node, stream):
-    assert received_stream_id(node, stream) == uuid.uuid5(ARMSLEDGER_NAMESPACE, f"{node}|{stream}")
-    assert received_stream_id(node, stream).version == 5
+    made, reference = received_stream_id(node, stream), uuid.uuid5(ARMSLEDGER_NAMESPACE, f"{node}|{stream}")
+    assert made == reference
+    assert made.version == 5 and made.variant == uuid.RFC_4122
+    assert (str(made), made.hex, made.bytes, hash(made), made.is_safe) == (
+        str(reference), reference.hex, reference.bytes, hash(reference), reference.is_safe)
+    assert pickle.loads(pickle.dumps(made)) == reference

@@ -4,6 +4,7 @@ messages are accepted and the same ones refused, for the same reasons, as one at
 
 from __future__ import annotations
 
+import gc
 import json
 import pickle
 from dataclasses import replace
@@ -14,6 +15,7 @@ from ledger.acceptance import Signers
 from ledger.envelope import Envelope
 from ledger.keys import public_bytes
 from nodes.bootstrap import init_node
+from nodes.errors import StorageError
 from nodes.federation.inbox import Inbox
 from nodes.federation.ingest import BAD_SIGNATURE, INVALID_FIELD, MALFORMED, STREAM_MISMATCH, Ingest
 from nodes.federation.ingest_checks import check_message, check_messages
@@ -205,3 +207,44 @@ def test_what_the_checks_find_comes_back_from_a_worker_process_unchanged(relayed
             assert after.envelope.__dict__ == before.envelope.__dict__  # the hash computed, the bytes parsed
             assert after.envelope.hash == before.envelope.hash
             assert after.envelope.to_bytes() == after.message.envelope
+
+
+def test_a_batch_is_checked_and_recorded_with_the_cyclic_collector_paused_and_it_runs_again_after(relayed, tmp_path):
+    _, nl, messages = relayed
+    transport = MemoryTransport()
+    transport.ensure_topics(["NL"])
+    transport.publish(transport.inbox_topic("NL"), messages)
+    inbox = Inbox.open(str(tmp_path / "collector.db"))
+    record, collecting = inbox.record, []
+
+    def recording(batch, tracking=None):
+        collecting.append(gc.isenabled())
+        return record(batch, tracking)
+
+    def failing(batch, tracking=None):
+        collecting.append(gc.isenabled())
+        raise StorageError("recording received messages: disk full")
+
+    inbox.record = recording
+    ingest = Ingest(nl, transport, inbox, lambda state, items: None, batch_size=40, pool_size=1)
+    try:
+        assert gc.isenabled()
+        steps = 0
+        while ingest.step(0.0).read:
+            steps += 1
+            assert gc.isenabled()
+        assert steps >= 3 and len(collecting) >= steps and not any(collecting)
+        accepted = [n for n in inbox.recorder.select_notifications(start=1, limit=10_000)
+                    if not n.topic.startswith("armsledger.")]
+        assert len(accepted) == RECORDS + 6
+
+        transport.publish(transport.inbox_topic("NL"), messages[-1:])  # a redelivery, and the database fails
+        inbox.record = failing
+        collecting.clear()
+        with pytest.raises(StorageError):
+            ingest.step(0.0)
+        assert collecting == [False]
+        assert gc.isenabled()
+    finally:
+        ingest.close()
+        inbox.close()
