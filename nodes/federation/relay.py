@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -45,12 +44,6 @@ PAGE = 2000
 #: Records after the newest passed that the look for new ones (``_idle``) reads at most: when there are no more,
 #: the seal and the pass take them as read, instead of reading them twice again.
 READ_AHEAD = 64
-#: A pass asks the inbox which partner checkpoints are due as gossip only when something may have changed: at this
-#: relay's first pass, after ``checkpoints_kept`` (this process's ingest kept one), when the partners changed, after
-#: a pass that found some due (until they went out), and at least this often (what another process of the node kept,
-#: e.g. a ``sync`` while ``node run`` runs). Else the inbox holds nothing new to tell, and the query (0.8 ms of a
-#: pass on PostgreSQL) would stand between a new record and its publish for nothing.
-GOSSIP_CHECK_EVERY_S = 5.0
 _RESET_ATTEMPTS = 3
 
 
@@ -104,8 +97,6 @@ class Relay:
         self._earlier_keys: dict[str, Ed25519PrivateKey] = {}  # earlier node keys read from keys/old
         self.gossip = Gossip(node.identity.state, inbox, self.send)
         self._gossip_due: dict[str, list[Checkpoint]] = {}  # this pass's, per partner, not sent yet
-        # When ``_gossip_check`` last asked the inbox and for which partners (None: ask at the next pass).
-        self._gossip_asked: tuple[float, tuple[str, ...]] | None = None
         # Per partner, the position this relay last saved (or read) under its topic's identity.
         self._reached: dict[str, int] = {}
         # After a pass that left every partner at the end of the log: what a pass with nothing to do sees
@@ -145,10 +136,6 @@ class Relay:
         gives those a pass did not take)."""
         self._riders.setdefault(state, []).extend(items)
 
-    def checkpoints_kept(self) -> None:
-        """Tell the relay that ingest kept a partner checkpoint: the next pass asks what gossip is due."""
-        self._gossip_asked = None
-
     def take_carried(self) -> dict[str, list[tuple[bytes, bytes]]]:
         """The messages given to ``carry`` that no pass took yet, per partner; forgotten here."""
         riders, self._riders = self._riders, {}
@@ -159,7 +146,7 @@ class Relay:
         if not partners:
             return report
         # The gossip due goes out with the first records and checkpoints, in the same publish.
-        self._gossip_due = self._gossip_check(partners)
+        self._gossip_due = self.gossip.due(partners)
         if self._idle(partners):
             # Nothing to seal or prove: no seal, no positions read; the gossip due, if any, goes out with the
             # messages carried in one publish.
@@ -199,18 +186,6 @@ class Relay:
         self._note_caught_up(partners)
         report.caught_up_to = self._caught_up[0] if self._caught_up is not None else None
         return report
-
-    def _gossip_check(self, partners: list[str]) -> dict[str, list[Checkpoint]]:
-        """``Gossip.due`` when something may have changed since it was last asked (``GOSSIP_CHECK_EVERY_S``), else
-        nothing. Some due: it is asked again at the next pass, which finds none once they went out (a publish
-        that failed leaves them due)."""
-        now, asked = time.monotonic(), tuple(partners)
-        if (self._gossip_asked is not None and self._gossip_asked[1] == asked
-                and now - self._gossip_asked[0] < GOSSIP_CHECK_EVERY_S):
-            return {}
-        due = self.gossip.due(partners)
-        self._gossip_asked = None if due else (now, asked)
-        return due
 
     def _tell(self, partners: list[str], report: RelayReport) -> RelayReport:
         """Publish to ``partners`` the gossip due with the messages carried for them, nothing of our log (a pass

@@ -149,8 +149,6 @@ class Federation:
         position when not saved for a second (unless not ``cosign``: a sync sends them with its relay passes
         and saves that position in their commit, or at its end)."""
         step = self.ingest.step(timeout_s)
-        if step.checkpoints:
-            self.relay.checkpoints_kept()  # gossip may be due
         report.add_ingest(step)
         self._react(step, report, save=cosign)
         if cosign and (not step.read or time.monotonic() - self._cosigned_at > COSIGN_EVERY_S):
@@ -193,8 +191,6 @@ class Federation:
             self._catch_up_reactions(report)
             self._caught_up = True
         refreshed = self.ingest.refresh()
-        if refreshed.checkpoints:
-            self.relay.checkpoints_kept()
         report.add_ingest(refreshed)
         self._react(refreshed, report)
 

@@ -7,7 +7,6 @@ import pytest
 
 from ledger.checkpoint import sign_checkpoint
 from ledger.keys import generate_key
-from nodes.federation import relay as relay_module
 from nodes.federation.ingest import BAD_SIGNATURE, MISDIRECTED
 from nodes.federation.ingest_reasons import SPLIT_VIEW
 from nodes.federation.wire import CheckpointMessage, GossipMessage, encode_message
@@ -119,34 +118,3 @@ def test_a_pass_with_only_gossip_to_tell_sends_it_without_sealing(cluster):
     cluster.sync("DE")
     assert cluster["DE"].inbox.partner_checkpoints("BE")[-1] == newest
     assert alarms(cluster, "DE") == [] and cluster["DE"].inbox.gossiped() == []
-
-
-def test_a_relay_asks_which_gossip_is_due_after_its_ingest_kept_a_checkpoint_or_once_its_time_is_up(cluster,
-                                                                                                     monkeypatch):
-    # node run's relay makes a pass for every new record: asking the inbox each time would stand between the record
-    # and its publish for nothing. The cluster's federations live on from sync to sync, as in node run.
-    monkeypatch.setattr(relay_module, "GOSSIP_CHECK_EVERY_S", 3600.0)
-    for state in ("BE", "NL", "DE"):
-        manufacture(cluster[state], f"G-{state}")
-    cluster.settle()
-    relay = cluster.federation("NL").relay
-    asked: list[tuple[str, ...]] = []
-    due = relay.gossip.due
-    monkeypatch.setattr(relay.gossip, "due", lambda partners: asked.append(tuple(partners)) or due(partners))
-
-    manufacture(cluster["NL"], "G-NL-2")
-    assert cluster.sync("NL").checkpoints_sent == 2  # a whole pass: its new checkpoint to BE and DE
-    assert asked == []  # nothing kept since the last question
-
-    manufacture(cluster["BE"], "G-BE-2")
-    cluster.sync("BE")
-    report = cluster.sync("NL")  # keeps BE's newer checkpoint, then tells DE
-    assert (report.checkpoints_kept, report.gossip_sent) == (1, 1)
-    assert asked and set(asked) == {("BE", "DE")}
-
-    # What another process of NL kept (a sync while node run runs) is asked for once the time is up.
-    asked.clear()
-    monkeypatch.setattr(relay_module, "GOSSIP_CHECK_EVERY_S", 0.0)
-    manufacture(cluster["NL"], "G-NL-3")
-    assert cluster.sync("NL").checkpoints_sent == 2
-    assert asked == [("BE", "DE")]
