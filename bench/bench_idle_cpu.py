@@ -1,11 +1,13 @@
 """Idle CPU of ``armsledger node run``, beside an idle ``armsledger broker run`` as baseline.
 
-    .venv/bin/python bench/bench_idle_cpu.py [--seconds 30] [--warm-up 15]
+    .venv/bin/python bench/bench_idle_cpu.py [--seconds 30] [--warm-up 15] [--by-thread]
 
 Starts a broker and two partner nodes (BE runs ``node run``, NL only exists as its partner),
 lets them settle, then reads each process tree's CPU time (utime + stime, from /proc) over
 ``--seconds`` of idleness. Prints seconds of CPU and the share of one core. Target for
-``node run``: under 2 % of a core. Asserts nothing.
+``node run``: under 2 % of a core. ``--by-thread`` also prints each thread's share, its voluntary
+wake-ups per second and the CPU each costs (``/proc/PID/task/*``: ``schedstat``'s nanoseconds), and
+the system call it waits in (futex: a lock, epoll_wait: a network loop). Asserts nothing.
 """
 
 from __future__ import annotations
@@ -64,6 +66,35 @@ def cpu_seconds(pid: int) -> float:
     return total / TICKS
 
 
+def threads(pid: int) -> dict[tuple[int, int], tuple[int, int, str]]:
+    """(process, thread) -> (CPU ns, voluntary context switches, system call waited in) of ``pid``'s tree."""
+    found = {}
+    for member in tree(pid):
+        for task in Path(f"/proc/{member}/task").glob("*"):
+            try:
+                ns = int((task / "schedstat").read_text().split()[0])
+                status = (task / "status").read_text()
+                switches = int(status.split("voluntary_ctxt_switches:")[1].split()[0])
+                syscall = (task / "syscall").read_text().split()[0]
+            except (OSError, IndexError, ValueError):
+                continue
+            found[(member, int(task.name))] = (ns, switches, SYSCALLS.get(syscall, syscall))
+    return found
+
+
+# The system calls a waiting thread is usually in, by their x86-64 numbers (/proc/PID/task/TID/syscall).
+SYSCALLS = {"202": "futex", "232": "epoll_wait", "281": "epoll_pwait", "230": "nanosleep", "7": "poll", "0": "read"}
+
+
+def print_threads(name: str, before: dict, after: dict, elapsed: float) -> None:
+    for key, (ns, switches, syscall) in sorted(after.items()):
+        ns_before, switches_before, _ = before.get(key, (0, 0, ""))
+        used, woken = (ns - ns_before) / 1e9, switches - switches_before
+        if used > 0.0005 or woken:
+            print(f"  {name:<11} pid {key[0]:<8} thread {key[1]:<8} {syscall:<11} {100 * used / elapsed:6.2f}%  "
+                  f"{woken / elapsed:6.1f} wake-ups/s  {1e6 * used / max(1, woken):6.0f} us each")
+
+
 def start(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(CLI + argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
@@ -88,6 +119,7 @@ def main() -> None:
     p.add_argument("--warm-up", type=float, default=warm_up,
                    help=f"idle time before measuring (default {warm_up:g}: node run's busy time, {BUSY_FOR_S:g} s, "
                         "and 5 s for it to start; at least the busy time)")
+    p.add_argument("--by-thread", action="store_true", help="also print each thread's share and wake-ups")
     args = p.parse_args()
     if args.warm_up <= BUSY_FOR_S:
         p.error(f"--warm-up {args.warm_up:g}: not longer than node run's busy time ({BUSY_FOR_S:g} s), so the "
@@ -112,11 +144,14 @@ def main() -> None:
             time.sleep(args.warm_up)  # node run relays its certificates and settles into idleness
             if runner.poll() is not None:
                 raise SystemExit(f"node run ended early with exit {runner.returncode}")
+            pids = {"node run": runner.pid, "broker run": broker.pid}
+            threads_before = {name: threads(pid) for name, pid in pids.items()} if args.by_thread else {}
             before = {"node run": cpu_seconds(runner.pid), "broker run": cpu_seconds(broker.pid)}
             started = time.monotonic()
             time.sleep(args.seconds)
             elapsed = time.monotonic() - started
             after = {"node run": cpu_seconds(runner.pid), "broker run": cpu_seconds(broker.pid)}
+            threads_after = {name: threads(pid) for name, pid in pids.items()} if args.by_thread else {}
         finally:
             if runner is not None:
                 stop(runner)
@@ -127,6 +162,8 @@ def main() -> None:
         used = after[name] - before[name]
         label = f"{name} (baseline)" if name == "broker run" else name
         print(f"{label:<22}{used:>10.2f}{100 * used / elapsed:>13.1f}%")
+    for name in threads_after:
+        print_threads(name, threads_before[name], threads_after[name], elapsed)
     node_share = 100 * (after["node run"] - before["node run"]) / elapsed
     broker_share = 100 * (after["broker run"] - before["broker run"]) / elapsed
     report_figure("node run idle CPU", "sqlite", node_share, "% of a core", baseline=broker_share or None,

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_replication.py [-n 20000] [--kafka HOST:PORT] [--latency-samples 200]
         [--backend sqlite|postgres] [--db-a URL] [--db-b URL] [--pool-size 2] [--latency-only]
+        [--profile FILE]
 
 Two nodes (BE relays, NL ingests) on SQLite in a temporary directory, or on two fresh
 PostgreSQL databases with ``--backend postgres`` (``ARMSLEDGER_TEST_PG_DSN``), unless
@@ -19,7 +20,10 @@ manufactures to NL (``sharing.json``), so every record is replicated. Figures:
    thread of its own, as in ``node run``, waiting on its inbox: the time from the append to
    NL's commit of the record; p50/p99 over ``--latency-samples`` (fetch_max_wait 10 ms), beside
    the raw broker's end-to-end p50/p99 of the same run (bench_kafka_raw.raw_latency, same
-   broker, whose consumer also waits in a thread of its own).
+   broker, whose consumer also waits in a thread of its own). Beside it, the relay pass's
+   CPU (its thread's, ``time.thread_time``: NL's ingest thread is not in it) and wall time,
+   median and p90: the CPU is a figure that a loaded machine moves less than the wall clock; ``--profile FILE`` writes
+   a cProfile of the relay passes alone (``python -m pstats FILE``).
 
 ``--latency-only`` measures only the third (``-n`` records are still recorded and replicated
 first, untimed, so that the log is not empty). Without ``--kafka`` it starts a local Tansu broker.
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import cProfile
 import json
 import logging
 import multiprocessing
@@ -171,6 +176,7 @@ def main() -> None:
     parser.add_argument("--pool-size", type=int, default=2, help="signature verifying processes at ingest (1: none)")
     parser.add_argument("--latency-only", action="store_true",
                         help="only the append-to-visible latency (the records are replicated first, untimed)")
+    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the latency run's relay passes here")
     args = parser.parse_args()
     logging.getLogger("kafka").setLevel(logging.CRITICAL)
 
@@ -299,12 +305,22 @@ def main() -> None:
 
         nl_loop = threading.Thread(target=ingest_at_nl, name="NL ingest")
         nl_loop.start()
+        relay_cpu: list[float] = []
+        relay_wall: list[float] = []
+        profile = cProfile.Profile() if args.profile else None
         try:
             for i in range(args.latency_samples):
                 weapon = a.registry.manufacture(marking=Marking.read("Acme Arms", "BE", f"L{i:07d}"),
                                                 occurred_on=int(time.time()) - 60, **FIELDS)
                 appended = time.perf_counter()
+                cpu = time.thread_time()
+                if profile is not None:
+                    profile.enable()
                 relay.relay()
+                if profile is not None:
+                    profile.disable()
+                relay_cpu.append(time.thread_time() - cpu)
+                relay_wall.append(time.perf_counter() - appended)
                 with arrived:
                     if not arrived.wait_for(lambda: str(weapon) in visible, timeout=30):
                         raise RuntimeError(f"record {i} not visible at NL after 30 s")
@@ -318,6 +334,12 @@ def main() -> None:
               f"publishes, NL ingests in its own thread; raw broker end to end p50 "
               f"{percentile(raw, 50) * 1000:.1f} ms, "
               f"p99 {percentile(raw, 99) * 1000:.1f} ms, same broker now; target <= {LATENCY_TARGET:g}x each)")
+        print(f"relay pass CPU     p50 {percentile(relay_cpu, 50) * 1000:6.2f} ms   p90 "
+              f"{percentile(relay_cpu, 90) * 1000:6.2f} ms  (the relaying thread's; wall p50 "
+              f"{percentile(relay_wall, 50) * 1000:.2f} ms, p90 {percentile(relay_wall, 90) * 1000:.2f} ms: from "
+              "the append to the broker's acknowledgement and the positions saved)")
+        if profile is not None:
+            profile.dump_stats(args.profile)
         for q in (50, 99):
             report_figure(f"append to visible p{q}", backend, percentile(latencies, q) * 1000, "ms",
                           baseline=percentile(raw, q) * 1000, target=LATENCY_TARGET, target_of="ratio",

@@ -13,7 +13,7 @@ import pytest
 from nodes.errors import ConfigurationError, TransportError, TransportReset
 from nodes.federation.broker import LocalBroker, free_port
 from nodes.federation.kafka_topics import IDENTITY_TTL_S
-from nodes.federation.kafka_transport import KafkaTransport
+from nodes.federation.kafka_transport import EMPTY_READ_TRUST_S, KafkaTransport
 from nodes.ports import Delivery
 
 
@@ -110,6 +110,29 @@ def test_a_reset_inside_the_identity_cache_window_is_still_reported_by_a_later_r
             position = batch.next_offset or position
         assert outcomes[-1][0] == "reset" and outcomes[-1][1] not in (None, old_id)
         assert all(topic_id == old_id for kind, topic_id in outcomes[:-1])
+
+
+def test_an_empty_read_trusts_an_older_identity_than_a_read_that_returns_records(transport):
+    # An idle node run reads every 0.5 s: asking the broker for the identity at each read was a sixth of its CPU.
+    topic = transport.inbox_topic(f"X{uuid.uuid4().hex[:6].upper()}")
+    transport.ensure_topics([topic.rsplit(".", 1)[1]])
+    asked: list[list[str]] = []
+    describe = transport._topics.describe
+    transport._topics.describe = lambda topics: asked.append(sorted(topics)) or describe(topics)
+    confirmed = transport._topics._confirmed_at
+    assert transport.read(topic, 0, timeout_s=0.05).records == ()
+    asked.clear()
+    confirmed[topic] = time.monotonic() - IDENTITY_TTL_S  # older than a read with records trusts
+    assert transport.read(topic, 0, timeout_s=0.05).records == ()
+    assert asked == []
+    confirmed[topic] = time.monotonic() - EMPTY_READ_TRUST_S  # older than an empty read trusts
+    assert transport.read(topic, 0, timeout_s=0.05).records == ()
+    assert asked == [[topic]]
+    transport.publish(topic, [(b"k", b"v")])
+    confirmed[topic] = time.monotonic() - IDENTITY_TTL_S
+    asked.clear()
+    assert [r.value for r in transport.read(topic, 0, timeout_s=5).records] == [b"v"]
+    assert [topic] in asked
 
 
 def test_a_request_made_while_the_broker_is_away_is_answered_once_it_is_back():
