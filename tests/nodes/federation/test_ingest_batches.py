@@ -61,13 +61,18 @@ def _forged(messages: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     return messages[:70] + forged + messages[70:]
 
 
-def _ingest_all(nl, messages, tmp_path, batch_size: int, pool_size: int = 1):
-    """Publish ``messages`` to a fresh inbox topic and step a fresh ingest through them; returns
-    (accepted envelope bytes, sorted (reason, offset) of the quarantine, the ingest's steps)."""
+def _published(messages, inbox_file):
+    """A transport holding ``messages`` in NL's inbox topic, and a fresh inbox in ``inbox_file``."""
     transport = MemoryTransport()
     transport.ensure_topics(["NL"])
     transport.publish(transport.inbox_topic("NL"), messages)
-    inbox = Inbox.open(str(tmp_path / f"inbox-{batch_size}-{pool_size}.db"))
+    return transport, Inbox.open(str(inbox_file))
+
+
+def _ingest_all(nl, messages, tmp_path, batch_size: int, pool_size: int = 1):
+    """Publish ``messages`` to a fresh inbox topic and step a fresh ingest through them; returns
+    (accepted envelope bytes, sorted (reason, offset) of the quarantine, the ingest's steps)."""
+    transport, inbox = _published(messages, tmp_path / f"inbox-{batch_size}-{pool_size}.db")
     ingest = Ingest(nl, transport, inbox, lambda state, items: None, batch_size=batch_size, pool_size=pool_size)
     try:
         steps = 0
@@ -108,10 +113,7 @@ def test_a_step_after_another_ingest_moved_the_position_conflicts_then_reads_it(
     # A step takes the position where its last step left it, without reading it: another ingest of the node
     # that moved it meanwhile makes its record a conflict, and the step after reads the position again.
     _, nl, messages = relayed
-    transport = MemoryTransport()
-    transport.ensure_topics(["NL"])
-    transport.publish(transport.inbox_topic("NL"), messages)
-    inbox = Inbox.open(str(tmp_path / "shared.db"))
+    transport, inbox = _published(messages, tmp_path / "shared.db")
     first = Ingest(nl, transport, inbox, lambda state, items: None, batch_size=40, pool_size=1)
     second = Ingest(nl, transport, inbox, lambda state, items: None, batch_size=40, pool_size=1)
     try:
@@ -211,10 +213,7 @@ def test_what_the_checks_find_comes_back_from_a_worker_process_unchanged(relayed
 
 def test_a_batch_is_checked_and_recorded_with_the_cyclic_collector_paused_and_it_runs_again_after(relayed, tmp_path):
     _, nl, messages = relayed
-    transport = MemoryTransport()
-    transport.ensure_topics(["NL"])
-    transport.publish(transport.inbox_topic("NL"), messages)
-    inbox = Inbox.open(str(tmp_path / "collector.db"))
+    transport, inbox = _published(messages, tmp_path / "collector.db")
     record, collecting = inbox.record, []
 
     def recording(batch, tracking=None):
