@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg.errors import UniqueViolation
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composable, Identifier
 
 from projections.store import (
     TABLES_DDL,
@@ -126,8 +126,20 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
         # Fresh tables have no planner statistics until autovacuum's analyze comes round: till then every
         # query of the views would be planned on guesses (a stream's rows as 0.5 % of the table, and JIT).
         with self.datastore.transaction(commit=True) as cursor:
-            cursor.execute(SQL("ANALYZE {}").format(SQL(", ").join(Identifier(t) for t in VIEW_TABLES)))
+            analyze_quickly(cursor, [Identifier(t) for t in VIEW_TABLES])
 
     def _clear(self, cursor: Any) -> None:
         cursor.execute(SQL("TRUNCATE {}").format(SQL(", ").join(Identifier(t) for t in VIEW_TABLES)))
         self._clear_tracking(cursor)
+
+
+QUICK_STATISTICS_TARGET = 10
+"""The statistics target of ``analyze_quickly``: samples of 3,000 rows instead of the default's 30,000."""
+
+
+def analyze_quickly(cursor: Any, tables: Sequence[Composable]) -> None:
+    """ANALYZE ``tables`` (in ``cursor``'s transaction) with samples of 3,000 rows: after a bulk load, enough
+    for the planner to stop guessing, at about a seventh of a full ANALYZE (the views of 40,000 records: 29
+    against 207 ms). Autovacuum's own analyze, at the default target, refines them once enough has changed."""
+    cursor.execute(f"SET LOCAL default_statistics_target = {QUICK_STATISTICS_TARGET}")
+    cursor.execute(SQL("ANALYZE {}").format(SQL(", ").join(tables)))

@@ -97,15 +97,18 @@ class BatchWriter:
         load. Autovacuum's own analyze gives way to the table lock every batch takes, so after a long import
         the planner had no statistics: it guessed 0.5 % of the table per stream, planned a bitmap scan and a
         sort, and compiled it with JIT; at 10,000,000 events a history read's p50 was 3.0 ms instead of 0.22.
+        A quick ANALYZE (samples of 3,000 rows): 9 ms instead of 55 at 40,000 events.
         Raises ``StorageError`` when the database fails (what was imported stays)."""
         if self._postgres is None or self.report.events == 0:
             return
-        from psycopg.sql import SQL, Identifier
+        from psycopg.sql import Identifier
+
+        from projections.postgres_store import analyze_quickly
 
         recorder = self._postgres
         with translated_errors("import-csv: refreshing the planner's statistics"), \
                 recorder.datastore.transaction(commit=True) as cursor:
-            cursor.execute(SQL("ANALYZE {}").format(Identifier(recorder.datastore.schema, recorder.events_table_name)))
+            analyze_quickly(cursor, [Identifier(recorder.datastore.schema, recorder.events_table_name)])
 
     def _insert(self, rows: list[SignedRow], identities: list[SealedIdentity]) -> None:
         if self._postgres is not None:
