@@ -519,8 +519,7 @@ class Sealer:
     def leaves_of(self, stream: str) -> dict[int, tuple[int, bytes]]:
         """The sealed leaves of ``stream``'s records: version -> (leaf index, envelope hash), from the leaf index:
         the leaf rows of ``stream`` whose position holds a record of ``stream`` in the log."""
-        with translated_errors("reading the leaf index"), self._tables.transaction(commit=False) as cursor:
-            return self._tables.leaves_of(cursor, str(stream))
+        return self.leaves_of_streams((stream,))[str(stream)]
 
     def leaves_of_streams(self, streams: Iterable[str]) -> dict[str, dict[int, tuple[int, bytes]]]:
         """``leaves_of`` each of ``streams``, by stream, read in one transaction (one begin and end for them all)."""
