@@ -231,6 +231,9 @@ def claimed_origin(data: bytes) -> str:
     return ""
 
 
+_BYTES, _HASH_LENGTH = {bytes}, {32}
+
+
 def _parsed_record(data: bytes) -> RecordMessage | None:
     """The record message ``data`` holds, if it is one in exactly the canonical form ``decode_message``
     accepts (checked in C: msgpack parses it and re-packs it to the same bytes); None for anything else,
@@ -243,7 +246,8 @@ def _parsed_record(data: bytes) -> RecordMessage | None:
     if not (type(value) is dict and tuple(value) == _RECORD_KEYS  # each key once, in sorted order
             and tuple(map(type, value.values())) == _RECORD_TYPES  # no float, bool or nested map
             and value["v"] == WIRE_VERSION and value["kind"] == RecordMessage.kind
-            and all(type(p) is bytes and len(p) == 32 for p in value["proof"])
+            # Every element bytes of 32 (two loops in C: a third of the time of one in Python per element).
+            and set(map(type, value["proof"])) <= _BYTES and set(map(len, value["proof"])) <= _HASH_LENGTH
             # Sorted keys and plain values: re-packing gives the input back exactly when it is
             # canonical (minimal widths, bin for bytes, no trailing data).
             and msgpack.packb(value, use_bin_type=True) == data):
