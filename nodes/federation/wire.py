@@ -35,7 +35,7 @@ from typing import Union
 
 import msgpack
 
-from ledger.encoding import canonical_decode, canonical_encode
+from ledger.encoding import canonical_decode, canonical_encode, pack
 from ledger.errors import EncodingError
 from nodes.errors import ConfigurationError
 
@@ -149,6 +149,7 @@ def encode_message(message: Message) -> bytes:
 #: A record message's keys in canonical (sorted) order, "kind" and "v" among them.
 _RECORD_KEYS = ("checkpoint_size", "envelope", "index", "kind", "origin", "proof", "v")
 _RECORD_TYPES = (int, bytes, int, str, str, tuple, int)
+_BYTES, _HASH_LENGTH = {bytes}, {32}
 
 
 def _packed_record(message: RecordMessage) -> bytes | None:
@@ -157,13 +158,12 @@ def _packed_record(message: RecordMessage) -> bytes | None:
     proof = message.proof
     if not (type(message.origin) is str and type(message.envelope) is bytes
             and type(message.checkpoint_size) is int and type(message.index) is int
-            and type(proof) in (tuple, list) and all(type(p) is bytes for p in proof)):
+            and type(proof) in (tuple, list) and set(map(type, proof)) <= _BYTES):
         return None
     try:
-        packed: bytes = msgpack.packb(
+        packed = pack(
             {"checkpoint_size": message.checkpoint_size, "envelope": message.envelope, "index": message.index,
-             "kind": RecordMessage.kind, "origin": message.origin, "proof": proof, "v": WIRE_VERSION},
-            use_bin_type=True)
+             "kind": RecordMessage.kind, "origin": message.origin, "proof": proof, "v": WIRE_VERSION})
     except OverflowError:  # an integer beyond msgpack's: canonical_encode words the error
         return None
     return packed
@@ -231,9 +231,6 @@ def claimed_origin(data: bytes) -> str:
     return ""
 
 
-_BYTES, _HASH_LENGTH = {bytes}, {32}
-
-
 def _parsed_record(data: bytes) -> RecordMessage | None:
     """The record message ``data`` holds, if it is one in exactly the canonical form ``decode_message``
     accepts (checked in C: msgpack parses it and re-packs it to the same bytes); None for anything else,
@@ -250,7 +247,7 @@ def _parsed_record(data: bytes) -> RecordMessage | None:
             and set(map(type, value["proof"])) <= _BYTES and set(map(len, value["proof"])) <= _HASH_LENGTH
             # Sorted keys and plain values: re-packing gives the input back exactly when it is
             # canonical (minimal widths, bin for bytes, no trailing data).
-            and msgpack.packb(value, use_bin_type=True) == data):
+            and pack(value) == data):
         return None
     # Every field was checked above: fill them in without the frozen dataclass's __init__ (five
     # object.__setattr__ calls, two fifths of this parse), as ``Envelope.from_bytes`` does.
