@@ -30,6 +30,7 @@ from the bytes themselves plus the trust store.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Union
 
@@ -138,8 +139,9 @@ _OPTIONAL = {"proof_sig": b""}
 def encode_message(message: Message) -> bytes:
     """The canonical msgpack of ``message`` (``ledger.encoding``). Raises ``EncodingError`` for a field
     that has no canonical form."""
-    if type(message) is RecordMessage:  # one per record relayed: the fast path
-        packed = _packed_record(message)
+    if type(message) is RecordMessage:
+        packed = _packed_record(message.origin, message.envelope, message.checkpoint_size, message.index,
+                                message.proof)
         if packed is not None:
             return packed
     fields = {name: getattr(message, name) for name in message.__dataclass_fields__}
@@ -152,18 +154,26 @@ _RECORD_TYPES = (int, bytes, int, str, str, tuple, int)
 _BYTES, _HASH_LENGTH = {bytes}, {32}
 
 
-def _packed_record(message: RecordMessage) -> bytes | None:
+def encode_record(origin: str, envelope: bytes, checkpoint_size: int, index: int, proof: Sequence[bytes]) -> bytes:
+    """``encode_message`` of the ``RecordMessage`` of these fields, made without the message (the relay
+    encodes one per record it publishes). Raises ``EncodingError`` as ``encode_message`` does."""
+    packed = _packed_record(origin, envelope, checkpoint_size, index, proof)
+    if packed is not None:
+        return packed
+    return encode_message(RecordMessage(origin=origin, envelope=envelope, checkpoint_size=checkpoint_size,
+                                        index=index, proof=tuple(proof)))
+
+
+def _packed_record(origin: str, envelope: bytes, checkpoint_size: int, index: int,
+                   proof: Sequence[bytes]) -> bytes | None:
     """``canonical_encode``'s bytes for a record message whose fields have their exact types (no bool,
     float or nested map: msgpack alone then packs canonically once the keys are sorted); None otherwise."""
-    proof = message.proof
-    if not (type(message.origin) is str and type(message.envelope) is bytes
-            and type(message.checkpoint_size) is int and type(message.index) is int
-            and type(proof) in (tuple, list) and set(map(type, proof)) <= _BYTES):
+    if not (type(origin) is str and type(envelope) is bytes and type(checkpoint_size) is int
+            and type(index) is int and type(proof) in (tuple, list) and set(map(type, proof)) <= _BYTES):
         return None
     try:
-        packed = pack(
-            {"checkpoint_size": message.checkpoint_size, "envelope": message.envelope, "index": message.index,
-             "kind": RecordMessage.kind, "origin": message.origin, "proof": proof, "v": WIRE_VERSION})
+        packed = pack({"checkpoint_size": checkpoint_size, "envelope": envelope, "index": index,
+                       "kind": RecordMessage.kind, "origin": origin, "proof": proof, "v": WIRE_VERSION})
     except OverflowError:  # an integer beyond msgpack's: canonical_encode words the error
         return None
     return packed
