@@ -39,9 +39,10 @@ class PostgresInboxRecorder(PostgresProcessRecorder):
                      proofs: Sequence[KeptProof]) -> None:
         # What the library's insert_events does in its pipeline, with COPY for the rows: the table's lock (so
         # notification ids are committed in their order), the NOTIFY, the tracking row, the events. The
-        # library adapts the events as an array of composites and the proofs go one statement each, ~8 us of
-        # this process's CPU per row together; COPY cannot run in a pipeline. A taken key raises
-        # IntegrityError (translated by the datastore) and writes nothing, as the library's insert does.
+        # library adapts the events as an array of composites and sends the proofs one statement each: about
+        # 38 us of this process's CPU per row more than COPY, which cannot run in a pipeline (docs/benchmarks.md,
+        # Replication). A taken key raises IntegrityError (translated by the datastore) and writes nothing, as
+        # the library's insert does.
         schema = self.datastore.schema
         with self.datastore.transaction(commit=True) as cursor:
             self._lock_table(cursor)
