@@ -16,14 +16,13 @@ breaks the chain of every later record of that stream.
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Mapping, overload
 
 import msgpack
 
-from ledger.encoding import canonical_decode, canonical_encode, check_map
+from ledger.encoding import canonical_decode, canonical_encode, check_map, pack as _pack
 from ledger.errors import ChainError, EncodingError
 from ledger.keys import Ed25519PrivateKey, Ed25519PublicKey, sign, verify_signature
 
@@ -48,19 +47,6 @@ _UNSIGNED_MAP_HEADER_BYTE = bytes([_UNSIGNED_MAP_HEADER])
 _SIG_KEY = msgpack.packb("sig")
 # The packed keys of the entries after ``sig`` in sorted order: "stream", "type", "version".
 _AFTER_SIG_KEYS = len(msgpack.packb("stream")) + len(msgpack.packb("type")) + len(msgpack.packb("version"))
-# One packer per thread, reused: ``msgpack.packb`` makes a Packer (and its buffer) per call,
-# which was 40 % of re-packing an envelope. A Packer is not safe to share between threads.
-_packers = threading.local()
-
-
-def _pack(value: Any) -> bytes:
-    """``msgpack.packb(value, use_bin_type=True)``."""
-    try:
-        packer = _packers.packer
-    except AttributeError:
-        packer = _packers.packer = msgpack.Packer(use_bin_type=True)
-    packed: bytes = packer.pack(value)
-    return packed
 
 
 class _Cached:

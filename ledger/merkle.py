@@ -306,11 +306,34 @@ class MerkleTree:
         each; raises ``ValueError`` otherwise.
         """
         size = self._check_size(size)
-        subtree_root = _shared(self._subtree_root)
+        levels, offsets = self._levels, self._offsets
+        edge: dict[int, bytes] = {}  # height -> the root of the tree's right edge there (not a cached node)
         proofs = []
         for index in indexes:
             _check_index(index, size)
-            proofs.append(_inclusion_path(index, size, subtree_root))
+            # PATH by levels, bottom-up (the recursion of RFC 9162 section 2.1.3.1 unrolled, as
+            # ``_range_root`` pairs neighbours): at each height the leaf's ancestor ``position`` has a
+            # sibling unless it is the level's last node (``last``), carried up unpaired. A left sibling is
+            # always a complete subtree; a right one is complete unless it is the level's last node and
+            # its leaves run past ``size``: then it is the root of the right edge, shared by every path.
+            path = []
+            position, last, height = index, size - 1, 0
+            while last:
+                sibling = position ^ 1
+                if sibling <= last:
+                    if sibling < last or (sibling + 1) << height <= size:
+                        start = (sibling - offsets[height]) * HASH_SIZE
+                        path.append(bytes(levels[height][start : start + HASH_SIZE]) if start >= 0
+                                    else self._node(height, sibling))  # raises: not held by a resumed tree
+                    else:
+                        root = edge.get(height)
+                        if root is None:
+                            root = edge[height] = self._subtree_root(sibling << height, size)
+                        path.append(root)
+                position >>= 1
+                last >>= 1
+                height += 1
+            proofs.append(path)
         return proofs
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:

@@ -27,7 +27,7 @@ from nodes.errors import TransportReset
 from nodes.federation.gossip import Gossip
 from nodes.federation.sharing import SharingContext, SharingFile, recipients, recipients_by_type
 from nodes.federation.trust import TrustStore
-from nodes.federation.wire import CheckpointMessage, RecordMessage, encode_message
+from nodes.federation.wire import CheckpointMessage, encode_message, encode_record
 from nodes.registry.identity import earlier_node_key
 from nodes.registry.paging import paged
 from nodes.registry.sealer import ReadAfter
@@ -299,16 +299,16 @@ class Relay:
                       start=min(positions[s] for s in states) + 1, limit=PAGE)
         # One more, empty, round: the checkpoints pending go even when no record is new.
         for covered in itertools.chain(pages, [()]):
-            routed = [(index, notification, to) for index, notification, to in self._route(covered, context, report)
+            routed = [(index, notification, envelope, to)
+                      for index, notification, envelope, to in self._route(covered, context, report)
                       if any(notification.id > positions[s] and s in to for s in states)]
             # Each record's message is built and encoded once, whoever it goes to.
-            proofs = sealer.inclusion_proofs([index for index, _, _ in routed], newest.size)
+            proofs = sealer.inclusion_proofs([index for index, _, _, _ in routed], newest.size)
             encoded = [
-                # The key is the stream id (the mapper's originator id is the envelope's stream).
-                (str(notification.originator_id).encode(), encode_message(RecordMessage(
-                    origin=origin, envelope=bytes(notification.state), checkpoint_size=newest.size,
-                    index=index, proof=tuple(proof))))
-                for (index, notification, _), proof in zip(routed, proofs)
+                # The key is the signed stream id, which ingest holds the key to.
+                (envelope.stream.encode(),
+                 encode_record(origin, bytes(notification.state), newest.size, index, proof))
+                for (index, notification, envelope, _), proof in zip(routed, proofs)
             ]
             batches: dict[str, list[tuple[bytes, bytes]]] = {}
             checkpoints_in: dict[str, int] = {}
@@ -319,7 +319,7 @@ class Relay:
                     continue
                 items = pending.pop(state, [])
                 checkpoints_in[state] = len(items)
-                items += [item for (_, notification, to), item in zip(routed, encoded)
+                items += [item for (_, notification, _, to), item in zip(routed, encoded)
                           if notification.id > positions[state] and state in to]
                 gossip_in[state] = self._gossip_due.pop(state, [])
                 items += self.gossip.messages(gossip_in[state])
@@ -487,8 +487,8 @@ class Relay:
         return [(first_index + i, n) for i, n in enumerate(notifications) if first_index + i < size]
 
     def _route(self, covered: Sequence[tuple[int, Notification]], context: SharingContext,
-               report: RelayReport) -> list[tuple[int, Notification, frozenset[str]]]:
-        """(leaf index, notification, recipients) of each covered record that goes to someone.
+               report: RelayReport) -> list[tuple[int, Notification, Envelope, frozenset[str]]]:
+        """(leaf index, notification, its envelope, recipients) of each covered record that goes to someone.
 
         Routed by the signed envelope, never by the row's unsigned topic column: a row whose
         topic is not its envelope's type is logged as an error and counted (``armsledger verify``
@@ -507,7 +507,7 @@ class Relay:
             if to is None:  # it depends on what the record says
                 to = recipients(envelope, context)
             if to:
-                routed.append((index, notification, to))
+                routed.append((index, notification, envelope, to))
         return routed
 
     def _checkpoints_sent(self, position: int) -> int:

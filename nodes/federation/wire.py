@@ -30,12 +30,13 @@ from the bytes themselves plus the trust store.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Union
 
 import msgpack
 
-from ledger.encoding import canonical_decode, canonical_encode
+from ledger.encoding import canonical_decode, canonical_encode, pack
 from ledger.errors import EncodingError
 from nodes.errors import ConfigurationError
 
@@ -138,8 +139,9 @@ _OPTIONAL = {"proof_sig": b""}
 def encode_message(message: Message) -> bytes:
     """The canonical msgpack of ``message`` (``ledger.encoding``). Raises ``EncodingError`` for a field
     that has no canonical form."""
-    if type(message) is RecordMessage:  # one per record relayed: the fast path
-        packed = _packed_record(message)
+    if type(message) is RecordMessage:
+        packed = _packed_record(message.origin, message.envelope, message.checkpoint_size, message.index,
+                                message.proof)
         if packed is not None:
             return packed
     fields = {name: getattr(message, name) for name in message.__dataclass_fields__}
@@ -149,21 +151,29 @@ def encode_message(message: Message) -> bytes:
 #: A record message's keys in canonical (sorted) order, "kind" and "v" among them.
 _RECORD_KEYS = ("checkpoint_size", "envelope", "index", "kind", "origin", "proof", "v")
 _RECORD_TYPES = (int, bytes, int, str, str, tuple, int)
+_BYTES, _HASH_LENGTH = {bytes}, {32}
 
 
-def _packed_record(message: RecordMessage) -> bytes | None:
+def encode_record(origin: str, envelope: bytes, checkpoint_size: int, index: int, proof: Sequence[bytes]) -> bytes:
+    """``encode_message`` of the ``RecordMessage`` of these fields, made without the message (the relay
+    encodes one per record it publishes). Raises ``EncodingError`` as ``encode_message`` does."""
+    packed = _packed_record(origin, envelope, checkpoint_size, index, proof)
+    if packed is not None:
+        return packed
+    return encode_message(RecordMessage(origin=origin, envelope=envelope, checkpoint_size=checkpoint_size,
+                                        index=index, proof=tuple(proof)))
+
+
+def _packed_record(origin: str, envelope: bytes, checkpoint_size: int, index: int,
+                   proof: Sequence[bytes]) -> bytes | None:
     """``canonical_encode``'s bytes for a record message whose fields have their exact types (no bool,
     float or nested map: msgpack alone then packs canonically once the keys are sorted); None otherwise."""
-    proof = message.proof
-    if not (type(message.origin) is str and type(message.envelope) is bytes
-            and type(message.checkpoint_size) is int and type(message.index) is int
-            and type(proof) in (tuple, list) and all(type(p) is bytes for p in proof)):
+    if not (type(origin) is str and type(envelope) is bytes and type(checkpoint_size) is int
+            and type(index) is int and type(proof) in (tuple, list) and set(map(type, proof)) <= _BYTES):
         return None
     try:
-        packed: bytes = msgpack.packb(
-            {"checkpoint_size": message.checkpoint_size, "envelope": message.envelope, "index": message.index,
-             "kind": RecordMessage.kind, "origin": message.origin, "proof": proof, "v": WIRE_VERSION},
-            use_bin_type=True)
+        packed = pack({"checkpoint_size": checkpoint_size, "envelope": envelope, "index": index,
+                       "kind": RecordMessage.kind, "origin": origin, "proof": proof, "v": WIRE_VERSION})
     except OverflowError:  # an integer beyond msgpack's: canonical_encode words the error
         return None
     return packed
@@ -243,10 +253,11 @@ def _parsed_record(data: bytes) -> RecordMessage | None:
     if not (type(value) is dict and tuple(value) == _RECORD_KEYS  # each key once, in sorted order
             and tuple(map(type, value.values())) == _RECORD_TYPES  # no float, bool or nested map
             and value["v"] == WIRE_VERSION and value["kind"] == RecordMessage.kind
-            and all(type(p) is bytes and len(p) == 32 for p in value["proof"])
+            # Every element bytes of 32 (two loops in C: a third of the time of one in Python per element).
+            and set(map(type, value["proof"])) <= _BYTES and set(map(len, value["proof"])) <= _HASH_LENGTH
             # Sorted keys and plain values: re-packing gives the input back exactly when it is
             # canonical (minimal widths, bin for bytes, no trailing data).
-            and msgpack.packb(value, use_bin_type=True) == data):
+            and pack(value) == data):
         return None
     # Every field was checked above: fill them in without the frozen dataclass's __init__ (five
     # object.__setattr__ calls, two fifths of this parse), as ``Envelope.from_bytes`` does.

@@ -161,6 +161,37 @@ def runs(draw):
     return size, indexes
 
 
+@given(runs(), st.integers(0, 70))
+def test_the_batch_proofs_are_the_naive_proof_of_each_leaf(run, more):
+    """``MerkleTree.inclusion_proofs`` walks levels, not RFC 9162's recursion: held to ``inclusion_proof``
+    over the leaves, for a tree of ``size`` within a larger one (its right edge is then no cached node)."""
+    size, indexes = run
+    leaves = _leaves(size + more)
+    assert MerkleTree(leaves).inclusion_proofs(indexes, size) == [inclusion_proof(i, leaves[:size]) for i in indexes]
+
+
+@given(st.integers(1, 150), st.integers(1, 150), st.data())
+def test_a_resumed_tree_proves_as_the_whole_or_refuses(base, more, data):
+    """A tree resumed at ``base`` gives the whole tree's proofs, or ``ValueError`` when a path needs a
+    node left of ``base`` that its frontier does not hold (as ``inclusion_proof`` of that one leaf does)."""
+    leaves = _leaves(base + more)
+    whole = MerkleTree(leaves)
+    resumed = MerkleTree.resume(base, whole.frontier(base))
+    for leaf in leaves[base:]:
+        resumed.append(leaf)
+    size = data.draw(st.integers(base, base + more))
+    indexes = data.draw(st.lists(st.integers(0, size - 1), min_size=1, max_size=10))
+    held = []
+    for index in indexes:
+        try:
+            held.append(resumed.inclusion_proof(index, size))
+        except ValueError:
+            with pytest.raises(ValueError, match="resumed at size"):
+                resumed.inclusion_proofs(indexes, size)
+            return
+    assert resumed.inclusion_proofs(indexes, size) == held == whole.inclusion_proofs(indexes, size)
+
+
 @given(runs(), st.data())
 def test_the_batch_verdict_is_the_per_leaf_verdict(run, data):
     size, indexes = run

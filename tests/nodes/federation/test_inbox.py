@@ -216,3 +216,52 @@ def test_received_stream_ids_are_the_uuid5_of_node_and_stream(node, stream):
     assert (str(made), made.hex, made.bytes, hash(made), made.is_safe) == (
         str(reference), reference.hex, reference.bytes, hash(reference), reference.is_safe)
     assert pickle.loads(pickle.dumps(made)) == reference
+
+
+def test_a_large_batch_is_kept_with_its_proofs_and_position_together_or_not_at_all(inbox):
+    """From ``COPY_FROM`` rows a PostgreSQL batch is written by COPY, not the library's insert: the same
+    rows, proofs and position, all or none when another writer got there first."""
+    from nodes.federation.inbox_postgres import COPY_FROM
+    from nodes.federation.inbox_proofs import KeptProof
+
+    def proof(envelope, index):
+        return KeptProof("BE", envelope.stream, envelope.version, 100, index, (bytes([index]) * 32,) * 7)
+
+    records = marked_stream("BE", STREAM, 2 * COPY_FROM + 1)
+    first, rest = records[:COPY_FROM], records[COPY_FROM:]
+    assert inbox.record(InboxBatch(accepted=[(e, e.to_bytes()) for e in first],
+                                   proofs=[proof(e, i) for i, e in enumerate(first)]), Tracking("kafka:x@1", 40))
+    assert inbox.received(node="BE", stream=STREAM) == first
+    assert inbox.kept_proofs(node="BE", stream=STREAM) == {e.version: proof(e, i) for i, e in enumerate(first)}
+    assert [e for _, e in inbox.received_notifications(1, 1000)] == first  # in the batch's order
+    # One record held already: nothing of the batch is kept, nor its position.
+    again = [records[0], *rest]
+    assert not inbox.record(InboxBatch(accepted=[(e, e.to_bytes()) for e in again],
+                                       proofs=[proof(e, 0) for e in again]), Tracking("kafka:x@1", 80))
+    # A position tracked already: the same.
+    assert not inbox.record(InboxBatch(accepted=[(e, e.to_bytes()) for e in rest],
+                                       proofs=[proof(e, 1) for e in rest]), Tracking("kafka:x@1", 40))
+    assert inbox.position("kafka:x@1") == 40
+    assert inbox.received(node="BE", stream=STREAM) == first
+    assert len(inbox.kept_proofs(node="BE", stream=STREAM)) == COPY_FROM
+    assert inbox.record(InboxBatch(accepted=[(e, e.to_bytes()) for e in rest],
+                                   proofs=[proof(e, 2) for e in rest]), Tracking("kafka:x@1", 80))
+    assert inbox.received(node="BE", stream=STREAM) == records
+    assert inbox.kept_proofs(node="BE", stream=STREAM)[records[-1].version] == proof(records[-1], 2)
+
+
+def test_a_proof_kept_already_stays_as_it_is_in_a_large_batch(inbox):
+    """A proof row with no record beside it (not met: they are written together) does not stop a large
+    batch: its records are kept, and that proof stays as it was (the COPY falls back to the statement)."""
+    from nodes.federation.inbox_postgres import COPY_FROM
+    from nodes.federation.inbox_proofs import KeptProof, insert_proofs, proofs_schema
+
+    records = marked_stream("BE", STREAM, COPY_FROM)
+    earlier = KeptProof("BE", STREAM, records[3].version, 50, 3, (bytes(32),))
+    with inbox.recorder.datastore.transaction(commit=True) as cursor:
+        insert_proofs(cursor, proofs_schema(inbox.recorder), [earlier])
+    proofs = [KeptProof("BE", e.stream, e.version, 100, i, (bytes([i]) * 32,) * 7) for i, e in enumerate(records)]
+    assert inbox.record(InboxBatch(accepted=[(e, e.to_bytes()) for e in records], proofs=proofs),
+                        Tracking("kafka:x@1", 40))
+    assert inbox.received(node="BE", stream=STREAM) == records
+    assert inbox.kept_proofs(node="BE", stream=STREAM) == {p.version: p for p in proofs} | {earlier.version: earlier}

@@ -66,6 +66,15 @@ def test_encode_of_other_values_is_the_definitions(message):
     assert verdict(encode_message, message) == verdict(reference_bytes, message)
 
 
+@pytest.mark.parametrize("message", [
+    record(), record(proof=()), record(proof=[HASH]), record(checkpoint_size=2**64 - 1, index=2**63),
+    record(index=True), record(checkpoint_size=2**64), record(proof=(1.5,)), record(proof=("x",)),
+])
+def test_a_record_encoded_from_its_fields_is_its_message_encoded(message):
+    fields = (message.origin, message.envelope, message.checkpoint_size, message.index, message.proof)
+    assert verdict(lambda m: wire.encode_record(*fields), message) == verdict(reference_bytes, message)
+
+
 def test_records_take_the_fast_path(monkeypatch):
     # Otherwise the agreement below would hold trivially, every parse being the reference's.
     def refuse(data):
