@@ -144,8 +144,8 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
         """``work`` done in order by up to ``SWAP_CONNECTIONS`` connections at once, each item taken by the first
         connection free and done in a transaction of its own (so that no lock is held while another item
         waits for it), whose commit need not wait for the disk (the swap's does): statements, or (``analyze``)
-        lists of tables, each analyzed by ``analyze_quickly``. Raises the first failure once every connection
-        is done, having taken no item after it."""
+        lists of tables, each analyzed by ``analyze_quickly``. After a failure no connection takes another item;
+        once every connection is done, the failure is raised (the first connection's, if several failed)."""
         pending = collections.deque(work)
 
         def run() -> None:
