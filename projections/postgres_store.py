@@ -9,15 +9,20 @@ table ``views_tracking``::
 
 from __future__ import annotations
 
+import collections
 import contextlib
 from collections.abc import Collection, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg.errors import UniqueViolation
 from psycopg.sql import SQL, Composable, Identifier
 
 from projections.store import (
+    ASIDE_INDEXES,
+    ASIDE_SUFFIX,
+    PRIMARY_KEYS,
     TABLES_DDL,
     TRACKING_TABLE,
     VIEW_TABLES,
@@ -29,10 +34,9 @@ from projections.store import (
 # text_pattern_ops: a B-tree index serves LIKE 'prefix%' whatever the database's
 # collation (with a non-C collation a plain text index cannot).
 _DIALECT = {"bytes": "BYTEA", "serial": "TEXT", "pattern_ops": " text_pattern_ops"}
+#: Connections that make a rebuild's keys, indexes and statistics at once (each a sort on its own server process).
+SWAP_CONNECTIONS = 2
 
-
-if TYPE_CHECKING:
-    from eventsourcing.persistence import Tracking
 
 class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
     dialect = _DIALECT
@@ -121,12 +125,59 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
             for row in rows:
                 copy.write_row(row)
 
-    def swap_aside(self, tracking: Tracking) -> None:
-        super().swap_aside(tracking)
-        # Fresh tables have no planner statistics until autovacuum's analyze comes round: till then every
-        # query of the views would be planned on guesses (a stream's rows as 0.5 % of the table, and JIT).
-        with self.datastore.transaction(commit=True) as cursor:
-            analyze_quickly(cursor, [Identifier(t) for t in VIEW_TABLES])
+    def _index_aside(self) -> None:
+        # The filled fresh tables' primary keys and the queries' indexes, then their planner statistics, made
+        # before the swap on SWAP_CONNECTIONS connections at once: each is a sort of one table on the server,
+        # and one connection made them one after the other while the swap's transaction waited. They are
+        # renamed into the views' names in the swap (``_index_swapped``). Fresh tables have no statistics until
+        # autovacuum's analyze comes round: till then every query of the views would be planned on guesses (a
+        # stream's rows as 0.5 % of the table, and JIT). A rename keeps a table's statistics and its indexes'.
+        self._at_once([SQL("ALTER TABLE {} ADD PRIMARY KEY ({})").format(
+                           Identifier(f"{table}{ASIDE_SUFFIX}"), SQL(PRIMARY_KEYS[table]))
+                       for table in VIEW_TABLES]
+                      + [SQL(index.ddl.format(**_DIALECT)) for index in ASIDE_INDEXES])
+        # After every index: ANALYZE gathers the statistics of the expression indexes (lower(make), ...) too.
+        self._at_once([[Identifier(f"{VIEW_TABLES[0]}{ASIDE_SUFFIX}")],
+                       [Identifier(f"{table}{ASIDE_SUFFIX}") for table in VIEW_TABLES[1:]]], analyze=True)
+
+    def _at_once(self, work: Sequence[Composable] | Sequence[Sequence[Composable]], analyze: bool = False) -> None:
+        """``work`` done in order by up to ``SWAP_CONNECTIONS`` connections at once, each item taken by the first
+        connection free and done in a transaction of its own (so that no lock is held while another item
+        waits for it), whose commit need not wait for the disk (the swap's does): statements, or (``analyze``)
+        lists of tables, each analyzed by ``analyze_quickly``. After a failure no connection takes another item;
+        once every connection is done, the failure is raised (the first connection's, if several failed)."""
+        pending = collections.deque(work)
+
+        def run() -> None:
+            while True:
+                try:
+                    item = pending.popleft()
+                except IndexError:
+                    return
+                try:
+                    with self.datastore.transaction(commit=True) as cursor:
+                        cursor.execute("SET LOCAL synchronous_commit = off")
+                        if analyze:
+                            analyze_quickly(cursor, item)  # type: ignore[arg-type]
+                        else:
+                            cursor.execute(item)
+                except BaseException:
+                    pending.clear()
+                    raise
+
+        connections = min(SWAP_CONNECTIONS, len(work))
+        with ThreadPoolExecutor(connections, thread_name_prefix="views-swap") as pool:
+            done = [pool.submit(run) for _ in range(connections)]
+        for future in done:
+            future.result()
+
+    def _index_swapped(self, cursor: Any) -> None:
+        for table in VIEW_TABLES:
+            cursor.execute(SQL("ALTER TABLE {} RENAME CONSTRAINT {} TO {}").format(
+                Identifier(table), Identifier(f"{table}{ASIDE_SUFFIX}_pkey"), Identifier(f"{table}_pkey")))
+        for index in ASIDE_INDEXES:
+            cursor.execute(SQL("ALTER INDEX {} RENAME TO {}").format(Identifier(index.aside_name),
+                                                                    Identifier(index.name)))
 
     def _clear(self, cursor: Any) -> None:
         cursor.execute(SQL("TRUNCATE {}").format(SQL(", ").join(Identifier(t) for t in VIEW_TABLES)))

@@ -5,8 +5,9 @@ order, each weapon's row whole when its stream ends. They are written into fresh
 (``projections.store.ASIDE_TABLES``) that have the views' primary keys (on PostgreSQL not even those:
 ``ViewStore.keys_last``) but not the indexes of their queries, so each write appends to its B-trees
 instead of inserting at random places. One transaction then drops the views' tables, renames the fresh
-ones in their place, makes the query indexes (and the keys left for last; a sort each) and records the
-tracked position::
+ones in their place, makes the query indexes and records the tracked position (on PostgreSQL the keys left
+for last, the query indexes and the planner's statistics are made on the filled fresh tables first, two
+at a time, and the swap only renames them)::
 
     processed = rebuild_aside(views.store, node.registry, until=None, progress=None)
     if processed is None:   # not a plain log: nothing changed, rebuild in position order

@@ -122,6 +122,33 @@ _ASIDE_TABLES_DDL = tuple(ddl.replace(f"{_CREATE_TABLE}{ddl.split()[5]} (",
                                       f"CREATE TABLE {ddl.split()[5]}{ASIDE_SUFFIX} (", 1)
                           for ddl in TABLES_DDL if ddl.startswith(_CREATE_TABLE))
 INDEXES_DDL = tuple(ddl for ddl in TABLES_DDL if not ddl.startswith(_CREATE_TABLE))
+
+
+@dataclass(frozen=True)
+class AsideIndex:
+    """One index of the queries (``INDEXES_DDL``) made on a fresh table under a name of its own (the views'
+    index keeps its name till the swap), for a backend that renames it in the swap."""
+
+    name: str
+    table: str
+    ddl: str  # the statement that makes it on the fresh table, with the dialect's placeholders
+
+    @property
+    def aside_name(self) -> str:
+        return f"{self.name}{ASIDE_SUFFIX}"
+
+
+def _aside_index(ddl: str) -> AsideIndex:
+    # "CREATE INDEX IF NOT EXISTS <name> ON <table> (<columns>)"
+    name, table = ddl.split()[5], ddl.split()[7]
+    return AsideIndex(name, table, f"CREATE INDEX {name}{ASIDE_SUFFIX} ON {table}{ASIDE_SUFFIX} "
+                                   + ddl.split(f" ON {table} ", 1)[1])
+
+
+ASIDE_INDEXES = tuple(_aside_index(ddl) for ddl in INDEXES_DDL)
+assert all(index.ddl.replace(f"{index.name}{ASIDE_SUFFIX} ON {index.table}{ASIDE_SUFFIX} ",
+                             f"IF NOT EXISTS {index.name} ON {index.table} ") == ddl
+           for index, ddl in zip(ASIDE_INDEXES, INDEXES_DDL, strict=True))
 assert len(_ASIDE_TABLES_DDL) == len(VIEW_TABLES) and all(
     f"CREATE TABLE {table} (" in ddl for table, ddl in zip(ASIDE_TABLES, _ASIDE_TABLES_DDL, strict=True))
 #: The views' primary keys, as ``TABLES_DDL`` declares them.
@@ -234,9 +261,9 @@ class ViewStore(TrackingRecorder):
     datastore: Any
     #: How the statements' ``{bytes}``, ``{serial}`` and ``{pattern_ops}`` are written on this backend.
     dialect: dict[str, str]
-    #: Whether a rebuild aside writes its fresh tables without primary keys and adds them in ``swap_aside``:
-    #: one index built from the rows, instead of one entry inserted per row. A taken key then fails the swap,
-    #: not the write, and the views stay as they were all the same.
+    #: Whether a rebuild aside writes its fresh tables without primary keys and adds them once they are filled
+    #: (``_index_aside``): one index built from the rows, instead of one entry inserted per row. A taken key
+    #: then fails the swap, not the write, and the views stay as they were all the same.
     keys_last = False
 
     # --- what each backend provides ----------------------------------------------------
@@ -395,19 +422,30 @@ class ViewStore(TrackingRecorder):
     def swap_aside(self, tracking: Tracking) -> None:
         """In one transaction: the views' tables dropped, ``ASIDE_TABLES`` renamed in their place and given the
         indexes of the queries (and their primary keys, if ``keys_last``), every tracked position forgotten and
-        ``tracking`` recorded."""
-        with self.transaction() as transaction:
+        ``tracking`` recorded. A backend may make the fresh tables' keys and indexes before that transaction
+        (``_index_aside``) and only rename them in it."""
+        self._index_aside()
+        with self.swap_transaction() as transaction:
             cursor = transaction.cursor
             for table in VIEW_TABLES:
                 cursor.execute(f"DROP TABLE IF EXISTS {table}")
             for table in VIEW_TABLES:
                 cursor.execute(f"ALTER TABLE {table}{ASIDE_SUFFIX} RENAME TO {table}")
-                if self.keys_last:  # after the rename: the key's index is named for the views' table
-                    cursor.execute(f"ALTER TABLE {table} ADD PRIMARY KEY ({PRIMARY_KEYS[table]})")
-            for ddl in INDEXES_DDL:
-                cursor.execute(ddl.format(**self.dialect))
+            self._index_swapped(cursor)
             self._clear_tracking(cursor)
             self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]
+
+    def swap_transaction(self) -> contextlib.AbstractContextManager[WriteTransaction]:
+        """The transaction of ``swap_aside``: ``transaction``'s, unless a backend drops tables faster otherwise."""
+        return self.transaction()
+
+    def _index_aside(self) -> None:
+        """Whatever the backend makes of the filled ``ASIDE_TABLES`` before ``swap_aside``'s transaction."""
+
+    def _index_swapped(self, cursor: Any) -> None:
+        """The swapped-in tables given the indexes of the queries, in ``swap_aside``'s transaction."""
+        for ddl in INDEXES_DDL:
+            cursor.execute(ddl.format(**self.dialect))
 
     # --- reading -----------------------------------------------------------------------
 
