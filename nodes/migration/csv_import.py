@@ -52,7 +52,7 @@ def import_csv(node: Node, path: str | os.PathLike[str], *, batch_size: int = 10
     rows = CsvRows(Path(path))
     with rows, VaultOnDemand(node.settings) as vault:
         if any(column in rows.columns for column in PERSON_COLUMNS):  # a register of private holders, most likely
-            vault.unlock_ahead()
+            vault.open_ahead()
         lines = lines_after_header(Path(path)) if progress is not None else 0
         # Private holders become references here, before the rows go to the signing processes; the new ones
         # are stored by the writer, with the first batch that records them.

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from domain.errors import InvalidField
 from domain.person import PERSON_PREFIX, Identity, PersonErased, UnknownPerson, check_person_reference
-from nodes.persons.kek import kek_path, load_or_create_kek
+from nodes.persons.kek import kek_path
 from nodes.persons.vault import IdentityVault
 from nodes.settings import Settings
 
@@ -54,38 +54,40 @@ class VaultOnDemand:
 
     Most records name no private person: they need neither the passphrase's key derivation nor the table.
     A caller that will most likely need the vault (a register file with private-holder columns) calls
-    ``unlock_ahead`` first, so the derivation runs while it does other work.
+    ``open_ahead`` first, so the KEK's derivation runs while it does other work.
     """
 
     def __init__(self, settings: Settings):
         self._settings = settings
         self._vault: IdentityVault | None = None
-        self._kek: Future[bytes] | None = None
+        self._opening: Future[IdentityVault] | None = None
         self._lock = threading.Lock()
 
-    def unlock_ahead(self) -> None:
-        """Start unlocking the node's KEK in a thread of its own, when the node has a KEK file (none is created
-        here). The same scrypt derivation, only earlier: it releases the GIL, so it overlaps the caller's own
-        work (an import's reading and signing) instead of delaying the first row naming a person by its tens
-        of milliseconds. The vault is still opened at first use, and an unlock that failed (no passphrase,
-        wrong passphrase) raises there, as it would have without this."""
+    def open_ahead(self) -> None:
+        """Start opening the vault in a thread of its own, when the node has a KEK file (none is created here):
+        the KEK's unlock, then the vault's connections and table. The same scrypt derivation, only earlier: it
+        releases the GIL, so it overlaps the caller's own work (an import's reading and signing) instead of
+        delaying the first row naming a person by its tens of milliseconds. A failure (no passphrase, wrong
+        passphrase, the database) is raised at first use, as it would have been without this."""
         with self._lock:
-            if self._vault is not None or self._kek is not None or not kek_path(self._settings).exists():
+            if self._vault is not None or self._opening is not None or not kek_path(self._settings).exists():
                 return
-            unlocked: Future[bytes] = Future()
-            threading.Thread(target=_unlock, args=(self._settings, unlocked), name="kek-unlock", daemon=True).start()
-            self._kek = unlocked
+            opening: Future[IdentityVault] = Future()
+            threading.Thread(target=_open, args=(self._settings, opening), name="vault-opening", daemon=True).start()
+            self._opening = opening
 
     def __call__(self) -> IdentityVault:
         with self._lock:
             if self._vault is None:
-                kek = load_or_create_kek(self._settings) if self._kek is None else self._kek.result()
-                self._vault = IdentityVault(self._settings.db, kek)
+                opening, self._opening = self._opening, None
+                self._vault = IdentityVault.open(self._settings) if opening is None else opening.result()
             return self._vault
 
     def close(self) -> None:
         with self._lock:
-            self._kek = None
+            opening, self._opening = self._opening, None
+            if opening is not None and opening.exception() is None:  # opened ahead, never used: closed all the same
+                opening.result().close()
             if self._vault is not None:
                 self._vault.close()
                 self._vault = None
@@ -97,11 +99,11 @@ class VaultOnDemand:
         self.close()
 
 
-def _unlock(settings: Settings, unlocked: Future[bytes]) -> None:
+def _open(settings: Settings, opening: Future[IdentityVault]) -> None:
     try:
-        unlocked.set_result(load_or_create_kek(settings))
+        opening.set_result(IdentityVault.open(settings))
     except BaseException as failure:  # kept for the first use of the vault, which raises it
-        unlocked.set_exception(failure)
+        opening.set_exception(failure)
 
 
 @contextlib.contextmanager
