@@ -13,7 +13,8 @@ import pytest
 from nodes.errors import ConfigurationError, TransportError, TransportReset
 from nodes.federation.broker import LocalBroker, free_port
 from nodes.federation.kafka_topics import IDENTITY_TTL_S
-from nodes.federation.kafka_transport import EMPTY_READ_TRUST_S, KafkaTransport
+from nodes.federation.kafka_transport import EMPTY_READ_TRUST_S, IDLE_AFTER_EMPTY_READS, KafkaTransport
+from nodes.federation.sync import IDLE_WAIT_S
 from nodes.ports import Delivery
 
 
@@ -110,6 +111,27 @@ def test_a_reset_inside_the_identity_cache_window_is_still_reported_by_a_later_r
             position = batch.next_offset or position
         assert outcomes[-1][0] == "reset" and outcomes[-1][1] not in (None, old_id)
         assert all(topic_id == old_id for kind, topic_id in outcomes[:-1])
+
+
+def test_an_idle_node_runs_read_makes_one_fetch_and_a_record_ends_the_idle_wait(transport):
+    # Each fetch costs kafka-python's network thread a few hundred microseconds: an idle node run's read (every
+    # IDLE_WAIT_S) made two when the idle fetch waited half as long, a third of its idle CPU.
+    topic = transport.inbox_topic(f"X{uuid.uuid4().hex[:6].upper()}")
+    transport.ensure_topics([topic.rsplit(".", 1)[1]])
+    for _ in range(IDLE_AFTER_EMPTY_READS + 1):
+        assert transport.read(topic, 0, timeout_s=IDLE_WAIT_S).records == ()
+    fetcher = transport._consumer._fetcher
+    assert transport._consumer._metrics is None  # kafka-python's own sensors, never read here
+    sent: list[int] = []
+    create = fetcher._create_fetch_requests
+    fetcher._create_fetch_requests = lambda: (requests := create()) and sent.append(len(requests)) or requests
+    reads = 4
+    for _ in range(reads):
+        assert transport.read(topic, 0, timeout_s=IDLE_WAIT_S).records == ()
+    assert sum(sent) <= reads + 1  # one each; the last read's may still be waiting on the broker
+    transport.publish(topic, [(b"k", b"v")])
+    assert [r.value for r in read_all(transport, topic, 0, 1)] == [b"v"]
+    assert fetcher.config["fetch_max_wait_ms"] == transport.fetch_max_wait_ms  # busy again: the short wait
 
 
 def test_an_empty_read_trusts_an_older_identity_than_a_read_that_returns_records(transport):
