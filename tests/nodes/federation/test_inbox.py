@@ -64,6 +64,19 @@ def test_received_records_are_kept_byte_for_byte_per_node_and_stream(inbox):
         ("BE", STREAM): {e.version: e.to_bytes() for e in be}, ("FR", STREAM): {}}
 
 
+def test_held_and_existing_read_every_stream_asked_beyond_one_statement_of_them(inbox):
+    # 500 ids per statement: 1,201 streams take three, each read in autocommit on PostgreSQL.
+    streams = [str(uuid.uuid4()) for _ in range(1200)]
+    records = [marked_stream("BE", stream, 1)[0] for stream in streams]
+    assert inbox.record(InboxBatch(accepted=[(e, e.to_bytes()) for e in records]))
+
+    held = inbox.held([("BE", stream) for stream in [*streams, STREAM]])
+
+    assert held == {**{("BE", e.stream): {1: e.to_bytes()} for e in records}, ("BE", STREAM): {}}
+    ids = [received_stream_id("BE", stream) for stream in streams]
+    assert inbox.existing([*ids, uuid.uuid4()]) == set(ids)
+
+
 def test_received_notifications_skip_bookkeeping_and_resume_after_the_last_id(inbox):
     key = generate_key()
     checkpoint = sign_checkpoint(key, "BE", 3, bytes(32), 1)
