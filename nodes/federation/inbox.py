@@ -72,6 +72,7 @@ class Inbox:
         self.recorder = recorder
         self._factory = factory
         self._queries = _Queries(recorder)
+        self._newest_written = 0  # the newest row ``record`` wrote, where the recorder tells it (PostgreSQL)
 
     @classmethod
     def open(cls, db: str) -> Inbox:
@@ -309,10 +310,17 @@ class Inbox:
             return True
         with translated_errors("recording received messages"):
             try:
-                self.recorder.insert_events(stored, tracking=tracking, proofs=batch.proofs)
+                ids = self.recorder.insert_events(stored, tracking=tracking, proofs=batch.proofs)
             except IntegrityError:
                 return False
+        self._newest_written = max([self._newest_written, *(ids or ())])
         return True
+
+    def newest_recorded(self) -> int:
+        """A notification id at or after the newest row ``record`` wrote in this process: that row's id as the
+        PostgreSQL insert returned it (no read), else the newest row of the inbox (read; on SQLite a read costs no
+        round trip). Where the reactions to what was recorded have run up to (``nodes.federation.sync``)."""
+        return self._newest_written or self.max_notification_id()
 
     # --- positions -------------------------------------------------------------------------
 

@@ -77,6 +77,22 @@ def test_held_and_existing_read_every_stream_asked_beyond_one_statement_of_them(
     assert inbox.existing([*ids, uuid.uuid4()]) == set(ids)
 
 
+def test_newest_recorded_covers_what_this_inbox_wrote(inbox, db_url):
+    ours = marked_stream("BE", STREAM, 2)
+    assert inbox.record(InboxBatch(accepted=[(e, e.to_bytes()) for e in ours]))
+    written = [n for n, _ in inbox.received_notifications(1, 10)]
+    with Inbox.open(db_url) as other:  # another process's ingest records after ours
+        theirs = marked_stream("DE", STREAM, 1)[0]
+        assert other.record(InboxBatch(accepted=[(theirs, theirs.to_bytes())]))
+    later = [n for n, e in inbox.received_notifications(1, 10) if e == theirs]
+
+    newest = inbox.newest_recorded()
+
+    assert newest >= max(written)
+    if db_url.startswith("postgresql"):
+        assert newest == max(written) < later[0]  # as the insert returned it: nothing read, theirs not claimed
+
+
 def test_received_notifications_skip_bookkeeping_and_resume_after_the_last_id(inbox):
     key = generate_key()
     checkpoint = sign_checkpoint(key, "BE", 3, bytes(32), 1)
