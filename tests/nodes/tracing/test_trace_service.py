@@ -317,3 +317,30 @@ def test_a_record_filed_under_a_request_topic_is_not_taken_for_a_request(tmp_pat
         assert [e.stream for e in tracing.traces_about(fr, seized)] == [str(trace_id)]
     finally:
         federation.close()
+
+
+def test_traces_about_a_weapon_read_each_request_once_and_find_those_made_since(tmp_path, db_url):
+    federation = MemoryFederation(tmp_path, lambda s: db_url if s == "FR" else str(tmp_path / f"{s}.db"), ["FR", "BE"])
+    try:
+        fr = federation["FR"]
+        first, second = (fr.registry.seize(marking=Marking.read("FN Herstal", "BE", serial), place="Lille",
+                                           circumstances="traffic stop", type="pistol", calibre="5.7")
+                         for serial in ("FR-3", "FR-4"))
+        arguments = dict(circumstances="found in a car", legal_basis="CPP art 60", intended_use="prosecution")
+        one = tracing.submit(fr, to="BE", weapon_id=first, **arguments)
+        assert [e.stream for e in tracing.traces_about(fr, first)] == [str(one)]
+        assert tracing.traces_about(fr, second) == []
+
+        two, three = (tracing.submit(fr, to="BE", weapon_id=w, **arguments) for w in (first, second))
+        rows_read = []
+        select = fr.registry.recorder.select_notifications
+        fr.registry.recorder.select_notifications = lambda *a, **k: rows_read.append(len(page := select(*a, **k))) \
+            or page
+        try:
+            assert [e.stream for e in tracing.traces_about(fr, first)] == [str(one), str(two)]
+            assert [e.stream for e in tracing.traces_about(fr, second)] == [str(three)]
+        finally:
+            del fr.registry.recorder.select_notifications
+        assert sum(rows_read) == 2  # the two requests made since the first look, not the first one again
+    finally:
+        federation.close()
