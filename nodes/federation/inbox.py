@@ -120,11 +120,14 @@ class Inbox:
 
     def received_about(self, stream: str, nodes: Iterable[str]) -> list[Envelope]:
         """Accepted envelopes of ``stream`` from each of ``nodes`` (a weapon's id is the same
-        everywhere), node by node in the order given, each in version order."""
-        found: list[Envelope] = []
-        for node in nodes:
-            found += self.received(node=node, stream=stream)
-        return found
+        everywhere), node by node in the order given, each in version order: one query for them all."""
+        ids = [received_stream_id(node, str(stream)) for node in nodes]
+        with self._reading("reading received records"):
+            rows = self._queries.select_streams(list(dict.fromkeys(ids)))
+        by_stream: dict[uuid.UUID, list[tuple[int, bytes]]] = {}
+        for originator_id, version, state in rows:
+            by_stream.setdefault(originator_id, []).append((version, state))
+        return [Envelope.from_bytes(state) for node_id in ids for _, state in sorted(by_stream.get(node_id, ()))]
 
     def received_notifications(self, start: int, limit: int) -> list[tuple[int, Envelope]]:
         """Up to ``limit`` accepted envelopes with notification id >= ``start``, in arrival order.
