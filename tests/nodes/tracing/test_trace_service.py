@@ -173,6 +173,22 @@ def check(node, items, **overrides):
     return verify_fragment(items, **{**arguments, **overrides})
 
 
+def test_a_fragment_cites_the_checkpoint_its_seal_stored_or_else_the_one_that_stood(be):
+    weapon = weapon_with_life(be)
+    reads = []
+    latest = be.sealer.latest_checkpoint
+    be.sealer.latest_checkpoint = lambda: reads.append(1) or latest()
+    try:
+        sealed = build_fragment(be, weapon)
+        assert reads == []  # the seal stored one over the records shown: taken as it returned it
+        again = build_fragment(be, weapon)  # nothing new to seal: the one that stood is read
+        assert reads == [1]
+    finally:
+        del be.sealer.latest_checkpoint
+    assert again.items == sealed.items and check(be, sealed.items).ok
+    assert {decode_item(item)[1] for item in sealed.items} == {latest()}
+
+
 def test_a_fragment_verifies_from_its_bytes_and_the_node_key(be):
     weapon = weapon_with_life(be)
     fragment = build_fragment(be, weapon)
