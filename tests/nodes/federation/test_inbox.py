@@ -52,6 +52,19 @@ def test_a_batch_and_its_position_are_written_together_or_not_at_all(inbox):
     assert inbox.received(node="BE", stream=STREAM) == [first, second]
 
 
+def test_a_position_alone_moves_only_forward_and_one_not_beyond_is_a_conflict(inbox):
+    assert inbox.record(InboxBatch(), Tracking("kafka:y@1", 3))  # a name not tracked yet
+    assert inbox.record(InboxBatch(), Tracking("kafka:y@1", 4))
+    assert not inbox.record(InboxBatch(), Tracking("kafka:y@1", 4))  # another ingest recorded there first
+    assert not inbox.record(InboxBatch(), Tracking("kafka:y@1", 2))
+    assert inbox.position("kafka:y@1") == 4
+    first = marked_stream("BE", STREAM, 1)[0]
+    assert not inbox.record(InboxBatch(accepted=[(first, first.to_bytes())]), Tracking("kafka:y@1", 4))
+    assert inbox.received(node="BE", stream=STREAM) == []  # the batch rolled back with its position
+    assert inbox.record(InboxBatch(accepted=[(first, first.to_bytes())]), Tracking("kafka:y@1", 5))
+    assert inbox.position("kafka:y@1") == 5 and inbox.received(node="BE", stream=STREAM) == [first]
+
+
 def test_received_records_are_kept_byte_for_byte_per_node_and_stream(inbox):
     be = marked_stream("BE", STREAM, 3)
     de = marked_stream("DE", STREAM, 1)
