@@ -18,6 +18,8 @@ class PostgresInboxRecorder(PostgresProcessRecorder):
     and whose position statement fails by itself when the position does not move."""
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any):
+        if not datastore.single_row_tracking:
+            raise ValueError("the inbox needs single-row tracking (SINGLE_ROW_TRACKING=yes)")
         super().__init__(datastore, **kwargs)
         # The library's single-row rule (one row per name, its position only raised), in one statement that fails
         # as a constraint violation (a NULL name) when the row is there at or beyond the position: another ingest
