@@ -223,6 +223,10 @@ class Inbox(ReceivedRecords, Protocol):
         """The position of the last thing recorded (0 if none)."""
         ...
 
+    def newest_recorded(self) -> int:
+        """A position at or after the last thing ``record`` wrote in this process (read when it cannot say)."""
+        ...
+
     def position(self, name: str) -> int:
         """The tracked position ``name`` (0 if never tracked)."""
         ...

@@ -72,6 +72,7 @@ class Inbox:
         self.recorder = recorder
         self._factory = factory
         self._queries = _Queries(recorder)
+        self._newest_written = 0  # the newest row ``record`` wrote, where the recorder tells it (PostgreSQL)
 
     @classmethod
     def open(cls, db: str) -> Inbox:
@@ -119,11 +120,14 @@ class Inbox:
 
     def received_about(self, stream: str, nodes: Iterable[str]) -> list[Envelope]:
         """Accepted envelopes of ``stream`` from each of ``nodes`` (a weapon's id is the same
-        everywhere), node by node in the order given, each in version order."""
-        found: list[Envelope] = []
-        for node in nodes:
-            found += self.received(node=node, stream=stream)
-        return found
+        everywhere), node by node in the order given, each in version order: one query for them all."""
+        ids = [received_stream_id(node, str(stream)) for node in nodes]
+        with self._reading("reading received records"):
+            rows = self._queries.select_streams(list(dict.fromkeys(ids)))
+        by_stream: dict[uuid.UUID, list[tuple[int, bytes]]] = {}
+        for originator_id, version, state in rows:
+            by_stream.setdefault(originator_id, []).append((version, state))
+        return [Envelope.from_bytes(state) for node_id in ids for _, state in sorted(by_stream.get(node_id, ()))]
 
     def received_notifications(self, start: int, limit: int) -> list[tuple[int, Envelope]]:
         """Up to ``limit`` accepted envelopes with notification id >= ``start``, in arrival order.
@@ -177,7 +181,7 @@ class Inbox:
     def kept_proofs(self, *, node: str, stream: str) -> dict[int, KeptProof]:
         """The inclusion proofs ingest accepted partner ``node``'s ``stream`` with, by version
         (``nodes.federation.inbox_proofs``); records received before proofs were kept have none."""
-        with self._reading("reading kept proofs"), self._queries.datastore.transaction(commit=False) as cursor:
+        with self._reading("reading kept proofs"), self._queries.one_read() as cursor:
             return select_proofs(cursor, proofs_schema(self.recorder), node, str(stream))
 
     # --- reading: checkpoints, cosignatures, quarantine -----------------------------------
@@ -309,10 +313,17 @@ class Inbox:
             return True
         with translated_errors("recording received messages"):
             try:
-                self.recorder.insert_events(stored, tracking=tracking, proofs=batch.proofs)
+                ids = self.recorder.insert_events(stored, tracking=tracking, proofs=batch.proofs)
             except IntegrityError:
                 return False
+        self._newest_written = max([self._newest_written, *(ids or ())])
         return True
+
+    def newest_recorded(self) -> int:
+        """A notification id at or after the newest row ``record`` wrote in this process: that row's id as the
+        PostgreSQL insert returned it (no read), else the newest row of the inbox (read; on SQLite a read costs no
+        round trip). Where the reactions to what was recorded have run up to (``nodes.federation.sync``)."""
+        return self._newest_written or self.max_notification_id()
 
     # --- positions -------------------------------------------------------------------------
 
@@ -356,16 +367,16 @@ class Inbox:
         stream = checkpoints_stream_id(node)
         contains = "instr(state, ?) > 0" if queries.sqlite else "position(%s::bytea in state) > 0"
         p = queries._param()
-        with self._reading("reading partner checkpoints"), queries.datastore.transaction(commit=False) as cursor:
+        with self._reading("reading partner checkpoints"):
             for start in range(0, len(wanted), _IN_CHUNK):
                 chunk = wanted[start:start + _IN_CHUNK]
                 asked = set(chunk)
                 markers = [canonical_encode("size") + canonical_encode(size) for size in chunk]
                 # In version order, as ``partner_checkpoints`` reads them: the last of one size wins there too.
-                cursor.execute(f"SELECT state FROM {queries.table} WHERE originator_id = {p} "
-                               f"AND ({' OR '.join([contains] * len(chunk))}) ORDER BY originator_version",
-                               (queries._stream_id(stream), *markers))
-                for row in cursor.fetchall():
+                rows = queries.read(f"SELECT state FROM {queries.table} WHERE originator_id = {p} "
+                                    f"AND ({' OR '.join([contains] * len(chunk))}) ORDER BY originator_version",
+                                    (queries._stream_id(stream), *markers))
+                for row in rows:
                     checkpoint = Checkpoint.from_bytes(bytes(row["state"]))
                     if checkpoint.size in asked:
                         found[checkpoint.size] = checkpoint
@@ -423,6 +434,21 @@ class _Queries:
     def _stream_id(self, stream: uuid.UUID) -> Any:
         return stream.hex if self.sqlite else stream  # as the library stores it in each dialect
 
+    def one_read(self) -> contextlib.AbstractContextManager[Any]:
+        """A cursor for ONE read statement: on PostgreSQL in autocommit, one round trip where a read-only
+        transaction of its own makes three (BEGIN, the statement, ROLLBACK) and sees the same rows (one
+        statement reads one snapshot, in or out of a transaction); on SQLite, where a transaction costs no
+        round trip, in a read transaction as the library's reads are."""
+        return self.datastore.transaction(commit=False) if self.sqlite else self.datastore.cursor()
+
+    def read(self, statement: str, params: Sequence[Any]) -> list[Any]:
+        """The rows of one read statement (``one_read``; on PostgreSQL tried again on a dropped connection)."""
+        if not self.sqlite:
+            return self._alone_on_postgres(statement, params)
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, params)
+            return list(cursor.fetchall())
+
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def _alone_on_postgres(self, statement: str, params: Sequence[Any]) -> list[Any]:
         """Run one statement in autocommit on PostgreSQL (atomic alone: one round trip, where a transaction
@@ -441,12 +467,7 @@ class _Queries:
         parts = [newest.format(i) for i in range(len(streams))]
         parts.append(f"SELECT MAX({id_}) AS n, NULL AS o, NULL AS s FROM {self.table}")
         params = [value for stream, after in streams.items() for value in (self._stream_id(stream), after)]
-        if self.sqlite:
-            with self.datastore.transaction(commit=False) as cursor:
-                cursor.execute(" UNION ALL ".join(parts), params)
-                rows = cursor.fetchall()
-        else:
-            rows = self._alone_on_postgres(" UNION ALL ".join(parts), params)
+        rows = self.read(" UNION ALL ".join(parts), params)
         top = max((int(r["n"]) for r in rows if r["o"] is None and r["n"] is not None), default=0)
         return top, [(_as_uuid(r["o"]), bytes(r["s"])) for r in rows if r["o"] is not None]
 
@@ -554,29 +575,19 @@ class _Queries:
             cursor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {self.table} (topic)")
 
     def select_streams(self, originator_ids: list[uuid.UUID]) -> list[tuple[uuid.UUID, int, bytes]]:
-        """(originator id, version, state) of every stored event of ``originator_ids``."""
+        """(originator id, version, state) of every stored event of ``originator_ids``: one statement per 500
+        ids (``read``), each its own snapshot. What ingest checks against them is held again by the write: a
+        version stored meanwhile makes ``Inbox.record`` a conflict (the primary key), never a second copy."""
         rows: list[tuple[uuid.UUID, int, bytes]] = []
-        if not originator_ids:
-            return rows
-        with self.datastore.transaction(commit=False) as cursor:
-            for start in range(0, len(originator_ids), _IN_CHUNK):
-                chunk = originator_ids[start:start + _IN_CHUNK]
-                if self.sqlite:
-                    cursor.execute(
-                        f"SELECT originator_id, originator_version, state FROM {self.table} "
-                        f"WHERE originator_id IN ({', '.join('?' * len(chunk))})",
-                        [i.hex for i in chunk],
-                    )
-                    rows += [(uuid.UUID(r["originator_id"]), r["originator_version"], bytes(r["state"]))
-                             for r in cursor.fetchall()]
-                else:
-                    cursor.execute(
-                        f"SELECT originator_id, originator_version, state FROM {self.table} "
-                        "WHERE originator_id = ANY(%s)",
-                        (chunk,),
-                    )
-                    rows += [(_as_uuid(r["originator_id"]), r["originator_version"], bytes(r["state"]))
-                             for r in cursor.fetchall()]
+        for start in range(0, len(originator_ids), _IN_CHUNK):
+            chunk = originator_ids[start:start + _IN_CHUNK]
+            if self.sqlite:
+                found = self.read(f"SELECT originator_id, originator_version, state FROM {self.table} "
+                                  f"WHERE originator_id IN ({', '.join('?' * len(chunk))})", [i.hex for i in chunk])
+            else:
+                found = self.read(f"SELECT originator_id, originator_version, state FROM {self.table} "
+                                  "WHERE originator_id = ANY(%s)", (chunk,))
+            rows += [(_as_uuid(r["originator_id"]), r["originator_version"], bytes(r["state"])) for r in found]
         return rows
 
 

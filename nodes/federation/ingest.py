@@ -401,6 +401,12 @@ class Ingest:
         knowledge.loaded.add(origin)
 
     def own_checkpoint(self, size: int) -> Checkpoint | None:
+        """Our stored checkpoint at ``size`` (what a partner cosigned), or None. Those stored since the last look
+        are read, unless this process's sealer stored the one asked right after the newest known (a cosignature
+        of what our last relay pass sent): then it is taken as the sealer read it back, without a read."""
+        if size not in self._own_checkpoints:
+            newest = max(self._own_checkpoints, default=0)
+            self._own_checkpoints.update((c.size, c) for c in self.node.sealer.stored_after(newest) or ())
         if size not in self._own_checkpoints:
             newest = max(self._own_checkpoints, default=0)
             self._own_checkpoints.update((c.size, c) for c in self.node.sealer.checkpoints(after=newest))

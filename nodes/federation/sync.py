@@ -199,7 +199,7 @@ class Federation:
         if not step.accepted:
             return
         inbox = self.node.inbox
-        reacted_to = inbox.max_notification_id()  # the batch is committed: this covers it
+        reacted_to = inbox.newest_recorded()  # the batch is committed: this covers it
         reaction = react(self.node, step.accepted)
         report.reactions += len(reaction.steps)
         report.failed_reactions += record_failures(inbox, reaction)

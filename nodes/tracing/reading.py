@@ -8,7 +8,9 @@ A trace is named by its id or a unique prefix of it (``find_trace``).
 
 from __future__ import annotations
 
+import threading
 import time
+import weakref
 from uuid import UUID
 
 from domain.errors import InvalidField
@@ -23,9 +25,9 @@ from domain.trace_status import Trace, trace_status
 from ledger.envelope import Envelope
 from nodes.federation.crossborder import partner_states
 from nodes.federation.trust import TrustStore
-from nodes.ports import Node
+from nodes.ports import Node, NotificationLog
 from nodes.registry.identity import authorities_stream
-from nodes.registry.paging import received, signed
+from nodes.registry.paging import notification_pages, received, signed
 from nodes.settings import TraceSettings
 from nodes.tracing.fragment import FragmentCheck, cited_sizes, verify_fragment
 from nodes.values import id_prefix, one_by_prefix
@@ -109,9 +111,47 @@ def hops(node: Node, trace_id: UUID | str, *, now: int | None = None,
 
 
 def traces_about(node: Node, weapon_id: UUID | str) -> list[Envelope]:
-    """Our ``TraceRequest.Submitted`` records about ``weapon_id``."""
-    wanted = str(weapon_id)
-    return [e for e in signed(node.registry.recorder, (SUBMITTED,)) if e.body.get("weapon_id") == wanted]
+    """Our ``TraceRequest.Submitted`` records about ``weapon_id``, in log order.
+
+    Read once each in a process (``_Submitted``): a look reads only what was logged since the last, where it
+    read every trace request ever made (at each forward and verdict). Raises ``EncodingError`` for a row of
+    that type that holds no envelope, as ``signed`` does.
+    """
+    log = node.registry.recorder
+    with _SUBMITTED_LOCK:
+        kept = _SUBMITTED.get(log)
+        if kept is None:
+            kept = _SUBMITTED[log] = _Submitted()
+    return kept.about(log, str(weapon_id))
+
+
+class _Submitted:
+    """Our ``TraceRequest.Submitted`` records by weapon, as read so far from one log.
+
+    The log is append-only and its rows become visible in the order of their positions (on PostgreSQL each
+    insert locks the table until its commit, the library's rule; on SQLite one writer at a time), so reading
+    on from the last position read misses none. Each row is decided by its signed type and body (``signed``).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._read_to = 0
+        self._by_weapon: dict[str, list[Envelope]] = {}
+
+    def about(self, log: NotificationLog, weapon_id: str) -> list[Envelope]:
+        with self._lock:
+            for page in notification_pages(log, start=self._read_to + 1, topics=(SUBMITTED,)):
+                envelopes = [Envelope.from_bytes(n.state) for n in page]  # the whole page, or nothing kept of it
+                for envelope in envelopes:
+                    if envelope.type == SUBMITTED and isinstance(envelope.body.get("weapon_id"), str):
+                        self._by_weapon.setdefault(envelope.body["weapon_id"], []).append(envelope)
+                self._read_to = page[-1].id
+            return list(self._by_weapon.get(weapon_id, ()))
+
+
+#: The ``_Submitted`` of each log object open in this process (gone with it).
+_SUBMITTED: weakref.WeakKeyDictionary[NotificationLog, _Submitted] = weakref.WeakKeyDictionary()
+_SUBMITTED_LOCK = threading.Lock()
 
 
 def _received(node: Node, state: str, trace_id: UUID) -> list[Envelope]:

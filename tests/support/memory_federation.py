@@ -147,6 +147,9 @@ class MemoryInbox:
     def max_notification_id(self) -> int:
         return self.recorder.max_notification_id() or 0
 
+    def newest_recorded(self) -> int:
+        return self.max_notification_id()
+
     def position(self, name: str) -> int:
         return self.recorder.max_tracking_id(name) or 0
 

@@ -52,6 +52,19 @@ def test_a_batch_and_its_position_are_written_together_or_not_at_all(inbox):
     assert inbox.received(node="BE", stream=STREAM) == [first, second]
 
 
+def test_a_position_alone_moves_only_forward_and_one_not_beyond_is_a_conflict(inbox):
+    assert inbox.record(InboxBatch(), Tracking("kafka:y@1", 3))  # a name not tracked yet
+    assert inbox.record(InboxBatch(), Tracking("kafka:y@1", 4))
+    assert not inbox.record(InboxBatch(), Tracking("kafka:y@1", 4))  # another ingest recorded there first
+    assert not inbox.record(InboxBatch(), Tracking("kafka:y@1", 2))
+    assert inbox.position("kafka:y@1") == 4
+    first = marked_stream("BE", STREAM, 1)[0]
+    assert not inbox.record(InboxBatch(accepted=[(first, first.to_bytes())]), Tracking("kafka:y@1", 4))
+    assert inbox.received(node="BE", stream=STREAM) == []  # the batch rolled back with its position
+    assert inbox.record(InboxBatch(accepted=[(first, first.to_bytes())]), Tracking("kafka:y@1", 5))
+    assert inbox.position("kafka:y@1") == 5 and inbox.received(node="BE", stream=STREAM) == [first]
+
+
 def test_received_records_are_kept_byte_for_byte_per_node_and_stream(inbox):
     be = marked_stream("BE", STREAM, 3)
     de = marked_stream("DE", STREAM, 1)
@@ -62,6 +75,35 @@ def test_received_records_are_kept_byte_for_byte_per_node_and_stream(inbox):
     assert inbox.received_about(STREAM, ["DE", "BE", "FR"]) == de + be
     assert inbox.held([("BE", STREAM), ("FR", STREAM)]) == {
         ("BE", STREAM): {e.version: e.to_bytes() for e in be}, ("FR", STREAM): {}}
+
+
+def test_held_and_existing_read_every_stream_asked_beyond_one_statement_of_them(inbox):
+    # 500 ids per statement: 1,201 streams take three, each read in autocommit on PostgreSQL.
+    streams = [str(uuid.uuid4()) for _ in range(1200)]
+    records = [marked_stream("BE", stream, 1)[0] for stream in streams]
+    assert inbox.record(InboxBatch(accepted=[(e, e.to_bytes()) for e in records]))
+
+    held = inbox.held([("BE", stream) for stream in [*streams, STREAM]])
+
+    assert held == {**{("BE", e.stream): {1: e.to_bytes()} for e in records}, ("BE", STREAM): {}}
+    ids = [received_stream_id("BE", stream) for stream in streams]
+    assert inbox.existing([*ids, uuid.uuid4()]) == set(ids)
+
+
+def test_newest_recorded_covers_what_this_inbox_wrote(inbox, db_url):
+    ours = marked_stream("BE", STREAM, 2)
+    assert inbox.record(InboxBatch(accepted=[(e, e.to_bytes()) for e in ours]))
+    written = [n for n, _ in inbox.received_notifications(1, 10)]
+    with Inbox.open(db_url) as other:  # another process's ingest records after ours
+        theirs = marked_stream("DE", STREAM, 1)[0]
+        assert other.record(InboxBatch(accepted=[(theirs, theirs.to_bytes())]))
+    later = [n for n, e in inbox.received_notifications(1, 10) if e == theirs]
+
+    newest = inbox.newest_recorded()
+
+    assert newest >= max(written)
+    if db_url.startswith("postgresql"):
+        assert newest == max(written) < later[0]  # as the insert returned it: nothing read, theirs not claimed
 
 
 def test_received_notifications_skip_bookkeeping_and_resume_after_the_last_id(inbox):

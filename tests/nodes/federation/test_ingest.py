@@ -344,3 +344,31 @@ def test_no_corrupted_message_is_accepted_and_none_stops_ingest(relayed, tmp_pat
         assert handled >= len(records) - 1  # the copy may be an exact duplicate of a parked message
     finally:
         inbox.close()
+
+
+def test_our_checkpoint_a_partner_cosigned_is_taken_from_the_seal_or_else_read(tmp_path, kafka_bootstrap, db_url):
+    from nodes.bootstrap import open_node
+    from nodes.federation.ingest import Ingest
+
+    with Cluster(tmp_path, kafka_bootstrap, ["NL"], db={"NL": db_url}) as cluster:
+        nl = cluster["NL"]
+        ingest = Ingest(nl, MemoryTransport(), nl.inbox, lambda state, items: None)
+        reads = []
+        checkpoints = nl.sealer.checkpoints
+        nl.sealer.checkpoints = lambda after=0: reads.append(after) or checkpoints(after)  # type: ignore[method-assign]
+        try:
+            first = nl.sealer.seal()
+            assert first is not None and ingest.own_checkpoint(first.size) == first
+            manufacture(nl, "C-1")
+            second = nl.sealer.seal()
+            assert second is not None and ingest.own_checkpoint(second.size) == second
+            assert reads == []  # each the one our sealer stored right after the newest known
+            manufacture(nl, "C-2")
+            with open_node(nl.settings) as other:  # another process seals: read, not taken from our sealer
+                third = other.sealer.seal()
+            assert third is not None and ingest.own_checkpoint(third.size) == third
+            assert reads == [second.size]
+            assert ingest.own_checkpoint(third.size + 1) is None
+        finally:
+            del nl.sealer.checkpoints
+            ingest.close()

@@ -12,7 +12,7 @@ import pytest
 
 from nodes.cli import progress
 from nodes.cli.main import run
-from nodes.federation.inbox import Inbox
+from nodes.federation.inbox import Inbox, InboxBatch, QuarantineEntry
 from nodes.federation.sync import run as run_federation, sync
 
 from federation_nodes import Cluster, publish
@@ -166,3 +166,28 @@ def test_node_run_tells_its_first_catch_up_and_then_nothing(tmp_path, kafka_boot
         assert len(calls) == told and [d for d, _ in calls] == sorted(d for d, _ in calls)
         with Inbox.open(cluster["NL"].settings.db) as inbox:
             assert len(inbox.quarantined()) == BACKLOG + 5
+
+
+def test_the_reactions_position_covers_what_the_sync_accepted_and_no_row_recorded_after(tmp_path, kafka_bootstrap,
+                                                                                       db_url):
+    from domain.marking import Marking
+    from nodes.federation.sync import REACTIONS_POSITION
+    from nodes.registry.paging import received
+
+    with Cluster(tmp_path, kafka_bootstrap, ["BE", "NL"], db={"NL": db_url}) as cluster:
+        be, nl = cluster["BE"], cluster["NL"]
+        (cluster["BE"].settings.home / "sharing.json").write_text('{"share": {"Weapon.Manufactured": "all"}}')
+        be.registry.manufacture(marking=Marking.read("Acme Arms", "BE", "R-1"), type="pistol", make="Acme",
+                                model="M1", calibre="9mm", year=2020, holder="Acme Arms", occurred_on=int(time.time()))
+        sync(be, cluster.transports["BE"], 30.0)
+        report = sync(nl, cluster.transports["NL"], 30.0)
+        assert report.accepted >= 1
+        accepted = [n for n, _ in received(nl.inbox)]
+        with Inbox.open(nl.settings.db) as other:  # a row another process records after the sync
+            assert other.record(InboxBatch(quarantined=[QuarantineEntry(
+                received_at=0, topic="elsewhere", offset=0, origin="BE", reason="malformed", kind="error",
+                detail="later", key=b"", message=b"later")]))
+
+        saved = nl.inbox.position(REACTIONS_POSITION)
+
+        assert max(accepted) <= saved < nl.inbox.max_notification_id()

@@ -173,6 +173,22 @@ def check(node, items, **overrides):
     return verify_fragment(items, **{**arguments, **overrides})
 
 
+def test_a_fragment_cites_the_checkpoint_its_seal_stored_or_else_the_one_that_stood(be):
+    weapon = weapon_with_life(be)
+    reads = []
+    latest = be.sealer.latest_checkpoint
+    be.sealer.latest_checkpoint = lambda: reads.append(1) or latest()
+    try:
+        sealed = build_fragment(be, weapon)
+        assert reads == []  # the seal stored one over the records shown: taken as it returned it
+        again = build_fragment(be, weapon)  # nothing new to seal: the one that stood is read
+        assert reads == [1]
+    finally:
+        del be.sealer.latest_checkpoint
+    assert again.items == sealed.items and check(be, sealed.items).ok
+    assert {decode_item(item)[1] for item in sealed.items} == {latest()}
+
+
 def test_a_fragment_verifies_from_its_bytes_and_the_node_key(be):
     weapon = weapon_with_life(be)
     fragment = build_fragment(be, weapon)
@@ -315,5 +331,32 @@ def test_a_record_filed_under_a_request_topic_is_not_taken_for_a_request(tmp_pat
                           "TraceRequest.Submitted")
         assert [t.trace_id for t in tracing.traces(fr)] == [str(trace_id)]
         assert [e.stream for e in tracing.traces_about(fr, seized)] == [str(trace_id)]
+    finally:
+        federation.close()
+
+
+def test_traces_about_a_weapon_read_each_request_once_and_find_those_made_since(tmp_path, db_url):
+    federation = MemoryFederation(tmp_path, lambda s: db_url if s == "FR" else str(tmp_path / f"{s}.db"), ["FR", "BE"])
+    try:
+        fr = federation["FR"]
+        first, second = (fr.registry.seize(marking=Marking.read("FN Herstal", "BE", serial), place="Lille",
+                                           circumstances="traffic stop", type="pistol", calibre="5.7")
+                         for serial in ("FR-3", "FR-4"))
+        arguments = dict(circumstances="found in a car", legal_basis="CPP art 60", intended_use="prosecution")
+        one = tracing.submit(fr, to="BE", weapon_id=first, **arguments)
+        assert [e.stream for e in tracing.traces_about(fr, first)] == [str(one)]
+        assert tracing.traces_about(fr, second) == []
+
+        two, three = (tracing.submit(fr, to="BE", weapon_id=w, **arguments) for w in (first, second))
+        rows_read = []
+        select = fr.registry.recorder.select_notifications
+        fr.registry.recorder.select_notifications = lambda *a, **k: rows_read.append(len(page := select(*a, **k))) \
+            or page
+        try:
+            assert [e.stream for e in tracing.traces_about(fr, first)] == [str(one), str(two)]
+            assert [e.stream for e in tracing.traces_about(fr, second)] == [str(three)]
+        finally:
+            del fr.registry.recorder.select_notifications
+        assert sum(rows_read) == 2  # the two requests made since the first look, not the first one again
     finally:
         federation.close()
