@@ -45,11 +45,11 @@ class PostgresInboxRecorder(PostgresProcessRecorder):
                                              "position": tracking.notification_id}, prepare=True)
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        """As the library's (the inbox never asks for the notification ids: None), with the kept ``proofs``."""
+        """As the library's, with the kept ``proofs``. A batch written by ``COPY`` returns only the id of its
+        newest row (read under the table's lock, so it is ours): the inbox asks for no more (``Inbox.record``)."""
         if len(stored_events) < COPY_FROM or self.datastore.enable_db_functions:
             return super().insert_events(stored_events, **kwargs)
-        self._copy_events(stored_events, kwargs.get("tracking"), kwargs.get("proofs") or ())
-        return None
+        return [self._copy_events(stored_events, kwargs.get("tracking"), kwargs.get("proofs") or ())]
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         # Called by eventsourcing inside the transaction that stores the events.
@@ -58,7 +58,7 @@ class PostgresInboxRecorder(PostgresProcessRecorder):
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def _copy_events(self, stored_events: Sequence[StoredEvent], tracking: Tracking | None,
-                     proofs: Sequence[KeptProof]) -> None:
+                     proofs: Sequence[KeptProof]) -> int:
         # What the library's insert_events does in its pipeline, with COPY for the rows: the table's lock (so
         # notification ids are committed in their order), the NOTIFY, the tracking row, the events. The
         # library adapts the events as an array of composites and sends the proofs one statement each: about
@@ -76,8 +76,12 @@ class PostgresInboxRecorder(PostgresProcessRecorder):
                 copy.set_types(["uuid", "int8", "text", "bytea"])
                 for event in stored_events:
                     copy.write_row((event.originator_id, event.originator_version, event.topic, event.state))
+            # The table is locked until the commit: its newest row is this batch's last.
+            cursor.execute(SQL("SELECT max(notification_id) FROM {}").format(
+                Identifier(schema, self.events_table_name)))
+            newest = int(cursor.fetchone()["max"])
             if not proofs:
-                return
+                return newest
             try:
                 # Straight into the table, in a savepoint. A proof kept already for one of the records (not met:
                 # a record and its proof are written together, and a record held is a duplicate, never kept
@@ -90,3 +94,4 @@ class PostgresInboxRecorder(PostgresProcessRecorder):
                             copy.write_row(proof.row())
             except UniqueViolation:
                 insert_proofs(cursor, schema, proofs)
+            return newest

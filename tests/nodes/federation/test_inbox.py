@@ -106,6 +106,20 @@ def test_newest_recorded_covers_what_this_inbox_wrote(inbox, db_url):
         assert newest == max(written) < later[0]  # as the insert returned it: nothing read, theirs not claimed
 
 
+def test_newest_recorded_covers_a_large_batch_after_a_small_one(inbox, db_url):
+    """A batch from ``COPY_FROM`` rows (written by COPY on PostgreSQL) moves what the inbox says it wrote too,
+    so the reactions' position after it is not the small batch's."""
+    from nodes.federation.inbox_postgres import COPY_FROM
+
+    records = marked_stream("BE", STREAM, COPY_FROM + 1)
+    assert inbox.record(InboxBatch(accepted=[(records[0], records[0].to_bytes())]))
+    assert inbox.record(InboxBatch(accepted=[(e, e.to_bytes()) for e in records[1:]]))
+    written = [n for n, _ in inbox.received_notifications(1, 1000)]
+
+    assert len(written) == COPY_FROM + 1
+    assert inbox.newest_recorded() == max(written)
+
+
 def test_received_notifications_skip_bookkeeping_and_resume_after_the_last_id(inbox):
     key = generate_key()
     checkpoint = sign_checkpoint(key, "BE", 3, bytes(32), 1)
