@@ -79,7 +79,9 @@ class PostgresInboxRecorder(PostgresProcessRecorder):
             # The table is locked until the commit: its newest row is this batch's last.
             cursor.execute(SQL("SELECT max(notification_id) FROM {}").format(
                 Identifier(schema, self.events_table_name)))
-            newest = int(cursor.fetchone()["max"])
+            row = cursor.fetchone()
+            assert row is not None  # an aggregate gives one row
+            newest = int(row["max"])
             if not proofs:
                 return newest
             try:
