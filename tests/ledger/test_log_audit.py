@@ -373,6 +373,23 @@ def test_the_process_pool_finds_what_the_plain_loop_finds(monkeypatch):
     assert kinds(pooled) == {ProblemKind.SIGNATURE, ProblemKind.CERTIFICATE}
 
 
+def test_a_worker_returns_each_signature_only_while_it_is_unchecked():
+    log = good_log()
+    rogue = log.add(ROGUE, "w2")
+    chunk = [e.to_bytes() for e in log.envelopes]
+    keys = {key_id(public_bytes(k)): public_bytes(k) for k in (NODE, LICENSING, POLICE)}
+    summaries = ledger.audit_records.examine_chunk(chunk, keys)
+    by_authority = {s.authority: s for s in summaries}
+    assert by_authority[rogue.authority].sig_ok is None and by_authority[rogue.authority].sig == rogue.sig
+    assert all(s.sig == b"" and s.sig_ok is True for s in summaries if s.authority != rogue.authority)
+    # The values a chunk repeats are one object each, so the pickled results refer to them once.
+    manufactured = [s for s in summaries if s.type == "Weapon.Manufactured"]
+    assert len(manufactured) == 3 and len({id(s.type) for s in manufactured}) == 1
+    assert len({id(s.prev) for s in manufactured}) == 1 and manufactured[0].prev == GENESIS_PREV
+    fields = [(s.stream, s.version, s.type, s.authority, s.prev, s.hash) for s in summaries]
+    assert fields == [(e.stream, e.version, e.type, e.authority, e.prev, e.hash) for e in log.envelopes]
+
+
 def test_the_report_is_plain_json():
     log = good_log()
     log.envelopes[4] = replace(log.envelopes[4], sig=bytes(64))
