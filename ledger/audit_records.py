@@ -35,7 +35,7 @@ from ledger.acceptance import (
 )
 from ledger.audit_report import LogRecord, Problem, ProblemKind
 from ledger.checkpoint import envelope_leaf
-from ledger.envelope import GENESIS_PREV, Envelope
+from ledger.envelope import GENESIS_PREV, Envelope, hashed_envelope_fields
 from ledger.errors import LedgerError
 from ledger.keys import key_id
 from ledger.merkle import MerkleTree
@@ -88,25 +88,28 @@ def examine_chunk_plain(chunk: list[bytes | None], keys: dict[str, bytes]) -> li
     """``examine_chunk``'s results as plain tuples (``as_examined`` makes them its named tuples again): what a
     worker returns, as a named tuple is pickled and unpickled through Python calls (about 3 us a record),
     a plain tuple in C."""
-    parsed: list[Envelope | tuple[str, bytes]] = []
+    results: list[tuple[Any, ...]] = []
+    parsed: list[tuple[int, dict[str, Any], bytes]] = []  # (place in results, fields, hash) of each envelope
     for data in chunk:
         if not isinstance(data, (bytes, bytearray)):  # a damaged row: NULL or another type
-            parsed.append((f"the row holds {type(data).__name__}, not bytes", hashlib.sha256(b"").digest()))
+            results.append((f"the row holds {type(data).__name__}, not bytes", hashlib.sha256(b"").digest()))
             continue
         try:
-            envelope = Envelope.from_bytes(data)
-            envelope.hash  # noqa: B018 (hashed here, on the worker)
+            fields, digest = hashed_envelope_fields(data)  # parsed and hashed here, on the worker
         except LedgerError as e:
-            parsed.append((str(e), hashlib.sha256(data).digest()))
-        else:
-            parsed.append(envelope)
-    envelopes = [e for e in parsed if isinstance(e, Envelope) and e.authority in keys]
-    verified = dict(zip((id(e) for e in envelopes),
-                        verify_signatures([(keys[e.authority], e.sig, e.hash) for e in envelopes])))
+            results.append((str(e), hashlib.sha256(data).digest()))
+            continue
+        parsed.append((len(results), fields, digest))
+        results.append(())  # its summary, below
+    known = [(at, keys[fields["authority"]], fields["sig"], digest) for at, fields, digest in parsed
+             if fields["authority"] in keys]
+    verified = dict(zip((at for at, *_ in known), verify_signatures([task[1:] for task in known])))
     # One object for each value repeated in the chunk (a type, an authority, the first prev): pickled once and
     # referred to after, fewer bytes and objects to unpickle.
     shared: dict[Any, Any] = {GENESIS_PREV: GENESIS_PREV}
-    return [item if isinstance(item, tuple) else _summary(item, verified.get(id(item)), shared) for item in parsed]
+    for at, fields, digest in parsed:
+        results[at] = _summary(fields, digest, verified.get(at), shared)
+    return results
 
 
 def as_examined(plain: list[tuple[Any, ...]]) -> list[Summary | Unreadable]:
@@ -118,14 +121,14 @@ def as_examined(plain: list[tuple[Any, ...]]) -> list[Summary | Unreadable]:
 _SUMMARY_FIELDS = len(Summary._fields)
 
 
-def _summary(envelope: Envelope, sig_ok: bool | None, shared: dict[Any, Any]) -> tuple[Any, ...]:
-    """The fields of ``envelope``'s ``Summary``, its type, authority and a genesis prev the ``shared`` object of
-    that value."""
-    record_type, prev = envelope.type, envelope.prev
-    return (envelope.stream, envelope.version, shared.setdefault(record_type, record_type),
-            shared.setdefault(envelope.authority, envelope.authority), envelope.recorded_at,
-            shared.get(prev, prev), envelope.hash, envelope.sig if sig_ok is None else b"", sig_ok,
-            dict(envelope.body) if record_type.startswith(REGISTER_PREFIX) else None)
+def _summary(fields: dict[str, Any], digest: bytes, sig_ok: bool | None, shared: dict[Any, Any]) -> tuple[Any, ...]:
+    """The ``Summary`` of the envelope of ``fields`` and hash ``digest``, its type, authority and a genesis prev
+    the ``shared`` object of that value."""
+    record_type, authority, prev = fields["type"], fields["authority"], fields["prev"]
+    return (fields["stream"], fields["version"], shared.setdefault(record_type, record_type),
+            shared.setdefault(authority, authority), fields["recorded_at"], shared.get(prev, prev), digest,
+            fields["sig"] if sig_ok is None else b"", sig_ok,
+            dict(fields["body"]) if record_type.startswith(REGISTER_PREFIX) else None)
 
 
 def examined(records: Iterator[LogRecord], candidate_keys: dict[str, bytes],
