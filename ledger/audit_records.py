@@ -136,16 +136,17 @@ def examined(records: Iterator[LogRecord], candidate_keys: dict[str, bytes],
     """Yield (record, summary) in log order, examining chunks here or on ``executor``."""
     if executor is None:
         for chunk in _chunks(records):
-            _learn_certificates(chunk, candidate_keys)
-            yield from zip(chunk, examine_chunk([r.envelope for r in chunk], candidate_keys))
+            envelopes = [r.envelope for r in chunk]
+            _learn_certificates(envelopes, candidate_keys)
+            yield from zip(chunk, examine_chunk(envelopes, candidate_keys))
         return
     pending: deque[tuple[list[LogRecord], Future[list[tuple[Any, ...]]]]] = deque()
     for chunk in _chunks(records):
         # Certificates are learnt before the chunk that holds them is
         # submitted, so a worker knows every key certified earlier in the log.
-        _learn_certificates(chunk, candidate_keys)
-        pending.append((chunk, executor.submit(examine_chunk_plain, [r.envelope for r in chunk],
-                                               dict(candidate_keys))))
+        envelopes = [r.envelope for r in chunk]
+        _learn_certificates(envelopes, candidate_keys)
+        pending.append((chunk, executor.submit(examine_chunk_plain, envelopes, dict(candidate_keys))))
         while len(pending) > IN_FLIGHT:
             done, future = pending.popleft()
             yield from zip(done, as_examined(future.result()))
@@ -154,16 +155,21 @@ def examined(records: Iterator[LogRecord], candidate_keys: dict[str, bytes],
         yield from zip(done, as_examined(future.result()))
 
 
-def _learn_certificates(chunk: list[LogRecord], candidate_keys: dict[str, bytes]) -> None:
+def _learn_certificates(envelopes: list[bytes | None], candidate_keys: dict[str, bytes]) -> None:
     # Candidates only: which of them are really certified, and from when on,
     # is decided in log order by RecordWalk. A byte search finds the few
-    # certificates without parsing every record here.
+    # certificates without parsing every record here: first in the whole chunk at once, which mostly holds none.
     marker = CERTIFICATE_TYPE.encode()
-    for record in chunk:
-        if not isinstance(record.envelope, (bytes, bytearray)) or marker not in record.envelope:
+    try:
+        if marker not in b"".join(envelopes):  # type: ignore[arg-type]  # a damaged row raises TypeError
+            return
+    except TypeError:  # a row that holds no bytes: each row searched alone
+        pass
+    for data in envelopes:
+        if not isinstance(data, (bytes, bytearray)) or marker not in data:
             continue
         try:
-            public = Envelope.from_bytes(record.envelope).body.get("public_key")
+            public = Envelope.from_bytes(data).body.get("public_key")
         except LedgerError:
             continue  # RecordWalk reports it
         if isinstance(public, bytes) and len(public) == 32:
@@ -405,7 +411,7 @@ class RecordWalk:
         """Learn a register record (``Authority.*``) that lies before ``start``, in log order: a verify passed it
         then. Its signature is verified again (the register is short); one that no longer verifies was altered
         since, and is a problem. Its leaf and chain are not the walk's (they are before ``start``)."""
-        _learn_certificates([record], self.candidate_keys)
+        _learn_certificates([record.envelope], self.candidate_keys)
         summary = examine_chunk([record.envelope], self.candidate_keys)[0]
         refusal = (Refusal(Reason.REGISTER, summary.reason) if isinstance(summary, Unreadable)
                    else check_signed(summary, self.signers, self.policy, signature_ok=summary.sig_ok,
