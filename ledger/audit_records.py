@@ -35,7 +35,7 @@ from ledger.acceptance import (
 )
 from ledger.audit_report import LogRecord, Problem, ProblemKind
 from ledger.checkpoint import envelope_leaf
-from ledger.envelope import GENESIS_PREV, Envelope
+from ledger.envelope import GENESIS_PREV, Envelope, hashed_envelope_fields
 from ledger.errors import LedgerError
 from ledger.keys import key_id
 from ledger.merkle import MerkleTree
@@ -59,7 +59,8 @@ KIND_OF = {
 
 
 class Summary(NamedTuple):
-    """A parsed record, as a worker returns it (a ``SignedRecord``); ``sig_ok`` None: key unknown there."""
+    """A parsed record, as a worker returns it (a ``SignedRecord``); ``sig_ok`` None: key unknown there.
+    ``sig`` is empty once ``sig_ok`` says whether it verifies: nothing reads it again."""
 
     stream: str
     version: int
@@ -87,22 +88,28 @@ def examine_chunk_plain(chunk: list[bytes | None], keys: dict[str, bytes]) -> li
     """``examine_chunk``'s results as plain tuples (``as_examined`` makes them its named tuples again): what a
     worker returns, as a named tuple is pickled and unpickled through Python calls (about 3 us a record),
     a plain tuple in C."""
-    parsed: list[Envelope | tuple[str, bytes]] = []
+    results: list[tuple[Any, ...]] = []
+    parsed: list[tuple[int, dict[str, Any], bytes]] = []  # (place in results, fields, hash) of each envelope
     for data in chunk:
         if not isinstance(data, (bytes, bytearray)):  # a damaged row: NULL or another type
-            parsed.append((f"the row holds {type(data).__name__}, not bytes", hashlib.sha256(b"").digest()))
+            results.append((f"the row holds {type(data).__name__}, not bytes", hashlib.sha256(b"").digest()))
             continue
         try:
-            envelope = Envelope.from_bytes(data)
-            envelope.hash  # noqa: B018 (hashed here, on the worker)
+            fields, digest = hashed_envelope_fields(data)  # parsed and hashed here, on the worker
         except LedgerError as e:
-            parsed.append((str(e), hashlib.sha256(data).digest()))
-        else:
-            parsed.append(envelope)
-    envelopes = [e for e in parsed if isinstance(e, Envelope) and e.authority in keys]
-    verified = dict(zip((id(e) for e in envelopes),
-                        verify_signatures([(keys[e.authority], e.sig, e.hash) for e in envelopes])))
-    return [item if isinstance(item, tuple) else _summary(item, verified.get(id(item))) for item in parsed]
+            results.append((str(e), hashlib.sha256(data).digest()))
+            continue
+        parsed.append((len(results), fields, digest))
+        results.append(())  # its summary, below
+    known = [(at, keys[fields["authority"]], fields["sig"], digest) for at, fields, digest in parsed
+             if fields["authority"] in keys]
+    verified = dict(zip((at for at, *_ in known), verify_signatures([task[1:] for task in known])))
+    # One object for each value repeated in the chunk (a type, an authority, the first prev): pickled once and
+    # referred to after, fewer bytes and objects to unpickle.
+    shared: dict[Any, Any] = {GENESIS_PREV: GENESIS_PREV}
+    for at, fields, digest in parsed:
+        results[at] = _summary(fields, digest, verified.get(at), shared)
+    return results
 
 
 def as_examined(plain: list[tuple[Any, ...]]) -> list[Summary | Unreadable]:
@@ -114,11 +121,14 @@ def as_examined(plain: list[tuple[Any, ...]]) -> list[Summary | Unreadable]:
 _SUMMARY_FIELDS = len(Summary._fields)
 
 
-def _summary(envelope: Envelope, sig_ok: bool | None) -> tuple[Any, ...]:
-    """The fields of ``envelope``'s ``Summary``."""
-    return (envelope.stream, envelope.version, envelope.type, envelope.authority, envelope.recorded_at,
-            envelope.prev, envelope.hash, envelope.sig, sig_ok,
-            dict(envelope.body) if envelope.type.startswith(REGISTER_PREFIX) else None)
+def _summary(fields: dict[str, Any], digest: bytes, sig_ok: bool | None, shared: dict[Any, Any]) -> tuple[Any, ...]:
+    """The ``Summary`` of the envelope of ``fields`` and hash ``digest``, its type, authority and a genesis prev
+    the ``shared`` object of that value."""
+    record_type, authority, prev = fields["type"], fields["authority"], fields["prev"]
+    return (fields["stream"], fields["version"], shared.setdefault(record_type, record_type),
+            shared.setdefault(authority, authority), fields["recorded_at"], shared.get(prev, prev), digest,
+            fields["sig"] if sig_ok is None else b"", sig_ok,
+            dict(fields["body"]) if record_type.startswith(REGISTER_PREFIX) else None)
 
 
 def examined(records: Iterator[LogRecord], candidate_keys: dict[str, bytes],
@@ -126,16 +136,17 @@ def examined(records: Iterator[LogRecord], candidate_keys: dict[str, bytes],
     """Yield (record, summary) in log order, examining chunks here or on ``executor``."""
     if executor is None:
         for chunk in _chunks(records):
-            _learn_certificates(chunk, candidate_keys)
-            yield from zip(chunk, examine_chunk([r.envelope for r in chunk], candidate_keys))
+            envelopes = [r.envelope for r in chunk]
+            _learn_certificates(envelopes, candidate_keys)
+            yield from zip(chunk, examine_chunk(envelopes, candidate_keys))
         return
     pending: deque[tuple[list[LogRecord], Future[list[tuple[Any, ...]]]]] = deque()
     for chunk in _chunks(records):
         # Certificates are learnt before the chunk that holds them is
         # submitted, so a worker knows every key certified earlier in the log.
-        _learn_certificates(chunk, candidate_keys)
-        pending.append((chunk, executor.submit(examine_chunk_plain, [r.envelope for r in chunk],
-                                               dict(candidate_keys))))
+        envelopes = [r.envelope for r in chunk]
+        _learn_certificates(envelopes, candidate_keys)
+        pending.append((chunk, executor.submit(examine_chunk_plain, envelopes, dict(candidate_keys))))
         while len(pending) > IN_FLIGHT:
             done, future = pending.popleft()
             yield from zip(done, as_examined(future.result()))
@@ -144,16 +155,21 @@ def examined(records: Iterator[LogRecord], candidate_keys: dict[str, bytes],
         yield from zip(done, as_examined(future.result()))
 
 
-def _learn_certificates(chunk: list[LogRecord], candidate_keys: dict[str, bytes]) -> None:
+def _learn_certificates(envelopes: list[bytes | None], candidate_keys: dict[str, bytes]) -> None:
     # Candidates only: which of them are really certified, and from when on,
     # is decided in log order by RecordWalk. A byte search finds the few
-    # certificates without parsing every record here.
+    # certificates without parsing every record here: first in the whole chunk at once, which mostly holds none.
     marker = CERTIFICATE_TYPE.encode()
-    for record in chunk:
-        if not isinstance(record.envelope, (bytes, bytearray)) or marker not in record.envelope:
+    try:
+        if marker not in b"".join(envelopes):  # type: ignore[arg-type]  # a damaged row raises TypeError
+            return
+    except TypeError:  # a row that holds no bytes: each row searched alone
+        pass
+    for data in envelopes:
+        if not isinstance(data, (bytes, bytearray)) or marker not in data:
             continue
         try:
-            public = Envelope.from_bytes(record.envelope).body.get("public_key")
+            public = Envelope.from_bytes(data).body.get("public_key")
         except LedgerError:
             continue  # RecordWalk reports it
         if isinstance(public, bytes) and len(public) == 32:
@@ -395,7 +411,7 @@ class RecordWalk:
         """Learn a register record (``Authority.*``) that lies before ``start``, in log order: a verify passed it
         then. Its signature is verified again (the register is short); one that no longer verifies was altered
         since, and is a problem. Its leaf and chain are not the walk's (they are before ``start``)."""
-        _learn_certificates([record], self.candidate_keys)
+        _learn_certificates([record.envelope], self.candidate_keys)
         summary = examine_chunk([record.envelope], self.candidate_keys)[0]
         refusal = (Refusal(Reason.REGISTER, summary.reason) if isinstance(summary, Unreadable)
                    else check_signed(summary, self.signers, self.policy, signature_ok=summary.sig_ok,

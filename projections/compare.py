@@ -274,7 +274,8 @@ class _Snapshot:
         from psycopg.rows import tuple_row  # imported here: a SQLite node needs no psycopg
 
         # Server side: a batch at a time; tuples, not the library's dicts (a dict per row: a third of reading it).
-        named = self.cursor.connection.cursor(name=f"compare_{table}", row_factory=tuple_row)
+        # Binary: the envelopes come as stored, not hex-encoded by the server and decoded here.
+        named = self.cursor.connection.cursor(name=f"compare_{table}", row_factory=tuple_row, binary=True)
         named.execute(statement)
         names = [column.name for column in named.description]
         return names, _fetched(named, _plain_values, close=True)
@@ -301,6 +302,9 @@ def _fetched(cursor: Any, plain: Callable[[Any], Row], close: bool = False) -> I
 
 
 def _plain_values(row: Row) -> Row:
+    # psycopg gives bytea as bytes: the row is kept as it is, checked in C, unless a value is a memoryview.
+    if memoryview not in map(type, row):
+        return row
     return tuple(bytes(value) if isinstance(value, memoryview) else value for value in row)
 
 

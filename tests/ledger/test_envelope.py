@@ -10,7 +10,15 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from ledger.encoding import canonical_decode, canonical_encode
-from ledger.envelope import GENESIS_PREV, Envelope, envelope_fields, seal, verify_chain, verify_envelope
+from ledger.envelope import (
+    GENESIS_PREV,
+    Envelope,
+    envelope_fields,
+    hashed_envelope_fields,
+    seal,
+    verify_chain,
+    verify_envelope,
+)
 from ledger.errors import ChainError, EncodingError, LedgerError, SignatureError
 from ledger.keys import generate_key, key_id
 
@@ -374,6 +382,29 @@ def test_envelope_fields_give_the_verdict_and_values_of_from_bytes(body, version
         assert _fields_or_refusal(envelope_fields, variant) == _fields_or_refusal(_envelope_as_fields, variant), \
             variant
     assert _fields_or_refusal(envelope_fields, canonical) == {**canonical_decode(canonical)}
+
+
+def _envelope_as_fields_and_hash(data: bytes) -> tuple[dict, bytes]:
+    envelope = Envelope.from_bytes(data)
+    return {**envelope.unsigned(), "sig": envelope.sig}, envelope.hash
+
+
+@given(body=bodies, version=st.integers(min_value=1, max_value=200), prev=st.binary(min_size=32, max_size=32),
+       data=st.data())
+def test_hashed_envelope_fields_give_the_verdict_values_and_hash_of_from_bytes(body, version, prev, data):
+    # verify's workers parse with hashed_envelope_fields: the same refusals, values and hash as from_bytes, and
+    # the hash the signer signed (computed from the fields, not from the stored bytes).
+    sealed = make(version, prev, body=body)
+    canonical = sealed.to_bytes()
+    variants = [canonical, *_spoilt(canonical_decode(canonical), body)]
+    position = data.draw(st.integers(0, len(canonical) - 1), label="position")
+    variants.append(canonical[:position] + bytes([canonical[position] ^ data.draw(st.integers(1, 255))])
+                    + canonical[position + 1:])
+    for variant in variants:
+        assert (_fields_or_refusal(hashed_envelope_fields, variant)
+                == _fields_or_refusal(_envelope_as_fields_and_hash, variant)), variant
+    assert hashed_envelope_fields(canonical) == ({**canonical_decode(canonical)}, sealed.hash)
+    assert hashed_envelope_fields(memoryview(canonical))[1] == sealed.hash
 
 
 def test_envelope_fields_of_a_buffer_and_the_words_of_a_refusal():

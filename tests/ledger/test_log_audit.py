@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import pytest
 
+import ledger.audit
 import ledger.audit_records
 from ledger.audit import AuditReport, ProblemKind, Resumed, SealedLeaf, audit_log
 from ledger.audit_records import HeadTable, LeafLog, stream_key
@@ -371,6 +372,35 @@ def test_the_process_pool_finds_what_the_plain_loop_finds(monkeypatch):
         pooled = audit(log.records(), [checkpoint], executor=pool)
     assert pooled == inline
     assert kinds(pooled) == {ProblemKind.SIGNATURE, ProblemKind.CERTIFICATE}
+
+
+def test_a_worker_returns_each_signature_only_while_it_is_unchecked():
+    log = good_log()
+    rogue = log.add(ROGUE, "w2")
+    chunk = [e.to_bytes() for e in log.envelopes]
+    keys = {key_id(public_bytes(k)): public_bytes(k) for k in (NODE, LICENSING, POLICE)}
+    summaries = ledger.audit_records.examine_chunk(chunk, keys)
+    by_authority = {s.authority: s for s in summaries}
+    assert by_authority[rogue.authority].sig_ok is None and by_authority[rogue.authority].sig == rogue.sig
+    assert all(s.sig == b"" and s.sig_ok is True for s in summaries if s.authority != rogue.authority)
+    # The values a chunk repeats are one object each, so the pickled results refer to them once.
+    manufactured = [s for s in summaries if s.type == "Weapon.Manufactured"]
+    assert len(manufactured) == 3 and len({id(s.type) for s in manufactured}) == 1
+    assert len({id(s.prev) for s in manufactured}) == 1 and manufactured[0].prev == GENESIS_PREV
+    fields = [(s.stream, s.version, s.type, s.authority, s.prev, s.hash) for s in summaries]
+    assert fields == [(e.stream, e.version, e.type, e.authority, e.prev, e.hash) for e in log.envelopes]
+
+
+@pytest.mark.parametrize("damaged", [None, 7])
+def test_a_row_that_holds_no_bytes_does_not_hide_a_certificate_of_its_chunk_from_the_workers(damaged):
+    # The chunk is searched for certificates as one byte string first; a row of another type cannot be joined.
+    log = good_log()
+    records = log.records()
+    records.insert(3, (len(records) + 1, damaged))
+    keys = ledger.audit_records.RecordWalk(public_bytes(NODE), TablePolicy()).candidate_keys
+    examined = list(ledger.audit_records.examined(iter(ledger.audit._as_records(records)), keys, None))
+    assert set(keys) == {key_id(public_bytes(k)) for k in (NODE, LICENSING, POLICE)}
+    assert [s.sig_ok for _, s in examined if isinstance(s, ledger.audit_records.Summary)] == [True] * len(log.envelopes)
 
 
 def test_the_report_is_plain_json():
