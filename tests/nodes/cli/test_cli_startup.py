@@ -73,3 +73,17 @@ def test_commands_on_a_sqlite_node_load_no_postgresql_http_or_template_library(s
         assert code == 0, (argv, out)
         assert (argv[0], heavy(loaded)) == (argv[0], [])
         assert "eventsourcing.sqlite" in loaded  # the command opened the node's store
+
+
+def test_import_csv_on_a_sqlite_node_loads_no_postgresql_library(sqlite_env, tmp_path):
+    assert run_probe(sqlite_env, "init", "--state", "NL")[0] == 0
+    register = tmp_path / "register.csv"
+    register.write_text("manufacturer,country,serial,type,make,model,calibre,year,manufactured_on,first_holder\n"
+                        "FN Herstal,BE,IMP-1,pistol,FN,57,5.7,2019,2019-05-01,FN\n", encoding="utf-8")
+
+    code, out, loaded = run_probe(sqlite_env, "import-csv", str(register))
+
+    assert code == 0, out
+    assert "1 weapon" in out
+    assert heavy(loaded) == []
+    assert "nodes.migration.batch_writer" in loaded  # the import wrote through its batch writer
