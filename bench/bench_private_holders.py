@@ -8,7 +8,7 @@ reference against one held by name.
 N/2 rows, one person per 10 rows (a register names its holders on several rows). Like with like: the same
 rows, serials and dates, the same signing and writing; only the holder columns differ (a person's name,
 date of birth and address, against a dealer's name), so the difference is the vault's work: one unlock
-of the key-encryption key per command (scrypt, in a thread of its own beside the first rows), the look-up
+of the key-encryption key per command (scrypt; the first row naming a person waits for it), the look-up
 of each chunk's persons by blind index, and the sealing and storing of each new person. The machine is
 shared, so the figures come in pairs measured back to back: imports in pairs on fresh databases, named or
 persons first in turn, compared pair by pair (median of the ratios); histories one call of each kind after
@@ -83,8 +83,8 @@ def measure(backend: str, events: int, histories: int) -> Table:
         + ("all of the import's work (signing in this process, SQLite in it)" if backend == "sqlite" else
            "the server's work not included"),
         f"of the persons import, the KEK unlock (scrypt, once per command): {median(unlocks):.2f} s, "
-        f"{median(unlocks) / imported_in:.0%} of its {imported_in:.1f} s (the import runs it in a thread of its own "
-        "beside its first rows: with a core to spare, little of it is elapsed time)",
+        f"{median(unlocks) / imported_in:.0%} of its {imported_in:.1f} s (started in a thread of its own as the "
+        "header is read; this register's first row names a person, which waits for the whole unlock)",
         "history reads no identity (it shows the reference): any difference in its row is noise",
     ]
     return table

@@ -48,9 +48,10 @@ SIZES: dict[str, list[str]] = {
     "bench_verify.py": ["-n", "20000"],
     "bench_evidence.py": ["--events", "20000", "--records", "1000", "--rounds", "2"],
     "bench_kafka_raw.py": ["-n", "20000"],
-    # A bulk import: at 2,000 rows the once-per-command KEK unlock (about 0.1 s idle) alone is a tenth of it; at
-    # 5,000 rows (--events 10000) about 6 %. At 10,000 rows it took 190 s of a 1,042 s run.
-    "bench_private_holders.py": ["--events", "10000", "--histories", "40"],
+    # A bulk import: at 2,000 rows the once-per-command KEK unlock (about 0.1 s idle; the first row naming a person
+    # waits for all of it) alone is a tenth of it, at 5,000 rows 8 %, at 10,000 rows (--events 20000) 4 %. It went
+    # to 5,000 rows when 10,000 took 190 s of a 1,042 s run; back at 10,000 since the whole run takes ~400 s.
+    "bench_private_holders.py": ["--events", "20000", "--histories", "40"],
     "bench_replication.py": ["-n", "10000", "--latency-samples", "100"],
     "bench_trace.py": ["--rounds", "5"],
     "bench_idle_cpu.py": ["--seconds", "20"],  # its warm-up outlasts node run's busy time
