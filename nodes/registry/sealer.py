@@ -811,10 +811,10 @@ class _Tables:
             with self.datastore.get_connection() as connection:  # in autocommit: the block's begin is ours
                 try:
                     with connection.pipeline():
-                        cursor = _StatementCursors(connection)
-                        cursor.execute("BEGIN")
-                        yield cursor
-                        cursor.execute("COMMIT" if commit else "ROLLBACK")
+                        statements = _StatementCursors(connection)
+                        statements.execute("BEGIN")
+                        yield statements
+                        statements.execute("COMMIT" if commit else "ROLLBACK")
                 except BaseException:
                     connection.rollback()  # if a transaction is still open: none after a failed commit
                     raise
