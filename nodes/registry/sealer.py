@@ -796,19 +796,28 @@ class _Tables:
     @contextlib.contextmanager
     def transaction(self, *, commit: bool, pipelined: bool = False) -> Iterator[_Cursor]:
         """A transaction's cursor. ``pipelined`` (PostgreSQL): statements are sent without waiting for the
-        answers of those before, which a read (``fetchone``) waits for all at once: a seal then costs five
-        round trips to the server (begin; the lock and the latest checkpoint; the inserts and the read back
-        of the checkpoint; the pipeline's end; the commit) instead of nine. An error of any statement is
-        raised at the next wait, and rolls the whole transaction back as before."""
+        answers of those before, which a read (``fetchone``) waits for all at once: a seal then costs three
+        round trips to the server (begin, the lock and the latest checkpoint; the inserts and the read back
+        of the checkpoint; the commit with the pipeline's end) instead of nine. The begin and the commit are
+        statements of the pipeline (psycopg's ``transaction()`` would wait for each of them, and sync once
+        more before the commit). An error of any statement, the commit's included, is raised at the next
+        wait; the transaction is then rolled back, as is one left by an error raised in the block."""
         if not self._created:
             with self.datastore.transaction(commit=True) as cursor:
                 for statement in self.ddl:
                     cursor.execute(statement)
             self._created = True
         if pipelined and not isinstance(self.datastore, SQLiteDatastore):
-            with (self.datastore.get_connection() as connection, connection.transaction(force_rollback=not commit),
-                  connection.pipeline()):
-                yield _StatementCursors(connection)
+            with self.datastore.get_connection() as connection:  # in autocommit: the block's begin is ours
+                try:
+                    with connection.pipeline():
+                        statements = _StatementCursors(connection)
+                        statements.execute("BEGIN")
+                        yield statements
+                        statements.execute("COMMIT" if commit else "ROLLBACK")
+                except BaseException:
+                    connection.rollback()  # if a transaction is still open: none after a failed commit
+                    raise
             return
         with self.datastore.transaction(commit=commit) as cursor:
             yield cursor

@@ -16,7 +16,8 @@ from ledger.errors import CheckpointError
 from ledger.merkle import MerkleTree
 from ledger.proofs import verify_consistency, verify_inclusion
 from nodes.bootstrap import init_node, open_node
-from nodes.registry.sealer import CHECKPOINTS_TABLE, LEAVES_TABLE
+from nodes.errors import StorageError
+from nodes.registry.sealer import CHECKPOINTS_TABLE, FRONTIERS_TABLE, LEAVES_TABLE
 from nodes.settings import Settings
 
 from insider import sql
@@ -129,6 +130,39 @@ def test_another_root_for_a_signed_size_is_an_alarm(node):
                        (7, forged.root, forged.timestamp, forged.signer, forged.sig, forged.to_bytes()))
     with pytest.raises(CheckpointError, match="no longer have the root"):
         node.sealer.seal()
+
+
+def refuse_frontiers(db: str) -> None:
+    """Make the database refuse every new frontier row: a seal's statement that fails after its leaves went in."""
+    if db.startswith("postgresql://"):
+        sql(db, "CREATE FUNCTION refuse_frontier() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'frontier refused'; END $$")
+        sql(db, f"CREATE TRIGGER refuse_frontier BEFORE INSERT ON {FRONTIERS_TABLE} "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_frontier()")
+    else:
+        sql(db, f"CREATE TRIGGER refuse_frontier BEFORE INSERT ON {FRONTIERS_TABLE} "
+                "BEGIN SELECT RAISE(ABORT, 'frontier refused'); END")
+
+
+def test_a_seal_whose_statement_fails_stores_nothing_and_the_next_seal_works(node):
+    """The sealing transaction (pipelined on PostgreSQL: its begin and commit are statements of the pipeline)
+    is rolled back whole when a statement fails after others went in, and leaves its connection fit for use."""
+    node.sealer.seal()
+    manufacture(node, "S1")
+    db = node.settings.db
+    leaves_before = sql(db, f"SELECT COUNT(*) FROM {LEAVES_TABLE}")[0][0]
+    refuse_frontiers(db)
+    with pytest.raises(StorageError, match="frontier refused"):
+        node.sealer.seal()
+    assert sql(db, f"SELECT COUNT(*) FROM {LEAVES_TABLE}")[0][0] == leaves_before == 6
+    assert [row.size for row in node.sealer.checkpoint_rows()] == [6]
+    sql(db, "DROP TRIGGER refuse_frontier" + (f" ON {FRONTIERS_TABLE}" if db.startswith("postgresql://") else ""))
+    for serial in ("S2", "S3", "S4"):  # seals after it, on the connections handed back, store what they sign
+        manufacture(node, serial)
+        sealed = node.sealer.seal()
+        assert sealed is not None and verify_checkpoint(sealed, node.identity.node_public)
+    assert [row.size for row in node.sealer.checkpoint_rows()] == [6, 8, 9, 10]
+    assert sql(db, f"SELECT COUNT(*) FROM {LEAVES_TABLE}")[0][0] == 10
 
 
 def test_a_locked_node_reads_checkpoints_but_cannot_seal(node):
