@@ -83,8 +83,8 @@ def measure(backend: str, events: int, histories: int) -> Table:
         + ("all of the import's work (signing in this process, SQLite in it)" if backend == "sqlite" else
            "the server's work not included"),
         f"of the persons import, the KEK unlock (scrypt, once per command): {median(unlocks):.2f} s, "
-        f"{median(unlocks) / imported_in:.0%} of its {imported_in:.1f} s (started in a thread of its own as the "
-        "header is read; this register's first row names a person, which waits for the whole unlock)",
+        f"{median(unlocks) / imported_in:.0%} of its {imported_in:.1f} s (the register's first row names a "
+        "person, which waits for it)",
         "history reads no identity (it shows the reference): any difference in its row is noise",
     ]
     return table

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nodes.migration.batch_writer import BatchWriter
-from nodes.migration.private_holders import PERSON_COLUMNS, NewHolders, pseudonymised
+from nodes.migration.private_holders import NewHolders, pseudonymised
 from nodes.migration.reader import REQUIRED_COLUMNS, CsvRows, lines_after_header
 from nodes.migration.report import ImportReport, RowError
 from nodes.migration.signer_pool import RowSigner, signed_batches
@@ -51,8 +51,6 @@ def import_csv(node: Node, path: str | os.PathLike[str], *, batch_size: int = 10
         workers = os.cpu_count() or 1
     rows = CsvRows(Path(path))
     with rows, VaultOnDemand(node.settings) as vault:
-        if any(column in rows.columns for column in PERSON_COLUMNS):  # a register of private holders, most likely
-            vault.open_ahead()
         lines = lines_after_header(Path(path)) if progress is not None else 0
         # Private holders become references here, before the rows go to the signing processes; the new ones
         # are stored by the writer, with the first batch that records them.

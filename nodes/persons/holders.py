@@ -12,12 +12,10 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from dataclasses import dataclass
 
 from domain.errors import InvalidField
 from domain.person import PERSON_PREFIX, Identity, PersonErased, UnknownPerson, check_person_reference
-from nodes.persons.kek import kek_path
 from nodes.persons.vault import IdentityVault
 from nodes.settings import Settings
 
@@ -53,41 +51,21 @@ class VaultOnDemand:
     """The node's identity vault, opened (and its KEK unlocked) on first use only; safe between threads.
 
     Most records name no private person: they need neither the passphrase's key derivation nor the table.
-    A caller that will most likely need the vault (a register file with private-holder columns) calls
-    ``open_ahead`` first, so the KEK's derivation runs while it does other work.
     """
 
     def __init__(self, settings: Settings):
         self._settings = settings
         self._vault: IdentityVault | None = None
-        self._opening: Future[IdentityVault] | None = None
         self._lock = threading.Lock()
-
-    def open_ahead(self) -> None:
-        """Start opening the vault in a thread of its own, when the node has a KEK file (none is created here):
-        the KEK's unlock, then the vault's connections and table. The same scrypt derivation, only earlier: it
-        releases the GIL, so it overlaps the caller's own work (an import's reading and signing) instead of
-        delaying the first row naming a person by its tens of milliseconds. A failure (no passphrase, wrong
-        passphrase, the database) is raised at first use, as it would have been without this."""
-        with self._lock:
-            if self._vault is not None or self._opening is not None or not kek_path(self._settings).exists():
-                return
-            opening: Future[IdentityVault] = Future()
-            threading.Thread(target=_open, args=(self._settings, opening), name="vault-opening", daemon=True).start()
-            self._opening = opening
 
     def __call__(self) -> IdentityVault:
         with self._lock:
             if self._vault is None:
-                opening, self._opening = self._opening, None
-                self._vault = IdentityVault.open(self._settings) if opening is None else opening.result()
+                self._vault = IdentityVault.open(self._settings)
             return self._vault
 
     def close(self) -> None:
         with self._lock:
-            opening, self._opening = self._opening, None
-            if opening is not None and opening.exception() is None:  # opened ahead, never used: closed all the same
-                opening.result().close()
             if self._vault is not None:
                 self._vault.close()
                 self._vault = None
@@ -97,13 +75,6 @@ class VaultOnDemand:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _open(settings: Settings, opening: Future[IdentityVault]) -> None:
-    try:
-        opening.set_result(IdentityVault.open(settings))
-    except BaseException as failure:  # kept for the first use of the vault, which raises it
-        opening.set_exception(failure)
 
 
 @contextlib.contextmanager
