@@ -23,6 +23,7 @@ from ledger.checkpoint import Checkpoint
 from ledger.envelope import Envelope
 from ledger.errors import LedgerError
 from nodes.errors import TransportError, TransportReset
+from nodes.federation.gossip import SignedCheckpoints
 from nodes.federation.inbox_records import (
     KIND_ALARM,
     KIND_ERROR,
@@ -101,6 +102,8 @@ class Ingest:
         self._trust = TrustStore(node.settings.home)  # its files read again only when they changed
         self._parked: list[ParkedEntry] | None = None
         self._own_checkpoints: dict[int, Checkpoint] = {}
+        #: Gossiped checkpoints whose signature verified (``check_gossip``): the same ones come again and again.
+        self.gossip_signatures = SignedCheckpoints()
         self._caught_up = False
         self._ahead: _Read | None = None  # the batch read after the last one recorded, being checked
         #: (tracking name, position) where the read position is, as the last ``step`` left it (read or recorded)
