@@ -22,7 +22,8 @@ manufactures to NL (``sharing.json``), so every record is replicated. Figures:
    the raw broker's end-to-end p50/p99 of the same run (bench_kafka_raw.raw_latency, same
    broker, whose consumer also waits in a thread of its own). Beside it, the relay pass's
    CPU (its thread's, ``time.thread_time``: NL's ingest thread is not in it) and wall time,
-   median and p90: the CPU is a figure that a loaded machine moves less than the wall clock; ``--profile FILE`` writes
+   median and p90, and NL's step's CPU (its thread's, from its read's return to its commit): figures that a
+   loaded machine moves less than the wall clock; ``--profile FILE`` writes
    a cProfile of the relay passes alone (``python -m pstats FILE``). ``--timeline`` stamps each step of
    the path (BE's gossip and idle checks, seal, publish and its acknowledgement, positions; NL's read,
    checks and commit) and prints the median time of each from the append.
@@ -344,13 +345,27 @@ def main() -> None:
         # cosignatures that ``ingest_step`` does after it (as in node run) are not part of the path.
         ingest_batch = fed_b.ingest.step
 
+        nl_cpu: list[float] = []  # NL's thread's CPU in each step that accepted records, from its read's return
+
         def committed_at_nl(timeout_s: float) -> IngestReport:
             step = ingest_batch(timeout_s)
             now = time.perf_counter()
+            if step.accepted and nl_read_at[0] is not None:
+                nl_cpu.append(time.thread_time() - nl_read_at[0])
             with arrived:
                 visible.update((e.stream, now) for e in step.accepted)
                 arrived.notify_all()
             return step
+
+        nl_read_at: list[float | None] = [None]
+        nl_read = fed_b.ingest.transport.read
+
+        def read_at_nl(*args, **kwargs):  # type: ignore[no-untyped-def]
+            batch = nl_read(*args, **kwargs)
+            nl_read_at[0] = time.thread_time()
+            return batch
+
+        fed_b.ingest.transport.read = read_at_nl  # type: ignore[method-assign]
 
         fed_b.ingest.step = committed_at_nl  # type: ignore[method-assign]
 
@@ -409,6 +424,9 @@ def main() -> None:
               f"{percentile(relay_cpu, 90) * 1000:6.2f} ms  (the relaying thread's; wall p50 "
               f"{percentile(relay_wall, 50) * 1000:.2f} ms, p90 {percentile(relay_wall, 90) * 1000:.2f} ms: from "
               "the append to the broker's acknowledgement and the positions saved)")
+        print(f"NL step CPU        p50 {percentile(nl_cpu, 50) * 1000:6.2f} ms   p90 "
+              f"{percentile(nl_cpu, 90) * 1000:6.2f} ms  (NL's ingest thread's, from its read's return to its "
+              "commit: the checks and the inbox's transaction)")
         if profile is not None:
             profile.dump_stats(args.profile)
         if timeline is not None:
