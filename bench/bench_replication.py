@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_replication.py [-n 20000] [--kafka HOST:PORT] [--latency-samples 200]
         [--backend sqlite|postgres] [--db-a URL] [--db-b URL] [--pool-size 2] [--latency-only]
-        [--profile FILE]
+        [--profile FILE] [--timeline]
 
 Two nodes (BE relays, NL ingests) on SQLite in a temporary directory, or on two fresh
 PostgreSQL databases with ``--backend postgres`` (``ARMSLEDGER_TEST_PG_DSN``), unless
@@ -22,8 +22,11 @@ manufactures to NL (``sharing.json``), so every record is replicated. Figures:
    the raw broker's end-to-end p50/p99 of the same run (bench_kafka_raw.raw_latency, same
    broker, whose consumer also waits in a thread of its own). Beside it, the relay pass's
    CPU (its thread's, ``time.thread_time``: NL's ingest thread is not in it) and wall time,
-   median and p90: the CPU is a figure that a loaded machine moves less than the wall clock; ``--profile FILE`` writes
-   a cProfile of the relay passes alone (``python -m pstats FILE``).
+   median and p90, and NL's step's CPU (its thread's, from its read's return to its commit): figures that a
+   loaded machine moves less than the wall clock; ``--profile FILE`` writes
+   a cProfile of the relay passes alone (``python -m pstats FILE``). ``--timeline`` stamps each step of
+   the path (BE's gossip and idle checks, seal, publish and its acknowledgement, positions; NL's read,
+   checks and commit) and prints the median time of each from the append.
 
 ``--latency-only`` measures only the third (``-n`` records are still recorded and replicated
 first, untimed, so that the log is not empty). Without ``--kafka`` it starts a local Tansu broker.
@@ -163,6 +166,59 @@ def inbox_messages(bootstrap: str, prefix: str) -> list[tuple[bytes, bytes]]:
     return messages
 
 
+class Timeline:
+    """Stamps of the steps of append to visible (``--timeline``): each wrapped call notes when it
+    started or returned; per sample, each step's first stamp after the append."""
+
+    def __init__(self) -> None:
+        self.stamps: list[tuple[str, float]] = []
+        self.samples: list[dict[str, float]] = []
+        self._lock = threading.Lock()
+
+    def wrap(self, owner: object, method: str, *, before: str | None = None, after: str | None = None,
+             only_if=None) -> None:
+        """Stamp ``before`` as ``owner.method`` starts, ``after`` as it returns (when ``only_if(result)``)."""
+        call = getattr(owner, method)
+
+        def stamped(*args, **kwargs):
+            if before:
+                self._stamp(before)
+            result = call(*args, **kwargs)
+            if after and (only_if is None or only_if(result)):
+                self._stamp(after)
+            return result
+
+        setattr(owner, method, stamped)
+
+    def _stamp(self, step: str) -> None:
+        now = time.perf_counter()
+        with self._lock:
+            self.stamps.append((step, now))
+
+    def sample(self, appended: float, visible: float) -> None:
+        """Keep the steps stamped between ``appended`` and ``visible`` as one sample (times from the append)."""
+        with self._lock:
+            stamps, self.stamps = self.stamps, []
+        steps: dict[str, float] = {}
+        for step, at in stamps:
+            if appended <= at <= visible and step not in steps:
+                steps[step] = at - appended
+        steps["NL visible (stamped at its commit)"] = visible - appended
+        self.samples.append(steps)
+
+    def report(self) -> None:
+        steps = {step for sample in self.samples for step in sample}
+        medians = sorted((statistics.median(s[step] for s in self.samples if step in s), step) for step in steps)
+        print(f"timeline: median ms after the append ({len(self.samples)} samples; a step missing in some "
+              "samples counted where present)")
+        previous = 0.0
+        for median, step in medians:
+            present = sum(1 for s in self.samples if step in s)
+            print(f"  {median * 1000:7.2f}  (+{(median - previous) * 1000:5.2f})  {step}"
+                  + (f"  [{present} samples]" if present != len(self.samples) else ""))
+            previous = median
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", type=int, default=20_000, help="records to replicate")
@@ -177,6 +233,8 @@ def main() -> None:
     parser.add_argument("--latency-only", action="store_true",
                         help="only the append-to-visible latency (the records are replicated first, untimed)")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the latency run's relay passes here")
+    parser.add_argument("--timeline", action="store_true",
+                        help="stamp each step of append to visible and print the median time of each from the append")
     args = parser.parse_args()
     logging.getLogger("kafka").setLevel(logging.CRITICAL)
 
@@ -287,15 +345,41 @@ def main() -> None:
         # cosignatures that ``ingest_step`` does after it (as in node run) are not part of the path.
         ingest_batch = fed_b.ingest.step
 
+        nl_cpu: list[float] = []  # NL's thread's CPU in each step that accepted records, from its read's return
+
         def committed_at_nl(timeout_s: float) -> IngestReport:
             step = ingest_batch(timeout_s)
             now = time.perf_counter()
+            if step.accepted and nl_read_at[0] is not None:
+                nl_cpu.append(time.thread_time() - nl_read_at[0])
             with arrived:
                 visible.update((e.stream, now) for e in step.accepted)
                 arrived.notify_all()
             return step
 
+        nl_read_at: list[float | None] = [None]
+        nl_read = fed_b.ingest.transport.read
+
+        def read_at_nl(*args, **kwargs):  # type: ignore[no-untyped-def]
+            batch = nl_read(*args, **kwargs)
+            nl_read_at[0] = time.thread_time()
+            return batch
+
+        fed_b.ingest.transport.read = read_at_nl  # type: ignore[method-assign]
+
         fed_b.ingest.step = committed_at_nl  # type: ignore[method-assign]
+
+        timeline = Timeline() if args.timeline else None
+        if timeline is not None:
+            timeline.wrap(relay.gossip, "due", after="BE gossip check done")
+            timeline.wrap(relay, "_idle", after="BE idle check done")
+            timeline.wrap(a.sealer, "seal", before="BE seal starts", after="BE sealed (committed)")
+            timeline.wrap(a_transport, "publish_many", before="BE publish starts (records read, proved, encoded)",
+                          after="BE publish acknowledged")
+            timeline.wrap(a.inbox, "advance_all", after="BE positions saved (relay pass ends)")
+            timeline.wrap(fed_b.ingest.transport, "read", after="NL read returns the record", only_if=len)
+            timeline.wrap(b.inbox, "held", after="NL chain state read (held)")
+            timeline.wrap(b.inbox, "record", before="NL checked, recording", after="NL recorded (committed)")
 
         def ingest_at_nl() -> None:
             while not stop.is_set():
@@ -325,6 +409,8 @@ def main() -> None:
                     if not arrived.wait_for(lambda: str(weapon) in visible, timeout=30):
                         raise RuntimeError(f"record {i} not visible at NL after 30 s")
                     latencies.append(visible[str(weapon)] - appended)
+                if timeline is not None:
+                    timeline.sample(appended, visible[str(weapon)])
         finally:
             stop.set()
             nl_loop.join()
@@ -338,8 +424,13 @@ def main() -> None:
               f"{percentile(relay_cpu, 90) * 1000:6.2f} ms  (the relaying thread's; wall p50 "
               f"{percentile(relay_wall, 50) * 1000:.2f} ms, p90 {percentile(relay_wall, 90) * 1000:.2f} ms: from "
               "the append to the broker's acknowledgement and the positions saved)")
+        print(f"NL step CPU        p50 {percentile(nl_cpu, 50) * 1000:6.2f} ms   p90 "
+              f"{percentile(nl_cpu, 90) * 1000:6.2f} ms  (NL's ingest thread's, from its read's return to its "
+              "commit: the checks and the inbox's transaction)")
         if profile is not None:
             profile.dump_stats(args.profile)
+        if timeline is not None:
+            timeline.report()
         for q in (50, 99):
             report_figure(f"append to visible p{q}", backend, percentile(latencies, q) * 1000, "ms",
                           baseline=percentile(raw, q) * 1000, target=LATENCY_TARGET, target_of="ratio",

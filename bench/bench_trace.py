@@ -20,8 +20,8 @@ hops read after each sweep in which FR made a pass, since only its passes change
 third hop is answered (BE responds showing the export
 to NL, FR forwards to NL, NL responds showing the export to DE, FR forwards to
 DE, DE answers untraceable); then FR computes the point-of-diversion verdict.
-Prints the time per round, the time at which each hop's answer was visible on
-FR, the sync passes used, and the verdict's rule. Asserts nothing.
+Prints the time per round (and this process's CPU, one after another), the time at which
+each hop's answer was visible on FR, the sync passes used, and the verdict's rule. Asserts nothing.
 
 Two ways, each on weapons of its own, ``--rounds`` rounds each: first the sync
 passes of the four nodes one after another in this thread (the driver above), then,
@@ -368,17 +368,21 @@ def main() -> None:
         print(f"setup: {2 * args.rounds} weapons through BE -> NL -> DE, seized in FR, in "
               f"{time.perf_counter() - started:.1f} s ({args.backend}, broker {bootstrap})")
 
-        def show(number: int, total: float, hops: list[float], passes: int, rule: str) -> None:
+        def show(number: int, total: float, hops: list[float], passes: int, rule: str,
+                 cpu: float | None = None) -> None:
             print(f"round {number}: trace to verdict {total * 1000:7.0f} ms  (hop answers visible on FR at "
-                  + ", ".join(f"{h * 1000:.0f}" for h in hops) + f" ms; {passes} sync passes; verdict {rule})")
+                  + ", ".join(f"{h * 1000:.0f}" for h in hops) + f" ms; {passes} sync passes; verdict {rule}"
+                  + ("" if cpu is None else f"; {cpu * 1000:.0f} ms of this process's CPU") + ")")
 
         print("the nodes' sync passes one after another, in this thread:")
-        sequential, first = [], None
+        sequential, cpus, first = [], [], None
         for number, marking in enumerate(markings[:args.rounds], start=1):
+            cpu = time.process_time()
             total, hops, passes, rule = trace_round(fed, marking)
+            cpus.append(time.process_time() - cpu)
             first = first or marking
             sequential.append(total)
-            show(number, total, hops, passes, rule)
+            show(number, total, hops, passes, rule, cpus[-1])
         print("each node's own loop in a thread of its own, as nodes run:")
         stop = threading.Event()
         loops = {state: NodeLoop(fed, state, bootstrap, stop) for state in STATES}
@@ -397,7 +401,9 @@ def main() -> None:
         median = statistics.median(sequential) * 1000
         print(f"three-hop trace round trip to verdict: median {median:.0f} ms, max {max(sequential) * 1000:.0f} ms "
               f"over {len(sequential)} rounds, the passes one after another (target <= {MEDIAN_TARGET_MS:.0f} ms); "
-              f"the nodes' loops in threads: median {statistics.median(parallel) * 1000:.0f} ms")
+              f"the nodes' loops in threads: median {statistics.median(parallel) * 1000:.0f} ms; this process's CPU "
+              f"a round, one after another: median {statistics.median(cpus) * 1000:.0f} ms (the nodes' work and the "
+              "broker clients', not the broker's nor PostgreSQL's)")
         report_figure("three-hop trace to verdict, median", args.backend, median, "ms",
                       target=MEDIAN_TARGET_MS, higher_is_better=False)
         if args.kept and first is not None:

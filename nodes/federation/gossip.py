@@ -10,9 +10,10 @@ round. docs/federation.md ("Gossip") tells the protocol.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from ledger.acceptance import NodeKey
 from ledger.audit_checkpoints import checkpoint_refusal
 from ledger.checkpoint import Checkpoint
 from ledger.errors import LedgerError
@@ -87,6 +88,32 @@ class Gossip:
             self._sent[(to, checkpoint.origin)] = checkpoint.size
 
 
+class SignedCheckpoints:
+    """Gossiped checkpoints whose signature verified, by their bytes and the node key that verified them: partners
+    gossip the same newest checkpoint over and over (each of them, each pass that has news), and its Ed25519
+    verification was most of a gossip check. The same bytes under the same key (its id, public key and end) have
+    the same verdict; any change of the key, a revoked one gone from the trust store or a rotation's end set, is
+    another entry. At most ``LIMIT`` are kept (then it starts afresh)."""
+
+    LIMIT = 1024
+
+    def __init__(self) -> None:
+        self._verified: set[tuple[bytes, NodeKey]] = set()
+
+    def refusal(self, checkpoint: Checkpoint, data: bytes, node_keys: Mapping[str, NodeKey]) -> str | None:
+        """``checkpoint_refusal(checkpoint, node_keys)``, ``checkpoint`` parsed from ``data``; a signature
+        verified before under the same key is not verified again."""
+        key = node_keys.get(checkpoint.signer)
+        if key is not None and (data, key) in self._verified:
+            return None
+        why = checkpoint_refusal(checkpoint, node_keys)
+        if why is None and key is not None:
+            if len(self._verified) >= self.LIMIT:
+                self._verified.clear()
+            self._verified.add((data, key))
+        return why
+
+
 def check_gossip(run: Run, message: GossipMessage) -> None:
     """Compare a gossiped checkpoint with what we keep; raises ``Refused`` (a split view is an alarm),
     ``Duplicate`` when there is nothing new to keep; otherwise adds the witness's claim to the run's batch.
@@ -115,7 +142,7 @@ def check_gossip(run: Run, message: GossipMessage) -> None:
         # Beyond what we keep, by a key we do not know: perhaps the origin's next node key, whose announcement
         # reaches us from the origin itself. Nothing to compare it with yet: dropped, as gossip of a stranger.
         raise Duplicate
-    why = checkpoint_refusal(checkpoint, partner.node_keys())
+    why = run.ingest.gossip_signatures.refusal(checkpoint, message.checkpoint, partner.node_keys())
     if why is not None:
         raise Refused(BAD_SIGNATURE, f"{what}: {why}")
     kept = run._kept_at(origin, checkpoint.size)

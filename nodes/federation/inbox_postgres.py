@@ -14,8 +14,8 @@ from psycopg.sql import SQL, Identifier
 
 from nodes.federation.inbox_proofs import KeptProof, insert_proofs, table_name
 
-#: From this many rows a batch is written by ``COPY`` (a few round trips more than the library's pipeline,
-#: a fraction of its client CPU per row); fewer, as one or two records on the latency path, by the library.
+#: From this many rows a batch is written by ``COPY`` (a few round trips more than the pipeline, a fraction of
+#: its client CPU per row); fewer, as one or two records on the latency path, by one pipeline (``_insert_pipelined``).
 COPY_FROM = 32
 
 
@@ -47,9 +47,44 @@ class PostgresInboxRecorder(PostgresProcessRecorder):
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         """As the library's, with the kept ``proofs``. A batch written by ``COPY`` returns only the id of its
         newest row (read under the table's lock, so it is ours): the inbox asks for no more (``Inbox.record``)."""
-        if len(stored_events) < COPY_FROM or self.datastore.enable_db_functions:
+        if self.datastore.enable_db_functions:
             return super().insert_events(stored_events, **kwargs)
-        return [self._copy_events(stored_events, kwargs.get("tracking"), kwargs.get("proofs") or ())]
+        tracking, proofs = kwargs.get("tracking"), kwargs.get("proofs") or ()
+        if len(stored_events) < COPY_FROM:
+            return self._insert_pipelined(stored_events, tracking, proofs)
+        return [self._copy_events(stored_events, tracking, proofs)]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _insert_pipelined(self, stored_events: Sequence[StoredEvent], tracking: Tracking | None,
+                          proofs: Sequence[KeptProof]) -> list[int]:
+        # The library's insert in one round trip: its pipeline opens psycopg's transaction(), which waits for its
+        # begin, and syncs before its commit and again at it (five waits for one record, strace). Here the
+        # connection stays in autocommit and BEGIN and COMMIT are statements of the pipeline, as the sealer's
+        # (``nodes/registry/sealer.py``): the tracking row, the proofs, the table's lock, the NOTIFY and the events
+        # go out together and one sync waits for all. Any statement's error (a position that does not move, a
+        # stream version held already: IntegrityError) skips the rest, the commit included, and is raised at the
+        # sync; the transaction is then rolled back whole.
+        failed: BaseException | None = None
+        ids: list[int] = []
+        with self.datastore.get_connection() as connection:
+            with connection.pipeline() as pipeline:
+                try:
+                    connection.execute("BEGIN")
+                    with connection.cursor() as cursor:
+                        self._insert_events(cursor, stored_events, tracking=tracking, proofs=proofs)
+                    with connection.cursor() as events:
+                        if stored_events:
+                            self._insert_stored_events(events, stored_events)
+                        connection.execute("COMMIT")
+                        pipeline.sync()
+                        if stored_events:
+                            ids = [row["notification_id"] for row in events.fetchall()]
+                except BaseException as e:  # raised after the pipeline's end, as the library does (no warning)
+                    failed = e
+            if failed is not None:
+                connection.rollback()  # the transaction the error left open, if any
+                raise failed
+        return ids
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         # Called by eventsourcing inside the transaction that stores the events.

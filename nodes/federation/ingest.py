@@ -23,6 +23,7 @@ from ledger.checkpoint import Checkpoint
 from ledger.envelope import Envelope
 from ledger.errors import LedgerError
 from nodes.errors import TransportError, TransportReset
+from nodes.federation.gossip import SignedCheckpoints
 from nodes.federation.inbox_records import (
     KIND_ALARM,
     KIND_ERROR,
@@ -59,6 +60,7 @@ from nodes.federation.key_following import catch_up, follow
 from nodes.federation.signature_pool import POOL_SIZE, POOL_THRESHOLD, SignaturePool
 from nodes.federation.trust import TrustStore
 from nodes.federation.wire import RecordMessage, claimed_origin, decode_message
+from nodes.federation.witness import cosignature_item
 from nodes.registry.identity import authorities_stream
 from projections.batch import cyclic_gc_paused
 
@@ -101,13 +103,15 @@ class Ingest:
         self._trust = TrustStore(node.settings.home)  # its files read again only when they changed
         self._parked: list[ParkedEntry] | None = None
         self._own_checkpoints: dict[int, Checkpoint] = {}
+        #: Gossiped checkpoints whose signature verified (``check_gossip``): the same ones come again and again.
+        self.gossip_signatures = SignedCheckpoints()
         self._caught_up = False
         self._ahead: _Read | None = None  # the batch read after the last one recorded, being checked
         #: (tracking name, position) where the read position is, as the last ``step`` left it (read or recorded)
         #: or ``position`` read it; None when unknown (no step yet, a conflict, a reset, a failure).
         self.reached: tuple[str, int] | None = None
-        #: origin -> (key, value) of our cosignature of its newest kept checkpoint, not sent yet.
-        self.cosignatures_due: dict[str, tuple[bytes, bytes]] = {}
+        #: origin -> its newest kept checkpoint, not cosigned and sent yet (``send_cosignatures`` signs it).
+        self.cosignatures_due: dict[str, Checkpoint] = {}
         #: (partner, (key, value)) answers to its witness requests (``nodes.federation.witness``), not sent yet.
         self.replies_due: list[tuple[str, tuple[bytes, bytes]]] = []
 
@@ -284,7 +288,7 @@ class Ingest:
         for after, announcement in run.rotations.values():
             follow(self.node, after, announcement)  # recorded, then the file: a crash between, ``catch_up``
         run.commit_knowledge()
-        self.cosignatures_due.update(run.cosign_items)
+        self.cosignatures_due.update(run.to_cosign)
         self.replies_due += run.replies
         if self._parked is not None:
             resolved = {entry_id for entry_id, _ in batch.resolved}
@@ -309,7 +313,9 @@ class Ingest:
         with it), and one lost in a crash is made good by the next. Returns how many were sent.
         """
         due, self.cosignatures_due = self.cosignatures_due, {}
-        return self._send_each(due.items(), "cosignature", "the next one covers it")
+        identity = self.node.identity
+        return self._send_each(((origin, cosignature_item(identity, checkpoint)) for origin, checkpoint in due.items()),
+                               "cosignature", "the next one covers it")
 
     def send_witness_replies(self) -> int:
         """Publish the answers to witness requests read since the last call; returns how many were sent.

@@ -27,7 +27,6 @@ from ledger.acceptance import (
 )
 from ledger.audit_checkpoints import checkpoint_refusal
 from ledger.checkpoint import Checkpoint
-from ledger.cosignature import cosign_checkpoint
 from ledger.envelope import GENESIS_PREV, Envelope
 from ledger.errors import LedgerError, SignatureError, VerificationError
 from ledger.keys import public_key_from_bytes
@@ -65,7 +64,6 @@ from nodes.federation.wire import (
     RecordMessage,
     WitnessReply,
     WitnessRequest,
-    encode_message,
 )
 from nodes.federation.witness import answer_witness, cosignature_problem
 
@@ -132,7 +130,8 @@ class Run:
         self.checked = checked
         self.batch = InboxBatch()
         self.report = IngestReport()
-        self.cosign_items: dict[str, tuple[bytes, bytes]] = {}  # origin -> newest cosignature
+        #: origin -> the newest of its checkpoints kept in this run: cosigned when sent (``cosignature_item``).
+        self.to_cosign: dict[str, Checkpoint] = {}
         self.replies: list[tuple[str, tuple[bytes, bytes]]] = []  # (to, item): answers to witness requests
         self.held: dict[tuple[str, str], dict[int, bytes]] = {}
         self.certified: dict[str, dict[str, CertifiedKey]] = {}
@@ -368,7 +367,10 @@ class Run:
         self.kept.setdefault(origin, {})[checkpoint.size] = checkpoint
         self.batch.checkpoints.append((checkpoint, version))
         self.report.checkpoints += 1
-        self._cosign(origin, checkpoint)
+        # DESIGN.md "The log": partners cosign as witnesses, so a node cannot show different histories to
+        # different partners without being caught. Signed when sent (``cosignature_item``), at most once a
+        # second while busy: only the newest of each origin is sent, the rest were signed for nothing.
+        self.to_cosign[origin] = checkpoint
 
     def _check_consistency(self, message: CheckpointMessage, partner: Partner, newest: Checkpoint,
                            checkpoint: Checkpoint, what: str) -> None:
@@ -398,17 +400,6 @@ class Run:
     def _alarm(self, detail: str) -> Refused:
         """A fork alarm: raised only on evidence the origin (or a witness) signed."""
         return Refused(FORK, detail, KIND_ALARM)
-
-    def _cosign(self, origin: str, checkpoint: Checkpoint) -> None:
-        # DESIGN.md "The log": partners cosign as witnesses, so a node cannot show
-        # different histories to different partners without being caught. The
-        # cosignature is a C2SP tlog-cosignature/v1 of the checkpoint's note text.
-        identity = self.ingest.node.identity
-        key = identity.private_keys[identity.node_key_id]
-        cosignature = CosignatureMessage(origin=identity.state, checkpoint=checkpoint.to_bytes(),
-                                         witness_key=identity.node_key_id,
-                                         sig=cosign_checkpoint(key, checkpoint, now_us() // 1_000_000))
-        self.cosign_items[origin] = (identity.state.encode(), encode_message(cosignature))
 
     # --- cosignatures of our checkpoints ---
 

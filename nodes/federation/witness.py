@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.audit import Problem, ProblemKind
 from ledger.checkpoint import Checkpoint
-from ledger.cosignature import verify_checkpoint_cosignature
+from ledger.cosignature import cosign_checkpoint, verify_checkpoint_cosignature
 from ledger.errors import CheckpointError, LedgerError
 from ledger.keys import public_key_from_bytes
+from nodes.federation.inbox_records import now_us
 from nodes.federation.ingest_reasons import Duplicate
 from nodes.federation.trust import Partner, TrustStore
 from nodes.federation.wire import (
@@ -34,6 +35,7 @@ from nodes.federation.wire import (
 if TYPE_CHECKING:
     from nodes.federation.ingest_run import Run
     from nodes.ports import Node, Transport
+    from nodes.registry.identity import NodeIdentity
 
 #: What ``verify`` calls the sealer's mark among the holders of our checkpoints.
 MARK_HOLDER = "the sealer's mark"
@@ -222,6 +224,19 @@ def _take(reply: WitnessReply, partner: Partner, answers: WitnessAnswers) -> boo
 
 # --- answering, in the partner's ingest -------------------------------------------------------------
 
+def cosignature(identity: NodeIdentity, checkpoint: Checkpoint) -> CosignatureMessage:
+    """Our cosignature of a partner's ``checkpoint``, now: a C2SP tlog-cosignature/v1 of its note text, by our
+    node key (``identity``'s, unlocked)."""
+    key = identity.private_keys[identity.node_key_id]
+    return CosignatureMessage(origin=identity.state, checkpoint=checkpoint.to_bytes(), witness_key=identity.node_key_id,
+                              sig=cosign_checkpoint(key, checkpoint, now_us() // 1_000_000))
+
+
+def cosignature_item(identity: NodeIdentity, checkpoint: Checkpoint) -> tuple[bytes, bytes]:
+    """The (key, value) message of ``cosignature(identity, checkpoint)``, for the checkpoint's origin's inbox."""
+    return identity.state.encode(), encode_message(cosignature(identity, checkpoint))
+
+
 def answer_witness(run: Run, message: WitnessRequest | WitnessReply) -> None:
     """Ingest's part: a request is answered with the newest checkpoint we keep of the requester and our
     cosignature of it (sent once the batch is committed); a reply to our ``verify --witnesses`` is
@@ -239,9 +254,8 @@ def answer_witness(run: Run, message: WitnessRequest | WitnessReply) -> None:
     own = run.ingest.node.identity.state
     reply = WitnessReply(origin=own, nonce=message.nonce, checkpoint=b"", witness_key="", sig=b"")
     if newest is not None:
-        run._cosign(requester, newest)
-        cosignature = decode_message(run.cosign_items[requester][1])
-        assert isinstance(cosignature, CosignatureMessage), "_cosign makes a cosignature message"
-        reply = WitnessReply(origin=own, nonce=message.nonce, checkpoint=cosignature.checkpoint,
-                             witness_key=cosignature.witness_key, sig=cosignature.sig)
+        signed = cosignature(run.ingest.node.identity, newest)
+        run.to_cosign[requester] = newest  # and sent as a cosignature, as one of a checkpoint kept in the run
+        reply = WitnessReply(origin=own, nonce=message.nonce, checkpoint=signed.checkpoint,
+                             witness_key=signed.witness_key, sig=signed.sig)
     run.replies.append((requester, (own.encode(), encode_message(reply))))

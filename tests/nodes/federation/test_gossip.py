@@ -114,3 +114,40 @@ def test_gossip_messages_name_the_witness_and_carry_the_checkpoint(inbox):
     [(key, value)] = gossip.messages([checkpoint("BE", 3)])
     assert key == b"NL"
     assert decode_message(value) == GossipMessage(origin="NL", checkpoint=checkpoint("BE", 3).to_bytes())
+
+
+def test_a_gossiped_checkpoint_verified_once_under_a_key_is_not_verified_again_under_it(monkeypatch):
+    """``SignedCheckpoints``: the same bytes under the same node key are one Ed25519 verification; bytes that do
+    not verify, and the same bytes under a key that changed (its end set by a rotation, or gone), are checked
+    again each time and refused."""
+    from dataclasses import replace
+
+    from ledger.acceptance import NodeKey
+    from ledger.keys import key_id, public_bytes
+    from nodes.federation import gossip
+    from nodes.federation.gossip import SignedCheckpoints
+
+    verified = []
+
+    def counted(checkpoint, node_keys):
+        verified.append(checkpoint.size)
+        return real(checkpoint, node_keys)
+
+    real = gossip.checkpoint_refusal
+    monkeypatch.setattr(gossip, "checkpoint_refusal", counted)
+    node_key = NodeKey(key_id(KEY), public_bytes(KEY))
+    keys = {node_key.key_id: node_key}
+    good = checkpoint("BE", 7)
+    forged = replace(checkpoint("BE", 8), root=bytes(32))  # signed by the node key over another root
+    signed = SignedCheckpoints()
+
+    assert signed.refusal(good, good.to_bytes(), keys) is None
+    assert signed.refusal(good, good.to_bytes(), keys) is None
+    assert verified == [7]
+    for _ in range(2):
+        assert signed.refusal(forged, forged.to_bytes(), keys) is not None
+    assert verified == [7, 8, 8]
+    ended = {node_key.key_id: NodeKey(node_key.key_id, node_key.public_key, last_size=5)}
+    assert "handed over" in signed.refusal(good, good.to_bytes(), ended)
+    assert signed.refusal(good, good.to_bytes(), {}) is not None
+    assert verified == [7, 8, 8, 7, 7]

@@ -321,3 +321,32 @@ def test_a_proof_kept_already_stays_as_it_is_in_a_large_batch(inbox):
                         Tracking("kafka:x@1", 40))
     assert inbox.received(node="BE", stream=STREAM) == records
     assert inbox.kept_proofs(node="BE", stream=STREAM) == {p.version: p for p in proofs} | {earlier.version: earlier}
+
+
+def test_a_small_batch_is_kept_with_its_proofs_and_position_together_or_not_at_all(inbox):
+    """Below ``COPY_FROM`` rows a PostgreSQL batch is one pipeline whose begin and commit are statements of it: a
+    batch refused (a record held already, a position not beyond) keeps none of its rows, proofs or position, and
+    the connections it used go on working (more refusals in a row than the pool holds connections)."""
+    from nodes.federation.inbox_proofs import KeptProof
+
+    def proof(envelope, index):
+        return KeptProof("BE", envelope.stream, envelope.version, 100, index, (bytes([index]) * 32,) * 7)
+
+    first, second, third = marked_stream("BE", STREAM, 3)
+    assert inbox.record(InboxBatch(accepted=[(first, first.to_bytes())], proofs=[proof(first, 0)]),
+                        Tracking("kafka:x@1", 1))
+    for attempt in range(4):
+        assert not inbox.record(InboxBatch(accepted=[(second, second.to_bytes()), (first, first.to_bytes())],
+                                           proofs=[proof(second, 1), proof(first, 9)]), Tracking("kafka:x@1", 2))
+        assert not inbox.record(InboxBatch(accepted=[(second, second.to_bytes())], proofs=[proof(second, 1)]),
+                                Tracking("kafka:x@1", 1))
+    assert inbox.position("kafka:x@1") == 1
+    assert inbox.received(node="BE", stream=STREAM) == [first]
+    assert inbox.kept_proofs(node="BE", stream=STREAM) == {first.version: proof(first, 0)}
+    assert inbox.record(InboxBatch(accepted=[(second, second.to_bytes()), (third, third.to_bytes())],
+                                   proofs=[proof(second, 1), proof(third, 2)]), Tracking("kafka:x@1", 3))
+    assert inbox.position("kafka:x@1") == 3
+    assert inbox.received(node="BE", stream=STREAM) == [first, second, third]
+    assert inbox.kept_proofs(node="BE", stream=STREAM) == {e.version: proof(e, i)
+                                                           for i, e in enumerate([first, second, third])}
+    assert inbox.newest_recorded() == max(n for n, _ in inbox.received_notifications(1, 10))

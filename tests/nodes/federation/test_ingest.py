@@ -372,3 +372,34 @@ def test_our_checkpoint_a_partner_cosigned_is_taken_from_the_seal_or_else_read(t
         finally:
             del nl.sealer.checkpoints
             ingest.close()
+
+
+def test_checkpoints_kept_between_sends_are_cosigned_once_the_newest_when_sent(cluster, monkeypatch):
+    """A busy ingest keeps a checkpoint per relay pass of its partner but sends its cosignatures at most once a
+    second: only the newest of each origin is signed, when sent, and that one verifies by NL's node key."""
+    from nodes.federation import witness
+
+    be, nl = cluster["BE"], cluster["NL"]
+    signed = []
+
+    def counted(key, checkpoint, timestamp):
+        signed.append(checkpoint.size)
+        return cosign_checkpoint(key, checkpoint, timestamp)
+
+    monkeypatch.setattr(witness, "cosign_checkpoint", counted)
+    relay, at_nl = cluster.federation("BE").relay, cluster.federation("NL")
+    ingest = at_nl.ingest
+    for serial in ("W-C1", "W-C2", "W-C3"):
+        manufacture(be, serial)
+        relay.relay()
+        while ingest.step(1.0).read:
+            pass
+    kept = nl.inbox.partner_checkpoints("BE")
+    assert len(kept) == 3 and signed == []
+    at_nl.send_cosignatures()  # signed, handed to NL's relay, published
+    assert signed == [kept[-1].size]
+    cluster.sync("BE")
+    [cosignature] = be.inbox.cosignatures()
+    assert cosignature.witness == "NL" and cosignature.checkpoint == kept[-1].to_bytes()
+    assert verify_checkpoint_cosignature(public_key_from_bytes(nl.identity.node_public_key), kept[-1],
+                                         cosignature.sig) is not None
