@@ -37,11 +37,14 @@ from ledger.audit_report import LogRecord, Problem, ProblemKind
 from ledger.checkpoint import envelope_leaf
 from ledger.envelope import GENESIS_PREV, Envelope, hashed_envelope_fields
 from ledger.errors import LedgerError
+from ledger.hashing import HASH_SIZE
 from ledger.keys import key_id
 from ledger.merkle import MerkleTree
 
 CHUNK_SIZE = 1000
 IN_FLIGHT = 8
+TREE_RUN = 4096
+"""Leaves a walk adds to its Merkle tree at a time."""
 """Chunks submitted to the executor ahead of the one being walked."""
 
 KIND_OF = {
@@ -362,8 +365,9 @@ class RecordWalk:
         self.candidate_keys: dict[str, bytes] = {self.signers.node_key_id: node_key_raw}
         self.policy = policy
         self.partner = partner
-        self.tree = MerkleTree.resume(start, frontier) if start else MerkleTree()
+        self._tree = MerkleTree.resume(start, frontier) if start else MerkleTree()
         self.leaves = LeafLog(start)
+        self._untreed = 0  # leaves not in the tree yet (``tree``)
         # stream (``stream_key``) -> its head: the log index of its highest version (its version and hash are
         # the leaf's), ``-1 - index`` when that record was unreadable (hash unknown), or (version, hash) of a
         # head before ``start``. Packed: a log holds as many streams as weapons.
@@ -377,8 +381,7 @@ class RecordWalk:
                           f"stored bytes are not a signed envelope: {summary.reason}")
             key = stream_key(record.stream)
             # A stand-in leaf keeps the later records at their log index.
-            self.tree.append(envelope_leaf(summary.hash))
-            self.leaves.append(key, record.version, position, summary.hash)
+            self._leaf(key, record.version, position, summary.hash)
             if record.stream is not None:
                 # The row's key stands in, so the stream's next version is not
                 # also reported; its prev cannot be checked (hash unknown).
@@ -386,8 +389,7 @@ class RecordWalk:
             return
         stream, version = summary.stream, summary.version
         key = stream_key(stream)
-        self.tree.append(envelope_leaf(summary.hash))
-        self.leaves.append(key, version, position, summary.hash)
+        self._leaf(key, version, position, summary.hash)
         if record.stream != stream or record.version != version or record.topic != summary.type:
             row = check_row(summary, stream=record.stream, version=record.version, topic=record.topic)
             if row is not None:
@@ -406,6 +408,28 @@ class RecordWalk:
                 self.flagged.append(Problem(stream, version, position, ProblemKind.REVOKED,
                                             revoked_words(revoked), self.partner))
         self._check_chain(summary, key, position)
+
+    @property
+    def tree(self) -> MerkleTree:
+        """The Merkle tree of the leaves walked so far."""
+        self._grow_tree()
+        return self._tree
+
+    def _leaf(self, key: bytes | str | None, version: int | None, position: int, envelope_hash: bytes) -> None:
+        self.leaves.append(key, version, position, envelope_hash)
+        self._untreed += 1
+        if self._untreed >= TREE_RUN:
+            self._grow_tree()
+
+    def _grow_tree(self) -> None:
+        """Add the leaves not in the tree yet, as one run (``MerkleTree.extend``: a call per leaf and a loop per
+        append cost as much as the leaf's hashes)."""
+        behind, self._untreed = self._untreed, 0
+        if not behind:
+            return
+        with self.leaves.hashes() as hashes:  # released before the leaves grow again
+            new = bytes(hashes[(len(self.leaves) - behind) * HASH_SIZE:])
+        self._tree.extend(b"".join([envelope_leaf(new[at:at + HASH_SIZE]) for at in range(0, len(new), HASH_SIZE)]))
 
     def learn_earlier(self, record: LogRecord) -> None:
         """Learn a register record (``Authority.*``) that lies before ``start``, in log order: a verify passed it
