@@ -1,8 +1,8 @@
 """The record part of a log audit: parse and verify in chunks, then walk the log in order.
 
 Parsing and Ed25519 checks dominate the cost, so they run in chunks, on the
-caller's executor when it passes one (``examine_chunk`` is what its workers
-run); certificates, chains and the Merkle tree are kept in log order here.
+caller's executor when it passes one (``ledger.audit_chunks.examine_chunk_plain`` is what its
+workers run); certificates, chains and the Merkle tree are kept in log order here.
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ from array import array
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future
-from typing import Any, NamedTuple
+from typing import Any
 from uuid import UUID
 
 from ledger.acceptance import (
     CERTIFICATE_TYPE,
-    REGISTER_PREFIX,
     CertifiedKey,
     Policy,
     Reason,
@@ -31,11 +30,11 @@ from ledger.acceptance import (
     learn_register,
     revoked_signer,
     revoked_words,
-    verify_signatures,
 )
+from ledger.audit_chunks import Summary, Unreadable, as_examined, examine_chunk, examine_chunk_plain
 from ledger.audit_report import LogRecord, Problem, ProblemKind
 from ledger.checkpoint import envelope_leaf
-from ledger.envelope import GENESIS_PREV, Envelope, hashed_envelope_fields
+from ledger.envelope import GENESIS_PREV, Envelope
 from ledger.errors import LedgerError
 from ledger.hashing import HASH_SIZE
 from ledger.keys import key_id
@@ -59,79 +58,6 @@ KIND_OF = {
     Reason.RETIRED: ProblemKind.RETIRED,
 }
 """How an audit reports each refusal of ``ledger.acceptance``."""
-
-
-class Summary(NamedTuple):
-    """A parsed record, as a worker returns it (a ``SignedRecord``); ``sig_ok`` None: key unknown there.
-    ``sig`` is empty once ``sig_ok`` says whether it verifies: nothing reads it again."""
-
-    stream: str
-    version: int
-    type: str
-    authority: str
-    recorded_at: int
-    prev: bytes
-    hash: bytes
-    sig: bytes
-    sig_ok: bool | None
-    register: dict[str, Any] | None  # the body of a register record (``Authority.*``), else None
-
-
-class Unreadable(NamedTuple):
-    reason: str
-    hash: bytes  # SHA-256 of the stored bytes: a stand-in leaf
-
-
-def examine_chunk(chunk: list[bytes | None], keys: dict[str, bytes]) -> list[Summary | Unreadable]:
-    """Parse, hash and verify one chunk of envelopes with the candidate ``keys`` (key id -> raw key)."""
-    return as_examined(examine_chunk_plain(chunk, keys))
-
-
-def examine_chunk_plain(chunk: list[bytes | None], keys: dict[str, bytes]) -> list[tuple[Any, ...]]:
-    """``examine_chunk``'s results as plain tuples (``as_examined`` makes them its named tuples again): what a
-    worker returns, as a named tuple is pickled and unpickled through Python calls (about 3 us a record),
-    a plain tuple in C."""
-    results: list[tuple[Any, ...]] = []
-    parsed: list[tuple[int, dict[str, Any], bytes]] = []  # (place in results, fields, hash) of each envelope
-    for data in chunk:
-        if not isinstance(data, (bytes, bytearray)):  # a damaged row: NULL or another type
-            results.append((f"the row holds {type(data).__name__}, not bytes", hashlib.sha256(b"").digest()))
-            continue
-        try:
-            fields, digest = hashed_envelope_fields(data)  # parsed and hashed here, on the worker
-        except LedgerError as e:
-            results.append((str(e), hashlib.sha256(data).digest()))
-            continue
-        parsed.append((len(results), fields, digest))
-        results.append(())  # its summary, below
-    known = [(at, keys[fields["authority"]], fields["sig"], digest) for at, fields, digest in parsed
-             if fields["authority"] in keys]
-    verified = dict(zip((at for at, *_ in known), verify_signatures([task[1:] for task in known])))
-    # One object for each value repeated in the chunk (a type, an authority, the first prev): pickled once and
-    # referred to after, fewer bytes and objects to unpickle.
-    shared: dict[Any, Any] = {GENESIS_PREV: GENESIS_PREV}
-    for at, fields, digest in parsed:
-        results[at] = _summary(fields, digest, verified.get(at), shared)
-    return results
-
-
-def as_examined(plain: list[tuple[Any, ...]]) -> list[Summary | Unreadable]:
-    """The results of ``examine_chunk_plain`` as ``examine_chunk`` gives them."""
-    new = tuple.__new__
-    return [new(Summary, item) if len(item) == _SUMMARY_FIELDS else new(Unreadable, item) for item in plain]
-
-
-_SUMMARY_FIELDS = len(Summary._fields)
-
-
-def _summary(fields: dict[str, Any], digest: bytes, sig_ok: bool | None, shared: dict[Any, Any]) -> tuple[Any, ...]:
-    """The ``Summary`` of the envelope of ``fields`` and hash ``digest``, its type, authority and a genesis prev
-    the ``shared`` object of that value."""
-    record_type, authority, prev = fields["type"], fields["authority"], fields["prev"]
-    return (fields["stream"], fields["version"], shared.setdefault(record_type, record_type),
-            shared.setdefault(authority, authority), fields["recorded_at"], shared.get(prev, prev), digest,
-            fields["sig"] if sig_ok is None else b"", sig_ok,
-            dict(fields["body"]) if record_type.startswith(REGISTER_PREFIX) else None)
 
 
 def examined(records: Iterator[LogRecord], candidate_keys: dict[str, bytes],
