@@ -26,12 +26,17 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from cryptography.exceptions import InvalidSignature
-
 from ledger.checkpoint import Checkpoint, envelope_leaf
-from ledger.envelope import GENESIS_PREV
+from ledger.envelope import (
+    GENESIS_PREV,
+    REGISTER_PREFIX as REGISTER_PREFIX,  # the node key's register: Authority.* records
+)
 from ledger.errors import LedgerError, VerificationError
-from ledger.keys import Ed25519PublicKey, key_id, public_key_from_bytes
+from ledger.keys import (
+    key_id,
+    public_key_from_bytes,
+    verify_signatures as verify_signatures,  # the one bulk verifier, kept with the keys
+)
 from ledger.proofs import verify_inclusion, verify_inclusions
 
 CERTIFICATE_TYPE = "Authority.Certified"
@@ -49,9 +54,6 @@ countersignature}``, signed by the old node key, the countersignature by the new
 
 NODE_KEY_CHANGE_CONTEXT = b"armsledger node key change v1\n"
 """Prefix of the message the new node key countersigns: proof that whoever announced it holds it."""
-
-REGISTER_PREFIX = "Authority."
-"""The node key signs only records whose type starts with this: its register of authority keys."""
 
 
 class Reason(StrEnum):
@@ -411,27 +413,3 @@ def check_row(record: SignedRecord, *, stream: str | None = None, version: int |
         return Refusal(Reason.ROW, f"the row's {', '.join(differing)} differs from the signed envelope")
     return None
 
-
-_keys: dict[bytes, Ed25519PublicKey] = {}  # parsed keys, per process
-_KEYS_KEPT = 4096
-
-
-def verify_signatures(tasks: Sequence[tuple[bytes, bytes, bytes]]) -> list[bool]:
-    """For each (raw public key, signature, message): whether the Ed25519 signature verifies.
-
-    The one bulk verifier (it runs in worker processes too): never raises for bad input.
-    """
-    results = []
-    for public, sig, message in tasks:
-        try:
-            key = _keys.get(public)
-            if key is None:
-                if len(_keys) >= _KEYS_KEPT:
-                    _keys.clear()
-                key = _keys[public] = public_key_from_bytes(public)
-            key.verify(sig, message)
-        except (InvalidSignature, LedgerError, TypeError, ValueError):  # a bad signature, key or value
-            results.append(False)
-        else:
-            results.append(True)
-    return results

@@ -17,7 +17,8 @@ from typing import NamedTuple
 
 from ledger.acceptance import CertifiedKey, Policy
 from ledger.audit_checkpoints import CheckpointCheck
-from ledger.audit_records import CHUNK_SIZE, RecordWalk, Summary, Unreadable, examined
+from ledger.audit_chunks import Summary, Unreadable
+from ledger.audit_records import CHUNK_SIZE, RecordWalk, examined
 from ledger.audit_report import AuditReport, LogRecord, Problem, ProblemKind, SealedLeaf
 from ledger.checkpoint import Checkpoint
 from ledger.keys import Ed25519PublicKey, key_id, public_bytes

@@ -1,8 +1,8 @@
 """The record part of a log audit: parse and verify in chunks, then walk the log in order.
 
 Parsing and Ed25519 checks dominate the cost, so they run in chunks, on the
-caller's executor when it passes one (``examine_chunk`` is what its workers
-run); certificates, chains and the Merkle tree are kept in log order here.
+caller's executor when it passes one (``ledger.audit_chunks.examine_chunk_plain`` is what its
+workers run); certificates, chains and the Merkle tree are kept in log order here.
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ from array import array
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future
-from typing import Any, NamedTuple
+from typing import Any
 from uuid import UUID
 
 from ledger.acceptance import (
     CERTIFICATE_TYPE,
-    REGISTER_PREFIX,
     CertifiedKey,
     Policy,
     Reason,
@@ -31,17 +30,20 @@ from ledger.acceptance import (
     learn_register,
     revoked_signer,
     revoked_words,
-    verify_signatures,
 )
+from ledger.audit_chunks import Summary, Unreadable, as_examined, examine_chunk, examine_chunk_plain
 from ledger.audit_report import LogRecord, Problem, ProblemKind
 from ledger.checkpoint import envelope_leaf
-from ledger.envelope import GENESIS_PREV, Envelope, hashed_envelope_fields
+from ledger.envelope import GENESIS_PREV, Envelope
 from ledger.errors import LedgerError
+from ledger.hashing import HASH_SIZE
 from ledger.keys import key_id
 from ledger.merkle import MerkleTree
 
 CHUNK_SIZE = 1000
 IN_FLIGHT = 8
+TREE_RUN = 4096
+"""Leaves a walk adds to its Merkle tree at a time."""
 """Chunks submitted to the executor ahead of the one being walked."""
 
 KIND_OF = {
@@ -56,79 +58,6 @@ KIND_OF = {
     Reason.RETIRED: ProblemKind.RETIRED,
 }
 """How an audit reports each refusal of ``ledger.acceptance``."""
-
-
-class Summary(NamedTuple):
-    """A parsed record, as a worker returns it (a ``SignedRecord``); ``sig_ok`` None: key unknown there.
-    ``sig`` is empty once ``sig_ok`` says whether it verifies: nothing reads it again."""
-
-    stream: str
-    version: int
-    type: str
-    authority: str
-    recorded_at: int
-    prev: bytes
-    hash: bytes
-    sig: bytes
-    sig_ok: bool | None
-    register: dict[str, Any] | None  # the body of a register record (``Authority.*``), else None
-
-
-class Unreadable(NamedTuple):
-    reason: str
-    hash: bytes  # SHA-256 of the stored bytes: a stand-in leaf
-
-
-def examine_chunk(chunk: list[bytes | None], keys: dict[str, bytes]) -> list[Summary | Unreadable]:
-    """Parse, hash and verify one chunk of envelopes with the candidate ``keys`` (key id -> raw key)."""
-    return as_examined(examine_chunk_plain(chunk, keys))
-
-
-def examine_chunk_plain(chunk: list[bytes | None], keys: dict[str, bytes]) -> list[tuple[Any, ...]]:
-    """``examine_chunk``'s results as plain tuples (``as_examined`` makes them its named tuples again): what a
-    worker returns, as a named tuple is pickled and unpickled through Python calls (about 3 us a record),
-    a plain tuple in C."""
-    results: list[tuple[Any, ...]] = []
-    parsed: list[tuple[int, dict[str, Any], bytes]] = []  # (place in results, fields, hash) of each envelope
-    for data in chunk:
-        if not isinstance(data, (bytes, bytearray)):  # a damaged row: NULL or another type
-            results.append((f"the row holds {type(data).__name__}, not bytes", hashlib.sha256(b"").digest()))
-            continue
-        try:
-            fields, digest = hashed_envelope_fields(data)  # parsed and hashed here, on the worker
-        except LedgerError as e:
-            results.append((str(e), hashlib.sha256(data).digest()))
-            continue
-        parsed.append((len(results), fields, digest))
-        results.append(())  # its summary, below
-    known = [(at, keys[fields["authority"]], fields["sig"], digest) for at, fields, digest in parsed
-             if fields["authority"] in keys]
-    verified = dict(zip((at for at, *_ in known), verify_signatures([task[1:] for task in known])))
-    # One object for each value repeated in the chunk (a type, an authority, the first prev): pickled once and
-    # referred to after, fewer bytes and objects to unpickle.
-    shared: dict[Any, Any] = {GENESIS_PREV: GENESIS_PREV}
-    for at, fields, digest in parsed:
-        results[at] = _summary(fields, digest, verified.get(at), shared)
-    return results
-
-
-def as_examined(plain: list[tuple[Any, ...]]) -> list[Summary | Unreadable]:
-    """The results of ``examine_chunk_plain`` as ``examine_chunk`` gives them."""
-    new = tuple.__new__
-    return [new(Summary, item) if len(item) == _SUMMARY_FIELDS else new(Unreadable, item) for item in plain]
-
-
-_SUMMARY_FIELDS = len(Summary._fields)
-
-
-def _summary(fields: dict[str, Any], digest: bytes, sig_ok: bool | None, shared: dict[Any, Any]) -> tuple[Any, ...]:
-    """The ``Summary`` of the envelope of ``fields`` and hash ``digest``, its type, authority and a genesis prev
-    the ``shared`` object of that value."""
-    record_type, authority, prev = fields["type"], fields["authority"], fields["prev"]
-    return (fields["stream"], fields["version"], shared.setdefault(record_type, record_type),
-            shared.setdefault(authority, authority), fields["recorded_at"], shared.get(prev, prev), digest,
-            fields["sig"] if sig_ok is None else b"", sig_ok,
-            dict(fields["body"]) if record_type.startswith(REGISTER_PREFIX) else None)
 
 
 def examined(records: Iterator[LogRecord], candidate_keys: dict[str, bytes],
@@ -362,8 +291,9 @@ class RecordWalk:
         self.candidate_keys: dict[str, bytes] = {self.signers.node_key_id: node_key_raw}
         self.policy = policy
         self.partner = partner
-        self.tree = MerkleTree.resume(start, frontier) if start else MerkleTree()
+        self._tree = MerkleTree.resume(start, frontier) if start else MerkleTree()
         self.leaves = LeafLog(start)
+        self._untreed = 0  # leaves not in the tree yet (``tree``)
         # stream (``stream_key``) -> its head: the log index of its highest version (its version and hash are
         # the leaf's), ``-1 - index`` when that record was unreadable (hash unknown), or (version, hash) of a
         # head before ``start``. Packed: a log holds as many streams as weapons.
@@ -377,8 +307,7 @@ class RecordWalk:
                           f"stored bytes are not a signed envelope: {summary.reason}")
             key = stream_key(record.stream)
             # A stand-in leaf keeps the later records at their log index.
-            self.tree.append(envelope_leaf(summary.hash))
-            self.leaves.append(key, record.version, position, summary.hash)
+            self._leaf(key, record.version, position, summary.hash)
             if record.stream is not None:
                 # The row's key stands in, so the stream's next version is not
                 # also reported; its prev cannot be checked (hash unknown).
@@ -386,8 +315,7 @@ class RecordWalk:
             return
         stream, version = summary.stream, summary.version
         key = stream_key(stream)
-        self.tree.append(envelope_leaf(summary.hash))
-        self.leaves.append(key, version, position, summary.hash)
+        self._leaf(key, version, position, summary.hash)
         if record.stream != stream or record.version != version or record.topic != summary.type:
             row = check_row(summary, stream=record.stream, version=record.version, topic=record.topic)
             if row is not None:
@@ -406,6 +334,28 @@ class RecordWalk:
                 self.flagged.append(Problem(stream, version, position, ProblemKind.REVOKED,
                                             revoked_words(revoked), self.partner))
         self._check_chain(summary, key, position)
+
+    @property
+    def tree(self) -> MerkleTree:
+        """The Merkle tree of the leaves walked so far."""
+        self._grow_tree()
+        return self._tree
+
+    def _leaf(self, key: bytes | str | None, version: int | None, position: int, envelope_hash: bytes) -> None:
+        self.leaves.append(key, version, position, envelope_hash)
+        self._untreed += 1
+        if self._untreed >= TREE_RUN:
+            self._grow_tree()
+
+    def _grow_tree(self) -> None:
+        """Add the leaves not in the tree yet, as one run (``MerkleTree.extend``: a call per leaf and a loop per
+        append cost as much as the leaf's hashes)."""
+        behind, self._untreed = self._untreed, 0
+        if not behind:
+            return
+        with self.leaves.hashes() as hashes:  # released before the leaves grow again
+            new = bytes(hashes[(len(self.leaves) - behind) * HASH_SIZE:])
+        self._tree.extend(b"".join([envelope_leaf(new[at:at + HASH_SIZE]) for at in range(0, len(new), HASH_SIZE)]))
 
     def learn_earlier(self, record: LogRecord) -> None:
         """Learn a register record (``Authority.*``) that lies before ``start``, in log order: a verify passed it

@@ -28,6 +28,10 @@ from ledger.keys import Ed25519PrivateKey, Ed25519PublicKey, sign, verify_signat
 
 GENESIS_PREV = bytes(32)
 
+REGISTER_PREFIX = "Authority."
+"""The node key signs only records whose type starts with this: its register of authority keys
+(``ledger.acceptance``)."""
+
 # Every field of a stored envelope, with its type (the reference parser checks in this order).
 _FIELD_TYPES = {"node": str, "stream": str, "version": int, "type": str, "occurred_on": int, "recorded_at": int,
                 "authority": str, "prev": bytes, "body": dict, "sig": bytes}

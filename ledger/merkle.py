@@ -257,6 +257,37 @@ class MerkleTree:
             level += parent
         return index
 
+    def extend(self, leaf_hashes: bytes | bytearray | memoryview) -> None:
+        """Append the leaf hashes packed in ``leaf_hashes`` (32 bytes each, in order): the same tree as
+        ``append`` of each, in one pass per level instead of one call per leaf.
+
+        Requires ``len(leaf_hashes)`` to be a multiple of 32; raises ``ValueError`` otherwise (nothing appended).
+        """
+        if len(leaf_hashes) % HASH_SIZE:
+            raise ValueError(f"packed leaf hashes are {HASH_SIZE} bytes each, got {len(leaf_hashes)} bytes")
+        levels, offsets, sha256 = self._levels, self._offsets, hashlib.sha256
+        levels[0] += leaf_hashes
+        height = 0
+        # Each level's nodes are held from its offset on; a parent is new when both its children are held now
+        # and it is not (left of a resumed tree's size, its left child is the frontier's node of that level).
+        while True:
+            level = levels[height]
+            pairs = (offsets[height] + len(level) // HASH_SIZE) // 2
+            if height + 1 == len(levels):
+                if pairs == 0:
+                    return
+                levels.append(bytearray())
+                offsets.append(0)
+            parent_level = levels[height + 1]
+            first = offsets[height + 1] + len(parent_level) // HASH_SIZE
+            if first >= pairs:
+                return
+            lowest = offsets[height]
+            parent_level += b"".join([
+                sha256(NODE_PREFIX + level[at:at + 2 * HASH_SIZE]).digest()
+                for at in range((2 * first - lowest) * HASH_SIZE, (2 * pairs - lowest) * HASH_SIZE, 2 * HASH_SIZE)])
+            height += 1
+
     def _append_resumed(self) -> int:
         # As ``append`` with each level's count taken from its offset. A node that completes a
         # pair has its left sibling held: it is new too or it is the frontier's node of that level.

@@ -467,6 +467,20 @@ def test_an_audit_resumed_from_a_checkpoint_agrees_with_the_full_audit_reading_o
     assert asked == [["w1", "w2", "w3"]]  # one read, of the streams continued after the checkpoint
 
 
+def test_the_tree_grown_in_runs_of_leaves_has_the_roots_of_the_log(monkeypatch):
+    monkeypatch.setattr(ledger.audit_records, "TREE_RUN", 3)  # runs end inside and at checkpoints' sizes
+    log = good_log()
+    checkpoints = [log.checkpoint(3), log.checkpoint(4), log.checkpoint(7), log.checkpoint()]
+    full = audit(log.records(), checkpoints, sealed=log.sealed())
+    report = audit(log.records()[4:], checkpoints, sealed=[leaf for leaf in log.sealed() if leaf.index >= 4],
+                   since=resumed(log, 4))
+    assert full.ok and report.ok, (full.problems, report.problems)
+    whole = MerkleTree(envelope_leaf(e.hash) for e in log.envelopes)
+    assert full.frontier == report.frontier == tuple(whole.frontier())
+    log.envelopes[5] = resealed(log.envelopes[5], LICENSING, occurred_on=T + 1)  # a record altered inside a run
+    assert ProblemKind.ROOT in kinds(audit(log.records(), checkpoints))
+
+
 def test_a_resumed_audit_with_nothing_new_keeps_the_mark():
     log = good_log()
     report = audit([], [log.checkpoint()], since=resumed(log, 10))

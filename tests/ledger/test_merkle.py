@@ -399,6 +399,34 @@ def test_a_tree_resumed_from_a_frontier_grows_and_proves_as_the_whole_tree(tree,
         assert resumed.consistency_proof(size1, size) == consistency_proof(size1, hashes[:size])
 
 
+@given(trees(max_size=300), st.data())
+def test_extend_by_runs_holds_every_node_that_appending_one_by_one_holds(tree, draw):
+    _, hashes = tree
+    n = len(hashes)
+    base = draw.draw(st.integers(0, n), label="size resumed at (0: a whole tree)")
+    one_by_one = MerkleTree.resume(base, MerkleTree(hashes[:base]).frontier()) if base else MerkleTree()
+    by_runs = MerkleTree.resume(base, MerkleTree(hashes[:base]).frontier()) if base else MerkleTree()
+    cuts = draw.draw(st.lists(st.integers(base, n), max_size=8), label="where one run ends and the next starts")
+    grown = base
+    for end in [*sorted(cuts), n]:
+        by_runs.extend(b"".join(hashes[grown:end]))  # an empty run too
+        for leaf in hashes[grown:end]:
+            one_by_one.append(leaf)
+        grown = max(grown, end)
+        assert len(by_runs) == grown
+        assert (by_runs._levels, by_runs._offsets) == (one_by_one._levels, one_by_one._offsets)
+    if n > base:
+        assert by_runs.root() == merkle_root(hashes)
+        assert by_runs.frontier() == MerkleTree(hashes).frontier()
+
+
+def test_extend_refuses_a_partial_hash_and_appends_nothing():
+    merkle = MerkleTree([HASH])
+    with pytest.raises(ValueError, match="32 bytes each"):
+        merkle.extend(HASH + HASH[:31])
+    assert len(merkle) == 1 and merkle.root() == merkle_root([HASH])
+
+
 def _resumed_and_grown(hashes: list[bytes], base: int) -> MerkleTree:
     """A tree resumed at ``base`` from the frontier of the first ``base`` of ``hashes``, grown by the rest."""
     resumed = MerkleTree.resume(base, MerkleTree(hashes[:base]).frontier())
