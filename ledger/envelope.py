@@ -168,6 +168,22 @@ class Envelope:
         return cls._from_bytes_checked(data)
 
     @classmethod
+    def from_checked_bytes(cls, data: bytes, envelope_hash: bytes) -> Envelope:
+        """The envelope of ``data`` as ``from_bytes`` gives it, with ``envelope_hash`` as its hash, made unchecked.
+
+        Requires that ``from_bytes(data)`` accepted ``data`` (in this process or another, e.g. a verifying
+        process that sends back bytes it checked) and ``envelope_hash`` is its hash: nothing is checked
+        again, so this is only for bytes whose check came from our own code.
+        """
+        envelope = object.__new__(cls)
+        fields = envelope.__dict__
+        fields.update(msgpack.unpackb(data, raw=False, use_list=False))
+        fields[_PARSED_CANONICAL] = True
+        fields[_STORED] = data
+        fields["hash"] = envelope_hash
+        return envelope
+
+    @classmethod
     def _from_bytes_checked(cls, data: bytes) -> Envelope:
         """The reference parser: ``from_bytes``'s verdict, step by step, with the reason of a refusal."""
         value = check_map(canonical_decode(data), "envelope", _FIELD_TYPES)

@@ -339,6 +339,9 @@ class MerkleTree:
         size = self._check_size(size)
         levels, offsets = self._levels, self._offsets
         edge: dict[int, bytes] = {}  # height -> the root of the tree's right edge there (not a cached node)
+        # height -> (a sibling's position, its hash) as the last path took it: the paths of neighbouring leaves
+        # share all but their lowest siblings, which are then not copied out of the level again.
+        taken: dict[int, tuple[int, bytes]] = {}
         proofs = []
         for index in indexes:
             _check_index(index, size)
@@ -353,9 +356,15 @@ class MerkleTree:
                 sibling = position ^ 1
                 if sibling <= last:
                     if sibling < last or (sibling + 1) << height <= size:
-                        start = (sibling - offsets[height]) * HASH_SIZE
-                        path.append(bytes(levels[height][start : start + HASH_SIZE]) if start >= 0
+                        before = taken.get(height)
+                        if before is not None and before[0] == sibling:
+                            path.append(before[1])
+                        else:
+                            start = (sibling - offsets[height]) * HASH_SIZE
+                            node = (bytes(levels[height][start : start + HASH_SIZE]) if start >= 0
                                     else self._node(height, sibling))  # raises: not held by a resumed tree
+                            taken[height] = (sibling, node)
+                            path.append(node)
                     else:
                         root = edge.get(height)
                         if root is None:

@@ -11,7 +11,7 @@ another key than the one the signers name when the message's turn comes is check
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from domain.errors import InvalidField
 from ledger.acceptance import (
@@ -26,7 +26,7 @@ from ledger.acceptance import (
 from ledger.envelope import Envelope
 from ledger.errors import LedgerError
 from nodes.acceptance import RECORD_SCHEMA
-from nodes.federation.wire import Message, RecordMessage, decode_message
+from nodes.federation.wire import Message, RecordMessage, decode_message, record_from_checked_bytes
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,8 @@ class Checked:
     ``envelope`` (its hash computed); ``invalid``, the first field out of the domain's schema
     as (field, problem); ``unforeseen``, "TypeName: message" when the schema check broke on it;
     ``signature``, (raw key, whether the signature verifies with it) when the signers given
-    for its origin name the key that must have signed it, else None.
+    for its origin name the key that must have signed it, else None. ``value``: a record's bytes, as
+    checked (what it pickles as: ``__reduce__``).
     """
 
     message: Message | None
@@ -47,35 +48,33 @@ class Checked:
     invalid: tuple[str | None, str] | None = None
     unforeseen: str = ""
     signature: tuple[bytes, bool] | None = None
+    value: bytes = field(default=b"", repr=False, compare=False)
 
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
-        # Sent back from the verifying processes once per record. Pickle's default writes three objects
-        # (this, the message, the envelope), each with its class and its map of field names; a record's
-        # fields go flat instead, and ``_checked_record`` makes the same three objects of them.
+        # Sent back from the verifying processes once per record. The parsed message and envelope pickle as
+        # three objects with a map of fields each, which cost this process more to unpickle than parsing the
+        # bytes again in C; a record whose bytes were found canonical goes back as those bytes, its hash and
+        # the verdicts, and ``_checked_record`` parses them again without checking (they were checked here).
         message, envelope = self.message, self.envelope
-        if type(message) is not RecordMessage or type(envelope) is not Envelope or self.malformed:
+        if (not self.value or type(message) is not RecordMessage or type(envelope) is not Envelope
+                or self.malformed or "hash" not in envelope.__dict__):
             return _checked, (message, self.malformed, envelope, self.invalid, self.unforeseen, self.signature)
-        return _checked_record, (message.origin, message.envelope, message.checkpoint_size, message.index,
-                                 message.proof, envelope.__dict__, self.invalid, self.unforeseen, self.signature)
+        return _checked_record, (self.value, envelope.hash, self.invalid, self.unforeseen, self.signature)
 
 
 def _checked(*fields: object) -> Checked:
     return Checked(*fields)  # type: ignore[arg-type]  # the fields of a ``Checked``, in order
 
 
-def _checked_record(origin: str, value: bytes, checkpoint_size: int, index: int, proof: tuple[bytes, ...],
-                    envelope_fields: dict[str, object], invalid: tuple[str | None, str] | None,
-                    unforeseen: str, signature: tuple[bytes, bool] | None) -> Checked:
-    """The ``Checked`` of a record that ``Checked.__reduce__`` wrote flat. The message and the envelope are
-    filled in as unpickling fills them in (their dataclasses' __init__ skipped): the fields were
-    checked when they were parsed, in the verifying process."""
-    message = object.__new__(RecordMessage)
-    message.__dict__.update(origin=origin, envelope=value, checkpoint_size=checkpoint_size, index=index, proof=proof)
-    envelope = object.__new__(Envelope)
-    envelope.__dict__.update(envelope_fields)
+def _checked_record(value: bytes, envelope_hash: bytes, invalid: tuple[str | None, str] | None, unforeseen: str,
+                    signature: tuple[bytes, bool] | None) -> Checked:
+    """The ``Checked`` of a record that ``Checked.__reduce__`` sent as its bytes: parsed again as the checks
+    parsed them, without checking again (``check_message`` found the bytes canonical, in our own process)."""
+    message = record_from_checked_bytes(value)
+    envelope = Envelope.from_checked_bytes(message.envelope, envelope_hash)
     checked = object.__new__(Checked)
     checked.__dict__.update(message=message, malformed="", envelope=envelope, invalid=invalid,
-                            unforeseen=unforeseen, signature=signature)
+                            unforeseen=unforeseen, signature=signature, value=value)
     return checked
 
 
@@ -144,4 +143,4 @@ def check_message(value: bytes, signers: Mapping[str, Signers]) -> Checked:
     # for) are not sent back to ingest: they were a third of what it unpickled.
     envelope.__dict__.pop("signed_bytes", None)
     return Checked(message, envelope=envelope, invalid=invalid, unforeseen=unforeseen,
-                   signature=signature)
+                   signature=signature, value=value)

@@ -495,15 +495,20 @@ class Relay:
         names it), and goes where its envelope says.
         """
         routed = []
+        by_type: dict[str, frozenset[str] | None] = {}  # what recipients_by_type said of each type in this page
         for index, notification in covered:
             envelope = _envelope(notification)
             if envelope is None:
                 continue
-            if notification.topic != envelope.type:
+            record_type = envelope.type
+            if notification.topic != record_type:
                 report.misfiled += 1
                 log.error("relay: the row at position %s has topic %r but holds a signed %s; routed as %s",
-                          notification.id, notification.topic, envelope.type, envelope.type)
-            to = recipients_by_type(envelope.type, context)
+                          notification.id, notification.topic, record_type, record_type)
+            try:
+                to = by_type[record_type]
+            except KeyError:
+                to = by_type[record_type] = recipients_by_type(record_type, context)
             if to is None:  # it depends on what the record says
                 to = recipients(envelope, context)
             if to:

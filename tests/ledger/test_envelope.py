@@ -363,6 +363,14 @@ def _fields_or_refusal(parse, data: bytes):
         return "refused", str(e)
 
 
+def _variants(canonical: bytes, body: dict, data) -> list[bytes]:
+    """``canonical``, its spoilt variants and one with a byte flipped where ``data`` draws."""
+    position = data.draw(st.integers(0, len(canonical) - 1), label="position")
+    flipped = canonical[:position] + bytes([canonical[position] ^ data.draw(st.integers(1, 255))]) \
+        + canonical[position + 1:]
+    return [canonical, *_spoilt(canonical_decode(canonical), body), flipped]
+
+
 def _envelope_as_fields(data: bytes) -> dict:
     envelope = Envelope.from_bytes(data)
     return {**envelope.unsigned(), "sig": envelope.sig}
@@ -374,11 +382,7 @@ def test_envelope_fields_give_the_verdict_and_values_of_from_bytes(body, version
     # A rebuild reads its records with envelope_fields: it must refuse, with the same words, every byte string
     # from_bytes refuses (a non-canonical record is skipped by a catch-up), and give the same values otherwise.
     canonical = make(version, prev, body=body).to_bytes()
-    variants = [canonical, *_spoilt(canonical_decode(canonical), body)]
-    position = data.draw(st.integers(0, len(canonical) - 1), label="position")
-    variants.append(canonical[:position] + bytes([canonical[position] ^ data.draw(st.integers(1, 255))])
-                    + canonical[position + 1:])
-    for variant in variants:
+    for variant in _variants(canonical, body, data):
         assert _fields_or_refusal(envelope_fields, variant) == _fields_or_refusal(_envelope_as_fields, variant), \
             variant
     assert _fields_or_refusal(envelope_fields, canonical) == {**canonical_decode(canonical)}
@@ -396,15 +400,28 @@ def test_hashed_envelope_fields_give_the_verdict_values_and_hash_of_from_bytes(b
     # the hash the signer signed (computed from the fields, not from the stored bytes).
     sealed = make(version, prev, body=body)
     canonical = sealed.to_bytes()
-    variants = [canonical, *_spoilt(canonical_decode(canonical), body)]
-    position = data.draw(st.integers(0, len(canonical) - 1), label="position")
-    variants.append(canonical[:position] + bytes([canonical[position] ^ data.draw(st.integers(1, 255))])
-                    + canonical[position + 1:])
-    for variant in variants:
+    for variant in _variants(canonical, body, data):
         assert (_fields_or_refusal(hashed_envelope_fields, variant)
                 == _fields_or_refusal(_envelope_as_fields_and_hash, variant)), variant
     assert hashed_envelope_fields(canonical) == ({**canonical_decode(canonical)}, sealed.hash)
     assert hashed_envelope_fields(memoryview(canonical))[1] == sealed.hash
+
+
+@given(body=bodies, version=st.integers(min_value=1, max_value=200), prev=st.binary(min_size=32, max_size=32),
+       data=st.data())
+def test_from_checked_bytes_gives_what_from_bytes_gave(body, version, prev, data):
+    # Ingest's verifying processes send back the bytes they accepted and their hash; the envelope made of them
+    # again, unchecked, must be the one from_bytes made, whichever of its parsers accepted them.
+    canonical = make(version, prev, body=body).to_bytes()
+    for variant in _variants(canonical, body, data):
+        try:
+            checked = Envelope.from_bytes(variant)
+        except EncodingError:
+            continue
+        again = Envelope.from_checked_bytes(variant, checked.hash)
+        assert again == checked and again.hash == checked.hash
+        assert again.to_bytes() == checked.to_bytes() == variant
+        assert Envelope.from_checked_bytes(variant, b"h").signed_bytes == checked.signed_bytes
 
 
 def test_envelope_fields_of_a_buffer_and_the_words_of_a_refusal():

@@ -129,3 +129,23 @@ def test_decode_agrees_with_the_reference(origin, envelope, checkpoint_size, ind
                     + canonical[position + 1:])
     for variant in variants:
         assert verdict(decode_message, variant) == verdict(wire._decode_checked, variant), variant
+
+
+@given(origin=st.text(max_size=10), envelope=st.binary(max_size=300),
+       checkpoint_size=st.integers(0, 2**64 - 1), index=st.integers(0, 2**64 - 1),
+       proof=st.lists(st.binary(min_size=31, max_size=33), max_size=4), data=st.data())
+def test_a_record_made_again_from_checked_bytes_is_the_one_decoded(origin, envelope, checkpoint_size, index, proof,
+                                                                    data):
+    # Ingest's verifying processes send back the bytes they accepted; the message made of them again, unchecked,
+    # must be the one decode_message made, whichever of its parsers accepted them.
+    canonical = encode_message(record(origin=origin, envelope=envelope, checkpoint_size=checkpoint_size,
+                                      index=index, proof=tuple(proof)))
+    position = data.draw(st.integers(0, len(canonical) - 1), label="position")
+    variants = [canonical, *_spoilt(canonical), canonical[:position] + bytes(
+        [canonical[position] ^ data.draw(st.integers(1, 255))]) + canonical[position + 1:]]
+    for variant in variants:
+        decoded = verdict(decode_message, variant)
+        if isinstance(decoded, RecordMessage):
+            again = wire.record_from_checked_bytes(variant)
+            assert again == decoded and type(again.proof) is tuple
+            assert encode_message(again) == variant
