@@ -11,10 +11,10 @@ import contextlib
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
-from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore
 
 import projections.sqlite_pool  # noqa: F401  (every SQLite store gets the mended connection pool)
-from projections.sqlite_tracking import create_tracking_table, use_tracking_table
+from projections.sqlite_tracking import TablesCreatedByOneAtATime, create_tracking_table, use_tracking_table
 from projections.store import TABLES_DDL, TRACKING_TABLE, VIEW_TABLES, ViewStore, WriteTransaction
 
 # SQLite's LIKE is case-insensitive (ASCII), so its LIKE optimisation uses an
@@ -26,7 +26,7 @@ _DIALECT = {"bytes": "BLOB", "serial": "TEXT COLLATE NOCASE", "pattern_ops": ""}
 _IN_LIST_CHUNK = 900
 
 
-class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
+class SQLiteViewStore(ViewStore, TablesCreatedByOneAtATime):
     #: False for views in a file of their own that may be lost whole (``projections.compare``'s
     #: scratch views): their write transactions then commit without waiting for the disk
     #: (``PRAGMA synchronous=OFF``), which a crash may leave corrupt. The node's views share the

@@ -7,6 +7,7 @@ each keep their own table, so clearing one never moves the other's positions.
 
 from __future__ import annotations
 
+from eventsourcing.persistence import IntegrityError
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
 
@@ -30,3 +31,22 @@ def create_tracking_table(table: str) -> str:
     """The statement that creates ``table`` for ``use_tracking_table``, if missing."""
     return (f"CREATE TABLE IF NOT EXISTS {table} (application_name TEXT, notification_id INTEGER, "
             "PRIMARY KEY (application_name)) WITHOUT ROWID")
+
+
+class TablesCreatedByOneAtATime(SQLiteTrackingRecorder):
+    """The library's SQLite tracking recorder, whose ``create_table`` survives another process creating the same
+    tables at the same moment (two commands opening a new node's file at once).
+
+    The library looks whether the tracking table exists before its write transaction: when both processes look
+    before either writes, both insert the table's migration row and the second's insert changes nothing, which
+    the library reports as ``IntegrityError`` ("Failed to record tracking for __migration__ 1"). Its transaction
+    is rolled back whole; the tables exist now, so the second look finds them and writes nothing.
+    """
+
+    def create_table(self) -> None:
+        try:
+            super().create_table()
+        except IntegrityError as e:
+            if self.table_migration_identifier not in str(e):
+                raise
+            super().create_table()

@@ -59,7 +59,7 @@ from nodes.federation.inbox_records import (  # noqa: F401  (re-exported: the in
 )
 from nodes.registry.paging import notifications, paged
 from nodes.registry.storage import eventsourcing_env, translated_errors
-from projections.sqlite_tracking import create_tracking_table, use_tracking_table
+from projections.sqlite_tracking import TablesCreatedByOneAtATime, create_tracking_table, use_tracking_table
 
 _PAGE = 1000
 _IN_CHUNK = 500  # ids per IN (...) list: SQLite caps bound parameters per statement
@@ -385,7 +385,7 @@ class Inbox:
 
 
 
-class _SQLiteInboxRecorder(SQLiteProcessRecorder):
+class _SQLiteInboxRecorder(TablesCreatedByOneAtATime, SQLiteProcessRecorder):
     """The library's SQLite process recorder on tables ``inbox_events`` and ``inbox_tracking``, which
     also writes the kept proofs (``inbox_proofs``) in the same transaction."""
 
