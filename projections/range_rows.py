@@ -27,9 +27,11 @@ from projections.projected_rows import Shipments, sqlite_rows_in_stream_order, s
 RANGE_ROWS = 2500
 #: Ranges handed to the workers ahead of the one written: a bound on the rows held in memory.
 RANGES_AHEAD = 4
-#: Every this many ranges, one is made in this process, between its writes: with one worker, the writes and
-#: a third of the rows here, two thirds there, keep both cores about equally busy.
-MADE_HERE = 3
+#: The first ranges are made in this process while the worker starts (about 0.1 s), then one range in every
+#: ``MADE_HERE``: with one worker, the writes and a quarter of the rows here, the rest there, keep both cores
+#: about equally busy.
+FIRST_MADE_HERE = 2
+MADE_HERE = 4
 
 Row = tuple[Any, ...]
 RangeRows = tuple[list[Row], list[Row], Shipments, int]  # events' rows, weapons' rows, shipments, log rows read
@@ -56,9 +58,10 @@ class LogFile:
 
 def id_ranges(count: int) -> list[tuple[str | None, str | None]]:
     """(low, high) bounds of ranges of stream ids, about ``RANGE_ROWS`` log rows each for ``count`` rows of
-    UUID ids (evenly spread), at most 256: each id, whatever its text, falls in exactly one, and in id order."""
-    ranges = max(1, min(256, count // RANGE_ROWS))
-    bounds = [f"{i * 256 // ranges:02x}" for i in range(1, ranges)]
+    UUID ids (evenly spread; bounds of four hex digits, so at most 65,536): each id, whatever its text, falls
+    in exactly one, and the ranges are in id order."""
+    ranges = max(1, min(0x10000, count // RANGE_ROWS))
+    bounds = [f"{i * 0x10000 // ranges:04x}" for i in range(1, ranges)]
     return list(zip([None, *bounds], [*bounds, None], strict=True))
 
 
@@ -93,11 +96,11 @@ def range_rows(log: LogFile, low: str | None, high: str | None, until: int) -> R
 def rows_from_workers(pool: Executor, log: LogFile, count: int, until: int,
                       shipments: Shipments) -> Iterator[tuple[list[Row], list[Row], int]]:
     """(events' rows, weapons' rows, log rows read so far) of each range of ``id_ranges(count)`` in order, up to
-    position ``until``, their shipments merged into ``shipments``: every ``MADE_HERE``-th range made in this
-    process, the others by ``pool``'s workers meanwhile. Raises what making a range raised (``NotPlain``); the
-    ranges not started yet are then not started."""
+    position ``until``, their shipments merged into ``shipments``: the first ``FIRST_MADE_HERE`` and every
+    ``MADE_HERE``-th range made in this process, the others by ``pool``'s workers meanwhile. Raises what making
+    a range raised (``NotPlain``); the ranges not started yet are then not started."""
     ranges = id_ranges(count)
-    theirs = (index for index in range(len(ranges)) if index % MADE_HERE)
+    theirs = (index for index in range(len(ranges)) if index >= FIRST_MADE_HERE and index % MADE_HERE)
     pending: dict[int, Future[RangeRows]] = {}
 
     def hand_out() -> None:
