@@ -13,6 +13,7 @@ at a time, and the swap only renames them)::
     if processed is None:   # not a plain log: nothing changed, rebuild in position order
         ...
 
+A large SQLite log's rows are made on a worker process while this one writes them (``projections.range_rows``).
 Until that commit the views stay as they were: a crash leaves them whole beside fresh tables that
 the next rebuild drops, never views that look complete and are not.
 """
@@ -20,6 +21,7 @@ the next rebuild drops, never views that look complete and are not.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -56,6 +58,10 @@ def rebuild_aside(store: ViewStore, log: EnvelopeLog, until: int | None, progres
     None) as the module says, every tracked position forgotten but ``log``'s; returns the number of its
     notifications processed. ``progress(done, total)``: the log's rows read so far, of those up to ``until``.
 
+    ``start_workers``: how to start worker processes; given, a log of ``WORKERS_FROM`` rows or more in an
+    SQLite file on a machine of several cores has its rows made on ``WORKERS`` of them (``projections.range_rows``),
+    else they are made here, on a thread ahead of the writes (``AHEAD``).
+
     Returns None, having changed nothing, for a log this path does not rebuild: empty, not the library's
     SQLite or PostgreSQL table, an SQLite database in memory (its reader and writer take turns), or not
     plain (``NotPlain``); ``Views.rebuild`` then projects it in position order. Raises what reading the log
@@ -65,7 +71,9 @@ def rebuild_aside(store: ViewStore, log: EnvelopeLog, until: int | None, progres
     if found is None or found[0] == 0:
         return None
     count, end = found
-    log_file = LogFile.of(log.recorder) if start_workers is not None and count >= WORKERS_FROM else None
+    # With one core, a worker would only add its start and the pickling of its rows.
+    log_file = LogFile.of(log.recorder) if (start_workers is not None and count >= WORKERS_FROM
+                                            and (os.cpu_count() or 1) > 1) else None
     store.create_aside()
     try:
         shipments = Shipments()
