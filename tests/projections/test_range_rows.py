@@ -64,6 +64,15 @@ def test_rows_made_on_workers_give_the_views_of_a_rebuild_in_position_order(belg
     assert [found["weapon_id"] for found in views.search_serial("AB-7*")] == [str(belgium.ids.w1)]
 
 
+@pytest.mark.parametrize("until", [5, 17])
+def test_rows_made_on_workers_up_to_a_position_give_the_views_of_a_rebuild_in_position_order(
+        belgium, dump_views, on_workers, until):
+    # As in test_rebuild_aside, with the rows of the records up to ``until`` made on the worker and here.
+    aside_tests.test_a_rebuild_aside_up_to_a_position_gives_the_views_of_one_in_position_order(
+        belgium, dump_views, until)
+    assert on_workers == ([aside.WORKERS] if on_sqlite(belgium) else [])
+
+
 @pytest.mark.parametrize("made", ["here", "on-a-worker"])
 def test_a_log_not_plain_in_a_range_is_rebuilt_in_position_order(belgium, dump_views, on_workers, made):
     log, views = belgium.registry, belgium.views
