@@ -77,14 +77,12 @@ def range_rows(log: LogFile, low: str | None, high: str | None, until: int) -> R
         rows = sqlite_rows_in_stream_order(connection, log.table, log.as_uuid, low, high)
         read = 0
 
-        def counted() -> Iterator[tuple[int, bytes | None]]:
+        def reads(count: int, _until: int) -> None:  # told at the end, the rows read
             nonlocal read
-            for row in rows:
-                read += 1
-                yield row
+            read = count
 
         # One statement: one snapshot of the range (the log only grows at its end: positions past ``until``).
-        for event_rows, weapon in stream_rows(counted(), until, shipments):
+        for event_rows, weapon in stream_rows(rows, until, shipments, reads):
             events += event_rows
             if weapon is not None:
                 weapons.append(weapon)
