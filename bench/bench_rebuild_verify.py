@@ -12,7 +12,8 @@ is compared with the raw read rate; verify with the Ed25519 verification rate
 of one core times the cores, the mean of samples just before and just after it. Beside it, a figure the load
 moves less: Ed25519's share of verify's CPU (the CPU of one verification, measured in this process, times the
 records, over the CPU of this process and its workers during the verify; the database server's not counted),
-which bounds the ratio when both cores are busy. Medians of the rounds.
+which bounds the ratio when both cores are busy; and the rebuild's CPU per record (this process and the worker
+that makes a large SQLite log's rows): what the rebuild costs when no core is free. Medians of the rounds.
 Asserts nothing.
 """
 
@@ -55,10 +56,13 @@ def raw_read(registry) -> float:
     return count / watch.seconds
 
 
-def rebuild(node) -> float:
+def rebuild(node) -> tuple[float, float]:
+    """(events/s, CPU microseconds per record of this process and the worker it started) of one rebuild."""
+    children, cpu = _children_cpu(), time.process_time()
     with Stopwatch() as watch:
         processed = node.views.rebuild(node.registry)
-    return processed / watch.seconds
+    cpu = time.process_time() - cpu + _children_cpu() - children  # the worker has ended with the rebuild
+    return processed / watch.seconds, cpu / processed * 1e6
 
 
 def verify(node) -> tuple[float, float]:
@@ -105,8 +109,8 @@ def ed25519_cpu_us(seconds: float = 0.3) -> float:
 def measure(backend: str, events: int, rounds: int) -> Table:
     label = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[backend]
     table = Table(f"bench_rebuild_verify: {events:,} stored events, {label}")
-    figures: dict[str, list[float]] = {"read": [], "rebuild": [], "ceiling": [], "verify": [], "verify CPU us": [],
-                                       "Ed25519 CPU us": []}
+    figures: dict[str, list[float]] = {"read": [], "rebuild": [], "rebuild CPU us": [], "ceiling": [], "verify": [],
+                                       "verify CPU us": [], "Ed25519 CPU us": []}
     with common.fresh_database(backend) as (db, folder):
         node = common.new_node(db, folder)
         progress(f"{label}: filling {events:,} signed events (import-csv) and sealing")
@@ -114,9 +118,12 @@ def measure(backend: str, events: int, rounds: int) -> Table:
         with Stopwatch() as sealing:
             node.sealer.seal()
         for r in range(rounds):
-            for name, run in (("read", lambda: raw_read(node.registry)), ("rebuild", lambda: rebuild(node))):
-                progress(f"{label} round {r + 1}/{rounds}: {name}")
-                figures[name].append(run())
+            progress(f"{label} round {r + 1}/{rounds}: read")
+            figures["read"].append(raw_read(node.registry))
+            progress(f"{label} round {r + 1}/{rounds}: rebuild")
+            rate, cpu_us = rebuild(node)
+            figures["rebuild"].append(rate)
+            figures["rebuild CPU us"].append(cpu_us)
             progress(f"{label} round {r + 1}/{rounds}: verify")
             before = verify_ceiling()
             rate, cpu_us = verify(node)
@@ -128,6 +135,8 @@ def measure(backend: str, events: int, rounds: int) -> Table:
 
     m = {k: median(v) for k, v in figures.items()}
     table.add("rebuild", m["rebuild"], m["read"], REBUILD_TARGET, target_of="ratio")
+    table.add("rebuild, CPU per record (this process and its worker)", m["rebuild CPU us"], unit="us/record",
+              higher_is_better=False)
     table.add("verify", m["verify"], m["ceiling"], VERIFY_TARGET, target_of="ratio")
     table.add("verify, Ed25519's share of its CPU", m["Ed25519 CPU us"] / m["verify CPU us"], unit="share")
     table.add("raw notification read", m["read"])

@@ -52,9 +52,12 @@ class Node:
     @cached_property
     def views(self) -> Views:
         from nodes.registry.storage import eventsourcing_env
+        from nodes.workers import start_pool
         from projections.views import Views
 
-        return Views.open(eventsourcing_env(self.settings.db))
+        views = Views.open(eventsourcing_env(self.settings.db))
+        views.start_workers = start_pool  # a rebuild of a large SQLite log makes its rows on them
+        return views
 
     @cached_property
     def sealer(self) -> Sealer:

@@ -23,6 +23,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import Executor
 from typing import Any, Protocol, Self
 
 from eventsourcing.persistence import (
@@ -51,6 +52,9 @@ Progress = Callable[[int, int | None], None]
 """``progress(done, total)``: ``done`` units of a long piece of work so far out of ``total`` (None: not
 known yet). How a projection, an import, an audit or a sync tells the CLI how far it is."""
 
+StartWorkers = Callable[[int], Executor]
+"""``start_workers(n)``: a pool of ``n`` worker processes (``nodes.workers.start_pool``), shut down by its caller."""
+
 
 class EnvelopeLog(Protocol):
     """What ``catch_up`` reads: an eventsourcing application whose stored states are envelopes."""
@@ -71,6 +75,9 @@ class Views:
 
     def __init__(self, store: ViewStore, factory: InfrastructureFactory | None = None):
         self.store = store
+        #: How a rebuild starts worker processes to make a large SQLite log's rows on
+        #: (``projections.range_rows``); None: it makes them in this process.
+        self.start_workers: StartWorkers | None = None
         self._factory = factory
         # Catch-ups of this process take turns here, not at the connection pool: the pool's wait is
         # bounded (5 s), and sixteen officers' searches each bringing the views up to date queued there.
@@ -147,7 +154,7 @@ class Views:
         their position, from which ``catch_up`` goes on.
         """
         if self.REBUILD_ASIDE:
-            processed = rebuild_aside(self.store, log, until, progress)
+            processed = rebuild_aside(self.store, log, until, progress, self.start_workers)
             if processed is not None:
                 return processed
         self.store.clear()
