@@ -129,7 +129,10 @@ def test_after_the_broker_lost_its_memory_everything_is_published_again(tmp_path
             broker.restart()
             assert raw_messages(cluster, "NL") == []
             again = relay(cluster)
-            assert again.resets >= 1
+            # Whether this pass meets the loss as a reset (the idempotent producer's session forgotten by the
+            # broker) or as a topic of a new identity (ensure_topics finds it missing) depends on whether
+            # kafka-python's sender thread renewed its session first, which a loaded machine changes (seen with
+            # resets == 0); either way everything is published again, proved.
             assert again.by_partner == {"NL": 8}
             check_proved(decoded(cluster, "NL"))
         finally:
