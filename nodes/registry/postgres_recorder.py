@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.utils import retry
 from psycopg.errors import DuplicateObject
 from psycopg.sql import SQL, Identifier
 
@@ -27,7 +29,9 @@ class OneCreatorAtATime(PostgresApplicationRecorder):
     concurrent ``CREATE TYPE`` / ``CREATE OR REPLACE FUNCTION`` ("tuple concurrently updated").
 
     The table gets an index by (topic, position): reads of one kind of record (the trace
-    requests about a weapon, the partners' cosignatures) would otherwise read the whole log."""
+    requests about a weapon, the partners' cosignatures) would otherwise read the whole log.
+
+    An insert is one round trip to the server (``insert_events``)."""
 
     def create_table(self) -> None:
         with self.datastore.transaction(commit=True) as cursor:
@@ -43,6 +47,31 @@ class OneCreatorAtATime(PostgresApplicationRecorder):
                                            schema=Identifier(self.datastore.schema),
                                            table=Identifier(self.events_table_name)))
         self.datastore.register_type_adapters()
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        """The library's insert (the table's lock, so positions are committed in their order; its NOTIFY; the
+        rows; their positions returned in order) in one round trip: the connection stays in autocommit and the
+        begin and the commit are statements of the pipeline. The library's ``transaction()`` inside its pipeline
+        waited for its begin, synced once more to raise a taken (stream, version) before the commit, and synced
+        again at the commit and at the pipeline's end: five round trips. A failing statement here makes the
+        server skip the rest, the commit included; the error is raised at the pipeline's end (the library's
+        ``IntegrityError`` for a taken version, by the datastore's translation, as before) and the transaction
+        is rolled back (psycopg's connection block, which the pool's is): nothing of the batch is stored."""
+        if not stored_events:
+            return None
+        rows = [self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
+                for e in stored_events]
+        # In autocommit, so the begin is ours; on an error the pool's connection block rolls back what is open.
+        with self.datastore.get_connection() as connection:
+            with connection.pipeline():
+                connection.execute("BEGIN")
+                for statement in self.lock_table_statements:
+                    connection.execute(statement, prepare=True)
+                connection.execute(SQL("NOTIFY {0}").format(Identifier(self.channel_name)))
+                inserted = connection.execute(self.insert_events_statement, (rows,), prepare=True)
+                connection.execute("COMMIT")
+            return [row["notification_id"] for row in inserted.fetchall()]
 
     def select_events(self, originator_id: UUID | str, *, gt: int | None = None, lte: int | None = None,
                       desc: bool = False, limit: int | None = None) -> Sequence[StoredEvent]:
