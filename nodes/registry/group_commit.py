@@ -74,6 +74,8 @@ class _Flight:
 
 
 _STOP = object()
+#: Put in the queue when a batch in flight has been stored (or failed), to wake the writer.
+_LANDED = object()
 
 
 class GroupCommitter:
@@ -98,6 +100,7 @@ class GroupCommitter:
         self._queue: queue.SimpleQueue[_Request | object] = queue.SimpleQueue()
         self._state_lock = threading.Lock()
         self._started = self._closed = False
+        self._landings = 0  # _LANDED marks in the queue
         self._writer = threading.Thread(target=self._write, name="group-commit writer", daemon=True)
         self._settler = BackgroundSettler(node, "group-commit settler") if settle else None
         self._store_thread = ThreadPoolExecutor(1, thread_name_prefix="group-commit store")
@@ -138,7 +141,8 @@ class GroupCommitter:
 
     def queued(self) -> int:
         """How many submitted commands wait for the writer (approximate)."""
-        return self._queue.qsize()
+        with self._state_lock:
+            return max(0, self._queue.qsize() - self._landings)
 
     def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
         """Run and answer every command submitted before, then stop (idempotent); later submits fail.
@@ -187,23 +191,27 @@ class GroupCommitter:
 
     def _write(self) -> None:
         """Take batches until stopped. While one batch is being stored (on the store thread), the
-        next one runs against the stored state plus the first one's records; it is stored only if
-        the first was stored and nothing else was written meanwhile, else it runs again."""
+        commands that arrive meanwhile run as the next one, against the stored state plus the first
+        one's records; it is stored only if the first was stored and nothing else was written
+        meanwhile, else it runs again."""
         held: list[_Request] = []  # every request taken and not yet answered, for a crash
         try:
             flight: _Flight | None = None
             stop = False
             while not (stop and flight is None):
-                batch, stopping = self._take(block=flight is None) if not stop else ([], True)
-                stop = stop or stopping
-                held = batch + (flight.batch if flight is not None else [])
                 if flight is None:
+                    batch, stop = self._take()
+                    held = list(batch)
                     flight = self._launch(batch) if batch else None
                     continue
-                outcomes, records = self._run(batch, {}, parent=flight.records) if batch else ([], None)
+                held = list(flight.batch)
+                following = None if stop else self._follow(flight, held)
                 kept = self._land(flight)
                 flight = None
-                if batch and records is not None and kept:
+                if following is None:
+                    continue
+                batch, outcomes, records, stop = following
+                if batch and kept:
                     flight = self._store(batch, outcomes, records)
                 elif batch:
                     flight = self._launch(batch)
@@ -217,19 +225,56 @@ class GroupCommitter:
                     request.answer.set_exception(stopped)
             self._fail_queued(stopped)
 
-    def _take(self, *, block: bool) -> tuple[list[_Request], bool]:
-        """The queued requests (up to the limit; waits for one if ``block``), and whether to stop."""
+    def _take(self) -> tuple[list[_Request], bool]:
+        """The queued requests (up to the limit; waits for one), and whether to stop."""
         batch: list[_Request] = []
         while len(batch) < self.batch_limit:
             try:
-                item = self._queue.get() if block and not batch else self._queue.get_nowait()
+                item = self._queue.get_nowait() if batch else self._queue.get()
             except queue.Empty:
                 break
             if item is _STOP:
                 return batch, True
-            assert isinstance(item, _Request)
-            batch.append(item)
+            if isinstance(item, _Request):
+                batch.append(item)
+            else:
+                self._landing_taken()
         return batch, False
+
+    def _follow(self, flight: _Flight, held: list[_Request],
+                ) -> tuple[list[_Request], list[_Outcome], StagedBatch, bool]:
+        """The next batch: the requests that arrive while ``flight`` is being stored, each run as it
+        comes against the stored state plus the flight's records, until the flight has landed and
+        nothing more is queued, or the batch is full. Also whether to stop. (Running them only after
+        the landing left the writer waiting for the store and the batches small.)"""
+        batch: list[_Request] = []
+        outcomes: list[_Outcome] = []
+        records = StagedBatch(self._committed, {}, parent=flight.records)
+        flight.stored.add_done_callback(self._landed)
+        while len(batch) < self.batch_limit:
+            try:
+                item = self._queue.get_nowait() if flight.stored.done() else self._queue.get()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                return batch, outcomes, records, True
+            if not isinstance(item, _Request):  # a landing, this flight's or an earlier one's
+                self._landing_taken()
+                continue
+            batch.append(item)
+            held.append(item)
+            outcomes += self._run_into(records, [item])
+        return batch, outcomes, records, False
+
+    def _landed(self, _stored: Future[Sequence[int] | None]) -> None:
+        """On the store thread, when a batch has been stored or failed: wake the writer."""
+        with self._state_lock:
+            self._landings += 1
+        self._queue.put(_LANDED)
+
+    def _landing_taken(self) -> None:
+        with self._state_lock:
+            self._landings -= 1
 
     def _launch(self, batch: list[_Request]) -> _Flight | None:
         """Check what the writer keeps, run the batch and start storing it (None: answered already)."""
@@ -320,19 +365,22 @@ class GroupCommitter:
             else:
                 request.answer.set_exception(error)
 
-    def _run(self, batch: list[_Request], stored_versions: dict[UUID, int], parent: StagedBatch | None = None,
-             ) -> tuple[list[_Outcome], StagedBatch]:
-        """Each command against the stored state plus the records of ``parent`` (the batch being
-        stored) and of the batch's earlier commands."""
+    def _run(self, batch: list[_Request], stored_versions: dict[UUID, int]) -> tuple[list[_Outcome], StagedBatch]:
+        """Each command against the stored state plus the records of the batch's earlier commands."""
+        records = StagedBatch(self._committed, stored_versions)
+        return self._run_into(records, batch), records
+
+    def _run_into(self, records: StagedBatch, batch: list[_Request]) -> list[_Outcome]:
+        """Run each command with ``records`` open; its records join them if it returns."""
         outcomes: list[_Outcome] = []
-        with staged(StagedBatch(self._committed, stored_versions, parent)) as records:
+        with staged(records):
             for request in batch:
                 try:
                     with records.command(), self._acting_as(request.officer_id):
                         outcomes.append((request.command(self.registry), None))
                 except Exception as e:  # the command's own refusal: it fails alone
                     outcomes.append((None, e))
-        return outcomes, records
+        return outcomes
 
     def _fail(self, batch: list[_Request], error: Exception) -> None:
         self.stats.failed_batches += 1
