@@ -3,6 +3,8 @@ alone, a lost race with an outside writer, a failing database, and closing with 
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -10,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
+import psycopg
 import pytest
 
 from domain.errors import DuplicateMarking, LicenceRefused
@@ -310,6 +313,54 @@ def test_a_batch_run_while_the_one_before_is_stored_runs_again_when_that_one_los
         outside.close()
     assert holders(valid_stream(node.registry, weapon)) == ["holder B", "holder A", "holder B"]
     assert committer.stats.conflicts == 1
+
+
+@contextlib.contextmanager
+def log_held(node: Node, db_url: str) -> Iterator[None]:
+    """Another connection holds the log's write lock: an insert waits until the block ends."""
+    recorder: Any = node.registry.recorder
+    if db_url.startswith("postgresql://"):
+        with psycopg.connect(db_url, autocommit=True) as connection:
+            connection.execute("BEGIN")
+            for statement in recorder.lock_table_statements:
+                connection.execute(statement)
+            yield
+            connection.execute("COMMIT")
+        return
+    connection = sqlite3.connect(db_url, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        yield
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
+
+
+def test_commands_that_arrive_while_a_batch_is_stored_run_before_it_lands(node, db_url):
+    weapon = node.registry.manufacture(marking=Marking.read("FN Herstal", "BE", "FLIGHT-1"), type="pistol",
+                                       make="FN", model="Five-seveN", calibre="5.7x28", year=2020,
+                                       holder="FN Herstal", occurred_on=NOW - DAY)
+    first_ran, second_ran = threading.Event(), threading.Event()
+
+    def then(event: threading.Event, command: Callable[[Registry], None]) -> Callable[[Registry], None]:
+        def run(r: Registry) -> None:
+            command(r)
+            event.set()
+        return run
+
+    with GroupCommitter(node) as committer, ThreadPoolExecutor(2) as pool:
+        with log_held(node, db_url):
+            first = pool.submit(committer.submit, then(first_ran, transfer(weapon, "holder A", "TL-A")))
+            assert first_ran.wait(30)
+            time.sleep(0.2)  # the first batch is being stored, its insert waiting for the lock
+            second = pool.submit(committer.submit, then(second_ran, transfer(weapon, "holder B", "TL-B")))
+            # Run while the first batch is still in flight (the writer used to wait for its landing first).
+            assert second_ran.wait(3)
+            assert not first.done() and not second.done()
+        first.result(timeout=60)
+        second.result(timeout=60)
+        assert committer.stats.batches == 2
+    assert holders(valid_stream(node.registry, weapon)) == ["holder A", "holder B"]
 
 
 def test_close_answers_the_queued_commands_and_refuses_later_ones(node):
