@@ -1,5 +1,5 @@
-"""The registry's log insert: one transaction (on PostgreSQL, one round trip with its begin and commit in the
-pipeline), its positions in order, all or nothing, and the connection fit for the next one."""
+"""The registry's log insert: one transaction (on PostgreSQL, one statement calling the insert function), its
+positions in order, all or nothing, and every connection fit for the next one."""
 
 from __future__ import annotations
 
