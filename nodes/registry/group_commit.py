@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
+from eventsourcing.application import AggregateNotFoundError
+
 from nodes.errors import StorageError, VersionConflict
 from nodes.registry.application import CONFLICT_ATTEMPTS, Registry
 from nodes.registry.settling import BackgroundSettler
-from nodes.registry.staging import CommittedStreams, StagedBatch, staged
+from nodes.registry.staging import CommittedStreams, ReadAhead, StagedBatch, staged
 
 if TYPE_CHECKING:
     from nodes.bootstrap import Node
@@ -50,12 +52,15 @@ class CommitStats:
     records: int = 0           # records stored
     conflicts: int = 0         # batches run again after another writer stored first
     failed_batches: int = 0    # batches whose commit failed (every caller got the error)
+    read_ahead: int = 0        # streams read by the reader thread for the writer
 
 
 @dataclass
 class _Request:
     command: Callable[[Registry], Any]
     officer_id: str
+    reads: tuple[UUID, ...] = ()
+    read_ahead: dict[UUID, ReadAhead] = field(default_factory=dict)
     answer: Future[Any] = field(default_factory=Future)
 
 
@@ -102,6 +107,8 @@ class GroupCommitter:
         self._started = self._closed = False
         self._landings = 0  # _LANDED marks in the queue
         self._writer = threading.Thread(target=self._write, name="group-commit writer", daemon=True)
+        self._reading: queue.SimpleQueue[_Request | object] = queue.SimpleQueue()
+        self._reader = threading.Thread(target=self._read_ahead, name="group-commit reader", daemon=True)
         self._settler = BackgroundSettler(node, "group-commit settler") if settle else None
         self._store_thread = ThreadPoolExecutor(1, thread_name_prefix="group-commit store")
 
@@ -115,28 +122,37 @@ class GroupCommitter:
                 return
             self._started = True
         self._writer.start()
+        self._reader.start()
         if self._settler is not None:
             self._settler.start()
 
-    def submit(self, command: Callable[[Registry], _T], *, officer_id: str = "") -> _T:
+    def submit(self, command: Callable[[Registry], _T], *, officer_id: str = "", writes: Sequence[UUID] = ()) -> _T:
         """Run ``command(registry)`` in the next batch; return its result once its records are stored.
+
+        ``writes``: streams the command reads and then writes (a transfer's weapon). Those the writer
+        does not keep are read ahead, by another thread, before the command reaches the writer; a
+        stream changed since by the writer is read again. (A stream read ahead that someone else wrote
+        meanwhile makes the command's write lose the race for its version: the batch runs again on
+        fresh state. Streams a command only reads are read by the writer, as before.)
 
         Raises the command's own error when it is refused (nothing of it is stored), the batch's
         ``StorageError`` (``VersionConflict`` after too many lost races) when the commit fails
         (nothing of the batch is stored), ``StorageError`` when the committer is not running.
         """
-        result: _T = self.enqueue(command, officer_id=officer_id).result()
+        result: _T = self.enqueue(command, officer_id=officer_id, writes=writes).result()
         return result
 
-    def enqueue(self, command: Callable[[Registry], _T], *, officer_id: str = "") -> Future[_T]:
+    def enqueue(self, command: Callable[[Registry], _T], *, officer_id: str = "",
+                writes: Sequence[UUID] = ()) -> Future[_T]:
         """``submit`` without waiting: the future of the command's answer (for an event loop to await)."""
         if threading.current_thread() is self._writer:
             raise RuntimeError("a command run by the group committer cannot submit another command")
-        request = _Request(command, officer_id)
+        unknown = tuple(stream for stream in writes if not self._committed.knows(stream))
+        request = _Request(command, officer_id, unknown)
         with self._state_lock:
             if not self._started or self._closed:
                 raise StorageError("the group committer is " + ("closed" if self._closed else "not started"))
-            self._queue.put(request)
+            (self._reading if unknown else self._queue).put(request)
         return request.answer
 
     def queued(self) -> int:
@@ -156,10 +172,13 @@ class GroupCommitter:
                 return
             self._closed = True
             started = self._started
-            self._queue.put(_STOP)
+        deadline = time.monotonic() + timeout
+        if started:  # what the reader holds goes to the writer first
+            self._reading.put(_STOP)
+            self._reader.join(timeout)
+        self._queue.put(_STOP)
         if started:
-            deadline = time.monotonic() + timeout
-            self._writer.join(timeout)
+            self._writer.join(max(0.0, deadline - time.monotonic()))
             self._store_thread.shutdown(wait=not self._writer.is_alive())
             settled = self._settler is None or self._settler.stop(max(0.0, deadline - time.monotonic()))
             if self._writer.is_alive() or not settled:
@@ -219,6 +238,7 @@ class GroupCommitter:
             log.error("the group commit writer stopped: %s", e)
             with self._state_lock:
                 self._closed = True
+            self._reading.put(_STOP)
             stopped = StorageError(f"the group committer stopped: {e}")
             for request in held:
                 if not request.answer.done():
@@ -375,11 +395,13 @@ class GroupCommitter:
         outcomes: list[_Outcome] = []
         with staged(records):
             for request in batch:
+                records.read_ahead = request.read_ahead
                 try:
                     with records.command(), self._acting_as(request.officer_id):
                         outcomes.append((request.command(self.registry), None))
                 except Exception as e:  # the command's own refusal: it fails alone
                     outcomes.append((None, e))
+            records.read_ahead = {}
         return outcomes
 
     def _fail(self, batch: list[_Request], error: Exception) -> None:
@@ -389,10 +411,35 @@ class GroupCommitter:
             request.answer.set_exception(error)
 
     def _fail_queued(self, error: Exception) -> None:
-        while True:
+        for waiting in (self._reading, self._queue):
+            while True:
+                try:
+                    item = waiting.get_nowait()
+                except queue.Empty:
+                    break
+                if isinstance(item, _Request):
+                    item.answer.set_exception(error)
+
+    # --- the reader thread ------------------------------------------------------------
+
+    def _read_ahead(self) -> None:
+        """Read the streams of each request that the writer does not keep, then hand it to the writer.
+        A read that fails is left to the writer (which reads again and reports it); nothing is answered here."""
+        while (request := self._reading.get()) is not _STOP:
+            assert isinstance(request, _Request)
             try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if isinstance(item, _Request):
-                item.answer.set_exception(error)
+                for stream in request.reads:
+                    landings = self._committed.landings
+                    state: Any
+                    try:
+                        state = self.registry.repository.get(stream)
+                    except AggregateNotFoundError:
+                        state = None
+                    request.read_ahead[stream] = ReadAhead(landings, state)
+                    self.stats.read_ahead += 1
+            except Exception as e:  # the writer's own read will meet it again
+                log.debug("reading ahead for the group committer: %s", e)
+            finally:
+                self._queue.put(request)
+                if not self._writer.is_alive():  # stopped while this was read (a hung read at close, a crash)
+                    self._fail_queued(StorageError("the group committer stopped before running this command"))

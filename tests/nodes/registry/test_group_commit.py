@@ -96,11 +96,13 @@ def test_sixteen_threads_lose_nothing_duplicate_nothing_and_every_chain_verifies
     officers = [str(UUID(int=t + 1)) for t in range(THREADS)]  # one officer's account per client
 
     def client(t: int) -> UUID:
+        writes: Callable[[UUID], tuple[UUID, ...]] = (lambda w: (w,)) if t % 2 else (lambda w: ())
         weapon = committer.submit(manufacture(f"GC{t:04d}"), officer_id=officers[t])
         for i in range(count):
             holder = "AB"[i % 2]
-            committer.submit(transfer(weapon, f"holder {holder}", f"TL-{holder}"), officer_id=officers[t])
-        committer.submit(transfer(shared, f"holder {t}", f"TL-{t}"), officer_id=officers[t])
+            committer.submit(transfer(weapon, f"holder {holder}", f"TL-{holder}"), officer_id=officers[t],
+                             writes=writes(weapon))
+        committer.submit(transfer(shared, f"holder {t}", f"TL-{t}"), officer_id=officers[t], writes=writes(shared))
         return weapon
 
     with GroupCommitter(node) as committer, ThreadPoolExecutor(THREADS) as pool:
@@ -361,6 +363,31 @@ def test_commands_that_arrive_while_a_batch_is_stored_run_before_it_lands(node, 
         second.result(timeout=60)
         assert committer.stats.batches == 2
     assert holders(valid_stream(node.registry, weapon)) == ["holder A", "holder B"]
+
+
+def test_a_weapon_read_ahead_and_changed_meanwhile_by_another_writer_gets_its_record_after_that_one(node, db_url):
+    """The reader thread reads the weapon before the writer runs the transfer; a shell transfers it in between.
+    The transfer is stored after the shell's record (its first try loses the race, or the writer sees the
+    log moved and reads again), never on the state read ahead."""
+    weapon = node.registry.manufacture(marking=Marking.read("FN Herstal", "BE", "AHEAD-1"), type="pistol",
+                                       make="FN", model="Five-seveN", calibre="5.7x28", year=2020,
+                                       holder="FN Herstal", occurred_on=NOW - DAY)
+    outside = Registry(db_url, node.identity)
+    try:
+        with GroupCommitter(node) as committer, ThreadPoolExecutor(1) as pool:
+            release, blocker = hold_the_writer(committer)
+            ahead = pool.submit(committer.submit, transfer(weapon, "holder A", "TL-A"), writes=(weapon,))
+            deadline = time.monotonic() + 30
+            while committer.stats.read_ahead < 1 or committer.queued() < 1:
+                assert time.monotonic() < deadline, "the weapon was not read ahead"
+                time.sleep(0.005)
+            outside.transfer(weapon_id=weapon, to_holder="holder B", licence="TL-B", occurred_on=NOW)
+            release.set()
+            blocker.join()
+            ahead.result(timeout=60)
+    finally:
+        outside.close()
+    assert holders(valid_stream(node.registry, weapon)) == ["holder B", "holder A"]
 
 
 def test_close_answers_the_queued_commands_and_refuses_later_ones(node):
