@@ -397,8 +397,12 @@ def test_close_answers_the_queued_commands_and_refuses_later_ones(node):
     committer.start()
     release, blocker = hold_the_writer(committer)
     with ThreadPoolExecutor(4) as pool:
-        futures = [pool.submit(committer.submit, manufacture(f"QUEUED-{i}")) for i in range(4)]
+        # Half of them through the reader thread (the stream a manufacture writes, unknown to the writer).
+        futures = [pool.submit(committer.submit, manufacture(f"QUEUED-{i}"),
+                               writes=(Marking.read("FN Herstal", "BE", f"QUEUED-{i}").weapon_id(),) if i % 2 else ())
+                   for i in range(4)]
         wait_queued(committer, 4)
+        assert committer.stats.read_ahead == 2
         closing = threading.Thread(target=committer.close)
         closing.start()
         release.set()
