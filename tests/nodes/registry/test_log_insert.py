@@ -3,31 +3,25 @@ positions in order, all or nothing, and every connection fit for the next one.""
 
 from __future__ import annotations
 
-import time
 from uuid import uuid4
 
 import pytest
 from eventsourcing.persistence import RecordConflictError, StoredEvent
 
-from domain.marking import Marking
 from nodes.bootstrap import init_node
 from nodes.settings import Settings
 
-NOW = int(time.time()) - 3600
+from federation_nodes import PASSPHRASE
 
 
 @pytest.fixture
-def node(db_url, tmp_path):
-    node = init_node(Settings.load(home=tmp_path / "be", db=db_url, passphrase="pw"), "BE")
-    yield node
-    node.close()
+def recorder(db_url, tmp_path):
+    with init_node(Settings.load(environ={}, home=tmp_path / "be", db=db_url, passphrase=PASSPHRASE), "BE") as node:
+        yield node.registry.recorder
 
 
-def first_record(node, serial: str) -> StoredEvent:
-    weapon = node.registry.manufacture(
-        marking=Marking.read("FN Herstal", "BE", serial), type="pistol", make="FN", model="Five-seveN",
-        calibre="5.7x28", year=2020, holder="FN Herstal", occurred_on=NOW)
-    return node.registry.recorder.select_events(weapon)[0]
+def a_stored_record(recorder) -> StoredEvent:
+    return recorder.select_notifications(1, limit=1)[0]
 
 
 def like(record: StoredEvent, **changes: object) -> StoredEvent:
@@ -40,9 +34,8 @@ def logged(recorder) -> int:
     return len(recorder.select_notifications(1, limit=1_000_000))
 
 
-def test_a_batch_gets_its_positions_in_order(node):
-    record = first_record(node, "I-1")
-    recorder = node.registry.recorder
+def test_a_batch_gets_its_positions_in_order(recorder):
+    record = a_stored_record(recorder)
     batch = [like(record, originator_id=uuid4()) for _ in range(3)]
     positions = recorder.insert_events(batch)
     assert positions is not None and len(positions) == 3
@@ -51,11 +44,10 @@ def test_a_batch_gets_its_positions_in_order(node):
     assert [(n.id, n.originator_id) for n in stored] == [(p, e.originator_id) for p, e in zip(positions, batch)]
 
 
-def test_a_batch_with_a_taken_version_stores_nothing_and_the_next_inserts_work(node):
+def test_a_batch_with_a_taken_version_stores_nothing_and_the_next_inserts_work(recorder):
     """The taken (stream, version) is the batch's last row: the rows before it went in and are rolled back with
     it, and every connection of the pool writes again."""
-    record = first_record(node, "I-2")
-    recorder = node.registry.recorder
+    record = a_stored_record(recorder)
     rows_before = logged(recorder)
     new_stream = uuid4()
     with pytest.raises(RecordConflictError):
