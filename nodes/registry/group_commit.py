@@ -24,11 +24,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.sqlite import SQLiteDatastore
 
 from nodes.errors import StorageError, VersionConflict
 from nodes.registry.application import CONFLICT_ATTEMPTS, Registry
 from nodes.registry.settling import BackgroundSettler
 from nodes.registry.staging import CommittedStreams, ReadAhead, StagedBatch, staged
+from nodes.registry.storage import sql_datastore
 
 if TYPE_CHECKING:
     from nodes.bootstrap import Node
@@ -88,17 +90,21 @@ class GroupCommitter:
 
     ``acting_as(officer_id)`` (default ``Registry.acting_as``) is entered around each command,
     so that its records name the officer. ``settle`` (default True) settles the node after each
-    stored batch.
+    stored batch. ``read_ahead`` (default: on PostgreSQL only): read the streams a command names in
+    ``writes`` on another thread (``submit``).
     """
 
     def __init__(self, node: Node, *, batch_limit: int = BATCH_LIMIT,
                  acting_as: Callable[[str], AbstractContextManager[object]] | None = None,
-                 settle: bool = True) -> None:
+                 settle: bool = True, read_ahead: bool | None = None) -> None:
         if batch_limit < 1:
             raise ValueError("batch_limit must be at least 1")
         self.node = node
         self.registry = node.registry
         self.batch_limit = batch_limit
+        # A read on SQLite is no round trip: there the thread hop cost more than it saved (bench_group_commit).
+        self.read_ahead = (read_ahead if read_ahead is not None
+                           else not isinstance(sql_datastore(node.registry.recorder), SQLiteDatastore))
         self._acting_as = acting_as or node.registry.acting_as
         self.stats = CommitStats()
         self._committed = CommittedStreams()  # used by the writer thread only
@@ -147,7 +153,7 @@ class GroupCommitter:
         """``submit`` without waiting: the future of the command's answer (for an event loop to await)."""
         if threading.current_thread() is self._writer:
             raise RuntimeError("a command run by the group committer cannot submit another command")
-        unknown = tuple(stream for stream in writes if not self._committed.knows(stream))
+        unknown = tuple(stream for stream in writes if not self._committed.knows(stream)) if self.read_ahead else ()
         request = _Request(command, officer_id, unknown)
         with self._state_lock:
             if not self._started or self._closed:

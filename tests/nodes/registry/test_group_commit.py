@@ -105,7 +105,7 @@ def test_sixteen_threads_lose_nothing_duplicate_nothing_and_every_chain_verifies
         committer.submit(transfer(shared, f"holder {t}", f"TL-{t}"), officer_id=officers[t], writes=writes(shared))
         return weapon
 
-    with GroupCommitter(node) as committer, ThreadPoolExecutor(THREADS) as pool:
+    with GroupCommitter(node, read_ahead=True) as committer, ThreadPoolExecutor(THREADS) as pool:
         weapons = list(pool.map(client, range(THREADS)))
     assert len(set(weapons)) == THREADS
     for officer, weapon in zip(officers, weapons):
@@ -374,7 +374,7 @@ def test_a_weapon_read_ahead_and_changed_meanwhile_by_another_writer_gets_its_re
                                        holder="FN Herstal", occurred_on=NOW - DAY)
     outside = Registry(db_url, node.identity)
     try:
-        with GroupCommitter(node) as committer, ThreadPoolExecutor(1) as pool:
+        with GroupCommitter(node, read_ahead=True) as committer, ThreadPoolExecutor(1) as pool:
             release, blocker = hold_the_writer(committer)
             ahead = pool.submit(committer.submit, transfer(weapon, "holder A", "TL-A"), writes=(weapon,))
             deadline = time.monotonic() + 30
@@ -391,7 +391,7 @@ def test_a_weapon_read_ahead_and_changed_meanwhile_by_another_writer_gets_its_re
 
 
 def test_close_answers_the_queued_commands_and_refuses_later_ones(node):
-    committer = GroupCommitter(node)
+    committer = GroupCommitter(node, read_ahead=True)
     with pytest.raises(StorageError, match="not started"):
         committer.submit(manufacture("EARLY-1"))
     committer.start()
@@ -415,6 +415,14 @@ def test_close_answers_the_queued_commands_and_refuses_later_ones(node):
     with pytest.raises(StorageError, match="closed"):
         committer.submit(manufacture("LATE-1"))
     committer.close()  # again: nothing to do
+
+
+def test_streams_are_read_ahead_on_postgresql_only_unless_asked(node, db_url):
+    with GroupCommitter(node) as committer:
+        assert committer.read_ahead == db_url.startswith("postgresql://")
+        weapon = committer.submit(manufacture("DEFAULT-1"))
+        committer.submit(transfer(weapon, "holder A", "TL-A"), writes=(Marking.read("FN", "BE", "X").weapon_id(),))
+        assert committer.stats.read_ahead == (1 if committer.read_ahead else 0)
 
 
 def test_close_gives_up_on_a_hung_command_and_answers_what_waits_behind_it(node):
