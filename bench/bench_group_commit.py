@@ -67,7 +67,8 @@ def group_commit_round(node, weapons: list[list], per_thread: int) -> tuple[floa
         holder = "BA"[i % 2]
         weapon = weapons[t][i // TRANSFERS_PER_WEAPON % len(weapons[t])]
         committer.submit(lambda r: r.transfer(weapon_id=weapon, to_holder=f"Dealer {holder}",
-                                              licence=f"TL-{holder}", occurred_on=occurred))
+                                              licence=f"TL-{holder}", occurred_on=occurred),
+                         writes=(weapon,))  # as the service's route does
 
     with GroupCommitter(node) as committer:
         rate, latencies = clients(len(weapons), per_thread, transfer)

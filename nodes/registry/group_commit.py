@@ -23,10 +23,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.sqlite import SQLiteDatastore
+
 from nodes.errors import StorageError, VersionConflict
 from nodes.registry.application import CONFLICT_ATTEMPTS, Registry
 from nodes.registry.settling import BackgroundSettler
-from nodes.registry.staging import CommittedStreams, StagedBatch, staged
+from nodes.registry.staging import CommittedStreams, ReadAhead, StagedBatch, staged
+from nodes.registry.storage import sql_datastore
 
 if TYPE_CHECKING:
     from nodes.bootstrap import Node
@@ -50,12 +54,15 @@ class CommitStats:
     records: int = 0           # records stored
     conflicts: int = 0         # batches run again after another writer stored first
     failed_batches: int = 0    # batches whose commit failed (every caller got the error)
+    read_ahead: int = 0        # streams read by the reader thread for the writer
 
 
 @dataclass
 class _Request:
     command: Callable[[Registry], Any]
     officer_id: str
+    reads: tuple[UUID, ...] = ()
+    read_ahead: dict[UUID, ReadAhead] = field(default_factory=dict)
     answer: Future[Any] = field(default_factory=Future)
 
 
@@ -74,6 +81,8 @@ class _Flight:
 
 
 _STOP = object()
+#: Put in the queue when a batch in flight has been stored (or failed), to wake the writer.
+_LANDED = object()
 
 
 class GroupCommitter:
@@ -81,24 +90,31 @@ class GroupCommitter:
 
     ``acting_as(officer_id)`` (default ``Registry.acting_as``) is entered around each command,
     so that its records name the officer. ``settle`` (default True) settles the node after each
-    stored batch.
+    stored batch. ``read_ahead`` (default: on PostgreSQL only): read the streams a command names in
+    ``writes`` on another thread (``submit``).
     """
 
     def __init__(self, node: Node, *, batch_limit: int = BATCH_LIMIT,
                  acting_as: Callable[[str], AbstractContextManager[object]] | None = None,
-                 settle: bool = True) -> None:
+                 settle: bool = True, read_ahead: bool | None = None) -> None:
         if batch_limit < 1:
             raise ValueError("batch_limit must be at least 1")
         self.node = node
         self.registry = node.registry
         self.batch_limit = batch_limit
+        # A read on SQLite is no round trip: there the thread hop cost more than it saved (bench_group_commit).
+        self.read_ahead = (read_ahead if read_ahead is not None
+                           else not isinstance(sql_datastore(node.registry.recorder), SQLiteDatastore))
         self._acting_as = acting_as or node.registry.acting_as
         self.stats = CommitStats()
         self._committed = CommittedStreams()  # used by the writer thread only
         self._queue: queue.SimpleQueue[_Request | object] = queue.SimpleQueue()
         self._state_lock = threading.Lock()
         self._started = self._closed = False
+        self._landings = 0  # _LANDED marks in the queue
         self._writer = threading.Thread(target=self._write, name="group-commit writer", daemon=True)
+        self._reading: queue.SimpleQueue[_Request | object] = queue.SimpleQueue()
+        self._reader = threading.Thread(target=self._read_ahead, name="group-commit reader", daemon=True)
         self._settler = BackgroundSettler(node, "group-commit settler") if settle else None
         self._store_thread = ThreadPoolExecutor(1, thread_name_prefix="group-commit store")
 
@@ -112,33 +128,43 @@ class GroupCommitter:
                 return
             self._started = True
         self._writer.start()
+        self._reader.start()
         if self._settler is not None:
             self._settler.start()
 
-    def submit(self, command: Callable[[Registry], _T], *, officer_id: str = "") -> _T:
+    def submit(self, command: Callable[[Registry], _T], *, officer_id: str = "", writes: Sequence[UUID] = ()) -> _T:
         """Run ``command(registry)`` in the next batch; return its result once its records are stored.
+
+        ``writes``: streams the command reads and then writes (a transfer's weapon). Those the writer
+        does not keep are read ahead, by another thread, before the command reaches the writer; a
+        stream changed since by the writer is read again. (A stream read ahead that someone else wrote
+        meanwhile makes the command's write lose the race for its version: the batch runs again on
+        fresh state. Streams a command only reads are read by the writer, as before.)
 
         Raises the command's own error when it is refused (nothing of it is stored), the batch's
         ``StorageError`` (``VersionConflict`` after too many lost races) when the commit fails
         (nothing of the batch is stored), ``StorageError`` when the committer is not running.
         """
-        result: _T = self.enqueue(command, officer_id=officer_id).result()
+        result: _T = self.enqueue(command, officer_id=officer_id, writes=writes).result()
         return result
 
-    def enqueue(self, command: Callable[[Registry], _T], *, officer_id: str = "") -> Future[_T]:
+    def enqueue(self, command: Callable[[Registry], _T], *, officer_id: str = "",
+                writes: Sequence[UUID] = ()) -> Future[_T]:
         """``submit`` without waiting: the future of the command's answer (for an event loop to await)."""
         if threading.current_thread() is self._writer:
             raise RuntimeError("a command run by the group committer cannot submit another command")
-        request = _Request(command, officer_id)
+        unknown = tuple(stream for stream in writes if not self._committed.knows(stream)) if self.read_ahead else ()
+        request = _Request(command, officer_id, unknown)
         with self._state_lock:
             if not self._started or self._closed:
                 raise StorageError("the group committer is " + ("closed" if self._closed else "not started"))
-            self._queue.put(request)
+            (self._reading if unknown else self._queue).put(request)
         return request.answer
 
     def queued(self) -> int:
         """How many submitted commands wait for the writer (approximate)."""
-        return self._queue.qsize()
+        with self._state_lock:
+            return max(0, self._queue.qsize() - self._landings)
 
     def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
         """Run and answer every command submitted before, then stop (idempotent); later submits fail.
@@ -152,10 +178,13 @@ class GroupCommitter:
                 return
             self._closed = True
             started = self._started
-            self._queue.put(_STOP)
+        deadline = time.monotonic() + timeout
+        if started:  # what the reader holds goes to the writer first
+            self._reading.put(_STOP)
+            self._reader.join(timeout)
+        self._queue.put(_STOP)
         if started:
-            deadline = time.monotonic() + timeout
-            self._writer.join(timeout)
+            self._writer.join(max(0.0, deadline - time.monotonic()))
             self._store_thread.shutdown(wait=not self._writer.is_alive())
             settled = self._settler is None or self._settler.stop(max(0.0, deadline - time.monotonic()))
             if self._writer.is_alive() or not settled:
@@ -187,23 +216,27 @@ class GroupCommitter:
 
     def _write(self) -> None:
         """Take batches until stopped. While one batch is being stored (on the store thread), the
-        next one runs against the stored state plus the first one's records; it is stored only if
-        the first was stored and nothing else was written meanwhile, else it runs again."""
+        commands that arrive meanwhile run as the next one, against the stored state plus the first
+        one's records; it is stored only if the first was stored and nothing else was written
+        meanwhile, else it runs again."""
         held: list[_Request] = []  # every request taken and not yet answered, for a crash
         try:
             flight: _Flight | None = None
             stop = False
             while not (stop and flight is None):
-                batch, stopping = self._take(block=flight is None) if not stop else ([], True)
-                stop = stop or stopping
-                held = batch + (flight.batch if flight is not None else [])
                 if flight is None:
+                    batch, stop = self._take()
+                    held = list(batch)
                     flight = self._launch(batch) if batch else None
                     continue
-                outcomes, records = self._run(batch, {}, parent=flight.records) if batch else ([], None)
+                held = list(flight.batch)
+                following = None if stop else self._follow(flight, held)
                 kept = self._land(flight)
                 flight = None
-                if batch and records is not None and kept:
+                if following is None:
+                    continue
+                batch, outcomes, records, stop = following
+                if batch and kept:
                     flight = self._store(batch, outcomes, records)
                 elif batch:
                     flight = self._launch(batch)
@@ -211,25 +244,63 @@ class GroupCommitter:
             log.error("the group commit writer stopped: %s", e)
             with self._state_lock:
                 self._closed = True
+            self._reading.put(_STOP)
             stopped = StorageError(f"the group committer stopped: {e}")
             for request in held:
                 if not request.answer.done():
                     request.answer.set_exception(stopped)
             self._fail_queued(stopped)
 
-    def _take(self, *, block: bool) -> tuple[list[_Request], bool]:
-        """The queued requests (up to the limit; waits for one if ``block``), and whether to stop."""
+    def _take(self) -> tuple[list[_Request], bool]:
+        """The queued requests (up to the limit; waits for one), and whether to stop."""
         batch: list[_Request] = []
         while len(batch) < self.batch_limit:
             try:
-                item = self._queue.get() if block and not batch else self._queue.get_nowait()
+                item = self._queue.get_nowait() if batch else self._queue.get()
             except queue.Empty:
                 break
             if item is _STOP:
                 return batch, True
-            assert isinstance(item, _Request)
-            batch.append(item)
+            if isinstance(item, _Request):
+                batch.append(item)
+            else:
+                self._landing_taken()
         return batch, False
+
+    def _follow(self, flight: _Flight, held: list[_Request],
+                ) -> tuple[list[_Request], list[_Outcome], StagedBatch, bool]:
+        """The next batch: the requests that arrive while ``flight`` is being stored, each run as it
+        comes against the stored state plus the flight's records, until the flight has landed and
+        nothing more is queued, or the batch is full. Also whether to stop. (Running them only after
+        the landing left the writer waiting for the store and the batches small.)"""
+        batch: list[_Request] = []
+        outcomes: list[_Outcome] = []
+        records = StagedBatch(self._committed, {}, parent=flight.records)
+        flight.stored.add_done_callback(self._landed)
+        while len(batch) < self.batch_limit:
+            try:
+                item = self._queue.get_nowait() if flight.stored.done() else self._queue.get()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                return batch, outcomes, records, True
+            if not isinstance(item, _Request):  # a landing, this flight's or an earlier one's
+                self._landing_taken()
+                continue
+            batch.append(item)
+            held.append(item)
+            outcomes += self._run_into(records, [item])
+        return batch, outcomes, records, False
+
+    def _landed(self, _stored: Future[Sequence[int] | None]) -> None:
+        """On the store thread, when a batch has been stored or failed: wake the writer."""
+        with self._state_lock:
+            self._landings += 1
+        self._queue.put(_LANDED)
+
+    def _landing_taken(self) -> None:
+        with self._state_lock:
+            self._landings -= 1
 
     def _launch(self, batch: list[_Request]) -> _Flight | None:
         """Check what the writer keeps, run the batch and start storing it (None: answered already)."""
@@ -320,19 +391,24 @@ class GroupCommitter:
             else:
                 request.answer.set_exception(error)
 
-    def _run(self, batch: list[_Request], stored_versions: dict[UUID, int], parent: StagedBatch | None = None,
-             ) -> tuple[list[_Outcome], StagedBatch]:
-        """Each command against the stored state plus the records of ``parent`` (the batch being
-        stored) and of the batch's earlier commands."""
+    def _run(self, batch: list[_Request], stored_versions: dict[UUID, int]) -> tuple[list[_Outcome], StagedBatch]:
+        """Each command against the stored state plus the records of the batch's earlier commands."""
+        records = StagedBatch(self._committed, stored_versions)
+        return self._run_into(records, batch), records
+
+    def _run_into(self, records: StagedBatch, batch: list[_Request]) -> list[_Outcome]:
+        """Run each command with ``records`` open; its records join them if it returns."""
         outcomes: list[_Outcome] = []
-        with staged(StagedBatch(self._committed, stored_versions, parent)) as records:
+        with staged(records):
             for request in batch:
+                records.read_ahead = request.read_ahead
                 try:
                     with records.command(), self._acting_as(request.officer_id):
                         outcomes.append((request.command(self.registry), None))
                 except Exception as e:  # the command's own refusal: it fails alone
                     outcomes.append((None, e))
-        return outcomes, records
+            records.read_ahead = {}
+        return outcomes
 
     def _fail(self, batch: list[_Request], error: Exception) -> None:
         self.stats.failed_batches += 1
@@ -341,10 +417,35 @@ class GroupCommitter:
             request.answer.set_exception(error)
 
     def _fail_queued(self, error: Exception) -> None:
-        while True:
+        for waiting in (self._reading, self._queue):
+            while True:
+                try:
+                    item = waiting.get_nowait()
+                except queue.Empty:
+                    break
+                if isinstance(item, _Request):
+                    item.answer.set_exception(error)
+
+    # --- the reader thread ------------------------------------------------------------
+
+    def _read_ahead(self) -> None:
+        """Read the streams of each request that the writer does not keep, then hand it to the writer.
+        A read that fails is left to the writer (which reads again and reports it); nothing is answered here."""
+        while (request := self._reading.get()) is not _STOP:
+            assert isinstance(request, _Request)
             try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if isinstance(item, _Request):
-                item.answer.set_exception(error)
+                for stream in request.reads:
+                    landings = self._committed.landings
+                    state: Any
+                    try:
+                        state = self.registry.repository.get(stream)
+                    except AggregateNotFoundError:
+                        state = None
+                    request.read_ahead[stream] = ReadAhead(landings, state)
+                    self.stats.read_ahead += 1
+            except Exception as e:  # the writer's own read will meet it again
+                log.debug("reading ahead for the group committer: %s", e)
+            finally:
+                self._queue.put(request)
+                if not self._writer.is_alive():  # stopped while this was read (a hung read at close, a crash)
+                    self._fail_queued(StorageError("the group committer stopped before running this command"))

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -47,10 +48,30 @@ class CommittedStreams:
     from the database at the start of its batch.
     """
 
+    #: How many of the latest landings (commits and forgettings) are remembered for ``unchanged_since``.
+    LANDINGS_KEPT = 1_024
+
     def __init__(self, size: int = 10_000) -> None:
         self.size = size
         self._aggregates: OrderedDict[UUID, Aggregate | None] = OrderedDict()
         self._position: int | None = None
+        #: Commits landed and forgettings so far; what each touched (None: everything), the latest ones.
+        self.landings = 0
+        self._landed: deque[tuple[int, frozenset[UUID] | None]] = deque(maxlen=self.LANDINGS_KEPT)
+
+    def knows(self, stream: UUID) -> bool:
+        """Whether the stream's stored state is kept (any thread may ask: a hint, not a promise)."""
+        return stream in self._aggregates
+
+    def unchanged_since(self, stream: UUID, landings: int) -> bool:
+        """Whether nothing the writer knows of changed the stream since ``landings`` (the count read
+        before a read of the stream): no commit of it landed and nothing was forgotten since."""
+        if landings == self.landings:
+            return True
+        if not self._landed or self._landed[0][0] > landings + 1:
+            return False  # not remembered that far back
+        return all(touched is not None and stream not in touched
+                   for count, touched in self._landed if count > landings)
 
     def check(self, recorder: ApplicationRecorder) -> None:
         """Forget everything if the log holds records the writer did not store (``StorageError``)."""
@@ -78,6 +99,7 @@ class CommittedStreams:
             self.forget()
             return False
         self._position = expected[-1]
+        self._land(frozenset(event.originator_id for event in events))
         for event in events:
             stream = event.originator_id
             if stream in self._aggregates or event.originator_version == 1:
@@ -87,6 +109,22 @@ class CommittedStreams:
     def forget(self) -> None:
         self._aggregates.clear()
         self._position = None
+        self._land(None)
+
+    def _land(self, touched: frozenset[UUID] | None) -> None:
+        self._landed.append((self.landings + 1, touched))
+        self.landings += 1
+
+
+@dataclass(frozen=True)
+class ReadAhead:
+    """A stream's stored state read off the writer's thread, and ``CommittedStreams.landings`` before the read."""
+
+    landings: int
+    state: Aggregate | None
+
+    def stored_state(self) -> Aggregate | None:
+        return self.state
 
 
 class StagedBatch:
@@ -104,6 +142,8 @@ class StagedBatch:
         self.accepted_events: Events = []
         self._running: list[tuple[StoredEvent, DomainEventProtocol[UUID]]] = []
         self._streams: dict[UUID, Events] = {}
+        #: The streams read ahead for the command running now (``group_commit``), by stream.
+        self.read_ahead: dict[UUID, ReadAhead] = {}
 
     @contextlib.contextmanager
     def command(self) -> Iterator[None]:
@@ -142,6 +182,10 @@ class StagedBatch:
     def aggregate(self, stream: UUID, load: Callable[[], Aggregate | None]) -> Aggregate | None:
         """A fresh copy of the stream's aggregate: stored state (``load()`` unless known), then the
         batch's staged events; None when there is neither."""
+        ahead = self.read_ahead.get(stream)
+        if ahead is not None and self.committed.unchanged_since(stream, ahead.landings) and not (
+                self.parent is not None and self.parent.records_of(stream)):
+            load = ahead.stored_state  # read by the committer's reader thread, still what is stored
         aggregate = fresh_copy(self.committed.read(stream, load))
         for event in [*(self.parent.records_of(stream) if self.parent is not None else ()), *self.records_of(stream)]:
             aggregate = _mutated(aggregate, event)

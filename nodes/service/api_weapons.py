@@ -109,7 +109,8 @@ async def transfer(weapon_id: UUID, body: Transfer, officer: Recorder, context: 
     by = authority(officer, types.TRANSFERRED)
     with holder_for(body.to_holder, given(body.to_person), context.vault, field="to_holder") as holder:
         await context.record(officer, lambda registry: registry.transfer(
-            by=by, weapon_id=weapon_id, to_holder=holder, licence=body.licence, occurred_on=body.occurred_on()))
+            by=by, weapon_id=weapon_id, to_holder=holder, licence=body.licence, occurred_on=body.occurred_on()),
+            weapon=weapon_id)
     return Recorded(event=types.TRANSFERRED, weapon_id=str(weapon_id), holder=holder)
 
 
@@ -156,7 +157,7 @@ def _simple_route(path: str, command: str, event: str, model: type[Dated], summa
         if str(fields.get("holder") or "").strip():  # recover: a name, or a reference this node holds
             fields["holder"] = named_holder(fields["holder"], context.vault, field="holder")
         await context.record(officer, lambda registry: registry.record(
-            command, by=by, weapon_id=weapon_id, occurred_on=body.occurred_on(), **fields))
+            command, by=by, weapon_id=weapon_id, occurred_on=body.occurred_on(), **fields), weapon=weapon_id)
         return Recorded(event=event, weapon_id=str(weapon_id))
 
     record.__name__ = command

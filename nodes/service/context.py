@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
+from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
 
@@ -90,10 +91,13 @@ class ServiceContext:
         """Signed records stored through ``submit`` since the start (for /metrics)."""
         return self.records_written + (self.committer.stats.records if self.committer is not None else 0)
 
-    async def record(self, officer: Officer, command: Callable[[Registry], T]) -> T:
-        """``submit`` for a route on the event loop: awaits the answer without holding a thread."""
+    async def record(self, officer: Officer, command: Callable[[Registry], T], *, weapon: UUID | None = None) -> T:
+        """``submit`` for a route on the event loop: awaits the answer without holding a thread. ``weapon``: the
+        weapon the command reads and writes, read ahead for the group committer's writer (``GroupCommitter.submit``)."""
         if self.committer is not None:
-            return await asyncio.wrap_future(self.committer.enqueue(command, officer_id=officer.user_id))
+            writes = (weapon,) if weapon is not None else ()
+            return await asyncio.wrap_future(self.committer.enqueue(command, officer_id=officer.user_id,
+                                                                    writes=writes))
         return await run_in_threadpool(self.submit, officer, command)
 
     def submit(self, officer: Officer, command: Callable[[Registry], T]) -> T:

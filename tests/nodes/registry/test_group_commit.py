@@ -3,6 +3,8 @@ alone, a lost race with an outside writer, a failing database, and closing with 
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -10,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
+import psycopg
 import pytest
 
 from domain.errors import DuplicateMarking, LicenceRefused
@@ -93,14 +96,16 @@ def test_sixteen_threads_lose_nothing_duplicate_nothing_and_every_chain_verifies
     officers = [str(UUID(int=t + 1)) for t in range(THREADS)]  # one officer's account per client
 
     def client(t: int) -> UUID:
+        writes: Callable[[UUID], tuple[UUID, ...]] = (lambda w: (w,)) if t % 2 else (lambda w: ())
         weapon = committer.submit(manufacture(f"GC{t:04d}"), officer_id=officers[t])
         for i in range(count):
             holder = "AB"[i % 2]
-            committer.submit(transfer(weapon, f"holder {holder}", f"TL-{holder}"), officer_id=officers[t])
-        committer.submit(transfer(shared, f"holder {t}", f"TL-{t}"), officer_id=officers[t])
+            committer.submit(transfer(weapon, f"holder {holder}", f"TL-{holder}"), officer_id=officers[t],
+                             writes=writes(weapon))
+        committer.submit(transfer(shared, f"holder {t}", f"TL-{t}"), officer_id=officers[t], writes=writes(shared))
         return weapon
 
-    with GroupCommitter(node) as committer, ThreadPoolExecutor(THREADS) as pool:
+    with GroupCommitter(node, read_ahead=True) as committer, ThreadPoolExecutor(THREADS) as pool:
         weapons = list(pool.map(client, range(THREADS)))
     assert len(set(weapons)) == THREADS
     for officer, weapon in zip(officers, weapons):
@@ -312,15 +317,92 @@ def test_a_batch_run_while_the_one_before_is_stored_runs_again_when_that_one_los
     assert committer.stats.conflicts == 1
 
 
+@contextlib.contextmanager
+def log_held(node: Node, db_url: str) -> Iterator[None]:
+    """Another connection holds the log's write lock: an insert waits until the block ends."""
+    recorder: Any = node.registry.recorder
+    if db_url.startswith("postgresql://"):
+        with psycopg.connect(db_url, autocommit=True) as connection:
+            connection.execute("BEGIN")
+            for statement in recorder.lock_table_statements:
+                connection.execute(statement)
+            yield
+            connection.execute("COMMIT")
+        return
+    connection = sqlite3.connect(db_url, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        yield
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
+
+
+def test_commands_that_arrive_while_a_batch_is_stored_run_before_it_lands(node, db_url):
+    weapon = node.registry.manufacture(marking=Marking.read("FN Herstal", "BE", "FLIGHT-1"), type="pistol",
+                                       make="FN", model="Five-seveN", calibre="5.7x28", year=2020,
+                                       holder="FN Herstal", occurred_on=NOW - DAY)
+    first_ran, second_ran = threading.Event(), threading.Event()
+
+    def then(event: threading.Event, command: Callable[[Registry], None]) -> Callable[[Registry], None]:
+        def run(r: Registry) -> None:
+            command(r)
+            event.set()
+        return run
+
+    with GroupCommitter(node) as committer, ThreadPoolExecutor(2) as pool:
+        with log_held(node, db_url):
+            first = pool.submit(committer.submit, then(first_ran, transfer(weapon, "holder A", "TL-A")))
+            assert first_ran.wait(30)
+            time.sleep(0.2)  # the first batch is being stored, its insert waiting for the lock
+            second = pool.submit(committer.submit, then(second_ran, transfer(weapon, "holder B", "TL-B")))
+            # Run while the first batch is still in flight (the writer used to wait for its landing first).
+            assert second_ran.wait(3)
+            assert not first.done() and not second.done()
+        first.result(timeout=60)
+        second.result(timeout=60)
+        assert committer.stats.batches == 2
+    assert holders(valid_stream(node.registry, weapon)) == ["holder A", "holder B"]
+
+
+def test_a_weapon_read_ahead_and_changed_meanwhile_by_another_writer_gets_its_record_after_that_one(node, db_url):
+    """The reader thread reads the weapon before the writer runs the transfer; a shell transfers it in between.
+    The transfer is stored after the shell's record (its first try loses the race, or the writer sees the
+    log moved and reads again), never on the state read ahead."""
+    weapon = node.registry.manufacture(marking=Marking.read("FN Herstal", "BE", "AHEAD-1"), type="pistol",
+                                       make="FN", model="Five-seveN", calibre="5.7x28", year=2020,
+                                       holder="FN Herstal", occurred_on=NOW - DAY)
+    outside = Registry(db_url, node.identity)
+    try:
+        with GroupCommitter(node, read_ahead=True) as committer, ThreadPoolExecutor(1) as pool:
+            release, blocker = hold_the_writer(committer)
+            ahead = pool.submit(committer.submit, transfer(weapon, "holder A", "TL-A"), writes=(weapon,))
+            deadline = time.monotonic() + 30
+            while committer.stats.read_ahead < 1 or committer.queued() < 1:
+                assert time.monotonic() < deadline, "the weapon was not read ahead"
+                time.sleep(0.005)
+            outside.transfer(weapon_id=weapon, to_holder="holder B", licence="TL-B", occurred_on=NOW)
+            release.set()
+            blocker.join()
+            ahead.result(timeout=60)
+    finally:
+        outside.close()
+    assert holders(valid_stream(node.registry, weapon)) == ["holder B", "holder A"]
+
+
 def test_close_answers_the_queued_commands_and_refuses_later_ones(node):
-    committer = GroupCommitter(node)
+    committer = GroupCommitter(node, read_ahead=True)
     with pytest.raises(StorageError, match="not started"):
         committer.submit(manufacture("EARLY-1"))
     committer.start()
     release, blocker = hold_the_writer(committer)
     with ThreadPoolExecutor(4) as pool:
-        futures = [pool.submit(committer.submit, manufacture(f"QUEUED-{i}")) for i in range(4)]
+        # Half of them through the reader thread (the stream a manufacture writes, unknown to the writer).
+        futures = [pool.submit(committer.submit, manufacture(f"QUEUED-{i}"),
+                               writes=(Marking.read("FN Herstal", "BE", f"QUEUED-{i}").weapon_id(),) if i % 2 else ())
+                   for i in range(4)]
         wait_queued(committer, 4)
+        assert committer.stats.read_ahead == 2
         closing = threading.Thread(target=committer.close)
         closing.start()
         release.set()
@@ -333,6 +415,14 @@ def test_close_answers_the_queued_commands_and_refuses_later_ones(node):
     with pytest.raises(StorageError, match="closed"):
         committer.submit(manufacture("LATE-1"))
     committer.close()  # again: nothing to do
+
+
+def test_streams_are_read_ahead_on_postgresql_only_unless_asked(node, db_url):
+    with GroupCommitter(node) as committer:
+        assert committer.read_ahead == db_url.startswith("postgresql://")
+        weapon = committer.submit(manufacture("DEFAULT-1"))
+        committer.submit(transfer(weapon, "holder A", "TL-A"), writes=(Marking.read("FN", "BE", "X").weapon_id(),))
+        assert committer.stats.read_ahead == (1 if committer.read_ahead else 0)
 
 
 def test_close_gives_up_on_a_hung_command_and_answers_what_waits_behind_it(node):
