@@ -13,6 +13,7 @@ from psycopg.errors import UniqueViolation
 from psycopg.sql import SQL, Identifier
 
 from nodes.federation.inbox_proofs import KeptProof, insert_proofs, table_name
+from nodes.registry.storage import pipelined_transaction
 
 #: From this many rows a batch is written by ``COPY`` (a few round trips more than the pipeline, a fraction of
 #: its client CPU per row); fewer, as one or two records on the latency path, by one pipeline (``_insert_pipelined``).
@@ -59,32 +60,17 @@ class PostgresInboxRecorder(PostgresProcessRecorder):
                           proofs: Sequence[KeptProof]) -> list[int]:
         # The library's insert in one round trip: its pipeline opens psycopg's transaction(), which waits for its
         # begin, and syncs before its commit and again at it (five waits for one record, strace). Here the
-        # connection stays in autocommit and BEGIN and COMMIT are statements of the pipeline, as the sealer's
-        # (``nodes/registry/sealer.py``): the tracking row, the proofs, the table's lock, the NOTIFY and the events
-        # go out together and one sync waits for all. Any statement's error (a position that does not move, a
-        # stream version held already: IntegrityError) skips the rest, the commit included, and is raised at the
-        # sync; the transaction is then rolled back whole.
-        failed: BaseException | None = None
-        ids: list[int] = []
-        with self.datastore.get_connection() as connection:
-            with connection.pipeline() as pipeline:
-                try:
-                    connection.execute("BEGIN")
-                    with connection.cursor() as cursor:
-                        self._insert_events(cursor, stored_events, tracking=tracking, proofs=proofs)
-                    with connection.cursor() as events:
-                        if stored_events:
-                            self._insert_stored_events(events, stored_events)
-                        connection.execute("COMMIT")
-                        pipeline.sync()
-                        if stored_events:
-                            ids = [row["notification_id"] for row in events.fetchall()]
-                except BaseException as e:  # raised after the pipeline's end, as the library does (no warning)
-                    failed = e
-            if failed is not None:
-                connection.rollback()  # the transaction the error left open, if any
-                raise failed
-        return ids
+        # tracking row, the proofs, the table's lock, the NOTIFY and the events go out together in one
+        # ``pipelined_transaction``, as the sealer's, and its end waits for all. Any statement's error (a position
+        # that does not move, a stream version held already: IntegrityError) skips the rest, the commit included;
+        # the transaction is then rolled back whole.
+        with self.datastore.get_connection() as connection, connection.cursor() as events:
+            with pipelined_transaction(connection):
+                with connection.cursor() as cursor:
+                    self._insert_events(cursor, stored_events, tracking=tracking, proofs=proofs)
+                if stored_events:
+                    self._insert_stored_events(events, stored_events)
+            return [row["notification_id"] for row in events.fetchall()] if stored_events else []
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         # Called by eventsourcing inside the transaction that stores the events.

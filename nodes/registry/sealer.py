@@ -71,7 +71,7 @@ from ledger.merkle import (
 from ledger.proofs import verify_consistency, verify_inclusions
 from nodes.registry.paging import notification_pages
 from nodes.registry.sealed_mark import SealedMark
-from nodes.registry.storage import translated_errors
+from nodes.registry.storage import pipelined_transaction, translated_errors
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import Notification
@@ -808,16 +808,9 @@ class _Tables:
                     cursor.execute(statement)
             self._created = True
         if pipelined and not isinstance(self.datastore, SQLiteDatastore):
-            with self.datastore.get_connection() as connection:  # in autocommit: the block's begin is ours
-                try:
-                    with connection.pipeline():
-                        statements = _StatementCursors(connection)
-                        statements.execute("BEGIN")
-                        yield statements
-                        statements.execute("COMMIT" if commit else "ROLLBACK")
-                except BaseException:
-                    connection.rollback()  # if a transaction is still open: none after a failed commit
-                    raise
+            with (self.datastore.get_connection() as connection,  # in autocommit: the block's begin is ours
+                  pipelined_transaction(connection, commit=commit)):
+                yield _StatementCursors(connection)
             return
         with self.datastore.transaction(commit=commit) as cursor:
             yield cursor

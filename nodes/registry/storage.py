@@ -13,7 +13,7 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse, urlsplit, urlunsplit
 
 from eventsourcing.persistence import IntegrityError, PersistenceError, RecordConflictError
@@ -160,6 +160,32 @@ class NeverReusedPositions(SQLiteApplicationRecorder):
         else:
             super()._create_table(c)
         c.execute(f"CREATE INDEX IF NOT EXISTS {table}_by_topic ON {table} (topic, rowid)")
+
+
+@contextlib.contextmanager
+def pipelined_transaction(connection: Any, *, commit: bool = True) -> Iterator[None]:
+    """One transaction on a PostgreSQL ``connection`` in autocommit, its BEGIN and COMMIT (ROLLBACK when not
+    ``commit``) statements of one pipeline: the block's statements go out without waiting for the answers of
+    those before, and the pipeline's end waits for all at once. (psycopg's ``transaction()`` inside a pipeline
+    waits for its begin, and syncs once more before its commit: two round trips more.) A read in the block
+    waits for what was sent before it.
+
+    An error of any statement, the commit's included, skips the rest and is raised at the next wait; whatever is
+    raised, in the block or by the server, is raised after the pipeline's end and the transaction rolled back
+    first, so nothing of it is stored and the connection is usable again.
+    """
+    failed: BaseException | None = None
+    with connection.pipeline() as pipeline:
+        try:
+            connection.execute("BEGIN")
+            yield
+            connection.execute("COMMIT" if commit else "ROLLBACK")
+            pipeline.sync()
+        except BaseException as e:  # raised after the pipeline's end: psycopg warns of one raised through it
+            failed = e
+    if failed is not None:
+        connection.rollback()  # the transaction the error left open, if any (none after a failed commit)
+        raise failed
 
 
 @contextlib.contextmanager
