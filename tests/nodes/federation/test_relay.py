@@ -17,7 +17,7 @@ from nodes.federation.wire import CheckpointMessage, RecordMessage, decode_messa
 
 import insider
 from federation_nodes import Cluster, issue, manufacture, raw_messages
-from memory_transport import MemoryTransport
+from memory_transport import MemoryBroker, MemoryTransport
 
 
 @pytest.fixture
@@ -138,6 +138,26 @@ def test_after_the_broker_lost_its_memory_everything_is_published_again(tmp_path
         finally:
             cluster.close()
 
+
+
+def test_a_broker_that_forgot_the_relays_producer_session_is_met_as_a_reset(tmp_path, kafka_bootstrap):
+    # The reset path itself, deterministic: the memory broker forgets the producer's session at its restart, as
+    # Kafka does (UnknownProducerId), and keeps no sender thread that could renew it first.
+    cluster = Cluster(tmp_path, kafka_bootstrap, ["BE", "NL"])
+    try:
+        be = cluster["BE"]
+        be.registry.record("report_stolen", by="police", weapon_id=manufacture(be, "A-5"), place="Gent",
+                           circumstances="")
+        broker = MemoryBroker()
+        transport = MemoryTransport(broker)
+        assert Relay(be, transport, be.inbox).relay().by_partner == {"NL": 8}
+        broker.restart()
+        again = Relay(be, transport, be.inbox).relay()
+        assert again.resets == 1
+        assert again.by_partner == {"NL": 8}
+        check_proved([(key, decode_message(value)) for key, value in transport.published("NL")])
+    finally:
+        cluster.close()
 
 # --- routing by the signed envelope, never by the topic column ----------------------------
 
