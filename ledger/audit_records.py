@@ -42,9 +42,9 @@ from ledger.merkle import MerkleTree
 
 CHUNK_SIZE = 1000
 IN_FLIGHT = 8
+"""Chunks submitted to the executor ahead of the one being walked."""
 TREE_RUN = 4096
 """Leaves a walk adds to its Merkle tree at a time."""
-"""Chunks submitted to the executor ahead of the one being walked."""
 
 KIND_OF = {
     Reason.UNCERTIFIED: ProblemKind.CERTIFICATE,
