@@ -179,6 +179,10 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
             cursor.execute(SQL("ALTER INDEX {} RENAME TO {}").format(Identifier(index.aside_name),
                                                                     Identifier(index.name)))
 
+    def _lock_tracking(self, cursor: Any) -> None:
+        # SHARE ROW EXCLUSIVE conflicts with itself and with every write of the table's rows.
+        cursor.execute(f"LOCK TABLE {TRACKING_TABLE} IN SHARE ROW EXCLUSIVE MODE")
+
     def _clear(self, cursor: Any) -> None:
         cursor.execute(SQL("TRUNCATE {}").format(SQL(", ").join(Identifier(t) for t in VIEW_TABLES)))
         self._clear_tracking(cursor)

@@ -307,15 +307,37 @@ class ViewStore(TrackingRecorder):
     # --- layout --------------------------------------------------------------------------
 
     def ensure_schema(self) -> None:
-        """Drop views written by an older version of this code (any layout but ``SCHEMA_VERSION``'s)."""
+        """Drop views written by an older version of this code (any layout but ``SCHEMA_VERSION``'s) and make
+        this layout's tables, in one transaction.
+
+        Two processes opening old views at once: the second looks again under the write lock, finds the
+        layout the first made and changes nothing (it neither drops the first's views nor records the
+        layout twice).
+        """
         if self.max_tracking_id(SCHEMA_TRACKING_NAME) == SCHEMA_VERSION:
             return
-        with self.datastore.transaction(commit=True) as cursor:
+        with self.transaction() as transaction:
+            cursor = transaction.cursor
+            self._lock_tracking(cursor)
+            if self._layout_version(cursor) == SCHEMA_VERSION:  # made by another process since the look above
+                return
             for table in VIEW_TABLES:
                 cursor.execute(f"DROP TABLE IF EXISTS {table}")
             self._clear_tracking(cursor)
-        self.create_table()  # type: ignore[attr-defined]  # of the recorder class this is mixed into
-        self.insert_tracking(Tracking(SCHEMA_TRACKING_NAME, SCHEMA_VERSION))
+            cursor.execute(self.sql(f"DELETE FROM {TRACKING_TABLE} WHERE application_name = ?"),
+                           (SCHEMA_TRACKING_NAME,))
+            for ddl in TABLES_DDL:
+                cursor.execute(ddl.format(**self.dialect))
+            self._insert_tracking(cursor, Tracking(SCHEMA_TRACKING_NAME, SCHEMA_VERSION))  # type: ignore[attr-defined]
+
+    def _lock_tracking(self, cursor: Any) -> None:
+        """Whatever the backend needs, beyond ``transaction``'s start, for the transaction to hold the tracking
+        table against every other writer until it ends."""
+
+    def _layout_version(self, cursor: Any) -> int | None:
+        rows = self.select(cursor, f"SELECT notification_id FROM {TRACKING_TABLE} WHERE application_name = ?",
+                           (SCHEMA_TRACKING_NAME,))
+        return rows[0]["notification_id"] if rows else None
 
     # --- writing -----------------------------------------------------------------------
 
