@@ -19,7 +19,7 @@ def _forget_the_layout(views: Views) -> None:
 def test_views_upgraded_by_another_process_meanwhile_are_kept(belgium, dump_views) -> None:
     first = belgium.views
     last = belgium.registry.recorder.max_notification_id()
-    with Views.open(eventsourcing_env(belgium.db)) as second:
+    with Views.open(eventsourcing_env(belgium.db), own_log=belgium.registry.name) as second:
         _forget_the_layout(first)
         look = second.store.max_tracking_id
 
