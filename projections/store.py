@@ -35,11 +35,11 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgpack
 from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 
 from domain.marking import normalise
 from domain.weapon_state import Status, WeaponState
+from ledger.envelope import Envelope
 from projections.batch import ProjectedBatch, ViewEvent
 from projections.errors import MissingRecord, TrackingConflict
 from projections.weapon_state import WeaponView, marking_key
@@ -536,26 +536,30 @@ class ViewStore(TrackingRecorder):
 
     @staticmethod
     def view_event(row: Any) -> ViewEvent:
-        """A ``view_events`` row (``SELECT_EVENT_COLUMNS`` and ``envelope_of``) as a ``ViewEvent``; raises
-        ``MissingRecord`` for a record of the own log whose row is gone."""
-        envelope = held_envelope(row)
-        # Bytes this store wrote after Envelope.from_bytes accepted them: the
-        # canonical-form check need not be repeated to read the body back.
-        body = msgpack.unpackb(envelope, raw=False)["body"]
+        """A ``view_events`` row (``SELECT_EVENT_COLUMNS`` and ``envelope_of``) as a ``ViewEvent``; raises as
+        ``held_record`` does."""
+        envelope = held_record(row)
         return ViewEvent(
             stream=row["stream"], node=row["node"], version=row["version"], notification_id=row["notification_id"],
             type=row["type"], occurred_on=row["occurred_on"], sequence_on=row["sequence_on"],
-            recorded_at=row["recorded_at"], authority=row["authority"], envelope=envelope, body=body,
+            recorded_at=row["recorded_at"], authority=row["authority"], envelope=bytes(row["envelope"]),
+            body=envelope.body,
         )
 
 
-def held_envelope(row: Any) -> bytes:
-    """The ``envelope`` of a ``view_events`` row read with ``ViewStore.envelope_of`` (and its ``notification_id``
-    and ``stream``); raises ``MissingRecord`` when the own log's row that held it is gone."""
+def held_record(row: Any) -> Envelope:
+    """The record of a ``view_events`` row read with ``ViewStore.envelope_of`` (and its ``stream``, ``node``,
+    ``version`` and ``notification_id``). The bytes may be the own log's row, changed since it was projected:
+    they are parsed as a catch-up parses them. Raises ``MissingRecord`` when that row is gone or holds
+    another record, ``EncodingError`` when it is not a canonical envelope (``armsledger verify`` names both)."""
     if row["envelope"] is None:
         raise MissingRecord(f"views: the log holds no record at position {row['notification_id']} "
                             f"(one of {row['stream']}), which the views hold: run armsledger verify")
-    return bytes(row["envelope"])
+    envelope = Envelope.from_bytes(bytes(row["envelope"]))
+    if (envelope.stream, envelope.node, envelope.version) != (row["stream"], row["node"], row["version"]):
+        raise MissingRecord(f"views: the log's record at position {row['notification_id']} is not the one the "
+                            f"views hold (version {row['version']} of {row['stream']}): run armsledger verify")
+    return envelope
 
 
 def weapon_row(w: WeaponView) -> tuple[Any, ...]:

@@ -45,7 +45,7 @@ from projections.log_pages import read_page
 from projections.read_ahead import PagesAhead, can_read_ahead
 from projections.rebuild_aside import rebuild_aside
 from projections.serial_search import DESCRIPTION_FIELDS, serial_like, weapon_filter
-from projections.store import ViewStore, WriteTransaction, held_envelope
+from projections.store import ViewStore, WriteTransaction, held_record
 from projections.weapon_state import WeaponView
 
 Progress = Callable[[int, int | None], None]
@@ -262,12 +262,13 @@ class Views:
         """The weapon's marking, description, current state and every record, in lifecycle order.
 
         None if no record of the weapon was projected. Raises ``InvalidField``
-        if ``weapon_id`` is not a UUID, ``MissingRecord`` if a record's row of the own log is gone.
+        if ``weapon_id`` is not a UUID; ``MissingRecord`` or ``EncodingError`` if a record's row of the own log
+        is gone or changed (``projections.store.held_record``).
         """
         weapon_id = _weapon_id(weapon_id)
         rows = self.store.query(
             "SELECT w.weapon_id, w.manufacturer, w.country, w.serial, w.type, w.make, w.model, w.calibre, w.year, "
-            "w.status, w.holder, w.place, w.flags, e.stream, e.notification_id, "
+            "w.status, w.holder, w.place, w.flags, e.stream, e.node, e.version, e.notification_id, "
             f"{self.store.envelope_of('e')} AS envelope "
             "FROM view_weapons w LEFT JOIN view_events e ON e.stream = w.weapon_id WHERE w.weapon_id = ? "
             "ORDER BY e.sequence_on, e.node, e.version", [weapon_id])
@@ -282,7 +283,7 @@ class Views:
             "holder": weapon["holder"],
             "place": weapon["place"],
             "flags": _flags(weapon),
-            "events": [_event(held_envelope(row)) for row in rows if row["stream"] is not None],
+            "events": [_event(held_record(row)) for row in rows if row["stream"] is not None],
         }
 
     def find_by_marking(self, manufacturer: str, country: str, serial: str) -> list[str]:
@@ -442,8 +443,7 @@ def _flags(row: Any) -> list[str]:
     return [f for f in row["flags"].split(",") if f]
 
 
-def _event(data: bytes) -> dict[str, Any]:
-    envelope = Envelope.from_bytes(data)
+def _event(envelope: Envelope) -> dict[str, Any]:
     return {
         "type": envelope.type,
         "occurred_on": envelope.occurred_on,

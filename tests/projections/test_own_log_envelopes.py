@@ -84,3 +84,18 @@ def test_a_record_gone_from_the_log_is_an_error_not_a_shorter_history(belgium):
     with pytest.raises(MissingRecord):
         views.store.load_weapon_events([str(belgium.ids.w3)])
     assert views.lifecycle(belgium.ids.w1) is not None  # the other weapons read as before
+
+
+def test_a_log_row_holding_another_record_is_an_error_not_its_history(belgium):
+    views, log = belgium.views, belgium.registry
+    views.catch_up(log)
+    events = views.store.own_log
+    assert events is not None
+    w1, w3 = (sql(belgium.db, "SELECT MIN(notification_id) FROM view_events WHERE stream = ?", str(weapon))[0][0]
+              for weapon in (belgium.ids.w1, belgium.ids.w3))
+    (other,) = sql(belgium.db, f"SELECT state FROM {events.sql_table} WHERE {events.position} = ?", w1)[0]
+    sql(belgium.db, f"UPDATE {events.sql_table} SET state = ? WHERE {events.position} = ?", bytes(other), w3)
+    with pytest.raises(MissingRecord, match="not the one the views hold"):
+        views.lifecycle(belgium.ids.w3)
+    with pytest.raises(MissingRecord, match="not the one the views hold"):
+        views.store.load_weapon_events([str(belgium.ids.w3)])
