@@ -55,7 +55,8 @@ class Node:
         from nodes.workers import start_pool
         from projections.views import Views
 
-        views = Views.open(eventsourcing_env(self.settings.db))
+        # The registry's records are read from its log, not copied into the views.
+        views = Views.open(eventsourcing_env(self.settings.db), own_log=self.registry.name)
         views.start_workers = start_pool  # a rebuild of a large SQLite log makes its rows on them
         return views
 

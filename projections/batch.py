@@ -71,7 +71,7 @@ class ViewEvent(NamedTuple):
     sequence_on: int
     recorded_at: int
     authority: str
-    envelope: bytes
+    envelope: bytes | None  # None: a record of the views' own log, which holds it (``projections.store.OwnLog``)
     body: Mapping[str, Any]
 
     def __repr__(self) -> str:  # without the envelope and body: long, and the header says which record it is
@@ -183,8 +183,10 @@ def project_parsed(
     page: ParsedPage,
     load_weapons: Callable[[Collection[str]], Mapping[str, WeaponView]],
     load_weapon_events: Callable[[Collection[str]], Iterable[ViewEvent]],
+    *, copy_envelopes: bool = True,
 ) -> ProjectedBatch:
-    """Rows for the records of ``page``.
+    """Rows for the records of ``page``; without their envelopes unless ``copy_envelopes`` (records of the views'
+    own log, which keeps them).
 
     ``load_weapons(ids)`` returns the stored state of those weapons that have
     one; ``load_weapon_events(ids)`` their projected records. Reprocessing a
@@ -224,7 +226,8 @@ def project_parsed(
             chain_ends[chain] = sequence_on
         # Positional, in the order of ViewEvent's fields: a rebuild makes one per record.
         event = ViewEvent(stream, node, envelope.version, notification_id, record_type, envelope.occurred_on,
-                          sequence_on, envelope.recorded_at, envelope.authority, bytes(data), envelope.body)
+                          sequence_on, envelope.recorded_at, envelope.authority,
+                          bytes(data) if copy_envelopes else None, envelope.body)
         events.append(event)
         if is_weapon:
             new_events[stream].append(event)

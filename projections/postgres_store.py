@@ -26,6 +26,7 @@ from projections.store import (
     TABLES_DDL,
     TRACKING_TABLE,
     VIEW_TABLES,
+    OwnLog,
     RowsInto,
     ViewStore,
     WriteTransaction,
@@ -60,6 +61,22 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
             # No statement of the views contains a literal '?' or '%': values are parameters.
             converted = self._statements[statement] = statement.replace("?", "%s")
         return converted
+
+    def own_log_named(self, name: str) -> OwnLog:
+        # As the library's factory names an application's events table.
+        table = f"{name.lower()}_events"
+        return OwnLog(name, table, SQL("{}.{}").format(Identifier(self.datastore.schema), Identifier(table)
+                                                        ).as_string(None), "notification_id")
+
+    def _same_database(self, recorder: Any) -> bool:
+        from eventsourcing.postgres import PostgresApplicationRecorder
+
+        def database(datastore: PostgresDatastore) -> tuple[Any, ...]:
+            kwargs = datastore.pool.kwargs if isinstance(datastore.pool.kwargs, dict) else {}
+            return (kwargs.get("host"), kwargs.get("port"), kwargs.get("dbname"), datastore.schema)
+
+        return isinstance(recorder, PostgresApplicationRecorder) and database(recorder.datastore) == database(
+            self.datastore)
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
         with self.datastore.get_connection() as connection:  # autocommit: the statement is its own snapshot
@@ -178,6 +195,10 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
         for index in ASIDE_INDEXES:
             cursor.execute(SQL("ALTER INDEX {} RENAME TO {}").format(Identifier(index.aside_name),
                                                                     Identifier(index.name)))
+
+    def _lock_tracking(self, cursor: Any) -> None:
+        # SHARE ROW EXCLUSIVE conflicts with itself and with every write of the table's rows.
+        cursor.execute(f"LOCK TABLE {TRACKING_TABLE} IN SHARE ROW EXCLUSIVE MODE")
 
     def _clear(self, cursor: Any) -> None:
         cursor.execute(SQL("TRUNCATE {}").format(SQL(", ").join(Identifier(t) for t in VIEW_TABLES)))

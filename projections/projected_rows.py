@@ -115,7 +115,8 @@ class Shipments:
 
 
 def rows_by_stream(recorder: Any, until: int, shipments: Shipments, progress: Any = None, *,
-                   canonical_known: bool = False) -> Iterator[tuple[list[Row], Row | None]]:
+                   canonical_known: bool = False, copy_envelopes: bool = True
+                   ) -> Iterator[tuple[list[Row], Row | None]]:
     """For each stream of ``recorder``'s log with records projected at positions up to ``until``, in the order
     of its id: (its ``view_events`` rows in version order, its ``view_weapons`` row or None). Shipment facts go
     to ``shipments``. ``progress(rows read, until)`` is told every ``READ_BATCH`` rows and at the end.
@@ -123,14 +124,17 @@ def rows_by_stream(recorder: Any, until: int, shipments: Shipments, progress: An
     Requires the library's SQLite or PostgreSQL recorder. Raises ``NotPlain`` (see the module docstring) when
     the log is not plain; the rows yielded until then are not to be used. ``canonical_known``: the rows are
     decoded without checking that they are canonical envelopes; what is made is right only if they all are.
+    ``copy_envelopes`` False: the rows of the views' own log, without their envelopes (``project_parsed``).
     """
     # Closed here, not when collected: the read holds a pooled connection, which a pool closed by then refuses.
     with contextlib.closing(_rows_in_stream_order(recorder)) as log_rows:
-        yield from stream_rows(log_rows, until, shipments, progress, canonical_known=canonical_known)
+        yield from stream_rows(log_rows, until, shipments, progress, canonical_known=canonical_known,
+                               copy_envelopes=copy_envelopes)
 
 
 def stream_rows(log_rows: Iterable[tuple[int, bytes | None]], until: int, shipments: Shipments,
-                progress: Any = None, *, canonical_known: bool = False) -> Iterator[tuple[list[Row], Row | None]]:
+                progress: Any = None, *, canonical_known: bool = False, copy_envelopes: bool = True
+                ) -> Iterator[tuple[list[Row], Row | None]]:
     """``rows_by_stream`` of ``log_rows``: (position, stored bytes) of a log's rows in the order of its primary
     key (stream id, version), all of the log or the streams of a range of ids (``projections.range_rows``)."""
     # The fields by name, not an Envelope (a sixth of the parse): the same verdict as Envelope.from_bytes.
@@ -156,14 +160,14 @@ def stream_rows(log_rows: Iterable[tuple[int, bytes | None]], until: int, shipme
             continue
         if fields["stream"] != stream:
             if records:
-                yield _stream_rows(records, shipments, shared)
+                yield _stream_rows(records, shipments, shared, copy_envelopes)
             stream, node, records = fields["stream"], fields["node"], []
         elif fields["node"] != node or position < records[-1][0] or fields["version"] <= records[-1][1]["version"]:
             # A version that does not rise: a record stored twice (replayed), whose views' key repeats.
             raise NotPlain("a stream's records are of several nodes, or out of position or version order")
         records.append((position, fields, state))
     if records:
-        yield _stream_rows(records, shipments, shared)
+        yield _stream_rows(records, shipments, shared, copy_envelopes)
     if progress is not None:
         progress(read, until)
 
@@ -182,7 +186,7 @@ def _decoded(data: bytes) -> dict[str, Any]:
 
 
 def _stream_rows(records: list[tuple[int, dict[str, Any], bytes]], shipments: Shipments,
-                 shared: dict[str, str]) -> tuple[list[Row], Row | None]:
+                 shared: dict[str, str], copy_envelopes: bool) -> tuple[list[Row], Row | None]:
     """The rows of one stream's records (one node, in version and position order, each its fields by name),
     as a rebuild makes them; ``shared`` gives one object for each type and authority seen (see below)."""
     rows: list[Row] = []
@@ -202,7 +206,7 @@ def _stream_rows(records: list[tuple[int, dict[str, Any], bytes]], shipments: Sh
         authority = fields["authority"]
         event = ViewEvent(stream, node, fields["version"], position, shared.setdefault(record_type, record_type),
                           occurred_on, sequence_on, fields["recorded_at"], shared.setdefault(authority, authority),
-                          state, fields["body"])
+                          state if copy_envelopes else None, fields["body"])
         rows.append(event.row())
         if record_type in WEAPON_EVENT_TYPES:
             weapon_events.append(event)

@@ -44,16 +44,17 @@ class LogFile:
     database: str  # the name the library opened it by (a path or a ``file:`` URI)
     table: str
     as_uuid: bool  # the library writes stream ids as UUIDs
+    copy_envelopes: bool = True  # False: the views' own log, whose rows are made without their envelopes
 
     @classmethod
-    def of(cls, recorder: Any) -> LogFile | None:
+    def of(cls, recorder: Any, *, copy_envelopes: bool = True) -> LogFile | None:
         """The file of ``recorder``'s log, None if it is not the library's SQLite table in a file."""
         from eventsourcing.sqlite import SQLiteApplicationRecorder
 
         if not isinstance(recorder, SQLiteApplicationRecorder) or recorder.datastore.pool.is_sqlite_memory_mode:
             return None
         return cls(recorder.datastore.pool.db_name, recorder.events_table_name,
-                   recorder.datastore.originator_id_type == "uuid")
+                   recorder.datastore.originator_id_type == "uuid", copy_envelopes)
 
 
 def id_ranges(count: int) -> list[tuple[str | None, str | None]]:
@@ -82,7 +83,7 @@ def range_rows(log: LogFile, low: str | None, high: str | None, until: int) -> R
             read = count
 
         # One statement: one snapshot of the range (the log only grows at its end: positions past ``until``).
-        for event_rows, weapon in stream_rows(rows, until, shipments, reads):
+        for event_rows, weapon in stream_rows(rows, until, shipments, reads, copy_envelopes=log.copy_envelopes):
             events += event_rows
             if weapon is not None:
                 weapons.append(weapon)

@@ -71,9 +71,10 @@ def rebuild_aside(store: ViewStore, log: EnvelopeLog, until: int | None, progres
     if found is None or found[0] == 0:
         return None
     count, end = found
+    copy_envelopes = not store.references(log.name, log.recorder)
     # With one core, a worker would only add its start and the pickling of its rows.
-    log_file = LogFile.of(log.recorder) if (start_workers is not None and count >= WORKERS_FROM
-                                            and (os.cpu_count() or 1) > 1) else None
+    log_file = LogFile.of(log.recorder, copy_envelopes=copy_envelopes) if (
+        start_workers is not None and count >= WORKERS_FROM and (os.cpu_count() or 1) > 1) else None
     store.create_aside()
     try:
         shipments = Shipments()
@@ -84,10 +85,10 @@ def rebuild_aside(store: ViewStore, log: EnvelopeLog, until: int | None, progres
                 finally:
                     pool.shutdown(wait=True, cancel_futures=True)
         elif AHEAD:
-            with ItemsAhead(_chunks(log.recorder, end, shipments)) as ahead:
+            with ItemsAhead(_chunks(log.recorder, end, shipments, copy_envelopes)) as ahead:
                 _write_aside(store, iter(ahead), progress, count)
         else:
-            _write_aside(store, _chunks(log.recorder, end, shipments), progress, count)
+            _write_aside(store, _chunks(log.recorder, end, shipments, copy_envelopes), progress, count)
         with store.aside_transaction() as transaction:
             for table, rows in (("view_shipments", shipments.shipment_rows()),
                                 ("view_shipment_weapons", shipments.shipment_weapon_rows())):
@@ -106,7 +107,7 @@ def rebuild_aside(store: ViewStore, log: EnvelopeLog, until: int | None, progres
     return count
 
 
-def _chunks(recorder: Any, end: int, shipments: Shipments) -> Iterator[Chunk]:
+def _chunks(recorder: Any, end: int, shipments: Shipments, copy_envelopes: bool) -> Iterator[Chunk]:
     """The events' and weapons' rows of ``recorder``'s log up to ``end`` (``rows_by_stream``), some
     ``WRITE_ROWS`` events' rows at a time, each with the number of the log's rows read to make it."""
     read = 0
@@ -117,7 +118,7 @@ def _chunks(recorder: Any, end: int, shipments: Shipments) -> Iterator[Chunk]:
 
     events: list[Row] = []
     weapons: list[Row] = []
-    for event_rows, weapon in rows_by_stream(recorder, end, shipments, reads):
+    for event_rows, weapon in rows_by_stream(recorder, end, shipments, reads, copy_envelopes=copy_envelopes):
         events += event_rows
         if weapon is not None:
             weapons.append(weapon)

@@ -15,7 +15,7 @@ from eventsourcing.sqlite import SQLiteDatastore
 
 import projections.sqlite_pool  # noqa: F401  (every SQLite store gets the mended connection pool)
 from projections.sqlite_tracking import TablesCreatedByOneAtATime, create_tracking_table, use_tracking_table
-from projections.store import TABLES_DDL, TRACKING_TABLE, VIEW_TABLES, ViewStore, WriteTransaction
+from projections.store import TABLES_DDL, TRACKING_TABLE, VIEW_TABLES, OwnLog, ViewStore, WriteTransaction
 
 # SQLite's LIKE is case-insensitive (ASCII), so its LIKE optimisation uses an
 # index only on a NOCASE column. Serials are stored and searched upper-cased
@@ -102,6 +102,17 @@ class SQLiteViewStore(ViewStore, TablesCreatedByOneAtATime):
 
     def sql(self, statement: str) -> str:
         return statement
+
+    def own_log_named(self, name: str) -> OwnLog:
+        # The library's SQLite application recorder has one table whatever the name; its rowid is the position.
+        return OwnLog(name, "stored_events", "stored_events", "rowid")
+
+    def _same_database(self, recorder: Any) -> bool:
+        from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+        pool = self.datastore.pool
+        return (isinstance(recorder, SQLiteApplicationRecorder) and not pool.is_sqlite_memory_mode
+                and recorder.datastore.pool.db_name == pool.db_name)
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
         with self.datastore.get_connection(commit=False) as connection:

@@ -11,7 +11,9 @@ Tables (the same on SQLite and PostgreSQL but for the type of ``envelope``
 and how the serial columns are indexed for ``LIKE``)::
 
     view_events            one row per projected record, key (stream, node, version):
-                           the signed envelope as stored, its header, sequence_on, month
+                           its header, sequence_on, month, and the signed envelope as stored,
+                           NULL for a record of the views' own log (``ViewStore.own_log``: the
+                           log's row at notification_id holds it)
     view_weapons           one row per weapon: marking, normalised marking key and serial
                            (and the serial reversed, for suffix search), description,
                            status, holder, place, since, flags, opened_by, and the
@@ -33,20 +35,20 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgpack
 from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 
 from domain.marking import normalise
 from domain.weapon_state import Status, WeaponState
+from ledger.envelope import Envelope
 from projections.batch import ProjectedBatch, ViewEvent
-from projections.errors import TrackingConflict
+from projections.errors import MissingRecord, TrackingConflict
 from projections.weapon_state import WeaponView, marking_key
 
 TRACKING_TABLE = "views_tracking"
 VIEW_TABLES = ("view_events", "view_weapons", "view_shipments", "view_shipment_weapons")
 # Raise when the tables below change: views of an older layout are dropped
 # when opened (they are rebuilt from the log by the next catch-up).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA_TRACKING_NAME = "__views_schema__"
 
 # {bytes}: binary column type; {serial}: type of the serial columns searched with
@@ -63,7 +65,7 @@ TABLES_DDL = (
         recorded_at BIGINT NOT NULL,
         month TEXT NOT NULL,
         authority TEXT NOT NULL,
-        envelope {bytes} NOT NULL,
+        envelope {bytes},
         PRIMARY KEY (stream, node, version))""",
     """CREATE TABLE IF NOT EXISTS view_weapons (
         weapon_id TEXT PRIMARY KEY,
@@ -237,8 +239,20 @@ ASIDE_ROWS = {
     "view_shipment_weapons": RowsInto("shipment_weapons", "view_shipment_weapons" + ASIDE_SUFFIX,
                                       SHIPMENT_WEAPON_ROWS.columns, ""),
 }
-SELECT_EVENT_COLUMNS = "stream, node, version, notification_id, type, occurred_on, sequence_on, recorded_at, " \
-                       "authority, envelope"
+SELECT_EVENT_COLUMNS = "e.stream, e.node, e.version, e.notification_id, e.type, e.occurred_on, e.sequence_on, " \
+                       "e.recorded_at, e.authority"
+
+
+@dataclass(frozen=True)
+class OwnLog:
+    """The log in the views' own database whose records ``view_events`` holds without their envelopes: the row
+    of the library's events table ``events_table`` whose ``position`` column is a record's notification id
+    holds it (``sql_table``: the table as the store's SQL names it)."""
+
+    name: str  # the application name the log is projected under (its tracking name)
+    events_table: str
+    sql_table: str
+    position: str
 
 
 @dataclass
@@ -265,6 +279,8 @@ class ViewStore(TrackingRecorder):
     #: (``_index_aside``): one index built from the rows, instead of one entry inserted per row. A taken key
     #: then fails the swap, not the write, and the views stay as they were all the same.
     keys_last = False
+    #: The log whose records are kept without their envelopes (``references``); None: every envelope is copied.
+    own_log: OwnLog | None = None
 
     # --- what each backend provides ----------------------------------------------------
 
@@ -289,11 +305,36 @@ class ViewStore(TrackingRecorder):
 
     def load_weapon_events(self, weapon_ids: Collection[str],
                            within: WriteTransaction | None = None) -> list[ViewEvent]:
-        """Projected records of these weapons (any order; as ``within`` sees them, if given)."""
+        """Projected records of these weapons (any order; as ``within`` sees them, if given).
+
+        Raises ``MissingRecord`` when the row of the own log that holds a record's envelope is gone."""
         with self._reading_within(within) as cursor:
-            rows = self.select_in(cursor, f"SELECT {SELECT_EVENT_COLUMNS} FROM view_events WHERE stream IN ?",
-                                  weapon_ids)
+            rows = self.select_in(cursor, f"SELECT {SELECT_EVENT_COLUMNS}, {self.envelope_of('e')} AS envelope "
+                                          "FROM view_events e WHERE e.stream IN ?", weapon_ids)
         return [self.view_event(row) for row in rows]
+
+    @abstractmethod
+    def own_log_named(self, name: str) -> OwnLog:
+        """Where the library keeps the log of the application ``name`` in the views' own database."""
+
+    @abstractmethod
+    def _same_database(self, recorder: Any) -> bool:
+        """Whether ``recorder`` is the library's application recorder of the views' own database."""
+
+    def references(self, name: str, recorder: Any) -> bool:
+        """Whether the records of the log of ``recorder``, projected under ``name``, are kept without their
+        envelopes: it is the views' ``own_log``. A log of another name or database has them copied."""
+        own = self.own_log
+        return (own is not None and name == own.name and self._same_database(recorder)
+                and getattr(recorder, "events_table_name", None) == own.events_table)
+
+    def envelope_of(self, alias: str) -> str:
+        """SQL of the envelope of the ``view_events`` row ``alias``: its copy, or the own log's row."""
+        own = self.own_log
+        if own is None:
+            return f"{alias}.envelope"
+        return (f"COALESCE({alias}.envelope, (SELECT l.state FROM {own.sql_table} l "
+                f"WHERE l.{own.position} = {alias}.notification_id))")
 
     @abstractmethod
     def _clear(self, cursor: Any) -> None:
@@ -307,15 +348,37 @@ class ViewStore(TrackingRecorder):
     # --- layout --------------------------------------------------------------------------
 
     def ensure_schema(self) -> None:
-        """Drop views written by an older version of this code (any layout but ``SCHEMA_VERSION``'s)."""
+        """Drop views written by an older version of this code (any layout but ``SCHEMA_VERSION``'s) and make
+        this layout's tables, in one transaction.
+
+        Two processes opening old views at once: the second looks again under the write lock, finds the
+        layout the first made and changes nothing (it neither drops the first's views nor records the
+        layout twice).
+        """
         if self.max_tracking_id(SCHEMA_TRACKING_NAME) == SCHEMA_VERSION:
             return
-        with self.datastore.transaction(commit=True) as cursor:
+        with self.transaction() as transaction:
+            cursor = transaction.cursor
+            self._lock_tracking(cursor)
+            if self._layout_version(cursor) == SCHEMA_VERSION:  # made by another process since the look above
+                return
             for table in VIEW_TABLES:
                 cursor.execute(f"DROP TABLE IF EXISTS {table}")
             self._clear_tracking(cursor)
-        self.create_table()  # type: ignore[attr-defined]  # of the recorder class this is mixed into
-        self.insert_tracking(Tracking(SCHEMA_TRACKING_NAME, SCHEMA_VERSION))
+            cursor.execute(self.sql(f"DELETE FROM {TRACKING_TABLE} WHERE application_name = ?"),
+                           (SCHEMA_TRACKING_NAME,))
+            for ddl in TABLES_DDL:
+                cursor.execute(ddl.format(**self.dialect))
+            self._insert_tracking(cursor, Tracking(SCHEMA_TRACKING_NAME, SCHEMA_VERSION))  # type: ignore[attr-defined]
+
+    def _lock_tracking(self, cursor: Any) -> None:
+        """Whatever the backend needs, beyond ``transaction``'s start, for the transaction to hold the tracking
+        table against every other writer until it ends."""
+
+    def _layout_version(self, cursor: Any) -> int | None:
+        rows = self.select(cursor, f"SELECT notification_id FROM {TRACKING_TABLE} WHERE application_name = ?",
+                           (SCHEMA_TRACKING_NAME,))
+        return rows[0]["notification_id"] if rows else None
 
     # --- writing -----------------------------------------------------------------------
 
@@ -473,16 +536,30 @@ class ViewStore(TrackingRecorder):
 
     @staticmethod
     def view_event(row: Any) -> ViewEvent:
-        """A ``view_events`` row (``SELECT_EVENT_COLUMNS``) as a ``ViewEvent``."""
-        envelope = bytes(row["envelope"])
-        # Bytes this store wrote after Envelope.from_bytes accepted them: the
-        # canonical-form check need not be repeated to read the body back.
-        body = msgpack.unpackb(envelope, raw=False)["body"]
+        """A ``view_events`` row (``SELECT_EVENT_COLUMNS`` and ``envelope_of``) as a ``ViewEvent``; raises as
+        ``held_record`` does."""
+        envelope = held_record(row)
         return ViewEvent(
             stream=row["stream"], node=row["node"], version=row["version"], notification_id=row["notification_id"],
             type=row["type"], occurred_on=row["occurred_on"], sequence_on=row["sequence_on"],
-            recorded_at=row["recorded_at"], authority=row["authority"], envelope=envelope, body=body,
+            recorded_at=row["recorded_at"], authority=row["authority"], envelope=bytes(row["envelope"]),
+            body=envelope.body,
         )
+
+
+def held_record(row: Any) -> Envelope:
+    """The record of a ``view_events`` row read with ``ViewStore.envelope_of`` (and its ``stream``, ``node``,
+    ``version`` and ``notification_id``). The bytes may be the own log's row, changed since it was projected:
+    they are parsed as a catch-up parses them. Raises ``MissingRecord`` when that row is gone or holds
+    another record, ``EncodingError`` when it is not a canonical envelope (``armsledger verify`` names both)."""
+    if row["envelope"] is None:
+        raise MissingRecord(f"views: the log holds no record at position {row['notification_id']} "
+                            f"(one of {row['stream']}), which the views hold: run armsledger verify")
+    envelope = Envelope.from_bytes(bytes(row["envelope"]))
+    if (envelope.stream, envelope.node, envelope.version) != (row["stream"], row["node"], row["version"]):
+        raise MissingRecord(f"views: the log's record at position {row['notification_id']} is not the one the "
+                            f"views hold (version {row['version']} of {row['stream']}): run armsledger verify")
+    return envelope
 
 
 def weapon_row(w: WeaponView) -> tuple[Any, ...]:

@@ -4,7 +4,7 @@ Rebuilt from the signed envelopes of the notification log, with the position
 tracked (eventsourcing's tracking machinery) in the same transaction as the
 rows, so ``catch_up`` resumes exactly where the last committed batch ended::
 
-    views = Views.open(eventsourcing_env(settings.db))   # the node says where the database is
+    views = Views.open(eventsourcing_env(settings.db), own_log=registry.name)   # the node says where
     views.catch_up(node.registry)            # project what was recorded since last time
     views.lifecycle(weapon_id)
 
@@ -45,7 +45,7 @@ from projections.log_pages import read_page
 from projections.read_ahead import PagesAhead, can_read_ahead
 from projections.rebuild_aside import rebuild_aside
 from projections.serial_search import DESCRIPTION_FIELDS, serial_like, weapon_filter
-from projections.store import ViewStore, WriteTransaction
+from projections.store import ViewStore, WriteTransaction, held_record
 from projections.weapon_state import WeaponView
 
 Progress = Callable[[int, int | None], None]
@@ -84,8 +84,12 @@ class Views:
         self._catching_up = threading.Lock()
 
     @classmethod
-    def open(cls, persistence: Mapping[str, str]) -> Views:
+    def open(cls, persistence: Mapping[str, str], *, own_log: str | None = None) -> Views:
         """Open (creating the tables if missing) the views in the database ``persistence`` names.
+
+        ``own_log``: the name of an application whose log the library keeps in the same database (the node's
+        registry): its records are projected without a copy of their envelopes, which the queries read from
+        the log's rows (``projections.store.OwnLog``). Other logs' records keep their copy.
 
         ``persistence`` is the environment of eventsourcing's persistence module
         (``PERSISTENCE_MODULE`` ``eventsourcing.sqlite`` or ``eventsourcing.postgres``
@@ -104,6 +108,8 @@ class Views:
         factory = InfrastructureFactory.construct(Environment("views", env))
         store = factory.tracking_recorder(store_class)
         store.ensure_schema()  # type: ignore[attr-defined]  # ViewStore adds it to the recorder
+        if own_log is not None:
+            store.own_log = store.own_log_named(own_log)  # type: ignore[attr-defined]
         return cls(store, factory)  # type: ignore[arg-type]
 
     def close(self) -> None:
@@ -177,6 +183,7 @@ class Views:
         projects and writes the current one.
         """
         processed = 0
+        copy_envelopes = not self.store.references(log.name, log.recorder)
         position = start = self.position(log) if position is None else position
         end = 0
         if progress is not None:
@@ -187,7 +194,7 @@ class Views:
                 group: list[ProjectedBatch] = []
                 try:
                     with self.store.transaction() as transaction:
-                        group = self._project_group(log, pages, written, transaction)
+                        group = self._project_group(log, pages, written, transaction, copy_envelopes)
                 except TrackingConflict:
                     position = self.position(log)  # someone else projected it: go on from there
                     written = None  # and wrote weapons this process does not know of
@@ -221,8 +228,9 @@ class Views:
         return next_page
 
     def _project_group(self, log: EnvelopeLog, pages: Callable[[], ParsedPage | None], written: set[str] | None,
-                       transaction: WriteTransaction) -> list[ProjectedBatch]:
-        """The next batches of ``pages`` written in ``transaction``: one for a catch-up, several for a rebuild."""
+                       transaction: WriteTransaction, copy_envelopes: bool) -> list[ProjectedBatch]:
+        """The next batches of ``pages`` written in ``transaction``: one for a catch-up, several for a rebuild;
+        the envelopes copied unless ``log`` is the views' own (``ViewStore.references``)."""
         def load_weapons(weapon_ids: Collection[str]) -> Mapping[str, WeaponView]:
             if written is not None:
                 weapon_ids = [w for w in weapon_ids if w in written]
@@ -239,7 +247,7 @@ class Views:
                 page = pages()
                 if page is None:
                     break
-                batch = project_parsed(page, load_weapons, load_weapon_events)
+                batch = project_parsed(page, load_weapons, load_weapon_events, copy_envelopes=copy_envelopes)
                 self.store.write(batch, Tracking(log.name, batch.last_notification_id), transaction)
             if written is not None:
                 # Loads later in this transaction see these rows; a rollback ends the rebuild's use of the set.
@@ -254,13 +262,15 @@ class Views:
         """The weapon's marking, description, current state and every record, in lifecycle order.
 
         None if no record of the weapon was projected. Raises ``InvalidField``
-        if ``weapon_id`` is not a UUID.
+        if ``weapon_id`` is not a UUID; ``MissingRecord`` or ``EncodingError`` if a record's row of the own log
+        is gone or changed (``projections.store.held_record``).
         """
         weapon_id = _weapon_id(weapon_id)
         rows = self.store.query(
             "SELECT w.weapon_id, w.manufacturer, w.country, w.serial, w.type, w.make, w.model, w.calibre, w.year, "
-            "w.status, w.holder, w.place, w.flags, e.envelope FROM view_weapons w "
-            "LEFT JOIN view_events e ON e.stream = w.weapon_id WHERE w.weapon_id = ? "
+            "w.status, w.holder, w.place, w.flags, e.stream, e.node, e.version, e.notification_id, "
+            f"{self.store.envelope_of('e')} AS envelope "
+            "FROM view_weapons w LEFT JOIN view_events e ON e.stream = w.weapon_id WHERE w.weapon_id = ? "
             "ORDER BY e.sequence_on, e.node, e.version", [weapon_id])
         if not rows:
             return None
@@ -273,7 +283,7 @@ class Views:
             "holder": weapon["holder"],
             "place": weapon["place"],
             "flags": _flags(weapon),
-            "events": [_event(row["envelope"]) for row in rows if row["envelope"] is not None],
+            "events": [_event(held_record(row)) for row in rows if row["stream"] is not None],
         }
 
     def find_by_marking(self, manufacturer: str, country: str, serial: str) -> list[str]:
@@ -433,8 +443,7 @@ def _flags(row: Any) -> list[str]:
     return [f for f in row["flags"].split(",") if f]
 
 
-def _event(data: bytes) -> dict[str, Any]:
-    envelope = Envelope.from_bytes(bytes(data))
+def _event(envelope: Envelope) -> dict[str, Any]:
     return {
         "type": envelope.type,
         "occurred_on": envelope.occurred_on,

@@ -57,6 +57,7 @@ from nodes.errors import (
     NodeNotInitialised,
     StorageError,
 )
+from projections.errors import MissingRecord
 
 EXIT_OK = 0
 EXIT_VERIFICATION_FAILED = 1
@@ -230,6 +231,9 @@ def _guarded(run_: Invocation) -> int:
         found, due = (e.args + ("?", "?"))[:2]
         run_.warn(f"{name}: verification failed: a stored stream holds version {found} where version {due} "
                   "was due (a record was deleted); run 'armsledger verify' to locate every bad record")
+        return EXIT_VERIFICATION_FAILED
+    except MissingRecord as e:  # the views hold a record whose log row is gone: a row was deleted
+        run_.warn(f"{name}: verification failed: {e}")
         return EXIT_VERIFICATION_FAILED
     except KeyboardInterrupt:
         run_.warn(f"{name}: interrupted")

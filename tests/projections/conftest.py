@@ -109,7 +109,7 @@ def belgium(db_url, tmp_path):
     """BE's node on the backend under test, its views (not yet caught up) and the scenario's ids."""
     node = init_node(Settings.load(home=tmp_path / "be", db=db_url, passphrase="pw"), "BE")
     ids = build_belgium(node.registry)
-    views = Views.open(eventsourcing_env(db_url))
+    views = Views.open(eventsourcing_env(db_url), own_log=node.registry.name)  # as the node opens them
     yield SimpleNamespace(node=node, registry=node.registry, views=views, ids=ids, db=db_url)
     views.close()
     node.close()

@@ -175,6 +175,7 @@ def test_fresh_tables_a_killed_rebuild_left_are_dropped_by_the_next(belgium, dum
 
 def test_a_log_that_is_not_the_librarys_table_is_rebuilt_in_position_order(belgium, dump_views):
     log, views = belgium.registry, belgium.views
+    views.store.own_log = None  # envelopes copied: a wrapped log is not the table the views would read them from
     views.catch_up(log)
     caught_up = dump_views(views)
     wrapped = SimpleNamespace(name=log.name, recorder=SimpleNamespace(

@@ -73,7 +73,7 @@ def test_a_catch_up_committed_while_the_views_are_read_is_no_mismatch(belgium):
     belgium.views.catch_up(belgium.registry)
     belgium.registry.record("report_stolen", by="police", weapon_id=belgium.ids.w5, place="Liege",
                             circumstances="", occurred_on=1_720_000_000)
-    other = Views.open(eventsourcing_env(belgium.db))
+    other = Views.open(eventsourcing_env(belgium.db), own_log=belgium.registry.name)
     caught_up = []
 
     def another_catches_up(done, total):  # told while the log is projected afresh, after the position was read
@@ -142,7 +142,7 @@ def test_the_views_snapshot_outlasts_the_idle_transaction_timeout(belgium):
 
     belgium.views.catch_up(belgium.registry)
     env = {**eventsourcing_env(belgium.db), "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "1"}
-    with Views.open(env) as views:
+    with Views.open(env, own_log=belgium.registry.name) as views:
         slept = []
 
         def slow_projection(done, total):  # idle past the timeout once

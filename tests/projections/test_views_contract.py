@@ -168,7 +168,7 @@ def test_catch_up_in_small_batches_then_again_then_rebuild_give_the_same_views(b
     # Views of an older layout (no layout version recorded) are dropped on open, then rebuilt.
     with belgium.views.store.datastore.transaction(commit=True) as cursor:
         cursor.execute("DELETE FROM views_tracking WHERE application_name = '__views_schema__'")
-    with Views.open(eventsourcing_env(belgium.db)) as reopened:
+    with Views.open(eventsourcing_env(belgium.db), own_log=belgium.registry.name) as reopened:
         assert reopened.position(belgium.registry) == 0
         assert reopened.lifecycle(belgium.ids.w1) is None
         assert reopened.catch_up(belgium.registry) == last
@@ -234,7 +234,7 @@ def test_a_batch_is_applied_once_even_when_written_twice_or_by_another_process(b
         store.write(batch, tracking)
     assert dump_views(belgium.views) == before
 
-    with Views.open(eventsourcing_env(belgium.db)) as other:
+    with Views.open(eventsourcing_env(belgium.db), own_log=belgium.registry.name) as other:
         assert other.position(belgium.registry) == belgium.registry.recorder.max_notification_id()
         assert other.catch_up(belgium.registry) == 0
         assert other.custody(belgium.ids.w4)["status"] == "stolen"
