@@ -123,7 +123,9 @@ def server_cpu_seconds(db: str | None):
 
     with psycopg.connect(db) as connection:
         backend = connection.execute("SELECT pg_backend_pid()").fetchone()[0]
-    try:
+    try:  # a server elsewhere: no such process here, or one that is not PostgreSQL's
+        if not (Path(f"/proc/{backend}/cmdline")).read_bytes().startswith(b"postgres"):
+            return None
         postmaster = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1]
     except OSError:
         return None
