@@ -121,14 +121,14 @@ def server_cpu_seconds(db: str | None):
         return None
     import psycopg
 
-    with psycopg.connect(db) as connection:
+    with psycopg.connect(db) as connection:  # read while the backend is there: it ends with the connection
         backend = connection.execute("SELECT pg_backend_pid()").fetchone()[0]
-    try:  # a server elsewhere: no such process here, or one that is not PostgreSQL's
-        if not (Path(f"/proc/{backend}/cmdline")).read_bytes().startswith(b"postgres"):
+        try:  # a server elsewhere: no such process here, or one that is not PostgreSQL's
+            if not Path(f"/proc/{backend}/cmdline").read_bytes().startswith(b"postgres"):
+                return None
+            postmaster = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1]
+        except OSError:
             return None
-        postmaster = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1]
-    except OSError:
-        return None
 
     def used() -> dict[str, float]:
         parts: dict[str, float] = {}
