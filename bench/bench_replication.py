@@ -112,6 +112,48 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def server_cpu_seconds(db: str | None):
+    """A function giving the CPU the PostgreSQL server of ``db`` used so far, by part: its client backends, its
+    background processes (walwriter, checkpointer, ...) each, and the processes that exited (autovacuum workers,
+    backends that ended: the postmaster's reaped children); or None when ``db`` is not PostgreSQL or its server is
+    not a process of this machine."""
+    if not db or not db.startswith("postgres"):
+        return None
+    import psycopg
+
+    with psycopg.connect(db) as connection:  # read while the backend is there: it ends with the connection
+        backend = connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+        try:  # a server elsewhere: no such process here, or one that is not PostgreSQL's
+            if not Path(f"/proc/{backend}/cmdline").read_bytes().startswith(b"postgres"):
+                return None
+            postmaster = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1]
+        except OSError:
+            return None
+
+    def used() -> dict[str, float]:
+        parts: dict[str, float] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                title = (entry / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+            except OSError:
+                continue
+            ticks = int(fields[11]) + int(fields[12])
+            if entry.name == postmaster:
+                parts["exited"] = parts.get("exited", 0) + int(fields[13]) + int(fields[14])
+                parts["postmaster"] = parts.get("postmaster", 0) + ticks
+            elif fields[1] == postmaster:
+                # "postgres: USER DB HOST(PORT) STATE" for a client backend, "postgres: walwriter" and the like else
+                words = title.removeprefix("postgres: ").split()
+                part = "backends" if len(words) > 2 else " ".join(words)
+                parts[part] = parts.get(part, 0) + ticks
+        return {part: ticks / os.sysconf("SC_CLK_TCK") for part, ticks in parts.items()}
+
+    return used
+
+
 def ed25519_verify_cpu(count: int = 2000) -> float:
     """CPU seconds of one Ed25519 verification in this process now (``ed25519_rates`` times the wall)."""
     from ledger.keys import generate_key, sign, verify_signature
@@ -284,6 +326,10 @@ def main() -> None:
             assert results.get(timeout=120) == "ready"
             workers = fed_b.ingest.signatures.process_ids()  # started by warm_up, imported while the relay started
             workers_cpu = cpu_seconds(workers)
+            server_cpu = server_cpu_seconds(b_settings.db)
+            server_before = server_cpu() if server_cpu is not None else {}
+            broker_pids = [broker._process.pid] if broker is not None and broker._process is not None else []
+            broker_before = cpu_seconds(broker_pids)
             total = args.n + 6  # and BE's six certificates
             accepted, cpu = 0, time.process_time()
             first_read = None
@@ -295,6 +341,9 @@ def main() -> None:
             done = time.time()
             ingest_cpu = time.process_time() - cpu
             workers_cpu = cpu_seconds(workers) - workers_cpu
+            server_used = ({part: seconds - server_before.get(part, 0.0) for part, seconds in server_cpu().items()}
+                           if server_cpu is not None else None)
+            broker_used = cpu_seconds(broker_pids) - broker_before
             relay_started, relay_done, relay_cpu, relayed = results.get(timeout=120)
             child.join()
             _, verify_after = ed25519_rates(seconds=0.5)
@@ -321,6 +370,14 @@ def main() -> None:
             print(f"  CPU per event    {per_event * 1e6:9,.0f} us  (relay {relay_cpu / args.n * 1e6:.0f}, ingest "
                   f"{ingest_cpu / args.n * 1e6:.0f}, its workers {workers_cpu / args.n * 1e6:.0f}); one Ed25519 verify "
                   f"{verify * 1e6:.0f} us of CPU now: {verify / per_event:.0%} of it, the ratio's bound on idle cores")
+            if broker_pids:
+                print(f"  broker CPU       {broker_used / args.n * 1e6:9,.0f} us an event  (the local broker's "
+                      "process)")
+            if server_used is not None:
+                parts = ", ".join(f"{part} {seconds / args.n * 1e6:.0f}" for part, seconds in
+                                  sorted(server_used.items(), key=lambda item: -item[1]) if seconds > 0)
+                print(f"  server CPU       {sum(server_used.values()) / args.n * 1e6:9,.0f} us an event  "
+                      f"(the PostgreSQL server of both nodes while they replicated: {parts})")
             assert report.quarantined == 0, report
 
             # 2. Raw kafka-python on the same bytes, same broker, same run.

@@ -76,8 +76,8 @@ def consistency_proof(size1: int, leaf_hashes: Sequence[bytes]) -> list[bytes]:
 
 def inclusion_proof_nodes(index: int, size: int) -> list[NodeId]:
     """The complete subtrees from whose roots PATH(index, D_size) is made, in the order the path
-    needs them (``inclusion_proof_from_nodes``): O(log(size) ** 2) at most, one per path hash
-    when ``size`` is a power of two.
+    needs them (``inclusion_proof_from_nodes``; bottom-up, a root of the right edge as its pieces,
+    largest first): O(log(size) ** 2) at most, one per path hash when ``size`` is a power of two.
 
     Requires ``0 <= index < size``; raises ``ValueError`` otherwise.
     """
@@ -88,11 +88,43 @@ def inclusion_proofs_nodes(indexes: Iterable[int], size: int) -> list[NodeId]:
     """``inclusion_proof_nodes`` of each of ``indexes``, each subtree once (paths of neighbouring leaves
     share most of theirs). Requires ``0 <= index < size`` for each; raises ``ValueError`` otherwise."""
     needed: list[NodeId] = []
-    record = _recorded_into(needed)
+    seen: set[NodeId] = set()
+    previous = -1
     for index in indexes:
         _check_index(index, size)
-        _inclusion_path(index, size, record)
+        for height, sibling in _path_siblings(index, size, previous):
+            for node in ((height, sibling),) if sibling >= 0 else _pieces(~sibling << height, size):
+                if node not in seen:
+                    seen.add(node)
+                    needed.append(node)
+        previous = index
     return needed
+
+
+def _path_siblings(index: int, size: int, previous: int = -1, walked: list[bool] | None = None) -> Iterator[NodeId]:
+    """The siblings of PATH(index, D_size), bottom-up, as (height, position): a complete subtree, or, written
+    (height, ~position), the right edge of the tree from that node on (the root of leaves ``position << height``
+    to ``size``, not a complete subtree). Stops where the path meets that of leaf ``previous`` (-1: none): from
+    the height where both leaves have one ancestor, their siblings are the same. ``walked``, if given, gets
+    for each height walked whether a sibling is there. Requires ``0 <= index < size``.
+
+    The recursion of RFC 9162 section 2.1.3.1 unrolled level by level, as ``MerkleTree.inclusion_proofs`` walks
+    it: at each height the leaf's ancestor ``position`` has a sibling unless it is the level's last node
+    (``last``), carried up unpaired; a right sibling that is the level's last node is complete only when its
+    leaves end within ``size``.
+    """
+    position, last, height = index, size - 1, 0
+    while last:
+        if previous >> height == position:
+            return
+        sibling = position ^ 1
+        if walked is not None:
+            walked.append(sibling <= last)
+        if sibling <= last:
+            yield height, sibling if sibling < last or (sibling + 1) << height <= size else ~sibling
+        position >>= 1
+        last >>= 1
+        height += 1
 
 
 def consistency_proof_nodes(size1: int, size2: int) -> list[NodeId]:
@@ -121,11 +153,31 @@ def inclusion_proof_from_nodes(index: int, size: int, nodes: Mapping[NodeId, byt
 def inclusion_proofs_from_nodes(indexes: Iterable[int], size: int, nodes: Mapping[NodeId, bytes]) -> list[list[bytes]]:
     """``inclusion_proof_from_nodes`` of each of ``indexes``, in order, the subtree roots their paths
     share computed once (as ``MerkleTree.inclusion_proofs``). Same requirements and errors."""
-    subtree_root = _shared(lambda lo, hi: _folded([nodes[node] for node in _pieces(lo, hi)]))
-    proofs = []
+    edges: dict[NodeId, bytes] = {}  # roots of the right edge (not complete subtrees), by (height, ~position)
+    proofs: list[list[bytes]] = []
+    # The previous leaf, its path, and per height how many of its siblings are at that height or above: where a
+    # leaf's walk meets the previous leaf's (``_path_siblings``), the rest of its path is the previous one's.
+    previous, previous_path, previous_above = -1, list[bytes](), [0]
     for index in indexes:
         _check_index(index, size)
-        proofs.append(_inclusion_path(index, size, subtree_root))
+        path: list[bytes] = []
+        walked: list[bool] = []
+        for height, sibling in _path_siblings(index, size, previous, walked):
+            if sibling >= 0:
+                path.append(nodes[(height, sibling)])
+            else:
+                edge = edges.get((height, sibling))
+                if edge is None:
+                    edge = edges[(height, sibling)] = _folded(
+                        [nodes[node] for node in _pieces(~sibling << height, size)])
+                path.append(edge)
+        above = previous_above[len(walked):] or [0]  # [0]: walked to the top
+        if above[0]:
+            path += previous_path[-above[0]:]
+        for here in reversed(walked):
+            above.insert(0, above[0] + here)
+        proofs.append(path)
+        previous, previous_path, previous_above = index, path, above
     return proofs
 
 
@@ -460,20 +512,6 @@ def _recorded_into(needed: list[NodeId]) -> _SubtreeRoot:
         return b""
 
     return record
-
-
-def _shared(subtree_root: _SubtreeRoot) -> _SubtreeRoot:
-    """``subtree_root`` computing each range once: the paths of many leaves share the roots of the
-    tree's right edge, which are not single cached nodes."""
-    roots: dict[tuple[int, int], bytes] = {}
-
-    def shared(lo: int, hi: int) -> bytes:
-        found = roots.get((lo, hi))
-        if found is None:
-            found = roots[(lo, hi)] = subtree_root(lo, hi)
-        return found
-
-    return shared
 
 
 def _check_index(index: int, size: int) -> None:

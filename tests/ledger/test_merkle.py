@@ -37,6 +37,8 @@ from ledger.merkle import (
     consistency_proof_nodes,
     inclusion_proof_from_nodes,
     inclusion_proof_nodes,
+    inclusion_proofs_from_nodes,
+    inclusion_proofs_nodes,
 )
 
 # --- Naive reference: RFC 6962 section 2.1, transcribed literally --------------
@@ -498,6 +500,32 @@ def test_proofs_from_the_nodes_they_name_equal_the_whole_trees(tree, draw):
             assert build({**nodes, changed: bytes(32)}) != expected
             with pytest.raises(KeyError):
                 build({node: value for node, value in nodes.items() if node != changed})
+
+
+@given(trees(), st.data())
+def test_proofs_of_many_leaves_from_the_nodes_they_name_equal_each_leafs_own(tree, draw):
+    # The paths of many leaves are walked each only up to where it meets the previous one's (a run of
+    # neighbours, as the relay proves a page): a run, a run with gaps, any order and repeats give each leaf's own.
+    _, hashes = tree
+    size = draw.draw(st.integers(1, len(hashes)), label="size")
+    first = draw.draw(st.integers(0, size - 1), label="first")
+    run = list(range(first, min(size, first + draw.draw(st.integers(1, 64), label="run length"))))
+    indexes = draw.draw(st.one_of(
+        st.just(run),
+        st.lists(st.sampled_from(run), max_size=len(run)).map(sorted),  # with gaps and repeats
+        st.lists(st.integers(0, size - 1), max_size=20),  # any order
+    ), label="indexes")
+    needed = inclusion_proofs_nodes(indexes, size)
+    assert len(set(needed)) == len(needed)
+    assert set(needed) == {node for index in indexes for node in inclusion_proof_nodes(index, size)}
+    whole = MerkleTree(hashes)
+    nodes = {node: whole.held_node(*node) for node in needed}
+    proofs = inclusion_proofs_from_nodes(indexes, size, nodes)
+    assert proofs == [inclusion_proof(index, hashes[:size]) for index in indexes]
+    assert all(a is not b for a, b in zip(proofs, proofs[1:]))  # each proof a list of its own
+    if needed:
+        changed = draw.draw(st.sampled_from(needed), label="node changed")
+        assert inclusion_proofs_from_nodes(indexes, size, {**nodes, changed: bytes(32)}) != proofs
 
 
 @given(trees(max_size=100), st.data())
