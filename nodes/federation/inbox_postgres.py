@@ -13,6 +13,7 @@ from psycopg.errors import UniqueViolation
 from psycopg.sql import SQL, Composed, Identifier
 
 from nodes.federation.inbox_proofs import KeptProof, insert_proofs, table_name
+from nodes.registry.postgres_recorder import insert_events_body
 
 #: From this many rows a batch is written by ``COPY`` (a few round trips more than the pipeline, a fraction of
 #: its client CPU per row); fewer, as one or two records on the latency path, by one statement (``_insert_small``).
@@ -74,11 +75,8 @@ class PostgresInboxRecorder(PostgresProcessRecorder):
 
     def _insert_function_statement(self) -> Composed:
         """A small batch's insert as one function (``_insert_small``): the tracking row by ``_track_statement``'s
-        rule, the proofs, and, when there are events, the table's lock (positions committed in their order), the
-        NOTIFY and the events, their positions returned. A lock taken in a function lasts until its transaction
-        ends, after the commit of its rows."""
-        schema = Identifier(self.datastore.schema)
-        events = SQL("{0}.{1}").format(schema, Identifier(self.events_table_name))
+        rule, the proofs, and, when there are events, the log's insert (``insert_events_body``: the table's lock,
+        the NOTIFY, the events, their positions returned)."""
         return SQL(
             "CREATE OR REPLACE FUNCTION {function}(events {event}[], track_name TEXT, track_position BIGINT, "
             "proof_origins TEXT[], proof_streams TEXT[], proof_versions BIGINT[], proof_sizes BIGINT[], "
@@ -88,20 +86,11 @@ class PostgresInboxRecorder(PostgresProcessRecorder):
             "    INSERT INTO {proofs} (origin, stream, version, checkpoint_size, leaf_index, audit_path) "
             "        SELECT * FROM unnest(proof_origins, proof_streams, proof_versions, proof_sizes, proof_indexes, "
             "        proof_paths) ON CONFLICT (origin, stream, version) DO NOTHING; "
-            "    IF cardinality(events) > 0 THEN "
-            "        SET LOCAL lock_timeout = '{lock_timeout}s'; "
-            "        LOCK TABLE {events} IN EXCLUSIVE MODE; "
-            "        NOTIFY {channel}; "
-            "        RETURN QUERY INSERT INTO {events} (originator_id, originator_version, topic, state) "
-            "            SELECT originator_id, originator_version, topic, state FROM unnest(events) "
-            "            RETURNING notification_id; "
-            "    END IF; "
+            "    IF cardinality(events) > 0 THEN {insert} END IF; "
             "END $$").format(function=self._insert_function,
                              event=Identifier(self.datastore.schema, self.stored_event_type_name),
                              track=self._tracking_rule(SQL("track_name"), SQL("track_position")),
-                             proofs=SQL(table_name(self.datastore.schema)),
-                             lock_timeout=self.datastore.lock_timeout, events=events,
-                             channel=Identifier(self.channel_name))
+                             proofs=SQL(table_name(self.datastore.schema)), insert=insert_events_body(self))
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def _insert_small(self, stored_events: Sequence[StoredEvent], tracking: Tracking | None,
