@@ -359,7 +359,9 @@ class Sealer:
 
     def _stored(self, checkpoint: Checkpoint, stored: CheckpointRow) -> Checkpoint:
         """The checkpoint stored at the size of ``checkpoint`` (just signed): ``stored``, the row read back, when it
-        is that checkpoint; raises ``CheckpointError`` (nothing stored) when another root was there."""
+        is that checkpoint; raises ``CheckpointError`` when another root was there (raised in a sealing transaction,
+        it rolls it back, leaves, frontier and subtree roots included; a store over the latest expected cannot meet
+        one: a row of a size beyond the latest would be the latest)."""
         if stored.root != checkpoint.root:
             raise CheckpointError(
                 f"a checkpoint at size {checkpoint.size} with another root is stored already: the log was "
