@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_replication.py [-n 20000] [--kafka HOST:PORT] [--latency-samples 200]
         [--backend sqlite|postgres] [--db-a URL] [--db-b URL] [--pool-size 2] [--latency-only]
-        [--profile FILE] [--timeline]
+        [--profile FILE] [--timeline] [--quiet-samples 10] [--quiet-after 1.0]
 
 Two nodes (BE relays, NL ingests) on SQLite in a temporary directory, or on two fresh
 PostgreSQL databases with ``--backend postgres`` (``ARMSLEDGER_TEST_PG_DSN``), unless
@@ -28,7 +28,12 @@ manufactures to NL (``sharing.json``), so every record is replicated. Figures:
    the path (BE's gossip and idle checks, seal, publish and its acknowledgement, positions; NL's read,
    checks and commit) and prints the median time of each from the append.
 
-``--latency-only`` measures only the third (``-n`` records are still recorded and replicated
+4. append on a quiet node to visible: a record appended on BE after ``--quiet-after`` seconds (default 1)
+   without one, BE's relay being ``node run``'s loop (``nodes.federation.sync.run``, in a thread): the wait for
+   the loop's next look at its log (every 0.1 s for 10 s after activity, else 0.5 s) is in it, and NL's
+   fetch after a quiet spell; p50 and max of ``--quiet-samples`` (default 10; 0: none).
+
+``--latency-only`` measures only the third and fourth (``-n`` records are still recorded and replicated
 first, untimed, so that the log is not empty). Without ``--kafka`` it starts a local Tansu broker.
 Prints figures; asserts nothing.
 Targets: replication >= 0.4x the Ed25519 verify ceiling of all cores, measured
@@ -66,7 +71,7 @@ from nodes.federation.broker import LocalBroker  # noqa: E402
 from nodes.federation.ingest import IngestReport  # noqa: E402
 from nodes.federation.kafka_transport import KafkaTransport  # noqa: E402
 from nodes.federation.relay import Relay  # noqa: E402
-from nodes.federation.sync import Federation, SyncReport  # noqa: E402
+from nodes.federation.sync import Federation, SyncReport, run  # noqa: E402
 from nodes.federation.trust import trust_each_other  # noqa: E402
 from nodes.settings import Settings  # noqa: E402
 
@@ -261,6 +266,36 @@ class Timeline:
             previous = median
 
 
+def quiet_latencies(node, bootstrap: str, prefix: str, arrived: threading.Condition, visible: dict[str, float],
+                    samples: int, after_s: float) -> list[float]:
+    """Append to visible at NL of a record appended on BE after ``after_s`` without one, BE's relay being
+    ``node run``'s loop (``nodes.federation.sync.run``, in a thread) rather than a pass started at the append: the
+    wait for the loop's next look at its log is in it. ``visible``, ``arrived``: as NL's ingest thread keeps them."""
+    if not samples:
+        return []
+    stop = threading.Event()
+    transport = KafkaTransport(bootstrap, prefix)
+    loop = threading.Thread(target=run, args=(node, transport, stop), name="BE node run")
+    loop.start()
+    latencies = []
+    try:
+        time.sleep(2.0)  # its start: the first relay pass, the verifying processes
+        for i in range(samples):
+            time.sleep(after_s)
+            weapon = node.registry.manufacture(marking=Marking.read("Acme Arms", "BE", f"Q{i:07d}"),
+                                               occurred_on=int(time.time()) - 60, **FIELDS)
+            appended = time.perf_counter()
+            with arrived:
+                if not arrived.wait_for(lambda: str(weapon) in visible, timeout=30):
+                    raise RuntimeError(f"quiet record {i} not visible at NL after 30 s")
+                latencies.append(visible[str(weapon)] - appended)
+    finally:
+        stop.set()
+        loop.join()
+        transport.close()
+    return latencies
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", type=int, default=20_000, help="records to replicate")
@@ -275,6 +310,9 @@ def main() -> None:
     parser.add_argument("--latency-only", action="store_true",
                         help="only the append-to-visible latency (the records are replicated first, untimed)")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the latency run's relay passes here")
+    parser.add_argument("--quiet-samples", type=int, default=10,
+                        help="records appended on BE after --quiet-after seconds without one, relayed by node run")
+    parser.add_argument("--quiet-after", type=float, default=1.0, help="seconds without a record before each of those")
     parser.add_argument("--timeline", action="store_true",
                         help="stamp each step of append to visible and print the median time of each from the append")
     args = parser.parse_args()
@@ -431,6 +469,9 @@ def main() -> None:
             timeline.wrap(relay.gossip, "due", after="BE gossip check done")
             timeline.wrap(relay, "_idle", after="BE idle check done")
             timeline.wrap(a.sealer, "seal", before="BE seal starts", after="BE sealed (committed)")
+            timeline.wrap(a.sealer, "wait_for_mark", after="BE seal: previous mark waited for")
+            timeline.wrap(a.sealer, "_follow", after="BE seal: log followed")
+            timeline.wrap(a.sealer._tables, "store", after="BE seal: stored (committed)")
             timeline.wrap(a_transport, "publish_many", before="BE publish starts (records read, proved, encoded)",
                           after="BE publish acknowledged")
             timeline.wrap(a.inbox, "advance_all", after="BE positions saved (relay pass ends)")
@@ -468,6 +509,7 @@ def main() -> None:
                     latencies.append(visible[str(weapon)] - appended)
                 if timeline is not None:
                     timeline.sample(appended, visible[str(weapon)])
+            quiet = quiet_latencies(a, bootstrap, prefix, arrived, visible, args.quiet_samples, args.quiet_after)
         finally:
             stop.set()
             nl_loop.join()
@@ -484,6 +526,11 @@ def main() -> None:
         print(f"NL step CPU        p50 {percentile(nl_cpu, 50) * 1000:6.2f} ms   p90 "
               f"{percentile(nl_cpu, 90) * 1000:6.2f} ms  (NL's ingest thread's, from its read's return to its "
               "commit: the checks and the inbox's transaction)")
+        if quiet:
+            print(f"quiet append       p50 {percentile(quiet, 50) * 1000:6.1f} ms   max {max(quiet) * 1000:6.1f} ms  "
+                  f"({len(quiet)} samples: appended after {args.quiet_after:g} s without a record, BE's "
+                  "node run loop relays it, NL ingests in its own thread: to NL's commit)")
+            report_figure("append on a quiet node to visible p50", backend, percentile(quiet, 50) * 1000, "ms")
         if profile is not None:
             profile.dump_stats(args.profile)
         if timeline is not None:

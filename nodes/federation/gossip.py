@@ -56,6 +56,9 @@ class Gossip:
     def due(self, partners: Sequence[str]) -> dict[str, list[Checkpoint]]:
         """Per partner (only those with something due), the newest checkpoint of each other origin among
         ``partners`` that it was not told yet: what ``spread`` sends (or the relay, with its records)."""
+        if len(partners) < 2:
+            # Nothing can be due: a partner is told of the others only. No read (the relay asks every pass).
+            return {}
         newest = {origin: c for origin, c in self._newest_kept(partners).items() if c is not None}
         due = {to: [c for origin, c in sorted(newest.items())
                     if origin != to and self._sent.get((to, origin)) != c.size]

@@ -10,14 +10,16 @@ from eventsourcing.persistence import InterfaceError, OperationalError, StoredEv
 from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
 from eventsourcing.utils import retry
 from psycopg.errors import UniqueViolation
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 from nodes.federation.inbox_proofs import KeptProof, insert_proofs, table_name
-from nodes.registry.storage import pipelined_transaction
+from nodes.registry.postgres_recorder import insert_events_body
 
 #: From this many rows a batch is written by ``COPY`` (a few round trips more than the pipeline, a fraction of
-#: its client CPU per row); fewer, as one or two records on the latency path, by one pipeline (``_insert_pipelined``).
+#: its client CPU per row); fewer, as one or two records on the latency path, by one statement (``_insert_small``).
 COPY_FROM = 32
+#: Key of the PostgreSQL advisory lock held while the inbox's insert function is created.
+_DDL_LOCK = 0x696E6278  # "inbx"
 
 
 class PostgresInboxRecorder(PostgresProcessRecorder):
@@ -31,15 +33,19 @@ class PostgresInboxRecorder(PostgresProcessRecorder):
         # The library's single-row rule (one row per name, its position only raised), in one statement that fails
         # as a constraint violation (a NULL name) when the row is there at or beyond the position: another ingest
         # recorded first. The library reads the upsert's answer back to tell that, a wait of its own in the middle
-        # of the pipelined insert; this way the batch's one wait, after the events, raises it (IntegrityError, as a
-        # stream version stored twice does) and the transaction rolls back whole, as before.
-        table = SQL("{0}.{1}").format(Identifier(datastore.schema), Identifier(self.tracking_table_name))
-        self._track_statement = SQL(
-            "WITH moved AS (INSERT INTO {0} (application_name, notification_id) VALUES (%(name)s, %(position)s) "
+        # of the insert; this way the insert's one wait raises it (IntegrityError, as a stream version stored twice
+        # does) and the transaction rolls back whole, as before.
+        self._track_statement = self._tracking_rule(SQL("%(name)s"), SQL("%(position)s"))
+
+    def _tracking_rule(self, name: SQL, position: SQL) -> Composed:
+        """The tracking statement of ``_track_statement``, ``name`` and ``position`` the expressions given."""
+        table = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(self.tracking_table_name))
+        return SQL(
+            "WITH moved AS (INSERT INTO {0} (application_name, notification_id) VALUES ({1}, {2}) "
             "ON CONFLICT (application_name) DO UPDATE SET notification_id = excluded.notification_id "
             "WHERE {0}.notification_id < excluded.notification_id RETURNING 1) "
-            "INSERT INTO {0} (application_name, notification_id) SELECT NULL, %(position)s "
-            "WHERE NOT EXISTS (SELECT 1 FROM moved)").format(table)
+            "INSERT INTO {0} (application_name, notification_id) SELECT NULL, {2} "
+            "WHERE NOT EXISTS (SELECT 1 FROM moved)").format(table, name, position)
 
     def _insert_tracking(self, curs: Any, tracking: Tracking) -> None:
         curs.execute(self._track_statement, {"name": tracking.application_name,
@@ -52,25 +58,63 @@ class PostgresInboxRecorder(PostgresProcessRecorder):
             return super().insert_events(stored_events, **kwargs)
         tracking, proofs = kwargs.get("tracking"), kwargs.get("proofs") or ()
         if len(stored_events) < COPY_FROM:
-            return self._insert_pipelined(stored_events, tracking, proofs)
+            return self._insert_small(stored_events, tracking, proofs)
         return [self._copy_events(stored_events, tracking, proofs)]
 
+    def create_table(self) -> None:
+        super().create_table()
+        with self.datastore.transaction(commit=True) as cursor:
+            # Processes that open the inbox at once would fail each other's CREATE OR REPLACE FUNCTION ("tuple
+            # concurrently updated"): one at a time.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
+            cursor.execute(self._insert_function_statement(), prepare=False)
+
+    @property
+    def _insert_function(self) -> Identifier:
+        return Identifier(self.datastore.schema, f"armsledger_receive_{self.events_table_name}")
+
+    def _insert_function_statement(self) -> Composed:
+        """A small batch's insert as one function (``_insert_small``): the tracking row by ``_track_statement``'s
+        rule, the proofs, and, when there are events, the log's insert (``insert_events_body``: the table's lock,
+        the NOTIFY, the events, their positions returned)."""
+        return SQL(
+            "CREATE OR REPLACE FUNCTION {function}(events {event}[], track_name TEXT, track_position BIGINT, "
+            "proof_origins TEXT[], proof_streams TEXT[], proof_versions BIGINT[], proof_sizes BIGINT[], "
+            "proof_indexes BIGINT[], proof_paths BYTEA[]) RETURNS SETOF BIGINT LANGUAGE plpgsql AS $$ "
+            "BEGIN "
+            "    IF track_name IS NOT NULL THEN {track}; END IF; "
+            "    INSERT INTO {proofs} (origin, stream, version, checkpoint_size, leaf_index, audit_path) "
+            "        SELECT * FROM unnest(proof_origins, proof_streams, proof_versions, proof_sizes, proof_indexes, "
+            "        proof_paths) ON CONFLICT (origin, stream, version) DO NOTHING; "
+            "    IF cardinality(events) > 0 THEN {insert} END IF; "
+            "END $$").format(function=self._insert_function,
+                             event=Identifier(self.datastore.schema, self.stored_event_type_name),
+                             track=self._tracking_rule(SQL("track_name"), SQL("track_position")),
+                             proofs=SQL(table_name(self.datastore.schema)), insert=insert_events_body(self))
+
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def _insert_pipelined(self, stored_events: Sequence[StoredEvent], tracking: Tracking | None,
-                          proofs: Sequence[KeptProof]) -> list[int]:
-        # The library's insert in one round trip: its pipeline opens psycopg's transaction(), which waits for its
-        # begin, and syncs before its commit and again at it (five waits for one record, strace). Here the
-        # tracking row, the proofs, the table's lock, the NOTIFY and the events go out together in one
-        # ``pipelined_transaction``, as the sealer's, and its end waits for all. Any statement's error (a position
-        # that does not move, a stream version held already: IntegrityError) skips the rest, the commit included;
-        # the transaction is then rolled back whole.
-        with self.datastore.get_connection() as connection, connection.cursor() as events:
-            with pipelined_transaction(connection):
-                with connection.cursor() as cursor:
-                    self._insert_events(cursor, stored_events, tracking=tracking, proofs=proofs)
-                if stored_events:
-                    self._insert_stored_events(events, stored_events)
-            return [row["notification_id"] for row in events.fetchall()] if stored_events else []
+    def _insert_small(self, stored_events: Sequence[StoredEvent], tracking: Tracking | None,
+                      proofs: Sequence[KeptProof]) -> list[int]:
+        # The library's insert in one statement, the call of ``_insert_function``, in its own transaction: one round
+        # trip, and one statement's work here (the library's pipeline opens psycopg's transaction(), which waits for
+        # its begin, and syncs before its commit and again at it: five waits for one record, strace; the same
+        # statements in one pipeline, as the sealer's were, cost one wait but eight statements). Any statement's
+        # error (a position that does not move, a stream version held already: IntegrityError) fails the call,
+        # and its transaction stores nothing.
+        rows = [self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
+                for e in stored_events]
+        proof_columns: list[list[Any]] = [[], [], [], [], [], []]
+        for proof in proofs:
+            for column, value in zip(proof_columns, proof.row()):
+                column.append(value)
+        statement = SQL("SELECT * FROM {0}(%s::{1}[], %s::text, %s::bigint, %s::text[], %s::text[], %s::bigint[], "
+                        "%s::bigint[], %s::bigint[], %s::bytea[]) AS inserted(position)").format(
+            self._insert_function, Identifier(self.datastore.schema, self.stored_event_type_name))
+        arguments = (rows, tracking.application_name if tracking else None,
+                     tracking.notification_id if tracking else None, *proof_columns)
+        with self.datastore.get_connection() as connection:  # in autocommit: the statement is the transaction
+            inserted = connection.execute(statement, arguments, prepare=True).fetchall()
+        return [row["position"] for row in inserted]
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         # Called by eventsourcing inside the transaction that stores the events.

@@ -23,6 +23,23 @@ from ledger.errors import EncodingError
 _DDL_LOCK = 0x61726D73  # "arms"
 
 
+def insert_events_body(recorder: PostgresApplicationRecorder) -> Composed:
+    """The statements of a plpgsql function that insert its argument ``events`` (an array of ``recorder``'s stored
+    event type) into ``recorder``'s table as the library's insert does: the table's lock, so that positions are
+    committed in their order, its NOTIFY, the rows; their positions returned (``RETURN QUERY``). A lock taken in a
+    function lasts until its transaction ends, after the commit of its rows."""
+    table = Identifier(recorder.datastore.schema, recorder.events_table_name)
+    return SQL(
+        "SET LOCAL lock_timeout = '{lock_timeout}s';"
+        "    LOCK TABLE {table} IN EXCLUSIVE MODE;"
+        "    NOTIFY {channel};"
+        "    RETURN QUERY"
+        "    INSERT INTO {table} (originator_id, originator_version, topic, state)"
+        "    SELECT originator_id, originator_version, topic, state FROM unnest(events)"
+        "    RETURNING notification_id;").format(lock_timeout=recorder.datastore.lock_timeout, table=table,
+                                                channel=Identifier(recorder.channel_name))
+
+
 class OneCreatorAtATime(PostgresApplicationRecorder):
     """The library's PostgreSQL recorder, creating its type, table and function under an
     advisory lock: every command opens the store and runs that DDL, and PostgreSQL fails
@@ -75,23 +92,12 @@ class OneCreatorAtATime(PostgresApplicationRecorder):
 
     def _create_insert_function(self, cursor: Any) -> None:
         """The insert of ``insert_events``: the library's insert function (``es_insert_events_uuid``, which
-        it calls when "db functions" are enabled) with the table's lock its other insert takes. A lock taken
-        in a function lasts until its transaction ends, after the commit of its rows."""
-        table = Identifier(self.datastore.schema, self.events_table_name)
+        it calls when "db functions" are enabled) with the table's lock its other insert takes."""
         cursor.execute(SQL(
             "CREATE OR REPLACE FUNCTION {function}(events {event}[]) RETURNS SETOF bigint LANGUAGE plpgsql AS $$"
-            "BEGIN"
-            "    SET LOCAL lock_timeout = '{lock_timeout}s';"
-            "    LOCK TABLE {table} IN EXCLUSIVE MODE;"
-            "    NOTIFY {channel};"
-            "    RETURN QUERY"
-            "    INSERT INTO {table} (originator_id, originator_version, topic, state)"
-            "    SELECT originator_id, originator_version, topic, state FROM unnest(events)"
-            "    RETURNING notification_id;"
-            "END $$").format(function=self._insert_function,
-                             event=Identifier(self.datastore.schema, self.stored_event_type_name),
-                             lock_timeout=self.datastore.lock_timeout, table=table,
-                             channel=Identifier(self.channel_name)), prepare=False)
+            "BEGIN {insert} END $$").format(function=self._insert_function,
+                                            event=Identifier(self.datastore.schema, self.stored_event_type_name),
+                                            insert=insert_events_body(self)), prepare=False)
 
     def select_events(self, originator_id: UUID | str, *, gt: int | None = None, lte: int | None = None,
                       desc: bool = False, limit: int | None = None) -> Sequence[StoredEvent]:

@@ -96,6 +96,9 @@ _SEAL_CHUNK = 100_000
 _STORED_HEIGHT = 8
 # Subtree roots asked for in one query.
 _NODES_PER_QUERY = 200
+# PostgreSQL: the function that stores a seal (``_Tables.store``), and the advisory lock held while it is created.
+_SEAL_FUNCTION = "armsledger_seal"
+_DDL_LOCK = 0x7365616C  # "seal"
 
 
 class _Cursor(Protocol):
@@ -187,6 +190,9 @@ class Sealer:
         self._stored_size = -1  # the log size at this sealer's last stored or found checkpoint
         # The checkpoint this sealer stored last, and the size of the newest stored before it then.
         self._last_stored: tuple[int, Checkpoint] | None = None
+        # The latest checkpoint row as this sealer last stored or read it under the sealers' lock: the next seal
+        # stores over it without reading the table first (``_seal_over_known``).
+        self._latest: CheckpointRow | None = None
 
     # --- sealing ----------------------------------------------------------------------
 
@@ -224,24 +230,10 @@ class Sealer:
     def _seal_followed(self, key: Ed25519PrivateKey, tree: MerkleTree, *, mark_later: bool) -> Checkpoint | None:
         """Seal ``tree``, what ``_follow`` returned, as ``seal`` does; the checkpoint signed, or None."""
         with self._lock:
-            for _ in range(_SEAL_ATTEMPTS):
-                with (translated_errors("sealing a checkpoint"),
-                      self._tables.transaction(commit=True, pipelined=True) as cursor):
-                    self._tables.lock_out_other_sealers(cursor)
-                    latest = self._tables.latest(cursor)
-                    if latest is None or latest.size <= len(tree):
-                        self._check_mark(cursor, latest, self._read_mark())
-                        sealed_now = self._seal_in(cursor, key, latest, tree)
-                        sealed_over = latest.size if latest is not None else 0
-                        break
-                    sealed = latest.size  # another sealer saw newer records: read them and retry
-                tree = self._follow()
-            else:
-                raise CheckpointError(
-                    f"the log holds {len(tree)} records but a checkpoint sealed {sealed}: "
-                    "sealed records were deleted (run armsledger verify)",
-                    expected=sealed, calculated=len(tree),
-                )
+            sealed = self._seal_over_known(key, tree)
+            if sealed is None:
+                sealed = self._seal_over_read(key, tree)
+            sealed_over, sealed_now = sealed
             self._stored_size = len(tree)
             if sealed_now is not None:
                 self._last_stored = (sealed_over, sealed_now)
@@ -252,6 +244,49 @@ class Sealer:
                 else:
                     self.mark.advance(sealed_now)
         return sealed_now
+
+    def _seal_over_known(self, key: Ed25519PrivateKey, tree: MerkleTree) -> tuple[int, Checkpoint | None] | None:
+        """Seal ``tree`` over the checkpoint this sealer last stored or read under the sealers' lock, without reading
+        the table first: the store (one statement on PostgreSQL) checks under the lock that it is still the latest
+        and stores nothing otherwise. Only when the mark names that checkpoint too (or none), so that the checks
+        a sealing transaction makes of the latest row and of the mark hold of it. (size sealed over, checkpoint),
+        or None when it was not the latest (or is not known, or the tree was resumed beyond it): read then."""
+        known = self._latest
+        if known is None or known.size >= len(tree) or known.size < tree.resumed_at:
+            return None
+        marked = self._read_mark()
+        if marked is not None and (marked.size, marked.root) != (known.size, known.root):
+            return None
+        if tree.root(known.size) != known.root:
+            return None  # the sealing transaction names the difference
+        self._pending.drop_below(known.size)
+        checkpoint = self._signed(key, tree)
+        with translated_errors("sealing a checkpoint"):
+            stored = self._tables.store(None, known, checkpoint, self._pending.rows(), tree.frontier(),
+                                        _completed_nodes(tree, known.size, len(tree)))
+        if stored is None:
+            self._latest = None
+            return None
+        return known.size, self._stored(checkpoint, stored)
+
+    def _seal_over_read(self, key: Ed25519PrivateKey, tree: MerkleTree) -> tuple[int, Checkpoint | None]:
+        """Seal ``tree`` in a transaction that takes the sealers' lock and reads the latest checkpoint first;
+        (size sealed over, checkpoint or None when there was nothing to seal)."""
+        for _ in range(_SEAL_ATTEMPTS):
+            with (translated_errors("sealing a checkpoint"),
+                  self._tables.transaction(commit=True, pipelined=True) as cursor):
+                self._tables.lock_out_other_sealers(cursor)
+                latest = self._tables.latest(cursor)
+                if latest is None or latest.size <= len(tree):
+                    self._check_mark(cursor, latest, self._read_mark())
+                    return (latest.size if latest is not None else 0), self._seal_in(cursor, key, latest, tree)
+                sealed = latest.size  # another sealer saw newer records: read them and retry
+            tree = self._follow()
+        raise CheckpointError(
+            f"the log holds {len(tree)} records but a checkpoint sealed {sealed}: "
+            "sealed records were deleted (run armsledger verify)",
+            expected=sealed, calculated=len(tree),
+        )
 
     def wait_for_mark(self) -> None:
         """Wait for the mark a ``seal(mark_later=True)`` is writing; raise what writing it raised."""
@@ -308,26 +343,33 @@ class Sealer:
                 )
             # Its leaves were stored with it, by whichever sealer signed it: not written again.
             self._pending.drop_below(latest.size)
+            self._latest = latest
             if latest.size == size:
                 return None
         if size == 0:
             return None
-        checkpoint = sign_checkpoint(key, self.identity.state, size, tree.root(), self._clock())
-        if len(self._pending):
-            self._tables.insert_leaves(cursor, self._pending.rows())
-        # The frontier and the subtree roots before the checkpoint, whose read back is the one wait for them all
-        # (``_Tables.transaction``'s ``pipelined``).
-        self._tables.insert_frontier(cursor, size, tree.frontier())
-        self._tables.insert_nodes(cursor, _completed_nodes(tree, latest.size if latest else 0, size))
-        stored = self._tables.insert_checkpoint(cursor, checkpoint)
+        checkpoint = self._signed(key, tree)
+        stored = self._tables.store(cursor, latest, checkpoint, self._pending.rows(), tree.frontier(),
+                                    _completed_nodes(tree, latest.size if latest else 0, size))
+        assert stored is not None, "the latest checkpoint does not move while the sealers' lock is held"
+        return self._stored(checkpoint, stored)
+
+    def _signed(self, key: Ed25519PrivateKey, tree: MerkleTree) -> Checkpoint:
+        return sign_checkpoint(key, self.identity.state, len(tree), tree.root(), self._clock())
+
+    def _stored(self, checkpoint: Checkpoint, stored: CheckpointRow) -> Checkpoint:
+        """The checkpoint stored at the size of ``checkpoint`` (just signed): ``stored``, the row read back, when it
+        is that checkpoint; raises ``CheckpointError`` when another root was there (raised in a sealing transaction,
+        it rolls it back, leaves, frontier and subtree roots included; a store over the latest expected cannot meet
+        one: a row of a size beyond the latest would be the latest)."""
         if stored.root != checkpoint.root:
-            # Raising rolls the transaction back, leaves, frontier and subtree roots included.
             raise CheckpointError(
-                f"a checkpoint at size {size} with another root is stored already: the log was "
+                f"a checkpoint at size {checkpoint.size} with another root is stored already: the log was "
                 "rewritten or forked (run armsledger verify)",
                 expected=stored.root, calculated=checkpoint.root,
             )
-        self._pending = _PendingLeaves(size)
+        self._pending = _PendingLeaves(checkpoint.size)
+        self._latest = stored
         return Checkpoint.from_bytes(stored.bytes)
 
     def _follow(self, most: int | None = None, read_after: ReadAfter | None = None) -> MerkleTree:
@@ -791,7 +833,48 @@ class _Tables:
             f"CREATE TABLE IF NOT EXISTS {self.nodes_table} (height {integer} NOT NULL, position {integer} NOT NULL, "
             f"hash {blob} NOT NULL, PRIMARY KEY (height, position))",
         ]
+        if not isinstance(datastore, SQLiteDatastore):
+            # Processes that open the store at once would fail each other's CREATE OR REPLACE FUNCTION ("tuple
+            # concurrently updated"): one at a time.
+            self.ddl = [f"SELECT pg_advisory_xact_lock({_DDL_LOCK})", *self.ddl, self._seal_function(prefix)]
+            self._seal_statement = (
+                f"SELECT * FROM {prefix}{_SEAL_FUNCTION}(%s::bigint, %s::bytea, %s, %s, %s, %s, %s, %s, %s, "
+                "%s::bigint[], %s::bigint[], %s::text[], %s::bigint[], %s::bytea[], %s::bigint[], %s::bigint[], "
+                "%s::bytea[])")
         self._created = False
+
+    def _seal_function(self, prefix: str) -> str:
+        """``store`` on PostgreSQL as one function: the sealers' lock, the latest checkpoint compared with the one
+        expected (``over_``; nothing stored, no row returned, when it is another), the rows, the checkpoint, and
+        the row stored at its size returned. A lock taken in a function lasts until its transaction ends."""
+        return (
+            f"CREATE OR REPLACE FUNCTION {prefix}{_SEAL_FUNCTION}(over_size BIGINT, over_root BYTEA, "
+            "new_size BIGINT, new_root BYTEA, new_timestamp BIGINT, new_signer TEXT, new_sig BYTEA, new_bytes BYTEA, "
+            "new_frontier BYTEA, "
+            "leaf_indexes BIGINT[], leaf_positions BIGINT[], leaf_streams TEXT[], leaf_versions BIGINT[], "
+            "leaf_hashes BYTEA[], node_heights BIGINT[], node_positions BIGINT[], node_hashes BYTEA[]) "
+            f"RETURNS SETOF {self.checkpoints_table} LANGUAGE plpgsql AS $$ "
+            "DECLARE latest_size BIGINT; latest_root BYTEA; "
+            "BEGIN "
+            f"    {self._lock_statement}; "
+            f"    SELECT size, root INTO latest_size, latest_root FROM {self.checkpoints_table} "
+            "        ORDER BY size DESC LIMIT 1; "
+            "    IF latest_size IS DISTINCT FROM over_size OR latest_root IS DISTINCT FROM over_root THEN "
+            "        RETURN; "
+            "    END IF; "
+            f"    INSERT INTO {self.leaves_table} (leaf_index, position, stream, version, envelope_hash) "
+            "        SELECT * FROM unnest(leaf_indexes, leaf_positions, leaf_streams, leaf_versions, leaf_hashes) "
+            "        ON CONFLICT (leaf_index) DO NOTHING; "
+            f"    INSERT INTO {self.frontiers_table} (size, frontier) VALUES (new_size, new_frontier) "
+            "        ON CONFLICT (size) DO NOTHING; "
+            f"    INSERT INTO {self.nodes_table} (height, position, hash) "
+            "        SELECT * FROM unnest(node_heights, node_positions, node_hashes) "
+            "        ON CONFLICT (height, position) DO NOTHING; "
+            f"    INSERT INTO {self.checkpoints_table} (size, root, timestamp, signer, sig, bytes) "
+            "        VALUES (new_size, new_root, new_timestamp, new_signer, new_sig, new_bytes) "
+            "        ON CONFLICT (size) DO NOTHING; "
+            f"    RETURN QUERY SELECT * FROM {self.checkpoints_table} WHERE size = new_size; "
+            "END $$")
 
     @contextlib.contextmanager
     def transaction(self, *, commit: bool, pipelined: bool = False) -> Iterator[_Cursor]:
@@ -960,8 +1043,51 @@ class _Tables:
             rows,
         )
 
-    def insert_checkpoint(self, cursor: _Cursor, checkpoint: Checkpoint) -> CheckpointRow:
-        """Insert unless the size is taken; return the row stored for that size (ours or another sealer's)."""
+    def store(self, cursor: _Cursor | None, over: CheckpointRow | None, checkpoint: Checkpoint,
+              leaves: Iterable[tuple[int, int, str, int, bytes]], frontier: Sequence[bytes],
+              nodes: Iterable[tuple[int, int, bytes]]) -> CheckpointRow | None:
+        """Store ``checkpoint`` with its new leaf rows (leaf index, position, stream, version, envelope hash), its
+        frontier and the subtree roots it completes (height, position, hash), if the latest checkpoint stored is
+        still ``over`` (None: none is), under the sealers' lock; return the row stored at its size (ours, or
+        another sealer's of the same size). None, having stored nothing, when ``over`` is not the latest.
+
+        ``cursor``: a sealing transaction's, the lock taken (``lock_out_other_sealers``); None: in a transaction
+        of its own, on PostgreSQL one statement (``_SEAL_FUNCTION``): one round trip."""
+        if isinstance(self.datastore, SQLiteDatastore):
+            if cursor is None:
+                with self.transaction(commit=True) as cursor:
+                    return self._store_statements(cursor, over, checkpoint, leaves, frontier, nodes)
+            return self._store_statements(cursor, over, checkpoint, leaves, frontier, nodes)
+        leaf_columns: list[list[Any]] = [[], [], [], [], []]
+        for leaf in leaves:
+            for column, value in zip(leaf_columns, leaf):
+                column.append(value)
+        node_columns: list[list[Any]] = [[], [], []]
+        for node in nodes:
+            for column, value in zip(node_columns, node):
+                column.append(value)
+        arguments = (over.size if over else None, over.root if over else None, checkpoint.size, checkpoint.root,
+                     checkpoint.timestamp, checkpoint.signer, checkpoint.sig, checkpoint.to_bytes(), b"".join(frontier),
+                     *leaf_columns, *node_columns)
+        if cursor is not None:
+            cursor.execute(self._seal_statement, arguments)
+            row = cursor.fetchone()
+        else:
+            with self.datastore.get_connection() as connection:  # in autocommit: the statement is the transaction
+                row = connection.execute(self._seal_statement, arguments, prepare=True).fetchone()
+        return None if row is None or row["size"] is None else _checkpoint_row(row)
+
+    def _store_statements(self, cursor: _Cursor, over: CheckpointRow | None, checkpoint: Checkpoint,
+                          leaves: Iterable[tuple[int, int, str, int, bytes]], frontier: Sequence[bytes],
+                          nodes: Iterable[tuple[int, int, bytes]]) -> CheckpointRow | None:
+        """``store`` on SQLite, statement by statement (a statement costs no round trip there)."""
+        self.lock_out_other_sealers(cursor)
+        latest = self.latest(cursor)
+        if _size_and_root(latest) != _size_and_root(over):
+            return None
+        self.insert_leaves(cursor, leaves)
+        self.insert_frontier(cursor, checkpoint.size, frontier)
+        self.insert_nodes(cursor, nodes)
         cursor.execute(
             self._sql(f"INSERT INTO {self.checkpoints_table} (size, root, timestamp, signer, sig, bytes) "
                       "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (size) DO NOTHING"),
@@ -970,6 +1096,10 @@ class _Tables:
         )
         cursor.execute(self._sql(f"SELECT * FROM {self.checkpoints_table} WHERE size = ?"), (checkpoint.size,))
         return _checkpoint_row(cursor.fetchone())
+
+
+def _size_and_root(row: CheckpointRow | None) -> tuple[int, bytes] | None:
+    return (row.size, row.root) if row is not None else None
 
 
 def _checkpoint_row(row: Any) -> CheckpointRow:

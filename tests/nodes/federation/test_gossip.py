@@ -151,3 +151,20 @@ def test_a_gossiped_checkpoint_verified_once_under_a_key_is_not_verified_again_u
     assert "handed over" in signed.refusal(good, good.to_bytes(), ended)
     assert signed.refusal(good, good.to_bytes(), {}) is not None
     assert verified == [7, 8, 8, 7, 7]
+
+
+def test_with_one_partner_nothing_is_due_and_the_inbox_is_not_read(inbox, monkeypatch):
+    # The relay asks before every pass: a node with one partner has no third state to tell it of.
+    gossip = Gossip("NL", inbox, Sent())
+    keep(inbox, checkpoint("BE", 3))
+    reads = []
+    newest_partner_checkpoints = inbox.newest_partner_checkpoints
+    monkeypatch.setattr(inbox, "newest_partner_checkpoints",
+                        lambda after: reads.append(after) or newest_partner_checkpoints(after))
+    assert gossip.due(["BE"]) == {}
+    assert gossip.spread(["BE"]) == 0
+    assert reads == []
+    # A second partner: the first is told of it, read from the inbox then.
+    keep(inbox, checkpoint("DE", 5))
+    assert gossip.due(["BE", "DE"]) == {"BE": [checkpoint("DE", 5)], "DE": [checkpoint("BE", 3)]}
+    assert len(reads) == 1

@@ -324,7 +324,7 @@ def test_a_proof_kept_already_stays_as_it_is_in_a_large_batch(inbox):
 
 
 def test_a_small_batch_is_kept_with_its_proofs_and_position_together_or_not_at_all(inbox):
-    """Below ``COPY_FROM`` rows a PostgreSQL batch is one pipeline whose begin and commit are statements of it: a
+    """Below ``COPY_FROM`` rows a PostgreSQL batch is one statement, the call of the inbox's insert function: a
     batch refused (a record held already, a position not beyond) keeps none of its rows, proofs or position, and
     the connections it used go on working (more refusals in a row than the pool holds connections)."""
     from nodes.federation.inbox_proofs import KeptProof

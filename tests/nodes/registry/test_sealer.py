@@ -17,7 +17,7 @@ from ledger.merkle import MerkleTree
 from ledger.proofs import verify_consistency, verify_inclusion
 from nodes.bootstrap import init_node, open_node
 from nodes.errors import StorageError
-from nodes.registry.sealer import CHECKPOINTS_TABLE, FRONTIERS_TABLE, LEAVES_TABLE
+from nodes.registry.sealer import CHECKPOINTS_TABLE, FRONTIERS_TABLE, LEAVES_TABLE, NODES_TABLE
 from nodes.settings import Settings
 
 from insider import sql
@@ -117,6 +117,56 @@ def test_two_sealers_at_once_agree_and_store_one_checkpoint_per_size(node):
     sealed = [c for c in results if c is not None]
     assert sealed and all(c.size == 7 and c.root == sealed[0].root for c in sealed)
     assert [row.size for row in node.sealer.checkpoint_rows()] == [6, 7]
+
+
+def test_a_seal_over_a_checkpoint_no_longer_the_latest_stores_nothing_and_the_seal_reads_the_latest(node, monkeypatch):
+    """A sealer stores over the checkpoint it stored last without reading the table first (on PostgreSQL one
+    statement); the store checks under the sealers' lock that it is still the latest, and stores nothing when
+    another process sealed since: the seal then reads the latest and seals over it."""
+    first = node.sealer.seal()
+    manufacture(node, "S1")
+    with open_node(node.settings) as other:
+        by_other = other.sealer.seal()
+    assert by_other.size == first.size + 1
+    stale = node.sealer.checkpoint_rows()[0]
+    key = node.identity.private_keys[node.identity.node_key_id]
+    stray = sign_checkpoint(key, "BE", 9, bytes(32), 1)
+    tables = node.sealer._tables
+    assert tables.store(None, stale, stray, [(7, 999, "stray", 1, bytes(32))], [bytes(32)], [(8, 0, bytes(32))]) is None
+    db = node.settings.db
+    assert [row.size for row in node.sealer.checkpoint_rows()] == [6, 7]
+    assert sql(db, f"SELECT COUNT(*) FROM {LEAVES_TABLE}")[0][0] == 7
+    assert sql(db, f"SELECT size FROM {FRONTIERS_TABLE} ORDER BY size") == [(6,), (7,)]
+    assert sql(db, f"SELECT COUNT(*) FROM {NODES_TABLE}")[0][0] == 0
+
+    stores = []
+    store = type(tables).store
+    monkeypatch.setattr(type(tables), "store", lambda tables, cursor, over, *rest:
+                        stores.append(over.size) or store(tables, cursor, over, *rest))
+    # The other process's mark names its checkpoint: the seal reads the latest rather than store over its own.
+    manufacture(node, "S2")
+    sealed = node.sealer.seal()
+    assert stores == [by_other.size]
+    # A sealer that read the mark just before another process sealed and wrote it: its store over the one it
+    # stored last is refused, and it reads the latest.
+    manufacture(node, "S3")
+    with open_node(node.settings) as other:
+        by_other = other.sealer.seal()
+    read_mark, marks = node.sealer._read_mark, iter([sealed])
+    monkeypatch.setattr(node.sealer, "_read_mark", lambda: next(marks, None) or read_mark())
+    manufacture(node, "S4")
+    stores.clear()
+    stored_last, sealed = sealed, node.sealer.seal()
+    assert stores == [stored_last.size, by_other.size] == [8, 9]  # over its own, refused; then over the one read
+    assert sealed.size == 10
+    assert verify_consistency(by_other.size, sealed.size, by_other.root, sealed.root,
+                              node.sealer.consistency_proof(by_other.size, sealed.size))
+    leaves = [row.envelope_hash for row in node.sealer.sealed_leaves()]
+    assert MerkleTree(envelope_leaf(h) for h in leaves).root() == sealed.root
+    manufacture(node, "S5")
+    stores.clear()
+    assert node.sealer.seal().size == 11
+    assert stores == [10]  # over its own again, at once
 
 
 def test_another_root_for_a_signed_size_is_an_alarm(node):

@@ -148,14 +148,14 @@ def test_a_sealer_following_another_ones_checkpoint_writes_only_the_leaves_it_ad
         by_other = grow_and_seal(other, "W-2", "W-3")
     assert node.sealer.seal() is None  # follows the records the other process sealed: nothing to sign
     written: list[int] = []
-    insert_leaves = sealer_module._Tables.insert_leaves
+    store = sealer_module._Tables.store
 
-    def recording(tables, cursor, rows):
-        rows = list(rows)
-        written.extend(row[0] for row in rows)
-        insert_leaves(tables, cursor, rows)
+    def recording(tables, cursor, over, checkpoint, leaves, frontier, nodes):
+        leaves = list(leaves)
+        written.extend(leaf[0] for leaf in leaves)
+        return store(tables, cursor, over, checkpoint, leaves, frontier, nodes)
 
-    monkeypatch.setattr(sealer_module._Tables, "insert_leaves", recording)
+    monkeypatch.setattr(sealer_module._Tables, "store", recording)
     newest = grow_and_seal(node, "W-4")
     assert written == list(range(by_other.size, newest.size))
 
