@@ -273,6 +273,9 @@ class _Snapshot:
         if not self.postgres:
             # A cursor of its own (eventsourcing's wrapper tells no column names): tables are read side by side.
             cursor = self.cursor.sqlite_cursor.connection.cursor()
+            # Plain tuples, not the connection's sqlite3.Row: a row equal to the one made is then found equal in C,
+            # not by a dict of each (as every row of a sound store was).
+            cursor.row_factory = None
             cursor.execute(statement)
             names = [column[0] for column in cursor.description]
             return names, _fetched(cursor, tuple)

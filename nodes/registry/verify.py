@@ -300,17 +300,18 @@ class _OwnLog:
                 while batch := rows.fetchmany(READ_BATCH):
                     yield from map(_as_log_record, batch)
             return
-        rows = self._sqlite.execute(f"SELECT rowid, state, originator_id, originator_version, topic "
-                                    f"FROM {self._table} WHERE rowid > ? ORDER BY rowid", (after,))
+        rows = self._sqlite.cursor()
+        rows.row_factory = None  # plain tuples, not the connection's sqlite3.Row (a sixth of reading a row)
+        rows.execute(f"SELECT rowid, state, originator_id, originator_version, topic "
+                     f"FROM {self._table} WHERE rowid > ? ORDER BY rowid", (after,))
         as_uuid, hex_id = self._as_uuid, _UUID_HEX.fullmatch
         while batch := rows.fetchmany(READ_BATCH):
-            for row in batch:
-                stream = row[2]
+            for position, state, stream, version, topic in batch:
                 if as_uuid and type(stream) is str and hex_id(stream):  # as the library writes a UUID: inline
-                    yield _as_log_record((row[0], row[1], f"{stream[:8]}-{stream[8:12]}-{stream[12:16]}-"
-                                          f"{stream[16:20]}-{stream[20:]}", row[3], row[4]))
+                    yield _as_log_record((position, state, f"{stream[:8]}-{stream[8:12]}-{stream[12:16]}-"
+                                          f"{stream[16:20]}-{stream[20:]}", version, topic))
                 else:
-                    yield LogRecord(row[0], row[1], self._stream(stream), row[3], row[4])
+                    yield LogRecord(position, state, self._stream(stream), version, topic)
 
     def stream_until(self, stream: UUID, position: int) -> list[LogRecord]:
         """The rows of ``stream`` at log positions up to ``position``, in log order (read by stream)."""
