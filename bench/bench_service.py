@@ -108,6 +108,18 @@ class ServedNode:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def thread_cpu_seconds(self) -> dict[int, float]:
+        """User plus system CPU time of each thread of the service process so far, by thread id."""
+        tick = os.sysconf("SC_CLK_TCK")
+        found = {}
+        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+            try:
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # the thread ended meanwhile
+            found[int(task.name)] = (int(fields[11]) + int(fields[12])) / tick
+        return found
+
     def client(self, name: str) -> KeepAlive:
         """A keep-alive client signed in as account ``name`` with a bearer token."""
         answer = httpx.post(f"{self.url}/api/v1/tokens", json={"name": name, "password": ACCOUNT_PASSWORD,
@@ -217,6 +229,7 @@ def measure(backend: str, events: int, transfers: int, threads: int, rounds: int
     rates: dict[str, list[float]] = {"api": [], "es": [], "http": []}
     latencies: dict[str, list[float]] = {"api": [], "es": []}
     cpu = {"service": 0.0, "clients": 0.0}
+    thread_cpu: dict[int, float] = {}  # service threads' CPU over the API rounds, by thread id
     with common.fresh_database(backend) as (db, folder):
         node = common.new_node(db, folder)
         now = int(time.time())
@@ -240,8 +253,11 @@ def measure(backend: str, events: int, transfers: int, threads: int, rounds: int
                     progress(f"{label} round {r + 1}/{rounds}: {kind}, {threads} clients x {per_thread} transfers")
                     if kind == "api":
                         service_cpu, own_cpu = served.cpu_seconds(), _own_cpu_seconds()
+                        threads_before = served.thread_cpu_seconds()
                         rate, samples_ms = api_round(sessions[:threads], weapons, per_thread)
                         cpu["service"] += served.cpu_seconds() - service_cpu
+                        for tid, seconds in served.thread_cpu_seconds().items():
+                            thread_cpu[tid] = thread_cpu.get(tid, 0.0) + seconds - threads_before.get(tid, 0.0)
                         cpu["clients"] += _own_cpu_seconds() - own_cpu
                     else:
                         rate, samples_ms = baseline_round(app, items, per_thread)
@@ -253,6 +269,7 @@ def measure(backend: str, events: int, transfers: int, threads: int, rounds: int
             progress(f"{label}: timing {samples:,} history reads through the API and in process")
             api_ms, local_ms = history_samples(node, sessions[-1], events, samples)
             history_rss = served.peak_rss_mb()
+            event_loop = served.process.pid  # uvicorn's event loop runs on the main thread
             for session in sessions:
                 session.close()
         app.close()
@@ -287,6 +304,11 @@ def measure(backend: str, events: int, transfers: int, threads: int, rounds: int
         f"the same {threads} threads, one event per save, alternating with the API rounds",
         f"CPU per 1,000 API transfers: service {1000 * cpu['service'] / api_events:.2f} s, "
         f"clients (this process) {1000 * cpu['clients'] / api_events:.2f} s, on {os.cpu_count()} CPUs",
+        "of the service's CPU over the API rounds per 1,000 transfers: event loop (main thread) "
+        f"{1000 * thread_cpu.pop(event_loop, 0.0) / api_events:.2f} s, its other threads, busiest first: "
+        + ", ".join(f"{1000 * seconds / api_events:.2f}" for seconds in sorted(thread_cpu.values(), reverse=True)
+                    if 1000 * seconds / api_events >= 0.01) + " s (the group committer's writer, reader, settler, "
+        "store thread and the database pools' threads; Linux does not name them)",
         f"HTTP alone: the same clients GET /healthz (no authentication, no database), {rounds} rounds of "
         f"{threads * per_thread:,}, median: the most requests per second this service process answers here; "
         f"transfers reach {m['api'] / m['http']:.2f} of it",

@@ -88,7 +88,9 @@ class OneCreatorAtATime(PostgresApplicationRecorder):
 
     @property
     def _insert_statement(self) -> Composed:
-        return SQL("SELECT * FROM {0}(%s) AS inserted(position)").format(self._insert_function)
+        # %b: the rows go in binary. In text, psycopg escapes each row's state (the envelope's bytes) with
+        # regular expressions: 50-85 µs of CPU a record in batches of 8 against 29-42 in binary.
+        return SQL("SELECT * FROM {0}(%b) AS inserted(position)").format(self._insert_function)
 
     def _create_insert_function(self, cursor: Any) -> None:
         """The insert of ``insert_events``: the library's insert function (``es_insert_events_uuid``, which

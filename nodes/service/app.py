@@ -48,7 +48,11 @@ def create_app(context: ServiceContext, *, max_body_bytes: int = MAX_BODY_BYTES,
     )
     app.state.context = context
     app.state.directory = context.accounts
-    for module in (api_session, api_weapons, api_verdicts, api_licences, api_shipments, api_traces, api_stats,
+    # FastAPI tries routers in the order included, and every route of a router that does not match
+    # (no prefix short cut): the probes a load balancer sends every few seconds and the weapon
+    # routes officers use most come first. /healthz was behind 90 routes (209 -> 59 µs in process).
+    app.include_router(health.router)
+    for module in (api_weapons, api_session, api_verdicts, api_licences, api_shipments, api_traces, api_stats,
                    api_node, api_holders, api_persons):
         app.include_router(module.router)  # each under API_PREFIX already: metrics label routes by full path
     app.include_router(api_shipments.authorizations_router)
@@ -61,7 +65,6 @@ def create_app(context: ServiceContext, *, max_body_bytes: int = MAX_BODY_BYTES,
     app.include_router(api_corrections.router)  # a correction of one of the node's own records
     app.include_router(api_retention.router)  # retention report and run (docs/personal-data.md)
     app.include_router(api_disclosures.router)  # a holder's identity asked of or released to a partner
-    app.include_router(health.router)
     errors.install(app)
     app.state.metrics = health.ServiceMetrics(context)
     app.state.metrics.install(app)

@@ -61,3 +61,17 @@ def test_a_batch_with_a_taken_version_stores_nothing_and_the_next_inserts_work(r
         assert position > newest and [e.originator_id for e in recorder.select_events(stream)] == [stream]
         newest = position
     assert logged(recorder) == rows_before + 10
+
+
+def test_every_byte_and_character_of_a_row_comes_back_as_inserted(recorder):
+    """On PostgreSQL the rows go to the server in binary: a state with every byte value, quotes, backslashes
+    and NULs, a topic beyond ASCII and a version past 32 bits read back unchanged."""
+    record = a_stored_record(recorder)
+    awkward = [like(record, originator_id=uuid4(), state=bytes(range(256)) + b'\\"(),{}\x00'),
+               like(record, originator_id=uuid4(), originator_version=2**40, topic='topic:"é\\, ü(){}'),
+               like(record, originator_id=uuid4(), state=b"")]
+    recorder.insert_events(awkward)
+    for inserted in awkward:
+        (stored,) = recorder.select_events(inserted.originator_id)
+        assert (stored.originator_id, stored.originator_version, stored.topic, stored.state) == (
+            inserted.originator_id, inserted.originator_version, inserted.topic, inserted.state)
