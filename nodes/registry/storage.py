@@ -175,13 +175,19 @@ def pipelined_transaction(connection: Any, *, commit: bool = True) -> Iterator[N
     first, so nothing of it is stored and the connection is usable again.
     """
     failed: BaseException | None = None
-    with connection.pipeline() as pipeline:
-        try:
-            connection.execute("BEGIN")
-            yield
-            connection.execute("COMMIT" if commit else "ROLLBACK")
-            pipeline.sync()
-        except BaseException as e:  # raised after the pipeline's end: psycopg warns of one raised through it
+    try:
+        with connection.pipeline() as pipeline:
+            try:
+                connection.execute("BEGIN")
+                yield
+                connection.execute("COMMIT" if commit else "ROLLBACK")
+                pipeline.sync()
+            except BaseException as e:  # raised after the pipeline's end: psycopg warns of one raised through it
+                failed = e
+    except BaseException as e:
+        # The pipeline's end reports the statements an error made the server skip ("pipeline aborted"): after an
+        # error raised in the block (by a read, say), that is the error already in hand, which is the one raised.
+        if failed is None:
             failed = e
     if failed is not None:
         connection.rollback()  # the transaction the error left open, if any (none after a failed commit)

@@ -194,16 +194,23 @@ def refuse_frontiers(db: str) -> None:
                 "BEGIN SELECT RAISE(ABORT, 'frontier refused'); END")
 
 
-def test_a_seal_whose_statement_fails_stores_nothing_and_the_next_seal_works(node):
-    """The sealing transaction (pipelined on PostgreSQL: its begin and commit are statements of the pipeline)
-    is rolled back whole when a statement fails after others went in, and leaves its connection fit for use."""
+@pytest.mark.parametrize("knows_latest", [True, False], ids=["over its last seal", "after reading the latest"])
+def test_a_seal_whose_statement_fails_stores_nothing_and_the_next_seal_works(node, knows_latest):
+    """A seal is rolled back whole when a statement fails after others went in, and leaves its connection fit for
+    use: over the sealer's own last checkpoint (one statement on PostgreSQL), and by a sealer that has not sealed
+    yet, which reads the latest first (a transaction pipelined on PostgreSQL: its begin and commit are statements
+    of the pipeline)."""
     node.sealer.seal()
     manufacture(node, "S1")
     db = node.settings.db
     leaves_before = sql(db, f"SELECT COUNT(*) FROM {LEAVES_TABLE}")[0][0]
     refuse_frontiers(db)
     with pytest.raises(StorageError, match="frontier refused"):
-        node.sealer.seal()
+        if knows_latest:
+            node.sealer.seal()
+        else:
+            with open_node(node.settings) as other:
+                other.sealer.seal()
     assert sql(db, f"SELECT COUNT(*) FROM {LEAVES_TABLE}")[0][0] == leaves_before == 6
     assert [row.size for row in node.sealer.checkpoint_rows()] == [6]
     sql(db, "DROP TRIGGER refuse_frontier" + (f" ON {FRONTIERS_TABLE}" if db.startswith("postgresql://") else ""))
