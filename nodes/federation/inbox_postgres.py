@@ -107,8 +107,10 @@ class PostgresInboxRecorder(PostgresProcessRecorder):
         for proof in proofs:
             for column, value in zip(proof_columns, proof.row()):
                 column.append(value)
-        statement = SQL("SELECT * FROM {0}(%s::{1}[], %s::text, %s::bigint, %s::text[], %s::text[], %s::bigint[], "
-                        "%s::bigint[], %s::bigint[], %s::bytea[]) AS inserted(position)").format(
+        # %b: in binary. In text, psycopg quotes the composites and the arrays of bytes by regular expression: 71
+        # against 36 us of CPU to adapt one record's arguments with its proof.
+        statement = SQL("SELECT * FROM {0}(%b::{1}[], %b::text, %b::bigint, %b::text[], %b::text[], %b::bigint[], "
+                        "%b::bigint[], %b::bigint[], %b::bytea[]) AS inserted(position)").format(
             self._insert_function, Identifier(self.datastore.schema, self.stored_event_type_name))
         arguments = (rows, tracking.application_name if tracking else None,
                      tracking.notification_id if tracking else None, *proof_columns)

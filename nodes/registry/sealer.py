@@ -837,10 +837,11 @@ class _Tables:
             # Processes that open the store at once would fail each other's CREATE OR REPLACE FUNCTION ("tuple
             # concurrently updated"): one at a time.
             self.ddl = [f"SELECT pg_advisory_xact_lock({_DDL_LOCK})", *self.ddl, self._seal_function(prefix)]
+            # %b: in binary (in text, psycopg quotes each array's bytes by regular expression).
             self._seal_statement = (
-                f"SELECT * FROM {prefix}{_SEAL_FUNCTION}(%s::bigint, %s::bytea, %s, %s, %s, %s, %s, %s, %s, "
-                "%s::bigint[], %s::bigint[], %s::text[], %s::bigint[], %s::bytea[], %s::bigint[], %s::bigint[], "
-                "%s::bytea[])")
+                f"SELECT * FROM {prefix}{_SEAL_FUNCTION}(%b::bigint, %b::bytea, %b, %b, %b, %b, %b, %b, %b, "
+                "%b::bigint[], %b::bigint[], %b::text[], %b::bigint[], %b::bytea[], %b::bigint[], %b::bigint[], "
+                "%b::bytea[])")
         self._created = False
 
     def _seal_function(self, prefix: str) -> str:
