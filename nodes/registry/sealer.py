@@ -71,7 +71,7 @@ from ledger.merkle import (
 from ledger.proofs import verify_consistency, verify_inclusions
 from nodes.registry.paging import notification_pages
 from nodes.registry.sealed_mark import SealedMark
-from nodes.registry.storage import pipelined_transaction, translated_errors
+from nodes.registry.storage import columns, pipelined_transaction, translated_errors
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import Notification
@@ -1059,17 +1059,9 @@ class _Tables:
                 with self.transaction(commit=True) as cursor:
                     return self._store_statements(cursor, over, checkpoint, leaves, frontier, nodes)
             return self._store_statements(cursor, over, checkpoint, leaves, frontier, nodes)
-        leaf_columns: list[list[Any]] = [[], [], [], [], []]
-        for leaf in leaves:
-            for column, value in zip(leaf_columns, leaf):
-                column.append(value)
-        node_columns: list[list[Any]] = [[], [], []]
-        for node in nodes:
-            for column, value in zip(node_columns, node):
-                column.append(value)
         arguments = (over.size if over else None, over.root if over else None, checkpoint.size, checkpoint.root,
                      checkpoint.timestamp, checkpoint.signer, checkpoint.sig, checkpoint.to_bytes(), b"".join(frontier),
-                     *leaf_columns, *node_columns)
+                     *columns(leaves, 5), *columns(nodes, 3))
         if cursor is not None:
             cursor.execute(self._seal_statement, arguments)
             row = cursor.fetchone()

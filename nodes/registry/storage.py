@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse, urlsplit, urlunsplit
 
@@ -192,6 +192,16 @@ def pipelined_transaction(connection: Any, *, commit: bool = True) -> Iterator[N
     if failed is not None:
         connection.rollback()  # the transaction the error left open, if any (none after a failed commit)
         raise failed
+
+
+def columns(rows: Iterable[Sequence[Any]], width: int) -> list[list[Any]]:
+    """``rows`` of ``width`` values as ``width`` lists, one per column: the arrays a PostgreSQL function
+    given its rows as ``unnest(...)`` takes (empty lists when there are no rows)."""
+    found: list[list[Any]] = [[] for _ in range(width)]
+    for row in rows:
+        for column, value in zip(found, row, strict=True):
+            column.append(value)
+    return found
 
 
 @contextlib.contextmanager
