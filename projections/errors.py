@@ -7,8 +7,9 @@ Hierarchy::
     │                       meanwhile; the batch was rolled back and nothing was applied twice
     ├── UnreadableLog       the log could not be projected afresh to compare the views with
     │                       (a damaged row: ``armsledger verify`` names it)
-    └── MissingRecord       a record of the views' own log is no longer at its position (the views
-                            keep its envelope there: ``armsledger verify`` names what changed)
+    └── MissingRecord       a record of the views' own log is no longer at its position: the row is
+                            gone, holds another record or unreadable bytes (the views keep its
+                            envelope there: ``armsledger verify`` names what changed)
 
 Refused query input (a malformed weapon id or serial pattern) raises
 ``domain.errors.InvalidField`` like every other refused input. Database

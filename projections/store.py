@@ -40,6 +40,7 @@ from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 from domain.marking import normalise
 from domain.weapon_state import Status, WeaponState
 from ledger.envelope import Envelope
+from ledger.errors import EncodingError
 from projections.batch import ProjectedBatch, ViewEvent
 from projections.errors import MissingRecord, TrackingConflict
 from projections.weapon_state import WeaponView, marking_key
@@ -307,7 +308,7 @@ class ViewStore(TrackingRecorder):
                            within: WriteTransaction | None = None) -> list[ViewEvent]:
         """Projected records of these weapons (any order; as ``within`` sees them, if given).
 
-        Raises ``MissingRecord`` when the row of the own log that holds a record's envelope is gone."""
+        Raises ``MissingRecord`` when the row of the own log that holds a record's envelope is gone or changed."""
         with self._reading_within(within) as cursor:
             rows = self.select_in(cursor, f"SELECT {SELECT_EVENT_COLUMNS}, {self.envelope_of('e')} AS envelope "
                                           "FROM view_events e WHERE e.stream IN ?", weapon_ids)
@@ -551,11 +552,15 @@ def held_record(row: Any) -> Envelope:
     """The record of a ``view_events`` row read with ``ViewStore.envelope_of`` (and its ``stream``, ``node``,
     ``version`` and ``notification_id``). The bytes may be the own log's row, changed since it was projected:
     they are parsed as a catch-up parses them. Raises ``MissingRecord`` when that row is gone or holds
-    another record, ``EncodingError`` when it is not a canonical envelope (``armsledger verify`` names both)."""
+    another record or bytes that are not a canonical envelope (``armsledger verify`` names each)."""
     if row["envelope"] is None:
         raise MissingRecord(f"views: the log holds no record at position {row['notification_id']} "
                             f"(one of {row['stream']}), which the views hold: run armsledger verify")
-    envelope = Envelope.from_bytes(bytes(row["envelope"]))
+    try:
+        envelope = Envelope.from_bytes(bytes(row["envelope"]))
+    except EncodingError as e:
+        raise MissingRecord(f"views: the log's row at position {row['notification_id']} is not a readable record "
+                            f"(version {row['version']} of {row['stream']}: {e}): run armsledger verify") from e
     if (envelope.stream, envelope.node, envelope.version) != (row["stream"], row["node"], row["version"]):
         raise MissingRecord(f"views: the log's record at position {row['notification_id']} is not the one the "
                             f"views hold (version {row['version']} of {row['stream']}): run armsledger verify")

@@ -262,7 +262,7 @@ class Views:
         """The weapon's marking, description, current state and every record, in lifecycle order.
 
         None if no record of the weapon was projected. Raises ``InvalidField``
-        if ``weapon_id`` is not a UUID; ``MissingRecord`` or ``EncodingError`` if a record's row of the own log
+        if ``weapon_id`` is not a UUID; ``MissingRecord`` if a record's row of the own log
         is gone or changed (``projections.store.held_record``).
         """
         weapon_id = _weapon_id(weapon_id)

@@ -4,7 +4,9 @@ Body: ``{"detail": message, "field": input at fault or null}`` (validation error
 ``errors``, one per field). Domain refusals: ``InvalidField`` 422, ``UnknownWeapon`` 404,
 ``NotPermitted`` 403 (the role or authority may not record it), other rule violations and
 stale writes 409; a body that cannot be read at all 400; ``NotSignedIn`` 401,
-``TooManyAttempts`` 429 with ``Retry-After``; the database or broker failing 503.
+``TooManyAttempts`` 429 with ``Retry-After``; the database or broker failing 503. A damaged
+store (a record the read models hold is gone from the log or altered there) 500, saying so and
+that the operator should run ``armsledger verify``: nothing the officer can change by asking again.
 Anything else is logged and answered 500 without details.
 """
 
@@ -24,6 +26,7 @@ from starlette.exceptions import HTTPException
 from domain.errors import DomainError, InvalidField, NotPermitted, UnknownPerson, UnknownWeapon
 from nodes.accounts.officer import NotSignedIn, TooManyAttempts
 from nodes.errors import StorageError, TransportError, VersionConflict
+from projections.errors import MissingRecord
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (403, "the role lacks the right or may not record this"),
         (404, "no such record"), (409, "refused by a rule, or a conflicting write"),
         (413, "body too large"), (422, "a field is malformed; `field` names it"),
-        (429, "too many failed sign-ins"), (503, "database or broker unreachable"))
+        (429, "too many failed sign-ins"), (500, "the node's store is damaged, or another failure (logged)"),
+        (503, "database or broker unreachable"))
 }
 
 
@@ -135,6 +139,14 @@ def install(app: FastAPI) -> None:
         response = problem(503, "the node is busy: try again in a moment")
         response.headers["Retry-After"] = "1"
         return response
+
+    @app.exception_handler(MissingRecord)
+    async def damaged(_: Request, exc: MissingRecord) -> JSONResponse:
+        # The log row of a record the views hold was deleted or changed after it was projected: tampering
+        # or a damaged disk. The specifics (positions, streams) go to the node's log, not to the client.
+        log.error("store damaged: %s", exc)
+        return problem(500, "the node's store is damaged: a record its read models hold is missing or altered "
+                            "in the log; the node's operator should run 'armsledger verify' (logged on the node)")
 
     @app.exception_handler(Exception)
     async def internal(_: Request, exc: Exception) -> JSONResponse:
