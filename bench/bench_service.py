@@ -122,6 +122,16 @@ class ServedNode:
             found[int(task.name)] = (int(fields[11]) + int(fields[12])) / tick
         return found
 
+    def group_commit_figures(self) -> dict[str, float]:
+        """The group committer's counters from /metrics (records, batches, conflicts, runs_again) so far."""
+        figures = {}
+        for line in httpx.get(f"{self.url}/metrics", timeout=30).text.splitlines():
+            for name in ("records_written", "group_commit_batches", "group_commit_conflicts",
+                         "group_commit_runs_again"):
+                if line.startswith(f"armsledger_{name}_total "):
+                    figures[name.removeprefix("group_commit_")] = float(line.split()[1])
+        return figures
+
     def client(self, name: str) -> KeepAlive:
         """A keep-alive client signed in as account ``name`` with a bearer token."""
         answer = httpx.post(f"{self.url}/api/v1/tokens", json={"name": name, "password": ACCOUNT_PASSWORD,
@@ -275,6 +285,7 @@ def measure(backend: str, events: int, transfers: int, threads: int, rounds: int
             for _ in range(rounds):
                 rates["http"].append(ceiling_round(sessions[:threads], per_thread)[0])
             recording_rss = max(s.peak_rss_mb() for s in services)
+            committed = [s.group_commit_figures() for s in services]
             progress(f"{label}: timing {samples:,} history reads through the API and in process")
             api_ms, local_ms = history_samples(node, sessions[-1], events, samples)
             history_rss = max(s.peak_rss_mb() for s in services)
@@ -324,6 +335,9 @@ def measure(backend: str, events: int, transfers: int, threads: int, rounds: int
         + ", ".join(f"{1000 * seconds / api_events:.2f}" for seconds in sorted(thread_cpu.values(), reverse=True)
                     if 1000 * seconds / api_events >= 0.01) + " s (the group committer's writer, reader, settler, "
         "store thread and the database pools' threads; Linux does not name them)",
+        "group committer" + ("s" if processes > 1 else "") + " (records per transaction, conflicts, batches run "
+        "again): " + "; ".join(f"{f.get('records_written', 0) / max(1.0, f.get('batches', 0)):.1f}, "
+                               f"{f.get('conflicts', 0):.0f}, {f.get('runs_again', 0):.0f}" for f in committed),
         f"HTTP alone: the same clients GET /healthz (no authentication, no database), {rounds} rounds of "
         f"{threads * per_thread:,}, median: the most requests per second this service process answers here; "
         f"transfers reach {m['api'] / m['http']:.2f} of it",

@@ -55,6 +55,8 @@ class CommitStats:
     conflicts: int = 0         # batches run again after another writer stored first
     failed_batches: int = 0    # batches whose commit failed (every caller got the error)
     read_ahead: int = 0        # streams read by the reader thread for the writer
+    runs_again: int = 0        # batches run while the one before was stored, run again (it read a stream
+                               # someone else wrote meanwhile, or that one was not stored)
 
 
 @dataclass
@@ -240,6 +242,7 @@ class GroupCommitter:
                 if batch and others is not None and others.isdisjoint(records.read):
                     flight = self._store(batch, outcomes, records)
                 elif batch:
+                    self.stats.runs_again += 1
                     flight = self._launch(batch)
         except BaseException as e:  # a bug or an interrupt: never leave a caller waiting
             log.error("the group commit writer stopped: %s", e)
