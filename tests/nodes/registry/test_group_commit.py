@@ -286,32 +286,41 @@ def test_a_batch_run_while_the_one_before_is_stored_runs_again_when_that_one_fai
     assert holders(valid_stream(node.registry, weapon)) == ["holder B"]
 
 
-def test_a_batch_run_while_the_one_before_is_stored_runs_again_when_that_one_loses_a_race(node, db_url):
-    weapon = node.registry.manufacture(marking=Marking.read("FN Herstal", "BE", "NEXT-2"), type="pistol",
-                                       make="FN", model="Five-seveN", calibre="5.7x28", year=2020,
-                                       holder="FN Herstal", occurred_on=NOW - DAY)
-    outside = Registry(db_url, node.identity)
+def while_a_shell_moves(committer: GroupCommitter, outside: Registry, first: UUID, moved: UUID,
+                        then: Callable[[Registry], None]) -> None:
+    """Submit a transfer of ``first`` to holder A, during whose first run ``outside`` (a shell) transfers ``moved``
+    to holder B (after the batch's check, before its commit); then ``then``, queued while that batch runs, so
+    that it runs while the first is stored. Returns when both are answered."""
     queued, release = threading.Event(), threading.Event()
 
     def transfer_while_a_shell_does(r: Registry) -> None:
-        r.transfer(weapon_id=weapon, to_holder="holder A", licence="TL-A", occurred_on=NOW)
-        if not queued.is_set():  # first run: a shell stores its transfer first
+        r.transfer(weapon_id=first, to_holder="holder A", licence="TL-A", occurred_on=NOW)
+        if not queued.is_set():
             shell = threading.Thread(target=outside.transfer, kwargs=dict(
-                weapon_id=weapon, to_holder="holder B", licence="TL-B", occurred_on=NOW))
+                weapon_id=moved, to_holder="holder B", licence="TL-B", occurred_on=NOW))
             shell.start()
             shell.join()
             queued.set()
             assert release.wait(30)
 
+    with ThreadPoolExecutor(2) as pool:
+        first_answer = pool.submit(committer.submit, transfer_while_a_shell_does)
+        assert queued.wait(30)
+        then_answer = pool.submit(committer.submit, then)
+        wait_queued(committer, 1)
+        release.set()
+        first_answer.result(timeout=60)
+        then_answer.result(timeout=60)
+
+
+def test_a_batch_run_while_the_one_before_is_stored_runs_again_when_that_one_loses_a_race(node, db_url):
+    weapon = node.registry.manufacture(marking=Marking.read("FN Herstal", "BE", "NEXT-2"), type="pistol",
+                                       make="FN", model="Five-seveN", calibre="5.7x28", year=2020,
+                                       holder="FN Herstal", occurred_on=NOW - DAY)
+    outside = Registry(db_url, node.identity)
     try:
-        with GroupCommitter(node) as committer, ThreadPoolExecutor(2) as pool:
-            first = pool.submit(committer.submit, transfer_while_a_shell_does)
-            assert queued.wait(30)
-            second = pool.submit(committer.submit, transfer(weapon, "holder B", "TL-B"))
-            wait_queued(committer, 1)
-            release.set()
-            first.result(timeout=60)
-            second.result(timeout=60)
+        with GroupCommitter(node) as committer:  # the first run loses the race to the shell
+            while_a_shell_moves(committer, outside, weapon, weapon, transfer(weapon, "holder B", "TL-B"))
     finally:
         outside.close()
     assert holders(valid_stream(node.registry, weapon)) == ["holder B", "holder A", "holder B"]
@@ -439,19 +448,7 @@ def test_a_batch_run_while_the_one_before_is_stored_runs_again_only_if_it_read_w
         node, db_url, reads_what_the_other_wrote):
     first_weapon, moved, still = manufactured(node, "FOLLOW-1", "FOLLOW-2", "FOLLOW-3")
     outside = Registry(db_url, node.identity)
-    queued, release = threading.Event(), threading.Event()
     runs = []
-
-    def transfer_while_a_shell_does(r: Registry) -> None:
-        r.transfer(weapon_id=first_weapon, to_holder="holder A", licence="TL-A", occurred_on=NOW)
-        if not queued.is_set():  # a shell moves ``moved`` after this batch's check, before its commit
-            shell = threading.Thread(target=outside.transfer, kwargs=dict(
-                weapon_id=moved, to_holder="holder B", licence="TL-B", occurred_on=NOW))
-            shell.start()
-            shell.join()
-            queued.set()
-            assert release.wait(30)
-
     following = moved if reads_what_the_other_wrote else still
 
     def counted(r: Registry) -> None:
@@ -459,16 +456,10 @@ def test_a_batch_run_while_the_one_before_is_stored_runs_again_only_if_it_read_w
         r.transfer(weapon_id=following, to_holder="holder 0", licence="TL-0", occurred_on=NOW)
 
     try:
-        with GroupCommitter(node) as committer, ThreadPoolExecutor(2) as pool:
+        with GroupCommitter(node) as committer:
             for weapon in (moved, still):  # both kept by the writer
                 committer.submit(transfer(weapon, "holder A", "TL-A"))
-            first = pool.submit(committer.submit, transfer_while_a_shell_does)
-            assert queued.wait(30)
-            second = pool.submit(committer.submit, counted)
-            wait_queued(committer, 1)
-            release.set()
-            first.result(timeout=60)
-            second.result(timeout=60)
+            while_a_shell_moves(committer, outside, first_weapon, moved, counted)
     finally:
         outside.close()
     # Read stale: run again on what is stored (not stored to lose the race). Else stored as it ran.
