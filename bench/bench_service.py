@@ -27,6 +27,7 @@ p99 <= 3x in-process at 1,000,000 events; RSS <= 300 MB. Prints figures; asserts
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -43,6 +44,7 @@ import common
 import httpx
 from bench_group_commit import TRANSFERS_PER_WEAPON, baseline_round, clients, prepare
 from bench_history import fill_signed
+from bench_replication import server_cpu_seconds
 from common import Stopwatch, Table, median, percentile, progress
 
 from domain.time import SECONDS_PER_DAY as DAY
@@ -60,7 +62,7 @@ ACCOUNT_PASSWORD = "bench account password"  # accounts want at least 12 charact
 class ServedNode:
     """``armsledger serve`` on a free local port for the node at ``folder/node`` on ``db``; stopped on exit."""
 
-    def __init__(self, db: str, folder: Path) -> None:
+    def __init__(self, db: str, folder: Path, name: str = "serve") -> None:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
@@ -68,7 +70,7 @@ class ServedNode:
         env = {**os.environ, "ARMSLEDGER_HOME": str(folder / "node"), "ARMSLEDGER_DB": db,
                "ARMSLEDGER_PASSPHRASE": common.PASSPHRASE}
         env.pop("ARMSLEDGER_KAFKA", None)
-        self.log = open(folder / "serve.log", "wb")  # noqa: SIM115 (closed in stop)
+        self.log = open(folder / f"{name}.log", "wb")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen([str(Path(sys.executable).with_name("armsledger")), "serve",
                                          "--port", str(self.port)], env=env, stdout=self.log, stderr=self.log)
 
@@ -119,6 +121,16 @@ class ServedNode:
                 continue  # the thread ended meanwhile
             found[int(task.name)] = (int(fields[11]) + int(fields[12])) / tick
         return found
+
+    def group_commit_figures(self) -> dict[str, float]:
+        """The group committer's counters from /metrics (records, batches, conflicts, runs_again) so far."""
+        figures = {}
+        for line in httpx.get(f"{self.url}/metrics", timeout=30).text.splitlines():
+            for name in ("records_written", "group_commit_batches", "group_commit_conflicts",
+                         "group_commit_runs_again"):
+                if line.startswith(f"armsledger_{name}_total "):
+                    figures[name.removeprefix("group_commit_")] = float(line.split()[1])
+        return figures
 
     def client(self, name: str) -> KeepAlive:
         """A keep-alive client signed in as account ``name`` with a bearer token."""
@@ -222,14 +234,15 @@ def history_samples(node, session: KeepAlive, events: int, samples: int) -> tupl
     return api, local
 
 
-def measure(backend: str, events: int, transfers: int, threads: int, rounds: int, samples: int) -> Table:
+def measure(backend: str, events: int, transfers: int, threads: int, rounds: int, samples: int,
+            processes: int = 1) -> Table:
     label = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[backend]
     on_postgres = backend == "postgres"
     per_thread = max(1, transfers // threads)
     rates: dict[str, list[float]] = {"api": [], "es": [], "http": []}
     latencies: dict[str, list[float]] = {"api": [], "es": []}
-    cpu = {"service": 0.0, "clients": 0.0}
-    thread_cpu: dict[int, float] = {}  # service threads' CPU over the API rounds, by thread id
+    cpu = {"service": 0.0, "clients": 0.0, "server": 0.0}
+    thread_cpu: dict[tuple[int, int], float] = {}  # service threads' CPU over the API rounds, by process and thread
     with common.fresh_database(backend) as (db, folder):
         node = common.new_node(db, folder)
         now = int(time.time())
@@ -244,32 +257,40 @@ def measure(backend: str, events: int, transfers: int, threads: int, rounds: int
         prepared = [prepare(node, app, threads, per_thread, f"R{r}T") for r in range(rounds)]
         node.settle()
         names = add_accounts(db, threads)
-        progress(f"{label}: starting armsledger serve")
-        with ServedNode(db, folder) as served:
-            sessions = [served.client(name) for name in names]
+        progress(f"{label}: starting armsledger serve" + (f" x {processes}" if processes > 1 else ""))
+        server_cpu = server_cpu_seconds(db)
+        with contextlib.ExitStack() as stack:
+            services = [stack.enter_context(ServedNode(db, folder, f"serve-{n}")) for n in range(processes)]
+            served = services[0]  # the history reads go to the first
+            sessions = [services[t % processes].client(name) for t, name in enumerate(names)]
             started_rss = served.peak_rss_mb()
             for r, (weapons, items) in enumerate(prepared):
                 for kind in (["es", "api"] if r % 2 == 0 else ["api", "es"]):
                     progress(f"{label} round {r + 1}/{rounds}: {kind}, {threads} clients x {per_thread} transfers")
                     if kind == "api":
-                        service_cpu, own_cpu = served.cpu_seconds(), _own_cpu_seconds()
-                        threads_before = served.thread_cpu_seconds()
+                        service_cpu, own_cpu = sum(s.cpu_seconds() for s in services), _own_cpu_seconds()
+                        threads_before = _threads_cpu(services)
+                        server_before = sum(server_cpu().values()) if server_cpu is not None else 0.0
                         rate, samples_ms = api_round(sessions[:threads], weapons, per_thread)
-                        cpu["service"] += served.cpu_seconds() - service_cpu
-                        for tid, seconds in served.thread_cpu_seconds().items():
-                            thread_cpu[tid] = thread_cpu.get(tid, 0.0) + seconds - threads_before.get(tid, 0.0)
+                        cpu["service"] += sum(s.cpu_seconds() for s in services) - service_cpu
+                        for key, seconds in _threads_cpu(services).items():
+                            thread_cpu[key] = thread_cpu.get(key, 0.0) + seconds - threads_before.get(key, 0.0)
                         cpu["clients"] += _own_cpu_seconds() - own_cpu
+                        if server_cpu is not None:
+                            cpu["server"] += sum(server_cpu().values()) - server_before
                     else:
                         rate, samples_ms = baseline_round(app, items, per_thread)
                     rates[kind].append(rate)
                     latencies[kind] += samples_ms
             for _ in range(rounds):
                 rates["http"].append(ceiling_round(sessions[:threads], per_thread)[0])
-            recording_rss = served.peak_rss_mb()
+            recording_rss = max(s.peak_rss_mb() for s in services)
+            committed = [s.group_commit_figures() for s in services]
             progress(f"{label}: timing {samples:,} history reads through the API and in process")
             api_ms, local_ms = history_samples(node, sessions[-1], events, samples)
-            history_rss = served.peak_rss_mb()
-            event_loop = served.process.pid  # uvicorn's event loop runs on the main thread
+            history_rss = max(s.peak_rss_mb() for s in services)
+            # uvicorn's event loop runs on each process's main thread
+            event_loops = sum(thread_cpu.pop((s.process.pid, s.process.pid), 0.0) for s in services)
             for session in sessions:
                 session.close()
         app.close()
@@ -295,20 +316,28 @@ def measure(backend: str, events: int, transfers: int, threads: int, rounds: int
         table.add(f"service peak RSS {what}", rss, target=RSS_TARGET_MB if what != "after start" else None,
                   higher_is_better=False, unit="MB")
     api_events = rounds * threads * per_thread
+    where = ("its own process" if processes == 1
+             else f"{processes} processes on one database, client t talking to process t mod {processes}")
+    loops = "event loop (main thread" + ("s" if processes > 1 else "") + ")"
     table.add("fill, bulk import-csv", fill_rate)
     table.notes += [
-        f"armsledger serve in its own process (uvicorn, plain HTTP, group committer); {threads} client threads "
+        f"armsledger serve in {where} (uvicorn, plain HTTP, group committer); {threads} client threads "
         "in this process, one keep-alive http.client connection and bearer token (real account) each",
         f"recording: median of {rounds} rounds of {threads * per_thread:,} transfers, latency request to answer "
         f"over all rounds; baseline: bench_group_commit's eventsourcing get-change-save of an unsigned aggregate, "
         f"the same {threads} threads, one event per save, alternating with the API rounds",
         f"CPU per 1,000 API transfers: service {1000 * cpu['service'] / api_events:.2f} s, "
-        f"clients (this process) {1000 * cpu['clients'] / api_events:.2f} s, on {os.cpu_count()} CPUs",
-        "of the service's CPU over the API rounds per 1,000 transfers: event loop (main thread) "
-        f"{1000 * thread_cpu.pop(event_loop, 0.0) / api_events:.2f} s, its other threads, busiest first: "
+        f"clients (this process) {1000 * cpu['clients'] / api_events:.2f} s"
+        + (f", PostgreSQL server {1000 * cpu['server'] / api_events:.2f} s" if on_postgres else "")
+        + f", on {os.cpu_count()} CPUs",
+        f"of the service's CPU over the API rounds per 1,000 transfers: {loops} "
+        f"{1000 * event_loops / api_events:.2f} s, its other threads, busiest first: "
         + ", ".join(f"{1000 * seconds / api_events:.2f}" for seconds in sorted(thread_cpu.values(), reverse=True)
                     if 1000 * seconds / api_events >= 0.01) + " s (the group committer's writer, reader, settler, "
         "store thread and the database pools' threads; Linux does not name them)",
+        "group committer" + ("s" if processes > 1 else "") + " (records per transaction, conflicts, batches run "
+        "again): " + "; ".join(f"{f.get('records_written', 0) / max(1.0, f.get('batches', 0)):.1f}, "
+                               f"{f.get('conflicts', 0):.0f}, {f.get('runs_again', 0):.0f}" for f in committed),
         f"HTTP alone: the same clients GET /healthz (no authentication, no database), {rounds} rounds of "
         f"{threads * per_thread:,}, median: the most requests per second this service process answers here; "
         f"transfers reach {m['api'] / m['http']:.2f} of it",
@@ -328,6 +357,10 @@ def measure(backend: str, events: int, transfers: int, threads: int, rounds: int
     return table
 
 
+def _threads_cpu(services: list[ServedNode]) -> dict[tuple[int, int], float]:
+    return {(s.process.pid, tid): seconds for s in services for tid, seconds in s.thread_cpu_seconds().items()}
+
+
 def _own_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -339,9 +372,11 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=16, help="client threads (default 16)")
     p.add_argument("--rounds", type=int, default=3, help="recording rounds; the median is printed")
     p.add_argument("--samples", type=int, default=2_000, help="history reads timed (after a warm-up)")
+    p.add_argument("--processes", type=int, default=1,
+                   help="armsledger serve processes on the one database (default 1), clients spread over them")
     args = p.parse_args()
     common.measure_each_backend("bench_service", args.backend, lambda b: measure(
-        b, args.events, args.transfers, args.threads, args.rounds, args.samples))
+        b, args.events, args.transfers, args.threads, args.rounds, args.samples, args.processes))
 
 
 if __name__ == "__main__":

@@ -55,6 +55,8 @@ class CommitStats:
     conflicts: int = 0         # batches run again after another writer stored first
     failed_batches: int = 0    # batches whose commit failed (every caller got the error)
     read_ahead: int = 0        # streams read by the reader thread for the writer
+    runs_again: int = 0        # batches run while the one before was stored, run again (it read a stream
+                               # someone else wrote meanwhile, or that one was not stored)
 
 
 @dataclass
@@ -231,14 +233,16 @@ class GroupCommitter:
                     continue
                 held = list(flight.batch)
                 following = None if stop else self._follow(flight, held)
-                kept = self._land(flight)
+                others = self._land(flight)
                 flight = None
                 if following is None:
                     continue
                 batch, outcomes, records, stop = following
-                if batch and kept:
+                # Kept when it read nothing another writer stored meanwhile (another process on the database).
+                if batch and others is not None and others.isdisjoint(records.read):
                     flight = self._store(batch, outcomes, records)
                 elif batch:
+                    self.stats.runs_again += 1
                     flight = self._launch(batch)
         except BaseException as e:  # a bug or an interrupt: never leave a caller waiting
             log.error("the group commit writer stopped: %s", e)
@@ -318,9 +322,9 @@ class GroupCommitter:
             return None
         return _Flight(batch, outcomes, records, self._store_thread.submit(records.store, self.registry.recorder))
 
-    def _land(self, flight: _Flight) -> bool:
-        """Wait for the batch in flight to be stored and answer it: True when it was stored and
-        nothing else was written meanwhile (what the next batch read still holds)."""
+    def _land(self, flight: _Flight) -> frozenset[UUID] | None:
+        """Wait for the batch in flight to be stored and answer it: the streams others stored meanwhile
+        (those of the next batch's reads that no longer hold), None when it failed or everything was forgotten."""
         try:
             positions = flight.stored.result()
         except VersionConflict:
@@ -330,16 +334,16 @@ class GroupCommitter:
                 stored_versions = flight.records.stored_versions_now(self.registry.recorder)
             except StorageError as e:
                 self._fail(flight.batch, e)
-                return False
+                return None
             self._commit(flight.batch, stored_versions)  # run again on fresh state, with the usual retries
-            return False
+            return None
         except Exception as e:
             self._committed.forget()
             self._fail(flight.batch, e)
-            return False
-        kept = self._committed.stored(flight.records.accepted_events, positions)
+            return None
+        others = self._committed.stored(flight.records.accepted_events, positions, self.registry.recorder)
         self._answer(flight.batch, flight.outcomes, flight.records)
-        return kept
+        return others
 
     def _commit(self, batch: list[_Request], stored_versions: dict[UUID, int]) -> None:
         """Run the batch's commands and store their records, retrying lost races; answer every caller.

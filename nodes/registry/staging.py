@@ -30,9 +30,10 @@ from eventsourcing.persistence import (
     Recording,
     StoredEvent,
 )
+from eventsourcing.sqlite import SQLiteDatastore
 
-from nodes.errors import VersionConflict
-from nodes.registry.storage import translated_errors, version_conflicts
+from nodes.errors import StorageError, VersionConflict
+from nodes.registry.storage import sql_datastore, translated_errors, version_conflicts
 
 Events = list[DomainEventProtocol[UUID]]
 Aggregate = Any  # one of the registry's aggregates (Weapon, Licence, Shipment ...)
@@ -40,16 +41,23 @@ Aggregate = Any  # one of the registry's aggregates (Weapon, Licence, Shipment .
 
 class CommittedStreams:
     """The stored state of the aggregates the writer has read (None: no such stream), kept from
-    batch to batch (an LRU of ``size`` streams) for as long as no one else writes to the log.
+    batch to batch (an LRU of ``size`` streams) and told of every write to the log.
 
-    ``check`` before each batch compares the log's last position with the position after the
-    writer's own last commit; any other write in between (a shell, a partner's ingest, another
-    thread saving directly) empties it, so a command never reads older state than it would
-    from the database at the start of its batch.
+    ``check`` before each batch reads the log's rows after the last position known (the writer's
+    own commits and earlier checks): the streams of rows someone else stored (a shell, a partner's
+    ingest, another service process on the same database) are forgotten, so a command never reads
+    older state than it would from the database at the start of its batch. Everything is forgotten
+    when that read cannot say: no position known, or more than ``CHANGES_READ`` rows since.
+
+    This relies on the log's positions being committed in their order (every insert takes the
+    table's lock on PostgreSQL; SQLite has one writer at a time): once a position is seen, no row
+    before it can appear later.
     """
 
     #: How many of the latest landings (commits and forgettings) are remembered for ``unchanged_since``.
     LANDINGS_KEPT = 1_024
+    #: Most rows of others read at a check; beyond, everything is forgotten (reading them would cost more).
+    CHANGES_READ = 256
 
     def __init__(self, size: int = 10_000) -> None:
         self.size = size
@@ -73,13 +81,19 @@ class CommittedStreams:
         return all(touched is not None and stream not in touched
                    for count, touched in self._landed if count > landings)
 
-    def check(self, recorder: ApplicationRecorder) -> None:
-        """Forget everything if the log holds records the writer did not store (``StorageError``)."""
+    def check(self, recorder: ApplicationRecorder) -> frozenset[UUID] | None:
+        """Forget the streams the log's rows after the last position known belong to (``StorageError``).
+
+        Returns the streams forgotten; None when everything was (see the class docstring).
+        """
+        if self._position is not None:
+            others = self._others(recorder, self._position, None)
+            if others is not None:
+                return others
         with translated_errors("group commit: reading the log's last position"):
-            now = recorder.max_notification_id() or 0
-        if now != self._position:
-            self.forget()
-            self._position = now
+            self._position = recorder.max_notification_id() or 0
+        self.forget(keep_position=True)
+        return None
 
     def read(self, stream: UUID, load: Callable[[], Aggregate | None]) -> Aggregate | None:
         """The stream's stored state (not a copy: never change it), from ``load()`` the first time."""
@@ -91,29 +105,88 @@ class CommittedStreams:
             self._aggregates.popitem(last=False)
         return found
 
-    def stored(self, events: Events, positions: Sequence[int] | None) -> bool:
-        """After a commit of ``events`` at ``positions``: kept up to date if they directly follow
-        the last position known (nothing else was stored meanwhile), else forgotten (False)."""
-        expected = range(self._position + 1, self._position + 1 + len(events)) if self._position is not None else None
-        if not events or positions is None or expected is None or list(positions) != list(expected):
+    def stored(self, events: Events, positions: Sequence[int] | None,
+               recorder: ApplicationRecorder | None = None) -> frozenset[UUID] | None:
+        """After a commit of ``events`` at ``positions``: what is kept brought up to date.
+
+        When others stored rows between the last position known and the commit's last, their
+        streams are first forgotten (read from ``recorder``; without one, everything is). Returns
+        the streams forgotten, None when everything was (also when that read fails: the records are
+        stored, only what is kept is in doubt; the next ``check`` meets the failure again).
+        """
+        if not events or positions is None or self._position is None:
             self.forget()
-            return False
-        self._position = expected[-1]
+            return None
+        first = self._position + 1
+        if list(positions) == list(range(first, first + len(events))):
+            others: frozenset[UUID] | None = frozenset()
+        elif recorder is None or min(positions) < first:
+            others = None
+        else:
+            try:
+                others = self._others(recorder, self._position, max(positions), own=positions)
+            except StorageError:
+                others = None
+        if others is None:
+            self.forget()
+            return None
+        self._position = max(positions)
         self._land(frozenset(event.originator_id for event in events))
         for event in events:
             stream = event.originator_id
             if stream in self._aggregates or event.originator_version == 1:
                 self._aggregates[stream] = _mutated(self._aggregates.get(stream), event)
-        return True
+        return others
 
-    def forget(self) -> None:
+    def forget(self, *, keep_position: bool = False) -> None:
         self._aggregates.clear()
-        self._position = None
+        if not keep_position:
+            self._position = None
         self._land(None)
+
+    def _others(self, recorder: ApplicationRecorder, after: int, upto: int | None,
+                own: Sequence[int] = ()) -> frozenset[UUID] | None:
+        """Forget the streams of the log's rows after position ``after`` (up to ``upto``) but ``own``;
+        which they were (None: too many, everything forgotten)."""
+        with translated_errors("group commit: reading the log's rows stored by others"):
+            rows = rows_after(recorder, after, upto, self.CHANGES_READ + len(own) + 1)
+        if len(rows) > self.CHANGES_READ + len(own):
+            self.forget()
+            return None
+        if rows and upto is None:
+            self._position = rows[-1][0]
+        mine = set(own)
+        others = frozenset(stream for position, stream in rows if position not in mine)
+        if others:
+            for stream in others:
+                self._aggregates.pop(stream, None)
+            self._land(others)
+        return others
 
     def _land(self, touched: frozenset[UUID] | None) -> None:
         self._landed.append((self.landings + 1, touched))
         self.landings += 1
+
+
+def rows_after(recorder: ApplicationRecorder, after: int, upto: int | None, limit: int) -> list[tuple[int, UUID]]:
+    """The position and stream of the log's rows after position ``after`` (up to ``upto``), in order, at
+    most ``limit``: one indexed range read (the position is the table's key on both backends)."""
+    table = recorder.events_table_name  # type: ignore[attr-defined]
+    datastore = sql_datastore(recorder)
+    if isinstance(datastore, SQLiteDatastore):
+        statement = (f"SELECT rowid, originator_id FROM {table} WHERE rowid > ?"
+                     + (" AND rowid <= ?" if upto is not None else "") + " ORDER BY rowid LIMIT ?")
+        with datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, (after, *(() if upto is None else (upto,)), limit))
+            return [(row[0], UUID(row[1])) for row in cursor.fetchall()]
+    from psycopg.sql import SQL, Identifier
+
+    query = SQL("SELECT notification_id, originator_id FROM {table} WHERE notification_id > %s"
+                + (" AND notification_id <= %s" if upto is not None else "")
+                + " ORDER BY notification_id LIMIT %s").format(table=Identifier(datastore.schema, table))
+    with datastore.get_connection() as connection, connection.cursor() as cursor:
+        cursor.execute(query, (after, *(() if upto is None else (upto,)), limit), prepare=True)
+        return [(row["notification_id"], row["originator_id"]) for row in cursor.fetchall()]
 
 
 @dataclass(frozen=True)
@@ -144,6 +217,8 @@ class StagedBatch:
         self._streams: dict[UUID, Events] = {}
         #: The streams read ahead for the command running now (``group_commit``), by stream.
         self.read_ahead: dict[UUID, ReadAhead] = {}
+        #: Every stream the batch's commands read through the repository.
+        self.read: set[UUID] = set()
 
     @contextlib.contextmanager
     def command(self) -> Iterator[None]:
@@ -182,6 +257,7 @@ class StagedBatch:
     def aggregate(self, stream: UUID, load: Callable[[], Aggregate | None]) -> Aggregate | None:
         """A fresh copy of the stream's aggregate: stored state (``load()`` unless known), then the
         batch's staged events; None when there is neither."""
+        self.read.add(stream)
         ahead = self.read_ahead.get(stream)
         if ahead is not None and self.committed.unchanged_since(stream, ahead.landings) and not (
                 self.parent is not None and self.parent.records_of(stream)):
@@ -212,7 +288,8 @@ class StagedBatch:
 
     def commit(self, recorder: ApplicationRecorder) -> bool:
         """``store``, then bring the writer's kept aggregates up to date (False: they were forgotten)."""
-        return self.committed.stored(self.accepted_events, self.store(recorder)) if self.accepted else True
+        return self.committed.stored(self.accepted_events, self.store(recorder), recorder) is not None \
+            if self.accepted else True
 
     def store(self, recorder: ApplicationRecorder) -> Sequence[int] | None:
         """Store the accepted commands' records in one transaction: all of them, or none; their positions.

@@ -120,6 +120,16 @@ class _NodeFigures(Collector):
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         yield CounterMetricFamily("armsledger_records_written", "signed records written through the service",
                                   value=self.context.records_stored())
+        committer = self.context.committer
+        if committer is not None:
+            stats = committer.stats
+            for name, what, value in (
+                    ("batches", "transactions the group committer stored", stats.batches),
+                    ("conflicts", "batches run again after another writer stored in one of their streams first",
+                     stats.conflicts),
+                    ("runs_again", "batches run while the one before was stored, run again on fresh state",
+                     stats.runs_again)):
+                yield CounterMetricFamily(f"armsledger_group_commit_{name}", what, value=value)
         try:
             from nodes.federation.sync import REACTIONS_POSITION
 

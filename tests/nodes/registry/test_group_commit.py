@@ -20,11 +20,12 @@ from domain.licence import LicenceKind
 from domain.marking import Marking
 from domain.time import SECONDS_PER_DAY as DAY
 from ledger.envelope import verify_chain
-from nodes.bootstrap import Node, init_node
+from nodes.bootstrap import Node, init_node, open_node
 from nodes.cli.main import run
 from nodes.errors import StorageError
 from nodes.registry.application import Registry
 from nodes.registry.group_commit import GroupCommitter
+from nodes.registry.staging import CommittedStreams
 from nodes.settings import Settings
 
 PASSPHRASE = "group commit tests"
@@ -285,32 +286,41 @@ def test_a_batch_run_while_the_one_before_is_stored_runs_again_when_that_one_fai
     assert holders(valid_stream(node.registry, weapon)) == ["holder B"]
 
 
-def test_a_batch_run_while_the_one_before_is_stored_runs_again_when_that_one_loses_a_race(node, db_url):
-    weapon = node.registry.manufacture(marking=Marking.read("FN Herstal", "BE", "NEXT-2"), type="pistol",
-                                       make="FN", model="Five-seveN", calibre="5.7x28", year=2020,
-                                       holder="FN Herstal", occurred_on=NOW - DAY)
-    outside = Registry(db_url, node.identity)
+def while_a_shell_moves(committer: GroupCommitter, outside: Registry, first: UUID, moved: UUID,
+                        then: Callable[[Registry], None]) -> None:
+    """Submit a transfer of ``first`` to holder A, during whose first run ``outside`` (a shell) transfers ``moved``
+    to holder B (after the batch's check, before its commit); then ``then``, queued while that batch runs, so
+    that it runs while the first is stored. Returns when both are answered."""
     queued, release = threading.Event(), threading.Event()
 
     def transfer_while_a_shell_does(r: Registry) -> None:
-        r.transfer(weapon_id=weapon, to_holder="holder A", licence="TL-A", occurred_on=NOW)
-        if not queued.is_set():  # first run: a shell stores its transfer first
+        r.transfer(weapon_id=first, to_holder="holder A", licence="TL-A", occurred_on=NOW)
+        if not queued.is_set():
             shell = threading.Thread(target=outside.transfer, kwargs=dict(
-                weapon_id=weapon, to_holder="holder B", licence="TL-B", occurred_on=NOW))
+                weapon_id=moved, to_holder="holder B", licence="TL-B", occurred_on=NOW))
             shell.start()
             shell.join()
             queued.set()
             assert release.wait(30)
 
+    with ThreadPoolExecutor(2) as pool:
+        first_answer = pool.submit(committer.submit, transfer_while_a_shell_does)
+        assert queued.wait(30)
+        then_answer = pool.submit(committer.submit, then)
+        wait_queued(committer, 1)
+        release.set()
+        first_answer.result(timeout=60)
+        then_answer.result(timeout=60)
+
+
+def test_a_batch_run_while_the_one_before_is_stored_runs_again_when_that_one_loses_a_race(node, db_url):
+    weapon = node.registry.manufacture(marking=Marking.read("FN Herstal", "BE", "NEXT-2"), type="pistol",
+                                       make="FN", model="Five-seveN", calibre="5.7x28", year=2020,
+                                       holder="FN Herstal", occurred_on=NOW - DAY)
+    outside = Registry(db_url, node.identity)
     try:
-        with GroupCommitter(node) as committer, ThreadPoolExecutor(2) as pool:
-            first = pool.submit(committer.submit, transfer_while_a_shell_does)
-            assert queued.wait(30)
-            second = pool.submit(committer.submit, transfer(weapon, "holder B", "TL-B"))
-            wait_queued(committer, 1)
-            release.set()
-            first.result(timeout=60)
-            second.result(timeout=60)
+        with GroupCommitter(node) as committer:  # the first run loses the race to the shell
+            while_a_shell_moves(committer, outside, weapon, weapon, transfer(weapon, "holder B", "TL-B"))
     finally:
         outside.close()
     assert holders(valid_stream(node.registry, weapon)) == ["holder B", "holder A", "holder B"]
@@ -388,6 +398,77 @@ def test_a_weapon_read_ahead_and_changed_meanwhile_by_another_writer_gets_its_re
     finally:
         outside.close()
     assert holders(valid_stream(node.registry, weapon)) == ["holder B", "holder A"]
+
+
+def manufactured(node: Node, *serials: str) -> list[UUID]:
+    return [manufacture(serial)(node.registry) for serial in serials]
+
+
+def test_a_check_forgets_only_the_streams_written_since_unless_it_cannot_say_which(node, db_url):
+    recorder = node.registry.recorder
+    kept = CommittedStreams()
+    assert kept.check(recorder) is None  # no position known yet: everything is forgotten
+    moved, still = manufactured(node, "CHECK-1", "CHECK-2")
+    assert kept.check(recorder) == {moved, still}  # the two manufactures
+    for stream in (moved, still):
+        kept.read(stream, lambda stream=stream: node.registry.repository.get(stream))
+    outside = Registry(db_url, node.identity)  # another process on the same database
+    try:
+        outside.transfer(weapon_id=moved, to_holder="holder B", licence="TL-B", occurred_on=NOW)
+        assert kept.check(recorder) == {moved}
+        assert not kept.knows(moved) and kept.knows(still)
+        assert kept.check(recorder) == frozenset()  # nothing since
+        kept.CHANGES_READ = 1
+        outside.transfer(weapon_id=moved, to_holder="holder A", licence="TL-A", occurred_on=NOW)
+        outside.transfer(weapon_id=still, to_holder="holder A", licence="TL-A", occurred_on=NOW)
+        assert kept.check(recorder) is None  # more rows than it reads: everything is forgotten
+        assert not kept.knows(still)
+        assert kept.check(recorder) == frozenset()  # and the position is the log's last
+    finally:
+        outside.close()
+
+
+def test_two_service_processes_on_one_database_record_each_transfer_after_the_others(node, tmp_path, db_url):
+    """Each writer learns which weapons the other moved and reads only those again: no transfer is
+    recorded on a version the other process replaced, and none loses a race it did not cause."""
+    moved, still = manufactured(node, "TWO-1", "TWO-2")
+    settings = Settings.load(environ={}, home=tmp_path / "be", db=db_url, passphrase=PASSPHRASE)
+    with open_node(settings) as other, GroupCommitter(node) as mine, GroupCommitter(other) as theirs:
+        mine.submit(transfer(still, "holder A", "TL-A"))
+        for n, holder in enumerate(["holder A", "holder B", "holder 0", "holder 1", "holder 2", "holder 3"]):
+            (mine if n % 2 == 0 else theirs).submit(transfer(moved, holder, "TL-" + holder.split()[-1]))
+        assert mine._committed.knows(still)  # the other's transfers of ``moved`` did not make it forget all
+    assert holders(valid_stream(node.registry, moved)) == ["holder A", "holder B", "holder 0", "holder 1",
+                                                           "holder 2", "holder 3"]
+    assert mine.stats.conflicts == theirs.stats.conflicts == 0
+
+
+@pytest.mark.parametrize("reads_what_the_other_wrote", [True, False])
+def test_a_batch_run_while_the_one_before_is_stored_runs_again_only_if_it_read_what_another_wrote(
+        node, db_url, reads_what_the_other_wrote):
+    first_weapon, moved, still = manufactured(node, "FOLLOW-1", "FOLLOW-2", "FOLLOW-3")
+    outside = Registry(db_url, node.identity)
+    runs = []
+    following = moved if reads_what_the_other_wrote else still
+
+    def counted(r: Registry) -> None:
+        runs.append(1)
+        r.transfer(weapon_id=following, to_holder="holder 0", licence="TL-0", occurred_on=NOW)
+
+    try:
+        with GroupCommitter(node) as committer:
+            for weapon in (moved, still):  # both kept by the writer
+                committer.submit(transfer(weapon, "holder A", "TL-A"))
+            while_a_shell_moves(committer, outside, first_weapon, moved, counted)
+    finally:
+        outside.close()
+    # Read stale: run again on what is stored (not stored to lose the race). Else stored as it ran.
+    assert len(runs) == (2 if reads_what_the_other_wrote else 1)
+    assert committer.stats.conflicts == 0
+    assert holders(valid_stream(node.registry, moved)) == ["holder A", "holder B"] + (
+        ["holder 0"] if reads_what_the_other_wrote else [])
+    assert holders(valid_stream(node.registry, still)) == ["holder A"] + (
+        [] if reads_what_the_other_wrote else ["holder 0"])
 
 
 def test_close_answers_the_queued_commands_and_refuses_later_ones(node):

@@ -37,3 +37,15 @@ def test_metrics_count_requests_latency_records_and_the_quarantine(client):
     assert "armsledger_records_written_total 2.0" in text
     assert "armsledger_quarantine_size 0.0" in text
     assert "armsledger_ingest_lag_records 0.0" in text
+
+
+def test_metrics_count_the_group_committers_batches_and_its_batches_run_again(backend_client):
+    client, context = backend_client
+    assert "armsledger_group_commit_batches_total 0.0" in client.get("/metrics").text
+    manufacture(client, "MET-GC-1")
+    manufacture(client, "MET-GC-2")
+    text = client.get("/metrics").text
+    assert f"armsledger_group_commit_batches_total {context.committer.stats.batches:.1f}" in text
+    assert context.committer.stats.batches in (1, 2)  # one transaction each, or both in one
+    assert "armsledger_group_commit_conflicts_total 0.0" in text
+    assert "armsledger_group_commit_runs_again_total 0.0" in text
