@@ -39,8 +39,7 @@ from projections.batch import (
     ViewEvent,
     collect_shipment_facts,
 )
-from projections.store import weapon_row
-from projections.weapon_state import fold
+from projections.weapon_state import fold, weapon_row
 
 #: Rows of the log fetched at a time.
 READ_BATCH = 1000

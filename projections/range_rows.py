@@ -96,11 +96,15 @@ def rows_from_workers(pool: Executor, log: LogFile, count: int, until: int,
                       shipments: Shipments) -> Iterator[tuple[list[Row], list[Row], int]]:
     """(events' rows, weapons' rows, log rows read so far) of each range of ``id_ranges(count)`` in order, up to
     position ``until``, their shipments merged into ``shipments``: the first ``FIRST_MADE_HERE`` and every
-    ``MADE_HERE``-th range made in this process, the others by ``pool``'s workers meanwhile. Raises what making
-    a range raised (``NotPlain``); the ranges not started yet are then not started."""
+    ``MADE_HERE``-th range made in this process, the others by ``pool``'s workers meanwhile. While the range
+    next in order is not back from a worker, this process makes the workers' next range not handed out yet
+    (kept until its turn, at most ``RANGES_AHEAD`` of them) rather than wait: at a worker's start, on a busy
+    machine, at the end. Raises what making a range raised (``NotPlain``); the ranges not started yet are then
+    not started."""
     ranges = id_ranges(count)
     theirs = (index for index in range(len(ranges)) if index >= FIRST_MADE_HERE and index % MADE_HERE)
     pending: dict[int, Future[RangeRows]] = {}
+    made: dict[int, RangeRows] = {}  # ranges of the workers' share made here while waiting for one of theirs
 
     def hand_out() -> None:
         while len(pending) < RANGES_AHEAD and (index := next(theirs, None)) is not None:
@@ -111,7 +115,13 @@ def rows_from_workers(pool: Executor, log: LogFile, count: int, until: int,
         for index, (low, high) in enumerate(ranges):
             hand_out()
             future = pending.pop(index, None)
-            events, weapons, found, rows = range_rows(log, low, high, until) if future is None else future.result()
+            if future is not None:
+                while not future.done() and len(made) < RANGES_AHEAD and (spare := next(theirs, None)) is not None:
+                    made[spare] = range_rows(log, *ranges[spare], until)
+                found_rows = future.result()
+            else:
+                found_rows = made.pop(index) if index in made else range_rows(log, low, high, until)
+            events, weapons, found, rows = found_rows
             shipments.merge(found)
             read += rows
             yield events, weapons, read

@@ -37,13 +37,12 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 
-from domain.marking import normalise
 from domain.weapon_state import Status, WeaponState
 from ledger.envelope import Envelope
 from ledger.errors import EncodingError
 from projections.batch import ProjectedBatch, ViewEvent
 from projections.errors import MissingRecord, TrackingConflict
-from projections.weapon_state import WeaponView, marking_key
+from projections.weapon_state import WeaponView, weapon_row
 
 TRACKING_TABLE = "views_tracking"
 VIEW_TABLES = ("view_events", "view_weapons", "view_shipments", "view_shipment_weapons")
@@ -565,20 +564,6 @@ def held_record(row: Any) -> Envelope:
         raise MissingRecord(f"views: the log's record at position {row['notification_id']} is not the one the "
                             f"views hold (version {row['version']} of {row['stream']}): run armsledger verify")
     return envelope
-
-
-def weapon_row(w: WeaponView) -> tuple[Any, ...]:
-    """The ``view_weapons`` row of a folded weapon, as the views write it (``WEAPON_ROWS``)."""
-    assert w.last is not None, "a weapon's row is written after a record was folded in"
-    s = w.state
-    marking = s.marking
-    manufacturer, country, serial = (str(marking.get("manufacturer", "")), str(marking.get("country", "")),
-                                     str(marking.get("serial", "")))
-    serial_key = normalise(serial)
-    # The marking key from the values at hand, not WeaponView's properties (a rebuild writes every weapon).
-    return (w.weapon_id, w.opened_by, manufacturer, country, serial, marking_key(manufacturer, country, serial_key),
-            serial_key, serial_key[::-1], s.type, s.make, s.model, s.calibre, s.year, w.status, s.holder, s.place,
-            w.since, ",".join(s.flags), *w.last)
 
 
 def weapon_view(row: Any) -> WeaponView:

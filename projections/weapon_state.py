@@ -92,6 +92,21 @@ def marking_key(manufacturer: str, country: str, serial_key: str) -> str:
 _normalised_name = functools.lru_cache(maxsize=4096)(normalise)
 
 
+def weapon_row(w: WeaponView) -> tuple[Any, ...]:
+    """The ``view_weapons`` row of a folded weapon, as the views write it (``projections.store.WEAPON_ROWS``).
+    Here, not in the store, so that a rebuild's worker (``projections.range_rows``) imports no eventsourcing."""
+    assert w.last is not None, "a weapon's row is written after a record was folded in"
+    s = w.state
+    marking = s.marking
+    manufacturer, country, serial = (str(marking.get("manufacturer", "")), str(marking.get("country", "")),
+                                     str(marking.get("serial", "")))
+    serial_key = normalise(serial)
+    # The marking key from the values at hand, not WeaponView's properties (a rebuild writes every weapon).
+    return (w.weapon_id, w.opened_by, manufacturer, country, serial, marking_key(manufacturer, country, serial_key),
+            serial_key, serial_key[::-1], s.type, s.make, s.model, s.calibre, s.year, w.status, s.holder, s.place,
+            w.since, ",".join(s.flags), *w.last)
+
+
 def lifecycle_order(record: WeaponRecord) -> tuple[int, str, int]:
     return (record.sequence_on, record.node, record.version)
 

@@ -9,6 +9,7 @@ not written leaves no identity behind.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -16,12 +17,14 @@ from domain.errors import InvalidField
 from domain.person import Identity
 from nodes.migration.reader import Row
 from nodes.migration.report import RowError
-from nodes.persons.holders import PersonGiven
+from nodes.persons.holders import PersonGiven, VaultOnDemand
 from nodes.persons.vault import IdentityVault, SealedIdentity
 
 PERSON_COLUMNS = ("holder_kind", "holder_born", "holder_address", "holder_id_document")
 #: ``holder_kind`` values: a private person, or (the default, as before) a licensed dealer, manufacturer or body.
 PERSON, LICENSEE = "person", "licensee"
+#: Batches of rows read and checked, at most, while the vault's key is unlocked (a bound on the rows held).
+_READ_AHEAD = 20
 _COLUMN_OF_FIELD = {"name": "current_holder", "date_of_birth": "holder_born", "address": "holder_address",
                     "id_document": "holder_id_document"}
 
@@ -62,21 +65,33 @@ class NewHolders:
 Named = tuple[Identity, str]
 
 
-def pseudonymised(rows: Iterable[Row], vault: Callable[[], IdentityVault], new: NewHolders, *,
-                  batch: int = 500) -> Iterator[Row]:
+def pseudonymised(rows: Iterable[Row], vault: VaultOnDemand, new: NewHolders, *, batch: int = 500) -> Iterator[Row]:
     """``rows`` with each private current holder replaced by its reference; a row whose person columns are
-    wrong becomes a ``RowError`` naming the column. ``vault()`` is called at the first private holder only;
+    wrong becomes a ``RowError`` naming the column. The vault is opened at the first private holder only;
     the persons of each ``batch`` rows are looked up in one query, and those the vault does not hold get a
-    new reference, their identity sealed into ``new`` (stored later, with the first record naming it)."""
+    new reference, their identity sealed into ``new`` (stored later, with the first record naming it).
+
+    The vault opens on a thread of its own (``VaultOnDemand.open_soon``): while its key is unlocked (scrypt,
+    tens of milliseconds), the rows after are read and checked, up to ``_READ_AHEAD`` batches."""
     known: dict[str, str] = {}  # matching key -> reference: a register names the same person on many rows
     seen: dict[tuple[str, ...], Named] = {}
+    waiting: deque[list[tuple[int, dict[str, str] | RowError, Named | None]]] = deque()
     chunk: list[tuple[int, dict[str, str] | RowError, Named | None]] = []
+    opened = False
     for line, row in rows:
-        chunk.append(_read(line, row, seen))
+        read = _read(line, row, seen)
+        if read[2] is not None and not opened:
+            vault.open_soon()
+            opened = True
+        chunk.append(read)
         if len(chunk) == batch:
-            yield from _resolved(chunk, vault, known, new)
+            waiting.append(chunk)
             chunk = []
-    yield from _resolved(chunk, vault, known, new)
+            while waiting and (len(waiting) > _READ_AHEAD or not vault.opening):
+                yield from _resolved(waiting.popleft(), vault, known, new)
+    waiting.append(chunk)
+    while waiting:
+        yield from _resolved(waiting.popleft(), vault, known, new)
 
 
 def _read(line: int, row: dict[str, str] | RowError,

@@ -51,21 +51,44 @@ class VaultOnDemand:
     """The node's identity vault, opened (and its KEK unlocked) on first use only; safe between threads.
 
     Most records name no private person: they need neither the passphrase's key derivation nor the table.
+    A caller that knows it will need the vault soon calls ``open_soon``: the opening then runs on a thread
+    of its own (scrypt lets other threads run) beside the caller's work.
     """
 
     def __init__(self, settings: Settings):
         self._settings = settings
         self._vault: IdentityVault | None = None
         self._lock = threading.Lock()
+        self._opening: threading.Thread | None = None
+        self._opened: IdentityVault | BaseException | None = None  # what the opening thread made
 
     def __call__(self) -> IdentityVault:
+        """The open vault; waits for an opening ``open_soon`` started. Raises what opening it raised
+        (``ConfigurationError``, ``KeyStoreError``, ``NodeFileDamaged``, ``StorageError``)."""
         with self._lock:
             if self._vault is None:
-                self._vault = IdentityVault.open(self._settings)
+                self._vault = self._take_opened() if self._opening is not None else IdentityVault.open(self._settings)
             return self._vault
+
+    def open_soon(self) -> None:
+        """Start opening the vault on a thread of its own, unless it is open or opening already; the next call
+        waits only for what is left of it, and raises its failure."""
+        with self._lock:
+            if self._vault is None and self._opening is None:
+                self._opening = threading.Thread(target=self._open, name="identity-vault-opening", daemon=True)
+                self._opening.start()
+
+    @property
+    def opening(self) -> bool:
+        """Whether a call now would wait for the opening ``open_soon`` started."""
+        opening = self._opening
+        return opening is not None and opening.is_alive()
 
     def close(self) -> None:
         with self._lock:
+            if self._opening is not None:  # opened for a caller that failed before it called: close it too
+                with contextlib.suppress(Exception):
+                    self._vault = self._take_opened()
             if self._vault is not None:
                 self._vault.close()
                 self._vault = None
@@ -75,6 +98,21 @@ class VaultOnDemand:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _open(self) -> None:
+        try:
+            self._opened = IdentityVault.open(self._settings)
+        except BaseException as failure:  # raised in the caller's thread, at its next call
+            self._opened = failure
+
+    def _take_opened(self) -> IdentityVault:
+        assert self._opening is not None
+        self._opening.join()
+        self._opening, (opened, self._opened) = None, (self._opened, None)
+        if isinstance(opened, BaseException):
+            raise opened
+        assert opened is not None
+        return opened
 
 
 @contextlib.contextmanager
