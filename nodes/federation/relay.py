@@ -299,7 +299,7 @@ class Relay:
         pending = {s: self._checkpoint_items(checkpoints, self._checkpoints_sent(positions[s])) for s in states}
         reset: list[str] = []
         pages = paged(lambda at, limit: self._covered(at, limit, newest.size), _position,
-                      start=min(positions[s] for s in states) + 1, limit=PAGE, first=FIRST_PAGE)
+                      start=min(positions[s] for s in states) + 1, limit=PAGE, first=min(FIRST_PAGE, PAGE))
         # One more, empty, round: the checkpoints pending go even when no record is new.
         for covered in itertools.chain(pages, [()]):
             routed = [(index, notification, envelope, to)
