@@ -399,7 +399,8 @@ def main() -> None:
             print(f"  ingest           {args.n / (done - first_read):9,.0f} events/s  from its first read "
                   f"({ingest_cpu:.2f} s CPU in this process; Ed25519 in "
                   f"{args.pool_size if args.pool_size > 1 else 'no'} "
-                  f"worker processes, {workers_cpu:.2f} s CPU)")
+                  f"worker processes, {workers_cpu:.2f} s CPU); its first batch recorded "
+                  f"{(first_read - relay_started) * 1000:.0f} ms after the relay started")
             # What the load of others moves less than events/s: the CPU time per event, and the share of it
             # that the one Ed25519 verification takes, which bounds the ratio on idle cores (the whole
             # machine to relay, ingest and its workers, none of them ever waiting; the broker not counted).

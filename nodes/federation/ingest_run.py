@@ -141,6 +141,8 @@ class Run:
         self._policies: dict[str, _RememberedPolicy] = {}
         self._signers_of: dict[str, tuple[Partner, Signers]] = {}  # origin -> (partner, its signers)
         self.inclusion_ok: dict[int, tuple[bytes, Refusal | None]] = {}  # position -> (root, failure)
+        #: (origin, checkpoint size) -> its records, in order, whose checkpoint was not kept before the run.
+        self.unproved: dict[tuple[str, int], list[tuple[int, RecordMessage, Envelope]]] = {}
         #: origin -> (the partner after its node key rotation, the announcement) accepted in this run.
         self.rotations: dict[str, tuple[Partner, Envelope]] = {}
 
@@ -229,11 +231,34 @@ class Run:
         for (origin, size), proved in by_checkpoint.items():
             checkpoint = self.knowledge.kept.get(origin, {}).get(size)
             if checkpoint is not None:
-                failures = check_inclusions([e for _, _, e in proved], [m.index for _, m, _ in proved],
-                                            [m.proof for _, m, _ in proved], checkpoint)
-                for (position, _, _), failure in zip(proved, failures):
-                    self.inclusion_ok[position] = (checkpoint.root, failure)
+                self._check_inclusions(proved, checkpoint)
+            else:  # its checkpoint may be kept earlier in the list (a relay pass sends it first): ``_proved``
+                self.unproved[(origin, size)] = proved
         self.signature_ok.update((position, (task[0], ok)) for position, task, ok in zip(positions, tasks, verified()))
+
+    def _check_inclusions(self, proved: list[tuple[int, RecordMessage, Envelope]], checkpoint: Checkpoint) -> None:
+        """The verdicts of ``check_inclusion`` of each of ``proved`` (position, message, envelope) against
+        ``checkpoint``, found together (``check_inclusions``: paths that meet are walked once)."""
+        failures = check_inclusions([e for _, _, e in proved], [m.index for _, m, _ in proved],
+                                    [m.proof for _, m, _ in proved], checkpoint)
+        for (position, _, _), failure in zip(proved, failures):
+            self.inclusion_ok[position] = (checkpoint.root, failure)
+
+    def _proved(self, position: int, message: RecordMessage, envelope: Envelope, checkpoint: Checkpoint,
+                ) -> Refusal | None:
+        """``check_inclusion``'s verdict on the record at ``position`` against ``checkpoint``: found ahead of its
+        turn, or, the first time a record proved against a checkpoint kept earlier in this run comes, with those
+        of the run's records after it proved against the same checkpoint."""
+        root, failure = self.inclusion_ok.get(position, (None, None))
+        if root == checkpoint.root:
+            return failure
+        waiting = self.unproved.pop((message.origin, checkpoint.size), None)
+        if waiting is not None:
+            self._check_inclusions([record for record in waiting if record[0] >= position], checkpoint)
+            root, failure = self.inclusion_ok.get(position, (None, None))
+            if root == checkpoint.root:
+                return failure
+        return check_inclusion(envelope, message.index, message.proof, checkpoint)
 
     def _signers(self, partner: Partner) -> Signers:
         """Who may sign ``partner``'s records: its node key, the keys certified before and in this run."""
@@ -304,9 +329,7 @@ class Run:
         if checkpoint is None:
             raise Refused(UNPROVEN, f"{_what(envelope)}: proved against {origin}'s checkpoint of size "
                                     f"{message.checkpoint_size}, which we have not kept")
-        root, failure = self.inclusion_ok.get(position, (None, None))
-        if root != checkpoint.root:
-            failure = check_inclusion(envelope, message.index, message.proof, checkpoint)
+        failure = self._proved(position, message, envelope, checkpoint)
         if failure is not None:
             raise Refused(BAD_PROOF, f"{_what(envelope)}: inclusion proof fails against checkpoint "
                                      f"{checkpoint.size}: {failure.detail}")

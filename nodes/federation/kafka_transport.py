@@ -291,7 +291,8 @@ class KafkaTransport:
     ) -> Batch:
         """Up to ``max_records`` records of ``topic`` starting at ``from_offset``.
 
-        Returns as soon as some records are there, or an empty batch after ``timeout_s``
+        Returns as soon as some records are there (and, when the broker holds more than one fetch
+        brought, those of the fetches after it up to ``max_records``), or an empty batch after ``timeout_s``
         (0: only what is already fetched). Requires ``from_offset >= 0`` and
         ``max_records >= 1``. ``expected_topic_id`` is the identity the caller's
         position refers to (stored with it; default: the one this transport saw last).
@@ -325,6 +326,17 @@ class KafkaTransport:
                     ]
                     if records or remaining_ms == 0:
                         break
+                # A poll ends where one fetch's records end. When the broker holds more (that fetch's high
+                # watermark), the next fetch's fill the batch: a reader gets full batches across fetches (ingest
+                # reads ahead of a full one; a short one it checks and records in turn, its workers idle meanwhile).
+                while records and len(records) < max_records and (consumer.highwater(tp) or 0) > records[-1].offset + 1:
+                    remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
+                    fetched = consumer.poll(timeout_ms=remaining_ms, max_records=max_records - len(records))
+                    last = records[-1].offset
+                    more = [Record(r.offset, r.key, r.value) for r in fetched.get(tp, ()) if r.offset > last]
+                    if not more:
+                        break
+                    records += more
             except kafka.errors.OffsetOutOfRangeError as e:
                 self._consumer_at.pop(tp, None)
                 raise self._reset(topic, f"{topic}[{partition}] no longer holds offset {from_offset}: "

@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 
 #: Notifications read from the log, and messages published, per step.
 PAGE = 2000
+#: A pass's first step reads and publishes this many, each next step twice as many, up to ``PAGE``: a partner
+#: starts verifying a backlog after this many records are proved and sent, not ``PAGE`` (docs/benchmarks.md).
+FIRST_PAGE = 250
 #: Records after the newest passed that the look for new ones (``_idle``) reads at most: when there are no more,
 #: the seal and the pass take them as read, instead of reading them twice again.
 READ_AHEAD = 64
@@ -296,7 +299,7 @@ class Relay:
         pending = {s: self._checkpoint_items(checkpoints, self._checkpoints_sent(positions[s])) for s in states}
         reset: list[str] = []
         pages = paged(lambda at, limit: self._covered(at, limit, newest.size), _position,
-                      start=min(positions[s] for s in states) + 1, limit=PAGE)
+                      start=min(positions[s] for s in states) + 1, limit=PAGE, first=min(FIRST_PAGE, PAGE))
         # One more, empty, round: the checkpoints pending go even when no record is new.
         for covered in itertools.chain(pages, [()]):
             routed = [(index, notification, envelope, to)

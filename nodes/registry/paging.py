@@ -23,21 +23,26 @@ T = TypeVar("T")
 
 
 def paged(read: Callable[[int, int], Sequence[T]], position: Callable[[T], int], *, start: int = 1,
-          limit: int = PAGE) -> Iterator[Sequence[T]]:
-    """Pages ``read(start, limit)`` from ``start`` on, until a page shorter than ``limit``.
+          limit: int = PAGE, first: int | None = None) -> Iterator[Sequence[T]]:
+    """Pages ``read(start, size)`` from ``start`` on, until a page shorter than the size asked.
 
-    ``position(item)`` is an item's position; the next page starts after the last one.
-    Requires ``start >= 1`` and ``limit >= 1``. Errors of ``read`` pass through.
+    ``position(item)`` is an item's position; the next page starts after the last one. Every page asks
+    for ``limit`` items; with ``first``, the first asks for ``first`` and each next one for twice the
+    last, up to ``limit`` (a reader that hands each page on starts the next stage sooner).
+    Requires ``start >= 1``, ``limit >= 1`` and ``1 <= first <= limit``. Errors of ``read`` pass through.
     """
-    if start < 1 or limit < 1:
-        raise ValueError(f"start {start} and limit {limit}: both must be >= 1")
+    size = limit if first is None else first
+    if start < 1 or not 1 <= size <= limit:
+        raise ValueError(f"start {start}, limit {limit} and first {first}: requires start >= 1 and "
+                         "1 <= first <= limit")
     while True:
-        page = read(start, limit)
+        page = read(start, size)
         if page:
             yield page
-        if len(page) < limit:
+        if len(page) < size:
             return
         start = position(page[-1]) + 1
+        size = min(2 * size, limit)
 
 
 def notification_pages(log: NotificationLog, *, start: int = 1, topics: Sequence[str] = (),

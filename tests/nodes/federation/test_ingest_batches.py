@@ -11,13 +11,14 @@ from dataclasses import replace
 
 import pytest
 
-from ledger.acceptance import Signers
+from ledger.acceptance import Signers, check_inclusion
 from ledger.envelope import Envelope
 from ledger.keys import public_bytes
 from nodes.bootstrap import init_node
 from nodes.errors import StorageError
+from nodes.federation import ingest_run
 from nodes.federation.inbox import Inbox
-from nodes.federation.ingest import BAD_SIGNATURE, INVALID_FIELD, MALFORMED, STREAM_MISMATCH, Ingest
+from nodes.federation.ingest import BAD_PROOF, BAD_SIGNATURE, INVALID_FIELD, MALFORMED, STREAM_MISMATCH, Ingest
 from nodes.federation.ingest_checks import check_message, check_messages
 from nodes.federation.relay import Relay
 from nodes.federation.trust import trust_each_other
@@ -48,7 +49,7 @@ def relayed(tmp_path_factory):
 
 def _forged(messages: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """The messages with, after the 70th, a bad signature, a record under another stream's key,
-    a record out of the schema and bytes that are no message."""
+    a record out of the schema, bytes that are no message and a record whose inclusion proof was changed."""
     records = [(i, k, decode_message(v)) for i, (k, v) in enumerate(messages)
                if isinstance(decode_message(v), RecordMessage)]
     _, key, message = records[-1]
@@ -56,8 +57,9 @@ def _forged(messages: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     bad_sig = replace(message, envelope=replace(envelope, sig=bytes(64)).to_bytes())
     out_of_schema = replace(message, envelope=replace(envelope, body={**envelope.body, "calibre": 9}).to_bytes())
     other_key = records[-2][1]
+    bad_proof = replace(message, proof=(bytes(32), *message.proof[1:]))
     forged = [(key, encode_message(bad_sig)), (other_key, encode_message(message)),
-              (key, encode_message(out_of_schema)), (key, b"\x81\xa1v\x01")]
+              (key, encode_message(out_of_schema)), (key, b"\x81\xa1v\x01"), (key, encode_message(bad_proof))]
     return messages[:70] + forged + messages[70:]
 
 
@@ -93,11 +95,29 @@ def test_any_batch_size_accepts_and_refuses_the_same_messages(relayed, tmp_path)
     one_by_one = _ingest_all(nl, messages, tmp_path, 1)
     accepted, quarantined, _ = one_by_one
     assert len(accepted) == RECORDS + 6  # the manufactures and BE's certificates
-    assert quarantined == sorted([(BAD_SIGNATURE, 70), (STREAM_MISMATCH, 71), (INVALID_FIELD, 72), (MALFORMED, 73)])
+    assert quarantined == sorted([(BAD_SIGNATURE, 70), (STREAM_MISMATCH, 71), (INVALID_FIELD, 72), (MALFORMED, 73),
+                                  (BAD_PROOF, 74)])
+    # One at a time each record is proved against a checkpoint kept by an earlier step; in a batch, against the
+    # checkpoint kept earlier in the same list.
     for batch_size in (3, 50, 500):
         again = _ingest_all(nl, messages, tmp_path, batch_size)
         assert again[:2] == one_by_one[:2], batch_size
         assert again[2] == -(-len(messages) // batch_size), batch_size  # full batches, read ahead, none lost
+
+
+def test_records_proved_against_a_checkpoint_kept_earlier_in_the_list_are_proved_together(relayed, tmp_path,
+                                                                                         monkeypatch):
+    _, nl, messages = relayed
+    kinds = [type(decode_message(value)).__name__ for _, value in messages]
+    assert kinds.index("CheckpointMessage") < kinds.index("RecordMessage")  # as a relay pass sends them
+    alone = []
+    monkeypatch.setattr(ingest_run, "check_inclusion", lambda *args: alone.append(args) or check_inclusion(*args))
+    accepted, quarantined, steps = _ingest_all(nl, messages, tmp_path, 500)
+    assert (len(accepted), quarantined, steps) == (RECORDS + 6, [], 1)
+    assert alone == []  # none proved one at a time
+    (tmp_path / "forged").mkdir()
+    accepted, quarantined, _ = _ingest_all(nl, _forged(messages), tmp_path / "forged", 500)
+    assert (BAD_PROOF, 74) in quarantined and len(accepted) == RECORDS + 6  # the others still accepted
 
 
 def test_the_worker_processes_decide_as_this_process(relayed, tmp_path):

@@ -213,3 +213,19 @@ def test_a_publish_into_a_topic_made_anew_since_its_identity_was_confirmed_is_a_
         with pytest.raises(TransportReset) as reset:
             t.publish(topic, [(b"k", b"after")], expected_topic_id=old_id)
         assert reset.value.topic_id == new_id != old_id
+
+
+def test_a_read_fills_its_batch_from_the_fetches_after_the_first_when_the_broker_holds_more(kafka_bootstrap):
+    # A fetch asks for about two of the largest messages accepted, 4,000 bytes: two of these publishes of three.
+    with KafkaTransport(kafka_bootstrap, topic_prefix=f"test-{uuid.uuid4().hex[:10]}",
+                        max_message_bytes=2_000) as transport:
+        transport.ensure_topics(["IT"])
+        topic = transport.inbox_topic("IT")
+        items = [(b"k%d" % i, bytes([i]) * 900) for i in range(30)]
+        for start in range(0, 30, 3):  # a batch of records on the broker per publish
+            transport.publish(topic, items[start:start + 3])
+        first = transport.read(topic, 0, max_records=25, timeout_s=5.0)
+        assert [(r.offset, r.key, r.value) for r in first] == [(i, k, v) for i, (k, v) in enumerate(items[:25])]
+        rest = transport.read(topic, first.next_offset, max_records=25, timeout_s=5.0)
+        assert [r.offset for r in rest] == list(range(25, 30))  # no more than the broker holds, in order
+        assert transport.read(topic, 30, max_records=25, timeout_s=0.2).records == ()

@@ -409,3 +409,36 @@ def test_a_pass_says_where_it_left_every_partner_and_a_sync_reads_the_log_size_o
         report = sync(be, transport, federation=fed)
         assert report.quiet and report.passes == 2 and len(stolen_sent(transport)) == 2
         assert passes[0].caught_up_to < passes[1].caught_up_to == be.registry.recorder.max_notification_id()
+
+
+def test_a_pass_publishes_pages_growing_from_the_first_page_every_record_once_in_log_order(be_and_nl, monkeypatch):
+    import nodes.federation.relay as relay_module
+
+    be = be_and_nl
+    weapons = [str(manufacture(be, f"G-{i}")) for i in range(12)]
+    for weapon in weapons:
+        be.registry.record("report_stolen", by="police", weapon_id=weapon, place="Gent", circumstances="")
+    monkeypatch.setattr(relay_module, "FIRST_PAGE", 2)
+    monkeypatch.setattr(relay_module, "PAGE", 8)
+    transport = MemoryTransport()
+    sizes: list[int] = []
+    publish_many = transport.publish_many
+
+    def counted(batches, **kwargs):
+        sizes.append(sum(len(items) for items in batches.values()))
+        return publish_many(batches, **kwargs)
+
+    monkeypatch.setattr(transport, "publish_many", counted)
+    log_size = be.registry.recorder.max_notification_id()
+    report = Relay(be, transport, be.inbox).relay()
+    messages = [(key, decode_message(value)) for key, value in transport.published("NL")]
+    check_proved(messages)
+    records = [Envelope.from_bytes(m.envelope) for _, m in messages if isinstance(m, RecordMessage)]
+    assert [r.stream for r in records if r.type == "Weapon.ReportedStolen"] == weapons  # each once, in log order
+    assert report.records == len(records) == 6 + len(weapons)
+    # The log: the register's 6 records, 12 manufactures, 12 thefts. Pages of log positions 1-2 (the checkpoint
+    # with them), 3-6, 7-14 (manufactures only: nothing to publish), 15-22 (4 thefts) and 23-30.
+    assert log_size == 30
+    assert sizes == [1 + 2, 4, 4, 8]
+    assert be.inbox.position(records_position("NL", transport.ensure_topics(["NL"]).get(
+        transport.inbox_topic("NL")))) == log_size

@@ -64,10 +64,35 @@ def test_positions_with_gaps_resume_after_the_last_one_returned():
     assert calls == [1, 6, 41]
 
 
-@pytest.mark.parametrize("start, limit", [(0, 10), (1, 0)])
-def test_a_start_or_limit_below_one_is_refused(start, limit):
+def test_a_first_page_asks_for_first_and_each_next_for_twice_the_last_up_to_the_limit():
+    log = [(position, str(position)) for position in range(1, 40)]
+    asked = []
+
+    def read(start, limit):
+        asked.append((start, limit))
+        return [item for item in log if item[0] >= start][:limit]
+
+    pages = list(paged(read, lambda item: item[0], limit=10, first=3))
+    assert [item for page in pages for item in page] == log  # every item once, in order
+    assert asked == [(1, 3), (4, 6), (10, 10), (20, 10), (30, 10), (40, 10)]
+    assert [len(page) for page in pages] == [3, 6, 10, 10, 10]
+
+
+def test_a_first_page_shorter_than_asked_ends_the_reading():
+    asked = []
+
+    def read(start, limit):
+        asked.append((start, limit))
+        return [(1, "a"), (2, "b")][:limit]
+
+    assert [list(p) for p in paged(read, lambda item: item[0], limit=100, first=5)] == [[(1, "a"), (2, "b")]]
+    assert asked == [(1, 5)]
+
+
+@pytest.mark.parametrize("start, limit, first", [(0, 10, None), (1, 0, None), (1, 10, 0), (1, 10, 11)])
+def test_a_start_limit_or_first_out_of_range_is_refused(start, limit, first):
     with pytest.raises(ValueError):
-        list(paged(lambda s, n: [], lambda item: 0, start=start, limit=limit))
+        list(paged(lambda s, n: [], lambda item: 0, start=start, limit=limit, first=first))
 
 
 def test_signed_takes_a_row_by_its_envelope_type_the_topic_column_only_narrows_the_read(recorder):
