@@ -52,7 +52,7 @@ class RelayThread:
         os.set_blocking(self._bell_in, False)
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._bell_out, selectors.EVENT_READ)
-        self._watched: int | None = None  # the watch's descriptor as registered
+        self._watched: int | None = None  # the watch's descriptor at the last wait (None: it had none)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="relay")
         self._relayed_size: int | None = None  # the log's size at the start of the last pass that succeeded
@@ -118,9 +118,18 @@ class RelayThread:
 
     def _wait(self, timeout_s: float) -> tuple[bool, bool]:
         """Wait up to ``timeout_s`` for the bell or the watch: (rung, the log may have grown)."""
-        self._register_watch()
+        # The watch's descriptor is registered for this wait only: a PostgreSQL watch that connected again may
+        # have one of the same number, which the selector would no longer be waiting on.
+        self._watched = self.watch.fileno()
+        if self._watched is not None:
+            self._selector.register(self._watched, selectors.EVENT_READ)
         rung = written = False
-        for key, _ in self._selector.select(max(0.0, timeout_s)):
+        try:
+            ready = self._selector.select(max(0.0, timeout_s))
+        finally:
+            if self._watched is not None:
+                self._selector.unregister(self._watched)
+        for key, _ in ready:
             if key.fd == self._bell_out:
                 rung = True
                 while True:
@@ -132,17 +141,6 @@ class RelayThread:
             elif self.watch.drain():
                 written = True
         return rung, written
-
-    def _register_watch(self) -> None:
-        """Keep the selector on the watch's descriptor (a PostgreSQL watch's changes when it connects again)."""
-        fd = self.watch.fileno()
-        if fd == self._watched:
-            return
-        if self._watched is not None:
-            self._selector.unregister(self._watched)
-        if fd is not None:
-            self._selector.register(fd, selectors.EVENT_READ)
-        self._watched = fd
 
     def _look(self, now: float, *, send_carried: bool) -> None:
         """Relay if the log grew (or ``RELAY_EVERY_S`` passed), not sooner than ``PASS_GAP_S`` after the last pass

@@ -179,20 +179,20 @@ class Federation:
                     self._reactions_saved_at = time.monotonic()
         return relayed
 
-    def carry_cosignatures(self) -> None:
-        """Hand the cosignatures and witness answers due to the relay, for its next publish."""
-        self.ingest.send_cosignatures()
-        self.ingest.send_witness_replies()
+    def carry_cosignatures(self) -> int:
+        """Hand the cosignatures and witness answers due to the relay, for its next publish; how many."""
+        return self.ingest.send_cosignatures() + self.ingest.send_witness_replies()
 
     def send_cosignatures(self) -> None:
         """Publish the cosignatures and witness answers due (and those a relay pass did not take), all
-        partners' in one publish; with a ``bell``, ring it instead: the relay's thread sends them."""
-        self.carry_cosignatures()
+        partners' in one publish; with a ``bell``, ring it instead (if there are any): the relay's thread sends
+        them."""
+        carried = self.carry_cosignatures()
         self._cosigned_at = time.monotonic()
-        if self.bell is not None:
-            self.bell()
-        else:
+        if self.bell is None:
             self.send_carried()
+        elif carried:
+            self.bell()
 
     def send_carried(self) -> None:
         """Publish what is carried for the partners, in one publish. What the broker does not take (it is away)
