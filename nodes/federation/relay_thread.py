@@ -33,6 +33,9 @@ RELAY_EVERY_S = 5.0
 LOOK_EVERY_S = 0.5
 #: Passes start at least this far apart: a commit right after a pass waits at most this long.
 PASS_GAP_S = 0.05
+#: Looks at the log after writes seen (``LogWatch.follow_ups``) are at least this far apart: writing without pause
+#: makes a look every 2 ms at most (~20 us of CPU each).
+LOOK_GAP_S = 0.002
 #: After a failed pass, the relay waits this long before it tries again, doubling up to the last.
 RETRY_PAUSES_S = (0.5, 30.0)
 
@@ -114,7 +117,7 @@ class RelayThread:
             due.append(min(self._follow_ups))
         if self._relayed_size is None:  # no pass yet, or the last one failed: one as soon as the pause allows
             due.append(now)
-        return max(min(due), self._paused_until)
+        return max(min(due), self._paused_until, self._looked_at + LOOK_GAP_S)
 
     def _wait(self, timeout_s: float) -> tuple[bool, bool]:
         """Wait up to ``timeout_s`` for the bell or the watch: (rung, the log may have grown)."""
@@ -159,6 +162,7 @@ class RelayThread:
                 self.report.passes += 1
                 self.report.add_relay(fed.relay_pass())
                 self._relayed_size, self._relayed_at = size, time.monotonic()
+                self._follow_ups = []  # what woke it is relayed (a write during the pass wakes it again)
             elif send_carried:
                 fed.send_carried()
             self._pause = RETRY_PAUSES_S[0]
