@@ -28,10 +28,10 @@ manufactures to NL (``sharing.json``), so every record is replicated. Figures:
    the path (BE's gossip and idle checks, seal, publish and its acknowledgement, positions; NL's read,
    checks and commit) and prints the median time of each from the append.
 
-4. append on a quiet node to visible: a record appended on BE after ``--quiet-after`` seconds (default 1)
-   without one, BE's relay being ``node run``'s (``nodes.federation.sync.run``, in a thread): what wakes it
-   (the commit seen by its log's watch) is in it, and NL's fetch after a quiet spell; p50 and max of
-   ``--quiet-samples`` (default 10; 0: none). With ``--timeline``, their steps are printed too.
+4. append on a quiet node to visible: a record appended on BE after ``--quiet-after`` seconds (default 1), and
+   up to 0.5 s more at random, without one, BE's relay being ``node run``'s (``nodes.federation.sync.run``, in a
+   thread): what wakes it (the commit seen by its log's watch) is in it, and NL's fetch after a quiet spell; p50
+   and max of ``--quiet-samples`` (default 10; 0: none). With ``--timeline``, their steps are printed too.
 
 ``--latency-only`` measures only the third and fourth (``-n`` records are still recorded and replicated
 first, untimed, so that the log is not empty). Without ``--kafka`` it starts a local Tansu broker.
@@ -49,6 +49,7 @@ import json
 import logging
 import multiprocessing
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -78,6 +79,7 @@ from nodes.settings import Settings  # noqa: E402
 PASSPHRASE = "bench passphrase"  # init wants at least 12 characters
 REPLICATION_TARGET = 0.4  # x the Ed25519 verify ceiling of all cores, same run
 LATENCY_TARGET = 2.0  # x the raw broker's end-to-end p50 and p99, same run
+QUIET_JITTER_S = 0.5  # a quiet append comes after --quiet-after seconds and up to this much more, at random
 FIELDS = dict(type="pistol", make="Acme", model="A1", calibre="9mm", year=2020, holder="Acme Arms")
 
 
@@ -297,7 +299,9 @@ def quiet_latencies(node, bootstrap: str, prefix: str, arrived: threading.Condit
     try:
         time.sleep(2.0)  # its start: the first relay pass, the verifying processes
         for i in range(samples):
-            time.sleep(after_s)
+            # A moment of its own, as an officer's record comes: a quiet spell of a fixed length would append each
+            # record at the same phase of the periodic waits on the path (NL's fetch of 500 ms, the loop's looks).
+            time.sleep(after_s + random.uniform(0.0, QUIET_JITTER_S))
             weapon = node.registry.manufacture(marking=Marking.read("Acme Arms", "BE", f"Q{i:07d}"),
                                                occurred_on=int(time.time()) - 60, **FIELDS)
             appended = time.perf_counter()
