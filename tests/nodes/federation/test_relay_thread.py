@@ -169,16 +169,18 @@ def test_a_failing_relay_does_not_stop_ingest_and_passes_again(tmp_path, kafka_b
 def test_the_relay_thread_and_its_clients_end_with_the_run(tmp_path, kafka_bootstrap, db_url):
     with sharing_every_manufacture(Cluster(tmp_path, kafka_bootstrap, ["BE", "NL"], db={"BE": db_url})) as cluster:
         manufacture(cluster["BE"], "ONE")
+        before = ours()  # other tests' clients in this process, if any
         with Running(cluster, "BE") as running:
-            wait_until("a relay thread", lambda: "relay" in threads())
+            wait_until("a relay thread", lambda: "relay" in {t.name for t in threading.enumerate()})
             wait_until("BE's record published", lambda: published(cluster, "NL"))
-            assert sum(name.startswith("kafka-io") for name in threads()) >= 2  # ingest's clients and the relay's
+            assert len(ours() - before) >= 3  # the relay's thread, ingest's clients and the relay's
         report = running.stop()
         assert report.passes >= 1 and report.published >= 1
         cluster.transports["BE"].close()  # ingest's clients (the relay's own were closed by the run)
-        wait_until("the relay's thread and every Kafka client's gone",
-                   lambda: not [name for name in threads() if name == "relay" or name.startswith("kafka-io")])
+        wait_until("the relay's thread and every Kafka client of the run gone", lambda: ours() <= before)
 
 
-def threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.is_alive()]
+def ours() -> set[int | None]:
+    """The relay's thread and every Kafka client's IO thread, alive now."""
+    return {t.ident for t in threading.enumerate()
+            if t.is_alive() and (t.name == "relay" or t.name.startswith("kafka-io"))}
