@@ -28,10 +28,10 @@ manufactures to NL (``sharing.json``), so every record is replicated. Figures:
    the path (BE's gossip and idle checks, seal, publish and its acknowledgement, positions; NL's read,
    checks and commit) and prints the median time of each from the append.
 
-4. append on a quiet node to visible: a record appended on BE after ``--quiet-after`` seconds (default 1)
-   without one, BE's relay being ``node run``'s loop (``nodes.federation.sync.run``, in a thread): the wait for
-   the loop's next look at its log (every 0.1 s for 10 s after activity, else 0.5 s) is in it, and NL's
-   fetch after a quiet spell; p50 and max of ``--quiet-samples`` (default 10; 0: none).
+4. append on a quiet node to visible: a record appended on BE after ``--quiet-after`` seconds (default 1), and
+   up to 0.5 s more at random, without one, BE's relay being ``node run``'s (``nodes.federation.sync.run``, in a
+   thread): what wakes it (the commit seen by its log's watch) is in it, and NL's fetch after a quiet spell; p50
+   and max of ``--quiet-samples`` (default 10; 0: none). With ``--timeline``, their steps are printed too.
 
 ``--latency-only`` measures only the third and fourth (``-n`` records are still recorded and replicated
 first, untimed, so that the log is not empty). Without ``--kafka`` it starts a local Tansu broker.
@@ -49,6 +49,7 @@ import json
 import logging
 import multiprocessing
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -78,6 +79,7 @@ from nodes.settings import Settings  # noqa: E402
 PASSPHRASE = "bench passphrase"  # init wants at least 12 characters
 REPLICATION_TARGET = 0.4  # x the Ed25519 verify ceiling of all cores, same run
 LATENCY_TARGET = 2.0  # x the raw broker's end-to-end p50 and p99, same run
+QUIET_JITTER_S = 0.5  # a quiet append comes after --quiet-after seconds and up to this much more, at random
 FIELDS = dict(type="pistol", make="Acme", model="A1", calibre="9mm", year=2020, holder="Acme Arms")
 
 
@@ -219,7 +221,7 @@ class Timeline:
 
     def __init__(self) -> None:
         self.stamps: list[tuple[str, float]] = []
-        self.samples: list[dict[str, float]] = []
+        self.samples: dict[str, list[dict[str, float]]] = {}  # by kind: "" (one at a time), "quiet"
         self._lock = threading.Lock()
 
     def wrap(self, owner: object, method: str, *, before: str | None = None, after: str | None = None,
@@ -242,8 +244,9 @@ class Timeline:
         with self._lock:
             self.stamps.append((step, now))
 
-    def sample(self, appended: float, visible: float) -> None:
-        """Keep the steps stamped between ``appended`` and ``visible`` as one sample (times from the append)."""
+    def sample(self, appended: float, visible: float, kind: str = "") -> None:
+        """Keep the steps stamped between ``appended`` and ``visible`` as one sample of ``kind`` (times from the
+        append)."""
         with self._lock:
             stamps, self.stamps = self.stamps, []
         steps: dict[str, float] = {}
@@ -251,37 +254,54 @@ class Timeline:
             if appended <= at <= visible and step not in steps:
                 steps[step] = at - appended
         steps["NL visible (stamped at its commit)"] = visible - appended
-        self.samples.append(steps)
+        self.samples.setdefault(kind, []).append(steps)
 
-    def report(self) -> None:
-        steps = {step for sample in self.samples for step in sample}
-        medians = sorted((statistics.median(s[step] for s in self.samples if step in s), step) for step in steps)
-        print(f"timeline: median ms after the append ({len(self.samples)} samples; a step missing in some "
+    def report(self, kind: str = "", title: str = "") -> None:
+        samples = self.samples.get(kind, [])
+        if not samples:
+            return
+        steps = {step for sample in samples for step in sample}
+        medians = sorted((statistics.median(s[step] for s in samples if step in s), step) for step in steps)
+        print(f"timeline{title}: median ms after the append ({len(samples)} samples; a step missing in some "
               "samples counted where present)")
         previous = 0.0
         for median, step in medians:
-            present = sum(1 for s in self.samples if step in s)
+            present = sum(1 for s in samples if step in s)
             print(f"  {median * 1000:7.2f}  (+{(median - previous) * 1000:5.2f})  {step}"
-                  + (f"  [{present} samples]" if present != len(self.samples) else ""))
+                  + (f"  [{present} samples]" if present != len(samples) else ""))
             previous = median
 
 
 def quiet_latencies(node, bootstrap: str, prefix: str, arrived: threading.Condition, visible: dict[str, float],
-                    samples: int, after_s: float) -> list[float]:
+                    samples: int, after_s: float, timeline: Timeline | None = None) -> list[float]:
     """Append to visible at NL of a record appended on BE after ``after_s`` without one, BE's relay being
-    ``node run``'s loop (``nodes.federation.sync.run``, in a thread) rather than a pass started at the append: the
-    wait for the loop's next look at its log is in it. ``visible``, ``arrived``: as NL's ingest thread keeps them."""
+    ``node run``'s (``nodes.federation.sync.run``, in a thread) rather than a pass started at the append: what
+    wakes it is in it. ``visible``, ``arrived``: as NL's ingest thread keeps them. ``timeline``: its samples of kind
+    "quiet" stamp, besides the steps ``main`` wraps, BE's looks at its log and its relay's publish."""
     if not samples:
         return []
     stop = threading.Event()
     transport = KafkaTransport(bootstrap, prefix)
+    if timeline is not None:
+        timeline.wrap(node.registry.recorder, "max_notification_id", after="BE looked at its log (woken)")
+        twin = transport.twin
+
+        def stamped_twin():  # type: ignore[no-untyped-def]
+            publisher = twin()
+            timeline.wrap(publisher, "publish_many", before="BE publish starts (records read, proved, encoded)",
+                          after="BE publish acknowledged")
+            return publisher
+
+        transport.twin = stamped_twin  # type: ignore[method-assign]
     loop = threading.Thread(target=run, args=(node, transport, stop), name="BE node run")
     loop.start()
     latencies = []
     try:
         time.sleep(2.0)  # its start: the first relay pass, the verifying processes
         for i in range(samples):
-            time.sleep(after_s)
+            # A moment of its own, as an officer's record comes: a quiet spell of a fixed length would append each
+            # record at the same phase of the periodic waits on the path (NL's fetch of 500 ms, the loop's looks).
+            time.sleep(after_s + random.uniform(0.0, QUIET_JITTER_S))
             weapon = node.registry.manufacture(marking=Marking.read("Acme Arms", "BE", f"Q{i:07d}"),
                                                occurred_on=int(time.time()) - 60, **FIELDS)
             appended = time.perf_counter()
@@ -289,6 +309,8 @@ def quiet_latencies(node, bootstrap: str, prefix: str, arrived: threading.Condit
                 if not arrived.wait_for(lambda: str(weapon) in visible, timeout=30):
                     raise RuntimeError(f"quiet record {i} not visible at NL after 30 s")
                 latencies.append(visible[str(weapon)] - appended)
+            if timeline is not None:
+                timeline.sample(appended, visible[str(weapon)], kind="quiet")
     finally:
         stop.set()
         loop.join()
@@ -510,7 +532,8 @@ def main() -> None:
                     latencies.append(visible[str(weapon)] - appended)
                 if timeline is not None:
                     timeline.sample(appended, visible[str(weapon)])
-            quiet = quiet_latencies(a, bootstrap, prefix, arrived, visible, args.quiet_samples, args.quiet_after)
+            quiet = quiet_latencies(a, bootstrap, prefix, arrived, visible, args.quiet_samples, args.quiet_after,
+                                    timeline)
         finally:
             stop.set()
             nl_loop.join()
@@ -536,6 +559,7 @@ def main() -> None:
             profile.dump_stats(args.profile)
         if timeline is not None:
             timeline.report()
+            timeline.report("quiet", f" of the quiet appends ({args.quiet_after:g} s quiet)")
         for q in (50, 99):
             report_figure(f"append to visible p{q}", backend, percentile(latencies, q) * 1000, "ms",
                           baseline=percentile(raw, q) * 1000, target=LATENCY_TARGET, target_of="ratio",

@@ -120,6 +120,11 @@ class Transport(Protocol):
         """Release connections; the transport may be used again."""
         ...
 
+    def twin(self) -> Transport:
+        """A transport to the same broker with the same settings and clients of its own, for another thread (a
+        transport serves one thread at a time). Closed apart."""
+        ...
+
 
 # --- the inbox: what partners sent us --------------------------------------------------
 

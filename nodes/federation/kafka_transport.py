@@ -396,6 +396,13 @@ class KafkaTransport:
                 self._admin.close()
             self._admin = None
 
+    def twin(self) -> KafkaTransport:
+        """A transport of the same broker and settings with clients of its own, for another thread."""
+        return KafkaTransport(self.bootstrap_servers, self.topic_prefix, timeout_s=self.timeout_s,
+                              fetch_max_wait_ms=self.fetch_max_wait_ms,
+                              idle_fetch_max_wait_ms=self.idle_fetch_max_wait_ms, client_id=self.client_id,
+                              max_message_bytes=self.max_message_bytes, security=self.security)
+
     def __enter__(self) -> KafkaTransport:
         return self
 

@@ -18,10 +18,11 @@ reactions a crash cut short are reacted to again at the next start (reactions ar
 idempotent), once per ``Federation``.
 
 ``run(node, transport, stop_event)`` loops the same until ``stop_event`` is set
-(``armsledger node run``; SIGTERM sets it): the batch in hand is finished first. It relays
-only when its log grew (or every ``RELAY_EVERY_S``), so an idle node costs little; it looks at
-its log every ``BUSY_WAIT_S`` while messages come and go, every ``IDLE_WAIT_S`` when idle; and it
-never gives up on a broker that is away: it waits and tries again.
+(``armsledger node run``; SIGTERM sets it): the batch in hand is finished first. Its relay runs on a
+thread of its own (``nodes.federation.relay_thread``), woken by a commit to the log, whichever process
+made it, so a record leaves at once; this thread ingests, waiting up to ``IDLE_WAIT_S`` for a message,
+and hands the relay the cosignatures to send. It never gives up on a broker that is away: it waits and
+tries again.
 
 Needs an unlocked node: sealing and cosigning sign with the node key, and reactions
 record signed steps.
@@ -33,31 +34,24 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from nodes.errors import TransportError, TransportReset
 from nodes.federation.ingest import POOL_THRESHOLD, Ingest, IngestReport, kafka_position
+from nodes.federation.log_watch import watch_log
 from nodes.federation.reactions import react, record_failures
 from nodes.federation.relay import Relay, RelayReport
+from nodes.federation.relay_thread import RETRY_PAUSES_S, RelayThread
 from nodes.ports import Batch, Delivery, Node, Transport
 from nodes.registry.paging import received_pages
 from projections.views import Progress
 
 log = logging.getLogger(__name__)
 
-#: ``run`` waits this long for a message before it looks at its own log again, when idle.
+#: ``run``'s ingest waits this long for a message before it does what is due (cosignatures, the trust store).
 IDLE_WAIT_S = 0.5
-#: ... and this long while busy: for ``BUSY_FOR_S`` after it last read a message or its log grew, so
-#: that a record another process logged meanwhile (an officer's answer to a trace just received)
-#: goes out within about this long. Each look costs a little CPU; an idle node looks less often.
-BUSY_WAIT_S = 0.1
-BUSY_FOR_S = 10.0
-#: ``run`` relays when its log grew, and at least this often (checkpoints, partners added).
-RELAY_EVERY_S = 5.0
-#: ``run`` waits this long after a transport failure before it tries again, doubling up to the last.
-RETRY_PAUSES_S = (0.5, 30.0)
 #: Tracking name of the last received record reacted to (in the inbox's recorder).
 REACTIONS_POSITION = "reactions"
 #: A busy ingest still sends its cosignatures this often.
@@ -94,6 +88,12 @@ class SyncReport:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def add(self, other: SyncReport) -> None:
+        """Add ``other``'s counts to these (``quiet`` and ``elapsed_s`` stay)."""
+        for counted in fields(self):
+            if counted.type == "int":
+                setattr(self, counted.name, getattr(self, counted.name) + getattr(other, counted.name))
+
     def add_relay(self, report: RelayReport) -> None:
         self.published += report.records
         self.checkpoints_sent += report.checkpoints
@@ -114,17 +114,25 @@ class SyncReport:
 
 
 class Federation:
-    """A node's relay and ingest over one transport. Close when done (the ingest's pool)."""
+    """A node's relay and ingest over one transport. Close when done (the ingest's pool).
 
-    def __init__(self, node: Node, transport: Transport, *, pool_size: int | None = None):
+    ``publisher``: the transport the relay publishes through (default ``transport``), when the relay runs on a
+    thread of its own (``run``); what ingest hands it (cosignatures, the reactions' position) may then be handed
+    from the other thread, and ``bell``, if set, is called when there is something to send."""
+
+    def __init__(self, node: Node, transport: Transport, *, pool_size: int | None = None,
+                 publisher: Transport | None = None):
         self.node = node
         self.transport = transport
-        self.relay = Relay(node, transport, node.inbox)
+        self.relay = Relay(node, publisher or transport, node.inbox)
         kwargs = {} if pool_size is None else {"pool_size": pool_size}
         self.reads = _ReadEnds(transport)
         # Ingest's cosignatures and witness answers go with the relay's next publish, or all in one of their
         # own (``send_cosignatures``).
-        self.ingest = Ingest(node, self.reads, node.inbox, self.relay.carry, **kwargs)
+        self.ingest = Ingest(node, self.reads, node.inbox, self._carry, **kwargs)
+        self.bell: Callable[[], None] | None = None
+        self._handed = threading.Lock()  # what ingest hands the relay: the messages carried, the reactions' position
+        self._carried: dict[str, list[tuple[bytes, bytes]]] = {}
         self._cosigned_at = time.monotonic()
         self._caught_up = False  # reacted to what a crash left without its reactions
         self._reacted_to: int | None = None  # the reactions' position not saved yet
@@ -159,30 +167,55 @@ class Federation:
     def relay_pass(self) -> RelayReport:
         """A relay pass: the cosignatures and witness answers due go with its publish, and the reactions'
         position not saved yet with its commit."""
-        along = {REACTIONS_POSITION: self._reacted_to} if self._reacted_to is not None else {}
+        with self._handed:
+            reacted_to = self._reacted_to
+        self._hand_carried()
+        along = {REACTIONS_POSITION: reacted_to} if reacted_to is not None else {}
         relayed = self.relay.relay(save_along=along)
         if relayed.saved_along:
-            self._reacted_to = None
-            self._reactions_saved_at = time.monotonic()
+            with self._handed:
+                if self._reacted_to == reacted_to:  # not moved on by ingest meanwhile
+                    self._reacted_to = None
+                    self._reactions_saved_at = time.monotonic()
         return relayed
 
-    def carry_cosignatures(self) -> None:
-        """Hand the cosignatures and witness answers due to the relay, for its next publish."""
-        self.ingest.send_cosignatures()
-        self.ingest.send_witness_replies()
+    def carry_cosignatures(self) -> int:
+        """Hand the cosignatures and witness answers due to the relay, for its next publish; how many."""
+        return self.ingest.send_cosignatures() + self.ingest.send_witness_replies()
 
     def send_cosignatures(self) -> None:
         """Publish the cosignatures and witness answers due (and those a relay pass did not take), all
-        partners' in one publish. What the broker does not take (it is away) is dropped: the next
-        cosignature covers it, a witness may ask again."""
-        self.carry_cosignatures()
+        partners' in one publish; with a ``bell``, ring it instead (if there are any): the relay's thread sends
+        them."""
+        carried = self.carry_cosignatures()
+        self._cosigned_at = time.monotonic()
+        if self.bell is None:
+            self.send_carried()
+        elif carried:
+            self.bell()
+
+    def send_carried(self) -> None:
+        """Publish what is carried for the partners, in one publish. What the broker does not take (it is away)
+        is dropped: the next cosignature covers it, a witness may ask again."""
+        self._hand_carried()
         carried = self.relay.take_carried()
         try:
             self.relay.send_many(carried)
         except TransportError as e:
             log.warning("cosignatures and answers to witness requests for %s not sent (%s); the next cosignature "
                         "covers them, a witness may ask again", ", ".join(sorted(carried)), e)
-        self._cosigned_at = time.monotonic()
+
+    def _carry(self, state: str, items: Sequence[tuple[bytes, bytes]]) -> None:
+        """Ingest's ``send``: keep ``items`` for the relay's next publish to ``state`` (from any thread)."""
+        with self._handed:
+            self._carried.setdefault(state, []).extend(items)
+
+    def _hand_carried(self) -> None:
+        """Give the relay what ingest carried since (on the relay's thread)."""
+        with self._handed:
+            carried, self._carried = self._carried, {}
+        for state, items in carried.items():
+            self.relay.carry(state, items)
 
     def refresh(self, report: SyncReport) -> None:
         """Re-read the trust store (parked messages of new partners are checked again), and, the
@@ -203,15 +236,20 @@ class Federation:
         reaction = react(self.node, step.accepted)
         report.reactions += len(reaction.steps)
         report.failed_reactions += record_failures(inbox, reaction)
-        self._reacted_to = reacted_to
+        with self._handed:
+            self._reacted_to = reacted_to
         if save and time.monotonic() - self._reactions_saved_at >= REACTIONS_SAVE_EVERY_S:
             self.save_reactions_position()
 
     def save_reactions_position(self) -> None:
         """Save how far the reactions ran, if they ran since it was saved (a commit)."""
-        if self._reacted_to is not None:
-            self.node.inbox.advance(REACTIONS_POSITION, self._reacted_to)
-            self._reacted_to = None
+        with self._handed:
+            reacted_to = self._reacted_to
+        if reacted_to is not None:
+            self.node.inbox.advance(REACTIONS_POSITION, reacted_to)
+            with self._handed:
+                if self._reacted_to == reacted_to:
+                    self._reacted_to = None
         self._reactions_saved_at = time.monotonic()
 
     def _catch_up_reactions(self, report: SyncReport) -> None:
@@ -370,6 +408,9 @@ class _ReadEnds:
     def close(self) -> None:
         self.transport.close()
 
+    def twin(self) -> Transport:
+        return self.transport.twin()
+
 
 class _FirstCatchUp:
     """``run``'s first catch-up with its inbox, told to ``progress``: the messages from our position at
@@ -397,48 +438,54 @@ def run(node: Node, transport: Transport, stop_event: threading.Event, *,
         idle_wait_s: float = IDLE_WAIT_S, progress: Progress | None = None) -> SyncReport:
     """Relay and ingest until ``stop_event`` is set; the batch in hand is finished first.
 
-    A ``TransportError`` (broker away or restarting) is logged and the pass tried again after a
-    pause; ``StorageError`` and anything else end the run. ``progress(done, total)`` is told how
-    far the first catch-up with the inbox is, until it is done.
+    The relay runs on a thread of its own (``RelayThread``, publishing through ``transport.twin()``),
+    ingest on this one. A ``TransportError`` (broker away or restarting) is logged and the step tried
+    again after a pause; a failed relay pass too, on the relay's thread; ``StorageError`` and anything
+    else raised by ingest end the run. ``progress(done, total)`` is told how far the first catch-up
+    with the inbox is, until it is done.
     """
     started = time.monotonic()
-    report = SyncReport()
-    with Federation(node, transport) as fed:
-        fed.ingest.warm_up()
-        catching_up = None if progress is None else _FirstCatchUp(fed, progress)
-        refreshed_at = relayed_at = 0.0
-        busy_until = time.monotonic() + BUSY_FOR_S
-        relayed_size: int | None = None
-        pause = RETRY_PAUSES_S[0]
-        while not stop_event.is_set():
+    report, relayed = SyncReport(), SyncReport()
+    publisher = transport.twin()
+    try:
+        with Federation(node, transport, publisher=publisher) as fed:
+            fed.ingest.warm_up()
+            relaying = RelayThread(fed, watch_log(node), relayed)
+            fed.bell = relaying.ring
+            relaying.start()
             try:
-                if time.monotonic() - refreshed_at > TRUST_REFRESH_S:
-                    fed.refresh(report)
-                    refreshed_at = time.monotonic()
-                size = fed.log_size()
-                if size != relayed_size or time.monotonic() - relayed_at > RELAY_EVERY_S:
-                    report.passes += 1
-                    report.add_relay(fed.relay_pass())
-                    if size != relayed_size:
-                        busy_until = time.monotonic() + BUSY_FOR_S
-                    relayed_size, relayed_at = size, time.monotonic()
-                if stop_event.is_set():
-                    break
-                if catching_up is not None:
-                    catching_up.before_step()
-                wait = min(idle_wait_s, BUSY_WAIT_S) if time.monotonic() < busy_until else idle_wait_s
-                if fed.ingest_step(wait, report).read:
-                    busy_until = time.monotonic() + BUSY_FOR_S
-                if catching_up is not None:
-                    catching_up = catching_up.after_step()
-                pause = RETRY_PAUSES_S[0]
-            except TransportError as e:
-                log.warning("node run: %s; trying again in %.1f s", e, pause)
-                relayed_size = None  # relay again once the broker answers
-                stop_event.wait(pause)
-                pause = min(pause * 2, RETRY_PAUSES_S[1])
-        with contextlib.suppress(TransportError):
-            fed.send_cosignatures()
-        node.sealer.wait_for_mark()
+                _ingest_until(fed, stop_event, report, idle_wait_s, progress)
+            finally:
+                relaying.stop()
+                fed.bell = None
+            with contextlib.suppress(TransportError):
+                fed.send_cosignatures()
+            node.sealer.wait_for_mark()
+    finally:
+        publisher.close()
+    report.add(relayed)
     report.elapsed_s = time.monotonic() - started
     return report
+
+
+def _ingest_until(fed: Federation, stop_event: threading.Event, report: SyncReport, wait_s: float,
+                  progress: Progress | None) -> None:
+    """``run``'s ingest: a step at a time, each waiting up to ``wait_s`` for a message, until ``stop_event``."""
+    catching_up = None if progress is None else _FirstCatchUp(fed, progress)
+    refreshed_at = 0.0
+    pause = RETRY_PAUSES_S[0]
+    while not stop_event.is_set():
+        try:
+            if time.monotonic() - refreshed_at > TRUST_REFRESH_S:
+                fed.refresh(report)
+                refreshed_at = time.monotonic()
+            if catching_up is not None:
+                catching_up.before_step()
+            fed.ingest_step(wait_s, report)
+            if catching_up is not None:
+                catching_up = catching_up.after_step()
+            pause = RETRY_PAUSES_S[0]
+        except TransportError as e:
+            log.warning("node run: %s; trying again in %.1f s", e, pause)
+            stop_event.wait(pause)
+            pause = min(pause * 2, RETRY_PAUSES_S[1])

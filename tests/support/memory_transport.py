@@ -139,6 +139,9 @@ class MemoryTransport:
     def close(self) -> None:
         pass
 
+    def twin(self) -> MemoryTransport:
+        return MemoryTransport(self.broker, self.topic_prefix)
+
     def __enter__(self) -> MemoryTransport:
         return self
 

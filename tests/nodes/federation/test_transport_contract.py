@@ -180,6 +180,24 @@ def test_a_record_published_while_a_reader_waits_is_returned_to_it(side, transpo
     assert [(r.offset, r.value) for r in batch] == [(1, b"second")]
 
 
+def test_a_twin_publishes_on_another_thread_while_its_original_reads(transport):
+    # node run: ingest reads through the transport while the relay, on a thread of its own, publishes through its twin.
+    transport.ensure_topics(["HU"])
+    topic = transport.inbox_topic("HU")
+    twin = transport.twin()
+    try:
+        assert twin.inbox_topic("HU") == topic
+        published = threading.Thread(target=lambda: twin.publish(topic, [(b"k", b"from the twin")]))
+        published.start()
+        batch = transport.read(topic, 0, timeout_s=30)
+        published.join()
+        assert [(r.offset, r.value) for r in batch] == [(0, b"from the twin")]
+    finally:
+        twin.close()
+    transport.publish(topic, [(b"k", b"after the twin closed")])  # the original's clients are its own
+    assert [r.value for r in read_all(transport, topic, 1, 1)] == [b"after the twin closed"]
+
+
 def test_the_end_of_an_empty_or_missing_topic_is_zero_and_creates_nothing(transport):
     transport.ensure_topics(["PL"])
     assert transport.end_offset(transport.inbox_topic("PL")) == 0
