@@ -6,8 +6,11 @@ send; ``stop``), and on its timers. It relays when the log grew, and at least ev
 partners added); it looks at the log every ``LOOK_EVERY_S`` when nothing watches it. Passes start at least
 ``PASS_GAP_S`` apart, so that a node recording without pause relays in batches (a checkpoint each), not a pass per
 commit. It publishes through a transport of its own (a Kafka client serves one thread at a time). A pass that
-fails, whatever the reason, is logged and tried again after a pause (doubling up to ``RETRY_PAUSES_S[1]``): ingest
-goes on meanwhile, and what was not sent stays pending in the log.
+fails because the broker or the database is away (``TransportError``, ``StorageError``) is logged and tried again
+after a pause (doubling up to ``RETRY_PAUSES_S[1]``): ingest goes on meanwhile, and what was not sent stays pending
+in the log. Any other failure (the sealer refusing a log changed under it, a record that does not read back: a
+damaged store) ends the thread and is kept in ``failure``; ``run`` raises it, so that ``node run`` ends saying
+what is wrong (exit 1 for a verification failure), as it did when the relay ran on its thread.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from nodes.errors import TransportError
+from nodes.errors import StorageError, TransportError
 
 if TYPE_CHECKING:
     from nodes.federation.log_watch import LogWatch
@@ -65,6 +68,8 @@ class RelayThread:
         self._follow_ups: list[float] = []  # when to look again after a write seen (monotonic times)
         self._paused_until = float("-inf")
         self._pause = RETRY_PAUSES_S[0]
+        #: What ended the thread, other than ``stop``: a failure a pause does not mend (``run`` raises it).
+        self.failure: BaseException | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -167,15 +172,17 @@ class RelayThread:
                 fed.send_carried()
             self._pause = RETRY_PAUSES_S[0]
         except TransportError as e:
-            self._failed(f"{e}; trying again in {self._pause:.1f} s")
-        except Exception as e:
-            log.exception("node run: relay pass failed (%s: %s); trying again in %.1f s, ingest goes on",
-                          type(e).__name__, e, self._pause)
-            self._failed(None)
+            log.warning("node run: relay: %s; trying again in %.1f s", e, self._pause)
+            self._failed()
+        except StorageError as e:
+            log.error("node run: relay pass failed (%s: %s); trying again in %.1f s, ingest goes on",
+                      type(e).__name__, e, self._pause)
+            self._failed()
+        except Exception as e:  # noqa: BLE001 - kept for ``run``, which raises it on its own thread
+            self.failure = e
+            self._stopping.set()
 
-    def _failed(self, warning: str | None) -> None:
-        if warning is not None:
-            log.warning("node run: relay: %s", warning)
+    def _failed(self) -> None:
         self._relayed_size = None  # relay again once the pause is over
         self._paused_until = time.monotonic() + self._pause
         self._pause = min(self._pause * 2, RETRY_PAUSES_S[1])

@@ -440,9 +440,10 @@ def run(node: Node, transport: Transport, stop_event: threading.Event, *,
 
     The relay runs on a thread of its own (``RelayThread``, publishing through ``transport.twin()``),
     ingest on this one. A ``TransportError`` (broker away or restarting) is logged and the step tried
-    again after a pause; a failed relay pass too, on the relay's thread; ``StorageError`` and anything
-    else raised by ingest end the run. ``progress(done, total)`` is told how far the first catch-up
-    with the inbox is, until it is done.
+    again after a pause, on either thread; the relay's thread does the same on ``StorageError``.
+    ``StorageError`` and anything else raised by ingest end the run, as does any other failure of the
+    relay (raised here once its thread ended: a verification failure of the node's own log).
+    ``progress(done, total)`` is told how far the first catch-up with the inbox is, until it is done.
     """
     started = time.monotonic()
     report, relayed = SyncReport(), SyncReport()
@@ -454,10 +455,12 @@ def run(node: Node, transport: Transport, stop_event: threading.Event, *,
             fed.bell = relaying.ring
             relaying.start()
             try:
-                _ingest_until(fed, stop_event, report, idle_wait_s, progress)
+                _ingest_until(fed, stop_event, report, idle_wait_s, progress, relaying)
             finally:
                 relaying.stop()
                 fed.bell = None
+            if relaying.failure is not None:
+                raise relaying.failure
             with contextlib.suppress(TransportError):
                 fed.send_cosignatures()
             node.sealer.wait_for_mark()
@@ -469,12 +472,13 @@ def run(node: Node, transport: Transport, stop_event: threading.Event, *,
 
 
 def _ingest_until(fed: Federation, stop_event: threading.Event, report: SyncReport, wait_s: float,
-                  progress: Progress | None) -> None:
-    """``run``'s ingest: a step at a time, each waiting up to ``wait_s`` for a message, until ``stop_event``."""
+                  progress: Progress | None, relaying: RelayThread) -> None:
+    """``run``'s ingest: a step at a time, each waiting up to ``wait_s`` for a message, until ``stop_event`` (or the
+    relay's thread ended on a failure)."""
     catching_up = None if progress is None else _FirstCatchUp(fed, progress)
     refreshed_at = 0.0
     pause = RETRY_PAUSES_S[0]
-    while not stop_event.is_set():
+    while not stop_event.is_set() and relaying.failure is None:
         try:
             if time.monotonic() - refreshed_at > TRUST_REFRESH_S:
                 fed.refresh(report)

@@ -16,6 +16,7 @@ from collections import Counter
 import pytest
 
 from ledger.envelope import Envelope
+from ledger.errors import ChainError
 from nodes.errors import StorageError
 from nodes.federation import log_watch, relay_thread
 from nodes.federation.relay import Relay
@@ -184,3 +185,26 @@ def ours() -> set[int | None]:
     """The relay's thread and every Kafka client's IO thread, alive now."""
     return {t.ident for t in threading.enumerate()
             if t.is_alive() and (t.name == "relay" or t.name.startswith("kafka-io"))}
+
+
+def test_a_relay_refusing_the_nodes_own_log_ends_the_run_with_its_error(tmp_path, kafka_bootstrap, db_url):
+    """A damaged store (here the sealer's refusal of a log changed under it, planted) is not retried: the run
+    ends and raises it, so that ``node run`` says what is wrong and exits 1, as before the relay had a thread."""
+    refused = ChainError("the log's record at position 1 is not the one sealed (planted)")
+    relay = Relay.relay
+
+    def refusing(self, **kwargs):  # type: ignore[no-untyped-def]
+        if self.node.identity.state == "BE":
+            raise refused
+        return relay(self, **kwargs)
+
+    with sharing_every_manufacture(Cluster(tmp_path, kafka_bootstrap, ["BE", "NL"], db={"BE": db_url})) as cluster:
+        manufacture(cluster["BE"], "REFUSED")
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(Relay, "relay", refusing)
+            running = Running(cluster, "BE")
+            running.thread.start()
+            running.thread.join(BOUND_S)
+            assert not running.thread.is_alive(), "node run went on after its relay refused the log"
+        assert running.ended.get("error") is refused
+        assert "relay" not in {t.name for t in threading.enumerate()}
