@@ -34,6 +34,7 @@ def mount(app: FastAPI) -> None:
         tracing_pages,
     )
     from nodes.service.desks.access import SIGN_IN_PATH, DeskRefused, SignInRequired
+    from nodes.service.desks.errors import error_page
     from nodes.service.desks.jobs import Jobs
     from nodes.service.desks.rendering import FieldError, render
 
@@ -46,6 +47,7 @@ def mount(app: FastAPI) -> None:
 
     app.add_exception_handler(SignInRequired, to_sign_in)
     app.add_exception_handler(DeskRefused, refused)
+    app.state.error_page = error_page  # the API's failure answers, on a desk's path (nodes.service.errors)
     app.state.desk_jobs = Jobs()
     app.mount("/static", StaticFiles(directory=STATIC), name="desk-static")
     desks = (session_pages, search_pages, licensing_pages, customs_pages, tracing_pages, stats_pages, audit_pages,

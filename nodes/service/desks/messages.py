@@ -41,6 +41,23 @@ ENGLISH: dict[str, str] = {
     "home.none": "Your role has no desk here yet.",
     "refused.title": "Not allowed",
     "refused.back": "Back to your desks",
+    # a failure or refusal no desk page answers itself (desks/errors.py)
+    "problem.unavailable.title": "The node cannot serve this now",
+    "problem.unavailable.text": "Its database or its broker does not answer. Try again in a moment; if this goes on, "
+                                "tell the node's operator. If you were recording something, look at the weapon's "
+                                "history before you record it again.",
+    "problem.busy.title": "The node is busy",
+    "problem.busy.text": "Nothing was recorded. Try again in a moment.",
+    "problem.damaged.title": "The node's store is damaged",
+    "problem.damaged.text": "A record this page needs is missing from the node's log or altered there, so the page "
+                            "is not shown. Tell the node's operator: they should run 'armsledger verify'.",
+    "problem.internal.title": "Something went wrong",
+    "problem.internal.text": "The error is logged on the node. Try again; if it happens again, tell the node's "
+                             "operator when it happened.",
+    "problem.not_found.title": "Page not found",
+    "problem.not_found.text": "There is no page at this address.",
+    "problem.refused.title": "Refused",
+    "problem.back": "Back to your desks",
     # sign-in
     "signin.title": "Sign in",
     "signin.name": "Name",
