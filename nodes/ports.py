@@ -236,6 +236,10 @@ class Inbox(ReceivedRecords, Protocol):
         """The tracked position ``name`` (0 if never tracked)."""
         ...
 
+    def positions(self, prefix: str) -> dict[str, int]:
+        """Every tracked position whose name starts with ``prefix``: name -> position."""
+        ...
+
     def advance(self, name: str, position: int) -> None:
         """Track ``position`` for ``name`` unless it is there already or beyond."""
         ...

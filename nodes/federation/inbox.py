@@ -332,6 +332,11 @@ class Inbox:
         with self._reading("reading a position"):
             return self.recorder.max_tracking_id(name) or 0
 
+    def positions(self, prefix: str) -> dict[str, int]:
+        """Every tracked position whose name starts with ``prefix``: name -> position (one read)."""
+        with self._reading("reading positions"):
+            return self._queries.tracked(prefix)
+
     def advance(self, name: str, position: int) -> None:
         """Track ``position`` for ``name`` unless it is there already or beyond (positions never go back)."""
         self.advance_all({name: position})
@@ -471,13 +476,22 @@ class _Queries:
         top = max((int(r["n"]) for r in rows if r["o"] is None and r["n"] is not None), default=0)
         return top, [(_as_uuid(r["o"]), bytes(r["s"])) for r in rows if r["o"] is not None]
 
+    def _tracking_table(self) -> str:
+        if self.sqlite:
+            return TRACKING_TABLE
+        return f'"{self.datastore.schema}"."{self.recorder.tracking_table_name}"'  # type: ignore[attr-defined]
+
+    def tracked(self, prefix: str) -> dict[str, int]:
+        """Every tracking row whose name starts with ``prefix``: name -> position."""
+        rows = self.read(f"SELECT application_name, notification_id FROM {self._tracking_table()} "
+                         f"WHERE substr(application_name, 1, {self._param()}) = {self._param()}",
+                         [len(prefix), prefix])
+        return {str(row["application_name"]): int(row["notification_id"]) for row in rows}
+
     def advance_tracking(self, positions: Mapping[str, int]) -> None:
         """Move each tracked position of ``positions`` (name -> position) forward, never back, in one statement:
         the library's single-row tracking rule (one row per name, its position only raised)."""
-        if self.sqlite:
-            table, p = TRACKING_TABLE, "?"
-        else:
-            table, p = f'"{self.datastore.schema}"."{self.recorder.tracking_table_name}"', "%s"  # type: ignore[attr-defined]
+        table, p = self._tracking_table(), self._param()
         ordered = sorted(positions.items())  # rows always locked in one order: concurrent writers never deadlock
         values = ", ".join([f"({p}, {p})"] * len(ordered))
         statement = (f"INSERT INTO {table} (application_name, notification_id) VALUES {values} "

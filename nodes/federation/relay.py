@@ -51,8 +51,24 @@ READ_AHEAD = 64
 _RESET_ATTEMPTS = 3
 
 
+#: The start of every relay position's name: ``relay:{partner}@{its inbox topic's identity}``.
+RELAY_POSITIONS = "relay:"
+
+
 def records_position(state: str, topic_id: str | None) -> str:
-    return f"relay:{state}@{topic_id or ''}"
+    return f"{RELAY_POSITIONS}{state}@{topic_id or ''}"
+
+
+def reached_by_partner(positions: Mapping[str, int]) -> dict[str, int]:
+    """Per partner, the furthest log position the relay has passed for it, from the relay's positions
+    (``Inbox.positions(RELAY_POSITIONS)``): the furthest over the identities its inbox topic had. After the
+    topic is re-created, its new identity's position starts again while the old one stays: the re-sending
+    does not show here."""
+    reached: dict[str, int] = {}
+    for name, position in positions.items():
+        state = name[len(RELAY_POSITIONS):].partition("@")[0]
+        reached[state] = max(position, reached.get(state, 0))
+    return reached
 
 
 @dataclass

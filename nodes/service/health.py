@@ -3,8 +3,10 @@
 ``/healthz`` answers as long as the process serves requests; ``/readyz`` only when the
 node's database answers and, if federation is on (``ARMSLEDGER_KAFKA``), the broker does;
 ``/metrics`` is the Prometheus text format: requests and their latency per route, records
-written through the service, the received records not yet reacted to (ingest lag) and the
-quarantine size. Each app has its own metrics registry, so several apps can share a process.
+written through the service, the received records not yet reacted to (ingest lag), the
+quarantine size and, per partner the relay has sent to, the log positions it has not passed yet
+(relay lag: it grows while ``armsledger node run`` is stopped or its relay keeps failing).
+Each app has its own metrics registry, so several apps can share a process.
 """
 
 from __future__ import annotations
@@ -131,13 +133,24 @@ class _NodeFigures(Collector):
                      stats.runs_again)):
                 yield CounterMetricFamily(f"armsledger_group_commit_{name}", what, value=value)
         try:
+            from nodes.federation.relay import RELAY_POSITIONS, reached_by_partner
             from nodes.federation.sync import REACTIONS_POSITION
+            from nodes.registry.storage import translated_errors
 
             inbox = self.context.node.inbox
             lag = inbox.max_notification_id() - inbox.position(REACTIONS_POSITION)
             quarantined = len(inbox.quarantined())
+            reached = reached_by_partner(inbox.positions(RELAY_POSITIONS))
+            with translated_errors("reading the log's size"):
+                newest = self.context.node.registry.recorder.max_notification_id() or 0
         except NodeError:
             return  # the database does not answer: /readyz says so; no figure is better than a wrong one
         yield GaugeMetricFamily("armsledger_ingest_lag_records",
                                 "partner records received but not yet acted upon", value=max(0, lag))
         yield GaugeMetricFamily("armsledger_quarantine_size", "partner messages in quarantine", value=quarantined)
+        relay_lag = GaugeMetricFamily(
+            "armsledger_relay_lag_records", "positions of this node's log the relay (armsledger node run) has not "
+            "passed yet for a partner, whether or not they are shared with it", labels=["partner"])
+        for state, position in sorted(reached.items()):
+            relay_lag.add_metric([state], max(0, newest - position))
+        yield relay_lag

@@ -153,6 +153,10 @@ class MemoryInbox:
     def position(self, name: str) -> int:
         return self.recorder.max_tracking_id(name) or 0
 
+    def positions(self, prefix: str) -> dict[str, int]:
+        return {name: position for name, position in self.recorder._max_tracking_ids.items()  # noqa: SLF001
+                if name.startswith(prefix) and position}
+
     def advance(self, name: str, position: int) -> None:
         if position > self.position(name):
             self.recorder.insert_tracking(Tracking(application_name=name, notification_id=position))

@@ -99,6 +99,14 @@ def test_advance_all_moves_each_position_forward_and_none_back(inbox):
     assert [inbox.position(n) for n in ("relay:NL@a", "relay:DE@b", "relay:FR@c")] == [8, 3, 12]
 
 
+def test_positions_are_listed_by_the_start_of_their_names(inbox):
+    assert inbox.positions("relay:") == {}
+    inbox.advance_all({"relay:NL@a": 5, "relay:NL@b": 2, "relay:DE@c": 9, "reactions": 4, "kafka:relay:x": 1})
+    assert inbox.positions("relay:") == {"relay:NL@a": 5, "relay:NL@b": 2, "relay:DE@c": 9}
+    assert inbox.positions("relay:NL@") == {"relay:NL@a": 5, "relay:NL@b": 2}
+    assert inbox.positions("nothing") == {}
+
+
 def test_received_notifications_skip_bookkeeping_page_by_page_in_arrival_order(inbox):
     key = generate_key()
     streams = [str(uuid.uuid4()) for _ in range(5)]

@@ -6,6 +6,7 @@ import dataclasses
 
 from fastapi.testclient import TestClient
 
+from nodes.federation.relay import records_position
 from nodes.service.app import create_app
 
 from service_story import manufacture, service_of
@@ -49,3 +50,18 @@ def test_metrics_count_the_group_committers_batches_and_its_batches_run_again(ba
     assert context.committer.stats.batches in (1, 2)  # one transaction each, or both in one
     assert "armsledger_group_commit_conflicts_total 0.0" in text
     assert "armsledger_group_commit_runs_again_total 0.0" in text
+
+
+def test_metrics_give_per_partner_the_log_positions_the_relay_has_not_passed(backend_client):
+    client, context = backend_client
+    assert "armsledger_relay_lag_records{" not in client.get("/metrics").text  # no partner sent to yet
+    for serial in ("MET-RL-1", "MET-RL-2", "MET-RL-3"):
+        manufacture(client, serial)
+    newest = context.node.registry.recorder.max_notification_id()
+    assert newest >= 3
+    # NL's inbox topic was re-created once: the relay's position under its older identity stays behind.
+    context.node.inbox.advance_all({records_position("NL", "topic-old"): 1, records_position("NL", "topic-new"):
+                                    newest - 2, records_position("FR", None): newest})
+    text = client.get("/metrics").text
+    assert 'armsledger_relay_lag_records{partner="NL"} 2.0' in text
+    assert 'armsledger_relay_lag_records{partner="FR"} 0.0' in text
