@@ -499,7 +499,11 @@ def main() -> None:
                           after="BE publish acknowledged")
             timeline.wrap(a.inbox, "advance_all", after="BE positions saved (relay pass ends)")
             timeline.wrap(fed_b.ingest.transport, "read", after="NL read returns the record", only_if=len)
-            timeline.wrap(b.inbox, "held", after="NL chain state read (held)")
+            # The checks of the bytes (parse, schema, the record's signature; here, in this thread, for a small batch)
+            # come before the read of the chains' state: each its own step.
+            timeline.wrap(fed_b.ingest, "_checks_later", before="NL checks the bytes",
+                          after="NL bytes checked (check_messages)")
+            timeline.wrap(b.inbox, "held", before="NL chain state read starts", after="NL chain state read (held)")
             timeline.wrap(b.inbox, "record", before="NL checked, recording", after="NL recorded (committed)")
 
         def ingest_at_nl() -> None:
