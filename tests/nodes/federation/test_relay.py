@@ -247,6 +247,29 @@ def test_a_deleted_newest_position_is_never_given_again_and_the_next_record_is_s
     assert f"log position {sent_at} was passed to NL" in caplog.text
 
 
+def test_a_restarted_nodes_pass_reads_no_leaf_below_its_latest_checkpoint(be_and_nl):
+    from nodes.bootstrap import open_node
+    from nodes.registry.sealer import LEAVES_TABLE
+
+    be = be_and_nl
+    first, second = str(manufacture(be, "R-1")), str(manufacture(be, "R-2"))
+    be.registry.record("report_stolen", by="police", weapon_id=first, place="Gent", circumstances="")
+    transport = MemoryTransport()
+    Relay(be, transport, be.inbox).relay()
+    sealed = be.sealer.latest_checkpoint()
+    # Leaf rows below the newest sealed one get a hash no checkpoint signed: a pass that read them would fail.
+    insider.sql(be.settings.db, f"UPDATE {LEAVES_TABLE} SET envelope_hash = ? WHERE leaf_index < ?", bytes(32),
+                sealed.size - 1)
+    with open_node(be.settings) as restarted:
+        restarted.registry.record("report_stolen", by="police", weapon_id=second, place="Gent", circumstances="")
+        report = Relay(restarted, transport, restarted.inbox).relay()
+        assert report.records == 1
+        assert restarted.sealer._tree.resumed_at == sealed.size  # the tree resumed from the frontier, not rebuilt
+    messages = [(key, decode_message(value)) for key, value in transport.published("NL")]
+    check_proved(messages)
+    assert stolen_sent(transport) == [first, second]
+
+
 def test_a_record_rewritten_at_a_sent_position_raises_the_alarm_once_per_relay(be_and_nl, caplog):
     from nodes.registry.verify import verify_store
 

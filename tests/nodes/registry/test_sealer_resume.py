@@ -284,3 +284,14 @@ def test_a_log_grown_by_more_than_a_chunk_is_sealed_a_checkpoint_per_chunk(node,
     assert all(c.root == whole.root(c.size) for c in signed)
     assert [leaf.index for leaf in node.sealer.sealed_leaves()] == list(range(len(records)))
     assert node.sealer.seal() is None
+
+
+def test_no_proof_asked_of_a_restarted_sealer_reads_no_leaf_below_the_latest_checkpoint(node):
+    sealed = grow_and_seal(node, "N-1", "N-2", "N-3")
+    spoil_leaf_hashes_below(node.settings.db, sealed.size - 1)
+    with open_node(node.settings) as restarted:
+        # The relay asks for none at the end of each pass: a whole leaf index read would have been refused here.
+        assert restarted.sealer.inclusion_proofs([], sealed.size) == []
+        assert restarted.sealer._tree.resumed_at == sealed.size
+        with pytest.raises(ValueError):
+            restarted.sealer.inclusion_proofs([], sealed.size + 1)
