@@ -27,11 +27,11 @@ from projections.projected_rows import Shipments, sqlite_rows_in_stream_order, s
 RANGE_ROWS = 2500
 #: Ranges handed to the workers ahead of the one written: a bound on the rows held in memory.
 RANGES_AHEAD = 4
-#: The first ranges are made in this process while the worker starts (about 0.1 s), then one range in every
-#: ``MADE_HERE``: with one worker, the writes and a quarter of the rows here, the rest there, keep both cores
-#: about equally busy.
+#: The first ranges are made in this process while the worker starts (about 0.1 s); the others are the workers',
+#: and this process makes one of them only while it would otherwise wait (``rows_from_workers``). A fixed share
+#: here (a quarter, round 11) left the worker idle a third of the time: the writes alone are about a third of
+#: the rebuild's CPU.
 FIRST_MADE_HERE = 2
-MADE_HERE = 4
 
 Row = tuple[Any, ...]
 RangeRows = tuple[list[Row], list[Row], Shipments, int]  # events' rows, weapons' rows, shipments, log rows read
@@ -95,14 +95,14 @@ def range_rows(log: LogFile, low: str | None, high: str | None, until: int) -> R
 def rows_from_workers(pool: Executor, log: LogFile, count: int, until: int,
                       shipments: Shipments) -> Iterator[tuple[list[Row], list[Row], int]]:
     """(events' rows, weapons' rows, log rows read so far) of each range of ``id_ranges(count)`` in order, up to
-    position ``until``, their shipments merged into ``shipments``: the first ``FIRST_MADE_HERE`` and every
-    ``MADE_HERE``-th range made in this process, the others by ``pool``'s workers meanwhile. While the range
-    next in order is not back from a worker, this process makes the workers' next range not handed out yet
-    (kept until its turn, at most ``RANGES_AHEAD`` of them) rather than wait: at a worker's start, on a busy
-    machine, at the end. Raises what making a range raised (``NotPlain``); the ranges not started yet are then
+    position ``until``, their shipments merged into ``shipments``: the first ``FIRST_MADE_HERE`` made in this
+    process, the others by ``pool``'s workers meanwhile. While the range next in order is not back from a
+    worker, this process makes the workers' next range not handed out yet (kept until its turn, at most
+    ``RANGES_AHEAD`` of them) rather than wait: at a worker's start, while it writes less than a worker makes,
+    on a busy machine. Raises what making a range raised (``NotPlain``); the ranges not started yet are then
     not started."""
     ranges = id_ranges(count)
-    theirs = (index for index in range(len(ranges)) if index >= FIRST_MADE_HERE and index % MADE_HERE)
+    theirs = iter(range(FIRST_MADE_HERE, len(ranges)))
     pending: dict[int, Future[RangeRows]] = {}
     made: dict[int, RangeRows] = {}  # ranges of the workers' share made here while waiting for one of theirs
 
