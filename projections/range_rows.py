@@ -15,12 +15,14 @@ that is not plain raises ``NotPlain`` here as it would there.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any
 
+from projections.batch import cyclic_gc_paused
 from projections.projected_rows import Shipments, sqlite_rows_in_stream_order, stream_rows
 
 #: Log rows per range, about: a range's rows are made, pickled and written as one piece.
@@ -69,8 +71,9 @@ def id_ranges(count: int) -> list[tuple[str | None, str | None]]:
 def range_rows(log: LogFile, low: str | None, high: str | None, until: int) -> RangeRows:
     """The rows of the streams with ids from ``low`` to ``high`` (``sqlite_rows_in_stream_order``) up to
     position ``until``, as ``rows_by_stream`` makes them. Run on a worker; raises ``NotPlain`` as it does."""
-    connection = sqlite3.connect(log.database, uri=True)
-    try:
+    # Without cyclic collections, as this process's writes run (``projections.rebuild_aside``): the rows kept
+    # till the range ends set them off, each walking every row kept.
+    with contextlib.closing(sqlite3.connect(log.database, uri=True)) as connection, cyclic_gc_paused():
         connection.execute("PRAGMA query_only=ON")
         shipments = Shipments()
         events: list[Row] = []
@@ -88,8 +91,6 @@ def range_rows(log: LogFile, low: str | None, high: str | None, until: int) -> R
             if weapon is not None:
                 weapons.append(weapon)
         return events, weapons, shipments, read
-    finally:
-        connection.close()
 
 
 def rows_from_workers(pool: Executor, log: LogFile, count: int, until: int,
