@@ -98,10 +98,10 @@ def rows_from_workers(pool: Executor, log: LogFile, count: int, until: int,
     """(events' rows, weapons' rows, log rows read so far) of each range of ``id_ranges(count)`` in order, up to
     position ``until``, their shipments merged into ``shipments``: the first ``FIRST_MADE_HERE`` made in this
     process, the others by ``pool``'s workers meanwhile. While the range next in order is not back from a
-    worker, this process makes the workers' next range not handed out yet (kept until its turn, at most
-    ``RANGES_AHEAD`` of them) rather than wait: at a worker's start, while it writes less than a worker makes,
-    on a busy machine. Raises what making a range raised (``NotPlain``); the ranges not started yet are then
-    not started."""
+    worker, this process makes a range of the workers' share rather than wait (at a worker's start, while it
+    writes less than a worker makes, on a busy machine): their next one not handed out yet or, once all are,
+    the last one handed out that no worker has started (kept until its turn, at most ``RANGES_AHEAD`` of them).
+    Raises what making a range raised (``NotPlain``); the ranges not started yet are then not started."""
     ranges = id_ranges(count)
     theirs = iter(range(FIRST_MADE_HERE, len(ranges)))
     pending: dict[int, Future[RangeRows]] = {}
@@ -111,13 +111,24 @@ def rows_from_workers(pool: Executor, log: LogFile, count: int, until: int,
         while len(pending) < RANGES_AHEAD and (index := next(theirs, None)) is not None:
             pending[index] = pool.submit(range_rows, log, *ranges[index], until)
 
+    def spare_range() -> int | None:
+        if (index := next(theirs, None)) is not None:
+            return index
+        # All handed out (the log's end): the queue of a worker would keep this process waiting for up to
+        # RANGES_AHEAD ranges made one after the other.
+        for index in sorted(pending, reverse=True):
+            if pending[index].cancel():
+                del pending[index]
+                return index
+        return None
+
     read = 0
     try:
         for index, (low, high) in enumerate(ranges):
             hand_out()
             future = pending.pop(index, None)
             if future is not None:
-                while not future.done() and len(made) < RANGES_AHEAD and (spare := next(theirs, None)) is not None:
+                while not future.done() and len(made) < RANGES_AHEAD and (spare := spare_range()) is not None:
                     made[spare] = range_rows(log, *ranges[spare], until)
                 found_rows = future.result()
             else:

@@ -198,3 +198,39 @@ def test_while_a_workers_range_is_not_back_this_process_makes_the_workers_next_o
     expected = [make(log, low, high, end) for low, high in ranges]
     assert [(events, weapons) for events, weapons, _read in out] == [(e, w) for e, w, _s, _r in expected]
     assert out[-1][2] == sum(read for _e, _w, _s, read in expected)
+
+
+def test_once_every_range_is_handed_out_this_process_takes_back_those_no_worker_started(belgium, monkeypatch):
+    # Eight ranges, the worker stuck in its first until this process has made what it may keep (RANGES_AHEAD):
+    # the two of the workers' share not handed out, then the last two handed out, which the worker has not
+    # started. Every range comes out once, in order.
+    if not on_sqlite(belgium):
+        pytest.skip("only a log in an SQLite file has its rows made on workers")
+    recorder = belgium.registry.recorder
+    log, end = range_rows.LogFile.of(recorder, copy_envelopes=False), recorder.max_notification_id()
+    assert log is not None
+    ranges = id_ranges(8 * range_rows.RANGE_ROWS)
+    monkeypatch.setattr(range_rows, "id_ranges", lambda count: ranges)
+    first, ahead = range_rows.FIRST_MADE_HERE, range_rows.RANGES_AHEAD
+    assert (first, ahead, len(ranges)) == (2, 4, 8)
+    made_here: list[int] = []
+    worker_may_go_on = threading.Event()
+    make = range_rows.range_rows
+
+    def made(log, low, high, until):
+        if threading.current_thread() is threading.main_thread():
+            made_here.append(ranges.index((low, high)))
+            if len(made_here) == first + ahead:
+                worker_may_go_on.set()
+        else:
+            assert worker_may_go_on.wait(30)
+        return make(log, low, high, until)
+
+    monkeypatch.setattr(range_rows, "range_rows", made)
+    with ThreadPoolExecutor(1) as pool:
+        out = list(range_rows.rows_from_workers(pool, log, end, end, Shipments()))
+    # Handed out: 2, 3, 4, 5 (the worker started 2); not handed out: 6, 7.
+    assert made_here == [0, 1, 6, 7, 5, 4]
+    expected = [make(log, low, high, end) for low, high in ranges]
+    assert [(events, weapons) for events, weapons, _read in out] == [(e, w) for e, w, _s, _r in expected]
+    assert out[-1][2] == sum(read for _e, _w, _s, read in expected)
