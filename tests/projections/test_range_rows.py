@@ -170,49 +170,34 @@ def test_while_a_workers_range_is_not_back_this_process_makes_the_workers_next_o
     if not on_sqlite(belgium):
         pytest.skip("only a log in an SQLite file has its rows made on workers")
     monkeypatch.setattr(range_rows, "RANGE_ROWS", 1)  # a range per log row, about: some ranges empty
-    recorder = belgium.registry.recorder
-    log, end = range_rows.LogFile.of(recorder, copy_envelopes=False), recorder.max_notification_id()
-    assert log is not None
-    ranges = id_ranges(end)
+    ranges = id_ranges(belgium.registry.recorder.max_notification_id())
     first, ahead = range_rows.FIRST_MADE_HERE, range_rows.RANGES_AHEAD
     theirs = list(range(first, len(ranges)))
     assert len(theirs) > 2 * ahead
-    made_here: list[int] = []
-    worker_may_start = threading.Event()
-    make = range_rows.range_rows
-
-    def made(log, low, high, until):
-        if threading.current_thread() is threading.main_thread():
-            made_here.append(ranges.index((low, high)))
-            if len(made_here) == first + ahead:
-                worker_may_start.set()
-        else:
-            assert worker_may_start.wait(30)
-        return make(log, low, high, until)
-
-    monkeypatch.setattr(range_rows, "range_rows", made)
-    with ThreadPoolExecutor(1) as pool:
-        out = list(range_rows.rows_from_workers(pool, log, end, end, Shipments()))
+    made_here = made_with_a_worker_held_back(belgium, monkeypatch, ranges)
     assert made_here[:first + ahead] == [*range(first), *theirs[ahead:2 * ahead]]
     assert sorted(made_here) == sorted(set(made_here))
-    expected = [make(log, low, high, end) for low, high in ranges]
-    assert [(events, weapons) for events, weapons, _read in out] == [(e, w) for e, w, _s, _r in expected]
-    assert out[-1][2] == sum(read for _e, _w, _s, read in expected)
 
 
 def test_once_every_range_is_handed_out_this_process_takes_back_those_no_worker_started(belgium, monkeypatch):
-    # Eight ranges, the worker stuck in its first until this process has made what it may keep (RANGES_AHEAD):
-    # the two of the workers' share not handed out, then the last two handed out, which the worker has not
-    # started. Every range comes out once, in order.
+    # Eight ranges: this process makes the two of the workers' share not handed out, then the last two handed
+    # out, which the worker has not started.
     if not on_sqlite(belgium):
         pytest.skip("only a log in an SQLite file has its rows made on workers")
+    ranges = id_ranges(8 * range_rows.RANGE_ROWS)
+    monkeypatch.setattr(range_rows, "id_ranges", lambda count: ranges)
+    assert (range_rows.FIRST_MADE_HERE, range_rows.RANGES_AHEAD, len(ranges)) == (2, 4, 8)
+    # Handed out: 2, 3, 4, 5 (the worker started 2); not handed out: 6, 7.
+    assert made_with_a_worker_held_back(belgium, monkeypatch, ranges) == [0, 1, 6, 7, 5, 4]
+
+
+def made_with_a_worker_held_back(belgium, monkeypatch, ranges) -> list[int]:
+    """The indexes of ``ranges`` (those ``rows_from_workers`` makes of BE's log) made by this process, in order,
+    while a worker thread is stuck in its first range until this process has made as many as it may keep
+    (``FIRST_MADE_HERE`` + ``RANGES_AHEAD``). Asserts that every range comes out once, in order, as made alone."""
     recorder = belgium.registry.recorder
     log, end = range_rows.LogFile.of(recorder, copy_envelopes=False), recorder.max_notification_id()
     assert log is not None
-    ranges = id_ranges(8 * range_rows.RANGE_ROWS)
-    monkeypatch.setattr(range_rows, "id_ranges", lambda count: ranges)
-    first, ahead = range_rows.FIRST_MADE_HERE, range_rows.RANGES_AHEAD
-    assert (first, ahead, len(ranges)) == (2, 4, 8)
     made_here: list[int] = []
     worker_may_go_on = threading.Event()
     make = range_rows.range_rows
@@ -220,7 +205,7 @@ def test_once_every_range_is_handed_out_this_process_takes_back_those_no_worker_
     def made(log, low, high, until):
         if threading.current_thread() is threading.main_thread():
             made_here.append(ranges.index((low, high)))
-            if len(made_here) == first + ahead:
+            if len(made_here) == range_rows.FIRST_MADE_HERE + range_rows.RANGES_AHEAD:
                 worker_may_go_on.set()
         else:
             assert worker_may_go_on.wait(30)
@@ -229,8 +214,7 @@ def test_once_every_range_is_handed_out_this_process_takes_back_those_no_worker_
     monkeypatch.setattr(range_rows, "range_rows", made)
     with ThreadPoolExecutor(1) as pool:
         out = list(range_rows.rows_from_workers(pool, log, end, end, Shipments()))
-    # Handed out: 2, 3, 4, 5 (the worker started 2); not handed out: 6, 7.
-    assert made_here == [0, 1, 6, 7, 5, 4]
     expected = [make(log, low, high, end) for low, high in ranges]
     assert [(events, weapons) for events, weapons, _read in out] == [(e, w) for e, w, _s, _r in expected]
     assert out[-1][2] == sum(read for _e, _w, _s, read in expected)
+    return made_here
