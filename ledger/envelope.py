@@ -18,13 +18,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Mapping, overload
+from typing import TYPE_CHECKING, Any, Mapping, overload
 
 import msgpack
 
 from ledger.encoding import canonical_decode, canonical_encode, check_map, pack as _pack
 from ledger.errors import ChainError, EncodingError
-from ledger.keys import Ed25519PrivateKey, Ed25519PublicKey, sign, verify_signature
+
+if TYPE_CHECKING:  # ``ledger.keys`` (and ``cryptography``) imported where a signature is made or checked: a reader
+    # of envelopes, such as a rebuild's worker process (``projections.range_rows``), needs neither (9 ms at its start).
+    from ledger.keys import Ed25519PrivateKey, Ed25519PublicKey
 
 GENESIS_PREV = bytes(32)
 
@@ -302,6 +305,8 @@ def seal(key: Ed25519PrivateKey, **fields: Any) -> Envelope:
     Requires every field of the header; ``authority`` must be the key id of
     ``key`` (the caller knows it; it is not recomputed here for speed).
     """
+    from ledger.keys import sign
+
     unsigned = Envelope(**fields)
     sealed = Envelope(**fields, sig=sign(key, unsigned.hash))
     # ``sig`` is not hashed: hand the sealed envelope the bytes and hash already
@@ -312,6 +317,8 @@ def seal(key: Ed25519PrivateKey, **fields: Any) -> Envelope:
 
 def verify_envelope(envelope: Envelope, public_key: Ed25519PublicKey) -> bool:
     """Return True or raise ``SignatureError``: ``sig`` is Ed25519 over ``hash``."""
+    from ledger.keys import verify_signature
+
     return verify_signature(public_key, envelope.sig, envelope.hash)
 
 

@@ -211,7 +211,8 @@ def _stream_rows(records: list[tuple[int, dict[str, Any], bytes]], shipments: Sh
             weapon_events.append(event)
         if record_type in SHIPMENT_FACT_TYPES:
             shipments.add(position, event)
-    weapon = weapon_row(fold(stream, weapon_events)) if weapon_events else None
+    # One node's records in version order: in lifecycle order already (``projections.weapon_state``).
+    weapon = weapon_row(fold(stream, weapon_events, in_order=True)) if weapon_events else None
     return rows, weapon
 
 

@@ -15,23 +15,25 @@ that is not plain raises ``NotPlain`` here as it would there.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any
 
+from projections.batch import cyclic_gc_paused
 from projections.projected_rows import Shipments, sqlite_rows_in_stream_order, stream_rows
 
 #: Log rows per range, about: a range's rows are made, pickled and written as one piece.
 RANGE_ROWS = 2500
 #: Ranges handed to the workers ahead of the one written: a bound on the rows held in memory.
 RANGES_AHEAD = 4
-#: The first ranges are made in this process while the worker starts (about 0.1 s), then one range in every
-#: ``MADE_HERE``: with one worker, the writes and a quarter of the rows here, the rest there, keep both cores
-#: about equally busy.
+#: The first ranges are made in this process while the worker starts (about 0.1 s); the others are the workers',
+#: and this process makes one of them only while it would otherwise wait (``rows_from_workers``). A fixed share
+#: here (a quarter, round 11) left the worker idle a third of the time: the writes alone are about a third of
+#: the rebuild's CPU.
 FIRST_MADE_HERE = 2
-MADE_HERE = 4
 
 Row = tuple[Any, ...]
 RangeRows = tuple[list[Row], list[Row], Shipments, int]  # events' rows, weapons' rows, shipments, log rows read
@@ -69,8 +71,9 @@ def id_ranges(count: int) -> list[tuple[str | None, str | None]]:
 def range_rows(log: LogFile, low: str | None, high: str | None, until: int) -> RangeRows:
     """The rows of the streams with ids from ``low`` to ``high`` (``sqlite_rows_in_stream_order``) up to
     position ``until``, as ``rows_by_stream`` makes them. Run on a worker; raises ``NotPlain`` as it does."""
-    connection = sqlite3.connect(log.database, uri=True)
-    try:
+    # Without cyclic collections, as this process's writes run (``projections.rebuild_aside``): the rows kept
+    # till the range ends set them off, each walking every row kept.
+    with contextlib.closing(sqlite3.connect(log.database, uri=True)) as connection, cyclic_gc_paused():
         connection.execute("PRAGMA query_only=ON")
         shipments = Shipments()
         events: list[Row] = []
@@ -88,21 +91,19 @@ def range_rows(log: LogFile, low: str | None, high: str | None, until: int) -> R
             if weapon is not None:
                 weapons.append(weapon)
         return events, weapons, shipments, read
-    finally:
-        connection.close()
 
 
 def rows_from_workers(pool: Executor, log: LogFile, count: int, until: int,
                       shipments: Shipments) -> Iterator[tuple[list[Row], list[Row], int]]:
     """(events' rows, weapons' rows, log rows read so far) of each range of ``id_ranges(count)`` in order, up to
-    position ``until``, their shipments merged into ``shipments``: the first ``FIRST_MADE_HERE`` and every
-    ``MADE_HERE``-th range made in this process, the others by ``pool``'s workers meanwhile. While the range
-    next in order is not back from a worker, this process makes the workers' next range not handed out yet
-    (kept until its turn, at most ``RANGES_AHEAD`` of them) rather than wait: at a worker's start, on a busy
-    machine, at the end. Raises what making a range raised (``NotPlain``); the ranges not started yet are then
-    not started."""
+    position ``until``, their shipments merged into ``shipments``: the first ``FIRST_MADE_HERE`` made in this
+    process, the others by ``pool``'s workers meanwhile. While the range next in order is not back from a
+    worker, this process makes a range of the workers' share rather than wait (at a worker's start, while it
+    writes less than a worker makes, on a busy machine): their next one not handed out yet or, once all are,
+    the last one handed out that no worker has started (kept until its turn, at most ``RANGES_AHEAD`` of them).
+    Raises what making a range raised (``NotPlain``); the ranges not started yet are then not started."""
     ranges = id_ranges(count)
-    theirs = (index for index in range(len(ranges)) if index >= FIRST_MADE_HERE and index % MADE_HERE)
+    theirs = iter(range(FIRST_MADE_HERE, len(ranges)))
     pending: dict[int, Future[RangeRows]] = {}
     made: dict[int, RangeRows] = {}  # ranges of the workers' share made here while waiting for one of theirs
 
@@ -110,13 +111,24 @@ def rows_from_workers(pool: Executor, log: LogFile, count: int, until: int,
         while len(pending) < RANGES_AHEAD and (index := next(theirs, None)) is not None:
             pending[index] = pool.submit(range_rows, log, *ranges[index], until)
 
+    def spare_range() -> int | None:
+        if (index := next(theirs, None)) is not None:
+            return index
+        # All handed out (the log's end): the queue of a worker would keep this process waiting for up to
+        # RANGES_AHEAD ranges made one after the other.
+        for index in sorted(pending, reverse=True):
+            if pending[index].cancel():
+                del pending[index]
+                return index
+        return None
+
     read = 0
     try:
         for index, (low, high) in enumerate(ranges):
             hand_out()
             future = pending.pop(index, None)
             if future is not None:
-                while not future.done() and len(made) < RANGES_AHEAD and (spare := next(theirs, None)) is not None:
+                while not future.done() and len(made) < RANGES_AHEAD and (spare := spare_range()) is not None:
                     made[spare] = range_rows(log, *ranges[spare], until)
                 found_rows = future.result()
             else:

@@ -56,7 +56,7 @@ def test_rows_made_on_workers_give_the_views_of_a_rebuild_in_position_order(belg
     by_position = dump_views(views)
     assert by_position["view_shipments"] and by_position["view_shipment_weapons"]
     # The scenario's streams fall in several ranges: some made here, the others on the worker.
-    assert len(id_ranges(last)) > range_rows.MADE_HERE
+    assert len(id_ranges(last)) > range_rows.FIRST_MADE_HERE
 
     views.REBUILD_ASIDE = True
     reads: list[tuple[int, int | None]] = []
@@ -154,11 +154,12 @@ def test_the_ranges_of_a_very_large_log_stop_at_four_hex_digits():
     assert len(ranges) == 0x10000 and ranges[1][0] == "0001" and ranges[-1][0] == "ffff"
 
 
-def test_a_worker_imports_no_eventsourcing():
-    # A rebuild starts its worker each time: the library's import was about 35 ms of the worker's CPU.
+def test_a_worker_imports_no_eventsourcing_nor_cryptography():
+    # A rebuild starts its worker each time: the library's import was about 35 ms of the worker's CPU,
+    # cryptography's (through ledger.envelope) about 9.
     imported = subprocess.run(
         [sys.executable, "-c", "import sys, projections.range_rows; print(*sorted(m for m in sys.modules "
-                               "if m.split('.')[0] in ('eventsourcing', 'psycopg')))"],
+                               "if m.split('.')[0] in ('eventsourcing', 'psycopg', 'cryptography')))"],
         capture_output=True, text=True, check=True, cwd=Path(__file__).parents[2]).stdout.split()
     assert imported == []
 
@@ -169,31 +170,51 @@ def test_while_a_workers_range_is_not_back_this_process_makes_the_workers_next_o
     if not on_sqlite(belgium):
         pytest.skip("only a log in an SQLite file has its rows made on workers")
     monkeypatch.setattr(range_rows, "RANGE_ROWS", 1)  # a range per log row, about: some ranges empty
+    ranges = id_ranges(belgium.registry.recorder.max_notification_id())
+    first, ahead = range_rows.FIRST_MADE_HERE, range_rows.RANGES_AHEAD
+    theirs = list(range(first, len(ranges)))
+    assert len(theirs) > 2 * ahead
+    made_here = made_with_a_worker_held_back(belgium, monkeypatch, ranges)
+    assert made_here[:first + ahead] == [*range(first), *theirs[ahead:2 * ahead]]
+    assert sorted(made_here) == sorted(set(made_here))
+
+
+def test_once_every_range_is_handed_out_this_process_takes_back_those_no_worker_started(belgium, monkeypatch):
+    # Eight ranges: this process makes the two of the workers' share not handed out, then the last two handed
+    # out, which the worker has not started.
+    if not on_sqlite(belgium):
+        pytest.skip("only a log in an SQLite file has its rows made on workers")
+    ranges = id_ranges(8 * range_rows.RANGE_ROWS)
+    monkeypatch.setattr(range_rows, "id_ranges", lambda count: ranges)
+    assert (range_rows.FIRST_MADE_HERE, range_rows.RANGES_AHEAD, len(ranges)) == (2, 4, 8)
+    # Handed out: 2, 3, 4, 5 (the worker started 2); not handed out: 6, 7.
+    assert made_with_a_worker_held_back(belgium, monkeypatch, ranges) == [0, 1, 6, 7, 5, 4]
+
+
+def made_with_a_worker_held_back(belgium, monkeypatch, ranges) -> list[int]:
+    """The indexes of ``ranges`` (those ``rows_from_workers`` makes of BE's log) made by this process, in order,
+    while a worker thread is stuck in its first range until this process has made as many as it may keep
+    (``FIRST_MADE_HERE`` + ``RANGES_AHEAD``). Asserts that every range comes out once, in order, as made alone."""
     recorder = belgium.registry.recorder
     log, end = range_rows.LogFile.of(recorder, copy_envelopes=False), recorder.max_notification_id()
     assert log is not None
-    ranges = id_ranges(end)
-    first, ahead = range_rows.FIRST_MADE_HERE, range_rows.RANGES_AHEAD
-    theirs = [index for index in range(len(ranges)) if index >= first and index % range_rows.MADE_HERE]
-    assert len(theirs) > 2 * ahead
     made_here: list[int] = []
-    worker_may_start = threading.Event()
+    worker_may_go_on = threading.Event()
     make = range_rows.range_rows
 
     def made(log, low, high, until):
         if threading.current_thread() is threading.main_thread():
             made_here.append(ranges.index((low, high)))
-            if len(made_here) == first + ahead:
-                worker_may_start.set()
+            if len(made_here) == range_rows.FIRST_MADE_HERE + range_rows.RANGES_AHEAD:
+                worker_may_go_on.set()
         else:
-            assert worker_may_start.wait(30)
+            assert worker_may_go_on.wait(30)
         return make(log, low, high, until)
 
     monkeypatch.setattr(range_rows, "range_rows", made)
     with ThreadPoolExecutor(1) as pool:
         out = list(range_rows.rows_from_workers(pool, log, end, end, Shipments()))
-    assert made_here[:first + ahead] == [*range(first), *theirs[ahead:2 * ahead]]
-    assert sorted(made_here) == sorted(set(made_here))
     expected = [make(log, low, high, end) for low, high in ranges]
     assert [(events, weapons) for events, weapons, _read in out] == [(e, w) for e, w, _s, _r in expected]
     assert out[-1][2] == sum(read for _e, _w, _s, read in expected)
+    return made_here
