@@ -385,7 +385,7 @@ def _is_value(value: object) -> bool:
 
 def projected(aggregate: Aggregate | None, events: Iterable[DomainEventProtocol[UUID]]) -> Aggregate | None:
     """The library's ``project_aggregate``, but for its check of each event: an ``isinstance`` of a runtime
-    protocol, which on Python 3.11 walks the protocol's members (20-40 µs an event read). An aggregate's
+    protocol, which on Python 3.11 walks the protocol's members (about 10 µs an event read). An aggregate's
     event is told by its class here; anything else (a snapshot) goes the library's way."""
     for event in events:
         if isinstance(event, CanMutateAggregate):
