@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +22,7 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Repository
+from eventsourcing.application import AggregateNotFoundError, Repository, project_aggregate
 from eventsourcing.domain import CanMutateAggregate, DomainEventProtocol
 from eventsourcing.persistence import (
     ApplicationRecorder,
@@ -337,7 +337,7 @@ class StagingRepository(Repository[UUID]):
     def get(self, aggregate_id: UUID, *, version: int | None = None, **kwargs: Any) -> Any:
         batch = _OPEN_BATCH.get()
         if batch is None or version is not None or kwargs:
-            return super().get(aggregate_id, version=version, **kwargs)
+            return super().get(aggregate_id, version=version, **{"projector_func": projected, **kwargs})
         stream = _as_uuid(aggregate_id)
         found = batch.aggregate(stream, lambda: self._stored(stream))
         if found is None:
@@ -346,7 +346,7 @@ class StagingRepository(Repository[UUID]):
 
     def _stored(self, stream: UUID) -> Aggregate | None:
         try:
-            return super().get(stream)
+            return super().get(stream, projector_func=projected)
         except AggregateNotFoundError:
             return None
 
@@ -381,6 +381,18 @@ def _is_value(value: object) -> bool:
         return all(_is_value(item) for item in value)
     params = getattr(type(value), "__dataclass_params__", None)
     return params is not None and params.frozen
+
+
+def projected(aggregate: Aggregate | None, events: Iterable[DomainEventProtocol[UUID]]) -> Aggregate | None:
+    """The library's ``project_aggregate``, but for its check of each event: an ``isinstance`` of a runtime
+    protocol, which on Python 3.11 walks the protocol's members (about 10 µs an event read). An aggregate's
+    event is told by its class here; anything else (a snapshot) goes the library's way."""
+    for event in events:
+        if isinstance(event, CanMutateAggregate):
+            aggregate = event.mutate(aggregate)
+        else:
+            aggregate = project_aggregate(aggregate, (event,))
+    return aggregate
 
 
 def _mutated(aggregate: Aggregate | None, event: DomainEventProtocol[UUID]) -> Aggregate:

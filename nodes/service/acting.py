@@ -8,11 +8,12 @@ read to the read audit with the purpose the client gave in ``X-Purpose``.
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from domain.roles import Right, authority_for
+from domain.roles import Right, Role, authority_for
 from nodes.accounts.officer import Officer
 from nodes.service.auth import require
 from nodes.service.context import ServiceContext
@@ -32,7 +33,14 @@ def authority(officer: Officer, *record_types: str) -> str:
     ``NotPermitted`` (field ``role``, HTTP 403) naming the role and the first record type it may not record.
     Requires at least one record type, all signed by the same kind (true of every role).
     """
-    kinds = {authority_for(officer.role, record_type) for record_type in record_types}
+    return _signing_kind(officer.role, record_types)
+
+
+@functools.cache
+def _signing_kind(role: Role, record_types: tuple[str, ...]) -> str:
+    # A pure function of the role and the types, asked on every write: each answer is worked out once
+    # (a refusal raises and is not kept). A few dozen pairs at most.
+    kinds = {authority_for(role, record_type) for record_type in record_types}
     assert len(kinds) == 1, record_types
     return kinds.pop().value
 
