@@ -34,16 +34,15 @@ def mount(app: FastAPI) -> None:
         tracing_pages,
     )
     from nodes.service.desks.access import SIGN_IN_PATH, DeskRefused, SignInRequired
-    from nodes.service.desks.errors import error_page
+    from nodes.service.desks.errors import NOT_ALLOWED, error_page
     from nodes.service.desks.jobs import Jobs
-    from nodes.service.desks.rendering import FieldError, render
 
     async def to_sign_in(request: Request, exc: Exception) -> Response:
         return RedirectResponse(SIGN_IN_PATH, status.HTTP_303_SEE_OTHER)
 
     async def refused(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DeskRefused)
-        return render(request, "refused.html", errors=[FieldError("", exc.reason)], status_code=exc.status_code)
+        return error_page(request, NOT_ALLOWED, exc.status_code, exc.reason)
 
     app.add_exception_handler(SignInRequired, to_sign_in)
     app.add_exception_handler(DeskRefused, refused)

@@ -4,7 +4,7 @@
 ``error_page`` instead (``mount`` sets it as ``app.state.error_page``): the same status, a title
 and what the officer can do, in the officer's language. A failure of the node (its database or
 broker away, a damaged store, an error of ours) shows nothing of the failure itself: the node's
-log has it. A refusal shows its reason.
+log has it. A refusal shows its reason; the desks' own "Not allowed" (``access.DeskRefused``) is the same page.
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ from fastapi.responses import HTMLResponse, Response
 from nodes.service import errors
 from nodes.service.desks.rendering import FieldError, render
 
+#: A desk refused the officer (``access.DeskRefused``: the role lacks the right, a form without its CSRF token).
+NOT_ALLOWED = "not_allowed"
 #: Per kind of failure, the message ids of the page's title and of what the officer can do.
 _WORDS = {
+    NOT_ALLOWED: ("refused.title", ""),
     errors.UNAVAILABLE: ("problem.unavailable.title", "problem.unavailable.text"),
     errors.BUSY: ("problem.busy.title", "problem.busy.text"),
     errors.DAMAGED: ("problem.damaged.title", "problem.damaged.text"),
@@ -27,7 +30,8 @@ _WORDS = {
 
 
 def error_page(request: Request, kind: str, status_code: int, shown: str) -> Response:
-    """The page for ``kind`` (``nodes.service.errors``) with ``status_code``; ``shown``: a refusal's reason."""
+    """The page for ``kind`` (``nodes.service.errors``, or ``NOT_ALLOWED``) with ``status_code``; ``shown``: a
+    refusal's reason."""
     title, text = _WORDS.get(kind, _WORDS[errors.INTERNAL])
     page: HTMLResponse = render(request, "problem.html", errors=[FieldError("", shown)] if shown else None,
                                 status_code=status_code, title_id=title, text_id=text)

@@ -57,7 +57,6 @@ ENGLISH: dict[str, str] = {
     "problem.not_found.title": "Page not found",
     "problem.not_found.text": "There is no page at this address.",
     "problem.refused.title": "Refused",
-    "problem.back": "Back to your desks",
     # sign-in
     "signin.title": "Sign in",
     "signin.name": "Name",
