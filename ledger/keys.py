@@ -1,8 +1,14 @@
 """Ed25519 keys: generation, key ids, and encrypted storage at rest.
 
 A key id is the first 16 bytes of SHA-256 over the raw 32-byte public key, in
-hex. Private keys are stored as PKCS#8 PEM encrypted with the node passphrase
-(``cryptography``'s BestAvailableEncryption) in files created with mode 0600.
+hex. A private key is stored in a file of mode 0600, sealed with a key derived from the node
+passphrase by scrypt (``ledger.passphrase_seal``; the file: ``armsledger-key-1\n``, the cost, salt,
+nonce, the raw 32-byte key under AES-256-GCM).
+
+Files of the first format, PKCS#8 PEM encrypted by ``cryptography``'s BestAvailableEncryption, still
+open. That format derives its key with 2,048 rounds of PBKDF2-HMAC-SHA256, about a thousandth of a
+millisecond's work per passphrase an attacker tries with a stolen file: ``reseal_private_key``
+(``armsledger key reseal``) rewrites such a file in the sealed format.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from ledger import passphrase_seal
 from ledger.errors import KeyStoreError, LedgerError, SignatureError
 
 # ``cryptography``'s serialization (PEM, PKCS#8) is imported where a key is stored or read: the workers that verify
@@ -34,6 +41,7 @@ __all__ = [
     "public_key_from_bytes",
     "save_private_key",
     "load_private_key",
+    "reseal_private_key",
     "sign",
     "verify_signature",
     "verify_signatures",
@@ -111,21 +119,20 @@ def verify_signatures(tasks: Sequence[tuple[bytes, bytes, bytes]]) -> list[bool]
     return results
 
 
-def save_private_key(path: Path, key: Ed25519PrivateKey, passphrase: str) -> None:
-    """Write ``key`` encrypted with ``passphrase`` to a new 0600 file.
+#: The sealed format's first line; files without it are of the first format (PKCS#8 PEM).
+KEY_FILE_MAGIC = b"armsledger-key-1\n"
+_PRIVATE = 32   # a raw Ed25519 private key
+
+
+def save_private_key(path: Path, key: Ed25519PrivateKey, passphrase: str, *,
+                     cost: int = passphrase_seal.DEFAULT_COST) -> None:
+    """Write ``key`` sealed with ``passphrase`` (scrypt's N = 2^``cost``) to a new 0600 file.
 
     Requires a non-empty passphrase and that ``path`` does not exist yet (keys are
     never silently replaced). Raises ``KeyStoreError`` otherwise.
     """
     if not passphrase:
         raise KeyStoreError("a passphrase is required to store private keys (ARMSLEDGER_PASSPHRASE)")
-    from cryptography.hazmat.primitives import serialization
-
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(passphrase.encode("utf-8")),
-    )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -133,18 +140,57 @@ def save_private_key(path: Path, key: Ed25519PrivateKey, passphrase: str) -> Non
     except FileExistsError as e:
         raise KeyStoreError(f"{path}: key file exists already, refusing to overwrite") from e
     with os.fdopen(fd, "wb") as f:
-        f.write(pem)
+        f.write(_sealed(key, passphrase, cost))
         f.flush()
         os.fsync(f.fileno())
 
 
+def _sealed(key: Ed25519PrivateKey, passphrase: str, cost: int) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                            serialization.NoEncryption())
+    return passphrase_seal.seal(raw, passphrase, KEY_FILE_MAGIC, cost)
+
+
 def load_private_key(path: Path, passphrase: str) -> Ed25519PrivateKey:
-    """Read and decrypt a key written by ``save_private_key``.
+    """Read and decrypt a key written by ``save_private_key`` (either format).
 
     Raises ``KeyStoreError`` if the file is missing, readable by group or others
     (a leaked key signs anything), or the passphrase is wrong.
     """
+    return _read_key_file(Path(path), passphrase)[0]
+
+
+def reseal_private_key(path: Path, passphrase: str, *, cost: int = passphrase_seal.DEFAULT_COST) -> bool:
+    """Rewrite the key file ``path`` sealed at ``cost`` when it is of the first format or sealed at another
+    cost; False when it is already as asked.
+
+    The new file is written beside the old one, read back and checked to hold the same key before it
+    replaces the old one in one rename: a crash leaves the old file or the new one, never neither.
+    Raises ``KeyStoreError`` as ``load_private_key`` does.
+    """
     path = Path(path)
+    key, file_cost = _read_key_file(path, passphrase)
+    if file_cost == cost:
+        return False
+    fresh = path.with_name(path.name + ".new")
+    fresh.unlink(missing_ok=True)  # left by a rewrite cut short: the old file is still whole
+    save_private_key(fresh, key, passphrase, cost=cost)
+    if key_id(_read_key_file(fresh, passphrase)[0]) != key_id(key):
+        fresh.unlink()
+        raise KeyStoreError(f"{path}: the rewritten key file does not hold the same key; the old file is kept")
+    os.replace(fresh, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+    return True
+
+
+def _read_key_file(path: Path, passphrase: str) -> tuple[Ed25519PrivateKey, int | None]:
+    """The key in ``path`` and the scrypt cost its file records (None: the first format, PKCS#8 PEM)."""
     try:
         mode = path.stat().st_mode
         data = path.read_bytes()
@@ -154,6 +200,14 @@ def load_private_key(path: Path, passphrase: str) -> Ed25519PrivateKey:
         raise KeyStoreError(f"{path}: key file is accessible by group or others (chmod 600)")
     if not passphrase:
         raise KeyStoreError("ARMSLEDGER_PASSPHRASE is not set: cannot unlock private keys")
+    if data.startswith(KEY_FILE_MAGIC):
+        try:
+            raw = passphrase_seal.open_sealed(data, passphrase, KEY_FILE_MAGIC, _PRIVATE)
+        except passphrase_seal.NotSealed as e:
+            raise KeyStoreError(f"{path}: damaged key file: {e}") from None
+        except passphrase_seal.WrongPassphrase:
+            raise KeyStoreError(f"{path}: wrong passphrase or damaged key file") from None
+        return Ed25519PrivateKey.from_private_bytes(raw), data[len(KEY_FILE_MAGIC)]
     from cryptography.hazmat.primitives import serialization
 
     try:
@@ -162,4 +216,4 @@ def load_private_key(path: Path, passphrase: str) -> Ed25519PrivateKey:
         raise KeyStoreError(f"{path}: wrong passphrase or damaged key file") from e
     if not isinstance(key, Ed25519PrivateKey):
         raise KeyStoreError(f"{path}: not an Ed25519 key")
-    return key
+    return key, None

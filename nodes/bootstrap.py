@@ -134,7 +134,8 @@ def init_node(settings: Settings, state: str) -> Node:
     try:
         settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         settings.home.chmod(0o700)
-        identity, public_keys = create_identity(settings.home, state, settings.passphrase)
+        identity, public_keys = create_identity(settings.home, state, settings.passphrase,
+                                                  cost=settings.kek_cost)
         load_or_create_kek(settings)  # the key of private holders' identities (nodes.persons.kek)
     except OSError as e:
         raise ConfigurationError(f"--home {settings.home}: cannot create a node there: "

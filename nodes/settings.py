@@ -21,7 +21,7 @@ retention (after destruction)   ARMSLEDGER_RETENTION_YEARS_      30 (off: the st
                                 AFTER_DESTRUCTION                by Directive (EU) 2021/555)
 kek_file                        ARMSLEDGER_KEK_FILE              ``HOME/keys/kek``
 kek_cost                        ARMSLEDGER_KEK_COST              15 (scrypt's N = 2^15 for a new KEK
-                                                                 file; 10 to 20)
+                                                                 or key file; 10 to 20)
 kafka_security                  ARMSLEDGER_KAFKA_SECURITY_       PLAINTEXT; with TLS and SASL:
                                 PROTOCOL, ..._CA_FILE, ...       ``nodes.federation.kafka_security``
 ==============================  ===============================  ===========================
@@ -48,6 +48,7 @@ from domain.retention import AFTER_DESTRUCTION_YEARS, LEGAL_MINIMUM_YEARS, Reten
 from domain.shipment import DEFAULT_OVERDUE_DAYS
 from domain.time import check_days
 from domain.trace_status import TraceDeadlines
+from ledger import passphrase_seal
 from nodes.federation.kafka_security import KafkaSecurity
 
 _OFF = ("0", "false", "no", "off")
@@ -56,9 +57,10 @@ DEFAULT_TOPIC_PREFIX = "armsledger"
 DEFAULT_MAX_MESSAGE_BYTES = 1 << 20
 DEFAULT_QUARANTINE_MAX_ENTRIES = 10_000
 DEFAULT_QUARANTINE_MAX_BYTES = 64 << 20
-#: log2 of scrypt's N for a new KEK file (RFC 7914: 2^15 x 8 x 128 bytes = 32 MiB), and the costs a file may have.
-DEFAULT_KEK_COST = 15
-KEK_COSTS = (10, 20)  # 2^20: 1 GiB of memory per unlock
+#: log2 of scrypt's N for a new file sealed with the passphrase (RFC 7914: 2^15 x 8 x 128 bytes = 32 MiB), and the
+#: costs a file may have (``ledger.passphrase_seal``).
+DEFAULT_KEK_COST = passphrase_seal.DEFAULT_COST
+KEK_COSTS = passphrase_seal.COSTS
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,8 @@ class Settings:
     retention: RetentionPeriods = field(default_factory=RetentionPeriods)
     #: The file of the key-encryption key of holders' identities (``nodes.persons.kek``); "" for HOME/keys/kek.
     kek_file: str = ""
-    #: log2 of scrypt's N for a KEK file created (``nodes.persons.kek``); a file records its own cost.
+    #: log2 of scrypt's N for a KEK or private key file created (``nodes.persons.kek``, ``ledger.keys``); a file
+    #: records its own cost.
     kek_cost: int = DEFAULT_KEK_COST
     #: TLS and SASL towards a real Kafka (docs/kafka-transport.md).
     kafka_security: KafkaSecurity = field(default_factory=KafkaSecurity)

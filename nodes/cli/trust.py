@@ -1,4 +1,4 @@
-"""``armsledger key export|rotate|revoke`` and ``armsledger trust add|list|remove``: this node's keys and the
+"""``armsledger key export|rotate|revoke|reseal`` and ``armsledger trust add|list|remove``: this node's keys and the
 partner node keys it trusts.
 
 A partner's records are accepted only when signed by an authority that its
@@ -42,6 +42,10 @@ def add_commands(subparsers: Commands) -> None:
     parser.add_argument("--since", required=True, metavar="TIME",
                         help="the earliest time it may have leaked: records it signed from then on are flagged")
     parser.add_argument("--reason", required=True, help="why (recorded, signed, sent to partners)")
+    add_json_option(parser)
+    parser = add_command(actions, "reseal", key_reseal,
+                         "rewrite this node's private key files sealed with scrypt at ARMSLEDGER_KEK_COST: files of "
+                         "the first format (PKCS#8, 2,048 PBKDF2 rounds) or of another cost (docs/keys.md)")
     add_json_option(parser)
 
     trust = subparsers.add_parser("trust", help="partners whose node keys this node trusts")
@@ -123,6 +127,23 @@ def key_revoke(run: Invocation) -> int:
     run.emit(change.to_dict(), f"{kind.value} key {change.old_key_id} REVOKED since {format_time(since)}; "
                                f"new key {change.new_key_id} certified; records the old key signed since then "
                                "are flagged (armsledger verify; sync to tell partners)")
+    return 0
+
+
+def key_reseal(run: Invocation) -> int:
+    from nodes.errors import ConfigurationError
+    from nodes.registry.identity import load_identity, reseal_key_files
+
+    load_identity(run.settings.home, None)  # NodeNotInitialised before any file is touched
+    if not run.settings.passphrase:
+        raise ConfigurationError("ARMSLEDGER_PASSPHRASE is not set: it unlocks the key files to rewrite")
+    cost = run.settings.kek_cost
+    done = reseal_key_files(run.settings.home, run.settings.passphrase, cost=cost)
+    rows = [{"file": str(path), "resealed": resealed} for path, resealed in done.items()]
+    lines = [f"{'resealed' if resealed else 'already sealed'}  {path}" for path, resealed in done.items()]
+    lines.append(f"{sum(done.values())} of {len(done)} key files rewritten (scrypt N = 2^{cost}); "
+                 "a running node or service keeps the keys it loaded")
+    run.emit(rows, "\n".join(lines))
     return 0
 
 

@@ -49,6 +49,7 @@ from ledger.keys import (
     load_private_key,
     public_bytes,
     public_key_from_bytes,
+    reseal_private_key,
     save_private_key,
 )
 from nodes.errors import ConfigurationError, NodeExists, NodeFileDamaged, NodeNotInitialised
@@ -227,8 +228,9 @@ class NodeIdentity:
         return (*self.earlier_node_keys, self.node_public_key)
 
 
-def create_identity(home: Path, state: str, passphrase: str) -> tuple[NodeIdentity, dict[AuthorityKind, bytes]]:
-    """Generate and store the node key and one key per authority kind.
+def create_identity(home: Path, state: str, passphrase: str, *,
+                    cost: int) -> tuple[NodeIdentity, dict[AuthorityKind, bytes]]:
+    """Generate and store the node key and one key per authority kind, sealed at scrypt's N = 2^``cost``.
 
     Refuses (``NodeExists``) when ``home`` already holds a node. Returns the
     identity and the authority public keys still to be certified in the log.
@@ -237,13 +239,13 @@ def create_identity(home: Path, state: str, passphrase: str) -> tuple[NodeIdenti
     if (home / NODE_FILE).exists():
         raise NodeExists(f"{home}: a node exists already; refusing to overwrite it")
     node_key = generate_key()
-    save_private_key(home / "keys" / "node.key", node_key, passphrase)
+    save_private_key(home / "keys" / "node.key", node_key, passphrase, cost=cost)
     private = {key_id(node_key): node_key}
     authority_ids: dict[str, str] = {}
     publics: dict[AuthorityKind, bytes] = {}
     for kind in AuthorityKind:
         key = generate_key()
-        save_private_key(home / "keys" / f"{kind.value}.key", key, passphrase)
+        save_private_key(home / "keys" / f"{kind.value}.key", key, passphrase, cost=cost)
         authority_ids[kind.value] = key_id(key)
         private[key_id(key)] = key
         publics[kind] = public_bytes(key)
@@ -271,10 +273,11 @@ def _write_document(home: Path, identity: NodeIdentity) -> None:
     os.replace(temporary, path)
 
 
-def new_key_file(home: Path, kind: AuthorityKind, key: Ed25519PrivateKey, passphrase: str) -> Path:
+def new_key_file(home: Path, kind: AuthorityKind, key: Ed25519PrivateKey, passphrase: str, *,
+                 cost: int) -> Path:
     """Store a new ``kind`` key beside the one in use, named by its key id, before the log certifies it."""
     path = Path(home) / "keys" / f"{kind.value}-{key_id(key)}.key"
-    save_private_key(path, key, passphrase)
+    save_private_key(path, key, passphrase, cost=cost)
     return path
 
 
@@ -293,10 +296,10 @@ def install_authority_key(home: Path, identity: NodeIdentity, kind: AuthorityKin
     _write_document(home, replace(identity, authority_key_ids={**identity.authority_key_ids, kind.value: new_id}))
 
 
-def new_node_key_file(home: Path, key: Ed25519PrivateKey, passphrase: str) -> Path:
+def new_node_key_file(home: Path, key: Ed25519PrivateKey, passphrase: str, *, cost: int) -> Path:
     """Store a new node key beside the one in use, named by its key id, before the log announces it."""
     path = Path(home) / "keys" / f"node-{key_id(key)}.key"
-    save_private_key(path, key, passphrase)
+    save_private_key(path, key, passphrase, cost=cost)
     return path
 
 
@@ -325,6 +328,16 @@ def earlier_node_key(home: Path, node_key_id: str, passphrase: str) -> Ed25519Pr
     if key_id(key) != node_key_id:
         raise KeyStoreError(f"{path} holds key {key_id(key)}, not {node_key_id}")
     return key
+
+
+def reseal_key_files(home: Path, passphrase: str, *, cost: int) -> dict[Path, bool]:
+    """Rewrite every private key file of the node at ``home`` (``keys/`` and ``keys/old/``) sealed at scrypt's
+    N = 2^``cost``, where it is of the first format (PKCS#8) or sealed at another cost: per file, whether it was
+    rewritten. ``KeyStoreError`` at the first file that does not open with ``passphrase`` (those before it are
+    rewritten, each whole: ``ledger.keys.reseal_private_key``)."""
+    keys = Path(home) / "keys"
+    files = sorted(keys.glob("*.key")) + sorted((keys / "old").glob("*.key"))
+    return {path: reseal_private_key(path, passphrase, cost=cost) for path in files}
 
 
 def load_identity(home: Path, passphrase: str | None) -> NodeIdentity:

@@ -84,7 +84,7 @@ def _replace_key(node: Node, kind: AuthorityKind, ended: int, *, reason: str | N
                                  "the new key")
     old = identity.authority_key_ids[kind.value]
     key = generate_key()
-    new_file = new_key_file(node.settings.home, kind, key, passphrase)
+    new_file = new_key_file(node.settings.home, kind, key, passphrase, cost=node.settings.kek_cost)
     register = registry.authority_register()
     node_key = identity.node_key_id
     register.certify(node_key_id=node_key, public_key=public_bytes(key), kind=kind,
@@ -134,7 +134,7 @@ def rotate_node(node: Node) -> NodeKeyChange:
                                  "its successor")
     key = generate_key()
     new_public = public_bytes(key)
-    new_file = new_node_key_file(node.settings.home, key, passphrase)
+    new_file = new_node_key_file(node.settings.home, key, passphrase, cost=node.settings.kek_cost)
     register = registry.authority_register()
     now = int(time.time())
     register.change_node_key(node_key_id=identity.node_key_id, previous_public_key=identity.node_public_key,

@@ -12,11 +12,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.errors import KeyStoreError, SignatureError
 from ledger.keys import (
+    KEY_FILE_MAGIC,
     generate_key,
     key_id,
     load_private_key,
     public_bytes,
     public_key_from_bytes,
+    reseal_private_key,
     save_private_key,
     sign,
     verify_signature,
@@ -72,17 +74,98 @@ def test_public_key_must_be_32_bytes(raw):
 # --- key files -------------------------------------------------------------------------------
 
 
-def test_saved_key_is_encrypted_0600_and_loads_back(tmp_path):
+def _raw(key: Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+
+
+def _first_format_file(path, key: Ed25519PrivateKey, passphrase: str) -> None:
+    """A key file as nodes wrote them before the sealed format: PKCS#8 PEM, cryptography's BestAvailableEncryption."""
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.BestAvailableEncryption(passphrase.encode()))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+        f.write(pem)
+
+
+def test_saved_key_is_sealed_0600_records_its_scrypt_cost_and_loads_back(tmp_path):
     key = generate_key()
     path = tmp_path / "keys" / "police.key"
-    save_private_key(path, key, "correct horse")
+    save_private_key(path, key, "correct horse", cost=11)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    pem = path.read_bytes()
-    assert b"ENCRYPTED PRIVATE KEY" in pem
-    raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                            serialization.NoEncryption())
-    assert raw not in pem
+    data = path.read_bytes()
+    assert data.startswith(KEY_FILE_MAGIC + bytes((11, 8, 1)))
+    assert _raw(key) not in data
     assert public_bytes(load_private_key(path, "correct horse")) == public_bytes(key)
+    with pytest.raises(KeyStoreError, match="wrong passphrase"):
+        load_private_key(path, "Correct horse")
+
+
+def test_the_files_a_process_seals_share_its_salt_per_passphrase(tmp_path):
+    # One scrypt derivation unlocks a node's six key files; another passphrase (another node) gets its own salt.
+    for name, passphrase in (("a", "one passphrase"), ("b", "one passphrase"), ("c", "another passphrase")):
+        save_private_key(tmp_path / f"{name}.key", generate_key(), passphrase, cost=10)
+    salt = {name: (tmp_path / f"{name}.key").read_bytes()[len(KEY_FILE_MAGIC) + 3:][:16] for name in "abc"}
+    assert salt["a"] == salt["b"] != salt["c"]
+    nonce = {name: (tmp_path / f"{name}.key").read_bytes()[len(KEY_FILE_MAGIC) + 19:][:12] for name in "ab"}
+    assert nonce["a"] != nonce["b"]
+
+
+@pytest.mark.parametrize(("offset", "value"), [(0, 0x62), (17, 9), (17, 21), (18, 9), (19, 5), (17, 12), (-1, None)])
+def test_a_sealed_key_file_altered_anywhere_is_refused(tmp_path, offset, value):
+    path = tmp_path / "k.key"
+    save_private_key(path, generate_key(), "pw", cost=10)
+    data = bytearray(path.read_bytes())
+    data[offset] = data[offset] ^ 1 if value is None else value
+    path.write_bytes(bytes(data))
+    with pytest.raises(KeyStoreError, match="damaged"):
+        load_private_key(path, "pw")
+
+
+def test_a_sealed_key_file_cut_short_is_refused(tmp_path):
+    path = tmp_path / "k.key"
+    save_private_key(path, generate_key(), "pw", cost=10)
+    path.write_bytes(path.read_bytes()[:-1])
+    with pytest.raises(KeyStoreError, match="damaged key file"):
+        load_private_key(path, "pw")
+
+
+def test_a_key_file_of_the_first_format_opens_and_is_resealed_once(tmp_path):
+    key = generate_key()
+    path = tmp_path / "keys" / "customs.key"
+    _first_format_file(path, key, "correct horse")
+    assert public_bytes(load_private_key(path, "correct horse")) == public_bytes(key)
+
+    assert reseal_private_key(path, "correct horse", cost=10) is True
+    data = path.read_bytes()
+    assert data.startswith(KEY_FILE_MAGIC + bytes((10, 8, 1))) and _raw(key) not in data
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert public_bytes(load_private_key(path, "correct horse")) == public_bytes(key)
+    assert [p.name for p in path.parent.iterdir()] == ["customs.key"]  # nothing left beside it
+    assert reseal_private_key(path, "correct horse", cost=10) is False
+    assert path.read_bytes() == data
+    # At another cost it is sealed again, still the same key.
+    assert reseal_private_key(path, "correct horse", cost=11) is True
+    assert path.read_bytes()[len(KEY_FILE_MAGIC)] == 11
+    assert public_bytes(load_private_key(path, "correct horse")) == public_bytes(key)
+
+
+def test_reseal_with_a_wrong_passphrase_leaves_the_file_as_it_was(tmp_path):
+    path = tmp_path / "k.key"
+    _first_format_file(path, generate_key(), "right")
+    before = path.read_bytes()
+    with pytest.raises(KeyStoreError, match="wrong passphrase"):
+        reseal_private_key(path, "wrong", cost=10)
+    assert path.read_bytes() == before and not (tmp_path / "k.key.new").exists()
+
+
+def test_reseal_after_one_cut_short_replaces_what_it_left(tmp_path):
+    key = generate_key()
+    path = tmp_path / "k.key"
+    _first_format_file(path, key, "pw")
+    (tmp_path / "k.key.new").write_bytes(b"half a file")  # a rewrite stopped before its rename
+    assert reseal_private_key(path, "pw", cost=10) is True
+    assert public_bytes(load_private_key(path, "pw")) == public_bytes(key)
+    assert not (tmp_path / "k.key.new").exists()
 
 
 def test_file_is_0600_even_with_a_permissive_umask(tmp_path):

@@ -35,7 +35,7 @@ GROUPS = {
     "nodes.cli.epcis": {("epcis", "export"), ("epcis", "import")},
     "nodes.cli.trace": {("trace", a) for a in ("request", "list", "show", "acknowledge", "respond", "delay",
                                                "restrict", "refuse", "untraceable", "close")} | {("diversion",)},
-    "nodes.cli.trust": {("key", a) for a in ("export", "rotate", "revoke")}
+    "nodes.cli.trust": {("key", a) for a in ("export", "rotate", "revoke", "reseal")}
     | {("trust", a) for a in ("add", "list", "remove")},
     "nodes.cli.federation": {("broker", "run"), ("sync",), ("node", "run"), ("quarantine",)},
     "nodes.cli.demo": {("demo",)},

@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from domain.person import Identity, is_person_reference
+from ledger import passphrase_seal
 from ledger.errors import KeyStoreError
 from nodes.migration import private_holders
 from nodes.migration.private_holders import NewHolders, pseudonymised
@@ -28,6 +29,7 @@ def settings(db_url, tmp_path) -> Settings:
     load_or_create_kek(settings)
     with IdentityVault.open(settings) as vault:
         vault.add(ANN)
+    passphrase_seal.forget_derived()  # the process keeps the key it derived: the tests' openings derive again
     return settings
 
 
