@@ -127,7 +127,18 @@ class Invocation:
 
     def open_node(self, *, unlock: bool) -> Node:
         """The node at ``--home``; ``unlock`` (for signing commands) needs ARMSLEDGER_PASSPHRASE."""
-        return open_node(self.settings, unlock=unlock)
+        node = open_node(self.settings, unlock=unlock)
+        if unlock:
+            self.warn_of_old_key_files(node.settings.home)
+        return node
+
+    def warn_of_old_key_files(self, home: Path) -> None:
+        """Tell the operator, on stderr, when the node's key files still need ``key reseal``."""
+        from nodes.registry.identity import old_format_warning
+
+        warning = old_format_warning(home)
+        if warning:
+            self.warn(warning)
 
     # --- output ---
 

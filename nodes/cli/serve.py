@@ -39,6 +39,7 @@ def serve_node(run: Invocation, settings: Settings) -> None:
     a = run.args
     tls = check_tls(a.tls_cert, a.tls_key)
     with open_service(settings) as context:
+        run.warn_of_old_key_files(settings.home)
         scheme = "https" if tls else "http"
         run.warn(f"node {context.node.identity.state}: serving on {scheme}://{a.host}:{a.port}/ "
                  f"(API {scheme}://{a.host}:{a.port}/docs); SIGTERM or Ctrl-C stops")

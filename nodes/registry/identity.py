@@ -42,6 +42,7 @@ from domain.marking import ARMSLEDGER_NAMESPACE
 from domain.signed_aggregate import SignedAggregate
 from ledger.errors import KeyStoreError
 from ledger.keys import (
+    KEY_FILE_MAGIC,
     Ed25519PrivateKey,
     Ed25519PublicKey,
     generate_key,
@@ -330,14 +331,41 @@ def earlier_node_key(home: Path, node_key_id: str, passphrase: str) -> Ed25519Pr
     return key
 
 
+def key_files(home: Path) -> list[Path]:
+    """The node's private key files: ``keys/*.key`` and ``keys/old/*.key``."""
+    keys = Path(home) / "keys"
+    return sorted(keys.glob("*.key")) + sorted((keys / "old").glob("*.key"))
+
+
+def old_format_key_files(home: Path) -> list[Path]:
+    """The key files at ``home`` of the first format (PKCS#8, weak against a stolen file): ``key reseal``
+    rewrites them. Only their first line is read; a file that cannot be read is left to the unlocking."""
+    old = []
+    for path in key_files(home):
+        try:
+            with path.open("rb") as file:
+                if file.read(len(KEY_FILE_MAGIC)) != KEY_FILE_MAGIC:
+                    old.append(path)
+        except OSError:
+            continue
+    return old
+
+
+def old_format_warning(home: Path) -> str | None:
+    """A line for the operator when key files at ``home`` are of the first format; None when none is."""
+    old = old_format_key_files(home)
+    if not old:
+        return None
+    return (f"warning: {len(old)} key file(s) of the old format (PKCS#8, 2,048 PBKDF2 rounds: weak against a "
+            f"stolen file), e.g. {old[0]}: run 'armsledger key reseal' (docs/keys.md)")
+
+
 def reseal_key_files(home: Path, passphrase: str, *, cost: int) -> dict[Path, bool]:
     """Rewrite every private key file of the node at ``home`` (``keys/`` and ``keys/old/``) sealed at scrypt's
     N = 2^``cost``, where it is of the first format (PKCS#8) or sealed at another cost: per file, whether it was
     rewritten. ``KeyStoreError`` at the first file that does not open with ``passphrase`` (those before it are
     rewritten, each whole: ``ledger.keys.reseal_private_key``)."""
-    keys = Path(home) / "keys"
-    files = sorted(keys.glob("*.key")) + sorted((keys / "old").glob("*.key"))
-    return {path: reseal_private_key(path, passphrase, cost=cost) for path in files}
+    return {path: reseal_private_key(path, passphrase, cost=cost) for path in key_files(home)}
 
 
 def load_identity(home: Path, passphrase: str | None) -> NodeIdentity:

@@ -1,5 +1,6 @@
 """``key reseal [--json]``: a node whose key files are of the first format (PKCS#8 PEM with 2,048 PBKDF2 rounds)
-has them rewritten sealed with scrypt, keeps signing with the same keys, and verifies; a second run rewrites
+is warned at each signing command, has them rewritten sealed with scrypt, keeps signing with the same keys, and
+verifies; a second run rewrites
 nothing; without the passphrase it exits 2 naming it and touches no file. SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -34,6 +35,12 @@ def test_key_reseal_rewrites_first_format_files_and_the_node_signs_on(env, capsy
     ids = {path: _as_first_format(path) for path in files}
     assert not any(path.read_bytes().startswith(KEY_FILE_MAGIC) for path in files)
 
+    manufacture = ("record", "manufacture", "--manufacturer", "FN Herstal", "--country", "BE", "--type", "pistol",
+                   "--make", "FN", "--model", "Five-seveN", "--calibre", "5.7x28", "--year", "2020", "--holder",
+                   "Museum", "--date", "2021-01-01")
+    warned = be.ok(*manufacture, "--serial", "RS-0").err  # signs with the old files, and says so
+    assert "7 key file(s) of the old format" in warned and "armsledger key reseal" in warned
+
     rows = be.ok("key", "reseal", "--json").json()
     assert {row["file"]: row["resealed"] for row in rows} == {str(path): True for path in files}
     for path in files:
@@ -41,9 +48,7 @@ def test_key_reseal_rewrites_first_format_files_and_the_node_signs_on(env, capsy
         assert key_id(load_private_key(path, PASSPHRASE)) == ids[path]
     assert sorted(keys.glob("*.new")) == []
 
-    be.ok("record", "manufacture", "--manufacturer", "FN Herstal", "--country", "BE", "--serial", "RS-1",
-          "--type", "pistol", "--make", "FN", "--model", "Five-seveN", "--calibre", "5.7x28", "--year", "2020",
-          "--holder", "Museum", "--date", "2021-01-01")
+    assert "old format" not in be.ok(*manufacture, "--serial", "RS-1").err
     assert be.ok("verify").out.startswith("ok")
     again = be.ok("key", "reseal").out
     assert "0 of 7 key files rewritten" in again and "resealed" not in again.replace("rewritten", "")
