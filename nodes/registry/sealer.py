@@ -96,6 +96,12 @@ _SEAL_CHUNK = 100_000
 _STORED_HEIGHT = 8
 # Subtree roots asked for in one query.
 _NODES_PER_QUERY = 200
+# A proof of a leaf older than the tree a sealer resumed at costs ~15 us made of stored subtree roots and leaf rows,
+# each proof checked; the whole leaf index read, hashed and checked once costs ~3 us a leaf, and its proofs ~3 us
+# each. Once a sealer has been asked for the proofs of this share of those leaves (a restarted relay with a
+# backlog), it reads the whole index, as long as the tree is no larger than _WHOLE_TREE_MOST (~70 bytes a leaf held).
+_WHOLE_TREE_SHARE = 1 / 6
+_WHOLE_TREE_MOST = 1 << 20
 # PostgreSQL: the function that stores a seal (``_Tables.store``), and the advisory lock held while it is created.
 _SEAL_FUNCTION = "armsledger_seal"
 _DDL_LOCK = 0x7365616C  # "seal"
@@ -193,6 +199,8 @@ class Sealer:
         # The latest checkpoint row as this sealer last stored or read it under the sealers' lock: the next seal
         # stores over it without reading the table first (``_seal_over_known``).
         self._latest: CheckpointRow | None = None
+        # How many proofs of leaves older than the tree resumed this sealer made of stored subtree roots.
+        self._old_proofs = 0
 
     # --- sealing ----------------------------------------------------------------------
 
@@ -611,9 +619,11 @@ class Sealer:
                 # No proof needs a node older than the tree held (the relay asks for none at the end of each pass):
                 # the tree held only checks ``size``, where the whole leaf index would be read and held.
                 return tree.inclusion_proofs((), size)
-            if size <= len(tree) and any(0 <= index < tree.resumed_at for index in indexes):
+            old = sum(1 for index in indexes if 0 <= index < tree.resumed_at) if size <= len(tree) else 0
+            if old and not self._whole_tree_pays(tree, old):
                 proofs = self._stored_inclusion_proofs(tree, indexes, size)
                 if proofs is not None:
+                    self._old_proofs += old
                     return proofs
             return self._tree_from(tree, min(indexes, default=0)).inclusion_proofs(indexes, size)
 
@@ -636,6 +646,12 @@ class Sealer:
         if self._tree is None or size is None or size > len(self._tree):
             return self._follow()
         return self._tree
+
+    def _whole_tree_pays(self, tree: MerkleTree, old: int) -> bool:
+        """Whether ``old`` more proofs of leaves older than ``tree`` was resumed at are better made from the whole
+        tree (``_WHOLE_TREE_SHARE``): a caller that has asked for that share of them is proving a backlog."""
+        resumed = tree.resumed_at
+        return resumed <= _WHOLE_TREE_MOST and self._old_proofs + old >= resumed * _WHOLE_TREE_SHARE
 
     def _stored_inclusion_proofs(self, tree: MerkleTree, indexes: Sequence[int], size: int) -> list[list[bytes]] | None:
         """The proofs of ``indexes`` in the tree of ``size`` (at most the tree held) made of the subtree roots
