@@ -97,11 +97,12 @@ _STORED_HEIGHT = 8
 # Subtree roots asked for in one query.
 _NODES_PER_QUERY = 200
 # A proof of a leaf older than the tree a sealer resumed at costs ~15 us made of stored subtree roots and leaf rows,
-# each proof checked; the whole leaf index read, hashed and checked once costs ~3 us a leaf, and its proofs ~3 us
-# each. Once a sealer has been asked for the proofs of this share of those leaves (a restarted relay with a
-# backlog), it reads the whole index, as long as the tree is no larger than _WHOLE_TREE_MOST (~70 bytes a leaf held).
+# each proof checked; the whole leaf index read, hashed and checked once costs ~3 us a leaf, and then a proof ~1.5 us
+# in a run. Once a sealer has been asked for the proofs of this share of those leaves (a restarted relay
+# with a backlog), it reads the whole index, as long as the tree is no larger than _WHOLE_TREE_MOST leaves: ~70 bytes
+# a leaf are held then (~18 MB at most; `node run` and `sync` have a 150 MB budget, docs/benchmarks.md "Resources").
 _WHOLE_TREE_SHARE = 1 / 6
-_WHOLE_TREE_MOST = 1 << 20
+_WHOLE_TREE_MOST = 1 << 18
 # PostgreSQL: the function that stores a seal (``_Tables.store``), and the advisory lock held while it is created.
 _SEAL_FUNCTION = "armsledger_seal"
 _DDL_LOCK = 0x7365616C  # "seal"
