@@ -611,8 +611,10 @@ class Sealer:
         """``inclusion_proof(index, size)`` for each of ``indexes``, in order, with the subtree roots
         their paths share computed once (``MerkleTree.inclusion_proofs``). Same requirements.
 
-        Raises ``CheckpointError`` when a proof of a leaf older than the tree held, built from the stored
-        subtree roots and leaf rows, does not verify against the signed root: it is never served."""
+        Proofs of leaves older than the tree held are built from the stored subtree roots and leaf rows, until
+        this sealer was asked for a share of them (``_WHOLE_TREE_SHARE``): then the whole leaf index is read once.
+        Raises ``CheckpointError`` when such a proof does not verify against the signed root (it is never
+        served), or when the whole leaf index does not rebuild the root the tree was resumed at."""
         with self._lock:
             tree = self._follow_to(size)
             size = self._sealed_size() if size is None else size
