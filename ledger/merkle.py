@@ -20,6 +20,7 @@ The verifiers that pair with the proof builders are in ``ledger.proofs``.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 
@@ -391,41 +392,44 @@ class MerkleTree:
         size = self._check_size(size)
         levels, offsets = self._levels, self._offsets
         edge: dict[int, bytes] = {}  # height -> the root of the tree's right edge there (not a cached node)
-        # height -> (a sibling's position, its hash) as the last path took it: the paths of neighbouring leaves
-        # share all but their lowest siblings, which are then not copied out of the level again.
-        taken: dict[int, tuple[int, bytes]] = {}
+        # The previous leaf, its path and the height of each of its hashes: from the height where a leaf and the
+        # previous one have one ancestor, their siblings are the same, so the rest of the path is copied from it
+        # (neighbouring leaves walk a level or two each, not the tree's height).
+        previous, previous_path, previous_heights = -1, list[bytes](), list[int]()
         proofs = []
         for index in indexes:
             _check_index(index, size)
+            meet = (index ^ previous).bit_length() if previous >= 0 else size.bit_length()
             # PATH by levels, bottom-up (the recursion of RFC 9162 section 2.1.3.1 unrolled, as
             # ``_range_root`` pairs neighbours): at each height the leaf's ancestor ``position`` has a
             # sibling unless it is the level's last node (``last``), carried up unpaired. A left sibling is
             # always a complete subtree; a right one is complete unless it is the level's last node and
             # its leaves run past ``size``: then it is the root of the right edge, shared by every path.
-            path = []
+            path: list[bytes] = []
+            heights: list[int] = []
             position, last, height = index, size - 1, 0
-            while last:
+            while last and height < meet:
                 sibling = position ^ 1
                 if sibling <= last:
                     if sibling < last or (sibling + 1) << height <= size:
-                        before = taken.get(height)
-                        if before is not None and before[0] == sibling:
-                            path.append(before[1])
-                        else:
-                            start = (sibling - offsets[height]) * HASH_SIZE
-                            node = (bytes(levels[height][start : start + HASH_SIZE]) if start >= 0
+                        start = (sibling - offsets[height]) * HASH_SIZE
+                        path.append(bytes(levels[height][start : start + HASH_SIZE]) if start >= 0
                                     else self._node(height, sibling))  # raises: not held by a resumed tree
-                            taken[height] = (sibling, node)
-                            path.append(node)
                     else:
                         root = edge.get(height)
                         if root is None:
                             root = edge[height] = self._subtree_root(sibling << height, size)
                         path.append(root)
+                    heights.append(height)
                 position >>= 1
                 last >>= 1
                 height += 1
+            if last:  # stopped where this path meets the previous one
+                below = bisect_left(previous_heights, meet)
+                path += previous_path[below:]
+                heights += previous_heights[below:]
             proofs.append(path)
+            previous, previous_path, previous_heights = index, path, heights
         return proofs
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:

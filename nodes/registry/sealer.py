@@ -96,6 +96,13 @@ _SEAL_CHUNK = 100_000
 _STORED_HEIGHT = 8
 # Subtree roots asked for in one query.
 _NODES_PER_QUERY = 200
+# A proof of a leaf older than the tree a sealer resumed at costs ~15 us made of stored subtree roots and leaf rows,
+# each proof checked; the whole leaf index read, hashed and checked once costs ~3 us a leaf, and then a proof ~1.5 us
+# in a run. Once a sealer has been asked for the proofs of this share of those leaves (a restarted relay
+# with a backlog), it reads the whole index, as long as the tree is no larger than _WHOLE_TREE_MOST leaves: ~70 bytes
+# a leaf are held then (~18 MB at most; `node run` and `sync` have a 150 MB budget, docs/benchmarks.md "Resources").
+_WHOLE_TREE_SHARE = 1 / 6
+_WHOLE_TREE_MOST = 1 << 18
 # PostgreSQL: the function that stores a seal (``_Tables.store``), and the advisory lock held while it is created.
 _SEAL_FUNCTION = "armsledger_seal"
 _DDL_LOCK = 0x7365616C  # "seal"
@@ -193,6 +200,8 @@ class Sealer:
         # The latest checkpoint row as this sealer last stored or read it under the sealers' lock: the next seal
         # stores over it without reading the table first (``_seal_over_known``).
         self._latest: CheckpointRow | None = None
+        # How many proofs of leaves older than the tree resumed this sealer made of stored subtree roots.
+        self._old_proofs = 0
 
     # --- sealing ----------------------------------------------------------------------
 
@@ -602,8 +611,10 @@ class Sealer:
         """``inclusion_proof(index, size)`` for each of ``indexes``, in order, with the subtree roots
         their paths share computed once (``MerkleTree.inclusion_proofs``). Same requirements.
 
-        Raises ``CheckpointError`` when a proof of a leaf older than the tree held, built from the stored
-        subtree roots and leaf rows, does not verify against the signed root: it is never served."""
+        Proofs of leaves older than the tree held are built from the stored subtree roots and leaf rows, until
+        this sealer was asked for a share of them (``_WHOLE_TREE_SHARE``): then the whole leaf index is read once.
+        Raises ``CheckpointError`` when such a proof does not verify against the signed root (it is never
+        served), or when the whole leaf index does not rebuild the root the tree was resumed at."""
         with self._lock:
             tree = self._follow_to(size)
             size = self._sealed_size() if size is None else size
@@ -611,9 +622,11 @@ class Sealer:
                 # No proof needs a node older than the tree held (the relay asks for none at the end of each pass):
                 # the tree held only checks ``size``, where the whole leaf index would be read and held.
                 return tree.inclusion_proofs((), size)
-            if size <= len(tree) and any(0 <= index < tree.resumed_at for index in indexes):
+            old = sum(1 for index in indexes if 0 <= index < tree.resumed_at) if size <= len(tree) else 0
+            if old and not self._whole_tree_pays(tree, old):
                 proofs = self._stored_inclusion_proofs(tree, indexes, size)
                 if proofs is not None:
+                    self._old_proofs += old
                     return proofs
             return self._tree_from(tree, min(indexes, default=0)).inclusion_proofs(indexes, size)
 
@@ -636,6 +649,12 @@ class Sealer:
         if self._tree is None or size is None or size > len(self._tree):
             return self._follow()
         return self._tree
+
+    def _whole_tree_pays(self, tree: MerkleTree, old: int) -> bool:
+        """Whether ``old`` more proofs of leaves older than ``tree`` was resumed at are better made from the whole
+        tree (``_WHOLE_TREE_SHARE``): a caller that has asked for that share of them is proving a backlog."""
+        resumed = tree.resumed_at
+        return resumed <= _WHOLE_TREE_MOST and self._old_proofs + old >= resumed * _WHOLE_TREE_SHARE
 
     def _stored_inclusion_proofs(self, tree: MerkleTree, indexes: Sequence[int], size: int) -> list[list[bytes]] | None:
         """The proofs of ``indexes`` in the tree of ``size`` (at most the tree held) made of the subtree roots

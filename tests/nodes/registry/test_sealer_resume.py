@@ -194,7 +194,9 @@ def seal_batches(node, *counts: int) -> list:
     return checkpoints
 
 
-def test_old_proofs_after_a_restart_equal_the_whole_trees_without_reading_the_whole_leaf_index(node, small_runs):
+def test_old_proofs_after_a_restart_equal_the_whole_trees_without_reading_the_whole_leaf_index(node, small_runs,
+                                                                                              monkeypatch):
+    monkeypatch.setattr(sealer_module, "_WHOLE_TREE_MOST", 0)  # never read whole, however many proofs are asked
     sizes = [c.size for c in seal_batches(node, 5, 9, 17, 1)]
     with open_node(node.settings) as restarted:
         whole = MerkleTree(leaf for _, leaf in logged(restarted))
@@ -226,6 +228,36 @@ def test_an_old_leafs_proof_reads_only_the_leaf_rows_of_its_run(node, monkeypatc
             assert proof == whole.inclusion_proof(0, checkpoint.size)
             assert verify_inclusion(0, checkpoint.size, whole.held_node(0, 0), proof, checkpoint.root)
         assert restarted.sealer.consistency_proof(checkpoints[0].size) == whole.consistency_proof(checkpoints[0].size)
+
+
+def test_a_backlog_of_old_proofs_reads_the_whole_leaf_index_once_and_checks_it(node, small_runs):
+    latest = seal_batches(node, 5, 9, 17, 1)[-1]
+    share = int(latest.size * sealer_module._WHOLE_TREE_SHARE)
+    whole = MerkleTree(leaf for _, leaf in logged(node))
+    with open_node(node.settings) as restarted:
+        # Fewer than the share: made of stored subtree roots, the tree still the one resumed.
+        assert restarted.sealer.inclusion_proofs(range(share - 1)) == whole.inclusion_proofs(range(share - 1))
+        assert restarted.sealer._tree.resumed_at == latest.size
+        # The next page passes the share (a relay proving a backlog): the whole leaf index is read, once.
+        page = range(share - 1, 2 * share)
+        assert restarted.sealer.inclusion_proofs(page) == whole.inclusion_proofs(page, latest.size)
+        assert restarted.sealer._tree.resumed_at == 0
+        rest = range(2 * share, latest.size)
+        assert restarted.sealer.inclusion_proofs(rest) == whole.inclusion_proofs(rest, latest.size)
+    # A leaf row altered below the checkpoint: the whole index read does not rebuild its root, and nothing is served.
+    spoil_leaf_hashes_below(node.settings.db, latest.size - 1)
+    with open_node(node.settings) as restarted, \
+            pytest.raises(CheckpointError, match=f"does not rebuild the checkpoint at size {latest.size}"):
+        restarted.sealer.inclusion_proofs(range(latest.size))
+
+
+def test_a_tree_larger_than_the_most_held_proves_any_backlog_from_stored_subtree_roots(node, small_runs, monkeypatch):
+    latest = seal_batches(node, 5, 9, 17, 1)[-1]
+    monkeypatch.setattr(sealer_module, "_WHOLE_TREE_MOST", latest.size - 1)
+    whole = MerkleTree(leaf for _, leaf in logged(node))
+    with open_node(node.settings) as restarted:
+        assert restarted.sealer.inclusion_proofs(range(latest.size)) == whole.inclusion_proofs(range(latest.size))
+        assert restarted.sealer._tree.resumed_at == latest.size
 
 
 def test_a_tampered_subtree_root_is_refused_not_served(node, small_runs):
