@@ -69,6 +69,10 @@ from nodes.registry.storage import eventsourcing_env, translated_errors
 from projections.sqlite_tracking import TablesCreatedByOneAtATime, create_tracking_table, use_tracking_table
 
 _PAGE = 1000
+#: Page cache of the SQLite connection that writes a batch, in KiB (SQLite's default: 2 MiB). The records' key of
+#: random streams dirties pages all over its index; at 100,000 records held they no longer stayed in the default
+#: cache, and a batch cost about a quarter more CPU (docs/benchmarks.md, Replication).
+_WRITER_CACHE_KIB = 32 * 1024
 _IN_CHUNK = 500  # ids per IN (...) list: SQLite caps bound parameters per statement
 
 
@@ -419,6 +423,7 @@ class _SQLiteInboxRecorder(TablesCreatedByOneAtATime, SQLiteProcessRecorder):
         # recorder inserts row by row to collect each notification id, which the inbox never asks
         # for (``Inbox.record``): the aggregate recorder's one executemany writes the same rows, in
         # the same order, so with the same rowids; then the tracking row, as the process recorder does.
+        c.execute(f"PRAGMA cache_size = -{_WRITER_CACHE_KIB}")  # per batch: the pool's connections come and go
         proofs = kwargs.get("proofs") or ()
         if proofs:  # the newest row before the batch: its proofs go beside rows after it
             c.execute(f"SELECT MAX(rowid) AS n FROM {EVENTS_TABLE}")

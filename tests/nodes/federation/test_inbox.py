@@ -212,6 +212,19 @@ def test_the_inbox_has_tables_of_its_own(sqlite_url):
     assert "stored_events" not in tables and "tracking" not in tables
 
 
+def test_the_sqlite_connection_that_writes_a_batch_has_a_larger_page_cache(sqlite_url):
+    from nodes.federation.inbox import _WRITER_CACHE_KIB
+
+    with Inbox.open(sqlite_url) as inbox:
+        a = marked_stream("BE", STREAM, 1)[0]
+        assert inbox.record(InboxBatch(accepted=[(a, a.to_bytes())]), Tracking("kafka:x@1", 1))
+        with inbox.recorder.datastore.get_connection(commit=True) as connection:  # the pool's writer
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA cache_size")
+            (size,) = cursor.fetchone()
+    assert size == -_WRITER_CACHE_KIB
+
+
 def test_received_records_are_told_apart_by_their_bytes_not_by_the_topic_column(inbox):
     from eventsourcing.persistence import StoredEvent
 
