@@ -131,3 +131,35 @@ def test_a_proof_of_the_layout_before_with_no_record_is_kept_aside_not_dropped(s
     assert columns(sqlite_url, UNMATCHED_TABLE)[:3] == ["origin", "stream", "version"]
     with sqlite3.connect(sqlite_url) as db:
         assert db.execute(f"SELECT * FROM {UNMATCHED_TABLE}").fetchall() == [orphan.row()]
+
+
+def test_inboxes_opened_at_once_on_the_layout_before_move_the_proofs_once(sqlite_url):
+    """Two openers (a node's processes starting together), each with its own connections: one moves the
+    proofs under its write lock, the other waits for it and finds the new layout; neither fails."""
+    import threading
+
+    stream = str(uuid.uuid4())
+    kept = old_layout_inbox(sqlite_url, marked_stream("BE", stream, 3), [], orphans=[])
+    start, opened, failed = threading.Barrier(2), [], []
+
+    def open_inbox() -> None:
+        start.wait()
+        try:
+            opened.append(Inbox.open(sqlite_url))
+        except Exception as e:  # reported below  # noqa: BLE001
+            failed.append(e)
+
+    threads = [threading.Thread(target=open_inbox) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert failed == []
+        for inbox in opened:
+            assert inbox.kept_proofs(node="BE", stream=stream) == {p.version: p for p in kept}
+    finally:
+        for inbox in opened:
+            inbox.close()
+    with sqlite3.connect(sqlite_url) as db:
+        assert db.execute("SELECT COUNT(*) FROM inbox_proofs").fetchone() == (3,)
