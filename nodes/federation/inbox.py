@@ -32,7 +32,14 @@ from ledger.checkpoint import Checkpoint
 from ledger.encoding import canonical_encode
 from ledger.envelope import Envelope
 from ledger.errors import LedgerError
-from nodes.federation.inbox_proofs import KeptProof, create_statement, insert_proofs, proofs_schema, select_proofs
+from nodes.federation.inbox_proofs import (
+    KeptProof,
+    create_statement,
+    keep_sqlite,
+    open_sqlite_table,
+    select_proofs,
+    select_sqlite,
+)
 from nodes.federation.inbox_records import (  # noqa: F401  (re-exported: the inbox's records and ids)
     COSIGNATURE,
     EVENTS_TABLE,
@@ -62,6 +69,10 @@ from nodes.registry.storage import eventsourcing_env, translated_errors
 from projections.sqlite_tracking import TablesCreatedByOneAtATime, create_tracking_table, use_tracking_table
 
 _PAGE = 1000
+#: Page cache of the SQLite connection that writes a batch, in KiB (SQLite's default: 2 MiB). The records' key of
+#: random streams dirties pages all over its index; at 100,000 records held they no longer stayed in the default
+#: cache, and a batch cost about a quarter more CPU (docs/benchmarks.md, Replication).
+_WRITER_CACHE_KIB = 32 * 1024
 _IN_CHUNK = 500  # ids per IN (...) list: SQLite caps bound parameters per statement
 
 
@@ -182,7 +193,9 @@ class Inbox:
         """The inclusion proofs ingest accepted partner ``node``'s ``stream`` with, by version
         (``nodes.federation.inbox_proofs``); records received before proofs were kept have none."""
         with self._reading("reading kept proofs"), self._queries.one_read() as cursor:
-            return select_proofs(cursor, proofs_schema(self.recorder), node, str(stream))
+            if self._queries.sqlite:
+                return select_sqlite(cursor, node, str(stream))
+            return select_proofs(cursor, self._queries.datastore.schema, node, str(stream))
 
     # --- reading: checkpoints, cosignatures, quarantine -----------------------------------
 
@@ -392,7 +405,7 @@ class Inbox:
 
 class _SQLiteInboxRecorder(TablesCreatedByOneAtATime, SQLiteProcessRecorder):
     """The library's SQLite process recorder on tables ``inbox_events`` and ``inbox_tracking``, which
-    also writes the kept proofs (``inbox_proofs``) in the same transaction."""
+    also writes the kept proofs (``inbox_proofs``, by their records' row ids) in the same transaction."""
 
     def __init__(self, datastore: SQLiteDatastore, **_: Any):
         super().__init__(datastore, events_table_name=EVENTS_TABLE)
@@ -410,11 +423,17 @@ class _SQLiteInboxRecorder(TablesCreatedByOneAtATime, SQLiteProcessRecorder):
         # recorder inserts row by row to collect each notification id, which the inbox never asks
         # for (``Inbox.record``): the aggregate recorder's one executemany writes the same rows, in
         # the same order, so with the same rowids; then the tracking row, as the process recorder does.
+        c.execute(f"PRAGMA cache_size = -{_WRITER_CACHE_KIB}")  # per batch: the pool's connections come and go
+        proofs = kwargs.get("proofs") or ()
+        if proofs:  # the newest row before the batch: its proofs go beside rows after it
+            c.execute(f"SELECT MAX(rowid) AS n FROM {EVENTS_TABLE}")
+            newest = c.fetchone()["n"] or 0
         SQLiteAggregateRecorder._insert_events(self, c, stored_events)
         tracking: Tracking | None = kwargs.get("tracking")
         if tracking is not None:
             self._insert_tracking(c, tracking)
-        insert_proofs(c, None, kwargs.get("proofs") or ())
+        if proofs:
+            keep_sqlite(c, proofs, newest)
         return None
 
 
@@ -579,8 +598,11 @@ class _Queries:
                     for r in cursor.fetchall()]
 
     def create_proofs_table(self) -> None:
+        if self.sqlite:
+            open_sqlite_table(self.datastore)  # moves proofs kept in the layout before, if any
+            return
         with self.datastore.transaction(commit=True) as cursor:
-            cursor.execute(create_statement(None if self.sqlite else self.datastore.schema))
+            cursor.execute(create_statement(self.datastore.schema))
 
     def create_indexes(self) -> None:
         # Quarantine, checkpoints and cosignatures are listed by topic.

@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from eventsourcing.persistence import Notification, StoredEvent
 
@@ -17,7 +17,9 @@ from domain.marking import ARMSLEDGER_NAMESPACE
 from ledger.checkpoint import Checkpoint
 from ledger.encoding import canonical_decode, canonical_encode
 from ledger.envelope import Envelope
-from nodes.federation.inbox_proofs import KeptProof
+
+if TYPE_CHECKING:  # inbox_proofs finds a proof's record by the ids made here
+    from nodes.federation.inbox_proofs import KeptProof
 
 INBOX_NAME = "inbox"
 EVENTS_TABLE = "inbox_events"

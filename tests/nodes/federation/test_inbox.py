@@ -212,6 +212,19 @@ def test_the_inbox_has_tables_of_its_own(sqlite_url):
     assert "stored_events" not in tables and "tracking" not in tables
 
 
+def test_the_sqlite_connection_that_writes_a_batch_has_a_larger_page_cache(sqlite_url):
+    from nodes.federation.inbox import _WRITER_CACHE_KIB
+
+    with Inbox.open(sqlite_url) as inbox:
+        a = marked_stream("BE", STREAM, 1)[0]
+        assert inbox.record(InboxBatch(accepted=[(a, a.to_bytes())]), Tracking("kafka:x@1", 1))
+        with inbox.recorder.datastore.get_connection(commit=True) as connection:  # the pool's writer
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA cache_size")
+            (size,) = cursor.fetchone()
+    assert size == -_WRITER_CACHE_KIB
+
+
 def test_received_records_are_told_apart_by_their_bytes_not_by_the_topic_column(inbox):
     from eventsourcing.persistence import StoredEvent
 
@@ -306,21 +319,25 @@ def test_a_large_batch_is_kept_with_its_proofs_and_position_together_or_not_at_a
     assert inbox.kept_proofs(node="BE", stream=STREAM)[records[-1].version] == proof(records[-1], 2)
 
 
-def test_a_proof_kept_already_stays_as_it_is_in_a_large_batch(inbox):
+@pytest.mark.postgres
+def test_a_proof_kept_already_stays_as_it_is_in_a_large_batch(pg_url):
     """A proof row with no record beside it (not met: they are written together) does not stop a large
-    batch: its records are kept, and that proof stays as it was (the COPY falls back to the statement)."""
+    batch: its records are kept, and that proof stays as it was (the COPY falls back to the statement).
+    PostgreSQL's layout only: SQLite keys a proof by its record's row (``test_inbox_proofs``)."""
     from nodes.federation.inbox_postgres import COPY_FROM
-    from nodes.federation.inbox_proofs import KeptProof, insert_proofs, proofs_schema
+    from nodes.federation.inbox_proofs import KeptProof, insert_proofs
 
     records = marked_stream("BE", STREAM, COPY_FROM)
     earlier = KeptProof("BE", STREAM, records[3].version, 50, 3, (bytes(32),))
-    with inbox.recorder.datastore.transaction(commit=True) as cursor:
-        insert_proofs(cursor, proofs_schema(inbox.recorder), [earlier])
-    proofs = [KeptProof("BE", e.stream, e.version, 100, i, (bytes([i]) * 32,) * 7) for i, e in enumerate(records)]
-    assert inbox.record(InboxBatch(accepted=[(e, e.to_bytes()) for e in records], proofs=proofs),
-                        Tracking("kafka:x@1", 40))
-    assert inbox.received(node="BE", stream=STREAM) == records
-    assert inbox.kept_proofs(node="BE", stream=STREAM) == {p.version: p for p in proofs} | {earlier.version: earlier}
+    with Inbox.open(pg_url) as inbox:
+        with inbox.recorder.datastore.transaction(commit=True) as cursor:
+            insert_proofs(cursor, inbox.recorder.datastore.schema, [earlier])
+        proofs = [KeptProof("BE", e.stream, e.version, 100, i, (bytes([i]) * 32,) * 7) for i, e in enumerate(records)]
+        assert inbox.record(InboxBatch(accepted=[(e, e.to_bytes()) for e in records], proofs=proofs),
+                            Tracking("kafka:x@1", 40))
+        assert inbox.received(node="BE", stream=STREAM) == records
+        kept = inbox.kept_proofs(node="BE", stream=STREAM)
+        assert kept == {p.version: p for p in proofs} | {earlier.version: earlier}
 
 
 def test_a_small_batch_is_kept_with_its_proofs_and_position_together_or_not_at_all(inbox):
