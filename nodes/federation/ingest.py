@@ -318,9 +318,7 @@ class Ingest:
         caller to add to): read from the inbox; or, when ``assume``, as this process last wrote or read them, and
         none for a stream it does not know. What is assumed goes into the batch's ``chains``, which the write checks."""
         if not assume:
-            found = self.inbox.held(keys)
-            self._chains.learn(found)
-            return {key: dict(versions) for key, versions in found.items()}
+            return self.inbox.held(keys)  # remembered once written (``_settle_checked``)
         return {key: self._chains.versions(key) for key in keys}
 
     def _expire_quarantine(self) -> None:
