@@ -1,11 +1,11 @@
 """A small batch is checked against the partner chains as this ingest last wrote or read them, without
 reading them; the write refuses it when a chain is not so (``InboxBatch.chains``), and the batch is then
-checked again against the chains read. On both backends, with a second writer on the same database."""
+checked again against the chains read. On both backends, with a second writer on the same database; the
+write's refusal itself is held to the port in test_inbox_contract.py."""
 
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import replace
 
 import pytest
@@ -13,8 +13,7 @@ from eventsourcing.persistence import Tracking
 
 from ledger.envelope import Envelope
 from nodes.bootstrap import init_node
-from nodes.federation.inbox import Inbox, InboxBatch, QuarantineEntry, received_stream_id
-from nodes.federation.inbox_postgres import COPY_FROM
+from nodes.federation.inbox import Inbox, InboxBatch
 from nodes.federation.ingest import FORK, Ingest
 from nodes.federation.relay import Relay
 from nodes.federation.trust import trust_each_other
@@ -23,7 +22,6 @@ from nodes.settings import Settings
 
 from federation_nodes import PASSPHRASE, manufacture
 from memory_transport import MemoryTransport
-from signed_streams import marked_stream
 
 
 @pytest.fixture(scope="module")
@@ -152,25 +150,3 @@ def test_an_ingest_that_never_met_a_stream_checks_it_as_held(relayed, inboxes):
         assert sorted(_held(inbox, versions[3])) == [1, 2]
     finally:
         restarted.close()
-
-
-@pytest.mark.parametrize("padding", [0, COPY_FROM], ids=["one-statement", "copy"])
-def test_the_write_refuses_a_batch_whose_chains_are_not_as_it_says(inboxes, padding):
-    inbox, _ = inboxes
-    stream = str(uuid.uuid4())
-    first, second, third = marked_stream("BE", stream, 3)
-    chain = received_stream_id("BE", stream)
-    assert inbox.record(InboxBatch(accepted=[(e, e.to_bytes()) for e in (first, second)], chains={chain: 2}))
-    entries = [QuarantineEntry(received_at=1, topic="t", offset=i, origin="BE", reason="malformed", kind="error",
-                               detail="", key=b"", message=bytes([i])) for i in range(padding)]
-    # v3 checked as if v1 alone were held: the stream would hold 2 versions; it holds v2 too.
-    wrong = InboxBatch(accepted=[(third, third.to_bytes())], quarantined=entries, chains={chain: 2})
-    assert not inbox.record(wrong, Tracking("kafka:t@", 10))
-    assert sorted(inbox.held([("BE", stream)])[("BE", stream)]) == [1, 2]
-    assert inbox.position("kafka:t@") == 0 and inbox.quarantined() == []
-    unknown = received_stream_id("BE", str(uuid.uuid4()))  # a stream of none of the batch's rows, assumed held
-    assert not inbox.record(InboxBatch(accepted=[(third, third.to_bytes())], chains={chain: 3, unknown: 1}))
-    right = InboxBatch(accepted=[(third, third.to_bytes())], quarantined=entries, chains={chain: 3, unknown: 0})
-    assert inbox.record(right, Tracking("kafka:t@", 10))
-    assert sorted(inbox.held([("BE", stream)])[("BE", stream)]) == [1, 2, 3]
-    assert inbox.position("kafka:t@") == 10 and len(inbox.quarantined()) == padding
