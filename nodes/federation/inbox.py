@@ -610,7 +610,7 @@ class _Queries:
                                   f"WHERE originator_id IN ({', '.join('?' * len(chunk))})", [i.hex for i in chunk])
             else:
                 found = self.read(f"SELECT originator_id, originator_version, state FROM {self.table} "
-                                  "WHERE originator_id = ANY(%s)", (chunk,))
+                                  "WHERE originator_id = ANY(%b)", (chunk,))  # binary: a third of the CPU here
             rows += [(_as_uuid(r["originator_id"]), r["originator_version"], bytes(r["state"])) for r in found]
         return rows
 
