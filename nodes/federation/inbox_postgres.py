@@ -77,8 +77,8 @@ class PostgresInboxRecorder(PostgresProcessRecorder):
 
     def _insert_function_statement(self) -> Composed:
         """A small batch's insert as one function (``_insert_small``): the tracking row by ``_track_statement``'s
-        rule, the proofs, and, when there are events, the log's insert (``insert_events_body``: the table's lock,
-        the NOTIFY, the events, their positions returned)."""
+        rule, the proofs, when there are events the log's insert (``insert_events_body``: the table's lock, the
+        NOTIFY, the events, their positions returned), and the check of the chains (``_changed_chain``)."""
         return SQL(
             "CREATE OR REPLACE FUNCTION {function}(events {event}[], track_name TEXT, track_position BIGINT, "
             "proof_origins TEXT[], proof_streams TEXT[], proof_versions BIGINT[], proof_sizes BIGINT[], "
@@ -89,10 +89,9 @@ class PostgresInboxRecorder(PostgresProcessRecorder):
             "    INSERT INTO {proofs} (origin, stream, version, checkpoint_size, leaf_index, audit_path) "
             "        SELECT * FROM unnest(proof_origins, proof_streams, proof_versions, proof_sizes, proof_indexes, "
             "        proof_paths) ON CONFLICT (origin, stream, version) DO NOTHING; "
-            "    IF cardinality(events) > 0 THEN {insert} "
-            "        IF EXISTS ({chains}) THEN RAISE EXCEPTION 'a received chain changed since it was read' "
-            "        USING ERRCODE = 'integrity_constraint_violation'; END IF; "
-            "    END IF; "
+            "    IF cardinality(events) > 0 THEN {insert} END IF; "
+            "    IF EXISTS ({chains}) THEN RAISE EXCEPTION 'a received chain changed since it was read' "
+            "    USING ERRCODE = 'integrity_constraint_violation'; END IF; "
             "END $$").format(function=self._insert_function,
                              event=Identifier(self.datastore.schema, self.stored_event_type_name),
                              track=self._tracking_rule(SQL("track_name"), SQL("track_position")),
@@ -101,9 +100,9 @@ class PostgresInboxRecorder(PostgresProcessRecorder):
 
     def _changed_chain(self, streams: SQL, counts: SQL) -> Composed:
         """A query of the first of ``streams`` that does not hold the count of ``counts`` at its place
-        (``InboxBatch.chains``), none if each does. Run after the batch's rows and under the table's lock
-        (``insert_events_body``, ``_lock_table``), which every writer of the inbox takes to insert: the counts
-        are those the batch commits with."""
+        (``InboxBatch.chains``), none if each does. Run after the batch's rows and, when it has some, under the
+        table's lock (``insert_events_body``, ``_lock_table``), which every writer of the inbox takes to insert:
+        the counts are those the batch commits with."""
         table = Identifier(self.datastore.schema, self.events_table_name)
         return SQL("SELECT c.stream FROM unnest({streams}, {counts}) AS c(stream, versions) "
                    "WHERE (SELECT count(*) FROM {table} WHERE originator_id = c.stream) <> c.versions LIMIT 1").format(

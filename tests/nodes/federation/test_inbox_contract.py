@@ -286,6 +286,8 @@ def test_a_batch_whose_chains_are_not_as_it_says_writes_nothing(inbox, padding):
     assert not inbox.record(wrong, Tracking("kafka:t@", 10))
     assert [e.version for e in inbox.received(node="BE", stream=stream)] == [1, 2]
     assert inbox.position("kafka:t@") == 0 and inbox.quarantined() == []
+    assert not inbox.record(InboxBatch(chains={chain: 1}), Tracking("kafka:t@", 10))  # no rows: checked all the same
+    assert inbox.position("kafka:t@") == 0
     unknown = received_stream_id("BE", str(uuid.uuid4()))  # a stream of none of the batch's rows, assumed held
     assert not inbox.record(InboxBatch(accepted=[(third, third.to_bytes())], chains={chain: 3, unknown: 1}))
     right = InboxBatch(accepted=[(third, third.to_bytes())], quarantined=entries, chains={chain: 3, unknown: 0})
