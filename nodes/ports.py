@@ -165,7 +165,8 @@ class Inbox(ReceivedRecords, Protocol):
 
     def record(self, batch: InboxBatch, tracking: Tracking | None = None) -> bool:
         """Write ``batch`` and ``tracking`` in one transaction; False, writing nothing, if one of
-        its records is held already or ``tracking`` is not beyond the tracked position."""
+        its records is held already, ``tracking`` is not beyond the tracked position, or a stream of
+        ``batch.chains`` would hold another number of versions than it says."""
         ...
 
     def quarantined(self, *, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ The layout is in docs/federation.md ("Inbox").
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Self
@@ -317,7 +318,8 @@ class Inbox:
         """Write ``batch`` and ``tracking`` in one transaction.
 
         Returns False, having written nothing, when another writer got there first (a
-        stored event with one of the ids, or a tracking row at or beyond ``tracking``):
+        stored event with one of the ids, a tracking row at or beyond ``tracking``, or a
+        stream of ``batch.chains`` holding another number of versions than it says):
         re-read the state and the position, then try again. Raises ``StorageError`` when
         the database fails.
         """
@@ -326,7 +328,7 @@ class Inbox:
             return True
         with translated_errors("recording received messages"):
             try:
-                ids = self.recorder.insert_events(stored, tracking=tracking, proofs=batch.proofs)
+                ids = self.recorder.insert_events(stored, tracking=tracking, proofs=batch.proofs, chains=batch.chains)
             except IntegrityError:
                 return False
         self._newest_written = max([self._newest_written, *(ids or ())])
@@ -434,6 +436,14 @@ class _SQLiteInboxRecorder(TablesCreatedByOneAtATime, SQLiteProcessRecorder):
             self._insert_tracking(c, tracking)
         if proofs:
             keep_sqlite(c, proofs, newest)
+        # After the rows, in the write transaction: the counts are those the batch commits with.
+        chains: Mapping[uuid.UUID, int] = kwargs.get("chains") or {}
+        if chains:
+            c.execute(f"SELECT 1 FROM json_each(?) AS s WHERE (SELECT COUNT(*) FROM {EVENTS_TABLE} "
+                      "WHERE originator_id = s.key) <> s.value LIMIT 1",
+                      (json.dumps({stream.hex: count for stream, count in chains.items()}),))
+            if c.fetchone() is not None:  # the transaction rolls back
+                raise IntegrityError("a received chain changed since it was read")
         return None
 
 
@@ -622,7 +632,7 @@ class _Queries:
                                   f"WHERE originator_id IN ({', '.join('?' * len(chunk))})", [i.hex for i in chunk])
             else:
                 found = self.read(f"SELECT originator_id, originator_version, state FROM {self.table} "
-                                  "WHERE originator_id = ANY(%s)", (chunk,))
+                                  "WHERE originator_id = ANY(%b)", (chunk,))  # binary: a third of the CPU here
             rows += [(_as_uuid(r["originator_id"]), r["originator_version"], bytes(r["state"])) for r in found]
         return rows
 

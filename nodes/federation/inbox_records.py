@@ -214,6 +214,11 @@ class InboxBatch:
     version in that partner's checkpoint stream); ``resolved`` holds (quarantine entry id,
     outcome) for parked entries that a later check settled; ``proofs`` the inclusion proof each
     accepted record was accepted with (``nodes.federation.inbox_proofs``, a side table).
+
+    ``chains``: received stream id -> how many versions that stream holds once the batch is written, as its
+    records were checked assuming (what was held then, plus what the batch adds). ``Inbox.record`` writes
+    nothing and returns False when a stream of it holds another number: the records were checked against a
+    chain another writer changed since (rows of received records are only ever added).
     """
 
     accepted: list[tuple[Envelope, bytes]] = field(default_factory=list)
@@ -223,6 +228,7 @@ class InboxBatch:
     cosignatures: list[Cosignature] = field(default_factory=list)
     proofs: list[KeptProof] = field(default_factory=list)
     gossiped: list[GossipedCheckpoint] = field(default_factory=list)
+    chains: dict[uuid.UUID, int] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.accepted or self.checkpoints or self.quarantined or self.resolved or self.cosignatures

@@ -35,7 +35,15 @@ from ledger.signed_proof import verify_proof_signature
 from nodes.acceptance import DomainPolicy
 from nodes.federation.gossip import check_gossip
 from nodes.federation.inbox_proofs import KeptProof
-from nodes.federation.inbox_records import KIND_ALARM, Cosignature, InboxBatch, ParkedEntry, QuarantineEntry, now_us
+from nodes.federation.inbox_records import (
+    KIND_ALARM,
+    Cosignature,
+    InboxBatch,
+    ParkedEntry,
+    QuarantineEntry,
+    now_us,
+    received_stream_id,
+)
 from nodes.federation.ingest_checks import Checked, certified_ahead
 from nodes.federation.ingest_reasons import (
     BAD_PROOF,
@@ -122,9 +130,13 @@ class Knowledge:
 class Run:
     """Verification of one list of messages, in order, against the knowledge plus what it accepts."""
 
-    def __init__(self, ingest: Ingest, knowledge: Knowledge, incoming: list[Incoming], checked: list[Checked]):
-        """``checked``: ``check_messages`` of the incoming values, in order."""
+    def __init__(self, ingest: Ingest, knowledge: Knowledge, incoming: list[Incoming], checked: list[Checked], *,
+                 assume: bool = False):
+        """``checked``: ``check_messages`` of the incoming values, in order. ``assume``: check the records against
+        the chains as this process last knew them (``Ingest.held``), not read again; either way the batch says what
+        it assumed (``InboxBatch.chains``), and the write refuses it if the chains are not so."""
         self.ingest = ingest
+        self.assume = assume
         self.knowledge = knowledge
         self.incoming = incoming
         self.checked = checked
@@ -183,6 +195,9 @@ class Run:
             if incoming.parked is not None and outcome is not None:
                 self.batch.resolved.append((incoming.parked.entry.id, outcome))
                 self.report.resolved += 1
+        # Every chain a record was checked against, with what it holds once the accepted are written.
+        self.batch.chains = {received_stream_id(origin, stream): len(versions)
+                             for (origin, stream), versions in self.held.items()}
 
     def commit_knowledge(self) -> None:
         for origin, (after, _) in self.rotations.items():
@@ -200,13 +215,13 @@ class Run:
         return checked.message, checked.envelope
 
     def _prefetch(self, decoded: list[tuple[Decoded, Envelope | None]]) -> None:
-        """What can be done for the whole list up front: one query for the versions we hold of
-        every stream; the signatures with keys known now, or certified earlier in the list
+        """What can be done for the whole list up front: the versions we hold of every stream (one
+        query, or none when assumed); the signatures with keys known now, or certified earlier in the list
         (``certified_ahead``), that the checks of the bytes did not verify with the same key, on the
         verifying processes; meanwhile, here, the inclusion proofs against the checkpoints kept now."""
         records = [(position, message, envelope) for position, (message, envelope) in enumerate(decoded)
                    if isinstance(message, RecordMessage) and envelope is not None]
-        self.held = self.ingest.inbox.held({(m.origin, e.stream) for _, m, e in records})
+        self.held = self.ingest.held({(m.origin, e.stream) for _, m, e in records}, assume=self.assume)
         tasks, positions = [], []
         ahead: dict[str, Signers] = {}  # origin -> its signers, widened by the certificates met so far
         for position, message, envelope in records:

@@ -10,6 +10,7 @@ Unit tests only: the end-to-end tests (test_trace_e2e.py) use the real inbox, re
 
 from __future__ import annotations
 
+import collections
 import itertools
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -63,6 +64,10 @@ class MemoryInbox:
         stored = batch.stored_events()
         if not stored and tracking is None:
             return True
+        adding = collections.Counter(s.originator_id for s in stored)
+        if any(len(self.recorder.select_events(stream)) + adding[stream] != count
+               for stream, count in batch.chains.items()):
+            return False
         try:
             self.recorder.insert_events(stored, tracking=tracking)
         except IntegrityError:

@@ -16,7 +16,15 @@ from ledger.checkpoint import sign_checkpoint
 from ledger.encoding import canonical_encode
 from ledger.envelope import Envelope
 from ledger.keys import generate_key
-from nodes.federation.inbox import KIND_ERROR, Cosignature, GossipedCheckpoint, Inbox, InboxBatch, QuarantineEntry
+from nodes.federation.inbox import (
+    KIND_ERROR,
+    Cosignature,
+    GossipedCheckpoint,
+    Inbox,
+    InboxBatch,
+    QuarantineEntry,
+    received_stream_id,
+)
 from nodes.ports import Inbox as InboxPort
 from nodes.registry.paging import received
 
@@ -263,3 +271,26 @@ def test_stored_rows_hold_records_and_bookkeeping_in_arrival_order(inbox):
     assert inbox.record(InboxBatch(accepted=[(record, record.to_bytes())], quarantined=[junk]))
 
     assert [bytes(row.state) for row in inbox.stored_rows()] == [record.to_bytes(), junk.to_bytes()]
+
+
+@pytest.mark.parametrize("padding", [0, 32], ids=["small", "large"])  # PostgreSQL: one statement, COPY
+def test_a_batch_whose_chains_are_not_as_it_says_writes_nothing(inbox, padding):
+    # ``InboxBatch.chains``: how many versions each stream holds once the batch is written, as ingest assumed.
+    stream = str(uuid.uuid4())
+    first, second, third = marked_stream("BE", stream, 3)
+    chain = received_stream_id("BE", stream)
+    assert inbox.record(InboxBatch(accepted=[(e, e.to_bytes()) for e in (first, second)], chains={chain: 2}))
+    entries = [refused("malformed", bytes([i])) for i in range(padding)]
+    # v3 checked as if v1 alone were held: the stream would hold 2 versions; it holds v2 too.
+    wrong = InboxBatch(accepted=[(third, third.to_bytes())], quarantined=entries, chains={chain: 2})
+    assert not inbox.record(wrong, Tracking("kafka:t@", 10))
+    assert [e.version for e in inbox.received(node="BE", stream=stream)] == [1, 2]
+    assert inbox.position("kafka:t@") == 0 and inbox.quarantined() == []
+    assert not inbox.record(InboxBatch(chains={chain: 1}), Tracking("kafka:t@", 10))  # no rows: checked all the same
+    assert inbox.position("kafka:t@") == 0
+    unknown = received_stream_id("BE", str(uuid.uuid4()))  # a stream of none of the batch's rows, assumed held
+    assert not inbox.record(InboxBatch(accepted=[(third, third.to_bytes())], chains={chain: 3, unknown: 1}))
+    right = InboxBatch(accepted=[(third, third.to_bytes())], quarantined=entries, chains={chain: 3, unknown: 0})
+    assert inbox.record(right, Tracking("kafka:t@", 10))
+    assert [e.version for e in inbox.received(node="BE", stream=stream)] == [1, 2, 3]
+    assert inbox.position("kafka:t@") == 10 and len(inbox.quarantined()) == padding
