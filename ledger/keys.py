@@ -6,8 +6,9 @@ passphrase by scrypt (``ledger.passphrase_seal``; the file: ``armsledger-key-1\n
 nonce, the raw 32-byte key under AES-256-GCM).
 
 Files of the first format, PKCS#8 PEM encrypted by ``cryptography``'s BestAvailableEncryption, still
-open. That format derives its key with 2,048 rounds of PBKDF2-HMAC-SHA256, about a thousandth of a
-millisecond's work per passphrase an attacker tries with a stolen file: ``reseal_private_key``
+open. That format derives its key with 2,048 rounds of PBKDF2-HMAC-SHA256, about a third of a
+millisecond of one core per passphrase an attacker tries with a stolen file (scrypt at 2^15: ~80 ms and
+32 MiB, and no cheap hardware for it): ``reseal_private_key``
 (``armsledger key reseal``) rewrites such a file in the sealed format.
 """
 
