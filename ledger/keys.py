@@ -208,7 +208,7 @@ def _read_key_file(path: Path, passphrase: str) -> tuple[Ed25519PrivateKey, int 
             raise KeyStoreError(f"{path}: damaged key file: {e}") from None
         except passphrase_seal.WrongPassphrase:
             raise KeyStoreError(f"{path}: wrong passphrase or damaged key file") from None
-        return Ed25519PrivateKey.from_private_bytes(raw), data[len(KEY_FILE_MAGIC)]
+        return Ed25519PrivateKey.from_private_bytes(raw), passphrase_seal.sealed_cost(data, KEY_FILE_MAGIC, _PRIVATE)
     from cryptography.hazmat.primitives import serialization
 
     try:

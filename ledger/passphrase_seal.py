@@ -101,11 +101,17 @@ def open_sealed(data: bytes, passphrase: str, magic: bytes, size: int) -> bytes:
     cost = (header[-3], header[-2], header[-1])
     if not (COSTS[0] <= cost[0] <= COSTS[1] and 1 <= cost[1] <= _MOST_R and 1 <= cost[2] <= _MOST_P):
         raise NotSealed(f"records a cost this node does not accept (log2 N {cost[0]}, r {cost[1]}, p {cost[2]})")
-    body = data[len(header):]
-    salt, nonce, sealed = body[:SALT], body[SALT:SALT + NONCE], body[SALT + NONCE:]
+    return unseal(header, data[len(header):], passphrase, cost)
+
+
+def unseal(header: bytes, body: bytes, passphrase: str, cost: tuple[int, int, int]) -> bytes:
+    """The secret in ``body`` (salt, nonce, ciphertext and tag) sealed at ``cost`` with ``header`` as associated data;
+    ``WrongPassphrase`` when it does not open. ``open_sealed`` checks the format first; a caller reading an older
+    format (the KEK's first) checks its own."""
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+    salt, nonce, sealed = body[:SALT], body[SALT:SALT + NONCE], body[SALT + NONCE:]
     try:
         return AESGCM(derive(passphrase, salt, cost)).decrypt(nonce, sealed, header)
     except InvalidTag:

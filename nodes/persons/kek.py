@@ -86,11 +86,7 @@ def _load(path: Path, passphrase: str) -> bytes:
     body = data[len(_MAGIC_1):]
     if not data.startswith(_MAGIC_1) or len(body) != seal.SALT + seal.NONCE + _KEY + 16:
         raise NodeFileDamaged(f"{path} is not a key-encryption key file: restore it from backup")
-    salt, nonce, sealed = body[:seal.SALT], body[seal.SALT:seal.SALT + seal.NONCE], body[seal.SALT + seal.NONCE:]
-    from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
     try:
-        return AESGCM(seal.derive(passphrase, salt, _COST_1)).decrypt(nonce, sealed, _MAGIC_1)
-    except InvalidTag:
+        return seal.unseal(_MAGIC_1, body, passphrase, _COST_1)
+    except seal.WrongPassphrase:
         raise KeyStoreError(f"{path}: wrong passphrase or damaged key-encryption key file") from None
