@@ -18,7 +18,7 @@ from fastapi import HTTPException, Request, Response, status
 from domain.numbers import LARGEST_WHOLE, check_whole
 from domain.roles import Right
 from nodes.accounts.officer import NotSignedIn, Officer
-from nodes.service.auth import SESSION_COOKIE, directory_of, require
+from nodes.service.auth import require
 from nodes.service.desks.rendering import render
 from nodes.service.desks.services import DeskContext
 
@@ -38,17 +38,13 @@ def at_desk(right: Right) -> Callable[[Request], Awaitable[Desk]]:
     async def desk(request: Request) -> Desk:
         try:
             officer = await check(request)
-            session_id = request.cookies.get(SESSION_COOKIE)
-            csrf = ""
-            if session_id and not request.headers.get("authorization"):
-                _, csrf = directory_of(request).officer_for_session(session_id)
         except NotSignedIn:
             raise SignInRequired() from None
         except HTTPException as exc:
             if exc.status_code == status.HTTP_401_UNAUTHORIZED:
                 raise SignInRequired() from None
             raise DeskRefused(str(exc.detail), exc.status_code) from None
-        return Desk(officer, csrf)
+        return Desk(officer, request.state.csrf)  # kept by the sign-in check (nodes.service.auth)
 
     desk.__name__ = f"desk_with_{right.value}_right"
     return desk

@@ -33,7 +33,12 @@ def error_page(request: Request, kind: str, status_code: int, shown: str) -> Res
     """The page for ``kind`` (``nodes.service.errors``, or ``NOT_ALLOWED``) with ``status_code``; ``shown``: a
     refusal's reason."""
     title, text = _WORDS.get(kind, _WORDS[errors.INTERNAL])
+    # The officer, when the request got as far as signing in (kept by ``nodes.service.auth``): their navigation
+    # and sign-out form stay on the page. An address no route answers, or a failure before the sign-in check,
+    # shows the page without them (the handler asks the directory nothing: it may be what failed).
     page: HTMLResponse = render(request, "problem.html", errors=[FieldError("", shown)] if shown else None,
+                                officer=getattr(request.state, "officer", None),
+                                csrf=getattr(request.state, "csrf", ""),
                                 status_code=status_code, title_id=title, text_id=text)
     page.headers["Cache-Control"] = "no-store"  # a failure of the moment, not a page to keep
     return page

@@ -52,6 +52,15 @@ def _page(answer, status: int, title: str) -> str:
     return answer.text
 
 
+def _signed_in_page(page: str) -> str:
+    """The failure page of a request that got past the sign-in check keeps the officer's navigation and a
+    sign-out form carrying the session's CSRF token (the token of every desk page of the session)."""
+    assert 'aria-label="Desks"' in page and 'href="/search"' in page, page
+    token = re.search(r'action="/sign-out">\s*<input type="hidden" name="csrf_token" value="([^"]+)"', page)
+    assert token, "a sign-out form with the session's token"
+    return token.group(1)
+
+
 def test_a_damaged_store_is_a_page_that_tells_the_officer_whom_to_tell(desks, caplog):
     browser, context = desks
     weapon = manufacture(browser, "DSK-1")
@@ -68,6 +77,7 @@ def test_a_damaged_store_is_a_page_that_tells_the_officer_whom_to_tell(desks, ca
     with caplog.at_level(logging.ERROR, logger="nodes.service.errors"):
         page = _page(browser.get("/search", params={"serial": "ZF-9"}), 500, "The node&#39;s store is damaged")
     assert "armsledger verify" in page and weapon not in page and f"position {position}" not in page
+    _signed_in_page(page)
     assert any(f"position {position}" in r.getMessage() for r in caplog.records)  # the specifics: the node's log
     api = browser.get("/api/v1/weapons", params={"serial": "ZF-9"}, headers=POLICE)  # the API: JSON as before
     assert api.status_code == 500 and "store is damaged" in api.json()["detail"]
@@ -82,6 +92,8 @@ def test_a_database_away_and_an_error_of_ours_are_pages_without_their_specifics(
     monkeypatch.setattr(search_pages, "find_weapons", away)
     page = _page(browser.get("/search", params={"serial": "AB1"}), 503, "The node cannot serve this now")
     assert "db.internal" not in page and "look at the weapon" in page
+    session_token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/").text)
+    assert session_token and _signed_in_page(page) == session_token.group(1)
 
     def broken(*_, **__):
         raise RuntimeError("secret internals 0xdeadbeef")
@@ -99,6 +111,7 @@ def test_an_address_with_no_page_is_a_page_and_one_under_the_api_is_json(desks):
     browser, _ = desks
     page = _page(browser.get("/no-such-desk"), 404, "Page not found")
     assert '<a href="/">' in page
+    assert 'action="/sign-out"' not in page  # no route, no sign-in check: the directory is not asked
     api = browser.get("/api/v1/no-such-route", headers=POLICE)
     assert api.status_code == 404 and api.json()["detail"] == "Not Found"
     assert browser.get("/healthz").json() == {"status": "ok"}

@@ -205,6 +205,7 @@ def test_a_form_without_the_csrf_token_is_refused_and_writes_nothing(client, des
     response = client.post("/licensing/manufacture", data=MADE)
     assert response.status_code == 403 and "<h1>Not allowed</h1>" in response.text
     assert "csrf_token: missing or wrong CSRF token for this session" in response.text
+    assert 'action="/sign-out"' not in response.text  # a request whose token failed is not taken as signed in
     assert not weapon_of(desk_context, "ZX-90001")
 
 
@@ -215,6 +216,15 @@ def test_a_role_that_may_not_record_manufacture_is_refused_naming_the_role(clien
     assert "Your role: the police role may not record Weapon.Manufactured" in response.text
     assert 'href="#f-role"' not in response.text
     assert not weapon_of(desk_context, "ZX-90001")
+
+
+def test_a_desk_the_role_lacks_is_a_refusal_page_that_keeps_the_officers_desks(client):
+    csrf = sign_in(client, "paul")
+    response = client.get("/admin")
+    assert response.status_code == 403 and "<h1>Not allowed</h1>" in response.text
+    # Signed in, only not allowed this: the page keeps the officer's desks and a sign-out with the session's token.
+    assert 'aria-label="Desks"' in response.text and f'name="csrf_token" value="{csrf}"' in response.text
+    assert 'href="/admin"' not in response.text  # the desks the role holds, not the one refused
 
 
 @pytest.mark.parametrize(("holder", "verdict"), [
