@@ -370,3 +370,60 @@ def test_a_seal_takes_the_records_read_after_a_position_it_followed_and_reads_th
     # Handed records after a position the sealer has not followed to: not what it would read next; it reads.
     later = ReadAfter(sealed + 3, [])
     assert node.sealer.seal(read_after=later).size == sealed + 3
+
+
+def test_work_while_storing_gets_the_checkpoint_in_this_thread_while_another_stores_it(node, monkeypatch):
+    """``seal(while_storing=...)``: over the checkpoint the sealer knows, the store runs on a thread of its own while
+    the work runs in the caller's, given the checkpoint signed; ``seal`` returns once the store ended. A first seal
+    (none known) stores as before, the work not called."""
+    tables = node.sealer._tables
+    store, storing_threads = type(tables).store, []
+    monkeypatch.setattr(type(tables), "store", lambda *args: storing_threads.append(threading.get_ident())
+                        or store(*args))
+    given = []
+    first = node.sealer.seal(while_storing=given.append)
+    assert given == [] and storing_threads == [threading.get_ident()]
+    manufacture(node, "S1")
+    worked_in = []
+    sealed = node.sealer.seal(while_storing=lambda checkpoint: given.append(checkpoint)
+                              or worked_in.append(threading.get_ident()))
+    assert given == [sealed] and sealed.size == first.size + 1
+    assert worked_in == [threading.get_ident()] and storing_threads[1] != threading.get_ident()
+    assert [row.size for row in node.sealer.checkpoint_rows()] == [first.size, sealed.size]
+    assert verify_consistency(first.size, sealed.size, first.root, sealed.root,
+                              node.sealer.consistency_proof(first.size, sealed.size))
+
+
+def test_a_store_that_fails_while_the_caller_works_raises_its_error_and_stores_nothing(node):
+    node.sealer.seal()
+    manufacture(node, "S1")
+    refuse_frontiers(node.settings.db)
+    given = []
+    with pytest.raises(StorageError, match="frontier refused"):
+        node.sealer.seal(while_storing=given.append)
+    assert len(given) == 1 and given[0].size == 7  # the work was given it, and nothing of it was stored
+    assert [row.size for row in node.sealer.checkpoint_rows()] == [6]
+    assert sql(node.settings.db, f"SELECT COUNT(*) FROM {LEAVES_TABLE}")[0][0] == 6
+    db = node.settings.db
+    sql(db, "DROP TRIGGER refuse_frontier" + (f" ON {FRONTIERS_TABLE}" if db.startswith("postgresql://") else ""))
+    assert node.sealer.seal(while_storing=given.append).size == 7
+    assert [row.size for row in node.sealer.checkpoint_rows()] == [6, 7]
+
+
+def test_work_that_fails_while_storing_is_raised_once_the_store_ended_and_the_next_seal_reads_it(node):
+    first = node.sealer.seal()
+    manufacture(node, "S1")
+
+    def failing(checkpoint):
+        raise RuntimeError(f"work on {checkpoint.size} failed")
+
+    with pytest.raises(RuntimeError, match="work on 7 failed"):
+        node.sealer.seal(while_storing=failing)
+    assert [row.size for row in node.sealer.checkpoint_rows()] == [6, 7]  # the store went on and ended
+    manufacture(node, "S2")
+    sealed = node.sealer.seal(while_storing=lambda checkpoint: None)
+    assert [row.size for row in node.sealer.checkpoint_rows()] == [6, 7, 8] and sealed.size == 8
+    leaves = [row.envelope_hash for row in node.sealer.sealed_leaves()]
+    assert MerkleTree(envelope_leaf(h) for h in leaves).root() == sealed.root
+    assert verify_consistency(first.size, sealed.size, first.root, sealed.root,
+                              node.sealer.consistency_proof(first.size, sealed.size))
