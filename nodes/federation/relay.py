@@ -179,9 +179,8 @@ class Relay:
             return self._tell(partners, report)
         known = self._positions_known(partners)
         self._caught_up = None
-        # Partners need the checkpoint, not the fsync of the mark; the records ``_idle`` read need no second read;
-        # the checkpoint's message is made while its store commits.
-        self.node.sealer.seal(mark_later=True, read_after=self._read_after, while_storing=self._while_sealing)
+        # Partners need the checkpoint, not the fsync of the mark; the records ``_idle`` read need no second read.
+        self.node.sealer.seal(mark_later=True, read_after=self._read_after)
         checkpoints = self.own_checkpoints()
         if not checkpoints:
             return report
@@ -596,13 +595,6 @@ class Relay:
         while len(self._checkpoint_messages) > CHECKPOINT_MESSAGES_KEPT:
             del self._checkpoint_messages[next(iter(self._checkpoint_messages))]  # the oldest made
         return made
-
-    def _while_sealing(self, checkpoint: Checkpoint) -> None:
-        """What the pass can make of the checkpoint being stored (``Sealer.seal``'s ``while_storing``): its message
-        with the proof from the newest checkpoint this relay holds, which a partner sent that one is sent next.
-        Nothing is published here: the checkpoint is not stored yet."""
-        if self._checkpoints and self._checkpoints[-1].size < checkpoint.size:
-            self._checkpoint_message(self._checkpoints[-1].size, checkpoint)
 
 
 def _key_span_end(checkpoints: Sequence[Checkpoint], sent_size: int) -> int:

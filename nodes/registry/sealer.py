@@ -48,7 +48,6 @@ import time
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 from uuid import UUID
@@ -203,13 +202,10 @@ class Sealer:
         self._latest: CheckpointRow | None = None
         # How many proofs of leaves older than the tree resumed this sealer made of stored subtree roots.
         self._old_proofs = 0
-        # The thread that stores a seal while its caller works (``seal``'s ``while_storing``), started at its first use.
-        self._storer: ThreadPoolExecutor | None = None
 
     # --- sealing ----------------------------------------------------------------------
 
-    def seal(self, *, mark_later: bool = False, read_after: ReadAfter | None = None,
-             while_storing: Callable[[Checkpoint], object] | None = None) -> Checkpoint | None:
+    def seal(self, *, mark_later: bool = False, read_after: ReadAfter | None = None) -> Checkpoint | None:
         """Sign and store a checkpoint if the log grew since the latest one; return it, else None.
 
         With ``mark_later`` the sealer's mark is written in the background (the relay: its
@@ -217,11 +213,6 @@ class Sealer:
         waits for it and raises its error. ``read_after``: every record logged after a position, as
         the caller read them just now (the relay's look at its log); when this sealer followed the
         log to that position at least, it takes them instead of reading them again.
-        ``while_storing``: called in this thread with the checkpoint just signed while another thread
-        stores it (its commit), when the seal stores over the checkpoint this sealer knows (a relay's
-        pass); the checkpoint is not stored yet, so nothing made of it may leave the node before
-        ``seal`` returns. An exception it raises is raised once the store ended (the sealer then reads
-        what was stored at its next seal).
 
         Raises ``CheckpointError`` when the log no longer agrees with the
         latest checkpoint (records deleted or altered since: run ``armsledger
@@ -243,13 +234,12 @@ class Sealer:
                 sealed_before = self._seal_followed(key, tree, mark_later=False) or sealed_before
             if len(tree) == self._stored_size and self._unchanged(tree):
                 return sealed_before
-            return self._seal_followed(key, tree, mark_later=mark_later, while_storing=while_storing) or sealed_before
+            return self._seal_followed(key, tree, mark_later=mark_later) or sealed_before
 
-    def _seal_followed(self, key: Ed25519PrivateKey, tree: MerkleTree, *, mark_later: bool,
-                       while_storing: Callable[[Checkpoint], object] | None = None) -> Checkpoint | None:
+    def _seal_followed(self, key: Ed25519PrivateKey, tree: MerkleTree, *, mark_later: bool) -> Checkpoint | None:
         """Seal ``tree``, what ``_follow`` returned, as ``seal`` does; the checkpoint signed, or None."""
         with self._lock:
-            sealed = self._seal_over_known(key, tree, while_storing)
+            sealed = self._seal_over_known(key, tree)
             if sealed is None:
                 sealed = self._seal_over_read(key, tree)
             sealed_over, sealed_now = sealed
@@ -264,9 +254,7 @@ class Sealer:
                     self.mark.advance(sealed_now)
         return sealed_now
 
-    def _seal_over_known(self, key: Ed25519PrivateKey, tree: MerkleTree,
-                         while_storing: Callable[[Checkpoint], object] | None = None,
-                         ) -> tuple[int, Checkpoint | None] | None:
+    def _seal_over_known(self, key: Ed25519PrivateKey, tree: MerkleTree) -> tuple[int, Checkpoint | None] | None:
         """Seal ``tree`` over the checkpoint this sealer last stored or read under the sealers' lock, without reading
         the table first: the store (one statement on PostgreSQL) checks under the lock that it is still the latest
         and stores nothing otherwise. Only when the mark names that checkpoint too (or none), so that the checks
@@ -283,33 +271,12 @@ class Sealer:
         self._pending.drop_below(known.size)
         checkpoint = self._signed(key, tree)
         with translated_errors("sealing a checkpoint"):
-            if while_storing is None:
-                stored = self._tables.store(None, known, checkpoint, self._pending.rows(), tree.frontier(),
-                                            _completed_nodes(tree, known.size, len(tree)))
-            else:
-                stored = self._store_while(known, checkpoint, tree, while_storing)
+            stored = self._tables.store(None, known, checkpoint, self._pending.rows(), tree.frontier(),
+                                        _completed_nodes(tree, known.size, len(tree)))
         if stored is None:
             self._latest = None
             return None
         return known.size, self._stored(checkpoint, stored)
-
-    def _store_while(self, known: CheckpointRow, checkpoint: Checkpoint, tree: MerkleTree,
-                     work: Callable[[Checkpoint], object]) -> CheckpointRow | None:
-        """``_Tables.store`` of ``checkpoint`` over ``known`` on the sealer's store thread while ``work(checkpoint)``
-        runs in this one (the commit's wait, an fsync on SQLite, a round trip on PostgreSQL, overlaps it); what
-        the store returned, once it ended. The store's error wins over one of ``work``, which is raised after."""
-        # Everything the store reads is made here: the tree and the pending leaves belong to this thread.
-        rows, frontier = list(self._pending.rows()), tree.frontier()
-        nodes = list(_completed_nodes(tree, known.size, len(tree)))
-        if self._storer is None:
-            self._storer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sealer-store")
-        storing = self._storer.submit(self._tables.store, None, known, checkpoint, rows, frontier, nodes)
-        try:
-            work(checkpoint)
-        except BaseException:
-            storing.result()  # stored or not, the sealer's next seal reads what is there
-            raise
-        return storing.result()
 
     def _seal_over_read(self, key: Ed25519PrivateKey, tree: MerkleTree) -> tuple[int, Checkpoint | None]:
         """Seal ``tree`` in a transaction that takes the sealers' lock and reads the latest checkpoint first;

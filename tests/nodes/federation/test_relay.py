@@ -467,28 +467,17 @@ def test_a_pass_publishes_pages_growing_from_the_first_page_every_record_once_in
         transport.inbox_topic("NL")))) == log_size
 
 
-def test_a_checkpoints_message_is_made_once_while_it_is_stored_and_published_only_once_stored(cluster, monkeypatch):
-    """The message of the checkpoint a pass seals (its consistency proof, signed) is made while the seal stores it
-    and sent to every partner as made; nothing goes to the broker before the checkpoint it is proved against is
-    stored."""
+def test_a_checkpoints_message_is_made_once_for_every_partner_and_published_only_once_stored(cluster, monkeypatch):
+    """The message of a checkpoint (its consistency proof, signed) is made once and sent to every partner as made;
+    nothing goes to the broker before the checkpoint it is proved against is stored."""
     import nodes.federation.relay as relay_module
 
     be = cluster["BE"]
     relay_ = Relay(be, cluster.transports["BE"], be.inbox)
     relay_.relay()
     before = {state: len(raw_messages(cluster, state)) for state in ("NL", "DE")}
-    sealing, signed_in_seal = [False], []
-    seal, sign = be.sealer.seal, relay_module.sign_proof
-
-    def sealing_now(**kwargs):
-        sealing[0] = True
-        try:
-            return seal(**kwargs)
-        finally:
-            sealing[0] = False
-
-    monkeypatch.setattr(be.sealer, "seal", sealing_now)
-    monkeypatch.setattr(relay_module, "sign_proof", lambda *args: signed_in_seal.append(sealing[0]) or sign(*args))
+    signed, sign = [], relay_module.sign_proof
+    monkeypatch.setattr(relay_module, "sign_proof", lambda *args: signed.append(args[1]) or sign(*args))
     transport = cluster.transports["BE"]
     publish = transport.publish_many
 
@@ -507,7 +496,7 @@ def test_a_checkpoints_message_is_made_once_while_it_is_stored_and_published_onl
     be.registry.record("report_lost", by="police", weapon_id=weapon, place="Liege", circumstances="")
     report = relay_.relay()
     assert report.checkpoints == 2 and report.records == 2  # to each partner: the checkpoint, the loss report
-    assert signed_in_seal == [True]  # one signature for both partners, made while the seal stored the checkpoint
+    assert signed == [be.sealer.latest_checkpoint().to_bytes()]  # one signature for both partners
     new = {state: raw_messages(cluster, state)[before[state]:] for state in ("NL", "DE")}
     assert new["NL"][0][2] == new["DE"][0][2]  # the same message bytes
     check_proved(decoded(cluster, "NL"), public_key_from_bytes(be.identity.node_public_key))
