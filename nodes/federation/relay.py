@@ -49,6 +49,8 @@ FIRST_PAGE = 250
 #: the seal and the pass take them as read, instead of reading them twice again.
 READ_AHEAD = 64
 _RESET_ATTEMPTS = 3
+#: Checkpoint messages kept once made (the newest): each partner sent a checkpoint gets the same bytes.
+CHECKPOINT_MESSAGES_KEPT = 64
 
 
 #: The start of every relay position's name: ``relay:{partner}@{its inbox topic's identity}``.
@@ -115,6 +117,8 @@ class Relay:
         self._read_after: ReadAfter | None = None  # every record after the newest passed, read this pass
         self._alarmed: set[tuple[str, int]] = set()
         self._earlier_keys: dict[str, Ed25519PrivateKey] = {}  # earlier node keys read from keys/old
+        # Checkpoint messages made, by (previous size, checkpoint bytes): ``_checkpoint_message``.
+        self._checkpoint_messages: dict[tuple[int, bytes], bytes] = {}
         self.gossip = Gossip(node.identity.state, inbox, self.send)
         self._gossip_due: dict[str, list[Checkpoint]] = {}  # this pass's, per partner, not sent yet
         # Per partner, the position this relay last saved (or read) under its topic's identity.
@@ -563,22 +567,34 @@ class Relay:
         return key or identity.private_keys[identity.node_key_id]
 
     def _checkpoint_items(self, checkpoints: list[Checkpoint], sent_size: int) -> list[tuple[bytes, bytes]]:
-        origin = self.node.identity.state
+        origin = self.node.identity.state.encode()
         items = []
         previous: Checkpoint | None = None
         for checkpoint in checkpoints:
             if checkpoint.size > sent_size:
-                proof: tuple[bytes, ...] = ()
-                if previous is not None:
-                    proof = tuple(self.node.sealer.consistency_proof(previous.size, checkpoint.size))
-                data, previous_size = checkpoint.to_bytes(), previous.size if previous else 0
-                message = CheckpointMessage(origin=origin, checkpoint=data, previous_size=previous_size,
-                                            consistency=proof,
-                                            proof_sig=sign_proof(self._proof_key(checkpoint.signer), data,
-                                                                 previous_size, proof))
-                items.append((origin.encode(), encode_message(message)))
+                items.append((origin, self._checkpoint_message(previous.size if previous else 0, checkpoint)))
             previous = checkpoint
         return items
+
+    def _checkpoint_message(self, previous_size: int, checkpoint: Checkpoint) -> bytes:
+        """The encoded message of ``checkpoint`` with its consistency proof from ``previous_size`` (0: none), signed
+        (``sign_proof``). Made once and kept: every partner sent that checkpoint after that one gets these bytes
+        (Ed25519 signs deterministically, so a message made again would be the same)."""
+        data = checkpoint.to_bytes()
+        made = self._checkpoint_messages.get((previous_size, data))
+        if made is not None:
+            return made
+        proof: tuple[bytes, ...] = ()
+        if previous_size:
+            proof = tuple(self.node.sealer.consistency_proof(previous_size, checkpoint.size))
+        message = CheckpointMessage(origin=self.node.identity.state, checkpoint=data, previous_size=previous_size,
+                                    consistency=proof,
+                                    proof_sig=sign_proof(self._proof_key(checkpoint.signer), data, previous_size,
+                                                         proof))
+        made = self._checkpoint_messages[(previous_size, data)] = encode_message(message)
+        while len(self._checkpoint_messages) > CHECKPOINT_MESSAGES_KEPT:
+            del self._checkpoint_messages[next(iter(self._checkpoint_messages))]  # the oldest made
+        return made
 
 
 def _key_span_end(checkpoints: Sequence[Checkpoint], sent_size: int) -> int:

@@ -465,3 +465,39 @@ def test_a_pass_publishes_pages_growing_from_the_first_page_every_record_once_in
     assert sizes == [1 + 2, 4, 4, 8]
     assert be.inbox.position(records_position("NL", transport.ensure_topics(["NL"]).get(
         transport.inbox_topic("NL")))) == log_size
+
+
+def test_a_checkpoints_message_is_made_once_for_every_partner_and_published_only_once_stored(cluster, monkeypatch):
+    """The message of a checkpoint (its consistency proof, signed) is made once and sent to every partner as made;
+    nothing goes to the broker before the checkpoint it is proved against is stored."""
+    import nodes.federation.relay as relay_module
+
+    be = cluster["BE"]
+    relay_ = Relay(be, cluster.transports["BE"], be.inbox)
+    relay_.relay()
+    before = {state: len(raw_messages(cluster, state)) for state in ("NL", "DE")}
+    signed, sign = [], relay_module.sign_proof
+    monkeypatch.setattr(relay_module, "sign_proof", lambda *args: signed.append(args[1]) or sign(*args))
+    transport = cluster.transports["BE"]
+    publish = transport.publish_many
+
+    def stored_first(batches, **kwargs):
+        stored = {row.size for row in be.sealer.checkpoint_rows()}
+        for items in batches.values():
+            for _, value in items:
+                message = decode_message(value)
+                size = (Checkpoint.from_bytes(message.checkpoint).size if isinstance(message, CheckpointMessage)
+                        else message.checkpoint_size)
+                assert size in stored
+        return publish(batches, **kwargs)
+
+    monkeypatch.setattr(transport, "publish_many", stored_first)
+    weapon = manufacture(be, "A-3")
+    be.registry.record("report_lost", by="police", weapon_id=weapon, place="Liege", circumstances="")
+    report = relay_.relay()
+    assert report.checkpoints == 2 and report.records == 2  # to each partner: the checkpoint, the loss report
+    assert signed == [be.sealer.latest_checkpoint().to_bytes()]  # one signature for both partners
+    new = {state: raw_messages(cluster, state)[before[state]:] for state in ("NL", "DE")}
+    assert new["NL"][0][2] == new["DE"][0][2]  # the same message bytes
+    check_proved(decoded(cluster, "NL"), public_key_from_bytes(be.identity.node_public_key))
+    check_proved(decoded(cluster, "DE"), public_key_from_bytes(be.identity.node_public_key))
