@@ -146,6 +146,7 @@ class Run:
         self.to_cosign: dict[str, Checkpoint] = {}
         self.replies: list[tuple[str, tuple[bytes, bytes]]] = []  # (to, item): answers to witness requests
         self.held: dict[tuple[str, str], dict[int, bytes]] = {}
+        self.assumed = False  # whether a chain of ``held`` was assumed, not read (``Ingest.held``)
         self.certified: dict[str, dict[str, CertifiedKey]] = {}
         self.kept: dict[str, dict[int, Checkpoint]] = {}
         #: position -> (raw key, whether the record's signature verifies with it), found ahead of its turn.
@@ -221,7 +222,9 @@ class Run:
         verifying processes; meanwhile, here, the inclusion proofs against the checkpoints kept now."""
         records = [(position, message, envelope) for position, (message, envelope) in enumerate(decoded)
                    if isinstance(message, RecordMessage) and envelope is not None]
-        self.held = self.ingest.held({(m.origin, e.stream) for _, m, e in records}, assume=self.assume)
+        self.held, self.assumed = self.ingest.held({(m.origin, e.stream) for _, m, e in records}, assume=self.assume,
+                                                   starting={(m.origin, e.stream) for _, m, e in records
+                                                             if e.version == 1})
         tasks, positions = [], []
         ahead: dict[str, Signers] = {}  # origin -> its signers, widened by the certificates met so far
         for position, message, envelope in records:
