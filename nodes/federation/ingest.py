@@ -34,7 +34,7 @@ from nodes.federation.inbox_records import (
     message_digest,
     now_us,
 )
-from nodes.federation.ingest_checks import Checked, check_messages
+from nodes.federation.ingest_checks import Checked, check_messages, verdicts, with_verdicts
 from nodes.federation.ingest_reasons import (  # noqa: F401  (re-exported: the reasons quarantine entries name)
     BAD_PROOF,
     BAD_SIGNATURE,
@@ -239,7 +239,12 @@ class Ingest:
             self.load(origin)
         signers = {origin: partner.signers(dict(knowledge.certified.get(origin, {})))
                    for origin, partner in knowledge.partners.items()}
-        return self.signatures.map_later(check_messages, [i.value for i in incoming], signers)
+        values = [i.value for i in incoming]
+        if not self.signatures.sends(len(values)):
+            checked = check_messages(values, signers)
+            return lambda: checked
+        sent = self.signatures.map_later(verdicts, values, signers)
+        return lambda: with_verdicts(values, sent())
 
     # --- verification and recording ------------------------------------------------------
 
