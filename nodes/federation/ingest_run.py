@@ -217,7 +217,7 @@ class Run:
 
     def _prefetch(self, decoded: list[tuple[Decoded, Envelope | None]]) -> None:
         """What can be done for the whole list up front: the versions we hold of every stream (one
-        query, or none when assumed); the signatures with keys known now, or certified earlier in the list
+        query, but for the streams taken as known: ``Ingest.held``); the signatures with keys known now, or certified earlier in the list
         (``certified_ahead``), that the checks of the bytes did not verify with the same key, on the
         verifying processes; meanwhile, here, the inclusion proofs against the checkpoints kept now."""
         records = [(position, message, envelope) for position, (message, envelope) in enumerate(decoded)
