@@ -162,41 +162,43 @@ def _reads(inbox):
     return asked
 
 
-def test_a_large_batch_takes_the_streams_it_starts_unread_and_the_write_holds_it_to_that(relayed, inboxes):
-    nl, prelude, versions, firsts = relayed
+@pytest.fixture
+def started(relayed, inboxes):
+    """An ingest of NL writing the first of ``inboxes``, the prelude recorded: (ingest, its inbox, another writer)."""
+    nl, prelude, _, _ = relayed
     inbox, other = inboxes
     ingest = _ingest(nl, inbox, prelude)
-    try:
-        # Another writer keeps another version 1 of the weapon.
-        assert other.record(InboxBatch(accepted=[_other_at(versions[1])]))
-        report = ingest.process(_numbered([*firsts, versions[1]], 100), tracking=Tracking("kafka:chains@", 200))
-        # Taken as new, the weapon's v1 would pass; the write refuses that, and the batch checked against the chains
-        # read finds the other version 1: an alarm, the rest accepted, nothing twice, the position moved once.
-        assert not report.conflicts and inbox.position("kafka:chains@") == 200
-        assert len(report.accepted) == len(firsts) and report.alarms == 1
-        assert [e["reason"] for e in inbox.quarantined()] == [FORK]
-        assert _held(inbox, versions[1]) == {1: _other_at(versions[1])[1]}
-    finally:
-        ingest.close()
+    yield ingest, inbox, other
+    ingest.close()
 
 
-def test_a_stream_a_large_batch_starts_is_counted_though_no_row_collides(relayed, inboxes):
-    nl, prelude, versions, firsts = relayed
-    inbox, other = inboxes
-    ingest = _ingest(nl, inbox, prelude)
-    try:
-        # Another writer keeps a version 2 of a stream, which the version 1 in the batch does not precede.
-        stray = firsts[0]
-        follows = replace(_envelope(versions[2]), stream=_envelope(stray).stream, prev=b"\x02" * 32)
-        assert other.record(InboxBatch(accepted=[(follows, follows.to_bytes())]))
-        report = ingest.process(_numbered(firsts, 100))
-        # Taken as new, v1 would be written beside it (no row collides); the write counts two rows where the batch
-        # says one, and the batch checked against the chain read refuses v1.
-        assert len(report.accepted) == len(firsts) - 1 and not report.conflicts
-        assert [e["reason"] for e in inbox.quarantined()] == [FORK]
-        assert sorted(_held(inbox, stray)) == [2]
-    finally:
-        ingest.close()
+def test_a_large_batch_takes_the_streams_it_starts_unread_and_the_write_holds_it_to_that(relayed, started):
+    _, _, versions, firsts = relayed
+    ingest, inbox, other = started
+    # Another writer keeps another version 1 of the weapon.
+    assert other.record(InboxBatch(accepted=[_other_at(versions[1])]))
+    report = ingest.process(_numbered([*firsts, versions[1]], 100), tracking=Tracking("kafka:chains@", 200))
+    # Taken as new, the weapon's v1 would pass; the write refuses that, and the batch checked against the chains
+    # read finds the other version 1: an alarm, the rest accepted, nothing twice, the position moved once.
+    assert not report.conflicts and inbox.position("kafka:chains@") == 200
+    assert len(report.accepted) == len(firsts) and report.alarms == 1
+    assert [e["reason"] for e in inbox.quarantined()] == [FORK]
+    assert _held(inbox, versions[1]) == {1: _other_at(versions[1])[1]}
+
+
+def test_a_stream_a_large_batch_starts_is_counted_though_no_row_collides(relayed, started):
+    _, _, versions, firsts = relayed
+    ingest, inbox, other = started
+    # Another writer keeps a version 2 of a stream, which the version 1 in the batch does not precede.
+    stray = firsts[0]
+    follows = replace(_envelope(versions[2]), stream=_envelope(stray).stream, prev=b"\x02" * 32)
+    assert other.record(InboxBatch(accepted=[(follows, follows.to_bytes())]))
+    report = ingest.process(_numbered(firsts, 100))
+    # Taken as new, v1 would be written beside it (no row collides); the write counts two rows where the batch
+    # says one, and the batch checked against the chain read refuses v1.
+    assert len(report.accepted) == len(firsts) - 1 and not report.conflicts
+    assert [e["reason"] for e in inbox.quarantined()] == [FORK]
+    assert sorted(_held(inbox, stray)) == [2]
 
 
 def test_a_redelivered_large_batch_is_read_until_its_streams_are_new_again(relayed, inboxes):
