@@ -163,8 +163,7 @@ class Run:
 
     def verify_all(self) -> None:
         decoded = [self._decode(checked) for checked in self.checked]
-        for message, _ in decoded:
-            origin = getattr(message, "origin", None)
+        for origin in {getattr(message, "origin", None) for message, _ in decoded}:  # each origin once
             if origin in self.knowledge.partners:
                 self.ingest.load(origin)
         self._prefetch(decoded)
@@ -217,9 +216,10 @@ class Run:
 
     def _prefetch(self, decoded: list[tuple[Decoded, Envelope | None]]) -> None:
         """What can be done for the whole list up front: the versions we hold of every stream (one
-        query, but for the streams taken as known: ``Ingest.held``); the signatures with keys known now, or certified earlier in the list
-        (``certified_ahead``), that the checks of the bytes did not verify with the same key, on the
-        verifying processes; meanwhile, here, the inclusion proofs against the checkpoints kept now."""
+        query, but for the streams taken as known: ``Ingest.held``); the signatures with keys known now, or
+        certified earlier in the list (``certified_ahead``), that the checks of the bytes did not verify with the
+        same key, on the verifying processes; meanwhile, here, the inclusion proofs against the checkpoints kept
+        now."""
         records = [(position, message, envelope) for position, (message, envelope) in enumerate(decoded)
                    if isinstance(message, RecordMessage) and envelope is not None]
         self.held, self.assumed = self.ingest.held({(m.origin, e.stream) for _, m, e in records}, assume=self.assume,
