@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -34,7 +34,7 @@ from nodes.federation.inbox_records import (
     message_digest,
     now_us,
 )
-from nodes.federation.ingest_checks import Checked, check_messages
+from nodes.federation.ingest_checks import Checked, check_messages, verdicts, with_verdicts
 from nodes.federation.ingest_reasons import (  # noqa: F401  (re-exported: the reasons quarantine entries name)
     BAD_PROOF,
     BAD_SIGNATURE,
@@ -106,6 +106,8 @@ class Ingest:
         self._trust = TrustStore(node.settings.home)  # its files read again only when they changed
         self._parked: list[ParkedEntry] | None = None
         self._chains = _KnownChains()
+        #: Whether a large batch's streams that start in it are assumed new, not read (``held``).
+        self._new_streams_unread = True
         self._own_checkpoints: dict[int, Checkpoint] = {}
         #: Gossiped checkpoints whose signature verified (``check_gossip``): the same ones come again and again.
         self.gossip_signatures = SignedCheckpoints()
@@ -237,7 +239,12 @@ class Ingest:
             self.load(origin)
         signers = {origin: partner.signers(dict(knowledge.certified.get(origin, {})))
                    for origin, partner in knowledge.partners.items()}
-        return self.signatures.map_later(check_messages, [i.value for i in incoming], signers)
+        values = [i.value for i in incoming]
+        if not self.signatures.sends(len(values)):
+            checked = check_messages(values, signers)
+            return lambda: checked
+        sent = self.signatures.map_later(verdicts, values, signers)
+        return lambda: with_verdicts(values, sent())
 
     # --- verification and recording ------------------------------------------------------
 
@@ -272,6 +279,8 @@ class Ingest:
         # wrote or read them, without a read: one round trip less. The write refuses it if a chain is not so
         # (``InboxBatch.chains``): another writer, a stream this process has not met; then the chains are read and
         # the batch checked again, as a larger one always is.
+        # A larger one reads the chains, but for the streams it starts (a version 1 in it), assumed to hold what this
+        # process knows of them (nothing, for a new stream): the write checks those counts too.
         assume = len(incoming) < ASSUMED_BELOW
         while True:
             run = Run(self, knowledge, incoming, checks, assume=assume)
@@ -285,13 +294,15 @@ class Ingest:
             if self.inbox.record(batch, tracking):
                 break
             self._chains.forget(run.held)
-            if not assume:
+            if not run.assumed:
                 # Another ingest of this node recorded first: forget what we learnt, re-read.
                 self._knowledge = None
                 self._parked = None
                 self._chains.clear()
                 return IngestReport(conflicts=1)
-            assume = False
+            # Checked again against every chain read; the streams a batch starts are read too until they are new again
+            # (a redelivery of records held would otherwise be checked twice per batch).
+            assume, self._new_streams_unread = False, False
         self._chains.learn(run.held)  # as committed: what was held, and what the batch added
         report = run.report
         report.quarantined = len(batch.quarantined)
@@ -313,13 +324,23 @@ class Ingest:
             self._parked += [ParkedEntry(0, e) for e in batch.quarantined if e.reason in PARKED]
         return report
 
-    def held(self, keys: Iterable[tuple[str, str]], *, assume: bool) -> dict[tuple[str, str], dict[int, bytes]]:
+    def held(self, keys: Iterable[tuple[str, str]], *, assume: bool, starting: Collection[tuple[str, str]] = (),
+             ) -> tuple[dict[tuple[str, str], dict[int, bytes]], bool]:
         """For each (origin, stream) of ``keys``, the versions held and their bytes (each a dict of its own, for the
-        caller to add to): read from the inbox; or, when ``assume``, as this process last wrote or read them, and
-        none for a stream it does not know. What is assumed goes into the batch's ``chains``, which the write checks."""
-        if not assume:
-            return self.inbox.held(keys)  # remembered once written (``_settle_checked``)
-        return {key: self._chains.versions(key) for key in keys}
+        caller to add to), and whether any was assumed rather than read: when ``assume``, every one as this process
+        last wrote or read it, none for a stream it does not know; else read from the inbox, but for the streams of
+        ``starting`` (those the batch holds a version 1 of), assumed as well unless the last such assumption met a
+        stream held already. What is assumed goes into the batch's ``chains``, which the write checks."""
+        if assume:
+            return {key: self._chains.versions(key) for key in keys}, True
+        keys = set(keys)
+        unread = keys.intersection(starting) if self._new_streams_unread else set()
+        held = self.inbox.held(keys - unread) if len(unread) < len(keys) else {}  # remembered once written
+        if unread:
+            held.update((key, self._chains.versions(key)) for key in unread)
+        elif starting and not any(held[key] for key in keys.intersection(starting)):
+            self._new_streams_unread = True  # read, and new: the next ones are assumed again
+        return held, bool(unread)
 
     def _expire_quarantine(self) -> None:
         settings = self.node.settings

@@ -11,7 +11,7 @@ another key than the one the signers name when the message's turn comes is check
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from domain.errors import InvalidField
 from ledger.acceptance import (
@@ -38,8 +38,7 @@ class Checked:
     ``envelope`` (its hash computed); ``invalid``, the first field out of the domain's schema
     as (field, problem); ``unforeseen``, "TypeName: message" when the schema check broke on it;
     ``signature``, (raw key, whether the signature verifies with it) when the signers given
-    for its origin name the key that must have signed it, else None. ``value``: a record's bytes, as
-    checked (what it pickles as: ``__reduce__``).
+    for its origin name the key that must have signed it, else None.
     """
 
     message: Message | None
@@ -48,33 +47,50 @@ class Checked:
     invalid: tuple[str | None, str] | None = None
     unforeseen: str = ""
     signature: tuple[bytes, bool] | None = None
-    value: bytes = field(default=b"", repr=False, compare=False)
-
-    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
-        # Sent back from the verifying processes once per record. The parsed message and envelope pickle as
-        # three objects with a map of fields each, which cost this process more to unpickle than parsing the
-        # bytes again in C; a record whose bytes were found canonical goes back as those bytes, its hash and
-        # the verdicts, and ``_checked_record`` parses them again without checking (they were checked here).
-        message, envelope = self.message, self.envelope
-        if (not self.value or type(message) is not RecordMessage or type(envelope) is not Envelope
-                or self.malformed or "hash" not in envelope.__dict__):
-            return _checked, (message, self.malformed, envelope, self.invalid, self.unforeseen, self.signature)
-        return _checked_record, (self.value, envelope.hash, self.invalid, self.unforeseen, self.signature)
 
 
-def _checked(*fields: object) -> Checked:
-    return Checked(*fields)  # type: ignore[arg-type]  # the fields of a ``Checked``, in order
+#: What a verifying process sends back of a record whose bytes it found canonical (``verdicts``): its
+#: envelope's hash, ``invalid``, ``unforeseen`` and ``signature`` as ``Checked`` has them.
+Verdicts = tuple[bytes, tuple[str | None, str] | None, str, tuple[bytes, bool] | None]
+
+
+def verdicts(values: Sequence[bytes], signers: Mapping[str, Signers]) -> list[Checked | Verdicts]:
+    """``check_messages`` as a verifying process sends it back: each record whose bytes were found canonical as
+    its ``Verdicts`` alone, anything else as its ``Checked``; ``with_verdicts`` makes them ``Checked`` again.
+
+    The caller holds the bytes: sending back the parsed message and envelope, or the bytes, cost the ingest
+    process more (unpickling, and the bytes through the pipe) than parsing its own bytes again without checks.
+    """
+    sent: list[Checked | Verdicts] = []
+    for checked in check_messages(values, signers):
+        envelope = checked.envelope
+        if type(checked.message) is RecordMessage and type(envelope) is Envelope and "hash" in envelope.__dict__:
+            sent.append((envelope.hash, checked.invalid, checked.unforeseen, checked.signature))
+        else:
+            sent.append(checked)
+    return sent
+
+
+def with_verdicts(values: Sequence[bytes], sent: Sequence[Checked | Verdicts]) -> list[Checked]:
+    """The ``Checked`` of each of ``values`` from ``verdicts(values, ...)``'s result ``sent``, in order.
+
+    Requires ``sent`` to be what ``verdicts`` gave for these very ``values`` (in this process or a verifying one):
+    a record sent as its verdicts is parsed again from its bytes here without checking (they were checked there).
+    Raises ``ValueError`` if the two lists differ in length.
+    """
+    return [found if isinstance(found, Checked) else _checked_record(value, *found)
+            for value, found in zip(values, sent, strict=True)]
 
 
 def _checked_record(value: bytes, envelope_hash: bytes, invalid: tuple[str | None, str] | None, unforeseen: str,
                     signature: tuple[bytes, bool] | None) -> Checked:
-    """The ``Checked`` of a record that ``Checked.__reduce__`` sent as its bytes: parsed again as the checks
-    parsed them, without checking again (``check_message`` found the bytes canonical, in our own process)."""
+    """The ``Checked`` of a record that ``verdicts`` sent as its verdicts: parsed again as the checks parsed it,
+    without checking again (``check_message`` found the bytes canonical, in our own process)."""
     message = record_from_checked_bytes(value)
     envelope = Envelope.from_checked_bytes(message.envelope, envelope_hash)
     checked = object.__new__(Checked)
     checked.__dict__.update(message=message, malformed="", envelope=envelope, invalid=invalid,
-                            unforeseen=unforeseen, signature=signature, value=value)
+                            unforeseen=unforeseen, signature=signature)
     return checked
 
 
@@ -139,8 +155,4 @@ def check_message(value: bytes, signers: Mapping[str, Signers]) -> Checked:
         signature = (found[0], verify_signatures([(found[0], envelope.sig, envelope.hash)])[0])
     else:
         envelope.hash  # noqa: B018  (computed here, where it costs ingest nothing: the proof needs it)
-    # The hash stays cached; the signed bytes it was computed from (derived, made again if asked
-    # for) are not sent back to ingest: they were a third of what it unpickled.
-    envelope.__dict__.pop("signed_bytes", None)
-    return Checked(message, envelope=envelope, invalid=invalid, unforeseen=unforeseen,
-                   signature=signature, value=value)
+    return Checked(message, envelope=envelope, invalid=invalid, unforeseen=unforeseen, signature=signature)

@@ -146,6 +146,7 @@ class Run:
         self.to_cosign: dict[str, Checkpoint] = {}
         self.replies: list[tuple[str, tuple[bytes, bytes]]] = []  # (to, item): answers to witness requests
         self.held: dict[tuple[str, str], dict[int, bytes]] = {}
+        self.assumed = False  # whether a chain of ``held`` was assumed, not read (``Ingest.held``)
         self.certified: dict[str, dict[str, CertifiedKey]] = {}
         self.kept: dict[str, dict[int, Checkpoint]] = {}
         #: position -> (raw key, whether the record's signature verifies with it), found ahead of its turn.
@@ -162,8 +163,7 @@ class Run:
 
     def verify_all(self) -> None:
         decoded = [self._decode(checked) for checked in self.checked]
-        for message, _ in decoded:
-            origin = getattr(message, "origin", None)
+        for origin in {getattr(message, "origin", None) for message, _ in decoded}:  # each origin once
             if origin in self.knowledge.partners:
                 self.ingest.load(origin)
         self._prefetch(decoded)
@@ -216,12 +216,15 @@ class Run:
 
     def _prefetch(self, decoded: list[tuple[Decoded, Envelope | None]]) -> None:
         """What can be done for the whole list up front: the versions we hold of every stream (one
-        query, or none when assumed); the signatures with keys known now, or certified earlier in the list
-        (``certified_ahead``), that the checks of the bytes did not verify with the same key, on the
-        verifying processes; meanwhile, here, the inclusion proofs against the checkpoints kept now."""
+        query, but for the streams taken as known: ``Ingest.held``); the signatures with keys known now, or
+        certified earlier in the list (``certified_ahead``), that the checks of the bytes did not verify with the
+        same key, on the verifying processes; meanwhile, here, the inclusion proofs against the checkpoints kept
+        now."""
         records = [(position, message, envelope) for position, (message, envelope) in enumerate(decoded)
                    if isinstance(message, RecordMessage) and envelope is not None]
-        self.held = self.ingest.held({(m.origin, e.stream) for _, m, e in records}, assume=self.assume)
+        self.held, self.assumed = self.ingest.held({(m.origin, e.stream) for _, m, e in records}, assume=self.assume,
+                                                   starting={(m.origin, e.stream) for _, m, e in records
+                                                             if e.version == 1})
         tasks, positions = [], []
         ahead: dict[str, Signers] = {}  # origin -> its signers, widened by the certificates met so far
         for position, message, envelope in records:

@@ -48,7 +48,7 @@ class SignaturePool:
         """Start ``function(part, *args)`` on parts of ``items``; calling what this returns gives the results
         of all parts, in order. ``function`` is pure and never raises (it may run on a process or here):
         one result per item. A list of fewer than ``POOL_THRESHOLD`` items is done here and now."""
-        if len(items) < POOL_THRESHOLD or self.size < 2:
+        if not self.sends(len(items)):
             results = function(items, *args)
             return lambda: results
         try:
@@ -65,6 +65,10 @@ class SignaturePool:
                 return self._without_pool(function, items, args, e)()
 
         return collected
+
+    def sends(self, count: int) -> bool:
+        """Whether ``map_later`` of ``count`` items starts them on the processes (else it does them here and now)."""
+        return count >= POOL_THRESHOLD and self.size >= 2
 
     def process_ids(self) -> list[int]:
         """The ids of the verifying processes running now (none before the first large batch or warm-up)."""

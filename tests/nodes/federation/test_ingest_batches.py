@@ -19,7 +19,7 @@ from nodes.errors import StorageError
 from nodes.federation import ingest_run
 from nodes.federation.inbox import Inbox
 from nodes.federation.ingest import BAD_PROOF, BAD_SIGNATURE, INVALID_FIELD, MALFORMED, STREAM_MISMATCH, Ingest
-from nodes.federation.ingest_checks import check_message, check_messages
+from nodes.federation.ingest_checks import Checked, check_message, check_messages, verdicts, with_verdicts
 from nodes.federation.relay import Relay
 from nodes.federation.trust import trust_each_other
 from nodes.federation.wire import RecordMessage, decode_message, encode_message
@@ -219,20 +219,27 @@ def test_what_the_checks_find_comes_back_from_a_worker_process_unchanged(relayed
     assert {c.invalid is not None for c in found} == {True, False}
     assert {c.signature for c in found if c.signature is not None and not c.signature[1]}  # the forged one
 
-    # As ``SignaturePool`` sends them back from its processes.
-    back = pickle.loads(pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL))
+    # As a verifying process sends them back (``verdicts``), made ``Checked`` again from the bytes ingest holds.
+    sent = pickle.loads(pickle.dumps(verdicts(values, {"BE": Signers.of(node_key, {})}),
+                                     protocol=pickle.HIGHEST_PROTOCOL))
+    back = with_verdicts(values, sent)
     assert back == found
     for before, after in zip(found, back):
         assert type(after.message) is type(before.message)
         assert type(after.envelope) is type(before.envelope)
         if before.envelope is not None:
-            assert after.envelope.__dict__ == before.envelope.__dict__  # the hash computed, the bytes parsed
+            assert after.envelope.__dict__.keys() <= before.envelope.__dict__.keys()
             assert after.envelope.hash == before.envelope.hash
             assert after.envelope.to_bytes() == after.message.envelope
-    # A record goes back as its bytes with its hash and verdicts (``Checked.__reduce__``), not as the parsed
-    # message and envelope, which cost more to pickle and to unpickle than parsing the bytes again.
-    record = next(c for c in found if c.envelope is not None and c.envelope.type == "Weapon.Manufactured")
-    assert len(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)) < len(record.value) + 200
+            assert after.envelope.body == before.envelope.body
+    # A record goes back as its hash and verdicts alone, not as the parsed message and envelope or its bytes, which
+    # cost ingest more to unpickle than parsing the bytes it holds again; anything else goes back whole.
+    records = [i for i, c in enumerate(found) if c.envelope is not None and c.envelope.type == "Weapon.Manufactured"]
+    assert records and all(type(sent[i]) is tuple for i in records)
+    assert all(len(pickle.dumps(sent[i], protocol=pickle.HIGHEST_PROTOCOL)) < 200 for i in records)
+    assert all(type(sent[i]) is Checked for i, c in enumerate(found) if c.message is None)
+    with pytest.raises(ValueError):
+        with_verdicts(values[1:], sent)
 
 
 def test_a_batch_is_checked_and_recorded_with_the_cyclic_collector_paused_and_it_runs_again_after(relayed, tmp_path):
