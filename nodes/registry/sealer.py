@@ -220,6 +220,22 @@ class Sealer:
         root; ``StorageError`` when the database fails; ``KeyError`` when the
         node is locked.
         """
+        return self._seal(mark_later, read_after)[0]
+
+    def seal_or_latest(self, *, mark_later: bool = False) -> Checkpoint | None:
+        """A checkpoint that covers every record logged before the call: the one ``seal`` stores, or, when the log
+        has not grown, the latest one, as the seal's check read it (not read again); None before the first record.
+        Raises what ``seal`` raises."""
+        sealed, standing = self._seal(mark_later, None)
+        if sealed is not None:
+            return sealed
+        if standing is not None:
+            return Checkpoint.from_bytes(standing.bytes)
+        return self.latest_checkpoint()
+
+    def _seal(self, mark_later: bool, read_after: ReadAfter | None) -> tuple[Checkpoint | None, CheckpointRow | None]:
+        """``seal``'s work: (the checkpoint stored, or None; the latest row the check found standing over an
+        unchanged log, or None)."""
         key = self.identity.private_keys[self.identity.node_key_id]
         with self._lock:
             self.wait_for_mark()
@@ -232,9 +248,10 @@ class Sealer:
                 if len(self._pending) < _SEAL_CHUNK:
                     break
                 sealed_before = self._seal_followed(key, tree, mark_later=False) or sealed_before
-            if len(tree) == self._stored_size and self._unchanged(tree):
-                return sealed_before
-            return self._seal_followed(key, tree, mark_later=mark_later) or sealed_before
+            standing = self._unchanged(tree) if len(tree) == self._stored_size else None
+            if standing is not None:
+                return sealed_before, standing
+            return self._seal_followed(key, tree, mark_later=mark_later) or sealed_before, None
 
     def _seal_followed(self, key: Ed25519PrivateKey, tree: MerkleTree, *, mark_later: bool) -> Checkpoint | None:
         """Seal ``tree``, what ``_follow`` returned, as ``seal`` does; the checkpoint signed, or None."""
@@ -302,21 +319,21 @@ class Sealer:
         if self.mark is not None:
             self.mark.wait()
 
-    def _unchanged(self, tree: MerkleTree) -> bool:
-        """True when the log has not grown since this sealer last stored (or found) the latest checkpoint
+    def _unchanged(self, tree: MerkleTree) -> CheckpointRow | None:
+        """The latest checkpoint's row when the log has not grown since this sealer last stored (or found) it
         and the table and the mark still agree with it: ``seal`` has nothing to do, and no sealer's lock
-        is taken. The same checks as a sealing transaction, read only; False sends ``seal`` there."""
+        is taken. The same checks as a sealing transaction, read only; None sends ``seal`` there."""
         # The mark before the table: a mark is written after its checkpoint is committed, so the
         # table read next holds what any mark read here names (SQLite reads one snapshot).
         marked = self._read_mark()
         with translated_errors("sealing a checkpoint"), self._tables.transaction(commit=False) as cursor:
             latest = self._tables.latest(cursor)
             if latest is None or latest.size != len(tree):
-                return False
+                return None
             self._check_mark(cursor, latest, marked)
         if tree.root(latest.size) != latest.root:
-            return False  # the sealing transaction names the difference
-        return True
+            return None  # the sealing transaction names the difference
+        return latest
 
     def _read_mark(self) -> Checkpoint | None:
         return self.mark.read() if self.mark is not None else None
