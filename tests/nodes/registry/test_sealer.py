@@ -343,10 +343,12 @@ def test_a_streams_leaves_are_found_through_the_logs_index_of_streams(node):
     assert set(node.sealer.leaves_of(other)) == {1}
     assert node.sealer.leaves_of(str(uuid4())) == {}
     assert node.sealer.leaves_of("not a stream id") == {}
-    # Several streams in one read: the same leaves, by stream, each stream once.
+    # Several streams in one read (one statement): the same leaves, by stream, each stream once.
     unknown = str(uuid4())
-    assert node.sealer.leaves_of_streams([weapon, other, weapon, unknown]) == {
-        weapon: expected, other: node.sealer.leaves_of(other), unknown: {}}
+    assert node.sealer.leaves_of_streams([weapon, other, weapon, unknown, "not a stream id"]) == {
+        weapon: expected, other: node.sealer.leaves_of(other), unknown: {}, "not a stream id": {}}
+    assert node.sealer.leaves_of_streams(["not a stream id"]) == {"not a stream id": {}}
+    assert node.sealer.leaves_of_streams([]) == {}
 
 
 def test_a_streams_leaf_rows_are_not_indexed_by_stream_and_a_stores_old_index_is_dropped(node):
