@@ -92,6 +92,8 @@ class RelayReport:
     #: The log position this pass left every partner at, when it left them all at one (its newest record as the
     #: pass saw it); else None. A log whose newest record is there now has nothing more to relay.
     caught_up_to: int | None = None
+    #: The pass found nothing new in the log: its one look at it (``_idle``) saw ``caught_up_to`` still the newest.
+    idle: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.records or self.checkpoints)
@@ -176,6 +178,7 @@ class Relay:
             # Nothing to seal or prove: no seal, no positions read; the gossip due, if any, goes out with the
             # messages carried in one publish.
             report.caught_up_to = self._caught_up[0] if self._caught_up is not None else None
+            report.idle = True
             return self._tell(partners, report)
         known = self._positions_known(partners)
         self._caught_up = None

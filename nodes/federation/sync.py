@@ -5,10 +5,10 @@ ingests everything that was in our inbox topic when it started (and what the bat
 hold beyond), calls ``nodes.federation.reactions.react`` after every committed batch of accepted
 partner records (a reaction that fails is listed in the quarantine, never raised), then publishes
 everything pending, the records those reactions made among them, with its cosignatures and the
-gossip of what came in, in one relay pass (another only while the log grew meanwhile, until the
-timeout). Messages that arrive after its last
-read wait for the next ``sync``: the inbox is drained once, its end asked of the broker once; the
-inbox position is where the ingest's last step left it, read only by a new ``Federation``.
+gossip of what came in, in one relay pass (another only while the log grew during a pass that found
+new records, until the timeout: a pass that found none looked at the log last). Messages that arrive
+after its last read wait for the next ``sync``: the inbox is drained once, its end asked of the broker
+once; the inbox position is where the ingest's last step left it, read only by a new ``Federation``.
 Scripts and tests get a deterministic step.
 
 Reactions have a position of their own in the inbox (``REACTIONS_POSITION``), saved after
@@ -284,14 +284,19 @@ def sync(node: Node, transport: Transport, timeout_s: float = 10.0, *,
         fed.carry_cosignatures()  # they go with the relay's publish
         # One relay pass after the drain publishes what was pending, what the reactions recorded and the
         # gossip of what came in; another only if the log grew meanwhile: beyond the record the pass left every
-        # partner at (or, when it cannot say, since the last pass).
+        # partner at (or, when it cannot say, since the last pass). A pass that found nothing new looked at the
+        # log last (its one read): what is logged after that look waits for the next sync, as what is logged
+        # after the size read does.
         size: int | None = None
         while True:
             report.passes += 1
             relayed = fed.relay_pass()
             report.add_relay(relayed)
-            before, size = size, fed.log_size()
-            done = size in (relayed.caught_up_to, before)
+            if relayed.idle:
+                done = True
+            else:
+                before, size = size, fed.log_size()
+                done = size in (relayed.caught_up_to, before)
             if done or time.monotonic() >= deadline:
                 break
         report.quiet = drained and done

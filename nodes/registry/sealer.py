@@ -220,6 +220,22 @@ class Sealer:
         root; ``StorageError`` when the database fails; ``KeyError`` when the
         node is locked.
         """
+        return self._seal(mark_later, read_after)[0]
+
+    def seal_or_latest(self, *, mark_later: bool = False) -> Checkpoint | None:
+        """A checkpoint that covers every record logged before the call: the one ``seal`` stores, or, when the log
+        has not grown, the latest one, as the seal's check read it (not read again); None before the first record.
+        Raises what ``seal`` raises."""
+        sealed, standing = self._seal(mark_later, None)
+        if sealed is not None:
+            return sealed
+        if standing is not None:
+            return Checkpoint.from_bytes(standing.bytes)
+        return self.latest_checkpoint()
+
+    def _seal(self, mark_later: bool, read_after: ReadAfter | None) -> tuple[Checkpoint | None, CheckpointRow | None]:
+        """``seal``'s work: (the checkpoint stored, or None; the latest row the check found standing over an
+        unchanged log, or None)."""
         key = self.identity.private_keys[self.identity.node_key_id]
         with self._lock:
             self.wait_for_mark()
@@ -232,9 +248,10 @@ class Sealer:
                 if len(self._pending) < _SEAL_CHUNK:
                     break
                 sealed_before = self._seal_followed(key, tree, mark_later=False) or sealed_before
-            if len(tree) == self._stored_size and self._unchanged(tree):
-                return sealed_before
-            return self._seal_followed(key, tree, mark_later=mark_later) or sealed_before
+            standing = self._unchanged(tree) if len(tree) == self._stored_size else None
+            if standing is not None:
+                return sealed_before, standing
+            return self._seal_followed(key, tree, mark_later=mark_later) or sealed_before, None
 
     def _seal_followed(self, key: Ed25519PrivateKey, tree: MerkleTree, *, mark_later: bool) -> Checkpoint | None:
         """Seal ``tree``, what ``_follow`` returned, as ``seal`` does; the checkpoint signed, or None."""
@@ -302,21 +319,21 @@ class Sealer:
         if self.mark is not None:
             self.mark.wait()
 
-    def _unchanged(self, tree: MerkleTree) -> bool:
-        """True when the log has not grown since this sealer last stored (or found) the latest checkpoint
+    def _unchanged(self, tree: MerkleTree) -> CheckpointRow | None:
+        """The latest checkpoint's row when the log has not grown since this sealer last stored (or found) it
         and the table and the mark still agree with it: ``seal`` has nothing to do, and no sealer's lock
-        is taken. The same checks as a sealing transaction, read only; False sends ``seal`` there."""
+        is taken. The same checks as a sealing transaction, read only; None sends ``seal`` there."""
         # The mark before the table: a mark is written after its checkpoint is committed, so the
         # table read next holds what any mark read here names (SQLite reads one snapshot).
         marked = self._read_mark()
         with translated_errors("sealing a checkpoint"), self._tables.transaction(commit=False) as cursor:
             latest = self._tables.latest(cursor)
             if latest is None or latest.size != len(tree):
-                return False
+                return None
             self._check_mark(cursor, latest, marked)
         if tree.root(latest.size) != latest.root:
-            return False  # the sealing transaction names the difference
-        return True
+            return None  # the sealing transaction names the difference
+        return latest
 
     def _read_mark(self) -> Checkpoint | None:
         return self.mark.read() if self.mark is not None else None
@@ -573,9 +590,9 @@ class Sealer:
         return self.leaves_of_streams((stream,))[str(stream)]
 
     def leaves_of_streams(self, streams: Iterable[str]) -> dict[str, dict[int, tuple[int, bytes]]]:
-        """``leaves_of`` each of ``streams``, by stream, read in one transaction (one begin and end for them all)."""
-        with translated_errors("reading the leaf index"), self._tables.transaction(commit=False) as cursor:
-            return {str(stream): self._tables.leaves_of(cursor, str(stream)) for stream in dict.fromkeys(streams)}
+        """``leaves_of`` each of ``streams``, by stream, read by one statement (on PostgreSQL one round trip)."""
+        with translated_errors("reading the leaf index"), self._tables.one_read() as cursor:
+            return self._tables.leaves_of_many(cursor, [str(stream) for stream in dict.fromkeys(streams)])
 
     def leaf_with_hash(self, envelope_hash: bytes) -> SealedLeaf | None:
         """The sealed leaf of the record whose envelope hash is ``envelope_hash``, or None."""
@@ -901,6 +918,17 @@ class _Tables:
             "END $$")
 
     @contextlib.contextmanager
+    def one_read(self) -> Iterator[_Cursor]:
+        """A cursor for ONE read statement: on PostgreSQL in autocommit (one statement reads one snapshot; a
+        read-only transaction of its own would cost three round trips), on SQLite in a read transaction."""
+        if not self._created or isinstance(self.datastore, SQLiteDatastore):
+            with self.transaction(commit=False) as cursor:
+                yield cursor
+            return
+        with self.datastore.cursor() as cursor:
+            yield cursor
+
+    @contextlib.contextmanager
     def transaction(self, *, commit: bool, pipelined: bool = False) -> Iterator[_Cursor]:
         """A transaction's cursor. ``pipelined`` (PostgreSQL): statements are sent without waiting for the
         answers of those before, which a read (``fetchone``) waits for all at once: a seal then costs three
@@ -1031,21 +1059,31 @@ class _Tables:
     def leaf_at(self, cursor: _Cursor, index: int) -> SealedLeaf | None:
         return self._first_leaf(cursor, "leaf_index = ?", index)
 
-    def leaves_of(self, cursor: _Cursor, stream: str) -> dict[int, tuple[int, bytes]]:
-        """version -> (leaf index, envelope hash) of the leaf rows of ``stream`` at the positions of the log's
-        records of ``stream``: two indexed reads (the log's by stream, the leaves' by position)."""
-        stream_id: object = stream
-        if self.datastore.originator_id_type == "uuid":  # the stream id as the library writes it
-            try:
-                as_uuid = UUID(stream)
-            except ValueError:
-                return {}  # no record of the log has such a stream id
-            stream_id = as_uuid.hex if isinstance(self.datastore, SQLiteDatastore) else as_uuid
-        cursor.execute(self._sql(f"SELECT l.leaf_index, l.version, l.envelope_hash FROM {self._events_table} e "
-                                 f"JOIN {self.leaves_table} l ON l.position = e.{self._events_position} "
-                                 "WHERE e.originator_id = ? AND l.stream = ? ORDER BY l.leaf_index"),
-                       (stream_id, stream))
-        return {row["version"]: (row["leaf_index"], bytes(row["envelope_hash"])) for row in cursor.fetchall()}
+    def leaves_of_many(self, cursor: _Cursor, streams: Sequence[str]) -> dict[str, dict[int, tuple[int, bytes]]]:
+        """By stream, version -> (leaf index, envelope hash) of the leaf rows of each of ``streams`` at the positions
+        of the log's records of that stream, in one statement: per stream two indexed reads (the log's by stream,
+        the leaves' by position), the streams' reads joined by UNION ALL."""
+        found: dict[str, dict[int, tuple[int, bytes]]] = {stream: {} for stream in streams}
+        asked: list[tuple[object, str]] = []
+        for stream in streams:
+            stream_id: object = stream
+            if self.datastore.originator_id_type == "uuid":  # the stream id as the library writes it
+                try:
+                    as_uuid = UUID(stream)
+                except ValueError:
+                    continue  # no record of the log has such a stream id
+                stream_id = as_uuid.hex if isinstance(self.datastore, SQLiteDatastore) else as_uuid
+            asked.append((stream_id, stream))
+        if not asked:
+            return found
+        one = (f"SELECT l.stream, l.leaf_index, l.version, l.envelope_hash FROM {self._events_table} e "
+               f"JOIN {self.leaves_table} l ON l.position = e.{self._events_position} "
+               "WHERE e.originator_id = ? AND l.stream = ?")
+        cursor.execute(self._sql(" UNION ALL ".join([one] * len(asked)) + " ORDER BY 2"),
+                       [value for pair in asked for value in pair])
+        for row in cursor.fetchall():
+            found[row["stream"]][row["version"]] = (row["leaf_index"], bytes(row["envelope_hash"]))
+        return found
 
     def leaf_with_hash(self, cursor: _Cursor, envelope_hash: bytes) -> SealedLeaf | None:
         return self._first_leaf(cursor, "envelope_hash = ?", envelope_hash)

@@ -119,8 +119,9 @@ def build_fragment(node: Node, weapon_id: UUID | str, *, restricted: bool = Fals
     records = [e for stream in streams for e in stream if not restricted or e.type in _RESTRICTED_TYPES]
     certificates = registry.envelopes(authorities_stream(state))
     # The fragment needs the checkpoint, not the fsync of the mark. One this seal stored covers every record read
-    # above (they were logged before it): taken as the sealer read it back; else the one that stood is read.
-    checkpoint = node.sealer.seal(mark_later=True) or node.sealer.latest_checkpoint()
+    # above (they were logged before it): taken as the sealer read it back; else the one that stood, as the seal's
+    # check read it.
+    checkpoint = node.sealer.seal_or_latest(mark_later=True)
     assert checkpoint is not None, "seal() leaves a checkpoint over a log that holds records"
     # The leaves of the streams shown, looked up by stream (not the whole leaf index), all in one read.
     shown = (*certificates, *records)

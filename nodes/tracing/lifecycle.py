@@ -95,7 +95,7 @@ def federated_lifecycle(node: Node, weapon_id: UUID | str, *, now: int | None = 
     expected: list[str] = []
     unverified: list[str] = []
     for submitted in traces_about(node, wid):
-        step = trace(node, submitted.stream, now=now)
+        step = trace(node, submitted.stream, now=now, registers=registers)
         # A refusal gives no evidence: the state is still owed, like one that has not answered.
         gave = step.response.done_on is not None and step.status is not TraceStatus.REFUSED
         (answered if gave else expected).append(step.addressee)

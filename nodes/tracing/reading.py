@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from collections.abc import Mapping, Sequence
 from uuid import UUID
 
 from domain.errors import InvalidField
@@ -37,11 +38,13 @@ _FEW_SIZES = 8
 
 
 def trace(node: Node, trace_id: UUID | str, *, now: int | None = None, settings: TraceSettings | None = None,
-          verify: bool = True) -> Trace:
+          verify: bool = True, registers: Mapping[str, list[Envelope]] | None = None) -> Trace:
     """Trace ``trace_id`` as this node sees it (as requester or addressee); ``InvalidField`` if unknown here.
 
     On the requester, the fragment of a response is verified (``fragment`` holds
     the verified records and the problems) unless ``verify`` is False (status only).
+    ``registers``: partners' registers of authorities received, by state, as the caller read them just now
+    (the fragment's certificates are then not read again).
     """
     trace_id = find_trace(node, trace_id)
     now = int(time.time()) if now is None else now
@@ -51,8 +54,9 @@ def trace(node: Node, trace_id: UUID | str, *, now: int | None = None, settings:
     if own and own[0].type == SUBMITTED:
         addressee = str(own[0].body.get("addressee"))
         answer = _received(node, addressee, trace_id)
+        certificates = registers.get(addressee) if registers is not None else None
         return trace_status(own, answer, now=now, role="requester", deadlines=deadlines,
-                            fragment=verified_fragment(node, addressee, answer) if verify else None)
+                            fragment=verified_fragment(node, addressee, answer, certificates) if verify else None)
     if own and own[0].type == ACKNOWLEDGED:
         request = _received(node, str(own[0].body.get("requesting_state")), trace_id)
         return trace_status(request, own, now=now, role="addressee", deadlines=deadlines)
@@ -158,14 +162,17 @@ def _received(node: Node, state: str, trace_id: UUID) -> list[Envelope]:
     return list(node.inbox.received(node=state, stream=str(trace_id)))
 
 
-def verified_fragment(node: Node, origin: str, answer: list[Envelope]) -> FragmentCheck | None:
-    """The verified fragment of ``answer`` (a response or restriction), or None when it carries none."""
+def verified_fragment(node: Node, origin: str, answer: list[Envelope],
+                      certificates: Sequence[Envelope] | None = None) -> FragmentCheck | None:
+    """The verified fragment of ``answer`` (a response or restriction), or None when it carries none.
+    ``certificates``: ``origin``'s register of authorities received, if the caller read it just now."""
     carrying = [e for e in answer if e.type in (RESPONDED, RESTRICTED)]
     if not carrying:
         return None
     items = carrying[-1].body.get("fragment", ())
     partner = TrustStore(node.settings.home).get(origin)
-    certificates = node.inbox.received(node=origin, stream=str(authorities_stream(origin)))
+    if certificates is None:
+        certificates = node.inbox.received(node=origin, stream=str(authorities_stream(origin)))
     # Only the kept checkpoints the items' checkpoints are compared with, not the partner's whole history. An
     # honest answer cites one checkpoint; one citing many would have the database compare every kept row with
     # each size, so from a few on, every kept checkpoint is read once instead, as before.

@@ -414,10 +414,17 @@ def test_a_pass_says_where_it_left_every_partner_and_a_sync_reads_the_log_size_o
         sizes = []
         log_size = fed.log_size
         fed.log_size = lambda: sizes.append(1) or log_size()  # type: ignore[method-assign]
+        be.registry.record("report_stolen", by="police", weapon_id=str(manufacture(be, "S-3")), place="Gent",
+                           circumstances="")
+        report = sync(be, transport, federation=fed)
+        assert report.quiet and report.passes == 1 and len(sizes) == 1 and len(stolen_sent(transport)) == 2
+        # A pass that finds nothing new looked at the log last (its one read): no size read after it.
         report = sync(be, transport, federation=fed)
         assert report.quiet and report.passes == 1 and len(sizes) == 1
 
-        # A record logged during a pass, after its seal: another pass sends it.
+        # A record logged during a pass that found new records, after its seal: another pass sends it.
+        be.registry.record("report_stolen", by="police", weapon_id=str(manufacture(be, "S-4")), place="Gent",
+                           circumstances="")
         relay_pass, passes = fed.relay_pass, []
 
         def pass_then_record():
@@ -430,7 +437,8 @@ def test_a_pass_says_where_it_left_every_partner_and_a_sync_reads_the_log_size_o
 
         fed.relay_pass = pass_then_record  # type: ignore[method-assign]
         report = sync(be, transport, federation=fed)
-        assert report.quiet and report.passes == 2 and len(stolen_sent(transport)) == 2
+        assert report.quiet and report.passes == 2 and len(stolen_sent(transport)) == 4
+        assert not passes[0].idle and not passes[1].idle  # each found records
         assert passes[0].caught_up_to < passes[1].caught_up_to == be.registry.recorder.max_notification_id()
 
 

@@ -63,6 +63,35 @@ def test_seal_signs_the_log_once_per_growth(node):
     assert [(leaf.index, leaf.version) for leaf in sealer.sealed_leaves()][-1] == (6, 1)
 
 
+def test_seal_or_latest_gives_the_checkpoint_covering_the_log_reading_the_standing_one_once(node, monkeypatch):
+    """What a trace answer cites: the checkpoint sealed now, or over an unchanged log the latest one as the seal's
+    check read it (``latest_checkpoint`` is not asked again). A latest row that is not the one sealed is refused as
+    ``seal`` refuses it."""
+    sealer = node.sealer
+    first = sealer.seal_or_latest()
+    assert first is not None and first.size == 6 and first == sealer.latest_checkpoint()
+    asked = []
+    latest = sealer.latest_checkpoint
+    monkeypatch.setattr(sealer, "latest_checkpoint", lambda: asked.append(1) or latest())
+    assert sealer.seal_or_latest() == first and asked == []
+    manufacture(node, "S1")
+    second = sealer.seal_or_latest(mark_later=True)
+    sealer.wait_for_mark()
+    assert second.size == 7 and verify_checkpoint(second, node.identity.node_public)
+    assert sealer.seal_or_latest() == second and asked == []
+    assert latest() == second
+
+    key = node.identity.private_keys[node.identity.node_key_id]
+    forged = sign_checkpoint(key, "BE", 7, bytes(32), 1)
+    sql(node.settings.db, f"DELETE FROM {CHECKPOINTS_TABLE} WHERE size = 7")
+    placeholder = "%s" if node.settings.db.startswith("postgresql://") else "?"
+    with node.registry.recorder.datastore.transaction(commit=True) as cursor:
+        cursor.execute(f"INSERT INTO {CHECKPOINTS_TABLE} VALUES ({', '.join([placeholder] * 6)})",
+                       (7, forged.root, forged.timestamp, forged.signer, forged.sig, forged.to_bytes()))
+    with pytest.raises(CheckpointError):
+        sealer.seal_or_latest()
+
+
 def test_every_record_is_proved_included_under_the_latest_checkpoint(node):
     weapon = manufacture(node, "S1")
     for text in ("M1", "M2"):
@@ -314,10 +343,12 @@ def test_a_streams_leaves_are_found_through_the_logs_index_of_streams(node):
     assert set(node.sealer.leaves_of(other)) == {1}
     assert node.sealer.leaves_of(str(uuid4())) == {}
     assert node.sealer.leaves_of("not a stream id") == {}
-    # Several streams in one read: the same leaves, by stream, each stream once.
+    # Several streams in one read (one statement): the same leaves, by stream, each stream once.
     unknown = str(uuid4())
-    assert node.sealer.leaves_of_streams([weapon, other, weapon, unknown]) == {
-        weapon: expected, other: node.sealer.leaves_of(other), unknown: {}}
+    assert node.sealer.leaves_of_streams([weapon, other, weapon, unknown, "not a stream id"]) == {
+        weapon: expected, other: node.sealer.leaves_of(other), unknown: {}, "not a stream id": {}}
+    assert node.sealer.leaves_of_streams(["not a stream id"]) == {"not a stream id": {}}
+    assert node.sealer.leaves_of_streams([]) == {}
 
 
 def test_a_streams_leaf_rows_are_not_indexed_by_stream_and_a_stores_old_index_is_dropped(node):

@@ -19,6 +19,7 @@ from domain.time import SECONDS_PER_DAY as DAY
 from domain.trace import TraceStatus
 from nodes.cli.main import run as armsledger
 from nodes.federation import crossborder
+from nodes.registry.identity import authorities_stream
 from nodes.settings import Settings
 from nodes.tracing import service as tracing
 
@@ -126,6 +127,20 @@ def test_a_weapon_traced_across_three_states_to_an_export_never_confirmed(cluste
     assert {("Weapon.Exported", "NL"), ("Weapon.Seized", "FR")} <= evidence
     assert verdict["unverified"] == [] and set(verdict["answered"]) == {"BE", "NL", "DE"}
     assert set(verdict["records_by_node"]) == {"BE", "NL", "FR"}
+
+    # The verdict reads each partner's register of authorities once: the answers' fragments are checked against
+    # that read, with the same outcome.
+    reads = []
+    received = fr.inbox.received
+    fr.inbox.received = lambda *, node, stream: reads.append((node, stream)) or received(node=node, stream=stream)
+    try:
+        again, life = tracing.diversion_verdict(fr, weapon)
+    finally:
+        del fr.inbox.received
+    registers = [(node, stream) for node, stream in reads if stream == str(authorities_stream(node))]
+    assert sorted(registers) == sorted(set(registers)) and {node for node, _ in registers} == {"BE", "NL", "DE"}
+    assert again.rule.value == "export-never-confirmed" and life.unverified == ()
+    assert set(life.answered) == {"BE", "NL", "DE"}
 
 
 def _date(seconds: int) -> str:
