@@ -428,6 +428,10 @@ class _SQLiteInboxRecorder(TablesCreatedByOneAtATime, SQLiteProcessRecorder):
         c.execute(f"PRAGMA cache_size = -{_WRITER_CACHE_KIB}")  # per batch: the pool's connections come and go
         proofs = kwargs.get("proofs") or ()
         if proofs:  # the newest row before the batch: its proofs go beside rows after it
+            # The write lock first, as BEGIN IMMEDIATE would take it (the library begins with a plain BEGIN): a
+            # read first pins a snapshot, and the insert after it then fails at once ("database is locked",
+            # SQLITE_BUSY_SNAPSHOT) when another process (a command, serve) wrote meanwhile, instead of waiting.
+            c.execute(f"UPDATE {TRACKING_TABLE} SET notification_id = notification_id WHERE 0")
             c.execute(f"SELECT MAX(rowid) AS n FROM {EVENTS_TABLE}")
             newest = c.fetchone()["n"] or 0
         SQLiteAggregateRecorder._insert_events(self, c, stored_events)

@@ -163,3 +163,37 @@ def test_inboxes_opened_at_once_on_the_layout_before_move_the_proofs_once(sqlite
             inbox.close()
     with sqlite3.connect(sqlite_url) as db:
         assert db.execute("SELECT COUNT(*) FROM inbox_proofs").fetchone() == (3,)
+
+
+def test_a_batch_with_proofs_waits_for_another_process_writing_instead_of_failing(sqlite_url):
+    """A command or ``serve`` writing the node's database while ``node run`` records a batch: the batch waits for
+    the other writer's lock and is then written whole. (Its first statement was a read: the snapshot it pinned
+    made the insert after the other's commit fail at once with "database is locked", which stopped ``node run``.)"""
+    import threading
+
+    stream = str(uuid.uuid4())
+    first, second = marked_stream("BE", stream, 2)
+    with Inbox.open(sqlite_url) as inbox:
+        assert inbox.record(InboxBatch(accepted=[(first, first.to_bytes())], proofs=[proof(first, 0)]),
+                            Tracking("kafka:x@1", 1))
+        other = sqlite3.connect(sqlite_url, isolation_level=None)
+        other.execute("CREATE TABLE other_work (n INTEGER)")
+        other.execute("BEGIN IMMEDIATE")  # another process's write transaction, open
+        other.execute("INSERT INTO other_work VALUES (1)")
+        recorded, failed = [], []
+
+        def record() -> None:
+            try:
+                recorded.append(inbox.record(InboxBatch(accepted=[(second, second.to_bytes())],
+                                                        proofs=[proof(second, 1)]), Tracking("kafka:x@1", 2)))
+            except Exception as e:  # reported below  # noqa: BLE001
+                failed.append(e)
+
+        writer = threading.Thread(target=record)
+        writer.start()
+        writer.join(timeout=1.0)  # the batch meets the other's lock and waits (30 s at most)
+        other.execute("COMMIT")
+        other.close()
+        writer.join()
+        assert failed == [] and recorded == [True]
+        assert inbox.kept_proofs(node="BE", stream=stream) == {1: proof(first, 0), 2: proof(second, 1)}
