@@ -831,6 +831,9 @@ def _sealed_leaf(row: Any) -> SealedLeaf:
     return SealedLeaf(row["leaf_index"], row["stream"], row["version"], bytes(row["envelope_hash"]))
 
 
+#: Streams whose leaves one statement reads (``_Tables.leaves_of_many``).
+_STREAMS_A_READ = 100
+
 class _Tables:
     """The sealer's tables on the registry's datastore: the one place that knows the SQL dialects."""
 
@@ -1074,15 +1077,17 @@ class _Tables:
                     continue  # no record of the log has such a stream id
                 stream_id = as_uuid.hex if isinstance(self.datastore, SQLiteDatastore) else as_uuid
             asked.append((stream_id, stream))
-        if not asked:
-            return found
         one = (f"SELECT l.stream, l.leaf_index, l.version, l.envelope_hash FROM {self._events_table} e "
                f"JOIN {self.leaves_table} l ON l.position = e.{self._events_position} "
                "WHERE e.originator_id = ? AND l.stream = ?")
-        cursor.execute(self._sql(" UNION ALL ".join([one] * len(asked)) + " ORDER BY 2"),
-                       [value for pair in asked for value in pair])
-        for row in cursor.fetchall():
-            found[row["stream"]][row["version"]] = (row["leaf_index"], bytes(row["envelope_hash"]))
+        # At most _STREAMS_A_READ streams a statement: SQLite takes 500 terms of a compound SELECT at most (a weapon
+        # exported many times shows a shipment and a licence stream per export).
+        for start in range(0, len(asked), _STREAMS_A_READ):
+            part = asked[start:start + _STREAMS_A_READ]
+            cursor.execute(self._sql(" UNION ALL ".join([one] * len(part)) + " ORDER BY 2"),
+                           [value for pair in part for value in pair])
+            for row in cursor.fetchall():
+                found[row["stream"]][row["version"]] = (row["leaf_index"], bytes(row["envelope_hash"]))
         return found
 
     def leaf_with_hash(self, cursor: _Cursor, envelope_hash: bytes) -> SealedLeaf | None:
