@@ -16,6 +16,7 @@ from eventsourcing.sqlite import SQLiteDatastore
 import projections.sqlite_pool  # noqa: F401  (every SQLite store gets the mended connection pool)
 from projections.sqlite_tracking import TablesCreatedByOneAtATime, create_tracking_table, use_tracking_table
 from projections.store import TABLES_DDL, TRACKING_TABLE, VIEW_TABLES, OwnLog, ViewStore, WriteTransaction
+from projections.wal_checkpoints import WalCheckpoints
 
 # SQLite's LIKE is case-insensitive (ASCII), so its LIKE optimisation uses an
 # index only on a NOCASE column. Serials are stored and searched upper-cased
@@ -33,6 +34,10 @@ class SQLiteViewStore(ViewStore, TablesCreatedByOneAtATime):
     #: log's database file and stay durable.
     durable = True
     dialect = _DIALECT
+    #: Commits of a rebuild's fresh tables (``aside_transaction``) about this often: each is copied into the
+    #: file by ``writing_aside``'s thread while the next is written (about a range of ``range_rows``).
+    aside_transaction_seconds = 0.1
+    _checkpoints: WalCheckpoints | None = None
 
     def __init__(self, datastore: SQLiteDatastore, **kwargs: Any):
         super().__init__(datastore, **kwargs)
@@ -53,6 +58,18 @@ class SQLiteViewStore(ViewStore, TablesCreatedByOneAtATime):
                 yield WriteTransaction(cursor)
 
     @contextlib.contextmanager
+    def writing_aside(self) -> Iterator[None]:
+        if not self.durable or self.datastore.pool.is_sqlite_memory_mode:
+            yield
+            return
+        with WalCheckpoints(self.datastore.pool.db_name) as checkpoints:
+            self._checkpoints = checkpoints
+            try:
+                yield
+            finally:
+                self._checkpoints = None
+
+    @contextlib.contextmanager
     def aside_transaction(self) -> Iterator[WriteTransaction]:
         if not self.durable:
             with super().aside_transaction() as transaction:
@@ -60,10 +77,15 @@ class SQLiteViewStore(ViewStore, TablesCreatedByOneAtATime):
             return
         # Its commit need not wait for the disk: in WAL mode NORMAL never corrupts the file, and
         # swap_aside's commit (at the connection's own level again) syncs the WAL with every frame
-        # before it. A crash before loses fresh tables the next rebuild drops.
-        with self._connection_with(synchronous="NORMAL") as connection, \
-                connection.transaction(commit=True) as cursor:
-            yield WriteTransaction(cursor)
+        # before it. A crash before loses fresh tables the next rebuild drops. Within ``writing_aside`` the
+        # commit copies nothing into the file either: the checkpoints' thread does, beside the next writes.
+        checkpoints = self._checkpoints
+        with self._connection_with(synchronous="NORMAL", **({} if checkpoints is None else {"wal_autocheckpoint": "0"})
+                                   ) as connection:
+            with connection.transaction(commit=True) as cursor:
+                yield WriteTransaction(cursor)
+            if checkpoints is not None:
+                checkpoints.request()
 
     @contextlib.contextmanager
     def swap_transaction(self) -> Iterator[WriteTransaction]:
