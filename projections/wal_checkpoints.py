@@ -63,8 +63,8 @@ class WalCheckpoints:
 
     def _run(self) -> None:
         try:
-            with contextlib.closing(sqlite3.connect(self._database, uri=True, timeout=OPEN_TIMEOUT_SECONDS,
-                                                    check_same_thread=False)) as connection:
+            with contextlib.closing(sqlite3.connect(self._database, uri=True, timeout=OPEN_TIMEOUT_SECONDS)
+                                    ) as connection:
                 while True:
                     self._wanted.wait()
                     self._wanted.clear()
