@@ -34,9 +34,10 @@ class SQLiteViewStore(ViewStore, TablesCreatedByOneAtATime):
     #: log's database file and stay durable.
     durable = True
     dialect = _DIALECT
-    #: Commits of a rebuild's fresh tables (``aside_transaction``) about this often: each is copied into the
-    #: file by ``writing_aside``'s thread while the next is written (about a range of ``range_rows``).
-    aside_transaction_seconds = 0.1
+    #: Commits of a rebuild's fresh tables (``aside_transaction``) about this often, durable views: each is copied
+    #: into the file by ``writing_aside``'s thread while the next is written (about a range of ``range_rows``).
+    #: Scratch views (not ``durable``) keep the default.
+    DURABLE_ASIDE_TRANSACTION_SECONDS = 0.1
     _checkpoints: WalCheckpoints | None = None
 
     def __init__(self, datastore: SQLiteDatastore, **kwargs: Any):
@@ -63,11 +64,12 @@ class SQLiteViewStore(ViewStore, TablesCreatedByOneAtATime):
             yield
             return
         with WalCheckpoints(self.datastore.pool.db_name) as checkpoints:
-            self._checkpoints = checkpoints
+            self._checkpoints, self.aside_transaction_seconds = checkpoints, self.DURABLE_ASIDE_TRANSACTION_SECONDS
             try:
                 yield
             finally:
                 self._checkpoints = None
+                del self.aside_transaction_seconds  # the class's again
 
     @contextlib.contextmanager
     def aside_transaction(self) -> Iterator[WriteTransaction]:
