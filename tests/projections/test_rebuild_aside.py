@@ -19,6 +19,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from domain.event_types import WEAPON_EVENT_TYPES
 from projections import rebuild_aside as aside
+from projections.sqlite_store import SWAP_CACHE_KIB
 from projections.store import ASIDE_TABLES, VIEW_TABLES
 from projections.views import Views
 
@@ -291,3 +292,32 @@ def test_on_sqlite_a_rebuild_leaves_its_views_in_the_database_file_not_only_in_i
     assert rebuilt["view_events"] and in_file == rebuilt
     assert sorted(tracked) == sorted(tuple(row) for row in views.store.query("SELECT * FROM views_tracking"))
     assert (log.name, log.recorder.max_notification_id()) in tracked
+
+
+def test_on_sqlite_the_swap_makes_the_indexes_with_a_larger_page_cache_and_puts_the_connections_back(
+        belgium, monkeypatch):
+    # Each of the six indexes of view_weapons is made by a scan of the table, which 2 MiB stops holding early.
+    log, views = belgium.registry, belgium.views
+    if views.store.dialect["bytes"] != "BLOB":
+        pytest.skip("a PostgreSQL server's buffers are its own")
+    views.catch_up(log)
+    before = cache_size(views)
+    seen: list[int] = []
+    index_swapped = views.store._index_swapped
+
+    def noting(cursor):
+        cursor.execute("PRAGMA cache_size")
+        seen.append(cursor.fetchone()[0])
+        index_swapped(cursor)
+
+    monkeypatch.setattr(views.store, "_index_swapped", noting)
+    views.rebuild(log)
+    assert seen == [-SWAP_CACHE_KIB] and -SWAP_CACHE_KIB < before
+    assert cache_size(views) == before
+
+
+def cache_size(views: Views) -> int:
+    with views.store.datastore.get_connection(commit=True) as connection:  # the writer, which the swap takes
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA cache_size")
+        return cursor.fetchone()[0]
