@@ -100,7 +100,7 @@ class SQLiteViewStore(ViewStore, TablesCreatedByOneAtATime):
         # free pages till a rebuild reuses them is what the log holds (envelopes, and the rows made of them);
         # the vault's erasure sets ON itself (nodes/persons/vault.py).
         # A page cache of SWAP_CACHE_KIB for it: the six indexes of ``view_weapons`` are each made by a scan of the
-        # table, which the default 2 MiB does not hold from about 10,000 weapons (46 -> 40 ms of CPU at 20,000).
+        # table, which the default 2 MiB does not hold from about 10,000 weapons (at 20,000, 46 -> 41 ms of CPU).
         with self._connection_with(secure_delete="FAST", cache_size=f"-{SWAP_CACHE_KIB}",
                                    **({} if self.durable else {"synchronous": "OFF"})
                                    ) as connection, connection.transaction(commit=True) as cursor:

@@ -3,7 +3,7 @@
 A WAL's frames reach the database file by a checkpoint, which SQLite runs after a commit once the WAL
 holds 1,000 pages, on the committing connection: the writer waits for it. A rebuild's fresh tables
 (``projections.rebuild_aside``) are most of what a rebuild writes, and their checkpoints ran at its end,
-with this process's other work done (40 to 90 ms of a 40,000-record rebuild's 0.6 s). Here they run
+with this process's other work done (40 to 50 ms of a 40,000-record rebuild's 0.6 s at load 4-5). Here they run
 beside the writes instead: the writer's connection does not checkpoint, and after each of its commits
 this thread's own connection runs a passive checkpoint, which takes none of the writer's locks and
 waits for no reader (it copies what no open read still needs; the next one copies the rest). SQLite
