@@ -246,33 +246,40 @@ def test_a_replayed_record_is_rebuilt_in_position_order(belgium, dump_views):
     assert tables(views) == set(VIEW_TABLES)
 
 
-def test_on_sqlite_the_swap_frees_the_old_views_without_zeroing_every_page_and_puts_the_setting_back(
+def test_on_sqlite_the_swap_frees_the_old_views_without_zeroing_every_page_and_puts_the_settings_back(
         belgium, monkeypatch):
-    # Debian's SQLite zeroes every freed page (secure_delete ON): the old views' pages written twice more.
+    # Debian's SQLite zeroes every freed page (secure_delete ON): the old views' pages written twice more. And each
+    # of the six indexes of view_weapons is made by a scan of the table, which the default 2 MiB stops holding early.
     log, views = belgium.registry, belgium.views
     if views.store.dialect["bytes"] != "BLOB":
-        pytest.skip("PostgreSQL frees a dropped table's files whole")
+        pytest.skip("PostgreSQL frees a dropped table's files whole, and its buffers are the server's")
     views.catch_up(log)
-    before = secure_delete(views)
-    seen: list[int] = []
+    before = writer_settings(views)
+    seen: list[tuple[int, int]] = []
     index_swapped = views.store._index_swapped
 
     def noting(cursor):
-        cursor.execute("PRAGMA secure_delete")
-        seen.append(cursor.fetchone()[0])
+        seen.append(settings(cursor))
         index_swapped(cursor)
 
     monkeypatch.setattr(views.store, "_index_swapped", noting)
     views.rebuild(log)
-    assert seen == [2]  # FAST
-    assert secure_delete(views) == before
+    assert seen == [(2, -SWAP_CACHE_KIB)]  # FAST, and a larger cache than the connection's own
+    assert -SWAP_CACHE_KIB < before[1]
+    assert writer_settings(views) == before
 
 
-def secure_delete(views: Views) -> int:
+def settings(cursor) -> tuple[int, int]:
+    """(secure_delete, cache_size) of ``cursor``'s connection."""
+    cursor.execute("PRAGMA secure_delete")
+    secure = cursor.fetchone()[0]
+    cursor.execute("PRAGMA cache_size")
+    return secure, cursor.fetchone()[0]
+
+
+def writer_settings(views: Views) -> tuple[int, int]:
     with views.store.datastore.get_connection(commit=True) as connection:  # the writer, which the swap takes
-        cursor = connection.cursor()
-        cursor.execute("PRAGMA secure_delete")
-        return cursor.fetchone()[0]
+        return settings(connection.cursor())
 
 
 def test_on_sqlite_a_rebuild_leaves_its_views_in_the_database_file_not_only_in_its_wal(belgium, dump_views, tmp_path):
@@ -292,32 +299,3 @@ def test_on_sqlite_a_rebuild_leaves_its_views_in_the_database_file_not_only_in_i
     assert rebuilt["view_events"] and in_file == rebuilt
     assert sorted(tracked) == sorted(tuple(row) for row in views.store.query("SELECT * FROM views_tracking"))
     assert (log.name, log.recorder.max_notification_id()) in tracked
-
-
-def test_on_sqlite_the_swap_makes_the_indexes_with_a_larger_page_cache_and_puts_the_connections_back(
-        belgium, monkeypatch):
-    # Each of the six indexes of view_weapons is made by a scan of the table, which 2 MiB stops holding early.
-    log, views = belgium.registry, belgium.views
-    if views.store.dialect["bytes"] != "BLOB":
-        pytest.skip("a PostgreSQL server's buffers are its own")
-    views.catch_up(log)
-    before = cache_size(views)
-    seen: list[int] = []
-    index_swapped = views.store._index_swapped
-
-    def noting(cursor):
-        cursor.execute("PRAGMA cache_size")
-        seen.append(cursor.fetchone()[0])
-        index_swapped(cursor)
-
-    monkeypatch.setattr(views.store, "_index_swapped", noting)
-    views.rebuild(log)
-    assert seen == [-SWAP_CACHE_KIB] and -SWAP_CACHE_KIB < before
-    assert cache_size(views) == before
-
-
-def cache_size(views: Views) -> int:
-    with views.store.datastore.get_connection(commit=True) as connection:  # the writer, which the swap takes
-        cursor = connection.cursor()
-        cursor.execute("PRAGMA cache_size")
-        return cursor.fetchone()[0]
