@@ -40,8 +40,6 @@ if TYPE_CHECKING:
 
 #: Rows of ``view_events`` written at a time.
 WRITE_ROWS = 2000
-#: The fresh tables are committed about this often: on SQLite a transaction holds the database's write lock.
-TRANSACTION_SECONDS = 1.0
 AHEAD = True
 #: A log of this many rows or more, in an SQLite file, has its rows made on ``WORKERS`` worker processes
 #: (``projections.range_rows``) when the caller gives a way to start them: a worker's start is about 0.1 s.
@@ -77,24 +75,26 @@ def rebuild_aside(store: ViewStore, log: EnvelopeLog, until: int | None, progres
         start_workers is not None and count >= WORKERS_FROM and (os.cpu_count() or 1) > 1) else None
     store.create_aside()
     try:
-        shipments = Shipments()
-        if log_file is not None and start_workers is not None:
-            with start_workers(WORKERS) as pool:
-                try:
-                    _write_aside(store, rows_from_workers(pool, log_file, count, end, shipments), progress, count)
-                finally:
-                    pool.shutdown(wait=True, cancel_futures=True)
-        elif AHEAD:
-            with ItemsAhead(_chunks(log.recorder, end, shipments, copy_envelopes)) as ahead:
-                _write_aside(store, iter(ahead), progress, count)
-        else:
-            _write_aside(store, _chunks(log.recorder, end, shipments, copy_envelopes), progress, count)
-        with store.aside_transaction() as transaction:
-            for table, rows in (("view_shipments", shipments.shipment_rows()),
-                                ("view_shipment_weapons", shipments.shipment_weapon_rows())):
-                if rows:
-                    store.insert_aside(transaction, ASIDE_ROWS[table], rows)
-        store.swap_aside(Tracking(log.name, end))
+        # On SQLite, with the WAL copied into the file beside the writes (``ViewStore.writing_aside``).
+        with store.writing_aside():
+            shipments = Shipments()
+            if log_file is not None and start_workers is not None:
+                with start_workers(WORKERS) as pool:
+                    try:
+                        _write_aside(store, rows_from_workers(pool, log_file, count, end, shipments), progress, count)
+                    finally:
+                        pool.shutdown(wait=True, cancel_futures=True)
+            elif AHEAD:
+                with ItemsAhead(_chunks(log.recorder, end, shipments, copy_envelopes)) as ahead:
+                    _write_aside(store, iter(ahead), progress, count)
+            else:
+                _write_aside(store, _chunks(log.recorder, end, shipments, copy_envelopes), progress, count)
+            with store.aside_transaction() as transaction:
+                for table, rows in (("view_shipments", shipments.shipment_rows()),
+                                    ("view_shipment_weapons", shipments.shipment_weapon_rows())):
+                    if rows:
+                        store.insert_aside(transaction, ASIDE_ROWS[table], rows)
+            store.swap_aside(Tracking(log.name, end))
     except NotPlain:
         store.drop_aside()
         return None
@@ -130,14 +130,14 @@ def _chunks(recorder: Any, end: int, shipments: Shipments, copy_envelopes: bool)
 
 
 def _write_aside(store: ViewStore, chunks: Iterator[Chunk], progress: Progress | None, count: int) -> None:
-    """``chunks`` written into the fresh tables, a transaction about every ``TRANSACTION_SECONDS``;
+    """``chunks`` written into the fresh tables, a transaction about every ``store.aside_transaction_seconds``;
     ``progress`` told the log's rows read (at most ``count``) after each."""
     events_into, weapons_into = ASIDE_ROWS["view_events"], ASIDE_ROWS["view_weapons"]
     exhausted = False
     while not exhausted:
         with store.aside_transaction() as transaction, cyclic_gc_paused():
             started = time.monotonic()
-            while time.monotonic() - started < TRANSACTION_SECONDS:
+            while time.monotonic() - started < store.aside_transaction_seconds:
                 chunk = next(chunks, None)
                 if chunk is None:
                     exhausted = True

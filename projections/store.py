@@ -279,6 +279,8 @@ class ViewStore(TrackingRecorder):
     #: (``_index_aside``): one index built from the rows, instead of one entry inserted per row. A taken key
     #: then fails the swap, not the write, and the views stay as they were all the same.
     keys_last = False
+    #: A rebuild aside commits its fresh tables about this often (``projections.rebuild_aside``).
+    aside_transaction_seconds = 1.0
     #: The log whose records are kept without their envelopes (``references``); None: every envelope is copied.
     own_log: OwnLog | None = None
 
@@ -470,6 +472,12 @@ class ViewStore(TrackingRecorder):
     def _drop_aside(cursor: Any) -> None:
         for table in ASIDE_TABLES:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
+
+    @contextlib.contextmanager
+    def writing_aside(self) -> Iterator[None]:
+        """The span of one rebuild's ``aside_transaction``s and ``swap_aside``: a backend may run work of its
+        own beside them meanwhile (SQLite copies the committed WAL into the file), ended when the block ends."""
+        yield
 
     @contextlib.contextmanager
     def aside_transaction(self) -> Iterator[WriteTransaction]:
